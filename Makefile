@@ -1,0 +1,69 @@
+# The Social Channel Registry. Quick start: `make run`, then `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STATIC := registry/static
+NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
+# PostgreSQL leg of the test suite; `make test` skips it, with a notice, when nothing answers here.
+REGISTRY_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test test-sqlite test-postgres bench lint assets clean
+
+install: $(VENV)/.installed assets
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: $(STATIC)/css/app.css $(STATIC)/nhsuk/.copied
+
+$(STATIC)/css/app.css: registry/assets/app.scss node_modules/.installed
+	mkdir -p $(STATIC)/css
+	node_modules/.bin/sass --load-path=node_modules --style=compressed --no-source-map --quiet-deps $< $@
+
+$(STATIC)/nhsuk/.copied: node_modules/.installed
+	rm -rf $(STATIC)/nhsuk
+	mkdir -p $(STATIC)/nhsuk
+	cp -R $(NHSUK)/assets/. $(STATIC)/nhsuk/
+	cp $(NHSUK)/nhsuk-frontend.min.js $(STATIC)/nhsuk/
+	touch $@
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) demo sign-ins
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== Test suite on SQLite =="
+	REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres:
+	@if $(BIN)/python -m tests.pg_available "$(REGISTRY_TEST_POSTGRES_URL)"; then \
+	  echo "== Test suite on PostgreSQL =="; \
+	  REGISTRY_TEST_DATABASE_URL="$(REGISTRY_TEST_POSTGRES_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
+	else \
+	  echo "NOTICE: PostgreSQL leg skipped: nothing answers at $(REGISTRY_TEST_POSTGRES_URL)"; \
+	fi
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules $(STATIC)/css $(STATIC)/nhsuk instance

@@ -1,0 +1,232 @@
+"""Typed configuration of the Social Channel Registry.
+
+Values come from ``REGISTRY_*`` environment variables (read with Flask's
+``from_prefixed_env``) and, in tests, from explicit overrides. Development gets
+generated values kept in ``instance/``; production refuses to start without real
+ones and names the variable that is missing. There is no default secret anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "REGISTRY"
+KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message names the variable to fix."""
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    """A key-encryption key of the vault: never stored in the database."""
+
+    key_id: str
+    key: bytes = field(repr=False)
+
+
+def generate_master_key_entry() -> str:
+    """A new ``KEY_ID:KEY`` entry for ``REGISTRY_MASTER_KEYS`` (32 random bytes)."""
+    key_id = "k" + secrets.token_hex(4)
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+    return f"{key_id}:{key}"
+
+
+def parse_master_keys(value: str, variable: str = "REGISTRY_MASTER_KEYS") -> tuple[MasterKey, ...]:
+    """Parse ``KEY_ID:KEY,KEY_ID:KEY``; errors name the entry but never echo key material."""
+    keys: list[MasterKey] = []
+    seen: set[str] = set()
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if not entries:
+        raise ConfigError(f"{variable} is empty: give at least one KEY_ID:KEY entry.")
+    for position, entry in enumerate(entries, start=1):
+        key_id, sep, encoded = entry.partition(":")
+        if not sep or not KEY_ID_PATTERN.match(key_id):
+            raise ConfigError(
+                f"{variable} entry {position} is not KEY_ID:KEY "
+                "(a key id of letters, digits, '-' or '_', then ':' and the key)."
+            )
+        try:
+            key = base64.urlsafe_b64decode(encoded.encode("ascii") + b"=" * (-len(encoded) % 4))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raise ConfigError(f"{variable} entry {key_id!r} is not URL-safe base64.") from None
+        if len(key) != 32:
+            raise ConfigError(f"{variable} entry {key_id!r} must decode to 32 bytes.")
+        if key_id in seen:
+            raise ConfigError(f"{variable} names key id {key_id!r} twice.")
+        seen.add(key_id)
+        keys.append(MasterKey(key_id, key))
+    return tuple(keys)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application needs to know about where it runs."""
+
+    env: Environment
+    database_url: str
+    secret_key: str = field(repr=False)
+    master_keys: tuple[MasterKey, ...] = field(repr=False)
+    ratelimit_storage_uri: str = "memory://"
+    trust_name: str = "Example NHS Foundation Trust"
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    per_page: int = 25
+    public_base_url: str | None = None
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    def flask_config(self) -> dict[str, Any]:
+        """Flask and extension settings derived from these values."""
+        secure_cookies = self.env is not Environment.DEVELOPMENT and self.env is not Environment.TESTING
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SESSION_COOKIE_NAME": "__Host-registry" if secure_cookies else "registry_session",
+            "SESSION_COOKIE_SECURE": secure_cookies,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_PATH": "/",
+            "PERMANENT_SESSION_LIFETIME": self.session_absolute_hours * 3600,
+            "REMEMBER_COOKIE_DURATION": 0,
+            "WTF_CSRF_TIME_LIMIT": self.session_absolute_hours * 3600,
+            "WTF_CSRF_CHECK_DEFAULT": False,
+            "WTF_CSRF_SSL_STRICT": secure_cookies,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+            "JSON_SORT_KEYS": False,
+        }
+
+
+def _text(value: Any) -> str | None:
+    """``from_prefixed_env`` JSON-decodes values; bring them back to text."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _read_or_create(path: Path, make: callable) -> str:  # type: ignore[valid-type]
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    log.info("Generated development value in %s", path)
+    return value
+
+
+def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
+    """Build settings from prefixed values (``DATABASE_URL``, ``SECRET_KEY`` …).
+
+    In production every secret must be given; elsewhere missing ones are
+    generated once into ``instance_path`` (files readable by their owner only).
+    """
+    raw_env = _text(values.get("ENV")) or Environment.DEVELOPMENT.value
+    try:
+        env = Environment(raw_env.lower())
+    except ValueError:
+        allowed = ", ".join(e.value for e in Environment)
+        raise ConfigError(f"REGISTRY_ENV is {raw_env!r}; use one of {allowed}.") from None
+
+    database_url = _text(values.get("DATABASE_URL"))
+    secret_key = _text(values.get("SECRET_KEY"))
+    master_keys_value = _text(values.get("MASTER_KEYS"))
+    master_keys_file = _text(values.get("MASTER_KEYS_FILE"))
+    if master_keys_value is None and master_keys_file:
+        try:
+            master_keys_value = Path(master_keys_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"REGISTRY_MASTER_KEYS_FILE cannot be read: {exc.strerror}.") from None
+
+    if env is Environment.PRODUCTION:
+        missing = [
+            name
+            for name, value in (
+                ("REGISTRY_SECRET_KEY", secret_key),
+                ("REGISTRY_DATABASE_URL", database_url),
+                ("REGISTRY_MASTER_KEYS", master_keys_value),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(
+                "Production needs real values: set " + ", ".join(missing)
+                + " (see README: Configuration)."
+            )
+        assert secret_key is not None
+        if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"REGISTRY_SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters."
+            )
+    else:
+        if database_url is None:
+            instance_path.mkdir(parents=True, exist_ok=True)
+            database_url = f"sqlite:///{instance_path / 'registry.db'}"
+        if secret_key is None:
+            secret_key = _read_or_create(instance_path / "secret_key", lambda: secrets.token_urlsafe(48))
+        if master_keys_value is None:
+            master_keys_value = _read_or_create(instance_path / "master_keys", generate_master_key_entry)
+
+    assert database_url is not None and secret_key is not None and master_keys_value is not None
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    master_keys = parse_master_keys(master_keys_value)
+
+    ratelimit = _text(values.get("RATELIMIT_STORAGE_URI"))
+    if ratelimit is None:
+        ratelimit = "memory://"
+        if env is Environment.PRODUCTION:
+            log.warning(
+                "REGISTRY_RATELIMIT_STORAGE_URI is not set: sign-in throttling is per process. "
+                "Set it to redis://… so every process shares one count."
+            )
+
+    def _int(name: str, default: int) -> int:
+        value = values.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"REGISTRY_{name} must be a whole number.") from None
+        if number <= 0:
+            raise ConfigError(f"REGISTRY_{name} must be greater than zero.")
+        return number
+
+    return Settings(
+        env=env,
+        database_url=database_url,
+        secret_key=secret_key,
+        master_keys=master_keys,
+        ratelimit_storage_uri=ratelimit,
+        trust_name=_text(values.get("TRUST_NAME")) or "Example NHS Foundation Trust",
+        session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),
+        session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12),
+        per_page=_int("PER_PAGE", 25),
+        public_base_url=_text(values.get("PUBLIC_BASE_URL")),
+    )

@@ -1,0 +1,110 @@
+"""The Social Channel Registry: the application factory.
+
+It reads as a table of contents: load the configuration, then initialise each
+piece of infrastructure, then register each domain's views and commands.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as registry_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = PROJECT_ROOT / "templates"
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. ``overrides`` stand in for ``REGISTRY_*`` variables (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("REGISTRY_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        template_folder=str(TEMPLATES),
+        static_folder="static",
+        static_url_path="/assets",
+    )
+    settings = load_configuration(app, overrides)
+    init_logging(app)
+    init_proxy(app)
+
+    from registry import db
+    from registry.auth import guard, sessions
+    from registry.web import errors, security, templating, throttle
+
+    db.init_app(app, settings.database_url)
+    templating.init_app(app)
+    security.init_app(app)
+    sessions.init_app(app)
+    guard.init_app(app)
+    throttle.init_app(app)
+    errors.init_app(app)
+
+    register_blueprints(app)
+    register_commands(app)
+    declare_static_public(app)
+    return app
+
+
+def load_configuration(app: Flask, overrides: Mapping[str, Any] | None) -> registry_config.Settings:
+    app.config.from_prefixed_env(registry_config.ENV_PREFIX)
+    if overrides:
+        app.config.update(overrides)
+    settings = registry_config.load_settings(app.config, Path(app.instance_path))
+    app.config.update(settings.flask_config())
+    if overrides:
+        app.config.update(overrides)  # explicit Flask settings (tests) win over derived ones
+    app.extensions["registry.settings"] = settings
+    return settings
+
+
+def init_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def init_proxy(app: Flask) -> None:
+    """Trust ``X-Forwarded-*`` from this many proxies (``REGISTRY_TRUSTED_PROXIES``)."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+
+def register_blueprints(app: Flask) -> None:
+    from registry.api import bp as api
+    from registry.audit.views import bp as audit
+    from registry.auth.views import bp as auth
+    from registry.channels.views import bp as channels
+    from registry.monitoring.views import bp as monitoring
+    from registry.verification.views import bp as verification
+    from registry.web.views import bp as web
+
+    for blueprint in (web, auth, channels, monitoring, verification, audit, api):
+        app.register_blueprint(blueprint)
+
+
+def declare_static_public(app: Flask) -> None:
+    """The design system's CSS, JavaScript and icons are public, like any website's."""
+    from registry.auth.permissions import public
+
+    serve = app.view_functions["static"]
+
+    @functools.wraps(serve)
+    def static(**kwargs: Any) -> Any:
+        return serve(**kwargs)
+
+    app.view_functions["static"] = public(static)
+
+
+def register_commands(app: Flask) -> None:
+    from registry import cli
+
+    cli.init_app(app)

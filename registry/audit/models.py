@@ -1,0 +1,96 @@
+"""The audit trail: append-only, hash-chained events and the anchor of the chain's head."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import Base, BigIntId, UTCDateTime, bigpk
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditAction(StrEnum):
+    """The vocabulary of audited actions: ``subject:action``."""
+
+    USER_SIGN_IN = "user:sign_in"
+    USER_SIGN_IN_FAILED = "user:sign_in_failed"
+    USER_SIGN_OUT = "user:sign_out"
+    USER_CREATE = "user:create"
+    USER_ROLES_CHANGE = "user:roles_change"
+    USER_DEACTIVATE = "user:deactivate"
+    USER_REACTIVATE = "user:reactivate"
+    USER_PASSWORD_CHANGE = "user:password_change"
+    USER_PASSWORD_RESET = "user:password_reset"
+    USER_PASSWORD_REHASH = "user:password_rehash"
+    TOKEN_CREATE = "token:create"
+    TOKEN_REVOKE = "token:revoke"
+    CHANNEL_REQUEST = "channel:request"
+    CHANNEL_APPROVE = "channel:approve"
+    CHANNEL_REJECT = "channel:reject"
+    CHANNEL_REQUEST_INFO = "channel:request_info"
+    CHANNEL_RESUBMIT = "channel:resubmit"
+    CHANNEL_ACTIVATE = "channel:activate"
+    CHANNEL_SUSPEND = "channel:suspend"
+    CHANNEL_REINSTATE = "channel:reinstate"
+    CHANNEL_RETIRE = "channel:retire"
+    CHANNEL_WITHDRAW = "channel:withdraw"
+    CHANNEL_ADOPT = "channel:adopt"
+    CHANNEL_UPDATE = "channel:update"
+    CHANNEL_EXPORT = "channel:export"
+    UNAUTHORISED_RECORD = "unauthorised_account:record"
+    UNAUTHORISED_UPDATE = "unauthorised_account:update"
+    UNAUTHORISED_TAKEDOWN_REQUESTED = "unauthorised_account:takedown_requested"
+    UNAUTHORISED_TAKEN_DOWN = "unauthorised_account:taken_down"
+    UNAUTHORISED_ADOPTED = "unauthorised_account:adopted"
+    UNAUTHORISED_DISMISSED = "unauthorised_account:dismissed"
+    AUDIT_EXPORT = "audit:export"
+    DEMO_SEED = "demo:seed"
+
+
+class AuditEvent(Base):
+    """One audited change. Never updated or deleted (database triggers refuse it).
+
+    ``hash`` is SHA-256 over the previous event's hash and this event's canonical
+    form, so an edit, a deletion or a truncation breaks the chain.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_action", "action"),
+        Index("ix_audit_events_actor_id", "actor_id"),
+    )
+
+    id: Mapped[bigpk]
+    seq: Mapped[int] = mapped_column(BigIntId, unique=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    @property
+    def object_label(self) -> str:
+        return f"{self.object_type} {self.object_id}"
+
+
+class AuditAnchor(Base):
+    """The chain's head, kept outside the events table so truncation shows."""
+
+    __tablename__ = "audit_anchor"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigIntId)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

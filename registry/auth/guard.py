@@ -1,0 +1,61 @@
+"""Central enforcement of route policies, CSRF and forced password changes.
+
+Runs before every view: a route that declares no policy is refused (fail
+closed), a public route passes, anything else needs a signed-in user whose
+roles grant the declared permission. Browser forms and session-authenticated
+API calls must carry a CSRF token; bearer-token API calls are exempt because a
+browser never attaches the token by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFProtect
+
+from registry.auth.permissions import PUBLIC, Permission, policy_of
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+
+# Pages a user who must change their password may still reach.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _enforce() -> object | None:
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # no route matched: the 404/405 handlers answer
+    view = current_app.view_functions.get(endpoint)
+    policy = policy_of(view)
+    if policy is None:
+        log.error("Route %s declares no access policy; refusing it.", endpoint)
+        abort(403)
+    if policy is not PUBLIC and not current_user.is_authenticated:
+        if wants_json():
+            abort(401)
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    if request.method not in _SAFE_METHODS:
+        _ = current_user.is_authenticated  # loads the user, which tells a token call from a session
+        if g.get("auth_method") != "token":
+            csrf.protect()
+    if policy is PUBLIC:
+        return None
+    assert isinstance(policy, Permission)
+    if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ALLOWED and not wants_json():
+        return redirect(url_for("auth.change_password"))
+    if not current_user.can(policy):
+        abort(403)
+    return None
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    app.before_request(_enforce)

@@ -1,0 +1,127 @@
+"""Who may do what: roles, the permission vocabulary and route declarations.
+
+Every view declares one permission with :func:`requires` or is marked
+:func:`public`; ``registry.auth.guard`` enforces the declaration before the view
+runs and refuses any route that declares nothing. Object-level rules (the
+four-eyes rule, "only the requester may withdraw") live in the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    MANAGER = "manager"
+    COMMS = "comms"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS: Final = {
+    Role.STAFF: "Staff",
+    Role.MANAGER: "Line manager",
+    Role.COMMS: "Communications team",
+    Role.AUDITOR: "Auditor",
+    Role.ADMIN: "System administrator",
+}
+
+
+class Permission(StrEnum):
+    """``resource:action`` names; a route declares exactly one."""
+
+    DASHBOARD_VIEW = "dashboard:view"
+    ACCOUNT_MANAGE_OWN = "account:manage_own"
+    CHANNEL_REQUEST = "channel:request"
+    CHANNEL_LIST = "channel:list"
+    CHANNEL_READ_ALL = "channel:read_all"
+    CHANNEL_DECIDE = "channel:decide"
+    CHANNEL_OPERATE = "channel:operate"
+    CHANNEL_EDIT = "channel:edit"
+    CHANNEL_EXPORT = "channel:export"
+    MONITORING_READ = "monitoring:read"
+    MONITORING_MANAGE = "monitoring:manage"
+    AUDIT_READ = "audit:read"
+    USER_MANAGE = "user:manage"
+
+
+_EVERYONE: Final = frozenset(
+    {
+        Permission.DASHBOARD_VIEW,
+        Permission.ACCOUNT_MANAGE_OWN,
+        Permission.CHANNEL_REQUEST,
+        Permission.CHANNEL_LIST,
+    }
+)
+
+ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
+    Role.STAFF: _EVERYONE,
+    Role.MANAGER: _EVERYONE,
+    Role.COMMS: _EVERYONE
+    | {
+        Permission.CHANNEL_READ_ALL,
+        Permission.CHANNEL_DECIDE,
+        Permission.CHANNEL_OPERATE,
+        Permission.CHANNEL_EDIT,
+        Permission.CHANNEL_EXPORT,
+        Permission.MONITORING_READ,
+        Permission.MONITORING_MANAGE,
+        Permission.AUDIT_READ,
+    },
+    Role.AUDITOR: _EVERYONE
+    | {
+        Permission.CHANNEL_READ_ALL,
+        Permission.CHANNEL_EXPORT,
+        Permission.MONITORING_READ,
+        Permission.AUDIT_READ,
+    },
+    Role.ADMIN: _EVERYONE | {Permission.USER_MANAGE, Permission.AUDIT_READ},
+}
+
+
+def permissions_for(roles: set[Role] | frozenset[Role]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+class _Public:
+    """The declaration of a route that anyone, signed in or not, may use."""
+
+    def __repr__(self) -> str:
+        return "PUBLIC"
+
+
+PUBLIC: Final = _Public()
+Policy = Permission | _Public
+POLICY_ATTRIBUTE: Final = "_registry_policy"
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    """Declare that a view needs ``permission`` (enforced centrally)."""
+
+    def decorate(view: F) -> F:
+        setattr(view, POLICY_ATTRIBUTE, permission)
+        return view
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Declare that a view is open to anyone, including people not signed in."""
+    setattr(view, POLICY_ATTRIBUTE, PUBLIC)
+    return view
+
+
+def policy_of(view: Callable[..., Any] | None) -> Policy | None:
+    return getattr(view, POLICY_ATTRIBUTE, None) if view is not None else None

@@ -1,0 +1,270 @@
+"""Accounts: sign-in, user administration, passwords and API tokens.
+
+Every function validates first and changes nothing on refusal; each change is
+audited in the same transaction (the caller's unit of work commits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from registry import db
+from registry.audit.models import AuditAction
+from registry.audit.services import Actor, record
+from registry.auth import sessions
+from registry.auth.models import ApiToken, User, UserRole
+from registry.auth.passwords import (
+    burn_equivalent_time,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
+from registry.auth.permissions import Role
+from registry.errors import Conflict, Invalid, NotFound
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def checked_email(email: str, field: str = "email") -> str:
+    """The normalised address, or :class:`Invalid` naming ``field``."""
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise Invalid({field: "Enter an email address in the correct format, like name@example.nhs.uk"}) from None
+    return result.normalized.lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session().execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+
+
+def get_user(user_id: int) -> User:
+    user = db.session().get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user whose e-mail and password match, or None.
+
+    An unknown e-mail costs the same time as a wrong password, and both get the
+    same answer. A failed attempt on a known account is audited (never the
+    password). A hash made with old parameters is upgraded.
+    """
+    user = find_user(email) if email else None
+    if user is None or not user.password_hash:
+        burn_equivalent_time(password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        record(
+            AuditAction.USER_SIGN_IN_FAILED,
+            "user",
+            user.id,
+            {"reason": "inactive" if user.active is False else "wrong_password"},
+            actor=Actor(user.id, user.label),
+        )
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        record(AuditAction.USER_PASSWORD_REHASH, "user", user.id, {}, actor=user)
+    user.last_login_at = db.utcnow()
+    return user
+
+
+def sign_in(user: User) -> None:
+    sessions.start(user)
+    record(AuditAction.USER_SIGN_IN, "user", user.id, {}, actor=user)
+
+
+def sign_out(user: User) -> None:
+    record(AuditAction.USER_SIGN_OUT, "user", user.id, {}, actor=user)
+    sessions.end("signed_out")
+
+
+def _roles(values: Iterable[str | Role]) -> set[Role]:
+    roles: set[Role] = set()
+    for value in values:
+        try:
+            roles.add(Role(value))
+        except ValueError:
+            allowed = ", ".join(role.value for role in Role)
+            raise Invalid({"roles": f"{value!r} is not a role. Choose from {allowed}."}) from None
+    if not roles:
+        raise Invalid({"roles": "Choose at least one role."})
+    return roles
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    roles: Iterable[str | Role],
+    password: str,
+    actor: Actor | User,
+    must_change_password: bool = False,
+) -> User:
+    errors: dict[str, str] = {}
+    try:
+        email = checked_email(email)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    name = name.strip()
+    if not name:
+        errors["name"] = "Enter the person's full name."
+    elif len(name) > 200:
+        errors["name"] = "The name must be 200 characters or fewer."
+    try:
+        chosen = _roles(roles)
+    except Invalid as exc:
+        errors.update(exc.errors)
+        chosen = set()
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        errors["password"] = problem
+    if "email" not in errors and find_user(email) is not None:
+        errors["email"] = "There is already a user with this email address."
+    if errors:
+        raise Invalid(errors)
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        must_change_password=must_change_password,
+        role_grants=[UserRole(role=role.value) for role in sorted(chosen)],
+    )
+    session = db.session()
+    session.add(user)
+    session.flush()
+    record(
+        AuditAction.USER_CREATE,
+        "user",
+        user.id,
+        {"email": user.email, "name": user.name, "roles": sorted(r.value for r in chosen)},
+        actor=actor,
+    )
+    return user
+
+
+def _active_admins() -> int:
+    return db.session().execute(
+        select(func.count())
+        .select_from(User)
+        .join(UserRole)
+        .where(User.active.is_(True), UserRole.role == Role.ADMIN.value)
+    ).scalar_one()
+
+
+def set_roles(user: User, roles: Iterable[str | Role], *, actor: User) -> bool:
+    """Replace ``user``'s roles; ends their sessions. False when nothing changed."""
+    chosen = _roles(roles)
+    before = user.roles
+    if chosen == before:
+        return False
+    if Role.ADMIN in before and Role.ADMIN not in chosen and user.active and _active_admins() <= 1:
+        raise Conflict("This is the only active administrator: give another user the admin role first.")
+    user.role_grants = [UserRole(role=role.value) for role in sorted(chosen)]
+    db.session().flush()
+    ended = sessions.end_all(user, "roles_changed")
+    record(
+        AuditAction.USER_ROLES_CHANGE,
+        "user",
+        user.id,
+        {
+            "before": sorted(r.value for r in before),
+            "after": sorted(r.value for r in chosen),
+            "sessions_ended": ended,
+        },
+        actor=actor,
+    )
+    return True
+
+
+def deactivate(user: User, *, actor: Actor | User) -> None:
+    """A leaver: cannot sign in, their sessions end and their tokens stop working."""
+    if not user.active:
+        raise Conflict(f"{user.name} is already deactivated.")
+    if isinstance(actor, User) and actor.id == user.id:
+        raise Conflict("You cannot deactivate your own account.")
+    if user.has_role(Role.ADMIN) and _active_admins() <= 1:
+        raise Conflict("This is the only active administrator: give another user the admin role first.")
+    user.active = False
+    user.deactivated_at = db.utcnow()
+    ended = sessions.end_all(user, "deactivated")
+    record(AuditAction.USER_DEACTIVATE, "user", user.id, {"sessions_ended": ended}, actor=actor)
+
+
+def reactivate(user: User, *, actor: User) -> None:
+    if user.active:
+        raise Conflict(f"{user.name} is already active.")
+    user.active = True
+    user.deactivated_at = None
+    record(AuditAction.USER_REACTIVATE, "user", user.id, {}, actor=actor)
+
+
+def change_password(user: User, *, current: str, new: str) -> None:
+    """The user's own change: needs the current password; ends their other sessions."""
+    errors: dict[str, str] = {}
+    if not verify_password(user.password_hash, current):
+        errors["current_password"] = "Your current password is not right."
+    problem = password_problem(new, email=user.email, name=user.name)
+    if problem:
+        errors["new_password"] = problem
+    elif current and current == new:
+        errors["new_password"] = "Choose a password different from your current one."
+    if errors:
+        raise Invalid(errors)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    keep = sessions.current_record()
+    ended = sessions.end_all(user, "password_changed")
+    if keep is not None:
+        keep.ended_at = None
+        keep.end_reason = None
+        ended -= 1
+    record(AuditAction.USER_PASSWORD_CHANGE, "user", user.id, {"other_sessions_ended": max(ended, 0)}, actor=user)
+
+
+def reset_password(user: User, *, new: str, actor: User) -> None:
+    """An administrator sets a temporary password; the user must change it at sign-in."""
+    problem = password_problem(new, email=user.email, name=user.name)
+    if problem:
+        raise Invalid({"password": problem})
+    user.password_hash = hash_password(new)
+    user.must_change_password = True
+    ended = sessions.end_all(user, "password_reset")
+    record(AuditAction.USER_PASSWORD_RESET, "user", user.id, {"sessions_ended": ended}, actor=actor)
+
+
+def create_token(user: User, *, actor: Actor | User) -> tuple[ApiToken, str]:
+    """A new API token for ``user``; the value is returned once and stored only as a hash."""
+    if not user.active:
+        raise Conflict(f"{user.email} is deactivated: a token cannot be issued.")
+    value = sessions.new_token_value()
+    token = ApiToken(user_id=user.id, token_hash=sessions.digest(value), prefix=value[:10])
+    db.session().add(token)
+    db.session().flush()
+    record(AuditAction.TOKEN_CREATE, "api_token", token.id, {"user_id": user.id, "prefix": token.prefix}, actor=actor)
+    return token, value
+
+
+def revoke_token(token: ApiToken, *, actor: Actor | User) -> None:
+    if token.revoked_at is not None:
+        raise Conflict("This token is already revoked.")
+    token.revoked_at = db.utcnow()
+    token.revoked_by_id = actor.id
+    record(AuditAction.TOKEN_REVOKE, "api_token", token.id, {"user_id": token.user_id, "prefix": token.prefix}, actor=actor)
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(
+        db.session().execute(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+        ).scalars()
+    )

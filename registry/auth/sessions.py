@@ -1,0 +1,156 @@
+"""Server-side sign-in sessions and API-token authentication (Flask-Login loaders).
+
+The browser's cookie holds a random session token; the database holds its hash
+and the session's state. Signing out, deactivation, a role change, the idle
+timeout (30 minutes) and the absolute timeout (12 hours) end the record, so a
+replayed copy of an old cookie signs nobody in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from flask import Flask, current_app, g, request
+from flask import session as cookie
+from flask_login import LoginManager, login_user, logout_user
+from sqlalchemy import select, update
+
+from registry import db
+from registry.auth.models import ApiToken, User, UserSession
+
+SESSION_TOKEN_KEY = "sid"
+TOKEN_PREFIX = "scr_"
+LAST_SEEN_RESOLUTION = dt.timedelta(seconds=60)
+
+login_manager = LoginManager()
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _limits() -> tuple[dt.timedelta, dt.timedelta]:
+    settings = current_app.extensions["registry.settings"]
+    return (
+        dt.timedelta(minutes=settings.session_idle_minutes),
+        dt.timedelta(hours=settings.session_absolute_hours),
+    )
+
+
+def start(user: User) -> UserSession:
+    """Sign ``user`` in with a fresh session (a new token: no session fixation)."""
+    token = secrets.token_urlsafe(32)
+    record = UserSession(
+        token_hash=digest(token),
+        user_id=user.id,
+        address=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:255] or None,
+    )
+    db.session().add(record)
+    db.session().flush()
+    cookie.clear()
+    cookie[SESSION_TOKEN_KEY] = token
+    cookie.permanent = True
+    login_user(user, remember=False)
+    g.user_session = record
+    return record
+
+
+def current_record() -> UserSession | None:
+    return g.get("user_session")
+
+
+def end(reason: str = "signed_out") -> None:
+    """End the current browser session on the server and clear the cookie."""
+    token = cookie.get(SESSION_TOKEN_KEY)
+    if token:
+        db.session().execute(
+            update(UserSession)
+            .where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
+            .values(ended_at=db.utcnow(), end_reason=reason)
+        )
+    logout_user()
+    cookie.clear()
+    g.pop("user_session", None)
+
+
+def end_all(user: User, reason: str) -> int:
+    """End every open session of ``user`` (deactivation, role change, password change)."""
+    result = db.session().execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=db.utcnow(), end_reason=reason)
+    )
+    return result.rowcount or 0
+
+
+@login_manager.user_loader
+def _load_user_from_session(user_id: str) -> User | None:
+    token = cookie.get(SESSION_TOKEN_KEY)
+    if not token:
+        return None
+    record = db.session().execute(
+        select(UserSession).where(UserSession.token_hash == digest(token))
+    ).scalar_one_or_none()
+    if record is None or record.ended_at is not None or str(record.user_id) != user_id:
+        return None
+    user = record.user
+    now = db.utcnow()
+    idle, absolute = _limits()
+    expired = None
+    if not user.active:
+        expired = "deactivated"
+    elif now - record.last_seen_at > idle:
+        expired = "idle_timeout"
+    elif now - record.created_at > absolute:
+        expired = "absolute_timeout"
+    if expired:
+        record.ended_at = now
+        record.end_reason = expired
+        g.session_expired = expired
+        return None
+    if now - record.last_seen_at > LAST_SEEN_RESOLUTION:
+        record.last_seen_at = now
+    g.user_session = record
+    g.auth_method = "session"
+    return user
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+@login_manager.request_loader
+def _load_user_from_token(req: object) -> User | None:
+    if not request.path.startswith("/api/"):
+        return None
+    token = bearer_token()
+    if token is None or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    record = db.session().execute(
+        select(ApiToken).where(ApiToken.token_hash == digest(token))
+    ).scalar_one_or_none()
+    if record is None or record.revoked_at is not None or not record.user.active:
+        return None
+    now = db.utcnow()
+    if record.last_used_at is None or now - record.last_used_at > LAST_SEEN_RESOLUTION:
+        record.last_used_at = now
+    g.auth_method = "token"
+    g.api_token = record
+    return record.user
+
+
+def new_token_value() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None
+    login_manager.login_view = None

@@ -1,0 +1,151 @@
+"""Channels (one account on one platform), their decisions, and the lookalike index."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.auth.models import User
+from registry.channels.platforms import PLATFORMS, Platform
+from registry.channels.workflow import LIVE_STATUSES, ChannelAction, ChannelStatus
+from registry.db import Base, UTCDateTime, created, intpk, str200
+
+REFERENCE_PATTERN = re.compile(r"^\s*CH-?(\d{1,9})\s*$", re.IGNORECASE)
+PLATFORM_VALUES = ", ".join(f"'{p.value}'" for p in Platform)
+STATUS_VALUES = ", ".join(f"'{s.value}'" for s in ChannelStatus)
+LIVE_VALUES = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATUSES))
+LIVE_CLAUSE = text(f"status IN ({LIVE_VALUES})")
+
+
+def reference_for(channel_id: int) -> str:
+    return f"CH-{channel_id:04d}"
+
+
+def id_from_reference(reference: str) -> int | None:
+    match = REFERENCE_PATTERN.match(reference or "")
+    return int(match.group(1)) if match else None
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+    __table_args__ = (
+        CheckConstraint(f"platform IN ({PLATFORM_VALUES})", name="platform_known"),
+        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
+        # No two live channels share one account.
+        Index(
+            "uq_channels_live_handle", "platform", "handle", unique=True,
+            postgresql_where=LIVE_CLAUSE, sqlite_where=LIVE_CLAUSE,
+        ),
+        Index("ix_channels_status", "status"),
+        Index("ix_channels_platform", "platform"),
+        Index("ix_channels_department", "department"),
+        Index("ix_channels_requester_id", "requester_id"),
+        Index("ix_channels_created_at", "created_at"),
+        Index("ix_channels_next_review_on", "next_review_on"),
+        Index("ix_channels_platform_handle", "platform", "handle"),
+    )
+
+    id: Mapped[intpk]
+    platform: Mapped[str] = mapped_column(String(16))
+    handle: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str200]
+    url: Mapped[str] = mapped_column(String(2048))
+    department: Mapped[str200]
+    purpose: Mapped[str] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(Text)
+    posting_plan: Mapped[str] = mapped_column(Text, default="")
+    moderation_plan: Mapped[str] = mapped_column(Text, default="")
+    out_of_hours: Mapped[str] = mapped_column(Text, default="")
+    sponsor: Mapped[str200]
+    proposed_administrators: Mapped[str] = mapped_column(Text, default="")
+    policy_acknowledged_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(20), default=ChannelStatus.REQUESTED.value)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+    status_changed_at: Mapped[created]
+    next_review_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    requester: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    transitions: Mapped[list[ChannelTransition]] = relationship(
+        back_populates="channel", order_by="ChannelTransition.id", lazy="raise_on_sql"
+    )
+
+    @property
+    def reference(self) -> str:
+        return reference_for(self.id)
+
+    @property
+    def status_enum(self) -> ChannelStatus:
+        return ChannelStatus(self.status)
+
+    @property
+    def platform_enum(self) -> Platform:
+        return Platform(self.platform)
+
+    @property
+    def platform_label(self) -> str:
+        return PLATFORMS[self.platform_enum].label
+
+    @property
+    def status_label(self) -> str:
+        return self.status_enum.label
+
+
+class ChannelTransition(Base):
+    """One step of a channel's history: who moved it, when, from what to what, and why."""
+
+    __tablename__ = "channel_transitions"
+    __table_args__ = (
+        Index("ix_channel_transitions_channel_id", "channel_id"),
+        Index("ix_channel_transitions_occurred_at", "occurred_at"),
+        Index("ix_channel_transitions_action", "action"),
+    )
+
+    id: Mapped[intpk]
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    channel: Mapped[Channel] = relationship(back_populates="transitions")
+    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def action_label(self) -> str:
+        labels = {
+            "request": "Requested",
+            "adopt": "Adopted from monitoring",
+            ChannelAction.APPROVE: "Approved",
+            ChannelAction.REJECT: "Rejected",
+            ChannelAction.REQUEST_INFO: "Sent back for more information",
+            ChannelAction.RESUBMIT: "Resubmitted",
+            ChannelAction.ACTIVATE: "Activated",
+            ChannelAction.SUSPEND: "Suspended",
+            ChannelAction.REINSTATE: "Reinstated",
+            ChannelAction.RETIRE: "Retired",
+            ChannelAction.WITHDRAW: "Withdrawn",
+            "update": "Details changed",
+        }
+        return labels.get(self.action, self.action.replace("_", " ").capitalize())
+
+
+class ChannelLookalikeKey(Base):
+    """Deletion-neighbourhood keys of a channel's handle skeleton.
+
+    Two handles within one edit share a key, so lookalikes are found with an
+    index lookup rather than by comparing against every channel.
+    """
+
+    __tablename__ = "channel_lookalike_keys"
+    __table_args__ = (Index("ix_channel_lookalike_keys_platform_key", "platform", "key"),)
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))

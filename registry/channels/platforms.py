@@ -1,0 +1,1238 @@
+"""The platform catalogue, and reading what people type into a canonical handle.
+
+Everything here is pure (no Flask, no database). ``normalise_handle`` and
+``parse_url`` either return a canonical handle or raise ``HandleError``, whose
+text is written for the person who typed the input and can be shown as it is.
+
+A canonical handle is the smallest stable text that identifies an account on
+its platform: ``nhstrust`` on X, ``company/nhs-trust`` on LinkedIn,
+``@nhstrust`` or ``channel/UC...`` on YouTube, ``nhstrust@mastodon.social`` on
+Mastodon, ``forum.example.org/nhs-trust`` for any other site. Two inputs that
+point at the same account give the same canonical handle.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+MAX_INPUT_LENGTH = 2048
+
+
+class Platform(StrEnum):
+    X = "x"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    LINKEDIN = "linkedin"
+    YOUTUBE = "youtube"
+    TIKTOK = "tiktok"
+    THREADS = "threads"
+    BLUESKY = "bluesky"
+    MASTODON = "mastodon"
+    PINTEREST = "pinterest"
+    FLICKR = "flickr"
+    SNAPCHAT = "snapchat"
+    WHATSAPP = "whatsapp"
+    OTHER = "other"
+
+
+class HandleError(ValueError):
+    """Plain-English reason a handle or URL cannot be read; str(e) is shown to users."""
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    platform: Platform
+    label: str
+    handle_hint: str
+    text_limit: int | None
+
+    def profile_url(self, handle: str) -> str:
+        """The https address of the account whose canonical handle is ``handle``.
+
+        ``normalise_handle(platform, profile_url(h)) == h`` for every canonical
+        ``h``. The one exception is an ``other`` handle that names no site (a
+        bare name such as ``nhstrust``): there is no address, so this is ``""``.
+        """
+        return _PROFILE_URLS[self.platform](handle)
+
+
+# --------------------------------------------------------------------------
+# Messages
+
+_NAMES: dict[Platform, str] = {
+    Platform.X: "X",
+    Platform.FACEBOOK: "Facebook",
+    Platform.INSTAGRAM: "Instagram",
+    Platform.LINKEDIN: "LinkedIn",
+    Platform.YOUTUBE: "YouTube",
+    Platform.TIKTOK: "TikTok",
+    Platform.THREADS: "Threads",
+    Platform.BLUESKY: "Bluesky",
+    Platform.MASTODON: "Mastodon",
+    Platform.PINTEREST: "Pinterest",
+    Platform.FLICKR: "Flickr",
+    Platform.SNAPCHAT: "Snapchat",
+    Platform.WHATSAPP: "WhatsApp",
+    Platform.OTHER: "other",
+}
+
+_HOSTS_TEXT: dict[Platform, str] = {
+    Platform.X: "x.com or twitter.com",
+    Platform.FACEBOOK: "facebook.com",
+    Platform.INSTAGRAM: "instagram.com",
+    Platform.LINKEDIN: "linkedin.com",
+    Platform.YOUTUBE: "youtube.com",
+    Platform.TIKTOK: "tiktok.com",
+    Platform.THREADS: "threads.com or threads.net",
+    Platform.BLUESKY: "bsky.app",
+    Platform.MASTODON: "a Mastodon server, such as mastodon.social",
+    Platform.PINTEREST: "pinterest.com or a country version such as pinterest.co.uk",
+    Platform.FLICKR: "flickr.com",
+    Platform.SNAPCHAT: "snapchat.com",
+    Platform.WHATSAPP: "wa.me or whatsapp.com",
+}
+
+_POST_NOUNS: dict[Platform, str] = {
+    Platform.YOUTUBE: "video",
+    Platform.TIKTOK: "video",
+    Platform.FLICKR: "photo",
+    Platform.PINTEREST: "Pin",
+}
+
+_MSG_EMPTY = "Enter the account's handle or web address."
+_MSG_TOO_LONG = f"That is too long: a handle or web address has at most {MAX_INPUT_LENGTH} characters."
+_MSG_HIDDEN = (
+    "That contains hidden or control characters, which usually come from copying and pasting. "
+    "Type it in again."
+)
+_MSG_SCHEME = "Only web addresses that start with https:// or http:// can be used."
+_MSG_UNREADABLE = "That web address cannot be read. Copy it again from the address bar of your browser."
+_MSG_SPACES = "A web address cannot contain spaces."
+_MSG_SHORT_LINK = (
+    "That is a short link. Open it in your browser, then copy the address of the account's page."
+)
+_MSG_UNUSUAL_HOST = (
+    "That web address uses unusual characters in its site name, a trick often used to imitate "
+    "real sites. Type the address using ordinary letters."
+)
+_MSG_NO_HOST = (
+    "That is not a complete web address: the site name, such as example.org, is missing or not valid."
+)
+_MSG_NOT_A_URL = (
+    "That is not a web address. Paste the full address of the account's page, "
+    "such as https://x.com/NHSTrust."
+)
+_MSG_UNKNOWN_PLATFORM = "Choose a platform from the list."
+
+
+def _a(name: str) -> str:
+    return f"an {name}" if name[:1] in "AEIOUX" else f"a {name}"
+
+
+def _capital_a(name: str) -> str:
+    article = _a(name)
+    return article[0].upper() + article[1:]
+
+
+def _not_profile(platform: Platform) -> str:
+    return (
+        f"That {_NAMES[platform]} address is not an account's page. "
+        "Open the account's profile and copy the address from your browser."
+    )
+
+
+def _post_link(platform: Platform) -> str:
+    noun = _POST_NOUNS.get(platform, "post")
+    return (
+        f"That is a link to a single {_NAMES[platform]} {noun}, not to the account. "
+        "Open the account's profile and copy its address instead."
+    )
+
+
+def _reserved(platform: Platform, word: str) -> str:
+    return f"“{word}” is one of {_NAMES[platform]}'s own pages, not an account."
+
+
+def _wrong_host(platform: Platform, owner: Platform | None) -> str:
+    if owner is not None and platform is Platform.OTHER:
+        return (
+            f"That is {_a(_NAMES[owner])} address. Choose {_NAMES[owner]} as the platform "
+            "instead of Other."
+        )
+    if owner is not None and owner is not platform:
+        return (
+            f"That is {_a(_NAMES[owner])} address, not {_a(_NAMES[platform])} one. "
+            f"Choose {_NAMES[owner]} as the platform, or check the address."
+        )
+    return (
+        f"That is not {_a(_NAMES[platform])} address: "
+        f"the web address must be on {_HOSTS_TEXT[platform]}."
+    )
+
+
+# --------------------------------------------------------------------------
+# Cleaning and splitting input
+
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_INVISIBLE_EDGES = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+_DOMAIN_RE = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+_DIGITS_RE = re.compile(r"[0-9]{1,20}")
+_PCHAR_SAFE = "!$&'()*+,;=:@%-._~"
+
+
+def _clean(raw: object) -> str:
+    """The input without surrounding whitespace; refuses empty, overlong and hidden-character input."""
+    if not isinstance(raw, str):
+        raise HandleError(_MSG_EMPTY)
+    if len(raw) > MAX_INPUT_LENGTH:
+        raise HandleError(_MSG_TOO_LONG)
+    text = raw.strip().strip(_INVISIBLE_EDGES).strip()
+    if not text:
+        raise HandleError(_MSG_EMPTY)
+    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text):
+        raise HandleError(_MSG_HIDDEN)
+    return text
+
+
+def _scheme_of(text: str) -> str | None:
+    """The lower-case scheme of ``text`` ("https", "javascript", "did"), or None for none.
+
+    ``x.com:443/nhs`` has no scheme: a dotted word before a colon that is not
+    followed by ``//`` is a site name with a port.
+    """
+    match = _SCHEME_RE.match(text)
+    if match is None:
+        return None
+    if text[match.end():].startswith("//") or "." not in match.group(1):
+        return match.group(1).lower()
+    return None
+
+
+def looks_like_url(raw: str) -> bool:
+    """True when ``raw`` has a scheme (``https://``, ``javascript:``) or a ``host.tld/`` shape."""
+    if not isinstance(raw, str):
+        return False
+    text = raw.strip()
+    if text.startswith("//") or _scheme_of(text) is not None:
+        return True
+    head, slash, _ = text.partition("/")
+    return bool(slash) and "." in head and not any(ch.isspace() for ch in head)
+
+
+def _is_domain(host: str) -> bool:
+    return len(host) <= 253 and host.isascii() and _DOMAIN_RE.fullmatch(host) is not None
+
+
+def _require_domain(host: str) -> None:
+    if not host.isascii():
+        raise HandleError(_MSG_UNUSUAL_HOST)
+    if not _is_domain(host):
+        raise HandleError(_MSG_NO_HOST)
+
+
+@dataclass(frozen=True)
+class _Url:
+    host: str
+    port: int | None
+    segments: tuple[str, ...]
+    query: dict[str, list[str]]
+    fragment: str
+
+    def part(self, index: int) -> str:
+        """The percent-decoded path segment at ``index``, or "" past the end."""
+        return unquote(self.segments[index]) if index < len(self.segments) else ""
+
+
+def _split_url(text: str) -> _Url:
+    """Split a cleaned web address; refuses other schemes, userinfo and unreadable addresses.
+
+    ``host`` is lower-case without a trailing dot; ``port`` is None for the
+    default ports; ``segments`` are the non-empty path segments, still encoded.
+    """
+    if "\\" in text:
+        raise HandleError(_MSG_UNREADABLE)
+    if any(ch.isspace() for ch in text):
+        raise HandleError(_MSG_SPACES)
+    scheme = _scheme_of(text)
+    if text.startswith("//"):
+        text = "https:" + text
+    elif scheme is None:
+        text = "https://" + text
+    elif scheme not in ("http", "https") or not text[len(scheme) + 1:].startswith("//"):
+        raise HandleError(_MSG_SCHEME)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+        hostname = parts.hostname or ""
+    except ValueError as exc:
+        raise HandleError(_MSG_UNREADABLE) from exc
+    if "@" in parts.netloc:
+        real = hostname if re.fullmatch(r"[a-z0-9.\-]{1,100}", hostname) else ""
+        where = f" it really goes to {real}" if real else " it hides where it really goes"
+        raise HandleError(
+            f"That web address is disguised:{where}. Type the account's address directly."
+        )
+    host = hostname.removesuffix(".")
+    if not host:
+        raise HandleError(_MSG_NO_HOST)
+    segments = tuple(segment for segment in parts.path.split("/") if segment)
+    if any(unquote(segment) in (".", "..") for segment in segments):
+        raise HandleError(_MSG_UNREADABLE)
+    return _Url(
+        host=host,
+        port=None if port in (None, 80, 443) else port,
+        segments=segments,
+        query=parse_qs(parts.query),
+        fragment=parts.fragment,
+    )
+
+
+def _check_rest(
+    platform: Platform,
+    rest: Sequence[str],
+    tabs: Collection[str] = (),
+    posts: Collection[str] = (),
+) -> None:
+    """Accept the path after the account's name when it is a profile tab; refuse posts and the rest."""
+    if not rest:
+        return
+    first = unquote(rest[0]).lower()
+    if first in tabs and (len(rest) == 1 or first not in posts):
+        return
+    if first in posts:
+        raise HandleError(_post_link(platform))
+    raise HandleError(_not_profile(platform))
+
+
+def _ascii_match(pattern: re.Pattern[str], value: str) -> bool:
+    return value.isascii() and pattern.fullmatch(value) is not None
+
+
+# --------------------------------------------------------------------------
+# Hosts
+
+_HOSTS: dict[Platform, tuple[str, ...]] = {
+    Platform.X: ("x.com", "twitter.com"),
+    Platform.FACEBOOK: ("facebook.com", "fb.com", "fb.me"),
+    Platform.INSTAGRAM: ("instagram.com", "instagr.am"),
+    Platform.LINKEDIN: ("linkedin.com",),
+    Platform.YOUTUBE: ("youtube.com",),
+    Platform.TIKTOK: ("tiktok.com",),
+    Platform.THREADS: ("threads.com", "threads.net"),
+    Platform.BLUESKY: ("bsky.app",),
+    Platform.PINTEREST: tuple(
+        f"pinterest.{tld}"
+        for tld in (
+            "com", "co.uk", "ie", "ca", "com.au", "co.nz", "nz", "de", "at", "ch", "fr",
+            "es", "it", "pt", "se", "dk", "nl", "jp", "co.kr", "com.mx", "cl", "ph", "ru",
+        )
+    ),
+    Platform.FLICKR: ("flickr.com",),
+    Platform.SNAPCHAT: ("snapchat.com",),
+    Platform.WHATSAPP: ("whatsapp.com", "wa.me"),
+}
+_SHORT_HOSTS: dict[str, Platform] = {
+    "t.co": Platform.X,
+    "fb.watch": Platform.FACEBOOK,
+    "youtu.be": Platform.YOUTUBE,
+    "lnkd.in": Platform.LINKEDIN,
+    "vm.tiktok.com": Platform.TIKTOK,
+    "vt.tiktok.com": Platform.TIKTOK,
+    "pin.it": Platform.PINTEREST,
+    "flic.kr": Platform.FLICKR,
+}
+_PROFILE_SUBDOMAINS = frozenset({"www", "m", "mobile", "web"})
+_EXTRA_SUBDOMAINS: dict[Platform, frozenset[str]] = {
+    Platform.FACEBOOK: frozenset({"mbasic", "touch"}),
+    Platform.YOUTUBE: frozenset({"music"}),
+    Platform.SNAPCHAT: frozenset({"story"}),
+    Platform.WHATSAPP: frozenset({"api", "chat"}),
+}
+_LOCALE_PLATFORMS = frozenset({Platform.FACEBOOK, Platform.LINKEDIN, Platform.PINTEREST})
+_LOCALE_RE = re.compile(r"[a-z]{2}(?:-[a-z]{2})?")
+_NOT_FEDIVERSE = frozenset({"medium.com", "substack.com"})
+
+
+def _host_owner(host: str) -> tuple[Platform, str] | None:
+    """Which platform owns ``host``, and how: "profile" (its profile pages),
+    "short" (a short-link service) or "service" (another of its sites, such as help.x.com)."""
+    if host in _SHORT_HOSTS:
+        return _SHORT_HOSTS[host], "short"
+    for platform, bases in _HOSTS.items():
+        for base in bases:
+            if host == base:
+                return platform, "profile"
+            if host.endswith("." + base):
+                sub = host[: -len(base) - 1]
+                if (
+                    sub in _PROFILE_SUBDOMAINS
+                    or sub in _EXTRA_SUBDOMAINS.get(platform, ())
+                    or (platform in _LOCALE_PLATFORMS and _LOCALE_RE.fullmatch(sub))
+                ):
+                    return platform, "profile"
+                return platform, "service"
+    return None
+
+
+# --------------------------------------------------------------------------
+# X
+
+_X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
+_X_RESERVED = frozenset({
+    "home", "i", "intent", "share", "search", "hashtag", "explore", "settings", "messages",
+    "notifications", "login", "signup", "tos", "privacy", "compose", "logout", "account",
+})
+_X_TABS = frozenset({
+    "with_replies", "media", "likes", "highlights", "articles", "followers", "following",
+    "verified_followers", "followers_you_follow", "lists", "superfollows", "communities",
+})
+_X_POSTS = frozenset({"status", "statuses"})
+
+
+def _x_bare(text: str) -> str:
+    handle = text.removeprefix("@")
+    if not _ascii_match(_X_HANDLE, handle):
+        raise HandleError(
+            "An X handle has 1 to 15 letters, numbers or underscores, such as @NHSTrust."
+        )
+    handle = handle.lower()
+    if handle in _X_RESERVED:
+        raise HandleError(_reserved(Platform.X, handle))
+    return handle
+
+
+def _x_url(url: _Url) -> str:
+    segments = url.segments
+    if not segments and url.fragment.startswith("!/"):
+        segments = tuple(s for s in url.fragment[2:].split("?")[0].split("/") if s)
+    if not segments:
+        raise HandleError(_not_profile(Platform.X))
+    first = unquote(segments[0])
+    if first.lower() in _X_RESERVED:
+        raise HandleError(_not_profile(Platform.X))
+    _check_rest(Platform.X, segments[1:], _X_TABS, _X_POSTS)
+    return _x_bare(first)
+
+
+# --------------------------------------------------------------------------
+# Facebook
+
+_FB_USERNAME = re.compile(r"[A-Za-z0-9.]{5,50}")
+_FB_GROUP = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+_FB_NEW_PAGE = re.compile(r"(?:.*-)?([0-9]{5,20})")
+_FB_RESERVED = frozenset(
+    word.replace(".", "")
+    for word in (
+        "profile.php", "people", "pages", "groups", "home.php", "watch", "marketplace",
+        "gaming", "events", "login", "login.php", "logout.php", "sharer", "sharer.php",
+        "share", "share.php", "dialog", "photo.php", "photo", "photos", "story.php",
+        "permalink.php", "hashtag", "search", "help", "policies", "privacy", "settings",
+        "notifications", "messages", "friends", "bookmarks", "reel", "reels", "stories",
+        "live", "business", "ads", "fundraisers", "plugins", "video", "videos", "places",
+        "legal", "terms", "careers", "recover", "checkpoint", "directory", "memories",
+        "saved", "jobs", "messenger", "media", "notes", "menu", "games", "donate",
+        "offers", "latest", "feeds", "pages_manager", "profile",
+    )
+)
+_FB_TABS = frozenset({
+    "about", "posts", "photos", "videos", "reels", "events", "reviews", "community",
+    "mentions", "followers", "following", "friends", "live_videos", "about_contact_and_basic_info",
+    "about_profile_transparency", "about_details", "about_privacy_and_legal_info", "photos_by",
+    "map", "music", "likes",
+})
+_FB_POSTS = frozenset({
+    "posts", "videos", "photos", "photo", "photo.php", "reel", "reels", "permalink.php",
+    "story.php", "permalink",
+})
+_FB_GROUP_TABS = frozenset({"about", "members", "media", "events", "files", "announcements"})
+_MSG_FB_USERNAME = (
+    "A Facebook username has 5 to 50 letters, numbers or full stops, such as NHSTrust, "
+    "or is the number in a profile.php?id= address."
+)
+
+
+def _fb_name(value: str) -> str:
+    """A username (lower-case, full stops removed: Facebook ignores them) or a numeric ID."""
+    if _ascii_match(_DIGITS_RE, value):
+        return value
+    canonical = value.lower().replace(".", "")
+    if (
+        not _ascii_match(_FB_USERNAME, value)
+        or not 5 <= len(canonical) <= 50
+        or _DIGITS_RE.fullmatch(canonical)
+    ):
+        raise HandleError(_MSG_FB_USERNAME)
+    if canonical in _FB_RESERVED:
+        raise HandleError(_reserved(Platform.FACEBOOK, value))
+    return canonical
+
+
+def _fb_group(value: str) -> str:
+    group = value.lower()
+    if not _ascii_match(_FB_GROUP, group):
+        raise HandleError(
+            "A Facebook group is the name or number after facebook.com/groups/, "
+            "such as facebook.com/groups/nhstrustfriends."
+        )
+    return group
+
+
+def _fb_bare(text: str) -> str:
+    value = text.removeprefix("@")
+    if value[:7].lower() == "groups/":
+        return "groups/" + _fb_group(value[7:].rstrip("/"))
+    return _fb_name(value)
+
+
+def _fb_url(url: _Url) -> str:
+    segments = url.segments
+    if not segments:
+        raise HandleError(_not_profile(Platform.FACEBOOK))
+    first = url.part(0)
+    key = first.lower()
+    if key == "profile.php":
+        ids = url.query.get("id", [])
+        if ids and _ascii_match(_DIGITS_RE, ids[0]):
+            return ids[0]
+        raise HandleError(_not_profile(Platform.FACEBOOK))
+    if key in ("people", "pages") and len(segments) >= 3:
+        ident = url.part(2)
+        if _ascii_match(_DIGITS_RE, ident):
+            return ident
+        raise HandleError(_not_profile(Platform.FACEBOOK))
+    if key == "p" and len(segments) >= 2:
+        match = _FB_NEW_PAGE.fullmatch(url.part(1))
+        if match and url.part(1).isascii():
+            return match.group(1)
+        raise HandleError(_not_profile(Platform.FACEBOOK))
+    if key == "pg" and len(segments) >= 2:
+        return _fb_name(url.part(1))
+    if key == "groups" and len(segments) >= 2:
+        _check_rest(Platform.FACEBOOK, segments[2:], _FB_GROUP_TABS, _FB_POSTS)
+        return "groups/" + _fb_group(url.part(1))
+    if key.replace(".", "") in _FB_RESERVED or key in ("p", "pg"):
+        raise HandleError(_not_profile(Platform.FACEBOOK))
+    _check_rest(Platform.FACEBOOK, segments[1:], _FB_TABS, _FB_POSTS)
+    return _fb_name(first)
+
+
+# --------------------------------------------------------------------------
+# Instagram and Threads
+
+_IG_HANDLE = re.compile(r"[A-Za-z0-9._]{1,30}")
+_IG_RESERVED = frozenset({
+    "p", "reel", "reels", "tv", "explore", "stories", "accounts", "direct", "about", "legal",
+    "developer", "web", "challenge", "emails", "oauth", "api", "static", "graphql", "ar",
+    "privacy",
+})
+_IG_POSTS = frozenset({"p", "reel", "reels", "tv"})
+_IG_TABS = frozenset({"reels", "tagged", "saved", "guides", "followers", "following"})
+_THREADS_TABS = frozenset({"replies", "reposts", "media"})
+
+
+def _ig_bare(text: str, platform: Platform = Platform.INSTAGRAM) -> str:
+    handle = text.removeprefix("@")
+    if (
+        not _ascii_match(_IG_HANDLE, handle)
+        or handle.startswith(".")
+        or handle.endswith(".")
+        or ".." in handle
+    ):
+        raise HandleError(
+            f"{_capital_a(_NAMES[platform])} username has 1 to 30 letters, numbers, "
+            "full stops or underscores, and does not start or end with a full stop."
+        )
+    handle = handle.lower()
+    if platform is Platform.INSTAGRAM and handle in _IG_RESERVED:
+        raise HandleError(_reserved(platform, handle))
+    return handle
+
+
+def _ig_url(url: _Url) -> str:
+    if not url.segments:
+        raise HandleError(_not_profile(Platform.INSTAGRAM))
+    first = url.part(0)
+    key = first.lower()
+    if key in _IG_POSTS:
+        raise HandleError(_post_link(Platform.INSTAGRAM))
+    if key in _IG_RESERVED:
+        raise HandleError(_not_profile(Platform.INSTAGRAM))
+    _check_rest(Platform.INSTAGRAM, url.segments[1:], _IG_TABS, _IG_POSTS)
+    return _ig_bare(first)
+
+
+def _threads_url(url: _Url) -> str:
+    first = url.part(0)
+    if not first.startswith("@"):
+        raise HandleError(_not_profile(Platform.THREADS))
+    _check_rest(Platform.THREADS, url.segments[1:], _THREADS_TABS, {"post"})
+    return _ig_bare(first, Platform.THREADS)
+
+
+def _threads_bare(text: str) -> str:
+    return _ig_bare(text, Platform.THREADS)
+
+
+# --------------------------------------------------------------------------
+# LinkedIn
+
+_LI_KINDS = ("company", "showcase", "school", "in")
+_LI_SLUG_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+_MSG_LI = (
+    "A LinkedIn page address ends with a name made of letters, numbers and hyphens, "
+    "such as linkedin.com/company/nhs-trust."
+)
+
+
+def _li_slug(raw: str) -> str:
+    """The slug lower-cased, with letters beyond ASCII percent-encoded (as LinkedIn writes them)."""
+    decoded = unquote(raw)
+    if not decoded or len(decoded) > 150:
+        raise HandleError(_MSG_LI)
+    for ch in decoded:
+        if ch.isascii():
+            if ch not in _LI_SLUG_ASCII:
+                raise HandleError(_MSG_LI)
+        elif unicodedata.category(ch)[0] not in "LMN":
+            raise HandleError(_MSG_LI)
+    return quote(decoded, safe="-_").lower()
+
+
+def _li_bare(text: str) -> str:
+    value = text.removeprefix("@").rstrip("/")
+    kind, slash, slug = value.partition("/")
+    if not slash:
+        return "company/" + _li_slug(value)
+    kind = kind.lower()
+    if kind not in _LI_KINDS:
+        raise HandleError(
+            "A LinkedIn page is written as company/name, showcase/name, school/name or in/name, "
+            "or give the page's web address."
+        )
+    return f"{kind}/{_li_slug(slug)}"
+
+
+def _li_url(url: _Url) -> str:
+    kind = url.part(0).lower()
+    if kind in _LI_KINDS and len(url.segments) >= 2:
+        return f"{kind}/{_li_slug(url.segments[1])}"
+    if kind in ("posts", "feed", "pulse", "embed", "video", "events"):
+        raise HandleError(_post_link(Platform.LINKEDIN))
+    raise HandleError(_not_profile(Platform.LINKEDIN))
+
+
+# --------------------------------------------------------------------------
+# YouTube
+
+_YT_HANDLE = re.compile(r"[A-Za-z0-9._-]{3,30}")
+_YT_CHANNEL = re.compile(r"UC[A-Za-z0-9_-]{22}")
+_YT_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_YT_TABS = frozenset({
+    "featured", "videos", "shorts", "streams", "playlists", "community", "posts", "about",
+    "channels", "podcasts", "releases", "store", "live", "courses", "membership", "search",
+})
+_YT_VIDEO_PATHS = frozenset({
+    "watch", "shorts", "live", "embed", "playlist", "v", "clip", "post", "attribution_link",
+})
+
+
+def _yt_handle(value: str) -> str:
+    if not _ascii_match(_YT_HANDLE, value):
+        raise HandleError(
+            "A YouTube handle has 3 to 30 letters, numbers, underscores, hyphens or full stops, "
+            "such as @NHSTrust."
+        )
+    return value.lower()
+
+
+def _yt_channel(value: str) -> str:
+    if not _ascii_match(_YT_CHANNEL, value):
+        raise HandleError(
+            "A YouTube channel ID starts with UC and has 24 characters, "
+            "as in youtube.com/channel/UCxxxxxxxxxxxxxxxxxxxxxx."
+        )
+    return value
+
+
+def _yt_name(value: str) -> str:
+    if not _ascii_match(_YT_NAME, value):
+        raise HandleError(_not_profile(Platform.YOUTUBE))
+    return value.lower()
+
+
+def _yt_bare(text: str) -> str:
+    value = text.rstrip("/")
+    kind, slash, rest = value.partition("/")
+    if slash:
+        kind = kind.lower()
+        if kind == "channel":
+            return "channel/" + _yt_channel(rest)
+        if kind in ("c", "user"):
+            return f"{kind}/{_yt_name(rest)}"
+    return "@" + _yt_handle(value.removeprefix("@"))
+
+
+def _yt_url(url: _Url) -> str:
+    if not url.segments:
+        raise HandleError(_not_profile(Platform.YOUTUBE))
+    first = url.part(0)
+    key = first.lower()
+    if first.startswith("@"):
+        result, rest = "@" + _yt_handle(first[1:]), url.segments[1:]
+    elif key == "channel" and len(url.segments) >= 2:
+        result, rest = "channel/" + _yt_channel(url.part(1)), url.segments[2:]
+    elif key in ("c", "user") and len(url.segments) >= 2:
+        result, rest = f"{key}/{_yt_name(url.part(1))}", url.segments[2:]
+    elif key in _YT_VIDEO_PATHS:
+        raise HandleError(_post_link(Platform.YOUTUBE))
+    else:
+        raise HandleError(
+            _not_profile(Platform.YOUTUBE) + " A channel's address looks like youtube.com/@name."
+        )
+    _check_rest(Platform.YOUTUBE, rest, _YT_TABS)
+    return result
+
+
+# --------------------------------------------------------------------------
+# TikTok
+
+_TT_HANDLE = re.compile(r"[A-Za-z0-9._]{2,24}")
+
+
+def _tt_bare(text: str) -> str:
+    handle = text.removeprefix("@")
+    if not _ascii_match(_TT_HANDLE, handle) or handle.endswith("."):
+        raise HandleError(
+            "A TikTok username has 2 to 24 letters, numbers, underscores or full stops, "
+            "and does not end with a full stop."
+        )
+    return handle.lower()
+
+
+def _tt_url(url: _Url) -> str:
+    first = url.part(0)
+    if not first.startswith("@"):
+        raise HandleError(_not_profile(Platform.TIKTOK))
+    _check_rest(Platform.TIKTOK, url.segments[1:], {"live"}, {"video", "photo"})
+    return _tt_bare(first)
+
+
+# --------------------------------------------------------------------------
+# Bluesky
+
+_DID_PLC = re.compile(r"did:plc:[a-z2-7]{24}")
+
+
+def _bsky_bare(text: str) -> str:
+    value = text.removeprefix("@")
+    if value[:4].lower() == "did:":
+        if _ascii_match(_DID_PLC, value) or (
+            value.startswith("did:web:") and _is_domain(value[8:])
+        ):
+            return value
+        raise HandleError(
+            "A Bluesky DID looks like did:plc: followed by 24 letters and numbers."
+        )
+    handle = value.lower()
+    if "." not in handle:
+        handle += ".bsky.social"
+    if not _is_domain(handle):
+        raise HandleError(
+            "A Bluesky handle looks like nhstrust.bsky.social, or a web domain such as nhs.uk."
+        )
+    return handle
+
+
+def _bsky_url(url: _Url) -> str:
+    if url.part(0).lower() != "profile" or len(url.segments) < 2:
+        raise HandleError(_not_profile(Platform.BLUESKY))
+    _check_rest(
+        Platform.BLUESKY, url.segments[2:], {"followers", "follows", "known-followers"}, {"post"}
+    )
+    return _bsky_bare(url.part(1))
+
+
+# --------------------------------------------------------------------------
+# Mastodon
+
+_MASTO_USER = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?")
+_MASTO_TABS = frozenset({"with_replies", "media", "followers", "following", "tagged"})
+
+
+def _masto_pair(user: str, instance: str) -> str:
+    if not _ascii_match(_MASTO_USER, user):
+        raise HandleError(
+            "A Mastodon username has letters, numbers and underscores, "
+            "as in @nhstrust@mastodon.social."
+        )
+    server = instance.lower()
+    if not _is_domain(server) or server in _NOT_FEDIVERSE:
+        raise HandleError(
+            "After the second @ comes the Mastodon server, such as mastodon.social, "
+            "as in @nhstrust@mastodon.social."
+        )
+    owner = _host_owner(server)
+    if owner is not None:
+        raise HandleError(_wrong_host(Platform.MASTODON, owner[0]))
+    return f"{user.lower()}@{server}"
+
+
+def _masto_bare(text: str) -> str:
+    user, at, instance = text.removeprefix("@").partition("@")
+    if not at:
+        raise HandleError(
+            "Include the server as well as the name, for example @name@mastodon.social."
+        )
+    return _masto_pair(user, instance)
+
+
+def _masto_account(url: _Url) -> tuple[str, Sequence[str]] | None:
+    """The ``user`` or ``user@server`` part of a Mastodon profile path, and the path after it."""
+    first = url.part(0)
+    if first.startswith("@") and len(first) > 1:
+        return first[1:], url.segments[1:]
+    if first.lower() == "users" and len(url.segments) >= 2:
+        return url.part(1), url.segments[2:]
+    if first.lower() == "web" and url.part(1).startswith("@") and len(url.part(1)) > 1:
+        return url.part(1)[1:], url.segments[2:]
+    return None
+
+
+def _masto_url(url: _Url) -> str:
+    found = _masto_account(url)
+    if found is None:
+        raise HandleError(_not_profile(Platform.MASTODON))
+    account, rest = found
+    if rest and _ascii_match(_DIGITS_RE, unquote(rest[0])):
+        raise HandleError(_post_link(Platform.MASTODON))
+    _check_rest(Platform.MASTODON, rest, _MASTO_TABS, {"statuses"})
+    user, at, instance = account.partition("@")
+    return _masto_pair(user, instance if at else url.host)
+
+
+# --------------------------------------------------------------------------
+# Pinterest
+
+_PIN_HANDLE = re.compile(r"[A-Za-z0-9_]{3,30}")
+_PIN_RESERVED = frozenset({
+    "pin", "search", "ideas", "today", "business", "settings", "login", "signup", "categories",
+    "topics", "explore", "videos", "about", "homefeed", "news_hub", "password", "resource",
+    "oauth", "shopping",
+})
+
+
+def _pin_bare(text: str) -> str:
+    handle = text.removeprefix("@")
+    if not _ascii_match(_PIN_HANDLE, handle):
+        raise HandleError(
+            "A Pinterest username has 3 to 30 letters, numbers or underscores, such as nhstrust."
+        )
+    handle = handle.lower()
+    if handle in _PIN_RESERVED:
+        raise HandleError(_reserved(Platform.PINTEREST, handle))
+    return handle
+
+
+def _pin_url(url: _Url) -> str:
+    if not url.segments:
+        raise HandleError(_not_profile(Platform.PINTEREST))
+    first = url.part(0)
+    key = first.lower()
+    if key == "pin":
+        raise HandleError(_post_link(Platform.PINTEREST))
+    if key in _PIN_RESERVED:
+        raise HandleError(_not_profile(Platform.PINTEREST))
+    if len(url.segments) > 1 and not url.part(1).startswith("_"):
+        raise HandleError(
+            "That is a link to a Pinterest board, not to the account. "
+            "Open the account's profile and copy its address instead."
+        )
+    return _pin_bare(first)
+
+
+# --------------------------------------------------------------------------
+# Flickr
+
+_FLICKR_NSID = re.compile(r"([0-9]{1,15})@[Nn]([0-9]{2})")
+_FLICKR_ALIAS = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9_.-]{0,48}[A-Za-z0-9_-])?")
+_FLICKR_RESERVED = frozenset({"tags", "upload", "organize", "friends", "me", "search"})
+
+
+def _flickr_bare(text: str) -> str:
+    value = text.removeprefix("@").rstrip("/")
+    if value.isascii():
+        nsid = _FLICKR_NSID.fullmatch(value)
+        if nsid:
+            return f"{nsid.group(1)}@N{nsid.group(2)}"
+        if _FLICKR_ALIAS.fullmatch(value) and value.lower() not in _FLICKR_RESERVED:
+            return value.lower()
+    raise HandleError(
+        "A Flickr account is the name after flickr.com/photos/, such as nhstrust, "
+        "or an ID such as 12345678@N02."
+    )
+
+
+def _flickr_url(url: _Url) -> str:
+    key = url.part(0).lower()
+    if key not in ("photos", "people") or len(url.segments) < 2:
+        raise HandleError(_not_profile(Platform.FLICKR))
+    if url.part(1).lower() in _FLICKR_RESERVED:
+        raise HandleError(_not_profile(Platform.FLICKR))
+    rest = url.segments[2:]
+    if rest and _ascii_match(_DIGITS_RE, unquote(rest[0])):
+        raise HandleError(_post_link(Platform.FLICKR))
+    return _flickr_bare(url.part(1))
+
+
+# --------------------------------------------------------------------------
+# Snapchat
+
+_SNAP_HANDLE = re.compile(r"[A-Za-z][A-Za-z0-9._-]{1,13}[A-Za-z0-9]")
+
+
+def _snap_bare(text: str) -> str:
+    handle = text.removeprefix("@")
+    if not _ascii_match(_SNAP_HANDLE, handle):
+        raise HandleError(
+            "A Snapchat username has 3 to 15 letters, numbers, hyphens, underscores or full stops, "
+            "starts with a letter and ends with a letter or number."
+        )
+    return handle.lower()
+
+
+def _snap_url(url: _Url) -> str:
+    first = url.part(0)
+    if first.lower() == "add" and len(url.segments) >= 2:
+        handle, rest = url.part(1), url.segments[2:]
+    elif first.startswith("@"):
+        handle, rest = first, url.segments[1:]
+    else:
+        raise HandleError(_not_profile(Platform.SNAPCHAT))
+    _check_rest(Platform.SNAPCHAT, rest, posts={"spotlight", "highlight", "story"})
+    return _snap_bare(handle)
+
+
+# --------------------------------------------------------------------------
+# WhatsApp
+
+_WA_CHANNEL = re.compile(r"[A-Za-z0-9]{10,40}")
+_WA_PHONE_CHARS = re.compile(r"\+?[0-9() .\-]+")
+_MSG_WA_PHONE = (
+    "A WhatsApp number is a full phone number, such as 07700 900123 or +44 7700 900123."
+)
+
+
+def _wa_phone(text: str) -> str:
+    """Digits only, in international form: UK numbers starting 0 become 44..., 00 prefixes go."""
+    value = text.strip()
+    if not _ascii_match(_WA_PHONE_CHARS, value):
+        raise HandleError(_MSG_WA_PHONE)
+    if value.startswith("+"):
+        value = value.replace("(0)", "", 1)
+    digits = re.sub(r"[^0-9]", "", value)
+    if value.startswith("+"):
+        pass
+    elif digits.startswith("00"):
+        digits = digits[2:]
+    elif digits.startswith("0") and len(digits) in (10, 11):
+        digits = "44" + digits[1:]
+    if not 7 <= len(digits) <= 15 or digits.startswith("0"):
+        raise HandleError(_MSG_WA_PHONE)
+    return digits
+
+
+def _wa_channel(value: str) -> str:
+    if not _ascii_match(_WA_CHANNEL, value):
+        raise HandleError(
+            "A WhatsApp channel link looks like whatsapp.com/channel/ followed by letters and numbers."
+        )
+    return value
+
+
+def _wa_bare(text: str) -> str:
+    if text[:8].lower() == "channel/":
+        return "channel/" + _wa_channel(text[8:].rstrip("/"))
+    return _wa_phone(text)
+
+
+def _wa_url(url: _Url) -> str:
+    if url.host.startswith("chat."):
+        raise HandleError(
+            "That is a WhatsApp group invitation, not an account. "
+            "Give the phone number or the channel link instead."
+        )
+    first = url.part(0).lower()
+    if url.host == "wa.me" or url.host.endswith(".wa.me"):
+        if not url.segments or first in ("message", "qr", "c"):
+            raise HandleError(_not_profile(Platform.WHATSAPP))
+        return _wa_phone(url.part(0))
+    if first == "channel" and len(url.segments) >= 2:
+        return "channel/" + _wa_channel(url.part(1))
+    if first in ("send", "") and url.query.get("phone"):
+        return _wa_phone(url.query["phone"][0])
+    raise HandleError(_not_profile(Platform.WHATSAPP))
+
+
+# --------------------------------------------------------------------------
+# Other sites
+
+_MSG_OTHER = (
+    "For another site, give the web address of the account's page, such as "
+    "example.org/nhstrust, or the handle without spaces."
+)
+
+
+_OTHER_FORBIDDEN = frozenset("<>\"'`{}|\\^[]")
+
+
+def _other_hostlike(value: str) -> bool:
+    """True when ``value`` starts with a site name (and perhaps a port), so it has an address."""
+    head = value.partition("/")[0]
+    host, colon, port = head.partition(":")
+    return _is_domain(host) and (not colon or (port.isascii() and port.isdigit()))
+
+
+def _other_url(url: _Url) -> str:
+    host = url.host
+    if host.startswith("www.") and _is_domain(host[4:]):
+        host = host[4:]
+    port = f":{url.port}" if url.port is not None else ""
+    path = "/".join(quote(segment, safe=_PCHAR_SAFE) for segment in url.segments)
+    return f"{host}{port}/{path}" if path else f"{host}{port}"
+
+
+def _other_bare(text: str) -> str:
+    value = text.lstrip("@").lower()
+    if _other_hostlike(value):
+        return _from_url(Platform.OTHER, _split_url(value))
+    if (
+        not value
+        or len(value) > 200
+        or any(ch.isspace() or ch in _OTHER_FORBIDDEN for ch in value)
+        or looks_like_url(value)
+    ):
+        raise HandleError(_MSG_OTHER)
+    return value
+
+
+# --------------------------------------------------------------------------
+# Dispatch
+
+_URL_PARSERS: dict[Platform, Callable[[_Url], str]] = {
+    Platform.X: _x_url,
+    Platform.FACEBOOK: _fb_url,
+    Platform.INSTAGRAM: _ig_url,
+    Platform.LINKEDIN: _li_url,
+    Platform.YOUTUBE: _yt_url,
+    Platform.TIKTOK: _tt_url,
+    Platform.THREADS: _threads_url,
+    Platform.BLUESKY: _bsky_url,
+    Platform.MASTODON: _masto_url,
+    Platform.PINTEREST: _pin_url,
+    Platform.FLICKR: _flickr_url,
+    Platform.SNAPCHAT: _snap_url,
+    Platform.WHATSAPP: _wa_url,
+    Platform.OTHER: _other_url,
+}
+_BARE_PARSERS: dict[Platform, Callable[[str], str]] = {
+    Platform.X: _x_bare,
+    Platform.FACEBOOK: _fb_bare,
+    Platform.INSTAGRAM: _ig_bare,
+    Platform.LINKEDIN: _li_bare,
+    Platform.YOUTUBE: _yt_bare,
+    Platform.TIKTOK: _tt_bare,
+    Platform.THREADS: _threads_bare,
+    Platform.BLUESKY: _bsky_bare,
+    Platform.MASTODON: _masto_bare,
+    Platform.PINTEREST: _pin_bare,
+    Platform.FLICKR: _flickr_bare,
+    Platform.SNAPCHAT: _snap_bare,
+    Platform.WHATSAPP: _wa_bare,
+    Platform.OTHER: _other_bare,
+}
+
+
+def _as_platform(platform: Platform | str) -> Platform:
+    if isinstance(platform, Platform):
+        return platform
+    if isinstance(platform, str):
+        try:
+            return Platform(platform.strip().lower())
+        except ValueError:
+            pass
+    raise HandleError(_MSG_UNKNOWN_PLATFORM)
+
+
+def _from_url(platform: Platform, url: _Url) -> str:
+    owner = _host_owner(url.host)
+    if platform in (Platform.OTHER, Platform.MASTODON):
+        if owner is not None:
+            if owner[1] == "short":
+                raise HandleError(_MSG_SHORT_LINK)
+            raise HandleError(_wrong_host(platform, owner[0]))
+        _require_domain(url.host)
+        if platform is Platform.MASTODON and (url.port is not None or url.host in _NOT_FEDIVERSE):
+            raise HandleError(_wrong_host(platform, None))
+        return _URL_PARSERS[platform](url)
+    if owner is None or owner[0] is not platform or url.port is not None:
+        raise HandleError(_wrong_host(platform, owner[0] if owner else None))
+    if owner[1] == "short":
+        raise HandleError(_MSG_SHORT_LINK)
+    if owner[1] == "service":
+        raise HandleError(_not_profile(platform))
+    return _URL_PARSERS[platform](url)
+
+
+def normalise_handle(platform: Platform | str, raw: str) -> str:
+    """The canonical handle for ``raw`` on ``platform``; raises only ``HandleError``.
+
+    ``raw`` is a bare handle (``@NHSTrust``, ``NHSTrust``) or a web address on
+    one of the platform's sites, with or without ``https://``. Canonical handles
+    are fixed points: ``normalise_handle(p, h) == h`` whenever ``h`` came from here.
+    """
+    chosen = _as_platform(platform)
+    text = _clean(raw)
+    if chosen is Platform.BLUESKY and text.removeprefix("@")[:4].lower() == "did:":
+        return _bsky_bare(text)
+    if looks_like_url(text):
+        return _from_url(chosen, _split_url(text))
+    return _BARE_PARSERS[chosen](text)
+
+
+def parse_url(raw: str) -> tuple[Platform, str]:
+    """The platform a web address belongs to and the account's canonical handle.
+
+    Addresses on no known platform are Mastodon when the path is ``/@user`` or
+    ``/users/user``, and ``other`` otherwise. Raises only ``HandleError``.
+    """
+    text = _clean(raw)
+    if not looks_like_url(text) and not _is_domain(text.partition("/")[0].lower()):
+        raise HandleError(_MSG_NOT_A_URL)
+    url = _split_url(text)
+    owner = _host_owner(url.host)
+    if owner is not None:
+        return owner[0], _from_url(owner[0], url)
+    _require_domain(url.host)
+    if url.port is None and url.host not in _NOT_FEDIVERSE and _masto_account(url) is not None:
+        return Platform.MASTODON, _masto_url(url)
+    return Platform.OTHER, _other_url(url)
+
+
+# --------------------------------------------------------------------------
+# Profile addresses
+
+
+def _facebook_profile(handle: str) -> str:
+    if _DIGITS_RE.fullmatch(handle):
+        return f"https://www.facebook.com/profile.php?id={handle}"
+    return f"https://www.facebook.com/{handle}"
+
+
+def _mastodon_profile(handle: str) -> str:
+    user, _, instance = handle.partition("@")
+    return f"https://{instance}/@{user}"
+
+
+def _whatsapp_profile(handle: str) -> str:
+    if handle.startswith("channel/"):
+        return f"https://whatsapp.com/{handle}"
+    return f"https://wa.me/{handle}"
+
+
+def _other_profile(handle: str) -> str:
+    return f"https://{handle}" if _other_hostlike(handle) else ""
+
+
+_PROFILE_URLS: dict[Platform, Callable[[str], str]] = {
+    Platform.X: lambda h: f"https://x.com/{h}",
+    Platform.FACEBOOK: _facebook_profile,
+    Platform.INSTAGRAM: lambda h: f"https://www.instagram.com/{h}/",
+    Platform.LINKEDIN: lambda h: f"https://www.linkedin.com/{h}/",
+    Platform.YOUTUBE: lambda h: f"https://www.youtube.com/{h}",
+    Platform.TIKTOK: lambda h: f"https://www.tiktok.com/@{h}",
+    Platform.THREADS: lambda h: f"https://www.threads.com/@{h}",
+    Platform.BLUESKY: lambda h: f"https://bsky.app/profile/{h}",
+    Platform.MASTODON: _mastodon_profile,
+    Platform.PINTEREST: lambda h: f"https://www.pinterest.com/{h}/",
+    Platform.FLICKR: lambda h: f"https://www.flickr.com/photos/{h}/",
+    Platform.SNAPCHAT: lambda h: f"https://www.snapchat.com/add/{h}",
+    Platform.WHATSAPP: _whatsapp_profile,
+    Platform.OTHER: _other_profile,
+}
+
+
+# --------------------------------------------------------------------------
+# The catalogue
+
+_HINT_URL = "or the profile's web address"
+
+PLATFORMS: dict[Platform, PlatformInfo] = {
+    info.platform: info
+    for info in (
+        PlatformInfo(
+            Platform.X, "X (Twitter)",
+            f"Your @handle, such as @NHSTrust, {_HINT_URL}", 280,
+        ),
+        PlatformInfo(
+            Platform.FACEBOOK, "Facebook",
+            "The page's username, such as NHSTrust, or the page's web address", 63206,
+        ),
+        PlatformInfo(
+            Platform.INSTAGRAM, "Instagram",
+            f"The @username, such as @nhstrust, {_HINT_URL}", 2200,
+        ),
+        PlatformInfo(
+            Platform.LINKEDIN, "LinkedIn",
+            "The page's web address, such as linkedin.com/company/nhs-trust", 3000,
+        ),
+        PlatformInfo(
+            Platform.YOUTUBE, "YouTube",
+            "The channel's @handle, such as @NHSTrust, or the channel's web address", 5000,
+        ),
+        PlatformInfo(
+            Platform.TIKTOK, "TikTok",
+            f"The @username, such as @nhstrust, {_HINT_URL}", 4000,
+        ),
+        PlatformInfo(
+            Platform.THREADS, "Threads",
+            f"The @username (the same as on Instagram), such as @nhstrust, {_HINT_URL}", 500,
+        ),
+        PlatformInfo(
+            Platform.BLUESKY, "Bluesky",
+            f"The full handle, such as nhstrust.bsky.social, {_HINT_URL}", 300,
+        ),
+        PlatformInfo(
+            Platform.MASTODON, "Mastodon",
+            "The full handle including the server, such as @nhstrust@mastodon.social, "
+            f"{_HINT_URL}", 500,
+        ),
+        PlatformInfo(
+            Platform.PINTEREST, "Pinterest",
+            f"The username, such as nhstrust, {_HINT_URL}", 500,
+        ),
+        PlatformInfo(
+            Platform.FLICKR, "Flickr",
+            "The profile's web address, such as flickr.com/photos/nhstrust", None,
+        ),
+        PlatformInfo(
+            Platform.SNAPCHAT, "Snapchat",
+            "The username, such as nhstrust, or the snapchat.com/add link", 250,
+        ),
+        PlatformInfo(
+            Platform.WHATSAPP, "WhatsApp",
+            "The phone number, such as 07700 900123, or the channel's web address", None,
+        ),
+        PlatformInfo(
+            Platform.OTHER, "Other",
+            "The web address of the account's page, such as example.org/nhstrust", None,
+        ),
+    )
+}

@@ -1,0 +1,210 @@
+"""Channel pages: request, my requests, the comms work queue, the inventory and a channel's page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from registry import db
+from registry.auth.permissions import Permission, requires
+from registry.channels import services
+from registry.channels.forms import ChannelEditForm, ChannelRequestForm, TransitionForm
+from registry.channels.models import Channel
+from registry.channels.platforms import PLATFORMS, Platform
+from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
+from registry.errors import Conflict, Invalid, NotPermitted
+from registry.web.exports import csv_response
+from registry.web.forms import apply_errors
+from registry.web.pagination import page_args, paginate
+
+bp = Blueprint("channels", __name__, url_prefix="/channels")
+
+EXPORT_COLUMNS = (
+    "reference", "platform", "handle", "url", "display_name", "department", "status", "sponsor",
+    "requested_by", "created_at", "status_changed_at", "next_review_on",
+)
+EXTRA_REQUIRED = ("posting_plan", "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators")
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _viewable(reference: str) -> Channel:
+    channel = services.get_channel(reference)
+    if not services.can_view(_user(), channel):
+        raise NotPermitted("You can see your own requests and the Trust's official channels only.")
+    return channel
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.CHANNEL_REQUEST)
+def new():
+    form = ChannelRequestForm()
+    if request.method == "GET" and request.args.get("platform") in {p.value for p in Platform}:
+        form.platform.data = request.args["platform"]
+    if form.validate_on_submit():
+        data = services.ChannelRequest(
+            **{name: (getattr(form, name).data or "") for name in (
+                "platform", "handle", "display_name", "department", "purpose", "audience", "posting_plan",
+                "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators",
+            )},
+            policy_acknowledged=bool(form.policy_acknowledged.data),
+            required_extra=EXTRA_REQUIRED,
+        )
+        try:
+            channel = services.request_channel(data, _user())
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(
+                f"Your request {channel.reference} has been sent to the communications team. "
+                "You will see here when they decide.",
+                "success",
+            )
+            return redirect(url_for("channels.detail", reference=channel.reference))
+    return render_template(
+        "channels/new.html", form=form, platforms=PLATFORMS, departments=services.departments()
+    ), 422 if form.errors else 200
+
+
+@bp.route("/mine")
+@requires(Permission.CHANNEL_REQUEST)
+def mine():
+    page, per_page = page_args(25)
+    result = paginate(db.session(), services.requests_of(_user()), page, per_page)
+    return render_template("channels/mine.html", page=result)
+
+
+@bp.route("/queue")
+@requires(Permission.CHANNEL_DECIDE)
+def queue():
+    page, per_page = page_args(50)
+    result = paginate(db.session(), services.queue(), page, per_page)
+    return render_template("channels/queue.html", page=result, now=db.utcnow())
+
+
+def _filters() -> services.ChannelFilters:
+    return services.ChannelFilters.parse(request.args, strict=False)
+
+
+@bp.route("")
+@requires(Permission.CHANNEL_READ_ALL)
+def inventory():
+    if request.args.get("format") == "csv":
+        return export()
+    filters = _filters()
+    page, per_page = page_args(25)
+    result = paginate(db.session(), services.search(filters, _user()), page, per_page)
+    return render_template(
+        "channels/inventory.html",
+        page=result,
+        filters=filters,
+        platforms=PLATFORMS,
+        statuses=list(ChannelStatus),
+        departments=services.departments(),
+    )
+
+
+@bp.route("/export.csv")
+@requires(Permission.CHANNEL_EXPORT)
+def export():
+    filters = _filters()
+    channels = db.session().execute(services.search(filters, _user())).scalars().all()
+    rows = [
+        (
+            c.reference, c.platform, c.handle, c.url, c.display_name, c.department, c.status, c.sponsor,
+            c.requester.email, c.created_at, c.status_changed_at, c.next_review_on,
+        )
+        for c in channels
+    ]
+    services.record_export(_user(), filters, len(rows))
+    return csv_response("channels.csv", EXPORT_COLUMNS, rows)
+
+
+def _detail_page(channel: Channel, forms: dict[str, TransitionForm] | None = None, status: int = 200):
+    user = _user()
+    actions = services.available_actions(user, channel)
+    forms = forms or {}
+    for action in actions:
+        forms.setdefault(action.value, TransitionForm(prefix=action.value, formdata=None))
+    editable = user.can(Permission.CHANNEL_EDIT) and channel.status_enum not in {
+        ChannelStatus.REJECTED, ChannelStatus.WITHDRAWN
+    }
+    return render_template(
+        "channels/detail.html",
+        channel=channel,
+        history=services.history(channel),
+        actions=[TRANSITIONS[a] for a in actions],
+        forms=forms,
+        editable=editable,
+        resubmittable=ChannelAction.RESUBMIT in actions,
+        is_requester=channel.requester_id == user.id,
+    ), status
+
+
+@bp.route("/<reference>")
+@requires(Permission.CHANNEL_LIST)
+def detail(reference: str):
+    return _detail_page(_viewable(reference))
+
+
+@bp.route("/<reference>/actions/<action>", methods=["POST"])
+@requires(Permission.CHANNEL_LIST)
+def act(reference: str, action: str):
+    channel = _viewable(reference)
+    if action not in {a.value for a in ChannelAction}:
+        abort(404)
+    if action == ChannelAction.RESUBMIT.value:
+        return redirect(url_for("channels.edit", reference=channel.reference))
+    form = TransitionForm(prefix=action)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.transition(
+            channel, action, _user(), reason=form.reason.data, handle=form.handle.data or None
+        )
+    except Invalid as exc:
+        db.session().rollback()
+        apply_errors(form, exc.errors)
+        return _detail_page(services.get_channel(reference), {action: form}, status=422)
+    except Conflict as exc:
+        db.session().rollback()
+        flash(exc.message)
+        return _detail_page(services.get_channel(reference), status=409)
+    flash(f"{channel.reference} has been {TRANSITIONS[ChannelAction(action)].done}.", "success")
+    return redirect(url_for("channels.detail", reference=channel.reference))
+
+
+@bp.route("/<reference>/edit", methods=["GET", "POST"])
+@requires(Permission.CHANNEL_LIST)
+def edit(reference: str):
+    channel = _viewable(reference)
+    user = _user()
+    resubmitting = channel.requester_id == user.id and channel.status_enum is ChannelStatus.INFO_REQUESTED
+    if not (user.can(Permission.CHANNEL_EDIT) or resubmitting):
+        raise NotPermitted("Only the communications team can change a channel's details.")
+    form = ChannelEditForm(obj=channel)
+    if form.validate_on_submit():
+        changes = {name: getattr(form, name).data or "" for name in services.EDITABLE}
+        try:
+            services.update_details(
+                channel, changes, user,
+                next_review_on=form.next_review_on.data if user.can(Permission.CHANNEL_EDIT) else None,
+            )
+            if resubmitting:
+                services.transition(channel, ChannelAction.RESUBMIT.value, user, reason=form.note.data)
+        except Invalid as exc:
+            db.session().rollback()
+            apply_errors(form, exc.errors)
+        else:
+            flash(
+                f"{channel.reference} has been resubmitted to the communications team." if resubmitting
+                else f"The details of {channel.reference} have been saved.",
+                "success",
+            )
+            return redirect(url_for("channels.detail", reference=channel.reference))
+    return render_template(
+        "channels/edit.html", form=form, channel=channel, resubmitting=resubmitting,
+        history=services.history(channel) if resubmitting else [],
+    ), 422 if form.errors else 200

@@ -1,0 +1,192 @@
+"""The database: engine, declarative base, column types and the unit of work.
+
+One place commits: after each request, the request's session commits when the
+response succeeded and rolls back otherwise (or on any exception), so a state
+change and its audit event stand or fall together. Services only ``flush()``.
+Command-line code uses :func:`transaction`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MIGRATIONS_PATH = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware in UTC (the only kind stored)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no zone, PostgreSQL keeps ``timestamptz``; both give aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use registry.db.utcnow()")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+intpk = Annotated[int, mapped_column(primary_key=True)]
+bigpk = Annotated[int, mapped_column(BigIntId, primary_key=True)]
+created = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow)]
+str200 = Annotated[str, mapped_column(String(200))]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for SQLite (embedded default) or PostgreSQL (production).
+
+    SQLite gets foreign keys, WAL and ``BEGIN IMMEDIATE`` transactions, so two
+    writers queue for the lock instead of failing half-way with "database is locked".
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if ":memory:" not in url and url != "sqlite://":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA busy_timeout = 30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    # hide_parameters: values never reach an exception message or a log line.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+
+
+class Database:
+    """The application's engine and session factory (``app.extensions['registry.db']``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        #: Tests bind sessions to one connection inside an outer transaction.
+        self.bind_override: Connection | None = None
+
+    def new_session(self) -> Session:
+        if self.bind_override is not None:
+            return Session(
+                bind=self.bind_override,
+                expire_on_commit=False,
+                join_transaction_mode="create_savepoint",
+            )
+        return self.sessionmaker()
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["registry.db"]
+
+
+def session() -> Session:
+    """The session of the current request or command (created on first use)."""
+    current = g.get("_db_session")
+    if current is None:
+        current = database().new_session()
+        g._db_session = current
+    return current
+
+
+def keep_on_error() -> None:
+    """Commit this request's work even though the response is an error.
+
+    For refusals that must be recorded (a refused secret reveal is audited).
+    """
+    g._db_keep_on_error = True
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Run a unit of work outside a request: commit on success, roll back on error."""
+    current = session()
+    try:
+        yield current
+        current.commit()
+    except BaseException:
+        current.rollback()
+        raise
+
+
+def _commit_after_request(response: Response) -> Response:
+    current: Session | None = g.get("_db_session")
+    if current is None:
+        return response
+    if response.status_code < 400 or g.get("_db_keep_on_error"):
+        current.commit()
+    else:
+        current.rollback()
+    return response
+
+
+def _close_session(exc: BaseException | None) -> None:
+    current: Session | None = g.pop("_db_session", None)
+    if current is None:
+        return
+    try:
+        if exc is not None or current.in_transaction():
+            current.rollback()
+    finally:
+        current.close()
+
+
+def init_app(app: Flask, url: str) -> None:
+    app.extensions["registry.db"] = Database(url)
+    app.after_request(_commit_after_request)
+    app.teardown_appcontext(_close_session)

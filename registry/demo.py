@@ -1,0 +1,136 @@
+"""A realistic demo data set: one user per role, channels in every state, monitoring findings.
+
+Everything goes through the services, so the history and the audit trail are
+real. Passwords are random, written once to ``instance/demo-sign-ins.txt``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from registry import db
+from registry.audit.services import Actor
+from registry.auth import services as accounts
+from registry.auth.models import User
+from registry.channels import services as channels
+from registry.channels.services import ChannelRequest
+from registry.monitoring import services as monitoring
+
+SIGN_INS_FILE = "demo-sign-ins.txt"
+
+PEOPLE = [
+    ("priya.shah@example.nhs.uk", "Priya Shah", ["staff"], "Ward sister, maternity"),
+    ("tom.hughes@example.nhs.uk", "Tom Hughes", ["manager"], "Line manager, outpatients"),
+    ("alex.morgan@example.nhs.uk", "Alex Morgan", ["comms"], "Communications manager"),
+    ("jordan.lee@example.nhs.uk", "Jordan Lee", ["comms"], "Digital communications officer"),
+    ("chris.taylor@example.nhs.uk", "Chris Taylor", ["auditor"], "Internal audit"),
+    ("morgan.price@example.nhs.uk", "Morgan Price", ["admin"], "System administrator"),
+]
+
+# (platform, handle, name, department, requester, path through the lifecycle)
+CHANNELS = [
+    ("x", "@ExampleNHS", "Example NHS Foundation Trust", "Communications", 2, ["approve", "activate"]),
+    ("facebook", "https://www.facebook.com/ExampleNHSTrust", "Example NHS Foundation Trust", "Communications", 2, ["approve", "activate"]),
+    ("instagram", "examplenhs", "Example NHS", "Communications", 3, ["approve", "activate"]),
+    ("linkedin", "https://www.linkedin.com/company/example-nhs-ft/", "Example NHS Foundation Trust", "Workforce", 1, ["approve", "activate"]),
+    ("youtube", "@ExampleNHSTrust", "Example NHS Foundation Trust", "Communications", 2, ["approve", "activate"]),
+    ("x", "@ExMaternityNHS", "Maternity Services, Example NHS", "Maternity", 0, ["approve", "activate"]),
+    ("facebook", "ExampleMaternityVoices", "Example Maternity Voices", "Maternity", 0, ["approve", "activate", "suspend"]),
+    ("tiktok", "@examplenhscareers", "Careers at Example NHS", "Workforce", 1, ["approve", "activate"]),
+    ("bluesky", "examplenhs.bsky.social", "Example NHS", "Communications", 3, ["approve", "activate"]),
+    ("x", "@ExampleJabs", "COVID-19 vaccination, Example NHS", "Pharmacy", 1, ["approve", "activate", "retire"]),
+    ("instagram", "example_physio", "Physiotherapy, Example NHS", "Therapies", 0, []),
+    ("threads", "@examplenhs", "Example NHS", "Communications", 3, ["approve"]),
+    ("whatsapp", "https://whatsapp.com/channel/0029VaExampleNHS01", "Example NHS updates", "Communications", 2, []),
+    ("facebook", "ExampleRenalPatients", "Renal patients group", "Renal", 0, ["request_info"]),
+    ("x", "@Ward7Social", "Ward 7 social", "Surgery", 1, ["reject"]),
+    ("pinterest", "examplenhsrecipes", "Healthy recipes, Example NHS", "Dietetics", 0, ["withdraw"]),
+]
+
+REASONS = {
+    "suspend": "Moderators on long-term leave; paused until cover is arranged.",
+    "retire": "The vaccination campaign ended; followers pointed to the main account.",
+    "request_info": "Who will answer messages at weekends? Patients may ask clinical questions.",
+    "reject": "A social group for one ward is not a corporate channel; please use a private staff group instead.",
+    "withdraw": "We will post through the main Trust account instead.",
+}
+
+
+def _has_data() -> bool:
+    return db.session().execute(select(func.count()).select_from(User)).scalar_one() > 0
+
+
+def seed(instance_path: Path) -> bool:
+    """Load the demo set into an empty database; False (and no change) when it has users."""
+    if _has_data():
+        return False
+    system = Actor.system("demo seed")
+    lines = ["Demo sign-ins (development only):"]
+    users: list[User] = []
+    for email, name, roles, job in PEOPLE:
+        password = secrets.token_urlsafe(12)
+        users.append(accounts.create_user(email=email, name=name, roles=roles, password=password, actor=system))
+        lines.append(f"  {', '.join(roles):<8} {email:<32} {password}   ({job})")
+    comms = [users[2], users[3]]
+    for index, (platform, handle, name, department, requester_index, path) in enumerate(CHANNELS):
+        requester = users[requester_index]
+        channel = channels.request_channel(
+            ChannelRequest(
+                platform=platform,
+                handle=handle,
+                display_name=name,
+                department=department,
+                purpose=f"News, service updates and campaigns from {department.lower()} for the people we serve.",
+                audience="Patients, carers, visitors and the local community.",
+                posting_plan=f"Two named members of the {department.lower()} team, trained by communications.",
+                moderation_plan="The same team checks comments twice a day on weekdays.",
+                out_of_hours="The communications on-call manager watches notifications at weekends.",
+                sponsor=f"Head of {department}",
+                proposed_administrators=f"{requester.name} ({requester.email}); the communications team",
+                policy_acknowledged=True,
+            ),
+            requester,
+        )
+        for action in path:
+            if action == "withdraw" or action == "resubmit":
+                actor = requester
+            else:
+                actor = comms[index % 2] if comms[index % 2].id != requester.id else comms[(index + 1) % 2]
+            channels.transition(channel, action, actor, reason=REASONS.get(action))
+    monitoring.record_finding(
+        platform="x", url="https://x.com/ExampleNHS_Help", found_on=None, actor=comms[0],
+        evidence="Uses the Trust name and NHS lozenge in its profile picture; posts appointment 'offers'.",
+    )
+    finding = monitoring.record_finding(
+        platform="", url="https://www.facebook.com/ExampleNHSMaternityGroup", found_on=None, actor=comms[1],
+        evidence="A group called 'Example NHS Maternity' set up by a former member of staff in 2019.",
+    )
+    monitoring.move(finding, "request_takedown", "Reported to Facebook as impersonation, report 118-2207.", comms[1])
+    finding = monitoring.record_finding(
+        platform="instagram", url="instagram.com/examplenhs.jobs", found_on=None, actor=comms[0],
+        evidence="Advertises jobs at the Trust and asks for a fee to apply.",
+    )
+    monitoring.move(finding, "taken_down", "Profile no longer exists; checked today.", comms[0])
+    _write_sign_ins(instance_path, "\n".join(lines) + "\n")
+    return True
+
+
+def _write_sign_ins(instance_path: Path, text: str) -> None:
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / SIGN_INS_FILE
+    if path.exists():
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def sign_ins_text(instance_path: Path) -> str:
+    path = instance_path / SIGN_INS_FILE
+    if not path.exists():
+        return "No demo sign-ins: run `flask --app wsgi demo seed` on an empty database first."
+    return path.read_text(encoding="utf-8") + "Open http://127.0.0.1:5000 and sign in with one of these."

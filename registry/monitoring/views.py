@@ -1,0 +1,112 @@
+"""Monitoring pages: the list of unauthorised accounts, recording one, and following it up."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from registry import db
+from registry.auth.permissions import Permission, requires
+from registry.channels.platforms import PLATFORMS
+from registry.errors import Conflict, Invalid
+from registry.monitoring import services
+from registry.monitoring.forms import AdoptForm, FindingForm, MoveForm
+from registry.monitoring.models import FindingStatus
+from registry.web.forms import apply_errors
+from registry.web.pagination import page_args, paginate
+
+bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
+
+
+@bp.route("")
+@requires(Permission.MONITORING_READ)
+def index():
+    status = request.args.get("status", "open")
+    platform = request.args.get("platform", "")
+    page, per_page = page_args(25)
+    result = paginate(db.session(), services.listing(status, platform), page, per_page)
+    return render_template(
+        "monitoring/index.html", page=result, status=status, platform=platform,
+        statuses=list(FindingStatus), platforms=PLATFORMS,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.MONITORING_MANAGE)
+def new():
+    form = FindingForm()
+    if form.validate_on_submit():
+        try:
+            finding = services.record_finding(
+                platform=form.platform.data or "", url=form.url.data or "", evidence=form.evidence.data or "",
+                found_on=form.found_on.data, actor=current_user._get_current_object(),
+            )
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(f"{finding.reference} has been recorded. Follow it up below.", "success")
+            return redirect(url_for("monitoring.detail", reference=finding.reference))
+    return render_template("monitoring/new.html", form=form), 422 if form.errors else 200
+
+
+def _page(finding, forms=None, adopt_form=None, status=200):
+    forms = forms or {}
+    for action in services.MOVES:
+        forms.setdefault(action, MoveForm(prefix=action, formdata=None))
+    return render_template(
+        "monitoring/detail.html", finding=finding, moves=services.MOVES, forms=forms,
+        history=services.history(finding),
+        can_manage=current_user.can(Permission.MONITORING_MANAGE),
+    ), status
+
+
+@bp.route("/<reference>")
+@requires(Permission.MONITORING_READ)
+def detail(reference: str):
+    return _page(services.get_finding(reference))
+
+
+@bp.route("/<reference>/actions/<action>", methods=["POST"])
+@requires(Permission.MONITORING_MANAGE)
+def act(reference: str, action: str):
+    finding = services.get_finding(reference)
+    if action not in services.MOVES:
+        abort(404)
+    form = MoveForm(prefix=action)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.move(finding, action, form.note.data or "", current_user._get_current_object())
+    except Invalid as exc:
+        db.session().rollback()
+        apply_errors(form, exc.errors)
+        return _page(services.get_finding(reference), {action: form}, status=422)
+    except Conflict as exc:
+        db.session().rollback()
+        flash(exc.message)
+        return _page(services.get_finding(reference), status=409)
+    flash(f"{finding.reference} has been {services.MOVES[action].done}.", "success")
+    return redirect(url_for("monitoring.detail", reference=finding.reference))
+
+
+@bp.route("/<reference>/adopt", methods=["GET", "POST"])
+@requires(Permission.MONITORING_MANAGE)
+def adopt(reference: str):
+    finding = services.get_finding(reference)
+    form = AdoptForm()
+    if form.validate_on_submit():
+        try:
+            channel = services.adopt(
+                finding,
+                display_name=form.display_name.data or "", department=form.department.data or "",
+                purpose=form.purpose.data or "", audience=form.audience.data or "",
+                sponsor=form.sponsor.data or "", reason=form.reason.data or "",
+                actor=current_user._get_current_object(),
+            )
+        except Invalid as exc:
+            db.session().rollback()
+            apply_errors(form, exc.errors)
+        else:
+            flash(f"{finding.reference} has been adopted into the registry as {channel.reference}.", "success")
+            return redirect(url_for("channels.detail", reference=channel.reference))
+    return render_template("monitoring/adopt.html", form=form, finding=finding), 422 if form.errors else 200

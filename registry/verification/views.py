@@ -1,0 +1,36 @@
+"""The public page that checks whether an account is an official Trust channel."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from registry.auth.permissions import public
+from registry.channels.platforms import PLATFORMS
+from registry.errors import Invalid
+from registry.verification import services
+from registry.web.throttle import VERIFY_PER_ADDRESS, limiter
+
+bp = Blueprint("verification", __name__)
+
+
+@bp.route("/verify")
+@public
+@limiter.limit(VERIFY_PER_ADDRESS)
+def verify_page():
+    asked = any(request.args.get(name) for name in ("url", "platform", "handle"))
+    verdict = None
+    errors: dict[str, str] = {}
+    if asked:
+        try:
+            verdict = services.verify(
+                url=request.args.get("url"), platform=request.args.get("platform"), handle=request.args.get("handle")
+            )
+        except Invalid as exc:
+            errors = exc.errors
+    return render_template(
+        "verification/verify.html",
+        verdict=verdict,
+        errors=errors,
+        platforms=PLATFORMS,
+        values={name: request.args.get(name, "")[:2048] for name in ("url", "platform", "handle")},
+    ), 422 if errors else 200

@@ -1,0 +1,78 @@
+"""Pagination of list pages and API lists: one count query and one page query."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask import request
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from registry.errors import Invalid
+
+T = TypeVar("T")
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def page_args(default_per_page: int, *, strict: bool = False) -> tuple[int, int]:
+    """``page`` and ``per_page`` from the query string (1-based, at most 100 per page).
+
+    With ``strict`` (the API) a bad value is :class:`Invalid`; pages fall back to defaults.
+    """
+    values: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for name, default, upper in (("page", 1, 1_000_000), ("per_page", default_per_page, MAX_PER_PAGE)):
+        raw = request.args.get(name, "")
+        if raw == "":
+            values[name] = default
+            continue
+        try:
+            number = int(raw)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= upper:
+            errors[name] = f"{name} must be a whole number from 1 to {upper}."
+            number = default
+        values[name] = number
+    if strict and errors:
+        raise Invalid(errors)
+    return values["page"], values["per_page"]
+
+
+def paginate(session: Session, statement: Select[Any], page: int, per_page: int, *, scalars: bool = True) -> Page[Any]:
+    total = session.execute(
+        select(func.count()).select_from(statement.order_by(None).subquery())
+    ).scalar_one()
+    result = session.execute(statement.limit(per_page).offset((page - 1) * per_page))
+    items = list(result.scalars()) if scalars else list(result)
+    return Page(items, total, page, per_page)

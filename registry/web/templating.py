@@ -1,0 +1,116 @@
+"""Jinja set-up: NHS.UK frontend templates, globals and the filters pages share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from markupsafe import Markup
+
+from registry.auth.permissions import Permission, Role
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def uk_datetime(value: dt.datetime | None) -> str:
+    """``23 November 2026 at 2:05pm`` in UK time."""
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON)
+    hour = local.strftime("%I").lstrip("0") or "12"
+    return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{local.strftime('%p').lower()}"
+
+
+def uk_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(LONDON).date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def iso(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.UTC).isoformat() if value else ""
+
+
+def url_with(**changes: Any) -> str:
+    """The current page's address with some query parameters changed (None removes one)."""
+    args = request.args.to_dict(flat=True)
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint or "web.home", **(request.view_args or {}), **args)
+
+
+def navigation() -> list[dict[str, Any]]:
+    """Header links for what the signed-in user's roles allow."""
+    if not current_user.is_authenticated:
+        return []
+    entries = [
+        ("web.home", "Home", Permission.DASHBOARD_VIEW),
+        ("channels.mine", "My requests", Permission.CHANNEL_REQUEST),
+        ("channels.queue", "Work queue", Permission.CHANNEL_DECIDE),
+        ("channels.inventory", "Channels", Permission.CHANNEL_READ_ALL),
+        ("monitoring.index", "Monitoring", Permission.MONITORING_READ),
+        ("audit.index", "Audit trail", Permission.AUDIT_READ),
+        ("auth.users", "Users", Permission.USER_MANAGE),
+    ]
+    here = request.endpoint or ""
+    return [
+        {"href": url_for(endpoint), "text": text, "current": here == endpoint}
+        for endpoint, text, permission in entries
+        if current_user.can(permission)
+    ]
+
+
+def status_tag(status: str) -> Markup:
+    """An NHS tag for a channel or record status."""
+    colours = {
+        "requested": "blue",
+        "info_requested": "yellow",
+        "approved": "aqua-green",
+        "active": "green",
+        "suspended": "orange",
+        "retired": "grey",
+        "rejected": "red",
+        "withdrawn": "grey",
+        "unauthorised": "red",
+        "takedown_requested": "orange",
+        "taken_down": "green",
+        "adopted": "blue",
+        "dismissed": "grey",
+    }
+    label = status.replace("_", " ").capitalize()
+    if status == "info_requested":
+        label = "More information needed"
+    colour = colours.get(status, "white")
+    return Markup('<strong class="nhsuk-tag nhsuk-tag--{}">{}</strong>').format(colour, label)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_options = {
+        **app.jinja_options,
+        "undefined": ChainableUndefined,
+        "loader": ChoiceLoader(
+            [
+                FileSystemLoader(app.template_folder or "templates"),
+                PackageLoader("nhsuk_frontend_jinja"),
+            ]
+        ),
+    }
+    app.jinja_env.filters.update(
+        uk_datetime=uk_datetime, uk_date=uk_date, iso=iso, status_tag=status_tag
+    )
+    app.jinja_env.globals.update(
+        url_with=url_with,
+        navigation=navigation,
+        Permission=Permission,
+        Role=Role,
+        settings=lambda: current_app.extensions["registry.settings"],
+    )

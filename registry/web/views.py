@@ -1,0 +1,65 @@
+"""Home (what needs me now), the policy, the accessibility statement and a health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from flask_login import current_user
+from sqlalchemy import func, select, text
+
+from registry import db
+from registry.audit import services as audit
+from registry.auth.models import User
+from registry.auth.permissions import Permission, public, requires
+from registry.channels import services as channels
+from registry.channels.workflow import ChannelStatus
+from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
+from registry.policy import sections
+
+bp = Blueprint("web", __name__)
+
+
+@bp.route("/")
+@requires(Permission.DASHBOARD_VIEW)
+def home():
+    user = current_user._get_current_object()
+    session = db.session()
+    mine = session.execute(channels.requests_of(user).limit(5)).scalars().all()
+    context: dict[str, object] = {"mine": mine, "statuses": list(ChannelStatus)}
+    if user.can(Permission.CHANNEL_READ_ALL):
+        context["by_status"] = channels.counts_by_status()
+        context["reviews_due"] = session.execute(channels.reviews_due(30).limit(10)).scalars().all()
+    if user.can(Permission.CHANNEL_DECIDE):
+        context["awaiting"] = channels.count_awaiting_comms()
+    if user.can(Permission.MONITORING_READ):
+        context["open_findings"] = session.execute(
+            select(func.count()).select_from(UnauthorisedAccount).where(
+                UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS])
+            )
+        ).scalar_one()
+    if user.can(Permission.AUDIT_READ):
+        context["audit_head"] = audit.head()
+    if user.can(Permission.USER_MANAGE):
+        context["user_counts"] = dict(
+            session.execute(select(User.active, func.count()).group_by(User.active)).all()
+        )
+    return render_template("home.html", **context)
+
+
+@bp.route("/policy")
+@public
+def policy():
+    return render_template("policy.html", sections=sections())
+
+
+@bp.route("/accessibility")
+@public
+def accessibility():
+    return render_template("accessibility.html")
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """For load balancers: the app runs and the database answers."""
+    db.session().execute(text("SELECT 1"))
+    return jsonify({"status": "ok"})

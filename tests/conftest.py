@@ -1,0 +1,312 @@
+"""Test fixtures: a database migrated once per run, an app per test, each test in a
+transaction that is rolled back, factories for users and channels, and sign-in helpers.
+
+The database is SQLite unless ``REGISTRY_TEST_DATABASE_URL`` names a PostgreSQL
+server; then a fresh database is created on it for this run and dropped after.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import pytest
+from alembic import command
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+
+import config as registry_config
+from registry import create_app, db
+from registry.audit.services import Actor
+from registry.auth import services as accounts
+from registry.auth.models import User
+from registry.auth.passwords import Argon2Profile
+from registry.channels import services as channels
+from registry.channels.models import Channel
+from registry.cli import alembic_config
+
+TEST_PASSWORD = "correct horse battery staple 42"
+CHEAP_ARGON2 = Argon2Profile(memory_cost=1024, iterations=1, lanes=1)
+ROLES = ("staff", "manager", "comms", "auditor", "admin")
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("REGISTRY_TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database for this run, migrated to head."""
+    base = _postgres_url()
+    if base is None:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.db'}"
+        migrate(url)
+        yield url
+        return
+    with fresh_postgres_database(base) as url:
+        migrate(url)
+        yield url
+
+
+class fresh_postgres_database:
+    """Create a uniquely named PostgreSQL database beside ``base`` and drop it afterwards."""
+
+    def __init__(self, base: str) -> None:
+        self.base = make_url(base)
+        self.name = f"registry_test_{uuid.uuid4().hex[:12]}"
+
+    def __enter__(self) -> str:
+        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+        return self.base.set(database=self.name).render_as_string(hide_password=False)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+def settings_for(url: str, instance: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "ENV": "testing",
+        "DATABASE_URL": url,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "MASTER_KEYS": registry_config.generate_master_key_entry(),
+        "ARGON2_PROFILE": CHEAP_ARGON2,
+        "RATELIMIT_ENABLED": False,
+        "TESTING": True,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app_settings() -> dict[str, Any]:
+    """Override in a test module to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    connection = engine.connect()
+    transaction = connection.begin()
+    yield connection
+    transaction.rollback()
+    connection.close()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production.
+
+    The test itself holds an app context (for factories and assertions); without
+    this, Flask would reuse it for requests and share ``g`` between them.
+    """
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url: str, connection: Connection, app_settings: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    """The application, its sessions bound to this test's rolled-back transaction."""
+    os.environ["REGISTRY_INSTANCE_PATH"] = str(tmp_path / "instance")
+    app = create_app(settings_for(database_url, tmp_path / "instance", **app_settings))
+    app.extensions["registry.db"].bind_override = connection
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session().close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask):  # type: ignore[no-untyped-def]
+    return db.session()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 1_000_000))
+
+    def make(*roles: str, email: str | None = None, name: str | None = None, password: str = TEST_PASSWORD) -> User:
+        number = next(counter)
+        chosen = roles or ("staff",)
+        user = accounts.create_user(
+            email=email or f"{'-'.join(chosen)}{number}@example.nhs.uk",
+            name=name or f"{chosen[0].capitalize()} Person {number}",
+            roles=chosen,
+            password=password,
+            actor=Actor.system("tests"),
+        )
+        db.session().commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_channel(app: Flask, make_user: Callable[..., User]) -> Callable[..., Channel]:
+    """A channel requested by ``requester`` (a new staff member by default), moved to ``status``."""
+    paths = {
+        "requested": [],
+        "info_requested": ["request_info"],
+        "approved": ["approve"],
+        "active": ["approve", "activate"],
+        "suspended": ["approve", "activate", "suspend"],
+        "retired": ["approve", "activate", "retire"],
+        "rejected": ["reject"],
+        "withdrawn": ["withdraw"],
+    }
+    state: dict[str, User] = {}
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        status: str = "requested", *, platform: str = "x", handle: str | None = None,
+        requester: User | None = None, department: str = "Maternity", display_name: str | None = None,
+    ) -> Channel:
+        number = next(counter)
+        requester = requester or state.setdefault("requester", make_user("staff"))
+        decider = state.setdefault("decider", make_user("comms"))
+        channel = channels.request_channel(
+            channels.ChannelRequest(
+                platform=platform,
+                handle=handle or f"trust_test_{number}",
+                display_name=display_name or f"Test channel {number}",
+                department=department,
+                purpose="Updates for patients.",
+                audience="Patients and visitors.",
+                policy_acknowledged=True,
+            ),
+            requester,
+        )
+        for action in paths[status]:
+            actor = requester if action == "withdraw" else decider
+            channels.transition(channel, action, actor, reason="Because the test says so.")
+        db.session().commit()
+        return channel
+
+    return make
+
+
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """A valid CSRF token for this client's session, read from a page as a browser would.
+
+    Signed in, every page's sign-out form carries one; otherwise the sign-in form does.
+    """
+    page = client.get("/account")
+    if page.status_code != 200:
+        page = client.get("/login")
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match is not None, "no CSRF token on the page"
+    return match.group(1)
+
+
+@dataclass
+class Browser:
+    """A test client that fills in forms with their CSRF token, as a browser does."""
+
+    client: FlaskClient
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any):  # type: ignore[no-untyped-def]
+        return self.client.post(path, data={**(data or {}), "csrf_token": csrf_token(self.client)}, **kwargs)
+
+    def get(self, path: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+        return self.client.get(path, **kwargs)
+
+
+def sign_in(client: FlaskClient, user: User, password: str = TEST_PASSWORD) -> None:
+    token = csrf_token(client)
+    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+
+
+@pytest.fixture
+def browser_as(app: Flask, make_user: Callable[..., User]) -> Callable[..., Browser]:
+    """``browser_as('comms')`` → a signed-in :class:`Browser` (its user is ``.user``)."""
+
+    def signed_in(*roles: str, user: User | None = None) -> Browser:
+        user = user or make_user(*roles)
+        client = app.test_client()
+        sign_in(client, user)
+        browser = Browser(client)
+        browser.user = user  # type: ignore[attr-defined]
+        return browser
+
+    return signed_in
+
+
+@pytest.fixture
+def api_token(app: Flask) -> Callable[[User], dict[str, str]]:
+    """Authorization headers with a new API token for ``user``."""
+
+    def headers(user: User) -> dict[str, str]:
+        _token, value = accounts.create_token(user, actor=Actor.system("tests"))
+        db.session().commit()
+        return {"Authorization": f"Bearer {value}"}
+
+    return headers
+
+
+@pytest.fixture
+def count_queries(connection: Connection) -> Callable[[], Any]:
+    """``with count_queries() as counted: …`` then ``counted.n`` statements were run."""
+
+    class Counter:
+        def __init__(self) -> None:
+            self.n = 0
+            self.statements: list[str] = []
+
+        def __enter__(self) -> Self:
+            event.listen(connection, "before_cursor_execute", self._count)
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            event.remove(connection, "before_cursor_execute", self._count)
+
+        def _count(self, _conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+                self.n += 1
+                self.statements.append(statement)
+
+    return Counter
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = _postgres_url()
+    return f"database: {'PostgreSQL at ' + make_url(url).render_as_string() if url else 'SQLite (temporary file)'}"
+
