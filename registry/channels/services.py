@@ -164,6 +164,8 @@ def validate_request(data: ChannelRequest) -> tuple[Platform, str, dict[str, str
             errors[name] = f"{name.replace('_', ' ').capitalize()} must be {limit} characters or fewer"
     if data.policy_acknowledged is not True:
         errors["policy_acknowledged"] = "Confirm that you have read the social media policy"
+    if platform is not None and handle and "handle" not in errors and not PLATFORMS[platform].profile_url(handle):
+        errors["handle"] = "For a platform not in the list, give the account's full web address, starting https://"
     if platform is not None and handle and "handle" not in errors:
         holder = _live_holder(platform, handle)
         if holder is not None:
