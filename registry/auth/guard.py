@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 
 # Pages a user who must change their password may still reach.
+EXPIRY_MESSAGES = {
+    "idle_timeout": "You were signed out because you had not used the service for {idle} minutes. Sign in again.",
+    "absolute_timeout": "You were signed out because you had been signed in for {absolute} hours. Sign in again.",
+}
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
 
@@ -41,6 +45,13 @@ def _enforce() -> object | None:
     if policy is not PUBLIC and not current_user.is_authenticated:
         if wants_json():
             abort(401)
+        if g.get("session_expired") in EXPIRY_MESSAGES:
+            settings = current_app.extensions["registry.settings"]
+            flash(
+                EXPIRY_MESSAGES[g.session_expired].format(
+                    idle=settings.session_idle_minutes, absolute=settings.session_absolute_hours
+                )
+            )
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     if request.method not in _SAFE_METHODS:
         _ = current_user.is_authenticated  # loads the user, which tells a token call from a session

@@ -41,6 +41,9 @@ def _limits() -> tuple[dt.timedelta, dt.timedelta]:
 
 def start(user: User) -> UserSession:
     """Sign ``user`` in with a fresh session (a new token: no session fixation)."""
+    previous = cookie.get(SESSION_TOKEN_KEY)
+    if previous:
+        _end_token(previous, "replaced")
     token = secrets.token_urlsafe(32)
     record = UserSession(
         token_hash=digest(token),
@@ -66,14 +69,18 @@ def end(reason: str = "signed_out") -> None:
     """End the current browser session on the server and clear the cookie."""
     token = cookie.get(SESSION_TOKEN_KEY)
     if token:
-        db.session().execute(
-            update(UserSession)
-            .where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
-            .values(ended_at=db.utcnow(), end_reason=reason)
-        )
+        _end_token(token, reason)
     logout_user()
     cookie.clear()
     g.pop("user_session", None)
+
+
+def _end_token(token: str, reason: str) -> None:
+    db.session().execute(
+        update(UserSession)
+        .where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
+        .values(ended_at=db.utcnow(), end_reason=reason)
+    )
 
 
 def end_all(user: User, reason: str) -> int:
