@@ -365,6 +365,9 @@ def transition(
     channel.status = t.target.value
     channel.status_changed_at = now
     channel.updated_at = now
+    if t.target is ChannelStatus.RETIRED and channel.next_review_on is not None:
+        details["next_review_on"] = None
+        channel.next_review_on = None
     if chosen is ChannelAction.ACTIVATE and channel.next_review_on is None:
         channel.next_review_on = (now + REVIEW_INTERVAL).date()
         details["next_review_on"] = channel.next_review_on.isoformat()
@@ -539,6 +542,16 @@ def counts_by_status(user: User | None = None) -> dict[str, int]:
     if user is not None:
         statement = statement.where(visible_clause(user))
     return {status: count for status, count in db.session().execute(statement).all()}
+
+
+def counts_by_platform() -> dict[str, int]:
+    """Live and official channels (not rejected, withdrawn or retired) on each platform."""
+    statement = (
+        select(Channel.platform, func.count())
+        .where(Channel.status.in_([s.value for s in LIVE_STATUSES]))
+        .group_by(Channel.platform)
+    )
+    return {platform: count for platform, count in db.session().execute(statement).all()}
 
 
 def count_awaiting_comms() -> int:

@@ -36,7 +36,7 @@ def _policy(nonce: str) -> str:
 
 def _set_headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = _policy(csp_nonce())
+    headers["Content-Security-Policy"] = g.get("csp_override") or _policy(csp_nonce())
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["X-Frame-Options"] = "DENY"

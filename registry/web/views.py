@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, Response, abort, g, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
@@ -11,9 +11,11 @@ from registry.audit import services as audit
 from registry.auth.models import User
 from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
+from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
 from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
 from registry.policy import sections
+from registry.web import charts
 
 bp = Blueprint("web", __name__)
 
@@ -27,6 +29,8 @@ def home():
     context: dict[str, object] = {"mine": mine, "statuses": list(ChannelStatus)}
     if user.can(Permission.CHANNEL_READ_ALL):
         context["by_status"] = channels.counts_by_status()
+        context["by_platform"] = channels.counts_by_platform()
+        context["platforms"] = PLATFORMS
         context["reviews_due"] = session.execute(channels.reviews_due(30).limit(10)).scalars().all()
     if user.can(Permission.CHANNEL_DECIDE):
         context["awaiting"] = channels.count_awaiting_comms()
@@ -43,6 +47,30 @@ def home():
             session.execute(select(User.active, func.count()).group_by(User.active)).all()
         )
     return render_template("home.html", **context)
+
+
+CHART_DIMENSIONS = {"status", "platform"}
+
+
+@bp.route("/charts/channels-by-<dimension>.svg")
+@requires(Permission.CHANNEL_READ_ALL)
+def channel_chart(dimension: str):
+    """Channels by status or by platform, as an SVG bar chart."""
+    if dimension not in CHART_DIMENSIONS:
+        abort(404)
+    if dimension == "status":
+        counts = channels.counts_by_status()
+        labels = [s.label for s in ChannelStatus]
+        values = [counts.get(s.value, 0) for s in ChannelStatus]
+        title = "Channels by status"
+    else:
+        counts = channels.counts_by_platform()
+        labels = [PLATFORMS[p].label for p in Platform]
+        values = [counts.get(p.value, 0) for p in Platform]
+        title = "Channels by platform"
+    svg = charts.horizontal_bars(labels, values, title=title, axis_label="Number of channels")
+    g.csp_override = charts.SVG_CONTENT_SECURITY_POLICY
+    return Response(svg, mimetype="image/svg+xml")
 
 
 @bp.route("/policy")
