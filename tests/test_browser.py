@@ -1,0 +1,365 @@
+"""The issue-2 journey in a real browser (Debian's Chromium driven by Playwright).
+
+A member of staff requests a channel, the communications team approves and activates
+it, and a member of the public verifies it and spots a lookalike; on every page the
+NHS design system loads and starts, nothing is logged to the console and the
+Content-Security-Policy blocks nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Request,
+    expect,
+    sync_playwright,
+)
+
+from registry import db
+from registry.audit.services import Actor
+from registry.auth.services import create_user, find_user
+from registry.channels import services as channels
+from tests.conftest import TEST_PASSWORD
+from tests.live_server import live_app, migrated_database, serving
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+STAFF_EMAIL = "sam.staff@example.nhs.uk"
+COMMS_EMAIL = "chris.comms@example.nhs.uk"
+HANDLE = "TrustMaternity"
+LOOKALIKE = "TrustMaternlty"
+ACCOUNT_NAME = "Maternity Services, Example NHS Trust"
+NHS_BLUE = "rgb(0, 94, 184)"
+QUESTION = "Which team will answer messages at weekends?"
+
+# Runs in every page before the page's own scripts. DevTools injects it, so the page's
+# CSP does not stop it; Watched.check fails if it did not run.
+RECORD_CSP_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__csp.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`);
+});
+"""
+
+PAGE_FACTS = """() => ({
+  h1: document.querySelectorAll("h1").length,
+  title: document.title.trim(),
+  lang: document.documentElement.lang,
+  supported: document.body.classList.contains("nhsuk-frontend-supported"),
+  modules: [...document.querySelectorAll("[data-module]")].map((e) => e.dataset.module),
+  uninitialised: [...document.querySelectorAll("[data-module]")]
+    .filter((e) => !e.hasAttribute(`data-${e.dataset.module}-init`))
+    .map((e) => e.dataset.module),
+  headerColour: getComputedStyle(document.querySelector(".nhsuk-header")).backgroundColor,
+  csp: window.__csp ?? null,
+})"""
+
+RAW_MARKUP = re.compile(r"</?(?:p|a|strong)\b[^>]*>")
+
+
+@dataclass
+class LiveSite:
+    url: str
+    app: Flask
+
+
+@pytest.fixture(scope="module")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    """The app served on 127.0.0.1 from its own migrated database, with a staff and a comms user."""
+    directory = tmp_path_factory.mktemp("live")
+    with (
+        pytest.MonkeyPatch.context() as env,
+        migrated_database(os.environ.get("REGISTRY_TEST_DATABASE_URL") or None, directory) as url,
+    ):
+        env.setenv("REGISTRY_INSTANCE_PATH", str(directory / "instance"))
+        app = live_app(url, directory / "instance")
+        with app.app_context(), db.transaction():
+            for email, name, role in ((STAFF_EMAIL, "Sam Staff", "staff"), (COMMS_EMAIL, "Chris Comms", "comms")):
+                create_user(email=email, name=name, roles=[role], password=TEST_PASSWORD, actor=Actor.system("tests"))
+        try:
+            with serving(app) as base:
+                yield LiveSite(base, app)
+        finally:
+            db.database(app).engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed (apt-get install chromium): browser test skipped")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Watched:
+    """One person's browser: every console error or warning, script error, CSP
+    violation, failed request and error response of its pages lands in ``problems``."""
+
+    name: str
+    context: BrowserContext
+    page: Page
+    problems: list[str] = field(default_factory=list)
+    shots: int = 0
+
+    def check(self, what: str, screenshot: bool = True) -> None:
+        """Assert the page is a well-formed NHS page, and keep a screenshot of it in test-artifacts/."""
+        self.page.wait_for_load_state("load")
+        facts: dict[str, Any] = self.page.evaluate(PAGE_FACTS)
+        where = f"{what} ({self.page.url})"
+        assert facts["csp"] is not None, f"{where}: the CSP violation recorder did not run"
+        self.problems.extend(f"{where}: CSP violation: {v}" for v in facts["csp"])
+        assert facts["h1"] == 1, f"{where}: {facts['h1']} <h1> elements"
+        assert facts["title"], f"{where}: no <title>"
+        assert facts["lang"] == "en", f"{where}: lang={facts['lang']!r}"
+        assert facts["supported"], f"{where}: the NHS template's inline script did not run"
+        assert "nhsuk-header" in facts["modules"], f"{where}: no NHS header component"
+        assert facts["uninitialised"] == [], f"{where}: NHS.UK frontend did not start {facts['uninitialised']}"
+        assert facts["headerColour"] == NHS_BLUE, f"{where}: the NHS stylesheet is not applied"
+        assert RAW_MARKUP.findall(self.page.locator("main").inner_text()) == [], f"{where}: HTML source shown as text"
+        if not screenshot:
+            return
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.shots += 1
+        self.page.screenshot(path=ARTIFACTS / f"browser-{self.name}-{self.shots:02d}-{what}.png", full_page=True)
+
+
+NewVisitor = Callable[[str], Watched]
+
+
+def request_failed(request: Request, problems: list[str]) -> None:
+    # The browser aborts a page's late requests (the favicon) when it navigates on.
+    if request.failure != "net::ERR_ABORTED":
+        problems.append(f"request failed ({request.failure}): {request.url}")
+
+
+@pytest.fixture
+def new_visitor(browser: Browser, live_site: LiveSite) -> Iterator[NewVisitor]:
+    """``new_visitor(name)`` → a :class:`Watched` fresh browser context (another person)."""
+    opened: list[BrowserContext] = []
+
+    def open_context(name: str) -> Watched:
+        context = browser.new_context(base_url=live_site.url, locale="en-GB", viewport={"width": 1280, "height": 900})
+        opened.append(context)
+        context.add_init_script(RECORD_CSP_VIOLATIONS)
+        watched = Watched(name, context, context.new_page())
+        problems = watched.problems
+
+        def console(message: ConsoleMessage) -> None:
+            if message.type in ("error", "warning"):
+                problems.append(f"console {message.type}: {message.text} at {message.location.get('url')}")
+
+        watched.page.on("console", console)
+        watched.page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+        watched.page.on("requestfailed", lambda request: request_failed(request, problems))
+        watched.page.on(
+            "response",
+            lambda response: problems.append(f"HTTP {response.status}: {response.url}") if response.status >= 400 else None,
+        )
+        return watched
+
+    yield open_context
+    for context in opened:
+        context.close()
+
+
+def sign_in(visitor: Watched, email: str) -> None:
+    page = visitor.page
+    page.goto("/login")
+    visitor.check("sign-in", screenshot=visitor.name == "staff")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def decide(page: Page, card_heading: str) -> None:
+    """Press the button of the action card headed ``card_heading`` on a channel page."""
+    card = page.locator("section.nhsuk-card").filter(has=page.get_by_role("heading", name=card_heading))
+    card.get_by_role("button", name=card_heading).click()
+
+
+def test_staff_request_comms_approve_and_activate_public_verify(new_visitor: NewVisitor) -> None:
+    """The whole issue-2 journey works in Chromium with no console error and no CSP violation."""
+    staff = new_visitor("staff")
+    page = staff.page
+    sign_in(staff, STAFF_EMAIL)
+    home = page.url
+    staff.check("home")
+    page.get_by_role("link", name="Request a social media channel").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Request a social media channel")
+    page.get_by_label("Platform").select_option("x")
+    page.get_by_label("Proposed handle or web address").fill(f"@{HANDLE}")
+    page.get_by_label("Account name").fill(ACCOUNT_NAME)
+    page.get_by_label("Service or department that will own it").fill("Maternity")
+    page.get_by_label("What is the account for?").fill("Antenatal class dates and visiting changes for parents.")
+    page.get_by_label("Who is it for?").fill("Expectant parents and their families.")
+    page.get_by_label("Who will post?").fill("Two community midwives, Jo Bloggs and Ann Other.")
+    page.get_by_label("Who will moderate comments and messages?").fill("The same midwives, within one working day.")
+    page.get_by_label("What happens out of hours?").fill("Comments close at 6pm; the on-call comms officer watches.")
+    page.get_by_label("Senior sponsor").fill("Pat Lee, Head of Midwifery")
+    page.get_by_label("Who should be administrators?").fill("Jo Bloggs, jo.bloggs@example.nhs.uk")
+    page.get_by_label("I have read the Trust's social media policy").check()
+    staff.check("request-form")
+    page.get_by_role("button", name="Send request").click()
+
+    expect(page).to_have_url(re.compile(r"/channels/CH-\d+$"))
+    reference = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_role("heading", level=1)).to_have_text(ACCOUNT_NAME)
+    expect(page.locator("main .nhsuk-tag").first).to_have_text("Requested")
+    staff.check("request")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
+    page.goto(home)
+    expect(page).to_have_url(re.compile(r"/login"))
+
+    comms = new_visitor("comms")
+    page = comms.page
+    sign_in(comms, COMMS_EMAIL)
+    page.get_by_role("link", name="Work queue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
+    comms.check("work-queue")
+    page.get_by_role("link", name=reference, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(ACCOUNT_NAME)
+    comms.check("request", screenshot=False)
+    decide(page, "Approve the request")
+    expect(page.get_by_text(f"{reference} has been approved.")).to_be_visible()
+    expect(page.locator("main .nhsuk-tag").first).to_have_text("Approved")
+    comms.check("approved", screenshot=False)
+    decide(page, "Mark as active (the account is live)")
+    expect(page.get_by_text(f"{reference} has been activated.")).to_be_visible()
+    expect(page.locator("main .nhsuk-tag").first).to_have_text("Active")
+    comms.check("active")
+
+    public = new_visitor("public")
+    page = public.page
+    page.goto("/verify")
+    public.check("verify", screenshot=False)
+    page.get_by_label("Web address of the account").fill(f"https://twitter.com/{HANDLE}")
+    page.get_by_role("button", name="Check account").click()
+    verdict = page.get_by_role("status")
+    expect(page.get_by_role("heading", name="Official account")).to_be_visible()
+    expect(verdict).to_contain_text(f"{ACCOUNT_NAME} (X")
+    expect(verdict).to_contain_text(f"Registry reference {reference}.")
+    public.check("verify-official")
+    page.get_by_label("Web address of the account").fill(f"https://twitter.com/{LOOKALIKE}")
+    page.get_by_role("button", name="Check account").click()
+    expect(verdict).to_contain_text("Not an official account")
+    expect(verdict).to_contain_text(f"It looks like the Trust's official account {HANDLE.lower()}")
+    expect(verdict).to_contain_text(ACCOUNT_NAME)
+    public.check("verify-lookalike")
+
+    problems = staff.problems + comms.problems + public.problems
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_watch_sees_a_csp_violation(new_visitor: NewVisitor) -> None:
+    """The journey's clean record means something: an inline script without the nonce is
+    blocked, and both the console listener and the violation recorder report it."""
+    control = new_visitor("control")
+    page = control.page
+    page.goto("/verify")
+    page.evaluate(
+        """() => {
+          const script = document.createElement("script");
+          script.textContent = "window.__ran = true";
+          document.head.append(script);
+        }"""
+    )
+    page.wait_for_function("() => window.__csp.length > 0")
+    assert page.evaluate("() => window.__ran") is None
+    assert any(v.startswith("script-src") for v in page.evaluate("() => window.__csp"))
+    assert any("Content Security Policy" in problem for problem in control.problems), control.problems
+
+
+@dataclass
+class Seeded:
+    info_requested: str
+    retired_handle: str
+
+
+@pytest.fixture(scope="module")
+def seeded(live_site: LiveSite) -> Seeded:
+    """A request sent back for more information and a retired channel."""
+    with live_site.app.app_context(), db.transaction():
+        staff, comms = find_user(STAFF_EMAIL), find_user(COMMS_EMAIL)
+        assert staff is not None and comms is not None
+
+        def channel(handle: str, *actions: str) -> str:
+            made = channels.request_channel(
+                channels.ChannelRequest(
+                    platform="x", handle=handle, display_name=f"Example {handle}", department="Pharmacy",
+                    purpose="Medicines advice.", audience="Patients.", policy_acknowledged=True,
+                ),
+                staff,
+            )
+            for action in actions:
+                channels.transition(made, action, comms, reason=QUESTION if action == "request_info" else "Agreed.")
+            return made.reference
+
+        info_requested = channel("TrustPharmInfo", "request_info")
+        channel("TrustOldNews", "approve", "activate", "retire")
+    return Seeded(info_requested=info_requested, retired_handle="TrustOldNews")
+
+
+def test_info_request_call_out_shows_the_question_as_text(new_visitor: NewVisitor, seeded: Seeded) -> None:
+    """A request sent back for more information shows comms' question as prose, not HTML source."""
+    comms = new_visitor("comms-info")
+    sign_in(comms, COMMS_EMAIL)
+    comms.page.goto(f"/channels/{seeded.info_requested}")
+    expect(comms.page.get_by_role("heading", name="The communications team needs more information")).to_be_visible()
+    expect(comms.page.get_by_role("paragraph").filter(has_text=QUESTION).first).to_have_text(QUESTION)
+    comms.check("info-requested")
+    assert comms.problems == [], "\n".join(comms.problems)
+
+
+def test_retired_verdict_reads_as_text(new_visitor: NewVisitor, seeded: Seeded) -> None:
+    """A retired account is reported as formerly official, in prose, not HTML source."""
+    public = new_visitor("public-retired")
+    public.page.goto(f"/verify?url=https://x.com/{seeded.retired_handle}")
+    verdict = public.page.get_by_role("status")
+    expect(verdict).to_contain_text("No longer an official account")
+    expect(verdict).to_contain_text(f"Example {seeded.retired_handle} ({seeded.retired_handle.lower()}) was an official account")
+    public.check("verify-retired")
+    assert public.problems == [], "\n".join(public.problems)
+
+
+def test_pages_use_the_nhs_typeface(new_visitor: NewVisitor) -> None:
+    """Text is set in the NHS typeface or its Arial fallback, never the browser's default serif."""
+    public = new_visitor("public-font")
+    public.page.goto("/verify")
+    family = public.page.evaluate("() => getComputedStyle(document.body).fontFamily")
+    assert re.search(r"frutiger|arial", family, re.IGNORECASE), family
