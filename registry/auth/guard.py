@@ -60,8 +60,11 @@ def _enforce() -> object | None:
     if policy is PUBLIC:
         return None
     assert isinstance(policy, Permission)
-    if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ALLOWED and not wants_json():
-        return redirect(url_for("auth.change_password"))
+    if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ALLOWED:
+        if not wants_json():
+            return redirect(url_for("auth.change_password"))
+        if g.get("auth_method") != "token":
+            abort(403, "Change your temporary password before you use the service.")
     if not current_user.can(policy):
         abort(403)
     return None

@@ -215,8 +215,11 @@ def _flush_unique(channel: Channel, platform: Platform, handle: str) -> None:
         ) from None
 
 
-def request_channel(data: ChannelRequest, requester: User) -> Channel:
-    """A member of staff asks communications for a channel (policy 6.7)."""
+def _create(
+    data: ChannelRequest, owner: User, *, status: ChannelStatus, action: str, audit: AuditAction,
+    reason: str | None = None,
+) -> Channel:
+    """Validate, insert a channel in ``status``, and record its first history step and audit event."""
     platform, handle, cleaned = validate_request(data)
     now = db.utcnow()
     channel = Channel(
@@ -224,27 +227,30 @@ def request_channel(data: ChannelRequest, requester: User) -> Channel:
         handle=handle,
         url=PLATFORMS[platform].profile_url(handle),
         policy_acknowledged_at=now,
-        status=ChannelStatus.REQUESTED.value,
-        requester_id=requester.id,
+        status=status.value,
+        requester_id=owner.id,
         created_at=now,
         updated_at=now,
         status_changed_at=now,
+        next_review_on=(now + REVIEW_INTERVAL).date() if status in OFFICIAL_STATUSES else None,
         **cleaned,
     )
     db.session().add(channel)
     _flush_unique(channel, platform, handle)
-    channel.requester = requester
-    _add_transition(channel, "request", None, ChannelStatus.REQUESTED.value, requester, None)
+    channel.requester = owner
+    _add_transition(channel, action, None, status.value, owner, reason)
     set_lookalike_keys(channel)
-    record(
-        AuditAction.CHANNEL_REQUEST,
-        "channel",
-        channel.reference,
-        {"platform": channel.platform, "handle": channel.handle, "department": channel.department},
-        actor=requester,
-    )
+    details = {"platform": channel.platform, "handle": channel.handle, "department": channel.department}
+    if reason:
+        details["reason"] = reason
+    record(audit, "channel", channel.reference, details, actor=owner)
     db.session().flush()
     return channel
+
+
+def request_channel(data: ChannelRequest, requester: User) -> Channel:
+    """A member of staff asks communications for a channel (policy 6.7)."""
+    return _create(data, requester, status=ChannelStatus.REQUESTED, action="request", audit=AuditAction.CHANNEL_REQUEST)
 
 
 def get_channel(reference: str, *, for_update: bool = False) -> Channel:
@@ -253,7 +259,7 @@ def get_channel(reference: str, *, for_update: bool = False) -> Channel:
     if channel_id is not None:
         statement = select(Channel).where(Channel.id == channel_id)
         if for_update:
-            statement = statement.with_for_update().execution_options(populate_existing=True)
+            statement = statement.with_for_update(of=Channel).execution_options(populate_existing=True)
         channel = db.session().execute(statement).unique().scalar_one_or_none()
     if channel is None:
         raise NotFound(f"There is no channel {reference!r}. Check the reference, for example CH-0042.")
@@ -578,35 +584,7 @@ def adopt(
         platform=platform.value, handle=handle, display_name=display_name, department=department,
         purpose=purpose, audience=audience, sponsor=sponsor, policy_acknowledged=True,
     )
-    platform, handle, cleaned = validate_request(data)
-    now = db.utcnow()
-    channel = Channel(
-        platform=platform.value,
-        handle=handle,
-        url=PLATFORMS[platform].profile_url(handle),
-        policy_acknowledged_at=now,
-        status=ChannelStatus.ACTIVE.value,
-        requester_id=actor.id,
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
-        next_review_on=(now + REVIEW_INTERVAL).date(),
-        **cleaned,
-    )
-    db.session().add(channel)
-    _flush_unique(channel, platform, handle)
-    channel.requester = actor
-    _add_transition(channel, "adopt", None, ChannelStatus.ACTIVE.value, actor, reason)
-    set_lookalike_keys(channel)
-    record(
-        AuditAction.CHANNEL_ADOPT,
-        "channel",
-        channel.reference,
-        {"platform": channel.platform, "handle": channel.handle, "reason": reason},
-        actor=actor,
-    )
-    db.session().flush()
-    return channel
+    return _create(data, actor, status=ChannelStatus.ACTIVE, action="adopt", audit=AuditAction.CHANNEL_ADOPT, reason=reason)
 
 
 def record_export(user: User, filters: ChannelFilters, rows: int) -> None:

@@ -77,7 +77,7 @@ def get_finding(reference: str, *, for_update: bool = False) -> UnauthorisedAcco
     if finding_id is not None:
         statement = select(UnauthorisedAccount).where(UnauthorisedAccount.id == finding_id)
         if for_update:
-            statement = statement.with_for_update().execution_options(populate_existing=True)
+            statement = statement.with_for_update(of=UnauthorisedAccount).execution_options(populate_existing=True)
         finding = db.session().execute(statement).unique().scalar_one_or_none()
     if finding is None:
         raise NotFound(f"There is no monitoring record {reference!r}. Check the reference, for example UA-0007.")
@@ -198,15 +198,22 @@ def adopt(
     errors: dict[str, str] = {}
     if not reason:
         errors["reason"] = "Enter why the Trust is adopting this account"
+    elif len(reason) > 2000:
+        errors["reason"] = "The reason must be 2000 characters or fewer"
+    details = channels.ChannelRequest(
+        platform=finding.platform, handle=finding.handle, display_name=display_name, department=department,
+        purpose=purpose, audience=audience, sponsor=sponsor, policy_acknowledged=True,
+    )
     try:
-        if errors:
-            raise Invalid(errors)
-        channel = channels.adopt(
-            platform=Platform(finding.platform), handle=finding.handle, display_name=display_name,
-            department=department, purpose=purpose, audience=audience, sponsor=sponsor, actor=actor, reason=reason,
-        )
+        channels.validate_request(details)
     except Invalid as exc:
-        raise Invalid({**errors, **exc.errors}) from None
+        errors.update(exc.errors)
+    if errors:
+        raise Invalid(errors)
+    channel = channels.adopt(
+        platform=Platform(finding.platform), handle=finding.handle, display_name=display_name,
+        department=department, purpose=purpose, audience=audience, sponsor=sponsor, actor=actor, reason=reason,
+    )
     previous = finding.status
     now = db.utcnow()
     finding.status = FindingStatus.ADOPTED.value

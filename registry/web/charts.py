@@ -30,7 +30,7 @@ _STYLE = {
 }
 
 #: The SVG's own styles are inline; this policy goes with the image response only.
-SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 def horizontal_bars(labels: Sequence[str], values: Sequence[int], *, title: str, axis_label: str) -> str:

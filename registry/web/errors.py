@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -68,6 +68,8 @@ def _http_error(exc: HTTPException) -> Any:
         detail = "You have tried this too many times. Wait a few minutes, then try again."
     elif status == 413:
         detail = "The request is larger than the service accepts."
+    elif exc.description and exc.description != type(exc).description:
+        detail = exc.description  # a plain-English reason given with abort()
     if wants_json():
         response = problem(status, detail)
     else:
@@ -98,6 +100,9 @@ def _registry_error(exc: RegistryError) -> Any:
 
 def _unexpected(exc: Exception) -> Any:
     log.exception("Unhandled error on %s %s", request.method, request.path)
+    failed = g.get("_db_session")
+    if failed is not None:
+        failed.rollback()  # the page itself reads the signed-in user
     if wants_json():
         return problem(500)
     return _page(500)

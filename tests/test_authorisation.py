@@ -1,0 +1,456 @@
+"""Who may use which route: every route declares a policy, and every route is
+tried by every role (anonymous included) against a table written by hand from
+the SPEC's role table, so a wrong role mapping fails here.
+
+Each request is built from real objects (a channel someone else requested, a
+monitoring record, another user, a token…); a request that changes something
+gets objects of its own, so no request sees another's effects. Object-level rules (own requests, withdrawal by the
+requester only, the four-eyes rule) are tested at the end.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from registry import db
+from registry.audit.models import AuditEvent
+from registry.audit.services import Actor
+from registry.auth import services as accounts
+from registry.auth.models import User
+from registry.auth.permissions import policy_of
+from registry.channels.models import Channel
+from registry.monitoring import services as monitoring
+from registry.monitoring.models import UnauthorisedAccount
+from tests.conftest import TEST_PASSWORD, Browser, csrf_token, sign_in
+
+ANONYMOUS = "anonymous"
+STAFF_AND_COMMS = "staff+comms"
+ROLES = ("staff", "manager", "comms", "auditor", "admin")
+EVERYONE = frozenset({ANONYMOUS, *ROLES})
+SIGNED_IN = frozenset(ROLES)
+COMMS = frozenset({"comms"})
+READERS = frozenset({"comms", "auditor"})
+AUDIT_READERS = frozenset({"comms", "auditor", "admin"})
+ADMIN = frozenset({"admin"})
+NEW_PASSWORD = "violet kettle harbour 1987 mosaic"
+ON_POSTGRES = (os.environ.get("REGISTRY_TEST_DATABASE_URL") or "").startswith("postgresql")
+#: Routes that fail for the roles allowed to use them because of a reported bug. The matrix
+#: requires them to keep failing (500) until the bug is fixed, then asks for the entry to go.
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
+
+
+@dataclass
+class World:
+    """Makes the objects a request needs, none of them the actor's own."""
+
+    make_user: Callable[..., User]
+    make_channel: Callable[..., Channel]
+    actor: User | None
+    password: str = TEST_PASSWORD
+    numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _shown_channel: Channel | None = None
+    _shown_finding: UnauthorisedAccount | None = None
+
+    def n(self) -> int:
+        return next(self.numbers)
+
+    def other_user(self) -> User:
+        return self.make_user("staff")
+
+    def deactivated_user(self) -> User:
+        user = self.other_user()
+        accounts.deactivate(user, actor=Actor.system("tests"))
+        db.session().commit()
+        return user
+
+    def channel(self, status: str = "active") -> Channel:
+        return self.make_channel(status, handle=f"mx_{status[:4]}_{self.n()}")
+
+    def shown_channel(self) -> Channel:
+        """One active channel for requests that only read it."""
+        if self._shown_channel is None:
+            self._shown_channel = self.channel()
+        return self._shown_channel
+
+    def shown_finding(self) -> UnauthorisedAccount:
+        """One monitoring record for requests that only read it."""
+        if self._shown_finding is None:
+            self._shown_finding = self.finding()
+        return self._shown_finding
+
+    def finding(self) -> UnauthorisedAccount:
+        finding = monitoring.record_finding(
+            platform="", url=f"https://x.com/fake_trust_{self.n()}", evidence="Uses the Trust logo.",
+            found_on=None, actor=self.make_user("comms"),
+        )
+        db.session().commit()
+        return finding
+
+    def token_of(self, user: User) -> int:
+        token, _value = accounts.create_token(user, actor=Actor.system("tests"))
+        db.session().commit()
+        return token.id
+
+
+@dataclass(frozen=True)
+class Request:
+    args: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
+    json: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Who may use a route and the status they get (``signed_in_status`` when signed-in people
+    get another). ``fresh_client``: send it from a new signed-in browser (signing out would end
+    the shared one); ``ends_at_login``: success is a redirect to the sign-in page."""
+
+    allowed: frozenset[str]
+    status: int = 200
+    build: Callable[[World], Request] = lambda _world: Request()
+    signed_in_status: int | None = None
+    fresh_client: bool = False
+    ends_at_login: bool = False
+
+    def status_for(self, role: str) -> int:
+        if role != ANONYMOUS and self.signed_in_status is not None:
+            return self.signed_in_status
+        return self.status
+
+
+def _channel_form(world: World) -> dict[str, Any]:
+    return {
+        "platform": "x", "handle": f"@matrix_new_{world.n()}", "display_name": "Matrix team", "department": "Maternity",
+        "purpose": "Updates for parents.", "audience": "Parents", "posting_plan": "Midwives",
+        "moderation_plan": "Midwives", "out_of_hours": "On-call comms", "sponsor": "Head of Midwifery",
+        "proposed_administrators": "Ann Smith", "policy_acknowledged": "y",
+    }
+
+
+def _channel_json(world: World) -> dict[str, Any]:
+    return {
+        "platform": "instagram", "handle": f"matrix_api_{world.n()}", "display_name": "Matrix API",
+        "department": "Cardiology", "purpose": "Heart health.", "audience": "Patients", "policy_acknowledged": True,
+    }
+
+
+def _edit_form(_world: World) -> dict[str, Any]:
+    return {
+        "display_name": "Renamed channel", "department": "Maternity", "purpose": "Updates for patients.",
+        "audience": "Patients and visitors.",
+    }
+
+
+def _adopt_form(_world: World) -> dict[str, Any]:
+    return {
+        "display_name": "Adopted account", "department": "Estates", "purpose": "Car parking news.",
+        "audience": "Visitors", "sponsor": "Director of Estates", "reason": "Set up before the policy.",
+    }
+
+
+def _new_user_form(world: World) -> dict[str, Any]:
+    return {
+        "name": "Matrix Newcomer", "email": f"newcomer{world.n()}@example.nhs.uk", "roles": ["staff"],
+        "password": "granite lantern orchard 4471",
+    }
+
+
+def _revoke_token(world: World) -> Request:
+    user = world.other_user()
+    return Request({"user_id": user.id, "token_id": world.token_of(user)})
+
+
+#: Written from SPEC.md's role table, not from ROLE_PERMISSIONS: (endpoint, method) → who may.
+EXPECTATIONS: dict[tuple[str, str], Expect] = {
+    ("static", "GET"): Expect(EVERYONE, build=lambda w: Request({"filename": "js/app.js"})),
+    ("web.home", "GET"): Expect(SIGNED_IN),
+    ("web.policy", "GET"): Expect(EVERYONE),
+    ("web.accessibility", "GET"): Expect(EVERYONE),
+    ("web.healthz", "GET"): Expect(EVERYONE),
+    ("web.channel_chart", "GET"): Expect(READERS, build=lambda w: Request({"dimension": "platform"})),
+    ("verification.verify_page", "GET"): Expect(EVERYONE, build=lambda w: Request({"url": "https://x.com/someone"})),
+    ("auth.login", "GET"): Expect(EVERYONE, signed_in_status=302),
+    ("auth.login", "POST"): Expect(
+        EVERYONE, build=lambda w: Request(data={"email": "nobody@example.nhs.uk", "password": "not the password"})
+    ),
+    ("auth.logout", "POST"): Expect(EVERYONE, status=302, fresh_client=True, ends_at_login=True),
+    ("auth.account", "GET"): Expect(SIGNED_IN),
+    ("auth.change_password", "GET"): Expect(SIGNED_IN),
+    ("auth.change_password", "POST"): Expect(
+        SIGNED_IN, status=302,
+        build=lambda w: Request(data={"current_password": w.password, "new_password": NEW_PASSWORD}),
+    ),
+    ("auth.users", "GET"): Expect(ADMIN),
+    ("auth.user", "GET"): Expect(ADMIN, build=lambda w: Request({"user_id": w.other_user().id})),
+    ("auth.create_user", "GET"): Expect(ADMIN),
+    ("auth.create_user", "POST"): Expect(ADMIN, status=302, build=lambda w: Request(data=_new_user_form(w))),
+    ("auth.set_roles", "POST"): Expect(
+        ADMIN, status=302,
+        build=lambda w: Request({"user_id": w.other_user().id}, data={"roles": ["staff", "auditor"]}),
+    ),
+    ("auth.deactivate", "POST"): Expect(ADMIN, status=302, build=lambda w: Request({"user_id": w.other_user().id})),
+    ("auth.reactivate", "POST"): Expect(
+        ADMIN, status=302, build=lambda w: Request({"user_id": w.deactivated_user().id})
+    ),
+    ("auth.reset_password", "POST"): Expect(
+        ADMIN, status=302,
+        build=lambda w: Request({"user_id": w.other_user().id}, data={"password": "copper meadow sailing 9021"}),
+    ),
+    ("auth.revoke_token", "POST"): Expect(ADMIN, status=302, build=_revoke_token),
+    ("channels.new", "GET"): Expect(SIGNED_IN),
+    ("channels.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_channel_form(w))),
+    ("channels.mine", "GET"): Expect(SIGNED_IN),
+    ("channels.queue", "GET"): Expect(COMMS),
+    ("channels.inventory", "GET"): Expect(READERS),
+    ("channels.export", "GET"): Expect(READERS),
+    ("channels.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})),
+    ("channels.act", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request(
+            {"reference": w.channel().reference, "action": "suspend"}, data={"suspend-reason": "Posting has stopped."}
+        ),
+    ),
+    ("channels.edit", "GET"): Expect(COMMS, build=lambda w: Request({"reference": w.shown_channel().reference})),
+    ("channels.edit", "POST"): Expect(
+        COMMS, status=302, build=lambda w: Request({"reference": w.channel().reference}, data=_edit_form(w))
+    ),
+    ("monitoring.index", "GET"): Expect(READERS),
+    ("monitoring.detail", "GET"): Expect(
+        READERS, build=lambda w: Request({"reference": w.shown_finding().reference})
+    ),
+    ("monitoring.new", "GET"): Expect(COMMS),
+    ("monitoring.new", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request(data={"url": f"https://x.com/impostor_{w.n()}", "evidence": "Uses the lozenge."}),
+    ),
+    ("monitoring.act", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request(
+            {"reference": w.finding().reference, "action": "dismiss"}, data={"dismiss-note": "A fan page."}
+        ),
+    ),
+    ("monitoring.adopt", "GET"): Expect(COMMS, build=lambda w: Request({"reference": w.shown_finding().reference})),
+    ("monitoring.adopt", "POST"): Expect(
+        COMMS, status=302, build=lambda w: Request({"reference": w.finding().reference}, data=_adopt_form(w))
+    ),
+    ("audit.index", "GET"): Expect(AUDIT_READERS),
+    ("audit.export", "GET"): Expect(AUDIT_READERS),
+    ("audit.verify", "POST"): Expect(AUDIT_READERS),
+    ("api.openapi", "GET"): Expect(EVERYONE),
+    ("api.verify", "GET"): Expect(EVERYONE, build=lambda w: Request({"platform": "x", "handle": "someone"})),
+    ("api.list_channels", "GET"): Expect(SIGNED_IN),
+    ("api.create_channel", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_channel_json(w))),
+    ("api.get_channel", "GET"): Expect(
+        SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})
+    ),
+    ("api.transition", "POST"): Expect(
+        COMMS,
+        build=lambda w: Request(
+            {"reference": w.channel().reference}, json={"action": "suspend", "reason": "Posting has stopped."}
+        ),
+    ),
+    ("api.audit_events", "GET"): Expect(AUDIT_READERS),
+}
+
+
+def _routes(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_declares_who_may_use_it(app: Flask) -> None:
+    """A route without ``@requires`` or ``@public`` would be refused to everyone; none exists."""
+    undeclared = sorted(
+        f"{rule.rule} ({rule.endpoint})"
+        for rule in app.url_map.iter_rules()
+        if policy_of(app.view_functions.get(rule.endpoint)) is None
+    )
+    assert undeclared == [], f"routes without a declared policy: {undeclared}"
+
+
+def test_every_route_is_in_the_expectations_table(app: Flask) -> None:
+    """A new route must be added to the table above, saying who may use it."""
+    routes = _routes(app)
+    assert sorted(routes - EXPECTATIONS.keys()) == [], "routes missing from EXPECTATIONS"
+    assert sorted(EXPECTATIONS.keys() - routes) == [], "EXPECTATIONS names routes that no longer exist"
+
+
+def _text(response: TestResponse) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _allowed(expect: Expect, role: str) -> bool:
+    if role == STAFF_AND_COMMS:
+        return bool({"staff", "comms"} & expect.allowed)
+    return role in expect.allowed
+
+
+def _audit_count() -> int:
+    return db.session().execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+
+
+def _send(
+    client: FlaskClient, token: str, api: FlaskClient, path: str, method: str, request: Request,
+    headers: dict[str, str],
+) -> TestResponse:
+    if path.startswith("/api/"):
+        return api.open(path, method=method, json=request.json, headers=headers)
+    if method == "GET":
+        return client.get(path)
+    return client.post(path, data={**(request.data or {}), "csrf_token": token})
+
+
+def _verdict(response: TestResponse, role: str, expect: Expect, api: bool, bug: str | None = None) -> str | None:
+    """What is wrong with ``response``, or None when it is what the table says."""
+    status = response.status_code
+    location = urlsplit(response.headers.get("Location", "")).path
+    if _allowed(expect, role):
+        if bug is not None:
+            return None if status == 500 else f"allowed and no longer a 500: remove it from KNOWN_BUGS ({bug})"
+        wanted = expect.status_for(role)
+        if status != wanted:
+            return f"allowed, expected {wanted}, got {status}"
+        if status in (301, 302, 303) and location == "/login" and not expect.ends_at_login:
+            return "allowed, but redirected to sign in"
+        return None
+    if role != ANONYMOUS:
+        return None if status == 403 else f"denied, expected 403, got {status} {location}"
+    if api:
+        if status != 401 or response.mimetype != "application/problem+json":
+            return f"anonymous API call, expected 401 problem+json, got {status} {response.mimetype}"
+        return None
+    if status != 302 or location != "/login":
+        return f"anonymous, expected a redirect to /login, got {status} {location}"
+    return None
+
+
+@pytest.mark.parametrize("role", [ANONYMOUS, *ROLES, STAFF_AND_COMMS])
+def test_every_route_against_every_role(
+    role: str, app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    api_token: Callable[[User], dict[str, str]],
+) -> None:
+    """Each route, with each of its methods, gives ``role`` exactly what the table says.
+
+    Allowed: the table's status (never 401/403 or a detour to sign in). Denied and
+    signed in: 403. Denied and anonymous: a redirect to /login for pages, 401
+    problem+json for the API. A refused request records no audit event.
+    """
+    actor = None if role == ANONYMOUS else make_user(*role.split("+"))
+    world = World(make_user, make_channel, actor)
+    browser = app.test_client()
+    api = app.test_client()
+    headers: dict[str, str] = {}
+    if actor is not None:
+        sign_in(browser, actor)
+        headers = api_token(actor)
+    token = csrf_token(browser)
+    adapter = app.url_map.bind("localhost")
+    problems = []
+    for (endpoint, method), expect in EXPECTATIONS.items():
+        request = expect.build(world)
+        path = adapter.build(endpoint, request.args, method=method)
+        client, client_token = browser, token
+        if expect.fresh_client:
+            client = app.test_client()
+            if actor is not None:
+                sign_in(client, actor, world.password)
+            client_token = csrf_token(client)
+        before = _audit_count()
+        response = _send(client, client_token, api, path, method, request, headers)
+        if endpoint == "auth.change_password" and method == "POST" and response.status_code == 302:
+            world.password = NEW_PASSWORD
+        problem = _verdict(response, role, expect, path.startswith("/api/"), KNOWN_BUGS.get((endpoint, method)))
+        if problem is None and not _allowed(expect, role) and _audit_count() != before:
+            problem = "denied, but an audit event was recorded"
+        if problem:
+            problems.append(f"{method} {path} ({endpoint}): {problem}")
+    assert problems == [], f"{role}:\n" + "\n".join(problems)
+
+
+def test_staff_see_their_own_requests_and_official_channels_only(
+    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    api_token: Callable[[User], dict[str, str]],
+) -> None:
+    """Staff may open their own request and the Trust's official channels, not others' requests."""
+    staff = browser_as("staff")
+    user: User = staff.user  # type: ignore[attr-defined]
+    headers = api_token(user)
+    api_client = app.test_client()
+    own = make_channel("requested", requester=user)
+    visible = [own, make_channel("active"), make_channel("suspended")]
+    hidden = [make_channel("requested"), make_channel("approved"), make_channel("info_requested"),
+              make_channel("rejected"), make_channel("retired")]
+    for channel in visible:
+        assert staff.get(f"/channels/{channel.reference}").status_code == 200, channel.status
+        assert api_client.get(f"/api/v1/channels/{channel.reference}", headers=headers).status_code == 200
+    for channel in hidden:
+        page = staff.get(f"/channels/{channel.reference}")
+        assert page.status_code == 403, channel.status
+        assert "You can see your own requests and the Trust's official channels only." in _text(page)
+        api = api_client.get(f"/api/v1/channels/{channel.reference}", headers=headers)
+        assert api.status_code == 403
+        assert api.mimetype == "application/problem+json"
+    listed = api_client.get("/api/v1/channels?per_page=100", headers=headers).get_json()
+    assert {item["reference"] for item in listed["items"]} == {c.reference for c in visible}
+
+
+def test_only_the_requester_may_withdraw(
+    browser_as: Callable[..., Browser], make_user: Callable[..., User], make_channel: Callable[..., Channel],
+) -> None:
+    """Another member of staff and the communications team are refused; the requester withdraws."""
+    requester = browser_as("staff")
+    channel = make_channel("approved", requester=requester.user)  # type: ignore[attr-defined]
+    path = f"/channels/{channel.reference}/actions/withdraw"
+    assert browser_as("staff").post(path, {"withdraw-reason": "Not needed."}).status_code == 403
+    for roles in (("comms",), ("comms", "admin")):
+        refused = browser_as(*roles).post(path, {"withdraw-reason": "Not needed."})
+        assert refused.status_code == 403, roles
+        assert "Only the person who made the request can withdraw it." in _text(refused)
+    db.session().refresh(channel)
+    assert channel.status == "approved"
+    assert requester.post(path, {"withdraw-reason": "Not needed."}).status_code == 302
+    db.session().refresh(channel)
+    assert channel.status == "withdrawn"
+
+
+@pytest.mark.parametrize("action", ["approve", "reject", "request_info"])
+def test_four_eyes_comms_cannot_decide_their_own_request(
+    action: str, app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    api_token: Callable[[User], dict[str, str]],
+) -> None:
+    """A comms member who made a request gets 409 naming the four-eyes rule, in the browser and the API;
+    the request is unchanged and a colleague can decide it."""
+    comms = browser_as("comms")
+    user: User = comms.user  # type: ignore[attr-defined]
+    channel = make_channel("requested", requester=user)
+    page = comms.post(f"/channels/{channel.reference}/actions/{action}", {f"{action}-reason": "Looks fine."})
+    assert page.status_code == 409
+    assert "four-eyes rule" in _text(page)
+    api = app.test_client().post(
+        f"/api/v1/channels/{channel.reference}/transitions", json={"action": action, "reason": "Looks fine."},
+        headers=api_token(user),
+    )
+    assert api.status_code == 409
+    assert api.mimetype == "application/problem+json"
+    assert "four-eyes rule" in api.get_json()["detail"]
+    db.session().refresh(channel)
+    assert channel.status == "requested"
+    colleague = browser_as("comms")
+    decided = colleague.post(f"/channels/{channel.reference}/actions/{action}", {f"{action}-reason": "Looks fine."})
+    assert decided.status_code == 302
+
