@@ -9,7 +9,8 @@ Command-line code uses :func:`transaction`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -26,8 +27,11 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -152,6 +156,16 @@ def keep_on_error() -> None:
     g._db_keep_on_error = True
 
 
+def even_if_refused(write: Callable[[Session], None]) -> None:
+    """Run ``write`` in a fresh transaction if this request's own work is rolled back.
+
+    For facts that stand whatever the outcome (an API token was used). ``write``
+    must be repeatable: it also runs as part of the request when that succeeds.
+    """
+    write(session())
+    g.setdefault("_db_even_if_refused", []).append(write)
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """Run a unit of work outside a request: commit on success, roll back on error."""
@@ -170,8 +184,17 @@ def _commit_after_request(response: Response) -> Response:
         return response
     if response.status_code < 400 or g.get("_db_keep_on_error"):
         current.commit()
-    else:
-        current.rollback()
+        return response
+    current.rollback()
+    follow_ups: list[Callable[[Session], None]] = g.pop("_db_even_if_refused", [])
+    if follow_ups:
+        try:
+            for write in follow_ups:
+                write(current)
+            current.commit()
+        except SQLAlchemyError:
+            current.rollback()
+            log.exception("Could not record what must stand for a refused request")
     return response
 
 

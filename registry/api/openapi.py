@@ -5,8 +5,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from registry.channels.platforms import Platform
+from registry.channels.platforms import MAX_INPUT_LENGTH, Platform
+from registry.channels.services import LIMITS, REASON_MAX, SORTS
 from registry.channels.workflow import ChannelAction, ChannelStatus
+from registry.verification.services import MAX_HANDLE, MAX_URL
+from registry.web.pagination import MAX_PER_PAGE
+
+#: The longest value each free-text query parameter may have; longer is refused with 422.
+CHANNEL_QUERY_LIMITS = {"department": 200, "q": 200}
+AUDIT_QUERY_LIMITS = {"object": 110, "action": 64, "actor": 200}
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -19,11 +26,17 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-ERRORS_401 = _problem("Not signed in: send `Authorization: Bearer <token>`.")
+ERRORS_401 = {
+    **_problem("Not signed in: send `Authorization: Bearer <token>` (a valid, unrevoked token of an active user)."),
+    "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Bearer "}}},
+}
 ERRORS_403 = _problem("The user's roles do not allow this.")
 ERRORS_404 = _problem("No such record.")
 ERRORS_422 = _problem("A parameter or field is missing or invalid; `errors` names each one.")
-ERRORS_429 = _problem("Too many requests: wait, then try again.")
+ERRORS_429 = {
+    **_problem("Too many requests: wait, then try again."),
+    "headers": {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 0}}},
+}
 ERRORS_400 = _problem("The request body is not a JSON object, or the CSRF token of a browser session is missing.")
 
 REFERENCE_PARAM = {
@@ -41,21 +54,30 @@ def _page_params(default: int) -> list[dict[str, Any]]:
         {
             "name": "per_page",
             "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": default},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": default},
         },
     ]
 
 
 def _paged(item_ref: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items", "total", "page", "per_page"],
-        "properties": {
+    return _closed(
+        {
             "items": {"type": "array", "items": {"$ref": item_ref}},
             "total": {"type": "integer", "minimum": 0},
             "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
-        },
+            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+        }
+    )
+
+
+def _closed(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    """An object with exactly these properties, all required unless named in ``optional``."""
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
+        "additionalProperties": False,
+        **extra,
     }
 
 
@@ -67,83 +89,78 @@ TIMESTAMP = {"type": "string", "format": "date-time"}
 def document() -> dict[str, Any]:
     platforms = [p.value for p in Platform]
     statuses = [s.value for s in ChannelStatus]
-    public_channel = {
-        "type": "object",
-        "required": ["reference", "platform", "platform_label", "handle", "url", "display_name", "department", "status"],
-        "properties": {
-            "reference": {"type": "string", "pattern": "^CH-[0-9]+$"},
-            "platform": {"type": "string", "enum": platforms},
-            "platform_label": {"type": "string"},
-            "handle": {"type": "string"},
-            "url": {"type": "string"},
-            "display_name": {"type": "string"},
-            "department": {"type": "string"},
-            "status": {"type": "string", "enum": statuses},
-            "status_changed_at": TIMESTAMP,
-        },
+    public_properties: dict[str, Any] = {
+        "reference": {"type": "string", "pattern": "^CH-[0-9]+$"},
+        "platform": {"type": "string", "enum": platforms},
+        "platform_label": {"type": "string"},
+        "handle": {"type": "string"},
+        "url": {"type": "string"},
+        "display_name": {"type": "string"},
+        "department": {"type": "string"},
+        "status": {"type": "string", "enum": statuses},
+        "status_changed_at": TIMESTAMP,
     }
-    channel = {
-        "allOf": [
-            {"$ref": "#/components/schemas/PublicChannel"},
-            {
-                "type": "object",
-                "required": ["status_label", "purpose", "audience", "created_at", "links"],
-                "properties": {
-                    "status_label": {"type": "string"},
-                    "purpose": {"type": "string"},
-                    "audience": {"type": "string"},
-                    "posting_plan": {"type": "string"},
-                    "moderation_plan": {"type": "string"},
-                    "out_of_hours": {"type": "string"},
-                    "sponsor": {"type": "string"},
-                    "proposed_administrators": {"type": "string"},
-                    "policy_acknowledged_at": TIMESTAMP,
-                    "created_at": TIMESTAMP,
-                    "updated_at": TIMESTAMP,
-                    "next_review_on": {"type": ["string", "null"], "format": "date"},
-                    "requested_by": {
-                        "type": ["object", "null"],
-                        "properties": {"name": {"type": "string"}, "email": {"type": "string"}},
-                    },
-                    "links": {
-                        "type": "object",
-                        "properties": {"self": {"type": "string"}, "html": {"type": "string"}},
-                    },
-                    "history": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["action", "to_status", "actor", "occurred_at"],
-                            "properties": {
-                                "action": {"type": "string"},
-                                "from_status": NULLABLE_TEXT,
-                                "to_status": {"type": "string"},
-                                "actor": {"type": "string"},
-                                "occurred_at": TIMESTAMP,
-                                "reason": NULLABLE_TEXT,
-                            },
-                        },
-                    },
-                },
+    # Response objects are closed (additionalProperties: false) so that a field the
+    # document does not list, such as a secret, fails the conformance test.
+    public_channel = _closed(public_properties, description="What anyone may know of a Trust channel.")
+    channel = _closed(
+        {
+            **public_properties,
+            "status_label": {"type": "string"},
+            "purpose": {"type": "string"},
+            "audience": {"type": "string"},
+            "posting_plan": {"type": "string"},
+            "moderation_plan": {"type": "string"},
+            "out_of_hours": {"type": "string"},
+            "sponsor": {"type": "string"},
+            "proposed_administrators": {"type": "string"},
+            "policy_acknowledged_at": TIMESTAMP,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "next_review_on": {"type": ["string", "null"], "format": "date"},
+            "requested_by": {
+                **_closed({"name": {"type": "string"}, "email": {"type": "string"}}),
+                "type": ["object", "null"],
+                "description": "Shown to the requester, the communications team and auditors; null for others.",
             },
-        ]
-    }
-    text_field = {"type": "string", "maxLength": 5000}
+            "links": _closed({"self": {"type": "string"}, "html": {"type": "string"}}),
+            "history": {
+                "type": "array",
+                "description": "Every step, oldest first (only on a single channel).",
+                "items": _closed(
+                    {
+                        "action": {"type": "string"},
+                        "from_status": {"type": ["string", "null"], "enum": [*statuses, None]},
+                        "to_status": {"type": "string", "enum": statuses},
+                        "actor": {"type": "string"},
+                        "occurred_at": TIMESTAMP,
+                        "reason": NULLABLE_TEXT,
+                    }
+                ),
+            },
+        },
+        optional=("history",),
+    )
+    def optional_text(limit: int) -> dict[str, Any]:
+        return {"type": ["string", "null"], "maxLength": limit, "description": "Optional; null is the same as leaving it out."}
+
     channel_request = {
         "type": "object",
         "required": ["platform", "handle", "display_name", "department", "purpose", "audience", "policy_acknowledged"],
         "properties": {
             "platform": {"type": "string", "enum": platforms},
-            "handle": {"type": "string", "minLength": 1, "maxLength": 2048, "description": "A handle or profile URL."},
-            "display_name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "department": {"type": "string", "minLength": 1, "maxLength": 200},
-            "purpose": {"type": "string", "minLength": 1, "maxLength": 5000},
-            "audience": {"type": "string", "minLength": 1, "maxLength": 2000},
-            "posting_plan": text_field,
-            "moderation_plan": text_field,
-            "out_of_hours": text_field,
-            "sponsor": {"type": "string", "maxLength": 200},
-            "proposed_administrators": text_field,
+            "handle": {
+                "type": "string", "minLength": 1, "maxLength": MAX_INPUT_LENGTH,
+                "description": "A handle or profile URL; it must fit the platform's rules and not be held by another live channel.",
+            },
+            "display_name": {"type": "string", "minLength": 1, "maxLength": LIMITS["display_name"]},
+            "department": {"type": "string", "minLength": 1, "maxLength": LIMITS["department"]},
+            "purpose": {"type": "string", "minLength": 1, "maxLength": LIMITS["purpose"]},
+            "audience": {"type": "string", "minLength": 1, "maxLength": LIMITS["audience"]},
+            **{
+                name: optional_text(LIMITS[name])
+                for name in ("posting_plan", "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators")
+            },
             "policy_acknowledged": {"type": "boolean", "const": True},
         },
     }
@@ -152,15 +169,22 @@ def document() -> dict[str, Any]:
         "required": ["action"],
         "properties": {
             "action": {"type": "string", "enum": [a.value for a in ChannelAction]},
-            "reason": {"type": "string", "maxLength": 2000, "description": "Required to reject, request_info, suspend and retire."},
-            "handle": {"type": "string", "maxLength": 2048, "description": "Only with activate: the live account's handle."},
-            "url": {"type": "string", "maxLength": 2048, "description": "Only with activate: the live account's URL."},
+            "reason": {
+                "type": ["string", "null"], "maxLength": REASON_MAX,
+                "description": "Required to reject, request_info, suspend and retire.",
+            },
+            "handle": {
+                "type": ["string", "null"], "maxLength": MAX_INPUT_LENGTH,
+                "description": "Only with activate: the live account's handle.",
+            },
+            "url": {
+                "type": ["string", "null"], "maxLength": MAX_INPUT_LENGTH,
+                "description": "Only with activate: the live account's URL.",
+            },
         },
     }
-    audit_event = {
-        "type": "object",
-        "required": ["seq", "occurred_at", "actor", "action", "object_type", "object_id", "details", "hash", "prev_hash"],
-        "properties": {
+    audit_event = _closed(
+        {
             "seq": {"type": "integer", "minimum": 1},
             "occurred_at": TIMESTAMP,
             "actor": {"type": "string"},
@@ -169,24 +193,22 @@ def document() -> dict[str, Any]:
             "object_type": {"type": "string"},
             "object_id": {"type": "string"},
             "address": NULLABLE_TEXT,
-            "details": {"type": "object"},
+            "details": {"type": "object", "description": "What changed; never a secret."},
             "prev_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        },
-    }
-    verdict = {
-        "type": "object",
-        "required": ["official", "formerly_official", "platform", "handle", "channel", "lookalike_of", "known_unauthorised"],
-        "properties": {
+        }
+    )
+    verdict = _closed(
+        {
             "official": {"type": "boolean"},
             "formerly_official": {"type": "boolean"},
             "platform": {"type": "string", "enum": platforms},
-            "handle": {"type": "string"},
+            "handle": {"type": "string", "description": "The handle as the registry writes it."},
             "channel": {"oneOf": [{"$ref": "#/components/schemas/PublicChannel"}, {"type": "null"}]},
             "lookalike_of": {"oneOf": [{"$ref": "#/components/schemas/PublicChannel"}, {"type": "null"}]},
             "known_unauthorised": {"type": "boolean"},
-        },
-    }
+        }
+    )
     problem = {
         "type": "object",
         "required": ["type", "title", "status", "detail"],
@@ -232,9 +254,9 @@ def document() -> dict[str, Any]:
                     "description": "Give `url`, or `platform` and `handle`. Public: no token needed.",
                     "security": [],
                     "parameters": [
-                        {"name": "url", "in": "query", "schema": {"type": "string", "maxLength": 2048}},
+                        {"name": "url", "in": "query", "schema": {"type": "string", "maxLength": MAX_URL}},
                         {"name": "platform", "in": "query", "schema": {"type": "string", "enum": platforms}},
-                        {"name": "handle", "in": "query", "schema": {"type": "string", "maxLength": 255}},
+                        {"name": "handle", "in": "query", "schema": {"type": "string", "maxLength": MAX_HANDLE}},
                     ],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Verdict"}, "The answer."),
@@ -249,14 +271,19 @@ def document() -> dict[str, Any]:
                     "summary": "Channels the caller may see (all of them for comms and auditors).",
                     "security": bearer,
                     "parameters": [
-                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": statuses}},
-                        {"name": "platform", "in": "query", "schema": {"type": "string", "enum": platforms}},
-                        {"name": "department", "in": "query", "schema": {"type": "string", "maxLength": 200}},
-                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
-                        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": [
-                            "reference", "name", "platform", "handle", "department", "status", "created", "updated", "review"]}},
-                        {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
-                        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]},
+                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["", *statuses]},
+                         "description": "Empty means any status."},
+                        {"name": "platform", "in": "query", "schema": {"type": "string", "enum": ["", *platforms]},
+                         "description": "Empty means any platform."},
+                        {"name": "department", "in": "query",
+                         "schema": {"type": "string", "maxLength": CHANNEL_QUERY_LIMITS["department"]}},
+                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": CHANNEL_QUERY_LIMITS["q"]},
+                         "description": "Text in the name, handle or department, or a reference."},
+                        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["", *SORTS]},
+                         "description": "Empty means by reference."},
+                        {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["", "asc", "desc"]},
+                         "description": "Empty means ascending."},
+                        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["", "json", "csv"]},
                          "description": "`csv` downloads every matching channel (comms and auditors)."},
                         *_page_params(25),
                     ],
@@ -283,7 +310,15 @@ def document() -> dict[str, Any]:
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChannelRequest"}}},
                     },
                     "responses": {
-                        "201": _json({"$ref": "#/components/schemas/Channel"}, "The request, in status `requested`."),
+                        "201": {
+                            **_json({"$ref": "#/components/schemas/Channel"}, "The request, in status `requested`."),
+                            "headers": {"Location": {"required": True, "schema": {"type": "string"},
+                                                     "description": "The new channel's API address."}},
+                            "links": {
+                                name: {"operationId": name, "parameters": {"reference": "$response.body#/reference"}}
+                                for name in ("getChannel", "transitionChannel")
+                            },
+                        },
                         "400": ERRORS_400,
                         "401": ERRORS_401,
                         "403": ERRORS_403,
@@ -335,10 +370,12 @@ def document() -> dict[str, Any]:
                     "summary": "The audit trail, newest first (auditors, comms, admins).",
                     "security": bearer,
                     "parameters": [
-                        {"name": "object", "in": "query", "schema": {"type": "string", "maxLength": 110},
+                        {"name": "object", "in": "query", "schema": {"type": "string", "maxLength": AUDIT_QUERY_LIMITS["object"]},
                          "description": "`type:id` such as `channel:CH-0001`, or just the id."},
-                        {"name": "action", "in": "query", "schema": {"type": "string", "maxLength": 64},
+                        {"name": "action", "in": "query", "schema": {"type": "string", "maxLength": AUDIT_QUERY_LIMITS["action"]},
                          "description": "An action such as `channel:approve`, or a subject such as `channel`."},
+                        {"name": "actor", "in": "query", "schema": {"type": "string", "maxLength": AUDIT_QUERY_LIMITS["actor"]},
+                         "description": "Text in the actor's name or e-mail address."},
                         {"name": "since", "in": "query", "schema": {"type": "string"},
                          "description": "ISO 8601 date or date-time (UTC when no offset)."},
                         {"name": "until", "in": "query", "schema": {"type": "string"}},

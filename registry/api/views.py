@@ -6,14 +6,15 @@ OpenAPI document at ``/api/v1/openapi.json`` describes exactly these routes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
 from registry import db
 from registry.api import schemas
-from registry.api.openapi import document
+from registry.api.openapi import AUDIT_QUERY_LIMITS, CHANNEL_QUERY_LIMITS, document
 from registry.audit.services import AuditFilters, search_events
 from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
@@ -37,10 +38,35 @@ def _user():
 
 
 def _json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    """The request body as a JSON object whose text values are all valid Unicode.
+
+    Anything else is refused before it reaches a service: a body that is not a
+    JSON object (or is nested too deeply to parse) with 400, and text holding an
+    unpaired surrogate escape such as ``"\\ud800"`` (which no database can
+    store) with 422 naming the field.
+    """
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None
     if not isinstance(body, dict):
         raise BadBody("Send a JSON object in the request body, with Content-Type: application/json.")
+    errors = {
+        str(name): f"{name} is not valid text: it contains an unpaired surrogate escape (\\ud800 to \\udfff)."
+        for name, value in body.items()
+        if isinstance(value, str) and not _is_unicode(value)
+    }
+    if errors:
+        raise Invalid(errors)
     return body
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _text_fields(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, str | None]:
@@ -48,6 +74,38 @@ def _text_fields(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, str 
     if errors:
         raise Invalid(errors)
     return {name: body.get(name) for name in names}
+
+
+def _query(limits: dict[str, int], *parsers: Callable[[], Any]) -> list[Any]:
+    """Parse the query string strictly, refusing every bad parameter in one 422.
+
+    A free-text filter that is too long or holds a NUL character is refused
+    rather than silently searched for in part; each of ``parsers`` (which raise
+    :class:`Invalid`) adds its own field errors. Returns what each parser gave.
+    """
+    errors: dict[str, str] = {}
+    for name, limit in limits.items():
+        value = request.args.get(name, "")
+        if len(value) > limit:
+            errors[name] = f"{name} must be {limit} characters or fewer."
+        elif "\x00" in value:
+            errors[name] = f"{name} must not contain NUL characters."
+    results = []
+    for parse in parsers:
+        try:
+            results.append(parse())
+        except Invalid as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise Invalid(errors)
+    return results
+
+
+def _format() -> str:
+    chosen = request.args.get("format") or "json"
+    if chosen not in ("json", "csv"):
+        raise Invalid({"format": "format must be json or csv."})
+    return chosen
 
 
 @bp.route("/openapi.json")
@@ -72,9 +130,14 @@ def verify():
 @requires(Permission.CHANNEL_LIST)
 @limiter.limit(API_PER_CLIENT)
 def list_channels():
-    filters = channels.ChannelFilters.parse(request.args, strict=True)
+    filters, (page, per_page), chosen_format = _query(
+        CHANNEL_QUERY_LIMITS,
+        lambda: channels.ChannelFilters.parse(request.args, strict=True),
+        lambda: page_args(25, strict=True),
+        _format,
+    )
     statement = channels.search(filters, _user())
-    if request.args.get("format") == "csv":
+    if chosen_format == "csv":
         if not _user().can(Permission.CHANNEL_EXPORT):
             raise NotPermitted("Only the communications team and auditors can export the inventory.")
         rows = [
@@ -86,9 +149,6 @@ def list_channels():
         ]
         channels.record_export(_user(), filters, len(rows))
         return csv_response("channels.csv", EXPORT_COLUMNS, rows)
-    if request.args.get("format") not in (None, "", "json"):
-        raise Invalid({"format": "format must be json or csv."})
-    page, per_page = page_args(25, strict=True)
     result = paginate(db.session(), statement, page, per_page)
     viewer = _user()
     return jsonify(
@@ -109,7 +169,7 @@ def create_channel():
     channel = channels.request_channel(data, _user())
     response = jsonify(schemas.channel(channel, _user(), channels.history(channel)))
     response.status_code = 201
-    response.headers["Location"] = schemas.channel(channel, _user())["links"]["self"]
+    response.headers["Location"] = url_for("api.get_channel", reference=channel.reference)
     return response
 
 
@@ -147,8 +207,9 @@ def transition(reference: str):
 @requires(Permission.AUDIT_READ)
 @limiter.limit(API_PER_CLIENT)
 def audit_events():
-    filters = AuditFilters.parse(request.args, strict=True)
-    page, per_page = page_args(50, strict=True)
+    filters, (page, per_page) = _query(
+        AUDIT_QUERY_LIMITS, lambda: AuditFilters.parse(request.args, strict=True), lambda: page_args(50, strict=True)
+    )
     result = paginate(db.session(), search_events(filters), page, per_page)
     return jsonify(
         {

@@ -19,16 +19,15 @@ class User(Base):
     id: Mapped[intpk]
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str200]
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Deferred: lists that show a requester never need to read it.
+    password_hash: Mapped[str | None] = mapped_column(String(255), deferred=True)
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[created]
     last_login_at: Mapped[dt.datetime | None]
     deactivated_at: Mapped[dt.datetime | None]
 
-    role_grants: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_grants: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def roles(self) -> frozenset[Role]:

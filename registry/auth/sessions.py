@@ -147,7 +147,10 @@ def _load_user_from_token(req: object) -> User | None:
         return None
     now = db.utcnow()
     if record.last_used_at is None or now - record.last_used_at > LAST_SEEN_RESOLUTION:
-        record.last_used_at = now
+        token_id = record.id
+        db.even_if_refused(
+            lambda session: session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        )
     g.auth_method = "token"
     g.api_token = record
     return record.user

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from registry import db
 from registry.auth import services
@@ -105,7 +106,7 @@ def change_password():
 def users():
     page, per_page = page_args(50)
     q = request.args.get("q", "").strip()[:200]
-    statement = select(User).order_by(User.active.desc(), func.lower(User.name))
+    statement = select(User).options(selectinload(User.role_grants)).order_by(User.active.desc(), func.lower(User.name))
     if q:
         like = f"%{q.lower()}%"
         statement = statement.where(or_(func.lower(User.name).like(like), User.email.like(like)))

@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
@@ -46,6 +55,9 @@ class Channel(Base):
         Index("ix_channels_created_at", "created_at"),
         Index("ix_channels_next_review_on", "next_review_on"),
         Index("ix_channels_platform_handle", "platform", "handle"),
+        # The inventory sorts by name and department case-insensitively.
+        Index("ix_channels_lower_display_name", func.lower(text("display_name")), "id"),
+        Index("ix_channels_lower_department", func.lower(text("department")), "id"),
     )
 
     id: Mapped[intpk]
@@ -69,7 +81,8 @@ class Channel(Base):
     status_changed_at: Mapped[created]
     next_review_on: Mapped[dt.date | None] = mapped_column(Date)
 
-    requester: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    # "unnested": an outer join to a channel (from a finding) stays one flat chain of joins.
+    requester: Mapped[User] = relationship(lazy="joined", innerjoin="unnested")
     transitions: Mapped[list[ChannelTransition]] = relationship(
         back_populates="channel", order_by="ChannelTransition.id", lazy="raise_on_sql"
     )

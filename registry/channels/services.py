@@ -306,9 +306,9 @@ def _check_transition(actor: User, channel: Channel, t: Any) -> None:
         raise NotPermitted("Only the communications team can do this.")
     status = channel.status_enum
     if status not in t.sources:
-        allowed = " or ".join(sorted(s.label.lower() for s in t.sources))
+        allowed = " or ".join(sorted(s.phrase for s in t.sources))
         raise Conflict(
-            f"{channel.reference} is {status.label.lower()}, so it cannot be {t.done}. "
+            f"{channel.reference} is {status.phrase}, so it cannot be {t.done}. "
             f"Only a channel that is {allowed} can be {t.done}."
         )
     if t.four_eyes and channel.requester_id == actor.id:
@@ -488,7 +488,7 @@ class ChannelFilters:
         return cls(
             status=status,
             platform=platform,
-            department=(args.get("department") or "").strip()[:200],
+            department=(args.get("department") or "").replace("\x00", "").strip()[:200],
             q=(args.get("q") or "").replace("\x00", "").strip()[:200],
             sort=sort,
             direction=direction,
@@ -520,8 +520,9 @@ def search(filters: ChannelFilters, user: User) -> Select[tuple[Channel]]:
             matches.append(Channel.id == ref_id)
         conditions.append(or_(*matches))
     order = SORTS[filters.sort]
-    ordering = order.desc() if filters.direction == "desc" else order.asc()
-    return select(Channel).where(and_(*conditions)).order_by(ordering, Channel.id)
+    if filters.direction == "desc":
+        return select(Channel).where(and_(*conditions)).order_by(order.desc(), Channel.id.desc())
+    return select(Channel).where(and_(*conditions)).order_by(order.asc(), Channel.id)
 
 
 def queue() -> Select[tuple[Channel]]:

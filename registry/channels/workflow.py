@@ -31,6 +31,11 @@ class ChannelStatus(StrEnum):
     def label(self) -> str:
         return STATUS_LABELS[self]
 
+    @property
+    def phrase(self) -> str:
+        """How the status reads in a sentence: "CH-0001 is {phrase}"."""
+        return STATUS_PHRASES[self]
+
 
 STATUS_LABELS: Final = {
     ChannelStatus.REQUESTED: "Requested",
@@ -41,6 +46,17 @@ STATUS_LABELS: Final = {
     ChannelStatus.RETIRED: "Retired",
     ChannelStatus.REJECTED: "Rejected",
     ChannelStatus.WITHDRAWN: "Withdrawn",
+}
+
+STATUS_PHRASES: Final = {
+    ChannelStatus.REQUESTED: "waiting for a decision",
+    ChannelStatus.INFO_REQUESTED: "waiting for more information from the requester",
+    ChannelStatus.APPROVED: "approved but not yet live",
+    ChannelStatus.ACTIVE: "active",
+    ChannelStatus.SUSPENDED: "suspended",
+    ChannelStatus.RETIRED: "retired",
+    ChannelStatus.REJECTED: "rejected",
+    ChannelStatus.WITHDRAWN: "withdrawn",
 }
 
 #: States in which a channel holds its handle: no two of these may share one.

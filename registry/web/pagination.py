@@ -56,10 +56,7 @@ def page_args(default_per_page: int, *, strict: bool = False) -> tuple[int, int]
         if raw == "":
             values[name] = default
             continue
-        try:
-            number = int(raw)
-        except ValueError:
-            number = 0
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
         if not 1 <= number <= upper:
             errors[name] = f"{name} must be a whole number from 1 to {upper}."
             number = default

@@ -1,0 +1,207 @@
+"""The OpenAPI document at ``/api/v1/openapi.json`` is valid, complete, and true.
+
+Valid: it passes the OpenAPI 3.1 meta-schema and every JSON Schema in it is a
+valid 2020-12 schema. Complete: it lists exactly the routes under ``/api/v1``.
+True: schemathesis generates requests from it (valid and deliberately invalid),
+sends them to the app in-process, and checks each response against it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import jsonschema_rs
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+from registry import db
+from registry.api.openapi import document
+from registry.auth.models import User
+from registry.channels.models import Channel
+from registry.monitoring import services as monitoring
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+STATUSES = ("requested", "info_requested", "approved", "active", "suspended", "retired", "rejected", "withdrawn")
+
+#: Enough examples per operation to reach every status code the document lists,
+#: few enough that each database leg stays well under 30 s.
+EXAMPLES = settings(
+    max_examples=15,
+    deadline=None,
+    # One app (one rolled-back transaction) serves every example of a test, on purpose:
+    # channels created by one request are there for the next.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+#: Checks (schemathesis 4 enables every built-in check by default); all run except:
+#: - positive_data_acceptance, which expects every schema-valid request to succeed. Here
+#:   many cannot, by design: a handle must fit its platform's grammar and must not be held
+#:   by another live channel, a reason is required for some actions only, and the channel's
+#:   state decides whether an action is allowed (409). JSON Schema cannot express these
+#:   rules; test_api.py checks each refusal and its message instead.
+CHECKS = {"positive_data_acceptance": {"enabled": False}}
+
+
+class Isolated:
+    """The app as WSGI, each request in a fresh context, as a production worker runs it.
+
+    The test holds an app context (for its fixtures); without this, requests sent
+    by schemathesis would share its ``g`` and so its signed-in user.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return contextvars.Context().run(self.app, environ, start_response)
+
+
+@pytest.fixture(autouse=True)
+def _schemathesis_node_id(request: pytest.FixtureRequest) -> None:
+    """schemathesis 4.32's lazy schemas read ``node._nodeid``, which pytest 9 no longer has."""
+    request.node._nodeid = request.node.nodeid
+
+
+@pytest.fixture
+def seeded(make_channel: Callable[..., Channel], make_user: Callable[..., User]) -> list[str]:
+    """Channels in every status on several platforms, and an unauthorised account, so that
+    generated requests find real records; returns the channels' references."""
+    references = [
+        make_channel(status, platform=platform, handle=f"trust{n}_{status[:6]}").reference
+        for n, platform in enumerate(("x", "instagram"))
+        for status in STATUSES
+    ]
+    monitoring.record_finding(platform="x", url="https://x.com/fake_trust", evidence="Uses the Trust's logo.",
+                              found_on=None, actor=make_user("comms"))
+    db.session().commit()
+    return references
+
+
+def _config(references: list[str], token: str | None = None) -> schemathesis.Config:
+    settings_: dict[str, Any] = {
+        "seed": 2026,
+        "generation": {"mode": "all"},
+        "checks": CHECKS,
+        # Most generated references are real channels; the rest exercise 404.
+        "dictionaries": {"references": {"values": references}},
+        "parameters": {"path.reference": {"dictionary": "references", "probability": 0.8}},
+    }
+    if token is not None:
+        settings_["auth"] = {"openapi": {"bearerAuth": {"bearer": token}}}
+    return schemathesis.Config.from_dict(settings_)
+
+
+@pytest.fixture
+def comms_schema(
+    app: Flask, seeded: list[str], make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]]
+) -> OpenApiSchema:
+    """The served document, loaded through the app, calling it with a comms user's token."""
+    token = api_token(make_user("comms"))["Authorization"].removeprefix("Bearer ")
+    return schemathesis.openapi.from_wsgi(OPENAPI_PATH, Isolated(app), config=_config(seeded, token))
+
+
+@pytest.fixture
+def anonymous_schema(app: Flask, seeded: list[str]) -> OpenApiSchema:
+    """The served document, calling the app with no credentials at all."""
+    return schemathesis.openapi.from_wsgi(OPENAPI_PATH, Isolated(app), config=_config(seeded))
+
+
+AS_COMMS = schemathesis.pytest.from_fixture("comms_schema")
+AS_ANYONE = schemathesis.pytest.from_fixture("anonymous_schema").include(operation_id=["verify", "openapi"])
+
+
+@AS_COMMS.parametrize()
+@EXAMPLES
+def test_the_api_behaves_as_documented_for_comms(case: schemathesis.Case) -> None:
+    """Every operation, with valid and invalid input, answers as the document says: no 500,
+    only documented statuses, media types, headers and bodies; invalid input refused; no
+    secured operation answers without the token."""
+    case.call_and_validate()
+
+
+@AS_ANYONE.parametrize()
+@EXAMPLES
+def test_the_public_api_behaves_as_documented_for_anyone(case: schemathesis.Case) -> None:
+    """Verification and the document itself work, as documented, for someone not signed in."""
+    case.call_and_validate()
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    doc = document()
+    assert doc["openapi"].startswith("3.1.")
+    schemathesis.openapi.from_dict(doc).validate()
+    for where, schema in _json_schemas(doc):
+        assert jsonschema_rs.meta.is_valid(schema), where
+
+
+def _json_schemas(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every JSON Schema in the document: components, parameters, bodies, responses, headers."""
+    for name, schema in doc["components"]["schemas"].items():
+        yield f"components.schemas.{name}", schema
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                yield f"{where} parameter {parameter['name']}", parameter["schema"]
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                yield f"{where} request body", media["schema"]
+            for status, response in operation["responses"].items():
+                for media in response.get("content", {}).values():
+                    yield f"{where} {status}", media["schema"]
+                for header, spec in response.get("headers", {}).items():
+                    yield f"{where} {status} header {header}", spec["schema"]
+
+
+def test_document_lists_exactly_the_api_routes(app: Flask) -> None:
+    """Each route under /api/v1 is documented with its methods, and the document lists nothing else."""
+    served = {
+        (re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    documented = {(path, method) for path, item in document()["paths"].items() for method in item}
+    assert documented == served
+
+
+def test_served_document_is_the_document(client: FlaskClient) -> None:
+    """The endpoint serves the document the tests check, to anyone."""
+    response = client.get(OPENAPI_PATH)
+    assert response.status_code == 200
+    assert response.get_json() == document()
+
+
+def test_every_operation_documents_its_refusals() -> None:
+    """A client can rely on problem+json for every refusal the API can give."""
+    for path, item in document()["paths"].items():
+        for method, operation in item.items():
+            if operation.get("security") != []:
+                assert {"401", "403", "429"} <= set(operation["responses"]), (method, path)
+            if method == "post":
+                assert {"400", "422"} <= set(operation["responses"]), (method, path)
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+
+
+def test_an_undocumented_response_field_would_fail_the_conformance_check(
+    client: FlaskClient, make_channel: Callable[..., Channel], make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
+) -> None:
+    """Response objects are closed: were a secret (or any field not in the document) added to
+    a channel, response_schema_conformance would fail."""
+    reference = make_channel("active").reference
+    body = client.get(f"/api/v1/channels/{reference}", headers=api_token(make_user("comms"))).get_json()
+    doc = document()
+    validator = jsonschema_rs.validator_for(doc["components"]["schemas"]["Channel"])
+    assert validator.is_valid(body)
+    assert not validator.is_valid({**body, "password": "hunter2"})
+    assert not validator.is_valid({**body, "requested_by": {**body["requested_by"], "password_hash": "x"}})
