@@ -34,7 +34,8 @@ def normalise_email(email: str) -> str:
 def checked_email(email: str, field: str = "email") -> str:
     """The normalised address, or :class:`Invalid` naming ``field``."""
     try:
-        result = validate_email(email.strip(), check_deliverability=False)
+        # No DNS lookups (the Trust's own domains may not be public); .test addresses allowed for training set-ups.
+        result = validate_email(email.strip(), check_deliverability=False, test_environment=True)
     except EmailNotValidError:
         raise Invalid({field: "Enter an email address in the correct format, like name@example.nhs.uk"}) from None
     return result.normalized.lower()

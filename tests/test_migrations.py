@@ -1,0 +1,196 @@
+"""Migrations: they build the schema the models describe, on an empty database, and every
+revision goes down and up again cleanly. Each test has a database of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import Connection
+
+from registry import create_app, db
+from registry.audit.models import GENESIS_HASH, AuditAnchor
+from registry.cli import alembic_config
+from registry.models import Base
+from tests.conftest import _postgres_url, fresh_postgres_database, settings_for
+
+EXPECTED_TABLES = frozenset(Base.metadata.tables) | {"alembic_version"}
+
+
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it: a SQLite file, or a new PostgreSQL database."""
+    base = _postgres_url()
+    if base is None:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with fresh_postgres_database(base) as url:
+        yield url
+
+
+def alembic(url: str, step: Callable[[Config], Any]) -> Any:
+    """Run one Alembic command on its own connection and commit it, as ``flask db upgrade`` does."""
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = connection
+            result = step(cfg)
+            connection.commit()
+            return result
+    finally:
+        engine.dispose()
+
+
+def read(url: str, look: Callable[[Connection], Any]) -> Any:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return look(connection)
+    finally:
+        engine.dispose()
+
+
+def schema(connection: Connection) -> dict[str, Any]:
+    """Tables with their columns, indexes (with their definitions, so expression indexes count),
+    unique and foreign keys, and triggers: enough to tell two schemas apart.
+
+    Alembic's own bookkeeping table is left out.
+    """
+    inspector = inspect(connection)
+    shape: dict[str, Any] = {"(index definitions)": index_definitions(connection), "(triggers)": triggers(connection)}
+    for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
+        shape[table] = {
+            "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)),
+            "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
+            "foreign_keys": sorted(
+                (tuple(f["constrained_columns"]), f["referred_table"]) for f in inspector.get_foreign_keys(table)
+            ),
+        }
+    return shape
+
+
+def index_definitions(connection: Connection) -> list[tuple[str, str]]:
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(text(
+            "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name != 'alembic_version'"
+        ))
+    else:
+        rows = connection.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename != 'alembic_version'"
+        ))
+    return sorted((name, definition) for name, definition in rows)
+
+
+def triggers(connection: Connection) -> set[str]:
+    if connection.dialect.name == "sqlite":
+        return set(connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    return set(connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+
+
+def current_revision(connection: Connection) -> str | None:
+    if "alembic_version" not in inspect(connection).get_table_names():
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+
+
+def revisions_in_order() -> list[tuple[str, str]]:
+    """(revision, what it goes down to) from the first to the head."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    steps = [(r.revision, r.down_revision or "base") for r in script.walk_revisions()]
+    return list(reversed(steps))  # type: ignore[arg-type]
+
+
+def head() -> str:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()  # type: ignore[return-value]
+
+
+def test_there_is_one_line_of_revisions() -> None:
+    """No branches: every revision has one parent and the last is the only head."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1
+    assert revisions_in_order()[-1][0] == head()
+
+
+def test_upgrade_head_on_an_empty_database(empty_database: str) -> None:
+    """Every table of the models exists, the anchor starts at the genesis hash, and the trail is append-only."""
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "head"))
+
+    def look(connection: Connection) -> dict[str, Any]:
+        return {
+            "tables": set(inspect(connection).get_table_names()),
+            "revision": current_revision(connection),
+            "anchor": tuple(connection.execute(select(AuditAnchor.id, AuditAnchor.seq, AuditAnchor.head_hash)).all()),
+            "triggers": triggers(connection),
+        }
+
+    found = read(empty_database, look)
+    assert found["tables"] == EXPECTED_TABLES
+    assert found["revision"] == head()
+    assert found["anchor"] == ((1, 0, GENESIS_HASH),)
+    expected_triggers = (
+        {"audit_events_no_update", "audit_events_no_delete"} if empty_database.startswith("sqlite")
+        else {"audit_events_no_change", "audit_events_no_truncate"}
+    )
+    assert found["triggers"] == expected_triggers
+
+
+def test_models_equal_migrations(empty_database: str) -> None:
+    """Alembic's ``check`` finds nothing to autogenerate: the models and the migrations agree."""
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "head"))
+    alembic(empty_database, command.check)
+
+
+def test_each_revision_goes_down_and_up_again(empty_database: str) -> None:
+    """Each revision, applied in turn, downgrades to exactly the schema before it and upgrades again."""
+    before = read(empty_database, schema)
+    for revision, down in revisions_in_order():
+        alembic(empty_database, lambda cfg, r=revision: command.upgrade(cfg, r))
+        after = read(empty_database, schema)
+        assert after != before, f"{revision} changed nothing"
+
+        alembic(empty_database, lambda cfg, d=down: command.downgrade(cfg, d))
+        assert read(empty_database, schema) == before, f"downgrading {revision} to {down} left changes"
+        assert read(empty_database, current_revision) == (None if down == "base" else down)
+
+        alembic(empty_database, lambda cfg, r=revision: command.upgrade(cfg, r))
+        assert read(empty_database, schema) == after, f"{revision} applied twice differs"
+        before = after
+
+    alembic(empty_database, lambda cfg: command.downgrade(cfg, "base"))
+    assert read(empty_database, lambda c: set(inspect(c).get_table_names())) == {"alembic_version"}
+    assert read(empty_database, triggers) == set()
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "head"))
+    alembic(empty_database, command.check)
+
+
+def test_flask_db_upgrade_builds_and_is_idempotent(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``flask db upgrade`` on an empty database builds the schema; running it again changes nothing."""
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(settings_for(empty_database, tmp_path / "instance"))
+    try:
+        first = app.test_cli_runner().invoke(args=["db", "upgrade"])
+        built = read(empty_database, schema)
+        second = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    finally:
+        db.database(app).engine.dispose()
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "Database is at head.\n"
+    assert second.exit_code == 0, second.output
+    assert second.stdout == "Database is at head.\n"
+    assert {name for name in built if not name.startswith("(")} == EXPECTED_TABLES - {"alembic_version"}
+    assert read(empty_database, schema) == built
+    assert read(empty_database, current_revision) == head()
+    assert read(empty_database, lambda c: c.execute(select(AuditAnchor.seq)).scalars().all()) == [0]

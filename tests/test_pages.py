@@ -1,0 +1,273 @@
+"""Every page, for every role that may see it: it renders, it is an NHS page with one heading
+and a title, the dashboard shows each role what it needs, and forms explain mistakes (WCAG
+error summary linking to each field, with the message at the field too).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from registry import db
+from registry.auth.models import User
+from registry.auth.permissions import (
+    PUBLIC,
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    policy_of,
+)
+from registry.channels.models import Channel
+from registry.monitoring import services as monitoring
+from tests.conftest import Browser, csrf_token
+
+ANONYMOUS = "anonymous"
+ROLES = [role.value for role in Role]
+
+#: endpoint → the path to open ({channel}, {own_channel}, {finding}, {user} are filled in).
+PAGES = {
+    "web.home": "/",
+    "web.policy": "/policy",
+    "web.accessibility": "/accessibility",
+    "auth.login": "/login",
+    "auth.account": "/account",
+    "auth.change_password": "/account/password",
+    "auth.users": "/admin/users",
+    "auth.create_user": "/admin/users/new",
+    "auth.user": "/admin/users/{user}",
+    "channels.new": "/channels/new",
+    "channels.mine": "/channels/mine",
+    "channels.queue": "/channels/queue",
+    "channels.inventory": "/channels",
+    "channels.detail": "/channels/{channel}",
+    "channels.edit": "/channels/{own_channel}/edit",
+    "monitoring.index": "/monitoring",
+    "monitoring.new": "/monitoring/new",
+    "monitoring.detail": "/monitoring/{finding}",
+    "monitoring.adopt": "/monitoring/{finding}/adopt",
+    "verification.verify_page": "/verify",
+    "audit.index": "/audit",
+}
+#: GET routes that answer with something other than an HTML page.
+NOT_PAGES = {
+    "static", "web.healthz", "web.channel_chart", "channels.export", "audit.export",
+}
+H1 = re.compile(r"<h1[\s>]")
+TITLE = re.compile(r"<title>\s*([^<]+?)\s*</title>")
+SUMMARY = re.compile(r'class="nhsuk-error-summary".*?</ul>', re.DOTALL)
+
+
+def may_open(role: str, endpoint: str, app: Flask) -> bool:
+    policy = policy_of(app.view_functions[endpoint])
+    if policy is PUBLIC:
+        return endpoint != "auth.login" or role == ANONYMOUS
+    if role == ANONYMOUS:
+        return False
+    assert isinstance(policy, Permission)
+    return policy in ROLE_PERMISSIONS[Role(role)]
+
+
+def words(response: Any) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
+
+
+@pytest.fixture
+def objects(app: Flask, make_channel: Callable[..., Channel], make_user: Callable[..., User]) -> dict[str, Any]:
+    comms = make_user("comms")
+    finding = monitoring.record_finding(platform="", url="https://x.com/ExampleNHS_Help", evidence="Imitation.",
+                                        found_on=None, actor=comms)
+    db.session().commit()
+    return {"channel": make_channel("active").reference, "finding": finding.reference, "user": comms.id}
+
+
+def test_every_get_route_is_a_checked_page_or_declared_not_a_page(app: Flask) -> None:
+    """A new page must be added here, so that it is checked for every role."""
+    unchecked = {
+        rule.endpoint for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ()) and not rule.rule.startswith("/api/")
+    } - set(PAGES) - NOT_PAGES
+    assert unchecked == set()
+
+
+@pytest.mark.parametrize("role", [ANONYMOUS, *ROLES])
+def test_every_page_renders_for_each_role_that_may_see_it(
+    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], objects: dict[str, Any],
+    role: str,
+) -> None:
+    """200, one <h1>, a title naming the page and the service, the NHS header and footer, English."""
+    if role == ANONYMOUS:
+        client = app.test_client()
+        own = objects["channel"]
+    else:
+        browser = browser_as(role)
+        client = browser.client
+        own = make_channel("info_requested", requester=browser.user).reference  # type: ignore[attr-defined]
+    wrong: dict[str, str] = {}
+    opened = 0
+    for endpoint, template in PAGES.items():
+        if not may_open(role, endpoint, app):
+            continue
+        opened += 1
+        path = template.format(own_channel=own, **objects)
+        response = client.get(path)
+        body = response.get_data(as_text=True)
+        title = TITLE.search(body)
+        if response.status_code != 200:
+            wrong[path] = f"status {response.status_code}"
+        elif len(H1.findall(body)) != 1:
+            wrong[path] = f"{len(H1.findall(body))} <h1> elements"
+        elif title is None or not title.group(1).endswith("Social Channel Registry – Example NHS Foundation Trust"):
+            wrong[path] = f"title {title.group(1) if title else None!r}"
+        elif 'class="nhsuk-header' not in body or 'class="nhsuk-footer' not in body or '<html lang="en"' not in body:
+            wrong[path] = "not an NHS page"
+    assert wrong == {}
+    assert opened >= 4
+
+
+def test_pages_have_distinct_titles(app: Flask, browser_as: Callable[..., Browser], objects: dict[str, Any]) -> None:
+    """Each page says what it is in its title (WCAG 2.4.2), so no two of comms' pages share one."""
+    browser = browser_as("comms")
+    titles = {
+        endpoint: TITLE.search(browser.get(template.format(own_channel=objects["channel"], **objects))
+                               .get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+        for endpoint, template in PAGES.items()
+        if may_open("comms", endpoint, app)
+    }
+    assert len(set(titles.values())) == len(titles), titles
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def workload(app: Flask, make_channel: Callable[..., Channel], make_user: Callable[..., User]) -> None:
+    make_channel("requested")
+    make_channel("requested")
+    make_channel("approved")
+    make_channel("active")
+    monitoring.record_finding(platform="", url="https://x.com/FakeTrust", evidence="Imitation.", found_on=None,
+                              actor=make_user("comms"))
+    db.session().commit()
+
+
+EXPECTED = {
+    "staff": (["Request a social media channel", "Your requests", "You have not requested any channels."],
+              ["What needs you now", "Channels by status", "Audit trail", "Manage users"]),
+    "manager": (["Request a social media channel", "Your requests"],
+                ["What needs you now", "Channels by status", "Audit trail", "Manage users"]),
+    "comms": (["What needs you now", "3 channel requests waiting on you", "1 unauthorised accounts still open",
+               "Channels by status", "Audit trail"],
+              ["Manage users"]),
+    "auditor": (["1 unauthorised accounts still open", "Channels by status", "Audit trail"],
+                ["channel requests waiting on you", "Manage users"]),
+    "admin": (["Users", "Manage users", "Audit trail"],
+              ["channel requests waiting on you", "Channels by status", "unauthorised accounts"]),
+}
+
+
+def test_the_home_dashboard_shows_each_role_what_it_needs(
+    app: Flask, browser_as: Callable[..., Browser], workload: None,
+) -> None:
+    """Staff see their requests; comms their queue and findings; auditors the inventory and trail;
+    admins the users."""
+    for role, (shown, hidden) in EXPECTED.items():
+        browser = browser_as(role)
+        page = words(browser.get("/"))
+        assert [text for text in shown if text not in page] == [], role
+        assert [text for text in hidden if text in page] == [], role
+        assert f"Hello {browser.user.name.split()[0]}" in page  # type: ignore[attr-defined]
+
+
+def test_the_dashboard_lists_the_requesters_own_requests(
+    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+) -> None:
+    """A member of staff sees each of their requests and where it stands."""
+    browser = browser_as("staff")
+    channel = make_channel("info_requested", requester=browser.user)  # type: ignore[attr-defined]
+    page = words(browser.get("/"))
+    assert f"{channel.reference} {channel.display_name}" in page
+    assert "More information needed" in page
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [ANONYMOUS, "staff"])
+def test_page_not_found_is_an_nhs_page(app: Flask, browser_as: Callable[..., Browser], role: str) -> None:
+    """A wrong address gets the NHS-styled 404 page with a way home; no stack trace, no echo of the path."""
+    client = app.test_client() if role == ANONYMOUS else browser_as(role).client
+    response = client.get("/no-such-page/<script>")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert 'class="nhsuk-header' in body and 'class="nhsuk-footer' in body
+    assert len(H1.findall(body)) == 1
+    assert "<h1>Page not found</h1>" in body
+    assert TITLE.search(body).group(1).startswith("Page not found – ")  # type: ignore[union-attr]
+    assert 'href="/"' in body
+    assert "<script>" not in body.split("</head>")[1].replace("<script type", "")
+    assert "Traceback" not in body
+
+
+def test_an_unknown_channel_is_a_404_that_explains(app: Flask, browser_as: Callable[..., Browser]) -> None:
+    """The message says what was not found and what a reference looks like."""
+    response = browser_as("comms").get("/channels/CH-99999")
+    assert response.status_code == 404
+    assert "There is no channel 'CH-99999'. Check the reference, for example CH-0042." in words(response)
+
+
+def test_forbidden_is_an_nhs_page(app: Flask, browser_as: Callable[..., Browser]) -> None:
+    """403 explains itself on an NHS page."""
+    response = browser_as("staff").get("/audit")
+    assert response.status_code == 403
+    assert "You do not have permission to do this" in words(response)
+    assert 'class="nhsuk-header' in response.get_data(as_text=True)
+
+
+# --- forms and their errors -------------------------------------------------------------------
+
+
+def summary_targets(body: str) -> list[str]:
+    summary = SUMMARY.search(body)
+    assert summary is not None, "no error summary"
+    return re.findall(r'href="#([^"]+)"', summary.group(0))
+
+
+FORMS = [
+    (None, "/login", {}, ["email", "password"]),
+    ("staff", "/account/password", {}, ["current_password", "new_password"]),
+    ("staff", "/account/password", {"current_password": "wrong password entirely", "new_password": "short"},
+     ["current_password", "new_password"]),
+    ("admin", "/admin/users/new", {}, ["name", "email", "password"]),
+    ("admin", "/admin/users/new", {"name": "A Person", "email": "not-an-email", "password": "password1234"},
+     ["email", "roles", "password"]),
+    ("staff", "/channels/new", {"platform": "x", "handle": "not a handle!"}, ["handle", "display_name"]),
+    ("comms", "/monitoring/new", {}, ["url", "evidence"]),
+]
+
+
+def test_forms_show_an_error_summary_linking_to_each_field(app: Flask, browser_as: Callable[..., Browser]) -> None:
+    """Bad input re-renders the form (422): "Error:" in the title, a summary whose links each lead to
+    an element on the page, and an inline message at each field."""
+    browsers: dict[str, Browser] = {}
+    for role, path, data, fields in FORMS:
+        if role is None:
+            client = app.test_client()
+            response = client.post(path, data={**data, "csrf_token": csrf_token(client)})
+        else:
+            response = browsers.setdefault(role, browser_as(role)).post(path, data)
+        body = response.get_data(as_text=True)
+        case = (path, data)
+
+        assert response.status_code == 422, case
+        assert TITLE.search(body).group(1).startswith("Error: "), case  # type: ignore[union-attr]
+        targets = summary_targets(body)
+        assert [f for f in fields if not any(t == f or t.startswith(f"{f}-") for t in targets)] == [], case
+        assert [t for t in targets if f'id="{t}"' not in body] == [], case
+        assert body.count('class="nhsuk-error-message"') >= len(targets), case
+        assert body.count("nhsuk-form-group--error") >= len(targets), case
