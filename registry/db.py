@@ -72,6 +72,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own ``%`` and ``_`` taken literally.
+
+    Use with ``.like(pattern, escape=LIKE_ESCAPE)``.
+    """
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 intpk = Annotated[int, mapped_column(primary_key=True)]

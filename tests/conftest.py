@@ -137,9 +137,13 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def template_cache() -> FileSystemBytecodeCache:
-    """Compiled templates shared by every test's app (compiling them dominates page tests)."""
-    return FileSystemBytecodeCache()
+def template_cache(tmp_path_factory: pytest.TempPathFactory) -> FileSystemBytecodeCache:
+    """Compiled templates shared by every test's app in this run (compiling them dominates page tests).
+
+    A fresh folder per run: the cache keys on the template source, not on the
+    environment's options, so bytecode from another configuration must not be reused.
+    """
+    return FileSystemBytecodeCache(str(tmp_path_factory.mktemp("jinja-bytecode")))
 
 
 @pytest.fixture

@@ -83,6 +83,11 @@ def _closed(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **ext
 
 NULLABLE_TEXT = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}
+INTERNAL_FIELDS = (
+    "purpose", "audience", "posting_plan", "moderation_plan", "out_of_hours", "sponsor",
+    "proposed_administrators", "policy_acknowledged_at", "created_at", "updated_at", "next_review_on",
+    "requested_by", "history",
+)
 
 
 @cache
@@ -139,7 +144,11 @@ def document() -> dict[str, Any]:
                 ),
             },
         },
-        optional=("history",),
+        optional=INTERNAL_FIELDS,
+        description=(
+            "A channel. The internal fields (purpose, plans, administrators, history…) are present only "
+            "for its requester, the communications team and auditors; other staff see what the public sees."
+        ),
     )
     def optional_text(limit: int) -> dict[str, Any]:
         return {"type": ["string", "null"], "maxLength": limit, "description": "Optional; null is the same as leaving it out."}

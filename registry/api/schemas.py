@@ -9,8 +9,8 @@ from flask import url_for
 
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
-from registry.auth.permissions import Permission
 from registry.channels.models import Channel, ChannelTransition
+from registry.channels.services import sees_everything
 from registry.verification.services import Verdict
 
 
@@ -34,6 +34,13 @@ def public_channel(channel: Channel) -> dict[str, Any]:
 
 
 def channel(channel: Channel, viewer: User, history: list[ChannelTransition] | None = None) -> dict[str, Any]:
+    """A channel as ``viewer`` may see it: internal details only for its requester, comms and auditors."""
+    links = {
+        "self": url_for("api.get_channel", reference=channel.reference),
+        "html": url_for("channels.detail", reference=channel.reference),
+    }
+    if not sees_everything(viewer, channel):
+        return {**public_channel(channel), "status_label": channel.status_label, "links": links}
     body = {
         **public_channel(channel),
         "status_label": channel.status_label,
@@ -48,14 +55,9 @@ def channel(channel: Channel, viewer: User, history: list[ChannelTransition] | N
         "created_at": _iso(channel.created_at),
         "updated_at": _iso(channel.updated_at),
         "next_review_on": _iso(channel.next_review_on),
-        "requested_by": None,
-        "links": {
-            "self": url_for("api.get_channel", reference=channel.reference),
-            "html": url_for("channels.detail", reference=channel.reference),
-        },
+        "requested_by": {"name": channel.requester.name, "email": channel.requester.email},
+        "links": links,
     }
-    if viewer.can(Permission.CHANNEL_READ_ALL) or channel.requester_id == viewer.id:
-        body["requested_by"] = {"name": channel.requester.name, "email": channel.requester.email}
     if history is not None:
         body["history"] = [
             {

@@ -267,7 +267,8 @@ class AuditFilters:
             until=moments["until"],
         )
 
-    def active(self) -> dict[str, str]:
+    def query(self) -> dict[str, str]:
+        """These filters as query parameters (for links such as the CSV export)."""
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items() if v}
 
 
@@ -284,10 +285,11 @@ def search_events(filters: AuditFilters):  # type: ignore[no-untyped-def]
         if ":" in filters.action:
             statement = statement.where(AuditEvent.action == filters.action)
         else:
-            statement = statement.where(AuditEvent.action.like(f"{filters.action}:%"))
+            prefix = db.contains_pattern(filters.action)[1:-1]
+            statement = statement.where(AuditEvent.action.like(f"{prefix}:%", escape=db.LIKE_ESCAPE))
     if filters.actor:
-        pattern = filters.actor.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(func.lower(AuditEvent.actor).like(f"%{pattern}%", escape="\\"))
+        pattern = db.contains_pattern(filters.actor.lower())
+        statement = statement.where(func.lower(AuditEvent.actor).like(pattern, escape=db.LIKE_ESCAPE))
     if filters.since is not None:
         statement = statement.where(AuditEvent.occurred_at >= filters.since)
     if filters.until is not None:
@@ -296,4 +298,4 @@ def search_events(filters: AuditFilters):  # type: ignore[no-untyped-def]
 
 
 def record_export(filters: AuditFilters, rows: int) -> None:
-    record(AuditAction.AUDIT_EXPORT, "audit", "trail", {"filters": filters.active(), "rows": rows})
+    record(AuditAction.AUDIT_EXPORT, "audit", "trail", {"filters": filters.query(), "rows": rows})

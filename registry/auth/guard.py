@@ -33,7 +33,17 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _refuse_nul() -> None:
+    """A NUL character has no place in a form or a query; PostgreSQL cannot even store it."""
+    if wants_json():
+        return  # the API names the offending field in its 422
+    values = [*request.args.values(), *(request.form.values() if request.mimetype == "application/x-www-form-urlencoded" else ())]
+    if any("\x00" in value for value in values):
+        abort(400, "Part of what was sent contains a character that is not allowed. Check it and try again.")
+
+
 def _enforce() -> object | None:
+    _refuse_nul()
     endpoint = request.endpoint
     if endpoint is None:
         return None  # no route matched: the 404/405 handlers answer

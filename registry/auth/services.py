@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from registry import db
 from registry.audit.models import AuditAction
@@ -198,7 +198,15 @@ def deactivate(user: User, *, actor: Actor | User) -> None:
     user.active = False
     user.deactivated_at = db.utcnow()
     ended = sessions.end_all(user, "deactivated")
-    record(AuditAction.USER_DEACTIVATE, "user", user.id, {"sessions_ended": ended}, actor=actor)
+    revoked = db.session().execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=db.utcnow(), revoked_by_id=actor.id)
+    ).rowcount or 0
+    record(
+        AuditAction.USER_DEACTIVATE, "user", user.id, {"sessions_ended": ended, "tokens_revoked": revoked},
+        actor=actor,
+    )
 
 
 def reactivate(user: User, *, actor: User) -> None:

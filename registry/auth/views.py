@@ -25,8 +25,11 @@ from registry.web.forms import ConfirmForm, apply_errors
 from registry.web.pagination import page_args, paginate
 from registry.web.throttle import (
     SIGN_IN_PER_ACCOUNT,
+    SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES,
     SIGN_IN_PER_ADDRESS,
+    account,
     account_and_address,
+    address_known_for_account,
     failed_sign_in,
     limiter,
 )
@@ -51,6 +54,10 @@ def _safe_next(target: str | None) -> str:
 @public
 @limiter.limit(SIGN_IN_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in)
 @limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=account_and_address, deduct_when=failed_sign_in)
+@limiter.limit(
+    SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES, methods=["POST"], key_func=account, deduct_when=failed_sign_in,
+    exempt_when=address_known_for_account,
+)
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("web.home"))
@@ -108,8 +115,10 @@ def users():
     q = request.args.get("q", "").strip()[:200]
     statement = select(User).options(selectinload(User.role_grants)).order_by(User.active.desc(), func.lower(User.name))
     if q:
-        like = f"%{q.lower()}%"
-        statement = statement.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        like = db.contains_pattern(q.lower())
+        statement = statement.where(
+            or_(func.lower(User.name).like(like, escape=db.LIKE_ESCAPE), User.email.like(like, escape=db.LIKE_ESCAPE))
+        )
     result = paginate(db.session(), statement, page, per_page)
     return render_template("auth/users.html", page=result, q=q)
 

@@ -21,6 +21,7 @@ from enum import StrEnum
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MAX_INPUT_LENGTH = 2048
+MAX_HANDLE_LENGTH = 255
 
 
 class Platform(StrEnum):
@@ -105,6 +106,9 @@ _POST_NOUNS: dict[Platform, str] = {
 }
 
 _MSG_EMPTY = "Enter the account's handle or web address."
+_MSG_HANDLE_TOO_LONG = (
+    f"That account's name is too long to record: handles have at most {MAX_HANDLE_LENGTH} characters."
+)
 _MSG_TOO_LONG = f"That is too long: a handle or web address has at most {MAX_INPUT_LENGTH} characters."
 _MSG_HIDDEN = (
     "That contains hidden or control characters, which usually come from copying and pasting. "
@@ -1002,7 +1006,7 @@ def _other_hostlike(value: str) -> bool:
 
 def _other_url(url: _Url) -> str:
     host = url.host
-    if host.startswith("www.") and _is_domain(host[4:]):
+    while host.startswith("www.") and _is_domain(host[4:]):
         host = host[4:]
     port = f":{url.port}" if url.port is not None else ""
     path = "/".join(quote(segment, safe=_PCHAR_SAFE) for segment in url.segments)
@@ -1101,10 +1105,17 @@ def normalise_handle(platform: Platform | str, raw: str) -> str:
     chosen = _as_platform(platform)
     text = _clean(raw)
     if chosen is Platform.BLUESKY and text.removeprefix("@")[:4].lower() == "did:":
-        return _bsky_bare(text)
+        return _within_limits(chosen, _bsky_bare(text))
     if looks_like_url(text):
-        return _from_url(chosen, _split_url(text))
-    return _BARE_PARSERS[chosen](text)
+        return _within_limits(chosen, _from_url(chosen, _split_url(text)))
+    return _within_limits(chosen, _BARE_PARSERS[chosen](text))
+
+
+def _within_limits(platform: Platform, handle: str) -> str:
+    """The registry stores handles of up to 255 characters and addresses of up to 2048."""
+    if len(handle) > MAX_HANDLE_LENGTH or len(PLATFORMS[platform].profile_url(handle)) > MAX_INPUT_LENGTH:
+        raise HandleError(_MSG_HANDLE_TOO_LONG)
+    return handle
 
 
 def parse_url(raw: str) -> tuple[Platform, str]:
@@ -1119,11 +1130,11 @@ def parse_url(raw: str) -> tuple[Platform, str]:
     url = _split_url(text)
     owner = _host_owner(url.host)
     if owner is not None:
-        return owner[0], _from_url(owner[0], url)
+        return owner[0], _within_limits(owner[0], _from_url(owner[0], url))
     _require_domain(url.host)
     if url.port is None and url.host not in _NOT_FEDIVERSE and _masto_account(url) is not None:
-        return Platform.MASTODON, _masto_url(url)
-    return Platform.OTHER, _other_url(url)
+        return Platform.MASTODON, _within_limits(Platform.MASTODON, _masto_url(url))
+    return Platform.OTHER, _within_limits(Platform.OTHER, _other_url(url))
 
 
 # --------------------------------------------------------------------------

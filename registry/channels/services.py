@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
-from registry import db
+from registry import clock, db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
 from registry.auth.models import User
@@ -232,7 +232,7 @@ def _create(
         created_at=now,
         updated_at=now,
         status_changed_at=now,
-        next_review_on=(now + REVIEW_INTERVAL).date() if status in OFFICIAL_STATUSES else None,
+        next_review_on=clock.today() + REVIEW_INTERVAL if status in OFFICIAL_STATUSES else None,
         **cleaned,
     )
     db.session().add(channel)
@@ -272,6 +272,12 @@ def can_view(user: User, channel: Channel) -> bool:
         or channel.requester_id == user.id
         or channel.status_enum in OFFICIAL_STATUSES
     )
+
+
+def sees_everything(user: User, channel: Channel) -> bool:
+    """Comms, auditors and the requester see a channel's internal details and history;
+    other staff see only what the public verification page shows."""
+    return user.can(Permission.CHANNEL_READ_ALL) or channel.requester_id == user.id
 
 
 def visible_clause(user: User) -> ColumnElement[bool]:
@@ -353,6 +359,12 @@ def transition(
             holder = _live_holder(channel.platform_enum, new_handle, excluding=channel.id)
             if holder is not None:
                 errors[field_name] = _taken_message(holder)
+            elif new_handle != channel.handle and channel.requester_id == actor.id:
+                # A different account than the one approved needs someone else's eyes.
+                raise Conflict(
+                    "You requested this channel, so another member of the communications team must "
+                    "activate it under a different handle (four-eyes rule)."
+                )
     elif handle or url:
         errors["handle" if handle else "url"] = "A handle or web address can only be given when activating a channel."
     if errors:
@@ -365,6 +377,8 @@ def transition(
         details["reason"] = reason
     if new_handle is not None and new_handle != channel.handle:
         details["handle"] = {"from": channel.handle, "to": new_handle}
+        note = f"Handle changed from {channel.handle} to {new_handle}."
+        reason = f"{reason}\n{note}" if reason else note
         channel.handle = new_handle
         channel.url = PLATFORMS[channel.platform_enum].profile_url(new_handle)
         set_lookalike_keys(channel)
@@ -375,7 +389,7 @@ def transition(
         details["next_review_on"] = None
         channel.next_review_on = None
     if chosen is ChannelAction.ACTIVATE and channel.next_review_on is None:
-        channel.next_review_on = (now + REVIEW_INTERVAL).date()
+        channel.next_review_on = clock.today() + REVIEW_INTERVAL
         details["next_review_on"] = channel.next_review_on.isoformat()
     if new_handle is not None:
         _flush_unique(channel, channel.platform_enum, new_handle)
@@ -463,6 +477,14 @@ class ChannelFilters:
     sort: str = "reference"
     direction: str = "asc"
 
+    def query(self) -> dict[str, str]:
+        """These filters as query parameters (for links such as the CSV export)."""
+        values = {
+            "status": self.status, "platform": self.platform, "department": self.department, "q": self.q,
+            "sort": self.sort if self.sort != "reference" else "", "dir": self.direction if self.direction != "asc" else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
     @classmethod
     def parse(cls, args: Any, *, strict: bool) -> ChannelFilters:
         """From query parameters. ``strict`` (the API) refuses unknown values with 422."""
@@ -495,10 +517,6 @@ class ChannelFilters:
         )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search(filters: ChannelFilters, user: User) -> Select[tuple[Channel]]:
     """Channels matching ``filters`` that ``user`` may see, in the chosen order."""
     conditions: list[ColumnElement[bool]] = [visible_clause(user)]
@@ -509,11 +527,11 @@ def search(filters: ChannelFilters, user: User) -> Select[tuple[Channel]]:
     if filters.department:
         conditions.append(func.lower(Channel.department) == filters.department.lower())
     if filters.q:
-        like = f"%{_escape_like(filters.q.lower())}%"
+        like = db.contains_pattern(filters.q.lower())
         matches: list[ColumnElement[bool]] = [
-            func.lower(Channel.display_name).like(like, escape="\\"),
-            Channel.handle.like(like, escape="\\"),
-            func.lower(Channel.department).like(like, escape="\\"),
+            func.lower(Channel.display_name).like(like, escape=db.LIKE_ESCAPE),
+            Channel.handle.like(like, escape=db.LIKE_ESCAPE),
+            func.lower(Channel.department).like(like, escape=db.LIKE_ESCAPE),
         ]
         ref_id = id_from_reference(filters.q)
         if ref_id is not None:
@@ -568,7 +586,7 @@ def count_awaiting_comms() -> int:
 
 
 def reviews_due(within_days: int = 30) -> Select[tuple[Channel]]:
-    cutoff = db.utcnow().date() + dt.timedelta(days=within_days)
+    cutoff = clock.today() + dt.timedelta(days=within_days)
     return (
         select(Channel)
         .where(Channel.status.in_([s.value for s in OFFICIAL_STATUSES]), Channel.next_review_on <= cutoff)
@@ -593,7 +611,7 @@ def record_export(user: User, filters: ChannelFilters, rows: int) -> None:
         AuditAction.CHANNEL_EXPORT,
         "channel",
         "inventory",
-        {"filters": {k: v for k, v in filters.__dict__.items() if v}, "rows": rows},
+        {"filters": filters.query(), "rows": rows},
         actor=Actor.of(user),
     )
 

@@ -134,12 +134,13 @@ def _detail_page(channel: Channel, forms: dict[str, TransitionForm] | None = Non
     return render_template(
         "channels/detail.html",
         channel=channel,
-        history=services.history(channel),
+        history=services.history(channel) if services.sees_everything(user, channel) else [],
         actions=[TRANSITIONS[a] for a in actions],
         forms=forms,
         editable=editable,
         resubmittable=ChannelAction.RESUBMIT in actions,
         is_requester=channel.requester_id == user.id,
+        full=services.sees_everything(user, channel),
     ), status
 
 

@@ -12,7 +12,7 @@ from typing import Final
 
 from sqlalchemy import Select, select
 
-from registry import db
+from registry import clock, db
 from registry.audit.models import AuditAction, AuditEvent
 from registry.audit.services import record
 from registry.auth.models import User
@@ -111,7 +111,7 @@ def record_finding(*, platform: str, url: str, evidence: str, found_on: dt.date 
         errors["evidence"] = "Describe why it looks like a Trust account (name, logo, what it posts)"
     elif len(evidence) > 5000:
         errors["evidence"] = "The evidence must be 5000 characters or fewer"
-    today = db.utcnow().date()
+    today = clock.today()
     if found_on is None:
         found_on = today
     elif found_on > today:

@@ -106,20 +106,39 @@ def _lookalike(platform: Platform, handle: str) -> Channel | None:
     return None
 
 
-def verify(*, platform: str | None = None, handle: str | None = None, url: str | None = None) -> Verdict:
-    """Answer for a URL, or for a platform and handle; bad input is :class:`Invalid`."""
-    chosen, canonical = _question(platform, handle, url)
+def _exact(platform: Platform, handle: str) -> Channel | None:
+    """The official channel with this handle, else the most recently retired one."""
     preference = case((Channel.status.in_([s.value for s in OFFICIAL_STATUSES]), 0), else_=1)
-    match = db.session().execute(
+    return db.session().execute(
         select(Channel)
         .where(
-            Channel.platform == chosen.value,
-            Channel.handle == canonical,
+            Channel.platform == platform.value,
+            Channel.handle == handle,
             Channel.status.in_([s.value for s in OFFICIAL_STATUSES | {ChannelStatus.RETIRED}]),
         )
         .order_by(preference, Channel.status_changed_at.desc())
         .limit(1)
     ).unique().scalar_one_or_none()
+
+
+def _as_other_site(url: str | None) -> tuple[Platform, str] | None:
+    """A ``/@name`` address on an unknown site reads as Mastodon, but the Trust may have
+    registered that page as an 'other' channel: the address as given, on no platform."""
+    try:
+        return Platform.OTHER, normalise_handle(Platform.OTHER, url or "")
+    except HandleError:
+        return None
+
+
+def verify(*, platform: str | None = None, handle: str | None = None, url: str | None = None) -> Verdict:
+    """Answer for a URL, or for a platform and handle; bad input is :class:`Invalid`."""
+    chosen, canonical = _question(platform, handle, url)
+    match = _exact(chosen, canonical)
+    if match is None and chosen is Platform.MASTODON and url and not platform:
+        other = _as_other_site(url)
+        found = _exact(*other) if other else None
+        if other and found is not None:
+            chosen, canonical, match = other[0], other[1], found
     if match is not None and match.status_enum in OFFICIAL_STATUSES:
         return Verdict(chosen, canonical, channel=match)
     return Verdict(

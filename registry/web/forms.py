@@ -70,13 +70,12 @@ class NhsDateField(Field):
             self.process_errors.append(f"{self.label.text}: the year must have 4 numbers")
 
 
-def apply_errors(form: FlaskForm, errors: dict[str, str]) -> list[str]:
-    """Attach a service's field errors to the form; returns those with no field."""
-    unplaced: list[str] = []
+def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+    """Attach a service's errors to the form: to their field, or to the form as a whole
+    when the form has no such field (they still reach the error summary)."""
     for name, message in errors.items():
         field = form._fields.get(name)
         if field is None:
-            unplaced.append(message)
+            form.form_errors.append(message)
         else:
             field.errors = [*field.errors, message]
-    return unplaced

@@ -39,13 +39,18 @@ def iso(value: dt.datetime | None) -> str:
 
 def url_with(**changes: Any) -> str:
     """The current page's address with some query parameters changed (None removes one)."""
-    args = request.args.to_dict(flat=True)
+    view_args = request.view_args or {}
+    # Only ordinary query parameters: never url_for's own (_external, _anchor…) or the view's.
+    args = {
+        key: value for key, value in request.args.items()
+        if not key.startswith("_") and key != "endpoint" and key not in view_args
+    }
     for key, value in changes.items():
         if value is None or value == "":
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(request.endpoint or "web.home", **(request.view_args or {}), **args)
+    return url_for(request.endpoint or "web.home", **view_args, **args)
 
 
 def navigation() -> list[dict[str, Any]]:
@@ -97,6 +102,9 @@ def init_app(app: Flask) -> None:
     app.jinja_options = {
         **app.jinja_options,
         "undefined": ChainableUndefined,
+        # The design system's macros live in .jinja files, which Flask would not
+        # autoescape: escape everything, everywhere.
+        "autoescape": True,
         "loader": ChoiceLoader(
             [
                 FileSystemLoader(app.template_folder or "templates"),

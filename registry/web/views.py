@@ -31,7 +31,11 @@ def home():
         context["by_status"] = channels.counts_by_status()
         context["by_platform"] = channels.counts_by_platform()
         context["platforms"] = PLATFORMS
-        context["reviews_due"] = session.execute(channels.reviews_due(30).limit(10)).scalars().all()
+        due = channels.reviews_due(30)
+        context["reviews_due"] = session.execute(due.limit(10)).scalars().all()
+        context["reviews_due_count"] = session.execute(
+            select(func.count()).select_from(due.order_by(None).subquery())
+        ).scalar_one()
     if user.can(Permission.CHANNEL_DECIDE):
         context["awaiting"] = channels.count_awaiting_comms()
     if user.can(Permission.MONITORING_READ):
