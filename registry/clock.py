@@ -8,10 +8,6 @@ from zoneinfo import ZoneInfo
 LONDON = ZoneInfo("Europe/London")
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def today() -> dt.date:
     """Today's date in the UK (not UTC: just after midnight in summer they differ)."""
     return dt.datetime.now(LONDON).date()
