@@ -93,6 +93,7 @@ class Settings:
     session_absolute_hours: int = 12
     per_page: int = 25
     public_base_url: str | None = None
+    rotation_days: int = 90
 
     @property
     def is_production(self) -> bool:
@@ -229,4 +230,5 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12),
         per_page=_int("PER_PAGE", 25),
         public_base_url=_text(values.get("PUBLIC_BASE_URL")),
+        rotation_days=_int("ROTATION_DAYS", 90),
     )

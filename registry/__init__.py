@@ -35,11 +35,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_logging(app)
     init_proxy(app)
 
-    from registry import db
+    from registry import db, vault
     from registry.auth import guard, sessions
     from registry.web import errors, security, templating, throttle
 
     db.init_app(app, settings.database_url)
+    vault.init_app(app)
     templating.init_app(app)
     security.init_app(app)
     sessions.init_app(app)

@@ -1,12 +1,23 @@
 """Every model, imported once so the metadata (and Alembic) sees the whole schema."""
 
 from registry.audit.models import AuditAnchor, AuditEvent
-from registry.auth.models import ApiToken, User, UserRole, UserSession
+from registry.auth.models import (
+    ApiToken,
+    RecoveryCode,
+    User,
+    UserRole,
+    UserSession,
+    UserTotp,
+)
 from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition
 from registry.db import Base
 from registry.monitoring.models import UnauthorisedAccount
+from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
+from registry.vault.models import Credential, CredentialReveal, CredentialVersion
 
 __all__ = [
+    "AccessReview",
+    "AccessReviewItem",
     "ApiToken",
     "AuditAnchor",
     "AuditEvent",
@@ -14,8 +25,14 @@ __all__ = [
     "Channel",
     "ChannelLookalikeKey",
     "ChannelTransition",
+    "Credential",
+    "CredentialReveal",
+    "CredentialVersion",
+    "RecoveryCode",
+    "RosterGrant",
     "UnauthorisedAccount",
     "User",
     "UserRole",
     "UserSession",
+    "UserTotp",
 ]

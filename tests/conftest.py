@@ -11,11 +11,13 @@ import contextvars
 import os
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import pytest
 from alembic import command
@@ -28,8 +30,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 import config as registry_config
 from registry import create_app, db
 from registry.audit.services import Actor
+from registry.auth import mfa
 from registry.auth import services as accounts
-from registry.auth.models import User
+from registry.auth.models import User, UserTotp
 from registry.auth.passwords import Argon2Profile
 from registry.channels import services as channels
 from registry.channels.models import Channel
@@ -176,7 +179,12 @@ def session(app: Flask):  # type: ignore[no-untyped-def]
 def make_user(app: Flask) -> Callable[..., User]:
     counter = iter(range(1, 1_000_000))
 
-    def make(*roles: str, email: str | None = None, name: str | None = None, password: str = TEST_PASSWORD) -> User:
+    def make(
+        *roles: str, email: str | None = None, name: str | None = None, password: str = TEST_PASSWORD,
+        two_factor: bool | None = None,
+    ) -> User:
+        """A user with these roles. Comms and admins have two-factor sign-in set up unless
+        ``two_factor=False`` (their app's secret is in ``TOTP_SECRETS[user.id]``)."""
         number = next(counter)
         chosen = roles or ("staff",)
         user = accounts.create_user(
@@ -186,6 +194,8 @@ def make_user(app: Flask) -> Callable[..., User]:
             password=password,
             actor=Actor.system("tests"),
         )
+        if two_factor if two_factor is not None else mfa.requires_two_factor(user):
+            enrol_two_factor(user)
         db.session().commit()
         return user
 
@@ -244,7 +254,7 @@ def csrf_token(client: FlaskClient) -> str:
 
     Signed in, every page's sign-out form carries one; otherwise the sign-in form does.
     """
-    for path in ("/account", "/account/password", "/login"):
+    for path in ("/account", "/account/password", "/login/mfa", "/login"):
         page = client.get(path)
         if page.status_code == 200:
             break
@@ -266,10 +276,45 @@ class Browser:
         return self.client.get(path, **kwargs)
 
 
+TOTP_SECRETS: dict[int, bytes] = {}
+
+
+def enrol_two_factor(user: User) -> bytes:
+    """Set up two-factor sign-in for ``user`` as if they had scanned the QR code; returns the app's secret."""
+    enrolment = mfa.start_enrolment(user)
+    mfa.confirm_enrolment(user, mfa.code_at(enrolment.secret, int(time.time() // mfa.STEP_SECONDS)))
+    TOTP_SECRETS[user.id] = enrolment.secret
+    return enrolment.secret
+
+
+def next_code(user: User) -> str:
+    """A code the app would show that has not been used yet.
+
+    A code is good once, and only the steps either side of now are accepted; when a test
+    signs the same person in more often than that allows, the used-step marker is moved
+    back (the only way round the replay protection, and only here).
+    """
+    row = db.session().get(UserTotp, user.id, populate_existing=True)
+    assert row is not None and row.confirmed_at is not None, f"{user.email} has no two-factor sign-in"
+    now = int(time.time() // mfa.STEP_SECONDS)
+    step = now - 1 if row.last_step is None else max(now - 1, row.last_step + 1)
+    if step > now + 1:
+        row.last_step = now - 2
+        step = now - 1
+    # End the test's own transaction here: a savepoint left open would later roll back
+    # what the sign-in request is about to write.
+    db.session().commit()
+    return mfa.code_at(TOTP_SECRETS[user.id], step)
+
+
 def sign_in(client: FlaskClient, user: User, password: str = TEST_PASSWORD) -> None:
+    """Sign in through the pages, with the second factor when the user has it."""
     token = csrf_token(client)
     response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+    if urlsplit(response.headers["Location"]).path == "/login/mfa":
+        response = client.post("/login/mfa", data={"code": next_code(user), "csrf_token": csrf_token(client)})
+        assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
 
 
 @pytest.fixture

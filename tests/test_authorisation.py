@@ -44,6 +44,8 @@ COMMS = frozenset({"comms"})
 READERS = frozenset({"comms", "auditor"})
 AUDIT_READERS = frozenset({"comms", "auditor", "admin"})
 ADMIN = frozenset({"admin"})
+#: The matrix's users who have two-factor sign-in (make_user sets it up for comms and admins).
+TWO_FACTOR_USERS = frozenset({"comms", "admin", STAFF_AND_COMMS})
 NEW_PASSWORD = "violet kettle harbour 1987 mosaic"
 ON_POSTGRES = (os.environ.get("REGISTRY_TEST_DATABASE_URL") or "").startswith("postgresql")
 #: Routes that fail for the roles allowed to use them because of a reported bug. The matrix
@@ -123,8 +125,12 @@ class Expect:
     signed_in_status: int | None = None
     fresh_client: bool = False
     ends_at_login: bool = False
+    #: Statuses for people with two-factor sign-in set up (comms and admins must have it).
+    two_factor_status: int | None = None
 
     def status_for(self, role: str) -> int:
+        if self.two_factor_status is not None and role in TWO_FACTOR_USERS:
+            return self.two_factor_status
         if role != ANONYMOUS and self.signed_in_status is not None:
             return self.signed_in_status
         return self.status
@@ -209,6 +215,22 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         build=lambda w: Request({"user_id": w.other_user().id}, data={"password": "copper meadow sailing 9021"}),
     ),
     ("auth.revoke_token", "POST"): Expect(ADMIN, status=302, build=_revoke_token),
+    ("auth.login_second_factor", "GET"): Expect(EVERYONE, status=302, ends_at_login=True),
+    ("auth.login_second_factor", "POST"): Expect(
+        EVERYONE, status=302, ends_at_login=True, build=lambda w: Request(data={"code": "abcdef"})
+    ),
+    ("auth.two_factor", "GET"): Expect(SIGNED_IN),
+    ("auth.two_factor", "POST"): Expect(
+        SIGNED_IN, status=422, two_factor_status=302, build=lambda w: Request(data={"code": "abcdef"})
+    ),
+    ("auth.new_recovery_codes", "POST"): Expect(SIGNED_IN, status=409, two_factor_status=200),
+    ("auth.step_up", "GET"): Expect(SIGNED_IN, status=302, two_factor_status=200),
+    ("auth.step_up", "POST"): Expect(
+        SIGNED_IN, status=302, two_factor_status=422, build=lambda w: Request(data={"code": "abcdef"})
+    ),
+    ("auth.reset_two_factor", "POST"): Expect(
+        ADMIN, status=302, build=lambda w: Request({"user_id": w.make_user("comms").id})
+    ),
     ("channels.new", "GET"): Expect(SIGNED_IN),
     ("channels.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_channel_form(w))),
     ("channels.mine", "GET"): Expect(SIGNED_IN),

@@ -32,7 +32,7 @@ from registry import db
 from registry.audit.services import Actor
 from registry.auth.services import create_user, find_user
 from registry.channels import services as channels
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, enrol_two_factor, next_code
 from tests.live_server import live_app, migrated_database, serving
 
 pytestmark = pytest.mark.browser
@@ -100,10 +100,18 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         app = live_app(url, directory / "instance")
         with app.app_context(), db.transaction():
             for email, name, role in ((STAFF_EMAIL, "Sam Staff", "staff"), (COMMS_EMAIL, "Chris Comms", "comms")):
-                create_user(email=email, name=name, roles=[role], password=TEST_PASSWORD, actor=Actor.system("tests"))
+                user = create_user(
+                    email=email, name=name, roles=[role], password=TEST_PASSWORD, actor=Actor.system("tests")
+                )
+                if role == "comms":
+                    enrol_two_factor(user)  # as if they had scanned the QR code
+        site = LiveSite("", app)
+        SITES.append(site)
         try:
             with serving(app) as base:
-                yield LiveSite(base, app)
+                site.url = base
+                yield site
+            SITES.remove(site)
         finally:
             db.database(app).engine.dispose()
 
@@ -195,6 +203,19 @@ def new_visitor(browser: Browser, live_site: LiveSite) -> Iterator[NewVisitor]:
         context.close()
 
 
+SITES: list[LiveSite] = []
+
+
+def app_code(email: str) -> str:
+    """What the person's authenticator app shows now (a code not yet used)."""
+    with SITES[-1].app.app_context():
+        user = find_user(email)
+        assert user is not None
+        code = next_code(user)
+        db.session().close()
+    return code
+
+
 def sign_in(visitor: Watched, email: str) -> None:
     page = visitor.page
     page.goto("/login")
@@ -202,6 +223,10 @@ def sign_in(visitor: Watched, email: str) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    if page.url.endswith("/login/mfa"):
+        visitor.check("security-code", screenshot=visitor.name == "comms")
+        page.get_by_label("Security code").fill(app_code(email))
+        page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 

@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 from registry import db
 from registry.auth.models import User, UserSession
 from registry.channels.models import Channel
-from tests.conftest import TEST_PASSWORD, Browser, csrf_token, sign_in
+from tests.conftest import TEST_PASSWORD, Browser, csrf_token, enrol_two_factor, sign_in
 
 NEW_PASSWORD = "juniper tramline copper 8814"
 SIGN_IN_FAILED = "Enter a correct email address and password."
@@ -185,6 +185,12 @@ def test_changing_roles_ends_the_users_sessions(
     assert admin.post(f"/admin/users/{user.id}/roles", {"roles": ["staff", "comms"]}).status_code == 302
     assert not _signed_in(person.client)
     assert [record.end_reason for record in _sessions_of(user)] == ["roles_changed"]
+    sign_in(person.client, user)
+    # A new member of the communications team sets up two-factor sign-in before the team's pages.
+    queue = person.get("/channels/queue")
+    assert queue.status_code == 302 and urlsplit(queue.headers["Location"]).path == "/account/two-factor"
+    enrol_two_factor(user)
+    db.session().commit()
     sign_in(person.client, user)
     assert person.get("/channels/queue").status_code == 200
 

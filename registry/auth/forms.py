@@ -58,3 +58,19 @@ class ResetPasswordForm(FlaskForm):
         description="They must change it when they next sign in. Their current sessions end now.",
         validators=[DataRequired("Enter a temporary password"), Length(max=1024)],
     )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        "Security code",
+        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        validators=[DataRequired("Enter the code from your authenticator app"), Length(max=64)],
+    )
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        description="After adding the key, your app shows a 6-digit code that changes every 30 seconds.",
+        validators=[DataRequired("Enter the 6-digit code from your authenticator app"), Length(max=64)],
+    )

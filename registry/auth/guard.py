@@ -15,7 +15,8 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, url_fo
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
-from registry.auth.permissions import PUBLIC, Permission, policy_of
+from registry.auth import mfa, sessions
+from registry.auth.permissions import EVERYDAY, PUBLIC, Permission, policy_of
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -26,7 +27,7 @@ EXPIRY_MESSAGES = {
     "absolute_timeout": "You were signed out because you had been signed in for {absolute} hours. Sign in again.",
 }
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
+_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.login_second_factor", "static"}
 
 
 def wants_json() -> bool:
@@ -77,7 +78,25 @@ def _enforce() -> object | None:
             abort(403, "Change your temporary password before you use the service.")
     if not current_user.can(policy):
         abort(403)
+    if policy not in EVERYDAY and _second_factor_missing():
+        if wants_json():
+            abort(403, "Sign in with two-factor authentication (or use an API token) for this.")
+        if not mfa.is_enrolled(current_user):
+            flash("Set up two-factor sign-in before you use the communications team's or administrators' pages.")
+            return redirect(url_for("auth.two_factor"))
+        return redirect(url_for("auth.step_up", next=request.full_path if request.method == "GET" else None))
     return None
+
+
+def _second_factor_missing() -> bool:
+    """Comms and admins in a browser session that has not proved a second factor.
+
+    An API token counts as its user's second factor.
+    """
+    if g.get("auth_method") != "session" or not mfa.requires_two_factor(current_user):
+        return False
+    record = sessions.current_record()
+    return record is None or record.second_factor_at is None
 
 
 def init_app(app: Flask) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.permissions import Permission, Role, permissions_for
@@ -90,6 +98,8 @@ class UserSession(Base):
     last_seen_at: Mapped[created]
     ended_at: Mapped[dt.datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(40))
+    #: When this session last proved the second factor (sign-in or step-up).
+    second_factor_at: Mapped[dt.datetime | None]
     address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
@@ -112,3 +122,36 @@ class ApiToken(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class UserTotp(Base):
+    """A user's own authenticator app secret, sealed by the vault; unconfirmed until a code is entered."""
+
+    __tablename__ = "user_totp"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created]
+    confirmed_at: Mapped[dt.datetime | None]
+    #: The last time step accepted: a code is good once.
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+def totp_aad(user_id: int) -> bytes:
+    return f"user_totp|{user_id}".encode()
+
+
+class RecoveryCode(Base):
+    """A single-use code to sign in without the authenticator app; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_id", "user_id"),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[created]
+    used_at: Mapped[dt.datetime | None]

@@ -52,6 +52,12 @@ class Permission(StrEnum):
     MONITORING_MANAGE = "monitoring:manage"
     AUDIT_READ = "audit:read"
     USER_MANAGE = "user:manage"
+    CREDENTIAL_READ = "credential:read"
+    CREDENTIAL_MANAGE = "credential:manage"
+    CREDENTIAL_REVEAL = "credential:reveal"
+    ROSTER_READ = "roster:read"
+    ROSTER_MANAGE = "roster:manage"
+    REVIEW_MANAGE = "access_review:manage"
 
 
 _EVERYONE: Final = frozenset(
@@ -76,6 +82,12 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.MONITORING_READ,
         Permission.MONITORING_MANAGE,
         Permission.AUDIT_READ,
+        Permission.CREDENTIAL_READ,
+        Permission.CREDENTIAL_MANAGE,
+        Permission.CREDENTIAL_REVEAL,
+        Permission.ROSTER_READ,
+        Permission.ROSTER_MANAGE,
+        Permission.REVIEW_MANAGE,
     },
     Role.AUDITOR: _EVERYONE
     | {
@@ -83,9 +95,16 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.CHANNEL_EXPORT,
         Permission.MONITORING_READ,
         Permission.AUDIT_READ,
+        Permission.CREDENTIAL_READ,
+        Permission.ROSTER_READ,
     },
     Role.ADMIN: _EVERYONE | {Permission.USER_MANAGE, Permission.AUDIT_READ},
 }
+
+
+#: Roles whose holders must use two-factor sign-in before anything beyond the everyday.
+TWO_FACTOR_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN})
+EVERYDAY: Final = _EVERYONE
 
 
 def permissions_for(roles: set[Role] | frozenset[Role]) -> frozenset[Permission]:

@@ -79,9 +79,10 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def sign_in(user: User) -> None:
-    sessions.start(user)
-    record(AuditAction.USER_SIGN_IN, "user", user.id, {}, actor=user)
+def sign_in(user: User, *, second_factor: str | None = None) -> None:
+    """Start a session; ``second_factor`` names how it was proved ("totp", "recovery_code"), if it was."""
+    sessions.start(user, second_factor=second_factor is not None)
+    record(AuditAction.USER_SIGN_IN, "user", user.id, {"second_factor": second_factor}, actor=user)
 
 
 def sign_out(user: User) -> None:

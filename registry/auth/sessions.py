@@ -39,8 +39,11 @@ def _limits() -> tuple[dt.timedelta, dt.timedelta]:
     )
 
 
-def start(user: User) -> UserSession:
-    """Sign ``user`` in with a fresh session (a new token: no session fixation)."""
+def start(user: User, *, second_factor: bool = False) -> UserSession:
+    """Sign ``user`` in with a fresh session (a new token: no session fixation).
+
+    ``second_factor``: they proved it at sign-in, which counts as a step-up now.
+    """
     previous = cookie.get(SESSION_TOKEN_KEY)
     if previous:
         _end_token(previous, "replaced")
@@ -50,6 +53,7 @@ def start(user: User) -> UserSession:
         user_id=user.id,
         address=request.remote_addr,
         user_agent=(request.user_agent.string or "")[:255] or None,
+        second_factor_at=db.utcnow() if second_factor else None,
     )
     db.session().add(record)
     db.session().flush()
@@ -63,6 +67,37 @@ def start(user: User) -> UserSession:
 
 def current_record() -> UserSession | None:
     return g.get("user_session")
+
+
+def mark_second_factor() -> None:
+    """This browser session has just proved its second factor (sign-in, enrolment or step-up)."""
+    current = current_record()
+    if current is not None:
+        current.second_factor_at = db.utcnow()
+
+
+PENDING_KEY = "two_factor_pending"
+PENDING_SECONDS = 300
+
+
+def hold_for_second_factor(user: User, next_path: str | None) -> None:
+    """The password was right; remember who is half signed in (in the signed cookie) until the code comes."""
+    cookie.clear()
+    cookie[PENDING_KEY] = {"user_id": user.id, "at": int(db.utcnow().timestamp()), "next": next_path}
+
+
+def pending_second_factor() -> tuple[User, str | None] | None:
+    """The half-signed-in user and where they were going, if their password step is recent."""
+    pending = cookie.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    if db.utcnow().timestamp() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        cookie.pop(PENDING_KEY, None)
+        return None
+    user = db.session().get(User, pending.get("user_id"))
+    if user is None or not user.active:
+        return None
+    return user, pending.get("next")
 
 
 def end(reason: str = "signed_out") -> None:

@@ -10,17 +10,22 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from registry import db
-from registry.auth import services
+from registry.audit.models import AuditAction
+from registry.audit.services import record
+from registry.auth import mfa, services, sessions
 from registry.auth.forms import (
     ChangePasswordForm,
+    EnrolForm,
     LoginForm,
     ResetPasswordForm,
     RolesForm,
+    SecondFactorForm,
     UserCreateForm,
 )
 from registry.auth.models import ApiToken, User
 from registry.auth.permissions import Permission, public, requires
 from registry.errors import Invalid
+from registry.web import security
 from registry.web.forms import ConfirmForm, apply_errors
 from registry.web.pagination import page_args, paginate
 from registry.web.throttle import (
@@ -66,14 +71,124 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
+            if mfa.is_enrolled(user):
+                sessions.hold_for_second_factor(user, request.args.get("next"))
+                return redirect(url_for("auth.login_second_factor"))
             services.sign_in(user)
-            if user.must_change_password:
-                flash("You must choose a new password before you continue.")
-                return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return _after_sign_in(user, request.args.get("next"))
         failed = True
     status = 200 if request.method == "GET" or failed else 422
     return render_template("auth/login.html", form=form, failed=failed, message=SIGN_IN_FAILED), status
+
+
+def _after_sign_in(user: User, next_path: str | None):
+    if user.must_change_password:
+        flash("You must choose a new password before you continue.")
+        return redirect(url_for("auth.change_password"))
+    if mfa.requires_two_factor(user) and not mfa.is_enrolled(user):
+        flash("Set up two-factor sign-in before you use the communications team's or administrators' pages.")
+        return redirect(url_for("auth.two_factor"))
+    return redirect(_safe_next(next_path))
+
+
+def pending_user_key() -> str:
+    pending = sessions.pending_second_factor()
+    return f"two-factor:{pending[0].id if pending else 'none'}"
+
+
+@bp.route("/login/mfa", methods=["GET", "POST"])
+@public
+@limiter.limit(SIGN_IN_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=pending_user_key, deduct_when=failed_sign_in)
+def login_second_factor():
+    pending = sessions.pending_second_factor()
+    if pending is None:
+        flash("Sign in with your email address and password first.")
+        return redirect(url_for("auth.login"))
+    user, next_path = pending
+    form = SecondFactorForm()
+    failed = False
+    if form.validate_on_submit():
+        method = mfa.verify(user, form.code.data or "")
+        if method is not None:
+            services.sign_in(user, second_factor=method)
+            if method == "recovery_code":
+                flash(
+                    f"You signed in with a recovery code. You have {mfa.unused_recovery_codes(user)} left: "
+                    "create new ones from your account page if you are running out."
+                )
+            return _after_sign_in(user, next_path)
+        failed = True
+        db.keep_on_error()  # the failed attempt stays in the audit trail
+    status = 422 if form.errors or failed else 200
+    return render_template("auth/login_mfa.html", form=form, failed=failed), status
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@requires(Permission.ACCOUNT_MANAGE_OWN)
+def two_factor():
+    user = current_user._get_current_object()
+    form = EnrolForm()
+    if mfa.is_enrolled(user):
+        if request.method == "POST":
+            return redirect(url_for("auth.two_factor"))
+        return render_template(
+            "auth/two_factor.html", enrolled=True, unused=mfa.unused_recovery_codes(user), confirm=ConfirmForm(),
+        )
+    if form.validate_on_submit():
+        try:
+            codes = mfa.confirm_enrolment(user, form.code.data or "")
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        else:
+            sessions.mark_second_factor()
+            security.no_store()
+            return render_template("auth/recovery_codes.html", codes=codes, first_time=True)
+    enrolment = mfa.pending_enrolment(user) or mfa.start_enrolment(user)
+    security.no_store()
+    return render_template(
+        "auth/two_factor.html", enrolled=False, enrolment=enrolment, form=form,
+    ), 422 if form.errors else 200
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+@requires(Permission.ACCOUNT_MANAGE_OWN)
+def new_recovery_codes():
+    codes = mfa.regenerate_recovery_codes(current_user._get_current_object())
+    security.no_store()
+    return render_template("auth/recovery_codes.html", codes=codes, first_time=False)
+
+
+@bp.route("/account/step-up", methods=["GET", "POST"])
+@requires(Permission.ACCOUNT_MANAGE_OWN)
+def step_up():
+    """Confirm the second factor again before something sensitive (revealing a secret)."""
+    user = current_user._get_current_object()
+    next_path = _safe_next(request.args.get("next"))
+    if not mfa.is_enrolled(user):
+        flash("Set up two-factor sign-in first.")
+        return redirect(url_for("auth.two_factor"))
+    form = SecondFactorForm()
+    failed = False
+    if form.validate_on_submit():
+        method = mfa.verify(user, form.code.data or "")
+        if method is not None:
+            sessions.mark_second_factor()
+            record(AuditAction.USER_STEP_UP, "user", user.id, {"second_factor": method}, actor=user)
+            return redirect(next_path)
+        failed = True
+        db.keep_on_error()
+    return render_template("auth/step_up.html", form=form, failed=failed), 422 if form.errors or failed else 200
+
+
+@bp.route("/admin/users/<int:user_id>/two-factor/reset", methods=["POST"])
+@requires(Permission.USER_MANAGE)
+def reset_two_factor(user_id: int):
+    user = _user_or_404(user_id)
+    mfa.reset(user, actor=current_user._get_current_object())
+    sessions.end_all(user, "two_factor_reset")
+    flash(f"{user.name}'s two-factor sign-in has been reset. They must set it up again when they next sign in.", "success")
+    return redirect(url_for("auth.user", user_id=user.id))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -161,6 +276,7 @@ def _user_page(user: User, *, roles_form: RolesForm | None = None, reset_form: R
         reset_form=reset_form or ResetPasswordForm(),
         confirm=ConfirmForm(),
         tokens=services.tokens_of(user),
+        two_factor=mfa.is_enrolled(user),
     ), status
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from markupsafe import Markup
 
+from registry.auth.mfa import requires_two_factor
 from registry.auth.permissions import Permission, Role
 
 LONDON = ZoneInfo("Europe/London")
@@ -120,5 +121,6 @@ def init_app(app: Flask) -> None:
         navigation=navigation,
         Permission=Permission,
         Role=Role,
+        requires_two_factor=requires_two_factor,
         settings=lambda: current_app.extensions["registry.settings"],
     )

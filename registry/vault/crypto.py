@@ -1,0 +1,121 @@
+"""Envelope encryption for the vault: the one place secrets are sealed and opened.
+
+Each secret (each version of it) gets a fresh 256-bit data key; the value is
+sealed with AES-256-GCM under that key, and the data key is itself sealed
+("wrapped") with AES-256-GCM under a master key named by its key id. Both
+seals take associated data naming the row the secret belongs to, so a
+ciphertext copied into another row, or a wrapped key moved between rows, does
+not open. Master keys come from configuration, never from the database; the
+first one wraps new data keys and all of them unwrap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from config import MasterKey
+
+NONCE_BYTES = 12
+DATA_KEY_BYTES = 32
+_WRAP_CONTEXT = b"registry/data-key/v1|"
+_SEAL_CONTEXT = b"registry/secret/v1|"
+
+
+class VaultError(Exception):
+    """A secret could not be sealed or opened; the message says why, never what."""
+
+
+class UnknownKeyId(VaultError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(
+            f"The master key {key_id!r} that protects this secret is not configured. "
+            "Add it back to REGISTRY_MASTER_KEYS (keep old keys until `keys rotate` has moved every secret off them)."
+        )
+        self.key_id = key_id
+
+
+class DecryptionFailed(VaultError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The secret could not be decrypted: the master key is wrong, or the stored data was changed or moved."
+        )
+
+
+class NoMasterKey(VaultError):
+    def __init__(self) -> None:
+        super().__init__("No master key is configured: set REGISTRY_MASTER_KEYS.")
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What is stored: the master key's id, the wrapped data key, the nonce and the ciphertext."""
+
+    key_id: str
+    wrapped_key: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+class Vault:
+    """Seals, opens and rewraps secrets under the configured master keys."""
+
+    def __init__(self, master_keys: Iterable[MasterKey]) -> None:
+        keys = list(master_keys)
+        if not keys:
+            raise NoMasterKey()
+        self._keys = {key.key_id: AESGCM(key.key) for key in keys}
+        self.primary_key_id = keys[0].key_id
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(self._keys)
+
+    def _master(self, key_id: str) -> AESGCM:
+        try:
+            return self._keys[key_id]
+        except KeyError:
+            raise UnknownKeyId(key_id) from None
+
+    @staticmethod
+    def _wrap_aad(key_id: str, aad: bytes) -> bytes:
+        return _WRAP_CONTEXT + key_id.encode("ascii") + b"|" + aad
+
+    def _wrap(self, data_key: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._master(self.primary_key_id).encrypt(nonce, data_key, self._wrap_aad(self.primary_key_id, aad))
+        return nonce + sealed
+
+    def _unwrap(self, key_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        master = self._master(key_id)
+        try:
+            return master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], self._wrap_aad(key_id, aad))
+        except (InvalidTag, ValueError):
+            raise DecryptionFailed() from None
+
+    def seal(self, plaintext: bytes, aad: bytes) -> Sealed:
+        """Encrypt ``plaintext`` under a fresh data key, bound to ``aad`` (the row it belongs to)."""
+        data_key = AESGCM.generate_key(bit_length=DATA_KEY_BYTES * 8)
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, _SEAL_CONTEXT + aad)
+        return Sealed(self.primary_key_id, self._wrap(data_key, aad), nonce, ciphertext)
+
+    def open(self, sealed: Sealed, aad: bytes) -> bytes:
+        """The plaintext, or :class:`UnknownKeyId` / :class:`DecryptionFailed`."""
+        data_key = self._unwrap(sealed.key_id, sealed.wrapped_key, aad)
+        try:
+            return AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, _SEAL_CONTEXT + aad)
+        except (InvalidTag, ValueError):
+            raise DecryptionFailed() from None
+
+    def rewrap(self, sealed: Sealed, aad: bytes) -> Sealed:
+        """The same secret with its data key wrapped under the primary master key.
+
+        The ciphertext is untouched; only the data key is unwrapped and wrapped again.
+        """
+        data_key = self._unwrap(sealed.key_id, sealed.wrapped_key, aad)
+        return Sealed(self.primary_key_id, self._wrap(data_key, aad), sealed.nonce, sealed.ciphertext)

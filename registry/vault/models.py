@@ -1,0 +1,157 @@
+"""Credentials held in custody: each channel's secrets, every version, and who saw them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from enum import StrEnum
+from typing import Final
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.auth.models import User
+from registry.channels.models import Channel
+from registry.db import Base, UTCDateTime, created, intpk
+from registry.vault.crypto import Sealed
+
+
+class CredentialKind(StrEnum):
+    PASSWORD = "password"
+    RECOVERY_CODES = "recovery_codes"
+    RECOVERY_EMAIL = "recovery_email"
+    RECOVERY_PHONE = "recovery_phone"
+    TOTP_SEED = "totp_seed"
+    NOTES = "notes"
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS: Final = {
+    CredentialKind.PASSWORD: "Password",
+    CredentialKind.RECOVERY_CODES: "Recovery codes",
+    CredentialKind.RECOVERY_EMAIL: "Recovery email address",
+    CredentialKind.RECOVERY_PHONE: "Recovery phone number",
+    CredentialKind.TOTP_SEED: "Two-factor (TOTP) seed",
+    CredentialKind.NOTES: "Custody notes",
+}
+KIND_VALUES = ", ".join(f"'{k.value}'" for k in CredentialKind)
+
+
+class RevealAction(StrEnum):
+    """What a person did with a secret: each is its own audit action."""
+
+    REVEAL = "reveal"
+    SEED_REVEAL = "seed_reveal"
+    RECOVERY_CODES_REVEAL = "recovery_codes_reveal"
+    TOTP_CODE = "totp_code"
+    COPY = "copy"
+    REFUSED = "refused"
+
+
+class Credential(Base):
+    """One secret of one channel (one per kind), with its rotation state."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({KIND_VALUES})", name="kind_known"),
+        UniqueConstraint("channel_id", "kind"),
+        Index("ix_credentials_rotation_due_on", "rotation_due_on"),
+        Index("ix_credentials_rotation_required", "rotation_required"),
+    )
+
+    id: Mapped[intpk]
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[created]
+    rotated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    rotation_due_on: Mapped[dt.date] = mapped_column(Date)
+    rotation_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    rotation_reasons_json: Mapped[str] = mapped_column("rotation_reasons", Text, default="[]")
+
+    channel: Mapped[Channel] = relationship(lazy="joined", innerjoin="unnested")
+
+    @property
+    def kind_enum(self) -> CredentialKind:
+        return CredentialKind(self.kind)
+
+    @property
+    def rotation_reasons(self) -> list[dict[str, str]]:
+        return json.loads(self.rotation_reasons_json or "[]")
+
+    @property
+    def label(self) -> str:
+        return f"{self.channel.reference} {self.kind_enum.label.lower()}"
+
+
+class CredentialVersion(Base):
+    """One sealed value of a credential. Versions are kept; the newest is current."""
+
+    __tablename__ = "credential_versions"
+    __table_args__ = (
+        UniqueConstraint("credential_id", "version"),
+        Index("ix_credential_versions_key_id", "key_id"),
+    )
+
+    id: Mapped[intpk]
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str] = mapped_column(String(32))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    credential: Mapped[Credential] = relationship(lazy="joined", innerjoin=True)
+    created_by: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def sealed(self) -> Sealed:
+        return Sealed(self.key_id, self.wrapped_key, self.nonce, self.ciphertext)
+
+    def store(self, sealed: Sealed) -> None:
+        self.key_id, self.wrapped_key, self.nonce, self.ciphertext = (
+            sealed.key_id, sealed.wrapped_key, sealed.nonce, sealed.ciphertext,
+        )
+
+
+def version_aad(channel_id: int, kind: str, version: int) -> bytes:
+    """Binds a ciphertext to its row: table, channel, kind and version."""
+    return f"credential_versions|{channel_id}|{kind}|{version}".encode()
+
+
+class CredentialReveal(Base):
+    """Every time someone saw, copied or was refused a secret (also in the audit trail)."""
+
+    __tablename__ = "credential_reveals"
+    __table_args__ = (
+        Index("ix_credential_reveals_credential_id", "credential_id"),
+        Index("ix_credential_reveals_user_occurred", "user_id", "occurred_at"),
+    )
+
+    id: Mapped[intpk]
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    credential: Mapped[Credential] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
