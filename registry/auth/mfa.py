@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import segno
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from registry import db
 from registry.audit.models import AuditAction
@@ -58,8 +58,9 @@ def requires_two_factor(user: User) -> bool:
     return bool(user.roles & TWO_FACTOR_ROLES)
 
 
-def _record(user: User) -> UserTotp | None:
-    return db.session().get(UserTotp, user.id)
+def _record(user: User, *, for_update: bool = False) -> UserTotp | None:
+    """The user's TOTP row; ``for_update`` locks it, so two sign-ins cannot both spend one code."""
+    return db.session().get(UserTotp, user.id, with_for_update=for_update, populate_existing=for_update)
 
 
 def is_enrolled(user: User) -> bool:
@@ -143,7 +144,7 @@ def _new_recovery_codes(user: User) -> list[str]:
 
 def confirm_enrolment(user: User, code: str) -> list[str]:
     """Turn two-factor sign-in on with the first code from the app; returns the recovery codes (shown once)."""
-    row = _record(user)
+    row = _record(user, for_update=True)
     if row is None or row.confirmed_at is not None:
         raise Conflict("Start setting up two-factor sign-in again: there is nothing waiting to be confirmed.")
     cleaned = re.sub(r"\s+", "", code or "")
@@ -170,7 +171,7 @@ def verify(user: User, code: str) -> str | None:
 
     Each is accepted once. A failure is audited (never the code itself).
     """
-    row = _record(user)
+    row = _record(user, for_update=True)
     if row is None or row.confirmed_at is None:
         return None
     cleaned = re.sub(r"[\s-]+", "", code or "").upper()
@@ -178,19 +179,20 @@ def verify(user: User, code: str) -> str | None:
         db.session().flush()
         return "totp"
     if _RECOVERY.match(cleaned):
-        stored = db.session().execute(
-            select(RecoveryCode).where(
+        # Spend the code only if it is still unspent: a conditional update, safe against a race.
+        spent = db.session().execute(
+            update(RecoveryCode)
+            .where(
                 RecoveryCode.user_id == user.id,
                 RecoveryCode.code_hash == _hash_recovery(user.id, cleaned),
                 RecoveryCode.used_at.is_(None),
             )
-        ).scalar_one_or_none()
-        if stored is not None:
-            stored.used_at = db.utcnow()
-            left = db.session().execute(
-                select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-            ).all()
-            record(AuditAction.USER_RECOVERY_CODE_USED, "user", user.id, {"left": len(left) - 1}, actor=user)
+            .values(used_at=db.utcnow())
+        ).rowcount
+        if spent == 1:
+            record(
+                AuditAction.USER_RECOVERY_CODE_USED, "user", user.id, {"left": unused_recovery_codes(user)}, actor=user
+            )
             db.session().flush()
             return "recovery_code"
     record(AuditAction.USER_TWO_FACTOR_FAILED, "user", user.id, {}, actor=user)

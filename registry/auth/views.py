@@ -159,8 +159,13 @@ def new_recovery_codes():
     return render_template("auth/recovery_codes.html", codes=codes, first_time=False)
 
 
+def signed_in_user_key() -> str:
+    return f"step-up:{current_user.get_id() if current_user.is_authenticated else 'none'}"
+
+
 @bp.route("/account/step-up", methods=["GET", "POST"])
 @requires(Permission.ACCOUNT_MANAGE_OWN)
+@limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=signed_in_user_key, deduct_when=failed_sign_in)
 def step_up():
     """Confirm the second factor again before something sensitive (revealing a secret)."""
     user = current_user._get_current_object()
@@ -309,8 +314,8 @@ def set_roles(user_id: int):
 @requires(Permission.USER_MANAGE)
 def deactivate(user_id: int):
     user = _user_or_404(user_id)
-    services.deactivate(user, actor=current_user._get_current_object())
-    flash(f"{user.name} has been deactivated and signed out everywhere.", "success")
+    report = services.deactivate(user, actor=current_user._get_current_object())
+    flash(f"{user.name} has been deactivated and signed out everywhere. {report.summary()}", "success")
     return redirect(url_for("auth.user", user_id=user.id))
 
 
