@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from flask import current_app, g
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from registry import clock, db
@@ -33,7 +33,7 @@ from registry.audit.services import Actor, record
 from registry.auth import sessions
 from registry.auth.models import User, UserTotp, totp_aad
 from registry.auth.permissions import Permission
-from registry.channels.models import Channel
+from registry.channels.models import Channel, reference_for
 from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted, RegistryError
 from registry.vault import vault
@@ -333,12 +333,26 @@ def totp_code(credential: Credential, actor: User, reason: str | None) -> TotpCo
     return TotpCode(code, 30 - int(now) % 30)
 
 
+COPY_WINDOW = dt.timedelta(minutes=2)
+
+
 def record_copy(credential: Credential, actor: User, version: int) -> None:
-    """Someone copied a revealed value to the clipboard (the browser tells us)."""
+    """Someone copied a value they had just revealed to the clipboard (the browser tells us)."""
     if not actor.can(Permission.CREDENTIAL_REVEAL):
         raise NotPermitted("Only the communications team can copy the Trust's social media credentials.")
     if not 1 <= version <= credential.current_version:
         raise NotFound(f"There is no version {version} of this secret.")
+    revealed = db.session().execute(
+        select(CredentialReveal.id).where(
+            CredentialReveal.credential_id == credential.id,
+            CredentialReveal.user_id == actor.id,
+            CredentialReveal.version == version,
+            CredentialReveal.action == reveal_action_for(credential.kind_enum).value,
+            CredentialReveal.occurred_at >= db.utcnow() - COPY_WINDOW,
+        ).limit(1)
+    ).first()
+    if revealed is None:
+        raise Conflict("Only a value you revealed in the last two minutes can be copied.")
     _log_use(credential, version, actor, RevealAction.COPY, "copied to the clipboard after a reveal")
 
 
@@ -372,16 +386,22 @@ def credentials_of_channel_ids(channel_ids: Iterable[int]) -> list[Credential]:
     )
 
 
+def exposes_current_value() -> ColumnElement[bool]:
+    """A recorded use (joined to its credential) that showed the value the credential still has:
+    not refused, of the current version, since its last rotation."""
+    return and_(
+        CredentialReveal.action != RevealAction.REFUSED.value,
+        CredentialReveal.version == Credential.current_version,
+        CredentialReveal.occurred_at >= Credential.rotated_at,
+    )
+
+
 def seen_since_rotation(user: User) -> list[Credential]:
     """Every credential whose current value ``user`` revealed, copied or used a code from."""
     seen = (
         select(CredentialReveal.credential_id)
         .join(Credential, Credential.id == CredentialReveal.credential_id)
-        .where(
-            CredentialReveal.user_id == user.id,
-            CredentialReveal.action != RevealAction.REFUSED.value,
-            CredentialReveal.occurred_at >= Credential.rotated_at,
-        )
+        .where(CredentialReveal.user_id == user.id, exposes_current_value())
     )
     return list(db.session().execute(select(Credential).where(Credential.id.in_(seen))).unique().scalars())
 
@@ -455,36 +475,96 @@ def remaining_by_key() -> dict[str, int]:
     return counts
 
 
-def rewrap_batch(batch_size: int) -> int:
-    """Rewrap up to ``batch_size`` secrets not under the primary key (flush only); returns how many."""
-    primary = vault().primary_key_id
-    done = 0
-    versions = db.session().execute(
-        select(CredentialVersion)
-        .where(CredentialVersion.key_id != primary)
-        .order_by(CredentialVersion.id)
-        .limit(batch_size)
-        .with_for_update(of=CredentialVersion, skip_locked=True)
-    ).unique().scalars().all()
-    for entry in versions:
-        credential = entry.credential
-        aad = version_aad(credential.channel_id, credential.kind, entry.version)
-        entry.store(vault().rewrap(entry.sealed, aad))
-        done += 1
-    if done < batch_size:
-        seeds = db.session().execute(
-            select(UserTotp).where(UserTotp.key_id != primary).order_by(UserTotp.user_id).limit(batch_size - done)
-            .with_for_update(skip_locked=True)
-        ).scalars().all()
-        for seed in seeds:
-            sealed = vault().rewrap(seal_of(seed), totp_aad(seed.user_id))
-            seed.key_id, seed.wrapped_key, seed.nonce, seed.ciphertext = (
-                sealed.key_id, sealed.wrapped_key, sealed.nonce, sealed.ciphertext,
+class KeyRotation:
+    """Moves sealed secrets onto the primary master key, a batch at a time.
+
+    Each batch reads only the columns it needs and writes back in one bulk update;
+    a cursor keeps later batches from re-reading rows already moved. Each batch is
+    the caller's transaction, so an interrupted rotation loses nothing and a rerun
+    (a new KeyRotation) picks up whatever is left.
+    """
+
+    def __init__(self) -> None:
+        self.after_id = 0
+
+    def batch(self, size: int) -> int:
+        """Rewrap up to ``size`` secrets not under the primary key (flush only); returns how many."""
+        primary = vault().primary_key_id
+        session = db.session()
+        rows = session.execute(
+            select(
+                CredentialVersion.id, CredentialVersion.version, CredentialVersion.key_id,
+                CredentialVersion.wrapped_key, CredentialVersion.nonce, CredentialVersion.ciphertext,
+                Credential.channel_id, Credential.kind,
             )
-            done += 1
-    db.session().flush()
-    return done
+            .join(Credential, Credential.id == CredentialVersion.credential_id)
+            .where(CredentialVersion.key_id != primary, CredentialVersion.id > self.after_id)
+            .order_by(CredentialVersion.id)
+            .limit(size)
+            .with_for_update(of=CredentialVersion, skip_locked=True)
+        ).all()
+        updates = []
+        for row in rows:
+            sealed = vault().rewrap(
+                Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext),
+                version_aad(row.channel_id, row.kind, row.version),
+            )
+            updates.append({"id": row.id, "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key})
+        if updates:
+            session.execute(update(CredentialVersion), updates)
+            self.after_id = rows[-1].id
+        done = len(updates)
+        if done < size:
+            seeds = session.execute(
+                select(UserTotp).where(UserTotp.key_id != primary).order_by(UserTotp.user_id).limit(size - done)
+                .with_for_update(skip_locked=True)
+            ).scalars().all()
+            for seed in seeds:
+                sealed = vault().rewrap(seal_of(seed), totp_aad(seed.user_id))
+                seed.key_id, seed.wrapped_key = sealed.key_id, sealed.wrapped_key
+                done += 1
+        session.flush()
+        return done
+
+
+def rewrap_batch(batch_size: int) -> int:
+    """One batch of a fresh rotation (see :class:`KeyRotation`)."""
+    return KeyRotation().batch(batch_size)
 
 
 def seal_of(row: UserTotp | CredentialVersion) -> Sealed:
     return Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext)
+
+
+def verify_all(batch_size: int = 1000) -> tuple[int, list[str]]:
+    """Open every sealed secret in memory; the count, and a line naming each that fails."""
+    checked = 0
+    failures: list[str] = []
+    # Plain rows, streamed: this may read every version of every secret.
+    rows = db.session().execute(
+        select(
+            CredentialVersion.version, CredentialVersion.key_id, CredentialVersion.wrapped_key,
+            CredentialVersion.nonce, CredentialVersion.ciphertext, Credential.channel_id, Credential.kind,
+        )
+        .join(Credential, Credential.id == CredentialVersion.credential_id)
+        .order_by(CredentialVersion.id)
+        .execution_options(yield_per=batch_size)
+    )
+    for row in rows:
+        checked += 1
+        try:
+            vault().open(
+                Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext),
+                version_aad(row.channel_id, row.kind, row.version),
+            )
+        except VaultError as exc:
+            failures.append(
+                f"{reference_for(row.channel_id)} {row.kind} version {row.version} (key {row.key_id}): {exc}"
+            )
+    for seed in db.session().execute(select(UserTotp).order_by(UserTotp.user_id)).scalars():
+        checked += 1
+        try:
+            vault().open(seal_of(seed), totp_aad(seed.user_id))
+        except VaultError as exc:
+            failures.append(f"two-factor secret of user {seed.user_id} (key {seed.key_id}): {exc}")
+    return checked, failures

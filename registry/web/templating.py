@@ -11,6 +11,7 @@ from flask_login import current_user
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from markupsafe import Markup
 
+from registry import clock
 from registry.auth.mfa import requires_two_factor
 from registry.auth.permissions import Permission, Role
 
@@ -63,6 +64,8 @@ def navigation() -> list[dict[str, Any]]:
         ("channels.mine", "My requests", Permission.CHANNEL_REQUEST),
         ("channels.queue", "Work queue", Permission.CHANNEL_DECIDE),
         ("channels.inventory", "Channels", Permission.CHANNEL_READ_ALL),
+        ("vault.overview", "Custody", Permission.CREDENTIAL_READ),
+        ("roster.index", "Rosters", Permission.ROSTER_READ),
         ("monitoring.index", "Monitoring", Permission.MONITORING_READ),
         ("audit.index", "Audit trail", Permission.AUDIT_READ),
         ("auth.users", "Users", Permission.USER_MANAGE),
@@ -122,5 +125,6 @@ def init_app(app: Flask) -> None:
         Permission=Permission,
         Role=Role,
         requires_two_factor=requires_two_factor,
+        today=clock.today,
         settings=lambda: current_app.extensions["registry.settings"],
     )

@@ -1,0 +1,149 @@
+"""Credential custody pages: a channel's secrets, reveals, codes, and the rotation overview."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from registry import db
+from registry.auth.permissions import Permission, requires
+from registry.channels import services as channels
+from registry.errors import Invalid
+from registry.vault import services
+from registry.vault.forms import CodeForm, GenerateForm, RevealForm, StoreForm
+from registry.vault.models import CredentialKind
+from registry.web import security
+from registry.web.forms import apply_errors
+from registry.web.pagination import page_args, paginate
+
+bp = Blueprint("vault", __name__)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _page(reference: str, *, store_form: StoreForm | None = None, generate_form: GenerateForm | None = None,
+          reveal_forms: dict[str, RevealForm] | None = None, status: int = 200):
+    channel = channels.get_channel(reference)
+    credentials = services.credentials_of(channel)
+    reveal_forms = reveal_forms or {}
+    for credential in credentials:
+        reveal_forms.setdefault(credential.kind, RevealForm(prefix=credential.kind, formdata=None))
+    age = services.step_up_age()
+    return render_template(
+        "vault/channel.html",
+        channel=channel,
+        credentials=credentials,
+        versions={c.id: services.versions_of(c) for c in credentials},
+        history={c.id: services.reveal_history(c, limit=20) for c in credentials},
+        store_form=store_form or StoreForm(formdata=None),
+        generate_form=generate_form or GenerateForm(formdata=None),
+        reveal_forms=reveal_forms,
+        code_form=CodeForm(formdata=None),
+        can_reveal=_user().can(Permission.CREDENTIAL_REVEAL),
+        can_manage=_user().can(Permission.CREDENTIAL_MANAGE),
+        step_up_fresh=services.step_up_fresh(),
+        step_up_minutes_left=max(0, int((services.STEP_UP_WINDOW - age).total_seconds() // 60)) if age else 0,
+        kinds=list(CredentialKind),
+    ), status
+
+
+@bp.route("/channels/<reference>/credentials")
+@requires(Permission.CREDENTIAL_READ)
+def channel_credentials(reference: str):
+    return _page(reference)
+
+
+@bp.route("/channels/<reference>/credentials", methods=["POST"])
+@requires(Permission.CREDENTIAL_MANAGE)
+def store(reference: str):
+    channel = channels.get_channel(reference)
+    form = StoreForm()
+    if form.validate_on_submit():
+        try:
+            credential = services.store(channel, form.kind.data or "", form.value.data or "", form.reason.data or "", _user())
+        except Invalid as exc:
+            db.session().rollback()
+            apply_errors(form, exc.errors)
+        else:
+            flash(f"{credential.kind_enum.label} stored as version {credential.current_version}.", "success")
+            return redirect(url_for("vault.channel_credentials", reference=channel.reference))
+    form.value.data = ""  # a refusal never sends a secret back; it is typed again
+    security.no_store()
+    return _page(reference, store_form=form, status=422)
+
+
+@bp.route("/channels/<reference>/credentials/generate", methods=["POST"])
+@requires(Permission.CREDENTIAL_MANAGE)
+def generate(reference: str):
+    """Put a new random password into the store form (nothing is stored until it is saved)."""
+    form = GenerateForm()
+    store_form = StoreForm(formdata=None, kind=CredentialKind.PASSWORD.value)
+    if form.validate_on_submit():
+        classes = [name for name in ("lower", "upper", "digits", "symbols") if getattr(form, name).data]
+        try:
+            store_form.value.data = services.generate_password(form.length.data or 24, classes)
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+    security.no_store()
+    return _page(reference, store_form=store_form, generate_form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/channels/<reference>/credentials/<kind>/reveal", methods=["POST"])
+@requires(Permission.CREDENTIAL_READ)
+def reveal(reference: str, kind: str):
+    channel = channels.get_channel(reference)
+    credential = services.get_credential(channel, kind)
+    form = RevealForm(prefix=credential.kind)
+    if not form.validate_on_submit():
+        abort(400)
+    version = form.version.data or credential.current_version
+    try:
+        value = services.reveal(credential, _user(), form.reason.data, version=version)
+    except Invalid as exc:
+        apply_errors(form, exc.errors)
+        return _page(reference, reveal_forms={credential.kind: form}, status=422)
+    security.no_store()
+    return render_template("vault/reveal.html", channel=channel, credential=credential, version=version, value=value)
+
+
+@bp.route("/channels/<reference>/credentials/<kind>/code", methods=["POST"])
+@requires(Permission.CREDENTIAL_READ)
+def code(reference: str, kind: str):
+    channel = channels.get_channel(reference)
+    credential = services.get_credential(channel, kind)
+    form = CodeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        result = services.totp_code(credential, _user(), form.reason.data)
+    except Invalid as exc:
+        apply_errors(form, exc.errors)
+        flash(exc.errors.get("reason", exc.message))
+        return _page(reference, status=422)
+    security.no_store()
+    return render_template("vault/code.html", channel=channel, credential=credential, result=result)
+
+
+@bp.route("/channels/<reference>/credentials/<kind>/copied", methods=["POST"])
+@requires(Permission.CREDENTIAL_REVEAL)
+def copied(reference: str, kind: str):
+    """The reveal page's Copy button reports here, so copying is in the audit trail too."""
+    channel = channels.get_channel(reference)
+    credential = services.get_credential(channel, kind)
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    services.record_copy(credential, _user(), version)
+    return "", 204
+
+
+@bp.route("/credentials")
+@requires(Permission.CREDENTIAL_READ)
+def overview():
+    """What needs rotating across every channel, and what each leaver saw."""
+    page, per_page = page_args(50)
+    result = paginate(db.session(), services.needing_rotation(), page, per_page)
+    return render_template("vault/overview.html", page=result)
