@@ -85,10 +85,12 @@ def register_blueprints(app: Flask) -> None:
     from registry.auth.views import bp as auth
     from registry.channels.views import bp as channels
     from registry.monitoring.views import bp as monitoring
+    from registry.roster.views import bp as roster
+    from registry.vault.views import bp as vault
     from registry.verification.views import bp as verification
     from registry.web.views import bp as web
 
-    for blueprint in (web, auth, channels, monitoring, verification, audit, api):
+    for blueprint in (web, auth, channels, vault, roster, monitoring, verification, audit, api):
         app.register_blueprint(blueprint)
 
 

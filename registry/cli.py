@@ -18,10 +18,15 @@ from flask.cli import AppGroup
 
 import config as registry_config
 from registry import db, demo
-from registry.audit.services import Actor, verify_chain
+from registry.audit.models import AuditAction
+from registry.audit.services import Actor, record, verify_chain
 from registry.auth import services as accounts
 from registry.auth.permissions import Role
 from registry.errors import RegistryError
+from registry.roster import services as roster
+from registry.vault import services as custody
+from registry.vault import vault
+from registry.vault.crypto import VaultError
 
 
 def cli_actor() -> Actor:
@@ -105,10 +110,11 @@ def users_deactivate(email: str) -> None:
             user = accounts.find_user(email)
             if user is None:
                 fail(f"There is no user {email}.")
-            accounts.deactivate(user, actor=cli_actor())
+            report = accounts.deactivate(user, actor=cli_actor())
     except RegistryError as exc:
         fail(exc.message)
     click.echo(f"Deactivated {email}; their sessions and tokens no longer work.")
+    click.echo(report.summary(), err=True)
 
 
 tokens_cli = AppGroup("tokens", help="API tokens.")
@@ -151,6 +157,58 @@ def keys_generate() -> None:
     click.echo(registry_config.generate_master_key_entry())
 
 
+@keys_cli.command("rotate")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Secrets rewrapped per transaction.")
+def keys_rotate(batch_size: int) -> None:
+    """Rewrap every data key under the first master key, a batch per transaction.
+
+    Safe to interrupt (even kill -9) and run again: each batch commits whole or not at all.
+    """
+    primary = vault().primary_key_id
+    rotation = custody.KeyRotation()
+    total = 0
+    try:
+        while True:
+            with db.transaction():
+                done = rotation.batch(batch_size)
+                if done:
+                    record(AuditAction.KEYS_ROTATE, "vault", primary, {"rewrapped": done}, actor=cli_actor())
+            if not done:
+                break
+            total += done
+            click.echo(f"Rewrapped {total} so far.", err=True)
+    except VaultError as exc:
+        fail(f"Stopped after rewrapping {total}: {exc}")
+    remaining = custody.remaining_by_key()
+    db.session().rollback()
+    click.echo(f"Rewrapped {total} data key{'' if total == 1 else 's'} under {primary}.")
+    click.echo("Secrets under each key id: " + (", ".join(f"{k}: {n}" for k, n in sorted(remaining.items())) or "none"))
+
+
+@keys_cli.command("verify")
+def keys_verify() -> None:
+    """Decrypt every stored secret in memory (printing none); exit 1 naming each one that fails."""
+    checked, failures = custody.verify_all()
+    db.session().rollback()
+    if failures:
+        for failure in failures:
+            click.echo(failure, err=True)
+        fail(f"{len(failures)} of {checked} secrets could not be decrypted.")
+    click.echo(f"{checked} secrets decrypted; all can be read.")
+
+
+roster_cli = AppGroup("roster", help="The administrator roster.")
+
+
+@roster_cli.command("expire")
+def roster_expire() -> None:
+    """End every grant past its expiry date, flagging its channel's credentials for rotation (run daily)."""
+    with db.transaction():
+        ended = roster.expire_due()
+    click.echo(f"{ended} roster grant{'' if ended == 1 else 's'} expired.")
+
+
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
 
@@ -175,5 +233,5 @@ def demo_sign_ins() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, tokens_cli, audit_cli, keys_cli, demo_cli):
+    for group in (db_cli, users_cli, tokens_cli, audit_cli, keys_cli, roster_cli, demo_cli):
         app.cli.add_command(group)

@@ -6,19 +6,24 @@ real. Passwords are random, written once to ``instance/demo-sign-ins.txt``.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from registry import db
+from registry import clock, db
 from registry.audit.services import Actor
 from registry.auth import services as accounts
 from registry.auth.models import User
 from registry.channels import services as channels
+from registry.channels.models import Channel
 from registry.channels.services import ChannelRequest
 from registry.monitoring import services as monitoring
+from registry.roster import services as roster
+from registry.vault import services as custody
 
 SIGN_INS_FILE = "demo-sign-ins.txt"
 
@@ -101,6 +106,7 @@ def seed(instance_path: Path) -> bool:
             else:
                 actor = comms[index % 2] if comms[index % 2].id != requester.id else comms[(index + 1) % 2]
             channels.transition(channel, action, actor, reason=REASONS.get(action))
+    _custody_and_rosters(users, comms)
     monitoring.record_finding(
         platform="x", url="https://x.com/ExampleNHS_Help", found_on=None, actor=comms[0],
         evidence="Uses the Trust name and NHS lozenge in its profile picture; posts appointment 'offers'.",
@@ -117,6 +123,38 @@ def seed(instance_path: Path) -> bool:
     monitoring.move(finding, "taken_down", "Profile no longer exists; checked today.", comms[0])
     _write_sign_ins(instance_path, "\n".join(lines) + "\n")
     return True
+
+
+def _custody_and_rosters(users: list[User], comms: list[User]) -> None:
+    """Secrets and administrators for the live channels, and an access review under way."""
+    live = [c for c in channels_in("active")][:4]
+    for channel in live:
+        custody.store(channel, "password", custody.generate_password(24), "Taking custody at set-up.", comms[0])
+        custody.store(
+            channel, "recovery_email", "social.media@example.nhs.uk", "Recovery goes to the team mailbox.", comms[0]
+        )
+        custody.store(
+            channel, "totp_seed", base64.b32encode(secrets.token_bytes(20)).decode("ascii"),
+            "Two-factor set up on the account; the seed is kept here so the team can sign in.", comms[0],
+        )
+        roster.grant(channel, email=comms[0].email, platform_role="owner", actor=comms[1])
+        roster.grant(channel, email=comms[1].email, platform_role="admin", actor=comms[0])
+    custody.store(live[0], "notes", "The hardware security key is in the comms office safe, envelope 3.",
+                  "Where the backup key is kept.", comms[0])
+    maternity = next(c for c in channels_in("active") if c.department == "Maternity")
+    roster.grant(maternity, email=users[0].email, platform_role="editor", actor=comms[0])
+    roster.grant(
+        live[1], email="jo@brightagency.example", name="Jo Bright", organisation="Bright Agency Ltd",
+        platform_role="editor", expires_on=clock.today() + dt.timedelta(days=20), actor=comms[0],
+    )
+    roster.start_review(
+        title="Quarterly access review", channel_ids=[c.id for c in live[:2]],
+        due_on=clock.today() + dt.timedelta(days=14), actor=comms[0],
+    )
+
+
+def channels_in(status: str) -> list[Channel]:
+    return list(db.session().execute(select(Channel).where(Channel.status == status).order_by(Channel.id)).unique().scalars())
 
 
 def _write_sign_ins(instance_path: Path, text: str) -> None:

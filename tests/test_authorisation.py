@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from registry import db
+from registry import clock, db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
 from registry.auth import services as accounts
@@ -33,6 +33,10 @@ from registry.auth.permissions import policy_of
 from registry.channels.models import Channel
 from registry.monitoring import services as monitoring
 from registry.monitoring.models import UnauthorisedAccount
+from registry.roster import services as roster
+from registry.roster.models import AccessReviewItem, RosterGrant
+from registry.vault import services as custody
+from registry.vault.models import CredentialReveal
 from tests.conftest import TEST_PASSWORD, Browser, csrf_token, sign_in
 
 ANONYMOUS = "anonymous"
@@ -99,6 +103,27 @@ class World:
         )
         db.session().commit()
         return finding
+
+    def grant(self) -> RosterGrant:
+        """An agency contact's role on a new active channel."""
+        granted = roster.grant(
+            self.channel(), email=f"agency{self.n()}@agency.example", name="Agency Person",
+            organisation="Bright Agency Ltd", platform_role="editor", actor=self.make_user("comms"),
+        )
+        db.session().commit()
+        return granted
+
+    def review_item(self, *, decided: bool = False) -> AccessReviewItem:
+        """The one item of a new access review of one grant (decided by a colleague if asked)."""
+        comms = self.make_user("comms")
+        review = roster.start_review(
+            title="Matrix review", channel_ids=[self.grant().channel_id], due_on=clock.today(), actor=comms,
+        )
+        [item] = roster.items_of(review)
+        if decided:
+            roster.decide(item, "certified", None, comms)
+        db.session().commit()
+        return item
 
     def token_of(self, user: User) -> int:
         token, _value = accounts.create_token(user, actor=Actor.system("tests"))
@@ -170,6 +195,58 @@ def _new_user_form(world: World) -> dict[str, Any]:
     return {
         "name": "Matrix Newcomer", "email": f"newcomer{world.n()}@example.nhs.uk", "roles": ["staff"],
         "password": "granite lantern orchard 4471",
+    }
+
+
+def _in_custody(world: World, kind: str = "password") -> Channel:
+    """A channel of someone else's with one secret of ``kind`` stored by a comms colleague."""
+    channel = world.channel()
+    value = "JBSWY3DPEHPK3PXP" if kind == "totp_seed" else f"matrix secret {world.n()}"
+    custody.store(channel, kind, value, "Taking custody of the account.", world.make_user("comms"))
+    db.session().commit()
+    return channel
+
+
+def _just_revealed(world: World) -> Channel:
+    """A channel whose password the person sending the request revealed a moment ago (copying needs that)."""
+    channel = _in_custody(world)
+    if world.actor is not None:
+        [credential] = custody.credentials_of(channel)
+        db.session().add(CredentialReveal(
+            credential_id=credential.id, version=1, user_id=world.actor.id, action="reveal",
+            reason="Posting an update.", occurred_at=db.utcnow(),
+        ))
+        db.session().commit()
+    return channel
+
+
+def _grant_args(world: World) -> dict[str, Any]:
+    granted = world.grant()
+    return {"reference": granted.channel.reference, "grant_id": granted.id}
+
+
+def _item_args(world: World, *, decided: bool = False) -> dict[str, Any]:
+    item = world.review_item(decided=decided)
+    return {"reference": item.review.reference, "item_id": item.id}
+
+
+def _grant_fields(world: World) -> dict[str, Any]:
+    return {
+        "email": f"agency{world.n()}@agency.example", "name": "Agency Person", "organisation": "Bright Agency Ltd",
+        "platform_role": "editor",
+    }
+
+
+def _decide_request(world: World) -> Request:
+    args = _item_args(world)
+    return Request(args, data={f"item-{args['item_id']}-decision": "certified"})
+
+
+def _review_form(world: World) -> dict[str, Any]:
+    due = clock.today()
+    return {
+        "title": "Matrix review", "due_on[day]": str(due.day), "due_on[month]": str(due.month),
+        "due_on[year]": str(due.year), "scope": "some", "channels": [str(world.grant().channel_id)],
     }
 
 
@@ -267,6 +344,44 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("monitoring.adopt", "POST"): Expect(
         COMMS, status=302, build=lambda w: Request({"reference": w.finding().reference}, data=_adopt_form(w))
     ),
+    ("vault.overview", "GET"): Expect(READERS),
+    ("vault.channel_credentials", "GET"): Expect(
+        READERS, build=lambda w: Request({"reference": w.shown_channel().reference})
+    ),
+    ("vault.store", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request(
+            {"reference": w.channel().reference},
+            data={"kind": "password", "value": "matrix stored secret", "reason": "Taking custody."},
+        ),
+    ),
+    ("vault.generate", "POST"): Expect(
+        COMMS,
+        build=lambda w: Request(
+            {"reference": w.shown_channel().reference},
+            data={"length": "20", "lower": "y", "upper": "y", "digits": "y", "symbols": "y"},
+        ),
+    ),
+    # Auditors pass the route's policy but are refused by the custody rules (403, audited as
+    # refused); comms signed in with their second factor moments ago, so their step-up is fresh.
+    ("vault.reveal", "POST"): Expect(
+        READERS, status=403, two_factor_status=200,
+        build=lambda w: Request(
+            {"reference": _in_custody(w).reference, "kind": "password"},
+            data={"password-reason": "Posting the clinic update."},
+        ),
+    ),
+    ("vault.code", "POST"): Expect(
+        READERS, status=403, two_factor_status=200,
+        build=lambda w: Request(
+            {"reference": _in_custody(w, "totp_seed").reference, "kind": "totp_seed"},
+            data={"reason": "Signing in to post."},
+        ),
+    ),
+    ("vault.copied", "POST"): Expect(
+        COMMS, status=204,
+        build=lambda w: Request({"reference": _just_revealed(w).reference, "kind": "password"}, data={"version": "1"}),
+    ),
     ("audit.index", "GET"): Expect(AUDIT_READERS),
     ("audit.export", "GET"): Expect(AUDIT_READERS),
     ("audit.verify", "POST"): Expect(AUDIT_READERS),
@@ -284,6 +399,55 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         ),
     ),
     ("api.audit_events", "GET"): Expect(AUDIT_READERS),
+    ("api.list_credentials", "GET"): Expect(
+        READERS, build=lambda w: Request({"reference": _in_custody(w).reference})
+    ),
+    ("api.store_credential", "POST"): Expect(
+        COMMS, status=201,
+        build=lambda w: Request(
+            {"reference": w.channel().reference},
+            json={"kind": "recovery_email", "value": "social@example.nhs.uk", "reason": "Taking custody."},
+        ),
+    ),
+    ("roster.index", "GET"): Expect(READERS),
+    ("roster.export", "GET"): Expect(READERS),
+    ("roster.leavers", "GET"): Expect(READERS),
+    ("roster.channel_roster", "GET"): Expect(
+        READERS, build=lambda w: Request({"reference": w.shown_channel().reference})
+    ),
+    ("roster.add_grant", "POST"): Expect(
+        COMMS, status=302, build=lambda w: Request({"reference": w.channel().reference}, data=_grant_fields(w))
+    ),
+    ("roster.revoke", "GET"): Expect(COMMS, build=lambda w: Request(_grant_args(w))),
+    ("roster.revoke", "POST"): Expect(
+        COMMS, status=302, build=lambda w: Request(_grant_args(w), data={"reason": "The contract ended."})
+    ),
+    ("roster.reviews", "GET"): Expect(READERS),
+    ("roster.new_review", "GET"): Expect(COMMS),
+    ("roster.new_review", "POST"): Expect(COMMS, status=302, build=lambda w: Request(data=_review_form(w))),
+    ("roster.review", "GET"): Expect(
+        READERS, build=lambda w: Request({"reference": w.review_item().review.reference})
+    ),
+    ("roster.export_review", "GET"): Expect(
+        READERS, build=lambda w: Request({"reference": w.review_item().review.reference})
+    ),
+    ("roster.decide", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: _decide_request(w),
+    ),
+    ("roster.finish_review", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request({"reference": _item_args(w, decided=True)["reference"]}),
+    ),
+    ("api.list_grants", "GET"): Expect(
+        READERS, build=lambda w: Request({"reference": w.shown_channel().reference})
+    ),
+    ("api.create_grant", "POST"): Expect(
+        COMMS, status=201, build=lambda w: Request({"reference": w.channel().reference}, json=_grant_fields(w))
+    ),
+    ("api.revoke_grant", "POST"): Expect(
+        COMMS, build=lambda w: Request(_grant_args(w), json={"reason": "The contract ended."})
+    ),
 }
 
 

@@ -8,8 +8,10 @@ Content-Security-Policy blocks nothing.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from playwright.sync_api import (
 
 from registry import db
 from registry.audit.services import Actor
+from registry.auth import mfa
 from registry.auth.services import create_user, find_user
 from registry.channels import services as channels
 from tests.conftest import TEST_PASSWORD, enrol_two_factor, next_code
@@ -388,3 +391,108 @@ def test_pages_use_the_nhs_typeface(new_visitor: NewVisitor) -> None:
     public.page.goto("/verify")
     family = public.page.evaluate("() => getComputedStyle(document.body).fontFamily")
     assert re.search(r"frutiger|arial", family, re.IGNORECASE), family
+
+
+CUSTODIAN_EMAIL = "casey.custody@example.nhs.uk"
+AUDITOR_EMAIL = "ari.auditor@example.nhs.uk"
+NEW_PASSWORD = "Vaccine-Campaign-2026!rotated"
+
+
+@pytest.fixture(scope="module")
+def custody_channel(live_site: LiveSite) -> str:
+    """An active channel, a comms member who has not set up two-factor sign-in yet, and an auditor."""
+    with live_site.app.app_context(), db.transaction():
+        staff, comms = find_user(STAFF_EMAIL), find_user(COMMS_EMAIL)
+        assert staff is not None and comms is not None
+        for email, name, role in ((CUSTODIAN_EMAIL, "Casey Custody", "comms"), (AUDITOR_EMAIL, "Ari Auditor", "auditor")):
+            create_user(email=email, name=name, roles=[role], password=TEST_PASSWORD, actor=Actor.system("tests"))
+        made = channels.request_channel(
+            channels.ChannelRequest(
+                platform="instagram", handle="trust_flu_jabs", display_name="Flu jabs, Example NHS",
+                department="Pharmacy", purpose="Vaccination clinics.", audience="Patients.", policy_acknowledged=True,
+            ),
+            staff,
+        )
+        channels.transition(made, "approve", comms)
+        channels.transition(made, "activate", comms)
+        return made.reference
+
+
+def totp_now(key_text: str, steps_ahead: int = 0) -> str:
+    """What an authenticator app shows for the key typed in from the enrolment page."""
+    secret = base64.b32decode(key_text.replace(" ", "") + "=" * (-len(key_text.replace(" ", "")) % 8))
+    return mfa.code_at(secret, int(time.time() // mfa.STEP_SECONDS) + steps_ahead)
+
+
+def test_comms_enrol_store_and_reveal_and_the_auditor_sees_it_but_cannot_reveal(
+    new_visitor: NewVisitor, custody_channel: str,
+) -> None:
+    """Issue 3's journey: a new comms member sets up two-factor sign-in from the QR page, stores
+    the account's password, reveals it with a reason (masked until Show, gone after 60 seconds),
+    and an auditor finds the reveal in the audit trail but is refused when trying to reveal."""
+    comms = new_visitor("custodian")
+    page = comms.page
+    page.goto("/login")
+    page.get_by_label("Email address").fill(CUSTODIAN_EMAIL)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/account/two-factor$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-factor sign-in")
+    expect(page.locator("figure.app-qr svg")).to_be_visible()
+    comms.check("enrol")
+    key_text = page.locator(".app-hash strong").inner_text()
+    page.get_by_label("Code from the app").fill(totp_now(key_text))
+    page.get_by_role("button", name="Turn on two-factor sign-in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor sign-in is on")
+    assert page.locator("main ul li").count() == 10
+    comms.check("recovery-codes")
+
+    page.goto(f"/channels/{custody_channel}/credentials")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Credentials in custody")
+    page.get_by_label("What is it?").select_option("password")
+    page.get_by_label("Value").fill(NEW_PASSWORD)
+    page.get_by_label("Why are you storing or changing it?").fill("Taking custody of the new account.")
+    page.get_by_role("button", name="Store securely").click()
+    expect(page.get_by_text("Password stored as version 1.")).to_be_visible()
+    assert NEW_PASSWORD not in page.content()
+    comms.check("stored")
+
+    page.clock.install()  # so the 60-second self-hide can be seen without waiting a minute
+    card = page.locator("section.nhsuk-card").filter(has=page.get_by_role("heading", name="Password"))
+    card.get_by_label("Why do you need it?").fill("Posting the flu clinic dates.")
+    card.get_by_role("button", name="Reveal password").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Password, version 1")
+    value = page.locator(".app-secret__value")
+    expect(value).to_be_hidden()
+    page.get_by_role("button", name="Show").click()
+    expect(value).to_have_text(NEW_PASSWORD)
+    comms.check("revealed", screenshot=False)
+    page.get_by_role("button", name="Hide").click()
+    expect(value).to_be_hidden()
+    page.get_by_role("button", name="Show").click()
+    page.clock.run_for(61_000)
+    expect(page.get_by_text("Hidden after 60 seconds.")).to_be_visible()
+    assert NEW_PASSWORD not in page.content()
+
+    auditor = new_visitor("auditor")
+    apage = auditor.page
+    sign_in(auditor, AUDITOR_EMAIL)
+    apage.goto(f"/audit?object=credential:{custody_channel}/password")
+    expect(apage.locator("main table")).to_contain_text("credential:reveal")
+    expect(apage.locator("main table")).to_contain_text("Posting the flu clinic dates.")
+    assert NEW_PASSWORD not in apage.content()
+    auditor.check("audit-trail")
+    apage.goto(f"/channels/{custody_channel}/credentials")
+    expect(apage.get_by_role("heading", level=1)).to_have_text("Credentials in custody")
+    expect(apage.get_by_role("button", name="Reveal password")).to_have_count(0)
+    auditor.check("auditor-credentials")
+    refused = apage.request.post(
+        f"/channels/{custody_channel}/credentials/password/reveal",
+        form={"password-reason": "Curious", "csrf_token": apage.locator("input[name=csrf_token]").first.get_attribute("value")},
+    )
+    assert refused.status == 403
+    assert NEW_PASSWORD not in refused.text()
+    apage.goto(f"/audit?object=credential:{custody_channel}/password&action=credential:reveal_refused")
+    expect(apage.locator("main table")).to_contain_text("not in the communications team")
+    assert comms.problems == [], "\n".join(comms.problems)
+    assert auditor.problems == [], "\n".join(auditor.problems)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from registry import db
+from registry import clock, db
 from registry.auth.models import User
 from registry.auth.permissions import (
     PUBLIC,
@@ -24,6 +24,9 @@ from registry.auth.permissions import (
 )
 from registry.channels.models import Channel
 from registry.monitoring import services as monitoring
+from registry.roster import services as roster
+from registry.vault import services as custody
+from registry.vault.models import CredentialReveal
 from tests.conftest import Browser, csrf_token
 
 ANONYMOUS = "anonymous"
@@ -47,16 +50,26 @@ PAGES = {
     "channels.inventory": "/channels",
     "channels.detail": "/channels/{channel}",
     "channels.edit": "/channels/{own_channel}/edit",
+    "vault.channel_credentials": "/channels/{channel}/credentials",
+    "vault.overview": "/credentials",
     "monitoring.index": "/monitoring",
     "monitoring.new": "/monitoring/new",
     "monitoring.detail": "/monitoring/{finding}",
     "monitoring.adopt": "/monitoring/{finding}/adopt",
     "verification.verify_page": "/verify",
+    "roster.index": "/roster",
+    "roster.leavers": "/roster/leavers",
+    "roster.channel_roster": "/channels/{channel}/roster",
+    "roster.revoke": "/channels/{channel}/roster/{grant}/revoke",
+    "roster.reviews": "/access-reviews",
+    "roster.new_review": "/access-reviews/new",
+    "roster.review": "/access-reviews/{review}",
     "audit.index": "/audit",
 }
 #: GET routes that answer with something other than an HTML page.
 NOT_PAGES = {
     "static", "web.healthz", "web.channel_chart", "channels.export", "audit.export",
+    "roster.export", "roster.export_review",
     # Pages that exist only mid-way through signing in or once two-factor sign-in is set up;
     # tests/test_two_factor.py opens them in those states.
     "auth.login_second_factor", "auth.step_up",
@@ -82,11 +95,28 @@ def words(response: Any) -> str:
 
 @pytest.fixture
 def objects(app: Flask, make_channel: Callable[..., Channel], make_user: Callable[..., User]) -> dict[str, Any]:
+    """A monitoring record, a user, and an active channel with secrets in custody (two versions of its
+    password, a two-factor seed, a copy in their history) that must be rotated."""
     comms = make_user("comms")
     finding = monitoring.record_finding(platform="", url="https://x.com/ExampleNHS_Help", evidence="Imitation.",
                                         found_on=None, actor=comms)
+    channel = make_channel("active")
+    custody.store(channel, "password", "pages secret one", "Taking custody.", comms)
+    custody.store(channel, "password", "pages secret two", "Rotated after a leaver.", comms)
+    custody.store(channel, "totp_seed", "JBSWY3DPEHPK3PXP", "Taking custody.", comms)
+    credentials = custody.credentials_of(channel)
+    db.session().add(CredentialReveal(
+        credential_id=credentials[0].id, version=1, user_id=comms.id, action="reveal", reason="Posting.",
+        occurred_at=db.utcnow(),
+    ))
+    custody.record_copy(credentials[0], comms, 1)
+    custody.mark_rotation_required(credentials, "Ann Smith left the agency.", actor=comms)
+    grant = roster.grant(channel, email="sam@agency.example", name="Sam Agency", organisation="Bright Agency Ltd",
+                         platform_role="editor", actor=comms)
+    review = roster.start_review(title="Spring review", channel_ids=None, due_on=clock.today(), actor=comms)
     db.session().commit()
-    return {"channel": make_channel("active").reference, "finding": finding.reference, "user": comms.id}
+    return {"channel": channel.reference, "finding": finding.reference, "user": comms.id, "grant": grant.id,
+            "review": review.reference}
 
 
 def test_every_get_route_is_a_checked_page_or_declared_not_a_page(app: Flask) -> None:

@@ -8,6 +8,12 @@ from typing import Any
 from registry.channels.platforms import MAX_INPUT_LENGTH, Platform
 from registry.channels.services import LIMITS, REASON_MAX, SORTS
 from registry.channels.workflow import ChannelAction, ChannelStatus
+from registry.roster.models import PlatformRole
+from registry.roster.services import NAME_MAX, ORGANISATION_MAX
+from registry.roster.services import REASON_MAX as ROSTER_REASON_MAX
+from registry.vault.models import CredentialKind
+from registry.vault.services import MAX_VALUE
+from registry.vault.services import REASON_MAX as CREDENTIAL_REASON_MAX
 from registry.verification.services import MAX_HANDLE, MAX_URL
 from registry.web.pagination import MAX_PER_PAGE
 
@@ -218,6 +224,29 @@ def document() -> dict[str, Any]:
             "known_unauthorised": {"type": "boolean"},
         }
     )
+    kinds = [k.value for k in CredentialKind]
+    credential = _closed(
+        {
+            "kind": {"type": "string", "enum": kinds},
+            "label": {"type": "string"},
+            "version": {"type": "integer", "minimum": 1},
+            "created_at": {**TIMESTAMP, "description": "When the current version was stored."},
+            "first_stored_at": TIMESTAMP,
+            "rotation_due": {"type": "string", "format": "date"},
+            "rotation_required": {"type": "boolean"},
+            "rotation_reasons": {"type": "array", "items": {"type": "string"}},
+        },
+        description="A secret in custody: what it is and its rotation state, never its value.",
+    )
+    credential_request = {
+        "type": "object",
+        "required": ["kind", "value", "reason"],
+        "properties": {
+            "kind": {"type": "string", "enum": kinds},
+            "value": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE, "writeOnly": True},
+            "reason": {"type": "string", "minLength": 1, "maxLength": CREDENTIAL_REASON_MAX},
+        },
+    }
     problem = {
         "type": "object",
         "required": ["type", "title", "status", "detail"],
@@ -253,9 +282,13 @@ def document() -> dict[str, Any]:
                 "TransitionRequest": transition_request,
                 "AuditEvent": audit_event,
                 "Verdict": verdict,
+                "Credential": credential,
+                "CredentialRequest": credential_request,
+                **roster_schemas(),
             },
         },
         "paths": {
+            **roster_paths(),
             "/api/v1/verify": {
                 "get": {
                     "operationId": "verify",
@@ -373,6 +406,45 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/channels/{reference}/credentials": {
+                "get": {
+                    "operationId": "listCredentials",
+                    "summary": "What is in custody for a channel: metadata only, never a value (comms, auditors).",
+                    "security": bearer,
+                    "parameters": [REFERENCE_PARAM],
+                    "responses": {
+                        "200": _json(
+                            _closed({"items": {"type": "array", "items": {"$ref": "#/components/schemas/Credential"}}}),
+                            "The channel's credentials.",
+                        ),
+                        "401": ERRORS_401,
+                        "403": ERRORS_403,
+                        "404": ERRORS_404,
+                        "429": ERRORS_429,
+                    },
+                },
+                "post": {
+                    "operationId": "storeCredential",
+                    "summary": "Take custody of a secret, for onboarding an existing account (comms only).",
+                    "description": "A new value of an existing kind becomes a new version. The answer is metadata only.",
+                    "security": bearer,
+                    "parameters": [REFERENCE_PARAM],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CredentialRequest"}}},
+                    },
+                    "responses": {
+                        "201": _json({"$ref": "#/components/schemas/Credential"}, "The credential's metadata."),
+                        "400": ERRORS_400,
+                        "401": ERRORS_401,
+                        "403": ERRORS_403,
+                        "404": ERRORS_404,
+                        "409": _problem("The channel was rejected or withdrawn: there is no account to hold secrets for."),
+                        "422": ERRORS_422,
+                        "429": ERRORS_429,
+                    },
+                },
+            },
             "/api/v1/audit-events": {
                 "get": {
                     "operationId": "listAuditEvents",
@@ -407,5 +479,121 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
                 }
             },
+        },
+    }
+
+
+def roster_schemas() -> dict[str, Any]:
+    roles = [r.value for r in PlatformRole]
+    date = {"type": "string", "format": "date"}
+    return {
+        "RosterGrant": _closed(
+            {
+                "id": {"type": "integer", "minimum": 1},
+                "person_name": {"type": "string"},
+                "email": {"type": "string"},
+                "organisation": {"type": ["string", "null"], "description": "Null for a Registry user (the Trust)."},
+                "platform_role": {"type": "string", "enum": roles},
+                "user_id": {"type": ["integer", "null"], "description": "The Registry user holding the role, if any."},
+                "granted_by": {"type": ["string", "null"]},
+                "granted_on": date,
+                "expires_on": {"type": ["string", "null"], "format": "date"},
+                "revoked_at": {**TIMESTAMP, "type": ["string", "null"]},
+                "revoked_by": {"type": ["string", "null"], "description": "Null when the system ended it (expiry)."},
+                "revoke_reason": {"type": ["string", "null"]},
+                "active": {"type": "boolean"},
+            },
+            description="A person's role on a channel's platform account.",
+        ),
+        "GrantRequest": {
+            "type": "object",
+            "required": ["email", "platform_role"],
+            "properties": {
+                "email": {"type": "string", "maxLength": 254,
+                          "description": "A Registry user's address makes the grant theirs (name from their account)."},
+                "name": {"type": ["string", "null"], "maxLength": NAME_MAX,
+                         "description": "Required for someone who is not a Registry user."},
+                "organisation": {"type": ["string", "null"], "maxLength": ORGANISATION_MAX,
+                                 "description": "Required for someone who is not a Registry user."},
+                "platform_role": {"type": "string", "enum": roles},
+                "expires_on": {"type": ["string", "null"], "format": "date", "description": "A date after today."},
+            },
+        },
+        "RevokeRequest": {
+            "type": "object",
+            "required": ["reason"],
+            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": ROSTER_REASON_MAX}},
+        },
+    }
+
+
+def roster_paths() -> dict[str, Any]:
+    bearer = [{"bearerAuth": []}]
+    grant_id = {
+        "name": "grant_id", "in": "path", "required": True, "description": "The grant's id.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+    }
+    grant_ref = {"$ref": "#/components/schemas/RosterGrant"}
+    return {
+        "/api/v1/channels/{reference}/roster": {
+            "get": {
+                "operationId": "listRoster",
+                "summary": "Every grant of the channel, current ones first (comms and auditors).",
+                "security": bearer,
+                "parameters": [REFERENCE_PARAM],
+                "responses": {
+                    "200": _json(_closed({"items": {"type": "array", "items": grant_ref}}), "The channel's grants."),
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "404": ERRORS_404,
+                    "429": ERRORS_429,
+                },
+            },
+            "post": {
+                "operationId": "grantRole",
+                "summary": "Add a person to the channel's roster (comms).",
+                "security": bearer,
+                "parameters": [REFERENCE_PARAM],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GrantRequest"}}},
+                },
+                "responses": {
+                    "201": {
+                        **_json(grant_ref, "The new grant."),
+                        "headers": {"Location": {"required": True, "schema": {"type": "string"},
+                                                 "description": "The channel's roster."}},
+                    },
+                    "400": ERRORS_400,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "404": ERRORS_404,
+                    "409": _problem("The channel is rejected, withdrawn or retired: it can have no administrators."),
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
+                },
+            },
+        },
+        "/api/v1/channels/{reference}/roster/{grant_id}/revoke": {
+            "post": {
+                "operationId": "revokeRole",
+                "summary": "Remove a person from the roster, flagging every credential of the channel for rotation (comms).",
+                "security": bearer,
+                "parameters": [REFERENCE_PARAM, grant_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RevokeRequest"}}},
+                },
+                "responses": {
+                    "200": _json(grant_ref, "The grant, ended."),
+                    "400": ERRORS_400,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "404": ERRORS_404,
+                    "409": _problem("The grant was already ended."),
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
+                },
+            }
         },
     }

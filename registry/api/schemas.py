@@ -11,6 +11,8 @@ from registry.audit.models import AuditEvent
 from registry.auth.models import User
 from registry.channels.models import Channel, ChannelTransition
 from registry.channels.services import sees_everything
+from registry.roster.models import RosterGrant
+from registry.vault.models import Credential
 from registry.verification.services import Verdict
 
 
@@ -98,4 +100,37 @@ def audit_event(event: AuditEvent) -> dict[str, Any]:
         "details": json.loads(event.details),
         "prev_hash": event.prev_hash,
         "hash": event.hash,
+    }
+
+
+def credential(credential: Credential) -> dict[str, Any]:
+    """A credential's metadata. There is deliberately no way to put its value here."""
+    return {
+        "kind": credential.kind,
+        "label": credential.kind_enum.label,
+        "version": credential.current_version,
+        "created_at": _iso(credential.rotated_at),
+        "first_stored_at": _iso(credential.created_at),
+        "rotation_due": _iso(credential.rotation_due_on),
+        "rotation_required": credential.rotation_required,
+        "rotation_reasons": [entry["reason"] for entry in credential.rotation_reasons],
+    }
+
+
+def grant(grant: RosterGrant) -> dict[str, Any]:
+    """A roster grant as the API shows it (SPEC: the roster endpoints)."""
+    return {
+        "id": grant.id,
+        "person_name": grant.person_name,
+        "email": grant.email,
+        "organisation": grant.organisation,
+        "platform_role": grant.platform_role,
+        "user_id": grant.user_id,
+        "granted_by": grant.granted_by.name if grant.granted_by else None,
+        "granted_on": _iso(grant.granted_on),
+        "expires_on": _iso(grant.expires_on),
+        "revoked_at": _iso(grant.revoked_at),
+        "revoked_by": grant.revoked_by.name if grant.revoked_by else None,
+        "revoke_reason": grant.revoke_reason,
+        "active": grant.is_active,
     }

@@ -20,6 +20,8 @@ from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
 from registry.channels.views import EXPORT_COLUMNS
 from registry.errors import Invalid, NotPermitted, RegistryError
+from registry.roster import services as roster
+from registry.vault import services as custody
 from registry.verification import services as verification
 from registry.web.exports import csv_response
 from registry.web.pagination import page_args, paginate
@@ -219,3 +221,64 @@ def audit_events():
             "per_page": result.per_page,
         }
     )
+
+
+@bp.route("/channels/<reference>/credentials")
+@requires(Permission.CREDENTIAL_READ)
+@limiter.limit(API_PER_CLIENT)
+def list_credentials(reference: str):
+    """What is in custody for a channel: metadata only, never a value."""
+    channel = channels.get_channel(reference)
+    return jsonify({"items": [schemas.credential(c) for c in custody.credentials_of(channel)]})
+
+
+@bp.route("/channels/<reference>/credentials", methods=["POST"])
+@requires(Permission.CREDENTIAL_MANAGE)
+@limiter.limit(API_PER_CLIENT)
+def store_credential(reference: str):
+    """Take custody of a secret (for onboarding existing accounts); answers with its metadata."""
+    channel = channels.get_channel(reference)
+    fields = _text_fields(_json_object(), ("kind", "value", "reason"))
+    missing = {name: f"{name} is required." for name in ("kind", "value", "reason") if not fields[name]}
+    if missing:
+        raise Invalid(missing)
+    credential = custody.store(channel, fields["kind"] or "", fields["value"] or "", fields["reason"] or "", _user())
+    response = jsonify(schemas.credential(credential))
+    response.status_code = 201
+    return response
+
+
+@bp.route("/channels/<reference>/roster")
+@requires(Permission.ROSTER_READ)
+@limiter.limit(API_PER_CLIENT)
+def list_grants(reference: str):
+    """Who holds (and held) which role on the channel's account."""
+    channel = channels.get_channel(reference)
+    return jsonify({"items": [schemas.grant(g) for g in roster.grants_of(channel)]})
+
+
+@bp.route("/channels/<reference>/roster", methods=["POST"])
+@requires(Permission.ROSTER_MANAGE)
+@limiter.limit(API_PER_CLIENT)
+def create_grant(reference: str):
+    channel = channels.get_channel(reference)
+    data = roster.GrantRequest.from_mapping(_json_object())
+    added = roster.grant(
+        channel, email=data.email, name=data.name, organisation=data.organisation,
+        platform_role=data.platform_role, expires_on=data.expires_on, actor=_user(),
+    )
+    response = jsonify(schemas.grant(added))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.list_grants", reference=channel.reference)
+    return response
+
+
+@bp.route("/channels/<reference>/roster/<int(max=2147483647):grant_id>/revoke", methods=["POST"])
+@requires(Permission.ROSTER_MANAGE)
+@limiter.limit(API_PER_CLIENT)
+def revoke_grant(reference: str, grant_id: int):
+    """End a grant; every credential of the channel is then marked for rotation."""
+    grant = roster.get_grant(channels.get_channel(reference), grant_id)
+    fields = _text_fields(_json_object(), ("reason",))
+    roster.revoke(grant, reason=fields["reason"] or "", actor=_user())
+    return jsonify(schemas.grant(grant))

@@ -25,6 +25,7 @@ from registry.auth.passwords import (
 )
 from registry.auth.permissions import Role
 from registry.errors import Conflict, Invalid, NotFound
+from registry.roster import services as roster
 
 
 def normalise_email(email: str) -> str:
@@ -188,8 +189,9 @@ def set_roles(user: User, roles: Iterable[str | Role], *, actor: User) -> bool:
     return True
 
 
-def deactivate(user: User, *, actor: Actor | User) -> None:
-    """A leaver: cannot sign in, their sessions end and their tokens stop working."""
+def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
+    """A leaver: cannot sign in, their sessions end and their tokens stop working; their
+    roles on the Trust's accounts end and every secret they could know is marked for rotation."""
     if not user.active:
         raise Conflict(f"{user.name} is already deactivated.")
     if isinstance(actor, User) and actor.id == user.id:
@@ -208,6 +210,7 @@ def deactivate(user: User, *, actor: Actor | User) -> None:
         AuditAction.USER_DEACTIVATE, "user", user.id, {"sessions_ended": ended, "tokens_revoked": revoked},
         actor=actor,
     )
+    return roster.leaver(user, actor)
 
 
 def reactivate(user: User, *, actor: User) -> None:

@@ -15,6 +15,8 @@ from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
 from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
 from registry.policy import sections
+from registry.roster import services as roster
+from registry.vault import services as custody
 from registry.web import charts
 
 bp = Blueprint("web", __name__)
@@ -44,6 +46,10 @@ def home():
                 UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS])
             )
         ).scalar_one()
+    if user.can(Permission.ROSTER_READ):
+        context["roster_dashboard"] = roster.dashboard()
+    if user.can(Permission.CREDENTIAL_READ):
+        context["to_rotate"] = custody.count_needing_rotation()
     if user.can(Permission.AUDIT_READ):
         context["audit_head"] = audit.head()
     if user.can(Permission.USER_MANAGE):
