@@ -188,6 +188,34 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         current.rollback()
         raise
+    _run_after_commit(current)
+
+
+AFTER_COMMIT = "registry.after_commit"
+
+
+def after_commit(work: Callable[[Session], None]) -> None:
+    """Run ``work`` once the current unit of work has committed (never if it rolls back).
+
+    For what must not happen unless the change stands, such as sending an e-mail about it.
+    ``work`` gets the session in a new transaction and commits what it writes itself;
+    an error in it is logged, never raised: the change it follows has already happened.
+    """
+    session().info.setdefault(AFTER_COMMIT, []).append(work)
+
+
+def _run_after_commit(current: Session) -> None:
+    for work in current.info.pop(AFTER_COMMIT, []):
+        try:
+            work(current)
+        except Exception:
+            current.rollback()
+            log.exception("Work after a commit failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_commit(current: Session, _previous: Any) -> None:
+    current.info.pop(AFTER_COMMIT, None)
 
 
 def _commit_after_request(response: Response) -> Response:
@@ -196,6 +224,7 @@ def _commit_after_request(response: Response) -> Response:
         return response
     if response.status_code < 400 or g.get("_db_keep_on_error"):
         current.commit()
+        _run_after_commit(current)
         return response
     current.rollback()
     follow_ups: list[Callable[[Session], None]] = g.pop("_db_even_if_refused", [])

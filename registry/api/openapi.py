@@ -98,6 +98,11 @@ INTERNAL_FIELDS = (
 
 @cache
 def document() -> dict[str, Any]:
+    """The whole OpenAPI document: the core API and each domain's part."""
+    return with_areas(_core())
+
+
+def _core() -> dict[str, Any]:
     platforms = [p.value for p in Platform]
     statuses = [s.value for s in ChannelStatus]
     public_properties: dict[str, Any] = {
@@ -481,6 +486,16 @@ def document() -> dict[str, Any]:
             },
         },
     }
+
+
+def with_areas(doc: dict[str, Any]) -> dict[str, Any]:
+    """Merge in the schemas and paths of each domain that keeps its API in its own module."""
+    from registry.api import AREAS
+
+    for area in AREAS:
+        doc["components"]["schemas"].update(area.openapi_schemas())
+        doc["paths"].update(area.openapi_paths())
+    return doc
 
 
 def roster_schemas() -> dict[str, Any]:

@@ -58,6 +58,16 @@ class Permission(StrEnum):
     ROSTER_READ = "roster:read"
     ROSTER_MANAGE = "roster:manage"
     REVIEW_MANAGE = "access_review:manage"
+    CONSENT_REQUEST = "consent:request"
+    CONSENT_READ_ALL = "consent:read_all"
+    CONSENT_DECIDE = "consent:decide"
+    CONSENT_CHECKLIST_MANAGE = "consent:checklist_manage"
+    POST_REQUEST = "post:request"
+    POST_READ_ALL = "post:read_all"
+    POST_DECIDE = "post:decide"
+    SCREEN_TEXT = "screen:text"
+    WORK_QUEUE = "work_queue:view"
+    OUTBOX_READ = "outbox:read"
 
 
 _EVERYONE: Final = frozenset(
@@ -66,6 +76,9 @@ _EVERYONE: Final = frozenset(
         Permission.ACCOUNT_MANAGE_OWN,
         Permission.CHANNEL_REQUEST,
         Permission.CHANNEL_LIST,
+        Permission.CONSENT_REQUEST,
+        Permission.POST_REQUEST,
+        Permission.SCREEN_TEXT,
     }
 )
 
@@ -88,6 +101,12 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.ROSTER_READ,
         Permission.ROSTER_MANAGE,
         Permission.REVIEW_MANAGE,
+        Permission.CONSENT_READ_ALL,
+        Permission.CONSENT_DECIDE,
+        Permission.CONSENT_CHECKLIST_MANAGE,
+        Permission.POST_READ_ALL,
+        Permission.POST_DECIDE,
+        Permission.WORK_QUEUE,
     },
     Role.AUDITOR: _EVERYONE
     | {
@@ -97,8 +116,10 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.AUDIT_READ,
         Permission.CREDENTIAL_READ,
         Permission.ROSTER_READ,
+        Permission.CONSENT_READ_ALL,
+        Permission.POST_READ_ALL,
     },
-    Role.ADMIN: _EVERYONE | {Permission.USER_MANAGE, Permission.AUDIT_READ},
+    Role.ADMIN: _EVERYONE | {Permission.USER_MANAGE, Permission.AUDIT_READ, Permission.OUTBOX_READ},
 }
 
 
