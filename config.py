@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 ENV_PREFIX = "REGISTRY"
 KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MIN_SECRET_KEY_LENGTH = 32
+#: Room in a request for the rest of a form beside a file of the largest size allowed.
+FORM_ALLOWANCE_BYTES = 512 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -94,6 +96,12 @@ class Settings:
     per_page: int = 25
     public_base_url: str | None = None
     rotation_days: int = 90
+    max_upload_mb: int = 10
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest file accepted, in bytes."""
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def is_production(self) -> bool:
@@ -116,7 +124,7 @@ class Settings:
             "WTF_CSRF_SSL_STRICT": secure_cookies,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
             "RATELIMIT_HEADERS_ENABLED": True,
-            "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+            "MAX_CONTENT_LENGTH": self.max_upload_bytes + FORM_ALLOWANCE_BYTES,
             "JSON_SORT_KEYS": False,
         }
 
@@ -231,4 +239,5 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         per_page=_int("PER_PAGE", 25),
         public_base_url=_text(values.get("PUBLIC_BASE_URL")),
         rotation_days=_int("ROTATION_DAYS", 90),
+        max_upload_mb=_int("MAX_UPLOAD_MB", 10),
     )

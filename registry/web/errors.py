@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -26,7 +26,7 @@ MESSAGES = {
     404: ("Page not found", "There is nothing at this address. Check it, or go back to the home page."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
     409: ("Not possible now", "The record is not in a state that allows this."),
-    413: ("The file is too large", "The upload is larger than the size limit."),
+    413: ("The file is too big", "Each file must be within the size limit."),
     422: ("Check your answers", "Some answers need correcting."),
     429: ("Too many attempts", "You have tried this too many times. Wait a few minutes, then try again."),
     500: ("Sorry, there is a problem with the service", "Try again later. If the problem continues, contact the service desk."),
@@ -67,7 +67,7 @@ def _http_error(exc: HTTPException) -> Any:
     elif isinstance(exc, RateLimitExceeded):
         detail = "You have tried this too many times. Wait a few minutes, then try again."
     elif status == 413:
-        detail = "The request is larger than the service accepts."
+        detail = _too_big()
     elif exc.description and exc.description != type(exc).description:
         detail = exc.description  # a plain-English reason given with abort()
     if wants_json():
@@ -82,6 +82,15 @@ def _http_error(exc: HTTPException) -> Any:
     if status == 401 and wants_json():
         response = _with_header(response, "WWW-Authenticate", 'Bearer realm="registry"')
     return response
+
+
+def _too_big() -> str:
+    """Read under the title "The file is too big"; the limit is REGISTRY_MAX_UPLOAD_MB."""
+    limit = current_app.extensions["registry.settings"].max_upload_mb
+    return (
+        f"Each file must be {limit} MB or smaller. If you chose several files, together they "
+        f"must be {limit} MB or smaller too. Go back, choose a smaller file and try again."
+    )
 
 
 def _with_header(response: Any, name: str, value: str) -> Response:

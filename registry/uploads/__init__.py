@@ -1,0 +1,1 @@
+"""Safe uploads: files checked by their content, cleaned of metadata, stored outside the web root."""

@@ -1,0 +1,68 @@
+"""A stored file: what it is (found from its content), who sent it, and its SHA-256."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.auth.models import User
+from registry.db import Base, created, intpk
+
+
+class UploadType(StrEnum):
+    """The kinds of file accepted, by content type; the value is what is stored and served."""
+
+    PNG = "image/png"
+    JPEG = "image/jpeg"
+    GIF = "image/gif"
+    WEBP = "image/webp"
+    PDF = "application/pdf"
+
+    @property
+    def extension(self) -> str:
+        return {"image/jpeg": ".jpg", "application/pdf": ".pdf"}.get(self.value, "." + self.value.split("/")[1])
+
+    @property
+    def is_image(self) -> bool:
+        return self.value.startswith("image/")
+
+
+TYPE_VALUES = ", ".join(f"'{t.value}'" for t in UploadType)
+
+
+class Upload(Base):
+    """A file someone sent, as stored under ``<instance>/uploads/<stored_name>``.
+
+    The areas that accept files link to it through their own association tables;
+    each serves it through its own route, after checking who may see it.
+    """
+
+    __tablename__ = "uploads"
+    __table_args__ = (
+        UniqueConstraint("stored_name"),
+        CheckConstraint(f"content_type IN ({TYPE_VALUES})", name="content_type_known"),
+        CheckConstraint("size > 0", name="size_positive"),
+        CheckConstraint("length(sha256) = 64", name="sha256_length"),
+        Index("ix_uploads_uploaded_by_id", "uploaded_by_id"),
+    )
+
+    id: Mapped[intpk]
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created]
+
+    uploaded_by: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def type(self) -> UploadType:
+        return UploadType(self.content_type)
+
+    @property
+    def is_image(self) -> bool:
+        return self.type.is_image

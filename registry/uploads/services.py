@@ -1,0 +1,578 @@
+"""Storing and serving uploaded files safely.
+
+A file is accepted for what its content is, never for its name or the type the
+browser claimed: PNG, JPEG, GIF and WebP images, which Pillow must decode in
+full and which are then re-encoded from their pixels alone (no EXIF, GPS, XMP,
+ICC profile, comments or PNG text chunks survive), and PDFs without active
+content. Animated GIF, WebP and PNG keep their animation: every frame is
+re-encoded whole, with its duration and the loop count.
+
+Files live under ``<instance>/uploads/`` (outside the web root; the folder 0700,
+each file 0600) under random names, with their SHA-256 in the ``uploads`` table.
+
+Nothing is half-written. A file is written (and fsynced) before its row is
+flushed, and registered with the session's current transaction; if that
+transaction ends without committing (rolled back, or the session closed), the
+files written in it are deleted. So a committed row always has its file; a crash
+between writing and rolling back can leave an unreferenced file at worst, which
+:func:`remove_orphans` clears. (Writing under a temporary name and renaming after
+the commit would turn a failed rename into a committed row without its file.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import os
+import re
+import secrets
+import struct
+import unicodedata
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Response, current_app, g, send_file
+from PIL import Image, ImageOps, JpegImagePlugin
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
+from werkzeug.datastructures import FileStorage
+
+from registry import db
+from registry.audit.models import AuditAction
+from registry.audit.services import Actor, record
+from registry.auth.models import User
+from registry.errors import Invalid, NotFound
+from registry.uploads.models import Upload, UploadType
+
+log = logging.getLogger(__name__)
+
+#: For an ``<input type="file" accept="…">``: a hint to the browser only; the content decides.
+ACCEPT = ",".join(t.value for t in UploadType)
+ACCEPTED = "a PNG, JPEG, GIF or WebP image, or a PDF"
+NAME_MAX = 255
+FOLDER = "uploads"
+#: Names of PDF objects that run, launch or carry something: such a PDF is refused.
+PDF_ACTIVE_NAMES = frozenset({"JavaScript", "JS", "Launch", "EmbeddedFile", "EmbeddedFiles", "RichMedia"})
+PDF_INFLATE_BUDGET = 64 * 1024 * 1024
+MAX_FRAMES = 1000
+FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+_PILLOW_FORMATS = {
+    UploadType.PNG: "PNG",
+    UploadType.JPEG: "JPEG",
+    UploadType.GIF: "GIF",
+    UploadType.WEBP: "WEBP",
+}
+_ANIMATED = frozenset({UploadType.PNG, UploadType.GIF, UploadType.WEBP})
+_TRACKED = "registry.uploads.written"
+_STORED_NAME = re.compile(r"[0-9a-f]{32}")
+#: What Pillow's decoders raise on malformed input (besides the decompression-bomb error).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError,
+                  ArithmeticError, MemoryError)
+
+
+class _Refused(Exception):
+    """One file is not accepted: ``reason`` is a short code for the audit trail."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    name: str
+    type: UploadType
+    data: bytes
+
+
+# --- public entry points ---------------------------------------------------------------
+
+
+def store(file: FileStorage | None, *, actor: User, field: str) -> Upload:
+    """Store one file, which must be given; see :func:`store_all`."""
+    if not file or not file.filename:
+        raise Invalid({field: f"Choose a file: {ACCEPTED}."})
+    return store_all([file], actor=actor, field=field)[0]
+
+
+def store_all(files: Iterable[FileStorage | None], *, actor: User, field: str) -> list[Upload]:
+    """Check every file, then store them all, or refuse and store none.
+
+    Inputs with no file chosen are skipped. Each file is judged by its content;
+    a refusal raises ``Invalid({field: "<name>: <reason>"})`` (every refused file
+    named) before anything is written, and is recorded in the audit trail even
+    though the request fails. Images are stored without their metadata. Flushes.
+    """
+    chosen = [file for file in files if file and file.filename]
+    limit = current_app.extensions["registry.settings"].max_upload_bytes
+    accepted: list[_Accepted] = []
+    refused: list[_Refused] = []
+    for file in chosen:
+        name = clean_name(file.filename)
+        try:
+            accepted.append(_check(name, file.stream.read(limit + 1), limit))
+        except _Refused as refusal:
+            refused.append(refusal)
+    if refused:
+        _record_refusal(refused, Actor.of(actor), field)
+        raise Invalid({field: " ".join(refusal.message for refusal in refused)})
+    return [_keep(item, actor, field) for item in accepted]
+
+
+def send(upload: Upload) -> Response:
+    """The file as a download, never shown inline by the browser.
+
+    The caller has checked that the viewer may see the request it belongs to.
+    """
+    path = _path(upload)
+    if not path.is_file():
+        log.error("Upload %s is missing from storage (%s)", upload.id, upload.stored_name)
+        raise NotFound("The file is missing from storage. Ask the communications team to restore it.")
+    response = send_file(
+        path, mimetype=upload.content_type, as_attachment=True, download_name=download_name(upload),
+        conditional=False, etag=False, last_modified=upload.created_at,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    g.csp_override = FILE_CSP  # should anything ever render it inline: no scripts, no plugins
+    return response
+
+
+def read_bytes(upload: Upload) -> bytes:
+    """The stored bytes, checked against the SHA-256 recorded when they were written."""
+    try:
+        data = _path(upload).read_bytes()
+    except FileNotFoundError:
+        log.error("Upload %s is missing from storage (%s)", upload.id, upload.stored_name)
+        raise NotFound("The file is missing from storage. Ask the communications team to restore it.") from None
+    if hashlib.sha256(data).hexdigest() != upload.sha256:
+        log.error("Upload %s does not match its SHA-256 (%s)", upload.id, upload.stored_name)
+        raise NotFound("The stored file has changed since it was uploaded. Ask the communications team to restore it.")
+    return data
+
+
+def remove_orphans(older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
+    """Delete stored files that no row refers to (left by a crash); returns how many.
+
+    Only files named as this module names them and older than ``older_than`` are
+    considered, so files of transactions still running are left alone.
+    """
+    folder = storage_folder()
+    if not folder.is_dir():
+        return 0
+    known = set(db.session().scalars(select(Upload.stored_name)))
+    cutoff = (db.utcnow() - older_than).timestamp()
+    removed = 0
+    for path in folder.iterdir():
+        if not _STORED_NAME.fullmatch(path.name) or path.name in known or path.stat().st_mtime > cutoff:
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("Removed %d stored file(s) that no upload refers to", removed)
+    return removed
+
+
+def storage_folder() -> Path:
+    """Where files are kept: ``<instance>/uploads`` (outside the web root)."""
+    return Path(current_app.instance_path) / FOLDER
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+def clean_name(raw: str | None) -> str:
+    """The sender's file name, for display only: no folders, no control or invisible
+    characters (nor right-to-left overrides), single spaces, at most 255 characters."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(" " if ch.isspace() else ch for ch in name if unicodedata.category(ch)[0] != "C" or ch.isspace())
+    name = re.sub(r" +", " ", name).strip(" .")
+    if len(name) > NAME_MAX:
+        stem, ext = os.path.splitext(name)
+        ext = ext if len(ext) <= 16 else ""
+        name = stem[: NAME_MAX - len(ext)].rstrip(" .") + ext
+    return name or "file"
+
+
+def download_name(upload: Upload) -> str:
+    """The display name with the extension of what the file is (a PNG sent as ``logo.pdf``
+    downloads as ``logo.png``)."""
+    kind = upload.type
+    stem, ext = os.path.splitext(upload.original_name)
+    if ext.lower() in _extensions(kind):
+        return upload.original_name
+    if not (1 < len(ext) <= 6 and ext[1:].isalnum()):
+        stem = upload.original_name
+    return (stem[: NAME_MAX - len(kind.extension)] or "file") + kind.extension
+
+
+def _extensions(kind: UploadType) -> frozenset[str]:
+    return frozenset({kind.extension, ".jpeg", ".jpe"} if kind is UploadType.JPEG else {kind.extension})
+
+
+# --- checking ------------------------------------------------------------------------------
+
+
+def _check(name: str, data: bytes, limit: int) -> _Accepted:
+    if not data:
+        raise _Refused("empty", f"{name}: the file is empty. Choose the file again.")
+    if len(data) > limit:
+        mb = limit // (1024 * 1024)
+        raise _Refused("too_big", f"{name}: the file is too big. Each file must be {mb} MB or smaller.")
+    kind = _sniff(data)
+    if kind is None:
+        raise _unknown(name, data)
+    if kind is UploadType.PDF:
+        _check_pdf(name, data)
+        return _Accepted(name, kind, data)
+    return _Accepted(name, kind, _reencode(name, kind, data))
+
+
+def _sniff(data: bytes) -> UploadType | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return UploadType.PNG
+    if data.startswith(b"\xff\xd8\xff"):
+        return UploadType.JPEG
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return UploadType.GIF
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return UploadType.WEBP
+    if data.startswith(b"%PDF-"):
+        return UploadType.PDF
+    return None
+
+
+_SVG = re.compile(rb"<svg[\s>]", re.IGNORECASE)
+
+
+def _unknown(name: str, data: bytes) -> _Refused:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if _SVG.search(head) or (head.lower().startswith(b"<?xml") and b"svg" in head.lower()):
+        return _Refused(
+            "svg",
+            f"{name}: SVG images are not accepted, because they can contain scripts. "
+            f"Upload {ACCEPTED} instead.",
+        )
+    if b"%PDF-" in data[:1024]:
+        return _Refused(
+            "pdf_header",
+            f"{name}: this is not a valid PDF (it does not start with %PDF-). "
+            "Save it as a PDF again and upload the new copy.",
+        )
+    return _Refused("type", f"{name}: this type of file is not accepted. Upload {ACCEPTED}.")
+
+
+def _check_pdf(name: str, data: bytes) -> None:
+    if b"%%EOF" not in data[-2048:]:
+        raise _Refused(
+            "pdf_incomplete",
+            f"{name}: the PDF is incomplete (it has no end-of-file marker). "
+            "Save it as a PDF again and upload the new copy.",
+        )
+    names, readable = _pdf_names(data)
+    if "Encrypt" in names:
+        raise _Refused(
+            "pdf_encrypted",
+            f"{name}: the PDF is password-protected or encrypted, so it cannot be checked. "
+            "Save a copy without protection and upload that.",
+        )
+    if not readable:
+        raise _Refused(
+            "pdf_unreadable",
+            f"{name}: the PDF is stored in a way that cannot be checked. "
+            "Print it to a new PDF and upload that.",
+        )
+    found = sorted(names & PDF_ACTIVE_NAMES)
+    if found:
+        raise _Refused(
+            "pdf_active_content",
+            f"{name}: the PDF contains active content ({', '.join('/' + n for n in found)}): "
+            "scripts, launch actions or embedded files are not accepted. Print it to a new PDF, "
+            "or export it without them, and upload that.",
+        )
+
+
+_PDF_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]+)")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
+
+
+def _pdf_names(data: bytes) -> tuple[set[str], bool]:
+    """Every name in the PDF, ``#xx`` escapes decoded, with those in its object streams
+    (where PDF 1.5+ keeps dictionaries, compressed), and whether every object stream
+    could be read. Other streams (page content, images) hold no actions and are not opened.
+    """
+    names = _names_in(data)
+    budget = PDF_INFLATE_BUDGET
+    for match in _PDF_STREAM.finditer(data):
+        header = data[max(0, match.start() - 4096):match.start()]
+        if "ObjStm" not in _names_in(header[header.rfind(b"obj") + 3:]):
+            continue
+        end = data.find(b"endstream", match.end())
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(data[match.end():end if end >= 0 else len(data)], budget + 1)
+        except zlib.error:
+            return names, False  # not Flate, or damaged: what it holds cannot be seen
+        budget -= len(inflated)
+        if budget < 0:
+            return names, False
+        names |= _names_in(inflated)
+    return names, True
+
+
+def _names_in(data: bytes) -> set[str]:
+    return {
+        _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), raw).decode("latin-1")
+        for raw in _PDF_NAME.findall(data)
+    }
+
+
+def _reencode(name: str, kind: UploadType, data: bytes) -> bytes:
+    """Decode the whole image with Pillow and encode its pixels again, and nothing else."""
+    fmt = _PILLOW_FORMATS[kind]
+    damaged = _Refused(
+        "image_damaged",
+        f"{name}: the image is damaged or incomplete and cannot be read. "
+        "Save it again and upload the new copy.",
+    )
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as probe:
+            probe.verify()
+        with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+            width, height = image.size
+            loop = image.info.get("loop")
+            count = getattr(image, "n_frames", 1) if kind in _ANIMATED else 1
+            _check_frames(name, width, height, count)
+            options = _encoder_options(kind, image, data, loop)
+            frames, durations = [], []
+            for index in range(count):
+                image.seek(index)
+                image.load()
+                frame = _upright(image) if count == 1 else image
+                frames.append(_pixels_only(frame, keep_alpha=kind is not UploadType.JPEG))
+                durations.append(int(image.info.get("duration") or 100))
+        if count > 1:
+            options |= {"save_all": True, "append_images": frames[1:], "duration": durations}
+        return _encode(frames[0], fmt, options)
+    except _Refused:
+        raise
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(name) from None
+    except _DECODE_ERRORS:
+        raise damaged from None
+
+
+def _encoder_options(kind: UploadType, image: Image.Image, data: bytes, loop: object) -> dict[str, object]:
+    """How to encode: the original's JPEG quality, WebP losslessness, animation loop count."""
+    if kind is UploadType.JPEG:
+        sampling = JpegImagePlugin.get_sampling(image)
+        quality: dict[str, object] = {"qtables": image.quantization} if getattr(image, "quantization", None) else {}
+        return quality | ({"subsampling": sampling} if quality and sampling != -1 else {})
+    options: dict[str, object] = {} if loop is None else {"loop": loop}
+    if kind is UploadType.GIF:
+        options["disposal"] = 2  # every frame is whole: clear before drawing the next
+    elif kind is UploadType.PNG:
+        options |= {"disposal": 0, "blend": 0}
+    elif kind is UploadType.WEBP:
+        options |= {"lossless": True} if _webp_lossless(data) else {"quality": 90}
+    return options
+
+
+def _encode(first: Image.Image, fmt: str, options: dict[str, object]) -> bytes:
+    out = io.BytesIO()
+    try:
+        first.save(out, fmt, **options)
+    except (ValueError, OSError):
+        if "qtables" not in options:
+            raise
+        # The original's quantisation tables do not fit the RGB image (a CMYK original, say).
+        out = io.BytesIO()
+        first.save(out, fmt, quality=90)
+    return out.getvalue()
+
+
+def _check_frames(name: str, width: int, height: int, frames: int) -> None:
+    if frames > MAX_FRAMES:
+        raise _Refused(
+            "image_too_many_frames",
+            f"{name}: the animation has {frames:,} frames; it can have up to {MAX_FRAMES:,}. "
+            "Shorten it and upload it again.",
+        )
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and width * height * frames > limit:
+        raise _too_many_pixels(name, width, height, frames)
+
+
+def _too_many_pixels(name: str, width: int = 0, height: int = 0, frames: int = 1) -> _Refused:
+    size = f" ({width:,} × {height:,} pixels{f', {frames} frames' if frames > 1 else ''})" if width else ""
+    return _Refused(
+        "image_too_many_pixels",
+        f"{name}: the image is too large to process{size}. Images can have up to "
+        f"{Image.MAX_IMAGE_PIXELS:,} pixels in all. Make it smaller and upload it again.",
+    )
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turn the picture as its EXIF orientation says, since that tag is about to go."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except _DECODE_ERRORS:  # unreadable EXIF: the pixels as they are
+        return image
+
+
+def _pixels_only(frame: Image.Image, *, keep_alpha: bool) -> Image.Image:
+    """A new image holding only ``frame``'s pixels: no EXIF, XMP, ICC profile, comment or text."""
+    alpha = keep_alpha and (frame.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in frame.info)
+    if frame.mode.startswith("I"):  # 16-bit grey: scale to 8 bits, or it would all turn white
+        frame = frame.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    clean = frame.convert("RGBA" if alpha else "RGB")
+    clean.info = {}
+    return clean
+
+
+def _webp_lossless(data: bytes) -> bool:
+    """Whether the WebP's (first) image is lossless (a ``VP8L`` chunk), so it stays lossless."""
+    position = 12
+    while position + 8 <= len(data):
+        fourcc, size = data[position:position + 4], int.from_bytes(data[position + 4:position + 8], "little")
+        if fourcc == b"VP8L":
+            return True
+        if fourcc == b"VP8 ":
+            return False
+        if fourcc == b"ANMF":
+            return data[position + 24:position + 28] == b"VP8L"  # the first frame's image
+        position += 8 + size + (size & 1)
+    return False
+
+
+# --- storing -------------------------------------------------------------------------------
+
+
+def _keep(item: _Accepted, actor: User, field: str) -> Upload:
+    session = db.session()
+    folder = _folder()
+    stored_name = secrets.token_hex(16)
+    path = folder / stored_name
+    _track(session, path)
+    _write(path, item.data)
+    _sync_folder(folder)
+    upload = Upload(
+        sha256=hashlib.sha256(item.data).hexdigest(),
+        stored_name=stored_name,
+        original_name=item.name,
+        content_type=item.type.value,
+        size=len(item.data),
+        uploaded_by_id=actor.id,
+        uploaded_by=actor,
+    )
+    session.add(upload)
+    session.flush()
+    # No file name in the trail: it is append-only and a name can identify a person.
+    record(
+        AuditAction.UPLOAD_STORE, "upload", upload.id,
+        {"field": field, "content_type": upload.content_type, "size": upload.size, "sha256": upload.sha256},
+        actor=actor,
+    )
+    return upload
+
+
+def _record_refusal(refused: list[_Refused], actor: Actor, field: str) -> None:
+    reasons = [refusal.reason for refusal in refused]
+
+    def write(session: Session) -> None:
+        record(AuditAction.UPLOAD_REFUSED, "upload", field, {"field": field, "reasons": reasons},
+               actor=actor, session=session)
+
+    db.even_if_refused(write)
+
+
+def _folder() -> Path:
+    folder = storage_folder()
+    if not folder.is_dir():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)  # whatever the umask
+    return folder
+
+
+def _write(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the new directory entry durable before the row that names it can commit."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _path(upload: Upload) -> Path:
+    if not _STORED_NAME.fullmatch(upload.stored_name):
+        raise NotFound("The file is missing from storage.")
+    return storage_folder() / upload.stored_name
+
+
+# --- files follow their transaction --------------------------------------------------------
+
+
+@dataclass
+class _Written:
+    transaction: SessionTransaction
+    path: Path
+
+
+def _track(session: Session, path: Path) -> None:
+    """Tie ``path`` to the session's innermost transaction (begun here if need be)."""
+    written: list[_Written] | None = session.info.get(_TRACKED)
+    if written is None:
+        written = session.info[_TRACKED] = []
+        event.listen(session, "after_commit", _committed)
+        event.listen(session, "after_transaction_end", _ended)
+    if not session.in_transaction():
+        session.begin()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    assert transaction is not None
+    written.append(_Written(transaction, path))
+
+
+def _committed(session: Session) -> None:
+    """A savepoint's files now belong to its parent; the outermost commit makes them permanent.
+
+    Called before the committed transaction closes, so it is still the session's current one.
+    """
+    committed = session.get_nested_transaction() or session.get_transaction()
+    written: list[_Written] = session.info.get(_TRACKED, [])
+    if committed is None:
+        return
+    if committed.parent is None:
+        written[:] = [item for item in written if item.transaction is not committed]
+        return
+    for item in written:
+        if item.transaction is committed:
+            item.transaction = committed.parent
+
+
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction ended; files still tied to it were not committed: delete them."""
+    written: list[_Written] = session.info.get(_TRACKED, [])
+    if not any(item.transaction is transaction for item in written):
+        return
+    for item in [item for item in written if item.transaction is transaction]:
+        try:
+            item.path.unlink(missing_ok=True)
+        except OSError:
+            log.exception("Could not remove %s after its transaction rolled back", item.path.name)
+    written[:] = [item for item in written if item.transaction is not transaction]
