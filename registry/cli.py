@@ -23,7 +23,10 @@ from registry.audit.services import Actor, record, verify_chain
 from registry.auth import services as accounts
 from registry.auth.permissions import Role
 from registry.errors import RegistryError
+from registry.notifications import reminders
+from registry.notifications import services as notifications
 from registry.roster import services as roster
+from registry.uploads import services as uploads
 from registry.vault import services as custody
 from registry.vault import vault
 from registry.vault.crypto import VaultError
@@ -209,6 +212,29 @@ def roster_expire() -> None:
     click.echo(f"{ended} roster grant{'' if ended == 1 else 's'} expired.")
 
 
+reminders_cli = AppGroup("reminders", help="Reminders of what is due.")
+
+
+@reminders_cli.command("send")
+def reminders_send() -> None:
+    """Send the day's reminders (run daily) and retry e-mail that could not be sent before."""
+    with db.transaction():
+        report = reminders.send()
+    # Today's messages went out as the transaction committed; this retries earlier ones.
+    notifications.deliver(db.session())
+    click.echo(report.summary(reminders.delivery_of(report.ids)))
+
+
+uploads_cli = AppGroup("uploads", help="Uploaded files (artwork, post images).")
+
+
+@uploads_cli.command("prune")
+def uploads_prune() -> None:
+    """Delete stored files that no record refers to (left by a crash; run daily)."""
+    removed = uploads.remove_orphans()
+    click.echo(f"{removed} file{'' if removed == 1 else 's'} without a record removed.")
+
+
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
 
@@ -233,5 +259,6 @@ def demo_sign_ins() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, tokens_cli, audit_cli, keys_cli, roster_cli, demo_cli):
+    groups = (db_cli, users_cli, tokens_cli, audit_cli, keys_cli, roster_cli, reminders_cli, uploads_cli, demo_cli)
+    for group in groups:
         app.cli.add_command(group)

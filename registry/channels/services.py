@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,7 @@ from registry.channels.workflow import (
     ChannelStatus,
 )
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
+from registry.notifications import services as notifications
 
 REVIEW_INTERVAL = dt.timedelta(days=365)
 REASON_MAX = 2000
@@ -250,7 +251,45 @@ def _create(
 
 def request_channel(data: ChannelRequest, requester: User) -> Channel:
     """A member of staff asks communications for a channel (policy 6.7)."""
-    return _create(data, requester, status=ChannelStatus.REQUESTED, action="request", audit=AuditAction.CHANNEL_REQUEST)
+    channel = _create(data, requester, status=ChannelStatus.REQUESTED, action="request", audit=AuditAction.CHANNEL_REQUEST)
+    _tell(channel, "request", requester, None)
+    return channel
+
+
+#: What the requester is told when comms move their channel, as (subject, first sentence).
+TOLD_TO_REQUESTER: Final = {
+    ChannelAction.APPROVE: ("approved", "has been approved. The communications team will set it up and tell you when it is active."),
+    ChannelAction.REJECT: ("not approved", "has not been approved."),
+    ChannelAction.REQUEST_INFO: ("needs more information", "needs more information from you before it can be decided. Answer on its page and resubmit it."),
+    ChannelAction.ACTIVATE: ("is active", "is now active."),
+    ChannelAction.SUSPEND: ("suspended", "has been suspended."),
+    ChannelAction.REINSTATE: ("reinstated", "has been reinstated."),
+    ChannelAction.RETIRE: ("retired", "has been retired."),
+}
+
+
+def _tell(channel: Channel, action: str, actor: User, reason: str | None) -> None:
+    """Tell whoever must act next, or would want to know (never the person who acted)."""
+    link = f"/channels/{channel.reference}"
+    what = f"{channel.display_name} on {channel.platform_label}"
+    if action in ("request", ChannelAction.RESUBMIT):
+        verb = "New channel request" if action == "request" else "Channel request resubmitted"
+        notifications.notify_comms(
+            event=f"channel:{action}", subject=f"{verb} {channel.reference}: {what}",
+            body=f"{channel.requester.name} ({channel.department}) asks for {what}. It is in the work queue.",
+            link=link, exclude=actor,
+        )
+        return
+    told = TOLD_TO_REQUESTER.get(action)  # type: ignore[call-overload]
+    if told is None or channel.requester_id == actor.id:
+        return
+    subject, sentence = told
+    body = f"Your channel request {channel.reference} ({what}) {sentence}"
+    if reason:
+        body += f"\n\nThe communications team said: {reason}"
+    notifications.notify(
+        channel.requester, event=f"channel:{action}", subject=f"{channel.reference} {subject}", body=body, link=link,
+    )
 
 
 def get_channel(reference: str, *, for_update: bool = False) -> Channel:
@@ -395,6 +434,7 @@ def transition(
         _flush_unique(channel, channel.platform_enum, new_handle)
     _add_transition(channel, chosen.value, previous, t.target.value, actor, reason)
     record(t.audit, "channel", channel.reference, details, actor=actor)
+    _tell(channel, chosen.value, actor, reason)
     db.session().flush()
     return channel
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, jsonify, render_template
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
@@ -17,7 +17,9 @@ from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
 from registry.policy import sections
 from registry.roster import services as roster
 from registry.vault import services as custody
-from registry.web import charts
+from registry.web import charts, workqueue
+from registry.web.pagination import Page, page_args
+from registry.web.work import WorkItem
 
 bp = Blueprint("web", __name__)
 
@@ -38,8 +40,8 @@ def home():
         context["reviews_due_count"] = session.execute(
             select(func.count()).select_from(due.order_by(None).subquery())
         ).scalar_one()
-    if user.can(Permission.CHANNEL_DECIDE):
-        context["awaiting"] = channels.count_awaiting_comms()
+    if user.can(Permission.WORK_QUEUE):
+        context["awaiting"] = len(workqueue.for_comms())
     if user.can(Permission.MONITORING_READ):
         context["open_findings"] = session.execute(
             select(func.count()).select_from(UnauthorisedAccount).where(
@@ -57,6 +59,33 @@ def home():
             session.execute(select(User.active, func.count()).group_by(User.active)).all()
         )
     return render_template("home.html", **context)
+
+
+def _page_of(items: list[WorkItem], per_page: int) -> Page[WorkItem]:
+    page, per_page = page_args(per_page)
+    start = (page - 1) * per_page
+    return Page(items[start:start + per_page], len(items), page, per_page)
+
+
+@bp.route("/queue")
+@requires(Permission.WORK_QUEUE)
+def work_queue():
+    """Every request of every kind waiting on the communications team, oldest first."""
+    items = workqueue.for_comms()
+    kinds = sorted({i.kind for i in items})
+    kind = request.args.get("kind", "")
+    if kind in kinds:
+        items = [i for i in items if i.kind == kind]
+    return render_template(
+        "work/queue.html", page=_page_of(items, 50), kinds=kinds, kind=kind, now=db.utcnow()
+    )
+
+
+@bp.route("/requests")
+@requires(Permission.DASHBOARD_VIEW)
+def my_requests():
+    """A person's open requests of every kind; those waiting on them first."""
+    return render_template("work/mine.html", page=_page_of(workqueue.of(current_user._get_current_object()), 50), now=db.utcnow())
 
 
 CHART_DIMENSIONS = {"status", "platform"}

@@ -1,0 +1,63 @@
+"""The outbox: one row per message to one person."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.auth.models import User
+from registry.db import Base, UTCDateTime, created, intpk
+
+
+class Delivery(StrEnum):
+    PENDING = "pending"  # waiting for the SMTP server
+    SENT = "sent"  # accepted by the SMTP server
+    KEPT = "kept"  # no SMTP configured: kept in the outbox, shown in the Registry only
+    FAILED = "failed"  # the SMTP server refused it too many times
+
+    @property
+    def label(self) -> str:
+        return {
+            Delivery.PENDING: "Waiting to be sent",
+            Delivery.SENT: "Sent",
+            Delivery.KEPT: "In the outbox (no e-mail server set up)",
+            Delivery.FAILED: "Could not be sent",
+        }[self]
+
+
+DELIVERY_VALUES = ", ".join(f"'{d.value}'" for d in Delivery)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(f"delivery IN ({DELIVERY_VALUES})", name="delivery_known"),
+        Index("ix_notifications_recipient_id_created_at", "recipient_id", "created_at"),
+        Index("ix_notifications_delivery", "delivery"),
+        Index("ix_notifications_created_at", "created_at"),
+        # A reminder is sent once: the same key (what, about what, for whom, which day) twice is refused.
+        Index("uq_notifications_dedupe_key", "dedupe_key", unique=True),
+    )
+
+    id: Mapped[intpk]
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    to_address: Mapped[str] = mapped_column(String(320))
+    event: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[created]
+    delivery: Mapped[str] = mapped_column(String(10), default=Delivery.KEPT.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    recipient: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def delivery_enum(self) -> Delivery:
+        return Delivery(self.delivery)

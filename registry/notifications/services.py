@@ -1,0 +1,276 @@
+"""Tell people what they must act on or would want to know.
+
+``notify`` writes one outbox row per recipient in the current transaction, so a message
+exists exactly when the change it announces does. Once that transaction commits, the
+messages are sent through SMTP where ``REGISTRY_SMTP_HOST`` is set; otherwise they stay in
+the outbox, which each person reads on their Messages page (and an administrator on the
+outbox page). ``reminders send`` retries what could not be sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+from flask import Flask, current_app, has_request_context, request
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from config import ConfigError
+from registry import db
+from registry.audit.models import AuditAction
+from registry.audit.services import record
+from registry.auth.models import User, UserRole
+from registry.auth.permissions import Role
+from registry.notifications.models import Delivery, Notification
+
+log = logging.getLogger(__name__)
+
+#: Give up on a message after this many refusals by the SMTP server.
+MAX_ATTEMPTS = 5
+SUBJECT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    security: str  # "starttls", "ssl" or "none"
+    sender: str
+    timeout: float = 10.0
+
+    @classmethod
+    def from_config(cls) -> SmtpSettings | None:
+        config = current_app.config
+        host = (config.get("SMTP_HOST") or "").strip()
+        if not host:
+            return None
+        security = str(config.get("SMTP_SECURITY") or "starttls").strip().lower()
+        if security not in {"starttls", "ssl", "none"}:
+            raise ConfigError("REGISTRY_SMTP_SECURITY must be starttls, ssl or none.")
+        default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+        port = str(config.get("SMTP_PORT") or default_port)
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError("REGISTRY_SMTP_PORT must be a port number from 1 to 65535.")
+        return cls(
+            host=host,
+            port=int(port),
+            username=(config.get("SMTP_USERNAME") or None),
+            password=(config.get("SMTP_PASSWORD") or None),
+            security=security,
+            sender=str(config.get("SMTP_FROM") or f"Social Channel Registry <no-reply@{host}>"),
+        )
+
+
+def init_app(app: Flask) -> None:
+    """Refuse to start with e-mail settings that could never work (rather than fail at the first message)."""
+    with app.app_context():
+        SmtpSettings.from_config()
+
+
+def smtp_configured() -> bool:
+    return bool((current_app.config.get("SMTP_HOST") or "").strip())
+
+
+def _absolute(link: str | None) -> str | None:
+    if not link:
+        return None
+    base = current_app.extensions["registry.settings"].public_base_url
+    if base:
+        return base.rstrip("/") + link
+    if has_request_context():
+        return request.host_url.rstrip("/") + link
+    return link
+
+
+def notify(
+    recipients: User | Iterable[User],
+    *,
+    event: str,
+    subject: str,
+    body: str,
+    link: str | None = None,
+    dedupe_key: str | None = None,
+) -> list[Notification]:
+    """Queue a message to each active recipient (once each) in the current transaction.
+
+    ``dedupe_key`` (with the recipient's id appended) makes a message a one-off: one already
+    queued under the same key is not queued again. Bodies are plain text and must never hold a
+    secret or a patient identifier.
+    """
+    people = [recipients] if isinstance(recipients, User) else list(recipients)
+    session = db.session()
+    delivery = Delivery.PENDING if smtp_configured() else Delivery.KEPT
+    queued: list[Notification] = []
+    seen: set[int] = set()
+    for person in people:
+        if not person.active or person.id in seen:
+            continue
+        seen.add(person.id)
+        key = f"{dedupe_key}:{person.id}" if dedupe_key else None
+        if key and session.execute(select(Notification.id).where(Notification.dedupe_key == key)).first():
+            continue
+        message = Notification(
+            recipient=person,
+            to_address=person.email,
+            event=event,
+            subject=subject[:SUBJECT_LIMIT],
+            body=body,
+            link=link,
+            dedupe_key=key,
+            delivery=delivery.value,
+        )
+        session.add(message)
+        queued.append(message)
+    if queued:
+        session.flush()
+        if delivery is Delivery.PENDING:
+            ids = [m.id for m in queued]
+            db.after_commit(lambda current: deliver(current, ids))
+    return queued
+
+
+def comms_team(exclude: User | None = None) -> list[User]:
+    statement = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.COMMS.value, User.active.is_(True))
+        .order_by(User.id)
+    )
+    people = db.session().execute(statement).unique().scalars().all()
+    return [p for p in people if exclude is None or p.id != exclude.id]
+
+
+def notify_comms(
+    *, event: str, subject: str, body: str, link: str | None = None, exclude: User | None = None,
+    dedupe_key: str | None = None,
+) -> list[Notification]:
+    """Tell every active member of the communications team (except ``exclude``, who did it)."""
+    return notify(comms_team(exclude), event=event, subject=subject, body=body, link=link, dedupe_key=dedupe_key)
+
+
+def _message(settings: SmtpSettings, note: Notification) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = formataddr((note.recipient.name, note.to_address))
+    message["Subject"] = note.subject
+    message["Message-ID"] = make_msgid(domain=settings.host)
+    link = _absolute(note.link)
+    text = note.body.rstrip() + ("\n\n" + link if link else "")
+    text += "\n\n-- \nSocial Channel Registry. You get this because of your role in it."
+    message.set_content(text)
+    return message
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    if settings.security == "ssl":
+        server: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+        )
+    else:
+        server = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        if settings.security == "starttls":
+            server.starttls(context=ssl.create_default_context())
+    if settings.username:
+        server.login(settings.username, settings.password or "")
+    return server
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0
+
+
+def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 500) -> DeliveryReport:
+    """Send pending messages (those given, or all) through SMTP and commit their delivery state.
+
+    Each message is marked as it goes, so a crash part-way sends nothing twice that was marked
+    sent; the SMTP password and message bodies never reach the log.
+    """
+    report = DeliveryReport()
+    settings = SmtpSettings.from_config()
+    if settings is None:
+        return report
+    statement = select(Notification).where(Notification.delivery == Delivery.PENDING.value)
+    if ids is not None:
+        statement = statement.where(Notification.id.in_(list(ids)))
+    pending = session.execute(statement.order_by(Notification.id).limit(limit)).scalars().all()
+    if not pending:
+        return report
+    try:
+        server = _connect(settings)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("Could not reach the SMTP server %s:%s (%s)", settings.host, settings.port, type(exc).__name__)
+        for note in pending:
+            _failed(note, f"Could not reach the e-mail server ({type(exc).__name__}).")
+        session.commit()
+        report.waiting = sum(1 for n in pending if n.delivery == Delivery.PENDING.value)
+        report.failed = len(pending) - report.waiting
+        return report
+    try:
+        for note in pending:
+            try:
+                server.send_message(_message(settings, note))
+            except smtplib.SMTPException as exc:
+                _failed(note, f"The e-mail server refused it ({type(exc).__name__}).")
+            else:
+                note.delivery = Delivery.SENT.value
+                note.sent_at = db.utcnow()
+                note.attempts += 1
+                note.last_error = None
+            session.commit()
+    finally:
+        try:
+            server.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+    for note in pending:
+        if note.delivery == Delivery.SENT.value:
+            report.sent += 1
+        elif note.delivery == Delivery.FAILED.value:
+            report.failed += 1
+        else:
+            report.waiting += 1
+    return report
+
+
+def _failed(note: Notification, why: str) -> None:
+    note.attempts += 1
+    note.last_error = why[:300]
+    if note.attempts >= MAX_ATTEMPTS:
+        note.delivery = Delivery.FAILED.value
+
+
+def messages_of(user: User) -> Select[tuple[Notification]]:
+    return (
+        select(Notification)
+        .where(Notification.recipient_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def outbox(delivery: str | None = None) -> Select[tuple[Notification]]:
+    statement = select(Notification).order_by(Notification.created_at.desc(), Notification.id.desc())
+    if delivery:
+        statement = statement.where(Notification.delivery == delivery)
+    return statement
+
+
+def get_message(user: User, message_id: int) -> Notification | None:
+    return db.session().execute(
+        select(Notification).where(Notification.id == message_id, Notification.recipient_id == user.id)
+    ).scalar_one_or_none()
+
+
+def record_reminders(counts: dict[str, int]) -> None:
+    record(AuditAction.REMINDERS_SEND, "reminders", db.utcnow().date().isoformat(), counts)
+
