@@ -1,0 +1,603 @@
+"""The consent API under ``/api/v1`` (policy 6.8): list, ask, read, decide, withdraw, resubmit.
+
+The API speaks JSON like the rest of ``/api/v1``, so draft artwork travels inside the
+JSON body as base64 (``artwork: [{filename, content_base64}]``); each file is checked by
+its content exactly as a browser upload is. The whole body is limited by the upload size
+limit (``REGISTRY_MAX_UPLOAD_MB``), and base64 makes a file a third larger.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import io
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import FileStorage
+
+from registry import clock, db
+from registry.api.openapi import (
+    ERRORS_400,
+    ERRORS_401,
+    ERRORS_403,
+    ERRORS_404,
+    ERRORS_422,
+    ERRORS_429,
+    NULLABLE_TEXT,
+    TIMESTAMP,
+    _closed,
+    _json,
+    _page_params,
+    _paged,
+    _problem,
+)
+from registry.api.views import _json_object, _query, bp
+from registry.auth.permissions import Permission, requires
+from registry.consent import letter as letters
+from registry.consent import services
+from registry.consent.models import (
+    LogoConsent,
+    LogoConsentArtwork,
+    LogoConsentCheck,
+    LogoConsentStep,
+)
+from registry.consent.workflow import (
+    DECISIONS,
+    SHOWN_STATUSES,
+    STATUS_LABELS,
+    Asset,
+    ConsentStatus,
+    Medium,
+)
+from registry.errors import Invalid
+from registry.uploads import services as uploads
+from registry.uploads.models import UploadType
+from registry.web.pagination import page_args, paginate
+from registry.web.throttle import API_PER_CLIENT, limiter
+
+#: The longest value of each free-text query parameter; longer is refused with 422.
+CONSENT_QUERY_LIMITS = {"q": 200}
+ARTWORK_MAX_FILES = 20
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- how a consent looks ------------------------------------------------------------------------
+
+
+def consent_json(
+    consent: LogoConsent,
+    *,
+    today: dt.date,
+    history: list[LogoConsentStep] | None = None,
+    artwork: list[LogoConsentArtwork] | None = None,
+    checks: list[LogoConsentCheck] | None = None,
+) -> dict[str, Any]:
+    ref = consent.request_reference
+    approved = consent.is_approved
+    body: dict[str, Any] = {
+        "request_reference": ref,
+        "reference": consent.reference,
+        "status": consent.shown_status(today),
+        "status_label": consent.status_label_on(today),
+        "title": consent.title,
+        "department": consent.department,
+        "asset": consent.asset,
+        "media": [m.value for m in consent.media],
+        "purpose": consent.purpose,
+        "audience": consent.audience,
+        "partner_involved": consent.partner_involved,
+        "partner_name": consent.partner_name,
+        "starts_on": _iso(consent.starts_on),
+        "ends_on": _iso(consent.ends_on),
+        "expires_on": _iso(consent.expires_on),
+        "conditions": consent.conditions,
+        "decided_by": consent.decided_by.name if consent.decided_by else None,
+        "decided_at": _iso(consent.decided_at),
+        "requested_by": {"name": consent.requester.name, "email": consent.requester.email},
+        "created_at": _iso(consent.created_at),
+        "submitted_at": _iso(consent.submitted_at),
+        "updated_at": _iso(consent.updated_at),
+        "links": {
+            "self": url_for("api.get_consent", reference=ref),
+            "html": url_for("consent.detail", reference=ref),
+            "letter": url_for("consent.letter", reference=ref) if approved else None,
+            "letter_pdf": url_for("consent.letter_pdf", reference=ref) if approved and letters.pdf_available() else None,
+        },
+    }
+    if history is not None:
+        body["history"] = [
+            {
+                "action": step.action, "from_status": step.from_status, "to_status": step.to_status,
+                "actor": step.actor.name, "occurred_at": _iso(step.occurred_at), "note": step.note,
+            }
+            for step in history
+        ]
+    if artwork is not None:
+        body["artwork"] = [
+            {
+                "id": a.upload_id, "name": a.upload.original_name, "content_type": a.upload.content_type,
+                "size": a.upload.size, "sha256": a.upload.sha256, "current": a.is_current,
+                "added_at": _iso(a.added_at), "removed_at": _iso(a.removed_at),
+                "url": url_for("api.consent_artwork", reference=ref, upload_id=a.upload_id),
+            }
+            for a in artwork
+        ]
+    if checks is not None:
+        body["checklist"] = [{"item_id": c.item_id, "text": c.item_text, "checked": c.checked} for c in checks]
+    return body
+
+
+def _full(consent: LogoConsent, status: int = 200):  # type: ignore[no-untyped-def]
+    steps = services.history(consent)
+    response = jsonify(consent_json(
+        consent, today=clock.today(), history=steps, artwork=services.artwork_of(consent),
+        checks=services.checks_of(services.last_decision(steps)),
+    ))
+    response.status_code = status
+    return response
+
+
+# --- reading the request body -------------------------------------------------------------------
+
+
+def _artwork(body: dict[str, Any], *, required: bool, field: str = "artwork") -> list[FileStorage]:
+    """``[{filename, content_base64}]`` as files for the upload checks."""
+    given = body.get(field)
+    if given is None:
+        return []
+    if not isinstance(given, list) or not all(isinstance(item, dict) for item in given):
+        raise Invalid({field: f"{field} must be a list of objects with filename and content_base64."})
+    if len(given) > ARTWORK_MAX_FILES:
+        raise Invalid({field: f"Send at most {ARTWORK_MAX_FILES} files at once."})
+    files = []
+    for n, item in enumerate(given, start=1):
+        name, content = item.get("filename"), item.get("content_base64")
+        if not isinstance(name, str) or not name.strip():
+            raise Invalid({field: f"File {n} needs a filename, such as draft-poster.png."})
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid({field: f"File {n}: the filename is not valid text."}) from None
+        if not isinstance(content, str):
+            raise Invalid({field: f"{name}: content_base64 must be the file's content, base64-encoded."})
+        try:
+            data = base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid({field: f"{name}: content_base64 is not valid base64."}) from None
+        files.append(FileStorage(stream=io.BytesIO(data), filename=name, content_type="application/octet-stream"))
+    if required and not files:
+        raise Invalid({field: services.REQUIRED_MESSAGES["artwork"]})
+    return files
+
+
+def _ints(body: dict[str, Any], field: str) -> list[int]:
+    value = body.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise Invalid({field: f"{field} must be a list of whole numbers (ids)."})
+    return value
+
+
+def _text(body: dict[str, Any], *names: str) -> dict[str, str | None]:
+    errors = {name: f"{name} must be text." for name in names if body.get(name) is not None
+              and not isinstance(body[name], str)}
+    if errors:
+        raise Invalid(errors)
+    return {name: body.get(name) for name in names}
+
+
+def _date(body: dict[str, Any], name: str) -> dt.date | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise Invalid({name: f"{name} must be a date like 2027-03-31."})
+
+
+# --- routes -------------------------------------------------------------------------------------
+
+
+@bp.route("/consents")
+@requires(Permission.CONSENT_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def list_consents():
+    """Consent requests the caller may see: all for comms and auditors, one's own otherwise."""
+    filters, (page, per_page) = _query(
+        CONSENT_QUERY_LIMITS,
+        lambda: services.ConsentFilters.parse(request.args, strict=True),
+        lambda: page_args(25, strict=True),
+    )
+    today = clock.today()
+    result = paginate(db.session(), services.search(filters, _user(), today=today), page, per_page)
+    return jsonify({
+        "items": [consent_json(c, today=today) for c in result.items],
+        "total": result.total, "page": result.page, "per_page": result.per_page,
+    })
+
+
+@bp.route("/consents", methods=["POST"])
+@requires(Permission.CONSENT_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def create_consent():
+    body = _json_object()
+    data = services.ConsentRequest.from_mapping(body)
+    consent = services.request_consent(data, _artwork(body, required=True), _user())
+    response = _full(consent, 201)
+    response.headers["Location"] = url_for("api.get_consent", reference=consent.request_reference)
+    return response
+
+
+@bp.route("/consents/<reference>")
+@requires(Permission.CONSENT_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def get_consent(reference: str):
+    return _full(services.visible_consent(reference, _user()))
+
+
+@bp.route("/consents/<reference>/decision", methods=["POST"])
+@requires(Permission.CONSENT_DECIDE)
+@limiter.limit(API_PER_CLIENT)
+def decide_consent(reference: str):
+    consent = services.visible_consent(reference, _user())
+    body = _json_object()
+    fields = _text(body, "decision", "note", "conditions")
+    checked = _ints(body, "checked")
+    expires_on = _date(body, "expires_on")
+    consent = services.decide(
+        consent, fields["decision"] or "", _user(), note=fields["note"], conditions=fields["conditions"],
+        expires_on=expires_on, checked=checked,
+    )
+    return _full(consent)
+
+
+@bp.route("/consents/<reference>/withdrawal", methods=["POST"])
+@requires(Permission.CONSENT_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def withdraw_consent(reference: str):
+    consent = services.visible_consent(reference, _user())
+    fields = _text(_json_object(), "note")
+    return _full(services.withdraw(consent, _user(), note=fields["note"]))
+
+
+@bp.route("/consents/<reference>/resubmission", methods=["POST"])
+@requires(Permission.CONSENT_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def resubmit_consent(reference: str):
+    """The requester changes what comms asked about (fields not given stay as they are) and resubmits."""
+    consent = services.visible_consent(reference, _user())
+    body = _json_object()
+    data = services.ConsentRequest.from_mapping(body, base=services.ConsentRequest.of(consent))
+    note = _text(body, "note")["note"]
+    consent = services.resubmit(
+        consent, data, _user(), add_artwork=_artwork(body, required=False),
+        remove_artwork=_ints(body, "remove_artwork"), note=note,
+    )
+    return _full(consent)
+
+
+@bp.route("/consents/<reference>/artwork/<int(max=2147483647):upload_id>")
+@requires(Permission.CONSENT_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def consent_artwork(reference: str, upload_id: int):
+    """One artwork file of the request, as a download."""
+    consent = services.visible_consent(reference, _user())
+    return uploads.send(services.artwork_file(consent, upload_id))
+
+
+@bp.route("/consent-checklist")
+@requires(Permission.CONSENT_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def consent_checklist():
+    """The NHS identity checklist comms check artwork against (ids for a decision's ``checked``)."""
+    return jsonify({"items": [
+        {"id": item.id, "text": item.text, "position": item.position, "active": item.is_active}
+        for item in services.checklist()
+    ]})
+
+
+# --- the OpenAPI document -----------------------------------------------------------------------
+
+REFERENCE = {
+    "name": "reference",
+    "in": "path",
+    "required": True,
+    "description": "The request reference (LCR-0042) or, once approved, the consent reference (LC-2026-0042).",
+    "schema": {"type": "string", "maxLength": 40, "examples": ["LCR-0001", "LC-2026-0001"]},
+}
+DATE = {"type": "string", "format": "date"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def openapi_schemas() -> dict[str, Any]:
+    assets = [a.value for a in Asset]
+    media = [m.value for m in Medium]
+    artwork_file = {
+        "type": "object",
+        "required": ["filename", "content_base64"],
+        "properties": {
+            "filename": {"type": "string", "minLength": 1, "maxLength": 255},
+            "content_base64": {"type": "string", "contentEncoding": "base64",
+                               "description": "The file itself: a PNG, JPEG, GIF or WebP image, or a PDF."},
+        },
+    }
+    request_properties: dict[str, Any] = {
+        "title": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["title"]},
+        "department": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["department"]},
+        "asset": {"type": "string", "enum": assets},
+        "purpose": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["purpose"]},
+        "media": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "enum": media}},
+        "audience": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["audience"]},
+        "partner_involved": {"type": "boolean"},
+        "partner_name": {"type": ["string", "null"], "maxLength": services.LIMITS["partner_name"],
+                         "description": "Required when partner_involved is true."},
+        "starts_on": {**DATE, "description": "Today or later."},
+        "ends_on": {**DATE, "description": "On or after starts_on."},
+    }
+    return {
+        "LogoConsent": _closed(
+            {
+                "request_reference": {"type": "string", "pattern": "^LCR-[0-9]+$"},
+                "reference": {"type": ["string", "null"], "pattern": "^LC-[0-9]{4}-[0-9]{4,}$",
+                              "description": "The consent reference, given on approval."},
+                "status": {"type": "string", "enum": list(SHOWN_STATUSES),
+                           "description": "`expired` once an approval's expiry date has passed."},
+                "status_label": {"type": "string", "enum": list(STATUS_LABELS.values())},
+                "title": {"type": "string"},
+                "department": {"type": "string"},
+                "asset": {"type": "string", "enum": assets},
+                "media": {"type": "array", "items": {"type": "string", "enum": media}},
+                "purpose": {"type": "string"},
+                "audience": {"type": "string"},
+                "partner_involved": {"type": "boolean"},
+                "partner_name": NULLABLE_TEXT,
+                "starts_on": DATE,
+                "ends_on": DATE,
+                "expires_on": _nullable(DATE),
+                "conditions": NULLABLE_TEXT,
+                "decided_by": NULLABLE_TEXT,
+                "decided_at": _nullable(TIMESTAMP),
+                "requested_by": _closed({"name": {"type": "string"}, "email": {"type": "string"}}),
+                "created_at": TIMESTAMP,
+                "submitted_at": TIMESTAMP,
+                "updated_at": TIMESTAMP,
+                "links": _closed({
+                    "self": {"type": "string"},
+                    "html": {"type": "string"},
+                    "letter": {"type": ["string", "null"], "description": "The printable consent letter, once approved."},
+                    "letter_pdf": {"type": ["string", "null"],
+                                   "description": "The letter as a PDF, where the server has the PDF dependency."},
+                }),
+                "history": {
+                    "type": "array",
+                    "description": "Every step, oldest first (only on a single request).",
+                    "items": _closed({
+                        "action": {"type": "string"},
+                        "from_status": {"type": ["string", "null"]},
+                        "to_status": {"type": "string", "enum": [s.value for s in ConsentStatus]},
+                        "actor": {"type": "string"},
+                        "occurred_at": TIMESTAMP,
+                        "note": NULLABLE_TEXT,
+                    }),
+                },
+                "artwork": {
+                    "type": "array",
+                    "description": "Every artwork file, current first, then removed ones (only on a single request).",
+                    "items": _closed({
+                        "id": {"type": "integer", "minimum": 1},
+                        "name": {"type": "string"},
+                        "content_type": {"type": "string", "enum": [t.value for t in UploadType]},
+                        "size": {"type": "integer", "minimum": 1},
+                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "current": {"type": "boolean"},
+                        "added_at": TIMESTAMP,
+                        "removed_at": _nullable(TIMESTAMP),
+                        "url": {"type": "string"},
+                    }),
+                },
+                "checklist": {
+                    "type": "array",
+                    "description": "What the last decision recorded against the NHS identity checklist "
+                                   "(only on a single request; empty before a decision).",
+                    "items": _closed({"item_id": {"type": "integer"}, "text": {"type": "string"},
+                                      "checked": {"type": "boolean"}}),
+                },
+            },
+            optional=("history", "artwork", "checklist"),
+            description="A request to use the Trust logo or the NHS lozenge, and the consent once approved.",
+        ),
+        "LogoConsentRequest": {
+            "type": "object",
+            "required": ["title", "department", "asset", "purpose", "media", "audience", "partner_involved",
+                         "starts_on", "ends_on", "artwork"],
+            "properties": {
+                **request_properties,
+                "artwork": {"type": "array", "minItems": 1, "maxItems": ARTWORK_MAX_FILES, "items": artwork_file,
+                            "description": "The draft artwork, each file checked by its content."},
+            },
+        },
+        "LogoConsentResubmission": {
+            "type": "object",
+            "description": "Only the fields given change; the request goes back to the communications team.",
+            "properties": {
+                **{name: {**schema, "type": [schema["type"], "null"]} if isinstance(schema.get("type"), str)
+                   else schema for name, schema in request_properties.items()},
+                "artwork": {"type": ["array", "null"], "maxItems": ARTWORK_MAX_FILES, "items": artwork_file,
+                            "description": "Artwork to add."},
+                "remove_artwork": {"type": ["array", "null"], "items": {"type": "integer"},
+                                   "description": "Ids of current artwork to take off the request."},
+                "note": {"type": ["string", "null"], "maxLength": services.NOTE_MAX},
+            },
+        },
+        "LogoConsentDecision": {
+            "type": "object",
+            "required": ["decision"],
+            "properties": {
+                "decision": {"type": "string", "enum": [a.value for a in DECISIONS]},
+                "note": {"type": ["string", "null"], "maxLength": services.NOTE_MAX,
+                         "description": "Required for request_changes (what to change) and reject (why)."},
+                "conditions": {"type": ["string", "null"], "maxLength": services.CONDITIONS_MAX,
+                               "description": "Required for approve_with_conditions, and only for it."},
+                "expires_on": {"type": ["string", "null"], "format": "date",
+                               "description": "Approvals only. Default: the end of the use; not before it, "
+                                              "at most 2 years after it."},
+                "checked": {"type": ["array", "null"], "items": {"type": "integer"},
+                            "description": "Ids of the checklist items the artwork meets; approve needs them all."},
+            },
+        },
+        "LogoConsentWithdrawal": {
+            "type": "object",
+            "properties": {"note": {"type": ["string", "null"], "maxLength": services.NOTE_MAX}},
+        },
+        "ConsentChecklistItem": _closed({
+            "id": {"type": "integer", "minimum": 1},
+            "text": {"type": "string"},
+            "position": {"type": "integer"},
+            "active": {"type": "boolean"},
+        }),
+    }
+
+
+def openapi_paths() -> dict[str, Any]:
+    bearer = [{"bearerAuth": []}]
+    consent = {"$ref": "#/components/schemas/LogoConsent"}
+    shown = _json(consent, "The request with its history, artwork and last checklist.")
+
+    def post(operation: str, summary: str, schema: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {
+            "operationId": operation,
+            "summary": summary,
+            "security": bearer,
+            "parameters": [REFERENCE],
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}},
+            "responses": {
+                "200": shown, "400": ERRORS_400, "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404,
+                **responses, "422": ERRORS_422, "429": ERRORS_429,
+            },
+            **extra,
+        }
+
+    return {
+        "/api/v1/consents": {
+            "get": {
+                "operationId": "listConsents",
+                "summary": "Logo and lozenge consent requests: all for comms and auditors, one's own for others.",
+                "security": bearer,
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": CONSENT_QUERY_LIMITS["q"]},
+                     "description": "Text in the title, purpose, department, partner or requester, or a reference."},
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["", *SHOWN_STATUSES]},
+                     "description": "Empty means any. `approved` excludes expired approvals."},
+                    {"name": "asset", "in": "query", "schema": {"type": "string", "enum": ["", *[a.value for a in Asset]]},
+                     "description": "`trust_logo` and `nhs_lozenge` include requests for both."},
+                    {"name": "medium", "in": "query", "schema": {"type": "string", "enum": ["", *[m.value for m in Medium]]}},
+                    {"name": "expiring_soon", "in": "query", "schema": {"type": "string", "enum": ["", "true", "false"]},
+                     "description": f"`true`: approvals expiring within {services.EXPIRING_SOON_DAYS} days."},
+                    *_page_params(25),
+                ],
+                "responses": {
+                    "200": _json(_paged("#/components/schemas/LogoConsent"), "A page of requests, newest first."),
+                    "401": ERRORS_401, "403": ERRORS_403, "422": ERRORS_422, "429": ERRORS_429,
+                },
+            },
+            "post": {
+                "operationId": "requestConsent",
+                "summary": "Ask for consent to use the Trust logo or the NHS lozenge, with the draft artwork.",
+                "security": bearer,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LogoConsentRequest"}}},
+                },
+                "responses": {
+                    "201": {
+                        **_json(consent, "The request, waiting for a decision."),
+                        "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+                    },
+                    "400": ERRORS_400, "401": ERRORS_401, "403": ERRORS_403,
+                    "413": _problem("The body is larger than the upload size limit."),
+                    "422": ERRORS_422, "429": ERRORS_429,
+                },
+            },
+        },
+        "/api/v1/consents/{reference}": {
+            "get": {
+                "operationId": "getConsent",
+                "summary": "One request, with its history, artwork and last checklist (404 if not the caller's).",
+                "security": bearer,
+                "parameters": [REFERENCE],
+                "responses": {"200": shown, "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404,
+                              "429": ERRORS_429},
+            }
+        },
+        "/api/v1/consents/{reference}/decision": {
+            "post": post(
+                "decideConsent", "Approve (with or without conditions), ask for changes or reject (comms).",
+                "LogoConsentDecision",
+                {"409": _problem("The request is not waiting for a decision, or the caller made it (four-eyes rule).")},
+            )
+        },
+        "/api/v1/consents/{reference}/withdrawal": {
+            "post": post(
+                "withdrawConsent", "Withdraw one's own request while it is undecided or waiting for changes.",
+                "LogoConsentWithdrawal", {"409": _problem("The request has been decided or withdrawn already.")},
+            )
+        },
+        "/api/v1/consents/{reference}/resubmission": {
+            "post": post(
+                "resubmitConsent", "Change one's own request as comms asked and send it back for a decision.",
+                "LogoConsentResubmission",
+                {"409": _problem("The request is not waiting for the requester's changes."),
+                 "413": _problem("The body is larger than the upload size limit.")},
+            )
+        },
+        "/api/v1/consents/{reference}/artwork/{upload_id}": {
+            "get": {
+                "operationId": "getConsentArtwork",
+                "summary": "One artwork file of a request the caller may see, as a download.",
+                "security": bearer,
+                "parameters": [
+                    REFERENCE,
+                    {"name": "upload_id", "in": "path", "required": True,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file (Content-Disposition: attachment).",
+                        "content": {t.value: {"schema": {"type": "string", "format": "binary"}} for t in UploadType},
+                    },
+                    "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404, "429": ERRORS_429,
+                },
+            }
+        },
+        "/api/v1/consent-checklist": {
+            "get": {
+                "operationId": "getConsentChecklist",
+                "summary": "The NHS identity checklist comms check artwork against; retired items last.",
+                "security": bearer,
+                "responses": {
+                    "200": _json(_closed({"items": {"type": "array",
+                                                    "items": {"$ref": "#/components/schemas/ConsentChecklistItem"}}}),
+                                 "The checklist."),
+                    "401": ERRORS_401, "403": ERRORS_403, "429": ERRORS_429,
+                },
+            }
+        },
+    }

@@ -1,0 +1,279 @@
+"""Logo and lozenge consent requests, their artwork and history, the NHS identity checklist,
+and the per-year counter behind consent references such as ``LC-2026-0042``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.auth.models import User
+from registry.consent.workflow import (
+    APPROVED_STATUSES,
+    EXPIRED,
+    STATUS_COLOURS,
+    STATUS_LABELS,
+    Asset,
+    ConsentStatus,
+    Medium,
+)
+from registry.db import Base, UTCDateTime, created, intpk, str200
+from registry.uploads.models import Upload
+
+REQUEST_PATTERN = re.compile(r"^\s*LCR-?(\d{1,9})\s*$", re.IGNORECASE)
+CONSENT_PATTERN = re.compile(r"^\s*LC-?(\d{4})-?(\d{1,9})\s*$", re.IGNORECASE)
+STATUS_VALUES = ", ".join(f"'{s.value}'" for s in ConsentStatus)
+APPROVED_VALUES = ", ".join(f"'{s.value}'" for s in sorted(APPROVED_STATUSES))
+ASSET_VALUES = ", ".join(f"'{a.value}'" for a in Asset)
+MEDIUM_VALUES = ", ".join(f"'{m.value}'" for m in Medium)
+
+
+def request_reference_for(consent_id: int) -> str:
+    return f"LCR-{consent_id:04d}"
+
+
+def consent_reference(year: int, number: int) -> str:
+    return f"LC-{year}-{number:04d}"
+
+
+class LogoConsent(Base):
+    """A request to use the Trust logo and/or the NHS lozenge, and (once approved) the consent.
+
+    Every request has a request reference (``LCR-0042``) from the start; an approval
+    adds the consent reference (``LC-2026-0042``), the expiry date and any conditions.
+    """
+
+    __tablename__ = "logo_consents"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
+        CheckConstraint(f"asset IN ({ASSET_VALUES})", name="asset_known"),
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        CheckConstraint(
+            "(partner_involved AND partner_name IS NOT NULL) OR (NOT partner_involved AND partner_name IS NULL)",
+            name="partner_named",
+        ),
+        # An approval always has its reference, its decider and its expiry date.
+        CheckConstraint(
+            f"status NOT IN ({APPROVED_VALUES}) OR "
+            "(reference IS NOT NULL AND expires_on IS NOT NULL AND decided_by_id IS NOT NULL)",
+            name="approval_complete",
+        ),
+        CheckConstraint(
+            "status <> 'approved_with_conditions' OR conditions IS NOT NULL", name="conditions_given"
+        ),
+        UniqueConstraint("reference"),
+        Index("ix_logo_consents_status", "status"),
+        Index("ix_logo_consents_requester_id", "requester_id"),
+        Index("ix_logo_consents_expires_on", "expires_on"),
+        Index("ix_logo_consents_status_changed_at", "status_changed_at"),
+        Index("ix_logo_consents_created_at", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    title: Mapped[str200]
+    department: Mapped[str200]
+    asset: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(Text)
+    partner_involved: Mapped[bool] = mapped_column(Boolean)
+    partner_name: Mapped[str | None] = mapped_column(String(200))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(24), default=ConsentStatus.SUBMITTED.value)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+    submitted_at: Mapped[created]
+    status_changed_at: Mapped[created]
+    reference: Mapped[str | None] = mapped_column(String(20))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    conditions: Mapped[str | None] = mapped_column(Text)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined", innerjoin=True)
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+    # One extra statement for a whole page of consents, never one per consent.
+    media_rows: Mapped[list[LogoConsentMedium]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="LogoConsentMedium.medium"
+    )
+    artwork: Mapped[list[LogoConsentArtwork]] = relationship(
+        back_populates="consent", order_by="LogoConsentArtwork.id", lazy="raise_on_sql"
+    )
+
+    @property
+    def request_reference(self) -> str:
+        return request_reference_for(self.id)
+
+    @property
+    def status_enum(self) -> ConsentStatus:
+        return ConsentStatus(self.status)
+
+    @property
+    def asset_enum(self) -> Asset:
+        return Asset(self.asset)
+
+    @property
+    def asset_label(self) -> str:
+        return self.asset_enum.label
+
+    @property
+    def media(self) -> list[Medium]:
+        order = list(Medium)
+        return sorted((Medium(row.medium) for row in self.media_rows), key=order.index)
+
+    @property
+    def media_label(self) -> str:
+        return ", ".join(m.label for m in self.media)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status_enum in APPROVED_STATUSES
+
+    def is_expired(self, today: dt.date) -> bool:
+        return self.is_approved and self.expires_on is not None and self.expires_on < today
+
+    def shown_status(self, today: dt.date) -> str:
+        """The status a person sees: ``expired`` once an approval's expiry date has passed."""
+        return EXPIRED if self.is_expired(today) else self.status
+
+    def status_label_on(self, today: dt.date) -> str:
+        return STATUS_LABELS[self.shown_status(today)]
+
+    def tag_colour_on(self, today: dt.date) -> str:
+        return STATUS_COLOURS[self.shown_status(today)]
+
+
+class LogoConsentMedium(Base):
+    """One medium the logo or lozenge will appear in (a request names one or more)."""
+
+    __tablename__ = "logo_consent_media"
+    __table_args__ = (
+        CheckConstraint(f"medium IN ({MEDIUM_VALUES})", name="medium_known"),
+        Index("ix_logo_consent_media_medium", "medium"),
+    )
+
+    consent_id: Mapped[int] = mapped_column(ForeignKey("logo_consents.id", ondelete="CASCADE"), primary_key=True)
+    medium: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class LogoConsentArtwork(Base):
+    """A draft artwork file of a request. Removed artwork is kept (``removed_at``) so the
+    history shows what comms saw when they decided."""
+
+    __tablename__ = "logo_consent_artwork"
+    __table_args__ = (
+        UniqueConstraint("consent_id", "upload_id"),
+        Index("ix_logo_consent_artwork_upload_id", "upload_id"),
+    )
+
+    id: Mapped[intpk]
+    consent_id: Mapped[int] = mapped_column(ForeignKey("logo_consents.id", ondelete="CASCADE"))
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
+    added_at: Mapped[created]
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    consent: Mapped[LogoConsent] = relationship(back_populates="artwork")
+    upload: Mapped[Upload] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def is_current(self) -> bool:
+        return self.removed_at is None
+
+
+class LogoConsentStep(Base):
+    """One step of a request's history: who, when, from what to what, and what they said."""
+
+    __tablename__ = "logo_consent_steps"
+    __table_args__ = (
+        Index("ix_logo_consent_steps_consent_id", "consent_id"),
+        Index("ix_logo_consent_steps_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[intpk]
+    consent_id: Mapped[int] = mapped_column(ForeignKey("logo_consents.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    checks: Mapped[list[LogoConsentCheck]] = relationship(
+        back_populates="step", order_by="LogoConsentCheck.position", lazy="raise_on_sql"
+    )
+
+    @property
+    def action_label(self) -> str:
+        labels = {
+            "submit": "Requested",
+            "approve": "Approved",
+            "approve_with_conditions": "Approved with conditions",
+            "request_changes": "Changes requested",
+            "reject": "Rejected",
+            "resubmit": "Changed and resubmitted",
+            "withdraw": "Withdrawn",
+        }
+        return labels.get(self.action, self.action.replace("_", " ").capitalize())
+
+
+class ConsentChecklistItem(Base):
+    """One point of the NHS identity guidelines comms check artwork against. Retired
+    items stay (earlier decisions refer to them) but are no longer offered."""
+
+    __tablename__ = "consent_checklist_items"
+    __table_args__ = (Index("ix_consent_checklist_items_retired_at", "retired_at"),)
+
+    id: Mapped[intpk]
+    text: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_active(self) -> bool:
+        return self.retired_at is None
+
+
+class LogoConsentCheck(Base):
+    """What a decider recorded against one checklist item, with the item's wording at the time."""
+
+    __tablename__ = "logo_consent_checks"
+    __table_args__ = (UniqueConstraint("step_id", "item_id"),)
+
+    id: Mapped[intpk]
+    step_id: Mapped[int] = mapped_column(ForeignKey("logo_consent_steps.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("consent_checklist_items.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    item_text: Mapped[str] = mapped_column(String(500))
+    checked: Mapped[bool] = mapped_column(Boolean)
+
+    step: Mapped[LogoConsentStep] = relationship(back_populates="checks")
+
+
+class ConsentReferenceCounter(Base):
+    """The last consent number given in a year: ``LC-{year}-{last_number:04d}``.
+
+    Taken with one ``UPDATE … RETURNING``, which locks the year's row until the
+    transaction ends, so concurrent approvals queue and never share a number.
+    """
+
+    __tablename__ = "consent_reference_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer)
