@@ -1,0 +1,529 @@
+"""The promotional posts API (``/api/v1/posts``) and its part of the OpenAPI document.
+
+Images cannot be sent through the API (it takes JSON only): they are attached on the
+post's page. Screening findings appear masked, never the match.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask_login import current_user
+
+from registry import db
+from registry.api.openapi import (
+    ERRORS_400,
+    ERRORS_401,
+    ERRORS_403,
+    ERRORS_404,
+    ERRORS_422,
+    ERRORS_429,
+    NULLABLE_TEXT,
+    TIMESTAMP,
+    _closed,
+    _json,
+    _page_params,
+    _paged,
+    _problem,
+)
+from registry.api.views import _json_object, _query, _text_fields, bp
+from registry.auth.permissions import Permission, requires
+from registry.channels.platforms import Platform
+from registry.errors import Invalid
+from registry.posts import limits, services
+from registry.posts.models import CONSENT_LOCATION_MAX, PromotionalPost
+from registry.posts.workflow import DECISIONS, PostAction, PostStatus
+from registry.web.pagination import page_args, paginate
+from registry.web.throttle import API_PER_CLIENT, limiter
+
+QUERY_LIMITS = {"q": 200}
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str, Any]:
+    """A post as its requester, the communications team and auditors see it (findings masked)."""
+    body: dict[str, Any] = {
+        "reference": post.reference,
+        "status": post.status,
+        "status_label": post.status_label,
+        "text": post.text,
+        "characters": limits.count(post.text),
+        "reason": post.reason,
+        "wished_for": post.wished_for.isoformat(),
+        "consent_confirmed_at": _iso(post.consent_confirmed_at),
+        "consent_location": post.consent_location,
+        "channels": [
+            {
+                "reference": t.channel.reference,
+                "platform": t.channel.platform,
+                "platform_label": t.channel.platform_label,
+                "display_name": t.channel.display_name,
+                "handle": t.channel.handle,
+                "status": t.channel.status,
+                "text_limit": limits.text_limit(t.channel.platform),
+                "published_url": t.published_url,
+            }
+            for t in post.targets
+        ],
+        "images": [
+            {
+                "id": image.id,
+                "position": image.position,
+                "alt_text": image.alt_text,
+                "content_type": image.upload.content_type,
+                "size": image.upload.size,
+                "url": url_for("posts.image", reference=post.reference, image_id=image.id),
+            }
+            for image in post.images
+        ],
+        "findings": [
+            {
+                "field": f.field,
+                "image": f.image_position,
+                "kind": f.kind,
+                "label": f.label,
+                "start": f.start_offset,
+                "end": f.end_offset,
+                "masked": f.masked,
+            }
+            for f in post.findings
+        ],
+        "findings_accepted": (
+            {
+                "by": post.findings_accepted_by.name if post.findings_accepted_by else "",
+                "at": _iso(post.findings_accepted_at),
+                "reason": post.findings_acceptance,
+            }
+            if post.findings_accepted else None
+        ),
+        "requested_by": {"name": post.requester.name, "email": post.requester.email},
+        "created_at": _iso(post.created_at),
+        "updated_at": _iso(post.updated_at),
+        "status_changed_at": _iso(post.status_changed_at),
+        "scheduled_for": _iso(post.scheduled_for),
+        "published_at": _iso(post.published_at),
+        "links": {
+            "self": url_for("api.get_post", reference=post.reference),
+            "html": url_for("posts.detail", reference=post.reference),
+        },
+    }
+    if with_history:
+        body["history"] = [
+            {
+                "action": step.action,
+                "from_status": step.from_status,
+                "to_status": step.to_status,
+                "actor": step.actor.name,
+                "occurred_at": _iso(step.occurred_at),
+                "reason": step.reason,
+            }
+            for step in services.history(post)
+        ]
+    return body
+
+
+def _one(post: PromotionalPost, status: int = 200):
+    response = jsonify(post_body(post, with_history=True))
+    response.status_code = status
+    return response
+
+
+def _with_url_fields(exc: Invalid) -> Invalid:
+    """The service names a channel's address ``url_CH-0001``; the API calls it ``urls.CH-0001``."""
+    if not any(name.startswith("url_") for name in exc.errors):
+        return exc
+    return Invalid({
+        (f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name): message
+        for name, message in exc.errors.items()
+    })
+
+
+@bp.route("/posts")
+@requires(Permission.POST_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def list_posts():
+    filters, (page, per_page) = _query(
+        QUERY_LIMITS,
+        lambda: services.PostFilters.parse(request.args, strict=True),
+        lambda: page_args(25, strict=True),
+    )
+    result = paginate(db.session(), services.search(filters, _user()), page, per_page)
+    return jsonify(
+        {
+            "items": [post_body(p) for p in result.items],
+            "total": result.total,
+            "page": result.page,
+            "per_page": result.per_page,
+        }
+    )
+
+
+@bp.route("/posts", methods=["POST"])
+@requires(Permission.POST_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def create_post():
+    data = services.PostProposal.from_mapping(_json_object())
+    post = services.propose(data, _user())
+    response = _one(post, 201)
+    response.headers["Location"] = url_for("api.get_post", reference=post.reference)
+    return response
+
+
+@bp.route("/posts/<reference>")
+@requires(Permission.POST_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def get_post(reference: str):
+    post = services.get_visible(reference, _user())
+    if _user().can(Permission.POST_DECIDE) and post.status_enum is PostStatus.SUBMITTED:
+        services.rescreen(post, _user())  # comms reviewing it: screened again, as on its page
+    return _one(post)
+
+
+@bp.route("/posts/<reference>/decision", methods=["POST"])
+@requires(Permission.POST_DECIDE)
+@limiter.limit(API_PER_CLIENT)
+def decide_post(reference: str):
+    post = services.get_visible(reference, _user())
+    fields = _text_fields(_json_object(), ("decision", "reason"))
+    if fields["decision"] not in {d.value for d in DECISIONS}:
+        raise Invalid({"decision": "Give a decision: approve, request_changes or reject."})
+    return _one(services.transition(post, fields["decision"] or "", _user(), reason=fields["reason"]))
+
+
+@bp.route("/posts/<reference>/findings-acceptance", methods=["POST"])
+@requires(Permission.POST_DECIDE)
+@limiter.limit(API_PER_CLIENT)
+def accept_post_findings(reference: str):
+    post = services.get_visible(reference, _user())
+    fields = _text_fields(_json_object(), ("reason",))
+    try:
+        services.accept_findings(post, _user(), fields["reason"])
+    except Invalid as exc:
+        raise Invalid({"reason": "; ".join(exc.errors.values())}) from None
+    return _one(services.get_post(reference))
+
+
+@bp.route("/posts/<reference>/schedule", methods=["POST"])
+@requires(Permission.POST_DECIDE)
+@limiter.limit(API_PER_CLIENT)
+def schedule_post(reference: str):
+    post = services.get_visible(reference, _user())
+    fields = _text_fields(_json_object(), ("scheduled_for", "notes"))
+    moment = services.parse_moment(fields["scheduled_for"], "scheduled_for") if fields["scheduled_for"] else None
+    try:
+        scheduled = services.transition(
+            post, PostAction.SCHEDULE.value, _user(), reason=fields["notes"], scheduled_for=moment
+        )
+    except Invalid as exc:
+        raise Invalid({("notes" if name == "reason" else name): message for name, message in exc.errors.items()}) from None
+    return _one(scheduled)
+
+
+@bp.route("/posts/<reference>/publish", methods=["POST"])
+@requires(Permission.POST_DECIDE)
+@limiter.limit(API_PER_CLIENT)
+def publish_post(reference: str):
+    post = services.get_visible(reference, _user())
+    body = _json_object()
+    fields = _text_fields(body, ("notes",))
+    urls = body.get("urls")
+    if not isinstance(urls, dict) or not all(isinstance(value, str) for value in urls.values()):
+        raise Invalid({"urls": "urls must be an object giving each channel's reference and the post's address on it."})
+    try:
+        published = services.transition(post, PostAction.PUBLISH.value, _user(), reason=fields["notes"], urls=urls)
+    except Invalid as exc:
+        exc = _with_url_fields(exc)
+        raise Invalid({("notes" if name == "reason" else name): message for name, message in exc.errors.items()}) from None
+    return _one(published)
+
+
+@bp.route("/posts/<reference>/withdraw", methods=["POST"])
+@requires(Permission.POST_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def withdraw_post(reference: str):
+    post = services.get_visible(reference, _user())
+    fields = _text_fields(_json_object(), ("reason",))
+    return _one(services.transition(post, PostAction.WITHDRAW.value, _user(), reason=fields["reason"]))
+
+
+# --- the OpenAPI document -------------------------------------------------------------------------
+
+REFERENCE = {
+    "name": "reference",
+    "in": "path",
+    "required": True,
+    "description": "The post's reference, such as PP-2026-0007.",
+    "schema": {"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]{1,9}$", "examples": ["PP-2026-0001"]},
+}
+ERRORS_409 = _problem("The post's state, the four-eyes rule, unaccepted screening findings or an inactive channel do not allow this.")
+
+
+def openapi_schemas() -> dict[str, Any]:
+    statuses = [s.value for s in PostStatus]
+    post = _closed(
+        {
+            "reference": {"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]+$"},
+            "status": {"type": "string", "enum": statuses},
+            "status_label": {"type": "string"},
+            "text": {"type": "string"},
+            "characters": {"type": "integer", "minimum": 0},
+            "reason": {"type": "string"},
+            "wished_for": {"type": "string", "format": "date"},
+            "consent_confirmed_at": TIMESTAMP,
+            "consent_location": {"type": "string"},
+            "channels": {
+                "type": "array",
+                "items": _closed(
+                    {
+                        "reference": {"type": "string"},
+                        "platform": {"type": "string", "enum": [p.value for p in Platform]},
+                        "platform_label": {"type": "string"},
+                        "display_name": {"type": "string"},
+                        "handle": {"type": "string"},
+                        "status": {"type": "string"},
+                        "text_limit": {"type": ["integer", "null"],
+                                       "description": "The platform's length limit; null when it has none."},
+                        "published_url": NULLABLE_TEXT,
+                    }
+                ),
+            },
+            "images": {
+                "type": "array",
+                "items": _closed(
+                    {
+                        "id": {"type": "integer"},
+                        "position": {"type": "integer", "minimum": 1},
+                        "alt_text": {"type": "string"},
+                        "content_type": {"type": "string"},
+                        "size": {"type": "integer"},
+                        "url": {"type": "string", "description": "Download it (signed-in users who may see the post)."},
+                    }
+                ),
+            },
+            "findings": {
+                "type": "array",
+                "description": "Possible patient identifiers found by the screening, masked: never the match itself.",
+                "items": _closed(
+                    {
+                        "field": {"type": "string", "enum": ["text", "alt_text"]},
+                        "image": {"type": ["integer", "null"], "description": "The image's position, for alt_text."},
+                        "kind": {"type": "string"},
+                        "label": {"type": "string"},
+                        "start": {"type": "integer", "minimum": 0},
+                        "end": {"type": "integer", "minimum": 1},
+                        "masked": {"type": "string"},
+                    }
+                ),
+            },
+            "findings_accepted": {
+                **_closed({"by": {"type": "string"}, "at": TIMESTAMP, "reason": {"type": "string"}}),
+                "type": ["object", "null"],
+                "description": "Why the communications team found the findings acceptable; null until recorded.",
+            },
+            "requested_by": _closed({"name": {"type": "string"}, "email": {"type": "string"}}),
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "status_changed_at": TIMESTAMP,
+            "scheduled_for": {**TIMESTAMP, "type": ["string", "null"]},
+            "published_at": {**TIMESTAMP, "type": ["string", "null"]},
+            "links": _closed({"self": {"type": "string"}, "html": {"type": "string"}}),
+            "history": {
+                "type": "array",
+                "description": "Every step, oldest first (only on a single post).",
+                "items": _closed(
+                    {
+                        "action": {"type": "string"},
+                        "from_status": {"type": ["string", "null"]},
+                        "to_status": {"type": "string"},
+                        "actor": {"type": "string"},
+                        "occurred_at": TIMESTAMP,
+                        "reason": NULLABLE_TEXT,
+                    }
+                ),
+            },
+        },
+        optional=("history",),
+        description="A promotional post request, as its requester, the communications team and auditors see it.",
+    )
+    return {
+        "PromotionalPost": post,
+        "PostRequest": {
+            "type": "object",
+            "required": ["text", "channels", "wished_for", "reason", "consent_confirmed"],
+            "description": (
+                "A proposed post. Images cannot be attached through the API: add them on the post's page. "
+                "The text is screened for patient identifiers; the post is saved even when some are found, "
+                "and the findings (masked) are in the answer."
+            ),
+            "properties": {
+                "text": {"type": "string", "minLength": 1, "maxLength": limits.TEXT_MAX,
+                         "description": "At most the limit of the strictest chosen channel's platform."},
+                "channels": {"type": "array", "minItems": 1, "maxItems": services.MAX_CHANNELS,
+                             "items": {"type": "string", "pattern": "^CH-[0-9]{1,9}$"},
+                             "description": "References of active channels."},
+                "wished_for": {"type": "string", "format": "date", "description": "Today or later."},
+                "reason": {"type": "string", "minLength": 1, "maxLength": services.REASON_MAX},
+                "consent_confirmed": {"type": "boolean", "const": True,
+                                      "description": "Everyone identifiable in the post has consented (or no one can be identified)."},
+                "consent_location": {"type": ["string", "null"], "maxLength": CONSENT_LOCATION_MAX,
+                                     "description": "Where the signed consent forms are kept; required when the text names someone."},
+            },
+        },
+        "PostDecision": {
+            "type": "object",
+            "required": ["decision"],
+            "properties": {
+                "decision": {"type": "string", "enum": [d.value for d in DECISIONS]},
+                "reason": {"type": ["string", "null"], "maxLength": services.REASON_MAX,
+                           "description": "Required to request_changes and to reject."},
+            },
+        },
+        "PostFindingsAcceptance": {
+            "type": "object",
+            "required": ["reason"],
+            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": services.REASON_MAX}},
+        },
+        "PostSchedule": {
+            "type": "object",
+            "required": ["scheduled_for"],
+            "properties": {
+                "scheduled_for": {"type": "string", "format": "date-time", "description": "In the future."},
+                "notes": {"type": ["string", "null"], "maxLength": services.REASON_MAX},
+            },
+        },
+        "PostPublication": {
+            "type": "object",
+            "required": ["urls"],
+            "properties": {
+                "urls": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "maxLength": services.URL_MAX},
+                    "description": (
+                        "Each target channel's reference → the post's address on it, which must be on that "
+                        "channel's platform (and account, where the address shows it)."
+                    ),
+                },
+                "notes": {"type": ["string", "null"], "maxLength": services.REASON_MAX},
+            },
+        },
+        "PostWithdrawal": {
+            "type": "object",
+            "properties": {"reason": {"type": ["string", "null"], "maxLength": services.REASON_MAX}},
+        },
+    }
+
+
+def openapi_paths() -> dict[str, Any]:
+    bearer = [{"bearerAuth": []}]
+    one = _json({"$ref": "#/components/schemas/PromotionalPost"}, "The post, with its history.")
+
+    def action(operation: str, summary: str, schema: str, who: str) -> dict[str, Any]:
+        return {
+            "post": {
+                "operationId": operation,
+                "summary": f"{summary} ({who}).",
+                "security": bearer,
+                "parameters": [REFERENCE],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+                },
+                "responses": {
+                    "200": one,
+                    "400": ERRORS_400,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "404": ERRORS_404,
+                    "409": ERRORS_409,
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
+                },
+            }
+        }
+
+    return {
+        "/api/v1/posts": {
+            "get": {
+                "operationId": "listPosts",
+                "summary": "Promotional posts the caller may see (their own; all of them for comms and auditors).",
+                "security": bearer,
+                "parameters": [
+                    {"name": "status", "in": "query",
+                     "schema": {"type": "string", "enum": ["", *[s.value for s in PostStatus]]},
+                     "description": "Empty means any status."},
+                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": QUERY_LIMITS["q"]},
+                     "description": "Text in the post, or its reference."},
+                    *_page_params(25),
+                ],
+                "responses": {
+                    "200": _json(_paged("#/components/schemas/PromotionalPost"), "A page of posts, newest first."),
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
+                },
+            },
+            "post": {
+                "operationId": "proposePost",
+                "summary": "Propose a promotional post (any signed-in user). JSON only: images are added on the post's page.",
+                "security": bearer,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PostRequest"}}},
+                },
+                "responses": {
+                    "201": {
+                        **_json({"$ref": "#/components/schemas/PromotionalPost"},
+                                "The post, waiting for a decision, with any screening findings (masked)."),
+                        "headers": {"Location": {"required": True, "schema": {"type": "string"},
+                                                 "description": "The new post's API address."}},
+                    },
+                    "400": ERRORS_400,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
+                },
+            },
+        },
+        "/api/v1/posts/{reference}": {
+            "get": {
+                "operationId": "getPost",
+                "summary": "One post with its history (its requester, comms and auditors; 404 for anyone else).",
+                "security": bearer,
+                "parameters": [REFERENCE],
+                "responses": {
+                    "200": one,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "404": ERRORS_404,
+                    "429": ERRORS_429,
+                },
+            }
+        },
+        "/api/v1/posts/{reference}/decision": action(
+            "decidePost", "Approve, ask for changes to, or reject a post waiting for a decision", "PostDecision",
+            "comms; not the requester",
+        ),
+        "/api/v1/posts/{reference}/findings-acceptance": action(
+            "acceptPostFindings", "Record why the possible patient identifiers found are acceptable, so the post "
+            "can be approved", "PostFindingsAcceptance", "comms; not the requester",
+        ),
+        "/api/v1/posts/{reference}/schedule": action(
+            "schedulePost", "Schedule an approved post, or move a scheduled one", "PostSchedule", "comms",
+        ),
+        "/api/v1/posts/{reference}/publish": action(
+            "publishPost", "Record that a post is live, with its address on each channel", "PostPublication", "comms",
+        ),
+        "/api/v1/posts/{reference}/withdraw": action(
+            "withdrawPost", "Withdraw a post that is not yet published", "PostWithdrawal", "its requester",
+        ),
+    }

@@ -1,0 +1,310 @@
+"""Promotional post pages: the list, proposing, a post's page with its decisions, changing it,
+recording why findings are acceptable, and its images. The JSON API is in ``registry.posts.api``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from registry import clock, db
+from registry.auth.permissions import Permission, requires
+from registry.errors import Conflict, Invalid, NotPermitted
+from registry.posts import limits, services
+from registry.posts.forms import AcceptFindingsForm, ActionForm, PostForm, parse_time
+from registry.posts.models import PromotionalPost
+from registry.posts.workflow import (
+    EDITABLE_STATUSES,
+    TRANSITIONS,
+    PostAction,
+    PostStatus,
+)
+from registry.uploads import services as uploads
+from registry.web.forms import apply_errors
+from registry.web.pagination import page_args, paginate
+
+bp = Blueprint("posts", __name__, url_prefix="/posts")
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _channel_choices(form: PostForm, post: PromotionalPost | None = None) -> list[Any]:
+    """Active channels to choose from (and, when changing a post, those it already names)."""
+    offered = services.active_channels()
+    if post is not None:
+        known = {c.id for c in offered}
+        offered += [c for c in post.channels if c.id not in known]
+    form.channels.choices = [(c.reference, f"{c.display_name} ({c.platform_label}, {c.handle})") for c in offered]
+    return offered
+
+
+def _proposal(form: PostForm) -> services.PostProposal:
+    return services.PostProposal(
+        text=form.text.data or "",
+        channels=tuple(form.channels.data or ()),
+        wished_for=form.wished_for.data,
+        reason=form.reason.data or "",
+        consent_confirmed=bool(form.consent_confirmed.data),
+        consent_location=form.consent_location.data or "",
+    )
+
+
+def _new_images(form: PostForm, slots: int) -> list[services.NewImage]:
+    """What was put in the first ``slots`` image slots (a description alone is kept, to be refused)."""
+    added = []
+    for slot in range(1, slots + 1):
+        file = getattr(form, f"image_{slot}").data
+        alt = getattr(form, f"alt_{slot}").data or ""
+        chosen = file if file is not None and getattr(file, "filename", "") else None
+        if chosen is not None or alt.strip():
+            added.append(services.NewImage(file=chosen, alt_text=alt, slot=slot))
+    return added
+
+
+def _kept_images(post: PromotionalPost) -> list[services.KeptImage]:
+    return [
+        services.KeptImage(
+            image_id=image.id,
+            alt_text=request.form.get(f"keep_{image.id}_alt", ""),
+            remove=request.form.get(f"keep_{image.id}_remove") == "y",
+        )
+        for image in post.images
+    ]
+
+
+def _limits(channels: list[Any]) -> dict[str, int | None]:
+    return {c.reference: limits.text_limit(c.platform) for c in channels}
+
+
+def _form_page(
+    template: str, form: PostForm, offered: list[Any], *, post: PromotionalPost | None = None,
+    errors: dict[str, str] | None = None, asked: Any = None,
+):
+    errors = errors or {}
+    slots = services.MAX_IMAGES - (len(post.images) if post is not None else 0)
+    status = 422 if (form.errors or errors or form.form_errors) else 200
+    return render_template(
+        template, form=form, post=post, channels=offered, limits=_limits(offered), text_max=limits.TEXT_MAX,
+        slots=slots, errors=errors, kept_form=request.form if request.method == "POST" else None,
+        asked=asked,
+    ), status
+
+
+def _split_errors(form: PostForm, exc: Invalid) -> dict[str, str]:
+    """Attach errors to the form's fields; return those for fields drawn by hand (kept images)."""
+    by_hand = {name: message for name, message in exc.errors.items() if name.startswith("keep_") or name == "images"}
+    apply_errors(form, {name: message for name, message in exc.errors.items() if name not in by_hand})
+    return by_hand
+
+
+@bp.route("")
+@requires(Permission.POST_REQUEST)
+def index():
+    user = _user()
+    filters = services.PostFilters.parse(request.args, strict=False)
+    page, per_page = page_args(25)
+    result = paginate(db.session(), services.search(filters, user), page, per_page)
+    return render_template(
+        "posts/index.html", page=result, filters=filters, statuses=list(PostStatus),
+        everyone=user.can(Permission.POST_READ_ALL),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.POST_REQUEST)
+def new():
+    form = PostForm()
+    offered = _channel_choices(form)
+    if request.method == "GET" and request.args.get("channel"):
+        form.channels.data = [request.args["channel"]]
+    errors: dict[str, str] = {}
+    if form.is_submitted():
+        form.validate()
+        try:
+            post = services.propose(_proposal(form), _user(), _new_images(form, services.MAX_IMAGES))
+            if form.errors:  # an impossible date the service never saw as one
+                raise Invalid({})
+        except Invalid as exc:
+            db.session().rollback()
+            errors = _split_errors(form, exc)
+        else:
+            if post.findings:
+                flash(
+                    f"Your post {post.reference} has been sent to the communications team, but it may contain "
+                    "patient identifiers. Check the warning below and change the post if you can.",
+                )
+            else:
+                flash(
+                    f"Your post {post.reference} has been sent to the communications team. "
+                    "You will see here when they decide.",
+                    "success",
+                )
+            return redirect(url_for("posts.detail", reference=post.reference))
+    return _form_page("posts/new.html", form, offered, errors=errors)
+
+
+def _detail_page(
+    post: PromotionalPost, forms: dict[str, Any] | None = None, *, status: int = 200,
+    url_errors: dict[str, str] | None = None,
+):
+    user = _user()
+    actions = services.available_actions(user, post)
+    forms = forms or {}
+    for action in actions:
+        forms.setdefault(action.value, ActionForm(prefix=action.value, formdata=None))
+    if services.can_accept_findings(user, post):
+        forms.setdefault("findings", AcceptFindingsForm(prefix="findings", formdata=None))
+    return render_template(
+        "posts/detail.html",
+        post=post,
+        history=services.history(post),
+        actions=[TRANSITIONS[a] for a in actions],
+        forms=forms,
+        url_errors=url_errors or {},
+        is_requester=post.requester_id == user.id,
+        editable=post.requester_id == user.id and post.status_enum in EDITABLE_STATUSES,
+        can_accept=services.can_accept_findings(user, post),
+        limits=_limits(post.channels),
+    ), status
+
+
+def _viewable(reference: str) -> PromotionalPost:
+    return services.get_visible(reference, _user())
+
+
+@bp.route("/<reference>")
+@requires(Permission.POST_REQUEST)
+def detail(reference: str):
+    post = _viewable(reference)
+    user = _user()
+    if user.can(Permission.POST_DECIDE) and post.status_enum is PostStatus.SUBMITTED:
+        services.rescreen(post, user)
+    return _detail_page(post)
+
+
+@bp.route("/<reference>/images/<int(max=2147483647):image_id>")
+@requires(Permission.POST_REQUEST)
+def image(reference: str, image_id: int):
+    """One of the post's images, for those who may see the post (a download, never run)."""
+    post = _viewable(reference)
+    return uploads.send(services.image_of(post, image_id).upload)
+
+
+def _scheduled_for(form: ActionForm, errors: dict[str, str]) -> dt.datetime | None:
+    day = form.scheduled_on.data
+    time = parse_time(form.scheduled_time.data)
+    if form.scheduled_on.errors:
+        errors["scheduled_on"] = form.scheduled_on.errors[0]
+    elif day is None:
+        errors["scheduled_on"] = "Enter the date the post will be published"
+    if not (form.scheduled_time.data or "").strip():
+        errors["scheduled_time"] = "Enter the time the post will be published, for example 09:30"
+    elif time is None:
+        errors["scheduled_time"] = "Enter a real time, for example 09:30 or 2pm"
+    if day is None or time is None:
+        return None
+    return dt.datetime.combine(day, time, tzinfo=clock.LONDON).astimezone(dt.UTC)
+
+
+@bp.route("/<reference>/actions/<action>", methods=["POST"])
+@requires(Permission.POST_REQUEST)
+def act(reference: str, action: str):
+    post = _viewable(reference)
+    if action not in {a.value for a in PostAction} or action == PostAction.RESUBMIT.value:
+        abort(404)
+    form = ActionForm(prefix=action)
+    form.validate()
+    errors: dict[str, str] = {}
+    scheduled_for = _scheduled_for(form, errors) if action == PostAction.SCHEDULE.value else None
+    urls = (
+        {c.reference: request.form.get(f"{action}-url_{c.reference}", "") for c in post.channels}
+        if action == PostAction.PUBLISH.value else None
+    )
+    try:
+        # With a date or time that cannot be read, the service refuses for want of one (after
+        # checking who may act and when); the form's own messages then say what is wrong.
+        services.transition(post, action, _user(), reason=form.reason.data, scheduled_for=scheduled_for, urls=urls)
+    except Invalid as exc:
+        db.session().rollback()
+        merged = {**exc.errors, **errors}
+        if errors:
+            merged.pop("scheduled_for", None)
+        url_errors = {name: message for name, message in merged.items() if name.startswith("url_") or name == "urls"}
+        if "scheduled_for" in merged:
+            merged.setdefault("scheduled_on", merged.pop("scheduled_for"))
+        apply_errors(form, {name: message for name, message in merged.items() if name not in url_errors})
+        return _detail_page(services.get_post(reference), {action: form}, status=422, url_errors=url_errors)
+    except Conflict as exc:
+        db.session().rollback()
+        flash(exc.message)
+        return _detail_page(services.get_post(reference), status=409)
+    flash(f"{post.reference} has been {TRANSITIONS[PostAction(action)].done}.", "success")
+    return redirect(url_for("posts.detail", reference=post.reference))
+
+
+@bp.route("/<reference>/findings", methods=["POST"])
+@requires(Permission.POST_DECIDE)
+def accept_findings(reference: str):
+    post = _viewable(reference)
+    form = AcceptFindingsForm(prefix="findings")
+    form.validate()
+    try:
+        services.accept_findings(post, _user(), form.acceptance.data)
+    except Invalid as exc:
+        db.session().rollback()
+        apply_errors(form, exc.errors)
+        return _detail_page(services.get_post(reference), {"findings": form}, status=422)
+    except Conflict as exc:
+        db.session().rollback()
+        flash(exc.message)
+        return _detail_page(services.get_post(reference), status=409)
+    flash(f"Why the findings in {post.reference} are acceptable has been recorded. It can now be approved.", "success")
+    return redirect(url_for("posts.detail", reference=post.reference))
+
+
+@bp.route("/<reference>/edit", methods=["GET", "POST"])
+@requires(Permission.POST_REQUEST)
+def edit(reference: str):
+    post = _viewable(reference)
+    user = _user()
+    if post.requester_id != user.id:
+        raise NotPermitted("Only the person who proposed the post can change it.")
+    if post.status_enum not in EDITABLE_STATUSES:
+        raise Conflict(
+            f"{post.reference} is {post.status_enum.phrase}, so it can no longer be changed. "
+            "Withdraw it and propose a new post if it needs to change."
+        )
+    resubmitting = post.status_enum is PostStatus.CHANGES_REQUESTED
+    form = PostForm(obj=None if request.method == "POST" else post)
+    offered = _channel_choices(form, post)
+    if request.method == "GET":
+        form.channels.data = [c.reference for c in post.channels]
+        form.consent_confirmed.data = False
+    errors: dict[str, str] = {}
+    if form.is_submitted():
+        form.validate()
+        try:
+            services.revise(
+                post, _proposal(form), user, kept=_kept_images(post),
+                added=_new_images(form, services.MAX_IMAGES - len(post.images)),
+                note=form.note.data if resubmitting else None,
+            )
+            if form.errors:
+                raise Invalid({})
+        except Invalid as exc:
+            db.session().rollback()
+            post = services.get_post(reference)
+            errors = _split_errors(form, exc)
+        else:
+            flash(
+                f"{post.reference} has been resubmitted to the communications team." if resubmitting
+                else f"Your changes to {post.reference} have been saved.",
+                "success",
+            )
+            return redirect(url_for("posts.detail", reference=post.reference))
+    asked = next((step for step in reversed(services.history(post)) if step.action == PostAction.REQUEST_CHANGES), None)
+    return _form_page("posts/edit.html", form, offered, post=post, errors=errors, asked=asked)
