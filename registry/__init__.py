@@ -37,6 +37,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from registry import db, vault
     from registry.auth import guard, sessions
+    from registry.notifications import services as notifications
     from registry.web import errors, security, templating, throttle
 
     db.init_app(app, settings.database_url)
@@ -47,6 +48,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     guard.init_app(app)
     throttle.init_app(app)
     errors.init_app(app)
+    notifications.init_app(app)
 
     register_blueprints(app)
     register_commands(app)
@@ -84,13 +86,17 @@ def register_blueprints(app: Flask) -> None:
     from registry.audit.views import bp as audit
     from registry.auth.views import bp as auth
     from registry.channels.views import bp as channels
+    from registry.consent.views import bp as consent
     from registry.monitoring.views import bp as monitoring
+    from registry.notifications.views import bp as notifications
+    from registry.posts.views import bp as posts
     from registry.roster.views import bp as roster
+    from registry.screening.views import bp as screening
     from registry.vault.views import bp as vault
     from registry.verification.views import bp as verification
     from registry.web.views import bp as web
 
-    for blueprint in (web, auth, channels, vault, roster, monitoring, verification, audit, api):
+    for blueprint in (web, auth, channels, vault, roster, monitoring, notifications, screening, posts, consent, verification, audit, api):
         app.register_blueprint(blueprint)
 
 

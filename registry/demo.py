@@ -21,7 +21,9 @@ from registry.auth.models import User
 from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.channels.services import ChannelRequest
+from registry.consent.demo import seed_demo as seed_consents
 from registry.monitoring import services as monitoring
+from registry.posts.demo import seed_demo as seed_posts
 from registry.roster import services as roster
 from registry.vault import services as custody
 
@@ -107,6 +109,8 @@ def seed(instance_path: Path) -> bool:
                 actor = comms[index % 2] if comms[index % 2].id != requester.id else comms[(index + 1) % 2]
             channels.transition(channel, action, actor, reason=REASONS.get(action))
     _custody_and_rosters(users, comms)
+    seed_consents([users[0], users[1]], comms)
+    seed_posts(users, comms)
     monitoring.record_finding(
         platform="x", url="https://x.com/ExampleNHS_Help", found_on=None, actor=comms[0],
         evidence="Uses the Trust name and NHS lozenge in its profile picture; posts appointment 'offers'.",

@@ -10,9 +10,27 @@ from registry.auth.models import (
     UserTotp,
 )
 from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition
+from registry.consent.models import (
+    ConsentChecklistItem,
+    ConsentReferenceCounter,
+    LogoConsent,
+    LogoConsentArtwork,
+    LogoConsentCheck,
+    LogoConsentMedium,
+    LogoConsentStep,
+)
 from registry.db import Base
 from registry.monitoring.models import UnauthorisedAccount
+from registry.notifications.models import Notification
+from registry.posts.models import (
+    PostFinding,
+    PostImage,
+    PostTarget,
+    PostTransition,
+    PromotionalPost,
+)
 from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
+from registry.uploads.models import Upload
 from registry.vault.models import Credential, CredentialReveal, CredentialVersion
 
 __all__ = [
@@ -25,12 +43,26 @@ __all__ = [
     "Channel",
     "ChannelLookalikeKey",
     "ChannelTransition",
+    "ConsentChecklistItem",
+    "ConsentReferenceCounter",
     "Credential",
     "CredentialReveal",
     "CredentialVersion",
+    "LogoConsent",
+    "LogoConsentArtwork",
+    "LogoConsentCheck",
+    "LogoConsentMedium",
+    "LogoConsentStep",
+    "Notification",
+    "PostFinding",
+    "PostImage",
+    "PostTarget",
+    "PostTransition",
+    "PromotionalPost",
     "RecoveryCode",
     "RosterGrant",
     "UnauthorisedAccount",
+    "Upload",
     "User",
     "UserRole",
     "UserSession",

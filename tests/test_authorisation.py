@@ -10,7 +10,10 @@ requester only, the four-eyes rule) are tested at the end.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import html
+import io
 import itertools
 import os
 from collections.abc import Callable, Iterator
@@ -21,7 +24,9 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse
 
 from registry import clock, db
@@ -29,10 +34,15 @@ from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
 from registry.auth import services as accounts
 from registry.auth.models import User
-from registry.auth.permissions import policy_of
+from registry.auth.permissions import Permission, policy_of
 from registry.channels.models import Channel
+from registry.consent import services as consents
+from registry.consent.models import ConsentChecklistItem, LogoConsent
 from registry.monitoring import services as monitoring
 from registry.monitoring.models import UnauthorisedAccount
+from registry.notifications import services as notifications
+from registry.posts import services as posts
+from registry.posts.models import PromotionalPost
 from registry.roster import services as roster
 from registry.roster.models import AccessReviewItem, RosterGrant
 from registry.vault import services as custody
@@ -124,6 +134,63 @@ class World:
             roster.decide(item, "certified", None, comms)
         db.session().commit()
         return item
+
+    def message_id(self) -> int:
+        """A message to somebody else (nobody may read another's messages)."""
+        [note] = notifications.notify(self.other_user(), event="test:x", subject="Not yours", body="Body")
+        db.session().commit()
+        return note.id
+
+    def consent(self, status: str = "submitted", *, own: bool = False) -> LogoConsent:
+        """A logo consent request in ``status`` (submitted, changes_requested or approved): the
+        actor's own when ``own`` (object rules let only the requester see it), else someone else's."""
+        requester = self.actor if own and self.actor is not None else self.other_user()
+        made = consents.request_consent(_consent_answers(), [_consent_file()], requester)
+        decider = self.make_user("comms")
+        if status == "approved":
+            consents.decide(made, "approve", decider, checked=[i.id for i in consents.active_checklist()])
+        elif status == "changes_requested":
+            consents.decide(made, "request_changes", decider, note="Use the supplied lozenge file.")
+        db.session().commit()
+        return made
+
+    def checklist_item(self) -> ConsentChecklistItem:
+        """A checklist item of its own, so rewording or retiring it changes nothing else."""
+        item = consents.add_checklist_item(f"Matrix checklist item {self.n()}", self.make_user("comms"))
+        db.session().commit()
+        return item
+
+    def post(self, *, by: User | None = None, findings: bool = False, image: bool = False,
+             approved: bool = False) -> PromotionalPost:
+        """A promotional post for the shown (active) channel, by ``by`` (another member of staff by default)."""
+        images = []
+        if image:
+            buffer = io.BytesIO(_png((8, 8)))
+            images = [posts.NewImage(FileStorage(buffer, "matrix.png"), "A blue square.", 1)]
+        post = posts.propose(
+            posts.PostProposal(
+                text=f"Matrix post {self.n()}" + (" for NHS number 943 476 5919" if findings else ""),
+                channels=[self.shown_channel().reference], wished_for=clock.today() + dt.timedelta(days=1),
+                reason="Matrix.", consent_confirmed=True, consent_location="Office" if image else "",
+            ),
+            by or self.other_user(),
+            images,
+        )
+        if approved:
+            posts.transition(post, "approve", self.make_user("comms"))
+        db.session().commit()
+        return post
+
+    def own_post(self, **kwargs: Any) -> PromotionalPost:
+        """The actor's own post: staff see only their own (another's is a 404, not a 403).
+        Nobody signed in: someone else's (they are sent to sign in first anyway)."""
+        return self.post(by=self.actor, **kwargs)
+
+    def post_to_decide(self, **kwargs: Any) -> PromotionalPost:
+        """A post the actor may open but did not propose (four-eyes); their own when they may
+        see only their own, so that the refusal is the role's (403), not visibility's (404)."""
+        mine = self.actor is not None and not self.actor.can(Permission.POST_READ_ALL)
+        return self.post(by=self.actor if mine else None, **kwargs)
 
     def token_of(self, user: User) -> int:
         token, _value = accounts.create_token(user, actor=Actor.system("tests"))
@@ -253,6 +320,82 @@ def _review_form(world: World) -> dict[str, Any]:
 def _revoke_token(world: World) -> Request:
     user = world.other_user()
     return Request({"user_id": user.id, "token_id": world.token_of(user)})
+
+
+def _png(size: tuple[int, int] = (24, 16)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (0, 94, 184)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _consent_file() -> FileStorage:
+    return FileStorage(stream=io.BytesIO(_png()), filename="matrix-draft.png", content_type="image/png")
+
+
+def _consent_answers() -> consents.ConsentRequest:
+    start = clock.today() + dt.timedelta(days=7)
+    return consents.ConsentRequest(
+        title="Matrix leaflet", department="Maternity", asset="nhs_lozenge", purpose="Antenatal classes.",
+        media=("print",), audience="Parents", partner_involved=False, starts_on=start,
+        ends_on=start + dt.timedelta(days=30),
+    )
+
+
+def _consent_form(_world: World) -> dict[str, Any]:
+    start = clock.today() + dt.timedelta(days=7)
+    return {
+        "title": "Matrix leaflet", "department": "Maternity", "asset": "nhs_lozenge", "purpose": "Antenatal classes.",
+        "media": ["print"], "audience": "Parents", "partner_involved": "no",
+        "starts_on[day]": str(start.day), "starts_on[month]": str(start.month), "starts_on[year]": str(start.year),
+        "ends_on[day]": str(start.day), "ends_on[month]": str(start.month), "ends_on[year]": str(start.year),
+        "artwork": (io.BytesIO(_png()), "matrix-draft.png"),
+    }
+
+
+def _consent_json(_world: World) -> dict[str, Any]:
+    start = clock.today() + dt.timedelta(days=7)
+    return {
+        "title": "Matrix API leaflet", "department": "Estates", "asset": "trust_logo", "purpose": "Car park signs.",
+        "media": ["signage"], "audience": "Visitors", "partner_involved": False,
+        "starts_on": start.isoformat(), "ends_on": start.isoformat(),
+        "artwork": [{"filename": "matrix.png", "content_base64": base64.b64encode(_png()).decode()}],
+    }
+
+
+def _own_consent(world: World, status: str = "submitted") -> dict[str, Any]:
+    return {"reference": world.consent(status, own=True).request_reference}
+
+
+def _own_artwork(world: World) -> dict[str, Any]:
+    made = world.consent(own=True)
+    [artwork] = consents.artwork_of(made)
+    return {"reference": made.request_reference, "upload_id": artwork.upload_id}
+
+
+def _checklist_item(world: World) -> Request:
+    item = world.checklist_item()
+    return Request({"item_id": item.id}, data={f"item-{item.id}-text": "Reworded by the matrix."})
+
+
+def _post_form(world: World) -> dict[str, Any]:
+    when = clock.today() + dt.timedelta(days=1)
+    return {
+        "text": f"Matrix post {world.n()}", "channels": [world.shown_channel().reference],
+        "wished_for[day]": str(when.day), "wished_for[month]": str(when.month), "wished_for[year]": str(when.year),
+        "reason": "Matrix.", "consent_confirmed": "y",
+    }
+
+
+def _post_json(world: World) -> dict[str, Any]:
+    return {
+        "text": f"Matrix API post {world.n()}", "channels": [world.shown_channel().reference],
+        "wished_for": (clock.today() + dt.timedelta(days=1)).isoformat(), "reason": "Matrix.",
+        "consent_confirmed": True,
+    }
+
+
+def _post_args(post: PromotionalPost, **extra: Any) -> dict[str, Any]:
+    return {"reference": post.reference, **extra}
 
 
 #: Written from SPEC.md's role table, not from ROLE_PERMISSIONS: (endpoint, method) → who may.
@@ -439,6 +582,110 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         COMMS, status=302,
         build=lambda w: Request({"reference": _item_args(w, decided=True)["reference"]}),
     ),
+    ("screening.screen", "GET"): Expect(SIGNED_IN),
+    ("screening.screen", "POST"): Expect(
+        SIGNED_IN, build=lambda w: Request(data={"text": "Mr John Smith, NHS number 943 476 5919, DOB 01/02/1985"})
+    ),
+    ("api.screen", "POST"): Expect(SIGNED_IN, build=lambda w: Request(json={"text": "NHS number 943 476 5919"})),
+    ("web.work_queue", "GET"): Expect(COMMS),
+    ("web.my_requests", "GET"): Expect(SIGNED_IN),
+    ("notifications.messages", "GET"): Expect(SIGNED_IN),
+    ("notifications.message", "GET"): Expect(
+        SIGNED_IN, signed_in_status=404, build=lambda w: Request({"message_id": w.message_id()})
+    ),
+    ("notifications.outbox", "GET"): Expect(ADMIN),
+    # Logo and lozenge consent. Object rules: a request is seen only by its requester, comms and
+    # auditors (anyone else gets 404, tested in tests/test_consent.py), so requests that only
+    # the requester may make are built from the actor's own consent.
+    ("consent.register", "GET"): Expect(SIGNED_IN),
+    ("consent.export", "GET"): Expect(READERS),
+    ("consent.new", "GET"): Expect(SIGNED_IN),
+    ("consent.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_consent_form(w))),
+    ("consent.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w))),
+    ("consent.decide", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request({"reference": w.consent().request_reference},
+                                data={"decision": "reject", "note": "Not for this use."}),
+    ),
+    ("consent.withdraw", "POST"): Expect(
+        SIGNED_IN, status=302, build=lambda w: Request(_own_consent(w), data={"withdraw-note": "Not needed."})
+    ),
+    ("consent.edit", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w, "changes_requested"))),
+    ("consent.edit", "POST"): Expect(
+        SIGNED_IN, status=302,
+        build=lambda w: Request(_own_consent(w, "changes_requested"), data=_consent_form(w)),
+    ),
+    ("consent.artwork", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_artwork(w))),
+    ("consent.letter", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w, "approved"))),
+    ("consent.letter_pdf", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w, "approved"))),
+    ("consent.checklist", "GET"): Expect(COMMS),
+    ("consent.add_checklist_item", "POST"): Expect(
+        COMMS, status=302, build=lambda w: Request(data={"text": f"Matrix item {w.n()}"})
+    ),
+    ("consent.reword_checklist_item", "POST"): Expect(COMMS, status=302, build=_checklist_item),
+    ("consent.retire_checklist_item", "POST"): Expect(
+        COMMS, status=302, build=lambda w: Request({"item_id": w.checklist_item().id})
+    ),
+    ("api.list_consents", "GET"): Expect(SIGNED_IN),
+    ("api.create_consent", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_consent_json(w))),
+    ("api.get_consent", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w))),
+    ("api.decide_consent", "POST"): Expect(
+        COMMS,
+        build=lambda w: Request({"reference": w.consent().request_reference},
+                                json={"decision": "reject", "note": "Not for this use."}),
+    ),
+    ("api.withdraw_consent", "POST"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w), json={})),
+    ("api.resubmit_consent", "POST"): Expect(
+        SIGNED_IN, build=lambda w: Request(_own_consent(w, "changes_requested"), json={"note": "Changed."})
+    ),
+    ("api.consent_artwork", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_artwork(w))),
+    ("api.consent_checklist", "GET"): Expect(SIGNED_IN),
+    # Promotional posts. Staff see only their own posts (anyone else's is a 404, so existence
+    # does not leak); comms get someone else's post, since the four-eyes rule answers 409 for
+    # their own. posts.act is POST_REQUEST (the requester withdraws through it): staff and
+    # auditors are refused by the service (403, no audit event).
+    ("posts.index", "GET"): Expect(SIGNED_IN),
+    ("posts.new", "GET"): Expect(SIGNED_IN),
+    ("posts.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_post_form(w))),
+    ("posts.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post(findings=True)))),
+    ("posts.image", "GET"): Expect(
+        SIGNED_IN, build=lambda w: Request(_post_args(p := w.own_post(image=True), image_id=p.images[0].id)),
+    ),
+    ("posts.edit", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()))),
+    ("posts.edit", "POST"): Expect(
+        SIGNED_IN, status=302, build=lambda w: Request(_post_args(w.own_post()), data=_post_form(w)),
+    ),
+    ("posts.act", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request(_post_args(w.post_to_decide(), action="reject"), data={"reject-reason": "Not for us."}),
+    ),
+    ("posts.accept_findings", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request(_post_args(w.post_to_decide(findings=True)),
+                                data={"findings-acceptance": "The training example."}),
+    ),
+    ("api.list_posts", "GET"): Expect(SIGNED_IN),
+    ("api.create_post", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_post_json(w))),
+    ("api.get_post", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()))),
+    ("api.decide_post", "POST"): Expect(
+        COMMS, build=lambda w: Request(_post_args(w.post_to_decide()), json={"decision": "reject", "reason": "No."}),
+    ),
+    ("api.accept_post_findings", "POST"): Expect(
+        COMMS, build=lambda w: Request(_post_args(w.post_to_decide(findings=True)), json={"reason": "Training example."}),
+    ),
+    ("api.schedule_post", "POST"): Expect(
+        COMMS,
+        build=lambda w: Request(_post_args(w.post_to_decide(approved=True)),
+                                json={"scheduled_for": (db.utcnow() + dt.timedelta(days=2)).isoformat()}),
+    ),
+    ("api.publish_post", "POST"): Expect(
+        COMMS,
+        build=lambda w: Request(
+            _post_args(w.post_to_decide(approved=True)),
+            json={"urls": {w.shown_channel().reference: f"https://x.com/{w.shown_channel().handle}/status/{w.n()}"}},
+        ),
+    ),
+    ("api.withdraw_post", "POST"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()), json={})),
     ("api.list_grants", "GET"): Expect(
         READERS, build=lambda w: Request({"reference": w.shown_channel().reference})
     ),

@@ -9,6 +9,8 @@ sends them to the app in-process, and checks each response against it.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -19,13 +21,17 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
+from PIL import Image
 from schemathesis.specs.openapi.schemas import OpenApiSchema
+from werkzeug.datastructures import FileStorage
 
-from registry import db
+from registry import clock, db
 from registry.api.openapi import document
 from registry.auth.models import User
 from registry.channels.models import Channel
+from registry.consent import services as consents
 from registry.monitoring import services as monitoring
+from registry.posts import services as posts
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 STATUSES = ("requested", "info_requested", "approved", "active", "suspended", "retired", "rejected", "withdrawn")
@@ -71,15 +77,43 @@ def _schemathesis_node_id(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 def seeded(make_channel: Callable[..., Channel], make_user: Callable[..., User]) -> list[str]:
-    """Channels in every status on several platforms, and an unauthorised account, so that
-    generated requests find real records; returns the channels' references."""
-    references = [
-        make_channel(status, platform=platform, handle=f"trust{n}_{status[:6]}").reference
+    """Channels in every status on several platforms, an unauthorised account, promotional posts
+    and logo consents in several states, so that generated requests find real records; returns
+    the channels', posts' and consents' references."""
+    channels = [
+        make_channel(status, platform=platform, handle=f"trust{n}_{status[:6]}")
         for n, platform in enumerate(("x", "instagram"))
         for status in STATUSES
     ]
+    references = [channel.reference for channel in channels]
+    staff, comms = make_user("staff"), make_user("comms")
     monitoring.record_finding(platform="x", url="https://x.com/fake_trust", evidence="Uses the Trust's logo.",
-                              found_on=None, actor=make_user("comms"))
+                              found_on=None, actor=comms)
+    live = [channel.reference for channel in channels if channel.status == "active"][:1]
+    for n, path in enumerate(([], ["approve"], ["approve", "schedule"], ["request_changes"], ["reject"])):
+        post = posts.propose(posts.PostProposal(
+            text=f"Flu clinic {n}" + (" NHS number 943 476 5919" if n == 0 else ""), channels=live,
+            wished_for=clock.today() + dt.timedelta(days=1), reason="Why", consent_confirmed=True), staff)
+        for step in path:
+            posts.transition(post, step, comms, reason="Because",
+                             scheduled_for=db.utcnow() + dt.timedelta(days=3) if step == "schedule" else None)
+        references.append(post.reference)
+    start = clock.today() + dt.timedelta(days=7)
+    for decision in (None, "approve", "request_changes", "reject"):
+        artwork = io.BytesIO()
+        Image.new("RGB", (24, 16), (0, 94, 184)).save(artwork, "PNG")
+        artwork.seek(0)
+        consent = consents.request_consent(
+            consents.ConsentRequest(
+                title="Flu leaflet", department="Pharmacy", asset="nhs_lozenge", purpose="Flu clinics.",
+                media=("print",), audience="Staff", partner_involved=False, starts_on=start, ends_on=start,
+            ),
+            [FileStorage(stream=artwork, filename="flu.png")], staff,
+        )
+        if decision:
+            consents.decide(consent, decision, comms, note="Because",
+                            checked=[i.id for i in consents.active_checklist()])
+        references.append(consent.request_reference)
     db.session().commit()
     return references
 
@@ -89,7 +123,7 @@ def _config(references: list[str], token: str | None = None) -> schemathesis.Con
         "seed": 2026,
         "generation": {"mode": "all"},
         "checks": CHECKS,
-        # Most generated references are real channels; the rest exercise 404.
+        # Most generated references are real channels, posts or consents; the rest exercise 404.
         "dictionaries": {"references": {"values": references}},
         "parameters": {"path.reference": {"dictionary": "references", "probability": 0.8}},
     }

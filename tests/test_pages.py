@@ -5,13 +5,18 @@ error summary linking to each field, with the message at the field too).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import io
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
+from PIL import Image
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
 from registry.auth.models import User
@@ -23,7 +28,9 @@ from registry.auth.permissions import (
     policy_of,
 )
 from registry.channels.models import Channel
+from registry.consent import services as consents
 from registry.monitoring import services as monitoring
+from registry.posts import services as posts
 from registry.roster import services as roster
 from registry.vault import services as custody
 from registry.vault.models import CredentialReveal
@@ -32,7 +39,8 @@ from tests.conftest import Browser, csrf_token
 ANONYMOUS = "anonymous"
 ROLES = [role.value for role in Role]
 
-#: endpoint → the path to open ({channel}, {own_channel}, {finding}, {user} are filled in).
+#: endpoint → the path to open ({channel}, {own_channel}, {own_post}, {own_consent}, {finding}, {user}…
+#: are filled in).
 PAGES = {
     "web.home": "/",
     "web.policy": "/policy",
@@ -65,6 +73,21 @@ PAGES = {
     "roster.new_review": "/access-reviews/new",
     "roster.review": "/access-reviews/{review}",
     "audit.index": "/audit",
+    "screening.screen": "/screen",
+    "web.work_queue": "/queue",
+    "web.my_requests": "/requests",
+    "notifications.messages": "/messages",
+    "notifications.outbox": "/outbox",
+    "consent.register": "/consents",
+    "consent.new": "/consents/new",
+    "consent.detail": "/consents/{own_consent}",
+    "consent.edit": "/consents/{own_consent_changes}/edit",
+    "consent.letter": "/consents/{own_consent_approved}/letter",
+    "consent.checklist": "/consents/checklist",
+    "posts.index": "/posts",
+    "posts.new": "/posts/new",
+    "posts.detail": "/posts/{own_post}",
+    "posts.edit": "/posts/{own_post}/edit",
 }
 #: GET routes that answer with something other than an HTML page.
 NOT_PAGES = {
@@ -73,6 +96,10 @@ NOT_PAGES = {
     # Pages that exist only mid-way through signing in or once two-factor sign-in is set up;
     # tests/test_two_factor.py opens them in those states.
     "auth.login_second_factor", "auth.step_up",
+    # A message is only ever its recipient's: tests/test_notifications.py opens one.
+    "notifications.message",
+    # Downloads: tests/test_consent.py and tests/test_posts.py check them.
+    "consent.export", "consent.artwork", "consent.letter_pdf", "posts.image",
 }
 H1 = re.compile(r"<h1[\s>]")
 TITLE = re.compile(r"<title>\s*([^<]+?)\s*</title>")
@@ -91,6 +118,52 @@ def may_open(role: str, endpoint: str, app: Flask) -> bool:
 
 def words(response: Any) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
+
+
+def own_consents(requester: User, decider: User) -> dict[str, str]:
+    """``requester``'s own logo consents (only they, comms and auditors may open them): waiting,
+    sent back for changes, and approved, by their request references."""
+    made: dict[str, str] = {}
+    start = clock.today() + dt.timedelta(days=7)
+    for key, decision in (("own_consent", None), ("own_consent_changes", "request_changes"),
+                          ("own_consent_approved", "approve")):
+        buffer = io.BytesIO()
+        Image.new("RGB", (24, 16), (0, 94, 184)).save(buffer, "PNG")
+        consent = consents.request_consent(
+            consents.ConsentRequest(
+                title=f"Pages leaflet {key}", department="Maternity", asset="nhs_lozenge", purpose="Classes.",
+                media=("print",), audience="Parents", partner_involved=False, starts_on=start, ends_on=start,
+            ),
+            [FileStorage(stream=io.BytesIO(buffer.getvalue()), filename="draft.png")], requester,
+        )
+        if decision:
+            consents.decide(consent, decision, decider, note="Use the supplied lozenge file.",
+                            checked=[i.id for i in consents.active_checklist()])
+        made[key] = consent.request_reference
+    db.session().commit()
+    return made
+
+
+def _post_of(user: User) -> str:
+    """A post by ``user`` naming the test NHS number, so its page shows the screening warning."""
+    channel = db.session().execute(select(Channel).where(Channel.status == "active")).scalars().first()
+    assert channel is not None
+    post = posts.propose(posts.PostProposal(
+        text="Thank you from patient NHS number 943 476 5919.", channels=[channel.reference],
+        wished_for=clock.today() + dt.timedelta(days=1), reason="Pages test.", consent_confirmed=True,
+    ), user)
+    db.session().commit()
+    return post.reference
+
+
+def own_objects(user: User, decider: User) -> dict[str, str]:
+    """What is ``user``'s own and only theirs to open: a post and logo consents in three states."""
+    return {"own_post": _post_of(user), **own_consents(user, decider)}
+
+
+#: Placeholders for someone not signed in: they are sent to sign in before anything is looked up.
+NOBODYS = {"own_post": "PP-2026-0001", "own_consent": "LCR-0001", "own_consent_changes": "LCR-0002",
+           "own_consent_approved": "LCR-0003"}
 
 
 @pytest.fixture
@@ -130,24 +203,26 @@ def test_every_get_route_is_a_checked_page_or_declared_not_a_page(app: Flask) ->
 
 @pytest.mark.parametrize("role", [ANONYMOUS, *ROLES])
 def test_every_page_renders_for_each_role_that_may_see_it(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], objects: dict[str, Any],
-    role: str,
+    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    make_user: Callable[..., User], objects: dict[str, Any], role: str,
 ) -> None:
     """200, one <h1>, a title naming the page and the service, the NHS header and footer, English."""
     if role == ANONYMOUS:
         client = app.test_client()
         own = objects["channel"]
+        mine = NOBODYS
     else:
         browser = browser_as(role)
         client = browser.client
         own = make_channel("info_requested", requester=browser.user).reference  # type: ignore[attr-defined]
+        mine = own_objects(browser.user, make_user("comms"))  # type: ignore[attr-defined]
     wrong: dict[str, str] = {}
     opened = 0
     for endpoint, template in PAGES.items():
         if not may_open(role, endpoint, app):
             continue
         opened += 1
-        path = template.format(own_channel=own, **objects)
+        path = template.format(own_channel=own, **mine, **objects)
         response = client.get(path)
         body = response.get_data(as_text=True)
         title = TITLE.search(body)
@@ -163,11 +238,14 @@ def test_every_page_renders_for_each_role_that_may_see_it(
     assert opened >= 4
 
 
-def test_pages_have_distinct_titles(app: Flask, browser_as: Callable[..., Browser], objects: dict[str, Any]) -> None:
+def test_pages_have_distinct_titles(
+    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User], objects: dict[str, Any],
+) -> None:
     """Each page says what it is in its title (WCAG 2.4.2), so no two of comms' pages share one."""
     browser = browser_as("comms")
+    mine = own_objects(browser.user, make_user("comms"))  # type: ignore[attr-defined]
     titles = {
-        endpoint: TITLE.search(browser.get(template.format(own_channel=objects["channel"], **objects))
+        endpoint: TITLE.search(browser.get(template.format(own_channel=objects["channel"], **mine, **objects))
                                .get_data(as_text=True)).group(1)  # type: ignore[union-attr]
         for endpoint, template in PAGES.items()
         if may_open("comms", endpoint, app)
@@ -194,13 +272,13 @@ EXPECTED = {
               ["What needs you now", "Channels by status", "Audit trail", "Manage users"]),
     "manager": (["Request a social media channel", "Your requests"],
                 ["What needs you now", "Channels by status", "Audit trail", "Manage users"]),
-    "comms": (["What needs you now", "3 channel requests waiting on you", "1 unauthorised accounts still open",
+    "comms": (["What needs you now", "3 requests waiting on you", "1 unauthorised accounts still open",
                "Channels by status", "Audit trail"],
               ["Manage users"]),
     "auditor": (["1 unauthorised accounts still open", "Channels by status", "Audit trail"],
-                ["channel requests waiting on you", "Manage users"]),
+                ["requests waiting on you", "Manage users"]),
     "admin": (["Users", "Manage users", "Audit trail"],
-              ["channel requests waiting on you", "Channels by status", "unauthorised accounts"]),
+              ["requests waiting on you", "Channels by status", "unauthorised accounts"]),
 }
 
 
@@ -282,6 +360,10 @@ FORMS = [
      ["email", "roles", "password"]),
     ("staff", "/channels/new", {"platform": "x", "handle": "not a handle!"}, ["handle", "display_name"]),
     ("comms", "/monitoring/new", {}, ["url", "evidence"]),
+    ("staff", "/screen", {"text": ""}, ["text"]),
+    ("staff", "/consents/new", {},
+     ["title", "department", "asset", "purpose", "media", "audience", "partner_involved", "starts_on", "ends_on",
+      "artwork"]),
 ]
 
 

@@ -6,6 +6,7 @@ password storage and rules, and sign-in throttling.
 from __future__ import annotations
 
 import html
+import io
 import os
 import re
 import secrets
@@ -88,9 +89,16 @@ def _header_problems(response: TestResponse) -> list[str]:
     directives = _directives(policy) if policy else {}
     if directives.get("default-src") != ["'none'"]:
         problems.append(f"default-src is {directives.get('default-src')}")
+    download = headers.get("Content-Disposition", "").startswith("attachment")
     if response.mimetype == "image/svg+xml":
         if "script-src" in directives or "unsafe-eval" in policy:
             problems.append("an SVG image may run script")
+    elif download and "sandbox" in directives:
+        # An uploaded file: no script at all, sandboxed, never framed (and never shown inline).
+        if "script-src" in directives:
+            problems.append("an uploaded file may run script")
+        if directives.get("frame-ancestors") != ["'none'"]:
+            problems.append("frame-ancestors is not 'none'")
     else:
         if directives.get("frame-ancestors") != ["'none'"]:
             problems.append("frame-ancestors is not 'none'")
@@ -213,6 +221,15 @@ def test_each_response_gets_its_own_nonce(client: FlaskClient) -> None:
 # CSRF -----------------------------------------------------------------------------------
 
 
+def _with_fresh_files(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The form's fields, each file as a new stream (sending a form reads and closes its files)."""
+    return {
+        name: (io.BytesIO(value[0].getvalue()), *value[1:])
+        if isinstance(value, tuple) and isinstance(value[0], io.BytesIO) else value
+        for name, value in (data or {}).items()
+    }
+
+
 def test_every_form_refuses_a_request_without_its_csrf_token(
     app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel], connection: Connection,
 ) -> None:
@@ -233,12 +250,12 @@ def test_every_form_refuses_a_request_without_its_csrf_token(
         sign_in(client, user, world.password)
         token = csrf_token(client)
         before = _snapshot(connection)
-        refused = client.post(path, data=request.data or {})
+        refused = client.post(path, data=_with_fresh_files(request.data))
         if refused.status_code != 400 or "The form had expired or was sent from another site" not in _text(refused):
             problems.append(f"{path}: without a token, got {refused.status_code}")
         if _snapshot(connection) != before:
             problems.append(f"{path}: a request without a token changed the database")
-        accepted = client.post(path, data={**(request.data or {}), "csrf_token": token})
+        accepted = client.post(path, data={**_with_fresh_files(request.data), "csrf_token": token})
         wanted = 500 if (endpoint, "POST") in KNOWN_BUGS else expect.status_for("admin")
         if accepted.status_code != wanted:
             problems.append(f"{path}: with the token, got {accepted.status_code}")

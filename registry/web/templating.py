@@ -61,14 +61,17 @@ def navigation() -> list[dict[str, Any]]:
         return []
     entries = [
         ("web.home", "Home", Permission.DASHBOARD_VIEW),
-        ("channels.mine", "My requests", Permission.CHANNEL_REQUEST),
-        ("channels.queue", "Work queue", Permission.CHANNEL_DECIDE),
+        ("web.my_requests", "My requests", Permission.DASHBOARD_VIEW),
+        ("web.work_queue", "Work queue", Permission.WORK_QUEUE),
         ("channels.inventory", "Channels", Permission.CHANNEL_READ_ALL),
+        ("consent.register", "Logo consents", Permission.CONSENT_REQUEST),
+        ("posts.index", "Promotional posts", Permission.POST_REQUEST),
         ("vault.overview", "Custody", Permission.CREDENTIAL_READ),
         ("roster.index", "Rosters", Permission.ROSTER_READ),
         ("monitoring.index", "Monitoring", Permission.MONITORING_READ),
         ("audit.index", "Audit trail", Permission.AUDIT_READ),
         ("auth.users", "Users", Permission.USER_MANAGE),
+        ("notifications.outbox", "Outbox", Permission.OUTBOX_READ),
     ]
     here = request.endpoint or ""
     return [
