@@ -38,6 +38,9 @@ from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.cli import alembic_config
 
+# The browser tests' shared checks (a plugin their modules load) report failures as test modules do.
+pytest.register_assert_rewrite("tests.browser_support")
+
 TEST_PASSWORD = "correct horse battery staple 42"
 CHEAP_ARGON2 = Argon2Profile(memory_cost=1024, iterations=1, lanes=1)
 ROLES = ("staff", "manager", "comms", "auditor", "admin")

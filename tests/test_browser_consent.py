@@ -12,40 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from PIL import Image, ImageDraw
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Page, expect
 
-from registry import clock, db
-from registry.audit.services import Actor
-from registry.auth.services import create_user, find_user
-from tests.conftest import TEST_PASSWORD, enrol_two_factor, next_code
-from tests.live_server import live_app, migrated_database, serving
-from tests.test_browser import (
+from registry import clock
+from tests.browser_support import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    RECORD_CSP_VIOLATIONS,
-    Watched,
-    request_failed,
+    LiveSite,
+    NewVisitor,
+    serve_live_site,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
+pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "robin.staff@example.nhs.uk"
 COMMS_EMAIL = "kim.comms@example.nhs.uk"
@@ -53,101 +38,13 @@ TITLE = "Antenatal classes poster, spring 2027"
 CONDITIONS = "Use the white lozenge on the NHS Blue panel; keep the clear space at the top right."
 
 
-@dataclass
-class LiveSite:
-    url: str
-    app: Flask
-
-
 @pytest.fixture(scope="module")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     """The app on 127.0.0.1 with its own migrated database, a staff member and a comms member."""
-    directory = tmp_path_factory.mktemp("live-consent")
-    with (
-        pytest.MonkeyPatch.context() as env,
-        migrated_database(os.environ.get("REGISTRY_TEST_DATABASE_URL") or None, directory) as url,
-    ):
-        env.setenv("REGISTRY_INSTANCE_PATH", str(directory / "instance"))
-        app = live_app(url, directory / "instance")
-        with app.app_context(), db.transaction():
-            for email, name, role in ((STAFF_EMAIL, "Robin Staff", "staff"), (COMMS_EMAIL, "Kim Comms", "comms")):
-                user = create_user(email=email, name=name, roles=[role], password=TEST_PASSWORD,
-                                   actor=Actor.system("tests"))
-                if role == "comms":
-                    enrol_two_factor(user)
-        site = LiveSite("", app)
-        try:
-            with serving(app) as base:
-                site.url = base
-                yield site
-        finally:
-            db.database(app).engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (apt-get install chromium): browser test skipped")
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-
-
-NewVisitor = Callable[[str], Watched]
-
-
-@pytest.fixture
-def new_visitor(browser: Browser, live_site: LiveSite) -> Iterator[NewVisitor]:
-    """``new_visitor(name)`` → a watched fresh browser context (another person)."""
-    opened: list[BrowserContext] = []
-
-    def open_context(name: str) -> Watched:
-        context = browser.new_context(base_url=live_site.url, locale="en-GB", viewport={"width": 1280, "height": 900},
-                                      accept_downloads=True)
-        opened.append(context)
-        context.add_init_script(RECORD_CSP_VIOLATIONS)
-        watched = Watched(f"consent-{name}", context, context.new_page())
-        problems = watched.problems
-
-        def console(message: ConsoleMessage) -> None:
-            if message.type in ("error", "warning"):
-                problems.append(f"console {message.type}: {message.text} at {message.location.get('url')}")
-
-        watched.page.on("console", console)
-        watched.page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        watched.page.on("requestfailed", lambda request: request_failed(request, problems))
-        watched.page.on(
-            "response",
-            lambda response: problems.append(f"HTTP {response.status}: {response.url}") if response.status >= 400 else None,
-        )
-        return watched
-
-    yield open_context
-    for context in opened:
-        context.close()
-
-
-def sign_in(visitor: Watched, site: LiveSite, email: str) -> None:
-    page = visitor.page
-    page.goto("/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if page.url.endswith("/login/mfa"):
-        with site.app.app_context():
-            user = find_user(email)
-            assert user is not None
-            code = next_code(user)
-            db.session().close()
-        page.get_by_label("Security code").fill(code)
-        page.get_by_role("button", name="Continue").click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    with serve_live_site(
+        tmp_path_factory.mktemp("live-consent"), staff=(STAFF_EMAIL, "Robin Staff"), comms=(COMMS_EMAIL, "Kim Comms"),
+    ) as site:
+        yield site
 
 
 def draft_artwork(folder: Path) -> Path:
@@ -177,14 +74,14 @@ def hidden_when_printed(page: Page, selector: str) -> bool:
 
 
 def test_staff_ask_comms_approve_with_conditions_staff_print_the_letter(
-    new_visitor: NewVisitor, live_site: LiveSite, tmp_path: Path,
+    new_visitor: NewVisitor, tmp_path: Path,
 ) -> None:
     start = clock.today() + dt.timedelta(days=14)
     end = start + dt.timedelta(days=120)
 
-    staff = new_visitor("staff")
+    staff = new_visitor("consent-staff")
     page = staff.page
-    sign_in(staff, live_site, STAFF_EMAIL)
+    sign_in(staff, STAFF_EMAIL)
     staff.check("home", screenshot=False)  # the header's script has arranged the menu
     page.get_by_role("link", name="Logo consents").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Logo and lozenge consents")
@@ -212,9 +109,9 @@ def test_staff_ask_comms_approve_with_conditions_staff_print_the_letter(
     expect(page.get_by_role("img", name="Draft artwork: antenatal-poster.png")).to_be_visible()
     staff.check("request")
 
-    comms = new_visitor("comms")
+    comms = new_visitor("consent-comms")
     page = comms.page
-    sign_in(comms, live_site, COMMS_EMAIL)
+    sign_in(comms, COMMS_EMAIL)
     page.goto("/consents")
     page.get_by_role("link", name=reference, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)

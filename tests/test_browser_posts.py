@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 from collections.abc import Iterator
 
@@ -19,23 +18,13 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from registry import clock, db
-from registry.audit.services import Actor
-from registry.auth.services import create_user
+from registry import clock
+from registry.auth.models import User
 from registry.channels import services as channels
-from tests.conftest import TEST_PASSWORD, enrol_two_factor
-from tests.live_server import live_app, migrated_database, serving
-from tests.test_browser import (  # noqa: F401 - the fixtures are used by name
-    SITES,
-    LiveSite,
-    NewVisitor,
-    browser,
-    new_visitor,
-    playwright,
-    sign_in,
-)
+from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
 
 pytestmark = pytest.mark.browser
+pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "pat.poster@example.nhs.uk"
 COMMS_EMAIL = "rory.reviewer@example.nhs.uk"
@@ -44,39 +33,25 @@ OPENING = "Thank you to everyone on Ward 7 for looking after our patient "
 POST_TEXT = f"{OPENING}(NHS number {NHS_NUMBER}) so well this week."
 
 
+def two_active_channels(staff: User, comms: User) -> None:
+    for platform, handle, name in (("x", "TrustWardNews", "Ward news"), ("facebook", "TrustWardNews", "Ward news page")):
+        channel = channels.request_channel(
+            channels.ChannelRequest(platform=platform, handle=handle, display_name=name, department="Surgery",
+                                    purpose="News from the wards.", audience="Patients.", policy_acknowledged=True),
+            staff,
+        )
+        channels.transition(channel, "approve", comms, reason="Agreed.")
+        channels.transition(channel, "activate", comms, reason="Live.")
+
+
 @pytest.fixture(scope="module")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     """The app on 127.0.0.1 with its own database: a member of staff, a comms member and two active channels."""
-    directory = tmp_path_factory.mktemp("live-posts")
-    with (
-        pytest.MonkeyPatch.context() as env,
-        migrated_database(os.environ.get("REGISTRY_TEST_DATABASE_URL") or None, directory) as url,
-    ):
-        env.setenv("REGISTRY_INSTANCE_PATH", str(directory / "instance"))
-        app = live_app(url, directory / "instance")
-        with app.app_context(), db.transaction():
-            staff = create_user(email=STAFF_EMAIL, name="Pat Poster", roles=["staff"], password=TEST_PASSWORD,
-                                actor=Actor.system("tests"))
-            comms = create_user(email=COMMS_EMAIL, name="Rory Reviewer", roles=["comms"], password=TEST_PASSWORD,
-                                actor=Actor.system("tests"))
-            enrol_two_factor(comms)
-            for platform, handle, name in (("x", "TrustWardNews", "Ward news"), ("facebook", "TrustWardNews", "Ward news page")):
-                channel = channels.request_channel(
-                    channels.ChannelRequest(platform=platform, handle=handle, display_name=name, department="Surgery",
-                                            purpose="News from the wards.", audience="Patients.", policy_acknowledged=True),
-                    staff,
-                )
-                channels.transition(channel, "approve", comms, reason="Agreed.")
-                channels.transition(channel, "activate", comms, reason="Live.")
-        site = LiveSite("", app)
-        SITES.append(site)
-        try:
-            with serving(app) as base:
-                site.url = base
-                yield site
-            SITES.remove(site)
-        finally:
-            db.database(app).engine.dispose()
+    with serve_live_site(
+        tmp_path_factory.mktemp("live-posts"), staff=(STAFF_EMAIL, "Pat Poster"), comms=(COMMS_EMAIL, "Rory Reviewer"),
+        seed=two_active_channels,
+    ) as site:
+        yield site
 
 
 def png_bytes() -> bytes:
@@ -86,7 +61,7 @@ def png_bytes() -> bytes:
 
 
 def test_staff_propose_a_post_naming_an_nhs_number_see_the_warning_and_comms_accept_it(
-    new_visitor: NewVisitor,  # noqa: F811 - the fixture imported above
+    new_visitor: NewVisitor,
 ) -> None:
     staff = new_visitor("posts-staff")
     page = staff.page
