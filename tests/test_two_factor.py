@@ -35,7 +35,14 @@ from registry.auth.models import RecoveryCode, User, UserSession, UserTotp, totp
 from registry.channels.models import Channel
 from registry.vault import services as custody
 from registry.vault.crypto import DecryptionFailed, Sealed
-from tests.conftest import TEST_PASSWORD, TOTP_SECRETS, Browser, csrf_token
+from tests.conftest import (
+    TEST_PASSWORD,
+    TOTP_SECRETS,
+    Browser,
+    csrf_token,
+    enrol_two_factor,
+    sign_in,
+)
 from tests.test_vault import (
     CommittedSite,
     active_channel,
@@ -390,6 +397,38 @@ def test_comms_and_admins_without_two_factor_set_it_up_before_privileged_pages(
         assert custody.credentials_of(channel) == []
     for path in ("/", "/account", "/channels/new", "/channels/mine", "/account/password"):
         assert client.get(path).status_code == 200, path
+
+
+def test_everyday_pages_give_comms_without_a_second_factor_only_everyday_powers(
+    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+) -> None:
+    """Routes everyone may use (a channel's page and its actions, the channel list) must not show
+    or do what only comms may until the second factor is proved: there comms are like any staff."""
+    waiting = make_channel("requested", display_name="Someone else's waiting request")
+    live = make_channel("active", display_name="A live channel")
+    comms = make_user("comms", two_factor=False)
+    client = app.test_client()
+    password_step(client, comms)
+    listed = [item["display_name"] for item in client.get("/api/v1/channels").get_json()["items"]]
+    assert live.display_name in listed
+    assert waiting.display_name not in listed  # with a second factor, comms see every request
+    assert client.get(f"/channels/{waiting.reference}").status_code in (403, 404)  # as for staff
+    approve = client.post(
+        f"/channels/{live.reference}/actions/suspend",
+        data={"reason": "Testing the guard.", "csrf_token": csrf_token(client)},
+    )
+    assert approve.status_code in (403, 404)
+    db.session().refresh(live)
+    assert live.status == "active"
+    home = words(client.get("/"))
+    assert "Work queue" not in home and "Custody" not in home
+
+    enrol_two_factor(comms)
+    db.session().commit()
+    proved = app.test_client()
+    sign_in(proved, comms)
+    listed = [item["display_name"] for item in proved.get("/api/v1/channels").get_json()["items"]]
+    assert waiting.display_name in listed
 
 
 def test_the_api_with_a_token_needs_no_second_factor_but_a_session_does(

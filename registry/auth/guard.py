@@ -78,13 +78,17 @@ def _enforce() -> object | None:
             abort(403, "Change your temporary password before you use the service.")
     if not current_user.can(policy):
         abort(403)
-    if policy not in EVERYDAY and _second_factor_missing():
-        if wants_json():
-            abort(403, "Sign in with two-factor authentication (or use an API token) for this.")
-        if not mfa.is_enrolled(current_user):
-            flash("Set up two-factor sign-in before you use the communications team's or administrators' pages.")
-            return redirect(url_for("auth.two_factor"))
-        return redirect(url_for("auth.step_up", next=request.full_path if request.method == "GET" else None))
+    if _second_factor_missing():
+        if policy not in EVERYDAY:
+            if wants_json():
+                abort(403, "Sign in with two-factor authentication (or use an API token) for this.")
+            if not mfa.is_enrolled(current_user):
+                flash("Set up two-factor sign-in before you use the communications team's or administrators' pages.")
+                return redirect(url_for("auth.two_factor"))
+            return redirect(url_for("auth.step_up", next=request.full_path if request.method == "GET" else None))
+        # An everyday page: from here on (services, templates) the person may do only everyday things,
+        # so no route can reach a privileged rule through a permission everyone holds.
+        g.everyday_only = current_user.id
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import g, has_request_context
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -15,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.auth.permissions import Permission, Role, permissions_for
+from registry.auth.permissions import EVERYDAY, Permission, Role, permissions_for
 from registry.db import Base, created, intpk, str200
 
 ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
@@ -49,7 +50,13 @@ class User(Base):
         return role in self.roles
 
     def can(self, permission: Permission) -> bool:
-        return self.active and permission in self.permissions
+        """Whether this person may do it now. In a browser session that has not yet proved the
+        second factor a comms member or administrator must have, only everyday permissions count
+        (``registry.auth.guard`` marks such a request)."""
+        if not self.active or permission not in self.permissions:
+            return False
+        everyday_only = has_request_context() and g.get("everyday_only") == self.id
+        return permission in EVERYDAY or not everyday_only
 
     # Flask-Login's user protocol
     @property
