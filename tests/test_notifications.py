@@ -6,6 +6,7 @@ E-mail goes through a real SMTP server (aiosmtpd) on a free local port.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import socket
 from collections.abc import Callable, Iterator
@@ -157,9 +158,11 @@ def test_the_person_who_acted_on_their_own_channel_is_not_told(
 
 
 @pytest.fixture
-def smtp_app(app: Flask, smtp: tuple[Inbox, int]) -> tuple[Flask, Inbox]:
+def smtp_app(app: Flask, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, Inbox]:
     inbox, port = smtp
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none", SMTP_FROM="Registry <registry@example.nhs.uk>")
+    settings = dataclasses.replace(app.extensions["registry.settings"], public_base_url="https://registry.example.nhs.uk")
+    monkeypatch.setitem(app.extensions, "registry.settings", settings)
     return app, inbox
 
 
@@ -180,7 +183,7 @@ def test_messages_are_e_mailed_once_the_change_commits(
     assert mail["From"] == "Registry <registry@example.nhs.uk>"
     assert mail["Subject"] == "Your consent expires soon"
     text = mail.get_payload(decode=True).decode()
-    assert "Please renew it." in text and "/consents/LC-2026-0001" in text
+    assert "Please renew it." in text and "https://registry.example.nhs.uk/consents/LC-2026-0001" in text
     db.session().refresh(note)
     assert note.delivery == Delivery.SENT.value and note.sent_at is not None and note.attempts == 1
 
@@ -212,6 +215,34 @@ def test_a_request_that_fails_sends_nothing_and_one_that_succeeds_sends(
     })
     assert made.status_code == 302, made.text
     assert [m["To"] for m in inbox.messages if "comms-desk" in m["To"]]
+
+
+def test_links_use_the_registrys_own_address_never_the_requests_host(
+    smtp_app: tuple[Flask, Inbox], make_user: Callable[..., User]
+) -> None:
+    """Whoever sends a request chooses its Host header: e-mailed links must not follow it."""
+    app, inbox = smtp_app
+    person = make_user("staff")
+    with app.test_request_context("/channels/new", base_url="http://evil.example"), db.transaction():
+        notifications.notify(person, event="test:x", subject="Linked", body="Body", link="/channels/CH-0001")
+    text = inbox.messages[0].get_payload(decode=True).decode()
+    assert "https://registry.example.nhs.uk/channels/CH-0001" in text and "evil.example" not in text
+
+
+def test_a_message_being_sent_by_another_process_is_not_sent_again(
+    smtp_app: tuple[Flask, Inbox], make_user: Callable[..., User]
+) -> None:
+    _app, inbox = smtp_app
+    person = make_user("staff")
+    [note] = notifications.notify(person, event="test:x", subject="Once only", body="Body")
+    note.delivery, note.claimed_at = Delivery.SENDING.value, db.utcnow()
+    db.session().commit()
+    assert notifications.deliver(db.session()).sent == 0
+    assert inbox.messages == []
+    note.claimed_at = db.utcnow() - dt.timedelta(minutes=20)  # its process died while sending
+    db.session().commit()
+    assert notifications.deliver(db.session()).sent == 1
+    assert [m["Subject"] for m in inbox.messages] == ["Once only"]
 
 
 def test_an_unreachable_server_is_retried_and_given_up_after_five_attempts(
@@ -363,6 +394,10 @@ def test_only_administrators_read_the_outbox(
         ({"SMTP_SECURITY": "tls1.0"}, "REGISTRY_SMTP_SECURITY must be starttls, ssl or none."),
         ({"SMTP_PORT": "mail"}, "REGISTRY_SMTP_PORT must be a port number from 1 to 65535."),
         ({"SMTP_PORT": 70000}, "REGISTRY_SMTP_PORT must be a port number from 1 to 65535."),
+        ({}, (
+            "REGISTRY_SMTP_HOST is set, so set REGISTRY_PUBLIC_BASE_URL too (the Registry's address, "
+            "e.g. https://registry.example.nhs.uk): e-mails link to it."
+        )),
     ],
 )
 def test_e_mail_settings_that_cannot_work_stop_the_app_starting(

@@ -29,9 +29,10 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('delivery', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=300), nullable=True),
-    sa.CheckConstraint("delivery IN ('pending', 'sent', 'kept', 'failed')", name=op.f('ck_notifications_delivery_known')),
+    sa.CheckConstraint("delivery IN ('pending', 'sending', 'sent', 'kept', 'failed')", name=op.f('ck_notifications_delivery_known')),
     sa.ForeignKeyConstraint(['recipient_id'], ['users.id'], name=op.f('fk_notifications_recipient_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
     )

@@ -14,6 +14,7 @@ from registry.db import Base, UTCDateTime, created, intpk
 
 class Delivery(StrEnum):
     PENDING = "pending"  # waiting for the SMTP server
+    SENDING = "sending"  # claimed by a process that is sending it now
     SENT = "sent"  # accepted by the SMTP server
     KEPT = "kept"  # no SMTP configured: kept in the outbox, shown in the Registry only
     FAILED = "failed"  # the SMTP server refused it too many times
@@ -22,6 +23,7 @@ class Delivery(StrEnum):
     def label(self) -> str:
         return {
             Delivery.PENDING: "Waiting to be sent",
+            Delivery.SENDING: "Being sent",
             Delivery.SENT: "Sent",
             Delivery.KEPT: "In the outbox (no e-mail server set up)",
             Delivery.FAILED: "Could not be sent",
@@ -53,6 +55,7 @@ class Notification(Base):
     created_at: Mapped[created]
     delivery: Mapped[str] = mapped_column(String(10), default=Delivery.KEPT.value)
     attempts: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(300))
 

@@ -9,6 +9,7 @@ outbox page). ``reminders send`` retries what could not be sent.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import smtplib
 import ssl
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from flask import Flask, current_app, has_request_context, request
-from sqlalchemy import Select, select
+from flask import Flask, current_app
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from config import ConfigError
@@ -72,7 +73,11 @@ class SmtpSettings:
 def init_app(app: Flask) -> None:
     """Refuse to start with e-mail settings that could never work (rather than fail at the first message)."""
     with app.app_context():
-        SmtpSettings.from_config()
+        if SmtpSettings.from_config() is not None and not app.extensions["registry.settings"].public_base_url:
+            raise ConfigError(
+                "REGISTRY_SMTP_HOST is set, so set REGISTRY_PUBLIC_BASE_URL too (the Registry's address, "
+                "e.g. https://registry.example.nhs.uk): e-mails link to it."
+            )
 
 
 def smtp_configured() -> bool:
@@ -80,14 +85,12 @@ def smtp_configured() -> bool:
 
 
 def _absolute(link: str | None) -> str | None:
+    """The link as a full address on the Registry's own public address (never the request's
+    Host header, which whoever sends a request chooses)."""
     if not link:
         return None
     base = current_app.extensions["registry.settings"].public_base_url
-    if base:
-        return base.rstrip("/") + link
-    if has_request_context():
-        return request.host_url.rstrip("/") + link
-    return link
+    return base.rstrip("/") + link if base else link
 
 
 def notify(
@@ -190,20 +193,57 @@ class DeliveryReport:
     waiting: int = 0
 
 
-def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 500) -> DeliveryReport:
-    """Send pending messages (those given, or all) through SMTP and commit their delivery state.
+#: A message claimed for sending this long ago, and neither sent nor failed, was left by a
+#: process that died while sending it: it may be claimed again.
+STALE_CLAIM = dt.timedelta(minutes=15)
 
-    Each message is marked as it goes, so a crash part-way sends nothing twice that was marked
-    sent; the SMTP password and message bodies never reach the log.
+
+def _claim(session: Session, ids: Iterable[int] | None, limit: int) -> list[Notification]:
+    """Mark waiting messages as being sent, in one committed UPDATE, and return them.
+
+    Two processes (a request's after-commit delivery and ``reminders send``) can run at once:
+    the conditional UPDATE lets each message be claimed by one of them only.
+    """
+    now = db.utcnow()
+    waiting = or_(
+        Notification.delivery == Delivery.PENDING.value,
+        and_(Notification.delivery == Delivery.SENDING.value, Notification.claimed_at < now - STALE_CLAIM),
+    )
+    candidates = select(Notification.id).where(waiting).order_by(Notification.id).limit(limit)
+    if ids is not None:
+        candidates = candidates.where(Notification.id.in_(list(ids)))
+    chosen = list(session.execute(candidates).scalars())
+    if not chosen:
+        return []
+    claimed = session.execute(
+        update(Notification)
+        .where(Notification.id.in_(chosen), waiting)
+        .values(delivery=Delivery.SENDING.value, claimed_at=now)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    session.commit()
+    if not claimed:
+        return []
+    return list(
+        session.execute(
+            select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+
+
+def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 500) -> DeliveryReport:
+    """Send waiting messages (those given, or all) through SMTP and commit each one's state.
+
+    Each message is claimed before it is sent and marked as it goes, so no message is sent
+    twice by two processes; the SMTP password and message bodies never reach the log.
     """
     report = DeliveryReport()
     settings = SmtpSettings.from_config()
     if settings is None:
         return report
-    statement = select(Notification).where(Notification.delivery == Delivery.PENDING.value)
-    if ids is not None:
-        statement = statement.where(Notification.id.in_(list(ids)))
-    pending = session.execute(statement.order_by(Notification.id).limit(limit)).scalars().all()
+    pending = _claim(session, ids, limit)
     if not pending:
         return report
     try:
@@ -246,8 +286,7 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
 def _failed(note: Notification, why: str) -> None:
     note.attempts += 1
     note.last_error = why[:300]
-    if note.attempts >= MAX_ATTEMPTS:
-        note.delivery = Delivery.FAILED.value
+    note.delivery = (Delivery.FAILED if note.attempts >= MAX_ATTEMPTS else Delivery.PENDING).value
 
 
 def messages_of(user: User) -> Select[tuple[Notification]]:
