@@ -35,8 +35,11 @@ class User(Base):
     created_at: Mapped[created]
     last_login_at: Mapped[dt.datetime | None]
     deactivated_at: Mapped[dt.datetime | None]
+    #: Who a breach report about this person goes to first (policy 9.1); none: comms route it.
+    line_manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     role_grants: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    line_manager: Mapped[User | None] = relationship(remote_side="User.id", lazy="select")
 
     @property
     def roles(self) -> frozenset[Role]:

@@ -21,6 +21,7 @@ class Role(StrEnum):
     COMMS = "comms"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    HR = "hr"
 
     @property
     def label(self) -> str:
@@ -33,6 +34,7 @@ ROLE_LABELS: Final = {
     Role.COMMS: "Communications team",
     Role.AUDITOR: "Auditor",
     Role.ADMIN: "System administrator",
+    Role.HR: "Human resources",
 }
 
 
@@ -68,6 +70,16 @@ class Permission(StrEnum):
     SCREEN_TEXT = "screen:text"
     WORK_QUEUE = "work_queue:view"
     OUTBOX_READ = "outbox:read"
+    MEDIA_CONTACT_REPORT = "media_contact:report"
+    MEDIA_CONTACT_READ_ALL = "media_contact:read_all"
+    MEDIA_CONTACT_TRIAGE = "media_contact:triage"
+    BREACH_REPORT = "breach:report"
+    BREACH_MANAGE = "breach:manage"  # line managers: cases assigned to them
+    BREACH_ROUTE = "breach:route"  # comms: cases with no manager to route, and those flagged (9.3)
+    BREACH_HR = "breach:hr"  # HR: escalated cases
+    BREACH_READ_ALL = "breach:read_all"  # auditors
+    REPORT_READ = "report:read"
+    REPORT_MANAGE = "report:manage"
 
 
 _EVERYONE: Final = frozenset(
@@ -79,12 +91,14 @@ _EVERYONE: Final = frozenset(
         Permission.CONSENT_REQUEST,
         Permission.POST_REQUEST,
         Permission.SCREEN_TEXT,
+        Permission.MEDIA_CONTACT_REPORT,
+        Permission.BREACH_REPORT,
     }
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.STAFF: _EVERYONE,
-    Role.MANAGER: _EVERYONE,
+    Role.MANAGER: _EVERYONE | {Permission.BREACH_MANAGE},
     Role.COMMS: _EVERYONE
     | {
         Permission.CHANNEL_READ_ALL,
@@ -107,6 +121,11 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.POST_READ_ALL,
         Permission.POST_DECIDE,
         Permission.WORK_QUEUE,
+        Permission.MEDIA_CONTACT_READ_ALL,
+        Permission.MEDIA_CONTACT_TRIAGE,
+        Permission.BREACH_ROUTE,
+        Permission.REPORT_READ,
+        Permission.REPORT_MANAGE,
     },
     Role.AUDITOR: _EVERYONE
     | {
@@ -118,13 +137,17 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.ROSTER_READ,
         Permission.CONSENT_READ_ALL,
         Permission.POST_READ_ALL,
+        Permission.MEDIA_CONTACT_READ_ALL,
+        Permission.BREACH_READ_ALL,
+        Permission.REPORT_READ,
     },
+    Role.HR: _EVERYONE | {Permission.BREACH_HR},
     Role.ADMIN: _EVERYONE | {Permission.USER_MANAGE, Permission.AUDIT_READ, Permission.OUTBOX_READ},
 }
 
 
 #: Roles whose holders must use two-factor sign-in before anything beyond the everyday.
-TWO_FACTOR_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN})
+TWO_FACTOR_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.HR})
 EVERYDAY: Final = _EVERYONE
 
 
