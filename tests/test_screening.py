@@ -157,6 +157,10 @@ EXAMPLES = [
     ("NHS no: 9434765919", "nhs_number", "9434765919", "••••••••19"),
     ("NHS#9434765919", "nhs_number", "9434765919", "••••••••19"),
     ("her NHS number is 94347 65919", "nhs_number", "94347 65919", "••••• •••19"),
+    # ... or "NHS number" anywhere in the same sentence, before or after it
+    ("The NHS number of our lovely patient is 9434765919", "nhs_number", "9434765919", "••••••••19"),
+    ("9434765919 (NHS number)", "nhs_number", "9434765919", "••••••••19"),
+    ("NHS no. for the patient on Ward 8, please: 94347-65919!", "nhs_number", "94347-65919", "•••••-•••19"),
     # a labelled number that fails the check is still a patient's number
     ("NHS number: 943 476 5918", "hospital_number", "943 476 5918", "••• ••• ••18"),
     # dates of birth, near DOB / date of birth / born
@@ -195,6 +199,10 @@ EXAMPLES = [
     ("M1 1AE", "postcode", "M1 1AE", "M1 •••"),
     ("Postcode: EC1A1BB", "postcode", "EC1A1BB", "EC1A•••"),
     ("GIR 0AA", "postcode", "GIR 0AA", "GIR •••"),
+    # in small or mixed letters, with the space, in a real postcode area
+    ("hp11 2tt", "postcode", "hp11 2tt", "hp11 •••"),
+    ("lives at Hp11 2Tt now", "postcode", "Hp11 2Tt", "Hp11 •••"),
+    ("sw1a 1aa", "postcode", "sw1a 1aa", "sw1a •••"),
     # names after a title (the finding keeps the title) or after "patient"
     ("Thank you Mr John Smith", "patient_name", "Mr John Smith", "Mr J••• S•••"),
     ("Mrs J. Smith went home", "patient_name", "Mrs J. Smith", "Mrs • S•••"),
@@ -205,6 +213,11 @@ EXAMPLES = [
     ("our patient, Sarah Jones, said", "patient_name", "Sarah Jones", "S••• J•••"),
     ("Patient Tom Baker", "patient_name", "Tom Baker", "T••• B•••"),
     ("a patient called Amy", "patient_name", "Amy", "A•••"),
+    ("patient: Sarah Jones", "patient_name", "Sarah Jones", "S••• J•••"),
+    ("our patient – Sarah Jones – went home", "patient_name", "Sarah Jones", "S••• J•••"),
+    ("patient SARAH JONES", "patient_name", "SARAH JONES", "S••• J•••"),
+    ("Thank you Mr JOHN O'BRIEN", "patient_name", "Mr JOHN O'BRIEN", "Mr J••• O•••"),
+    ("Mrs J. SMITH went home", "patient_name", "Mrs J. SMITH", "Mrs • S•••"),
     ("Mr Smith, a patient on Ward 8", "patient_name", "Mr Smith", "Mr S•••"),
 ]
 
@@ -257,6 +270,15 @@ NOT_IDENTIFIERS = [
     "The Mr Men Show is coming on 21 December.",
     "Version 1.2.85 of the app is out.",
     "0000000000 and 111 111 1111 are test numbers.",
+    "Call NHS number 111. Our charity reference is 9434765919.",  # the label is in another sentence
+    "Ask for your NHS number at reception; we will never post it. 9434765919 is our switchboard PIN.",
+    "Take the a40 2nd exit, then the m6 3rd junction; the m4 5am closure ends at b1 6ft.",
+    "Patient: Brilliant care from start to finish!",
+    "Patient – Thank You All.",
+    "Speak to the patient PALS officer.",
+    "OUR PATIENT HANDOVER TIMES ARE IMPROVING",
+    "PATIENT EXPERIENCE WEEK STARTS MONDAY",
+    "Mr JOHN SMITH OBE opened the garden.",
 ]
 
 
@@ -298,6 +320,8 @@ def test_long_and_hostile_input_is_screened_quickly() -> None:
         "Mr Smith " * (MAX_TEXT // 9), "MRN 1" * (MAX_TEXT // 5), "born 1 " * (MAX_TEXT // 7), "A1 " * (MAX_TEXT // 3),
         "patient " * (MAX_TEXT // 8), "+44 " * (MAX_TEXT // 4), "943 476 5919 " * (MAX_TEXT // 13),
         "jane@example.com " * (MAX_TEXT // 17), "x." * (MAX_TEXT // 2), "(0" * (MAX_TEXT // 2),
+        "NHS number " + "9434765919 " * (MAX_TEXT // 11), "9434765919 NHS no " * (MAX_TEXT // 18),
+        "hp11 2tt " * (MAX_TEXT // 9), "patient SARAH " * (MAX_TEXT // 14), "Mr JOHN " * (MAX_TEXT // 8),
     ]
     for text in hostile:
         started = time.perf_counter()
@@ -359,8 +383,8 @@ def test_false_positives_are_rare_and_every_planted_identifier_is_found_on_the_c
         )
 
     assert missed == []
-    assert quiet / len(clean) >= 0.95  # measured: 64/66 (97%)
-    assert true_positives / reported >= 0.9  # measured: 35/37 (95%)
+    assert quiet / len(clean) >= 0.95  # measured: 68/70 (97%)
+    assert true_positives / reported >= 0.9  # measured: 40/42 (95%)
 
 
 # --- the API ----------------------------------------------------------------------------------

@@ -13,9 +13,12 @@ What is found (offsets are in characters of the Python string, end exclusive):
     Ten digits that pass the NHS modulus 11 check and are not one digit repeated, written
     3-3-4 with spaces or hyphens ("943 476 5919", "943-476-5919"), or grouped any other way
     when "NHS" comes shortly before on the same line with no digit in between ("NHS no:
-    9434765919", "NHS#9434765919"). A number so labelled that fails the check is reported
-    as a ``hospital_number``: a mistyped NHS number still identifies a patient to someone
-    who knows the right one.
+    9434765919", "NHS#9434765919") or "NHS number" / "NHS no" is anywhere in the same
+    sentence, before or after it ("The NHS number of our patient is 9434765919", "9434765919
+    (NHS number)"); not straight after a country code ("+44 (0)..."), as phone numbers are.
+    A number that fails the check is reported as a ``hospital_number`` when "NHS" comes
+    shortly before it: a mistyped NHS number still identifies a patient to someone who
+    knows the right one.
 ``date_of_birth``
     A real date (01/02/1985, 1.2.85, 1-2-1985, 1985-02-01, 1 February 1985, 1st Feb 1985,
     1st of February, February 1, 1985) at most 40 characters after "DOB", "D.O.B", "date
@@ -35,18 +38,25 @@ What is found (offsets are in characters of the Python string, end exclusive):
 ``email``
     An address of the usual shape: a local part, "@", a domain with a top-level part.
 ``postcode``
-    A full UK postcode in capitals whose outward and inward parts have a valid shape
-    ("HP11 2TT", "SW1A 1AA", "M1 1AE"; the space may be left out). An outward code alone
-    ("HP11") covers thousands of addresses and is not reported.
+    A full UK postcode whose outward and inward parts have a valid shape: in capitals
+    ("HP11 2TT", "SW1A 1AA", "M1 1AE"; the space may be left out), or in small or mixed
+    letters ("hp11 2tt", "Sw1a 1aa") when the space is there, the outward code starts with
+    a real postcode area's letters (so not "a40 2nd") and the inward code is not an ordinal
+    or a unit ("m6 3rd", "b1 6ft"). An outward code alone ("HP11") covers thousands of
+    addresses and is not reported.
 ``patient_name``
-    One to three capitalised words, initials before them allowed, after "Mr", "Mrs", "Ms",
-    "Miss" or "Mx" (the finding includes the title) or after "patient" ("patient Sarah
-    Jones", "our patient, John", "a patient called Amy"). Common words are not names
+    One to three capitalised words, or words in capitals with a vowel ("SMITH", not "NHS";
+    one style throughout), initials before them allowed, after "Mr", "Mrs", "Ms", "Miss" or
+    "Mx" (the finding includes the title) or after "patient" ("patient Sarah Jones", "our
+    patient, John", "a patient called Amy"). After "patient" a name in capitals, or one
+    after a colon or dash ("patient: Sarah Jones", "patient SARAH JONES"), needs at least
+    two parts, as headings and quotations follow those ("Patient: Brilliant care!", "patient
+    PALS"), and words in capitals after "PATIENT" are a heading. Common words are not names
     ("Don't Miss Our open day", "Patient Experience Week", "the Mr Men books", "Little Miss
     Sunshine"). "Dr" is not a cue: doctors named in posts are staff, whom posts name with
     their consent; likewise a title right after a job title ("consultant surgeon Mr Ahmed")
-    or followed by one ("Miss Patel, consultant breast surgeon", "Mr Smith MP") is taken to
-    be a member of staff or a public figure.
+    or followed by one ("Miss Patel, consultant breast surgeon", "Mr Smith MP", "Mr JOHN
+    SMITH OBE") is taken to be a member of staff or a public figure.
 """
 
 from __future__ import annotations
@@ -138,6 +148,10 @@ _SEP = "[ \u00a0-]"
 _NHS_334 = re.compile(rf"(?<![0-9])[0-9]{{3}}(?P<sep>{_SEP})[0-9]{{3}}(?P=sep)[0-9]{{4}}(?![0-9])")
 _TEN_DIGITS = re.compile(rf"(?<![0-9])(?<![0-9]{_SEP})[0-9](?:{_SEP}?[0-9]){{9}}(?![0-9])(?!{_SEP}[0-9])")
 _NHS_LABEL = re.compile(r"\bNHS\b[^0-9\n]{0,24}\Z", re.IGNORECASE)
+#: The label that reaches a valid number anywhere in its sentence, before or after it.
+_NHS_NUMBER_LABEL = re.compile(r"\bNHS[^\S\n]*(?:number|num|no)\b", re.IGNORECASE)
+#: Where a sentence ends ("no." is the label's abbreviation, not an end).
+_NHS_SENTENCE_END = re.compile(r"(?<!\b[Nn][Oo])[.!?](?=\s|\Z)|\n")
 _COUNTRY_CODE = re.compile(r"(?:\+|\b00)44[ \u00a0-]?(?:\(0\)[ \u00a0-]?)?\Z")
 
 
@@ -150,28 +164,51 @@ def is_valid_nhs_number(digits: str) -> bool:
     return check != 10 and check == int(digits[9])
 
 
+def _after_country_code(text: str, start: int) -> bool:
+    return _COUNTRY_CODE.search(text[max(0, start - 12) : start]) is not None
+
+
 def _nhs_numbers(text: str) -> Iterator[Finding]:
     seen: set[int] = set()
     for match in _NHS_334.finditer(text):
         digits = re.sub(r"[^0-9]", "", match.group())
-        after_country_code = _COUNTRY_CODE.search(text[max(0, match.start() - 12) : match.start()])
-        if is_valid_nhs_number(digits) and not after_country_code:
+        if is_valid_nhs_number(digits) and not _after_country_code(text, match.start()):
             seen.add(match.start())
             yield _finding("nhs_number", text, match.start(), match.end(), hide(match.group(), 2))
+    labels = [m.start() for m in _NHS_NUMBER_LABEL.finditer(text)]
+    ends = [(m.start(), m.end()) for m in _NHS_SENTENCE_END.finditer(text)] if labels else []
     for match in _TEN_DIGITS.finditer(text):
-        if match.start() in seen or not _NHS_LABEL.search(text[max(0, match.start() - 40) : match.start()]):
+        if match.start() in seen or _after_country_code(text, match.start()):
             continue
         digits = re.sub(r"[^0-9]", "", match.group())
         if len(set(digits)) == 1:
             continue  # a placeholder such as 0000000000
         masked = hide(match.group(), 2)
-        if is_valid_nhs_number(digits):
+        valid = is_valid_nhs_number(digits)
+        if not _NHS_LABEL.search(text[max(0, match.start() - 40) : match.start()]):
+            if valid and _labelled_in_sentence(labels, ends, match.start(), match.end()):
+                yield _finding("nhs_number", text, match.start(), match.end(), masked)
+            continue
+        if valid:
             yield _finding("nhs_number", text, match.start(), match.end(), masked)
         else:
             yield _finding(
                 "hospital_number", text, match.start(), match.end(), masked,
                 label="Number labelled as an NHS number (it fails the NHS number check)",
             )
+
+
+def _labelled_in_sentence(labels: list[int], ends: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether an "NHS number" label starts in the sentence that holds ``start:end``.
+
+    ``labels`` are the labels' starts and ``ends`` the sentence ends' spans, both in order, so
+    each number costs a few binary searches and screening stays linear.
+    """
+    before = bisect.bisect_right(ends, (start, start))
+    sentence_start = ends[before - 1][1] if before else 0
+    after = bisect.bisect_left(ends, (end, end))
+    first = bisect.bisect_left(labels, sentence_start)
+    return first < len(labels) and (after == len(ends) or labels[first] < ends[after][0])
 
 
 # --- e-mail addresses -------------------------------------------------------------------------
@@ -310,15 +347,39 @@ def _phones(text: str) -> Iterator[Finding]:
 
 # --- postcodes --------------------------------------------------------------------------------
 
-_POSTCODE = re.compile(
-    r"(?<![A-Za-z0-9])(?P<out>GIR|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]))"
-    r"(?P<sep>[ \u00a0]?)(?P<in>[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
+_OUTWARD = r"(?P<out>GIR|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]))"
+_INWARD = r"(?P<in>[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
+_POSTCODE = re.compile(rf"(?<![A-Za-z0-9]){_OUTWARD}(?P<sep>[ \u00a0]?){_INWARD}")
+#: Written in small letters, a postcode needs its space ("hp11 2tt").
+_SMALL_POSTCODE = re.compile(rf"(?<![A-Za-z0-9]){_OUTWARD}(?P<sep>[ \u00a0]){_INWARD}", re.IGNORECASE)
+#: The UK's postcode areas (the letters that start an outward code).
+_AREAS = frozenset(
+    (
+        "AB", "AL", "B", "BA", "BB", "BD", "BH", "BL", "BN", "BR", "BS", "BT", "CA", "CB", "CF", "CH", "CM", "CO", "CR",
+        "CT", "CV", "CW", "DA", "DD", "DE", "DG", "DH", "DL", "DN", "DT", "DY", "E", "EC", "EH", "EN", "EX", "FK", "FY",
+        "G", "GL", "GU", "GY", "HA", "HD", "HG", "HP", "HR", "HS", "HU", "HX", "IG", "IM", "IP", "IV", "JE", "KA", "KT",
+        "KW", "KY", "L", "LA", "LD", "LE", "LL", "LN", "LS", "LU", "M", "ME", "MK", "ML", "N", "NE", "NG", "NN", "NP",
+        "NR", "NW", "OL", "OX", "PA", "PE", "PH", "PL", "PO", "PR", "RG", "RH", "RM", "S", "SA", "SE", "SG", "SK", "SL",
+        "SM", "SN", "SO", "SP", "SR", "SS", "ST", "SW", "SY", "TA", "TD", "TF", "TN", "TQ", "TR", "TS", "TW", "UB", "W",
+        "WA", "WC", "WD", "WF", "WN", "WR", "WS", "WV", "YO", "ZE"
+    )
 )
+#: Small-letter inward codes that are ordinals and units ("the a40 2nd exit", "m1 3rd", "6ft").
+_NOT_INWARD = re.compile(r"1st|2nd|3rd|[04-9]th|[0-9](?:ft|lb|hr|yd)", re.IGNORECASE)
 
 
 def _postcodes(text: str) -> Iterator[Finding]:
     for match in _POSTCODE.finditer(text):
         masked = f"{match.group('out')}{match.group('sep')}{BULLET * 3}"
+        yield _finding("postcode", text, match.start(), match.end(), masked)
+    for match in _SMALL_POSTCODE.finditer(text):
+        outward = match.group("out")
+        area = re.match(r"[A-Za-z]+", outward)  # the letters before the first digit
+        if match.group().isupper() or area is None or area.group().upper() not in _AREAS:
+            continue  # in capitals it is found above; "a40 2nd" is no postcode area
+        if _NOT_INWARD.fullmatch(match.group("in")):
+            continue
+        masked = f"{outward}{match.group('sep')}{BULLET * 3}"
         yield _finding("postcode", text, match.start(), match.end(), masked)
 
 
@@ -330,10 +391,17 @@ _WORD = re.compile(
     rf"[{_UPPER}](?:[{_LOWER}]+|['’](?=[{_UPPER}]))(?:['’-][{_UPPER}]?[{_LOWER}]+|[{_UPPER}][{_LOWER}]+)*"
     rf"(?![{_UPPER}{_LOWER}0-9])"
 )
+#: A name in capitals ("SMITH", "O'BRIEN", "MCDONALD-JONES"), as forms and notes write surnames.
+_CAPS_WORD = re.compile(
+    rf"[{_UPPER}](?:['’](?=[{_UPPER}]))?[{_UPPER}]+(?:-[{_UPPER}]{{2,}})*(?![{_UPPER}{_LOWER}0-9])"
+)
+_VOWEL = re.compile(r"[AEIOUYÀ-ÆÈ-ÏÒ-ÖØ-Ý]")
 _INITIAL = re.compile(rf"[{_UPPER}]\.?(?={_H}+[{_UPPER}])")
 _GAP = re.compile(rf"{_H}+")
 _TITLE = re.compile(rf"(?<![\w])(?:Mrs|Mr|Ms|Miss|Mx)\b\.?(?={_H}+[{_UPPER}])")
-_PATIENT = re.compile(rf"\b(?i:patient)\b,?(?:{_H}+(?:called|named))?(?={_H}+[{_UPPER}])")
+_PATIENT = re.compile(
+    rf"\b(?i:patient)\b(?:,|{_H}?(?P<stop>[:–—-]))?(?:{_H}+(?:called|named))?(?={_H}+[{_UPPER}])"
+)
 _LITTLE = re.compile(rf"\bLittle{_H}+\Z")
 _ROLE = (
     r"(?:consultants?|surgeons?|doctors?|nurses?|matrons?|midwi(?:fe|ves)|physio(?:therapist)?s?|therapists?"
@@ -362,7 +430,7 @@ _NOT_NAMES = frozenset(
         "mrs", "ms", "miss", "mx", "dr", "sir", "madam", "men", "man", "world", "universe", "england", "scotland",
         "wales", "britain", "uk", "right", "speaker", "blobby", "tumble", "motivator", "tickle", "happy", "greedy",
         "bump", "messy", "grumpy", "silly", "nosey", "sneeze", "bounce", "muddle", "lazy", "noisy", "chatterbox",
-        "sunshine", "bossy", "naughty", "christmas",
+        "sunshine", "bossy", "naughty", "christmas", "mp", "mbe", "obe", "cbe", "dbe", "kbe", "frcs", "msp",
     )
 )
 #: Capitalised words that follow "patient" in the names of services, events and groups.
@@ -381,23 +449,31 @@ _NOT_PATIENT_NAMES = _NOT_NAMES | frozenset(
         "wellbeing", "welfare", "dignity", "dining", "meals", "food", "menu", "menus", "parking", "property",
         "reported", "administration", "admin", "appointments", "appointment", "booking", "bookings", "rights", "guide",
         "guides", "leaflet", "leaflets", "insight", "insights", "reference", "carer", "carers", "family", "families",
-        "recorded",
+        "recorded", "id", "ref",
     )
 )
 
 
-def _name_words(text: str, at: int, not_names: frozenset[str]) -> list[tuple[int, int]]:
-    """The spans of the name starting after ``at``: initials, then one to three capitalised words."""
+def _name_words(text: str, at: int, not_names: frozenset[str]) -> tuple[list[tuple[int, int]], bool]:
+    """The spans of the name starting after ``at`` (initials, then one to three words, each
+    capitalised or, all of them, in capitals) and whether it is written in capitals."""
     spans: list[tuple[int, int]] = []
     words = 0
+    capitals: bool | None = None
     while words < 3:
         gap = _GAP.match(text, at)
         if gap is None:
             break
-        word = _WORD.match(text, gap.end())
+        word = None if capitals else _WORD.match(text, gap.end())
+        if word is None and capitals is not False:
+            word = _CAPS_WORD.match(text, gap.end())
+            if word is not None and not _VOWEL.search(word.group()):
+                word = None  # an abbreviation ("NHS"), not a name
         if word is not None:
             if word.group().lower() in not_names:
                 break
+            if capitals is None:
+                capitals = word.group().isupper()
             spans.append(word.span())
             words += 1
             at = word.end()
@@ -407,7 +483,7 @@ def _name_words(text: str, at: int, not_names: frozenset[str]) -> list[tuple[int
             break
         spans.append(initial.span())
         at = initial.end()
-    return spans if words else []
+    return (spans, bool(capitals)) if words else ([], False)
 
 
 def _mask_words(text: str, spans: list[tuple[int, int]]) -> str:
@@ -421,7 +497,7 @@ def _names(text: str) -> Iterator[Finding]:
     for cue in _TITLE.finditer(text):
         if cue.group().startswith("Miss") and _LITTLE.search(text, max(0, cue.start() - 12), cue.start()):
             continue  # Little Miss Sunshine and friends
-        spans = _name_words(text, cue.end(), _NOT_NAMES)
+        spans, _ = _name_words(text, cue.end(), _NOT_NAMES)
         if not spans:
             continue
         end = spans[-1][1]
@@ -430,6 +506,8 @@ def _names(text: str) -> Iterator[Finding]:
         masked = f"{cue.group()} {_mask_words(text, spans)}"
         yield _finding("patient_name", text, cue.start(), end, masked)
     for cue in _PATIENT.finditer(text):
-        spans = _name_words(text, cue.end(), _NOT_PATIENT_NAMES)
-        if spans:
+        spans, capitals = _name_words(text, cue.end(), _NOT_PATIENT_NAMES)
+        if capitals and cue.group().isupper():
+            continue  # "OUR PATIENT HANDOVER TIMES": a heading in capitals, not a name
+        if len(spans) >= (2 if capitals or cue.group("stop") else 1):  # a heading or a quotation may follow
             yield _finding("patient_name", text, spans[0][0], spans[-1][1], _mask_words(text, spans))
