@@ -1,6 +1,7 @@
 """Logo and lozenge consent in a real browser (Debian's Chromium driven by Playwright).
 
-A member of staff asks to use the NHS lozenge with real PNG artwork; the communications
+A member of staff asks to use the NHS lozenge with real PNG artwork (after a forgotten answer,
+the form asks for the file again: a browser drops it); the communications
 team looks at the artwork beside the NHS identity checklist and approves with
 conditions; the member of staff opens the consent letter, prints it (the print media
 hides the header, navigation, footer and buttons) and downloads it as a PDF. On every
@@ -94,12 +95,29 @@ def test_staff_ask_comms_approve_with_conditions_staff_print_the_letter(
     page.get_by_label("What will it be used for?").fill("A poster in clinics inviting parents to antenatal classes.")
     page.get_by_label("Print").check()
     page.get_by_label("Social media").check()
-    page.get_by_label("Who will see it?").fill("Expectant parents and their families.")
     page.get_by_role("group", name="Is a partner organisation involved?").get_by_label("No").check()
     fill_date(page, "starts_on", start)
     fill_date(page, "ends_on", end)
-    page.locator("input[type=file][name=artwork]").set_input_files(str(draft_artwork(tmp_path)))
+    files = page.locator("input[type=file][name=artwork]")
+    files.set_input_files(str(draft_artwork(tmp_path)))
     staff.check("request-form")
+    page.get_by_role("button", name="Send request").click()
+
+    # The audience was forgotten: the form comes back with the answers kept, but the browser has
+    # dropped the chosen file, and the page says so at the file input and in the error summary.
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary.get_by_role("link", name="Describe who will see it")).to_be_visible()
+    again = "Choose your artwork file again: browsers do not keep chosen files when a form needs correcting."
+    expect(summary.get_by_role("link", name=again)).to_be_visible()
+    expect(page.locator("#artwork-error")).to_contain_text(again)
+    assert files.evaluate("(input) => input.files.length") == 0
+    expect(page.get_by_label("What is the item or campaign called?")).to_have_value(TITLE)
+    staff.check("request-form-errors")
+    refused = [p for p in staff.problems if "422" in p and p.endswith("/consents/new")]
+    assert len(refused) == 2, staff.problems  # the response and Chromium's console note of it: expected here
+    staff.problems[:] = [p for p in staff.problems if p not in refused]
+    page.get_by_label("Who will see it?").fill("Expectant parents and their families.")
+    files.set_input_files(str(draft_artwork(tmp_path)))
     page.get_by_role("button", name="Send request").click()
 
     expect(page).to_have_url(re.compile(r"/consents/LCR-\d+$"))

@@ -45,11 +45,13 @@ from registry.consent.models import (
 from registry.consent.services import ConsentRequest
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.notifications.models import Notification
+from registry.uploads import services as uploads
 from registry.uploads.models import Upload
 from tests.conftest import Browser
 
 REFERENCE = re.compile(r"^LC-(\d{4})-(\d{4,})$")
 CONDITIONS = "Use the white lozenge on the NHS Blue panel only; no drop shadow."
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -118,6 +120,18 @@ def audit_details(reference: str, action: str) -> dict[str, Any]:
 
 def count(model: Any) -> int:
     return db.session().execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def stored_files() -> list[str]:
+    folder = uploads.storage_folder()
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def pdf_of_size(size: int) -> bytes:
+    """A plain PDF of exactly ``size`` bytes (one uncompressed stream of padding)."""
+    head, tail = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n2 0 obj\n<< >>\nstream\n", (
+        b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    return head + b"0" * (size - len(head) - len(tail)) + tail
 
 
 def notified(user: User, event: str) -> list[Notification]:
@@ -283,6 +297,75 @@ def test_artwork_is_required_and_checked_by_content(app: Flask, staff: User) -> 
     assert (count(LogoConsent), count(Upload)) == before
 
 
+def test_a_refused_file_is_reported_with_every_other_mistake(app: Flask, staff: User, comms: User) -> None:
+    """Files are checked in the same pass as the answers, so one round shows every mistake;
+    a good file beside a wrong answer is checked but not kept (no row, no file on disk)."""
+    before = (count(LogoConsent), count(Upload), stored_files())
+    with pytest.raises(Invalid) as refused:
+        services.request_consent(answers(title="", media=()), [artwork("lozenge.png", SVG)], staff)
+    assert set(refused.value.errors) == {"title", "media", "artwork"}
+    assert refused.value.errors["artwork"].startswith("lozenge.png: SVG images are not accepted")
+    with pytest.raises(Invalid) as refused:
+        services.request_consent(answers(audience=""), [artwork(), artwork("second.png")], staff)
+    assert refused.value.errors == {"audience": services.REQUIRED_MESSAGES["audience"]}
+    assert (count(LogoConsent), count(Upload), stored_files()) == before
+
+    consent = services.request_consent(answers(), [artwork()], staff)
+    services.decide(consent, "request_changes", comms, note="Use the white lozenge.")
+    before = (count(Upload), stored_files(), audit_actions(consent.request_reference))
+    for files, expected in (([artwork("white.png", SVG)], {"title", "artwork"}), ([artwork("white.png")], {"title"})):
+        with pytest.raises(Invalid) as refused:
+            services.resubmit(consent, answers(title=""), staff, add_artwork=files)
+        assert set(refused.value.errors) == expected
+    assert (count(Upload), stored_files(), audit_actions(consent.request_reference)) == before
+    assert fresh(consent).status == "changes_requested"
+
+
+def test_the_form_asks_for_the_artwork_again_after_any_mistake(
+    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+) -> None:
+    """A browser cannot keep a chosen file when the form comes back: the message says to choose it again,
+    at the file input and in the error summary, with the refusal of a bad file and the other mistakes."""
+    browser = browser_as("staff")
+
+    def artwork_error(response: Any) -> str:
+        body = response.get_data(as_text=True)
+        summary = re.search(r'class="nhsuk-error-summary".*?</ul>', body, re.DOTALL)
+        assert summary is not None and 'href="#artwork"' in summary.group(0)
+        found = re.search(r'id="artwork-error"[^>]*>(.*?)</span>\s*<input', body, re.DOTALL)
+        assert found is not None
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split()).removeprefix("Error: ")
+
+    svg_and_title = browser.post("/consents/new", form(title="", artwork=[(io.BytesIO(SVG), "lozenge.png")]))
+    assert svg_and_title.status_code == 422 and "Enter the name of the item or campaign" in words(svg_and_title)
+    message = artwork_error(svg_and_title)
+    assert message.startswith("lozenge.png: SVG images are not accepted")
+    assert message.endswith("Choose your artwork file again: browsers do not keep chosen files when a form "
+                            "needs correcting.")
+
+    good_file = browser.post("/consents/new", form(audience="", artwork=[(io.BytesIO(png()), "a.png"),
+                                                                         (io.BytesIO(png()), "b.png")]))
+    assert good_file.status_code == 422 and "Describe who will see it" in words(good_file)
+    assert artwork_error(good_file) == ("Choose your artwork 2 files again: browsers do not keep chosen files "
+                                        "when a form needs correcting.")
+
+    no_file = browser.post("/consents/new", form(audience="", artwork=[]))
+    assert artwork_error(no_file) == services.REQUIRED_MESSAGES["artwork"]  # nothing chosen: nothing to repeat
+    assert (count(LogoConsent), count(Upload), stored_files()) == (0, 0, [])
+
+    staff = browser.user
+    consent = services.request_consent(answers(), [artwork()], staff)
+    services.decide(consent, "request_changes", make_user("comms"), note="Use the white lozenge.")
+    db.session().commit()
+    uploads_before = count(Upload)
+    edit = browser.post(f"/consents/{consent.request_reference}/edit",
+                        form(title="", artwork=[(io.BytesIO(png()), "white.png")]))
+    assert edit.status_code == 422 and artwork_error(edit).startswith("Choose your artwork file again")
+    kept = browser.post(f"/consents/{consent.request_reference}/edit", form(title="", artwork=[]))
+    assert kept.status_code == 422 and 'id="artwork-error"' not in kept.get_data(as_text=True)
+    assert count(Upload) == uploads_before
+
+
 def test_the_form_explains_every_mistake(app: Flask, browser_as: Callable[..., Browser]) -> None:
     """Bad answers re-render the form (422) with an error summary linking to each field."""
     browser = browser_as("staff")
@@ -377,6 +460,46 @@ def test_a_decision_missing_what_it_needs_is_refused_and_changes_nothing(
     after = fresh(consent)
     assert (after.status, after.reference, after.expires_on) == ("submitted", None, None)
     assert (count(AuditEvent), count(ConsentReferenceCounter)) == (events, counters)
+
+
+def test_patient_identifiers_are_masked_in_messages_and_the_audit_trail(
+    app: Flask, staff: User, comms: User, make_consent: Callable[..., LogoConsent],
+) -> None:
+    """Free text (the title, comms' notes and conditions, the requester's notes and changes) is stored
+    as written, but e-mails and audit details get it with patient identifiers masked, as posts do."""
+    identifying = ("Remove the photo of patient Jane Bloggs, NHS number 943 476 5919.",
+                   "Only with Mrs Jane Bloggs's written consent; call 07700 900123 first.")
+    secrets = ("Bloggs", "943 476 5919", "9434765919", "900123")
+    consent = make_consent(requester=staff, title="Leaflet for patient Jane Bloggs")
+    services.decide(consent, "request_changes", comms, note=identifying[0])
+    services.resubmit(consent, answers(title="Leaflet for patient Jane Bloggs", purpose=identifying[1]), staff,
+                      note=identifying[0])
+    services.decide(consent, "approve_with_conditions", comms, conditions=identifying[1], note=identifying[0],
+                    checked=all_items())
+    other = make_consent(requester=staff, title="Poster")
+    services.withdraw(other, staff, note=identifying[1])
+    db.session().commit()
+
+    after = fresh(consent)
+    assert after.conditions == identifying[1] and after.purpose == identifying[1]  # stored as entered
+    assert [s.note for s in services.history(after)][1:] == list(identifying[:1] * 3)
+    messages = db.session().execute(select(Notification).where(Notification.event.like("consent:%"))).scalars().all()
+    assert {m.event for m in messages} >= {"consent:submitted", "consent:changes_requested", "consent:resubmitted",
+                                           "consent:decided", "consent:withdrawn"}
+    trail = db.session().execute(select(AuditEvent.details).where(
+        AuditEvent.object_id.in_([consent.request_reference, other.request_reference]))).scalars().all()
+    written = [m.subject for m in messages] + [m.body for m in messages] + [d or "" for d in trail]
+    for secret in secrets:
+        assert not [text for text in written if secret in text], secret
+    masked = services.masked(identifying[0])
+    assert masked == "Remove the photo of patient J••• B•••, NHS number ••• ••• ••19."
+    [decided] = notified(staff, "consent:decided")
+    assert masked in decided.body and services.masked(identifying[1]) in decided.body
+    assert decided.subject.endswith('"Leaflet for patient J••• B•••"')
+    approval = audit_details(consent.request_reference, "consent:approve_with_conditions")
+    assert (approval["note"], approval["conditions"]) == (masked, services.masked(identifying[1]))
+    update = audit_details(consent.request_reference, "consent:update")
+    assert update["changed"]["purpose"]["to"] == services.masked(identifying[1])
 
 
 def test_an_approval_whose_use_has_already_ended_is_refused(
@@ -1071,6 +1194,45 @@ def test_api_refusals_are_problems_naming_each_field(
     assert client.post("/api/v1/consents", data="nope", headers=headers).status_code == 400
     assert client.get("/api/v1/consents/LCR-99999", headers=headers).status_code == 404
     assert (count(LogoConsent), count(Upload)) == before
+
+
+def test_the_api_takes_files_up_to_the_upload_limit_despite_base64(
+    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+) -> None:
+    """Base64 makes a file a third larger; the artwork routes allow for that, so "10 MB" means the same
+    in the API as in the browser: a file of exactly the limit is taken, one byte more is refused
+    by name, and a body beyond 4/3 of the limit plus the allowance gets 413 saying the limit."""
+    from registry.consent.api import body_limit
+
+    client = app.test_client()
+    headers = api_token(make_user("staff"))
+    limit = app.extensions["registry.settings"].max_upload_bytes
+    assert limit == 10 * 1024 * 1024
+
+    def sending(data: bytes) -> dict[str, Any]:
+        return _api_body(artwork=[{"filename": "print-ready.pdf", "content_base64": base64.b64encode(data).decode()}])
+
+    full = sending(pdf_of_size(limit))
+    assert len(json.dumps(full)) > app.config["MAX_CONTENT_LENGTH"]  # the browser's limit would refuse it
+    created = client.post("/api/v1/consents", json=full, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["artwork"][0]["size"] == limit
+
+    over = client.post("/api/v1/consents", json=sending(pdf_of_size(limit + 1)), headers=headers)
+    assert over.status_code == 422
+    assert over.get_json()["errors"]["artwork"] == (
+        "print-ready.pdf: the file is too big. Each file must be 10 MB or smaller.")
+
+    too_big = client.post("/api/v1/consents", data=b" " * (body_limit(limit) + 1), headers=headers,
+                          content_type="application/json")
+    assert too_big.status_code == 413 and too_big.mimetype == "application/problem+json"
+    assert too_big.get_json()["detail"].startswith("Each file must be 10 MB or smaller.")
+    assert client.post("/api/v1/consents", data=b" " * body_limit(limit), headers=headers,
+                       content_type="application/json").status_code == 400  # within the limit: read, not JSON
+
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/consents", "/api/v1/consents/{reference}/resubmission"):
+        assert "4/3 of the upload size limit plus 512 KB" in paths[path]["post"]["responses"]["413"]["description"]
 
 
 def test_api_withdraw_and_resubmit(

@@ -2,8 +2,10 @@
 
 The API speaks JSON like the rest of ``/api/v1``, so draft artwork travels inside the
 JSON body as base64 (``artwork: [{filename, content_base64}]``); each file is checked by
-its content exactly as a browser upload is. The whole body is limited by the upload size
-limit (``REGISTRY_MAX_UPLOAD_MB``), and base64 makes a file a third larger.
+its content exactly as a browser upload is. Base64 makes a file a third larger, so the
+routes that take artwork allow a body of 4/3 of the upload size limit
+(``REGISTRY_MAX_UPLOAD_MB``) plus the usual allowance for the other fields: files of up
+to the limit, each and together, fit, as they do in the browser's form.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import datetime as dt
 import io
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import current_app, jsonify, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
+from config import FORM_ALLOWANCE_BYTES
 from registry import clock, db
 from registry.api.openapi import (
     ERRORS_400,
@@ -150,8 +153,21 @@ def _full(consent: LogoConsent, status: int = 200):  # type: ignore[no-untyped-d
 # --- reading the request body -------------------------------------------------------------------
 
 
-def _artwork(body: dict[str, Any], *, required: bool, field: str = "artwork") -> list[FileStorage]:
-    """``[{filename, content_base64}]`` as files for the upload checks."""
+def body_limit(max_upload_bytes: int) -> int:
+    """The largest body a route taking artwork accepts: base64 of files of ``max_upload_bytes``
+    in all (4 characters for every 3 bytes), plus room for the other fields."""
+    return 4 * -(-max_upload_bytes // 3) + FORM_ALLOWANCE_BYTES
+
+
+def _room_for_base64() -> None:
+    """Raise this request's size limit (before the body is read) so the upload limit means the
+    same for a file sent base64-encoded as for a file chosen in the browser."""
+    request.max_content_length = body_limit(current_app.extensions["registry.settings"].max_upload_bytes)
+
+
+def _artwork(body: dict[str, Any], field: str = "artwork") -> list[FileStorage]:
+    """``[{filename, content_base64}]`` as files for the upload checks (none given: the service
+    says whether artwork is needed, alongside any other mistakes)."""
     given = body.get(field)
     if given is None:
         return []
@@ -175,8 +191,6 @@ def _artwork(body: dict[str, Any], *, required: bool, field: str = "artwork") ->
         except (binascii.Error, ValueError):
             raise Invalid({field: f"{name}: content_base64 is not valid base64."}) from None
         files.append(FileStorage(stream=io.BytesIO(data), filename=name, content_type="application/octet-stream"))
-    if required and not files:
-        raise Invalid({field: services.REQUIRED_MESSAGES["artwork"]})
     return files
 
 
@@ -234,9 +248,10 @@ def list_consents():
 @requires(Permission.CONSENT_REQUEST)
 @limiter.limit(API_PER_CLIENT)
 def create_consent():
+    _room_for_base64()
     body = _json_object()
     data = services.ConsentRequest.from_mapping(body)
-    consent = services.request_consent(data, _artwork(body, required=True), _user())
+    consent = services.request_consent(data, _artwork(body), _user())
     response = _full(consent, 201)
     response.headers["Location"] = url_for("api.get_consent", reference=consent.request_reference)
     return response
@@ -279,12 +294,13 @@ def withdraw_consent(reference: str):
 @limiter.limit(API_PER_CLIENT)
 def resubmit_consent(reference: str):
     """The requester changes what comms asked about (fields not given stay as they are) and resubmits."""
+    _room_for_base64()
     consent = services.visible_consent(reference, _user())
     body = _json_object()
     data = services.ConsentRequest.from_mapping(body, base=services.ConsentRequest.of(consent))
     note = _text(body, "note")["note"]
     consent = services.resubmit(
-        consent, data, _user(), add_artwork=_artwork(body, required=False),
+        consent, data, _user(), add_artwork=_artwork(body),
         remove_artwork=_ints(body, "remove_artwork"), note=note,
     )
     return _full(consent)
@@ -320,6 +336,15 @@ REFERENCE = {
     "schema": {"type": "string", "maxLength": 40, "examples": ["LCR-0001", "LC-2026-0001"]},
 }
 DATE = {"type": "string", "format": "date"}
+SIZE_NOTE = (
+    "Each file, and all the files together, may be up to the upload size limit (REGISTRY_MAX_UPLOAD_MB, "
+    "10 MB unless configured otherwise) before base64 encoding: the request body may be 4/3 of the "
+    "limit plus 512 KB, room for the files base64-encoded and the other fields."
+)
+TOO_BIG = (
+    "The body is larger than 4/3 of the upload size limit plus 512 KB: the files, before base64 "
+    "encoding, add up to more than the upload size limit (10 MB unless configured otherwise)."
+)
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -430,7 +455,7 @@ def openapi_schemas() -> dict[str, Any]:
             "properties": {
                 **request_properties,
                 "artwork": {"type": "array", "minItems": 1, "maxItems": ARTWORK_MAX_FILES, "items": artwork_file,
-                            "description": "The draft artwork, each file checked by its content."},
+                            "description": "The draft artwork, each file checked by its content. " + SIZE_NOTE},
             },
         },
         "LogoConsentResubmission": {
@@ -440,7 +465,7 @@ def openapi_schemas() -> dict[str, Any]:
                 **{name: {**schema, "type": [schema["type"], "null"]} if isinstance(schema.get("type"), str)
                    else schema for name, schema in request_properties.items()},
                 "artwork": {"type": ["array", "null"], "maxItems": ARTWORK_MAX_FILES, "items": artwork_file,
-                            "description": "Artwork to add."},
+                            "description": "Artwork to add. " + SIZE_NOTE},
                 "remove_artwork": {"type": ["array", "null"], "items": {"type": "integer"},
                                    "description": "Ids of current artwork to take off the request."},
                 "note": {"type": ["string", "null"], "maxLength": services.NOTE_MAX},
@@ -532,7 +557,7 @@ def openapi_paths() -> dict[str, Any]:
                         "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
                     },
                     "400": ERRORS_400, "401": ERRORS_401, "403": ERRORS_403,
-                    "413": _problem("The body is larger than the upload size limit."),
+                    "413": _problem(TOO_BIG),
                     "422": ERRORS_422, "429": ERRORS_429,
                 },
             },
@@ -565,7 +590,7 @@ def openapi_paths() -> dict[str, Any]:
                 "resubmitConsent", "Change one's own request as comms asked and send it back for a decision.",
                 "LogoConsentResubmission",
                 {"409": _problem("The request is not waiting for the requester's changes."),
-                 "413": _problem("The body is larger than the upload size limit.")},
+                 "413": _problem(TOO_BIG)},
             )
         },
         "/api/v1/consents/{reference}/artwork/{upload_id}": {

@@ -64,6 +64,7 @@ from registry.consent.workflow import (
 )
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.notifications import services as notifications
+from registry.screening import services as screening
 from registry.uploads import services as uploads
 from registry.uploads.models import Upload
 from registry.web.work import WorkItem
@@ -103,6 +104,19 @@ FIELD_NAMES = {
 
 def _clean(text: str | None) -> str:
     return (text or "").replace("\x00", "").strip()
+
+
+def masked(text: str) -> str:
+    """``text`` with every possible patient identifier in it masked, for e-mails and audit details.
+
+    What people write is stored as written (only comms, the requester and auditors read it),
+    but e-mails leave the registry and the audit trail is kept for years: what goes there is
+    passed through the patient-identifier screener first, as promotional posts are.
+    """
+    result = text
+    for finding in reversed(screening.screen(text)):
+        result = result[: finding.start] + finding.masked + result[finding.end:]
+    return result
 
 
 def uk_date(value: dt.date) -> str:
@@ -278,6 +292,35 @@ def _chosen(files: Iterable[FileStorage]) -> list[FileStorage]:
     return [f for f in files if f is not None and (f.filename or "").strip()]
 
 
+def chosen_files(files: Iterable[FileStorage]) -> list[FileStorage]:
+    """The files actually attached (for a form that must ask for them again after an error)."""
+    return _chosen(files)
+
+
+def _store_if_all_valid(files: list[FileStorage], actor: User, errors: dict[str, str]) -> list[Upload]:
+    """Check ``files`` together with the answers, so every mistake is reported at once.
+
+    The files are checked even when an answer is wrong (a refused file is named alongside
+    the other errors), but kept only when nothing is wrong: otherwise the savepoint takes
+    back the upload rows and the files written for them, and ``Invalid`` names every problem.
+    """
+    if not files:
+        if errors:
+            raise Invalid(errors)
+        return []
+    savepoint = db.session().begin_nested()
+    try:
+        stored = uploads.store_all(files, actor=actor, field="artwork")
+    except Invalid as refused:
+        savepoint.commit()  # nothing was stored; the refusal's audit record stays
+        raise Invalid({**errors, **refused.errors}) from None
+    if errors:
+        savepoint.rollback()  # deletes the rows and the files just written
+        raise Invalid(errors)
+    savepoint.commit()
+    return stored
+
+
 def _note(text: str | None, t: Transition, errors: dict[str, str], *, field: str = "note") -> str:
     note = _clean(text)
     if t.note_required and not note:
@@ -312,10 +355,8 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
     files = _chosen(artwork)
     if not files:
         errors["artwork"] = REQUIRED_MESSAGES["artwork"]
-    if errors:
-        raise Invalid(errors)
+    stored = _store_if_all_valid(files, requester, errors)
     assert checked is not None
-    stored = uploads.store_all(files, actor=requester, field="artwork")
     session = db.session()
     now = db.utcnow()
     consent = LogoConsent(
@@ -330,7 +371,7 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
     record(
         AuditAction.CONSENT_REQUEST, OBJECT_TYPE, consent.request_reference,
         {
-            "title": consent.title, "department": consent.department, "asset": consent.asset,
+            "title": masked(consent.title), "department": masked(consent.department), "asset": consent.asset,
             "media": [m.value for m in checked.media], "partner_involved": consent.partner_involved,
             "starts_on": consent.starts_on, "ends_on": consent.ends_on, "artwork": _artwork_details(stored),
         },
@@ -338,9 +379,9 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
     )
     notifications.notify_comms(
         event="consent:submitted",
-        subject=f"Logo consent request {consent.request_reference}: {consent.title}",
+        subject=f"Logo consent request {consent.request_reference}: {masked(consent.title)}",
         body=(
-            f"{requester.name} asks to use {consent.asset_enum.phrase} for \"{consent.title}\" "
+            f"{requester.name} asks to use {consent.asset_enum.phrase} for \"{masked(consent.title)}\" "
             f"({', '.join(m.label.lower() for m in checked.media)}), "
             f"from {uk_date(consent.starts_on)} to {uk_date(consent.ends_on)}. "
             "Check the artwork against the NHS identity checklist and decide."
@@ -612,7 +653,7 @@ def decide(
         consent.conditions = terms or None
         details.update(reference=consent.reference, expires_on=expiry)
         if terms:
-            details["conditions"] = terms
+            details["conditions"] = masked(terms)
     if t.approves or chosen is ConsentAction.REJECT:
         consent.decided_by = actor
         consent.decided_at = now
@@ -626,7 +667,7 @@ def decide(
         for n, item in enumerate(items, start=1)
     )
     if message:
-        details["note"] = message
+        details["note"] = masked(message)
     details["checklist"] = {
         "checked": sorted(i.id for i in items if i.id in ticked),
         "not_checked": sorted(i.id for i in items if i.id not in ticked),
@@ -639,24 +680,25 @@ def decide(
 
 def _tell_requester(consent: LogoConsent, action: ConsentAction, message: str) -> None:
     ref = consent.request_reference
+    title, message = masked(consent.title), masked(message)
     if action is ConsentAction.REQUEST_CHANGES:
         event, subject = "consent:changes_requested", f"Changes needed to your logo consent request {ref}"
         body = (
-            f"The communications team needs changes to your request \"{consent.title}\" before they can decide.\n\n"
+            f"The communications team needs changes to your request \"{title}\" before they can decide.\n\n"
             f"What needs to change: {message}\n\nChange your request and resubmit it."
         )
     elif action is ConsentAction.REJECT:
         event, subject = "consent:decided", f"Your logo consent request {ref} was rejected"
-        body = f"The communications team rejected your request \"{consent.title}\".\n\nWhy: {message}"
+        body = f"The communications team rejected your request \"{title}\".\n\nWhy: {message}"
     else:
         assert consent.reference is not None and consent.expires_on is not None
-        event, subject = "consent:decided", f"Consent {consent.reference} given for \"{consent.title}\""
+        event, subject = "consent:decided", f"Consent {consent.reference} given for \"{title}\""
         body = (
             f"The communications team gave consent {consent.reference} to use {consent.asset_enum.phrase} "
-            f"for \"{consent.title}\" until {uk_date(consent.expires_on)}."
+            f"for \"{title}\" until {uk_date(consent.expires_on)}."
         )
         if consent.conditions:
-            body += f"\n\nConditions: {consent.conditions}"
+            body += f"\n\nConditions: {masked(consent.conditions)}"
         if message:
             body += f"\n\nMessage: {message}"
         body += "\n\nOpen your request to view and print the consent letter."
@@ -680,18 +722,22 @@ def withdraw(consent: LogoConsent, actor: User, *, note: str | None = None) -> L
     _add_step(consent, t.action.value, previous, actor, message, now)
     details: dict[str, Any] = {"from": previous, "to": t.target.value}
     if message:
-        details["note"] = message
+        details["note"] = masked(message)
     record(t.audit, OBJECT_TYPE, consent.request_reference, details, actor=actor)
     notifications.notify_comms(
         event="consent:withdrawn",
         subject=f"Logo consent request {consent.request_reference} was withdrawn",
-        body=f"{actor.name} withdrew the request \"{consent.title}\". Nothing more is needed."
-        + (f"\n\nWhy: {message}" if message else ""),
+        body=f"{actor.name} withdrew the request \"{masked(consent.title)}\". Nothing more is needed."
+        + (f"\n\nWhy: {masked(message)}" if message else ""),
         link=_link(consent),
         exclude=actor,
     )
     db.session().flush()
     return consent
+
+
+def _for_audit(value: Any) -> Any:
+    return masked(value) if isinstance(value, str) else value
 
 
 def resubmit(
@@ -720,17 +766,15 @@ def resubmit(
     files = _chosen(add_artwork)
     if not files and {a.upload_id for a in current} <= removing:
         errors["artwork"] = "Keep at least one piece of artwork, or attach new artwork"
-    if errors:
-        raise Invalid(errors)
+    stored = _store_if_all_valid(files, actor, errors)
     assert checked is not None
-    stored = uploads.store_all(files, actor=actor, field="artwork")
 
     now = db.utcnow()
     session = db.session()
     changed: dict[str, Any] = {}
     for name, value in checked.columns().items():
         if getattr(consent, name) != value:
-            changed[name] = {"from": getattr(consent, name), "to": value}
+            changed[name] = {"from": _for_audit(getattr(consent, name)), "to": _for_audit(value)}
             setattr(consent, name, value)
     old_media = {m.value for m in consent.media}
     new_media = {m.value for m in checked.media}
@@ -759,13 +803,13 @@ def resubmit(
     _add_step(consent, t.action.value, previous, actor, message, now)
     details: dict[str, Any] = {"from": previous, "to": t.target.value}
     if message:
-        details["note"] = message
+        details["note"] = masked(message)
     record(t.audit, OBJECT_TYPE, consent.request_reference, details, actor=actor)
     notifications.notify_comms(
         event="consent:resubmitted",
         subject=f"Logo consent request {consent.request_reference} was changed and resubmitted",
-        body=f"{actor.name} changed the request \"{consent.title}\" as asked and sent it back for a decision."
-        + (f"\n\nWhat changed: {message}" if message else ""),
+        body=f"{actor.name} changed the request \"{masked(consent.title)}\" as asked and sent it back for a decision."
+        + (f"\n\nWhat changed: {masked(message)}" if message else ""),
         link=_link(consent),
         exclude=actor,
     )

@@ -74,6 +74,22 @@ def _service_errors(form: Any, exc: Invalid) -> None:
                         if not (name in form._fields and form._fields[name].errors)})
 
 
+def choose_again(count: int) -> str:
+    files = "file" if count == 1 else f"{count} files"
+    return f"Choose your artwork {files} again: browsers do not keep chosen files when a form needs correcting."
+
+
+def _ask_for_artwork_again(form: ConsentRequestForm | ConsentEditForm) -> None:
+    """A browser sends chosen files once: when the form comes back with errors, say at the
+    file input (and in the error summary) that they must be chosen again."""
+    chosen = services.chosen_files(form.artwork.data or [])
+    if not chosen or not form.errors:
+        return
+    again = choose_again(len(chosen))
+    refused = list(form.artwork.errors)
+    form.artwork.errors = [f"{refused[0]} {again}" if refused else again]
+
+
 # --- the register -------------------------------------------------------------------------------
 
 
@@ -119,6 +135,7 @@ def new():
             consent = services.request_consent(_answers(form), form.artwork.data or [], _user())
         except Invalid as exc:
             _service_errors(form, exc)
+            _ask_for_artwork_again(form)
         else:
             flash(
                 f"Your request {consent.request_reference} has been sent to the communications team. "
@@ -253,6 +270,7 @@ def edit(reference: str):
             )
         except Invalid as exc:
             _service_errors(form, exc)
+            _ask_for_artwork_again(form)
         else:
             flash(f"{consent.request_reference} has been changed and resubmitted to the communications team.",
                   "success")
