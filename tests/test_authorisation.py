@@ -642,8 +642,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("api.consent_checklist", "GET"): Expect(SIGNED_IN),
     # Promotional posts. Staff see only their own posts (anyone else's is a 404, so existence
     # does not leak); comms get someone else's post, since the four-eyes rule answers 409 for
-    # their own. posts.act is POST_REQUEST (the requester withdraws through it): staff and
-    # auditors are refused by the service (403, no audit event).
+    # their own. What comms do (decide, schedule, publish, accept findings) is on routes declaring
+    # POST_DECIDE, each form naming the post's version (1: the post is new); only the requester's
+    # withdrawal is POST_REQUEST.
     ("posts.index", "GET"): Expect(SIGNED_IN),
     ("posts.new", "GET"): Expect(SIGNED_IN),
     ("posts.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_post_form(w))),
@@ -655,23 +656,32 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("posts.edit", "POST"): Expect(
         SIGNED_IN, status=302, build=lambda w: Request(_post_args(w.own_post()), data=_post_form(w)),
     ),
-    ("posts.act", "POST"): Expect(
+    ("posts.decide", "POST"): Expect(
         COMMS, status=302,
-        build=lambda w: Request(_post_args(w.post_to_decide(), action="reject"), data={"reject-reason": "Not for us."}),
+        build=lambda w: Request(_post_args(w.post_to_decide(), action="reject"),
+                                data={"reject-reason": "Not for us.", "reject-version": "1"}),
+    ),
+    ("posts.withdraw", "POST"): Expect(
+        SIGNED_IN, status=302, build=lambda w: Request(_post_args(w.own_post()), data={"withdraw-reason": "Not needed."}),
     ),
     ("posts.accept_findings", "POST"): Expect(
         COMMS, status=302,
         build=lambda w: Request(_post_args(w.post_to_decide(findings=True)),
-                                data={"findings-acceptance": "The training example."}),
+                                data={"findings-acceptance": "The training example.", "findings-version": "1"}),
     ),
     ("api.list_posts", "GET"): Expect(SIGNED_IN),
     ("api.create_post", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_post_json(w))),
     ("api.get_post", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()))),
+    ("api.revise_post", "POST"): Expect(
+        SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()), json={"text": "Matrix revision.", "consent_confirmed": True}),
+    ),
     ("api.decide_post", "POST"): Expect(
-        COMMS, build=lambda w: Request(_post_args(w.post_to_decide()), json={"decision": "reject", "reason": "No."}),
+        COMMS,
+        build=lambda w: Request(_post_args(w.post_to_decide()), json={"decision": "reject", "reason": "No.", "version": 1}),
     ),
     ("api.accept_post_findings", "POST"): Expect(
-        COMMS, build=lambda w: Request(_post_args(w.post_to_decide(findings=True)), json={"reason": "Training example."}),
+        COMMS,
+        build=lambda w: Request(_post_args(w.post_to_decide(findings=True)), json={"reason": "Training example.", "version": 1}),
     ),
     ("api.schedule_post", "POST"): Expect(
         COMMS,

@@ -8,6 +8,7 @@ the number of statements each list costs.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import io
@@ -30,6 +31,7 @@ from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.notifications.models import Notification
 from registry.posts import services
 from registry.posts.models import PostFinding, PostImage, PostTarget, PromotionalPost
+from registry.screening import services as screening
 from registry.uploads.models import Upload
 from tests.conftest import Browser
 
@@ -134,6 +136,28 @@ def comms(browser_as: Callable[..., Browser]) -> Browser:
 
 def user_of(browser: Browser) -> User:
     return browser.user  # type: ignore[attr-defined,no-any-return]
+
+
+VERSION_FIELD = re.compile(r'name="(\w+)-version" value="(\d+)"')
+
+
+def version_of(post: PromotionalPost) -> int:
+    return db.session().execute(select(PromotionalPost.version).where(PromotionalPost.id == post.id)).scalar_one()
+
+
+def shown_versions(browser: Browser, post: PromotionalPost) -> dict[str, str]:
+    """The version each form on the post's page carries, by form (action, or ``findings``)."""
+    return dict(VERSION_FIELD.findall(browser.get(f"/posts/{post.reference}").get_data(as_text=True)))
+
+
+def act(browser: Browser, post: PromotionalPost, action: str, data: dict[str, Any] | None = None,
+        *, version: int | str | None = None):  # type: ignore[no-untyped-def]
+    """Send one of a post's comms forms (an action, or ``findings``) as the page would: with the
+    version the page shows (the stored one when the page has no such form)."""
+    path = f"/posts/{post.reference}/findings" if action == "findings" else f"/posts/{post.reference}/actions/{action}"
+    if version is None:
+        version = shown_versions(browser, post).get(action) or version_of(post)
+    return browser.post(path, {f"{action}-version": str(version), **(data or {})})
 
 
 # --- proposing -------------------------------------------------------------------------------------
@@ -355,7 +379,7 @@ def test_an_nhs_number_is_shown_masked_and_blocks_approval_until_comms_accept_it
     assert "1 possible patient identifier" in told.body and "5919" not in told.body
 
     before = counts(connection)
-    refused = comms.post(f"/posts/{post.reference}/actions/approve", {"approve-reason": ""})
+    refused = act(comms, post, "approve", {"approve-reason": ""})
     assert refused.status_code == 409
     assert (
         f"{post.reference} may contain patient identifiers (1 finding: NHS number). Record why they are acceptable "
@@ -364,17 +388,17 @@ def test_an_nhs_number_is_shown_masked_and_blocks_approval_until_comms_accept_it
     assert counts(connection) == before
     assert reload(post).status == "submitted"
 
-    empty = comms.post(f"/posts/{post.reference}/findings", {"findings-acceptance": ""})
+    empty = act(comms, post, "findings", {"findings-acceptance": ""})
     assert empty.status_code == 422
     assert "Say why the possible identifiers are acceptable in this post" in text_of(empty)
-    assert comms.post(f"/posts/{post.reference}/findings", {"findings-acceptance": "Test number from the training pack."}).status_code == 302
+    assert act(comms, post, "findings", {"findings-acceptance": "Test number from the training pack."}).status_code == 302
     post = reload(post)
     assert post.findings_accepted and post.findings_accepted_by_id == user_of(comms).id
     [accepted] = events("post:findings_accepted", post.reference)
     assert '"findings":1' in accepted.details and "training pack" in accepted.details
     assert "This post may identify a patient" in text_of(staff.get(f"/posts/{post.reference}"))
     assert "Test number from the training pack." in text_of(staff.get(f"/posts/{post.reference}"))
-    approved = comms.post(f"/posts/{post.reference}/actions/approve", {"approve-reason": "Lovely."})
+    approved = act(comms, post, "approve", {"approve-reason": "Lovely."})
     assert approved.status_code == 302
     assert reload(post).status == "approved"
 
@@ -397,26 +421,68 @@ def test_descriptions_are_screened_too_and_a_name_needs_the_consent_forms(
     assert refused.value.errors == {"consent_location": "Say where the signed consent forms are kept: the post names someone"}
 
 
-def test_comms_opening_a_post_screen_it_again(
-    comms: Browser, make_user: Callable[..., User], x: Channel, browser_as: Callable[..., Browser],
+def test_opening_a_post_changes_nothing_and_shows_what_the_screening_finds_now(
+    app: Flask, comms: Browser, make_user: Callable[..., User], x: Channel, browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]], connection: Connection,
 ) -> None:
-    """Findings stored at submission that the screener would now give differently are replaced when comms
-    open the post; any acceptance of the old ones is cleared, and the change is recorded."""
+    """Findings stored at submission that the screener would now give differently: opening the post
+    (page or API, by comms) stores nothing, records nothing and clears no acceptance, but the page shows
+    what the screening finds now, masked. Comms deciding or accepting the findings screens it again:
+    the new findings replace the old, the earlier acceptance no longer counts, and the change is recorded."""
     post = propose(make_user("staff"), [x], text=NHS_TEXT)
     other = browser_as("comms")
-    other.post(f"/posts/{post.reference}/findings", {"findings-acceptance": "Fine."})
+    assert act(other, post, "findings", {"findings-acceptance": "Fine."}).status_code == 302
     db.session().execute(PostFinding.__table__.delete().where(PostFinding.post_id == post.id))
     db.session().commit()
     assert reload(post).findings == [] and reload(post).findings_accepted
+    steps = len(services.history(post))
+    before = counts(connection)
 
-    page = comms.get(f"/posts/{post.reference}")
-    assert "This post may identify a patient" in text_of(page)
+    for _ in range(2):
+        page = comms.get(f"/posts/{post.reference}")
+        assert page.status_code == 200
+        shown = text_of(page)
+        assert "This post may identify a patient" not in shown  # nothing is stored yet…
+        assert "The screening now finds something different" in shown  # …but the page says what it finds now
+        assert "Screened again now, the post gives 1 possible patient identifier" in shown
+        assert f"NHS number in the text: {screening.screen(NHS_TEXT)[0].masked}" in shown
+        assert "Record why the findings are acceptable" in shown  # the form is offered for what is found now
+        api = app.test_client().get(f"/api/v1/posts/{post.reference}", headers=api_token(user_of(comms)))
+        assert api.status_code == 200 and api.get_json()["findings"] == []
+    assert "The screening now finds something different" in text_of(
+        browser_as("staff", user=post.requester).get(f"/posts/{post.reference}")
+    )
     post = reload(post)
-    assert [f.kind for f in post.findings] == ["nhs_number"] and not post.findings_accepted
+    assert post.findings == [] and post.findings_accepted
+    assert len(services.history(post)) == steps
+    assert counts(connection)[:3] == before[:3]
+    assert len(events("post:screen", post.reference)) == 1  # the submission's only
+
+    refused = act(comms, post, "approve", {"approve-reason": ""})  # screened again: the new finding is not accepted
+    assert refused.status_code == 409 and "may contain patient identifiers (1 finding: NHS number)" in text_of(refused)
+    assert act(comms, post, "findings", {"findings-acceptance": "A test number."}).status_code == 302
+    post = reload(post)
+    assert [f.kind for f in post.findings] == ["nhs_number"]
+    assert post.findings_accepted and post.findings_acceptance == "A test number."
     [rescreened] = events("post:screen", post.reference)[1:]
     assert '"when":"review"' in rescreened.details
-    assert comms.get(f"/posts/{post.reference}").status_code == 200
+    assert [s.action for s in services.history(post)][-2:] == ["screen", "accept_findings"]
+    assert "The screening now finds something different" not in text_of(comms.get(f"/posts/{post.reference}"))
+    assert act(comms, post, "approve", {}).status_code == 302
     assert len(events("post:screen", post.reference)) == 2  # unchanged findings: nothing more recorded
+
+
+def test_a_decision_screens_the_post_again(
+    comms: Browser, make_user: Callable[..., User], x: Channel,
+) -> None:
+    """Asking for changes (a decision like any other) stores what the screening finds now."""
+    post = propose(make_user("staff"), [x], text=NHS_TEXT)
+    db.session().execute(PostFinding.__table__.delete().where(PostFinding.post_id == post.id))
+    db.session().commit()
+    assert act(comms, post, "request_changes", {"request_changes-reason": "Take the number out."}).status_code == 302
+    post = reload(post)
+    assert post.status == "changes_requested" and [f.kind for f in post.findings] == ["nhs_number"]
+    assert '"when":"review"' in events("post:screen", post.reference)[-1].details
 
 
 # --- deciding --------------------------------------------------------------------------------------
@@ -430,22 +496,22 @@ def test_four_eyes_comms_cannot_decide_their_own_post(
     comms = browser_as("comms")
     post = propose(user_of(comms), [x], text=NHS_TEXT)
     before = counts(connection)
-    page = comms.post(f"/posts/{post.reference}/actions/{action}", {f"{action}-reason": "Looks fine."})
+    page = act(comms, post, action, {f"{action}-reason": "Looks fine."})
     assert page.status_code == 409
     assert "You proposed this post, so another member of the communications team must decide it (four-eyes rule)." in text_of(page)
     api = app.test_client().post(
-        f"/api/v1/posts/{post.reference}/decision", json={"decision": action, "reason": "Looks fine."},
+        f"/api/v1/posts/{post.reference}/decision", json={"decision": action, "reason": "Looks fine.", "version": 1},
         headers=api_token(user_of(comms)),
     )
     assert api.status_code == 409 and "four-eyes rule" in api.get_json()["detail"]
-    own = comms.post(f"/posts/{post.reference}/findings", {"findings-acceptance": "Mine is fine."})
+    own = act(comms, post, "findings", {"findings-acceptance": "Mine is fine."})
     assert own.status_code == 409
     assert "another member of the communications team must accept its findings (four-eyes rule)" in text_of(own)
     assert counts(connection)[0::2] == before[0::2]  # no post or audit event added (the token's use aside)
     assert reload(post).status == "submitted" and not reload(post).findings_accepted
     colleague = browser_as("comms")
-    assert colleague.post(f"/posts/{post.reference}/findings", {"findings-acceptance": "Fine."}).status_code == 302
-    assert colleague.post(f"/posts/{post.reference}/actions/{action}", {f"{action}-reason": "Looks fine."}).status_code == 302
+    assert act(colleague, post, "findings", {"findings-acceptance": "Fine."}).status_code == 302
+    assert act(colleague, post, action, {f"{action}-reason": "Looks fine."}).status_code == 302
 
 
 def test_a_channel_no_longer_active_stops_approval(
@@ -455,7 +521,7 @@ def test_a_channel_no_longer_active_stops_approval(
     channels.transition(facebook, "suspend", make_user("comms"), reason="Moderators away.")
     db.session().commit()
     before = counts(connection)
-    refused = comms.post(f"/posts/{post.reference}/actions/approve", {"approve-reason": ""})
+    refused = act(comms, post, "approve", {"approve-reason": ""})
     assert refused.status_code == 409
     assert (
         f"{facebook.reference} ({facebook.display_name}, Facebook) is suspended, not active, so {post.reference} "
@@ -469,12 +535,11 @@ def test_changes_asked_then_made_and_resubmitted_are_screened_again(
     staff: Browser, comms: Browser, x: Channel, facebook: Channel, connection: Connection,
 ) -> None:
     post = propose(user_of(staff), [x])
-    empty = comms.post(f"/posts/{post.reference}/actions/request_changes", {"request_changes-reason": " "})
+    empty = act(comms, post, "request_changes", {"request_changes-reason": " "})
     assert empty.status_code == 422
     assert "Enter a reason: what should the requester change" in text_of(empty)
     assert reload(post).status == "submitted"
-    asked = comms.post(f"/posts/{post.reference}/actions/request_changes",
-                       {"request_changes-reason": "Please add the clinic's opening hours."})
+    asked = act(comms, post, "request_changes", {"request_changes-reason": "Please add the clinic's opening hours."})
     assert asked.status_code == 302
     assert reload(post).status == "changes_requested"
     [told] = db.session().execute(
@@ -551,7 +616,7 @@ def test_only_the_requester_changes_or_withdraws_and_not_once_decided(
     assert withdraw.status_code == 403
     assert "Only the person who proposed the post can withdraw it." in text_of(withdraw)
     before = counts(connection)
-    comms.post(f"/posts/{post.reference}/actions/reject", {"reject-reason": "Not for our channels."})
+    act(comms, post, "reject", {"reject-reason": "Not for our channels."})
     assert reload(post).status == "rejected"
     assert staff.get(f"/posts/{post.reference}/edit").status_code == 409
     late = staff.post(f"/posts/{post.reference}/actions/withdraw", {"withdraw-reason": ""})
@@ -564,7 +629,7 @@ def test_withdrawing_a_scheduled_post_tells_comms(
     staff: Browser, comms: Browser, x: Channel,
 ) -> None:
     post = propose(user_of(staff), [x])
-    comms.post(f"/posts/{post.reference}/actions/approve", {})
+    act(comms, post, "approve", {})
     services.transition(post, "schedule", user_of(comms), scheduled_for=db.utcnow() + dt.timedelta(days=2))
     db.session().commit()
     assert staff.post(f"/posts/{post.reference}/actions/withdraw", {"withdraw-reason": "The clinic moved."}).status_code == 302
@@ -582,33 +647,33 @@ def test_comms_schedule_in_uk_time_and_record_the_published_addresses(
     staff: Browser, comms: Browser, x: Channel, facebook: Channel,
 ) -> None:
     post = propose(user_of(staff), [x, facebook])
-    early = comms.post(f"/posts/{post.reference}/actions/schedule", {})
+    early = act(comms, post, "schedule", {})
     assert early.status_code == 409
     assert f"{post.reference} is waiting for a decision, so it cannot be scheduled." in text_of(early)
-    comms.post(f"/posts/{post.reference}/actions/approve", {})
+    act(comms, post, "approve", {})
     day = clock.today() + dt.timedelta(days=3)
     date = {"schedule-scheduled_on[day]": day.day, "schedule-scheduled_on[month]": day.month,
             "schedule-scheduled_on[year]": day.year}
-    no_time = comms.post(f"/posts/{post.reference}/actions/schedule", date)
+    no_time = act(comms, post, "schedule", date)
     assert no_time.status_code == 422 and "Enter the time the post will be published" in text_of(no_time)
-    bad_time = comms.post(f"/posts/{post.reference}/actions/schedule", {**date, "schedule-scheduled_time": "25:00"})
+    bad_time = act(comms, post, "schedule", {**date, "schedule-scheduled_time": "25:00"})
     assert bad_time.status_code == 422 and "Enter a real time, for example 09:30 or 2pm" in text_of(bad_time)
     past = TODAY - dt.timedelta(days=1)
-    in_past = comms.post(f"/posts/{post.reference}/actions/schedule", {
+    in_past = act(comms, post, "schedule", {
         "schedule-scheduled_on[day]": past.day, "schedule-scheduled_on[month]": past.month,
         "schedule-scheduled_on[year]": past.year, "schedule-scheduled_time": "09:30",
     })
     assert in_past.status_code == 422
     assert "The time the post will be published must be in the future" in text_of(in_past)
     assert reload(post).status == "approved"
-    scheduled = comms.post(f"/posts/{post.reference}/actions/schedule", {**date, "schedule-scheduled_time": "2:30pm"})
+    scheduled = act(comms, post, "schedule", {**date, "schedule-scheduled_time": "2:30pm"})
     assert scheduled.status_code == 302
     post = reload(post)
     assert post.status == "scheduled"
     assert post.scheduled_for == dt.datetime.combine(day, dt.time(14, 30), tzinfo=clock.LONDON).astimezone(dt.UTC)
     assert f"{day.day} {day:%B %Y} at 2:30pm" in text_of(staff.get(f"/posts/{post.reference}"))
 
-    wrong = comms.post(f"/posts/{post.reference}/actions/publish", {
+    wrong = act(comms, post, "publish", {
         f"publish-url_{x.reference}": "https://www.facebook.com/ExampleTrustNews/posts/123",
         f"publish-url_{facebook.reference}": "https://www.facebook.com/ExampleTrustNews",
     })
@@ -617,12 +682,12 @@ def test_comms_schedule_in_uk_time_and_record_the_published_addresses(
     assert f"That is not an X (Twitter) address, but {x.reference} is on X (Twitter)." in shown
     assert "That is the account's own page, not the post. Open the post and copy its address." in shown
     assert reload(post).status == "scheduled"
-    elsewhere = comms.post(f"/posts/{post.reference}/actions/publish", {
+    elsewhere = act(comms, post, "publish", {
         f"publish-url_{x.reference}": "https://x.com/someone_else/status/1790000000000000000",
         f"publish-url_{facebook.reference}": "https://www.facebook.com/ExampleTrustNews/posts/pfbid02abc",
     })
     assert "That post is on another account (someone_else), not trust_news." in text_of(elsewhere)
-    published = comms.post(f"/posts/{post.reference}/actions/publish", {
+    published = act(comms, post, "publish", {
         f"publish-url_{x.reference}": "https://twitter.com/trust_news/status/1790000000000000000",
         f"publish-url_{facebook.reference}": "www.facebook.com/ExampleTrustNews/posts/pfbid02abc",
     })
@@ -707,9 +772,9 @@ def test_staff_see_only_their_own_posts_and_comms_and_auditors_see_all(
     auditor = browser_as("auditor")
     page = text_of(auditor.get(f"/posts/{theirs.reference}"))
     assert "Approve the post" not in page
-    refused = auditor.post(f"/posts/{theirs.reference}/actions/approve", {})
-    assert refused.status_code == 403 and "Only the communications team can do this." in text_of(refused)
-    assert auditor.post(f"/posts/{theirs.reference}/findings", {"findings-acceptance": "x"}).status_code == 403
+    refused = act(auditor, theirs, "approve", {})
+    assert refused.status_code == 403 and "You do not have permission to do this" in text_of(refused)
+    assert act(auditor, theirs, "findings", {"findings-acceptance": "x"}).status_code == 403
 
 
 def test_the_list_filters_by_status_and_words(
@@ -760,6 +825,8 @@ def test_work_items_for_comms_and_for_the_requester(
     mine = services.work_items_of(staff)
     assert [i.reference for i in mine] == [changes.reference, waiting.reference, approved.reference, scheduled.reference]
     assert mine[0].status_label == "Changes requested: your action needed"
+    assert [i.needs_you for i in mine] == [True, False, False, False]
+    assert not any(i.needs_you for i in items)
     assert services.work_items_of(colleague) == []
 
 
@@ -801,17 +868,19 @@ def test_the_api_proposes_decides_schedules_and_publishes(
     assert NHS_TEXT[finding["start"]:finding["end"]] == NHS_NUMBER
     assert post["channels"][0]["text_limit"] == 280
 
-    blocked = api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve"}, headers=as_comms)
+    assert post["version"] == 1
+    v1 = {"version": 1}
+    blocked = api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_comms)
     assert blocked.status_code == 409 and "Record why they are acceptable" in blocked.get_json()["detail"]
-    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "publish"}, headers=as_comms).get_json()["errors"] == {
+    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "publish", **v1}, headers=as_comms).get_json()["errors"] == {
         "decision": "Give a decision: approve, request_changes or reject."
     }
-    empty = api.post(f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": ""}, headers=as_comms)
+    empty = api.post(f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": "", **v1}, headers=as_comms)
     assert empty.status_code == 422 and "reason" in empty.get_json()["errors"]
-    accepted = api.post(f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": "A test number."}, headers=as_comms)
+    accepted = api.post(f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": "A test number.", **v1}, headers=as_comms)
     assert accepted.get_json()["findings_accepted"]["reason"] == "A test number."
-    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve"}, headers=as_comms).get_json()["status"] == "approved"
-    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve"}, headers=as_staff).status_code == 403
+    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_comms).get_json()["status"] == "approved"
+    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_staff).status_code == 403
 
     past = api.post(f"/api/v1/posts/{reference}/schedule", json={"scheduled_for": "2020-01-01T09:00:00Z"}, headers=as_comms)
     assert past.status_code == 422 and "scheduled_for" in past.get_json()["errors"]
@@ -841,8 +910,273 @@ def test_openapi_describes_the_posts_api_honestly(app: Flask) -> None:
     doc = document()
     assert {"/api/v1/posts", "/api/v1/posts/{reference}", "/api/v1/posts/{reference}/decision",
             "/api/v1/posts/{reference}/findings-acceptance", "/api/v1/posts/{reference}/schedule",
-            "/api/v1/posts/{reference}/publish", "/api/v1/posts/{reference}/withdraw"} <= set(doc["paths"])
-    assert "Images cannot be attached through the API" in doc["components"]["schemas"]["PostRequest"]["description"]
+            "/api/v1/posts/{reference}/publish", "/api/v1/posts/{reference}/withdraw",
+            "/api/v1/posts/{reference}/revision"} <= set(doc["paths"])
+    schemas = doc["components"]["schemas"]
+    assert schemas["PostRequest"]["properties"]["images"]["items"] == {"$ref": "#/components/schemas/PostImageUpload"}
+    assert schemas["PostImageUpload"]["required"] == ["filename", "content_base64", "alt_text"]
+    assert {"images", "remove_images", "alt_texts", "note", "text"} <= set(schemas["PostRevision"]["properties"])
+    assert schemas["PostDecision"]["required"] == ["decision", "version"]
+    assert schemas["PostFindingsAcceptance"]["required"] == ["reason", "version"]
+    assert "version" in schemas["PromotionalPost"]["required"]
+    revision = doc["paths"]["/api/v1/posts/{reference}/revision"]["post"]
+    assert {"200", "403", "404", "409", "413", "422"} <= set(revision["responses"])
+
+
+# --- who may decide, and on what -------------------------------------------------------------------
+
+
+def test_what_comms_do_is_on_routes_declaring_post_decide_and_withdrawing_has_its_own(app: Flask) -> None:
+    """The route, not only the service, says who may act: every comms action on a post (decide,
+    schedule, publish, accept findings) is on a route declaring POST_DECIDE; the requester's
+    withdrawal alone declares POST_REQUEST; there is no catch-all action route."""
+    from werkzeug.exceptions import NotFound as NoRoute
+
+    from registry.auth.permissions import Permission, policy_of
+
+    adapter = app.url_map.bind("localhost")
+    for action in ("approve", "request_changes", "reject", "schedule", "publish"):
+        endpoint, args = adapter.match(f"/posts/PP-2026-0001/actions/{action}", method="POST")
+        assert (endpoint, args["action"]) == ("posts.decide", action)
+        assert policy_of(app.view_functions[endpoint]) is Permission.POST_DECIDE
+    assert adapter.match("/posts/PP-2026-0001/findings", method="POST")[0] == "posts.accept_findings"
+    assert policy_of(app.view_functions["posts.accept_findings"]) is Permission.POST_DECIDE
+    assert adapter.match("/posts/PP-2026-0001/actions/withdraw", method="POST")[0] == "posts.withdraw"
+    assert policy_of(app.view_functions["posts.withdraw"]) is Permission.POST_REQUEST
+    for unknown in ("resubmit", "launch", "Approve"):
+        with pytest.raises(NoRoute):
+            adapter.match(f"/posts/PP-2026-0001/actions/{unknown}", method="POST")
+    for name in ("decide_post", "accept_post_findings", "schedule_post", "publish_post"):
+        assert policy_of(app.view_functions[f"api.{name}"]) is Permission.POST_DECIDE, name
+    for name in ("withdraw_post", "revise_post"):
+        assert policy_of(app.view_functions[f"api.{name}"]) is Permission.POST_REQUEST, name
+
+
+def test_comms_without_a_second_factor_cannot_decide_from_a_browser(
+    app: Flask, make_user: Callable[..., User], x: Channel, connection: Connection,
+) -> None:
+    """A comms member signed in with a password alone is sent to set up two-factor sign-in (or
+    refused) for every comms action, and nothing changes; they may still withdraw their own post."""
+    from tests.conftest import sign_in
+
+    requester, colleague = make_user("staff"), make_user("comms")
+    waiting = propose(requester, [x], text=NHS_TEXT)
+    ready = propose(requester, [x])
+    services.transition(ready, "approve", colleague)
+    db.session().commit()
+    person = make_user("comms", two_factor=False)
+    own = propose(person, [x])
+    client = app.test_client()
+    sign_in(client, person)
+    browser = Browser(client)
+    before = counts(connection)
+    day = clock.today() + dt.timedelta(days=3)
+    for post, action, data in (
+        (waiting, "findings", {"findings-acceptance": "A test number."}),
+        (waiting, "approve", {}),
+        (waiting, "request_changes", {"request_changes-reason": "Shorter."}),
+        (waiting, "reject", {"reject-reason": "No."}),
+        (ready, "schedule", {"schedule-scheduled_on[day]": day.day, "schedule-scheduled_on[month]": day.month,
+                             "schedule-scheduled_on[year]": day.year, "schedule-scheduled_time": "09:30"}),
+        (ready, "publish", {f"publish-url_{x.reference}": "https://x.com/trust_news/status/1"}),
+    ):
+        response = act(browser, post, action, data, version=1)
+        assert response.status_code in (302, 403), action
+        if response.status_code == 302:
+            assert response.headers["Location"].startswith(("/account/two-factor", "/login/step-up")), action
+    assert counts(connection) == before
+    assert (reload(waiting).status, reload(waiting).findings_accepted) == ("submitted", False)
+    assert reload(ready).status == "approved"
+    assert browser.post(f"/posts/{own.reference}/actions/withdraw", {"withdraw-reason": "Not needed."}).status_code == 302
+    assert reload(own).status == "withdrawn"
+
+
+@pytest.mark.parametrize("action", ["approve", "request_changes", "reject", "findings"])
+def test_a_decision_on_a_post_changed_since_it_was_opened_is_refused(
+    action: str, staff: Browser, comms: Browser, x: Channel, connection: Connection,
+) -> None:
+    """Comms open the post; the requester changes its text; the decision made on what comms saw
+    is refused with 409, changes nothing, and the page they get shows the new text to decide on."""
+    text = NHS_TEXT if action == "findings" else CLEAN_TEXT
+    post = propose(user_of(staff), [x], text=text)
+    shown = shown_versions(comms, post)
+    assert shown[action] == "1"
+    changed = f"{text} Now with the ward's new visiting hours."
+    assert send(staff, f"/posts/{post.reference}/edit", form([x], text=changed)).status_code == 302
+    assert version_of(post) == 2
+    steps = len(services.history(post))
+    before = counts(connection)
+    data = {"findings-acceptance": "A test number."} if action == "findings" else {f"{action}-reason": "Fine."}
+
+    refused = act(comms, post, action, data, version=shown[action])
+
+    assert refused.status_code == 409
+    assert services.STALE == "The post has changed since you opened it: read it again before deciding."
+    assert services.STALE in text_of(refused)
+    assert "visiting hours" in text_of(refused)
+    assert shown_versions(comms, post)[action] == "2"
+    assert counts(connection) == before
+    post = reload(post)
+    assert post.status == "submitted" and not post.findings_accepted and len(services.history(post)) == steps
+    missing = comms.post(f"/posts/{post.reference}/findings" if action == "findings" else f"/posts/{post.reference}/actions/{action}", data)
+    assert missing.status_code == 409 and services.STALE in text_of(missing)
+    assert counts(connection) == before
+    assert act(comms, post, action, data).status_code == 302
+
+
+def test_only_a_change_by_the_requester_raises_the_version(
+    staff: Browser, comms: Browser, make_user: Callable[..., User], x: Channel,
+) -> None:
+    post = propose(user_of(staff), [x])
+    assert version_of(post) == 1
+    assert send(staff, f"/posts/{post.reference}/edit", form([x], text="Flu clinic: Tuesday 9am.")).status_code == 302
+    assert version_of(post) == 2
+    assert act(comms, post, "request_changes", {"request_changes-reason": "Add the place."}).status_code == 302
+    assert version_of(post) == 2
+    assert send(staff, f"/posts/{post.reference}/edit", form([x], text="Flu clinic: Tuesday 9am, main hall.")).status_code == 302
+    assert (reload(post).status, version_of(post)) == ("submitted", 3)
+    assert act(comms, post, "approve", {}).status_code == 302
+    assert version_of(post) == 3
+
+
+def test_the_api_decides_only_the_version_it_names(
+    app: Flask, make_user: Callable[..., User], x: Channel, api_token: Callable[[User], dict[str, str]],
+    connection: Connection,
+) -> None:
+    staff, comms = make_user("staff"), make_user("comms")
+    api = app.test_client()
+    as_staff, as_comms = api_token(staff), api_token(comms)
+    post = propose(staff, [x], text=NHS_TEXT)
+    decision, acceptance = f"/api/v1/posts/{post.reference}/decision", f"/api/v1/posts/{post.reference}/findings-acceptance"
+    assert api.get(f"/api/v1/posts/{post.reference}", headers=as_comms).get_json()["version"] == 1
+    before = counts(connection)
+    for body, message in (
+        ({"decision": "reject", "reason": "No."}, "Give the version of the post you read"),
+        ({"decision": "reject", "reason": "No.", "version": "1"}, "version must be the post's version"),
+        ({"decision": "reject", "reason": "No.", "version": True}, "version must be the post's version"),
+        ({"decision": "reject", "reason": "No.", "version": 0}, "version must be the post's version"),
+    ):
+        refused = api.post(decision, json=body, headers=as_comms)
+        assert refused.status_code == 422 and message in refused.get_json()["errors"]["version"], body
+    refused = api.post(acceptance, json={"reason": "A test number."}, headers=as_comms)
+    assert refused.status_code == 422 and "version" in refused.get_json()["errors"]
+    assert counts(connection)[:3] == before[:3]
+
+    revised = api.post(f"/api/v1/posts/{post.reference}/revision",
+                       json={"text": f"{NHS_TEXT} Updated.", "consent_confirmed": True}, headers=as_staff)
+    assert revised.status_code == 200 and revised.get_json()["version"] == 2
+    before = counts(connection)
+    for path, body in ((acceptance, {"reason": "A test number.", "version": 1}),
+                       (decision, {"decision": "reject", "reason": "No.", "version": 1})):
+        stale = api.post(path, json=body, headers=as_comms)
+        assert stale.status_code == 409 and stale.mimetype == "application/problem+json"
+        assert stale.get_json()["detail"] == "The post has changed since you opened it: read it again before deciding."
+    assert counts(connection)[:3] == before[:3]
+    assert reload(post).status == "submitted" and not reload(post).findings_accepted
+    assert api.post(acceptance, json={"reason": "A test number.", "version": 2}, headers=as_comms).status_code == 200
+    approved = api.post(decision, json={"decision": "approve", "version": 2}, headers=as_comms)
+    assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
+    stale = api.post(f"/api/v1/posts/{post.reference}/schedule", headers=as_comms,
+                     json={"scheduled_for": (db.utcnow() + dt.timedelta(days=2)).isoformat(), "version": 1})
+    assert stale.status_code == 409 and "has changed since you opened it" in stale.get_json()["detail"]
+
+
+# --- images and changes through the API ------------------------------------------------------------
+
+
+def b64(content: bytes) -> str:
+    return base64.b64encode(content).decode()
+
+
+def test_the_api_takes_images_and_the_requester_revises_and_resubmits(
+    app: Flask, make_user: Callable[..., User], x: Channel, facebook: Channel,
+    api_token: Callable[[User], dict[str, str]], connection: Connection,
+) -> None:
+    staff, comms = make_user("staff"), make_user("comms")
+    api = app.test_client()
+    as_staff, as_comms = api_token(staff), api_token(comms)
+    body = {"text": CLEAN_TEXT, "channels": [x.reference], "wished_for": TOMORROW.isoformat(), "reason": "Flu.",
+            "consent_confirmed": True, "consent_location": "Outpatients office"}
+    image = {"filename": "clinic.png", "content_base64": b64(png()), "alt_text": "The clinic's entrance."}
+    before = counts(connection)
+    for wrong, field, message in (
+        ({"images": "clinic.png"}, "images", "images must be a list of objects"),
+        ({"images": [image] * 5}, "images", "A post can have at most 4 images"),
+        ({"images": [{**image, "content_base64": "not base64!"}]}, "images.0.content_base64", "not valid base64"),
+        ({"images": [{**image, "filename": ""}]}, "images.0.filename", "Image 1 needs a filename"),
+        ({"images": [{**image, "alt_text": None}]}, "images.0.alt_text", "alt_text must be text"),
+        ({"images": [image, {**image, "alt_text": " "}]}, "images.1.alt_text", "Describe the image in slot 2"),
+        ({"images": [{**image, "content_base64": b64(b"<html><script>alert(1)</script></html>")}]},
+         "images.0.content_base64", "clinic.png"),
+        ({"images": [{**image, "filename": "poster.pdf", "content_base64": b64(pdf())}]},
+         "images.0.content_base64", "poster.pdf: only images (PNG, JPEG, GIF or WebP) can go in a post"),
+        ({"images": [image], "consent_location": ""}, "consent_location", "the post has images"),
+    ):
+        refused = api.post("/api/v1/posts", json={**body, **wrong}, headers=as_staff)
+        assert refused.status_code == 422, wrong
+        assert message in refused.get_json()["errors"][field], (wrong, refused.get_json())
+    assert counts(connection)[:2] == before[:2]
+    assert events("upload:store") == []
+
+    named = {**image, "alt_text": "Our patient Sarah Jones at the clinic"}
+    created = api.post("/api/v1/posts", json={**body, "images": [image, named]}, headers=as_staff)
+    assert created.status_code == 201, created.get_json()
+    post = created.get_json()
+    assert [(i["position"], i["alt_text"], i["content_type"]) for i in post["images"]] == [
+        (1, "The clinic's entrance.", "image/png"), (2, "Our patient Sarah Jones at the clinic", "image/png"),
+    ]
+    assert [(f["field"], f["image"], f["kind"]) for f in post["findings"]] == [("alt_text", 2, "patient_name")]
+    assert len(events("upload:store")) == 2  # every file through the upload checks
+    reference = post["reference"]
+    revision = f"/api/v1/posts/{reference}/revision"
+
+    asked = api.post(f"/api/v1/posts/{reference}/decision", headers=as_comms,
+                     json={"decision": "request_changes", "reason": "Add the opening hours.", "version": 1})
+    assert asked.get_json()["status"] == "changes_requested"
+    assert api.post(revision, json={"consent_confirmed": True}, headers=as_comms).status_code == 403
+    assert api.post(revision, json={"consent_confirmed": True}, headers=api_token(make_user("staff"))).status_code == 404
+    unconfirmed = api.post(revision, json={"text": "Flu clinic, 9am to 5pm."}, headers=as_staff)
+    assert unconfirmed.status_code == 422 and "consent_confirmed" in unconfirmed.get_json()["errors"]
+    unknown = api.post(revision, json={"consent_confirmed": True, "remove_images": [999999]}, headers=as_staff)
+    assert unknown.status_code == 422 and "has no image 999999" in unknown.get_json()["errors"]["images"]
+    blank = api.post(revision, json={"consent_confirmed": True, "alt_texts": {str(post["images"][0]["id"]): ""}},
+                     headers=as_staff)
+    assert blank.status_code == 422
+    assert blank.get_json()["errors"] == {
+        f"alt_texts.{post['images'][0]['id']}": "Describe image 1 for people who cannot see it, or remove the image"
+    }
+    assert reload(services.get_post(reference)).status == "changes_requested"
+
+    new_text = "Our flu vaccination clinic is open 9am to 5pm, Tuesday to Thursday, in the main outpatients hall."
+    revised = api.post(revision, headers=as_staff, json={
+        "text": new_text, "channels": [x.reference, facebook.reference], "consent_confirmed": True,
+        "remove_images": [post["images"][1]["id"]],
+        "alt_texts": {str(post["images"][0]["id"]): "The clinic's entrance, with the opening hours on the door."},
+        "images": [{"filename": "hours.png", "content_base64": b64(png((1, 2, 3))), "alt_text": "The opening hours."}],
+        "note": "Added the hours and took out the name.",
+    })
+    assert revised.status_code == 200, revised.get_json()
+    now = revised.get_json()
+    assert (now["status"], now["version"], now["text"]) == ("submitted", 2, new_text)
+    assert [c["reference"] for c in now["channels"]] == [x.reference, facebook.reference]
+    assert [(i["position"], i["alt_text"]) for i in now["images"]] == [
+        (1, "The clinic's entrance, with the opening hours on the door."), (2, "The opening hours."),
+    ]
+    assert now["findings"] == []
+    assert (now["reason"], now["wished_for"], now["consent_location"]) == ("Flu.", TOMORROW.isoformat(), "Outpatients office")
+    assert now["history"][-1]["action"] == "resubmit" and now["history"][-1]["reason"] == "Added the hours and took out the name."
+    [told] = db.session().execute(
+        select(Notification).where(Notification.recipient_id == comms.id, Notification.event == "post:resubmit")
+    ).scalars()
+    assert reference in told.subject
+
+    waiting = api.post(revision, json={"consent_confirmed": True, "reason": "Flu season starts."}, headers=as_staff)
+    assert (waiting.get_json()["status"], waiting.get_json()["version"]) == ("submitted", 3)
+    assert waiting.get_json()["history"][-1]["action"] == "update"
+    api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "reject", "reason": "No.", "version": 3},
+             headers=as_comms)
+    late = api.post(revision, json={"consent_confirmed": True}, headers=as_staff)
+    assert late.status_code == 409 and "can no longer be changed" in late.get_json()["detail"]
 
 
 # --- statements per page ---------------------------------------------------------------------------

@@ -1,15 +1,22 @@
 """The promotional posts API (``/api/v1/posts``) and its part of the OpenAPI document.
 
-Images cannot be sent through the API (it takes JSON only): they are attached on the
-post's page. Screening findings appear masked, never the match.
+Images travel as JSON, ``images: [{filename, content_base64, alt_text}]``, and go through the
+same upload checks as on the pages. Screening findings appear masked, never the match. A
+decision names the ``version`` of the post it was made on: one made on an older version is
+refused with 409. Reading a post changes nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+import re
 from typing import Any
 
 from flask import jsonify, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.api.openapi import (
@@ -27,7 +34,7 @@ from registry.api.openapi import (
     _paged,
     _problem,
 )
-from registry.api.views import _json_object, _query, _text_fields, bp
+from registry.api.views import _is_unicode, _json_object, _query, _text_fields, bp
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import Platform
 from registry.errors import Invalid
@@ -38,6 +45,8 @@ from registry.web.pagination import page_args, paginate
 from registry.web.throttle import API_PER_CLIENT, limiter
 
 QUERY_LIMITS = {"q": 200}
+VERSION_MAX = 2_147_483_647
+FILENAME_MAX = 255
 
 
 def _user():
@@ -110,6 +119,7 @@ def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str,
         "status_changed_at": _iso(post.status_changed_at),
         "scheduled_for": _iso(post.scheduled_for),
         "published_at": _iso(post.published_at),
+        "version": post.version,
         "links": {
             "self": url_for("api.get_post", reference=post.reference),
             "html": url_for("posts.detail", reference=post.reference),
@@ -134,6 +144,105 @@ def _one(post: PromotionalPost, status: int = 200):
     response = jsonify(post_body(post, with_history=True))
     response.status_code = status
     return response
+
+
+# --- reading the request body ----------------------------------------------------------------------
+
+
+def _version(body: dict[str, Any], *, required: bool) -> int | None:
+    """The ``version`` of the post the caller read (``version`` in each post they are given)."""
+    value = body.get("version")
+    if value is None:
+        if required:
+            raise Invalid({"version": "Give the version of the post you read (its version field), so that a post "
+                                      "changed since is not decided unseen."})
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema counts 3.0 as an integer
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= VERSION_MAX:
+        raise Invalid({"version": "version must be the post's version as you read it: a whole number from 1."})
+    return value
+
+
+def _images(body: dict[str, Any]) -> list[services.NewImage]:
+    """``images: [{filename, content_base64, alt_text}]`` as new images for the upload checks
+    (the first is slot 1). Each file is checked by its content when stored, as on the pages."""
+    given = body.get("images")
+    if given is None:
+        return []
+    if not isinstance(given, list) or not all(isinstance(item, dict) for item in given):
+        raise Invalid({"images": "images must be a list of objects with filename, content_base64 and alt_text."})
+    if len(given) > services.MAX_IMAGES:
+        raise Invalid({"images": f"A post can have at most {services.MAX_IMAGES} images."})
+    errors: dict[str, str] = {}
+    added = []
+    for n, item in enumerate(given):
+        where = f"images.{n}"
+        name, content, alt = item.get("filename"), item.get("content_base64"), item.get("alt_text")
+        if not isinstance(name, str) or not name.strip() or len(name) > FILENAME_MAX or not _is_unicode(name):
+            errors[f"{where}.filename"] = f"Image {n + 1} needs a filename of at most {FILENAME_MAX} characters, such as clinic.png."
+        if not isinstance(alt, str) or not _is_unicode(alt):
+            errors[f"{where}.alt_text"] = f"Describe image {n + 1} for people who cannot see it: alt_text must be text."
+        data = b""
+        if not isinstance(content, str):
+            errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 must be the file's content, base64-encoded."
+        else:
+            try:
+                data = base64.b64decode(content, validate=True)
+            except (binascii.Error, ValueError):
+                errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 is not valid base64."
+        if not any(key.startswith(f"{where}.") for key in errors):
+            file = FileStorage(stream=io.BytesIO(data), filename=name, content_type="application/octet-stream")
+            added.append(services.NewImage(file=file, alt_text=alt, slot=n + 1))
+    if errors:
+        raise Invalid(errors)
+    return added
+
+
+def _ids(body: dict[str, Any], name: str) -> list[int]:
+    value = body.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > services.MAX_IMAGES or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= VERSION_MAX for v in value
+    ):
+        raise Invalid({name: f"{name} must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), "
+                             "as in the post's images."})
+    return value
+
+
+def _alt_texts(body: dict[str, Any]) -> dict[int, str]:
+    value = body.get("alt_texts")
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k.isdigit() and len(k) <= 9 and isinstance(v, str) and _is_unicode(v)
+        for k, v in value.items()
+    ):
+        raise Invalid({"alt_texts": "alt_texts must be an object giving an image's id and its new description, "
+                                    "such as {\"12\": \"The clinic's entrance\"}."})
+    return {int(k): v for k, v in value.items()}
+
+
+FIELD_PATTERNS = (
+    (re.compile(r"^image_(\d+)$"), lambda n: f"images.{int(n) - 1}.content_base64"),
+    (re.compile(r"^alt_(\d+)$"), lambda n: f"images.{int(n) - 1}.alt_text"),
+    (re.compile(r"^keep_(\d+)_alt$"), lambda n: f"alt_texts.{n}"),
+)
+
+
+def _api_fields(exc: Invalid) -> Invalid:
+    """The service names the form's fields (``image_1``, ``alt_1``, ``keep_12_alt``); the API
+    names what was sent (``images.0.content_base64``, ``images.0.alt_text``, ``alt_texts.12``)."""
+    renamed: dict[str, str] = {}
+    for name, message in exc.errors.items():
+        for pattern, rename in FIELD_PATTERNS:
+            match = pattern.match(name)
+            if match:
+                name = rename(match.group(1))
+                break
+        renamed[name] = message
+    return Invalid(renamed)
 
 
 def _with_url_fields(exc: Invalid) -> Invalid:
@@ -170,8 +279,13 @@ def list_posts():
 @requires(Permission.POST_REQUEST)
 @limiter.limit(API_PER_CLIENT)
 def create_post():
-    data = services.PostProposal.from_mapping(_json_object())
-    post = services.propose(data, _user())
+    body = _json_object()
+    data = services.PostProposal.from_mapping(body)
+    images = _images(body)
+    try:
+        post = services.propose(data, _user(), images)
+    except Invalid as exc:
+        raise _api_fields(exc) from None
     response = _one(post, 201)
     response.headers["Location"] = url_for("api.get_post", reference=post.reference)
     return response
@@ -181,10 +295,33 @@ def create_post():
 @requires(Permission.POST_REQUEST)
 @limiter.limit(API_PER_CLIENT)
 def get_post(reference: str):
+    return _one(services.get_visible(reference, _user()))
+
+
+@bp.route("/posts/<reference>/revision", methods=["POST"])
+@requires(Permission.POST_REQUEST)
+@limiter.limit(API_PER_CLIENT)
+def revise_post(reference: str):
+    """The requester changes their post (fields not given stay as they are): while it waits for a
+    decision, or, when changes were asked for, making them and resubmitting it."""
     post = services.get_visible(reference, _user())
-    if _user().can(Permission.POST_DECIDE) and post.status_enum is PostStatus.SUBMITTED:
-        services.rescreen(post, _user())  # comms reviewing it: screened again, as on its page
-    return _one(post)
+    body = _json_object()
+    data = services.PostProposal.from_mapping(body, base=services.PostProposal.of(post))
+    note = _text_fields(body, ("note",))["note"]
+    added = _images(body)
+    removed = set(_ids(body, "remove_images"))
+    alt_texts = _alt_texts(body)
+    known = {image.id for image in post.images}
+    kept = [
+        services.KeptImage(image_id=image.id, alt_text=alt_texts.get(image.id, image.alt_text), remove=image.id in removed)
+        for image in post.images
+    ]
+    kept += [services.KeptImage(image_id=i, alt_text="", remove=True) for i in sorted((removed | set(alt_texts)) - known)]
+    try:
+        revised = services.revise(post, data, _user(), kept=kept, added=added, note=note)
+    except Invalid as exc:
+        raise _api_fields(exc) from None
+    return _one(revised)
 
 
 @bp.route("/posts/<reference>/decision", methods=["POST"])
@@ -192,10 +329,12 @@ def get_post(reference: str):
 @limiter.limit(API_PER_CLIENT)
 def decide_post(reference: str):
     post = services.get_visible(reference, _user())
-    fields = _text_fields(_json_object(), ("decision", "reason"))
+    body = _json_object()
+    fields = _text_fields(body, ("decision", "reason"))
     if fields["decision"] not in {d.value for d in DECISIONS}:
         raise Invalid({"decision": "Give a decision: approve, request_changes or reject."})
-    return _one(services.transition(post, fields["decision"] or "", _user(), reason=fields["reason"]))
+    version = _version(body, required=True)
+    return _one(services.transition(post, fields["decision"] or "", _user(), reason=fields["reason"], version=version))
 
 
 @bp.route("/posts/<reference>/findings-acceptance", methods=["POST"])
@@ -203,9 +342,11 @@ def decide_post(reference: str):
 @limiter.limit(API_PER_CLIENT)
 def accept_post_findings(reference: str):
     post = services.get_visible(reference, _user())
-    fields = _text_fields(_json_object(), ("reason",))
+    body = _json_object()
+    fields = _text_fields(body, ("reason",))
+    version = _version(body, required=True)
     try:
-        services.accept_findings(post, _user(), fields["reason"])
+        services.accept_findings(post, _user(), fields["reason"], version=version)
     except Invalid as exc:
         raise Invalid({"reason": "; ".join(exc.errors.values())}) from None
     return _one(services.get_post(reference))
@@ -216,11 +357,13 @@ def accept_post_findings(reference: str):
 @limiter.limit(API_PER_CLIENT)
 def schedule_post(reference: str):
     post = services.get_visible(reference, _user())
-    fields = _text_fields(_json_object(), ("scheduled_for", "notes"))
+    body = _json_object()
+    fields = _text_fields(body, ("scheduled_for", "notes"))
     moment = services.parse_moment(fields["scheduled_for"], "scheduled_for") if fields["scheduled_for"] else None
+    version = _version(body, required=False)
     try:
         scheduled = services.transition(
-            post, PostAction.SCHEDULE.value, _user(), reason=fields["notes"], scheduled_for=moment
+            post, PostAction.SCHEDULE.value, _user(), reason=fields["notes"], scheduled_for=moment, version=version,
         )
     except Invalid as exc:
         raise Invalid({("notes" if name == "reason" else name): message for name, message in exc.errors.items()}) from None
@@ -237,8 +380,11 @@ def publish_post(reference: str):
     urls = body.get("urls")
     if not isinstance(urls, dict) or not all(isinstance(value, str) for value in urls.values()):
         raise Invalid({"urls": "urls must be an object giving each channel's reference and the post's address on it."})
+    version = _version(body, required=False)
     try:
-        published = services.transition(post, PostAction.PUBLISH.value, _user(), reason=fields["notes"], urls=urls)
+        published = services.transition(
+            post, PostAction.PUBLISH.value, _user(), reason=fields["notes"], urls=urls, version=version,
+        )
     except Invalid as exc:
         exc = _with_url_fields(exc)
         raise Invalid({("notes" if name == "reason" else name): message for name, message in exc.errors.items()}) from None
@@ -263,7 +409,13 @@ REFERENCE = {
     "description": "The post's reference, such as PP-2026-0007.",
     "schema": {"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]{1,9}$", "examples": ["PP-2026-0001"]},
 }
-ERRORS_409 = _problem("The post's state, the four-eyes rule, unaccepted screening findings or an inactive channel do not allow this.")
+ERRORS_409 = _problem(
+    "The post's state, the four-eyes rule, unaccepted screening findings or an inactive channel do not allow this; "
+    "or the post has changed since the version given."
+)
+ERRORS_413 = _problem("The body is larger than the upload size limit.")
+VERSION = {"type": "integer", "minimum": 1, "maximum": VERSION_MAX,
+           "description": "The post's version as you read it (its version field); 409 if it has changed since."}
 
 
 def openapi_schemas() -> dict[str, Any]:
@@ -334,6 +486,8 @@ def openapi_schemas() -> dict[str, Any]:
             "status_changed_at": TIMESTAMP,
             "scheduled_for": {**TIMESTAMP, "type": ["string", "null"]},
             "published_at": {**TIMESTAMP, "type": ["string", "null"]},
+            "version": {"type": "integer", "minimum": 1,
+                        "description": "Goes up with every change the requester makes; give it with a decision."},
             "links": _closed({"self": {"type": "string"}, "html": {"type": "string"}}),
             "history": {
                 "type": "array",
@@ -353,43 +507,85 @@ def openapi_schemas() -> dict[str, Any]:
         optional=("history",),
         description="A promotional post request, as its requester, the communications team and auditors see it.",
     )
+    image = {
+        "type": "object",
+        "required": ["filename", "content_base64", "alt_text"],
+        "properties": {
+            "filename": {"type": "string", "minLength": 1, "maxLength": FILENAME_MAX},
+            "content_base64": {"type": "string", "contentEncoding": "base64",
+                               "description": "The image itself: PNG, JPEG, GIF or WebP, checked by its content."},
+            "alt_text": {"type": "string", "minLength": 1, "maxLength": limits.ALT_TEXT_MAX,
+                         "description": "What the image shows, for people who cannot see it (screened like the text)."},
+        },
+    }
+    fields: dict[str, Any] = {
+        "text": {"type": "string", "minLength": 1, "maxLength": limits.TEXT_MAX,
+                 "description": "At most the limit of the strictest chosen channel's platform."},
+        "channels": {"type": "array", "minItems": 1, "maxItems": services.MAX_CHANNELS,
+                     "items": {"type": "string", "pattern": "^CH-[0-9]{1,9}$"},
+                     "description": "References of active channels."},
+        "wished_for": {"type": "string", "format": "date", "description": "Today or later."},
+        "reason": {"type": "string", "minLength": 1, "maxLength": services.REASON_MAX},
+        "consent_confirmed": {"type": "boolean", "const": True,
+                              "description": "Everyone identifiable in the post has consented (or no one can be identified)."},
+        "consent_location": {"type": ["string", "null"], "maxLength": CONSENT_LOCATION_MAX,
+                             "description": "Where the signed consent forms are kept; required when the post has "
+                                            "images or its text names someone."},
+        "images": {"type": "array", "maxItems": services.MAX_IMAGES, "items": {"$ref": "#/components/schemas/PostImageUpload"},
+                   "description": f"Images to add, each with its description (at most {services.MAX_IMAGES} in all)."},
+    }
     return {
         "PromotionalPost": post,
+        "PostImageUpload": image,
         "PostRequest": {
             "type": "object",
             "required": ["text", "channels", "wished_for", "reason", "consent_confirmed"],
             "description": (
-                "A proposed post. Images cannot be attached through the API: add them on the post's page. "
-                "The text is screened for patient identifiers; the post is saved even when some are found, "
-                "and the findings (masked) are in the answer."
+                "A proposed post, with its images (each file checked by its content, as on the pages). "
+                "The text and each image's description are screened for patient identifiers; the post is saved "
+                "even when some are found, and the findings (masked) are in the answer."
+            ),
+            "properties": fields,
+        },
+        "PostRevision": {
+            "type": "object",
+            "required": ["consent_confirmed"],
+            "description": (
+                "The requester's change to their post: only the fields given change, and consent is confirmed "
+                "again. A post waiting for changes goes back to the communications team (resubmitted); one "
+                "waiting for a decision stays so. Either way it is screened again, any acceptance of earlier "
+                "findings is cleared and its version goes up."
             ),
             "properties": {
-                "text": {"type": "string", "minLength": 1, "maxLength": limits.TEXT_MAX,
-                         "description": "At most the limit of the strictest chosen channel's platform."},
-                "channels": {"type": "array", "minItems": 1, "maxItems": services.MAX_CHANNELS,
-                             "items": {"type": "string", "pattern": "^CH-[0-9]{1,9}$"},
-                             "description": "References of active channels."},
-                "wished_for": {"type": "string", "format": "date", "description": "Today or later."},
-                "reason": {"type": "string", "minLength": 1, "maxLength": services.REASON_MAX},
-                "consent_confirmed": {"type": "boolean", "const": True,
-                                      "description": "Everyone identifiable in the post has consented (or no one can be identified)."},
-                "consent_location": {"type": ["string", "null"], "maxLength": CONSENT_LOCATION_MAX,
-                                     "description": "Where the signed consent forms are kept; required when the text names someone."},
+                **fields,
+                "images": {**fields["images"], "description": "Images to add after those kept."},
+                "remove_images": {"type": "array", "maxItems": services.MAX_IMAGES,
+                                  "items": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
+                                  "description": "Ids of the post's images to remove."},
+                "alt_texts": {"type": "object", "propertyNames": {"pattern": "^[0-9]{1,9}$"},
+                              "additionalProperties": {"type": "string", "maxLength": limits.ALT_TEXT_MAX},
+                              "description": "A kept image's id → its new description."},
+                "note": {"type": ["string", "null"], "maxLength": services.REASON_MAX,
+                         "description": "What has changed (kept with a resubmission)."},
             },
         },
         "PostDecision": {
             "type": "object",
-            "required": ["decision"],
+            "required": ["decision", "version"],
             "properties": {
                 "decision": {"type": "string", "enum": [d.value for d in DECISIONS]},
                 "reason": {"type": ["string", "null"], "maxLength": services.REASON_MAX,
                            "description": "Required to request_changes and to reject."},
+                "version": VERSION,
             },
         },
         "PostFindingsAcceptance": {
             "type": "object",
-            "required": ["reason"],
-            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": services.REASON_MAX}},
+            "required": ["reason", "version"],
+            "properties": {
+                "reason": {"type": "string", "minLength": 1, "maxLength": services.REASON_MAX},
+                "version": VERSION,
+            },
         },
         "PostSchedule": {
             "type": "object",
@@ -397,6 +593,7 @@ def openapi_schemas() -> dict[str, Any]:
             "properties": {
                 "scheduled_for": {"type": "string", "format": "date-time", "description": "In the future."},
                 "notes": {"type": ["string", "null"], "maxLength": services.REASON_MAX},
+                "version": {**VERSION, "description": "Optional: the post's version as you read it."},
             },
         },
         "PostPublication": {
@@ -412,6 +609,7 @@ def openapi_schemas() -> dict[str, Any]:
                     ),
                 },
                 "notes": {"type": ["string", "null"], "maxLength": services.REASON_MAX},
+                "version": {**VERSION, "description": "Optional: the post's version as you read it."},
             },
         },
         "PostWithdrawal": {
@@ -425,7 +623,7 @@ def openapi_paths() -> dict[str, Any]:
     bearer = [{"bearerAuth": []}]
     one = _json({"$ref": "#/components/schemas/PromotionalPost"}, "The post, with its history.")
 
-    def action(operation: str, summary: str, schema: str, who: str) -> dict[str, Any]:
+    def action(operation: str, summary: str, schema: str, who: str, **extra: Any) -> dict[str, Any]:
         return {
             "post": {
                 "operationId": operation,
@@ -445,6 +643,7 @@ def openapi_paths() -> dict[str, Any]:
                     "409": ERRORS_409,
                     "422": ERRORS_422,
                     "429": ERRORS_429,
+                    **extra,
                 },
             }
         }
@@ -473,7 +672,7 @@ def openapi_paths() -> dict[str, Any]:
             },
             "post": {
                 "operationId": "proposePost",
-                "summary": "Propose a promotional post (any signed-in user). JSON only: images are added on the post's page.",
+                "summary": "Propose a promotional post, with its images (any signed-in user).",
                 "security": bearer,
                 "requestBody": {
                     "required": True,
@@ -489,6 +688,7 @@ def openapi_paths() -> dict[str, Any]:
                     "400": ERRORS_400,
                     "401": ERRORS_401,
                     "403": ERRORS_403,
+                    "413": ERRORS_413,
                     "422": ERRORS_422,
                     "429": ERRORS_429,
                 },
@@ -509,6 +709,10 @@ def openapi_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/posts/{reference}/revision": action(
+            "revisePost", "Change one's own post while it waits for a decision, or make the changes asked for and "
+            "resubmit it", "PostRevision", "its requester", **{"413": ERRORS_413},
+        ),
         "/api/v1/posts/{reference}/decision": action(
             "decidePost", "Approve, ask for changes to, or reject a post waiting for a decision", "PostDecision",
             "comms; not the requester",

@@ -82,6 +82,8 @@ class ActionForm(FlaskForm):
     scheduled_on = NhsDateField("Date it will be published", description="For example 27 3 2027")
     scheduled_time = StringField("Time it will be published (UK time)", description="For example 09:30 or 2pm")
     action = HiddenField()
+    #: The version of the post the page showed (a decision on an older one is refused).
+    version = HiddenField()
 
 
 class AcceptFindingsForm(FlaskForm):
@@ -92,3 +94,4 @@ class AcceptFindingsForm(FlaskForm):
             "staff who has consented."
         ),
     )
+    version = HiddenField()

@@ -54,6 +54,7 @@ class PromotionalPost(Base):
         ),
         CheckConstraint("status <> 'scheduled' OR scheduled_for IS NOT NULL", name="scheduled_has_time"),
         CheckConstraint("status <> 'published' OR published_at IS NOT NULL", name="published_has_time"),
+        CheckConstraint("version >= 1", name="version_positive"),
         Index("ix_promotional_posts_status", "status"),
         Index("ix_promotional_posts_requester_id", "requester_id"),
         Index("ix_promotional_posts_status_changed_at", "status_changed_at"),
@@ -78,6 +79,9 @@ class PromotionalPost(Base):
     findings_acceptance: Mapped[str | None] = mapped_column(Text)
     scheduled_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Goes up by one whenever the requester changes the post: a decision names the version it was
+    #: made on, so nobody approves a text they have not seen (optimistic concurrency).
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined", innerjoin=True)
     findings_accepted_by: Mapped[User | None] = relationship(foreign_keys=[findings_accepted_by_id], lazy="joined")

@@ -7,14 +7,21 @@ its notifications commit together in the caller's transaction, or not at all.
 
 The text and every image's alternative text are screened for patient identifiers
 when a post is proposed or changed, and again whenever the communications team
-opens or decides it. Only where each finding is, its kind and its masked form are
-stored; a post with findings cannot be approved until a member of the team other
-than the requester has recorded why they are acceptable. Neither the text nor a
-match ever reaches the audit trail or a notification.
+decides it or accepts its findings (never merely on reading it: a page shows what
+the screening would find now, computed, when it differs from what is stored).
+Only where each finding is, its kind and its masked form are stored; a post with
+findings cannot be approved until a member of the team other than the requester
+has recorded why they are acceptable. Neither the text nor a match ever reaches
+the audit trail or a notification.
+
+Every change the requester makes raises the post's ``version``; a decision or an
+acceptance of findings names the version it was made on, and one made on an older
+version is refused (409) so that nobody decides a text they have not seen.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,6 +63,7 @@ from registry.posts.models import (
 )
 from registry.posts.workflow import (
     AWAITING_COMMS,
+    DECISIONS,
     EDITABLE_STATUSES,
     OPEN_STATUSES,
     TRANSITIONS,
@@ -75,6 +83,7 @@ REASON_MAX = 2000
 URL_MAX = 2048
 #: Findings of this kind mean the text names a person, so the consent forms' location is needed.
 NAME_KINDS = frozenset({"patient_name"})
+STALE = "The post has changed since you opened it: read it again before deciding."
 
 MESSAGES = {
     "text": "Enter the text of the post",
@@ -124,9 +133,19 @@ class PostProposal:
     consent_location: str = ""
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> PostProposal:
+    def of(cls, post: PromotionalPost) -> PostProposal:
+        """The post as it stands, for a change that gives only some fields. Consent is not
+        carried over: the requester confirms it again with every change, as on the form."""
+        return cls(
+            text=post.text, channels=tuple(c.reference for c in post.channels), wished_for=post.wished_for,
+            reason=post.reason, consent_confirmed=False, consent_location=post.consent_location,
+        )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, base: PostProposal | None = None) -> PostProposal:
         """From JSON: text fields are text, ``channels`` a list of references, ``wished_for``
-        an ISO date and ``consent_confirmed`` a boolean; anything else is refused by field."""
+        an ISO date and ``consent_confirmed`` a boolean; anything else is refused by field.
+        Fields not given keep their value in ``base`` (when changing a post)."""
         errors: dict[str, str] = {}
         values: dict[str, Any] = {}
         for name in ("text", "reason", "consent_location"):
@@ -159,7 +178,9 @@ class PostProposal:
                 errors["consent_confirmed"] = "consent_confirmed must be true or false."
         if errors:
             raise Invalid(errors)
-        return cls(**values)
+        if base is None:
+            return cls(**values)
+        return dataclasses.replace(base, **values)
 
 
 @dataclass(frozen=True)
@@ -355,8 +376,35 @@ def masked(text: str) -> str:
     return result
 
 
+@dataclass(frozen=True)
+class CurrentFinding:
+    """What the screening finds in a post now (computed for a page, never stored)."""
+
+    field: str
+    image_position: int | None
+    kind: str
+    label: str
+    masked: str
+
+    @property
+    def where(self) -> str:
+        return "the text" if self.field == FIELD_TEXT else f"image {self.image_position}'s alternative text"
+
+
+def screening_now(post: PromotionalPost) -> list[CurrentFinding] | None:
+    """What the screening finds in the post now, when that differs from the stored findings
+    (the screener has learnt something since); None when they agree. Changes nothing."""
+    found = _screen(post.text, [image.alt_text for image in post.images])
+    if _found_signature(found) == _stored_signature(post):
+        return None
+    return [
+        CurrentFinding(field=name, image_position=position, kind=f.kind, label=f.label, masked=f.masked)
+        for name, position, f in found
+    ]
+
+
 def rescreen(post: PromotionalPost, actor: User) -> bool:
-    """Screen the post again (the communications team opens or decides it).
+    """Screen the post again (the communications team decides it or accepts its findings).
 
     When the findings differ from those stored (the screener has learnt something since),
     they replace them, any acceptance is cleared, and the change is recorded. Returns whether
@@ -635,6 +683,7 @@ def revise(
     changed = sorted(name for name in after if after[name] != before[name])
     now = db.utcnow()
     post.updated_at = now
+    post.version += 1
     resubmitting = post.status_enum is PostStatus.CHANGES_REQUESTED
     if resubmitting:
         t = TRANSITIONS[PostAction.RESUBMIT]
@@ -681,6 +730,13 @@ def _check_transition(actor: User, post: PromotionalPost, t: Transition) -> None
         )
 
 
+def _check_version(post: PromotionalPost, version: int | None) -> None:
+    """A decision made on an older version of the post than the one stored is refused.
+    ``None``: the caller (the demo, a command) decides what it has just read itself."""
+    if version is not None and version != post.version:
+        raise Conflict(STALE)
+
+
 def can_take(user: User, post: PromotionalPost, action: PostAction) -> bool:
     try:
         _check_transition(user, post, TRANSITIONS[action])
@@ -693,12 +749,16 @@ def available_actions(user: User, post: PromotionalPost) -> list[PostAction]:
     return [action for action in TRANSITIONS if action is not PostAction.RESUBMIT and can_take(user, post, action)]
 
 
-def can_accept_findings(user: User, post: PromotionalPost) -> bool:
+def can_accept_findings(user: User, post: PromotionalPost, now: list[CurrentFinding] | None = None) -> bool:
+    """Whether ``user`` may record why the post's findings are acceptable: those stored, or
+    ``now`` (what the screening finds at present, from :func:`screening_now`), which the
+    acceptance stores first."""
+    found = post.needs_findings_accepted if now is None else bool(now)
     return (
         user.can(Permission.POST_DECIDE)
         and post.status_enum is PostStatus.SUBMITTED
         and post.requester_id != user.id
-        and post.needs_findings_accepted
+        and found
     )
 
 
@@ -734,11 +794,14 @@ def transition(
     reason: str | None = None,
     scheduled_for: dt.datetime | None = None,
     urls: Mapping[str, str] | None = None,
+    version: int | None = None,
 ) -> PromotionalPost:
     """Move ``post`` along the lifecycle table, or refuse and change nothing.
 
     ``scheduled_for`` (aware, in the future) is needed to schedule; ``urls`` (each target
-    channel's reference → the post's address there) to record it as published.
+    channel's reference → the post's address there) to record it as published. ``version``:
+    the version of the post the actor read (pages and the API always give it); another is
+    refused with 409. A decision screens the post again first.
     """
     try:
         chosen = PostAction(action)
@@ -750,6 +813,7 @@ def transition(
     t = TRANSITIONS[chosen]
     post = get_post(post.reference, for_update=True)
     _check_transition(actor, post, t)
+    _check_version(post, version)
     reason = _clean(reason)
     errors: dict[str, str] = {}
     if t.reason_required and not reason:
@@ -772,8 +836,9 @@ def transition(
         errors["urls"] = "Addresses can only be given when recording that a post is published."
     if errors:
         raise Invalid(errors)
-    if chosen is PostAction.APPROVE:
+    if chosen in DECISIONS:
         rescreen(post, actor)
+    if chosen is PostAction.APPROVE:
         if post.needs_findings_accepted:
             raise Conflict(
                 f"{post.reference} may contain patient identifiers "
@@ -852,9 +917,12 @@ def _notify(post: PromotionalPost, action: PostAction, actor: User, reason: str)
     )
 
 
-def accept_findings(post: PromotionalPost, actor: User, reason: str | None) -> PromotionalPost:
+def accept_findings(
+    post: PromotionalPost, actor: User, reason: str | None, *, version: int | None = None,
+) -> PromotionalPost:
     """A member of the communications team (not the requester) records why the possible
-    patient identifiers found in a post are acceptable, so that it can be approved."""
+    patient identifiers found in a post are acceptable, so that it can be approved.
+    ``version`` as for :func:`transition`."""
     if not actor.can(Permission.POST_DECIDE):
         raise NotPermitted("Only the communications team can do this.")
     post = get_post(post.reference, for_update=True)
@@ -866,6 +934,7 @@ def accept_findings(post: PromotionalPost, actor: User, reason: str | None) -> P
         raise Conflict(
             "You proposed this post, so another member of the communications team must accept its findings (four-eyes rule)."
         )
+    _check_version(post, version)
     reason = _clean(reason)
     if not reason:
         raise Invalid({"acceptance": "Say why the possible identifiers are acceptable in this post"})
@@ -1015,6 +1084,7 @@ def work_items_of(user: User) -> list[WorkItem]:
             status_label="Changes requested: your action needed" if p.status_enum is PostStatus.CHANGES_REQUESTED
             else p.status_label,
             waiting_since=p.status_changed_at, url=link(p), requester=p.requester.name,
+            needs_you=p.status_enum is PostStatus.CHANGES_REQUESTED,
         )
         for p in posts
     ]

@@ -1,12 +1,18 @@
 """Promotional post pages: the list, proposing, a post's page with its decisions, changing it,
-recording why findings are acceptable, and its images. The JSON API is in ``registry.posts.api``."""
+recording why findings are acceptable, and its images. The JSON API is in ``registry.posts.api``.
+
+What only the communications team may do (decide, schedule, record as published, accept
+findings) is on routes that declare ``POST_DECIDE``; the requester's withdrawal has a route of
+its own that declares ``POST_REQUEST``. Every decision form carries the version of the post it
+was shown, and reading a post changes nothing.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from registry import clock, db
@@ -156,7 +162,9 @@ def _detail_page(
     forms = forms or {}
     for action in actions:
         forms.setdefault(action.value, ActionForm(prefix=action.value, formdata=None))
-    if services.can_accept_findings(user, post):
+    screening_now = services.screening_now(post)  # computed: reading a post stores nothing
+    can_accept = services.can_accept_findings(user, post, screening_now)
+    if can_accept:
         forms.setdefault("findings", AcceptFindingsForm(prefix="findings", formdata=None))
     return render_template(
         "posts/detail.html",
@@ -167,7 +175,8 @@ def _detail_page(
         url_errors=url_errors or {},
         is_requester=post.requester_id == user.id,
         editable=post.requester_id == user.id and post.status_enum in EDITABLE_STATUSES,
-        can_accept=services.can_accept_findings(user, post),
+        can_accept=can_accept,
+        screening_now=screening_now,
         limits=_limits(post.channels),
     ), status
 
@@ -179,11 +188,7 @@ def _viewable(reference: str) -> PromotionalPost:
 @bp.route("/<reference>")
 @requires(Permission.POST_REQUEST)
 def detail(reference: str):
-    post = _viewable(reference)
-    user = _user()
-    if user.can(Permission.POST_DECIDE) and post.status_enum is PostStatus.SUBMITTED:
-        services.rescreen(post, user)
-    return _detail_page(post)
+    return _detail_page(_viewable(reference))
 
 
 @bp.route("/<reference>/images/<int(max=2147483647):image_id>")
@@ -210,12 +215,36 @@ def _scheduled_for(form: ActionForm, errors: dict[str, str]) -> dt.datetime | No
     return dt.datetime.combine(day, time, tzinfo=clock.LONDON).astimezone(dt.UTC)
 
 
-@bp.route("/<reference>/actions/<action>", methods=["POST"])
+def _version(form: ActionForm | AcceptFindingsForm) -> int:
+    """The version of the post the form was shown with; 0 (never a version) when it is missing
+    or unreadable, so that the service refuses it as out of date."""
+    value = (form.version.data or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else 0
+
+
+#: What the communications team does to a post from its page (``POST_DECIDE``).
+COMMS_ACTIONS = ", ".join(
+    a.value for a in (PostAction.APPROVE, PostAction.REQUEST_CHANGES, PostAction.REJECT, PostAction.SCHEDULE,
+                      PostAction.PUBLISH)
+)
+
+
+@bp.route(f"/<reference>/actions/<any({COMMS_ACTIONS}):action>", methods=["POST"])
+@requires(Permission.POST_DECIDE)
+def decide(reference: str, action: str):
+    """Approve, ask for changes, reject, schedule, or record as published (comms; four-eyes for decisions)."""
+    return _act(reference, action)
+
+
+@bp.route("/<reference>/actions/withdraw", methods=["POST"])
 @requires(Permission.POST_REQUEST)
-def act(reference: str, action: str):
+def withdraw(reference: str):
+    """The requester withdraws their post (the service refuses anyone else)."""
+    return _act(reference, PostAction.WITHDRAW.value)
+
+
+def _act(reference: str, action: str):
     post = _viewable(reference)
-    if action not in {a.value for a in PostAction} or action == PostAction.RESUBMIT.value:
-        abort(404)
     form = ActionForm(prefix=action)
     form.validate()
     errors: dict[str, str] = {}
@@ -227,7 +256,10 @@ def act(reference: str, action: str):
     try:
         # With a date or time that cannot be read, the service refuses for want of one (after
         # checking who may act and when); the form's own messages then say what is wrong.
-        services.transition(post, action, _user(), reason=form.reason.data, scheduled_for=scheduled_for, urls=urls)
+        services.transition(
+            post, action, _user(), reason=form.reason.data, scheduled_for=scheduled_for, urls=urls,
+            version=None if action == PostAction.WITHDRAW.value else _version(form),
+        )
     except Invalid as exc:
         db.session().rollback()
         merged = {**exc.errors, **errors}
@@ -253,7 +285,7 @@ def accept_findings(reference: str):
     form = AcceptFindingsForm(prefix="findings")
     form.validate()
     try:
-        services.accept_findings(post, _user(), form.acceptance.data)
+        services.accept_findings(post, _user(), form.acceptance.data, version=_version(form))
     except Invalid as exc:
         db.session().rollback()
         apply_errors(form, exc.errors)
