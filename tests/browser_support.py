@@ -227,6 +227,7 @@ def sign_in(visitor: Watched, email: str) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/(login/mfa|account/two-factor)?$"))  # the click does not wait for the next page
     if page.url.endswith("/login/mfa"):
         visitor.check("security-code", screenshot=visitor.name == "comms")
         page.get_by_label("Security code").fill(app_code(visitor.site, email))

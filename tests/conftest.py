@@ -300,10 +300,11 @@ def next_code(user: User) -> str:
     row = db.session().get(UserTotp, user.id, populate_existing=True)
     assert row is not None and row.confirmed_at is not None, f"{user.email} has no two-factor sign-in"
     now = int(time.time() // mfa.STEP_SECONDS)
-    step = now - 1 if row.last_step is None else max(now - 1, row.last_step + 1)
+    # Now's step or the next: still good if the clock passes a step boundary before the code is sent.
+    step = now if row.last_step is None else max(now, row.last_step + 1)
     if step > now + 1:
         row.last_step = now - 2
-        step = now - 1
+        step = now
     # End the test's own transaction here: a savepoint left open would later roll back
     # what the sign-in request is about to write.
     db.session().commit()
