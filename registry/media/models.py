@@ -1,0 +1,179 @@
+"""Media contacts: the approach a member of staff logged, its screenshots, and each triage step."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.auth.models import User
+from registry.channels.platforms import PLATFORMS, Platform
+from registry.db import Base, UTCDateTime, created, intpk
+from registry.media.workflow import MediaContactStatus
+from registry.uploads.models import Upload
+
+REFERENCE_PATTERN = re.compile(r"^\s*MC-?(\d{1,9})\s*$", re.IGNORECASE)
+STATUS_VALUES = ", ".join(f"'{s.value}'" for s in MediaContactStatus)
+PLATFORM_VALUES = ", ".join(f"'{p.value}'" for p in Platform)
+OUTLET_MAX = 200
+JOURNALIST_MAX = 200
+LINK_MAX = 2048
+
+
+def reference_for(contact_id: int) -> str:
+    return f"MC-{contact_id:04d}"
+
+
+def id_from_reference(reference: str) -> int | None:
+    match = REFERENCE_PATTERN.match(reference or "")
+    return int(match.group(1)) if match else None
+
+
+class MediaContact(Base):
+    """An approach by the media to a member of staff's personal account (policy 8.1).
+
+    ``advice`` is the communications team's latest advice to the reporter (each piece
+    is kept in the steps too); ``closed_at`` is set exactly when the status is closed.
+    """
+
+    __tablename__ = "media_contacts"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
+        CheckConstraint(f"platform IN ({PLATFORM_VALUES})", name="platform_known"),
+        CheckConstraint("deadline_at IS NULL OR deadline_at >= contacted_at", name="deadline_after_contact"),
+        CheckConstraint("status <> 'advice_given' OR advice IS NOT NULL", name="advice_given_has_advice"),
+        CheckConstraint(
+            "(status = 'closed' AND closed_at IS NOT NULL) OR (status <> 'closed' AND closed_at IS NULL)",
+            name="closed_when_closed",
+        ),
+        Index("ix_media_contacts_status", "status"),
+        Index("ix_media_contacts_reporter_id", "reporter_id"),
+        Index("ix_media_contacts_created_at", "created_at"),
+        Index("ix_media_contacts_closed_at", "closed_at"),
+        Index("ix_media_contacts_status_changed_at", "status_changed_at"),
+    )
+
+    id: Mapped[intpk]
+    platform: Mapped[str] = mapped_column(String(16))
+    outlet: Mapped[str | None] = mapped_column(String(OUTLET_MAX))
+    journalist: Mapped[str | None] = mapped_column(String(JOURNALIST_MAX))
+    contacted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    enquiry: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(LINK_MAX))
+    #: When the reporter confirmed that they had not responded (policy 8.1: comms first).
+    no_response_confirmed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(24), default=MediaContactStatus.REPORTED.value)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    advice: Mapped[str | None] = mapped_column(Text)
+    advised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    advised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+    status_changed_at: Mapped[created]
+
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="joined", innerjoin=True)
+    advised_by: Mapped[User | None] = relationship(foreign_keys=[advised_by_id], lazy="joined")
+
+    @property
+    def reference(self) -> str:
+        return reference_for(self.id)
+
+    @property
+    def status_enum(self) -> MediaContactStatus:
+        return MediaContactStatus(self.status)
+
+    @property
+    def status_label(self) -> str:
+        return self.status_enum.label
+
+    @property
+    def tag_colour(self) -> str:
+        return self.status_enum.colour
+
+    @property
+    def platform_enum(self) -> Platform:
+        return Platform(self.platform)
+
+    @property
+    def platform_label(self) -> str:
+        return PLATFORMS[self.platform_enum].label
+
+    @property
+    def is_open(self) -> bool:
+        return self.status_enum is not MediaContactStatus.CLOSED
+
+    @property
+    def who(self) -> str:
+        """The outlet and journalist as one phrase, as far as they are known."""
+        if self.outlet and self.journalist:
+            return f"{self.journalist} ({self.outlet})"
+        return self.outlet or self.journalist or "Unknown outlet"
+
+
+class MediaContactEvidence(Base):
+    """A screenshot (an image or a PDF) of the approach."""
+
+    __tablename__ = "media_contact_evidence"
+    __table_args__ = (
+        UniqueConstraint("media_contact_id", "upload_id"),
+        Index("ix_media_contact_evidence_upload_id", "upload_id"),
+    )
+
+    id: Mapped[intpk]
+    media_contact_id: Mapped[int] = mapped_column(ForeignKey("media_contacts.id", ondelete="CASCADE"))
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
+    added_at: Mapped[created]
+
+    upload: Mapped[Upload] = relationship(lazy="joined", innerjoin=True)
+
+
+class MediaContactStep(Base):
+    """One step of the history: logged, a triage action, or a note (``to_status`` unchanged).
+
+    ``advice`` was written to the reporter and is shown to them; ``note`` is the team's own.
+    """
+
+    __tablename__ = "media_contact_steps"
+    __table_args__ = (
+        Index("ix_media_contact_steps_media_contact_id", "media_contact_id"),
+        Index("ix_media_contact_steps_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[intpk]
+    media_contact_id: Mapped[int] = mapped_column(ForeignKey("media_contacts.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    advice: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def action_label(self) -> str:
+        labels = {
+            "report": "Logged",
+            "acknowledge": "Acknowledged",
+            "advise": "Advice given",
+            "respond": "Communications team responding",
+            "close": "Closed",
+            "note": "Note added",
+        }
+        return labels.get(self.action, self.action.replace("_", " ").capitalize())
+
+    @property
+    def is_note(self) -> bool:
+        return self.action == "note"

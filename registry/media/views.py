@@ -1,0 +1,183 @@
+"""Media contact pages: the list, logging an approach, an approach's page with its triage,
+and its screenshots. The JSON API is in ``registry.media.api``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from registry import clock, db
+from registry.auth.permissions import Permission, requires
+from registry.channels.platforms import PLATFORMS
+from registry.errors import Conflict, Invalid
+from registry.media import services
+from registry.media.forms import MediaContactForm, TriageForm
+from registry.media.models import MediaContact
+from registry.media.workflow import (
+    FILTER_LABELS,
+    FILTER_VALUES,
+    NOTE,
+    TRANSITIONS,
+    TriageAction,
+)
+from registry.posts.forms import parse_time
+from registry.uploads import services as uploads
+from registry.web.forms import apply_errors
+from registry.web.pagination import page_args, paginate
+
+bp = Blueprint("media", __name__, url_prefix="/media-contacts")
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+# --- the list -------------------------------------------------------------------------------------
+
+
+@bp.route("")
+@requires(Permission.MEDIA_CONTACT_REPORT)
+def index():
+    """Every approach for comms and auditors; one's own for everyone else."""
+    user = _user()
+    filters = services.MediaFilters.parse(request.args, strict=False)
+    page, per_page = page_args(25)
+    result = paginate(db.session(), services.search(filters, user), page, per_page)
+    return render_template(
+        "media/index.html", page=result, filters=filters, statuses=FILTER_VALUES, labels=FILTER_LABELS,
+        platforms=PLATFORMS, everyone=services.sees_everything(user),
+    )
+
+
+# --- logging an approach ----------------------------------------------------------------------------
+
+
+def _moment(form: MediaContactForm, day_field: str, time_field: str, errors: dict[str, str], *,
+            required: bool, what: str) -> dt.datetime | None:
+    """A UK date and time from a date input and a time box (None when both are empty and optional)."""
+    day_input = getattr(form, day_field)
+    raw_time = (getattr(form, time_field).data or "").strip()
+    time = parse_time(raw_time)
+    if day_input.errors:
+        errors[day_field] = day_input.errors[0]
+    elif day_input.data is None and (required or raw_time):
+        errors[day_field] = f"Enter the date {what}"
+    if not raw_time and (required or day_input.data is not None):
+        errors[time_field] = f"Enter the time {what}, for example 09:30"
+    elif raw_time and time is None:
+        errors[time_field] = "Enter a real time, for example 09:30 or 2pm"
+    if day_input.data is None or time is None:
+        return None
+    return dt.datetime.combine(day_input.data, time, tzinfo=clock.LONDON).astimezone(dt.UTC)
+
+
+#: The service's field names and the form's fields that show their errors.
+_ON_FORM = {"contacted_at": "contacted_on", "deadline_at": "deadline_on"}
+
+
+def _ask_for_screenshots_again(form: MediaContactForm) -> None:
+    """A browser sends chosen files once: when the form comes back with errors, say so at the input."""
+    chosen = services.chosen_files(form.screenshots.data or [])
+    if not chosen or not form.errors:
+        return
+    files = "screenshot" if len(chosen) == 1 else f"{len(chosen)} screenshots"
+    again = f"Choose your {files} again: browsers do not keep chosen files when a form needs correcting."
+    refused = list(form.screenshots.errors)
+    form.screenshots.errors = [f"{refused[0]} {again}" if refused else again]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.MEDIA_CONTACT_REPORT)
+def new():
+    form = MediaContactForm()
+    if form.is_submitted():
+        form.validate()
+        errors: dict[str, str] = {}
+        contacted = _moment(form, "contacted_on", "contacted_time", errors, required=True,
+                            what="they contacted you")
+        deadline = _moment(form, "deadline_on", "deadline_time", errors, required=False, what="of their deadline")
+        approach = services.Approach(
+            platform=form.platform.data or "", outlet=form.outlet.data or "", journalist=form.journalist.data or "",
+            contacted_at=contacted, deadline_at=deadline, enquiry=form.enquiry.data or "",
+            link=form.link.data or "", not_responded=bool(form.not_responded.data),
+        )
+        try:
+            contact = services.log_approach(approach, form.screenshots.data or [], _user(), known_errors=errors)
+        except Invalid as exc:
+            db.session().rollback()
+            found = {_ON_FORM.get(name, name): message for name, message in exc.errors.items()}
+            # The form's own reading of a date or time says more than "enter the date".
+            found.update(errors)
+            apply_errors(form, {name: message for name, message in found.items()
+                                if not (name in form._fields and form._fields[name].errors)})
+            _ask_for_screenshots_again(form)
+        else:
+            flash(
+                f"{contact.reference} has been sent to the communications team. Do not respond to the "
+                "journalist until they have advised you.",
+                "success",
+            )
+            return redirect(url_for("media.detail", reference=contact.reference))
+    return render_template("media/new.html", form=form), 422 if form.errors or form.form_errors else 200
+
+
+# --- one approach ------------------------------------------------------------------------------------
+
+
+def _detail_page(contact: MediaContact, *, triage: TriageForm | None = None, status: int = 200):
+    user = _user()
+    choices = services.offered(user, contact)
+    form = triage
+    if form is None and choices:
+        form = TriageForm(formdata=None)
+    if form is not None:
+        form.action.choices = [c for c in form.action.choices if c.value in choices]  # type: ignore[union-attr]
+    return render_template(
+        "media/detail.html",
+        contact=contact,
+        history=services.history(contact, user),
+        evidence=services.evidence_of(contact),
+        everyone=services.sees_everything(user),
+        triage=form,
+        four_eyes=user.can(Permission.MEDIA_CONTACT_TRIAGE) and contact.reporter_id == user.id
+        and contact.is_open,
+    ), status
+
+
+@bp.route("/<reference>")
+@requires(Permission.MEDIA_CONTACT_REPORT)
+def detail(reference: str):
+    return _detail_page(services.visible_contact(reference, _user()))
+
+
+@bp.route("/<reference>/triage", methods=["POST"])
+@requires(Permission.MEDIA_CONTACT_TRIAGE)
+def triage(reference: str):
+    contact = services.visible_contact(reference, _user())
+    form = TriageForm()
+    chosen = form.action.data or ""
+    try:
+        services.triage(contact, chosen, _user(), advice=form.advice.data, note=form.note.data)
+    except Invalid as exc:
+        db.session().rollback()
+        apply_errors(form, exc.errors)
+        return _detail_page(services.get_contact(reference), triage=form, status=422)
+    except Conflict as exc:
+        db.session().rollback()
+        flash(exc.message)
+        return _detail_page(services.get_contact(reference), status=409)
+    if chosen == NOTE:
+        flash("Your note has been added.", "success")
+    else:
+        flash(f"{contact.reference} has been {TRANSITIONS[TriageAction(chosen)].done}.", "success")
+    return redirect(url_for("media.detail", reference=contact.reference))
+
+
+@bp.route("/<reference>/screenshots/<int(max=2147483647):upload_id>")
+@requires(Permission.MEDIA_CONTACT_REPORT)
+def screenshot(reference: str, upload_id: int):
+    """A screenshot of the approach, only to those who may see it, as a download."""
+    contact = services.visible_contact(reference, _user())
+    return uploads.send(services.evidence_file(contact, upload_id))
