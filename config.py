@@ -97,6 +97,8 @@ class Settings:
     public_base_url: str | None = None
     rotation_days: int = 90
     max_upload_mb: int = 10
+    #: Closed breach reports are anonymised this many years after closure (``retention apply``).
+    breach_retention_years: int = 6
 
     @property
     def max_upload_bytes(self) -> int:
@@ -240,4 +242,5 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         public_base_url=_text(values.get("PUBLIC_BASE_URL")),
         rotation_days=_int("ROTATION_DAYS", 90),
         max_upload_mb=_int("MAX_UPLOAD_MB", 10),
+        breach_retention_years=_int("BREACH_RETENTION_YEARS", 6),
     )

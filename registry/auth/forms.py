@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -50,6 +50,14 @@ class UserCreateForm(FlaskForm):
 
 class RolesForm(FlaskForm):
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validate_choice=True)
+
+
+class LineManagerForm(FlaskForm):
+    line_manager = SelectField(
+        "Line manager", coerce=str, validate_choice=False,
+        description="Breach reports about them go to this person first (policy 9.1). "
+                    "Only active users with the line manager role are listed.",
+    )
 
 
 class ResetPasswordForm(FlaskForm):

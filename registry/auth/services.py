@@ -189,6 +189,54 @@ def set_roles(user: User, roles: Iterable[str | Role], *, actor: User) -> bool:
     return True
 
 
+def line_manager_candidates(user: User) -> list[User]:
+    """Who may be ``user``'s line manager: active users with the line manager role, not themselves."""
+    statement = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.MANAGER.value, User.active.is_(True), User.id != user.id)
+        .order_by(func.lower(User.name), User.id)
+    )
+    return list(db.session().execute(statement).unique().scalars())
+
+
+def _person(user: User | None) -> dict[str, object] | None:
+    return {"id": user.id, "email": user.email} if user is not None else None
+
+
+def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -> bool:
+    """Record who breach reports about ``user`` go to first (policy 9.1); None: nobody, so the
+    communications team route them. The manager must be an active user with the line manager
+    role, not ``user``, and not someone ``user`` manages (directly or further down). False
+    when nothing changed."""
+    if manager is not None:
+        if manager.id == user.id:
+            raise Invalid({"line_manager": "A person cannot be their own line manager."})
+        if not manager.active or not manager.has_role(Role.MANAGER):
+            raise Invalid({"line_manager": f"{manager.name} is not an active user with the line manager role."})
+        above: User | None = manager
+        seen: set[int] = set()
+        while above is not None and above.id not in seen:
+            if above.line_manager_id == user.id:
+                raise Invalid({"line_manager": (
+                    f"{user.name} is {manager.name}'s line manager"
+                    + ("" if above.id == manager.id else " further up")
+                    + f", so {manager.name} cannot be theirs."
+                )})
+            seen.add(above.id)
+            above = above.line_manager
+    before = user.line_manager
+    if (before.id if before else None) == (manager.id if manager else None):
+        return False
+    user.line_manager = manager
+    db.session().flush()
+    record(
+        AuditAction.USER_LINE_MANAGER_CHANGE, "user", user.id, {"from": _person(before), "to": _person(manager)},
+        actor=actor,
+    )
+    return True
+
+
 def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
     """A leaver: cannot sign in, their sessions end and their tokens stop working; their
     roles on the Trust's accounts end and every secret they could know is marked for rotation."""

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from registry import db
 from registry.audit.models import AuditAction
@@ -16,6 +17,7 @@ from registry.auth import mfa, services, sessions
 from registry.auth.forms import (
     ChangePasswordForm,
     EnrolForm,
+    LineManagerForm,
     LoginForm,
     ResetPasswordForm,
     RolesForm,
@@ -272,12 +274,28 @@ def _user_or_404(user_id: int) -> User:
     return user
 
 
-def _user_page(user: User, *, roles_form: RolesForm | None = None, reset_form: ResetPasswordForm | None = None, status: int = 200):
+def _line_manager_form(user: User, formdata: object = None) -> LineManagerForm:
+    form = LineManagerForm(
+        formdata=formdata, prefix="manager",
+        data={"line_manager": str(user.line_manager_id) if user.line_manager_id else ""},
+    )
+    form.line_manager.choices = [SelectChoice("", "No line manager")] + [
+        SelectChoice(str(person.id), f"{person.name} ({person.email})")
+        for person in services.line_manager_candidates(user)
+    ]
+    return form
+
+
+def _user_page(
+    user: User, *, roles_form: RolesForm | None = None, reset_form: ResetPasswordForm | None = None,
+    manager_form: LineManagerForm | None = None, status: int = 200,
+):
     roles_form = roles_form or RolesForm(roles=sorted(r.value for r in user.roles))
     return render_template(
         "auth/user.html",
         user=user,
         roles_form=roles_form,
+        manager_form=manager_form or _line_manager_form(user),
         reset_form=reset_form or ResetPasswordForm(),
         confirm=ConfirmForm(),
         tokens=services.tokens_of(user),
@@ -308,6 +326,34 @@ def set_roles(user_id: int):
             )
             return redirect(url_for("auth.user", user_id=user.id))
     return _user_page(user, roles_form=form, status=422)
+
+
+@bp.route("/admin/users/<int:user_id>/line-manager", methods=["POST"])
+@requires(Permission.USER_MANAGE)
+def set_line_manager(user_id: int):
+    """Record (or clear) the person's line manager, who handles breach reports about them first."""
+    user = _user_or_404(user_id)
+    form = _line_manager_form(user, request.form)
+    value = (form.line_manager.data or "").strip()
+    manager = None
+    if value:
+        manager = db.session().get(User, int(value)) if value.isdigit() and len(value) <= 9 else None
+        if manager is None:
+            apply_errors(form, {"line_manager": "Choose a line manager from the list"})
+            return _user_page(user, manager_form=form, status=422)
+    try:
+        changed = services.set_line_manager(user, manager, actor=current_user._get_current_object())
+    except Invalid as exc:
+        apply_errors(form, exc.errors)
+        return _user_page(user, manager_form=form, status=422)
+    if not changed:
+        message = "The line manager was already as chosen."
+    elif manager is None:
+        message = f"{user.name} no longer has a line manager: the communications team will route breach reports about them."
+    else:
+        message = f"{manager.name} is now {user.name}'s line manager."
+    flash(message, "success")
+    return redirect(url_for("auth.user", user_id=user.id))
 
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])

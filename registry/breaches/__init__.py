@@ -1,0 +1,1 @@
+"""Breach reports (policy 9): reporting, routing to the line manager, HR, comms when the Trust's reputation is at risk."""

@@ -1,0 +1,276 @@
+"""Breach report pages: report a breach, the list of cases one may see, a case (every view
+audited), routing by comms, the line manager's decision and flag, HR's outcome, and the
+evidence files. No page under ``/breaches`` may be kept by any cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from registry import db
+from registry.auth.permissions import Permission, requires
+from registry.breaches import clauses, services
+from registry.breaches.forms import (
+    DecisionForm,
+    FlagForm,
+    OutcomeForm,
+    ReportForm,
+    RoutingForm,
+)
+from registry.breaches.models import BreachReport
+from registry.breaches.workflow import (
+    MANAGER_DECISIONS,
+    ROUTING_DECISIONS,
+    STEP_LABELS,
+    TRANSITIONS,
+    BreachAction,
+    BreachStatus,
+)
+from registry.errors import Conflict, Invalid
+from registry.uploads import services as uploads
+from registry.web import security
+from registry.web.forms import apply_errors
+from registry.web.pagination import page_args, paginate
+
+bp = Blueprint("breaches", __name__, url_prefix="/breaches")
+
+
+@bp.before_request
+def _never_cached() -> None:
+    security.no_store()
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _service_errors(form: Any, exc: Invalid) -> None:
+    db.session().rollback()
+    apply_errors(form, {name: message for name, message in exc.errors.items()
+                        if not (name in form._fields and form._fields[name].errors)})
+
+
+# --- the list -----------------------------------------------------------------------------------
+
+
+@bp.route("")
+@requires(Permission.BREACH_REPORT)
+def index():
+    """The cases the person may see: their own reports and, by their roles, those they handle."""
+    user = _user()
+    state = request.args.get("state", "")
+    state = state if state in services.FILTERS else ""
+    page, per_page = page_args(25)
+    result = paginate(db.session(), services.search(user, state), page, per_page)
+    return render_template(
+        "breaches/index.html", page=result, state=state, filters=services.FILTERS,
+        waiting=services.waiting_for(user), handles=services.handles_any(user),
+        in_full=lambda report: services.sees_in_full(user, report),
+    )
+
+
+# --- reporting ----------------------------------------------------------------------------------
+
+
+def _answers(form: ReportForm) -> services.BreachAnswers:
+    return services.BreachAnswers(
+        account=form.account.data or "", link=form.link.data or "", description=form.description.data or "",
+        clauses=tuple(form.clauses.data or ()), reputational_risk=form.risk_answer(),
+        subject_kind=form.subject_kind.data or "", subject_user=form.subject_user.data or "",
+        subject_name=form.subject_name.data or "",
+    )
+
+
+def choose_again(count: int) -> str:
+    files = "file" if count == 1 else f"{count} files"
+    return f"Choose your evidence {files} again: browsers do not keep chosen files when a form needs correcting."
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.BREACH_REPORT)
+def new():
+    form = ReportForm()
+    if form.is_submitted():
+        form.validate()
+        try:
+            report = services.report_breach(_answers(form), form.evidence.data or [], _user())
+        except Invalid as exc:
+            _service_errors(form, exc)
+            chosen = services.chosen_files(form.evidence.data or [])
+            if chosen:
+                again = choose_again(len(chosen))
+                refused = list(form.evidence.errors)
+                form.evidence.errors = [f"{refused[0]} {again}" if refused else again]
+        else:
+            flash(
+                f"Your report {report.reference} has been sent. Thank you for raising it. "
+                "You can see here whether it is still being looked into.",
+                "success",
+            )
+            return redirect(url_for("breaches.detail", reference=report.reference))
+    return render_template(
+        "breaches/new.html", form=form, clauses=clauses.breachable(), summary=clauses.summary, rest=clauses.rest,
+        version=clauses.policy_version(),
+    ), 422 if form.errors else 200
+
+
+# --- one case -----------------------------------------------------------------------------------
+
+
+def _routing_form(report: BreachReport, formdata: Any = None) -> RoutingForm:
+    form = RoutingForm(formdata=formdata, prefix="routing")
+    form.manager.choices = [SelectChoice("", "Choose a line manager")] + [
+        SelectChoice(str(person.id), f"{person.name} ({person.email})")
+        for person in services.routing_candidates(report)
+    ]
+    return form
+
+
+def _detail_page(
+    report: BreachReport, *, routing: RoutingForm | None = None, decision: DecisionForm | None = None,
+    outcome: OutcomeForm | None = None, flagging: FlagForm | None = None, status: int = 200,
+):
+    user = _user()
+    full = services.sees_in_full(user, report)
+    services.record_view(report, user)
+    if status >= 400:
+        db.keep_on_error()  # the refused action changed nothing, but the case was seen
+    forms: dict[str, Any] = {}
+    if full:
+        if any(services.can_take(user, report, a) for a in ROUTING_DECISIONS):
+            forms["routing"] = routing or _routing_form(report)
+        if any(services.can_take(user, report, a) for a in MANAGER_DECISIONS):
+            forms["decision"] = decision or DecisionForm(formdata=None, prefix="decision")
+        if services.can_take(user, report, BreachAction.OUTCOME):
+            forms["outcome"] = outcome or OutcomeForm(formdata=None, prefix="outcome")
+        if services.can_flag(user, report):
+            forms["flagging"] = flagging or FlagForm(formdata=None, prefix="flag")
+    return render_template(
+        "breaches/detail.html", report=report, full=full, history=services.history(report) if full else [],
+        evidence=services.evidence_of(report), step_labels=STEP_LABELS, transitions=TRANSITIONS,
+        routing_decisions=ROUTING_DECISIONS, manager_decisions=MANAGER_DECISIONS,
+        own=report.reporter_id == user.id, four_eyes=_four_eyes_note(user, report), **forms,
+    ), status
+
+
+def _four_eyes_note(user: Any, report: BreachReport) -> str | None:
+    """Why someone who would otherwise act on the case may not."""
+    if report.reporter_id != user.id or not report.is_open:
+        return None
+    if report.status_enum is BreachStatus.TO_ROUTE and user.can(Permission.BREACH_ROUTE):
+        return "You made this report, so another member of the communications team must route it (four-eyes rule)."
+    if report.status_enum is BreachStatus.WITH_HR and user.can(Permission.BREACH_HR):
+        return "You made this report, so another member of HR must record the outcome (four-eyes rule)."
+    return None
+
+
+@bp.route("/<reference>")
+@requires(Permission.BREACH_REPORT)
+def detail(reference: str):
+    return _detail_page(services.visible_report(reference, _user()))
+
+
+def _after(report: BreachReport, message: str):
+    flash(message, "success")
+    if services.can_view(_user(), report):
+        return redirect(url_for("breaches.detail", reference=report.reference))
+    return redirect(url_for("breaches.index"))
+
+
+def _refused(reference: str, exc: Conflict):
+    db.session().rollback()
+    flash(exc.message)
+    return _detail_page(services.visible_report(reference, _user()), status=409)
+
+
+@bp.route("/<reference>/routing", methods=["POST"])
+@requires(Permission.BREACH_ROUTE)
+def route(reference: str):
+    """The communications team send a case to a line manager, or close it as no matter for one."""
+    report = services.visible_report(reference, _user())
+    form = _routing_form(report, request.form)
+    chosen = form.decision.data or ""
+    try:
+        report = services.take(
+            report, chosen, _user(), note=form.note.data,
+            manager_id=form.manager_id() if chosen == BreachAction.ROUTE.value else None,
+        )
+    except Invalid as exc:
+        if "action" in exc.errors:
+            exc = Invalid({"decision": "Choose whether to send it to a line manager or close it"})
+        _service_errors(form, exc)
+        return _detail_page(services.get_report(reference), routing=form, status=422)
+    except Conflict as exc:
+        return _refused(reference, exc)
+    t = TRANSITIONS[BreachAction(chosen)]
+    done = f"to {report.manager.name}" if report.manager and chosen == BreachAction.ROUTE.value else ""
+    return _after(report, f"{report.reference} has been {t.done} {done}".rstrip() + ".")
+
+
+@bp.route("/<reference>/decision", methods=["POST"])
+@requires(Permission.BREACH_MANAGE)
+def decide(reference: str):
+    """The line manager resolves the case informally, escalates it to HR, or hands it back."""
+    report = services.visible_report(reference, _user())
+    form = DecisionForm(prefix="decision")
+    chosen = form.decision.data or ""
+    if chosen not in {a.value for a in MANAGER_DECISIONS}:
+        apply_errors(form, {"decision": "Choose whether you resolved it, are escalating it to HR, or are handing it back"})
+        if not (form.note.data or "").strip():
+            apply_errors(form, {"note": "Give the details"})
+        return _detail_page(report, decision=form, status=422)
+    try:
+        report = services.take(report, chosen, _user(), note=form.note.data)
+    except Invalid as exc:
+        _service_errors(form, exc)
+        return _detail_page(services.get_report(reference), decision=form, status=422)
+    except Conflict as exc:
+        return _refused(reference, exc)
+    return _after(report, f"{report.reference} has been {TRANSITIONS[BreachAction(chosen)].done}.")
+
+
+@bp.route("/<reference>/flag", methods=["POST"])
+@requires(Permission.BREACH_MANAGE)
+def flag(reference: str):
+    """The line manager flags the case as a risk to the Trust's reputation (policy 9.3)."""
+    report = services.visible_report(reference, _user())
+    form = FlagForm(prefix="flag")
+    try:
+        report = services.flag(report, _user(), note=form.note.data)
+    except Invalid as exc:
+        _service_errors(form, exc)
+        return _detail_page(services.get_report(reference), flagging=form, status=422)
+    except Conflict as exc:
+        return _refused(reference, exc)
+    return _after(report, f"{report.reference} has been flagged as a reputational risk: "
+                          "the communications team have been told.")
+
+
+@bp.route("/<reference>/outcome", methods=["POST"])
+@requires(Permission.BREACH_HR)
+def outcome(reference: str):
+    """HR record the outcome of an escalated case, which closes it."""
+    report = services.visible_report(reference, _user())
+    form = OutcomeForm(prefix="outcome")
+    try:
+        report = services.take(report, BreachAction.OUTCOME.value, _user(), note=form.note.data)
+    except Invalid as exc:
+        _service_errors(form, exc)
+        return _detail_page(services.get_report(reference), outcome=form, status=422)
+    except Conflict as exc:
+        return _refused(reference, exc)
+    return _after(report, f"{report.reference} has been {TRANSITIONS[BreachAction.OUTCOME].done}.")
+
+
+@bp.route("/<reference>/evidence/<int(max=2147483647):upload_id>")
+@requires(Permission.BREACH_REPORT)
+def evidence(reference: str, upload_id: int):
+    """An evidence file, as a download, to those who may see the case (audited as a view)."""
+    user = _user()
+    report = services.visible_report(reference, user)
+    upload = services.evidence_file(report, upload_id)
+    services.record_view(report, user, evidence=upload_id)
+    return uploads.send(upload)
