@@ -1,0 +1,545 @@
+"""The figures of a monthly report, worked out from the records' own history.
+
+A month is a UK calendar month: from midnight in London on its first day to midnight
+on the first day of the next (an hour's difference from UTC in summer). States "at
+the end of the month" are rebuilt from history, not read from today's records: a
+channel's status is the one its last transition before the month ended gave it, a
+credential's rotation state comes from the version it had then and the "rotation
+required" events in the audit trail. For the current month, "the end" is now.
+
+Only counts leave this module: never a name, a handle or a breach's details.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from registry import clock, db
+from registry.audit.models import GENESIS_HASH, AuditAction, AuditEvent
+from registry.audit.services import verify_chain
+from registry.breaches import services as breaches
+from registry.channels.models import Channel, ChannelTransition, reference_for
+from registry.channels.platforms import Platform
+from registry.channels.workflow import (
+    LIVE_STATUSES,
+    OFFICIAL_STATUSES,
+    ChannelAction,
+    ChannelStatus,
+)
+from registry.consent.models import LogoConsent, LogoConsentStep
+from registry.consent.workflow import APPROVED_STATUSES
+from registry.errors import Invalid
+from registry.media import services as media
+from registry.monitoring.models import FindingStatus, UnauthorisedAccount
+from registry.posts.models import PostTransition
+from registry.posts.workflow import PostAction
+from registry.roster.models import (
+    AccessReview,
+    AccessReviewItem,
+    ReviewDecision,
+    RosterGrant,
+)
+from registry.vault import services as custody
+from registry.vault.models import Credential, CredentialKind, CredentialVersion
+
+#: Bump when the shape of the figures changes (an issued report keeps the shape it was issued with).
+SCHEMA: Final = 1
+MONTH_PATTERN: Final = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+TREND_MONTHS: Final = 12
+#: Channels that no longer hold credentials worth counting.
+NO_CUSTODY: Final = frozenset({ChannelStatus.REJECTED, ChannelStatus.WITHDRAWN, ChannelStatus.RETIRED})
+#: The kinds of request the communications team decides, and how each one's history names its steps.
+REQUEST_KINDS: Final = ("channel", "logo_consent", "promotional_post")
+
+
+@dataclass(frozen=True)
+class Period:
+    """One UK calendar month, and the moment its figures run to."""
+
+    year: int
+    month: int
+    #: The first instant of the month (UTC).
+    start: dt.datetime
+    #: The first instant after it (UTC), or the moment of generation if the month has not ended.
+    end: dt.datetime
+    #: Whether the month had ended when the figures were worked out.
+    complete: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.first_day:%B %Y}"
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def next_first(self) -> dt.date:
+        return dt.date(self.year + self.month // 12, self.month % 12 + 1, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.next_first - dt.timedelta(days=1)
+
+    @property
+    def as_of(self) -> dt.date:
+        """The UK date at the end of the period: dates before it have passed (overdue, expired)."""
+        return self.next_first if self.complete else clock.today()
+
+    def contains_date(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.first_day, column < self.next_first)
+
+    def contains(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.start, column < self.end)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=clock.LONDON).astimezone(dt.UTC)
+
+
+def month_key(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def parse_month(text: str | None) -> tuple[int, int]:
+    """``YYYY-MM`` → (year, month), or :class:`Invalid` naming the ``month`` field.
+
+    A month that has not started yet has no figures, so it is refused.
+    """
+    match = MONTH_PATTERN.match(text or "")
+    year, month = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not match or not 1 <= month <= 12 or year < 2000:
+        raise Invalid({"month": "Enter the month as a year and month, for example 2026-10."})
+    today = clock.today()
+    if (year, month) > (today.year, today.month):
+        raise Invalid({"month": f"{dt.date(year, month, 1):%B %Y} has not started yet: choose this month or an earlier one."})
+    return year, month
+
+
+def period_of(year: int, month: int, *, now: dt.datetime | None = None) -> Period:
+    now = now or db.utcnow()
+    start = _midnight(dt.date(year, month, 1))
+    after = _midnight(dt.date(year + month // 12, month % 12 + 1, 1))
+    complete = now >= after
+    return Period(year, month, start, after if complete else now, complete)
+
+
+def _previous(year: int, month: int, back: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) - back
+    return index // 12, index % 12 + 1
+
+
+def _uk_month(moment: dt.datetime) -> str:
+    local = moment.astimezone(clock.LONDON)
+    return month_key(local.year, local.month)
+
+
+def _days(delta: dt.timedelta) -> float:
+    return round(delta.total_seconds() / 86400, 1)
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+def channel_states(end: dt.datetime) -> dict[int, tuple[str, str]]:
+    """Each channel that existed before ``end`` → (platform, the status its last transition before then gave it)."""
+    ranked = (
+        select(
+            ChannelTransition.channel_id.label("channel_id"),
+            ChannelTransition.to_status.label("status"),
+            func.row_number().over(
+                partition_by=ChannelTransition.channel_id,
+                order_by=(ChannelTransition.occurred_at.desc(), ChannelTransition.id.desc()),
+            ).label("n"),
+        )
+        .where(ChannelTransition.occurred_at < end)
+        .subquery()
+    )
+    rows = db.session().execute(
+        select(ranked.c.channel_id, Channel.platform, ranked.c.status)
+        .join(Channel, Channel.id == ranked.c.channel_id)
+        .where(ranked.c.n == 1)
+    ).all()
+    return {channel_id: (platform, status) for channel_id, platform, status in rows}
+
+
+def _channels_moved(period: Period, actions: Iterable[str]) -> dict[str, int]:
+    """How many channels took each of ``actions`` in the period (a channel counted once per action)."""
+    rows = db.session().execute(
+        select(ChannelTransition.action, func.count(distinct(ChannelTransition.channel_id)))
+        .where(ChannelTransition.action.in_(list(actions)), period.contains(ChannelTransition.occurred_at))
+        .group_by(ChannelTransition.action)
+    ).all()
+    return {action: count for action, count in rows}
+
+
+def channel_figures(period: Period, states: dict[int, tuple[str, str]]) -> dict[str, Any]:
+    by_status = {s.value: 0 for s in ChannelStatus}
+    by_platform = {p.value: 0 for p in Platform}
+    live = [s for s in ChannelStatus if s in LIVE_STATUSES]
+    live_by_platform_status = {p.value: {s.value: 0 for s in live} for p in Platform}
+    for platform, status in states.values():
+        by_status[status] += 1
+        if ChannelStatus(status) in LIVE_STATUSES:
+            by_platform[platform] += 1
+            live_by_platform_status[platform][status] += 1
+    moved = _channels_moved(period, ("activate", "adopt", ChannelAction.SUSPEND, ChannelAction.REINSTATE, ChannelAction.RETIRE))
+    return {
+        "by_status": by_status,
+        "by_platform": by_platform,
+        "live_by_platform_status": live_by_platform_status,
+        "live": sum(by_platform.values()),
+        "official": sum(by_status[s.value] for s in OFFICIAL_STATUSES),
+        "created": moved.get("activate", 0) + moved.get("adopt", 0),
+        "suspended": moved.get(ChannelAction.SUSPEND, 0),
+        "reinstated": moved.get(ChannelAction.REINSTATE, 0),
+        "retired": moved.get(ChannelAction.RETIRE, 0),
+    }
+
+
+# --- requests and decisions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestHistory:
+    """Where one kind of request keeps its history, and what its steps are called."""
+
+    model: Any
+    owner: InstrumentedAttribute[int]
+    received: str
+    approvals: tuple[str, ...]
+    rejections: tuple[str, ...]
+
+    @property
+    def decisions(self) -> tuple[str, ...]:
+        return self.approvals + self.rejections
+
+
+HISTORIES: Final = {
+    "channel": RequestHistory(
+        ChannelTransition, ChannelTransition.channel_id, "request", (ChannelAction.APPROVE.value,),
+        (ChannelAction.REJECT.value,),
+    ),
+    "logo_consent": RequestHistory(
+        LogoConsentStep, LogoConsentStep.consent_id, "submit", ("approve", "approve_with_conditions"), ("reject",),
+    ),
+    "promotional_post": RequestHistory(
+        PostTransition, PostTransition.post_id, "request", (PostAction.APPROVE.value,), (PostAction.REJECT.value,),
+    ),
+}
+
+
+def _request_figures(history: RequestHistory, period: Period) -> tuple[dict[str, Any], list[dt.timedelta]]:
+    """Received and decided in the period; turnaround from the request to its decision, in days.
+
+    A request sent back for more information and resubmitted is timed from when it was first
+    made: the time the requester took counts too, as the person waiting sees it.
+    """
+    model = history.model
+    session = db.session()
+    received = session.execute(
+        select(func.count()).select_from(model).where(model.action == history.received, period.contains(model.occurred_at))
+    ).scalar_one()
+    made = (
+        select(history.owner.label("owner"), func.min(model.occurred_at).label("at"))
+        .where(model.action == history.received)
+        .group_by(history.owner)
+        .subquery()
+    )
+    decisions = session.execute(
+        select(model.action, model.occurred_at, made.c.at)
+        .join(made, made.c.owner == history.owner)
+        .where(model.action.in_(history.decisions), period.contains(model.occurred_at))
+    ).all()
+    waits = sorted(decided - asked for _action, decided, asked in decisions)
+    figures = {
+        "received": received,
+        "decided": len(decisions),
+        "approved": sum(1 for action, _d, _a in decisions if action in history.approvals),
+        "rejected": sum(1 for action, _d, _a in decisions if action in history.rejections),
+        **_turnaround(waits),
+    }
+    return figures, waits
+
+
+def _turnaround(waits: list[dt.timedelta]) -> dict[str, float | None]:
+    """Median and longest wait in days (None when nothing was decided: there is no time to give)."""
+    if not waits:
+        return {"median_days": None, "longest_days": None}
+    ordered = sorted(waits)
+    return {"median_days": _days(statistics.median(ordered)), "longest_days": _days(ordered[-1])}
+
+
+def request_figures(period: Period) -> dict[str, Any]:
+    kinds: dict[str, Any] = {}
+    waits: list[dt.timedelta] = []
+    for kind in REQUEST_KINDS:
+        kinds[kind], kind_waits = _request_figures(HISTORIES[kind], period)
+        waits.extend(kind_waits)
+    total: dict[str, Any] = {
+        name: sum(figures[name] for figures in kinds.values()) for name in ("received", "decided", "approved", "rejected")
+    }
+    return {**kinds, "all": {**total, **_turnaround(waits)}}
+
+
+# --- credentials, rosters and access reviews -------------------------------------------------
+
+
+def credential_figures(period: Period, states: dict[int, tuple[str, str]]) -> dict[str, int]:
+    """Custody at the end of the month: secrets held, rotated in the month, overdue, and required.
+
+    Custody notes are not secrets that rotate, so they are not counted. A credential is
+    overdue when the rotation date of the version it had at the end of the month had passed;
+    required when a "rotation required" flag was raised after that version was stored.
+    """
+    session = db.session()
+    credentials = session.execute(
+        select(Credential.id, Credential.channel_id, Credential.kind, Credential.current_version, Credential.rotation_due_on)
+        .where(Credential.kind != CredentialKind.NOTES.value)
+    ).all()
+    versions: dict[int, tuple[int, dt.datetime]] = {}
+    for credential_id, version, created_at in session.execute(
+        select(CredentialVersion.credential_id, CredentialVersion.version, CredentialVersion.created_at)
+        .where(CredentialVersion.created_at < period.end)
+    ).all():
+        if credential_id not in versions or version > versions[credential_id][0]:
+            versions[credential_id] = (version, created_at)
+    flagged: dict[str, dt.datetime] = dict(
+        session.execute(
+            select(AuditEvent.object_id, func.max(AuditEvent.occurred_at))
+            .where(AuditEvent.action == AuditAction.CREDENTIAL_ROTATION_REQUIRED.value, AuditEvent.occurred_at < period.end)
+            .group_by(AuditEvent.object_id)
+        ).all()
+    )
+    rotation = dt.timedelta(days=custody.rotation_days())
+    held = overdue = required = 0
+    for credential_id, channel_id, kind, current_version, due_on in credentials:
+        state = states.get(channel_id)
+        if credential_id not in versions or state is None or ChannelStatus(state[1]) in NO_CUSTODY:
+            continue
+        held += 1
+        version, stored_at = versions[credential_id]
+        due = due_on if version == current_version else stored_at.astimezone(clock.LONDON).date() + rotation
+        if due < period.as_of:
+            overdue += 1
+        flag = flagged.get(f"{reference_for(channel_id)}/{kind}")
+        if flag is not None and flag > stored_at:
+            required += 1
+    rotated = session.execute(
+        select(func.count())
+        .select_from(CredentialVersion)
+        .join(Credential, Credential.id == CredentialVersion.credential_id)
+        .where(
+            CredentialVersion.version > 1,
+            Credential.kind != CredentialKind.NOTES.value,
+            period.contains(CredentialVersion.created_at),
+        )
+    ).scalar_one()
+    return {"held": held, "rotated": rotated, "overdue": overdue, "required": required}
+
+
+def access_review_figures(period: Period) -> dict[str, int]:
+    session = db.session()
+
+    def count(*conditions: ColumnElement[bool], model: Any = AccessReview) -> int:
+        return session.execute(select(func.count()).select_from(model).where(*conditions)).scalar_one()
+
+    decided = {
+        decision: count(
+            AccessReviewItem.decision == decision.value, period.contains(AccessReviewItem.decided_at),
+            model=AccessReviewItem,
+        )
+        for decision in ReviewDecision
+    }
+    return {
+        "due": count(period.contains_date(AccessReview.due_on)),
+        "completed": count(period.contains(AccessReview.finished_at)),
+        "overdue": count(
+            AccessReview.due_on < period.as_of,
+            AccessReview.started_at < period.end,
+            or_(AccessReview.finished_at.is_(None), AccessReview.finished_at >= period.end),
+        ),
+        "grants_certified": decided[ReviewDecision.CERTIFIED],
+        "grants_revoked": decided[ReviewDecision.REVOKED],
+        "grants_ended": count(period.contains(RosterGrant.revoked_at), model=RosterGrant),
+    }
+
+
+# --- consents, posts, monitoring, the audit trail ---------------------------------------------
+
+
+def consent_figures(period: Period) -> dict[str, int]:
+    session = db.session()
+    approved = LogoConsent.status.in_([s.value for s in APPROVED_STATUSES])
+    following = period.next_first
+    after_following = dt.date(following.year + following.month // 12, following.month % 12 + 1, 1)
+
+    def count(*conditions: ColumnElement[bool], model: Any = LogoConsent) -> int:
+        return session.execute(select(func.count()).select_from(model).where(*conditions)).scalar_one()
+
+    return {
+        "issued": count(
+            LogoConsentStep.action.in_(HISTORIES["logo_consent"].approvals), period.contains(LogoConsentStep.occurred_at),
+            model=LogoConsentStep,
+        ),
+        "expiring": count(approved, LogoConsent.decided_at < period.end, period.contains_date(LogoConsent.expires_on)),
+        "expiring_next_month": count(
+            approved, LogoConsent.decided_at < period.end, LogoConsent.expires_on >= following,
+            LogoConsent.expires_on < after_following,
+        ),
+        "in_force": count(approved, LogoConsent.decided_at < period.end, LogoConsent.expires_on >= period.as_of),
+    }
+
+
+def post_figures(period: Period) -> dict[str, int]:
+    published = db.session().execute(
+        select(func.count(distinct(PostTransition.post_id))).where(
+            PostTransition.action == PostAction.PUBLISH.value, period.contains(PostTransition.occurred_at)
+        )
+    ).scalar_one()
+    return {"published": published}
+
+
+def monitoring_figures(period: Period) -> dict[str, int]:
+    session = db.session()
+
+    def count(*conditions: ColumnElement[bool]) -> int:
+        return session.execute(select(func.count()).select_from(UnauthorisedAccount).where(*conditions)).scalar_one()
+
+    def closed_as(status: FindingStatus) -> int:
+        return count(UnauthorisedAccount.status == status.value, period.contains(UnauthorisedAccount.closed_at))
+
+    return {
+        "found": count(period.contains_date(UnauthorisedAccount.found_on)),
+        "taken_down": closed_as(FindingStatus.TAKEN_DOWN),
+        "adopted": closed_as(FindingStatus.ADOPTED),
+        "dismissed": closed_as(FindingStatus.DISMISSED),
+        "open_at_end": count(
+            UnauthorisedAccount.found_on < period.next_first,
+            UnauthorisedAccount.created_at < period.end,
+            or_(UnauthorisedAccount.closed_at.is_(None), UnauthorisedAccount.closed_at >= period.end),
+        ),
+    }
+
+
+def audit_figures(period: Period) -> dict[str, Any]:
+    """The chain's head as it stood when the period ended, and whether the whole chain checks out now.
+
+    Anyone can later confirm that event ``head_seq`` still has ``head_hash``: the trail up to
+    the end of the month has not been rewritten since the report.
+    """
+    session = db.session()
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.occurred_at < period.end)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    events = session.execute(
+        select(func.count()).select_from(AuditEvent).where(period.contains(AuditEvent.occurred_at))
+    ).scalar_one()
+    return {
+        "head_seq": last[0] if last else 0,
+        "head_hash": last[1] if last else GENESIS_HASH,
+        "events": events,
+        "chain_intact": _chain_intact(session),
+    }
+
+
+def _chain_intact(session: Any) -> bool:
+    """Whether the whole trail verifies now. An event appended by another process between the
+    check's reading of the anchor and of the events looks like a broken end of the chain, so
+    that case is looked at again before the report says the trail is broken."""
+    for _attempt in range(3):
+        check = verify_chain(session)
+        if check.ok:
+            return True
+        if check.broken_id is not None:
+            return False
+    return False
+
+
+# --- trends -----------------------------------------------------------------------------------
+
+
+def trend_figures(period: Period) -> dict[str, list[Any]]:
+    """The last twelve months to this one: requests received and decided, official channels at each month's end."""
+    months = [_previous(period.year, period.month, back) for back in range(TREND_MONTHS - 1, -1, -1)]
+    keys = [month_key(*m) for m in months]
+    first = period_of(*months[0])
+    received: Counter[str] = Counter()
+    decided: Counter[str] = Counter()
+    session = db.session()
+    for kind in REQUEST_KINDS:
+        history = HISTORIES[kind]
+        model = history.model
+        for action, moment in session.execute(
+            select(model.action, model.occurred_at).where(
+                model.action.in_((history.received, *history.decisions)),
+                model.occurred_at >= first.start,
+                model.occurred_at < period.end,
+            )
+        ).all():
+            (received if action == history.received else decided)[_uk_month(moment)] += 1
+    official: list[int] = []
+    for year, month in months:
+        end = period.end if (year, month) == (period.year, period.month) else period_of(year, month).end
+        states = channel_states(end)
+        official.append(sum(1 for _p, status in states.values() if ChannelStatus(status) in OFFICIAL_STATUSES))
+    return {
+        "months": keys,
+        "requests_received": [received[k] for k in keys],
+        "requests_decided": [decided[k] for k in keys],
+        "channels_official": official,
+    }
+
+
+# --- the whole report -------------------------------------------------------------------------
+
+
+def _counts(values: dict[str, Any]) -> dict[str, int]:
+    """Another area's figures as whole numbers only (nothing else may reach the report)."""
+    return {str(key): int(value) for key, value in values.items()}
+
+
+def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every figure of the month's report, as JSON-ready data (dates and times as ISO text)."""
+    now = now or db.utcnow()
+    period = period_of(year, month, now=now)
+    states = channel_states(period.end)
+    return {
+        "schema": SCHEMA,
+        "month": period.key,
+        "period": {
+            "first_day": period.first_day.isoformat(),
+            "last_day": period.last_day.isoformat(),
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "complete": period.complete,
+        },
+        "generated_at": now.isoformat(),
+        "channels": channel_figures(period, states),
+        "requests": request_figures(period),
+        "credentials": credential_figures(period, states),
+        "access_reviews": access_review_figures(period),
+        "logo_consents": consent_figures(period),
+        "promotional_posts": post_figures(period),
+        "media_contacts": _counts(media.month_figures(period.first_day, period.last_day)),
+        "breaches": _counts(breaches.month_figures(period.first_day, period.last_day)),
+        "unauthorised_accounts": monitoring_figures(period),
+        "audit": audit_figures(period),
+        "trends": trend_figures(period),
+    }
