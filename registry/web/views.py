@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, g, jsonify, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from registry import db
-from registry.audit import services as audit
-from registry.auth.models import User
 from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
-from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
 from registry.policy import sections
-from registry.roster import services as roster
-from registry.vault import services as custody
-from registry.web import charts, workqueue
+from registry.web import charts, dashboard, workqueue
 from registry.web.pagination import Page, page_args
 from registry.web.work import WorkItem
 
@@ -27,38 +22,12 @@ bp = Blueprint("web", __name__)
 @bp.route("/")
 @requires(Permission.DASHBOARD_VIEW)
 def home():
-    user = current_user._get_current_object()
-    session = db.session()
-    mine = session.execute(channels.requests_of(user).limit(5)).scalars().all()
-    context: dict[str, object] = {"mine": mine, "statuses": list(ChannelStatus)}
-    if user.can(Permission.CHANNEL_READ_ALL):
-        context["by_status"] = channels.counts_by_status()
-        context["by_platform"] = channels.counts_by_platform()
-        context["platforms"] = PLATFORMS
-        due = channels.reviews_due(30)
-        context["reviews_due"] = session.execute(due.limit(10)).scalars().all()
-        context["reviews_due_count"] = session.execute(
-            select(func.count()).select_from(due.order_by(None).subquery())
-        ).scalar_one()
-    if user.can(Permission.WORK_QUEUE):
-        context["awaiting"] = len(workqueue.for_comms())
-    if user.can(Permission.MONITORING_READ):
-        context["open_findings"] = session.execute(
-            select(func.count()).select_from(UnauthorisedAccount).where(
-                UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS])
-            )
-        ).scalar_one()
-    if user.can(Permission.ROSTER_READ):
-        context["roster_dashboard"] = roster.dashboard()
-    if user.can(Permission.CREDENTIAL_READ):
-        context["to_rotate"] = custody.count_needing_rotation()
-    if user.can(Permission.AUDIT_READ):
-        context["audit_head"] = audit.head()
-    if user.can(Permission.USER_MANAGE):
-        context["user_counts"] = dict(
-            session.execute(select(User.active, func.count()).group_by(User.active)).all()
-        )
-    return render_template("home.html", **context)
+    """What needs me now: each person's figures, as far as their permissions reach."""
+    board = dashboard.for_user(current_user._get_current_object())
+    return render_template(
+        "home.html", board=board, statuses=list(ChannelStatus), platforms=PLATFORMS, now=db.utcnow(),
+        due_days=dashboard.DUE_WITHIN_DAYS,
+    )
 
 
 def _page_of(items: list[WorkItem], per_page: int) -> Page[WorkItem]:

@@ -1,0 +1,348 @@
+"""The figures on each person's home page: what needs them now.
+
+:func:`for_user` gathers only what the person's permissions allow (``User.can``, so a browser
+session without its second factor gets the everyday figures only). Every figure is a count or
+the first few rows of a list with its total, so the page runs the same statements however many
+channels, requests, cases, users or audit events there are (tests/test_dashboards.py proves it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Exists, Select, and_, case, exists, func, select
+from sqlalchemy.orm import selectinload
+
+from registry import clock, db
+from registry.audit import services as audit
+from registry.audit.models import GENESIS_HASH, AuditEvent
+from registry.auth.models import User, UserRole, UserTotp
+from registry.auth.permissions import TWO_FACTOR_ROLES, Permission
+from registry.breaches import services as breaches
+from registry.channels import services as channels
+from registry.channels.models import Channel
+from registry.channels.workflow import OFFICIAL_STATUSES
+from registry.consent import services as consents
+from registry.consent.models import LogoConsent
+from registry.media import services as media
+from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
+from registry.roster import services as roster
+from registry.vault import services as custody
+from registry.web import workqueue
+from registry.web.work import WorkItem
+
+T = TypeVar("T")
+
+#: How many of each list the home page shows (the rest are a link away).
+SHOWN = 3
+#: How many of a person's own open requests and cases the home page lists.
+OWN_SHOWN = 10
+#: A channel review or a logo consent's expiry "due soon" falls within this many days (the
+#: consent register's "expiring soon" filter, so a card and the list it links to agree).
+DUE_WITHIN_DAYS = consents.EXPIRING_SOON_DAYS
+#: An active account nobody has signed in to for this long is dormant (and one never used,
+#: created this long ago): it should be deactivated if its holder has left.
+DORMANT_AFTER_DAYS = 90
+#: The home page re-hashes this many of the newest audit events on every view; the whole chain
+#: (about a second per 100,000 events) is checked on request and by ``flask audit verify``.
+AUDIT_EVENTS_CHECKED = 1000
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """The first few of something, and how many there are in all."""
+
+    items: list[T]
+    total: int
+
+    @classmethod
+    def of(cls, items: Sequence[T], shown: int = SHOWN) -> Listing[T]:
+        return cls(list(items[:shown]), len(items))
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
+# --- everyone: their own requests and cases ------------------------------------------------------
+
+
+def _merged(*lists: Iterable[WorkItem]) -> list[WorkItem]:
+    """One list, each item once (a source the work queue also gathers is not counted twice);
+    those waiting for the person first, then the oldest."""
+    seen: dict[tuple[str, str], WorkItem] = {}
+    for items in lists:
+        for item in items:
+            seen.setdefault((item.kind, item.reference), item)
+    return sorted(seen.values(), key=lambda i: (not i.needs_you, i.waiting_since, i.reference))
+
+
+@dataclass(frozen=True)
+class OwnWork:
+    listing: Listing[WorkItem]
+    waiting_for_you: int  # of all of them, those where the person must act next
+
+
+def own_work(user: User) -> OwnWork:
+    """The person's open requests of every kind and the cases they reported."""
+    items = _merged(workqueue.of(user), media.work_items_of(user), breaches.work_items_of(user))
+    return OwnWork(Listing.of(items, OWN_SHOWN), sum(1 for item in items if item.needs_you))
+
+
+# --- line managers, HR and the communications team: breach cases --------------------------------
+
+#: Those who act on breach cases: a line manager on those assigned to them, comms on those to route
+#: (and, for their information, those flagged as a reputational risk), HR on escalated ones. Auditors
+#: read every case but act on none, so they get no card.
+BREACH_HANDLING = (Permission.BREACH_MANAGE, Permission.BREACH_ROUTE, Permission.BREACH_HR)
+
+
+def breach_cases_waiting(user: User) -> Listing[WorkItem]:
+    """The cases awaiting ``user`` (never one about them): how many, and the oldest few."""
+    return Listing.of(breaches.waiting_for(user))
+
+
+# --- communications team and auditors ------------------------------------------------------------
+
+
+def work_queue() -> Listing[WorkItem]:
+    """What awaits the communications team: how much, and the oldest few."""
+    return Listing.of(workqueue.for_comms())
+
+
+def media_contacts_waiting() -> Listing[WorkItem]:
+    """Media approaches the communications team has still to act on, oldest first (policy 8.1)."""
+    return Listing.of(media.work_items_for_comms())
+
+
+def consents_expiring(within_days: int = DUE_WITHIN_DAYS) -> Listing[LogoConsent]:
+    today = clock.today()
+    return Listing.of(consents.expiring_between(today, today + dt.timedelta(days=within_days)))
+
+
+def _first_with_total(statement: Select[Any], shown: int = SHOWN) -> tuple[list[Any], int]:
+    """The first ``shown`` rows of ``statement`` and how many rows it has, in one statement
+    (a window count; when there are no rows the total is 0)."""
+    rows = db.session().execute(statement.add_columns(func.count().over()).limit(shown)).unique().all()
+    return [row[0] for row in rows], (rows[0][-1] if rows else 0)
+
+
+@dataclass(frozen=True)
+class ChannelReviews:
+    due: Listing[Channel]  # official channels whose review date falls within DUE_WITHIN_DAYS (or has passed)
+    overdue: int  # of those, the ones whose review date has passed
+
+
+def channel_reviews(within_days: int = DUE_WITHIN_DAYS) -> ChannelReviews:
+    today = clock.today()
+    due = channels.reviews_due(within_days)
+    items, total = _first_with_total(due)
+    overdue = db.session().execute(
+        select(func.count()).select_from(Channel).where(
+            Channel.status.in_([s.value for s in OFFICIAL_STATUSES]), Channel.next_review_on < today
+        )
+    ).scalar_one()
+    return ChannelReviews(Listing(items, total), overdue)
+
+
+@dataclass(frozen=True)
+class Rotations:
+    total: int  # to rotate: overdue, or required (someone who knew it left or lost access)
+    overdue: int  # past the rotation due date
+    required: int  # marked "rotation required"
+
+
+def rotations() -> Rotations:
+    needing = custody.needing_rotation().order_by(None).subquery()
+    total, overdue, required = db.session().execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((needing.c.rotation_due_on < clock.today(), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((needing.c.rotation_required.is_(True), 1), else_=0)), 0),
+        ).select_from(needing)
+    ).one()
+    return Rotations(total, overdue, required)
+
+
+def open_findings() -> int:
+    return db.session().execute(
+        select(func.count()).select_from(UnauthorisedAccount).where(
+            UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS])
+        )
+    ).scalar_one()
+
+
+# --- the audit chain -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditStatus:
+    """The chain's head and a check of its newest events (see :func:`audit_status`)."""
+
+    events: int
+    head_hash: str
+    report: audit.ChainReport
+
+    @property
+    def whole_chain_checked(self) -> bool:
+        return self.report.checked >= self.events
+
+
+def audit_status(newest: int = AUDIT_EVENTS_CHECKED) -> AuditStatus:
+    """Re-hash the ``newest`` events and check that they link to each other and end at the anchor.
+
+    This finds a recent event changed or removed, events cut from the end, and an anchor that does
+    not match, at a fixed cost whatever the trail's length. A change to an older event shows only
+    in the full check (``audit.services.verify_chain``): the page offers it, and ``flask audit
+    verify`` can run it on a schedule. Nothing is stored: a stored "intact" would be out of date at
+    the next event and could be edited by whoever could edit the events.
+    """
+    session = db.session()
+    seq, head_hash = audit.head(session)
+    first = max(1, seq - newest + 1)
+    table = AuditEvent.__table__
+    # Rows beyond the anchor's sequence number are read too: events appended behind its back.
+    rows = session.execute(select(table).where(table.c.seq >= first).order_by(table.c.seq)).all()
+    expected_seq, expected_prev, checked = first, (GENESIS_HASH if first == 1 else None), 0
+
+    def broken(row: Any, problem: str) -> AuditStatus:
+        return AuditStatus(seq, head_hash, audit.ChainReport(False, checked, head_hash, row.seq, row.id, problem))
+
+    for row in rows:
+        if row.seq != expected_seq:
+            return broken(row, f"expected event {expected_seq} next but found {row.seq}.")
+        if expected_prev is not None and row.prev_hash != expected_prev:
+            return broken(row, "its link to the previous event does not match (an earlier event was changed or removed).")
+        if audit.event_hash(row, row.prev_hash) != row.hash:
+            return broken(row, "its contents do not match its hash (the event was changed).")
+        expected_prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
+    last_seq = expected_seq - 1
+    if last_seq != seq or (seq and expected_prev != head_hash):
+        problem = (
+            f"the anchor records {seq} events ending in {head_hash[:12]}…, "
+            f"but the newest events end at {last_seq} in {(expected_prev or GENESIS_HASH)[:12]}…."
+        )
+        report = audit.ChainReport(False, checked, head_hash, None, None, problem)
+        return AuditStatus(seq, head_hash, report)
+    return AuditStatus(seq, head_hash, audit.ChainReport(True, checked, head_hash))
+
+
+# --- administrators ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserHealth:
+    active: int
+    deactivated: int
+    without_two_factor: int  # active people who have not set up two-factor sign-in
+    must_enrol: Listing[User]  # of those, people whose roles require it (they cannot work until they do)
+    dormant: Listing[User]  # active, no sign-in for DORMANT_AFTER_DAYS (or never, since created that long ago)
+    dormant_after_days: int = DORMANT_AFTER_DAYS
+
+
+def _enrolled() -> Exists:
+    return exists().where(UserTotp.user_id == User.id, UserTotp.confirmed_at.is_not(None))
+
+
+def _last_seen() -> ColumnElement[dt.datetime]:
+    """When the person last signed in; for an account never used, when it was created."""
+    return func.coalesce(User.last_login_at, User.created_at)
+
+
+def user_health(*, now: dt.datetime | None = None, dormant_after_days: int = DORMANT_AFTER_DAYS) -> UserHealth:
+    now = now or db.utcnow()
+    session = db.session()
+    active, deactivated, without = session.execute(
+        select(
+            func.coalesce(func.sum(case((User.active.is_(True), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((User.active.is_(False), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(User.active.is_(True), ~_enrolled()), 1), else_=0)), 0),
+        )
+    ).one()
+    needs_two_factor = exists().where(
+        UserRole.user_id == User.id, UserRole.role.in_([r.value for r in TWO_FACTOR_ROLES])
+    )
+    # The role lists shown beside each name are loaded in one more statement (not one per person).
+    must_enrol, must_enrol_total = _first_with_total(
+        select(User).options(selectinload(User.role_grants))
+        .where(User.active.is_(True), needs_two_factor, ~_enrolled())
+        .order_by(func.lower(User.name), User.id)
+    )
+    dormant, dormant_total = _first_with_total(
+        select(User).options(selectinload(User.role_grants))
+        .where(User.active.is_(True), _last_seen() < now - dt.timedelta(days=dormant_after_days))
+        .order_by(_last_seen(), User.id)
+    )
+    return UserHealth(
+        active, deactivated, without, Listing(must_enrol, must_enrol_total), Listing(dormant, dormant_total),
+        dormant_after_days,
+    )
+
+
+# --- one person's page ---------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    """What one person's home page shows; ``None`` where their permissions do not reach."""
+
+    own: OwnWork
+    breach_cases: Listing[WorkItem] | None = None
+    queue: Listing[WorkItem] | None = None
+    media_contacts: Listing[WorkItem] | None = None
+    consents_expiring: Listing[LogoConsent] | None = None
+    channel_reviews: ChannelReviews | None = None
+    rotations: Rotations | None = None
+    open_findings: int | None = None
+    by_status: dict[str, int] | None = None
+    by_platform: dict[str, int] | None = None
+    roster: roster.RosterDashboard | None = None
+    audit: AuditStatus | None = None
+    users: UserHealth | None = None
+    #: The figures the person acts on (rather than only reads): their cards go under "What needs you now".
+    acts_on: frozenset[str] = frozenset()
+
+
+def for_user(user: User) -> Dashboard:
+    """Everything ``user``'s home page shows, each figure only where their permissions allow."""
+    board = Dashboard(own=own_work(user))
+    if any(user.can(permission) for permission in BREACH_HANDLING):
+        board.breach_cases = breach_cases_waiting(user)
+    if user.can(Permission.WORK_QUEUE):
+        board.queue = work_queue()
+    if user.can(Permission.MEDIA_CONTACT_TRIAGE):
+        board.media_contacts = media_contacts_waiting()
+    if user.can(Permission.CONSENT_DECIDE):
+        board.consents_expiring = consents_expiring()
+    if user.can(Permission.CHANNEL_READ_ALL):
+        board.channel_reviews = channel_reviews()
+        board.by_status = channels.counts_by_status()
+        board.by_platform = channels.counts_by_platform()
+    if user.can(Permission.CREDENTIAL_READ):
+        board.rotations = rotations()
+    if user.can(Permission.MONITORING_READ):
+        board.open_findings = open_findings()
+    if user.can(Permission.ROSTER_READ):
+        board.roster = roster.dashboard()
+    if user.can(Permission.AUDIT_READ):
+        board.audit = audit_status()
+    if user.can(Permission.USER_MANAGE):
+        board.users = user_health()
+    board.acts_on = frozenset(
+        name for name, permissions in (
+            ("breach_cases", BREACH_HANDLING),
+            ("queue", (Permission.WORK_QUEUE,)),
+            ("media_contacts", (Permission.MEDIA_CONTACT_TRIAGE,)),
+            ("rotations", (Permission.CREDENTIAL_MANAGE,)),
+            ("channel_reviews", (Permission.CHANNEL_EDIT,)),
+            ("consents_expiring", (Permission.CONSENT_DECIDE,)),
+            ("open_findings", (Permission.MONITORING_MANAGE,)),
+            ("users", (Permission.USER_MANAGE,)),
+        )
+        if any(user.can(p) for p in permissions) and getattr(board, name) is not None
+    )
+    return board
+
