@@ -85,18 +85,21 @@ def register_blueprints(app: Flask) -> None:
     from registry.api import bp as api
     from registry.audit.views import bp as audit
     from registry.auth.views import bp as auth
+    from registry.breaches.views import bp as breaches
     from registry.channels.views import bp as channels
     from registry.consent.views import bp as consent
+    from registry.media.views import bp as media
     from registry.monitoring.views import bp as monitoring
     from registry.notifications.views import bp as notifications
     from registry.posts.views import bp as posts
+    from registry.reports.views import bp as reports
     from registry.roster.views import bp as roster
     from registry.screening.views import bp as screening
     from registry.vault.views import bp as vault
     from registry.verification.views import bp as verification
     from registry.web.views import bp as web
 
-    for blueprint in (web, auth, channels, vault, roster, monitoring, notifications, screening, posts, consent, verification, audit, api):
+    for blueprint in (web, auth, channels, vault, roster, monitoring, notifications, screening, posts, consent, media, breaches, reports, verification, audit, api):
         app.register_blueprint(blueprint)
 
 

@@ -7,6 +7,7 @@ on standard error and exit with status 1, changing nothing.
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from pathlib import Path
 
@@ -22,9 +23,11 @@ from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record, verify_chain
 from registry.auth import services as accounts
 from registry.auth.permissions import Role
+from registry.breaches import services as breaches
 from registry.errors import RegistryError
 from registry.notifications import reminders
 from registry.notifications import services as notifications
+from registry.reports import services as reports
 from registry.roster import services as roster
 from registry.uploads import services as uploads
 from registry.vault import services as custody
@@ -90,18 +93,26 @@ users_cli = AppGroup("users", help="People who sign in.")
     help="A role; repeat for several.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (required).")
-def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+@click.option("--line-manager", "line_manager", metavar="EMAIL",
+              help="Their line manager (an active user with the manager role): breach reports about them go there first.")
+def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: bool, line_manager: str | None) -> None:
     """Create a user who can sign in with EMAIL."""
     if not password_stdin:
         fail("Give the password on standard input with --password-stdin (never on the command line).")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         with db.transaction():
+            manager = accounts.find_user(line_manager) if line_manager else None
+            if line_manager and manager is None:
+                fail(f"Not created: there is no user {line_manager} to be their line manager.")
             user = accounts.create_user(email=email, name=name, roles=roles, password=password, actor=cli_actor())
+            if manager is not None:
+                accounts.set_line_manager(user, manager, actor=cli_actor())
     except RegistryError as exc:
         details = getattr(exc, "errors", None) or {"": exc.message}
         fail("Not created: " + " ".join(details.values()))
-    click.echo(f"Created {user.email} with roles {', '.join(sorted(roles))}.")
+    click.echo(f"Created {user.email} with roles {', '.join(sorted(roles))}"
+               + (f" and line manager {manager.email}." if manager is not None else "."))
 
 
 @users_cli.command("deactivate")
@@ -235,6 +246,58 @@ def uploads_prune() -> None:
     click.echo(f"{removed} file{'' if removed == 1 else 's'} without a record removed.")
 
 
+report_cli = AppGroup("report", help="The monthly report to senior management and the Board (policy 11.2).")
+
+
+@report_cli.command("generate")
+@click.argument("month")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: print the report's figures as JSON on standard output (and nothing else).")
+def report_generate(month: str, output: str) -> None:
+    """Build the draft of MONTH's report (YYYY-MM), or build it again. An issued report is never rebuilt."""
+    try:
+        with db.transaction():
+            report = reports.generate(month, cli_actor())
+    except RegistryError as exc:
+        details = getattr(exc, "errors", None) or {"": exc.message}
+        fail("Not generated: " + " ".join(details.values()))
+    done = f"Draft report for {reports.month_label(report.month)} generated (SHA-256 {report.sha256})."
+    if output == "json":
+        click.echo(json.dumps(report.figures, indent=2, sort_keys=True))
+        click.echo(done, err=True)
+    else:
+        click.echo(done)
+
+
+@report_cli.command("show")
+@click.argument("month")
+def report_show(month: str) -> None:
+    """Print MONTH's report (draft or issued) as it is stored: its figures as JSON."""
+    try:
+        report = reports.get(month)
+    except RegistryError as exc:
+        fail(exc.message)
+    click.echo(json.dumps(report.figures, indent=2, sort_keys=True))
+    click.echo(f"{report.status_enum.label} report for {reports.month_label(report.month)} (SHA-256 {report.sha256}).", err=True)
+    db.session().rollback()
+
+
+retention_cli = AppGroup("retention", help="Retention periods of personal data.")
+
+
+@retention_cli.command("apply")
+def retention_apply() -> None:
+    """Anonymise what has passed its retention period: breach reports closed more than
+    REGISTRY_BREACH_RETENTION_YEARS (default 6) years ago. Run it daily; running it again changes nothing."""
+    with db.transaction():
+        result = breaches.apply_retention(cli_actor())
+    closed_before = result.closed_before.date().isoformat()
+    click.echo(
+        f"{result.anonymised} breach report{'' if result.anonymised == 1 else 's'} closed before {closed_before} "
+        f"anonymised; {result.files_removed} evidence file{'' if result.files_removed == 1 else 's'} removed."
+    )
+
+
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
 
@@ -259,6 +322,7 @@ def demo_sign_ins() -> None:
 
 
 def init_app(app: Flask) -> None:
-    groups = (db_cli, users_cli, tokens_cli, audit_cli, keys_cli, roster_cli, reminders_cli, uploads_cli, demo_cli)
+    groups = (db_cli, users_cli, tokens_cli, audit_cli, keys_cli, roster_cli, reminders_cli, uploads_cli, report_cli,
+              retention_cli, demo_cli)
     for group in groups:
         app.cli.add_command(group)

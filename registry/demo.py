@@ -18,10 +18,12 @@ from registry import clock, db
 from registry.audit.services import Actor
 from registry.auth import services as accounts
 from registry.auth.models import User
+from registry.breaches.demo import seed_demo as seed_breaches
 from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.channels.services import ChannelRequest
 from registry.consent.demo import seed_demo as seed_consents
+from registry.media.demo import seed_demo as seed_media
 from registry.monitoring import services as monitoring
 from registry.posts.demo import seed_demo as seed_posts
 from registry.roster import services as roster
@@ -36,6 +38,7 @@ PEOPLE = [
     ("jordan.lee@example.nhs.uk", "Jordan Lee", ["comms"], "Digital communications officer"),
     ("chris.taylor@example.nhs.uk", "Chris Taylor", ["auditor"], "Internal audit"),
     ("morgan.price@example.nhs.uk", "Morgan Price", ["admin"], "System administrator"),
+    ("sasha.green@example.nhs.uk", "Sasha Green", ["hr"], "HR business partner"),
 ]
 
 # (platform, handle, name, department, requester, path through the lifecycle)
@@ -111,6 +114,8 @@ def seed(instance_path: Path) -> bool:
     _custody_and_rosters(users, comms)
     seed_consents([users[0], users[1]], comms)
     seed_posts(users, comms)
+    seed_media([users[0], users[1]], comms)
+    seed_breaches(users[0], users[1], comms, comms)
     monitoring.record_finding(
         platform="x", url="https://x.com/ExampleNHS_Help", found_on=None, actor=comms[0],
         evidence="Uses the Trust name and NHS lozenge in its profile picture; posts appointment 'offers'.",

@@ -9,6 +9,13 @@ from registry.auth.models import (
     UserSession,
     UserTotp,
 )
+from registry.breaches.models import (
+    BreachEvidence,
+    BreachReport,
+    BreachReportClause,
+    BreachStep,
+    PolicyClause,
+)
 from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition
 from registry.consent.models import (
     ConsentChecklistItem,
@@ -20,6 +27,7 @@ from registry.consent.models import (
     LogoConsentStep,
 )
 from registry.db import Base
+from registry.media.models import MediaContact, MediaContactEvidence, MediaContactStep
 from registry.monitoring.models import UnauthorisedAccount
 from registry.notifications.models import Notification
 from registry.posts.models import (
@@ -29,6 +37,7 @@ from registry.posts.models import (
     PostTransition,
     PromotionalPost,
 )
+from registry.reports.models import MonthlyReport
 from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
 from registry.uploads.models import Upload
 from registry.vault.models import Credential, CredentialReveal, CredentialVersion
@@ -40,6 +49,10 @@ __all__ = [
     "AuditAnchor",
     "AuditEvent",
     "Base",
+    "BreachEvidence",
+    "BreachReport",
+    "BreachReportClause",
+    "BreachStep",
     "Channel",
     "ChannelLookalikeKey",
     "ChannelTransition",
@@ -53,7 +66,12 @@ __all__ = [
     "LogoConsentCheck",
     "LogoConsentMedium",
     "LogoConsentStep",
+    "MediaContact",
+    "MediaContactEvidence",
+    "MediaContactStep",
+    "MonthlyReport",
     "Notification",
+    "PolicyClause",
     "PostFinding",
     "PostImage",
     "PostTarget",

@@ -34,15 +34,21 @@ from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
 from registry.auth import services as accounts
 from registry.auth.models import User
-from registry.auth.permissions import Permission, policy_of
+from registry.auth.permissions import Permission, Role, policy_of
+from registry.breaches import services as breaches
+from registry.breaches.models import BreachReport
 from registry.channels.models import Channel
 from registry.consent import services as consents
 from registry.consent.models import ConsentChecklistItem, LogoConsent
+from registry.media import services as media
+from registry.media.models import MediaContact
 from registry.monitoring import services as monitoring
 from registry.monitoring.models import UnauthorisedAccount
 from registry.notifications import services as notifications
 from registry.posts import services as posts
 from registry.posts.models import PromotionalPost
+from registry.reports import services as reports
+from registry.reports.models import MonthlyReport
 from registry.roster import services as roster
 from registry.roster.models import AccessReviewItem, RosterGrant
 from registry.vault import services as custody
@@ -51,15 +57,17 @@ from tests.conftest import TEST_PASSWORD, Browser, csrf_token, sign_in
 
 ANONYMOUS = "anonymous"
 STAFF_AND_COMMS = "staff+comms"
-ROLES = ("staff", "manager", "comms", "auditor", "admin")
+ROLES = ("staff", "manager", "comms", "auditor", "admin", "hr")
 EVERYONE = frozenset({ANONYMOUS, *ROLES})
 SIGNED_IN = frozenset(ROLES)
 COMMS = frozenset({"comms"})
 READERS = frozenset({"comms", "auditor"})
 AUDIT_READERS = frozenset({"comms", "auditor", "admin"})
 ADMIN = frozenset({"admin"})
+MANAGERS = frozenset({"manager"})
+HR = frozenset({"hr"})
 #: The matrix's users who have two-factor sign-in (make_user sets it up for comms and admins).
-TWO_FACTOR_USERS = frozenset({"comms", "admin", STAFF_AND_COMMS})
+TWO_FACTOR_USERS = frozenset({"comms", "admin", "hr", STAFF_AND_COMMS})
 NEW_PASSWORD = "violet kettle harbour 1987 mosaic"
 ON_POSTGRES = (os.environ.get("REGISTRY_TEST_DATABASE_URL") or "").startswith("postgresql")
 #: Routes that fail for the roles allowed to use them because of a reported bug. The matrix
@@ -154,6 +162,16 @@ class World:
         db.session().commit()
         return made
 
+    def media_contact(self, status: str = "reported", *, own: bool = False) -> MediaContact:
+        """A media approach with one screenshot, in ``status`` (reported or acknowledged): the actor's
+        own when ``own`` (only its reporter, comms and auditors may see it), else someone else's."""
+        reporter = self.actor if own and self.actor is not None else self.other_user()
+        made = media.log_approach(_media_approach(), [_consent_file()], reporter)
+        if status == "acknowledged":
+            media.triage(made, "acknowledge", self.make_user("comms"))
+        db.session().commit()
+        return made
+
     def checklist_item(self) -> ConsentChecklistItem:
         """A checklist item of its own, so rewording or retiring it changes nothing else."""
         item = consents.add_checklist_item(f"Matrix checklist item {self.n()}", self.make_user("comms"))
@@ -191,6 +209,41 @@ class World:
         see only their own, so that the refusal is the role's (403), not visibility's (404)."""
         mine = self.actor is not None and not self.actor.can(Permission.POST_READ_ALL)
         return self.post(by=self.actor if mine else None, **kwargs)
+
+    def breach(self, status: str = "with_manager", *, own: bool = False, evidence: bool = False) -> BreachReport:
+        """A breach report about a new member of staff: ``with_manager`` (assigned to the actor when
+        the actor is a line manager and did not report it, else to a new manager), ``to_route``
+        (nobody named) or ``with_hr`` (escalated by its manager). ``own``: the actor reported it
+        (a case is seen only by those involved: anyone else gets 404)."""
+        actor = self.actor
+        reporter = actor if own and actor is not None else self.other_user()
+        manages = actor is not None and not own and actor.has_role(Role.MANAGER)
+        manager = actor if manages and actor is not None else self.make_user("manager")
+        subject = self.other_user()
+        accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
+        made = breaches.report_breach(
+            breaches.BreachAnswers(
+                account=f"@matrix_{self.n()} on X", link="https://x.com/matrix/status/1",
+                description="Matrix breach.", clauses=("6.13",), reputational_risk=False,
+                subject_kind="unknown" if status == "to_route" else "user",
+                subject_user="" if status == "to_route" else subject.email,
+            ),
+            [_consent_file()] if evidence else [], reporter,
+        )
+        if status == "with_hr":
+            breaches.take(made, "escalate", manager, note="Needs HR.")
+        db.session().commit()
+        return made
+
+    def report(self, *, issued: bool = False) -> MonthlyReport:
+        """The draft monthly report of a month of its own, generated by comms (and issued if asked)."""
+        index = 2024 * 12 + 11 - self.n()
+        comms = self.make_user("comms")
+        made = reports.generate(f"{index // 12}-{index % 12 + 1:02d}", comms)
+        if issued:
+            reports.issue(made, made.sha256, comms)
+        db.session().commit()
+        return made
 
     def token_of(self, user: User) -> int:
         token, _value = accounts.create_token(user, actor=Actor.system("tests"))
@@ -372,6 +425,40 @@ def _own_artwork(world: World) -> dict[str, Any]:
     return {"reference": made.request_reference, "upload_id": artwork.upload_id}
 
 
+def _media_approach() -> media.Approach:
+    return media.Approach(
+        platform="x", outlet="Matrix Gazette", contacted_at=db.utcnow() - dt.timedelta(hours=1),
+        enquiry="Asked about the matrix.", link="https://x.com/messages/1", not_responded=True,
+    )
+
+
+def _media_form(_world: World) -> dict[str, Any]:
+    when = dt.datetime.now(clock.LONDON) - dt.timedelta(hours=1)
+    return {
+        "platform": "x", "outlet": "Matrix Gazette", "contacted_on[day]": str(when.day),
+        "contacted_on[month]": str(when.month), "contacted_on[year]": str(when.year),
+        "contacted_time": when.strftime("%H:%M"), "enquiry": "Asked about the matrix.",
+        "link": "https://x.com/messages/2", "not_responded": "y",
+    }
+
+
+def _media_json(_world: World) -> dict[str, Any]:
+    return {
+        "platform": "facebook", "contacted_at": (db.utcnow() - dt.timedelta(hours=1)).isoformat(),
+        "enquiry": "Asked about the API.", "link": "https://www.facebook.com/messages/t/3", "not_responded": True,
+    }
+
+
+def _own_media(world: World, status: str = "reported") -> dict[str, Any]:
+    return {"reference": world.media_contact(status, own=True).reference}
+
+
+def _own_media_screenshot(world: World) -> dict[str, Any]:
+    made = world.media_contact(own=True)
+    [shot] = media.evidence_of(made)
+    return {"reference": made.reference, "upload_id": shot.upload_id}
+
+
 def _checklist_item(world: World) -> Request:
     item = world.checklist_item()
     return Request({"item_id": item.id}, data={f"item-{item.id}-text": "Reworded by the matrix."})
@@ -396,6 +483,23 @@ def _post_json(world: World) -> dict[str, Any]:
 
 def _post_args(post: PromotionalPost, **extra: Any) -> dict[str, Any]:
     return {"reference": post.reference, **extra}
+
+
+def _breach_form(world: World) -> dict[str, Any]:
+    return {
+        "account": f"@matrix_{world.n()} on X", "link": "https://x.com/matrix/status/1",
+        "description": "Matrix breach.", "clauses": ["6.13"], "reputational_risk": "no", "subject_kind": "unknown",
+    }
+
+
+def _own_breach(world: World) -> dict[str, Any]:
+    return {"reference": world.breach(own=True).reference}
+
+
+def _own_evidence(world: World) -> dict[str, Any]:
+    made = world.breach(own=True, evidence=True)
+    [evidence] = breaches.evidence_of(made)
+    return {"reference": made.reference, "upload_id": evidence.upload_id}
 
 
 #: Written from SPEC.md's role table, not from ROLE_PERMISSIONS: (endpoint, method) → who may.
@@ -450,6 +554,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ),
     ("auth.reset_two_factor", "POST"): Expect(
         ADMIN, status=302, build=lambda w: Request({"user_id": w.make_user("comms").id})
+    ),
+    ("auth.set_line_manager", "POST"): Expect(
+        ADMIN, status=302,
+        build=lambda w: Request({"user_id": w.other_user().id},
+                                data={"manager-line_manager": str(w.make_user("manager").id)}),
     ),
     ("channels.new", "GET"): Expect(SIGNED_IN),
     ("channels.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_channel_form(w))),
@@ -705,6 +814,66 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("api.revoke_grant", "POST"): Expect(
         COMMS, build=lambda w: Request(_grant_args(w), json={"reason": "The contract ended."})
     ),
+    # Media contacts (policy 8.1). An approach is seen only by its reporter, comms and auditors
+    # (anyone else gets 404: tests/test_media_contacts.py), so reads are built from the actor's own;
+    # comms triage someone else's (their own would be refused by the four-eyes rule, 409).
+    ("media.index", "GET"): Expect(SIGNED_IN),
+    ("media.new", "GET"): Expect(SIGNED_IN),
+    ("media.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_media_form(w))),
+    ("media.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_media(w))),
+    ("media.screenshot", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_media_screenshot(w))),
+    ("media.triage", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request({"reference": w.media_contact().reference}, data={"action": "acknowledge"}),
+    ),
+    ("api.list_media_contacts", "GET"): Expect(SIGNED_IN),
+    ("api.create_media_contact", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_media_json(w))),
+    ("api.get_media_contact", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_media(w))),
+    ("api.media_contact_screenshot", "GET"): Expect(
+        SIGNED_IN, build=lambda w: Request(_own_media_screenshot(w))
+    ),
+    ("api.triage_media_contact", "POST"): Expect(
+        COMMS, build=lambda w: Request({"reference": w.media_contact().reference}, json={"action": "acknowledge"}),
+    ),
+    # Breach reports (policy 9). A case is seen only by those involved (anyone else gets 404,
+    # tested in tests/test_breaches.py), so pages are built from the actor's own report; each
+    # action from a case the actor may take it on: comms route one waiting to be routed, the
+    # line manager it is assigned to resolves or flags it, HR record the outcome of an escalated one.
+    ("breaches.index", "GET"): Expect(SIGNED_IN),
+    ("breaches.new", "GET"): Expect(SIGNED_IN),
+    ("breaches.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_breach_form(w))),
+    ("breaches.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_breach(w))),
+    ("breaches.evidence", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_evidence(w))),
+    ("breaches.route", "POST"): Expect(
+        COMMS, status=302,
+        build=lambda w: Request({"reference": w.breach("to_route").reference},
+                                data={"routing-decision": "route", "routing-manager": str(w.make_user("manager").id)}),
+    ),
+    ("breaches.decide", "POST"): Expect(
+        MANAGERS, status=302,
+        build=lambda w: Request({"reference": w.breach().reference},
+                                data={"decision-decision": "resolve", "decision-note": "Talked it through."}),
+    ),
+    ("breaches.flag", "POST"): Expect(
+        MANAGERS, status=302, build=lambda w: Request({"reference": w.breach().reference}, data={"flag-note": "Shared."}),
+    ),
+    ("breaches.outcome", "POST"): Expect(
+        HR, status=302,
+        build=lambda w: Request({"reference": w.breach("with_hr").reference}, data={"outcome-note": "Advice given."}),
+    ),
+    # Monthly reports (policy 11.2): comms generate and issue; comms and auditors read. Each request
+    # gets a report of a month of its own (generating a month already issued would be a 409).
+    ("reports.index", "GET"): Expect(READERS),
+    ("reports.generate", "POST"): Expect(COMMS, status=302, build=lambda w: Request(data={"month": "2023-01"})),
+    ("reports.detail", "GET"): Expect(READERS, build=lambda w: Request({"month": w.report().month})),
+    ("reports.issue", "POST"): Expect(
+        COMMS, status=302, build=lambda w: Request({"month": (r := w.report()).month}, data={"sha256": r.sha256}),
+    ),
+    ("reports.chart", "GET"): Expect(
+        READERS, build=lambda w: Request({"month": w.report().month, "chart": "platforms"}),
+    ),
+    ("reports.export_csv", "GET"): Expect(READERS, build=lambda w: Request({"month": w.report(issued=True).month})),
+    ("reports.export_pdf", "GET"): Expect(READERS, build=lambda w: Request({"month": w.report(issued=True).month})),
 }
 
 

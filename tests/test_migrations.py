@@ -122,7 +122,8 @@ def test_there_is_one_line_of_revisions() -> None:
 
 
 def test_upgrade_head_on_an_empty_database(empty_database: str) -> None:
-    """Every table of the models exists, the anchor starts at the genesis hash, and the trail is append-only."""
+    """Every table of the models exists, the anchor starts at the genesis hash, the trail is append-only,
+    and so is an issued monthly report."""
     alembic(empty_database, lambda cfg: command.upgrade(cfg, "head"))
 
     def look(connection: Connection) -> dict[str, Any]:
@@ -138,8 +139,10 @@ def test_upgrade_head_on_an_empty_database(empty_database: str) -> None:
     assert found["revision"] == head()
     assert found["anchor"] == ((1, 0, GENESIS_HASH),)
     expected_triggers = (
-        {"audit_events_no_update", "audit_events_no_delete"} if empty_database.startswith("sqlite")
-        else {"audit_events_no_change", "audit_events_no_truncate"}
+        {"audit_events_no_update", "audit_events_no_delete",
+         "monthly_reports_issued_no_update", "monthly_reports_issued_no_delete"}
+        if empty_database.startswith("sqlite")
+        else {"audit_events_no_change", "audit_events_no_truncate", "monthly_reports_issued_no_change"}
     )
     assert found["triggers"] == expected_triggers
 

@@ -30,6 +30,7 @@ from registry.api.openapi import document
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.consent import services as consents
+from registry.media import services as media_contacts
 from registry.monitoring import services as monitoring
 from registry.posts import services as posts
 
@@ -77,9 +78,9 @@ def _schemathesis_node_id(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 def seeded(make_channel: Callable[..., Channel], make_user: Callable[..., User]) -> list[str]:
-    """Channels in every status on several platforms, an unauthorised account, promotional posts
-    and logo consents in several states, so that generated requests find real records; returns
-    the channels', posts' and consents' references."""
+    """Channels in every status on several platforms, an unauthorised account, promotional posts,
+    logo consents and media contacts in several states, so that generated requests find real
+    records; returns the channels', posts', consents' and media contacts' references."""
     channels = [
         make_channel(status, platform=platform, handle=f"trust{n}_{status[:6]}")
         for n, platform in enumerate(("x", "instagram"))
@@ -114,6 +115,13 @@ def seeded(make_channel: Callable[..., Channel], make_user: Callable[..., User])
             consents.decide(consent, decision, comms, note="Because",
                             checked=[i.id for i in consents.active_checklist()])
         references.append(consent.request_reference)
+    for action in (None, "acknowledge"):
+        contact = media_contacts.log_approach(media_contacts.Approach(
+            platform="x", contacted_at=db.utcnow() - dt.timedelta(hours=1), enquiry="Asked why.",
+            link="https://x.com/messages/1", not_responded=True), [], staff)
+        if action:
+            media_contacts.triage(contact, action, comms)
+        references.append(contact.reference)
     db.session().commit()
     return references
 
@@ -123,7 +131,7 @@ def _config(references: list[str], token: str | None = None) -> schemathesis.Con
         "seed": 2026,
         "generation": {"mode": "all"},
         "checks": CHECKS,
-        # Most generated references are real channels, posts or consents; the rest exercise 404.
+        # Most generated references are real channels, posts, consents or media contacts; the rest exercise 404.
         "dictionaries": {"references": {"values": references}},
         "parameters": {"path.reference": {"dictionary": "references", "probability": 0.8}},
     }

@@ -27,10 +27,13 @@ from registry.auth.permissions import (
     Role,
     policy_of,
 )
+from registry.breaches import services as breaches
 from registry.channels.models import Channel
 from registry.consent import services as consents
+from registry.media import services as media
 from registry.monitoring import services as monitoring
 from registry.posts import services as posts
+from registry.reports import services as reports
 from registry.roster import services as roster
 from registry.vault import services as custody
 from registry.vault.models import CredentialReveal
@@ -39,8 +42,8 @@ from tests.conftest import Browser, csrf_token
 ANONYMOUS = "anonymous"
 ROLES = [role.value for role in Role]
 
-#: endpoint → the path to open ({channel}, {own_channel}, {own_post}, {own_consent}, {finding}, {user}…
-#: are filled in).
+#: endpoint → the path to open ({channel}, {own_channel}, {own_post}, {own_consent}, {own_media_contact},
+#: {own_breach}, {finding}, {user}, {report}… are filled in).
 PAGES = {
     "web.home": "/",
     "web.policy": "/policy",
@@ -88,6 +91,14 @@ PAGES = {
     "posts.new": "/posts/new",
     "posts.detail": "/posts/{own_post}",
     "posts.edit": "/posts/{own_post}/edit",
+    "media.index": "/media-contacts",
+    "media.new": "/media-contacts/new",
+    "media.detail": "/media-contacts/{own_media_contact}",
+    "breaches.index": "/breaches",
+    "breaches.new": "/breaches/new",
+    "breaches.detail": "/breaches/{own_breach}",
+    "reports.index": "/reports",
+    "reports.detail": "/reports/{report}",
 }
 #: GET routes that answer with something other than an HTML page.
 NOT_PAGES = {
@@ -100,6 +111,11 @@ NOT_PAGES = {
     "notifications.message",
     # Downloads: tests/test_consent.py and tests/test_posts.py check them.
     "consent.export", "consent.artwork", "consent.letter_pdf", "posts.image",
+    # A media contact's screenshot and a breach report's evidence file: tests/test_media_contacts.py
+    # and tests/test_breaches.py check them.
+    "media.screenshot", "breaches.evidence",
+    # The monthly report's chart images and downloads: tests/test_reports.py checks them.
+    "reports.chart", "reports.export_csv", "reports.export_pdf",
 }
 H1 = re.compile(r"<h1[\s>]")
 TITLE = re.compile(r"<title>\s*([^<]+?)\s*</title>")
@@ -156,20 +172,43 @@ def _post_of(user: User) -> str:
     return post.reference
 
 
+def _media_contact_of(user: User) -> str:
+    """A media approach ``user`` logged (only they, comms and auditors may open it)."""
+    contact = media.log_approach(media.Approach(
+        platform="x", outlet="Pages Gazette", contacted_at=db.utcnow() - dt.timedelta(hours=1),
+        enquiry="Asked about the pages.", link="https://x.com/messages/9", not_responded=True,
+    ), [], user)
+    db.session().commit()
+    return contact.reference
+
+
+def _breach_of(user: User) -> str:
+    """A breach report ``user`` made (only they, of those the pages test signs in, may open it:
+    nobody is named, so it waits for comms to route it, who see it too)."""
+    made = breaches.report_breach(breaches.BreachAnswers(
+        account="@pages_test on X", link="https://x.com/pages_test/status/1", description="Pages test.",
+        clauses=("6.13",), reputational_risk=False, subject_kind="unknown",
+    ), [], user)
+    db.session().commit()
+    return made.reference
+
+
 def own_objects(user: User, decider: User) -> dict[str, str]:
-    """What is ``user``'s own and only theirs to open: a post and logo consents in three states."""
-    return {"own_post": _post_of(user), **own_consents(user, decider)}
+    """What is ``user``'s own and only theirs to open: a post, logo consents in three states, a media
+    approach and a breach report."""
+    return {"own_post": _post_of(user), "own_media_contact": _media_contact_of(user), "own_breach": _breach_of(user),
+            **own_consents(user, decider)}
 
 
 #: Placeholders for someone not signed in: they are sent to sign in before anything is looked up.
 NOBODYS = {"own_post": "PP-2026-0001", "own_consent": "LCR-0001", "own_consent_changes": "LCR-0002",
-           "own_consent_approved": "LCR-0003"}
+           "own_consent_approved": "LCR-0003", "own_media_contact": "MC-0001", "own_breach": "BR-0001"}
 
 
 @pytest.fixture
 def objects(app: Flask, make_channel: Callable[..., Channel], make_user: Callable[..., User]) -> dict[str, Any]:
-    """A monitoring record, a user, and an active channel with secrets in custody (two versions of its
-    password, a two-factor seed, a copy in their history) that must be rotated."""
+    """A monitoring record, a user, an active channel with secrets in custody (two versions of its
+    password, a two-factor seed, a copy in their history) that must be rotated, and last month's report."""
     comms = make_user("comms")
     finding = monitoring.record_finding(platform="", url="https://x.com/ExampleNHS_Help", evidence="Imitation.",
                                         found_on=None, actor=comms)
@@ -187,9 +226,10 @@ def objects(app: Flask, make_channel: Callable[..., Channel], make_user: Callabl
     grant = roster.grant(channel, email="sam@agency.example", name="Sam Agency", organisation="Bright Agency Ltd",
                          platform_role="editor", actor=comms)
     review = roster.start_review(title="Spring review", channel_ids=None, due_on=clock.today(), actor=comms)
+    report = reports.generate(reports.default_month(), comms)
     db.session().commit()
     return {"channel": channel.reference, "finding": finding.reference, "user": comms.id, "grant": grant.id,
-            "review": review.reference}
+            "review": review.reference, "report": report.month}
 
 
 def test_every_get_route_is_a_checked_page_or_declared_not_a_page(app: Flask) -> None:
@@ -267,18 +307,27 @@ def workload(app: Flask, make_channel: Callable[..., Channel], make_user: Callab
     db.session().commit()
 
 
+#: role → (texts its home page shows, texts it must not show); see also tests/test_dashboards.py.
+EVERYDAY_ONLY = ["What needs you now", "Inventory health", "Channels by status", "Chain intact", "Manage users",
+                 "requests waiting on you", "media contacts waiting", "breach reports waiting", "dormant accounts"]
+BREACH_HANDLER = ["Request a social media channel", "Your requests and cases", "What needs you now",
+                  "0 breach reports waiting for you"]
 EXPECTED = {
-    "staff": (["Request a social media channel", "Your requests", "You have not requested any channels."],
-              ["What needs you now", "Channels by status", "Audit trail", "Manage users"]),
-    "manager": (["Request a social media channel", "Your requests"],
-                ["What needs you now", "Channels by status", "Audit trail", "Manage users"]),
-    "comms": (["What needs you now", "3 requests waiting on you", "1 unauthorised accounts still open",
-               "Channels by status", "Audit trail"],
-              ["Manage users"]),
-    "auditor": (["1 unauthorised accounts still open", "Channels by status", "Audit trail"],
-                ["requests waiting on you", "Manage users"]),
-    "admin": (["Users", "Manage users", "Audit trail"],
-              ["requests waiting on you", "Channels by status", "unauthorised accounts"]),
+    "staff": (["Request a social media channel", "Your requests and cases", "You have no open requests or cases."],
+              EVERYDAY_ONLY),
+    "manager": (BREACH_HANDLER, [text for text in EVERYDAY_ONLY if text not in BREACH_HANDLER + ["breach reports waiting"]]),
+    "hr": (BREACH_HANDLER, [text for text in EVERYDAY_ONLY if text not in BREACH_HANDLER + ["breach reports waiting"]]),
+    "comms": (["What needs you now", "3 requests waiting on you", "0 media contacts waiting on you",
+               "0 breach reports waiting for you", "1 unauthorised account still open", "Inventory health",
+               "Channels by status", "Chain intact", "credentials to rotate"],
+              ["Manage users", "dormant accounts", "must set up two-factor sign-in"]),
+    "auditor": (["Inventory health", "1 still open", "Channels by status", "Chain intact"],
+                ["What needs you now", "requests waiting on you", "breach reports waiting", "Manage users",
+                 "dormant accounts"]),
+    "admin": (["What needs you now", "Users", "Manage users", "Chain intact", "must set up two-factor sign-in",
+               "dormant accounts"],
+              ["requests waiting on you", "breach reports waiting", "Inventory health", "Channels by status",
+               "unauthorised accounts"]),
 }
 
 
@@ -364,6 +413,11 @@ FORMS = [
     ("staff", "/consents/new", {},
      ["title", "department", "asset", "purpose", "media", "audience", "partner_involved", "starts_on", "ends_on",
       "artwork"]),
+    ("staff", "/media-contacts/new", {},
+     ["platform", "contacted_on", "contacted_time", "enquiry", "link", "not_responded"]),
+    ("staff", "/breaches/new", {},
+     ["account", "link", "description", "clauses", "reputational_risk", "subject_kind"]),
+    ("comms", "/reports", {"month": "2025-13"}, ["month"]),
 ]
 
 

@@ -46,7 +46,7 @@ from tests.conftest import (
 )
 from tests.test_authorisation import ANONYMOUS, EXPECTATIONS, KNOWN_BUGS, World
 
-ALL_ROLES = ("staff", "manager", "comms", "auditor", "admin")
+ALL_ROLES = ("staff", "manager", "comms", "auditor", "admin", "hr")
 SIGN_IN_FAILED = "Enter a correct email address and password."
 REQUIRED = ("REGISTRY_SECRET_KEY", "REGISTRY_DATABASE_URL", "REGISTRY_MASTER_KEYS")
 PHC = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")

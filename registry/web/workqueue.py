@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from registry import db
 from registry.auth.models import User
+from registry.breaches import services as breaches
 from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.channels.workflow import ChannelStatus
 from registry.consent import services as consents
+from registry.media import services as media
 from registry.posts import services as posts
 from registry.web.work import WorkItem
 
@@ -55,6 +57,7 @@ def _sources() -> list[tuple[Callable[[], list[WorkItem]], Callable[[User], list
         (channel_items_for_comms, channel_items_of),
         (consents.work_items_for_comms, consents.work_items_of),
         (posts.work_items_for_comms, posts.work_items_of),
+        (media.work_items_for_comms, media.work_items_of),
     ]
 
 
@@ -65,6 +68,8 @@ def for_comms() -> list[WorkItem]:
 
 
 def of(user: User) -> list[WorkItem]:
-    """A person's open requests: those needing them first, then oldest first."""
-    items = [item for _, of_user in _sources() for item in of_user(user)]
+    """A person's open requests and the breach reports they made: those needing them first,
+    then oldest first. (Breach cases are not in comms' queue: who may see one depends on who
+    asks, so handlers find theirs on their home page.)"""
+    items = [item for _, of_user in _sources() for item in of_user(user)] + breaches.work_items_of(user)
     return sorted(items, key=lambda i: (not i.needs_you, i.waiting_since, i.reference))
