@@ -1202,7 +1202,7 @@ def test_the_api_takes_files_up_to_the_upload_limit_despite_base64(
     """Base64 makes a file a third larger; the artwork routes allow for that, so "10 MB" means the same
     in the API as in the browser: a file of exactly the limit is taken, one byte more is refused
     by name, and a body beyond 4/3 of the limit plus the allowance gets 413 saying the limit."""
-    from registry.consent.api import body_limit
+    from registry.api.support import body_limit
 
     client = app.test_client()
     headers = api_token(make_user("staff"))

@@ -11,6 +11,7 @@ from registry.channels.workflow import ChannelAction, ChannelStatus
 from registry.roster.models import PlatformRole
 from registry.roster.services import NAME_MAX, ORGANISATION_MAX
 from registry.roster.services import REASON_MAX as ROSTER_REASON_MAX
+from registry.uploads.models import UploadType
 from registry.vault.models import CredentialKind
 from registry.vault.services import MAX_VALUE
 from registry.vault.services import REASON_MAX as CREDENTIAL_REASON_MAX
@@ -87,6 +88,35 @@ def _closed(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **ext
     }
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (of a single type) allowing null as well."""
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _base64_file(description: str, **properties: Any) -> dict[str, Any]:
+    """A file sent inside a JSON body: ``{filename, content_base64}`` and any other ``properties``."""
+    return {
+        "type": "object",
+        "required": ["filename", "content_base64", *properties],
+        "properties": {
+            "filename": {"type": "string", "minLength": 1, "maxLength": FILENAME_MAX},
+            "content_base64": {"type": "string", "contentEncoding": "base64", "description": description},
+            **properties,
+        },
+    }
+
+
+#: The longest filename of a file sent base64-encoded.
+FILENAME_MAX = 255
+UPLOAD_ID_PARAM = {
+    "name": "upload_id", "in": "path", "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
+#: The 200 response of a route that sends an uploaded file.
+FILE_DOWNLOAD = {
+    "description": "The file (Content-Disposition: attachment).",
+    "content": {t.value: {"schema": {"type": "string", "format": "binary"}} for t in UploadType},
+}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 INTERNAL_FIELDS = (

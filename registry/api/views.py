@@ -15,6 +15,7 @@ from flask_login import current_user
 from registry import db
 from registry.api import schemas
 from registry.api.openapi import AUDIT_QUERY_LIMITS, CHANNEL_QUERY_LIMITS, document
+from registry.api.support import json_response, page_json
 from registry.audit.services import AuditFilters, search_events
 from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
@@ -153,14 +154,7 @@ def list_channels():
         return csv_response("channels.csv", EXPORT_COLUMNS, rows)
     result = paginate(db.session(), statement, page, per_page)
     viewer = _user()
-    return jsonify(
-        {
-            "items": [schemas.channel(c, viewer) for c in result.items],
-            "total": result.total,
-            "page": result.page,
-            "per_page": result.per_page,
-        }
-    )
+    return jsonify(page_json(result, [schemas.channel(c, viewer) for c in result.items]))
 
 
 @bp.route("/channels", methods=["POST"])
@@ -169,8 +163,7 @@ def list_channels():
 def create_channel():
     data = channels.ChannelRequest.from_mapping(_json_object())
     channel = channels.request_channel(data, _user())
-    response = jsonify(schemas.channel(channel, _user(), channels.history(channel)))
-    response.status_code = 201
+    response = json_response(schemas.channel(channel, _user(), channels.history(channel)), 201)
     response.headers["Location"] = url_for("api.get_channel", reference=channel.reference)
     return response
 
@@ -213,14 +206,7 @@ def audit_events():
         AUDIT_QUERY_LIMITS, lambda: AuditFilters.parse(request.args, strict=True), lambda: page_args(50, strict=True)
     )
     result = paginate(db.session(), search_events(filters), page, per_page)
-    return jsonify(
-        {
-            "items": [schemas.audit_event(e) for e in result.items],
-            "total": result.total,
-            "page": result.page,
-            "per_page": result.per_page,
-        }
-    )
+    return jsonify(page_json(result, [schemas.audit_event(e) for e in result.items]))
 
 
 @bp.route("/channels/<reference>/credentials")
@@ -243,8 +229,7 @@ def store_credential(reference: str):
     if missing:
         raise Invalid(missing)
     credential = custody.store(channel, fields["kind"] or "", fields["value"] or "", fields["reason"] or "", _user())
-    response = jsonify(schemas.credential(credential))
-    response.status_code = 201
+    response = json_response(schemas.credential(credential), 201)
     return response
 
 
@@ -267,8 +252,7 @@ def create_grant(reference: str):
         channel, email=data.email, name=data.name, organisation=data.organisation,
         platform_role=data.platform_role, expires_on=data.expires_on, actor=_user(),
     )
-    response = jsonify(schemas.grant(added))
-    response.status_code = 201
+    response = json_response(schemas.grant(added), 201)
     response.headers["Location"] = url_for("api.list_grants", reference=channel.reference)
     return response
 

@@ -10,17 +10,12 @@ to the limit, each and together, fit, as they do in the browser's form.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import io
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
-from flask_login import current_user
+from flask import jsonify, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from config import FORM_ALLOWANCE_BYTES
 from registry import clock, db
 from registry.api.openapi import (
     ERRORS_400,
@@ -29,15 +24,26 @@ from registry.api.openapi import (
     ERRORS_404,
     ERRORS_422,
     ERRORS_429,
+    FILE_DOWNLOAD,
     NULLABLE_TEXT,
     TIMESTAMP,
+    UPLOAD_ID_PARAM,
+    _base64_file,
     _closed,
     _json,
+    _nullable,
     _page_params,
     _paged,
     _problem,
 )
-from registry.api.views import _json_object, _query, bp
+from registry.api.support import (
+    base64_files,
+    iso,
+    json_response,
+    page_json,
+    room_for_base64,
+)
+from registry.api.views import _json_object, _query, _text_fields, _user, bp
 from registry.auth.permissions import Permission, requires
 from registry.consent import letter as letters
 from registry.consent import services
@@ -66,14 +72,6 @@ CONSENT_QUERY_LIMITS = {"q": 200}
 ARTWORK_MAX_FILES = 20
 
 
-def _user():
-    return current_user._get_current_object()
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 # --- how a consent looks ------------------------------------------------------------------------
 
 
@@ -100,16 +98,16 @@ def consent_json(
         "audience": consent.audience,
         "partner_involved": consent.partner_involved,
         "partner_name": consent.partner_name,
-        "starts_on": _iso(consent.starts_on),
-        "ends_on": _iso(consent.ends_on),
-        "expires_on": _iso(consent.expires_on),
+        "starts_on": iso(consent.starts_on),
+        "ends_on": iso(consent.ends_on),
+        "expires_on": iso(consent.expires_on),
         "conditions": consent.conditions,
         "decided_by": consent.decided_by.name if consent.decided_by else None,
-        "decided_at": _iso(consent.decided_at),
+        "decided_at": iso(consent.decided_at),
         "requested_by": {"name": consent.requester.name, "email": consent.requester.email},
-        "created_at": _iso(consent.created_at),
-        "submitted_at": _iso(consent.submitted_at),
-        "updated_at": _iso(consent.updated_at),
+        "created_at": iso(consent.created_at),
+        "submitted_at": iso(consent.submitted_at),
+        "updated_at": iso(consent.updated_at),
         "links": {
             "self": url_for("api.get_consent", reference=ref),
             "html": url_for("consent.detail", reference=ref),
@@ -121,7 +119,7 @@ def consent_json(
         body["history"] = [
             {
                 "action": step.action, "from_status": step.from_status, "to_status": step.to_status,
-                "actor": step.actor.name, "occurred_at": _iso(step.occurred_at), "note": step.note,
+                "actor": step.actor.name, "occurred_at": iso(step.occurred_at), "note": step.note,
             }
             for step in history
         ]
@@ -130,7 +128,7 @@ def consent_json(
             {
                 "id": a.upload_id, "name": a.upload.original_name, "content_type": a.upload.content_type,
                 "size": a.upload.size, "sha256": a.upload.sha256, "current": a.is_current,
-                "added_at": _iso(a.added_at), "removed_at": _iso(a.removed_at),
+                "added_at": iso(a.added_at), "removed_at": iso(a.removed_at),
                 "url": url_for("api.consent_artwork", reference=ref, upload_id=a.upload_id),
             }
             for a in artwork
@@ -142,56 +140,20 @@ def consent_json(
 
 def _full(consent: LogoConsent, status: int = 200):  # type: ignore[no-untyped-def]
     steps = services.history(consent)
-    response = jsonify(consent_json(
+    return json_response(consent_json(
         consent, today=clock.today(), history=steps, artwork=services.artwork_of(consent),
         checks=services.checks_of(services.last_decision(steps)),
-    ))
-    response.status_code = status
-    return response
+    ), status)
 
 
 # --- reading the request body -------------------------------------------------------------------
 
 
-def body_limit(max_upload_bytes: int) -> int:
-    """The largest body a route taking artwork accepts: base64 of files of ``max_upload_bytes``
-    in all (4 characters for every 3 bytes), plus room for the other fields."""
-    return 4 * -(-max_upload_bytes // 3) + FORM_ALLOWANCE_BYTES
-
-
-def _room_for_base64() -> None:
-    """Raise this request's size limit (before the body is read) so the upload limit means the
-    same for a file sent base64-encoded as for a file chosen in the browser."""
-    request.max_content_length = body_limit(current_app.extensions["registry.settings"].max_upload_bytes)
-
-
 def _artwork(body: dict[str, Any], field: str = "artwork") -> list[FileStorage]:
     """``[{filename, content_base64}]`` as files for the upload checks (none given: the service
     says whether artwork is needed, alongside any other mistakes)."""
-    given = body.get(field)
-    if given is None:
-        return []
-    if not isinstance(given, list) or not all(isinstance(item, dict) for item in given):
-        raise Invalid({field: f"{field} must be a list of objects with filename and content_base64."})
-    if len(given) > ARTWORK_MAX_FILES:
-        raise Invalid({field: f"Send at most {ARTWORK_MAX_FILES} files at once."})
-    files = []
-    for n, item in enumerate(given, start=1):
-        name, content = item.get("filename"), item.get("content_base64")
-        if not isinstance(name, str) or not name.strip():
-            raise Invalid({field: f"File {n} needs a filename, such as draft-poster.png."})
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            raise Invalid({field: f"File {n}: the filename is not valid text."}) from None
-        if not isinstance(content, str):
-            raise Invalid({field: f"{name}: content_base64 must be the file's content, base64-encoded."})
-        try:
-            data = base64.b64decode(content, validate=True)
-        except (binascii.Error, ValueError):
-            raise Invalid({field: f"{name}: content_base64 is not valid base64."}) from None
-        files.append(FileStorage(stream=io.BytesIO(data), filename=name, content_type="application/octet-stream"))
-    return files
+    return base64_files(body, field, most=ARTWORK_MAX_FILES, too_many=f"Send at most {ARTWORK_MAX_FILES} files at once.",
+                        noun="File", example="draft-poster.png")
 
 
 def _ints(body: dict[str, Any], field: str) -> list[int]:
@@ -201,14 +163,6 @@ def _ints(body: dict[str, Any], field: str) -> list[int]:
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise Invalid({field: f"{field} must be a list of whole numbers (ids)."})
     return value
-
-
-def _text(body: dict[str, Any], *names: str) -> dict[str, str | None]:
-    errors = {name: f"{name} must be text." for name in names if body.get(name) is not None
-              and not isinstance(body[name], str)}
-    if errors:
-        raise Invalid(errors)
-    return {name: body.get(name) for name in names}
 
 
 def _date(body: dict[str, Any], name: str) -> dt.date | None:
@@ -238,17 +192,14 @@ def list_consents():
     )
     today = clock.today()
     result = paginate(db.session(), services.search(filters, _user(), today=today), page, per_page)
-    return jsonify({
-        "items": [consent_json(c, today=today) for c in result.items],
-        "total": result.total, "page": result.page, "per_page": result.per_page,
-    })
+    return jsonify(page_json(result, [consent_json(c, today=today) for c in result.items]))
 
 
 @bp.route("/consents", methods=["POST"])
 @requires(Permission.CONSENT_REQUEST)
 @limiter.limit(API_PER_CLIENT)
 def create_consent():
-    _room_for_base64()
+    room_for_base64()
     body = _json_object()
     data = services.ConsentRequest.from_mapping(body)
     consent = services.request_consent(data, _artwork(body), _user())
@@ -270,7 +221,7 @@ def get_consent(reference: str):
 def decide_consent(reference: str):
     consent = services.visible_consent(reference, _user())
     body = _json_object()
-    fields = _text(body, "decision", "note", "conditions")
+    fields = _text_fields(body, ("decision", "note", "conditions"))
     checked = _ints(body, "checked")
     expires_on = _date(body, "expires_on")
     consent = services.decide(
@@ -285,7 +236,7 @@ def decide_consent(reference: str):
 @limiter.limit(API_PER_CLIENT)
 def withdraw_consent(reference: str):
     consent = services.visible_consent(reference, _user())
-    fields = _text(_json_object(), "note")
+    fields = _text_fields(_json_object(), ("note",))
     return _full(services.withdraw(consent, _user(), note=fields["note"]))
 
 
@@ -294,11 +245,11 @@ def withdraw_consent(reference: str):
 @limiter.limit(API_PER_CLIENT)
 def resubmit_consent(reference: str):
     """The requester changes what comms asked about (fields not given stay as they are) and resubmits."""
-    _room_for_base64()
+    room_for_base64()
     consent = services.visible_consent(reference, _user())
     body = _json_object()
     data = services.ConsentRequest.from_mapping(body, base=services.ConsentRequest.of(consent))
-    note = _text(body, "note")["note"]
+    note = _text_fields(body, ("note",))["note"]
     consent = services.resubmit(
         consent, data, _user(), add_artwork=_artwork(body),
         remove_artwork=_ints(body, "remove_artwork"), note=note,
@@ -347,22 +298,10 @@ TOO_BIG = (
 )
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "type": [schema["type"], "null"]}
-
-
 def openapi_schemas() -> dict[str, Any]:
     assets = [a.value for a in Asset]
     media = [m.value for m in Medium]
-    artwork_file = {
-        "type": "object",
-        "required": ["filename", "content_base64"],
-        "properties": {
-            "filename": {"type": "string", "minLength": 1, "maxLength": 255},
-            "content_base64": {"type": "string", "contentEncoding": "base64",
-                               "description": "The file itself: a PNG, JPEG, GIF or WebP image, or a PDF."},
-        },
-    }
+    artwork_file = _base64_file("The file itself: a PNG, JPEG, GIF or WebP image, or a PDF.")
     request_properties: dict[str, Any] = {
         "title": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["title"]},
         "department": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["department"]},
@@ -598,16 +537,9 @@ def openapi_paths() -> dict[str, Any]:
                 "operationId": "getConsentArtwork",
                 "summary": "One artwork file of a request the caller may see, as a download.",
                 "security": bearer,
-                "parameters": [
-                    REFERENCE,
-                    {"name": "upload_id", "in": "path", "required": True,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
-                ],
+                "parameters": [REFERENCE, UPLOAD_ID_PARAM],
                 "responses": {
-                    "200": {
-                        "description": "The file (Content-Disposition: attachment).",
-                        "content": {t.value: {"schema": {"type": "string", "format": "binary"}} for t in UploadType},
-                    },
+                    "200": FILE_DOWNLOAD,
                     "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404, "429": ERRORS_429,
                 },
             }

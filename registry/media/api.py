@@ -7,16 +7,11 @@ routes that take them allow a body of 4/3 of the upload size limit plus the usua
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
-from flask_login import current_user
+from flask import jsonify, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from config import FORM_ALLOWANCE_BYTES
 from registry import db
 from registry.api.openapi import (
     ERRORS_400,
@@ -25,18 +20,28 @@ from registry.api.openapi import (
     ERRORS_404,
     ERRORS_422,
     ERRORS_429,
+    FILE_DOWNLOAD,
     NULLABLE_TEXT,
     TIMESTAMP,
+    UPLOAD_ID_PARAM,
+    _base64_file,
     _closed,
     _json,
+    _nullable,
     _page_params,
     _paged,
     _problem,
 )
-from registry.api.views import _json_object, _query, _text_fields, bp
+from registry.api.support import (
+    base64_files,
+    iso,
+    json_response,
+    page_json,
+    room_for_base64,
+)
+from registry.api.views import _json_object, _query, _text_fields, _user, bp
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import Platform
-from registry.errors import Invalid
 from registry.media import services
 from registry.media.models import (
     JOURNALIST_MAX,
@@ -52,14 +57,6 @@ from registry.web.pagination import page_args, paginate
 from registry.web.throttle import API_PER_CLIENT, limiter
 
 QUERY_LIMITS = {"q": 200}
-
-
-def _user():
-    return current_user._get_current_object()
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 # --- how an approach looks ------------------------------------------------------------------------
@@ -78,19 +75,19 @@ def contact_json(contact: MediaContact, *, everyone: bool, history: list[MediaCo
         "platform_label": contact.platform_label,
         "outlet": contact.outlet,
         "journalist": contact.journalist,
-        "contacted_at": _iso(contact.contacted_at),
-        "deadline_at": _iso(contact.deadline_at),
+        "contacted_at": iso(contact.contacted_at),
+        "deadline_at": iso(contact.deadline_at),
         "enquiry": contact.enquiry,
         "link": contact.link,
-        "no_response_confirmed_at": _iso(contact.no_response_confirmed_at),
+        "no_response_confirmed_at": iso(contact.no_response_confirmed_at),
         "advice": contact.advice,
-        "advised_at": _iso(contact.advised_at),
+        "advised_at": iso(contact.advised_at),
         "advised_by": contact.advised_by.name if contact.advised_by else None,
         "reported_by": {"name": contact.reporter.name, "email": contact.reporter.email},
-        "created_at": _iso(contact.created_at),
-        "updated_at": _iso(contact.updated_at),
-        "status_changed_at": _iso(contact.status_changed_at),
-        "closed_at": _iso(contact.closed_at),
+        "created_at": iso(contact.created_at),
+        "updated_at": iso(contact.updated_at),
+        "status_changed_at": iso(contact.status_changed_at),
+        "closed_at": iso(contact.closed_at),
         "links": {
             "self": url_for("api.get_media_contact", reference=ref),
             "html": url_for("media.detail", reference=ref),
@@ -100,7 +97,7 @@ def contact_json(contact: MediaContact, *, everyone: bool, history: list[MediaCo
         body["history"] = [
             {
                 "action": step.action, "from_status": step.from_status, "to_status": step.to_status,
-                "actor": step.actor.name, "occurred_at": _iso(step.occurred_at), "advice": step.advice,
+                "actor": step.actor.name, "occurred_at": iso(step.occurred_at), "advice": step.advice,
                 "note": step.note if everyone else None,
             }
             for step in history
@@ -109,7 +106,7 @@ def contact_json(contact: MediaContact, *, everyone: bool, history: list[MediaCo
         body["screenshots"] = [
             {
                 "id": e.upload_id, "name": e.upload.original_name, "content_type": e.upload.content_type,
-                "size": e.upload.size, "sha256": e.upload.sha256, "added_at": _iso(e.added_at),
+                "size": e.upload.size, "sha256": e.upload.sha256, "added_at": iso(e.added_at),
                 "url": url_for("api.media_contact_screenshot", reference=ref, upload_id=e.upload_id),
             }
             for e in evidence
@@ -119,50 +116,20 @@ def contact_json(contact: MediaContact, *, everyone: bool, history: list[MediaCo
 
 def _full(contact: MediaContact, status: int = 200):  # type: ignore[no-untyped-def]
     user = _user()
-    response = jsonify(contact_json(
+    return json_response(contact_json(
         contact, everyone=services.sees_everything(user), history=services.history(contact, user),
         evidence=services.evidence_of(contact),
-    ))
-    response.status_code = status
-    return response
+    ), status)
 
 
 # --- reading the request body ---------------------------------------------------------------------
 
 
-def _room_for_base64() -> None:
-    """Raise this request's size limit (before the body is read) so that the upload limit means
-    the same for a file sent base64-encoded as for a file chosen in the browser."""
-    limit = current_app.extensions["registry.settings"].max_upload_bytes
-    request.max_content_length = 4 * -(-limit // 3) + FORM_ALLOWANCE_BYTES
-
-
 def _screenshots(body: dict[str, Any]) -> list[FileStorage]:
     """``[{filename, content_base64}]`` as files for the upload checks."""
-    given = body.get("screenshots")
-    if given is None:
-        return []
-    if not isinstance(given, list) or not all(isinstance(item, dict) for item in given):
-        raise Invalid({"screenshots": "screenshots must be a list of objects with filename and content_base64."})
-    if len(given) > services.MAX_SCREENSHOTS:
-        raise Invalid({"screenshots": f"Send at most {services.MAX_SCREENSHOTS} screenshots."})
-    files = []
-    for n, item in enumerate(given, start=1):
-        name, content = item.get("filename"), item.get("content_base64")
-        if not isinstance(name, str) or not name.strip():
-            raise Invalid({"screenshots": f"Screenshot {n} needs a filename, such as message.png."})
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            raise Invalid({"screenshots": f"Screenshot {n}: the filename is not valid text."}) from None
-        if not isinstance(content, str):
-            raise Invalid({"screenshots": f"{name}: content_base64 must be the file's content, base64-encoded."})
-        try:
-            data = base64.b64decode(content, validate=True)
-        except (binascii.Error, ValueError):
-            raise Invalid({"screenshots": f"{name}: content_base64 is not valid base64."}) from None
-        files.append(FileStorage(stream=io.BytesIO(data), filename=name, content_type="application/octet-stream"))
-    return files
+    return base64_files(body, "screenshots", most=services.MAX_SCREENSHOTS,
+                        too_many=f"Send at most {services.MAX_SCREENSHOTS} screenshots.",
+                        noun="Screenshot", example="message.png")
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -181,17 +148,14 @@ def list_media_contacts():
     user = _user()
     everyone = services.sees_everything(user)
     result = paginate(db.session(), services.search(filters, user), page, per_page)
-    return jsonify({
-        "items": [contact_json(c, everyone=everyone) for c in result.items],
-        "total": result.total, "page": result.page, "per_page": result.per_page,
-    })
+    return jsonify(page_json(result, [contact_json(c, everyone=everyone) for c in result.items]))
 
 
 @bp.route("/media-contacts", methods=["POST"])
 @requires(Permission.MEDIA_CONTACT_REPORT)
 @limiter.limit(API_PER_CLIENT)
 def create_media_contact():
-    _room_for_base64()
+    room_for_base64()
     body = _json_object()
     data = services.Approach.from_mapping(body)
     contact = services.log_approach(data, _screenshots(body), _user())
@@ -240,10 +204,6 @@ SIZE_NOTE = (
     "10 MB unless configured otherwise) before base64 encoding."
 )
 TOO_BIG = "The body is larger than 4/3 of the upload size limit plus 512 KB."
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "type": [schema["type"], "null"]}
 
 
 def openapi_schemas() -> dict[str, Any]:
@@ -321,15 +281,7 @@ def openapi_schemas() -> dict[str, Any]:
                          "description": "An http(s) address of their message or post."},
                 "screenshots": {
                     "type": ["array", "null"], "maxItems": services.MAX_SCREENSHOTS,
-                    "items": {
-                        "type": "object",
-                        "required": ["filename", "content_base64"],
-                        "properties": {
-                            "filename": {"type": "string", "minLength": 1, "maxLength": 255},
-                            "content_base64": {"type": "string", "contentEncoding": "base64",
-                                               "description": "A PNG, JPEG, GIF or WebP image, or a PDF."},
-                        },
-                    },
+                    "items": _base64_file("A PNG, JPEG, GIF or WebP image, or a PDF."),
                     "description": "Screenshots of the approach, each checked by its content. " + SIZE_NOTE,
                 },
                 "not_responded": {"type": "boolean", "const": True,
@@ -426,16 +378,9 @@ def openapi_paths() -> dict[str, Any]:
                 "operationId": "getMediaContactScreenshot",
                 "summary": "One screenshot of an approach the caller may see, as a download.",
                 "security": bearer,
-                "parameters": [
-                    REFERENCE,
-                    {"name": "upload_id", "in": "path", "required": True,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
-                ],
+                "parameters": [REFERENCE, UPLOAD_ID_PARAM],
                 "responses": {
-                    "200": {
-                        "description": "The file (Content-Disposition: attachment).",
-                        "content": {t.value: {"schema": {"type": "string", "format": "binary"}} for t in UploadType},
-                    },
+                    "200": FILE_DOWNLOAD,
                     "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404, "429": ERRORS_429,
                 },
             }

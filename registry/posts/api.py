@@ -8,15 +8,10 @@ refused with 409. Reading a post changes nothing.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import re
 from typing import Any
 
 from flask import jsonify, request, url_for
-from flask_login import current_user
-from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.api.openapi import (
@@ -26,15 +21,33 @@ from registry.api.openapi import (
     ERRORS_404,
     ERRORS_422,
     ERRORS_429,
+    FILENAME_MAX,
     NULLABLE_TEXT,
     TIMESTAMP,
+    _base64_file,
     _closed,
     _json,
+    _nullable,
     _page_params,
     _paged,
     _problem,
 )
-from registry.api.views import _is_unicode, _json_object, _query, _text_fields, bp
+from registry.api.support import (
+    as_file,
+    decode_base64,
+    iso,
+    json_response,
+    object_list,
+    page_json,
+)
+from registry.api.views import (
+    _is_unicode,
+    _json_object,
+    _query,
+    _text_fields,
+    _user,
+    bp,
+)
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import Platform
 from registry.errors import Invalid
@@ -46,15 +59,6 @@ from registry.web.throttle import API_PER_CLIENT, limiter
 
 QUERY_LIMITS = {"q": 200}
 VERSION_MAX = 2_147_483_647
-FILENAME_MAX = 255
-
-
-def _user():
-    return current_user._get_current_object()
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str, Any]:
@@ -67,7 +71,7 @@ def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str,
         "characters": limits.count(post.text),
         "reason": post.reason,
         "wished_for": post.wished_for.isoformat(),
-        "consent_confirmed_at": _iso(post.consent_confirmed_at),
+        "consent_confirmed_at": iso(post.consent_confirmed_at),
         "consent_location": post.consent_location,
         "channels": [
             {
@@ -108,17 +112,17 @@ def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str,
         "findings_accepted": (
             {
                 "by": post.findings_accepted_by.name if post.findings_accepted_by else "",
-                "at": _iso(post.findings_accepted_at),
+                "at": iso(post.findings_accepted_at),
                 "reason": post.findings_acceptance,
             }
             if post.findings_accepted else None
         ),
         "requested_by": {"name": post.requester.name, "email": post.requester.email},
-        "created_at": _iso(post.created_at),
-        "updated_at": _iso(post.updated_at),
-        "status_changed_at": _iso(post.status_changed_at),
-        "scheduled_for": _iso(post.scheduled_for),
-        "published_at": _iso(post.published_at),
+        "created_at": iso(post.created_at),
+        "updated_at": iso(post.updated_at),
+        "status_changed_at": iso(post.status_changed_at),
+        "scheduled_for": iso(post.scheduled_for),
+        "published_at": iso(post.published_at),
         "version": post.version,
         "links": {
             "self": url_for("api.get_post", reference=post.reference),
@@ -132,7 +136,7 @@ def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str,
                 "from_status": step.from_status,
                 "to_status": step.to_status,
                 "actor": step.actor.name,
-                "occurred_at": _iso(step.occurred_at),
+                "occurred_at": iso(step.occurred_at),
                 "reason": step.reason,
             }
             for step in services.history(post)
@@ -141,9 +145,7 @@ def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str,
 
 
 def _one(post: PromotionalPost, status: int = 200):
-    response = jsonify(post_body(post, with_history=True))
-    response.status_code = status
-    return response
+    return json_response(post_body(post, with_history=True), status)
 
 
 # --- reading the request body ----------------------------------------------------------------------
@@ -167,13 +169,8 @@ def _version(body: dict[str, Any], *, required: bool) -> int | None:
 def _images(body: dict[str, Any]) -> list[services.NewImage]:
     """``images: [{filename, content_base64, alt_text}]`` as new images for the upload checks
     (the first is slot 1). Each file is checked by its content when stored, as on the pages."""
-    given = body.get("images")
-    if given is None:
-        return []
-    if not isinstance(given, list) or not all(isinstance(item, dict) for item in given):
-        raise Invalid({"images": "images must be a list of objects with filename, content_base64 and alt_text."})
-    if len(given) > services.MAX_IMAGES:
-        raise Invalid({"images": f"A post can have at most {services.MAX_IMAGES} images."})
+    given = object_list(body, "images", most=services.MAX_IMAGES, keys="filename, content_base64 and alt_text",
+                        too_many=f"A post can have at most {services.MAX_IMAGES} images.")
     errors: dict[str, str] = {}
     added = []
     for n, item in enumerate(given):
@@ -183,17 +180,13 @@ def _images(body: dict[str, Any]) -> list[services.NewImage]:
             errors[f"{where}.filename"] = f"Image {n + 1} needs a filename of at most {FILENAME_MAX} characters, such as clinic.png."
         if not isinstance(alt, str) or not _is_unicode(alt):
             errors[f"{where}.alt_text"] = f"Describe image {n + 1} for people who cannot see it: alt_text must be text."
-        data = b""
+        data = decode_base64(content) if isinstance(content, str) else None
         if not isinstance(content, str):
             errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 must be the file's content, base64-encoded."
-        else:
-            try:
-                data = base64.b64decode(content, validate=True)
-            except (binascii.Error, ValueError):
-                errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 is not valid base64."
-        if not any(key.startswith(f"{where}.") for key in errors):
-            file = FileStorage(stream=io.BytesIO(data), filename=name, content_type="application/octet-stream")
-            added.append(services.NewImage(file=file, alt_text=alt, slot=n + 1))
+        elif data is None:
+            errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 is not valid base64."
+        if data is not None and not any(key.startswith(f"{where}.") for key in errors):
+            added.append(services.NewImage(file=as_file(name, data), alt_text=alt, slot=n + 1))
     if errors:
         raise Invalid(errors)
     return added
@@ -265,14 +258,7 @@ def list_posts():
         lambda: page_args(25, strict=True),
     )
     result = paginate(db.session(), services.search(filters, _user()), page, per_page)
-    return jsonify(
-        {
-            "items": [post_body(p) for p in result.items],
-            "total": result.total,
-            "page": result.page,
-            "per_page": result.per_page,
-        }
-    )
+    return jsonify(page_json(result, [post_body(p) for p in result.items]))
 
 
 @bp.route("/posts", methods=["POST"])
@@ -484,8 +470,8 @@ def openapi_schemas() -> dict[str, Any]:
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
             "status_changed_at": TIMESTAMP,
-            "scheduled_for": {**TIMESTAMP, "type": ["string", "null"]},
-            "published_at": {**TIMESTAMP, "type": ["string", "null"]},
+            "scheduled_for": _nullable(TIMESTAMP),
+            "published_at": _nullable(TIMESTAMP),
             "version": {"type": "integer", "minimum": 1,
                         "description": "Goes up with every change the requester makes; give it with a decision."},
             "links": _closed({"self": {"type": "string"}, "html": {"type": "string"}}),
@@ -507,17 +493,11 @@ def openapi_schemas() -> dict[str, Any]:
         optional=("history",),
         description="A promotional post request, as its requester, the communications team and auditors see it.",
     )
-    image = {
-        "type": "object",
-        "required": ["filename", "content_base64", "alt_text"],
-        "properties": {
-            "filename": {"type": "string", "minLength": 1, "maxLength": FILENAME_MAX},
-            "content_base64": {"type": "string", "contentEncoding": "base64",
-                               "description": "The image itself: PNG, JPEG, GIF or WebP, checked by its content."},
-            "alt_text": {"type": "string", "minLength": 1, "maxLength": limits.ALT_TEXT_MAX,
-                         "description": "What the image shows, for people who cannot see it (screened like the text)."},
-        },
-    }
+    image = _base64_file(
+        "The image itself: PNG, JPEG, GIF or WebP, checked by its content.",
+        alt_text={"type": "string", "minLength": 1, "maxLength": limits.ALT_TEXT_MAX,
+                  "description": "What the image shows, for people who cannot see it (screened like the text)."},
+    )
     fields: dict[str, Any] = {
         "text": {"type": "string", "minLength": 1, "maxLength": limits.TEXT_MAX,
                  "description": "At most the limit of the strictest chosen channel's platform."},
