@@ -570,6 +570,22 @@ def test_a_draft_generated_again_since_it_was_read_is_not_issued(app: Flask, peo
     assert reports.get(key).status == "draft"
 
 
+def test_a_draft_worked_out_before_its_month_ended_is_not_issued(app: Flask, people: dict[str, User]) -> None:
+    """A draft made mid-month misses the rest of the month: it must be generated again first."""
+    comms = people["comms"]
+    key = reports.default_month()
+    draft = reports.generate(key, comms)
+    figures = json.loads(draft.figures_json)
+    figures["period"]["complete"] = False  # as a draft made on the 15th of the month would say
+    draft.figures_json = json.dumps(figures, sort_keys=True, separators=(",", ":"))
+    db.session().flush()
+    assert not reports.can_issue(draft)
+    with pytest.raises(Conflict, match="worked out before the month ended"):
+        reports.issue(reports.get(key), draft.sha256, comms)
+    fresh = reports.generate(key, comms)
+    assert reports.issue(fresh, fresh.sha256, comms).status == "issued"
+
+
 def test_only_the_communications_team_generates_and_issues(
     app: Flask, make_user: Callable[..., User], people: dict[str, User],
 ) -> None:

@@ -113,7 +113,12 @@ def generate(month: str, actor: User | Actor) -> MonthlyReport:
 
 
 def can_issue(report: MonthlyReport, now: dt.datetime | None = None) -> bool:
-    return not report.is_issued and month_over(report.month, now)
+    return not report.is_issued and month_over(report.month, now) and drafted_after_the_month(report)
+
+
+def drafted_after_the_month(report: MonthlyReport) -> bool:
+    """Whether the draft's figures cover the whole month (a draft made mid-month does not)."""
+    return bool(report.figures.get("period", {}).get("complete"))
 
 
 def month_over(key: str, now: dt.datetime | None = None) -> bool:
@@ -132,6 +137,11 @@ def issue(report: MonthlyReport, sha256: str | None, actor: User) -> MonthlyRepo
         raise Conflict(
             f"{label} has not ended yet. A monthly report is issued once its month is over: "
             "until then its figures are only a draft."
+        )
+    if not drafted_after_the_month(report):
+        raise Conflict(
+            f"This draft of {label} was worked out before the month ended, so it misses the rest of the month. "
+            "Generate it again now, read it, then issue it."
         )
     if not sha256:
         raise Invalid({"sha256": "Open the draft before issuing it."})
