@@ -34,6 +34,8 @@ from registry.audit.services import (
     verify_chain,
 )
 from registry.auth.models import User
+from registry.breaches import services as breaches
+from registry.breaches.services import BreachAnswers, SubjectKind
 from registry.channels.models import Channel
 from tests.conftest import (
     Browser,
@@ -437,3 +439,31 @@ def test_concurrent_writers_form_one_gapless_chain(separate_database: str) -> No
     assert report.checked == 100
     assert seqs == list(range(1, 101))
     assert dict(actors) == {"writer-a": 50, "writer-b": 50}
+
+
+def test_breach_report_events_are_read_only_by_those_who_may_read_every_case(
+    app: Flask, make_user: Callable[..., User], browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
+) -> None:
+    """A breach report's events name who reported it and who handles it: the trail shows them to
+    auditors (who may read every case) and to nobody else who reads the trail (comms, admins)."""
+    reporter = make_user("staff", name="Robin Whistle")
+    made = breaches.report_breach(
+        BreachAnswers(
+            account="@someone", link="https://x.com/someone/status/1", description="Posted a ward photo.",
+            clauses=("6.11",), reputational_risk=False, subject_kind=SubjectKind.UNKNOWN, subject_user="",
+        ),
+        [], reporter,
+    )
+    db.session().commit()
+    seen: dict[str, bool] = {}
+    for role in ("auditor", "comms", "admin"):
+        browser = browser_as(role)
+        page = browser.get(f"/audit?object=breach_report:{made.reference}").get_data(as_text=True)
+        listed = app.test_client().get(
+            f"/api/v1/audit-events?object=breach_report:{made.reference}", headers=api_token(browser.user)
+        ).get_json()["items"]
+        exported = browser.get(f"/audit/export.csv?object=breach_report:{made.reference}").get_data(as_text=True)
+        seen[role] = "Robin Whistle" in page
+        assert seen[role] == bool(listed) == (made.reference in exported), role
+    assert seen == {"auditor": True, "comms": False, "admin": False}

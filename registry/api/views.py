@@ -205,7 +205,7 @@ def audit_events():
     filters, (page, per_page) = _query(
         AUDIT_QUERY_LIMITS, lambda: AuditFilters.parse(request.args, strict=True), lambda: page_args(50, strict=True)
     )
-    result = paginate(db.session(), search_events(filters), page, per_page)
+    result = paginate(db.session(), search_events(filters, viewer=_user()), page, per_page)
     return jsonify(page_json(result, [schemas.audit_event(e) for e in result.items]))
 
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from flask import has_request_context, request
 from flask_login import current_user
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from registry import db
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditAnchor, AuditEvent
+from registry.auth.permissions import Permission
 from registry.errors import Invalid
 
 REDACTED = "[redacted]"
@@ -272,9 +273,17 @@ class AuditFilters:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items() if v}
 
 
-def search_events(filters: AuditFilters):  # type: ignore[no-untyped-def]
-    """Events matching ``filters``, newest first."""
+#: Events about these objects are seen only by those who may read every one of them: a breach
+#: report's events name who reported it and who handles it (special-category data, policy 9).
+RESTRICTED_OBJECTS: Final = {"breach_report": Permission.BREACH_READ_ALL}
+
+
+def search_events(filters: AuditFilters, *, viewer: Any):  # type: ignore[no-untyped-def]
+    """Events matching ``filters`` that ``viewer`` may read, newest first."""
     statement = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    hidden = [kind for kind, permission in RESTRICTED_OBJECTS.items() if not viewer.can(permission)]
+    if hidden:
+        statement = statement.where(AuditEvent.object_type.not_in(hidden))
     if filters.object:
         kind, sep, ident = filters.object.partition(":")
         if sep and ident:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from registry import db
 from registry.audit import services
@@ -23,7 +24,7 @@ COLUMNS = ("seq", "occurred_at", "actor", "action", "object_type", "object_id", 
 def index():
     filters = services.AuditFilters.parse(request.args, strict=False)
     page, per_page = page_args(50)
-    result = paginate(db.session(), services.search_events(filters), page, per_page)
+    result = paginate(db.session(), services.search_events(filters, viewer=current_user), page, per_page)
     seq, head_hash = services.head()
     return render_template(
         "audit/index.html", page=result, filters=filters, head_seq=seq, head_hash=head_hash,
@@ -43,7 +44,8 @@ def verify():
 @requires(Permission.AUDIT_READ)
 def export():
     filters = services.AuditFilters.parse(request.args, strict=False)
-    events = db.session().execute(services.search_events(filters).limit(EXPORT_LIMIT)).scalars().all()
+    statement = services.search_events(filters, viewer=current_user).limit(EXPORT_LIMIT)
+    events = db.session().execute(statement).scalars().all()
     rows = [
         (e.seq, e.occurred_at, e.actor, e.action, e.object_type, e.object_id, e.address, e.details, e.prev_hash, e.hash)
         for e in events
