@@ -67,7 +67,7 @@ ADMIN = frozenset({"admin"})
 MANAGERS = frozenset({"manager"})
 HR = frozenset({"hr"})
 #: The matrix's users who have two-factor sign-in (make_user sets it up for comms and admins).
-TWO_FACTOR_USERS = frozenset({"comms", "admin", "hr", STAFF_AND_COMMS})
+TWO_FACTOR_USERS = frozenset({"comms", "admin", "hr", "auditor", STAFF_AND_COMMS})
 NEW_PASSWORD = "violet kettle harbour 1987 mosaic"
 ON_POSTGRES = (os.environ.get("REGISTRY_TEST_DATABASE_URL") or "").startswith("postgresql")
 #: Routes that fail for the roles allowed to use them because of a reported bug. The matrix
@@ -272,8 +272,12 @@ class Expect:
     ends_at_login: bool = False
     #: Statuses for people with two-factor sign-in set up (comms and admins must have it).
     two_factor_status: int | None = None
+    #: A status for one role that differs from the rest (it wins over the others).
+    role_status: dict[str, int] = field(default_factory=dict)
 
     def status_for(self, role: str) -> int:
+        if role in self.role_status:
+            return self.role_status[role]
         if self.two_factor_status is not None and role in TWO_FACTOR_USERS:
             return self.two_factor_status
         if role != ANONYMOUS and self.signed_in_status is not None:
@@ -617,14 +621,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     # Auditors pass the route's policy but are refused by the custody rules (403, audited as
     # refused); comms signed in with their second factor moments ago, so their step-up is fresh.
     ("vault.reveal", "POST"): Expect(
-        READERS, status=403, two_factor_status=200,
+        READERS, status=403, two_factor_status=200, role_status={"auditor": 403},  # refused, and audited as refused
         build=lambda w: Request(
             {"reference": _in_custody(w).reference, "kind": "password"},
             data={"password-reason": "Posting the clinic update."},
         ),
     ),
     ("vault.code", "POST"): Expect(
-        READERS, status=403, two_factor_status=200,
+        READERS, status=403, two_factor_status=200, role_status={"auditor": 403},  # refused, and audited as refused
         build=lambda w: Request(
             {"reference": _in_custody(w, "totp_seed").reference, "kind": "totp_seed"},
             data={"reason": "Signing in to post."},

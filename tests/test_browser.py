@@ -23,7 +23,7 @@ from registry.auth import mfa
 from registry.auth.services import create_user, find_user
 from registry.channels import services as channels
 from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, enrol_two_factor
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["tests.browser_support"]
@@ -211,12 +211,15 @@ NEW_PASSWORD = "Vaccine-Campaign-2026!rotated"
 
 @pytest.fixture(scope="module")
 def custody_channel(live_site: LiveSite) -> str:
-    """An active channel, a comms member who has not set up two-factor sign-in yet, and an auditor."""
+    """An active channel, a comms member who has not set up two-factor sign-in yet, and an auditor
+    who has (as if they had scanned the QR code)."""
     with live_site.app.app_context(), db.transaction():
         staff, comms = find_user(STAFF_EMAIL), find_user(COMMS_EMAIL)
         assert staff is not None and comms is not None
         for email, name, role in ((CUSTODIAN_EMAIL, "Casey Custody", "comms"), (AUDITOR_EMAIL, "Ari Auditor", "auditor")):
-            create_user(email=email, name=name, roles=[role], password=TEST_PASSWORD, actor=Actor.system("tests"))
+            made_user = create_user(email=email, name=name, roles=[role], password=TEST_PASSWORD, actor=Actor.system("tests"))
+            if role == "auditor":
+                enrol_two_factor(made_user)
         made = channels.request_channel(
             channels.ChannelRequest(
                 platform="instagram", handle="trust_flu_jabs", display_name="Flu jabs, Example NHS",

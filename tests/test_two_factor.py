@@ -56,7 +56,7 @@ from tests.test_vault import (
 
 STEP = 30
 WRONG_CODE = "That code is not right, or it has already been used. Wait for the next code in your app and try again."
-SET_UP_FIRST = "Set up two-factor sign-in before you use the communications team's or administrators' pages."
+SET_UP_FIRST = "Set up two-factor sign-in first: your role gives you access to sensitive information."
 KEY_TEXT = re.compile(r'<p class="app-hash"><strong>([A-Z2-7 ]+)</strong></p>')
 SVG = re.compile(r'<figure class="app-qr"[^>]*>(.*?)</figure>', re.DOTALL)
 RECOVERY = re.compile(r"<li>([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})</li>")

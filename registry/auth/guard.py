@@ -83,7 +83,7 @@ def _enforce() -> object | None:
             if wants_json():
                 abort(403, "Sign in with two-factor authentication (or use an API token) for this.")
             if not mfa.is_enrolled(current_user):
-                flash("Set up two-factor sign-in before you use the communications team's or administrators' pages.")
+                flash("Set up two-factor sign-in first: your role gives you access to sensitive information.")
                 return redirect(url_for("auth.two_factor"))
             return redirect(url_for("auth.step_up", next=request.full_path if request.method == "GET" else None))
         # An everyday page: from here on (services, templates) the person may do only everyday things,

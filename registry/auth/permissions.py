@@ -147,7 +147,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
 
 
 #: Roles whose holders must use two-factor sign-in before anything beyond the everyday.
-TWO_FACTOR_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.HR})
+TWO_FACTOR_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.HR, Role.AUDITOR})
 EVERYDAY: Final = _EVERYONE
 
 

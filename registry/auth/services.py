@@ -24,6 +24,7 @@ from registry.auth.passwords import (
     verify_password,
 )
 from registry.auth.permissions import Role
+from registry.breaches import services as breaches
 from registry.errors import Conflict, Invalid, NotFound
 from registry.roster import services as roster
 
@@ -186,6 +187,8 @@ def set_roles(user: User, roles: Iterable[str | Role], *, actor: User) -> bool:
         },
         actor=actor,
     )
+    if Role.MANAGER in before and Role.MANAGER not in chosen:
+        breaches.manager_cannot_act(user, actor)  # their cases go back to comms to route
     return True
 
 
@@ -258,6 +261,7 @@ def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
         AuditAction.USER_DEACTIVATE, "user", user.id, {"sessions_ended": ended, "tokens_revoked": revoked},
         actor=actor,
     )
+    breaches.manager_cannot_act(user, actor)  # their cases go back to comms to route
     return roster.leaver(user, actor)
 
 

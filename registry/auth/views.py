@@ -88,7 +88,7 @@ def _after_sign_in(user: User, next_path: str | None):
         flash("You must choose a new password before you continue.")
         return redirect(url_for("auth.change_password"))
     if mfa.requires_two_factor(user) and not mfa.is_enrolled(user):
-        flash("Set up two-factor sign-in before you use the communications team's or administrators' pages.")
+        flash("Set up two-factor sign-in first: your role gives you access to sensitive information.")
         return redirect(url_for("auth.two_factor"))
     return redirect(_safe_next(next_path))
 
