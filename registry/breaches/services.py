@@ -33,6 +33,7 @@ from sqlalchemy import (
     Select,
     and_,
     delete,
+    exists,
     false,
     func,
     or_,
@@ -71,6 +72,7 @@ from registry.breaches.workflow import (
 )
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.notifications import services as notifications
+from registry.notifications.models import Notification
 from registry.uploads import services as uploads
 from registry.uploads.models import Upload
 from registry.web.work import WorkItem
@@ -442,7 +444,9 @@ def sees_in_full(user: User, report: BreachReport) -> bool:
         return True
     if user.can(Permission.BREACH_MANAGE) and report.manager_id == user.id:
         return True
-    if user.can(Permission.BREACH_ROUTE) and (report.status_enum is BreachStatus.TO_ROUTE or report.reputational_risk):
+    if user.can(Permission.BREACH_ROUTE) and (
+        report.status_enum is BreachStatus.TO_ROUTE or report.reputational_risk or stranded(report)
+    ):
         return True
     return user.can(Permission.BREACH_HR) and report.escalated_at is not None
 
@@ -471,11 +475,27 @@ def _full_clause(user: User) -> ColumnElement[bool]:
         if user.can(Permission.BREACH_MANAGE):
             parts.append(BreachReport.manager_id == user.id)
         if user.can(Permission.BREACH_ROUTE):
-            parts.append(or_(BreachReport.status == BreachStatus.TO_ROUTE.value, BreachReport.reputational_risk.is_(True)))
+            parts.append(or_(BreachReport.status == BreachStatus.TO_ROUTE.value, BreachReport.reputational_risk.is_(True),
+                             _stranded_clause()))
         if user.can(Permission.BREACH_HR):
             parts.append(BreachReport.escalated_at.is_not(None))
         seen = or_(*parts) if parts else false()
     return and_(seen, _not_about(user))
+
+
+def stranded(report: BreachReport) -> bool:
+    """A case with a line manager who can no longer act on it (deactivated, or no longer a manager):
+    the communications team may route it again."""
+    return report.status_enum is BreachStatus.WITH_MANAGER and not usable_manager(report.manager)
+
+
+def _stranded_clause() -> ColumnElement[bool]:
+    """SQL for :func:`stranded`."""
+    usable = exists().where(
+        User.id == BreachReport.manager_id, User.active.is_(True),
+        UserRole.user_id == User.id, UserRole.role == Role.MANAGER.value,
+    )
+    return and_(BreachReport.status == BreachStatus.WITH_MANAGER.value, ~usable)
 
 
 def _not_about(user: User) -> ColumnElement[bool]:
@@ -546,16 +566,30 @@ def _four_eyes(actor: User, report: BreachReport) -> None:
         raise Conflict("You made this report, so someone else must handle it (four-eyes rule).")
 
 
+def _escalated_by(report: BreachReport) -> set[int]:
+    return set(db.session().execute(
+        select(BreachStep.actor_id).where(BreachStep.report_id == report.id, BreachStep.action == BreachAction.ESCALATE.value,
+                                          BreachStep.actor_id.is_not(None))
+    ).scalars())
+
+
 def check_transition(actor: User, report: BreachReport, t: Transition) -> None:
     _check_handler(actor, report, t.permission, t.handler)
     status = report.status_enum
-    if status not in t.sources:
+    # Belt and braces: comms may route again a case whose line manager can no longer act on it.
+    rerouting = t.action is BreachAction.ROUTE and stranded(report)
+    if status not in t.sources and not rerouting:
         allowed = " or ".join(sorted(s.phrase for s in t.sources))
         raise Conflict(
             f"{report.reference} is {status.phrase}, so it cannot be {t.done}. "
             f"Only a report that is {allowed} can be."
         )
     _four_eyes(actor, report)
+    if t.action is BreachAction.OUTCOME and (report.manager_id == actor.id or actor.id in _escalated_by(report)):
+        raise Conflict(
+            "You were this report's line manager or escalated it, so someone else in HR must record "
+            "the outcome (four-eyes rule)."
+        )
 
 
 def can_take(user: User, report: BreachReport, action: BreachAction) -> bool:
@@ -623,6 +657,8 @@ def take(
     details: dict[str, Any] = {"action": chosen.value, "from": previous, "to": t.target.value}
     if chosen is BreachAction.ROUTE:
         assert manager is not None
+        if before_manager is not None:
+            details["former_manager_id"] = before_manager.id
         report.manager_id = manager.id
         report.manager = manager
         details["manager_id"] = manager.id
@@ -652,6 +688,47 @@ def take(
             people.append(before_manager)
         _tell_closed(report, [p for p in people if p is not None and p.id != actor.id])
     return report
+
+
+#: Why a case goes back to comms when its line manager leaves or loses the role.
+MANAGER_GONE = "The line manager can no longer act on it"
+
+
+def manager_cannot_act(manager: User, actor: Actor | User) -> list[BreachReport]:
+    """``manager`` was deactivated or lost the line manager role: their cases waiting for them go
+    back to the communications team to route (each audited, comms told). Returns those cases."""
+    session = db.session()
+    cases = list(session.execute(
+        select(BreachReport)
+        .where(BreachReport.status == BreachStatus.WITH_MANAGER.value, BreachReport.manager_id == manager.id)
+        .order_by(BreachReport.id)
+        .with_for_update(of=BreachReport)
+    ).unique().scalars())
+    if not cases:
+        return []
+    now = db.utcnow()
+    doer = session.get(User, actor.id) if actor.id is not None else None
+    for report in cases:
+        previous = report.status
+        report.status = BreachStatus.TO_ROUTE.value
+        report.status_changed_at = now
+        report.manager_id = None
+        report.manager = None
+        report.route_reason = RouteReason.MANAGER_UNAVAILABLE.value
+        session.add(BreachStep(
+            report_id=report.id, action="unassign", from_status=previous, to_status=report.status,
+            actor_id=doer.id if doer else None, occurred_at=now, note=MANAGER_GONE + ".",
+        ))
+        record(
+            AuditAction.BREACH_ROUTE, OBJECT_TYPE, report.reference,
+            {"action": "unassign", "from": previous, "to": report.status, "former_manager_id": manager.id,
+             "reason": MANAGER_GONE},
+            actor=actor,
+        )
+    session.flush()
+    for report in cases:
+        _tell(_others(_people_with(Role.COMMS), report, doer, manager), report, "breach:to_route")
+    return cases
 
 
 def can_flag(user: User, report: BreachReport) -> bool:
@@ -735,7 +812,7 @@ def waiting_for(user: User) -> list[WorkItem]:
         for report in _open_where(
             _not_about(user),
             or_(
-                and_(BreachReport.status == BreachStatus.TO_ROUTE.value,
+                and_(or_(BreachReport.status == BreachStatus.TO_ROUTE.value, _stranded_clause()),
                      or_(BreachReport.reporter_id.is_(None), BreachReport.reporter_id != user.id)),
                 and_(BreachReport.reputational_risk.is_(True),
                      BreachReport.status.in_([BreachStatus.WITH_MANAGER.value, BreachStatus.WITH_HR.value])),
@@ -743,6 +820,8 @@ def waiting_for(user: User) -> list[WorkItem]:
         ):
             if report.status_enum is BreachStatus.TO_ROUTE:
                 items.append(_item(report, "Choose a line manager to send it to", needs_you=True))
+            elif stranded(report):
+                items.append(_item(report, "Its line manager can no longer act on it: choose another", needs_you=True))
             else:
                 items.append(_item(report, f"Reputational risk: {report.status_enum.label.lower()}", needs_you=False,
                                    since=report.flagged_at))
@@ -754,6 +833,11 @@ def waiting_for(user: User) -> list[WorkItem]:
     for item in items:
         unique.setdefault(item.reference, item)
     return sorted(unique.values(), key=lambda i: (i.waiting_since, i.reference))
+
+
+def for_information(user: User) -> list[WorkItem]:
+    """Of :func:`waiting_for`, the cases shown for information only (flagged as a reputational risk)."""
+    return [item for item in waiting_for(user) if not item.needs_you]
 
 
 def work_items_of(user: User) -> list[WorkItem]:
@@ -836,6 +920,8 @@ def anonymise(report: BreachReport, actor: Actor, *, years: int) -> int:
     if upload_ids:
         session.execute(delete(BreachEvidence).where(BreachEvidence.report_id == report.id))
         session.execute(delete(Upload).where(Upload.id.in_(upload_ids)))
+    # The messages about it name the case (and its link): they go with the people and the free text.
+    messages = session.execute(delete(Notification).where(Notification.link == _link(report))).rowcount or 0
     for step in history(report):
         step.note = None
         step.actor_id = None
@@ -850,7 +936,8 @@ def anonymise(report: BreachReport, actor: Actor, *, years: int) -> int:
     report.anonymised_at = db.utcnow()
     record(
         AuditAction.BREACH_ANONYMISE, OBJECT_TYPE, report.reference,
-        {"closed_at": report.closed_at, "retention_years": years, "evidence_removed": len(upload_ids)},
+        {"closed_at": report.closed_at, "retention_years": years, "evidence_removed": len(upload_ids),
+         "messages_removed": messages},
         actor=actor,
     )
     session.flush()

@@ -152,12 +152,17 @@ def _detail_page(
         "breaches/detail.html", report=report, full=full, history=services.history(report) if full else [],
         evidence=services.evidence_of(report), step_labels=STEP_LABELS, transitions=TRANSITIONS,
         routing_decisions=ROUTING_DECISIONS, manager_decisions=MANAGER_DECISIONS,
-        own=report.reporter_id == user.id, four_eyes=_four_eyes_note(user, report), **forms,
+        own=report.reporter_id == user.id, four_eyes=_four_eyes_note(user, report),
+        stranded=full and services.stranded(report), **forms,
     ), status
 
 
 def _four_eyes_note(user: Any, report: BreachReport) -> str | None:
     """Why someone who would otherwise act on the case may not."""
+    if (report.status_enum is BreachStatus.WITH_HR and user.can(Permission.BREACH_HR)
+            and report.reporter_id != user.id
+            and not services.can_take(user, report, BreachAction.OUTCOME)):
+        return "You were this report's line manager or escalated it, so another member of HR must record the outcome (four-eyes rule)."
     if report.reporter_id != user.id or not report.is_open:
         return None
     if report.status_enum is BreachStatus.TO_ROUTE and user.can(Permission.BREACH_ROUTE):

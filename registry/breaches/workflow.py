@@ -83,7 +83,9 @@ ROUTE_REASONS: Final = {
     RouteReason.SUBJECT_UNKNOWN: "The reporter did not know who the member of staff is.",
     RouteReason.NOT_A_USER: "The member of staff named does not use the Registry, so no line manager is recorded.",
     RouteReason.NO_LINE_MANAGER: "No line manager is recorded for the member of staff.",
-    RouteReason.MANAGER_UNAVAILABLE: "The recorded line manager is no longer an active line manager in the Registry.",
+    RouteReason.MANAGER_UNAVAILABLE: (
+        "The line manager can no longer act on it: they are no longer an active line manager in the Registry."
+    ),
     RouteReason.MANAGER_REPORTED: "The line manager made the report, so someone else must handle it (four-eyes rule).",
     RouteReason.RETURNED: "The line manager handed it back: it is not theirs to handle.",
 }
@@ -183,6 +185,7 @@ STEP_LABELS: Final = {
     "resolve": "Resolved informally",
     "escalate": "Escalated to HR",
     "return": "Handed back to the communications team",
+    "unassign": "Sent back to the communications team: the line manager can no longer act on it",
     "flag": "Flagged as a reputational risk",
     "outcome": "HR outcome recorded",
 }

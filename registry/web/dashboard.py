@@ -100,9 +100,11 @@ def own_work(user: User) -> OwnWork:
 BREACH_HANDLING = (Permission.BREACH_MANAGE, Permission.BREACH_ROUTE, Permission.BREACH_HR)
 
 
-def breach_cases_waiting(user: User) -> Listing[WorkItem]:
-    """The cases awaiting ``user`` (never one about them): how many, and the oldest few."""
-    return Listing.of(breaches.waiting_for(user))
+def breach_cases_waiting(user: User) -> tuple[Listing[WorkItem], Listing[WorkItem]]:
+    """The cases awaiting ``user``'s action (never one about them), and those shown to them for
+    information only (comms: flagged as a reputational risk): how many, and the oldest few."""
+    items = breaches.waiting_for(user)
+    return (Listing.of([i for i in items if i.needs_you]), Listing.of([i for i in items if not i.needs_you]))
 
 
 # --- communications team and auditors ------------------------------------------------------------
@@ -291,6 +293,8 @@ class Dashboard:
 
     own: OwnWork
     breach_cases: Listing[WorkItem] | None = None
+    #: Cases shown for information only (flagged as a reputational risk): not counted as waiting.
+    breach_information: Listing[WorkItem] | None = None
     queue: Listing[WorkItem] | None = None
     media_contacts: Listing[WorkItem] | None = None
     consents_expiring: Listing[LogoConsent] | None = None
@@ -310,7 +314,7 @@ def for_user(user: User) -> Dashboard:
     """Everything ``user``'s home page shows, each figure only where their permissions allow."""
     board = Dashboard(own=own_work(user))
     if any(user.can(permission) for permission in BREACH_HANDLING):
-        board.breach_cases = breach_cases_waiting(user)
+        board.breach_cases, board.breach_information = breach_cases_waiting(user)
     if user.can(Permission.WORK_QUEUE):
         board.queue = work_queue()
     if user.can(Permission.MEDIA_CONTACT_TRIAGE):
