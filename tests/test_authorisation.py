@@ -213,11 +213,13 @@ class World:
     def breach(self, status: str = "with_manager", *, own: bool = False, evidence: bool = False) -> BreachReport:
         """A breach report about a new member of staff: ``with_manager`` (assigned to the actor when
         the actor is a line manager and did not report it, else to a new manager), ``to_route``
-        (nobody named) or ``with_hr`` (escalated by its manager). ``own``: the actor reported it
+        (nobody named) or ``with_hr`` (escalated by another manager). ``own``: the actor reported it
         (a case is seen only by those involved: anyone else gets 404)."""
         actor = self.actor
         reporter = actor if own and actor is not None else self.other_user()
-        manages = actor is not None and not own and actor.has_role(Role.MANAGER)
+        # An escalated case was escalated by someone else: whoever escalated or manages a case may
+        # not record its HR outcome (four-eyes), and HR are who the matrix asks to record it.
+        manages = actor is not None and not own and actor.has_role(Role.MANAGER) and status != "with_hr"
         manager = actor if manages and actor is not None else self.make_user("manager")
         subject = self.other_user()
         accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
