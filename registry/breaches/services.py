@@ -238,29 +238,8 @@ def _check(data: BreachAnswers, reporter: User) -> tuple[_Checked | None, dict[s
     ), {}
 
 
-def chosen_files(files: Iterable[FileStorage | None]) -> list[FileStorage]:
-    """The files actually attached (a form's empty file input sends a nameless, empty part)."""
-    return [f for f in files if f is not None and (f.filename or "").strip()]
 
 
-def _store_if_all_valid(files: list[FileStorage], actor: User, errors: dict[str, str]) -> list[Upload]:
-    """Check ``files`` with the answers so every mistake is reported at once; keep them only
-    when nothing is wrong (the savepoint takes back the rows and the files written for them)."""
-    if not files:
-        if errors:
-            raise Invalid(errors)
-        return []
-    savepoint = db.session().begin_nested()
-    try:
-        stored = uploads.store_all(files, actor=actor, field="evidence")
-    except Invalid as refused:
-        savepoint.commit()  # nothing was stored; the refusal's audit record stays
-        raise Invalid({**errors, **refused.errors}) from None
-    if errors:
-        savepoint.rollback()
-        raise Invalid(errors)
-    savepoint.commit()
-    return stored
 
 
 def clause_rows(numbers: Sequence[str], *, session: Session | None = None) -> list[PolicyClause]:
@@ -330,10 +309,10 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
     member of staff concerned, or to the communications team to route; a reputational risk
     is told to the communications team as well (9.3)."""
     checked, errors = _check(data, reporter)
-    files = chosen_files(evidence)
+    files = uploads.chosen_files(evidence)
     if "link" not in errors and not _clean(data.link) and not files:
         errors["link"] = "Give a link to what was posted, or attach a screenshot as evidence, or both"
-    stored = _store_if_all_valid(files, reporter, errors)
+    stored = uploads.store_all(files, actor=reporter, field="evidence", errors=errors)
     assert checked is not None
     session = db.session()
     now = db.utcnow()

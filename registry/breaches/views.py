@@ -99,7 +99,7 @@ def new():
             report = services.report_breach(_answers(form), form.evidence.data or [], _user())
         except Invalid as exc:
             _service_errors(form, exc)
-            chosen = services.chosen_files(form.evidence.data or [])
+            chosen = uploads.chosen_files(form.evidence.data or [])
             if chosen:
                 again = choose_again(len(chosen))
                 refused = list(form.evidence.errors)

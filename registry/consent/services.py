@@ -287,38 +287,10 @@ def _check_request(data: ConsentRequest, today: dt.date) -> tuple[Checked | None
     ), {}
 
 
-def _chosen(files: Iterable[FileStorage]) -> list[FileStorage]:
-    """The files actually attached (a form's empty file input sends a nameless, empty part)."""
-    return [f for f in files if f is not None and (f.filename or "").strip()]
 
 
-def chosen_files(files: Iterable[FileStorage]) -> list[FileStorage]:
-    """The files actually attached (for a form that must ask for them again after an error)."""
-    return _chosen(files)
 
 
-def _store_if_all_valid(files: list[FileStorage], actor: User, errors: dict[str, str]) -> list[Upload]:
-    """Check ``files`` together with the answers, so every mistake is reported at once.
-
-    The files are checked even when an answer is wrong (a refused file is named alongside
-    the other errors), but kept only when nothing is wrong: otherwise the savepoint takes
-    back the upload rows and the files written for them, and ``Invalid`` names every problem.
-    """
-    if not files:
-        if errors:
-            raise Invalid(errors)
-        return []
-    savepoint = db.session().begin_nested()
-    try:
-        stored = uploads.store_all(files, actor=actor, field="artwork")
-    except Invalid as refused:
-        savepoint.commit()  # nothing was stored; the refusal's audit record stays
-        raise Invalid({**errors, **refused.errors}) from None
-    if errors:
-        savepoint.rollback()  # deletes the rows and the files just written
-        raise Invalid(errors)
-    savepoint.commit()
-    return stored
 
 
 def _note(text: str | None, t: Transition, errors: dict[str, str], *, field: str = "note") -> str:
@@ -352,10 +324,10 @@ def _artwork_details(stored: Sequence[Upload]) -> list[dict[str, Any]]:
 def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], requester: User) -> LogoConsent:
     """A member of staff asks for consent to use the Trust's identity (policy 6.8)."""
     checked, errors = _check_request(data, clock.today())
-    files = _chosen(artwork)
+    files = uploads.chosen_files(artwork)
     if not files:
         errors["artwork"] = REQUIRED_MESSAGES["artwork"]
-    stored = _store_if_all_valid(files, requester, errors)
+    stored = uploads.store_all(files, actor=requester, field="artwork", errors=errors)
     assert checked is not None
     session = db.session()
     now = db.utcnow()
@@ -763,10 +735,10 @@ def resubmit(
     removing = set(remove_artwork)
     if removing - {a.upload_id for a in current}:
         errors["remove_artwork"] = "Choose only artwork that is part of this request."
-    files = _chosen(add_artwork)
+    files = uploads.chosen_files(add_artwork)
     if not files and {a.upload_id for a in current} <= removing:
         errors["artwork"] = "Keep at least one piece of artwork, or attach new artwork"
-    stored = _store_if_all_valid(files, actor, errors)
+    stored = uploads.store_all(files, actor=actor, field="artwork", errors=errors)
     assert checked is not None
 
     now = db.utcnow()

@@ -82,7 +82,7 @@ def choose_again(count: int) -> str:
 def _ask_for_artwork_again(form: ConsentRequestForm | ConsentEditForm) -> None:
     """A browser sends chosen files once: when the form comes back with errors, say at the
     file input (and in the error summary) that they must be chosen again."""
-    chosen = services.chosen_files(form.artwork.data or [])
+    chosen = uploads.chosen_files(form.artwork.data or [])
     if not chosen or not form.errors:
         return
     again = choose_again(len(chosen))

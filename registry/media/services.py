@@ -252,29 +252,8 @@ def _check(data: Approach, now: dt.datetime) -> tuple[_Checked | None, dict[str,
     ), {}
 
 
-def chosen_files(files: Iterable[FileStorage | None]) -> list[FileStorage]:
-    """The files actually attached (a form's empty file input sends a nameless, empty part)."""
-    return [f for f in files if f is not None and (f.filename or "").strip()]
 
 
-def _store_if_all_valid(files: list[FileStorage], actor: User, errors: dict[str, str]) -> list[Upload]:
-    """Check ``files`` together with the answers, so every mistake is reported at once; keep
-    them only when nothing is wrong (the savepoint takes back the rows and the files written)."""
-    if not files:
-        if errors:
-            raise Invalid(errors)
-        return []
-    savepoint = db.session().begin_nested()
-    try:
-        stored = uploads.store_all(files, actor=actor, field="screenshots")
-    except Invalid as refused:
-        savepoint.commit()  # nothing was stored; the refusal's audit record stays
-        raise Invalid({**errors, **refused.errors}) from None
-    if errors:
-        savepoint.rollback()
-        raise Invalid(errors)
-    savepoint.commit()
-    return stored
 
 
 def _step(contact: MediaContact, action: str, from_status: str | None, actor: User, now: dt.datetime, *,
@@ -301,13 +280,13 @@ def log_approach(
     now = db.utcnow()
     checked, errors = _check(data, now)
     errors = {**errors, **(known_errors or {})}
-    files = chosen_files(screenshots)
+    files = uploads.chosen_files(screenshots)
     if not files and not _clean(data.link) and "link" not in errors:
         errors["link"] = REQUIRED_MESSAGES["link"]
     if len(files) > MAX_SCREENSHOTS:
         errors["screenshots"] = f"Attach at most {MAX_SCREENSHOTS} screenshots"
         files = []
-    stored = _store_if_all_valid(files, reporter, errors)
+    stored = uploads.store_all(files, actor=reporter, field="screenshots", errors=errors)
     assert checked is not None
     session = db.session()
     contact = MediaContact(

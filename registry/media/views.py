@@ -79,7 +79,7 @@ _ON_FORM = {"contacted_at": "contacted_on", "deadline_at": "deadline_on"}
 
 def _ask_for_screenshots_again(form: MediaContactForm) -> None:
     """A browser sends chosen files once: when the form comes back with errors, say so at the input."""
-    chosen = services.chosen_files(form.screenshots.data or [])
+    chosen = uploads.chosen_files(form.screenshots.data or [])
     if not chosen or not form.errors:
         return
     files = "screenshot" if len(chosen) == 1 else f"{len(chosen)} screenshots"

@@ -31,7 +31,7 @@ import secrets
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,15 +101,24 @@ def store(file: FileStorage | None, *, actor: User, field: str) -> Upload:
     return store_all([file], actor=actor, field=field)[0]
 
 
-def store_all(files: Iterable[FileStorage | None], *, actor: User, field: str) -> list[Upload]:
+def chosen_files(files: Iterable[FileStorage | None]) -> list[FileStorage]:
+    """The files actually attached (a form's empty file input sends a nameless, empty part)."""
+    return [file for file in files if file is not None and (file.filename or "").strip()]
+
+
+def store_all(
+    files: Iterable[FileStorage | None], *, actor: User, field: str, errors: Mapping[str, str] | None = None,
+) -> list[Upload]:
     """Check every file, then store them all, or refuse and store none.
 
     Inputs with no file chosen are skipped. Each file is judged by its content;
     a refusal raises ``Invalid({field: "<name>: <reason>"})`` (every refused file
     named) before anything is written, and is recorded in the audit trail even
-    though the request fails. Images are stored without their metadata. Flushes.
+    though the request fails. ``errors`` are the caller's other answers' mistakes:
+    the files are still checked, so every mistake is reported at once, and nothing is
+    written unless there are none. Images are stored without their metadata. Flushes.
     """
-    chosen = [file for file in files if file and file.filename]
+    chosen = chosen_files(files)
     limit = current_app.extensions["registry.settings"].max_upload_bytes
     accepted: list[_Accepted] = []
     refused: list[_Refused] = []
@@ -119,9 +128,12 @@ def store_all(files: Iterable[FileStorage | None], *, actor: User, field: str) -
             accepted.append(_check(name, file.stream.read(limit + 1), limit))
         except _Refused as refusal:
             refused.append(refusal)
+    problems = dict(errors or {})
     if refused:
         _record_refusal(refused, Actor.of(actor), field)
-        raise Invalid({field: " ".join(refusal.message for refusal in refused)})
+        problems[field] = " ".join(refusal.message for refusal in refused)
+    if problems:
+        raise Invalid(problems)
     return [_keep(item, actor, field) for item in accepted]
 
 
