@@ -46,3 +46,12 @@ class Invalid(RegistryError):
     def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
         super().__init__(message or "; ".join(errors.values()))
         self.errors = errors
+
+
+class Unavailable(RegistryError):
+    """Something the service depends on (the database, file storage) cannot be used just now;
+    nothing was changed and trying again later may work. Answered with ``Retry-After``."""
+
+    status = 503
+    title = "Sorry, the service is unavailable"
+    retry_after = 30

@@ -115,6 +115,16 @@ class AuditAction(StrEnum):
     REPORT_ISSUE = "report:issue"
     REPORT_EXPORT = "report:export"
     DEMO_SEED = "demo:seed"
+    # Separation of duties (issue 9): privileged changes to an account are four-eyes requests.
+    ACCOUNT_REQUEST_CREATE = "account_request:create"
+    ACCOUNT_REQUEST_APPROVE = "account_request:approve"
+    ACCOUNT_REQUEST_REJECT = "account_request:reject"
+    ACCOUNT_REQUEST_CANCEL = "account_request:cancel"
+    USER_SETUP_LINK = "user:setup_link"
+    USER_SETUP_COMPLETE = "user:setup_complete"
+    # The audit trail's own integrity: the switch to keyed (HMAC) links, signed checkpoints.
+    AUDIT_KEYED = "audit:keyed"
+    AUDIT_CHECKPOINT = "audit:checkpoint"
 
 
 class AuditEvent(Base):
