@@ -130,8 +130,10 @@ class AuditAction(StrEnum):
 class AuditEvent(Base):
     """One audited change. Never updated or deleted (database triggers refuse it).
 
-    ``hash`` is SHA-256 over the previous event's hash and this event's canonical
-    form, so an edit, a deletion or a truncation breaks the chain.
+    ``hash`` links the event to the one before: an HMAC-SHA256 under the audit key
+    ``key_id`` over the chain id, the previous hash and this event's canonical form, so an
+    edit, a deletion or a rewritten tail breaks the chain for anyone without the key.
+    Events written before keyed links (``key_id`` NULL) keep their plain SHA-256 hash.
     """
 
     __tablename__ = "audit_events"
@@ -154,6 +156,7 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(32))
 
     @property
     def object_label(self) -> str:
@@ -161,7 +164,11 @@ class AuditEvent(Base):
 
 
 class AuditAnchor(Base):
-    """The chain's head, kept outside the events table so truncation shows."""
+    """The chain's head, kept outside the events table so truncation shows.
+
+    ``chain_id`` names this database's chain in signed checkpoints; ``head_key_id`` is the
+    audit key of the head event (NULL while the head is the genesis or an unkeyed event).
+    """
 
     __tablename__ = "audit_anchor"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
@@ -169,4 +176,6 @@ class AuditAnchor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigIntId)
     head_hash: Mapped[str] = mapped_column(String(64))
+    chain_id: Mapped[str] = mapped_column(String(36))
+    head_key_id: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
