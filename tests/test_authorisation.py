@@ -1072,3 +1072,38 @@ def test_four_eyes_comms_cannot_decide_their_own_request(
     decided = colleague.post(f"/channels/{channel.reference}/actions/{action}", {f"{action}-reason": "Looks fine."})
     assert decided.status_code == 302
 
+
+def test_nobody_reads_the_audit_events_of_a_breach_report_about_themselves(
+    app: Flask, make_user: Callable[..., User], browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
+) -> None:
+    """The breach pages answer "not found" to the person a case is about; the audit trail does too
+    (issue 9). An auditor a report is about reads none of its events on the page, through the API
+    or in the CSV; another auditor reads every one; comms and administrators read none."""
+    subject = make_user("auditor", name="Sam Subject")
+    made = breaches.report_breach(
+        breaches.BreachAnswers(
+            account="@someone", link="https://x.com/someone/status/1", description="Posted a ward photo.",
+            clauses=("6.11",), reputational_risk=False, subject_kind=breaches.SubjectKind.USER,
+            subject_user=subject.email,
+        ),
+        [], make_user("staff", name="Robin Whistle"),
+    )
+    db.session().commit()
+    events = set(db.session().execute(
+        select(AuditEvent.seq).where(AuditEvent.object_type == "breach_report", AuditEvent.object_id == made.reference)
+    ).scalars())
+    assert events
+    readers = {"subject": subject, "auditor": make_user("auditor"), "comms": make_user("comms"),
+               "admin": make_user("admin")}
+    reads: dict[str, tuple[bool, bool, bool]] = {}
+    for name, reader in readers.items():
+        browser = browser_as(user=reader)
+        page = browser.get(f"/audit?object={made.reference}").get_data(as_text=True)
+        listed = app.test_client().get(
+            f"/api/v1/audit-events?object={made.reference}", headers=api_token(reader)
+        ).get_json()["items"]
+        exported = browser.get(f"/audit/export.csv?object=breach_report:{made.reference}").get_data(as_text=True)
+        assert not listed or {item["seq"] for item in listed} == events, name
+        reads[name] = ("Robin Whistle" in page, bool(listed), made.reference in exported)
+    assert reads == {"subject": (False,) * 3, "auditor": (True,) * 3, "comms": (False,) * 3, "admin": (False,) * 3}

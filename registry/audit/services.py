@@ -16,12 +16,24 @@ from typing import Any, Final
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
 
 from registry import db
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditAnchor, AuditEvent
 from registry.auth.permissions import Permission
+from registry.breaches.models import BreachEvidence, BreachReport
 from registry.errors import Invalid
 
 REDACTED = "[redacted]"
@@ -273,17 +285,89 @@ class AuditFilters:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items() if v}
 
 
-#: Events about these objects are seen only by those who may read every one of them: a breach
-#: report's events name who reported it and who handles it (special-category data, policy 9).
-RESTRICTED_OBJECTS: Final = {"breach_report": Permission.BREACH_READ_ALL}
+#: The object type of a breach report's events (``registry.breaches.services.OBJECT_TYPE``) and the
+#: form field its evidence files are stored under (``upload:store`` and ``upload:refused`` say which).
+CASE_OBJECT: Final = "breach_report"
+EVIDENCE_FIELD: Final = "evidence"
+_EVIDENCE_MARK: Final = canonical_json({"field": EVIDENCE_FIELD})[1:-1]  # as it stands in an event's details
+
+
+def case_reference(report_id: ColumnElement[int]) -> ColumnElement[str]:
+    """SQL for :func:`registry.breaches.models.reference_for`: "BR-" and the id, at least four digits."""
+    digits = cast(report_id, String)
+    # The last four characters of "000" + digits, in SQL both databases speak (SQLite has no lpad).
+    padded = case((report_id >= 1000, digits), else_=func.substr(literal("000", String) + digits, func.length(digits)))
+    return literal("BR-", String) + padded
+
+
+def _case_references(*where: ColumnElement[bool]) -> Select[tuple[str]]:
+    return select(case_reference(BreachReport.id)).where(*where)
+
+
+def _evidence_uploads(*where: ColumnElement[bool]) -> Select[tuple[str]]:
+    """The object ids (as the trail holds them) of the evidence files of the cases matching ``where``."""
+    statement = select(cast(BreachEvidence.upload_id, String))
+    if where:
+        statement = statement.join(BreachReport, BreachReport.id == BreachEvidence.report_id).where(*where)
+    return statement
+
+
+def withheld_from(viewer: Any) -> ColumnElement[bool]:
+    """SQL, true of each event ``viewer`` may not read because it reveals a breach case.
+
+    A case's events are its own (object ``breach_report``: who reported it, the clauses, every
+    view, step and decision), the storing of its evidence files (the reporter, each file's
+    SHA-256), and an evidence file refused while someone was reporting. Three rules decide, in
+    SQL, so every read of the trail pages and counts as before, in the same statements:
+
+    - **Only those who read every case read any** (``BREACH_READ_ALL``: auditors). Comms and
+      administrators read the rest of the trail.
+    - **Nobody sees a case about themselves**, as on the breach pages: not its events, not its
+      evidence's, and not an export of the trail asked for by its reference (that shows who is
+      looking into it).
+    - **An anonymised case shows only its anonymisation.** Retention clears the subject, so the
+      subject could no longer be recognised, while the append-only trail still names the reporter
+      and the handlers: the case's other events and its evidence's are withheld from every read of
+      the trail for good, as the retention period requires. ``audit verify`` still checks them.
+    """
+    is_case = AuditEvent.object_type == CASE_OBJECT
+    stored_evidence = and_(
+        AuditEvent.object_type == "upload", AuditEvent.action == AuditAction.UPLOAD_STORE.value,
+        AuditEvent.details.like(f"%{_EVIDENCE_MARK}%"),
+    )
+    if not viewer.can(Permission.BREACH_READ_ALL):
+        refused_evidence = and_(
+            AuditEvent.object_type == "upload", AuditEvent.action == AuditAction.UPLOAD_REFUSED.value,
+            AuditEvent.object_id == EVIDENCE_FIELD,
+        )
+        return or_(is_case, stored_evidence, refused_evidence)
+    about_viewer = BreachReport.subject_id == viewer.id
+    anonymised = BreachReport.anonymised_at.is_not(None)
+    export = aliased(AuditEvent)
+    # Worked out once, not per event: a subquery per event would also make PostgreSQL's planner
+    # cost the count of a long trail high enough to compile it (JIT) on every page.
+    exports_of_cases_about_viewer = (
+        select(export.seq)
+        .join(BreachReport, and_(
+            about_viewer,
+            export.details.like(literal("%", String) + case_reference(BreachReport.id) + literal('"%', String)),
+        ))
+        .where(export.action == AuditAction.AUDIT_EXPORT.value)
+    )
+    return or_(
+        and_(is_case, AuditEvent.object_id.in_(_case_references(about_viewer))),
+        and_(is_case, AuditEvent.action != AuditAction.BREACH_ANONYMISE.value,
+             AuditEvent.object_id.in_(_case_references(anonymised))),
+        and_(stored_evidence, AuditEvent.object_id.in_(_evidence_uploads(about_viewer))),
+        # Anonymising deletes a case's link to its evidence: evidence linked to no case was an anonymised case's.
+        and_(stored_evidence, AuditEvent.object_id.not_in(_evidence_uploads())),
+        and_(AuditEvent.action == AuditAction.AUDIT_EXPORT.value, AuditEvent.seq.in_(exports_of_cases_about_viewer)),
+    )
 
 
 def search_events(filters: AuditFilters, *, viewer: Any):  # type: ignore[no-untyped-def]
-    """Events matching ``filters`` that ``viewer`` may read, newest first."""
-    statement = select(AuditEvent).order_by(AuditEvent.seq.desc())
-    hidden = [kind for kind, permission in RESTRICTED_OBJECTS.items() if not viewer.can(permission)]
-    if hidden:
-        statement = statement.where(AuditEvent.object_type.not_in(hidden))
+    """Events matching ``filters`` that ``viewer`` may read (see :func:`withheld_from`), newest first."""
+    statement = select(AuditEvent).where(~withheld_from(viewer)).order_by(AuditEvent.seq.desc())
     if filters.object:
         kind, sep, ident = filters.object.partition(":")
         if sep and ident:
