@@ -41,14 +41,15 @@ class Environment(StrEnum):
 
 @dataclass(frozen=True)
 class MasterKey:
-    """A key-encryption key of the vault: never stored in the database."""
+    """A named 32-byte key: a key-encryption key of the vault (``REGISTRY_MASTER_KEYS``) or a key of
+    the audit chain (``REGISTRY_AUDIT_KEYS``). Never stored in the database."""
 
     key_id: str
     key: bytes = field(repr=False)
 
 
 def generate_master_key_entry() -> str:
-    """A new ``KEY_ID:KEY`` entry for ``REGISTRY_MASTER_KEYS`` (32 random bytes)."""
+    """A new ``KEY_ID:KEY`` entry for ``REGISTRY_MASTER_KEYS`` or ``REGISTRY_AUDIT_KEYS`` (32 random bytes)."""
     key_id = "k" + secrets.token_hex(4)
     key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
     return f"{key_id}:{key}"
@@ -89,6 +90,10 @@ class Settings:
     database_url: str
     secret_key: str = field(repr=False)
     master_keys: tuple[MasterKey, ...] = field(repr=False)
+    #: Keys of the audit chain's HMAC links and checkpoint signatures; the first keys new events.
+    audit_keys: tuple[MasterKey, ...] = field(repr=False)
+    #: Where ``audit checkpoint`` appends signed checkpoints of the chain's head.
+    audit_checkpoint_file: Path
     ratelimit_storage_uri: str = "memory://"
     trust_name: str = "Example NHS Foundation Trust"
     session_idle_minutes: int = 30
@@ -167,6 +172,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
     database_url = _text(values.get("DATABASE_URL"))
     secret_key = _text(values.get("SECRET_KEY"))
     master_keys_value = _text(values.get("MASTER_KEYS"))
+    audit_keys_value = _text(values.get("AUDIT_KEYS"))
     master_keys_file = _text(values.get("MASTER_KEYS_FILE"))
     if master_keys_value is None and master_keys_file:
         try:
@@ -181,6 +187,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
                 ("REGISTRY_SECRET_KEY", secret_key),
                 ("REGISTRY_DATABASE_URL", database_url),
                 ("REGISTRY_MASTER_KEYS", master_keys_value),
+                ("REGISTRY_AUDIT_KEYS", audit_keys_value),
             )
             if value is None
         ]
@@ -202,11 +209,19 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
             secret_key = _read_or_create(instance_path / "secret_key", lambda: secrets.token_urlsafe(48))
         if master_keys_value is None:
             master_keys_value = _read_or_create(instance_path / "master_keys", generate_master_key_entry)
+        if audit_keys_value is None:
+            audit_keys_value = _read_or_create(instance_path / "audit_keys", generate_master_key_entry)
 
-    assert database_url is not None and secret_key is not None and master_keys_value is not None
+    assert database_url is not None and secret_key is not None
+    assert master_keys_value is not None and audit_keys_value is not None
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     master_keys = parse_master_keys(master_keys_value)
+    audit_keys = parse_master_keys(audit_keys_value, "REGISTRY_AUDIT_KEYS")
+    if {key.key for key in audit_keys} & {key.key for key in master_keys}:
+        # One key for two purposes: whoever holds the vault's key could forge the trail, and the other way round.
+        raise ConfigError("REGISTRY_AUDIT_KEYS reuses a key of REGISTRY_MASTER_KEYS: give the audit chain keys of its own.")
+    checkpoint_file = _text(values.get("AUDIT_CHECKPOINT_FILE"))
 
     ratelimit = _text(values.get("RATELIMIT_STORAGE_URI"))
     if ratelimit is None:
@@ -234,6 +249,8 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         database_url=database_url,
         secret_key=secret_key,
         master_keys=master_keys,
+        audit_keys=audit_keys,
+        audit_checkpoint_file=Path(checkpoint_file) if checkpoint_file else instance_path / "audit-checkpoints.jsonl",
         ratelimit_storage_uri=ratelimit,
         trust_name=_text(values.get("TRUST_NAME")) or "Example NHS Foundation Trust",
         session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),

@@ -95,6 +95,11 @@ def migrate(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+#: One audit key for the whole run, as a deployment has: every test app can check the trail
+#: that another app (or a ``flask`` process given it) wrote on the same database.
+TEST_AUDIT_KEYS = registry_config.generate_master_key_entry()
+
+
 def settings_for(url: str, *_ignored: Any, **extra: Any) -> dict[str, Any]:
     """Settings for a test app on ``url`` (the instance folder comes from REGISTRY_INSTANCE_PATH)."""
     return {
@@ -102,6 +107,7 @@ def settings_for(url: str, *_ignored: Any, **extra: Any) -> dict[str, Any]:
         "DATABASE_URL": url,
         "SECRET_KEY": secrets.token_urlsafe(32),
         "MASTER_KEYS": registry_config.generate_master_key_entry(),
+        "AUDIT_KEYS": TEST_AUDIT_KEYS,
         "ARGON2_PROFILE": CHEAP_ARGON2,
         "RATELIMIT_ENABLED": False,
         "TESTING": True,

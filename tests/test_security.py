@@ -48,7 +48,7 @@ from tests.test_authorisation import ANONYMOUS, EXPECTATIONS, KNOWN_BUGS, World
 
 ALL_ROLES = ("staff", "manager", "comms", "auditor", "admin", "hr")
 SIGN_IN_FAILED = "Enter a correct email address and password."
-REQUIRED = ("REGISTRY_SECRET_KEY", "REGISTRY_DATABASE_URL", "REGISTRY_MASTER_KEYS")
+REQUIRED = ("REGISTRY_SECRET_KEY", "REGISTRY_DATABASE_URL", "REGISTRY_MASTER_KEYS", "REGISTRY_AUDIT_KEYS")
 PHC = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
 
 
@@ -328,6 +328,7 @@ def _production_overrides(database_url: str) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": secrets.token_urlsafe(48),
         "MASTER_KEYS": registry_config.generate_master_key_entry(),
+        "AUDIT_KEYS": registry_config.generate_master_key_entry(),
         "ARGON2_PROFILE": CHEAP_ARGON2,
         "RATELIMIT_ENABLED": False,
     }
@@ -341,10 +342,11 @@ def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_production_settings_make_secure_cookies() -> None:
-    """With ENV=production and the three values given, cookies are Secure, HttpOnly, Lax and ``__Host-``."""
+    """With ENV=production and the four values given, cookies are Secure, HttpOnly, Lax and ``__Host-``."""
     settings = registry_config.load_settings(
         {"ENV": "production", "DATABASE_URL": "postgresql://db/registry", "SECRET_KEY": secrets.token_urlsafe(48),
-         "MASTER_KEYS": registry_config.generate_master_key_entry()},
+         "MASTER_KEYS": registry_config.generate_master_key_entry(),
+         "AUDIT_KEYS": registry_config.generate_master_key_entry()},
         Path("/nonexistent"),
     )
     flask_config = settings.flask_config()

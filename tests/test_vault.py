@@ -48,6 +48,7 @@ from registry.vault.crypto import (
 )
 from registry.vault.models import CredentialReveal, CredentialVersion, version_aad
 from tests.conftest import (
+    TEST_AUDIT_KEYS,
     TEST_PASSWORD,
     TOTP_SECRETS,
     Browser,
@@ -617,6 +618,7 @@ def test_keys_rotate_killed_half_way_then_rerun_leaves_every_secret_readable(com
         "REGISTRY_DATABASE_URL": committed.url,
         "REGISTRY_MASTER_KEYS": entry(NEW, OLD),
         "REGISTRY_SECRET_KEY": "a" * 40,
+        "REGISTRY_AUDIT_KEYS": TEST_AUDIT_KEYS,
         "REGISTRY_INSTANCE_PATH": str(committed.directory / "instance"),
     }
     environment.pop("REGISTRY_MASTER_KEYS_FILE", None)

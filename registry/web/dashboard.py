@@ -18,7 +18,6 @@ from sqlalchemy.orm import selectinload
 
 from registry import clock, db
 from registry.audit import services as audit
-from registry.audit.models import GENESIS_HASH, AuditEvent
 from registry.auth.models import User, UserRole, UserTotp
 from registry.auth.permissions import TWO_FACTOR_ROLES, Permission
 from registry.breaches import services as breaches
@@ -194,42 +193,18 @@ class AuditStatus:
 
 
 def audit_status(newest: int = AUDIT_EVENTS_CHECKED) -> AuditStatus:
-    """Re-hash the ``newest`` events and check that they link to each other and end at the anchor.
+    """Check the links of the ``newest`` events, keyed or not, by the chain's rules, and that they end
+    at the anchor.
 
-    This finds a recent event changed or removed, events cut from the end, and an anchor that does
-    not match, at a fixed cost whatever the trail's length. A change to an older event shows only
-    in the full check (``audit.services.verify_chain``): the page offers it, and ``flask audit
-    verify`` can run it on a schedule. Nothing is stored: a stored "intact" would be out of date at
-    the next event and could be edited by whoever could edit the events.
+    This finds a recent event changed (or rewritten without the audit key), events cut from the end,
+    and an anchor that does not match, at a fixed cost whatever the trail's length. A change to an
+    older event, and what the signed checkpoints say, show only in the full check
+    (``audit.services.verify_chain``): the page offers it, and ``flask audit verify`` can run it on a
+    schedule. Nothing is stored: a stored "intact" would be out of date at the next event and could
+    be edited by whoever could edit the events.
     """
-    session = db.session()
-    seq, head_hash = audit.head(session)
-    first = max(1, seq - newest + 1)
-    table = AuditEvent.__table__
-    # Rows beyond the anchor's sequence number are read too: events appended behind its back.
-    rows = session.execute(select(table).where(table.c.seq >= first).order_by(table.c.seq)).all()
-    expected_seq, expected_prev, checked = first, (GENESIS_HASH if first == 1 else None), 0
-
-    def broken(row: Any, problem: str) -> AuditStatus:
-        return AuditStatus(seq, head_hash, audit.ChainReport(False, checked, head_hash, row.seq, row.id, problem))
-
-    for row in rows:
-        if row.seq != expected_seq:
-            return broken(row, f"expected event {expected_seq} next but found {row.seq}.")
-        if expected_prev is not None and row.prev_hash != expected_prev:
-            return broken(row, "its link to the previous event does not match (an earlier event was changed or removed).")
-        if audit.event_hash(row, row.prev_hash) != row.hash:
-            return broken(row, "its contents do not match its hash (the event was changed).")
-        expected_prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
-    last_seq = expected_seq - 1
-    if last_seq != seq or (seq and expected_prev != head_hash):
-        problem = (
-            f"the anchor records {seq} events ending in {head_hash[:12]}…, "
-            f"but the newest events end at {last_seq} in {(expected_prev or GENESIS_HASH)[:12]}…."
-        )
-        report = audit.ChainReport(False, checked, head_hash, None, None, problem)
-        return AuditStatus(seq, head_hash, report)
-    return AuditStatus(seq, head_hash, audit.ChainReport(True, checked, head_hash))
+    seq, head_hash, report = audit.check_newest(newest, db.session())
+    return AuditStatus(seq, head_hash, report)
 
 
 # --- administrators ------------------------------------------------------------------------------

@@ -1,0 +1,479 @@
+"""The audit chain: how each event is linked to the one before, and how the whole trail is checked.
+
+Each event's ``hash`` is an HMAC-SHA256, under the audit key named by its ``key_id``, over the
+chain id, that key id, the previous event's hash and the event's canonical form. Events written
+before keyed links (``key_id`` NULL) keep the plain SHA-256 link they were written with. The
+first event written on such a trail afterwards is an ``audit:keyed`` event, itself keyed, that
+gives the number of unkeyed events before it and their head hash; unkeyed events are accepted
+only as that prefix. ``audit checkpoint`` signs the head into a file outside the database
+(:mod:`registry.audit.checkpoints`), and :func:`verify_chain` checks the trail against every
+checkpoint of its chain there.
+
+What this guarantees against someone who can write every table (a database administrator, or
+whoever steals the database's credentials) but holds no audit key and cannot write the
+checkpoint file or the log:
+
+* They cannot change, insert, reorder or remove a keyed event, nor relabel one as unkeyed, with
+  another key id or under another chain id, without ``audit verify`` naming the first event
+  affected: recomputing a keyed link needs the key, and an unkeyed event after a keyed one (or
+  after the event of any checkpoint) is refused.
+* They cannot cut events that a checkpoint records, nor hide the cut by updating the anchor:
+  the checkpoint names the event number and hash it saw. Nor can they replace the whole trail
+  with a new one under a new chain id: a checkpoint signed with this deployment's key for
+  another chain is refused, not ignored.
+* They can remove events newer than the last checkpoint and set the anchor to match: nothing
+  outside the database remembers those. How often the timer runs ``audit checkpoint`` bounds
+  what can be lost this way.
+* They can rewrite events written before keyed links while no keyed event follows them and no
+  checkpoint records them: such a trail is only as strong as plain SHA-256. The first keyed
+  event's link covers their head, and so does the first checkpoint: take one right after
+  upgrading.
+* They can break the trail so that it fails to verify (that is detection, not prevention),
+  and whoever holds the audit key can write anything: keep ``REGISTRY_AUDIT_KEYS`` out of the
+  database and its backups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry import db
+from registry.audit import checkpoints
+from registry.audit.checkpoints import Checkpoint, CheckpointFile, CheckpointFileError
+from registry.audit.keyring import AuditKeyring, current_keyring
+from registry.audit.models import GENESIS_HASH, AuditAction, AuditAnchor, AuditEvent
+
+log = logging.getLogger(__name__)
+
+HASHED_FIELDS: Final = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "address",
+    "details",
+)
+SWITCH: Final = str(AuditAction.AUDIT_KEYED)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_event(fields: Mapping[str, Any]) -> str:
+    """The event's hashed fields as canonical JSON: what its link covers besides the previous hash."""
+    envelope = {name: fields[name] for name in HASHED_FIELDS}
+    envelope["occurred_at"] = _timestamp(envelope["occurred_at"])
+    return canonical_json(envelope)
+
+
+def plain_hash(prev_hash: str, canonical: str) -> str:
+    """The unkeyed SHA-256 link of events written before keyed links."""
+    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+
+
+def event_hash(event: AuditEvent, prev_hash: str) -> str:
+    """The unkeyed SHA-256 link of ``event`` to ``prev_hash``, as events before keyed links have it."""
+    return plain_hash(prev_hash, canonical_event({name: getattr(event, name) for name in HASHED_FIELDS}))
+
+
+def switch_details(seq: int, prev_hash: str) -> dict[str, Any]:
+    """What the ``audit:keyed`` event at ``seq`` says: the unkeyed events before it and their head."""
+    return {"unkeyed_events": seq - 1, "unkeyed_head_hash": prev_hash}
+
+
+class LinkRules:
+    """The rules each event meets, applied to consecutive events in sequence order.
+
+    ``previous`` is what came before the first event given: ``"genesis"``, ``"unkeyed"``,
+    ``"keyed"``, or ``"unknown"`` when a check starts part-way along the chain.
+    ``first_checkpoint`` is the earliest checkpoint of the chain: every later event is keyed.
+    """
+
+    def __init__(
+        self,
+        keyring: AuditKeyring,
+        chain_id: str,
+        *,
+        previous: str = "genesis",
+        first_checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self.keyring = keyring
+        self.chain_id = chain_id
+        self.previous = previous
+        self.first_checkpoint = first_checkpoint
+        self.unkeyed = 0
+
+    def problem(self, row: Mapping[str, Any], prev_hash: str) -> str | None:
+        """What is wrong with ``row`` linked to ``prev_hash``, or None; then it becomes the previous event."""
+        key_id = row["key_id"]
+        canonical = canonical_event(row)
+        if key_id is None:
+            if self.previous == "keyed":
+                return (
+                    "it has no audit key, yet it follows keyed events: every event since the switch to keyed "
+                    "links is keyed, so this one was forged or altered."
+                )
+            if self.first_checkpoint is not None and row["seq"] > self.first_checkpoint.seq:
+                return (
+                    f"it has no audit key, yet it comes after event {self.first_checkpoint.seq} of "
+                    f"{self.first_checkpoint.describe()}, and every event after a checkpoint is keyed: "
+                    "this one was forged or altered."
+                )
+            if not hmac.compare_digest(plain_hash(prev_hash, canonical), row["hash"]):
+                return "its contents do not match its hash (the event was changed)."
+            self.previous = "unkeyed"
+            self.unkeyed += 1
+            return None
+        if key_id not in self.keyring:
+            return (
+                f"it is linked with audit key {key_id!r}, which is not in REGISTRY_AUDIT_KEYS "
+                "(keep retired audit keys configured after the current one)."
+            )
+        if row["action"] == SWITCH:
+            if self.previous in ("genesis", "keyed") or row["details"] != canonical_json(
+                switch_details(row["seq"], prev_hash)
+            ):
+                return (
+                    "it records a switch to keyed links that does not match the trail: the switch comes straight "
+                    "after the last unkeyed event and gives their number and head hash."
+                )
+        elif self.previous == "unkeyed":
+            return "it is the first keyed event, but the switch to keyed links (audit:keyed) does not come before it."
+        expected = self.keyring.link(key_id, self.chain_id, prev_hash, canonical)
+        if not hmac.compare_digest(expected, row["hash"]):
+            return "its contents do not match its keyed hash (the event was changed, or its key id, or the chain's id)."
+        self.previous = "keyed"
+        return None
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of a check: how far it got and, when broken, where and why."""
+
+    ok: bool
+    checked: int
+    head_hash: str
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    problem: str | None = None
+    #: Events from before keyed links (checked by their plain SHA-256 link).
+    unkeyed: int = 0
+    #: Checkpoints of this chain the trail was checked against, and those of other databases ignored.
+    checkpoints: int = 0
+    foreign_checkpoints: int = 0
+    #: The line of the checkpoint file that cannot be trusted, when that is what is wrong.
+    checkpoint_line: int | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        if self.ok:
+            text = f"Audit chain intact: {self.checked} events checked; head {self.head_hash}."
+            if self.unkeyed:
+                text += f" The first {self.unkeyed} are from before keyed links and have plain SHA-256 links."
+            return f"{text} {self.checkpoint_summary()}"
+        if self.checkpoint_line is not None:
+            return f"Audit checkpoints cannot be trusted: {self.problem}"
+        where = f"event {self.broken_seq}" if self.broken_seq is not None else "the chain's end"
+        if self.broken_id is not None:
+            where += f" (id {self.broken_id})"
+        return f"Audit chain broken at {where}: {self.problem}"
+
+    def checkpoint_summary(self) -> str:
+        """How many signed checkpoints the trail agrees with, and how many of other databases were ignored."""
+        if self.checkpoints == 0:
+            text = "No signed checkpoint of this chain yet (run `audit checkpoint` from a timer)"
+        elif self.checkpoints == 1:
+            text = "1 signed checkpoint of this chain agrees"
+        else:
+            text = f"{self.checkpoints} signed checkpoints of this chain agree"
+        if self.foreign_checkpoints:
+            text += f"; {self.foreign_checkpoints} of other databases ignored"
+        return text + "."
+
+
+def _settings_file() -> Path:
+    return current_app.extensions["registry.settings"].audit_checkpoint_file
+
+
+def _anchor(session: Session) -> AuditAnchor | None:
+    return session.execute(select(AuditAnchor).where(AuditAnchor.id == 1)).scalar_one_or_none()
+
+
+def verify_chain(
+    session: Session | None = None,
+    batch_size: int = 2000,
+    *,
+    keyring: AuditKeyring | None = None,
+    checkpoint_file: Path | None = None,
+) -> ChainReport:
+    """Check every link in order, the end against the anchor, and the trail against every signed
+    checkpoint of its chain in the checkpoint file.
+
+    Names the first event whose link, sequence number or key is wrong or that differs from a
+    checkpoint; the anchor, or the latest checkpoint, when events are missing from the end; or
+    the first line of the checkpoint file that cannot be trusted.
+    """
+    session = session or db.session()
+    keyring = keyring or current_keyring()
+    anchor = _anchor(session)
+    if anchor is None:
+        return ChainReport(False, 0, GENESIS_HASH, problem="the anchor row is missing.")
+    try:
+        signed = checkpoints.read(checkpoint_file or _settings_file(), keyring, anchor.chain_id)
+    except CheckpointFileError as exc:
+        return ChainReport(False, 0, GENESIS_HASH, problem=str(exc), checkpoint_line=exc.line)
+    counts = {"checkpoints": len(signed.own), "foreign_checkpoints": signed.foreign}
+    at_seq: dict[int, list[Checkpoint]] = {}
+    for checkpoint in signed.own:
+        at_seq.setdefault(checkpoint.seq, []).append(checkpoint)
+    for checkpoint in at_seq.get(0, ()):
+        if checkpoint.hash != GENESIS_HASH:
+            problem = f"{checkpoint.describe()} records an empty trail with a hash other than the genesis hash."
+            return ChainReport(False, 0, GENESIS_HASH, problem=problem, checkpoint_line=checkpoint.line)
+    rules = LinkRules(
+        keyring, anchor.chain_id, first_checkpoint=min(signed.own, key=lambda c: c.seq) if signed.own else None
+    )
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    last_key_id: str | None = None
+
+    def broken(row: Mapping[str, Any], problem: str) -> ChainReport:
+        return ChainReport(False, checked, expected_prev, row["seq"], row["id"], problem, rules.unkeyed, **counts)
+
+    table = AuditEvent.__table__
+    # Plain rows rather than ORM objects: the check is hashing 100,000s of events.
+    rows: Iterable[Any] = session.execute(
+        select(table).order_by(table.c.seq).execution_options(yield_per=batch_size)
+    ).mappings()
+    for row in rows:
+        seq = row["seq"]
+        if seq != expected_seq:
+            return broken(
+                row,
+                (
+                    f"expected event {expected_seq} next but found {seq}: {seq - expected_seq} event(s) missing before it."
+                    if seq > expected_seq
+                    else f"sequence number {seq} repeats or goes backwards."
+                ),
+            )
+        if row["prev_hash"] != expected_prev:
+            return broken(
+                row, "its link to the previous event does not match (an earlier event was changed or removed)."
+            )
+        problem = rules.problem(row, expected_prev)
+        if problem is not None:
+            return broken(row, problem)
+        for checkpoint in at_seq.get(seq, ()):
+            if not hmac.compare_digest(checkpoint.hash, row["hash"]):
+                return broken(
+                    row,
+                    (
+                        f"{checkpoint.describe()} records hash {checkpoint.hash[:12]}… for it, but the trail holds "
+                        f"{row['hash'][:12]}… (this event, or the trail before it, was rewritten)."
+                    ),
+                )
+        expected_prev = row["hash"]
+        last_key_id = row["key_id"]
+        expected_seq += 1
+        checked += 1
+    if anchor.seq != checked or anchor.head_hash != expected_prev or anchor.head_key_id != last_key_id:
+        return ChainReport(
+            False,
+            checked,
+            expected_prev,
+            checked + 1 if anchor.seq > checked else None,
+            None,
+            f"the anchor records {anchor.seq} events ending in {anchor.head_hash[:12]}… "
+            f"(key {anchor.head_key_id or 'none'}), but the table holds {checked} ending in {expected_prev[:12]}… "
+            f"(key {last_key_id or 'none'}): events were removed from the end, or the anchor was changed.",
+            rules.unkeyed,
+            **counts,
+        )
+    if signed.own:
+        latest = max(signed.own, key=lambda c: c.seq)
+        if latest.seq > checked:
+            return ChainReport(
+                False,
+                checked,
+                expected_prev,
+                checked + 1,
+                None,
+                f"{latest.describe()} records event {latest.seq} but the trail ends at {checked} "
+                "(events were removed from the end).",
+                rules.unkeyed,
+                **counts,
+            )
+    return ChainReport(True, checked, expected_prev, unkeyed=rules.unkeyed, **counts)
+
+
+def check_newest(
+    newest: int, session: Session | None = None, *, keyring: AuditKeyring | None = None
+) -> tuple[int, str, ChainReport]:
+    """Check the links of the ``newest`` events by the chain's rules and that they end at the anchor;
+    returns the anchor's (event number, hash) with the report.
+
+    A fixed cost whatever the trail's length: it finds a recent event changed, forged without the
+    key or removed, events cut from the end, and an anchor that does not match. Older events and
+    the checkpoints are the full check's (:func:`verify_chain`).
+    """
+    session = session or db.session()
+    keyring = keyring or current_keyring()
+    anchor = _anchor(session)
+    if anchor is None:
+        return 0, GENESIS_HASH, ChainReport(False, 0, GENESIS_HASH, problem="the anchor row is missing.")
+    first = max(1, anchor.seq - newest + 1)
+    table = AuditEvent.__table__
+    # Rows beyond the anchor's sequence number are read too: events appended behind its back.
+    rows = session.execute(select(table).where(table.c.seq >= first).order_by(table.c.seq)).mappings().all()
+    rules = LinkRules(keyring, anchor.chain_id, previous="genesis" if first == 1 else "unknown")
+    expected_seq, expected_prev, checked = first, (GENESIS_HASH if first == 1 else None), 0
+    for row in rows:
+        problem = None
+        if row["seq"] != expected_seq:
+            problem = f"expected event {expected_seq} next but found {row['seq']}."
+        elif expected_prev is not None and row["prev_hash"] != expected_prev:
+            problem = "its link to the previous event does not match (an earlier event was changed or removed)."
+        else:
+            problem = rules.problem(row, row["prev_hash"])
+        if problem is not None:
+            report = ChainReport(False, checked, anchor.head_hash, row["seq"], row["id"], problem)
+            return anchor.seq, anchor.head_hash, report
+        expected_prev, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
+    last_seq = expected_seq - 1
+    if last_seq != anchor.seq or (anchor.seq and expected_prev != anchor.head_hash):
+        problem = (
+            f"the anchor records {anchor.seq} events ending in {anchor.head_hash[:12]}…, "
+            f"but the newest events end at {last_seq} in {(expected_prev or GENESIS_HASH)[:12]}…."
+        )
+        return anchor.seq, anchor.head_hash, ChainReport(False, checked, anchor.head_hash, None, None, problem)
+    return anchor.seq, anchor.head_hash, ChainReport(True, checked, anchor.head_hash, unkeyed=rules.unkeyed)
+
+
+def head(session: Session | None = None) -> tuple[int, str]:
+    """The anchor's (sequence number, hash) of the chain's last event."""
+    session = session or db.session()
+    anchor = session.execute(select(AuditAnchor).where(AuditAnchor.id == 1)).scalar_one()
+    return anchor.seq, anchor.head_hash
+
+
+class CheckpointRefused(RuntimeError):
+    """The head cannot be signed: the trail contradicts itself or an earlier checkpoint."""
+
+
+def take_checkpoint(
+    session: Session | None = None,
+    *,
+    keyring: AuditKeyring | None = None,
+    checkpoint_file: Path | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Checkpoint, Path]:
+    """Sign the chain's head and append it to the checkpoint file (and the log); returns it and the file.
+
+    A head is signed only if it is genuine: the anchor's last event exists with its hash and a
+    valid link, nothing lies beyond it, and the latest checkpoint already in the file still holds.
+    Otherwise :class:`CheckpointRefused` says why (``audit verify`` finds the rest), and nothing is written.
+    This reads a few rows, not the whole trail, so a timer can run it often.
+    """
+    session = session or db.session()
+    keyring = keyring or current_keyring()
+    path = checkpoint_file or _settings_file()
+    try:
+        checkpoint = _signed_head(session, keyring, path, now or db.utcnow())
+    except CheckpointRefused as exc:
+        log.error("audit checkpoint refused: %s", exc)
+        raise
+    session.rollback()
+    checkpoints.append(path, checkpoint)
+    return checkpoint, path
+
+
+def _signed_head(session: Session, keyring: AuditKeyring, path: Path, now: dt.datetime) -> Checkpoint:
+    anchor = _anchor(session)
+    if anchor is None:
+        raise CheckpointRefused("The audit anchor row is missing: run `audit verify`.")
+    try:
+        signed = checkpoints.read(path, keyring, anchor.chain_id)
+    except CheckpointFileError as exc:
+        raise CheckpointRefused(f"The checkpoint file cannot be trusted: {exc}") from None
+    # Writers wait for this read lock, so the head, the rows and the anchor are read as one state.
+    anchor = session.execute(
+        select(AuditAnchor)
+        .where(AuditAnchor.id == 1)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    _check_head(session, keyring, anchor)
+    _check_latest(session, signed, anchor)
+    return checkpoints.sign(keyring, anchor.chain_id, anchor.seq, anchor.head_hash, now)
+
+
+def _check_head(session: Session, keyring: AuditKeyring, anchor: AuditAnchor) -> None:
+    table = AuditEvent.__table__
+    last = session.execute(select(func.max(table.c.seq))).scalar_one() or 0
+    if last != anchor.seq:
+        raise CheckpointRefused(
+            f"The anchor records event {anchor.seq} as the head, but the trail ends at {last}: run `audit verify`."
+        )
+    if anchor.seq == 0:
+        if anchor.head_hash != GENESIS_HASH:
+            raise CheckpointRefused("The anchor records an empty trail with a hash other than the genesis hash.")
+        return
+    row = session.execute(select(table).where(table.c.seq == anchor.seq)).mappings().one()
+    problem = LinkRules(keyring, anchor.chain_id, previous="unknown").problem(row, row["prev_hash"])
+    if problem is None and row["hash"] != anchor.head_hash:
+        problem = "the anchor records another hash for it."
+    if problem is not None:
+        raise CheckpointRefused(f"The head, event {anchor.seq}, cannot be signed: {problem} Run `audit verify`.")
+
+
+def _check_latest(session: Session, signed: CheckpointFile, anchor: AuditAnchor) -> None:
+    if not signed.own:
+        return
+    latest = max(signed.own, key=lambda c: c.seq)
+    if latest.seq > anchor.seq:
+        raise CheckpointRefused(
+            f"{latest.describe(start=True)} records event {latest.seq} but the trail ends at {anchor.seq} "
+            "(events were removed from the end): run `audit verify`."
+        )
+    if latest.seq:
+        held = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == latest.seq)).scalar_one_or_none()
+        if held != latest.hash:
+            raise CheckpointRefused(
+                f"{latest.describe(start=True)} records hash {latest.hash[:12]}… for event {latest.seq}, but the "
+                f"trail holds {(held or 'nothing')[:12]}…: it was rewritten. Run `audit verify`."
+            )
+
+
+def latest_checkpoint(before: dt.datetime, session: Session | None = None) -> Checkpoint | None:
+    """The last checkpoint of this chain taken before ``before`` whose signature checks, or None
+    (also when the file cannot be trusted: then ``audit verify`` says why)."""
+    session = session or db.session()
+    anchor = _anchor(session)
+    if anchor is None:
+        return None
+    try:
+        signed = checkpoints.read(_settings_file(), current_keyring(), anchor.chain_id)
+    except CheckpointFileError:
+        return None
+    taken = [c for c in signed.own if c.moment < before]
+    return max(taken, key=lambda c: (c.moment, c.seq)) if taken else None
