@@ -31,6 +31,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_folder="static",
         static_url_path="/assets",
     )
+    init_instance_folder(app)
     settings = load_configuration(app, overrides)
     init_logging(app)
     init_proxy(app)
@@ -54,6 +55,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     declare_static_public(app)
     return app
+
+
+def init_instance_folder(app: Flask) -> None:
+    """Create the instance folder, when it is missing, readable by its owner only (0700): it holds
+    generated keys, the SQLite database and uploads. An existing folder is left as it is."""
+    try:
+        os.makedirs(app.instance_path, mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        # Deployments that keep nothing in it may run without one; what needs it reports its own error.
+        logging.getLogger(__name__).warning("Cannot create the instance folder %s: %s", app.instance_path, exc.strerror)
 
 
 def load_configuration(app: Flask, overrides: Mapping[str, Any] | None) -> registry_config.Settings:

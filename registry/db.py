@@ -4,12 +4,16 @@ One place commits: after each request, the request's session commits when the
 response succeeded and rolls back otherwise (or on any exception), so a state
 change and its audit event stand or fall together. Services only ``flush()``.
 Command-line code uses :func:`transaction`.
+
+SQLite files are kept readable by their owner only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +30,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -97,16 +101,69 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
 
 
+PRIVATE_FILE_MODE = 0o600
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names, or None (in memory, or an ``uri=true`` URI SQLite resolves itself)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:" or parsed.query.get("uri") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def keep_private(path: Path) -> None:
+    """Make sure the SQLite database at ``path`` is readable and writable by its owner only.
+
+    A missing file is created empty with mode 0600 before SQLite opens it (SQLite would
+    create it with the umask's mode, usually 0644); SQLite gives its ``-wal`` and ``-shm``
+    files the database file's mode, so they follow. An existing file, ``-wal`` or ``-shm``
+    that others may read is tightened, and the change logged. A missing folder is left for
+    SQLite to report when it opens the file.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE))
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        return
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+        except OSError:
+            continue
+        if not mode & 0o077:
+            continue
+        private = mode & 0o700
+        try:
+            os.chmod(candidate, private)
+        except OSError as exc:
+            log.warning("%s can be read by other users (mode %04o) and could not be tightened: %s",
+                        candidate, mode, exc.strerror)
+        else:
+            log.warning("%s could be read by other users (mode %04o); it is now %04o", candidate, mode, private)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (embedded default) or PostgreSQL (production).
 
     SQLite gets foreign keys, WAL and ``BEGIN IMMEDIATE`` transactions, so two
-    writers queue for the lock instead of failing half-way with "database is locked".
+    writers queue for the lock instead of failing half-way with "database is locked",
+    and its files are kept private (:func:`keep_private`).
     """
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True, **kwargs
         )
+        private_file = sqlite_file(url)
+
+        if private_file is not None:
+
+            @event.listens_for(engine, "do_connect")
+            def _sqlite_private(*_args: Any) -> None:
+                keep_private(private_file)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
