@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import record
-from registry.auth import mfa, services, sessions
+from registry.auth import devices, mfa, services, sessions
 from registry.auth.forms import (
     ChangePasswordForm,
     EnrolForm,
@@ -35,9 +35,10 @@ from registry.web.throttle import (
     SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES,
     SIGN_IN_PER_ADDRESS,
     account,
-    account_and_address,
-    address_known_for_account,
+    account_and_client,
     failed_sign_in,
+    from_trusted_device,
+    known_client,
     limiter,
 )
 
@@ -59,11 +60,11 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(SIGN_IN_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in)
-@limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=account_and_address, deduct_when=failed_sign_in)
+@limiter.limit(SIGN_IN_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in, exempt_when=from_trusted_device)
+@limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=account_and_client, deduct_when=failed_sign_in)
 @limiter.limit(
     SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES, methods=["POST"], key_func=account, deduct_when=failed_sign_in,
-    exempt_when=address_known_for_account,
+    exempt_when=known_client,
 )
 def login():
     if current_user.is_authenticated and request.method == "GET":
@@ -77,6 +78,7 @@ def login():
                 sessions.hold_for_second_factor(user, request.args.get("next"))
                 return redirect(url_for("auth.login_second_factor"))
             services.sign_in(user)
+            devices.remember(user)
             return _after_sign_in(user, request.args.get("next"))
         failed = True
     status = 200 if request.method == "GET" or failed else 422
@@ -114,6 +116,7 @@ def login_second_factor():
         method = mfa.verify(user, form.code.data or "")
         if method is not None:
             services.sign_in(user, second_factor=method)
+            devices.remember(user)
             if method == "recovery_code":
                 flash(
                     f"You signed in with a recovery code. You have {mfa.unused_recovery_codes(user)} left: "
