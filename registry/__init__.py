@@ -110,9 +110,10 @@ def register_blueprints(app: Flask) -> None:
     from registry.screening.views import bp as screening
     from registry.vault.views import bp as vault
     from registry.verification.views import bp as verification
+    from registry.web.health import bp as health
     from registry.web.views import bp as web
 
-    for blueprint in (web, auth, channels, vault, roster, monitoring, notifications, screening, posts, consent, media, breaches, reports, verification, audit, api):
+    for blueprint in (health, web, auth, channels, vault, roster, monitoring, notifications, screening, posts, consent, media, breaches, reports, verification, audit, api):
         app.register_blueprint(blueprint)
 
 

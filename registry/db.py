@@ -5,7 +5,9 @@ response succeeded and rolls back otherwise (or on any exception), so a state
 change and its audit event stand or fall together. Services only ``flush()``.
 Command-line code uses :func:`transaction`.
 
-SQLite files are kept readable by their owner only.
+When the database cannot be reached the request's work is abandoned (rolled back
+without raising) and the request answers 503; the engine reconnects by itself once
+the database is back. SQLite files are kept readable by their owner only.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
@@ -102,6 +105,9 @@ class Base(DeclarativeBase):
 
 
 PRIVATE_FILE_MODE = 0o600
+#: Seconds to wait for PostgreSQL to accept a connection, unless the URL says otherwise: an
+#: unreachable server then gives a prompt 503 instead of holding every request for minutes.
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -151,7 +157,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     SQLite gets foreign keys, WAL and ``BEGIN IMMEDIATE`` transactions, so two
     writers queue for the lock instead of failing half-way with "database is locked",
-    and its files are kept private (:func:`keep_private`).
+    and its files are kept private (:func:`keep_private`). PostgreSQL connections are
+    checked before use, so the pool replaces those a restart or a network failure broke.
     """
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -180,8 +187,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
     # hide_parameters: values never reach an exception message or a log line.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs)
 
 
 class Database:
@@ -265,9 +275,12 @@ def _run_after_commit(current: Session) -> None:
     for work in current.info.pop(AFTER_COMMIT, []):
         try:
             work(current)
-        except Exception:
-            current.rollback()
-            log.exception("Work after a commit failed")
+        except Exception as exc:
+            _rollback_quietly(current)
+            if unavailable(exc):
+                log.error("Work after a commit failed: the database is unavailable (%s)", describe(exc))
+            else:
+                log.exception("Work after a commit failed")
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -275,36 +288,133 @@ def _forget_after_commit(current: Session, _previous: Any) -> None:
     current.info.pop(AFTER_COMMIT, None)
 
 
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be used just now (down, restarting, unreachable,
+    its file missing, locked or full, a connection broken or the pool exhausted) rather than a
+    mistake in a query; trying again later may work."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+    return isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError))
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the log: the exception's type, the driver's and the driver's first line.
+
+    Never the SQL or its parameters (the engine hides parameters anyway).
+    """
+    original = getattr(exc, "orig", None)
+    if original is None:
+        return type(exc).__name__
+    first_line = (str(original).strip().splitlines() or [""])[0][:200]
+    driver = f"{type(original).__module__}.{type(original).__name__}"
+    return f"{type(exc).__name__} ({driver}: {first_line})" if first_line else f"{type(exc).__name__} ({driver})"
+
+
+def _rollback_quietly(current: Session) -> SQLAlchemyError | None:
+    """Roll back, returning (not raising) the error if the database cannot even do that.
+
+    After a lost connection SQLAlchemy has already invalidated it, and the server discards
+    a transaction whose connection went away, so nothing is left half-done.
+    """
+    try:
+        current.rollback()
+    except SQLAlchemyError as exc:
+        return exc
+    return None
+
+
+def abandon() -> None:
+    """Give up this request's unit of work because the database failed (the 503 path).
+
+    Rolls back without raising, and the after-request commit then does nothing: neither the
+    request's work nor the writes that stand for refused requests (they would fail too).
+    """
+    g._db_abandoned = True
+    current: Session | None = g.get("_db_session")
+    if current is not None:
+        _rollback_quietly(current)
+
+
 def _commit_after_request(response: Response) -> Response:
     current: Session | None = g.get("_db_session")
-    if current is None:
+    if current is None or g.get("_db_abandoned"):
         return response
     if response.status_code < 400 or g.get("_db_keep_on_error"):
-        current.commit()
+        try:
+            current.commit()
+        except SQLAlchemyError as exc:
+            if not unavailable(exc):
+                raise
+            return _answer_instead(response, exc)
         _run_after_commit(current)
         return response
-    current.rollback()
+    failed = _rollback_quietly(current)
     follow_ups: list[Callable[[Session], None]] = g.pop("_db_even_if_refused", [])
+    if failed is not None:
+        log.error("Could not roll back a refused request: the database is unavailable (%s)", describe(failed))
+        return response
     if follow_ups:
         try:
             for write in follow_ups:
                 write(current)
             current.commit()
-        except SQLAlchemyError:
-            current.rollback()
-            log.exception("Could not record what must stand for a refused request")
+        except SQLAlchemyError as exc:
+            _rollback_quietly(current)
+            if unavailable(exc):
+                log.error("Could not record what must stand for a refused request: the database is "
+                          "unavailable (%s)", describe(exc))
+            else:
+                log.exception("Could not record what must stand for a refused request")
+    return response
+
+
+#: Headers that describe the answer the failed commit replaces, not every answer (as the
+#: security headers do): they must not travel with the 503.
+_HEADERS_OF_THE_REPLACED_ANSWER = (
+    "Location", "Refresh", "Link", "Content-Disposition", "Content-Encoding", "Content-Language",
+    "Content-Location", "Content-Range", "Accept-Ranges", "ETag", "Last-Modified", "Expires",
+)
+
+
+def _answer_instead(response: Response, exc: SQLAlchemyError) -> Response:
+    """The commit failed because the database went away: answer as the app's error handler
+    answers that error (a 503), in place of the view's response.
+
+    This runs last among the after-request hooks, so ``response`` already carries the headers
+    every response gets (security policy and the like); they are kept, the content is replaced.
+    """
+    replacement = current_app.make_response(current_app.handle_user_exception(exc))
+    g._db_abandoned = True
+    replaced = response.response
+    if hasattr(replaced, "close"):
+        replaced.close()  # a file being sent
+    for name in _HEADERS_OF_THE_REPLACED_ANSWER:
+        response.headers.pop(name, None)
+    response.direct_passthrough = False
+    response.status_code = replacement.status_code
+    response.set_data(replacement.get_data())
+    for name, value in replacement.headers.items():
+        if name.lower() != "content-length":
+            response.headers[name] = value
     return response
 
 
 def _close_session(exc: BaseException | None) -> None:
+    """End the request's session without ever raising: by now the answer has been made."""
     current: Session | None = g.pop("_db_session", None)
     if current is None:
         return
     try:
         if exc is not None or current.in_transaction():
-            current.rollback()
+            failed = _rollback_quietly(current)
+            if failed is not None and not g.get("_db_abandoned"):
+                log.error("Could not roll back at the end of a request: the database is unavailable (%s)",
+                          describe(failed))
     finally:
-        current.close()
+        try:
+            current.close()
+        except SQLAlchemyError as failed_close:
+            log.error("Could not close a database session (%s)", describe(failed_close))
 
 
 def init_app(app: Flask, url: str) -> None:

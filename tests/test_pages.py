@@ -102,7 +102,7 @@ PAGES = {
 }
 #: GET routes that answer with something other than an HTML page.
 NOT_PAGES = {
-    "static", "web.healthz", "web.channel_chart", "channels.export", "audit.export",
+    "static", "health.healthz", "health.readyz", "web.channel_chart", "channels.export", "audit.export",
     "roster.export", "roster.export_review",
     # Pages that exist only mid-way through signing in or once two-factor sign-in is set up;
     # tests/test_two_factor.py opens them in those states.

@@ -2,6 +2,9 @@
 
 Under ``/api/`` errors are ``application/problem+json`` (RFC 9457); elsewhere
 an NHS-styled page. Neither ever shows a stack trace or submitted values.
+Every 503 says when to try again (``Retry-After``). When the database cannot be
+reached, the answer is a 503 that needs nothing from it (not even the signed-in
+user, whom the usual page layout shows).
 """
 
 from __future__ import annotations
@@ -9,13 +12,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    session,
+)
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from registry import db
 from registry.auth.guard import wants_json
-from registry.errors import RegistryError
+from registry.errors import RegistryError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +45,13 @@ MESSAGES = {
     422: ("Check your answers", "Some answers need correcting."),
     429: ("Too many attempts", "You have tried this too many times. Wait a few minutes, then try again."),
     500: ("Sorry, there is a problem with the service", "Try again later. If the problem continues, contact the service desk."),
+    503: (Unavailable.title, "Try again in a few minutes."),
 }
+#: The database cannot be reached: what a person or an API client is told (nothing about why).
+DATABASE_UNAVAILABLE = (
+    "The service cannot be used just now. Try again in a few minutes. If you were saving "
+    "something, check whether it was saved before you send it again."
+)
 
 
 def problem(status: int, detail: str | None = None, *, title: str | None = None,
@@ -52,11 +73,43 @@ def problem(status: int, detail: str | None = None, *, title: str | None = None,
     return response
 
 
-def _page(status: int, detail: str | None = None, title: str | None = None) -> tuple[str, int]:
+def _page(status: int, detail: str | None = None, title: str | None = None) -> Any:
     default_title, default_detail = MESSAGES.get(status, ("Error", "Something went wrong."))
-    return render_template(
-        "error.html", status=status, title=title or default_title, detail=detail or default_detail
-    ), status
+    try:
+        return render_template(
+            "error.html", status=status, title=title or default_title, detail=detail or default_detail
+        ), status
+    except SQLAlchemyError as exc:
+        if not db.unavailable(exc):
+            raise
+        return _database_unavailable(exc)  # the layout reads the signed-in user
+
+
+def _retry_after(response: Any, seconds: int = Unavailable.retry_after) -> Response:
+    made = make_response(response)
+    if made.status_code == 503:
+        made.headers["Retry-After"] = str(seconds)
+    return made
+
+
+def _database_unavailable(exc: BaseException) -> Response:
+    """503 for a request the database failed, with ``Retry-After``; it reads nothing from the database.
+
+    The request's work is rolled back and its messages for the next page dropped (a "saved"
+    banner would be untrue). Logged once, as one line naming the error, without a traceback:
+    the cause is outside the code, and a traceback per request would bury it.
+    """
+    db.abandon()
+    session.pop("_flashes", None)
+    log.error("Database unavailable on %s %s: %s", request.method, request.path, db.describe(exc))
+    if wants_json():
+        response = problem(503, DATABASE_UNAVAILABLE)
+    else:
+        page = current_app.jinja_env.get_template("unavailable.html")
+        response = make_response(page.render(title=Unavailable.title, detail=DATABASE_UNAVAILABLE), 503)
+    response.headers["Retry-After"] = str(Unavailable.retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _http_error(exc: HTTPException) -> Any:
@@ -79,6 +132,9 @@ def _http_error(exc: HTTPException) -> Any:
         response = _with_header(response, "Allow", ", ".join(valid_methods))
     if isinstance(exc, RateLimitExceeded):
         response = _with_header(response, "Retry-After", "60")
+    if status == 503:
+        seconds = getattr(exc, "retry_after", None)
+        response = _retry_after(response, seconds if isinstance(seconds, int) else Unavailable.retry_after)
     if status == 401 and wants_json():
         response = _with_header(response, "WWW-Authenticate", 'Bearer realm="registry"')
     return response
@@ -94,8 +150,6 @@ def _too_big() -> str:
 
 
 def _with_header(response: Any, name: str, value: str) -> Response:
-    from flask import make_response
-
     made = make_response(response)
     made.headers[name] = value
     return made
@@ -103,15 +157,25 @@ def _with_header(response: Any, name: str, value: str) -> Response:
 
 def _registry_error(exc: RegistryError) -> Any:
     if wants_json():
-        return problem(exc.status, exc.message, title=exc.title, errors=getattr(exc, "errors", None))
-    return _page(exc.status, exc.message, exc.title)
+        response = problem(exc.status, exc.message, title=exc.title, errors=getattr(exc, "errors", None))
+    else:
+        response = _page(exc.status, exc.message, exc.title)
+    return _retry_after(response, getattr(exc, "retry_after", Unavailable.retry_after))
 
 
 def _unexpected(exc: Exception) -> Any:
+    cause = exc.original_exception if isinstance(exc, InternalServerError) and exc.original_exception else exc
+    if db.unavailable(cause):
+        return _database_unavailable(cause)
     log.exception("Unhandled error on %s %s", request.method, request.path)
     failed = g.get("_db_session")
     if failed is not None:
-        failed.rollback()  # the page itself reads the signed-in user
+        try:
+            failed.rollback()  # the page itself reads the signed-in user
+        except SQLAlchemyError as rollback_error:
+            if not db.unavailable(rollback_error):
+                raise
+            return _database_unavailable(rollback_error)
     if wants_json():
         return problem(500)
     return _page(500)

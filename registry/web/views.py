@@ -1,10 +1,9 @@
-"""Home (what needs me now), the policy, the accessibility statement and a health check."""
+"""Home (what needs me now), the policy and the accessibility statement (health checks: registry.web.health)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from flask_login import current_user
-from sqlalchemy import text
 
 from registry import db
 from registry.auth.permissions import Permission, public, requires
@@ -91,11 +90,3 @@ def policy():
 @public
 def accessibility():
     return render_template("accessibility.html")
-
-
-@bp.route("/healthz")
-@public
-def healthz():
-    """For load balancers: the app runs and the database answers."""
-    db.session().execute(text("SELECT 1"))
-    return jsonify({"status": "ok"})
