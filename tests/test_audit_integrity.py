@@ -8,17 +8,25 @@ rewritten, and the anchor is brought into line. ``audit verify`` is then run as 
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
+import io
 import json
 import logging
+import os
+import re
 import stat
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pikepdf
 import pytest
+from alembic import command
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -32,14 +40,20 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Connection
 
 import config as registry_config
-from registry import create_app, db
+from registry import PROJECT_ROOT, create_app, db
 from registry.audit import checkpoints
+from registry.audit.chain import take_checkpoint
 from registry.audit.keyring import AuditKeyring
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditAnchor, AuditEvent
 from registry.audit.services import Actor, event_hash, record
+from registry.auth.models import User
 from registry.channels.models import Channel
+from registry.cli import alembic_config
+from registry.reports import figures as compute
+from registry.reports import services as reports
 from tests.conftest import (
     TEST_AUDIT_KEYS,
+    Browser,
     _postgres_url,
     fresh_postgres_database,
     migrate,
@@ -595,3 +609,332 @@ class own_database:
     def __exit__(self, *exc: object) -> None:
         if self.postgres:
             self.postgres.__exit__(*exc)
+
+
+def test_the_downgrade_refuses_once_any_event_is_keyed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Going back to 0012 would drop the key ids the keyed events need to be checked: refused, changing nothing."""
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
+    with own_database(tmp_path) as url:
+        migrate(url, "0013")
+        app = create_app(settings_for(url))
+        try:
+            with app.app_context(), db.transaction():
+                record(AuditAction.CHANNEL_UPDATE, "channel", "CH-0001", {"note": "keyed"}, actor=Actor.system("t"))
+        finally:
+            db.database(app).engine.dispose()
+        engine = db.make_engine(url)
+        try:
+            with (
+                engine.connect() as connection,
+                pytest.raises(RuntimeError, match="1 audit events are linked by a keyed"),
+            ):
+                cfg = alembic_config(url)
+                cfg.attributes["connection"] = connection
+                command.downgrade(cfg, "0012")
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0013"
+                assert connection.execute(select(AuditEvent.key_id)).scalars().all() == [TEST_AUDIT_KEYS.split(":")[0]]
+        finally:
+            engine.dispose()
+
+
+# --- the keys -----------------------------------------------------------------------------------
+
+
+def keyed_app(database_url: str, connection: Connection, audit_keys: str) -> Flask:
+    """Another application on this test's transaction, with its own ``REGISTRY_AUDIT_KEYS``."""
+    other = create_app(settings_for(database_url, AUDIT_KEYS=audit_keys))
+    other.extensions["registry.db"].bind_override = connection
+    return other
+
+
+def test_a_new_audit_key_keys_new_events_and_old_ones_still_check(
+    app: Flask, connection: Connection, database_url: str, trail: int
+) -> None:
+    """After a new key is put first (the old kept after it), new events and checkpoints use the new key
+    and everything verifies; drop the old key and the first event it keyed is named."""
+    assert invoke(app, "audit", "checkpoint").exit_code == 0
+    new = registry_config.generate_master_key_entry()
+    rotated = keyed_app(database_url, connection, f"{new},{TEST_AUDIT_KEYS}")
+    try:
+        with rotated.app_context():
+            record(AuditAction.CHANNEL_UPDATE, "channel", "CH-0001", {"note": "new key"}, actor=Actor.system("t"))
+            db.session().commit()
+        assert invoke(rotated, "audit", "checkpoint").exit_code == 0
+        both = invoke(rotated, "audit", "verify")
+        without_old = invoke(keyed_app(database_url, connection, new), "audit", "verify")
+    finally:
+        db.database(rotated).engine.dispose()
+
+    new_id, old_id = new.split(":")[0], TEST_AUDIT_KEYS.split(":")[0]
+    keys = connection.execute(select(AuditEvent.key_id).order_by(AuditEvent.seq)).scalars().all()
+    assert keys == [old_id] * trail + [new_id]
+    assert [line["key_id"] for line in checkpoint_lines(app)] == [old_id, new_id]
+    assert checkpoint_lines(app)[1]["public_key"] == derived_public_key(new)
+    assert both.exit_code == 0, both.output
+    assert both.stdout.endswith("2 signed checkpoints of this chain agree.\n")
+    assert without_old.exit_code == 1
+    assert without_old.stderr == (
+        f"Audit checkpoints cannot be trusted: line 1 of the checkpoint file is signed with audit key {old_id!r}, "
+        "which is not in REGISTRY_AUDIT_KEYS (keep retired audit keys configured after the current one).\n"
+    )
+
+
+def test_an_event_under_an_unknown_key_is_named(
+    app: Flask, connection: Connection, database_url: str, trail: int
+) -> None:
+    """Without the key that linked them, the events cannot be checked: the first is named, with the key."""
+    stranger = keyed_app(database_url, connection, registry_config.generate_master_key_entry())
+    try:
+        result = invoke(stranger, "audit", "verify")
+    finally:
+        db.database(stranger).engine.dispose()
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Audit chain broken at event 1 (id ")
+    assert f"it is linked with audit key {TEST_AUDIT_KEYS.split(':')[0]!r}, which is not in REGISTRY_AUDIT_KEYS" in (
+        result.stderr
+    )
+
+
+def test_a_second_switch_to_keyed_links_is_named(app: Flask, connection: Connection, trail: int) -> None:
+    """Clearing the anchor's head key makes the next write record a switch that the trail contradicts."""
+    connection.execute(update(AuditAnchor).values(head_key_id=None))
+    record(AuditAction.CHANNEL_UPDATE, "channel", "CH-0001", {"note": "later"}, actor=Actor.system("t"))
+    db.session().commit()
+
+    report = verify(connection)
+
+    assert (report.ok, report.broken_seq) == (False, trail + 1)
+    assert "it records a switch to keyed links that does not match the trail" in report.describe()
+
+
+def test_development_generates_the_audit_key_once_into_the_instance_folder(tmp_path: Path) -> None:
+    """Outside production a missing REGISTRY_AUDIT_KEYS is generated once, readable by its owner only,
+    and used again; the checkpoint file defaults to the instance folder."""
+    values = {"ENV": "development", "MASTER_KEYS": registry_config.generate_master_key_entry()}
+    first = registry_config.load_settings(values, tmp_path)
+    second = registry_config.load_settings(values, tmp_path)
+    stored = tmp_path / "audit_keys"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert first.audit_keys == second.audit_keys == registry_config.parse_master_keys(stored.read_text())
+    assert first.audit_checkpoint_file == tmp_path / "audit-checkpoints.jsonl"
+    chosen = registry_config.load_settings({**values, "AUDIT_CHECKPOINT_FILE": "/var/lib/registry/cp.jsonl"}, tmp_path)
+    assert chosen.audit_checkpoint_file == Path("/var/lib/registry/cp.jsonl")
+
+
+def test_production_refuses_to_start_without_the_audit_key(tmp_path: Path) -> None:
+    """Production never generates an audit key: it stops, naming the variable."""
+    values = {
+        "ENV": "production",
+        "DATABASE_URL": "postgresql://db/registry",
+        "SECRET_KEY": "s" * 48,
+        "MASTER_KEYS": registry_config.generate_master_key_entry(),
+    }
+    with pytest.raises(registry_config.ConfigError) as refused:
+        registry_config.load_settings(values, tmp_path)
+    assert str(refused.value) == "Production needs real values: set REGISTRY_AUDIT_KEYS (see README: Configuration)."
+    assert not (tmp_path / "audit_keys").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nokey", "REGISTRY_AUDIT_KEYS entry 1 is not KEY_ID:KEY"),
+        (
+            "a1:" + base64.urlsafe_b64encode(b"short").decode(),
+            "REGISTRY_AUDIT_KEYS entry 'a1' must decode to 32 bytes.",
+        ),
+        ("same", "REGISTRY_AUDIT_KEYS reuses a key of REGISTRY_MASTER_KEYS: give the audit chain keys of its own."),
+    ],
+)
+def test_a_wrong_audit_key_is_refused_with_a_message_naming_it(tmp_path: Path, value: str, message: str) -> None:
+    master = registry_config.generate_master_key_entry()
+    audit = "a2:" + master.split(":")[1] if value == "same" else value
+    with pytest.raises(registry_config.ConfigError) as refused:
+        registry_config.load_settings({"ENV": "testing", "MASTER_KEYS": master, "AUDIT_KEYS": audit}, tmp_path)
+    assert str(refused.value).startswith(message)
+    assert master.split(":")[1] not in str(refused.value)
+
+
+# --- where the trail is shown -----------------------------------------------------------------
+
+
+def test_the_dashboard_card_names_an_event_rewritten_with_the_projects_own_function(
+    app: Flask, connection: Connection, browser_as: Callable[..., Browser]
+) -> None:
+    """The card re-checks the newest events by the keyed rules, so attack 2 shows there at once."""
+    browser = browser_as("auditor")
+    target = connection.execute(select(AuditAnchor.seq)).scalar_one() - 1
+    allow_tampering(connection)
+    rewrite_from(connection, target, lambda event: setattr(event, "actor", "Somebody Else"))
+
+    page = " ".join(browser.get("/").get_data(as_text=True).split())
+
+    assert "The audit chain is broken" in page
+    assert f"Audit chain broken at event {target}" in page and "keyed hash (the event was changed" in page
+
+
+def test_the_monthly_report_shows_the_last_checkpoint_and_its_public_key_and_keeps_them_when_issued(
+    app: Flask, connection: Connection, make_user: Callable[..., User], browser_as: Callable[..., Browser]
+) -> None:
+    """A checkpoint taken during the month appears in the report's figures, page, CSV and PDF with the
+    public key that checks it; issuing freezes them, so a later checkpoint does not change the report."""
+    comms = make_user("comms")
+    month = reports.default_month()
+    period = compute.period_of(*(int(part) for part in month.split("-")))
+    taken, _path = take_checkpoint(now=period.end - dt.timedelta(days=2))
+    db.session().rollback()
+    draft = reports.generate(month, comms)
+    db.session().commit()
+    reports.issue(draft, draft.sha256, comms)
+    db.session().commit()
+    later, _path = take_checkpoint()
+    db.session().rollback()
+
+    frozen = reports.get(month).figures["audit"]["checkpoint"]
+    assert frozen == {
+        "seq": taken.seq,
+        "hash": taken.hash,
+        "at": taken.at,
+        "chain_id": taken.chain_id,
+        "key_id": TEST_AUDIT_KEYS.split(":")[0],
+        "public_key": derived_public_key(TEST_AUDIT_KEYS),
+    }
+    assert later.seq > taken.seq
+    browser = browser_as(user=comms)
+    page = " ".join(browser.get(f"/reports/{month}").get_data(as_text=True).split())
+    for shown in (
+        f'<span class="app-hash">{taken.hash}</span>',
+        f'<span class="app-hash">{taken.public_key}</span>',
+        f"> {taken.at} </dd>",
+    ):
+        assert shown in page, shown
+    assert re.search(rf"Event number in the checkpoint </dt> <dd [^>]*> {taken.seq} </dd>", page)
+    assert later.hash not in page
+    rows = {
+        row["figure"]: row["value"]
+        for row in csv.DictReader(io.StringIO(browser.get(f"/reports/{month}/export.csv").get_data(as_text=True)))
+    }
+    assert (rows["audit.checkpoint.seq"], rows["audit.checkpoint.hash"], rows["audit.checkpoint.at"]) == (
+        str(taken.seq),
+        taken.hash,
+        taken.at,
+    )
+    assert rows["audit.checkpoint.public_key"] == taken.public_key
+    pdf = browser.get(f"/reports/{month}/export.pdf")
+    assert pdf.status_code == 200, pdf.get_data(as_text=True)[:300]
+    drawn = pdf_text(pdf.get_data())
+    assert taken.hash in drawn and taken.public_key in drawn and taken.at in drawn
+    assert later.hash not in drawn
+
+
+def pdf_text(data: bytes) -> list[str]:
+    """The strings a PDF draws, decoded through each font's ToUnicode map (fpdf2 draws glyph codes
+    of two bytes with an embedded font, so the words are not in the file as text)."""
+    drawn: list[str] = []
+    with pikepdf.open(io.BytesIO(data)) as document:
+        for page in document.pages:
+            maps = {
+                str(name): {
+                    int(code, 16): chr(int(char, 16))
+                    for code, char in re.findall(
+                        r"<([0-9A-F]{4})> <([0-9A-F]{4})>", font.ToUnicode.read_bytes().decode()
+                    )
+                }
+                for name, font in page.Resources.Font.items()
+                if "/ToUnicode" in font
+            }
+            glyphs: dict[int, str] = {}
+            for operands, operator in pikepdf.parse_content_stream(page):
+                if operator == pikepdf.Operator("Tf"):
+                    glyphs = maps.get(str(operands[0]), {})
+                elif operator == pikepdf.Operator("Tj"):
+                    raw = bytes(operands[0])
+                    drawn.append(
+                        "".join(glyphs.get(int.from_bytes(raw[i : i + 2]), "?") for i in range(0, len(raw), 2))
+                    )
+    return drawn
+
+
+def test_a_report_without_a_checkpoint_says_so(
+    app: Flask, make_user: Callable[..., User], browser_as: Callable[..., Browser]
+) -> None:
+    comms = make_user("comms")
+    month = reports.default_month()
+    reports.generate(month, comms)
+    db.session().commit()
+    figures = reports.get(month).figures["audit"]["checkpoint"]
+    assert (figures["seq"], figures["hash"], figures["at"]) == (None, None, None)
+    assert figures["public_key"] == derived_public_key(TEST_AUDIT_KEYS)
+    page = " ".join(browser_as(user=comms).get(f"/reports/{month}").get_data(as_text=True).split())
+    assert "None yet: the checkpoint timer had not run" in page
+
+
+# --- the commands, as an operator's timer runs them --------------------------------------------
+
+
+def test_the_commands_as_separate_processes(tmp_path: Path) -> None:
+    """``flask --app wsgi audit checkpoint`` then ``audit verify`` in processes of their own, configured
+    only by the environment, on a database that really commits; then the tail is cut and the anchor moved."""
+    with own_database(tmp_path) as url:
+        migrate(url)
+        environment = {
+            **{name: value for name, value in os.environ.items() if not name.startswith(("REGISTRY_", "FLASK_"))},
+            "REGISTRY_ENV": "testing",
+            "REGISTRY_DATABASE_URL": url,
+            "REGISTRY_SECRET_KEY": "s" * 40,
+            "REGISTRY_MASTER_KEYS": registry_config.generate_master_key_entry(),
+            "REGISTRY_AUDIT_KEYS": TEST_AUDIT_KEYS,
+            "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
+            "REGISTRY_AUDIT_CHECKPOINT_FILE": str(tmp_path / "checkpoints" / "audit.jsonl"),
+        }
+
+        def flask(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+                cwd=PROJECT_ROOT,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+
+        app = create_app(settings_for(url))
+        try:
+            with app.app_context(), db.transaction():
+                for number in range(5):
+                    record(AuditAction.CHANNEL_UPDATE, "channel", f"CH-{number:04d}", {}, actor=Actor.system("t"))
+            taken = flask("audit", "checkpoint")
+            verified = flask("audit", "verify")
+            engine = db.make_engine(url)
+            try:
+                with engine.begin() as connection:
+                    allow_tampering(connection)
+                    head3 = connection.execute(select(AuditEvent.hash).where(AuditEvent.seq == 3)).scalar_one()
+                    connection.execute(delete(AuditEvent).where(AuditEvent.seq > 3))
+                    connection.execute(update(AuditAnchor).values(seq=3, head_hash=head3))
+            finally:
+                engine.dispose()
+            cut = flask("audit", "verify")
+            again = flask("audit", "checkpoint")
+        finally:
+            db.database(app).engine.dispose()
+
+    path = tmp_path / "checkpoints" / "audit.jsonl"
+    line = json.loads(path.read_text(encoding="utf-8"))
+    assert taken.returncode == 0, taken.stderr
+    assert taken.stdout == f"Checkpoint of event 5 (hash {line['hash']}) appended to {path}.\n"
+    assert f"audit checkpoint {path.read_text(encoding='utf-8').strip()}" in taken.stderr  # the log, for a SIEM
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout == (
+        f"5 events checked; the chain is intact (head {line['hash']}). 1 signed checkpoint of this chain agrees.\n"
+    )
+    assert (cut.returncode, cut.stdout) == (1, "")
+    assert cut.stderr.strip().endswith(
+        f"Audit chain broken at event 4: the checkpoint of {line['at']} (line 1 of the checkpoint file) records "
+        "event 5 but the trail ends at 3 (events were removed from the end)."
+    )
+    assert again.returncode == 1 and "records event 5 but the trail ends at 3" in again.stderr
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 1

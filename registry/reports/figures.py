@@ -24,6 +24,8 @@ from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from registry import clock, db
+from registry.audit.chain import latest_checkpoint
+from registry.audit.keyring import current_keyring
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditEvent
 from registry.audit.services import verify_chain
 from registry.breaches import services as breaches
@@ -52,7 +54,7 @@ from registry.vault import services as custody
 from registry.vault.models import Credential, CredentialKind, CredentialVersion
 
 #: Bump when the shape of the figures changes (an issued report keeps the shape it was issued with).
-SCHEMA: Final = 1
+SCHEMA: Final = 2
 MONTH_PATTERN: Final = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 TREND_MONTHS: Final = 12
 #: Channels that no longer hold credentials worth counting.
@@ -436,10 +438,12 @@ def monitoring_figures(period: Period) -> dict[str, int]:
 
 
 def audit_figures(period: Period) -> dict[str, Any]:
-    """The chain's head as it stood when the period ended, and whether the whole chain checks out now.
+    """The chain's head as it stood when the period ended, whether the whole chain checks out now, and
+    the last signed checkpoint taken before the period ended.
 
     Anyone can later confirm that event ``head_seq`` still has ``head_hash``: the trail up to
-    the end of the month has not been rewritten since the report.
+    the end of the month has not been rewritten since the report. The checkpoint's signature
+    checks with the public key printed beside it, whoever holds the database.
     """
     session = db.session()
     last = session.execute(
@@ -456,6 +460,23 @@ def audit_figures(period: Period) -> dict[str, Any]:
         "head_hash": last[1] if last else GENESIS_HASH,
         "events": events,
         "chain_intact": _chain_intact(session),
+        "checkpoint": _checkpoint(period),
+    }
+
+
+def _checkpoint(period: Period) -> dict[str, Any]:
+    """The last checkpoint of this chain signed before the period ended (event number, hash, time;
+    none yet: ``None``) and the public key that checks it (the current key's when there is none)."""
+    checkpoint = latest_checkpoint(period.end)
+    keyring = current_keyring()
+    key_id = checkpoint.key_id if checkpoint else keyring.primary_id
+    return {
+        "seq": checkpoint.seq if checkpoint else None,
+        "hash": checkpoint.hash if checkpoint else None,
+        "at": checkpoint.at if checkpoint else None,
+        "chain_id": checkpoint.chain_id if checkpoint else None,
+        "key_id": key_id,
+        "public_key": checkpoint.public_key if checkpoint else keyring.public_key_hex(key_id),
     }
 
 

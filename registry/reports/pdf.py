@@ -107,5 +107,5 @@ def render_pdf(report: MonthlyReport, *, trust_name: str) -> bytes:
     line("Audit trail", size=13, style="B", gap=1)
     for path, text in services.AUDIT_LABELS:
         line(text, style="B", gap=0)
-        line(services.shown(services.get_figure(figures, path)), size=9 if path.endswith("hash") else 10)
+        line(services.shown(services.get_figure(figures, path)), size=9 if path.endswith(("hash", "key")) else 10)
     return bytes(pdf.output())

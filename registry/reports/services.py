@@ -307,6 +307,10 @@ AUDIT_LABELS: Final = (
     ("audit.head_hash", "Hash of the trail's last event at the end of the month"),
     ("audit.events", "Events recorded during the month"),
     ("audit.chain_intact", "Whole chain verified when the report was generated"),
+    ("audit.checkpoint.at", "Last signed checkpoint of the trail before the end of the month"),
+    ("audit.checkpoint.seq", "Event number in that checkpoint"),
+    ("audit.checkpoint.hash", "Hash in that checkpoint"),
+    ("audit.checkpoint.public_key", "Public key that checks the checkpoints (Ed25519)"),
 )
 
 
