@@ -97,6 +97,7 @@ def init_proxy(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from registry.api import bp as api
     from registry.audit.views import bp as audit
+    from registry.auth import admin  # noqa: F401  (user administration: its routes are on the auth blueprint)
     from registry.auth.views import bp as auth
     from registry.breaches.views import bp as breaches
     from registry.channels.views import bp as channels

@@ -23,6 +23,8 @@ from registry.audit.chain import CheckpointRefused, take_checkpoint
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record, verify_chain
 from registry.auth import services as accounts
+from registry.auth import setup_links
+from registry.auth.models import SetupReason
 from registry.auth.permissions import Role
 from registry.breaches import services as breaches
 from registry.errors import RegistryError
@@ -106,7 +108,9 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
             manager = accounts.find_user(line_manager) if line_manager else None
             if line_manager and manager is None:
                 fail(f"Not created: there is no user {line_manager} to be their line manager.")
-            user = accounts.create_user(email=email, name=name, roles=roles, password=password, actor=cli_actor())
+            user = accounts.create_user(
+                email=email, name=name, roles=roles, password=password, actor=cli_actor(), enrol_permit=True,
+            )
             if manager is not None:
                 accounts.set_line_manager(user, manager, actor=cli_actor())
     except RegistryError as exc:
@@ -130,6 +134,27 @@ def users_deactivate(email: str) -> None:
         fail(exc.message)
     click.echo(f"Deactivated {email}; their sessions and tokens no longer work.")
     click.echo(report.summary(), err=True)
+
+
+@users_cli.command("setup-link")
+@click.argument("email")
+def users_setup_link(email: str) -> None:
+    """Print a new single-use set-up link for EMAIL (24 hours; earlier links stop working).
+
+    For a Registry without an e-mail server, or a link that never arrived: hand it to the person
+    yourself. With it they choose a password (if they have none) and set up two-factor sign-in.
+    """
+    try:
+        with db.transaction():
+            user = accounts.find_user(email)
+            if user is None:
+                fail(f"There is no user {email}.")
+            link = setup_links.issue(user, SetupReason.OPERATOR, actor=cli_actor(), send=False)
+            address = setup_links.address(link)
+    except RegistryError as exc:
+        fail(exc.message)
+    click.echo(address)
+    click.echo(f"Give this link to {user.name} only; it works once, until {link.expires_at:%d %B %Y %H:%M} UTC.", err=True)
 
 
 tokens_cli = AppGroup("tokens", help="API tokens.")
@@ -342,8 +367,13 @@ def demo_seed() -> None:
 
 @demo_cli.command("sign-ins")
 def demo_sign_ins() -> None:
-    """Print the demo users' e-mail addresses and passwords."""
-    click.echo(demo.sign_ins_text(Path(current_app.instance_path)))
+    """Print the demo users' e-mail addresses and passwords, and a fresh set-up link for each privileged
+    demo user who has not yet set up two-factor sign-in (which needs the link, not just the password)."""
+    if current_app.extensions["registry.settings"].is_production:
+        fail("Demo sign-ins are never printed in production.")
+    with db.transaction():
+        text = demo.sign_ins_text(Path(current_app.instance_path), cli_actor())
+    click.echo(text)
 
 
 def init_app(app: Flask) -> None:

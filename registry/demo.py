@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from registry import clock, db
 from registry.audit.services import Actor
+from registry.auth import mfa, setup_links
 from registry.auth import services as accounts
-from registry.auth.models import User
+from registry.auth.models import SetupReason, User
 from registry.breaches.demo import seed_demo as seed_breaches
 from registry.channels import services as channels
 from registry.channels.models import Channel
@@ -39,6 +40,8 @@ PEOPLE = [
     ("chris.taylor@example.nhs.uk", "Chris Taylor", ["auditor"], "Internal audit"),
     ("morgan.price@example.nhs.uk", "Morgan Price", ["admin"], "System administrator"),
     ("sasha.green@example.nhs.uk", "Sasha Green", ["hr"], "HR business partner"),
+    # A second administrator: giving a privileged role needs two (the four-eyes rule).
+    ("sam.okafor@example.nhs.uk", "Sam Okafor", ["admin"], "Deputy system administrator"),
 ]
 
 # (platform, handle, name, department, requester, path through the lifecycle)
@@ -176,8 +179,26 @@ def _write_sign_ins(instance_path: Path, text: str) -> None:
         handle.write(text)
 
 
-def sign_ins_text(instance_path: Path) -> str:
+def sign_ins_text(instance_path: Path, actor: Actor) -> str:
+    """The demo sign-ins, and a fresh set-up link for each privileged demo user who has not yet set up
+    two-factor sign-in: for them the password alone is not enough (the link stands in for their e-mail).
+    Each link is issued (and audited) anew; earlier ones stop working."""
     path = instance_path / SIGN_INS_FILE
     if not path.exists():
         return "No demo sign-ins: run `flask --app wsgi demo seed` on an empty database first."
-    return path.read_text(encoding="utf-8") + "Open http://127.0.0.1:5000 and sign in with one of these."
+    lines = [path.read_text(encoding="utf-8").rstrip("\n")]
+    links = []
+    for email, name, _roles, _job in PEOPLE:
+        user = accounts.find_user(email)
+        if user is None or not user.active or not mfa.requires_two_factor(user) or mfa.is_enrolled(user):
+            continue
+        link = setup_links.issue(user, SetupReason.OPERATOR, actor=actor, send=False)
+        links.append(f"  {name:<14} {setup_links.address(link)}")
+    if links:
+        lines.append(
+            "Privileged users set up two-factor sign-in through their set-up link (it works once, for 24 hours;"
+            " enter the password above, then scan the QR code with an authenticator app):"
+        )
+        lines.extend(links)
+    lines.append("Open http://127.0.0.1:5000 and sign in with one of these.")
+    return "\n".join(lines)

@@ -30,9 +30,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 import config as registry_config
 from registry import create_app, db
 from registry.audit.services import Actor
-from registry.auth import mfa
+from registry.auth import mfa, setup_links
 from registry.auth import services as accounts
-from registry.auth.models import User, UserTotp
+from registry.auth.models import SetupLink, SetupReason, User, UserTotp
 from registry.auth.passwords import Argon2Profile
 from registry.channels import services as channels
 from registry.channels.models import Channel
@@ -258,13 +258,12 @@ def make_channel(app: Flask, make_user: Callable[..., User]) -> Callable[..., Ch
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
-def csrf_token(client: FlaskClient) -> str:
-    """A valid CSRF token for this client's session, read from a page as a browser would.
-
-    Signed in, every page's sign-out form carries one; otherwise the sign-in form does.
+def csrf_token(client: FlaskClient, path: str | None = None) -> str:
+    """A valid CSRF token for this client's session, read from a page as a browser would
+    (``path``, or: signed in, every page's sign-out form carries one; otherwise the sign-in form does).
     """
-    for path in ("/account", "/account/password", "/login/mfa", "/login"):
-        page = client.get(path)
+    for candidate in (path,) if path else ("/account", "/account/password", "/login/mfa", "/login"):
+        page = client.get(candidate)
         if page.status_code == 200:
             break
     match = _CSRF.search(page.get_data(as_text=True))
@@ -325,6 +324,17 @@ def sign_in(client: FlaskClient, user: User, password: str = TEST_PASSWORD) -> N
     if urlsplit(response.headers["Location"]).path == "/login/mfa":
         response = client.post("/login/mfa", data={"code": next_code(user), "csrf_token": csrf_token(client)})
         assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+
+
+def open_setup_link(client: FlaskClient, user: User | None) -> SetupLink:
+    """Issue a set-up link for ``user`` as the operator's command does, and open it in ``client`` as if
+    from the e-mail (tests/test_separation_of_duties.py reads real e-mails; elsewhere this stands in)."""
+    assert user is not None
+    link = setup_links.issue(user, SetupReason.OPERATOR, actor=Actor.system("tests"), send=False)
+    db.session().commit()
+    opened = client.get(link.path)
+    assert (opened.status_code, urlsplit(opened.headers.get("Location", "")).path) == (302, "/account/set-up")
+    return link
 
 
 @pytest.fixture

@@ -33,7 +33,8 @@ from registry import clock, db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
 from registry.auth import services as accounts
-from registry.auth.models import User
+from registry.auth import setup_links
+from registry.auth.models import AccountRequest, SetupReason, User
 from registry.auth.permissions import Permission, Role, policy_of
 from registry.breaches import services as breaches
 from registry.breaches.models import BreachReport
@@ -247,6 +248,33 @@ class World:
         db.session().commit()
         return made
 
+    def user_without_password(self) -> User:
+        """Someone added on the web pages who has not used their set-up link yet."""
+        user = accounts.create_user(
+            email=f"newcomer{self.n()}@example.nhs.uk", name="Nova Newcomer", roles=["staff"], password=None,
+            actor=Actor.system("tests"),
+        )
+        db.session().commit()
+        return user
+
+    def account_request(self, *, own: bool = False) -> AccountRequest:
+        """A request for the auditor role for another member of staff, asked by a new administrator
+        (by the actor when ``own``: only the one who asked may cancel it)."""
+        asker = self.actor if own and self.actor is not None else self.make_user("admin")
+        made = AccountRequest(
+            kind="grant_roles", user_id=self.other_user().id, roles="auditor", reason="Matrix.",
+            requested_by_id=asker.id, expires_at=db.utcnow() + dt.timedelta(days=7),
+        )
+        db.session().add(made)
+        db.session().commit()
+        return made
+
+    def setup_token(self) -> str:
+        """The token of a working set-up link of another member of staff."""
+        link = setup_links.issue(self.other_user(), SetupReason.NEW_ACCOUNT, actor=Actor.system("tests"), send=False)
+        db.session().commit()
+        return link.token
+
     def token_of(self, user: User) -> int:
         token, _value = accounts.create_token(user, actor=Actor.system("tests"))
         db.session().commit()
@@ -320,7 +348,6 @@ def _adopt_form(_world: World) -> dict[str, Any]:
 def _new_user_form(world: World) -> dict[str, Any]:
     return {
         "name": "Matrix Newcomer", "email": f"newcomer{world.n()}@example.nhs.uk", "roles": ["staff"],
-        "password": "granite lantern orchard 4471",
     }
 
 
@@ -535,16 +562,35 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("auth.create_user", "POST"): Expect(ADMIN, status=302, build=lambda w: Request(data=_new_user_form(w))),
     ("auth.set_roles", "POST"): Expect(
         ADMIN, status=302,
-        build=lambda w: Request({"user_id": w.other_user().id}, data={"roles": ["staff", "auditor"]}),
+        build=lambda w: Request(
+            {"user_id": w.other_user().id}, data={"roles": ["staff", "auditor"], "reason": "Internal audit's new analyst."}
+        ),
     ),
+    ("auth.send_setup_link", "POST"): Expect(
+        ADMIN, status=302, build=lambda w: Request({"user_id": w.user_without_password().id})
+    ),
+    ("auth.approvals_index", "GET"): Expect(ADMIN),
+    ("auth.approval", "GET"): Expect(ADMIN, build=lambda w: Request({"request_id": w.account_request().id})),
+    ("auth.approve", "POST"): Expect(
+        ADMIN, status=302, build=lambda w: Request({"request_id": w.account_request().id})
+    ),
+    ("auth.reject", "POST"): Expect(
+        ADMIN, status=302,
+        build=lambda w: Request({"request_id": w.account_request().id}, data={"note": "They moved to another team."}),
+    ),
+    ("auth.cancel", "POST"): Expect(
+        ADMIN, status=302, build=lambda w: Request({"request_id": w.account_request(own=True).id})
+    ),
+    ("auth.setup_link", "GET"): Expect(
+        EVERYONE, status=302, fresh_client=True, build=lambda w: Request({"token": w.setup_token()})
+    ),
+    ("auth.setup", "GET"): Expect(EVERYONE, status=404),
+    ("auth.setup", "POST"): Expect(EVERYONE, status=404, build=lambda w: Request(data={"password": "anything at all"})),
     ("auth.deactivate", "POST"): Expect(ADMIN, status=302, build=lambda w: Request({"user_id": w.other_user().id})),
     ("auth.reactivate", "POST"): Expect(
         ADMIN, status=302, build=lambda w: Request({"user_id": w.deactivated_user().id})
     ),
-    ("auth.reset_password", "POST"): Expect(
-        ADMIN, status=302,
-        build=lambda w: Request({"user_id": w.other_user().id}, data={"password": "copper meadow sailing 9021"}),
-    ),
+    ("auth.reset_password", "POST"): Expect(ADMIN, status=302, build=lambda w: Request({"user_id": w.other_user().id})),
     ("auth.revoke_token", "POST"): Expect(ADMIN, status=302, build=_revoke_token),
     ("auth.login_second_factor", "GET"): Expect(EVERYONE, status=302, ends_at_login=True),
     ("auth.login_second_factor", "POST"): Expect(
@@ -560,7 +606,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         SIGNED_IN, status=302, two_factor_status=422, build=lambda w: Request(data={"code": "abcdef"})
     ),
     ("auth.reset_two_factor", "POST"): Expect(
-        ADMIN, status=302, build=lambda w: Request({"user_id": w.make_user("comms").id})
+        ADMIN, status=302,
+        build=lambda w: Request({"user_id": w.make_user("comms").id}, data={"reason": "Lost phone, identity checked."}),
     ),
     ("auth.set_line_manager", "POST"): Expect(
         ADMIN, status=302,

@@ -68,7 +68,9 @@ def schema(connection: Connection) -> dict[str, Any]:
     shape: dict[str, Any] = {"(index definitions)": index_definitions(connection), "(triggers)": triggers(connection)}
     for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
         shape[table] = {
-            "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            # Sorted: a downgrade that puts back a dropped column cannot put it back in its old place on
+            # PostgreSQL, and a column's place means nothing to the application.
+            "columns": sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)),
             "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)),
             "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
             "foreign_keys": sorted(

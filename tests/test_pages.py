@@ -19,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
-from registry.auth.models import User
+from registry.auth.models import AccountRequest, User
 from registry.auth.permissions import (
     PUBLIC,
     ROLE_PERMISSIONS,
@@ -55,6 +55,8 @@ PAGES = {
     "auth.users": "/admin/users",
     "auth.create_user": "/admin/users/new",
     "auth.user": "/admin/users/{user}",
+    "auth.approvals_index": "/admin/approvals",
+    "auth.approval": "/admin/approvals/{account_request}",
     "channels.new": "/channels/new",
     "channels.mine": "/channels/mine",
     "channels.queue": "/channels/queue",
@@ -107,6 +109,8 @@ NOT_PAGES = {
     # Pages that exist only mid-way through signing in or once two-factor sign-in is set up;
     # tests/test_two_factor.py opens them in those states.
     "auth.login_second_factor", "auth.step_up",
+    # A set-up link opens only with its token, for its own person: tests/test_separation_of_duties.py.
+    "auth.setup_link", "auth.setup",
     # A message is only ever its recipient's: tests/test_notifications.py opens one.
     "notifications.message",
     # Downloads: tests/test_consent.py and tests/test_posts.py check them.
@@ -228,8 +232,14 @@ def objects(app: Flask, make_channel: Callable[..., Channel], make_user: Callabl
     review = roster.start_review(title="Spring review", channel_ids=None, due_on=clock.today(), actor=comms)
     report = reports.generate(reports.default_month(), comms)
     db.session().commit()
+    account_request = AccountRequest(
+        kind="grant_roles", user_id=make_user("staff").id, roles="auditor", reason="Joins internal audit.",
+        requested_by_id=make_user("admin").id, expires_at=db.utcnow() + dt.timedelta(days=7),
+    )
+    db.session().add(account_request)
+    db.session().commit()
     return {"channel": channel.reference, "finding": finding.reference, "user": comms.id, "grant": grant.id,
-            "review": review.reference, "report": report.month}
+            "review": review.reference, "report": report.month, "account_request": account_request.id}
 
 
 def test_every_get_route_is_a_checked_page_or_declared_not_a_page(app: Flask) -> None:
@@ -404,9 +414,10 @@ FORMS = [
     ("staff", "/account/password", {}, ["current_password", "new_password"]),
     ("staff", "/account/password", {"current_password": "wrong password entirely", "new_password": "short"},
      ["current_password", "new_password"]),
-    ("admin", "/admin/users/new", {}, ["name", "email", "password"]),
-    ("admin", "/admin/users/new", {"name": "A Person", "email": "not-an-email", "password": "password1234"},
-     ["email", "roles", "password"]),
+    ("admin", "/admin/users/new", {}, ["name", "email", "roles"]),
+    ("admin", "/admin/users/new", {"name": "A Person", "email": "not-an-email"}, ["email", "roles"]),
+    ("admin", "/admin/users/new", {"name": "", "email": "a.person@example.nhs.uk", "roles": ["comms"]},
+     ["name", "reason"]),
     ("staff", "/channels/new", {"platform": "x", "handle": "not a handle!"}, ["handle", "display_name"]),
     ("comms", "/monitoring/new", {}, ["url", "evidence"]),
     ("staff", "/screen", {"text": ""}, ["text"]),

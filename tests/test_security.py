@@ -41,6 +41,7 @@ from tests.conftest import (
     Browser,
     IsolatedClient,
     csrf_token,
+    open_setup_link,
     settings_for,
     sign_in,
 )
@@ -494,16 +495,23 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(client: FlaskClien
 def test_weak_passwords_are_refused_when_a_user_is_created(
     password: str, message: str, browser_as: Callable[..., Browser], connection: Connection, app: Flask,
 ) -> None:
-    """The admin page and ``users create`` both refuse, with the reason, and create nobody."""
+    """Where a new person chooses their password (their set-up link) and ``users create`` both refuse,
+    with the reason, and change nothing."""
     admin = browser_as("admin")
+    added = admin.post("/admin/users/new", {"name": "New Person", "email": "new.person@example.nhs.uk", "roles": ["staff"]})
+    assert added.status_code == 302
+    newcomer = app.test_client()
+    open_setup_link(newcomer, accounts.find_user("new.person@example.nhs.uk"))
     before = _snapshot(connection)
-    response = admin.post(
-        "/admin/users/new", {"name": "New Person", "email": "new.person@example.nhs.uk", "roles": ["staff"], "password": password}
+    response = newcomer.post(
+        "/account/set-up", data={"password": password, "confirm": password, "csrf_token": csrf_token(newcomer, "/account/set-up")}
     )
     assert response.status_code == 422
     assert message in _text(response)
+    assert _snapshot(connection) == before
     result = app.test_cli_runner().invoke(
-        args=["users", "create", "new.person@example.nhs.uk", "--name", "New Person", "--role", "staff", "--password-stdin"],
+        args=["users", "create", "other.person@example.nhs.uk", "--name", "Other Person", "--role", "staff",
+              "--password-stdin"],
         input=password + "\n",
     )
     assert result.exit_code == 1
@@ -514,22 +522,21 @@ def test_weak_passwords_are_refused_when_a_user_is_created(
 def test_passwords_are_stored_only_as_argon2id_hashes(
     browser_as: Callable[..., Browser], app: Flask, connection: Connection,
 ) -> None:
-    """After an administrator creates a user and the user changes the temporary password, the
-    database holds an Argon2id PHC string and neither password appears in any row of any table."""
-    temporary, chosen = "pebble orchard lantern 5520", "saffron viaduct kestrel 3318"
+    """A person added by an administrator chooses a password through their set-up link, then changes
+    it: the database holds an Argon2id PHC string and neither password appears in any row of any table."""
+    chosen, changed_to = "pebble orchard lantern 5520", "saffron viaduct kestrel 3318"
     admin = browser_as("admin")
-    created = admin.post(
-        "/admin/users/new", {"name": "Rowan Field", "email": "rowan.field@example.nhs.uk", "roles": ["staff"], "password": temporary}
-    )
+    created = admin.post("/admin/users/new", {"name": "Rowan Field", "email": "rowan.field@example.nhs.uk", "roles": ["staff"]})
     assert created.status_code == 302
     newcomer = app.test_client()
-    token = csrf_token(newcomer)
-    assert newcomer.post("/login", data={"email": "rowan.field@example.nhs.uk", "password": temporary, "csrf_token": token}).status_code == 302
-    form = newcomer.get("/account/password")
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', form.get_data(as_text=True))
-    assert token is not None
+    open_setup_link(newcomer, accounts.find_user("rowan.field@example.nhs.uk"))
+    done = newcomer.post(
+        "/account/set-up", data={"password": chosen, "confirm": chosen, "csrf_token": csrf_token(newcomer, "/account/set-up")}
+    )
+    assert done.status_code == 302
     changed = newcomer.post(
-        "/account/password", data={"current_password": temporary, "new_password": chosen, "csrf_token": token.group(1)}
+        "/account/password",
+        data={"current_password": chosen, "new_password": changed_to, "csrf_token": csrf_token(newcomer)},
     )
     assert changed.status_code == 302
     stored = connection.execute(
@@ -537,8 +544,8 @@ def test_passwords_are_stored_only_as_argon2id_hashes(
     ).scalar_one()
     assert PHC.match(stored)
     everything = repr(_snapshot(connection))
-    assert temporary not in everything
     assert chosen not in everything
+    assert changed_to not in everything
 
 
 def test_sign_in_rehashes_a_password_made_with_other_argon2_parameters(

@@ -16,12 +16,10 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
-from werkzeug.test import TestResponse
+from sqlalchemy import select, update
 
 from registry import db
-from registry.auth.models import User, UserSession
-from registry.channels.models import Channel
+from registry.auth.models import AccountRequest, User, UserSession
 from tests.conftest import TEST_PASSWORD, Browser, csrf_token, enrol_two_factor, sign_in
 
 NEW_PASSWORD = "juniper tramline copper 8814"
@@ -175,14 +173,20 @@ def test_changing_roles_ends_the_users_sessions(
     app: Flask, browser_as: Callable[..., Browser],
 ) -> None:
     """New roles take effect at the next sign-in, never inside a session granted with the old
-    ones; saving the same roles again signs nobody out."""
+    ones; saving the same roles again signs nobody out. A privileged role changes nothing until a
+    second administrator approves it; then the person's sessions end."""
     person = browser_as("staff")
     user: User = person.user  # type: ignore[attr-defined]
     admin = browser_as("admin")
     assert admin.post(f"/admin/users/{user.id}/roles", {"roles": ["staff"]}).status_code == 302
     assert _signed_in(person.client)
     assert person.get("/channels/queue").status_code == 403
-    assert admin.post(f"/admin/users/{user.id}/roles", {"roles": ["staff", "comms"]}).status_code == 302
+    asked = admin.post(f"/admin/users/{user.id}/roles", {"roles": ["staff", "comms"], "reason": "Joins the team."})
+    assert asked.status_code == 302
+    assert _signed_in(person.client)
+    [waiting] = db.session().execute(select(AccountRequest).where(AccountRequest.user_id == user.id)).scalars()
+    second = browser_as("admin")
+    assert second.post(f"/admin/approvals/{waiting.id}/approve").status_code == 302
     assert not _signed_in(person.client)
     assert [record.end_reason for record in _sessions_of(user)] == ["roles_changed"]
     sign_in(person.client, user)
@@ -193,61 +197,6 @@ def test_changing_roles_ends_the_users_sessions(
     db.session().commit()
     sign_in(person.client, user)
     assert person.get("/channels/queue").status_code == 200
-
-
-def _new_user_with_temporary_password(browser_as: Callable[..., Browser], app: Flask) -> FlaskClient:
-    admin = browser_as("admin")
-    created = admin.post(
-        "/admin/users/new",
-        {"name": "Temporary Tess", "email": "tess@example.nhs.uk", "roles": ["staff"], "password": TEST_PASSWORD},
-    )
-    assert created.status_code == 302
-    client = app.test_client()
-    response = client.post("/login", data={"email": "tess@example.nhs.uk", "password": TEST_PASSWORD, "csrf_token": csrf_token(client)})
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/account/password"
-    return client
-
-
-def _channel_count() -> int:
-    return db.session().execute(select(func.count()).select_from(Channel)).scalar_one()
-
-
-def test_a_user_with_a_temporary_password_must_change_it_first(
-    app: Flask, browser_as: Callable[..., Browser],
-) -> None:
-    """Every page and form leads to /account/password until the password is changed; sign-out works."""
-    client = _new_user_with_temporary_password(browser_as, app)
-    token = _token_on(client, "/account/password")
-    for path in ("/", "/account", "/channels/mine", "/channels/new"):
-        response = client.get(path)
-        assert (response.status_code, response.headers.get("Location")) == (302, "/account/password"), path
-    before = _channel_count()
-    posted = client.post("/channels/new", data={"platform": "x", "handle": "tess_team", "csrf_token": token})
-    assert (posted.status_code, posted.headers.get("Location")) == (302, "/account/password")
-    assert _channel_count() == before
-    changed = client.post(
-        "/account/password", data={"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD, "csrf_token": token}
-    )
-    assert changed.status_code == 302
-    assert client.get("/").status_code == 200
-    assert client.get("/channels/mine").status_code == 200
-
-
-def test_a_temporary_password_can_be_signed_out_of(app: Flask, browser_as: Callable[..., Browser]) -> None:
-    """Sign-out stays open to someone who must change their password."""
-    client = _new_user_with_temporary_password(browser_as, app)
-    response = client.post("/logout", data={"csrf_token": _token_on(client, "/account/password")})
-    assert urlsplit(response.headers["Location"]).path == "/login"
-    assert client.get("/account/password").status_code == 302
-
-
-def test_a_temporary_password_does_not_open_the_api_in_the_browser(app: Flask, browser_as: Callable[..., Browser]) -> None:
-    """The browser session of someone who must change their password gets 403 from the API too."""
-    client = _new_user_with_temporary_password(browser_as, app)
-    response: TestResponse = client.get("/api/v1/channels")
-    assert response.status_code == 403
-    assert response.mimetype == "application/problem+json"
 
 
 def test_changing_your_password_ends_your_other_sessions_but_keeps_this_one(

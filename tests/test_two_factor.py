@@ -30,9 +30,19 @@ from werkzeug.test import TestResponse
 
 from registry import db
 from registry.audit.models import AuditEvent
-from registry.auth import mfa
-from registry.auth.models import RecoveryCode, User, UserSession, UserTotp, totp_aad
+from registry.audit.services import Actor
+from registry.auth import mfa, setup_links
+from registry.auth.models import (
+    AccountRequest,
+    RecoveryCode,
+    SetupReason,
+    User,
+    UserSession,
+    UserTotp,
+    totp_aad,
+)
 from registry.channels.models import Channel
+from registry.notifications.models import Notification
 from registry.vault import services as custody
 from registry.vault.crypto import DecryptionFailed, Sealed
 from tests.conftest import (
@@ -464,29 +474,42 @@ def test_the_api_with_a_token_needs_no_second_factor_but_a_session_does(
 def test_an_administrator_reset_ends_sessions_and_forces_enrolment_again(
     app: Flask, browser_as: Callable[..., Browser],
 ) -> None:
-    """A lost phone: the admin resets it; the person's sessions end, their secret and recovery
-    codes are gone, the next sign-in takes the password alone and leads to setting it up again."""
+    """A lost phone: an administrator asks to reset it, the person is told at once and nothing changes
+    until a second administrator approves; then their sessions end, their secret and recovery codes
+    are gone, and setting it up again needs the set-up link sent to them, not just their password."""
     person = browser_as("comms")
     user: User = person.user  # type: ignore[attr-defined]
     mfa.regenerate_recovery_codes(user)
     db.session().commit()
     admin = browser_as("admin")
 
-    response = admin.post(f"/admin/users/{user.id}/two-factor/reset")
+    response = admin.post(f"/admin/users/{user.id}/two-factor/reset", {"reason": "Lost phone; identity checked by video."})
 
     assert (response.status_code, location(response)) == (302, f"/admin/users/{user.id}")
-    assert "two-factor sign-in has been reset. They must set it up again when they next sign in." in words(admin.get(location(response)))
+    assert "waits for a second system administrator to approve it" in words(admin.get(location(response)))
+    assert person.get("/channels/queue").status_code == 200
+    assert mfa.is_enrolled(user)
+    told = db.session().execute(select(Notification.subject).where(Notification.recipient_id == user.id)).scalars().all()
+    assert "Someone asked to reset your two-factor sign-in" in told
+    [asked] = db.session().execute(select(AccountRequest).where(AccountRequest.user_id == user.id)).scalars()
+
+    second = browser_as("admin")
+    assert second.post(f"/admin/approvals/{asked.id}/approve").status_code == 302
+
     assert location(person.get("/channels/queue")) == "/login"
     db.session().expire_all()
     assert db.session().get(UserTotp, user.id) is None
     assert mfa.unused_recovery_codes(user) == 0
     ended = db.session().execute(select(UserSession.end_reason).where(UserSession.user_id == user.id)).scalars().all()
     assert set(ended) == {"two_factor_reset"}
-    assert [e.actor_id for e in events("user:two_factor_reset", user)] == [admin.user.id]  # type: ignore[attr-defined]
+    assert [e.actor_id for e in events("user:two_factor_reset", user)] == [second.user.id]  # type: ignore[attr-defined]
     client = app.test_client()
     assert location(password_step(client, user)) == "/account/two-factor"
     assert location(client.get("/channels/queue")) == "/account/two-factor"
-    assert "Set up two-factor sign-in" in words(client.get("/account/two-factor"))
+    refused = client.get("/account/two-factor")
+    assert refused.status_code == 403
+    assert "Use your set-up link to set up two-factor sign-in" in words(refused)
+    assert db.session().get(UserTotp, user.id) is None
 
 
 # --- step-up ------------------------------------------------------------------------------------
@@ -593,8 +616,8 @@ def test_the_same_code_sent_twice_at_once_signs_in_only_once(committed: Committe
 
 
 def test_sign_in_enrol_and_reveal_work_on_a_database_that_commits(committed: CommittedSite) -> None:  # noqa: F811
-    """The whole path with real commits between requests: a comms member without two-factor is
-    sent to set it up, enrols with the key from the page, signs in again with a code, and reveals."""
+    """The whole path with real commits between requests: a new comms member opens their set-up link,
+    enters their password, enrols with the key from the page, signs in again with a code, and reveals."""
     app = committed.app()
     with app.app_context(), db.transaction():
         staff = new_user("staff", email="requester@example.nhs.uk", two_factor=False)
@@ -602,10 +625,13 @@ def test_sign_in_enrol_and_reveal_work_on_a_database_that_commits(committed: Com
         person = new_user("comms", email="newcomer@example.nhs.uk", two_factor=False)
         channel = active_channel(staff, keeper, "journey_probe")
         custody.store(channel, "password", "committed journey password", "Taking custody.", keeper)
+    with app.app_context(), db.transaction():
+        link = setup_links.issue(person, SetupReason.NEW_ACCOUNT, actor=Actor.system("tests"), send=False)
+        opened = link.path
     client = app.test_client()
-    with app.app_context():
-        assert location(password_step(client, person)) == "/account/two-factor"
+    assert location(client.get(opened)) == "/account/set-up"
     browser = Browser(client)
+    assert location(browser.post("/account/set-up", {"password": TEST_PASSWORD})) == "/account/two-factor"
     key = KEY_TEXT.search(browser.get("/account/two-factor").get_data(as_text=True)).group(1).replace(" ", "")  # type: ignore[union-attr]
     secret = base64.b32decode(key + "=" * (-len(key) % 8))
     step = settled_step()
@@ -623,7 +649,7 @@ def test_sign_in_enrol_and_reveal_work_on_a_database_that_commits(committed: Com
             select(AuditEvent.action).where(AuditEvent.actor_id == person.id).order_by(AuditEvent.seq)
         ).scalars().all()
         assert actions == [
-            "user:sign_in", "user:two_factor_enrol", "user:sign_out", "user:sign_in", "credential:reveal",
+            "user:setup_complete", "user:two_factor_enrol", "user:sign_out", "user:sign_in", "credential:reveal",
         ]
         assert db.session().execute(select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == person.id)).scalar_one() == 10
         db.session().rollback()

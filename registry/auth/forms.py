@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -33,23 +33,63 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
+PRIVILEGED_REASON_HINT = (
+    "Needed when you give the communications team, auditor, human resources or system administrator role: "
+    "a second administrator must approve it, and reads this."
+)
+
+
 class UserCreateForm(FlaskForm):
     name = StringField("Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)])
     email = EmailField(
         "Email address",
-        description="Their NHS email address. They sign in with it.",
+        description="Their NHS email address. They sign in with it, and their set-up link is sent to it.",
         validators=[DataRequired("Enter their email address"), Length(max=254)],
     )
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validate_choice=True)
-    password = PasswordField(
-        "Temporary password",
-        description="Give it to them in person or by phone. They must change it when they first sign in.",
-        validators=[DataRequired("Enter a temporary password"), Length(max=1024)],
-    )
+    reason = TextAreaField("Why do they need a privileged role? (optional)", description=PRIVILEGED_REASON_HINT,
+                           validators=[Length(max=1000)])
 
 
 class RolesForm(FlaskForm):
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validate_choice=True)
+    reason = TextAreaField("Why do they need a privileged role? (optional)", description=PRIVILEGED_REASON_HINT,
+                           validators=[Length(max=1000)])
+
+
+class TwoFactorResetForm(FlaskForm):
+    reason = TextAreaField(
+        "Why must it be reset?",
+        description="For example: they have lost their phone and their recovery codes, and you have checked who "
+                    "they are. For a privileged user a second administrator must approve it, and reads this.",
+        validators=[Length(max=1000)],
+    )
+
+
+class RejectForm(FlaskForm):
+    note = TextAreaField(
+        "Why are you rejecting it?", description="The administrator who asked, and the person, read this.",
+        validators=[DataRequired("Say why you are rejecting it"), Length(max=1000)],
+    )
+
+
+class ChoosePasswordForm(FlaskForm):
+    password = PasswordField(
+        "Choose a password",
+        description="At least 12 characters. A phrase of three or four unrelated words works well. "
+                    "Nobody else, administrators included, ever sees it.",
+        validators=[DataRequired("Choose a password"), Length(max=1024)],
+    )
+    confirm = PasswordField(
+        "Enter the same password again", validators=[DataRequired("Enter the same password again"), Length(max=1024)]
+    )
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Your password", description="The password you sign in with now.",
+        validators=[DataRequired("Enter your password"), Length(max=1024)],
+    )
 
 
 class LineManagerForm(FlaskForm):
@@ -57,14 +97,6 @@ class LineManagerForm(FlaskForm):
         "Line manager", coerce=str, validate_choice=False,
         description="Breach reports about them go to this person first (policy 9.1). "
                     "Only active users with the line manager role are listed.",
-    )
-
-
-class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        "New temporary password",
-        description="They must change it when they next sign in. Their current sessions end now.",
-        validators=[DataRequired("Enter a temporary password"), Length(max=1024)],
     )
 
 

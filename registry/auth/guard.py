@@ -1,4 +1,4 @@
-"""Central enforcement of route policies, CSRF and forced password changes.
+"""Central enforcement of route policies and CSRF.
 
 Runs before every view: a route that declares no policy is refused (fail
 closed), a public route passes, anything else needs a signed-in user whose
@@ -27,7 +27,6 @@ EXPIRY_MESSAGES = {
     "absolute_timeout": "You were signed out because you had been signed in for {absolute} hours. Sign in again.",
 }
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.login_second_factor", "static"}
 
 
 def wants_json() -> bool:
@@ -71,11 +70,6 @@ def _enforce() -> object | None:
     if policy is PUBLIC:
         return None
     assert isinstance(policy, Permission)
-    if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ALLOWED:
-        if not wants_json():
-            return redirect(url_for("auth.change_password"))
-        if g.get("auth_method") != "token":
-            abort(403, "Change your temporary password before you use the service.")
     if not current_user.can(policy):
         abort(403)
     if _second_factor_missing():

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
+from enum import StrEnum
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -12,12 +16,14 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.permissions import EVERYDAY, Permission, Role, permissions_for
-from registry.db import Base, created, intpk, str200
+from registry.db import Base, UTCDateTime, created, intpk, str200
 
 ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
 
@@ -31,12 +37,15 @@ class User(Base):
     # Deferred: lists that show a requester never need to read it.
     password_hash: Mapped[str | None] = mapped_column(String(255), deferred=True)
     active: Mapped[bool] = mapped_column(default=True)
-    must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[created]
     last_login_at: Mapped[dt.datetime | None]
     deactivated_at: Mapped[dt.datetime | None]
     #: Who a breach report about this person goes to first (policy 9.1); none: comms route it.
     line_manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: Until when this person may set up two-factor sign-in with their password alone: an account the
+    #: system operator made on the command line. Otherwise a privileged account's first set-up needs
+    #: its set-up link (proof that the person reads their own e-mail), not only a password.
+    enrol_with_password_until: Mapped[dt.datetime | None]
 
     role_grants: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
     line_manager: Mapped[User | None] = relationship(remote_side="User.id", lazy="select")
@@ -110,6 +119,8 @@ class UserSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(40))
     #: When this session last proved the second factor (sign-in or step-up).
     second_factor_at: Mapped[dt.datetime | None]
+    #: When this session was opened through a set-up link sent to the person's own e-mail.
+    setup_link_at: Mapped[dt.datetime | None]
     address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
@@ -165,3 +176,174 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[created]
     used_at: Mapped[dt.datetime | None]
+
+
+class SetupReason(StrEnum):
+    """Why a set-up link was sent: it decides what the person is asked for when they open it."""
+
+    NEW_ACCOUNT = "new_account"
+    PASSWORD_RESET = "password_reset"
+    ROLE_GRANTED = "role_granted"
+    TWO_FACTOR_RESET = "two_factor_reset"
+    OPERATOR = "operator"
+
+    @property
+    def label(self) -> str:
+        return {
+            SetupReason.NEW_ACCOUNT: "a new account",
+            SetupReason.PASSWORD_RESET: "a password reset",
+            SetupReason.ROLE_GRANTED: "setting up two-factor sign-in for a new role",
+            SetupReason.TWO_FACTOR_RESET: "setting up two-factor sign-in again after a reset",
+            SetupReason.OPERATOR: "a link from the system operator",
+        }[self]
+
+
+SETUP_TOKEN_CONTEXT = b"registry/setup-link/v1|"
+SETUP_REASON_VALUES = ", ".join(f"'{r.value}'" for r in SetupReason)
+
+
+class SetupLink(Base):
+    """A single-use link to set up an account: choose a password and, for a privileged role, turn on
+    two-factor sign-in. It is sent to the person's own e-mail address and nobody else ever sees it.
+
+    The token is never stored: it is worked out, when the e-mail is written, from ``salt`` and the
+    application's secret key (outside the database); only its SHA-256 is kept, to find the link.
+    """
+
+    __tablename__ = "setup_links"
+    __table_args__ = (
+        CheckConstraint(f"reason IN ({SETUP_REASON_VALUES})", name="reason_known"),
+        Index("ix_setup_links_user_id", "user_id"),
+    )
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(20))
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[created]
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None]
+    #: A newer link replaced it, or the account was deactivated.
+    revoked_at: Mapped[dt.datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[str] = mapped_column(String(300))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+    @property
+    def reason_enum(self) -> SetupReason:
+        return SetupReason(self.reason)
+
+    def works(self, now: dt.datetime) -> bool:
+        """Not used, not replaced, not expired, and its person may still sign in."""
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at and self.user.active
+
+    @property
+    def token(self) -> str:
+        """The token: only ever put into the e-mail to its person, or printed by the operator on the server."""
+        secret = current_app.config["SECRET_KEY"]
+        key = hashlib.sha256(SETUP_TOKEN_CONTEXT + (secret.encode() if isinstance(secret, str) else secret)).digest()
+        mac = hmac.new(key, SETUP_TOKEN_CONTEXT + str(self.id).encode() + b"|" + self.salt, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+
+    @property
+    def path(self) -> str:
+        """The link's path on this site (an e-mail makes it absolute on REGISTRY_PUBLIC_BASE_URL)."""
+        return f"/account/set-up/{self.token}"
+
+
+class AccountRequestKind(StrEnum):
+    GRANT_ROLES = "grant_roles"
+    RESET_TWO_FACTOR = "reset_two_factor"
+
+    @property
+    def label(self) -> str:
+        return {
+            AccountRequestKind.GRANT_ROLES: "Give privileged roles",
+            AccountRequestKind.RESET_TWO_FACTOR: "Reset two-factor sign-in",
+        }[self]
+
+
+class AccountRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @property
+    def label(self) -> str:
+        return {
+            AccountRequestStatus.PENDING: "Waiting for a second administrator",
+            AccountRequestStatus.APPROVED: "Approved",
+            AccountRequestStatus.REJECTED: "Rejected",
+            AccountRequestStatus.CANCELLED: "Cancelled",
+            AccountRequestStatus.EXPIRED: "Expired",
+        }[self]
+
+
+REQUEST_KIND_VALUES = ", ".join(f"'{k.value}'" for k in AccountRequestKind)
+REQUEST_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in AccountRequestStatus)
+
+
+class AccountRequest(Base):
+    """A privileged change to someone's account that one administrator asks for and a second approves
+    (the four-eyes rule): giving a privileged role, or resetting a privileged user's two-factor sign-in.
+
+    The database backs the rule: nobody asks for a change to their own account, and an approval is
+    never by the person who asked or the person it is about.
+    """
+
+    __tablename__ = "account_requests"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({REQUEST_KIND_VALUES})", name="kind_known"),
+        CheckConstraint(f"status IN ({REQUEST_STATUS_VALUES})", name="status_known"),
+        CheckConstraint("kind <> 'grant_roles' OR roles IS NOT NULL", name="roles_given"),
+        CheckConstraint("requested_by_id <> user_id", name="not_for_oneself"),
+        CheckConstraint(
+            "status <> 'approved' OR (decided_by_id IS NOT NULL AND decided_by_id <> requested_by_id "
+            "AND decided_by_id <> user_id)",
+            name="four_eyes",
+        ),
+        Index("ix_account_requests_status_requested_at", "status", "requested_at"),
+        Index("ix_account_requests_user_id", "user_id"),
+        Index(
+            "uq_account_requests_one_pending", "user_id", "kind", unique=True,
+            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default=AccountRequestStatus.PENDING.value)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: The privileged roles to add, comma-separated (grant_roles only).
+    roles: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[created]
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id], lazy="joined", innerjoin=True)
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+
+    @property
+    def kind_enum(self) -> AccountRequestKind:
+        return AccountRequestKind(self.kind)
+
+    @property
+    def status_enum(self) -> AccountRequestStatus:
+        return AccountRequestStatus(self.status)
+
+    @property
+    def role_list(self) -> list[Role]:
+        return sorted(Role(value) for value in (self.roles or "").split(",") if value)
+
+    @property
+    def reference(self) -> str:
+        return f"AR-{self.id:04d}"

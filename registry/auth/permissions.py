@@ -148,6 +148,9 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
 
 #: Roles whose holders must use two-factor sign-in before anything beyond the everyday.
 TWO_FACTOR_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.HR, Role.AUDITOR})
+#: Roles that reach secrets, special-category data or other people's accounts: an administrator's grant of
+#: one takes effect only when a second administrator approves it (the four-eyes rule for accounts).
+PRIVILEGED_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.AUDITOR, Role.HR})
 EVERYDAY: Final = _EVERYONE
 
 

@@ -6,7 +6,7 @@ audited in the same transaction (the caller's unit of work commits).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
@@ -14,8 +14,15 @@ from sqlalchemy import func, select, update
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
-from registry.auth import sessions
-from registry.auth.models import ApiToken, User, UserRole
+from registry.auth import sessions, setup_links
+from registry.auth.models import (
+    AccountRequest,
+    AccountRequestStatus,
+    ApiToken,
+    SetupReason,
+    User,
+    UserRole,
+)
 from registry.auth.passwords import (
     burn_equivalent_time,
     hash_password,
@@ -23,9 +30,9 @@ from registry.auth.passwords import (
     password_problem,
     verify_password,
 )
-from registry.auth.permissions import Role
+from registry.auth.permissions import PRIVILEGED_ROLES, Role
 from registry.breaches import services as breaches
-from registry.errors import Conflict, Invalid, NotFound
+from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.roster import services as roster
 
 
@@ -92,7 +99,8 @@ def sign_out(user: User) -> None:
     sessions.end("signed_out")
 
 
-def _roles(values: Iterable[str | Role]) -> set[Role]:
+def checked_roles(values: Iterable[str | Role]) -> set[Role]:
+    """The roles named, or :class:`Invalid` naming ``roles``."""
     roles: set[Role] = set()
     for value in values:
         try:
@@ -110,11 +118,17 @@ def create_user(
     email: str,
     name: str,
     roles: Iterable[str | Role],
-    password: str,
+    password: str | None,
     actor: Actor | User,
-    must_change_password: bool = False,
+    enrol_permit: bool = False,
+    errors: Mapping[str, str] | None = None,
 ) -> User:
-    errors: dict[str, str] = {}
+    """A new account. ``password`` None: they choose one through a set-up link (the web pages never let an
+    administrator choose it). ``enrol_permit``: the system operator made it on the command line, so for
+    24 hours it may set up two-factor sign-in with its password alone. ``errors``: the caller's own
+    mistakes in the same form, reported with these in one :class:`Invalid` (nothing is made unless
+    there are none)."""
+    errors = dict(errors or {})
     try:
         email = checked_email(email)
     except Invalid as exc:
@@ -125,11 +139,11 @@ def create_user(
     elif len(name) > 200:
         errors["name"] = "The name must be 200 characters or fewer."
     try:
-        chosen = _roles(roles)
+        chosen = checked_roles(roles)
     except Invalid as exc:
         errors.update(exc.errors)
         chosen = set()
-    problem = password_problem(password, email=email, name=name)
+    problem = password_problem(password, email=email, name=name) if password is not None else None
     if problem:
         errors["password"] = problem
     if "email" not in errors and find_user(email) is not None:
@@ -139,8 +153,8 @@ def create_user(
     user = User(
         email=email,
         name=name,
-        password_hash=hash_password(password),
-        must_change_password=must_change_password,
+        password_hash=hash_password(password) if password is not None else None,
+        enrol_with_password_until=db.utcnow() + setup_links.OPERATOR_PERMIT if enrol_permit else None,
         role_grants=[UserRole(role=role.value) for role in sorted(chosen)],
     )
     session = db.session()
@@ -165,12 +179,31 @@ def _active_admins() -> int:
     ).scalar_one()
 
 
-def set_roles(user: User, roles: Iterable[str | Role], *, actor: User) -> bool:
-    """Replace ``user``'s roles; ends their sessions. False when nothing changed."""
-    chosen = _roles(roles)
+def set_roles(
+    user: User, roles: Iterable[str | Role], *, actor: Actor | User, approved: AccountRequest | None = None,
+) -> bool:
+    """Replace ``user``'s roles; ends their sessions. False when nothing changed.
+
+    Nobody changes their own roles, and a person (rather than the system operator's command line) adds
+    a privileged role only as the second administrator approving a request for it
+    (``registry.auth.approvals``): this is the one place roles change, so it refuses anything else.
+    """
+    chosen = checked_roles(roles)
     before = user.roles
     if chosen == before:
         return False
+    if isinstance(actor, User):
+        if actor.id == user.id:
+            raise NotPermitted("Nobody changes their own roles: ask another system administrator.")
+        added = (chosen - before) & PRIVILEGED_ROLES
+        allowed = set(approved.role_list) if (
+            approved is not None and approved.status == AccountRequestStatus.APPROVED.value
+            and approved.user_id == user.id and approved.decided_by_id == actor.id
+        ) else set()
+        if added - allowed:
+            raise NotPermitted(
+                "A privileged role takes effect only when a second system administrator approves it."
+            )
     if Role.ADMIN in before and Role.ADMIN not in chosen and user.active and _active_admins() <= 1:
         raise Conflict("This is the only active administrator: give another user the admin role first.")
     user.role_grants = [UserRole(role=role.value) for role in sorted(chosen)]
@@ -257,8 +290,17 @@ def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=db.utcnow(), revoked_by_id=actor.id)
     ).rowcount or 0
+    links = setup_links.revoke_all(user)
+    lapsed = db.session().execute(
+        update(AccountRequest)
+        .where(AccountRequest.user_id == user.id, AccountRequest.status == AccountRequestStatus.PENDING.value)
+        .values(status=AccountRequestStatus.CANCELLED.value, decided_at=db.utcnow(),
+                decision_note="The person was deactivated.")
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
     record(
-        AuditAction.USER_DEACTIVATE, "user", user.id, {"sessions_ended": ended, "tokens_revoked": revoked},
+        AuditAction.USER_DEACTIVATE, "user", user.id,
+        {"sessions_ended": ended, "tokens_revoked": revoked, "setup_links_revoked": links, "requests_lapsed": lapsed},
         actor=actor,
     )
     breaches.manager_cannot_act(user, actor)  # their cases go back to comms to route
@@ -286,7 +328,6 @@ def change_password(user: User, *, current: str, new: str) -> None:
     if errors:
         raise Invalid(errors)
     user.password_hash = hash_password(new)
-    user.must_change_password = False
     keep = sessions.current_record()
     ended = sessions.end_all(user, "password_changed")
     if keep is not None:
@@ -296,15 +337,18 @@ def change_password(user: User, *, current: str, new: str) -> None:
     record(AuditAction.USER_PASSWORD_CHANGE, "user", user.id, {"other_sessions_ended": max(ended, 0)}, actor=user)
 
 
-def reset_password(user: User, *, new: str, actor: User) -> None:
-    """An administrator sets a temporary password; the user must change it at sign-in."""
-    problem = password_problem(new, email=user.email, name=user.name)
-    if problem:
-        raise Invalid({"password": problem})
-    user.password_hash = hash_password(new)
-    user.must_change_password = True
+def reset_password(user: User, *, actor: User) -> None:
+    """An administrator resets a forgotten password without ever learning one: the old password stops
+    working, every session of theirs ends, and they are e-mailed a single-use set-up link to choose a
+    new password themselves."""
+    if actor.id == user.id:
+        raise NotPermitted("Change your own password from your account page.")
+    if not user.active:
+        raise Conflict(f"{user.name} is deactivated: reactivate them first.")
+    user.password_hash = None
     ended = sessions.end_all(user, "password_reset")
     record(AuditAction.USER_PASSWORD_RESET, "user", user.id, {"sessions_ended": ended}, actor=actor)
+    setup_links.issue(user, SetupReason.PASSWORD_RESET, actor=actor)
 
 
 def create_token(user: User, *, actor: Actor | User) -> tuple[ApiToken, str]:

@@ -39,10 +39,11 @@ def _limits() -> tuple[dt.timedelta, dt.timedelta]:
     )
 
 
-def start(user: User, *, second_factor: bool = False) -> UserSession:
+def start(user: User, *, second_factor: bool = False, via_setup_link: bool = False) -> UserSession:
     """Sign ``user`` in with a fresh session (a new token: no session fixation).
 
-    ``second_factor``: they proved it at sign-in, which counts as a step-up now.
+    ``second_factor``: they proved it at sign-in, which counts as a step-up now. ``via_setup_link``: they
+    came through a set-up link sent to their own e-mail, so this session may set up two-factor sign-in.
     """
     previous = cookie.get(SESSION_TOKEN_KEY)
     if previous:
@@ -54,6 +55,7 @@ def start(user: User, *, second_factor: bool = False) -> UserSession:
         address=request.remote_addr,
         user_agent=(request.user_agent.string or "")[:255] or None,
         second_factor_at=db.utcnow() if second_factor else None,
+        setup_link_at=db.utcnow() if via_setup_link else None,
     )
     db.session().add(record)
     db.session().flush()

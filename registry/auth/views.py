@@ -1,35 +1,31 @@
-"""Sign-in and sign-out, the user's own account, and user administration."""
+"""Sign-in and sign-out, set-up links, and the user's own account (user administration is in
+``registry.auth.admin``, on the same blueprint)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
-from wtforms.fields.choices import SelectChoice
 
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import record
-from registry.auth import devices, mfa, services, sessions
+from registry.auth import devices, mfa, services, sessions, setup_links
 from registry.auth.forms import (
     ChangePasswordForm,
+    ChoosePasswordForm,
+    ConfirmPasswordForm,
     EnrolForm,
-    LineManagerForm,
     LoginForm,
-    ResetPasswordForm,
-    RolesForm,
     SecondFactorForm,
-    UserCreateForm,
 )
-from registry.auth.models import ApiToken, User
-from registry.auth.permissions import Permission, public, requires
+from registry.auth.models import User
+from registry.auth.permissions import TWO_FACTOR_ROLES, Permission, public, requires
 from registry.errors import Invalid
 from registry.web import security
 from registry.web.forms import ConfirmForm, apply_errors
-from registry.web.pagination import page_args, paginate
 from registry.web.throttle import (
     SIGN_IN_PER_ACCOUNT,
     SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES,
@@ -86,9 +82,6 @@ def login():
 
 
 def _after_sign_in(user: User, next_path: str | None):
-    if user.must_change_password:
-        flash("You must choose a new password before you continue.")
-        return redirect(url_for("auth.change_password"))
     if mfa.requires_two_factor(user) and not mfa.is_enrolled(user):
         flash("Set up two-factor sign-in first: your role gives you access to sensitive information.")
         return redirect(url_for("auth.two_factor"))
@@ -140,6 +133,9 @@ def two_factor():
         return render_template(
             "auth/two_factor.html", enrolled=True, unused=mfa.unused_recovery_codes(user), confirm=ConfirmForm(),
         )
+    if not setup_links.may_enrol(user):
+        security.no_store()
+        return render_template("auth/two_factor_needs_link.html"), 403
     if form.validate_on_submit():
         try:
             codes = mfa.confirm_enrolment(user, form.code.data or "")
@@ -191,16 +187,6 @@ def step_up():
     return render_template("auth/step_up.html", form=form, failed=failed), 422 if form.errors or failed else 200
 
 
-@bp.route("/admin/users/<int:user_id>/two-factor/reset", methods=["POST"])
-@requires(Permission.USER_MANAGE)
-def reset_two_factor(user_id: int):
-    user = _user_or_404(user_id)
-    mfa.reset(user, actor=current_user._get_current_object())
-    sessions.end_all(user, "two_factor_reset")
-    flash(f"{user.name}'s two-factor sign-in has been reset. They must set it up again when they next sign in.", "success")
-    return redirect(url_for("auth.user", user_id=user.id))
-
-
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
@@ -233,172 +219,64 @@ def change_password():
     return render_template("auth/change_password.html", form=form), 422 if form.errors else 200
 
 
-@bp.route("/admin/users")
-@requires(Permission.USER_MANAGE)
-def users():
-    page, per_page = page_args(50)
-    q = request.args.get("q", "").strip()[:200]
-    statement = select(User).options(selectinload(User.role_grants)).order_by(User.active.desc(), func.lower(User.name))
-    if q:
-        like = db.contains_pattern(q.lower())
-        statement = statement.where(
-            or_(func.lower(User.name).like(like, escape=db.LIKE_ESCAPE), User.email.like(like, escape=db.LIKE_ESCAPE))
-        )
-    result = paginate(db.session(), statement, page, per_page)
-    return render_template("auth/users.html", page=result, q=q)
+SETUP_KEY = "setup_link"
+#: How long an opened set-up link waits on its page for the password.
+SETUP_PAGE_SECONDS = 30 * 60
 
 
-@bp.route("/admin/users/new", methods=["GET", "POST"])
-@requires(Permission.USER_MANAGE)
-def create_user():
-    form = UserCreateForm()
+def setup_link_key() -> str:
+    pending = cookie.get(SETUP_KEY)
+    return f"setup-link:{pending.get('link_id') if isinstance(pending, dict) else 'none'}"
+
+
+@bp.route("/account/set-up/<token>")
+@public
+@limiter.limit(SIGN_IN_PER_ADDRESS)
+def setup_link(token: str):
+    """Open a set-up link. The token is swapped for the link's id in the signed cookie and the page moves
+    to an address without it, so the token does not stay in the browser's history or reach another site."""
+    link = setup_links.find(token)
+    security.no_store()
+    if link is None:
+        return render_template("auth/setup_invalid.html", message=setup_links.NOT_VALID), 404
+    if current_user.is_authenticated:
+        sessions.end("replaced")  # whoever was signed in here, the link is for its own person
+    cookie[SETUP_KEY] = {"link_id": link.id, "at": int(db.utcnow().timestamp())}
+    return redirect(url_for("auth.setup"))
+
+
+@bp.route("/account/set-up", methods=["GET", "POST"])
+@public
+@limiter.limit(SIGN_IN_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=setup_link_key, deduct_when=failed_sign_in)
+def setup():
+    """Finish what a set-up link is for: choose a password (or enter the one they have), then sign in and,
+    for a privileged role, go on to set up two-factor sign-in in this session."""
+    security.no_store()
+    pending = cookie.get(SETUP_KEY)
+    link = None
+    if isinstance(pending, dict) and db.utcnow().timestamp() - float(pending.get("at", 0)) <= SETUP_PAGE_SECONDS:
+        link = setup_links.get(int(pending.get("link_id") or 0))
+    if link is None:
+        cookie.pop(SETUP_KEY, None)
+        return render_template("auth/setup_invalid.html", message=setup_links.NOT_VALID), 404
+    choosing = setup_links.needs_new_password(link)
+    form = ChoosePasswordForm() if choosing else ConfirmPasswordForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(
-                email=form.email.data or "",
-                name=form.name.data or "",
-                roles=form.roles.data or [],
-                password=form.password.data or "",
-                actor=current_user._get_current_object(),
-                must_change_password=True,
+            done = setup_links.complete(
+                link, password=form.password.data or "", confirm=form.confirm.data if choosing else None,  # type: ignore[union-attr]
             )
         except Invalid as exc:
             apply_errors(form, exc.errors)
+            db.keep_on_error()  # a wrong password on a link stays in the audit trail
         else:
-            flash(f"{user.name} can now sign in with the temporary password you chose.", "success")
-            return redirect(url_for("auth.user", user_id=user.id))
-    return render_template("auth/user_new.html", form=form), 422 if form.errors else 200
-
-
-def _user_or_404(user_id: int) -> User:
-    user = db.session().get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
-def _line_manager_form(user: User, formdata: object = None) -> LineManagerForm:
-    form = LineManagerForm(
-        formdata=formdata, prefix="manager",
-        data={"line_manager": str(user.line_manager_id) if user.line_manager_id else ""},
-    )
-    form.line_manager.choices = [SelectChoice("", "No line manager")] + [
-        SelectChoice(str(person.id), f"{person.name} ({person.email})")
-        for person in services.line_manager_candidates(user)
-    ]
-    return form
-
-
-def _user_page(
-    user: User, *, roles_form: RolesForm | None = None, reset_form: ResetPasswordForm | None = None,
-    manager_form: LineManagerForm | None = None, status: int = 200,
-):
-    roles_form = roles_form or RolesForm(roles=sorted(r.value for r in user.roles))
+            if done.must_enrol and not mfa.is_enrolled(done.user):
+                flash("Now set up two-factor sign-in: your role gives you access to sensitive information.")
+                return redirect(url_for("auth.two_factor"))
+            flash("Your account is set up and you are signed in." if choosing else "You are signed in.", "success")
+            return redirect(url_for("web.home"))
     return render_template(
-        "auth/user.html",
-        user=user,
-        roles_form=roles_form,
-        manager_form=manager_form or _line_manager_form(user),
-        reset_form=reset_form or ResetPasswordForm(),
-        confirm=ConfirmForm(),
-        tokens=services.tokens_of(user),
-        two_factor=mfa.is_enrolled(user),
-    ), status
-
-
-@bp.route("/admin/users/<int:user_id>")
-@requires(Permission.USER_MANAGE)
-def user(user_id: int):
-    return _user_page(_user_or_404(user_id))
-
-
-@bp.route("/admin/users/<int:user_id>/roles", methods=["POST"])
-@requires(Permission.USER_MANAGE)
-def set_roles(user_id: int):
-    user = _user_or_404(user_id)
-    form = RolesForm()
-    if form.validate_on_submit():
-        try:
-            changed = services.set_roles(user, form.roles.data or [], actor=current_user._get_current_object())
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
-        else:
-            flash(
-                f"{user.name}'s roles have been updated and their sessions ended." if changed else "The roles were already as chosen.",
-                "success",
-            )
-            return redirect(url_for("auth.user", user_id=user.id))
-    return _user_page(user, roles_form=form, status=422)
-
-
-@bp.route("/admin/users/<int:user_id>/line-manager", methods=["POST"])
-@requires(Permission.USER_MANAGE)
-def set_line_manager(user_id: int):
-    """Record (or clear) the person's line manager, who handles breach reports about them first."""
-    user = _user_or_404(user_id)
-    form = _line_manager_form(user, request.form)
-    value = (form.line_manager.data or "").strip()
-    manager = None
-    if value:
-        manager = db.session().get(User, int(value)) if value.isdigit() and len(value) <= 9 else None
-        if manager is None:
-            apply_errors(form, {"line_manager": "Choose a line manager from the list"})
-            return _user_page(user, manager_form=form, status=422)
-    try:
-        changed = services.set_line_manager(user, manager, actor=current_user._get_current_object())
-    except Invalid as exc:
-        apply_errors(form, exc.errors)
-        return _user_page(user, manager_form=form, status=422)
-    if not changed:
-        message = "The line manager was already as chosen."
-    elif manager is None:
-        message = f"{user.name} no longer has a line manager: the communications team will route breach reports about them."
-    else:
-        message = f"{manager.name} is now {user.name}'s line manager."
-    flash(message, "success")
-    return redirect(url_for("auth.user", user_id=user.id))
-
-
-@bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
-@requires(Permission.USER_MANAGE)
-def deactivate(user_id: int):
-    user = _user_or_404(user_id)
-    report = services.deactivate(user, actor=current_user._get_current_object())
-    flash(f"{user.name} has been deactivated and signed out everywhere. {report.summary()}", "success")
-    return redirect(url_for("auth.user", user_id=user.id))
-
-
-@bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
-@requires(Permission.USER_MANAGE)
-def reactivate(user_id: int):
-    user = _user_or_404(user_id)
-    services.reactivate(user, actor=current_user._get_current_object())
-    flash(f"{user.name} can sign in again.", "success")
-    return redirect(url_for("auth.user", user_id=user.id))
-
-
-@bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
-@requires(Permission.USER_MANAGE)
-def reset_password(user_id: int):
-    user = _user_or_404(user_id)
-    form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(user, new=form.password.data or "", actor=current_user._get_current_object())
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
-        else:
-            flash(f"{user.name}'s password has been reset. They must change it when they sign in.", "success")
-            return redirect(url_for("auth.user", user_id=user.id))
-    return _user_page(user, reset_form=form, status=422)
-
-
-@bp.route("/admin/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
-@requires(Permission.USER_MANAGE)
-def revoke_token(user_id: int, token_id: int):
-    token = db.session().get(ApiToken, token_id)
-    if token is None or token.user_id != user_id:
-        abort(404)
-    services.revoke_token(token, actor=current_user._get_current_object())
-    flash(f"The API token starting {token.prefix} has been revoked.", "success")
-    return redirect(url_for("auth.user", user_id=user_id))
+        "auth/setup.html", form=form, choosing=choosing, person=link.user, link=link,
+        privileged=bool(link.user.roles & TWO_FACTOR_ROLES),
+    ), 422 if form.errors else 200

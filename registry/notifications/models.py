@@ -58,6 +58,8 @@ class Notification(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(300))
+    #: A set-up link goes only into the e-mail (worked out as it is written), never into the Registry.
+    setup_link_id: Mapped[int | None] = mapped_column(ForeignKey("setup_links.id", ondelete="SET NULL"))
 
     recipient: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 

@@ -26,7 +26,7 @@ from config import ConfigError
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import record
-from registry.auth.models import User, UserRole
+from registry.auth.models import SetupLink, User, UserRole
 from registry.auth.permissions import Role
 from registry.notifications.models import Delivery, Notification
 
@@ -101,12 +101,13 @@ def notify(
     body: str,
     link: str | None = None,
     dedupe_key: str | None = None,
+    setup_link: SetupLink | None = None,
 ) -> list[Notification]:
     """Queue a message to each active recipient (once each) in the current transaction.
 
     ``dedupe_key`` (with the recipient's id appended) makes a message a one-off: one already
     queued under the same key is not queued again. Bodies are plain text and must never hold a
-    secret or a patient identifier.
+    secret or a patient identifier. ``setup_link`` goes only into the e-mail, worked out as it is written.
     """
     people = [recipients] if isinstance(recipients, User) else list(recipients)
     session = db.session()
@@ -129,6 +130,7 @@ def notify(
             link=link,
             dedupe_key=key,
             delivery=delivery.value,
+            setup_link_id=setup_link.id if setup_link is not None else None,
         )
         session.add(message)
         queued.append(message)
@@ -166,10 +168,19 @@ def _message(settings: SmtpSettings, note: Notification) -> EmailMessage:
     message["Subject"] = note.subject
     message["Message-ID"] = make_msgid(domain=settings.host)
     link = _absolute(note.link)
+    if note.setup_link_id is not None:
+        link = _setup_link_address(note.setup_link_id)
     text = note.body.rstrip() + ("\n\n" + link if link else "")
     text += "\n\n-- \nSocial Channel Registry. You get this because of your role in it."
     message.set_content(text)
     return message
+
+
+def _setup_link_address(link_id: int) -> str:
+    link = db.session().get(SetupLink, link_id)
+    if link is None or not link.works(db.utcnow()):
+        return "(This link has already been used, has expired or was replaced: ask for a new one.)"
+    return _absolute(link.path) or ""
 
 
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:

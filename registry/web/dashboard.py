@@ -18,7 +18,13 @@ from sqlalchemy.orm import selectinload
 
 from registry import clock, db
 from registry.audit import services as audit
-from registry.auth.models import User, UserRole, UserTotp
+from registry.auth.models import (
+    AccountRequest,
+    AccountRequestStatus,
+    User,
+    UserRole,
+    UserTotp,
+)
 from registry.auth.permissions import TWO_FACTOR_ROLES, Permission
 from registry.breaches import services as breaches
 from registry.channels import services as channels
@@ -218,6 +224,7 @@ class UserHealth:
     must_enrol: Listing[User]  # of those, people whose roles require it (they cannot work until they do)
     dormant: Listing[User]  # active, no sign-in for DORMANT_AFTER_DAYS (or never, since created that long ago)
     dormant_after_days: int = DORMANT_AFTER_DAYS
+    approvals_waiting: int = 0  # what an administrator asked for and a second must approve
 
 
 def _enrolled() -> Exists:
@@ -232,11 +239,17 @@ def _last_seen() -> ColumnElement[dt.datetime]:
 def user_health(*, now: dt.datetime | None = None, dormant_after_days: int = DORMANT_AFTER_DAYS) -> UserHealth:
     now = now or db.utcnow()
     session = db.session()
-    active, deactivated, without = session.execute(
+    waiting = (
+        select(func.count()).select_from(AccountRequest)
+        .where(AccountRequest.status == AccountRequestStatus.PENDING.value, AccountRequest.expires_at > now)
+        .scalar_subquery()
+    )
+    active, deactivated, without, approvals_waiting = session.execute(
         select(
             func.coalesce(func.sum(case((User.active.is_(True), 1), else_=0)), 0),
             func.coalesce(func.sum(case((User.active.is_(False), 1), else_=0)), 0),
             func.coalesce(func.sum(case((and_(User.active.is_(True), ~_enrolled()), 1), else_=0)), 0),
+            waiting,
         )
     ).one()
     needs_two_factor = exists().where(
@@ -255,7 +268,7 @@ def user_health(*, now: dt.datetime | None = None, dormant_after_days: int = DOR
     )
     return UserHealth(
         active, deactivated, without, Listing(must_enrol, must_enrol_total), Listing(dormant, dormant_total),
-        dormant_after_days,
+        dormant_after_days, approvals_waiting,
     )
 
 
