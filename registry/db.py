@@ -186,6 +186,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(connection: Connection) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+        @event.listens_for(engine, "checkin")
+        def _sqlite_checkin(dbapi_connection: Any, _record: Any) -> None:
+            # Migrations turn foreign keys off (migrations/env.py); no pooled connection keeps that.
+            dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
         return engine
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:

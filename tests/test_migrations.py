@@ -199,3 +199,36 @@ def test_flask_db_upgrade_builds_and_is_idempotent(
     assert read(empty_database, schema) == built
     assert read(empty_database, current_revision) == head()
     assert read(empty_database, lambda c: c.execute(select(AuditAnchor.seq)).scalars().all()) == [0]
+
+
+def test_0014_retires_the_temporary_passwords_administrators_chose(empty_database: str) -> None:
+    """Data before 0014: one person still on a temporary password an administrator chose, one on their
+    own. After it the temporary password no longer signs anyone in (they get a set-up link instead),
+    the other is untouched, and roles stay as they were."""
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "0013"))
+
+    def load(connection: Connection) -> None:
+        for email, temporary in (("temp@example.nhs.uk", True), ("own@example.nhs.uk", False)):
+            connection.execute(text(
+                "INSERT INTO users (email, name, password_hash, active, must_change_password, created_at) "
+                "VALUES (:email, 'Person', :hash, :active, :temporary, CURRENT_TIMESTAMP)"
+            ), {"email": email, "hash": f"$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$hash-of-{email}", "active": True,
+                "temporary": temporary})
+            connection.execute(text(
+                "INSERT INTO user_roles (user_id, role) SELECT id, 'comms' FROM users WHERE email = :email"
+            ), {"email": email})
+        connection.commit()
+
+    read(empty_database, load)
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "0014"))
+
+    def after(connection: Connection) -> dict[str, Any]:
+        rows = connection.execute(text(
+            "SELECT u.email, u.password_hash, r.role FROM users u JOIN user_roles r ON r.user_id = u.id ORDER BY u.email"
+        )).all()
+        return {email: (password_hash, role) for email, password_hash, role in rows}
+
+    assert read(empty_database, after) == {
+        "own@example.nhs.uk": ("$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$hash-of-own@example.nhs.uk", "comms"),
+        "temp@example.nhs.uk": (None, "comms"),
+    }
