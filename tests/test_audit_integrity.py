@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import hmac
 import io
 import json
 import logging
@@ -938,3 +939,51 @@ def test_the_commands_as_separate_processes(tmp_path: Path) -> None:
     )
     assert again.returncode == 1 and "records event 5 but the trail ends at 3" in again.stderr
     assert len(path.read_text(encoding="utf-8").splitlines()) == 1
+
+
+# --- the link formats -------------------------------------------------------------------------
+
+
+def test_an_event_written_before_keyed_links_keeps_the_hash_it_was_written_with() -> None:
+    """The unkeyed link is exactly the previous release's: this hash was computed by its
+    ``event_hash`` (commit f60360f) for this event, so trails it wrote still check."""
+    event = SimpleNamespace(
+        seq=41,
+        occurred_at=dt.datetime(2026, 3, 1, 12, 30, 5, 250, tzinfo=dt.UTC),
+        actor_id=7,
+        actor="Sam Jones (sam.jones@example.nhs.uk)",
+        action="channel:approve",
+        object_type="channel",
+        object_id="CH-0012",
+        address="10.0.0.7",
+        details='{"from":"requested","reason":"Meets policy 6.2 – approved","to":"approved"}',
+    )
+    assert event_hash(event, "ab" * 32) == "972f98fc75ea163542a447d93ab5eb4344e8af1c3e5af8905e378ad48b666659"  # type: ignore[arg-type]
+
+
+def test_a_keyed_link_can_be_recomputed_by_anyone_holding_the_audit_key(
+    app: Flask, connection: Connection, trail: int
+) -> None:
+    """The keyed link as documented: HMAC-SHA256, keyed by HKDF-SHA256 of the audit key with the link
+    label, over the label, chain id, key id, previous hash and the event's canonical JSON, one per line."""
+    anchor = connection.execute(select(AuditAnchor)).one()
+    row = connection.execute(select(AuditEvent.__table__).where(AuditEvent.seq == trail)).one()._mapping
+    encoded = TEST_AUDIT_KEYS.partition(":")[2]
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"social-channel-registry audit link v1").derive(
+        base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    )
+    envelope = {
+        name: row[name]
+        for name in ("seq", "actor_id", "actor", "action", "object_type", "object_id", "address", "details")
+    }
+    envelope["occurred_at"] = row["occurred_at"].astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    message = "\n".join(
+        (
+            "social-channel-registry audit link v1",
+            anchor.chain_id,
+            row["key_id"],
+            row["prev_hash"],
+            json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        )
+    ).encode()
+    assert hmac.new(key, message, "sha256").hexdigest() == row["hash"]

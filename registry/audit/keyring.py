@@ -30,6 +30,7 @@ from config import MasterKey
 LINK_LABEL = b"social-channel-registry audit link v1"
 SIGNING_LABEL = b"social-channel-registry audit checkpoint signing v1"
 EXTENSION = "registry.audit_keyring"
+_LINK_PREFIX = LINK_LABEL + b"\n"
 
 
 class UnknownAuditKey(LookupError):
@@ -89,10 +90,8 @@ class AuditKeyring:
         The key id and the chain id are part of what is authenticated: an event moved to another
         chain, or relabelled with another key id, no longer matches.
         """
-        message = b"\n".join(
-            (LINK_LABEL, chain_id.encode(), key_id.encode(), prev_hash.encode(), canonical_event.encode())
-        )
-        return hmac.digest(self._key(key_id).link_key, message, "sha256").hex()
+        message = f"{chain_id}\n{key_id}\n{prev_hash}\n{canonical_event}".encode()
+        return hmac.digest(self._key(key_id).link_key, _LINK_PREFIX + message, "sha256").hex()
 
     def public_key_hex(self, key_id: str) -> str:
         """The raw Ed25519 public key (hex) that checks checkpoints signed under audit key ``key_id``."""
