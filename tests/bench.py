@@ -47,11 +47,12 @@ from sqlalchemy.orm import Session
 
 import config as registry_config
 from registry import create_app, db
+from registry.audit.chain import HASHED_FIELDS, canonical_event
+from registry.audit.keyring import current_keyring
 from registry.audit.models import AuditAction, AuditAnchor, AuditEvent
 from registry.audit.services import (
     Actor,
     canonical_json,
-    event_hash,
     redact,
     verify_chain,
 )
@@ -417,8 +418,9 @@ def background_drafts(people: People, count: int, now: dt.datetime, rng: random.
     return drafts
 
 
-def chain(drafts: list[Draft], seq: int, head: str) -> tuple[list[dict[str, Any]], int, str]:
-    """Audit rows continuing the chain after ``seq``/``head``, hashed by the application's own function."""
+def chain(drafts: list[Draft], seq: int, head: str, chain_id: str) -> tuple[list[dict[str, Any]], int, str]:
+    """Audit rows continuing the chain after ``seq``/``head``, linked by the application's own keyed function."""
+    keyring = current_keyring()
     rows = []
     for draft in sorted(drafts, key=lambda d: d.occurred_at):
         seq += 1
@@ -434,12 +436,9 @@ def chain(drafts: list[Draft], seq: int, head: str) -> tuple[list[dict[str, Any]
             details=canonical_json(redact(draft.details)),
             prev_hash=head,
         )
-        head = event_hash(event, head)
-        rows.append({
-            "seq": seq, "occurred_at": event.occurred_at, "actor_id": event.actor_id, "actor": event.actor,
-            "action": event.action, "object_type": event.object_type, "object_id": event.object_id,
-            "address": event.address, "details": event.details, "prev_hash": event.prev_hash, "hash": head,
-        })
+        fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+        head = keyring.link(keyring.primary_id, chain_id, head, canonical_event(fields))
+        rows.append({**fields, "prev_hash": event.prev_hash, "hash": head, "key_id": keyring.primary_id})
     return rows, seq, head
 
 
@@ -487,10 +486,14 @@ def seed(app: Flask, channel_count: int, secret_count: int, event_count: int) ->
             filler = event_count - anchor.seq - len(drafts)
             if filler < 0:
                 raise SystemExit(f"{event_count} audit events are too few for {channel_count} channels' histories.")
-            rows, seq, head = chain(drafts + background_drafts(people, filler, now, rng), anchor.seq, anchor.head_hash)
+            rows, seq, head = chain(
+                drafts + background_drafts(people, filler, now, rng), anchor.seq, anchor.head_hash, anchor.chain_id
+            )
             bulk_insert(session, AuditEvent, rows)
             session.execute(
-                update(AuditAnchor).where(AuditAnchor.id == 1).values(seq=seq, head_hash=head, updated_at=now)
+                update(AuditAnchor).where(AuditAnchor.id == 1).values(
+                    seq=seq, head_hash=head, head_key_id=current_keyring().primary_id, updated_at=now
+                )
             )
         seeded.channels, seeded.transitions, seeded.lookalike_keys = len(channels), len(transitions), len(keys)
         seeded.audit_events = seq
