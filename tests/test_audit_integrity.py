@@ -294,6 +294,30 @@ def test_a_forged_checkpoint_line_is_refused_naming_its_line(
     assert len(checkpoint_lines(app) if forgery != "garbage" else checkpoint_file(app).read_text().splitlines()) == 2
 
 
+def test_the_timer_checks_only_the_latest_signature_and_verify_checks_them_all(
+    app: Flask, connection: Connection, trail: int
+) -> None:
+    """So that a timer run costs the same in year five as on day one, ``audit checkpoint`` checks the
+    signature of the latest checkpoint only; ``audit verify`` checks every line and names an older forgery."""
+    for number in range(2):
+        record(AuditAction.CHANNEL_UPDATE, "channel", "CH-0001", {"n": number}, actor=Actor.system("t"))
+        db.session().commit()
+        assert invoke(app, "audit", "checkpoint").exit_code == 0
+    lines = checkpoint_file(app).read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["signature"] = ("0" if first["signature"][0] != "0" else "1") + first["signature"][1:]
+    checkpoint_file(app).write_text("\n".join([json.dumps(first), lines[1]]) + "\n", encoding="utf-8")
+
+    timer = invoke(app, "audit", "checkpoint")
+    result = invoke(app, "audit", "verify")
+
+    assert timer.exit_code == 0, timer.output
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Audit checkpoints cannot be trusted: line 1 of the checkpoint file has a signature that does not check"
+    )
+
+
 def test_checkpoints_of_another_database_are_ignored_and_counted(
     app: Flask, connection: Connection, trail: int
 ) -> None:
@@ -343,8 +367,8 @@ def test_a_trail_replaced_under_a_new_chain_id_is_named_by_the_old_checkpoints(
 
     assert result.exit_code == 1, result.output
     assert result.stderr == (
-        f"Audit checkpoints cannot be trusted: line 1 of the checkpoint file is a checkpoint of chain {old_chain}, "
-        f"signed with this deployment's audit key, but this database's chain is {new_chain}: its chain id was "
+        f"Audit checkpoints cannot be trusted: line 1 of the checkpoint file is a checkpoint of chain {old_chain} "
+        f"under this deployment's audit key, but this database's chain is {new_chain}: its chain id was "
         "changed (the trail replaced), or the database was recreated, in which case move the old checkpoint "
         "file aside.\n"
     )

@@ -418,7 +418,7 @@ def _signed_head(session: Session, keyring: AuditKeyring, path: Path, now: dt.da
     if anchor is None:
         raise CheckpointRefused("The audit anchor row is missing: run `audit verify`.")
     try:
-        signed = checkpoints.read(path, keyring, anchor.chain_id)
+        signed = checkpoints.read(path, keyring, anchor.chain_id, every_signature=False)
     except CheckpointFileError as exc:
         raise CheckpointRefused(f"The checkpoint file cannot be trusted: {exc}") from None
     # Writers wait for this read lock, so the head, the rows and the anchor are read as one state.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from registry.audit.keyring import AuditKeyring, UnknownAuditKey
+from registry.audit.keyring import AuditKeyring
 
 log = logging.getLogger(__name__)
 
@@ -157,35 +157,50 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 yield number, text.strip()
 
 
-def read(path: Path, keyring: AuditKeyring, chain_id: str) -> CheckpointFile:
+def read(path: Path, keyring: AuditKeyring, chain_id: str, *, every_signature: bool = True) -> CheckpointFile:
     """Every checkpoint of chain ``chain_id`` in ``path``, each signature checked; a missing file has none.
 
     Raises :class:`CheckpointFileError` naming the first line that cannot be trusted: one that is
     not a checkpoint, one of this chain signed with a key that is not configured, or one whose
-    signature or public key does not match its audit key. A checkpoint of another chain signed
-    with a key of this deployment is refused too: ``audit checkpoint`` writes only its own
-    chain's, so either this database's chain id was changed (its trail replaced) or the
-    database was recreated beside an old file.
+    signature or public key does not match its audit key. A checkpoint of another chain that names
+    a key of this deployment is refused too: ``audit checkpoint`` writes only its own chain's, so
+    either this database's chain id was changed (its trail replaced) or the database was
+    recreated beside an old file. Checkpoints of other chains under keys this deployment does
+    not hold (another database's) are only counted.
+
+    With ``every_signature`` false only the latest checkpoint's signature is checked (the rest of
+    the file is still parsed and its key ids and public keys compared): what the timer needs
+    before signing a new head, at a cost that does not grow with the file.
     """
+    entries: list[Checkpoint | CheckpointFileError] = []
+    for number, text in _lines(path):
+        try:
+            entries.append(_parse(number, text))
+        except CheckpointFileError as exc:
+            entries.append(exc)
+    latest = max((e.seq for e in entries if isinstance(e, Checkpoint) and e.chain_id == chain_id), default=None)
     own: list[Checkpoint] = []
     foreign = 0
-    for number, text in _lines(path):
-        checkpoint = _parse(number, text)
-        if checkpoint.chain_id != chain_id and checkpoint.key_id not in keyring:
-            foreign += 1
-            continue
-        try:
-            expected_public = keyring.public_key_hex(checkpoint.key_id)
-            good = checkpoint.public_key == expected_public and keyring.signature_ok(
-                checkpoint.key_id, signed_message(checkpoint.signed_fields()), checkpoint.signature
-            )
-        except UnknownAuditKey:
+    for entry in entries:
+        if isinstance(entry, CheckpointFileError):
+            raise entry
+        checkpoint, number = entry, entry.line
+        if checkpoint.key_id not in keyring:
+            if checkpoint.chain_id != chain_id:
+                foreign += 1
+                continue
             raise CheckpointFileError(
                 number,
                 f"is signed with audit key {checkpoint.key_id!r}, which is not in REGISTRY_AUDIT_KEYS "
                 "(keep retired audit keys configured after the current one).",
-            ) from None
-        if not good:
+            )
+        check_signature = every_signature or (checkpoint.chain_id == chain_id and checkpoint.seq == latest)
+        if checkpoint.public_key != keyring.public_key_hex(checkpoint.key_id) or (
+            check_signature
+            and not keyring.signature_ok(
+                checkpoint.key_id, signed_message(checkpoint.signed_fields()), checkpoint.signature
+            )
+        ):
             raise CheckpointFileError(
                 number,
                 f"has a signature that does not check with audit key {checkpoint.key_id!r} (it was changed or forged).",
@@ -193,7 +208,7 @@ def read(path: Path, keyring: AuditKeyring, chain_id: str) -> CheckpointFile:
         if checkpoint.chain_id != chain_id:
             raise CheckpointFileError(
                 number,
-                f"is a checkpoint of chain {checkpoint.chain_id}, signed with this deployment's audit key, but this "
+                f"is a checkpoint of chain {checkpoint.chain_id} under this deployment's audit key, but this "
                 f"database's chain is {chain_id}: its chain id was changed (the trail replaced), or the database was "
                 "recreated, in which case move the old checkpoint file aside.",
             )
