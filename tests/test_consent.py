@@ -128,10 +128,25 @@ def stored_files() -> list[str]:
 
 
 def pdf_of_size(size: int) -> bytes:
-    """A plain PDF of exactly ``size`` bytes (one uncompressed stream of padding)."""
-    head, tail = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n2 0 obj\n<< >>\nstream\n", (
-        b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
-    return head + b"0" * (size - len(head) - len(tail)) + tail
+    """A plain one-page PDF of exactly ``size`` bytes (its page's content is padding), whole
+    enough for the upload check: a page tree and a cross-reference table."""
+
+    def pdf(padding: int) -> bytes:
+        objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << >> /Contents 4 0 R >>",
+                   b"<< /Length %d >>\nstream\n%s\nendstream" % (padding, b" " * padding)]
+        out, offsets = bytearray(b"%PDF-1.4\n"), []
+        for number, body in enumerate(objects, start=1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        xref = len(out)
+        out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+        return bytes(out + b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+
+    padding = size - len(pdf(0))
+    while len(pdf(padding)) != size:
+        padding -= len(pdf(padding)) - size
+    return pdf(padding)
 
 
 def notified(user: User, event: str) -> list[Notification]:

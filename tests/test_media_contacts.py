@@ -318,7 +318,9 @@ def test_screenshots_are_checked_by_content_with_every_other_mistake(app: Flask,
     assert too_many.value.errors["screenshots"] == "Attach at most 10 screenshots"
     db.session().rollback()
     assert (count(MediaContact), count(Upload)) == before
-    pdf = services.log_approach(approach(link=""), [screenshot("message.pdf", b"%PDF-1.4\n%%EOF\n")], staff)
+    letter = io.BytesIO()
+    Image.new("RGB", (40, 30), (255, 255, 255)).save(letter, "PDF")
+    pdf = services.log_approach(approach(link=""), [screenshot("message.pdf", letter.getvalue())], staff)
     assert [e.upload.content_type for e in services.evidence_of(pdf)] == ["application/pdf"]
 
 

@@ -4,8 +4,9 @@ A file is accepted for what its content is, never for its name or the type the
 browser claimed: PNG, JPEG, GIF and WebP images, which Pillow must decode in
 full and which are then re-encoded from their pixels alone (no EXIF, GPS, XMP,
 ICC profile, comments or PNG text chunks survive), and PDFs without active
-content. Animated GIF, WebP and PNG keep their animation: every frame is
-re-encoded whole, with its duration and the loop count.
+content (read by qpdf in a process of its own: see :mod:`registry.uploads.pdf_scan`).
+Animated GIF, WebP and PNG keep their animation: every frame is re-encoded whole,
+with its duration and the loop count.
 
 Files live under ``<instance>/uploads/`` (outside the web root; the folder 0700,
 each file 0600) under random names, with their SHA-256 in the ``uploads`` table.
@@ -30,8 +31,7 @@ import re
 import secrets
 import struct
 import unicodedata
-import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,7 @@ from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
 from registry.auth.models import User
 from registry.errors import Invalid, NotFound
+from registry.uploads import pdf_scan
 from registry.uploads.models import Upload, UploadType
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,6 @@ ACCEPT = ",".join(t.value for t in UploadType)
 ACCEPTED = "a PNG, JPEG, GIF or WebP image, or a PDF"
 NAME_MAX = 255
 FOLDER = "uploads"
-#: Names of PDF objects that run, launch or carry something: such a PDF is refused.
-PDF_ACTIVE_NAMES = frozenset({"JavaScript", "JS", "Launch", "EmbeddedFile", "EmbeddedFiles", "RichMedia"})
-PDF_INFLATE_BUDGET = 64 * 1024 * 1024
 MAX_FRAMES = 1000
 FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
@@ -76,11 +74,12 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Inde
 
 
 class _Refused(Exception):
-    """One file is not accepted: ``reason`` is a short code for the audit trail."""
+    """One file is not accepted: ``reasons`` are short codes for the audit trail (a PDF
+    may have several kinds of active content), ``message`` names the file for the sender."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reasons: str | Sequence[str], message: str) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.reasons = (reasons,) if isinstance(reasons, str) else tuple(reasons)
         self.message = message
 
 
@@ -282,69 +281,42 @@ def _unknown(name: str, data: bytes) -> _Refused:
 
 
 def _check_pdf(name: str, data: bytes) -> None:
+    """Refuse a PDF that is incomplete, encrypted, unreadable, too complex to check, or
+    holds active content (see :mod:`registry.uploads.pdf_scan` for what, and the limits)."""
     if b"%%EOF" not in data[-2048:]:
         raise _Refused(
             "pdf_incomplete",
             f"{name}: the PDF is incomplete (it has no end-of-file marker). "
             "Save it as a PDF again and upload the new copy.",
         )
-    names, readable = _pdf_names(data)
-    if "Encrypt" in names:
+    verdict = pdf_scan.check(data)
+    if verdict.outcome == "clean":
+        return
+    if verdict.outcome == "encrypted":
         raise _Refused(
             "pdf_encrypted",
             f"{name}: the PDF is password-protected or encrypted, so it cannot be checked. "
             "Save a copy without protection and upload that.",
         )
-    if not readable:
+    if verdict.outcome == "too_complex":
         raise _Refused(
-            "pdf_unreadable",
-            f"{name}: the PDF is stored in a way that cannot be checked. "
-            "Print it to a new PDF and upload that.",
+            "pdf_too_complex",
+            f"{name}: the PDF is too large or complex to check safely. "
+            "Print it to a new PDF, or split it into smaller files, and upload that.",
         )
-    found = sorted(names & PDF_ACTIVE_NAMES)
-    if found:
+    if verdict.outcome == "active" and verdict.found:
+        found = [pdf_scan.FOUND[code] for code in verdict.found]
+        listing = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
         raise _Refused(
-            "pdf_active_content",
-            f"{name}: the PDF contains active content ({', '.join('/' + n for n in found)}): "
-            "scripts, launch actions or embedded files are not accepted. Print it to a new PDF, "
-            "or export it without them, and upload that.",
+            [f"pdf_{code}" for code in verdict.found],
+            f"{name}: the PDF cannot be accepted because {listing}. "
+            "Print it to a new PDF, which leaves such content out, and upload that.",
         )
-
-
-_PDF_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]+)")
-_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
-
-
-def _pdf_names(data: bytes) -> tuple[set[str], bool]:
-    """Every name in the PDF, ``#xx`` escapes decoded, with those in its object streams
-    (where PDF 1.5+ keeps dictionaries, compressed), and whether every object stream
-    could be read. Other streams (page content, images) hold no actions and are not opened.
-    """
-    names = _names_in(data)
-    budget = PDF_INFLATE_BUDGET
-    for match in _PDF_STREAM.finditer(data):
-        header = data[max(0, match.start() - 4096):match.start()]
-        if "ObjStm" not in _names_in(header[header.rfind(b"obj") + 3:]):
-            continue
-        end = data.find(b"endstream", match.end())
-        inflater = zlib.decompressobj()
-        try:
-            inflated = inflater.decompress(data[match.end():end if end >= 0 else len(data)], budget + 1)
-        except zlib.error:
-            return names, False  # not Flate, or damaged: what it holds cannot be seen
-        budget -= len(inflated)
-        if budget < 0:
-            return names, False
-        names |= _names_in(inflated)
-    return names, True
-
-
-def _names_in(data: bytes) -> set[str]:
-    return {
-        _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), raw).decode("latin-1")
-        for raw in _PDF_NAME.findall(data)
-    }
+    raise _Refused(
+        "pdf_unreadable",
+        f"{name}: the PDF is damaged or stored in a way that cannot be checked. "
+        "Print it to a new PDF and upload that.",
+    )
 
 
 def _reencode(name: str, kind: UploadType, data: bytes) -> bytes:
@@ -497,7 +469,7 @@ def _keep(item: _Accepted, actor: User, field: str) -> Upload:
 
 
 def _record_refusal(refused: list[_Refused], actor: Actor, field: str) -> None:
-    reasons = [refusal.reason for refusal in refused]
+    reasons = [reason for refusal in refused for reason in refusal.reasons]
 
     def write(session: Session) -> None:
         record(AuditAction.UPLOAD_REFUSED, "upload", field, {"field": field, "reasons": reasons},
