@@ -18,11 +18,17 @@ files written in it are deleted. So a committed row always has its file; a crash
 between writing and rolling back can leave an unreferenced file at worst, which
 :func:`remove_orphans` clears. (Writing under a temporary name and renaming after
 the commit would turn a failed rename into a committed row without its file.)
+
+When the folder cannot be written (disk full, quota, read-only, no permission, an
+I/O error), every file of the call is written first and any already written is
+removed before :class:`~registry.errors.Unavailable` (503) is raised, so there is
+no partial file, no row and no ``upload:store`` event of a store that did not happen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import io
 import logging
@@ -45,7 +51,7 @@ from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
 from registry.auth.models import User
-from registry.errors import Invalid, NotFound
+from registry.errors import Invalid, NotFound, Unavailable
 from registry.uploads import pdf_scan
 from registry.uploads.models import Upload, UploadType
 
@@ -68,6 +74,12 @@ _PILLOW_FORMATS = {
 _ANIMATED = frozenset({UploadType.PNG, UploadType.GIF, UploadType.WEBP})
 _TRACKED = "registry.uploads.written"
 _STORED_NAME = re.compile(r"[0-9a-f]{32}")
+#: Why the uploads folder may refuse a write that the service cannot help: answered with 503.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
+STORAGE_UNAVAILABLE = (
+    "The file could not be saved because the Registry's file storage is full or unavailable. "
+    "Nothing was saved. Try again later. The problem has been logged for the administrators."
+)
 #: What Pillow's decoders raise on malformed input (besides the decompression-bomb error).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError,
                   ArithmeticError, MemoryError)
@@ -116,6 +128,9 @@ def store_all(
     though the request fails. ``errors`` are the caller's other answers' mistakes:
     the files are still checked, so every mistake is reported at once, and nothing is
     written unless there are none. Images are stored without their metadata. Flushes.
+
+    If the uploads folder cannot be written, raises :class:`Unavailable` having left
+    nothing behind: no file, no row, no audit event.
     """
     chosen = chosen_files(files)
     limit = current_app.extensions["registry.settings"].max_upload_bytes
@@ -133,7 +148,8 @@ def store_all(
         problems[field] = " ".join(refusal.message for refusal in refused)
     if problems:
         raise Invalid(problems)
-    return [_keep(item, actor, field) for item in accepted]
+    written = _write_all(accepted)
+    return [_register(item, stored_name, actor, field) for item, stored_name in zip(accepted, written, strict=True)]
 
 
 def send(upload: Upload) -> Response:
@@ -440,14 +456,55 @@ def _webp_lossless(data: bytes) -> bool:
 # --- storing -------------------------------------------------------------------------------
 
 
-def _keep(item: _Accepted, actor: User, field: str) -> Upload:
+def _write_all(accepted: Sequence[_Accepted]) -> list[str]:
+    """Write every file under a new random name, tied to the current transaction; the names.
+
+    All or nothing: if the folder refuses a write, the files of this call written so
+    far (and the part of the one being written) are removed and :class:`Unavailable`
+    is raised. No row names them yet, so nothing else needs undoing.
+    """
+    if not accepted:
+        return []
     session = db.session()
-    folder = _folder()
-    stored_name = secrets.token_hex(16)
-    path = folder / stored_name
-    _track(session, path)
-    _write(path, item.data)
-    _sync_folder(folder)
+    paths: list[Path] = []
+    try:
+        folder = _folder()
+        for item in accepted:
+            path = folder / secrets.token_hex(16)
+            _track(session, path)
+            paths.append(path)
+            _write(path, item.data)
+        _sync_folder(folder)
+    except OSError as exc:
+        _forget(session, paths)
+        if exc.errno not in STORAGE_ERRNOS:
+            raise
+        # The errno and our own name for the file only: never the sender's file name.
+        log.error(
+            "Could not save an upload to file storage (%s) as %s; nothing was saved",
+            errno.errorcode.get(exc.errno or 0, str(exc.errno)), paths[-1].name if paths else "(no file yet)",
+        )
+        raise Unavailable(STORAGE_UNAVAILABLE) from None
+    except BaseException:
+        _forget(session, paths)
+        raise
+    return [path.name for path in paths]
+
+
+def _forget(session: Session, paths: list[Path]) -> None:
+    """Remove these files (whole or partly written) and stop tracking them."""
+    written: list[_Written] = session.info.get(_TRACKED, [])
+    written[:] = [item for item in written if item.path not in paths]
+    for path in paths:
+        try:
+            if os.path.lexists(path):  # on a read-only folder, even removing a missing file fails
+                path.unlink()
+        except OSError:
+            log.exception("Could not remove %s after a failed write", path.name)
+
+
+def _register(item: _Accepted, stored_name: str, actor: User, field: str) -> Upload:
+    """The row and audit event of a file already written as ``stored_name``."""
     upload = Upload(
         sha256=hashlib.sha256(item.data).hexdigest(),
         stored_name=stored_name,
@@ -457,6 +514,7 @@ def _keep(item: _Accepted, actor: User, field: str) -> Upload:
         uploaded_by_id=actor.id,
         uploaded_by=actor,
     )
+    session = db.session()
     session.add(upload)
     session.flush()
     # No file name in the trail: it is append-only and a name can identify a person.
