@@ -186,6 +186,7 @@ def test_a_consent_request_gets_a_503_page_and_problem_json_and_nothing_is_saved
         content_type="multipart/form-data",
     )
     assert page.status_code == 503
+    assert page.headers["Retry-After"] == "30"
     body = page.get_data(as_text=True)
     assert "Sorry, the service is unavailable" in body
     assert MESSAGE.replace("'", "&#39;") in body
@@ -200,6 +201,7 @@ def test_a_consent_request_gets_a_503_page_and_problem_json_and_nothing_is_saved
         headers=api_token(staff),
     )
     assert api.status_code == 503
+    assert api.headers["Retry-After"] == "30"
     assert api.mimetype == "application/problem+json"
     problem: dict[str, Any] = api.get_json()
     assert (
