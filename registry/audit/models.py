@@ -122,9 +122,9 @@ class AuditAction(StrEnum):
     ACCOUNT_REQUEST_CANCEL = "account_request:cancel"
     USER_SETUP_LINK = "user:setup_link"
     USER_SETUP_COMPLETE = "user:setup_complete"
-    # The audit trail's own integrity: the switch to keyed (HMAC) links, signed checkpoints.
+    # The audit trail's own integrity: the switch to keyed (HMAC) links. (A signed checkpoint is not an
+    # event: it only reads the trail, and its record is the checkpoint file and the log.)
     AUDIT_KEYED = "audit:keyed"
-    AUDIT_CHECKPOINT = "audit:checkpoint"
 
 
 class AuditEvent(Base):
