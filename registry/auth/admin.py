@@ -202,8 +202,12 @@ def deactivate(user_id: int):
 @requires(Permission.USER_MANAGE)
 def reactivate(user_id: int):
     user = _user_or_404(user_id)
-    services.reactivate(user, actor=_actor())
-    flash(f"{user.name} can sign in again.", "success")
+    removed = services.reactivate(user, actor=_actor())
+    taken = (
+        f" Their {approvals.role_names(removed)} {'role' if len(removed) == 1 else 'roles'} did not come back: "
+        "ask again if they still need it, and a second system administrator approves it." if removed else ""
+    )
+    flash(f"{user.name} can sign in again.{taken}", "success")
     return redirect(url_for("auth.user", user_id=user.id))
 
 

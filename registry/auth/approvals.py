@@ -46,7 +46,8 @@ REASON_MAX = 1000
 APPROVALS_LINK = "/admin/approvals"
 
 
-def _role_names(roles: Iterable[Role]) -> str:
+def role_names(roles: Iterable[Role]) -> str:
+    """The roles' names as a phrase: 'Auditor and Human resources'."""
     labels = [role.label for role in sorted(roles)]
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
@@ -148,7 +149,7 @@ def change_roles(user: User, roles: Iterable[str | Role], *, actor: User, reason
     if asked:
         why = _clean_reason(
             reason, "reason",
-            f"Say why they need the {_role_names(asked)} role: the administrator who approves it reads this.",
+            f"Say why they need the {role_names(asked)} role: the administrator who approves it reads this.",
         )
     now_roles = (chosen - asked) or (before - PRIVILEGED_ROLES) or {Role.STAFF}
     changed = accounts.set_roles(user, now_roles, actor=actor) if now_roles != before else False
@@ -176,7 +177,7 @@ def add_user(
         try:
             why = _clean_reason(
                 reason, "reason",
-                f"Say why they need the {_role_names(asked)} role: the administrator who approves it reads this.",
+                f"Say why they need the {role_names(asked)} role: the administrator who approves it reads this.",
             )
         except Invalid as exc:
             errors.update(exc.errors)
@@ -191,7 +192,7 @@ def add_user(
 def _ask_for_roles(user: User, asked: set[Role], *, actor: User, why: str) -> AccountRequest:
     """Open the request for privileged roles and tell the person, comms and the other administrators."""
     request = _open_request(user, AccountRequestKind.GRANT_ROLES, actor=actor, reason=why, roles=asked)
-    names = _role_names(asked)
+    names = role_names(asked)
     notifications.notify(
         user, event="account_request:create", subject=f"You have been put forward for the {names} role",
         body=(
@@ -312,8 +313,13 @@ def approve(request: AccountRequest, *, actor: User) -> None:
     )
     if request.kind_enum is AccountRequestKind.GRANT_ROLES:
         granted = set(request.role_list)
+        newly_two_factor = not (user.roles & TWO_FACTOR_ROLES) and bool(granted & TWO_FACTOR_ROLES)
         accounts.set_roles(user, user.roles | granted, actor=actor, approved=request)
-        names = _role_names(granted)
+        if newly_two_factor and mfa.is_enrolled(user):
+            # Set up while the account needed no set-up link, so with its password alone: whoever knew the
+            # password may have enrolled their own phone. The privileged set-up goes through the link.
+            mfa.reset(user, actor=actor)
+        names = role_names(granted)
         needs_set_up = bool(user.roles & TWO_FACTOR_ROLES) and not mfa.is_enrolled(user)
         notifications.notify(
             user, event="account_request:approve", subject=f"You now have the {names} role",

@@ -111,6 +111,17 @@ def start_enrolment(user: User) -> Enrolment:
     return Enrolment(secret, _totp(secret).get_provisioning_uri(user.email, ISSUER))
 
 
+def discard_pending(user: User) -> bool:
+    """Forget a set-up that was started but never confirmed (its key was shown to whoever opened the page
+    then). True if there was one."""
+    row = _record(user)
+    if row is None or row.confirmed_at is not None:
+        return False
+    db.session().delete(row)
+    db.session().flush()
+    return True
+
+
 def pending_enrolment(user: User) -> Enrolment | None:
     row = _record(user)
     if row is None or row.confirmed_at is not None:
@@ -151,6 +162,9 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     if not _CODE.match(cleaned) or not _accept_totp(row, cleaned):
         raise Invalid({"code": "Enter the 6-digit code shown in your authenticator app now."})
     row.confirmed_at = db.utcnow()
+    # The operator's permit to set up with a password alone is for the first set-up only: after a reset,
+    # the person sets up again through the link the reset sends.
+    user.enrol_with_password_until = None
     codes = _new_recovery_codes(user)
     record(AuditAction.USER_TWO_FACTOR_ENROL, "user", user.id, {}, actor=user)
     db.session().flush()

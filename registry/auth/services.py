@@ -245,6 +245,15 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
     communications team route them. The manager must be an active user with the line manager
     role, not ``user``, and not someone ``user`` manages (directly or further down). False
     when nothing changed."""
+    if isinstance(actor, User):
+        # Whoever records a line manager decides who reads the breach reports about that person.
+        if actor.id == user.id:
+            raise NotPermitted("Nobody records their own line manager: ask another system administrator.")
+        if manager is not None and manager.id == actor.id:
+            raise Invalid({"line_manager": (
+                f"You cannot record yourself as someone's line manager: ask another system administrator "
+                f"to record you as {user.name}'s."
+            )})
     if manager is not None:
         if manager.id == user.id:
             raise Invalid({"line_manager": "A person cannot be their own line manager."})
@@ -307,12 +316,20 @@ def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
     return roster.leaver(user, actor)
 
 
-def reactivate(user: User, *, actor: User) -> None:
+def reactivate(user: User, *, actor: User) -> set[Role]:
+    """A leaver returns with their everyday roles only: a privileged role they held comes back only when
+    one administrator asks for it and a second approves, as for anyone. Returns the privileged roles
+    taken away (audited with the reactivation)."""
     if user.active:
         raise Conflict(f"{user.name} is already active.")
+    removed = set(user.roles & PRIVILEGED_ROLES)
+    if removed:
+        set_roles(user, (user.roles - PRIVILEGED_ROLES) or {Role.STAFF}, actor=actor)
     user.active = True
     user.deactivated_at = None
-    record(AuditAction.USER_REACTIVATE, "user", user.id, {}, actor=actor)
+    record(AuditAction.USER_REACTIVATE, "user", user.id,
+           {"privileged_roles_removed": sorted(role.value for role in removed)}, actor=actor)
+    return removed
 
 
 def change_password(user: User, *, current: str, new: str) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
-from registry.auth import sessions
+from registry.auth import mfa, sessions
 from registry.auth.models import SetupLink, SetupReason, User
 from registry.auth.passwords import hash_password, password_problem, verify_password
 from registry.auth.permissions import TWO_FACTOR_ROLES
@@ -175,11 +175,15 @@ def needs_new_password(link: SetupLink) -> bool:
 class Completed:
     user: User
     must_enrol: bool
+    #: They have two-factor sign-in: the code from their app comes next, as at sign-in.
+    needs_code: bool = False
 
 
 def complete(link: SetupLink, *, password: str, confirm: str | None = None) -> Completed:
-    """Use the link: set the chosen password (or check the one the person has), end every other session
-    of theirs, and sign them in with a session that may set up two-factor sign-in. Single use."""
+    """Use the link: set the chosen password (or check the one the person has) and end every session of
+    theirs. Single use. Someone without two-factor sign-in is then signed in, with a session that may set
+    it up; someone with it is only half signed in until they give a code from their app (or a recovery
+    code), because the link proves only that its holder reads the person's e-mail."""
     user = link.user
     errors: dict[str, str] = {}
     if needs_new_password(link):
@@ -202,11 +206,21 @@ def complete(link: SetupLink, *, password: str, confirm: str | None = None) -> C
         user.password_hash = hash_password(password)
     link.used_at = now
     ended = sessions.end_all(user, "setup_link")
+    enrolled = mfa.is_enrolled(user)
+    # A key shown before the link was used (to whoever knew the password, while the account needed no link)
+    # must not become the one the person confirms now: they are shown a new key.
+    discarded = not enrolled and mfa.discard_pending(user)
     record(
         AuditAction.USER_SETUP_COMPLETE, "user", user.id,
-        {"reason": link.reason, "link_id": link.id, "password_chosen": chose_password, "sessions_ended": ended},
+        {"reason": link.reason, "link_id": link.id, "password_chosen": chose_password, "sessions_ended": ended,
+         "code_next": enrolled, "unconfirmed_key_discarded": discarded},
         actor=user,
     )
+    if enrolled:
+        # A signed-in session, even one limited to everyday pages, could create new recovery codes: the
+        # mailbox (and one administrator's password reset) would then stand in for the person's phone.
+        sessions.hold_for_second_factor(user, None)
+        return Completed(user, must_enrol=False, needs_code=True)
     sessions.start(user, via_setup_link=True)
     user.last_login_at = now
     return Completed(user, must_enrol=bool(user.roles & TWO_FACTOR_ROLES))

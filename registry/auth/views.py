@@ -271,6 +271,10 @@ def setup():
             apply_errors(form, exc.errors)
             db.keep_on_error()  # a wrong password on a link stays in the audit trail
         else:
+            if done.needs_code:
+                flash(("Your password is saved." if choosing else "Your password is right.")
+                      + " Now enter the code from your authenticator app.")
+                return redirect(url_for("auth.login_second_factor"))
             if done.must_enrol and not mfa.is_enrolled(done.user):
                 flash("Now set up two-factor sign-in: your role gives you access to sensitive information.")
                 return redirect(url_for("auth.two_factor"))
@@ -278,5 +282,5 @@ def setup():
             return redirect(url_for("web.home"))
     return render_template(
         "auth/setup.html", form=form, choosing=choosing, person=link.user, link=link,
-        privileged=bool(link.user.roles & TWO_FACTOR_ROLES),
+        privileged=bool(link.user.roles & TWO_FACTOR_ROLES), enrolled=mfa.is_enrolled(link.user),
     ), 422 if form.errors else 200
