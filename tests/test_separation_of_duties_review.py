@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +32,9 @@ from registry.audit.services import Actor
 from registry.auth import approvals, mfa, setup_links
 from registry.auth import services as accounts
 from registry.auth.models import AccountRequest, RecoveryCode, User
+from registry.auth.permissions import Role
 from registry.channels.models import Channel
+from registry.errors import Conflict, NotPermitted
 from tests.conftest import (
     TEST_PASSWORD,
     TOTP_SECRETS,
@@ -48,6 +51,11 @@ from tests.test_separation_of_duties import (
     location,
     roles_of,
     words,
+)
+from tests.test_vault import (
+    CommittedSite,
+    committed,  # noqa: F401  (a fixture)
+    new_user,
 )
 
 
@@ -512,3 +520,66 @@ def test_the_approval_pages_run_a_fixed_number_of_statements(
         >= 30
     )
     assert statements() == small
+
+
+def test_two_decisions_on_one_request_at_once_give_one(
+    committed: CommittedSite,  # noqa: F811  (the fixture imported above)
+) -> None:
+    """A second administrator approves while the one who asked cancels, or a third approves too, at the
+    same moment on a database that really commits: the later one waits for the first, then is refused."""
+    app = committed.app()
+    with app.app_context(), db.transaction():
+        asker, first, third = (
+            new_user("admin", email=f"{name}@example.nhs.uk")
+            for name in ("asker", "first", "third")
+        )
+        people = [
+            new_user("staff", email=f"person{n}@example.nhs.uk", two_factor=False)
+            for n in range(2)
+        ]
+        asked = [
+            approvals.change_roles(
+                person, ["staff", "auditor"], actor=asker, reason="Internal audit."
+            ).request
+            for person in people
+        ]
+        ids = {"asker": asker.id, "first": first.id, "third": third.id}
+        request_ids = [request.id for request in asked if request is not None]
+    outcome: dict[str, str] = {}
+
+    def decide(name: str, request_id: int, who: str) -> None:
+        try:
+            with app.app_context(), db.transaction():
+                request = approvals.get(request_id)
+                actor = db.session().get(User, ids[who])
+                assert actor is not None
+                if name == "cancel":
+                    approvals.cancel(request, actor=actor)
+                else:
+                    approvals.approve(request, actor=actor)
+            outcome[name] = "done"
+        except (Conflict, NotPermitted) as exc:
+            outcome[name] = str(exc)
+
+    for request_id, (name, who) in zip(
+        request_ids, (("cancel", "asker"), ("approve", "third")), strict=True
+    ):
+        with app.app_context(), db.transaction():
+            approvals.approve(
+                approvals.get(request_id), actor=db.session().get(User, ids["first"])
+            )  # type: ignore[arg-type]
+            racer = threading.Thread(target=decide, args=(name, request_id, who))
+            racer.start()
+            racer.join(timeout=0.5)
+        racer.join(timeout=30)
+
+    assert outcome == {
+        "cancel": "This request is no longer waiting: it is approved.",
+        "approve": "This request is no longer waiting: it is approved.",
+    }
+    with app.app_context():
+        decided = [approvals.get(request_id) for request_id in request_ids]
+        assert [(r.status, r.decided_by_id) for r in decided] == [
+            ("approved", ids["first"])
+        ] * 2
+        assert all(Role.AUDITOR in r.user.roles for r in decided)
