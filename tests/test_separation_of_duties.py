@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
 import socket
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from werkzeug.test import TestResponse
 
-from registry import db
+from registry import create_app, db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
 from registry.auth import approvals, mfa, setup_links
@@ -50,6 +52,7 @@ from tests.conftest import (
     TEST_PASSWORD,
     Browser,
     csrf_token,
+    settings_for,
     sign_in,
 )
 from tests.test_vault import reveal
@@ -588,3 +591,47 @@ def test_demo_sign_ins_print_a_working_set_up_link_for_each_privileged_demo_user
     client = app.test_client()
     assert location(client.get(links[0])) == "/account/set-up"
     assert "Confirm it is you" in words(client.get("/account/set-up"))
+
+
+def test_people_are_told_when_their_sign_in_details_or_privileges_change(
+    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+) -> None:
+    """ASVS V2.2.3: a changed password, new recovery codes, a two-factor reset, a line manager recorded and
+    a privileged role taken away each tell the person (and comms, for the role), so a change they did not
+    make does not go unnoticed."""
+    person = browser_as("staff")
+    user: User = person.user  # type: ignore[attr-defined]
+    comms_member = make_user("comms")
+    admin = browser_as("admin")
+    manager = make_user("manager")
+    auditor = make_user("auditor", "staff")
+
+    person.post("/account/password", {"current_password": TEST_PASSWORD, "new_password": CHOSEN})
+    admin.post(f"/admin/users/{user.id}/line-manager", {"manager-line_manager": str(manager.id)})
+    admin.post(f"/admin/users/{auditor.id}/roles", {"roles": ["staff"]})
+    recovery = browser_as(user=make_user("hr"))
+    recovery.post("/account/two-factor/recovery-codes")
+    hr: User = recovery.user  # type: ignore[attr-defined]
+
+    assert subjects_to(user) == ["Your password was changed", "Your line manager in the Registry changed"]
+    assert subjects_to(auditor) == ["Your Auditor role was removed"]
+    assert f"{auditor.name} no longer has the Auditor role" in subjects_to(comms_member)
+    assert subjects_to(hr) == ["New recovery codes were made"]
+    body = db.session().execute(select(Notification.body).where(Notification.recipient_id == user.id)).scalars().first()
+    assert body is not None and "If this was not you" in body
+
+
+def test_a_set_up_links_token_never_reaches_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failure while a link is being opened (here the database is out of reach) logs the route's
+    pattern, never the token itself."""
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(settings_for(f"sqlite:///{tmp_path / 'not-mounted-yet' / 'registry.db'}"))
+    token = "Zq" + "x" * 41
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        response = app.test_client().get(f"/account/set-up/{token}")
+    assert response.status_code == 503
+    assert "/account/set-up/<token>" in caplog.text
+    assert token not in caplog.text

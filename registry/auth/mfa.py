@@ -25,6 +25,7 @@ from sqlalchemy import delete, select, update
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
+from registry.auth import notices
 from registry.auth.models import RecoveryCode, User, UserTotp, totp_aad
 from registry.auth.permissions import TWO_FACTOR_ROLES
 from registry.errors import Conflict, Invalid
@@ -167,6 +168,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     user.enrol_with_password_until = None
     codes = _new_recovery_codes(user)
     record(AuditAction.USER_TWO_FACTOR_ENROL, "user", user.id, {}, actor=user)
+    notices.tell(user, "Two-factor sign-in is now on", "An authenticator app was set up for your Social Channel Registry account.")
     db.session().flush()
     return codes
 
@@ -176,6 +178,8 @@ def regenerate_recovery_codes(user: User) -> list[str]:
         raise Conflict("Set up two-factor sign-in first.")
     codes = _new_recovery_codes(user)
     record(AuditAction.USER_RECOVERY_CODES_CREATE, "user", user.id, {"count": len(codes)}, actor=user)
+    notices.tell(user, "New recovery codes were made", "New recovery codes were made for your Social Channel Registry "
+                 "account; the old ones no longer work.")
     db.session().flush()
     return codes
 
@@ -230,4 +234,6 @@ def reset(user: User, *, actor: Actor | User) -> None:
     db.session().delete(row)
     db.session().execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     record(AuditAction.USER_TWO_FACTOR_RESET, "user", user.id, {}, actor=actor)
+    notices.tell(user, "Your two-factor sign-in was reset", "Your two-factor sign-in for the Social Channel Registry "
+                 "was reset: your authenticator app and recovery codes no longer work, and you set it up again.")
     db.session().flush()

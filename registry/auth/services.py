@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
-from registry.auth import sessions, setup_links
+from registry.auth import notices, sessions, setup_links
 from registry.auth.models import (
     AccountRequest,
     AccountRequestStatus,
@@ -222,6 +222,8 @@ def set_roles(
     )
     if Role.MANAGER in before and Role.MANAGER not in chosen:
         breaches.manager_cannot_act(user, actor)  # their cases go back to comms to route
+    if removed := (before - chosen) & PRIVILEGED_ROLES:
+        notices.roles_removed(user, removed, by=actor.label if isinstance(actor, User) else "The system operator")
     return True
 
 
@@ -278,6 +280,12 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
     record(
         AuditAction.USER_LINE_MANAGER_CHANGE, "user", user.id, {"from": _person(before), "to": _person(manager)},
         actor=actor,
+    )
+    notices.tell(
+        user, "Your line manager in the Registry changed",
+        (f"{manager.name} is now recorded as your line manager" if manager else "No line manager is now recorded for you")
+        + " in the Social Channel Registry: they are told first if someone reports a concern about your use of"
+        " social media (policy 9.1).",
     )
     return True
 
@@ -345,6 +353,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
     if errors:
         raise Invalid(errors)
     user.password_hash = hash_password(new)
+    notices.tell(user, "Your password was changed", "Your password for the Social Channel Registry was changed.")
     keep = sessions.current_record()
     ended = sessions.end_all(user, "password_changed")
     if keep is not None:

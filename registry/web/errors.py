@@ -54,6 +54,15 @@ DATABASE_UNAVAILABLE = (
 )
 
 
+def logged_path() -> str:
+    """The request's path for a log line: a route's pattern where it carries a secret (a set-up link's
+    token must not reach the logs), else the path itself."""
+    rule = request.url_rule
+    if rule is not None and "<token>" in rule.rule:
+        return rule.rule
+    return request.path
+
+
 def problem(status: int, detail: str | None = None, *, title: str | None = None,
             errors: dict[str, str] | None = None, **extra: Any) -> Response:
     """An ``application/problem+json`` response (RFC 9457)."""
@@ -101,7 +110,7 @@ def _database_unavailable(exc: BaseException) -> Response:
     """
     db.abandon()
     session.pop("_flashes", None)
-    log.error("Database unavailable on %s %s: %s", request.method, request.path, db.describe(exc))
+    log.error("Database unavailable on %s %s: %s", request.method, logged_path(), db.describe(exc))
     if wants_json():
         response = problem(503, DATABASE_UNAVAILABLE)
     else:
@@ -167,7 +176,7 @@ def _unexpected(exc: Exception) -> Any:
     cause = exc.original_exception if isinstance(exc, InternalServerError) and exc.original_exception else exc
     if db.unavailable(cause):
         return _database_unavailable(cause)
-    log.exception("Unhandled error on %s %s", request.method, request.path)
+    log.exception("Unhandled error on %s %s", request.method, logged_path())
     failed = g.get("_db_session")
     if failed is not None:
         try:
