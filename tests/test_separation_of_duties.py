@@ -400,6 +400,9 @@ def test_a_request_lapses_after_seven_days_and_a_leavers_requests_and_links_end(
     assert second.post(f"/admin/users/{leaver.id}/deactivate").status_code == 302
     assert [r.status for r in requests_about(leaver)] == ["cancelled"]
     assert setup_links.open_link_for(leaver) is None
+    # What a leaving administrator asked for lapses too: nobody approves a departed colleague's request.
+    assert second.post(f"/admin/users/{first.user.id}/deactivate").status_code == 302  # type: ignore[attr-defined]
+    assert [r.status for r in requests_about(person)] == ["expired", "cancelled"]
 
 
 def test_a_privileged_users_two_factor_reset_needs_a_reason_and_a_staff_members_happens_at_once(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from registry import db
 from registry.audit.models import AuditAction
@@ -310,9 +310,10 @@ def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
     links = setup_links.revoke_all(user)
     lapsed = db.session().execute(
         update(AccountRequest)
-        .where(AccountRequest.user_id == user.id, AccountRequest.status == AccountRequestStatus.PENDING.value)
+        .where(or_(AccountRequest.user_id == user.id, AccountRequest.requested_by_id == user.id),
+               AccountRequest.status == AccountRequestStatus.PENDING.value)
         .values(status=AccountRequestStatus.CANCELLED.value, decided_at=db.utcnow(),
-                decision_note="The person was deactivated.")
+                decision_note=f"{user.name} was deactivated.")
         .execution_options(synchronize_session=False)
     ).rowcount or 0
     record(
