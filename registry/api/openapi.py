@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
 from registry.channels.platforms import MAX_INPUT_LENGTH, Platform
 from registry.channels.services import LIMITS, REASON_MAX, SORTS
-from registry.channels.workflow import ChannelAction, ChannelStatus
+from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
 from registry.roster.models import PlatformRole
 from registry.roster.services import NAME_MAX, ORGANISATION_MAX
 from registry.roster.services import REASON_MAX as ROSTER_REASON_MAX
@@ -23,6 +24,94 @@ CHANNEL_QUERY_LIMITS = {"department": 200, "q": 200}
 AUDIT_QUERY_LIMITS = {"object": 110, "action": 64, "actor": 200}
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+# --- what the services accept, as JSON Schema ----------------------------------------------------
+#
+# The request schemas say what the server enforces, so that a request the document calls valid is
+# refused only for a rule it states in words (a date relative to today, a handle's grammar, records
+# in the database). tests/test_openapi.py and tests/test_openapi_rules.py hold the two to that.
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """``chars`` as the inside of a regular-expression character class: ``\\u`` escapes, runs as
+    ranges, read alike by JSON Schema's ECMA-262 patterns and by Python's ``re``."""
+    codes = sorted({ord(c) for c in chars})
+    runs: list[list[int]] = []
+    for code in codes:
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in runs)
+
+
+#: What ``str.strip()`` removes: every character ``str.isspace()`` accepts (none is above U+3000).
+SPACES = _char_class(c for c in map(chr, range(0x3001)) if c.isspace())
+#: The services read text with NUL characters dropped and surrounding space trimmed, so text of only
+#: these characters is blank: not given.
+BLANK = _char_class(c for c in map(chr, range(0x3001)) if c.isspace() or c == "\x00")
+ONLY_BLANK = f"^[{BLANK}]*$"
+ONLY_SPACES = f"^[{SPACES}]*$"
+# "Not only blank" is said with ``not``: a ``pattern`` would do, but schemathesis 4.32 then folds the
+# length limits into the regular expression, and its boundary cases (a text of exactly maxLength
+# characters) are lost.
+#: Text with something in it besides space and NUL: what a required text field must be.
+NOT_BLANK = {"not": {"pattern": ONLY_BLANK}}
+NOT_SPACES = {"not": {"pattern": ONLY_SPACES}}
+NO_NUL = {"not": {"pattern": "\\u0000"}}
+#: Exactly the text ``base64.b64decode(text, validate=True)`` decodes: the standard alphabet, no
+#: line breaks, padded as the length requires (any further "=" after a whole group is ignored).
+BASE64 = "^(?:(?:[A-Za-z0-9+/]{4})+=*|(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=))?$"
+#: A date as the services read it (``date.fromisoformat``).
+DATE = {"type": "string", "format": "date"}
+#: A date and time as the services read them (``datetime.fromisoformat``, which, unlike RFC 3339,
+#: takes no lower-case "z").
+DATE_TIME = {"type": "string", "format": "date-time", "pattern": "^[^z]*$"}
+_SEPARATORS = f"[{SPACES}-]*"
+_BASE32 = f"[A-Za-z2-7]{_SEPARATORS}"
+#: A two-factor seed as the vault takes it: base32 (either case) with any spaces and dashes, at least
+#: 16 characters (10 bytes), of a length base32 can have, padding "=" at the end only.
+TOTP_SEED = (
+    f"^{_SEPARATORS}(?:(?:{_BASE32}){{8}}){{2,}}(?:(?:{_BASE32}){{7}}|(?:{_BASE32}){{4,5}}|(?:{_BASE32}){{2}})?"
+    f"(?:={_SEPARATORS})*$"
+)
+#: A text field that must be left out, null or blank (the action does not take it).
+NOT_TAKEN = {"type": ["string", "null"], "pattern": ONLY_BLANK}
+
+
+def required_text(limit: int, **extra: Any) -> dict[str, Any]:
+    """A text field that must be given: something besides space, at most ``limit`` characters."""
+    return {"type": "string", "minLength": 1, "maxLength": limit, **NOT_BLANK, **extra}
+
+
+def optional_text(limit: int | None = None, **extra: Any) -> dict[str, Any]:
+    """A text field that may be left out, null or blank (the same as leaving it out)."""
+    return {"type": ["string", "null"], **({"maxLength": limit} if limit is not None else {}), **extra}
+
+
+def given(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` where a branch of ``anyOf`` needs its field: a string with something in it."""
+    return {**schema, "type": "string", **NOT_BLANK}
+
+
+def or_null(schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """``schema`` or null (null being the same as leaving the field out).
+
+    Written as ``anyOf`` rather than a list of types: schemathesis 4.32's boundary-value
+    generation ignores ``format`` beside ``"type": [..., "null"]`` and sends "" as a date."""
+    return {"anyOf": [schema, {"type": "null"}], **extra}
+
+
+def branch(field: str, values: Iterable[str], *, needs: Iterable[str] = (), **properties: Any) -> dict[str, Any]:
+    """One branch of an ``anyOf`` that says what each ``field`` value needs of the other fields:
+    those named in ``needs`` must be given, and ``properties`` narrow the rest."""
+    return {"required": [field, *needs], "properties": {field: {"enum": list(values)}, **properties}}
+
+
+def query_text(limit: int, **extra: Any) -> dict[str, Any]:
+    """A free-text query parameter: at most ``limit`` characters and no NUL (else 422)."""
+    return {"type": "string", "maxLength": limit, **NO_NUL, **extra}
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -55,14 +144,29 @@ REFERENCE_PARAM = {
 }
 
 
+_AUDIT_YEARS = "^(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-7])-"
+#: ``since`` and ``until``: blank, or a date or date-time from 1970-01-02 to 9999-01-01 (the document
+#: admits the years 1971 to 9997, inside that, whatever the offset).
+AUDIT_MOMENT = {
+    "type": "string",
+    "anyOf": [
+        {"pattern": ONLY_SPACES},
+        {**DATE, "pattern": _AUDIT_YEARS},
+        {**DATE_TIME, "allOf": [{"pattern": _AUDIT_YEARS}]},
+    ],
+}
+
+
 def _page_params(default: int) -> list[dict[str, Any]]:
+    """``page`` and ``per_page``: whole numbers in range, or empty for the default (the pages' forms send that)."""
+
+    def number(upper: int, default: int) -> dict[str, Any]:
+        return {"anyOf": [{"type": "integer", "minimum": 1, "maximum": upper}, {"const": ""}], "default": default}
+
     return [
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 1}},
-        {
-            "name": "per_page",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": default},
-        },
+        {"name": "page", "in": "query", "schema": number(1_000_000, 1), "description": "Empty means 1."},
+        {"name": "per_page", "in": "query", "schema": number(MAX_PER_PAGE, default),
+         "description": f"Empty means {default}."},
     ]
 
 
@@ -93,14 +197,21 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "type": [schema["type"], "null"]}
 
 
-def _base64_file(description: str, **properties: Any) -> dict[str, Any]:
-    """A file sent inside a JSON body: ``{filename, content_base64}`` and any other ``properties``."""
+def _base64_file(description: str, *, filename_max: int | None = None, **properties: Any) -> dict[str, Any]:
+    """A file sent inside a JSON body: ``{filename, content_base64}`` and any other ``properties``.
+
+    The filename must have something besides space in it; ``filename_max``: the longest the
+    route takes (the others shorten a longer name to 255 characters for display)."""
+    filename: dict[str, Any] = {"type": "string", "minLength": 1, **NOT_SPACES}
+    if filename_max is not None:
+        filename["maxLength"] = filename_max
     return {
         "type": "object",
         "required": ["filename", "content_base64", *properties],
         "properties": {
-            "filename": {"type": "string", "minLength": 1, "maxLength": FILENAME_MAX},
-            "content_base64": {"type": "string", "contentEncoding": "base64", "description": description},
+            "filename": filename,
+            "content_base64": {"type": "string", "contentEncoding": "base64", "pattern": BASE64,
+                               "description": description},
             **properties,
         },
     }
@@ -191,47 +302,55 @@ def _core() -> dict[str, Any]:
             "for its requester, the communications team and auditors; other staff see what the public sees."
         ),
     )
-    def optional_text(limit: int) -> dict[str, Any]:
-        return {"type": ["string", "null"], "maxLength": limit, "description": "Optional; null is the same as leaving it out."}
+    def plan(limit: int) -> dict[str, Any]:
+        return optional_text(limit, description="Optional; null is the same as leaving it out.")
 
     channel_request = {
         "type": "object",
         "required": ["platform", "handle", "display_name", "department", "purpose", "audience", "policy_acknowledged"],
         "properties": {
             "platform": {"type": "string", "enum": platforms},
-            "handle": {
-                "type": "string", "minLength": 1, "maxLength": MAX_INPUT_LENGTH,
-                "description": "A handle or profile URL; it must fit the platform's rules and not be held by another live channel.",
-            },
-            "display_name": {"type": "string", "minLength": 1, "maxLength": LIMITS["display_name"]},
-            "department": {"type": "string", "minLength": 1, "maxLength": LIMITS["department"]},
-            "purpose": {"type": "string", "minLength": 1, "maxLength": LIMITS["purpose"]},
-            "audience": {"type": "string", "minLength": 1, "maxLength": LIMITS["audience"]},
+            "handle": required_text(
+                MAX_INPUT_LENGTH,
+                description="A handle or profile URL; it must fit the platform's rules and not be held by another live channel.",
+                examples=["ExampleNHSTrust"],
+            ),
+            "display_name": required_text(LIMITS["display_name"], examples=["Example NHS Foundation Trust"]),
+            "department": required_text(LIMITS["department"], examples=["Communications"]),
+            "purpose": required_text(LIMITS["purpose"], examples=["News and service updates for patients and visitors."]),
+            "audience": required_text(LIMITS["audience"], examples=["Patients, carers and the local community."]),
             **{
-                name: optional_text(LIMITS[name])
+                name: plan(LIMITS[name])
                 for name in ("posting_plan", "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators")
             },
             "policy_acknowledged": {"type": "boolean", "const": True},
         },
     }
+    handle_not_taken = {"handle": {"enum": [None, ""]}, "url": {"enum": [None, ""]}}
     transition_request = {
         "type": "object",
         "required": ["action"],
         "properties": {
             "action": {"type": "string", "enum": [a.value for a in ChannelAction]},
-            "reason": {
-                "type": ["string", "null"], "maxLength": REASON_MAX,
-                "description": "Required to reject, request_info, suspend and retire.",
-            },
-            "handle": {
-                "type": ["string", "null"], "maxLength": MAX_INPUT_LENGTH,
-                "description": "Only with activate: the live account's handle.",
-            },
-            "url": {
-                "type": ["string", "null"], "maxLength": MAX_INPUT_LENGTH,
-                "description": "Only with activate: the live account's URL.",
-            },
+            "reason": optional_text(
+                REASON_MAX,
+                description="Required to reject, request_info, suspend and retire; surrounding space is not kept.",
+            ),
+            "handle": optional_text(
+                MAX_INPUT_LENGTH,
+                description="Only with activate, when the live account's handle differs from the one approved; "
+                            "it must fit the platform's rules and not be held by another live channel.",
+            ),
+            "url": optional_text(MAX_INPUT_LENGTH, description="Only with activate: the live account's URL, instead of its handle."),
         },
+        "anyOf": [
+            branch("action", [t.action.value for t in TRANSITIONS.values() if t.reason_required],
+                   needs=["reason"], reason=given({}), **handle_not_taken),
+            branch("action", [t.action.value for t in TRANSITIONS.values()
+                              if not t.reason_required and t.action is not ChannelAction.ACTIVATE],
+                   **handle_not_taken),
+            branch("action", [ChannelAction.ACTIVATE.value]),
+        ],
     }
     audit_event = _closed(
         {
@@ -273,14 +392,21 @@ def _core() -> dict[str, Any]:
         },
         description="A secret in custody: what it is and its rotation state, never its value.",
     )
+    other_kinds = [k.value for k in CredentialKind if k is not CredentialKind.TOTP_SEED]
     credential_request = {
         "type": "object",
         "required": ["kind", "value", "reason"],
         "properties": {
             "kind": {"type": "string", "enum": kinds},
-            "value": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE, "writeOnly": True},
-            "reason": {"type": "string", "minLength": 1, "maxLength": CREDENTIAL_REASON_MAX},
+            "value": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE, **NO_NUL, "writeOnly": True,
+                      "description": "Not only space, and no NUL character. A two-factor seed is the platform's "
+                                     "base32 setup key (A-Z and 2-7, at least 16 of them; spaces and dashes ignored)."},
+            "reason": required_text(CREDENTIAL_REASON_MAX),
         },
+        "anyOf": [
+            branch("kind", other_kinds, value=NOT_SPACES),
+            branch("kind", [CredentialKind.TOTP_SEED.value], value={"pattern": TOTP_SEED}),
+        ],
     }
     problem = {
         "type": "object",
@@ -303,7 +429,13 @@ def _core() -> dict[str, Any]:
                 "The Trust's register of official social media channels. Authenticate with "
                 "`Authorization: Bearer <token>` (issued by an administrator with "
                 "`flask --app wsgi tokens create EMAIL`). Errors are RFC 9457 problem details. "
-                "No secret is ever returned."
+                "No secret is ever returned.\n\n"
+                "Text fields are read with surrounding space trimmed and NUL characters dropped: a required "
+                "field must have something else in it, and a blank optional one is the same as leaving it "
+                "out. Null is the same as leaving a field out; unknown fields are ignored. Where a rule "
+                "depends on today's date, on records in the Registry (a handle another channel holds, the "
+                "channels of a post) or on a file's content, the field's description states it, and a request "
+                "breaking it is refused with 422 naming the field."
             ),
         },
         "servers": [{"url": "/"}],
@@ -331,9 +463,15 @@ def _core() -> dict[str, Any]:
                     "description": "Give `url`, or `platform` and `handle`. Public: no token needed.",
                     "security": [],
                     "parameters": [
-                        {"name": "url", "in": "query", "schema": {"type": "string", "maxLength": MAX_URL}},
-                        {"name": "platform", "in": "query", "schema": {"type": "string", "enum": platforms}},
-                        {"name": "handle", "in": "query", "schema": {"type": "string", "maxLength": MAX_HANDLE}},
+                        {"name": "url", "in": "query",
+                         "schema": {"type": "string", "maxLength": MAX_URL, "examples": ["https://x.com/ExampleNHS"]},
+                         "description": "The account's web address; when given, `handle` is not read. Surrounding "
+                                        "space is ignored; empty means not given."},
+                        {"name": "platform", "in": "query", "schema": {"type": "string", "enum": ["", *platforms]},
+                         "description": "Required with `handle`; with `url`, the platform to read it as. Empty means not given."},
+                        {"name": "handle", "in": "query",
+                         "schema": {"type": "string", "maxLength": MAX_HANDLE, "examples": ["ExampleNHS"]},
+                         "description": "The account's handle, which must fit the platform's rules; required without `url`."},
                     ],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Verdict"}, "The answer."),
@@ -352,9 +490,8 @@ def _core() -> dict[str, Any]:
                          "description": "Empty means any status."},
                         {"name": "platform", "in": "query", "schema": {"type": "string", "enum": ["", *platforms]},
                          "description": "Empty means any platform."},
-                        {"name": "department", "in": "query",
-                         "schema": {"type": "string", "maxLength": CHANNEL_QUERY_LIMITS["department"]}},
-                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": CHANNEL_QUERY_LIMITS["q"]},
+                        {"name": "department", "in": "query", "schema": query_text(CHANNEL_QUERY_LIMITS["department"])},
+                        {"name": "q", "in": "query", "schema": query_text(CHANNEL_QUERY_LIMITS["q"]),
                          "description": "Text in the name, handle or department, or a reference."},
                         {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["", *SORTS]},
                          "description": "Empty means by reference."},
@@ -486,15 +623,16 @@ def _core() -> dict[str, Any]:
                     "summary": "The audit trail, newest first (auditors, comms, admins).",
                     "security": bearer,
                     "parameters": [
-                        {"name": "object", "in": "query", "schema": {"type": "string", "maxLength": AUDIT_QUERY_LIMITS["object"]},
+                        {"name": "object", "in": "query", "schema": query_text(AUDIT_QUERY_LIMITS["object"]),
                          "description": "`type:id` such as `channel:CH-0001`, or just the id."},
-                        {"name": "action", "in": "query", "schema": {"type": "string", "maxLength": AUDIT_QUERY_LIMITS["action"]},
+                        {"name": "action", "in": "query", "schema": query_text(AUDIT_QUERY_LIMITS["action"]),
                          "description": "An action such as `channel:approve`, or a subject such as `channel`."},
-                        {"name": "actor", "in": "query", "schema": {"type": "string", "maxLength": AUDIT_QUERY_LIMITS["actor"]},
+                        {"name": "actor", "in": "query", "schema": query_text(AUDIT_QUERY_LIMITS["actor"]),
                          "description": "Text in the actor's name or e-mail address."},
-                        {"name": "since", "in": "query", "schema": {"type": "string"},
-                         "description": "ISO 8601 date or date-time (UTC when no offset)."},
-                        {"name": "until", "in": "query", "schema": {"type": "string"}},
+                        {"name": "since", "in": "query", "schema": AUDIT_MOMENT,
+                         "description": "Events at or after this date (midnight UTC) or date-time (UTC when no offset)."},
+                        {"name": "until", "in": "query", "schema": AUDIT_MOMENT,
+                         "description": "Events before this date or date-time."},
                         *_page_params(50),
                     ],
                     "responses": {
@@ -554,20 +692,25 @@ def roster_schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["email", "platform_role"],
             "properties": {
-                "email": {"type": "string", "maxLength": 254,
-                          "description": "A Registry user's address makes the grant theirs (name from their account)."},
-                "name": {"type": ["string", "null"], "maxLength": NAME_MAX,
-                         "description": "Required for someone who is not a Registry user."},
-                "organisation": {"type": ["string", "null"], "maxLength": ORGANISATION_MAX,
-                                 "description": "Required for someone who is not a Registry user."},
+                "email": {"type": "string", "format": "email", "maxLength": 254,
+                          "description": "A Registry user's address makes the grant theirs (name from their account); "
+                                         "a user who has left, or one already holding the role, is refused.",
+                          "examples": ["agency.editor@example.org"]},
+                "name": optional_text(NAME_MAX, description="Required for someone who is not a Registry user.",
+                                      examples=["Sam Rivera"]),
+                "organisation": optional_text(ORGANISATION_MAX,
+                                              description="Required for someone who is not a Registry user.",
+                                              examples=["Example Digital Agency"]),
                 "platform_role": {"type": "string", "enum": roles},
-                "expires_on": {"type": ["string", "null"], "format": "date", "description": "A date after today."},
+                "expires_on": {"type": ["string", "null"], "anyOf": [{"format": "date"}, {"pattern": ONLY_SPACES}],
+                               "description": "A date after today; blank or null for no expiry.",
+                               "examples": ["2099-12-31"]},
             },
         },
         "RevokeRequest": {
             "type": "object",
             "required": ["reason"],
-            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": ROSTER_REASON_MAX}},
+            "properties": {"reason": required_text(ROSTER_REASON_MAX)},
         },
     }
 

@@ -25,6 +25,7 @@ from registry.api.openapi import (
     ERRORS_422,
     ERRORS_429,
     FILE_DOWNLOAD,
+    NOT_TAKEN,
     NULLABLE_TEXT,
     TIMESTAMP,
     UPLOAD_ID_PARAM,
@@ -35,6 +36,12 @@ from registry.api.openapi import (
     _page_params,
     _paged,
     _problem,
+    branch,
+    given,
+    optional_text,
+    or_null,
+    query_text,
+    required_text,
 )
 from registry.api.support import (
     base64_files,
@@ -57,6 +64,7 @@ from registry.consent.workflow import (
     DECISIONS,
     SHOWN_STATUSES,
     STATUS_LABELS,
+    TRANSITIONS,
     Asset,
     ConsentStatus,
     Medium,
@@ -287,6 +295,11 @@ REFERENCE = {
     "schema": {"type": "string", "maxLength": 40, "examples": ["LCR-0001", "LC-2026-0001"]},
 }
 DATE = {"type": "string", "format": "date"}
+#: A PNG of one pixel in NHS blue: artwork the upload checks accept.
+ARTWORK_EXAMPLE = {
+    "filename": "poster.png",
+    "content_base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mNgiNsBAAF4ARd5aW+TAAAAAElFTkSuQmCC",
+}
 SIZE_NOTE = (
     "Each file, and all the files together, may be up to the upload size limit (REGISTRY_MAX_UPLOAD_MB, "
     "10 MB unless configured otherwise) before base64 encoding: the request body may be 4/3 of the "
@@ -302,18 +315,34 @@ def openapi_schemas() -> dict[str, Any]:
     assets = [a.value for a in Asset]
     media = [m.value for m in Medium]
     artwork_file = _base64_file("The file itself: a PNG, JPEG, GIF or WebP image, or a PDF.")
+    artwork_file["examples"] = [ARTWORK_EXAMPLE]
+    limits = services.LIMITS
     request_properties: dict[str, Any] = {
-        "title": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["title"]},
-        "department": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["department"]},
+        "title": required_text(limits["title"], examples=["Flu campaign poster"]),
+        "department": required_text(limits["department"], examples=["Pharmacy"]),
         "asset": {"type": "string", "enum": assets},
-        "purpose": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["purpose"]},
-        "media": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "enum": media}},
-        "audience": {"type": "string", "minLength": 1, "maxLength": services.LIMITS["audience"]},
+        "purpose": required_text(limits["purpose"], examples=["Posters for the staff flu campaign."]),
+        "media": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": media},
+                  "description": "Where it will appear; a medium named twice counts once."},
+        "audience": required_text(limits["audience"], examples=["Staff and visitors"]),
         "partner_involved": {"type": "boolean"},
-        "partner_name": {"type": ["string", "null"], "maxLength": services.LIMITS["partner_name"],
-                         "description": "Required when partner_involved is true."},
-        "starts_on": {**DATE, "description": "Today or later."},
-        "ends_on": {**DATE, "description": "On or after starts_on."},
+        "partner_name": optional_text(description=f"Required when partner_involved is true (at most "
+                                                  f"{limits['partner_name']} characters); not read otherwise."),
+        "starts_on": {**DATE, "description": f"Today or later, and within {services.START_WITHIN_YEARS} years."},
+        "ends_on": {**DATE, "description": f"On or after starts_on, and at most {services.PERIOD_MAX_YEARS} years after it."},
+    }
+    changed_properties: dict[str, Any] = {
+        **{name: {**request_properties[name], "type": ["string", "null"]}
+           for name in ("title", "department", "purpose", "audience")},
+        "asset": {"type": ["string", "null"], "enum": [*assets, None]},
+        "media": {**request_properties["media"], "type": ["array", "null"]},
+        "partner_involved": {"type": ["boolean", "null"]},
+        "partner_name": optional_text(description=f"Required when the request names a partner (at most "
+                                                  f"{limits['partner_name']} characters)."),
+        "starts_on": or_null(DATE, description="Today or later, and within "
+                                               f"{services.START_WITHIN_YEARS} years."),
+        "ends_on": or_null(DATE, description="On or after the start date, and at most "
+                                             f"{services.PERIOD_MAX_YEARS} years after it."),
     }
     return {
         "LogoConsent": _closed(
@@ -396,18 +425,23 @@ def openapi_schemas() -> dict[str, Any]:
                 "artwork": {"type": "array", "minItems": 1, "maxItems": ARTWORK_MAX_FILES, "items": artwork_file,
                             "description": "The draft artwork, each file checked by its content. " + SIZE_NOTE},
             },
+            "anyOf": [
+                branch("partner_involved", [True], needs=["partner_name"],
+                       partner_name=given({"maxLength": limits["partner_name"]})),
+                branch("partner_involved", [False]),
+            ],
         },
         "LogoConsentResubmission": {
             "type": "object",
-            "description": "Only the fields given change; the request goes back to the communications team.",
+            "description": "Only the fields given (not null) change; the request as changed must still "
+                           "meet every rule of a new one, and goes back to the communications team.",
             "properties": {
-                **{name: {**schema, "type": [schema["type"], "null"]} if isinstance(schema.get("type"), str)
-                   else schema for name, schema in request_properties.items()},
+                **changed_properties,
                 "artwork": {"type": ["array", "null"], "maxItems": ARTWORK_MAX_FILES, "items": artwork_file,
-                            "description": "Artwork to add. " + SIZE_NOTE},
+                            "description": "Artwork to add. At least one piece must remain or be added. " + SIZE_NOTE},
                 "remove_artwork": {"type": ["array", "null"], "items": {"type": "integer"},
                                    "description": "Ids of current artwork to take off the request."},
-                "note": {"type": ["string", "null"], "maxLength": services.NOTE_MAX},
+                "note": optional_text(services.NOTE_MAX),
             },
         },
         "LogoConsentDecision": {
@@ -415,20 +449,28 @@ def openapi_schemas() -> dict[str, Any]:
             "required": ["decision"],
             "properties": {
                 "decision": {"type": "string", "enum": [a.value for a in DECISIONS]},
-                "note": {"type": ["string", "null"], "maxLength": services.NOTE_MAX,
-                         "description": "Required for request_changes (what to change) and reject (why)."},
-                "conditions": {"type": ["string", "null"], "maxLength": services.CONDITIONS_MAX,
-                               "description": "Required for approve_with_conditions, and only for it."},
-                "expires_on": {"type": ["string", "null"], "format": "date",
-                               "description": "Approvals only. Default: the end of the use; not before it, "
-                                              "at most 2 years after it."},
+                "note": optional_text(services.NOTE_MAX,
+                                      description="Required for request_changes (what to change) and reject (why)."),
+                "conditions": optional_text(services.CONDITIONS_MAX,
+                                            description="Required for approve_with_conditions, and only for it."),
+                "expires_on": or_null(DATE, description="Approvals only. Default: the end of the use; not before it, "
+                                                        f"nor before today, and at most {services.EXPIRY_AFTER_END_MAX_YEARS} "
+                                                        "years after it."),
                 "checked": {"type": ["array", "null"], "items": {"type": "integer"},
-                            "description": "Ids of the checklist items the artwork meets; approve needs them all."},
+                            "description": "Ids of the current checklist items the artwork meets; approve needs them all."},
             },
+            "anyOf": [
+                branch("decision", [t.action.value],
+                       needs=[*(["note"] if t.note_required else []), *(["conditions"] if t.conditions_required else [])],
+                       **({"note": given({})} if t.note_required else {}),
+                       conditions=given({}) if t.conditions_required else NOT_TAKEN,
+                       **({} if t.approves else {"expires_on": {"type": "null"}}))
+                for t in (TRANSITIONS[action] for action in DECISIONS)
+            ],
         },
         "LogoConsentWithdrawal": {
             "type": "object",
-            "properties": {"note": {"type": ["string", "null"], "maxLength": services.NOTE_MAX}},
+            "properties": {"note": optional_text(services.NOTE_MAX)},
         },
         "ConsentChecklistItem": _closed({
             "id": {"type": "integer", "minimum": 1},
@@ -466,7 +508,7 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "Logo and lozenge consent requests: all for comms and auditors, one's own for others.",
                 "security": bearer,
                 "parameters": [
-                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": CONSENT_QUERY_LIMITS["q"]},
+                    {"name": "q", "in": "query", "schema": query_text(CONSENT_QUERY_LIMITS["q"]),
                      "description": "Text in the title, purpose, department, partner or requester, or a reference."},
                     {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["", *SHOWN_STATUSES]},
                      "description": "Empty means any. `approved` excludes expired approvals."},

@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.api.openapi import (
+    DATE_TIME,
     ERRORS_400,
     ERRORS_401,
     ERRORS_403,
@@ -21,6 +22,7 @@ from registry.api.openapi import (
     ERRORS_422,
     ERRORS_429,
     FILE_DOWNLOAD,
+    NOT_TAKEN,
     NULLABLE_TEXT,
     TIMESTAMP,
     UPLOAD_ID_PARAM,
@@ -31,6 +33,12 @@ from registry.api.openapi import (
     _page_params,
     _paged,
     _problem,
+    branch,
+    given,
+    optional_text,
+    or_null,
+    query_text,
+    required_text,
 )
 from registry.api.support import (
     base64_files,
@@ -50,7 +58,14 @@ from registry.media.models import (
     MediaContact,
     MediaContactStep,
 )
-from registry.media.workflow import ACTIONS, FILTER_VALUES, NOTE, MediaContactStatus
+from registry.media.workflow import (
+    ACTIONS,
+    FILTER_VALUES,
+    NOTE,
+    TRANSITIONS,
+    MediaContactStatus,
+    Need,
+)
 from registry.uploads import services as uploads
 from registry.uploads.models import UploadType
 from registry.web.pagination import page_args, paginate
@@ -270,15 +285,18 @@ def openapi_schemas() -> dict[str, Any]:
             "description": "A link or at least one screenshot is required.",
             "properties": {
                 "platform": {"type": "string", "enum": platforms},
-                "outlet": {"type": ["string", "null"], "maxLength": OUTLET_MAX},
-                "journalist": {"type": ["string", "null"], "maxLength": JOURNALIST_MAX},
-                "contacted_at": {**TIMESTAMP, "description": "When they made contact: not in the future. "
-                                                             "Without an offset, UK time."},
-                "deadline_at": {"type": ["string", "null"], "format": "date-time",
-                                "description": "Their deadline, if they gave one: after contacted_at."},
-                "enquiry": {"type": "string", "minLength": 1, "maxLength": services.ENQUIRY_MAX},
-                "link": {"type": ["string", "null"], "maxLength": LINK_MAX,
-                         "description": "An http(s) address of their message or post."},
+                "outlet": optional_text(OUTLET_MAX, examples=["The Evening Post"]),
+                "journalist": optional_text(JOURNALIST_MAX, examples=["Alex Reporter"]),
+                "contacted_at": {**DATE_TIME, "description": "When they made contact: not in the future and within "
+                                                             f"the last {services.LOGGED_WITHIN.days} days. "
+                                                             "The server reads a time without an offset as UK time."},
+                "deadline_at": or_null(DATE_TIME, description="Their deadline, if they gave one: after contacted_at "
+                                                              f"and within {services.DEADLINE_WITHIN.days} days of it."),
+                "enquiry": required_text(services.ENQUIRY_MAX,
+                                         examples=["Asked for a comment on waiting times in the emergency department."]),
+                "link": optional_text(LINK_MAX, description="The address of their message or post: http(s), on a "
+                                                            "real site name (https:// may be left out).",
+                                      examples=["https://x.com/EveningPost/status/1"]),
                 "screenshots": {
                     "type": ["array", "null"], "maxItems": services.MAX_SCREENSHOTS,
                     "items": _base64_file("A PNG, JPEG, GIF or WebP image, or a PDF."),
@@ -287,20 +305,35 @@ def openapi_schemas() -> dict[str, Any]:
                 "not_responded": {"type": "boolean", "const": True,
                                   "description": "The reporter confirms they have not responded (policy 8.1)."},
             },
+            "anyOf": [
+                {"required": ["link"], "properties": {"link": given({})}},
+                {"required": ["screenshots"], "properties": {"screenshots": {"type": "array", "minItems": 1}}},
+            ],
         },
         "MediaContactTriage": {
             "type": "object",
             "required": ["action"],
             "properties": {
                 "action": {"type": "string", "enum": [*(a.value for a in ACTIONS), NOTE]},
-                "advice": {"type": ["string", "null"], "maxLength": services.ADVICE_MAX,
-                           "description": "To the reporter: required for advise, optional for respond, "
-                                          "refused otherwise."},
-                "note": {"type": ["string", "null"], "maxLength": services.NOTE_MAX,
-                         "description": "The team's own: required for close and note."},
+                "advice": optional_text(services.ADVICE_MAX, description="To the reporter: required for advise, "
+                                                                        "optional for respond, refused otherwise."),
+                "note": optional_text(services.NOTE_MAX, description="The team's own: required for close and note."),
             },
+            "anyOf": [
+                *(_triage_branch(t.action.value, advice=t.advice, note=t.note) for t in TRANSITIONS.values()),
+                _triage_branch(NOTE, advice=Need.NONE, note=Need.REQUIRED),
+            ],
         },
     }
+
+
+def _triage_branch(action: str, **fields: Need) -> dict[str, Any]:
+    """What ``action`` needs of ``advice`` and ``note``: a required one given, one not taken blank."""
+    return branch(
+        "action", [action], needs=[name for name, need in fields.items() if need is Need.REQUIRED],
+        **{name: given({}) if need is Need.REQUIRED else NOT_TAKEN
+           for name, need in fields.items() if need is not Need.OPTIONAL},
+    )
 
 
 def openapi_paths() -> dict[str, Any]:
@@ -318,7 +351,7 @@ def openapi_paths() -> dict[str, Any]:
                      "description": "Empty means any; `open` means any but closed."},
                     {"name": "platform", "in": "query",
                      "schema": {"type": "string", "enum": ["", *(p.value for p in Platform)]}},
-                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": QUERY_LIMITS["q"]},
+                    {"name": "q", "in": "query", "schema": query_text(QUERY_LIMITS["q"]),
                      "description": "Text in the outlet, journalist, question or reporter, or a reference."},
                     *_page_params(25),
                 ],

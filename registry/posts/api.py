@@ -15,6 +15,9 @@ from flask import jsonify, request, url_for
 
 from registry import db
 from registry.api.openapi import (
+    BLANK,
+    DATE,
+    DATE_TIME,
     ERRORS_400,
     ERRORS_401,
     ERRORS_403,
@@ -31,6 +34,12 @@ from registry.api.openapi import (
     _page_params,
     _paged,
     _problem,
+    branch,
+    given,
+    optional_text,
+    or_null,
+    query_text,
+    required_text,
 )
 from registry.api.support import (
     as_file,
@@ -53,7 +62,7 @@ from registry.channels.platforms import Platform
 from registry.errors import Invalid
 from registry.posts import limits, services
 from registry.posts.models import CONSENT_LOCATION_MAX, PromotionalPost
-from registry.posts.workflow import DECISIONS, PostAction, PostStatus
+from registry.posts.workflow import DECISIONS, TRANSITIONS, PostAction, PostStatus
 from registry.web.pagination import page_args, paginate
 from registry.web.throttle import API_PER_CLIENT, limiter
 
@@ -495,25 +504,36 @@ def openapi_schemas() -> dict[str, Any]:
     )
     image = _base64_file(
         "The image itself: PNG, JPEG, GIF or WebP, checked by its content.",
-        alt_text={"type": "string", "minLength": 1, "maxLength": limits.ALT_TEXT_MAX,
-                  "description": "What the image shows, for people who cannot see it (screened like the text)."},
+        filename_max=FILENAME_MAX,
+        alt_text=required_text(limits.ALT_TEXT_MAX, description="What the image shows, for people who cannot see it "
+                                                                "(screened like the text)."),
     )
     fields: dict[str, Any] = {
-        "text": {"type": "string", "minLength": 1, "maxLength": limits.TEXT_MAX,
-                 "description": "At most the limit of the strictest chosen channel's platform."},
+        "text": required_text(limits.TEXT_MAX, description="At most the limit of the strictest chosen channel's platform "
+                                                          "(a line break counts as one character).",
+                              examples=["Our flu clinic for staff opens on Tuesday in the main outpatients hall."]),
         "channels": {"type": "array", "minItems": 1, "maxItems": services.MAX_CHANNELS,
                      "items": {"type": "string", "pattern": "^CH-[0-9]{1,9}$"},
                      "description": "References of active channels."},
-        "wished_for": {"type": "string", "format": "date", "description": "Today or later."},
-        "reason": {"type": "string", "minLength": 1, "maxLength": services.REASON_MAX},
+        "wished_for": {**DATE, "description": "Today or later."},
+        "reason": required_text(services.REASON_MAX, examples=["To let staff know in good time."]),
         "consent_confirmed": {"type": "boolean", "const": True,
                               "description": "Everyone identifiable in the post has consented (or no one can be identified)."},
-        "consent_location": {"type": ["string", "null"], "maxLength": CONSENT_LOCATION_MAX,
-                             "description": "Where the signed consent forms are kept; required when the post has "
-                                            "images or its text names someone."},
-        "images": {"type": "array", "maxItems": services.MAX_IMAGES, "items": {"$ref": "#/components/schemas/PostImageUpload"},
+        "consent_location": optional_text(CONSENT_LOCATION_MAX,
+                                          description="Where the signed consent forms are kept; required when the post "
+                                                      "has images or its text names someone."),
+        "images": {"type": ["array", "null"], "maxItems": services.MAX_IMAGES,
+                   "items": {"$ref": "#/components/schemas/PostImageUpload"},
                    "description": f"Images to add, each with its description (at most {services.MAX_IMAGES} in all)."},
     }
+    changed = {name: {**schema, "type": [schema["type"], "null"]} for name, schema in fields.items()
+               if name in ("text", "channels", "reason")}
+    # A new post with images must say where their consent forms are.
+    images_need_consent_location = [
+        {"properties": {"images": {"type": ["array", "null"], "maxItems": 0}}},
+        {"required": ["consent_location"], "properties": {"consent_location": given({})}},
+    ]
+    reasons = [a.value for a in DECISIONS if TRANSITIONS[a].reason_required]
     return {
         "PromotionalPost": post,
         "PostImageUpload": image,
@@ -526,27 +546,30 @@ def openapi_schemas() -> dict[str, Any]:
                 "even when some are found, and the findings (masked) are in the answer."
             ),
             "properties": fields,
+            "anyOf": images_need_consent_location,
         },
         "PostRevision": {
             "type": "object",
             "required": ["consent_confirmed"],
             "description": (
-                "The requester's change to their post: only the fields given change, and consent is confirmed "
-                "again. A post waiting for changes goes back to the communications team (resubmitted); one "
+                "The requester's change to their post: only the fields given (not null) change, and consent is "
+                "confirmed again. A post waiting for changes goes back to the communications team (resubmitted); one "
                 "waiting for a decision stays so. Either way it is screened again, any acceptance of earlier "
                 "findings is cleared and its version goes up."
             ),
             "properties": {
                 **fields,
-                "images": {**fields["images"], "description": "Images to add after those kept."},
-                "remove_images": {"type": "array", "maxItems": services.MAX_IMAGES,
+                **changed,
+                "wished_for": or_null(DATE, description="Today or later."),
+                "images": {**fields["images"], "description": "Images to add after those kept (at most "
+                                                              f"{services.MAX_IMAGES} in all)."},
+                "remove_images": {"type": ["array", "null"], "maxItems": services.MAX_IMAGES,
                                   "items": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
                                   "description": "Ids of the post's images to remove."},
-                "alt_texts": {"type": "object", "propertyNames": {"pattern": "^[0-9]{1,9}$"},
-                              "additionalProperties": {"type": "string", "maxLength": limits.ALT_TEXT_MAX},
+                "alt_texts": {"type": ["object", "null"], "propertyNames": {"pattern": "^[0-9]{1,9}$"},
+                              "additionalProperties": required_text(limits.ALT_TEXT_MAX),
                               "description": "A kept image's id → its new description."},
-                "note": {"type": ["string", "null"], "maxLength": services.REASON_MAX,
-                         "description": "What has changed (kept with a resubmission)."},
+                "note": optional_text(services.REASON_MAX, description="What has changed (kept with a resubmission)."),
             },
         },
         "PostDecision": {
@@ -554,16 +577,19 @@ def openapi_schemas() -> dict[str, Any]:
             "required": ["decision", "version"],
             "properties": {
                 "decision": {"type": "string", "enum": [d.value for d in DECISIONS]},
-                "reason": {"type": ["string", "null"], "maxLength": services.REASON_MAX,
-                           "description": "Required to request_changes and to reject."},
+                "reason": optional_text(services.REASON_MAX, description="Required to " + " and to ".join(reasons) + "."),
                 "version": VERSION,
             },
+            "anyOf": [
+                branch("decision", reasons, needs=["reason"], reason=given({})),
+                branch("decision", [d.value for d in DECISIONS if d.value not in reasons]),
+            ],
         },
         "PostFindingsAcceptance": {
             "type": "object",
             "required": ["reason", "version"],
             "properties": {
-                "reason": {"type": "string", "minLength": 1, "maxLength": services.REASON_MAX},
+                "reason": required_text(services.REASON_MAX),
                 "version": VERSION,
             },
         },
@@ -571,9 +597,11 @@ def openapi_schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["scheduled_for"],
             "properties": {
-                "scheduled_for": {"type": "string", "format": "date-time", "description": "In the future."},
-                "notes": {"type": ["string", "null"], "maxLength": services.REASON_MAX},
-                "version": {**VERSION, "description": "Optional: the post's version as you read it."},
+                "scheduled_for": {**DATE_TIME, "description": "In the future. The server reads a time without an offset as UK time.",
+                                  "examples": ["2099-06-01T09:00:00+01:00"]},
+                "notes": optional_text(services.REASON_MAX),
+                "version": {**VERSION, "type": ["integer", "null"],
+                            "description": "Optional: the post's version as you read it."},
             },
         },
         "PostPublication": {
@@ -582,19 +610,22 @@ def openapi_schemas() -> dict[str, Any]:
             "properties": {
                 "urls": {
                     "type": "object",
-                    "additionalProperties": {"type": "string", "maxLength": services.URL_MAX},
+                    "minProperties": 1,
+                    "propertyNames": {"pattern": f"^[{BLANK}]*[Cc][Hh]-[0-9]{{4,}}[{BLANK}]*$"},
+                    "additionalProperties": required_text(services.URL_MAX),
                     "description": (
-                        "Each target channel's reference → the post's address on it, which must be on that "
+                        "Every target channel's reference → the post's address on it, which must be on that "
                         "channel's platform (and account, where the address shows it)."
                     ),
                 },
-                "notes": {"type": ["string", "null"], "maxLength": services.REASON_MAX},
-                "version": {**VERSION, "description": "Optional: the post's version as you read it."},
+                "notes": optional_text(services.REASON_MAX),
+                "version": {**VERSION, "type": ["integer", "null"],
+                            "description": "Optional: the post's version as you read it."},
             },
         },
         "PostWithdrawal": {
             "type": "object",
-            "properties": {"reason": {"type": ["string", "null"], "maxLength": services.REASON_MAX}},
+            "properties": {"reason": optional_text(services.REASON_MAX)},
         },
     }
 
@@ -638,7 +669,7 @@ def openapi_paths() -> dict[str, Any]:
                     {"name": "status", "in": "query",
                      "schema": {"type": "string", "enum": ["", *[s.value for s in PostStatus]]},
                      "description": "Empty means any status."},
-                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": QUERY_LIMITS["q"]},
+                    {"name": "q", "in": "query", "schema": query_text(QUERY_LIMITS["q"]),
                      "description": "Text in the post, or its reference."},
                     *_page_params(25),
                 ],
