@@ -21,11 +21,12 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry import db
+from registry import clock, db
 from registry.api.openapi import AUDIT_MOMENT, BASE64, document
 from registry.api.support import decode_base64
 from registry.auth.models import User
 from registry.channels.models import Channel
+from registry.consent.api import ARTWORK_EXAMPLE
 from registry.media import services as media_contacts
 
 AWKWARD = settings(
@@ -266,6 +267,96 @@ def test_the_audit_trail_reads_more_times_than_the_document_promises(
             not moment.is_valid(value)
             and audit_since(client, headers, value).status_code == 200
         ), value
+
+
+# --- ids written with a decimal point -------------------------------------------------------------
+#
+# JSON Schema's "integer" is a number with no fraction, however it is written: 3.0 is an integer.
+# The document says the id lists hold integers, so the server takes 3.0 as it takes 3 (as it
+# already did for a post's ``version``).
+
+#: A PNG of one pixel: the document's own example of artwork.
+PIXEL = ARTWORK_EXAMPLE["content_base64"]
+
+
+def test_a_post_revision_takes_image_ids_written_with_a_decimal_point(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
+    active: str,
+) -> None:
+    staff = api_token(make_user("staff"))
+    proposed = client.post(
+        "/api/v1/posts",
+        headers=staff,
+        json={
+            "text": "Flu clinic on Tuesday.",
+            "channels": [active],
+            "wished_for": clock.today().isoformat(),
+            "reason": "Staff need to know.",
+            "consent_confirmed": True,
+            "consent_location": "Comms office",
+            "images": [
+                {
+                    "filename": "clinic.png",
+                    "content_base64": PIXEL,
+                    "alt_text": "The clinic's door.",
+                }
+            ],
+        },
+    )
+    assert proposed.status_code == 201, proposed.get_json()
+    post = proposed.get_json()
+    body = {
+        "consent_confirmed": True,
+        "remove_images": [float(post["images"][0]["id"])],
+    }
+    assert request_schema("PostRevision").is_valid(body)
+    revised = client.post(
+        f"/api/v1/posts/{post['reference']}/revision", headers=staff, json=body
+    )
+    assert revised.status_code == 200, revised.get_json()
+    assert revised.get_json()["images"] == []
+
+
+def test_a_consent_decision_takes_checklist_ids_written_with_a_decimal_point(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
+) -> None:
+    start = clock.today() + dt.timedelta(days=3)
+    asked = client.post(
+        "/api/v1/consents",
+        headers=api_token(make_user("staff")),
+        json={
+            "title": "Car park signs",
+            "department": "Estates",
+            "asset": "trust_logo",
+            "purpose": "Signs.",
+            "media": ["signage"],
+            "audience": "Visitors",
+            "partner_involved": False,
+            "starts_on": start.isoformat(),
+            "ends_on": (start + dt.timedelta(days=30)).isoformat(),
+            "artwork": [{"filename": "sign.png", "content_base64": PIXEL}],
+        },
+    )
+    assert asked.status_code == 201, asked.get_json()
+    comms = api_token(make_user("comms"))
+    items = client.get("/api/v1/consent-checklist", headers=comms).get_json()["items"]
+    body = {
+        "decision": "approve",
+        "checked": [float(item["id"]) for item in items if item["active"]],
+    }
+    assert request_schema("LogoConsentDecision").is_valid(body)
+    decided = client.post(
+        f"/api/v1/consents/{asked.get_json()['request_reference']}/decision",
+        headers=comms,
+        json=body,
+    )
+    assert decided.status_code == 200, decided.get_json()
+    assert decided.get_json()["status"] == "approved"
+    assert all(check["checked"] for check in decided.get_json()["checklist"])
 
 
 # --- the document's examples -----------------------------------------------------------------------

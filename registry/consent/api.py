@@ -168,6 +168,8 @@ def _ints(body: dict[str, Any], field: str) -> list[int]:
     value = body.get(field)
     if value is None:
         return []
+    if isinstance(value, list):
+        value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]  # 3.0 is an integer
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise Invalid({field: f"{field} must be a list of whole numbers (ids)."})
     return value

@@ -205,6 +205,8 @@ def _ids(body: dict[str, Any], name: str) -> list[int]:
     value = body.get(name)
     if value is None:
         return []
+    if isinstance(value, list):
+        value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]  # 3.0 is an integer
     if not isinstance(value, list) or len(value) > services.MAX_IMAGES or not all(
         isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= VERSION_MAX for v in value
     ):
