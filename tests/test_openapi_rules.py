@@ -269,6 +269,46 @@ def test_the_audit_trail_reads_more_times_than_the_document_promises(
         ), value
 
 
+def blank_or_choice_parameters() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every list filter that takes one of some values or nothing: (path, name, schema). Verification's
+    ``platform`` is left out: whether it may be blank depends on the other parameters."""
+    return [
+        (path, parameter["name"], parameter["schema"])
+        for path, item in document()["paths"].items()
+        if path != "/api/v1/verify"
+        for parameter in item.get("get", {}).get("parameters", [])
+        if {"enum", "pattern"}
+        <= {key for branch in parameter["schema"].get("anyOf", []) for key in branch}
+    ]
+
+
+@pytest.mark.parametrize(("path", "name", "schema"), blank_or_choice_parameters())
+@given(data=st.data())
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+def test_a_filter_is_refused_exactly_when_the_document_says(
+    client: FlaskClient,
+    comms: dict[str, str],
+    path: str,
+    name: str,
+    schema: dict[str, Any],
+    data: st.DataObject,
+) -> None:
+    """A filter takes one of its values, or nothing: empty, or only space (which the server trims away)."""
+    choices = next(branch["enum"] for branch in schema["anyOf"] if "enum" in branch)
+    value = data.draw(
+        st.one_of(
+            st.sampled_from(choices), TEXT.map(str.strip), st.text(" \t\x1f\x85\u3000")
+        )
+    )
+    response = client.get(path, query_string={name: value}, headers=comms)
+    allowed = jsonschema_rs.validator_for(schema).is_valid(value)
+    assert refused_for(response, name) is not allowed, (value, response.get_json())
+
+
 # --- ids written with a decimal point -------------------------------------------------------------
 #
 # JSON Schema's "integer" is a number with no fraction, however it is written: 3.0 is an integer.

@@ -109,6 +109,11 @@ def branch(field: str, values: Iterable[str], *, needs: Iterable[str] = (), **pr
     return {"required": [field, *needs], "properties": {field: {"enum": list(values)}, **properties}}
 
 
+def blank_or(values: Iterable[str]) -> dict[str, Any]:
+    """A query parameter that is one of ``values`` or nothing: the server trims it, so blank is nothing."""
+    return {"type": "string", "anyOf": [{"enum": ["", *values]}, {"pattern": ONLY_SPACES}]}
+
+
 def query_text(limit: int, **extra: Any) -> dict[str, Any]:
     """A free-text query parameter: at most ``limit`` characters and no NUL (else 422)."""
     return {"type": "string", "maxLength": limit, **NO_NUL, **extra}
@@ -467,7 +472,7 @@ def _core() -> dict[str, Any]:
                          "schema": {"type": "string", "maxLength": MAX_URL, "examples": ["https://x.com/ExampleNHS"]},
                          "description": "The account's web address; when given, `handle` is not read. Surrounding "
                                         "space is ignored; empty means not given."},
-                        {"name": "platform", "in": "query", "schema": {"type": "string", "enum": ["", *platforms]},
+                        {"name": "platform", "in": "query", "schema": blank_or(platforms),
                          "description": "Required with `handle`; with `url`, the platform to read it as. Empty means not given."},
                         {"name": "handle", "in": "query",
                          "schema": {"type": "string", "maxLength": MAX_HANDLE, "examples": ["ExampleNHS"]},
@@ -486,9 +491,9 @@ def _core() -> dict[str, Any]:
                     "summary": "Channels the caller may see (all of them for comms and auditors).",
                     "security": bearer,
                     "parameters": [
-                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["", *statuses]},
+                        {"name": "status", "in": "query", "schema": blank_or(statuses),
                          "description": "Empty means any status."},
-                        {"name": "platform", "in": "query", "schema": {"type": "string", "enum": ["", *platforms]},
+                        {"name": "platform", "in": "query", "schema": blank_or(platforms),
                          "description": "Empty means any platform."},
                         {"name": "department", "in": "query", "schema": query_text(CHANNEL_QUERY_LIMITS["department"])},
                         {"name": "q", "in": "query", "schema": query_text(CHANNEL_QUERY_LIMITS["q"]),

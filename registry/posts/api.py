@@ -34,6 +34,7 @@ from registry.api.openapi import (
     _page_params,
     _paged,
     _problem,
+    blank_or,
     branch,
     given,
     optional_text,
@@ -669,7 +670,7 @@ def openapi_paths() -> dict[str, Any]:
                 "security": bearer,
                 "parameters": [
                     {"name": "status", "in": "query",
-                     "schema": {"type": "string", "enum": ["", *[s.value for s in PostStatus]]},
+                     "schema": blank_or(s.value for s in PostStatus),
                      "description": "Empty means any status."},
                     {"name": "q", "in": "query", "schema": query_text(QUERY_LIMITS["q"]),
                      "description": "Text in the post, or its reference."},
