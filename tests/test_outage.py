@@ -35,6 +35,7 @@ from registry.auth.models import User
 from registry.auth.permissions import public
 from registry.channels.models import Channel
 from registry.errors import Unavailable
+from registry.web.throttle import limiter
 from tests import pg_available
 from tests.conftest import (
     TEST_PASSWORD,
@@ -454,6 +455,9 @@ def test_health_checks_are_never_rate_limited(
 ) -> None:
     """Even under an application-wide limit a load balancer's probes always get through."""
     monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
+    # The one Limiter keeps an application-wide limit once an app sets it (one app per process in
+    # production); put it back as it was, or every later test's sign-in would be limited by it.
+    monkeypatch.setattr(limiter.limit_manager, "_application_limits", list(limiter.limit_manager._application_limits))
     app = create_app(
         settings_for(
             database_url,
