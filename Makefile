@@ -43,9 +43,10 @@ run: install
 	$(FLASK) demo sign-ins
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The two legs run side by side (each is one process, and their databases, ports and folders are
+# their own); each leg's output is printed whole when it ends.
 test: install
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite:
 	@echo "== Test suite on SQLite =="
