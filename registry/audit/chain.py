@@ -27,7 +27,8 @@ checkpoint file or the log:
 * They can rewrite events written before keyed links while no keyed event follows them and no
   checkpoint records them: such a trail is only as strong as plain SHA-256. The first keyed
   event's link covers their head, and so does the first checkpoint: take one right after
-  upgrading.
+  upgrading. Until a first checkpoint exists, a trail keyed from its first event can likewise be
+  replaced whole by unkeyed events passed off as older ones: take one right after installing too.
 * They can break the trail so that it fails to verify (that is detection, not prevention),
   and whoever holds the audit key can write anything: keep ``REGISTRY_AUDIT_KEYS`` out of the
   database and its backups.
@@ -40,15 +41,17 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from config import KEY_ID_PATTERN
 from registry import db
 from registry.audit import checkpoints
 from registry.audit.checkpoints import Checkpoint, CheckpointFile, CheckpointFileError
@@ -69,6 +72,31 @@ HASHED_FIELDS: Final = (
     "details",
 )
 SWITCH: Final = str(AuditAction.AUDIT_KEYED)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_CHAIN_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+
+
+def shown(value: object) -> str:
+    """``value`` as text safe to quote on a terminal or in a log line: anything read from the
+    database may hold carriage returns or escape codes that would redraw what the operator sees."""
+    text = str(value)
+    return text if text.isprintable() else ascii(text)
+
+
+def anchor_problem(anchor: Any) -> str | None:
+    """What about the anchor row the Registry never writes, or None. Its fields are quoted in
+    every verdict, so they are checked before anything else is."""
+    if type(anchor.seq) is not int or anchor.seq < 0:
+        return "its event count is not a whole number."
+    if not isinstance(anchor.head_hash, str) or not _HEX64.fullmatch(anchor.head_hash):
+        return "its head hash is not a hash."
+    if not isinstance(anchor.chain_id, str) or not _CHAIN_ID.fullmatch(anchor.chain_id):
+        return "its chain id is not one the Registry makes."
+    if anchor.head_key_id is not None and (
+        not isinstance(anchor.head_key_id, str) or not KEY_ID_PATTERN.fullmatch(anchor.head_key_id)
+    ):
+        return "its head's key id is not an audit key id."
+    return None
 
 
 # One encoder, made once: json.dumps with options builds a new one per call, which dominated the check.
@@ -131,6 +159,8 @@ class LinkRules:
 
     def problem(self, row: Mapping[str, Any], prev_hash: str) -> str | None:
         """What is wrong with ``row`` linked to ``prev_hash``, or None; then it becomes the previous event."""
+        if not isinstance(row["occurred_at"], dt.datetime):
+            return "its time is not a time (the event was changed)."
         key_id = row["key_id"]
         canonical = canonical_event(row)
         if key_id is None:
@@ -198,9 +228,12 @@ class ChainReport:
             return f"{text} {self.checkpoint_summary()}"
         if self.checkpoint_line is not None:
             return f"Audit checkpoints cannot be trusted: {self.problem}"
-        where = f"event {self.broken_seq}" if self.broken_seq is not None else "the chain's end"
-        if self.broken_id is not None:
-            where += f" (id {self.broken_id})"
+        if self.broken_seq is not None:
+            where = f"event {self.broken_seq}" + (f" (id {self.broken_id})" if self.broken_id is not None else "")
+        elif self.broken_id is not None:
+            where = f"the event with id {self.broken_id}"
+        else:
+            where = "the chain's end"
         return f"Audit chain broken at {where}: {self.problem}"
 
     def checkpoint_summary(self) -> str:
@@ -224,6 +257,24 @@ def _anchor(session: Session) -> AuditAnchor | None:
     return session.execute(select(AuditAnchor).where(AuditAnchor.id == 1)).scalar_one_or_none()
 
 
+def _anchor_now(session: Session) -> Any:
+    """The anchor's values as they are committed now (a plain row, never one cached by the session)."""
+    table = AuditAnchor.__table__
+    return session.execute(select(table).where(table.c.id == 1)).one_or_none()
+
+
+#: How often a check reads the anchor again when other processes keep appending while it runs.
+_CATCH_UP = 5
+
+
+def _previous_kind(session: Session, seq: int) -> str:
+    """How the events before ``seq`` are linked, for a check that starts at ``seq`` rather than at the
+    genesis: "keyed" when any is (an unkeyed event may not follow one), else "unkeyed"."""
+    table = AuditEvent.__table__
+    keyed = session.execute(select(exists().where(table.c.key_id.is_not(None), table.c.seq < seq))).scalar_one()
+    return "keyed" if keyed else "unkeyed"
+
+
 def verify_chain(
     session: Session | None = None,
     batch_size: int = 2000,
@@ -236,13 +287,16 @@ def verify_chain(
 
     Names the first event whose link, sequence number or key is wrong or that differs from a
     checkpoint; the anchor, or the latest checkpoint, when events are missing from the end; or
-    the first line of the checkpoint file that cannot be trusted.
+    the first line of the checkpoint file that cannot be trusted. Events other processes commit
+    while it runs are checked too, never mistaken for events appended behind the anchor's back.
     """
     session = session or db.session()
     keyring = keyring or current_keyring()
-    anchor = _anchor(session)
+    anchor = _anchor_now(session)
     if anchor is None:
         return ChainReport(False, 0, GENESIS_HASH, problem="the anchor row is missing.")
+    if (wrong := anchor_problem(anchor)) is not None:
+        return ChainReport(False, 0, GENESIS_HASH, problem=f"the anchor row was changed: {wrong}")
     try:
         signed = checkpoints.read(checkpoint_file or _settings_file(), keyring, anchor.chain_id)
     except CheckpointFileError as exc:
@@ -267,41 +321,74 @@ def verify_chain(
         return ChainReport(False, checked, expected_prev, row["seq"], row["id"], problem, rules.unkeyed, **counts)
 
     table = AuditEvent.__table__
-    # Plain rows rather than ORM objects: the check is hashing 100,000s of events.
-    rows: Iterable[Any] = session.execute(
-        select(table).order_by(table.c.seq).execution_options(yield_per=batch_size)
-    ).mappings()
-    for row in rows:
-        seq = row["seq"]
-        if seq != expected_seq:
-            return broken(
-                row,
-                (
-                    f"expected event {expected_seq} next but found {seq}: {seq - expected_seq} event(s) missing before it."
-                    if seq > expected_seq
-                    else f"sequence number {seq} repeats or goes backwards."
-                ),
-            )
-        if row["prev_hash"] != expected_prev:
-            return broken(
-                row, "its link to the previous event does not match (an earlier event was changed or removed)."
-            )
-        problem = rules.problem(row, expected_prev)
-        if problem is not None:
-            return broken(row, problem)
-        for checkpoint in at_seq.get(seq, ()):
-            if not hmac.compare_digest(checkpoint.hash, row["hash"]):
+
+    def check(after: int | None) -> ChainReport | None:
+        """Check the events after event ``after`` (all of them for None) in order; a report if one is wrong."""
+        nonlocal expected_prev, expected_seq, checked, last_key_id
+        statement = select(table).order_by(table.c.seq).execution_options(yield_per=batch_size)
+        if after is not None:
+            statement = statement.where(table.c.seq > after)
+        # Plain rows rather than ORM objects: the check is hashing 100,000s of events.
+        rows = iter(session.execute(statement).mappings())
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return None
+            except (TypeError, ValueError):
+                # SQLite keeps whatever it is given, and a time that is not one fails as its row is read.
+                problem = "it cannot be read: its time is not a time (the event was changed)."
+                return ChainReport(False, checked, expected_prev, expected_seq, None, problem, rules.unkeyed, **counts)
+            seq = row["seq"]
+            if type(seq) is not int:
+                problem = "its number is not a whole number (the event was changed)."
+                return ChainReport(False, checked, expected_prev, None, row["id"], problem, rules.unkeyed, **counts)
+            if seq != expected_seq:
                 return broken(
                     row,
                     (
-                        f"{checkpoint.describe()} records hash {checkpoint.hash[:12]}… for it, but the trail holds "
-                        f"{row['hash'][:12]}… (this event, or the trail before it, was rewritten)."
+                        f"expected event {expected_seq} next but found {seq}: {seq - expected_seq} event(s) "
+                        "missing before it."
+                        if seq > expected_seq
+                        else f"sequence number {seq} repeats or goes backwards."
                     ),
                 )
-        expected_prev = row["hash"]
-        last_key_id = row["key_id"]
-        expected_seq += 1
-        checked += 1
+            if row["prev_hash"] != expected_prev:
+                return broken(
+                    row, "its link to the previous event does not match (an earlier event was changed or removed)."
+                )
+            problem = rules.problem(row, expected_prev)
+            if problem is not None:
+                return broken(row, problem)
+            for checkpoint in at_seq.get(seq, ()):
+                if not hmac.compare_digest(checkpoint.hash, row["hash"]):
+                    return broken(
+                        row,
+                        (
+                            f"{checkpoint.describe()} records hash {checkpoint.hash[:12]}… for it, but the trail "
+                            f"holds {row['hash'][:12]}… (this event, or the trail before it, was rewritten)."
+                        ),
+                    )
+            expected_prev = row["hash"]
+            last_key_id = row["key_id"]
+            expected_seq += 1
+            checked += 1
+
+    failure = check(None)
+    # On PostgreSQL each statement reads what was committed when it began, so events may have been
+    # committed after the anchor was read. An event and the anchor's move commit together: the
+    # anchor read again covers every event read so far, and then the events it adds are checked.
+    for _attempt in range(_CATCH_UP):
+        if failure is not None or checked <= anchor.seq:
+            break
+        now = _anchor_now(session)
+        if now is None or now.seq == anchor.seq or anchor_problem(now) is not None or now.chain_id != anchor.chain_id:
+            break
+        anchor = now
+        if anchor.seq > checked:
+            failure = check(checked)
+    if failure is not None:
+        return failure
     if anchor.seq != checked or anchor.head_hash != expected_prev or anchor.head_key_id != last_key_id:
         return ChainReport(
             False,
@@ -340,31 +427,56 @@ def check_newest(
 
     A fixed cost whatever the trail's length: it finds a recent event changed, forged without the
     key or removed, events cut from the end, and an anchor that does not match. Older events and
-    the checkpoints are the full check's (:func:`verify_chain`).
+    the checkpoints are the full check's (:func:`verify_chain`). Events other processes commit
+    while it runs are checked too, never taken for a broken end.
     """
     session = session or db.session()
     keyring = keyring or current_keyring()
-    anchor = _anchor(session)
+    anchor = _anchor_now(session)
     if anchor is None:
         return 0, GENESIS_HASH, ChainReport(False, 0, GENESIS_HASH, problem="the anchor row is missing.")
+    if (wrong := anchor_problem(anchor)) is not None:
+        problem = f"the anchor row was changed: {wrong}"
+        return 0, GENESIS_HASH, ChainReport(False, 0, GENESIS_HASH, problem=problem)
     first = max(1, anchor.seq - newest + 1)
     table = AuditEvent.__table__
-    # Rows beyond the anchor's sequence number are read too: events appended behind its back.
-    rows = session.execute(select(table).where(table.c.seq >= first).order_by(table.c.seq)).mappings().all()
     rules = LinkRules(keyring, anchor.chain_id, previous="genesis" if first == 1 else "unknown")
     expected_seq, expected_prev, checked = first, (GENESIS_HASH if first == 1 else None), 0
-    for row in rows:
-        problem = None
-        if row["seq"] != expected_seq:
-            problem = f"expected event {expected_seq} next but found {row['seq']}."
-        elif expected_prev is not None and row["prev_hash"] != expected_prev:
-            problem = "its link to the previous event does not match (an earlier event was changed or removed)."
-        else:
-            problem = rules.problem(row, row["prev_hash"])
-        if problem is not None:
-            report = ChainReport(False, checked, anchor.head_hash, row["seq"], row["id"], problem)
-            return anchor.seq, anchor.head_hash, report
-        expected_prev, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
+
+    def check(start: int) -> ChainReport | None:
+        nonlocal expected_seq, expected_prev, checked
+        # Rows beyond the anchor's sequence number are read too: events appended behind its back.
+        rows = session.execute(select(table).where(table.c.seq >= start).order_by(table.c.seq)).mappings().all()
+        if rules.previous == "unknown" and any(row["key_id"] is None for row in rows):
+            # Unkeyed events are genuine only before every keyed one: whatever comes before the
+            # window decides, or a window of forged unkeyed events would pass.
+            rules.previous = _previous_kind(session, first)
+        for row in rows:
+            problem = None
+            if row["seq"] != expected_seq:
+                problem = f"expected event {expected_seq} next but found {shown(row['seq'])}."
+            elif expected_prev is not None and row["prev_hash"] != expected_prev:
+                problem = "its link to the previous event does not match (an earlier event was changed or removed)."
+            else:
+                problem = rules.problem(row, row["prev_hash"])
+            if problem is not None:
+                return ChainReport(False, checked, anchor.head_hash, row["seq"], row["id"], problem)
+            expected_prev, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
+        return None
+
+    failure = check(first)
+    # As in verify_chain: on PostgreSQL events committed since the anchor was read are no fault.
+    for _attempt in range(_CATCH_UP):
+        if failure is not None or expected_seq - 1 <= anchor.seq:
+            break
+        now = _anchor_now(session)
+        if now is None or now.seq == anchor.seq or anchor_problem(now) is not None or now.chain_id != anchor.chain_id:
+            break
+        anchor = now
+        if anchor.seq >= expected_seq:
+            failure = check(expected_seq)
+    if failure is not None:
+        return anchor.seq, anchor.head_hash, failure
     last_seq = expected_seq - 1
     if last_seq != anchor.seq or (anchor.seq and expected_prev != anchor.head_hash):
         problem = (
@@ -417,6 +529,8 @@ def _signed_head(session: Session, keyring: AuditKeyring, path: Path, now: dt.da
     anchor = _anchor(session)
     if anchor is None:
         raise CheckpointRefused("The audit anchor row is missing: run `audit verify`.")
+    if (wrong := anchor_problem(anchor)) is not None:
+        raise CheckpointRefused(f"The audit anchor row was changed: {wrong} Run `audit verify`.")
     try:
         signed = checkpoints.read(path, keyring, anchor.chain_id, every_signature=False)
     except CheckpointFileError as exc:
@@ -428,24 +542,33 @@ def _signed_head(session: Session, keyring: AuditKeyring, path: Path, now: dt.da
         .with_for_update(read=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
-    _check_head(session, keyring, anchor)
+    if (wrong := anchor_problem(anchor)) is not None:
+        raise CheckpointRefused(f"The audit anchor row was changed: {wrong} Run `audit verify`.")
+    _check_head(session, keyring, anchor, signed)
     _check_latest(session, signed, anchor)
     return checkpoints.sign(keyring, anchor.chain_id, anchor.seq, anchor.head_hash, now)
 
 
-def _check_head(session: Session, keyring: AuditKeyring, anchor: AuditAnchor) -> None:
+def _check_head(session: Session, keyring: AuditKeyring, anchor: AuditAnchor, signed: CheckpointFile) -> None:
     table = AuditEvent.__table__
     last = session.execute(select(func.max(table.c.seq))).scalar_one() or 0
     if last != anchor.seq:
         raise CheckpointRefused(
-            f"The anchor records event {anchor.seq} as the head, but the trail ends at {last}: run `audit verify`."
+            f"The anchor records event {anchor.seq} as the head, but the trail ends at {shown(last)}: "
+            "run `audit verify`."
         )
     if anchor.seq == 0:
         if anchor.head_hash != GENESIS_HASH:
             raise CheckpointRefused("The anchor records an empty trail with a hash other than the genesis hash.")
         return
     row = session.execute(select(table).where(table.c.seq == anchor.seq)).mappings().one()
-    problem = LinkRules(keyring, anchor.chain_id, previous="unknown").problem(row, row["prev_hash"])
+    first = min(signed.own, key=lambda c: c.seq) if signed.own else None
+    rules = LinkRules(keyring, anchor.chain_id, previous="unknown", first_checkpoint=first)
+    if row["key_id"] is None:
+        # An unkeyed head is genuine only on a trail from before keyed links that no keyed event
+        # or checkpoint has followed yet; otherwise it is a forgery this key must not vouch for.
+        rules.previous = _previous_kind(session, anchor.seq)
+    problem = rules.problem(row, row["prev_hash"])
     if problem is None and row["hash"] != anchor.head_hash:
         problem = "the anchor records another hash for it."
     if problem is not None:
@@ -466,7 +589,7 @@ def _check_latest(session: Session, signed: CheckpointFile, anchor: AuditAnchor)
         if held != latest.hash:
             raise CheckpointRefused(
                 f"{latest.describe(start=True)} records hash {latest.hash[:12]}… for event {latest.seq}, but the "
-                f"trail holds {(held or 'nothing')[:12]}…: it was rewritten. Run `audit verify`."
+                f"trail holds {shown((held or 'nothing')[:12])}…: it was rewritten. Run `audit verify`."
             )
 
 
