@@ -36,6 +36,16 @@ duplicated key) refuses the file: where qpdf guesses, a viewer may guess otherwi
 and see objects that were never checked. Encrypted files are refused, because
 what they hold cannot be checked without their password.
 
+What is stored is what was checked. Even without a warning, viewers find objects qpdf
+never reads: a linearized file's first-page cross-reference (read by Chrome's PDFium
+and Firefox's pdf.js, which load a file a piece at a time) can name other objects than
+the one ``startxref`` names, and pdf.js takes a packed object by its place in the
+object stream where qpdf takes it by the number in the stream's index. So a clean file
+is written again by qpdf from the objects it checked (:func:`_rewrite`): every stream's
+data as it was (only an uncompressed one is compressed), one cross-reference, nothing
+unreferenced, not linearized; that copy is what the caller stores, as images are
+stored re-encoded.
+
 Limits. qpdf keeps every object it parses (about 75 bytes for a two-byte number) and
 inflates a whole object stream to parse it. Measured with qpdf 12.4 and no limits: a
 10 MB file holding one array of five million numbers took 770 MB; a 0.1 MB file whose
@@ -63,7 +73,7 @@ import resource
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 import pikepdf
@@ -153,10 +163,12 @@ Outcome = Literal["clean", "active", "encrypted", "unreadable", "too_complex"]
 @dataclass(frozen=True)
 class Verdict:
     """What the check concluded; when ``active``, ``found`` holds the codes of :data:`FOUND`
-    (in its order) for what was found."""
+    (in its order) for what was found; when ``clean``, ``data`` is the file to store (never empty):
+    the PDF as qpdf wrote it again from the objects it checked."""
 
     outcome: Outcome
     found: tuple[str, ...] = ()
+    data: bytes = field(default=b"", repr=False)
 
 
 def check(data: bytes) -> Verdict:
@@ -188,9 +200,12 @@ def check(data: bytes) -> Verdict:
     try:
         if done.returncode != 0:
             raise ValueError(done.returncode)
-        answer = json.loads(done.stdout)
+        line, _, rewritten = done.stdout.partition(b"\n")
+        answer = json.loads(line)
         verdict = Verdict(
-            answer["outcome"], tuple(code for code in FOUND if code in answer["found"])
+            answer["outcome"],
+            tuple(code for code in FOUND if code in answer["found"]),
+            rewritten if answer["outcome"] == "clean" else b"",
         )
     except (ValueError, KeyError, TypeError):
         # Only the exit status: qpdf's messages can quote the file's content.
@@ -198,7 +213,9 @@ def check(data: bytes) -> Verdict:
             "A PDF check ended without an answer (exit status %s)", done.returncode
         )
         return Verdict("unreadable")
-    if verdict.outcome not in get_args(Outcome):
+    if verdict.outcome not in get_args(Outcome) or (
+        verdict.outcome == "clean" and not verdict.data.startswith(b"%PDF-")
+    ):
         return Verdict("unreadable")
     return verdict
 
@@ -226,6 +243,7 @@ def examine(data: bytes) -> Verdict:
             if _object_streams_too_big(pdf):
                 return Verdict("too_complex")
             found = _active_content(pdf)
+            rewritten = b"" if found or warnings.said else _rewrite(pdf)
     except pikepdf.PasswordError:
         return Verdict("encrypted")
     except MemoryError:
@@ -242,7 +260,27 @@ def examine(data: bytes) -> Verdict:
         return Verdict("active", tuple(code for code in FOUND if code in found))
     if warnings.out_of_memory:
         return Verdict("too_complex")
-    return Verdict("unreadable" if warnings.said else "clean")
+    if warnings.said or not rewritten:
+        return Verdict("unreadable")
+    return Verdict("clean", data=rewritten)
+
+
+def _rewrite(pdf: pikepdf.Pdf) -> bytes:
+    """``pdf`` written again by qpdf: only the objects reachable from its trailer, all of which
+    the check has examined, with every stream's data as it was (never decoded; one stored
+    uncompressed is Flate-compressed, as the object streams must be, or the copy could be many
+    times the size of the original), object streams kept, one cross-reference, and no
+    linearization, earlier revisions, or bytes qpdf did not read."""
+    out = io.BytesIO()
+    pdf.save(
+        out,
+        object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+        stream_decode_level=pikepdf.StreamDecodeLevel.none,
+        compress_streams=True,
+        fix_metadata_version=False,
+        linearize=False,
+    )
+    return out.getvalue()
 
 
 class _Warnings(logging.Handler):
@@ -372,7 +410,8 @@ def _name(value: pikepdf.Object | None) -> str | None:
 
 
 def _main() -> None:
-    """The child: limits first, then the PDF from stdin, then one JSON answer on stdout."""
+    """The child: limits first, then the PDF from stdin, then one line of JSON on stdout and,
+    for a clean PDF, the file to store after it."""
     _lower(resource.RLIMIT_AS, MEMORY_LIMIT, MEMORY_LIMIT)
     # Past the soft limit the child gets SIGXCPU, a second later SIGKILL.
     _lower(resource.RLIMIT_CPU, CPU_SECONDS, CPU_SECONDS + 1)
@@ -380,9 +419,8 @@ def _main() -> None:
     data = sys.stdin.buffer.read()
     _lower(resource.RLIMIT_FSIZE, 0, 0)  # it writes to nothing but its pipe
     verdict = examine(data)
-    sys.stdout.write(
-        json.dumps({"outcome": verdict.outcome, "found": list(verdict.found)})
-    )
+    answer = json.dumps({"outcome": verdict.outcome, "found": list(verdict.found)})
+    sys.stdout.buffer.write(answer.encode("ascii") + b"\n" + verdict.data)
 
 
 def _lower(kind: int, soft: int, hard: int) -> None:

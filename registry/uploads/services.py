@@ -4,7 +4,8 @@ A file is accepted for what its content is, never for its name or the type the
 browser claimed: PNG, JPEG, GIF and WebP images, which Pillow must decode in
 full and which are then re-encoded from their pixels alone (no EXIF, GPS, XMP,
 ICC profile, comments or PNG text chunks survive), and PDFs without active
-content (read by qpdf in a process of its own: see :mod:`registry.uploads.pdf_scan`).
+content (read by qpdf in a process of its own, and stored as qpdf writes them again
+from the objects it checked: see :mod:`registry.uploads.pdf_scan`).
 Animated GIF, WebP and PNG keep their animation: every frame is re-encoded whole,
 with its duration and the loop count.
 
@@ -257,8 +258,7 @@ def _check(name: str, data: bytes, limit: int) -> _Accepted:
     if kind is None:
         raise _unknown(name, data)
     if kind is UploadType.PDF:
-        _check_pdf(name, data)
-        return _Accepted(name, kind, data)
+        return _Accepted(name, kind, _check_pdf(name, data))
     return _Accepted(name, kind, _reencode(name, kind, data))
 
 
@@ -296,9 +296,10 @@ def _unknown(name: str, data: bytes) -> _Refused:
     return _Refused("type", f"{name}: this type of file is not accepted. Upload {ACCEPTED}.")
 
 
-def _check_pdf(name: str, data: bytes) -> None:
+def _check_pdf(name: str, data: bytes) -> bytes:
     """Refuse a PDF that is incomplete, encrypted, unreadable, too complex to check, or
-    holds active content (see :mod:`registry.uploads.pdf_scan` for what, and the limits)."""
+    holds active content (see :mod:`registry.uploads.pdf_scan` for what, and the limits);
+    otherwise the file to store: qpdf's copy of what it checked, so no viewer finds more."""
     if b"%%EOF" not in data[-2048:]:
         raise _Refused(
             "pdf_incomplete",
@@ -307,7 +308,7 @@ def _check_pdf(name: str, data: bytes) -> None:
         )
     verdict = pdf_scan.check(data)
     if verdict.outcome == "clean":
-        return
+        return verdict.data
     if verdict.outcome == "encrypted":
         raise _Refused(
             "pdf_encrypted",

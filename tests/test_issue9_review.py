@@ -1,0 +1,222 @@
+"""Security review of issue 9's finished parts (PDF checks, outage handling, sign-in throttling):
+each test reproduces an attack the review found, against the real code, and failed before its fix.
+
+PDFs: qpdf reads some files one way and the viewers people open uploads in read them another.
+During the review the two files below were opened with the engines of Chrome (PDFium, loading
+the file as Chrome does, through ``FPDFAvail``) and Firefox (pdf.js 4), while the check called
+both clean: pdf.js listed the hidden script as the document's script and its opening action in
+both, PDFium as a document script in the linearized one. The tests show the script is in the
+file, where those viewers look, and that what is stored has nothing of it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+from collections.abc import Callable
+
+import pikepdf
+import pytest
+from flask import Flask
+
+from registry.auth.models import User
+from registry.uploads import pdf_scan
+from registry.uploads import services as uploads
+from tests.test_uploads import file
+
+SCRIPT = b"app.alert('hidden')"
+SCRIPT_ACTION = b"<< /S /JavaScript /JS (%s) >>" % SCRIPT
+CLEAN_CATALOGUE = b"<< /Type /Catalog /Pages 2 0 R >>"
+#: A catalogue that runs the script on opening, and lists it as a document-level script too.
+SCRIPTED_CATALOGUE = (
+    b"<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R "
+    b"/Names << /JavaScript << /Names [(hidden) 6 0 R] >> >> >>"
+)
+PAGE_TREE = [
+    (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+    (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << >> >>"),
+]
+HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+
+
+@pytest.fixture
+def staff(make_user: Callable[..., User]) -> User:
+    return make_user("staff")
+
+
+def everything_in(data: bytes) -> bytes:
+    """The file's bytes and, as qpdf reads it, every stream of it decoded (object streams too)."""
+    parts = [data]
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        numbers = {
+            entry.obj_stream_number
+            for entry in pdf.get_xref_table().values()
+            if entry.type == 2
+        }
+        for number in numbers:
+            parts.append(pdf.get_object(number, 0).read_bytes())
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Stream):
+                parts.append(obj.read_bytes())
+    return b"".join(parts)
+
+
+# --- a linearized file whose first-page cross-reference is not the one qpdf reads -------------
+
+
+def fast_web_view_pdf() -> bytes:
+    """A "linearized" PDF whose two cross-references disagree.
+
+    A linearized file's first object is a linearization dictionary whose ``/L`` is the file's
+    length; a reader that loads it a piece at a time, as Chrome and Firefox do, reads the
+    cross-reference right after that object. Here that one points object 1 at a catalogue that
+    runs a script, while ``startxref`` at the end, which qpdf follows, names a cross-reference
+    whose catalogue is clean and which does not list the script at all.
+    """
+
+    def build(length: int) -> bytes:
+        out = bytearray(HEADER)
+        linearization = len(out)
+        out += (
+            b"10 0 obj\n<< /Linearized 1 /L %010d /H [1 1] /O 3 /E 1 /N 1 /T 1 >>\nendobj\n"
+            % length
+        )
+        first_page_xref = len(out)
+        placeholder = first_page_table(0, 0, 0)
+        out += placeholder
+        where = {}
+        for number, body in [(1, CLEAN_CATALOGUE), *PAGE_TREE]:
+            where[number] = len(out)
+            out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        scripted_catalogue = len(out)
+        out += b"1 0 obj\n%s\nendobj\n" % SCRIPTED_CATALOGUE
+        script = len(out)
+        out += b"6 0 obj\n%s\nendobj\n" % SCRIPT_ACTION
+        main_xref = len(out)
+        out += b"xref\n0 4\n0000000000 65535 f \n"
+        out += b"".join(b"%010d 00000 n \n" % where[n] for n in (1, 2, 3))
+        out += b"10 1\n%010d 00000 n \n" % linearization
+        out += (
+            b"trailer\n<< /Size 11 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % main_xref
+        )
+        table = first_page_table(scripted_catalogue, script, main_xref)
+        assert len(table) == len(placeholder)
+        out[first_page_xref : first_page_xref + len(table)] = table
+        return bytes(out)
+
+    first = build(0)
+    return build(len(first))
+
+
+def first_page_table(catalogue: int, script: int, main_xref: int) -> bytes:
+    return (
+        b"xref\n0 1\n0000000000 65535 f \n1 1\n%010d 00000 n \n6 1\n%010d 00000 n \n"
+        b"trailer\n<< /Size 11 /Root 1 0 R /Prev %010d >>\n"
+        % (catalogue, script, main_xref)
+    )
+
+
+def as_read_a_piece_at_a_time(data: bytes) -> bytes:
+    """``data`` with ``startxref`` pointing where a linearization-aware reader starts: right
+    after the linearization dictionary (so qpdf can be asked what such a reader sees)."""
+    start = data.index(b"endobj\n") + len(b"endobj\n")
+    return re.sub(
+        rb"startxref\n\d+\n%%EOF\n$", b"startxref\n%d\n%%%%EOF\n" % start, data
+    )
+
+
+def test_a_script_that_only_a_linearized_reading_finds_is_not_stored(
+    app: Flask, staff: User
+) -> None:
+    data = fast_web_view_pdf()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert (
+            pdf.is_linearized
+        )  # its /L is the file's length: viewers read it as linearized
+    assert pdf_scan.check(as_read_a_piece_at_a_time(data)) == pdf_scan.Verdict(
+        "active", ("javascript", "open_action")
+    )
+
+    upload = uploads.store(file(data, "flyer.pdf"), actor=staff, field="artwork")
+
+    stored = uploads.read_bytes(upload)
+    assert SCRIPT not in everything_in(stored)
+    with pikepdf.open(io.BytesIO(stored)) as pdf:
+        assert not pdf.is_linearized and len(pdf.pages) == 1
+
+
+# --- an object stream whose index and the cross-reference stream disagree --------------------
+
+
+def mislabelled_object_stream_pdf() -> bytes:
+    """Objects 1 and 6 packed in object stream 4, where the object stream's own index and the
+    cross-reference stream disagree.
+
+    The cross-reference stream says object 1 is the stream's first object and object 6 its
+    third. pdf.js takes them by that position: the scripted catalogue and the script. qpdf takes
+    them by the numbers in the stream's index, which calls the first object 9 and the third 8:
+    so to qpdf object 1 is the clean catalogue in the second place, and object 6 does not exist.
+    """
+    bodies = [SCRIPTED_CATALOGUE, CLEAN_CATALOGUE, SCRIPT_ACTION]
+    numbers = [9, 1, 8]
+    offsets, packed = [], b""
+    for body in bodies:
+        offsets.append(len(packed))
+        packed += body + b"\n"
+    index = (
+        b" ".join(b"%d %d" % pair for pair in zip(numbers, offsets, strict=True))
+        + b"\n"
+    )
+    content = zlib.compress(index + packed)
+    object_stream = (
+        b"<< /Type /ObjStm /N 3 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+        % (len(index), len(content))
+        + content
+        + b"\nendstream"
+    )
+    out = bytearray(HEADER)
+    where = {}
+    for number, body in [*PAGE_TREE, (4, object_stream)]:
+        where[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    packed_at = {1: (4, 0), 6: (4, 2)}
+    rows = b"\x00\x00\x00\x00\x00\xff\xff"
+    for number in range(1, 8):
+        if number in packed_at:
+            stream, position = packed_at[number]
+            rows += b"\x02" + stream.to_bytes(4, "big") + position.to_bytes(2, "big")
+        elif number in where:
+            rows += b"\x01" + where[number].to_bytes(4, "big") + b"\x00\x00"
+        else:
+            rows += b"\x00\x00\x00\x00\x00\xff\xff"
+    xref = len(out)
+    out += (
+        b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
+        % len(rows)
+        + rows
+        + b"\nendstream\nendobj\n"
+    )
+    rows_at = out.index(b"stream\n", xref) + len(b"stream\n")
+    out[rows_at + 7 * 7 : rows_at + 8 * 7] = (
+        b"\x01" + xref.to_bytes(4, "big") + b"\x00\x00"
+    )
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_a_script_in_an_object_stream_place_qpdf_does_not_read_is_not_stored(
+    app: Flask, staff: User
+) -> None:
+    data = mislabelled_object_stream_pdf()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        packed = pdf.get_object(4, 0).read_bytes()
+        assert pdf.Root.get("/OpenAction") is None  # qpdf sees the clean catalogue
+    assert SCRIPT in packed and SCRIPT not in data  # the script is there, compressed
+
+    upload = uploads.store(file(data, "flyer.pdf"), actor=staff, field="artwork")
+
+    stored = uploads.read_bytes(upload)
+    assert SCRIPT not in everything_in(stored)
+    with pikepdf.open(io.BytesIO(stored)) as pdf:
+        assert pdf.Root.get("/OpenAction") is None and len(pdf.pages) == 1
