@@ -7,6 +7,8 @@ is the subject of a breach case. Each failed against the code before its fix.
 
 from __future__ import annotations
 
+import io
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -18,22 +20,29 @@ from flask import Flask
 from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
 from registry import create_app, db
 from registry.audit.chain import check_newest, plain_hash
 from registry.audit.models import AuditAction, AuditAnchor, AuditEvent
 from registry.audit.services import (
     Actor,
+    AuditFilters,
     canonical_event,
     record,
+    search_events,
     verify_chain,
 )
+from registry.breaches import services as breaches
+from registry.breaches.services import BreachAnswers, SubjectKind
+from registry.errors import Invalid
 from registry.web.dashboard import audit_status
-from tests.conftest import settings_for
+from tests.conftest import Browser, settings_for
 from tests.test_audit import allow_tampering, invoke, verify
 from tests.test_audit import separate_database as separate_database  # noqa: PLC0414 - the fixture
 from tests.test_audit import trail as trail  # noqa: PLC0414 - the fixture
 from tests.test_audit_integrity import checkpoint_file, checkpoint_lines
+from tests.test_audit_subject import Scene, csv_rows, page_seqs
 from tests.test_audit_subject import scene as scene  # noqa: PLC0414 - the fixture
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -350,3 +359,108 @@ def test_the_dashboard_card_during_writes_by_other_processes_is_not_a_false_alar
     assert report.ok, report.describe()
     assert writer_got_in() is separate_database.startswith("postgresql")
     assert seq == 20 + (1 if writer_got_in() else 0)
+
+
+# --- the subject of a breach case ----------------------------------------------------------------
+
+
+def reference_forms(scene: Scene) -> list[str]:
+    """Ways an auditor may ask the trail for the case or its evidence file: the breach pages take a
+    reference in any case, with or without the dash and the leading zeros."""
+    number, upload = scene.case.id, scene.evidence[0]
+    return [
+        f"br-{number}",
+        f"BR{number}",
+        f"br-{number:04d}",
+        f"breach_report:br-{number}",
+        f"Breach_Report : BR-{number:04d}",
+        f"upload:{upload}",
+        f"UPLOAD: {upload}",
+        upload,
+    ]
+
+
+@pytest.mark.parametrize("form", range(8))
+def test_an_export_asked_for_by_another_form_of_the_reference_is_not_shown_to_the_subject(
+    app: Flask, scene: Scene, browser_as: Callable[..., Browser], form: int
+) -> None:
+    """An export is recorded with the filter it was asked for: the reference, so who is looking
+    into the case. Only the exact ``BR-0001`` was withheld from the case's subject; ``br-1``,
+    ``BR1`` (which the breach pages accept) and the evidence file's upload id were shown."""
+    query = reference_forms(scene)[form]
+    auditor = browser_as(user=scene.auditor)
+    before = page_seqs(auditor, "action=audit:export")
+
+    rows = csv_rows(auditor, f"object={query}")
+
+    [export] = page_seqs(auditor, "action=audit:export") - before
+    assert export not in page_seqs(
+        browser_as(user=scene.subject), "action=audit:export"
+    )
+    assert rows, "the auditor's search finds what they asked for"
+
+
+def test_a_case_reference_in_another_form_finds_the_cases_events(
+    app: Flask, scene: Scene
+) -> None:
+    """The same forms, searched through the API by another auditor, find the same events as the
+    reference the trail holds: the filter reads a reference as the breach pages do."""
+
+    def found(value: str) -> set[int]:
+        filters = AuditFilters.parse({"object": value}, strict=True)
+        return {
+            e.seq
+            for e in db.session()
+            .execute(search_events(filters, viewer=scene.auditor))
+            .scalars()
+        }
+
+    exact = found(scene.case.reference)
+    assert len(exact) == 3
+    for form in reference_forms(scene)[:5]:
+        assert found(form) == exact, form
+
+
+def test_a_refused_evidence_file_is_not_shown_to_the_subject_of_a_case(
+    app: Flask, scene: Scene, browser_as: Callable[..., Browser]
+) -> None:
+    """A refused evidence file names someone who was reporting a breach, and it is not linked to a
+    case: the reporter usually tries again with another file a minute later, when the case appears
+    (as a gap in the event numbers the subject can read). Auditors who are not the subject of a case
+    read it; the subject does not."""
+    with pytest.raises(Invalid):
+        breaches.report_breach(
+            BreachAnswers(
+                account="@night_owl on X",
+                link="",
+                description="Posted a photo of the ward.",
+                clauses=("6.11",),
+                reputational_risk=False,
+                subject_kind=SubjectKind.USER,
+                subject_user=scene.subject.email,
+            ),
+            [FileStorage(io.BytesIO(b"<svg></svg>"), "post.svg")],
+            scene.reporter,
+        )
+    db.session().commit()
+    refused = (
+        db.session()
+        .execute(
+            select(AuditEvent.seq).where(
+                AuditEvent.action == "upload:refused",
+                AuditEvent.object_id == "evidence",
+            )
+        )
+        .scalar_one()
+    )
+
+    assert refused in page_seqs(browser_as(user=scene.auditor), "action=upload")
+    assert refused not in page_seqs(browser_as(user=scene.subject), "action=upload")
+    assert (
+        json.loads(
+            db.session()
+            .execute(select(AuditEvent.details).where(AuditEvent.seq == refused))
+            .scalar_one()
+        )["field"]
+        == "evidence"
+    )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     func,
     literal,
     or_,
@@ -46,7 +47,12 @@ from registry.audit.chain import (  # noqa: F401
 from registry.audit.keyring import AuditKeyring, current_keyring
 from registry.audit.models import AuditAction, AuditAnchor, AuditEvent
 from registry.auth.permissions import Permission
-from registry.breaches.models import BreachEvidence, BreachReport
+from registry.breaches.models import (
+    REFERENCE_PATTERN,
+    BreachEvidence,
+    BreachReport,
+    reference_for,
+)
 from registry.errors import Invalid
 
 REDACTED = "[redacted]"
@@ -202,7 +208,7 @@ class AuditFilters:
         if strict and errors:
             raise Invalid(errors)
         return cls(
-            object=(args.get("object") or "").replace("\x00", "").strip()[:110],
+            object=_object_filter((args.get("object") or "").replace("\x00", "").strip()[:110]),
             action=(args.get("action") or "").replace("\x00", "").strip()[:64],
             actor=(args.get("actor") or "").replace("\x00", "").strip()[:200],
             since=moments["since"],
@@ -219,6 +225,22 @@ class AuditFilters:
 CASE_OBJECT: Final = "breach_report"
 EVIDENCE_FIELD: Final = "evidence"
 _EVIDENCE_MARK: Final = canonical_json({"field": EVIDENCE_FIELD})[1:-1]  # as it stands in an event's details
+
+
+def _object_filter(value: str) -> str:
+    """The object filter as the trail writes objects: the type in lower case, no spaces round the
+    colon, and a breach report's reference in any form the breach pages take (``br42``, ``BR-042``)
+    as the trail holds it (``BR-0042``). So the search finds what was meant, and an export asked
+    for by a case is recorded by the reference that withholds it from the case's subject."""
+    kind, sep, ident = value.partition(":")
+    kind, ident = kind.strip(), ident.strip()
+    if not sep:
+        kind, ident = "", kind
+    elif not ident:
+        return value
+    if (match := REFERENCE_PATTERN.match(ident)) and kind.lower() in ("", CASE_OBJECT):
+        ident = reference_for(int(match.group(1)))
+    return f"{kind.lower()}:{ident}" if sep else ident
 
 
 def case_reference(report_id: ColumnElement[int]) -> ColumnElement[str]:
@@ -252,8 +274,10 @@ def withheld_from(viewer: Any) -> ColumnElement[bool]:
     - **Only those who read every case read any** (``BREACH_READ_ALL``: auditors). Comms and
       administrators read the rest of the trail.
     - **Nobody sees a case about themselves**, as on the breach pages: not its events, not its
-      evidence's, and not an export of the trail asked for by its reference (that shows who is
-      looking into it).
+      evidence's, and not an export of the trail asked for by its reference or its evidence
+      files' upload ids (that shows who is looking into it). Nor, while any case is about them,
+      an evidence file refused while someone was reporting: it is linked to no case, but it names
+      the reporter, who usually tries again a minute later, when the case appears.
     - **An anonymised case shows only its anonymisation.** Retention clears the subject, so the
       subject could no longer be recognised, while the append-only trail still names the reporter
       and the handlers: the case's other events and its evidence's are withheld from every read of
@@ -264,23 +288,35 @@ def withheld_from(viewer: Any) -> ColumnElement[bool]:
         AuditEvent.object_type == "upload", AuditEvent.action == AuditAction.UPLOAD_STORE.value,
         AuditEvent.details.like(f"%{_EVIDENCE_MARK}%"),
     )
+    refused_evidence = and_(
+        AuditEvent.object_type == "upload", AuditEvent.action == AuditAction.UPLOAD_REFUSED.value,
+        AuditEvent.object_id == EVIDENCE_FIELD,
+    )
     if not viewer.can(Permission.BREACH_READ_ALL):
-        refused_evidence = and_(
-            AuditEvent.object_type == "upload", AuditEvent.action == AuditAction.UPLOAD_REFUSED.value,
-            AuditEvent.object_id == EVIDENCE_FIELD,
-        )
         return or_(is_case, stored_evidence, refused_evidence)
     about_viewer = BreachReport.subject_id == viewer.id
     anonymised = BreachReport.anonymised_at.is_not(None)
     export = aliased(AuditEvent)
     # Worked out once, not per event: a subquery per event would also make PostgreSQL's planner
     # cost the count of a long trail high enough to compile it (JIT) on every page.
+    # Lower case on both sides: exports recorded before filters were normalised may name "br-0042".
+    named = func.lower(export.details)
     exports_of_cases_about_viewer = (
         select(export.seq)
         .join(BreachReport, and_(
             about_viewer,
-            export.details.like(literal("%", String) + case_reference(BreachReport.id) + literal('"%', String)),
+            named.like(literal("%", String) + func.lower(case_reference(BreachReport.id)) + literal('"%', String)),
         ))
+        .where(export.action == AuditAction.AUDIT_EXPORT.value)
+    )
+    evidence_id = cast(BreachEvidence.upload_id, String)
+    exports_of_evidence_about_viewer = (
+        select(export.seq)
+        .join(BreachEvidence, or_(
+            named.like(literal('%"object":"upload:', String) + evidence_id + literal('"%', String)),
+            named.like(literal('%"object":"', String) + evidence_id + literal('"%', String)),
+        ))
+        .join(BreachReport, and_(BreachReport.id == BreachEvidence.report_id, about_viewer))
         .where(export.action == AuditAction.AUDIT_EXPORT.value)
     )
     return or_(
@@ -291,6 +327,8 @@ def withheld_from(viewer: Any) -> ColumnElement[bool]:
         # Anonymising deletes a case's link to its evidence: evidence linked to no case was an anonymised case's.
         and_(stored_evidence, AuditEvent.object_id.not_in(_evidence_uploads())),
         and_(AuditEvent.action == AuditAction.AUDIT_EXPORT.value, AuditEvent.seq.in_(exports_of_cases_about_viewer)),
+        and_(AuditEvent.action == AuditAction.AUDIT_EXPORT.value, AuditEvent.seq.in_(exports_of_evidence_about_viewer)),
+        and_(refused_evidence, exists().where(about_viewer)),
     )
 
 
