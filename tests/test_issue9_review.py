@@ -14,15 +14,22 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pikepdf
 import pytest
 from flask import Flask
+from sqlalchemy.engine import make_url
 
+from registry import db
 from registry.auth.models import User
 from registry.uploads import pdf_scan
 from registry.uploads import services as uploads
+from tests import pg_available
+from tests.conftest import fresh_postgres_database, migrate
+from tests.test_outage import CHECK_URL, POSTGRES_URL, _build_app
 from tests.test_uploads import file
 
 SCRIPT = b"app.alert('hidden')"
@@ -220,3 +227,49 @@ def test_a_script_in_an_object_stream_place_qpdf_does_not_read_is_not_stored(
     assert SCRIPT not in everything_in(stored)
     with pikepdf.open(io.BytesIO(stored)) as pdf:
         assert pdf.Root.get("/OpenAction") is None and len(pdf.pages) == 1
+
+
+# --- readiness on a database without the Registry's tables -----------------------------------
+
+
+@contextmanager
+def database_without_tables(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A database that answers but holds nothing of the Registry: for SQLite, a file missing from
+    a folder that exists (a volume not mounted yet over its mount point; the app then creates the
+    file, empty); for PostgreSQL, a database nobody has migrated."""
+    if kind == "sqlite":
+        folder = tmp_path / "mount-point"
+        folder.mkdir()
+        yield f"sqlite:///{folder / 'registry.db'}"
+        return
+    if pg_available.main(POSTGRES_URL) != 0:
+        pytest.skip(
+            f"PostgreSQL does not answer at {make_url(POSTGRES_URL).render_as_string()}: "
+            "its readiness case skipped"
+        )
+    with fresh_postgres_database(POSTGRES_URL) as url:
+        yield url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_readyz_is_not_ready_while_the_database_has_no_registry_in_it(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load balancer must not send people to a process that cannot serve them: ``SELECT 1``
+    succeeds on an empty database, yet every page that reads a record fails."""
+    with database_without_tables(kind, tmp_path) as url:
+        app = _build_app(url, tmp_path, monkeypatch)
+        client = app.test_client()
+        try:
+            if kind == "sqlite":
+                assert client.get(CHECK_URL).status_code == 503
+            ready = client.get("/readyz")
+            assert ready.status_code == 503, ready.get_data(as_text=True)
+            assert int(ready.headers["Retry-After"]) > 0
+            assert ready.get_json()["status"] == "unavailable"
+
+            migrate(url)
+            assert client.get("/readyz").status_code == 200
+            assert client.get(CHECK_URL).status_code == 200
+        finally:
+            db.database(app).engine.dispose()
