@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,12 +26,14 @@ from sqlalchemy.engine import make_url
 
 from registry import db
 from registry.auth.models import User
+from registry.errors import Invalid
 from registry.uploads import pdf_scan
 from registry.uploads import services as uploads
 from tests import pg_available
 from tests.conftest import fresh_postgres_database, migrate
 from tests.test_outage import CHECK_URL, POSTGRES_URL, _build_app
-from tests.test_uploads import file
+from tests.test_upload_pdf import CATALOGUE, object_stream_pdf
+from tests.test_uploads import file, stored_files, upload_rows
 
 SCRIPT = b"app.alert('hidden')"
 SCRIPT_ACTION = b"<< /S /JavaScript /JS (%s) >>" % SCRIPT
@@ -273,3 +276,40 @@ def test_readyz_is_not_ready_while_the_database_has_no_registry_in_it(
             assert client.get(CHECK_URL).status_code == 200
         finally:
             db.database(app).engine.dispose()
+
+
+# --- many slow files in one request ------------------------------------------------------------
+
+
+def slow_to_check_pdf() -> bytes:
+    """60 KB whose object stream inflates to 60 MB of numbers: qpdf needs about a second to find
+    it is too much (each such file alone is well within the check's limits)."""
+    numbers = b"[" + b"0 " * (30 * 1024 * 1024) + b"]"
+    return object_stream_pdf({5: numbers}, loose={1: CATALOGUE})
+
+
+def test_many_pdfs_slow_to_check_cannot_hold_the_worker_past_one_budget(
+    app: Flask, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each PDF's check is limited, but a form takes any number of files: a dozen such files in
+    one request held the worker for a dozen checks (under gunicorn, past its 30-second timeout,
+    which kills the worker before the refusal is audited). The files of one request now share
+    one budget (shortened here from 20 seconds); those left when it is spent are refused."""
+    budget = 3
+    monkeypatch.setattr(uploads, "CHECK_SECONDS", budget, raising=False)
+    data = slow_to_check_pdf()
+    files = [file(data, f"bomb{n}.pdf") for n in range(12)]
+
+    began = time.monotonic()
+    with pytest.raises(Invalid) as raised:
+        uploads.store_all(files, actor=staff, field="artwork")
+    took = time.monotonic() - began
+
+    assert took < budget + 2
+    message = raised.value.errors["artwork"]
+    assert "bomb0.pdf: the PDF is too large or complex to check safely." in message
+    assert (
+        "bomb11.pdf: there was no time left to check this file after the others sent "
+        "with it. Send it again on its own, or with fewer files."
+    ) in message
+    assert upload_rows() == 0 and stored_files(app) == []

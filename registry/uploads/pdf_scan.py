@@ -157,7 +157,10 @@ _CONTAINERS = frozenset({ObjectType.dictionary, ObjectType.array, ObjectType.str
 _DICTIONARIES = frozenset({ObjectType.dictionary, ObjectType.stream})
 
 
-Outcome = Literal["clean", "active", "encrypted", "unreadable", "too_complex"]
+#: ``out_of_time``: stopped at the caller's shorter deadline (see :func:`check`), not for itself.
+Outcome = Literal[
+    "clean", "active", "encrypted", "unreadable", "too_complex", "out_of_time"
+]
 
 
 @dataclass(frozen=True)
@@ -171,26 +174,27 @@ class Verdict:
     data: bytes = field(default=b"", repr=False)
 
 
-def check(data: bytes) -> Verdict:
+def check(data: bytes, *, seconds: float | None = None) -> Verdict:
     """Check ``data`` (which starts ``%PDF-``) in a child process held to the limits.
 
-    Never raises for anything in the file: a child that runs out of memory or time is
-    ``too_complex``; one that crashes or answers nonsense is ``unreadable``.
+    ``seconds``: what is left of the caller's own time for it, if less than
+    :data:`WALL_SECONDS`; a check stopped then is ``out_of_time``. Never raises for
+    anything in the file: a child that runs out of memory or time is ``too_complex``;
+    one that crashes or answers nonsense is ``unreadable``.
     """
+    wall = WALL_SECONDS if seconds is None else max(min(seconds, WALL_SECONDS), 0)
     try:
         done = subprocess.run(
             [sys.executable, "-I", __file__],
             input=data,
             capture_output=True,
-            timeout=WALL_SECONDS,
+            timeout=wall,
             env={},
             check=False,
         )
     except subprocess.TimeoutExpired:
-        log.warning(
-            "A PDF check took longer than %d seconds and was stopped", WALL_SECONDS
-        )
-        return Verdict("too_complex")
+        log.warning("A PDF check took longer than %.1f seconds and was stopped", wall)
+        return Verdict("too_complex" if wall >= WALL_SECONDS else "out_of_time")
     if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         log.warning(
             "A PDF check used more than %d seconds of processor time and was stopped",

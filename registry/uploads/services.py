@@ -37,6 +37,7 @@ import os
 import re
 import secrets
 import struct
+import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,10 @@ NAME_MAX = 255
 FOLDER = "uploads"
 MAX_FRAMES = 1000
 FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+#: The files of one call are checked within this many seconds in all (a PDF's check alone may take
+#: as long), so a request carrying many files that are slow to check cannot hold a web worker past
+#: its timeout (gunicorn's default is 30 s); files left when it is spent are refused unchecked.
+CHECK_SECONDS = pdf_scan.WALL_SECONDS
 
 _PILLOW_FORMATS = {
     UploadType.PNG: "PNG",
@@ -137,10 +142,14 @@ def store_all(
     limit = current_app.extensions["registry.settings"].max_upload_bytes
     accepted: list[_Accepted] = []
     refused: list[_Refused] = []
+    deadline = time.monotonic() + CHECK_SECONDS
     for file in chosen:
         name = clean_name(file.filename)
         try:
-            accepted.append(_check(name, file.stream.read(limit + 1), limit))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _out_of_time(name)
+            accepted.append(_check(name, file.stream.read(limit + 1), limit, left))
         except _Refused as refusal:
             refused.append(refusal)
     problems = dict(errors or {})
@@ -248,7 +257,7 @@ def _extensions(kind: UploadType) -> frozenset[str]:
 # --- checking ------------------------------------------------------------------------------
 
 
-def _check(name: str, data: bytes, limit: int) -> _Accepted:
+def _check(name: str, data: bytes, limit: int, seconds: float) -> _Accepted:
     if not data:
         raise _Refused("empty", f"{name}: the file is empty. Choose the file again.")
     if len(data) > limit:
@@ -258,7 +267,7 @@ def _check(name: str, data: bytes, limit: int) -> _Accepted:
     if kind is None:
         raise _unknown(name, data)
     if kind is UploadType.PDF:
-        return _Accepted(name, kind, _check_pdf(name, data))
+        return _Accepted(name, kind, _check_pdf(name, data, seconds))
     return _Accepted(name, kind, _reencode(name, kind, data))
 
 
@@ -296,7 +305,7 @@ def _unknown(name: str, data: bytes) -> _Refused:
     return _Refused("type", f"{name}: this type of file is not accepted. Upload {ACCEPTED}.")
 
 
-def _check_pdf(name: str, data: bytes) -> bytes:
+def _check_pdf(name: str, data: bytes, seconds: float) -> bytes:
     """Refuse a PDF that is incomplete, encrypted, unreadable, too complex to check, or
     holds active content (see :mod:`registry.uploads.pdf_scan` for what, and the limits);
     otherwise the file to store: qpdf's copy of what it checked, so no viewer finds more."""
@@ -306,9 +315,11 @@ def _check_pdf(name: str, data: bytes) -> bytes:
             f"{name}: the PDF is incomplete (it has no end-of-file marker). "
             "Save it as a PDF again and upload the new copy.",
         )
-    verdict = pdf_scan.check(data)
+    verdict = pdf_scan.check(data, seconds=seconds)
     if verdict.outcome == "clean":
         return verdict.data
+    if verdict.outcome == "out_of_time":
+        raise _out_of_time(name)
     if verdict.outcome == "encrypted":
         raise _Refused(
             "pdf_encrypted",
@@ -333,6 +344,14 @@ def _check_pdf(name: str, data: bytes) -> bytes:
         "pdf_unreadable",
         f"{name}: the PDF is damaged or stored in a way that cannot be checked. "
         "Print it to a new PDF and upload that.",
+    )
+
+
+def _out_of_time(name: str) -> _Refused:
+    return _Refused(
+        "out_of_time",
+        f"{name}: there was no time left to check this file after the others sent with it. "
+        "Send it again on its own, or with fewer files.",
     )
 
 
