@@ -25,13 +25,20 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from registry import db
+from registry.auth import devices
 from registry.auth.models import User
 from registry.errors import Invalid
 from registry.uploads import pdf_scan
 from registry.uploads import services as uploads
 from tests import pg_available
-from tests.conftest import fresh_postgres_database, migrate
+from tests.conftest import (
+    csrf_token,
+    fresh_postgres_database,
+    migrate,
+    sign_in,
+)
 from tests.test_outage import CHECK_URL, POSTGRES_URL, _build_app
+from tests.test_sign_in_devices import attempt, browser_signed_in_at
 from tests.test_upload_pdf import CATALOGUE, object_stream_pdf
 from tests.test_uploads import file, stored_files, upload_rows
 
@@ -313,3 +320,40 @@ def test_many_pdfs_slow_to_check_cannot_hold_the_worker_past_one_budget(
         "with it. Send it again on its own, or with fewer files."
     ) in message
     assert upload_rows() == 0 and stored_files(app) == []
+
+
+# --- a browser's device allowance, however often its owner signs in there --------------------
+
+
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_ENABLED": True}])
+def test_a_browser_signed_in_on_again_keeps_one_allowance_for_its_copies(
+    app: Flask, make_user: Callable[..., User], app_settings: dict[str, object]
+) -> None:
+    """Each full sign-in issued a new device id and left the earlier entries valid for 180 days,
+    so whoever copied a shared computer's cookie after each of the owner's sign-ins held as many
+    allowances of 5 guesses a minute and 20 an hour, from any address, as copies. Signing in
+    again on a browser now renews its entry under the same device id."""
+    owner = make_user("staff")
+    ward_pc = browser_signed_in_at(app, owner)
+    copies = [ward_pc.get_cookie(devices.cookie_name()).value]
+    for _ in range(2):
+        sign_in(ward_pc, owner)
+        ward_pc.post("/logout", data={"csrf_token": csrf_token(ward_pc)})
+        copies.append(ward_pc.get_cookie(devices.cookie_name()).value)
+
+    statuses = []
+    for number, copy in enumerate(copies):
+        thief = app.test_client()
+        thief.set_cookie(devices.cookie_name(), copy)
+        statuses.append(
+            [
+                attempt(
+                    thief,
+                    owner.email,
+                    f"guess {number}.{n}",
+                    f"198.18.{number}.{n + 1}",
+                ).status_code
+                for n in range(5)
+            ]
+        )
+    assert statuses == [[200] * 5, [429] * 5, [429] * 5]

@@ -14,7 +14,8 @@ signing key also covers the account's id and its current password hash, so an en
 - names no account: the account is part of the key, not of the cookie;
 - stops counting when the password changes or is reset (so a thief who signed in with a stolen
   password keeps nothing once it is changed), when the account is deactivated, and
-  :data:`COOKIE_DAYS` after it was issued (each full sign-in on the browser issues a new one);
+  :data:`COOKIE_DAYS` after it was issued (each full sign-in on the browser renews it, under the
+  same device id, so copies of the cookie taken after each sign-in share one allowance);
 - is not a session: it signs nobody in; it only decides how failed attempts are counted.
 """
 
@@ -86,12 +87,16 @@ def remember(user: User) -> None:
     """Mark this browser as a device of ``user`` on the response to this request.
 
     Call it only once the person has fully signed in: the password and, if they have one,
-    their second factor. The entries of other accounts on the browser are kept (a shared
-    ward computer), newest first, up to :data:`ACCOUNTS_PER_BROWSER`.
+    their second factor. A browser already known for ``user`` keeps its device id (the entry
+    is renewed), so one browser is one allowance however often they sign in on it. The
+    entries of other accounts on the browser are kept (a shared ward computer), newest
+    first, up to :data:`ACCOUNTS_PER_BROWSER`.
     """
     signer = _signer(user)
-    others = [entry for entry in _entries() if _device_in(signer, entry) is None]
-    fresh = signer.sign(secrets.token_urlsafe(16)).decode("ascii")
+    known = [(entry, _device_in(signer, entry)) for entry in _entries()]
+    others = [entry for entry, device in known if device is None]
+    device = next((device for _, device in known if device is not None), None)
+    fresh = signer.sign(device or secrets.token_urlsafe(16)).decode("ascii")
     value = _SEPARATOR.join([fresh, *others][:ACCOUNTS_PER_BROWSER])
     name, secure = cookie_name(), bool(current_app.config.get("SESSION_COOKIE_SECURE"))
 
