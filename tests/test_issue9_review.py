@@ -12,7 +12,9 @@ file, where those viewers look, and that what is stored has nothing of it.
 from __future__ import annotations
 
 import io
+import logging
 import re
+import secrets
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -357,3 +359,38 @@ def test_a_browser_signed_in_on_again_keeps_one_allowance_for_its_copies(
             ]
         )
     assert statuses == [[200] * 5, [429] * 5, [429] * 5]
+
+
+# --- what an outage writes to the log ------------------------------------------------------------
+
+FORGED = (
+    "2026-12-06 03:00:00,000 INFO registry.audit.checkpoints: audit checkpoint "
+    '{"chain": "forged", "seq": 1}'
+)
+
+
+def test_an_address_cannot_write_lines_of_its_own_into_the_log(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The 503 of an outage logs the request's path, which the sender chooses: ``%0A`` in it
+    started a line of the sender's own in the log, such as a checkpoint line a SIEM reads."""
+    url = f"sqlite:///{tmp_path / 'not-mounted-yet' / 'registry.db'}"
+    client = _build_app(url, tmp_path, monkeypatch).test_client()
+    with client.session_transaction() as cookie:  # anyone signed in, during the outage
+        cookie["_user_id"] = "1"
+        cookie["sid"] = secrets.token_urlsafe(32)
+
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="registry.web.errors"):
+        response = client.get("/verify%0A" + FORGED.replace(" ", "%20"))
+    assert response.status_code == 503
+
+    [line] = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "registry.web.errors"
+    ]
+    assert line.startswith("Database unavailable on GET /verify")
+    assert "\n" not in line and "\r" not in line

@@ -56,11 +56,12 @@ DATABASE_UNAVAILABLE = (
 
 def logged_path() -> str:
     """The request's path for a log line: a route's pattern where it carries a secret (a set-up link's
-    token must not reach the logs), else the path itself."""
+    token must not reach the logs), else the path itself, with anything but printable ASCII escaped
+    (the sender chooses it, and a ``%0A`` in it would otherwise start a log line of their own)."""
     rule = request.url_rule
     if rule is not None and "<token>" in rule.rule:
         return rule.rule
-    return request.path
+    return request.path.encode("unicode_escape").decode("ascii")
 
 
 def problem(status: int, detail: str | None = None, *, title: str | None = None,
