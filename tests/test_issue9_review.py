@@ -15,6 +15,8 @@ import io
 import logging
 import re
 import secrets
+import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,6 +26,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from registry import db
@@ -32,6 +35,7 @@ from registry.auth.models import User
 from registry.errors import Invalid
 from registry.uploads import pdf_scan
 from registry.uploads import services as uploads
+from registry.uploads.models import Upload
 from tests import pg_available
 from tests.conftest import (
     csrf_token,
@@ -39,7 +43,14 @@ from tests.conftest import (
     migrate,
     sign_in,
 )
-from tests.test_outage import CHECK_URL, POSTGRES_URL, _build_app
+from tests.test_consent import _api_body
+from tests.test_outage import (
+    CHECK_URL,
+    POSTGRES_URL,
+    Relay,
+    _build_app,
+    _staff_member,
+)
 from tests.test_sign_in_devices import attempt, browser_signed_in_at
 from tests.test_upload_pdf import CATALOGUE, object_stream_pdf
 from tests.test_uploads import file, stored_files, upload_rows
@@ -394,3 +405,82 @@ def test_an_address_cannot_write_lines_of_its_own_into_the_log(
     ]
     assert line.startswith("Database unavailable on GET /verify")
     assert "\n" not in line and "\r" not in line
+
+
+# --- a commit whose answer is lost -----------------------------------------------------------------
+
+
+class AnswerLosingRelay(Relay):
+    """A relay to PostgreSQL that, once armed, passes the next ``COMMIT`` on to the server and then
+    breaks the connection, dropping the server's answer: the commit happens, and the application
+    cannot know it."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        super().__init__(upstream)
+        self.armed = threading.Event()
+        self.dropping = threading.Event()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                if self.dropping.is_set():
+                    continue  # the server's answer to the commit
+                if (
+                    self.armed.is_set()
+                    and data.startswith(b"Q")
+                    and b"COMMIT\x00" in data
+                ):
+                    self.armed.clear()
+                    self.dropping.set()
+                    sink.sendall(data)
+                    threading.Event().wait(0.5)  # the server commits meanwhile
+                    return
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._break(source, sink)
+            self.dropping.clear()
+
+
+def test_a_commit_whose_answer_is_lost_keeps_the_files_of_what_it_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection breaks after PostgreSQL has committed a consent request with its artwork but
+    before it says so: the person gets the 503 ("check whether it was saved"), and the request is
+    saved. Its artwork's file was deleted with the transaction the application thought had failed,
+    leaving a committed upload without its file. Now it is kept (``uploads prune`` removes files
+    nothing refers to, should the commit really have failed)."""
+    if pg_available.main(POSTGRES_URL) != 0:
+        pytest.skip(
+            f"PostgreSQL does not answer at {make_url(POSTGRES_URL).render_as_string()}: "
+            "the lost-answer case skipped"
+        )
+    base = make_url(POSTGRES_URL)
+    relay = AnswerLosingRelay((base.host or "127.0.0.1", base.port or 5432))
+    relay.start()
+    try:
+        with fresh_postgres_database(POSTGRES_URL) as url:
+            migrate(url)
+            through_relay = (
+                make_url(url)
+                .set(host="127.0.0.1", port=relay.port)
+                .render_as_string(hide_password=False)
+            )
+            app = _build_app(through_relay, tmp_path, monkeypatch)
+            try:
+                _user, token = _staff_member(app)
+                relay.armed.set()
+                answer = app.test_client().post(
+                    "/api/v1/consents", json=_api_body(), headers=token
+                )
+                assert answer.status_code == 503, answer.get_json()
+                assert not relay.armed.is_set(), "the relay never saw the commit"
+
+                with app.app_context():
+                    [upload] = db.session().execute(select(Upload)).scalars().all()
+                    assert uploads.read_bytes(upload).startswith(b"\x89PNG")
+            finally:
+                db.database(app).engine.dispose()
+    finally:
+        relay.close()

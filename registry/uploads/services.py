@@ -17,7 +17,8 @@ flushed, and registered with the session's current transaction; if that
 transaction ends without committing (rolled back, or the session closed), the
 files written in it are deleted. So a committed row always has its file; a crash
 between writing and rolling back can leave an unreferenced file at worst, which
-:func:`remove_orphans` clears. (Writing under a temporary name and renaming after
+:func:`remove_orphans` clears. So can a commit that fails: its files are kept,
+since the database may have committed before the connection broke. (Writing under a temporary name and renaming after
 the commit would turn a failed rename into a committed row without its file.)
 
 When the folder cannot be written (disk full, quota, read-only, no permission, an
@@ -79,6 +80,7 @@ _PILLOW_FORMATS = {
 }
 _ANIMATED = frozenset({UploadType.PNG, UploadType.GIF, UploadType.WEBP})
 _TRACKED = "registry.uploads.written"
+_COMMITTING = "registry.uploads.committing"
 _STORED_NAME = re.compile(r"[0-9a-f]{32}")
 #: Why the uploads folder may refuse a write that the service cannot help: answered with 503.
 STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
@@ -601,6 +603,7 @@ def _track(session: Session, path: Path) -> None:
     written: list[_Written] | None = session.info.get(_TRACKED)
     if written is None:
         written = session.info[_TRACKED] = []
+        event.listen(session, "before_commit", _committing)
         event.listen(session, "after_commit", _committed)
         event.listen(session, "after_transaction_end", _ended)
     if not session.in_transaction():
@@ -608,6 +611,13 @@ def _track(session: Session, path: Path) -> None:
     transaction = session.get_nested_transaction() or session.get_transaction()
     assert transaction is not None
     written.append(_Written(transaction, path))
+
+
+def _committing(session: Session) -> None:
+    """The outermost transaction is about to commit: from now on, whether it did is known only
+    if the commit returns (see :func:`_ended`)."""
+    if session.get_nested_transaction() is None:
+        session.info[_COMMITTING] = session.get_transaction()
 
 
 def _committed(session: Session) -> None:
@@ -628,9 +638,23 @@ def _committed(session: Session) -> None:
 
 
 def _ended(session: Session, transaction: SessionTransaction) -> None:
-    """A transaction ended; files still tied to it were not committed: delete them."""
+    """A transaction ended; files still tied to it were not committed: delete them, unless its
+    commit failed. The connection may have broken after the database committed, and a committed
+    row without its file is a loss, where a file without a row is cleared by :func:`remove_orphans`."""
     written: list[_Written] = session.info.get(_TRACKED, [])
+    commit_failed = session.info.get(_COMMITTING) is transaction
+    if transaction.parent is None:
+        session.info.pop(_COMMITTING, None)
     if not any(item.transaction is transaction for item in written):
+        return
+    if commit_failed:
+        kept = [item for item in written if item.transaction is transaction]
+        log.warning(
+            "Kept %d stored file(s) of a commit that failed, in case the database committed it; "
+            "`uploads prune` removes them if no record refers to them",
+            len(kept),
+        )
+        written[:] = [item for item in written if item.transaction is not transaction]
         return
     for item in [item for item in written if item.transaction is transaction]:
         try:
