@@ -45,7 +45,7 @@ run: install
 
 # The two legs run side by side (each is one process, and their databases, ports and folders are
 # their own); each leg's output is printed whole when it ends.
-test: install
+test: install lint
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite:
@@ -63,8 +63,10 @@ test-postgres:
 bench: install
 	$(BIN)/python -m tests.bench
 
+# Gates (pyproject.toml holds their settings): lint rules and the formatter.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) node_modules $(STATIC)/css $(STATIC)/nhsuk instance

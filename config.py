@@ -193,8 +193,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         ]
         if missing:
             raise ConfigError(
-                "Production needs real values: set " + ", ".join(missing)
-                + " (see README: Configuration)."
+                "Production needs real values: set " + ", ".join(missing) + " (see README: Configuration)."
             )
         assert secret_key is not None
         if len(secret_key) < MIN_SECRET_KEY_LENGTH:
@@ -220,7 +219,9 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
     audit_keys = parse_master_keys(audit_keys_value, "REGISTRY_AUDIT_KEYS")
     if {key.key for key in audit_keys} & {key.key for key in master_keys}:
         # One key for two purposes: whoever holds the vault's key could forge the trail, and the other way round.
-        raise ConfigError("REGISTRY_AUDIT_KEYS reuses a key of REGISTRY_MASTER_KEYS: give the audit chain keys of its own.")
+        raise ConfigError(
+            "REGISTRY_AUDIT_KEYS reuses a key of REGISTRY_MASTER_KEYS: give the audit chain keys of its own."
+        )
     checkpoint_file = _text(values.get("AUDIT_CHECKPOINT_FILE"))
 
     ratelimit = _text(values.get("RATELIMIT_STORAGE_URI"))

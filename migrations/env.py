@@ -28,7 +28,9 @@ def _run(connection: Connection) -> None:
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:
-                    raise RuntimeError(f"The migration left {len(broken)} rows whose foreign keys point nowhere: {broken[:5]}")
+                    raise RuntimeError(
+                        f"The migration left {len(broken)} rows whose foreign keys point nowhere: {broken[:5]}"
+                    )
     finally:
         if sqlite:
             _sqlite_foreign_keys(connection, on=True)

@@ -114,7 +114,25 @@ def register_blueprints(app: Flask) -> None:
     from registry.web.health import bp as health
     from registry.web.views import bp as web
 
-    for blueprint in (health, web, auth, channels, vault, roster, monitoring, notifications, screening, posts, consent, media, breaches, reports, verification, audit, api):
+    for blueprint in (
+        health,
+        web,
+        auth,
+        channels,
+        vault,
+        roster,
+        monitoring,
+        notifications,
+        screening,
+        posts,
+        consent,
+        media,
+        breaches,
+        reports,
+        verification,
+        audit,
+        api,
+    ):
         app.register_blueprint(blueprint)
 
 

@@ -92,12 +92,20 @@ users_cli = AppGroup("users", help="People who sign in.")
 @click.argument("email")
 @click.option("--name", required=True, help="Full name.")
 @click.option(
-    "--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]),
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in Role]),
     help="A role; repeat for several.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (required).")
-@click.option("--line-manager", "line_manager", metavar="EMAIL",
-              help="Their line manager (an active user with the manager role): breach reports about them go there first.")
+@click.option(
+    "--line-manager",
+    "line_manager",
+    metavar="EMAIL",
+    help="Their line manager (an active user with the manager role): breach reports about them go there first.",
+)
 def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: bool, line_manager: str | None) -> None:
     """Create a user who can sign in with EMAIL."""
     if not password_stdin:
@@ -109,15 +117,22 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
             if line_manager and manager is None:
                 fail(f"Not created: there is no user {line_manager} to be their line manager.")
             user = accounts.create_user(
-                email=email, name=name, roles=roles, password=password, actor=cli_actor(), enrol_permit=True,
+                email=email,
+                name=name,
+                roles=roles,
+                password=password,
+                actor=cli_actor(),
+                enrol_permit=True,
             )
             if manager is not None:
                 accounts.set_line_manager(user, manager, actor=cli_actor())
     except RegistryError as exc:
         details = getattr(exc, "errors", None) or {"": exc.message}
         fail("Not created: " + " ".join(details.values()))
-    click.echo(f"Created {user.email} with roles {', '.join(sorted(roles))}"
-               + (f" and line manager {manager.email}." if manager is not None else "."))
+    click.echo(
+        f"Created {user.email} with roles {', '.join(sorted(roles))}"
+        + (f" and line manager {manager.email}." if manager is not None else ".")
+    )
 
 
 @users_cli.command("deactivate")
@@ -154,7 +169,9 @@ def users_setup_link(email: str) -> None:
     except RegistryError as exc:
         fail(exc.message)
     click.echo(address)
-    click.echo(f"Give this link to {user.name} only; it works once, until {link.expires_at:%d %B %Y %H:%M} UTC.", err=True)
+    click.echo(
+        f"Give this link to {user.name} only; it works once, until {link.expires_at:%d %B %Y %H:%M} UTC.", err=True
+    )
 
 
 tokens_cli = AppGroup("tokens", help="API tokens.")
@@ -222,8 +239,13 @@ def keys_generate() -> None:
 
 
 @keys_cli.command("rotate")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
-              help="Secrets rewrapped per transaction.")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Secrets rewrapped per transaction.",
+)
 def keys_rotate(batch_size: int) -> None:
     """Rewrap every data key under the first master key, a batch per transaction.
 
@@ -301,8 +323,14 @@ report_cli = AppGroup("report", help="The monthly report to senior management an
 
 @report_cli.command("generate")
 @click.argument("month")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: print the report's figures as JSON on standard output (and nothing else).")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print the report's figures as JSON on standard output (and nothing else).",
+)
 def report_generate(month: str, output: str) -> None:
     """Build the draft of MONTH's report (YYYY-MM), or build it again. An issued report is never rebuilt."""
     try:
@@ -328,7 +356,10 @@ def report_show(month: str) -> None:
     except RegistryError as exc:
         fail(exc.message)
     click.echo(json.dumps(report.figures, indent=2, sort_keys=True))
-    click.echo(f"{report.status_enum.label} report for {reports.month_label(report.month)} (SHA-256 {report.sha256}).", err=True)
+    click.echo(
+        f"{report.status_enum.label} report for {reports.month_label(report.month)} (SHA-256 {report.sha256}).",
+        err=True,
+    )
     db.session().rollback()
 
 
@@ -377,7 +408,18 @@ def demo_sign_ins() -> None:
 
 
 def init_app(app: Flask) -> None:
-    groups = (db_cli, users_cli, tokens_cli, audit_cli, keys_cli, roster_cli, reminders_cli, uploads_cli, report_cli,
-              retention_cli, demo_cli)
+    groups = (
+        db_cli,
+        users_cli,
+        tokens_cli,
+        audit_cli,
+        keys_cli,
+        roster_cli,
+        reminders_cli,
+        uploads_cli,
+        report_cli,
+        retention_cli,
+        demo_cli,
+    )
     for group in groups:
         app.cli.add_command(group)

@@ -146,8 +146,12 @@ def keep_private(path: Path) -> None:
         try:
             os.chmod(candidate, private)
         except OSError as exc:
-            log.warning("%s can be read by other users (mode %04o) and could not be tightened: %s",
-                        candidate, mode, exc.strerror)
+            log.warning(
+                "%s can be read by other users (mode %04o) and could not be tightened: %s",
+                candidate,
+                mode,
+                exc.strerror,
+            )
         else:
             log.warning("%s could be read by other users (mode %04o); it is now %04o", candidate, mode, private)
 
@@ -366,8 +370,10 @@ def _commit_after_request(response: Response) -> Response:
         except SQLAlchemyError as exc:
             _rollback_quietly(current)
             if unavailable(exc):
-                log.error("Could not record what must stand for a refused request: the database is "
-                          "unavailable (%s)", describe(exc))
+                log.error(
+                    "Could not record what must stand for a refused request: the database is unavailable (%s)",
+                    describe(exc),
+                )
             else:
                 log.exception("Could not record what must stand for a refused request")
     return response
@@ -376,8 +382,18 @@ def _commit_after_request(response: Response) -> Response:
 #: Headers that describe the answer the failed commit replaces, not every answer (as the
 #: security headers do): they must not travel with the 503.
 _HEADERS_OF_THE_REPLACED_ANSWER = (
-    "Location", "Refresh", "Link", "Content-Disposition", "Content-Encoding", "Content-Language",
-    "Content-Location", "Content-Range", "Accept-Ranges", "ETag", "Last-Modified", "Expires",
+    "Location",
+    "Refresh",
+    "Link",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Location",
+    "Content-Range",
+    "Accept-Ranges",
+    "ETag",
+    "Last-Modified",
+    "Expires",
 )
 
 
@@ -413,8 +429,9 @@ def _close_session(exc: BaseException | None) -> None:
         if exc is not None or current.in_transaction():
             failed = _rollback_quietly(current)
             if failed is not None and not g.get("_db_abandoned"):
-                log.error("Could not roll back at the end of a request: the database is unavailable (%s)",
-                          describe(failed))
+                log.error(
+                    "Could not roll back at the end of a request: the database is unavailable (%s)", describe(failed)
+                )
     finally:
         try:
             current.close()

@@ -47,12 +47,33 @@ PEOPLE = [
 # (platform, handle, name, department, requester, path through the lifecycle)
 CHANNELS = [
     ("x", "@ExampleNHS", "Example NHS Foundation Trust", "Communications", 2, ["approve", "activate"]),
-    ("facebook", "https://www.facebook.com/ExampleNHSTrust", "Example NHS Foundation Trust", "Communications", 2, ["approve", "activate"]),
+    (
+        "facebook",
+        "https://www.facebook.com/ExampleNHSTrust",
+        "Example NHS Foundation Trust",
+        "Communications",
+        2,
+        ["approve", "activate"],
+    ),
     ("instagram", "examplenhs", "Example NHS", "Communications", 3, ["approve", "activate"]),
-    ("linkedin", "https://www.linkedin.com/company/example-nhs-ft/", "Example NHS Foundation Trust", "Workforce", 1, ["approve", "activate"]),
+    (
+        "linkedin",
+        "https://www.linkedin.com/company/example-nhs-ft/",
+        "Example NHS Foundation Trust",
+        "Workforce",
+        1,
+        ["approve", "activate"],
+    ),
     ("youtube", "@ExampleNHSTrust", "Example NHS Foundation Trust", "Communications", 2, ["approve", "activate"]),
     ("x", "@ExMaternityNHS", "Maternity Services, Example NHS", "Maternity", 0, ["approve", "activate"]),
-    ("facebook", "ExampleMaternityVoices", "Example Maternity Voices", "Maternity", 0, ["approve", "activate", "suspend"]),
+    (
+        "facebook",
+        "ExampleMaternityVoices",
+        "Example Maternity Voices",
+        "Maternity",
+        0,
+        ["approve", "activate", "suspend"],
+    ),
     ("tiktok", "@examplenhscareers", "Careers at Example NHS", "Workforce", 1, ["approve", "activate"]),
     ("bluesky", "examplenhs.bsky.social", "Example NHS", "Communications", 3, ["approve", "activate"]),
     ("x", "@ExampleJabs", "COVID-19 vaccination, Example NHS", "Pharmacy", 1, ["approve", "activate", "retire"]),
@@ -120,16 +141,25 @@ def seed(instance_path: Path) -> bool:
     seed_media([users[0], users[1]], comms)
     seed_breaches(users[0], users[1], comms, comms)
     monitoring.record_finding(
-        platform="x", url="https://x.com/ExampleNHS_Help", found_on=None, actor=comms[0],
+        platform="x",
+        url="https://x.com/ExampleNHS_Help",
+        found_on=None,
+        actor=comms[0],
         evidence="Uses the Trust name and NHS lozenge in its profile picture; posts appointment 'offers'.",
     )
     finding = monitoring.record_finding(
-        platform="", url="https://www.facebook.com/ExampleNHSMaternityGroup", found_on=None, actor=comms[1],
+        platform="",
+        url="https://www.facebook.com/ExampleNHSMaternityGroup",
+        found_on=None,
+        actor=comms[1],
         evidence="A group called 'Example NHS Maternity' set up by a former member of staff in 2019.",
     )
     monitoring.move(finding, "request_takedown", "Reported to Facebook as impersonation, report 118-2207.", comms[1])
     finding = monitoring.record_finding(
-        platform="instagram", url="instagram.com/examplenhs.jobs", found_on=None, actor=comms[0],
+        platform="instagram",
+        url="instagram.com/examplenhs.jobs",
+        found_on=None,
+        actor=comms[0],
         evidence="Advertises jobs at the Trust and asks for a fee to apply.",
     )
     monitoring.move(finding, "taken_down", "Profile no longer exists; checked today.", comms[0])
@@ -146,27 +176,44 @@ def _custody_and_rosters(users: list[User], comms: list[User]) -> None:
             channel, "recovery_email", "social.media@example.nhs.uk", "Recovery goes to the team mailbox.", comms[0]
         )
         custody.store(
-            channel, "totp_seed", base64.b32encode(secrets.token_bytes(20)).decode("ascii"),
-            "Two-factor set up on the account; the seed is kept here so the team can sign in.", comms[0],
+            channel,
+            "totp_seed",
+            base64.b32encode(secrets.token_bytes(20)).decode("ascii"),
+            "Two-factor set up on the account; the seed is kept here so the team can sign in.",
+            comms[0],
         )
         roster.grant(channel, email=comms[0].email, platform_role="owner", actor=comms[1])
         roster.grant(channel, email=comms[1].email, platform_role="admin", actor=comms[0])
-    custody.store(live[0], "notes", "The hardware security key is in the comms office safe, envelope 3.",
-                  "Where the backup key is kept.", comms[0])
+    custody.store(
+        live[0],
+        "notes",
+        "The hardware security key is in the comms office safe, envelope 3.",
+        "Where the backup key is kept.",
+        comms[0],
+    )
     maternity = next(c for c in channels_in("active") if c.department == "Maternity")
     roster.grant(maternity, email=users[0].email, platform_role="editor", actor=comms[0])
     roster.grant(
-        live[1], email="jo@brightagency.example", name="Jo Bright", organisation="Bright Agency Ltd",
-        platform_role="editor", expires_on=clock.today() + dt.timedelta(days=20), actor=comms[0],
+        live[1],
+        email="jo@brightagency.example",
+        name="Jo Bright",
+        organisation="Bright Agency Ltd",
+        platform_role="editor",
+        expires_on=clock.today() + dt.timedelta(days=20),
+        actor=comms[0],
     )
     roster.start_review(
-        title="Quarterly access review", channel_ids=[c.id for c in live[:2]],
-        due_on=clock.today() + dt.timedelta(days=14), actor=comms[0],
+        title="Quarterly access review",
+        channel_ids=[c.id for c in live[:2]],
+        due_on=clock.today() + dt.timedelta(days=14),
+        actor=comms[0],
     )
 
 
 def channels_in(status: str) -> list[Channel]:
-    return list(db.session().execute(select(Channel).where(Channel.status == status).order_by(Channel.id)).unique().scalars())
+    return list(
+        db.session().execute(select(Channel).where(Channel.status == status).order_by(Channel.id)).unique().scalars()
+    )
 
 
 def _write_sign_ins(instance_path: Path, text: str) -> None:

@@ -103,18 +103,43 @@ ROTATE_BATCH = 500
 
 # (department, short name used in handles)
 DEPARTMENTS = [
-    ("Maternity", "mat"), ("Emergency Department", "ed"), ("Children's Services", "kids"),
-    ("Cancer Services", "onc"), ("Cardiology", "card"), ("Mental Health", "mh"),
-    ("Pharmacy", "phar"), ("Radiology", "rad"), ("Renal", "ren"), ("Surgery", "surg"),
-    ("Therapies", "ther"), ("Dietetics", "diet"), ("Workforce", "jobs"), ("Research", "res"),
-    ("Estates and Facilities", "est"), ("Volunteering", "vol"), ("Critical Care", "icu"),
-    ("Communications", "comm"), ("Community Nursing", "cn"), ("Outpatients", "opd"),
+    ("Maternity", "mat"),
+    ("Emergency Department", "ed"),
+    ("Children's Services", "kids"),
+    ("Cancer Services", "onc"),
+    ("Cardiology", "card"),
+    ("Mental Health", "mh"),
+    ("Pharmacy", "phar"),
+    ("Radiology", "rad"),
+    ("Renal", "ren"),
+    ("Surgery", "surg"),
+    ("Therapies", "ther"),
+    ("Dietetics", "diet"),
+    ("Workforce", "jobs"),
+    ("Research", "res"),
+    ("Estates and Facilities", "est"),
+    ("Volunteering", "vol"),
+    ("Critical Care", "icu"),
+    ("Communications", "comm"),
+    ("Community Nursing", "cn"),
+    ("Outpatients", "opd"),
 ]
 TOPICS = ["news", "info", "team", "care", "voice", "help", "live", "hub"]
 PLATFORM_WEIGHTS = {
-    Platform.X: 20, Platform.FACEBOOK: 20, Platform.INSTAGRAM: 14, Platform.LINKEDIN: 8, Platform.YOUTUBE: 6,
-    Platform.TIKTOK: 5, Platform.THREADS: 4, Platform.BLUESKY: 5, Platform.MASTODON: 3, Platform.PINTEREST: 2,
-    Platform.FLICKR: 2, Platform.SNAPCHAT: 2, Platform.WHATSAPP: 4, Platform.OTHER: 5,
+    Platform.X: 20,
+    Platform.FACEBOOK: 20,
+    Platform.INSTAGRAM: 14,
+    Platform.LINKEDIN: 8,
+    Platform.YOUTUBE: 6,
+    Platform.TIKTOK: 5,
+    Platform.THREADS: 4,
+    Platform.BLUESKY: 5,
+    Platform.MASTODON: 3,
+    Platform.PINTEREST: 2,
+    Platform.FLICKR: 2,
+    Platform.SNAPCHAT: 2,
+    Platform.WHATSAPP: 4,
+    Platform.OTHER: 5,
 }
 # Each final state, how common it is, and the decisions that lead there.
 PATHS: list[tuple[ChannelStatus, int, list[ChannelAction]]] = [
@@ -296,15 +321,28 @@ def build_channels(
             "status_changed_at": created_at,
             "next_review_on": None,
         }
-        transitions.append({
-            "channel_id": number, "action": "request", "from_status": None,
-            "to_status": ChannelStatus.REQUESTED.value, "actor_id": requester.id, "occurred_at": created_at,
-            "reason": None,
-        })
-        drafts.append(Draft(
-            created_at, requester, AuditAction.CHANNEL_REQUEST.value, "channel", reference,
-            {"platform": platform.value, "handle": handle, "department": department}, address(rng),
-        ))
+        transitions.append(
+            {
+                "channel_id": number,
+                "action": "request",
+                "from_status": None,
+                "to_status": ChannelStatus.REQUESTED.value,
+                "actor_id": requester.id,
+                "occurred_at": created_at,
+                "reason": None,
+            }
+        )
+        drafts.append(
+            Draft(
+                created_at,
+                requester,
+                AuditAction.CHANNEL_REQUEST.value,
+                "channel",
+                reference,
+                {"platform": platform.value, "handle": handle, "department": department},
+                address(rng),
+            )
+        )
         moment = created_at
         for action in path:
             moment += dt.timedelta(days=rng.randint(1, 20), seconds=rng.randrange(86_400))
@@ -317,10 +355,17 @@ def build_channels(
             if action is ChannelAction.ACTIVATE:
                 row["next_review_on"] = (moment + REVIEW_INTERVAL).date()
                 details["next_review_on"] = row["next_review_on"].isoformat()
-            transitions.append({
-                "channel_id": number, "action": action.value, "from_status": row["status"],
-                "to_status": t.target.value, "actor_id": actor.id, "occurred_at": moment, "reason": reason,
-            })
+            transitions.append(
+                {
+                    "channel_id": number,
+                    "action": action.value,
+                    "from_status": row["status"],
+                    "to_status": t.target.value,
+                    "actor_id": actor.id,
+                    "occurred_at": moment,
+                    "reason": reason,
+                }
+            )
             drafts.append(Draft(moment, actor, t.audit.value, "channel", reference, details, address(rng)))
             row["status"] = t.target.value
             row["status_changed_at"] = row["updated_at"] = moment
@@ -378,21 +423,45 @@ def build_credentials(
         when = now - CUSTODY_WINDOW + dt.timedelta(seconds=rng.randrange(int(CUSTODY_WINDOW.total_seconds())))
         actor = rng.choice(people.deciders)
         sealed = sealer.seal(value.encode("utf-8"), version_aad(channel["id"], kind.value, 1))
-        credentials.append({
-            "id": number, "channel_id": channel["id"], "kind": kind.value, "current_version": 1,
-            "created_at": when, "rotated_at": when, "rotation_due_on": when.date() + dt.timedelta(days=days),
-            "rotation_required": False, "rotation_reasons_json": "[]",
-        })
-        versions.append({
-            "id": number, "credential_id": number, "version": 1, "key_id": sealed.key_id,
-            "wrapped_key": sealed.wrapped_key, "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
-            "created_at": when, "created_by_id": actor.id, "reason": CUSTODY_REASON,
-        })
+        credentials.append(
+            {
+                "id": number,
+                "channel_id": channel["id"],
+                "kind": kind.value,
+                "current_version": 1,
+                "created_at": when,
+                "rotated_at": when,
+                "rotation_due_on": when.date() + dt.timedelta(days=days),
+                "rotation_required": False,
+                "rotation_reasons_json": "[]",
+            }
+        )
+        versions.append(
+            {
+                "id": number,
+                "credential_id": number,
+                "version": 1,
+                "key_id": sealed.key_id,
+                "wrapped_key": sealed.wrapped_key,
+                "nonce": sealed.nonce,
+                "ciphertext": sealed.ciphertext,
+                "created_at": when,
+                "created_by_id": actor.id,
+                "reason": CUSTODY_REASON,
+            }
+        )
         reference = reference_for(channel["id"])
-        drafts.append(Draft(
-            when, actor, AuditAction.CREDENTIAL_STORE.value, "credential", f"{reference}/{kind.value}",
-            {"version": 1, "reason": CUSTODY_REASON, "key_id": sealed.key_id, "was_required": False}, address(rng),
-        ))
+        drafts.append(
+            Draft(
+                when,
+                actor,
+                AuditAction.CREDENTIAL_STORE.value,
+                "credential",
+                f"{reference}/{kind.value}",
+                {"version": 1, "reason": CUSTODY_REASON, "key_id": sealed.key_id, "was_required": False},
+                address(rng),
+            )
+        )
         secrets.append(Secret(reference, kind.value, value))
     return credentials, versions, drafts, secrets
 
@@ -411,10 +480,17 @@ def background_drafts(people: People, count: int, now: dt.datetime, rng: random.
             drafts.append(Draft(moment, user, AuditAction.USER_SIGN_OUT.value, "user", str(user.id), {}, address(rng)))
         else:
             user = rng.choice(people.deciders)
-            drafts.append(Draft(
-                moment, user, AuditAction.CHANNEL_EXPORT.value, "channel", "inventory",
-                {"filters": {"status": "active"}, "rows": rng.randrange(1000, 6000)}, address(rng),
-            ))
+            drafts.append(
+                Draft(
+                    moment,
+                    user,
+                    AuditAction.CHANNEL_EXPORT.value,
+                    "channel",
+                    "inventory",
+                    {"filters": {"status": "active"}, "rows": rng.randrange(1000, 6000)},
+                    address(rng),
+                )
+            )
     return drafts
 
 
@@ -446,16 +522,16 @@ def bulk_insert(session: Session, model: type[Any], rows: Sequence[dict[str, Any
     """ORM bulk INSERT in batches; ``render_nulls`` keeps rows with and without NULLs in one batch."""
     statement = insert(model).execution_options(render_nulls=True)
     for offset in range(0, len(rows), BATCH):
-        session.execute(statement, rows[offset:offset + BATCH])
+        session.execute(statement, rows[offset : offset + BATCH])
 
 
 def reset_sequences(session: Session, *tables: str) -> None:
     """After rows inserted with their own ids, PostgreSQL's sequences continue past them."""
     if session.get_bind().dialect.name == "postgresql":
         for table in tables:
-            session.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-            ))
+            session.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            )
 
 
 def seed(app: Flask, channel_count: int, secret_count: int, event_count: int) -> tuple[People, Seeded]:
@@ -474,9 +550,7 @@ def seed(app: Flask, channel_count: int, secret_count: int, event_count: int) ->
             bulk_insert(session, ChannelLookalikeKey, keys)
             reset_sequences(session, "channels")
         with timed(seeded.timings, "credentials"):
-            credentials, versions, stored, seeded.secrets = build_credentials(
-                people, channels, secret_count, now, rng
-            )
+            credentials, versions, stored, seeded.secrets = build_credentials(people, channels, secret_count, now, rng)
             bulk_insert(session, Credential, credentials)
             bulk_insert(session, CredentialVersion, versions)
             reset_sequences(session, "credentials", "credential_versions")
@@ -491,9 +565,9 @@ def seed(app: Flask, channel_count: int, secret_count: int, event_count: int) ->
             )
             bulk_insert(session, AuditEvent, rows)
             session.execute(
-                update(AuditAnchor).where(AuditAnchor.id == 1).values(
-                    seq=seq, head_hash=head, head_key_id=current_keyring().primary_id, updated_at=now
-                )
+                update(AuditAnchor)
+                .where(AuditAnchor.id == 1)
+                .values(seq=seq, head_hash=head, head_key_id=current_keyring().primary_id, updated_at=now)
             )
         seeded.channels, seeded.transitions, seeded.lookalike_keys = len(channels), len(transitions), len(keys)
         seeded.audit_events = seq
@@ -507,10 +581,13 @@ def seed(app: Flask, channel_count: int, secret_count: int, event_count: int) ->
 
 def pick_samples(session: Session) -> dict[str, Channel]:
     """Official channels to verify: one on X (for a lookalike) and one on LinkedIn."""
+
     def first_active(platform: Platform) -> Channel:
         return session.execute(
-            select(Channel).where(Channel.platform == platform.value, Channel.status == ChannelStatus.ACTIVE.value)
-            .order_by(Channel.id.desc()).limit(1)
+            select(Channel)
+            .where(Channel.platform == platform.value, Channel.status == ChannelStatus.ACTIVE.value)
+            .order_by(Channel.id.desc())
+            .limit(1)
         ).scalar_one()
 
     return {"x": first_active(Platform.X), "linkedin": first_active(Platform.LINKEDIN)}
@@ -656,7 +733,11 @@ def run_measurements(app: Flask, people: People, seeded: Seeded, runs: int, warm
         page(f"{label} `/api/v1/verify`", query("/api/v1/verify", url=url), client=public)
     verdicts = {
         label: public.get(query("/api/v1/verify", url=url)).get_json()
-        for label, url in (("exact", linkedin.url), ("lookalike", lookalike), ("unauthorised", "https://x.com/TrustOffers4"))
+        for label, url in (
+            ("exact", linkedin.url),
+            ("lookalike", lookalike),
+            ("unauthorised", "https://x.com/TrustOffers4"),
+        )
     }
     if not (
         verdicts["exact"].get("official")
@@ -666,13 +747,20 @@ def run_measurements(app: Flask, people: People, seeded: Seeded, runs: int, warm
         raise SystemExit(f"verification did not answer as expected: {verdicts}")
 
     custody_page = seeded.secrets[0].reference
-    page(f"Credentials page of a channel (6 secrets) `/channels/{custody_page}/credentials`",
-         f"/channels/{custody_page}/credentials")
+    page(
+        f"Credentials page of a channel (6 secrets) `/channels/{custody_page}/credentials`",
+        f"/channels/{custody_page}/credentials",
+    )
     step_up(app, browser, people.reader)
-    results.append(measure(
-        "Reveal a secret (POST with a reason; step-up done beforehand)",
-        revealer(browser, spread(seeded.secrets, runs + warmup)), counter, runs, warmup,
-    ))
+    results.append(
+        measure(
+            "Reveal a secret (POST with a reason; step-up done beforehand)",
+            revealer(browser, spread(seeded.secrets, runs + warmup)),
+            counter,
+            runs,
+            warmup,
+        )
+    )
 
     results.append(measure_audit_verify(app, counter, seeded.audit_events))
     return results
@@ -717,9 +805,16 @@ def sealed_pairs(session: Session) -> list[tuple[Sealed, bytes]]:
     """Every sealed secret with its associated data, as ``keys verify`` reads them, in memory."""
     versions = session.execute(
         select(
-            CredentialVersion.version, CredentialVersion.key_id, CredentialVersion.wrapped_key,
-            CredentialVersion.nonce, CredentialVersion.ciphertext, Credential.channel_id, Credential.kind,
-        ).join(Credential, Credential.id == CredentialVersion.credential_id).order_by(CredentialVersion.id)
+            CredentialVersion.version,
+            CredentialVersion.key_id,
+            CredentialVersion.wrapped_key,
+            CredentialVersion.nonce,
+            CredentialVersion.ciphertext,
+            Credential.channel_id,
+            Credential.kind,
+        )
+        .join(Credential, Credential.id == CredentialVersion.credential_id)
+        .order_by(CredentialVersion.id)
     )
     pairs = [
         (Sealed(r.key_id, r.wrapped_key, r.nonce, r.ciphertext), version_aad(r.channel_id, r.kind, r.version))
@@ -850,11 +945,17 @@ def rotation_table(rotation: Rotation) -> str:
     batches = -(-n // ROTATE_BATCH)
     raw = rotation.raw_median
     rows = [
-        (f"`flask keys rotate` ({batches} batches of {ROTATE_BATCH}, a transaction each)",
-         rotation.rotate_s, str(rotation.rotate_statements)),
+        (
+            f"`flask keys rotate` ({batches} batches of {ROTATE_BATCH}, a transaction each)",
+            rotation.rotate_s,
+            str(rotation.rotate_statements),
+        ),
         ("`Vault.rewrap` alone on the same data in memory (AES-GCM unwrap and wrap; median of 3)", raw, "0"),
-        ("`flask keys verify` afterwards, only the new key configured", rotation.verify_s,
-         str(rotation.verify_statements)),
+        (
+            "`flask keys verify` afterwards, only the new key configured",
+            rotation.verify_s,
+            str(rotation.verify_statements),
+        ),
     ]
     lines = [
         f"| Moving {n:,} secrets to a new master key | Seconds | Secrets per second | SQL statements |",
@@ -894,7 +995,9 @@ def bench(url: str, instance: Path, args: argparse.Namespace) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument(
-        "--postgres", metavar="URL", default=os.environ.get("REGISTRY_BENCH_POSTGRES_URL") or None,
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("REGISTRY_BENCH_POSTGRES_URL") or None,
         help="a PostgreSQL server URL; a fresh database is created beside it and dropped afterwards "
         "(default: $REGISTRY_BENCH_POSTGRES_URL, else a temporary SQLite file)",
     )

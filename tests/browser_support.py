@@ -88,7 +88,10 @@ Seed = Callable[[User, User], None]
 
 @contextmanager
 def serve_live_site(
-    directory: Path, staff: tuple[str, str], comms: tuple[str, str], seed: Seed | None = None,
+    directory: Path,
+    staff: tuple[str, str],
+    comms: tuple[str, str],
+    seed: Seed | None = None,
 ) -> Iterator[LiveSite]:
     """The app served on 127.0.0.1 from its own migrated database (SQLite in ``directory``, or a
     fresh one on ``REGISTRY_TEST_DATABASE_URL``), with a member of staff and a comms member
@@ -183,7 +186,10 @@ def new_visitor(browser: Browser, live_site: LiveSite) -> Iterator[NewVisitor]:
 
     def open_context(name: str) -> Watched:
         context = browser.new_context(
-            base_url=live_site.url, locale="en-GB", viewport={"width": 1280, "height": 900}, accept_downloads=True,
+            base_url=live_site.url,
+            locale="en-GB",
+            viewport={"width": 1280, "height": 900},
+            accept_downloads=True,
         )
         opened.append(context)
         context.add_init_script(RECORD_CSP_VIOLATIONS)
@@ -199,7 +205,9 @@ def new_visitor(browser: Browser, live_site: LiveSite) -> Iterator[NewVisitor]:
         watched.page.on("requestfailed", lambda request: request_failed(request, problems))
         watched.page.on(
             "response",
-            lambda response: problems.append(f"HTTP {response.status}: {response.url}") if response.status >= 400 else None,
+            lambda response: (
+                problems.append(f"HTTP {response.status}: {response.url}") if response.status >= 400 else None
+            ),
         )
         return watched
 

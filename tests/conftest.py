@@ -161,8 +161,12 @@ def template_cache(tmp_path_factory: pytest.TempPathFactory) -> FileSystemByteco
 
 @pytest.fixture
 def app(
-    database_url: str, connection: Connection, app_settings: dict[str, Any], tmp_path: Path,
-    template_cache: FileSystemBytecodeCache, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    connection: Connection,
+    app_settings: dict[str, Any],
+    tmp_path: Path,
+    template_cache: FileSystemBytecodeCache,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Flask]:
     """The application, its sessions bound to this test's rolled-back transaction."""
     monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
@@ -190,7 +194,10 @@ def make_user(app: Flask) -> Callable[..., User]:
     counter = iter(range(1, 1_000_000))
 
     def make(
-        *roles: str, email: str | None = None, name: str | None = None, password: str = TEST_PASSWORD,
+        *roles: str,
+        email: str | None = None,
+        name: str | None = None,
+        password: str = TEST_PASSWORD,
         two_factor: bool | None = None,
     ) -> User:
         """A user with these roles. Comms and admins have two-factor sign-in set up unless
@@ -229,8 +236,13 @@ def make_channel(app: Flask, make_user: Callable[..., User]) -> Callable[..., Ch
     counter = iter(range(1, 1_000_000))
 
     def make(
-        status: str = "requested", *, platform: str = "x", handle: str | None = None,
-        requester: User | None = None, department: str = "Maternity", display_name: str | None = None,
+        status: str = "requested",
+        *,
+        platform: str = "x",
+        handle: str | None = None,
+        requester: User | None = None,
+        department: str = "Maternity",
+        display_name: str | None = None,
     ) -> Channel:
         number = next(counter)
         requester = requester or state.setdefault("requester", make_user("staff"))
@@ -293,7 +305,9 @@ def enrol_two_factor(user: User) -> bytes:
     enrolment = mfa.start_enrolment(user)
     mfa.confirm_enrolment(user, mfa.code_at(enrolment.secret, int(time.time() // mfa.STEP_SECONDS)))
     # Set up long before the test: the notice that it was turned on is not one of the test's messages.
-    db.session().execute(delete(Notification).where(Notification.recipient_id == user.id, Notification.event == "account:change"))
+    db.session().execute(
+        delete(Notification).where(Notification.recipient_id == user.id, Notification.event == "account:change")
+    )
     TOTP_SECRETS[user.id] = enrolment.secret
     return enrolment.secret
 
@@ -394,4 +408,3 @@ def count_queries(connection: Connection) -> Callable[[], Any]:
 def pytest_report_header(config: pytest.Config) -> str:
     url = _postgres_url()
     return f"database: {'PostgreSQL at ' + make_url(url).render_as_string() if url else 'SQLite (temporary file)'}"
-

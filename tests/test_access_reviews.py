@@ -42,16 +42,21 @@ def events_so_far(connection: Connection) -> int:
 
 
 def actions() -> list[str]:
-    return list(db.session().execute(
-        select(AuditEvent.action).where(AuditEvent.object_type == "access_review").order_by(AuditEvent.seq)
-    ).scalars())
+    return list(
+        db.session()
+        .execute(select(AuditEvent.action).where(AuditEvent.object_type == "access_review").order_by(AuditEvent.seq))
+        .scalars()
+    )
 
 
 def item_state(connection: Connection, item: AccessReviewItem) -> tuple[Any, ...]:
-    return tuple(connection.execute(
-        select(AccessReviewItem.decision, AccessReviewItem.decided_by_id, AccessReviewItem.note)
-        .where(AccessReviewItem.id == item.id)
-    ).one())
+    return tuple(
+        connection.execute(
+            select(AccessReviewItem.decision, AccessReviewItem.decided_by_id, AccessReviewItem.note).where(
+                AccessReviewItem.id == item.id
+            )
+        ).one()
+    )
 
 
 @pytest.fixture
@@ -67,7 +72,12 @@ def reviewer(make_user: Callable[..., User]) -> User:
 def give(channel: Channel, actor: User, *, email: str, role: str = "editor") -> RosterGrant:
     local = email.split("@")[0]
     granted = roster.grant(
-        channel, email=email, name=local.title(), organisation="Bright Agency Ltd", platform_role=role, actor=actor,
+        channel,
+        email=email,
+        name=local.title(),
+        organisation="Bright Agency Ltd",
+        platform_role=role,
+        actor=actor,
     )
     db.session().commit()
     return granted
@@ -87,7 +97,9 @@ def item_for(review: AccessReview, grant: RosterGrant) -> AccessReviewItem:
 
 
 def test_a_review_of_all_channels_covers_every_active_grant_on_live_channels(
-    app: Flask, make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     """Active and suspended channels' current grants; not ended grants, nor channels not yet live."""
     active, suspended, approved = make_channel("active"), make_channel("suspended"), make_channel("approved")
@@ -108,7 +120,9 @@ def test_a_review_of_all_channels_covers_every_active_grant_on_live_channels(
 
 
 def test_a_review_of_some_channels_covers_only_those(
-    app: Flask, make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     chosen, other = make_channel("active"), make_channel("active")
     mine = give(chosen, comms, email="one@agency.example")
@@ -121,7 +135,10 @@ def test_a_review_of_some_channels_covers_only_those(
 
 
 def test_starting_a_review_explains_each_mistake_and_changes_nothing(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     empty = make_channel("active")
     before = events_so_far(connection)
@@ -150,8 +167,12 @@ def test_starting_a_review_explains_each_mistake_and_changes_nothing(
 
 @pytest.mark.parametrize("role", ["auditor", "staff", "admin"])
 def test_only_comms_start_or_decide_reviews(
-    app: Flask, connection: Connection, make_user: Callable[..., User], make_channel: Callable[..., Channel],
-    comms: User, role: str,
+    app: Flask,
+    connection: Connection,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
+    comms: User,
+    role: str,
 ) -> None:
     granted = give(make_channel("active"), comms, email="one@agency.example")
     review = start(comms)
@@ -172,7 +193,11 @@ def test_only_comms_start_or_decide_reviews(
 
 
 def test_certifying_keeps_the_grant_and_is_decided_once(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User, reviewer: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    reviewer: User,
 ) -> None:
     granted = give(make_channel("active"), comms, email="one@agency.example")
     review = start(comms)
@@ -187,7 +212,8 @@ def test_certifying_keeps_the_grant_and_is_decided_once(
     with pytest.raises(Conflict) as again:
         roster.decide(item, "revoked", "Changed my mind.", comms)
     assert again.value.message == (
-        f"One (editor) on {granted.channel.reference} has already been certified by Rhys Reviewer on {roster.uk_date(TODAY)}."
+        f"One (editor) on {granted.channel.reference} has already been certified by Rhys Reviewer on "
+        f"{roster.uk_date(TODAY)}."
     )
     assert events_so_far(connection) == before
     assert item_state(connection, item) == ("certified", reviewer.id, "Still posts weekly.")
@@ -195,7 +221,11 @@ def test_certifying_keeps_the_grant_and_is_decided_once(
 
 
 def test_revoking_in_a_review_ends_the_grant_and_flags_the_channels_credentials(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User, reviewer: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    reviewer: User,
 ) -> None:
     channel = make_channel("active")
     vault.store(channel, "password", "pw-1", "Onboarding.", comms)
@@ -218,14 +248,20 @@ def test_revoking_in_a_review_ends_the_grant_and_flags_the_channels_credentials(
     ).one()
     assert tuple(row) == (reviewer.id, reason)
     db.session().expire_all()
-    [credential] = db.session().execute(select(Credential).where(Credential.channel_id == channel.id)).unique().scalars()
+    [credential] = (
+        db.session().execute(select(Credential).where(Credential.channel_id == channel.id)).unique().scalars()
+    )
     assert credential.rotation_required
     assert [r["reason"] for r in credential.rotation_reasons] == [f"One (editor) removed from the roster: {reason}"]
     assert actions() == ["access_review:start", "access_review:revoke"]
 
 
 def test_nobody_decides_their_own_grant(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User, reviewer: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    reviewer: User,
 ) -> None:
     """Four-eyes: the holder's certify and revoke are both refused; a colleague may decide it."""
     granted = roster.grant(make_channel("active"), email=reviewer.email, platform_role="owner", actor=comms)
@@ -249,7 +285,10 @@ def test_nobody_decides_their_own_grant(
 
 
 def test_a_grant_removed_outside_the_review_can_only_be_recorded_as_revoked(
-    app: Flask, make_channel: Callable[..., Channel], comms: User, reviewer: User,
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    reviewer: User,
 ) -> None:
     granted = give(make_channel("active"), comms, email="one@agency.example")
     review = start(comms)
@@ -268,7 +307,11 @@ def test_a_grant_removed_outside_the_review_can_only_be_recorded_as_revoked(
 
 
 def test_a_review_finishes_only_when_every_grant_is_decided_and_is_then_read_only(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User, reviewer: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    reviewer: User,
 ) -> None:
     channel = make_channel("active")
     one = give(channel, comms, email="one@agency.example")
@@ -279,7 +322,8 @@ def test_a_review_finishes_only_when_every_grant_is_decided_and_is_then_read_onl
     with pytest.raises(Conflict) as early:
         roster.finish(review, reviewer)
     assert early.value.message == (
-        f"1 of 2 grants in {review.reference} still need a decision: certify or revoke each one before finishing the review."
+        f"1 of 2 grants in {review.reference} still need a decision: certify or revoke each one before "
+        f"finishing the review."
     )
     roster.decide(item_for(review, two), "revoked", "Not needed.", reviewer)
     roster.finish(review, reviewer)
@@ -292,13 +336,20 @@ def test_a_review_finishes_only_when_every_grant_is_decided_and_is_then_read_onl
     assert review.finished_at is not None
     assert roster.progress(review) == roster.ReviewProgress(total=2, certified=1, revoked=1)
     assert actions() == [
-        "access_review:start", "access_review:certify", "access_review:revoke", "access_review:finish",
+        "access_review:start",
+        "access_review:certify",
+        "access_review:revoke",
+        "access_review:finish",
     ]
     assert (events_so_far(connection), item_state(connection, item_for(review, one))) == before
 
 
 def test_decisions_of_a_finished_review_cannot_change(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User, reviewer: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    reviewer: User,
 ) -> None:
     granted = give(make_channel("active"), comms, email="one@agency.example")
     review = start(comms)
@@ -320,7 +371,10 @@ def test_decisions_of_a_finished_review_cannot_change(
 
 
 def test_progress_and_overdue_reviews(
-    app: Flask, make_channel: Callable[..., Channel], comms: User, reviewer: User,
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    reviewer: User,
 ) -> None:
     """Counts per review in one query; a review is overdue after its due date until it is finished."""
     channel = make_channel("active")
@@ -343,17 +397,30 @@ def test_progress_and_overdue_reviews(
 
 
 def test_the_dashboard_figures(
-    app: Flask, make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     channel = make_channel("active")
-    roster.grant(channel, email="soon@agency.example", name="Soon", organisation="Agency", platform_role="editor",
-                 expires_on=TODAY + dt.timedelta(days=3), actor=comms)
+    roster.grant(
+        channel,
+        email="soon@agency.example",
+        name="Soon",
+        organisation="Agency",
+        platform_role="editor",
+        expires_on=TODAY + dt.timedelta(days=3),
+        actor=comms,
+    )
     start(comms)
 
     figures = roster.dashboard()
 
     assert figures == roster.RosterDashboard(
-        expiring=1, overdue_reviews=0, overdue_items=0, open_reviews=1, leavers_with_exposure=0,
+        expiring=1,
+        overdue_reviews=0,
+        overdue_items=0,
+        open_reviews=1,
+        leavers_with_exposure=0,
         credentials_seen_by_leavers=0,
     )
 
@@ -362,7 +429,10 @@ def test_the_dashboard_figures(
 
 
 def test_comms_run_a_review_through_the_pages(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     """Start (for chosen channels), certify one grant, revoke another, finish; the list shows progress."""
     chosen, other = make_channel("active"), make_channel("active")
@@ -372,18 +442,29 @@ def test_comms_run_a_review_through_the_pages(
     browser = browser_as("comms")
 
     form = browser.get("/access-reviews/new")
-    started = browser.post("/access-reviews/new", {
-        "title": "Spring review", "due_on[day]": str(DUE.day), "due_on[month]": str(DUE.month),
-        "due_on[year]": str(DUE.year), "scope": "some", "channels": [str(chosen.id)],
-    })
+    started = browser.post(
+        "/access-reviews/new",
+        {
+            "title": "Spring review",
+            "due_on[day]": str(DUE.day),
+            "due_on[month]": str(DUE.month),
+            "due_on[year]": str(DUE.year),
+            "scope": "some",
+            "channels": [str(chosen.id)],
+        },
+    )
     [review] = db.session().execute(select(AccessReview)).unique().scalars()
     path = f"/access-reviews/{review.reference}"
     page = browser.get(path)
     keep_item, drop_item = item_for(review, keep), item_for(review, drop)
     certified = browser.post(f"{path}/items/{keep_item.id}", {f"item-{keep_item.id}-decision": "certified"})
-    revoked = browser.post(f"{path}/items/{drop_item.id}", {
-        f"item-{drop_item.id}-decision": "revoked", f"item-{drop_item.id}-note": "Left the agency.",
-    })
+    revoked = browser.post(
+        f"{path}/items/{drop_item.id}",
+        {
+            f"item-{drop_item.id}-decision": "revoked",
+            f"item-{drop_item.id}-note": "Left the agency.",
+        },
+    )
     before_finish = browser.get(path)
     finished = browser.post(f"{path}/finish")
     after = browser.get(path)
@@ -403,7 +484,10 @@ def test_comms_run_a_review_through_the_pages(
 
 
 def test_the_review_pages_explain_mistakes(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     granted = give(make_channel("active"), comms, email="one@agency.example")
     browser = browser_as("comms")
@@ -411,7 +495,9 @@ def test_the_review_pages_explain_mistakes(
     bad_start = browser.post("/access-reviews/new", {"title": "", "scope": "all"})
     review = start(comms)
     item = item_for(review, granted)
-    no_note = browser.post(f"/access-reviews/{review.reference}/items/{item.id}", {f"item-{item.id}-decision": "revoked"})
+    no_note = browser.post(
+        f"/access-reviews/{review.reference}/items/{item.id}", {f"item-{item.id}-decision": "revoked"}
+    )
     early_finish = browser.post(f"/access-reviews/{review.reference}/finish")
 
     assert bad_start.status_code == 422
@@ -425,7 +511,10 @@ def test_the_review_pages_explain_mistakes(
 
 
 def test_the_holder_sees_the_four_eyes_rule_instead_of_a_form(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     comms: User,
 ) -> None:
     browser = browser_as("comms")
@@ -436,7 +525,9 @@ def test_the_holder_sees_the_four_eyes_rule_instead_of_a_form(
     item = item_for(review, granted)
 
     page = browser.get(f"/access-reviews/{review.reference}")
-    forced = browser.post(f"/access-reviews/{review.reference}/items/{item.id}", {f"item-{item.id}-decision": "certified"})
+    forced = browser.post(
+        f"/access-reviews/{review.reference}/items/{item.id}", {f"item-{item.id}-decision": "certified"}
+    )
 
     assert "You hold this role, so another member of the communications team must decide it" in text_of(page)
     assert "Save decision" not in text_of(page)
@@ -445,8 +536,12 @@ def test_the_holder_sees_the_four_eyes_rule_instead_of_a_form(
 
 
 def test_auditors_see_and_export_reviews_but_cannot_act(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
-    comms: User, reviewer: User,
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    comms: User,
+    reviewer: User,
 ) -> None:
     granted = give(make_channel("active"), comms, email="one@agency.example")
     review = start(comms)
@@ -465,11 +560,24 @@ def test_auditors_see_and_export_reviews_but_cannot_act(
     assert export.status_code == 200 and export.mimetype == "text/csv"
     assert f'filename="{review.reference}.csv"' in export.headers["Content-Disposition"]
     [row] = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
-    assert (row["review"], row["title"], row["due_on"], row["finished_at"]) == (review.reference, "Spring review", DUE.isoformat(), "")
-    assert (row["item_id"], row["channel"], row["person_name"], row["email"], row["platform_role"]) == (
-        str(item.id), granted.channel.reference, "One", "one@agency.example", "editor"
+    assert (row["review"], row["title"], row["due_on"], row["finished_at"]) == (
+        review.reference,
+        "Spring review",
+        DUE.isoformat(),
+        "",
     )
-    assert (row["decision"], row["decided_by"], row["note"]) == ("certified", "Rhys Reviewer", "Needed for the =SUM(campaign).")
+    assert (row["item_id"], row["channel"], row["person_name"], row["email"], row["platform_role"]) == (
+        str(item.id),
+        granted.channel.reference,
+        "One",
+        "one@agency.example",
+        "editor",
+    )
+    assert (row["decision"], row["decided_by"], row["note"]) == (
+        "certified",
+        "Rhys Reviewer",
+        "Needed for the =SUM(campaign).",
+    )
     assert auditor.get("/access-reviews/new").status_code == 403
     assert auditor.post("/access-reviews/new", {"title": "Mine", "scope": "all"}).status_code == 403
     assert auditor.post(f"{path}/items/{item.id}", {f"item-{item.id}-decision": "revoked"}).status_code == 403
@@ -479,12 +587,20 @@ def test_auditors_see_and_export_reviews_but_cannot_act(
 
 @pytest.mark.parametrize("role", ["staff", "manager", "admin"])
 def test_other_roles_cannot_see_reviews(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], comms: User, role: str,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    comms: User,
+    role: str,
 ) -> None:
     give(make_channel("active"), comms, email="one@agency.example")
     review = start(comms)
     browser = browser_as(role)
-    for path in ("/access-reviews", f"/access-reviews/{review.reference}", f"/access-reviews/{review.reference}/export.csv"):
+    for path in (
+        "/access-reviews",
+        f"/access-reviews/{review.reference}",
+        f"/access-reviews/{review.reference}/export.csv",
+    ):
         assert browser.get(path).status_code == 403, path
 
 

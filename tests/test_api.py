@@ -64,7 +64,9 @@ class Caller:
 
 
 @pytest.fixture
-def caller(app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]]) -> Callable[..., Caller]:
+def caller(
+    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]]
+) -> Callable[..., Caller]:
     """``caller('comms')`` → a :class:`Caller` for a new user with those roles (or for ``user=``)."""
 
     def make(*roles: str, user: User | None = None) -> Caller:
@@ -115,9 +117,12 @@ def stored(channel_or_reference: Channel | str) -> Channel:
     """The channel as the database holds it now (not as this test's session remembers it)."""
     reference = channel_or_reference if isinstance(channel_or_reference, str) else channel_or_reference.reference
     channel_id = id_from_reference(reference)
-    return db.session().execute(
-        select(Channel).where(Channel.id == channel_id).execution_options(populate_existing=True)
-    ).unique().scalar_one()
+    return (
+        db.session()
+        .execute(select(Channel).where(Channel.id == channel_id).execution_options(populate_existing=True))
+        .unique()
+        .scalar_one()
+    )
 
 
 # --- authentication -----------------------------------------------------------------------
@@ -143,8 +148,14 @@ def test_no_token_is_401_with_a_bearer_challenge(client: FlaskClient, subtests: 
 
 def test_invalid_token_is_401(client: FlaskClient, subtests: pytest.Subtests) -> None:
     """A token that is not one we issued authenticates nobody."""
-    for authorization in ("Bearer scr_not-a-real-token", "Bearer not-even-our-prefix", "Basic c3RhZmY6cGFzc3dvcmQ=",
-                          "Bearer ", "Bearer scr_" + "a" * 500, "scr_no-scheme"):
+    for authorization in (
+        "Bearer scr_not-a-real-token",
+        "Bearer not-even-our-prefix",
+        "Basic c3RhZmY6cGFzc3dvcmQ=",
+        "Bearer ",
+        "Bearer scr_" + "a" * 500,
+        "scr_no-scheme",
+    ):
         with subtests.test(authorization=authorization[:30]):
             response = client.get(f"{API}/channels", headers={"Authorization": authorization})
             problem(response, 401)
@@ -209,9 +220,12 @@ def test_browser_session_uses_the_api_but_changes_need_the_csrf_header(browser_a
     before = count_events()
     refused = browser.client.post(f"{API}/channels", json=request_body())
     body = problem(refused, 400)
-    assert body["detail"] == "The form had expired or was sent from another site. Go back, reload the page and try again."
-    refused_with_bad_token = browser.client.post(f"{API}/channels", json=request_body(),
-                                                 headers={"X-CSRFToken": "forged"})
+    assert (
+        body["detail"] == "The form had expired or was sent from another site. Go back, reload the page and try again."
+    )
+    refused_with_bad_token = browser.client.post(
+        f"{API}/channels", json=request_body(), headers={"X-CSRFToken": "forged"}
+    )
     problem(refused_with_bad_token, 400)
     assert count_events() == before
     accepted = browser.client.post(
@@ -270,9 +284,15 @@ def test_per_page_is_at_most_100(caller: Callable[..., Caller]) -> None:
 def test_bad_page_parameters_are_422_naming_the_field(caller: Callable[..., Caller], subtests: pytest.Subtests) -> None:
     comms = caller("comms")
     for path in ("/channels", "/audit-events"):
-        for query, field in (("page=0", "page"), ("page=-1", "page"), ("page=abc", "page"), ("page=1.5", "page"),
-                             ("page=99999999999999999999", "page"), ("per_page=0", "per_page"),
-                             ("per_page=x", "per_page")):
+        for query, field in (
+            ("page=0", "page"),
+            ("page=-1", "page"),
+            ("page=abc", "page"),
+            ("page=1.5", "page"),
+            ("page=99999999999999999999", "page"),
+            ("per_page=0", "per_page"),
+            ("per_page=x", "per_page"),
+        ):
             with subtests.test(path=path, query=query):
                 errors = field_errors(comms.get(f"{API}{path}?{query}"))
                 assert list(errors) == [field]
@@ -292,12 +312,15 @@ def test_list_filters_by_status_platform_department_and_text(
     caller: Callable[..., Caller], make_channel: Callable[..., Channel]
 ) -> None:
     """Each filter narrows the list; filters combine; department matches whole names in any case."""
-    active_x = make_channel("active", platform="x", handle="trustmidwives", department="Maternity",
-                            display_name="Midwives")
-    active_fb = make_channel("active", platform="facebook", handle="trustcardiology", department="Cardiology",
-                             display_name="Heart Care")
-    requested = make_channel("requested", platform="x", handle="trustpharmacy", department="Pharmacy",
-                             display_name="Pharmacy News")
+    active_x = make_channel(
+        "active", platform="x", handle="trustmidwives", department="Maternity", display_name="Midwives"
+    )
+    active_fb = make_channel(
+        "active", platform="facebook", handle="trustcardiology", department="Cardiology", display_name="Heart Care"
+    )
+    requested = make_channel(
+        "requested", platform="x", handle="trustpharmacy", department="Pharmacy", display_name="Pharmacy News"
+    )
     comms = caller("comms")
 
     def refs(query: str) -> list[str]:
@@ -315,7 +338,9 @@ def test_list_filters_by_status_platform_department_and_text(
     assert refs("q=pharmacy&status=active") == []
     assert refs(f"q={active_x.reference}") == [active_x.reference]
     assert refs("status=&platform=&department=&q=&sort=&dir=&format=") == [
-        active_x.reference, active_fb.reference, requested.reference,
+        active_x.reference,
+        active_fb.reference,
+        requested.reference,
     ]
 
 
@@ -338,8 +363,11 @@ def test_list_sorts_by_name_descending(caller: Callable[..., Caller], make_chann
 
 
 BAD_FILTERS = [
-    ("status=live", "status", ("status must be one of requested, info_requested, approved, active, suspended, "
-                               "retired, rejected, withdrawn.")),
+    (
+        "status=live",
+        "status",
+        ("status must be one of requested, info_requested, approved, active, suspended, retired, rejected, withdrawn."),
+    ),
     ("platform=myspace", "platform", None),
     ("sort=secret", "sort", None),
     ("dir=sideways", "dir", "dir must be asc or desc."),
@@ -367,8 +395,10 @@ def test_staff_see_official_channels_and_their_own_requests_only(
     """Requests are private to the requester and comms; the Trust's live accounts are public anyway."""
     staff = caller("staff")
     mine = make_channel("requested", requester=staff.user)
-    others = {status: make_channel(status) for status in ("requested", "approved", "active", "suspended", "retired",
-                                                         "rejected", "withdrawn")}
+    others = {
+        status: make_channel(status)
+        for status in ("requested", "approved", "active", "suspended", "retired", "rejected", "withdrawn")
+    }
     listed = [item["reference"] for item in staff.get(f"{API}/channels").get_json()["items"]]
     assert listed == [mine.reference, others["active"].reference, others["suspended"].reference]
     everything = caller("auditor").get(f"{API}/channels").get_json()
@@ -376,8 +406,19 @@ def test_staff_see_official_channels_and_their_own_requests_only(
 
 
 INTERNAL = {
-    "purpose", "audience", "posting_plan", "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators",
-    "policy_acknowledged_at", "created_at", "updated_at", "next_review_on", "requested_by", "history",
+    "purpose",
+    "audience",
+    "posting_plan",
+    "moderation_plan",
+    "out_of_hours",
+    "sponsor",
+    "proposed_administrators",
+    "policy_acknowledged_at",
+    "created_at",
+    "updated_at",
+    "next_review_on",
+    "requested_by",
+    "history",
 }
 
 
@@ -430,8 +471,7 @@ def test_csv_export_is_audited(caller: Callable[..., Caller], make_channel: Call
     assert auditor.get(f"{API}/channels?format=csv&status=requested").status_code == 200
     events = auditor.get(f"{API}/audit-events?action=channel:export").get_json()["items"]
     assert len(events) == 1
-    assert events[0]["details"] == {"filters": {"status": "requested"},
-                                    "rows": 1}
+    assert events[0]["details"] == {"filters": {"status": "requested"}, "rows": 1}
     assert events[0]["actor_id"] == auditor.user.id
 
 
@@ -440,8 +480,9 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(caller: Callable[..., Call
     staff = caller("staff")
     created = staff.post(
         f"{API}/channels",
-        request_body(display_name='=HYPERLINK("https://evil.example","Click")', department="+44 Cardiology",
-                     sponsor="@SUM(1+1)"),
+        request_body(
+            display_name='=HYPERLINK("https://evil.example","Click")', department="+44 Cardiology", sponsor="@SUM(1+1)"
+        ),
     )
     assert created.status_code == 201, created.get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(caller("comms").get(f"{API}/channels?format=csv").get_data(as_text=True))))
@@ -477,7 +518,11 @@ def test_any_signed_in_user_can_request_a_channel(caller: Callable[..., Caller],
             assert body["status"] == "requested"
             assert body["reference"].startswith("CH-")
             assert response.headers["Location"] == f"{API}/channels/{body['reference']}"
-            assert (body["platform"], body["handle"], body["url"]) == ("x", f"trust{role}", f"https://x.com/trust{role}")
+            assert (body["platform"], body["handle"], body["url"]) == (
+                "x",
+                f"trust{role}",
+                f"https://x.com/trust{role}",
+            )
             assert body["requested_by"] == {"name": requester.user.name, "email": requester.user.email}
             assert [(h["action"], h["to_status"], h["actor"]) for h in body["history"]] == [
                 ("request", "requested", requester.user.name)
@@ -490,8 +535,9 @@ def test_any_signed_in_user_can_request_a_channel(caller: Callable[..., Caller],
 def test_optional_fields_may_be_left_out_or_null(caller: Callable[..., Caller]) -> None:
     response = caller("staff").post(
         f"{API}/channels",
-        request_body(posting_plan=..., moderation_plan=None, out_of_hours=..., sponsor=None,
-                     proposed_administrators=...),
+        request_body(
+            posting_plan=..., moderation_plan=None, out_of_hours=..., sponsor=None, proposed_administrators=...
+        ),
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["sponsor"] == ""
@@ -537,8 +583,11 @@ INVALID_FIELDS = [
     ("display_name", "x" * 201, "Display name must be 200 characters or fewer"),
     ("purpose", "x" * 10_000, "Purpose must be 5000 characters or fewer"),
     ("proposed_administrators", "x" * 2001, "Proposed administrators must be 2000 characters or fewer"),
-    ("display_name", "Trust\ud800", ("display_name is not valid text: it contains an unpaired surrogate escape "
-                                     "(\\ud800 to \\udfff).")),
+    (
+        "display_name",
+        "Trust\ud800",
+        ("display_name is not valid text: it contains an unpaired surrogate escape (\\ud800 to \\udfff)."),
+    ),
 ]
 
 
@@ -555,9 +604,18 @@ def test_invalid_fields_are_422_naming_the_field(caller: Callable[..., Caller], 
 
 def test_hostile_or_wrong_handles_are_422_never_500(caller: Callable[..., Caller], subtests: pytest.Subtests) -> None:
     staff = caller("staff")
-    for handle in ("javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "https://twіtter.com/trust",
-                   "https://x.com/trust\x07", "@" + "a" * 10_000, "https://www.facebook.com/trustpage",
-                   "https://x.com/", "tr\u202eust", "https://evil.example/trust", "\ud800"):
+    for handle in (
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "https://twіtter.com/trust",
+        "https://x.com/trust\x07",
+        "@" + "a" * 10_000,
+        "https://www.facebook.com/trustpage",
+        "https://x.com/",
+        "tr\u202eust",
+        "https://evil.example/trust",
+        "\ud800",
+    ):
         with subtests.test(handle=handle[:40]):
             errors = field_errors(staff.post(f"{API}/channels", request_body(handle=handle)))
             assert list(errors) == ["handle"]
@@ -605,7 +663,7 @@ def test_a_live_handle_cannot_be_requested_twice(
         errors = field_errors(staff.post(f"{API}/channels", request_body(handle=spelling)))
         assert errors == {
             "handle": f"This account is already in the registry as {holder.reference} (active). "
-                      "Search for it instead of requesting it again."
+            "Search for it instead of requesting it again."
         }
     assert staff.post(f"{API}/channels", request_body(platform="instagram", handle="trustnhs")).status_code == 201
 
@@ -623,13 +681,17 @@ def test_a_handle_no_longer_live_can_be_requested_again(
 # --- reading one channel ------------------------------------------------------------------
 
 
-def test_get_channel_shows_its_whole_history(caller: Callable[..., Caller], make_channel: Callable[..., Channel]) -> None:
+def test_get_channel_shows_its_whole_history(
+    caller: Callable[..., Caller], make_channel: Callable[..., Channel]
+) -> None:
     channel = make_channel("suspended")
     body = caller("auditor").channel(channel.reference)
     assert body["status"] == "suspended"
     assert body["status_label"] == "Suspended"
     assert [(h["action"], h["from_status"], h["to_status"]) for h in body["history"]] == [
-        ("request", None, "requested"), ("approve", "requested", "approved"), ("activate", "approved", "active"),
+        ("request", None, "requested"),
+        ("approve", "requested", "approved"),
+        ("activate", "approved", "active"),
         ("suspend", "active", "suspended"),
     ]
     assert body["history"][-1]["reason"] == "Because the test says so."
@@ -655,14 +717,18 @@ def test_staff_cannot_read_someone_elses_request(
     assert staff.channel(make_channel("requested", requester=staff.user).reference)["status"] == "requested"
 
 
-def test_no_secret_or_hash_is_ever_in_a_response(caller: Callable[..., Caller], make_channel: Callable[..., Channel]) -> None:
+def test_no_secret_or_hash_is_ever_in_a_response(
+    caller: Callable[..., Caller], make_channel: Callable[..., Channel]
+) -> None:
     """Tokens and password hashes never leave the server, even in the audit trail."""
     comms = caller("comms")
     channel = make_channel("active", requester=comms.user)
     token_value = comms.headers["Authorization"].removeprefix("Bearer ")
     responses = [
-        comms.get(f"{API}/channels"), comms.get(f"{API}/channels/{channel.reference}"),
-        comms.get(f"{API}/audit-events?per_page=100"), comms.get(f"{API}/channels?format=csv"),
+        comms.get(f"{API}/channels"),
+        comms.get(f"{API}/channels/{channel.reference}"),
+        comms.get(f"{API}/audit-events?per_page=100"),
+        comms.get(f"{API}/channels?format=csv"),
     ]
     for response in responses:
         text = response.get_data(as_text=True)
@@ -703,11 +769,16 @@ def test_comms_move_a_channel_along_the_lifecycle(
             assert body["status"] == after
             last = body["history"][-1]
             assert (last["action"], last["from_status"], last["to_status"], last["actor"]) == (
-                action, before, after, comms.user.name
+                action,
+                before,
+                after,
+                comms.user.name,
             )
             assert last["reason"] == fields.get("reason")
             assert count_events() == events + 1
-            event = comms.get(f"{API}/audit-events?object=channel:{channel.reference}&per_page=1").get_json()["items"][0]
+            event = comms.get(f"{API}/audit-events?object=channel:{channel.reference}&per_page=1").get_json()["items"][
+                0
+            ]
             assert (event["action"], event["actor_id"]) == (f"channel:{action}", comms.user.id)
             assert (event["details"]["from"], event["details"]["to"]) == (before, after)
             assert event["details"].get("reason") == fields.get("reason")
@@ -717,8 +788,12 @@ def test_the_requester_resubmits_and_withdraws(
     caller: Callable[..., Caller], make_channel: Callable[..., Channel], subtests: pytest.Subtests
 ) -> None:
     staff = caller("staff")
-    for before, action, after in (("info_requested", "resubmit", "requested"), ("requested", "withdraw", "withdrawn"),
-                                  ("info_requested", "withdraw", "withdrawn"), ("approved", "withdraw", "withdrawn")):
+    for before, action, after in (
+        ("info_requested", "resubmit", "requested"),
+        ("requested", "withdraw", "withdrawn"),
+        ("info_requested", "withdraw", "withdrawn"),
+        ("approved", "withdraw", "withdrawn"),
+    ):
         with subtests.test(before=before, action=action):
             channel = make_channel(before, requester=staff.user)
             response = staff.act(channel.reference, action, reason="Changed my mind.")
@@ -750,8 +825,15 @@ def test_other_roles_cannot_take_comms_actions(
 ) -> None:
     """Even on their own request, in a state that allows the action, only comms decide and operate."""
     user_caller = caller(role)
-    starts = {"approve": "requested", "reject": "requested", "request_info": "requested", "activate": "approved",
-              "suspend": "active", "reinstate": "suspended", "retire": "active"}
+    starts = {
+        "approve": "requested",
+        "reject": "requested",
+        "request_info": "requested",
+        "activate": "approved",
+        "suspend": "active",
+        "reinstate": "suspended",
+        "retire": "active",
+    }
     channels = {status: make_channel(status, requester=user_caller.user) for status in set(starts.values())}
     for action, start in starts.items():
         with subtests.test(action=action):
@@ -781,8 +863,10 @@ def test_a_state_that_does_not_allow_the_action_is_409_and_changes_nothing(
     refused with 409 and a message saying which state would allow the action."""
     comms = caller("comms")
     auditor = caller("auditor")
-    channels = {status: make_channel(status, requester=comms.user)
-                for status in {s for statuses in WRONG_STATE.values() for s in statuses}}
+    channels = {
+        status: make_channel(status, requester=comms.user)
+        for status in {s for statuses in WRONG_STATE.values() for s in statuses}
+    }
     snapshots = {status: auditor.channel(channel.reference) for status, channel in channels.items()}
     events = count_events()
     for action, statuses in WRONG_STATE.items():
@@ -800,7 +884,9 @@ def test_a_state_that_does_not_allow_the_action_is_409_and_changes_nothing(
     assert count_events() == events
 
 
-def test_four_eyes_comms_cannot_decide_their_own_request(caller: Callable[..., Caller], subtests: pytest.Subtests) -> None:
+def test_four_eyes_comms_cannot_decide_their_own_request(
+    caller: Callable[..., Caller], subtests: pytest.Subtests
+) -> None:
     comms, colleague = caller("comms"), caller("comms")
     for action, fields in (("approve", {}), ("reject", {"reason": "No."}), ("request_info", {"reason": "Who?"})):
         with subtests.test(action=action):
@@ -826,8 +912,12 @@ def test_a_reason_is_required_to_reject_ask_suspend_or_retire(
 ) -> None:
     comms = caller("comms")
     channels = {status: make_channel(status) for status in ("requested", "active")}
-    for status, action in (("requested", "reject"), ("requested", "request_info"), ("active", "suspend"),
-                           ("active", "retire")):
+    for status, action in (
+        ("requested", "reject"),
+        ("requested", "request_info"),
+        ("active", "suspend"),
+        ("active", "retire"),
+    ):
         for reason in (..., None, "", "   \t"):
             with subtests.test(action=action, reason=reason):
                 fields = {} if reason is ... else {"reason": reason}
@@ -838,22 +928,37 @@ def test_a_reason_is_required_to_reject_ask_suspend_or_retire(
 
 
 BAD_TRANSITIONS = [
-    ({}, "action", ("Give an action: approve, reject, request_info, resubmit, activate, suspend, reinstate, "
-                    "retire or withdraw.")),
+    (
+        {},
+        "action",
+        ("Give an action: approve, reject, request_info, resubmit, activate, suspend, reinstate, retire or withdraw."),
+    ),
     ({"action": ""}, "action", None),
     ({"action": None}, "action", None),
-    ({"action": "delete"}, "action", ("Choose an action: one of approve, reject, request_info, resubmit, activate, "
-                                      "suspend, reinstate, retire, withdraw.")),
+    (
+        {"action": "delete"},
+        "action",
+        (
+            "Choose an action: one of approve, reject, request_info, resubmit, activate, "
+            "suspend, reinstate, retire, withdraw."
+        ),
+    ),
     ({"action": "APPROVE"}, "action", None),
     ({"action": ["approve"]}, "action", "action must be text."),
     ({"action": 1}, "action", "action must be text."),
     ({"action": "reject", "reason": 5}, "reason", "reason must be text."),
     ({"action": "reject", "reason": "x" * 2001}, "reason", "The reason must be 2000 characters or fewer"),
     ({"action": "approve", "reason": "\ud83d"}, "reason", None),
-    ({"action": "approve", "handle": "trustnew"}, "handle",
-     "A handle or web address can only be given when activating a channel."),
-    ({"action": "approve", "url": "https://x.com/trustnew"}, "url",
-     "A handle or web address can only be given when activating a channel."),
+    (
+        {"action": "approve", "handle": "trustnew"},
+        "handle",
+        "A handle or web address can only be given when activating a channel.",
+    ),
+    (
+        {"action": "approve", "url": "https://x.com/trustnew"},
+        "url",
+        "A handle or web address can only be given when activating a channel.",
+    ),
     ({"action": "approve", "url": {"href": "x"}}, "url", "url must be text."),
 ]
 
@@ -879,7 +984,8 @@ def test_a_transition_body_that_is_not_json_is_400(
 ) -> None:
     channel = make_channel("requested")
     response = caller("comms").post(
-        f"{API}/channels/{channel.reference}/transitions", data="action=approve",
+        f"{API}/channels/{channel.reference}/transitions",
+        data="action=approve",
         content_type="application/x-www-form-urlencoded",
     )
     assert problem(response, 400)["detail"] == NOT_JSON
@@ -908,8 +1014,10 @@ def test_activate_refuses_a_handle_held_by_another_live_channel(
     holder = make_channel("active", platform="x", handle="trustlive")
     channel = make_channel("approved", platform="x", handle="trustwanted")
     errors = field_errors(caller("comms").act(channel.reference, "activate", handle="@TrustLive"))
-    assert errors == {"handle": f"This account is already in the registry as {holder.reference} (active). "
-                                "Search for it instead of requesting it again."}
+    assert errors == {
+        "handle": f"This account is already in the registry as {holder.reference} (active). "
+        "Search for it instead of requesting it again."
+    }
     assert (stored(channel).status, stored(channel).handle) == ("approved", "trustwanted")
 
 
@@ -982,8 +1090,14 @@ def test_the_whole_lifecycle_through_the_api(client: FlaskClient, caller: Callab
     assert all(h["occurred_at"] for h in history)
     events = decider.get(f"{API}/audit-events?object=channel:{reference}").get_json()
     assert [e["action"] for e in reversed(events["items"])] == [
-        "channel:request", "channel:request_info", "channel:resubmit", "channel:approve", "channel:activate",
-        "channel:suspend", "channel:reinstate", "channel:retire",
+        "channel:request",
+        "channel:request_info",
+        "channel:resubmit",
+        "channel:approve",
+        "channel:activate",
+        "channel:suspend",
+        "channel:reinstate",
+        "channel:retire",
     ]
     assert staff.post(f"{API}/channels", request_body()).status_code == 201, "a retired handle is free again"
 
@@ -991,7 +1105,9 @@ def test_the_whole_lifecycle_through_the_api(client: FlaskClient, caller: Callab
 # --- the audit trail ----------------------------------------------------------------------
 
 
-def test_audit_events_are_for_auditors_comms_and_admins(caller: Callable[..., Caller], subtests: pytest.Subtests) -> None:
+def test_audit_events_are_for_auditors_comms_and_admins(
+    caller: Callable[..., Caller], subtests: pytest.Subtests
+) -> None:
     for role, status in (("auditor", 200), ("comms", 200), ("admin", 200), ("staff", 403), ("manager", 403)):
         with subtests.test(role=role):
             response = caller(role).get(f"{API}/audit-events")
@@ -1050,10 +1166,18 @@ def test_audit_events_since_a_date_or_date_time(
     assert auditor.get(f"{API}/audit-events?until={tomorrow.isoformat()}").get_json()["total"] == total
 
 
-BAD_AUDIT_FILTERS = [("since=yesterday", "since"), ("since=2026-13-01", "since"), ("since=2026-02-30", "since"),
-     ("since=0001-01-01", "since"), ("since=2026-01-01T25:00:00Z", "since"), ("since=%00", "since"),
-     ("until=soon", "until"), ("object=" + "x" * 111, "object"), ("action=" + "x" * 65, "action"),
-     ("object=channel:%00", "object")]
+BAD_AUDIT_FILTERS = [
+    ("since=yesterday", "since"),
+    ("since=2026-13-01", "since"),
+    ("since=2026-02-30", "since"),
+    ("since=0001-01-01", "since"),
+    ("since=2026-01-01T25:00:00Z", "since"),
+    ("since=%00", "since"),
+    ("until=soon", "until"),
+    ("object=" + "x" * 111, "object"),
+    ("action=" + "x" * 65, "action"),
+    ("object=channel:%00", "object"),
+]
 
 
 def test_bad_audit_filters_are_422_naming_the_field(caller: Callable[..., Caller], subtests: pytest.Subtests) -> None:
@@ -1123,15 +1247,19 @@ def test_verify_does_not_call_an_unlaunched_channel_official(
             make_channel(status, platform="x", handle=f"trust{status}")
             body = client.get(f"{API}/verify?platform=x&handle=trust{status}").get_json()
             assert (body["official"], body["formerly_official"], body["channel"], body["lookalike_of"]) == (
-                False, False, None, None
+                False,
+                False,
+                None,
+                None,
             )
 
 
 def test_verify_says_when_an_account_is_known_to_be_unauthorised(
     client: FlaskClient, make_user: Callable[..., User]
 ) -> None:
-    monitoring.record_finding(platform="x", url="https://x.com/fake_trust", evidence="Uses our logo.",
-                              found_on=None, actor=make_user("comms"))
+    monitoring.record_finding(
+        platform="x", url="https://x.com/fake_trust", evidence="Uses our logo.", found_on=None, actor=make_user("comms")
+    )
     db.session().commit()
     body = client.get(f"{API}/verify?url=https://x.com/Fake_Trust").get_json()
     assert (body["official"], body["known_unauthorised"]) == (False, True)

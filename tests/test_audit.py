@@ -172,7 +172,9 @@ def test_a_deleted_middle_event_is_detected(app: Flask, connection: Connection, 
 
 
 def test_truncating_the_last_events_is_detected_by_the_anchor(
-    app: Flask, connection: Connection, trail: int,
+    app: Flask,
+    connection: Connection,
+    trail: int,
 ) -> None:
     """Removing the newest events leaves a consistent chain, but the anchor remembers how long it was."""
     allow_tampering(connection)
@@ -211,7 +213,9 @@ def test_secrets_never_reach_an_event(app: Flask, connection: Connection, make_u
     """Values under secret-looking keys, at any depth, are stored as "[redacted]"; the rest as given."""
     user = make_user("comms")
     event = record(
-        AuditAction.CHANNEL_UPDATE, "channel", "CH-0001",
+        AuditAction.CHANNEL_UPDATE,
+        "channel",
+        "CH-0001",
         {
             "password": "hunter2-hunter2",
             "api_token": "tok_abcdef",
@@ -226,7 +230,10 @@ def test_secrets_never_reach_an_event(app: Flask, connection: Connection, make_u
     stored = connection.execute(select(AuditEvent.details).where(AuditEvent.id == event.id)).scalar_one()
     details = json.loads(stored)
     assert details == {
-        "password": REDACTED, "api_token": REDACTED, "client_secret": REDACTED, "totp": REDACTED,
+        "password": REDACTED,
+        "api_token": REDACTED,
+        "client_secret": REDACTED,
+        "totp": REDACTED,
         "nested": {"recovery_codes": REDACTED, "Seed": REDACTED, "kept": "visible"},
         "note": "Handle corrected",
     }
@@ -236,19 +243,25 @@ def test_secrets_never_reach_an_event(app: Flask, connection: Connection, make_u
 
 
 def test_a_password_never_reaches_the_trail_when_a_user_is_created(
-    app: Flask, connection: Connection, make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_user: Callable[..., User],
 ) -> None:
     """Creating a user and failing to sign in leave no password anywhere in the trail."""
     password = "a very particular passphrase 913"
     make_user("staff", email="careful@example.nhs.uk", password=password)
     client = app.test_client()
-    client.post("/login", data={"email": "careful@example.nhs.uk", "password": password + "x",
-                                "csrf_token": csrf_token(client)})
+    client.post(
+        "/login", data={"email": "careful@example.nhs.uk", "password": password + "x", "csrf_token": csrf_token(client)}
+    )
     everything = " ".join(connection.execute(select(AuditEvent.details)).scalars())
     assert "particular passphrase" not in everything
-    assert connection.execute(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user:sign_in_failed")
-    ).scalar_one() == 1
+    assert (
+        connection.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user:sign_in_failed")
+        ).scalar_one()
+        == 1
+    )
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -286,7 +299,9 @@ def test_audit_verify_command_detects_truncation(app: Flask, connection: Connect
 
 
 def test_auditors_comms_and_admins_browse_and_filter_the_trail(
-    app: Flask, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """The trail is listed newest first and filters by object, action and person."""
     channel = make_channel("active")
@@ -315,7 +330,10 @@ def test_auditors_comms_and_admins_browse_and_filter_the_trail(
 
 
 def test_the_trail_exports_as_csv_and_the_export_is_audited(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Auditors (and comms) download the filtered events with their hashes; downloading is itself an event."""
     channel = make_channel("active")
@@ -338,7 +356,9 @@ def test_the_trail_exports_as_csv_and_the_export_is_audited(
 
 
 def test_staff_and_managers_cannot_see_the_trail(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """The trail is for auditors, comms and admins only."""
     browsers = [browser_as("staff"), browser_as("manager")]
@@ -376,8 +396,10 @@ def separate_database(tmp_path: Path) -> Iterator[str]:
 
 def test_concurrent_writers_form_one_gapless_chain(separate_database: str, tmp_path: Path) -> None:
     """Two writers appending 50 events each, one transaction per event, leave one intact chain of 100."""
-    engine = db.make_engine(separate_database, pool_size=4) if separate_database.startswith("postgresql") else (
-        db.make_engine(separate_database)
+    engine = (
+        db.make_engine(separate_database, pool_size=4)
+        if separate_database.startswith("postgresql")
+        else (db.make_engine(separate_database))
     )
     app = create_app(settings_for(separate_database, tmp_path / "instance"))
     start = threading.Barrier(2)
@@ -388,8 +410,14 @@ def test_concurrent_writers_form_one_gapless_chain(separate_database: str, tmp_p
             start.wait()
             for number in range(50):
                 with app.app_context(), Session(engine) as session:
-                    record(AuditAction.CHANNEL_UPDATE, "channel", f"{label}-{number}", {"n": number},
-                           actor=Actor.system(label), session=session)
+                    record(
+                        AuditAction.CHANNEL_UPDATE,
+                        "channel",
+                        f"{label}-{number}",
+                        {"n": number},
+                        actor=Actor.system(label),
+                        session=session,
+                    )
                     session.commit()
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             failures.append(exc)
@@ -415,7 +443,9 @@ def test_concurrent_writers_form_one_gapless_chain(separate_database: str, tmp_p
 
 
 def test_breach_report_events_are_read_only_by_those_who_may_read_every_case(
-    app: Flask, make_user: Callable[..., User], browser_as: Callable[..., Browser],
+    app: Flask,
+    make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """A breach report's events name who reported it and who handles it: the trail shows them to
@@ -423,19 +453,27 @@ def test_breach_report_events_are_read_only_by_those_who_may_read_every_case(
     reporter = make_user("staff", name="Robin Whistle")
     made = breaches.report_breach(
         BreachAnswers(
-            account="@someone", link="https://x.com/someone/status/1", description="Posted a ward photo.",
-            clauses=("6.11",), reputational_risk=False, subject_kind=SubjectKind.UNKNOWN, subject_user="",
+            account="@someone",
+            link="https://x.com/someone/status/1",
+            description="Posted a ward photo.",
+            clauses=("6.11",),
+            reputational_risk=False,
+            subject_kind=SubjectKind.UNKNOWN,
+            subject_user="",
         ),
-        [], reporter,
+        [],
+        reporter,
     )
     db.session().commit()
     seen: dict[str, bool] = {}
     for role in ("auditor", "comms", "admin"):
         browser = browser_as(role)
         page = browser.get(f"/audit?object=breach_report:{made.reference}").get_data(as_text=True)
-        listed = app.test_client().get(
-            f"/api/v1/audit-events?object=breach_report:{made.reference}", headers=api_token(browser.user)
-        ).get_json()["items"]
+        listed = (
+            app.test_client()
+            .get(f"/api/v1/audit-events?object=breach_report:{made.reference}", headers=api_token(browser.user))
+            .get_json()["items"]
+        )
         exported = browser.get(f"/audit/export.csv?object=breach_report:{made.reference}").get_data(as_text=True)
         seen[role] = "Robin Whistle" in page
         assert seen[role] == bool(listed) == (made.reference in exported), role

@@ -587,8 +587,10 @@ def test_an_old_unkeyed_database_migrated_forward_verifies(tmp_path: Path, monke
                     digest = event_hash(event, previous)  # type: ignore[arg-type]
                     connection.execute(
                         text(
-                            "INSERT INTO audit_events (seq, occurred_at, actor_id, actor, action, object_type, object_id,"
-                            " address, details, prev_hash, hash) VALUES (:seq, :occurred_at, :actor_id, :actor, :action,"
+                            "INSERT INTO audit_events (seq, occurred_at, actor_id, actor, action, object_type, "
+                            "object_id,"
+                            " address, details, prev_hash, hash) VALUES (:seq, :occurred_at, :actor_id, "
+                            ":actor, :action,"
                             " :object_type, :object_id, :address, :details, :prev_hash, :hash)"
                         ),
                         {**vars(event), "prev_hash": previous, "hash": digest},

@@ -68,24 +68,16 @@ def append_unkeyed(connection: Connection, count: int) -> int:
             "details": "{}",
         }
         digest = plain_hash(previous, canonical_event(fields))
-        connection.execute(
-            insert(AuditEvent).values(
-                **fields, prev_hash=previous, hash=digest, key_id=None
-            )
-        )
+        connection.execute(insert(AuditEvent).values(**fields, prev_hash=previous, hash=digest, key_id=None))
         previous = digest
-    connection.execute(
-        update(AuditAnchor).values(seq=seq, head_hash=previous, head_key_id=None)
-    )
+    connection.execute(update(AuditAnchor).values(seq=seq, head_hash=previous, head_key_id=None))
     return seq
 
 
 def shown_plainly(output: str) -> bool:
     """Whether a command's output is only text: no carriage return or terminal escape that could
     redraw what the operator sees."""
-    return all(
-        character.isprintable() for line in output.splitlines() for character in line
-    )
+    return all(character.isprintable() for line in output.splitlines() for character in line)
 
 
 # --- the database administrator ------------------------------------------------------------------
@@ -97,18 +89,14 @@ def test_an_anchor_rewritten_with_terminal_codes_cannot_make_verify_look_intact(
     """The anchor's fields are quoted in ``audit verify``'s message. A key id of a carriage return,
     "clear line", a fake verdict and "conceal" (27 characters, within the column) redrew the line as
     "Audit chain intact" on the operator's terminal; the exit status alone still said otherwise."""
-    connection.execute(
-        update(AuditAnchor).values(head_key_id="\r\x1b[2KAudit chain intact\x1b[8m")
-    )
+    connection.execute(update(AuditAnchor).values(head_key_id="\r\x1b[2KAudit chain intact\x1b[8m"))
 
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["audit", "verify"], color=True)
 
     assert result.exit_code == 1
     assert shown_plainly(result.stderr), repr(result.stderr)
-    assert result.stderr.startswith(
-        "Audit chain broken at the chain's end: the anchor row was changed:"
-    )
+    assert result.stderr.startswith("Audit chain broken at the chain's end: the anchor row was changed:")
 
 
 def test_a_rewritten_hash_cannot_put_terminal_codes_into_the_timers_refusal(
@@ -127,9 +115,7 @@ def test_a_rewritten_hash_cannot_put_terminal_codes_into_the_timers_refusal(
     db.session().commit()
     allow_tampering(connection)
     # The checkpointed event, not the head: the timer checks the head's own link first.
-    connection.execute(
-        update(AuditEvent).where(AuditEvent.seq == trail).values(hash="\r\x1b[2KOK\n")
-    )
+    connection.execute(update(AuditEvent).where(AuditEvent.seq == trail).values(hash="\r\x1b[2KOK\n"))
 
     with app.app_context():
         refused = app.test_cli_runner().invoke(args=["audit", "checkpoint"], color=True)
@@ -152,9 +138,7 @@ def test_the_timer_refuses_to_sign_an_unkeyed_event_appended_after_keyed_ones(
     refused = invoke(app, "audit", "checkpoint")
 
     assert refused.exit_code == 1, refused.output
-    assert refused.stderr.startswith(
-        f"The head, event {forged}, cannot be signed: it has no audit key, yet it"
-    )
+    assert refused.stderr.startswith(f"The head, event {forged}, cannot be signed: it has no audit key, yet it")
     assert len(checkpoint_lines(app)) == 1
     assert not verify(connection).ok
 
@@ -185,16 +169,12 @@ def test_the_dashboard_card_names_a_window_of_forged_unkeyed_events(
 
     assert not status.report.ok
     assert status.report.broken_seq == trail + 1
-    assert "it has no audit key, yet it follows keyed events" in (
-        status.report.problem or ""
-    )
+    assert "it has no audit key, yet it follows keyed events" in (status.report.problem or "")
 
 
 def first_event_id(connection: Connection, *, last: bool = False) -> int:
     column = AuditEvent.id.desc() if last else AuditEvent.id
-    return connection.execute(
-        select(AuditEvent.id).order_by(column).limit(1)
-    ).scalar_one()
+    return connection.execute(select(AuditEvent.id).order_by(column).limit(1)).scalar_one()
 
 
 def test_an_event_whose_time_is_not_a_time_is_named_not_a_traceback(
@@ -206,17 +186,11 @@ def test_an_event_whose_time_is_not_a_time_is_named_not_a_traceback(
     target = trail - 2
     allow_tampering(connection)
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("ALTER TABLE audit_events ALTER COLUMN occurred_at DROP NOT NULL")
-        )
-        connection.execute(
-            update(AuditEvent).where(AuditEvent.seq == target).values(occurred_at=None)
-        )
+        connection.execute(text("ALTER TABLE audit_events ALTER COLUMN occurred_at DROP NOT NULL"))
+        connection.execute(update(AuditEvent).where(AuditEvent.seq == target).values(occurred_at=None))
     else:
         connection.execute(
-            text(
-                "UPDATE audit_events SET occurred_at = 'the day before' WHERE seq = :seq"
-            ),
+            text("UPDATE audit_events SET occurred_at = 'the day before' WHERE seq = :seq"),
             {"seq": target},
         )
 
@@ -224,9 +198,7 @@ def test_an_event_whose_time_is_not_a_time_is_named_not_a_traceback(
 
     assert isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Audit chain broken at event {target}"), (
-        result.stderr
-    )
+    assert result.stderr.startswith(f"Audit chain broken at event {target}"), result.stderr
     assert "its time is not a time" in result.stderr
 
 
@@ -237,9 +209,7 @@ def test_an_event_whose_number_is_not_a_number_is_named_not_a_traceback(
     number), on PostgreSQL the column's type (its first row, "1", is then read first)."""
     allow_tampering(connection)
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("ALTER TABLE audit_events ALTER COLUMN seq TYPE text USING seq::text")
-        )
+        connection.execute(text("ALTER TABLE audit_events ALTER COLUMN seq TYPE text USING seq::text"))
         named = first_event_id(connection)
     else:
         connection.execute(
@@ -252,15 +222,13 @@ def test_an_event_whose_number_is_not_a_number_is_named_not_a_traceback(
 
     assert isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 1
-    assert result.stderr.startswith(
-        f"Audit chain broken at the event with id {named}: its number is not"
-    ), result.stderr
+    assert result.stderr.startswith(f"Audit chain broken at the event with id {named}: its number is not"), (
+        result.stderr
+    )
 
 
 @pytest.fixture
-def writer_meanwhile(
-    separate_database: str, tmp_path: Path
-) -> Iterator[tuple[Flask, Engine, Callable[[], int]]]:
+def writer_meanwhile(separate_database: str, tmp_path: Path) -> Iterator[tuple[Flask, Engine, Callable[[], int]]]:
     """An application on a database of its own, with 20 events, and a function that commits one more
     event from another connection, as another process does, and returns how many it committed."""
     engine = db.make_engine(separate_database)
@@ -295,9 +263,7 @@ def writer_meanwhile(
         db.database(app).engine.dispose()
 
 
-def interleave(
-    engine: Engine, write: Callable[[], int], url: str
-) -> Callable[[], bool]:
+def interleave(engine: Engine, write: Callable[[], int], url: str) -> Callable[[], bool]:
     """Before the check's statement that reads the events, another process commits an event.
 
     On SQLite the check's transaction holds the write lock (``BEGIN IMMEDIATE``), so nobody can
@@ -306,11 +272,7 @@ def interleave(
 
     @event.listens_for(engine, "before_cursor_execute")
     def commit_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if (
-            "FROM audit_events" not in statement
-            or "ORDER BY audit_events.seq" not in statement
-            or got_in.is_set()
-        ):
+        if "FROM audit_events" not in statement or "ORDER BY audit_events.seq" not in statement or got_in.is_set():
             return
         if url.startswith("postgresql"):
             write()
@@ -394,26 +356,17 @@ def test_an_export_asked_for_by_another_form_of_the_reference_is_not_shown_to_th
     rows = csv_rows(auditor, f"object={query}")
 
     [export] = page_seqs(auditor, "action=audit:export") - before
-    assert export not in page_seqs(
-        browser_as(user=scene.subject), "action=audit:export"
-    )
+    assert export not in page_seqs(browser_as(user=scene.subject), "action=audit:export")
     assert rows, "the auditor's search finds what they asked for"
 
 
-def test_a_case_reference_in_another_form_finds_the_cases_events(
-    app: Flask, scene: Scene
-) -> None:
+def test_a_case_reference_in_another_form_finds_the_cases_events(app: Flask, scene: Scene) -> None:
     """The same forms, searched through the API by another auditor, find the same events as the
     reference the trail holds: the filter reads a reference as the breach pages do."""
 
     def found(value: str) -> set[int]:
         filters = AuditFilters.parse({"object": value}, strict=True)
-        return {
-            e.seq
-            for e in db.session()
-            .execute(search_events(filters, viewer=scene.auditor))
-            .scalars()
-        }
+        return {e.seq for e in db.session().execute(search_events(filters, viewer=scene.auditor)).scalars()}
 
     exact = found(scene.case.reference)
     assert len(exact) == 3
@@ -457,10 +410,8 @@ def test_a_refused_evidence_file_is_not_shown_to_the_subject_of_a_case(
     assert refused in page_seqs(browser_as(user=scene.auditor), "action=upload")
     assert refused not in page_seqs(browser_as(user=scene.subject), "action=upload")
     assert (
-        json.loads(
-            db.session()
-            .execute(select(AuditEvent.details).where(AuditEvent.seq == refused))
-            .scalar_one()
-        )["field"]
+        json.loads(db.session().execute(select(AuditEvent.details).where(AuditEvent.seq == refused)).scalar_one())[
+            "field"
+        ]
         == "evidence"
     )

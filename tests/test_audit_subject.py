@@ -74,12 +74,7 @@ def report(reporter: User, about: User, *, evidence: int = 1) -> BreachReport:
             subject_kind=SubjectKind.USER,
             subject_user=about.email,
         ),
-        [
-            FileStorage(
-                io.BytesIO(png()), f"evidence-{n}.png", content_type="image/png"
-            )
-            for n in range(evidence)
-        ],
+        [FileStorage(io.BytesIO(png()), f"evidence-{n}.png", content_type="image/png") for n in range(evidence)],
         reporter,
     )
     db.session().commit()
@@ -97,14 +92,8 @@ def events_of(case: BreachReport, evidence: list[str]) -> dict[int, AuditEvent]:
         db.session()
         .execute(
             select(AuditEvent).where(
-                (
-                    (AuditEvent.object_type == "breach_report")
-                    & (AuditEvent.object_id == case.reference)
-                )
-                | (
-                    (AuditEvent.object_type == "upload")
-                    & AuditEvent.object_id.in_(evidence or ["-"])
-                )
+                ((AuditEvent.object_type == "breach_report") & (AuditEvent.object_id == case.reference))
+                | ((AuditEvent.object_type == "upload") & AuditEvent.object_id.in_(evidence or ["-"]))
             )
         )
         .scalars()
@@ -121,9 +110,7 @@ def api_seqs(client: FlaskClient, headers: dict[str, str], query: str = "") -> s
     seqs: set[int] = set()
     page = 1
     while True:
-        response = client.get(
-            f"/api/v1/audit-events?per_page=100&page={page}&{query}", headers=headers
-        )
+        response = client.get(f"/api/v1/audit-events?per_page=100&page={page}&{query}", headers=headers)
         assert response.status_code == 200, response.get_data(as_text=True)
         body = response.get_json()
         seqs |= {item["seq"] for item in body["items"]}
@@ -231,15 +218,11 @@ def test_the_subject_reads_none_of_their_cases_events_through_the_api(
     for query in filters_for(scene.case, scene.evidence):
         response = client.get(f"/api/v1/audit-events?{query}", headers=headers)
         assert response.status_code == 200
-        assert (
-            response.get_json()["items"] == [] and response.get_json()["total"] == 0
-        ), query
+        assert response.get_json()["items"] == [] and response.get_json()["total"] == 0, query
     everything = client.get("/api/v1/audit-events?per_page=100", headers=headers)
     assert everything.get_json()["total"] < 100
     assert scene.sha256 not in everything.get_data(as_text=True)
-    assert scene.reporter.id not in {
-        item["actor_id"] for item in everything.get_json()["items"]
-    }
+    assert scene.reporter.id not in {item["actor_id"] for item in everything.get_json()["items"]}
     assert api_seqs(client, headers) & set(revealing) == set()
 
 
@@ -264,10 +247,7 @@ def test_the_subject_exports_none_of_their_cases_events(
         assert csv_rows(subject, query) == [], query
     rows = csv_rows(subject)
     assert {int(row["seq"]) for row in rows} & revealing == set()
-    assert not any(
-        scene.sha256 in row["details"] or row["actor"] == scene.reporter.label
-        for row in rows
-    )
+    assert not any(scene.sha256 in row["details"] or row["actor"] == scene.reporter.label for row in rows)
 
 
 def test_the_subjects_home_page_shows_nothing_of_the_case(
@@ -347,9 +327,7 @@ def test_another_auditor_reads_every_event_of_the_case(
     )
     assert page_seqs(auditor, f"object=breach_report:{scene.case.reference}") == own
     assert csv_seqs(auditor, f"object={scene.case.reference}") == own
-    assert (
-        page_seqs(auditor, f"object=upload:{scene.evidence[0]}") == set(revealing) - own
-    )
+    assert page_seqs(auditor, f"object=upload:{scene.evidence[0]}") == set(revealing) - own
     assert set(revealing) <= page_seqs(auditor)
     assert scene.sha256 in auditor.get("/audit?per_page=100").get_data(as_text=True)
 
@@ -366,9 +344,7 @@ def test_comms_and_admins_read_no_event_of_any_case_nor_of_its_evidence(
     evidence either (it names the reporter and carries the file's hash)."""
     reader: User = getattr(scene, role)
     browser, headers = browser_as(user=reader), api_token(reader)
-    revealing = set(events_of(scene.case, scene.evidence)) | set(
-        events_of(scene.other, evidence_ids(scene.other))
-    )
+    revealing = set(events_of(scene.case, scene.evidence)) | set(events_of(scene.other, evidence_ids(scene.other)))
     for seqs in (
         api_seqs(app.test_client(), headers),
         page_seqs(browser),
@@ -376,10 +352,7 @@ def test_comms_and_admins_read_no_event_of_any_case_nor_of_its_evidence(
     ):
         assert seqs and seqs & revealing == set()
     assert scene.sha256 not in browser.get("/audit?per_page=100").get_data(as_text=True)
-    assert (
-        api_seqs(app.test_client(), headers, f"object=upload:{scene.evidence[0]}")
-        == set()
-    )
+    assert api_seqs(app.test_client(), headers, f"object=upload:{scene.evidence[0]}") == set()
 
 
 def test_a_refused_evidence_file_is_read_only_by_auditors(
@@ -434,23 +407,13 @@ def test_an_export_of_the_cases_events_is_not_shown_to_its_subject(
     assert len(csv_rows(auditor, f"object={scene.other.reference}")) == 2
     exports = dict(
         db.session()
-        .execute(
-            select(AuditEvent.seq, AuditEvent.details).where(
-                AuditEvent.action == "audit:export"
-            )
-        )
+        .execute(select(AuditEvent.seq, AuditEvent.details).where(AuditEvent.action == "audit:export"))
         .all()
     )
-    [of_case] = [
-        seq for seq, details in exports.items() if scene.case.reference in details
-    ]
-    [of_other] = [
-        seq for seq, details in exports.items() if scene.other.reference in details
-    ]
+    [of_case] = [seq for seq, details in exports.items() if scene.case.reference in details]
+    [of_other] = [seq for seq, details in exports.items() if scene.other.reference in details]
     assert {of_case, of_other} <= page_seqs(auditor, "action=audit:export")
-    assert page_seqs(browser_as(user=scene.subject), "action=audit:export") == {
-        of_other
-    }
+    assert page_seqs(browser_as(user=scene.subject), "action=audit:export") == {of_other}
 
 
 # --- anonymised cases ---------------------------------------------------------------------------
@@ -472,11 +435,7 @@ def test_an_anonymised_case_shows_only_its_anonymisation_to_everyone(
         note="Talked it through; the post is down.",
     )
     long_ago = db.utcnow() - dt.timedelta(days=7 * 366)
-    db.session().execute(
-        update(BreachReport)
-        .where(BreachReport.id == scene.case.id)
-        .values(closed_at=long_ago)
-    )
+    db.session().execute(update(BreachReport).where(BreachReport.id == scene.case.id).values(closed_at=long_ago))
     db.session().commit()
     before = events_of(scene.case, scene.evidence)
     assert breaches.apply_retention(Actor.system("tests")).anonymised == 1
@@ -487,26 +446,15 @@ def test_an_anonymised_case_shows_only_its_anonymisation_to_everyone(
 
     for reader in (scene.auditor, scene.subject):
         browser, headers = browser_as(user=reader), api_token(reader)
-        assert api_seqs(
-            app.test_client(), headers, f"object={scene.case.reference}"
-        ) == {anonymised}
-        assert page_seqs(browser, f"object=breach_report:{scene.case.reference}") == {
-            anonymised
-        }
+        assert api_seqs(app.test_client(), headers, f"object={scene.case.reference}") == {anonymised}
+        assert page_seqs(browser, f"object=breach_report:{scene.case.reference}") == {anonymised}
         assert page_seqs(browser, f"object=upload:{scene.evidence[0]}") == set()
         assert csv_seqs(browser) & set(before) == set()
-        assert scene.sha256 not in browser.get("/audit?per_page=100").get_data(
-            as_text=True
-        )
+        assert scene.sha256 not in browser.get("/audit?per_page=100").get_data(as_text=True)
     # The case still open about the colleague is untouched by the rule.
-    assert events_of(scene.other, evidence_ids(scene.other)).keys() <= page_seqs(
-        browser_as(user=scene.auditor)
-    )
+    assert events_of(scene.other, evidence_ids(scene.other)).keys() <= page_seqs(browser_as(user=scene.auditor))
     for reader in (scene.comms, scene.admin):
-        assert (
-            page_seqs(browser_as(user=reader), f"object={scene.case.reference}")
-            == set()
-        )
+        assert page_seqs(browser_as(user=reader), f"object={scene.case.reference}") == set()
 
     chain = verify_chain()
     assert chain.ok and chain.checked == max(all_seqs())
@@ -539,16 +487,7 @@ def test_the_sql_reference_matches_the_reference_shown(app: Flask) -> None:
     """The trail finds a case's events by its reference, worked out in SQL as ``reference_for`` does."""
     numbers = [1, 42, 999, 1000, 9999, 10000, 123456789]
     found = (
-        db.session()
-        .execute(
-            select(
-                *(
-                    case_reference(cast(literal(n), BreachReport.id.type))
-                    for n in numbers
-                )
-            )
-        )
-        .one()
+        db.session().execute(select(*(case_reference(cast(literal(n), BreachReport.id.type)) for n in numbers))).one()
     )
     assert list(found) == [reference_for(n) for n in numbers]
     assert [reference_for(n) for n in (1, 10000)] == ["BR-0001", "BR-10000"]

@@ -117,8 +117,11 @@ class World:
 
     def finding(self) -> UnauthorisedAccount:
         finding = monitoring.record_finding(
-            platform="", url=f"https://x.com/fake_trust_{self.n()}", evidence="Uses the Trust logo.",
-            found_on=None, actor=self.make_user("comms"),
+            platform="",
+            url=f"https://x.com/fake_trust_{self.n()}",
+            evidence="Uses the Trust logo.",
+            found_on=None,
+            actor=self.make_user("comms"),
         )
         db.session().commit()
         return finding
@@ -126,8 +129,12 @@ class World:
     def grant(self) -> RosterGrant:
         """An agency contact's role on a new active channel."""
         granted = roster.grant(
-            self.channel(), email=f"agency{self.n()}@agency.example", name="Agency Person",
-            organisation="Bright Agency Ltd", platform_role="editor", actor=self.make_user("comms"),
+            self.channel(),
+            email=f"agency{self.n()}@agency.example",
+            name="Agency Person",
+            organisation="Bright Agency Ltd",
+            platform_role="editor",
+            actor=self.make_user("comms"),
         )
         db.session().commit()
         return granted
@@ -136,7 +143,10 @@ class World:
         """The one item of a new access review of one grant (decided by a colleague if asked)."""
         comms = self.make_user("comms")
         review = roster.start_review(
-            title="Matrix review", channel_ids=[self.grant().channel_id], due_on=clock.today(), actor=comms,
+            title="Matrix review",
+            channel_ids=[self.grant().channel_id],
+            due_on=clock.today(),
+            actor=comms,
         )
         [item] = roster.items_of(review)
         if decided:
@@ -179,8 +189,9 @@ class World:
         db.session().commit()
         return item
 
-    def post(self, *, by: User | None = None, findings: bool = False, image: bool = False,
-             approved: bool = False) -> PromotionalPost:
+    def post(
+        self, *, by: User | None = None, findings: bool = False, image: bool = False, approved: bool = False
+    ) -> PromotionalPost:
         """A promotional post for the shown (active) channel, by ``by`` (another member of staff by default)."""
         images = []
         if image:
@@ -189,8 +200,11 @@ class World:
         post = posts.propose(
             posts.PostProposal(
                 text=f"Matrix post {self.n()}" + (" for NHS number 943 476 5919" if findings else ""),
-                channels=[self.shown_channel().reference], wished_for=clock.today() + dt.timedelta(days=1),
-                reason="Matrix.", consent_confirmed=True, consent_location="Office" if image else "",
+                channels=[self.shown_channel().reference],
+                wished_for=clock.today() + dt.timedelta(days=1),
+                reason="Matrix.",
+                consent_confirmed=True,
+                consent_location="Office" if image else "",
             ),
             by or self.other_user(),
             images,
@@ -226,12 +240,16 @@ class World:
         accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
         made = breaches.report_breach(
             breaches.BreachAnswers(
-                account=f"@matrix_{self.n()} on X", link="https://x.com/matrix/status/1",
-                description="Matrix breach.", clauses=("6.13",), reputational_risk=False,
+                account=f"@matrix_{self.n()} on X",
+                link="https://x.com/matrix/status/1",
+                description="Matrix breach.",
+                clauses=("6.13",),
+                reputational_risk=False,
                 subject_kind="unknown" if status == "to_route" else "user",
                 subject_user="" if status == "to_route" else subject.email,
             ),
-            [_consent_file()] if evidence else [], reporter,
+            [_consent_file()] if evidence else [],
+            reporter,
         )
         if status == "with_hr":
             breaches.take(made, "escalate", manager, note="Needs HR.")
@@ -251,7 +269,10 @@ class World:
     def user_without_password(self) -> User:
         """Someone added on the web pages who has not used their set-up link yet."""
         user = accounts.create_user(
-            email=f"newcomer{self.n()}@example.nhs.uk", name="Nova Newcomer", roles=["staff"], password=None,
+            email=f"newcomer{self.n()}@example.nhs.uk",
+            name="Nova Newcomer",
+            roles=["staff"],
+            password=None,
             actor=Actor.system("tests"),
         )
         db.session().commit()
@@ -262,8 +283,12 @@ class World:
         (by the actor when ``own``: only the one who asked may cancel it)."""
         asker = self.actor if own and self.actor is not None else self.make_user("admin")
         made = AccountRequest(
-            kind="grant_roles", user_id=self.other_user().id, roles="auditor", reason="Matrix.",
-            requested_by_id=asker.id, expires_at=db.utcnow() + dt.timedelta(days=7),
+            kind="grant_roles",
+            user_id=self.other_user().id,
+            roles="auditor",
+            reason="Matrix.",
+            requested_by_id=asker.id,
+            expires_at=db.utcnow() + dt.timedelta(days=7),
         )
         db.session().add(made)
         db.session().commit()
@@ -317,37 +342,58 @@ class Expect:
 
 def _channel_form(world: World) -> dict[str, Any]:
     return {
-        "platform": "x", "handle": f"@matrix_new_{world.n()}", "display_name": "Matrix team", "department": "Maternity",
-        "purpose": "Updates for parents.", "audience": "Parents", "posting_plan": "Midwives",
-        "moderation_plan": "Midwives", "out_of_hours": "On-call comms", "sponsor": "Head of Midwifery",
-        "proposed_administrators": "Ann Smith", "policy_acknowledged": "y",
+        "platform": "x",
+        "handle": f"@matrix_new_{world.n()}",
+        "display_name": "Matrix team",
+        "department": "Maternity",
+        "purpose": "Updates for parents.",
+        "audience": "Parents",
+        "posting_plan": "Midwives",
+        "moderation_plan": "Midwives",
+        "out_of_hours": "On-call comms",
+        "sponsor": "Head of Midwifery",
+        "proposed_administrators": "Ann Smith",
+        "policy_acknowledged": "y",
     }
 
 
 def _channel_json(world: World) -> dict[str, Any]:
     return {
-        "platform": "instagram", "handle": f"matrix_api_{world.n()}", "display_name": "Matrix API",
-        "department": "Cardiology", "purpose": "Heart health.", "audience": "Patients", "policy_acknowledged": True,
+        "platform": "instagram",
+        "handle": f"matrix_api_{world.n()}",
+        "display_name": "Matrix API",
+        "department": "Cardiology",
+        "purpose": "Heart health.",
+        "audience": "Patients",
+        "policy_acknowledged": True,
     }
 
 
 def _edit_form(_world: World) -> dict[str, Any]:
     return {
-        "display_name": "Renamed channel", "department": "Maternity", "purpose": "Updates for patients.",
+        "display_name": "Renamed channel",
+        "department": "Maternity",
+        "purpose": "Updates for patients.",
         "audience": "Patients and visitors.",
     }
 
 
 def _adopt_form(_world: World) -> dict[str, Any]:
     return {
-        "display_name": "Adopted account", "department": "Estates", "purpose": "Car parking news.",
-        "audience": "Visitors", "sponsor": "Director of Estates", "reason": "Set up before the policy.",
+        "display_name": "Adopted account",
+        "department": "Estates",
+        "purpose": "Car parking news.",
+        "audience": "Visitors",
+        "sponsor": "Director of Estates",
+        "reason": "Set up before the policy.",
     }
 
 
 def _new_user_form(world: World) -> dict[str, Any]:
     return {
-        "name": "Matrix Newcomer", "email": f"newcomer{world.n()}@example.nhs.uk", "roles": ["staff"],
+        "name": "Matrix Newcomer",
+        "email": f"newcomer{world.n()}@example.nhs.uk",
+        "roles": ["staff"],
     }
 
 
@@ -365,10 +411,16 @@ def _just_revealed(world: World) -> Channel:
     channel = _in_custody(world)
     if world.actor is not None:
         [credential] = custody.credentials_of(channel)
-        db.session().add(CredentialReveal(
-            credential_id=credential.id, version=1, user_id=world.actor.id, action="reveal",
-            reason="Posting an update.", occurred_at=db.utcnow(),
-        ))
+        db.session().add(
+            CredentialReveal(
+                credential_id=credential.id,
+                version=1,
+                user_id=world.actor.id,
+                action="reveal",
+                reason="Posting an update.",
+                occurred_at=db.utcnow(),
+            )
+        )
         db.session().commit()
     return channel
 
@@ -385,7 +437,9 @@ def _item_args(world: World, *, decided: bool = False) -> dict[str, Any]:
 
 def _grant_fields(world: World) -> dict[str, Any]:
     return {
-        "email": f"agency{world.n()}@agency.example", "name": "Agency Person", "organisation": "Bright Agency Ltd",
+        "email": f"agency{world.n()}@agency.example",
+        "name": "Agency Person",
+        "organisation": "Bright Agency Ltd",
         "platform_role": "editor",
     }
 
@@ -398,8 +452,12 @@ def _decide_request(world: World) -> Request:
 def _review_form(world: World) -> dict[str, Any]:
     due = clock.today()
     return {
-        "title": "Matrix review", "due_on[day]": str(due.day), "due_on[month]": str(due.month),
-        "due_on[year]": str(due.year), "scope": "some", "channels": [str(world.grant().channel_id)],
+        "title": "Matrix review",
+        "due_on[day]": str(due.day),
+        "due_on[month]": str(due.month),
+        "due_on[year]": str(due.year),
+        "scope": "some",
+        "channels": [str(world.grant().channel_id)],
     }
 
 
@@ -421,8 +479,14 @@ def _consent_file() -> FileStorage:
 def _consent_answers() -> consents.ConsentRequest:
     start = clock.today() + dt.timedelta(days=7)
     return consents.ConsentRequest(
-        title="Matrix leaflet", department="Maternity", asset="nhs_lozenge", purpose="Antenatal classes.",
-        media=("print",), audience="Parents", partner_involved=False, starts_on=start,
+        title="Matrix leaflet",
+        department="Maternity",
+        asset="nhs_lozenge",
+        purpose="Antenatal classes.",
+        media=("print",),
+        audience="Parents",
+        partner_involved=False,
+        starts_on=start,
         ends_on=start + dt.timedelta(days=30),
     )
 
@@ -430,10 +494,19 @@ def _consent_answers() -> consents.ConsentRequest:
 def _consent_form(_world: World) -> dict[str, Any]:
     start = clock.today() + dt.timedelta(days=7)
     return {
-        "title": "Matrix leaflet", "department": "Maternity", "asset": "nhs_lozenge", "purpose": "Antenatal classes.",
-        "media": ["print"], "audience": "Parents", "partner_involved": "no",
-        "starts_on[day]": str(start.day), "starts_on[month]": str(start.month), "starts_on[year]": str(start.year),
-        "ends_on[day]": str(start.day), "ends_on[month]": str(start.month), "ends_on[year]": str(start.year),
+        "title": "Matrix leaflet",
+        "department": "Maternity",
+        "asset": "nhs_lozenge",
+        "purpose": "Antenatal classes.",
+        "media": ["print"],
+        "audience": "Parents",
+        "partner_involved": "no",
+        "starts_on[day]": str(start.day),
+        "starts_on[month]": str(start.month),
+        "starts_on[year]": str(start.year),
+        "ends_on[day]": str(start.day),
+        "ends_on[month]": str(start.month),
+        "ends_on[year]": str(start.year),
         "artwork": (io.BytesIO(_png()), "matrix-draft.png"),
     }
 
@@ -441,9 +514,15 @@ def _consent_form(_world: World) -> dict[str, Any]:
 def _consent_json(_world: World) -> dict[str, Any]:
     start = clock.today() + dt.timedelta(days=7)
     return {
-        "title": "Matrix API leaflet", "department": "Estates", "asset": "trust_logo", "purpose": "Car park signs.",
-        "media": ["signage"], "audience": "Visitors", "partner_involved": False,
-        "starts_on": start.isoformat(), "ends_on": start.isoformat(),
+        "title": "Matrix API leaflet",
+        "department": "Estates",
+        "asset": "trust_logo",
+        "purpose": "Car park signs.",
+        "media": ["signage"],
+        "audience": "Visitors",
+        "partner_involved": False,
+        "starts_on": start.isoformat(),
+        "ends_on": start.isoformat(),
         "artwork": [{"filename": "matrix.png", "content_base64": base64.b64encode(_png()).decode()}],
     }
 
@@ -460,25 +539,37 @@ def _own_artwork(world: World) -> dict[str, Any]:
 
 def _media_approach() -> media.Approach:
     return media.Approach(
-        platform="x", outlet="Matrix Gazette", contacted_at=db.utcnow() - dt.timedelta(hours=1),
-        enquiry="Asked about the matrix.", link="https://x.com/messages/1", not_responded=True,
+        platform="x",
+        outlet="Matrix Gazette",
+        contacted_at=db.utcnow() - dt.timedelta(hours=1),
+        enquiry="Asked about the matrix.",
+        link="https://x.com/messages/1",
+        not_responded=True,
     )
 
 
 def _media_form(_world: World) -> dict[str, Any]:
     when = dt.datetime.now(clock.LONDON) - dt.timedelta(hours=1)
     return {
-        "platform": "x", "outlet": "Matrix Gazette", "contacted_on[day]": str(when.day),
-        "contacted_on[month]": str(when.month), "contacted_on[year]": str(when.year),
-        "contacted_time": when.strftime("%H:%M"), "enquiry": "Asked about the matrix.",
-        "link": "https://x.com/messages/2", "not_responded": "y",
+        "platform": "x",
+        "outlet": "Matrix Gazette",
+        "contacted_on[day]": str(when.day),
+        "contacted_on[month]": str(when.month),
+        "contacted_on[year]": str(when.year),
+        "contacted_time": when.strftime("%H:%M"),
+        "enquiry": "Asked about the matrix.",
+        "link": "https://x.com/messages/2",
+        "not_responded": "y",
     }
 
 
 def _media_json(_world: World) -> dict[str, Any]:
     return {
-        "platform": "facebook", "contacted_at": (db.utcnow() - dt.timedelta(hours=1)).isoformat(),
-        "enquiry": "Asked about the API.", "link": "https://www.facebook.com/messages/t/3", "not_responded": True,
+        "platform": "facebook",
+        "contacted_at": (db.utcnow() - dt.timedelta(hours=1)).isoformat(),
+        "enquiry": "Asked about the API.",
+        "link": "https://www.facebook.com/messages/t/3",
+        "not_responded": True,
     }
 
 
@@ -500,16 +591,22 @@ def _checklist_item(world: World) -> Request:
 def _post_form(world: World) -> dict[str, Any]:
     when = clock.today() + dt.timedelta(days=1)
     return {
-        "text": f"Matrix post {world.n()}", "channels": [world.shown_channel().reference],
-        "wished_for[day]": str(when.day), "wished_for[month]": str(when.month), "wished_for[year]": str(when.year),
-        "reason": "Matrix.", "consent_confirmed": "y",
+        "text": f"Matrix post {world.n()}",
+        "channels": [world.shown_channel().reference],
+        "wished_for[day]": str(when.day),
+        "wished_for[month]": str(when.month),
+        "wished_for[year]": str(when.year),
+        "reason": "Matrix.",
+        "consent_confirmed": "y",
     }
 
 
 def _post_json(world: World) -> dict[str, Any]:
     return {
-        "text": f"Matrix API post {world.n()}", "channels": [world.shown_channel().reference],
-        "wished_for": (clock.today() + dt.timedelta(days=1)).isoformat(), "reason": "Matrix.",
+        "text": f"Matrix API post {world.n()}",
+        "channels": [world.shown_channel().reference],
+        "wished_for": (clock.today() + dt.timedelta(days=1)).isoformat(),
+        "reason": "Matrix.",
         "consent_confirmed": True,
     }
 
@@ -520,8 +617,12 @@ def _post_args(post: PromotionalPost, **extra: Any) -> dict[str, Any]:
 
 def _breach_form(world: World) -> dict[str, Any]:
     return {
-        "account": f"@matrix_{world.n()} on X", "link": "https://x.com/matrix/status/1",
-        "description": "Matrix breach.", "clauses": ["6.13"], "reputational_risk": "no", "subject_kind": "unknown",
+        "account": f"@matrix_{world.n()} on X",
+        "link": "https://x.com/matrix/status/1",
+        "description": "Matrix breach.",
+        "clauses": ["6.13"],
+        "reputational_risk": "no",
+        "subject_kind": "unknown",
     }
 
 
@@ -553,7 +654,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("auth.account", "GET"): Expect(SIGNED_IN),
     ("auth.change_password", "GET"): Expect(SIGNED_IN),
     ("auth.change_password", "POST"): Expect(
-        SIGNED_IN, status=302,
+        SIGNED_IN,
+        status=302,
         build=lambda w: Request(data={"current_password": w.password, "new_password": NEW_PASSWORD}),
     ),
     ("auth.users", "GET"): Expect(ADMIN),
@@ -561,9 +663,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("auth.create_user", "GET"): Expect(ADMIN),
     ("auth.create_user", "POST"): Expect(ADMIN, status=302, build=lambda w: Request(data=_new_user_form(w))),
     ("auth.set_roles", "POST"): Expect(
-        ADMIN, status=302,
+        ADMIN,
+        status=302,
         build=lambda w: Request(
-            {"user_id": w.other_user().id}, data={"roles": ["staff", "auditor"], "reason": "Internal audit's new analyst."}
+            {"user_id": w.other_user().id},
+            data={"roles": ["staff", "auditor"], "reason": "Internal audit's new analyst."},
         ),
     ),
     ("auth.send_setup_link", "POST"): Expect(
@@ -575,7 +679,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         ADMIN, status=302, build=lambda w: Request({"request_id": w.account_request().id})
     ),
     ("auth.reject", "POST"): Expect(
-        ADMIN, status=302,
+        ADMIN,
+        status=302,
         build=lambda w: Request({"request_id": w.account_request().id}, data={"note": "They moved to another team."}),
     ),
     ("auth.cancel", "POST"): Expect(
@@ -606,13 +711,16 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         SIGNED_IN, status=302, two_factor_status=422, build=lambda w: Request(data={"code": "abcdef"})
     ),
     ("auth.reset_two_factor", "POST"): Expect(
-        ADMIN, status=302,
+        ADMIN,
+        status=302,
         build=lambda w: Request({"user_id": w.make_user("comms").id}, data={"reason": "Lost phone, identity checked."}),
     ),
     ("auth.set_line_manager", "POST"): Expect(
-        ADMIN, status=302,
-        build=lambda w: Request({"user_id": w.other_user().id},
-                                data={"manager-line_manager": str(w.make_user("manager").id)}),
+        ADMIN,
+        status=302,
+        build=lambda w: Request(
+            {"user_id": w.other_user().id}, data={"manager-line_manager": str(w.make_user("manager").id)}
+        ),
     ),
     ("channels.new", "GET"): Expect(SIGNED_IN),
     ("channels.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_channel_form(w))),
@@ -622,7 +730,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("channels.export", "GET"): Expect(READERS),
     ("channels.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})),
     ("channels.act", "POST"): Expect(
-        COMMS, status=302,
+        COMMS,
+        status=302,
         build=lambda w: Request(
             {"reference": w.channel().reference, "action": "suspend"}, data={"suspend-reason": "Posting has stopped."}
         ),
@@ -632,16 +741,16 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         COMMS, status=302, build=lambda w: Request({"reference": w.channel().reference}, data=_edit_form(w))
     ),
     ("monitoring.index", "GET"): Expect(READERS),
-    ("monitoring.detail", "GET"): Expect(
-        READERS, build=lambda w: Request({"reference": w.shown_finding().reference})
-    ),
+    ("monitoring.detail", "GET"): Expect(READERS, build=lambda w: Request({"reference": w.shown_finding().reference})),
     ("monitoring.new", "GET"): Expect(COMMS),
     ("monitoring.new", "POST"): Expect(
-        COMMS, status=302,
+        COMMS,
+        status=302,
         build=lambda w: Request(data={"url": f"https://x.com/impostor_{w.n()}", "evidence": "Uses the lozenge."}),
     ),
     ("monitoring.act", "POST"): Expect(
-        COMMS, status=302,
+        COMMS,
+        status=302,
         build=lambda w: Request(
             {"reference": w.finding().reference, "action": "dismiss"}, data={"dismiss-note": "A fan page."}
         ),
@@ -655,7 +764,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         READERS, build=lambda w: Request({"reference": w.shown_channel().reference})
     ),
     ("vault.store", "POST"): Expect(
-        COMMS, status=302,
+        COMMS,
+        status=302,
         build=lambda w: Request(
             {"reference": w.channel().reference},
             data={"kind": "password", "value": "matrix stored secret", "reason": "Taking custody."},
@@ -671,21 +781,28 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     # Auditors pass the route's policy but are refused by the custody rules (403, audited as
     # refused); comms signed in with their second factor moments ago, so their step-up is fresh.
     ("vault.reveal", "POST"): Expect(
-        READERS, status=403, two_factor_status=200, role_status={"auditor": 403},  # refused, and audited as refused
+        READERS,
+        status=403,
+        two_factor_status=200,
+        role_status={"auditor": 403},  # refused, and audited as refused
         build=lambda w: Request(
             {"reference": _in_custody(w).reference, "kind": "password"},
             data={"password-reason": "Posting the clinic update."},
         ),
     ),
     ("vault.code", "POST"): Expect(
-        READERS, status=403, two_factor_status=200, role_status={"auditor": 403},  # refused, and audited as refused
+        READERS,
+        status=403,
+        two_factor_status=200,
+        role_status={"auditor": 403},  # refused, and audited as refused
         build=lambda w: Request(
             {"reference": _in_custody(w, "totp_seed").reference, "kind": "totp_seed"},
             data={"reason": "Signing in to post."},
         ),
     ),
     ("vault.copied", "POST"): Expect(
-        COMMS, status=204,
+        COMMS,
+        status=204,
         build=lambda w: Request({"reference": _just_revealed(w).reference, "kind": "password"}, data={"version": "1"}),
     ),
     ("audit.index", "GET"): Expect(AUDIT_READERS),
@@ -695,9 +812,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("api.verify", "GET"): Expect(EVERYONE, build=lambda w: Request({"platform": "x", "handle": "someone"})),
     ("api.list_channels", "GET"): Expect(SIGNED_IN),
     ("api.create_channel", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_channel_json(w))),
-    ("api.get_channel", "GET"): Expect(
-        SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})
-    ),
+    ("api.get_channel", "GET"): Expect(SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})),
     ("api.transition", "POST"): Expect(
         COMMS,
         build=lambda w: Request(
@@ -705,11 +820,10 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         ),
     ),
     ("api.audit_events", "GET"): Expect(AUDIT_READERS),
-    ("api.list_credentials", "GET"): Expect(
-        READERS, build=lambda w: Request({"reference": _in_custody(w).reference})
-    ),
+    ("api.list_credentials", "GET"): Expect(READERS, build=lambda w: Request({"reference": _in_custody(w).reference})),
     ("api.store_credential", "POST"): Expect(
-        COMMS, status=201,
+        COMMS,
+        status=201,
         build=lambda w: Request(
             {"reference": w.channel().reference},
             json={"kind": "recovery_email", "value": "social@example.nhs.uk", "reason": "Taking custody."},
@@ -731,18 +845,18 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("roster.reviews", "GET"): Expect(READERS),
     ("roster.new_review", "GET"): Expect(COMMS),
     ("roster.new_review", "POST"): Expect(COMMS, status=302, build=lambda w: Request(data=_review_form(w))),
-    ("roster.review", "GET"): Expect(
-        READERS, build=lambda w: Request({"reference": w.review_item().review.reference})
-    ),
+    ("roster.review", "GET"): Expect(READERS, build=lambda w: Request({"reference": w.review_item().review.reference})),
     ("roster.export_review", "GET"): Expect(
         READERS, build=lambda w: Request({"reference": w.review_item().review.reference})
     ),
     ("roster.decide", "POST"): Expect(
-        COMMS, status=302,
+        COMMS,
+        status=302,
         build=lambda w: _decide_request(w),
     ),
     ("roster.finish_review", "POST"): Expect(
-        COMMS, status=302,
+        COMMS,
+        status=302,
         build=lambda w: Request({"reference": _item_args(w, decided=True)["reference"]}),
     ),
     ("screening.screen", "GET"): Expect(SIGNED_IN),
@@ -766,16 +880,19 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("consent.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_consent_form(w))),
     ("consent.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w))),
     ("consent.decide", "POST"): Expect(
-        COMMS, status=302,
-        build=lambda w: Request({"reference": w.consent().request_reference},
-                                data={"decision": "reject", "note": "Not for this use."}),
+        COMMS,
+        status=302,
+        build=lambda w: Request(
+            {"reference": w.consent().request_reference}, data={"decision": "reject", "note": "Not for this use."}
+        ),
     ),
     ("consent.withdraw", "POST"): Expect(
         SIGNED_IN, status=302, build=lambda w: Request(_own_consent(w), data={"withdraw-note": "Not needed."})
     ),
     ("consent.edit", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w, "changes_requested"))),
     ("consent.edit", "POST"): Expect(
-        SIGNED_IN, status=302,
+        SIGNED_IN,
+        status=302,
         build=lambda w: Request(_own_consent(w, "changes_requested"), data=_consent_form(w)),
     ),
     ("consent.artwork", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_artwork(w))),
@@ -794,8 +911,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("api.get_consent", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w))),
     ("api.decide_consent", "POST"): Expect(
         COMMS,
-        build=lambda w: Request({"reference": w.consent().request_reference},
-                                json={"decision": "reject", "note": "Not for this use."}),
+        build=lambda w: Request(
+            {"reference": w.consent().request_reference}, json={"decision": "reject", "note": "Not for this use."}
+        ),
     ),
     ("api.withdraw_consent", "POST"): Expect(SIGNED_IN, build=lambda w: Request(_own_consent(w), json={})),
     ("api.resubmit_consent", "POST"): Expect(
@@ -813,43 +931,61 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("posts.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_post_form(w))),
     ("posts.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post(findings=True)))),
     ("posts.image", "GET"): Expect(
-        SIGNED_IN, build=lambda w: Request(_post_args(p := w.own_post(image=True), image_id=p.images[0].id)),
+        SIGNED_IN,
+        build=lambda w: Request(_post_args(p := w.own_post(image=True), image_id=p.images[0].id)),
     ),
     ("posts.edit", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()))),
     ("posts.edit", "POST"): Expect(
-        SIGNED_IN, status=302, build=lambda w: Request(_post_args(w.own_post()), data=_post_form(w)),
+        SIGNED_IN,
+        status=302,
+        build=lambda w: Request(_post_args(w.own_post()), data=_post_form(w)),
     ),
     ("posts.decide", "POST"): Expect(
-        COMMS, status=302,
-        build=lambda w: Request(_post_args(w.post_to_decide(), action="reject"),
-                                data={"reject-reason": "Not for us.", "reject-version": "1"}),
+        COMMS,
+        status=302,
+        build=lambda w: Request(
+            _post_args(w.post_to_decide(), action="reject"),
+            data={"reject-reason": "Not for us.", "reject-version": "1"},
+        ),
     ),
     ("posts.withdraw", "POST"): Expect(
-        SIGNED_IN, status=302, build=lambda w: Request(_post_args(w.own_post()), data={"withdraw-reason": "Not needed."}),
+        SIGNED_IN,
+        status=302,
+        build=lambda w: Request(_post_args(w.own_post()), data={"withdraw-reason": "Not needed."}),
     ),
     ("posts.accept_findings", "POST"): Expect(
-        COMMS, status=302,
-        build=lambda w: Request(_post_args(w.post_to_decide(findings=True)),
-                                data={"findings-acceptance": "The training example.", "findings-version": "1"}),
+        COMMS,
+        status=302,
+        build=lambda w: Request(
+            _post_args(w.post_to_decide(findings=True)),
+            data={"findings-acceptance": "The training example.", "findings-version": "1"},
+        ),
     ),
     ("api.list_posts", "GET"): Expect(SIGNED_IN),
     ("api.create_post", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_post_json(w))),
     ("api.get_post", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()))),
     ("api.revise_post", "POST"): Expect(
-        SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()), json={"text": "Matrix revision.", "consent_confirmed": True}),
+        SIGNED_IN,
+        build=lambda w: Request(_post_args(w.own_post()), json={"text": "Matrix revision.", "consent_confirmed": True}),
     ),
     ("api.decide_post", "POST"): Expect(
         COMMS,
-        build=lambda w: Request(_post_args(w.post_to_decide()), json={"decision": "reject", "reason": "No.", "version": 1}),
+        build=lambda w: Request(
+            _post_args(w.post_to_decide()), json={"decision": "reject", "reason": "No.", "version": 1}
+        ),
     ),
     ("api.accept_post_findings", "POST"): Expect(
         COMMS,
-        build=lambda w: Request(_post_args(w.post_to_decide(findings=True)), json={"reason": "Training example.", "version": 1}),
+        build=lambda w: Request(
+            _post_args(w.post_to_decide(findings=True)), json={"reason": "Training example.", "version": 1}
+        ),
     ),
     ("api.schedule_post", "POST"): Expect(
         COMMS,
-        build=lambda w: Request(_post_args(w.post_to_decide(approved=True)),
-                                json={"scheduled_for": (db.utcnow() + dt.timedelta(days=2)).isoformat()}),
+        build=lambda w: Request(
+            _post_args(w.post_to_decide(approved=True)),
+            json={"scheduled_for": (db.utcnow() + dt.timedelta(days=2)).isoformat()},
+        ),
     ),
     ("api.publish_post", "POST"): Expect(
         COMMS,
@@ -859,9 +995,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         ),
     ),
     ("api.withdraw_post", "POST"): Expect(SIGNED_IN, build=lambda w: Request(_post_args(w.own_post()), json={})),
-    ("api.list_grants", "GET"): Expect(
-        READERS, build=lambda w: Request({"reference": w.shown_channel().reference})
-    ),
+    ("api.list_grants", "GET"): Expect(READERS, build=lambda w: Request({"reference": w.shown_channel().reference})),
     ("api.create_grant", "POST"): Expect(
         COMMS, status=201, build=lambda w: Request({"reference": w.channel().reference}, json=_grant_fields(w))
     ),
@@ -877,17 +1011,17 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("media.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_media(w))),
     ("media.screenshot", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_media_screenshot(w))),
     ("media.triage", "POST"): Expect(
-        COMMS, status=302,
+        COMMS,
+        status=302,
         build=lambda w: Request({"reference": w.media_contact().reference}, data={"action": "acknowledge"}),
     ),
     ("api.list_media_contacts", "GET"): Expect(SIGNED_IN),
     ("api.create_media_contact", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_media_json(w))),
     ("api.get_media_contact", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_media(w))),
-    ("api.media_contact_screenshot", "GET"): Expect(
-        SIGNED_IN, build=lambda w: Request(_own_media_screenshot(w))
-    ),
+    ("api.media_contact_screenshot", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_media_screenshot(w))),
     ("api.triage_media_contact", "POST"): Expect(
-        COMMS, build=lambda w: Request({"reference": w.media_contact().reference}, json={"action": "acknowledge"}),
+        COMMS,
+        build=lambda w: Request({"reference": w.media_contact().reference}, json={"action": "acknowledge"}),
     ),
     # Breach reports (policy 9). A case is seen only by those involved (anyone else gets 404,
     # tested in tests/test_breaches.py), so pages are built from the actor's own report; each
@@ -899,20 +1033,29 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("breaches.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_breach(w))),
     ("breaches.evidence", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_evidence(w))),
     ("breaches.route", "POST"): Expect(
-        COMMS, status=302,
-        build=lambda w: Request({"reference": w.breach("to_route").reference},
-                                data={"routing-decision": "route", "routing-manager": str(w.make_user("manager").id)}),
+        COMMS,
+        status=302,
+        build=lambda w: Request(
+            {"reference": w.breach("to_route").reference},
+            data={"routing-decision": "route", "routing-manager": str(w.make_user("manager").id)},
+        ),
     ),
     ("breaches.decide", "POST"): Expect(
-        MANAGERS, status=302,
-        build=lambda w: Request({"reference": w.breach().reference},
-                                data={"decision-decision": "resolve", "decision-note": "Talked it through."}),
+        MANAGERS,
+        status=302,
+        build=lambda w: Request(
+            {"reference": w.breach().reference},
+            data={"decision-decision": "resolve", "decision-note": "Talked it through."},
+        ),
     ),
     ("breaches.flag", "POST"): Expect(
-        MANAGERS, status=302, build=lambda w: Request({"reference": w.breach().reference}, data={"flag-note": "Shared."}),
+        MANAGERS,
+        status=302,
+        build=lambda w: Request({"reference": w.breach().reference}, data={"flag-note": "Shared."}),
     ),
     ("breaches.outcome", "POST"): Expect(
-        HR, status=302,
+        HR,
+        status=302,
         build=lambda w: Request({"reference": w.breach("with_hr").reference}, data={"outcome-note": "Advice given."}),
     ),
     # Monthly reports (policy 11.2): comms generate and issue; comms and auditors read. Each request
@@ -921,10 +1064,13 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("reports.generate", "POST"): Expect(COMMS, status=302, build=lambda w: Request(data={"month": "2023-01"})),
     ("reports.detail", "GET"): Expect(READERS, build=lambda w: Request({"month": w.report().month})),
     ("reports.issue", "POST"): Expect(
-        COMMS, status=302, build=lambda w: Request({"month": (r := w.report()).month}, data={"sha256": r.sha256}),
+        COMMS,
+        status=302,
+        build=lambda w: Request({"month": (r := w.report()).month}, data={"sha256": r.sha256}),
     ),
     ("reports.chart", "GET"): Expect(
-        READERS, build=lambda w: Request({"month": w.report().month, "chart": "platforms"}),
+        READERS,
+        build=lambda w: Request({"month": w.report().month, "chart": "platforms"}),
     ),
     ("reports.export_csv", "GET"): Expect(READERS, build=lambda w: Request({"month": w.report(issued=True).month})),
     ("reports.export_pdf", "GET"): Expect(READERS, build=lambda w: Request({"month": w.report(issued=True).month})),
@@ -971,7 +1117,12 @@ def _audit_count() -> int:
 
 
 def _send(
-    client: FlaskClient, token: str, api: FlaskClient, path: str, method: str, request: Request,
+    client: FlaskClient,
+    token: str,
+    api: FlaskClient,
+    path: str,
+    method: str,
+    request: Request,
     headers: dict[str, str],
 ) -> TestResponse:
     if path.startswith("/api/"):
@@ -1007,7 +1158,10 @@ def _verdict(response: TestResponse, role: str, expect: Expect, api: bool, bug: 
 
 @pytest.mark.parametrize("role", [ANONYMOUS, *ROLES, STAFF_AND_COMMS])
 def test_every_route_against_every_role(
-    role: str, app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    role: str,
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Each route, with each of its methods, gives ``role`` exactly what the table says.
@@ -1049,7 +1203,9 @@ def test_every_route_against_every_role(
 
 
 def test_staff_see_their_own_requests_and_official_channels_only(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Staff may open their own request and the Trust's official channels, not others' requests."""
@@ -1059,8 +1215,13 @@ def test_staff_see_their_own_requests_and_official_channels_only(
     api_client = app.test_client()
     own = make_channel("requested", requester=user)
     visible = [own, make_channel("active"), make_channel("suspended")]
-    hidden = [make_channel("requested"), make_channel("approved"), make_channel("info_requested"),
-              make_channel("rejected"), make_channel("retired")]
+    hidden = [
+        make_channel("requested"),
+        make_channel("approved"),
+        make_channel("info_requested"),
+        make_channel("rejected"),
+        make_channel("retired"),
+    ]
     for channel in visible:
         assert staff.get(f"/channels/{channel.reference}").status_code == 200, channel.status
         assert api_client.get(f"/api/v1/channels/{channel.reference}", headers=headers).status_code == 200
@@ -1076,7 +1237,9 @@ def test_staff_see_their_own_requests_and_official_channels_only(
 
 
 def test_only_the_requester_may_withdraw(
-    browser_as: Callable[..., Browser], make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Another member of staff and the communications team are refused; the requester withdraws."""
     requester = browser_as("staff")
@@ -1096,7 +1259,10 @@ def test_only_the_requester_may_withdraw(
 
 @pytest.mark.parametrize("action", ["approve", "reject", "request_info"])
 def test_four_eyes_comms_cannot_decide_their_own_request(
-    action: str, app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    action: str,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """A comms member who made a request gets 409 naming the four-eyes rule, in the browser and the API;
@@ -1108,7 +1274,8 @@ def test_four_eyes_comms_cannot_decide_their_own_request(
     assert page.status_code == 409
     assert "four-eyes rule" in _text(page)
     api = app.test_client().post(
-        f"/api/v1/channels/{channel.reference}/transitions", json={"action": action, "reason": "Looks fine."},
+        f"/api/v1/channels/{channel.reference}/transitions",
+        json={"action": action, "reason": "Looks fine."},
         headers=api_token(user),
     )
     assert api.status_code == 409
@@ -1122,7 +1289,9 @@ def test_four_eyes_comms_cannot_decide_their_own_request(
 
 
 def test_nobody_reads_the_audit_events_of_a_breach_report_about_themselves(
-    app: Flask, make_user: Callable[..., User], browser_as: Callable[..., Browser],
+    app: Flask,
+    make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """The breach pages answer "not found" to the person a case is about; the audit trail does too
@@ -1131,26 +1300,43 @@ def test_nobody_reads_the_audit_events_of_a_breach_report_about_themselves(
     subject = make_user("auditor", name="Sam Subject")
     made = breaches.report_breach(
         breaches.BreachAnswers(
-            account="@someone", link="https://x.com/someone/status/1", description="Posted a ward photo.",
-            clauses=("6.11",), reputational_risk=False, subject_kind=breaches.SubjectKind.USER,
+            account="@someone",
+            link="https://x.com/someone/status/1",
+            description="Posted a ward photo.",
+            clauses=("6.11",),
+            reputational_risk=False,
+            subject_kind=breaches.SubjectKind.USER,
             subject_user=subject.email,
         ),
-        [], make_user("staff", name="Robin Whistle"),
+        [],
+        make_user("staff", name="Robin Whistle"),
     )
     db.session().commit()
-    events = set(db.session().execute(
-        select(AuditEvent.seq).where(AuditEvent.object_type == "breach_report", AuditEvent.object_id == made.reference)
-    ).scalars())
+    events = set(
+        db.session()
+        .execute(
+            select(AuditEvent.seq).where(
+                AuditEvent.object_type == "breach_report", AuditEvent.object_id == made.reference
+            )
+        )
+        .scalars()
+    )
     assert events
-    readers = {"subject": subject, "auditor": make_user("auditor"), "comms": make_user("comms"),
-               "admin": make_user("admin")}
+    readers = {
+        "subject": subject,
+        "auditor": make_user("auditor"),
+        "comms": make_user("comms"),
+        "admin": make_user("admin"),
+    }
     reads: dict[str, tuple[bool, bool, bool]] = {}
     for name, reader in readers.items():
         browser = browser_as(user=reader)
         page = browser.get(f"/audit?object={made.reference}").get_data(as_text=True)
-        listed = app.test_client().get(
-            f"/api/v1/audit-events?object={made.reference}", headers=api_token(reader)
-        ).get_json()["items"]
+        listed = (
+            app.test_client()
+            .get(f"/api/v1/audit-events?object={made.reference}", headers=api_token(reader))
+            .get_json()["items"]
+        )
         exported = browser.get(f"/audit/export.csv?object=breach_report:{made.reference}").get_data(as_text=True)
         assert not listed or {item["seq"] for item in listed} == events, name
         reads[name] = ("Robin Whistle" in page, bool(listed), made.reference in exported)

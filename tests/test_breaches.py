@@ -129,17 +129,25 @@ def people(app: Flask, make_user: Callable[..., User]) -> People:
     accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
     db.session().commit()
     return People(
-        reporter=make_user("staff", name="Robin Reporter"), subject=subject, manager=manager,
-        other_manager=make_user("manager", name="Oli Othermanager"), comms=make_user("comms", name="Kim Comms"),
-        comms_colleague=make_user("comms", name="Lee Comms"), hr=make_user("hr", name="Harper HR"),
-        auditor=make_user("auditor", name="Ari Auditor"), bystander=make_user("staff", name="Bo Bystander"),
+        reporter=make_user("staff", name="Robin Reporter"),
+        subject=subject,
+        manager=manager,
+        other_manager=make_user("manager", name="Oli Othermanager"),
+        comms=make_user("comms", name="Kim Comms"),
+        comms_colleague=make_user("comms", name="Lee Comms"),
+        hr=make_user("hr", name="Harper HR"),
+        auditor=make_user("auditor", name="Ari Auditor"),
+        bystander=make_user("staff", name="Bo Bystander"),
         admin=make_user("admin", name="Ada Admin"),
     )
 
 
 def answers(subject: User | None = None, **changes: Any) -> BreachAnswers:
     values: dict[str, Any] = {
-        "account": ACCOUNT, "link": LINK, "description": DESCRIPTION, "clauses": ("6.11", "6.13"),
+        "account": ACCOUNT,
+        "link": LINK,
+        "description": DESCRIPTION,
+        "clauses": ("6.11", "6.13"),
         "reputational_risk": False,
         "subject_kind": SubjectKind.USER if subject is not None else SubjectKind.UNKNOWN,
         "subject_user": subject.email if subject is not None else "",
@@ -148,12 +156,14 @@ def answers(subject: User | None = None, **changes: Any) -> BreachAnswers:
     return BreachAnswers(**values)
 
 
-def report(people: People, *, by: User | None = None, about: User | None = None, evidence: int = 0,
-           **changes: Any) -> BreachReport:
+def report(
+    people: People, *, by: User | None = None, about: User | None = None, evidence: int = 0, **changes: Any
+) -> BreachReport:
     """A report by ``by`` (the reporter) about ``about`` (the subject), committed."""
     made = services.report_breach(
         answers(about if about is not None else people.subject, **changes),
-        [screenshot(f"evidence-{n}.png") for n in range(evidence)], by or people.reporter,
+        [screenshot(f"evidence-{n}.png") for n in range(evidence)],
+        by or people.reporter,
     )
     db.session().commit()
     return made
@@ -162,9 +172,14 @@ def report(people: People, *, by: User | None = None, about: User | None = None,
 def form(subject: User | None, **changes: Any) -> dict[str, Any]:
     """The report form as a browser sends it, with one real PNG as evidence."""
     data: dict[str, Any] = {
-        "account": ACCOUNT, "link": LINK, "description": DESCRIPTION, "clauses": ["6.11", "6.13"],
-        "reputational_risk": "no", "subject_kind": "user" if subject else "unknown",
-        "subject_user": subject.email if subject else "", "subject_name": "",
+        "account": ACCOUNT,
+        "link": LINK,
+        "description": DESCRIPTION,
+        "clauses": ["6.11", "6.13"],
+        "reputational_risk": "no",
+        "subject_kind": "user" if subject else "unknown",
+        "subject_user": subject.email if subject else "",
+        "subject_name": "",
         "evidence": [(io.BytesIO(png()), "whiteboard.png")],
     }
     data.update(changes)
@@ -183,7 +198,9 @@ def sees(browser: Browser, made: BreachReport) -> int:
 
 
 def test_staff_report_a_breach_and_it_goes_to_the_subjects_line_manager(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Through the form: the case goes to Sam's line manager with its clauses (as data, with the
     policy version), its evidence and its history; the manager is told that a report needs them,
@@ -195,7 +212,11 @@ def test_staff_report_a_breach_and_it_goes_to_the_subjects_line_manager(
     assert page.headers["Location"] == f"/breaches/{made.reference}"
     assert re.fullmatch(r"BR-\d{4,}", made.reference)
     assert (made.status, made.manager_id, made.subject_id, made.reporter_id) == (
-        "with_manager", people.manager.id, people.subject.id, people.reporter.id)
+        "with_manager",
+        people.manager.id,
+        people.subject.id,
+        people.reporter.id,
+    )
     assert (made.account, made.link, made.description) == (ACCOUNT, LINK, DESCRIPTION)
     assert [(c.policy_version, c.number) for c in made.clauses] == [("1.0", "6.11"), ("1.0", "6.13")]
     assert made.clauses[0].text.startswith("Staff must not identify any patients")
@@ -230,9 +251,16 @@ def test_a_report_missing_answers_is_refused_and_stores_nothing(app: Flask, peop
     with pytest.raises(Invalid) as refused:
         services.report_breach(BreachAnswers(), [], people.reporter)
     assert set(refused.value.errors) == {
-        "account", "link", "description", "clauses", "reputational_risk", "subject_kind"}
+        "account",
+        "link",
+        "description",
+        "clauses",
+        "reputational_risk",
+        "subject_kind",
+    }
     assert refused.value.errors["link"] == (
-        "Give a link to what was posted, or attach a screenshot as evidence, or both")
+        "Give a link to what was posted, or attach a screenshot as evidence, or both"
+    )
     assert count(BreachReport) == 0 and count(Upload) == 0 and stored_files() == []
 
 
@@ -246,7 +274,8 @@ def test_a_refused_report_keeps_no_evidence_file(app: Flask, people: People) -> 
     with pytest.raises(Invalid) as bad_file:
         services.report_breach(
             answers(people.subject, account=""),
-            [FileStorage(io.BytesIO(b"<svg></svg>"), "post.svg")], people.reporter,
+            [FileStorage(io.BytesIO(b"<svg></svg>"), "post.svg")],
+            people.reporter,
         )
     assert set(bad_file.value.errors) == {"account", "evidence"}
 
@@ -263,7 +292,9 @@ def test_a_link_or_evidence_is_enough_and_links_are_checked(app: Flask, people: 
 
 
 def test_clauses_come_from_the_policy_and_are_kept_with_its_version(
-    app: Flask, people: People, monkeypatch: pytest.MonkeyPatch,
+    app: Flask,
+    people: People,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Sections 6 to 8 are offered; a clause row is written once per policy version, with the
     wording of the time, so a new version of the policy never changes what an old report cited."""
@@ -289,7 +320,9 @@ def test_clauses_come_from_the_policy_and_are_kept_with_its_version(
 
 
 def test_the_member_of_staff_is_picked_by_email_or_name_or_given_as_free_text(
-    app: Flask, people: People, make_user: Callable[..., User],
+    app: Flask,
+    people: People,
+    make_user: Callable[..., User],
 ) -> None:
     by_name = report(people, subject_user="  sam subject ")
     assert by_name.subject_id == people.subject.id
@@ -311,13 +344,19 @@ def test_the_member_of_staff_is_picked_by_email_or_name_or_given_as_free_text(
 
     free = report(people, subject_kind=SubjectKind.OTHER, subject_user="", subject_name="Dr Jane Bloggs, locum")
     assert (free.subject_id, free.subject_name, free.status, free.route_reason) == (
-        None, "Dr Jane Bloggs, locum", "to_route", "not_a_user")
+        None,
+        "Dr Jane Bloggs, locum",
+        "to_route",
+        "not_a_user",
+    )
     unknown = report(people, subject_kind=SubjectKind.UNKNOWN, subject_user="")
     assert (unknown.subject_id, unknown.subject_name, unknown.route_reason) == (None, None, "subject_unknown")
 
 
 def test_without_a_usable_line_manager_the_report_goes_to_comms_to_route(
-    app: Flask, people: People, make_user: Callable[..., User],
+    app: Flask,
+    people: People,
+    make_user: Callable[..., User],
 ) -> None:
     """No manager recorded, a manager who left or lost the role, or a manager who is the
     reporter (four-eyes): comms route it, and are told (except a comms member it is about)."""
@@ -333,7 +372,10 @@ def test_without_a_usable_line_manager_the_report_goes_to_comms_to_route(
 
     own_manager = report(people, by=people.manager)
     assert (own_manager.status, own_manager.manager_id, own_manager.route_reason) == (
-        "to_route", None, "manager_reported")
+        "to_route",
+        None,
+        "manager_reported",
+    )
 
     comms_subject = make_user("comms")
     about_comms = report(people, about=comms_subject)
@@ -346,7 +388,9 @@ def test_without_a_usable_line_manager_the_report_goes_to_comms_to_route(
 
 
 def test_the_manager_resolves_it_informally_and_the_reporter_learns_only_that_it_closed(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people)
     manager = browser_for(browser_as, people.manager)
@@ -370,7 +414,10 @@ def test_the_manager_resolves_it_informally_and_the_reporter_learns_only_that_it
 
 
 def test_the_manager_escalates_to_hr_who_record_the_outcome(
-    app: Flask, people: People, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     made = report(people)
     hr_subject = make_user("hr")  # an HR member the case is not about is told; one it is about never
@@ -403,7 +450,9 @@ def test_the_manager_escalates_to_hr_who_record_the_outcome(
 
 
 def test_the_manager_hands_back_a_report_that_is_not_theirs_and_comms_route_it_again(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people)
     services.take(made, "return", people.manager, note="Sam moved to the other ward in June.")
@@ -419,8 +468,10 @@ def test_the_manager_hands_back_a_report_that_is_not_theirs_and_comms_route_it_a
     options = re.findall(r'<option value="(\d+)"', page.get_data(as_text=True))
     assert str(people.other_manager.id) in options
     assert str(people.subject.id) not in options and str(people.reporter.id) not in options
-    routed = comms.post(f"/breaches/{made.reference}/routing",
-                        {"routing-decision": "route", "routing-manager": str(people.other_manager.id)})
+    routed = comms.post(
+        f"/breaches/{made.reference}/routing",
+        {"routing-decision": "route", "routing-manager": str(people.other_manager.id)},
+    )
     assert routed.status_code == 302
     assert routed.headers["Location"] == "/breaches"  # not flagged: comms no longer see it
     again = fresh(made)
@@ -463,14 +514,17 @@ def test_the_database_refuses_a_case_handled_by_its_subject(app: Flask, people: 
     made = report(people)
     with pytest.raises(IntegrityError), db.session().begin_nested():
         db.session().execute(
-            update(BreachReport).where(BreachReport.id == made.id).values(manager_id=people.subject.id))
+            update(BreachReport).where(BreachReport.id == made.id).values(manager_id=people.subject.id)
+        )
 
 
 # --- reputational risk (9.3) --------------------------------------------------------------------
 
 
 def test_a_reputational_risk_flagged_by_the_reporter_tells_comms_who_can_then_see_the_case(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     plain = report(people)
     flagged = report(people, reputational_risk=True)
@@ -490,7 +544,9 @@ def test_a_reputational_risk_flagged_by_the_reporter_tells_comms_who_can_then_se
 
 
 def test_the_manager_flags_a_case_and_comms_are_told(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people)
     manager = browser_for(browser_as, people.manager)
@@ -511,7 +567,9 @@ def test_the_manager_flags_a_case_and_comms_are_told(
 
 
 def test_four_eyes_comms_do_not_route_a_report_they_made(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people, by=people.comms, subject_kind=SubjectKind.UNKNOWN, subject_user="")
     comms = browser_for(browser_as, people.comms)
@@ -519,8 +577,9 @@ def test_four_eyes_comms_do_not_route_a_report_they_made(
     assert page.status_code == 200
     assert "another member of the communications team must route it (four-eyes rule)" in words(page)
     assert 'action="/breaches/' + made.reference + '/routing"' not in page.get_data(as_text=True)
-    refused = comms.post(f"/breaches/{made.reference}/routing",
-                         {"routing-decision": "route", "routing-manager": str(people.manager.id)})
+    refused = comms.post(
+        f"/breaches/{made.reference}/routing", {"routing-decision": "route", "routing-manager": str(people.manager.id)}
+    )
     assert refused.status_code == 409 and "four-eyes rule" in words(refused)
     assert fresh(made).status == "to_route"
     assert messages_to(people.comms, "breach:to_route") == []  # the one who made it is not asked
@@ -529,7 +588,9 @@ def test_four_eyes_comms_do_not_route_a_report_they_made(
 
 
 def test_four_eyes_hr_do_not_record_the_outcome_of_a_report_they_made(
-    app: Flask, people: People, make_user: Callable[..., User],
+    app: Flask,
+    people: People,
+    make_user: Callable[..., User],
 ) -> None:
     made = report(people, by=people.hr)
     services.take(made, "escalate", people.manager, note="Needs HR.")
@@ -542,7 +603,10 @@ def test_four_eyes_hr_do_not_record_the_outcome_of_a_report_they_made(
 
 
 def test_nobody_handles_or_sees_a_report_about_themselves_whatever_their_roles(
-    app: Flask, people: People, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """An HR member, a comms member and an auditor who are the subject get "not found"; HR cannot
     record the outcome of an escalated case about them, and are not told of it."""
@@ -570,7 +634,9 @@ def test_nobody_handles_or_sees_a_report_about_themselves_whatever_their_roles(
 
 
 def test_a_manager_cannot_see_a_case_assigned_to_another_manager(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people, evidence=1)
     [evidence] = services.evidence_of(made)
@@ -579,8 +645,9 @@ def test_a_manager_cannot_see_a_case_assigned_to_another_manager(
         response = other.get(path)
         assert response.status_code == 404, path
         assert f"There is no breach report '{made.reference}'" in words(response)
-    refused = other.post(f"/breaches/{made.reference}/decision", {"decision-decision": "resolve",
-                                                                 "decision-note": "Mine now."})
+    refused = other.post(
+        f"/breaches/{made.reference}/decision", {"decision-decision": "resolve", "decision-note": "Mine now."}
+    )
     assert refused.status_code == 404
     assert made.reference not in words(other.get("/breaches"))
     assert services.waiting_for(people.other_manager) == []
@@ -589,7 +656,9 @@ def test_a_manager_cannot_see_a_case_assigned_to_another_manager(
 
 
 def test_staff_cannot_see_a_case_about_themselves(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people, evidence=1, reputational_risk=True)
     [evidence] = services.evidence_of(made)
@@ -606,8 +675,10 @@ def test_staff_cannot_see_a_case_about_themselves(
 def test_who_sees_a_case_at_each_stage(app: Flask, people: People, browser_as: Callable[..., Browser]) -> None:
     """The reporter (limited), the assigned manager, comms only to route or when flagged, HR only
     once escalated, auditors always; the subject, another manager, other staff and admins never."""
-    browsers = {name: browser_for(browser_as, getattr(people, name)) for name in (
-        "reporter", "subject", "manager", "other_manager", "comms", "hr", "auditor", "bystander", "admin")}
+    browsers = {
+        name: browser_for(browser_as, getattr(people, name))
+        for name in ("reporter", "subject", "manager", "other_manager", "comms", "hr", "auditor", "bystander", "admin")
+    }
     to_route = report(people, subject_kind=SubjectKind.UNKNOWN, subject_user="")
     with_manager = report(people)
     flagged = report(people, reputational_risk=True)
@@ -634,7 +705,9 @@ def test_who_sees_a_case_at_each_stage(app: Flask, people: People, browser_as: C
 
 
 def test_the_reporter_sees_whether_it_is_open_never_who_handles_it_or_what_was_decided(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people, evidence=1)
     services.flag(made, people.manager, note="The local paper picked it up.")
@@ -660,7 +733,9 @@ def test_the_reporter_sees_whether_it_is_open_never_who_handles_it_or_what_was_d
 
 
 def test_every_view_of_a_case_is_audited_and_no_page_is_cached(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people, evidence=1)
     [evidence] = services.evidence_of(made)
@@ -681,8 +756,12 @@ def test_every_view_of_a_case_is_audited_and_no_page_is_cached(
     refused = browser_for(browser_as, people.bystander).get(f"/breaches/{made.reference}")
     assert refused.status_code == 404
     assert len(audit_events(made.reference, "breach:view")) == before + 3  # a refusal shows nothing
-    pages += [manager.get("/breaches"), reporter.get("/breaches/new"), refused,
-              manager.post(f"/breaches/{made.reference}/decision", {"decision-decision": "resolve"})]
+    pages += [
+        manager.get("/breaches"),
+        reporter.get("/breaches/new"),
+        refused,
+        manager.post(f"/breaches/{made.reference}/decision", {"decision-decision": "resolve"}),
+    ]
     for response in pages:
         assert response.headers["Cache-Control"] == "no-store", response.request.path
     assert pages[-1].status_code == 422
@@ -717,8 +796,12 @@ def test_waiting_for_and_the_reporters_own_items(app: Flask, people: People) -> 
         assert item.title == "Suspected breach of policy 6.11, 6.13"
         assert item.url == f"/breaches/{item.reference}"
     own = services.work_items_of(people.reporter)
-    assert [i.reference for i in own] == [assigned.reference, to_route.reference, flagged.reference,
-                                          escalated.reference]
+    assert [i.reference for i in own] == [
+        assigned.reference,
+        to_route.reference,
+        flagged.reference,
+        escalated.reference,
+    ]
     assert {i.status_label for i in own} == {"Being looked into"}
     assert {i.title for i in own} == {"Your breach report"}
 
@@ -726,6 +809,7 @@ def test_waiting_for_and_the_reporters_own_items(app: Flask, people: People) -> 
 def test_month_figures_count_opened_closed_escalated_and_flagged_on_uk_dates(app: Flask, people: People) -> None:
     """Counts only, for the UK days from start to end (both included); 00:30 on 1 July in the UK
     (23:30 UTC on 30 June) belongs to July."""
+
     def at(text: str) -> dt.datetime:
         return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
@@ -738,8 +822,11 @@ def test_month_figures_count_opened_closed_escalated_and_flagged_on_uk_dates(app
     db.session().commit()
     moments = {
         cases[0].id: {"created_at": at("2026-06-30T23:30:00"), "closed_at": at("2026-07-15T10:00:00")},
-        cases[1].id: {"created_at": at("2026-06-10T09:00:00"), "escalated_at": at("2026-06-30T22:59:00"),
-                      "closed_at": at("2026-07-31T22:59:59")},
+        cases[1].id: {
+            "created_at": at("2026-06-10T09:00:00"),
+            "escalated_at": at("2026-06-30T22:59:00"),
+            "closed_at": at("2026-07-31T22:59:59"),
+        },
         cases[2].id: {"created_at": at("2026-07-20T09:00:00"), "escalated_at": at("2026-07-21T09:00:00")},
         cases[3].id: {"created_at": at("2026-07-31T23:00:00")},
         flagged.id: {"created_at": at("2026-07-02T09:00:00"), "flagged_at": at("2026-07-02T09:00:00")},
@@ -750,9 +837,17 @@ def test_month_figures_count_opened_closed_escalated_and_flagged_on_uk_dates(app
     july = services.month_figures(dt.date(2026, 7, 1), dt.date(2026, 7, 31))
     assert july == {"opened": 3, "closed": 2, "escalated": 1, "flagged": 1}
     assert services.month_figures(dt.date(2026, 6, 1), dt.date(2026, 6, 30)) == {
-        "opened": 1, "closed": 0, "escalated": 1, "flagged": 0}
+        "opened": 1,
+        "closed": 0,
+        "escalated": 1,
+        "flagged": 0,
+    }
     assert services.month_figures(dt.date(2030, 1, 1), dt.date(2030, 1, 31)) == {
-        "opened": 0, "closed": 0, "escalated": 0, "flagged": 0}
+        "opened": 0,
+        "closed": 0,
+        "escalated": 0,
+        "flagged": 0,
+    }
 
 
 # --- retention ----------------------------------------------------------------------------------
@@ -764,7 +859,9 @@ def invoke(app: Flask, *args: str) -> Result:
 
 
 def test_retention_apply_anonymises_closed_cases_past_the_period_once(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Names, free text and evidence go (files too, once committed); status, dates, clauses and the
     shape of the history stay and still count; each case and the run are audited; a second run
@@ -779,10 +876,15 @@ def test_retention_apply_anonymises_closed_cases_past_the_period_once(
     files_before = stored_files()
     assert len(files_before) == 2
     long_ago = db.utcnow() - dt.timedelta(days=6 * 366 + 2)
-    db.session().execute(update(BreachReport).where(BreachReport.id == old.id)
-                         .values(closed_at=long_ago, created_at=long_ago - dt.timedelta(days=30)))
+    db.session().execute(
+        update(BreachReport)
+        .where(BreachReport.id == old.id)
+        .values(closed_at=long_ago, created_at=long_ago - dt.timedelta(days=30))
+    )
     db.session().commit()
-    figures_before = services.month_figures(long_ago.date() - dt.timedelta(days=40), long_ago.date() + dt.timedelta(days=1))
+    figures_before = services.month_figures(
+        long_ago.date() - dt.timedelta(days=40), long_ago.date() + dt.timedelta(days=1)
+    )
 
     result = invoke(app, "retention", "apply")
     assert result.exit_code == 0, result.output
@@ -790,8 +892,16 @@ def test_retention_apply_anonymises_closed_cases_past_the_period_once(
 
     gone = fresh(old)
     assert gone.anonymised_at is not None and gone.status == "closed"
-    assert (gone.account, gone.link, gone.description, gone.subject_id, gone.subject_name, gone.reporter_id,
-            gone.manager_id, gone.flagged_by_id) == (None,) * 8
+    assert (
+        gone.account,
+        gone.link,
+        gone.description,
+        gone.subject_id,
+        gone.subject_name,
+        gone.reporter_id,
+        gone.manager_id,
+        gone.flagged_by_id,
+    ) == (None,) * 8
     assert gone.reputational_risk and gone.escalated_at is not None
     assert [c.number for c in gone.clauses] == ["6.11", "6.13"]
     steps = services.history(gone)
@@ -799,8 +909,10 @@ def test_retention_apply_anonymises_closed_cases_past_the_period_once(
     assert {(s.note, s.actor_id, s.assigned_to_id) for s in steps} == {(None, None, None)}
     assert db.session().execute(select(func.count()).select_from(BreachEvidence)).scalar_one() == 0
     assert count(Upload) == 0 and stored_files() == []
-    assert services.month_figures(long_ago.date() - dt.timedelta(days=40),
-                                  long_ago.date() + dt.timedelta(days=1)) == figures_before
+    assert (
+        services.month_figures(long_ago.date() - dt.timedelta(days=40), long_ago.date() + dt.timedelta(days=1))
+        == figures_before
+    )
     [anonymised] = audit_events(old.reference, "breach:anonymise")
     assert json.loads(anonymised.details)["evidence_removed"] == 2
     [run] = audit_events("breach_reports", "retention:apply")
@@ -826,8 +938,11 @@ def test_the_retention_period_is_configurable(app: Flask, people: People) -> Non
     made, recent = report(people), report(people)
     for case, days in ((made, 2 * 365), (recent, 30)):
         services.take(case, "resolve", people.manager, note=NOTE)
-        db.session().execute(update(BreachReport).where(BreachReport.id == case.id)
-                             .values(closed_at=db.utcnow() - dt.timedelta(days=days)))
+        db.session().execute(
+            update(BreachReport)
+            .where(BreachReport.id == case.id)
+            .values(closed_at=db.utcnow() - dt.timedelta(days=days))
+        )
     db.session().commit()
     result = services.apply_retention(Actor.system("tests"))
     assert result.anonymised == 1 and fresh(made).anonymised_at is not None and fresh(recent).anonymised_at is None
@@ -836,8 +951,12 @@ def test_the_retention_period_is_configurable(app: Flask, people: People) -> Non
 
 
 def test_the_retention_period_must_be_a_positive_number_of_years(tmp_path: Any) -> None:
-    base = {"ENV": "testing", "DATABASE_URL": "sqlite://", "SECRET_KEY": "x" * 40,
-            "MASTER_KEYS": registry_config.generate_master_key_entry()}
+    base = {
+        "ENV": "testing",
+        "DATABASE_URL": "sqlite://",
+        "SECRET_KEY": "x" * 40,
+        "MASTER_KEYS": registry_config.generate_master_key_entry(),
+    }
     assert registry_config.load_settings(base, tmp_path).breach_retention_years == 6
     for wrong in ("0", "six", "-1"):
         with pytest.raises(registry_config.ConfigError, match="REGISTRY_BREACH_RETENTION_YEARS"):
@@ -848,7 +967,10 @@ def test_the_retention_period_must_be_a_positive_number_of_years(tmp_path: Any) 
 
 
 def test_an_administrator_sets_a_users_line_manager(
-    app: Flask, people: People, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     admin = browser_for(browser_as, people.admin)
     newcomer = make_user("staff", name="Nat Newcomer")
@@ -864,10 +986,19 @@ def test_an_administrator_sets_a_users_line_manager(
     assert done.status_code == 302
     db.session().expire_all()
     assert db.session().get(User, newcomer.id).line_manager_id == people.manager.id
-    [event] = db.session().execute(select(AuditEvent).where(
-        AuditEvent.action == "user:line_manager_change", AuditEvent.object_id == str(newcomer.id))).scalars()
+    [event] = (
+        db.session()
+        .execute(
+            select(AuditEvent).where(
+                AuditEvent.action == "user:line_manager_change", AuditEvent.object_id == str(newcomer.id)
+            )
+        )
+        .scalars()
+    )
     assert json.loads(event.details) == {"from": None, "to": {"id": people.manager.id, "email": people.manager.email}}
-    assert "Breach reports about Nat Newcomer go to Morgan Manager first" in words(admin.get(f"/admin/users/{newcomer.id}"))
+    assert "Breach reports about Nat Newcomer go to Morgan Manager first" in words(
+        admin.get(f"/admin/users/{newcomer.id}")
+    )
 
     refusals = {
         people.bystander.id: "is not an active user with the line manager role",
@@ -884,7 +1015,9 @@ def test_an_administrator_sets_a_users_line_manager(
 
 
 def test_nobody_manages_themselves_and_line_management_has_no_loops(
-    app: Flask, people: People, make_user: Callable[..., User],
+    app: Flask,
+    people: People,
+    make_user: Callable[..., User],
 ) -> None:
     top, middle, bottom = make_user("manager"), make_user("manager"), make_user("manager")
     system = Actor.system("tests")
@@ -901,21 +1034,56 @@ def test_nobody_manages_themselves_and_line_management_has_no_loops(
 
 
 def test_users_create_can_record_a_line_manager(app: Flask, people: People) -> None:
-    result = invoke(app, "users", "create", "new.starter@example.nhs.uk", "--name", "New Starter", "--role", "staff",
-                    "--line-manager", people.manager.email, "--password-stdin")
+    result = invoke(
+        app,
+        "users",
+        "create",
+        "new.starter@example.nhs.uk",
+        "--name",
+        "New Starter",
+        "--role",
+        "staff",
+        "--line-manager",
+        people.manager.email,
+        "--password-stdin",
+    )
     assert result.exit_code == 1  # no password on standard input
     with app.app_context():
-        ok = app.test_cli_runner().invoke(args=[
-            "users", "create", "new.starter@example.nhs.uk", "--name", "New Starter", "--role", "staff",
-            "--line-manager", people.manager.email, "--password-stdin"], input="plum orbit lantern seventeen\n")
+        ok = app.test_cli_runner().invoke(
+            args=[
+                "users",
+                "create",
+                "new.starter@example.nhs.uk",
+                "--name",
+                "New Starter",
+                "--role",
+                "staff",
+                "--line-manager",
+                people.manager.email,
+                "--password-stdin",
+            ],
+            input="plum orbit lantern seventeen\n",
+        )
     assert ok.exit_code == 0, ok.output
     assert f"line manager {people.manager.email}" in ok.output
     db.session().expire_all()
     assert accounts.find_user("new.starter@example.nhs.uk").line_manager_id == people.manager.id
     with app.app_context():
-        refused = app.test_cli_runner().invoke(args=[
-            "users", "create", "another@example.nhs.uk", "--name", "Another", "--role", "staff",
-            "--line-manager", people.bystander.email, "--password-stdin"], input="plum orbit lantern seventeen\n")
+        refused = app.test_cli_runner().invoke(
+            args=[
+                "users",
+                "create",
+                "another@example.nhs.uk",
+                "--name",
+                "Another",
+                "--role",
+                "staff",
+                "--line-manager",
+                people.bystander.email,
+                "--password-stdin",
+            ],
+            input="plum orbit lantern seventeen\n",
+        )
     assert refused.exit_code == 1 and "line manager role" in refused.output
     assert accounts.find_user("another@example.nhs.uk") is None
 
@@ -928,14 +1096,19 @@ def test_the_form_explains_every_mistake(app: Flask, browser_as: Callable[..., B
     page = browser.post("/breaches/new", {"subject_kind": "user", "evidence": [(io.BytesIO(png()), "x.png")]})
     body = page.get_data(as_text=True)
     assert page.status_code == 422
-    targets = re.findall(r'href="#([^"]+)"', re.search(r'class="nhsuk-error-summary".*?</ul>', body, re.DOTALL).group(0))
+    targets = re.findall(
+        r'href="#([^"]+)"', re.search(r'class="nhsuk-error-summary".*?</ul>', body, re.DOTALL).group(0)
+    )
     assert set(targets) == {"account", "description", "clauses", "reputational_risk", "subject_user", "evidence"}
     assert [t for t in targets if f'id="{t}"' not in body] == []
     assert "Choose your evidence file again" in words(page)
 
 
 def test_list_pages_run_the_same_statements_for_10_and_60_cases(
-    app: Flask, people: People, browser_as: Callable[..., Browser], count_queries: Callable[[], Any],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
+    count_queries: Callable[[], Any],
 ) -> None:
     auditor = browser_for(browser_as, people.auditor)
     comms = browser_for(browser_as, people.comms)
@@ -974,7 +1147,9 @@ def test_get_report_by_an_unknown_or_malformed_reference(app: Flask, people: Peo
 
 
 def test_a_leaving_manager_s_cases_go_back_to_comms_to_route(
-    app: Flask, people: People, make_user: Callable[..., User],
+    app: Flask,
+    people: People,
+    make_user: Callable[..., User],
 ) -> None:
     """Deactivating a line manager, or taking away their manager role, sends their open cases back
     to comms (audited, comms told); cases already with HR stay there."""
@@ -990,10 +1165,16 @@ def test_a_leaving_manager_s_cases_go_back_to_comms_to_route(
     db.session().commit()
     back = fresh(made)
     assert (back.status, back.manager_id, back.route_reason) == ("to_route", None, "manager_unavailable")
-    assert back.route_reason_label is not None and back.route_reason_label.startswith("The line manager can no longer act on it")
+    assert back.route_reason_label is not None and back.route_reason_label.startswith(
+        "The line manager can no longer act on it"
+    )
     step = services.history(back)[-1]
-    assert (step.action, step.from_status, step.to_status, step.actor_id) == ("unassign", "with_manager", "to_route",
-                                                                              people.admin.id)
+    assert (step.action, step.from_status, step.to_status, step.actor_id) == (
+        "unassign",
+        "with_manager",
+        "to_route",
+        people.admin.id,
+    )
     [event] = [e for e in audit_events(made.reference, "breach:route") if "former_manager_id" in e.details]
     assert json.loads(event.details)["former_manager_id"] == people.manager.id
     assert DESCRIPTION not in event.details
@@ -1008,7 +1189,9 @@ def test_a_leaving_manager_s_cases_go_back_to_comms_to_route(
 
 
 def test_comms_reroute_a_case_whose_manager_can_no_longer_act(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Belt and braces: a case left with an inactive manager (say, changed outside the Registry)
     is shown to comms, who may send it to another line manager."""
@@ -1020,8 +1203,10 @@ def test_comms_reroute_a_case_whose_manager_can_no_longer_act(
     comms = browser_for(browser_as, people.comms)
     page = comms.get(f"/breaches/{made.reference}")
     assert page.status_code == 200 and "can no longer act on it" in words(page)
-    routed = comms.post(f"/breaches/{made.reference}/routing",
-                        {"routing-decision": "route", "routing-manager": str(people.other_manager.id)})
+    routed = comms.post(
+        f"/breaches/{made.reference}/routing",
+        {"routing-decision": "route", "routing-manager": str(people.other_manager.id)},
+    )
     assert routed.status_code == 302
     again = fresh(made)
     assert (again.status, again.manager_id) == ("with_manager", people.other_manager.id)
@@ -1031,7 +1216,10 @@ def test_comms_reroute_a_case_whose_manager_can_no_longer_act(
 
 
 def test_four_eyes_hr_who_escalated_or_manage_the_case_do_not_record_its_outcome(
-    app: Flask, people: People, make_user: Callable[..., User], browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
 ) -> None:
     both = make_user("manager", "hr")
     managed = make_user("staff")
@@ -1054,7 +1242,9 @@ def test_four_eyes_hr_who_escalated_or_manage_the_case_do_not_record_its_outcome
 
 
 def test_the_reporter_sees_only_their_own_risk_answer_in_the_list(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     made = report(people)
     services.flag(made, people.manager)
@@ -1065,7 +1255,9 @@ def test_the_reporter_sees_only_their_own_risk_answer_in_the_list(
 
 
 def test_the_home_card_counts_only_cases_needing_action(
-    app: Flask, people: People, browser_as: Callable[..., Browser],
+    app: Flask,
+    people: People,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """A flagged case comms see for information is listed, not counted as waiting for them."""
     report(people, subject_kind=SubjectKind.UNKNOWN, subject_user="")
@@ -1085,13 +1277,19 @@ def test_anonymising_a_case_removes_the_messages_about_it(app: Flask, people: Pe
     old = report(people, reputational_risk=True)
     services.take(old, "resolve", people.manager, note=NOTE)
     kept = report(people)
-    db.session().execute(update(BreachReport).where(BreachReport.id == old.id)
-                         .values(closed_at=db.utcnow() - dt.timedelta(days=8 * 366)))
+    db.session().execute(
+        update(BreachReport).where(BreachReport.id == old.id).values(closed_at=db.utcnow() - dt.timedelta(days=8 * 366))
+    )
     db.session().commit()
 
     def about(made: BreachReport) -> int:
-        return db.session().execute(select(func.count()).select_from(Notification)
-                                    .where(Notification.link == f"/breaches/{made.reference}")).scalar_one()
+        return (
+            db.session()
+            .execute(
+                select(func.count()).select_from(Notification).where(Notification.link == f"/breaches/{made.reference}")
+            )
+            .scalar_one()
+        )
 
     assert about(old) > 0 and about(kept) > 0
     assert services.apply_retention(Actor.system("tests")).anonymised == 1

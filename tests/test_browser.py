@@ -41,7 +41,9 @@ QUESTION = "Which team will answer messages at weekends?"
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     """The app served on 127.0.0.1 from its own migrated database, with a staff and a comms user."""
     with serve_live_site(
-        tmp_path_factory.mktemp("live"), staff=(STAFF_EMAIL, "Sam Staff"), comms=(COMMS_EMAIL, "Chris Comms"),
+        tmp_path_factory.mktemp("live"),
+        staff=(STAFF_EMAIL, "Sam Staff"),
+        comms=(COMMS_EMAIL, "Chris Comms"),
     ) as site:
         yield site
 
@@ -161,8 +163,13 @@ def seeded(live_site: LiveSite) -> Seeded:
         def channel(handle: str, *actions: str) -> str:
             made = channels.request_channel(
                 channels.ChannelRequest(
-                    platform="x", handle=handle, display_name=f"Example {handle}", department="Pharmacy",
-                    purpose="Medicines advice.", audience="Patients.", policy_acknowledged=True,
+                    platform="x",
+                    handle=handle,
+                    display_name=f"Example {handle}",
+                    department="Pharmacy",
+                    purpose="Medicines advice.",
+                    audience="Patients.",
+                    policy_acknowledged=True,
                 ),
                 staff,
             )
@@ -192,7 +199,9 @@ def test_retired_verdict_reads_as_text(new_visitor: NewVisitor, seeded: Seeded) 
     public.page.goto(f"/verify?url=https://x.com/{seeded.retired_handle}")
     verdict = public.page.get_by_role("status")
     expect(verdict).to_contain_text("No longer an official account")
-    expect(verdict).to_contain_text(f"Example {seeded.retired_handle} ({seeded.retired_handle.lower()}) was an official account")
+    expect(verdict).to_contain_text(
+        f"Example {seeded.retired_handle} ({seeded.retired_handle.lower()}) was an official account"
+    )
     public.check("verify-retired")
     assert public.problems == [], "\n".join(public.problems)
 
@@ -219,8 +228,13 @@ def custody_channel(live_site: LiveSite) -> str:
     with live_site.app.app_context(), db.transaction():
         staff, comms = find_user(STAFF_EMAIL), find_user(COMMS_EMAIL)
         assert staff is not None and comms is not None
-        for email, name, role in ((CUSTODIAN_EMAIL, "Casey Custody", "comms"), (AUDITOR_EMAIL, "Ari Auditor", "auditor")):
-            made_user = create_user(email=email, name=name, roles=[role], password=TEST_PASSWORD, actor=Actor.system("tests"))
+        for email, name, role in (
+            (CUSTODIAN_EMAIL, "Casey Custody", "comms"),
+            (AUDITOR_EMAIL, "Ari Auditor", "auditor"),
+        ):
+            made_user = create_user(
+                email=email, name=name, roles=[role], password=TEST_PASSWORD, actor=Actor.system("tests")
+            )
             if role == "auditor":
                 enrol_two_factor(made_user)
             else:  # as if an administrator had sent it: a privileged role is set up through its link
@@ -229,8 +243,13 @@ def custody_channel(live_site: LiveSite) -> str:
                 ).path
         made = channels.request_channel(
             channels.ChannelRequest(
-                platform="instagram", handle="trust_flu_jabs", display_name="Flu jabs, Example NHS",
-                department="Pharmacy", purpose="Vaccination clinics.", audience="Patients.", policy_acknowledged=True,
+                platform="instagram",
+                handle="trust_flu_jabs",
+                display_name="Flu jabs, Example NHS",
+                department="Pharmacy",
+                purpose="Vaccination clinics.",
+                audience="Patients.",
+                policy_acknowledged=True,
             ),
             staff,
         )
@@ -246,7 +265,8 @@ def totp_now(key_text: str, steps_ahead: int = 0) -> str:
 
 
 def test_comms_enrol_store_and_reveal_and_the_auditor_sees_it_but_cannot_reveal(
-    new_visitor: NewVisitor, custody_channel: str,
+    new_visitor: NewVisitor,
+    custody_channel: str,
 ) -> None:
     """Issue 3's journey: a new comms member opens the set-up link sent to them, confirms their
     password, sets up two-factor sign-in from the QR page (issue 9: not with the password alone), stores
@@ -312,7 +332,10 @@ def test_comms_enrol_store_and_reveal_and_the_auditor_sees_it_but_cannot_reveal(
     auditor.check("auditor-credentials")
     refused = apage.request.post(
         f"/channels/{custody_channel}/credentials/password/reveal",
-        form={"password-reason": "Curious", "csrf_token": apage.locator("input[name=csrf_token]").first.get_attribute("value")},
+        form={
+            "password-reason": "Curious",
+            "csrf_token": apage.locator("input[name=csrf_token]").first.get_attribute("value"),
+        },
     )
     assert refused.status == 403
     assert NEW_PASSWORD not in refused.text()

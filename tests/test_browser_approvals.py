@@ -32,15 +32,18 @@ SECOND_ADMIN = "bo.second@example.nhs.uk"
 
 def two_administrators(_staff: User, _comms: User) -> None:
     for email, name in ((FIRST_ADMIN, "Ade First"), (SECOND_ADMIN, "Bo Second")):
-        enrol_two_factor(create_user(email=email, name=name, roles=["admin"], password=TEST_PASSWORD,
-                                     actor=Actor.system("tests")))
+        enrol_two_factor(
+            create_user(email=email, name=name, roles=["admin"], password=TEST_PASSWORD, actor=Actor.system("tests"))
+        )
 
 
 @pytest.fixture(scope="module")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     with serve_live_site(
-        tmp_path_factory.mktemp("live-approvals"), staff=(STAFF_EMAIL, "Pat Person"),
-        comms=(COMMS_EMAIL, "Cam Comms"), seed=two_administrators,
+        tmp_path_factory.mktemp("live-approvals"),
+        staff=(STAFF_EMAIL, "Pat Person"),
+        comms=(COMMS_EMAIL, "Cam Comms"),
+        seed=two_administrators,
     ) as site:
         yield site
 

@@ -42,10 +42,12 @@ OUTCOME = "Met with HR and their union representative; informal warning recorded
 def seed(_staff: User, _comms: User) -> None:
     """Sam Subject, whose line manager is Morgan Manager, and Harper in HR (with two-factor sign-in)."""
     system = Actor.system("tests")
-    manager = create_user(email=MANAGER_EMAIL, name="Morgan Manager", roles=["manager"], password=TEST_PASSWORD,
-                          actor=system)
-    subject = create_user(email=SUBJECT_EMAIL, name="Sam Subject", roles=["staff"], password=TEST_PASSWORD,
-                          actor=system)
+    manager = create_user(
+        email=MANAGER_EMAIL, name="Morgan Manager", roles=["manager"], password=TEST_PASSWORD, actor=system
+    )
+    subject = create_user(
+        email=SUBJECT_EMAIL, name="Sam Subject", roles=["staff"], password=TEST_PASSWORD, actor=system
+    )
     set_line_manager(subject, manager, actor=system)
     hr = create_user(email=HR_EMAIL, name="Harper HR", roles=["hr"], password=TEST_PASSWORD, actor=system)
     enrol_two_factor(hr)
@@ -54,7 +56,9 @@ def seed(_staff: User, _comms: User) -> None:
 @pytest.fixture(scope="module")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     with serve_live_site(
-        tmp_path_factory.mktemp("live-breaches"), staff=(STAFF_EMAIL, "Robin Staff"), comms=(COMMS_EMAIL, "Kim Comms"),
+        tmp_path_factory.mktemp("live-breaches"),
+        staff=(STAFF_EMAIL, "Robin Staff"),
+        comms=(COMMS_EMAIL, "Kim Comms"),
         seed=seed,
     ) as site:
         yield site
@@ -76,7 +80,8 @@ def screenshot_of_post(folder: Path) -> Path:
 
 
 def test_staff_report_a_breach_the_manager_escalates_it_comms_see_it_because_it_was_flagged(
-    new_visitor: NewVisitor, tmp_path: Path,
+    new_visitor: NewVisitor,
+    tmp_path: Path,
 ) -> None:
     staff = new_visitor("breach-staff")
     page = staff.page
@@ -88,10 +93,13 @@ def test_staff_report_a_breach_the_manager_escalates_it_comms_see_it_because_it_
     page.get_by_role("link", name="Report a breach").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Report a breach of the social media policy")
     page.get_by_label("Which account posted it?").fill("@night_owl_nurse on X")
-    page.get_by_label("Link to the post or the account").fill("https://x.com/night_owl_nurse/status/1790000000000000042")
+    page.get_by_label("Link to the post or the account").fill(
+        "https://x.com/night_owl_nurse/status/1790000000000000042"
+    )
     page.get_by_label("What happened?").fill(WHAT_HAPPENED)
     page.get_by_role("group", name="Which parts of the policy may it breach?").get_by_label(
-        "6.13 Staff must not post comments").check()
+        "6.13 Staff must not post comments"
+    ).check()
     page.get_by_role("group", name="Could it affect the Trust's reputation?").get_by_label("Yes").check()
     who = page.get_by_label("Their email address or full name")
     expect(who).to_be_hidden()  # revealed only once "in the Registry" is chosen

@@ -43,7 +43,9 @@ CONDITIONS = "Use the white lozenge on the NHS Blue panel; keep the clear space 
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     """The app on 127.0.0.1 with its own migrated database, a staff member and a comms member."""
     with serve_live_site(
-        tmp_path_factory.mktemp("live-consent"), staff=(STAFF_EMAIL, "Robin Staff"), comms=(COMMS_EMAIL, "Kim Comms"),
+        tmp_path_factory.mktemp("live-consent"),
+        staff=(STAFF_EMAIL, "Robin Staff"),
+        comms=(COMMS_EMAIL, "Kim Comms"),
     ) as site:
         yield site
 
@@ -75,7 +77,8 @@ def hidden_when_printed(page: Page, selector: str) -> bool:
 
 
 def test_staff_ask_comms_approve_with_conditions_staff_print_the_letter(
-    new_visitor: NewVisitor, tmp_path: Path,
+    new_visitor: NewVisitor,
+    tmp_path: Path,
 ) -> None:
     start = clock.today() + dt.timedelta(days=14)
     end = start + dt.timedelta(days=120)
@@ -167,8 +170,13 @@ def test_staff_ask_comms_approve_with_conditions_staff_print_the_letter(
     assert page.evaluate("() => window.__printed") is True
 
     page.emulate_media(media="print")
-    for furniture in (".nhsuk-header", ".nhsuk-footer-container, .nhsuk-footer", ".nhsuk-back-link",
-                      ".nhsuk-button", ".nhsuk-skip-link"):
+    for furniture in (
+        ".nhsuk-header",
+        ".nhsuk-footer-container, .nhsuk-footer",
+        ".nhsuk-back-link",
+        ".nhsuk-button",
+        ".nhsuk-skip-link",
+    ):
         assert hidden_when_printed(page, furniture), f"{furniture} shows when printed"
     assert hidden_when_printed(page, "nav"), "navigation shows when printed"
     page.screenshot(path=ARTIFACTS / "browser-consent-letter-print-media.png", full_page=True)

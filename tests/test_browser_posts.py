@@ -34,10 +34,20 @@ POST_TEXT = f"{OPENING}(NHS number {NHS_NUMBER}) so well this week."
 
 
 def two_active_channels(staff: User, comms: User) -> None:
-    for platform, handle, name in (("x", "TrustWardNews", "Ward news"), ("facebook", "TrustWardNews", "Ward news page")):
+    for platform, handle, name in (
+        ("x", "TrustWardNews", "Ward news"),
+        ("facebook", "TrustWardNews", "Ward news page"),
+    ):
         channel = channels.request_channel(
-            channels.ChannelRequest(platform=platform, handle=handle, display_name=name, department="Surgery",
-                                    purpose="News from the wards.", audience="Patients.", policy_acknowledged=True),
+            channels.ChannelRequest(
+                platform=platform,
+                handle=handle,
+                display_name=name,
+                department="Surgery",
+                purpose="News from the wards.",
+                audience="Patients.",
+                policy_acknowledged=True,
+            ),
             staff,
         )
         channels.transition(channel, "approve", comms, reason="Agreed.")
@@ -48,7 +58,9 @@ def two_active_channels(staff: User, comms: User) -> None:
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     """The app on 127.0.0.1 with its own database: a member of staff, a comms member and two active channels."""
     with serve_live_site(
-        tmp_path_factory.mktemp("live-posts"), staff=(STAFF_EMAIL, "Pat Poster"), comms=(COMMS_EMAIL, "Rory Reviewer"),
+        tmp_path_factory.mktemp("live-posts"),
+        staff=(STAFF_EMAIL, "Pat Poster"),
+        comms=(COMMS_EMAIL, "Rory Reviewer"),
         seed=two_active_channels,
     ) as site:
         yield site
@@ -81,9 +93,12 @@ def test_staff_propose_a_post_naming_an_nhs_number_see_the_warning_and_comms_acc
     page.get_by_label("Ward news (X (Twitter))").check()
     expect(counts).to_have_text("X (Twitter): you have 277 characters remaining")
     page.get_by_label("Ward news page (Facebook)").check()
-    expect(counts.locator("li")).to_have_text([
-        "X (Twitter): you have 277 characters remaining", "Facebook: you have 63,203 characters remaining",
-    ])
+    expect(counts.locator("li")).to_have_text(
+        [
+            "X (Twitter): you have 277 characters remaining",
+            "Facebook: you have 63,203 characters remaining",
+        ]
+    )
     text.fill("x" * 290)
     too_many = counts.locator("li").first
     expect(too_many).to_have_text("X (Twitter): you have 10 characters too many")
@@ -130,7 +145,9 @@ def test_staff_propose_a_post_naming_an_nhs_number_see_the_warning_and_comms_acc
     sign_in(comms, COMMS_EMAIL)
     page.goto("/posts")
     page.get_by_role("link", name=reference, exact=True).click()
-    expect(page.locator(".nhsuk-card--warning")).to_contain_text("Record why they are acceptable before approving the post")
+    expect(page.locator(".nhsuk-card--warning")).to_contain_text(
+        "Record why they are acceptable before approving the post"
+    )
     comms.check("review")
     page.get_by_role("button", name="Approve the post").click()
     expect(page.get_by_text("may contain patient identifiers (1 finding: NHS number)")).to_be_visible()

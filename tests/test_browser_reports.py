@@ -49,10 +49,20 @@ def _in_last_month(day: int) -> dt.datetime:
 
 def two_channels_live_last_month(staff: User, comms: User) -> None:
     """An X account and a Facebook page requested, approved and made live in the first days of last month."""
-    for platform, handle, name in (("x", "TrustNewsDesk", "News desk"), ("facebook", "TrustNewsDesk", "News desk page")):
+    for platform, handle, name in (
+        ("x", "TrustNewsDesk", "News desk"),
+        ("facebook", "TrustNewsDesk", "News desk page"),
+    ):
         channel = channels.request_channel(
-            channels.ChannelRequest(platform=platform, handle=handle, display_name=name, department="Communications",
-                                    purpose="Trust news.", audience="The public.", policy_acknowledged=True),
+            channels.ChannelRequest(
+                platform=platform,
+                handle=handle,
+                display_name=name,
+                department="Communications",
+                purpose="Trust news.",
+                audience="The public.",
+                policy_acknowledged=True,
+            ),
             staff,
         )
         channels.transition(channel, "approve", comms, reason="Agreed.")
@@ -68,7 +78,9 @@ def two_channels_live_last_month(staff: User, comms: User) -> None:
 @pytest.fixture(scope="module")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     with serve_live_site(
-        tmp_path_factory.mktemp("live-reports"), staff=(STAFF_EMAIL, "Sam Staff"), comms=(COMMS_EMAIL, "Alex Comms"),
+        tmp_path_factory.mktemp("live-reports"),
+        staff=(STAFF_EMAIL, "Sam Staff"),
+        comms=(COMMS_EMAIL, "Alex Comms"),
         seed=two_channels_live_last_month,
     ) as site:
         yield site
@@ -124,8 +136,14 @@ def test_comms_issue_last_months_report_and_open_its_charts(new_visitor: NewVisi
     page.get_by_role("button", name="Print this report").click()
     assert page.evaluate("() => window.__printed") is True
     page.emulate_media(media="print")
-    for furniture in (".nhsuk-header", ".nhsuk-footer-container, .nhsuk-footer", ".nhsuk-back-link",
-                      ".nhsuk-button", "main form", "nav"):
+    for furniture in (
+        ".nhsuk-header",
+        ".nhsuk-footer-container, .nhsuk-footer",
+        ".nhsuk-back-link",
+        ".nhsuk-button",
+        "main form",
+        "nav",
+    ):
         assert hidden_when_printed(page, furniture), f"{furniture} shows when printed"
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(charts.first).to_be_visible()

@@ -57,8 +57,18 @@ def find(email: str) -> User | None:
 def test_users_create_reads_the_password_from_stdin(app: Flask, connection: Connection) -> None:
     """The new user has every role given and can sign in with the password piped in."""
     result = invoke(
-        app, "users", "create", "New.Person@Example.NHS.uk", "--name", "New Person",
-        "--role", "comms", "--role", "auditor", "--password-stdin", input=STRONG + "\n",
+        app,
+        "users",
+        "create",
+        "New.Person@Example.NHS.uk",
+        "--name",
+        "New Person",
+        "--role",
+        "comms",
+        "--role",
+        "auditor",
+        "--password-stdin",
+        input=STRONG + "\n",
     )
 
     assert result.exit_code == 0, result.output
@@ -82,8 +92,11 @@ REFUSALS = [
     (WEAK, "password123", "Not created: Your password must be at least 12 characters long."),
     (WEAK, "password1234", "Not created: That password is one of the most commonly used passwords. Choose another."),
     (WEAK, "aaaaaaaaaaaaaaaa", "Not created: That password is too easy to guess."),
-    (["not-an-email", *WEAK[1:]], STRONG,
-     "Not created: Enter an email address in the correct format, like name@example.nhs.uk"),
+    (
+        ["not-an-email", *WEAK[1:]],
+        STRONG,
+        "Not created: Enter an email address in the correct format, like name@example.nhs.uk",
+    ),
     ([WEAK[0], "--name", "   ", *WEAK[3:]], STRONG, "Not created: Enter the person's full name."),
     (WEAK[:-1], STRONG, "Give the password on standard input with --password-stdin (never on the command line)."),
 ]
@@ -104,16 +117,38 @@ def test_users_create_refuses_with_a_message_and_creates_nothing(app: Flask, con
 
 
 def test_users_create_refuses_a_duplicate_and_an_unknown_role(
-    app: Flask, connection: Connection, make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_user: Callable[..., User],
 ) -> None:
     """An e-mail already in use exits 1; a role outside the vocabulary is a usage error (exit 2)."""
     existing = make_user("staff")
     before = events(connection)
 
-    duplicate = invoke(app, "users", "create", existing.email.upper(), "--name", "Again", "--role", "staff",
-                       "--password-stdin", input=STRONG + "\n")
-    unknown = invoke(app, "users", "create", "someone@example.nhs.uk", "--name", "Someone", "--role", "superuser",
-                     "--password-stdin", input=STRONG + "\n")
+    duplicate = invoke(
+        app,
+        "users",
+        "create",
+        existing.email.upper(),
+        "--name",
+        "Again",
+        "--role",
+        "staff",
+        "--password-stdin",
+        input=STRONG + "\n",
+    )
+    unknown = invoke(
+        app,
+        "users",
+        "create",
+        "someone@example.nhs.uk",
+        "--name",
+        "Someone",
+        "--role",
+        "superuser",
+        "--password-stdin",
+        input=STRONG + "\n",
+    )
 
     assert duplicate.exit_code == 1
     assert "There is already a user with this email address." in duplicate.stderr
@@ -126,7 +161,10 @@ def test_users_create_refuses_a_duplicate_and_an_unknown_role(
 
 
 def test_users_deactivate_signs_a_leaver_out_everywhere(
-    app: Flask, connection: Connection, make_user: Callable[..., User], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """A leaver's browser session and API tokens stop working at once, and they cannot sign in again."""
@@ -143,16 +181,21 @@ def test_users_deactivate_signs_a_leaver_out_everywhere(
     assert browser.get("/account").status_code == 302
     assert app.test_client().get("/api/v1/channels", headers=headers).status_code == 401
     client = app.test_client()
-    again = client.post("/login", data={"email": leaver.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)})
+    again = client.post(
+        "/login", data={"email": leaver.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert again.status_code == 200
     assert "Enter a correct email address and password." in again.get_data(as_text=True)
-    last = connection.execute(select(AuditEvent.action, AuditEvent.object_id).where(
-        AuditEvent.action == "user:deactivate")).one()
+    last = connection.execute(
+        select(AuditEvent.action, AuditEvent.object_id).where(AuditEvent.action == "user:deactivate")
+    ).one()
     assert last.object_id == str(leaver.id)
 
 
 def test_users_deactivate_refuses_unknown_and_already_deactivated_users(
-    app: Flask, connection: Connection, make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_user: Callable[..., User],
 ) -> None:
     """Exit 1 with a message; nothing is recorded."""
     user = make_user("staff")
@@ -172,7 +215,9 @@ def test_users_deactivate_refuses_unknown_and_already_deactivated_users(
 
 
 def test_tokens_create_prints_one_line_that_works_as_a_bearer_token(
-    app: Flask, connection: Connection, make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_user: Callable[..., User],
 ) -> None:
     """Standard output is the token and nothing else; it acts as its user; only its hash is stored."""
     user = make_user("auditor")
@@ -186,14 +231,18 @@ def test_tokens_create_prints_one_line_that_works_as_a_bearer_token(
     assert re.fullmatch(r"[A-Za-z0-9_\-]{32,}", token), token
     response = app.test_client().get("/api/v1/channels", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
-    assert app.test_client().get("/api/v1/audit-events", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        app.test_client().get("/api/v1/audit-events", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
     stored = connection.execute(select(ApiToken.token_hash, ApiToken.prefix).where(ApiToken.user_id == user.id)).one()
     assert token not in stored.token_hash
     assert token.startswith(stored.prefix)
 
 
 def test_tokens_create_refuses_unknown_and_deactivated_users(
-    app: Flask, connection: Connection, make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_user: Callable[..., User],
 ) -> None:
     """No token for someone who does not exist or has left; stdout stays empty."""
     leaver = make_user("staff")
@@ -212,7 +261,9 @@ def test_tokens_create_refuses_unknown_and_deactivated_users(
 # --- audit verify, keys generate --------------------------------------------------------------
 
 
-def test_audit_verify_counts_the_events(app: Flask, connection: Connection, make_channel: Callable[..., Channel]) -> None:
+def test_audit_verify_counts_the_events(
+    app: Flask, connection: Connection, make_channel: Callable[..., Channel]
+) -> None:
     """Exit 0 naming the number of events checked (the broken cases are in ``test_audit.py``)."""
     make_channel("active")
     result = invoke(app, "audit", "verify")
@@ -271,7 +322,10 @@ def test_demo_seed_loads_every_state_and_one_user_per_role_once(app: Flask, conn
 
 
 def test_demo_seed_refuses_in_production(
-    database_url: str, connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    connection: Connection,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Production never gets demo accounts with known passwords."""
     monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))

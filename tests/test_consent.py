@@ -71,10 +71,16 @@ def artwork(name: str = "draft-poster.png", data: bytes | None = None) -> FileSt
 def answers(**changes: Any) -> ConsentRequest:
     start = clock.today() + dt.timedelta(days=7)
     values: dict[str, Any] = {
-        "title": "Antenatal classes leaflet", "department": "Maternity", "asset": "nhs_lozenge",
-        "purpose": "A leaflet inviting parents to antenatal classes.", "media": ("print", "web"),
-        "audience": "Expectant parents", "partner_involved": False, "partner_name": "",
-        "starts_on": start, "ends_on": start + dt.timedelta(days=90),
+        "title": "Antenatal classes leaflet",
+        "department": "Maternity",
+        "asset": "nhs_lozenge",
+        "purpose": "A leaflet inviting parents to antenatal classes.",
+        "media": ("print", "web"),
+        "audience": "Expectant parents",
+        "partner_involved": False,
+        "partner_name": "",
+        "starts_on": start,
+        "ends_on": start + dt.timedelta(days=90),
     }
     values.update(changes)
     return ConsentRequest(**values)
@@ -85,11 +91,20 @@ def form(**changes: Any) -> dict[str, Any]:
     start = changes.pop("start", clock.today() + dt.timedelta(days=7))
     end = changes.pop("end", start + dt.timedelta(days=90))
     data: dict[str, Any] = {
-        "title": "Antenatal classes leaflet", "department": "Maternity", "asset": "nhs_lozenge",
-        "purpose": "A leaflet inviting parents to antenatal classes.", "media": ["print", "web"],
-        "audience": "Expectant parents", "partner_involved": "no", "partner_name": "",
-        "starts_on[day]": str(start.day), "starts_on[month]": str(start.month), "starts_on[year]": str(start.year),
-        "ends_on[day]": str(end.day), "ends_on[month]": str(end.month), "ends_on[year]": str(end.year),
+        "title": "Antenatal classes leaflet",
+        "department": "Maternity",
+        "asset": "nhs_lozenge",
+        "purpose": "A leaflet inviting parents to antenatal classes.",
+        "media": ["print", "web"],
+        "audience": "Expectant parents",
+        "partner_involved": "no",
+        "partner_name": "",
+        "starts_on[day]": str(start.day),
+        "starts_on[month]": str(start.month),
+        "starts_on[year]": str(start.year),
+        "ends_on[day]": str(end.day),
+        "ends_on[month]": str(end.month),
+        "ends_on[year]": str(end.year),
         "artwork": [(io.BytesIO(png()), "draft-poster.png")],
     }
     data.update(changes)
@@ -105,16 +120,24 @@ def words(response: Any) -> str:
 
 
 def audit_actions(reference: str) -> list[str]:
-    return list(db.session().execute(
-        select(AuditEvent.action).where(AuditEvent.object_id == reference).order_by(AuditEvent.seq)
-    ).scalars())
+    return list(
+        db.session()
+        .execute(select(AuditEvent.action).where(AuditEvent.object_id == reference).order_by(AuditEvent.seq))
+        .scalars()
+    )
 
 
 def audit_details(reference: str, action: str) -> dict[str, Any]:
-    event = db.session().execute(
-        select(AuditEvent).where(AuditEvent.object_id == reference, AuditEvent.action == action)
-        .order_by(AuditEvent.seq.desc())
-    ).scalars().first()
+    event = (
+        db.session()
+        .execute(
+            select(AuditEvent)
+            .where(AuditEvent.object_id == reference, AuditEvent.action == action)
+            .order_by(AuditEvent.seq.desc())
+        )
+        .scalars()
+        .first()
+    )
     assert event is not None, action
     return json.loads(event.details)
 
@@ -133,9 +156,12 @@ def pdf_of_size(size: int) -> bytes:
     enough for the upload check: a page tree and a cross-reference table."""
 
     def pdf(padding: int) -> bytes:
-        objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << >> /Contents 4 0 R >>",
-                   b"<< /Length %d >>\nstream\n%s\nendstream" % (padding, b" " * padding)]
+        objects = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << >> /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (padding, b" " * padding),
+        ]
         out, offsets = bytearray(b"%PDF-1.4\n"), []
         for number, body in enumerate(objects, start=1):
             offsets.append(len(out))
@@ -151,9 +177,11 @@ def pdf_of_size(size: int) -> bytes:
 
 
 def notified(user: User, event: str) -> list[Notification]:
-    return list(db.session().execute(
-        select(Notification).where(Notification.recipient_id == user.id, Notification.event == event)
-    ).scalars())
+    return list(
+        db.session()
+        .execute(select(Notification).where(Notification.recipient_id == user.id, Notification.event == event))
+        .scalars()
+    )
 
 
 def fresh(consent: LogoConsent) -> LogoConsent:
@@ -177,8 +205,9 @@ def make_consent(app: Flask, make_user: Callable[..., User]) -> Callable[..., Lo
     """A request by ``requester`` (a staff member by default), moved to ``status`` by a comms member."""
     state: dict[str, User] = {}
 
-    def make(status: str = "submitted", *, requester: User | None = None, decider: User | None = None,
-             **changes: Any) -> LogoConsent:
+    def make(
+        status: str = "submitted", *, requester: User | None = None, decider: User | None = None, **changes: Any
+    ) -> LogoConsent:
         requester = requester or state.setdefault("requester", make_user("staff"))
         decider = decider or state.setdefault("decider", make_user("comms"))
         consent = services.request_consent(answers(**changes), [artwork()], requester)
@@ -202,7 +231,9 @@ def make_consent(app: Flask, make_user: Callable[..., User]) -> Callable[..., Lo
 
 
 def test_staff_ask_for_lozenge_consent_with_artwork(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """The form takes every answer and a real PNG; the request waits for comms, who are told."""
     colleague = make_user("comms")
@@ -212,9 +243,14 @@ def test_staff_ask_for_lozenge_consent_with_artwork(
     assert "Ask to use the Trust logo or the NHS lozenge" in words(page)
     assert "NHS Blue (#005EB8)" in words(page)  # the checklist, as guidance
 
-    sent = browser.post("/consents/new", form(
-        partner_involved="yes", partner_name="Example Maternity Voices", media=["print", "social_media", "video"],
-    ))
+    sent = browser.post(
+        "/consents/new",
+        form(
+            partner_involved="yes",
+            partner_name="Example Maternity Voices",
+            media=["print", "social_media", "video"],
+        ),
+    )
     assert sent.status_code == 302, words(sent)[:600]
     reference = sent.headers["Location"].rsplit("/", 1)[1]
     assert re.fullmatch(r"LCR-\d{4,}", reference)
@@ -268,7 +304,11 @@ def test_staff_ask_for_lozenge_consent_with_artwork(
     ],
 )
 def test_a_request_missing_an_answer_is_refused_and_nothing_is_stored(
-    app: Flask, staff: User, changes: dict[str, Any], field: str, message: str,
+    app: Flask,
+    staff: User,
+    changes: dict[str, Any],
+    field: str,
+    message: str,
 ) -> None:
     before = (count(LogoConsent), count(Upload))
     with pytest.raises(Invalid) as refused:
@@ -281,14 +321,26 @@ def test_dates_must_make_sense(app: Flask, staff: User) -> None:
     """The use cannot start in the past (consent comes first), nor end before it starts."""
     today = clock.today()
     cases = [
-        ({"starts_on": today - dt.timedelta(days=1), "ends_on": today + dt.timedelta(days=5)}, "starts_on",
-         "The start date must be today or in the future: consent is given before the use begins"),
-        ({"starts_on": today + dt.timedelta(days=5), "ends_on": today + dt.timedelta(days=4)}, "ends_on",
-         "The end date must be the same as or after the start date"),
-        ({"starts_on": today + dt.timedelta(days=5), "ends_on": today + dt.timedelta(days=5 + 366 * 5 + 2)},
-         "ends_on", "One request can cover at most 5 years: ask again for a later period"),
-        ({"starts_on": today + dt.timedelta(days=800), "ends_on": today + dt.timedelta(days=900)}, "starts_on",
-         "The start date must be within 2 years from today"),
+        (
+            {"starts_on": today - dt.timedelta(days=1), "ends_on": today + dt.timedelta(days=5)},
+            "starts_on",
+            "The start date must be today or in the future: consent is given before the use begins",
+        ),
+        (
+            {"starts_on": today + dt.timedelta(days=5), "ends_on": today + dt.timedelta(days=4)},
+            "ends_on",
+            "The end date must be the same as or after the start date",
+        ),
+        (
+            {"starts_on": today + dt.timedelta(days=5), "ends_on": today + dt.timedelta(days=5 + 366 * 5 + 2)},
+            "ends_on",
+            "One request can cover at most 5 years: ask again for a later period",
+        ),
+        (
+            {"starts_on": today + dt.timedelta(days=800), "ends_on": today + dt.timedelta(days=900)},
+            "starts_on",
+            "The start date must be within 2 years from today",
+        ),
     ]
     for changes, field, message in cases:
         with pytest.raises(Invalid) as refused:
@@ -338,7 +390,9 @@ def test_a_refused_file_is_reported_with_every_other_mistake(app: Flask, staff: 
 
 
 def test_the_form_asks_for_the_artwork_again_after_any_mistake(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """A browser cannot keep a chosen file when the form comes back: the message says to choose it again,
     at the file input and in the error summary, with the refusal of a bad file and the other mistakes."""
@@ -356,14 +410,17 @@ def test_the_form_asks_for_the_artwork_again_after_any_mistake(
     assert svg_and_title.status_code == 422 and "Enter the name of the item or campaign" in words(svg_and_title)
     message = artwork_error(svg_and_title)
     assert message.startswith("lozenge.png: SVG images are not accepted")
-    assert message.endswith("Choose your artwork file again: browsers do not keep chosen files when a form "
-                            "needs correcting.")
+    assert message.endswith(
+        "Choose your artwork file again: browsers do not keep chosen files when a form needs correcting."
+    )
 
-    good_file = browser.post("/consents/new", form(audience="", artwork=[(io.BytesIO(png()), "a.png"),
-                                                                         (io.BytesIO(png()), "b.png")]))
+    good_file = browser.post(
+        "/consents/new", form(audience="", artwork=[(io.BytesIO(png()), "a.png"), (io.BytesIO(png()), "b.png")])
+    )
     assert good_file.status_code == 422 and "Describe who will see it" in words(good_file)
-    assert artwork_error(good_file) == ("Choose your artwork 2 files again: browsers do not keep chosen files "
-                                        "when a form needs correcting.")
+    assert artwork_error(good_file) == (
+        "Choose your artwork 2 files again: browsers do not keep chosen files when a form needs correcting."
+    )
 
     no_file = browser.post("/consents/new", form(audience="", artwork=[]))
     assert artwork_error(no_file) == services.REQUIRED_MESSAGES["artwork"]  # nothing chosen: nothing to repeat
@@ -374,8 +431,9 @@ def test_the_form_asks_for_the_artwork_again_after_any_mistake(
     services.decide(consent, "request_changes", make_user("comms"), note="Use the white lozenge.")
     db.session().commit()
     uploads_before = count(Upload)
-    edit = browser.post(f"/consents/{consent.request_reference}/edit",
-                        form(title="", artwork=[(io.BytesIO(png()), "white.png")]))
+    edit = browser.post(
+        f"/consents/{consent.request_reference}/edit", form(title="", artwork=[(io.BytesIO(png()), "white.png")])
+    )
     assert edit.status_code == 422 and artwork_error(edit).startswith("Choose your artwork file again")
     kept = browser.post(f"/consents/{consent.request_reference}/edit", form(title="", artwork=[]))
     assert kept.status_code == 422 and 'id="artwork-error"' not in kept.get_data(as_text=True)
@@ -385,18 +443,34 @@ def test_the_form_asks_for_the_artwork_again_after_any_mistake(
 def test_the_form_explains_every_mistake(app: Flask, browser_as: Callable[..., Browser]) -> None:
     """Bad answers re-render the form (422) with an error summary linking to each field."""
     browser = browser_as("staff")
-    response = browser.post("/consents/new", {
-        "asset": "", "partner_involved": "yes", "starts_on[day]": "31", "starts_on[month]": "2",
-        "starts_on[year]": "2027",
-    })
+    response = browser.post(
+        "/consents/new",
+        {
+            "asset": "",
+            "partner_involved": "yes",
+            "starts_on[day]": "31",
+            "starts_on[month]": "2",
+            "starts_on[year]": "2027",
+        },
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "<title>Error: " in body
     summary = re.search(r'class="nhsuk-error-summary".*?</ul>', body, re.DOTALL)
     assert summary is not None
     targets = re.findall(r'href="#([^"]+)"', summary.group(0))
-    for field in ("title", "department", "asset", "purpose", "media", "audience", "partner_name", "starts_on-day",
-                  "ends_on-day", "artwork"):
+    for field in (
+        "title",
+        "department",
+        "asset",
+        "purpose",
+        "media",
+        "audience",
+        "partner_name",
+        "starts_on-day",
+        "ends_on-day",
+        "artwork",
+    ):
         assert field in targets, field
         assert f'id="{field}"' in body, field
     assert "When does the use start? must be a real date" in words(response)
@@ -407,7 +481,10 @@ def test_the_form_explains_every_mistake(app: Flask, browser_as: Callable[..., B
 
 
 def test_comms_approve_with_a_reference_and_an_expiry_date(
-    app: Flask, staff: User, comms: User, make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    staff: User,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     consent = make_consent(requester=staff)
     approved = services.decide(consent, "approve", comms, note="Lovely leaflet.", checked=all_items())
@@ -428,13 +505,20 @@ def test_comms_approve_with_a_reference_and_an_expiry_date(
 
 
 def test_approve_with_conditions_records_them_and_a_chosen_expiry(
-    app: Flask, comms: User, make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     consent = make_consent()
     later = consent.ends_on + dt.timedelta(days=180)
-    approved = services.decide(consent, "approve_with_conditions", comms, conditions=CONDITIONS,
-                               expires_on=later, checked=all_items()[:3])
-    assert (approved.status, approved.conditions, approved.expires_on) == ("approved_with_conditions", CONDITIONS, later)
+    approved = services.decide(
+        consent, "approve_with_conditions", comms, conditions=CONDITIONS, expires_on=later, checked=all_items()[:3]
+    )
+    assert (approved.status, approved.conditions, approved.expires_on) == (
+        "approved_with_conditions",
+        CONDITIONS,
+        later,
+    )
     details = audit_details(consent.request_reference, "consent:approve_with_conditions")
     assert details["conditions"] == CONDITIONS
     assert len(details["checklist"]["not_checked"]) == len(all_items()) - 3
@@ -444,12 +528,25 @@ def test_approve_with_conditions_records_them_and_a_chosen_expiry(
     ("decision", "kwargs", "field", "message"),
     [
         ("approve", {"checked": "some"}, "checked", "Tick every item of the NHS identity checklist to approve."),
-        ("approve", {"checked": "all", "conditions": "Only on posters."}, "conditions",
-         "Conditions are given only when approving with conditions."),
+        (
+            "approve",
+            {"checked": "all", "conditions": "Only on posters."},
+            "conditions",
+            "Conditions are given only when approving with conditions.",
+        ),
         ("approve_with_conditions", {"conditions": "  "}, "conditions", "Enter the conditions the requester must meet"),
-        ("approve", {"checked": "all", "expires_on": -1}, "expires_on",
-         "The expiry date must be on or after the end of the use"),
-        ("approve", {"checked": "all", "expires_on": 2 * 366 + 1}, "expires_on", "The expiry date must be no later than"),
+        (
+            "approve",
+            {"checked": "all", "expires_on": -1},
+            "expires_on",
+            "The expiry date must be on or after the end of the use",
+        ),
+        (
+            "approve",
+            {"checked": "all", "expires_on": 2 * 366 + 1},
+            "expires_on",
+            "The expiry date must be no later than",
+        ),
         ("request_changes", {}, "note", "Say what needs to change, so the requester can put it right"),
         ("reject", {"note": ""}, "note", "Give the reason for rejecting the request"),
         ("reject", {"note": "No.", "expires_on": 10}, "expires_on", "An expiry date is given only when approving."),
@@ -458,8 +555,13 @@ def test_approve_with_conditions_records_them_and_a_chosen_expiry(
     ],
 )
 def test_a_decision_missing_what_it_needs_is_refused_and_changes_nothing(
-    app: Flask, comms: User, make_consent: Callable[..., LogoConsent], decision: str, kwargs: dict[str, Any],
-    field: str, message: str,
+    app: Flask,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
+    decision: str,
+    kwargs: dict[str, Any],
+    field: str,
+    message: str,
 ) -> None:
     consent = make_consent()
     if kwargs.get("checked") == "all":
@@ -479,19 +581,26 @@ def test_a_decision_missing_what_it_needs_is_refused_and_changes_nothing(
 
 
 def test_patient_identifiers_are_masked_in_messages_and_the_audit_trail(
-    app: Flask, staff: User, comms: User, make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    staff: User,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     """Free text (the title, comms' notes and conditions, the requester's notes and changes) is stored
     as written, but e-mails and audit details get it with patient identifiers masked, as posts do."""
-    identifying = ("Remove the photo of patient Jane Bloggs, NHS number 943 476 5919.",
-                   "Only with Mrs Jane Bloggs's written consent; call 07700 900123 first.")
+    identifying = (
+        "Remove the photo of patient Jane Bloggs, NHS number 943 476 5919.",
+        "Only with Mrs Jane Bloggs's written consent; call 07700 900123 first.",
+    )
     secrets = ("Bloggs", "943 476 5919", "9434765919", "900123")
     consent = make_consent(requester=staff, title="Leaflet for patient Jane Bloggs")
     services.decide(consent, "request_changes", comms, note=identifying[0])
-    services.resubmit(consent, answers(title="Leaflet for patient Jane Bloggs", purpose=identifying[1]), staff,
-                      note=identifying[0])
-    services.decide(consent, "approve_with_conditions", comms, conditions=identifying[1], note=identifying[0],
-                    checked=all_items())
+    services.resubmit(
+        consent, answers(title="Leaflet for patient Jane Bloggs", purpose=identifying[1]), staff, note=identifying[0]
+    )
+    services.decide(
+        consent, "approve_with_conditions", comms, conditions=identifying[1], note=identifying[0], checked=all_items()
+    )
     other = make_consent(requester=staff, title="Poster")
     services.withdraw(other, staff, note=identifying[1])
     db.session().commit()
@@ -500,10 +609,23 @@ def test_patient_identifiers_are_masked_in_messages_and_the_audit_trail(
     assert after.conditions == identifying[1] and after.purpose == identifying[1]  # stored as entered
     assert [s.note for s in services.history(after)][1:] == list(identifying[:1] * 3)
     messages = db.session().execute(select(Notification).where(Notification.event.like("consent:%"))).scalars().all()
-    assert {m.event for m in messages} >= {"consent:submitted", "consent:changes_requested", "consent:resubmitted",
-                                           "consent:decided", "consent:withdrawn"}
-    trail = db.session().execute(select(AuditEvent.details).where(
-        AuditEvent.object_id.in_([consent.request_reference, other.request_reference]))).scalars().all()
+    assert {m.event for m in messages} >= {
+        "consent:submitted",
+        "consent:changes_requested",
+        "consent:resubmitted",
+        "consent:decided",
+        "consent:withdrawn",
+    }
+    trail = (
+        db.session()
+        .execute(
+            select(AuditEvent.details).where(
+                AuditEvent.object_id.in_([consent.request_reference, other.request_reference])
+            )
+        )
+        .scalars()
+        .all()
+    )
     written = [m.subject for m in messages] + [m.body for m in messages] + [d or "" for d in trail]
     for secret in secrets:
         assert not [text for text in written if secret in text], secret
@@ -519,7 +641,10 @@ def test_patient_identifiers_are_masked_in_messages_and_the_audit_trail(
 
 
 def test_an_approval_whose_use_has_already_ended_is_refused(
-    app: Flask, comms: User, make_consent: Callable[..., LogoConsent], monkeypatch: pytest.MonkeyPatch,
+    app: Flask,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A request that waited past its end date cannot be approved as it is: comms ask for new dates."""
     consent = make_consent()
@@ -531,7 +656,11 @@ def test_an_approval_whose_use_has_already_ended_is_refused(
 
 
 def test_changes_asked_then_the_requester_edits_and_resubmits(
-    app: Flask, staff: User, comms: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
+    app: Flask,
+    staff: User,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Comms ask for changes; the requester (told by message) changes answers and artwork, and resubmits."""
     consent = make_consent(requester=staff)
@@ -549,25 +678,37 @@ def test_changes_asked_then_the_requester_edits_and_resubmits(
     assert edit.status_code == 200 and 'value="Antenatal classes leaflet"' in edit.get_data(as_text=True)
 
     # Taking off the only artwork without adding any is refused.
-    refused = browser.post(f"/consents/{consent.request_reference}/edit",
-                           form(remove_artwork=[str(old.upload_id)], artwork=[]))
+    refused = browser.post(
+        f"/consents/{consent.request_reference}/edit", form(remove_artwork=[str(old.upload_id)], artwork=[])
+    )
     assert refused.status_code == 422
     assert "Keep at least one piece of artwork, or attach new artwork" in words(refused)
     assert fresh(consent).status == "changes_requested"
 
-    sent = browser.post(f"/consents/{consent.request_reference}/edit", form(
-        title="Antenatal classes leaflet (white lozenge)", media=["print"], remove_artwork=[str(old.upload_id)],
-        artwork=[(io.BytesIO(png((255, 255, 255))), "white-lozenge.png")], note="Swapped to the white lozenge.",
-    ))
+    sent = browser.post(
+        f"/consents/{consent.request_reference}/edit",
+        form(
+            title="Antenatal classes leaflet (white lozenge)",
+            media=["print"],
+            remove_artwork=[str(old.upload_id)],
+            artwork=[(io.BytesIO(png((255, 255, 255))), "white-lozenge.png")],
+            note="Swapped to the white lozenge.",
+        ),
+    )
     assert sent.status_code == 302, words(sent)[:500]
     after = fresh(consent)
     assert after.status == "submitted" and after.title == "Antenatal classes leaflet (white lozenge)"
     assert [m.value for m in after.media] == ["print"]
     art = services.artwork_of(after)
-    assert [(a.upload.original_name, a.is_current) for a in art] == [("white-lozenge.png", True),
-                                                                     ("draft-poster.png", False)]
+    assert [(a.upload.original_name, a.is_current) for a in art] == [
+        ("white-lozenge.png", True),
+        ("draft-poster.png", False),
+    ]
     assert audit_actions(consent.request_reference)[-3:] == [
-        "consent:request_changes", "consent:update", "consent:resubmit"]
+        "consent:request_changes",
+        "consent:update",
+        "consent:resubmit",
+    ]
     update = audit_details(consent.request_reference, "consent:update")
     assert update["changed"]["media"] == {"from": ["print", "web"], "to": ["print"]}
     assert update["artwork_removed"] == [old.upload_id]
@@ -577,7 +718,11 @@ def test_changes_asked_then_the_requester_edits_and_resubmits(
 
 
 def test_reject_needs_a_reason_and_is_shown_to_the_requester(
-    app: Flask, staff: User, comms: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
+    app: Flask,
+    staff: User,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
 ) -> None:
     consent = make_consent("changes_requested", requester=staff)
     services.decide(consent, "reject", comms, note="A new logo for a single ward is not allowed.")
@@ -589,7 +734,9 @@ def test_reject_needs_a_reason_and_is_shown_to_the_requester(
 
 
 def test_decisions_through_the_page(
-    app: Flask, browser_as: Callable[..., Browser], make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     """The decision form: the checklist beside the artwork, conditions only with conditional approval."""
     consent = make_consent()
@@ -604,12 +751,27 @@ def test_decisions_through_the_page(
     assert missing.status_code == 422
     assert "Enter the conditions the requester must meet" in words(missing)
     assert "<title>Error: " in missing.get_data(as_text=True)
-    bad_date = comms.post(path, {"decision": "approve", "checked": [str(i) for i in all_items()],
-                                 "expires_on[day]": "31", "expires_on[month]": "2", "expires_on[year]": "2027"})
+    bad_date = comms.post(
+        path,
+        {
+            "decision": "approve",
+            "checked": [str(i) for i in all_items()],
+            "expires_on[day]": "31",
+            "expires_on[month]": "2",
+            "expires_on[year]": "2027",
+        },
+    )
     assert bad_date.status_code == 422 and "Consent expires on must be a real date" in words(bad_date)
     assert fresh(consent).status == "submitted"
-    done = comms.post(path, {"decision": "approve_with_conditions", "checked": [str(all_items()[0])],
-                             "conditions": CONDITIONS, "note": "Thanks."})
+    done = comms.post(
+        path,
+        {
+            "decision": "approve_with_conditions",
+            "checked": [str(all_items()[0])],
+            "conditions": CONDITIONS,
+            "note": "Thanks.",
+        },
+    )
     assert done.status_code == 302
     after = fresh(consent)
     assert after.status == "approved_with_conditions" and after.conditions == CONDITIONS
@@ -622,7 +784,10 @@ def test_decisions_through_the_page(
 
 
 def test_the_requester_withdraws_while_undecided_or_waiting_for_changes(
-    app: Flask, staff: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
+    app: Flask,
+    staff: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
 ) -> None:
     browser = browser_as(user=staff)
     for status in ("submitted", "changes_requested"):
@@ -639,7 +804,9 @@ def test_the_requester_withdraws_while_undecided_or_waiting_for_changes(
 
 
 def test_only_the_requester_may_withdraw_or_resubmit(
-    app: Flask, make_user: Callable[..., User], make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    make_user: Callable[..., User],
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     consent = make_consent("changes_requested")
     with pytest.raises(NotPermitted, match="Only the person who made the request can withdraw it."):
@@ -651,7 +818,10 @@ def test_only_the_requester_may_withdraw_or_resubmit(
 
 @pytest.mark.parametrize("status", ["approved", "rejected", "withdrawn", "changes_requested"])
 def test_a_decided_request_cannot_be_decided_again(
-    app: Flask, make_user: Callable[..., User], make_consent: Callable[..., LogoConsent], status: str,
+    app: Flask,
+    make_user: Callable[..., User],
+    make_consent: Callable[..., LogoConsent],
+    status: str,
 ) -> None:
     consent = make_consent(status)
     colleague = make_user("comms")
@@ -662,7 +832,10 @@ def test_a_decided_request_cannot_be_decided_again(
 
 
 def test_resubmitting_is_only_for_a_request_waiting_for_changes(
-    app: Flask, staff: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
+    app: Flask,
+    staff: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
 ) -> None:
     consent = make_consent(requester=staff)
     with pytest.raises(Conflict, match="waiting for a decision, so it cannot be resubmitted"):
@@ -671,7 +844,9 @@ def test_resubmitting_is_only_for_a_request_waiting_for_changes(
 
 
 def test_four_eyes_comms_cannot_decide_their_own_request(
-    app: Flask, browser_as: Callable[..., Browser], make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_consent: Callable[..., LogoConsent],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     own = browser_as("comms")
@@ -681,24 +856,41 @@ def test_four_eyes_comms_cannot_decide_their_own_request(
     assert "another member of the communications team must decide it (four-eyes rule)" in words(page)
     assert "Check the artwork and decide" not in words(page)
     for decision in ("approve", "approve_with_conditions", "request_changes", "reject"):
-        refused = own.post(f"/consents/{consent.request_reference}/decision", {
-            "decision": decision, "checked": [str(i) for i in all_items()], "conditions": "x", "note": "x",
-        })
+        refused = own.post(
+            f"/consents/{consent.request_reference}/decision",
+            {
+                "decision": decision,
+                "checked": [str(i) for i in all_items()],
+                "conditions": "x",
+                "note": "x",
+            },
+        )
         assert refused.status_code == 409, decision
         assert "four-eyes rule" in words(refused)
-    api = app.test_client().post(f"/api/v1/consents/{consent.request_reference}/decision",
-                                 json={"decision": "approve", "checked": all_items()}, headers=api_token(user))
+    api = app.test_client().post(
+        f"/api/v1/consents/{consent.request_reference}/decision",
+        json={"decision": "approve", "checked": all_items()},
+        headers=api_token(user),
+    )
     assert api.status_code == 409 and api.mimetype == "application/problem+json"
     assert "four-eyes rule" in api.get_json()["detail"]
     assert fresh(consent).status == "submitted"
     colleague = browser_as("comms")
-    assert colleague.post(f"/consents/{consent.request_reference}/decision", {
-        "decision": "approve", "checked": [str(i) for i in all_items()],
-    }).status_code == 302
+    assert (
+        colleague.post(
+            f"/consents/{consent.request_reference}/decision",
+            {
+                "decision": "approve",
+                "checked": [str(i) for i in all_items()],
+            },
+        ).status_code
+        == 302
+    )
 
 
 def test_comms_are_told_of_a_request_except_the_one_who_made_it(
-    app: Flask, make_user: Callable[..., User],
+    app: Flask,
+    make_user: Callable[..., User],
 ) -> None:
     asker, colleague = make_user("comms"), make_user("comms")
     services.request_consent(answers(), [artwork()], asker)
@@ -709,7 +901,9 @@ def test_comms_are_told_of_a_request_except_the_one_who_made_it(
 
 
 def test_staff_cannot_see_another_persons_request_or_its_files(
-    app: Flask, browser_as: Callable[..., Browser], make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_consent: Callable[..., LogoConsent],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Someone else's request, file, letter, edit page and API record are "not found" (404) for staff."""
@@ -717,8 +911,14 @@ def test_staff_cannot_see_another_persons_request_or_its_files(
     [art] = services.artwork_of(consent)
     ref = consent.request_reference
     other = browser_as("staff")
-    for path in (f"/consents/{ref}", f"/consents/{consent.reference}", f"/consents/{ref}/files/{art.upload_id}",
-                 f"/consents/{ref}/letter", f"/consents/{ref}/letter.pdf", f"/consents/{ref}/edit"):
+    for path in (
+        f"/consents/{ref}",
+        f"/consents/{consent.reference}",
+        f"/consents/{ref}/files/{art.upload_id}",
+        f"/consents/{ref}/letter",
+        f"/consents/{ref}/letter.pdf",
+        f"/consents/{ref}/edit",
+    ):
         response = other.get(path)
         assert response.status_code == 404, path
         assert "There is no logo consent" in words(response), path
@@ -737,7 +937,9 @@ def test_staff_cannot_see_another_persons_request_or_its_files(
 
 
 def test_auditors_read_everything_but_decide_nothing(
-    app: Flask, browser_as: Callable[..., Browser], make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     consent = make_consent()
     approved = make_consent("approved")
@@ -746,8 +948,12 @@ def test_auditors_read_everything_but_decide_nothing(
     assert auditor.get(f"/consents/{consent.request_reference}").status_code == 200
     assert "Check the artwork and decide" not in words(auditor.get(f"/consents/{consent.request_reference}"))
     assert auditor.get(f"/consents/{approved.request_reference}/letter").status_code == 200
-    assert auditor.post(f"/consents/{consent.request_reference}/decision", {"decision": "reject", "note": "No"}
-                        ).status_code == 403
+    assert (
+        auditor.post(
+            f"/consents/{consent.request_reference}/decision", {"decision": "reject", "note": "No"}
+        ).status_code
+        == 403
+    )
     assert auditor.get("/consents/checklist").status_code == 403
     assert fresh(consent).status == "submitted"
 
@@ -756,8 +962,12 @@ def test_auditors_read_everything_but_decide_nothing(
 
 
 def test_an_approval_shows_as_expired_once_its_date_has_passed(
-    app: Flask, staff: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
-    api_token: Callable[[User], dict[str, str]], monkeypatch: pytest.MonkeyPatch,
+    app: Flask,
+    staff: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No job runs: from the day after the expiry date every page and the API say expired."""
     consent = make_consent("approved", requester=staff)
@@ -780,7 +990,8 @@ def test_an_approval_shows_as_expired_once_its_date_has_passed(
 
 
 def test_expiring_between_finds_approvals_whose_expiry_falls_in_the_range(
-    app: Flask, make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     today = clock.today()
     soon = make_consent("approved", starts_on=today, ends_on=today + dt.timedelta(days=10))
@@ -796,7 +1007,10 @@ def test_expiring_between_finds_approvals_whose_expiry_falls_in_the_range(
 
 
 def test_references_count_up_within_the_year_of_approval(
-    app: Flask, comms: User, make_consent: Callable[..., LogoConsent], monkeypatch: pytest.MonkeyPatch,
+    app: Flask,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     year = clock.today().year
     first, second = make_consent(), make_consent()
@@ -807,12 +1021,18 @@ def test_references_count_up_within_the_year_of_approval(
     third = make_consent()
     new_year = dt.date(year + 1, 1, 2)
     monkeypatch.setattr(clock, "today", lambda: new_year)
-    assert services.decide(third, "approve_with_conditions", comms, conditions=CONDITIONS,
-                           expires_on=third.ends_on).reference == f"LC-{year + 1}-0001"
+    assert (
+        services.decide(
+            third, "approve_with_conditions", comms, conditions=CONDITIONS, expires_on=third.ends_on
+        ).reference
+        == f"LC-{year + 1}-0001"
+    )
 
 
 def test_the_database_refuses_a_reference_given_twice(
-    app: Flask, comms: User, make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    comms: User,
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     taken = make_consent("approved")
     other = make_consent()
@@ -862,10 +1082,14 @@ def test_concurrent_approvals_never_share_a_reference(database_url: str) -> None
 
 
 def test_the_requester_opens_and_prints_the_consent_letter(
-    app: Flask, staff: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
+    app: Flask,
+    staff: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
 ) -> None:
-    consent = make_consent("approved_with_conditions", requester=staff, partner_involved=True,
-                           partner_name="Example Maternity Voices")
+    consent = make_consent(
+        "approved_with_conditions", requester=staff, partner_involved=True, partner_name="Example Maternity Voices"
+    )
     browser = browser_as(user=staff)
     detail = browser.get(f"/consents/{consent.request_reference}")
     assert "Open the consent letter" in words(detail)
@@ -885,7 +1109,10 @@ def test_the_requester_opens_and_prints_the_consent_letter(
 
 
 def test_the_letter_as_a_pdf(
-    app: Flask, staff: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
+    app: Flask,
+    staff: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
 ) -> None:
     consent = make_consent("approved", requester=staff, title="Café “Bump” posters – spring")
     response = browser_as(user=staff).get(f"/consents/{consent.request_reference}/letter.pdf")
@@ -898,7 +1125,10 @@ def test_the_letter_as_a_pdf(
 
 
 def test_no_pdf_without_the_optional_dependency(
-    app: Flask, staff: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
+    app: Flask,
+    staff: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Where fpdf2 cannot be imported the PDF link is not offered and the address explains itself."""
@@ -909,11 +1139,16 @@ def test_no_pdf_without_the_optional_dependency(
     assert "letter.pdf" not in browser.get(f"/consents/{consent.request_reference}/letter").get_data(as_text=True)
     response = browser.get(f"/consents/{consent.request_reference}/letter.pdf")
     assert response.status_code == 404
-    assert "PDF consent letters are not available on this server. Open the letter and print it instead." in words(response)
+    assert "PDF consent letters are not available on this server. Open the letter and print it instead." in words(
+        response
+    )
 
 
 def test_there_is_no_letter_before_approval(
-    app: Flask, staff: User, make_consent: Callable[..., LogoConsent], browser_as: Callable[..., Browser],
+    app: Flask,
+    staff: User,
+    make_consent: Callable[..., LogoConsent],
+    browser_as: Callable[..., Browser],
 ) -> None:
     consent = make_consent("submitted", requester=staff)
     response = browser_as(user=staff).get(f"/consents/{consent.request_reference}/letter")
@@ -932,7 +1167,9 @@ def test_the_migration_seeds_the_nhs_identity_checklist(app: Flask) -> None:
 
 
 def test_comms_add_reword_and_retire_checklist_items(
-    app: Flask, browser_as: Callable[..., Browser], make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     """Each change is audited; decisions keep the wording they were made against."""
     decided = make_consent("approved")
@@ -950,17 +1187,26 @@ def test_comms_add_reword_and_retire_checklist_items(
     assert reworded.status_code == 302
     db.session().refresh(first)
     assert first.text == "The lozenge is not altered."
-    kept = db.session().execute(select(LogoConsentCheck.item_text).where(LogoConsentCheck.item_id == first.id)
-                                ).scalars().all()
+    kept = (
+        db.session()
+        .execute(select(LogoConsentCheck.item_text).where(LogoConsentCheck.item_id == first.id))
+        .scalars()
+        .all()
+    )
     assert kept and all(text != "The lozenge is not altered." for text in kept)
 
     retired = comms.post(f"/consents/checklist/{new_item.id}/retire")
     assert retired.status_code == 302
     assert new_item.id not in all_items()
     assert "Photographs of patients" in words(comms.get("/consents/checklist"))  # listed as retired
-    changes = db.session().execute(
-        select(AuditEvent.details).where(AuditEvent.action == "consent:checklist_change").order_by(AuditEvent.seq)
-    ).scalars().all()
+    changes = (
+        db.session()
+        .execute(
+            select(AuditEvent.details).where(AuditEvent.action == "consent:checklist_change").order_by(AuditEvent.seq)
+        )
+        .scalars()
+        .all()
+    )
     assert [json.loads(d)["change"] for d in changes] == ["add", "reword", "retire"]
     again = comms.post(f"/consents/checklist/{new_item.id}/retire")
     assert again.status_code == 409 and "This item is already retired." in words(again)
@@ -995,17 +1241,31 @@ def test_only_comms_change_the_checklist(app: Flask, browser_as: Callable[..., B
 
 
 @pytest.fixture
-def register(app: Flask, make_user: Callable[..., User], make_consent: Callable[..., LogoConsent]
-             ) -> dict[str, LogoConsent]:
+def register(
+    app: Flask, make_user: Callable[..., User], make_consent: Callable[..., LogoConsent]
+) -> dict[str, LogoConsent]:
     today = clock.today()
     jo = make_user("staff", name="Jo Bloggs", email="jo.bloggs@example.nhs.uk")
     return {
         "leaflet": make_consent("approved", requester=jo, title="Leaflet", asset="nhs_lozenge", media=("print",)),
         "banner": make_consent("submitted", title="Web banner", asset="trust_logo", media=("web", "social_media")),
-        "mug": make_consent("approved_with_conditions", title="Staff mugs", asset="both", media=("merchandise",),
-                            department="Charity", starts_on=today, ends_on=today + dt.timedelta(days=20)),
-        "video": make_consent("rejected", title="Recruitment video", asset="nhs_lozenge", media=("video",),
-                              partner_involved=True, partner_name="Bright Agency Ltd"),
+        "mug": make_consent(
+            "approved_with_conditions",
+            title="Staff mugs",
+            asset="both",
+            media=("merchandise",),
+            department="Charity",
+            starts_on=today,
+            ends_on=today + dt.timedelta(days=20),
+        ),
+        "video": make_consent(
+            "rejected",
+            title="Recruitment video",
+            asset="nhs_lozenge",
+            media=("video",),
+            partner_involved=True,
+            partner_name="Bright Agency Ltd",
+        ),
     }
 
 
@@ -1015,7 +1275,9 @@ def _listed(browser: Browser, query: str) -> set[str]:
 
 
 def test_the_register_searches_and_filters(
-    app: Flask, browser_as: Callable[..., Browser], register: dict[str, LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    register: dict[str, LogoConsent],
 ) -> None:
     comms = browser_as("comms")
     ref = {name: c.request_reference for name, c in register.items()}
@@ -1036,7 +1298,9 @@ def test_the_register_searches_and_filters(
 
 
 def test_the_register_downloads_as_csv_and_the_download_is_audited(
-    app: Flask, browser_as: Callable[..., Browser], register: dict[str, LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    register: dict[str, LogoConsent],
 ) -> None:
     comms = browser_as("comms")
     response = comms.get("/consents/export.csv?asset=nhs_lozenge")
@@ -1052,9 +1316,11 @@ def test_the_register_downloads_as_csv_and_the_download_is_audited(
 
 
 def test_the_csv_is_safe_in_a_spreadsheet(
-    app: Flask, browser_as: Callable[..., Browser], make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
-    make_consent(title="=HYPERLINK(\"http://evil.example\")")
+    make_consent(title='=HYPERLINK("http://evil.example")')
     text = browser_as("comms").get("/consents/export.csv").get_data(as_text=True)
     assert "'=HYPERLINK" in text
 
@@ -1063,9 +1329,14 @@ def _seed(n: int, requesters: list[User], comms: User) -> None:
     today = clock.today()
     for i in range(n):
         consent = services.request_consent(
-            answers(title=f"Item {i}", media=("print", "web", "video")[: 1 + i % 3],
-                    starts_on=today, ends_on=today + dt.timedelta(days=10 + i)),
-            [artwork()], requesters[i % len(requesters)],
+            answers(
+                title=f"Item {i}",
+                media=("print", "web", "video")[: 1 + i % 3],
+                starts_on=today,
+                ends_on=today + dt.timedelta(days=10 + i),
+            ),
+            [artwork()],
+            requesters[i % len(requesters)],
         )
         if i % 3 == 0:
             services.decide(consent, "approve", comms, checked=all_items())
@@ -1073,7 +1344,10 @@ def _seed(n: int, requesters: list[User], comms: User) -> None:
 
 
 def test_register_pages_run_the_same_statements_for_10_and_60_requests(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User], count_queries: Callable[[], Any],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    count_queries: Callable[[], Any],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """The register, its CSV, the API list and the work items cost a fixed number of statements."""
@@ -1081,22 +1355,30 @@ def test_register_pages_run_the_same_statements_for_10_and_60_requests(
     requesters = [make_user("staff") for _ in range(4)]
     browser = browser_as("comms")
     headers = api_token(browser.user)  # type: ignore[attr-defined]
-    paths = ("/consents?per_page=100", "/consents?per_page=100&status=approved&medium=print",
-             "/consents/export.csv", "/api/v1/consents?per_page=100")
+    paths = (
+        "/consents?per_page=100",
+        "/consents?per_page=100&status=approved&medium=print",
+        "/consents/export.csv",
+        "/api/v1/consents?per_page=100",
+    )
 
     def statements() -> dict[str, int]:
         counts = {}
         for path in paths:
-            get = (lambda p=path: browser.client.get(p, headers=headers)) if path.startswith("/api/") \
+            get = (
+                (lambda p=path: browser.client.get(p, headers=headers))
+                if path.startswith("/api/")
                 else (lambda p=path: browser.get(p))
+            )
             assert get().status_code == 200, path
             with count_queries() as counted:
                 assert get().status_code == 200, path
             counts[path] = counted.n
-        for name, work in (("comms", services.work_items_for_comms),
-                           ("mine", lambda: services.work_items_of(requesters[0])),
-                           ("expiring", lambda: services.expiring_between(clock.today(), clock.today()
-                                                                           + dt.timedelta(days=365)))):
+        for name, work in (
+            ("comms", services.work_items_for_comms),
+            ("mine", lambda: services.work_items_of(requesters[0])),
+            ("expiring", lambda: services.expiring_between(clock.today(), clock.today() + dt.timedelta(days=365))),
+        ):
             db.session().expire_all()
             with count_queries() as counted:
                 work()
@@ -1115,7 +1397,9 @@ def test_register_pages_run_the_same_statements_for_10_and_60_requests(
 
 
 def test_work_items_for_comms_and_for_the_requester(
-    app: Flask, staff: User, make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    staff: User,
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     waiting = make_consent(requester=staff)
     changes = make_consent("changes_requested", requester=staff)
@@ -1135,9 +1419,15 @@ def test_work_items_for_comms_and_for_the_requester(
 def _api_body(**changes: Any) -> dict[str, Any]:
     start = clock.today() + dt.timedelta(days=3)
     body: dict[str, Any] = {
-        "title": "Screen saver", "department": "Estates", "asset": "trust_logo", "purpose": "Car park notices.",
-        "media": ["signage", "web"], "audience": "Visitors", "partner_involved": False,
-        "starts_on": start.isoformat(), "ends_on": (start + dt.timedelta(days=30)).isoformat(),
+        "title": "Screen saver",
+        "department": "Estates",
+        "asset": "trust_logo",
+        "purpose": "Car park notices.",
+        "media": ["signage", "web"],
+        "audience": "Visitors",
+        "partner_involved": False,
+        "starts_on": start.isoformat(),
+        "ends_on": (start + dt.timedelta(days=30)).isoformat(),
         "artwork": [{"filename": "screen.png", "content_base64": base64.b64encode(png()).decode()}],
     }
     body.update(changes)
@@ -1145,7 +1435,9 @@ def _api_body(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_api_asks_decides_and_reads(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     client = app.test_client()
     staff, comms = make_user("staff"), make_user("comms")
@@ -1161,9 +1453,15 @@ def test_the_api_asks_decides_and_reads(
 
     checklist = client.get("/api/v1/consent-checklist", headers=theirs).get_json()["items"]
     ids = [item["id"] for item in checklist if item["active"]]
-    decided = client.post(f"/api/v1/consents/{ref}/decision", headers=theirs, json={
-        "decision": "approve_with_conditions", "conditions": CONDITIONS, "checked": ids[:2],
-    })
+    decided = client.post(
+        f"/api/v1/consents/{ref}/decision",
+        headers=theirs,
+        json={
+            "decision": "approve_with_conditions",
+            "conditions": CONDITIONS,
+            "checked": ids[:2],
+        },
+    )
     assert decided.status_code == 200, decided.get_json()
     shown = decided.get_json()
     assert shown["status"] == "approved_with_conditions" and REFERENCE.match(shown["reference"])
@@ -1182,7 +1480,9 @@ def test_the_api_asks_decides_and_reads(
 
 
 def test_api_refusals_are_problems_naming_each_field(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     client = app.test_client()
     headers = api_token(make_user("staff"))
@@ -1190,10 +1490,16 @@ def test_api_refusals_are_problems_naming_each_field(
     cases = [
         (_api_body(artwork=[]), "artwork", services.REQUIRED_MESSAGES["artwork"]),
         (_api_body(artwork=None), "artwork", services.REQUIRED_MESSAGES["artwork"]),
-        (_api_body(artwork=[{"filename": "a.png", "content_base64": "not base64!"}]), "artwork",
-         "a.png: content_base64 is not valid base64."),
-        (_api_body(artwork=[{"filename": "page.png", "content_base64": base64.b64encode(b"<html>").decode()}]),
-         "artwork", "page.png:"),
+        (
+            _api_body(artwork=[{"filename": "a.png", "content_base64": "not base64!"}]),
+            "artwork",
+            "a.png: content_base64 is not valid base64.",
+        ),
+        (
+            _api_body(artwork=[{"filename": "page.png", "content_base64": base64.b64encode(b"<html>").decode()}]),
+            "artwork",
+            "page.png:",
+        ),
         (_api_body(media="print"), "media", "media must be a list of text"),
         (_api_body(partner_involved="yes"), "partner_involved", "partner_involved must be true or false."),
         (_api_body(starts_on="next week"), "starts_on", "starts_on must be a date like 2027-03-31."),
@@ -1213,7 +1519,9 @@ def test_api_refusals_are_problems_naming_each_field(
 
 
 def test_the_api_takes_files_up_to_the_upload_limit_despite_base64(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Base64 makes a file a third larger; the artwork routes allow for that, so "10 MB" means the same
     in the API as in the browser: a file of exactly the limit is taken, one byte more is refused
@@ -1240,14 +1548,20 @@ def test_the_api_takes_files_up_to_the_upload_limit_despite_base64(
     over = client.post("/api/v1/consents", json=sending(pdf_of_size(limit + 1)), headers=headers)
     assert over.status_code == 422
     assert over.get_json()["errors"]["artwork"] == (
-        "print-ready.pdf: the file is too big. Each file must be 10 MB or smaller.")
+        "print-ready.pdf: the file is too big. Each file must be 10 MB or smaller."
+    )
 
-    too_big = client.post("/api/v1/consents", data=b" " * (body_limit(limit) + 1), headers=headers,
-                          content_type="application/json")
+    too_big = client.post(
+        "/api/v1/consents", data=b" " * (body_limit(limit) + 1), headers=headers, content_type="application/json"
+    )
     assert too_big.status_code == 413 and too_big.mimetype == "application/problem+json"
     assert too_big.get_json()["detail"].startswith("Each file must be 10 MB or smaller.")
-    assert client.post("/api/v1/consents", data=b" " * body_limit(limit), headers=headers,
-                       content_type="application/json").status_code == 400  # within the limit: read, not JSON
+    assert (
+        client.post(
+            "/api/v1/consents", data=b" " * body_limit(limit), headers=headers, content_type="application/json"
+        ).status_code
+        == 400
+    )  # within the limit: read, not JSON
 
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     for path in ("/api/v1/consents", "/api/v1/consents/{reference}/resubmission"):
@@ -1255,22 +1569,32 @@ def test_the_api_takes_files_up_to_the_upload_limit_despite_base64(
 
 
 def test_api_withdraw_and_resubmit(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     client = app.test_client()
     staff, comms = make_user("staff"), make_user("comms")
     mine, theirs = api_token(staff), api_token(comms)
     ref = client.post("/api/v1/consents", json=_api_body(), headers=mine).get_json()["request_reference"]
-    asked = client.post(f"/api/v1/consents/{ref}/decision", headers=theirs,
-                        json={"decision": "request_changes", "note": "Add the date to the artwork."})
+    asked = client.post(
+        f"/api/v1/consents/{ref}/decision",
+        headers=theirs,
+        json={"decision": "request_changes", "note": "Add the date to the artwork."},
+    )
     assert asked.get_json()["status"] == "changes_requested"
     [old] = asked.get_json()["artwork"]
     assert client.post(f"/api/v1/consents/{ref}/withdrawal", json={}, headers=theirs).status_code == 403
-    resubmitted = client.post(f"/api/v1/consents/{ref}/resubmission", headers=mine, json={
-        "title": "Screen saver with dates", "remove_artwork": [old["id"]],
-        "artwork": [{"filename": "screen-v2.png", "content_base64": base64.b64encode(png((0, 48, 135))).decode()}],
-        "note": "Dates added.",
-    })
+    resubmitted = client.post(
+        f"/api/v1/consents/{ref}/resubmission",
+        headers=mine,
+        json={
+            "title": "Screen saver with dates",
+            "remove_artwork": [old["id"]],
+            "artwork": [{"filename": "screen-v2.png", "content_base64": base64.b64encode(png((0, 48, 135))).decode()}],
+            "note": "Dates added.",
+        },
+    )
     assert resubmitted.status_code == 200, resubmitted.get_json()
     body = resubmitted.get_json()
     assert body["status"] == "submitted" and body["title"] == "Screen saver with dates"
@@ -1281,8 +1605,9 @@ def test_api_withdraw_and_resubmit(
     withdrawn = client.post(f"/api/v1/consents/{ref}/withdrawal", json={"note": "Plans changed."}, headers=mine)
     assert withdrawn.status_code == 200 and withdrawn.get_json()["status"] == "withdrawn"
     assert client.post(f"/api/v1/consents/{ref}/withdrawal", json={}, headers=mine).status_code == 409
-    assert client.post(f"/api/v1/consents/{ref}/decision", json={"decision": "approve"},
-                       headers=mine).status_code == 403
+    assert (
+        client.post(f"/api/v1/consents/{ref}/decision", json={"decision": "approve"}, headers=mine).status_code == 403
+    )
 
 
 def test_get_consent_by_an_unknown_or_malformed_reference(app: Flask, comms: User) -> None:
@@ -1293,8 +1618,12 @@ def test_get_consent_by_an_unknown_or_malformed_reference(app: Flask, comms: Use
 
 def test_artwork_rows_are_kept_with_their_upload(app: Flask, make_consent: Callable[..., LogoConsent]) -> None:
     consent = make_consent()
-    rows = db.session().execute(select(LogoConsentArtwork).where(LogoConsentArtwork.consent_id == consent.id)
-                                ).scalars().all()
+    rows = (
+        db.session()
+        .execute(select(LogoConsentArtwork).where(LogoConsentArtwork.consent_id == consent.id))
+        .scalars()
+        .all()
+    )
     assert len(rows) == 1 and rows[0].upload.sha256 and len(rows[0].upload.sha256) == 64
     assert db.session().get(ConsentChecklistItem, all_items()[0]) is not None
 
@@ -1304,14 +1633,24 @@ def test_the_demo_consents_cover_every_state(app: Flask, make_user: Callable[...
 
     made = seed_demo([make_user("staff"), make_user("manager")], [make_user("comms"), make_user("comms")])
     today = clock.today()
-    assert sorted(c.shown_status(today) for c in made) == sorted([
-        "submitted", "approved_with_conditions", "approved", "approved", "changes_requested", "rejected", "expired",
-    ])
+    assert sorted(c.shown_status(today) for c in made) == sorted(
+        [
+            "submitted",
+            "approved_with_conditions",
+            "approved",
+            "approved",
+            "changes_requested",
+            "rejected",
+            "expired",
+        ]
+    )
     assert len(services.expiring_between(today, today + dt.timedelta(days=30))) >= 1
 
 
 def test_comms_are_offered_only_the_decisions_the_state_allows(
-    app: Flask, browser_as: Callable[..., Browser], make_consent: Callable[..., LogoConsent],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_consent: Callable[..., LogoConsent],
 ) -> None:
     """While the requester makes changes comms may only reject; once decided, nothing is offered."""
     comms = browser_as("comms")
@@ -1323,11 +1662,14 @@ def test_comms_are_offered_only_the_decisions_the_state_allows(
 
 
 def test_an_api_filename_that_is_not_text_is_refused(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     body = json.dumps(_api_body(artwork=[{"filename": "x", "content_base64": base64.b64encode(png()).decode()}]))
     body = body.replace('"filename": "x"', '"filename": "\\ud800.png"')
-    response = app.test_client().post("/api/v1/consents", data=body, content_type="application/json",
-                                      headers=api_token(make_user("staff")))
+    response = app.test_client().post(
+        "/api/v1/consents", data=body, content_type="application/json", headers=api_token(make_user("staff"))
+    )
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"artwork": "File 1: the filename is not valid text."}

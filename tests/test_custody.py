@@ -61,13 +61,20 @@ VALUES = {
     "notes": "The YubiKey is in the comms safe, shelf 2",
 }
 LABELS = {
-    "password": "Password", "recovery_codes": "Recovery codes", "recovery_email": "Recovery email address",
-    "recovery_phone": "Recovery phone number", "totp_seed": "Two-factor (TOTP) seed", "notes": "Custody notes",
+    "password": "Password",
+    "recovery_codes": "Recovery codes",
+    "recovery_email": "Recovery email address",
+    "recovery_phone": "Recovery phone number",
+    "totp_seed": "Two-factor (TOTP) seed",
+    "notes": "Custody notes",
 }
 REVEAL_ACTIONS = {
-    "password": "credential:reveal", "recovery_codes": "credential:recovery_codes_reveal",
-    "recovery_email": "credential:reveal", "recovery_phone": "credential:reveal",
-    "totp_seed": "credential:seed_reveal", "notes": "credential:reveal",
+    "password": "credential:reveal",
+    "recovery_codes": "credential:recovery_codes_reveal",
+    "recovery_email": "credential:reveal",
+    "recovery_phone": "credential:reveal",
+    "totp_seed": "credential:seed_reveal",
+    "notes": "credential:reveal",
 }
 REASON = "Posting the flu clinic update."
 ONLY_COMMS = "Only the communications team can see the Trust's social media credentials."
@@ -86,7 +93,9 @@ def put(channel: Channel, kind: str, value: str, actor: User, reason: str = "Tak
 
 
 def events(action: str) -> list[AuditEvent]:
-    return list(db.session().execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars())
+    return list(
+        db.session().execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars()
+    )
 
 
 def uses(action: str | None = None) -> list[CredentialReveal]:
@@ -104,10 +113,12 @@ def stale_step_up(user: User) -> None:
     db.session().commit()
 
 
-def api_store(app: Flask, headers: dict[str, str], channel: Channel, kind: str, value: str,
-              reason: str = "Taking custody.") -> TestResponse:
+def api_store(
+    app: Flask, headers: dict[str, str], channel: Channel, kind: str, value: str, reason: str = "Taking custody."
+) -> TestResponse:
     return app.test_client().post(
-        f"/api/v1/channels/{channel.reference}/credentials", json={"kind": kind, "value": value, "reason": reason},
+        f"/api/v1/channels/{channel.reference}/credentials",
+        json={"kind": kind, "value": value, "reason": reason},
         headers=headers,
     )
 
@@ -116,7 +127,8 @@ def api_store(app: Flask, headers: dict[str, str], channel: Channel, kind: str, 
 
 
 def test_each_kind_is_stored_through_the_page_as_its_first_version(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Each kind becomes version 1, due for rotation in 90 days, audited as stored with the
     reason and the key id but not the value; the page lists each by name and never its value."""
@@ -124,14 +136,19 @@ def test_each_kind_is_stored_through_the_page_as_its_first_version(
     channel = make_channel("active")
     for kind, value in VALUES.items():
         response = store_page(comms, channel, kind, value)
-        assert (response.status_code, response.headers["Location"]) == (302, f"/channels/{channel.reference}/credentials"), kind
+        assert (response.status_code, response.headers["Location"]) == (
+            302,
+            f"/channels/{channel.reference}/credentials",
+        ), kind
 
     page = comms.get(f"/channels/{channel.reference}/credentials")
     assert "Custody notes stored as version 1." in words(page)
     credentials = {c.kind: c for c in custody.credentials_of(channel)}
     assert set(credentials) == set(VALUES)
     due = clock.today() + dt.timedelta(days=90)
-    assert {(c.current_version, c.rotation_due_on, c.rotation_required) for c in credentials.values()} == {(1, due, False)}
+    assert {(c.current_version, c.rotation_due_on, c.rotation_required) for c in credentials.values()} == {
+        (1, due, False)
+    }
     stored = events("credential:store")
     assert [e.object_id for e in stored] == [f"{channel.reference}/{kind}" for kind in VALUES]
     assert [json.loads(e.details) for e in stored] == [
@@ -143,7 +160,9 @@ def test_each_kind_is_stored_through_the_page_as_its_first_version(
 
 
 def test_each_kind_is_stored_through_the_api_which_answers_with_metadata_only(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """201 with the credential's metadata (kind, label, version, dates, rotation) and no value."""
@@ -155,7 +174,13 @@ def test_each_kind_is_stored_through_the_api_which_answers_with_metadata_only(
         assert response.status_code == 201, response.get_json()
         body = response.get_json()
         assert set(body) == {
-            "kind", "label", "version", "created_at", "first_stored_at", "rotation_due", "rotation_required",
+            "kind",
+            "label",
+            "version",
+            "created_at",
+            "first_stored_at",
+            "rotation_due",
+            "rotation_required",
             "rotation_reasons",
         }
         assert (body["kind"], body["label"], body["version"]) == (kind, LABELS[kind], 1)
@@ -174,7 +199,9 @@ BAD_SEEDS = {
 
 
 def test_a_two_factor_seed_is_checked_and_kept_in_its_canonical_form(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Something that is not a seed: the page and the API say what a seed looks like (422, the
@@ -198,7 +225,9 @@ def test_a_two_factor_seed_is_checked_and_kept_in_its_canonical_form(
 
 
 def test_storing_needs_a_reason_and_a_value(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """422 naming each missing, too long or unstorable answer, on the page (not cached) and in the
@@ -227,8 +256,11 @@ def test_storing_needs_a_reason_and_a_value(
 
 
 def test_only_comms_store_secrets_and_others_cannot_reach_them(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
-    make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Staff, managers, auditors and admins get 403 when storing through the page or the API;
     staff, managers and admins cannot even open the credentials, reveal or get a code. Nothing
@@ -254,7 +286,9 @@ def test_only_comms_store_secrets_and_others_cannot_reach_them(
 
 
 def test_a_closed_request_holds_no_secrets(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Rejected or withdrawn: 409 saying there is no account, on the page and in the API; the
@@ -278,7 +312,8 @@ def test_a_closed_request_holds_no_secrets(
 
 
 def test_a_change_is_a_new_version_and_earlier_versions_are_kept_and_revealable(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Who stored each version, when and why is kept; a new password is audited as rotated, new
     notes as changed; an earlier version is revealed by the same rules (and refused to an auditor)."""
@@ -293,7 +328,8 @@ def test_a_change_is_a_new_version_and_earlier_versions_are_kept_and_revealable(
     credential = custody.get_credential(channel, "password")
     history = [(v.version, v.created_by_id, v.reason) for v in custody.versions_of(credential)]
     assert history == [
-        (2, user_of(colleague).id, "Rotated after Ann Smith left."), (1, user_of(comms).id, "Taking custody."),
+        (2, user_of(colleague).id, "Rotated after Ann Smith left."),
+        (1, user_of(comms).id, "Taking custody."),
     ]
     assert [e.object_id for e in events("credential:rotate")] == [f"{channel.reference}/password"]
     assert [e.object_id for e in events("credential:change")] == [f"{channel.reference}/notes"]
@@ -307,8 +343,10 @@ def test_a_change_is_a_new_version_and_earlier_versions_are_kept_and_revealable(
     assert revealed(reveal(comms, channel, "password")) == "Second-Password-2222"
     assert [json.loads(e.details)["version"] for e in events("credential:reveal")] == [1, 2]
     assert reveal(comms, channel, "password", version=3).status_code == 404
-    malformed = comms.post(f"/channels/{channel.reference}/credentials/password/reveal",
-                           {"password-reason": REASON, "password-version": "first"})
+    malformed = comms.post(
+        f"/channels/{channel.reference}/credentials/password/reveal",
+        {"password-reason": REASON, "password-version": "first"},
+    )
     assert malformed.status_code == 400
     refused = reveal(browser_as("auditor"), channel, "password", version=1)
     assert refused.status_code == 403
@@ -319,7 +357,8 @@ def test_a_change_is_a_new_version_and_earlier_versions_are_kept_and_revealable(
 
 
 def test_comms_reveal_each_kind_with_a_reason_and_each_reveal_is_audited(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """The value is shown (masked with show/copy controls by the page's script, hidden after 60
     seconds), never cached; each reveal and its reason are a CredentialReveal row and an audit
@@ -339,9 +378,12 @@ def test_comms_reveal_each_kind_with_a_reason_and_each_reveal_is_audited(
         body = response.get_data(as_text=True)
         assert 'data-seconds="60"' in body and 'src="/assets/js/reveal.js"' in body
         assert 'data-action="toggle"' in body and 'data-action="copy"' in body
-    reveals = [e for e in db.session().execute(
-        select(AuditEvent).where(AuditEvent.action.like("credential:%reveal")).order_by(AuditEvent.seq)
-    ).scalars()]
+    reveals = [
+        e
+        for e in db.session()
+        .execute(select(AuditEvent).where(AuditEvent.action.like("credential:%reveal")).order_by(AuditEvent.seq))
+        .scalars()
+    ]
     assert [(e.action, e.object_id, e.actor_id, json.loads(e.details)) for e in reveals] == [
         (REVEAL_ACTIONS[kind], f"{channel.reference}/{kind}", user.id, {"version": 1, "reason": f"{REASON} ({kind})"})
         for kind in VALUES
@@ -362,7 +404,10 @@ REFUSALS = {
 
 @pytest.mark.parametrize("case", REFUSALS)
 def test_a_refused_reveal_shows_nothing_and_is_audited_as_refused(
-    case: str, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], make_user: Callable[..., User],
+    case: str,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
 ) -> None:
     """The answer says why and has no value in it; a ``credential:reveal_refused`` event and a
     "refused" reveal row are committed although the request failed; nothing is audited as revealed."""
@@ -418,7 +463,9 @@ def break_the_audit_trail(connection: Connection) -> None:
 
 
 def test_a_reveal_whose_audit_event_cannot_be_written_shows_nothing(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], connection: Connection,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    connection: Connection,
 ) -> None:
     """When the audit insert fails, a reveal (of a password, a seed or recovery codes) or a sign-in
     code is the 500 page: no value, no code, and no record of a use that did not happen."""
@@ -444,7 +491,8 @@ def test_a_reveal_whose_audit_event_cannot_be_written_shows_nothing(
 
 
 def test_the_sign_in_code_of_a_stored_seed_is_shown_with_the_seconds_left(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """The code is the RFC 6238 code of the seed now (computed here independently), with the
     seconds it has left; the seed is not on the page; the use is audited as a code shown."""
@@ -461,7 +509,9 @@ def test_the_sign_in_code_of_a_stored_seed_is_shown_with_the_seconds_left(
     assert response.headers["Cache-Control"] == "no-store"
     shown = re.search(r'<p class="app-code"[^>]*>(\d{3}) (\d{3})</p>', response.get_data(as_text=True))
     assert shown is not None
-    expected = {TOTP(seed, 6, SHA1(), 30, enforce_key_length=False).generate(moment).decode() for moment in (before, after)}
+    expected = {
+        TOTP(seed, 6, SHA1(), 30, enforce_key_length=False).generate(moment).decode() for moment in (before, after)
+    }
     assert shown.group(1) + shown.group(2) in expected
     seconds = int(re.search(r"It is good for about (\d+) more second", words(response)).group(1))  # type: ignore[union-attr]
     assert 1 <= seconds <= 30
@@ -475,7 +525,8 @@ def test_the_sign_in_code_of_a_stored_seed_is_shown_with_the_seconds_left(
 
 
 def test_a_sign_in_code_needs_a_seed_a_reason_and_comms(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """A password has no codes (409); without a reason (422) or by an auditor (403) the refusal
     is audited and kept."""
@@ -494,14 +545,16 @@ def test_a_sign_in_code_needs_a_seed_a_reason_and_comms(
     auditor = browser_as("auditor").post(path.format("totp_seed"), {"reason": REASON})
     assert auditor.status_code == 403
     assert [json.loads(e.details)["why"] for e in events("credential:reveal_refused")] == [
-        "no reason given", "not in the communications team",
+        "no reason given",
+        "not in the communications team",
     ]
     assert [u.action for u in uses()] == ["refused", "refused"]
     assert events("credential:totp_code_shown") == []
 
 
 def test_copying_a_revealed_value_is_audited(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """The reveal page's Copy button reports the version copied (204); only a value revealed in
     the last two minutes can be reported copied (409 otherwise); a version that does not exist
@@ -525,8 +578,12 @@ def test_copying_a_revealed_value_is_audited(
 # --- the password generator --------------------------------------------------------------------------
 
 
-CLASSES = {"lower": string.ascii_lowercase, "upper": string.ascii_uppercase, "digits": string.digits,
-           "symbols": "!#$%&()*+,-./:;<=>?@[]^_{|}~"}
+CLASSES = {
+    "lower": string.ascii_lowercase,
+    "upper": string.ascii_uppercase,
+    "digits": string.digits,
+    "symbols": "!#$%&()*+,-./:;<=>?@[]^_{|}~",
+}
 
 
 @pytest.mark.parametrize(
@@ -552,14 +609,17 @@ def test_a_generated_password_has_the_length_and_every_class_asked_for(length: i
         (24, (), {"classes": "Choose at least one kind of character."}),
     ],
 )
-def test_the_generator_refuses_what_it_cannot_make(length: int, classes: tuple[str, ...], errors: dict[str, str]) -> None:
+def test_the_generator_refuses_what_it_cannot_make(
+    length: int, classes: tuple[str, ...], errors: dict[str, str]
+) -> None:
     with pytest.raises(Invalid) as refused:
         custody.generate_password(length, classes)
     assert refused.value.errors == errors
 
 
 def test_the_generator_fills_the_store_form_and_stores_nothing(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """The page puts a password of the chosen length and classes in the form (not cached) and
     nothing is stored until it is saved; bad choices are explained (422)."""
@@ -577,8 +637,10 @@ def test_the_generator_fills_the_store_form_and_stores_nothing(
     assert len(password) == 20 and set(password) <= set(string.ascii_uppercase + string.digits)
     assert custody.credentials_of(channel) == []
     assert events("credential:store") == []
-    for data, message in (({"length": "8", "lower": "y"}, "Choose a length from 12 to 128 characters."),
-                          ({"length": "20"}, "Choose at least one kind of character.")):
+    for data, message in (
+        ({"length": "8", "lower": "y"}, "Choose a length from 12 to 128 characters."),
+        ({"length": "20"}, "Choose at least one kind of character."),
+    ):
         refused = comms.post(path, data)
         assert refused.status_code == 422
         assert message in words(refused)
@@ -593,7 +655,9 @@ class TestRotationPeriod:
         return {"ROTATION_DAYS": 30}
 
     def test_the_rotation_period_is_configurable(
-        self, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+        self,
+        make_user: Callable[..., User],
+        make_channel: Callable[..., Channel],
     ) -> None:
         """REGISTRY_ROTATION_DAYS=30: a secret stored today is due in 30 days."""
         credential = put(make_channel("active"), "password", VALUES["password"], make_user("comms"))
@@ -601,7 +665,9 @@ class TestRotationPeriod:
 
 
 def test_rotation_required_keeps_each_reason_once_and_a_new_version_clears_it(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Each distinct reason is added (and audited) once; the page and the API show them; storing
@@ -617,11 +683,16 @@ def test_rotation_required_keeps_each_reason_once_and_a_new_version_clears_it(
     assert flag([credential], "Ann Smith left the Trust.", actor=user) == 0
     db.session().commit()
 
-    assert [r["reason"] for r in credential.rotation_reasons] == ["Ann Smith left the Trust.", "The agency's contract ended."]
+    assert [r["reason"] for r in credential.rotation_reasons] == [
+        "Ann Smith left the Trust.",
+        "The agency's contract ended.",
+    ]
     assert len(events("credential:rotation_required")) == 2
     page = words(comms.get(f"/channels/{channel.reference}/credentials"))
     assert "Rotation required Ann Smith left the Trust. The agency's contract ended." in page
-    listed = app.test_client().get(f"/api/v1/channels/{channel.reference}/credentials", headers=api_token(user)).get_json()
+    listed = (
+        app.test_client().get(f"/api/v1/channels/{channel.reference}/credentials", headers=api_token(user)).get_json()
+    )
     assert [(c["rotation_required"], c["rotation_reasons"]) for c in listed["items"]] == [
         (True, ["Ann Smith left the Trust.", "The agency's contract ended."]),
     ]
@@ -633,7 +704,9 @@ def test_rotation_required_keeps_each_reason_once_and_a_new_version_clears_it(
 
 
 def test_the_overview_lists_overdue_and_required_secrets_most_urgent_first(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
 ) -> None:
     """Required first, then overdue by due date; secrets not yet due and those of retired
     channels are not listed; the dashboard counts them; auditors see the same list."""
@@ -647,7 +720,9 @@ def test_the_overview_lists_overdue_and_required_secrets_most_urgent_first(
     yesterday, last_week = clock.today() - dt.timedelta(days=1), clock.today() - dt.timedelta(days=7)
     for kind, due in (("password", yesterday), ("notes", last_week)):
         db.session().execute(
-            update(Credential).where(Credential.channel_id == overdue.id, Credential.kind == kind).values(rotation_due_on=due)
+            update(Credential)
+            .where(Credential.channel_id == overdue.id, Credential.kind == kind)
+            .values(rotation_due_on=due)
         )
     db.session().commit()
 
@@ -655,9 +730,15 @@ def test_the_overview_lists_overdue_and_required_secrets_most_urgent_first(
         browser = browser_as(role)
         page = browser.get("/credentials")
         assert page.status_code == 200
-        rows = re.findall(r"<tr>\s*<td><a href=\"/channels/(CH-\d+)/credentials\">.*?<td>([^<(]+?) \(v", page.get_data(as_text=True), re.DOTALL)
+        rows = re.findall(
+            r"<tr>\s*<td><a href=\"/channels/(CH-\d+)/credentials\">.*?<td>([^<(]+?) \(v",
+            page.get_data(as_text=True),
+            re.DOTALL,
+        )
         assert rows == [
-            (required.reference, "Password"), (overdue.reference, "Custody notes"), (overdue.reference, "Password"),
+            (required.reference, "Password"),
+            (overdue.reference, "Custody notes"),
+            (overdue.reference, "Password"),
         ], role
         text_of = words(page)
         assert "Required Ann Smith left the Trust." in text_of
@@ -669,7 +750,9 @@ def test_the_overview_lists_overdue_and_required_secrets_most_urgent_first(
 
 
 def test_auditors_see_that_a_secret_exists_and_who_saw_it_but_never_its_value(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Kind, version, age, rotation status and the reveal history with reasons; no reveal, code or
@@ -691,7 +774,9 @@ def test_auditors_see_that_a_secret_exists_and_who_saw_it_but_never_its_value(
     assert f"{user_of(comms).name} reveal (v1) Checking the account after the outage." in text_of
     assert "/reveal" not in body and "/code" not in body and "Store securely" not in body
     assert [v for v in VALUES.values() if v in body] == []
-    listed = app.test_client().get(f"/api/v1/channels/{channel.reference}/credentials", headers=api_token(user_of(auditor)))
+    listed = app.test_client().get(
+        f"/api/v1/channels/{channel.reference}/credentials", headers=api_token(user_of(auditor))
+    )
     assert [item["kind"] for item in listed.get_json()["items"]] == ["password", "totp_seed"]
 
 
@@ -699,7 +784,9 @@ def test_auditors_see_that_a_secret_exists_and_who_saw_it_but_never_its_value(
 
 
 def test_no_api_endpoint_ever_answers_with_a_value(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Every GET endpoint of the API (as comms and as an auditor), and the credentials endpoint's
@@ -716,8 +803,11 @@ def test_no_api_endpoint_ever_answers_with_a_value(
         "store": api_store(app, headers["comms"], channel, "notes", "A-New-Notes-Value-77"),
         "store 409": api_store(app, headers["comms"], closed, "password", VALUES["password"]),
         "store 422": api_store(app, headers["comms"], channel, "totp_seed", VALUES["notes"]),
-        "store 404": client.post("/api/v1/channels/CH-99999/credentials", headers=headers["comms"],
-                                 json={"kind": "password", "value": VALUES["password"], "reason": "x"}),
+        "store 404": client.post(
+            "/api/v1/channels/CH-99999/credentials",
+            headers=headers["comms"],
+            json={"kind": "password", "value": VALUES["password"], "reason": "x"},
+        ),
     }
     adapter = app.url_map.bind("localhost")
     called = set()
@@ -730,9 +820,15 @@ def test_no_api_endpoint_ever_answers_with_a_value(
         path = adapter.build(rule.endpoint, {name: fill[name] for name in rule.arguments})
         called.add(rule.endpoint)
         for role, token in headers.items():
-            pages = [path] if rule.endpoint != "api.audit_events" else [f"{path}?per_page=100&page={n}" for n in (1, 2, 3)]
+            pages = (
+                [path] if rule.endpoint != "api.audit_events" else [f"{path}?per_page=100&page={n}" for n in (1, 2, 3)]
+            )
             for page in pages:
-                answers[f"{role} {page}"] = client.get(page, headers=token, query_string={"platform": "x", "handle": "a"} if rule.endpoint == "api.verify" else None)
+                answers[f"{role} {page}"] = client.get(
+                    page,
+                    headers=token,
+                    query_string={"platform": "x", "handle": "a"} if rule.endpoint == "api.verify" else None,
+                )
     assert {"api.list_credentials", "api.audit_events", "api.get_channel", "api.list_channels", "api.openapi"} <= called
     assert answers["comms /api/v1/audit-events?per_page=100&page=1"].get_json()["total"] > 10
     assert {name: a.status_code for name, a in answers.items() if a.status_code >= 500} == {}
@@ -754,8 +850,12 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def test_no_value_reaches_a_log_line(
-    all_logs: pytest.LogCaptureFixture, app: Flask, browser_as: Callable[..., Browser],
-    make_channel: Callable[..., Channel], api_token: Callable[[User], dict[str, str]], connection: Connection,
+    all_logs: pytest.LogCaptureFixture,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    api_token: Callable[[User], dict[str, str]],
+    connection: Connection,
 ) -> None:
     """Storing every kind through the page and the API, revealing each, a sign-in code, a refused
     reveal and a reveal that fails with an unexpected error: SQL and rows were logged, but
@@ -782,7 +882,8 @@ def test_no_value_reaches_a_log_line(
 
 
 def test_error_pages_do_not_echo_a_value(
-    browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """A store without its CSRF token (400), to an unknown channel (404) or a closed one (409),
     and a reveal of a kind not in custody (404): the value is in none of the answers."""
@@ -790,14 +891,20 @@ def test_error_pages_do_not_echo_a_value(
     channel, closed = make_channel("active"), make_channel("withdrawn")
     value = "Never-Echoed-Secret-8080"
     answers = {
-        "no token": comms.client.post(f"/channels/{channel.reference}/credentials",
-                                      data={"kind": "password", "value": value, "reason": "x"}),
-        "unknown channel": comms.post("/channels/CH-99999/credentials", {"kind": "password", "value": value, "reason": "x"}),
+        "no token": comms.client.post(
+            f"/channels/{channel.reference}/credentials", data={"kind": "password", "value": value, "reason": "x"}
+        ),
+        "unknown channel": comms.post(
+            "/channels/CH-99999/credentials", {"kind": "password", "value": value, "reason": "x"}
+        ),
         "closed": store_page(comms, closed, "password", value),
         "nothing in custody": reveal(comms, channel, "password", value),
     }
     assert {name: a.status_code for name, a in answers.items()} == {
-        "no token": 400, "unknown channel": 404, "closed": 409, "nothing in custody": 404,
+        "no token": 400,
+        "unknown channel": 404,
+        "closed": 409,
+        "nothing in custody": 404,
     }
     assert [name for name, a in answers.items() if value in a.get_data(as_text=True)] == []
     assert "has no password in custody" in words(answers["nothing in custody"])
@@ -838,8 +945,13 @@ def test_concurrent_reveals_and_rotations_leave_consistent_versions_and_an_intac
                 version = None if attempt % 2 else attempt % 8 + 1
                 response = reveal(browser, channel, "password", f"Reader {number}, check {attempt}.", version)
                 heading = re.search(r"Password, version (\d+)", words(response))
-                seen.append((response.status_code, int(heading.group(1)) if heading else 0,
-                             revealed(response) if response.status_code == 200 else ""))
+                seen.append(
+                    (
+                        response.status_code,
+                        int(heading.group(1)) if heading else 0,
+                        revealed(response) if response.status_code == 200 else "",
+                    )
+                )
         except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
             failures.append(exc)
 
@@ -850,7 +962,9 @@ def test_concurrent_reveals_and_rotations_leave_consistent_versions_and_an_intac
                 with live.app_context(), db.transaction():
                     actor = db.session().get(User, keeper.id)
                     assert actor is not None
-                    custody.store(channels.get_channel(channel.reference), "password", values[version], "Rotated.", actor)
+                    custody.store(
+                        channels.get_channel(channel.reference), "password", values[version], "Rotated.", actor
+                    )
                 with live.app_context(), db.transaction():
                     custody.rewrap_batch(2)
         except BaseException as exc:  # noqa: BLE001
@@ -873,15 +987,20 @@ def test_concurrent_reveals_and_rotations_leave_consistent_versions_and_an_intac
         credential = custody.get_credential(channels.get_channel(channel.reference), "password")
         assert credential.current_version == 14
         assert [v.version for v in custody.versions_of(credential)] == list(range(14, 0, -1))
-        reveal_events = db.session().execute(
-            select(AuditEvent.details).where(AuditEvent.action == "credential:reveal")
-        ).scalars().all()
+        reveal_events = (
+            db.session()
+            .execute(select(AuditEvent.details).where(AuditEvent.action == "credential:reveal"))
+            .scalars()
+            .all()
+        )
         assert sorted(json.loads(d)["version"] for d in reveal_events) == sorted(version for _, version, _ in seen)
         rows = db.session().execute(select(func.count()).select_from(CredentialReveal)).scalar_one()
         assert rows == 24
         assert verify_chain(db.session()).ok
-        assert db.session().execute(
-            select(func.count()).select_from(CredentialVersion).where(CredentialVersion.key_id != "new")
-        ).scalar_one() == 0
+        assert (
+            db.session()
+            .execute(select(func.count()).select_from(CredentialVersion).where(CredentialVersion.key_id != "new"))
+            .scalar_one()
+            == 0
+        )
         db.session().rollback()
-

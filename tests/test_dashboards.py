@@ -72,35 +72,65 @@ def approved_consent(requester: User, decider: User, *, expires_in: int, title: 
     Image.new("RGB", (24, 16), (0, 94, 184)).save(buffer, "PNG")
     consent = consents.request_consent(
         consents.ConsentRequest(
-            title=title, department="Maternity", asset="nhs_lozenge", purpose="Classes.", media=("print",),
-            audience="Parents", partner_involved=False, starts_on=TODAY + dt.timedelta(days=1),
+            title=title,
+            department="Maternity",
+            asset="nhs_lozenge",
+            purpose="Classes.",
+            media=("print",),
+            audience="Parents",
+            partner_involved=False,
+            starts_on=TODAY + dt.timedelta(days=1),
             ends_on=TODAY + dt.timedelta(days=2),
         ),
-        [FileStorage(stream=io.BytesIO(buffer.getvalue()), filename="draft.png")], requester,
+        [FileStorage(stream=io.BytesIO(buffer.getvalue()), filename="draft.png")],
+        requester,
     )
-    consents.decide(consent, "approve", decider, note="Fine.", expires_on=TODAY + dt.timedelta(days=expires_in),
-                    checked=[i.id for i in consents.active_checklist()])
+    consents.decide(
+        consent,
+        "approve",
+        decider,
+        note="Fine.",
+        expires_on=TODAY + dt.timedelta(days=expires_in),
+        checked=[i.id for i in consents.active_checklist()],
+    )
     db.session().commit()
     return consent
 
 
 def approach(reporter: User, n: int = 0) -> MediaContact:
     """A media approach ``reporter`` logs (policy 8.1)."""
-    contact = media.log_approach(media.Approach(
-        platform="x", outlet="Local Gazette", journalist="Jo Reporter",
-        contacted_at=db.utcnow() - dt.timedelta(hours=1), enquiry="About the new ward.",
-        link=f"https://x.com/gazette/status/{1000 + n}", not_responded=True,
-    ), [], reporter)
+    contact = media.log_approach(
+        media.Approach(
+            platform="x",
+            outlet="Local Gazette",
+            journalist="Jo Reporter",
+            contacted_at=db.utcnow() - dt.timedelta(hours=1),
+            enquiry="About the new ward.",
+            link=f"https://x.com/gazette/status/{1000 + n}",
+            not_responded=True,
+        ),
+        [],
+        reporter,
+    )
     db.session().commit()
     return contact
 
 
 def breach_about(subject: User, reporter: User, *, risk: bool = False) -> BreachReport:
     """``reporter`` reports a suspected breach by ``subject`` (policy 9)."""
-    report = breaches.report_breach(breaches.BreachAnswers(
-        account="@someone on X", link="https://x.com/someone/status/1", description="Posted a photo from the ward.",
-        clauses=(breachable()[0].number,), reputational_risk=risk, subject_kind="user", subject_user=subject.email,
-    ), [], reporter)
+    report = breaches.report_breach(
+        breaches.BreachAnswers(
+            account="@someone on X",
+            link="https://x.com/someone/status/1",
+            description="Posted a photo from the ward.",
+            clauses=(breachable()[0].number,),
+            reputational_risk=risk,
+            subject_kind="user",
+            subject_user=subject.email,
+        ),
+        [],
+        reporter,
+    )
     db.session().commit()
     return report
 
@@ -109,7 +139,9 @@ def breach_about(subject: User, reporter: User, *, risk: bool = False) -> Breach
 
 
 def test_staff_see_their_own_open_requests_those_waiting_for_them_first(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     make_user: Callable[..., User],
 ) -> None:
     browser = browser_as("staff")
@@ -130,7 +162,9 @@ def test_staff_see_their_own_open_requests_those_waiting_for_them_first(
 
 
 def test_staff_see_the_media_approaches_they_logged_and_comms_those_waiting(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     browser = browser_as("staff")
     mine = approach(browser.user)  # type: ignore[attr-defined]
@@ -148,25 +182,40 @@ def test_staff_see_the_media_approaches_they_logged_and_comms_those_waiting(
 
 
 def test_staff_see_nothing_beyond_their_own(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
     make_user: Callable[..., User],
 ) -> None:
     """No queue, no inventory figures, no audit chain, no user figures, no findings."""
     make_channel("requested")
-    monitoring.record_finding(platform="", url="https://x.com/FakeTrustStaff", evidence="Imitation.",
-                              found_on=None, actor=make_user("comms"))
+    monitoring.record_finding(
+        platform="", url="https://x.com/FakeTrustStaff", evidence="Imitation.", found_on=None, actor=make_user("comms")
+    )
     db.session().commit()
     for role in ("staff", "manager", "hr"):
         page = words(browser_as(role).get("/"))
-        for hidden in ("waiting on you", "Inventory health", "credentials to rotate", "unauthorised account",
-                       "Chain intact", "events recorded", "dormant", "two-factor", "Manage users"):
+        for hidden in (
+            "waiting on you",
+            "Inventory health",
+            "credentials to rotate",
+            "unauthorised account",
+            "Chain intact",
+            "events recorded",
+            "dormant",
+            "two-factor",
+            "Manage users",
+        ):
             assert hidden not in page, (role, hidden)
         assert "You have no open requests or cases." in page
 
 
 @pytest.mark.parametrize("role", ["comms", "admin", "hr"])
 def test_without_the_second_factor_the_page_is_everyday_only(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel], role: str,
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
+    role: str,
 ) -> None:
     """Someone whose role needs two-factor sign-in, signed in with a password only, sees what staff see."""
     make_channel("requested")
@@ -175,8 +224,15 @@ def test_without_the_second_factor_the_page_is_everyday_only(
     sign_in(client, person)
     page = words(client.get("/"))
     assert "Your requests and cases" in page
-    for hidden in ("What needs you now", "waiting on you", "reports waiting for you", "Inventory health",
-                   "Chain intact", "dormant", "must set up two-factor"):
+    for hidden in (
+        "What needs you now",
+        "waiting on you",
+        "reports waiting for you",
+        "Inventory health",
+        "Chain intact",
+        "dormant",
+        "must set up two-factor",
+    ):
         assert hidden not in page, hidden
 
 
@@ -184,7 +240,9 @@ def test_without_the_second_factor_the_page_is_everyday_only(
 
 
 def test_breach_cases_show_only_to_whoever_must_act_on_them(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """The assigned manager sees the case; another manager, the person it is about, HR (until it is
     escalated), comms (unless it is flagged) and auditors get no count of it. The reporter sees their
@@ -218,7 +276,9 @@ def test_breach_cases_show_only_to_whoever_must_act_on_them(
 
 
 def test_comms_see_breach_cases_to_route_and_those_flagged(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     reporter = make_user("staff")
     no_manager = make_user("staff")
@@ -254,27 +314,32 @@ def due(app: Flask, make_channel: Callable[..., Channel], make_user: Callable[..
     custody.store(overdue, "password", "dashboard secret one", "Taking custody.", comms)
     custody.store(soon, "password", "dashboard secret two", "Taking custody.", comms)
     db.session().execute(
-        update(Credential).where(Credential.channel_id == overdue.id).values(rotation_due_on=TODAY - dt.timedelta(days=1))
+        update(Credential)
+        .where(Credential.channel_id == overdue.id)
+        .values(rotation_due_on=TODAY - dt.timedelta(days=1))
     )
     custody.mark_rotation_required(custody.credentials_of(soon), "Ann Smith left the agency.", actor=comms)
     staff = make_user("staff")
     expiring = approved_consent(staff, comms, expires_in=10, title="Ward leaflet")
     approved_consent(staff, comms, expires_in=60, title="Annual report")
-    monitoring.record_finding(platform="", url="https://x.com/FakeTrustDash", evidence="Imitation.", found_on=None,
-                              actor=comms)
+    monitoring.record_finding(
+        platform="", url="https://x.com/FakeTrustDash", evidence="Imitation.", found_on=None, actor=comms
+    )
     db.session().commit()
     return {"waiting": waiting, "overdue": overdue, "soon": soon, "later": later, "expiring": expiring}
 
 
 def test_comms_see_the_queue_oldest_first_and_what_falls_due(
-    app: Flask, browser_as: Callable[..., Browser], due: dict[str, Any],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    due: dict[str, Any],
 ) -> None:
     page = words(browser_as("comms").get("/"))
     needs = page.split("What needs you now", 1)[1].split("Your requests and cases", 1)[0]
 
     queue = needs.split("requests waiting on you", 1)[1].split("credentials to rotate", 1)[0]
     assert "5 requests waiting on you" in needs
-    assert refs(queue) == [c.reference for c in due["waiting"][:dashboard.SHOWN]]
+    assert refs(queue) == [c.reference for c in due["waiting"][: dashboard.SHOWN]]
     assert "Requested, 12 days." in queue and "And 2 more" in queue
     assert "2 credentials to rotate 1 past the rotation date; 1 marked" in needs
     assert "2 channel reviews due in 30 days 1 overdue." in needs
@@ -286,7 +351,9 @@ def test_comms_see_the_queue_oldest_first_and_what_falls_due(
 
 
 def test_auditors_see_inventory_health_but_no_work_of_their_own(
-    app: Flask, browser_as: Callable[..., Browser], due: dict[str, Any],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    due: dict[str, Any],
 ) -> None:
     page = words(browser_as("auditor").get("/"))
     assert "What needs you now" not in page and "waiting on you" not in page
@@ -322,7 +389,9 @@ def test_the_audit_chain_shows_intact(app: Flask, browser_as: Callable[..., Brow
 
 
 def test_a_recent_event_changed_shows_the_chain_broken_at_that_event(
-    app: Flask, browser_as: Callable[..., Browser], connection: Connection,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    connection: Connection,
 ) -> None:
     browser = browser_as("auditor")
     target = newest_seq(connection) - 1
@@ -337,7 +406,9 @@ def test_a_recent_event_changed_shows_the_chain_broken_at_that_event(
 
 
 def test_events_cut_from_the_end_show_the_chain_broken(
-    app: Flask, browser_as: Callable[..., Browser], connection: Connection,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    connection: Connection,
 ) -> None:
     browser = browser_as("auditor")
     browser.get("/")  # its sign-in events are in the trail
@@ -350,7 +421,9 @@ def test_events_cut_from_the_end_show_the_chain_broken(
 
 
 def test_only_the_newest_events_are_checked_on_every_view(
-    app: Flask, make_channel: Callable[..., Channel], connection: Connection,
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    connection: Connection,
 ) -> None:
     """The decision, in a test: a change to an event older than the window is the full check's to find."""
     for _ in range(3):
@@ -373,7 +446,9 @@ def test_only_the_newest_events_are_checked_on_every_view(
 
 
 def test_admins_see_who_must_set_up_two_factor_and_dormant_accounts(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     browser = browser_as("admin")
     not_enrolled = make_user("comms", name="Casey Noapp", two_factor=False)
@@ -416,9 +491,12 @@ def seed(viewers: list[User], start: int, count: int) -> None:
     session = db.session()
     now = db.utcnow()
     people = [
-        User(email=f"seeded{n}@example.nhs.uk", name=f"Seeded {n}",
-             role_grants=[UserRole(role="comms" if n % 3 == 0 else "staff")],
-             last_login_at=now - dt.timedelta(days=200 if n % 2 else 1))
+        User(
+            email=f"seeded{n}@example.nhs.uk",
+            name=f"Seeded {n}",
+            role_grants=[UserRole(role="comms" if n % 3 == 0 else "staff")],
+            last_login_at=now - dt.timedelta(days=200 if n % 2 else 1),
+        )
         for n in range(start, start + count)
     ]
     session.add_all(people)
@@ -426,10 +504,19 @@ def seed(viewers: list[User], start: int, count: int) -> None:
 
     def channel(n: int, requester: User, status: str, kind: str) -> Channel:
         made = Channel(
-            platform="x", handle=f"dash{kind}{n}", display_name=f"Dashboard {kind} {n}", url=f"https://x.com/dash{kind}{n}",
-            department="Estates", purpose="Updates.", audience="Patients.", sponsor="Director",
-            policy_acknowledged_at=now, status=status, requester_id=requester.id,
-            status_changed_at=now - dt.timedelta(days=n % 20), next_review_on=TODAY + dt.timedelta(days=n % 40 - 5),
+            platform="x",
+            handle=f"dash{kind}{n}",
+            display_name=f"Dashboard {kind} {n}",
+            url=f"https://x.com/dash{kind}{n}",
+            department="Estates",
+            purpose="Updates.",
+            audience="Patients.",
+            sponsor="Director",
+            policy_acknowledged_at=now,
+            status=status,
+            requester_id=requester.id,
+            status_changed_at=now - dt.timedelta(days=n % 20),
+            next_review_on=TODAY + dt.timedelta(days=n % 40 - 5),
         )
         session.add(made)
         return made
@@ -441,14 +528,28 @@ def seed(viewers: list[User], start: int, count: int) -> None:
             channel(n, viewer, "info_requested", f"own{viewer.id}x")
         official = channel(n, person, "active", "live")
         session.flush()
-        session.add(Credential(
-            channel_id=official.id, kind="password", current_version=1, rotated_at=now,
-            rotation_due_on=TODAY - dt.timedelta(days=n % 3), rotation_required=bool(n % 2), rotation_reasons_json="[]",
-        ))
-        session.add(UnauthorisedAccount(
-            platform="instagram", handle=f"dashfake{n}", url=f"https://www.instagram.com/dashfake{n}/",
-            evidence="Uses the Trust's name.", found_on=TODAY, found_by_id=person.id, status="unauthorised",
-        ))
+        session.add(
+            Credential(
+                channel_id=official.id,
+                kind="password",
+                current_version=1,
+                rotated_at=now,
+                rotation_due_on=TODAY - dt.timedelta(days=n % 3),
+                rotation_required=bool(n % 2),
+                rotation_reasons_json="[]",
+            )
+        )
+        session.add(
+            UnauthorisedAccount(
+                platform="instagram",
+                handle=f"dashfake{n}",
+                url=f"https://www.instagram.com/dashfake{n}/",
+                evidence="Uses the Trust's name.",
+                found_on=TODAY,
+                found_by_id=person.id,
+                status="unauthorised",
+            )
+        )
         record(AuditAction.USER_CREATE, "user", person.id, {"n": n}, actor=Actor.of(person))
     session.commit()
 
@@ -460,8 +561,12 @@ def cases(viewers: list[User], staff: User) -> None:
     """For each viewer: a breach case they reported, and one about someone they manage (escalated
     to HR when they have a manager of their own), one to route, one flagged."""
     for viewer in viewers:
-        managed = User(email=f"managed{viewer.id}-{db.utcnow().timestamp()}@example.nhs.uk", name="Managed Person",
-                       role_grants=[UserRole(role="staff")], line_manager_id=viewer.id)
+        managed = User(
+            email=f"managed{viewer.id}-{db.utcnow().timestamp()}@example.nhs.uk",
+            name="Managed Person",
+            role_grants=[UserRole(role="staff")],
+            line_manager_id=viewer.id,
+        )
         db.session().add(managed)
         db.session().flush()
         breach_about(managed, viewer)
@@ -470,7 +575,9 @@ def cases(viewers: list[User], staff: User) -> None:
 
 
 def test_every_home_page_runs_the_same_statements_for_a_little_and_a_lot_of_data(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
     count_queries: Callable[[], Any],
 ) -> None:
     browsers = {role: browser_as(role) for role in ROLES}

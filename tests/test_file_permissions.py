@@ -32,24 +32,16 @@ def usual_umask() -> Iterator[None]:
     os.umask(previous)
 
 
-def test_a_new_sqlite_database_and_its_wal_files_are_private(
-    tmp_path: Path, usual_umask: None
-) -> None:
+def test_a_new_sqlite_database_and_its_wal_files_are_private(tmp_path: Path, usual_umask: None) -> None:
     path = tmp_path / "registry.db"
     engine = db.make_engine(f"sqlite:///{path}")
     try:
         with engine.begin() as connection:
             connection.execute(text("CREATE TABLE note (body TEXT)"))
             connection.execute(text("INSERT INTO note VALUES ('kept')"))
-        with (
-            engine.connect() as connection
-        ):  # WAL mode: -wal and -shm exist while it is open
-            assert (
-                connection.execute(text("SELECT body FROM note")).scalar_one() == "kept"
-            )
-            files = {
-                candidate.name: mode(candidate) for candidate in tmp_path.iterdir()
-            }
+        with engine.connect() as connection:  # WAL mode: -wal and -shm exist while it is open
+            assert connection.execute(text("SELECT body FROM note")).scalar_one() == "kept"
+            files = {candidate.name: mode(candidate) for candidate in tmp_path.iterdir()}
     finally:
         engine.dispose()
     assert files == {
@@ -77,9 +69,7 @@ def test_an_existing_database_others_can_read_is_tightened_and_logged(
     finally:
         engine.dispose()
     assert mode(path) == 0o600
-    [warning] = [
-        record.getMessage() for record in caplog.records if record.name == "registry.db"
-    ]
+    [warning] = [record.getMessage() for record in caplog.records if record.name == "registry.db"]
     assert str(path) in warning and "0644" in warning and "0600" in warning
 
 
@@ -106,7 +96,5 @@ def test_make_run_creates_a_private_instance_folder_and_database(
         db.database(app).engine.dispose()
     assert mode(instance) == 0o700
     assert mode(instance / "registry.db") == 0o600
-    loose = {
-        path.name: oct(mode(path)) for path in instance.iterdir() if mode(path) & 0o077
-    }
+    loose = {path.name: oct(mode(path)) for path in instance.iterdir() if mode(path) & 0o077}
     assert loose == {}, "files in the instance folder that other users can read"

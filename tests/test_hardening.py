@@ -23,21 +23,30 @@ PAYLOAD = '<img src=x onerror="alert(1)">'
 
 
 def test_text_people_type_is_shown_as_text_everywhere(
-    browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """Stored HTML in a request, a name or monitoring evidence reaches comms' pages escaped,
     including inside the design system's components (summary lists, textareas, banners)."""
     requester = make_user("staff", name=f"Eve {PAYLOAD}")
     channel = channels.request_channel(
         channels.ChannelRequest(
-            platform="x", handle="@escapetest", display_name=f"Name {PAYLOAD}", department=f"Dept {PAYLOAD}",
-            purpose=f"Purpose {PAYLOAD}", audience="Everyone", policy_acknowledged=True,
+            platform="x",
+            handle="@escapetest",
+            display_name=f"Name {PAYLOAD}",
+            department=f"Dept {PAYLOAD}",
+            purpose=f"Purpose {PAYLOAD}",
+            audience="Everyone",
+            policy_acknowledged=True,
         ),
         requester,
     )
     comms = browser_as("comms")
     finding = monitoring.record_finding(
-        platform="x", url="https://x.com/escapetest2", evidence=f"Evidence {PAYLOAD}", found_on=None,
+        platform="x",
+        url="https://x.com/escapetest2",
+        evidence=f"Evidence {PAYLOAD}",
+        found_on=None,
         actor=comms.user,  # type: ignore[attr-defined]
     )
     db.session().commit()
@@ -64,7 +73,12 @@ def test_a_requester_cannot_activate_their_channel_under_another_handle(
     first, second = make_user("comms"), make_user("comms")
     channel = channels.request_channel(
         channels.ChannelRequest(
-            platform="x", handle="@foureyesc", display_name="A", department="D", purpose="P", audience="A",
+            platform="x",
+            handle="@foureyesc",
+            display_name="A",
+            department="D",
+            purpose="P",
+            audience="A",
             policy_acknowledged=True,
         ),
         first,
@@ -79,7 +93,12 @@ def test_a_requester_cannot_activate_their_channel_under_another_handle(
     assert channels.get_channel(channel.reference).handle == "foureyesc"
     other = channels.request_channel(
         channels.ChannelRequest(
-            platform="x", handle="@foureyesd", display_name="A", department="D", purpose="P", audience="A",
+            platform="x",
+            handle="@foureyesd",
+            display_name="A",
+            department="D",
+            purpose="P",
+            audience="A",
             policy_acknowledged=True,
         ),
         first,
@@ -98,14 +117,25 @@ def test_a_requester_cannot_activate_their_channel_under_another_handle(
     ],
 )
 def test_a_handle_too_long_to_store_is_refused_not_a_500(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]], platform: str, handle: str,
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
+    platform: str,
+    handle: str,
 ) -> None:
     """Normalised handles over 255 characters (percent-encoding can multiply them) are a 422, on both databases."""
     headers = api_token(make_user("staff"))
     response = app.test_client().post(
         "/api/v1/channels",
-        json={"platform": platform, "handle": handle, "display_name": "N", "department": "D", "purpose": "P",
-              "audience": "A", "policy_acknowledged": True},
+        json={
+            "platform": platform,
+            "handle": handle,
+            "display_name": "N",
+            "department": "D",
+            "purpose": "P",
+            "audience": "A",
+            "policy_acknowledged": True,
+        },
         headers=headers,
     )
     assert response.status_code == 422
@@ -116,7 +146,8 @@ def test_a_nul_character_is_refused_plainly_not_a_500(app: Flask, browser_as: Ca
     """PostgreSQL cannot store NUL: sign-in, search and forms refuse it with 400 and a reason."""
     anonymous = app.test_client()
     response = anonymous.post(
-        "/login", data={"email": "a\x00b@example.nhs.uk", "password": TEST_PASSWORD, "csrf_token": csrf_token(anonymous)}
+        "/login",
+        data={"email": "a\x00b@example.nhs.uk", "password": TEST_PASSWORD, "csrf_token": csrf_token(anonymous)},
     )
     assert response.status_code == 400
     assert "character that is not allowed" in response.get_data(as_text=True)
@@ -156,9 +187,7 @@ def test_guesses_from_many_addresses_are_capped_but_the_owner_still_signs_in(
     statuses = []
     for attempt in range(51):
         attacker = app.test_client()
-        attacker.environ_base["REMOTE_ADDR"] = (
-            f"203.0.{attempt // 200}.{attempt % 200 + 1}"
-        )
+        attacker.environ_base["REMOTE_ADDR"] = f"203.0.{attempt // 200}.{attempt % 200 + 1}"
         statuses.append(
             attacker.post(
                 "/login",
@@ -199,12 +228,20 @@ def test_an_adoption_refused_for_a_reason_without_a_field_says_why(browser_as: C
     staff = browser_as("staff")
     comms = browser_as("comms")
     finding = monitoring.record_finding(
-        platform="x", url="https://x.com/adoptclash", evidence="Looks like us", found_on=None,
+        platform="x",
+        url="https://x.com/adoptclash",
+        evidence="Looks like us",
+        found_on=None,
         actor=comms.user,  # type: ignore[attr-defined]
     )
     channels.request_channel(
         channels.ChannelRequest(
-            platform="x", handle="@adoptclash", display_name="A", department="D", purpose="P", audience="A",
+            platform="x",
+            handle="@adoptclash",
+            display_name="A",
+            department="D",
+            purpose="P",
+            audience="A",
             policy_acknowledged=True,
         ),
         staff.user,  # type: ignore[attr-defined]
@@ -220,7 +257,9 @@ def test_an_adoption_refused_for_a_reason_without_a_field_says_why(browser_as: C
 
 
 def test_deactivation_revokes_tokens_so_reactivation_does_not_revive_them(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """A leaver's API tokens end with them; coming back means a new token."""
@@ -230,9 +269,13 @@ def test_deactivation_revokes_tokens_so_reactivation_does_not_revive_them(
     assert admin.post(f"/admin/users/{user.id}/deactivate").status_code == 302
     assert admin.post(f"/admin/users/{user.id}/reactivate").status_code == 302
     assert app.test_client().get("/api/v1/channels", headers=headers).status_code == 401
-    open_tokens = db.session().execute(
-        select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-    ).scalar_one()
+    open_tokens = (
+        db.session()
+        .execute(
+            select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        )
+        .scalar_one()
+    )
     assert open_tokens == 0
 
 

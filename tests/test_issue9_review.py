@@ -60,8 +60,7 @@ SCRIPT_ACTION = b"<< /S /JavaScript /JS (%s) >>" % SCRIPT
 CLEAN_CATALOGUE = b"<< /Type /Catalog /Pages 2 0 R >>"
 #: A catalogue that runs the script on opening, and lists it as a document-level script too.
 SCRIPTED_CATALOGUE = (
-    b"<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R "
-    b"/Names << /JavaScript << /Names [(hidden) 6 0 R] >> >> >>"
+    b"<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R /Names << /JavaScript << /Names [(hidden) 6 0 R] >> >> >>"
 )
 PAGE_TREE = [
     (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
@@ -79,11 +78,7 @@ def everything_in(data: bytes) -> bytes:
     """The file's bytes and, as qpdf reads it, every stream of it decoded (object streams too)."""
     parts = [data]
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        numbers = {
-            entry.obj_stream_number
-            for entry in pdf.get_xref_table().values()
-            if entry.type == 2
-        }
+        numbers = {entry.obj_stream_number for entry in pdf.get_xref_table().values() if entry.type == 2}
         for number in numbers:
             parts.append(pdf.get_object(number, 0).read_bytes())
         for obj in pdf.objects:
@@ -108,10 +103,7 @@ def fast_web_view_pdf() -> bytes:
     def build(length: int) -> bytes:
         out = bytearray(HEADER)
         linearization = len(out)
-        out += (
-            b"10 0 obj\n<< /Linearized 1 /L %010d /H [1 1] /O 3 /E 1 /N 1 /T 1 >>\nendobj\n"
-            % length
-        )
+        out += b"10 0 obj\n<< /Linearized 1 /L %010d /H [1 1] /O 3 /E 1 /N 1 /T 1 >>\nendobj\n" % length
         first_page_xref = len(out)
         placeholder = first_page_table(0, 0, 0)
         out += placeholder
@@ -127,9 +119,7 @@ def fast_web_view_pdf() -> bytes:
         out += b"xref\n0 4\n0000000000 65535 f \n"
         out += b"".join(b"%010d 00000 n \n" % where[n] for n in (1, 2, 3))
         out += b"10 1\n%010d 00000 n \n" % linearization
-        out += (
-            b"trailer\n<< /Size 11 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % main_xref
-        )
+        out += b"trailer\n<< /Size 11 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % main_xref
         table = first_page_table(scripted_catalogue, script, main_xref)
         assert len(table) == len(placeholder)
         out[first_page_xref : first_page_xref + len(table)] = table
@@ -142,8 +132,7 @@ def fast_web_view_pdf() -> bytes:
 def first_page_table(catalogue: int, script: int, main_xref: int) -> bytes:
     return (
         b"xref\n0 1\n0000000000 65535 f \n1 1\n%010d 00000 n \n6 1\n%010d 00000 n \n"
-        b"trailer\n<< /Size 11 /Root 1 0 R /Prev %010d >>\n"
-        % (catalogue, script, main_xref)
+        b"trailer\n<< /Size 11 /Root 1 0 R /Prev %010d >>\n" % (catalogue, script, main_xref)
     )
 
 
@@ -151,22 +140,14 @@ def as_read_a_piece_at_a_time(data: bytes) -> bytes:
     """``data`` with ``startxref`` pointing where a linearization-aware reader starts: right
     after the linearization dictionary (so qpdf can be asked what such a reader sees)."""
     start = data.index(b"endobj\n") + len(b"endobj\n")
-    return re.sub(
-        rb"startxref\n\d+\n%%EOF\n$", b"startxref\n%d\n%%%%EOF\n" % start, data
-    )
+    return re.sub(rb"startxref\n\d+\n%%EOF\n$", b"startxref\n%d\n%%%%EOF\n" % start, data)
 
 
-def test_a_script_that_only_a_linearized_reading_finds_is_not_stored(
-    app: Flask, staff: User
-) -> None:
+def test_a_script_that_only_a_linearized_reading_finds_is_not_stored(app: Flask, staff: User) -> None:
     data = fast_web_view_pdf()
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        assert (
-            pdf.is_linearized
-        )  # its /L is the file's length: viewers read it as linearized
-    assert pdf_scan.check(as_read_a_piece_at_a_time(data)) == pdf_scan.Verdict(
-        "active", ("javascript", "open_action")
-    )
+        assert pdf.is_linearized  # its /L is the file's length: viewers read it as linearized
+    assert pdf_scan.check(as_read_a_piece_at_a_time(data)) == pdf_scan.Verdict("active", ("javascript", "open_action"))
 
     upload = uploads.store(file(data, "flyer.pdf"), actor=staff, field="artwork")
 
@@ -194,14 +175,10 @@ def mislabelled_object_stream_pdf() -> bytes:
     for body in bodies:
         offsets.append(len(packed))
         packed += body + b"\n"
-    index = (
-        b" ".join(b"%d %d" % pair for pair in zip(numbers, offsets, strict=True))
-        + b"\n"
-    )
+    index = b" ".join(b"%d %d" % pair for pair in zip(numbers, offsets, strict=True)) + b"\n"
     content = zlib.compress(index + packed)
     object_stream = (
-        b"<< /Type /ObjStm /N 3 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
-        % (len(index), len(content))
+        b"<< /Type /ObjStm /N 3 /First %d /Filter /FlateDecode /Length %d >>\nstream\n" % (len(index), len(content))
         + content
         + b"\nendstream"
     )
@@ -222,22 +199,17 @@ def mislabelled_object_stream_pdf() -> bytes:
             rows += b"\x00\x00\x00\x00\x00\xff\xff"
     xref = len(out)
     out += (
-        b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
-        % len(rows)
+        b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(rows)
         + rows
         + b"\nendstream\nendobj\n"
     )
     rows_at = out.index(b"stream\n", xref) + len(b"stream\n")
-    out[rows_at + 7 * 7 : rows_at + 8 * 7] = (
-        b"\x01" + xref.to_bytes(4, "big") + b"\x00\x00"
-    )
+    out[rows_at + 7 * 7 : rows_at + 8 * 7] = b"\x01" + xref.to_bytes(4, "big") + b"\x00\x00"
     out += b"startxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
 
 
-def test_a_script_in_an_object_stream_place_qpdf_does_not_read_is_not_stored(
-    app: Flask, staff: User
-) -> None:
+def test_a_script_in_an_object_stream_place_qpdf_does_not_read_is_not_stored(app: Flask, staff: User) -> None:
     data = mislabelled_object_stream_pdf()
     with pikepdf.open(io.BytesIO(data)) as pdf:
         packed = pdf.get_object(4, 0).read_bytes()
@@ -267,8 +239,7 @@ def database_without_tables(kind: str, tmp_path: Path) -> Iterator[str]:
         return
     if pg_available.main(POSTGRES_URL) != 0:
         pytest.skip(
-            f"PostgreSQL does not answer at {make_url(POSTGRES_URL).render_as_string()}: "
-            "its readiness case skipped"
+            f"PostgreSQL does not answer at {make_url(POSTGRES_URL).render_as_string()}: its readiness case skipped"
         )
     with fresh_postgres_database(POSTGRES_URL) as url:
         yield url
@@ -374,10 +345,7 @@ def test_a_browser_signed_in_on_again_keeps_one_allowance_for_its_copies(
 
 # --- what an outage writes to the log ------------------------------------------------------------
 
-FORGED = (
-    "2026-12-06 03:00:00,000 INFO registry.audit.checkpoints: audit checkpoint "
-    '{"chain": "forged", "seq": 1}'
-)
+FORGED = '2026-12-06 03:00:00,000 INFO registry.audit.checkpoints: audit checkpoint {"chain": "forged", "seq": 1}'
 
 
 def test_an_address_cannot_write_lines_of_its_own_into_the_log(
@@ -398,11 +366,7 @@ def test_an_address_cannot_write_lines_of_its_own_into_the_log(
         response = client.get("/verify%0A" + FORGED.replace(" ", "%20"))
     assert response.status_code == 503
 
-    [line] = [
-        record.getMessage()
-        for record in caplog.records
-        if record.name == "registry.web.errors"
-    ]
+    [line] = [record.getMessage() for record in caplog.records if record.name == "registry.web.errors"]
     assert line.startswith("Database unavailable on GET /verify")
     assert "\n" not in line and "\r" not in line
 
@@ -425,11 +389,7 @@ class AnswerLosingRelay(Relay):
             while data := source.recv(65536):
                 if self.dropping.is_set():
                     continue  # the server's answer to the commit
-                if (
-                    self.armed.is_set()
-                    and data.startswith(b"Q")
-                    and b"COMMIT\x00" in data
-                ):
+                if self.armed.is_set() and data.startswith(b"Q") and b"COMMIT\x00" in data:
                     self.armed.clear()
                     self.dropping.set()
                     sink.sendall(data)
@@ -453,8 +413,7 @@ def test_a_commit_whose_answer_is_lost_keeps_the_files_of_what_it_saved(
     nothing refers to, should the commit really have failed)."""
     if pg_available.main(POSTGRES_URL) != 0:
         pytest.skip(
-            f"PostgreSQL does not answer at {make_url(POSTGRES_URL).render_as_string()}: "
-            "the lost-answer case skipped"
+            f"PostgreSQL does not answer at {make_url(POSTGRES_URL).render_as_string()}: the lost-answer case skipped"
         )
     base = make_url(POSTGRES_URL)
     relay = AnswerLosingRelay((base.host or "127.0.0.1", base.port or 5432))
@@ -462,18 +421,12 @@ def test_a_commit_whose_answer_is_lost_keeps_the_files_of_what_it_saved(
     try:
         with fresh_postgres_database(POSTGRES_URL) as url:
             migrate(url)
-            through_relay = (
-                make_url(url)
-                .set(host="127.0.0.1", port=relay.port)
-                .render_as_string(hide_password=False)
-            )
+            through_relay = make_url(url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
             app = _build_app(through_relay, tmp_path, monkeypatch)
             try:
                 _user, token = _staff_member(app)
                 relay.armed.set()
-                answer = app.test_client().post(
-                    "/api/v1/consents", json=_api_body(), headers=token
-                )
+                answer = app.test_client().post("/api/v1/consents", json=_api_body(), headers=token)
                 assert answer.status_code == 503, answer.get_json()
                 assert not relay.armed.is_set(), "the relay never saw the commit"
 

@@ -58,7 +58,11 @@ def snapshot(connection: Connection, channel: Channel) -> dict[str, Any]:
     """Everything an illegal transition could touch, read straight from the database."""
     row = connection.execute(
         select(
-            Channel.status, Channel.handle, Channel.url, Channel.updated_at, Channel.status_changed_at,
+            Channel.status,
+            Channel.handle,
+            Channel.url,
+            Channel.updated_at,
+            Channel.status_changed_at,
             Channel.next_review_on,
         ).where(Channel.id == channel.id)
     ).one()
@@ -117,7 +121,9 @@ def refusal_message(channel: Channel, action: ChannelAction, status: ChannelStat
 
 def new_events(connection: Connection, after_seq: int) -> list[Any]:
     """The audit events written after ``after_seq``, oldest first."""
-    return list(connection.execute(select(AuditEvent.__table__).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)))
+    return list(
+        connection.execute(select(AuditEvent.__table__).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq))
+    )
 
 
 def anchor_seq(connection: Connection) -> int:
@@ -142,16 +148,28 @@ def actor_for(action: ChannelAction, requester: User, comms: User) -> User:
 
 
 def check_recorded(
-    connection: Connection, channel: Channel, action: ChannelAction, source: ChannelStatus, actor: User,
-    after_seq: int, started: dt.datetime,
+    connection: Connection,
+    channel: Channel,
+    action: ChannelAction,
+    source: ChannelStatus,
+    actor: User,
+    after_seq: int,
+    started: dt.datetime,
 ) -> None:
     """The channel is in the target state; one history row and one audit event say who, when and why."""
     t = TRANSITIONS[action]
     case = f"{action.value} from {source.value}"
     assert status_of(connection, channel) == t.target.value, case
-    step = db.session().execute(
-        select(ChannelTransition).where(ChannelTransition.channel_id == channel.id).order_by(ChannelTransition.id.desc())
-    ).scalars().first()
+    step = (
+        db.session()
+        .execute(
+            select(ChannelTransition)
+            .where(ChannelTransition.channel_id == channel.id)
+            .order_by(ChannelTransition.id.desc())
+        )
+        .scalars()
+        .first()
+    )
     assert step is not None, case
     assert (step.action, step.from_status, step.to_status) == (action.value, source.value, t.target.value), case
     assert (step.actor_id, step.reason) == (actor.id, REASON), case
@@ -165,7 +183,11 @@ def check_recorded(
 
 
 def test_legal_transitions_move_and_record_who_when_why(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], requester: User, comms: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    requester: User,
+    comms: User,
 ) -> None:
     """From each state the table allows, each action moves the channel to its target and records actor,
     time and reason in the history and in exactly one audit event."""
@@ -182,7 +204,11 @@ def test_legal_transitions_move_and_record_who_when_why(
 
 
 def test_illegal_transitions_are_refused_and_change_nothing(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], requester: User, comms: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    requester: User,
+    comms: User,
 ) -> None:
     """Every action from every state the table does not allow is a Conflict with a plain-English message;
     the status, history, audit trail and lookalike index are exactly as they were."""
@@ -209,7 +235,10 @@ def test_illegal_transitions_are_refused_and_change_nothing(
 
 
 def test_reason_is_required_for_reject_request_info_suspend_retire(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     """Reject, request for information, suspend and retire need a reason: 422 naming ``reason``, nothing changes."""
     for action in (a for a, t in TRANSITIONS.items() if t.reason_required):
@@ -228,12 +257,18 @@ def test_reason_is_required_for_reject_request_info_suspend_retire(
 def test_the_reasons_required_are_exactly_those_the_spec_names() -> None:
     """SPEC capability 1: reject, suspend and retire need a reason (and a request for information asks a question)."""
     assert {a for a, t in TRANSITIONS.items() if t.reason_required} == {
-        ChannelAction.REJECT, ChannelAction.REQUEST_INFO, ChannelAction.SUSPEND, ChannelAction.RETIRE,
+        ChannelAction.REJECT,
+        ChannelAction.REQUEST_INFO,
+        ChannelAction.SUSPEND,
+        ChannelAction.RETIRE,
     }
 
 
 def test_four_eyes_nobody_decides_their_own_request(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
 ) -> None:
     """A comms member who requested a channel cannot approve, reject or query it; another comms member can."""
     own, other = make_user("comms"), make_user("comms")
@@ -254,7 +289,10 @@ def test_four_eyes_nobody_decides_their_own_request(
 
 
 def test_only_the_requester_withdraws_or_resubmits(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
 ) -> None:
     """Withdraw and resubmit belong to the requester: comms, admins and other staff are refused (403)."""
     channel = make_channel("info_requested")
@@ -270,7 +308,10 @@ def test_only_the_requester_withdraws_or_resubmits(
 
 
 def test_staff_managers_auditors_and_admins_cannot_decide_or_operate(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
 ) -> None:
     """Deciding and running channels needs the comms role, whatever other roles a person holds."""
     others = [make_user(role) for role in ("staff", "manager", "auditor", "admin")]
@@ -298,7 +339,10 @@ def test_an_unknown_action_is_invalid(app: Flask, make_channel: Callable[..., Ch
 
 
 def test_requester_withdraws_from_each_open_state(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], requester: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    requester: User,
 ) -> None:
     """The requester may withdraw a request that is requested, waiting on them, or approved."""
     for source in ("requested", "info_requested", "approved"):
@@ -308,7 +352,10 @@ def test_requester_withdraws_from_each_open_state(
 
 
 def test_a_handle_can_only_be_corrected_when_activating(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     """Giving a handle with any other action is refused (422 naming ``handle``) and changes nothing."""
     channel = make_channel("requested")
@@ -321,10 +368,15 @@ def test_a_handle_can_only_be_corrected_when_activating(
 
 
 def test_activate_with_a_corrected_handle(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     """The live account may differ from the request: its handle, URL and lookalike keys are updated and audited."""
-    for number, given in enumerate(({"handle": "@TrustRenalLive"}, {"url": "https://mobile.twitter.com/TrustRenalLive/?lang=en"})):
+    for number, given in enumerate(
+        ({"handle": "@TrustRenalLive"}, {"url": "https://mobile.twitter.com/TrustRenalLive/?lang=en"})
+    ):
         channel = make_channel("approved", handle=f"TrustRenal{number}")
         keys_before = snapshot(connection, channel)["lookalike_keys"]
         before = anchor_seq(connection)
@@ -332,7 +384,9 @@ def test_activate_with_a_corrected_handle(
         channels.transition(channel, "activate", comms, **given)
         db.session().commit()
 
-        row = connection.execute(select(Channel.status, Channel.handle, Channel.url).where(Channel.id == channel.id)).one()
+        row = connection.execute(
+            select(Channel.status, Channel.handle, Channel.url).where(Channel.id == channel.id)
+        ).one()
         assert (row.status, row.handle, row.url) == ("active", "trustrenallive", "https://x.com/trustrenallive"), given
         keys_after = snapshot(connection, channel)["lookalike_keys"]
         assert keys_after != keys_before
@@ -345,7 +399,10 @@ def test_activate_with_a_corrected_handle(
 
 
 def test_activate_refuses_a_handle_another_live_channel_holds(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     """Correcting to a handle already live elsewhere is refused, naming the holder, and nothing changes."""
     holder = make_channel("active", handle="TrustTaken")
@@ -366,8 +423,13 @@ def test_activate_refuses_a_handle_another_live_channel_holds(
 def _request(handle: str, user: User, platform: str = "x") -> Channel:
     return channels.request_channel(
         channels.ChannelRequest(
-            platform=platform, handle=handle, display_name="Another request", department="Renal",
-            purpose="Updates.", audience="Patients.", policy_acknowledged=True,
+            platform=platform,
+            handle=handle,
+            display_name="Another request",
+            department="Renal",
+            purpose="Updates.",
+            audience="Patients.",
+            policy_acknowledged=True,
         ),
         user,
     )
@@ -385,7 +447,10 @@ VARIANTS = (
 
 
 def test_a_live_handle_cannot_be_requested_twice(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], requester: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    requester: User,
 ) -> None:
     """Case, ``@``, host and URL variants of a live account are the same account: refused, naming the holder."""
     holder = make_channel("requested", handle="TrustMaternity")
@@ -406,7 +471,10 @@ def test_a_live_handle_cannot_be_requested_twice(
 
 
 def test_a_handle_is_free_again_once_its_channel_has_ended(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], requester: User,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    requester: User,
 ) -> None:
     """After rejection, withdrawal or retirement the same account may be requested again."""
     for number, ended in enumerate(("rejected", "withdrawn", "retired")):
@@ -418,13 +486,17 @@ def test_a_handle_is_free_again_once_its_channel_has_ended(
 
 
 def test_the_database_backs_the_one_live_holder_rule(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Even past the service, the partial unique index refuses a second live channel with the same handle."""
     holder = make_channel("active", handle="TrustUnique")
     other = make_channel("rejected", handle="TrustOther")
     with pytest.raises(IntegrityError) as refused, connection.begin_nested():
-        connection.execute(update(Channel).where(Channel.id == other.id).values(handle=holder.handle, status="requested"))
+        connection.execute(
+            update(Channel).where(Channel.id == other.id).values(handle=holder.handle, status="requested")
+        )
     assert "unique" in str(refused.value).lower()
 
 
@@ -433,19 +505,25 @@ def test_the_database_backs_the_one_live_holder_rule(
 
 def _break_audit_insert(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.execute(text(
-            "CREATE TRIGGER audit_events_test_failure BEFORE INSERT ON audit_events "
-            "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
-        ))
+        connection.execute(
+            text(
+                "CREATE TRIGGER audit_events_test_failure BEFORE INSERT ON audit_events "
+                "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
+            )
+        )
     else:
-        connection.execute(text(
-            "CREATE FUNCTION audit_events_test_failure() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$"
-        ))
-        connection.execute(text(
-            "CREATE TRIGGER audit_events_test_failure BEFORE INSERT ON audit_events "
-            "FOR EACH ROW EXECUTE FUNCTION audit_events_test_failure()"
-        ))
+        connection.execute(
+            text(
+                "CREATE FUNCTION audit_events_test_failure() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER audit_events_test_failure BEFORE INSERT ON audit_events "
+                "FOR EACH ROW EXECUTE FUNCTION audit_events_test_failure()"
+            )
+        )
 
 
 def _remove_anchor(connection: Connection) -> None:
@@ -454,7 +532,10 @@ def _remove_anchor(connection: Connection) -> None:
 
 @pytest.mark.parametrize("failure", [_break_audit_insert, _remove_anchor], ids=["event-insert-fails", "anchor-missing"])
 def test_state_change_and_audit_event_commit_together_in_the_browser(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
     failure: Callable[[Connection], None],
 ) -> None:
     """When the audit event cannot be written the request fails and the channel is not approved."""
@@ -476,7 +557,10 @@ def test_state_change_and_audit_event_commit_together_in_the_browser(
 
 
 def test_state_change_and_audit_event_commit_together_in_the_api(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Through the API too: a failed audit write leaves the channel as it was and answers 500 problem+json."""
@@ -486,7 +570,8 @@ def test_state_change_and_audit_event_commit_together_in_the_api(
     _break_audit_insert(connection)
 
     response = app.test_client().post(
-        f"/api/v1/channels/{channel.reference}/transitions", json={"action": "suspend", "reason": REASON},
+        f"/api/v1/channels/{channel.reference}/transitions",
+        json={"action": "suspend", "reason": REASON},
         headers=headers,
     )
 
@@ -499,7 +584,10 @@ def test_state_change_and_audit_event_commit_together_in_the_api(
 
 
 def test_legal_transitions_in_the_browser(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
     requester: User,
 ) -> None:
     """Each button on the channel page does what it says, is recorded, and the history shows who and why.
@@ -528,7 +616,10 @@ def test_legal_transitions_in_the_browser(
 
 
 def test_illegal_transition_in_the_browser_is_409_and_changes_nothing(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
     requester: User,
 ) -> None:
     """A stale button (pressed twice, or another person acted first) gets 409 and the reason on the
@@ -543,7 +634,9 @@ def test_illegal_transition_in_the_browser_is_409_and_changes_nothing(
         channel = make_channel(t.target.value, requester=requester)
         before = snapshot(connection, channel)
 
-        response = browser.post(f"/channels/{channel.reference}/actions/{action.value}", {f"{action.value}-reason": REASON})
+        response = browser.post(
+            f"/channels/{channel.reference}/actions/{action.value}", {f"{action.value}-reason": REASON}
+        )
 
         body = page_text(response)
         if response.status_code != 409:
@@ -556,7 +649,10 @@ def test_illegal_transition_in_the_browser_is_409_and_changes_nothing(
 
 
 def test_resubmitting_is_only_possible_while_comms_wait_on_the_requester(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
     requester: User,
 ) -> None:
     """Outside "more information needed" the requester cannot open the resubmission page, nor change anything."""
@@ -574,7 +670,10 @@ def test_resubmitting_is_only_possible_while_comms_wait_on_the_requester(
 
 
 def test_missing_reason_in_the_browser_shows_the_error_at_the_field(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """422 with an error summary linking to the reason box, the inline error, and no change."""
     browser = browser_as("comms")
@@ -582,7 +681,9 @@ def test_missing_reason_in_the_browser_shows_the_error_at_the_field(
         channel = make_channel(min(TRANSITIONS[action].sources).value)
         before = snapshot(connection, channel)
 
-        response = browser.post(f"/channels/{channel.reference}/actions/{action.value}", {f"{action.value}-reason": " "})
+        response = browser.post(
+            f"/channels/{channel.reference}/actions/{action.value}", {f"{action.value}-reason": " "}
+        )
 
         assert response.status_code == 422, action
         body = response.get_data(as_text=True)
@@ -594,7 +695,10 @@ def test_missing_reason_in_the_browser_shows_the_error_at_the_field(
 
 
 def test_four_eyes_in_the_browser(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """A comms member's own request shows no decision buttons, and a forged POST is refused with 409."""
     browser = browser_as("comms")
@@ -612,7 +716,10 @@ def test_four_eyes_in_the_browser(
 
 
 def test_staff_cannot_decide_in_the_browser(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
     requester: User,
 ) -> None:
     """The requester sees their request but no decision buttons; a forged approval is 403 and changes nothing."""
@@ -630,7 +737,10 @@ def test_staff_cannot_decide_in_the_browser(
 
 
 def test_request_information_then_resubmit_through_the_edit_page(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
     requester: User,
 ) -> None:
     """Comms ask a question; the requester sees it, answers on the edit page and the request returns to comms."""
@@ -651,10 +761,16 @@ def test_request_information_then_resubmit_through_the_edit_page(
     answered = staff.post(
         f"/channels/{channel.reference}/edit",
         {
-            "display_name": channel.display_name, "department": channel.department, "purpose": channel.purpose,
-            "audience": channel.audience, "posting_plan": "Two midwives.", "moderation_plan": "The same midwives.",
-            "out_of_hours": "The on-call communications manager at weekends.", "sponsor": "Head of Midwifery",
-            "proposed_administrators": "Ann Example", "note": "Added the weekend cover.",
+            "display_name": channel.display_name,
+            "department": channel.department,
+            "purpose": channel.purpose,
+            "audience": channel.audience,
+            "posting_plan": "Two midwives.",
+            "moderation_plan": "The same midwives.",
+            "out_of_hours": "The on-call communications manager at weekends.",
+            "sponsor": "Head of Midwifery",
+            "proposed_administrators": "Ann Example",
+            "note": "Added the weekend cover.",
         },
     )
 
@@ -663,9 +779,14 @@ def test_request_information_then_resubmit_through_the_edit_page(
     events = new_events(connection, before)
     assert [e.action for e in events] == ["channel:update", "channel:resubmit"]
     assert all(e.actor_id == requester.id for e in events)
-    steps = db.session().execute(
-        select(ChannelTransition).where(ChannelTransition.channel_id == channel.id).order_by(ChannelTransition.id)
-    ).scalars().all()
+    steps = (
+        db.session()
+        .execute(
+            select(ChannelTransition).where(ChannelTransition.channel_id == channel.id).order_by(ChannelTransition.id)
+        )
+        .scalars()
+        .all()
+    )
     assert [s.action for s in steps] == ["request", "request_info", "update", "resubmit"]
     assert steps[-1].reason == "Added the weekend cover."
     assert steps[-1].actor_id == requester.id
@@ -675,7 +796,10 @@ def test_request_information_then_resubmit_through_the_edit_page(
 
 
 def test_resubmission_with_a_required_field_emptied_is_refused_and_changes_nothing(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
     requester: User,
 ) -> None:
     """Emptying the purpose while resubmitting is a 422 at the field; the request stays with the requester."""
@@ -685,8 +809,12 @@ def test_resubmission_with_a_required_field_emptied_is_refused_and_changes_nothi
 
     response = staff.post(
         f"/channels/{channel.reference}/edit",
-        {"display_name": channel.display_name, "department": channel.department, "purpose": " ",
-         "audience": channel.audience},
+        {
+            "display_name": channel.display_name,
+            "department": channel.department,
+            "purpose": " ",
+            "audience": channel.audience,
+        },
     )
 
     assert response.status_code == 422
@@ -697,7 +825,10 @@ def test_resubmission_with_a_required_field_emptied_is_refused_and_changes_nothi
 
 
 def test_activate_with_a_corrected_handle_in_the_browser(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """The activation form takes the live account's address; a taken one is refused at the field."""
     make_channel("active", handle="TrustHeldAlrdy")
@@ -736,7 +867,9 @@ ALSO_REQUIRED_IN_THE_BROWSER = ("posting_plan", "moderation_plan", "out_of_hours
 
 
 def test_the_request_form_names_every_missing_answer(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """An empty request is 422: an error summary links to each field and each field shows its own message."""
     staff = browser_as("staff")
@@ -766,7 +899,9 @@ WRONG_ANSWERS = [
 
 
 def test_the_request_form_explains_each_wrong_answer(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """A wrong answer is shown at its field; the other answers are kept; nothing is created."""
     staff = browser_as("staff")
@@ -784,7 +919,9 @@ def test_the_request_form_explains_each_wrong_answer(
 
 
 def test_a_complete_request_is_created_and_shown_to_the_requester(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """The request is recorded with every answer, the policy acknowledgement, a reference and a history."""
     staff = browser_as("staff")
@@ -812,16 +949,29 @@ def listed(response: Any) -> list[str]:
 @pytest.fixture
 def inventory(make_channel: Callable[..., Channel]) -> dict[str, Channel]:
     return {
-        "maternity": make_channel("active", platform="x", handle="TrustMatNews", department="Maternity",
-                                  display_name="Maternity news"),
-        "renal": make_channel("requested", platform="facebook", handle="TrustRenalGroup", department="Renal",
-                              display_name="Renal patients"),
-        "careers": make_channel("suspended", platform="instagram", handle="trust_careers", department="Workforce",
-                                display_name="Careers at the Trust"),
-        "physio": make_channel("retired", platform="x", handle="TrustPhysioOld", department="Therapies",
-                               display_name="Physiotherapy"),
-        "jobs": make_channel("approved", platform="linkedin", handle="trust-jobs", department="workforce",
-                             display_name="Jobs board"),
+        "maternity": make_channel(
+            "active", platform="x", handle="TrustMatNews", department="Maternity", display_name="Maternity news"
+        ),
+        "renal": make_channel(
+            "requested",
+            platform="facebook",
+            handle="TrustRenalGroup",
+            department="Renal",
+            display_name="Renal patients",
+        ),
+        "careers": make_channel(
+            "suspended",
+            platform="instagram",
+            handle="trust_careers",
+            department="Workforce",
+            display_name="Careers at the Trust",
+        ),
+        "physio": make_channel(
+            "retired", platform="x", handle="TrustPhysioOld", department="Therapies", display_name="Physiotherapy"
+        ),
+        "jobs": make_channel(
+            "approved", platform="linkedin", handle="trust-jobs", department="workforce", display_name="Jobs board"
+        ),
     }
 
 
@@ -843,7 +993,9 @@ SEARCHES = [
 
 
 def test_inventory_search_and_filters(
-    app: Flask, browser_as: Callable[..., Browser], inventory: dict[str, Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    inventory: dict[str, Channel],
 ) -> None:
     """Comms find channels by reference (as printed or loosely, ``ch12``), name, handle and department,
     and filter by status, platform and department."""
@@ -865,7 +1017,9 @@ SORTINGS = [
 
 
 def test_inventory_sorts_and_paginates(
-    app: Flask, browser_as: Callable[..., Browser], inventory: dict[str, Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    inventory: dict[str, Channel],
 ) -> None:
     """Sorting by a column heading orders the list either way; pages hold ``per_page`` channels each,
     in order, with none lost or repeated."""
@@ -880,10 +1034,16 @@ def test_inventory_sorts_and_paginates(
 
 
 def test_inventory_export_is_csv_safe_from_formula_injection_and_audited(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
-    """The CSV holds the filtered channels; a cell starting ``=``/``+``/``-``/``@`` is neutralised; the export is audited."""
-    hostile = make_channel("active", display_name='=HYPERLINK("https://evil.example","Click")', department="+Cardiology")
+    """The CSV holds the filtered channels; a cell starting ``=``/``+``/``-``/``@`` is neutralised; the
+    export is audited."""
+    hostile = make_channel(
+        "active", display_name='=HYPERLINK("https://evil.example","Click")', department="+Cardiology"
+    )
     make_channel("requested", display_name="@SUM(A1:A9)", department="-Renal")
     auditor = browser_as("auditor")
     before = anchor_seq(connection)
@@ -895,7 +1055,7 @@ def test_inventory_export_is_csv_safe_from_formula_injection_and_audited(
     assert response.headers["Content-Disposition"] == 'attachment; filename="channels.csv"'
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["reference"] for r in rows] == [hostile.reference]
-    assert rows[0]["display_name"] == "'=HYPERLINK(\"https://evil.example\",\"Click\")"
+    assert rows[0]["display_name"] == '\'=HYPERLINK("https://evil.example","Click")'
     assert rows[0]["department"] == "'+Cardiology"
     assert rows[0]["status"] == "active"
     (event,) = new_events(connection, before)
@@ -909,7 +1069,10 @@ def test_inventory_export_is_csv_safe_from_formula_injection_and_audited(
 
 
 def test_staff_cannot_export_or_browse_the_inventory(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """The whole inventory is for comms and auditors: staff get 403 and nothing is audited."""
     make_channel("active")
@@ -921,7 +1084,10 @@ def test_staff_cannot_export_or_browse_the_inventory(
 
 
 def test_queue_shows_requests_waiting_on_comms_oldest_first(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """The work queue lists requested and approved channels by how long they have waited; nothing else."""
     newer = make_channel("requested")
@@ -945,7 +1111,10 @@ def test_queue_shows_requests_waiting_on_comms_oldest_first(
 
 
 def test_my_requests_shows_only_mine(
-    app: Flask, make_channel: Callable[..., Channel], make_user: Callable[..., User], browser_as: Callable[..., Browser],
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Each requester sees their own requests, in every state, and nobody else's."""
     me = make_user("staff")
@@ -962,7 +1131,9 @@ def test_my_requests_shows_only_mine(
 
 
 def test_channel_page_shows_the_whole_history(
-    app: Flask, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Every decision appears with who took it and why."""
     channel = make_channel("retired")

@@ -144,11 +144,11 @@ def one_edit_apart(draw: st.DrawFn) -> tuple[str, str]:
     if kind == "insert":
         b = a[:i] + letter + a[i:]
     elif kind == "delete" and i < len(a):
-        b = a[:i] + a[i + 1:]
+        b = a[:i] + a[i + 1 :]
     elif kind == "substitute" and i < len(a):
-        b = a[:i] + letter + a[i + 1:]
+        b = a[:i] + letter + a[i + 1 :]
     elif kind == "swap" and i + 1 < len(a):
-        b = a[:i] + a[i + 1] + a[i] + a[i + 2:]
+        b = a[:i] + a[i + 1] + a[i] + a[i + 2 :]
     else:
         b = a
     return a, b

@@ -59,10 +59,14 @@ def screenshot(name: str = "message.png", data: bytes | None = None) -> FileStor
 
 def approach(**changes: Any) -> services.Approach:
     values: dict[str, Any] = {
-        "platform": "x", "outlet": "Evening Chronicle", "journalist": "Alex Reporter",
-        "contacted_at": db.utcnow() - dt.timedelta(hours=2), "deadline_at": None,
+        "platform": "x",
+        "outlet": "Evening Chronicle",
+        "journalist": "Alex Reporter",
+        "contacted_at": db.utcnow() - dt.timedelta(hours=2),
+        "deadline_at": None,
         "enquiry": "Asked whether the maternity unit is closing this weekend.",
-        "link": "https://x.com/messages/123456", "not_responded": True,
+        "link": "https://x.com/messages/123456",
+        "not_responded": True,
     }
     values.update(changes)
     return services.Approach(**values)
@@ -72,11 +76,17 @@ def form(**changes: Any) -> dict[str, Any]:
     """The form as a browser sends it: contacted an hour ago (UK time), with one real PNG."""
     when = changes.pop("when", dt.datetime.now(clock.LONDON) - dt.timedelta(hours=1))
     data: dict[str, Any] = {
-        "platform": "instagram", "outlet": "Radio Example", "journalist": "Jo Producer",
-        "contacted_on[day]": str(when.day), "contacted_on[month]": str(when.month),
-        "contacted_on[year]": str(when.year), "contacted_time": when.strftime("%H:%M"),
+        "platform": "instagram",
+        "outlet": "Radio Example",
+        "journalist": "Jo Producer",
+        "contacted_on[day]": str(when.day),
+        "contacted_on[month]": str(when.month),
+        "contacted_on[year]": str(when.year),
+        "contacted_time": when.strftime("%H:%M"),
         "enquiry": "Asked me to talk on air about working nights on the wards.",
-        "link": "", "screenshots": [(io.BytesIO(png()), "message.png")], "not_responded": "y",
+        "link": "",
+        "screenshots": [(io.BytesIO(png()), "message.png")],
+        "not_responded": "y",
     }
     data.update(changes)
     return data
@@ -91,17 +101,28 @@ def count(model: Any) -> int:
 
 
 def audit_actions(reference: str) -> list[str]:
-    return list(db.session().execute(
-        select(AuditEvent.action).where(AuditEvent.object_type == "media_contact", AuditEvent.object_id == reference)
-        .order_by(AuditEvent.seq)
-    ).scalars())
+    return list(
+        db.session()
+        .execute(
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == "media_contact", AuditEvent.object_id == reference)
+            .order_by(AuditEvent.seq)
+        )
+        .scalars()
+    )
 
 
 def audit_details(reference: str, action: str) -> dict[str, Any]:
-    event = db.session().execute(
-        select(AuditEvent).where(AuditEvent.object_id == reference, AuditEvent.action == action)
-        .order_by(AuditEvent.seq.desc())
-    ).scalars().first()
+    event = (
+        db.session()
+        .execute(
+            select(AuditEvent)
+            .where(AuditEvent.object_id == reference, AuditEvent.action == action)
+            .order_by(AuditEvent.seq.desc())
+        )
+        .scalars()
+        .first()
+    )
     assert event is not None, action
     return json.loads(event.details)
 
@@ -143,8 +164,14 @@ def make_contact(app: Flask, make_user: Callable[..., User]) -> Callable[..., Me
     """An approach logged by ``reporter`` (a staff member by default), moved to ``status`` by comms."""
     state: dict[str, User] = {}
 
-    def make(status: str = "reported", *, reporter: User | None = None, triager: User | None = None,
-             files: list[FileStorage] | None = None, **changes: Any) -> MediaContact:
+    def make(
+        status: str = "reported",
+        *,
+        reporter: User | None = None,
+        triager: User | None = None,
+        files: list[FileStorage] | None = None,
+        **changes: Any,
+    ) -> MediaContact:
         reporter = reporter or state.setdefault("reporter", make_user("staff"))
         triager = triager or state.setdefault("triager", make_user("comms"))
         contact = services.log_approach(approach(**changes), files or [], reporter)
@@ -160,7 +187,9 @@ def make_contact(app: Flask, make_user: Callable[..., User]) -> Callable[..., Me
 
 
 def test_staff_log_an_approach_with_a_screenshot_and_comms_are_told_urgently(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     colleagues = [make_user("comms"), make_user("comms")]
     browser = browser_as("staff")
@@ -170,10 +199,18 @@ def test_staff_log_an_approach_with_a_screenshot_and_comms_are_told_urgently(
 
     when = dt.datetime.now(clock.LONDON).replace(second=0, microsecond=0) - dt.timedelta(hours=1)
     deadline = when + dt.timedelta(days=1)
-    sent = browser.post("/media-contacts/new", form(
-        when=when, **{"deadline_on[day]": str(deadline.day), "deadline_on[month]": str(deadline.month),
-                      "deadline_on[year]": str(deadline.year), "deadline_time": "5pm"},
-    ))
+    sent = browser.post(
+        "/media-contacts/new",
+        form(
+            when=when,
+            **{
+                "deadline_on[day]": str(deadline.day),
+                "deadline_on[month]": str(deadline.month),
+                "deadline_on[year]": str(deadline.year),
+                "deadline_time": "5pm",
+            },
+        ),
+    )
     assert sent.status_code == 302, words(sent)[:800]
     reference = sent.headers["Location"].rsplit("/", 1)[1]
     assert re.fullmatch(r"MC-\d{4,}", reference)
@@ -208,17 +245,22 @@ def test_staff_log_an_approach_with_a_screenshot_and_comms_are_told_urgently(
 
 
 def test_the_empty_form_explains_every_missing_answer_and_stores_nothing(
-    app: Flask, browser_as: Callable[..., Browser],
+    app: Flask,
+    browser_as: Callable[..., Browser],
 ) -> None:
     browser = browser_as("staff")
     before = (count(MediaContact), count(Upload))
     page = browser.post("/media-contacts/new", {})
     assert page.status_code == 422
     text = words(page)
-    for message in ("Choose where they contacted you", "Enter the date they contacted you",
-                    "Enter the time they contacted you", "Describe what they asked you",
-                    "Give a link to their message or post, or attach a screenshot of it",
-                    "Confirm that you have not responded to them"):
+    for message in (
+        "Choose where they contacted you",
+        "Enter the date they contacted you",
+        "Enter the time they contacted you",
+        "Describe what they asked you",
+        "Give a link to their message or post, or attach a screenshot of it",
+        "Confirm that you have not responded to them",
+    ):
         assert message in text, message
     body = page.get_data(as_text=True)
     for target in ("platform", "contacted_on-day", "contacted_time", "enquiry", "link", "not_responded"):
@@ -245,7 +287,12 @@ def test_the_empty_form_explains_every_missing_answer_and_stores_nothing(
     ],
 )
 def test_an_approach_missing_an_answer_is_refused_and_nothing_is_stored(
-    app: Flask, staff: User, comms: User, changes: dict[str, Any], field: str, message: str,
+    app: Flask,
+    staff: User,
+    comms: User,
+    changes: dict[str, Any],
+    field: str,
+    message: str,
 ) -> None:
     files = changes.pop("files", [screenshot()])
     before = (count(MediaContact), count(Upload), count(Notification))
@@ -259,14 +306,26 @@ def test_an_approach_missing_an_answer_is_refused_and_nothing_is_stored(
 def test_when_it_happened_must_be_now_or_past_and_the_deadline_after_it(app: Flask, staff: User) -> None:
     now = db.utcnow()
     cases = [
-        ({"contacted_at": now + dt.timedelta(minutes=30)}, "contacted_at",
-         "The time they contacted you must be now or in the past"),
-        ({"contacted_at": now - dt.timedelta(days=400)}, "contacted_at",
-         "The approach must have been within the last year"),
-        ({"contacted_at": now - dt.timedelta(hours=3), "deadline_at": now - dt.timedelta(hours=4)}, "deadline_at",
-         "Their deadline must be after the time they contacted you"),
-        ({"contacted_at": now - dt.timedelta(hours=3), "deadline_at": now + dt.timedelta(days=400)}, "deadline_at",
-         "Their deadline must be within a year of the approach"),
+        (
+            {"contacted_at": now + dt.timedelta(minutes=30)},
+            "contacted_at",
+            "The time they contacted you must be now or in the past",
+        ),
+        (
+            {"contacted_at": now - dt.timedelta(days=400)},
+            "contacted_at",
+            "The approach must have been within the last year",
+        ),
+        (
+            {"contacted_at": now - dt.timedelta(hours=3), "deadline_at": now - dt.timedelta(hours=4)},
+            "deadline_at",
+            "Their deadline must be after the time they contacted you",
+        ),
+        (
+            {"contacted_at": now - dt.timedelta(hours=3), "deadline_at": now + dt.timedelta(days=400)},
+            "deadline_at",
+            "Their deadline must be within a year of the approach",
+        ),
     ]
     for changes, field, message in cases:
         with pytest.raises(Invalid) as refused:
@@ -274,13 +333,16 @@ def test_when_it_happened_must_be_now_or_past_and_the_deadline_after_it(app: Fla
         assert refused.value.errors[field].startswith(message), changes
     # A moment ago, with a deadline in the past (logged late), is fine.
     contact = services.log_approach(
-        approach(contacted_at=now - dt.timedelta(hours=5), deadline_at=now - dt.timedelta(hours=1)), [], staff,
+        approach(contacted_at=now - dt.timedelta(hours=5), deadline_at=now - dt.timedelta(hours=1)),
+        [],
+        staff,
     )
     assert contact.status == "reported"
 
 
 def test_the_form_reads_uk_dates_and_times_and_explains_what_it_cannot(
-    app: Flask, browser_as: Callable[..., Browser],
+    app: Flask,
+    browser_as: Callable[..., Browser],
 ) -> None:
     browser = browser_as("staff")
     future = dt.datetime.now(clock.LONDON) + dt.timedelta(days=2)
@@ -290,8 +352,10 @@ def test_the_form_reads_uk_dates_and_times_and_explains_what_it_cannot(
         ({"contacted_on[day]": "31", "contacted_on[month]": "2"}, "When did they contact you? must be a real date"),
         ({"when": future}, "The time they contacted you must be now or in the past"),
         ({"deadline_time": "5pm"}, "Enter the date of their deadline"),
-        ({"deadline_on[day]": "1", "deadline_on[month]": "1", "deadline_on[year]": str(future.year + 1)},
-         "Enter the time of their deadline, for example 09:30"),
+        (
+            {"deadline_on[day]": "1", "deadline_on[month]": "1", "deadline_on[year]": str(future.year + 1)},
+            "Enter the time of their deadline, for example 09:30",
+        ),
     ]
     for changes, message in cases:
         page = browser.post("/media-contacts/new", form(**changes))
@@ -328,7 +392,9 @@ def test_screenshots_are_checked_by_content_with_every_other_mistake(app: Flask,
 
 
 def test_comms_triage_each_step_with_notes_and_the_reporter_is_told(
-    app: Flask, browser_as: Callable[..., Browser], staff: User,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    staff: User,
 ) -> None:
     contact = services.log_approach(approach(), [], staff)
     db.session().commit()
@@ -339,7 +405,11 @@ def test_comms_triage_each_step_with_notes_and_the_reporter_is_told(
     assert 'value="acknowledge"' in page.get_data(as_text=True)
 
     steps = [
-        ({"action": "acknowledge", "note": "Checking with the ward manager."}, "acknowledged", "media_contact:acknowledge"),
+        (
+            {"action": "acknowledge", "note": "Checking with the ward manager."},
+            "acknowledged",
+            "media_contact:acknowledge",
+        ),
         ({"action": "advise", "advice": ADVICE}, "advice_given", "media_contact:advise"),
         ({"action": "advise", "advice": "Update: say nothing at all, please."}, "advice_given", "media_contact:advise"),
         ({"action": "respond", "note": "Statement agreed."}, "comms_responding", "media_contact:respond"),
@@ -355,8 +425,12 @@ def test_comms_triage_each_step_with_notes_and_the_reporter_is_told(
     assert contact.advised_by_id == triager.user.id and contact.closed_at is not None  # type: ignore[attr-defined]
     assert audit_actions(ref) == ["media_contact:report"] + ["media_contact:triage"] * 5
     closing = audit_details(ref, "media_contact:triage")
-    assert closing == {"action": "close", "from": "comms_responding", "to": "closed",
-                       "note": "Statement sent; story ran on page 5."}
+    assert closing == {
+        "action": "close",
+        "from": "comms_responding",
+        "to": "closed",
+        "note": "Statement sent; story ran on page 5.",
+    }
     [advised, _update] = notified(staff, "media_contact:advise")
     assert advised.subject == f"Advice on your media approach {ref}" and ADVICE in advised.body
     [responding] = notified(staff, "media_contact:respond")
@@ -379,21 +453,32 @@ def test_comms_triage_each_step_with_notes_and_the_reporter_is_told(
         ("reported", {"action": "acknowledge", "advice": "Hold on."}, "advice", "Advice is sent only when"),
         ("acknowledged", {"action": "close"}, "note", "Record the outcome in the note"),
         ("reported", {"action": "note"}, "note", "Write the note"),
-        ("reported", {"action": "note", "note": "Hm.", "advice": "Reply now."}, "advice",
-         "A note is not sent to the member of staff"),
+        (
+            "reported",
+            {"action": "note", "note": "Hm.", "advice": "Reply now."},
+            "advice",
+            "A note is not sent to the member of staff",
+        ),
         ("reported", {"action": "publish"}, "action", "Choose what happens next"),
         ("reported", {}, "action", "Choose what happens next"),
     ],
 )
 def test_a_triage_missing_what_it_needs_is_refused_and_changes_nothing(
-    app: Flask, browser_as: Callable[..., Browser], staff: User, make_contact: Callable[..., MediaContact],
-    status: str, data: dict[str, str], field: str, message: str,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    staff: User,
+    make_contact: Callable[..., MediaContact],
+    status: str,
+    data: dict[str, str],
+    field: str,
+    message: str,
 ) -> None:
     contact = make_contact(status, reporter=staff)
     before = (len(audit_actions(contact.reference)), count(MediaContactStep), len(notified(staff)))
     with pytest.raises(Invalid) as refused:
-        services.triage(contact, data.get("action", ""), browser_as("comms").user, advice=data.get("advice"),
-                        note=data.get("note"))
+        services.triage(
+            contact, data.get("action", ""), browser_as("comms").user, advice=data.get("advice"), note=data.get("note")
+        )
     assert refused.value.errors[field].startswith(message)
     db.session().rollback()
     page = browser_as("comms").post(f"/media-contacts/{contact.reference}/triage", data)
@@ -415,8 +500,12 @@ def test_a_triage_missing_what_it_needs_is_refused_and_changes_nothing(
     ],
 )
 def test_the_status_decides_what_may_happen_next(
-    app: Flask, browser_as: Callable[..., Browser], make_contact: Callable[..., MediaContact],
-    status: str, action: str, message: str,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_contact: Callable[..., MediaContact],
+    status: str,
+    action: str,
+    message: str,
 ) -> None:
     contact = make_contact(status)
     comms = browser_as("comms")
@@ -424,14 +513,18 @@ def test_the_status_decides_what_may_happen_next(
         services.triage(contact, action, comms.user, advice=ADVICE if action == "advise" else None, note="Done.")
     assert message in refused.value.message
     db.session().rollback()
-    page = comms.post(f"/media-contacts/{contact.reference}/triage",
-                      {"action": action, "note": "Done.", "advice": ADVICE if action == "advise" else ""})
+    page = comms.post(
+        f"/media-contacts/{contact.reference}/triage",
+        {"action": action, "note": "Done.", "advice": ADVICE if action == "advise" else ""},
+    )
     assert page.status_code == 409 and message in words(page)
     assert fresh(contact).status == status
 
 
 def test_the_form_offers_only_what_the_status_allows(
-    app: Flask, browser_as: Callable[..., Browser], make_contact: Callable[..., MediaContact],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_contact: Callable[..., MediaContact],
 ) -> None:
     comms = browser_as("comms")
     offered = {
@@ -442,22 +535,29 @@ def test_the_form_offers_only_what_the_status_allows(
     for status, actions in offered.items():
         body = comms.get(f"/media-contacts/{make_contact(status).reference}").get_data(as_text=True)
         shown = set(re.findall(r'name="action" type="radio" value="([a-z_]+)"', body)) or set(
-            re.findall(r'value="([a-z_]+)"[^>]*name="action"', body))
+            re.findall(r'value="([a-z_]+)"[^>]*name="action"', body)
+        )
         assert shown == actions, (status, shown)
 
 
 def test_comms_add_notes_at_any_time_which_the_reporter_never_sees(
-    app: Flask, browser_as: Callable[..., Browser], api_token: Callable[[User], dict[str, str]], staff: User,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
+    staff: User,
     make_contact: Callable[..., MediaContact],
 ) -> None:
     contact = make_contact("closed", reporter=staff)
     comms = browser_as("comms")
-    done = comms.post(f"/media-contacts/{contact.reference}/triage",
-                      {"action": "note", "note": "The journalist called again; no further comment."})
+    done = comms.post(
+        f"/media-contacts/{contact.reference}/triage",
+        {"action": "note", "note": "The journalist called again; no further comment."},
+    )
     assert done.status_code == 302
     assert fresh(contact).status == "closed"
     assert audit_details(contact.reference, "media_contact:note") == {
-        "note": "The journalist called again; no further comment."}
+        "note": "The journalist called again; no further comment."
+    }
     assert notified(staff, "media_contact:note") == []
     assert "The journalist called again" in words(comms.get(f"/media-contacts/{contact.reference}"))
     own = words(browser_as(user=staff).get(f"/media-contacts/{contact.reference}"))
@@ -469,27 +569,40 @@ def test_comms_add_notes_at_any_time_which_the_reporter_never_sees(
 
 
 def test_four_eyes_comms_cannot_triage_an_approach_they_logged(
-    app: Flask, browser_as: Callable[..., Browser], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     reporter = browser_as("comms")
     contact = services.log_approach(approach(), [], reporter.user)  # type: ignore[attr-defined]
     db.session().commit()
     page = reporter.post(f"/media-contacts/{contact.reference}/triage", {"action": "acknowledge"})
     assert page.status_code == 409 and "four-eyes rule" in words(page)
-    api = app.test_client().post(f"/api/v1/media-contacts/{contact.reference}/triage", json={"action": "acknowledge"},
-                                 headers=api_token(reporter.user))  # type: ignore[attr-defined]
+    api = app.test_client().post(
+        f"/api/v1/media-contacts/{contact.reference}/triage",
+        json={"action": "acknowledge"},
+        headers=api_token(reporter.user),
+    )  # type: ignore[attr-defined]
     assert api.status_code == 409 and "four-eyes rule" in api.get_json()["detail"]
     shown = words(reporter.get(f"/media-contacts/{contact.reference}"))
     assert "another member of the communications team must triage it" in shown
-    assert reporter.post(f"/media-contacts/{contact.reference}/triage",
-                         {"action": "note", "note": "Forwarded to the press office."}).status_code == 302
+    assert (
+        reporter.post(
+            f"/media-contacts/{contact.reference}/triage", {"action": "note", "note": "Forwarded to the press office."}
+        ).status_code
+        == 302
+    )
     assert fresh(contact).status == "reported"
-    assert browser_as("comms").post(f"/media-contacts/{contact.reference}/triage",
-                                    {"action": "acknowledge"}).status_code == 302
+    assert (
+        browser_as("comms").post(f"/media-contacts/{contact.reference}/triage", {"action": "acknowledge"}).status_code
+        == 302
+    )
     assert fresh(contact).status == "acknowledged"
 
 
-def test_only_comms_triage(app: Flask, make_user: Callable[..., User], make_contact: Callable[..., MediaContact]) -> None:
+def test_only_comms_triage(
+    app: Flask, make_user: Callable[..., User], make_contact: Callable[..., MediaContact]
+) -> None:
     contact = make_contact()
     for role in ("staff", "manager", "auditor", "admin", "hr"):
         with pytest.raises(NotPermitted, match="Only the communications team can triage"):
@@ -500,17 +613,31 @@ def test_only_comms_triage(app: Flask, make_user: Callable[..., User], make_cont
 
 
 def test_patient_identifiers_are_masked_in_messages_and_the_audit_trail(
-    app: Flask, staff: User, comms: User, make_user: Callable[..., User],
+    app: Flask,
+    staff: User,
+    comms: User,
+    make_user: Callable[..., User],
 ) -> None:
     colleague = make_user("comms")
     contact = services.log_approach(
-        approach(enquiry=f"Asked about the patient with NHS number {NHS_NUMBER} on ward 4."), [], staff,
+        approach(enquiry=f"Asked about the patient with NHS number {NHS_NUMBER} on ward 4."),
+        [],
+        staff,
     )
-    services.triage(contact, "advise", colleague, advice=f"Do not discuss NHS number {NHS_NUMBER}.",
-                    note=f"Patient {NHS_NUMBER} is known to PALS.")
+    services.triage(
+        contact,
+        "advise",
+        colleague,
+        advice=f"Do not discuss NHS number {NHS_NUMBER}.",
+        note=f"Patient {NHS_NUMBER} is known to PALS.",
+    )
     db.session().commit()
-    events = db.session().execute(
-        select(AuditEvent.details).where(AuditEvent.object_id == contact.reference)).scalars().all()
+    events = (
+        db.session()
+        .execute(select(AuditEvent.details).where(AuditEvent.object_id == contact.reference))
+        .scalars()
+        .all()
+    )
     messages = notified(comms) + notified(staff)
     assert events and messages
     for text in [*events, *(m.subject + m.body for m in messages)]:
@@ -524,7 +651,9 @@ def test_patient_identifiers_are_masked_in_messages_and_the_audit_trail(
 
 
 def test_staff_see_only_their_own_approaches(
-    app: Flask, browser_as: Callable[..., Browser], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
     make_contact: Callable[..., MediaContact],
 ) -> None:
     """Someone else's approach, screenshot and API record are "not found" (404), whatever their role."""
@@ -539,8 +668,7 @@ def test_staff_see_only_their_own_approaches(
             assert response.status_code == 404, (role, path)
             assert "There is no media contact" in words(response)
         headers = api_token(other.user)  # type: ignore[attr-defined]
-        for path in (f"/api/v1/media-contacts/{ref}",
-                     f"/api/v1/media-contacts/{ref}/screenshots/{evidence.upload_id}"):
+        for path in (f"/api/v1/media-contacts/{ref}", f"/api/v1/media-contacts/{ref}/screenshots/{evidence.upload_id}"):
             response = client.get(path, headers=headers)
             assert response.status_code == 404 and response.mimetype == "application/problem+json", path
         assert client.get("/api/v1/media-contacts", headers=headers).get_json()["total"] == 0
@@ -550,12 +678,15 @@ def test_staff_see_only_their_own_approaches(
     listed = words(other.get("/media-contacts"))
     assert mine.reference in listed and ref not in listed
     # An upload that belongs to another approach is not served through this one, even to comms.
-    assert browser_as("comms").get(f"/media-contacts/{mine.reference}/screenshots/{evidence.upload_id}"
-                                   ).status_code == 404
+    assert (
+        browser_as("comms").get(f"/media-contacts/{mine.reference}/screenshots/{evidence.upload_id}").status_code == 404
+    )
 
 
 def test_auditors_read_every_approach_but_triage_nothing(
-    app: Flask, browser_as: Callable[..., Browser], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
     make_contact: Callable[..., MediaContact],
 ) -> None:
     contact = make_contact("comms_responding")
@@ -564,16 +695,23 @@ def test_auditors_read_every_approach_but_triage_nothing(
     page = words(auditor.get(f"/media-contacts/{contact.reference}"))
     assert "Note for the team: We will send the statement." in page
     assert "What happens next?" not in page
-    assert auditor.post(f"/media-contacts/{contact.reference}/triage",
-                        {"action": "close", "note": "Done."}).status_code == 403
-    api = app.test_client().post(f"/api/v1/media-contacts/{contact.reference}/triage",
-                                 json={"action": "close", "note": "Done."}, headers=api_token(auditor.user))  # type: ignore[attr-defined]
+    assert (
+        auditor.post(f"/media-contacts/{contact.reference}/triage", {"action": "close", "note": "Done."}).status_code
+        == 403
+    )
+    api = app.test_client().post(
+        f"/api/v1/media-contacts/{contact.reference}/triage",
+        json={"action": "close", "note": "Done."},
+        headers=api_token(auditor.user),
+    )  # type: ignore[attr-defined]
     assert api.status_code == 403
     assert fresh(contact).status == "comms_responding"
 
 
 def test_the_list_filters_by_status_platform_and_words(
-    app: Flask, browser_as: Callable[..., Browser], make_contact: Callable[..., MediaContact],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_contact: Callable[..., MediaContact],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     waiting = make_contact(platform="x", outlet="Evening Chronicle")
@@ -583,7 +721,8 @@ def test_the_list_filters_by_status_platform_and_words(
 
     def listed(query: str) -> set[str]:
         return set(re.findall(r"MC-\d{4,}", words(comms.get(f"/media-contacts?{query}")))) & {
-            c.reference for c in (waiting, advised, closed)}
+            c.reference for c in (waiting, advised, closed)
+        }
 
     assert listed("") == {waiting.reference, advised.reference, closed.reference}
     assert listed("status=open") == {waiting.reference, advised.reference}
@@ -592,13 +731,17 @@ def test_the_list_filters_by_status_platform_and_words(
     assert listed("q=radio") == {advised.reference}
     assert listed(f"q={closed.reference}") == {closed.reference}
     assert listed("status=nonsense") == {waiting.reference, advised.reference, closed.reference}
-    refused = app.test_client().get("/api/v1/media-contacts?status=nonsense&platform=myspace",
-                                    headers=api_token(comms.user))  # type: ignore[attr-defined]
+    refused = app.test_client().get(
+        "/api/v1/media-contacts?status=nonsense&platform=myspace", headers=api_token(comms.user)
+    )  # type: ignore[attr-defined]
     assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"status", "platform"}
 
 
 def test_pages_and_lists_run_the_same_statements_for_10_and_60_approaches(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User], count_queries: Callable[[], Any],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    count_queries: Callable[[], Any],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """The list (for comms and for a reporter), the API list and the work items cost a fixed number of statements."""
@@ -607,15 +750,19 @@ def test_pages_and_lists_run_the_same_statements_for_10_and_60_approaches(
     comms = browser_as("comms")
     mine = browser_as(user=reporters[0])
     headers = api_token(comms.user)  # type: ignore[attr-defined]
-    paths = ("/media-contacts?per_page=100", "/media-contacts?per_page=100&status=open&platform=x",
-             "/api/v1/media-contacts?per_page=100")
+    paths = (
+        "/media-contacts?per_page=100",
+        "/media-contacts?per_page=100&status=open&platform=x",
+        "/api/v1/media-contacts?per_page=100",
+    )
     made = [0]
 
     def seed(n: int) -> None:
         for _ in range(n):
             made[0] += 1
             contact = services.log_approach(
-                approach(deadline_at=db.utcnow() + dt.timedelta(hours=3)), [], reporters[made[0] % 3])
+                approach(deadline_at=db.utcnow() + dt.timedelta(hours=3)), [], reporters[made[0] % 3]
+            )
             if made[0] % 3 == 1:
                 services.triage(contact, "advise", triager, advice=ADVICE)
         db.session().commit()
@@ -623,15 +770,20 @@ def test_pages_and_lists_run_the_same_statements_for_10_and_60_approaches(
     def statements() -> dict[str, int]:
         counts = {}
         for who, path in [(comms, p) for p in paths] + [(mine, "/media-contacts?per_page=100")]:
-            get = (lambda p=path, b=who: b.client.get(p, headers=headers)) if path.startswith("/api/") \
+            get = (
+                (lambda p=path, b=who: b.client.get(p, headers=headers))
+                if path.startswith("/api/")
                 else (lambda p=path, b=who: b.get(p))
+            )
             assert get().status_code == 200, path
             with count_queries() as counted:
                 assert get().status_code == 200, path
             counts[f"{path} {who.user.email}"] = counted.n  # type: ignore[attr-defined]
-        for name, work in (("comms", services.work_items_for_comms),
-                           ("mine", lambda: services.work_items_of(reporters[0])),
-                           ("open", services.open_count)):
+        for name, work in (
+            ("comms", services.work_items_for_comms),
+            ("mine", lambda: services.work_items_of(reporters[0])),
+            ("open", services.open_count),
+        ):
             db.session().expire_all()
             with count_queries() as counted:
                 work()
@@ -651,7 +803,9 @@ def test_pages_and_lists_run_the_same_statements_for_10_and_60_approaches(
 
 
 def test_work_items_for_comms_and_for_the_reporter(
-    app: Flask, staff: User, make_contact: Callable[..., MediaContact],
+    app: Flask,
+    staff: User,
+    make_contact: Callable[..., MediaContact],
 ) -> None:
     waiting = make_contact(reporter=staff, deadline_at=db.utcnow() + dt.timedelta(hours=2))
     acknowledged = make_contact("acknowledged", reporter=staff)
@@ -672,30 +826,46 @@ def test_work_items_for_comms_and_for_the_reporter(
 
 
 def test_month_figures_count_what_happened_in_the_month(
-    app: Flask, staff: User, comms: User,
+    app: Flask,
+    staff: User,
+    comms: User,
 ) -> None:
     """October 2026 in UK time: British Summer Time ends on 25 October."""
     session = db.session()
 
-    def made(created: str, *, path: tuple[str, ...] = (), closed: str | None = None,
-             responded: str | None = None) -> MediaContact:
+    def made(
+        created: str, *, path: tuple[str, ...] = (), closed: str | None = None, responded: str | None = None
+    ) -> MediaContact:
         contact = services.log_approach(approach(), [], staff)
         for action in path:
             services.triage(contact, action, comms, advice=ADVICE if action == "advise" else None, note="Done.")
-        session.execute(update(MediaContact).where(MediaContact.id == contact.id).values(
-            created_at=dt.datetime.fromisoformat(created),
-            closed_at=dt.datetime.fromisoformat(closed) if closed else None,
-        ))
+        session.execute(
+            update(MediaContact)
+            .where(MediaContact.id == contact.id)
+            .values(
+                created_at=dt.datetime.fromisoformat(created),
+                closed_at=dt.datetime.fromisoformat(closed) if closed else None,
+            )
+        )
         if responded:
-            session.execute(update(MediaContactStep).where(
-                MediaContactStep.media_contact_id == contact.id, MediaContactStep.action == "respond",
-            ).values(occurred_at=dt.datetime.fromisoformat(responded)))
+            session.execute(
+                update(MediaContactStep)
+                .where(
+                    MediaContactStep.media_contact_id == contact.id,
+                    MediaContactStep.action == "respond",
+                )
+                .values(occurred_at=dt.datetime.fromisoformat(responded))
+            )
         return contact
 
     made("2026-09-30T23:30:00+00:00")  # 00:30 on 1 October in London: logged, open at the end
     made("2026-09-15T10:00:00+00:00", path=("close",), closed="2026-10-05T10:00:00+00:00")  # closed
-    made("2026-10-10T10:00:00+00:00", path=("respond", "close"), responded="2026-10-11T10:00:00+00:00",
-         closed="2026-11-02T10:00:00+00:00")  # logged, comms responding, open at the end
+    made(
+        "2026-10-10T10:00:00+00:00",
+        path=("respond", "close"),
+        responded="2026-10-11T10:00:00+00:00",
+        closed="2026-11-02T10:00:00+00:00",
+    )  # logged, comms responding, open at the end
     made("2026-11-01T00:10:00+00:00")  # November (GMT again): nothing in October
     made("2026-08-01T10:00:00+00:00", path=("advise",))  # open at the end
     made("2026-10-20T10:00:00+00:00", path=("close",), closed="2026-10-25T10:00:00+00:00")  # logged and closed
@@ -703,10 +873,16 @@ def test_month_figures_count_what_happened_in_the_month(
     session.flush()
 
     assert services.month_figures(dt.date(2026, 10, 1), dt.date(2026, 10, 31)) == {
-        "logged": 4, "closed": 2, "open_at_end": 4, "comms_responding": 1,
+        "logged": 4,
+        "closed": 2,
+        "open_at_end": 4,
+        "comms_responding": 1,
     }
     assert services.month_figures(dt.date(2025, 1, 1), dt.date(2025, 1, 31)) == {
-        "logged": 0, "closed": 0, "open_at_end": 0, "comms_responding": 0,
+        "logged": 0,
+        "closed": 0,
+        "open_at_end": 0,
+        "comms_responding": 0,
     }
     assert services.month_figures(dt.date(2026, 11, 1), dt.date(2026, 11, 30))["comms_responding"] == 1
     with pytest.raises(ValueError):
@@ -726,7 +902,9 @@ def test_month_figures_count_what_happened_in_the_month(
     ],
 )
 def test_the_database_refuses_an_impossible_approach(
-    app: Flask, make_contact: Callable[..., MediaContact], values: dict[str, Any],
+    app: Flask,
+    make_contact: Callable[..., MediaContact],
+    values: dict[str, Any],
 ) -> None:
     contact = make_contact()
     with pytest.raises(IntegrityError), db.session().begin_nested():
@@ -744,9 +922,12 @@ def test_an_unknown_or_malformed_reference_is_not_found(app: Flask, comms: User)
 
 def _api_body(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "platform": "linkedin", "outlet": "Health Service Weekly", "journalist": None,
+        "platform": "linkedin",
+        "outlet": "Health Service Weekly",
+        "journalist": None,
         "contacted_at": (dt.datetime.now(clock.LONDON) - dt.timedelta(hours=1)).replace(tzinfo=None).isoformat(),
-        "enquiry": "Asked for my views on the new patient record system.", "not_responded": True,
+        "enquiry": "Asked for my views on the new patient record system.",
+        "not_responded": True,
         "screenshots": [{"filename": "dm.png", "content_base64": base64.b64encode(png()).decode()}],
     }
     body.update(changes)
@@ -754,7 +935,9 @@ def _api_body(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_api_logs_reads_and_triages(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     client = app.test_client()
     staff, comms = make_user("staff"), make_user("comms")
@@ -771,9 +954,11 @@ def test_the_api_logs_reads_and_triages(
     file = client.get(shot["url"], headers=api_token(staff))
     assert file.status_code == 200 and Image.open(io.BytesIO(file.data)).size == (30, 20)
 
-    triaged = client.post(f"/api/v1/media-contacts/{ref}/triage",
-                          json={"action": "advise", "advice": ADVICE, "note": "Known journalist."},
-                          headers=api_token(comms))
+    triaged = client.post(
+        f"/api/v1/media-contacts/{ref}/triage",
+        json={"action": "advise", "advice": ADVICE, "note": "Known journalist."},
+        headers=api_token(comms),
+    )
     assert triaged.status_code == 200, triaged.get_json()
     assert triaged.get_json()["status"] == "advice_given" and triaged.get_json()["advice"] == ADVICE
     assert triaged.get_json()["history"][-1]["note"] == "Known journalist."
@@ -785,7 +970,9 @@ def test_the_api_logs_reads_and_triages(
 
 
 def test_api_refusals_are_problems_naming_each_field(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
     make_contact: Callable[..., MediaContact],
 ) -> None:
     client = app.test_client()
@@ -810,15 +997,18 @@ def test_api_refusals_are_problems_naming_each_field(
     comms = api_token(make_user("comms"))
     wrong = client.post(f"/api/v1/media-contacts/{contact.reference}/triage", json={"action": 3}, headers=comms)
     assert wrong.status_code == 422 and set(wrong.get_json()["errors"]) == {"action"}
-    missing = client.post(f"/api/v1/media-contacts/{contact.reference}/triage", json={"action": "advise"},
-                          headers=comms)
+    missing = client.post(
+        f"/api/v1/media-contacts/{contact.reference}/triage", json={"action": "advise"}, headers=comms
+    )
     assert missing.status_code == 422 and set(missing.get_json()["errors"]) == {"advice"}
     unknown = client.get("/api/v1/media-contacts/MC-999999", headers=comms)
     assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"
 
 
 def test_api_bodies_match_the_documented_schema_for_reporter_and_comms(
-    app: Flask, make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
     make_contact: Callable[..., MediaContact],
 ) -> None:
     """Every body the API gives (a full approach, a list) fits the closed schema of the OpenAPI document,
@@ -828,8 +1018,10 @@ def test_api_bodies_match_the_documented_schema_for_reporter_and_comms(
     validator = jsonschema_rs.validator_for(openapi_schemas()["MediaContact"])
     staff, comms = make_user("staff"), make_user("comms")
     client = app.test_client()
-    made = [make_contact(status, reporter=staff, files=[screenshot()], deadline_at=db.utcnow())
-            for status in ("reported", "comms_responding", "closed")]
+    made = [
+        make_contact(status, reporter=staff, files=[screenshot()], deadline_at=db.utcnow())
+        for status in ("reported", "comms_responding", "closed")
+    ]
     services.triage(made[0], "note", comms, note="A note.")
     db.session().commit()
     for user in (staff, comms):
@@ -849,5 +1041,6 @@ def test_the_demo_approaches_cover_every_status(app: Flask, make_user: Callable[
 
     made = seed_demo([make_user("staff"), make_user("manager")], [make_user("comms"), make_user("comms")])
     assert sorted(c.status for c in made) == sorted(
-        ["reported", "acknowledged", "advice_given", "comms_responding", "closed"])
+        ["reported", "acknowledged", "advice_given", "comms_responding", "closed"]
+    )
     assert count(MediaContactEvidence) == 3

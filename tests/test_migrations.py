@@ -71,7 +71,9 @@ def schema(connection: Connection) -> dict[str, Any]:
             # Sorted: a downgrade that puts back a dropped column cannot put it back in its old place on
             # PostgreSQL, and a column's place means nothing to the application.
             "columns": sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)),
-            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)
+            ),
             "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
             "foreign_keys": sorted(
                 (tuple(f["constrained_columns"]), f["referred_table"]) for f in inspector.get_foreign_keys(table)
@@ -82,14 +84,19 @@ def schema(connection: Connection) -> dict[str, Any]:
 
 def index_definitions(connection: Connection) -> list[tuple[str, str]]:
     if connection.dialect.name == "sqlite":
-        rows = connection.execute(text(
-            "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name != 'alembic_version'"
-        ))
+        rows = connection.execute(
+            text(
+                "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name != "
+                "'alembic_version'"
+            )
+        )
     else:
-        rows = connection.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename != 'alembic_version'"
-        ))
+        rows = connection.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename != 'alembic_version'"
+            )
+        )
     return sorted((name, definition) for name, definition in rows)
 
 
@@ -141,8 +148,12 @@ def test_upgrade_head_on_an_empty_database(empty_database: str) -> None:
     assert found["revision"] == head()
     assert found["anchor"] == ((1, 0, GENESIS_HASH),)
     expected_triggers = (
-        {"audit_events_no_update", "audit_events_no_delete",
-         "monthly_reports_issued_no_update", "monthly_reports_issued_no_delete"}
+        {
+            "audit_events_no_update",
+            "audit_events_no_delete",
+            "monthly_reports_issued_no_update",
+            "monthly_reports_issued_no_delete",
+        }
         if empty_database.startswith("sqlite")
         else {"audit_events_no_change", "audit_events_no_truncate", "monthly_reports_issued_no_change"}
     )
@@ -179,7 +190,9 @@ def test_each_revision_goes_down_and_up_again(empty_database: str) -> None:
 
 
 def test_flask_db_upgrade_builds_and_is_idempotent(
-    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    empty_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``flask db upgrade`` on an empty database builds the schema; running it again changes nothing."""
     monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
@@ -209,23 +222,34 @@ def test_0014_retires_the_temporary_passwords_administrators_chose(empty_databas
 
     def load(connection: Connection) -> None:
         for email, temporary in (("temp@example.nhs.uk", True), ("own@example.nhs.uk", False)):
-            connection.execute(text(
-                "INSERT INTO users (email, name, password_hash, active, must_change_password, created_at) "
-                "VALUES (:email, 'Person', :hash, :active, :temporary, CURRENT_TIMESTAMP)"
-            ), {"email": email, "hash": f"$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$hash-of-{email}", "active": True,
-                "temporary": temporary})
-            connection.execute(text(
-                "INSERT INTO user_roles (user_id, role) SELECT id, 'comms' FROM users WHERE email = :email"
-            ), {"email": email})
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, name, password_hash, active, must_change_password, created_at) "
+                    "VALUES (:email, 'Person', :hash, :active, :temporary, CURRENT_TIMESTAMP)"
+                ),
+                {
+                    "email": email,
+                    "hash": f"$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$hash-of-{email}",
+                    "active": True,
+                    "temporary": temporary,
+                },
+            )
+            connection.execute(
+                text("INSERT INTO user_roles (user_id, role) SELECT id, 'comms' FROM users WHERE email = :email"),
+                {"email": email},
+            )
         connection.commit()
 
     read(empty_database, load)
     alembic(empty_database, lambda cfg: command.upgrade(cfg, "0014"))
 
     def after(connection: Connection) -> dict[str, Any]:
-        rows = connection.execute(text(
-            "SELECT u.email, u.password_hash, r.role FROM users u JOIN user_roles r ON r.user_id = u.id ORDER BY u.email"
-        )).all()
+        rows = connection.execute(
+            text(
+                "SELECT u.email, u.password_hash, r.role FROM users u JOIN user_roles r ON r.user_id = u.id "
+                "ORDER BY u.email"
+            )
+        ).all()
         return {email: (password_hash, role) for email, password_hash, role in rows}
 
     assert read(empty_database, after) == {

@@ -31,8 +31,12 @@ def text_of(response: Any) -> str:
 
 def state(connection: Connection, finding: UnauthorisedAccount) -> dict[str, Any]:
     row = connection.execute(
-        select(UnauthorisedAccount.status, UnauthorisedAccount.outcome_note, UnauthorisedAccount.closed_at,
-               UnauthorisedAccount.channel_id).where(UnauthorisedAccount.id == finding.id)
+        select(
+            UnauthorisedAccount.status,
+            UnauthorisedAccount.outcome_note,
+            UnauthorisedAccount.closed_at,
+            UnauthorisedAccount.channel_id,
+        ).where(UnauthorisedAccount.id == finding.id)
     ).one()
     return {
         "finding": tuple(row),
@@ -49,7 +53,10 @@ def comms(browser_as: Callable[..., Browser]) -> Browser:
 @pytest.fixture
 def finding(app: Flask, make_user: Callable[..., User]) -> UnauthorisedAccount:
     recorded = monitoring.record_finding(
-        platform="", url="https://twitter.com/ExampleNHS_Help", evidence=EVIDENCE, found_on=None,
+        platform="",
+        url="https://twitter.com/ExampleNHS_Help",
+        evidence=EVIDENCE,
+        found_on=None,
         actor=make_user("comms"),
     )
     db.session().commit()
@@ -83,7 +90,9 @@ def test_comms_record_an_unauthorised_account(app: Flask, connection: Connection
         if expected_handle is not None:
             assert found.handle == expected_handle, url
         assert (found.status, found.found_by_id, found.found_on) == (
-            "unauthorised", comms.user.id, db.utcnow().date(),  # type: ignore[attr-defined]
+            "unauthorised",
+            comms.user.id,
+            db.utcnow().date(),  # type: ignore[attr-defined]
         )
         event = connection.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
         assert (event.action, event.object_id) == ("unauthorised_account:record", reference)
@@ -93,7 +102,10 @@ def test_comms_record_an_unauthorised_account(app: Flask, connection: Connection
 
 
 def test_an_official_channel_cannot_be_recorded_as_unauthorised(
-    app: Flask, connection: Connection, comms: Browser, make_channel: Callable[..., Channel],
+    app: Flask,
+    connection: Connection,
+    comms: Browser,
+    make_channel: Callable[..., Channel],
 ) -> None:
     """A live Trust account, given in any form, is refused at the address field, naming the channel."""
     official = make_channel("active", handle="ExampleNHS")
@@ -109,7 +121,10 @@ def test_an_official_channel_cannot_be_recorded_as_unauthorised(
 
 
 def test_an_account_already_followed_up_cannot_be_recorded_twice(
-    app: Flask, connection: Connection, comms: Browser, finding: UnauthorisedAccount,
+    app: Flask,
+    connection: Connection,
+    comms: Browser,
+    finding: UnauthorisedAccount,
 ) -> None:
     """While a record is open, the same account (in another form) is refused, naming the open record."""
     before = state(connection, finding)
@@ -121,11 +136,23 @@ def test_an_account_already_followed_up_cannot_be_recorded_twice(
 
 FORM_PROBLEMS = [
     ({"url": "", "evidence": EVIDENCE}, "url", "Enter the web address of the account"),
-    ({"url": "https://x.com/FakeTrust", "evidence": ""}, "evidence",
-     "Describe why it looks like a Trust account (name, logo, what it posts)"),
+    (
+        {"url": "https://x.com/FakeTrust", "evidence": ""},
+        "evidence",
+        "Describe why it looks like a Trust account (name, logo, what it posts)",
+    ),
     ({"url": "not a web address", "evidence": EVIDENCE}, "url", None),
-    ({"url": "https://x.com/FakeTrust", "evidence": EVIDENCE, "found_on[day]": "1", "found_on[month]": "1",
-      "found_on[year]": "2999"}, "found_on", "The date it was found must be today or in the past"),
+    (
+        {
+            "url": "https://x.com/FakeTrust",
+            "evidence": EVIDENCE,
+            "found_on[day]": "1",
+            "found_on[month]": "1",
+            "found_on[year]": "2999",
+        },
+        "found_on",
+        "The date it was found must be today or in the past",
+    ),
 ]
 
 
@@ -145,7 +172,9 @@ def test_the_record_form_explains_each_problem(app: Flask, connection: Connectio
 # --- following up -----------------------------------------------------------------------------
 
 
-def test_follow_up_to_takedown(app: Flask, connection: Connection, comms: Browser, finding: UnauthorisedAccount) -> None:
+def test_follow_up_to_takedown(
+    app: Flask, connection: Connection, comms: Browser, finding: UnauthorisedAccount
+) -> None:
     """Unauthorised → takedown requested → taken down; each step keeps its note and is audited."""
     requested = move(comms, finding, "request_takedown", "Reported to X, case 4471.")
     assert requested.status_code == 302, text_of(requested)[:2000]
@@ -157,11 +186,17 @@ def test_follow_up_to_takedown(app: Flask, connection: Connection, comms: Browse
     status, note, closed_at, _ = state(connection, finding)["finding"]
     assert (status, note) == ("taken_down", "Profile no longer exists; checked today.")
     assert closed_at is not None
-    actions = connection.execute(
-        select(AuditEvent.action).where(AuditEvent.object_id == finding.reference).order_by(AuditEvent.seq)
-    ).scalars().all()
+    actions = (
+        connection.execute(
+            select(AuditEvent.action).where(AuditEvent.object_id == finding.reference).order_by(AuditEvent.seq)
+        )
+        .scalars()
+        .all()
+    )
     assert actions == [
-        "unauthorised_account:record", "unauthorised_account:takedown_requested", "unauthorised_account:taken_down",
+        "unauthorised_account:record",
+        "unauthorised_account:takedown_requested",
+        "unauthorised_account:taken_down",
     ]
     page = text_of(comms.get(f"/monitoring/{finding.reference}"))
     assert "Taken down" in page and "Record a takedown request" not in page
@@ -178,7 +213,10 @@ def test_dismiss(app: Flask, connection: Connection, comms: Browser, finding: Un
 
 
 def test_a_note_is_required_for_each_move(
-    app: Flask, connection: Connection, comms: Browser, finding: UnauthorisedAccount,
+    app: Flask,
+    connection: Connection,
+    comms: Browser,
+    finding: UnauthorisedAccount,
 ) -> None:
     """Without a note the move is a 422 at the note box and nothing changes."""
     before = state(connection, finding)
@@ -199,13 +237,20 @@ ILLEGAL_MOVES = [
 
 
 def test_illegal_moves_are_409_and_change_nothing(
-    app: Flask, connection: Connection, comms: Browser, make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    comms: Browser,
+    make_user: Callable[..., User],
 ) -> None:
     """A closed record cannot be moved again, and a takedown is requested once."""
     finder = make_user("comms")
     for number, (first, then) in enumerate(ILLEGAL_MOVES):
         finding = monitoring.record_finding(
-            platform="x", url=f"https://x.com/ExampleNHS_{number}", evidence=EVIDENCE, found_on=None, actor=finder,
+            platform="x",
+            url=f"https://x.com/ExampleNHS_{number}",
+            evidence=EVIDENCE,
+            found_on=None,
+            actor=finder,
         )
         db.session().commit()
         assert move(comms, finding, first, "First outcome.").status_code == 302
@@ -219,14 +264,22 @@ def test_illegal_moves_are_409_and_change_nothing(
 
 
 def test_adopt_into_the_registry(
-    app: Flask, connection: Connection, comms: Browser, finding: UnauthorisedAccount,
+    app: Flask,
+    connection: Connection,
+    comms: Browser,
+    finding: UnauthorisedAccount,
 ) -> None:
     """An account the Trust keeps becomes an active channel; the public check then says it is official."""
     response = comms.post(
         f"/monitoring/{finding.reference}/adopt",
-        {"display_name": "Example NHS help", "department": "Patient experience", "purpose": "Answers questions.",
-         "audience": "Patients.", "sponsor": "Head of patient experience",
-         "reason": "Set up by the patient experience team before the policy; passwords handed over."},
+        {
+            "display_name": "Example NHS help",
+            "department": "Patient experience",
+            "purpose": "Answers questions.",
+            "audience": "Patients.",
+            "sponsor": "Head of patient experience",
+            "reason": "Set up by the patient experience team before the policy; passwords handed over.",
+        },
     )
 
     assert response.status_code == 302, text_of(response)[:2000]
@@ -246,7 +299,10 @@ def test_adopt_into_the_registry(
 
 
 def test_adoption_needs_the_channel_details_and_a_reason(
-    app: Flask, connection: Connection, comms: Browser, finding: UnauthorisedAccount,
+    app: Flask,
+    connection: Connection,
+    comms: Browser,
+    finding: UnauthorisedAccount,
 ) -> None:
     """Missing answers are shown at their fields; no channel is created and the record stays open."""
     before = state(connection, finding)
@@ -260,7 +316,11 @@ def test_adoption_needs_the_channel_details_and_a_reason(
 
 
 def test_a_closed_record_cannot_be_adopted(
-    app: Flask, connection: Connection, comms: Browser, finding: UnauthorisedAccount, make_user: Callable[..., User],
+    app: Flask,
+    connection: Connection,
+    comms: Browser,
+    finding: UnauthorisedAccount,
+    make_user: Callable[..., User],
 ) -> None:
     """Once dismissed, adoption is refused (409) and no channel appears."""
     deciders = make_user("comms"), make_user("comms")
@@ -268,8 +328,16 @@ def test_a_closed_record_cannot_be_adopted(
     db.session().commit()
     before = state(connection, finding)
     with pytest.raises(Conflict) as refused:
-        monitoring.adopt(finding, display_name="X", department="Y", purpose="Z", audience="W", sponsor="",
-                         reason="Changed our minds.", actor=deciders[1])
+        monitoring.adopt(
+            finding,
+            display_name="X",
+            department="Y",
+            purpose="Z",
+            audience="W",
+            sponsor="",
+            reason="Changed our minds.",
+            actor=deciders[1],
+        )
     db.session().rollback()
     assert refused.value.message == f"{finding.reference} is dismissed, so it cannot be adopted."
     assert state(connection, finding) == before
@@ -279,7 +347,10 @@ def test_a_closed_record_cannot_be_adopted(
 
 
 def test_auditors_read_monitoring_but_cannot_act(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser], finding: UnauthorisedAccount,
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
+    finding: UnauthorisedAccount,
 ) -> None:
     """Auditors see the list and each record, without the buttons; every change they try is 403."""
     auditor = browser_as("auditor")
@@ -300,7 +371,9 @@ def test_auditors_read_monitoring_but_cannot_act(
 
 
 def test_other_roles_cannot_see_monitoring(
-    app: Flask, browser_as: Callable[..., Browser], finding: UnauthorisedAccount,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    finding: UnauthorisedAccount,
 ) -> None:
     """Monitoring is for comms and auditors only."""
     for role in ("staff", "manager", "admin"):

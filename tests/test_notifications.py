@@ -78,7 +78,10 @@ def test_a_message_is_kept_in_the_outbox_and_read_by_its_recipient_only(
     reader = browser_as("staff")
     other = browser_as("staff")
     [note] = notifications.notify(
-        reader.user, event="test:hello", subject="Your request was approved", body="Line one.\nLine two.\n\nNext <b>para</b>.",
+        reader.user,
+        event="test:hello",
+        subject="Your request was approved",
+        body="Line one.\nLine two.\n\nNext <b>para</b>.",
         link="/channels/CH-0001",
     )
     db.session().commit()
@@ -160,8 +163,12 @@ def test_the_person_who_acted_on_their_own_channel_is_not_told(
 @pytest.fixture
 def smtp_app(app: Flask, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, Inbox]:
     inbox, port = smtp
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none", SMTP_FROM="Registry <registry@example.nhs.uk>")
-    settings = dataclasses.replace(app.extensions["registry.settings"], public_base_url="https://registry.example.nhs.uk")
+    app.config.update(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none", SMTP_FROM="Registry <registry@example.nhs.uk>"
+    )
+    settings = dataclasses.replace(
+        app.extensions["registry.settings"], public_base_url="https://registry.example.nhs.uk"
+    )
     monkeypatch.setitem(app.extensions, "registry.settings", settings)
     return app, inbox
 
@@ -173,7 +180,11 @@ def test_messages_are_e_mailed_once_the_change_commits(
     person = make_user("staff", name="Ann Example", email="ann@example.nhs.uk")
     with db.transaction():
         [note] = notifications.notify(
-            person, event="test:x", subject="Your consent expires soon", body="Please renew it.", link="/consents/LC-2026-0001",
+            person,
+            event="test:x",
+            subject="Your consent expires soon",
+            body="Please renew it.",
+            link="/consents/LC-2026-0001",
         )
         assert note.delivery == Delivery.PENDING.value
         assert inbox.messages == []  # nothing leaves before the change is committed
@@ -207,12 +218,23 @@ def test_a_request_that_fails_sends_nothing_and_one_that_succeeds_sends(
     refused = staff.post("/channels/new", data={"platform": "x", "handle": "", "display_name": ""})
     assert refused.status_code == 422
     assert inbox.messages == []
-    made = staff.post("/channels/new", data={
-        "platform": "x", "handle": "@trust_mail_test", "display_name": "Mail test", "department": "Maternity",
-        "purpose": "Updates for parents.", "audience": "Parents", "posting_plan": "Midwives",
-        "moderation_plan": "Midwives", "out_of_hours": "On-call comms", "sponsor": "Head of Midwifery",
-        "proposed_administrators": "Ann Smith", "policy_acknowledged": "y",
-    })
+    made = staff.post(
+        "/channels/new",
+        data={
+            "platform": "x",
+            "handle": "@trust_mail_test",
+            "display_name": "Mail test",
+            "department": "Maternity",
+            "purpose": "Updates for parents.",
+            "audience": "Parents",
+            "posting_plan": "Midwives",
+            "moderation_plan": "Midwives",
+            "out_of_hours": "On-call comms",
+            "sponsor": "Head of Midwifery",
+            "proposed_administrators": "Ann Smith",
+            "policy_acknowledged": "y",
+        },
+    )
     assert made.status_code == 302, made.text
     assert [m["To"] for m in inbox.messages if "comms-desk" in m["To"]]
 
@@ -265,7 +287,13 @@ def test_the_smtp_password_never_reaches_the_log_or_the_outbox(
     app: Flask, make_user: Callable[..., User], caplog: pytest.LogCaptureFixture
 ) -> None:
     secret = "smtp-Pa55word-never-logged"
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_SECURITY="none", SMTP_USERNAME="registry", SMTP_PASSWORD=secret)
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=_free_port(),
+        SMTP_SECURITY="none",
+        SMTP_USERNAME="registry",
+        SMTP_PASSWORD=secret,
+    )
     person = make_user("staff")
     with caplog.at_level("DEBUG"), db.transaction():
         notifications.notify(person, event="test:x", subject="Hello", body="Body")
@@ -298,9 +326,12 @@ def test_reminders_give_each_comms_member_one_digest_of_what_is_due_once_a_day(
         again = reminders.send()
     assert again.digests == 0
     assert len([n for n in messages_to(comms) if n.event == "reminders:digest"]) == 1
-    events = db.session().execute(
-        select(AuditEvent).where(AuditEvent.action == AuditAction.REMINDERS_SEND.value)
-    ).scalars().all()
+    events = (
+        db.session()
+        .execute(select(AuditEvent).where(AuditEvent.action == AuditAction.REMINDERS_SEND.value))
+        .scalars()
+        .all()
+    )
     assert len(events) == 2
 
 
@@ -342,7 +373,9 @@ def test_the_work_queue_lists_every_waiting_request_oldest_first_with_its_age(
 
 
 def test_the_work_queue_runs_the_same_statements_for_5_and_40_requests(
-    app: Flask, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    make_channel: Callable[..., Channel],
+    browser_as: Callable[..., Browser],
     count_queries: Callable[[], Any],
 ) -> None:
     comms = browser_as("comms")
@@ -394,10 +427,13 @@ def test_only_administrators_read_the_outbox(
         ({"SMTP_SECURITY": "tls1.0"}, "REGISTRY_SMTP_SECURITY must be starttls, ssl or none."),
         ({"SMTP_PORT": "mail"}, "REGISTRY_SMTP_PORT must be a port number from 1 to 65535."),
         ({"SMTP_PORT": 70000}, "REGISTRY_SMTP_PORT must be a port number from 1 to 65535."),
-        ({}, (
-            "REGISTRY_SMTP_HOST is set, so set REGISTRY_PUBLIC_BASE_URL too (the Registry's address, "
-            "e.g. https://registry.example.nhs.uk): e-mails link to it."
-        )),
+        (
+            {},
+            (
+                "REGISTRY_SMTP_HOST is set, so set REGISTRY_PUBLIC_BASE_URL too (the Registry's address, "
+                "e.g. https://registry.example.nhs.uk): e-mails link to it."
+            ),
+        ),
     ],
 )
 def test_e_mail_settings_that_cannot_work_stop_the_app_starting(

@@ -157,16 +157,29 @@ def seeded(make_channel: Callable[..., Channel], make_user: Callable[..., User])
     ]
     references = [channel.reference for channel in channels]
     staff, comms = make_user("staff"), make_user("comms")
-    monitoring.record_finding(platform="x", url="https://x.com/fake_trust", evidence="Uses the Trust's logo.",
-                              found_on=None, actor=comms)
+    monitoring.record_finding(
+        platform="x", url="https://x.com/fake_trust", evidence="Uses the Trust's logo.", found_on=None, actor=comms
+    )
     live = [channel.reference for channel in channels if channel.status == "active"][:1]
     for n, path in enumerate(([], ["approve"], ["approve", "schedule"], ["request_changes"], ["reject"])):
-        post = posts.propose(posts.PostProposal(
-            text=f"Flu clinic {n}" + (" NHS number 943 476 5919" if n == 0 else ""), channels=live,
-            wished_for=clock.today() + dt.timedelta(days=1), reason="Why", consent_confirmed=True), staff)
+        post = posts.propose(
+            posts.PostProposal(
+                text=f"Flu clinic {n}" + (" NHS number 943 476 5919" if n == 0 else ""),
+                channels=live,
+                wished_for=clock.today() + dt.timedelta(days=1),
+                reason="Why",
+                consent_confirmed=True,
+            ),
+            staff,
+        )
         for step in path:
-            posts.transition(post, step, comms, reason="Because",
-                             scheduled_for=db.utcnow() + dt.timedelta(days=3) if step == "schedule" else None)
+            posts.transition(
+                post,
+                step,
+                comms,
+                reason="Because",
+                scheduled_for=db.utcnow() + dt.timedelta(days=3) if step == "schedule" else None,
+            )
         references.append(post.reference)
     start = clock.today() + dt.timedelta(days=7)
     for decision in (None, "approve", "request_changes", "reject"):
@@ -175,19 +188,36 @@ def seeded(make_channel: Callable[..., Channel], make_user: Callable[..., User])
         artwork.seek(0)
         consent = consents.request_consent(
             consents.ConsentRequest(
-                title="Flu leaflet", department="Pharmacy", asset="nhs_lozenge", purpose="Flu clinics.",
-                media=("print",), audience="Staff", partner_involved=False, starts_on=start, ends_on=start,
+                title="Flu leaflet",
+                department="Pharmacy",
+                asset="nhs_lozenge",
+                purpose="Flu clinics.",
+                media=("print",),
+                audience="Staff",
+                partner_involved=False,
+                starts_on=start,
+                ends_on=start,
             ),
-            [FileStorage(stream=artwork, filename="flu.png")], staff,
+            [FileStorage(stream=artwork, filename="flu.png")],
+            staff,
         )
         if decision:
-            consents.decide(consent, decision, comms, note="Because",
-                            checked=[i.id for i in consents.active_checklist()])
+            consents.decide(
+                consent, decision, comms, note="Because", checked=[i.id for i in consents.active_checklist()]
+            )
         references.append(consent.request_reference)
     for action in (None, "acknowledge"):
-        contact = media_contacts.log_approach(media_contacts.Approach(
-            platform="x", contacted_at=db.utcnow() - dt.timedelta(hours=1), enquiry="Asked why.",
-            link="https://x.com/messages/1", not_responded=True), [], staff)
+        contact = media_contacts.log_approach(
+            media_contacts.Approach(
+                platform="x",
+                contacted_at=db.utcnow() - dt.timedelta(hours=1),
+                enquiry="Asked why.",
+                link="https://x.com/messages/1",
+                not_responded=True,
+            ),
+            [],
+            staff,
+        )
         if action:
             media_contacts.triage(contact, action, comms)
         references.append(contact.reference)
@@ -238,8 +268,11 @@ def refused_only_for_rules_in_words(case: schemathesis.Case, response: Any) -> N
     if response.status_code == 422:
         allowed = RULES_IN_WORDS.get(operation, {})
         refused = response.json().get("errors", {})
-        unstated = {field: message for field, message in refused.items()
-                    if not any(fnmatch.fnmatchcase(field, pattern) for pattern in allowed)}
+        unstated = {
+            field: message
+            for field, message in refused.items()
+            if not any(fnmatch.fnmatchcase(field, pattern) for pattern in allowed)
+        }
         assert not unstated, (
             f"{case.operation.label}: the document calls this request valid, but the server refused "
             f"{unstated}. Put the rule in the schema (or, if JSON Schema cannot say it, in its description "
@@ -324,7 +357,9 @@ def test_every_operation_documents_its_refusals() -> None:
 
 
 def test_an_undocumented_response_field_would_fail_the_conformance_check(
-    client: FlaskClient, make_channel: Callable[..., Channel], make_user: Callable[..., User],
+    client: FlaskClient,
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Response objects are closed: were a secret (or any field not in the document) added to

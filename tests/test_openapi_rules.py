@@ -78,9 +78,7 @@ def refused_for(response: Any, field: str) -> bool:
     return response.status_code == 422 and field in response.get_json()["errors"]
 
 
-def assert_agree(
-    schema: jsonschema_rs.Validator, body: dict[str, Any], field: str, response: Any
-) -> None:
+def assert_agree(schema: jsonschema_rs.Validator, body: dict[str, Any], field: str, response: Any) -> None:
     allowed = schema.is_valid(body)
     assert response.status_code != 500
     assert refused_for(response, field) is not allowed, (
@@ -90,9 +88,7 @@ def assert_agree(
 
 
 @pytest.fixture
-def comms(
-    make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]]
-) -> dict[str, str]:
+def comms(make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]]) -> dict[str, str]:
     return api_token(make_user("comms"))
 
 
@@ -126,9 +122,7 @@ def test_a_secret_is_refused_exactly_when_the_document_says(
 ) -> None:
     """A secret must not be blank nor hold NUL; a two-factor seed must be base32 of a usable length."""
     body = {"kind": kind, "value": value, "reason": "Onboarding the account."}
-    response = client.post(
-        f"/api/v1/channels/{active}/credentials", json=body, headers=comms
-    )
+    response = client.post(f"/api/v1/channels/{active}/credentials", json=body, headers=comms)
     assert_agree(request_schema("CredentialRequest"), body, "value", response)
 
 
@@ -186,9 +180,7 @@ def test_a_note_needs_text_and_takes_no_advice_as_the_document_says(
 ) -> None:
     """Adding a note: the note must not be blank, and advice must be (a note is not sent to the reporter)."""
     body = {"action": "note", "note": "Spoke to the desk.", field: value}
-    response = client.post(
-        f"/api/v1/media-contacts/{approach}/triage", json=body, headers=comms
-    )
+    response = client.post(f"/api/v1/media-contacts/{approach}/triage", json=body, headers=comms)
     assert_agree(request_schema("MediaContactTriage"), body, field, response)
 
 
@@ -205,9 +197,7 @@ def rfc3339() -> st.SearchStrategy[str]:
         ]
     )
     times = st.builds(
-        lambda day, seconds, tz: (
-            dt.datetime.combine(day, dt.time(), tz) + dt.timedelta(seconds=seconds)
-        ),
+        lambda day, seconds, tz: dt.datetime.combine(day, dt.time(), tz) + dt.timedelta(seconds=seconds),
         days,
         st.integers(0, 86399),
         offsets,
@@ -215,22 +205,14 @@ def rfc3339() -> st.SearchStrategy[str]:
     return st.one_of(
         days.map(dt.date.isoformat),
         times.map(dt.datetime.isoformat),
-        times.map(
-            lambda moment: moment.isoformat(timespec="microseconds").replace(
-                "+00:00", "Z"
-            )
-        ),
+        times.map(lambda moment: moment.isoformat(timespec="microseconds").replace("+00:00", "Z")),
         times.map(lambda moment: moment.isoformat().lower()),
-        st.sampled_from(
-            ["", "  ", "2026-02-30", "2026-11-01T25:00:00Z", "yesterday", "1969-12-31"]
-        ),
+        st.sampled_from(["", "  ", "2026-02-30", "2026-11-01T25:00:00Z", "yesterday", "1969-12-31"]),
     )
 
 
 def audit_since(client: FlaskClient, headers: dict[str, str], value: str) -> Any:
-    return client.get(
-        "/api/v1/audit-events", query_string={"since": value}, headers=headers
-    )
+    return client.get("/api/v1/audit-events", query_string={"since": value}, headers=headers)
 
 
 @given(value=rfc3339())
@@ -243,9 +225,7 @@ def test_the_audit_trail_takes_exactly_the_times_the_document_says(
 ) -> None:
     """``since`` and ``until``: blank, or a date or date-time (with an upper-case Z) in range."""
     response = audit_since(client, api_token(make_user("auditor")), value)
-    allowed = jsonschema_rs.validator_for(AUDIT_MOMENT, validate_formats=True).is_valid(
-        value
-    )
+    allowed = jsonschema_rs.validator_for(AUDIT_MOMENT, validate_formats=True).is_valid(value)
     assert refused_for(response, "since") is not allowed, (value, response.get_json())
 
 
@@ -263,10 +243,7 @@ def test_the_audit_trail_reads_more_times_than_the_document_promises(
         "2026-11-01T09:30:00",
         "2026-11-01 09:30:00+01:00",
     ):
-        assert (
-            not moment.is_valid(value)
-            and audit_since(client, headers, value).status_code == 200
-        ), value
+        assert not moment.is_valid(value) and audit_since(client, headers, value).status_code == 200, value
 
 
 def blank_or_choice_parameters() -> list[tuple[str, str, dict[str, Any]]]:
@@ -277,8 +254,7 @@ def blank_or_choice_parameters() -> list[tuple[str, str, dict[str, Any]]]:
         for path, item in document()["paths"].items()
         if path != "/api/v1/verify"
         for parameter in item.get("get", {}).get("parameters", [])
-        if {"enum", "pattern"}
-        <= {key for branch in parameter["schema"].get("anyOf", []) for key in branch}
+        if {"enum", "pattern"} <= {key for branch in parameter["schema"].get("anyOf", []) for key in branch}
     ]
 
 
@@ -299,11 +275,7 @@ def test_a_filter_is_refused_exactly_when_the_document_says(
 ) -> None:
     """A filter takes one of its values, or nothing: empty, or only space (which the server trims away)."""
     choices = next(branch["enum"] for branch in schema["anyOf"] if "enum" in branch)
-    value = data.draw(
-        st.one_of(
-            st.sampled_from(choices), TEXT.map(str.strip), st.text(" \t\x1f\x85\u3000")
-        )
-    )
+    value = data.draw(st.one_of(st.sampled_from(choices), TEXT.map(str.strip), st.text(" \t\x1f\x85\u3000")))
     response = client.get(path, query_string={name: value}, headers=comms)
     allowed = jsonschema_rs.validator_for(schema).is_valid(value)
     assert refused_for(response, name) is not allowed, (value, response.get_json())
@@ -352,9 +324,7 @@ def test_a_post_revision_takes_image_ids_written_with_a_decimal_point(
         "remove_images": [float(post["images"][0]["id"])],
     }
     assert request_schema("PostRevision").is_valid(body)
-    revised = client.post(
-        f"/api/v1/posts/{post['reference']}/revision", headers=staff, json=body
-    )
+    revised = client.post(f"/api/v1/posts/{post['reference']}/revision", headers=staff, json=body)
     assert revised.status_code == 200, revised.get_json()
     assert revised.get_json()["images"] == []
 

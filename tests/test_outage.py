@@ -10,6 +10,7 @@ SQLite through a file whose folder is missing. The app is built here, not by the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -87,9 +88,7 @@ class Relay:
         self.port = listener.getsockname()[1]
         self._listening = threading.Event()
         self._listening.set()
-        threading.Thread(
-            target=self._accept, args=(listener, self._listening), daemon=True
-        ).start()
+        threading.Thread(target=self._accept, args=(listener, self._listening), daemon=True).start()
 
     restore = start
 
@@ -111,9 +110,7 @@ class Relay:
                 with self._lock:
                     self._open |= {client, server}
                 for source, sink in ((client, server), (server, client)):
-                    threading.Thread(
-                        target=self._pump, args=(source, sink), daemon=True
-                    ).start()
+                    threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
@@ -128,10 +125,8 @@ class Relay:
         for sock in sockets:
             with self._lock:
                 self._open.discard(sock)
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def cut(self) -> None:
@@ -222,17 +217,11 @@ def relay() -> Iterator[Relay]:
 
 
 @pytest.fixture
-def postgres(
-    relay: Relay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Outage]:
+def postgres(relay: Relay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Outage]:
     """An app whose every database connection passes through ``relay``."""
     with fresh_postgres_database(POSTGRES_URL) as url:
         migrate(url)
-        through_relay = (
-            make_url(url)
-            .set(host="127.0.0.1", port=relay.port)
-            .render_as_string(hide_password=False)
-        )
+        through_relay = make_url(url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
         app = _build_app(through_relay, tmp_path, monkeypatch)
         cut_at: list[str] = []
         _cut_mid_request(app, relay, cut_at)
@@ -248,22 +237,15 @@ def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
-def assert_outage(
-    response: TestResponse, caplog: pytest.LogCaptureFixture, *, api: bool
-) -> None:
+def assert_outage(response: TestResponse, caplog: pytest.LogCaptureFixture, *, api: bool) -> None:
     """503 with Retry-After, the plain page or problem+json, nothing kept by caches, no internals
     shown, and exactly one ERROR log line naming the exception type, without a traceback."""
     body = response.get_data(as_text=True)
     assert response.status_code == 503, body[:500]
     assert int(response.headers["Retry-After"]) > 0
     assert response.headers["Cache-Control"] == "no-store"
-    assert (
-        "Location" not in response.headers
-        and "Content-Disposition" not in response.headers
-    )
-    assert "default-src 'none'" in response.headers["Content-Security-Policy"], (
-        "the security headers are kept"
-    )
+    assert "Location" not in response.headers and "Content-Disposition" not in response.headers
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"], "the security headers are kept"
     assert LEAKS.search(body) is None, body
     if api:
         assert response.mimetype == "application/problem+json"
@@ -275,9 +257,7 @@ def assert_outage(
         assert response.mimetype == "text/html"
         assert "nhsuk-header" in body and "nhsuk-footer" in body
         assert re.search(r"<h1[^>]*>\s*Sorry, the service is unavailable\s*</h1>", body)
-        assert "Olive Outage" not in body, (
-            "the outage page must not read the signed-in user"
-        )
+        assert "Olive Outage" not in body, "the outage page must not read the signed-in user"
     errors = _errors(caplog)
     assert len(errors) == 1, [record.getMessage() for record in errors]
     [error] = errors
@@ -315,13 +295,9 @@ def test_postgres_going_away_gives_503s_and_the_app_recovers_by_itself(
             caplog,
             api=True,
         )
+        assert_outage(anonymous.get("/api/v1/verify?url=https://x.com/someone"), caplog, api=True)
         assert_outage(
-            anonymous.get("/api/v1/verify?url=https://x.com/someone"), caplog, api=True
-        )
-        assert_outage(
-            postgres.api.post(
-                "/api/v1/channels", json=CHANNEL_REQUEST, headers=postgres.token
-            ),
+            postgres.api.post("/api/v1/channels", json=CHANNEL_REQUEST, headers=postgres.token),
             caplog,
             api=True,
         )
@@ -331,10 +307,7 @@ def test_postgres_going_away_gives_503s_and_the_app_recovers_by_itself(
     ready = anonymous.get("/readyz")
     assert ready.status_code == 503 and ready.mimetype == "application/json"
     assert ready.get_json()["status"] == "unavailable"
-    assert (
-        int(ready.headers["Retry-After"]) > 0
-        and ready.headers["Cache-Control"] == "no-store"
-    )
+    assert int(ready.headers["Retry-After"]) > 0 and ready.headers["Cache-Control"] == "no-store"
     assert LEAKS.search(ready.get_data(as_text=True)) is None
     assert _errors(caplog) == [], "health checks log no errors"
 
@@ -355,9 +328,7 @@ def test_a_connection_cut_mid_request_gives_a_503_and_saves_nothing(
     caplog.clear()
     postgres.cut_at.append(where)
     assert_outage(
-        postgres.api.post(
-            "/api/v1/channels", json=CHANNEL_REQUEST, headers=postgres.token
-        ),
+        postgres.api.post("/api/v1/channels", json=CHANNEL_REQUEST, headers=postgres.token),
         caplog,
         api=True,
     )
@@ -371,13 +342,8 @@ def test_a_connection_cut_mid_request_gives_a_503_and_saves_nothing(
     anonymous = postgres.app.test_client()
     assert_serving(postgres, anonymous)
     with postgres.app.app_context():
-        assert (
-            db.session().execute(select(func.count()).select_from(Channel)).scalar_one()
-            == 0
-        )
-    created = postgres.api.post(
-        "/api/v1/channels", json=CHANNEL_REQUEST, headers=postgres.token
-    )
+        assert db.session().execute(select(func.count()).select_from(Channel)).scalar_one() == 0
+    created = postgres.api.post("/api/v1/channels", json=CHANNEL_REQUEST, headers=postgres.token)
     assert created.status_code == 201, created.get_data(as_text=True)
     assert _errors(caplog) == []
 
@@ -393,9 +359,7 @@ def test_a_sqlite_database_that_cannot_be_opened_gives_503s_until_it_is_there(
     url = f"sqlite:///{folder / 'registry.db'}"
     app = _build_app(url, tmp_path, monkeypatch)
     anonymous = app.test_client()
-    returning = (
-        app.test_client()
-    )  # a browser still holding a session cookie from before
+    returning = app.test_client()  # a browser still holding a session cookie from before
     with returning.session_transaction() as cookie:
         cookie["_user_id"] = "1"
         cookie["sid"] = secrets.token_urlsafe(32)
@@ -404,12 +368,8 @@ def test_a_sqlite_database_that_cannot_be_opened_gives_503s_until_it_is_there(
     caplog.clear()
     assert_outage(returning.get("/"), caplog, api=False)
     assert_outage(anonymous.get(CHECK_URL), caplog, api=False)
-    assert_outage(
-        anonymous.get("/api/v1/channels", headers=fake_token), caplog, api=True
-    )
-    assert_outage(
-        anonymous.get("/api/v1/verify?url=https://x.com/someone"), caplog, api=True
-    )
+    assert_outage(anonymous.get("/api/v1/channels", headers=fake_token), caplog, api=True)
+    assert_outage(anonymous.get("/api/v1/verify?url=https://x.com/someone"), caplog, api=True)
     assert anonymous.get("/healthz").status_code == 200
     ready = anonymous.get("/readyz")
     assert ready.status_code == 503 and int(ready.headers["Retry-After"]) > 0
@@ -467,8 +427,6 @@ def test_health_checks_are_never_rate_limited(
         )
     )
     client = app.test_client()
-    assert [client.get("/policy").status_code for _ in range(4)][-1] == 429, (
-        "the limit is not in force"
-    )
+    assert [client.get("/policy").status_code for _ in range(4)][-1] == 429, "the limit is not in force"
     for path in ("/healthz", "/readyz"):
         assert {client.get(path).status_code for _ in range(10)} == {200}

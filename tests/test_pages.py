@@ -104,22 +104,36 @@ PAGES = {
 }
 #: GET routes that answer with something other than an HTML page.
 NOT_PAGES = {
-    "static", "health.healthz", "health.readyz", "web.channel_chart", "channels.export", "audit.export",
-    "roster.export", "roster.export_review",
+    "static",
+    "health.healthz",
+    "health.readyz",
+    "web.channel_chart",
+    "channels.export",
+    "audit.export",
+    "roster.export",
+    "roster.export_review",
     # Pages that exist only mid-way through signing in or once two-factor sign-in is set up;
     # tests/test_two_factor.py opens them in those states.
-    "auth.login_second_factor", "auth.step_up",
+    "auth.login_second_factor",
+    "auth.step_up",
     # A set-up link opens only with its token, for its own person: tests/test_separation_of_duties.py.
-    "auth.setup_link", "auth.setup",
+    "auth.setup_link",
+    "auth.setup",
     # A message is only ever its recipient's: tests/test_notifications.py opens one.
     "notifications.message",
     # Downloads: tests/test_consent.py and tests/test_posts.py check them.
-    "consent.export", "consent.artwork", "consent.letter_pdf", "posts.image",
+    "consent.export",
+    "consent.artwork",
+    "consent.letter_pdf",
+    "posts.image",
     # A media contact's screenshot and a breach report's evidence file: tests/test_media_contacts.py
     # and tests/test_breaches.py check them.
-    "media.screenshot", "breaches.evidence",
+    "media.screenshot",
+    "breaches.evidence",
     # The monthly report's chart images and downloads: tests/test_reports.py checks them.
-    "reports.chart", "reports.export_csv", "reports.export_pdf",
+    "reports.chart",
+    "reports.export_csv",
+    "reports.export_pdf",
 }
 H1 = re.compile(r"<h1[\s>]")
 TITLE = re.compile(r"<title>\s*([^<]+?)\s*</title>")
@@ -145,20 +159,36 @@ def own_consents(requester: User, decider: User) -> dict[str, str]:
     sent back for changes, and approved, by their request references."""
     made: dict[str, str] = {}
     start = clock.today() + dt.timedelta(days=7)
-    for key, decision in (("own_consent", None), ("own_consent_changes", "request_changes"),
-                          ("own_consent_approved", "approve")):
+    for key, decision in (
+        ("own_consent", None),
+        ("own_consent_changes", "request_changes"),
+        ("own_consent_approved", "approve"),
+    ):
         buffer = io.BytesIO()
         Image.new("RGB", (24, 16), (0, 94, 184)).save(buffer, "PNG")
         consent = consents.request_consent(
             consents.ConsentRequest(
-                title=f"Pages leaflet {key}", department="Maternity", asset="nhs_lozenge", purpose="Classes.",
-                media=("print",), audience="Parents", partner_involved=False, starts_on=start, ends_on=start,
+                title=f"Pages leaflet {key}",
+                department="Maternity",
+                asset="nhs_lozenge",
+                purpose="Classes.",
+                media=("print",),
+                audience="Parents",
+                partner_involved=False,
+                starts_on=start,
+                ends_on=start,
             ),
-            [FileStorage(stream=io.BytesIO(buffer.getvalue()), filename="draft.png")], requester,
+            [FileStorage(stream=io.BytesIO(buffer.getvalue()), filename="draft.png")],
+            requester,
         )
         if decision:
-            consents.decide(consent, decision, decider, note="Use the supplied lozenge file.",
-                            checked=[i.id for i in consents.active_checklist()])
+            consents.decide(
+                consent,
+                decision,
+                decider,
+                note="Use the supplied lozenge file.",
+                checked=[i.id for i in consents.active_checklist()],
+            )
         made[key] = consent.request_reference
     db.session().commit()
     return made
@@ -168,20 +198,34 @@ def _post_of(user: User) -> str:
     """A post by ``user`` naming the test NHS number, so its page shows the screening warning."""
     channel = db.session().execute(select(Channel).where(Channel.status == "active")).scalars().first()
     assert channel is not None
-    post = posts.propose(posts.PostProposal(
-        text="Thank you from patient NHS number 943 476 5919.", channels=[channel.reference],
-        wished_for=clock.today() + dt.timedelta(days=1), reason="Pages test.", consent_confirmed=True,
-    ), user)
+    post = posts.propose(
+        posts.PostProposal(
+            text="Thank you from patient NHS number 943 476 5919.",
+            channels=[channel.reference],
+            wished_for=clock.today() + dt.timedelta(days=1),
+            reason="Pages test.",
+            consent_confirmed=True,
+        ),
+        user,
+    )
     db.session().commit()
     return post.reference
 
 
 def _media_contact_of(user: User) -> str:
     """A media approach ``user`` logged (only they, comms and auditors may open it)."""
-    contact = media.log_approach(media.Approach(
-        platform="x", outlet="Pages Gazette", contacted_at=db.utcnow() - dt.timedelta(hours=1),
-        enquiry="Asked about the pages.", link="https://x.com/messages/9", not_responded=True,
-    ), [], user)
+    contact = media.log_approach(
+        media.Approach(
+            platform="x",
+            outlet="Pages Gazette",
+            contacted_at=db.utcnow() - dt.timedelta(hours=1),
+            enquiry="Asked about the pages.",
+            link="https://x.com/messages/9",
+            not_responded=True,
+        ),
+        [],
+        user,
+    )
     db.session().commit()
     return contact.reference
 
@@ -189,10 +233,18 @@ def _media_contact_of(user: User) -> str:
 def _breach_of(user: User) -> str:
     """A breach report ``user`` made (only they, of those the pages test signs in, may open it:
     nobody is named, so it waits for comms to route it, who see it too)."""
-    made = breaches.report_breach(breaches.BreachAnswers(
-        account="@pages_test on X", link="https://x.com/pages_test/status/1", description="Pages test.",
-        clauses=("6.13",), reputational_risk=False, subject_kind="unknown",
-    ), [], user)
+    made = breaches.report_breach(
+        breaches.BreachAnswers(
+            account="@pages_test on X",
+            link="https://x.com/pages_test/status/1",
+            description="Pages test.",
+            clauses=("6.13",),
+            reputational_risk=False,
+            subject_kind="unknown",
+        ),
+        [],
+        user,
+    )
     db.session().commit()
     return made.reference
 
@@ -200,13 +252,23 @@ def _breach_of(user: User) -> str:
 def own_objects(user: User, decider: User) -> dict[str, str]:
     """What is ``user``'s own and only theirs to open: a post, logo consents in three states, a media
     approach and a breach report."""
-    return {"own_post": _post_of(user), "own_media_contact": _media_contact_of(user), "own_breach": _breach_of(user),
-            **own_consents(user, decider)}
+    return {
+        "own_post": _post_of(user),
+        "own_media_contact": _media_contact_of(user),
+        "own_breach": _breach_of(user),
+        **own_consents(user, decider),
+    }
 
 
 #: Placeholders for someone not signed in: they are sent to sign in before anything is looked up.
-NOBODYS = {"own_post": "PP-2026-0001", "own_consent": "LCR-0001", "own_consent_changes": "LCR-0002",
-           "own_consent_approved": "LCR-0003", "own_media_contact": "MC-0001", "own_breach": "BR-0001"}
+NOBODYS = {
+    "own_post": "PP-2026-0001",
+    "own_consent": "LCR-0001",
+    "own_consent_changes": "LCR-0002",
+    "own_consent_approved": "LCR-0003",
+    "own_media_contact": "MC-0001",
+    "own_breach": "BR-0001",
+}
 
 
 @pytest.fixture
@@ -214,47 +276,80 @@ def objects(app: Flask, make_channel: Callable[..., Channel], make_user: Callabl
     """A monitoring record, a user, an active channel with secrets in custody (two versions of its
     password, a two-factor seed, a copy in their history) that must be rotated, and last month's report."""
     comms = make_user("comms")
-    finding = monitoring.record_finding(platform="", url="https://x.com/ExampleNHS_Help", evidence="Imitation.",
-                                        found_on=None, actor=comms)
+    finding = monitoring.record_finding(
+        platform="", url="https://x.com/ExampleNHS_Help", evidence="Imitation.", found_on=None, actor=comms
+    )
     channel = make_channel("active")
     custody.store(channel, "password", "pages secret one", "Taking custody.", comms)
     custody.store(channel, "password", "pages secret two", "Rotated after a leaver.", comms)
     custody.store(channel, "totp_seed", "JBSWY3DPEHPK3PXP", "Taking custody.", comms)
     credentials = custody.credentials_of(channel)
-    db.session().add(CredentialReveal(
-        credential_id=credentials[0].id, version=1, user_id=comms.id, action="reveal", reason="Posting.",
-        occurred_at=db.utcnow(),
-    ))
+    db.session().add(
+        CredentialReveal(
+            credential_id=credentials[0].id,
+            version=1,
+            user_id=comms.id,
+            action="reveal",
+            reason="Posting.",
+            occurred_at=db.utcnow(),
+        )
+    )
     custody.record_copy(credentials[0], comms, 1)
     custody.mark_rotation_required(credentials, "Ann Smith left the agency.", actor=comms)
-    grant = roster.grant(channel, email="sam@agency.example", name="Sam Agency", organisation="Bright Agency Ltd",
-                         platform_role="editor", actor=comms)
+    grant = roster.grant(
+        channel,
+        email="sam@agency.example",
+        name="Sam Agency",
+        organisation="Bright Agency Ltd",
+        platform_role="editor",
+        actor=comms,
+    )
     review = roster.start_review(title="Spring review", channel_ids=None, due_on=clock.today(), actor=comms)
     report = reports.generate(reports.default_month(), comms)
     db.session().commit()
     account_request = AccountRequest(
-        kind="grant_roles", user_id=make_user("staff").id, roles="auditor", reason="Joins internal audit.",
-        requested_by_id=make_user("admin").id, expires_at=db.utcnow() + dt.timedelta(days=7),
+        kind="grant_roles",
+        user_id=make_user("staff").id,
+        roles="auditor",
+        reason="Joins internal audit.",
+        requested_by_id=make_user("admin").id,
+        expires_at=db.utcnow() + dt.timedelta(days=7),
     )
     db.session().add(account_request)
     db.session().commit()
-    return {"channel": channel.reference, "finding": finding.reference, "user": comms.id, "grant": grant.id,
-            "review": review.reference, "report": report.month, "account_request": account_request.id}
+    return {
+        "channel": channel.reference,
+        "finding": finding.reference,
+        "user": comms.id,
+        "grant": grant.id,
+        "review": review.reference,
+        "report": report.month,
+        "account_request": account_request.id,
+    }
 
 
 def test_every_get_route_is_a_checked_page_or_declared_not_a_page(app: Flask) -> None:
     """A new page must be added here, so that it is checked for every role."""
-    unchecked = {
-        rule.endpoint for rule in app.url_map.iter_rules()
-        if "GET" in (rule.methods or ()) and not rule.rule.startswith("/api/")
-    } - set(PAGES) - NOT_PAGES
+    unchecked = (
+        {
+            rule.endpoint
+            for rule in app.url_map.iter_rules()
+            if "GET" in (rule.methods or ()) and not rule.rule.startswith("/api/")
+        }
+        - set(PAGES)
+        - NOT_PAGES
+    )
     assert unchecked == set()
 
 
 @pytest.mark.parametrize("role", [ANONYMOUS, *ROLES])
 def test_every_page_renders_for_each_role_that_may_see_it(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
-    make_user: Callable[..., User], objects: dict[str, Any], role: str,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
+    objects: dict[str, Any],
+    role: str,
 ) -> None:
     """200, one <h1>, a title naming the page and the service, the NHS header and footer, English."""
     if role == ANONYMOUS:
@@ -289,14 +384,18 @@ def test_every_page_renders_for_each_role_that_may_see_it(
 
 
 def test_pages_have_distinct_titles(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User], objects: dict[str, Any],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    objects: dict[str, Any],
 ) -> None:
     """Each page says what it is in its title (WCAG 2.4.2), so no two of comms' pages share one."""
     browser = browser_as("comms")
     mine = own_objects(browser.user, make_user("comms"))  # type: ignore[attr-defined]
     titles = {
-        endpoint: TITLE.search(browser.get(template.format(own_channel=objects["channel"], **mine, **objects))
-                               .get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+        endpoint: TITLE.search(
+            browser.get(template.format(own_channel=objects["channel"], **mine, **objects)).get_data(as_text=True)
+        ).group(1)  # type: ignore[union-attr]
         for endpoint, template in PAGES.items()
         if may_open("comms", endpoint, app)
     }
@@ -312,37 +411,82 @@ def workload(app: Flask, make_channel: Callable[..., Channel], make_user: Callab
     make_channel("requested")
     make_channel("approved")
     make_channel("active")
-    monitoring.record_finding(platform="", url="https://x.com/FakeTrust", evidence="Imitation.", found_on=None,
-                              actor=make_user("comms"))
+    monitoring.record_finding(
+        platform="", url="https://x.com/FakeTrust", evidence="Imitation.", found_on=None, actor=make_user("comms")
+    )
     db.session().commit()
 
 
 #: role → (texts its home page shows, texts it must not show); see also tests/test_dashboards.py.
-EVERYDAY_ONLY = ["What needs you now", "Inventory health", "Channels by status", "Chain intact", "Manage users",
-                 "requests waiting on you", "media contacts waiting", "breach reports waiting", "dormant accounts"]
-BREACH_HANDLER = ["Request a social media channel", "Your requests and cases", "What needs you now",
-                  "0 breach reports waiting for you"]
+EVERYDAY_ONLY = [
+    "What needs you now",
+    "Inventory health",
+    "Channels by status",
+    "Chain intact",
+    "Manage users",
+    "requests waiting on you",
+    "media contacts waiting",
+    "breach reports waiting",
+    "dormant accounts",
+]
+BREACH_HANDLER = [
+    "Request a social media channel",
+    "Your requests and cases",
+    "What needs you now",
+    "0 breach reports waiting for you",
+]
 EXPECTED = {
-    "staff": (["Request a social media channel", "Your requests and cases", "You have no open requests or cases."],
-              EVERYDAY_ONLY),
-    "manager": (BREACH_HANDLER, [text for text in EVERYDAY_ONLY if text not in BREACH_HANDLER + ["breach reports waiting"]]),
+    "staff": (
+        ["Request a social media channel", "Your requests and cases", "You have no open requests or cases."],
+        EVERYDAY_ONLY,
+    ),
+    "manager": (
+        BREACH_HANDLER,
+        [text for text in EVERYDAY_ONLY if text not in BREACH_HANDLER + ["breach reports waiting"]],
+    ),
     "hr": (BREACH_HANDLER, [text for text in EVERYDAY_ONLY if text not in BREACH_HANDLER + ["breach reports waiting"]]),
-    "comms": (["What needs you now", "3 requests waiting on you", "0 media contacts waiting on you",
-               "0 breach reports waiting for you", "1 unauthorised account still open", "Inventory health",
-               "Channels by status", "Chain intact", "credentials to rotate"],
-              ["Manage users", "dormant accounts", "must set up two-factor sign-in"]),
-    "auditor": (["Inventory health", "1 still open", "Channels by status", "Chain intact"],
-                ["What needs you now", "requests waiting on you", "breach reports waiting", "Manage users",
-                 "dormant accounts"]),
-    "admin": (["What needs you now", "Users", "Manage users", "Chain intact", "must set up two-factor sign-in",
-               "dormant accounts"],
-              ["requests waiting on you", "breach reports waiting", "Inventory health", "Channels by status",
-               "unauthorised accounts"]),
+    "comms": (
+        [
+            "What needs you now",
+            "3 requests waiting on you",
+            "0 media contacts waiting on you",
+            "0 breach reports waiting for you",
+            "1 unauthorised account still open",
+            "Inventory health",
+            "Channels by status",
+            "Chain intact",
+            "credentials to rotate",
+        ],
+        ["Manage users", "dormant accounts", "must set up two-factor sign-in"],
+    ),
+    "auditor": (
+        ["Inventory health", "1 still open", "Channels by status", "Chain intact"],
+        ["What needs you now", "requests waiting on you", "breach reports waiting", "Manage users", "dormant accounts"],
+    ),
+    "admin": (
+        [
+            "What needs you now",
+            "Users",
+            "Manage users",
+            "Chain intact",
+            "must set up two-factor sign-in",
+            "dormant accounts",
+        ],
+        [
+            "requests waiting on you",
+            "breach reports waiting",
+            "Inventory health",
+            "Channels by status",
+            "unauthorised accounts",
+        ],
+    ),
 }
 
 
 def test_the_home_dashboard_shows_each_role_what_it_needs(
-    app: Flask, browser_as: Callable[..., Browser], workload: None,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    workload: None,
 ) -> None:
     """Staff see their requests; comms their queue and findings; auditors the inventory and trail;
     admins the users."""
@@ -355,7 +499,9 @@ def test_the_home_dashboard_shows_each_role_what_it_needs(
 
 
 def test_the_dashboard_lists_the_requesters_own_requests(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """A member of staff sees each of their requests and where it stands."""
     browser = browser_as("staff")
@@ -412,22 +558,47 @@ def summary_targets(body: str) -> list[str]:
 FORMS = [
     (None, "/login", {}, ["email", "password"]),
     ("staff", "/account/password", {}, ["current_password", "new_password"]),
-    ("staff", "/account/password", {"current_password": "wrong password entirely", "new_password": "short"},
-     ["current_password", "new_password"]),
+    (
+        "staff",
+        "/account/password",
+        {"current_password": "wrong password entirely", "new_password": "short"},
+        ["current_password", "new_password"],
+    ),
     ("admin", "/admin/users/new", {}, ["name", "email", "roles"]),
     ("admin", "/admin/users/new", {"name": "A Person", "email": "not-an-email"}, ["email", "roles"]),
-    ("admin", "/admin/users/new", {"name": "", "email": "a.person@example.nhs.uk", "roles": ["comms"]},
-     ["name", "reason"]),
+    (
+        "admin",
+        "/admin/users/new",
+        {"name": "", "email": "a.person@example.nhs.uk", "roles": ["comms"]},
+        ["name", "reason"],
+    ),
     ("staff", "/channels/new", {"platform": "x", "handle": "not a handle!"}, ["handle", "display_name"]),
     ("comms", "/monitoring/new", {}, ["url", "evidence"]),
     ("staff", "/screen", {"text": ""}, ["text"]),
-    ("staff", "/consents/new", {},
-     ["title", "department", "asset", "purpose", "media", "audience", "partner_involved", "starts_on", "ends_on",
-      "artwork"]),
-    ("staff", "/media-contacts/new", {},
-     ["platform", "contacted_on", "contacted_time", "enquiry", "link", "not_responded"]),
-    ("staff", "/breaches/new", {},
-     ["account", "link", "description", "clauses", "reputational_risk", "subject_kind"]),
+    (
+        "staff",
+        "/consents/new",
+        {},
+        [
+            "title",
+            "department",
+            "asset",
+            "purpose",
+            "media",
+            "audience",
+            "partner_involved",
+            "starts_on",
+            "ends_on",
+            "artwork",
+        ],
+    ),
+    (
+        "staff",
+        "/media-contacts/new",
+        {},
+        ["platform", "contacted_on", "contacted_time", "enquiry", "link", "not_responded"],
+    ),
+    ("staff", "/breaches/new", {}, ["account", "link", "description", "clauses", "reputational_risk", "subject_kind"]),
     ("comms", "/reports", {"month": "2025-13"}, ["month"]),
 ]
 

@@ -23,8 +23,20 @@ PROPERTY = settings(max_examples=200, deadline=None)
 
 def test_platform_values_and_catalogue_order() -> None:
     expected = [
-        "x", "facebook", "instagram", "linkedin", "youtube", "tiktok", "threads", "bluesky",
-        "mastodon", "pinterest", "flickr", "snapchat", "whatsapp", "other",
+        "x",
+        "facebook",
+        "instagram",
+        "linkedin",
+        "youtube",
+        "tiktok",
+        "threads",
+        "bluesky",
+        "mastodon",
+        "pinterest",
+        "flickr",
+        "snapchat",
+        "whatsapp",
+        "other",
     ]
     assert [p.value for p in Platform] == expected
     assert [p.value for p in PLATFORMS] == expected
@@ -49,111 +61,270 @@ def test_labels_hints_and_limits() -> None:
 # Variants that name the same account
 
 EQUIVALENT: list[tuple[Platform, str, list[str]]] = [
-    (Platform.X, "nhstrust", [
-        "NHSTrust", "@NHSTrust", "  @nhstrust  ", "x.com/NHSTrust", "https://x.com/NHSTrust/",
-        "https://twitter.com/nhstrust?lang=en", "http://www.twitter.com/NHSTrust#top",
-        "https://mobile.twitter.com/NHSTrust", "https://X.COM/nhstrust/media",
-        "https://twitter.com/#!/NHSTrust", "https://x.com:443/NHSTrust", "//x.com/nhstrust",
-        "https://x.com./NHSTrust",
-    ]),
-    (Platform.FACEBOOK, "nhstrust", [
-        "NHSTrust", "@nhs.trust", "N.H.S.Trust", "facebook.com/NHSTrust",
-        "https://www.facebook.com/nhs.trust/", "https://m.facebook.com/NHSTrust?ref=bookmarks",
-        "https://en-gb.facebook.com/NHSTrust/about/", "https://web.facebook.com/NHSTrust",
-        "https://www.facebook.com/pg/NHSTrust/posts/", "https://fb.com/NHSTrust", "fb.me/nhstrust",
-    ]),
-    (Platform.FACEBOOK, "100064123456789", [
-        "100064123456789", "https://www.facebook.com/profile.php?id=100064123456789",
-        "https://m.facebook.com/profile.php?id=100064123456789&sk=about",
-        "https://www.facebook.com/people/NHS-Trust/100064123456789/",
-        "https://www.facebook.com/p/NHS-Trust-100064123456789/",
-        "https://www.facebook.com/100064123456789",
-    ]),
-    (Platform.FACEBOOK, "groups/nhsstaff", [
-        "groups/nhsstaff", "https://www.facebook.com/groups/NHSStaff/", "facebook.com/groups/nhsstaff/about",
-    ]),
-    (Platform.INSTAGRAM, "nhs.trust", [
-        "nhs.trust", "@NHS.Trust", "instagram.com/nhs.trust", "https://www.instagram.com/NHS.Trust/",
-        "https://instagram.com/nhs.trust?igshid=abc123", "https://m.instagram.com/nhs.trust/reels/",
-        "instagr.am/nhs.trust", "https://www.instagram.com/nhs.trust/tagged/",
-    ]),
-    (Platform.THREADS, "nhs_trust", [
-        "nhs_trust", "@NHS_Trust", "https://www.threads.net/@nhs_trust", "threads.com/@NHS_Trust/",
-        "https://www.threads.com/@nhs_trust/replies",
-    ]),
-    (Platform.LINKEDIN, "company/nhs-trust", [
-        "nhs-trust", "@NHS-Trust", "company/NHS-Trust", "linkedin.com/company/nhs-trust",
-        "https://www.linkedin.com/company/NHS-Trust/", "https://uk.linkedin.com/company/nhs-trust/about/",
-        "https://www.linkedin.com/company/nhs-trust/posts/?feedView=all",
-    ]),
-    (Platform.LINKEDIN, "in/jane-smith-123", [
-        "in/jane-smith-123", "https://www.linkedin.com/in/Jane-Smith-123/", "uk.linkedin.com/in/jane-smith-123",
-    ]),
+    (
+        Platform.X,
+        "nhstrust",
+        [
+            "NHSTrust",
+            "@NHSTrust",
+            "  @nhstrust  ",
+            "x.com/NHSTrust",
+            "https://x.com/NHSTrust/",
+            "https://twitter.com/nhstrust?lang=en",
+            "http://www.twitter.com/NHSTrust#top",
+            "https://mobile.twitter.com/NHSTrust",
+            "https://X.COM/nhstrust/media",
+            "https://twitter.com/#!/NHSTrust",
+            "https://x.com:443/NHSTrust",
+            "//x.com/nhstrust",
+            "https://x.com./NHSTrust",
+        ],
+    ),
+    (
+        Platform.FACEBOOK,
+        "nhstrust",
+        [
+            "NHSTrust",
+            "@nhs.trust",
+            "N.H.S.Trust",
+            "facebook.com/NHSTrust",
+            "https://www.facebook.com/nhs.trust/",
+            "https://m.facebook.com/NHSTrust?ref=bookmarks",
+            "https://en-gb.facebook.com/NHSTrust/about/",
+            "https://web.facebook.com/NHSTrust",
+            "https://www.facebook.com/pg/NHSTrust/posts/",
+            "https://fb.com/NHSTrust",
+            "fb.me/nhstrust",
+        ],
+    ),
+    (
+        Platform.FACEBOOK,
+        "100064123456789",
+        [
+            "100064123456789",
+            "https://www.facebook.com/profile.php?id=100064123456789",
+            "https://m.facebook.com/profile.php?id=100064123456789&sk=about",
+            "https://www.facebook.com/people/NHS-Trust/100064123456789/",
+            "https://www.facebook.com/p/NHS-Trust-100064123456789/",
+            "https://www.facebook.com/100064123456789",
+        ],
+    ),
+    (
+        Platform.FACEBOOK,
+        "groups/nhsstaff",
+        [
+            "groups/nhsstaff",
+            "https://www.facebook.com/groups/NHSStaff/",
+            "facebook.com/groups/nhsstaff/about",
+        ],
+    ),
+    (
+        Platform.INSTAGRAM,
+        "nhs.trust",
+        [
+            "nhs.trust",
+            "@NHS.Trust",
+            "instagram.com/nhs.trust",
+            "https://www.instagram.com/NHS.Trust/",
+            "https://instagram.com/nhs.trust?igshid=abc123",
+            "https://m.instagram.com/nhs.trust/reels/",
+            "instagr.am/nhs.trust",
+            "https://www.instagram.com/nhs.trust/tagged/",
+        ],
+    ),
+    (
+        Platform.THREADS,
+        "nhs_trust",
+        [
+            "nhs_trust",
+            "@NHS_Trust",
+            "https://www.threads.net/@nhs_trust",
+            "threads.com/@NHS_Trust/",
+            "https://www.threads.com/@nhs_trust/replies",
+        ],
+    ),
+    (
+        Platform.LINKEDIN,
+        "company/nhs-trust",
+        [
+            "nhs-trust",
+            "@NHS-Trust",
+            "company/NHS-Trust",
+            "linkedin.com/company/nhs-trust",
+            "https://www.linkedin.com/company/NHS-Trust/",
+            "https://uk.linkedin.com/company/nhs-trust/about/",
+            "https://www.linkedin.com/company/nhs-trust/posts/?feedView=all",
+        ],
+    ),
+    (
+        Platform.LINKEDIN,
+        "in/jane-smith-123",
+        [
+            "in/jane-smith-123",
+            "https://www.linkedin.com/in/Jane-Smith-123/",
+            "uk.linkedin.com/in/jane-smith-123",
+        ],
+    ),
     (Platform.LINKEDIN, "showcase/nhs-careers", ["showcase/nhs-careers", "linkedin.com/showcase/NHS-Careers"]),
     (Platform.LINKEDIN, "school/nhs-academy", ["school/nhs-academy", "linkedin.com/school/nhs-academy/"]),
-    (Platform.LINKEDIN, "company/soci%c3%a9t%c3%a9", [
-        "https://www.linkedin.com/company/soci%C3%A9t%C3%A9/", "linkedin.com/company/société",
-        "company/société",
-    ]),
-    (Platform.YOUTUBE, "@nhstrust", [
-        "NHSTrust", "@NHSTrust", "youtube.com/@NHSTrust", "https://www.youtube.com/@nhstrust/videos",
-        "https://m.youtube.com/@NHSTrust?si=abc", "https://youtube.com/%40nhstrust",
-    ]),
-    (Platform.YOUTUBE, "channel/UCabcdEFGH_ijklMNOP-qrst", [
-        "channel/UCabcdEFGH_ijklMNOP-qrst", "https://www.youtube.com/channel/UCabcdEFGH_ijklMNOP-qrst",
-        "youtube.com/channel/UCabcdEFGH_ijklMNOP-qrst/featured",
-    ]),
+    (
+        Platform.LINKEDIN,
+        "company/soci%c3%a9t%c3%a9",
+        [
+            "https://www.linkedin.com/company/soci%C3%A9t%C3%A9/",
+            "linkedin.com/company/société",
+            "company/société",
+        ],
+    ),
+    (
+        Platform.YOUTUBE,
+        "@nhstrust",
+        [
+            "NHSTrust",
+            "@NHSTrust",
+            "youtube.com/@NHSTrust",
+            "https://www.youtube.com/@nhstrust/videos",
+            "https://m.youtube.com/@NHSTrust?si=abc",
+            "https://youtube.com/%40nhstrust",
+        ],
+    ),
+    (
+        Platform.YOUTUBE,
+        "channel/UCabcdEFGH_ijklMNOP-qrst",
+        [
+            "channel/UCabcdEFGH_ijklMNOP-qrst",
+            "https://www.youtube.com/channel/UCabcdEFGH_ijklMNOP-qrst",
+            "youtube.com/channel/UCabcdEFGH_ijklMNOP-qrst/featured",
+        ],
+    ),
     (Platform.YOUTUBE, "c/nhstrust", ["c/NHSTrust", "https://www.youtube.com/c/NHSTrust"]),
     (Platform.YOUTUBE, "user/nhstrust", ["user/nhstrust", "https://www.youtube.com/user/NHSTrust/videos"]),
-    (Platform.TIKTOK, "nhs.trust", [
-        "nhs.trust", "@NHS.Trust", "tiktok.com/@nhs.trust", "https://www.tiktok.com/@NHS.Trust?lang=en",
-        "https://m.tiktok.com/@nhs.trust/",
-    ]),
-    (Platform.BLUESKY, "nhstrust.bsky.social", [
-        "nhstrust", "@NHSTrust", "nhstrust.bsky.social", "@NHSTrust.bsky.social",
-        "https://bsky.app/profile/nhstrust.bsky.social", "bsky.app/profile/NHSTrust.bsky.social/",
-    ]),
+    (
+        Platform.TIKTOK,
+        "nhs.trust",
+        [
+            "nhs.trust",
+            "@NHS.Trust",
+            "tiktok.com/@nhs.trust",
+            "https://www.tiktok.com/@NHS.Trust?lang=en",
+            "https://m.tiktok.com/@nhs.trust/",
+        ],
+    ),
+    (
+        Platform.BLUESKY,
+        "nhstrust.bsky.social",
+        [
+            "nhstrust",
+            "@NHSTrust",
+            "nhstrust.bsky.social",
+            "@NHSTrust.bsky.social",
+            "https://bsky.app/profile/nhstrust.bsky.social",
+            "bsky.app/profile/NHSTrust.bsky.social/",
+        ],
+    ),
     (Platform.BLUESKY, "nhs.uk", ["nhs.uk", "@NHS.uk", "https://bsky.app/profile/nhs.uk"]),
-    (Platform.BLUESKY, "did:plc:abcdefghijklmnopqrstuvwx", [
-        "did:plc:abcdefghijklmnopqrstuvwx", "@did:plc:abcdefghijklmnopqrstuvwx",
-        "https://bsky.app/profile/did:plc:abcdefghijklmnopqrstuvwx",
-    ]),
-    (Platform.MASTODON, "nhstrust@mastodon.social", [
-        "@NHSTrust@mastodon.social", "nhstrust@Mastodon.Social", "https://mastodon.social/@NHSTrust",
-        "mastodon.social/@nhstrust/", "https://mastodon.social/users/nhstrust",
-        "https://mastodon.social/@nhstrust/with_replies", "https://mastodon.social/web/@nhstrust",
-        "https://fosstodon.org/@nhstrust@mastodon.social",
-    ]),
-    (Platform.PINTEREST, "nhstrust", [
-        "nhstrust", "@NHSTrust", "pinterest.com/nhstrust", "https://www.pinterest.co.uk/NHSTrust/",
-        "https://uk.pinterest.com/nhstrust/_saved/", "https://pinterest.ca/nhstrust?x=1",
-    ]),
-    (Platform.FLICKR, "nhstrust", [
-        "nhstrust", "https://www.flickr.com/photos/NHSTrust/", "flickr.com/people/nhstrust",
-        "https://flickr.com/photos/nhstrust/albums",
-    ]),
-    (Platform.FLICKR, "12345678@N02", [
-        "12345678@N02", "12345678@n02", "https://www.flickr.com/photos/12345678@N02/",
-        "flickr.com/photos/12345678%40N02",
-    ]),
-    (Platform.SNAPCHAT, "nhs.trust", [
-        "nhs.trust", "@NHS.Trust", "snapchat.com/add/nhs.trust", "https://www.snapchat.com/add/NHS.Trust?share_id=x",
-        "https://www.snapchat.com/@nhs.trust",
-    ]),
-    (Platform.WHATSAPP, "447700900123", [
-        "07700 900123", "07700900123", "+44 7700 900123", "+44 (0)7700 900123", "0044 7700 900123",
-        "447700900123", "(07700) 900-123", "https://wa.me/447700900123", "wa.me/+447700900123",
-        "https://api.whatsapp.com/send?phone=447700900123&text=hi",
-        "https://api.whatsapp.com/send/?phone=%2B447700900123",
-    ]),
-    (Platform.WHATSAPP, "channel/0029VaABCdefGHIjkl123", [
-        "channel/0029VaABCdefGHIjkl123", "https://whatsapp.com/channel/0029VaABCdefGHIjkl123",
-        "https://www.whatsapp.com/channel/0029VaABCdefGHIjkl123/",
-    ]),
-    (Platform.OTHER, "forum.example.org/nhs-trust", [
-        "forum.example.org/nhs-trust", "https://forum.example.org/nhs-trust/",
-        "http://www.forum.example.org/nhs-trust?utm=1#top", "HTTPS://Forum.Example.ORG/nhs-trust",
-    ]),
+    (
+        Platform.BLUESKY,
+        "did:plc:abcdefghijklmnopqrstuvwx",
+        [
+            "did:plc:abcdefghijklmnopqrstuvwx",
+            "@did:plc:abcdefghijklmnopqrstuvwx",
+            "https://bsky.app/profile/did:plc:abcdefghijklmnopqrstuvwx",
+        ],
+    ),
+    (
+        Platform.MASTODON,
+        "nhstrust@mastodon.social",
+        [
+            "@NHSTrust@mastodon.social",
+            "nhstrust@Mastodon.Social",
+            "https://mastodon.social/@NHSTrust",
+            "mastodon.social/@nhstrust/",
+            "https://mastodon.social/users/nhstrust",
+            "https://mastodon.social/@nhstrust/with_replies",
+            "https://mastodon.social/web/@nhstrust",
+            "https://fosstodon.org/@nhstrust@mastodon.social",
+        ],
+    ),
+    (
+        Platform.PINTEREST,
+        "nhstrust",
+        [
+            "nhstrust",
+            "@NHSTrust",
+            "pinterest.com/nhstrust",
+            "https://www.pinterest.co.uk/NHSTrust/",
+            "https://uk.pinterest.com/nhstrust/_saved/",
+            "https://pinterest.ca/nhstrust?x=1",
+        ],
+    ),
+    (
+        Platform.FLICKR,
+        "nhstrust",
+        [
+            "nhstrust",
+            "https://www.flickr.com/photos/NHSTrust/",
+            "flickr.com/people/nhstrust",
+            "https://flickr.com/photos/nhstrust/albums",
+        ],
+    ),
+    (
+        Platform.FLICKR,
+        "12345678@N02",
+        [
+            "12345678@N02",
+            "12345678@n02",
+            "https://www.flickr.com/photos/12345678@N02/",
+            "flickr.com/photos/12345678%40N02",
+        ],
+    ),
+    (
+        Platform.SNAPCHAT,
+        "nhs.trust",
+        [
+            "nhs.trust",
+            "@NHS.Trust",
+            "snapchat.com/add/nhs.trust",
+            "https://www.snapchat.com/add/NHS.Trust?share_id=x",
+            "https://www.snapchat.com/@nhs.trust",
+        ],
+    ),
+    (
+        Platform.WHATSAPP,
+        "447700900123",
+        [
+            "07700 900123",
+            "07700900123",
+            "+44 7700 900123",
+            "+44 (0)7700 900123",
+            "0044 7700 900123",
+            "447700900123",
+            "(07700) 900-123",
+            "https://wa.me/447700900123",
+            "wa.me/+447700900123",
+            "https://api.whatsapp.com/send?phone=447700900123&text=hi",
+            "https://api.whatsapp.com/send/?phone=%2B447700900123",
+        ],
+    ),
+    (
+        Platform.WHATSAPP,
+        "channel/0029VaABCdefGHIjkl123",
+        [
+            "channel/0029VaABCdefGHIjkl123",
+            "https://whatsapp.com/channel/0029VaABCdefGHIjkl123",
+            "https://www.whatsapp.com/channel/0029VaABCdefGHIjkl123/",
+        ],
+    ),
+    (
+        Platform.OTHER,
+        "forum.example.org/nhs-trust",
+        [
+            "forum.example.org/nhs-trust",
+            "https://forum.example.org/nhs-trust/",
+            "http://www.forum.example.org/nhs-trust?utm=1#top",
+            "HTTPS://Forum.Example.ORG/nhs-trust",
+        ],
+    ),
     (Platform.OTHER, "example.org", ["example.org", "https://www.example.org/", "EXAMPLE.org"]),
     (Platform.OTHER, "nhstrust", ["nhstrust", "@NHSTrust", " NHSTrust "]),
 ]
@@ -187,8 +358,11 @@ def test_canonical_handles_round_trip_through_their_profile_url(platform: Platfo
         (Platform.FACEBOOK, "100064", "https://www.facebook.com/profile.php?id=100064"),
         (Platform.LINKEDIN, "company/nhs-trust", "https://www.linkedin.com/company/nhs-trust/"),
         (Platform.YOUTUBE, "@nhstrust", "https://www.youtube.com/@nhstrust"),
-        (Platform.YOUTUBE, "channel/UCabcdEFGH_ijklMNOP-qrst",
-         "https://www.youtube.com/channel/UCabcdEFGH_ijklMNOP-qrst"),
+        (
+            Platform.YOUTUBE,
+            "channel/UCabcdEFGH_ijklMNOP-qrst",
+            "https://www.youtube.com/channel/UCabcdEFGH_ijklMNOP-qrst",
+        ),
         (Platform.MASTODON, "nhs@mastodon.social", "https://mastodon.social/@nhs"),
         (Platform.BLUESKY, "nhs.uk", "https://bsky.app/profile/nhs.uk"),
         (Platform.WHATSAPP, "447700900123", "https://wa.me/447700900123"),
@@ -256,10 +430,25 @@ def test_wrong_site_messages_are_plain_english() -> None:
 @pytest.mark.parametrize(
     ("platform", "raw"),
     [
-        *[(Platform.X, f"https://x.com/{word}") for word in (
-            "home", "i", "intent", "share", "search", "hashtag", "explore", "settings", "messages",
-            "notifications", "login", "signup", "tos", "privacy",
-        )],
+        *[
+            (Platform.X, f"https://x.com/{word}")
+            for word in (
+                "home",
+                "i",
+                "intent",
+                "share",
+                "search",
+                "hashtag",
+                "explore",
+                "settings",
+                "messages",
+                "notifications",
+                "login",
+                "signup",
+                "tos",
+                "privacy",
+            )
+        ],
         (Platform.X, "https://x.com/i/flow/login"),
         (Platform.X, "https://x.com/nhstrust/status/1234567890"),
         (Platform.X, "https://x.com/intent/tweet?text=hi"),
@@ -276,9 +465,18 @@ def test_wrong_site_messages_are_plain_english() -> None:
         (Platform.FACEBOOK, "nhs"),
         (Platform.FACEBOOK, "n.h.s"),
         (Platform.FACEBOOK, "watch"),
-        *[(Platform.INSTAGRAM, f"https://www.instagram.com/{word}/abc") for word in (
-            "p", "reel", "reels", "explore", "stories", "accounts", "direct",
-        )],
+        *[
+            (Platform.INSTAGRAM, f"https://www.instagram.com/{word}/abc")
+            for word in (
+                "p",
+                "reel",
+                "reels",
+                "explore",
+                "stories",
+                "accounts",
+                "direct",
+            )
+        ],
         (Platform.INSTAGRAM, "https://www.instagram.com/nhstrust/p/Cabc123/"),
         (Platform.INSTAGRAM, ".nhstrust"),
         (Platform.INSTAGRAM, "nhstrust."),
@@ -334,9 +532,7 @@ def test_wrong_site_messages_are_plain_english() -> None:
         (Platform.OTHER, "nhs trust"),
     ],
 )
-def test_addresses_that_are_not_profiles_and_invalid_handles_are_refused(
-    platform: Platform, raw: str
-) -> None:
+def test_addresses_that_are_not_profiles_and_invalid_handles_are_refused(platform: Platform, raw: str) -> None:
     _refused(platform, raw)
 
 
@@ -469,7 +665,13 @@ def test_parse_url_detects_the_platform(raw: str, expected: tuple[Platform, str]
 
 @pytest.mark.parametrize(
     "raw",
-    [*(raw for raw in HOSTILE if "xn--" not in raw), "nhstrust", "@nhs@mastodon.social", "https://x.com/home", "https://localhost/x"],
+    [
+        *(raw for raw in HOSTILE if "xn--" not in raw),
+        "nhstrust",
+        "@nhs@mastodon.social",
+        "https://x.com/home",
+        "https://localhost/x",
+    ],
 )
 def test_parse_url_refuses_hostile_and_unreadable_input(raw: str) -> None:
     with pytest.raises(HandleError):
@@ -503,9 +705,7 @@ _VALID_BARE: dict[Platform, st.SearchStrategy[str]] = {
         st.from_regex(r"[a-z0-9]{1,10}(-[a-z0-9]{1,5})?\.(bsky\.social|nhs\.uk|org)", fullmatch=True),
         st.from_regex(r"did:plc:[a-z2-7]{24}", fullmatch=True),
     ),
-    Platform.MASTODON: st.from_regex(
-        r"@?[A-Za-z0-9_]{1,20}@[a-z0-9]{1,10}\.(social|org|uk)", fullmatch=True
-    ),
+    Platform.MASTODON: st.from_regex(r"@?[A-Za-z0-9_]{1,20}@[a-z0-9]{1,10}\.(social|org|uk)", fullmatch=True),
     Platform.PINTEREST: st.from_regex(r"@?[A-Za-z0-9_]{3,30}", fullmatch=True),
     Platform.FLICKR: st.one_of(
         st.from_regex(r"[0-9]{5,12}@[Nn][0-9]{2}", fullmatch=True),
@@ -548,8 +748,10 @@ def test_canonical_handles_are_fixed_points(data: st.DataObject, platform: Platf
 
 
 _SITES: dict[Platform, tuple[list[str], str]] = {
-    Platform.X: (["x.com", "www.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com",
-                  "m.twitter.com", "mobile.x.com"], ""),
+    Platform.X: (
+        ["x.com", "www.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com", "m.twitter.com", "mobile.x.com"],
+        "",
+    ),
     Platform.INSTAGRAM: (["instagram.com", "www.instagram.com", "m.instagram.com"], ""),
     Platform.TIKTOK: (["tiktok.com", "www.tiktok.com", "m.tiktok.com"], "@"),
 }
@@ -557,7 +759,7 @@ _SITES: dict[Platform, tuple[list[str], str]] = {
 
 def _random_case(draw: st.DrawFn, text: str) -> str:
     flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
-    return "".join(ch.swapcase() if flip else ch for ch, flip in zip(text, flips))
+    return "".join(ch.swapcase() if flip else ch for ch, flip in zip(text, flips, strict=True))
 
 
 @st.composite
@@ -584,9 +786,7 @@ _HANDLES = {
 
 @PROPERTY
 @given(data=st.data(), platform=st.sampled_from(list(_SITES)))
-def test_every_spelling_of_a_handle_gives_the_same_canonical(
-    data: st.DataObject, platform: Platform
-) -> None:
+def test_every_spelling_of_a_handle_gives_the_same_canonical(data: st.DataObject, platform: Platform) -> None:
     handle = data.draw(_HANDLES[platform])
     try:
         expected = normalise_handle(platform, handle)
@@ -600,13 +800,32 @@ def test_every_spelling_of_a_handle_gives_the_same_canonical(
 
 
 _URLISH_PREFIXES = [
-    "", "@", "https://", "http://", "https://x.com/", "https://www.facebook.com/",
-    "https://www.facebook.com/profile.php?id=", "https://www.instagram.com/",
-    "https://www.linkedin.com/company/", "https://www.youtube.com/", "https://www.tiktok.com/@",
-    "https://bsky.app/profile/", "https://mastodon.social/@", "https://www.pinterest.com/",
-    "https://www.flickr.com/photos/", "https://www.snapchat.com/add/", "https://wa.me/",
-    "https://api.whatsapp.com/send?phone=", "https://example.org/", "example.org/", "//",
-    "https://[", "https://x.com@", "did:", "channel/", "company/",
+    "",
+    "@",
+    "https://",
+    "http://",
+    "https://x.com/",
+    "https://www.facebook.com/",
+    "https://www.facebook.com/profile.php?id=",
+    "https://www.instagram.com/",
+    "https://www.linkedin.com/company/",
+    "https://www.youtube.com/",
+    "https://www.tiktok.com/@",
+    "https://bsky.app/profile/",
+    "https://mastodon.social/@",
+    "https://www.pinterest.com/",
+    "https://www.flickr.com/photos/",
+    "https://www.snapchat.com/add/",
+    "https://wa.me/",
+    "https://api.whatsapp.com/send?phone=",
+    "https://example.org/",
+    "example.org/",
+    "//",
+    "https://[",
+    "https://x.com@",
+    "did:",
+    "channel/",
+    "company/",
 ]
 
 

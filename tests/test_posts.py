@@ -64,7 +64,9 @@ def form(channels_: list[Channel], **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "text": CLEAN_TEXT,
         "channels": [c.reference for c in channels_],
-        "wished_for[day]": str(when.day), "wished_for[month]": str(when.month), "wished_for[year]": str(when.year),
+        "wished_for[day]": str(when.day),
+        "wished_for[month]": str(when.month),
+        "wished_for[year]": str(when.year),
         "reason": "Flu season starts next week and uptake among staff was low last year.",
         "consent_confirmed": "y",
         "consent_location": "",
@@ -79,8 +81,12 @@ def send(browser: Browser, path: str, data: dict[str, Any]):  # type: ignore[no-
 
 def proposal(channels_: list[Channel], **changes: Any) -> services.PostProposal:
     values: dict[str, Any] = {
-        "text": CLEAN_TEXT, "channels": [c.reference for c in channels_], "wished_for": TOMORROW,
-        "reason": "Flu season.", "consent_confirmed": True, "consent_location": "",
+        "text": CLEAN_TEXT,
+        "channels": [c.reference for c in channels_],
+        "wished_for": TOMORROW,
+        "reason": "Flu season.",
+        "consent_confirmed": True,
+        "consent_location": "",
     }
     values.update(changes)
     return services.PostProposal(**values)
@@ -150,8 +156,14 @@ def shown_versions(browser: Browser, post: PromotionalPost) -> dict[str, str]:
     return dict(VERSION_FIELD.findall(browser.get(f"/posts/{post.reference}").get_data(as_text=True)))
 
 
-def act(browser: Browser, post: PromotionalPost, action: str, data: dict[str, Any] | None = None,
-        *, version: int | str | None = None):  # type: ignore[no-untyped-def]
+def act(
+    browser: Browser,
+    post: PromotionalPost,
+    action: str,
+    data: dict[str, Any] | None = None,
+    *,
+    version: int | str | None = None,
+):  # type: ignore[no-untyped-def]
     """Send one of a post's comms forms (an action, or ``findings``) as the page would: with the
     version the page shows (the stored one when the page has no such form)."""
     path = f"/posts/{post.reference}/findings" if action == "findings" else f"/posts/{post.reference}/actions/{action}"
@@ -164,7 +176,10 @@ def act(browser: Browser, post: PromotionalPost, action: str, data: dict[str, An
 
 
 def test_staff_propose_a_post_with_an_image_and_comms_are_told(
-    staff: Browser, comms: Browser, x: Channel, facebook: Channel,
+    staff: Browser,
+    comms: Browser,
+    x: Channel,
+    facebook: Channel,
 ) -> None:
     """The post is saved with its channels, image and description; the requester sees it; each comms
     member is told (without the text); the audit trail has the request and the screening, not the text."""
@@ -173,10 +188,16 @@ def test_staff_propose_a_post_with_an_image_and_comms_are_told(
     shown = text_of(page)
     assert f"{x.display_name} (X (Twitter))" in shown and "up to 280 characters" in shown
     assert "up to 63,206 characters" in shown
-    sent = send(staff, "/posts/new", form(
-        [x, facebook], image_1=(io.BytesIO(png()), "clinic.png"), alt_1="The clinic's entrance with a welcome sign.",
-        consent_location="Outpatients office, consent folder 2026",
-    ))
+    sent = send(
+        staff,
+        "/posts/new",
+        form(
+            [x, facebook],
+            image_1=(io.BytesIO(png()), "clinic.png"),
+            alt_1="The clinic's entrance with a welcome sign.",
+            consent_location="Outpatients office, consent folder 2026",
+        ),
+    )
     assert sent.status_code == 302, text_of(sent)[:2000]
     post = db.session().execute(select(PromotionalPost)).scalar_one()
     assert re.fullmatch(rf"PP-{TODAY.year}-\d{{4,}}", post.reference)
@@ -184,15 +205,28 @@ def test_staff_propose_a_post_with_an_image_and_comms_are_told(
     assert post.status == "submitted" and post.text == CLEAN_TEXT and post.wished_for == TOMORROW
     assert [c.reference for c in post.channels] == sorted([x.reference, facebook.reference], key=lambda r: int(r[3:]))
     [image] = post.images
-    assert (image.position, image.alt_text, image.upload.content_type) == (1, "The clinic's entrance with a welcome sign.", "image/png")
+    assert (image.position, image.alt_text, image.upload.content_type) == (
+        1,
+        "The clinic's entrance with a welcome sign.",
+        "image/png",
+    )
     assert post.findings == []
     detail = staff.get(sent.headers["Location"])
     assert f"Your post {post.reference} has been sent to the communications team." in text_of(detail)
     assert CLEAN_TEXT in text_of(detail)
-    assert staff.get(f"/posts/{post.reference}/images/{image.id}").headers["Content-Disposition"].startswith("attachment")
+    assert (
+        staff.get(f"/posts/{post.reference}/images/{image.id}").headers["Content-Disposition"].startswith("attachment")
+    )
 
-    [told] = db.session().execute(select(Notification).where(Notification.recipient_id == user_of(comms).id, Notification.event.like("post:%"))
-    ).scalars()
+    [told] = (
+        db.session()
+        .execute(
+            select(Notification).where(
+                Notification.recipient_id == user_of(comms).id, Notification.event.like("post:%")
+            )
+        )
+        .scalars()
+    )
     assert told.event == "post:request" and told.link == f"/posts/{post.reference}"
     assert "flu" not in told.body.lower()
     [request_event] = events("post:request", post.reference)
@@ -203,11 +237,16 @@ def test_staff_propose_a_post_with_an_image_and_comms_are_told(
 
 
 def test_every_missing_answer_is_named_and_nothing_is_stored(
-    staff: Browser, x: Channel, connection: Connection,
+    staff: Browser,
+    x: Channel,
+    connection: Connection,
 ) -> None:
     before = counts(connection)
-    refused = send(staff, "/posts/new", {"text": "", "reason": "", "wished_for[day]": "", "wished_for[month]": "",
-                                          "wished_for[year]": ""})
+    refused = send(
+        staff,
+        "/posts/new",
+        {"text": "", "reason": "", "wished_for[day]": "", "wished_for[month]": "", "wished_for[year]": ""},
+    )
     assert refused.status_code == 422
     shown = text_of(refused)
     for message in (
@@ -225,7 +264,11 @@ def test_every_missing_answer_is_named_and_nothing_is_stored(
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("wished_for", TODAY - dt.timedelta(days=1), "The date you would like it published must be today or in the future"),
+        (
+            "wished_for",
+            TODAY - dt.timedelta(days=1),
+            "The date you would like it published must be today or in the future",
+        ),
         ("wished_for[day]", "31", "must be a real date"),
         ("reason", "x" * 2001, "The reason must be 2000 characters or fewer"),
         ("channels", ["CH-99999"], "CH-99999 is not one of the Trust's channels: choose from the list"),
@@ -233,7 +276,12 @@ def test_every_missing_answer_is_named_and_nothing_is_stored(
     ],
 )
 def test_each_wrong_answer_is_refused_with_its_message(
-    staff: Browser, x: Channel, connection: Connection, field: str, value: Any, message: str,
+    staff: Browser,
+    x: Channel,
+    connection: Connection,
+    field: str,
+    value: Any,
+    message: str,
 ) -> None:
     before = counts(connection)
     data = form([x], **{field: value})
@@ -247,14 +295,20 @@ def test_each_wrong_answer_is_refused_with_its_message(
 
 @pytest.mark.parametrize("status", ["suspended", "retired", "requested", "approved"])
 def test_only_active_channels_can_be_chosen(
-    staff: Browser, make_channel: Callable[..., Channel], connection: Connection, status: str,
+    staff: Browser,
+    make_channel: Callable[..., Channel],
+    connection: Connection,
+    status: str,
 ) -> None:
     other = make_channel(status, platform="instagram", handle=f"not_live_{status}")
     assert other.reference not in text_of(staff.get("/posts/new"))
     before = counts(connection)
     refused = send(staff, "/posts/new", form([other]))
     assert refused.status_code == 422
-    assert f"{other.reference} ({other.display_name}, Instagram) is {other.status_enum.phrase}: choose an active channel" in text_of(refused)
+    assert (
+        f"{other.reference} ({other.display_name}, Instagram) is {other.status_enum.phrase}: choose an active channel"
+        in text_of(refused)
+    )
     assert counts(connection) == before
 
 
@@ -273,12 +327,22 @@ def test_only_active_channels_can_be_chosen(
     ],
 )
 def test_the_strictest_chosen_platform_limits_the_text(
-    make_channel: Callable[..., Channel], make_user: Callable[..., User],
-    platforms: tuple[str, ...], length: int, refused_by: str | None,
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
+    platforms: tuple[str, ...],
+    length: int,
+    refused_by: str | None,
 ) -> None:
-    handles = {"x": "limits_x", "facebook": "LimitsPage", "bluesky": "limits.bsky.social", "threads": "limits_threads",
-               "instagram": "limits_ig", "linkedin": "company/limits-nhs", "youtube": "@LimitsNHS",
-               "whatsapp": "07700900123"}
+    handles = {
+        "x": "limits_x",
+        "facebook": "LimitsPage",
+        "bluesky": "limits.bsky.social",
+        "threads": "limits_threads",
+        "instagram": "limits_ig",
+        "linkedin": "company/limits-nhs",
+        "youtube": "@LimitsNHS",
+        "whatsapp": "07700900123",
+    }
     chosen = [make_channel("active", platform=p, handle=handles[p]) for p in platforms]
     text = ("Flu jabs now. " * 5000)[: length - 1] + "!"
     data = proposal(chosen, text=text)
@@ -299,15 +363,24 @@ def test_line_breaks_count_as_one_character_however_the_browser_sends_them(staff
 
 
 def test_every_image_needs_its_description_and_nothing_is_stored_without(
-    staff: Browser, x: Channel, connection: Connection,
+    staff: Browser,
+    x: Channel,
+    connection: Connection,
 ) -> None:
     before = counts(connection)
-    refused = send(staff, "/posts/new", form(
-        [x], consent_location="Ward office",
-        image_1=(io.BytesIO(png()), "one.png"), alt_1="A nurse giving a flu jab",
-        image_2=(io.BytesIO(png((9, 9, 9))), "two.png"), alt_2="  ",
-        alt_3="A description with no image",
-    ))
+    refused = send(
+        staff,
+        "/posts/new",
+        form(
+            [x],
+            consent_location="Ward office",
+            image_1=(io.BytesIO(png()), "one.png"),
+            alt_1="A nurse giving a flu jab",
+            image_2=(io.BytesIO(png((9, 9, 9))), "two.png"),
+            alt_2="  ",
+            alt_3="A description with no image",
+        ),
+    )
     assert refused.status_code == 422
     shown = text_of(refused)
     assert "Describe the image in slot 2 for people who cannot see it (alternative text)" in shown
@@ -317,21 +390,36 @@ def test_every_image_needs_its_description_and_nothing_is_stored_without(
 
 
 def test_images_need_the_consent_forms_location_and_must_be_images(
-    staff: Browser, x: Channel, connection: Connection,
+    staff: Browser,
+    x: Channel,
+    connection: Connection,
 ) -> None:
     before = counts(connection)
     refused = send(staff, "/posts/new", form([x], image_1=(io.BytesIO(png()), "team.png"), alt_1="The ward team"))
     assert refused.status_code == 422
     assert "Say where the signed consent forms are kept: the post has images" in text_of(refused)
-    leaflet = send(staff, "/posts/new", form(
-        [x], image_1=(io.BytesIO(pdf()), "leaflet.pdf"), alt_1="The leaflet", consent_location="Office",
-    ))
+    leaflet = send(
+        staff,
+        "/posts/new",
+        form(
+            [x],
+            image_1=(io.BytesIO(pdf()), "leaflet.pdf"),
+            alt_1="The leaflet",
+            consent_location="Office",
+        ),
+    )
     assert leaflet.status_code == 422
     assert "leaflet.pdf: only images (PNG, JPEG, GIF or WebP) can go in a post" in text_of(leaflet)
-    fake = send(staff, "/posts/new", form(
-        [x], image_1=(io.BytesIO(b"<html><script>alert(1)</script>"), "photo.png"), alt_1="A photo",
-        consent_location="Office",
-    ))
+    fake = send(
+        staff,
+        "/posts/new",
+        form(
+            [x],
+            image_1=(io.BytesIO(b"<html><script>alert(1)</script>"), "photo.png"),
+            alt_1="A photo",
+            consent_location="Office",
+        ),
+    )
     assert fake.status_code == 422
     assert "photo.png" in text_of(fake)
     assert counts(connection)[:3] == before[:3]
@@ -354,7 +442,11 @@ def test_at_most_four_images(make_user: Callable[..., User], x: Channel) -> None
 
 
 def test_an_nhs_number_is_shown_masked_and_blocks_approval_until_comms_accept_it(
-    staff: Browser, comms: Browser, browser_as: Callable[..., Browser], x: Channel, connection: Connection,
+    staff: Browser,
+    comms: Browser,
+    browser_as: Callable[..., Browser],
+    x: Channel,
+    connection: Connection,
 ) -> None:
     """The post is saved, the requester sees the masked warning; comms see it too and cannot approve
     until a colleague other than the requester has recorded why it is acceptable."""
@@ -362,8 +454,13 @@ def test_an_nhs_number_is_shown_masked_and_blocks_approval_until_comms_accept_it
     assert sent.status_code == 302
     post = db.session().execute(select(PromotionalPost)).scalar_one()
     [finding] = post.findings
-    assert (finding.field, finding.image_position, finding.kind, finding.label) == ("text", None, "nhs_number", "NHS number")
-    assert NHS_TEXT[finding.start_offset:finding.end_offset] == NHS_NUMBER
+    assert (finding.field, finding.image_position, finding.kind, finding.label) == (
+        "text",
+        None,
+        "nhs_number",
+        "NHS number",
+    )
+    assert NHS_TEXT[finding.start_offset : finding.end_offset] == NHS_NUMBER
     assert NHS_NUMBER not in finding.masked and "5919" not in finding.masked.replace(" ", "")[:3]
 
     first = staff.get(f"/posts/{post.reference}")
@@ -374,8 +471,15 @@ def test_an_nhs_number_is_shown_masked_and_blocks_approval_until_comms_accept_it
         assert f"NHS number in the text: {finding.masked}" in shown
     for event in db.session().execute(select(AuditEvent).where(AuditEvent.action.like("post:%"))).scalars():
         assert "5919" not in event.details and "ward team" not in event.details
-    [told] = db.session().execute(select(Notification).where(Notification.recipient_id == user_of(comms).id, Notification.event.like("post:%"))
-    ).scalars()
+    [told] = (
+        db.session()
+        .execute(
+            select(Notification).where(
+                Notification.recipient_id == user_of(comms).id, Notification.event.like("post:%")
+            )
+        )
+        .scalars()
+    )
     assert "1 possible patient identifier" in told.body and "5919" not in told.body
 
     before = counts(connection)
@@ -391,7 +495,9 @@ def test_an_nhs_number_is_shown_masked_and_blocks_approval_until_comms_accept_it
     empty = act(comms, post, "findings", {"findings-acceptance": ""})
     assert empty.status_code == 422
     assert "Say why the possible identifiers are acceptable in this post" in text_of(empty)
-    assert act(comms, post, "findings", {"findings-acceptance": "Test number from the training pack."}).status_code == 302
+    assert (
+        act(comms, post, "findings", {"findings-acceptance": "Test number from the training pack."}).status_code == 302
+    )
     post = reload(post)
     assert post.findings_accepted and post.findings_accepted_by_id == user_of(comms).id
     [accepted] = events("post:findings_accepted", post.reference)
@@ -404,7 +510,8 @@ def test_an_nhs_number_is_shown_masked_and_blocks_approval_until_comms_accept_it
 
 
 def test_descriptions_are_screened_too_and_a_name_needs_the_consent_forms(
-    make_user: Callable[..., User], x: Channel,
+    make_user: Callable[..., User],
+    x: Channel,
 ) -> None:
     from werkzeug.datastructures import FileStorage
 
@@ -418,12 +525,19 @@ def test_descriptions_are_screened_too_and_a_name_needs_the_consent_forms(
 
     with pytest.raises(Invalid) as refused:
         services.propose(proposal([x], text="Well done to our patient Ahmed Khan on finishing the marathon!"), staff)
-    assert refused.value.errors == {"consent_location": "Say where the signed consent forms are kept: the post names someone"}
+    assert refused.value.errors == {
+        "consent_location": "Say where the signed consent forms are kept: the post names someone"
+    }
 
 
 def test_opening_a_post_changes_nothing_and_shows_what_the_screening_finds_now(
-    app: Flask, comms: Browser, make_user: Callable[..., User], x: Channel, browser_as: Callable[..., Browser],
-    api_token: Callable[[User], dict[str, str]], connection: Connection,
+    app: Flask,
+    comms: Browser,
+    make_user: Callable[..., User],
+    x: Channel,
+    browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
+    connection: Connection,
 ) -> None:
     """Findings stored at submission that the screener would now give differently: opening the post
     (page or API, by comms) stores nothing, records nothing and clears no acceptance, but the page shows
@@ -473,7 +587,9 @@ def test_opening_a_post_changes_nothing_and_shows_what_the_screening_finds_now(
 
 
 def test_a_decision_screens_the_post_again(
-    comms: Browser, make_user: Callable[..., User], x: Channel,
+    comms: Browser,
+    make_user: Callable[..., User],
+    x: Channel,
 ) -> None:
     """Asking for changes (a decision like any other) stores what the screening finds now."""
     post = propose(make_user("staff"), [x], text=NHS_TEXT)
@@ -490,17 +606,25 @@ def test_a_decision_screens_the_post_again(
 
 @pytest.mark.parametrize("action", ["approve", "request_changes", "reject"])
 def test_four_eyes_comms_cannot_decide_their_own_post(
-    action: str, app: Flask, browser_as: Callable[..., Browser], x: Channel,
-    api_token: Callable[[User], dict[str, str]], connection: Connection,
+    action: str,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    x: Channel,
+    api_token: Callable[[User], dict[str, str]],
+    connection: Connection,
 ) -> None:
     comms = browser_as("comms")
     post = propose(user_of(comms), [x], text=NHS_TEXT)
     before = counts(connection)
     page = act(comms, post, action, {f"{action}-reason": "Looks fine."})
     assert page.status_code == 409
-    assert "You proposed this post, so another member of the communications team must decide it (four-eyes rule)." in text_of(page)
+    assert (
+        "You proposed this post, so another member of the communications team must decide it (four-eyes rule)."
+        in text_of(page)
+    )
     api = app.test_client().post(
-        f"/api/v1/posts/{post.reference}/decision", json={"decision": action, "reason": "Looks fine.", "version": 1},
+        f"/api/v1/posts/{post.reference}/decision",
+        json={"decision": action, "reason": "Looks fine.", "version": 1},
         headers=api_token(user_of(comms)),
     )
     assert api.status_code == 409 and "four-eyes rule" in api.get_json()["detail"]
@@ -515,7 +639,11 @@ def test_four_eyes_comms_cannot_decide_their_own_post(
 
 
 def test_a_channel_no_longer_active_stops_approval(
-    comms: Browser, make_user: Callable[..., User], x: Channel, facebook: Channel, connection: Connection,
+    comms: Browser,
+    make_user: Callable[..., User],
+    x: Channel,
+    facebook: Channel,
+    connection: Connection,
 ) -> None:
     post = propose(make_user("staff"), [x, facebook])
     channels.transition(facebook, "suspend", make_user("comms"), reason="Moderators away.")
@@ -532,7 +660,11 @@ def test_a_channel_no_longer_active_stops_approval(
 
 
 def test_changes_asked_then_made_and_resubmitted_are_screened_again(
-    staff: Browser, comms: Browser, x: Channel, facebook: Channel, connection: Connection,
+    staff: Browser,
+    comms: Browser,
+    x: Channel,
+    facebook: Channel,
+    connection: Connection,
 ) -> None:
     post = propose(user_of(staff), [x])
     empty = act(comms, post, "request_changes", {"request_changes-reason": " "})
@@ -542,9 +674,15 @@ def test_changes_asked_then_made_and_resubmitted_are_screened_again(
     asked = act(comms, post, "request_changes", {"request_changes-reason": "Please add the clinic's opening hours."})
     assert asked.status_code == 302
     assert reload(post).status == "changes_requested"
-    [told] = db.session().execute(
-        select(Notification).where(Notification.recipient_id == user_of(staff).id, Notification.event == "post:request_changes")
-    ).scalars()
+    [told] = (
+        db.session()
+        .execute(
+            select(Notification).where(
+                Notification.recipient_id == user_of(staff).id, Notification.event == "post:request_changes"
+            )
+        )
+        .scalars()
+    )
     assert "Please add the clinic's opening hours." in told.body
 
     page = staff.get(f"/posts/{post.reference}")
@@ -567,13 +705,21 @@ def test_changes_asked_then_made_and_resubmitted_are_screened_again(
 
 
 def test_the_requester_may_change_a_post_waiting_for_a_decision_keeping_and_removing_images(
-    staff: Browser, x: Channel,
+    staff: Browser,
+    x: Channel,
 ) -> None:
-    sent = send(staff, "/posts/new", form(
-        [x], consent_location="Office",
-        image_1=(io.BytesIO(png((1, 2, 3))), "one.png"), alt_1="First picture",
-        image_2=(io.BytesIO(png((4, 5, 6))), "two.png"), alt_2="Second picture",
-    ))
+    sent = send(
+        staff,
+        "/posts/new",
+        form(
+            [x],
+            consent_location="Office",
+            image_1=(io.BytesIO(png((1, 2, 3))), "one.png"),
+            alt_1="First picture",
+            image_2=(io.BytesIO(png((4, 5, 6))), "two.png"),
+            alt_2="Second picture",
+        ),
+    )
     assert sent.status_code == 302
     post = db.session().execute(select(PromotionalPost)).scalar_one()
     first, second = post.images
@@ -581,23 +727,39 @@ def test_the_requester_may_change_a_post_waiting_for_a_decision_keeping_and_remo
     assert "Image 1: one.png" in page and "Image 2: two.png" in page and "New image 1 (optional)" in page
     assert "New image 3" not in page
 
-    missing = send(staff, f"/posts/{post.reference}/edit", form(
-        [x], consent_location="Office", **{f"keep_{first.id}_alt": "", f"keep_{second.id}_alt": "Second picture"},
-    ))
+    missing = send(
+        staff,
+        f"/posts/{post.reference}/edit",
+        form(
+            [x],
+            consent_location="Office",
+            **{f"keep_{first.id}_alt": "", f"keep_{second.id}_alt": "Second picture"},
+        ),
+    )
     assert missing.status_code == 422
     assert "Describe image 1 for people who cannot see it, or remove the image" in text_of(missing)
     assert f'href="#keep_{first.id}_alt"' in missing.get_data(as_text=True)
 
-    changed = send(staff, f"/posts/{post.reference}/edit", form(
-        [x], consent_location="Office",
-        **{f"keep_{first.id}_alt": "First picture, described better", f"keep_{second.id}_alt": "Second picture",
-           f"keep_{second.id}_remove": "y"},
-        image_1=(io.BytesIO(png((7, 8, 9))), "three.png"), alt_1="Third picture",
-    ))
+    changed = send(
+        staff,
+        f"/posts/{post.reference}/edit",
+        form(
+            [x],
+            consent_location="Office",
+            **{
+                f"keep_{first.id}_alt": "First picture, described better",
+                f"keep_{second.id}_alt": "Second picture",
+                f"keep_{second.id}_remove": "y",
+            },
+            image_1=(io.BytesIO(png((7, 8, 9))), "three.png"),
+            alt_1="Third picture",
+        ),
+    )
     assert changed.status_code == 302, text_of(changed)
     post = reload(post)
     assert [(i.position, i.alt_text, i.upload.original_name) for i in post.images] == [
-        (1, "First picture, described better", "one.png"), (2, "Third picture", "three.png"),
+        (1, "First picture, described better", "one.png"),
+        (2, "Third picture", "three.png"),
     ]
     assert post.status == "submitted"
     [update] = events("post:update", post.reference)
@@ -605,7 +767,11 @@ def test_the_requester_may_change_a_post_waiting_for_a_decision_keeping_and_remo
 
 
 def test_only_the_requester_changes_or_withdraws_and_not_once_decided(
-    staff: Browser, comms: Browser, browser_as: Callable[..., Browser], x: Channel, connection: Connection,
+    staff: Browser,
+    comms: Browser,
+    browser_as: Callable[..., Browser],
+    x: Channel,
+    connection: Connection,
 ) -> None:
     post = propose(user_of(staff), [x])
     other = browser_as("staff")
@@ -626,17 +792,28 @@ def test_only_the_requester_changes_or_withdraws_and_not_once_decided(
 
 
 def test_withdrawing_a_scheduled_post_tells_comms(
-    staff: Browser, comms: Browser, x: Channel,
+    staff: Browser,
+    comms: Browser,
+    x: Channel,
 ) -> None:
     post = propose(user_of(staff), [x])
     act(comms, post, "approve", {})
     services.transition(post, "schedule", user_of(comms), scheduled_for=db.utcnow() + dt.timedelta(days=2))
     db.session().commit()
-    assert staff.post(f"/posts/{post.reference}/actions/withdraw", {"withdraw-reason": "The clinic moved."}).status_code == 302
+    assert (
+        staff.post(f"/posts/{post.reference}/actions/withdraw", {"withdraw-reason": "The clinic moved."}).status_code
+        == 302
+    )
     assert reload(post).status == "withdrawn"
-    [told] = db.session().execute(
-        select(Notification).where(Notification.recipient_id == user_of(comms).id, Notification.event == "post:withdraw")
-    ).scalars()
+    [told] = (
+        db.session()
+        .execute(
+            select(Notification).where(
+                Notification.recipient_id == user_of(comms).id, Notification.event == "post:withdraw"
+            )
+        )
+        .scalars()
+    )
     assert "Take it out of any schedule" in told.body
 
 
@@ -644,7 +821,10 @@ def test_withdrawing_a_scheduled_post_tells_comms(
 
 
 def test_comms_schedule_in_uk_time_and_record_the_published_addresses(
-    staff: Browser, comms: Browser, x: Channel, facebook: Channel,
+    staff: Browser,
+    comms: Browser,
+    x: Channel,
+    facebook: Channel,
 ) -> None:
     post = propose(user_of(staff), [x, facebook])
     early = act(comms, post, "schedule", {})
@@ -652,17 +832,27 @@ def test_comms_schedule_in_uk_time_and_record_the_published_addresses(
     assert f"{post.reference} is waiting for a decision, so it cannot be scheduled." in text_of(early)
     act(comms, post, "approve", {})
     day = clock.today() + dt.timedelta(days=3)
-    date = {"schedule-scheduled_on[day]": day.day, "schedule-scheduled_on[month]": day.month,
-            "schedule-scheduled_on[year]": day.year}
+    date = {
+        "schedule-scheduled_on[day]": day.day,
+        "schedule-scheduled_on[month]": day.month,
+        "schedule-scheduled_on[year]": day.year,
+    }
     no_time = act(comms, post, "schedule", date)
     assert no_time.status_code == 422 and "Enter the time the post will be published" in text_of(no_time)
     bad_time = act(comms, post, "schedule", {**date, "schedule-scheduled_time": "25:00"})
     assert bad_time.status_code == 422 and "Enter a real time, for example 09:30 or 2pm" in text_of(bad_time)
     past = TODAY - dt.timedelta(days=1)
-    in_past = act(comms, post, "schedule", {
-        "schedule-scheduled_on[day]": past.day, "schedule-scheduled_on[month]": past.month,
-        "schedule-scheduled_on[year]": past.year, "schedule-scheduled_time": "09:30",
-    })
+    in_past = act(
+        comms,
+        post,
+        "schedule",
+        {
+            "schedule-scheduled_on[day]": past.day,
+            "schedule-scheduled_on[month]": past.month,
+            "schedule-scheduled_on[year]": past.year,
+            "schedule-scheduled_time": "09:30",
+        },
+    )
     assert in_past.status_code == 422
     assert "The time the post will be published must be in the future" in text_of(in_past)
     assert reload(post).status == "approved"
@@ -673,24 +863,39 @@ def test_comms_schedule_in_uk_time_and_record_the_published_addresses(
     assert post.scheduled_for == dt.datetime.combine(day, dt.time(14, 30), tzinfo=clock.LONDON).astimezone(dt.UTC)
     assert f"{day.day} {day:%B %Y} at 2:30pm" in text_of(staff.get(f"/posts/{post.reference}"))
 
-    wrong = act(comms, post, "publish", {
-        f"publish-url_{x.reference}": "https://www.facebook.com/ExampleTrustNews/posts/123",
-        f"publish-url_{facebook.reference}": "https://www.facebook.com/ExampleTrustNews",
-    })
+    wrong = act(
+        comms,
+        post,
+        "publish",
+        {
+            f"publish-url_{x.reference}": "https://www.facebook.com/ExampleTrustNews/posts/123",
+            f"publish-url_{facebook.reference}": "https://www.facebook.com/ExampleTrustNews",
+        },
+    )
     assert wrong.status_code == 422
     shown = text_of(wrong)
     assert f"That is not an X (Twitter) address, but {x.reference} is on X (Twitter)." in shown
     assert "That is the account's own page, not the post. Open the post and copy its address." in shown
     assert reload(post).status == "scheduled"
-    elsewhere = act(comms, post, "publish", {
-        f"publish-url_{x.reference}": "https://x.com/someone_else/status/1790000000000000000",
-        f"publish-url_{facebook.reference}": "https://www.facebook.com/ExampleTrustNews/posts/pfbid02abc",
-    })
+    elsewhere = act(
+        comms,
+        post,
+        "publish",
+        {
+            f"publish-url_{x.reference}": "https://x.com/someone_else/status/1790000000000000000",
+            f"publish-url_{facebook.reference}": "https://www.facebook.com/ExampleTrustNews/posts/pfbid02abc",
+        },
+    )
     assert "That post is on another account (someone_else), not trust_news." in text_of(elsewhere)
-    published = act(comms, post, "publish", {
-        f"publish-url_{x.reference}": "https://twitter.com/trust_news/status/1790000000000000000",
-        f"publish-url_{facebook.reference}": "www.facebook.com/ExampleTrustNews/posts/pfbid02abc",
-    })
+    published = act(
+        comms,
+        post,
+        "publish",
+        {
+            f"publish-url_{x.reference}": "https://twitter.com/trust_news/status/1790000000000000000",
+            f"publish-url_{facebook.reference}": "www.facebook.com/ExampleTrustNews/posts/pfbid02abc",
+        },
+    )
     assert published.status_code == 302, text_of(published)
     post = reload(post)
     assert post.status == "published" and post.published_at is not None
@@ -700,10 +905,17 @@ def test_comms_schedule_in_uk_time_and_record_the_published_addresses(
     }
     [event] = events("post:publish", post.reference)
     assert "1790000000000000000" in event.details
-    assert "https://www.facebook.com/ExampleTrustNews/posts/pfbid02abc" in text_of(staff.get(f"/posts/{post.reference}"))
-    told = db.session().execute(
-        select(Notification.event).where(Notification.recipient_id == user_of(staff).id).order_by(Notification.id)
-    ).scalars().all()
+    assert "https://www.facebook.com/ExampleTrustNews/posts/pfbid02abc" in text_of(
+        staff.get(f"/posts/{post.reference}")
+    )
+    told = (
+        db.session()
+        .execute(
+            select(Notification.event).where(Notification.recipient_id == user_of(staff).id).order_by(Notification.id)
+        )
+        .scalars()
+        .all()
+    )
     assert told == ["post:approve", "post:schedule", "post:publish"]
 
 
@@ -722,11 +934,20 @@ def test_comms_schedule_in_uk_time_and_record_the_published_addresses(
         ("x", "nhstrust", "https://help.x.com/en/using-x", "not a post on X"),
         ("x", "nhstrust", "", "Enter the address of the post"),
         ("other", "forum.example.org/nhs-trust", "https://forum.example.org/t/flu-clinic/42", None),
-        ("other", "forum.example.org/nhs-trust", "https://evil.example.com/t/flu-clinic/42", "not on forum.example.org"),
+        (
+            "other",
+            "forum.example.org/nhs-trust",
+            "https://evil.example.com/t/flu-clinic/42",
+            "not on forum.example.org",
+        ),
     ],
 )
 def test_a_published_address_must_be_on_the_channels_platform(
-    make_channel: Callable[..., Channel], platform: str, handle: str, url: str, problem: str | None,
+    make_channel: Callable[..., Channel],
+    platform: str,
+    handle: str,
+    url: str,
+    problem: str | None,
 ) -> None:
     channel = make_channel("active", platform=platform, handle=handle)
     if problem is None:
@@ -743,7 +964,11 @@ def test_a_published_address_must_be_on_the_channels_platform(
 
 
 def test_staff_see_only_their_own_posts_and_comms_and_auditors_see_all(
-    app: Flask, staff: Browser, browser_as: Callable[..., Browser], make_user: Callable[..., User], x: Channel,
+    app: Flask,
+    staff: Browser,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    x: Channel,
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     from werkzeug.datastructures import FileStorage
@@ -754,8 +979,11 @@ def test_staff_see_only_their_own_posts_and_comms_and_auditors_see_all(
     db.session().commit()
     listed = text_of(staff.get("/posts"))
     assert own.reference in listed and theirs.reference not in listed
-    for path in (f"/posts/{theirs.reference}", f"/posts/{theirs.reference}/edit",
-                 f"/posts/{theirs.reference}/images/{theirs.images[0].id}"):
+    for path in (
+        f"/posts/{theirs.reference}",
+        f"/posts/{theirs.reference}/edit",
+        f"/posts/{theirs.reference}/images/{theirs.images[0].id}",
+    ):
         hidden = staff.get(path)
         assert hidden.status_code == 404, path
         assert f"There is no promotional post '{theirs.reference}'" in text_of(hidden)
@@ -778,7 +1006,9 @@ def test_staff_see_only_their_own_posts_and_comms_and_auditors_see_all(
 
 
 def test_the_list_filters_by_status_and_words(
-    comms: Browser, make_user: Callable[..., User], x: Channel,
+    comms: Browser,
+    make_user: Callable[..., User],
+    x: Channel,
 ) -> None:
     staff = make_user("staff")
     flu = propose(staff, [x], text="Flu jabs for staff this week.")
@@ -787,14 +1017,18 @@ def test_the_list_filters_by_status_and_words(
     db.session().commit()
     assert set(re.findall(r"PP-\d{4}-\d+", text_of(comms.get("/posts?status=rejected")))) == {bloods.reference}
     assert set(re.findall(r"PP-\d{4}-\d+", text_of(comms.get("/posts?q=FLU")))) == {flu.reference}
-    assert set(re.findall(r"PP-\d{4}-\d+", text_of(comms.get(f"/posts?q={bloods.reference.lower()}")))) == {bloods.reference}
+    assert set(re.findall(r"PP-\d{4}-\d+", text_of(comms.get(f"/posts?q={bloods.reference.lower()}")))) == {
+        bloods.reference
+    }
 
 
 # --- work items ------------------------------------------------------------------------------------
 
 
 def test_work_items_for_comms_and_for_the_requester(
-    make_user: Callable[..., User], x: Channel, count_queries: Callable[[], Any],
+    make_user: Callable[..., User],
+    x: Channel,
+    count_queries: Callable[[], Any],
 ) -> None:
     staff, comms, colleague = make_user("staff"), make_user("comms"), make_user("comms")
     waiting = propose(staff, [x], text=NHS_TEXT)
@@ -817,13 +1051,21 @@ def test_work_items_for_comms_and_for_the_requester(
     assert [i.reference for i in items][:3] == [waiting.reference, approved.reference, scheduled.reference]
     first = items[0]
     assert (first.kind, first.status_label, first.url, first.requester) == (
-        "Promotional post", "To decide: possible identifiers found", f"/posts/{waiting.reference}", staff.name,
+        "Promotional post",
+        "To decide: possible identifiers found",
+        f"/posts/{waiting.reference}",
+        staff.name,
     )
     assert first.title == f"Post for X (Twitter), wished for {TOMORROW.day} {TOMORROW:%B %Y}"
     assert "5919" not in first.title
     assert items[1].status_label == "To schedule" and items[2].status_label.startswith("To publish: scheduled for ")
     mine = services.work_items_of(staff)
-    assert [i.reference for i in mine] == [changes.reference, waiting.reference, approved.reference, scheduled.reference]
+    assert [i.reference for i in mine] == [
+        changes.reference,
+        waiting.reference,
+        approved.reference,
+        scheduled.reference,
+    ]
     assert mine[0].status_label == "Changes requested: your action needed"
     assert [i.needs_you for i in mine] == [True, False, False, False]
     assert not any(i.needs_you for i in items)
@@ -834,14 +1076,22 @@ def test_work_items_for_comms_and_for_the_requester(
 
 
 def test_the_api_proposes_decides_schedules_and_publishes(
-    app: Flask, make_user: Callable[..., User], x: Channel, api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    x: Channel,
+    api_token: Callable[[User], dict[str, str]],
     connection: Connection,
 ) -> None:
     staff, comms = make_user("staff"), make_user("comms")
     api = app.test_client()
     as_staff, as_comms = api_token(staff), api_token(comms)
-    body = {"text": NHS_TEXT, "channels": [x.reference], "wished_for": TOMORROW.isoformat(),
-            "reason": "Thank the ward.", "consent_confirmed": True}
+    body = {
+        "text": NHS_TEXT,
+        "channels": [x.reference],
+        "wished_for": TOMORROW.isoformat(),
+        "reason": "Thank the ward.",
+        "consent_confirmed": True,
+    }
     before = counts(connection)
     for wrong, field, message in (
         ({"text": "x" * 281}, "text", "X (Twitter) allows 280"),
@@ -865,41 +1115,72 @@ def test_the_api_proposes_decides_schedules_and_publishes(
     assert post["status"] == "submitted" and post["images"] == [] and post["findings_accepted"] is None
     [finding] = post["findings"]
     assert finding["kind"] == "nhs_number" and finding["field"] == "text" and NHS_NUMBER not in finding["masked"]
-    assert NHS_TEXT[finding["start"]:finding["end"]] == NHS_NUMBER
+    assert NHS_TEXT[finding["start"] : finding["end"]] == NHS_NUMBER
     assert post["channels"][0]["text_limit"] == 280
 
     assert post["version"] == 1
     v1 = {"version": 1}
     blocked = api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_comms)
     assert blocked.status_code == 409 and "Record why they are acceptable" in blocked.get_json()["detail"]
-    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "publish", **v1}, headers=as_comms).get_json()["errors"] == {
-        "decision": "Give a decision: approve, request_changes or reject."
-    }
+    assert api.post(
+        f"/api/v1/posts/{reference}/decision", json={"decision": "publish", **v1}, headers=as_comms
+    ).get_json()["errors"] == {"decision": "Give a decision: approve, request_changes or reject."}
     empty = api.post(f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": "", **v1}, headers=as_comms)
     assert empty.status_code == 422 and "reason" in empty.get_json()["errors"]
-    accepted = api.post(f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": "A test number.", **v1}, headers=as_comms)
+    accepted = api.post(
+        f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": "A test number.", **v1}, headers=as_comms
+    )
     assert accepted.get_json()["findings_accepted"]["reason"] == "A test number."
-    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_comms).get_json()["status"] == "approved"
-    assert api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_staff).status_code == 403
+    assert (
+        api.post(
+            f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_comms
+        ).get_json()["status"]
+        == "approved"
+    )
+    assert (
+        api.post(
+            f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_staff
+        ).status_code
+        == 403
+    )
 
-    past = api.post(f"/api/v1/posts/{reference}/schedule", json={"scheduled_for": "2020-01-01T09:00:00Z"}, headers=as_comms)
+    past = api.post(
+        f"/api/v1/posts/{reference}/schedule", json={"scheduled_for": "2020-01-01T09:00:00Z"}, headers=as_comms
+    )
     assert past.status_code == 422 and "scheduled_for" in past.get_json()["errors"]
     when = (db.utcnow() + dt.timedelta(days=2)).replace(microsecond=0)
-    scheduled = api.post(f"/api/v1/posts/{reference}/schedule", json={"scheduled_for": when.isoformat()}, headers=as_comms)
+    scheduled = api.post(
+        f"/api/v1/posts/{reference}/schedule", json={"scheduled_for": when.isoformat()}, headers=as_comms
+    )
     assert scheduled.get_json()["scheduled_for"] == when.isoformat()
 
-    bad = api.post(f"/api/v1/posts/{reference}/publish", json={"urls": {x.reference: "https://x.com/trust_news"}}, headers=as_comms)
+    bad = api.post(
+        f"/api/v1/posts/{reference}/publish", json={"urls": {x.reference: "https://x.com/trust_news"}}, headers=as_comms
+    )
     assert bad.status_code == 422
-    assert bad.get_json()["errors"] == {f"urls.{x.reference}": "That is the account's own page, not the post. Open the post and copy its address."}
-    stranger = api.post(f"/api/v1/posts/{reference}/publish", json={"urls": {"CH-424242": "https://x.com/a/status/1"}}, headers=as_comms)
+    assert bad.get_json()["errors"] == {
+        f"urls.{x.reference}": "That is the account's own page, not the post. Open the post and copy its address."
+    }
+    stranger = api.post(
+        f"/api/v1/posts/{reference}/publish", json={"urls": {"CH-424242": "https://x.com/a/status/1"}}, headers=as_comms
+    )
     assert set(stranger.get_json()["errors"]) == {"urls", f"urls.{x.reference}"}
-    live = api.post(f"/api/v1/posts/{reference}/publish",
-                    json={"urls": {x.reference: "https://x.com/trust_news/status/1"}}, headers=as_comms)
+    live = api.post(
+        f"/api/v1/posts/{reference}/publish",
+        json={"urls": {x.reference: "https://x.com/trust_news/status/1"}},
+        headers=as_comms,
+    )
     assert live.status_code == 200
     final = live.get_json()
-    assert final["status"] == "published" and final["channels"][0]["published_url"] == "https://x.com/trust_news/status/1"
+    assert (
+        final["status"] == "published" and final["channels"][0]["published_url"] == "https://x.com/trust_news/status/1"
+    )
     assert [step["action"] for step in final["history"]] == [
-        "request", "accept_findings", "approve", "schedule", "publish",
+        "request",
+        "accept_findings",
+        "approve",
+        "schedule",
+        "publish",
     ]
     assert api.post(f"/api/v1/posts/{reference}/withdraw", json={}, headers=as_staff).status_code == 409
 
@@ -908,10 +1189,16 @@ def test_openapi_describes_the_posts_api_honestly(app: Flask) -> None:
     from registry.api.openapi import document
 
     doc = document()
-    assert {"/api/v1/posts", "/api/v1/posts/{reference}", "/api/v1/posts/{reference}/decision",
-            "/api/v1/posts/{reference}/findings-acceptance", "/api/v1/posts/{reference}/schedule",
-            "/api/v1/posts/{reference}/publish", "/api/v1/posts/{reference}/withdraw",
-            "/api/v1/posts/{reference}/revision"} <= set(doc["paths"])
+    assert {
+        "/api/v1/posts",
+        "/api/v1/posts/{reference}",
+        "/api/v1/posts/{reference}/decision",
+        "/api/v1/posts/{reference}/findings-acceptance",
+        "/api/v1/posts/{reference}/schedule",
+        "/api/v1/posts/{reference}/publish",
+        "/api/v1/posts/{reference}/withdraw",
+        "/api/v1/posts/{reference}/revision",
+    } <= set(doc["paths"])
     schemas = doc["components"]["schemas"]
     assert schemas["PostRequest"]["properties"]["images"]["items"] == {"$ref": "#/components/schemas/PostImageUpload"}
     assert schemas["PostImageUpload"]["required"] == ["filename", "content_base64", "alt_text"]
@@ -953,7 +1240,10 @@ def test_what_comms_do_is_on_routes_declaring_post_decide_and_withdrawing_has_it
 
 
 def test_comms_without_a_second_factor_cannot_decide_from_a_browser(
-    app: Flask, make_user: Callable[..., User], x: Channel, connection: Connection,
+    app: Flask,
+    make_user: Callable[..., User],
+    x: Channel,
+    connection: Connection,
 ) -> None:
     """A comms member signed in with a password alone is sent to set up two-factor sign-in (or
     refused) for every comms action, and nothing changes; they may still withdraw their own post."""
@@ -976,8 +1266,16 @@ def test_comms_without_a_second_factor_cannot_decide_from_a_browser(
         (waiting, "approve", {}),
         (waiting, "request_changes", {"request_changes-reason": "Shorter."}),
         (waiting, "reject", {"reject-reason": "No."}),
-        (ready, "schedule", {"schedule-scheduled_on[day]": day.day, "schedule-scheduled_on[month]": day.month,
-                             "schedule-scheduled_on[year]": day.year, "schedule-scheduled_time": "09:30"}),
+        (
+            ready,
+            "schedule",
+            {
+                "schedule-scheduled_on[day]": day.day,
+                "schedule-scheduled_on[month]": day.month,
+                "schedule-scheduled_on[year]": day.year,
+                "schedule-scheduled_time": "09:30",
+            },
+        ),
         (ready, "publish", {f"publish-url_{x.reference}": "https://x.com/trust_news/status/1"}),
     ):
         response = act(browser, post, action, data, version=1)
@@ -987,13 +1285,19 @@ def test_comms_without_a_second_factor_cannot_decide_from_a_browser(
     assert counts(connection) == before
     assert (reload(waiting).status, reload(waiting).findings_accepted) == ("submitted", False)
     assert reload(ready).status == "approved"
-    assert browser.post(f"/posts/{own.reference}/actions/withdraw", {"withdraw-reason": "Not needed."}).status_code == 302
+    assert (
+        browser.post(f"/posts/{own.reference}/actions/withdraw", {"withdraw-reason": "Not needed."}).status_code == 302
+    )
     assert reload(own).status == "withdrawn"
 
 
 @pytest.mark.parametrize("action", ["approve", "request_changes", "reject", "findings"])
 def test_a_decision_on_a_post_changed_since_it_was_opened_is_refused(
-    action: str, staff: Browser, comms: Browser, x: Channel, connection: Connection,
+    action: str,
+    staff: Browser,
+    comms: Browser,
+    x: Channel,
+    connection: Connection,
 ) -> None:
     """Comms open the post; the requester changes its text; the decision made on what comms saw
     is refused with 409, changes nothing, and the page they get shows the new text to decide on."""
@@ -1018,14 +1322,20 @@ def test_a_decision_on_a_post_changed_since_it_was_opened_is_refused(
     assert counts(connection) == before
     post = reload(post)
     assert post.status == "submitted" and not post.findings_accepted and len(services.history(post)) == steps
-    missing = comms.post(f"/posts/{post.reference}/findings" if action == "findings" else f"/posts/{post.reference}/actions/{action}", data)
+    missing = comms.post(
+        f"/posts/{post.reference}/findings" if action == "findings" else f"/posts/{post.reference}/actions/{action}",
+        data,
+    )
     assert missing.status_code == 409 and services.STALE in text_of(missing)
     assert counts(connection) == before
     assert act(comms, post, action, data).status_code == 302
 
 
 def test_only_a_change_by_the_requester_raises_the_version(
-    staff: Browser, comms: Browser, make_user: Callable[..., User], x: Channel,
+    staff: Browser,
+    comms: Browser,
+    make_user: Callable[..., User],
+    x: Channel,
 ) -> None:
     post = propose(user_of(staff), [x])
     assert version_of(post) == 1
@@ -1033,21 +1343,30 @@ def test_only_a_change_by_the_requester_raises_the_version(
     assert version_of(post) == 2
     assert act(comms, post, "request_changes", {"request_changes-reason": "Add the place."}).status_code == 302
     assert version_of(post) == 2
-    assert send(staff, f"/posts/{post.reference}/edit", form([x], text="Flu clinic: Tuesday 9am, main hall.")).status_code == 302
+    assert (
+        send(staff, f"/posts/{post.reference}/edit", form([x], text="Flu clinic: Tuesday 9am, main hall.")).status_code
+        == 302
+    )
     assert (reload(post).status, version_of(post)) == ("submitted", 3)
     assert act(comms, post, "approve", {}).status_code == 302
     assert version_of(post) == 3
 
 
 def test_the_api_decides_only_the_version_it_names(
-    app: Flask, make_user: Callable[..., User], x: Channel, api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    make_user: Callable[..., User],
+    x: Channel,
+    api_token: Callable[[User], dict[str, str]],
     connection: Connection,
 ) -> None:
     staff, comms = make_user("staff"), make_user("comms")
     api = app.test_client()
     as_staff, as_comms = api_token(staff), api_token(comms)
     post = propose(staff, [x], text=NHS_TEXT)
-    decision, acceptance = f"/api/v1/posts/{post.reference}/decision", f"/api/v1/posts/{post.reference}/findings-acceptance"
+    decision, acceptance = (
+        f"/api/v1/posts/{post.reference}/decision",
+        f"/api/v1/posts/{post.reference}/findings-acceptance",
+    )
     assert api.get(f"/api/v1/posts/{post.reference}", headers=as_comms).get_json()["version"] == 1
     before = counts(connection)
     for body, message in (
@@ -1062,12 +1381,17 @@ def test_the_api_decides_only_the_version_it_names(
     assert refused.status_code == 422 and "version" in refused.get_json()["errors"]
     assert counts(connection)[:3] == before[:3]
 
-    revised = api.post(f"/api/v1/posts/{post.reference}/revision",
-                       json={"text": f"{NHS_TEXT} Updated.", "consent_confirmed": True}, headers=as_staff)
+    revised = api.post(
+        f"/api/v1/posts/{post.reference}/revision",
+        json={"text": f"{NHS_TEXT} Updated.", "consent_confirmed": True},
+        headers=as_staff,
+    )
     assert revised.status_code == 200 and revised.get_json()["version"] == 2
     before = counts(connection)
-    for path, body in ((acceptance, {"reason": "A test number.", "version": 1}),
-                       (decision, {"decision": "reject", "reason": "No.", "version": 1})):
+    for path, body in (
+        (acceptance, {"reason": "A test number.", "version": 1}),
+        (decision, {"decision": "reject", "reason": "No.", "version": 1}),
+    ):
         stale = api.post(path, json=body, headers=as_comms)
         assert stale.status_code == 409 and stale.mimetype == "application/problem+json"
         assert stale.get_json()["detail"] == "The post has changed since you opened it: read it again before deciding."
@@ -1076,8 +1400,11 @@ def test_the_api_decides_only_the_version_it_names(
     assert api.post(acceptance, json={"reason": "A test number.", "version": 2}, headers=as_comms).status_code == 200
     approved = api.post(decision, json={"decision": "approve", "version": 2}, headers=as_comms)
     assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
-    stale = api.post(f"/api/v1/posts/{post.reference}/schedule", headers=as_comms,
-                     json={"scheduled_for": (db.utcnow() + dt.timedelta(days=2)).isoformat(), "version": 1})
+    stale = api.post(
+        f"/api/v1/posts/{post.reference}/schedule",
+        headers=as_comms,
+        json={"scheduled_for": (db.utcnow() + dt.timedelta(days=2)).isoformat(), "version": 1},
+    )
     assert stale.status_code == 409 and "has changed since you opened it" in stale.get_json()["detail"]
 
 
@@ -1089,14 +1416,24 @@ def b64(content: bytes) -> str:
 
 
 def test_the_api_takes_images_and_the_requester_revises_and_resubmits(
-    app: Flask, make_user: Callable[..., User], x: Channel, facebook: Channel,
-    api_token: Callable[[User], dict[str, str]], connection: Connection,
+    app: Flask,
+    make_user: Callable[..., User],
+    x: Channel,
+    facebook: Channel,
+    api_token: Callable[[User], dict[str, str]],
+    connection: Connection,
 ) -> None:
     staff, comms = make_user("staff"), make_user("comms")
     api = app.test_client()
     as_staff, as_comms = api_token(staff), api_token(comms)
-    body = {"text": CLEAN_TEXT, "channels": [x.reference], "wished_for": TOMORROW.isoformat(), "reason": "Flu.",
-            "consent_confirmed": True, "consent_location": "Outpatients office"}
+    body = {
+        "text": CLEAN_TEXT,
+        "channels": [x.reference],
+        "wished_for": TOMORROW.isoformat(),
+        "reason": "Flu.",
+        "consent_confirmed": True,
+        "consent_location": "Outpatients office",
+    }
     image = {"filename": "clinic.png", "content_base64": b64(png()), "alt_text": "The clinic's entrance."}
     before = counts(connection)
     for wrong, field, message in (
@@ -1106,10 +1443,16 @@ def test_the_api_takes_images_and_the_requester_revises_and_resubmits(
         ({"images": [{**image, "filename": ""}]}, "images.0.filename", "Image 1 needs a filename"),
         ({"images": [{**image, "alt_text": None}]}, "images.0.alt_text", "alt_text must be text"),
         ({"images": [image, {**image, "alt_text": " "}]}, "images.1.alt_text", "Describe the image in slot 2"),
-        ({"images": [{**image, "content_base64": b64(b"<html><script>alert(1)</script></html>")}]},
-         "images.0.content_base64", "clinic.png"),
-        ({"images": [{**image, "filename": "poster.pdf", "content_base64": b64(pdf())}]},
-         "images.0.content_base64", "poster.pdf: only images (PNG, JPEG, GIF or WebP) can go in a post"),
+        (
+            {"images": [{**image, "content_base64": b64(b"<html><script>alert(1)</script></html>")}]},
+            "images.0.content_base64",
+            "clinic.png",
+        ),
+        (
+            {"images": [{**image, "filename": "poster.pdf", "content_base64": b64(pdf())}]},
+            "images.0.content_base64",
+            "poster.pdf: only images (PNG, JPEG, GIF or WebP) can go in a post",
+        ),
         ({"images": [image], "consent_location": ""}, "consent_location", "the post has images"),
     ):
         refused = api.post("/api/v1/posts", json={**body, **wrong}, headers=as_staff)
@@ -1123,24 +1466,31 @@ def test_the_api_takes_images_and_the_requester_revises_and_resubmits(
     assert created.status_code == 201, created.get_json()
     post = created.get_json()
     assert [(i["position"], i["alt_text"], i["content_type"]) for i in post["images"]] == [
-        (1, "The clinic's entrance.", "image/png"), (2, "Our patient Sarah Jones at the clinic", "image/png"),
+        (1, "The clinic's entrance.", "image/png"),
+        (2, "Our patient Sarah Jones at the clinic", "image/png"),
     ]
     assert [(f["field"], f["image"], f["kind"]) for f in post["findings"]] == [("alt_text", 2, "patient_name")]
     assert len(events("upload:store")) == 2  # every file through the upload checks
     reference = post["reference"]
     revision = f"/api/v1/posts/{reference}/revision"
 
-    asked = api.post(f"/api/v1/posts/{reference}/decision", headers=as_comms,
-                     json={"decision": "request_changes", "reason": "Add the opening hours.", "version": 1})
+    asked = api.post(
+        f"/api/v1/posts/{reference}/decision",
+        headers=as_comms,
+        json={"decision": "request_changes", "reason": "Add the opening hours.", "version": 1},
+    )
     assert asked.get_json()["status"] == "changes_requested"
     assert api.post(revision, json={"consent_confirmed": True}, headers=as_comms).status_code == 403
-    assert api.post(revision, json={"consent_confirmed": True}, headers=api_token(make_user("staff"))).status_code == 404
+    assert (
+        api.post(revision, json={"consent_confirmed": True}, headers=api_token(make_user("staff"))).status_code == 404
+    )
     unconfirmed = api.post(revision, json={"text": "Flu clinic, 9am to 5pm."}, headers=as_staff)
     assert unconfirmed.status_code == 422 and "consent_confirmed" in unconfirmed.get_json()["errors"]
     unknown = api.post(revision, json={"consent_confirmed": True, "remove_images": [999999]}, headers=as_staff)
     assert unknown.status_code == 422 and "has no image 999999" in unknown.get_json()["errors"]["images"]
-    blank = api.post(revision, json={"consent_confirmed": True, "alt_texts": {str(post["images"][0]["id"]): ""}},
-                     headers=as_staff)
+    blank = api.post(
+        revision, json={"consent_confirmed": True, "alt_texts": {str(post["images"][0]["id"]): ""}}, headers=as_staff
+    )
     assert blank.status_code == 422
     assert blank.get_json()["errors"] == {
         f"alt_texts.{post['images'][0]['id']}": "Describe image 1 for people who cannot see it, or remove the image"
@@ -1148,33 +1498,56 @@ def test_the_api_takes_images_and_the_requester_revises_and_resubmits(
     assert reload(services.get_post(reference)).status == "changes_requested"
 
     new_text = "Our flu vaccination clinic is open 9am to 5pm, Tuesday to Thursday, in the main outpatients hall."
-    revised = api.post(revision, headers=as_staff, json={
-        "text": new_text, "channels": [x.reference, facebook.reference], "consent_confirmed": True,
-        "remove_images": [post["images"][1]["id"]],
-        "alt_texts": {str(post["images"][0]["id"]): "The clinic's entrance, with the opening hours on the door."},
-        "images": [{"filename": "hours.png", "content_base64": b64(png((1, 2, 3))), "alt_text": "The opening hours."}],
-        "note": "Added the hours and took out the name.",
-    })
+    revised = api.post(
+        revision,
+        headers=as_staff,
+        json={
+            "text": new_text,
+            "channels": [x.reference, facebook.reference],
+            "consent_confirmed": True,
+            "remove_images": [post["images"][1]["id"]],
+            "alt_texts": {str(post["images"][0]["id"]): "The clinic's entrance, with the opening hours on the door."},
+            "images": [
+                {"filename": "hours.png", "content_base64": b64(png((1, 2, 3))), "alt_text": "The opening hours."}
+            ],
+            "note": "Added the hours and took out the name.",
+        },
+    )
     assert revised.status_code == 200, revised.get_json()
     now = revised.get_json()
     assert (now["status"], now["version"], now["text"]) == ("submitted", 2, new_text)
     assert [c["reference"] for c in now["channels"]] == [x.reference, facebook.reference]
     assert [(i["position"], i["alt_text"]) for i in now["images"]] == [
-        (1, "The clinic's entrance, with the opening hours on the door."), (2, "The opening hours."),
+        (1, "The clinic's entrance, with the opening hours on the door."),
+        (2, "The opening hours."),
     ]
     assert now["findings"] == []
-    assert (now["reason"], now["wished_for"], now["consent_location"]) == ("Flu.", TOMORROW.isoformat(), "Outpatients office")
-    assert now["history"][-1]["action"] == "resubmit" and now["history"][-1]["reason"] == "Added the hours and took out the name."
-    [told] = db.session().execute(
-        select(Notification).where(Notification.recipient_id == comms.id, Notification.event == "post:resubmit")
-    ).scalars()
+    assert (now["reason"], now["wished_for"], now["consent_location"]) == (
+        "Flu.",
+        TOMORROW.isoformat(),
+        "Outpatients office",
+    )
+    assert (
+        now["history"][-1]["action"] == "resubmit"
+        and now["history"][-1]["reason"] == "Added the hours and took out the name."
+    )
+    [told] = (
+        db.session()
+        .execute(
+            select(Notification).where(Notification.recipient_id == comms.id, Notification.event == "post:resubmit")
+        )
+        .scalars()
+    )
     assert reference in told.subject
 
     waiting = api.post(revision, json={"consent_confirmed": True, "reason": "Flu season starts."}, headers=as_staff)
     assert (waiting.get_json()["status"], waiting.get_json()["version"]) == ("submitted", 3)
     assert waiting.get_json()["history"][-1]["action"] == "update"
-    api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "reject", "reason": "No.", "version": 3},
-             headers=as_comms)
+    api.post(
+        f"/api/v1/posts/{reference}/decision",
+        json={"decision": "reject", "reason": "No.", "version": 3},
+        headers=as_comms,
+    )
     late = api.post(revision, json={"consent_confirmed": True}, headers=as_staff)
     assert late.status_code == 409 and "can no longer be changed" in late.get_json()["detail"]
 
@@ -1186,21 +1559,43 @@ def seed_posts(start: int, count: int, channels_: list[Channel]) -> None:
     """``count`` posts by as many people, each for two channels with an image and a finding, some decided."""
     session = db.session()
     now = db.utcnow()
-    people = [User(email=f"poster{n}@example.nhs.uk", name=f"Poster {n}", role_grants=[UserRole(role="staff")])
-              for n in range(start, start + count)]
+    people = [
+        User(email=f"poster{n}@example.nhs.uk", name=f"Poster {n}", role_grants=[UserRole(role="staff")])
+        for n in range(start, start + count)
+    ]
     session.add_all(people)
     session.flush()
     statuses = ("submitted", "approved", "changes_requested", "rejected")
     for n, person in enumerate(people, start=start):
-        upload = Upload(sha256="0" * 64, stored_name=f"seeded{n:058d}", original_name=f"{n}.png",
-                        content_type="image/png", size=100, uploaded_by_id=person.id)
+        upload = Upload(
+            sha256="0" * 64,
+            stored_name=f"seeded{n:058d}",
+            original_name=f"{n}.png",
+            content_type="image/png",
+            size=100,
+            uploaded_by_id=person.id,
+        )
         post = PromotionalPost(
-            year=TODAY.year, text=f"Post {n} for NHS number {NHS_NUMBER}", reason="Seeded.", wished_for=TOMORROW,
-            consent_confirmed_at=now, consent_location="Office", status=statuses[n % 4], requester_id=person.id,
+            year=TODAY.year,
+            text=f"Post {n} for NHS number {NHS_NUMBER}",
+            reason="Seeded.",
+            wished_for=TOMORROW,
+            consent_confirmed_at=now,
+            consent_location="Office",
+            status=statuses[n % 4],
+            requester_id=person.id,
             targets=[PostTarget(channel_id=c.id) for c in channels_],
             images=[PostImage(upload=upload, alt_text="A picture", position=1)],
-            findings=[PostFinding(field="text", kind="nhs_number", label="NHS number", start_offset=20, end_offset=32,
-                                  masked="*** *** ****")],
+            findings=[
+                PostFinding(
+                    field="text",
+                    kind="nhs_number",
+                    label="NHS number",
+                    start_offset=20,
+                    end_offset=32,
+                    masked="*** *** ****",
+                )
+            ],
         )
         session.add(post)
     session.flush()
@@ -1208,8 +1603,13 @@ def seed_posts(start: int, count: int, channels_: list[Channel]) -> None:
 
 
 def test_post_lists_run_the_same_statements_for_10_and_60_posts(
-    app: Flask, browser_as: Callable[..., Browser], count_queries: Callable[[], Any], x: Channel, facebook: Channel,
-    make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    count_queries: Callable[[], Any],
+    x: Channel,
+    facebook: Channel,
+    make_user: Callable[..., User],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     comms = browser_as("comms")
     headers = api_token(user_of(comms))
@@ -1218,7 +1618,11 @@ def test_post_lists_run_the_same_statements_for_10_and_60_posts(
     def statements() -> dict[str, int]:
         result = {}
         for path in paths:
-            get = (lambda p=path: comms.client.get(p, headers=headers)) if path.startswith("/api/") else (lambda p=path: comms.get(p))
+            get = (
+                (lambda p=path: comms.client.get(p, headers=headers))
+                if path.startswith("/api/")
+                else (lambda p=path: comms.get(p))
+            )
             assert get().status_code == 200, path
             with count_queries() as counted:
                 assert get().status_code == 200, path
@@ -1255,7 +1659,9 @@ def test_service_refusals(make_user: Callable[..., User], x: Channel) -> None:
     with pytest.raises(Conflict, match="there is nothing to accept"):
         services.accept_findings(post, comms, "Fine.")
     with pytest.raises(Invalid) as both:
-        services.transition(post, "approve", comms, scheduled_for=db.utcnow(), urls={x.reference: "https://x.com/a/status/1"})
+        services.transition(
+            post, "approve", comms, scheduled_for=db.utcnow(), urls={x.reference: "https://x.com/a/status/1"}
+        )
     assert set(both.value.errors) == {"scheduled_for", "urls"}
     assert post.status == "submitted"
 
@@ -1263,12 +1669,22 @@ def test_service_refusals(make_user: Callable[..., User], x: Channel) -> None:
 def test_the_demo_posts_cover_every_state(make_user: Callable[..., User], make_channel: Callable[..., Channel]) -> None:
     from registry.posts.demo import seed_demo
 
-    for platform, handle in (("x", "DemoTrust"), ("facebook", "DemoTrust"), ("linkedin", "company/demo-trust"),
-                             ("instagram", "demotrust")):
+    for platform, handle in (
+        ("x", "DemoTrust"),
+        ("facebook", "DemoTrust"),
+        ("linkedin", "company/demo-trust"),
+        ("instagram", "demotrust"),
+    ):
         make_channel("active", platform=platform, handle=handle)
     seed_demo([make_user("staff"), make_user("manager")], [make_user("comms"), make_user("comms")])
     posts = db.session().execute(select(PromotionalPost).order_by(PromotionalPost.id)).scalars().all()
     assert [p.status for p in posts] == [
-        "submitted", "submitted", "changes_requested", "approved", "scheduled", "published", "rejected",
+        "submitted",
+        "submitted",
+        "changes_requested",
+        "approved",
+        "scheduled",
+        "published",
+        "rejected",
     ]
     assert len(posts[0].images) == 1 and [f.kind for f in posts[1].findings] == ["nhs_number"]

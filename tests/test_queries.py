@@ -50,17 +50,29 @@ def seed(me: User, start: int, count: int) -> None:
         n = start + offset
         session.add(
             Channel(
-                platform="x", handle=f"seeded{n}", display_name=f"Seeded channel {n}", url=f"https://x.com/seeded{n}",
-                department=f"Department {n % 7}", purpose="Updates.", audience="Patients.", sponsor="Director",
-                policy_acknowledged_at=now, status=STATUSES[n % len(STATUSES)],
-                requester_id=me.id if n % 2 else person.id, status_changed_at=now - dt.timedelta(days=n % 30),
+                platform="x",
+                handle=f"seeded{n}",
+                display_name=f"Seeded channel {n}",
+                url=f"https://x.com/seeded{n}",
+                department=f"Department {n % 7}",
+                purpose="Updates.",
+                audience="Patients.",
+                sponsor="Director",
+                policy_acknowledged_at=now,
+                status=STATUSES[n % len(STATUSES)],
+                requester_id=me.id if n % 2 else person.id,
+                status_changed_at=now - dt.timedelta(days=n % 30),
                 next_review_on=(now + dt.timedelta(days=n % 40)).date(),
             )
         )
         session.add(
             UnauthorisedAccount(
-                platform="instagram", handle=f"fake{n}", url=f"https://www.instagram.com/fake{n}/",
-                evidence="Uses the Trust's name.", found_on=now.date(), found_by_id=person.id,
+                platform="instagram",
+                handle=f"fake{n}",
+                url=f"https://www.instagram.com/fake{n}/",
+                evidence="Uses the Trust's name.",
+                found_on=now.date(),
+                found_by_id=person.id,
                 status="unauthorised" if n % 2 else "takedown_requested",
             )
         )
@@ -82,7 +94,9 @@ def statements_per_page(browser: Browser, count_queries: Callable[[], Any]) -> d
 
 
 def test_list_pages_run_the_same_statements_for_10_and_200_records(
-    app: Flask, browser_as: Callable[..., Browser], count_queries: Callable[[], Any],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    count_queries: Callable[[], Any],
 ) -> None:
     """Every list page and API list costs a fixed number of statements, however many rows it shows."""
     browser = browser_as("staff", "comms", "auditor", "admin")

@@ -88,9 +88,16 @@ def people(make_user: Callable[..., User]) -> dict[str, User]:
 def seed_channels(make_channel: Callable[..., Channel], staff: User, comms: User) -> dict[str, Channel]:
     """Ten channels whose histories end March 2025 in known states (current statuses differ for some)."""
     plan = {
-        "A": ("active", "x"), "B": ("active", "facebook"), "C": ("rejected", "x"), "D": ("suspended", "instagram"),
-        "E": ("retired", "x"), "F": ("requested", "x"), "G": ("approved", "linkedin"), "H": ("requested", "x"),
-        "I": ("approved", "facebook"), "J": ("info_requested", "x"),
+        "A": ("active", "x"),
+        "B": ("active", "facebook"),
+        "C": ("rejected", "x"),
+        "D": ("suspended", "instagram"),
+        "E": ("retired", "x"),
+        "F": ("requested", "x"),
+        "G": ("approved", "linkedin"),
+        "H": ("requested", "x"),
+        "I": ("approved", "facebook"),
+        "J": ("info_requested", "x"),
     }
     made = {
         key: make_channel(status, platform=platform, handle=f"NHSReport{key}", requester=staff)
@@ -104,8 +111,18 @@ def seed_channels(make_channel: Callable[..., Channel], staff: User, comms: User
         "B": {"request": uk(2025, 3, 3, 9), "approve": uk(2025, 3, 5, 9), "activate": uk(2025, 3, 6, 10)},
         # Rejected after 5 days.
         "C": {"request": uk(2025, 3, 10, 9), "reject": uk(2025, 3, 15, 9)},
-        "D": {"request": uk(2025, 2, 1), "approve": uk(2025, 2, 2), "activate": uk(2025, 2, 3), "suspend": uk(2025, 3, 20)},
-        "E": {"request": uk(2025, 1, 5), "approve": uk(2025, 1, 6), "activate": uk(2025, 1, 7), "retire": uk(2025, 3, 25)},
+        "D": {
+            "request": uk(2025, 2, 1),
+            "approve": uk(2025, 2, 2),
+            "activate": uk(2025, 2, 3),
+            "suspend": uk(2025, 3, 20),
+        },
+        "E": {
+            "request": uk(2025, 1, 5),
+            "approve": uk(2025, 1, 6),
+            "activate": uk(2025, 1, 7),
+            "retire": uk(2025, 3, 25),
+        },
         "F": {"request": uk(2025, 3, 28)},
         # Requested in March, approved in April: approved now, requested at the end of March.
         "G": {"request": uk(2025, 3, 30), "approve": uk(2025, 4, 2)},
@@ -114,8 +131,12 @@ def seed_channels(make_channel: Callable[..., Channel], staff: User, comms: User
         # Requested in February; approved on the first instant of March, half a day later.
         "I": {"request": utc(2025, 2, 28, 12), "approve": utc(2025, 3, 1, 0)},
         # Sent back for more information: 9 days from the first request to the approval.
-        "J": {"request": uk(2025, 3, 1, 10), "request_info": uk(2025, 3, 2), "resubmit": uk(2025, 3, 4),
-              "approve": uk(2025, 3, 10, 10)},
+        "J": {
+            "request": uk(2025, 3, 1, 10),
+            "request_info": uk(2025, 3, 2),
+            "resubmit": uk(2025, 3, 4),
+            "approve": uk(2025, 3, 10, 10),
+        },
     }
     for key, times in history.items():
         channel_history(made[key], **times)
@@ -134,10 +155,18 @@ def seed_consents(staff: User, comms: User) -> None:
     def request(title: str) -> LogoConsent:
         return consents.request_consent(
             consents.ConsentRequest(
-                title=title, department="Maternity", asset="nhs_lozenge", purpose="Classes.", media=("print",),
-                audience="Parents", partner_involved=False, starts_on=start, ends_on=start,
+                title=title,
+                department="Maternity",
+                asset="nhs_lozenge",
+                purpose="Classes.",
+                media=("print",),
+                audience="Parents",
+                partner_involved=False,
+                starts_on=start,
+                ends_on=start,
             ),
-            [FileStorage(io.BytesIO(_png()), "draft.png")], staff,
+            [FileStorage(io.BytesIO(_png()), "draft.png")],
+            staff,
         )
 
     every_item = [item.id for item in consents.active_checklist()]
@@ -154,7 +183,11 @@ def seed_consents(staff: User, comms: User) -> None:
         times = {"submit": submitted}
         if decision is not None:
             consents.decide(
-                consent, decision, comms, checked=every_item, note="Not for this use." if decision == "reject" else None,
+                consent,
+                decision,
+                comms,
+                checked=every_item,
+                note="Not for this use." if decision == "reject" else None,
                 conditions="Keep the clear space." if decision == "approve_with_conditions" else None,
             )
             assert decided is not None
@@ -175,8 +208,11 @@ def seed_posts(channel: Channel, staff: User, comms: User) -> None:
     for number, (name, times) in enumerate(cases, start=1):
         post = posts.propose(
             posts.PostProposal(
-                text=f"Post {name}: our new clinic opens.", channels=[channel.reference],
-                wished_for=clock.today() + dt.timedelta(days=1), reason="Clinic news.", consent_confirmed=True,
+                text=f"Post {name}: our new clinic opens.",
+                channels=[channel.reference],
+                wished_for=clock.today() + dt.timedelta(days=1),
+                reason="Clinic news.",
+                consent_confirmed=True,
             ),
             staff,
         )
@@ -186,16 +222,27 @@ def seed_posts(channel: Channel, staff: User, comms: User) -> None:
             elif action == "reject":
                 posts.transition(post, "reject", comms, reason="Not for us.")
             elif action == "publish":
-                posts.transition(post, "publish", comms,
-                                 urls={channel.reference: f"https://x.com/{channel.handle}/status/{1000 + number}"})
+                posts.transition(
+                    post,
+                    "publish",
+                    comms,
+                    urls={channel.reference: f"https://x.com/{channel.handle}/status/{1000 + number}"},
+                )
         retime(PostTransition, PostTransition.post_id, post.id, times)
 
 
 def _set_versions(credential: Credential, *created: dt.datetime, due_on: dt.date) -> None:
-    versions = db.session().execute(
-        select(CredentialVersion).where(CredentialVersion.credential_id == credential.id)
-        .order_by(CredentialVersion.version)
-    ).unique().scalars().all()
+    versions = (
+        db.session()
+        .execute(
+            select(CredentialVersion)
+            .where(CredentialVersion.credential_id == credential.id)
+            .order_by(CredentialVersion.version)
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     assert len(versions) == len(created)
     for version, moment in zip(versions, created, strict=True):
         version.created_at = moment
@@ -229,8 +276,14 @@ def seed_reviews(channel: Channel, comms: User) -> None:
     session = db.session()
 
     def grant(n: int) -> RosterGrant:
-        return roster.grant(channel, email=f"agency{n}@agency.example", name=f"Agency Person {n}",
-                            organisation="Bright Agency Ltd", platform_role="editor", actor=comms)
+        return roster.grant(
+            channel,
+            email=f"agency{n}@agency.example",
+            name=f"Agency Person {n}",
+            organisation="Bright Agency Ltd",
+            platform_role="editor",
+            actor=comms,
+        )
 
     def review(title: str) -> AccessReview:
         return roster.start_review(title=title, channel_ids=[channel.id], due_on=clock.today(), actor=comms)
@@ -241,8 +294,12 @@ def seed_reviews(channel: Channel, comms: User) -> None:
     roster.decide(items[g1.id], "certified", None, comms)
     roster.decide(items[g2.id], "revoked", "No longer works for us.", comms)
     roster.finish(r1, comms)
-    session.execute(update(AccessReviewItem).where(AccessReviewItem.id == items[g1.id].id).values(decided_at=uk(2025, 3, 10)))
-    session.execute(update(AccessReviewItem).where(AccessReviewItem.id == items[g2.id].id).values(decided_at=uk(2025, 3, 12)))
+    session.execute(
+        update(AccessReviewItem).where(AccessReviewItem.id == items[g1.id].id).values(decided_at=uk(2025, 3, 10))
+    )
+    session.execute(
+        update(AccessReviewItem).where(AccessReviewItem.id == items[g2.id].id).values(decided_at=uk(2025, 3, 12))
+    )
     session.execute(update(RosterGrant).where(RosterGrant.id == g2.id).values(revoked_at=uk(2025, 3, 12)))
     g3 = grant(3)
     r2, r3, r4 = review("R2"), review("R3"), review("R4")
@@ -253,7 +310,8 @@ def seed_reviews(channel: Channel, comms: User) -> None:
         (r4, uk(2025, 3, 20), dt.date(2025, 4, 30), None),
     ):
         session.execute(
-            update(AccessReview).where(AccessReview.id == each.id)
+            update(AccessReview)
+            .where(AccessReview.id == each.id)
             .values(started_at=started, due_on=due, finished_at=finished)
         )
     roster.revoke(g3, reason="Contract ended.", actor=comms)
@@ -274,8 +332,9 @@ def seed_findings(comms: User) -> None:
         ("fake_trust_u5", dt.date(2025, 4, 2), None, None),
     )
     for handle, found_on, action, closed_at in cases:
-        finding = monitoring.record_finding(platform="", url=f"https://x.com/{handle}", evidence="Uses the Trust logo.",
-                                            found_on=found_on, actor=comms)
+        finding = monitoring.record_finding(
+            platform="", url=f"https://x.com/{handle}", evidence="Uses the Trust logo.", found_on=found_on, actor=comms
+        )
         if action is not None:
             monitoring.move(finding, action, "Checked today.", comms)
         finding.created_at = uk(found_on.year, found_on.month, found_on.day)
@@ -292,10 +351,16 @@ def seed_media(staff: User, comms: User) -> None:
     )
     for created, steps, closed_at in cases:
         contact = media.log_approach(
-            media.Approach(platform="x", outlet="The Local Paper", contacted_at=db.utcnow() - dt.timedelta(hours=1),
-                           enquiry="Asked about waiting times.", link="https://x.com/journalist/status/42",
-                           not_responded=True),
-            [], staff,
+            media.Approach(
+                platform="x",
+                outlet="The Local Paper",
+                contacted_at=db.utcnow() - dt.timedelta(hours=1),
+                enquiry="Asked about waiting times.",
+                link="https://x.com/journalist/status/42",
+                not_responded=True,
+            ),
+            [],
+            staff,
         )
         for action, _when in steps:
             media.triage(contact, action, comms, note="Done." if action == "close" else None)
@@ -310,13 +375,19 @@ def seed_breaches(staff: User) -> None:
     for risk, created in ((True, uk(2025, 3, 4)), (False, uk(2025, 2, 20))):
         report = breaches.report_breach(
             breaches.BreachAnswers(
-                account="@someone on X", link="https://x.com/someone/status/5", description="A photo of a ward.",
-                clauses=(clause,), reputational_risk=risk, subject_kind="unknown",
+                account="@someone on X",
+                link="https://x.com/someone/status/5",
+                description="A photo of a ward.",
+                clauses=(clause,),
+                reputational_risk=risk,
+                subject_kind="unknown",
             ),
-            [], staff,
+            [],
+            staff,
         )
         db.session().execute(
-            update(BreachReport).where(BreachReport.id == report.id)
+            update(BreachReport)
+            .where(BreachReport.id == report.id)
             .values(created_at=created, status_changed_at=created, flagged_at=created if risk else None)
         )
         db.session().execute(update(BreachStep).where(BreachStep.report_id == report.id).values(occurred_at=created))
@@ -340,66 +411,138 @@ def march(app: Flask, people: dict[str, User], make_channel: Callable[..., Chann
 
 ALL_ZERO_STATUSES = {s.value: 0 for s in ChannelStatus}
 ALL_ZERO_PLATFORMS = {p.value: 0 for p in Platform}
-TREND_MONTHS = ["2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09", "2024-10", "2024-11",
-                "2024-12", "2025-01", "2025-02", "2025-03"]
+TREND_MONTHS = [
+    "2024-04",
+    "2024-05",
+    "2024-06",
+    "2024-07",
+    "2024-08",
+    "2024-09",
+    "2024-10",
+    "2024-11",
+    "2024-12",
+    "2025-01",
+    "2025-02",
+    "2025-03",
+]
 
 
 def test_the_figures_of_a_month_match_its_known_history(
-    app: Flask, people: dict[str, User], march: dict[str, Channel],
+    app: Flask,
+    people: dict[str, User],
+    march: dict[str, Channel],
 ) -> None:
     """Every figure of March 2025, worked out by hand from the times the history was given."""
     figures = reports.generate(MONTH, people["comms"]).figures
 
     assert figures["month"] == "2025-03"
     assert figures["period"] == {
-        "first_day": "2025-03-01", "last_day": "2025-03-31", "start": "2025-03-01T00:00:00+00:00",
-        "end": "2025-03-31T23:00:00+00:00", "complete": True,
+        "first_day": "2025-03-01",
+        "last_day": "2025-03-31",
+        "start": "2025-03-01T00:00:00+00:00",
+        "end": "2025-03-31T23:00:00+00:00",
+        "complete": True,
     }
     # At the end of March: A, B active; D suspended; E retired; C rejected; F, G requested; I, J approved.
     # H (requested at 00:30 on 1 April, UK time) did not exist yet.
     assert figures["channels"]["by_status"] == {
-        **ALL_ZERO_STATUSES, "requested": 2, "approved": 2, "active": 2, "suspended": 1, "retired": 1, "rejected": 1,
+        **ALL_ZERO_STATUSES,
+        "requested": 2,
+        "approved": 2,
+        "active": 2,
+        "suspended": 1,
+        "retired": 1,
+        "rejected": 1,
     }
-    assert figures["channels"]["by_platform"] == {**ALL_ZERO_PLATFORMS, "x": 3, "facebook": 2, "instagram": 1, "linkedin": 1}
+    assert figures["channels"]["by_platform"] == {
+        **ALL_ZERO_PLATFORMS,
+        "x": 3,
+        "facebook": 2,
+        "instagram": 1,
+        "linkedin": 1,
+    }
     assert figures["channels"]["live_by_platform_status"]["x"] == {
-        "requested": 1, "info_requested": 0, "approved": 1, "active": 1, "suspended": 0,
+        "requested": 1,
+        "info_requested": 0,
+        "approved": 1,
+        "active": 1,
+        "suspended": 0,
     }
-    assert {key: figures["channels"][key] for key in ("live", "official", "created", "suspended", "reinstated", "retired")} == {
-        "live": 7, "official": 3, "created": 1, "suspended": 1, "reinstated": 0, "retired": 1,
+    assert {
+        key: figures["channels"][key] for key in ("live", "official", "created", "suspended", "reinstated", "retired")
+    } == {
+        "live": 7,
+        "official": 3,
+        "created": 1,
+        "suspended": 1,
+        "reinstated": 0,
+        "retired": 1,
     }
 
     requests = figures["requests"]
     # Channels: B, C, F, G, J received; decided I (0.5 days), B (2), C (5, rejected), J (9).
     assert requests["channel"] == {
-        "received": 5, "decided": 4, "approved": 3, "rejected": 1, "median_days": 3.5, "longest_days": 9.0,
+        "received": 5,
+        "decided": 4,
+        "approved": 3,
+        "rejected": 1,
+        "median_days": 3.5,
+        "longest_days": 9.0,
     }
     # Consents: K1, K3, K4 received; decided K1 (1 day), K3 (1.5, rejected), K2 (18, with conditions).
     assert requests["logo_consent"] == {
-        "received": 3, "decided": 3, "approved": 2, "rejected": 1, "median_days": 1.5, "longest_days": 18.0,
+        "received": 3,
+        "decided": 3,
+        "approved": 2,
+        "rejected": 1,
+        "median_days": 1.5,
+        "longest_days": 18.0,
     }
     # Posts: P1, P2, P4 received; decided P2 (1 day, rejected) and P1 (2).
     assert requests["promotional_post"] == {
-        "received": 3, "decided": 2, "approved": 1, "rejected": 1, "median_days": 1.5, "longest_days": 2.0,
+        "received": 3,
+        "decided": 2,
+        "approved": 1,
+        "rejected": 1,
+        "median_days": 1.5,
+        "longest_days": 2.0,
     }
     # All nine waits: 0.5, 1, 1, 1.5, 2, 2, 5, 9, 18.
     assert requests["all"] == {
-        "received": 11, "decided": 9, "approved": 6, "rejected": 3, "median_days": 2.0, "longest_days": 18.0,
+        "received": 11,
+        "decided": 9,
+        "approved": 6,
+        "rejected": 3,
+        "median_days": 2.0,
+        "longest_days": 18.0,
     }
 
     assert figures["credentials"] == {"held": 3, "rotated": 1, "overdue": 2, "required": 0}
     assert figures["access_reviews"] == {
-        "due": 2, "completed": 2, "overdue": 1, "grants_certified": 1, "grants_revoked": 1, "grants_ended": 2,
+        "due": 2,
+        "completed": 2,
+        "overdue": 1,
+        "grants_certified": 1,
+        "grants_revoked": 1,
+        "grants_ended": 2,
     }
     assert figures["logo_consents"] == {"issued": 2, "expiring": 1, "expiring_next_month": 1, "in_force": 2}
     assert figures["promotional_posts"] == {"published": 2}
     assert figures["media_contacts"] == {"logged": 2, "closed": 1, "comms_responding": 1, "open_at_end": 2}
     assert figures["breaches"] == {"opened": 1, "closed": 0, "escalated": 0, "flagged": 1}
     assert figures["unauthorised_accounts"] == {
-        "found": 2, "taken_down": 1, "adopted": 0, "dismissed": 1, "open_at_end": 2,
+        "found": 2,
+        "taken_down": 1,
+        "adopted": 0,
+        "dismissed": 1,
+        "open_at_end": 2,
     }
     # Every audit event was written this year: the trail was empty when March 2025 ended.
     assert {k: v for k, v in figures["audit"].items() if k != "checkpoint"} == {
-        "head_seq": 0, "head_hash": GENESIS_HASH, "events": 0, "chain_intact": True,
+        "head_seq": 0,
+        "head_hash": GENESIS_HASH,
+        "events": 0,
+        "chain_intact": True,
     }
     assert figures["audit"]["checkpoint"]["seq"] is None  # no checkpoint was signed before March 2025 ended
 
@@ -437,7 +580,9 @@ def _keys(value: Any, prefix: str = "") -> set[str]:
 
 
 def test_a_month_with_no_activity_still_has_every_figure(
-    app: Flask, people: dict[str, User], march: dict[str, Channel],
+    app: Flask,
+    people: dict[str, User],
+    march: dict[str, Channel],
 ) -> None:
     """June 2024 had no activity: the report has the same figures as a busy month, each of them
     zero (turnaround: none, as nothing was decided), and twelve months of zero trends."""
@@ -452,12 +597,25 @@ def test_a_month_with_no_activity_still_has_every_figure(
             return [n for item in value for n in numbers(item)]
         return [value]
 
-    for section in ("channels", "credentials", "access_reviews", "logo_consents", "promotional_posts",
-                    "media_contacts", "breaches", "unauthorised_accounts"):
+    for section in (
+        "channels",
+        "credentials",
+        "access_reviews",
+        "logo_consents",
+        "promotional_posts",
+        "media_contacts",
+        "breaches",
+        "unauthorised_accounts",
+    ):
         assert set(numbers(quiet[section])) == {0}, section
     for kind in ("channel", "logo_consent", "promotional_post", "all"):
         assert quiet["requests"][kind] == {
-            "received": 0, "decided": 0, "approved": 0, "rejected": 0, "median_days": None, "longest_days": None,
+            "received": 0,
+            "decided": 0,
+            "approved": 0,
+            "rejected": 0,
+            "median_days": None,
+            "longest_days": None,
         }
     assert quiet["channels"]["by_status"] == ALL_ZERO_STATUSES
     assert quiet["channels"]["by_platform"] == ALL_ZERO_PLATFORMS
@@ -466,7 +624,9 @@ def test_a_month_with_no_activity_still_has_every_figure(
     assert quiet["audit"]["head_hash"] == GENESIS_HASH
 
 
-def test_an_empty_registry_gives_a_complete_report(app: Flask, people: dict[str, User], browser_as: Callable[..., Browser]) -> None:
+def test_an_empty_registry_gives_a_complete_report(
+    app: Flask, people: dict[str, User], browser_as: Callable[..., Browser]
+) -> None:
     """With nothing recorded at all, last month's report still has every section, and its page and charts work."""
     key = reports.default_month()
     report = reports.generate(key, people["comms"])
@@ -498,10 +658,16 @@ def test_a_draft_is_generated_again_and_audited(app: Flask, people: dict[str, Us
     assert again.sha256 != first_hash
     assert again.figures["requests"]["channel"]["decided"] == 5
     assert again.figures["channels"]["by_status"]["rejected"] == 2
-    events = db.session().execute(
-        select(AuditEvent).where(AuditEvent.action == AuditAction.REPORT_GENERATE.value, AuditEvent.object_id == MONTH)
-        .order_by(AuditEvent.seq)
-    ).scalars().all()
+    events = (
+        db.session()
+        .execute(
+            select(AuditEvent)
+            .where(AuditEvent.action == AuditAction.REPORT_GENERATE.value, AuditEvent.object_id == MONTH)
+            .order_by(AuditEvent.seq)
+        )
+        .scalars()
+        .all()
+    )
     assert [json.loads(e.details) for e in events] == [
         {"month": MONTH, "sha256": first_hash, "regenerated": False},
         {"month": MONTH, "sha256": again.sha256, "regenerated": True},
@@ -509,7 +675,10 @@ def test_a_draft_is_generated_again_and_audited(app: Flask, people: dict[str, Us
 
 
 def test_an_issued_report_is_unchanged_by_later_activity(
-    app: Flask, people: dict[str, User], march: dict[str, Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    people: dict[str, User],
+    march: dict[str, Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Once issued, a report keeps its figures and hash: later records (even ones dated in its
     month) do not alter it, it cannot be generated again, and the database refuses to change it."""
@@ -518,9 +687,12 @@ def test_an_issued_report_is_unchanged_by_later_activity(
     issued = reports.issue(draft, draft.sha256, people["colleague"])
     frozen_text, frozen_hash = issued.figures_json, issued.sha256
     db.session().commit()
-    [event] = db.session().execute(
-        select(AuditEvent).where(AuditEvent.action == AuditAction.REPORT_ISSUE.value)
-    ).scalars().all()
+    [event] = (
+        db.session()
+        .execute(select(AuditEvent).where(AuditEvent.action == AuditAction.REPORT_ISSUE.value))
+        .scalars()
+        .all()
+    )
     assert json.loads(event.details) == {"month": MONTH, "sha256": frozen_hash}
 
     # Later activity, some of it dated in March.
@@ -543,7 +715,10 @@ def test_an_issued_report_is_unchanged_by_later_activity(
     reader = browser_as("auditor")
     page = reader.get(f"/reports/{MONTH}").get_data(as_text=True)
     assert frozen_hash in page and "Issued" in page
-    rows = {row["figure"]: row["value"] for row in csv.DictReader(io.StringIO(reader.get(f"/reports/{MONTH}/export.csv").get_data(as_text=True)))}
+    rows = {
+        row["figure"]: row["value"]
+        for row in csv.DictReader(io.StringIO(reader.get(f"/reports/{MONTH}/export.csv").get_data(as_text=True)))
+    }
     assert rows["requests.channel.decided"] == "4"
     assert rows["channels.by_status.rejected"] == "1"
 
@@ -590,7 +765,9 @@ def test_a_draft_worked_out_before_its_month_ended_is_not_issued(app: Flask, peo
 
 
 def test_only_the_communications_team_generates_and_issues(
-    app: Flask, make_user: Callable[..., User], people: dict[str, User],
+    app: Flask,
+    make_user: Callable[..., User],
+    people: dict[str, User],
 ) -> None:
     key = reports.default_month()
     for role in ("staff", "auditor", "admin", "hr", "manager"):
@@ -663,7 +840,10 @@ def test_report_generate_refuses_a_bad_month_and_an_issued_one(app: Flask, peopl
 
 
 def test_comms_generate_read_and_issue_the_report_in_the_browser(
-    app: Flask, people: dict[str, User], march: dict[str, Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    people: dict[str, User],
+    march: dict[str, Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     comms = browser_as(user=people["comms"])
     listing = comms.get("/reports")
@@ -694,7 +874,9 @@ def test_comms_generate_read_and_issue_the_report_in_the_browser(
     assert "March 2025" in listing
 
 
-def test_the_generate_form_explains_a_bad_month(app: Flask, people: dict[str, User], browser_as: Callable[..., Browser]) -> None:
+def test_the_generate_form_explains_a_bad_month(
+    app: Flask, people: dict[str, User], browser_as: Callable[..., Browser]
+) -> None:
     page = browser_as(user=people["comms"]).post("/reports", {"month": "2025-13"})
     body = page.get_data(as_text=True)
     assert page.status_code == 422
@@ -702,7 +884,10 @@ def test_the_generate_form_explains_a_bad_month(app: Flask, people: dict[str, Us
 
 
 def test_auditors_read_and_download_issued_reports_and_each_download_is_audited(
-    app: Flask, people: dict[str, User], march: dict[str, Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    people: dict[str, User],
+    march: dict[str, Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     draft = reports.generate(MONTH, people["comms"])
     reports.issue(draft, draft.sha256, people["comms"])
@@ -723,15 +908,22 @@ def test_auditors_read_and_download_issued_reports_and_each_download_is_audited(
     assert values["trends.requests_received.2025-02"] == "5"
     pdf = auditor.get(f"/reports/{MONTH}/export.pdf")
     assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF-")
-    exports = db.session().execute(
-        select(AuditEvent).where(AuditEvent.action == AuditAction.REPORT_EXPORT.value).order_by(AuditEvent.seq)
-    ).scalars().all()
+    exports = (
+        db.session()
+        .execute(
+            select(AuditEvent).where(AuditEvent.action == AuditAction.REPORT_EXPORT.value).order_by(AuditEvent.seq)
+        )
+        .scalars()
+        .all()
+    )
     assert [json.loads(e.details)["format"] for e in exports] == ["csv", "pdf"]
     assert {e.actor_id for e in exports} == {auditor.user.id}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("role", ["staff", "manager", "admin", "hr"])
-def test_other_roles_cannot_read_reports(app: Flask, people: dict[str, User], browser_as: Callable[..., Browser], role: str) -> None:
+def test_other_roles_cannot_read_reports(
+    app: Flask, people: dict[str, User], browser_as: Callable[..., Browser], role: str
+) -> None:
     key = reports.default_month()
     reports.generate(key, people["comms"])
     db.session().commit()
@@ -741,7 +933,10 @@ def test_other_roles_cannot_read_reports(app: Flask, people: dict[str, User], br
 
 
 def test_charts_are_svg_readable_without_colour(
-    app: Flask, people: dict[str, User], march: dict[str, Channel], browser_as: Callable[..., Browser],
+    app: Flask,
+    people: dict[str, User],
+    march: dict[str, Channel],
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Each series has a fill pattern and a name in a legend; bars carry their values; the text is text."""
     reports.generate(MONTH, people["comms"])
@@ -769,7 +964,10 @@ def test_an_unknown_report_is_a_404_that_explains(app: Flask, browser_as: Callab
 
 
 def test_the_list_runs_the_same_statements_for_3_and_12_issued_reports(
-    app: Flask, people: dict[str, User], browser_as: Callable[..., Browser], count_queries: Callable[[], Any],
+    app: Flask,
+    people: dict[str, User],
+    browser_as: Callable[..., Browser],
+    count_queries: Callable[[], Any],
 ) -> None:
     """The list of issued reports does not query once per report (issuers are loaded with them)."""
     comms = browser_as(user=people["comms"])
@@ -777,10 +975,18 @@ def test_the_list_runs_the_same_statements_for_3_and_12_issued_reports(
 
     def issue_months(months: range) -> None:
         for n in months:
-            db.session().add(MonthlyReport(
-                month=f"2023-{n:02d}", status="issued", figures_json="{}", sha256="0" * 64, generated_at=db.utcnow(),
-                generated_by="tests", issued_at=db.utcnow(), issued_by_id=issuers[n % 2].id,
-            ))
+            db.session().add(
+                MonthlyReport(
+                    month=f"2023-{n:02d}",
+                    status="issued",
+                    figures_json="{}",
+                    sha256="0" * 64,
+                    generated_at=db.utcnow(),
+                    generated_by="tests",
+                    issued_at=db.utcnow(),
+                    issued_by_id=issuers[n % 2].id,
+                )
+            )
         db.session().commit()
 
     issue_months(range(1, 4))

@@ -40,7 +40,9 @@ def text_of(response: Any) -> str:
 
 
 def audit_events(action: str) -> list[AuditEvent]:
-    return list(db.session().execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars())
+    return list(
+        db.session().execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars()
+    )
 
 
 def events_so_far(connection: Connection) -> int:
@@ -54,9 +56,16 @@ def grant_count(connection: Connection) -> int:
 def flagged(*channels: Channel) -> dict[tuple[str, str], list[str]]:
     """(reference, kind) → rotation reasons, of every credential flagged on these channels."""
     db.session().expire_all()
-    rows = db.session().execute(
-        select(Credential).where(Credential.channel_id.in_([c.id for c in channels]), Credential.rotation_required.is_(True))
-    ).unique().scalars()
+    rows = (
+        db.session()
+        .execute(
+            select(Credential).where(
+                Credential.channel_id.in_([c.id for c in channels]), Credential.rotation_required.is_(True)
+            )
+        )
+        .unique()
+        .scalars()
+    )
     return {(c.channel.reference, c.kind): [r["reason"] for r in c.rotation_reasons] for c in rows}
 
 
@@ -80,18 +89,34 @@ def saw(user: User, credential: Credential, action: RevealAction = RevealAction.
     """``user`` revealed (or otherwise used) the credential's current value now."""
     db.session().add(
         CredentialReveal(
-            credential_id=credential.id, version=credential.current_version, user_id=user.id, action=action.value,
-            reason="Posting for the service.", occurred_at=db.utcnow(),
+            credential_id=credential.id,
+            version=credential.current_version,
+            user_id=user.id,
+            action=action.value,
+            reason="Posting for the service.",
+            occurred_at=db.utcnow(),
         )
     )
     db.session().commit()
 
 
-def external(channel: Channel, actor: User, *, email: str = "sam@agency.example", role: str = "editor",
-             expires_on: dt.date | None = None, name: str = "Sam Agency") -> RosterGrant:
+def external(
+    channel: Channel,
+    actor: User,
+    *,
+    email: str = "sam@agency.example",
+    role: str = "editor",
+    expires_on: dt.date | None = None,
+    name: str = "Sam Agency",
+) -> RosterGrant:
     granted = roster.grant(
-        channel, email=email, name=name, organisation="Bright Agency Ltd", platform_role=role,
-        expires_on=expires_on, actor=actor,
+        channel,
+        email=email,
+        name=name,
+        organisation="Bright Agency Ltd",
+        platform_role=role,
+        expires_on=expires_on,
+        actor=actor,
     )
     db.session().commit()
     return granted
@@ -101,31 +126,52 @@ def external(channel: Channel, actor: User, *, email: str = "sam@agency.example"
 
 
 def test_a_registry_user_is_recognised_by_email_and_keeps_their_own_name(
-    app: Flask, make_user: Callable[..., User], comms: User, channel: Channel,
+    app: Flask,
+    make_user: Callable[..., User],
+    comms: User,
+    channel: Channel,
 ) -> None:
     """The grant is the user's (name from their account, whatever was typed); it is audited."""
     holder = make_user("staff", name="Jo Bloggs", email="jo.bloggs@example.nhs.uk")
 
     granted = roster.grant(
-        channel, email="  Jo.Bloggs@Example.NHS.uk ", name="Someone Else", organisation="Ignored",
-        platform_role="Editor", expires_on=IN_A_YEAR, actor=comms,
+        channel,
+        email="  Jo.Bloggs@Example.NHS.uk ",
+        name="Someone Else",
+        organisation="Ignored",
+        platform_role="Editor",
+        expires_on=IN_A_YEAR,
+        actor=comms,
     )
     db.session().commit()
 
     assert (granted.user_id, granted.person_name, granted.email, granted.organisation) == (
-        holder.id, "Jo Bloggs", "jo.bloggs@example.nhs.uk", None
+        holder.id,
+        "Jo Bloggs",
+        "jo.bloggs@example.nhs.uk",
+        None,
     )
     assert (granted.platform_role, granted.granted_by_id, granted.granted_on, granted.expires_on) == (
-        "editor", comms.id, TODAY, IN_A_YEAR
+        "editor",
+        comms.id,
+        TODAY,
+        IN_A_YEAR,
     )
     assert granted.is_active
     [event] = audit_events("roster:grant")
-    assert (event.object_type, event.object_id, event.actor_id) == ("roster_grant", f"{channel.reference}/{granted.id}", comms.id)
+    assert (event.object_type, event.object_id, event.actor_id) == (
+        "roster_grant",
+        f"{channel.reference}/{granted.id}",
+        comms.id,
+    )
     assert '"platform_role":"editor"' in event.details and '"person":"Jo Bloggs"' in event.details
 
 
 def test_an_external_person_needs_a_name_and_an_organisation(
-    app: Flask, connection: Connection, comms: User, channel: Channel,
+    app: Flask,
+    connection: Connection,
+    comms: User,
+    channel: Channel,
 ) -> None:
     """An agency contact is recorded with their name, organisation and e-mail address."""
     with pytest.raises(Invalid) as refused:
@@ -139,20 +185,31 @@ def test_an_external_person_needs_a_name_and_an_organisation(
     granted = external(channel, comms)
 
     assert (granted.user_id, granted.person_name, granted.organisation, granted.email) == (
-        None, "Sam Agency", "Bright Agency Ltd", "sam@agency.example"
+        None,
+        "Sam Agency",
+        "Bright Agency Ltd",
+        "sam@agency.example",
     )
 
 
 def test_every_mistake_is_named_at_once_and_nothing_changes(
-    app: Flask, connection: Connection, comms: User, channel: Channel,
+    app: Flask,
+    connection: Connection,
+    comms: User,
+    channel: Channel,
 ) -> None:
     """Bad e-mail, unknown role and an expiry that is not in the future: one 422 naming each field."""
     before = (grant_count(connection), events_so_far(connection))
 
     with pytest.raises(Invalid) as refused:
         roster.grant(
-            channel, email="not an address", name="A", organisation="B", platform_role="superuser",
-            expires_on=TODAY, actor=comms,
+            channel,
+            email="not an address",
+            name="A",
+            organisation="B",
+            platform_role="superuser",
+            expires_on=TODAY,
+            actor=comms,
         )
 
     assert refused.value.errors == {
@@ -165,7 +222,11 @@ def test_every_mistake_is_named_at_once_and_nothing_changes(
 
 @pytest.mark.parametrize("status", ["rejected", "withdrawn", "retired"])
 def test_closed_channels_cannot_have_anyone_added(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User, status: str,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    status: str,
 ) -> None:
     """There is no account to administer: 409 naming the channel's state."""
     closed = make_channel(status)
@@ -180,7 +241,10 @@ def test_closed_channels_cannot_have_anyone_added(
 
 
 def test_the_same_person_cannot_hold_the_same_role_twice(
-    app: Flask, make_user: Callable[..., User], comms: User, channel: Channel,
+    app: Flask,
+    make_user: Callable[..., User],
+    comms: User,
+    channel: Channel,
 ) -> None:
     """A duplicate active grant is refused; another role, or the same role after removal, is allowed."""
     holder = make_user("staff", name="Jo Bloggs")
@@ -203,7 +267,10 @@ def test_the_same_person_cannot_hold_the_same_role_twice(
 
 
 def test_someone_who_has_left_cannot_be_given_a_role(
-    app: Flask, make_user: Callable[..., User], comms: User, channel: Channel,
+    app: Flask,
+    make_user: Callable[..., User],
+    comms: User,
+    channel: Channel,
 ) -> None:
     gone = make_user("staff", name="Lee Left")
     accounts.deactivate(gone, actor=Actor.system("tests"))
@@ -218,7 +285,12 @@ def test_someone_who_has_left_cannot_be_given_a_role(
 
 @pytest.mark.parametrize("role", ["auditor", "staff", "admin"])
 def test_only_the_communications_team_changes_a_roster(
-    app: Flask, connection: Connection, make_user: Callable[..., User], comms: User, channel: Channel, role: str,
+    app: Flask,
+    connection: Connection,
+    make_user: Callable[..., User],
+    comms: User,
+    channel: Channel,
+    role: str,
 ) -> None:
     granted = external(channel, comms)
     other = make_user(role)
@@ -237,7 +309,11 @@ def test_only_the_communications_team_changes_a_roster(
 
 
 def test_revoking_needs_a_reason_and_flags_every_credential_of_that_channel_only(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User, channel: Channel,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    channel: Channel,
 ) -> None:
     """Who, when and why are kept; each of the channel's credentials gets the reason; other channels' do not."""
     other = make_channel("active")
@@ -256,9 +332,14 @@ def test_revoking_needs_a_reason_and_flags_every_credential_of_that_channel_only
     db.session().commit()
 
     row = connection.execute(
-        select(RosterGrant.revoked_at, RosterGrant.revoked_by_id, RosterGrant.revoke_reason).where(RosterGrant.id == granted.id)
+        select(RosterGrant.revoked_at, RosterGrant.revoked_by_id, RosterGrant.revoke_reason).where(
+            RosterGrant.id == granted.id
+        )
     ).one()
-    assert row.revoked_at is not None and (row.revoked_by_id, row.revoke_reason) == (comms.id, "The agency contract ended.")
+    assert row.revoked_at is not None and (row.revoked_by_id, row.revoke_reason) == (
+        comms.id,
+        "The agency contract ended.",
+    )
     reason = "Sam Agency (editor) removed from the roster: The agency contract ended."
     assert flagged(channel, other) == {
         (channel.reference, "password"): [reason],
@@ -285,7 +366,11 @@ def test_a_grant_is_revoked_once(app: Flask, connection: Connection, comms: User
 
 
 def test_expired_grants_are_ended_by_the_system_and_flag_the_channel(
-    app: Flask, connection: Connection, make_channel: Callable[..., Channel], comms: User, channel: Channel,
+    app: Flask,
+    connection: Connection,
+    make_channel: Callable[..., Channel],
+    comms: User,
+    channel: Channel,
 ) -> None:
     """A grant ends the day after its expiry date; later or open-ended grants stay."""
     later_channel = make_channel("active")
@@ -302,10 +387,14 @@ def test_expired_grants_are_ended_by_the_system_and_flag_the_channel(
     assert ended == 1
     active = dict(connection.execute(select(RosterGrant.id, RosterGrant.revoked_at.is_(None))).all())
     assert active == {due.id: False, on_the_day.id: True, open_ended.id: True}
-    row = connection.execute(select(RosterGrant.revoked_by_id, RosterGrant.revoke_reason).where(RosterGrant.id == due.id)).one()
+    row = connection.execute(
+        select(RosterGrant.revoked_by_id, RosterGrant.revoke_reason).where(RosterGrant.id == due.id)
+    ).one()
     assert tuple(row) == (None, f"grant expired on {roster.uk_date(ten_days)}")
     assert flagged(channel, later_channel) == {
-        (channel.reference, "password"): [f"Sam Agency (editor) removed from the roster: grant expired on {roster.uk_date(ten_days)}"],
+        (channel.reference, "password"): [
+            f"Sam Agency (editor) removed from the roster: grant expired on {roster.uk_date(ten_days)}"
+        ],
     }
     [event] = audit_events("roster:expire")
     assert (event.actor, event.actor_id) == ("roster expiry", None)
@@ -328,7 +417,10 @@ def test_grants_expiring_soon_are_listed_soonest_first(app: Flask, comms: User, 
 
 
 def test_a_leaver_flags_exactly_the_credentials_they_could_know(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
+    comms: User,
 ) -> None:
     """Every credential of the channels they administered, and every credential whose current value
     they saw on any channel; not one rotated after they saw it, not one someone else saw, not a refused
@@ -359,7 +451,9 @@ def test_a_leaver_flags_exactly_the_credentials_they_could_know(
 
     assert [g.channel_id for g in report.grants] == [administered.id]
     assert {(c.channel.reference, c.kind) for c in report.credentials} == {
-        (administered.reference, "password"), (administered.reference, "totp_seed"), (seen.reference, "password"),
+        (administered.reference, "password"),
+        (administered.reference, "totp_seed"),
+        (seen.reference, "password"),
     }
     removed = "Lee Leaver (admin) removed from the roster: left the Trust"
     seen_by = "seen by Lee Leaver, who has left"
@@ -376,7 +470,10 @@ def test_a_leaver_flags_exactly_the_credentials_they_could_know(
 
 
 def test_a_leaver_loses_grants_recorded_under_their_email_before_they_had_an_account(
-    app: Flask, make_user: Callable[..., User], comms: User, channel: Channel,
+    app: Flask,
+    make_user: Callable[..., User],
+    comms: User,
+    channel: Channel,
 ) -> None:
     early = external(channel, comms, email="new.starter@example.nhs.uk", name="New Starter")
     person = make_user("staff", email="new.starter@example.nhs.uk", name="New Starter")
@@ -388,11 +485,18 @@ def test_a_leaver_loses_grants_recorded_under_their_email_before_they_had_an_acc
 
 
 def test_leavers_exposure_shows_exactly_which_secrets_each_leaver_saw(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel], comms: User,
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
+    comms: User,
     count_queries: Callable[[], Any],
 ) -> None:
     """Per leaver, the credentials they saw that are not rotated since, with what they did; in three queries."""
-    first, second, still_here = make_user("comms", name="Ann First"), make_user("comms", name="Ben Second"), make_user("comms")
+    first, second, still_here = (
+        make_user("comms", name="Ann First"),
+        make_user("comms", name="Ben Second"),
+        make_user("comms"),
+    )
     a, b = make_channel("active"), make_channel("active")
     a_password = store(a, "password", "pw-a", comms)
     a_codes = store(a, "recovery_codes", "1111 2222 3333", comms)
@@ -436,9 +540,16 @@ def leaver_with_access(app: Flask, make_user: Callable[..., User], make_channel:
 
 def assert_cleaned_up(person: User, administered: Channel, seen: Channel) -> None:
     db.session().expire_all()
-    assert db.session().execute(
-        select(func.count()).select_from(RosterGrant).where(RosterGrant.user_id == person.id, RosterGrant.revoked_at.is_(None))
-    ).scalar_one() == 0
+    assert (
+        db.session()
+        .execute(
+            select(func.count())
+            .select_from(RosterGrant)
+            .where(RosterGrant.user_id == person.id, RosterGrant.revoked_at.is_(None))
+        )
+        .scalar_one()
+        == 0
+    )
     assert flagged(administered, seen) == {
         (administered.reference, "password"): ["Lee Leaver (owner) removed from the roster: left the Trust"],
         (seen.reference, "password"): ["seen by Lee Leaver, who has left"],
@@ -457,7 +568,9 @@ def test_users_deactivate_on_the_command_line_ends_the_leavers_access(app: Flask
 
 
 def test_deactivating_on_the_admin_page_ends_the_leavers_access(
-    app: Flask, browser_as: Callable[..., Browser], leaver_with_access: Any,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    leaver_with_access: Any,
 ) -> None:
     person, administered, seen = leaver_with_access
 
@@ -471,7 +584,10 @@ def test_deactivating_on_the_admin_page_ends_the_leavers_access(
 
 
 def test_comms_add_and_remove_people_on_a_channels_roster_page(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User], channel: Channel,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    channel: Channel,
 ) -> None:
     comms_browser = browser_as("comms")
     holder = make_user("staff", name="Jo Bloggs")
@@ -500,13 +616,19 @@ def test_comms_add_and_remove_people_on_a_channels_roster_page(
 
 
 def test_the_roster_form_explains_each_mistake(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser], channel: Channel,
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
+    channel: Channel,
 ) -> None:
     """422 with an error summary and the message at each field; nothing is added."""
     comms_browser = browser_as("comms")
     path = f"/channels/{channel.reference}/roster"
 
-    response = comms_browser.post(path, {"email": "sam@agency.example", "expires_on[day]": "31", "expires_on[month]": "2", "expires_on[year]": "2030"})
+    response = comms_browser.post(
+        path,
+        {"email": "sam@agency.example", "expires_on[day]": "31", "expires_on[month]": "2", "expires_on[year]": "2030"},
+    )
     body = text_of(response)
 
     assert response.status_code == 422
@@ -524,7 +646,10 @@ def test_the_roster_form_explains_each_mistake(
 
 
 def test_removing_someone_needs_a_reason_on_the_page(
-    app: Flask, browser_as: Callable[..., Browser], comms: User, channel: Channel,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    comms: User,
+    channel: Channel,
 ) -> None:
     granted = external(channel, comms)
     response = browser_as("comms").post(f"/channels/{channel.reference}/roster/{granted.id}/revoke", {"reason": ""})
@@ -535,7 +660,11 @@ def test_removing_someone_needs_a_reason_on_the_page(
 
 
 def test_auditors_read_and_export_rosters_but_cannot_change_them(
-    app: Flask, connection: Connection, browser_as: Callable[..., Browser], comms: User, channel: Channel,
+    app: Flask,
+    connection: Connection,
+    browser_as: Callable[..., Browser],
+    comms: User,
+    channel: Channel,
 ) -> None:
     granted = external(channel, comms)
     auditor = browser_as("auditor")
@@ -549,8 +678,12 @@ def test_auditors_read_and_export_rosters_but_cannot_change_them(
     assert "Add a person to the roster" not in text_of(page) and "Remove" not in text_of(page)
     assert overview.status_code == 200 and "Sam Agency" in text_of(overview)
     assert auditor.get("/roster/export.csv").status_code == 200
-    assert auditor.post(path, {"email": "new@agency.example", "name": "N", "organisation": "O",
-                               "platform_role": "editor"}).status_code == 403
+    assert (
+        auditor.post(
+            path, {"email": "new@agency.example", "name": "N", "organisation": "O", "platform_role": "editor"}
+        ).status_code
+        == 403
+    )
     assert auditor.get(f"{path}/{granted.id}/revoke").status_code == 403
     assert auditor.post(f"{path}/{granted.id}/revoke", {"reason": "No."}).status_code == 403
     assert (grant_count(connection), events_so_far(connection)) == before
@@ -558,7 +691,11 @@ def test_auditors_read_and_export_rosters_but_cannot_change_them(
 
 @pytest.mark.parametrize("role", ["staff", "manager", "admin"])
 def test_other_roles_cannot_see_rosters(
-    app: Flask, browser_as: Callable[..., Browser], comms: User, channel: Channel, role: str,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    comms: User,
+    channel: Channel,
+    role: str,
 ) -> None:
     external(channel, comms)
     browser = browser_as(role)
@@ -567,12 +704,16 @@ def test_other_roles_cannot_see_rosters(
 
 
 def test_the_roster_csv_holds_every_grant_and_its_history(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel], comms: User, channel: Channel,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    comms: User,
+    channel: Channel,
 ) -> None:
     """One row per grant, active or ended, with who/when/why; a formula-like value is neutralised."""
     other = make_channel("active")
     ended = external(channel, comms, expires_on=IN_A_YEAR)
-    roster.revoke(ended, reason="=HYPERLINK(\"http://evil.example\")", actor=comms)
+    roster.revoke(ended, reason='=HYPERLINK("http://evil.example")', actor=comms)
     kept = external(other, comms, role="analyst", email="kim@agency.example", name="Kim Analyst")
     db.session().commit()
 
@@ -586,14 +727,22 @@ def test_the_roster_csv_holds_every_grant_and_its_history(
         (channel.reference, str(ended.id), "Sam Agency", "editor", "ended"),
         (other.reference, str(kept.id), "Kim Analyst", "analyst", "active"),
     ]
-    assert rows[0]["revoke_reason"] == "'=HYPERLINK(\"http://evil.example\")"
-    assert (rows[0]["revoked_by"], rows[0]["granted_by"], rows[0]["expires_on"]) == ("Cara Comms", "Cara Comms", IN_A_YEAR.isoformat())
+    assert rows[0]["revoke_reason"] == '\'=HYPERLINK("http://evil.example")'
+    assert (rows[0]["revoked_by"], rows[0]["granted_by"], rows[0]["expires_on"]) == (
+        "Cara Comms",
+        "Cara Comms",
+        IN_A_YEAR.isoformat(),
+    )
     assert (rows[1]["organisation"], rows[1]["registry_user"], rows[1]["revoked_at"]) == ("Bright Agency Ltd", "no", "")
     assert [r["person_name"] for r in csv.DictReader(io.StringIO(one.get_data(as_text=True)))] == ["Kim Analyst"]
 
 
 def test_the_leavers_page_lists_what_each_leaver_saw(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User], comms: User, channel: Channel,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    comms: User,
+    channel: Channel,
 ) -> None:
     gone = make_user("comms", name="Lee Leaver")
     saw(gone, store(channel, "password", "pw-1", comms))
@@ -617,41 +766,69 @@ def problem(response: Any, status: int) -> dict[str, Any]:
 
 
 def test_api_lists_adds_and_revokes_grants(
-    app: Flask, client: Any, api_token: Callable[[User], dict[str, str]], comms: User, channel: Channel,
+    app: Flask,
+    client: Any,
+    api_token: Callable[[User], dict[str, str]],
+    comms: User,
+    channel: Channel,
 ) -> None:
     headers = api_token(comms)
     path = f"/api/v1/channels/{channel.reference}/roster"
 
-    created = client.post(path, json={
-        "email": "sam@agency.example", "name": "Sam Agency", "organisation": "Bright Agency Ltd",
-        "platform_role": "editor", "expires_on": IN_A_YEAR.isoformat(),
-    }, headers=headers)
+    created = client.post(
+        path,
+        json={
+            "email": "sam@agency.example",
+            "name": "Sam Agency",
+            "organisation": "Bright Agency Ltd",
+            "platform_role": "editor",
+            "expires_on": IN_A_YEAR.isoformat(),
+        },
+        headers=headers,
+    )
     body = created.get_json()
     revoked = client.post(f"{path}/{body['id']}/revoke", json={"reason": "Contract ended."}, headers=headers)
     listed = client.get(path, headers=headers)
 
     assert created.status_code == 201
     assert body == {
-        "id": body["id"], "person_name": "Sam Agency", "email": "sam@agency.example",
-        "organisation": "Bright Agency Ltd", "platform_role": "editor", "user_id": None, "granted_by": "Cara Comms",
-        "granted_on": TODAY.isoformat(), "expires_on": IN_A_YEAR.isoformat(), "revoked_at": None, "revoked_by": None,
-        "revoke_reason": None, "active": True,
+        "id": body["id"],
+        "person_name": "Sam Agency",
+        "email": "sam@agency.example",
+        "organisation": "Bright Agency Ltd",
+        "platform_role": "editor",
+        "user_id": None,
+        "granted_by": "Cara Comms",
+        "granted_on": TODAY.isoformat(),
+        "expires_on": IN_A_YEAR.isoformat(),
+        "revoked_at": None,
+        "revoked_by": None,
+        "revoke_reason": None,
+        "active": True,
     }
     assert revoked.status_code == 200
     assert (revoked.get_json()["active"], revoked.get_json()["revoke_reason"]) == (False, "Contract ended.")
     assert listed.status_code == 200
-    assert [(g["id"], g["active"], g["revoked_by"]) for g in listed.get_json()["items"]] == [(body["id"], False, "Cara Comms")]
+    assert [(g["id"], g["active"], g["revoked_by"]) for g in listed.get_json()["items"]] == [
+        (body["id"], False, "Cara Comms")
+    ]
 
 
 def test_api_refusals_are_problem_details(
-    app: Flask, client: Any, api_token: Callable[[User], dict[str, str]], make_user: Callable[..., User],
-    comms: User, channel: Channel,
+    app: Flask,
+    client: Any,
+    api_token: Callable[[User], dict[str, str]],
+    make_user: Callable[..., User],
+    comms: User,
+    channel: Channel,
 ) -> None:
     headers = api_token(comms)
     path = f"/api/v1/channels/{channel.reference}/roster"
     granted = external(channel, comms)
 
-    invalid = problem(client.post(path, json={"email": "x", "platform_role": 3, "expires_on": "soon"}, headers=headers), 422)
+    invalid = problem(
+        client.post(path, json={"email": "x", "platform_role": 3, "expires_on": "soon"}, headers=headers), 422
+    )
     missing_reason = problem(client.post(f"{path}/{granted.id}/revoke", json={}, headers=headers), 422)
     unknown = problem(client.post(f"{path}/999999/revoke", json={"reason": "r"}, headers=headers), 404)
     client.post(f"{path}/{granted.id}/revoke", json={"reason": "Ended."}, headers=headers)
@@ -659,7 +836,10 @@ def test_api_refusals_are_problem_details(
     auditor = api_token(make_user("auditor"))
     forbidden = problem(client.post(path, json={"email": "a@b.example"}, headers=auditor), 403)
 
-    assert invalid["errors"] == {"platform_role": "platform_role must be text.", "expires_on": "expires_on must be a date like 2027-03-31."}
+    assert invalid["errors"] == {
+        "platform_role": "platform_role must be text.",
+        "expires_on": "expires_on must be a date like 2027-03-31.",
+    }
     assert missing_reason["errors"] == {"reason": "Enter why this person is being removed from the roster."}
     assert unknown["detail"] == f"{channel.reference} has no roster grant 999999."
     assert twice["detail"].startswith("Sam Agency (editor) was already removed from the roster")
@@ -678,8 +858,13 @@ def seed_roster(main: Channel, review: AccessReview, start: int, count: int) -> 
     session = db.session()
     now = db.utcnow()
     people = [
-        User(email=f"holder{n}@example.nhs.uk", name=f"Holder {n}", role_grants=[UserRole(role="staff")],
-             active=bool(n % 2), deactivated_at=None if n % 2 else now)
+        User(
+            email=f"holder{n}@example.nhs.uk",
+            name=f"Holder {n}",
+            role_grants=[UserRole(role="staff")],
+            active=bool(n % 2),
+            deactivated_at=None if n % 2 else now,
+        )
         for n in range(start, start + count)
     ]
     session.add_all(people)
@@ -687,26 +872,53 @@ def seed_roster(main: Channel, review: AccessReview, start: int, count: int) -> 
     for offset, person in enumerate(people):
         n = start + offset
         own = Channel(
-            platform="x", handle=f"rostered{n}", display_name=f"Rostered {n}", url=f"https://x.com/rostered{n}",
-            department="Estates", purpose="Updates.", audience="Patients.", sponsor="Director",
-            policy_acknowledged_at=now, status="active", requester_id=person.id,
+            platform="x",
+            handle=f"rostered{n}",
+            display_name=f"Rostered {n}",
+            url=f"https://x.com/rostered{n}",
+            department="Estates",
+            purpose="Updates.",
+            audience="Patients.",
+            sponsor="Director",
+            policy_acknowledged_at=now,
+            status="active",
+            requester_id=person.id,
         )
         session.add(own)
         session.flush()
         credential = Credential(
-            channel_id=own.id, kind="password", current_version=1, rotated_at=now - dt.timedelta(days=1),
-            rotation_due_on=TODAY, rotation_required=False, rotation_reasons_json="[]",
+            channel_id=own.id,
+            kind="password",
+            current_version=1,
+            rotated_at=now - dt.timedelta(days=1),
+            rotation_due_on=TODAY,
+            rotation_required=False,
+            rotation_reasons_json="[]",
         )
         granted = RosterGrant(
-            channel_id=main.id, user_id=person.id, person_name=person.name, email=person.email,
-            platform_role="editor", granted_by_id=person.id, granted_on=TODAY,
-            revoked_at=now if n % 3 == 0 else None, revoked_by_id=person.id if n % 3 == 0 else None,
+            channel_id=main.id,
+            user_id=person.id,
+            person_name=person.name,
+            email=person.email,
+            platform_role="editor",
+            granted_by_id=person.id,
+            granted_on=TODAY,
+            revoked_at=now if n % 3 == 0 else None,
+            revoked_by_id=person.id if n % 3 == 0 else None,
             revoke_reason="Moved on." if n % 3 == 0 else None,
         )
         session.add_all([credential, granted])
         session.flush()
-        session.add(CredentialReveal(credential_id=credential.id, version=1, user_id=person.id,
-                                     action="reveal", reason="Posting.", occurred_at=now))
+        session.add(
+            CredentialReveal(
+                credential_id=credential.id,
+                version=1,
+                user_id=person.id,
+                action="reveal",
+                reason="Posting.",
+                occurred_at=now,
+            )
+        )
         decided = {"decision": "certified", "decided_by_id": person.id, "decided_at": now} if n % 2 else {}
         session.add(AccessReviewItem(review_id=review.id, grant_id=granted.id, **decided))
         own_review = AccessReview(title=f"Review {n}", scope="some", started_by_id=person.id, due_on=TODAY)
@@ -717,7 +929,11 @@ def seed_roster(main: Channel, review: AccessReview, start: int, count: int) -> 
 
 
 def test_roster_pages_run_the_same_statements_for_10_and_60_people(
-    app: Flask, browser_as: Callable[..., Browser], count_queries: Callable[[], Any], comms: User, channel: Channel,
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    count_queries: Callable[[], Any],
+    comms: User,
+    channel: Channel,
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """Every roster and review page, export and API list costs a fixed number of statements."""
@@ -727,8 +943,12 @@ def test_roster_pages_run_the_same_statements_for_10_and_60_people(
     browser = browser_as("comms")
     headers = api_token(comms)
     paths = (
-        "/roster?per_page=100&status=all", f"/channels/{channel.reference}/roster", "/roster/export.csv",
-        "/roster/leavers", "/access-reviews?per_page=100", f"/access-reviews/{review.reference}",
+        "/roster?per_page=100&status=all",
+        f"/channels/{channel.reference}/roster",
+        "/roster/export.csv",
+        "/roster/leavers",
+        "/access-reviews?per_page=100",
+        f"/access-reviews/{review.reference}",
         f"/access-reviews/{review.reference}/export.csv",
     )
     api_path = f"/api/v1/channels/{channel.reference}/roster"
@@ -736,7 +956,11 @@ def test_roster_pages_run_the_same_statements_for_10_and_60_people(
     def statements() -> dict[str, int]:
         counts = {}
         for path in (*paths, api_path):
-            get = (lambda p=path: browser.client.get(p, headers=headers)) if path == api_path else (lambda p=path: browser.get(p))
+            get = (
+                (lambda p=path: browser.client.get(p, headers=headers))
+                if path == api_path
+                else (lambda p=path: browser.get(p))
+            )
             assert get().status_code == 200, path
             with count_queries() as counted:
                 assert get().status_code == 200, path

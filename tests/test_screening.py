@@ -53,14 +53,16 @@ def check_digit(nine: str) -> int:
 
 nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
 separators = st.sampled_from([" ", "-"])
-surroundings = st.sampled_from([
-    ("", ""),
-    ("NHS number ", ""),
-    ("Thank you to the patient with number ", " for the lovely card."),
-    ("Ref: ", ", seen on Ward 8 at 10:30."),
-    ("(", ")"),
-    ("Line one\n", "\nline three"),
-])
+surroundings = st.sampled_from(
+    [
+        ("", ""),
+        ("NHS number ", ""),
+        ("Thank you to the patient with number ", " for the lovely card."),
+        ("Ref: ", ", seen on Ward 8 at 10:30."),
+        ("(", ")"),
+        ("Line one\n", "\nline three"),
+    ]
+)
 
 
 def valid_number(nine: str) -> str:
@@ -89,7 +91,9 @@ def test_every_valid_nhs_number_in_3_3_4_form_is_found(nine: str, sep: str, arou
 
 
 @given(nine=nine_digits, sep=separators, position=st.integers(0, 9), shift=st.integers(1, 9))
-def test_changing_any_one_digit_makes_it_no_longer_an_nhs_number(nine: str, sep: str, position: int, shift: int) -> None:
+def test_changing_any_one_digit_makes_it_no_longer_an_nhs_number(
+    nine: str, sep: str, position: int, shift: int
+) -> None:
     number = valid_number(nine)
     digits = list(number)
     digits[position] = str((int(digits[position]) + shift) % 10)
@@ -125,10 +129,56 @@ def test_the_check_digit_is_the_nhs_modulus_11() -> None:
 # --- whatever the text, the findings keep their promises --------------------------------------
 
 WORDS = [
-    "NHS", "number", "no:", "943", "476", "5919", "943-476-5919", "9434765919", "Mr", "Mrs", "Miss", "Dr", "patient",
-    "Smith", "Jane", "O'Brien", "J", "DOB", "born", "01/02/1985", "1.2.85", "1st", "Feb", "1985", "MRN", "hospital",
-    "RXQ1234567", "H123456", "07700", "900123", "+44", "(0)20", "7946", "0018", "ext", "4959", "jane@example.com",
-    "a@b.co", "HP11", "2TT", "SW1A1AA", "ward", "10:30", "£1,250", "98%", ",", ".", "\n", "Men", "Little",
+    "NHS",
+    "number",
+    "no:",
+    "943",
+    "476",
+    "5919",
+    "943-476-5919",
+    "9434765919",
+    "Mr",
+    "Mrs",
+    "Miss",
+    "Dr",
+    "patient",
+    "Smith",
+    "Jane",
+    "O'Brien",
+    "J",
+    "DOB",
+    "born",
+    "01/02/1985",
+    "1.2.85",
+    "1st",
+    "Feb",
+    "1985",
+    "MRN",
+    "hospital",
+    "RXQ1234567",
+    "H123456",
+    "07700",
+    "900123",
+    "+44",
+    "(0)20",
+    "7946",
+    "0018",
+    "ext",
+    "4959",
+    "jane@example.com",
+    "a@b.co",
+    "HP11",
+    "2TT",
+    "SW1A1AA",
+    "ward",
+    "10:30",
+    "£1,250",
+    "98%",
+    ",",
+    ".",
+    "\n",
+    "Men",
+    "Little",
 ]
 
 
@@ -292,7 +342,9 @@ def test_the_more_specific_kind_wins_where_findings_overlap() -> None:
     assert found(text) == [("nhs_number", "943 476 5919")]
     assert found("MRN 943 476 5918") == [("hospital_number", "943 476 5918")]
     assert found("NHS number 943 476 5919, Mr Smith, jane@example.com") == [
-        ("nhs_number", "943 476 5919"), ("patient_name", "Mr Smith"), ("email", "jane@example.com"),
+        ("nhs_number", "943 476 5919"),
+        ("patient_name", "Mr Smith"),
+        ("email", "jane@example.com"),
     ]
 
 
@@ -316,12 +368,26 @@ def test_long_and_hostile_input_is_screened_quickly() -> None:
     """Each pattern is anchored so that screening stays linear: no input of the largest size
     the API accepts can keep a worker busy."""
     hostile = [
-        "0" * MAX_TEXT, "1 " * (MAX_TEXT // 2), "a" * MAX_TEXT, "a@" * (MAX_TEXT // 2), "Mr " * (MAX_TEXT // 3),
-        "Mr Smith " * (MAX_TEXT // 9), "MRN 1" * (MAX_TEXT // 5), "born 1 " * (MAX_TEXT // 7), "A1 " * (MAX_TEXT // 3),
-        "patient " * (MAX_TEXT // 8), "+44 " * (MAX_TEXT // 4), "943 476 5919 " * (MAX_TEXT // 13),
-        "jane@example.com " * (MAX_TEXT // 17), "x." * (MAX_TEXT // 2), "(0" * (MAX_TEXT // 2),
-        "NHS number " + "9434765919 " * (MAX_TEXT // 11), "9434765919 NHS no " * (MAX_TEXT // 18),
-        "hp11 2tt " * (MAX_TEXT // 9), "patient SARAH " * (MAX_TEXT // 14), "Mr JOHN " * (MAX_TEXT // 8),
+        "0" * MAX_TEXT,
+        "1 " * (MAX_TEXT // 2),
+        "a" * MAX_TEXT,
+        "a@" * (MAX_TEXT // 2),
+        "Mr " * (MAX_TEXT // 3),
+        "Mr Smith " * (MAX_TEXT // 9),
+        "MRN 1" * (MAX_TEXT // 5),
+        "born 1 " * (MAX_TEXT // 7),
+        "A1 " * (MAX_TEXT // 3),
+        "patient " * (MAX_TEXT // 8),
+        "+44 " * (MAX_TEXT // 4),
+        "943 476 5919 " * (MAX_TEXT // 13),
+        "jane@example.com " * (MAX_TEXT // 17),
+        "x." * (MAX_TEXT // 2),
+        "(0" * (MAX_TEXT // 2),
+        "NHS number " + "9434765919 " * (MAX_TEXT // 11),
+        "9434765919 NHS no " * (MAX_TEXT // 18),
+        "hp11 2tt " * (MAX_TEXT // 9),
+        "patient SARAH " * (MAX_TEXT // 14),
+        "Mr JOHN " * (MAX_TEXT // 8),
     ]
     for text in hostile:
         started = time.perf_counter()
@@ -391,11 +457,15 @@ def test_false_positives_are_rare_and_every_planted_identifier_is_found_on_the_c
 
 
 @pytest.fixture
-def token_of(make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]]) -> Callable[[str], dict[str, str]]:
+def token_of(
+    make_user: Callable[..., User], api_token: Callable[[User], dict[str, str]]
+) -> Callable[[str], dict[str, str]]:
     return lambda role: api_token(make_user(role))
 
 
-def test_the_api_answers_with_the_contract_shape(client: FlaskClient, token_of: Callable[[str], dict[str, str]]) -> None:
+def test_the_api_answers_with_the_contract_shape(
+    client: FlaskClient, token_of: Callable[[str], dict[str, str]]
+) -> None:
     text = "Mr John Smith (NHS 943 476 5919), DOB 1.2.85, call 07700 900123 or jane@example.com, HP11 2TT, MRN 1234567"
     response = client.post(API, json={"text": text}, headers=token_of("staff"))
 
@@ -404,8 +474,12 @@ def test_the_api_answers_with_the_contract_shape(client: FlaskClient, token_of: 
     body = response.get_json()
     assert list(body) == ["findings"]
     assert [(f["kind"], text[f["start"] : f["end"]]) for f in body["findings"]] == [
-        ("patient_name", "Mr John Smith"), ("nhs_number", "943 476 5919"), ("date_of_birth", "1.2.85"),
-        ("phone", "07700 900123"), ("email", "jane@example.com"), ("postcode", "HP11 2TT"),
+        ("patient_name", "Mr John Smith"),
+        ("nhs_number", "943 476 5919"),
+        ("date_of_birth", "1.2.85"),
+        ("phone", "07700 900123"),
+        ("email", "jane@example.com"),
+        ("postcode", "HP11 2TT"),
         ("hospital_number", "1234567"),
     ]
     for finding in body["findings"]:
@@ -425,7 +499,9 @@ def test_the_api_finds_nothing_in_ordinary_text_and_in_empty_text(
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_signed_in_role_may_screen(client: FlaskClient, token_of: Callable[[str], dict[str, str]], role: str) -> None:
+def test_every_signed_in_role_may_screen(
+    client: FlaskClient, token_of: Callable[[str], dict[str, str]], role: str
+) -> None:
     response = client.post(API, json={"text": "NHS 943 476 5919"}, headers=token_of(role))
     assert response.status_code == 200
     assert [f["kind"] for f in response.get_json()["findings"]] == ["nhs_number"]
@@ -471,7 +547,9 @@ def test_bad_text_is_refused_with_422_naming_text(
     assert "943 476 5919" not in response.get_data(as_text=True)
 
 
-def test_a_body_that_is_not_a_json_object_is_refused(client: FlaskClient, token_of: Callable[[str], dict[str, str]]) -> None:
+def test_a_body_that_is_not_a_json_object_is_refused(
+    client: FlaskClient, token_of: Callable[[str], dict[str, str]]
+) -> None:
     headers = token_of("staff")
     problem_errors(client.post(API, data="text=943 476 5919", headers=headers), 400)
     problem_errors(client.post(API, json=["943 476 5919"], headers=headers), 400)
@@ -486,7 +564,10 @@ def test_a_browser_session_may_screen_with_the_csrf_header(browser_as: Callable[
 
 
 def test_screening_stores_logs_and_audits_nothing(
-    app: Flask, client: FlaskClient, browser_as: Callable[..., Browser], token_of: Callable[[str], dict[str, str]],
+    app: Flask,
+    client: FlaskClient,
+    browser_as: Callable[..., Browser],
+    token_of: Callable[[str], dict[str, str]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     headers = token_of("staff")
@@ -536,7 +617,17 @@ def test_the_page_shows_each_finding_masked_with_its_line(browser_as: Callable[.
     results = results_part(body)
     assert "3 possible patient details found" in results
     rows = re.findall(r'<td class="nhsuk-table__cell">(.*?)</td>', results)
-    assert rows == ["Name", "Mr J••• S•••", "2", "NHS number", "••• ••• ••19", "2", "Email address", "j•••@e•••.com", "3"]
+    assert rows == [
+        "Name",
+        "Mr J••• S•••",
+        "2",
+        "NHS number",
+        "••• ••• ••19",
+        "2",
+        "Email address",
+        "j•••@e•••.com",
+        "3",
+    ]
     for secret in ("John", "Smith", "943 476 5919", "jane@example.com"):
         assert secret not in results
     assert "Thank you to the ward team!<br>Patient: <mark>" in results
@@ -553,8 +644,11 @@ def test_the_page_says_when_nothing_was_found(browser_as: Callable[..., Browser]
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "Enter the text to check"), ("   \n ", "Enter the text to check"),
-     ("x" * (MAX_TEXT + 1), "The text must be 20,000 characters or fewer")],
+    [
+        ("", "Enter the text to check"),
+        ("   \n ", "Enter the text to check"),
+        ("x" * (MAX_TEXT + 1), "The text must be 20,000 characters or fewer"),
+    ],
 )
 def test_the_page_explains_what_is_wrong(browser_as: Callable[..., Browser], text: str, message: str) -> None:
     response = browser_as("staff").post("/screen", {"text": text})

@@ -53,7 +53,6 @@ REQUIRED = ("REGISTRY_SECRET_KEY", "REGISTRY_DATABASE_URL", "REGISTRY_MASTER_KEY
 PHC = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
 
 
-
 def _text(response: TestResponse) -> str:
     return html.unescape(response.get_data(as_text=True))
 
@@ -109,7 +108,12 @@ def _header_problems(response: TestResponse) -> list[str]:
             problems.append("script-src has no nonce")
     if headers.get("X-Content-Type-Options") != "nosniff":
         problems.append("X-Content-Type-Options is not nosniff")
-    if headers.get("Referrer-Policy") not in ("no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"):
+    if headers.get("Referrer-Policy") not in (
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+    ):
         problems.append(f"Referrer-Policy is {headers.get('Referrer-Policy')!r}")
     if headers.get("X-Frame-Options") != "DENY":
         problems.append("X-Frame-Options is not DENY")
@@ -122,7 +126,7 @@ def _header_problems(response: TestResponse) -> list[str]:
 
 def _nonce(response: TestResponse) -> str:
     script_src = _directives(response.headers["Content-Security-Policy"])["script-src"]
-    return next(value for value in script_src if value.startswith("'nonce-"))[len("'nonce-"):-1]
+    return next(value for value in script_src if value.startswith("'nonce-"))[len("'nonce-") : -1]
 
 
 class InlineCode(HTMLParser):
@@ -148,7 +152,9 @@ class InlineCode(HTMLParser):
                 self.problems.append(f"a style attribute on <{tag}>")
             if name.startswith("on"):
                 self.problems.append(f"an inline handler {name} on <{tag}>")
-            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
                 self.problems.append(f"a javascript: URL on <{tag}>")
 
 
@@ -159,13 +165,17 @@ def _page_problems(response: TestResponse) -> list[str]:
     nonce = _nonce(response)
     if len(scan.inline_scripts) != 1:
         problems.append(f"{len(scan.inline_scripts)} inline scripts (expected the NHS template's one)")
-    problems += [f"an inline script without this response's nonce: {s}" for s in scan.inline_scripts if s.get("nonce") != nonce]
+    problems += [
+        f"an inline script without this response's nonce: {s}" for s in scan.inline_scripts if s.get("nonce") != nonce
+    ]
     problems += [f"a script from elsewhere: {src}" for src in scan.external_scripts if not src.startswith("/")]
     return problems
 
 
 def _get_routes_and_error_pages(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
 ) -> Iterator[tuple[str, TestResponse]]:
     """Every GET route (as a user with every role, and anonymously where public) and the error pages."""
     everyone = make_user(*ALL_ROLES)
@@ -187,13 +197,18 @@ def _get_routes_and_error_pages(
     yield "404 page", browser.get("/no-such-page")
     yield "405 page", browser.get("/logout")
     yield "400 page (no CSRF token)", browser.post("/channels/new", data={})
-    yield "sign-in refused", anonymous.post(
-        "/login", data={"email": "nobody@example.nhs.uk", "password": "wrong", "csrf_token": csrf_token(anonymous)}
+    yield (
+        "sign-in refused",
+        anonymous.post(
+            "/login", data={"email": "nobody@example.nhs.uk", "password": "wrong", "csrf_token": csrf_token(anonymous)}
+        ),
     )
 
 
 def test_every_response_has_the_security_headers_and_no_inline_code(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Every GET route and error page sends a strict CSP (nonce, ``default-src 'none'``, no
     ``unsafe-inline``, ``frame-ancestors 'none'``), nosniff, a referrer policy, DENY framing and
@@ -227,13 +242,17 @@ def _with_fresh_files(data: dict[str, Any] | None) -> dict[str, Any]:
     """The form's fields, each file as a new stream (sending a form reads and closes its files)."""
     return {
         name: (io.BytesIO(value[0].getvalue()), *value[1:])
-        if isinstance(value, tuple) and isinstance(value[0], io.BytesIO) else value
+        if isinstance(value, tuple) and isinstance(value[0], io.BytesIO)
+        else value
         for name, value in (data or {}).items()
     }
 
 
 def test_every_form_refuses_a_request_without_its_csrf_token(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel], connection: Connection,
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
+    connection: Connection,
 ) -> None:
     """Each browser POST route answers 400 without the token and changes nothing; the very same
     request with the token then succeeds, so the token is the only thing that was missing."""
@@ -242,7 +261,8 @@ def test_every_form_refuses_a_request_without_its_csrf_token(
     adapter = app.url_map.bind("localhost")
     problems = []
     forms = [
-        (endpoint, expect) for (endpoint, method), expect in EXPECTATIONS.items()
+        (endpoint, expect)
+        for (endpoint, method), expect in EXPECTATIONS.items()
         if method == "POST" and not endpoint.startswith("api.")
     ]
     for endpoint, expect in forms:
@@ -268,7 +288,9 @@ def test_every_form_refuses_a_request_without_its_csrf_token(
 
 
 def test_a_token_from_another_session_is_refused(
-    browser_as: Callable[..., Browser], client: FlaskClient, connection: Connection,
+    browser_as: Callable[..., Browser],
+    client: FlaskClient,
+    connection: Connection,
 ) -> None:
     """A token lifted from someone else's page does not work in this session."""
     staff = browser_as("staff")
@@ -280,14 +302,20 @@ def test_a_token_from_another_session_is_refused(
 
 
 def test_api_calls_with_a_browser_session_need_the_csrf_token(
-    browser_as: Callable[..., Browser], connection: Connection,
+    browser_as: Callable[..., Browser],
+    connection: Connection,
 ) -> None:
     """The browser's session cookie alone cannot create a channel through the API (400
     problem+json, nothing stored); with the ``X-CSRFToken`` header it can."""
     staff = browser_as("staff")
     body = {
-        "platform": "x", "handle": "csrf_probe", "display_name": "Probe", "department": "Maternity",
-        "purpose": "Updates", "audience": "Parents", "policy_acknowledged": True,
+        "platform": "x",
+        "handle": "csrf_probe",
+        "display_name": "Probe",
+        "department": "Maternity",
+        "purpose": "Updates",
+        "audience": "Parents",
+        "policy_acknowledged": True,
     }
     before = _snapshot(connection)
     refused = staff.client.post("/api/v1/channels", json=body)
@@ -313,10 +341,14 @@ def _cookie(response: TestResponse, name: str) -> dict[str, str | bool]:
     raise AssertionError(f"no Set-Cookie for {name}: {response.headers.getlist('Set-Cookie')}")
 
 
-def test_the_session_cookie_is_httponly_and_samesite_lax(app: Flask, client: FlaskClient, make_user: Callable[..., User]) -> None:
+def test_the_session_cookie_is_httponly_and_samesite_lax(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
     """Scripts cannot read the cookie and other sites' forms do not carry it; not Secure in testing (plain HTTP)."""
     user = make_user("staff")
-    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 302
     cookie = _cookie(response, app.config["SESSION_COOKIE_NAME"])
     assert cookie["httponly"] is True
@@ -346,9 +378,13 @@ def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_production_settings_make_secure_cookies() -> None:
     """With ENV=production and the four values given, cookies are Secure, HttpOnly, Lax and ``__Host-``."""
     settings = registry_config.load_settings(
-        {"ENV": "production", "DATABASE_URL": "postgresql://db/registry", "SECRET_KEY": secrets.token_urlsafe(48),
-         "MASTER_KEYS": registry_config.generate_master_key_entry(),
-         "AUDIT_KEYS": registry_config.generate_master_key_entry()},
+        {
+            "ENV": "production",
+            "DATABASE_URL": "postgresql://db/registry",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "MASTER_KEYS": registry_config.generate_master_key_entry(),
+            "AUDIT_KEYS": registry_config.generate_master_key_entry(),
+        },
         Path("/nonexistent"),
     )
     flask_config = settings.flask_config()
@@ -360,7 +396,11 @@ def test_production_settings_make_secure_cookies() -> None:
 
 
 def test_a_production_app_sets_a_secure_host_cookie(
-    production_env: None, database_url: str, connection: Connection, app: Flask, make_user: Callable[..., User],
+    production_env: None,
+    database_url: str,
+    connection: Connection,
+    app: Flask,
+    make_user: Callable[..., User],
 ) -> None:
     """Signing in to a production app over HTTPS sets ``__Host-registry`` with Secure, HttpOnly,
     SameSite=Lax, Path=/ and no Domain, and the page asks for HSTS; debug is off."""
@@ -374,7 +414,9 @@ def test_a_production_app_sets_a_secure_host_cookie(
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.get_data(as_text=True))
     assert token is not None
     response = client.post(
-        "/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
+        "/login",
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/login"},
         data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token.group(1)},
     )
     assert response.status_code == 302
@@ -389,7 +431,9 @@ def test_a_production_app_sets_a_secure_host_cookie(
 
 @pytest.mark.parametrize("missing", REQUIRED)
 def test_production_refuses_to_start_without_each_required_value(
-    missing: str, production_env: None, database_url: str,
+    missing: str,
+    production_env: None,
+    database_url: str,
 ) -> None:
     """The app factory stops with a message that names the missing variable."""
     overrides = _production_overrides(database_url)
@@ -407,7 +451,11 @@ def test_flask_refuses_to_start_in_production_without_the_required_values() -> N
     env = {name: value for name, value in os.environ.items() if not name.startswith(("REGISTRY_", "FLASK_"))}
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "keys", "generate"],
-        cwd=PROJECT_ROOT, env={**env, "REGISTRY_ENV": "production"}, capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT,
+        env={**env, "REGISTRY_ENV": "production"},
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
     assert result.returncode != 0
@@ -441,15 +489,27 @@ def test_an_unexpected_error_shows_no_stack_trace(app: Flask, client: FlaskClien
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.example", "//evil.example/login", "https://evil.example/", "http:evil.example", "/\\evil.example",
-     "\\\\evil.example", "/\t/evil.example", "javascript:alert(1)", "evil.example"],
+    [
+        "//evil.example",
+        "//evil.example/login",
+        "https://evil.example/",
+        "http:evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+    ],
 )
-def test_sign_in_never_redirects_to_another_site(target: str, client: FlaskClient, make_user: Callable[..., User]) -> None:
+def test_sign_in_never_redirects_to_another_site(
+    target: str, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
     """``next`` may only name a path on this site; anything else goes to the home page."""
     user = make_user("staff")
     token = csrf_token(client)
     response = client.post(
-        "/login?" + urlencode({"next": target}), data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
+        "/login?" + urlencode({"next": target}),
+        data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
@@ -462,20 +522,26 @@ def test_sign_in_returns_to_the_page_asked_for(client: FlaskClient, make_user: C
     assert asked.status_code == 302
     login = asked.headers["Location"]
     assert urlsplit(login).path == "/login"
-    response = client.post(login, data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)})
+    response = client.post(
+        login, data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert response.headers["Location"] == "/channels/mine?page=1"
 
 
 # Sign-in and passwords -----------------------------------------------------------------------
 
 
-def test_unknown_email_and_wrong_password_get_the_same_answer(client: FlaskClient, make_user: Callable[..., User]) -> None:
+def test_unknown_email_and_wrong_password_get_the_same_answer(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
     """Nobody can learn who has an account: both failures give the same status and the same page."""
     user = make_user("staff")
     token = csrf_token(client)
     unknown_email = "nobody.here@example.nhs.uk"
     wrong = client.post("/login", data={"email": user.email, "password": "not my password at all", "csrf_token": token})
-    unknown = client.post("/login", data={"email": unknown_email, "password": "not my password at all", "csrf_token": token})
+    unknown = client.post(
+        "/login", data={"email": unknown_email, "password": "not my password at all", "csrf_token": token}
+    )
     assert wrong.status_code == unknown.status_code == 200
     assert SIGN_IN_FAILED in _text(wrong)
 
@@ -494,25 +560,40 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(client: FlaskClien
     ],
 )
 def test_weak_passwords_are_refused_when_a_user_is_created(
-    password: str, message: str, browser_as: Callable[..., Browser], connection: Connection, app: Flask,
+    password: str,
+    message: str,
+    browser_as: Callable[..., Browser],
+    connection: Connection,
+    app: Flask,
 ) -> None:
     """Where a new person chooses their password (their set-up link) and ``users create`` both refuse,
     with the reason, and change nothing."""
     admin = browser_as("admin")
-    added = admin.post("/admin/users/new", {"name": "New Person", "email": "new.person@example.nhs.uk", "roles": ["staff"]})
+    added = admin.post(
+        "/admin/users/new", {"name": "New Person", "email": "new.person@example.nhs.uk", "roles": ["staff"]}
+    )
     assert added.status_code == 302
     newcomer = app.test_client()
     open_setup_link(newcomer, accounts.find_user("new.person@example.nhs.uk"))
     before = _snapshot(connection)
     response = newcomer.post(
-        "/account/set-up", data={"password": password, "confirm": password, "csrf_token": csrf_token(newcomer, "/account/set-up")}
+        "/account/set-up",
+        data={"password": password, "confirm": password, "csrf_token": csrf_token(newcomer, "/account/set-up")},
     )
     assert response.status_code == 422
     assert message in _text(response)
     assert _snapshot(connection) == before
     result = app.test_cli_runner().invoke(
-        args=["users", "create", "other.person@example.nhs.uk", "--name", "Other Person", "--role", "staff",
-              "--password-stdin"],
+        args=[
+            "users",
+            "create",
+            "other.person@example.nhs.uk",
+            "--name",
+            "Other Person",
+            "--role",
+            "staff",
+            "--password-stdin",
+        ],
         input=password + "\n",
     )
     assert result.exit_code == 1
@@ -521,18 +602,23 @@ def test_weak_passwords_are_refused_when_a_user_is_created(
 
 
 def test_passwords_are_stored_only_as_argon2id_hashes(
-    browser_as: Callable[..., Browser], app: Flask, connection: Connection,
+    browser_as: Callable[..., Browser],
+    app: Flask,
+    connection: Connection,
 ) -> None:
     """A person added by an administrator chooses a password through their set-up link, then changes
     it: the database holds an Argon2id PHC string and neither password appears in any row of any table."""
     chosen, changed_to = "pebble orchard lantern 5520", "saffron viaduct kestrel 3318"
     admin = browser_as("admin")
-    created = admin.post("/admin/users/new", {"name": "Rowan Field", "email": "rowan.field@example.nhs.uk", "roles": ["staff"]})
+    created = admin.post(
+        "/admin/users/new", {"name": "Rowan Field", "email": "rowan.field@example.nhs.uk", "roles": ["staff"]}
+    )
     assert created.status_code == 302
     newcomer = app.test_client()
     open_setup_link(newcomer, accounts.find_user("rowan.field@example.nhs.uk"))
     done = newcomer.post(
-        "/account/set-up", data={"password": chosen, "confirm": chosen, "csrf_token": csrf_token(newcomer, "/account/set-up")}
+        "/account/set-up",
+        data={"password": chosen, "confirm": chosen, "csrf_token": csrf_token(newcomer, "/account/set-up")},
     )
     assert done.status_code == 302
     changed = newcomer.post(
@@ -550,7 +636,11 @@ def test_passwords_are_stored_only_as_argon2id_hashes(
 
 
 def test_sign_in_rehashes_a_password_made_with_other_argon2_parameters(
-    app: Flask, database_url: str, connection: Connection, client: FlaskClient, tmp_path: Path,
+    app: Flask,
+    database_url: str,
+    connection: Connection,
+    client: FlaskClient,
+    tmp_path: Path,
 ) -> None:
     """A user created under one Argon2 profile who signs in to an app configured with another gets a
     new hash with the app's parameters, audited as ``user:password_rehash``; the password still works."""
@@ -559,7 +649,10 @@ def test_sign_in_rehashes_a_password_made_with_other_argon2_parameters(
     other.extensions["registry.db"].bind_override = connection
     with other.app_context():
         user = accounts.create_user(
-            email="old.hash@example.nhs.uk", name="Old Hash", roles=["staff"], password=TEST_PASSWORD,
+            email="old.hash@example.nhs.uk",
+            name="Old Hash",
+            roles=["staff"],
+            password=TEST_PASSWORD,
             actor=Actor.system("tests"),
         )
         db.session().commit()
@@ -570,11 +663,18 @@ def test_sign_in_rehashes_a_password_made_with_other_argon2_parameters(
     sign_in(client, db.session().get(User, user_id))  # type: ignore[arg-type]
     after = connection.execute(text(hash_of), {"id": user_id}).scalar_one()
     assert PHC.match(after).groups() == (  # type: ignore[union-attr]
-        str(CHEAP_ARGON2.memory_cost), str(CHEAP_ARGON2.iterations), str(CHEAP_ARGON2.lanes)
+        str(CHEAP_ARGON2.memory_cost),
+        str(CHEAP_ARGON2.iterations),
+        str(CHEAP_ARGON2.lanes),
     )
-    events = db.session().execute(
-        select(AuditEvent).where(AuditEvent.action == "user:password_rehash", AuditEvent.object_id == str(user_id))
-    ).scalars().all()
+    events = (
+        db.session()
+        .execute(
+            select(AuditEvent).where(AuditEvent.action == "user:password_rehash", AuditEvent.object_id == str(user_id))
+        )
+        .scalars()
+        .all()
+    )
     assert len(events) == 1
     assert TEST_PASSWORD not in events[0].details
     again = app.test_client()
@@ -595,12 +695,16 @@ class TestSignInThrottling:
     @staticmethod
     def attempt(client: FlaskClient, token: str, email: str, password: str, address: str) -> TestResponse:
         return client.post(
-            "/login", data={"email": email, "password": password, "csrf_token": token},
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
             environ_base={"REMOTE_ADDR": address},
         )
 
     def test_failures_on_one_account_from_one_address_are_throttled(
-        self, client: FlaskClient, make_user: Callable[..., User], connection: Connection,
+        self,
+        client: FlaskClient,
+        make_user: Callable[..., User],
+        connection: Connection,
     ) -> None:
         """The sixth failure in a minute gets a friendly 429 page with Retry-After, and is not even checked."""
         user = make_user("staff")
@@ -617,24 +721,33 @@ class TestSignInThrottling:
         assert _snapshot(connection) == before
 
     def test_an_attacker_elsewhere_cannot_lock_the_real_user_out(
-        self, client: FlaskClient, make_user: Callable[..., User],
+        self,
+        client: FlaskClient,
+        make_user: Callable[..., User],
     ) -> None:
         """Guessing from another address throttles the attacker only; the user signs in from their desk."""
         user = make_user("staff")
         token = csrf_token(client)
-        statuses = [self.attempt(client, token, user.email, f"guess number {n}", "203.0.113.9").status_code for n in range(8)]
+        statuses = [
+            self.attempt(client, token, user.email, f"guess number {n}", "203.0.113.9").status_code for n in range(8)
+        ]
         assert statuses == [200] * 5 + [429] * 3
         desk = self.attempt(client, token, user.email, TEST_PASSWORD, "10.2.0.2")
         assert desk.status_code == 302
 
     def test_failures_from_one_address_are_throttled_across_accounts(
-        self, client: FlaskClient, make_user: Callable[..., User],
+        self,
+        client: FlaskClient,
+        make_user: Callable[..., User],
     ) -> None:
         """Spraying many e-mails from one address stops after 30 failures; other addresses are unaffected."""
         user = make_user("staff")
         token = csrf_token(client)
         for n in range(30):
-            assert self.attempt(client, token, f"person{n}@example.nhs.uk", "spray password 1", "10.3.0.3").status_code == 200
+            assert (
+                self.attempt(client, token, f"person{n}@example.nhs.uk", "spray password 1", "10.3.0.3").status_code
+                == 200
+            )
         assert self.attempt(client, token, user.email, TEST_PASSWORD, "10.3.0.3").status_code == 429
         assert self.attempt(client, token, user.email, TEST_PASSWORD, "10.3.0.4").status_code == 302
 

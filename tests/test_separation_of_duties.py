@@ -93,7 +93,9 @@ def inbox(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
     received = Inbox()
     controller = Controller(received, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none", SMTP_FROM="Registry <r@example.nhs.uk>")
+    app.config.update(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none", SMTP_FROM="Registry <r@example.nhs.uk>"
+    )
     settings = dataclasses.replace(app.extensions["registry.settings"], public_base_url=BASE)
     monkeypatch.setitem(app.extensions, "registry.settings", settings)
     yield received
@@ -114,23 +116,33 @@ def roles_of(user: User) -> set[str]:
 
 
 def requests_about(user: User) -> list[AccountRequest]:
-    return list(db.session().execute(
-        select(AccountRequest).where(AccountRequest.user_id == user.id).order_by(AccountRequest.id)
-        .execution_options(populate_existing=True)
-    ).scalars())
+    return list(
+        db.session()
+        .execute(
+            select(AccountRequest)
+            .where(AccountRequest.user_id == user.id)
+            .order_by(AccountRequest.id)
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+    )
 
 
 def actions(*names: str) -> list[tuple[str, int | None, str]]:
     return [
         (e.action, e.actor_id, e.object_id)
-        for e in db.session().execute(select(AuditEvent).where(AuditEvent.action.in_(names)).order_by(AuditEvent.seq)).scalars()
+        for e in db.session()
+        .execute(select(AuditEvent).where(AuditEvent.action.in_(names)).order_by(AuditEvent.seq))
+        .scalars()
     ]
 
 
 def subjects_to(user: User) -> list[str]:
-    return list(db.session().execute(
-        select(Notification.subject).where(Notification.recipient_id == user.id).order_by(Notification.id)
-    ).scalars())
+    return list(
+        db.session()
+        .execute(select(Notification.subject).where(Notification.recipient_id == user.id).order_by(Notification.id))
+        .scalars()
+    )
 
 
 def password_works(app: Flask, user: User, password: str) -> bool:
@@ -149,14 +161,19 @@ def active_channel_with_secret(make_channel: Callable[..., Channel], keeper: Use
 
 def can_reveal(browser: Browser, channel: Channel) -> bool:
     shown = reveal(browser, channel, "password")
-    return shown.status_code == 200 and "the trust's real password" in shown.get_data(as_text=True).replace("&#39;", "'")
+    return shown.status_code == 200 and "the trust's real password" in shown.get_data(as_text=True).replace(
+        "&#39;", "'"
+    )
 
 
 # --- the attacks found on main ------------------------------------------------------------------
 
 
 def test_an_administrator_cannot_give_themselves_the_comms_role(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """The self-grant: POST /admin/users/<own id>/roles with roles=admin&roles=comms was accepted, and after
     signing in again the administrator revealed any password. Now it is refused, changes nothing, and
@@ -181,7 +198,10 @@ def test_an_administrator_cannot_give_themselves_the_comms_role(
 
 
 def test_an_administrator_cannot_take_over_a_comms_members_account(
-    app: Flask, inbox: Inbox, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    inbox: Inbox,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """The takeover: the administrator set a comms member's password, reset their two-factor sign-in,
     signed in as them, enrolled their own phone and revealed secrets, and nobody was told.
@@ -217,16 +237,27 @@ def test_an_administrator_cannot_take_over_a_comms_members_account(
 
 
 def test_a_privileged_account_needs_its_set_up_link_to_set_up_two_factor(
-    app: Flask, make_user: Callable[..., User],
+    app: Flask,
+    make_user: Callable[..., User],
 ) -> None:
     """Whoever knows a new comms member's password (today's takeover ended with the administrator
     enrolling their own phone) cannot set up two-factor sign-in with it: the page says to use the
     set-up link, and nothing is stored. Through the link, the same person can."""
     person = make_user("comms", two_factor=False)
     intruder = app.test_client()
-    assert location(intruder.post("/login", data={
-        "email": person.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(intruder),
-    })) == "/account/two-factor"
+    assert (
+        location(
+            intruder.post(
+                "/login",
+                data={
+                    "email": person.email,
+                    "password": TEST_PASSWORD,
+                    "csrf_token": csrf_token(intruder),
+                },
+            )
+        )
+        == "/account/two-factor"
+    )
 
     page = intruder.get("/account/two-factor")
     tried = intruder.post("/account/two-factor", data={"code": "123456", "csrf_token": csrf_token(intruder)})
@@ -240,13 +271,17 @@ def test_a_privileged_account_needs_its_set_up_link_to_set_up_two_factor(
     db.session().commit()
     owner = app.test_client()
     assert location(owner.get(link.path)) == "/account/set-up"
-    done = owner.post("/account/set-up", data={"password": TEST_PASSWORD, "csrf_token": csrf_token(owner, "/account/set-up")})
+    done = owner.post(
+        "/account/set-up", data={"password": TEST_PASSWORD, "csrf_token": csrf_token(owner, "/account/set-up")}
+    )
     assert location(done) == "/account/two-factor"
     enrolment = owner.get("/account/two-factor")
     assert enrolment.status_code == 200 and "Set up two-factor sign-in" in words(enrolment)
     secret = mfa.pending_enrolment(person).secret  # type: ignore[union-attr]
     step = int(dt.datetime.now(dt.UTC).timestamp() // mfa.STEP_SECONDS)
-    turned_on = owner.post("/account/two-factor", data={"code": mfa.code_at(secret, step), "csrf_token": csrf_token(owner)})
+    turned_on = owner.post(
+        "/account/two-factor", data={"code": mfa.code_at(secret, step), "csrf_token": csrf_token(owner)}
+    )
     assert turned_on.status_code == 200
     assert mfa.is_enrolled(person)
 
@@ -258,10 +293,13 @@ def test_the_set_up_window_closes_thirty_minutes_after_the_link(app: Flask, make
     link = setup_links.issue(person, SetupReason.ROLE_GRANTED, actor=Actor.system("tests"), send=False)
     db.session().commit()
     client.get(link.path)
-    client.post("/account/set-up", data={"password": TEST_PASSWORD, "csrf_token": csrf_token(client, "/account/set-up")})
+    client.post(
+        "/account/set-up", data={"password": TEST_PASSWORD, "csrf_token": csrf_token(client, "/account/set-up")}
+    )
     assert client.get("/account/two-factor").status_code == 200
     db.session().execute(
-        update(UserSession).where(UserSession.user_id == person.id, UserSession.ended_at.is_(None))
+        update(UserSession)
+        .where(UserSession.user_id == person.id, UserSession.ended_at.is_(None))
         .values(setup_link_at=db.utcnow() - dt.timedelta(minutes=31))
     )
     db.session().commit()
@@ -272,7 +310,9 @@ def test_the_set_up_window_closes_thirty_minutes_after_the_link(app: Flask, make
 
 
 def test_a_privileged_role_takes_effect_only_when_a_second_administrator_approves_it(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """Asking changes nothing yet; the person, every comms member and the other administrators are told;
     neither the one who asked nor the person can approve; a second administrator's approval gives the
@@ -284,7 +324,9 @@ def test_a_privileged_role_takes_effect_only_when_a_second_administrator_approve
     asker: User = first.user  # type: ignore[attr-defined]
     approver: User = second.user  # type: ignore[attr-defined]
 
-    asked = first.post(f"/admin/users/{person.id}/roles", {"roles": ["staff", "comms"], "reason": "Joins comms on Monday."})
+    asked = first.post(
+        f"/admin/users/{person.id}/roles", {"roles": ["staff", "comms"], "reason": "Joins comms on Monday."}
+    )
 
     assert location(asked) == f"/admin/users/{person.id}"
     assert roles_of(person) == {"staff"}
@@ -312,24 +354,31 @@ def test_a_privileged_role_takes_effect_only_when_a_second_administrator_approve
     assert setup_links.open_link_for(person) is not None  # to set up two-factor sign-in
     reference = waiting.reference
     assert actions("account_request:create", "account_request:approve") == [
-        ("account_request:create", asker.id, reference), ("account_request:approve", approver.id, reference),
+        ("account_request:create", asker.id, reference),
+        ("account_request:approve", approver.id, reference),
     ]
     assert actions("user:roles_change")[-1][1] == approver.id
 
 
 def test_roles_taken_away_and_everyday_roles_change_at_once(
-    browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """Removing a privileged role, or giving the line manager role, needs nobody else."""
     person = make_user("comms", "staff")
     admin = browser_as("admin")
-    assert location(admin.post(f"/admin/users/{person.id}/roles", {"roles": ["staff", "manager"]})) == f"/admin/users/{person.id}"
+    assert (
+        location(admin.post(f"/admin/users/{person.id}/roles", {"roles": ["staff", "manager"]}))
+        == f"/admin/users/{person.id}"
+    )
     assert roles_of(person) == {"staff", "manager"}
     assert requests_about(person) == []
 
 
 def test_a_privileged_role_needs_a_reason_and_a_refusal_changes_nothing(
-    browser_as: Callable[..., Browser], make_user: Callable[..., User], connection: Connection,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    connection: Connection,
 ) -> None:
     """Without a reason the page says what to write (422, the field named) and nothing is written."""
     person = make_user("staff")
@@ -347,7 +396,8 @@ def test_a_privileged_role_needs_a_reason_and_a_refusal_changes_nothing(
 
 
 def test_nobody_approves_a_request_about_themselves_and_the_database_backs_the_rule(
-    browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """An administrator put forward for a role cannot approve it; a row that breaks the four-eyes rule
     is refused by the database itself."""
@@ -368,22 +418,32 @@ def test_nobody_approves_a_request_about_themselves_and_the_database_backs_the_r
         {"requested_by_id": asker.id, "user_id": target.id, "status": "approved", "decided_by_id": target.id},
     ):
         with pytest.raises(IntegrityError), db.session().begin_nested():
-            db.session().add(AccountRequest(
-                kind="grant_roles", roles="comms", reason="Forged.", expires_at=db.utcnow(), **bad,
-            ))
+            db.session().add(
+                AccountRequest(
+                    kind="grant_roles",
+                    roles="comms",
+                    reason="Forged.",
+                    expires_at=db.utcnow(),
+                    **bad,
+                )
+            )
             db.session().flush()
 
 
 def test_a_request_lapses_after_seven_days_and_a_leavers_requests_and_links_end(
-    browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     first, second = browser_as("admin"), browser_as("admin")
     person, leaver = make_user("staff"), make_user("staff")
     first.post(f"/admin/users/{person.id}/roles", {"roles": ["auditor"], "reason": "Audit."})
     first.post(f"/admin/users/{leaver.id}/roles", {"roles": ["auditor"], "reason": "Audit."})
     [old] = requests_about(person)
-    db.session().execute(update(AccountRequest).where(AccountRequest.id == old.id)
-                         .values(expires_at=db.utcnow() - dt.timedelta(minutes=1)))
+    db.session().execute(
+        update(AccountRequest)
+        .where(AccountRequest.id == old.id)
+        .values(expires_at=db.utcnow() - dt.timedelta(minutes=1))
+    )
     db.session().commit()
 
     late = second.post(f"/admin/approvals/{old.id}/approve")
@@ -406,7 +466,9 @@ def test_a_request_lapses_after_seven_days_and_a_leavers_requests_and_links_end(
 
 
 def test_a_privileged_users_two_factor_reset_needs_a_reason_and_a_staff_members_happens_at_once(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     admin = browser_as("admin")
     comms, staff = make_user("comms"), make_user("staff", two_factor=True)
@@ -426,14 +488,19 @@ def test_a_privileged_users_two_factor_reset_needs_a_reason_and_a_staff_members_
 
 
 def test_a_new_person_chooses_their_own_password_through_the_e_mailed_link(
-    app: Flask, inbox: Inbox, browser_as: Callable[..., Browser], connection: Connection,
+    app: Flask,
+    inbox: Inbox,
+    browser_as: Callable[..., Browser],
+    connection: Connection,
 ) -> None:
     """An administrator adds someone without choosing a password; the link in the e-mail lets them
     choose one (mistakes explained, nothing changed), signs them in, and works once. The token is in no
     row of any table, no page the administrator sees, and no audit event."""
     admin = browser_as("admin")
-    added = admin.post("/admin/users/new", {"name": "Robin Newman", "email": "robin.newman@example.nhs.uk", "roles": ["staff"]})
-    assert location(added) .startswith("/admin/users/")
+    added = admin.post(
+        "/admin/users/new", {"name": "Robin Newman", "email": "robin.newman@example.nhs.uk", "roles": ["staff"]}
+    )
+    assert location(added).startswith("/admin/users/")
     assert "A set-up link has been e-mailed to robin.newman@example.nhs.uk" in words(admin.get(location(added)))
     path = inbox.link_for("robin.newman@example.nhs.uk")
     token = path.rsplit("/", 1)[1]
@@ -447,21 +514,36 @@ def test_a_new_person_chooses_their_own_password_through_the_e_mailed_link(
     form = client.get("/account/set-up")
     assert "Choose your password" in words(form)
     assert form.headers["Cache-Control"] == "no-store"
-    mismatch = client.post("/account/set-up", data={
-        "password": CHOSEN, "confirm": CHOSEN + "!", "csrf_token": csrf_token(client, "/account/set-up"),
-    })
-    weak = client.post("/account/set-up", data={
-        "password": "password1234", "confirm": "password1234", "csrf_token": csrf_token(client, "/account/set-up"),
-    })
+    mismatch = client.post(
+        "/account/set-up",
+        data={
+            "password": CHOSEN,
+            "confirm": CHOSEN + "!",
+            "csrf_token": csrf_token(client, "/account/set-up"),
+        },
+    )
+    weak = client.post(
+        "/account/set-up",
+        data={
+            "password": "password1234",
+            "confirm": "password1234",
+            "csrf_token": csrf_token(client, "/account/set-up"),
+        },
+    )
     assert (mismatch.status_code, weak.status_code) == (422, 422)
     assert "The two passwords are not the same" in words(mismatch)
     assert "most commonly used passwords" in words(weak)
     db.session().expire_all()
     assert not db.session().get(User, robin.id).password_hash  # type: ignore[union-attr]
 
-    done = client.post("/account/set-up", data={
-        "password": CHOSEN, "confirm": CHOSEN, "csrf_token": csrf_token(client, "/account/set-up"),
-    })
+    done = client.post(
+        "/account/set-up",
+        data={
+            "password": CHOSEN,
+            "confirm": CHOSEN,
+            "csrf_token": csrf_token(client, "/account/set-up"),
+        },
+    )
 
     assert location(done) == "/"
     assert client.get("/").status_code == 200
@@ -469,7 +551,8 @@ def test_a_new_person_chooses_their_own_password_through_the_e_mailed_link(
     assert app.test_client().get(path).status_code == 404  # single use
     assert "This set-up link does not work" in words(app.test_client().get(path))
     everything = " ".join(
-        repr(row) for table in inspect(connection).get_table_names()
+        repr(row)
+        for table in inspect(connection).get_table_names()
         for row in connection.execute(text(f'SELECT * FROM "{table}"'))
     )
     assert token not in everything
@@ -477,12 +560,15 @@ def test_a_new_person_chooses_their_own_password_through_the_e_mailed_link(
         assert token not in admin.get(page).get_data(as_text=True), page
     assert token not in client.get("/messages").get_data(as_text=True)
     assert [a for a in actions("user:setup_link", "user:setup_complete") if a[2] == str(robin.id)] == [
-        ("user:setup_link", admin.user.id, str(robin.id)), ("user:setup_complete", robin.id, str(robin.id)),  # type: ignore[attr-defined]
+        ("user:setup_link", admin.user.id, str(robin.id)),
+        ("user:setup_complete", robin.id, str(robin.id)),  # type: ignore[attr-defined]
     ]
 
 
 def test_a_password_reset_ends_sessions_and_the_person_chooses_a_new_one(
-    app: Flask, inbox: Inbox, browser_as: Callable[..., Browser],
+    app: Flask,
+    inbox: Inbox,
+    browser_as: Callable[..., Browser],
 ) -> None:
     person = browser_as("staff")
     user: User = person.user  # type: ignore[attr-defined]
@@ -494,13 +580,17 @@ def test_a_password_reset_ends_sessions_and_the_person_chooses_a_new_one(
     assert not password_works(app, user, TEST_PASSWORD)
     client = app.test_client()
     client.get(inbox.link_for(user.email))
-    client.post("/account/set-up", data={"password": CHOSEN, "confirm": CHOSEN, "csrf_token": csrf_token(client, "/account/set-up")})
+    client.post(
+        "/account/set-up",
+        data={"password": CHOSEN, "confirm": CHOSEN, "csrf_token": csrf_token(client, "/account/set-up")},
+    )
     assert client.get("/").status_code == 200
     assert password_works(app, user, CHOSEN)
 
 
 def test_a_link_that_expired_was_replaced_or_belongs_to_a_leaver_does_not_work(
-    app: Flask, make_user: Callable[..., User],
+    app: Flask,
+    make_user: Callable[..., User],
 ) -> None:
     """Each gets the same plain answer, so the page tells a guesser nothing."""
     system = Actor.system("tests")
@@ -509,8 +599,9 @@ def test_a_link_that_expired_was_replaced_or_belongs_to_a_leaver_does_not_work(
     replaced = setup_links.issue(replaced_for, SetupReason.PASSWORD_RESET, actor=system, send=False)
     newer = setup_links.issue(replaced_for, SetupReason.PASSWORD_RESET, actor=system, send=False)
     gone = setup_links.issue(leaver, SetupReason.PASSWORD_RESET, actor=system, send=False)
-    db.session().execute(update(SetupLink).where(SetupLink.id == expired.id)
-                         .values(expires_at=db.utcnow() - dt.timedelta(seconds=1)))
+    db.session().execute(
+        update(SetupLink).where(SetupLink.id == expired.id).values(expires_at=db.utcnow() - dt.timedelta(seconds=1))
+    )
     accounts.deactivate(leaver, actor=system)
     db.session().commit()
     for path in (expired.path, replaced.path, gone.path, "/account/set-up/" + "A" * 43):
@@ -527,7 +618,9 @@ def test_a_wrong_password_on_a_link_is_refused_and_audited(app: Flask, make_user
     db.session().commit()
     client = app.test_client()
     client.get(link.path)
-    wrong = client.post("/account/set-up", data={"password": "not their password", "csrf_token": csrf_token(client, "/account/set-up")})
+    wrong = client.post(
+        "/account/set-up", data={"password": "not their password", "csrf_token": csrf_token(client, "/account/set-up")}
+    )
     assert wrong.status_code == 422
     assert "Your password is not right" in words(wrong)
     assert location(client.get("/account")) == "/login"
@@ -540,20 +633,37 @@ def test_a_wrong_password_on_a_link_is_refused_and_audited(app: Flask, make_user
 
 
 def test_the_operator_prints_a_set_up_link_and_command_line_accounts_may_enrol_for_a_day(
-    app: Flask, make_user: Callable[..., User],
+    app: Flask,
+    make_user: Callable[..., User],
 ) -> None:
     """``users create`` stays as SPEC says: the operator's account may set up two-factor sign-in with
     its password for 24 hours. ``users setup-link`` prints a working link (and nothing else on stdout)."""
     runner = app.test_cli_runner()
-    made = runner.invoke(args=["users", "create", "ops.admin@example.nhs.uk", "--name", "Ops Admin", "--role", "admin",
-                               "--password-stdin"], input=TEST_PASSWORD + "\n")
+    made = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "ops.admin@example.nhs.uk",
+            "--name",
+            "Ops Admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input=TEST_PASSWORD + "\n",
+    )
     assert made.exit_code == 0, made.output
     operator_made = accounts.find_user("ops.admin@example.nhs.uk")
     client = app.test_client()
-    client.post("/login", data={"email": operator_made.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)})  # type: ignore[union-attr]
+    client.post(
+        "/login", data={"email": operator_made.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)}
+    )  # type: ignore[union-attr]
     assert client.get("/account/two-factor").status_code == 200
-    db.session().execute(update(User).where(User.email == "ops.admin@example.nhs.uk")
-                         .values(enrol_with_password_until=db.utcnow() - dt.timedelta(seconds=1)))
+    db.session().execute(
+        update(User)
+        .where(User.email == "ops.admin@example.nhs.uk")
+        .values(enrol_with_password_until=db.utcnow() - dt.timedelta(seconds=1))
+    )
     db.session().commit()
     assert client.get("/account/two-factor").status_code == 403
 
@@ -564,7 +674,9 @@ def test_the_operator_prints_a_set_up_link_and_command_line_accounts_may_enrol_f
     assert line.startswith("http://127.0.0.1:5000/account/set-up/")
     assert location(app.test_client().get(urlsplit(line).path)) == "/account/set-up"
     assert runner.invoke(args=["users", "setup-link", "nobody@example.nhs.uk"]).exit_code == 1
-    assert [(a, actor) for a, actor, obj in actions("user:setup_link") if obj == str(person.id)] == [("user:setup_link", None)]
+    assert [(a, actor) for a, actor, obj in actions("user:setup_link") if obj == str(person.id)] == [
+        ("user:setup_link", None)
+    ]
 
 
 def test_privileged_roles_come_only_with_approval_however_the_service_is_called(
@@ -597,7 +709,9 @@ def test_demo_sign_ins_print_a_working_set_up_link_for_each_privileged_demo_user
 
 
 def test_people_are_told_when_their_sign_in_details_or_privileges_change(
-    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
 ) -> None:
     """ASVS V2.2.3: a changed password, new recovery codes, a two-factor reset, a line manager recorded and
     a privileged role taken away each tell the person (and comms, for the role), so a change they did not
@@ -625,7 +739,9 @@ def test_people_are_told_when_their_sign_in_details_or_privileges_change(
 
 
 def test_a_set_up_links_token_never_reaches_the_log(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A failure while a link is being opened (here the database is out of reach) logs the route's
     pattern, never the token itself."""

@@ -62,20 +62,14 @@ from tests.test_vault import (
 def recovery_code_hashes(user: User) -> set[str]:
     return set(
         db.session()
-        .execute(
-            select(RecoveryCode.code_hash).where(
-                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-            )
-        )
+        .execute(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
         .scalars()
     )
 
 
 def shown_key(page: TestResponse) -> bytes:
     """The authenticator key the two-factor set-up page shows (as text, for those who cannot scan)."""
-    match = re.search(
-        r'class="app-hash"><strong>([A-Z2-7 ]+)</strong>', page.get_data(as_text=True)
-    )
+    match = re.search(r'class="app-hash"><strong>([A-Z2-7 ]+)</strong>', page.get_data(as_text=True))
     assert match is not None, page.get_data(as_text=True)[:2000]
     text = match.group(1).replace(" ", "")
     return base64.b32decode(text + "=" * (-len(text) % 8))
@@ -100,10 +94,7 @@ def test_a_password_reset_link_does_not_get_past_an_enrolled_persons_two_factor(
     channel = active_channel_with_secret(make_channel, person)
     codes_before = recovery_code_hashes(person)
     admin = browser_as("admin")
-    assert (
-        location(admin.post(f"/admin/users/{person.id}/password"))
-        == f"/admin/users/{person.id}"
-    )
+    assert location(admin.post(f"/admin/users/{person.id}/password")) == f"/admin/users/{person.id}"
     link = setup_links.open_link_for(person)
     assert link is not None
     path = link.path  # what the e-mail to the person carries
@@ -118,9 +109,7 @@ def test_a_password_reset_link_does_not_get_past_an_enrolled_persons_two_factor(
             "csrf_token": csrf_token(intruder, "/account/set-up"),
         },
     )
-    minted = intruder.post(
-        "/account/two-factor/recovery-codes", data={"csrf_token": csrf_token(intruder)}
-    )
+    minted = intruder.post("/account/two-factor/recovery-codes", data={"csrf_token": csrf_token(intruder)})
 
     assert location(chose) == "/login/mfa"
     assert location(minted) == "/login"  # nobody is signed in yet
@@ -167,11 +156,7 @@ def test_the_owner_finishes_a_password_reset_with_their_authenticator_code(
     )
     assert location(done) == "/"
     assert client.get("/audit").status_code == 200
-    completed = [
-        a
-        for a in actions("user:setup_complete", "user:sign_in")
-        if a[2] == str(person.id)
-    ]
+    completed = [a for a in actions("user:setup_complete", "user:sign_in") if a[2] == str(person.id)]
     assert [a[0] for a in completed] == ["user:setup_complete", "user:sign_in"]
 
 
@@ -208,15 +193,8 @@ def test_a_phone_enrolled_with_the_password_alone_does_not_come_with_a_privilege
         f"/admin/users/{person.id}/roles",
         {"roles": ["staff", "comms"], "reason": "Joins comms on Monday."},
     )
-    [asked] = (
-        db.session()
-        .execute(select(AccountRequest).where(AccountRequest.user_id == person.id))
-        .scalars()
-    )
-    assert (
-        location(second.post(f"/admin/approvals/{asked.id}/approve"))
-        == "/admin/approvals"
-    )
+    [asked] = db.session().execute(select(AccountRequest).where(AccountRequest.user_id == person.id)).scalars()
+    assert location(second.post(f"/admin/approvals/{asked.id}/approve")) == "/admin/approvals"
 
     db.session().expire_all()
     assert roles_of(person) == {"staff", "comms"}
@@ -244,9 +222,7 @@ def test_a_key_shown_before_the_set_up_link_is_not_the_one_the_person_confirms(
     sign_in(intruder, person)
     planted = shown_key(intruder.get("/account/two-factor"))
     first, second = make_user("admin"), make_user("admin")
-    change = approvals.change_roles(
-        person, ["staff", "comms"], actor=first, reason="Joins comms on Monday."
-    )
+    change = approvals.change_roles(person, ["staff", "comms"], actor=first, reason="Joins comms on Monday.")
     assert change.request is not None
     approvals.approve(change.request, actor=second)
     db.session().commit()
@@ -265,9 +241,7 @@ def test_a_key_shown_before_the_set_up_link_is_not_the_one_the_person_confirms(
     assert location(done) == "/account/two-factor"
     key = shown_key(owner.get("/account/two-factor"))
     assert key != planted
-    assert (
-        shown_key(owner.get("/account/two-factor")) == key
-    )  # a reload shows the same key, to finish with
+    assert shown_key(owner.get("/account/two-factor")) == key  # a reload shows the same key, to finish with
     turned_on = owner.post(
         "/account/two-factor",
         data={
@@ -304,9 +278,7 @@ def test_an_additional_privileged_role_keeps_an_enrolment_made_under_the_privile
     another privileged role: only an enrolment made without that rule is replaced."""
     person = make_user("auditor")
     first, second = make_user("admin"), make_user("admin")
-    change = approvals.change_roles(
-        person, ["auditor", "hr"], actor=first, reason="Covers HR cases too."
-    )
+    change = approvals.change_roles(person, ["auditor", "hr"], actor=first, reason="Covers HR cases too.")
     assert change.request is not None
     approvals.approve(change.request, actor=second)
     db.session().commit()
@@ -337,9 +309,7 @@ def test_reactivating_a_leaver_does_not_give_back_a_privileged_role_without_a_se
     said = words(admin.get(location(back)))
     assert "can sign in again" in said and "Communications team" in said
     assert not can_reveal(browser_as(user=leaver), channel)
-    assert [a[1] for a in actions("user:roles_change") if a[2] == str(leaver.id)][
-        -1
-    ] == admin.user.id  # type: ignore[attr-defined]
+    assert [a[1] for a in actions("user:roles_change") if a[2] == str(leaver.id)][-1] == admin.user.id  # type: ignore[attr-defined]
     asked = admin.post(
         f"/admin/users/{leaver.id}/roles",
         {"roles": ["manager", "comms"], "reason": "Back from leave."},
@@ -356,10 +326,7 @@ def test_reactivating_someone_with_only_privileged_roles_leaves_them_staff(
     leaver = make_user("admin")
     accounts.deactivate(leaver, actor=Actor.system("tests"))
     db.session().commit()
-    assert (
-        location(admin.post(f"/admin/users/{leaver.id}/reactivate"))
-        == f"/admin/users/{leaver.id}"
-    )
+    assert location(admin.post(f"/admin/users/{leaver.id}/reactivate")) == f"/admin/users/{leaver.id}"
     assert roles_of(leaver) == {"staff"}
 
 
@@ -383,9 +350,7 @@ def test_an_administrator_cannot_choose_their_own_line_manager(
     stand_in = accounts.find_user("stand.in@example.nhs.uk")
     assert stand_in is not None
 
-    refused = admin.post(
-        f"/admin/users/{me.id}/line-manager", {"manager-line_manager": str(stand_in.id)}
-    )
+    refused = admin.post(f"/admin/users/{me.id}/line-manager", {"manager-line_manager": str(stand_in.id)})
 
     assert refused.status_code == 403
     assert "Nobody records their own line manager" in words(refused)
@@ -404,17 +369,13 @@ def test_an_administrator_cannot_make_themselves_someones_line_manager(
     me: User = admin.user  # type: ignore[attr-defined]
     person, other_admin = make_user("staff"), browser_as("admin")
 
-    refused = admin.post(
-        f"/admin/users/{person.id}/line-manager", {"manager-line_manager": str(me.id)}
-    )
+    refused = admin.post(f"/admin/users/{person.id}/line-manager", {"manager-line_manager": str(me.id)})
 
     assert refused.status_code == 422
     assert "You cannot record yourself as someone's line manager" in words(refused)
     db.session().expire_all()
     assert db.session().get(User, person.id).line_manager_id is None  # type: ignore[union-attr]
-    done = other_admin.post(
-        f"/admin/users/{person.id}/line-manager", {"manager-line_manager": str(me.id)}
-    )
+    done = other_admin.post(f"/admin/users/{person.id}/line-manager", {"manager-line_manager": str(me.id)})
     assert location(done) == f"/admin/users/{person.id}"
     db.session().expire_all()
     assert db.session().get(User, person.id).line_manager_id == me.id  # type: ignore[union-attr]
@@ -458,9 +419,7 @@ def test_the_operators_permit_ends_with_the_first_two_factor_set_up(
     )
     assert mfa.is_enrolled(person)
     first, second = make_user("admin"), make_user("admin")
-    asked = approvals.reset_two_factor(
-        person, actor=first, reason="Lost phone, identity checked."
-    )
+    asked = approvals.reset_two_factor(person, actor=first, reason="Lost phone, identity checked.")
     assert asked is not None
     approvals.approve(asked, actor=second)
     db.session().commit()
@@ -485,18 +444,12 @@ def test_the_approval_pages_run_a_fixed_number_of_statements(
     def add(count: int) -> None:
         for n in range(count):
             someone = make_user("staff")
-            change = approvals.change_roles(
-                someone, ["staff", "auditor"], actor=askers[n % 2], reason=f"Audit {n}."
-            )
+            change = approvals.change_roles(someone, ["staff", "auditor"], actor=askers[n % 2], reason=f"Audit {n}.")
             assert change.request is not None
             if n % 3 == 0:
-                approvals.reject(
-                    change.request, actor=askers[(n + 1) % 2], note="Not this year."
-                )
+                approvals.reject(change.request, actor=askers[(n + 1) % 2], note="Not this year.")
         for n in range(count // 3):
-            closed = approvals.change_roles(
-                person, ["staff", "hr"], actor=askers[n % 2], reason=f"HR {n}."
-            )
+            closed = approvals.change_roles(person, ["staff", "hr"], actor=askers[n % 2], reason=f"HR {n}.")
             assert closed.request is not None
             approvals.cancel(closed.request, actor=askers[n % 2])
         db.session().commit()
@@ -513,12 +466,7 @@ def test_the_approval_pages_run_a_fixed_number_of_statements(
     add(3)
     small = statements()
     add(27)
-    assert (
-        db.session()
-        .execute(select(func.count()).select_from(AccountRequest))
-        .scalar_one()
-        >= 30
-    )
+    assert db.session().execute(select(func.count()).select_from(AccountRequest)).scalar_one() >= 30
     assert statements() == small
 
 
@@ -530,17 +478,11 @@ def test_two_decisions_on_one_request_at_once_give_one(
     app = committed.app()
     with app.app_context(), db.transaction():
         asker, first, third = (
-            new_user("admin", email=f"{name}@example.nhs.uk")
-            for name in ("asker", "first", "third")
+            new_user("admin", email=f"{name}@example.nhs.uk") for name in ("asker", "first", "third")
         )
-        people = [
-            new_user("staff", email=f"person{n}@example.nhs.uk", two_factor=False)
-            for n in range(2)
-        ]
+        people = [new_user("staff", email=f"person{n}@example.nhs.uk", two_factor=False) for n in range(2)]
         asked = [
-            approvals.change_roles(
-                person, ["staff", "auditor"], actor=asker, reason="Internal audit."
-            ).request
+            approvals.change_roles(person, ["staff", "auditor"], actor=asker, reason="Internal audit.").request
             for person in people
         ]
         ids = {"asker": asker.id, "first": first.id, "third": third.id}
@@ -561,13 +503,9 @@ def test_two_decisions_on_one_request_at_once_give_one(
         except (Conflict, NotPermitted) as exc:
             outcome[name] = str(exc)
 
-    for request_id, (name, who) in zip(
-        request_ids, (("cancel", "asker"), ("approve", "third")), strict=True
-    ):
+    for request_id, (name, who) in zip(request_ids, (("cancel", "asker"), ("approve", "third")), strict=True):
         with app.app_context(), db.transaction():
-            approvals.approve(
-                approvals.get(request_id), actor=db.session().get(User, ids["first"])
-            )  # type: ignore[arg-type]
+            approvals.approve(approvals.get(request_id), actor=db.session().get(User, ids["first"]))  # type: ignore[arg-type]
             racer = threading.Thread(target=decide, args=(name, request_id, who))
             racer.start()
             racer.join(timeout=0.5)
@@ -579,7 +517,5 @@ def test_two_decisions_on_one_request_at_once_give_one(
     }
     with app.app_context():
         decided = [approvals.get(request_id) for request_id in request_ids]
-        assert [(r.status, r.decided_by_id) for r in decided] == [
-            ("approved", ids["first"])
-        ] * 2
+        assert [(r.status, r.decided_by_id) for r in decided] == [("approved", ids["first"])] * 2
         assert all(Role.AUDITOR in r.user.roles for r in decided)

@@ -26,7 +26,6 @@ NEW_PASSWORD = "juniper tramline copper 8814"
 SIGN_IN_FAILED = "Enter a correct email address and password."
 
 
-
 def _signed_in(client: FlaskClient) -> bool:
     """True when ``client`` reaches its account page; False when sent to sign in."""
     response = client.get("/account")
@@ -40,7 +39,9 @@ def _signed_in(client: FlaskClient) -> bool:
 def _sessions_of(user: User) -> list[UserSession]:
     session = db.session()
     session.expire_all()
-    return list(session.execute(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)).scalars())
+    return list(
+        session.execute(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)).scalars()
+    )
 
 
 def _move_clock(user: User, *, idle: dt.timedelta | None = None, age: dt.timedelta | None = None) -> None:
@@ -93,11 +94,11 @@ def test_a_copied_cookie_is_useless_after_sign_out(app: Flask, browser_as: Calla
     assert record.end_reason == "signed_out"
 
 
-@pytest.mark.parametrize(
-    ("idle", "signed_in"), [(dt.timedelta(minutes=29), True), (dt.timedelta(minutes=31), False)]
-)
+@pytest.mark.parametrize(("idle", "signed_in"), [(dt.timedelta(minutes=29), True), (dt.timedelta(minutes=31), False)])
 def test_a_session_ends_after_30_minutes_idle(
-    idle: dt.timedelta, signed_in: bool, browser_as: Callable[..., Browser],
+    idle: dt.timedelta,
+    signed_in: bool,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """29 minutes without a request is still a session (and using it resets the clock);
     31 minutes ends it for good, with a message saying why."""
@@ -120,7 +121,9 @@ def test_a_session_ends_after_30_minutes_idle(
     ("age", "signed_in"), [(dt.timedelta(hours=11, minutes=58), True), (dt.timedelta(hours=12, minutes=1), False)]
 )
 def test_a_session_ends_12_hours_after_sign_in_however_busy(
-    age: dt.timedelta, signed_in: bool, browser_as: Callable[..., Browser],
+    age: dt.timedelta,
+    signed_in: bool,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """Constant use does not stretch a session past 12 hours from sign-in."""
     staff = browser_as("staff")
@@ -134,7 +137,9 @@ def test_a_session_ends_12_hours_after_sign_in_however_busy(
 
 
 def test_deactivating_a_user_on_the_admin_page_ends_their_sessions(
-    app: Flask, browser_as: Callable[..., Browser], api_token: Callable[[User], dict[str, str]],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """A leaver's open browser sessions and API token stop working, and they cannot sign in again."""
     leaver = browser_as("staff")
@@ -151,13 +156,16 @@ def test_deactivating_a_user_on_the_admin_page_ends_their_sessions(
     assert api.get("/api/v1/channels", headers=headers).status_code == 401
     assert {record.end_reason for record in _sessions_of(user)} == {"deactivated"}
     again = app.test_client()
-    refused = again.post("/login", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(again)})
+    refused = again.post(
+        "/login", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(again)}
+    )
     assert refused.status_code == 200
     assert SIGN_IN_FAILED in html.unescape(refused.get_data(as_text=True))
 
 
 def test_deactivating_a_user_on_the_command_line_ends_their_sessions(
-    app: Flask, browser_as: Callable[..., Browser],
+    app: Flask,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """``flask users deactivate EMAIL`` signs the leaver out everywhere."""
     leaver = browser_as("staff")
@@ -170,7 +178,8 @@ def test_deactivating_a_user_on_the_command_line_ends_their_sessions(
 
 
 def test_changing_roles_ends_the_users_sessions(
-    app: Flask, browser_as: Callable[..., Browser],
+    app: Flask,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """New roles take effect at the next sign-in, never inside a session granted with the old
     ones; saving the same roles again signs nobody out. A privileged role changes nothing until a
@@ -200,7 +209,8 @@ def test_changing_roles_ends_the_users_sessions(
 
 
 def test_changing_your_password_ends_your_other_sessions_but_keeps_this_one(
-    app: Flask, browser_as: Callable[..., Browser],
+    app: Flask,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """A stolen session elsewhere ends when the owner changes their password; the owner carries on,
     and only the new password signs in from now on."""

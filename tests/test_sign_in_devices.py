@@ -32,9 +32,7 @@ def app_settings() -> dict[str, Any]:
     return {"RATELIMIT_ENABLED": True}
 
 
-def attempt(
-    client: FlaskClient, email: str, password: str, address: str
-) -> TestResponse:
+def attempt(client: FlaskClient, email: str, password: str, address: str) -> TestResponse:
     return client.post(
         "/login",
         data={"email": email, "password": password, "csrf_token": csrf_token(client)},
@@ -48,10 +46,7 @@ def browser_signed_in_at(app: Flask, user: User, address: str = DESK) -> FlaskCl
     browser = app.test_client()
     browser.environ_base["REMOTE_ADDR"] = address
     sign_in(browser, user)
-    assert (
-        browser.post("/logout", data={"csrf_token": csrf_token(browser)}).status_code
-        == 302
-    )
+    assert browser.post("/logout", data={"csrf_token": csrf_token(browser)}).status_code == 302
     del browser.environ_base["REMOTE_ADDR"]
     return browser
 
@@ -62,11 +57,7 @@ def stranger_spends_the_untrusted_allowance(app: Flask, email: str) -> None:
     statuses = []
     for n in range(UNTRUSTED_PER_DAY + 1):
         stranger = app.test_client()
-        statuses.append(
-            attempt(
-                stranger, email, f"guess number {n}", f"203.0.{n // 200}.{n % 200 + 1}"
-            ).status_code
-        )
+        statuses.append(attempt(stranger, email, f"guess number {n}", f"203.0.{n // 200}.{n % 200 + 1}").status_code)
     assert statuses == [200] * UNTRUSTED_PER_DAY + [429]
 
 
@@ -84,12 +75,7 @@ def test_a_stranger_cannot_lock_the_owner_out_of_their_own_browser_at_a_new_addr
 
     assert attempt(laptop, owner.email, TEST_PASSWORD, NEW_ADDRESS).status_code == 302
     assert laptop.get("/account").status_code == 200
-    assert (
-        attempt(
-            app.test_client(), owner.email, TEST_PASSWORD, "198.51.100.8"
-        ).status_code
-        == 429
-    )
+    assert attempt(app.test_client(), owner.email, TEST_PASSWORD, "198.51.100.8").status_code == 429
 
 
 def test_a_stranger_on_the_owners_network_cannot_lock_them_out(
@@ -102,29 +88,16 @@ def test_a_stranger_on_the_owners_network_cannot_lock_them_out(
     owner, colleague = make_user("staff"), make_user("staff")
     laptop = browser_signed_in_at(app, owner, address="10.9.0.2")
     stranger = app.test_client()
-    statuses = [
-        attempt(stranger, owner.email, f"guess {n}", WARD_WIFI).status_code
-        for n in range(5)
-    ]
+    statuses = [attempt(stranger, owner.email, f"guess {n}", WARD_WIFI).status_code for n in range(5)]
     statuses += [
-        attempt(
-            stranger, f"person{n}@example.nhs.uk", "spray guess 1", WARD_WIFI
-        ).status_code
-        for n in range(25)
+        attempt(stranger, f"person{n}@example.nhs.uk", "spray guess 1", WARD_WIFI).status_code for n in range(25)
     ]
     assert statuses == [200] * 30
-    assert (
-        attempt(stranger, colleague.email, TEST_PASSWORD, WARD_WIFI).status_code == 429
-    )
+    assert attempt(stranger, colleague.email, TEST_PASSWORD, WARD_WIFI).status_code == 429
 
     assert attempt(laptop, owner.email, TEST_PASSWORD, WARD_WIFI).status_code == 302
     assert laptop.get("/account").status_code == 200
-    assert (
-        attempt(
-            app.test_client(), colleague.email, TEST_PASSWORD, WARD_WIFI
-        ).status_code
-        == 429
-    )
+    assert attempt(app.test_client(), colleague.email, TEST_PASSWORD, WARD_WIFI).status_code == 429
 
 
 def test_a_two_factor_user_is_recognised_only_after_their_code(
@@ -137,15 +110,11 @@ def test_a_two_factor_user_is_recognised_only_after_their_code(
     laptop = browser_signed_in_at(app, owner)
     thief = app.test_client()
     password_only = attempt(thief, owner.email, TEST_PASSWORD, "203.0.113.200")
-    assert password_only.status_code == 302 and password_only.headers[
-        "Location"
-    ].endswith("/login/mfa")
+    assert password_only.status_code == 302 and password_only.headers["Location"].endswith("/login/mfa")
 
     stranger_spends_the_untrusted_allowance(app, owner.email)
 
-    assert (
-        attempt(thief, owner.email, TEST_PASSWORD, "203.0.113.201").status_code == 429
-    )
+    assert attempt(thief, owner.email, TEST_PASSWORD, "203.0.113.201").status_code == 429
     step = attempt(laptop, owner.email, TEST_PASSWORD, NEW_ADDRESS)
     assert step.status_code == 302 and step.headers["Location"].endswith("/login/mfa")
 
@@ -158,14 +127,9 @@ def test_failures_from_a_known_browser_are_limited_wherever_it_goes(
     however often it changes address; they do not come out of the allowance other clients share."""
     owner = make_user("staff")
     laptop = browser_signed_in_at(app, owner)
-    statuses = [
-        attempt(laptop, owner.email, f"typo {n}", f"198.51.100.{n + 10}").status_code
-        for n in range(6)
-    ]
+    statuses = [attempt(laptop, owner.email, f"typo {n}", f"198.51.100.{n + 10}").status_code for n in range(6)]
     assert statuses == [200] * 5 + [429]
-    assert (
-        attempt(laptop, owner.email, TEST_PASSWORD, "198.51.100.99").status_code == 429
-    )
+    assert attempt(laptop, owner.email, TEST_PASSWORD, "198.51.100.99").status_code == 429
     stranger_spends_the_untrusted_allowance(app, owner.email)
 
 
@@ -179,12 +143,8 @@ def test_a_browser_known_for_one_account_is_unknown_for_another(
 
     stranger_spends_the_untrusted_allowance(app, person_b.email)
 
-    assert (
-        attempt(browser, person_b.email, TEST_PASSWORD, NEW_ADDRESS).status_code == 429
-    )
-    assert (
-        attempt(browser, person_a.email, TEST_PASSWORD, NEW_ADDRESS).status_code == 302
-    )
+    assert attempt(browser, person_b.email, TEST_PASSWORD, NEW_ADDRESS).status_code == 429
+    assert attempt(browser, person_a.email, TEST_PASSWORD, NEW_ADDRESS).status_code == 302
 
 
 def test_a_shared_computer_knows_each_person_who_signed_in_on_it(
@@ -203,10 +163,7 @@ def test_a_shared_computer_knows_each_person_who_signed_in_on_it(
     stranger_spends_the_untrusted_allowance(app, second.email)
 
     for person in (first, second):
-        assert (
-            attempt(ward_pc, person.email, TEST_PASSWORD, NEW_ADDRESS).status_code
-            == 302
-        )
+        assert attempt(ward_pc, person.email, TEST_PASSWORD, NEW_ADDRESS).status_code == 302
         ward_pc.post("/logout", data={"csrf_token": csrf_token(ward_pc)})
 
 
@@ -248,9 +205,7 @@ def _swap_last(text: str) -> str:
             id="time changed",
         ),
         pytest.param(
-            lambda entry, user: _forged(
-                secrets.token_urlsafe(32), user, "forged-device"
-            ),
+            lambda entry, user: _forged(secrets.token_urlsafe(32), user, "forged-device"),
             id="wrong key",
         ),
         pytest.param(lambda entry, user: "~".join([entry] * 20), id="oversized"),
@@ -266,9 +221,7 @@ def test_a_tampered_or_forged_device_cookie_counts_as_none(
     laptop = browser_signed_in_at(app, owner)
     cookie = laptop.get_cookie(devices.cookie_name())
     assert cookie is not None
-    laptop.set_cookie(
-        devices.cookie_name(), tamper(cookie.value, db.session().get(User, owner.id))
-    )
+    laptop.set_cookie(devices.cookie_name(), tamper(cookie.value, db.session().get(User, owner.id)))
 
     stranger_spends_the_untrusted_allowance(app, owner.email)
 
@@ -299,9 +252,7 @@ def test_a_new_password_ends_every_browsers_standing_until_it_signs_in_again(
     owner = make_user("staff")
     laptop = browser_signed_in_at(app, owner)
     new_password = "a brand new passphrase 77"
-    accounts.change_password(
-        db.session().get(User, owner.id), current=TEST_PASSWORD, new=new_password
-    )
+    accounts.change_password(db.session().get(User, owner.id), current=TEST_PASSWORD, new=new_password)
     db.session().commit()
 
     stranger_spends_the_untrusted_allowance(app, owner.email)
@@ -335,15 +286,9 @@ def test_the_device_cookie_is_issued_only_after_a_full_sign_in_and_scripts_canno
     browser = app.test_client()
 
     def device_cookies(response: TestResponse) -> list[str]:
-        return [
-            header
-            for header in response.headers.getlist("Set-Cookie")
-            if header.startswith(f"{name}=")
-        ]
+        return [header for header in response.headers.getlist("Set-Cookie") if header.startswith(f"{name}=")]
 
-    assert (
-        device_cookies(attempt(browser, person.email, "wrong password 1", DESK)) == []
-    )
+    assert device_cookies(attempt(browser, person.email, "wrong password 1", DESK)) == []
     assert device_cookies(attempt(browser, comms.email, TEST_PASSWORD, DESK)) == []
     issued = device_cookies(
         browser.post(
@@ -353,10 +298,7 @@ def test_the_device_cookie_is_issued_only_after_a_full_sign_in_and_scripts_canno
     )
 
     assert len(issued) == 1
-    attributes = {
-        part.strip().split("=")[0].lower(): part.strip()
-        for part in issued[0].split(";")[1:]
-    }
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in issued[0].split(";")[1:]}
     assert attributes["httponly"] == "HttpOnly"
     assert attributes["samesite"] == "SameSite=Strict"
     assert attributes["path"] == "Path=/"
@@ -375,13 +317,9 @@ def test_a_stranger_without_the_password_cannot_spend_the_owners_code_attempts(
     stranger = app.test_client()
     stranger.environ_base["REMOTE_ADDR"] = DESK
     statuses = [
-        stranger.post(
-            "/login/mfa", data={"code": f"{n:06d}", "csrf_token": csrf_token(stranger)}
-        ).status_code
+        stranger.post("/login/mfa", data={"code": f"{n:06d}", "csrf_token": csrf_token(stranger)}).status_code
         for n in range(35)
     ]
     assert set(statuses) == {302}
 
-    browser_signed_in_at(
-        app, owner, address=DESK
-    )  # the password, then the code: both accepted
+    browser_signed_in_at(app, owner, address=DESK)  # the password, then the code: both accepted

@@ -122,7 +122,8 @@ def events(action: str, user: User | None = None) -> list[AuditEvent]:
 
 
 def test_enrolment_shows_the_key_as_a_qr_code_and_text_and_a_code_from_it_turns_two_factor_on(
-    app: Flask, browser_as: Callable[..., Browser],
+    app: Flask,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """The page (not cached) shows the key as text and as a QR code of the standard otpauth URI;
     a wrong code is refused; the app's first code turns it on and shows ten recovery codes
@@ -194,7 +195,9 @@ def test_new_recovery_codes_replace_the_old_ones(app: Flask, browser_as: Callabl
 # --- the code at sign-in ------------------------------------------------------------------------
 
 
-def test_the_password_alone_does_not_sign_in_a_person_with_two_factor(app: Flask, make_user: Callable[..., User]) -> None:
+def test_the_password_alone_does_not_sign_in_a_person_with_two_factor(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
     """After the password the person is only half signed in: every page sends them to sign in
     until the code is given; then they reach the page they asked for, and the sign-in is audited
     as made with the authenticator."""
@@ -369,7 +372,8 @@ class TestCodeThrottling:
         browser = browser_as("comms")
         statuses = [
             browser.client.post(
-                "/account/step-up", data={"code": f"{n:06d}", "csrf_token": csrf_token(browser.client)},
+                "/account/step-up",
+                data={"code": f"{n:06d}", "csrf_token": csrf_token(browser.client)},
                 environ_base={"REMOTE_ADDR": "10.9.0.3"},
             ).status_code
             for n in range(6)
@@ -382,7 +386,10 @@ class TestCodeThrottling:
 
 @pytest.mark.parametrize("role", ["comms", "admin"])
 def test_comms_and_admins_without_two_factor_set_it_up_before_privileged_pages(
-    role: str, app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    role: str,
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Signed in with the password alone they are sent to set it up, and every privileged page
     sends them there (a form changes nothing); their everyday pages still work."""
@@ -392,8 +399,10 @@ def test_comms_and_admins_without_two_factor_set_it_up_before_privileged_pages(
     after = password_step(client, user)
     assert location(after) == "/account/two-factor"
     browser = Browser(client)
-    privileged = {"comms": ["/channels/queue", "/credentials", f"/channels/{channel.reference}/credentials"],
-                  "admin": ["/admin/users", "/audit"]}[role]
+    privileged = {
+        "comms": ["/channels/queue", "/credentials", f"/channels/{channel.reference}/credentials"],
+        "admin": ["/admin/users", "/audit"],
+    }[role]
     for path in privileged:
         response = client.get(path)
         assert (response.status_code, location(response)) == (302, "/account/two-factor"), path
@@ -410,7 +419,9 @@ def test_comms_and_admins_without_two_factor_set_it_up_before_privileged_pages(
 
 
 def test_everyday_pages_give_comms_without_a_second_factor_only_everyday_powers(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Routes everyone may use (a channel's page and its actions, the channel list) must not show
     or do what only comms may until the second factor is proved: there comms are like any staff."""
@@ -442,7 +453,9 @@ def test_everyday_pages_give_comms_without_a_second_factor_only_everyday_powers(
 
 
 def test_the_api_with_a_token_needs_no_second_factor_but_a_session_does(
-    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel],
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
     api_token: Callable[[User], dict[str, str]],
 ) -> None:
     """A comms member without two-factor: with their API token the credentials API works (a token
@@ -453,7 +466,9 @@ def test_the_api_with_a_token_needs_no_second_factor_but_a_session_does(
     headers = api_token(user)
     path = f"/api/v1/channels/{channel.reference}/credentials"
     api = app.test_client()
-    stored = api.post(path, json={"kind": "notes", "value": "Key in safe 3", "reason": "Taking custody."}, headers=headers)
+    stored = api.post(
+        path, json={"kind": "notes", "value": "Key in safe 3", "reason": "Taking custody."}, headers=headers
+    )
     assert stored.status_code == 201
     assert api.get(path, headers=headers).status_code == 200
 
@@ -464,15 +479,19 @@ def test_the_api_with_a_token_needs_no_second_factor_but_a_session_does(
     assert refused.status_code == 403
     assert refused.mimetype == "application/problem+json"
     assert refused.get_json()["detail"] == "Sign in with two-factor authentication (or use an API token) for this."
-    sent = client.post(path, json={"kind": "password", "value": "not stored", "reason": "Taking custody."},
-                       headers={"X-CSRFToken": csrf_token(client)})
+    sent = client.post(
+        path,
+        json={"kind": "password", "value": "not stored", "reason": "Taking custody."},
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
     assert sent.status_code == 403
     assert client.get("/api/v1/channels").status_code == 200
     assert [c.kind for c in custody.credentials_of(channel)] == ["notes"]
 
 
 def test_an_administrator_reset_ends_sessions_and_forces_enrolment_again(
-    app: Flask, browser_as: Callable[..., Browser],
+    app: Flask,
+    browser_as: Callable[..., Browser],
 ) -> None:
     """A lost phone: an administrator asks to reset it, the person is told at once and nothing changes
     until a second administrator approves; then their sessions end, their secret and recovery codes
@@ -483,13 +502,17 @@ def test_an_administrator_reset_ends_sessions_and_forces_enrolment_again(
     db.session().commit()
     admin = browser_as("admin")
 
-    response = admin.post(f"/admin/users/{user.id}/two-factor/reset", {"reason": "Lost phone; identity checked by video."})
+    response = admin.post(
+        f"/admin/users/{user.id}/two-factor/reset", {"reason": "Lost phone; identity checked by video."}
+    )
 
     assert (response.status_code, location(response)) == (302, f"/admin/users/{user.id}")
     assert "waits for a second system administrator to approve it" in words(admin.get(location(response)))
     assert person.get("/channels/queue").status_code == 200
     assert mfa.is_enrolled(user)
-    told = db.session().execute(select(Notification.subject).where(Notification.recipient_id == user.id)).scalars().all()
+    told = (
+        db.session().execute(select(Notification.subject).where(Notification.recipient_id == user.id)).scalars().all()
+    )
     assert "Someone asked to reset your two-factor sign-in" in told
     [asked] = db.session().execute(select(AccountRequest).where(AccountRequest.user_id == user.id)).scalars()
 
@@ -516,7 +539,9 @@ def test_an_administrator_reset_ends_sessions_and_forces_enrolment_again(
 
 
 def test_step_up_refreshes_the_second_factor_for_a_reveal(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Six minutes after the code, a reveal is refused and the page offers the step-up; a wrong
     step-up code is refused and changes nothing; the right one records the time, is audited, goes
@@ -527,7 +552,9 @@ def test_step_up_refreshes_the_second_factor_for_a_reveal(
     custody.store(channel, "password", "step-up guarded password", "Taking custody.", user)
     db.session().commit()
     six_minutes_ago = db.utcnow() - dt.timedelta(minutes=6)
-    db.session().execute(update(UserSession).where(UserSession.user_id == user.id).values(second_factor_at=six_minutes_ago))
+    db.session().execute(
+        update(UserSession).where(UserSession.user_id == user.id).values(second_factor_at=six_minutes_ago)
+    )
     db.session().commit()
     page_path = f"/channels/{channel.reference}/credentials"
     page = browser.get(page_path)
@@ -537,7 +564,9 @@ def test_step_up_refreshes_the_second_factor_for_a_reveal(
     assert parse_qs(urlsplit(html.unescape(offered.group(1))).query)["next"] == [page_path]
     assert reveal(browser, channel, "password").status_code == 403
 
-    wrong = browser.post(f"/account/step-up?next={page_path}", {"code": code_for(TOTP_SECRETS[user.id], settled_step() + 9)})
+    wrong = browser.post(
+        f"/account/step-up?next={page_path}", {"code": code_for(TOTP_SECRETS[user.id], settled_step() + 9)}
+    )
     assert wrong.status_code == 422
     assert WRONG_CODE in words(wrong)
     assert _second_factor_at(user) == six_minutes_ago
@@ -555,15 +584,22 @@ def test_step_up_refreshes_the_second_factor_for_a_reveal(
     assert shown.status_code == 200
     assert revealed(shown) == "step-up guarded password"
     last_used_step_set(user, step - 3)
-    elsewhere = browser.post("/account/step-up?next=https://evil.example/", {"code": code_for(TOTP_SECRETS[user.id], step)})
+    elsewhere = browser.post(
+        "/account/step-up?next=https://evil.example/", {"code": code_for(TOTP_SECRETS[user.id], step)}
+    )
     assert location(elsewhere) == "/"
 
 
 def _second_factor_at(user: User) -> dt.datetime:
     db.session().expire_all()
-    moments = db.session().execute(
-        select(UserSession.second_factor_at).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-    ).scalars().all()
+    moments = (
+        db.session()
+        .execute(
+            select(UserSession.second_factor_at).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        )
+        .scalars()
+        .all()
+    )
     assert len(moments) == 1
     assert moments[0] is not None
     return moments[0]
@@ -645,11 +681,23 @@ def test_sign_in_enrol_and_reveal_work_on_a_database_that_commits(committed: Com
     assert shown.status_code == 200
     assert revealed(shown) == "committed journey password"
     with app.app_context():
-        actions = db.session().execute(
-            select(AuditEvent.action).where(AuditEvent.actor_id == person.id).order_by(AuditEvent.seq)
-        ).scalars().all()
+        actions = (
+            db.session()
+            .execute(select(AuditEvent.action).where(AuditEvent.actor_id == person.id).order_by(AuditEvent.seq))
+            .scalars()
+            .all()
+        )
         assert actions == [
-            "user:setup_complete", "user:two_factor_enrol", "user:sign_out", "user:sign_in", "credential:reveal",
+            "user:setup_complete",
+            "user:two_factor_enrol",
+            "user:sign_out",
+            "user:sign_in",
+            "credential:reveal",
         ]
-        assert db.session().execute(select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == person.id)).scalar_one() == 10
+        assert (
+            db.session()
+            .execute(select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == person.id))
+            .scalar_one()
+            == 10
+        )
         db.session().rollback()

@@ -37,17 +37,13 @@ ADVICE = "Print it to a new PDF, which leaves such content out, and upload that.
 
 def refused_because(*found: str) -> str:
     """The refusal of ``flyer.pdf`` for what was found, in the order the check names them."""
-    listing = (
-        found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
-    )
+    listing = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
     return f"flyer.pdf: the PDF cannot be accepted because {listing}. {ADVICE}"
 
 
 SCRIPT = "it contains a script (JavaScript)"
 URI = "it opens a web address when clicked (a link to a URI)"
-EXTERNAL = (
-    "it takes part of its content from another file or web address (an external stream)"
-)
+EXTERNAL = "it takes part of its content from another file or web address (an external stream)"
 XFA = "it has an XFA form"
 SUBMIT = "it sends what is typed into it to a web address (a SubmitForm action)"
 OPEN_ACTION = "it runs an action as soon as it is opened (an /OpenAction)"
@@ -59,9 +55,7 @@ RICH_MEDIA = "it contains rich media such as Flash or video (RichMedia)"
 EMBEDDED = "it has a file embedded in it (an embedded file)"
 MEDIA = "it plays sound or video (a Sound, Movie, Screen or Rendition)"
 THREE_D = "it contains 3D content, which can run scripts (3D)"
-FORM_ACTION = (
-    "it hides or clears parts of itself when clicked (a Hide or ResetForm action)"
-)
+FORM_ACTION = "it hides or clears parts of itself when clicked (a Hide or ResetForm action)"
 OTHER_ACTION = "it runs an action of a kind that is not accepted"
 
 
@@ -109,14 +103,8 @@ def object_stream_pdf(
     plain = {**PAGE_TREE, **(loose or {})}
     for number, holds in streams.items():
         entries = stream_entries if number == OBJECT_STREAM else b""
-        plain[number] = object_stream(
-            holds, entries, encoding, content if number == OBJECT_STREAM else None
-        )
-    home = {
-        member: (number, index)
-        for number, holds in streams.items()
-        for index, member in enumerate(sorted(holds))
-    }
+        plain[number] = object_stream(holds, entries, encoding, content if number == OBJECT_STREAM else None)
+    home = {member: (number, index) for number, holds in streams.items() for index, member in enumerate(sorted(holds))}
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     where = {}
     for number, source in sorted(plain.items()):
@@ -143,32 +131,19 @@ def object_stream_pdf(
     return bytes(out)
 
 
-def object_stream(
-    packed: dict[int, bytes], entries: bytes, encoding: str, content: bytes | None
-) -> bytes:
+def object_stream(packed: dict[int, bytes], entries: bytes, encoding: str, content: bytes | None) -> bytes:
     """An object stream (dictionary and data) holding ``packed``, in number order."""
     numbers = sorted(packed)
     body, offsets = b"", []
     for number in numbers:
         offsets.append(len(body))
         body += packed[number] + b"\n"
-    index = (
-        b" ".join(b"%d %d" % pair for pair in zip(numbers, offsets, strict=True))
-        + b"\n"
-    )
+    index = b" ".join(b"%d %d" % pair for pair in zip(numbers, offsets, strict=True)) + b"\n"
     if content is None:
-        content = (
-            zlib.compress(index + body)
-            if encoding == "flate"
-            else (index + body).hex().encode() + b">"
-        )
+        content = zlib.compress(index + body) if encoding == "flate" else (index + body).hex().encode() + b">"
     return (
         b"<< /Type /ObjStm /N %d /First %d " % (len(numbers), len(index))
-        + (
-            b"/Filter /FlateDecode "
-            if encoding == "flate"
-            else b"/Filter /ASCIIHexDecode "
-        )
+        + (b"/Filter /FlateDecode " if encoding == "flate" else b"/Filter /ASCIIHexDecode ")
         + b"/Length %d" % len(content)
         + entries
         + b" >>\nstream\n"
@@ -199,11 +174,7 @@ def made_with_pikepdf(
     if change is not None:
         change(pdf)
     out = io.BytesIO()
-    mode = (
-        pikepdf.ObjectStreamMode.generate
-        if object_streams
-        else pikepdf.ObjectStreamMode.disable
-    )
+    mode = pikepdf.ObjectStreamMode.generate if object_streams else pikepdf.ObjectStreamMode.disable
     pdf.save(out, object_stream_mode=mode, encryption=encryption or False)
     return out.getvalue()
 
@@ -212,15 +183,11 @@ def destination(pdf: pikepdf.Pdf, page: int = 1) -> Array:
     return Array([pdf.pages[page].obj, Name.Fit])
 
 
-def with_link(
-    action: Callable[[pikepdf.Pdf], Dictionary], subtype: Name = Name.Link
-) -> Callable[[pikepdf.Pdf], None]:
+def with_link(action: Callable[[pikepdf.Pdf], Dictionary], subtype: Name = Name.Link) -> Callable[[pikepdf.Pdf], None]:
     """A change that puts an annotation with this action (``/A``) on the first page."""
 
     def change(pdf: pikepdf.Pdf) -> None:
-        annotation = Dictionary(
-            Type=Name.Annot, Subtype=subtype, Rect=[10, 10, 90, 30], A=action(pdf)
-        )
+        annotation = Dictionary(Type=Name.Annot, Subtype=subtype, Rect=[10, 10, 90, 30], A=action(pdf))
         pdf.pages[0].obj.Annots = Array([pdf.make_indirect(annotation)])
 
     return change
@@ -234,9 +201,7 @@ def with_annotation(**entries: Any) -> Callable[[pikepdf.Pdf], None]:
     return change
 
 
-def with_form(
-    xfa: bool = False, action: Dictionary | None = None
-) -> Callable[[pikepdf.Pdf], None]:
+def with_form(xfa: bool = False, action: Dictionary | None = None) -> Callable[[pikepdf.Pdf], None]:
     """An interactive form with one push button (and its action), and an XFA form if asked."""
 
     def change(pdf: pikepdf.Pdf) -> None:
@@ -255,16 +220,16 @@ def with_form(
         pdf.pages[0].obj.Annots = Array([button])
         pdf.Root.AcroForm = Dictionary(Fields=Array([button]))
         if xfa:
-            template = b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform name="form1"/></template></xdp:xdp>'
+            template = (
+                b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform name="form1"/></template></xdp:xdp>'
+            )
             pdf.Root.AcroForm.XFA = pdf.make_stream(template)
 
     return change
 
 
 def open_action_script(pdf: pikepdf.Pdf) -> None:
-    pdf.Root.OpenAction = Dictionary(
-        S=Name.JavaScript, JS=String("app.alert('opened')")
-    )
+    pdf.Root.OpenAction = Dictionary(S=Name.JavaScript, JS=String("app.alert('opened')"))
 
 
 def page_additional_action(pdf: pikepdf.Pdf) -> None:
@@ -288,91 +253,61 @@ def external_picture(pdf: pikepdf.Pdf) -> None:
 
 
 def embedded_file(pdf: pikepdf.Pdf) -> None:
-    pdf.attachments["notes.txt"] = pikepdf.AttachedFileSpec(
-        pdf, b"hello", mime_type="text/plain"
-    )
+    pdf.attachments["notes.txt"] = pikepdf.AttachedFileSpec(pdf, b"hello", mime_type="text/plain")
 
 
 # --- the attacks -----------------------------------------------------------------------------
 
 
-def test_javascript_in_an_object_stream_hidden_behind_a_literal_obj_string_is_refused(
-    app: Flask, staff: User
-) -> None:
+def test_javascript_in_an_object_stream_hidden_behind_a_literal_obj_string_is_refused(app: Flask, staff: User) -> None:
     """The old scanner looked back from ``stream`` to the last ``obj`` to decide whether a
     stream was an object stream; a ``(obj)`` string after ``/Type /ObjStm`` hid it."""
     data = object_stream_pdf(SCRIPT_IN_OBJECT_STREAM, stream_entries=b" /Note (obj)")
-    header = data[
-        data.index(b"4 0 obj") : data.index(b"stream\n", data.index(b"4 0 obj"))
-    ]
+    header = data[data.index(b"4 0 obj") : data.index(b"stream\n", data.index(b"4 0 obj"))]
     assert header.index(b"/ObjStm") < header.index(b"(obj)")
-    assert (
-        packed_in_object_stream(data, 6) and b"JavaScript" not in data
-    )  # only compressed
+    assert packed_in_object_stream(data, 6) and b"JavaScript" not in data  # only compressed
 
-    assert refusal(
-        "artwork", file(data, "flyer.pdf", "application/pdf"), actor=staff
-    ) == refused_because(SCRIPT)
+    assert refusal("artwork", file(data, "flyer.pdf", "application/pdf"), actor=staff) == refused_because(SCRIPT)
     assert upload_rows() == 0 and stored_files(app) == []
 
 
-def test_javascript_in_an_object_stream_hidden_behind_4_kb_of_padding_is_refused(
-    app: Flask, staff: User
-) -> None:
+def test_javascript_in_an_object_stream_hidden_behind_4_kb_of_padding_is_refused(app: Flask, staff: User) -> None:
     """4 KB of padding between ``/Type /ObjStm`` and ``stream`` put it out of the old scanner's sight."""
-    data = object_stream_pdf(
-        SCRIPT_IN_OBJECT_STREAM, stream_entries=b" /Pad (" + b"A" * 4096 + b")"
-    )
+    data = object_stream_pdf(SCRIPT_IN_OBJECT_STREAM, stream_entries=b" /Pad (" + b"A" * 4096 + b")")
     start = data.index(b"4 0 obj")
     assert data.index(b"stream\n", start) - data.index(b"/ObjStm", start) > 4096
     assert packed_in_object_stream(data, 6) and b"JavaScript" not in data
 
-    assert refusal(
-        "artwork", file(data, "flyer.pdf", "application/pdf"), actor=staff
-    ) == refused_because(SCRIPT)
+    assert refusal("artwork", file(data, "flyer.pdf", "application/pdf"), actor=staff) == refused_because(SCRIPT)
     assert upload_rows() == 0 and stored_files(app) == []
 
 
 def test_an_xfa_form_is_refused(app: Flask, staff: User) -> None:
     data = made_with_pikepdf(with_form(xfa=True))
-    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(
-        XFA
-    )
+    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(XFA)
     assert upload_rows() == 0 and stored_files(app) == []
 
 
 def test_a_link_to_a_web_address_is_refused(app: Flask, staff: User) -> None:
-    data = made_with_pikepdf(
-        with_link(
-            lambda pdf: Dictionary(S=Name.URI, URI=String("https://evil.example/"))
-        )
-    )
-    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(
-        URI
-    )
+    data = made_with_pikepdf(with_link(lambda pdf: Dictionary(S=Name.URI, URI=String("https://evil.example/"))))
+    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(URI)
     assert upload_rows() == 0 and stored_files(app) == []
 
 
-def test_a_form_that_submits_to_a_web_address_is_refused(
-    app: Flask, staff: User
-) -> None:
+def test_a_form_that_submits_to_a_web_address_is_refused(app: Flask, staff: User) -> None:
     submit = Dictionary(
         S=Name.SubmitForm,
         F=Dictionary(FS=Name.URL, F=String("https://evil.example/collect")),
     )
     data = made_with_pikepdf(with_form(action=submit))
-    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(
-        SUBMIT
-    )
+    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(SUBMIT)
     assert upload_rows() == 0 and stored_files(app) == []
 
 
 @pytest.mark.parametrize(
     ("change", "found"),
     [
-        pytest.param(
-            open_action_script, (SCRIPT, OPEN_ACTION), id="open-action-javascript"
-        ),
+        pytest.param(open_action_script, (SCRIPT, OPEN_ACTION), id="open-action-javascript"),
         pytest.param(page_additional_action, (AUTOMATIC,), id="additional-actions"),
         pytest.param(
             with_link(lambda pdf: Dictionary(S=Name.Launch, F=String("calc.exe"))),
@@ -380,27 +315,17 @@ def test_a_form_that_submits_to_a_web_address_is_refused(
             id="launch",
         ),
         pytest.param(
-            with_link(
-                lambda pdf: Dictionary(
-                    S=Name.GoToR, F=String("other.pdf"), D=Array([0, Name.Fit])
-                )
-            ),
+            with_link(lambda pdf: Dictionary(S=Name.GoToR, F=String("other.pdf"), D=Array([0, Name.Fit]))),
             (OTHER_DOCUMENT,),
             id="gotor",
         ),
         pytest.param(
-            with_link(
-                lambda pdf: Dictionary(
-                    S=Name.GoToE, T=Dictionary(R=Name.C, N=String("a.pdf"))
-                )
-            ),
+            with_link(lambda pdf: Dictionary(S=Name.GoToE, T=Dictionary(R=Name.C, N=String("a.pdf")))),
             (OTHER_DOCUMENT,),
             id="gotoe",
         ),
         pytest.param(
-            with_link(
-                lambda pdf: Dictionary(S=Name.ImportData, F=String("answers.fdf"))
-            ),
+            with_link(lambda pdf: Dictionary(S=Name.ImportData, F=String("answers.fdf"))),
             (IMPORT,),
             id="import-data",
         ),
@@ -421,9 +346,7 @@ def test_a_form_that_submits_to_a_web_address_is_refused(
             id="rendition",
         ),
         pytest.param(external_picture, (EXTERNAL,), id="external-stream"),
-        pytest.param(
-            with_annotation(Subtype=Name.Sound), (MEDIA,), id="sound-annotation"
-        ),
+        pytest.param(with_annotation(Subtype=Name.Sound), (MEDIA,), id="sound-annotation"),
         pytest.param(with_annotation(Subtype=Name("/3D")), (THREE_D,), id="3d"),
         pytest.param(
             with_link(lambda pdf: Dictionary(S=Name.Hide, T=String("send"))),
@@ -469,15 +392,11 @@ def test_active_content_is_refused_and_named(
         True,
     ):  # written plainly, and compressed in object streams
         data = made_with_pikepdf(change, object_streams=object_streams)
-        assert refusal(
-            "artwork", file(data, "flyer.pdf"), actor=staff
-        ) == refused_because(*found)
+        assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(*found)
     assert upload_rows() == 0 and stored_files(app) == []
 
 
-def test_names_written_with_hex_escapes_are_still_found(
-    app: Flask, staff: User
-) -> None:
+def test_names_written_with_hex_escapes_are_still_found(app: Flask, staff: User) -> None:
     """``/J#61vaScript`` is ``/JavaScript`` to a viewer, so it is to the check."""
     data = object_stream_pdf(
         {
@@ -485,25 +404,17 @@ def test_names_written_with_hex_escapes_are_still_found(
             5: b"<< /S /J#61vaScript /J#53 (app.alert(1)) >>",
         }
     )
-    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(
-        SCRIPT, OPEN_ACTION
-    )
+    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(SCRIPT, OPEN_ACTION)
 
 
-def test_an_object_stream_in_another_encoding_is_read_too(
-    app: Flask, staff: User
-) -> None:
+def test_an_object_stream_in_another_encoding_is_read_too(app: Flask, staff: User) -> None:
     """The old scanner could only say it could not read a hex-encoded object stream; qpdf reads it."""
     data = object_stream_pdf(SCRIPT_IN_OBJECT_STREAM, encoding="hex")
     assert packed_in_object_stream(data, 6) and b"JavaScript" not in data
-    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(
-        SCRIPT
-    )
+    assert refusal("artwork", file(data, "flyer.pdf"), actor=staff) == refused_because(SCRIPT)
 
 
-def test_the_refusal_is_audited_with_short_reasons_and_no_file_name(
-    app: Flask, staff: User
-) -> None:
+def test_the_refusal_is_audited_with_short_reasons_and_no_file_name(app: Flask, staff: User) -> None:
     refusal(
         "artwork",
         file(made_with_pikepdf(open_action_script), "Jane Bloggs.pdf"),
@@ -512,11 +423,7 @@ def test_the_refusal_is_audited_with_short_reasons_and_no_file_name(
     )
     event = (
         db.session()
-        .execute(
-            select(AuditEvent).where(
-                AuditEvent.action == AuditAction.UPLOAD_REFUSED.value
-            )
-        )
+        .execute(select(AuditEvent).where(AuditEvent.action == AuditAction.UPLOAD_REFUSED.value))
         .scalar_one()
     )
     assert json.loads(event.details) == {
@@ -543,9 +450,7 @@ def test_a_hidden_script_is_refused_through_the_page_and_the_api(
 
     encoded = base64.b64encode(hidden).decode()
     body = _api_body(artwork=[{"filename": "flyer.pdf", "content_base64": encoded}])
-    api = app.test_client().post(
-        "/api/v1/consents", json=body, headers=api_token(staff)
-    )
+    api = app.test_client().post("/api/v1/consents", json=body, headers=api_token(staff))
     assert api.status_code == 422 and api.mimetype == "application/problem+json"
     assert api.get_json()["errors"]["artwork"].startswith(refused_because(SCRIPT))
     assert upload_rows() == 0 and stored_files(app) == []
@@ -584,18 +489,10 @@ def with_internal_links(pdf: pikepdf.Pdf) -> None:
     )
     pdf.pages[0].obj.Annots = Array([go_to, dest, next_page])
     with pdf.open_outline() as outline:
-        outline.root.extend(
-            [pikepdf.OutlineItem("Cover", 0), pikepdf.OutlineItem("Details", 1)]
-        )
-    paragraph = pdf.make_indirect(
-        Dictionary(Type=Name.StructElem, S=Name.P, Pg=pdf.pages[0].obj)
-    )
-    link = pdf.make_indirect(
-        Dictionary(Type=Name.StructElem, S=Name.Link, Pg=pdf.pages[0].obj)
-    )
-    pdf.Root.StructTreeRoot = Dictionary(
-        Type=Name.StructTreeRoot, K=Array([paragraph, link])
-    )
+        outline.root.extend([pikepdf.OutlineItem("Cover", 0), pikepdf.OutlineItem("Details", 1)])
+    paragraph = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.P, Pg=pdf.pages[0].obj))
+    link = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Link, Pg=pdf.pages[0].obj))
+    pdf.Root.StructTreeRoot = Dictionary(Type=Name.StructTreeRoot, K=Array([paragraph, link]))
     pdf.Root.PageLabels = Dictionary(Nums=Array([0, Dictionary(S=Name.D)]))
 
 
@@ -603,18 +500,12 @@ def with_internal_links(pdf: pikepdf.Pdf) -> None:
     "data",
     [
         pytest.param(lambda: made_with_pikepdf(), id="plain"),
+        pytest.param(lambda: made_with_pikepdf(object_streams=True), id="object-streams"),
         pytest.param(
-            lambda: made_with_pikepdf(object_streams=True), id="object-streams"
-        ),
-        pytest.param(
-            lambda: made_with_pikepdf(
-                lambda pdf: setattr(pdf.Root, "OpenAction", destination(pdf))
-            ),
+            lambda: made_with_pikepdf(lambda pdf: setattr(pdf.Root, "OpenAction", destination(pdf))),
             id="open-at-a-page",
         ),
-        pytest.param(
-            lambda: made_with_pikepdf(with_internal_links), id="internal-links"
-        ),
+        pytest.param(lambda: made_with_pikepdf(with_internal_links), id="internal-links"),
         pytest.param(
             lambda: made_with_pikepdf(with_internal_links, object_streams=True),
             id="internal-links-packed",
@@ -656,17 +547,14 @@ def pages_and_streams(data: bytes) -> tuple[int, list[bytes]]:
         streams = [
             content(obj)
             for obj in pdf.objects
-            if isinstance(obj, pikepdf.Stream)
-            and obj.get("/Type") not in (Name.ObjStm, Name.XRef)
+            if isinstance(obj, pikepdf.Stream) and obj.get("/Type") not in (Name.ObjStm, Name.XRef)
         ]
         return len(pdf.pages), sorted(streams)
 
 
 def test_a_letter_made_with_fpdf2_is_accepted(app: Flask, staff: User) -> None:
     """The kind of PDF the Registry makes itself (consent letters, reports) is accepted back."""
-    fpdf = pytest.importorskip(
-        "fpdf", reason="fpdf2 is not installed (pip install fpdf2)"
-    )
+    fpdf = pytest.importorskip("fpdf", reason="fpdf2 is not installed (pip install fpdf2)")
     letter = fpdf.FPDF()
     letter.add_page()
     letter.set_font("helvetica", size=12)
@@ -674,12 +562,7 @@ def test_a_letter_made_with_fpdf2_is_accepted(app: Flask, staff: User) -> None:
     letter.ln()
     letter.cell(text="See page 2", link=letter.add_link(page=1))
     data = bytes(letter.output())
-    assert (
-        uploads.store(
-            file(data, "letter.pdf"), actor=staff, field="artwork"
-        ).content_type
-        == "application/pdf"
-    )
+    assert uploads.store(file(data, "letter.pdf"), actor=staff, field="artwork").content_type == "application/pdf"
 
 
 # --- PDFs that cannot be checked ----------------------------------------------------------------
@@ -690,12 +573,8 @@ def test_a_letter_made_with_fpdf2_is_accepted(app: Flask, staff: User) -> None:
     ["", "secret"],
     ids=["opens-without-a-password", "needs-a-password"],
 )
-def test_an_encrypted_pdf_is_refused(
-    app: Flask, staff: User, user_password: str
-) -> None:
-    data = made_with_pikepdf(
-        encryption=pikepdf.Encryption(owner="owner-secret", user=user_password)
-    )
+def test_an_encrypted_pdf_is_refused(app: Flask, staff: User, user_password: str) -> None:
+    data = made_with_pikepdf(encryption=pikepdf.Encryption(owner="owner-secret", user=user_password))
     assert refusal("artwork", file(data, "locked.pdf"), actor=staff) == (
         "locked.pdf: the PDF is password-protected or encrypted, so it cannot be checked. "
         "Save a copy without protection and upload that."
@@ -717,9 +596,7 @@ def test_garbage_after_the_pdf_header_is_refused(app: Flask, staff: User) -> Non
             lambda data: data.replace(b"startxref\n", b"startxref\n1", 1),
             id="cross-reference-offset",
         ),
-        pytest.param(
-            lambda data: data.replace(b"/Length 0", b"/Length 5", 1), id="stream-length"
-        ),
+        pytest.param(lambda data: data.replace(b"/Length 0", b"/Length 5", 1), id="stream-length"),
         pytest.param(
             lambda data: data.replace(b"/Pages 2 0 R", b"/Pages 2 0 R /Pages 2 0 R", 1),
             id="duplicated-key",
@@ -758,17 +635,13 @@ def catalogue_and_a_huge_string(inflated_mb: int) -> bytes:
     A megabyte of ``0`` after a full flush compresses to the same bytes every time, so the
     block is made once and repeated; the checksum at the end is worked out for the whole.
     """
-    index = b"1 0 5 %d\n" % (
-        len(CATALOGUE) + 1
-    )  # as object_stream_pdf lays out {1: CATALOGUE, 5: ...}
+    index = b"1 0 5 %d\n" % (len(CATALOGUE) + 1)  # as object_stream_pdf lays out {1: CATALOGUE, 5: ...}
     start, end = index + CATALOGUE + b"\n(", b")\n"
     packer = zlib.compressobj(9)
     head = packer.compress(start) + packer.flush(zlib.Z_FULL_FLUSH)
     block = packer.compress(b"0" * MB) + packer.flush(zlib.Z_FULL_FLUSH)
     tail = packer.compress(end) + packer.flush()
-    check = zlib.adler32(
-        end, adler32_of_run(zlib.adler32(start), ord("0"), inflated_mb * MB)
-    )
+    check = zlib.adler32(end, adler32_of_run(zlib.adler32(start), ord("0"), inflated_mb * MB))
     return head + block * inflated_mb + tail[:-4] + check.to_bytes(4, "big")
 
 
@@ -780,15 +653,11 @@ def adler32_of_run(check: int, byte: int, count: int) -> int:
     return high << 16 | low
 
 
-def test_an_object_stream_that_inflates_hugely_is_refused_quickly(
-    app: Flask, staff: User
-) -> None:
+def test_an_object_stream_that_inflates_hugely_is_refused_quickly(app: Flask, staff: User) -> None:
     """Just under the 10 MB limit, inflating to 9 GB: refused in seconds; the worker is untouched."""
     from registry.uploads import pdf_scan
 
-    data = object_stream_pdf(
-        {1: CATALOGUE, 5: b"()"}, content=catalogue_and_a_huge_string(9_000)
-    )
+    data = object_stream_pdf({1: CATALOGUE, 5: b"()"}, content=catalogue_and_a_huge_string(9_000))
     assert 8 * MB < len(data) <= 10 * MB
 
     began = time.monotonic()
@@ -800,9 +669,7 @@ def test_an_object_stream_that_inflates_hugely_is_refused_quickly(
 @pytest.mark.parametrize(
     "streams",
     [
-        pytest.param(
-            {4: {5: b"(" + b"0" * (100 * MB) + b")"}}, id="one-stream-over-the-limit"
-        ),
+        pytest.param({4: {5: b"(" + b"0" * (100 * MB) + b")"}}, id="one-stream-over-the-limit"),
         pytest.param(
             {
                 4: {5: b"(" + b"0" * (40 * MB) + b")"},
@@ -834,15 +701,10 @@ def test_a_pdf_that_would_fill_memory_is_refused(app: Flask, staff: User) -> Non
     assert upload_rows() == 0 and stored_files(app) == []
 
 
-def test_a_check_that_runs_too_long_is_stopped(
-    app: Flask, staff: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_check_that_runs_too_long_is_stopped(app: Flask, staff: User, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker waits for the checking process only so long; then it is killed and the
     file refused. (The real limit is far above what any test PDF needs; here it is shortened.)"""
     from registry.uploads import pdf_scan
 
     monkeypatch.setattr(pdf_scan, "WALL_SECONDS", 0.001)
-    assert (
-        refusal("artwork", file(made_with_pikepdf(), "bomb.pdf"), actor=staff)
-        == TOO_COMPLEX
-    )
+    assert refusal("artwork", file(made_with_pikepdf(), "bomb.pdf"), actor=staff) == TOO_COMPLEX

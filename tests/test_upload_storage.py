@@ -61,9 +61,7 @@ def storage(app: Flask, request: pytest.FixtureRequest) -> Path:
         check=False,
     )
     if mounted.returncode != 0:
-        pytest.skip(
-            f"this machine does not allow mounting a tmpfs over the uploads folder: {mounted.stderr.strip()}"
-        )
+        pytest.skip(f"this machine does not allow mounting a tmpfs over the uploads folder: {mounted.stderr.strip()}")
     request.addfinalizer(lambda: subprocess.run(["umount", str(folder)], check=True))
     return folder
 
@@ -89,23 +87,13 @@ def nothing_left(folder: Path) -> None:
     assert list(folder.iterdir()) == []
     session = db.session()
     assert session.execute(select(func.count()).select_from(Upload)).scalar_one() == 0
-    stores = (
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.action == AuditAction.UPLOAD_STORE.value)
-    )
+    stores = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == AuditAction.UPLOAD_STORE.value)
     assert session.execute(stores).scalar_one() == 0
 
 
-def logged_for_administrators(
-    caplog: pytest.LogCaptureFixture, errno_name: str
-) -> None:
+def logged_for_administrators(caplog: pytest.LogCaptureFixture, errno_name: str) -> None:
     """One ERROR naming the errno and the stored (random) name, never the sender's file name."""
-    [entry] = [
-        r
-        for r in caplog.records
-        if r.name == "registry.uploads.services" and r.levelno == logging.ERROR
-    ]
+    [entry] = [r for r in caplog.records if r.name == "registry.uploads.services" and r.levelno == logging.ERROR]
     text = entry.getMessage()
     assert errno_name in text
     assert re.search(r"\b[0-9a-f]{32}\b", text)
@@ -135,9 +123,7 @@ def test_a_full_storage_refuses_with_a_clear_message_and_keeps_nothing(
     logged_for_administrators(caplog, "ENOSPC")
 
     # Nothing of the failed attempt lingers: the space is free again for a file that fits.
-    kept = uploads.store(
-        file(image_bytes("PNG"), "small.png"), actor=staff, field="artwork"
-    )
+    kept = uploads.store(file(image_bytes("PNG"), "small.png"), actor=staff, field="artwork")
     assert [path.name for path in storage.iterdir()] == [kept.stored_name]
 
 
@@ -150,17 +136,13 @@ def test_a_read_only_storage_refuses_with_a_clear_message_and_recovers(
     caplog.set_level(logging.ERROR)
     read_only(storage)
     with pytest.raises(Unavailable) as refused:
-        uploads.store(
-            file(image_bytes("PNG"), "Jane Bloggs.png"), actor=staff, field="artwork"
-        )
+        uploads.store(file(image_bytes("PNG"), "Jane Bloggs.png"), actor=staff, field="artwork")
     assert refused.value.message == MESSAGE
     nothing_left(storage)
     logged_for_administrators(caplog, "EROFS")
 
     writable(storage)
-    kept = uploads.store(
-        file(image_bytes("PNG"), "poster.png"), actor=staff, field="artwork"
-    )
+    kept = uploads.store(file(image_bytes("PNG"), "poster.png"), actor=staff, field="artwork")
     assert [path.name for path in storage.iterdir()] == [kept.stored_name]
 
 
@@ -195,23 +177,15 @@ def test_a_consent_request_gets_a_503_page_and_problem_json_and_nothing_is_saved
     encoded = base64.b64encode(artwork).decode()
     api = app.test_client().post(
         "/api/v1/consents",
-        json=_api_body(
-            artwork=[{"filename": "Jane Bloggs.png", "content_base64": encoded}]
-        ),
+        json=_api_body(artwork=[{"filename": "Jane Bloggs.png", "content_base64": encoded}]),
         headers=api_token(staff),
     )
     assert api.status_code == 503
     assert api.headers["Retry-After"] == "30"
     assert api.mimetype == "application/problem+json"
     problem: dict[str, Any] = api.get_json()
-    assert (
-        problem["status"] == 503
-        and problem["title"] == "Sorry, the service is unavailable"
-    )
+    assert problem["status"] == 503 and problem["title"] == "Sorry, the service is unavailable"
     assert problem["detail"] == MESSAGE
 
     nothing_left(storage)
-    assert (
-        db.session().execute(select(func.count()).select_from(LogoConsent)).scalar_one()
-        == 0
-    )
+    assert db.session().execute(select(func.count()).select_from(LogoConsent)).scalar_one() == 0

@@ -45,8 +45,9 @@ ALLOWED = "Upload a PNG, JPEG, GIF or WebP image, or a PDF."
 # --- real files ----------------------------------------------------------------------------
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (40, 30), colour: Any = (0, 94, 184), mode: str = "RGB",
-                **options: Any) -> bytes:
+def image_bytes(
+    fmt: str, size: tuple[int, int] = (40, 30), colour: Any = (0, 94, 184), mode: str = "RGB", **options: Any
+) -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, colour).save(buffer, fmt, **options)
     return buffer.getvalue()
@@ -69,7 +70,11 @@ def jpeg_with_location(orientation: int | None = None) -> bytes:
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     buffer = io.BytesIO()
     picture.save(
-        buffer, "JPEG", exif=exif, icc_profile=icc, comment=b"Taken at 12 Acacia Avenue",
+        buffer,
+        "JPEG",
+        exif=exif,
+        icc_profile=icc,
+        comment=b"Taken at 12 Acacia Avenue",
         xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>Creator: Jane Bloggs</x:xmpmeta>",
     )
     return buffer.getvalue()
@@ -86,7 +91,9 @@ def handmade_pdf(*objects: bytes) -> bytes:
     and its one page last."""
     page = len(objects) + 3
     body = [
-        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page, *objects,
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page,
+        *objects,
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << >> >>",
     ]
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
@@ -103,11 +110,19 @@ def handmade_pdf(*objects: bytes) -> bytes:
 
 def compressed_stream(content: bytes) -> bytes:
     packed = zlib.compress(content)
-    return b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed) + packed + b"\nendstream"
+    return (
+        b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
+        + packed
+        + b"\nendstream"
+    )
 
 
-def packed_by_pikepdf(action: pikepdf.Dictionary, *, object_stream_type: bytes = b"/Type /ObjStm ",
-                      object_stream_filter: bytes = b"/Filter /FlateDecode") -> bytes:
+def packed_by_pikepdf(
+    action: pikepdf.Dictionary,
+    *,
+    object_stream_type: bytes = b"/Type /ObjStm ",
+    object_stream_filter: bytes = b"/Filter /FlateDecode",
+) -> bytes:
     """A one-page PDF with a link running ``action``, saved by pikepdf with its objects packed
     in a compressed object stream (as PDF 1.5+ writers do). The object stream's type and
     filter can be written otherwise, at the same length, so every offset stays right."""
@@ -120,8 +135,8 @@ def packed_by_pikepdf(action: pikepdf.Dictionary, *, object_stream_type: bytes =
     data = out.getvalue()
     assert len(object_stream_type) == 14 and len(object_stream_filter) == 20
     stream = data.index(b"/Type /ObjStm ")
-    header = data[stream:data.index(b">>", stream)].replace(b"/Filter /FlateDecode", object_stream_filter)
-    return data[:stream] + header.replace(b"/Type /ObjStm ", object_stream_type) + data[stream + len(header):]
+    header = data[stream : data.index(b">>", stream)].replace(b"/Filter /FlateDecode", object_stream_filter)
+    return data[:stream] + header.replace(b"/Type /ObjStm ", object_stream_type) + data[stream + len(header) :]
 
 
 def file(data: bytes, name: str, declared: str = "application/octet-stream") -> FileStorage:
@@ -172,7 +187,9 @@ def routes(app: Flask) -> None:
 
     @requires(Permission.CONSENT_REQUEST)
     def accept() -> Any:
-        kept = uploads.store_all(request.files.getlist("files"), actor=current_user._get_current_object(), field="files")
+        kept = uploads.store_all(
+            request.files.getlist("files"), actor=current_user._get_current_object(), field="files"
+        )
         if request.form.get("then") == "fail":
             raise Conflict("Something after the upload went wrong.")
         return {"ids": [upload.id for upload in kept]}, 201
@@ -285,7 +302,9 @@ def test_an_api_request_over_the_limit_gets_problem_json(
     app: Flask, client: Any, staff: User, api_token: Callable[[User], dict[str, str]]
 ) -> None:
     response = client.post(
-        "/api/v1/channels", headers=api_token(staff), content_type="application/json",
+        "/api/v1/channels",
+        headers=api_token(staff),
+        content_type="application/json",
         data=json.dumps({"platform": "x", "handle": "big", "purpose": "x" * (11 * MB)}),
     )
     assert response.status_code == 413
@@ -352,8 +371,15 @@ def test_png_text_chunks_and_profile_are_removed(app: Flask, staff: User) -> Non
 def test_an_animated_gif_keeps_its_frames_and_timing_but_not_its_comment(app: Flask, staff: User) -> None:
     frames = [Image.new("RGB", (20, 20), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
     buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=[200, 300, 400], loop=0,
-                   comment=b"made by Jane Bloggs")
+    frames[0].save(
+        buffer,
+        "GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=[200, 300, 400],
+        loop=0,
+        comment=b"made by Jane Bloggs",
+    )
     upload = uploads.store(file(buffer.getvalue(), "spinner.gif"), actor=staff, field="images")
     stored = uploads.read_bytes(upload)
     with Image.open(io.BytesIO(stored)) as back:
@@ -372,8 +398,16 @@ def test_an_animated_gif_keeps_its_frames_and_timing_but_not_its_comment(app: Fl
 def test_an_animated_webp_keeps_its_frames(app: Flask, staff: User) -> None:
     frames = [Image.new("RGB", (16, 16), colour) for colour in ((255, 0, 0), (0, 0, 255))]
     buffer = io.BytesIO()
-    frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:], duration=[100, 250], loop=0,
-                   exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00", lossless=True)
+    frames[0].save(
+        buffer,
+        "WEBP",
+        save_all=True,
+        append_images=frames[1:],
+        duration=[100, 250],
+        loop=0,
+        exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00",
+        lossless=True,
+    )
     upload = uploads.store(file(buffer.getvalue(), "wave.webp"), actor=staff, field="images")
     stored = uploads.read_bytes(upload)
     with Image.open(io.BytesIO(stored)) as back:
@@ -404,7 +438,9 @@ def test_an_animation_with_too_many_frames_is_refused(app: Flask, staff: User) -
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=20)
     message = refusal("images", file(buffer.getvalue(), "long.gif"), actor=staff)
-    assert message == "long.gif: the animation has 1,001 frames; it can have up to 1,000. Shorten it and upload it again."
+    assert (
+        message == "long.gif: the animation has 1,001 frames; it can have up to 1,000. Shorten it and upload it again."
+    )
 
 
 def test_a_damaged_image_is_refused(app: Flask, staff: User) -> None:
@@ -444,14 +480,22 @@ SCRIPT = "it contains a script (JavaScript)"
     [
         (lambda: handmade_pdf(b"<< /Type /Action /S /JavaScript /JS (app.alert('hello')) >>"), SCRIPT),
         (lambda: handmade_pdf(b"<< /S /J#61vaScript /J#53 (app.alert(1)) >>"), SCRIPT),  # names hidden with #xx escapes
-        (lambda: handmade_pdf(b"<< /S /Launch /F (cmd.exe) >>"),
-         "it can start a program or open a file on the computer (a Launch action)"),
-        (lambda: handmade_pdf(b"<< /Type /EmbeddedFile /Length 0 >>\nstream\n\nendstream"),
-         "it has a file embedded in it (an embedded file)"),
-        (lambda: packed_by_pikepdf(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))),
-         SCRIPT),  # in an object stream
-        (lambda: packed_by_pikepdf(pikepdf.Dictionary(S=pikepdf.Name.Launch), object_stream_type=b"/Type/Obj#53tm"),
-         "it can start a program or open a file on the computer (a Launch action)"),
+        (
+            lambda: handmade_pdf(b"<< /S /Launch /F (cmd.exe) >>"),
+            "it can start a program or open a file on the computer (a Launch action)",
+        ),
+        (
+            lambda: handmade_pdf(b"<< /Type /EmbeddedFile /Length 0 >>\nstream\n\nendstream"),
+            "it has a file embedded in it (an embedded file)",
+        ),
+        (
+            lambda: packed_by_pikepdf(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))),
+            SCRIPT,
+        ),  # in an object stream
+        (
+            lambda: packed_by_pikepdf(pikepdf.Dictionary(S=pikepdf.Name.Launch), object_stream_type=b"/Type/Obj#53tm"),
+            "it can start a program or open a file on the computer (a Launch action)",
+        ),
     ],
 )
 def test_a_pdf_with_active_content_is_refused(app: Flask, staff: User, data: Callable[[], bytes], found: str) -> None:
@@ -474,7 +518,8 @@ def test_a_pdf_that_cannot_be_checked_is_refused(app: Flask, staff: User) -> Non
     hidden = packed_by_pikepdf(script, object_stream_filter=b"/Filter /JBIG2Decode")
     unreadable = refusal("artwork", file(hidden, "packed.pdf"), actor=staff)
     assert unreadable == (
-        "packed.pdf: the PDF is damaged or stored in a way that cannot be checked. Print it to a new PDF and upload that."
+        "packed.pdf: the PDF is damaged or stored in a way that cannot be checked. Print it to a new PDF and "
+        "upload that."
     )
     encrypted = handmade_pdf(b"<< /Filter /Standard /V 2 /R 3 /O (x) /U (y) /P -4 >>").replace(
         b"/Root 1 0 R", b"/Root 1 0 R /Encrypt 3 0 R"
@@ -520,21 +565,32 @@ def test_stored_files_are_private_randomly_named_and_match_their_sha256(app: Fla
 
 def test_every_stored_file_is_audited_without_its_name(app: Flask, staff: User) -> None:
     upload = uploads.store(file(image_bytes("PNG"), "Jane Bloggs.png"), actor=staff, field="artwork")
-    event = db.session().execute(
-        select(AuditEvent).where(AuditEvent.action == AuditAction.UPLOAD_STORE.value, AuditEvent.object_id == str(upload.id))
-    ).scalar_one()
+    event = (
+        db.session()
+        .execute(
+            select(AuditEvent).where(
+                AuditEvent.action == AuditAction.UPLOAD_STORE.value, AuditEvent.object_id == str(upload.id)
+            )
+        )
+        .scalar_one()
+    )
     assert event.actor_id == staff.id
     assert json.loads(event.details) == {
-        "field": "artwork", "content_type": "image/png", "size": upload.size, "sha256": upload.sha256,
+        "field": "artwork",
+        "content_type": "image/png",
+        "size": upload.size,
+        "sha256": upload.sha256,
     }
     assert "Bloggs" not in event.details
 
 
 def test_a_refusal_is_audited(app: Flask, staff: User) -> None:
     refusal("artwork", file(SVG_WITH_SCRIPT, "Jane Bloggs.svg"), file(b"", "empty.png"), actor=staff)
-    event = db.session().execute(
-        select(AuditEvent).where(AuditEvent.action == AuditAction.UPLOAD_REFUSED.value)
-    ).scalar_one()
+    event = (
+        db.session()
+        .execute(select(AuditEvent).where(AuditEvent.action == AuditAction.UPLOAD_REFUSED.value))
+        .scalar_one()
+    )
     assert json.loads(event.details) == {"field": "artwork", "reasons": ["svg", "empty"]}
 
 
@@ -551,8 +607,13 @@ def test_one_bad_file_among_good_ones_stores_nothing(app: Flask, staff: User) ->
 
 
 def test_every_refused_file_is_named(app: Flask, staff: User) -> None:
-    message = refusal("images", file(b"", "a.png"), file(image_bytes("PNG"), "b.png"), file(HTML_PAGE, "c.png"), actor=staff)
-    assert message == f"a.png: the file is empty. Choose the file again. c.png: this type of file is not accepted. {ALLOWED}"
+    message = refusal(
+        "images", file(b"", "a.png"), file(image_bytes("PNG"), "b.png"), file(HTML_PAGE, "c.png"), actor=staff
+    )
+    assert (
+        message
+        == f"a.png: the file is empty. Choose the file again. c.png: this type of file is not accepted. {ALLOWED}"
+    )
 
 
 def test_inputs_with_no_file_chosen_are_skipped_and_store_needs_one(app: Flask, staff: User) -> None:
@@ -667,7 +728,7 @@ def test_the_original_name_is_cleaned_for_display(sent: str, shown: str) -> None
 def test_send_makes_a_download_that_is_never_rendered(
     app: Flask, routes: None, browser_as: Callable[..., Any], staff: User
 ) -> None:
-    upload = uploads.store(file(image_bytes("PNG"), "Affiche été \"2026\".png"), actor=staff, field="artwork")
+    upload = uploads.store(file(image_bytes("PNG"), 'Affiche été "2026".png'), actor=staff, field="artwork")
     db.session().commit()
     response = browser_as(user=staff).get(f"/test-uploads/{upload.id}")
     assert response.status_code == 200

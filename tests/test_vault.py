@@ -62,7 +62,9 @@ from tests.live_server import live_app, migrated_database
 ON_POSTGRES = (os.environ.get("REGISTRY_TEST_DATABASE_URL") or "").startswith("postgresql")
 OLD = MasterKey("old", os.urandom(32))
 NEW = MasterKey("new", os.urandom(32))
-DECRYPTION_FAILED = "The secret could not be decrypted: the master key is wrong, or the stored data was changed or moved."
+DECRYPTION_FAILED = (
+    "The secret could not be decrypted: the master key is wrong, or the stored data was changed or moved."
+)
 SECRET_VALUE = re.compile(r'<pre class="app-secret__value" id="secret-value">(.*?)</pre>', re.DOTALL)
 
 
@@ -102,15 +104,22 @@ def words(response: TestResponse) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
-def reveal(browser: Browser, channel: Channel, kind: str, reason: str = "Posting the clinic update.",
-           version: int | None = None) -> TestResponse:
+def reveal(
+    browser: Browser,
+    channel: Channel,
+    kind: str,
+    reason: str = "Posting the clinic update.",
+    version: int | None = None,
+) -> TestResponse:
     data: dict[str, Any] = {f"{kind}-reason": reason}
     if version is not None:
         data[f"{kind}-version"] = str(version)
     return browser.post(f"/channels/{channel.reference}/credentials/{kind}/reveal", data)
 
 
-def store_page(browser: Browser, channel: Channel, kind: str, value: str, reason: str = "Taking custody.") -> TestResponse:
+def store_page(
+    browser: Browser, channel: Channel, kind: str, value: str, reason: str = "Taking custody."
+) -> TestResponse:
     return browser.post(f"/channels/{channel.reference}/credentials", {"kind": kind, "value": value, "reason": reason})
 
 
@@ -127,7 +136,10 @@ def last_seq() -> int:
 def new_user(*roles: str, email: str, two_factor: bool = True) -> User:
     """A user made in the current transaction (for databases that commit for real)."""
     user = accounts.create_user(
-        email=email, name=email.split("@")[0].replace(".", " ").title(), roles=roles, password=TEST_PASSWORD,
+        email=email,
+        name=email.split("@")[0].replace(".", " ").title(),
+        roles=roles,
+        password=TEST_PASSWORD,
         actor=Actor.system("tests"),
     )
     if two_factor:
@@ -139,8 +151,13 @@ def active_channel(requester: User, decider: User, handle: str) -> Channel:
     """An active channel made in the current transaction (for databases that commit for real)."""
     channel = channels.request_channel(
         channels.ChannelRequest(
-            platform="x", handle=handle, display_name=f"Channel {handle}", department="Maternity",
-            purpose="Updates for patients.", audience="Patients and visitors.", policy_acknowledged=True,
+            platform="x",
+            handle=handle,
+            display_name=f"Channel {handle}",
+            department="Maternity",
+            purpose="Updates for patients.",
+            audience="Patients and visitors.",
+            policy_acknowledged=True,
         ),
         requester,
     )
@@ -331,8 +348,11 @@ def test_a_vault_without_a_master_key_refuses_to_exist() -> None:
 
 # --- moved and tampered rows in the database ------------------------------------------------
 
+
 def test_a_row_given_another_rows_sealed_value_is_refused_by_reveal_and_named_by_keys_verify(
-    app: Flask, browser_as: Callable[..., Browser], make_channel: Callable[..., Channel],
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
 ) -> None:
     """Three password rows each given every sealed column of another row (another version of the
     same secret, another channel's, another kind's): each reveal is a 500 that says why and shows
@@ -353,8 +373,13 @@ def test_a_row_given_another_rows_sealed_value_is_refused_by_reveal_and_named_by
     ]
     for target, source in swaps:
         db.session().execute(
-            update(CredentialVersion).where(CredentialVersion.id == _version_row(target, "password", 1).id).values(
-                key_id=source.key_id, wrapped_key=source.wrapped_key, nonce=source.nonce, ciphertext=source.ciphertext,
+            update(CredentialVersion)
+            .where(CredentialVersion.id == _version_row(target, "password", 1).id)
+            .values(
+                key_id=source.key_id,
+                wrapped_key=source.wrapped_key,
+                nonce=source.nonce,
+                ciphertext=source.ciphertext,
             )
         )
     db.session().commit()
@@ -374,7 +399,10 @@ def test_a_row_given_another_rows_sealed_value_is_refused_by_reveal_and_named_by
     assert result.stdout == ""
     checked = 6 + db.session().execute(select(func.count()).select_from(UserTotp)).scalar_one()
     assert result.stderr.splitlines() == [
-        *(f"{target.reference} password version 1 (key {source.key_id}): {DECRYPTION_FAILED}" for target, source in swaps),
+        *(
+            f"{target.reference} password version 1 (key {source.key_id}): {DECRYPTION_FAILED}"
+            for target, source in swaps
+        ),
         f"3 of {checked} secrets could not be decrypted.",
     ]
 
@@ -395,13 +423,22 @@ class TestKeyRotation:
         return {"MASTER_KEYS": entry(OLD)}
 
     @pytest.fixture
-    def stored(self, app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel]) -> dict[tuple[int, str, int], str]:
+    def stored(
+        self, app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel]
+    ) -> dict[tuple[int, str, int], str]:
         """Eight versions on two channels (and the comms users' own two-factor secrets), all under "old"."""
         comms = make_user("comms")
         values: dict[tuple[int, str, int], str] = {}
         for channel in (make_channel("active"), make_channel("suspended")):
-            for kind, value in (("password", "first"), ("password", "second"), ("recovery_codes", "codes"), ("notes", "safe")):
-                credential = custody.store(channel, kind, f"{value} {kind} of {channel.reference}", "Taking custody.", comms)
+            for kind, value in (
+                ("password", "first"),
+                ("password", "second"),
+                ("recovery_codes", "codes"),
+                ("notes", "safe"),
+            ):
+                credential = custody.store(
+                    channel, kind, f"{value} {kind} of {channel.reference}", "Taking custody.", comms
+                )
                 values[(channel.id, kind, credential.current_version)] = f"{value} {kind} of {channel.reference}"
         db.session().commit()
         return values
@@ -409,8 +446,15 @@ class TestKeyRotation:
     @staticmethod
     def sealed_rows(connection: Connection) -> dict[tuple[str, int], tuple[str, bytes, bytes, bytes]]:
         rows = {
-            ("credential_versions", row.id): (row.key_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext))
-            for row in connection.execute(text("SELECT id, key_id, wrapped_key, nonce, ciphertext FROM credential_versions"))
+            ("credential_versions", row.id): (
+                row.key_id,
+                bytes(row.wrapped_key),
+                bytes(row.nonce),
+                bytes(row.ciphertext),
+            )
+            for row in connection.execute(
+                text("SELECT id, key_id, wrapped_key, nonce, ciphertext FROM credential_versions")
+            )
         }
         rows |= {
             ("user_totp", row.user_id): (row.key_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext))
@@ -419,7 +463,11 @@ class TestKeyRotation:
         return rows
 
     def test_rotate_moves_every_secret_to_the_first_key_and_reports_the_count_per_key(
-        self, app: Flask, database_url: str, connection: Connection, stored: dict[tuple[int, str, int], str],
+        self,
+        app: Flask,
+        database_url: str,
+        connection: Connection,
+        stored: dict[tuple[int, str, int], str],
     ) -> None:
         """Every data key is rewrapped under "new" in batches, each audited; the report names the
         count per key id; ciphertexts are untouched; with "old" removed everything still opens,
@@ -446,28 +494,37 @@ class TestKeyRotation:
         new_only = keyed_app(database_url, connection, NEW)
         with new_only.app_context():
             for (channel_id, kind, version), value in stored.items():
-                row = db.session().execute(
-                    text(
-                        "SELECT v.key_id, v.wrapped_key, v.nonce, v.ciphertext FROM credential_versions v "
-                        "JOIN credentials c ON c.id = v.credential_id "
-                        "WHERE c.channel_id = :channel AND c.kind = :kind AND v.version = :version"
-                    ),
-                    {"channel": channel_id, "kind": kind, "version": version},
-                ).one()
+                row = (
+                    db.session()
+                    .execute(
+                        text(
+                            "SELECT v.key_id, v.wrapped_key, v.nonce, v.ciphertext FROM credential_versions v "
+                            "JOIN credentials c ON c.id = v.credential_id "
+                            "WHERE c.channel_id = :channel AND c.kind = :kind AND v.version = :version"
+                        ),
+                        {"channel": channel_id, "kind": kind, "version": version},
+                    )
+                    .one()
+                )
                 sealed = Sealed(row.key_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext))
                 assert Vault([NEW]).open(sealed, version_aad(channel_id, kind, version)).decode() == value
         verified = invoke(new_only, "keys", "verify")
         assert (verified.exit_code, verified.stdout) == (0, f"{total} secrets decrypted; all can be read.\n")
         rewrapped = [
-            event.details for event in db.session().execute(
-                select(AuditEvent).where(AuditEvent.action == "keys:rotate").order_by(AuditEvent.seq)
-            ).scalars()
+            event.details
+            for event in db.session()
+            .execute(select(AuditEvent).where(AuditEvent.action == "keys:rotate").order_by(AuditEvent.seq))
+            .scalars()
         ]
         assert rewrapped == ['{"rewrapped":3}'] * (total // 3) + ([f'{{"rewrapped":{total % 3}}}'] if total % 3 else [])
         assert verify_chain(db.session()).ok
 
     def test_a_person_still_signs_in_with_their_authenticator_after_rotation(
-        self, app: Flask, database_url: str, connection: Connection, make_user: Callable[..., User],
+        self,
+        app: Flask,
+        database_url: str,
+        connection: Connection,
+        make_user: Callable[..., User],
     ) -> None:
         """Users' own two-factor secrets are rewrapped too: with only the new key configured, the
         code from their phone still works."""
@@ -479,7 +536,11 @@ class TestKeyRotation:
         assert client.get("/channels/queue").status_code == 200
 
     def test_an_interrupted_rotation_rerun_finishes_and_loses_nothing(
-        self, app: Flask, database_url: str, connection: Connection, stored: dict[tuple[int, str, int], str],
+        self,
+        app: Flask,
+        database_url: str,
+        connection: Connection,
+        stored: dict[tuple[int, str, int], str],
     ) -> None:
         """One batch committed, the next lost half-way (as if the process died), then a rerun:
         every secret is under the new key and opens."""
@@ -501,7 +562,11 @@ class TestKeyRotation:
         assert verified.exit_code == 0, verified.output
 
     def test_rotation_without_a_needed_old_key_stops_and_changes_nothing(
-        self, app: Flask, database_url: str, connection: Connection, stored: dict[tuple[int, str, int], str],
+        self,
+        app: Flask,
+        database_url: str,
+        connection: Connection,
+        stored: dict[tuple[int, str, int], str],
     ) -> None:
         """With only "new" configured, the first batch cannot be opened: exit 1 naming the missing
         key, and every row is as it was."""
@@ -514,7 +579,11 @@ class TestKeyRotation:
         assert self.sealed_rows(connection) == before
 
     def test_verify_names_every_secret_whose_key_was_removed(
-        self, app: Flask, database_url: str, connection: Connection, stored: dict[tuple[int, str, int], str],
+        self,
+        app: Flask,
+        database_url: str,
+        connection: Connection,
+        stored: dict[tuple[int, str, int], str],
     ) -> None:
         """Removing "old" before rotating: ``keys verify`` exits 1 naming each secret and the key it needs."""
         total = len(self.sealed_rows(connection))
@@ -532,24 +601,27 @@ class TestKeyRotation:
             assert f"{reference} {kind} version {version}" in named
 
     def test_verify_names_each_tampered_secret(
-        self, app: Flask, connection: Connection, stored: dict[tuple[int, str, int], str],
+        self,
+        app: Flask,
+        connection: Connection,
+        stored: dict[tuple[int, str, int], str],
     ) -> None:
         """Two ciphertexts changed in the database: exit 1 naming exactly those two."""
         total = len(self.sealed_rows(connection))
         ids = [row.id for row in connection.execute(text("SELECT id FROM credential_versions ORDER BY id"))][1:3]
         for version_id in ids:
-            ciphertext = bytes(connection.execute(
-                text("SELECT ciphertext FROM credential_versions WHERE id = :id"), {"id": version_id}
-            ).scalar_one())
+            ciphertext = bytes(
+                connection.execute(
+                    text("SELECT ciphertext FROM credential_versions WHERE id = :id"), {"id": version_id}
+                ).scalar_one()
+            )
             connection.execute(
                 text("UPDATE credential_versions SET ciphertext = :c WHERE id = :id"),
                 {"c": _flip(ciphertext, 0), "id": version_id},
             )
         names = [
             f"{row.reference} {row.kind} version {row.version}"
-            for row in (
-                _describe(connection, version_id) for version_id in ids
-            )
+            for row in (_describe(connection, version_id) for version_id in ids)
         ]
 
         result = invoke(app, "keys", "verify")
@@ -604,8 +676,9 @@ def test_keys_rotate_killed_half_way_then_rerun_leaves_every_secret_readable(com
                 # Earlier versions sealed directly: storing 270 more through the service only adds time.
                 for version in range(2, SECRETS_FOR_THE_KILL // 30 + 1):
                     value = f"{kind} {version} of {channel.reference}"
-                    row = CredentialVersion(credential_id=credential.id, version=version, created_by_id=comms.id,
-                                            reason="Rotated.")
+                    row = CredentialVersion(
+                        credential_id=credential.id, version=version, created_by_id=comms.id, reason="Rotated."
+                    )
                     row.store(custody.vault().seal(value.encode(), version_aad(channel.id, kind, version)))
                     db.session().add(row)
                     values[(channel.id, kind, version)] = value
@@ -624,7 +697,11 @@ def test_keys_rotate_killed_half_way_then_rerun_leaves_every_secret_readable(com
     environment.pop("REGISTRY_MASTER_KEYS_FILE", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "keys", "rotate", "--batch-size", "1"],
-        cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stderr is not None
@@ -657,17 +734,23 @@ def test_keys_rotate_killed_half_way_then_rerun_leaves_every_secret_readable(com
     verified = invoke(new_only, "keys", "verify")
     assert (verified.exit_code, verified.stdout) == (0, f"{total} secrets decrypted; all can be read.\n")
     with new_only.app_context():
-        rows = db.session().execute(
-            text(
-                "SELECT c.channel_id, c.kind, v.version, v.key_id, v.wrapped_key, v.nonce, v.ciphertext "
-                "FROM credential_versions v JOIN credentials c ON c.id = v.credential_id"
+        rows = (
+            db.session()
+            .execute(
+                text(
+                    "SELECT c.channel_id, c.kind, v.version, v.key_id, v.wrapped_key, v.nonce, v.ciphertext "
+                    "FROM credential_versions v JOIN credentials c ON c.id = v.credential_id"
+                )
             )
-        ).all()
+            .all()
+        )
         opened = {
-            (row.channel_id, row.kind, row.version): Vault([NEW]).open(
+            (row.channel_id, row.kind, row.version): Vault([NEW])
+            .open(
                 Sealed(row.key_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext)),
                 version_aad(row.channel_id, row.kind, row.version),
-            ).decode()
+            )
+            .decode()
             for row in rows
         }
         assert opened == values
@@ -698,8 +781,12 @@ API_SECRETS = {
 def encodings(secret: bytes) -> list[bytes]:
     """``secret`` as stored by a careless program: raw, hex, base64, base32."""
     return [
-        secret, secret.hex().encode(), secret.hex().upper().encode(), base64.b64encode(secret),
-        base64.urlsafe_b64encode(secret), base64.b32encode(secret).rstrip(b"="),
+        secret,
+        secret.hex().encode(),
+        secret.hex().upper().encode(),
+        base64.b64encode(secret),
+        base64.urlsafe_b64encode(secret),
+        base64.b32encode(secret).rstrip(b"="),
     ]
 
 
@@ -741,7 +828,8 @@ def test_no_secret_reaches_the_database_in_plaintext(committed: CommittedSite) -
     for kind, value in API_SECRETS.items():
         stored = app.test_client().post(
             f"/api/v1/channels/{channel.reference}/credentials",
-            json={"kind": kind, "value": value, "reason": "Second version."}, headers={"Authorization": f"Bearer {token}"},
+            json={"kind": kind, "value": value, "reason": "Second version."},
+            headers={"Authorization": f"Bearer {token}"},
         )
         assert stored.status_code == 201, stored.get_json()
     shown = reveal(browser, channel, "password", version=1)
@@ -750,9 +838,14 @@ def test_no_secret_reaches_the_database_in_plaintext(committed: CommittedSite) -
 
     needles = [
         *(needle for value in [*PAGE_SECRETS.values(), *API_SECRETS.values()] for needle in encodings(value.encode())),
-        *(needle for seed in (PAGE_SECRETS["totp_seed"], API_SECRETS["totp_seed"]) for needle in encodings(base64.b32decode(seed))),
+        *(
+            needle
+            for seed in (PAGE_SECRETS["totp_seed"], API_SECRETS["totp_seed"])
+            for needle in encodings(base64.b32decode(seed))
+        ),
         *encodings(own_secret),
-        *(code.encode() for code in recovery_codes), *(code.replace("-", "").encode() for code in recovery_codes),
+        *(code.encode() for code in recovery_codes),
+        *(code.replace("-", "").encode() for code in recovery_codes),
     ]
     rows = every_row(committed.url)
     assert len([1 for table, column, _ in rows if (table, column) == ("credential_versions", "ciphertext")]) == 12

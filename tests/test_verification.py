@@ -25,8 +25,9 @@ from registry.verification import services as verification
 def official(app: Flask, make_channel: Callable[..., Channel]) -> dict[str, Channel]:
     return {
         "active": make_channel("active", handle="ExampleNHS", display_name="Example NHS Foundation Trust"),
-        "suspended": make_channel("suspended", platform="facebook", handle="ExampleMaternityVoices",
-                                  display_name="Example Maternity Voices"),
+        "suspended": make_channel(
+            "suspended", platform="facebook", handle="ExampleMaternityVoices", display_name="Example Maternity Voices"
+        ),
         "retired": make_channel("retired", handle="ExampleJabs", display_name="COVID-19 vaccination"),
         "requested": make_channel("requested", platform="instagram", handle="example_physio"),
     }
@@ -52,7 +53,8 @@ SPELLINGS = [
 
 
 def test_an_active_channel_is_official_however_it_is_written(
-    client: FlaskClient, official: dict[str, Channel],
+    client: FlaskClient,
+    official: dict[str, Channel],
 ) -> None:
     """Any spelling of an official account's address or handle is recognised, without signing in."""
     for query in SPELLINGS:
@@ -60,7 +62,15 @@ def test_an_active_channel_is_official_however_it_is_written(
         assert status == 200, query
         assert (body["official"], body["formerly_official"], body["lookalike_of"]) == (True, False, None), query
         assert body["channel"]["reference"] == official["active"].reference
-        assert set(body["channel"]) >= {"reference", "platform", "handle", "url", "display_name", "department", "status"}
+        assert set(body["channel"]) >= {
+            "reference",
+            "platform",
+            "handle",
+            "url",
+            "display_name",
+            "department",
+            "status",
+        }
         assert "requested_by" not in body["channel"] and "purpose" not in body["channel"]
 
 
@@ -124,7 +134,9 @@ def test_lookalikes_are_reported_with_the_official_channel(client: FlaskClient, 
         assert official["active"].url in text
 
 
-def test_separator_removed_is_a_lookalike(app: Flask, make_channel: Callable[..., Channel], client: FlaskClient) -> None:
+def test_separator_removed_is_a_lookalike(
+    app: Flask, make_channel: Callable[..., Channel], client: FlaskClient
+) -> None:
     """An official ``example.nhs`` is imitated by ``examplenhs`` (separators removed)."""
     real = make_channel("active", platform="instagram", handle="example.nhs")
     body = api(client, url="https://www.instagram.com/examplenhs/")[1]
@@ -148,19 +160,28 @@ def test_an_unknown_account_is_not_official(client: FlaskClient, official: dict[
     status, body = api(client, url="https://x.com/SomeoneElse42")
     assert status == 200
     assert body == {
-        "official": False, "formerly_official": False, "platform": "x", "handle": "someoneelse42",
-        "channel": None, "lookalike_of": None, "known_unauthorised": False,
+        "official": False,
+        "formerly_official": False,
+        "platform": "x",
+        "handle": "someoneelse42",
+        "channel": None,
+        "lookalike_of": None,
+        "known_unauthorised": False,
     }
     text = page(client, url="https://x.com/SomeoneElse42")[1]
     assert "someoneelse42 on X (Twitter) is not one of the Trust's official accounts." in text
 
 
 def test_a_known_unauthorised_account_is_flagged(
-    app: Flask, client: FlaskClient, official: dict[str, Channel], make_user: Callable[..., User],
+    app: Flask,
+    client: FlaskClient,
+    official: dict[str, Channel],
+    make_user: Callable[..., User],
 ) -> None:
     """An account comms are already dealing with is flagged as known, as well as being a lookalike."""
-    monitoring.record_finding(platform="", url="https://x.com/ExampleNHS_", evidence="Imitation.", found_on=None,
-                              actor=make_user("comms"))
+    monitoring.record_finding(
+        platform="", url="https://x.com/ExampleNHS_", evidence="Imitation.", found_on=None, actor=make_user("comms")
+    )
     db.session().commit()
 
     body = api(client, url="https://twitter.com/examplenhs_")[1]
@@ -168,7 +189,10 @@ def test_a_known_unauthorised_account_is_flagged(
     assert body["official"] is False
     assert body["known_unauthorised"] is True
     assert body["lookalike_of"]["reference"] == official["active"].reference
-    assert "The Trust's communications team knows about this account" in page(client, platform="x", handle="examplenhs_")[1]
+    assert (
+        "The Trust's communications team knows about this account"
+        in page(client, platform="x", handle="examplenhs_")[1]
+    )
 
 
 def test_the_service_answers_the_same_question(app: Flask, official: dict[str, Channel]) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -37,26 +37,32 @@ POSTGRESQL_TRIGGERS = [
 
 
 def upgrade() -> None:
-    op.create_table('monthly_reports',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('month', sa.String(length=7), nullable=False),
-    sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('figures', sa.Text(), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('generated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('generated_by_id', sa.Integer(), nullable=True),
-    sa.Column('generated_by', sa.String(length=300), nullable=False),
-    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('issued_by_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint("status IN ('draft', 'issued')", name=op.f('ck_monthly_reports_status_known')),
-    sa.CheckConstraint("status <> 'issued' OR (issued_at IS NOT NULL AND issued_by_id IS NOT NULL)", name=op.f('ck_monthly_reports_issue_recorded')),
-    sa.ForeignKeyConstraint(['generated_by_id'], ['users.id'], name=op.f('fk_monthly_reports_generated_by_id_users')),
-    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_monthly_reports_issued_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_monthly_reports')),
-    sa.UniqueConstraint('month', name=op.f('uq_monthly_reports_month'))
+    op.create_table(
+        "monthly_reports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("figures", sa.Text(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("generated_by_id", sa.Integer(), nullable=True),
+        sa.Column("generated_by", sa.String(length=300), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("issued_by_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint("status IN ('draft', 'issued')", name=op.f("ck_monthly_reports_status_known")),
+        sa.CheckConstraint(
+            "status <> 'issued' OR (issued_at IS NOT NULL AND issued_by_id IS NOT NULL)",
+            name=op.f("ck_monthly_reports_issue_recorded"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["generated_by_id"], ["users.id"], name=op.f("fk_monthly_reports_generated_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(["issued_by_id"], ["users.id"], name=op.f("fk_monthly_reports_issued_by_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_monthly_reports")),
+        sa.UniqueConstraint("month", name=op.f("uq_monthly_reports_month")),
     )
-    with op.batch_alter_table('monthly_reports', schema=None) as batch_op:
-        batch_op.create_index('ix_monthly_reports_status', ['status'], unique=False)
+    with op.batch_alter_table("monthly_reports", schema=None) as batch_op:
+        batch_op.create_index("ix_monthly_reports_status", ["status"], unique=False)
 
     dialect = op.get_bind().dialect.name
     for statement in SQLITE_TRIGGERS if dialect == "sqlite" else POSTGRESQL_TRIGGERS:
@@ -70,7 +76,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS monthly_reports_issued_no_change ON monthly_reports")
         op.execute("DROP FUNCTION IF EXISTS monthly_reports_issued_frozen()")
-    with op.batch_alter_table('monthly_reports', schema=None) as batch_op:
-        batch_op.drop_index('ix_monthly_reports_status')
+    with op.batch_alter_table("monthly_reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_monthly_reports_status")
 
-    op.drop_table('monthly_reports')
+    op.drop_table("monthly_reports")

@@ -29,7 +29,9 @@ STATUSES = "status IN ('pending', 'approved', 'rejected', 'cancelled', 'expired'
 
 def upgrade() -> None:
     users = sa.table(
-        "users", sa.column("password_hash", sa.String), sa.column("must_change_password", sa.Boolean),
+        "users",
+        sa.column("password_hash", sa.String),
+        sa.column("must_change_password", sa.Boolean),
     )
     op.execute(users.update().where(users.c.must_change_password.is_(True)).values(password_hash=None))
     with op.batch_alter_table("users", schema=None) as batch_op:
@@ -51,7 +53,9 @@ def upgrade() -> None:
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_by", sa.String(length=300), nullable=False),
         sa.CheckConstraint(REASONS, name=op.f("ck_setup_links_reason_known")),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_setup_links_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_setup_links_user_id_users"), ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name=op.f("fk_setup_links_created_by_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_setup_links")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_setup_links_token_hash")),
@@ -92,13 +96,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_account_requests_user_id", "account_requests", ["user_id"], unique=False)
     op.create_index(
-        "uq_account_requests_one_pending", "account_requests", ["user_id", "kind"], unique=True,
-        sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"),
+        "uq_account_requests_one_pending",
+        "account_requests",
+        ["user_id", "kind"],
+        unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.add_column(sa.Column("setup_link_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
-            batch_op.f("fk_notifications_setup_link_id_setup_links"), "setup_links", ["setup_link_id"], ["id"],
+            batch_op.f("fk_notifications_setup_link_id_setup_links"),
+            "setup_links",
+            ["setup_link_id"],
+            ["id"],
             ondelete="SET NULL",
         )
 

@@ -170,8 +170,12 @@ def _page_params(default: int) -> list[dict[str, Any]]:
 
     return [
         {"name": "page", "in": "query", "schema": number(1_000_000, 1), "description": "Empty means 1."},
-        {"name": "per_page", "in": "query", "schema": number(MAX_PER_PAGE, default),
-         "description": f"Empty means {default}."},
+        {
+            "name": "per_page",
+            "in": "query",
+            "schema": number(MAX_PER_PAGE, default),
+            "description": f"Empty means {default}.",
+        },
     ]
 
 
@@ -215,8 +219,12 @@ def _base64_file(description: str, *, filename_max: int | None = None, **propert
         "required": ["filename", "content_base64", *properties],
         "properties": {
             "filename": filename,
-            "content_base64": {"type": "string", "contentEncoding": "base64", "pattern": BASE64,
-                               "description": description},
+            "content_base64": {
+                "type": "string",
+                "contentEncoding": "base64",
+                "pattern": BASE64,
+                "description": description,
+            },
             **properties,
         },
     }
@@ -225,7 +233,9 @@ def _base64_file(description: str, *, filename_max: int | None = None, **propert
 #: The longest filename of a file sent base64-encoded.
 FILENAME_MAX = 255
 UPLOAD_ID_PARAM = {
-    "name": "upload_id", "in": "path", "required": True,
+    "name": "upload_id",
+    "in": "path",
+    "required": True,
     "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
 }
 #: The 200 response of a route that sends an uploaded file.
@@ -236,9 +246,19 @@ FILE_DOWNLOAD = {
 NULLABLE_TEXT = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 INTERNAL_FIELDS = (
-    "purpose", "audience", "posting_plan", "moderation_plan", "out_of_hours", "sponsor",
-    "proposed_administrators", "policy_acknowledged_at", "created_at", "updated_at", "next_review_on",
-    "requested_by", "history",
+    "purpose",
+    "audience",
+    "posting_plan",
+    "moderation_plan",
+    "out_of_hours",
+    "sponsor",
+    "proposed_administrators",
+    "policy_acknowledged_at",
+    "created_at",
+    "updated_at",
+    "next_review_on",
+    "requested_by",
+    "history",
 )
 
 
@@ -307,6 +327,7 @@ def _core() -> dict[str, Any]:
             "for its requester, the communications team and auditors; other staff see what the public sees."
         ),
     )
+
     def plan(limit: int) -> dict[str, Any]:
         return optional_text(limit, description="Optional; null is the same as leaving it out.")
 
@@ -317,12 +338,15 @@ def _core() -> dict[str, Any]:
             "platform": {"type": "string", "enum": platforms},
             "handle": required_text(
                 MAX_INPUT_LENGTH,
-                description="A handle or profile URL; it must fit the platform's rules and not be held by another live channel.",
+                description="A handle or profile URL; it must fit the platform's rules and not be held by "
+                "another live channel.",
                 examples=["ExampleNHSTrust"],
             ),
             "display_name": required_text(LIMITS["display_name"], examples=["Example NHS Foundation Trust"]),
             "department": required_text(LIMITS["department"], examples=["Communications"]),
-            "purpose": required_text(LIMITS["purpose"], examples=["News and service updates for patients and visitors."]),
+            "purpose": required_text(
+                LIMITS["purpose"], examples=["News and service updates for patients and visitors."]
+            ),
             "audience": required_text(LIMITS["audience"], examples=["Patients, carers and the local community."]),
             **{
                 name: plan(LIMITS[name])
@@ -344,16 +368,29 @@ def _core() -> dict[str, Any]:
             "handle": optional_text(
                 MAX_INPUT_LENGTH,
                 description="Only with activate, when the live account's handle differs from the one approved; "
-                            "it must fit the platform's rules and not be held by another live channel.",
+                "it must fit the platform's rules and not be held by another live channel.",
             ),
-            "url": optional_text(MAX_INPUT_LENGTH, description="Only with activate: the live account's URL, instead of its handle."),
+            "url": optional_text(
+                MAX_INPUT_LENGTH, description="Only with activate: the live account's URL, instead of its handle."
+            ),
         },
         "anyOf": [
-            branch("action", [t.action.value for t in TRANSITIONS.values() if t.reason_required],
-                   needs=["reason"], reason=given({}), **handle_not_taken),
-            branch("action", [t.action.value for t in TRANSITIONS.values()
-                              if not t.reason_required and t.action is not ChannelAction.ACTIVATE],
-                   **handle_not_taken),
+            branch(
+                "action",
+                [t.action.value for t in TRANSITIONS.values() if t.reason_required],
+                needs=["reason"],
+                reason=given({}),
+                **handle_not_taken,
+            ),
+            branch(
+                "action",
+                [
+                    t.action.value
+                    for t in TRANSITIONS.values()
+                    if not t.reason_required and t.action is not ChannelAction.ACTIVATE
+                ],
+                **handle_not_taken,
+            ),
             branch("action", [ChannelAction.ACTIVATE.value]),
         ],
     }
@@ -403,9 +440,15 @@ def _core() -> dict[str, Any]:
         "required": ["kind", "value", "reason"],
         "properties": {
             "kind": {"type": "string", "enum": kinds},
-            "value": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE, **NO_NUL, "writeOnly": True,
-                      "description": "Not only space, and no NUL character. A two-factor seed is the platform's "
-                                     "base32 setup key (A-Z and 2-7, at least 16 of them; spaces and dashes ignored)."},
+            "value": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_VALUE,
+                **NO_NUL,
+                "writeOnly": True,
+                "description": "Not only space, and no NUL character. A two-factor seed is the platform's "
+                "base32 setup key (A-Z and 2-7, at least 16 of them; spaces and dashes ignored).",
+            },
             "reason": required_text(CREDENTIAL_REASON_MAX),
         },
         "anyOf": [
@@ -468,15 +511,31 @@ def _core() -> dict[str, Any]:
                     "description": "Give `url`, or `platform` and `handle`. Public: no token needed.",
                     "security": [],
                     "parameters": [
-                        {"name": "url", "in": "query",
-                         "schema": {"type": "string", "maxLength": MAX_URL, "examples": ["https://x.com/ExampleNHS"]},
-                         "description": "The account's web address; when given, `handle` is not read. Surrounding "
-                                        "space is ignored; empty means not given."},
-                        {"name": "platform", "in": "query", "schema": blank_or(platforms),
-                         "description": "Required with `handle`; with `url`, the platform to read it as. Empty means not given."},
-                        {"name": "handle", "in": "query",
-                         "schema": {"type": "string", "maxLength": MAX_HANDLE, "examples": ["ExampleNHS"]},
-                         "description": "The account's handle, which must fit the platform's rules; required without `url`."},
+                        {
+                            "name": "url",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "maxLength": MAX_URL,
+                                "examples": ["https://x.com/ExampleNHS"],
+                            },
+                            "description": "The account's web address; when given, `handle` is not read. Surrounding "
+                            "space is ignored; empty means not given.",
+                        },
+                        {
+                            "name": "platform",
+                            "in": "query",
+                            "schema": blank_or(platforms),
+                            "description": "Required with `handle`; with `url`, the platform to read it as. "
+                            "Empty means not given.",
+                        },
+                        {
+                            "name": "handle",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": MAX_HANDLE, "examples": ["ExampleNHS"]},
+                            "description": "The account's handle, which must fit the platform's rules; "
+                            "required without `url`.",
+                        },
                     ],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Verdict"}, "The answer."),
@@ -491,19 +550,43 @@ def _core() -> dict[str, Any]:
                     "summary": "Channels the caller may see (all of them for comms and auditors).",
                     "security": bearer,
                     "parameters": [
-                        {"name": "status", "in": "query", "schema": blank_or(statuses),
-                         "description": "Empty means any status."},
-                        {"name": "platform", "in": "query", "schema": blank_or(platforms),
-                         "description": "Empty means any platform."},
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": blank_or(statuses),
+                            "description": "Empty means any status.",
+                        },
+                        {
+                            "name": "platform",
+                            "in": "query",
+                            "schema": blank_or(platforms),
+                            "description": "Empty means any platform.",
+                        },
                         {"name": "department", "in": "query", "schema": query_text(CHANNEL_QUERY_LIMITS["department"])},
-                        {"name": "q", "in": "query", "schema": query_text(CHANNEL_QUERY_LIMITS["q"]),
-                         "description": "Text in the name, handle or department, or a reference."},
-                        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["", *SORTS]},
-                         "description": "Empty means by reference."},
-                        {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["", "asc", "desc"]},
-                         "description": "Empty means ascending."},
-                        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["", "json", "csv"]},
-                         "description": "`csv` downloads every matching channel (comms and auditors)."},
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "schema": query_text(CHANNEL_QUERY_LIMITS["q"]),
+                            "description": "Text in the name, handle or department, or a reference.",
+                        },
+                        {
+                            "name": "sort",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["", *SORTS]},
+                            "description": "Empty means by reference.",
+                        },
+                        {
+                            "name": "dir",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["", "asc", "desc"]},
+                            "description": "Empty means ascending.",
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["", "json", "csv"]},
+                            "description": "`csv` downloads every matching channel (comms and auditors).",
+                        },
                         *_page_params(25),
                     ],
                     "responses": {
@@ -531,8 +614,13 @@ def _core() -> dict[str, Any]:
                     "responses": {
                         "201": {
                             **_json({"$ref": "#/components/schemas/Channel"}, "The request, in status `requested`."),
-                            "headers": {"Location": {"required": True, "schema": {"type": "string"},
-                                                     "description": "The new channel's API address."}},
+                            "headers": {
+                                "Location": {
+                                    "required": True,
+                                    "schema": {"type": "string"},
+                                    "description": "The new channel's API address.",
+                                }
+                            },
                             "links": {
                                 name: {"operationId": name, "parameters": {"reference": "$response.body#/reference"}}
                                 for name in ("getChannel", "transitionChannel")
@@ -603,7 +691,8 @@ def _core() -> dict[str, Any]:
                 "post": {
                     "operationId": "storeCredential",
                     "summary": "Take custody of a secret, for onboarding an existing account (comms only).",
-                    "description": "A new value of an existing kind becomes a new version. The answer is metadata only.",
+                    "description": "A new value of an existing kind becomes a new version. The answer is "
+                    "metadata only.",
                     "security": bearer,
                     "parameters": [REFERENCE_PARAM],
                     "requestBody": {
@@ -616,7 +705,9 @@ def _core() -> dict[str, Any]:
                         "401": ERRORS_401,
                         "403": ERRORS_403,
                         "404": ERRORS_404,
-                        "409": _problem("The channel was rejected or withdrawn: there is no account to hold secrets for."),
+                        "409": _problem(
+                            "The channel was rejected or withdrawn: there is no account to hold secrets for."
+                        ),
                         "422": ERRORS_422,
                         "429": ERRORS_429,
                     },
@@ -628,16 +719,37 @@ def _core() -> dict[str, Any]:
                     "summary": "The audit trail, newest first (auditors, comms, admins).",
                     "security": bearer,
                     "parameters": [
-                        {"name": "object", "in": "query", "schema": query_text(AUDIT_QUERY_LIMITS["object"]),
-                         "description": "`type:id` such as `channel:CH-0001`, or just the id."},
-                        {"name": "action", "in": "query", "schema": query_text(AUDIT_QUERY_LIMITS["action"]),
-                         "description": "An action such as `channel:approve`, or a subject such as `channel`."},
-                        {"name": "actor", "in": "query", "schema": query_text(AUDIT_QUERY_LIMITS["actor"]),
-                         "description": "Text in the actor's name or e-mail address."},
-                        {"name": "since", "in": "query", "schema": AUDIT_MOMENT,
-                         "description": "Events at or after this date (midnight UTC) or date-time (UTC when no offset)."},
-                        {"name": "until", "in": "query", "schema": AUDIT_MOMENT,
-                         "description": "Events before this date or date-time."},
+                        {
+                            "name": "object",
+                            "in": "query",
+                            "schema": query_text(AUDIT_QUERY_LIMITS["object"]),
+                            "description": "`type:id` such as `channel:CH-0001`, or just the id.",
+                        },
+                        {
+                            "name": "action",
+                            "in": "query",
+                            "schema": query_text(AUDIT_QUERY_LIMITS["action"]),
+                            "description": "An action such as `channel:approve`, or a subject such as `channel`.",
+                        },
+                        {
+                            "name": "actor",
+                            "in": "query",
+                            "schema": query_text(AUDIT_QUERY_LIMITS["actor"]),
+                            "description": "Text in the actor's name or e-mail address.",
+                        },
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "schema": AUDIT_MOMENT,
+                            "description": "Events at or after this date (midnight UTC) or date-time (UTC when "
+                            "no offset).",
+                        },
+                        {
+                            "name": "until",
+                            "in": "query",
+                            "schema": AUDIT_MOMENT,
+                            "description": "Events before this date or date-time.",
+                        },
                         *_page_params(50),
                     ],
                     "responses": {
@@ -697,19 +809,29 @@ def roster_schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["email", "platform_role"],
             "properties": {
-                "email": {"type": "string", "format": "email", "maxLength": 254,
-                          "description": "A Registry user's address makes the grant theirs (name from their account); "
-                                         "a user who has left, or one already holding the role, is refused.",
-                          "examples": ["agency.editor@example.org"]},
-                "name": optional_text(NAME_MAX, description="Required for someone who is not a Registry user.",
-                                      examples=["Sam Rivera"]),
-                "organisation": optional_text(ORGANISATION_MAX,
-                                              description="Required for someone who is not a Registry user.",
-                                              examples=["Example Digital Agency"]),
+                "email": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
+                    "description": "A Registry user's address makes the grant theirs (name from their account); "
+                    "a user who has left, or one already holding the role, is refused.",
+                    "examples": ["agency.editor@example.org"],
+                },
+                "name": optional_text(
+                    NAME_MAX, description="Required for someone who is not a Registry user.", examples=["Sam Rivera"]
+                ),
+                "organisation": optional_text(
+                    ORGANISATION_MAX,
+                    description="Required for someone who is not a Registry user.",
+                    examples=["Example Digital Agency"],
+                ),
                 "platform_role": {"type": "string", "enum": roles},
-                "expires_on": {"type": ["string", "null"], "anyOf": [{"format": "date"}, {"pattern": ONLY_SPACES}],
-                               "description": "A date after today; blank or null for no expiry.",
-                               "examples": ["2099-12-31"]},
+                "expires_on": {
+                    "type": ["string", "null"],
+                    "anyOf": [{"format": "date"}, {"pattern": ONLY_SPACES}],
+                    "description": "A date after today; blank or null for no expiry.",
+                    "examples": ["2099-12-31"],
+                },
             },
         },
         "RevokeRequest": {
@@ -723,7 +845,10 @@ def roster_schemas() -> dict[str, Any]:
 def roster_paths() -> dict[str, Any]:
     bearer = [{"bearerAuth": []}]
     grant_id = {
-        "name": "grant_id", "in": "path", "required": True, "description": "The grant's id.",
+        "name": "grant_id",
+        "in": "path",
+        "required": True,
+        "description": "The grant's id.",
         "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
     }
     grant_ref = {"$ref": "#/components/schemas/RosterGrant"}
@@ -754,8 +879,13 @@ def roster_paths() -> dict[str, Any]:
                 "responses": {
                     "201": {
                         **_json(grant_ref, "The new grant."),
-                        "headers": {"Location": {"required": True, "schema": {"type": "string"},
-                                                 "description": "The channel's roster."}},
+                        "headers": {
+                            "Location": {
+                                "required": True,
+                                "schema": {"type": "string"},
+                                "description": "The channel's roster.",
+                            }
+                        },
                     },
                     "400": ERRORS_400,
                     "401": ERRORS_401,
@@ -770,7 +900,8 @@ def roster_paths() -> dict[str, Any]:
         "/api/v1/channels/{reference}/roster/{grant_id}/revoke": {
             "post": {
                 "operationId": "revokeRole",
-                "summary": "Remove a person from the roster, flagging every credential of the channel for rotation (comms).",
+                "summary": "Remove a person from the roster, flagging every credential of the channel for "
+                "rotation (comms).",
                 "security": bearer,
                 "parameters": [REFERENCE_PARAM, grant_id],
                 "requestBody": {

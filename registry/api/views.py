@@ -73,7 +73,11 @@ def _is_unicode(text: str) -> bool:
 
 
 def _text_fields(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, str | None]:
-    errors = {name: f"{name} must be text." for name in names if body.get(name) is not None and not isinstance(body[name], str)}
+    errors = {
+        name: f"{name} must be text."
+        for name in names
+        if body.get(name) is not None and not isinstance(body[name], str)
+    }
     if errors:
         raise Invalid(errors)
     return {name: body.get(name) for name in names}
@@ -145,8 +149,18 @@ def list_channels():
             raise NotPermitted("Only the communications team and auditors can export the inventory.")
         rows = [
             (
-                c.reference, c.platform, c.handle, c.url, c.display_name, c.department, c.status, c.sponsor,
-                c.requester.email, c.created_at, c.status_changed_at, c.next_review_on,
+                c.reference,
+                c.platform,
+                c.handle,
+                c.url,
+                c.display_name,
+                c.department,
+                c.status,
+                c.sponsor,
+                c.requester.email,
+                c.created_at,
+                c.status_changed_at,
+                c.next_review_on,
             )
             for c in db.session().execute(statement).scalars()
         ]
@@ -191,7 +205,12 @@ def transition(reference: str):
     body = _json_object()
     fields = _text_fields(body, ("action", "reason", "handle", "url"))
     if not fields["action"]:
-        raise Invalid({"action": "Give an action: approve, reject, request_info, resubmit, activate, suspend, reinstate, retire or withdraw."})
+        raise Invalid(
+            {
+                "action": "Give an action: approve, reject, request_info, resubmit, activate, suspend, "
+                "reinstate, retire or withdraw."
+            }
+        )
     channel = channels.transition(
         channel, fields["action"], _user(), reason=fields["reason"], handle=fields["handle"], url=fields["url"]
     )
@@ -249,8 +268,13 @@ def create_grant(reference: str):
     channel = channels.get_channel(reference)
     data = roster.GrantRequest.from_mapping(_json_object())
     added = roster.grant(
-        channel, email=data.email, name=data.name, organisation=data.organisation,
-        platform_role=data.platform_role, expires_on=data.expires_on, actor=_user(),
+        channel,
+        email=data.email,
+        name=data.name,
+        organisation=data.organisation,
+        platform_role=data.platform_role,
+        expires_on=data.expires_on,
+        actor=_user(),
     )
     response = json_response(schemas.grant(added), 201)
     response.headers["Location"] = url_for("api.list_grants", reference=channel.reference)

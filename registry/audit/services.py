@@ -70,9 +70,7 @@ def _is_secret_key(key: str) -> bool:
 def redact(details: Any) -> Any:
     """A copy of ``details`` with the value of every secret-looking key replaced."""
     if isinstance(details, Mapping):
-        return {
-            str(key): (REDACTED if _is_secret_key(str(key)) else redact(value)) for key, value in details.items()
-        }
+        return {str(key): (REDACTED if _is_secret_key(str(key)) else redact(value)) for key, value in details.items()}
     if isinstance(details, list | tuple):
         return [redact(item) for item in details]
     if isinstance(details, dt.datetime | dt.date):
@@ -130,11 +128,26 @@ def record(
     now = db.utcnow()
     if anchor.head_key_id is None and anchor.seq > 0:
         _append(
-            session, anchor, keyring, now, Actor.system(), AuditAction.AUDIT_KEYED, "audit", "trail",
-            canonical_json(switch_details(anchor.seq + 1, anchor.head_hash)), None,
+            session,
+            anchor,
+            keyring,
+            now,
+            Actor.system(),
+            AuditAction.AUDIT_KEYED,
+            "audit",
+            "trail",
+            canonical_json(switch_details(anchor.seq + 1, anchor.head_hash)),
+            None,
         )
     event = _append(
-        session, anchor, keyring, now, actor, action, object_type, str(object_id)[:64],
+        session,
+        anchor,
+        keyring,
+        now,
+        actor,
+        action,
+        object_type,
+        str(object_id)[:64],
         canonical_json(redact(dict(details or {}))),
         (request.remote_addr or None) if has_request_context() else None,
     )
@@ -143,12 +156,26 @@ def record(
 
 
 def _append(
-    session: Session, anchor: AuditAnchor, keyring: AuditKeyring, now: dt.datetime, actor: Actor,
-    action: AuditAction, object_type: str, object_id: str, details: str, address: str | None,
+    session: Session,
+    anchor: AuditAnchor,
+    keyring: AuditKeyring,
+    now: dt.datetime,
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: str,
+    details: str,
+    address: str | None,
 ) -> AuditEvent:
     fields: dict[str, Any] = {
-        "seq": anchor.seq + 1, "occurred_at": now, "actor_id": actor.id, "actor": actor.label[:300],
-        "action": str(action), "object_type": object_type, "object_id": object_id, "address": address,
+        "seq": anchor.seq + 1,
+        "occurred_at": now,
+        "actor_id": actor.id,
+        "actor": actor.label[:300],
+        "action": str(action),
+        "object_type": object_type,
+        "object_id": object_id,
+        "address": address,
         "details": details,
     }
     key_id = keyring.primary_id
@@ -178,7 +205,9 @@ def parse_moment(value: str, field: str) -> dt.datetime:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=dt.UTC)
     except ValueError:
-        raise Invalid({field: f"{field} must be a date like 2026-11-01 or a date-time like 2026-11-01T09:30:00Z."}) from None
+        raise Invalid(
+            {field: f"{field} must be a date like 2026-11-01 or a date-time like 2026-11-01T09:30:00Z."}
+        ) from None
     if not dt.datetime(1970, 1, 2, tzinfo=dt.UTC) <= moment <= dt.datetime(9999, 1, 1, tzinfo=dt.UTC):
         raise Invalid({field: f"{field} is out of range."})
     return moment
@@ -285,11 +314,13 @@ def withheld_from(viewer: Any) -> ColumnElement[bool]:
     """
     is_case = AuditEvent.object_type == CASE_OBJECT
     stored_evidence = and_(
-        AuditEvent.object_type == "upload", AuditEvent.action == AuditAction.UPLOAD_STORE.value,
+        AuditEvent.object_type == "upload",
+        AuditEvent.action == AuditAction.UPLOAD_STORE.value,
         AuditEvent.details.like(f"%{_EVIDENCE_MARK}%"),
     )
     refused_evidence = and_(
-        AuditEvent.object_type == "upload", AuditEvent.action == AuditAction.UPLOAD_REFUSED.value,
+        AuditEvent.object_type == "upload",
+        AuditEvent.action == AuditAction.UPLOAD_REFUSED.value,
         AuditEvent.object_id == EVIDENCE_FIELD,
     )
     if not viewer.can(Permission.BREACH_READ_ALL):
@@ -303,26 +334,35 @@ def withheld_from(viewer: Any) -> ColumnElement[bool]:
     named = func.lower(export.details)
     exports_of_cases_about_viewer = (
         select(export.seq)
-        .join(BreachReport, and_(
-            about_viewer,
-            named.like(literal("%", String) + func.lower(case_reference(BreachReport.id)) + literal('"%', String)),
-        ))
+        .join(
+            BreachReport,
+            and_(
+                about_viewer,
+                named.like(literal("%", String) + func.lower(case_reference(BreachReport.id)) + literal('"%', String)),
+            ),
+        )
         .where(export.action == AuditAction.AUDIT_EXPORT.value)
     )
     evidence_id = cast(BreachEvidence.upload_id, String)
     exports_of_evidence_about_viewer = (
         select(export.seq)
-        .join(BreachEvidence, or_(
-            named.like(literal('%"object":"upload:', String) + evidence_id + literal('"%', String)),
-            named.like(literal('%"object":"', String) + evidence_id + literal('"%', String)),
-        ))
+        .join(
+            BreachEvidence,
+            or_(
+                named.like(literal('%"object":"upload:', String) + evidence_id + literal('"%', String)),
+                named.like(literal('%"object":"', String) + evidence_id + literal('"%', String)),
+            ),
+        )
         .join(BreachReport, and_(BreachReport.id == BreachEvidence.report_id, about_viewer))
         .where(export.action == AuditAction.AUDIT_EXPORT.value)
     )
     return or_(
         and_(is_case, AuditEvent.object_id.in_(_case_references(about_viewer))),
-        and_(is_case, AuditEvent.action != AuditAction.BREACH_ANONYMISE.value,
-             AuditEvent.object_id.in_(_case_references(anonymised))),
+        and_(
+            is_case,
+            AuditEvent.action != AuditAction.BREACH_ANONYMISE.value,
+            AuditEvent.object_id.in_(_case_references(anonymised)),
+        ),
         and_(stored_evidence, AuditEvent.object_id.in_(_evidence_uploads(about_viewer))),
         # Anonymising deletes a case's link to its evidence: evidence linked to no case was an anonymised case's.
         and_(stored_evidence, AuditEvent.object_id.not_in(_evidence_uploads())),

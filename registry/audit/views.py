@@ -16,7 +16,18 @@ from registry.web.pagination import page_args, paginate
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 EXPORT_LIMIT = 100_000
-COLUMNS = ("seq", "occurred_at", "actor", "action", "object_type", "object_id", "address", "details", "prev_hash", "hash")
+COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "address",
+    "details",
+    "prev_hash",
+    "hash",
+)
 
 
 @bp.route("")
@@ -27,7 +38,11 @@ def index():
     result = paginate(db.session(), services.search_events(filters, viewer=current_user), page, per_page)
     seq, head_hash = services.head()
     return render_template(
-        "audit/index.html", page=result, filters=filters, head_seq=seq, head_hash=head_hash,
+        "audit/index.html",
+        page=result,
+        filters=filters,
+        head_seq=seq,
+        head_hash=head_hash,
         details=lambda e: json.loads(e.details),
     )
 

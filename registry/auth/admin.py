@@ -59,7 +59,9 @@ def _link_sent(user: User) -> str:
 def _asked(request_: AccountRequest | None) -> str:
     if request_ is None:
         return ""
-    return f" {request_.kind_enum.label} ({request_.reference}) now waits for a second system administrator to approve it."
+    return (
+        f" {request_.kind_enum.label} ({request_.reference}) now waits for a second system administrator to approve it."
+    )
 
 
 @bp.route("/admin/users")
@@ -87,8 +89,11 @@ def create_user():
         form.validate()  # its mistakes are reported with the service's, all at once
         try:
             added = approvals.add_user(
-                email=form.email.data or "", name=form.name.data or "", roles=form.roles.data or [],
-                reason=form.reason.data, actor=_actor(),
+                email=form.email.data or "",
+                name=form.name.data or "",
+                roles=form.roles.data or [],
+                reason=form.reason.data,
+                actor=_actor(),
                 errors={field: messages[0] for field, messages in form.errors.items() if messages},
             )
         except Invalid as exc:
@@ -103,7 +108,8 @@ def create_user():
 
 def _line_manager_form(user: User, formdata: object = None) -> LineManagerForm:
     form = LineManagerForm(
-        formdata=formdata, prefix="manager",
+        formdata=formdata,
+        prefix="manager",
         data={"line_manager": str(user.line_manager_id) if user.line_manager_id else ""},
     )
     form.line_manager.choices = [SelectChoice("", "No line manager")] + [
@@ -114,8 +120,12 @@ def _line_manager_form(user: User, formdata: object = None) -> LineManagerForm:
 
 
 def _user_page(
-    user: User, *, roles_form: RolesForm | None = None, reset_form: TwoFactorResetForm | None = None,
-    manager_form: LineManagerForm | None = None, status: int = 200,
+    user: User,
+    *,
+    roles_form: RolesForm | None = None,
+    reset_form: TwoFactorResetForm | None = None,
+    manager_form: LineManagerForm | None = None,
+    status: int = 200,
 ):
     roles_form = roles_form or RolesForm(roles=sorted(r.value for r in user.roles), formdata=None)
     return render_template(
@@ -182,7 +192,9 @@ def set_line_manager(user_id: int):
     if not changed:
         message = "The line manager was already as chosen."
     elif manager is None:
-        message = f"{user.name} no longer has a line manager: the communications team will route breach reports about them."
+        message = (
+            f"{user.name} no longer has a line manager: the communications team will route breach reports about them."
+        )
     else:
         message = f"{manager.name} is now {user.name}'s line manager."
     flash(message, "success")
@@ -205,7 +217,9 @@ def reactivate(user_id: int):
     removed = services.reactivate(user, actor=_actor())
     taken = (
         f" Their {approvals.role_names(removed)} {'role' if len(removed) == 1 else 'roles'} did not come back: "
-        "ask again if they still need it, and a second system administrator approves it." if removed else ""
+        "ask again if they still need it, and a second system administrator approves it."
+        if removed
+        else ""
     )
     flash(f"{user.name} can sign in again.{taken}", "success")
     return redirect(url_for("auth.user", user_id=user.id))
@@ -229,12 +243,17 @@ def send_setup_link(user_id: int):
     user = _user_or_404(user_id)
     if user.id == _actor().id:
         abort(403, "Nobody sends a set-up link for their own account: ask another system administrator.")
-    reason = SetupReason.NEW_ACCOUNT if not user.password_hash else (
-        SetupReason.ROLE_GRANTED if mfa.requires_two_factor(user) and not mfa.is_enrolled(user) else None
+    reason = (
+        SetupReason.NEW_ACCOUNT
+        if not user.password_hash
+        else (SetupReason.ROLE_GRANTED if mfa.requires_two_factor(user) and not mfa.is_enrolled(user) else None)
     )
     if reason is None:
-        abort(409, f"{user.name} has a password and needs no set-up link. To reset a forgotten password, use "
-                   "'Reset password'.")
+        abort(
+            409,
+            f"{user.name} has a password and needs no set-up link. To reset a forgotten password, use "
+            "'Reset password'.",
+        )
     issue_setup_link(user, reason, actor=_actor())
     flash(_link_sent(user), "success")
     return redirect(url_for("auth.user", user_id=user.id))
@@ -254,8 +273,10 @@ def reset_two_factor(user_id: int):
             apply_errors(form, exc.errors)
         else:
             if asked is None:
-                flash(f"{user.name}'s two-factor sign-in has been reset. They set it up again when they next sign in.",
-                      "success")
+                flash(
+                    f"{user.name}'s two-factor sign-in has been reset. They set it up again when they next sign in.",
+                    "success",
+                )
             else:
                 flash(f"{user.name} has been told.{_asked(asked)}", "success")
             return redirect(url_for("auth.user", user_id=user.id))
@@ -292,8 +313,12 @@ def approvals_index():
 def approval(request_id: int):
     account_request = approvals.get(request_id)
     return render_template(
-        "auth/approval.html", item=account_request, can_approve=approvals.can_approve(account_request, _actor()),
-        expired=approvals.expired(account_request), confirm=ConfirmForm(), form=RejectForm(formdata=None),
+        "auth/approval.html",
+        item=account_request,
+        can_approve=approvals.can_approve(account_request, _actor()),
+        expired=approvals.expired(account_request),
+        confirm=ConfirmForm(),
+        form=RejectForm(formdata=None),
     )
 
 
@@ -302,8 +327,11 @@ def approval(request_id: int):
 def approve(request_id: int):
     account_request = approvals.get(request_id)
     approvals.approve(account_request, actor=_actor())
-    flash(f"Approved: {account_request.kind_enum.label.lower()} for {account_request.user.name}. They and the "
-          "communications team have been told.", "success")
+    flash(
+        f"Approved: {account_request.kind_enum.label.lower()} for {account_request.user.name}. They and the "
+        "communications team have been told.",
+        "success",
+    )
     return redirect(url_for("auth.approvals_index"))
 
 
@@ -321,8 +349,12 @@ def reject(request_id: int):
             flash(f"Rejected: {account_request.kind_enum.label.lower()} for {account_request.user.name}.", "success")
             return redirect(url_for("auth.approvals_index"))
     return render_template(
-        "auth/approval.html", item=account_request, can_approve=approvals.can_approve(account_request, _actor()),
-        expired=approvals.expired(account_request), confirm=ConfirmForm(), form=form,
+        "auth/approval.html",
+        item=account_request,
+        can_approve=approvals.can_approve(account_request, _actor()),
+        expired=approvals.expired(account_request),
+        confirm=ConfirmForm(),
+        form=form,
     ), 422
 
 

@@ -63,18 +63,23 @@ def _clean_reason(reason: str | None, field: str, message: str) -> str:
 
 def _not_about_oneself(user: User, actor: User, doing: str) -> None:
     if user.id == actor.id:
-        raise NotPermitted(
-            f"Nobody {doing} their own account: ask another system administrator to do it."
-        )
+        raise NotPermitted(f"Nobody {doing} their own account: ask another system administrator to do it.")
 
 
 def _admins(*, besides: Iterable[User]) -> list[User]:
     """Active administrators other than those named (who asked, who it is about)."""
     excluded = {person.id for person in besides}
-    people = db.session().execute(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.ADMIN.value, User.active.is_(True)).order_by(User.id)
-    ).unique().scalars()
+    people = (
+        db.session()
+        .execute(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.ADMIN.value, User.active.is_(True))
+            .order_by(User.id)
+        )
+        .unique()
+        .scalars()
+    )
     return [person for person in people if person.id not in excluded]
 
 
@@ -83,8 +88,10 @@ def _expire_stale(user: User, kind: AccountRequestKind) -> None:
     db.session().execute(
         update(AccountRequest)
         .where(
-            AccountRequest.user_id == user.id, AccountRequest.kind == kind.value,
-            AccountRequest.status == AccountRequestStatus.PENDING.value, AccountRequest.expires_at <= db.utcnow(),
+            AccountRequest.user_id == user.id,
+            AccountRequest.kind == kind.value,
+            AccountRequest.status == AccountRequestStatus.PENDING.value,
+            AccountRequest.expires_at <= db.utcnow(),
         )
         .values(status=AccountRequestStatus.EXPIRED.value, decided_at=db.utcnow())
         .execution_options(synchronize_session=False)
@@ -92,16 +99,26 @@ def _expire_stale(user: User, kind: AccountRequestKind) -> None:
 
 
 def _pending(user: User, kind: AccountRequestKind) -> AccountRequest | None:
-    return db.session().execute(
-        select(AccountRequest).where(
-            AccountRequest.user_id == user.id, AccountRequest.kind == kind.value,
-            AccountRequest.status == AccountRequestStatus.PENDING.value,
+    return (
+        db.session()
+        .execute(
+            select(AccountRequest).where(
+                AccountRequest.user_id == user.id,
+                AccountRequest.kind == kind.value,
+                AccountRequest.status == AccountRequestStatus.PENDING.value,
+            )
         )
-    ).scalar_one_or_none()
+        .scalar_one_or_none()
+    )
 
 
 def _open_request(
-    user: User, kind: AccountRequestKind, *, actor: User, reason: str, roles: Iterable[Role] = (),
+    user: User,
+    kind: AccountRequestKind,
+    *,
+    actor: User,
+    reason: str,
+    roles: Iterable[Role] = (),
 ) -> AccountRequest:
     _expire_stale(user, kind)
     waiting = _pending(user, kind)
@@ -112,14 +129,21 @@ def _open_request(
         )
     now = db.utcnow()
     request = AccountRequest(
-        kind=kind.value, status=AccountRequestStatus.PENDING.value, user_id=user.id,
-        roles=",".join(sorted(role.value for role in roles)) or None, reason=reason,
-        requested_by_id=actor.id, requested_at=now, expires_at=now + LIFETIME,
+        kind=kind.value,
+        status=AccountRequestStatus.PENDING.value,
+        user_id=user.id,
+        roles=",".join(sorted(role.value for role in roles)) or None,
+        reason=reason,
+        requested_by_id=actor.id,
+        requested_at=now,
+        expires_at=now + LIFETIME,
     )
     db.session().add(request)
     db.session().flush()
     record(
-        AuditAction.ACCOUNT_REQUEST_CREATE, "account_request", request.reference,
+        AuditAction.ACCOUNT_REQUEST_CREATE,
+        "account_request",
+        request.reference,
         {"kind": kind.value, "user_id": user.id, "roles": request.roles, "reason": reason},
         actor=actor,
     )
@@ -148,7 +172,8 @@ def change_roles(user: User, roles: Iterable[str | Role], *, actor: User, reason
     asked = (chosen - before) & PRIVILEGED_ROLES
     if asked:
         why = _clean_reason(
-            reason, "reason",
+            reason,
+            "reason",
             f"Say why they need the {role_names(asked)} role: the administrator who approves it reads this.",
         )
     now_roles = (chosen - asked) or (before - PRIVILEGED_ROLES) or {Role.STAFF}
@@ -158,7 +183,12 @@ def change_roles(user: User, roles: Iterable[str | Role], *, actor: User, reason
 
 
 def add_user(
-    *, email: str, name: str, roles: Iterable[str | Role], reason: str | None, actor: User,
+    *,
+    email: str,
+    name: str,
+    roles: Iterable[str | Role],
+    reason: str | None,
+    actor: User,
     errors: Mapping[str, str] | None = None,
 ) -> RoleChange:
     """An administrator adds a person on the web pages. They choose their own password through the
@@ -176,13 +206,19 @@ def add_user(
     if asked:
         try:
             why = _clean_reason(
-                reason, "reason",
+                reason,
+                "reason",
                 f"Say why they need the {role_names(asked)} role: the administrator who approves it reads this.",
             )
         except Invalid as exc:
             errors.update(exc.errors)
     user = accounts.create_user(
-        email=email, name=name, roles=(chosen - asked) or {Role.STAFF}, password=None, actor=actor, errors=errors,
+        email=email,
+        name=name,
+        roles=(chosen - asked) or {Role.STAFF},
+        password=None,
+        actor=actor,
+        errors=errors,
     )
     request = _ask_for_roles(user, asked, actor=actor, why=why) if asked else None
     setup_links.issue(user, SetupReason.NEW_ACCOUNT, actor=actor)
@@ -194,7 +230,9 @@ def _ask_for_roles(user: User, asked: set[Role], *, actor: User, why: str) -> Ac
     request = _open_request(user, AccountRequestKind.GRANT_ROLES, actor=actor, reason=why, roles=asked)
     names = role_names(asked)
     notifications.notify(
-        user, event="account_request:create", subject=f"You have been put forward for the {names} role",
+        user,
+        event="account_request:create",
+        subject=f"You have been put forward for the {names} role",
         body=(
             f"{actor.name} has asked for you to be given the {names} role in the Social Channel Registry. "
             "It takes effect only when a second system administrator approves it. If you do not expect "
@@ -202,7 +240,8 @@ def _ask_for_roles(user: User, asked: set[Role], *, actor: User, why: str) -> Ac
         ),
     )
     notifications.notify_comms(
-        event="account_request:create", subject=f"{user.name} put forward for the {names} role",
+        event="account_request:create",
+        subject=f"{user.name} put forward for the {names} role",
         body=(
             f"{actor.name} has asked for {user.name} to be given the {names} role. It takes effect only "
             f"when a second system administrator approves it. Their reason: {why}"
@@ -210,7 +249,8 @@ def _ask_for_roles(user: User, asked: set[Role], *, actor: User, why: str) -> Ac
         exclude=actor,
     )
     notifications.notify(
-        _admins(besides=(actor, user)), event="account_request:create",
+        _admins(besides=(actor, user)),
+        event="account_request:create",
         subject=f"Approve or reject: {names} role for {user.name}",
         body=f"{actor.name} has asked for {user.name} to be given the {names} role. Their reason: {why}",
         link=APPROVALS_LINK,
@@ -232,11 +272,15 @@ def reset_two_factor(user: User, *, actor: User, reason: str | None = None) -> A
         sessions.end_all(user, "two_factor_reset")
         return None
     why = _clean_reason(
-        reason, "reason", "Say why their two-factor sign-in must be reset: the administrator who approves it reads this."
+        reason,
+        "reason",
+        "Say why their two-factor sign-in must be reset: the administrator who approves it reads this.",
     )
     request = _open_request(user, AccountRequestKind.RESET_TWO_FACTOR, actor=actor, reason=why)
     notifications.notify(
-        user, event="account_request:create", subject="Someone asked to reset your two-factor sign-in",
+        user,
+        event="account_request:create",
+        subject="Someone asked to reset your two-factor sign-in",
         body=(
             f"{actor.name} has asked to reset your two-factor sign-in for the Social Channel Registry. "
             "It happens only when a second system administrator approves it; you will then get a link to set "
@@ -245,7 +289,8 @@ def reset_two_factor(user: User, *, actor: User, reason: str | None = None) -> A
         ),
     )
     notifications.notify(
-        _admins(besides=(actor, user)), event="account_request:create",
+        _admins(besides=(actor, user)),
+        event="account_request:create",
         subject=f"Approve or reject: reset {user.name}'s two-factor sign-in",
         body=f"{actor.name} has asked to reset {user.name}'s two-factor sign-in. Their reason: {why}",
         link=APPROVALS_LINK,
@@ -269,7 +314,8 @@ def _decidable(request: AccountRequest, actor: User) -> None:
         raise Conflict(f"This request is no longer waiting: it is {request.status_enum.label.lower()}.")
     if request.expires_at <= db.utcnow():
         raise Conflict(
-            f"This request expired on {request.expires_at:%d %B %Y}: nobody approved it within 7 days. Ask again if it is still needed."
+            f"This request expired on {request.expires_at:%d %B %Y}: nobody approved it within 7 days. Ask "
+            f"again if it is still needed."
         )
     if request.user_id == actor.id:
         raise NotPermitted("This request is about your own account, so another system administrator must decide it.")
@@ -284,8 +330,10 @@ def expired(request: AccountRequest) -> bool:
 
 def can_approve(request: AccountRequest, actor: User) -> bool:
     return (
-        request.status == AccountRequestStatus.PENDING.value and request.expires_at > db.utcnow()
-        and actor.id not in (request.user_id, request.requested_by_id) and actor.can(Permission.USER_MANAGE)
+        request.status == AccountRequestStatus.PENDING.value
+        and request.expires_at > db.utcnow()
+        and actor.id not in (request.user_id, request.requested_by_id)
+        and actor.can(Permission.USER_MANAGE)
     )
 
 
@@ -307,7 +355,9 @@ def approve(request: AccountRequest, *, actor: User) -> None:
     request.decided_at = db.utcnow()
     db.session().flush()
     record(
-        AuditAction.ACCOUNT_REQUEST_APPROVE, "account_request", request.reference,
+        AuditAction.ACCOUNT_REQUEST_APPROVE,
+        "account_request",
+        request.reference,
         {"kind": request.kind, "user_id": user.id, "roles": request.roles, "requested_by_id": request.requested_by_id},
         actor=actor,
     )
@@ -322,16 +372,22 @@ def approve(request: AccountRequest, *, actor: User) -> None:
         names = role_names(granted)
         needs_set_up = bool(user.roles & TWO_FACTOR_ROLES) and not mfa.is_enrolled(user)
         notifications.notify(
-            user, event="account_request:approve", subject=f"You now have the {names} role",
+            user,
+            event="account_request:approve",
+            subject=f"You now have the {names} role",
             body=(
                 f"{request.requested_by.name} and {actor.name} have given you the {names} role in the Social "
                 "Channel Registry. "
-                + ("Set up two-factor sign-in with the link we are sending you before you use it."
-                   if needs_set_up and setup_links.open_link_for(user) is None else "Sign in again to use it.")
+                + (
+                    "Set up two-factor sign-in with the link we are sending you before you use it."
+                    if needs_set_up and setup_links.open_link_for(user) is None
+                    else "Sign in again to use it."
+                )
             ),
         )
         notifications.notify_comms(
-            event="account_request:approve", subject=f"{user.name} now has the {names} role",
+            event="account_request:approve",
+            subject=f"{user.name} now has the {names} role",
             body=f"{request.requested_by.name} asked and {actor.name} approved: {user.name} now has the {names} role.",
             exclude=actor,
         )
@@ -343,8 +399,10 @@ def approve(request: AccountRequest, *, actor: User) -> None:
         sessions.end_all(user, "two_factor_reset")
         setup_links.issue(user, SetupReason.TWO_FACTOR_RESET, actor=actor)
         notifications.notify_comms(
-            event="account_request:approve", subject=f"{user.name}'s two-factor sign-in was reset",
-            body=f"{request.requested_by.name} asked and {actor.name} approved resetting {user.name}'s two-factor sign-in.",
+            event="account_request:approve",
+            subject=f"{user.name}'s two-factor sign-in was reset",
+            body=f"{request.requested_by.name} asked and {actor.name} approved resetting {user.name}'s "
+            f"two-factor sign-in.",
             exclude=actor,
         )
 
@@ -358,10 +416,11 @@ def reject(request: AccountRequest, *, actor: User, note: str | None) -> None:
     why = _clean_reason(note, "note", "Say why you are rejecting it: the administrator who asked reads this.")
     _close(request, AccountRequestStatus.REJECTED, actor, why, AuditAction.ACCOUNT_REQUEST_REJECT)
     notifications.notify(
-        [request.requested_by, request.user], event="account_request:reject",
+        [request.requested_by, request.user],
+        event="account_request:reject",
         subject=f"Not approved: {request.kind_enum.label.lower()} for {request.user.name}",
         body=f"{actor.name} did not approve {request.requested_by.name}'s request ({request.kind_enum.label.lower()} "
-             f"for {request.user.name}). Their reason: {why}",
+        f"for {request.user.name}). Their reason: {why}",
     )
 
 
@@ -376,7 +435,11 @@ def cancel(request: AccountRequest, *, actor: User) -> None:
 
 
 def _close(
-    request: AccountRequest, status: AccountRequestStatus, actor: User, note: str | None, action: AuditAction,
+    request: AccountRequest,
+    status: AccountRequestStatus,
+    actor: User,
+    note: str | None,
+    action: AuditAction,
 ) -> None:
     request.status = status.value
     request.decided_by_id = actor.id
@@ -384,8 +447,13 @@ def _close(
     request.decided_at = db.utcnow()
     request.decision_note = note
     db.session().flush()
-    record(action, "account_request", request.reference,
-           {"kind": request.kind, "user_id": request.user_id, "note": note}, actor=actor)
+    record(
+        action,
+        "account_request",
+        request.reference,
+        {"kind": request.kind, "user_id": request.user_id, "note": note},
+        actor=actor,
+    )
 
 
 def waiting() -> Select[tuple[AccountRequest]]:
@@ -414,7 +482,13 @@ def waiting_count() -> int:
 
 def about(user: User) -> list[AccountRequest]:
     """Every request about ``user``, newest first (their user page lists them)."""
-    return list(db.session().execute(
-        select(AccountRequest).where(AccountRequest.user_id == user.id)
-        .order_by(AccountRequest.requested_at.desc(), AccountRequest.id.desc()).limit(20)
-    ).scalars())
+    return list(
+        db.session()
+        .execute(
+            select(AccountRequest)
+            .where(AccountRequest.user_id == user.id)
+            .order_by(AccountRequest.requested_at.desc(), AccountRequest.id.desc())
+            .limit(20)
+        )
+        .scalars()
+    )

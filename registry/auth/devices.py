@@ -37,11 +37,7 @@ _LONGEST_COOKIE = 1024
 
 def cookie_name() -> str:
     """``__Host-`` wherever cookies are Secure: the browser then refuses one set by a sibling domain."""
-    return (
-        "__Host-registry-device"
-        if current_app.config.get("SESSION_COOKIE_SECURE")
-        else "registry_device"
-    )
+    return "__Host-registry-device" if current_app.config.get("SESSION_COOKIE_SECURE") else "registry_device"
 
 
 def _signer(user: User) -> TimestampSigner:

@@ -14,12 +14,8 @@ ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(
-        "Email address", validators=[DataRequired("Enter your email address"), Length(max=254)]
-    )
-    password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password"), Length(max=1024)]
-    )
+    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password"), Length(max=1024)])
 
 
 class ChangePasswordForm(FlaskForm):
@@ -47,28 +43,35 @@ class UserCreateForm(FlaskForm):
         validators=[DataRequired("Enter their email address"), Length(max=254)],
     )
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validate_choice=True)
-    reason = TextAreaField("Why do they need a privileged role? (optional)", description=PRIVILEGED_REASON_HINT,
-                           validators=[Length(max=1000)])
+    reason = TextAreaField(
+        "Why do they need a privileged role? (optional)",
+        description=PRIVILEGED_REASON_HINT,
+        validators=[Length(max=1000)],
+    )
 
 
 class RolesForm(FlaskForm):
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validate_choice=True)
-    reason = TextAreaField("Why do they need a privileged role? (optional)", description=PRIVILEGED_REASON_HINT,
-                           validators=[Length(max=1000)])
+    reason = TextAreaField(
+        "Why do they need a privileged role? (optional)",
+        description=PRIVILEGED_REASON_HINT,
+        validators=[Length(max=1000)],
+    )
 
 
 class TwoFactorResetForm(FlaskForm):
     reason = TextAreaField(
         "Why must it be reset?",
         description="For example: they have lost their phone and their recovery codes, and you have checked who "
-                    "they are. For a privileged user a second administrator must approve it, and reads this.",
+        "they are. For a privileged user a second administrator must approve it, and reads this.",
         validators=[Length(max=1000)],
     )
 
 
 class RejectForm(FlaskForm):
     note = TextAreaField(
-        "Why are you rejecting it?", description="The administrator who asked, and the person, read this.",
+        "Why are you rejecting it?",
+        description="The administrator who asked, and the person, read this.",
         validators=[DataRequired("Say why you are rejecting it"), Length(max=1000)],
     )
 
@@ -77,7 +80,7 @@ class ChoosePasswordForm(FlaskForm):
     password = PasswordField(
         "Choose a password",
         description="At least 12 characters. A phrase of three or four unrelated words works well. "
-                    "Nobody else, administrators included, ever sees it.",
+        "Nobody else, administrators included, ever sees it.",
         validators=[DataRequired("Choose a password"), Length(max=1024)],
     )
     confirm = PasswordField(
@@ -87,16 +90,19 @@ class ChoosePasswordForm(FlaskForm):
 
 class ConfirmPasswordForm(FlaskForm):
     password = PasswordField(
-        "Your password", description="The password you sign in with now.",
+        "Your password",
+        description="The password you sign in with now.",
         validators=[DataRequired("Enter your password"), Length(max=1024)],
     )
 
 
 class LineManagerForm(FlaskForm):
     line_manager = SelectField(
-        "Line manager", coerce=str, validate_choice=False,
+        "Line manager",
+        coerce=str,
+        validate_choice=False,
         description="Breach reports about them go to this person first (policy 9.1). "
-                    "Only active users with the line manager role are listed.",
+        "Only active users with the line manager role are listed.",
     )
 
 

@@ -37,7 +37,10 @@ def _refuse_nul() -> None:
     """A NUL character has no place in a form or a query; PostgreSQL cannot even store it."""
     if wants_json():
         return  # the API names the offending field in its 422
-    values = [*request.args.values(), *(request.form.values() if request.mimetype == "application/x-www-form-urlencoded" else ())]
+    values = [
+        *request.args.values(),
+        *(request.form.values() if request.mimetype == "application/x-www-form-urlencoded" else ()),
+    ]
     if any("\x00" in value for value in values):
         abort(400, "Part of what was sent contains a character that is not allowed. Check it and try again.")
 

@@ -76,7 +76,10 @@ def _secret(row: UserTotp) -> bytes:
 def _store_secret(row: UserTotp, secret: bytes) -> None:
     sealed = vault().seal(secret, totp_aad(row.user_id))
     row.key_id, row.wrapped_key, row.nonce, row.ciphertext = (
-        sealed.key_id, sealed.wrapped_key, sealed.nonce, sealed.ciphertext,
+        sealed.key_id,
+        sealed.wrapped_key,
+        sealed.nonce,
+        sealed.ciphertext,
     )
 
 
@@ -149,7 +152,9 @@ def _hash_recovery(user_id: int, code: str) -> str:
 
 def _new_recovery_codes(user: User) -> list[str]:
     db.session().execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes = ["".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16)) for _ in range(RECOVERY_CODES)]
+    codes = [
+        "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16)) for _ in range(RECOVERY_CODES)
+    ]
     db.session().add_all(RecoveryCode(user_id=user.id, code_hash=_hash_recovery(user.id, code)) for code in codes)
     return [f"{c[0:4]}-{c[4:8]}-{c[8:12]}-{c[12:16]}" for c in codes]
 
@@ -168,7 +173,11 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     user.enrol_with_password_until = None
     codes = _new_recovery_codes(user)
     record(AuditAction.USER_TWO_FACTOR_ENROL, "user", user.id, {}, actor=user)
-    notices.tell(user, "Two-factor sign-in is now on", "An authenticator app was set up for your Social Channel Registry account.")
+    notices.tell(
+        user,
+        "Two-factor sign-in is now on",
+        "An authenticator app was set up for your Social Channel Registry account.",
+    )
     db.session().flush()
     return codes
 
@@ -178,8 +187,11 @@ def regenerate_recovery_codes(user: User) -> list[str]:
         raise Conflict("Set up two-factor sign-in first.")
     codes = _new_recovery_codes(user)
     record(AuditAction.USER_RECOVERY_CODES_CREATE, "user", user.id, {"count": len(codes)}, actor=user)
-    notices.tell(user, "New recovery codes were made", "New recovery codes were made for your Social Channel Registry "
-                 "account; the old ones no longer work.")
+    notices.tell(
+        user,
+        "New recovery codes were made",
+        "New recovery codes were made for your Social Channel Registry account; the old ones no longer work.",
+    )
     db.session().flush()
     return codes
 
@@ -198,15 +210,19 @@ def verify(user: User, code: str) -> str | None:
         return "totp"
     if _RECOVERY.match(cleaned):
         # Spend the code only if it is still unspent: a conditional update, safe against a race.
-        spent = db.session().execute(
-            update(RecoveryCode)
-            .where(
-                RecoveryCode.user_id == user.id,
-                RecoveryCode.code_hash == _hash_recovery(user.id, cleaned),
-                RecoveryCode.used_at.is_(None),
+        spent = (
+            db.session()
+            .execute(
+                update(RecoveryCode)
+                .where(
+                    RecoveryCode.user_id == user.id,
+                    RecoveryCode.code_hash == _hash_recovery(user.id, cleaned),
+                    RecoveryCode.used_at.is_(None),
+                )
+                .values(used_at=db.utcnow())
             )
-            .values(used_at=db.utcnow())
-        ).rowcount
+            .rowcount
+        )
         if spent == 1:
             record(
                 AuditAction.USER_RECOVERY_CODE_USED, "user", user.id, {"left": unused_recovery_codes(user)}, actor=user
@@ -220,9 +236,9 @@ def verify(user: User, code: str) -> str | None:
 
 def unused_recovery_codes(user: User) -> int:
     return len(
-        db.session().execute(
-            select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-        ).all()
+        db.session()
+        .execute(select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+        .all()
     )
 
 
@@ -234,6 +250,10 @@ def reset(user: User, *, actor: Actor | User) -> None:
     db.session().delete(row)
     db.session().execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     record(AuditAction.USER_TWO_FACTOR_RESET, "user", user.id, {}, actor=actor)
-    notices.tell(user, "Your two-factor sign-in was reset", "Your two-factor sign-in for the Social Channel Registry "
-                 "was reset: your authenticator app and recovery codes no longer work, and you set it up again.")
+    notices.tell(
+        user,
+        "Your two-factor sign-in was reset",
+        "Your two-factor sign-in for the Social Channel Registry "
+        "was reset: your authenticator app and recovery codes no longer work, and you set it up again.",
+    )
     db.session().flush()

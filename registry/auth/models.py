@@ -309,8 +309,12 @@ class AccountRequest(Base):
         Index("ix_account_requests_status_requested_at", "status", "requested_at"),
         Index("ix_account_requests_user_id", "user_id"),
         Index(
-            "uq_account_requests_one_pending", "user_id", "kind", unique=True,
-            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'"),
+            "uq_account_requests_one_pending",
+            "user_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
         ),
     )
 

@@ -10,14 +10,20 @@ from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.notifications import services as notifications
 
-IF_NOT_YOU = "If this was not you, or you did not expect it, tell the communications team and your IT service desk at once."
+IF_NOT_YOU = (
+    "If this was not you, or you did not expect it, tell the communications team and your IT service desk at once."
+)
 
 
 def tell(user: User, subject: str, what: str) -> None:
     """A notice to ``user`` about their own account, dated."""
     when = db.utcnow().strftime("%d %B %Y at %H:%M UTC")
     notifications.notify(
-        user, event="account:change", subject=subject, body=f"{what} ({when})\n\n{IF_NOT_YOU}", link="/account",
+        user,
+        event="account:change",
+        subject=subject,
+        body=f"{what} ({when})\n\n{IF_NOT_YOU}",
+        link="/account",
     )
 
 
@@ -26,6 +32,7 @@ def roles_removed(user: User, removed: Iterable[Role], *, by: str) -> None:
     names = ", ".join(sorted(role.label for role in removed))
     tell(user, f"Your {names} role was removed", f"{by} removed your {names} role in the Social Channel Registry.")
     notifications.notify_comms(
-        event="account:change", subject=f"{user.name} no longer has the {names} role",
+        event="account:change",
+        subject=f"{user.name} no longer has the {names} role",
         body=f"{by} removed {user.name}'s {names} role in the Social Channel Registry.",
     )

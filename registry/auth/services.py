@@ -171,16 +171,24 @@ def create_user(
 
 
 def _active_admins() -> int:
-    return db.session().execute(
-        select(func.count())
-        .select_from(User)
-        .join(UserRole)
-        .where(User.active.is_(True), UserRole.role == Role.ADMIN.value)
-    ).scalar_one()
+    return (
+        db.session()
+        .execute(
+            select(func.count())
+            .select_from(User)
+            .join(UserRole)
+            .where(User.active.is_(True), UserRole.role == Role.ADMIN.value)
+        )
+        .scalar_one()
+    )
 
 
 def set_roles(
-    user: User, roles: Iterable[str | Role], *, actor: Actor | User, approved: AccountRequest | None = None,
+    user: User,
+    roles: Iterable[str | Role],
+    *,
+    actor: Actor | User,
+    approved: AccountRequest | None = None,
 ) -> bool:
     """Replace ``user``'s roles; ends their sessions. False when nothing changed.
 
@@ -196,14 +204,18 @@ def set_roles(
         if actor.id == user.id:
             raise NotPermitted("Nobody changes their own roles: ask another system administrator.")
         added = (chosen - before) & PRIVILEGED_ROLES
-        allowed = set(approved.role_list) if (
-            approved is not None and approved.status == AccountRequestStatus.APPROVED.value
-            and approved.user_id == user.id and approved.decided_by_id == actor.id
-        ) else set()
-        if added - allowed:
-            raise NotPermitted(
-                "A privileged role takes effect only when a second system administrator approves it."
+        allowed = (
+            set(approved.role_list)
+            if (
+                approved is not None
+                and approved.status == AccountRequestStatus.APPROVED.value
+                and approved.user_id == user.id
+                and approved.decided_by_id == actor.id
             )
+            else set()
+        )
+        if added - allowed:
+            raise NotPermitted("A privileged role takes effect only when a second system administrator approves it.")
     if Role.ADMIN in before and Role.ADMIN not in chosen and user.active and _active_admins() <= 1:
         raise Conflict("This is the only active administrator: give another user the admin role first.")
     user.role_grants = [UserRole(role=role.value) for role in sorted(chosen)]
@@ -252,10 +264,14 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
         if actor.id == user.id:
             raise NotPermitted("Nobody records their own line manager: ask another system administrator.")
         if manager is not None and manager.id == actor.id:
-            raise Invalid({"line_manager": (
-                f"You cannot record yourself as someone's line manager: ask another system administrator "
-                f"to record you as {user.name}'s."
-            )})
+            raise Invalid(
+                {
+                    "line_manager": (
+                        f"You cannot record yourself as someone's line manager: ask another system administrator "
+                        f"to record you as {user.name}'s."
+                    )
+                }
+            )
     if manager is not None:
         if manager.id == user.id:
             raise Invalid({"line_manager": "A person cannot be their own line manager."})
@@ -265,11 +281,15 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
         seen: set[int] = set()
         while above is not None and above.id not in seen:
             if above.line_manager_id == user.id:
-                raise Invalid({"line_manager": (
-                    f"{user.name} is {manager.name}'s line manager"
-                    + ("" if above.id == manager.id else " further up")
-                    + f", so {manager.name} cannot be theirs."
-                )})
+                raise Invalid(
+                    {
+                        "line_manager": (
+                            f"{user.name} is {manager.name}'s line manager"
+                            + ("" if above.id == manager.id else " further up")
+                            + f", so {manager.name} cannot be theirs."
+                        )
+                    }
+                )
             seen.add(above.id)
             above = above.line_manager
     before = user.line_manager
@@ -278,12 +298,20 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
     user.line_manager = manager
     db.session().flush()
     record(
-        AuditAction.USER_LINE_MANAGER_CHANGE, "user", user.id, {"from": _person(before), "to": _person(manager)},
+        AuditAction.USER_LINE_MANAGER_CHANGE,
+        "user",
+        user.id,
+        {"from": _person(before), "to": _person(manager)},
         actor=actor,
     )
     notices.tell(
-        user, "Your line manager in the Registry changed",
-        (f"{manager.name} is now recorded as your line manager" if manager else "No line manager is now recorded for you")
+        user,
+        "Your line manager in the Registry changed",
+        (
+            f"{manager.name} is now recorded as your line manager"
+            if manager
+            else "No line manager is now recorded for you"
+        )
         + " in the Social Channel Registry: they are told first if someone reports a concern about your use of"
         " social media (policy 9.1).",
     )
@@ -302,22 +330,39 @@ def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
     user.active = False
     user.deactivated_at = db.utcnow()
     ended = sessions.end_all(user, "deactivated")
-    revoked = db.session().execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=db.utcnow(), revoked_by_id=actor.id)
-    ).rowcount or 0
+    revoked = (
+        db.session()
+        .execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=db.utcnow(), revoked_by_id=actor.id)
+        )
+        .rowcount
+        or 0
+    )
     links = setup_links.revoke_all(user)
-    lapsed = db.session().execute(
-        update(AccountRequest)
-        .where(or_(AccountRequest.user_id == user.id, AccountRequest.requested_by_id == user.id),
-               AccountRequest.status == AccountRequestStatus.PENDING.value)
-        .values(status=AccountRequestStatus.CANCELLED.value, decided_at=db.utcnow(),
-                decision_note=f"{user.name} was deactivated.")
-        .execution_options(synchronize_session=False)
-    ).rowcount or 0
+    lapsed = (
+        db.session()
+        .execute(
+            update(AccountRequest)
+            .where(
+                or_(AccountRequest.user_id == user.id, AccountRequest.requested_by_id == user.id),
+                AccountRequest.status == AccountRequestStatus.PENDING.value,
+            )
+            .values(
+                status=AccountRequestStatus.CANCELLED.value,
+                decided_at=db.utcnow(),
+                decision_note=f"{user.name} was deactivated.",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        .rowcount
+        or 0
+    )
     record(
-        AuditAction.USER_DEACTIVATE, "user", user.id,
+        AuditAction.USER_DEACTIVATE,
+        "user",
+        user.id,
         {"sessions_ended": ended, "tokens_revoked": revoked, "setup_links_revoked": links, "requests_lapsed": lapsed},
         actor=actor,
     )
@@ -336,8 +381,13 @@ def reactivate(user: User, *, actor: User) -> set[Role]:
         set_roles(user, (user.roles - PRIVILEGED_ROLES) or {Role.STAFF}, actor=actor)
     user.active = True
     user.deactivated_at = None
-    record(AuditAction.USER_REACTIVATE, "user", user.id,
-           {"privileged_roles_removed": sorted(role.value for role in removed)}, actor=actor)
+    record(
+        AuditAction.USER_REACTIVATE,
+        "user",
+        user.id,
+        {"privileged_roles_removed": sorted(role.value for role in removed)},
+        actor=actor,
+    )
     return removed
 
 
@@ -395,12 +445,14 @@ def revoke_token(token: ApiToken, *, actor: Actor | User) -> None:
         raise Conflict("This token is already revoked.")
     token.revoked_at = db.utcnow()
     token.revoked_by_id = actor.id
-    record(AuditAction.TOKEN_REVOKE, "api_token", token.id, {"user_id": token.user_id, "prefix": token.prefix}, actor=actor)
+    record(
+        AuditAction.TOKEN_REVOKE, "api_token", token.id, {"user_id": token.user_id, "prefix": token.prefix}, actor=actor
+    )
 
 
 def tokens_of(user: User) -> list[ApiToken]:
     return list(
-        db.session().execute(
-            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
-        ).scalars()
+        db.session()
+        .execute(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc()))
+        .scalars()
     )

@@ -135,9 +135,9 @@ def _load_user_from_session(user_id: str) -> User | None:
     token = cookie.get(SESSION_TOKEN_KEY)
     if not token:
         return None
-    record = db.session().execute(
-        select(UserSession).where(UserSession.token_hash == digest(token))
-    ).scalar_one_or_none()
+    record = (
+        db.session().execute(select(UserSession).where(UserSession.token_hash == digest(token))).scalar_one_or_none()
+    )
     if record is None or record.ended_at is not None or str(record.user_id) != user_id:
         return None
     user = record.user
@@ -177,9 +177,7 @@ def _load_user_from_token(req: object) -> User | None:
     token = bearer_token()
     if token is None or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    record = db.session().execute(
-        select(ApiToken).where(ApiToken.token_hash == digest(token))
-    ).scalar_one_or_none()
+    record = db.session().execute(select(ApiToken).where(ApiToken.token_hash == digest(token))).scalar_one_or_none()
     if record is None or record.revoked_at is not None or not record.user.active:
         return None
     now = db.utcnow()

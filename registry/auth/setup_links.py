@@ -53,15 +53,22 @@ def issue(user: User, reason: SetupReason, *, actor: Actor | User, send: bool = 
     session = db.session()
     revoked = _revoke_open_links(user, now)
     link = SetupLink(
-        user_id=user.id, reason=reason.value, salt=secrets.token_bytes(32), token_hash="0" * 64,
-        created_at=now, expires_at=now + LIFETIME,
-        created_by_id=actor.id if isinstance(actor, User) else None, created_by=actor.label[:300],
+        user_id=user.id,
+        reason=reason.value,
+        salt=secrets.token_bytes(32),
+        token_hash="0" * 64,
+        created_at=now,
+        expires_at=now + LIFETIME,
+        created_by_id=actor.id if isinstance(actor, User) else None,
+        created_by=actor.label[:300],
     )
     session.add(link)
     session.flush()
     link.token_hash = _digest(link.token)
     record(
-        AuditAction.USER_SETUP_LINK, "user", user.id,
+        AuditAction.USER_SETUP_LINK,
+        "user",
+        user.id,
         {"reason": reason.value, "link_id": link.id, "expires_at": link.expires_at, "earlier_links_revoked": revoked},
         actor=actor,
     )
@@ -93,12 +100,17 @@ def _send(user: User, link: SetupLink) -> None:
     )
     if notifications.smtp_configured():
         notifications.notify(
-            user, event="user:setup_link", subject="Set up your Social Channel Registry account",
-            body=f"{purpose}\n\n{warning}", setup_link=link,
+            user,
+            event="user:setup_link",
+            subject="Set up your Social Channel Registry account",
+            body=f"{purpose}\n\n{warning}",
+            setup_link=link,
         )
         return
     notifications.notify(
-        user, event="user:setup_link", subject="Set up your Social Channel Registry account",
+        user,
+        event="user:setup_link",
+        subject="Set up your Social Channel Registry account",
         body=(
             f"{purpose}\n\nThis Registry has no e-mail server, so the link could not be sent to you. Ask the person "
             "who runs the Registry's server for a set-up link: they print one with "
@@ -114,11 +126,16 @@ def address(link: SetupLink) -> str:
 
 
 def _revoke_open_links(user: User, now: dt.datetime) -> int:
-    return db.session().execute(
-        update(SetupLink)
-        .where(SetupLink.user_id == user.id, SetupLink.used_at.is_(None), SetupLink.revoked_at.is_(None))
-        .values(revoked_at=now)
-    ).rowcount or 0
+    return (
+        db.session()
+        .execute(
+            update(SetupLink)
+            .where(SetupLink.user_id == user.id, SetupLink.used_at.is_(None), SetupLink.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        .rowcount
+        or 0
+    )
 
 
 def revoke_all(user: User) -> int:
@@ -128,12 +145,21 @@ def revoke_all(user: User) -> int:
 
 def open_link_for(user: User) -> SetupLink | None:
     """The person's link that still works, if any."""
-    return db.session().execute(
-        select(SetupLink).where(
-            SetupLink.user_id == user.id, SetupLink.used_at.is_(None), SetupLink.revoked_at.is_(None),
-            SetupLink.expires_at > db.utcnow(),
-        ).order_by(SetupLink.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    return (
+        db.session()
+        .execute(
+            select(SetupLink)
+            .where(
+                SetupLink.user_id == user.id,
+                SetupLink.used_at.is_(None),
+                SetupLink.revoked_at.is_(None),
+                SetupLink.expires_at > db.utcnow(),
+            )
+            .order_by(SetupLink.id.desc())
+            .limit(1)
+        )
+        .scalar_one_or_none()
+    )
 
 
 NOT_VALID = (
@@ -147,9 +173,7 @@ def find(token: str) -> SetupLink | None:
     deactivated): the same answer for each, so the page tells an attacker nothing."""
     if not token or len(token) > 100:
         return None
-    link = db.session().execute(
-        select(SetupLink).where(SetupLink.token_hash == _digest(token))
-    ).scalar_one_or_none()
+    link = db.session().execute(select(SetupLink).where(SetupLink.token_hash == _digest(token))).scalar_one_or_none()
     if link is None or not link.works(db.utcnow()):
         return None
     if not hmac.compare_digest(link.token, token):
@@ -159,10 +183,17 @@ def find(token: str) -> SetupLink | None:
 
 def get(link_id: int) -> SetupLink | None:
     """The link with this id if it still works (the page keeps the id, never the token, in its cookie)."""
-    link = db.session().execute(
-        select(SetupLink).where(SetupLink.id == link_id).with_for_update(of=SetupLink)
-        .execution_options(populate_existing=True)
-    ).unique().scalar_one_or_none()
+    link = (
+        db.session()
+        .execute(
+            select(SetupLink)
+            .where(SetupLink.id == link_id)
+            .with_for_update(of=SetupLink)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     return link if link is not None and link.works(db.utcnow()) else None
 
 
@@ -195,9 +226,16 @@ def complete(link: SetupLink, *, password: str, confirm: str | None = None) -> C
     elif not password:
         errors["password"] = "Enter your password"
     elif not verify_password(user.password_hash, password):
-        errors["password"] = "Your password is not right. If you have forgotten it, ask a system administrator to reset it."
-        record(AuditAction.USER_SIGN_IN_FAILED, "user", user.id, {"reason": "wrong_password", "via": "setup_link"},
-               actor=user)
+        errors["password"] = (
+            "Your password is not right. If you have forgotten it, ask a system administrator to reset it."
+        )
+        record(
+            AuditAction.USER_SIGN_IN_FAILED,
+            "user",
+            user.id,
+            {"reason": "wrong_password", "via": "setup_link"},
+            actor=user,
+        )
     if errors:
         raise Invalid(errors)
     now = db.utcnow()
@@ -211,9 +249,17 @@ def complete(link: SetupLink, *, password: str, confirm: str | None = None) -> C
     # must not become the one the person confirms now: they are shown a new key.
     discarded = not enrolled and mfa.discard_pending(user)
     record(
-        AuditAction.USER_SETUP_COMPLETE, "user", user.id,
-        {"reason": link.reason, "link_id": link.id, "password_chosen": chose_password, "sessions_ended": ended,
-         "code_next": enrolled, "unconfirmed_key_discarded": discarded},
+        AuditAction.USER_SETUP_COMPLETE,
+        "user",
+        user.id,
+        {
+            "reason": link.reason,
+            "link_id": link.id,
+            "password_chosen": chose_password,
+            "sessions_ended": ended,
+            "code_next": enrolled,
+            "unconfirmed_key_discarded": discarded,
+        },
         actor=user,
     )
     if enrolled:

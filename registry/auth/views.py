@@ -40,7 +40,10 @@ from registry.web.throttle import (
 
 bp = Blueprint("auth", __name__)
 
-SIGN_IN_FAILED = "Enter a correct email address and password. If you have forgotten your password, ask a system administrator to reset it."
+SIGN_IN_FAILED = (
+    "Enter a correct email address and password. If you have forgotten your password, ask a "
+    "system administrator to reset it."
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -59,7 +62,10 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit(SIGN_IN_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in, exempt_when=from_trusted_device)
 @limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=account_and_client, deduct_when=failed_sign_in)
 @limiter.limit(
-    SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES, methods=["POST"], key_func=account, deduct_when=failed_sign_in,
+    SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES,
+    methods=["POST"],
+    key_func=account,
+    deduct_when=failed_sign_in,
     exempt_when=known_client,
 )
 def login():
@@ -131,7 +137,10 @@ def two_factor():
         if request.method == "POST":
             return redirect(url_for("auth.two_factor"))
         return render_template(
-            "auth/two_factor.html", enrolled=True, unused=mfa.unused_recovery_codes(user), confirm=ConfirmForm(),
+            "auth/two_factor.html",
+            enrolled=True,
+            unused=mfa.unused_recovery_codes(user),
+            confirm=ConfirmForm(),
         )
     if not setup_links.may_enrol(user):
         security.no_store()
@@ -148,7 +157,10 @@ def two_factor():
     enrolment = mfa.pending_enrolment(user) or mfa.start_enrolment(user)
     security.no_store()
     return render_template(
-        "auth/two_factor.html", enrolled=False, enrolment=enrolment, form=form,
+        "auth/two_factor.html",
+        enrolled=False,
+        enrolment=enrolment,
+        form=form,
     ), 422 if form.errors else 200
 
 
@@ -209,7 +221,9 @@ def change_password():
     if form.validate_on_submit():
         try:
             services.change_password(
-                current_user._get_current_object(), current=form.current_password.data or "", new=form.new_password.data or ""
+                current_user._get_current_object(),
+                current=form.current_password.data or "",
+                new=form.new_password.data or "",
             )
         except Invalid as exc:
             apply_errors(form, exc.errors)
@@ -265,15 +279,19 @@ def setup():
     if form.validate_on_submit():
         try:
             done = setup_links.complete(
-                link, password=form.password.data or "", confirm=form.confirm.data if choosing else None,  # type: ignore[union-attr]
+                link,
+                password=form.password.data or "",
+                confirm=form.confirm.data if choosing else None,  # type: ignore[union-attr]
             )
         except Invalid as exc:
             apply_errors(form, exc.errors)
             db.keep_on_error()  # a wrong password on a link stays in the audit trail
         else:
             if done.needs_code:
-                flash(("Your password is saved." if choosing else "Your password is right.")
-                      + " Now enter the code from your authenticator app.")
+                flash(
+                    ("Your password is saved." if choosing else "Your password is right.")
+                    + " Now enter the code from your authenticator app."
+                )
                 return redirect(url_for("auth.login_second_factor"))
             if done.must_enrol and not mfa.is_enrolled(done.user):
                 flash("Now set up two-factor sign-in: your role gives you access to sensitive information.")
@@ -281,6 +299,11 @@ def setup():
             flash("Your account is set up and you are signed in." if choosing else "You are signed in.", "success")
             return redirect(url_for("web.home"))
     return render_template(
-        "auth/setup.html", form=form, choosing=choosing, person=link.user, link=link,
-        privileged=bool(link.user.roles & TWO_FACTOR_ROLES), enrolled=mfa.is_enrolled(link.user),
+        "auth/setup.html",
+        form=form,
+        choosing=choosing,
+        person=link.user,
+        link=link,
+        privileged=bool(link.user.roles & TWO_FACTOR_ROLES),
+        enrolled=mfa.is_enrolled(link.user),
     ), 422 if form.errors else 200

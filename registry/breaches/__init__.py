@@ -1,1 +1,2 @@
-"""Breach reports (policy 9): reporting, routing to the line manager, HR, comms when the Trust's reputation is at risk."""
+"""Breach reports (policy 9): reporting, routing to the line manager, HR, and comms when the Trust's
+reputation is at risk."""

@@ -56,4 +56,4 @@ def rest(text: str) -> str:
     first = summary(text)
     if first.endswith("…"):
         return text
-    return text[len(first):].strip()
+    return text[len(first) :].strip()

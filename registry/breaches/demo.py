@@ -43,45 +43,97 @@ def seed_demo(staff: User, manager: User, reporters: list[User], comms: list[Use
     about_staff = {"subject_kind": SubjectKind.USER, "subject_user": staff.email}
     made: list[BreachReport] = []
 
-    made.append(services.report_breach(BreachAnswers(
-        account=f"{staff.name} on X", link="https://x.com/example_person/status/1790000000000000001",
-        description="A post complaining about a named colleague on the ward, visible to the public.",
-        clauses=("6.13", "6.3"), reputational_risk=True, **about_staff,
-    ), [_screenshot("post-about-colleague.png", "Cannot believe who is on shift again...")], first))
+    made.append(
+        services.report_breach(
+            BreachAnswers(
+                account=f"{staff.name} on X",
+                link="https://x.com/example_person/status/1790000000000000001",
+                description="A post complaining about a named colleague on the ward, visible to the public.",
+                clauses=("6.13", "6.3"),
+                reputational_risk=True,
+                **about_staff,
+            ),
+            [_screenshot("post-about-colleague.png", "Cannot believe who is on shift again...")],
+            first,
+        )
+    )
 
-    made.append(services.report_breach(BreachAnswers(
-        account="'Example NHS Night Staff' on Facebook", link="https://www.facebook.com/groups/examplenightstaff",
-        description="A group using the Trust logo as its picture and describing itself as the Trust's night team.",
-        clauses=("6.7", "6.8"), reputational_risk=False, subject_kind=SubjectKind.UNKNOWN,
-    ), [], second))
+    made.append(
+        services.report_breach(
+            BreachAnswers(
+                account="'Example NHS Night Staff' on Facebook",
+                link="https://www.facebook.com/groups/examplenightstaff",
+                description="A group using the Trust logo as its picture and describing itself as the Trust's "
+                "night team.",
+                clauses=("6.7", "6.8"),
+                reputational_risk=False,
+                subject_kind=SubjectKind.UNKNOWN,
+            ),
+            [],
+            second,
+        )
+    )
 
-    escalated = services.report_breach(BreachAnswers(
-        account=f"{staff.name} on TikTok", link="https://www.tiktok.com/@example.person/video/7300000000000000001",
-        description="A video filmed on the ward in which a patient's room number and bed can be seen.",
-        clauses=("6.11",), reputational_risk=False, **about_staff,
-    ), [_screenshot("video-still.png", "Night shift vlog, part 3")], first)
-    services.take(escalated, "escalate", manager,
-                  note="A second confidentiality concern this year; the first was resolved informally in March.")
+    escalated = services.report_breach(
+        BreachAnswers(
+            account=f"{staff.name} on TikTok",
+            link="https://www.tiktok.com/@example.person/video/7300000000000000001",
+            description="A video filmed on the ward in which a patient's room number and bed can be seen.",
+            clauses=("6.11",),
+            reputational_risk=False,
+            **about_staff,
+        ),
+        [_screenshot("video-still.png", "Night shift vlog, part 3")],
+        first,
+    )
+    services.take(
+        escalated,
+        "escalate",
+        manager,
+        note="A second confidentiality concern this year; the first was resolved informally in March.",
+    )
     made.append(escalated)
 
-    resolved = services.report_breach(BreachAnswers(
-        account=f"{staff.name} on LinkedIn", link="https://www.linkedin.com/in/example-person",
-        description="A profile saying they speak for the Trust on staffing matters.",
-        clauses=("6.4", "6.10"), reputational_risk=False, **about_staff,
-    ), [], second)
-    services.take(resolved, "resolve", manager,
-                  note="Talked it through; the profile now says the views are personal. No further action.")
+    resolved = services.report_breach(
+        BreachAnswers(
+            account=f"{staff.name} on LinkedIn",
+            link="https://www.linkedin.com/in/example-person",
+            description="A profile saying they speak for the Trust on staffing matters.",
+            clauses=("6.4", "6.10"),
+            reputational_risk=False,
+            **about_staff,
+        ),
+        [],
+        second,
+    )
+    services.take(
+        resolved,
+        "resolve",
+        manager,
+        note="Talked it through; the profile now says the views are personal. No further action.",
+    )
     made.append(resolved)
 
-    closed = services.report_breach(BreachAnswers(
-        account="@ExampleNHSFan on X", link="https://x.com/ExampleNHSFan",
-        description="An account posting hospital news with the NHS lozenge in its banner.",
-        clauses=("6.8",), reputational_risk=False, subject_kind=SubjectKind.OTHER,
-        subject_name="A member of the public, not staff",
-    ), [], first)
+    closed = services.report_breach(
+        BreachAnswers(
+            account="@ExampleNHSFan on X",
+            link="https://x.com/ExampleNHSFan",
+            description="An account posting hospital news with the NHS lozenge in its banner.",
+            clauses=("6.8",),
+            reputational_risk=False,
+            subject_kind=SubjectKind.OTHER,
+            subject_name="A member of the public, not staff",
+        ),
+        [],
+        first,
+    )
     router = next(person for person in comms if person.id != first.id)
-    services.take(closed, "close", router,
-                  note="Not a member of staff: recorded in monitoring as an unauthorised account instead.")
+    services.take(
+        closed,
+        "close",
+        router,
+        note="Not a member of staff: recorded in monitoring as an unauthorised account instead.",
+    )
     made.append(closed)
     db.session().flush()
     return made

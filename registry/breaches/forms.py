@@ -52,16 +52,21 @@ class ReportForm(FlaskForm):
         description="What was posted or done, and when. Do not copy patients' details here.",
     )
     clauses = MultiCheckboxField(
-        "Which parts of the policy may it breach?", validate_choice=False,
+        "Which parts of the policy may it breach?",
+        validate_choice=False,
         description="Choose all that apply. If you are not sure, choose the closest.",
     )
     reputational_risk = RadioField(
-        "Could it affect the Trust's reputation?", choices=YES_NO, validate_choice=False,
+        "Could it affect the Trust's reputation?",
+        choices=YES_NO,
+        validate_choice=False,
         description="For example if patients, the public or the media can see it, or it names the Trust. "
-                    "If so, the communications team are told too (policy 9.3).",
+        "If so, the communications team are told too (policy 9.3).",
     )
     subject_kind = RadioField(
-        "Do you know which member of staff it is?", choices=SUBJECT_CHOICES, validate_choice=False,
+        "Do you know which member of staff it is?",
+        choices=SUBJECT_CHOICES,
+        validate_choice=False,
         description="The report goes to their line manager (policy 9.1). The member of staff cannot see it.",
     )
     subject_user = StringField("Their email address or full name")
@@ -101,13 +106,15 @@ class DecisionForm(FlaskForm):
         validate_choice=False,
     )
     note = TextAreaField(
-        "Details", description="How it was resolved, why it needs HR, or why it is not yours to handle.",
+        "Details",
+        description="How it was resolved, why it needs HR, or why it is not yours to handle.",
     )
 
 
 class OutcomeForm(FlaskForm):
-    note = TextAreaField(TRANSITIONS[BreachAction.OUTCOME].note_label,
-                         description=TRANSITIONS[BreachAction.OUTCOME].note_hint)
+    note = TextAreaField(
+        TRANSITIONS[BreachAction.OUTCOME].note_label, description=TRANSITIONS[BreachAction.OUTCOME].note_hint
+    )
 
 
 class FlagForm(FlaskForm):

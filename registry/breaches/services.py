@@ -169,16 +169,22 @@ def find_subject(text: str) -> User:
         found = session.execute(select(User).where(User.email == value.lower())).scalar_one_or_none()
         people = [found] if found is not None else []
     else:
-        people = list(session.execute(
-            select(User).where(func.lower(User.name) == value.lower(), User.active.is_(True)).limit(2)
-        ).scalars())
+        people = list(
+            session.execute(
+                select(User).where(func.lower(User.name) == value.lower(), User.active.is_(True)).limit(2)
+            ).scalars()
+        )
     if len(people) > 1:
         raise Invalid({"subject_user": "More than one person in the Registry has this name: enter their email address"})
     if not people:
-        raise Invalid({"subject_user": (
-            "There is nobody in the Registry with this email address or name. Check it, or choose "
-            "'Someone who is not in the Registry' and give their name"
-        )})
+        raise Invalid(
+            {
+                "subject_user": (
+                    "There is nobody in the Registry with this email address or name. Check it, or choose "
+                    "'Someone who is not in the Registry' and give their name"
+                )
+            }
+        )
     return people[0]
 
 
@@ -233,13 +239,14 @@ def _check(data: BreachAnswers, reporter: User) -> tuple[_Checked | None, dict[s
     if errors:
         return None, errors
     return _Checked(
-        account=account, link=link, description=description, clauses=tuple(chosen),
-        reputational_risk=bool(data.reputational_risk), subject=subject, subject_name=subject_name,
+        account=account,
+        link=link,
+        description=description,
+        clauses=tuple(chosen),
+        reputational_risk=bool(data.reputational_risk),
+        subject=subject,
+        subject_name=subject_name,
     ), {}
-
-
-
-
 
 
 def clause_rows(numbers: Sequence[str], *, session: Session | None = None) -> list[PolicyClause]:
@@ -255,9 +262,13 @@ def clause_rows(numbers: Sequence[str], *, session: Session | None = None) -> li
         .values([{"policy_version": version, "number": n, "text": known[n].text} for n in numbers])
         .on_conflict_do_nothing(index_elements=["policy_version", "number"])
     )
-    rows = session.execute(
-        select(PolicyClause).where(PolicyClause.policy_version == version, PolicyClause.number.in_(numbers))
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(PolicyClause).where(PolicyClause.policy_version == version, PolicyClause.number.in_(numbers))
+        )
+        .scalars()
+        .all()
+    )
     order = list(numbers)
     return sorted(rows, key=lambda row: order.index(row.number))
 
@@ -267,7 +278,9 @@ def usable_manager(user: User | None) -> bool:
     return user is not None and user.active and user.has_role(Role.MANAGER)
 
 
-def _first_route(subject: User | None, subject_name: str | None, reporter: User) -> tuple[User | None, RouteReason | None]:
+def _first_route(
+    subject: User | None, subject_name: str | None, reporter: User
+) -> tuple[User | None, RouteReason | None]:
     """The line manager a new report goes to, or why it waits for the communications team."""
     if subject is None:
         return None, RouteReason.NOT_A_USER if subject_name else RouteReason.SUBJECT_UNKNOWN
@@ -293,12 +306,24 @@ def _subject_kind(subject: User | None, subject_name: str | None) -> str:
 
 
 def _add_step(
-    report: BreachReport, action: str, from_status: str | None, actor: User, note: str | None, now: dt.datetime,
-    *, assigned_to: User | None = None,
+    report: BreachReport,
+    action: str,
+    from_status: str | None,
+    actor: User,
+    note: str | None,
+    now: dt.datetime,
+    *,
+    assigned_to: User | None = None,
 ) -> BreachStep:
     step = BreachStep(
-        report_id=report.id, action=action, from_status=from_status, to_status=report.status, actor_id=actor.id,
-        assigned_to_id=assigned_to.id if assigned_to else None, occurred_at=now, note=note or None,
+        report_id=report.id,
+        action=action,
+        from_status=from_status,
+        to_status=report.status,
+        actor_id=actor.id,
+        assigned_to_id=assigned_to.id if assigned_to else None,
+        occurred_at=now,
+        note=note or None,
     )
     db.session().add(step)
     return step
@@ -319,13 +344,21 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
     manager, reason = _first_route(checked.subject, checked.subject_name, reporter)
     status = BreachStatus.WITH_MANAGER if manager is not None else BreachStatus.TO_ROUTE
     report = BreachReport(
-        status=status.value, account=checked.account, link=checked.link, description=checked.description,
-        policy_version=policy_clauses.policy_version(), reputational_risk=checked.reputational_risk,
+        status=status.value,
+        account=checked.account,
+        link=checked.link,
+        description=checked.description,
+        policy_version=policy_clauses.policy_version(),
+        reputational_risk=checked.reputational_risk,
         flagged_at=now if checked.reputational_risk else None,
         flagged_by_id=reporter.id if checked.reputational_risk else None,
-        subject_id=checked.subject.id if checked.subject else None, subject_name=checked.subject_name,
-        reporter_id=reporter.id, manager_id=manager.id if manager else None,
-        route_reason=reason.value if reason else None, created_at=now, status_changed_at=now,
+        subject_id=checked.subject.id if checked.subject else None,
+        subject_name=checked.subject_name,
+        reporter_id=reporter.id,
+        manager_id=manager.id if manager else None,
+        route_reason=reason.value if reason else None,
+        created_at=now,
+        status_changed_at=now,
     )
     session.add(report)
     session.flush()
@@ -334,12 +367,17 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
     session.add_all(BreachEvidence(report_id=report.id, upload_id=u.id, added_at=now) for u in stored)
     _add_step(report, "report", None, reporter, None, now, assigned_to=manager)
     record(
-        AuditAction.BREACH_REPORT, OBJECT_TYPE, report.reference,
+        AuditAction.BREACH_REPORT,
+        OBJECT_TYPE,
+        report.reference,
         {
-            "status": report.status, "policy_version": report.policy_version,
-            "clauses": [row.number for row in rows], "reputational_risk": report.reputational_risk,
+            "status": report.status,
+            "policy_version": report.policy_version,
+            "clauses": [row.number for row in rows],
+            "reputational_risk": report.reputational_risk,
             "subject": _subject_kind(checked.subject, checked.subject_name),
-            "manager_id": report.manager_id, "route_reason": report.route_reason,
+            "manager_id": report.manager_id,
+            "route_reason": report.route_reason,
             "evidence": _evidence_details(stored),
         },
         actor=reporter,
@@ -349,7 +387,11 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
     if manager is not None:
         _tell([manager], report, "breach:assigned")
     if status is BreachStatus.TO_ROUTE or report.reputational_risk:
-        _tell(_comms_for(report, reporter), report, "breach:to_route" if status is BreachStatus.TO_ROUTE else "breach:flagged")
+        _tell(
+            _comms_for(report, reporter),
+            report,
+            "breach:to_route" if status is BreachStatus.TO_ROUTE else "breach:flagged",
+        )
     return report
 
 
@@ -380,7 +422,9 @@ def _tell(recipients: Sequence[User], report: BreachReport, event: str) -> None:
     """The one message a handler gets: that a case needs them, never what it is about."""
     if recipients:
         notifications.notify(
-            recipients, event=event, subject=ATTENTION,
+            recipients,
+            event=event,
+            subject=ATTENTION,
             body=f"{ATTENTION} in the Social Channel Registry: {report.reference}.\n\n{PRIVACY}",
             link=_link(report),
         )
@@ -390,8 +434,11 @@ def _tell_closed(report: BreachReport, people: Iterable[User | None]) -> None:
     recipients = [p for p in people if p is not None and p.id != report.subject_id]
     if recipients:
         notifications.notify(
-            recipients, event="breach:closed", subject=f"Breach report {report.reference} has been closed",
-            body=f"Breach report {report.reference} has been closed. {PRIVACY}", link=_link(report),
+            recipients,
+            event="breach:closed",
+            subject=f"Breach report {report.reference} has been closed",
+            body=f"Breach report {report.reference} has been closed. {PRIVACY}",
+            link=_link(report),
         )
 
 
@@ -454,8 +501,13 @@ def _full_clause(user: User) -> ColumnElement[bool]:
         if user.can(Permission.BREACH_MANAGE):
             parts.append(BreachReport.manager_id == user.id)
         if user.can(Permission.BREACH_ROUTE):
-            parts.append(or_(BreachReport.status == BreachStatus.TO_ROUTE.value, BreachReport.reputational_risk.is_(True),
-                             _stranded_clause()))
+            parts.append(
+                or_(
+                    BreachReport.status == BreachStatus.TO_ROUTE.value,
+                    BreachReport.reputational_risk.is_(True),
+                    _stranded_clause(),
+                )
+            )
         if user.can(Permission.BREACH_HR):
             parts.append(BreachReport.escalated_at.is_not(None))
         seen = or_(*parts) if parts else false()
@@ -471,8 +523,10 @@ def stranded(report: BreachReport) -> bool:
 def _stranded_clause() -> ColumnElement[bool]:
     """SQL for :func:`stranded`."""
     usable = exists().where(
-        User.id == BreachReport.manager_id, User.active.is_(True),
-        UserRole.user_id == User.id, UserRole.role == Role.MANAGER.value,
+        User.id == BreachReport.manager_id,
+        User.active.is_(True),
+        UserRole.user_id == User.id,
+        UserRole.role == Role.MANAGER.value,
     )
     return and_(BreachReport.status == BreachStatus.WITH_MANAGER.value, ~usable)
 
@@ -488,8 +542,10 @@ def visible_clause(user: User) -> ColumnElement[bool]:
 
 def handles_any(user: User) -> bool:
     """Whether ``user``'s roles let them handle or oversee cases at all."""
-    return any(user.can(p) for p in (Permission.BREACH_MANAGE, Permission.BREACH_ROUTE, Permission.BREACH_HR,
-                                     Permission.BREACH_READ_ALL))
+    return any(
+        user.can(p)
+        for p in (Permission.BREACH_MANAGE, Permission.BREACH_ROUTE, Permission.BREACH_HR, Permission.BREACH_READ_ALL)
+    )
 
 
 def record_view(report: BreachReport, user: User, *, evidence: int | None = None) -> None:
@@ -501,25 +557,38 @@ def record_view(report: BreachReport, user: User, *, evidence: int | None = None
 
 
 def evidence_of(report: BreachReport) -> list[BreachEvidence]:
-    return list(db.session().execute(
-        select(BreachEvidence).where(BreachEvidence.report_id == report.id).order_by(BreachEvidence.id)
-    ).unique().scalars())
+    return list(
+        db.session()
+        .execute(select(BreachEvidence).where(BreachEvidence.report_id == report.id).order_by(BreachEvidence.id))
+        .unique()
+        .scalars()
+    )
 
 
 def evidence_file(report: BreachReport, upload_id: int) -> Upload:
     """One of the case's evidence files; "not found" for any other upload."""
-    found = db.session().execute(
-        select(BreachEvidence).where(BreachEvidence.report_id == report.id, BreachEvidence.upload_id == upload_id)
-    ).unique().scalar_one_or_none()
+    found = (
+        db.session()
+        .execute(
+            select(BreachEvidence).where(BreachEvidence.report_id == report.id, BreachEvidence.upload_id == upload_id)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if found is None:
         raise NotFound(f"{report.reference} has no evidence file {upload_id}.")
     return found.upload
 
 
 def history(report: BreachReport) -> list[BreachStep]:
-    return list(db.session().execute(
-        select(BreachStep).where(BreachStep.report_id == report.id).order_by(BreachStep.occurred_at, BreachStep.id)
-    ).unique().scalars())
+    return list(
+        db.session()
+        .execute(
+            select(BreachStep).where(BreachStep.report_id == report.id).order_by(BreachStep.occurred_at, BreachStep.id)
+        )
+        .unique()
+        .scalars()
+    )
 
 
 # --- handling a case ----------------------------------------------------------------------------
@@ -546,10 +615,17 @@ def _four_eyes(actor: User, report: BreachReport) -> None:
 
 
 def _escalated_by(report: BreachReport) -> set[int]:
-    return set(db.session().execute(
-        select(BreachStep.actor_id).where(BreachStep.report_id == report.id, BreachStep.action == BreachAction.ESCALATE.value,
-                                          BreachStep.actor_id.is_not(None))
-    ).scalars())
+    return set(
+        db.session()
+        .execute(
+            select(BreachStep.actor_id).where(
+                BreachStep.report_id == report.id,
+                BreachStep.action == BreachAction.ESCALATE.value,
+                BreachStep.actor_id.is_not(None),
+            )
+        )
+        .scalars()
+    )
 
 
 def check_transition(actor: User, report: BreachReport, t: Transition) -> None:
@@ -560,8 +636,7 @@ def check_transition(actor: User, report: BreachReport, t: Transition) -> None:
     if status not in t.sources and not rerouting:
         allowed = " or ".join(sorted(s.phrase for s in t.sources))
         raise Conflict(
-            f"{report.reference} is {status.phrase}, so it cannot be {t.done}. "
-            f"Only a report that is {allowed} can be."
+            f"{report.reference} is {status.phrase}, so it cannot be {t.done}. Only a report that is {allowed} can be."
         )
     _four_eyes(actor, report)
     if t.action is BreachAction.OUTCOME and (report.manager_id == actor.id or actor.id in _escalated_by(report)):
@@ -583,7 +658,8 @@ def can_take(user: User, report: BreachReport, action: BreachAction) -> bool:
 def routing_candidates(report: BreachReport) -> list[User]:
     """The line managers comms may send the case to: never its subject or its reporter."""
     return [
-        person for person in sorted(_people_with(Role.MANAGER), key=lambda p: (p.name.lower(), p.id))
+        person
+        for person in sorted(_people_with(Role.MANAGER), key=lambda p: (p.name.lower(), p.id))
         if person.id not in (report.subject_id, report.reporter_id)
     ]
 
@@ -611,7 +687,12 @@ def _note(text: str | None, t: Transition, errors: dict[str, str]) -> str:
 
 
 def take(
-    report: BreachReport, action: str, actor: User, *, note: str | None = None, manager_id: int | None = None,
+    report: BreachReport,
+    action: str,
+    actor: User,
+    *,
+    note: str | None = None,
+    manager_id: int | None = None,
 ) -> BreachReport:
     """Move the case along the table: comms route or close it, its manager resolves, escalates or
     hands it back, HR record the outcome. ``manager_id`` names the manager when routing."""
@@ -677,12 +758,16 @@ def manager_cannot_act(manager: User, actor: Actor | User) -> list[BreachReport]
     """``manager`` was deactivated or lost the line manager role: their cases waiting for them go
     back to the communications team to route (each audited, comms told). Returns those cases."""
     session = db.session()
-    cases = list(session.execute(
-        select(BreachReport)
-        .where(BreachReport.status == BreachStatus.WITH_MANAGER.value, BreachReport.manager_id == manager.id)
-        .order_by(BreachReport.id)
-        .with_for_update(of=BreachReport)
-    ).unique().scalars())
+    cases = list(
+        session.execute(
+            select(BreachReport)
+            .where(BreachReport.status == BreachStatus.WITH_MANAGER.value, BreachReport.manager_id == manager.id)
+            .order_by(BreachReport.id)
+            .with_for_update(of=BreachReport)
+        )
+        .unique()
+        .scalars()
+    )
     if not cases:
         return []
     now = db.utcnow()
@@ -694,14 +779,28 @@ def manager_cannot_act(manager: User, actor: Actor | User) -> list[BreachReport]
         report.manager_id = None
         report.manager = None
         report.route_reason = RouteReason.MANAGER_UNAVAILABLE.value
-        session.add(BreachStep(
-            report_id=report.id, action="unassign", from_status=previous, to_status=report.status,
-            actor_id=doer.id if doer else None, occurred_at=now, note=MANAGER_GONE + ".",
-        ))
+        session.add(
+            BreachStep(
+                report_id=report.id,
+                action="unassign",
+                from_status=previous,
+                to_status=report.status,
+                actor_id=doer.id if doer else None,
+                occurred_at=now,
+                note=MANAGER_GONE + ".",
+            )
+        )
         record(
-            AuditAction.BREACH_ROUTE, OBJECT_TYPE, report.reference,
-            {"action": "unassign", "from": previous, "to": report.status, "former_manager_id": manager.id,
-             "reason": MANAGER_GONE},
+            AuditAction.BREACH_ROUTE,
+            OBJECT_TYPE,
+            report.reference,
+            {
+                "action": "unassign",
+                "from": previous,
+                "to": report.status,
+                "former_manager_id": manager.id,
+                "reason": MANAGER_GONE,
+            },
             actor=actor,
         )
     session.flush()
@@ -721,7 +820,9 @@ def can_flag(user: User, report: BreachReport) -> bool:
 def _check_flag(actor: User, report: BreachReport) -> None:
     _check_handler(actor, report, Permission.BREACH_MANAGE, Handler.MANAGER)
     if report.reputational_risk:
-        raise Conflict(f"{report.reference} is already flagged as a reputational risk: the communications team can see it.")
+        raise Conflict(
+            f"{report.reference} is already flagged as a reputational risk: the communications team can see it."
+        )
     if not report.is_open:
         raise Conflict(f"{report.reference} is closed, so it can no longer be flagged.")
 
@@ -767,8 +868,14 @@ def _title(report: BreachReport) -> str:
 
 def _item(report: BreachReport, status_label: str, *, needs_you: bool, since: dt.datetime | None = None) -> WorkItem:
     return WorkItem(
-        kind=KIND, reference=report.reference, title=_title(report), status_label=status_label,
-        waiting_since=since or report.status_changed_at, url=_link(report), requester=None, needs_you=needs_you,
+        kind=KIND,
+        reference=report.reference,
+        title=_title(report),
+        status_label=status_label,
+        waiting_since=since or report.status_changed_at,
+        url=_link(report),
+        requester=None,
+        needs_you=needs_you,
     )
 
 
@@ -784,17 +891,22 @@ def waiting_for(user: User) -> list[WorkItem]:
     one they reported. No names or details: the title cites the policy clauses only."""
     items: list[WorkItem] = []
     if user.can(Permission.BREACH_MANAGE):
-        for report in _open_where(BreachReport.status == BreachStatus.WITH_MANAGER.value,
-                                  BreachReport.manager_id == user.id, _not_about(user)):
+        for report in _open_where(
+            BreachReport.status == BreachStatus.WITH_MANAGER.value, BreachReport.manager_id == user.id, _not_about(user)
+        ):
             items.append(_item(report, "Resolve it or escalate it to HR", needs_you=True))
     if user.can(Permission.BREACH_ROUTE):
         for report in _open_where(
             _not_about(user),
             or_(
-                and_(or_(BreachReport.status == BreachStatus.TO_ROUTE.value, _stranded_clause()),
-                     or_(BreachReport.reporter_id.is_(None), BreachReport.reporter_id != user.id)),
-                and_(BreachReport.reputational_risk.is_(True),
-                     BreachReport.status.in_([BreachStatus.WITH_MANAGER.value, BreachStatus.WITH_HR.value])),
+                and_(
+                    or_(BreachReport.status == BreachStatus.TO_ROUTE.value, _stranded_clause()),
+                    or_(BreachReport.reporter_id.is_(None), BreachReport.reporter_id != user.id),
+                ),
+                and_(
+                    BreachReport.reputational_risk.is_(True),
+                    BreachReport.status.in_([BreachStatus.WITH_MANAGER.value, BreachStatus.WITH_HR.value]),
+                ),
             ),
         ):
             if report.status_enum is BreachStatus.TO_ROUTE:
@@ -802,11 +914,20 @@ def waiting_for(user: User) -> list[WorkItem]:
             elif stranded(report):
                 items.append(_item(report, "Its line manager can no longer act on it: choose another", needs_you=True))
             else:
-                items.append(_item(report, f"Reputational risk: {report.status_enum.label.lower()}", needs_you=False,
-                                   since=report.flagged_at))
+                items.append(
+                    _item(
+                        report,
+                        f"Reputational risk: {report.status_enum.label.lower()}",
+                        needs_you=False,
+                        since=report.flagged_at,
+                    )
+                )
     if user.can(Permission.BREACH_HR):
-        for report in _open_where(BreachReport.status == BreachStatus.WITH_HR.value, _not_about(user),
-                                  or_(BreachReport.reporter_id.is_(None), BreachReport.reporter_id != user.id)):
+        for report in _open_where(
+            BreachReport.status == BreachStatus.WITH_HR.value,
+            _not_about(user),
+            or_(BreachReport.reporter_id.is_(None), BreachReport.reporter_id != user.id),
+        ):
             items.append(_item(report, "Record HR's outcome", needs_you=True))
     unique: dict[str, WorkItem] = {}
     for item in items:
@@ -821,11 +942,20 @@ def for_information(user: User) -> list[WorkItem]:
 
 def work_items_of(user: User) -> list[WorkItem]:
     """The person's own open reports, with what the reporter may know: that each is being looked into."""
-    reports = _open_where(BreachReport.reporter_id == user.id,
-                          BreachReport.status.in_([s.value for s in OPEN_STATUSES]), _not_about(user))
+    reports = _open_where(
+        BreachReport.reporter_id == user.id, BreachReport.status.in_([s.value for s in OPEN_STATUSES]), _not_about(user)
+    )
     return [
-        WorkItem(kind=KIND, reference=r.reference, title="Your breach report", status_label=r.reporter_label,
-                 waiting_since=r.created_at, url=_link(r), requester=None, needs_you=False)
+        WorkItem(
+            kind=KIND,
+            reference=r.reference,
+            title="Your breach report",
+            status_label=r.reporter_label,
+            waiting_since=r.created_at,
+            url=_link(r),
+            requester=None,
+            needs_you=False,
+        )
         for r in sorted(reports, key=lambda r: (r.created_at, r.id))
     ]
 
@@ -845,22 +975,31 @@ def month_figures(start: dt.date, end: dt.date) -> dict[str, int]:
     def within(column: Any) -> ColumnElement[bool]:
         return and_(column >= since, column < until)
 
-    opened, closed, escalated, flagged = db.session().execute(
-        select(
-            func.count().filter(within(BreachReport.created_at)),
-            func.count().filter(within(BreachReport.closed_at)),
-            func.count().filter(within(BreachReport.escalated_at)),
-            func.count().filter(within(BreachReport.flagged_at)),
-        ).select_from(BreachReport)
-    ).one()
+    opened, closed, escalated, flagged = (
+        db.session()
+        .execute(
+            select(
+                func.count().filter(within(BreachReport.created_at)),
+                func.count().filter(within(BreachReport.closed_at)),
+                func.count().filter(within(BreachReport.escalated_at)),
+                func.count().filter(within(BreachReport.flagged_at)),
+            ).select_from(BreachReport)
+        )
+        .one()
+    )
     return {"opened": opened, "closed": closed, "escalated": escalated, "flagged": flagged}
 
 
 def open_count() -> int:
-    return db.session().execute(
-        select(func.count()).select_from(BreachReport)
-        .where(BreachReport.status.in_([s.value for s in OPEN_STATUSES]))
-    ).scalar_one()
+    return (
+        db.session()
+        .execute(
+            select(func.count())
+            .select_from(BreachReport)
+            .where(BreachReport.status.in_([s.value for s in OPEN_STATUSES]))
+        )
+        .scalar_one()
+    )
 
 
 # --- retention ----------------------------------------------------------------------------------
@@ -914,9 +1053,15 @@ def anonymise(report: BreachReport, actor: Actor, *, years: int) -> int:
         setattr(report, f"{relation}_id", None)
     report.anonymised_at = db.utcnow()
     record(
-        AuditAction.BREACH_ANONYMISE, OBJECT_TYPE, report.reference,
-        {"closed_at": report.closed_at, "retention_years": years, "evidence_removed": len(upload_ids),
-         "messages_removed": messages},
+        AuditAction.BREACH_ANONYMISE,
+        OBJECT_TYPE,
+        report.reference,
+        {
+            "closed_at": report.closed_at,
+            "retention_years": years,
+            "evidence_removed": len(upload_ids),
+            "messages_removed": messages,
+        },
         actor=actor,
     )
     session.flush()
@@ -930,19 +1075,29 @@ def apply_retention(actor: Actor, *, years: int | None = None, now: dt.datetime 
     Running it again changes nothing; a run that anonymises something is itself audited."""
     years = years if years is not None else retention_years()
     cutoff = add_years(now or db.utcnow(), -years)
-    due = db.session().execute(
-        select(BreachReport)
-        .where(BreachReport.status == BreachStatus.CLOSED.value, BreachReport.closed_at < cutoff,
-               BreachReport.anonymised_at.is_(None))
-        .order_by(BreachReport.id)
-        .with_for_update(of=BreachReport)
-    ).unique().scalars().all()
+    due = (
+        db.session()
+        .execute(
+            select(BreachReport)
+            .where(
+                BreachReport.status == BreachStatus.CLOSED.value,
+                BreachReport.closed_at < cutoff,
+                BreachReport.anonymised_at.is_(None),
+            )
+            .order_by(BreachReport.id)
+            .with_for_update(of=BreachReport)
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     files = sum(anonymise(report, actor, years=years) for report in due)
     if due:
         record(
-            AuditAction.RETENTION_APPLY, "retention", "breach_reports",
+            AuditAction.RETENTION_APPLY,
+            "retention",
+            "breach_reports",
             {"anonymised": len(due), "files_removed": files, "closed_before": cutoff, "retention_years": years},
             actor=actor,
         )
     return RetentionResult(len(due), files, cutoff)
-

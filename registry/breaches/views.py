@@ -49,8 +49,14 @@ def _user():
 
 def _service_errors(form: Any, exc: Invalid) -> None:
     db.session().rollback()
-    apply_errors(form, {name: message for name, message in exc.errors.items()
-                        if not (name in form._fields and form._fields[name].errors)})
+    apply_errors(
+        form,
+        {
+            name: message
+            for name, message in exc.errors.items()
+            if not (name in form._fields and form._fields[name].errors)
+        },
+    )
 
 
 # --- the list -----------------------------------------------------------------------------------
@@ -66,8 +72,12 @@ def index():
     page, per_page = page_args(25)
     result = paginate(db.session(), services.search(user, state), page, per_page)
     return render_template(
-        "breaches/index.html", page=result, state=state, filters=services.FILTERS,
-        waiting=services.waiting_for(user), handles=services.handles_any(user),
+        "breaches/index.html",
+        page=result,
+        state=state,
+        filters=services.FILTERS,
+        waiting=services.waiting_for(user),
+        handles=services.handles_any(user),
         in_full=lambda report: services.sees_in_full(user, report),
     )
 
@@ -77,9 +87,13 @@ def index():
 
 def _answers(form: ReportForm) -> services.BreachAnswers:
     return services.BreachAnswers(
-        account=form.account.data or "", link=form.link.data or "", description=form.description.data or "",
-        clauses=tuple(form.clauses.data or ()), reputational_risk=form.risk_answer(),
-        subject_kind=form.subject_kind.data or "", subject_user=form.subject_user.data or "",
+        account=form.account.data or "",
+        link=form.link.data or "",
+        description=form.description.data or "",
+        clauses=tuple(form.clauses.data or ()),
+        reputational_risk=form.risk_answer(),
+        subject_kind=form.subject_kind.data or "",
+        subject_user=form.subject_user.data or "",
         subject_name=form.subject_name.data or "",
     )
 
@@ -112,7 +126,11 @@ def new():
             )
             return redirect(url_for("breaches.detail", reference=report.reference))
     return render_template(
-        "breaches/new.html", form=form, clauses=clauses.breachable(), summary=clauses.summary, rest=clauses.rest,
+        "breaches/new.html",
+        form=form,
+        clauses=clauses.breachable(),
+        summary=clauses.summary,
+        rest=clauses.rest,
         version=clauses.policy_version(),
     ), 422 if form.errors else 200
 
@@ -130,8 +148,13 @@ def _routing_form(report: BreachReport, formdata: Any = None) -> RoutingForm:
 
 
 def _detail_page(
-    report: BreachReport, *, routing: RoutingForm | None = None, decision: DecisionForm | None = None,
-    outcome: OutcomeForm | None = None, flagging: FlagForm | None = None, status: int = 200,
+    report: BreachReport,
+    *,
+    routing: RoutingForm | None = None,
+    decision: DecisionForm | None = None,
+    outcome: OutcomeForm | None = None,
+    flagging: FlagForm | None = None,
+    status: int = 200,
 ):
     user = _user()
     full = services.sees_in_full(user, report)
@@ -149,20 +172,34 @@ def _detail_page(
         if services.can_flag(user, report):
             forms["flagging"] = flagging or FlagForm(formdata=None, prefix="flag")
     return render_template(
-        "breaches/detail.html", report=report, full=full, history=services.history(report) if full else [],
-        evidence=services.evidence_of(report), step_labels=STEP_LABELS, transitions=TRANSITIONS,
-        routing_decisions=ROUTING_DECISIONS, manager_decisions=MANAGER_DECISIONS,
-        own=report.reporter_id == user.id, four_eyes=_four_eyes_note(user, report),
-        stranded=full and services.stranded(report), **forms,
+        "breaches/detail.html",
+        report=report,
+        full=full,
+        history=services.history(report) if full else [],
+        evidence=services.evidence_of(report),
+        step_labels=STEP_LABELS,
+        transitions=TRANSITIONS,
+        routing_decisions=ROUTING_DECISIONS,
+        manager_decisions=MANAGER_DECISIONS,
+        own=report.reporter_id == user.id,
+        four_eyes=_four_eyes_note(user, report),
+        stranded=full and services.stranded(report),
+        **forms,
     ), status
 
 
 def _four_eyes_note(user: Any, report: BreachReport) -> str | None:
     """Why someone who would otherwise act on the case may not."""
-    if (report.status_enum is BreachStatus.WITH_HR and user.can(Permission.BREACH_HR)
-            and report.reporter_id != user.id
-            and not services.can_take(user, report, BreachAction.OUTCOME)):
-        return "You were this report's line manager or escalated it, so another member of HR must record the outcome (four-eyes rule)."
+    if (
+        report.status_enum is BreachStatus.WITH_HR
+        and user.can(Permission.BREACH_HR)
+        and report.reporter_id != user.id
+        and not services.can_take(user, report, BreachAction.OUTCOME)
+    ):
+        return (
+            "You were this report's line manager or escalated it, so another member of HR must record the "
+            "outcome (four-eyes rule)."
+        )
     if report.reporter_id != user.id or not report.is_open:
         return None
     if report.status_enum is BreachStatus.TO_ROUTE and user.can(Permission.BREACH_ROUTE):
@@ -200,7 +237,10 @@ def route(reference: str):
     chosen = form.decision.data or ""
     try:
         report = services.take(
-            report, chosen, _user(), note=form.note.data,
+            report,
+            chosen,
+            _user(),
+            note=form.note.data,
             manager_id=form.manager_id() if chosen == BreachAction.ROUTE.value else None,
         )
     except Invalid as exc:
@@ -223,7 +263,9 @@ def decide(reference: str):
     form = DecisionForm(prefix="decision")
     chosen = form.decision.data or ""
     if chosen not in {a.value for a in MANAGER_DECISIONS}:
-        apply_errors(form, {"decision": "Choose whether you resolved it, are escalating it to HR, or are handing it back"})
+        apply_errors(
+            form, {"decision": "Choose whether you resolved it, are escalating it to HR, or are handing it back"}
+        )
         if not (form.note.data or "").strip():
             apply_errors(form, {"note": "Give the details"})
         return _detail_page(report, decision=form, status=422)
@@ -250,8 +292,9 @@ def flag(reference: str):
         return _detail_page(services.get_report(reference), flagging=form, status=422)
     except Conflict as exc:
         return _refused(reference, exc)
-    return _after(report, f"{report.reference} has been flagged as a reputational risk: "
-                          "the communications team have been told.")
+    return _after(
+        report, f"{report.reference} has been flagged as a reputational risk: the communications team have been told."
+    )
 
 
 @bp.route("/<reference>/outcome", methods=["POST"])

@@ -13,7 +13,9 @@ from wtforms.fields.choices import SelectChoice
 from registry.channels.platforms import PLATFORMS
 from registry.web.forms import NhsDateField
 
-PLATFORM_CHOICES = [SelectChoice("", "Choose a platform")] + [SelectChoice(p.value, info.label) for p, info in PLATFORMS.items()]
+PLATFORM_CHOICES = [SelectChoice("", "Choose a platform")] + [
+    SelectChoice(p.value, info.label) for p, info in PLATFORMS.items()
+]
 
 
 class ChannelDetailsForm(FlaskForm):
@@ -35,10 +37,13 @@ class ChannelDetailsForm(FlaskForm):
         "What happens out of hours?",
         description="Who watches the account in the evenings, at weekends and on bank holidays.",
     )
-    sponsor = StringField("Senior sponsor", description="The senior manager accountable for the account: name and job title.")
+    sponsor = StringField(
+        "Senior sponsor", description="The senior manager accountable for the account: name and job title."
+    )
     proposed_administrators = TextAreaField(
         "Who should be administrators?",
-        description="Name and NHS email address of each person. The communications team manages the passwords (policy 7.2).",
+        description="Name and NHS email address of each person. The communications team manages the passwords "
+        "(policy 7.2).",
     )
 
 
@@ -48,12 +53,23 @@ class ChannelRequestForm(ChannelDetailsForm):
         "Proposed handle or web address", description="For example @ExampleNHS, or the full web address of the profile."
     )
     policy_acknowledged = BooleanField(
-        "I have read the Trust's social media policy and understand that the communications team will hold the passwords and administer the account."
+        "I have read the Trust's social media policy and understand that the communications team will hold the "
+        "passwords and administer the account."
     )
 
     field_order = (
-        "platform", "handle", "display_name", "department", "purpose", "audience", "posting_plan",
-        "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators", "policy_acknowledged",
+        "platform",
+        "handle",
+        "display_name",
+        "department",
+        "purpose",
+        "audience",
+        "posting_plan",
+        "moderation_plan",
+        "out_of_hours",
+        "sponsor",
+        "proposed_administrators",
+        "policy_acknowledged",
     )
 
 

@@ -88,8 +88,10 @@ def _build_map() -> dict[str, str]:
 
     def offer(source: str, target: str, same_case: bool) -> None:
         folded = _fold(source)
-        if len(folded) != 1 or folded.isascii() and (
-            folded in _ASCII_ALNUM or folded in _PROTECTED or folded in _SEPARATORS
+        if (
+            len(folded) != 1
+            or folded.isascii()
+            and (folded in _ASCII_ALNUM or folded in _PROTECTED or folded in _SEPARATORS)
         ):
             return
         rank = (0 if same_case else 1) + (0 if len(target) == 1 else 2)
@@ -142,7 +144,7 @@ def deletion_keys(text: str) -> set[str]:
     Two strings within one edit (insertion, deletion, substitution or swap of
     two adjacent characters) always share at least one key.
     """
-    return {text} | {text[:i] + text[i + 1:] for i in range(len(text))}
+    return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -152,7 +154,7 @@ def within_one_edit(a: str, b: str) -> bool:
     if abs(len(a) - len(b)) > 1:
         return False
     if len(a) == len(b):
-        diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
         if len(diffs) == 1:
             return True
         if len(diffs) == 2:
@@ -163,7 +165,7 @@ def within_one_edit(a: str, b: str) -> bool:
     i = 0
     while i < len(shorter) and shorter[i] == longer[i]:
         i += 1
-    return shorter[i:] == longer[i + 1:]
+    return shorter[i:] == longer[i + 1 :]
 
 
 def lookalike_keys(handle: str) -> set[str]:
@@ -206,7 +208,7 @@ def comparable_part(platform: Platform | str, handle: str) -> str:
             return handle[1:]
         for prefix in ("c/", "user/"):
             if handle.startswith(prefix):
-                return handle[len(prefix):]
+                return handle[len(prefix) :]
         return handle
     if chosen is Platform.BLUESKY:
         return handle.removesuffix(".bsky.social") or handle

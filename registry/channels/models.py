@@ -45,8 +45,12 @@ class Channel(Base):
         CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
         # No two live channels share one account.
         Index(
-            "uq_channels_live_handle", "platform", "handle", unique=True,
-            postgresql_where=LIVE_CLAUSE, sqlite_where=LIVE_CLAUSE,
+            "uq_channels_live_handle",
+            "platform",
+            "handle",
+            unique=True,
+            postgresql_where=LIVE_CLAUSE,
+            sqlite_where=LIVE_CLAUSE,
         ),
         Index("ix_channels_status", "status"),
         Index("ix_channels_platform", "platform"),

@@ -111,25 +111,19 @@ _MSG_HANDLE_TOO_LONG = (
 )
 _MSG_TOO_LONG = f"That is too long: a handle or web address has at most {MAX_INPUT_LENGTH} characters."
 _MSG_HIDDEN = (
-    "That contains hidden or control characters, which usually come from copying and pasting. "
-    "Type it in again."
+    "That contains hidden or control characters, which usually come from copying and pasting. Type it in again."
 )
 _MSG_SCHEME = "Only web addresses that start with https:// or http:// can be used."
 _MSG_UNREADABLE = "That web address cannot be read. Copy it again from the address bar of your browser."
 _MSG_SPACES = "A web address cannot contain spaces."
-_MSG_SHORT_LINK = (
-    "That is a short link. Open it in your browser, then copy the address of the account's page."
-)
+_MSG_SHORT_LINK = "That is a short link. Open it in your browser, then copy the address of the account's page."
 _MSG_UNUSUAL_HOST = (
     "That web address uses unusual characters in its site name, a trick often used to imitate "
     "real sites. Type the address using ordinary letters."
 )
-_MSG_NO_HOST = (
-    "That is not a complete web address: the site name, such as example.org, is missing or not valid."
-)
+_MSG_NO_HOST = "That is not a complete web address: the site name, such as example.org, is missing or not valid."
 _MSG_NOT_A_URL = (
-    "That is not a web address. Paste the full address of the account's page, "
-    "such as https://x.com/NHSTrust."
+    "That is not a web address. Paste the full address of the account's page, such as https://x.com/NHSTrust."
 )
 _MSG_UNKNOWN_PLATFORM = "Choose a platform from the list."
 
@@ -164,19 +158,13 @@ def _reserved(platform: Platform, word: str) -> str:
 
 def _wrong_host(platform: Platform, owner: Platform | None) -> str:
     if owner is not None and platform is Platform.OTHER:
-        return (
-            f"That is {_a(_NAMES[owner])} address. Choose {_NAMES[owner]} as the platform "
-            "instead of Other."
-        )
+        return f"That is {_a(_NAMES[owner])} address. Choose {_NAMES[owner]} as the platform instead of Other."
     if owner is not None and owner is not platform:
         return (
             f"That is {_a(_NAMES[owner])} address, not {_a(_NAMES[platform])} one. "
             f"Choose {_NAMES[owner]} as the platform, or check the address."
         )
-    return (
-        f"That is not {_a(_NAMES[platform])} address: "
-        f"the web address must be on {_HOSTS_TEXT[platform]}."
-    )
+    return f"That is not {_a(_NAMES[platform])} address: the web address must be on {_HOSTS_TEXT[platform]}."
 
 
 # --------------------------------------------------------------------------
@@ -185,9 +173,7 @@ def _wrong_host(platform: Platform, owner: Platform | None) -> str:
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _INVISIBLE_EDGES = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
-_DOMAIN_RE = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
-)
+_DOMAIN_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _DIGITS_RE = re.compile(r"[0-9]{1,20}")
 _PCHAR_SAFE = "!$&'()*+,;=:@%-._~"
 
@@ -215,7 +201,7 @@ def _scheme_of(text: str) -> str | None:
     match = _SCHEME_RE.match(text)
     if match is None:
         return None
-    if text[match.end():].startswith("//") or "." not in match.group(1):
+    if text[match.end() :].startswith("//") or "." not in match.group(1):
         return match.group(1).lower()
     return None
 
@@ -270,7 +256,7 @@ def _split_url(text: str) -> _Url:
         text = "https:" + text
     elif scheme is None:
         text = "https://" + text
-    elif scheme not in ("http", "https") or not text[len(scheme) + 1:].startswith("//"):
+    elif scheme not in ("http", "https") or not text[len(scheme) + 1 :].startswith("//"):
         raise HandleError(_MSG_SCHEME)
     try:
         parts = urlsplit(text)
@@ -281,9 +267,7 @@ def _split_url(text: str) -> _Url:
     if "@" in parts.netloc:
         real = hostname if re.fullmatch(r"[a-z0-9.\-]{1,100}", hostname) else ""
         where = f" it really goes to {real}" if real else " it hides where it really goes"
-        raise HandleError(
-            f"That web address is disguised:{where}. Type the account's address directly."
-        )
+        raise HandleError(f"That web address is disguised:{where}. Type the account's address directly.")
     host = hostname.removesuffix(".")
     if not host:
         raise HandleError(_MSG_NO_HOST)
@@ -335,8 +319,29 @@ _HOSTS: dict[Platform, tuple[str, ...]] = {
     Platform.PINTEREST: tuple(
         f"pinterest.{tld}"
         for tld in (
-            "com", "co.uk", "ie", "ca", "com.au", "co.nz", "nz", "de", "at", "ch", "fr",
-            "es", "it", "pt", "se", "dk", "nl", "jp", "co.kr", "com.mx", "cl", "ph", "ru",
+            "com",
+            "co.uk",
+            "ie",
+            "ca",
+            "com.au",
+            "co.nz",
+            "nz",
+            "de",
+            "at",
+            "ch",
+            "fr",
+            "es",
+            "it",
+            "pt",
+            "se",
+            "dk",
+            "nl",
+            "jp",
+            "co.kr",
+            "com.mx",
+            "cl",
+            "ph",
+            "ru",
         )
     ),
     Platform.FLICKR: ("flickr.com",),
@@ -390,23 +395,50 @@ def _host_owner(host: str) -> tuple[Platform, str] | None:
 # X
 
 _X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
-_X_RESERVED = frozenset({
-    "home", "i", "intent", "share", "search", "hashtag", "explore", "settings", "messages",
-    "notifications", "login", "signup", "tos", "privacy", "compose", "logout", "account",
-})
-_X_TABS = frozenset({
-    "with_replies", "media", "likes", "highlights", "articles", "followers", "following",
-    "verified_followers", "followers_you_follow", "lists", "superfollows", "communities",
-})
+_X_RESERVED = frozenset(
+    {
+        "home",
+        "i",
+        "intent",
+        "share",
+        "search",
+        "hashtag",
+        "explore",
+        "settings",
+        "messages",
+        "notifications",
+        "login",
+        "signup",
+        "tos",
+        "privacy",
+        "compose",
+        "logout",
+        "account",
+    }
+)
+_X_TABS = frozenset(
+    {
+        "with_replies",
+        "media",
+        "likes",
+        "highlights",
+        "articles",
+        "followers",
+        "following",
+        "verified_followers",
+        "followers_you_follow",
+        "lists",
+        "superfollows",
+        "communities",
+    }
+)
 _X_POSTS = frozenset({"status", "statuses"})
 
 
 def _x_bare(text: str) -> str:
     handle = text.removeprefix("@")
     if not _ascii_match(_X_HANDLE, handle):
-        raise HandleError(
-            "An X handle has 1 to 15 letters, numbers or underscores, such as @NHSTrust."
-        )
+        raise HandleError("An X handle has 1 to 15 letters, numbers or underscores, such as @NHSTrust.")
     handle = handle.lower()
     if handle in _X_RESERVED:
         raise HandleError(_reserved(Platform.X, handle))
@@ -435,27 +467,110 @@ _FB_NEW_PAGE = re.compile(r"(?:.*-)?([0-9]{5,20})")
 _FB_RESERVED = frozenset(
     word.replace(".", "")
     for word in (
-        "profile.php", "people", "pages", "groups", "home.php", "watch", "marketplace",
-        "gaming", "events", "login", "login.php", "logout.php", "sharer", "sharer.php",
-        "share", "share.php", "dialog", "photo.php", "photo", "photos", "story.php",
-        "permalink.php", "hashtag", "search", "help", "policies", "privacy", "settings",
-        "notifications", "messages", "friends", "bookmarks", "reel", "reels", "stories",
-        "live", "business", "ads", "fundraisers", "plugins", "video", "videos", "places",
-        "legal", "terms", "careers", "recover", "checkpoint", "directory", "memories",
-        "saved", "jobs", "messenger", "media", "notes", "menu", "games", "donate",
-        "offers", "latest", "feeds", "pages_manager", "profile",
+        "profile.php",
+        "people",
+        "pages",
+        "groups",
+        "home.php",
+        "watch",
+        "marketplace",
+        "gaming",
+        "events",
+        "login",
+        "login.php",
+        "logout.php",
+        "sharer",
+        "sharer.php",
+        "share",
+        "share.php",
+        "dialog",
+        "photo.php",
+        "photo",
+        "photos",
+        "story.php",
+        "permalink.php",
+        "hashtag",
+        "search",
+        "help",
+        "policies",
+        "privacy",
+        "settings",
+        "notifications",
+        "messages",
+        "friends",
+        "bookmarks",
+        "reel",
+        "reels",
+        "stories",
+        "live",
+        "business",
+        "ads",
+        "fundraisers",
+        "plugins",
+        "video",
+        "videos",
+        "places",
+        "legal",
+        "terms",
+        "careers",
+        "recover",
+        "checkpoint",
+        "directory",
+        "memories",
+        "saved",
+        "jobs",
+        "messenger",
+        "media",
+        "notes",
+        "menu",
+        "games",
+        "donate",
+        "offers",
+        "latest",
+        "feeds",
+        "pages_manager",
+        "profile",
     )
 )
-_FB_TABS = frozenset({
-    "about", "posts", "photos", "videos", "reels", "events", "reviews", "community",
-    "mentions", "followers", "following", "friends", "live_videos", "about_contact_and_basic_info",
-    "about_profile_transparency", "about_details", "about_privacy_and_legal_info", "photos_by",
-    "map", "music", "likes",
-})
-_FB_POSTS = frozenset({
-    "posts", "videos", "photos", "photo", "photo.php", "reel", "reels", "permalink.php",
-    "story.php", "permalink",
-})
+_FB_TABS = frozenset(
+    {
+        "about",
+        "posts",
+        "photos",
+        "videos",
+        "reels",
+        "events",
+        "reviews",
+        "community",
+        "mentions",
+        "followers",
+        "following",
+        "friends",
+        "live_videos",
+        "about_contact_and_basic_info",
+        "about_profile_transparency",
+        "about_details",
+        "about_privacy_and_legal_info",
+        "photos_by",
+        "map",
+        "music",
+        "likes",
+    }
+)
+_FB_POSTS = frozenset(
+    {
+        "posts",
+        "videos",
+        "photos",
+        "photo",
+        "photo.php",
+        "reel",
+        "reels",
+        "permalink.php",
+        "story.php",
+        "permalink",
+    }
+)
 _FB_GROUP_TABS = frozenset({"about", "members", "media", "events", "files", "announcements"})
 _MSG_FB_USERNAME = (
     "A Facebook username has 5 to 50 letters, numbers or full stops, such as NHSTrust, "
@@ -468,11 +583,7 @@ def _fb_name(value: str) -> str:
     if _ascii_match(_DIGITS_RE, value):
         return value
     canonical = value.lower().replace(".", "")
-    if (
-        not _ascii_match(_FB_USERNAME, value)
-        or not 5 <= len(canonical) <= 50
-        or _DIGITS_RE.fullmatch(canonical)
-    ):
+    if not _ascii_match(_FB_USERNAME, value) or not 5 <= len(canonical) <= 50 or _DIGITS_RE.fullmatch(canonical):
         raise HandleError(_MSG_FB_USERNAME)
     if canonical in _FB_RESERVED:
         raise HandleError(_reserved(Platform.FACEBOOK, value))
@@ -532,11 +643,30 @@ def _fb_url(url: _Url) -> str:
 # Instagram and Threads
 
 _IG_HANDLE = re.compile(r"[A-Za-z0-9._]{1,30}")
-_IG_RESERVED = frozenset({
-    "p", "reel", "reels", "tv", "explore", "stories", "accounts", "direct", "about", "legal",
-    "developer", "web", "challenge", "emails", "oauth", "api", "static", "graphql", "ar",
-    "privacy",
-})
+_IG_RESERVED = frozenset(
+    {
+        "p",
+        "reel",
+        "reels",
+        "tv",
+        "explore",
+        "stories",
+        "accounts",
+        "direct",
+        "about",
+        "legal",
+        "developer",
+        "web",
+        "challenge",
+        "emails",
+        "oauth",
+        "api",
+        "static",
+        "graphql",
+        "ar",
+        "privacy",
+    }
+)
 _IG_POSTS = frozenset({"p", "reel", "reels", "tv"})
 _IG_TABS = frozenset({"reels", "tagged", "saved", "guides", "followers", "following"})
 _THREADS_TABS = frozenset({"replies", "reposts", "media"})
@@ -544,12 +674,7 @@ _THREADS_TABS = frozenset({"replies", "reposts", "media"})
 
 def _ig_bare(text: str, platform: Platform = Platform.INSTAGRAM) -> str:
     handle = text.removeprefix("@")
-    if (
-        not _ascii_match(_IG_HANDLE, handle)
-        or handle.startswith(".")
-        or handle.endswith(".")
-        or ".." in handle
-    ):
+    if not _ascii_match(_IG_HANDLE, handle) or handle.startswith(".") or handle.endswith(".") or ".." in handle:
         raise HandleError(
             f"{_capital_a(_NAMES[platform])} username has 1 to 30 letters, numbers, "
             "full stops or underscores, and does not start or end with a full stop."
@@ -639,20 +764,45 @@ def _li_url(url: _Url) -> str:
 _YT_HANDLE = re.compile(r"[A-Za-z0-9._-]{3,30}")
 _YT_CHANNEL = re.compile(r"UC[A-Za-z0-9_-]{22}")
 _YT_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
-_YT_TABS = frozenset({
-    "featured", "videos", "shorts", "streams", "playlists", "community", "posts", "about",
-    "channels", "podcasts", "releases", "store", "live", "courses", "membership", "search",
-})
-_YT_VIDEO_PATHS = frozenset({
-    "watch", "shorts", "live", "embed", "playlist", "v", "clip", "post", "attribution_link",
-})
+_YT_TABS = frozenset(
+    {
+        "featured",
+        "videos",
+        "shorts",
+        "streams",
+        "playlists",
+        "community",
+        "posts",
+        "about",
+        "channels",
+        "podcasts",
+        "releases",
+        "store",
+        "live",
+        "courses",
+        "membership",
+        "search",
+    }
+)
+_YT_VIDEO_PATHS = frozenset(
+    {
+        "watch",
+        "shorts",
+        "live",
+        "embed",
+        "playlist",
+        "v",
+        "clip",
+        "post",
+        "attribution_link",
+    }
+)
 
 
 def _yt_handle(value: str) -> str:
     if not _ascii_match(_YT_HANDLE, value):
         raise HandleError(
-            "A YouTube handle has 3 to 30 letters, numbers, underscores, hyphens or full stops, "
-            "such as @NHSTrust."
+            "A YouTube handle has 3 to 30 letters, numbers, underscores, hyphens or full stops, such as @NHSTrust."
         )
     return value.lower()
 
@@ -698,9 +848,7 @@ def _yt_url(url: _Url) -> str:
     elif key in _YT_VIDEO_PATHS:
         raise HandleError(_post_link(Platform.YOUTUBE))
     else:
-        raise HandleError(
-            _not_profile(Platform.YOUTUBE) + " A channel's address looks like youtube.com/@name."
-        )
+        raise HandleError(_not_profile(Platform.YOUTUBE) + " A channel's address looks like youtube.com/@name.")
     _check_rest(Platform.YOUTUBE, rest, _YT_TABS)
     return result
 
@@ -738,29 +886,21 @@ _DID_PLC = re.compile(r"did:plc:[a-z2-7]{24}")
 def _bsky_bare(text: str) -> str:
     value = text.removeprefix("@")
     if value[:4].lower() == "did:":
-        if _ascii_match(_DID_PLC, value) or (
-            value.startswith("did:web:") and _is_domain(value[8:])
-        ):
+        if _ascii_match(_DID_PLC, value) or (value.startswith("did:web:") and _is_domain(value[8:])):
             return value
-        raise HandleError(
-            "A Bluesky DID looks like did:plc: followed by 24 letters and numbers."
-        )
+        raise HandleError("A Bluesky DID looks like did:plc: followed by 24 letters and numbers.")
     handle = value.lower()
     if "." not in handle:
         handle += ".bsky.social"
     if not _is_domain(handle):
-        raise HandleError(
-            "A Bluesky handle looks like nhstrust.bsky.social, or a web domain such as nhs.uk."
-        )
+        raise HandleError("A Bluesky handle looks like nhstrust.bsky.social, or a web domain such as nhs.uk.")
     return handle
 
 
 def _bsky_url(url: _Url) -> str:
     if url.part(0).lower() != "profile" or len(url.segments) < 2:
         raise HandleError(_not_profile(Platform.BLUESKY))
-    _check_rest(
-        Platform.BLUESKY, url.segments[2:], {"followers", "follows", "known-followers"}, {"post"}
-    )
+    _check_rest(Platform.BLUESKY, url.segments[2:], {"followers", "follows", "known-followers"}, {"post"})
     return _bsky_bare(url.part(1))
 
 
@@ -773,15 +913,11 @@ _MASTO_TABS = frozenset({"with_replies", "media", "followers", "following", "tag
 
 def _masto_pair(user: str, instance: str) -> str:
     if not _ascii_match(_MASTO_USER, user):
-        raise HandleError(
-            "A Mastodon username has letters, numbers and underscores, "
-            "as in @nhstrust@mastodon.social."
-        )
+        raise HandleError("A Mastodon username has letters, numbers and underscores, as in @nhstrust@mastodon.social.")
     server = instance.lower()
     if not _is_domain(server) or server in _NOT_FEDIVERSE:
         raise HandleError(
-            "After the second @ comes the Mastodon server, such as mastodon.social, "
-            "as in @nhstrust@mastodon.social."
+            "After the second @ comes the Mastodon server, such as mastodon.social, as in @nhstrust@mastodon.social."
         )
     owner = _host_owner(server)
     if owner is not None:
@@ -792,9 +928,7 @@ def _masto_pair(user: str, instance: str) -> str:
 def _masto_bare(text: str) -> str:
     user, at, instance = text.removeprefix("@").partition("@")
     if not at:
-        raise HandleError(
-            "Include the server as well as the name, for example @name@mastodon.social."
-        )
+        raise HandleError("Include the server as well as the name, for example @name@mastodon.social.")
     return _masto_pair(user, instance)
 
 
@@ -826,19 +960,35 @@ def _masto_url(url: _Url) -> str:
 # Pinterest
 
 _PIN_HANDLE = re.compile(r"[A-Za-z0-9_]{3,30}")
-_PIN_RESERVED = frozenset({
-    "pin", "search", "ideas", "today", "business", "settings", "login", "signup", "categories",
-    "topics", "explore", "videos", "about", "homefeed", "news_hub", "password", "resource",
-    "oauth", "shopping",
-})
+_PIN_RESERVED = frozenset(
+    {
+        "pin",
+        "search",
+        "ideas",
+        "today",
+        "business",
+        "settings",
+        "login",
+        "signup",
+        "categories",
+        "topics",
+        "explore",
+        "videos",
+        "about",
+        "homefeed",
+        "news_hub",
+        "password",
+        "resource",
+        "oauth",
+        "shopping",
+    }
+)
 
 
 def _pin_bare(text: str) -> str:
     handle = text.removeprefix("@")
     if not _ascii_match(_PIN_HANDLE, handle):
-        raise HandleError(
-            "A Pinterest username has 3 to 30 letters, numbers or underscores, such as nhstrust."
-        )
+        raise HandleError("A Pinterest username has 3 to 30 letters, numbers or underscores, such as nhstrust.")
     handle = handle.lower()
     if handle in _PIN_RESERVED:
         raise HandleError(_reserved(Platform.PINTEREST, handle))
@@ -879,8 +1029,7 @@ def _flickr_bare(text: str) -> str:
         if _FLICKR_ALIAS.fullmatch(value) and value.lower() not in _FLICKR_RESERVED:
             return value.lower()
     raise HandleError(
-        "A Flickr account is the name after flickr.com/photos/, such as nhstrust, "
-        "or an ID such as 12345678@N02."
+        "A Flickr account is the name after flickr.com/photos/, such as nhstrust, or an ID such as 12345678@N02."
     )
 
 
@@ -929,9 +1078,7 @@ def _snap_url(url: _Url) -> str:
 
 _WA_CHANNEL = re.compile(r"[A-Za-z0-9]{10,40}")
 _WA_PHONE_CHARS = re.compile(r"\+?[0-9() .\-]+")
-_MSG_WA_PHONE = (
-    "A WhatsApp number is a full phone number, such as 07700 900123 or +44 7700 900123."
-)
+_MSG_WA_PHONE = "A WhatsApp number is a full phone number, such as 07700 900123 or +44 7700 900123."
 
 
 def _wa_phone(text: str) -> str:
@@ -955,9 +1102,7 @@ def _wa_phone(text: str) -> str:
 
 def _wa_channel(value: str) -> str:
     if not _ascii_match(_WA_CHANNEL, value):
-        raise HandleError(
-            "A WhatsApp channel link looks like whatsapp.com/channel/ followed by letters and numbers."
-        )
+        raise HandleError("A WhatsApp channel link looks like whatsapp.com/channel/ followed by letters and numbers.")
     return value
 
 
@@ -970,8 +1115,7 @@ def _wa_bare(text: str) -> str:
 def _wa_url(url: _Url) -> str:
     if url.host.startswith("chat."):
         raise HandleError(
-            "That is a WhatsApp group invitation, not an account. "
-            "Give the phone number or the channel link instead."
+            "That is a WhatsApp group invitation, not an account. Give the phone number or the channel link instead."
         )
     first = url.part(0).lower()
     if url.host == "wa.me" or url.host.endswith(".wa.me"):
@@ -1189,61 +1333,88 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
     info.platform: info
     for info in (
         PlatformInfo(
-            Platform.X, "X (Twitter)",
-            f"Your @handle, such as @NHSTrust, {_HINT_URL}", 280,
+            Platform.X,
+            "X (Twitter)",
+            f"Your @handle, such as @NHSTrust, {_HINT_URL}",
+            280,
         ),
         PlatformInfo(
-            Platform.FACEBOOK, "Facebook",
-            "The page's username, such as NHSTrust, or the page's web address", 63206,
+            Platform.FACEBOOK,
+            "Facebook",
+            "The page's username, such as NHSTrust, or the page's web address",
+            63206,
         ),
         PlatformInfo(
-            Platform.INSTAGRAM, "Instagram",
-            f"The @username, such as @nhstrust, {_HINT_URL}", 2200,
+            Platform.INSTAGRAM,
+            "Instagram",
+            f"The @username, such as @nhstrust, {_HINT_URL}",
+            2200,
         ),
         PlatformInfo(
-            Platform.LINKEDIN, "LinkedIn",
-            "The page's web address, such as linkedin.com/company/nhs-trust", 3000,
+            Platform.LINKEDIN,
+            "LinkedIn",
+            "The page's web address, such as linkedin.com/company/nhs-trust",
+            3000,
         ),
         PlatformInfo(
-            Platform.YOUTUBE, "YouTube",
-            "The channel's @handle, such as @NHSTrust, or the channel's web address", 5000,
+            Platform.YOUTUBE,
+            "YouTube",
+            "The channel's @handle, such as @NHSTrust, or the channel's web address",
+            5000,
         ),
         PlatformInfo(
-            Platform.TIKTOK, "TikTok",
-            f"The @username, such as @nhstrust, {_HINT_URL}", 4000,
+            Platform.TIKTOK,
+            "TikTok",
+            f"The @username, such as @nhstrust, {_HINT_URL}",
+            4000,
         ),
         PlatformInfo(
-            Platform.THREADS, "Threads",
-            f"The @username (the same as on Instagram), such as @nhstrust, {_HINT_URL}", 500,
+            Platform.THREADS,
+            "Threads",
+            f"The @username (the same as on Instagram), such as @nhstrust, {_HINT_URL}",
+            500,
         ),
         PlatformInfo(
-            Platform.BLUESKY, "Bluesky",
-            f"The full handle, such as nhstrust.bsky.social, {_HINT_URL}", 300,
+            Platform.BLUESKY,
+            "Bluesky",
+            f"The full handle, such as nhstrust.bsky.social, {_HINT_URL}",
+            300,
         ),
         PlatformInfo(
-            Platform.MASTODON, "Mastodon",
-            "The full handle including the server, such as @nhstrust@mastodon.social, "
-            f"{_HINT_URL}", 500,
+            Platform.MASTODON,
+            "Mastodon",
+            f"The full handle including the server, such as @nhstrust@mastodon.social, {_HINT_URL}",
+            500,
         ),
         PlatformInfo(
-            Platform.PINTEREST, "Pinterest",
-            f"The username, such as nhstrust, {_HINT_URL}", 500,
+            Platform.PINTEREST,
+            "Pinterest",
+            f"The username, such as nhstrust, {_HINT_URL}",
+            500,
         ),
         PlatformInfo(
-            Platform.FLICKR, "Flickr",
-            "The profile's web address, such as flickr.com/photos/nhstrust", None,
+            Platform.FLICKR,
+            "Flickr",
+            "The profile's web address, such as flickr.com/photos/nhstrust",
+            None,
         ),
         PlatformInfo(
-            Platform.SNAPCHAT, "Snapchat",
-            "The username, such as nhstrust, or the snapchat.com/add link", 250,
+            Platform.SNAPCHAT,
+            "Snapchat",
+            "The username, such as nhstrust, or the snapchat.com/add link",
+            250,
         ),
         PlatformInfo(
-            Platform.WHATSAPP, "WhatsApp",
-            "The phone number, such as 07700 900123, or the channel's web address", None,
+            Platform.WHATSAPP,
+            "WhatsApp",
+            "The phone number, such as 07700 900123, or the channel's web address",
+            None,
         ),
         PlatformInfo(
-            Platform.OTHER, "Other",
-            "The web address of the account's page, such as example.org/nhstrust", None,
+            Platform.OTHER,
+            "Other",
+            "The web address of the account's page, such as example.org/nhstrust",
+            None,
         ),
     )
 }

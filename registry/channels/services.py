@@ -217,7 +217,12 @@ def _flush_unique(channel: Channel, platform: Platform, handle: str) -> None:
 
 
 def _create(
-    data: ChannelRequest, owner: User, *, status: ChannelStatus, action: str, audit: AuditAction,
+    data: ChannelRequest,
+    owner: User,
+    *,
+    status: ChannelStatus,
+    action: str,
+    audit: AuditAction,
     reason: str | None = None,
 ) -> Channel:
     """Validate, insert a channel in ``status``, and record its first history step and audit event."""
@@ -251,16 +256,24 @@ def _create(
 
 def request_channel(data: ChannelRequest, requester: User) -> Channel:
     """A member of staff asks communications for a channel (policy 6.7)."""
-    channel = _create(data, requester, status=ChannelStatus.REQUESTED, action="request", audit=AuditAction.CHANNEL_REQUEST)
+    channel = _create(
+        data, requester, status=ChannelStatus.REQUESTED, action="request", audit=AuditAction.CHANNEL_REQUEST
+    )
     _tell(channel, "request", requester, None)
     return channel
 
 
 #: What the requester is told when comms move their channel, as (subject, first sentence).
 TOLD_TO_REQUESTER: Final = {
-    ChannelAction.APPROVE: ("approved", "has been approved. The communications team will set it up and tell you when it is active."),
+    ChannelAction.APPROVE: (
+        "approved",
+        "has been approved. The communications team will set it up and tell you when it is active.",
+    ),
     ChannelAction.REJECT: ("not approved", "has not been approved."),
-    ChannelAction.REQUEST_INFO: ("needs more information", "needs more information from you before it can be decided. Answer on its page and resubmit it."),
+    ChannelAction.REQUEST_INFO: (
+        "needs more information",
+        "needs more information from you before it can be decided. Answer on its page and resubmit it.",
+    ),
     ChannelAction.ACTIVATE: ("is active", "is now active."),
     ChannelAction.SUSPEND: ("suspended", "has been suspended."),
     ChannelAction.REINSTATE: ("reinstated", "has been reinstated."),
@@ -275,9 +288,11 @@ def _tell(channel: Channel, action: str, actor: User, reason: str | None) -> Non
     if action in ("request", ChannelAction.RESUBMIT):
         verb = "New channel request" if action == "request" else "Channel request resubmitted"
         notifications.notify_comms(
-            event=f"channel:{action}", subject=f"{verb} {channel.reference}: {what}",
+            event=f"channel:{action}",
+            subject=f"{verb} {channel.reference}: {what}",
             body=f"{channel.requester.name} ({channel.department}) asks for {what}. It is in the work queue.",
-            link=link, exclude=actor,
+            link=link,
+            exclude=actor,
         )
         return
     told = TOLD_TO_REQUESTER.get(action)  # type: ignore[call-overload]
@@ -288,7 +303,11 @@ def _tell(channel: Channel, action: str, actor: User, reason: str | None) -> Non
     if reason:
         body += f"\n\nThe communications team said: {reason}"
     notifications.notify(
-        channel.requester, event=f"channel:{action}", subject=f"{channel.reference} {subject}", body=body, link=link,
+        channel.requester,
+        event=f"channel:{action}",
+        subject=f"{channel.reference} {subject}",
+        body=body,
+        link=link,
     )
 
 
@@ -439,15 +458,24 @@ def transition(
     return channel
 
 
-EDITABLE = ("display_name", "department", "purpose", "audience", "posting_plan", "moderation_plan",
-            "out_of_hours", "sponsor", "proposed_administrators")
+EDITABLE = (
+    "display_name",
+    "department",
+    "purpose",
+    "audience",
+    "posting_plan",
+    "moderation_plan",
+    "out_of_hours",
+    "sponsor",
+    "proposed_administrators",
+)
 
 
-def update_details(channel: Channel, changes: dict[str, Any], actor: User, *, next_review_on: dt.date | None = None) -> bool:
+def update_details(
+    channel: Channel, changes: dict[str, Any], actor: User, *, next_review_on: dt.date | None = None
+) -> bool:
     """Comms correct a channel's details (or the requester, while comms wait on them)."""
-    is_requester_editing = (
-        channel.requester_id == actor.id and channel.status_enum is ChannelStatus.INFO_REQUESTED
-    )
+    is_requester_editing = channel.requester_id == actor.id and channel.status_enum is ChannelStatus.INFO_REQUESTED
     if not (actor.can(Permission.CHANNEL_EDIT) or is_requester_editing):
         raise NotPermitted("Only the communications team can change a channel's details.")
     if channel.status_enum in {ChannelStatus.REJECTED, ChannelStatus.WITHDRAWN}:
@@ -467,7 +495,11 @@ def update_details(channel: Channel, changes: dict[str, Any], actor: User, *, ne
         errors["next_review_on"] = "Only the communications team sets the review date."
     if errors:
         raise Invalid(errors)
-    diff = {name: {"from": getattr(channel, name), "to": value} for name, value in cleaned.items() if getattr(channel, name) != value}
+    diff = {
+        name: {"from": getattr(channel, name), "to": value}
+        for name, value in cleaned.items()
+        if getattr(channel, name) != value
+    }
     if next_review_on is not None and next_review_on != channel.next_review_on:
         diff["next_review_on"] = {
             "from": channel.next_review_on.isoformat() if channel.next_review_on else None,
@@ -487,11 +519,13 @@ def update_details(channel: Channel, changes: dict[str, Any], actor: User, *, ne
 
 def history(channel: Channel) -> list[ChannelTransition]:
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(ChannelTransition)
             .where(ChannelTransition.channel_id == channel.id)
             .order_by(ChannelTransition.occurred_at, ChannelTransition.id)
-        ).scalars()
+        )
+        .scalars()
     )
 
 
@@ -520,8 +554,12 @@ class ChannelFilters:
     def query(self) -> dict[str, str]:
         """These filters as query parameters (for links such as the CSV export)."""
         values = {
-            "status": self.status, "platform": self.platform, "department": self.department, "q": self.q,
-            "sort": self.sort if self.sort != "reference" else "", "dir": self.direction if self.direction != "asc" else "",
+            "status": self.status,
+            "platform": self.platform,
+            "department": self.department,
+            "q": self.q,
+            "sort": self.sort if self.sort != "reference" else "",
+            "dir": self.direction if self.direction != "asc" else "",
         }
         return {key: value for key, value in values.items() if value}
 
@@ -597,9 +635,7 @@ def requests_of(user: User) -> Select[tuple[Channel]]:
 
 
 def departments() -> list[str]:
-    return list(
-        db.session().execute(select(Channel.department).distinct().order_by(Channel.department)).scalars()
-    )
+    return list(db.session().execute(select(Channel.department).distinct().order_by(Channel.department)).scalars())
 
 
 def counts_by_status(user: User | None = None) -> dict[str, int]:
@@ -620,9 +656,11 @@ def counts_by_platform() -> dict[str, int]:
 
 
 def count_awaiting_comms() -> int:
-    return db.session().execute(
-        select(func.count()).select_from(Channel).where(Channel.status.in_([s.value for s in AWAITING_COMMS]))
-    ).scalar_one()
+    return (
+        db.session()
+        .execute(select(func.count()).select_from(Channel).where(Channel.status.in_([s.value for s in AWAITING_COMMS])))
+        .scalar_one()
+    )
 
 
 def reviews_due(within_days: int = 30) -> Select[tuple[Channel]]:
@@ -635,15 +673,31 @@ def reviews_due(within_days: int = 30) -> Select[tuple[Channel]]:
 
 
 def adopt(
-    *, platform: Platform, handle: str, display_name: str, department: str, purpose: str, audience: str,
-    sponsor: str, actor: User, reason: str,
+    *,
+    platform: Platform,
+    handle: str,
+    display_name: str,
+    department: str,
+    purpose: str,
+    audience: str,
+    sponsor: str,
+    actor: User,
+    reason: str,
 ) -> Channel:
     """Bring an account found by monitoring into the registry as an active channel."""
     data = ChannelRequest(
-        platform=platform.value, handle=handle, display_name=display_name, department=department,
-        purpose=purpose, audience=audience, sponsor=sponsor, policy_acknowledged=True,
+        platform=platform.value,
+        handle=handle,
+        display_name=display_name,
+        department=department,
+        purpose=purpose,
+        audience=audience,
+        sponsor=sponsor,
+        policy_acknowledged=True,
     )
-    return _create(data, actor, status=ChannelStatus.ACTIVE, action="adopt", audit=AuditAction.CHANNEL_ADOPT, reason=reason)
+    return _create(
+        data, actor, status=ChannelStatus.ACTIVE, action="adopt", audit=AuditAction.CHANNEL_ADOPT, reason=reason
+    )
 
 
 def record_export(user: User, filters: ChannelFilters, rows: int) -> None:
@@ -654,4 +708,3 @@ def record_export(user: User, filters: ChannelFilters, rows: int) -> None:
         {"filters": filters.query(), "rows": rows},
         actor=Actor.of(user),
     )
-

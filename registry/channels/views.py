@@ -20,8 +20,18 @@ from registry.web.pagination import page_args, paginate
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 
 EXPORT_COLUMNS = (
-    "reference", "platform", "handle", "url", "display_name", "department", "status", "sponsor",
-    "requested_by", "created_at", "status_changed_at", "next_review_on",
+    "reference",
+    "platform",
+    "handle",
+    "url",
+    "display_name",
+    "department",
+    "status",
+    "sponsor",
+    "requested_by",
+    "created_at",
+    "status_changed_at",
+    "next_review_on",
 )
 EXTRA_REQUIRED = ("posting_plan", "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators")
 
@@ -45,10 +55,22 @@ def new():
         form.platform.data = request.args["platform"]
     if form.validate_on_submit():
         data = services.ChannelRequest(
-            **{name: (getattr(form, name).data or "") for name in (
-                "platform", "handle", "display_name", "department", "purpose", "audience", "posting_plan",
-                "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators",
-            )},
+            **{
+                name: (getattr(form, name).data or "")
+                for name in (
+                    "platform",
+                    "handle",
+                    "display_name",
+                    "department",
+                    "purpose",
+                    "audience",
+                    "posting_plan",
+                    "moderation_plan",
+                    "out_of_hours",
+                    "sponsor",
+                    "proposed_administrators",
+                )
+            },
             policy_acknowledged=bool(form.policy_acknowledged.data),
             required_extra=EXTRA_REQUIRED,
         )
@@ -113,8 +135,18 @@ def export():
     channels = db.session().execute(services.search(filters, _user())).scalars().all()
     rows = [
         (
-            c.reference, c.platform, c.handle, c.url, c.display_name, c.department, c.status, c.sponsor,
-            c.requester.email, c.created_at, c.status_changed_at, c.next_review_on,
+            c.reference,
+            c.platform,
+            c.handle,
+            c.url,
+            c.display_name,
+            c.department,
+            c.status,
+            c.sponsor,
+            c.requester.email,
+            c.created_at,
+            c.status_changed_at,
+            c.next_review_on,
         )
         for c in channels
     ]
@@ -129,7 +161,8 @@ def _detail_page(channel: Channel, forms: dict[str, TransitionForm] | None = Non
     for action in actions:
         forms.setdefault(action.value, TransitionForm(prefix=action.value, formdata=None))
     editable = user.can(Permission.CHANNEL_EDIT) and channel.status_enum not in {
-        ChannelStatus.REJECTED, ChannelStatus.WITHDRAWN
+        ChannelStatus.REJECTED,
+        ChannelStatus.WITHDRAWN,
     }
     return render_template(
         "channels/detail.html",
@@ -162,9 +195,7 @@ def act(reference: str, action: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.transition(
-            channel, action, _user(), reason=form.reason.data, handle=form.handle.data or None
-        )
+        services.transition(channel, action, _user(), reason=form.reason.data, handle=form.handle.data or None)
     except Invalid as exc:
         db.session().rollback()
         apply_errors(form, exc.errors)
@@ -190,7 +221,9 @@ def edit(reference: str):
         changes = {name: getattr(form, name).data or "" for name in services.EDITABLE}
         try:
             services.update_details(
-                channel, changes, user,
+                channel,
+                changes,
+                user,
                 next_review_on=form.next_review_on.data if user.can(Permission.CHANNEL_EDIT) else None,
             )
             if resubmitting:
@@ -200,12 +233,16 @@ def edit(reference: str):
             apply_errors(form, exc.errors)
         else:
             flash(
-                f"{channel.reference} has been resubmitted to the communications team." if resubmitting
+                f"{channel.reference} has been resubmitted to the communications team."
+                if resubmitting
                 else f"The details of {channel.reference} have been saved.",
                 "success",
             )
             return redirect(url_for("channels.detail", reference=channel.reference))
     return render_template(
-        "channels/edit.html", form=form, channel=channel, resubmitting=resubmitting,
+        "channels/edit.html",
+        form=form,
+        channel=channel,
+        resubmitting=resubmitting,
         history=services.history(channel) if resubmitting else [],
     ), 422 if form.errors else 200

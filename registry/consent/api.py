@@ -121,23 +121,34 @@ def consent_json(
             "self": url_for("api.get_consent", reference=ref),
             "html": url_for("consent.detail", reference=ref),
             "letter": url_for("consent.letter", reference=ref) if approved else None,
-            "letter_pdf": url_for("consent.letter_pdf", reference=ref) if approved and letters.pdf_available() else None,
+            "letter_pdf": url_for("consent.letter_pdf", reference=ref)
+            if approved and letters.pdf_available()
+            else None,
         },
     }
     if history is not None:
         body["history"] = [
             {
-                "action": step.action, "from_status": step.from_status, "to_status": step.to_status,
-                "actor": step.actor.name, "occurred_at": iso(step.occurred_at), "note": step.note,
+                "action": step.action,
+                "from_status": step.from_status,
+                "to_status": step.to_status,
+                "actor": step.actor.name,
+                "occurred_at": iso(step.occurred_at),
+                "note": step.note,
             }
             for step in history
         ]
     if artwork is not None:
         body["artwork"] = [
             {
-                "id": a.upload_id, "name": a.upload.original_name, "content_type": a.upload.content_type,
-                "size": a.upload.size, "sha256": a.upload.sha256, "current": a.is_current,
-                "added_at": iso(a.added_at), "removed_at": iso(a.removed_at),
+                "id": a.upload_id,
+                "name": a.upload.original_name,
+                "content_type": a.upload.content_type,
+                "size": a.upload.size,
+                "sha256": a.upload.sha256,
+                "current": a.is_current,
+                "added_at": iso(a.added_at),
+                "removed_at": iso(a.removed_at),
                 "url": url_for("api.consent_artwork", reference=ref, upload_id=a.upload_id),
             }
             for a in artwork
@@ -149,10 +160,16 @@ def consent_json(
 
 def _full(consent: LogoConsent, status: int = 200):  # type: ignore[no-untyped-def]
     steps = services.history(consent)
-    return json_response(consent_json(
-        consent, today=clock.today(), history=steps, artwork=services.artwork_of(consent),
-        checks=services.checks_of(services.last_decision(steps)),
-    ), status)
+    return json_response(
+        consent_json(
+            consent,
+            today=clock.today(),
+            history=steps,
+            artwork=services.artwork_of(consent),
+            checks=services.checks_of(services.last_decision(steps)),
+        ),
+        status,
+    )
 
 
 # --- reading the request body -------------------------------------------------------------------
@@ -161,8 +178,14 @@ def _full(consent: LogoConsent, status: int = 200):  # type: ignore[no-untyped-d
 def _artwork(body: dict[str, Any], field: str = "artwork") -> list[FileStorage]:
     """``[{filename, content_base64}]`` as files for the upload checks (none given: the service
     says whether artwork is needed, alongside any other mistakes)."""
-    return base64_files(body, field, most=ARTWORK_MAX_FILES, too_many=f"Send at most {ARTWORK_MAX_FILES} files at once.",
-                        noun="File", example="draft-poster.png")
+    return base64_files(
+        body,
+        field,
+        most=ARTWORK_MAX_FILES,
+        too_many=f"Send at most {ARTWORK_MAX_FILES} files at once.",
+        noun="File",
+        example="draft-poster.png",
+    )
 
 
 def _ints(body: dict[str, Any], field: str) -> list[int]:
@@ -236,8 +259,13 @@ def decide_consent(reference: str):
     checked = _ints(body, "checked")
     expires_on = _date(body, "expires_on")
     consent = services.decide(
-        consent, fields["decision"] or "", _user(), note=fields["note"], conditions=fields["conditions"],
-        expires_on=expires_on, checked=checked,
+        consent,
+        fields["decision"] or "",
+        _user(),
+        note=fields["note"],
+        conditions=fields["conditions"],
+        expires_on=expires_on,
+        checked=checked,
     )
     return _full(consent)
 
@@ -262,8 +290,12 @@ def resubmit_consent(reference: str):
     data = services.ConsentRequest.from_mapping(body, base=services.ConsentRequest.of(consent))
     note = _text_fields(body, ("note",))["note"]
     consent = services.resubmit(
-        consent, data, _user(), add_artwork=_artwork(body),
-        remove_artwork=_ints(body, "remove_artwork"), note=note,
+        consent,
+        data,
+        _user(),
+        add_artwork=_artwork(body),
+        remove_artwork=_ints(body, "remove_artwork"),
+        note=note,
     )
     return _full(consent)
 
@@ -282,10 +314,14 @@ def consent_artwork(reference: str, upload_id: int):
 @limiter.limit(API_PER_CLIENT)
 def consent_checklist():
     """The NHS identity checklist comms check artwork against (ids for a decision's ``checked``)."""
-    return jsonify({"items": [
-        {"id": item.id, "text": item.text, "position": item.position, "active": item.is_active}
-        for item in services.checklist()
-    ]})
+    return jsonify(
+        {
+            "items": [
+                {"id": item.id, "text": item.text, "position": item.position, "active": item.is_active}
+                for item in services.checklist()
+            ]
+        }
+    )
 
 
 # --- the OpenAPI document -----------------------------------------------------------------------
@@ -325,36 +361,54 @@ def openapi_schemas() -> dict[str, Any]:
         "department": required_text(limits["department"], examples=["Pharmacy"]),
         "asset": {"type": "string", "enum": assets},
         "purpose": required_text(limits["purpose"], examples=["Posters for the staff flu campaign."]),
-        "media": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": media},
-                  "description": "Where it will appear; a medium named twice counts once."},
+        "media": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "enum": media},
+            "description": "Where it will appear; a medium named twice counts once.",
+        },
         "audience": required_text(limits["audience"], examples=["Staff and visitors"]),
         "partner_involved": {"type": "boolean"},
-        "partner_name": optional_text(description=f"Required when partner_involved is true (at most "
-                                                  f"{limits['partner_name']} characters); not read otherwise."),
+        "partner_name": optional_text(
+            description=f"Required when partner_involved is true (at most "
+            f"{limits['partner_name']} characters); not read otherwise."
+        ),
         "starts_on": {**DATE, "description": f"Today or later, and within {services.START_WITHIN_YEARS} years."},
-        "ends_on": {**DATE, "description": f"On or after starts_on, and at most {services.PERIOD_MAX_YEARS} years after it."},
+        "ends_on": {
+            **DATE,
+            "description": f"On or after starts_on, and at most {services.PERIOD_MAX_YEARS} years after it.",
+        },
     }
     changed_properties: dict[str, Any] = {
-        **{name: {**request_properties[name], "type": ["string", "null"]}
-           for name in ("title", "department", "purpose", "audience")},
+        **{
+            name: {**request_properties[name], "type": ["string", "null"]}
+            for name in ("title", "department", "purpose", "audience")
+        },
         "asset": {"type": ["string", "null"], "enum": [*assets, None]},
         "media": {**request_properties["media"], "type": ["array", "null"]},
         "partner_involved": {"type": ["boolean", "null"]},
-        "partner_name": optional_text(description=f"Required when the request names a partner (at most "
-                                                  f"{limits['partner_name']} characters)."),
-        "starts_on": or_null(DATE, description="Today or later, and within "
-                                               f"{services.START_WITHIN_YEARS} years."),
-        "ends_on": or_null(DATE, description="On or after the start date, and at most "
-                                             f"{services.PERIOD_MAX_YEARS} years after it."),
+        "partner_name": optional_text(
+            description=f"Required when the request names a partner (at most {limits['partner_name']} characters)."
+        ),
+        "starts_on": or_null(DATE, description=f"Today or later, and within {services.START_WITHIN_YEARS} years."),
+        "ends_on": or_null(
+            DATE, description=f"On or after the start date, and at most {services.PERIOD_MAX_YEARS} years after it."
+        ),
     }
     return {
         "LogoConsent": _closed(
             {
                 "request_reference": {"type": "string", "pattern": "^LCR-[0-9]+$"},
-                "reference": {"type": ["string", "null"], "pattern": "^LC-[0-9]{4}-[0-9]{4,}$",
-                              "description": "The consent reference, given on approval."},
-                "status": {"type": "string", "enum": list(SHOWN_STATUSES),
-                           "description": "`expired` once an approval's expiry date has passed."},
+                "reference": {
+                    "type": ["string", "null"],
+                    "pattern": "^LC-[0-9]{4}-[0-9]{4,}$",
+                    "description": "The consent reference, given on approval.",
+                },
+                "status": {
+                    "type": "string",
+                    "enum": list(SHOWN_STATUSES),
+                    "description": "`expired` once an approval's expiry date has passed.",
+                },
                 "status_label": {"type": "string", "enum": list(STATUS_LABELS.values())},
                 "title": {"type": "string"},
                 "department": {"type": "string"},
@@ -374,46 +428,58 @@ def openapi_schemas() -> dict[str, Any]:
                 "created_at": TIMESTAMP,
                 "submitted_at": TIMESTAMP,
                 "updated_at": TIMESTAMP,
-                "links": _closed({
-                    "self": {"type": "string"},
-                    "html": {"type": "string"},
-                    "letter": {"type": ["string", "null"], "description": "The printable consent letter, once approved."},
-                    "letter_pdf": {"type": ["string", "null"],
-                                   "description": "The letter as a PDF, where the server has the PDF dependency."},
-                }),
+                "links": _closed(
+                    {
+                        "self": {"type": "string"},
+                        "html": {"type": "string"},
+                        "letter": {
+                            "type": ["string", "null"],
+                            "description": "The printable consent letter, once approved.",
+                        },
+                        "letter_pdf": {
+                            "type": ["string", "null"],
+                            "description": "The letter as a PDF, where the server has the PDF dependency.",
+                        },
+                    }
+                ),
                 "history": {
                     "type": "array",
                     "description": "Every step, oldest first (only on a single request).",
-                    "items": _closed({
-                        "action": {"type": "string"},
-                        "from_status": {"type": ["string", "null"]},
-                        "to_status": {"type": "string", "enum": [s.value for s in ConsentStatus]},
-                        "actor": {"type": "string"},
-                        "occurred_at": TIMESTAMP,
-                        "note": NULLABLE_TEXT,
-                    }),
+                    "items": _closed(
+                        {
+                            "action": {"type": "string"},
+                            "from_status": {"type": ["string", "null"]},
+                            "to_status": {"type": "string", "enum": [s.value for s in ConsentStatus]},
+                            "actor": {"type": "string"},
+                            "occurred_at": TIMESTAMP,
+                            "note": NULLABLE_TEXT,
+                        }
+                    ),
                 },
                 "artwork": {
                     "type": "array",
                     "description": "Every artwork file, current first, then removed ones (only on a single request).",
-                    "items": _closed({
-                        "id": {"type": "integer", "minimum": 1},
-                        "name": {"type": "string"},
-                        "content_type": {"type": "string", "enum": [t.value for t in UploadType]},
-                        "size": {"type": "integer", "minimum": 1},
-                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                        "current": {"type": "boolean"},
-                        "added_at": TIMESTAMP,
-                        "removed_at": _nullable(TIMESTAMP),
-                        "url": {"type": "string"},
-                    }),
+                    "items": _closed(
+                        {
+                            "id": {"type": "integer", "minimum": 1},
+                            "name": {"type": "string"},
+                            "content_type": {"type": "string", "enum": [t.value for t in UploadType]},
+                            "size": {"type": "integer", "minimum": 1},
+                            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                            "current": {"type": "boolean"},
+                            "added_at": TIMESTAMP,
+                            "removed_at": _nullable(TIMESTAMP),
+                            "url": {"type": "string"},
+                        }
+                    ),
                 },
                 "checklist": {
                     "type": "array",
                     "description": "What the last decision recorded against the NHS identity checklist "
-                                   "(only on a single request; empty before a decision).",
-                    "items": _closed({"item_id": {"type": "integer"}, "text": {"type": "string"},
-                                      "checked": {"type": "boolean"}}),
+                    "(only on a single request; empty before a decision).",
+                    "items": _closed(
+                        {"item_id": {"type": "integer"}, "text": {"type": "string"}, "checked": {"type": "boolean"}}
+                    ),
                 },
             },
             optional=("history", "artwork", "checklist"),
@@ -421,29 +487,55 @@ def openapi_schemas() -> dict[str, Any]:
         ),
         "LogoConsentRequest": {
             "type": "object",
-            "required": ["title", "department", "asset", "purpose", "media", "audience", "partner_involved",
-                         "starts_on", "ends_on", "artwork"],
+            "required": [
+                "title",
+                "department",
+                "asset",
+                "purpose",
+                "media",
+                "audience",
+                "partner_involved",
+                "starts_on",
+                "ends_on",
+                "artwork",
+            ],
             "properties": {
                 **request_properties,
-                "artwork": {"type": "array", "minItems": 1, "maxItems": ARTWORK_MAX_FILES, "items": artwork_file,
-                            "description": "The draft artwork, each file checked by its content. " + SIZE_NOTE},
+                "artwork": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": ARTWORK_MAX_FILES,
+                    "items": artwork_file,
+                    "description": "The draft artwork, each file checked by its content. " + SIZE_NOTE,
+                },
             },
             "anyOf": [
-                branch("partner_involved", [True], needs=["partner_name"],
-                       partner_name=given({"maxLength": limits["partner_name"]})),
+                branch(
+                    "partner_involved",
+                    [True],
+                    needs=["partner_name"],
+                    partner_name=given({"maxLength": limits["partner_name"]}),
+                ),
                 branch("partner_involved", [False]),
             ],
         },
         "LogoConsentResubmission": {
             "type": "object",
             "description": "Only the fields given (not null) change; the request as changed must still "
-                           "meet every rule of a new one, and goes back to the communications team.",
+            "meet every rule of a new one, and goes back to the communications team.",
             "properties": {
                 **changed_properties,
-                "artwork": {"type": ["array", "null"], "maxItems": ARTWORK_MAX_FILES, "items": artwork_file,
-                            "description": "Artwork to add. At least one piece must remain or be added. " + SIZE_NOTE},
-                "remove_artwork": {"type": ["array", "null"], "items": {"type": "integer"},
-                                   "description": "Ids of current artwork to take off the request."},
+                "artwork": {
+                    "type": ["array", "null"],
+                    "maxItems": ARTWORK_MAX_FILES,
+                    "items": artwork_file,
+                    "description": "Artwork to add. At least one piece must remain or be added. " + SIZE_NOTE,
+                },
+                "remove_artwork": {
+                    "type": ["array", "null"],
+                    "items": {"type": "integer"},
+                    "description": "Ids of current artwork to take off the request.",
+                },
                 "note": optional_text(services.NOTE_MAX),
             },
         },
@@ -452,22 +544,33 @@ def openapi_schemas() -> dict[str, Any]:
             "required": ["decision"],
             "properties": {
                 "decision": {"type": "string", "enum": [a.value for a in DECISIONS]},
-                "note": optional_text(services.NOTE_MAX,
-                                      description="Required for request_changes (what to change) and reject (why)."),
-                "conditions": optional_text(services.CONDITIONS_MAX,
-                                            description="Required for approve_with_conditions, and only for it."),
-                "expires_on": or_null(DATE, description="Approvals only. Default: the end of the use; not before it, "
-                                                        f"nor before today, and at most {services.EXPIRY_AFTER_END_MAX_YEARS} "
-                                                        "years after it."),
-                "checked": {"type": ["array", "null"], "items": {"type": "integer"},
-                            "description": "Ids of the current checklist items the artwork meets; approve needs them all."},
+                "note": optional_text(
+                    services.NOTE_MAX, description="Required for request_changes (what to change) and reject (why)."
+                ),
+                "conditions": optional_text(
+                    services.CONDITIONS_MAX, description="Required for approve_with_conditions, and only for it."
+                ),
+                "expires_on": or_null(
+                    DATE,
+                    description="Approvals only. Default: the end of the use; not before it, "
+                    f"nor before today, and at most {services.EXPIRY_AFTER_END_MAX_YEARS} "
+                    "years after it.",
+                ),
+                "checked": {
+                    "type": ["array", "null"],
+                    "items": {"type": "integer"},
+                    "description": "Ids of the current checklist items the artwork meets; approve needs them all.",
+                },
             },
             "anyOf": [
-                branch("decision", [t.action.value],
-                       needs=[*(["note"] if t.note_required else []), *(["conditions"] if t.conditions_required else [])],
-                       **({"note": given({})} if t.note_required else {}),
-                       conditions=given({}) if t.conditions_required else NOT_TAKEN,
-                       **({} if t.approves else {"expires_on": {"type": "null"}}))
+                branch(
+                    "decision",
+                    [t.action.value],
+                    needs=[*(["note"] if t.note_required else []), *(["conditions"] if t.conditions_required else [])],
+                    **({"note": given({})} if t.note_required else {}),
+                    conditions=given({}) if t.conditions_required else NOT_TAKEN,
+                    **({} if t.approves else {"expires_on": {"type": "null"}}),
+                )
                 for t in (TRANSITIONS[action] for action in DECISIONS)
             ],
         },
@@ -475,12 +578,14 @@ def openapi_schemas() -> dict[str, Any]:
             "type": "object",
             "properties": {"note": optional_text(services.NOTE_MAX)},
         },
-        "ConsentChecklistItem": _closed({
-            "id": {"type": "integer", "minimum": 1},
-            "text": {"type": "string"},
-            "position": {"type": "integer"},
-            "active": {"type": "boolean"},
-        }),
+        "ConsentChecklistItem": _closed(
+            {
+                "id": {"type": "integer", "minimum": 1},
+                "text": {"type": "string"},
+                "position": {"type": "integer"},
+                "active": {"type": "boolean"},
+            }
+        ),
     }
 
 
@@ -495,11 +600,19 @@ def openapi_paths() -> dict[str, Any]:
             "summary": summary,
             "security": bearer,
             "parameters": [REFERENCE],
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+            },
             "responses": {
-                "200": shown, "400": ERRORS_400, "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404,
-                **responses, "422": ERRORS_422, "429": ERRORS_429,
+                "200": shown,
+                "400": ERRORS_400,
+                "401": ERRORS_401,
+                "403": ERRORS_403,
+                "404": ERRORS_404,
+                **responses,
+                "422": ERRORS_422,
+                "429": ERRORS_429,
             },
             **extra,
         }
@@ -511,20 +624,39 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "Logo and lozenge consent requests: all for comms and auditors, one's own for others.",
                 "security": bearer,
                 "parameters": [
-                    {"name": "q", "in": "query", "schema": query_text(CONSENT_QUERY_LIMITS["q"]),
-                     "description": "Text in the title, purpose, department, partner or requester, or a reference."},
-                    {"name": "status", "in": "query", "schema": blank_or(SHOWN_STATUSES),
-                     "description": "Empty means any. `approved` excludes expired approvals."},
-                    {"name": "asset", "in": "query", "schema": blank_or(a.value for a in Asset),
-                     "description": "`trust_logo` and `nhs_lozenge` include requests for both."},
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "schema": query_text(CONSENT_QUERY_LIMITS["q"]),
+                        "description": "Text in the title, purpose, department, partner or requester, or a reference.",
+                    },
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": blank_or(SHOWN_STATUSES),
+                        "description": "Empty means any. `approved` excludes expired approvals.",
+                    },
+                    {
+                        "name": "asset",
+                        "in": "query",
+                        "schema": blank_or(a.value for a in Asset),
+                        "description": "`trust_logo` and `nhs_lozenge` include requests for both.",
+                    },
                     {"name": "medium", "in": "query", "schema": blank_or(m.value for m in Medium)},
-                    {"name": "expiring_soon", "in": "query", "schema": blank_or(["true", "false"]),
-                     "description": f"`true`: approvals expiring within {services.EXPIRING_SOON_DAYS} days."},
+                    {
+                        "name": "expiring_soon",
+                        "in": "query",
+                        "schema": blank_or(["true", "false"]),
+                        "description": f"`true`: approvals expiring within {services.EXPIRING_SOON_DAYS} days.",
+                    },
                     *_page_params(25),
                 ],
                 "responses": {
                     "200": _json(_paged("#/components/schemas/LogoConsent"), "A page of requests, newest first."),
-                    "401": ERRORS_401, "403": ERRORS_403, "422": ERRORS_422, "429": ERRORS_429,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
                 },
             },
             "post": {
@@ -540,9 +672,12 @@ def openapi_paths() -> dict[str, Any]:
                         **_json(consent, "The request, waiting for a decision."),
                         "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
                     },
-                    "400": ERRORS_400, "401": ERRORS_401, "403": ERRORS_403,
+                    "400": ERRORS_400,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
                     "413": _problem(TOO_BIG),
-                    "422": ERRORS_422, "429": ERRORS_429,
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
                 },
             },
         },
@@ -552,29 +687,31 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "One request, with its history, artwork and last checklist (404 if not the caller's).",
                 "security": bearer,
                 "parameters": [REFERENCE],
-                "responses": {"200": shown, "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404,
-                              "429": ERRORS_429},
+                "responses": {"200": shown, "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404, "429": ERRORS_429},
             }
         },
         "/api/v1/consents/{reference}/decision": {
             "post": post(
-                "decideConsent", "Approve (with or without conditions), ask for changes or reject (comms).",
+                "decideConsent",
+                "Approve (with or without conditions), ask for changes or reject (comms).",
                 "LogoConsentDecision",
                 {"409": _problem("The request is not waiting for a decision, or the caller made it (four-eyes rule).")},
             )
         },
         "/api/v1/consents/{reference}/withdrawal": {
             "post": post(
-                "withdrawConsent", "Withdraw one's own request while it is undecided or waiting for changes.",
-                "LogoConsentWithdrawal", {"409": _problem("The request has been decided or withdrawn already.")},
+                "withdrawConsent",
+                "Withdraw one's own request while it is undecided or waiting for changes.",
+                "LogoConsentWithdrawal",
+                {"409": _problem("The request has been decided or withdrawn already.")},
             )
         },
         "/api/v1/consents/{reference}/resubmission": {
             "post": post(
-                "resubmitConsent", "Change one's own request as comms asked and send it back for a decision.",
+                "resubmitConsent",
+                "Change one's own request as comms asked and send it back for a decision.",
                 "LogoConsentResubmission",
-                {"409": _problem("The request is not waiting for the requester's changes."),
-                 "413": _problem(TOO_BIG)},
+                {"409": _problem("The request is not waiting for the requester's changes."), "413": _problem(TOO_BIG)},
             )
         },
         "/api/v1/consents/{reference}/artwork/{upload_id}": {
@@ -585,7 +722,10 @@ def openapi_paths() -> dict[str, Any]:
                 "parameters": [REFERENCE, UPLOAD_ID_PARAM],
                 "responses": {
                     "200": FILE_DOWNLOAD,
-                    "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404, "429": ERRORS_429,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "404": ERRORS_404,
+                    "429": ERRORS_429,
                 },
             }
         },
@@ -595,10 +735,15 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "The NHS identity checklist comms check artwork against; retired items last.",
                 "security": bearer,
                 "responses": {
-                    "200": _json(_closed({"items": {"type": "array",
-                                                    "items": {"$ref": "#/components/schemas/ConsentChecklistItem"}}}),
-                                 "The checklist."),
-                    "401": ERRORS_401, "403": ERRORS_403, "429": ERRORS_429,
+                    "200": _json(
+                        _closed(
+                            {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ConsentChecklistItem"}}}
+                        ),
+                        "The checklist.",
+                    ),
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "429": ERRORS_429,
                 },
             }
         },

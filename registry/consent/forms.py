@@ -37,12 +37,16 @@ class ConsentDetailsForm(FlaskForm):
         description="What the item is, what it says and why it needs the Trust's or the NHS identity.",
     )
     media = MultiCheckboxField(
-        "Where will it appear?", choices=MEDIUM_CHOICES, validate_choice=False,
+        "Where will it appear?",
+        choices=MEDIUM_CHOICES,
+        validate_choice=False,
         description="Select all that apply.",
     )
     audience = TextAreaField("Who will see it?", description="For example patients, visitors, staff, or the public.")
     partner_involved = RadioField(
-        "Is a partner organisation involved?", choices=YES_NO, validate_choice=False,
+        "Is a partner organisation involved?",
+        choices=YES_NO,
+        validate_choice=False,
         description="For example a charity, a council or another NHS organisation whose name appears too.",
     )
     partner_name = StringField("Name of the partner organisation")
@@ -73,7 +77,9 @@ class ConsentEditForm(ConsentDetailsForm):
 
 class DecisionForm(FlaskForm):
     checked = MultiCheckboxField(
-        "NHS identity checklist", coerce=int, validate_choice=False,
+        "NHS identity checklist",
+        coerce=int,
+        validate_choice=False,
         description="Tick each item the artwork meets. To approve without conditions, every item must be ticked.",
     )
     decision = RadioField(

@@ -70,9 +70,7 @@ class LogoConsent(Base):
             "(reference IS NOT NULL AND expires_on IS NOT NULL AND decided_by_id IS NOT NULL)",
             name="approval_complete",
         ),
-        CheckConstraint(
-            "status <> 'approved_with_conditions' OR conditions IS NOT NULL", name="conditions_given"
-        ),
+        CheckConstraint("status <> 'approved_with_conditions' OR conditions IS NOT NULL", name="conditions_given"),
         UniqueConstraint("reference"),
         Index("ix_logo_consents_status", "status"),
         Index("ix_logo_consents_requester_id", "requester_id"),

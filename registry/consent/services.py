@@ -97,8 +97,11 @@ REQUIRED_MESSAGES = {
     "artwork": "Attach your draft artwork: at least one PNG, JPEG, GIF, WebP or PDF file",
 }
 FIELD_NAMES = {
-    "title": "The name", "department": "The service or department", "purpose": "The purpose",
-    "audience": "The audience", "partner_name": "The partner's name",
+    "title": "The name",
+    "department": "The service or department",
+    "purpose": "The purpose",
+    "audience": "The audience",
+    "partner_name": "The partner's name",
 }
 
 
@@ -115,7 +118,7 @@ def masked(text: str) -> str:
     """
     result = text
     for finding in reversed(screening.screen(text)):
-        result = result[: finding.start] + finding.masked + result[finding.end:]
+        result = result[: finding.start] + finding.masked + result[finding.end :]
     return result
 
 
@@ -165,7 +168,7 @@ class ConsentRequest:
             value = data[f.name]
             if f.name == "media":
                 if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                    errors[f.name] = "media must be a list of text, such as [\"print\", \"web\"]."
+                    errors[f.name] = 'media must be a list of text, such as ["print", "web"].'
                 else:
                     values[f.name] = tuple(value)
             elif f.name == "partner_involved":
@@ -195,10 +198,16 @@ class ConsentRequest:
     def of(cls, consent: LogoConsent) -> ConsentRequest:
         """A consent's current answers (to edit them)."""
         return cls(
-            title=consent.title, department=consent.department, asset=consent.asset, purpose=consent.purpose,
-            media=tuple(m.value for m in consent.media), audience=consent.audience,
-            partner_involved=consent.partner_involved, partner_name=consent.partner_name or "",
-            starts_on=consent.starts_on, ends_on=consent.ends_on,
+            title=consent.title,
+            department=consent.department,
+            asset=consent.asset,
+            purpose=consent.purpose,
+            media=tuple(m.value for m in consent.media),
+            audience=consent.audience,
+            partner_involved=consent.partner_involved,
+            partner_name=consent.partner_name or "",
+            starts_on=consent.starts_on,
+            ends_on=consent.ends_on,
         )
 
 
@@ -219,9 +228,15 @@ class Checked:
 
     def columns(self) -> dict[str, Any]:
         return {
-            "title": self.title, "department": self.department, "asset": self.asset.value,
-            "purpose": self.purpose, "audience": self.audience, "partner_involved": self.partner_involved,
-            "partner_name": self.partner_name, "starts_on": self.starts_on, "ends_on": self.ends_on,
+            "title": self.title,
+            "department": self.department,
+            "asset": self.asset.value,
+            "purpose": self.purpose,
+            "audience": self.audience,
+            "partner_involved": self.partner_involved,
+            "partner_name": self.partner_name,
+            "starts_on": self.starts_on,
+            "ends_on": self.ends_on,
         }
 
 
@@ -281,16 +296,17 @@ def _check_request(data: ConsentRequest, today: dt.date) -> tuple[Checked | None
         return None, errors
     assert asset is not None and data.starts_on is not None and data.ends_on is not None
     return Checked(
-        title=text["title"], department=text["department"], asset=asset, purpose=text["purpose"],
-        media=tuple(media), audience=text["audience"], partner_involved=bool(data.partner_involved),
-        partner_name=partner_name, starts_on=data.starts_on, ends_on=data.ends_on,
+        title=text["title"],
+        department=text["department"],
+        asset=asset,
+        purpose=text["purpose"],
+        media=tuple(media),
+        audience=text["audience"],
+        partner_involved=bool(data.partner_involved),
+        partner_name=partner_name,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
     ), {}
-
-
-
-
-
-
 
 
 def _note(text: str | None, t: Transition, errors: dict[str, str], *, field: str = "note") -> str:
@@ -309,8 +325,13 @@ def _add_step(
     consent: LogoConsent, action: str, from_status: str | None, actor: User, note: str | None, now: dt.datetime
 ) -> LogoConsentStep:
     step = LogoConsentStep(
-        consent_id=consent.id, action=action, from_status=from_status, to_status=consent.status,
-        actor_id=actor.id, occurred_at=now, note=note or None,
+        consent_id=consent.id,
+        action=action,
+        from_status=from_status,
+        to_status=consent.status,
+        actor_id=actor.id,
+        occurred_at=now,
+        note=note or None,
     )
     db.session().add(step)
     return step
@@ -332,8 +353,13 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
     session = db.session()
     now = db.utcnow()
     consent = LogoConsent(
-        **checked.columns(), status=ConsentStatus.SUBMITTED.value, requester_id=requester.id,
-        created_at=now, updated_at=now, submitted_at=now, status_changed_at=now,
+        **checked.columns(),
+        status=ConsentStatus.SUBMITTED.value,
+        requester_id=requester.id,
+        created_at=now,
+        updated_at=now,
+        submitted_at=now,
+        status_changed_at=now,
         media_rows=[LogoConsentMedium(medium=m.value) for m in checked.media],
     )
     session.add(consent)
@@ -341,11 +367,18 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
     session.add_all(LogoConsentArtwork(consent_id=consent.id, upload_id=u.id, added_at=now) for u in stored)
     _add_step(consent, "submit", None, requester, None, now)
     record(
-        AuditAction.CONSENT_REQUEST, OBJECT_TYPE, consent.request_reference,
+        AuditAction.CONSENT_REQUEST,
+        OBJECT_TYPE,
+        consent.request_reference,
         {
-            "title": masked(consent.title), "department": masked(consent.department), "asset": consent.asset,
-            "media": [m.value for m in checked.media], "partner_involved": consent.partner_involved,
-            "starts_on": consent.starts_on, "ends_on": consent.ends_on, "artwork": _artwork_details(stored),
+            "title": masked(consent.title),
+            "department": masked(consent.department),
+            "asset": consent.asset,
+            "media": [m.value for m in checked.media],
+            "partner_involved": consent.partner_involved,
+            "starts_on": consent.starts_on,
+            "ends_on": consent.ends_on,
+            "artwork": _artwork_details(stored),
         },
         actor=requester,
     )
@@ -353,7 +386,7 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
         event="consent:submitted",
         subject=f"Logo consent request {consent.request_reference}: {masked(consent.title)}",
         body=(
-            f"{requester.name} asks to use {consent.asset_enum.phrase} for \"{masked(consent.title)}\" "
+            f'{requester.name} asks to use {consent.asset_enum.phrase} for "{masked(consent.title)}" '
             f"({', '.join(m.label.lower() for m in checked.media)}), "
             f"from {uk_date(consent.starts_on)} to {uk_date(consent.ends_on)}. "
             "Check the artwork against the NHS identity checklist and decide."
@@ -417,22 +450,31 @@ def visible_clause(user: User) -> ColumnElement[bool]:
 def artwork_of(consent: LogoConsent) -> list[LogoConsentArtwork]:
     """Every artwork file of the request, current first, then removed ones (newest removal first)."""
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(LogoConsentArtwork)
             .where(LogoConsentArtwork.consent_id == consent.id)
-            .order_by(LogoConsentArtwork.removed_at.is_not(None), LogoConsentArtwork.removed_at.desc(),
-                      LogoConsentArtwork.id)
-        ).unique().scalars()
+            .order_by(
+                LogoConsentArtwork.removed_at.is_not(None), LogoConsentArtwork.removed_at.desc(), LogoConsentArtwork.id
+            )
+        )
+        .unique()
+        .scalars()
     )
 
 
 def artwork_file(consent: LogoConsent, upload_id: int) -> Upload:
     """One of the request's artwork files (current or removed); "not found" for any other upload."""
-    found = db.session().execute(
-        select(LogoConsentArtwork).where(
-            LogoConsentArtwork.consent_id == consent.id, LogoConsentArtwork.upload_id == upload_id
+    found = (
+        db.session()
+        .execute(
+            select(LogoConsentArtwork).where(
+                LogoConsentArtwork.consent_id == consent.id, LogoConsentArtwork.upload_id == upload_id
+            )
         )
-    ).unique().scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
     if found is None:
         raise NotFound(f"{consent.request_reference} has no artwork file {upload_id}.")
     return found.upload
@@ -440,11 +482,14 @@ def artwork_file(consent: LogoConsent, upload_id: int) -> Upload:
 
 def history(consent: LogoConsent) -> list[LogoConsentStep]:
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(LogoConsentStep)
             .where(LogoConsentStep.consent_id == consent.id)
             .order_by(LogoConsentStep.occurred_at, LogoConsentStep.id)
-        ).unique().scalars()
+        )
+        .unique()
+        .scalars()
     )
 
 
@@ -463,9 +508,11 @@ def checks_of(step: LogoConsentStep | None) -> list[LogoConsentCheck]:
     if step is None:
         return []
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(LogoConsentCheck).where(LogoConsentCheck.step_id == step.id).order_by(LogoConsentCheck.position)
-        ).scalars()
+        )
+        .scalars()
     )
 
 
@@ -526,11 +573,13 @@ def allocate_reference(year: int, *, session: Session | None = None) -> str:
 
 def active_checklist() -> list[ConsentChecklistItem]:
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(ConsentChecklistItem)
             .where(ConsentChecklistItem.retired_at.is_(None))
             .order_by(ConsentChecklistItem.position, ConsentChecklistItem.id)
-        ).scalars()
+        )
+        .scalars()
     )
 
 
@@ -656,18 +705,18 @@ def _tell_requester(consent: LogoConsent, action: ConsentAction, message: str) -
     if action is ConsentAction.REQUEST_CHANGES:
         event, subject = "consent:changes_requested", f"Changes needed to your logo consent request {ref}"
         body = (
-            f"The communications team needs changes to your request \"{title}\" before they can decide.\n\n"
+            f'The communications team needs changes to your request "{title}" before they can decide.\n\n'
             f"What needs to change: {message}\n\nChange your request and resubmit it."
         )
     elif action is ConsentAction.REJECT:
         event, subject = "consent:decided", f"Your logo consent request {ref} was rejected"
-        body = f"The communications team rejected your request \"{title}\".\n\nWhy: {message}"
+        body = f'The communications team rejected your request "{title}".\n\nWhy: {message}'
     else:
         assert consent.reference is not None and consent.expires_on is not None
-        event, subject = "consent:decided", f"Consent {consent.reference} given for \"{title}\""
+        event, subject = "consent:decided", f'Consent {consent.reference} given for "{title}"'
         body = (
             f"The communications team gave consent {consent.reference} to use {consent.asset_enum.phrase} "
-            f"for \"{title}\" until {uk_date(consent.expires_on)}."
+            f'for "{title}" until {uk_date(consent.expires_on)}.'
         )
         if consent.conditions:
             body += f"\n\nConditions: {masked(consent.conditions)}"
@@ -699,7 +748,7 @@ def withdraw(consent: LogoConsent, actor: User, *, note: str | None = None) -> L
     notifications.notify_comms(
         event="consent:withdrawn",
         subject=f"Logo consent request {consent.request_reference} was withdrawn",
-        body=f"{actor.name} withdrew the request \"{masked(consent.title)}\". Nothing more is needed."
+        body=f'{actor.name} withdrew the request "{masked(consent.title)}". Nothing more is needed.'
         + (f"\n\nWhy: {masked(message)}" if message else ""),
         link=_link(consent),
         exclude=actor,
@@ -780,7 +829,7 @@ def resubmit(
     notifications.notify_comms(
         event="consent:resubmitted",
         subject=f"Logo consent request {consent.request_reference} was changed and resubmitted",
-        body=f"{actor.name} changed the request \"{masked(consent.title)}\" as asked and sent it back for a decision."
+        body=f'{actor.name} changed the request "{masked(consent.title)}" as asked and sent it back for a decision.'
         + (f"\n\nWhat changed: {masked(message)}" if message else ""),
         link=_link(consent),
         exclude=actor,
@@ -820,7 +869,7 @@ def _may_manage_checklist(actor: User) -> None:
 def _checklist_text(text: str | None) -> str:
     value = _clean(text)
     if not value:
-        raise Invalid({"text": "Enter what the artwork must meet, for example \"The lozenge is not altered\""})
+        raise Invalid({"text": 'Enter what the artwork must meet, for example "The lozenge is not altered"'})
     if len(value) > CHECKLIST_TEXT_MAX:
         raise Invalid({"text": f"An item must be {CHECKLIST_TEXT_MAX} characters or fewer"})
     return value
@@ -835,8 +884,9 @@ def add_checklist_item(text: str | None, actor: User) -> ConsentChecklistItem:
     item = ConsentChecklistItem(text=value, position=(last or 0) + 1, created_at=now, updated_at=now)
     session.add(item)
     session.flush()
-    record(AuditAction.CONSENT_CHECKLIST_CHANGE, CHECKLIST_OBJECT, item.id, {"change": "add", "text": value},
-           actor=actor)
+    record(
+        AuditAction.CONSENT_CHECKLIST_CHANGE, CHECKLIST_OBJECT, item.id, {"change": "add", "text": value}, actor=actor
+    )
     return item
 
 
@@ -850,8 +900,11 @@ def reword_checklist_item(item: ConsentChecklistItem, text: str | None, actor: U
     if value == item.text:
         return False
     record(
-        AuditAction.CONSENT_CHECKLIST_CHANGE, CHECKLIST_OBJECT, item.id,
-        {"change": "reword", "text": {"from": item.text, "to": value}}, actor=actor,
+        AuditAction.CONSENT_CHECKLIST_CHANGE,
+        CHECKLIST_OBJECT,
+        item.id,
+        {"change": "reword", "text": {"from": item.text, "to": value}},
+        actor=actor,
     )
     item.text = value
     item.updated_at = db.utcnow()
@@ -870,8 +923,13 @@ def retire_checklist_item(item: ConsentChecklistItem, actor: User) -> ConsentChe
     now = db.utcnow()
     item.retired_at = now
     item.updated_at = now
-    record(AuditAction.CONSENT_CHECKLIST_CHANGE, CHECKLIST_OBJECT, item.id, {"change": "retire", "text": item.text},
-           actor=actor)
+    record(
+        AuditAction.CONSENT_CHECKLIST_CHANGE,
+        CHECKLIST_OBJECT,
+        item.id,
+        {"change": "retire", "text": item.text},
+        actor=actor,
+    )
     db.session().flush()
     return item
 
@@ -890,7 +948,10 @@ class ConsentFilters:
     def query(self) -> dict[str, str]:
         """These filters as query parameters (for links such as the CSV download)."""
         values = {
-            "q": self.q, "status": self.status, "asset": self.asset, "medium": self.medium,
+            "q": self.q,
+            "status": self.status,
+            "asset": self.asset,
+            "medium": self.medium,
             "expiring_soon": "true" if self.expiring_soon else "",
         }
         return {key: value for key, value in values.items() if value}
@@ -919,7 +980,10 @@ class ConsentFilters:
             raise Invalid(errors)
         return cls(
             q=(args.get("q") or "").replace("\x00", "").strip()[:200],
-            status=status, asset=asset, medium=medium, expiring_soon=soon == "true",
+            status=status,
+            asset=asset,
+            medium=medium,
+            expiring_soon=soon == "true",
         )
 
 
@@ -951,14 +1015,17 @@ def search(filters: ConsentFilters, user: User, *, today: dt.date | None = None)
         )
     if filters.expiring_soon:
         conditions += [
-            _approved(), LogoConsent.expires_on >= today,
+            _approved(),
+            LogoConsent.expires_on >= today,
             LogoConsent.expires_on <= today + dt.timedelta(days=EXPIRING_SOON_DAYS),
         ]
     if filters.q:
         like = db.contains_pattern(filters.q.lower())
         people = select(User.id).where(
-            or_(func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
-                func.lower(User.email).like(like, escape=db.LIKE_ESCAPE))
+            or_(
+                func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
+                func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
+            )
         )
         matches: list[ColumnElement[bool]] = [
             func.lower(LogoConsent.title).like(like, escape=db.LIKE_ESCAPE),
@@ -977,33 +1044,62 @@ def search(filters: ConsentFilters, user: User, *, today: dt.date | None = None)
                 LogoConsent.reference == consent_reference(int(consent_match.group(1)), int(consent_match.group(2)))
             )
         conditions.append(or_(*matches))
-    return (
-        select(LogoConsent)
-        .where(and_(*conditions))
-        .order_by(LogoConsent.created_at.desc(), LogoConsent.id.desc())
-    )
+    return select(LogoConsent).where(and_(*conditions)).order_by(LogoConsent.created_at.desc(), LogoConsent.id.desc())
 
 
 EXPORT_COLUMNS = (
-    "request_reference", "consent_reference", "status", "title", "department", "asset", "media", "purpose",
-    "audience", "partner_organisation", "starts_on", "ends_on", "requested_by", "requested_at", "decided_by",
-    "decided_at", "expires_on", "conditions",
+    "request_reference",
+    "consent_reference",
+    "status",
+    "title",
+    "department",
+    "asset",
+    "media",
+    "purpose",
+    "audience",
+    "partner_organisation",
+    "starts_on",
+    "ends_on",
+    "requested_by",
+    "requested_at",
+    "decided_by",
+    "decided_at",
+    "expires_on",
+    "conditions",
 )
 
 
 def export_row(consent: LogoConsent, today: dt.date) -> tuple[Any, ...]:
     return (
-        consent.request_reference, consent.reference or "", consent.shown_status(today), consent.title,
-        consent.department, consent.asset, " ".join(m.value for m in consent.media), consent.purpose,
-        consent.audience, consent.partner_name or "", consent.starts_on, consent.ends_on, consent.requester.email,
-        consent.created_at, consent.decided_by.email if consent.decided_by else "", consent.decided_at,
-        consent.expires_on, consent.conditions or "",
+        consent.request_reference,
+        consent.reference or "",
+        consent.shown_status(today),
+        consent.title,
+        consent.department,
+        consent.asset,
+        " ".join(m.value for m in consent.media),
+        consent.purpose,
+        consent.audience,
+        consent.partner_name or "",
+        consent.starts_on,
+        consent.ends_on,
+        consent.requester.email,
+        consent.created_at,
+        consent.decided_by.email if consent.decided_by else "",
+        consent.decided_at,
+        consent.expires_on,
+        consent.conditions or "",
     )
 
 
 def record_export(user: User, filters: ConsentFilters, rows: int) -> None:
-    record(AuditAction.CONSENT_EXPORT, OBJECT_TYPE, "register", {"filters": filters.query(), "rows": rows},
-           actor=Actor.of(user))
+    record(
+        AuditAction.CONSENT_EXPORT,
+        OBJECT_TYPE,
+        "register",
+        {"filters": filters.query(), "rows": rows},
+        actor=Actor.of(user),
+    )
 
 
 # --- what awaits whom ---------------------------------------------------------------------------
@@ -1042,11 +1138,15 @@ def work_items_of(user: User) -> list[WorkItem]:
     items = []
     for consent in db.session().execute(statement).unique().scalars():
         waiting_on_you = consent.status_enum is ConsentStatus.CHANGES_REQUESTED
-        items.append(_item(
-            consent,
-            status_label="Changes requested: over to you" if waiting_on_you else "Waiting for the communications team",
-            needs_you=waiting_on_you,
-        ))
+        items.append(
+            _item(
+                consent,
+                status_label="Changes requested: over to you"
+                if waiting_on_you
+                else "Waiting for the communications team",
+                needs_you=waiting_on_you,
+            )
+        )
     return items
 
 
@@ -1061,6 +1161,10 @@ def expiring_between(start: dt.date, end: dt.date) -> list[LogoConsent]:
 
 
 def count_awaiting_decision() -> int:
-    return db.session().execute(
-        select(func.count()).select_from(LogoConsent).where(LogoConsent.status == ConsentStatus.SUBMITTED.value)
-    ).scalar_one()
+    return (
+        db.session()
+        .execute(
+            select(func.count()).select_from(LogoConsent).where(LogoConsent.status == ConsentStatus.SUBMITTED.value)
+        )
+        .scalar_one()
+    )

@@ -60,18 +60,30 @@ def _user():
 
 def _answers(form: ConsentDetailsForm) -> services.ConsentRequest:
     return services.ConsentRequest(
-        title=form.title.data or "", department=form.department.data or "", asset=form.asset.data or "",
-        purpose=form.purpose.data or "", media=tuple(form.media.data or ()), audience=form.audience.data or "",
-        partner_involved=form.partner_answer(), partner_name=form.partner_name.data or "",
-        starts_on=form.starts_on.data, ends_on=form.ends_on.data,
+        title=form.title.data or "",
+        department=form.department.data or "",
+        asset=form.asset.data or "",
+        purpose=form.purpose.data or "",
+        media=tuple(form.media.data or ()),
+        audience=form.audience.data or "",
+        partner_involved=form.partner_answer(),
+        partner_name=form.partner_name.data or "",
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
     )
 
 
 def _service_errors(form: Any, exc: Invalid) -> None:
     """Show the service's errors, except on fields the form already explained (an impossible date)."""
     db.session().rollback()
-    apply_errors(form, {name: message for name, message in exc.errors.items()
-                        if not (name in form._fields and form._fields[name].errors)})
+    apply_errors(
+        form,
+        {
+            name: message
+            for name, message in exc.errors.items()
+            if not (name in form._fields and form._fields[name].errors)
+        },
+    )
 
 
 def choose_again(count: int) -> str:
@@ -105,8 +117,14 @@ def register():
     page, per_page = page_args(25)
     result = paginate(db.session(), services.search(filters, _user()), page, per_page)
     return render_template(
-        "consent/register.html", page=result, filters=filters, statuses=SHOWN_STATUSES, labels=STATUS_LABELS,
-        assets=list(Asset), media=list(Medium), everyone=_user().can(Permission.CONSENT_READ_ALL),
+        "consent/register.html",
+        page=result,
+        filters=filters,
+        statuses=SHOWN_STATUSES,
+        labels=STATUS_LABELS,
+        assets=list(Asset),
+        media=list(Medium),
+        everyone=_user().can(Permission.CONSENT_READ_ALL),
         today=clock.today(),
     )
 
@@ -158,7 +176,10 @@ def _decision_form(formdata: Any = None) -> DecisionForm:
 
 
 def _detail_page(
-    consent: LogoConsent, *, decision: DecisionForm | None = None, withdrawal: WithdrawForm | None = None,
+    consent: LogoConsent,
+    *,
+    decision: DecisionForm | None = None,
+    withdrawal: WithdrawForm | None = None,
     status: int = 200,
 ):
     user = _user()
@@ -175,13 +196,18 @@ def _detail_page(
         decision=decision,
         decisions=offered or [TRANSITIONS[a] for a in DECISIONS],
         default_expiry=services.default_expiry(consent),
-        withdrawal=withdrawal or (WithdrawForm(prefix="withdraw", formdata=None)
-                                  if services.can_take(user, consent, ConsentAction.WITHDRAW) else None),
+        withdrawal=withdrawal
+        or (
+            WithdrawForm(prefix="withdraw", formdata=None)
+            if services.can_take(user, consent, ConsentAction.WITHDRAW)
+            else None
+        ),
         can_resubmit=services.can_take(user, consent, ConsentAction.RESUBMIT),
         changes_asked=services.last_step(steps, ConsentAction.REQUEST_CHANGES),
         decided=decided,
         checks=services.checks_of(decided),
-        four_eyes=user.can(Permission.CONSENT_DECIDE) and consent.requester_id == user.id
+        four_eyes=user.can(Permission.CONSENT_DECIDE)
+        and consent.requester_id == user.id
         and consent.status_enum is ConsentStatus.SUBMITTED,
         pdf=letters.pdf_available(),
     ), status
@@ -206,7 +232,10 @@ def decide(reference: str):
     try:
         # The conditional fields of the other decisions are hidden, not cleared: only this one's count.
         services.decide(
-            consent, chosen, _user(), note=form.note.data,
+            consent,
+            chosen,
+            _user(),
+            note=form.note.data,
             conditions=form.conditions.data if chosen == ConsentAction.APPROVE_WITH_CONDITIONS.value else None,
             expires_on=form.expires_on.data if approving else None,
             checked=form.checked.data or [],
@@ -254,31 +283,47 @@ def edit(reference: str):
         form = ConsentEditForm()
     else:
         answers = services.ConsentRequest.of(consent)
-        form = ConsentEditForm(formdata=None, data={
-            "title": answers.title, "department": answers.department, "asset": answers.asset,
-            "purpose": answers.purpose, "media": list(answers.media), "audience": answers.audience,
-            "partner_involved": "yes" if answers.partner_involved else "no", "partner_name": answers.partner_name,
-            "starts_on": answers.starts_on, "ends_on": answers.ends_on,
-        })
+        form = ConsentEditForm(
+            formdata=None,
+            data={
+                "title": answers.title,
+                "department": answers.department,
+                "asset": answers.asset,
+                "purpose": answers.purpose,
+                "media": list(answers.media),
+                "audience": answers.audience,
+                "partner_involved": "yes" if answers.partner_involved else "no",
+                "partner_name": answers.partner_name,
+                "starts_on": answers.starts_on,
+                "ends_on": answers.ends_on,
+            },
+        )
     form.remove_artwork.choices = [SelectChoice(a.upload_id, a.upload.original_name) for a in artwork]
     if form.is_submitted():
         form.validate()
         try:
             services.resubmit(
-                consent, _answers(form), user, add_artwork=form.artwork.data or [],
-                remove_artwork=form.remove_artwork.data or [], note=form.note.data,
+                consent,
+                _answers(form),
+                user,
+                add_artwork=form.artwork.data or [],
+                remove_artwork=form.remove_artwork.data or [],
+                note=form.note.data,
             )
         except Invalid as exc:
             _service_errors(form, exc)
             _ask_for_artwork_again(form)
         else:
-            flash(f"{consent.request_reference} has been changed and resubmitted to the communications team.",
-                  "success")
+            flash(
+                f"{consent.request_reference} has been changed and resubmitted to the communications team.", "success"
+            )
             return redirect(url_for("consent.detail", reference=consent.request_reference))
     steps = services.history(consent)
     return render_template(
-        "consent/edit.html", form=form, consent=consent, changes_asked=services.last_step(
-            steps, ConsentAction.REQUEST_CHANGES),
+        "consent/edit.html",
+        form=form,
+        consent=consent,
+        changes_asked=services.last_step(steps, ConsentAction.REQUEST_CHANGES),
     ), 422 if form.errors else 200
 
 
@@ -302,7 +347,9 @@ def _letter(reference: str) -> tuple[LogoConsent, letters.Letter]:
         )
     assert consent.decided_at is not None
     letter = letters.letter_for(
-        consent, trust_name=current_app.extensions["registry.settings"].trust_name, today=clock.today(),
+        consent,
+        trust_name=current_app.extensions["registry.settings"].trust_name,
+        today=clock.today(),
         decided_on=consent.decided_at.astimezone(LONDON).date(),
     )
     return consent, letter
@@ -331,15 +378,19 @@ def letter_pdf(reference: str):
 # --- the NHS identity checklist -----------------------------------------------------------------
 
 
-def _checklist_page(add: ChecklistItemForm | None = None, reword: dict[int, ChecklistItemForm] | None = None,
-                    status: int = 200):
+def _checklist_page(
+    add: ChecklistItemForm | None = None, reword: dict[int, ChecklistItemForm] | None = None, status: int = 200
+):
     items = services.checklist()
     forms = reword or {}
     for item in items:
         if item.is_active and item.id not in forms:
             forms[item.id] = ChecklistItemForm(prefix=f"item-{item.id}", formdata=None, data={"text": item.text})
     return render_template(
-        "consent/checklist.html", items=items, forms=forms, add=add or ChecklistItemForm(formdata=None),
+        "consent/checklist.html",
+        items=items,
+        forms=forms,
+        add=add or ChecklistItemForm(formdata=None),
     ), status
 
 
@@ -358,7 +409,7 @@ def add_checklist_item():
     except Invalid as exc:
         _service_errors(form, exc)
         return _checklist_page(add=form, status=422)
-    flash(f"\"{item.text}\" has been added to the checklist.", "success")
+    flash(f'"{item.text}" has been added to the checklist.', "success")
     return redirect(url_for("consent.checklist"))
 
 
@@ -390,5 +441,5 @@ def retire_checklist_item(item_id: int):
         db.session().rollback()
         flash(exc.message)
         return _checklist_page(status=409)
-    flash(f"\"{item.text}\" has been retired from the checklist.", "success")
+    flash(f'"{item.text}" has been retired from the checklist.', "success")
     return redirect(url_for("consent.checklist"))

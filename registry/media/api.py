@@ -78,8 +78,13 @@ QUERY_LIMITS = {"q": 200}
 # --- how an approach looks ------------------------------------------------------------------------
 
 
-def contact_json(contact: MediaContact, *, everyone: bool, history: list[MediaContactStep] | None = None,
-                 evidence: list[Any] | None = None) -> dict[str, Any]:
+def contact_json(
+    contact: MediaContact,
+    *,
+    everyone: bool,
+    history: list[MediaContactStep] | None = None,
+    evidence: list[Any] | None = None,
+) -> dict[str, Any]:
     """An approach as ``everyone`` (comms, auditors) or its reporter sees it: the reporter
     gets no notes of the team's."""
     ref = contact.reference
@@ -112,8 +117,12 @@ def contact_json(contact: MediaContact, *, everyone: bool, history: list[MediaCo
     if history is not None:
         body["history"] = [
             {
-                "action": step.action, "from_status": step.from_status, "to_status": step.to_status,
-                "actor": step.actor.name, "occurred_at": iso(step.occurred_at), "advice": step.advice,
+                "action": step.action,
+                "from_status": step.from_status,
+                "to_status": step.to_status,
+                "actor": step.actor.name,
+                "occurred_at": iso(step.occurred_at),
+                "advice": step.advice,
                 "note": step.note if everyone else None,
             }
             for step in history
@@ -121,8 +130,12 @@ def contact_json(contact: MediaContact, *, everyone: bool, history: list[MediaCo
     if evidence is not None:
         body["screenshots"] = [
             {
-                "id": e.upload_id, "name": e.upload.original_name, "content_type": e.upload.content_type,
-                "size": e.upload.size, "sha256": e.upload.sha256, "added_at": iso(e.added_at),
+                "id": e.upload_id,
+                "name": e.upload.original_name,
+                "content_type": e.upload.content_type,
+                "size": e.upload.size,
+                "sha256": e.upload.sha256,
+                "added_at": iso(e.added_at),
                 "url": url_for("api.media_contact_screenshot", reference=ref, upload_id=e.upload_id),
             }
             for e in evidence
@@ -132,10 +145,15 @@ def contact_json(contact: MediaContact, *, everyone: bool, history: list[MediaCo
 
 def _full(contact: MediaContact, status: int = 200):  # type: ignore[no-untyped-def]
     user = _user()
-    return json_response(contact_json(
-        contact, everyone=services.sees_everything(user), history=services.history(contact, user),
-        evidence=services.evidence_of(contact),
-    ), status)
+    return json_response(
+        contact_json(
+            contact,
+            everyone=services.sees_everything(user),
+            history=services.history(contact, user),
+            evidence=services.evidence_of(contact),
+        ),
+        status,
+    )
 
 
 # --- reading the request body ---------------------------------------------------------------------
@@ -143,9 +161,14 @@ def _full(contact: MediaContact, status: int = 200):  # type: ignore[no-untyped-
 
 def _screenshots(body: dict[str, Any]) -> list[FileStorage]:
     """``[{filename, content_base64}]`` as files for the upload checks."""
-    return base64_files(body, "screenshots", most=services.MAX_SCREENSHOTS,
-                        too_many=f"Send at most {services.MAX_SCREENSHOTS} screenshots.",
-                        noun="Screenshot", example="message.png")
+    return base64_files(
+        body,
+        "screenshots",
+        most=services.MAX_SCREENSHOTS,
+        too_many=f"Send at most {services.MAX_SCREENSHOTS} screenshots.",
+        noun="Screenshot",
+        example="message.png",
+    )
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -252,29 +275,33 @@ def openapi_schemas() -> dict[str, Any]:
                 "history": {
                     "type": "array",
                     "description": "Every step, oldest first (only on a single approach). The reporter sees "
-                                   "no notes of the team's: no `note` steps, and `note` is null.",
-                    "items": _closed({
-                        "action": {"type": "string", "enum": ["report", *(a.value for a in ACTIONS), NOTE]},
-                        "from_status": {"type": ["string", "null"], "enum": [*statuses, None]},
-                        "to_status": {"type": "string", "enum": statuses},
-                        "actor": {"type": "string"},
-                        "occurred_at": TIMESTAMP,
-                        "advice": NULLABLE_TEXT,
-                        "note": NULLABLE_TEXT,
-                    }),
+                    "no notes of the team's: no `note` steps, and `note` is null.",
+                    "items": _closed(
+                        {
+                            "action": {"type": "string", "enum": ["report", *(a.value for a in ACTIONS), NOTE]},
+                            "from_status": {"type": ["string", "null"], "enum": [*statuses, None]},
+                            "to_status": {"type": "string", "enum": statuses},
+                            "actor": {"type": "string"},
+                            "occurred_at": TIMESTAMP,
+                            "advice": NULLABLE_TEXT,
+                            "note": NULLABLE_TEXT,
+                        }
+                    ),
                 },
                 "screenshots": {
                     "type": "array",
                     "description": "The screenshots (only on a single approach).",
-                    "items": _closed({
-                        "id": {"type": "integer", "minimum": 1},
-                        "name": {"type": "string"},
-                        "content_type": {"type": "string", "enum": [t.value for t in UploadType]},
-                        "size": {"type": "integer", "minimum": 1},
-                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                        "added_at": TIMESTAMP,
-                        "url": {"type": "string"},
-                    }),
+                    "items": _closed(
+                        {
+                            "id": {"type": "integer", "minimum": 1},
+                            "name": {"type": "string"},
+                            "content_type": {"type": "string", "enum": [t.value for t in UploadType]},
+                            "size": {"type": "integer", "minimum": 1},
+                            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                            "added_at": TIMESTAMP,
+                            "url": {"type": "string"},
+                        }
+                    ),
                 },
             },
             optional=("history", "screenshots"),
@@ -288,23 +315,37 @@ def openapi_schemas() -> dict[str, Any]:
                 "platform": {"type": "string", "enum": platforms},
                 "outlet": optional_text(OUTLET_MAX, examples=["The Evening Post"]),
                 "journalist": optional_text(JOURNALIST_MAX, examples=["Alex Reporter"]),
-                "contacted_at": {**DATE_TIME, "description": "When they made contact: not in the future and within "
-                                                             f"the last {services.LOGGED_WITHIN.days} days. "
-                                                             "The server reads a time without an offset as UK time."},
-                "deadline_at": or_null(DATE_TIME, description="Their deadline, if they gave one: after contacted_at "
-                                                              f"and within {services.DEADLINE_WITHIN.days} days of it."),
-                "enquiry": required_text(services.ENQUIRY_MAX,
-                                         examples=["Asked for a comment on waiting times in the emergency department."]),
-                "link": optional_text(LINK_MAX, description="The address of their message or post: http(s), on a "
-                                                            "real site name (https:// may be left out).",
-                                      examples=["https://x.com/EveningPost/status/1"]),
+                "contacted_at": {
+                    **DATE_TIME,
+                    "description": "When they made contact: not in the future and within "
+                    f"the last {services.LOGGED_WITHIN.days} days. "
+                    "The server reads a time without an offset as UK time.",
+                },
+                "deadline_at": or_null(
+                    DATE_TIME,
+                    description="Their deadline, if they gave one: after contacted_at "
+                    f"and within {services.DEADLINE_WITHIN.days} days of it.",
+                ),
+                "enquiry": required_text(
+                    services.ENQUIRY_MAX, examples=["Asked for a comment on waiting times in the emergency department."]
+                ),
+                "link": optional_text(
+                    LINK_MAX,
+                    description="The address of their message or post: http(s), on a "
+                    "real site name (https:// may be left out).",
+                    examples=["https://x.com/EveningPost/status/1"],
+                ),
                 "screenshots": {
-                    "type": ["array", "null"], "maxItems": services.MAX_SCREENSHOTS,
+                    "type": ["array", "null"],
+                    "maxItems": services.MAX_SCREENSHOTS,
                     "items": _base64_file("A PNG, JPEG, GIF or WebP image, or a PDF."),
                     "description": "Screenshots of the approach, each checked by its content. " + SIZE_NOTE,
                 },
-                "not_responded": {"type": "boolean", "const": True,
-                                  "description": "The reporter confirms they have not responded (policy 8.1)."},
+                "not_responded": {
+                    "type": "boolean",
+                    "const": True,
+                    "description": "The reporter confirms they have not responded (policy 8.1).",
+                },
             },
             "anyOf": [
                 {"required": ["link"], "properties": {"link": given({})}},
@@ -316,8 +357,10 @@ def openapi_schemas() -> dict[str, Any]:
             "required": ["action"],
             "properties": {
                 "action": {"type": "string", "enum": [*(a.value for a in ACTIONS), NOTE]},
-                "advice": optional_text(services.ADVICE_MAX, description="To the reporter: required for advise, "
-                                                                        "optional for respond, refused otherwise."),
+                "advice": optional_text(
+                    services.ADVICE_MAX,
+                    description="To the reporter: required for advise, optional for respond, refused otherwise.",
+                ),
                 "note": optional_text(services.NOTE_MAX, description="The team's own: required for close and note."),
             },
             "anyOf": [
@@ -331,9 +374,14 @@ def openapi_schemas() -> dict[str, Any]:
 def _triage_branch(action: str, **fields: Need) -> dict[str, Any]:
     """What ``action`` needs of ``advice`` and ``note``: a required one given, one not taken blank."""
     return branch(
-        "action", [action], needs=[name for name, need in fields.items() if need is Need.REQUIRED],
-        **{name: given({}) if need is Need.REQUIRED else NOT_TAKEN
-           for name, need in fields.items() if need is not Need.OPTIONAL},
+        "action",
+        [action],
+        needs=[name for name, need in fields.items() if need is Need.REQUIRED],
+        **{
+            name: given({}) if need is Need.REQUIRED else NOT_TAKEN
+            for name, need in fields.items()
+            if need is not Need.OPTIONAL
+        },
     )
 
 
@@ -348,17 +396,27 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "Media approaches: all for comms and auditors, one's own for others.",
                 "security": bearer,
                 "parameters": [
-                    {"name": "status", "in": "query", "schema": blank_or(FILTER_VALUES),
-                     "description": "Empty means any; `open` means any but closed."},
-                    {"name": "platform", "in": "query",
-                     "schema": blank_or(p.value for p in Platform)},
-                    {"name": "q", "in": "query", "schema": query_text(QUERY_LIMITS["q"]),
-                     "description": "Text in the outlet, journalist, question or reporter, or a reference."},
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": blank_or(FILTER_VALUES),
+                        "description": "Empty means any; `open` means any but closed.",
+                    },
+                    {"name": "platform", "in": "query", "schema": blank_or(p.value for p in Platform)},
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "schema": query_text(QUERY_LIMITS["q"]),
+                        "description": "Text in the outlet, journalist, question or reporter, or a reference.",
+                    },
                     *_page_params(25),
                 ],
                 "responses": {
                     "200": _json(_paged("#/components/schemas/MediaContact"), "A page of approaches, newest first."),
-                    "401": ERRORS_401, "403": ERRORS_403, "422": ERRORS_422, "429": ERRORS_429,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
                 },
             },
             "post": {
@@ -374,8 +432,12 @@ def openapi_paths() -> dict[str, Any]:
                         **_json(contact, "The approach, awaiting triage."),
                         "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
                     },
-                    "400": ERRORS_400, "401": ERRORS_401, "403": ERRORS_403, "413": _problem(TOO_BIG),
-                    "422": ERRORS_422, "429": ERRORS_429,
+                    "400": ERRORS_400,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "413": _problem(TOO_BIG),
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
                 },
             },
         },
@@ -385,8 +447,7 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "One approach with its history and screenshots (404 if not the caller's to see).",
                 "security": bearer,
                 "parameters": [REFERENCE],
-                "responses": {"200": shown, "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404,
-                              "429": ERRORS_429},
+                "responses": {"200": shown, "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404, "429": ERRORS_429},
             }
         },
         "/api/v1/media-contacts/{reference}/triage": {
@@ -400,10 +461,16 @@ def openapi_paths() -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaContactTriage"}}},
                 },
                 "responses": {
-                    "200": shown, "400": ERRORS_400, "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404,
-                    "409": _problem("The approach's status does not allow this, or the caller logged it "
-                                    "(four-eyes rule)."),
-                    "422": ERRORS_422, "429": ERRORS_429,
+                    "200": shown,
+                    "400": ERRORS_400,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "404": ERRORS_404,
+                    "409": _problem(
+                        "The approach's status does not allow this, or the caller logged it (four-eyes rule)."
+                    ),
+                    "422": ERRORS_422,
+                    "429": ERRORS_429,
                 },
             }
         },
@@ -415,7 +482,10 @@ def openapi_paths() -> dict[str, Any]:
                 "parameters": [REFERENCE, UPLOAD_ID_PARAM],
                 "responses": {
                     "200": FILE_DOWNLOAD,
-                    "401": ERRORS_401, "403": ERRORS_403, "404": ERRORS_404, "429": ERRORS_429,
+                    "401": ERRORS_401,
+                    "403": ERRORS_403,
+                    "404": ERRORS_404,
+                    "429": ERRORS_429,
                 },
             }
         },

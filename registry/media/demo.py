@@ -35,14 +35,28 @@ def _screenshot(name: str, lines: Sequence[str]) -> FileStorage:
     return FileStorage(stream=buffer, filename=name, content_type="image/png")
 
 
-def _log(reporter: User, *, hours_ago: float, platform: str, outlet: str | None, journalist: str | None,
-         enquiry: str, link: str = "", deadline_in: float | None = None,
-         screenshot: Sequence[str] = ()) -> MediaContact:
+def _log(
+    reporter: User,
+    *,
+    hours_ago: float,
+    platform: str,
+    outlet: str | None,
+    journalist: str | None,
+    enquiry: str,
+    link: str = "",
+    deadline_in: float | None = None,
+    screenshot: Sequence[str] = (),
+) -> MediaContact:
     contacted = db.utcnow() - dt.timedelta(hours=hours_ago)
     data = services.Approach(
-        platform=platform, outlet=outlet or "", journalist=journalist or "", contacted_at=contacted,
+        platform=platform,
+        outlet=outlet or "",
+        journalist=journalist or "",
+        contacted_at=contacted,
         deadline_at=contacted + dt.timedelta(hours=deadline_in) if deadline_in is not None else None,
-        enquiry=enquiry, link=link, not_responded=True,
+        enquiry=enquiry,
+        link=link,
+        not_responded=True,
     )
     files = [_screenshot("message.png", screenshot)] if screenshot else []
     return services.log_approach(data, files, reporter)
@@ -54,15 +68,26 @@ def seed_demo(reporters: Sequence[User], triagers: Sequence[User]) -> list[Media
     first, second = triagers[0], triagers[-1]
     made: list[MediaContact] = []
 
-    made.append(_log(
-        staff, hours_ago=1, platform="x", outlet="Evening Chronicle", journalist="Alex Reporter",
-        enquiry="Asked whether the maternity unit is closing to new admissions this weekend, and for a comment.",
-        link="https://x.com/messages/1234567890", deadline_in=6,
-        screenshot=("Hi, I'm writing a piece on the maternity", "unit. Is it closing this weekend?"),
-    ))
+    made.append(
+        _log(
+            staff,
+            hours_ago=1,
+            platform="x",
+            outlet="Evening Chronicle",
+            journalist="Alex Reporter",
+            enquiry="Asked whether the maternity unit is closing to new admissions this weekend, and for a comment.",
+            link="https://x.com/messages/1234567890",
+            deadline_in=6,
+            screenshot=("Hi, I'm writing a piece on the maternity", "unit. Is it closing this weekend?"),
+        )
+    )
 
     acknowledged = _log(
-        other, hours_ago=5, platform="facebook", outlet="Radio Example", journalist=None,
+        other,
+        hours_ago=5,
+        platform="facebook",
+        outlet="Radio Example",
+        journalist=None,
         enquiry="A producer asked if I would talk on air about working nights on the wards.",
         screenshot=("Would you come on the breakfast show", "to talk about night shifts?"),
     )
@@ -70,38 +95,59 @@ def seed_demo(reporters: Sequence[User], triagers: Sequence[User]) -> list[Media
     made.append(acknowledged)
 
     advised = _log(
-        staff, hours_ago=26, platform="linkedin", outlet="Health Service Weekly", journalist="Sam Writer",
+        staff,
+        hours_ago=26,
+        platform="linkedin",
+        outlet="Health Service Weekly",
+        journalist="Sam Writer",
         enquiry="Asked for my views on the new electronic patient record system for a feature.",
-        link="https://www.linkedin.com/in/sam-writer-example", deadline_in=72,
+        link="https://www.linkedin.com/in/sam-writer-example",
+        deadline_in=72,
     )
     services.triage(
-        advised, "advise", second,
+        advised,
+        "advise",
+        second,
         advice="Thank you for checking. Please do not give a view on the record system: reply that the "
-               "communications team handles media enquiries, and pass on press@example.nhs.uk.",
+        "communications team handles media enquiries, and pass on press@example.nhs.uk.",
     )
     made.append(advised)
 
     responding = _log(
-        other, hours_ago=50, platform="instagram", outlet="Daily Example", journalist="Jo Columnist",
+        other,
+        hours_ago=50,
+        platform="instagram",
+        outlet="Daily Example",
+        journalist="Jo Columnist",
         enquiry="Asked about a patient complaint posted online about waiting times in A&E.",
-        link="https://www.instagram.com/direct/t/example", deadline_in=24,
+        link="https://www.instagram.com/direct/t/example",
+        deadline_in=24,
     )
     services.triage(responding, "acknowledge", first)
     services.triage(
-        responding, "respond", first,
+        responding,
+        "respond",
+        first,
         advice="Do not reply. We will answer the journalist on the Trust's behalf today.",
         note="Statement agreed with the A&E clinical director.",
     )
     made.append(responding)
 
     closed = _log(
-        staff, hours_ago=24 * 9, platform="tiktok", outlet=None, journalist="Freelance video journalist",
+        staff,
+        hours_ago=24 * 9,
+        platform="tiktok",
+        outlet=None,
+        journalist="Freelance video journalist",
         enquiry="Asked to film a day in the life of the pharmacy team.",
         screenshot=("Love your videos! Could I film", "a day with the pharmacy team?"),
     )
-    services.triage(closed, "advise", second,
-                    advice="Filming on Trust premises needs the communications team's approval: "
-                           "we will contact them.")
+    services.triage(
+        closed,
+        "advise",
+        second,
+        advice="Filming on Trust premises needs the communications team's approval: we will contact them.",
+    )
     services.triage(closed, "close", second, note="Declined politely: no filming in clinical areas this year.")
     made.append(closed)
     return made

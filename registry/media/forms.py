@@ -55,7 +55,7 @@ class MediaContactForm(FlaskForm):
     screenshots = MultipleFileField(
         "Screenshots",
         description=f"PNG, JPEG, GIF or WebP images, or PDF files, up to {MAX_SCREENSHOTS}. "
-                    "Optional if you give a link.",
+        "Optional if you give a link.",
         render_kw={"accept": ACCEPT},
     )
     not_responded = BooleanField("I have not responded to them")
@@ -66,7 +66,7 @@ class TriageForm(FlaskForm):
     advice = TextAreaField(
         "Advice for the member of staff",
         description="Shown to them and sent to them. Required when giving advice; optional when the "
-                    "communications team will respond.",
+        "communications team will respond.",
     )
     note = TextAreaField(
         "Note for the team",

@@ -100,7 +100,7 @@ def masked(text: str) -> str:
     """
     result = text
     for finding in sorted(screening.screen(text), key=lambda f: f.start, reverse=True):
-        result = result[: finding.start] + finding.masked + result[finding.end:]
+        result = result[: finding.start] + finding.masked + result[finding.end :]
     return result
 
 
@@ -247,27 +247,45 @@ def _check(data: Approach, now: dt.datetime) -> tuple[_Checked | None, dict[str,
         return None, errors
     assert platform is not None and contacted is not None
     return _Checked(
-        platform=platform, outlet=outlet or None, journalist=journalist or None, contacted_at=contacted,
-        deadline_at=deadline, enquiry=enquiry, link=link,
+        platform=platform,
+        outlet=outlet or None,
+        journalist=journalist or None,
+        contacted_at=contacted,
+        deadline_at=deadline,
+        enquiry=enquiry,
+        link=link,
     ), {}
 
 
-
-
-
-
-def _step(contact: MediaContact, action: str, from_status: str | None, actor: User, now: dt.datetime, *,
-          advice: str | None = None, note: str | None = None) -> MediaContactStep:
+def _step(
+    contact: MediaContact,
+    action: str,
+    from_status: str | None,
+    actor: User,
+    now: dt.datetime,
+    *,
+    advice: str | None = None,
+    note: str | None = None,
+) -> MediaContactStep:
     step = MediaContactStep(
-        media_contact_id=contact.id, action=action, from_status=from_status, to_status=contact.status,
-        actor_id=actor.id, occurred_at=now, advice=advice or None, note=note or None,
+        media_contact_id=contact.id,
+        action=action,
+        from_status=from_status,
+        to_status=contact.status,
+        actor_id=actor.id,
+        occurred_at=now,
+        advice=advice or None,
+        note=note or None,
     )
     db.session().add(step)
     return step
 
 
 def log_approach(
-    data: Approach, screenshots: Iterable[FileStorage | None], reporter: User, *,
+    data: Approach,
+    screenshots: Iterable[FileStorage | None],
+    reporter: User,
+    *,
     known_errors: Mapping[str, str] | None = None,
 ) -> MediaContact:
     """A member of staff logs an approach by the media before responding (policy 8.1).
@@ -290,22 +308,37 @@ def log_approach(
     assert checked is not None
     session = db.session()
     contact = MediaContact(
-        platform=checked.platform.value, outlet=checked.outlet, journalist=checked.journalist,
-        contacted_at=checked.contacted_at, deadline_at=checked.deadline_at, enquiry=checked.enquiry,
-        link=checked.link, no_response_confirmed_at=now, status=MediaContactStatus.REPORTED.value,
-        reporter_id=reporter.id, created_at=now, updated_at=now, status_changed_at=now,
+        platform=checked.platform.value,
+        outlet=checked.outlet,
+        journalist=checked.journalist,
+        contacted_at=checked.contacted_at,
+        deadline_at=checked.deadline_at,
+        enquiry=checked.enquiry,
+        link=checked.link,
+        no_response_confirmed_at=now,
+        status=MediaContactStatus.REPORTED.value,
+        reporter_id=reporter.id,
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
     )
     session.add(contact)
     session.flush()
     session.add_all(MediaContactEvidence(media_contact_id=contact.id, upload_id=u.id, added_at=now) for u in stored)
     _step(contact, "report", None, reporter, now)
     record(
-        AuditAction.MEDIA_CONTACT_REPORT, OBJECT_TYPE, contact.reference,
+        AuditAction.MEDIA_CONTACT_REPORT,
+        OBJECT_TYPE,
+        contact.reference,
         {
-            "platform": contact.platform, "outlet": masked(contact.outlet or ""),
-            "journalist": masked(contact.journalist or ""), "contacted_at": contact.contacted_at,
-            "deadline_at": contact.deadline_at, "enquiry": masked(contact.enquiry),
-            "link": masked(contact.link or ""), "no_response_confirmed": True,
+            "platform": contact.platform,
+            "outlet": masked(contact.outlet or ""),
+            "journalist": masked(contact.journalist or ""),
+            "contacted_at": contact.contacted_at,
+            "deadline_at": contact.deadline_at,
+            "enquiry": masked(contact.enquiry),
+            "link": masked(contact.link or ""),
+            "no_response_confirmed": True,
             # No file names: the trail is append-only and a name can identify a person.
             "screenshots": [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored],
         },
@@ -374,20 +407,30 @@ def visible_clause(user: User) -> ColumnElement[bool]:
 
 
 def evidence_of(contact: MediaContact) -> list[MediaContactEvidence]:
-    return list(db.session().execute(
-        select(MediaContactEvidence)
-        .where(MediaContactEvidence.media_contact_id == contact.id)
-        .order_by(MediaContactEvidence.id)
-    ).unique().scalars())
+    return list(
+        db.session()
+        .execute(
+            select(MediaContactEvidence)
+            .where(MediaContactEvidence.media_contact_id == contact.id)
+            .order_by(MediaContactEvidence.id)
+        )
+        .unique()
+        .scalars()
+    )
 
 
 def evidence_file(contact: MediaContact, upload_id: int) -> Upload:
     """One of the approach's screenshots; "not found" for any other upload."""
-    found = db.session().execute(
-        select(MediaContactEvidence).where(
-            MediaContactEvidence.media_contact_id == contact.id, MediaContactEvidence.upload_id == upload_id
+    found = (
+        db.session()
+        .execute(
+            select(MediaContactEvidence).where(
+                MediaContactEvidence.media_contact_id == contact.id, MediaContactEvidence.upload_id == upload_id
+            )
         )
-    ).unique().scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
     if found is None:
         raise NotFound(f"{contact.reference} has no screenshot {upload_id}.")
     return found.upload
@@ -422,8 +465,7 @@ def check_transition(actor: User, contact: MediaContact, t: Transition) -> None:
         )
     if contact.reporter_id == actor.id:
         raise Conflict(
-            "You logged this approach, so another member of the communications team must triage it "
-            "(four-eyes rule)."
+            "You logged this approach, so another member of the communications team must triage it (four-eyes rule)."
         )
 
 
@@ -443,8 +485,9 @@ def offered(user: User, contact: MediaContact) -> list[str]:
     return [a.value for a in ACTIONS if can_take(user, contact, a)] + [NOTE]
 
 
-def _text(value: str | None, need: Need, errors: dict[str, str], field: str, limit: int, *,
-          required: str, not_taken: str) -> str:
+def _text(
+    value: str | None, need: Need, errors: dict[str, str], field: str, limit: int, *, required: str, not_taken: str
+) -> str:
     text = _clean(value)
     if need is Need.REQUIRED and not text:
         errors[field] = required
@@ -455,8 +498,9 @@ def _text(value: str | None, need: Need, errors: dict[str, str], field: str, lim
     return text
 
 
-def triage(contact: MediaContact, action: str, actor: User, *, advice: str | None = None,
-           note: str | None = None) -> MediaContact:
+def triage(
+    contact: MediaContact, action: str, actor: User, *, advice: str | None = None, note: str | None = None
+) -> MediaContact:
     """The communications team moves an approach on (or, with ``action`` "note", notes something).
 
     Advice is written to the reporter, kept as the approach's current advice and sent to
@@ -467,20 +511,29 @@ def triage(contact: MediaContact, action: str, actor: User, *, advice: str | Non
     try:
         chosen = TriageAction(action)
     except ValueError:
-        raise Invalid({"action": "Choose what happens next: acknowledge, give advice, respond, close "
-                                 "or add a note."}) from None
+        raise Invalid(
+            {"action": "Choose what happens next: acknowledge, give advice, respond, close or add a note."}
+        ) from None
     t = TRANSITIONS[chosen]
     contact = get_contact(contact.reference, for_update=True)
     check_transition(actor, contact, t)
     errors: dict[str, str] = {}
     advice_text = _text(
-        advice, t.advice, errors, "advice", ADVICE_MAX,
+        advice,
+        t.advice,
+        errors,
+        "advice",
+        ADVICE_MAX,
         required=f"Write your advice to {contact.reporter.name}: what they should and should not do",
         not_taken="Advice is sent only when giving advice or when the communications team will respond: "
-                  "clear it, or choose one of those",
+        "clear it, or choose one of those",
     )
     note_text = _text(
-        note, t.note, errors, "note", NOTE_MAX,
+        note,
+        t.note,
+        errors,
+        "note",
+        NOTE_MAX,
         required="Record the outcome in the note, for example what was said to the journalist",
         not_taken="",
     )
@@ -523,8 +576,11 @@ def _tell_reporter(contact: MediaContact, t: Transition, advice: str) -> None:
     elif t.target is not MediaContactStatus.CLOSED and not advice:
         body += "\n\nDo not respond until the communications team has advised you (policy 8.1)."
     notifications.notify(
-        contact.reporter, event=f"media_contact:{t.action.value}", subject=t.tells_reporter.format(ref=ref),
-        body=body, link=link_to(contact),
+        contact.reporter,
+        event=f"media_contact:{t.action.value}",
+        subject=t.tells_reporter.format(ref=ref),
+        body=body,
+        link=link_to(contact),
     )
 
 
@@ -540,8 +596,9 @@ def add_note(contact: MediaContact, actor: User, note: str | None, *, advice: st
     elif len(text) > NOTE_MAX:
         errors["note"] = f"The note must be {NOTE_MAX} characters or fewer"
     if _clean(advice):
-        errors["advice"] = ("A note is not sent to the member of staff: to advise them, choose "
-                            "\"Give advice to the member of staff\"")
+        errors["advice"] = (
+            'A note is not sent to the member of staff: to advise them, choose "Give advice to the member of staff"'
+        )
     if errors:
         raise Invalid(errors)
     now = db.utcnow()
@@ -593,10 +650,12 @@ def search(filters: MediaFilters, user: User) -> Select[tuple[MediaContact]]:
         conditions.append(MediaContact.platform == filters.platform)
     if filters.q:
         like = db.contains_pattern(filters.q.lower())
-        people = select(User.id).where(or_(
-            func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
-        ))
+        people = select(User.id).where(
+            or_(
+                func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
+                func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
+            )
+        )
         matches: list[ColumnElement[bool]] = [
             func.lower(MediaContact.outlet).like(like, escape=db.LIKE_ESCAPE),
             func.lower(MediaContact.journalist).like(like, escape=db.LIKE_ESCAPE),
@@ -608,9 +667,7 @@ def search(filters: MediaFilters, user: User) -> Select[tuple[MediaContact]]:
             matches.append(MediaContact.id == contact_id)
         conditions.append(or_(*matches))
     return (
-        select(MediaContact)
-        .where(and_(*conditions))
-        .order_by(MediaContact.created_at.desc(), MediaContact.id.desc())
+        select(MediaContact).where(and_(*conditions)).order_by(MediaContact.created_at.desc(), MediaContact.id.desc())
     )
 
 
@@ -666,10 +723,15 @@ def work_items_of(user: User) -> list[WorkItem]:
 
 def open_count() -> int:
     """Approaches not yet closed."""
-    return db.session().execute(
-        select(func.count()).select_from(MediaContact)
-        .where(MediaContact.status.in_([s.value for s in OPEN_STATUSES]))
-    ).scalar_one()
+    return (
+        db.session()
+        .execute(
+            select(func.count())
+            .select_from(MediaContact)
+            .where(MediaContact.status.in_([s.value for s in OPEN_STATUSES]))
+        )
+        .scalar_one()
+    )
 
 
 def _uk_midnight(day: dt.date) -> dt.datetime:

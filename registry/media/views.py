@@ -46,16 +46,22 @@ def index():
     page, per_page = page_args(25)
     result = paginate(db.session(), services.search(filters, user), page, per_page)
     return render_template(
-        "media/index.html", page=result, filters=filters, statuses=FILTER_VALUES, labels=FILTER_LABELS,
-        platforms=PLATFORMS, everyone=services.sees_everything(user),
+        "media/index.html",
+        page=result,
+        filters=filters,
+        statuses=FILTER_VALUES,
+        labels=FILTER_LABELS,
+        platforms=PLATFORMS,
+        everyone=services.sees_everything(user),
     )
 
 
 # --- logging an approach ----------------------------------------------------------------------------
 
 
-def _moment(form: MediaContactForm, day_field: str, time_field: str, errors: dict[str, str], *,
-            required: bool, what: str) -> dt.datetime | None:
+def _moment(
+    form: MediaContactForm, day_field: str, time_field: str, errors: dict[str, str], *, required: bool, what: str
+) -> dt.datetime | None:
     """A UK date and time from a date input and a time box (None when both are empty and optional)."""
     day_input = getattr(form, day_field)
     raw_time = (getattr(form, time_field).data or "").strip()
@@ -95,13 +101,17 @@ def new():
     if form.is_submitted():
         form.validate()
         errors: dict[str, str] = {}
-        contacted = _moment(form, "contacted_on", "contacted_time", errors, required=True,
-                            what="they contacted you")
+        contacted = _moment(form, "contacted_on", "contacted_time", errors, required=True, what="they contacted you")
         deadline = _moment(form, "deadline_on", "deadline_time", errors, required=False, what="of their deadline")
         approach = services.Approach(
-            platform=form.platform.data or "", outlet=form.outlet.data or "", journalist=form.journalist.data or "",
-            contacted_at=contacted, deadline_at=deadline, enquiry=form.enquiry.data or "",
-            link=form.link.data or "", not_responded=bool(form.not_responded.data),
+            platform=form.platform.data or "",
+            outlet=form.outlet.data or "",
+            journalist=form.journalist.data or "",
+            contacted_at=contacted,
+            deadline_at=deadline,
+            enquiry=form.enquiry.data or "",
+            link=form.link.data or "",
+            not_responded=bool(form.not_responded.data),
         )
         try:
             contact = services.log_approach(approach, form.screenshots.data or [], _user(), known_errors=errors)
@@ -110,8 +120,14 @@ def new():
             found = {_ON_FORM.get(name, name): message for name, message in exc.errors.items()}
             # The form's own reading of a date or time says more than "enter the date".
             found.update(errors)
-            apply_errors(form, {name: message for name, message in found.items()
-                                if not (name in form._fields and form._fields[name].errors)})
+            apply_errors(
+                form,
+                {
+                    name: message
+                    for name, message in found.items()
+                    if not (name in form._fields and form._fields[name].errors)
+                },
+            )
             _ask_for_screenshots_again(form)
         else:
             flash(
@@ -141,8 +157,7 @@ def _detail_page(contact: MediaContact, *, triage: TriageForm | None = None, sta
         evidence=services.evidence_of(contact),
         everyone=services.sees_everything(user),
         triage=form,
-        four_eyes=user.can(Permission.MEDIA_CONTACT_TRIAGE) and contact.reporter_id == user.id
-        and contact.is_open,
+        four_eyes=user.can(Permission.MEDIA_CONTACT_TRIAGE) and contact.reporter_id == user.id and contact.is_open,
     ), status
 
 

@@ -67,9 +67,13 @@ STATUS_COLOURS: Final = {
 
 OPEN_STATUSES: Final = frozenset(set(MediaContactStatus) - {MediaContactStatus.CLOSED})
 #: Approaches the communications team has still to act on (their work queue).
-AWAITING_COMMS: Final = frozenset({
-    MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.COMMS_RESPONDING,
-})
+AWAITING_COMMS: Final = frozenset(
+    {
+        MediaContactStatus.REPORTED,
+        MediaContactStatus.ACKNOWLEDGED,
+        MediaContactStatus.COMMS_RESPONDING,
+    }
+)
 #: "open" is a filter, not a stored status: every status but closed.
 OPEN_FILTER: Final = "open"
 FILTER_VALUES: Final = (OPEN_FILTER, *(s.value for s in MediaContactStatus))
@@ -117,26 +121,44 @@ TRANSITIONS: Final[dict[TriageAction, Transition]] = {
     t.action: t
     for t in (
         Transition(
-            TriageAction.ACKNOWLEDGE, frozenset({MediaContactStatus.REPORTED}), MediaContactStatus.ACKNOWLEDGED,
-            "Acknowledge: we have it and are looking at it", "acknowledged", Need.NONE, Need.OPTIONAL,
+            TriageAction.ACKNOWLEDGE,
+            frozenset({MediaContactStatus.REPORTED}),
+            MediaContactStatus.ACKNOWLEDGED,
+            "Acknowledge: we have it and are looking at it",
+            "acknowledged",
+            Need.NONE,
+            Need.OPTIONAL,
             "The communications team has your media approach {ref}",
         ),
         Transition(
             TriageAction.ADVISE,
             frozenset({MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.ADVICE_GIVEN}),
-            MediaContactStatus.ADVICE_GIVEN, "Give advice to the member of staff", "advised on",
-            Need.REQUIRED, Need.OPTIONAL, "Advice on your media approach {ref}",
+            MediaContactStatus.ADVICE_GIVEN,
+            "Give advice to the member of staff",
+            "advised on",
+            Need.REQUIRED,
+            Need.OPTIONAL,
+            "Advice on your media approach {ref}",
         ),
         Transition(
             TriageAction.RESPOND,
             frozenset({MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.ADVICE_GIVEN}),
-            MediaContactStatus.COMMS_RESPONDING, "The communications team will respond to the media",
-            "taken on by the communications team", Need.OPTIONAL, Need.OPTIONAL,
+            MediaContactStatus.COMMS_RESPONDING,
+            "The communications team will respond to the media",
+            "taken on by the communications team",
+            Need.OPTIONAL,
+            Need.OPTIONAL,
             "The communications team will respond to the media about {ref}",
         ),
         Transition(
-            TriageAction.CLOSE, frozenset(OPEN_STATUSES), MediaContactStatus.CLOSED, "Close, with the outcome",
-            "closed", Need.NONE, Need.REQUIRED, "Your media approach {ref} is closed",
+            TriageAction.CLOSE,
+            frozenset(OPEN_STATUSES),
+            MediaContactStatus.CLOSED,
+            "Close, with the outcome",
+            "closed",
+            Need.NONE,
+            Need.REQUIRED,
+            "Your media approach {ref} is closed",
         ),
     )
 }

@@ -15,11 +15,14 @@ PLATFORM_CHOICES = [SelectChoice("", "Work it out from the web address")] + [
 
 
 class FindingForm(FlaskForm):
-    url = StringField("Web address of the account", description="Copy it from the browser, for example https://x.com/ExampleNHS_")
+    url = StringField(
+        "Web address of the account", description="Copy it from the browser, for example https://x.com/ExampleNHS_"
+    )
     platform = SelectField("Platform", choices=PLATFORM_CHOICES, validate_choice=False)
     evidence = TextAreaField(
         "Why does it look like a Trust account?",
-        description="What it calls itself, whether it uses the Trust logo or NHS lozenge, what it posts, how you found it.",
+        description="What it calls itself, whether it uses the Trust logo or NHS lozenge, what it posts, how "
+        "you found it.",
     )
     found_on = NhsDateField("When was it found?", description="For example 3 11 2026. Leave blank for today.")
 
@@ -36,5 +39,6 @@ class AdoptForm(FlaskForm):
     sponsor = StringField("Senior sponsor")
     reason = TextAreaField(
         "Why is the Trust adopting it?",
-        description="For example: set up by the maternity team before the policy; the team has handed over the passwords.",
+        description="For example: set up by the maternity team before the policy; the team has handed over the "
+        "passwords.",
     )

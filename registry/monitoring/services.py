@@ -53,18 +53,30 @@ MOVES: Final = {
     m.action: m
     for m in (
         FindingMove(
-            "request_takedown", frozenset({FindingStatus.UNAUTHORISED}), FindingStatus.TAKEDOWN_REQUESTED,
-            AuditAction.UNAUTHORISED_TAKEDOWN_REQUESTED, "Record a takedown request", "marked as takedown requested",
+            "request_takedown",
+            frozenset({FindingStatus.UNAUTHORISED}),
+            FindingStatus.TAKEDOWN_REQUESTED,
+            AuditAction.UNAUTHORISED_TAKEDOWN_REQUESTED,
+            "Record a takedown request",
+            "marked as takedown requested",
             "How and where was it reported? (for example the platform's report number)",
         ),
         FindingMove(
-            "taken_down", frozenset(OPEN_FINDINGS), FindingStatus.TAKEN_DOWN,
-            AuditAction.UNAUTHORISED_TAKEN_DOWN, "Record that it has been taken down", "marked as taken down",
+            "taken_down",
+            frozenset(OPEN_FINDINGS),
+            FindingStatus.TAKEN_DOWN,
+            AuditAction.UNAUTHORISED_TAKEN_DOWN,
+            "Record that it has been taken down",
+            "marked as taken down",
             "How do you know? (for example 'profile no longer exists, checked today')",
         ),
         FindingMove(
-            "dismiss", frozenset(OPEN_FINDINGS), FindingStatus.DISMISSED,
-            AuditAction.UNAUTHORISED_DISMISSED, "Dismiss it", "dismissed",
+            "dismiss",
+            frozenset(OPEN_FINDINGS),
+            FindingStatus.DISMISSED,
+            AuditAction.UNAUTHORISED_DISMISSED,
+            "Dismiss it",
+            "dismissed",
             "Why is it not a concern? (for example a fan page that does not claim to be the Trust)",
         ),
     )
@@ -98,7 +110,9 @@ def _resolve(platform_value: str, url: str) -> tuple[Platform, str]:
         raise Invalid({"url" if isinstance(exc, HandleError) else "platform": message}) from None
 
 
-def record_finding(*, platform: str, url: str, evidence: str, found_on: dt.date | None, actor: User) -> UnauthorisedAccount:
+def record_finding(
+    *, platform: str, url: str, evidence: str, found_on: dt.date | None, actor: User
+) -> UnauthorisedAccount:
     """Record an account that purports to be the Trust's; refuses official channels and duplicates."""
     errors: dict[str, str] = {}
     evidence = (evidence or "").replace("\x00", "").strip()
@@ -118,22 +132,32 @@ def record_finding(*, platform: str, url: str, evidence: str, found_on: dt.date 
         errors["found_on"] = "The date it was found must be today or in the past"
     if resolved is not None and not errors:
         found_platform, handle = resolved
-        official = db.session().execute(
-            select(Channel).where(
-                Channel.platform == found_platform.value,
-                Channel.handle == handle,
-                Channel.status.in_([s.value for s in OFFICIAL_STATUSES]),
+        official = (
+            db.session()
+            .execute(
+                select(Channel).where(
+                    Channel.platform == found_platform.value,
+                    Channel.handle == handle,
+                    Channel.status.in_([s.value for s in OFFICIAL_STATUSES]),
+                )
             )
-        ).unique().scalar_one_or_none()
+            .unique()
+            .scalar_one_or_none()
+        )
         if official is not None:
             errors["url"] = f"This is an official Trust channel ({official.reference}), not an unauthorised one."
-        duplicate = db.session().execute(
-            select(UnauthorisedAccount).where(
-                UnauthorisedAccount.platform == found_platform.value,
-                UnauthorisedAccount.handle == handle,
-                UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]),
+        duplicate = (
+            db.session()
+            .execute(
+                select(UnauthorisedAccount).where(
+                    UnauthorisedAccount.platform == found_platform.value,
+                    UnauthorisedAccount.handle == handle,
+                    UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]),
+                )
             )
-        ).unique().scalar_one_or_none()
+            .unique()
+            .scalar_one_or_none()
+        )
         if duplicate is not None:
             errors["url"] = f"This account is already being followed up as {duplicate.reference}."
     if errors:
@@ -155,7 +179,9 @@ def record_finding(*, platform: str, url: str, evidence: str, found_on: dt.date 
     db.session().add(finding)
     db.session().flush()
     record(
-        AuditAction.UNAUTHORISED_RECORD, OBJECT_TYPE, finding.reference,
+        AuditAction.UNAUTHORISED_RECORD,
+        OBJECT_TYPE,
+        finding.reference,
         {"platform": finding.platform, "handle": finding.handle, "found_on": found_on.isoformat()},
         actor=actor,
     )
@@ -181,14 +207,27 @@ def move(finding: UnauthorisedAccount, action: str, note: str, actor: User) -> U
     finding.updated_at = now
     if chosen.target not in OPEN_FINDINGS:
         finding.closed_at = now
-    record(chosen.audit, OBJECT_TYPE, finding.reference, {"from": previous, "to": finding.status, "note": note}, actor=actor)
+    record(
+        chosen.audit,
+        OBJECT_TYPE,
+        finding.reference,
+        {"from": previous, "to": finding.status, "note": note},
+        actor=actor,
+    )
     db.session().flush()
     return finding
 
 
 def adopt(
-    finding: UnauthorisedAccount, *, display_name: str, department: str, purpose: str, audience: str,
-    sponsor: str, reason: str, actor: User,
+    finding: UnauthorisedAccount,
+    *,
+    display_name: str,
+    department: str,
+    purpose: str,
+    audience: str,
+    sponsor: str,
+    reason: str,
+    actor: User,
 ) -> Channel:
     """The account is in fact the Trust's to keep: it becomes an active channel."""
     finding = get_finding(finding.reference, for_update=True)
@@ -201,8 +240,14 @@ def adopt(
     elif len(reason) > 2000:
         errors["reason"] = "The reason must be 2000 characters or fewer"
     details = channels.ChannelRequest(
-        platform=finding.platform, handle=finding.handle, display_name=display_name, department=department,
-        purpose=purpose, audience=audience, sponsor=sponsor, policy_acknowledged=True,
+        platform=finding.platform,
+        handle=finding.handle,
+        display_name=display_name,
+        department=department,
+        purpose=purpose,
+        audience=audience,
+        sponsor=sponsor,
+        policy_acknowledged=True,
     )
     try:
         channels.validate_request(details)
@@ -211,8 +256,15 @@ def adopt(
     if errors:
         raise Invalid(errors)
     channel = channels.adopt(
-        platform=Platform(finding.platform), handle=finding.handle, display_name=display_name,
-        department=department, purpose=purpose, audience=audience, sponsor=sponsor, actor=actor, reason=reason,
+        platform=Platform(finding.platform),
+        handle=finding.handle,
+        display_name=display_name,
+        department=department,
+        purpose=purpose,
+        audience=audience,
+        sponsor=sponsor,
+        actor=actor,
+        reason=reason,
     )
     previous = finding.status
     now = db.utcnow()
@@ -222,7 +274,9 @@ def adopt(
     finding.updated_at = now
     finding.closed_at = now
     record(
-        AuditAction.UNAUTHORISED_ADOPTED, OBJECT_TYPE, finding.reference,
+        AuditAction.UNAUTHORISED_ADOPTED,
+        OBJECT_TYPE,
+        finding.reference,
         {"from": previous, "to": finding.status, "channel": channel.reference, "note": reason},
         actor=actor,
     )
@@ -243,19 +297,28 @@ def listing(status: str = "", platform: str = "") -> Select[tuple[UnauthorisedAc
 
 def history(finding: UnauthorisedAccount) -> list[AuditEvent]:
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(AuditEvent)
             .where(AuditEvent.object_type == OBJECT_TYPE, AuditEvent.object_id == finding.reference)
             .order_by(AuditEvent.seq)
-        ).scalars()
+        )
+        .scalars()
     )
 
 
 def open_for(platform: Platform, handle: str) -> UnauthorisedAccount | None:
-    return db.session().execute(
-        select(UnauthorisedAccount).where(
-            UnauthorisedAccount.platform == platform.value,
-            UnauthorisedAccount.handle == handle,
-            UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]),
-        ).limit(1)
-    ).unique().scalar_one_or_none()
+    return (
+        db.session()
+        .execute(
+            select(UnauthorisedAccount)
+            .where(
+                UnauthorisedAccount.platform == platform.value,
+                UnauthorisedAccount.handle == handle,
+                UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]),
+            )
+            .limit(1)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )

@@ -26,8 +26,12 @@ def index():
     page, per_page = page_args(25)
     result = paginate(db.session(), services.listing(status, platform), page, per_page)
     return render_template(
-        "monitoring/index.html", page=result, status=status, platform=platform,
-        statuses=list(FindingStatus), platforms=PLATFORMS,
+        "monitoring/index.html",
+        page=result,
+        status=status,
+        platform=platform,
+        statuses=list(FindingStatus),
+        platforms=PLATFORMS,
     )
 
 
@@ -38,8 +42,11 @@ def new():
     if form.validate_on_submit():
         try:
             finding = services.record_finding(
-                platform=form.platform.data or "", url=form.url.data or "", evidence=form.evidence.data or "",
-                found_on=form.found_on.data, actor=current_user._get_current_object(),
+                platform=form.platform.data or "",
+                url=form.url.data or "",
+                evidence=form.evidence.data or "",
+                found_on=form.found_on.data,
+                actor=current_user._get_current_object(),
             )
         except Invalid as exc:
             apply_errors(form, exc.errors)
@@ -54,7 +61,10 @@ def _page(finding, forms=None, adopt_form=None, status=200):
     for action in services.MOVES:
         forms.setdefault(action, MoveForm(prefix=action, formdata=None))
     return render_template(
-        "monitoring/detail.html", finding=finding, moves=services.MOVES, forms=forms,
+        "monitoring/detail.html",
+        finding=finding,
+        moves=services.MOVES,
+        forms=forms,
         history=services.history(finding),
         can_manage=current_user.can(Permission.MONITORING_MANAGE),
     ), status
@@ -98,9 +108,12 @@ def adopt(reference: str):
         try:
             channel = services.adopt(
                 finding,
-                display_name=form.display_name.data or "", department=form.department.data or "",
-                purpose=form.purpose.data or "", audience=form.audience.data or "",
-                sponsor=form.sponsor.data or "", reason=form.reason.data or "",
+                display_name=form.display_name.data or "",
+                department=form.department.data or "",
+                purpose=form.purpose.data or "",
+                audience=form.audience.data or "",
+                sponsor=form.sponsor.data or "",
+                reason=form.reason.data or "",
                 actor=current_user._get_current_object(),
             )
         except Invalid as exc:

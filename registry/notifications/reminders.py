@@ -84,7 +84,9 @@ def digest_lines(today: dt.date) -> dict[str, str]:
         lines["access_reviews"] = f"{overdue} access review(s) are past their due date."
     reviews = _count(channels.reviews_due(CHANNEL_REVIEW_DAYS))
     if reviews:
-        lines["channel_reviews"] = f"{reviews} channel(s) are due for their yearly review within {CHANNEL_REVIEW_DAYS} days."
+        lines["channel_reviews"] = (
+            f"{reviews} channel(s) are due for their yearly review within {CHANNEL_REVIEW_DAYS} days."
+        )
     return lines
 
 

@@ -9,6 +9,7 @@ outbox page). ``reminders send`` retries what could not be sent.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import smtplib
@@ -154,7 +155,12 @@ def comms_team(exclude: User | None = None) -> list[User]:
 
 
 def notify_comms(
-    *, event: str, subject: str, body: str, link: str | None = None, exclude: User | None = None,
+    *,
+    event: str,
+    subject: str,
+    body: str,
+    link: str | None = None,
+    exclude: User | None = None,
     dedupe_key: str | None = None,
 ) -> list[Notification]:
     """Tell every active member of the communications team (except ``exclude``, who did it)."""
@@ -226,19 +232,25 @@ def _claim(session: Session, ids: Iterable[int] | None, limit: int) -> list[Noti
     chosen = list(session.execute(candidates).scalars())
     if not chosen:
         return []
-    claimed = session.execute(
-        update(Notification)
-        .where(Notification.id.in_(chosen), waiting)
-        .values(delivery=Delivery.SENDING.value, claimed_at=now)
-        .returning(Notification.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
+    claimed = (
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(chosen), waiting)
+            .values(delivery=Delivery.SENDING.value, claimed_at=now)
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
     session.commit()
     if not claimed:
         return []
     return list(
         session.execute(
-            select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)
+            select(Notification)
+            .where(Notification.id.in_(claimed))
+            .order_by(Notification.id)
             .execution_options(populate_existing=True)
         ).scalars()
     )
@@ -280,10 +292,8 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
                 note.last_error = None
             session.commit()
     finally:
-        try:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
             server.quit()
-        except (OSError, smtplib.SMTPException):
-            pass
     for note in pending:
         if note.delivery == Delivery.SENT.value:
             report.sent += 1
@@ -316,11 +326,12 @@ def outbox(delivery: str | None = None) -> Select[tuple[Notification]]:
 
 
 def get_message(user: User, message_id: int) -> Notification | None:
-    return db.session().execute(
-        select(Notification).where(Notification.id == message_id, Notification.recipient_id == user.id)
-    ).scalar_one_or_none()
+    return (
+        db.session()
+        .execute(select(Notification).where(Notification.id == message_id, Notification.recipient_id == user.id))
+        .scalar_one_or_none()
+    )
 
 
 def record_reminders(counts: dict[str, int]) -> None:
     record(AuditAction.REMINDERS_SEND, "reminders", db.utcnow().date().isoformat(), counts)
-

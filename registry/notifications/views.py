@@ -19,9 +19,7 @@ bp = Blueprint("notifications", __name__)
 def messages():
     page, per_page = page_args(25)
     result = paginate(db.session(), services.messages_of(current_user._get_current_object()), page, per_page)
-    return render_template(
-        "notifications/messages.html", page=result, smtp=services.smtp_configured()
-    )
+    return render_template("notifications/messages.html", page=result, smtp=services.smtp_configured())
 
 
 @bp.route("/messages/<int(max=2147483647):message_id>")
@@ -42,6 +40,9 @@ def outbox():
     page, per_page = page_args(50)
     result = paginate(db.session(), services.outbox(delivery or None), page, per_page)
     return render_template(
-        "notifications/outbox.html", page=result, deliveries=list(Delivery), delivery=delivery,
+        "notifications/outbox.html",
+        page=result,
+        deliveries=list(Delivery),
+        delivery=delivery,
         smtp=services.smtp_configured(),
     )

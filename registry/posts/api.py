@@ -125,7 +125,8 @@ def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str,
                 "at": iso(post.findings_accepted_at),
                 "reason": post.findings_acceptance,
             }
-            if post.findings_accepted else None
+            if post.findings_accepted
+            else None
         ),
         "requested_by": {"name": post.requester.name, "email": post.requester.email},
         "created_at": iso(post.created_at),
@@ -166,8 +167,12 @@ def _version(body: dict[str, Any], *, required: bool) -> int | None:
     value = body.get("version")
     if value is None:
         if required:
-            raise Invalid({"version": "Give the version of the post you read (its version field), so that a post "
-                                      "changed since is not decided unseen."})
+            raise Invalid(
+                {
+                    "version": "Give the version of the post you read (its version field), so that a post "
+                    "changed since is not decided unseen."
+                }
+            )
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON Schema counts 3.0 as an integer
@@ -179,20 +184,29 @@ def _version(body: dict[str, Any], *, required: bool) -> int | None:
 def _images(body: dict[str, Any]) -> list[services.NewImage]:
     """``images: [{filename, content_base64, alt_text}]`` as new images for the upload checks
     (the first is slot 1). Each file is checked by its content when stored, as on the pages."""
-    given = object_list(body, "images", most=services.MAX_IMAGES, keys="filename, content_base64 and alt_text",
-                        too_many=f"A post can have at most {services.MAX_IMAGES} images.")
+    given = object_list(
+        body,
+        "images",
+        most=services.MAX_IMAGES,
+        keys="filename, content_base64 and alt_text",
+        too_many=f"A post can have at most {services.MAX_IMAGES} images.",
+    )
     errors: dict[str, str] = {}
     added = []
     for n, item in enumerate(given):
         where = f"images.{n}"
         name, content, alt = item.get("filename"), item.get("content_base64"), item.get("alt_text")
         if not isinstance(name, str) or not name.strip() or len(name) > FILENAME_MAX or not _is_unicode(name):
-            errors[f"{where}.filename"] = f"Image {n + 1} needs a filename of at most {FILENAME_MAX} characters, such as clinic.png."
+            errors[f"{where}.filename"] = (
+                f"Image {n + 1} needs a filename of at most {FILENAME_MAX} characters, such as clinic.png."
+            )
         if not isinstance(alt, str) or not _is_unicode(alt):
             errors[f"{where}.alt_text"] = f"Describe image {n + 1} for people who cannot see it: alt_text must be text."
         data = decode_base64(content) if isinstance(content, str) else None
         if not isinstance(content, str):
-            errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 must be the file's content, base64-encoded."
+            errors[f"{where}.content_base64"] = (
+                f"Image {n + 1}: content_base64 must be the file's content, base64-encoded."
+            )
         elif data is None:
             errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 is not valid base64."
         if data is not None and not any(key.startswith(f"{where}.") for key in errors):
@@ -208,11 +222,17 @@ def _ids(body: dict[str, Any], name: str) -> list[int]:
         return []
     if isinstance(value, list):
         value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]  # 3.0 is an integer
-    if not isinstance(value, list) or len(value) > services.MAX_IMAGES or not all(
-        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= VERSION_MAX for v in value
+    if (
+        not isinstance(value, list)
+        or len(value) > services.MAX_IMAGES
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= VERSION_MAX for v in value)
     ):
-        raise Invalid({name: f"{name} must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), "
-                             "as in the post's images."})
+        raise Invalid(
+            {
+                name: f"{name} must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), "
+                "as in the post's images."
+            }
+        )
     return value
 
 
@@ -224,8 +244,12 @@ def _alt_texts(body: dict[str, Any]) -> dict[int, str]:
         isinstance(k, str) and k.isdigit() and len(k) <= 9 and isinstance(v, str) and _is_unicode(v)
         for k, v in value.items()
     ):
-        raise Invalid({"alt_texts": "alt_texts must be an object giving an image's id and its new description, "
-                                    "such as {\"12\": \"The clinic's entrance\"}."})
+        raise Invalid(
+            {
+                "alt_texts": "alt_texts must be an object giving an image's id and its new description, "
+                'such as {"12": "The clinic\'s entrance"}.'
+            }
+        )
     return {int(k): v for k, v in value.items()}
 
 
@@ -254,10 +278,12 @@ def _with_url_fields(exc: Invalid) -> Invalid:
     """The service names a channel's address ``url_CH-0001``; the API calls it ``urls.CH-0001``."""
     if not any(name.startswith("url_") for name in exc.errors):
         return exc
-    return Invalid({
-        (f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name): message
-        for name, message in exc.errors.items()
-    })
+    return Invalid(
+        {
+            (f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name): message
+            for name, message in exc.errors.items()
+        }
+    )
 
 
 @bp.route("/posts")
@@ -311,10 +337,14 @@ def revise_post(reference: str):
     alt_texts = _alt_texts(body)
     known = {image.id for image in post.images}
     kept = [
-        services.KeptImage(image_id=image.id, alt_text=alt_texts.get(image.id, image.alt_text), remove=image.id in removed)
+        services.KeptImage(
+            image_id=image.id, alt_text=alt_texts.get(image.id, image.alt_text), remove=image.id in removed
+        )
         for image in post.images
     ]
-    kept += [services.KeptImage(image_id=i, alt_text="", remove=True) for i in sorted((removed | set(alt_texts)) - known)]
+    kept += [
+        services.KeptImage(image_id=i, alt_text="", remove=True) for i in sorted((removed | set(alt_texts)) - known)
+    ]
     try:
         revised = services.revise(post, data, _user(), kept=kept, added=added, note=note)
     except Invalid as exc:
@@ -361,10 +391,17 @@ def schedule_post(reference: str):
     version = _version(body, required=False)
     try:
         scheduled = services.transition(
-            post, PostAction.SCHEDULE.value, _user(), reason=fields["notes"], scheduled_for=moment, version=version,
+            post,
+            PostAction.SCHEDULE.value,
+            _user(),
+            reason=fields["notes"],
+            scheduled_for=moment,
+            version=version,
         )
     except Invalid as exc:
-        raise Invalid({("notes" if name == "reason" else name): message for name, message in exc.errors.items()}) from None
+        raise Invalid(
+            {("notes" if name == "reason" else name): message for name, message in exc.errors.items()}
+        ) from None
     return _one(scheduled)
 
 
@@ -381,11 +418,18 @@ def publish_post(reference: str):
     version = _version(body, required=False)
     try:
         published = services.transition(
-            post, PostAction.PUBLISH.value, _user(), reason=fields["notes"], urls=urls, version=version,
+            post,
+            PostAction.PUBLISH.value,
+            _user(),
+            reason=fields["notes"],
+            urls=urls,
+            version=version,
         )
     except Invalid as exc:
         exc = _with_url_fields(exc)
-        raise Invalid({("notes" if name == "reason" else name): message for name, message in exc.errors.items()}) from None
+        raise Invalid(
+            {("notes" if name == "reason" else name): message for name, message in exc.errors.items()}
+        ) from None
     return _one(published)
 
 
@@ -412,8 +456,12 @@ ERRORS_409 = _problem(
     "or the post has changed since the version given."
 )
 ERRORS_413 = _problem("The body is larger than the upload size limit.")
-VERSION = {"type": "integer", "minimum": 1, "maximum": VERSION_MAX,
-           "description": "The post's version as you read it (its version field); 409 if it has changed since."}
+VERSION = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": VERSION_MAX,
+    "description": "The post's version as you read it (its version field); 409 if it has changed since.",
+}
 
 
 def openapi_schemas() -> dict[str, Any]:
@@ -439,8 +487,10 @@ def openapi_schemas() -> dict[str, Any]:
                         "display_name": {"type": "string"},
                         "handle": {"type": "string"},
                         "status": {"type": "string"},
-                        "text_limit": {"type": ["integer", "null"],
-                                       "description": "The platform's length limit; null when it has none."},
+                        "text_limit": {
+                            "type": ["integer", "null"],
+                            "description": "The platform's length limit; null when it has none.",
+                        },
                         "published_url": NULLABLE_TEXT,
                     }
                 ),
@@ -484,8 +534,11 @@ def openapi_schemas() -> dict[str, Any]:
             "status_changed_at": TIMESTAMP,
             "scheduled_for": _nullable(TIMESTAMP),
             "published_at": _nullable(TIMESTAMP),
-            "version": {"type": "integer", "minimum": 1,
-                        "description": "Goes up with every change the requester makes; give it with a decision."},
+            "version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Goes up with every change the requester makes; give it with a decision.",
+            },
             "links": _closed({"self": {"type": "string"}, "html": {"type": "string"}}),
             "history": {
                 "type": "array",
@@ -508,29 +561,49 @@ def openapi_schemas() -> dict[str, Any]:
     image = _base64_file(
         "The image itself: PNG, JPEG, GIF or WebP, checked by its content.",
         filename_max=FILENAME_MAX,
-        alt_text=required_text(limits.ALT_TEXT_MAX, description="What the image shows, for people who cannot see it "
-                                                                "(screened like the text)."),
+        alt_text=required_text(
+            limits.ALT_TEXT_MAX,
+            description="What the image shows, for people who cannot see it (screened like the text).",
+        ),
     )
     fields: dict[str, Any] = {
-        "text": required_text(limits.TEXT_MAX, description="At most the limit of the strictest chosen channel's platform "
-                                                          "(a line break counts as one character).",
-                              examples=["Our flu clinic for staff opens on Tuesday in the main outpatients hall."]),
-        "channels": {"type": "array", "minItems": 1, "maxItems": services.MAX_CHANNELS,
-                     "items": {"type": "string", "pattern": "^CH-[0-9]{1,9}$"},
-                     "description": "References of active channels."},
+        "text": required_text(
+            limits.TEXT_MAX,
+            description="At most the limit of the strictest chosen channel's platform "
+            "(a line break counts as one character).",
+            examples=["Our flu clinic for staff opens on Tuesday in the main outpatients hall."],
+        ),
+        "channels": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": services.MAX_CHANNELS,
+            "items": {"type": "string", "pattern": "^CH-[0-9]{1,9}$"},
+            "description": "References of active channels.",
+        },
         "wished_for": {**DATE, "description": "Today or later."},
         "reason": required_text(services.REASON_MAX, examples=["To let staff know in good time."]),
-        "consent_confirmed": {"type": "boolean", "const": True,
-                              "description": "Everyone identifiable in the post has consented (or no one can be identified)."},
-        "consent_location": optional_text(CONSENT_LOCATION_MAX,
-                                          description="Where the signed consent forms are kept; required when the post "
-                                                      "has images or its text names someone."),
-        "images": {"type": ["array", "null"], "maxItems": services.MAX_IMAGES,
-                   "items": {"$ref": "#/components/schemas/PostImageUpload"},
-                   "description": f"Images to add, each with its description (at most {services.MAX_IMAGES} in all)."},
+        "consent_confirmed": {
+            "type": "boolean",
+            "const": True,
+            "description": "Everyone identifiable in the post has consented (or no one can be identified).",
+        },
+        "consent_location": optional_text(
+            CONSENT_LOCATION_MAX,
+            description="Where the signed consent forms are kept; required when the post "
+            "has images or its text names someone.",
+        ),
+        "images": {
+            "type": ["array", "null"],
+            "maxItems": services.MAX_IMAGES,
+            "items": {"$ref": "#/components/schemas/PostImageUpload"},
+            "description": f"Images to add, each with its description (at most {services.MAX_IMAGES} in all).",
+        },
     }
-    changed = {name: {**schema, "type": [schema["type"], "null"]} for name, schema in fields.items()
-               if name in ("text", "channels", "reason")}
+    changed = {
+        name: {**schema, "type": [schema["type"], "null"]}
+        for name, schema in fields.items()
+        if name in ("text", "channels", "reason")
+    }
     # A new post with images must say where their consent forms are.
     images_need_consent_location = [
         {"properties": {"images": {"type": ["array", "null"], "maxItems": 0}}},
@@ -564,14 +637,22 @@ def openapi_schemas() -> dict[str, Any]:
                 **fields,
                 **changed,
                 "wished_for": or_null(DATE, description="Today or later."),
-                "images": {**fields["images"], "description": "Images to add after those kept (at most "
-                                                              f"{services.MAX_IMAGES} in all)."},
-                "remove_images": {"type": ["array", "null"], "maxItems": services.MAX_IMAGES,
-                                  "items": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
-                                  "description": "Ids of the post's images to remove."},
-                "alt_texts": {"type": ["object", "null"], "propertyNames": {"pattern": "^[0-9]{1,9}$"},
-                              "additionalProperties": required_text(limits.ALT_TEXT_MAX),
-                              "description": "A kept image's id → its new description."},
+                "images": {
+                    **fields["images"],
+                    "description": f"Images to add after those kept (at most {services.MAX_IMAGES} in all).",
+                },
+                "remove_images": {
+                    "type": ["array", "null"],
+                    "maxItems": services.MAX_IMAGES,
+                    "items": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
+                    "description": "Ids of the post's images to remove.",
+                },
+                "alt_texts": {
+                    "type": ["object", "null"],
+                    "propertyNames": {"pattern": "^[0-9]{1,9}$"},
+                    "additionalProperties": required_text(limits.ALT_TEXT_MAX),
+                    "description": "A kept image's id → its new description.",
+                },
                 "note": optional_text(services.REASON_MAX, description="What has changed (kept with a resubmission)."),
             },
         },
@@ -580,7 +661,9 @@ def openapi_schemas() -> dict[str, Any]:
             "required": ["decision", "version"],
             "properties": {
                 "decision": {"type": "string", "enum": [d.value for d in DECISIONS]},
-                "reason": optional_text(services.REASON_MAX, description="Required to " + " and to ".join(reasons) + "."),
+                "reason": optional_text(
+                    services.REASON_MAX, description="Required to " + " and to ".join(reasons) + "."
+                ),
                 "version": VERSION,
             },
             "anyOf": [
@@ -600,11 +683,17 @@ def openapi_schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["scheduled_for"],
             "properties": {
-                "scheduled_for": {**DATE_TIME, "description": "In the future. The server reads a time without an offset as UK time.",
-                                  "examples": ["2099-06-01T09:00:00+01:00"]},
+                "scheduled_for": {
+                    **DATE_TIME,
+                    "description": "In the future. The server reads a time without an offset as UK time.",
+                    "examples": ["2099-06-01T09:00:00+01:00"],
+                },
                 "notes": optional_text(services.REASON_MAX),
-                "version": {**VERSION, "type": ["integer", "null"],
-                            "description": "Optional: the post's version as you read it."},
+                "version": {
+                    **VERSION,
+                    "type": ["integer", "null"],
+                    "description": "Optional: the post's version as you read it.",
+                },
             },
         },
         "PostPublication": {
@@ -622,8 +711,11 @@ def openapi_schemas() -> dict[str, Any]:
                     ),
                 },
                 "notes": optional_text(services.REASON_MAX),
-                "version": {**VERSION, "type": ["integer", "null"],
-                            "description": "Optional: the post's version as you read it."},
+                "version": {
+                    **VERSION,
+                    "type": ["integer", "null"],
+                    "description": "Optional: the post's version as you read it.",
+                },
             },
         },
         "PostWithdrawal": {
@@ -669,11 +761,18 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "Promotional posts the caller may see (their own; all of them for comms and auditors).",
                 "security": bearer,
                 "parameters": [
-                    {"name": "status", "in": "query",
-                     "schema": blank_or(s.value for s in PostStatus),
-                     "description": "Empty means any status."},
-                    {"name": "q", "in": "query", "schema": query_text(QUERY_LIMITS["q"]),
-                     "description": "Text in the post, or its reference."},
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": blank_or(s.value for s in PostStatus),
+                        "description": "Empty means any status.",
+                    },
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "schema": query_text(QUERY_LIMITS["q"]),
+                        "description": "Text in the post, or its reference.",
+                    },
                     *_page_params(25),
                 ],
                 "responses": {
@@ -694,10 +793,17 @@ def openapi_paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": {
-                        **_json({"$ref": "#/components/schemas/PromotionalPost"},
-                                "The post, waiting for a decision, with any screening findings (masked)."),
-                        "headers": {"Location": {"required": True, "schema": {"type": "string"},
-                                                 "description": "The new post's API address."}},
+                        **_json(
+                            {"$ref": "#/components/schemas/PromotionalPost"},
+                            "The post, waiting for a decision, with any screening findings (masked).",
+                        ),
+                        "headers": {
+                            "Location": {
+                                "required": True,
+                                "schema": {"type": "string"},
+                                "description": "The new post's API address.",
+                            }
+                        },
                     },
                     "400": ERRORS_400,
                     "401": ERRORS_401,
@@ -724,24 +830,40 @@ def openapi_paths() -> dict[str, Any]:
             }
         },
         "/api/v1/posts/{reference}/revision": action(
-            "revisePost", "Change one's own post while it waits for a decision, or make the changes asked for and "
-            "resubmit it", "PostRevision", "its requester", **{"413": ERRORS_413},
+            "revisePost",
+            "Change one's own post while it waits for a decision, or make the changes asked for and resubmit it",
+            "PostRevision",
+            "its requester",
+            **{"413": ERRORS_413},
         ),
         "/api/v1/posts/{reference}/decision": action(
-            "decidePost", "Approve, ask for changes to, or reject a post waiting for a decision", "PostDecision",
+            "decidePost",
+            "Approve, ask for changes to, or reject a post waiting for a decision",
+            "PostDecision",
             "comms; not the requester",
         ),
         "/api/v1/posts/{reference}/findings-acceptance": action(
-            "acceptPostFindings", "Record why the possible patient identifiers found are acceptable, so the post "
-            "can be approved", "PostFindingsAcceptance", "comms; not the requester",
+            "acceptPostFindings",
+            "Record why the possible patient identifiers found are acceptable, so the post can be approved",
+            "PostFindingsAcceptance",
+            "comms; not the requester",
         ),
         "/api/v1/posts/{reference}/schedule": action(
-            "schedulePost", "Schedule an approved post, or move a scheduled one", "PostSchedule", "comms",
+            "schedulePost",
+            "Schedule an approved post, or move a scheduled one",
+            "PostSchedule",
+            "comms",
         ),
         "/api/v1/posts/{reference}/publish": action(
-            "publishPost", "Record that a post is live, with its address on each channel", "PostPublication", "comms",
+            "publishPost",
+            "Record that a post is live, with its address on each channel",
+            "PostPublication",
+            "comms",
         ),
         "/api/v1/posts/{reference}/withdraw": action(
-            "withdrawPost", "Withdraw a post that is not yet published", "PostWithdrawal", "its requester",
+            "withdrawPost",
+            "Withdraw a post that is not yet published",
+            "PostWithdrawal",
+            "its requester",
         ),
     }

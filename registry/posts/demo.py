@@ -18,27 +18,71 @@ from registry.posts import services
 
 POSTS = [
     # (requester index, platforms, text, days ahead, path through the lifecycle, reason for the last step)
-    (0, ("x", "facebook"),
-     ("Our flu vaccination clinic for staff opens on Tuesday in the main outpatients hall, 9am to 4pm. "
-     "No appointment needed: bring your ID badge. #FluJab"), 5, [], None),
-    (0, ("x",),
-     ("A huge thank you to Ward 7 from the family of our patient, NHS number 943 476 5919, for the care "
-     "they received this winter."), 3, [], None),
-    (1, ("linkedin",),
-     ("We're recruiting healthcare assistants for our outpatients department. Open day on Saturday from 10am "
-     "at the education centre."), 10, ["request_changes"], "Please add the closing date and a link to the vacancy."),
-    (0, ("instagram", "facebook"),
-     "Meet the maternity team! This week our midwives are answering your questions about antenatal classes.",
-     7, ["approve"], "Lovely: we will schedule it for Thursday morning."),
-    (1, ("x", "linkedin"),
-     "Our new MRI scanner is now open, cutting waiting times for scans by up to four weeks.",
-     4, ["approve", "schedule"], None),
-    (0, ("facebook",),
-     "Visiting times on all adult wards are changing from 1 March: 11am to 8pm every day.",
-     1, ["approve", "schedule", "publish"], None),
-    (1, ("x",),
-     "Our car park is full again today: sorry! Please use the park and ride.", 2, ["reject"],
-     "Car park updates go out through the main account's travel alerts, not promotional posts."),
+    (
+        0,
+        ("x", "facebook"),
+        (
+            "Our flu vaccination clinic for staff opens on Tuesday in the main outpatients hall, 9am to 4pm. "
+            "No appointment needed: bring your ID badge. #FluJab"
+        ),
+        5,
+        [],
+        None,
+    ),
+    (
+        0,
+        ("x",),
+        (
+            "A huge thank you to Ward 7 from the family of our patient, NHS number 943 476 5919, for the care "
+            "they received this winter."
+        ),
+        3,
+        [],
+        None,
+    ),
+    (
+        1,
+        ("linkedin",),
+        (
+            "We're recruiting healthcare assistants for our outpatients department. Open day on Saturday from 10am "
+            "at the education centre."
+        ),
+        10,
+        ["request_changes"],
+        "Please add the closing date and a link to the vacancy.",
+    ),
+    (
+        0,
+        ("instagram", "facebook"),
+        "Meet the maternity team! This week our midwives are answering your questions about antenatal classes.",
+        7,
+        ["approve"],
+        "Lovely: we will schedule it for Thursday morning.",
+    ),
+    (
+        1,
+        ("x", "linkedin"),
+        "Our new MRI scanner is now open, cutting waiting times for scans by up to four weeks.",
+        4,
+        ["approve", "schedule"],
+        None,
+    ),
+    (
+        0,
+        ("facebook",),
+        "Visiting times on all adult wards are changing from 1 March: 11am to 8pm every day.",
+        1,
+        ["approve", "schedule", "publish"],
+        None,
+    ),
+    (
+        1,
+        ("x",),
+        "Our car park is full again today: sorry! Please use the park and ride.",
+        2,
+        ["reject"],
+        "Car park updates go out through the main account's travel alerts, not promotional posts.",
+    ),
 ]
 
 
@@ -73,8 +117,11 @@ def seed_demo(users: list[User], comms: list[User]) -> None:
             images = [services.NewImage(_picture(), "A blue poster announcing the staff flu clinic.", 1)]
         post = services.propose(
             services.PostProposal(
-                text=text, channels=[c.reference for c in chosen], wished_for=clock.today() + dt.timedelta(days=days),
-                reason="To let patients and staff know in good time.", consent_confirmed=True,
+                text=text,
+                channels=[c.reference for c in chosen],
+                wished_for=clock.today() + dt.timedelta(days=days),
+                reason="To let patients and staff know in good time.",
+                consent_confirmed=True,
                 consent_location="Communications office, consent register 2026" if images else "",
             ),
             requester,

@@ -69,7 +69,8 @@ class PostForm(FlaskForm):
 for _slot in range(1, MAX_IMAGES + 1):
     setattr(PostForm, f"image_{_slot}", FileField(f"Image {_slot}"))
     setattr(
-        PostForm, f"alt_{_slot}",
+        PostForm,
+        f"alt_{_slot}",
         TextAreaField(
             f"Describe image {_slot} for people who cannot see it (alternative text)",
             description="Required for every image. Say what it shows and any words in it.",

@@ -70,4 +70,7 @@ def too_long_message(length: int, limit: Limit) -> str:
             f"The text is {length:,} characters long but the Registry accepts at most {limit.limit:,} "
             f"(the longest any platform allows): {fix}."
         )
-    return f"The text is {length:,} characters long but {limit.label} allows {limit.limit:,}: {fix}, or choose other channels."
+    return (
+        f"The text is {length:,} characters long but {limit.label} allows {limit.limit:,}: {fix}, or choose "
+        f"other channels."
+    )

@@ -94,7 +94,10 @@ class PromotionalPost(Base):
     findings: Mapped[list[PostFinding]] = relationship(
         back_populates="post",
         order_by=lambda: [
-            PostFinding.field.desc(), PostFinding.image_position, PostFinding.start_offset, PostFinding.id
+            PostFinding.field.desc(),
+            PostFinding.image_position,
+            PostFinding.start_offset,
+            PostFinding.id,
         ],
         lazy="selectin",
         cascade="all, delete-orphan",

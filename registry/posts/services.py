@@ -137,8 +137,12 @@ class PostProposal:
         """The post as it stands, for a change that gives only some fields. Consent is not
         carried over: the requester confirms it again with every change, as on the form."""
         return cls(
-            text=post.text, channels=tuple(c.reference for c in post.channels), wished_for=post.wished_for,
-            reason=post.reason, consent_confirmed=False, consent_location=post.consent_location,
+            text=post.text,
+            channels=tuple(c.reference for c in post.channels),
+            wished_for=post.wished_for,
+            reason=post.reason,
+            consent_confirmed=False,
+            consent_location=post.consent_location,
         )
 
     @classmethod
@@ -161,7 +165,7 @@ class PostProposal:
             if isinstance(chosen, list) and all(isinstance(item, str) for item in chosen):
                 values["channels"] = tuple(chosen)
             else:
-                errors["channels"] = "channels must be a list of channel references, such as [\"CH-0042\"]."
+                errors["channels"] = 'channels must be a list of channel references, such as ["CH-0042"].'
         wished = data.get("wished_for")
         if wished is not None:
             try:
@@ -246,7 +250,10 @@ def _channel_name(channel: Channel) -> str:
 
 
 def _check(
-    data: PostProposal, *, kept: list[tuple[PostImage, str]], added: Sequence[NewImage],
+    data: PostProposal,
+    *,
+    kept: list[tuple[PostImage, str]],
+    added: Sequence[NewImage],
 ) -> _Checked:
     """Check a proposal in full (nothing stored): every problem is reported at once."""
     errors: dict[str, str] = {}
@@ -279,7 +286,9 @@ def _check(
                 f"Describe image {image.position} for people who cannot see it, or remove the image"
             )
         elif len(alt) > limits.ALT_TEXT_MAX:
-            errors[f"keep_{image.id}_alt"] = f"The description of image {image.position} must be {limits.ALT_TEXT_MAX:,} characters or fewer"
+            errors[f"keep_{image.id}_alt"] = (
+                f"The description of image {image.position} must be {limits.ALT_TEXT_MAX:,} characters or fewer"
+            )
     for new in added:
         alt = limits.normalise_text(new.alt_text)
         if new.file is None:
@@ -289,9 +298,13 @@ def _check(
             continue
         alt_texts.append(alt)
         if not alt:
-            errors[f"alt_{new.slot}"] = f"Describe the image in slot {new.slot} for people who cannot see it (alternative text)"
+            errors[f"alt_{new.slot}"] = (
+                f"Describe the image in slot {new.slot} for people who cannot see it (alternative text)"
+            )
         elif len(alt) > limits.ALT_TEXT_MAX:
-            errors[f"alt_{new.slot}"] = f"The description in slot {new.slot} must be {limits.ALT_TEXT_MAX:,} characters or fewer"
+            errors[f"alt_{new.slot}"] = (
+                f"The description in slot {new.slot} must be {limits.ALT_TEXT_MAX:,} characters or fewer"
+            )
     if data.consent_confirmed is not True:
         errors["consent_confirmed"] = MESSAGES["consent_confirmed"]
     findings = _screen(text, alt_texts) if text else []
@@ -299,15 +312,21 @@ def _check(
     if len(location) > CONSENT_LOCATION_MAX:
         errors["consent_location"] = f"Where the forms are kept must be {CONSENT_LOCATION_MAX} characters or fewer"
     elif not location and (kept or files or names_someone):
-        errors["consent_location"] = (
-            MESSAGES["consent_location"] + (": the post has images" if kept or files else ": the post names someone")
+        errors["consent_location"] = MESSAGES["consent_location"] + (
+            ": the post has images" if kept or files else ": the post names someone"
         )
     if errors:
         raise Invalid(errors)
     assert data.wished_for is not None
     return _Checked(
-        text=text, reason=reason, wished_for=data.wished_for, consent_location=location, channels=chosen,
-        kept=[(image, limits.normalise_text(alt)) for image, alt in kept], added=files, findings=findings,
+        text=text,
+        reason=reason,
+        wished_for=data.wished_for,
+        consent_location=location,
+        channels=chosen,
+        kept=[(image, limits.normalise_text(alt)) for image, alt in kept],
+        added=files,
+        findings=findings,
     )
 
 
@@ -345,8 +364,13 @@ def _store_findings(post: PromotionalPost, found: list[tuple[str, int | None, sc
     db.session().flush()
     post.findings.extend(
         PostFinding(
-            field=name, image_position=position, kind=f.kind[:32], label=f.label[:100],
-            start_offset=f.start, end_offset=f.end, masked=f.masked[:200],
+            field=name,
+            image_position=position,
+            kind=f.kind[:32],
+            label=f.label[:100],
+            start_offset=f.start,
+            end_offset=f.end,
+            masked=f.masked[:200],
         )
         for name, position, f in found
     )
@@ -363,8 +387,11 @@ def _clear_acceptance(post: PromotionalPost) -> None:
 
 def _record_screen(post: PromotionalPost, actor: User, when: str) -> None:
     record(
-        AuditAction.POST_SCREEN, OBJECT_TYPE, post.reference,
-        {"when": when, "findings": len(post.findings), "kinds": _kinds(post.findings)}, actor=actor,
+        AuditAction.POST_SCREEN,
+        OBJECT_TYPE,
+        post.reference,
+        {"when": when, "findings": len(post.findings), "kinds": _kinds(post.findings)},
+        actor=actor,
     )
 
 
@@ -372,7 +399,7 @@ def masked(text: str) -> str:
     """``text`` with every possible patient identifier in it masked (for audit details and e-mails)."""
     result = text
     for finding in sorted(screening.screen(text), key=lambda f: f.start, reverse=True):
-        result = result[: finding.start] + finding.masked + result[finding.end:]
+        result = result[: finding.start] + finding.masked + result[finding.end :]
     return result
 
 
@@ -433,7 +460,9 @@ def get_post(reference: str, *, for_update: bool = False) -> PromotionalPost:
             statement = statement.with_for_update(of=PromotionalPost).execution_options(populate_existing=True)
         post = db.session().execute(statement).unique().scalar_one_or_none()
     if post is None:
-        raise NotFound(f"There is no promotional post {reference[:40]!r}. Check the reference, for example PP-2026-0007.")
+        raise NotFound(
+            f"There is no promotional post {reference[:40]!r}. Check the reference, for example PP-2026-0007."
+        )
     return post
 
 
@@ -445,7 +474,9 @@ def get_visible(reference: str, user: User) -> PromotionalPost:
     """The post, if ``user`` may see it; otherwise the same "no such post" as for one that does not exist."""
     post = get_post(reference)
     if not can_view(user, post):
-        raise NotFound(f"There is no promotional post {reference[:40]!r}. Check the reference, for example PP-2026-0007.")
+        raise NotFound(
+            f"There is no promotional post {reference[:40]!r}. Check the reference, for example PP-2026-0007."
+        )
     return post
 
 
@@ -457,11 +488,13 @@ def visible_clause(user: User) -> ColumnElement[bool]:
 
 def history(post: PromotionalPost) -> list[PostTransition]:
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(PostTransition)
             .where(PostTransition.post_id == post.id)
             .order_by(PostTransition.occurred_at, PostTransition.id)
-        ).scalars()
+        )
+        .scalars()
     )
 
 
@@ -514,11 +547,13 @@ def search(filters: PostFilters, user: User) -> Select[tuple[PromotionalPost]]:
 def active_channels() -> list[Channel]:
     """The channels a post may be proposed for, by platform and name."""
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(Channel)
             .where(Channel.status == ChannelStatus.ACTIVE.value)
             .order_by(Channel.platform, func.lower(Channel.display_name), Channel.id)
-        ).scalars()
+        )
+        .scalars()
     )
 
 
@@ -541,8 +576,12 @@ def _store_images(post: PromotionalPost, added: Sequence[NewImage], actor: User,
         )
     for offset, (new, upload) in enumerate(zip(added, stored, strict=True)):
         post.images.append(
-            PostImage(upload_id=upload.id, upload=upload, alt_text=limits.normalise_text(new.alt_text),
-                      position=first_position + offset)
+            PostImage(
+                upload_id=upload.id,
+                upload=upload,
+                alt_text=limits.normalise_text(new.alt_text),
+                position=first_position + offset,
+            )
         )
 
 
@@ -556,11 +595,21 @@ def _slot_field(added: Sequence[NewImage], message: str) -> str:
 
 
 def _add_transition(
-    post: PromotionalPost, action: str, from_status: str | None, to_status: str, actor: User, reason: str | None,
+    post: PromotionalPost,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    actor: User,
+    reason: str | None,
 ) -> PostTransition:
     step = PostTransition(
-        post_id=post.id, action=action, from_status=from_status, to_status=to_status, actor_id=actor.id,
-        occurred_at=db.utcnow(), reason=reason or None,
+        post_id=post.id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor_id=actor.id,
+        occurred_at=db.utcnow(),
+        reason=reason or None,
     )
     db.session().add(step)
     return step
@@ -587,9 +636,18 @@ def propose(data: PostProposal, requester: User, images: Sequence[NewImage] = ()
     checked = _check(data, kept=[], added=images)
     now = db.utcnow()
     post = PromotionalPost(
-        year=clock.today().year, text=checked.text, reason=checked.reason, wished_for=checked.wished_for,
-        consent_confirmed_at=now, consent_location=checked.consent_location, status=PostStatus.SUBMITTED.value,
-        requester_id=requester.id, created_at=now, updated_at=now, status_changed_at=now, screened_at=now,
+        year=clock.today().year,
+        text=checked.text,
+        reason=checked.reason,
+        wished_for=checked.wished_for,
+        consent_confirmed_at=now,
+        consent_location=checked.consent_location,
+        status=PostStatus.SUBMITTED.value,
+        requester_id=requester.id,
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
+        screened_at=now,
     )
     post.requester = requester
     post.targets = [PostTarget(channel_id=c.id, channel=c) for c in checked.channels]
@@ -605,8 +663,7 @@ def propose(data: PostProposal, requester: User, images: Sequence[NewImage] = ()
         subject=f"Promotional post {post.reference} to decide",
         body=(
             f"{requester.name} has asked the communications team to publish a post on "
-            f"{_channels_text(post)}, ideally on {uk_date(post.wished_for)}."
-            + _findings_note(post)
+            f"{_channels_text(post)}, ideally on {uk_date(post.wished_for)}." + _findings_note(post)
         ),
         link=link(post),
         exclude=requester,
@@ -629,8 +686,13 @@ def _findings_note(post: PromotionalPost) -> str:
 
 
 def revise(
-    post: PromotionalPost, data: PostProposal, actor: User, *, kept: Sequence[KeptImage] = (),
-    added: Sequence[NewImage] = (), note: str | None = None,
+    post: PromotionalPost,
+    data: PostProposal,
+    actor: User,
+    *,
+    kept: Sequence[KeptImage] = (),
+    added: Sequence[NewImage] = (),
+    note: str | None = None,
 ) -> PromotionalPost:
     """The requester changes their post while it waits for a decision, or makes the changes
     asked for and resubmits it. The post is screened again and any acceptance of earlier
@@ -656,8 +718,13 @@ def revise(
     if len(note) > REASON_MAX:
         raise Invalid({"note": f"The note must be {REASON_MAX} characters or fewer"})
 
-    before = {**_describe(post), "text": post.text, "reason": post.reason, "consent_location": post.consent_location,
-              "alt_texts": [i.alt_text for i in post.images]}
+    before = {
+        **_describe(post),
+        "text": post.text,
+        "reason": post.reason,
+        "consent_location": post.consent_location,
+        "alt_texts": [i.alt_text for i in post.images],
+    }
     removed = [image for image in post.images if image not in [pair[0] for pair in keep]]
     for image in removed:
         post.images.remove(image)
@@ -678,8 +745,13 @@ def revise(
     post.targets.sort(key=lambda t: t.channel_id)
     db.session().flush()
     _store_findings(post, checked.findings)
-    after = {**_describe(post), "text": post.text, "reason": post.reason, "consent_location": post.consent_location,
-             "alt_texts": [i.alt_text for i in post.images]}
+    after = {
+        **_describe(post),
+        "text": post.text,
+        "reason": post.reason,
+        "consent_location": post.consent_location,
+        "alt_texts": [i.alt_text for i in post.images],
+    }
     changed = sorted(name for name in after if after[name] != before[name])
     now = db.utcnow()
     post.updated_at = now
@@ -690,9 +762,13 @@ def revise(
         post.status = t.target.value
         post.status_changed_at = now
         _add_transition(post, t.action.value, PostStatus.CHANGES_REQUESTED.value, post.status, actor, note or None)
-        record(t.audit, OBJECT_TYPE, post.reference,
-               {"from": PostStatus.CHANGES_REQUESTED.value, "to": post.status, "changed": changed, **_describe(post)},
-               actor=actor)
+        record(
+            t.audit,
+            OBJECT_TYPE,
+            post.reference,
+            {"from": PostStatus.CHANGES_REQUESTED.value, "to": post.status, "changed": changed, **_describe(post)},
+            actor=actor,
+        )
         notifications.notify_comms(
             event="post:resubmit",
             subject=f"Promotional post {post.reference} resubmitted",
@@ -702,7 +778,9 @@ def revise(
         )
     else:
         _add_transition(post, "update", post.status, post.status, actor, ", ".join(changed) or None)
-        record(AuditAction.POST_UPDATE, OBJECT_TYPE, post.reference, {"changed": changed, **_describe(post)}, actor=actor)
+        record(
+            AuditAction.POST_UPDATE, OBJECT_TYPE, post.reference, {"changed": changed, **_describe(post)}, actor=actor
+        )
     _record_screen(post, actor, "resubmit" if resubmitting else "update")
     db.session().flush()
     return post
@@ -771,7 +849,8 @@ def _refuse_inactive(post: PromotionalPost, doing: str) -> None:
     if channel is not None:
         raise Conflict(
             f"{_channel_name(channel)} is {channel.status_enum.phrase}, not active, so {post.reference} cannot be "
-            f"{doing}: a post can only go on active channels. Ask for changes so the requester can choose another channel."
+            f"{doing}: a post can only go on active channels. Ask for changes so the requester can choose "
+            f"another channel."
         )
 
 
@@ -783,7 +862,9 @@ def parse_moment(value: str, field_name: str) -> dt.datetime:
             moment = moment.replace(tzinfo=clock.LONDON)
         return moment.astimezone(dt.UTC)
     except (ValueError, OverflowError):
-        raise Invalid({field_name: f"{field_name} must be a date and time such as 2026-03-31T09:30:00+01:00."}) from None
+        raise Invalid(
+            {field_name: f"{field_name} must be a date and time such as 2026-03-31T09:30:00+01:00."}
+        ) from None
 
 
 def transition(
@@ -892,10 +973,14 @@ def _notify(post: PromotionalPost, action: PostAction, actor: User, reason: str)
         )
         return
     lines = {
-        PostAction.APPROVE: ("approved", f"The communications team has approved {post.reference}. They will schedule it."),
+        PostAction.APPROVE: (
+            "approved",
+            f"The communications team has approved {post.reference}. They will schedule it.",
+        ),
         PostAction.REQUEST_CHANGES: (
             "changes requested",
-            f"The communications team has asked for changes to {post.reference}. Open it, make the changes and resubmit it.",
+            f"The communications team has asked for changes to {post.reference}. Open it, make the changes and "
+            f"resubmit it.",
         ),
         PostAction.REJECT: ("rejected", f"The communications team has rejected {post.reference}."),
         PostAction.SCHEDULE: (
@@ -918,7 +1003,11 @@ def _notify(post: PromotionalPost, action: PostAction, actor: User, reason: str)
 
 
 def accept_findings(
-    post: PromotionalPost, actor: User, reason: str | None, *, version: int | None = None,
+    post: PromotionalPost,
+    actor: User,
+    reason: str | None,
+    *,
+    version: int | None = None,
 ) -> PromotionalPost:
     """A member of the communications team (not the requester) records why the possible
     patient identifiers found in a post are acceptable, so that it can be approved.
@@ -928,11 +1017,13 @@ def accept_findings(
     post = get_post(post.reference, for_update=True)
     if post.status_enum is not PostStatus.SUBMITTED:
         raise Conflict(
-            f"{post.reference} is {post.status_enum.phrase}: findings are accepted only while a post waits for a decision."
+            f"{post.reference} is {post.status_enum.phrase}: findings are accepted only while a post waits for "
+            f"a decision."
         )
     if post.requester_id == actor.id:
         raise Conflict(
-            "You proposed this post, so another member of the communications team must accept its findings (four-eyes rule)."
+            "You proposed this post, so another member of the communications team must accept its findings "
+            "(four-eyes rule)."
         )
     _check_version(post, version)
     reason = _clean(reason)
@@ -942,7 +1033,9 @@ def accept_findings(
         raise Invalid({"acceptance": f"The reason must be {REASON_MAX} characters or fewer"})
     rescreen(post, actor)
     if not post.findings:
-        raise Conflict(f"The screening finds no possible patient identifiers in {post.reference}: there is nothing to accept.")
+        raise Conflict(
+            f"The screening finds no possible patient identifiers in {post.reference}: there is nothing to accept."
+        )
     if post.findings_accepted:
         raise Conflict(f"Why the findings in {post.reference} are acceptable has already been recorded.")
     now = db.utcnow()
@@ -953,8 +1046,11 @@ def accept_findings(
     post.updated_at = now
     _add_transition(post, "accept_findings", post.status, post.status, actor, reason)
     record(
-        AuditAction.POST_FINDINGS_ACCEPTED, OBJECT_TYPE, post.reference,
-        {"findings": len(post.findings), "kinds": _kinds(post.findings), "reason": masked(reason)}, actor=actor,
+        AuditAction.POST_FINDINGS_ACCEPTED,
+        OBJECT_TYPE,
+        post.reference,
+        {"findings": len(post.findings), "kinds": _kinds(post.findings), "reason": masked(reason)},
+        actor=actor,
     )
     db.session().flush()
     return post
@@ -1001,7 +1097,8 @@ def check_post_url(channel: Channel, raw: str) -> str:
         if home_host and url.host.removeprefix("www.") != home_host:
             raise HandleError(f"That address is not on {home_host}, where {channel.reference} is.")
         if (
-            platform is Platform.MASTODON and url.part(0).startswith("@")
+            platform is Platform.MASTODON
+            and url.part(0).startswith("@")
             and url.part(0)[1:].lower() != channel.handle.partition("@")[0].lower()
         ):
             raise HandleError(f"That post is on another account, not {channel.handle}.")
@@ -1051,15 +1148,25 @@ def _comms_label(post: PromotionalPost) -> str:
 
 def work_items_for_comms() -> list[WorkItem]:
     """Every post waiting on the communications team (to decide, schedule or record as published), oldest first."""
-    posts = db.session().execute(
-        select(PromotionalPost)
-        .where(PromotionalPost.status.in_([s.value for s in AWAITING_COMMS]))
-        .order_by(PromotionalPost.status_changed_at, PromotionalPost.id)
-    ).scalars().all()
+    posts = (
+        db.session()
+        .execute(
+            select(PromotionalPost)
+            .where(PromotionalPost.status.in_([s.value for s in AWAITING_COMMS]))
+            .order_by(PromotionalPost.status_changed_at, PromotionalPost.id)
+        )
+        .scalars()
+        .all()
+    )
     return [
         WorkItem(
-            kind=KIND, reference=p.reference, title=p.title, status_label=_comms_label(p),
-            waiting_since=p.status_changed_at, url=link(p), requester=p.requester.name,
+            kind=KIND,
+            reference=p.reference,
+            title=p.title,
+            status_label=_comms_label(p),
+            waiting_since=p.status_changed_at,
+            url=link(p),
+            requester=p.requester.name,
         )
         for p in posts
     ]
@@ -1067,23 +1174,34 @@ def work_items_for_comms() -> list[WorkItem]:
 
 def work_items_of(user: User) -> list[WorkItem]:
     """The user's own open posts, those waiting on their changes first, then oldest first."""
-    posts = db.session().execute(
-        select(PromotionalPost)
-        .where(
-            PromotionalPost.requester_id == user.id,
-            PromotionalPost.status.in_([s.value for s in OPEN_STATUSES]),
+    posts = (
+        db.session()
+        .execute(
+            select(PromotionalPost)
+            .where(
+                PromotionalPost.requester_id == user.id,
+                PromotionalPost.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(
+                (PromotionalPost.status != PostStatus.CHANGES_REQUESTED.value),
+                PromotionalPost.status_changed_at,
+                PromotionalPost.id,
+            )
         )
-        .order_by(
-            (PromotionalPost.status != PostStatus.CHANGES_REQUESTED.value), PromotionalPost.status_changed_at,
-            PromotionalPost.id,
-        )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return [
         WorkItem(
-            kind=KIND, reference=p.reference, title=p.title,
-            status_label="Changes requested: your action needed" if p.status_enum is PostStatus.CHANGES_REQUESTED
+            kind=KIND,
+            reference=p.reference,
+            title=p.title,
+            status_label="Changes requested: your action needed"
+            if p.status_enum is PostStatus.CHANGES_REQUESTED
             else p.status_label,
-            waiting_since=p.status_changed_at, url=link(p), requester=p.requester.name,
+            waiting_since=p.status_changed_at,
+            url=link(p),
+            requester=p.requester.name,
             needs_you=p.status_enum is PostStatus.CHANGES_REQUESTED,
         )
         for p in posts
@@ -1091,9 +1209,12 @@ def work_items_of(user: User) -> list[WorkItem]:
 
 
 def count_awaiting_comms() -> int:
-    return db.session().execute(
-        select(func.count()).select_from(PromotionalPost)
-        .where(PromotionalPost.status.in_([s.value for s in AWAITING_COMMS]))
-    ).scalar_one()
-
-
+    return (
+        db.session()
+        .execute(
+            select(func.count())
+            .select_from(PromotionalPost)
+            .where(PromotionalPost.status.in_([s.value for s in AWAITING_COMMS]))
+        )
+        .scalar_one()
+    )

@@ -87,15 +87,27 @@ def _limits(channels: list[Any]) -> dict[str, int | None]:
 
 
 def _form_page(
-    template: str, form: PostForm, offered: list[Any], *, post: PromotionalPost | None = None,
-    errors: dict[str, str] | None = None, asked: Any = None,
+    template: str,
+    form: PostForm,
+    offered: list[Any],
+    *,
+    post: PromotionalPost | None = None,
+    errors: dict[str, str] | None = None,
+    asked: Any = None,
 ):
     errors = errors or {}
     slots = services.MAX_IMAGES - (len(post.images) if post is not None else 0)
     status = 422 if (form.errors or errors or form.form_errors) else 200
     return render_template(
-        template, form=form, post=post, channels=offered, limits=_limits(offered), text_max=limits.TEXT_MAX,
-        slots=slots, errors=errors, kept_form=request.form if request.method == "POST" else None,
+        template,
+        form=form,
+        post=post,
+        channels=offered,
+        limits=_limits(offered),
+        text_max=limits.TEXT_MAX,
+        slots=slots,
+        errors=errors,
+        kept_form=request.form if request.method == "POST" else None,
         asked=asked,
     ), status
 
@@ -115,7 +127,10 @@ def index():
     page, per_page = page_args(25)
     result = paginate(db.session(), services.search(filters, user), page, per_page)
     return render_template(
-        "posts/index.html", page=result, filters=filters, statuses=list(PostStatus),
+        "posts/index.html",
+        page=result,
+        filters=filters,
+        statuses=list(PostStatus),
         everyone=user.can(Permission.POST_READ_ALL),
     )
 
@@ -154,7 +169,10 @@ def new():
 
 
 def _detail_page(
-    post: PromotionalPost, forms: dict[str, Any] | None = None, *, status: int = 200,
+    post: PromotionalPost,
+    forms: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
     url_errors: dict[str, str] | None = None,
 ):
     user = _user()
@@ -224,8 +242,14 @@ def _version(form: ActionForm | AcceptFindingsForm) -> int:
 
 #: What the communications team does to a post from its page (``POST_DECIDE``).
 COMMS_ACTIONS = ", ".join(
-    a.value for a in (PostAction.APPROVE, PostAction.REQUEST_CHANGES, PostAction.REJECT, PostAction.SCHEDULE,
-                      PostAction.PUBLISH)
+    a.value
+    for a in (
+        PostAction.APPROVE,
+        PostAction.REQUEST_CHANGES,
+        PostAction.REJECT,
+        PostAction.SCHEDULE,
+        PostAction.PUBLISH,
+    )
 )
 
 
@@ -251,13 +275,19 @@ def _act(reference: str, action: str):
     scheduled_for = _scheduled_for(form, errors) if action == PostAction.SCHEDULE.value else None
     urls = (
         {c.reference: request.form.get(f"{action}-url_{c.reference}", "") for c in post.channels}
-        if action == PostAction.PUBLISH.value else None
+        if action == PostAction.PUBLISH.value
+        else None
     )
     try:
         # With a date or time that cannot be read, the service refuses for want of one (after
         # checking who may act and when); the form's own messages then say what is wrong.
         services.transition(
-            post, action, _user(), reason=form.reason.data, scheduled_for=scheduled_for, urls=urls,
+            post,
+            action,
+            _user(),
+            reason=form.reason.data,
+            scheduled_for=scheduled_for,
+            urls=urls,
             version=None if action == PostAction.WITHDRAW.value else _version(form),
         )
     except Invalid as exc:
@@ -321,7 +351,10 @@ def edit(reference: str):
         form.validate()
         try:
             services.revise(
-                post, _proposal(form), user, kept=_kept_images(post),
+                post,
+                _proposal(form),
+                user,
+                kept=_kept_images(post),
                 added=_new_images(form, services.MAX_IMAGES - len(post.images)),
                 note=form.note.data if resubmitting else None,
             )
@@ -333,7 +366,8 @@ def edit(reference: str):
             errors = _split_errors(form, exc)
         else:
             flash(
-                f"{post.reference} has been resubmitted to the communications team." if resubmitting
+                f"{post.reference} has been resubmitted to the communications team."
+                if resubmitting
                 else f"Your changes to {post.reference} have been saved.",
                 "success",
             )

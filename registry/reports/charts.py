@@ -47,8 +47,11 @@ DOTTED: Final = {"color": WHITE, "edgecolor": NHS_GREY, "hatch": ".."}
 PLATFORM_GROUPS: Final = (
     ("Active", (ChannelStatus.ACTIVE,), SOLID),
     ("Suspended", (ChannelStatus.SUSPENDED,), DIAGONAL),
-    ("Not yet live (requested or approved)",
-     (ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED), DOTTED),
+    (
+        "Not yet live (requested or approved)",
+        (ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED),
+        DOTTED,
+    ),
 )
 
 CHARTS: Final = {
@@ -99,8 +102,9 @@ def platforms(figures: dict[str, Any], image_format: str = "svg") -> str | bytes
         axes = figure.add_subplot()
         _tidy(axes, CHARTS["platforms"])
         if not shown:
-            axes.text(0.5, 0.5, "No live channels at the end of the month", ha="center", va="center",
-                      transform=axes.transAxes)
+            axes.text(
+                0.5, 0.5, "No live channels at the end of the month", ha="center", va="center", transform=axes.transAxes
+            )
             axes.set_axis_off()
             return _finish(figure, image_format)
         labels = [PLATFORMS[p].label for p in shown]
@@ -134,10 +138,22 @@ def requests(figures: dict[str, Any], image_format: str = "svg") -> str | bytes:
         figure = _figure(9.6, 4.2)
         axes = figure.add_subplot()
         _tidy(axes, CHARTS["requests"])
-        received = axes.bar([x - width / 2 for x in positions], trends["requests_received"], width,
-                            label="Received", linewidth=1, **SOLID)
-        decided = axes.bar([x + width / 2 for x in positions], trends["requests_decided"], width,
-                           label="Decided", linewidth=1, **DIAGONAL)
+        received = axes.bar(
+            [x - width / 2 for x in positions],
+            trends["requests_received"],
+            width,
+            label="Received",
+            linewidth=1,
+            **SOLID,
+        )
+        decided = axes.bar(
+            [x + width / 2 for x in positions],
+            trends["requests_decided"],
+            width,
+            label="Decided",
+            linewidth=1,
+            **DIAGONAL,
+        )
         _bar_values(axes, received)
         _bar_values(axes, decided)
         axes.set_xticks(positions, ticks, fontsize=9)

@@ -127,7 +127,9 @@ def parse_month(text: str | None) -> tuple[int, int]:
         raise Invalid({"month": "Enter the month as a year and month, for example 2026-10."})
     today = clock.today()
     if (year, month) > (today.year, today.month):
-        raise Invalid({"month": f"{dt.date(year, month, 1):%B %Y} has not started yet: choose this month or an earlier one."})
+        raise Invalid(
+            {"month": f"{dt.date(year, month, 1):%B %Y} has not started yet: choose this month or an earlier one."}
+        )
     return year, month
 
 
@@ -162,29 +164,39 @@ def channel_states(end: dt.datetime) -> dict[int, tuple[str, str]]:
         select(
             ChannelTransition.channel_id.label("channel_id"),
             ChannelTransition.to_status.label("status"),
-            func.row_number().over(
+            func.row_number()
+            .over(
                 partition_by=ChannelTransition.channel_id,
                 order_by=(ChannelTransition.occurred_at.desc(), ChannelTransition.id.desc()),
-            ).label("n"),
+            )
+            .label("n"),
         )
         .where(ChannelTransition.occurred_at < end)
         .subquery()
     )
-    rows = db.session().execute(
-        select(ranked.c.channel_id, Channel.platform, ranked.c.status)
-        .join(Channel, Channel.id == ranked.c.channel_id)
-        .where(ranked.c.n == 1)
-    ).all()
+    rows = (
+        db.session()
+        .execute(
+            select(ranked.c.channel_id, Channel.platform, ranked.c.status)
+            .join(Channel, Channel.id == ranked.c.channel_id)
+            .where(ranked.c.n == 1)
+        )
+        .all()
+    )
     return {channel_id: (platform, status) for channel_id, platform, status in rows}
 
 
 def _channels_moved(period: Period, actions: Iterable[str]) -> dict[str, int]:
     """How many channels took each of ``actions`` in the period (a channel counted once per action)."""
-    rows = db.session().execute(
-        select(ChannelTransition.action, func.count(distinct(ChannelTransition.channel_id)))
-        .where(ChannelTransition.action.in_(list(actions)), period.contains(ChannelTransition.occurred_at))
-        .group_by(ChannelTransition.action)
-    ).all()
+    rows = (
+        db.session()
+        .execute(
+            select(ChannelTransition.action, func.count(distinct(ChannelTransition.channel_id)))
+            .where(ChannelTransition.action.in_(list(actions)), period.contains(ChannelTransition.occurred_at))
+            .group_by(ChannelTransition.action)
+        )
+        .all()
+    )
     return {action: count for action, count in rows}
 
 
@@ -198,7 +210,9 @@ def channel_figures(period: Period, states: dict[int, tuple[str, str]]) -> dict[
         if ChannelStatus(status) in LIVE_STATUSES:
             by_platform[platform] += 1
             live_by_platform_status[platform][status] += 1
-    moved = _channels_moved(period, ("activate", "adopt", ChannelAction.SUSPEND, ChannelAction.REINSTATE, ChannelAction.RETIRE))
+    moved = _channels_moved(
+        period, ("activate", "adopt", ChannelAction.SUSPEND, ChannelAction.REINSTATE, ChannelAction.RETIRE)
+    )
     return {
         "by_status": by_status,
         "by_platform": by_platform,
@@ -232,14 +246,25 @@ class RequestHistory:
 
 HISTORIES: Final = {
     "channel": RequestHistory(
-        ChannelTransition, ChannelTransition.channel_id, "request", (ChannelAction.APPROVE.value,),
+        ChannelTransition,
+        ChannelTransition.channel_id,
+        "request",
+        (ChannelAction.APPROVE.value,),
         (ChannelAction.REJECT.value,),
     ),
     "logo_consent": RequestHistory(
-        LogoConsentStep, LogoConsentStep.consent_id, "submit", ("approve", "approve_with_conditions"), ("reject",),
+        LogoConsentStep,
+        LogoConsentStep.consent_id,
+        "submit",
+        ("approve", "approve_with_conditions"),
+        ("reject",),
     ),
     "promotional_post": RequestHistory(
-        PostTransition, PostTransition.post_id, "request", (PostAction.APPROVE.value,), (PostAction.REJECT.value,),
+        PostTransition,
+        PostTransition.post_id,
+        "request",
+        (PostAction.APPROVE.value,),
+        (PostAction.REJECT.value,),
     ),
 }
 
@@ -253,7 +278,9 @@ def _request_figures(history: RequestHistory, period: Period) -> tuple[dict[str,
     model = history.model
     session = db.session()
     received = session.execute(
-        select(func.count()).select_from(model).where(model.action == history.received, period.contains(model.occurred_at))
+        select(func.count())
+        .select_from(model)
+        .where(model.action == history.received, period.contains(model.occurred_at))
     ).scalar_one()
     made = (
         select(history.owner.label("owner"), func.min(model.occurred_at).label("at"))
@@ -292,7 +319,8 @@ def request_figures(period: Period) -> dict[str, Any]:
         kinds[kind], kind_waits = _request_figures(HISTORIES[kind], period)
         waits.extend(kind_waits)
     total: dict[str, Any] = {
-        name: sum(figures[name] for figures in kinds.values()) for name in ("received", "decided", "approved", "rejected")
+        name: sum(figures[name] for figures in kinds.values())
+        for name in ("received", "decided", "approved", "rejected")
     }
     return {**kinds, "all": {**total, **_turnaround(waits)}}
 
@@ -309,20 +337,28 @@ def credential_figures(period: Period, states: dict[int, tuple[str, str]]) -> di
     """
     session = db.session()
     credentials = session.execute(
-        select(Credential.id, Credential.channel_id, Credential.kind, Credential.current_version, Credential.rotation_due_on)
-        .where(Credential.kind != CredentialKind.NOTES.value)
+        select(
+            Credential.id,
+            Credential.channel_id,
+            Credential.kind,
+            Credential.current_version,
+            Credential.rotation_due_on,
+        ).where(Credential.kind != CredentialKind.NOTES.value)
     ).all()
     versions: dict[int, tuple[int, dt.datetime]] = {}
     for credential_id, version, created_at in session.execute(
-        select(CredentialVersion.credential_id, CredentialVersion.version, CredentialVersion.created_at)
-        .where(CredentialVersion.created_at < period.end)
+        select(CredentialVersion.credential_id, CredentialVersion.version, CredentialVersion.created_at).where(
+            CredentialVersion.created_at < period.end
+        )
     ).all():
         if credential_id not in versions or version > versions[credential_id][0]:
             versions[credential_id] = (version, created_at)
     flagged: dict[str, dt.datetime] = dict(
         session.execute(
             select(AuditEvent.object_id, func.max(AuditEvent.occurred_at))
-            .where(AuditEvent.action == AuditAction.CREDENTIAL_ROTATION_REQUIRED.value, AuditEvent.occurred_at < period.end)
+            .where(
+                AuditEvent.action == AuditAction.CREDENTIAL_ROTATION_REQUIRED.value, AuditEvent.occurred_at < period.end
+            )
             .group_by(AuditEvent.object_id)
         ).all()
     )
@@ -361,7 +397,8 @@ def access_review_figures(period: Period) -> dict[str, int]:
 
     decided = {
         decision: count(
-            AccessReviewItem.decision == decision.value, period.contains(AccessReviewItem.decided_at),
+            AccessReviewItem.decision == decision.value,
+            period.contains(AccessReviewItem.decided_at),
             model=AccessReviewItem,
         )
         for decision in ReviewDecision
@@ -394,12 +431,15 @@ def consent_figures(period: Period) -> dict[str, int]:
 
     return {
         "issued": count(
-            LogoConsentStep.action.in_(HISTORIES["logo_consent"].approvals), period.contains(LogoConsentStep.occurred_at),
+            LogoConsentStep.action.in_(HISTORIES["logo_consent"].approvals),
+            period.contains(LogoConsentStep.occurred_at),
             model=LogoConsentStep,
         ),
         "expiring": count(approved, LogoConsent.decided_at < period.end, period.contains_date(LogoConsent.expires_on)),
         "expiring_next_month": count(
-            approved, LogoConsent.decided_at < period.end, LogoConsent.expires_on >= following,
+            approved,
+            LogoConsent.decided_at < period.end,
+            LogoConsent.expires_on >= following,
             LogoConsent.expires_on < after_following,
         ),
         "in_force": count(approved, LogoConsent.decided_at < period.end, LogoConsent.expires_on >= period.as_of),
@@ -407,11 +447,15 @@ def consent_figures(period: Period) -> dict[str, int]:
 
 
 def post_figures(period: Period) -> dict[str, int]:
-    published = db.session().execute(
-        select(func.count(distinct(PostTransition.post_id))).where(
-            PostTransition.action == PostAction.PUBLISH.value, period.contains(PostTransition.occurred_at)
+    published = (
+        db.session()
+        .execute(
+            select(func.count(distinct(PostTransition.post_id))).where(
+                PostTransition.action == PostAction.PUBLISH.value, period.contains(PostTransition.occurred_at)
+            )
         )
-    ).scalar_one()
+        .scalar_one()
+    )
     return {"published": published}
 
 

@@ -55,8 +55,12 @@ def render_pdf(report: MonthlyReport, *, trust_name: str) -> bytes:
 
     def table(headings: tuple[str, ...], body: list[tuple[Any, ...]], widths: tuple[int, ...]) -> None:
         pdf.set_font(family, "", 9)
-        with pdf.table(col_widths=widths, text_align=("LEFT", *("RIGHT",) * (len(headings) - 1)),
-                       line_height=5, first_row_as_headings=True) as grid:
+        with pdf.table(
+            col_widths=widths,
+            text_align=("LEFT", *("RIGHT",) * (len(headings) - 1)),
+            line_height=5,
+            first_row_as_headings=True,
+        ) as grid:
             grid.row([str(h) for h in headings])
             for values in body:
                 grid.row([services.shown(v) for v in values])
@@ -81,14 +85,22 @@ def render_pdf(report: MonthlyReport, *, trust_name: str) -> bytes:
     line("Channels at the end of the month", size=13, style="B", gap=1)
     table(("Status", "Channels"), [(s.label, channels["by_status"][s.value]) for s in ChannelStatus], (3, 1))
     chart("platforms")
-    table(("Platform", "Live channels"),
-          [(PLATFORMS[p].label, channels["by_platform"][p.value]) for p in Platform if channels["by_platform"][p.value]]
-          or [("No live channels", 0)], (3, 1))
+    table(
+        ("Platform", "Live channels"),
+        [(PLATFORMS[p].label, channels["by_platform"][p.value]) for p in Platform if channels["by_platform"][p.value]]
+        or [("No live channels", 0)],
+        (3, 1),
+    )
 
     line("Requests and decisions", size=13, style="B", gap=1)
-    table(("Kind", *(heading for _key, heading in services.REQUEST_COLUMNS)),
-          [(name, *(figures["requests"][kind][key] for key, _h in services.REQUEST_COLUMNS))
-           for kind, name in services.REQUEST_LABELS.items()], (4, 2, 2, 2, 2, 2, 2))
+    table(
+        ("Kind", *(heading for _key, heading in services.REQUEST_COLUMNS)),
+        [
+            (name, *(figures["requests"][kind][key] for key, _h in services.REQUEST_COLUMNS))
+            for kind, name in services.REQUEST_LABELS.items()
+        ],
+        (4, 2, 2, 2, 2, 2, 2),
+    )
 
     for section in services.sections(figures):
         line(f"{section.title} (policy {section.clause})", size=13, style="B", gap=1)
@@ -100,9 +112,14 @@ def render_pdf(report: MonthlyReport, *, trust_name: str) -> bytes:
     chart("requests")
     chart("channels")
     trends = figures["trends"]
-    table(("Month", *services.TREND_LABELS.values()),
-          [(services.month_label(month), *(trends[key][i] for key in services.TREND_LABELS))
-           for i, month in enumerate(trends["months"])], (3, 2, 2, 3))
+    table(
+        ("Month", *services.TREND_LABELS.values()),
+        [
+            (services.month_label(month), *(trends[key][i] for key in services.TREND_LABELS))
+            for i, month in enumerate(trends["months"])
+        ],
+        (3, 2, 2, 3),
+    )
 
     line("Audit trail", size=13, style="B", gap=1)
     for path, text in services.AUDIT_LABELS:

@@ -106,8 +106,11 @@ def generate(month: str, actor: User | Actor) -> MonthlyReport:
             f"Someone else generated the report for {month_label(key)} at the same moment. Open it and look again."
         ) from None
     record(
-        AuditAction.REPORT_GENERATE, OBJECT_TYPE, key,
-        {"month": key, "sha256": report.sha256, "regenerated": regenerated}, actor=who,
+        AuditAction.REPORT_GENERATE,
+        OBJECT_TYPE,
+        key,
+        {"month": key, "sha256": report.sha256, "regenerated": regenerated},
+        actor=who,
     )
     return report
 
@@ -156,7 +159,13 @@ def issue(report: MonthlyReport, sha256: str | None, actor: User) -> MonthlyRepo
     report.issued_by_id = actor.id
     report.issued_by = actor
     db.session().flush()
-    record(AuditAction.REPORT_ISSUE, OBJECT_TYPE, report.month, {"month": report.month, "sha256": report.sha256}, actor=actor)
+    record(
+        AuditAction.REPORT_ISSUE,
+        OBJECT_TYPE,
+        report.month,
+        {"month": report.month, "sha256": report.sha256},
+        actor=actor,
+    )
     return report
 
 
@@ -171,11 +180,14 @@ def issued() -> Select[tuple[MonthlyReport]]:
 
 def drafts() -> list[MonthlyReport]:
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(MonthlyReport)
             .where(MonthlyReport.status == ReportStatus.DRAFT.value)
             .order_by(MonthlyReport.month.desc())
-        ).unique().scalars()
+        )
+        .unique()
+        .scalars()
     )
 
 
@@ -233,58 +245,103 @@ class Layout:
 #: The sections made of plain figures. Tables with their own layout (channels by status and
 #: platform, requests by kind, trends, the audit trail) come with these.
 SECTIONS: Final = (
-    Layout("channels", "Channels", "6.7, 7.2", (
-        ("channels.created", "Channels that went live"),
-        ("channels.suspended", "Channels suspended"),
-        ("channels.reinstated", "Channels reinstated"),
-        ("channels.retired", "Channels retired"),
-        ("channels.official", "Official channels at the end of the month (active or suspended)"),
-        ("channels.live", "Live channels at the end of the month (requested to suspended)"),
-    ), note="Channels that went live (activated, or adopted from monitoring), were suspended, reinstated or "
-            "retired during the month; live and official counts are at the month's end."),
-    Layout("credentials", "Credential custody", "7.2", (
-        ("credentials.held", "Secrets held in custody"),
-        ("credentials.rotated", "Secrets rotated during the month"),
-        ("credentials.overdue", "Secrets overdue for rotation"),
-        ("credentials.required", "Secrets whose rotation is required (someone left or lost access)"),
-    ), note="At the end of the month, of the secrets held for channels not retired or closed (custody notes "
-            "are not counted); rotations are those done during the month."),
-    Layout("access_reviews", "Administrator rosters and access reviews", "7.2", (
-        ("access_reviews.due", "Access reviews due during the month"),
-        ("access_reviews.completed", "Access reviews completed during the month"),
-        ("access_reviews.overdue", "Access reviews overdue at the end of the month"),
-        ("access_reviews.grants_certified", "Roles certified in reviews"),
-        ("access_reviews.grants_revoked", "Roles revoked in reviews"),
-        ("access_reviews.grants_ended", "Roles ended for any reason (revoked, expired, leavers)"),
-    )),
-    Layout("logo_consents", "Logo and NHS lozenge consents", "6.8", (
-        ("logo_consents.issued", "Consents issued during the month"),
-        ("logo_consents.expiring", "Consents that expired during the month"),
-        ("logo_consents.expiring_next_month", "Consents expiring next month"),
-        ("logo_consents.in_force", "Consents in force at the end of the month"),
-    )),
-    Layout("promotional_posts", "Promotional posts", "7.1", (
-        ("promotional_posts.published", "Posts published on Trust channels"),
-    )),
-    Layout("media_contacts", "Media contacts", "8.1", (
-        ("media_contacts.logged", "Approaches logged"),
-        ("media_contacts.closed", "Approaches closed"),
-        ("media_contacts.comms_responding", "Approaches the communications team took on, to answer the media themselves"),
-        ("media_contacts.open_at_end", "Approaches still open at the end of the month"),
-    ), note="Approaches made to staff through their personal accounts."),
-    Layout("breaches", "Breaches of the policy", "9", (
-        ("breaches.opened", "Breach reports opened"),
-        ("breaches.closed", "Breach cases closed"),
-        ("breaches.escalated", "Breach cases escalated to HR"),
-        ("breaches.flagged", "Breach reports flagged as a risk to the Trust's reputation"),
-    ), note="Counts only: breach cases are sensitive personal data."),
-    Layout("unauthorised_accounts", "Unauthorised accounts", "6.7, 11.1", (
-        ("unauthorised_accounts.found", "Accounts found purporting to be the Trust's"),
-        ("unauthorised_accounts.taken_down", "Accounts taken down"),
-        ("unauthorised_accounts.adopted", "Accounts adopted as official channels"),
-        ("unauthorised_accounts.dismissed", "Findings dismissed"),
-        ("unauthorised_accounts.open_at_end", "Findings still open at the end of the month"),
-    )),
+    Layout(
+        "channels",
+        "Channels",
+        "6.7, 7.2",
+        (
+            ("channels.created", "Channels that went live"),
+            ("channels.suspended", "Channels suspended"),
+            ("channels.reinstated", "Channels reinstated"),
+            ("channels.retired", "Channels retired"),
+            ("channels.official", "Official channels at the end of the month (active or suspended)"),
+            ("channels.live", "Live channels at the end of the month (requested to suspended)"),
+        ),
+        note="Channels that went live (activated, or adopted from monitoring), were suspended, reinstated or "
+        "retired during the month; live and official counts are at the month's end.",
+    ),
+    Layout(
+        "credentials",
+        "Credential custody",
+        "7.2",
+        (
+            ("credentials.held", "Secrets held in custody"),
+            ("credentials.rotated", "Secrets rotated during the month"),
+            ("credentials.overdue", "Secrets overdue for rotation"),
+            ("credentials.required", "Secrets whose rotation is required (someone left or lost access)"),
+        ),
+        note="At the end of the month, of the secrets held for channels not retired or closed (custody notes "
+        "are not counted); rotations are those done during the month.",
+    ),
+    Layout(
+        "access_reviews",
+        "Administrator rosters and access reviews",
+        "7.2",
+        (
+            ("access_reviews.due", "Access reviews due during the month"),
+            ("access_reviews.completed", "Access reviews completed during the month"),
+            ("access_reviews.overdue", "Access reviews overdue at the end of the month"),
+            ("access_reviews.grants_certified", "Roles certified in reviews"),
+            ("access_reviews.grants_revoked", "Roles revoked in reviews"),
+            ("access_reviews.grants_ended", "Roles ended for any reason (revoked, expired, leavers)"),
+        ),
+    ),
+    Layout(
+        "logo_consents",
+        "Logo and NHS lozenge consents",
+        "6.8",
+        (
+            ("logo_consents.issued", "Consents issued during the month"),
+            ("logo_consents.expiring", "Consents that expired during the month"),
+            ("logo_consents.expiring_next_month", "Consents expiring next month"),
+            ("logo_consents.in_force", "Consents in force at the end of the month"),
+        ),
+    ),
+    Layout(
+        "promotional_posts",
+        "Promotional posts",
+        "7.1",
+        (("promotional_posts.published", "Posts published on Trust channels"),),
+    ),
+    Layout(
+        "media_contacts",
+        "Media contacts",
+        "8.1",
+        (
+            ("media_contacts.logged", "Approaches logged"),
+            ("media_contacts.closed", "Approaches closed"),
+            (
+                "media_contacts.comms_responding",
+                "Approaches the communications team took on, to answer the media themselves",
+            ),
+            ("media_contacts.open_at_end", "Approaches still open at the end of the month"),
+        ),
+        note="Approaches made to staff through their personal accounts.",
+    ),
+    Layout(
+        "breaches",
+        "Breaches of the policy",
+        "9",
+        (
+            ("breaches.opened", "Breach reports opened"),
+            ("breaches.closed", "Breach cases closed"),
+            ("breaches.escalated", "Breach cases escalated to HR"),
+            ("breaches.flagged", "Breach reports flagged as a risk to the Trust's reputation"),
+        ),
+        note="Counts only: breach cases are sensitive personal data.",
+    ),
+    Layout(
+        "unauthorised_accounts",
+        "Unauthorised accounts",
+        "6.7, 11.1",
+        (
+            ("unauthorised_accounts.found", "Accounts found purporting to be the Trust's"),
+            ("unauthorised_accounts.taken_down", "Accounts taken down"),
+            ("unauthorised_accounts.adopted", "Accounts adopted as official channels"),
+            ("unauthorised_accounts.dismissed", "Findings dismissed"),
+            ("unauthorised_accounts.open_at_end", "Findings still open at the end of the month"),
+        ),
+    ),
 )
 
 REQUEST_LABELS: Final = {
@@ -294,8 +351,12 @@ REQUEST_LABELS: Final = {
     "all": "All requests",
 }
 REQUEST_COLUMNS: Final = (
-    ("received", "Received"), ("decided", "Decided"), ("approved", "Approved"), ("rejected", "Rejected"),
-    ("median_days", "Median days to decide"), ("longest_days", "Longest days to decide"),
+    ("received", "Received"),
+    ("decided", "Decided"),
+    ("approved", "Approved"),
+    ("rejected", "Rejected"),
+    ("median_days", "Median days to decide"),
+    ("longest_days", "Longest days to decide"),
 )
 TREND_LABELS: Final = {
     "requests_received": "Requests received",
@@ -317,8 +378,11 @@ AUDIT_LABELS: Final = (
 def sections(figures: dict[str, Any]) -> list[Section]:
     return [
         Section(
-            layout.key, layout.title, layout.clause,
-            tuple(Line(path, label, get_figure(figures, path)) for path, label in layout.lines), layout.note,
+            layout.key,
+            layout.title,
+            layout.clause,
+            tuple(Line(path, label, get_figure(figures, path)) for path, label in layout.lines),
+            layout.note,
         )
         for layout in SECTIONS
     ]
@@ -343,19 +407,37 @@ def rows(report: MonthlyReport) -> Iterator[tuple[str, str, str, Any]]:
     yield ("report", "sha256", "SHA-256 of the figures", report.sha256)
     yield ("report", "generated_at", "Generated", report.generated_at.isoformat())
     yield ("report", "issued_at", "Issued", report.issued_at.isoformat() if report.issued_at else "")
-    yield ("report", "period.complete", "The month had ended when the figures were worked out", figures["period"]["complete"])
+    yield (
+        "report",
+        "period.complete",
+        "The month had ended when the figures were worked out",
+        figures["period"]["complete"],
+    )
     for status in ChannelStatus:
-        yield ("channels", f"channels.by_status.{status.value}", f"Channels {status.label.lower()} at the end of the month",
-               figures["channels"]["by_status"][status.value])
+        yield (
+            "channels",
+            f"channels.by_status.{status.value}",
+            f"Channels {status.label.lower()} at the end of the month",
+            figures["channels"]["by_status"][status.value],
+        )
     for platform in Platform:
-        yield ("channels", f"channels.by_platform.{platform.value}", f"Live channels on {PLATFORMS[platform].label}",
-               figures["channels"]["by_platform"][platform.value])
+        yield (
+            "channels",
+            f"channels.by_platform.{platform.value}",
+            f"Live channels on {PLATFORMS[platform].label}",
+            figures["channels"]["by_platform"][platform.value],
+        )
     for section in sections(figures):
         for line in section.lines:
             yield (section.key, line.key, line.label, line.value)
     for kind, label in REQUEST_LABELS.items():
         for column, heading in REQUEST_COLUMNS:
-            yield ("requests", f"requests.{kind}.{column}", f"{label}: {heading.lower()}", figures["requests"][kind][column])
+            yield (
+                "requests",
+                f"requests.{kind}.{column}",
+                f"{label}: {heading.lower()}",
+                figures["requests"][kind][column],
+            )
     for path, label in AUDIT_LABELS:
         yield ("audit", path, label, get_figure(figures, path))
     trends = figures["trends"]
@@ -365,5 +447,10 @@ def rows(report: MonthlyReport) -> Iterator[tuple[str, str, str, Any]]:
 
 
 def record_export(report: MonthlyReport, file_format: str, actor: User) -> None:
-    record(AuditAction.REPORT_EXPORT, OBJECT_TYPE, report.month,
-           {"month": report.month, "format": file_format, "sha256": report.sha256}, actor=actor)
+    record(
+        AuditAction.REPORT_EXPORT,
+        OBJECT_TYPE,
+        report.month,
+        {"month": report.month, "format": file_format, "sha256": report.sha256},
+        actor=actor,
+    )

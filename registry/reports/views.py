@@ -88,8 +88,10 @@ def _platform_rows(figures: dict[str, Any]) -> list[tuple[str, list[int], int]]:
     return [
         (
             PLATFORMS[p].label,
-            [sum(channels["live_by_platform_status"][p.value][s.value] for s in statuses)
-             for _name, statuses, _style in charts.PLATFORM_GROUPS],
+            [
+                sum(channels["live_by_platform_status"][p.value][s.value] for s in statuses)
+                for _name, statuses, _style in charts.PLATFORM_GROUPS
+            ],
             channels["by_platform"][p.value],
         )
         for p in Platform

@@ -29,7 +29,9 @@ class GrantForm(FlaskForm):
         "Organisation (only for someone who is not a Registry user)", description="For example the agency's name."
     )
     platform_role = RadioField(
-        "Role on the platform", choices=[SelectChoice(r.value, ROLE_HINTS[r]) for r in PlatformRole], validate_choice=False
+        "Role on the platform",
+        choices=[SelectChoice(r.value, ROLE_HINTS[r]) for r in PlatformRole],
+        validate_choice=False,
     )
     expires_on = NhsDateField(
         "Expiry date (optional)",
@@ -47,7 +49,9 @@ class RevokeForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     title = StringField("Title", description="For example: Quarterly access review, spring 2026")
-    due_on = NhsDateField("Due date", description="The date by which every grant must be certified or revoked. For example 30 6 2026.")
+    due_on = NhsDateField(
+        "Due date", description="The date by which every grant must be certified or revoked. For example 30 6 2026."
+    )
     scope = RadioField(
         "Which channels does it cover?",
         choices=[

@@ -111,14 +111,19 @@ def get_grant(channel: Channel, grant_id: int, *, for_update: bool = False) -> R
 def grants_of(channel: Channel) -> list[RosterGrant]:
     """Every grant of the channel, active and past: the active ones first, then the newest ended."""
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(RosterGrant)
             .where(RosterGrant.channel_id == channel.id)
             .order_by(
-                RosterGrant.revoked_at.is_not(None), RosterGrant.revoked_at.desc(),
-                RosterGrant.person_name, RosterGrant.id,
+                RosterGrant.revoked_at.is_not(None),
+                RosterGrant.revoked_at.desc(),
+                RosterGrant.person_name,
+                RosterGrant.id,
             )
-        ).unique().scalars()
+        )
+        .unique()
+        .scalars()
     )
 
 
@@ -227,7 +232,9 @@ def grant(
     if address:
         holder = accounts.find_user(address)
         if holder is not None and not holder.active:
-            errors["email"] = f"{holder.name} has left the Trust (their account is deactivated), so cannot be given a role."
+            errors["email"] = (
+                f"{holder.name} has left the Trust (their account is deactivated), so cannot be given a role."
+            )
     person_name = _clean(name)
     org = _clean(organisation)
     if holder is None:
@@ -255,18 +262,27 @@ def grant(
         raise Conflict(f"{channel.reference} is {channel.status_enum.phrase}: there is no account to administer.")
     if holder is not None:
         person_name, org = holder.name, ""
-    duplicate = db.session().execute(
-        select(RosterGrant).where(
-            RosterGrant.channel_id == channel.id,
-            RosterGrant.platform_role == role.value,
-            RosterGrant.revoked_at.is_(None),
-            _same_person(address, holder),
-        ).limit(1)
-    ).unique().scalar_one_or_none()
+    duplicate = (
+        db.session()
+        .execute(
+            select(RosterGrant)
+            .where(
+                RosterGrant.channel_id == channel.id,
+                RosterGrant.platform_role == role.value,
+                RosterGrant.revoked_at.is_(None),
+                _same_person(address, holder),
+            )
+            .limit(1)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if duplicate is not None:
         raise Invalid(
-            {"email": f"{duplicate.person_name} already holds the {role.value} role on {channel.reference} "
-                      f"(granted {uk_date(duplicate.granted_on)})."}
+            {
+                "email": f"{duplicate.person_name} already holds the {role.value} role on {channel.reference} "
+                f"(granted {uk_date(duplicate.granted_on)})."
+            }
         )
     given = RosterGrant(
         channel_id=channel.id,
@@ -284,10 +300,16 @@ def grant(
     session.flush()
     given.channel = channel
     record(
-        AuditAction.ROSTER_GRANT, GRANT_OBJECT, grant_object_id(given),
+        AuditAction.ROSTER_GRANT,
+        GRANT_OBJECT,
+        grant_object_id(given),
         {
-            "channel": channel.reference, "person": person_name, "email": address, "organisation": org or None,
-            "user_id": given.user_id, "platform_role": role.value,
+            "channel": channel.reference,
+            "person": person_name,
+            "email": address,
+            "organisation": org or None,
+            "user_id": given.user_id,
+            "platform_role": role.value,
             "expires_on": expires_on.isoformat() if expires_on else None,
         },
         actor=actor,
@@ -305,10 +327,17 @@ def _already_ended(grant: RosterGrant) -> Conflict:
 
 def _end(grant: RosterGrant, *, reason: str, actor: User | Actor, action: AuditAction) -> int:
     """Close the grant and flag every credential of its channel; returns how many were newly flagged."""
-    current = db.session().execute(
-        select(RosterGrant).where(RosterGrant.id == grant.id)
-        .with_for_update(of=RosterGrant).execution_options(populate_existing=True)
-    ).unique().scalar_one()
+    current = (
+        db.session()
+        .execute(
+            select(RosterGrant)
+            .where(RosterGrant.id == grant.id)
+            .with_for_update(of=RosterGrant)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one()
+    )
     if current.revoked_at is not None:
         raise _already_ended(current)
     current.revoked_at = db.utcnow()
@@ -320,10 +349,16 @@ def _end(grant: RosterGrant, *, reason: str, actor: User | Actor, action: AuditA
         actor=actor,
     )
     record(
-        action, GRANT_OBJECT, grant_object_id(current),
+        action,
+        GRANT_OBJECT,
+        grant_object_id(current),
         {
-            "channel": current.channel.reference, "person": current.person_name, "email": current.email,
-            "platform_role": current.platform_role, "reason": reason, "credentials_flagged": flagged,
+            "channel": current.channel.reference,
+            "person": current.person_name,
+            "email": current.email,
+            "platform_role": current.platform_role,
+            "reason": reason,
+            "credentials_flagged": flagged,
         },
         actor=actor,
     )
@@ -349,17 +384,28 @@ def revoke(grant: RosterGrant, *, reason: str, actor: User | Actor) -> RosterGra
 def expire_due(today: dt.date | None = None) -> int:
     """End every grant whose expiry date has passed (by the system); returns how many ended."""
     today = today or clock.today()
-    due = db.session().execute(
-        select(RosterGrant).where(RosterGrant.revoked_at.is_(None), RosterGrant.expires_on < today)
-        .order_by(RosterGrant.id)
-    ).unique().scalars().all()
+    due = (
+        db.session()
+        .execute(
+            select(RosterGrant)
+            .where(RosterGrant.revoked_at.is_(None), RosterGrant.expires_on < today)
+            .order_by(RosterGrant.id)
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     actor = Actor.system("roster expiry")
     ended = 0
     for each in due:
         assert each.expires_on is not None
         try:
-            _end(each, reason=f"grant expired on {uk_date(each.expires_on)}", actor=actor,
-                 action=AuditAction.ROSTER_EXPIRE)
+            _end(
+                each,
+                reason=f"grant expired on {uk_date(each.expires_on)}",
+                actor=actor,
+                action=AuditAction.ROSTER_EXPIRE,
+            )
         except Conflict:
             continue  # revoked by someone else since the list was read
         ended += 1
@@ -407,14 +453,22 @@ def leaver(user: User, actor: User | Actor) -> LeaverReport:
     :func:`registry.auth.services.deactivate`.
     """
     report = LeaverReport(user)
-    held = db.session().execute(
-        select(RosterGrant)
-        .where(
-            RosterGrant.revoked_at.is_(None),
-            or_(RosterGrant.user_id == user.id, and_(RosterGrant.user_id.is_(None), RosterGrant.email == user.email)),
+    held = (
+        db.session()
+        .execute(
+            select(RosterGrant)
+            .where(
+                RosterGrant.revoked_at.is_(None),
+                or_(
+                    RosterGrant.user_id == user.id, and_(RosterGrant.user_id.is_(None), RosterGrant.email == user.email)
+                ),
+            )
+            .order_by(RosterGrant.channel_id, RosterGrant.id)
         )
-        .order_by(RosterGrant.channel_id, RosterGrant.id)
-    ).unique().scalars().all()
+        .unique()
+        .scalars()
+        .all()
+    )
     for each in held:
         _end(each, reason=LEAVER_REASON, actor=actor, action=AuditAction.ROSTER_REVOKE)
         report.grants.append(each)
@@ -443,16 +497,23 @@ def exposure_of_leavers() -> list[LeaverExposure]:
 
     Two queries whatever the number of leavers: one aggregate and one load.
     """
-    uses = db.session().execute(
-        select(
-            CredentialReveal.user_id, CredentialReveal.credential_id, CredentialReveal.action,
-            func.count().label("times"), func.max(CredentialReveal.occurred_at).label("last_seen"),
+    uses = (
+        db.session()
+        .execute(
+            select(
+                CredentialReveal.user_id,
+                CredentialReveal.credential_id,
+                CredentialReveal.action,
+                func.count().label("times"),
+                func.max(CredentialReveal.occurred_at).label("last_seen"),
+            )
+            .join(Credential, Credential.id == CredentialReveal.credential_id)
+            .join(User, User.id == CredentialReveal.user_id)
+            .where(User.active.is_(False), vault.exposes_current_value())
+            .group_by(CredentialReveal.user_id, CredentialReveal.credential_id, CredentialReveal.action)
         )
-        .join(Credential, Credential.id == CredentialReveal.credential_id)
-        .join(User, User.id == CredentialReveal.user_id)
-        .where(User.active.is_(False), vault.exposes_current_value())
-        .group_by(CredentialReveal.user_id, CredentialReveal.credential_id, CredentialReveal.action)
-    ).all()
+        .all()
+    )
     if not uses:
         return []
     counts: dict[tuple[int, int], dict[str, int]] = {}
@@ -462,14 +523,15 @@ def exposure_of_leavers() -> list[LeaverExposure]:
         counts.setdefault(pair, {})[action] = times
         latest[pair] = max(latest.get(pair, last_seen), last_seen)
     users = {
-        u.id: u for u in db.session().execute(
-            select(User).where(User.id.in_({user_id for user_id, _ in counts}))
-        ).scalars()
+        u.id: u
+        for u in db.session().execute(select(User).where(User.id.in_({user_id for user_id, _ in counts}))).scalars()
     }
     credentials = {
-        c.id: c for c in db.session().execute(
-            select(Credential).where(Credential.id.in_({credential_id for _, credential_id in counts}))
-        ).unique().scalars()
+        c.id: c
+        for c in db.session()
+        .execute(select(Credential).where(Credential.id.in_({credential_id for _, credential_id in counts})))
+        .unique()
+        .scalars()
     }
     grouped: dict[int, list[SeenCredential]] = {}
     for (user_id, credential_id), uses_of in counts.items():
@@ -507,9 +569,14 @@ def get_review(reference: str, *, for_update: bool = False) -> AccessReview:
 
 
 def get_item(review: AccessReview, item_id: int) -> AccessReviewItem:
-    item = db.session().execute(
-        select(AccessReviewItem).where(AccessReviewItem.id == item_id, AccessReviewItem.review_id == review.id)
-    ).unique().scalar_one_or_none()
+    item = (
+        db.session()
+        .execute(
+            select(AccessReviewItem).where(AccessReviewItem.id == item_id, AccessReviewItem.review_id == review.id)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if item is None:
         raise NotFound(f"{review.reference} has no item {item_id}.")
     return item
@@ -518,12 +585,15 @@ def get_item(review: AccessReview, item_id: int) -> AccessReviewItem:
 def items_of(review: AccessReview) -> list[AccessReviewItem]:
     """The review's items by channel, then person, then role."""
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(AccessReviewItem)
             .join(RosterGrant, RosterGrant.id == AccessReviewItem.grant_id)
             .where(AccessReviewItem.review_id == review.id)
             .order_by(RosterGrant.channel_id, RosterGrant.person_name, RosterGrant.platform_role, AccessReviewItem.id)
-        ).unique().scalars()
+        )
+        .unique()
+        .scalars()
     )
 
 
@@ -535,14 +605,21 @@ def reviewable_channels() -> list[tuple[Channel, int]]:
         .group_by(RosterGrant.channel_id)
         .subquery()
     )
-    rows = db.session().execute(
-        select(Channel, active.c.grants).join(active, active.c.channel_id == Channel.id).order_by(Channel.id)
-    ).unique().all()
+    rows = (
+        db.session()
+        .execute(select(Channel, active.c.grants).join(active, active.c.channel_id == Channel.id).order_by(Channel.id))
+        .unique()
+        .all()
+    )
     return [(channel, grants) for channel, grants in rows]
 
 
 def start_review(
-    *, title: str, channel_ids: Iterable[int] | None, due_on: dt.date | None, actor: User,
+    *,
+    title: str,
+    channel_ids: Iterable[int] | None,
+    due_on: dt.date | None,
+    actor: User,
 ) -> AccessReview:
     """Begin a review of every active grant on the Trust's live channels (``channel_ids`` None), or on some."""
     _check_may(actor, Permission.REVIEW_MANAGE, "Only the communications team runs access reviews.")
@@ -585,7 +662,10 @@ def start_review(
         raise Invalid({"channels": "Nobody is on the roster of the chosen channels: there is nothing to review."})
     assert due_on is not None
     review = AccessReview(
-        title=title, scope="all" if channel_ids is None else "some", started_by_id=actor.id, due_on=due_on,
+        title=title,
+        scope="all" if channel_ids is None else "some",
+        started_by_id=actor.id,
+        due_on=due_on,
     )
     session = db.session()
     session.add(review)
@@ -593,9 +673,14 @@ def start_review(
     session.add_all(AccessReviewItem(review_id=review.id, grant_id=g.id) for g in grants)
     session.flush()
     record(
-        AuditAction.ACCESS_REVIEW_START, REVIEW_OBJECT, review.reference,
+        AuditAction.ACCESS_REVIEW_START,
+        REVIEW_OBJECT,
+        review.reference,
         {
-            "title": title, "scope": review.scope, "due_on": due_on.isoformat(), "items": len(grants),
+            "title": title,
+            "scope": review.scope,
+            "due_on": due_on.isoformat(),
+            "items": len(grants),
             "channels": sorted({g.channel.reference for g in grants}),
         },
         actor=actor,
@@ -611,18 +696,27 @@ def four_eyes_blocks(item: AccessReviewItem, user: User) -> bool:
 def decide(item: AccessReviewItem, decision: str, note: str | None, actor: User) -> AccessReviewItem:
     """Certify a grant (still needed) or revoke it (ending it, with the note as the reason)."""
     _check_may(actor, Permission.REVIEW_MANAGE, "Only the communications team decides access reviews.")
-    item = db.session().execute(
-        select(AccessReviewItem).where(AccessReviewItem.id == item.id)
-        .with_for_update(of=AccessReviewItem).execution_options(populate_existing=True)
-    ).unique().scalar_one()
+    item = (
+        db.session()
+        .execute(
+            select(AccessReviewItem)
+            .where(AccessReviewItem.id == item.id)
+            .with_for_update(of=AccessReviewItem)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one()
+    )
     review = item.review
     if review.finished_at is not None:
         raise Conflict(f"{review.reference} is finished: its decisions are kept as they were and cannot be changed.")
     if item.decision is not None:
         who = item.decided_by.name if item.decided_by else "someone"
         when = uk_date(clock_date(item.decided_at)) if item.decided_at else ""
-        raise Conflict(f"{describe(item.grant)} on {item.grant.channel.reference} has already been "
-                       f"{item.decision} by {who} on {when}.")
+        raise Conflict(
+            f"{describe(item.grant)} on {item.grant.channel.reference} has already been "
+            f"{item.decision} by {who} on {when}."
+        )
     if four_eyes_blocks(item, actor):
         raise Conflict(
             "You hold this grant, so another member of the communications team must certify or revoke it "
@@ -648,14 +742,23 @@ def decide(item: AccessReviewItem, decision: str, note: str | None, actor: User)
     item.decided_at = db.utcnow()
     item.note = note or None
     if chosen is ReviewDecision.REVOKED and grant.is_active:
-        _end(grant, reason=f"revoked in access review {review.reference}: {note}", actor=actor,
-             action=AuditAction.ROSTER_REVOKE)
+        _end(
+            grant,
+            reason=f"revoked in access review {review.reference}: {note}",
+            actor=actor,
+            action=AuditAction.ROSTER_REVOKE,
+        )
     record(
         AuditAction.ACCESS_REVIEW_CERTIFY if chosen is ReviewDecision.CERTIFIED else AuditAction.ACCESS_REVIEW_REVOKE,
-        REVIEW_OBJECT, review.reference,
+        REVIEW_OBJECT,
+        review.reference,
         {
-            "item": item.id, "grant": grant.id, "channel": grant.channel.reference, "person": grant.person_name,
-            "platform_role": grant.platform_role, "note": note or None,
+            "item": item.id,
+            "grant": grant.id,
+            "channel": grant.channel.reference,
+            "person": grant.person_name,
+            "platform_role": grant.platform_role,
+            "note": note or None,
         },
         actor=actor,
     )
@@ -687,16 +790,20 @@ def progress_of(review_ids: Iterable[int]) -> dict[int, ReviewProgress]:
     ids = sorted(set(review_ids))
     if not ids:
         return {}
-    rows = db.session().execute(
-        select(
-            AccessReviewItem.review_id,
-            func.count(),
-            func.sum(case((AccessReviewItem.decision == ReviewDecision.CERTIFIED.value, 1), else_=0)),
-            func.sum(case((AccessReviewItem.decision == ReviewDecision.REVOKED.value, 1), else_=0)),
+    rows = (
+        db.session()
+        .execute(
+            select(
+                AccessReviewItem.review_id,
+                func.count(),
+                func.sum(case((AccessReviewItem.decision == ReviewDecision.CERTIFIED.value, 1), else_=0)),
+                func.sum(case((AccessReviewItem.decision == ReviewDecision.REVOKED.value, 1), else_=0)),
+            )
+            .where(AccessReviewItem.review_id.in_(ids))
+            .group_by(AccessReviewItem.review_id)
         )
-        .where(AccessReviewItem.review_id.in_(ids))
-        .group_by(AccessReviewItem.review_id)
-    ).all()
+        .all()
+    )
     found = {row[0]: ReviewProgress(int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in rows}
     return {i: found.get(i, ReviewProgress()) for i in ids}
 
@@ -712,7 +819,9 @@ def is_overdue(review: AccessReview, today: dt.date | None = None) -> bool:
 def reviews() -> Select[tuple[AccessReview]]:
     """Every review: unfinished first (soonest due first), then finished ones, newest first."""
     return select(AccessReview).order_by(
-        AccessReview.finished_at.is_not(None), AccessReview.due_on, AccessReview.finished_at.desc(),
+        AccessReview.finished_at.is_not(None),
+        AccessReview.due_on,
+        AccessReview.finished_at.desc(),
         AccessReview.id.desc(),
     )
 
@@ -753,7 +862,9 @@ def finish(review: AccessReview, actor: User) -> AccessReview:
         )
     review.finished_at = db.utcnow()
     record(
-        AuditAction.ACCESS_REVIEW_FINISH, REVIEW_OBJECT, review.reference,
+        AuditAction.ACCESS_REVIEW_FINISH,
+        REVIEW_OBJECT,
+        review.reference,
         {"items": done.total, "certified": done.certified, "revoked": done.revoked},
         actor=actor,
     )

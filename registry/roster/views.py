@@ -24,13 +24,42 @@ from registry.web.pagination import page_args, paginate
 bp = Blueprint("roster", __name__)
 
 ROSTER_COLUMNS = (
-    "channel", "channel_name", "platform", "handle", "channel_status", "grant_id", "person_name", "email",
-    "organisation", "registry_user", "platform_role", "granted_by", "granted_on", "expires_on", "status",
-    "revoked_at", "revoked_by", "revoke_reason",
+    "channel",
+    "channel_name",
+    "platform",
+    "handle",
+    "channel_status",
+    "grant_id",
+    "person_name",
+    "email",
+    "organisation",
+    "registry_user",
+    "platform_role",
+    "granted_by",
+    "granted_on",
+    "expires_on",
+    "status",
+    "revoked_at",
+    "revoked_by",
+    "revoke_reason",
 )
 REVIEW_COLUMNS = (
-    "review", "title", "due_on", "finished_at", "item_id", "channel", "person_name", "email", "organisation",
-    "platform_role", "granted_on", "expires_on", "decision", "decided_by", "decided_at", "note",
+    "review",
+    "title",
+    "due_on",
+    "finished_at",
+    "item_id",
+    "channel",
+    "person_name",
+    "email",
+    "organisation",
+    "platform_role",
+    "granted_on",
+    "expires_on",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "note",
 )
 
 
@@ -49,10 +78,24 @@ def _grant_status(grant: RosterGrant) -> str:
 def grant_row(grant: RosterGrant) -> tuple[Any, ...]:
     c = grant.channel
     return (
-        c.reference, c.display_name, c.platform, c.handle, c.status, grant.id, grant.person_name, grant.email,
-        grant.organisation or "", "yes" if grant.user_id else "no", grant.platform_role,
-        _who(grant.granted_by), grant.granted_on, grant.expires_on, _grant_status(grant), grant.revoked_at,
-        _who(grant.revoked_by) if grant.revoked_at else "", grant.revoke_reason or "",
+        c.reference,
+        c.display_name,
+        c.platform,
+        c.handle,
+        c.status,
+        grant.id,
+        grant.person_name,
+        grant.email,
+        grant.organisation or "",
+        "yes" if grant.user_id else "no",
+        grant.platform_role,
+        _who(grant.granted_by),
+        grant.granted_on,
+        grant.expires_on,
+        _grant_status(grant),
+        grant.revoked_at,
+        _who(grant.revoked_by) if grant.revoked_at else "",
+        grant.revoke_reason or "",
     )
 
 
@@ -89,8 +132,13 @@ def add_grant(reference: str):
         return _roster_page(channel, form, status=422)
     try:
         added = services.grant(
-            channel, email=form.email.data or "", name=form.name.data, organisation=form.organisation.data,
-            platform_role=form.platform_role.data or "", expires_on=form.expires_on.data, actor=_user(),
+            channel,
+            email=form.email.data or "",
+            name=form.name.data,
+            organisation=form.organisation.data,
+            platform_role=form.platform_role.data or "",
+            expires_on=form.expires_on.data,
+            actor=_user(),
         )
     except Invalid as exc:
         db.session().rollback()
@@ -149,7 +197,10 @@ def index():
     result = paginate(db.session(), services.search_grants(status), page, per_page)
     expiring = db.session().execute(services.expiring().limit(50)).unique().scalars().all()
     return render_template(
-        "roster/index.html", page=result, status=status, expiring=expiring,
+        "roster/index.html",
+        page=result,
+        status=status,
+        expiring=expiring,
         within=services.EXPIRING_WITHIN_DAYS,
     )
 
@@ -180,7 +231,9 @@ def reviews():
     page, per_page = page_args(25)
     result = paginate(db.session(), services.reviews(), page, per_page)
     return render_template(
-        "roster/reviews.html", page=result, progress=services.progress_of(r.id for r in result.items),
+        "roster/reviews.html",
+        page=result,
+        progress=services.progress_of(r.id for r in result.items),
         today=clock.today(),
     )
 
@@ -188,8 +241,11 @@ def reviews():
 def _channel_choices(form: ReviewForm) -> list[tuple[Channel, int]]:
     available = services.reviewable_channels()
     form.channels.choices = [
-        SelectChoice(str(c.id), f"{c.reference} {c.display_name} ({c.platform_label}, {c.status_label.lower()}): "
-                    f"{n} {'person' if n == 1 else 'people'}")
+        SelectChoice(
+            str(c.id),
+            f"{c.reference} {c.display_name} ({c.platform_label}, {c.status_label.lower()}): "
+            f"{n} {'person' if n == 1 else 'people'}",
+        )
         for c, n in available
     ]
     return available
@@ -217,9 +273,9 @@ def new_review():
         else:
             flash(f"{review.reference} has started. Certify or revoke each grant below.", "success")
             return redirect(url_for("roster.review", reference=review.reference))
-    return render_template(
-        "roster/review_new.html", form=form, available=available
-    ), 422 if (form.errors or form.form_errors) else 200
+    return render_template("roster/review_new.html", form=form, available=available), 422 if (
+        form.errors or form.form_errors
+    ) else 200
 
 
 def _review_page(review: AccessReview, forms: dict[int, DecisionForm] | None = None, status: int = 200):
@@ -295,10 +351,22 @@ def finish_review(reference: str):
 def review_row(review: AccessReview, item: AccessReviewItem) -> tuple[Any, ...]:
     g = item.grant
     return (
-        review.reference, review.title, review.due_on, review.finished_at, item.id, g.channel.reference,
-        g.person_name, g.email, g.organisation or "", g.platform_role, g.granted_on, g.expires_on,
-        item.decision or "undecided", _who(item.decided_by, system="") if item.decision else "",
-        item.decided_at, item.note or "",
+        review.reference,
+        review.title,
+        review.due_on,
+        review.finished_at,
+        item.id,
+        g.channel.reference,
+        g.person_name,
+        g.email,
+        g.organisation or "",
+        g.platform_role,
+        g.granted_on,
+        g.expires_on,
+        item.decision or "undecided",
+        _who(item.decided_by, system="") if item.decision else "",
+        item.decided_at,
+        item.note or "",
     )
 
 

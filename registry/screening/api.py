@@ -54,14 +54,21 @@ def openapi_schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["text"],
             "properties": {
-                "text": {"type": "string", "maxLength": MAX_TEXT,
-                         "description": "The draft: a post's text, a caption or an image's alt text."},
+                "text": {
+                    "type": "string",
+                    "maxLength": MAX_TEXT,
+                    "description": "The draft: a post's text, a caption or an image's alt text.",
+                },
             },
         },
         "ScreenFinding": _closed(
             {
                 "kind": {"type": "string", "enum": list(KINDS)},
-                "start": {"type": "integer", "minimum": 0, "description": "Where the match starts, in characters (Unicode code points)."},
+                "start": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Where the match starts, in characters (Unicode code points).",
+                },
                 "end": {"type": "integer", "minimum": 1, "description": "Where it ends (exclusive)."},
                 "masked": {"type": "string", "description": "The match with its identifying characters hidden by •."},
                 "label": {"type": "string", "description": "The kind in plain English, such as “NHS number”."},
@@ -69,16 +76,24 @@ def openapi_schemas() -> dict[str, Any]:
             description="Something in the text that could identify a patient.",
         ),
         "ScreenResult": _closed(
-            {"findings": {"type": "array", "items": {"$ref": "#/components/schemas/ScreenFinding"},
-                          "description": "Sorted by start; they never overlap."}},
+            {
+                "findings": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/ScreenFinding"},
+                    "description": "Sorted by start; they never overlap.",
+                }
+            },
         ),
     }
 
 
 def openapi_paths() -> dict[str, Any]:
     no_store_header = {
-        "Cache-Control": {"required": True, "schema": {"type": "string", "const": "no-store"},
-                          "description": "The text may hold patient details: no cache may keep the answer."}
+        "Cache-Control": {
+            "required": True,
+            "schema": {"type": "string", "const": "no-store"},
+            "description": "The text may hold patient details: no cache may keep the answer.",
+        }
     }
     return {
         "/api/v1/screen": {

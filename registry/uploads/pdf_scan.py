@@ -158,9 +158,7 @@ _DICTIONARIES = frozenset({ObjectType.dictionary, ObjectType.stream})
 
 
 #: ``out_of_time``: stopped at the caller's shorter deadline (see :func:`check`), not for itself.
-Outcome = Literal[
-    "clean", "active", "encrypted", "unreadable", "too_complex", "out_of_time"
-]
+Outcome = Literal["clean", "active", "encrypted", "unreadable", "too_complex", "out_of_time"]
 
 
 @dataclass(frozen=True)
@@ -213,9 +211,7 @@ def check(data: bytes, *, seconds: float | None = None) -> Verdict:
         )
     except (ValueError, KeyError, TypeError):
         # Only the exit status: qpdf's messages can quote the file's content.
-        log.warning(
-            "A PDF check ended without an answer (exit status %s)", done.returncode
-        )
+        log.warning("A PDF check ended without an answer (exit status %s)", done.returncode)
         return Verdict("unreadable")
     if verdict.outcome not in get_args(Outcome) or (
         verdict.outcome == "clean" and not verdict.data.startswith(b"%PDF-")
@@ -226,9 +222,7 @@ def check(data: bytes, *, seconds: float | None = None) -> Verdict:
 
 def examine(data: bytes) -> Verdict:
     """The check itself, in this process: for the child (see :func:`check`), which has the limits."""
-    pikepdf.settings.set_qpdf_limits(
-        flate_max_memory=OBJECT_STREAM_LIMIT, doc_max_warnings=100
-    )
+    pikepdf.settings.set_qpdf_limits(flate_max_memory=OBJECT_STREAM_LIMIT, doc_max_warnings=100)
     warnings = _Warnings()
     qpdf_log = logging.getLogger("pikepdf._core")
     qpdf_log.addHandler(warnings)
@@ -316,11 +310,7 @@ def _object_streams_too_big(pdf: pikepdf.Pdf) -> bool:
     never parsed. (A stream holding the catalogue is parsed on opening; the memory limit
     of the child, and qpdf's own limit on each decode, hold there.)
     """
-    numbers = {
-        entry.obj_stream_number
-        for entry in pdf.get_xref_table().values()
-        if entry.type == 2
-    }
+    numbers = {entry.obj_stream_number for entry in pdf.get_xref_table().values() if entry.type == 2}
     total = 0
     for number in sorted(n for n in numbers if n is not None):
         total += len(pdf.get_object(number, 0).read_bytes())
@@ -349,24 +339,16 @@ def _active_content(pdf: pikepdf.Pdf) -> set[str]:
                 children = list(entries.values())
             else:
                 continue
-            pending.extend(
-                child
-                for child in children
-                if _kind(child) in _CONTAINERS and not child.is_indirect
-            )
+            pending.extend(child for child in children if _kind(child) in _CONTAINERS and not child.is_indirect)
     return found
 
 
-def _examine(
-    entries: dict[str, pikepdf.Object], found: set[str], *, stream: bool
-) -> None:
+def _examine(entries: dict[str, pikepdf.Object], found: set[str], *, stream: bool) -> None:
     """Add to ``found`` what this dictionary (or stream dictionary) holds that is active."""
     found.update(_KEYS[key] for key in entries.keys() & _KEYS.keys())
     if stream and "/F" in entries:
         found.add("external_stream")
-    kind, type_, subtype = (
-        _name(entries.get(key)) for key in ("/S", "/Type", "/Subtype")
-    )
+    kind, type_, subtype = (_name(entries.get(key)) for key in ("/S", "/Type", "/Subtype"))
     for value, table in (
         (type_, _TYPES),
         (subtype, _SUBTYPES),
@@ -377,9 +359,7 @@ def _examine(
     actions = [entries[key] for key in _ACTION_KEYS if key in entries]
     if kind is not None and "/Next" in entries:  # an action, and the ones it leads to
         following = entries["/Next"]
-        actions.extend(
-            following if _kind(following) is ObjectType.array else [following]
-        )
+        actions.extend(following if _kind(following) is ObjectType.array else [following])
     if "/OpenAction" in entries and _kind(entries["/OpenAction"]) in _DICTIONARIES:
         found.add("open_action")
     if type_ == "/Action":
@@ -396,9 +376,7 @@ def _judge_action(action: dict[str, pikepdf.Object], found: set[str]) -> None:
         return  # not an action: a viewer does nothing with it
     if kind in _REFUSED_ACTIONS:
         found.add(_REFUSED_ACTIONS[kind])
-    elif kind not in _HARMLESS_ACTIONS or (
-        kind == "/Named" and _name(action.get("/N")) not in _PAGE_TURNS
-    ):
+    elif kind not in _HARMLESS_ACTIONS or (kind == "/Named" and _name(action.get("/N")) not in _PAGE_TURNS):
         found.add("action")
     elif kind == "/Thread" and "/F" in action:  # a thread in another file
         found.add("other_document")

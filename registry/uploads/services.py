@@ -89,8 +89,18 @@ STORAGE_UNAVAILABLE = (
     "Nothing was saved. Try again later. The problem has been logged for the administrators."
 )
 #: What Pillow's decoders raise on malformed input (besides the decompression-bomb error).
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError,
-                  ArithmeticError, MemoryError)
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ArithmeticError,
+    MemoryError,
+)
 
 
 class _Refused(Exception):
@@ -126,7 +136,11 @@ def chosen_files(files: Iterable[FileStorage | None]) -> list[FileStorage]:
 
 
 def store_all(
-    files: Iterable[FileStorage | None], *, actor: User, field: str, errors: Mapping[str, str] | None = None,
+    files: Iterable[FileStorage | None],
+    *,
+    actor: User,
+    field: str,
+    errors: Mapping[str, str] | None = None,
 ) -> list[Upload]:
     """Check every file, then store them all, or refuse and store none.
 
@@ -174,8 +188,13 @@ def send(upload: Upload) -> Response:
         log.error("Upload %s is missing from storage (%s)", upload.id, upload.stored_name)
         raise NotFound("The file is missing from storage. Ask the communications team to restore it.")
     response = send_file(
-        path, mimetype=upload.content_type, as_attachment=True, download_name=download_name(upload),
-        conditional=False, etag=False, last_modified=upload.created_at,
+        path,
+        mimetype=upload.content_type,
+        as_attachment=True,
+        download_name=download_name(upload),
+        conditional=False,
+        etag=False,
+        last_modified=upload.created_at,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
@@ -295,8 +314,7 @@ def _unknown(name: str, data: bytes) -> _Refused:
     if _SVG.search(head) or (head.lower().startswith(b"<?xml") and b"svg" in head.lower()):
         return _Refused(
             "svg",
-            f"{name}: SVG images are not accepted, because they can contain scripts. "
-            f"Upload {ACCEPTED} instead.",
+            f"{name}: SVG images are not accepted, because they can contain scripts. Upload {ACCEPTED} instead.",
         )
     if b"%PDF-" in data[:1024]:
         return _Refused(
@@ -344,8 +362,7 @@ def _check_pdf(name: str, data: bytes, seconds: float) -> bytes:
         )
     raise _Refused(
         "pdf_unreadable",
-        f"{name}: the PDF is damaged or stored in a way that cannot be checked. "
-        "Print it to a new PDF and upload that.",
+        f"{name}: the PDF is damaged or stored in a way that cannot be checked. Print it to a new PDF and upload that.",
     )
 
 
@@ -362,8 +379,7 @@ def _reencode(name: str, kind: UploadType, data: bytes) -> bytes:
     fmt = _PILLOW_FORMATS[kind]
     damaged = _Refused(
         "image_damaged",
-        f"{name}: the image is damaged or incomplete and cannot be read. "
-        "Save it again and upload the new copy.",
+        f"{name}: the image is damaged or incomplete and cannot be read. Save it again and upload the new copy.",
     )
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as probe:
@@ -464,13 +480,13 @@ def _webp_lossless(data: bytes) -> bool:
     """Whether the WebP's (first) image is lossless (a ``VP8L`` chunk), so it stays lossless."""
     position = 12
     while position + 8 <= len(data):
-        fourcc, size = data[position:position + 4], int.from_bytes(data[position + 4:position + 8], "little")
+        fourcc, size = data[position : position + 4], int.from_bytes(data[position + 4 : position + 8], "little")
         if fourcc == b"VP8L":
             return True
         if fourcc == b"VP8 ":
             return False
         if fourcc == b"ANMF":
-            return data[position + 24:position + 28] == b"VP8L"  # the first frame's image
+            return data[position + 24 : position + 28] == b"VP8L"  # the first frame's image
         position += 8 + size + (size & 1)
     return False
 
@@ -504,7 +520,8 @@ def _write_all(accepted: Sequence[_Accepted]) -> list[str]:
         # The errno and our own name for the file only: never the sender's file name.
         log.error(
             "Could not save an upload to file storage (%s) as %s; nothing was saved",
-            errno.errorcode.get(exc.errno or 0, str(exc.errno)), paths[-1].name if paths else "(no file yet)",
+            errno.errorcode.get(exc.errno or 0, str(exc.errno)),
+            paths[-1].name if paths else "(no file yet)",
         )
         raise Unavailable(STORAGE_UNAVAILABLE) from None
     except BaseException:
@@ -541,7 +558,9 @@ def _register(item: _Accepted, stored_name: str, actor: User, field: str) -> Upl
     session.flush()
     # No file name in the trail: it is append-only and a name can identify a person.
     record(
-        AuditAction.UPLOAD_STORE, "upload", upload.id,
+        AuditAction.UPLOAD_STORE,
+        "upload",
+        upload.id,
         {"field": field, "content_type": upload.content_type, "size": upload.size, "sha256": upload.sha256},
         actor=actor,
     )
@@ -552,8 +571,14 @@ def _record_refusal(refused: list[_Refused], actor: Actor, field: str) -> None:
     reasons = [reason for refusal in refused for reason in refusal.reasons]
 
     def write(session: Session) -> None:
-        record(AuditAction.UPLOAD_REFUSED, "upload", field, {"field": field, "reasons": reasons},
-               actor=actor, session=session)
+        record(
+            AuditAction.UPLOAD_REFUSED,
+            "upload",
+            field,
+            {"field": field, "reasons": reasons},
+            actor=actor,
+            session=session,
+        )
 
     db.even_if_refused(write)
 

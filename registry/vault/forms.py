@@ -38,4 +38,6 @@ class RevealForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    reason = StringField("Why do you need a code?", description="For example: signing in to post the vaccination update.")
+    reason = StringField(
+        "Why do you need a code?", description="For example: signing in to post the vaccination update."
+    )

@@ -127,7 +127,10 @@ class CredentialVersion(Base):
 
     def store(self, sealed: Sealed) -> None:
         self.key_id, self.wrapped_key, self.nonce, self.ciphertext = (
-            sealed.key_id, sealed.wrapped_key, sealed.nonce, sealed.ciphertext,
+            sealed.key_id,
+            sealed.wrapped_key,
+            sealed.nonce,
+            sealed.ciphertext,
         )
 
 

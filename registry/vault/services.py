@@ -94,7 +94,9 @@ def normalise_totp_seed(value: str) -> str:
     try:
         key = base64.b32decode(seed + "=" * (-len(seed) % 8))
     except (binascii.Error, ValueError):
-        raise Invalid({"value": "A two-factor seed is the setup key shown by the platform: letters A to Z and digits 2 to 7."}) from None
+        raise Invalid(
+            {"value": "A two-factor seed is the setup key shown by the platform: letters A to Z and digits 2 to 7."}
+        ) from None
     if len(key) < 10:
         raise Invalid({"value": "That two-factor seed is too short: the setup key is at least 16 characters."})
     return seed
@@ -125,9 +127,10 @@ def _reason(reason: str | None, *, what: str) -> str:
 
 def credentials_of(channel: Channel) -> list[Credential]:
     return list(
-        db.session().execute(
-            select(Credential).where(Credential.channel_id == channel.id).order_by(Credential.kind)
-        ).unique().scalars()
+        db.session()
+        .execute(select(Credential).where(Credential.channel_id == channel.id).order_by(Credential.kind))
+        .unique()
+        .scalars()
     )
 
 
@@ -144,11 +147,14 @@ def get_credential(channel: Channel, kind: str, *, for_update: bool = False) -> 
 
 def versions_of(credential: Credential) -> list[CredentialVersion]:
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(CredentialVersion)
             .where(CredentialVersion.credential_id == credential.id)
             .order_by(CredentialVersion.version.desc())
-        ).unique().scalars()
+        )
+        .unique()
+        .scalars()
     )
 
 
@@ -171,28 +177,44 @@ def store(channel: Channel, kind: str, value: str, reason: str, actor: User) -> 
     if channel.status_enum in CLOSED_STATUSES:
         raise Conflict(f"{channel.reference} is {channel.status_enum.phrase}: there is no account to hold secrets for.")
     session = db.session()
-    credential = session.execute(
-        select(Credential)
-        .where(Credential.channel_id == channel.id, Credential.kind == chosen.value)
-        .with_for_update(of=Credential)
-        .execution_options(populate_existing=True)
-    ).unique().scalar_one_or_none()
+    credential = (
+        session.execute(
+            select(Credential)
+            .where(Credential.channel_id == channel.id, Credential.kind == chosen.value)
+            .with_for_update(of=Credential)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     now = db.utcnow()
     if credential is None:
         credential = Credential(
-            channel_id=channel.id, kind=chosen.value, current_version=0, created_at=now, rotated_at=now,
-            rotation_due_on=clock.today(), rotation_required=False, rotation_reasons_json="[]",
+            channel_id=channel.id,
+            kind=chosen.value,
+            current_version=0,
+            created_at=now,
+            rotated_at=now,
+            rotation_due_on=clock.today(),
+            rotation_required=False,
+            rotation_reasons_json="[]",
         )
         session.add(credential)
         try:
             with session.begin_nested():
                 session.flush()
         except IntegrityError:
-            raise Conflict("Someone else stored this secret at the same moment. Reload the page and try again.") from None
+            raise Conflict(
+                "Someone else stored this secret at the same moment. Reload the page and try again."
+            ) from None
     version = credential.current_version + 1
     sealed = vault().seal(value.encode("utf-8"), version_aad(channel.id, chosen.value, version))
     entry = CredentialVersion(
-        credential_id=credential.id, version=version, created_at=now, created_by_id=actor.id, reason=reason,
+        credential_id=credential.id,
+        version=version,
+        created_at=now,
+        created_by_id=actor.id,
+        reason=reason,
     )
     entry.store(sealed)
     session.add(entry)
@@ -209,7 +231,9 @@ def store(channel: Channel, kind: str, value: str, reason: str, actor: User) -> 
     else:
         action = AuditAction.CREDENTIAL_ROTATE
     record(
-        action, "credential", f"{channel.reference}/{chosen.value}",
+        action,
+        "credential",
+        f"{channel.reference}/{chosen.value}",
         {"version": version, "reason": reason, "key_id": sealed.key_id, "was_required": was_required},
         actor=actor,
     )
@@ -239,13 +263,18 @@ def _refuse(credential: Credential, actor: User, why: str, *, reason: str, error
     """Record a refused reveal (kept although the request fails) and return the error to raise."""
     db.session().add(
         CredentialReveal(
-            credential_id=credential.id, version=credential.current_version, user_id=actor.id,
-            action=RevealAction.REFUSED.value, reason=f"{why}: {reason}" if reason else why,
+            credential_id=credential.id,
+            version=credential.current_version,
+            user_id=actor.id,
+            action=RevealAction.REFUSED.value,
+            reason=f"{why}: {reason}" if reason else why,
             occurred_at=db.utcnow(),
         )
     )
     record(
-        AuditAction.CREDENTIAL_REVEAL_REFUSED, "credential", f"{credential.channel.reference}/{credential.kind}",
+        AuditAction.CREDENTIAL_REVEAL_REFUSED,
+        "credential",
+        f"{credential.channel.reference}/{credential.kind}",
         {"why": why, "reason": reason},
         actor=actor,
     )
@@ -258,13 +287,21 @@ def _check_reveal(credential: Credential, actor: User, reason: str | None, *, wh
     given = (reason or "").replace("\x00", "").strip()
     if not actor.can(Permission.CREDENTIAL_REVEAL):
         raise _refuse(
-            credential, actor, "not in the communications team", reason=given[:REASON_MAX],
+            credential,
+            actor,
+            "not in the communications team",
+            reason=given[:REASON_MAX],
             error=NotPermitted("Only the communications team can see the Trust's social media credentials."),
         )
     if not step_up_fresh():
         raise _refuse(
-            credential, actor, "second factor not confirmed in the last 5 minutes", reason=given[:REASON_MAX],
-            error=NotPermitted("Confirm it is you with your authenticator app first (needed within 5 minutes of a reveal)."),
+            credential,
+            actor,
+            "second factor not confirmed in the last 5 minutes",
+            reason=given[:REASON_MAX],
+            error=NotPermitted(
+                "Confirm it is you with your authenticator app first (needed within 5 minutes of a reveal)."
+            ),
         )
     try:
         return _reason(given, what=what)
@@ -273,11 +310,16 @@ def _check_reveal(credential: Credential, actor: User, reason: str | None, *, wh
 
 
 def _open(credential: Credential, version: int) -> str:
-    entry = db.session().execute(
-        select(CredentialVersion).where(
-            CredentialVersion.credential_id == credential.id, CredentialVersion.version == version
+    entry = (
+        db.session()
+        .execute(
+            select(CredentialVersion).where(
+                CredentialVersion.credential_id == credential.id, CredentialVersion.version == version
+            )
         )
-    ).unique().scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
     if entry is None:
         raise NotFound(f"There is no version {version} of this secret.")
     try:
@@ -289,12 +331,18 @@ def _open(credential: Credential, version: int) -> str:
 def _log_use(credential: Credential, version: int, actor: User, action: RevealAction, reason: str) -> None:
     db.session().add(
         CredentialReveal(
-            credential_id=credential.id, version=version, user_id=actor.id, action=action.value, reason=reason,
+            credential_id=credential.id,
+            version=version,
+            user_id=actor.id,
+            action=action.value,
+            reason=reason,
             occurred_at=db.utcnow(),
         )
     )
     record(
-        REVEAL_AUDIT[action], "credential", f"{credential.channel.reference}/{credential.kind}",
+        REVEAL_AUDIT[action],
+        "credential",
+        f"{credential.channel.reference}/{credential.kind}",
         {"version": version, "reason": reason},
         actor=actor,
     )
@@ -342,15 +390,21 @@ def record_copy(credential: Credential, actor: User, version: int) -> None:
         raise NotPermitted("Only the communications team can copy the Trust's social media credentials.")
     if not 1 <= version <= credential.current_version:
         raise NotFound(f"There is no version {version} of this secret.")
-    revealed = db.session().execute(
-        select(CredentialReveal.id).where(
-            CredentialReveal.credential_id == credential.id,
-            CredentialReveal.user_id == actor.id,
-            CredentialReveal.version == version,
-            CredentialReveal.action == reveal_action_for(credential.kind_enum).value,
-            CredentialReveal.occurred_at >= db.utcnow() - COPY_WINDOW,
-        ).limit(1)
-    ).first()
+    revealed = (
+        db.session()
+        .execute(
+            select(CredentialReveal.id)
+            .where(
+                CredentialReveal.credential_id == credential.id,
+                CredentialReveal.user_id == actor.id,
+                CredentialReveal.version == version,
+                CredentialReveal.action == reveal_action_for(credential.kind_enum).value,
+                CredentialReveal.occurred_at >= db.utcnow() - COPY_WINDOW,
+            )
+            .limit(1)
+        )
+        .first()
+    )
     if revealed is None:
         raise Conflict("Only a value you revealed in the last two minutes can be copied.")
     _log_use(credential, version, actor, RevealAction.COPY, "copied to the clipboard after a reveal")
@@ -368,8 +422,10 @@ def mark_rotation_required(credentials: Iterable[Credential], reason: str, *, ac
         credential.rotation_reasons_json = json.dumps(reasons)
         credential.rotation_required = True
         record(
-            AuditAction.CREDENTIAL_ROTATION_REQUIRED, "credential",
-            f"{credential.channel.reference}/{credential.kind}", {"reason": reason},
+            AuditAction.CREDENTIAL_ROTATION_REQUIRED,
+            "credential",
+            f"{credential.channel.reference}/{credential.kind}",
+            {"reason": reason},
             actor=actor,
         )
         count += 1
@@ -381,9 +437,7 @@ def credentials_of_channel_ids(channel_ids: Iterable[int]) -> list[Credential]:
     ids = sorted(set(channel_ids))
     if not ids:
         return []
-    return list(
-        db.session().execute(select(Credential).where(Credential.channel_id.in_(ids))).unique().scalars()
-    )
+    return list(db.session().execute(select(Credential).where(Credential.channel_id.in_(ids))).unique().scalars())
 
 
 def exposes_current_value() -> ColumnElement[bool]:
@@ -408,12 +462,15 @@ def seen_since_rotation(user: User) -> list[Credential]:
 
 def reveal_history(credential: Credential, limit: int = 100) -> list[CredentialReveal]:
     return list(
-        db.session().execute(
+        db.session()
+        .execute(
             select(CredentialReveal)
             .where(CredentialReveal.credential_id == credential.id)
             .order_by(CredentialReveal.occurred_at.desc(), CredentialReveal.id.desc())
             .limit(limit)
-        ).unique().scalars()
+        )
+        .unique()
+        .scalars()
     )
 
 
@@ -431,9 +488,11 @@ def needing_rotation() -> Select[tuple[Credential]]:
 
 
 def count_needing_rotation() -> int:
-    return db.session().execute(
-        select(func.count()).select_from(needing_rotation().order_by(None).subquery())
-    ).scalar_one()
+    return (
+        db.session()
+        .execute(select(func.count()).select_from(needing_rotation().order_by(None).subquery()))
+        .scalar_one()
+    )
 
 
 PASSWORD_CLASSES = {
@@ -468,9 +527,7 @@ def remaining_by_key() -> dict[str, int]:
     """How many sealed secrets (credential versions and users' own two-factor seeds) each key id protects."""
     counts: dict[str, int] = {}
     for model in (CredentialVersion, UserTotp):
-        for key_id, count in db.session().execute(
-            select(model.key_id, func.count()).group_by(model.key_id)
-        ).all():
+        for key_id, count in db.session().execute(select(model.key_id, func.count()).group_by(model.key_id)).all():
             counts[key_id] = counts.get(key_id, 0) + count
     return counts
 
@@ -493,9 +550,14 @@ class KeyRotation:
         session = db.session()
         rows = session.execute(
             select(
-                CredentialVersion.id, CredentialVersion.version, CredentialVersion.key_id,
-                CredentialVersion.wrapped_key, CredentialVersion.nonce, CredentialVersion.ciphertext,
-                Credential.channel_id, Credential.kind,
+                CredentialVersion.id,
+                CredentialVersion.version,
+                CredentialVersion.key_id,
+                CredentialVersion.wrapped_key,
+                CredentialVersion.nonce,
+                CredentialVersion.ciphertext,
+                Credential.channel_id,
+                Credential.kind,
             )
             .join(Credential, Credential.id == CredentialVersion.credential_id)
             .where(CredentialVersion.key_id != primary, CredentialVersion.id > self.after_id)
@@ -515,10 +577,17 @@ class KeyRotation:
             self.after_id = rows[-1].id
         done = len(updates)
         if done < size:
-            seeds = session.execute(
-                select(UserTotp).where(UserTotp.key_id != primary).order_by(UserTotp.user_id).limit(size - done)
-                .with_for_update(skip_locked=True)
-            ).scalars().all()
+            seeds = (
+                session.execute(
+                    select(UserTotp)
+                    .where(UserTotp.key_id != primary)
+                    .order_by(UserTotp.user_id)
+                    .limit(size - done)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
             for seed in seeds:
                 sealed = vault().rewrap(seal_of(seed), totp_aad(seed.user_id))
                 seed.key_id, seed.wrapped_key = sealed.key_id, sealed.wrapped_key
@@ -543,8 +612,13 @@ def verify_all(batch_size: int = 1000) -> tuple[int, list[str]]:
     # Plain rows, streamed: this may read every version of every secret.
     rows = db.session().execute(
         select(
-            CredentialVersion.version, CredentialVersion.key_id, CredentialVersion.wrapped_key,
-            CredentialVersion.nonce, CredentialVersion.ciphertext, Credential.channel_id, Credential.kind,
+            CredentialVersion.version,
+            CredentialVersion.key_id,
+            CredentialVersion.wrapped_key,
+            CredentialVersion.nonce,
+            CredentialVersion.ciphertext,
+            Credential.channel_id,
+            Credential.kind,
         )
         .join(Credential, Credential.id == CredentialVersion.credential_id)
         .order_by(CredentialVersion.id)

@@ -23,8 +23,14 @@ def _user():
     return current_user._get_current_object()
 
 
-def _page(reference: str, *, store_form: StoreForm | None = None, generate_form: GenerateForm | None = None,
-          reveal_forms: dict[str, RevealForm] | None = None, status: int = 200):
+def _page(
+    reference: str,
+    *,
+    store_form: StoreForm | None = None,
+    generate_form: GenerateForm | None = None,
+    reveal_forms: dict[str, RevealForm] | None = None,
+    status: int = 200,
+):
     channel = channels.get_channel(reference)
     credentials = services.credentials_of(channel)
     reveal_forms = reveal_forms or {}
@@ -62,7 +68,9 @@ def store(reference: str):
     form = StoreForm()
     if form.validate_on_submit():
         try:
-            credential = services.store(channel, form.kind.data or "", form.value.data or "", form.reason.data or "", _user())
+            credential = services.store(
+                channel, form.kind.data or "", form.value.data or "", form.reason.data or "", _user()
+            )
         except Invalid as exc:
             db.session().rollback()
             apply_errors(form, exc.errors)

@@ -88,18 +88,23 @@ def _lookalike(platform: Platform, handle: str) -> Channel | None:
     keys = lookalike_keys(comparable_part(platform, handle))
     if not keys:
         return None
-    candidates = db.session().execute(
-        select(Channel)
-        .join(ChannelLookalikeKey, ChannelLookalikeKey.channel_id == Channel.id)
-        .where(
-            ChannelLookalikeKey.platform == platform.value,
-            ChannelLookalikeKey.key.in_(sorted(k[:255] for k in keys)),
-            Channel.status.in_([s.value for s in OFFICIAL_STATUSES]),
-            Channel.handle != handle,
+    candidates = (
+        db.session()
+        .execute(
+            select(Channel)
+            .join(ChannelLookalikeKey, ChannelLookalikeKey.channel_id == Channel.id)
+            .where(
+                ChannelLookalikeKey.platform == platform.value,
+                ChannelLookalikeKey.key.in_(sorted(k[:255] for k in keys)),
+                Channel.status.in_([s.value for s in OFFICIAL_STATUSES]),
+                Channel.handle != handle,
+            )
+            .order_by(Channel.id)
+            .limit(50)
         )
-        .order_by(Channel.id)
-        .limit(50)
-    ).unique().scalars()
+        .unique()
+        .scalars()
+    )
     for candidate in candidates:
         if is_lookalike(comparable_part(platform, handle), comparable_part(platform, candidate.handle)):
             return candidate
@@ -109,16 +114,21 @@ def _lookalike(platform: Platform, handle: str) -> Channel | None:
 def _exact(platform: Platform, handle: str) -> Channel | None:
     """The official channel with this handle, else the most recently retired one."""
     preference = case((Channel.status.in_([s.value for s in OFFICIAL_STATUSES]), 0), else_=1)
-    return db.session().execute(
-        select(Channel)
-        .where(
-            Channel.platform == platform.value,
-            Channel.handle == handle,
-            Channel.status.in_([s.value for s in OFFICIAL_STATUSES | {ChannelStatus.RETIRED}]),
+    return (
+        db.session()
+        .execute(
+            select(Channel)
+            .where(
+                Channel.platform == platform.value,
+                Channel.handle == handle,
+                Channel.status.in_([s.value for s in OFFICIAL_STATUSES | {ChannelStatus.RETIRED}]),
+            )
+            .order_by(preference, Channel.status_changed_at.desc())
+            .limit(1)
         )
-        .order_by(preference, Channel.status_changed_at.desc())
-        .limit(1)
-    ).unique().scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 def _as_other_site(url: str | None) -> tuple[Platform, str] | None:

@@ -147,11 +147,15 @@ def channel_reviews(within_days: int = DUE_WITHIN_DAYS) -> ChannelReviews:
     today = clock.today()
     due = channels.reviews_due(within_days)
     items, total = _first_with_total(due)
-    overdue = db.session().execute(
-        select(func.count()).select_from(Channel).where(
-            Channel.status.in_([s.value for s in OFFICIAL_STATUSES]), Channel.next_review_on < today
+    overdue = (
+        db.session()
+        .execute(
+            select(func.count())
+            .select_from(Channel)
+            .where(Channel.status.in_([s.value for s in OFFICIAL_STATUSES]), Channel.next_review_on < today)
         )
-    ).scalar_one()
+        .scalar_one()
+    )
     return ChannelReviews(Listing(items, total), overdue)
 
 
@@ -164,22 +168,30 @@ class Rotations:
 
 def rotations() -> Rotations:
     needing = custody.needing_rotation().order_by(None).subquery()
-    total, overdue, required = db.session().execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((needing.c.rotation_due_on < clock.today(), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((needing.c.rotation_required.is_(True), 1), else_=0)), 0),
-        ).select_from(needing)
-    ).one()
+    total, overdue, required = (
+        db.session()
+        .execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((needing.c.rotation_due_on < clock.today(), 1), else_=0)), 0),
+                func.coalesce(func.sum(case((needing.c.rotation_required.is_(True), 1), else_=0)), 0),
+            ).select_from(needing)
+        )
+        .one()
+    )
     return Rotations(total, overdue, required)
 
 
 def open_findings() -> int:
-    return db.session().execute(
-        select(func.count()).select_from(UnauthorisedAccount).where(
-            UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS])
+    return (
+        db.session()
+        .execute(
+            select(func.count())
+            .select_from(UnauthorisedAccount)
+            .where(UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]))
         )
-    ).scalar_one()
+        .scalar_one()
+    )
 
 
 # --- the audit chain -----------------------------------------------------------------------------
@@ -240,7 +252,8 @@ def user_health(*, now: dt.datetime | None = None, dormant_after_days: int = DOR
     now = now or db.utcnow()
     session = db.session()
     waiting = (
-        select(func.count()).select_from(AccountRequest)
+        select(func.count())
+        .select_from(AccountRequest)
         .where(AccountRequest.status == AccountRequestStatus.PENDING.value, AccountRequest.expires_at > now)
         .scalar_subquery()
     )
@@ -257,18 +270,25 @@ def user_health(*, now: dt.datetime | None = None, dormant_after_days: int = DOR
     )
     # The role lists shown beside each name are loaded in one more statement (not one per person).
     must_enrol, must_enrol_total = _first_with_total(
-        select(User).options(selectinload(User.role_grants))
+        select(User)
+        .options(selectinload(User.role_grants))
         .where(User.active.is_(True), needs_two_factor, ~_enrolled())
         .order_by(func.lower(User.name), User.id)
     )
     dormant, dormant_total = _first_with_total(
-        select(User).options(selectinload(User.role_grants))
+        select(User)
+        .options(selectinload(User.role_grants))
         .where(User.active.is_(True), _last_seen() < now - dt.timedelta(days=dormant_after_days))
         .order_by(_last_seen(), User.id)
     )
     return UserHealth(
-        active, deactivated, without, Listing(must_enrol, must_enrol_total), Listing(dormant, dormant_total),
-        dormant_after_days, approvals_waiting,
+        active,
+        deactivated,
+        without,
+        Listing(must_enrol, must_enrol_total),
+        Listing(dormant, dormant_total),
+        dormant_after_days,
+        approvals_waiting,
     )
 
 
@@ -324,7 +344,8 @@ def for_user(user: User) -> Dashboard:
     if user.can(Permission.USER_MANAGE):
         board.users = user_health()
     board.acts_on = frozenset(
-        name for name, permissions in (
+        name
+        for name, permissions in (
             ("breach_cases", BREACH_HANDLING),
             ("queue", (Permission.WORK_QUEUE,)),
             ("media_contacts", (Permission.MEDIA_CONTACT_TRIAGE,)),
@@ -337,4 +358,3 @@ def for_user(user: User) -> Dashboard:
         if any(user.can(p) for p in permissions) and getattr(board, name) is not None
     )
     return board
-

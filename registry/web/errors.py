@@ -37,14 +37,20 @@ log = logging.getLogger(__name__)
 MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
     401: ("Sign in needed", "Sign in, or send an API token in the Authorization header."),
-    403: ("You do not have permission to do this", "Your roles do not allow this. Ask the communications team if you think they should."),
+    403: (
+        "You do not have permission to do this",
+        "Your roles do not allow this. Ask the communications team if you think they should.",
+    ),
     404: ("Page not found", "There is nothing at this address. Check it, or go back to the home page."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
     409: ("Not possible now", "The record is not in a state that allows this."),
     413: ("The file is too big", "Each file must be within the size limit."),
     422: ("Check your answers", "Some answers need correcting."),
     429: ("Too many attempts", "You have tried this too many times. Wait a few minutes, then try again."),
-    500: ("Sorry, there is a problem with the service", "Try again later. If the problem continues, contact the service desk."),
+    500: (
+        "Sorry, there is a problem with the service",
+        "Try again later. If the problem continues, contact the service desk.",
+    ),
     503: (Unavailable.title, "Try again in a few minutes."),
 }
 #: The database cannot be reached: what a person or an API client is told (nothing about why).
@@ -64,8 +70,14 @@ def logged_path() -> str:
     return request.path.encode("unicode_escape").decode("ascii")
 
 
-def problem(status: int, detail: str | None = None, *, title: str | None = None,
-            errors: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    errors: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     """An ``application/problem+json`` response (RFC 9457)."""
     default_title, default_detail = MESSAGES.get(status, ("Error", "The request failed."))
     body: dict[str, Any] = {
@@ -133,10 +145,7 @@ def _http_error(exc: HTTPException) -> Any:
         detail = _too_big()
     elif exc.description and exc.description != type(exc).description:
         detail = exc.description  # a plain-English reason given with abort()
-    if wants_json():
-        response = problem(status, detail)
-    else:
-        response = _page(status, detail)
+    response = problem(status, detail) if wants_json() else _page(status, detail)
     valid_methods = getattr(exc, "valid_methods", None)
     if status == 405 and valid_methods:
         response = _with_header(response, "Allow", ", ".join(valid_methods))

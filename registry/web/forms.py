@@ -47,9 +47,7 @@ class NhsDateField(Field):
         super().process(formdata, data, extra_filters)
         if formdata is None:
             return
-        day, month, year = (
-            (formdata.get(f"{self.name}[{part}]") or "").strip() for part in ("day", "month", "year")
-        )
+        day, month, year = ((formdata.get(f"{self.name}[{part}]") or "").strip() for part in ("day", "month", "year"))
         self.raw_parts = (day, month, year)
         if not any(self.raw_parts):
             self.data = None

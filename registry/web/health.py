@@ -48,11 +48,7 @@ def readyz() -> Response:
     """Readiness: 200 when the database answers with the Registry's schema version (Alembic's),
     otherwise 503 with ``Retry-After``."""
     try:
-        version = (
-            db.session()
-            .execute(text("SELECT version_num FROM alembic_version"))
-            .scalar_one_or_none()
-        )
+        version = db.session().execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
     except SQLAlchemyError as exc:
         # A missing table is an OperationalError in SQLite, a ProgrammingError in PostgreSQL.
         if not (db.unavailable(exc) or isinstance(exc, ProgrammingError)):

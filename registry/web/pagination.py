@@ -67,9 +67,7 @@ def page_args(default_per_page: int, *, strict: bool = False) -> tuple[int, int]
 
 
 def paginate(session: Session, statement: Select[Any], page: int, per_page: int, *, scalars: bool = True) -> Page[Any]:
-    total = session.execute(
-        select(func.count()).select_from(statement.order_by(None).subquery())
-    ).scalar_one()
+    total = session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
     result = session.execute(statement.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars()) if scalars else list(result)
     return Page(items, total, page, per_page)

@@ -44,7 +44,8 @@ def url_with(**changes: Any) -> str:
     view_args = request.view_args or {}
     # Only ordinary query parameters: never url_for's own (_external, _anchor…) or the view's.
     args = {
-        key: value for key, value in request.args.items()
+        key: value
+        for key, value in request.args.items()
         if not key.startswith("_") and key != "endpoint" and key not in view_args
     }
     for key, value in changes.items():
@@ -122,9 +123,7 @@ def init_app(app: Flask) -> None:
             ]
         ),
     }
-    app.jinja_env.filters.update(
-        uk_datetime=uk_datetime, uk_date=uk_date, iso=iso, status_tag=status_tag
-    )
+    app.jinja_env.filters.update(uk_datetime=uk_datetime, uk_date=uk_date, iso=iso, status_tag=status_tag)
     app.jinja_env.globals.update(
         url_with=url_with,
         navigation=navigation,

@@ -71,11 +71,7 @@ def trusted_device() -> str | None:
         if email:
             user = (
                 db.session()
-                .execute(
-                    select(User)
-                    .options(undefer(User.password_hash))
-                    .where(User.email == email)
-                )
+                .execute(select(User).options(undefer(User.password_hash)).where(User.email == email))
                 .scalar_one_or_none()
             )
         g.sign_in_device = devices.recognise(user) if user is not None else None

@@ -24,7 +24,11 @@ def home():
     """What needs me now: each person's figures, as far as their permissions reach."""
     board = dashboard.for_user(current_user._get_current_object())
     return render_template(
-        "home.html", board=board, statuses=list(ChannelStatus), platforms=PLATFORMS, now=db.utcnow(),
+        "home.html",
+        board=board,
+        statuses=list(ChannelStatus),
+        platforms=PLATFORMS,
+        now=db.utcnow(),
         due_days=dashboard.DUE_WITHIN_DAYS,
     )
 
@@ -32,7 +36,7 @@ def home():
 def _page_of(items: list[WorkItem], per_page: int) -> Page[WorkItem]:
     page, per_page = page_args(per_page)
     start = (page - 1) * per_page
-    return Page(items[start:start + per_page], len(items), page, per_page)
+    return Page(items[start : start + per_page], len(items), page, per_page)
 
 
 @bp.route("/queue")
@@ -44,16 +48,16 @@ def work_queue():
     kind = request.args.get("kind", "")
     if kind in kinds:
         items = [i for i in items if i.kind == kind]
-    return render_template(
-        "work/queue.html", page=_page_of(items, 50), kinds=kinds, kind=kind, now=db.utcnow()
-    )
+    return render_template("work/queue.html", page=_page_of(items, 50), kinds=kinds, kind=kind, now=db.utcnow())
 
 
 @bp.route("/requests")
 @requires(Permission.DASHBOARD_VIEW)
 def my_requests():
     """A person's open requests of every kind; those waiting on them first."""
-    return render_template("work/mine.html", page=_page_of(workqueue.of(current_user._get_current_object()), 50), now=db.utcnow())
+    return render_template(
+        "work/mine.html", page=_page_of(workqueue.of(current_user._get_current_object()), 50), now=db.utcnow()
+    )
 
 
 CHART_DIMENSIONS = {"status", "platform"}
