@@ -71,11 +71,11 @@ from registry.breaches.workflow import (
     Transition,
 )
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
+from registry.lifecycle.kind import WorkItem
 from registry.notifications import services as notifications
 from registry.notifications.models import Notification
 from registry.uploads import services as uploads
 from registry.uploads.models import Upload
-from registry.web.work import WorkItem
 
 log = logging.getLogger(__name__)
 

@@ -63,11 +63,11 @@ from registry.consent.workflow import (
     Transition,
 )
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
+from registry.lifecycle.kind import WorkItem
 from registry.notifications import services as notifications
 from registry.screening import services as screening
 from registry.uploads import services as uploads
 from registry.uploads.models import Upload
-from registry.web.work import WorkItem
 
 OBJECT_TYPE = "logo_consent"
 CHECKLIST_OBJECT = "consent_checklist"

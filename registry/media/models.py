@@ -18,7 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.db import Base, UTCDateTime, created, intpk
-from registry.media.workflow import MediaContactStatus
+from registry.lifecycle.steps import StepMixin
+from registry.media.workflow import LIFECYCLE, NOTE, MediaContactStatus
 from registry.uploads.models import Upload
 
 REFERENCE_PATTERN = re.compile(r"^\s*MC-?(\d{1,9})\s*$", re.IGNORECASE)
@@ -138,7 +139,7 @@ class MediaContactEvidence(Base):
     upload: Mapped[Upload] = relationship(lazy="joined", innerjoin=True)
 
 
-class MediaContactStep(Base):
+class MediaContactStep(StepMixin, Base):
     """One step of the history: logged, a triage action, or a note (``to_status`` unchanged).
 
     ``advice`` was written to the reporter and is shown to them; ``note`` is the team's own.
@@ -149,31 +150,12 @@ class MediaContactStep(Base):
         Index("ix_media_contact_steps_media_contact_id", "media_contact_id"),
         Index("ix_media_contact_steps_occurred_at", "occurred_at"),
     )
+    parent_key = "media_contact_id"
+    lifecycle = LIFECYCLE
 
-    id: Mapped[intpk]
     media_contact_id: Mapped[int] = mapped_column(ForeignKey("media_contacts.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(24))
-    to_status: Mapped[str] = mapped_column(String(24))
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     advice: Mapped[str | None] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
-
-    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
-
-    @property
-    def action_label(self) -> str:
-        labels = {
-            "report": "Logged",
-            "acknowledge": "Acknowledged",
-            "advise": "Advice given",
-            "respond": "Communications team responding",
-            "close": "Closed",
-            "note": "Note added",
-        }
-        return labels.get(self.action, self.action.replace("_", " ").capitalize())
 
     @property
     def is_note(self) -> bool:
-        return self.action == "note"
+        return self.action == NOTE

@@ -11,7 +11,6 @@ from flask_login import current_user
 from registry import clock, db
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import PLATFORMS
-from registry.errors import Conflict, Invalid
 from registry.media import services
 from registry.media.forms import MediaContactForm, TriageForm
 from registry.media.models import MediaContact
@@ -26,6 +25,7 @@ from registry.posts.forms import parse_time
 from registry.uploads import services as uploads
 from registry.web.forms import apply_errors
 from registry.web.pagination import page_args, paginate
+from registry.web.refusals import attempt
 
 bp = Blueprint("media", __name__, url_prefix="/media-contacts")
 
@@ -113,29 +113,21 @@ def new():
             link=form.link.data or "",
             not_responded=bool(form.not_responded.data),
         )
-        try:
-            contact = services.log_approach(approach, form.screenshots.data or [], _user(), known_errors=errors)
-        except Invalid as exc:
-            db.session().rollback()
-            found = {_ON_FORM.get(name, name): message for name, message in exc.errors.items()}
-            # The form's own reading of a date or time says more than "enter the date".
-            found.update(errors)
-            apply_errors(
-                form,
-                {
-                    name: message
-                    for name, message in found.items()
-                    if not (name in form._fields and form._fields[name].errors)
-                },
-            )
-            _ask_for_screenshots_again(form)
-        else:
+        # The form's own reading of a date or time says more than "enter the date".
+        apply_errors(form, {name: message for name, message in errors.items() if not form._fields[name].errors})
+        done = attempt(
+            lambda: services.log_approach(approach, form.screenshots.data or [], _user(), known_errors=errors),
+            form,
+            fields=_ON_FORM,
+        )
+        if done.result is not None:
             flash(
-                f"{contact.reference} has been sent to the communications team. Do not respond to the "
+                f"{done.result.reference} has been sent to the communications team. Do not respond to the "
                 "journalist until they have advised you.",
                 "success",
             )
-            return redirect(url_for("media.detail", reference=contact.reference))
+            return redirect(url_for("media.detail", reference=done.result.reference))
+        _ask_for_screenshots_again(form)
     return render_template("media/new.html", form=form), 422 if form.errors or form.form_errors else 200
 
 
@@ -173,16 +165,11 @@ def triage(reference: str):
     contact = services.visible_contact(reference, _user())
     form = TriageForm()
     chosen = form.action.data or ""
-    try:
-        services.triage(contact, chosen, _user(), advice=form.advice.data, note=form.note.data)
-    except Invalid as exc:
-        db.session().rollback()
-        apply_errors(form, exc.errors)
-        return _detail_page(services.get_contact(reference), triage=form, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _detail_page(services.get_contact(reference), status=409)
+    done = attempt(
+        lambda: services.triage(contact, chosen, _user(), advice=form.advice.data, note=form.note.data), form
+    )
+    if not done:
+        return _detail_page(services.get_contact(reference), triage=form if done.invalid else None, status=done.status)
     if chosen == NOTE:
         flash("Your note has been added.", "success")
     else:

@@ -10,8 +10,8 @@ and any open approach may be closed (a duplicate, or not the media after all).
 
 Advice is written to the reporter and shown to them; notes are the team's own and are
 seen only by the team and auditors. A note may be added at any time without changing
-the status. :func:`registry.media.services.triage` moves an approach along this table,
-and only it does.
+the status. The request engine (:func:`registry.lifecycle.engine.apply`) moves an approach along
+this table, and only it does.
 """
 
 from __future__ import annotations
@@ -20,64 +20,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from registry.audit.models import AuditAction
+from registry.auth.permissions import Permission
+from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
 
-class MediaContactStatus(StrEnum):
+__all__ = ["Need"]
+
+
+class MediaContactStatus(Status):
     REPORTED = "reported"
     ACKNOWLEDGED = "acknowledged"
     ADVICE_GIVEN = "advice_given"
     COMMS_RESPONDING = "comms_responding"
     CLOSED = "closed"
-
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
-
-    @property
-    def phrase(self) -> str:
-        """How the status reads in a sentence: "MC-0001 is {phrase}"."""
-        return STATUS_PHRASES[self]
-
-    @property
-    def colour(self) -> str:
-        return STATUS_COLOURS[self]
-
-
-STATUS_LABELS: Final = {
-    MediaContactStatus.REPORTED: "Awaiting triage",
-    MediaContactStatus.ACKNOWLEDGED: "Acknowledged",
-    MediaContactStatus.ADVICE_GIVEN: "Advice given",
-    MediaContactStatus.COMMS_RESPONDING: "Communications team responding",
-    MediaContactStatus.CLOSED: "Closed",
-}
-STATUS_PHRASES: Final = {
-    MediaContactStatus.REPORTED: "waiting for the communications team",
-    MediaContactStatus.ACKNOWLEDGED: "acknowledged by the communications team",
-    MediaContactStatus.ADVICE_GIVEN: "advised on",
-    MediaContactStatus.COMMS_RESPONDING: "being answered by the communications team",
-    MediaContactStatus.CLOSED: "closed",
-}
-#: NHS tag colours.
-STATUS_COLOURS: Final = {
-    MediaContactStatus.REPORTED: "blue",
-    MediaContactStatus.ACKNOWLEDGED: "yellow",
-    MediaContactStatus.ADVICE_GIVEN: "green",
-    MediaContactStatus.COMMS_RESPONDING: "purple",
-    MediaContactStatus.CLOSED: "grey",
-}
-
-OPEN_STATUSES: Final = frozenset(set(MediaContactStatus) - {MediaContactStatus.CLOSED})
-#: Approaches the communications team has still to act on (their work queue).
-AWAITING_COMMS: Final = frozenset(
-    {
-        MediaContactStatus.REPORTED,
-        MediaContactStatus.ACKNOWLEDGED,
-        MediaContactStatus.COMMS_RESPONDING,
-    }
-)
-#: "open" is a filter, not a stored status: every status but closed.
-OPEN_FILTER: Final = "open"
-FILTER_VALUES: Final = (OPEN_FILTER, *(s.value for s in MediaContactStatus))
-FILTER_LABELS: Final = {OPEN_FILTER: "Open (not closed)", **{s.value: s.label for s in MediaContactStatus}}
 
 
 class TriageAction(StrEnum):
@@ -91,76 +46,94 @@ class TriageAction(StrEnum):
 NOTE: Final = "note"
 
 
-class Need(StrEnum):
-    REQUIRED = "required"
-    OPTIONAL = "optional"
-    NONE = "none"
+@dataclass(frozen=True, kw_only=True)
+class Triage(Transition[MediaContactStatus, TriageAction]):
+    """A row of the triage table. Every transition needs the triage permission and is refused to
+    the person who logged the approach (four-eyes). ``advice``: whether advice to the reporter
+    is required, optional or not taken (``note`` is the team's internal note)."""
 
-
-@dataclass(frozen=True)
-class Transition:
-    """One row of the triage table.
-
-    ``advice``: whether advice to the reporter is required, optional or not taken;
-    ``note``: the same for the team's internal note. Every transition needs the
-    triage permission and is refused to the person who logged the approach (four-eyes).
-    """
-
-    action: TriageAction
-    sources: frozenset[MediaContactStatus]
-    target: MediaContactStatus
-    label: str
-    done: str
     advice: Need
-    note: Need
     #: What the reporter is told (the subject of their message), ``{ref}`` filled in.
     tells_reporter: str
+    permission: Permission | None = Permission.MEDIA_CONTACT_TRIAGE
+    audit: AuditAction = AuditAction.MEDIA_CONTACT_TRIAGE
+    four_eyes: bool = True
+    note_label: str = "The note"
 
 
-TRANSITIONS: Final[dict[TriageAction, Transition]] = {
-    t.action: t
-    for t in (
-        Transition(
-            TriageAction.ACKNOWLEDGE,
-            frozenset({MediaContactStatus.REPORTED}),
-            MediaContactStatus.ACKNOWLEDGED,
-            "Acknowledge: we have it and are looking at it",
-            "acknowledged",
-            Need.NONE,
-            Need.OPTIONAL,
-            "The communications team has your media approach {ref}",
+LIFECYCLE: Final[Lifecycle[MediaContactStatus, TriageAction, Triage]] = Lifecycle(
+    statuses={
+        #: label, phrase ("MC-0001 is …"), NHS tag colour.
+        MediaContactStatus.REPORTED: State("Awaiting triage", "waiting for the communications team", "blue"),
+        MediaContactStatus.ACKNOWLEDGED: State("Acknowledged", "acknowledged by the communications team", "yellow"),
+        MediaContactStatus.ADVICE_GIVEN: State("Advice given", "advised on", "green"),
+        MediaContactStatus.COMMS_RESPONDING: State(
+            "Communications team responding", "being answered by the communications team", "purple"
         ),
-        Transition(
-            TriageAction.ADVISE,
-            frozenset({MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.ADVICE_GIVEN}),
-            MediaContactStatus.ADVICE_GIVEN,
-            "Give advice to the member of staff",
-            "advised on",
-            Need.REQUIRED,
-            Need.OPTIONAL,
-            "Advice on your media approach {ref}",
+        MediaContactStatus.CLOSED: State("Closed", "closed", "grey"),
+    },
+    transitions=(
+        Triage(
+            action=TriageAction.ACKNOWLEDGE,
+            sources=frozenset({MediaContactStatus.REPORTED}),
+            target=MediaContactStatus.ACKNOWLEDGED,
+            label="Acknowledge: we have it and are looking at it",
+            done="acknowledged",
+            step="Acknowledged",
+            advice=Need.NONE,
+            tells_reporter="The communications team has your media approach {ref}",
         ),
-        Transition(
-            TriageAction.RESPOND,
-            frozenset({MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.ADVICE_GIVEN}),
-            MediaContactStatus.COMMS_RESPONDING,
-            "The communications team will respond to the media",
-            "taken on by the communications team",
-            Need.OPTIONAL,
-            Need.OPTIONAL,
-            "The communications team will respond to the media about {ref}",
+        Triage(
+            action=TriageAction.ADVISE,
+            sources=frozenset(
+                {MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.ADVICE_GIVEN}
+            ),
+            target=MediaContactStatus.ADVICE_GIVEN,
+            label="Give advice to the member of staff",
+            done="advised on",
+            step="Advice given",
+            advice=Need.REQUIRED,
+            tells_reporter="Advice on your media approach {ref}",
         ),
-        Transition(
-            TriageAction.CLOSE,
-            frozenset(OPEN_STATUSES),
-            MediaContactStatus.CLOSED,
-            "Close, with the outcome",
-            "closed",
-            Need.NONE,
-            Need.REQUIRED,
-            "Your media approach {ref} is closed",
+        Triage(
+            action=TriageAction.RESPOND,
+            sources=frozenset(
+                {MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.ADVICE_GIVEN}
+            ),
+            target=MediaContactStatus.COMMS_RESPONDING,
+            label="The communications team will respond to the media",
+            done="taken on by the communications team",
+            step="Communications team responding",
+            advice=Need.OPTIONAL,
+            tells_reporter="The communications team will respond to the media about {ref}",
         ),
-    )
-}
+        Triage(
+            action=TriageAction.CLOSE,
+            sources=frozenset(set(MediaContactStatus) - {MediaContactStatus.CLOSED}),
+            target=MediaContactStatus.CLOSED,
+            label="Close, with the outcome",
+            done="closed",
+            step="Closed",
+            advice=Need.NONE,
+            note=Need.REQUIRED,
+            note_missing="Record the outcome in the note, for example what was said to the journalist",
+            tells_reporter="Your media approach {ref} is closed",
+        ),
+    ),
+    other_steps={"report": "Logged", NOTE: "Note added"},
+    choose_action="Choose what happens next: acknowledge, give advice, respond, close or add a note.",
+)
+
+OPEN_STATUSES: Final = frozenset(set(MediaContactStatus) - {MediaContactStatus.CLOSED})
+#: Approaches the communications team has still to act on (their work queue).
+AWAITING_COMMS: Final = frozenset(
+    {MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.COMMS_RESPONDING}
+)
+#: "open" is a filter, not a stored status: every status but closed.
+OPEN_FILTER: Final = "open"
+FILTER_VALUES: Final = (OPEN_FILTER, *(s.value for s in MediaContactStatus))
+FILTER_LABELS: Final = {OPEN_FILTER: "Open (not closed)", **{s.value: s.label for s in MediaContactStatus}}
+
+TRANSITIONS: Final[dict[TriageAction, Triage]] = {t.action: t for t in LIFECYCLE.transitions}
 #: The actions in the order the triage form offers them.
 ACTIONS: Final = tuple(TRANSITIONS)

@@ -48,6 +48,7 @@ from registry.channels.platforms import _host_owner as host_owner
 from registry.channels.platforms import _split_url as split_url
 from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
+from registry.lifecycle.kind import WorkItem
 from registry.notifications import services as notifications
 from registry.posts import limits
 from registry.posts.models import (
@@ -73,7 +74,6 @@ from registry.posts.workflow import (
 )
 from registry.screening import services as screening
 from registry.uploads import services as uploads
-from registry.web.work import WorkItem
 
 OBJECT_TYPE = "promotional_post"
 KIND = "Promotional post"

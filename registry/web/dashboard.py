@@ -9,7 +9,7 @@ channels, requests, cases, users or audit events there are (tests/test_dashboard
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,12 +32,12 @@ from registry.channels.models import Channel
 from registry.channels.workflow import OFFICIAL_STATUSES
 from registry.consent import services as consents
 from registry.consent.models import LogoConsent
+from registry.lifecycle.kind import WorkItem
 from registry.media import services as media
 from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
 from registry.roster import services as roster
 from registry.vault import services as custody
 from registry.web import workqueue
-from registry.web.work import WorkItem
 
 T = TypeVar("T")
 
@@ -75,16 +75,6 @@ class Listing(Generic[T]):
 # --- everyone: their own requests and cases ------------------------------------------------------
 
 
-def _merged(*lists: Iterable[WorkItem]) -> list[WorkItem]:
-    """One list, each item once (a source the work queue also gathers is not counted twice);
-    those waiting for the person first, then the oldest."""
-    seen: dict[tuple[str, str], WorkItem] = {}
-    for items in lists:
-        for item in items:
-            seen.setdefault((item.kind, item.reference), item)
-    return sorted(seen.values(), key=lambda i: (not i.needs_you, i.waiting_since, i.reference))
-
-
 @dataclass(frozen=True)
 class OwnWork:
     listing: Listing[WorkItem]
@@ -92,8 +82,9 @@ class OwnWork:
 
 
 def own_work(user: User) -> OwnWork:
-    """The person's open requests of every kind and the cases they reported."""
-    items = _merged(workqueue.of(user), media.work_items_of(user), breaches.work_items_of(user))
+    """The person's open requests of every kind and the cases they reported, those waiting for
+    them first, then the oldest."""
+    items = workqueue.of(user)
     return OwnWork(Listing.of(items, OWN_SHOWN), sum(1 for item in items if item.needs_you))
 
 

@@ -10,10 +10,10 @@ from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
+from registry.lifecycle.kind import WorkItem
 from registry.policy import sections
 from registry.web import charts, dashboard, workqueue
 from registry.web.pagination import Page, page_args
-from registry.web.work import WorkItem
 
 bp = Blueprint("web", __name__)
 

@@ -14,9 +14,8 @@ from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.channels.workflow import ChannelStatus
 from registry.consent import services as consents
-from registry.media import services as media
+from registry.lifecycle.kind import WorkItem, kinds
 from registry.posts import services as posts
-from registry.web.work import WorkItem
 
 #: A channel request of one's own is "open" until it is live or closed.
 OPEN_CHANNEL_STATUSES = frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED})
@@ -57,7 +56,7 @@ def _sources() -> list[tuple[Callable[[], list[WorkItem]], Callable[[User], list
         (channel_items_for_comms, channel_items_of),
         (consents.work_items_for_comms, consents.work_items_of),
         (posts.work_items_for_comms, posts.work_items_of),
-        (media.work_items_for_comms, media.work_items_of),
+        *((kind.work_items_for_comms, kind.work_items_of) for kind in kinds()),
     ]
 
 

@@ -1,0 +1,277 @@
+"""A kind of request: what the engine and the shared pages need to know about it.
+
+A kind subclasses :class:`RequestKind`, names its model, its step model and its lifecycle,
+and overrides the hooks that are truly its own (extra checks, validation of what a
+transition takes, what a transition changes, who is told). Everything the kinds share
+(finding a request, who may take an action, the history, the work items) is written here
+once. Kinds register themselves in :data:`KINDS` when their module is imported, and the
+work queue, each person's requests and the dashboards iterate over that registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.util
+import pkgutil
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, select, true
+
+from registry import db
+from registry.auth.permissions import Permission
+from registry.errors import Conflict, NotFound, NotPermitted
+from registry.lifecycle.steps import StepMixin
+from registry.lifecycle.table import Lifecycle, Status, Transition
+
+if TYPE_CHECKING:
+    from registry.auth.models import User
+
+
+#: A request model (its attributes are read through ``Any``: each kind names its own columns).
+M = TypeVar("M", bound=db.Base)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """What awaits someone: one shape for every kind of request, so the communications team's
+    work queue and each person's requests page list them side by side."""
+
+    kind: str  # "Channel request", "Logo consent", "Promotional post", "Media contact"
+    reference: str  # CH-0042, LC-2026-0042, PP-2026-0007, MC-0007
+    title: str  # one line a person recognises
+    status_label: str
+    waiting_since: dt.datetime  # when it reached its current state (UTC)
+    url: str  # the path of the page where it is acted on (a plain path: reminders run outside requests)
+    requester: str | None = None  # the requester's name (comms' queue)
+    #: True when the person whose list this is must act next (their changes are asked for).
+    needs_you: bool = False
+
+    def age_days(self, now: dt.datetime | None = None) -> int:
+        return max(0, ((now or db.utcnow()) - self.waiting_since).days)
+
+
+@dataclass
+class Change(Generic[M]):
+    """One transition being taken: what the kind's hooks read and add to.
+
+    ``inputs``: what the transition takes beyond the note (advice, a time, addresses…);
+    ``errors``: field → message, raised together as one ``Invalid``; ``details``: the audit
+    event's details (the engine adds action, from and to, and the masked note); ``step``:
+    extra columns of the history step; ``step_note``: the step's note when it is not the
+    note as typed.
+    """
+
+    request: M
+    transition: Transition[Any, Any]
+    actor: User
+    now: dt.datetime
+    previous: str
+    note: str
+    inputs: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    step: dict[str, Any] = field(default_factory=dict)
+    step_note: str | None = None
+
+
+#: Every kind of request, by name, in the order they registered (see :func:`kinds`).
+KINDS: dict[str, RequestKind[Any]] = {}
+
+
+class RequestKind(Generic[M]):
+    """The declaration of a kind of request. Subclass it once per kind and instantiate it once:
+    the instance registers itself."""
+
+    #: The audit trail's object type, and the kind's name in the registry ("media_contact").
+    name: ClassVar[str]
+    #: How people call one ("Media contact"), as the work queue shows it.
+    label: ClassVar[str]
+    model: ClassVar[type[db.Base]]
+    step_model: ClassVar[type[StepMixin]]
+    lifecycle: ClassVar[Lifecycle[Any, Any, Any]]
+    #: The permission to see every request of the kind.
+    read_all: ClassVar[Permission]
+    #: The model's column naming who asked (the requester, the reporter).
+    requester_column: ClassVar[str] = "requester_id"
+    #: Whose requests appear as "open" on their own list, and what awaits comms.
+    open_statuses: ClassVar[frozenset[Status]] = frozenset()
+    awaiting_comms: ClassVar[frozenset[Status]] = frozenset()
+    #: What one is called in a sentence ("Only an approach that is … can be …").
+    noun: ClassVar[str] = "request"
+    #: The field the note of a transition is given in, and the longest note a step takes.
+    note_field: ClassVar[str] = "note"
+    note_max: ClassVar[int] = 2000
+    #: A decision made on an older version of a versioned request than the one stored.
+    stale: ClassVar[str] = (
+        "The request has changed since you opened it. Read it again, then decide: your decision was not recorded."
+    )
+    #: Refusals in the kind's own words.
+    four_eyes_refusal: ClassVar[str] = "You asked for this, so someone else must decide it (four-eyes rule)."
+    requester_only: ClassVar[str] = "Only the person who asked can do that."
+
+    def __init__(self) -> None:
+        if self.name in KINDS:
+            raise RuntimeError(f"The request kind {self.name!r} is declared twice")
+        KINDS[self.name] = self
+
+    # --- finding one ---------------------------------------------------------------------------
+
+    def id_from_reference(self, reference: str) -> int | None:
+        raise NotImplementedError
+
+    def not_found(self, reference: str) -> NotFound:
+        return NotFound(f"There is no {self.label.lower()} {reference!r}.")
+
+    def get(self, reference: str, *, for_update: bool = False) -> M:
+        """The request called ``reference`` (locked for the transaction with ``for_update``)."""
+        found_id = self.id_from_reference(reference)
+        found = None
+        if found_id is not None and found_id <= 2_147_483_647:
+            model: Any = self.model
+            statement = select(model).where(model.id == found_id)
+            if for_update:
+                statement = statement.with_for_update(of=model).execution_options(populate_existing=True)
+            found = db.session().execute(statement).unique().scalar_one_or_none()
+        if found is None:
+            raise self.not_found(reference)
+        return found  # type: ignore[no-any-return]
+
+    def requester_id(self, request: M) -> int:
+        return int(getattr(request, self.requester_column))
+
+    # --- who sees what ------------------------------------------------------------------------
+
+    def sees_everything(self, user: User) -> bool:
+        """Whether ``user`` sees every request of the kind (others see only their own)."""
+        return user.can(self.read_all)
+
+    def can_view(self, user: User, request: M) -> bool:
+        return self.sees_everything(user) or self.requester_id(request) == user.id
+
+    def visible(self, reference: str, user: User) -> M:
+        """The request, if ``user`` may see it; otherwise "not found", as if it did not exist."""
+        found = self.get(reference)
+        if not self.can_view(user, found):
+            raise self.not_found(reference)
+        return found
+
+    def visible_clause(self, user: User) -> ColumnElement[bool]:
+        """The SQL condition for the requests ``user`` may see."""
+        if self.sees_everything(user):
+            return true()
+        return getattr(self.model, self.requester_column) == user.id  # type: ignore[no-any-return]
+
+    # --- who may do what ----------------------------------------------------------------------
+
+    def check(self, actor: User, request: M, t: Transition[Any, Any]) -> None:
+        """Refuse ``t`` unless ``actor`` may take it on ``request`` now: permission first, then
+        the request's state, then the four-eyes rule, then the kind's own rules."""
+        is_requester = self.requester_id(request) == actor.id
+        if t.permission is None:
+            if not is_requester:
+                raise NotPermitted(self.requester_only)
+        elif not actor.can(t.permission):
+            raise NotPermitted(self.not_permitted(t))
+        status = type(t.target)(getattr(request, "status"))  # noqa: B009
+        if status not in t.sources:
+            raise Conflict(self.wrong_state(request, status, t))
+        if t.four_eyes and is_requester:
+            raise Conflict(self.four_eyes_refusal)
+        self.check_more(actor, request, t)
+
+    def not_permitted(self, t: Transition[Any, Any]) -> str:
+        return f"Only the communications team can {t.label[0].lower()}{t.label[1:]}."
+
+    def wrong_state(self, request: M, status: Status, t: Transition[Any, Any]) -> str:
+        reference = getattr(request, "reference")  # noqa: B009
+        allowed = " or ".join(sorted(s.label.lower() for s in t.sources))
+        return (
+            f"{reference} is {status.phrase}, so it cannot be {t.done} now. "
+            f"Only {self.article()} {self.noun} that is {allowed} can be {t.done}."
+        )
+
+    def article(self) -> str:
+        return "an" if self.noun[:1].lower() in "aeiou" else "a"
+
+    def check_more(self, actor: User, request: M, t: Transition[Any, Any]) -> None:
+        """The kind's own refusals, beyond permission, state and four-eyes."""
+
+    def can_take(self, actor: User, request: M, t: Transition[Any, Any]) -> bool:
+        """Whether ``t`` would be allowed now (for offering it on a page)."""
+        try:
+            self.check(actor, request, t)
+        except (NotPermitted, Conflict):
+            return False
+        return True
+
+    def offered(self, actor: User, request: M) -> list[str]:
+        """The actions ``actor`` could take now, in the table's order."""
+        return [t.action.value for t in self.lifecycle.transitions if self.can_take(actor, request, t)]
+
+    # --- the hooks of a transition ------------------------------------------------------------
+
+    def validate(self, change: Change[M]) -> None:
+        """Add to ``change.errors`` whatever is wrong with ``change.inputs``."""
+
+    def apply(self, change: Change[M]) -> None:
+        """Change the request (beyond its status and timestamps), and add audit and step details."""
+
+    def notify(self, change: Change[M]) -> None:
+        """Tell whoever needs to know."""
+
+    # --- the history ---------------------------------------------------------------------------
+
+    def steps(self, request: M) -> Select[Any]:
+        """The request's steps, oldest first (a kind narrows it for who is asking)."""
+        step: Any = self.step_model
+        return (
+            select(step)
+            .where(getattr(step, step.parent_key) == getattr(request, "id"))  # noqa: B009
+            .order_by(step.occurred_at, step.id)
+        )
+
+    # --- what awaits whom ---------------------------------------------------------------------
+
+    def work_item(self, request: M, *, for_comms: bool) -> WorkItem:
+        raise NotImplementedError
+
+    def work_items_for_comms(self) -> list[WorkItem]:
+        """What the communications team has still to act on, oldest first; one statement."""
+        model: Any = self.model
+        statement = (
+            select(model)
+            .where(model.status.in_([s.value for s in self.awaiting_comms]))
+            .order_by(model.status_changed_at, model.id)
+        )
+        return [self.work_item(r, for_comms=True) for r in db.session().execute(statement).unique().scalars()]
+
+    def work_items_of(self, user: User) -> list[WorkItem]:
+        """The person's own open requests, oldest first; one statement."""
+        model: Any = self.model
+        statement = (
+            select(model)
+            .where(
+                getattr(model, self.requester_column) == user.id,
+                model.status.in_([s.value for s in self.open_statuses]),
+            )
+            .order_by(model.status_changed_at, model.id)
+        )
+        return [self.work_item(r, for_comms=False) for r in db.session().execute(statement).unique().scalars()]
+
+
+def discover() -> None:
+    """Import every package's ``kind`` module (``registry/<package>/kind.py``), so that each kind of
+    request registers itself: adding a kind needs no edit to a list kept anywhere else."""
+    import registry
+
+    for package in sorted(info.name for info in pkgutil.iter_modules(registry.__path__) if info.ispkg):
+        if importlib.util.find_spec(f"registry.{package}.kind") is not None:
+            importlib.import_module(f"registry.{package}.kind")
+
+
+def kinds() -> list[RequestKind[Any]]:
+    """Every kind of request, in the order of their packages' names."""
+    discover()
+    return list(KINDS.values())
