@@ -30,6 +30,7 @@ from registry.channels.lookalike import comparable_part, lookalike_keys
 from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition
 from registry.channels.platforms import Platform
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
+from registry.lifecycle.table import Need
 from registry.errors import Conflict, Invalid, NotPermitted
 from tests.conftest import Browser
 
@@ -241,7 +242,7 @@ def test_reason_is_required_for_reject_request_info_suspend_retire(
     comms: User,
 ) -> None:
     """Reject, request for information, suspend and retire need a reason: 422 naming ``reason``, nothing changes."""
-    for action in (a for a, t in TRANSITIONS.items() if t.reason_required):
+    for action in (a for a, t in TRANSITIONS.items() if t.note is Need.REQUIRED):
         channel = make_channel(min(TRANSITIONS[action].sources).value)
         before = snapshot(connection, channel)
         for reason in (None, "", "   \n  "):
@@ -256,7 +257,7 @@ def test_reason_is_required_for_reject_request_info_suspend_retire(
 
 def test_the_reasons_required_are_exactly_those_the_spec_names() -> None:
     """SPEC capability 1: reject, suspend and retire need a reason (and a request for information asks a question)."""
-    assert {a for a, t in TRANSITIONS.items() if t.reason_required} == {
+    assert {a for a, t in TRANSITIONS.items() if t.note is Need.REQUIRED} == {
         ChannelAction.REJECT,
         ChannelAction.REQUEST_INFO,
         ChannelAction.SUSPEND,
@@ -677,7 +678,7 @@ def test_missing_reason_in_the_browser_shows_the_error_at_the_field(
 ) -> None:
     """422 with an error summary linking to the reason box, the inline error, and no change."""
     browser = browser_as("comms")
-    for action in (a for a, t in TRANSITIONS.items() if t.reason_required):
+    for action in (a for a, t in TRANSITIONS.items() if t.note is Need.REQUIRED):
         channel = make_channel(min(TRANSITIONS[action].sources).value)
         before = snapshot(connection, channel)
 

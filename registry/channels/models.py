@@ -15,12 +15,13 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, Platform
-from registry.channels.workflow import LIVE_STATUSES, ChannelAction, ChannelStatus
-from registry.db import Base, UTCDateTime, created, intpk, str200
+from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, ChannelStatus
+from registry.db import Base, created, intpk, str200
+from registry.lifecycle.steps import StepMixin
 
 REFERENCE_PATTERN = re.compile(r"^\s*CH-?(\d{1,9})\s*$", re.IGNORECASE)
 PLATFORM_VALUES = ", ".join(f"'{p.value}'" for p in Platform)
@@ -86,7 +87,7 @@ class Channel(Base):
     next_review_on: Mapped[dt.date | None] = mapped_column(Date)
 
     # "unnested": an outer join to a channel (from a finding) stays one flat chain of joins.
-    requester: Mapped[User] = relationship(lazy="joined", innerjoin="unnested")
+    requester: Mapped[User] = relationship(lazy="joined", innerjoin="unnested")  # type: ignore[arg-type]  # documented; the stub says bool
     transitions: Mapped[list[ChannelTransition]] = relationship(
         back_populates="channel", order_by="ChannelTransition.id", lazy="raise_on_sql"
     )
@@ -112,7 +113,7 @@ class Channel(Base):
         return self.status_enum.label
 
 
-class ChannelTransition(Base):
+class ChannelTransition(StepMixin, Base):
     """One step of a channel's history: who moved it, when, from what to what, and why."""
 
     __tablename__ = "channel_transitions"
@@ -121,36 +122,17 @@ class ChannelTransition(Base):
         Index("ix_channel_transitions_occurred_at", "occurred_at"),
         Index("ix_channel_transitions_action", "action"),
     )
+    parent_key = "channel_id"
+    lifecycle = LIFECYCLE
+    action_length = 20
+    status_length = 20
+    note_column = "reason"
 
-    id: Mapped[intpk]
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(20))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    reason: Mapped[str | None] = mapped_column(Text)
+    #: What the step's note is called in the API and on the pages.
+    reason = synonym("note")
 
     channel: Mapped[Channel] = relationship(back_populates="transitions")
-    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
-
-    @property
-    def action_label(self) -> str:
-        labels = {
-            "request": "Requested",
-            "adopt": "Adopted from monitoring",
-            ChannelAction.APPROVE: "Approved",
-            ChannelAction.REJECT: "Rejected",
-            ChannelAction.REQUEST_INFO: "Sent back for more information",
-            ChannelAction.RESUBMIT: "Resubmitted",
-            ChannelAction.ACTIVATE: "Activated",
-            ChannelAction.SUSPEND: "Suspended",
-            ChannelAction.REINSTATE: "Reinstated",
-            ChannelAction.RETIRE: "Retired",
-            ChannelAction.WITHDRAW: "Withdrawn",
-            "update": "Details changed",
-        }
-        return labels.get(self.action, self.action.replace("_", " ").capitalize())
 
 
 class ChannelLookalikeKey(Base):

@@ -12,10 +12,10 @@ from registry.channels.forms import ChannelEditForm, ChannelRequestForm, Transit
 from registry.channels.models import Channel
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
-from registry.errors import Conflict, Invalid, NotPermitted
+from registry.errors import NotPermitted
 from registry.web.exports import csv_response
-from registry.web.forms import apply_errors
 from registry.web.pagination import page_args, paginate
+from registry.web.refusals import attempt
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 
@@ -74,11 +74,9 @@ def new():
             policy_acknowledged=bool(form.policy_acknowledged.data),
             required_extra=EXTRA_REQUIRED,
         )
-        try:
-            channel = services.request_channel(data, _user())
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
-        else:
+        done = attempt(lambda: services.request_channel(data, _user()), form)
+        if done.result is not None:
+            channel = done.result
             flash(
                 f"Your request {channel.reference} has been sent to the communications team. "
                 "You will see here when they decide.",
@@ -194,16 +192,12 @@ def act(reference: str, action: str):
     form = TransitionForm(prefix=action)
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.transition(channel, action, _user(), reason=form.reason.data, handle=form.handle.data or None)
-    except Invalid as exc:
-        db.session().rollback()
-        apply_errors(form, exc.errors)
-        return _detail_page(services.get_channel(reference), {action: form}, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _detail_page(services.get_channel(reference), status=409)
+    done = attempt(
+        lambda: services.transition(channel, action, _user(), reason=form.reason.data, handle=form.handle.data or None),
+        form,
+    )
+    if not done:
+        return _detail_page(services.get_channel(reference), {action: form} if done.invalid else {}, status=done.status)
     flash(f"{channel.reference} has been {TRANSITIONS[ChannelAction(action)].done}.", "success")
     return redirect(url_for("channels.detail", reference=channel.reference))
 
@@ -219,7 +213,8 @@ def edit(reference: str):
     form = ChannelEditForm(obj=channel)
     if form.validate_on_submit():
         changes = {name: getattr(form, name).data or "" for name in services.EDITABLE}
-        try:
+
+        def save() -> None:
             services.update_details(
                 channel,
                 changes,
@@ -228,10 +223,8 @@ def edit(reference: str):
             )
             if resubmitting:
                 services.transition(channel, ChannelAction.RESUBMIT.value, user, reason=form.note.data)
-        except Invalid as exc:
-            db.session().rollback()
-            apply_errors(form, exc.errors)
-        else:
+
+        if attempt(save, form):
             flash(
                 f"{channel.reference} has been resubmitted to the communications team."
                 if resubmitting

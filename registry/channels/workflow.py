@@ -3,8 +3,9 @@
 ``requested`` → ``approved`` → ``active`` ⇄ ``suspended`` → ``retired``;
 ``requested`` → ``rejected``; ``requested``/``approved`` → ``withdrawn`` (by the
 requester); comms may send a request back (``info_requested``) and the
-requester resubmits it. :func:`registry.channels.services.transition` is the
-one function that moves a channel along this table.
+requester resubmits it. The request engine
+(:func:`registry.lifecycle.engine.apply`) is the one function that moves a channel
+along this table.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Final
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
+from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
 
 
-class ChannelStatus(StrEnum):
+class ChannelStatus(Status):
     REQUESTED = "requested"
     INFO_REQUESTED = "info_requested"
     APPROVED = "approved"
@@ -27,37 +29,165 @@ class ChannelStatus(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
+
+class ChannelAction(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_INFO = "request_info"
+    RESUBMIT = "resubmit"
+    ACTIVATE = "activate"
+    SUSPEND = "suspend"
+    REINSTATE = "reinstate"
+    RETIRE = "retire"
+    WITHDRAW = "withdraw"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelMove(Transition[ChannelStatus, ChannelAction]):
+    """A row of the channel lifecycle table; ``warning``: its button is a warning button."""
+
+    warning: bool = False
+    note_label: str = "Reason"
+
+    # The API's transition endpoint names the note "reason" (SPEC); these read the table for it.
     @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
+    def reason_required(self) -> bool:
+        return self.note is Need.REQUIRED
 
     @property
-    def phrase(self) -> str:
-        """How the status reads in a sentence: "CH-0001 is {phrase}"."""
-        return STATUS_PHRASES[self]
+    def reason_label(self) -> str:
+        return self.note_label
 
 
-STATUS_LABELS: Final = {
-    ChannelStatus.REQUESTED: "Requested",
-    ChannelStatus.INFO_REQUESTED: "More information needed",
-    ChannelStatus.APPROVED: "Approved",
-    ChannelStatus.ACTIVE: "Active",
-    ChannelStatus.SUSPENDED: "Suspended",
-    ChannelStatus.RETIRED: "Retired",
-    ChannelStatus.REJECTED: "Rejected",
-    ChannelStatus.WITHDRAWN: "Withdrawn",
-}
-
-STATUS_PHRASES: Final = {
-    ChannelStatus.REQUESTED: "waiting for a decision",
-    ChannelStatus.INFO_REQUESTED: "waiting for more information from the requester",
-    ChannelStatus.APPROVED: "approved but not yet live",
-    ChannelStatus.ACTIVE: "active",
-    ChannelStatus.SUSPENDED: "suspended",
-    ChannelStatus.RETIRED: "retired",
-    ChannelStatus.REJECTED: "rejected",
-    ChannelStatus.WITHDRAWN: "withdrawn",
-}
+LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecycle(
+    statuses={
+        #: label, phrase ("CH-0001 is …"), NHS tag colour.
+        ChannelStatus.REQUESTED: State("Requested", "waiting for a decision", "blue"),
+        ChannelStatus.INFO_REQUESTED: State(
+            "More information needed", "waiting for more information from the requester", "yellow"
+        ),
+        ChannelStatus.APPROVED: State("Approved", "approved but not yet live", "aqua-green"),
+        ChannelStatus.ACTIVE: State("Active", "active", "green"),
+        ChannelStatus.SUSPENDED: State("Suspended", "suspended", "orange"),
+        ChannelStatus.RETIRED: State("Retired", "retired", "grey"),
+        ChannelStatus.REJECTED: State("Rejected", "rejected", "red"),
+        ChannelStatus.WITHDRAWN: State("Withdrawn", "withdrawn", "grey"),
+    },
+    transitions=(
+        ChannelMove(
+            action=ChannelAction.APPROVE,
+            sources=frozenset({ChannelStatus.REQUESTED}),
+            target=ChannelStatus.APPROVED,
+            permission=Permission.CHANNEL_DECIDE,
+            audit=AuditAction.CHANNEL_APPROVE,
+            label="Approve the request",
+            done="approved",
+            step="Approved",
+            note_label="Notes for the requester (optional)",
+            four_eyes=True,
+        ),
+        ChannelMove(
+            action=ChannelAction.REJECT,
+            sources=frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED}),
+            target=ChannelStatus.REJECTED,
+            permission=Permission.CHANNEL_DECIDE,
+            audit=AuditAction.CHANNEL_REJECT,
+            label="Reject the request",
+            done="rejected",
+            step="Rejected",
+            note=Need.REQUIRED,
+            note_label="Why is it rejected?",
+            four_eyes=True,
+            warning=True,
+        ),
+        ChannelMove(
+            action=ChannelAction.REQUEST_INFO,
+            sources=frozenset({ChannelStatus.REQUESTED}),
+            target=ChannelStatus.INFO_REQUESTED,
+            permission=Permission.CHANNEL_DECIDE,
+            audit=AuditAction.CHANNEL_REQUEST_INFO,
+            label="Ask for more information",
+            done="sent back for more information",
+            step="Sent back for more information",
+            note=Need.REQUIRED,
+            note_label="What do you need to know?",
+            four_eyes=True,
+        ),
+        ChannelMove(
+            action=ChannelAction.RESUBMIT,
+            sources=frozenset({ChannelStatus.INFO_REQUESTED}),
+            target=ChannelStatus.REQUESTED,
+            permission=None,
+            audit=AuditAction.CHANNEL_RESUBMIT,
+            label="Resubmit the request",
+            done="resubmitted",
+            step="Resubmitted",
+            note_label="What has changed? (optional)",
+        ),
+        ChannelMove(
+            action=ChannelAction.ACTIVATE,
+            sources=frozenset({ChannelStatus.APPROVED}),
+            target=ChannelStatus.ACTIVE,
+            permission=Permission.CHANNEL_OPERATE,
+            audit=AuditAction.CHANNEL_ACTIVATE,
+            label="Mark as active (the account is live)",
+            done="activated",
+            step="Activated",
+            note_label="Notes (optional)",
+        ),
+        ChannelMove(
+            action=ChannelAction.SUSPEND,
+            sources=frozenset({ChannelStatus.ACTIVE}),
+            target=ChannelStatus.SUSPENDED,
+            permission=Permission.CHANNEL_OPERATE,
+            audit=AuditAction.CHANNEL_SUSPEND,
+            label="Suspend the channel",
+            done="suspended",
+            step="Suspended",
+            note=Need.REQUIRED,
+            note_label="Why is it suspended?",
+            warning=True,
+        ),
+        ChannelMove(
+            action=ChannelAction.REINSTATE,
+            sources=frozenset({ChannelStatus.SUSPENDED}),
+            target=ChannelStatus.ACTIVE,
+            permission=Permission.CHANNEL_OPERATE,
+            audit=AuditAction.CHANNEL_REINSTATE,
+            label="Reinstate the channel",
+            done="reinstated",
+            step="Reinstated",
+            note_label="Notes (optional)",
+        ),
+        ChannelMove(
+            action=ChannelAction.RETIRE,
+            sources=frozenset({ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED}),
+            target=ChannelStatus.RETIRED,
+            permission=Permission.CHANNEL_OPERATE,
+            audit=AuditAction.CHANNEL_RETIRE,
+            label="Retire the channel",
+            done="retired",
+            step="Retired",
+            note=Need.REQUIRED,
+            note_label="Why is it retired?",
+            warning=True,
+        ),
+        ChannelMove(
+            action=ChannelAction.WITHDRAW,
+            sources=frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}),
+            target=ChannelStatus.WITHDRAWN,
+            permission=None,
+            audit=AuditAction.CHANNEL_WITHDRAW,
+            label="Withdraw your request",
+            done="withdrawn",
+            step="Withdrawn",
+            note_label="Why are you withdrawing it? (optional)",
+            warning=True,
+        ),
+    ),
+    other_steps={"request": "Requested", "adopt": "Adopted from monitoring", "update": "Details changed"},
+    choose_action="Choose an action: one of " + ", ".join(a.value for a in ChannelAction) + ".",
+)
 
 #: States in which a channel holds its handle: no two of these may share one.
 LIVE_STATUSES: Final = frozenset(
@@ -73,144 +203,9 @@ LIVE_STATUSES: Final = frozenset(
 OFFICIAL_STATUSES: Final = frozenset({ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED})
 #: Requests that wait on the communications team.
 AWAITING_COMMS: Final = frozenset({ChannelStatus.REQUESTED, ChannelStatus.APPROVED})
+#: A channel request of one's own is "open" until it is live or closed.
+OPEN_REQUEST_STATUSES: Final = frozenset(
+    {ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}
+)
 
-
-class ChannelAction(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    REQUEST_INFO = "request_info"
-    RESUBMIT = "resubmit"
-    ACTIVATE = "activate"
-    SUSPEND = "suspend"
-    REINSTATE = "reinstate"
-    RETIRE = "retire"
-    WITHDRAW = "withdraw"
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One row of the lifecycle table.
-
-    ``permission`` None means only the requester may take the action.
-    ``four_eyes``: the requester may not take it, whatever their roles.
-    """
-
-    action: ChannelAction
-    sources: frozenset[ChannelStatus]
-    target: ChannelStatus
-    permission: Permission | None
-    audit: AuditAction
-    label: str
-    done: str
-    reason_required: bool = False
-    reason_label: str = "Reason"
-    four_eyes: bool = False
-    warning: bool = False
-
-
-TRANSITIONS: Final[dict[ChannelAction, Transition]] = {
-    t.action: t
-    for t in (
-        Transition(
-            ChannelAction.APPROVE,
-            frozenset({ChannelStatus.REQUESTED}),
-            ChannelStatus.APPROVED,
-            Permission.CHANNEL_DECIDE,
-            AuditAction.CHANNEL_APPROVE,
-            "Approve the request",
-            "approved",
-            reason_label="Notes for the requester (optional)",
-            four_eyes=True,
-        ),
-        Transition(
-            ChannelAction.REJECT,
-            frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED}),
-            ChannelStatus.REJECTED,
-            Permission.CHANNEL_DECIDE,
-            AuditAction.CHANNEL_REJECT,
-            "Reject the request",
-            "rejected",
-            reason_required=True,
-            reason_label="Why is it rejected?",
-            four_eyes=True,
-            warning=True,
-        ),
-        Transition(
-            ChannelAction.REQUEST_INFO,
-            frozenset({ChannelStatus.REQUESTED}),
-            ChannelStatus.INFO_REQUESTED,
-            Permission.CHANNEL_DECIDE,
-            AuditAction.CHANNEL_REQUEST_INFO,
-            "Ask for more information",
-            "sent back for more information",
-            reason_required=True,
-            reason_label="What do you need to know?",
-            four_eyes=True,
-        ),
-        Transition(
-            ChannelAction.RESUBMIT,
-            frozenset({ChannelStatus.INFO_REQUESTED}),
-            ChannelStatus.REQUESTED,
-            None,
-            AuditAction.CHANNEL_RESUBMIT,
-            "Resubmit the request",
-            "resubmitted",
-            reason_label="What has changed? (optional)",
-        ),
-        Transition(
-            ChannelAction.ACTIVATE,
-            frozenset({ChannelStatus.APPROVED}),
-            ChannelStatus.ACTIVE,
-            Permission.CHANNEL_OPERATE,
-            AuditAction.CHANNEL_ACTIVATE,
-            "Mark as active (the account is live)",
-            "activated",
-            reason_label="Notes (optional)",
-        ),
-        Transition(
-            ChannelAction.SUSPEND,
-            frozenset({ChannelStatus.ACTIVE}),
-            ChannelStatus.SUSPENDED,
-            Permission.CHANNEL_OPERATE,
-            AuditAction.CHANNEL_SUSPEND,
-            "Suspend the channel",
-            "suspended",
-            reason_required=True,
-            reason_label="Why is it suspended?",
-            warning=True,
-        ),
-        Transition(
-            ChannelAction.REINSTATE,
-            frozenset({ChannelStatus.SUSPENDED}),
-            ChannelStatus.ACTIVE,
-            Permission.CHANNEL_OPERATE,
-            AuditAction.CHANNEL_REINSTATE,
-            "Reinstate the channel",
-            "reinstated",
-            reason_label="Notes (optional)",
-        ),
-        Transition(
-            ChannelAction.RETIRE,
-            frozenset({ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED}),
-            ChannelStatus.RETIRED,
-            Permission.CHANNEL_OPERATE,
-            AuditAction.CHANNEL_RETIRE,
-            "Retire the channel",
-            "retired",
-            reason_required=True,
-            reason_label="Why is it retired?",
-            warning=True,
-        ),
-        Transition(
-            ChannelAction.WITHDRAW,
-            frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}),
-            ChannelStatus.WITHDRAWN,
-            None,
-            AuditAction.CHANNEL_WITHDRAW,
-            "Withdraw your request",
-            "withdrawn",
-            reason_label="Why are you withdrawing it? (optional)",
-            warning=True,
-        ),
-    )
-}
+TRANSITIONS: Final[dict[ChannelAction, ChannelMove]] = {t.action: t for t in LIFECYCLE.transitions}

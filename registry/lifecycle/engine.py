@@ -21,22 +21,10 @@ from registry import db
 from registry.audit.services import record
 from registry.errors import Conflict, Invalid
 from registry.lifecycle.kind import Change, M, RequestKind
-from registry.lifecycle.table import Need, Transition
 from registry.text import clean, masked
 
 if TYPE_CHECKING:
     from registry.auth.models import User
-
-
-def note_error(t: Transition[Any, Any], note: str, limit: int) -> str | None:
-    """What is wrong with the note given with ``t``, or None."""
-    if t.note is Need.REQUIRED and not note:
-        return t.note_missing
-    if t.note is Need.NONE and note:
-        return f"{t.note_label} is not taken when the request is {t.done}: clear it"
-    if len(note) > limit:
-        return f"{t.note_label} must be {limit} characters or fewer"
-    return None
 
 
 def apply(
@@ -70,14 +58,16 @@ def apply(
         note=text,
         inputs=inputs,
     )
-    problem = note_error(t, text, kind.note_max)
+    problem = kind.note_problem(t, text)
     if problem:
         change.errors[kind.note_field] = problem
     kind.validate(change)
     if change.errors:
         raise Invalid(change.errors)
 
-    change.details.update({"action": t.action.value, "from": change.previous, "to": t.target.value})
+    if kind.audit_names_action:
+        change.details["action"] = t.action.value
+    change.details.update({"from": change.previous, "to": t.target.value})
     if text:
         change.details[kind.note_field] = masked(text)
     kind.apply(change)

@@ -23,7 +23,7 @@ from registry import db
 from registry.auth.permissions import Permission
 from registry.errors import Conflict, NotFound, NotPermitted
 from registry.lifecycle.steps import StepMixin
-from registry.lifecycle.table import Lifecycle, Status, Transition
+from registry.lifecycle.table import Lifecycle, Need, Status, Transition
 
 if TYPE_CHECKING:
     from registry.auth.models import User
@@ -103,13 +103,14 @@ class RequestKind(Generic[M]):
     #: The field the note of a transition is given in, and the longest note a step takes.
     note_field: ClassVar[str] = "note"
     note_max: ClassVar[int] = 2000
+    #: Whether the audit event of a transition names its action (beside from and to).
+    audit_names_action: ClassVar[bool] = False
     #: A decision made on an older version of a versioned request than the one stored.
     stale: ClassVar[str] = (
         "The request has changed since you opened it. Read it again, then decide: your decision was not recorded."
     )
     #: Refusals in the kind's own words.
     four_eyes_refusal: ClassVar[str] = "You asked for this, so someone else must decide it (four-eyes rule)."
-    requester_only: ClassVar[str] = "Only the person who asked can do that."
 
     def __init__(self) -> None:
         if self.name in KINDS:
@@ -171,7 +172,7 @@ class RequestKind(Generic[M]):
         is_requester = self.requester_id(request) == actor.id
         if t.permission is None:
             if not is_requester:
-                raise NotPermitted(self.requester_only)
+                raise NotPermitted(self.requester_only(t))
         elif not actor.can(t.permission):
             raise NotPermitted(self.not_permitted(t))
         status = type(t.target)(getattr(request, "status"))  # noqa: B009
@@ -180,6 +181,10 @@ class RequestKind(Generic[M]):
         if t.four_eyes and is_requester:
             raise Conflict(self.four_eyes_refusal)
         self.check_more(actor, request, t)
+
+    def requester_only(self, t: Transition[Any, Any]) -> str:
+        """Why someone other than the requester may not take a requester's action."""
+        return f"Only the person who made the request can {t.action.value.replace('_', ' ')} it."
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return f"Only the communications team can {t.label[0].lower()}{t.label[1:]}."
@@ -209,6 +214,16 @@ class RequestKind(Generic[M]):
     def offered(self, actor: User, request: M) -> list[str]:
         """The actions ``actor`` could take now, in the table's order."""
         return [t.action.value for t in self.lifecycle.transitions if self.can_take(actor, request, t)]
+
+    def note_problem(self, t: Transition[Any, Any], note: str) -> str | None:
+        """What is wrong with the note given with ``t`` (already cleaned), or None."""
+        if t.note is Need.REQUIRED and not note:
+            return t.note_missing or f"Enter a reason: {t.note_label.rstrip('?').lower()}"
+        if t.note is Need.NONE and note:
+            return f"{t.note_label} is not taken when the {self.noun} is {t.done}: clear it"
+        if len(note) > self.note_max:
+            return f"The {self.note_field} must be {self.note_max} characters or fewer"
+        return None
 
     # --- the hooks of a transition ------------------------------------------------------------
 

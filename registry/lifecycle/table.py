@@ -83,7 +83,8 @@ class Transition(Generic[S, A]):
     permission: Permission | None
     four_eyes: bool = False
     note: Need = Need.OPTIONAL
-    note_missing: str = "Enter a reason"
+    #: Empty: "Enter a reason: " and the note's label.
+    note_missing: str = ""
     note_label: str = "Reason"
     note_hint: str = ""
 

@@ -59,6 +59,7 @@ class MediaContacts(RequestKind[MediaContact]):
     open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
     awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
     note_max = NOTE_MAX
+    audit_names_action = True
     four_eyes_refusal = (
         "You logged this approach, so another member of the communications team must triage it (four-eyes rule)."
     )

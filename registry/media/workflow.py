@@ -58,7 +58,6 @@ class Triage(Transition[MediaContactStatus, TriageAction]):
     permission: Permission | None = Permission.MEDIA_CONTACT_TRIAGE
     audit: AuditAction = AuditAction.MEDIA_CONTACT_TRIAGE
     four_eyes: bool = True
-    note_label: str = "The note"
 
 
 LIFECYCLE: Final[Lifecycle[MediaContactStatus, TriageAction, Triage]] = Lifecycle(

@@ -5,55 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
-
-from registry import db
 from registry.auth.models import User
 from registry.breaches import services as breaches
-from registry.channels import services as channels
-from registry.channels.models import Channel
-from registry.channels.workflow import ChannelStatus
 from registry.consent import services as consents
 from registry.lifecycle.kind import WorkItem, kinds
 from registry.posts import services as posts
-
-#: A channel request of one's own is "open" until it is live or closed.
-OPEN_CHANNEL_STATUSES = frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED})
-
-
-def _channel_item(channel: Channel, *, needs_you: bool = False) -> WorkItem:
-    return WorkItem(
-        kind="Channel request",
-        reference=channel.reference,
-        title=f"{channel.display_name} on {channel.platform_label}",
-        status_label=channel.status_label,
-        waiting_since=channel.status_changed_at,
-        url=f"/channels/{channel.reference}",
-        requester=channel.requester.name,
-        needs_you=needs_you,
-    )
-
-
-def channel_items_for_comms() -> list[WorkItem]:
-    return [_channel_item(c) for c in db.session().execute(channels.queue()).scalars()]
-
-
-def channel_items_of(user: User) -> list[WorkItem]:
-    statement = (
-        select(Channel)
-        .where(Channel.requester_id == user.id, Channel.status.in_([s.value for s in OPEN_CHANNEL_STATUSES]))
-        .order_by(Channel.status_changed_at, Channel.id)
-    )
-    return [
-        _channel_item(c, needs_you=c.status_enum is ChannelStatus.INFO_REQUESTED)
-        for c in db.session().execute(statement).scalars()
-    ]
 
 
 def _sources() -> list[tuple[Callable[[], list[WorkItem]], Callable[[User], list[WorkItem]]]]:
     """Each kind of request: (what awaits comms, a person's own open requests)."""
     return [
-        (channel_items_for_comms, channel_items_of),
         (consents.work_items_for_comms, consents.work_items_of),
         (posts.work_items_for_comms, posts.work_items_of),
         *((kind.work_items_for_comms, kind.work_items_of) for kind in kinds()),

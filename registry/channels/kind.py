@@ -1,0 +1,144 @@
+"""Channel requests as a kind of request: the declaration the request engine runs.
+
+What is the channel's own: anyone may see the Trust's official accounts (they are public
+anyway); activating may correct the handle (a different account from the one approved
+needs another member of the team, four-eyes); an active channel gets a review date and a
+retired one loses it; the requester is told of each decision in the team's words.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Final
+
+from sqlalchemy import ColumnElement, or_, true
+
+from registry import clock
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.channels import registration
+from registry.channels.models import Channel, ChannelTransition, id_from_reference
+from registry.channels.platforms import PLATFORMS, HandleError, normalise_handle
+from registry.channels.workflow import (
+    AWAITING_COMMS,
+    LIFECYCLE,
+    OFFICIAL_STATUSES,
+    OPEN_REQUEST_STATUSES,
+    ChannelAction,
+    ChannelStatus,
+)
+from registry.errors import Conflict, NotFound
+from registry.lifecycle.kind import Change, RequestKind, WorkItem
+from registry.lifecycle.table import Status, Transition
+from registry.text import clean
+
+
+def link_to(channel: Channel) -> str:
+    return f"/channels/{channel.reference}"
+
+
+class Channels(RequestKind[Channel]):
+    name = "channel"
+    label = "Channel request"
+    noun = "channel"
+    model = Channel
+    step_model = ChannelTransition
+    lifecycle = LIFECYCLE
+    read_all = Permission.CHANNEL_READ_ALL
+    open_statuses: ClassVar[frozenset[Any]] = OPEN_REQUEST_STATUSES
+    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    note_field = "reason"
+    note_max = registration.REASON_MAX
+    four_eyes_refusal = (
+        "You made this request, so another member of the communications team must decide it (four-eyes rule)."
+    )
+
+    def id_from_reference(self, reference: str) -> int | None:
+        return id_from_reference(reference)
+
+    def not_found(self, reference: str) -> NotFound:
+        return NotFound(f"There is no channel {reference!r}. Check the reference, for example CH-0042.")
+
+    def not_permitted(self, t: Transition[Any, Any]) -> str:
+        return "Only the communications team can do this."
+
+    def wrong_state(self, request: Channel, status: Status, t: Transition[Any, Any]) -> str:
+        allowed = " or ".join(sorted(s.phrase for s in t.sources))
+        return (
+            f"{request.reference} is {status.phrase}, so it cannot be {t.done}. "
+            f"Only a channel that is {allowed} can be {t.done}."
+        )
+
+    # The Trust's official accounts are public: anyone signed in may see them.
+    def can_view(self, user: User, request: Channel) -> bool:
+        return super().can_view(user, request) or request.status_enum in OFFICIAL_STATUSES
+
+    def visible_clause(self, user: User) -> ColumnElement[bool]:
+        if self.sees_everything(user):
+            return true()
+        return or_(Channel.requester_id == user.id, Channel.status.in_([s.value for s in OFFICIAL_STATUSES]))
+
+    def validate(self, change: Change[Channel]) -> None:
+        """Only activation takes a handle or address: the account as it went live."""
+        channel, inputs = change.request, change.inputs
+        handle, url = clean(inputs.get("handle")), clean(inputs.get("url"))
+        inputs["new_handle"] = None
+        if change.transition.action is not ChannelAction.ACTIVATE:
+            if inputs.get("handle") or inputs.get("url"):
+                field = "handle" if inputs.get("handle") else "url"
+                change.errors[field] = "A handle or web address can only be given when activating a channel."
+            return
+        if not (handle or url):
+            return
+        field = "url" if url else "handle"
+        try:
+            new_handle = normalise_handle(channel.platform_enum, url or handle)
+        except HandleError as exc:
+            change.errors[field] = str(exc)
+            return
+        holder = registration.live_holder(channel.platform_enum, new_handle, excluding=channel.id)
+        if holder is not None:
+            change.errors[field] = registration.taken_message(holder)
+        elif new_handle != channel.handle and channel.requester_id == change.actor.id:
+            # A different account than the one approved needs someone else's eyes.
+            raise Conflict(
+                "You requested this channel, so another member of the communications team must "
+                "activate it under a different handle (four-eyes rule)."
+            )
+        inputs["new_handle"] = new_handle
+
+    def apply(self, change: Change[Channel]) -> None:
+        channel, new_handle, details = change.request, change.inputs["new_handle"], change.details
+        if new_handle is not None and new_handle != channel.handle:
+            details["handle"] = {"from": channel.handle, "to": new_handle}
+            said = f"Handle changed from {channel.handle} to {new_handle}."
+            change.step_note = f"{change.note}\n{said}" if change.note else said
+            channel.handle = new_handle
+            channel.url = PLATFORMS[channel.platform_enum].profile_url(new_handle)
+            registration.set_lookalike_keys(channel)
+        if change.transition.target is ChannelStatus.RETIRED and channel.next_review_on is not None:
+            details["next_review_on"] = None
+            channel.next_review_on = None
+        if change.transition.action is ChannelAction.ACTIVATE and channel.next_review_on is None:
+            channel.next_review_on = clock.today() + registration.REVIEW_INTERVAL
+            details["next_review_on"] = channel.next_review_on.isoformat()
+        if new_handle is not None:
+            registration.flush_unique(channel, channel.platform_enum, new_handle)
+
+    def notify(self, change: Change[Channel]) -> None:
+        registration.tell(change.request, change.transition.action.value, change.actor, change.step_note or change.note)
+
+    def work_item(self, request: Channel, *, for_comms: bool) -> WorkItem:
+        return WorkItem(
+            kind=self.label,
+            reference=request.reference,
+            title=f"{request.display_name} on {request.platform_label}",
+            status_label=request.status_label,
+            waiting_since=request.status_changed_at,
+            url=link_to(request),
+            requester=request.requester.name,
+            # The requester acts next when comms asked them for more information.
+            needs_you=not for_comms and request.status_enum is ChannelStatus.INFO_REQUESTED,
+        )
+
+
+KIND: Final = Channels()
