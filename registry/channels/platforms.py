@@ -221,7 +221,7 @@ def _is_domain(host: str) -> bool:
     return len(host) <= 253 and host.isascii() and _DOMAIN_RE.fullmatch(host) is not None
 
 
-def _require_domain(host: str) -> None:
+def require_domain(host: str) -> None:
     if not host.isascii():
         raise HandleError(_MSG_UNUSUAL_HOST)
     if not _is_domain(host):
@@ -241,7 +241,7 @@ class _Url:
         return unquote(self.segments[index]) if index < len(self.segments) else ""
 
 
-def _split_url(text: str) -> _Url:
+def split_url(text: str) -> _Url:
     """Split a cleaned web address; refuses other schemes, userinfo and unreadable addresses.
 
     ``host`` is lower-case without a trailing dot; ``port`` is None for the
@@ -370,7 +370,7 @@ _LOCALE_RE = re.compile(r"[a-z]{2}(?:-[a-z]{2})?")
 _NOT_FEDIVERSE = frozenset({"medium.com", "substack.com"})
 
 
-def _host_owner(host: str) -> tuple[Platform, str] | None:
+def host_owner(host: str) -> tuple[Platform, str] | None:
     """Which platform owns ``host``, and how: "profile" (its profile pages),
     "short" (a short-link service) or "service" (another of its sites, such as help.x.com)."""
     if host in _SHORT_HOSTS:
@@ -919,7 +919,7 @@ def _masto_pair(user: str, instance: str) -> str:
         raise HandleError(
             "After the second @ comes the Mastodon server, such as mastodon.social, as in @nhstrust@mastodon.social."
         )
-    owner = _host_owner(server)
+    owner = host_owner(server)
     if owner is not None:
         raise HandleError(_wrong_host(Platform.MASTODON, owner[0]))
     return f"{user.lower()}@{server}"
@@ -1160,7 +1160,7 @@ def _other_url(url: _Url) -> str:
 def _other_bare(text: str) -> str:
     value = text.lstrip("@").lower()
     if _other_hostlike(value):
-        return _from_url(Platform.OTHER, _split_url(value))
+        return _from_url(Platform.OTHER, split_url(value))
     if (
         not value
         or len(value) > 200
@@ -1220,13 +1220,13 @@ def _as_platform(platform: Platform | str) -> Platform:
 
 
 def _from_url(platform: Platform, url: _Url) -> str:
-    owner = _host_owner(url.host)
+    owner = host_owner(url.host)
     if platform in (Platform.OTHER, Platform.MASTODON):
         if owner is not None:
             if owner[1] == "short":
                 raise HandleError(_MSG_SHORT_LINK)
             raise HandleError(_wrong_host(platform, owner[0]))
-        _require_domain(url.host)
+        require_domain(url.host)
         if platform is Platform.MASTODON and (url.port is not None or url.host in _NOT_FEDIVERSE):
             raise HandleError(_wrong_host(platform, None))
         return _URL_PARSERS[platform](url)
@@ -1251,7 +1251,7 @@ def normalise_handle(platform: Platform | str, raw: str) -> str:
     if chosen is Platform.BLUESKY and text.removeprefix("@")[:4].lower() == "did:":
         return _within_limits(chosen, _bsky_bare(text))
     if looks_like_url(text):
-        return _within_limits(chosen, _from_url(chosen, _split_url(text)))
+        return _within_limits(chosen, _from_url(chosen, split_url(text)))
     return _within_limits(chosen, _BARE_PARSERS[chosen](text))
 
 
@@ -1271,11 +1271,11 @@ def parse_url(raw: str) -> tuple[Platform, str]:
     text = _clean(raw)
     if not looks_like_url(text) and not _is_domain(text.partition("/")[0].lower()):
         raise HandleError(_MSG_NOT_A_URL)
-    url = _split_url(text)
-    owner = _host_owner(url.host)
+    url = split_url(text)
+    owner = host_owner(url.host)
     if owner is not None:
         return owner[0], _within_limits(owner[0], _from_url(owner[0], url))
-    _require_domain(url.host)
+    require_domain(url.host)
     if url.port is None and url.host not in _NOT_FEDIVERSE and _masto_account(url) is not None:
         return Platform.MASTODON, _within_limits(Platform.MASTODON, _masto_url(url))
     return Platform.OTHER, _within_limits(Platform.OTHER, _other_url(url))

@@ -15,9 +15,7 @@ from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import record
 from registry.auth.models import User
-from registry.channels.platforms import PLATFORMS, HandleError, Platform
-from registry.channels.platforms import _require_domain as require_domain
-from registry.channels.platforms import _split_url as split_url
+from registry.channels.platforms import PLATFORMS, HandleError, Platform, require_domain, split_url
 from registry.errors import Invalid
 from registry.lifecycle import engine
 from registry.media.kind import KIND, link_to

@@ -42,10 +42,10 @@ from registry.channels.platforms import (
     PLATFORMS,
     HandleError,
     Platform,
+    host_owner,
     normalise_handle,
+    split_url,
 )
-from registry.channels.platforms import _host_owner as host_owner
-from registry.channels.platforms import _split_url as split_url
 from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.lifecycle.kind import WorkItem
