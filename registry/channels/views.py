@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 
 from registry import db
 from registry.auth.permissions import Permission, requires
@@ -13,6 +13,7 @@ from registry.channels.models import Channel
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
 from registry.errors import NotPermitted
+from registry.web.current import signed_in
 from registry.web.exports import csv_response
 from registry.web.pagination import page_args, paginate
 from registry.web.refusals import attempt
@@ -36,20 +37,16 @@ EXPORT_COLUMNS = (
 EXTRA_REQUIRED = ("posting_plan", "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators")
 
 
-def _user():
-    return current_user._get_current_object()
-
-
 def _viewable(reference: str) -> Channel:
     channel = services.get_channel(reference)
-    if not services.can_view(_user(), channel):
+    if not services.can_view(signed_in(), channel):
         raise NotPermitted("You can see your own requests and the Trust's official channels only.")
     return channel
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.CHANNEL_REQUEST)
-def new():
+def new() -> ResponseReturnValue:
     form = ChannelRequestForm()
     if request.method == "GET" and request.args.get("platform") in {p.value for p in Platform}:
         form.platform.data = request.args["platform"]
@@ -74,7 +71,7 @@ def new():
             policy_acknowledged=bool(form.policy_acknowledged.data),
             required_extra=EXTRA_REQUIRED,
         )
-        done = attempt(lambda: services.request_channel(data, _user()), form)
+        done = attempt(lambda: services.request_channel(data, signed_in()), form)
         if done.result is not None:
             channel = done.result
             flash(
@@ -90,15 +87,15 @@ def new():
 
 @bp.route("/mine")
 @requires(Permission.CHANNEL_REQUEST)
-def mine():
+def mine() -> ResponseReturnValue:
     page, per_page = page_args(25)
-    result = paginate(db.session(), services.requests_of(_user()), page, per_page)
+    result = paginate(db.session(), services.requests_of(signed_in()), page, per_page)
     return render_template("channels/mine.html", page=result)
 
 
 @bp.route("/queue")
 @requires(Permission.CHANNEL_DECIDE)
-def queue():
+def queue() -> ResponseReturnValue:
     page, per_page = page_args(50)
     result = paginate(db.session(), services.queue(), page, per_page)
     return render_template("channels/queue.html", page=result, now=db.utcnow())
@@ -110,12 +107,12 @@ def _filters() -> services.ChannelFilters:
 
 @bp.route("")
 @requires(Permission.CHANNEL_READ_ALL)
-def inventory():
+def inventory() -> ResponseReturnValue:
     if request.args.get("format") == "csv":
         return export()
     filters = _filters()
     page, per_page = page_args(25)
-    result = paginate(db.session(), services.search(filters, _user()), page, per_page)
+    result = paginate(db.session(), services.search(filters, signed_in()), page, per_page)
     return render_template(
         "channels/inventory.html",
         page=result,
@@ -128,9 +125,9 @@ def inventory():
 
 @bp.route("/export.csv")
 @requires(Permission.CHANNEL_EXPORT)
-def export():
+def export() -> ResponseReturnValue:
     filters = _filters()
-    channels = db.session().execute(services.search(filters, _user())).scalars().all()
+    channels = db.session().execute(services.search(filters, signed_in())).scalars().all()
     rows = [
         (
             c.reference,
@@ -148,12 +145,14 @@ def export():
         )
         for c in channels
     ]
-    services.record_export(_user(), filters, len(rows))
+    services.record_export(signed_in(), filters, len(rows))
     return csv_response("channels.csv", EXPORT_COLUMNS, rows)
 
 
-def _detail_page(channel: Channel, forms: dict[str, TransitionForm] | None = None, status: int = 200):
-    user = _user()
+def _detail_page(
+    channel: Channel, forms: dict[str, TransitionForm] | None = None, status: int = 200
+) -> ResponseReturnValue:
+    user = signed_in()
     actions = services.available_actions(user, channel)
     forms = forms or {}
     for action in actions:
@@ -177,13 +176,13 @@ def _detail_page(channel: Channel, forms: dict[str, TransitionForm] | None = Non
 
 @bp.route("/<reference>")
 @requires(Permission.CHANNEL_LIST)
-def detail(reference: str):
+def detail(reference: str) -> ResponseReturnValue:
     return _detail_page(_viewable(reference))
 
 
 @bp.route("/<reference>/actions/<action>", methods=["POST"])
 @requires(Permission.CHANNEL_LIST)
-def act(reference: str, action: str):
+def act(reference: str, action: str) -> ResponseReturnValue:
     channel = _viewable(reference)
     if action not in {a.value for a in ChannelAction}:
         abort(404)
@@ -193,7 +192,9 @@ def act(reference: str, action: str):
     if not form.validate_on_submit():
         abort(400)
     done = attempt(
-        lambda: services.transition(channel, action, _user(), reason=form.reason.data, handle=form.handle.data or None),
+        lambda: services.transition(
+            channel, action, signed_in(), reason=form.reason.data, handle=form.handle.data or None
+        ),
         form,
     )
     if not done:
@@ -204,9 +205,9 @@ def act(reference: str, action: str):
 
 @bp.route("/<reference>/edit", methods=["GET", "POST"])
 @requires(Permission.CHANNEL_LIST)
-def edit(reference: str):
+def edit(reference: str) -> ResponseReturnValue:
     channel = _viewable(reference)
-    user = _user()
+    user = signed_in()
     resubmitting = channel.requester_id == user.id and channel.status_enum is ChannelStatus.INFO_REQUESTED
     if not (user.can(Permission.CHANNEL_EDIT) or resubmitting):
         raise NotPermitted("Only the communications team can change a channel's details.")

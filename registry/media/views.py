@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 
 from registry import clock, db
 from registry.auth.permissions import Permission, requires
@@ -23,6 +23,7 @@ from registry.media.workflow import (
 )
 from registry.posts.forms import parse_time
 from registry.uploads import services as uploads
+from registry.web.current import signed_in
 from registry.web.forms import apply_errors
 from registry.web.pagination import page_args, paginate
 from registry.web.refusals import attempt
@@ -30,18 +31,14 @@ from registry.web.refusals import attempt
 bp = Blueprint("media", __name__, url_prefix="/media-contacts")
 
 
-def _user():
-    return current_user._get_current_object()
-
-
 # --- the list -------------------------------------------------------------------------------------
 
 
 @bp.route("")
 @requires(Permission.MEDIA_CONTACT_REPORT)
-def index():
+def index() -> ResponseReturnValue:
     """Every approach for comms and auditors; one's own for everyone else."""
-    user = _user()
+    user = signed_in()
     filters = services.MediaFilters.parse(request.args, strict=False)
     page, per_page = page_args(25)
     result = paginate(db.session(), services.search(filters, user), page, per_page)
@@ -96,7 +93,7 @@ def _ask_for_screenshots_again(form: MediaContactForm) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.MEDIA_CONTACT_REPORT)
-def new():
+def new() -> ResponseReturnValue:
     form = MediaContactForm()
     if form.is_submitted():
         form.validate()
@@ -116,7 +113,7 @@ def new():
         # The form's own reading of a date or time says more than "enter the date".
         apply_errors(form, {name: message for name, message in errors.items() if not form._fields[name].errors})
         done = attempt(
-            lambda: services.log_approach(approach, form.screenshots.data or [], _user(), known_errors=errors),
+            lambda: services.log_approach(approach, form.screenshots.data or [], signed_in(), known_errors=errors),
             form,
             fields=_ON_FORM,
         )
@@ -134,14 +131,14 @@ def new():
 # --- one approach ------------------------------------------------------------------------------------
 
 
-def _detail_page(contact: MediaContact, *, triage: TriageForm | None = None, status: int = 200):
-    user = _user()
+def _detail_page(contact: MediaContact, *, triage: TriageForm | None = None, status: int = 200) -> ResponseReturnValue:
+    user = signed_in()
     choices = services.offered(user, contact)
     form = triage
     if form is None and choices:
         form = TriageForm(formdata=None)
     if form is not None:
-        form.action.choices = [c for c in form.action.choices if c.value in choices]  # type: ignore[union-attr]
+        form.action.choices = [c for c in form.action.choices if c.value in choices]
     return render_template(
         "media/detail.html",
         contact=contact,
@@ -155,18 +152,18 @@ def _detail_page(contact: MediaContact, *, triage: TriageForm | None = None, sta
 
 @bp.route("/<reference>")
 @requires(Permission.MEDIA_CONTACT_REPORT)
-def detail(reference: str):
-    return _detail_page(services.visible_contact(reference, _user()))
+def detail(reference: str) -> ResponseReturnValue:
+    return _detail_page(services.visible_contact(reference, signed_in()))
 
 
 @bp.route("/<reference>/triage", methods=["POST"])
 @requires(Permission.MEDIA_CONTACT_TRIAGE)
-def triage(reference: str):
-    contact = services.visible_contact(reference, _user())
+def triage(reference: str) -> ResponseReturnValue:
+    contact = services.visible_contact(reference, signed_in())
     form = TriageForm()
     chosen = form.action.data or ""
     done = attempt(
-        lambda: services.triage(contact, chosen, _user(), advice=form.advice.data, note=form.note.data), form
+        lambda: services.triage(contact, chosen, signed_in(), advice=form.advice.data, note=form.note.data), form
     )
     if not done:
         return _detail_page(services.get_contact(reference), triage=form if done.invalid else None, status=done.status)
@@ -179,7 +176,7 @@ def triage(reference: str):
 
 @bp.route("/<reference>/screenshots/<int(max=2147483647):upload_id>")
 @requires(Permission.MEDIA_CONTACT_REPORT)
-def screenshot(reference: str, upload_id: int):
+def screenshot(reference: str, upload_id: int) -> ResponseReturnValue:
     """A screenshot of the approach, only to those who may see it, as a download."""
-    contact = services.visible_contact(reference, _user())
+    contact = services.visible_contact(reference, signed_in())
     return uploads.send(services.evidence_file(contact, upload_id))
