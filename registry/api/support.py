@@ -1,4 +1,5 @@
-"""Helpers the domain API modules (``registry/*/api.py``) share.
+"""The API blueprint and the helpers every API module (``registry/*/api.py``) shares:
+reading the body and the query string, problem+json refusals, pages and base64 files.
 
 Files travel inside the JSON body as base64 (``[{filename, content_base64}]``) and are
 checked by their content exactly as a browser upload is. Base64 makes a file a third
@@ -12,15 +13,98 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
-from flask import current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask.wrappers import Response
+from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from config import FORM_ALLOWANCE_BYTES
-from registry.errors import Invalid
+from registry.auth.models import User
+from registry.errors import Invalid, RegistryError
 from registry.web.pagination import Page
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class BadBody(RegistryError):
+    status = 400
+    title = "Bad request"
+
+
+def acting_user() -> User:
+    """The signed-in user (by token or session) making this request."""
+    return cast(User, current_user._get_current_object())
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object whose text values are all valid Unicode.
+
+    Anything else is refused before it reaches a service: a body that is not a
+    JSON object (or is nested too deeply to parse) with 400, and text holding an
+    unpaired surrogate escape such as ``"\\ud800"`` (which no database can
+    store) with 422 naming the field.
+    """
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None
+    if not isinstance(body, dict):
+        raise BadBody("Send a JSON object in the request body, with Content-Type: application/json.")
+    errors = {
+        str(name): f"{name} is not valid text: it contains an unpaired surrogate escape (\\ud800 to \\udfff)."
+        for name, value in body.items()
+        if isinstance(value, str) and not is_unicode(value)
+    }
+    if errors:
+        raise Invalid(errors)
+    return body
+
+
+def is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def text_fields(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, str | None]:
+    errors = {
+        name: f"{name} must be text."
+        for name in names
+        if body.get(name) is not None and not isinstance(body[name], str)
+    }
+    if errors:
+        raise Invalid(errors)
+    return {name: body.get(name) for name in names}
+
+
+def query(limits: dict[str, int], *parsers: Callable[[], Any]) -> list[Any]:
+    """Parse the query string strictly, refusing every bad parameter in one 422.
+
+    A free-text filter that is too long or holds a NUL character is refused
+    rather than silently searched for in part; each of ``parsers`` (which raise
+    :class:`Invalid`) adds its own field errors. Returns what each parser gave.
+    """
+    errors: dict[str, str] = {}
+    for name, limit in limits.items():
+        value = request.args.get(name, "")
+        if len(value) > limit:
+            errors[name] = f"{name} must be {limit} characters or fewer."
+        elif "\x00" in value:
+            errors[name] = f"{name} must not contain NUL characters."
+    results = []
+    for parse in parsers:
+        try:
+            results.append(parse())
+        except Invalid as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise Invalid(errors)
+    return results
 
 
 def iso(value: Any) -> str | None:

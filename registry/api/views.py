@@ -1,292 +1,406 @@
-"""The JSON API under ``/api/v1`` (bearer token or browser session).
+"""The core API routes: the OpenAPI document, the audit trail, credentials in custody and rosters.
 
-Errors are ``application/problem+json``; 422 bodies name each field. The
-OpenAPI document at ``/api/v1/openapi.json`` describes exactly these routes.
+Each domain with requests of its own keeps its routes in its ``api.py`` (channels, consent, posts,
+media contacts, screening, verification); every route is declared with
+:func:`registry.api.operations.operation`, from which the document at ``/api/v1/openapi.json``
+is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import datetime as dt
+import json
+from typing import Annotated, Any, ClassVar
 
-from flask import Blueprint, jsonify, request, url_for
-from flask_login import current_user
+from flask import jsonify, request, url_for
+from flask.wrappers import Response
+from pydantic import Field, WithJsonSchema
 
 from registry import db
-from registry.api import schemas
-from registry.api.openapi import AUDIT_QUERY_LIMITS, CHANNEL_QUERY_LIMITS, document
-from registry.api.support import json_response, page_json
+from registry.api import openapi as blocks
+from registry.api.openapi import AUDIT_MOMENT, document
+from registry.api.operations import (
+    Answer,
+    Body,
+    Date,
+    Described,
+    FreeText,
+    IsoDate,
+    Listing,
+    MaybeDate,
+    MaybeTimestamp,
+    Out,
+    Paged,
+    Query,
+    Text,
+    Timestamp,
+    one_of,
+    operation,
+    reply,
+)
+from registry.api.support import acting_user
 from registry.audit.services import AuditFilters, search_events
-from registry.auth.permissions import Permission, public, requires
-from registry.channels import services as channels
-from registry.channels.views import EXPORT_COLUMNS
-from registry.errors import Invalid, NotPermitted, RegistryError
+from registry.auth.permissions import Permission
+from registry.channels.api import REFERENCE
+from registry.channels.services import get_channel
 from registry.roster import services as roster
+from registry.roster.models import PlatformRole
+from registry.roster.models import RosterGrant as GrantRecord
+from registry.roster.services import NAME_MAX, ORGANISATION_MAX
+from registry.roster.services import REASON_MAX as ROSTER_REASON_MAX
 from registry.vault import services as custody
-from registry.verification import services as verification
-from registry.web.exports import csv_response
-from registry.web.pagination import page_args, paginate
-from registry.web.throttle import API_PER_CLIENT, VERIFY_PER_ADDRESS, limiter
+from registry.vault.models import Credential as CredentialRecord
+from registry.vault.models import CredentialKind
+from registry.vault.services import MAX_VALUE
+from registry.vault.services import REASON_MAX as CREDENTIAL_REASON_MAX
+from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
+from registry.web.throttle import API_PER_CLIENT
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-class BadBody(RegistryError):
-    status = 400
-    title = "Bad request"
+HASH = WithJsonSchema({"type": "string", "pattern": "^[0-9a-f]{64}$"})
 
 
-def _user():
-    return current_user._get_current_object()
-
-
-def _json_object() -> dict[str, Any]:
-    """The request body as a JSON object whose text values are all valid Unicode.
-
-    Anything else is refused before it reaches a service: a body that is not a
-    JSON object (or is nested too deeply to parse) with 400, and text holding an
-    unpaired surrogate escape such as ``"\\ud800"`` (which no database can
-    store) with 422 naming the field.
-    """
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:
-        body = None
-    if not isinstance(body, dict):
-        raise BadBody("Send a JSON object in the request body, with Content-Type: application/json.")
-    errors = {
-        str(name): f"{name} is not valid text: it contains an unpaired surrogate escape (\\ud800 to \\udfff)."
-        for name, value in body.items()
-        if isinstance(value, str) and not _is_unicode(value)
-    }
-    if errors:
-        raise Invalid(errors)
-    return body
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _text_fields(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, str | None]:
-    errors = {
-        name: f"{name} must be text."
-        for name in names
-        if body.get(name) is not None and not isinstance(body[name], str)
-    }
-    if errors:
-        raise Invalid(errors)
-    return {name: body.get(name) for name in names}
-
-
-def _query(limits: dict[str, int], *parsers: Callable[[], Any]) -> list[Any]:
-    """Parse the query string strictly, refusing every bad parameter in one 422.
-
-    A free-text filter that is too long or holds a NUL character is refused
-    rather than silently searched for in part; each of ``parsers`` (which raise
-    :class:`Invalid`) adds its own field errors. Returns what each parser gave.
-    """
-    errors: dict[str, str] = {}
-    for name, limit in limits.items():
-        value = request.args.get(name, "")
-        if len(value) > limit:
-            errors[name] = f"{name} must be {limit} characters or fewer."
-        elif "\x00" in value:
-            errors[name] = f"{name} must not contain NUL characters."
-    results = []
-    for parse in parsers:
-        try:
-            results.append(parse())
-        except Invalid as exc:
-            errors.update(exc.errors)
-    if errors:
-        raise Invalid(errors)
-    return results
-
-
-def _format() -> str:
-    chosen = request.args.get("format") or "json"
-    if chosen not in ("json", "csv"):
-        raise Invalid({"format": "format must be json or csv."})
-    return chosen
-
-
-@bp.route("/openapi.json")
-@public
-def openapi():
+@operation(
+    "GET",
+    "/openapi.json",
+    id="openapi",
+    summary="This document.",
+    permission=None,
+    limit=None,
+    answers={200: Answer({"type": "object"}, "The OpenAPI document.")},
+)
+def openapi() -> Response:
     return jsonify(document())
 
 
-@bp.route("/verify")
-@public
-@limiter.limit(VERIFY_PER_ADDRESS)
-def verify():
-    result = verification.verify(
-        url=request.args.get("url"), platform=request.args.get("platform"), handle=request.args.get("handle")
+# --- the audit trail --------------------------------------------------------------------------------
+
+
+class AuditEvent(Out):
+    named: ClassVar[bool] = True
+
+    seq: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
+    occurred_at: Timestamp
+    actor: str
+    actor_id: int | None
+    action: str
+    object_type: str
+    object_id: str
+    address: str | None
+    details: Annotated[
+        dict[str, Any], WithJsonSchema({"type": "object", "description": "What changed; never a secret."})
+    ]
+    prev_hash: Annotated[str, HASH]
+    hash: Annotated[str, HASH]
+
+
+class AuditEventPage(Paged[AuditEvent]):
+    pass
+
+
+class AuditQuery(Query):
+    object: Annotated[str, FreeText(110), Field(description="`type:id` such as `channel:CH-0001`, or just the id.")] = (
+        ""
     )
-    response = jsonify(schemas.verdict(result))
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    action: Annotated[
+        str,
+        FreeText(64),
+        Field(description="An action such as `channel:approve`, or a subject such as `channel`."),
+    ] = ""
+    actor: Annotated[str, FreeText(200), Field(description="Text in the actor's name or e-mail address.")] = ""
+    since: Annotated[
+        str,
+        Described(AUDIT_MOMENT),
+        Field(description="Events at or after this date (midnight UTC) or date-time (UTC when no offset)."),
+    ] = ""
+    until: Annotated[str, Described(AUDIT_MOMENT), Field(description="Events before this date or date-time.")] = ""
+    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
+    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 50)), Field(description="Empty means 50.")] = ""
 
 
-@bp.route("/channels")
-@requires(Permission.CHANNEL_LIST)
-@limiter.limit(API_PER_CLIENT)
-def list_channels():
-    filters, (page, per_page), chosen_format = _query(
-        CHANNEL_QUERY_LIMITS,
-        lambda: channels.ChannelFilters.parse(request.args, strict=True),
-        lambda: page_args(25, strict=True),
-        _format,
+@operation(
+    "GET",
+    "/audit-events",
+    id="listAuditEvents",
+    summary="The audit trail, newest first (auditors, comms, admins).",
+    permission=Permission.AUDIT_READ,
+    limit=API_PER_CLIENT,
+    query=AuditQuery,
+    answers={200: Answer(AuditEventPage, "A page of events.")},
+)
+def audit_events() -> Response:
+    _, (filters, (page, per_page)) = AuditQuery.read(
+        lambda: AuditFilters.parse(request.args, strict=True), lambda: page_args(50, strict=True)
     )
-    statement = channels.search(filters, _user())
-    if chosen_format == "csv":
-        if not _user().can(Permission.CHANNEL_EXPORT):
-            raise NotPermitted("Only the communications team and auditors can export the inventory.")
-        rows = [
-            (
-                c.reference,
-                c.platform,
-                c.handle,
-                c.url,
-                c.display_name,
-                c.department,
-                c.status,
-                c.sponsor,
-                c.requester.email,
-                c.created_at,
-                c.status_changed_at,
-                c.next_review_on,
-            )
-            for c in db.session().execute(statement).scalars()
-        ]
-        channels.record_export(_user(), filters, len(rows))
-        return csv_response("channels.csv", EXPORT_COLUMNS, rows)
-    result = paginate(db.session(), statement, page, per_page)
-    viewer = _user()
-    return jsonify(page_json(result, [schemas.channel(c, viewer) for c in result.items]))
+    result = paginate(db.session(), search_events(filters, viewer=acting_user()), page, per_page)
+    return reply(AuditEventPage.of(result, [AuditEvent.taking(e, details=json.loads(e.details)) for e in result.items]))
 
 
-@bp.route("/channels", methods=["POST"])
-@requires(Permission.CHANNEL_REQUEST)
-@limiter.limit(API_PER_CLIENT)
-def create_channel():
-    data = channels.ChannelRequest.from_mapping(_json_object())
-    channel = channels.request_channel(data, _user())
-    response = json_response(schemas.channel(channel, _user(), channels.history(channel)), 201)
-    response.headers["Location"] = url_for("api.get_channel", reference=channel.reference)
-    return response
+# --- credentials in custody -------------------------------------------------------------------------
+
+KINDS = [k.value for k in CredentialKind]
 
 
-def _visible(reference: str):
-    channel = channels.get_channel(reference)
-    if not channels.can_view(_user(), channel):
-        raise NotPermitted("You can see your own requests and the Trust's official channels only.")
-    return channel
+class Credential(Out):
+    """A secret in custody: what it is and its rotation state, never its value."""
 
+    kind: Annotated[str, one_of(KINDS)]
+    label: str
+    version: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
+    created_at: Timestamp = Field(description="When the current version was stored.")
+    first_stored_at: Timestamp
+    rotation_due: Date
+    rotation_required: bool
+    rotation_reasons: list[str]
 
-@bp.route("/channels/<reference>")
-@requires(Permission.CHANNEL_LIST)
-@limiter.limit(API_PER_CLIENT)
-def get_channel(reference: str):
-    channel = _visible(reference)
-    return jsonify(schemas.channel(channel, _user(), channels.history(channel)))
-
-
-@bp.route("/channels/<reference>/transitions", methods=["POST"])
-@requires(Permission.CHANNEL_LIST)
-@limiter.limit(API_PER_CLIENT)
-def transition(reference: str):
-    channel = _visible(reference)
-    body = _json_object()
-    fields = _text_fields(body, ("action", "reason", "handle", "url"))
-    if not fields["action"]:
-        raise Invalid(
-            {
-                "action": "Give an action: approve, reject, request_info, resubmit, activate, suspend, "
-                "reinstate, retire or withdraw."
-            }
+    @classmethod
+    def of(cls, credential: CredentialRecord) -> Credential:
+        """A credential's metadata. There is deliberately no way to put its value here."""
+        return cls(
+            kind=credential.kind,
+            label=credential.kind_enum.label,
+            version=credential.current_version,
+            created_at=credential.rotated_at,
+            first_stored_at=credential.created_at,
+            rotation_due=credential.rotation_due_on,
+            rotation_required=credential.rotation_required,
+            rotation_reasons=[entry["reason"] for entry in credential.rotation_reasons],
         )
-    channel = channels.transition(
-        channel, fields["action"], _user(), reason=fields["reason"], handle=fields["handle"], url=fields["url"]
-    )
-    return jsonify(schemas.channel(channel, _user(), channels.history(channel)))
 
 
-@bp.route("/audit-events")
-@requires(Permission.AUDIT_READ)
-@limiter.limit(API_PER_CLIENT)
-def audit_events():
-    filters, (page, per_page) = _query(
-        AUDIT_QUERY_LIMITS, lambda: AuditFilters.parse(request.args, strict=True), lambda: page_args(50, strict=True)
-    )
-    result = paginate(db.session(), search_events(filters, viewer=_user()), page, per_page)
-    return jsonify(page_json(result, [schemas.audit_event(e) for e in result.items]))
+class CredentialList(Listing[Credential]):
+    pass
 
 
-@bp.route("/channels/<reference>/credentials")
-@requires(Permission.CREDENTIAL_READ)
-@limiter.limit(API_PER_CLIENT)
-def list_credentials(reference: str):
+class CredentialRequest(Body):
+    needed: ClassVar[dict[str, str]] = {name: f"{name} is required." for name in ("kind", "value", "reason")}
+    extra: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            blocks.branch("kind", [k for k in KINDS if k != CredentialKind.TOTP_SEED.value], value=blocks.NOT_SPACES),
+            blocks.branch("kind", [CredentialKind.TOTP_SEED.value], value={"pattern": blocks.TOTP_SEED}),
+        ]
+    }
+
+    kind: Annotated[str | None, Text({"type": "string", "enum": KINDS})] = None
+    value: Annotated[
+        str | None,
+        Text(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_VALUE,
+                **blocks.NO_NUL,
+                "writeOnly": True,
+                "description": "Not only space, and no NUL character. A two-factor seed is the platform's "
+                "base32 setup key (A-Z and 2-7, at least 16 of them; spaces and dashes ignored).",
+            }
+        ),
+    ] = None
+    reason: Annotated[str | None, Text(blocks.required_text(CREDENTIAL_REASON_MAX))] = None
+
+
+@operation(
+    "GET",
+    "/channels/<reference>/credentials",
+    id="listCredentials",
+    summary="What is in custody for a channel: metadata only, never a value (comms, auditors).",
+    permission=Permission.CREDENTIAL_READ,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE,),
+    answers={200: Answer(CredentialList, "The channel's credentials.")},
+)
+def list_credentials(reference: str) -> Response:
     """What is in custody for a channel: metadata only, never a value."""
-    channel = channels.get_channel(reference)
-    return jsonify({"items": [schemas.credential(c) for c in custody.credentials_of(channel)]})
+    channel = get_channel(reference)
+    return reply(CredentialList(items=[Credential.of(c) for c in custody.credentials_of(channel)]))
 
 
-@bp.route("/channels/<reference>/credentials", methods=["POST"])
-@requires(Permission.CREDENTIAL_MANAGE)
-@limiter.limit(API_PER_CLIENT)
-def store_credential(reference: str):
+@operation(
+    "POST",
+    "/channels/<reference>/credentials",
+    id="storeCredential",
+    summary="Take custody of a secret, for onboarding an existing account (comms only).",
+    description="A new value of an existing kind becomes a new version. The answer is metadata only.",
+    permission=Permission.CREDENTIAL_MANAGE,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE,),
+    body=CredentialRequest,
+    answers={201: Answer(Credential, "The credential's metadata.")},
+    refusals={409: "The channel was rejected or withdrawn: there is no account to hold secrets for."},
+)
+def store_credential(reference: str) -> Response:
     """Take custody of a secret (for onboarding existing accounts); answers with its metadata."""
-    channel = channels.get_channel(reference)
-    fields = _text_fields(_json_object(), ("kind", "value", "reason"))
-    missing = {name: f"{name} is required." for name in ("kind", "value", "reason") if not fields[name]}
-    if missing:
-        raise Invalid(missing)
-    credential = custody.store(channel, fields["kind"] or "", fields["value"] or "", fields["reason"] or "", _user())
-    response = json_response(schemas.credential(credential), 201)
-    return response
+    channel = get_channel(reference)
+    given = CredentialRequest.read()
+    credential = custody.store(channel, given.kind or "", given.value or "", given.reason or "", acting_user())
+    return reply(Credential.of(credential), 201)
 
 
-@bp.route("/channels/<reference>/roster")
-@requires(Permission.ROSTER_READ)
-@limiter.limit(API_PER_CLIENT)
-def list_grants(reference: str):
+# --- rosters ----------------------------------------------------------------------------------------
+
+ROLES = [r.value for r in PlatformRole]
+
+
+class RosterGrant(Out):
+    """A person's role on a channel's platform account."""
+
+    id: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
+    person_name: str
+    email: str
+    organisation: str | None = Field(description="Null for a Registry user (the Trust).")
+    platform_role: Annotated[str, one_of(ROLES)]
+    user_id: int | None = Field(description="The Registry user holding the role, if any.")
+    granted_by: str | None
+    granted_on: Date
+    expires_on: MaybeDate
+    revoked_at: MaybeTimestamp
+    revoked_by: str | None = Field(description="Null when the system ended it (expiry).")
+    revoke_reason: str | None
+    active: bool
+
+    @classmethod
+    def of(cls, grant: GrantRecord) -> RosterGrant:
+        return cls.taking(
+            grant,
+            granted_by=grant.granted_by.name if grant.granted_by else None,
+            revoked_by=grant.revoked_by.name if grant.revoked_by else None,
+            active=grant.is_active,
+        )
+
+
+class GrantList(Listing[RosterGrant]):
+    pass
+
+
+class GrantRequest(Body):
+    required: ClassVar[tuple[str, ...]] = ("email", "platform_role")
+
+    email: Annotated[
+        str | None,
+        Text(
+            {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": "A Registry user's address makes the grant theirs (name from their account); "
+                "a user who has left, or one already holding the role, is refused.",
+                "examples": ["agency.editor@example.org"],
+            }
+        ),
+    ] = None
+    name: Annotated[
+        str | None,
+        Text(
+            blocks.optional_text(
+                NAME_MAX, description="Required for someone who is not a Registry user.", examples=["Sam Rivera"]
+            )
+        ),
+    ] = None
+    organisation: Annotated[
+        str | None,
+        Text(
+            blocks.optional_text(
+                ORGANISATION_MAX,
+                description="Required for someone who is not a Registry user.",
+                examples=["Example Digital Agency"],
+            )
+        ),
+    ] = None
+    platform_role: Annotated[str | None, Text({"type": "string", "enum": ROLES})] = None
+    expires_on: Annotated[
+        dt.date | None,
+        IsoDate(
+            {
+                "type": ["string", "null"],
+                "anyOf": [{"format": "date"}, {"pattern": blocks.ONLY_SPACES}],
+                "description": "A date after today; blank or null for no expiry.",
+                "examples": ["2099-12-31"],
+            },
+            blank_is_none=True,
+        ),
+    ] = None
+
+
+class RevokeRequest(Body):
+    required: ClassVar[tuple[str, ...]] = ("reason",)
+
+    reason: Annotated[str | None, Text(blocks.required_text(ROSTER_REASON_MAX))] = None
+
+
+GRANT_ID = {
+    "name": "grant_id",
+    "in": "path",
+    "required": True,
+    "description": "The grant's id.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
+
+
+@operation(
+    "GET",
+    "/channels/<reference>/roster",
+    id="listRoster",
+    summary="Every grant of the channel, current ones first (comms and auditors).",
+    permission=Permission.ROSTER_READ,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE,),
+    answers={200: Answer(GrantList, "The channel's grants.")},
+)
+def list_grants(reference: str) -> Response:
     """Who holds (and held) which role on the channel's account."""
-    channel = channels.get_channel(reference)
-    return jsonify({"items": [schemas.grant(g) for g in roster.grants_of(channel)]})
+    return reply(GrantList(items=[RosterGrant.of(g) for g in roster.grants_of(get_channel(reference))]))
 
 
-@bp.route("/channels/<reference>/roster", methods=["POST"])
-@requires(Permission.ROSTER_MANAGE)
-@limiter.limit(API_PER_CLIENT)
-def create_grant(reference: str):
-    channel = channels.get_channel(reference)
-    data = roster.GrantRequest.from_mapping(_json_object())
+@operation(
+    "POST",
+    "/channels/<reference>/roster",
+    id="grantRole",
+    summary="Add a person to the channel's roster (comms).",
+    permission=Permission.ROSTER_MANAGE,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE,),
+    body=GrantRequest,
+    answers={
+        201: Answer(
+            RosterGrant,
+            "The new grant.",
+            headers={
+                "Location": {"required": True, "schema": {"type": "string"}, "description": "The channel's roster."}
+            },
+        )
+    },
+    refusals={409: "The channel is rejected, withdrawn or retired: it can have no administrators."},
+)
+def create_grant(reference: str) -> Response:
+    channel = get_channel(reference)
+    given = GrantRequest.read()
     added = roster.grant(
         channel,
-        email=data.email,
-        name=data.name,
-        organisation=data.organisation,
-        platform_role=data.platform_role,
-        expires_on=data.expires_on,
-        actor=_user(),
+        email=given.email or "",
+        name=given.name,
+        organisation=given.organisation,
+        platform_role=given.platform_role or "",
+        expires_on=given.expires_on,
+        actor=acting_user(),
     )
-    response = json_response(schemas.grant(added), 201)
+    response = reply(RosterGrant.of(added), 201)
     response.headers["Location"] = url_for("api.list_grants", reference=channel.reference)
     return response
 
 
-@bp.route("/channels/<reference>/roster/<int(max=2147483647):grant_id>/revoke", methods=["POST"])
-@requires(Permission.ROSTER_MANAGE)
-@limiter.limit(API_PER_CLIENT)
-def revoke_grant(reference: str, grant_id: int):
+@operation(
+    "POST",
+    "/channels/<reference>/roster/<int(max=2147483647):grant_id>/revoke",
+    id="revokeRole",
+    summary="Remove a person from the roster, flagging every credential of the channel for rotation (comms).",
+    permission=Permission.ROSTER_MANAGE,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE, GRANT_ID),
+    body=RevokeRequest,
+    answers={200: Answer(RosterGrant, "The grant, ended.")},
+    refusals={409: "The grant was already ended."},
+)
+def revoke_grant(reference: str, grant_id: int) -> Response:
     """End a grant; every credential of the channel is then marked for rotation."""
-    grant = roster.get_grant(channels.get_channel(reference), grant_id)
-    fields = _text_fields(_json_object(), ("reason",))
-    roster.revoke(grant, reason=fields["reason"] or "", actor=_user())
-    return jsonify(schemas.grant(grant))
+    grant = roster.get_grant(get_channel(reference), grant_id)
+    roster.revoke(grant, reason=RevokeRequest.read().reason or "", actor=acting_user())
+    return reply(RosterGrant.of(grant))

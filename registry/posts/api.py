@@ -1,4 +1,4 @@
-"""The promotional posts API (``/api/v1/posts``) and its part of the OpenAPI document.
+"""The promotional posts API (``/api/v1/posts``).
 
 Images travel as JSON, ``images: [{filename, content_base64, alt_text}]``, and go through the
 same upload checks as on the pages. Screening findings appear masked, never the match. A
@@ -8,252 +8,570 @@ refused with 409. Reading a post changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar
 
-from flask import jsonify, request, url_for
+from flask import request, url_for
+from flask.wrappers import Response
+from pydantic import Field, WithJsonSchema
 
 from registry import db
-from registry.api.openapi import (
-    BLANK,
-    DATE,
-    DATE_TIME,
-    ERRORS_400,
-    ERRORS_401,
-    ERRORS_403,
-    ERRORS_404,
-    ERRORS_422,
-    ERRORS_429,
-    FILENAME_MAX,
-    NULLABLE_TEXT,
-    TIMESTAMP,
-    _base64_file,
-    _closed,
-    _json,
-    _nullable,
-    _page_params,
-    _paged,
-    _problem,
-    blank_or,
-    branch,
-    given,
-    optional_text,
-    or_null,
-    query_text,
-    required_text,
+from registry.api import openapi as blocks
+from registry.api.operations import (
+    Answer,
+    Body,
+    Date,
+    Declared,
+    Described,
+    Flag,
+    FreeText,
+    MaybeTimestamp,
+    Out,
+    Paged,
+    Query,
+    ShownTimestamp,
+    Text,
+    Timestamp,
+    component,
+    one_of,
+    operation,
+    refuse,
+    refuse_each,
+    reply,
 )
-from registry.api.support import (
-    as_file,
-    decode_base64,
-    iso,
-    json_response,
-    object_list,
-    page_json,
-)
-from registry.api.views import (
-    _is_unicode,
-    _json_object,
-    _query,
-    _text_fields,
-    _user,
-    bp,
-)
-from registry.auth.permissions import Permission, requires
+from registry.api.support import acting_user, as_file, decode_base64, is_unicode, object_list
+from registry.auth.permissions import Permission
 from registry.channels.platforms import Platform
 from registry.errors import Invalid
 from registry.posts import limits, services
-from registry.posts.models import CONSENT_LOCATION_MAX, PromotionalPost
+from registry.posts.models import CONSENT_LOCATION_MAX
+from registry.posts.models import PromotionalPost as PostRecord
 from registry.posts.workflow import DECISIONS, TRANSITIONS, PostAction, PostStatus
-from registry.web.pagination import page_args, paginate
-from registry.web.throttle import API_PER_CLIENT, limiter
+from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
+from registry.web.throttle import API_PER_CLIENT
 
-QUERY_LIMITS = {"q": 200}
 VERSION_MAX = 2_147_483_647
+REFERENCE = {
+    "name": "reference",
+    "in": "path",
+    "required": True,
+    "description": "The post's reference, such as PP-2026-0007.",
+    "schema": {"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]{1,9}$", "examples": ["PP-2026-0001"]},
+}
+CONFLICT = (
+    "The post's state, the four-eyes rule, unaccepted screening findings or an inactive channel do not allow this; "
+    "or the post has changed since the version given."
+)
+TOO_BIG = "The body is larger than the upload size limit."
+
+# --- how a post looks -------------------------------------------------------------------------------
 
 
-def post_body(post: PromotionalPost, *, with_history: bool = False) -> dict[str, Any]:
-    """A post as its requester, the communications team and auditors see it (findings masked)."""
-    body: dict[str, Any] = {
-        "reference": post.reference,
-        "status": post.status,
-        "status_label": post.status_label,
-        "text": post.text,
-        "characters": limits.count(post.text),
-        "reason": post.reason,
-        "wished_for": post.wished_for.isoformat(),
-        "consent_confirmed_at": iso(post.consent_confirmed_at),
-        "consent_location": post.consent_location,
-        "channels": [
-            {
-                "reference": t.channel.reference,
-                "platform": t.channel.platform,
-                "platform_label": t.channel.platform_label,
-                "display_name": t.channel.display_name,
-                "handle": t.channel.handle,
-                "status": t.channel.status,
-                "text_limit": limits.text_limit(t.channel.platform),
-                "published_url": t.published_url,
-            }
-            for t in post.targets
-        ],
-        "images": [
-            {
-                "id": image.id,
-                "position": image.position,
-                "alt_text": image.alt_text,
-                "content_type": image.upload.content_type,
-                "size": image.upload.size,
-                "url": url_for("posts.image", reference=post.reference, image_id=image.id),
-            }
-            for image in post.images
-        ],
-        "findings": [
-            {
-                "field": f.field,
-                "image": f.image_position,
-                "kind": f.kind,
-                "label": f.label,
-                "start": f.start_offset,
-                "end": f.end_offset,
-                "masked": f.masked,
-            }
-            for f in post.findings
-        ],
-        "findings_accepted": (
-            {
-                "by": post.findings_accepted_by.name if post.findings_accepted_by else "",
-                "at": iso(post.findings_accepted_at),
-                "reason": post.findings_acceptance,
-            }
-            if post.findings_accepted
-            else None
-        ),
-        "requested_by": {"name": post.requester.name, "email": post.requester.email},
-        "created_at": iso(post.created_at),
-        "updated_at": iso(post.updated_at),
-        "status_changed_at": iso(post.status_changed_at),
-        "scheduled_for": iso(post.scheduled_for),
-        "published_at": iso(post.published_at),
-        "version": post.version,
-        "links": {
-            "self": url_for("api.get_post", reference=post.reference),
-            "html": url_for("posts.detail", reference=post.reference),
-        },
-    }
-    if with_history:
-        body["history"] = [
-            {
-                "action": step.action,
-                "from_status": step.from_status,
-                "to_status": step.to_status,
-                "actor": step.actor.name,
-                "occurred_at": iso(step.occurred_at),
-                "reason": step.reason,
-            }
-            for step in services.history(post)
-        ]
-    return body
+class Person(Out):
+    name: str
+    email: str
 
 
-def _one(post: PromotionalPost, status: int = 200):
-    return json_response(post_body(post, with_history=True), status)
+class Links(Out):
+    self: str
+    html: str
 
 
-# --- reading the request body ----------------------------------------------------------------------
+class PostChannel(Out):
+    reference: str
+    platform: Annotated[str, one_of(p.value for p in Platform)]
+    platform_label: str
+    display_name: str
+    handle: str
+    status: str
+    text_limit: int | None = Field(description="The platform's length limit; null when it has none.")
+    published_url: str | None
 
 
-def _version(body: dict[str, Any], *, required: bool) -> int | None:
-    """The ``version`` of the post the caller read (``version`` in each post they are given)."""
-    value = body.get("version")
-    if value is None:
-        if required:
-            raise Invalid(
-                {
-                    "version": "Give the version of the post you read (its version field), so that a post "
-                    "changed since is not decided unseen."
-                }
-            )
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # JSON Schema counts 3.0 as an integer
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= VERSION_MAX:
-        raise Invalid({"version": "version must be the post's version as you read it: a whole number from 1."})
-    return value
+class PostImage(Out):
+    id: int
+    position: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
+    alt_text: str
+    content_type: str
+    size: int
+    url: str = Field(description="Download it (signed-in users who may see the post).")
 
 
-def _images(body: dict[str, Any]) -> list[services.NewImage]:
-    """``images: [{filename, content_base64, alt_text}]`` as new images for the upload checks
-    (the first is slot 1). Each file is checked by its content when stored, as on the pages."""
-    given = object_list(
-        body,
-        "images",
-        most=services.MAX_IMAGES,
-        keys="filename, content_base64 and alt_text",
-        too_many=f"A post can have at most {services.MAX_IMAGES} images.",
+class PostFinding(Out):
+    field: Annotated[str, one_of(["text", "alt_text"])]
+    image: int | None = Field(description="The image's position, for alt_text.")
+    kind: str
+    label: str
+    start: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 0})]
+    end: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
+    masked: str
+
+
+class FindingsAcceptance(Out):
+    by: str
+    at: ShownTimestamp
+    reason: str
+
+
+class PostHistoryStep(Out):
+    action: str
+    from_status: str | None
+    to_status: str
+    actor: str
+    occurred_at: Timestamp
+    reason: str | None
+
+
+class PromotionalPost(Out):
+    """A promotional post request, as its requester, the communications team and auditors see it."""
+
+    named: ClassVar[bool] = True
+
+    reference: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]+$"})]
+    status: Annotated[str, one_of(s.value for s in PostStatus)]
+    status_label: str
+    text: str
+    characters: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 0})]
+    reason: str
+    wished_for: Date
+    consent_confirmed_at: Timestamp
+    consent_location: str
+    channels: list[PostChannel]
+    images: list[PostImage]
+    findings: list[PostFinding] = Field(
+        description="Possible patient identifiers found by the screening, masked: never the match itself."
     )
-    errors: dict[str, str] = {}
-    added = []
-    for n, item in enumerate(given):
-        where = f"images.{n}"
-        name, content, alt = item.get("filename"), item.get("content_base64"), item.get("alt_text")
-        if not isinstance(name, str) or not name.strip() or len(name) > FILENAME_MAX or not _is_unicode(name):
-            errors[f"{where}.filename"] = (
-                f"Image {n + 1} needs a filename of at most {FILENAME_MAX} characters, such as clinic.png."
+    findings_accepted: FindingsAcceptance | None = Field(
+        description="Why the communications team found the findings acceptable; null until recorded."
+    )
+    requested_by: Person
+    created_at: Timestamp
+    updated_at: Timestamp
+    status_changed_at: Timestamp
+    scheduled_for: MaybeTimestamp
+    published_at: MaybeTimestamp
+    version: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})] = Field(
+        description="Goes up with every change the requester makes; give it with a decision."
+    )
+    links: Links
+    history: list[PostHistoryStep] = Field(default=[], description="Every step, oldest first (only on a single post).")
+
+    @classmethod
+    def shown(cls, post: PostRecord, *, with_history: bool = False) -> PromotionalPost:
+        """A post as its requester, the communications team and auditors see it (findings masked)."""
+        extra: dict[str, Any] = {}
+        if with_history:
+            extra["history"] = [PostHistoryStep.taking(s, actor=s.actor.name) for s in services.history(post)]
+        return cls.taking(
+            post,
+            characters=limits.count(post.text),
+            channels=[
+                PostChannel.taking(
+                    t.channel, text_limit=limits.text_limit(t.channel.platform), published_url=t.published_url
+                )
+                for t in post.targets
+            ],
+            images=[
+                PostImage.taking(
+                    image,
+                    content_type=image.upload.content_type,
+                    size=image.upload.size,
+                    url=url_for("posts.image", reference=post.reference, image_id=image.id),
+                )
+                for image in post.images
+            ],
+            findings=[
+                PostFinding.taking(f, image=f.image_position, start=f.start_offset, end=f.end_offset)
+                for f in post.findings
+            ],
+            findings_accepted=FindingsAcceptance(
+                by=post.findings_accepted_by.name if post.findings_accepted_by else "",
+                at=post.findings_accepted_at,
+                reason=post.findings_acceptance or "",
             )
-        if not isinstance(alt, str) or not _is_unicode(alt):
-            errors[f"{where}.alt_text"] = f"Describe image {n + 1} for people who cannot see it: alt_text must be text."
-        data = decode_base64(content) if isinstance(content, str) else None
-        if not isinstance(content, str):
-            errors[f"{where}.content_base64"] = (
-                f"Image {n + 1}: content_base64 must be the file's content, base64-encoded."
+            if post.findings_accepted
+            else None,
+            requested_by=Person(name=post.requester.name, email=post.requester.email),
+            links=Links(
+                self=url_for("api.get_post", reference=post.reference),
+                html=url_for("posts.detail", reference=post.reference),
+            ),
+            **extra,
+        )
+
+
+class PromotionalPostPage(Paged[PromotionalPost]):
+    pass
+
+
+def _one(post: PostRecord, status: int = 200) -> Response:
+    return reply(PromotionalPost.shown(post, with_history=True), status)
+
+
+# --- what a request may hold ------------------------------------------------------------------------
+
+
+class Version(Declared):
+    """The ``version`` of the post the caller read (``version`` in each post they are given)."""
+
+    def check(self, value: object, name: str) -> object:
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON Schema counts 3.0 as an integer
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= VERSION_MAX:
+            raise refuse(name, f"{name} must be the post's version as you read it: a whole number from 1.")
+        return value
+
+
+class ChannelReferences(Declared):
+    def check(self, value: object, name: str) -> object:
+        if value is None:
+            return None
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise refuse(name, f'{name} must be a list of channel references, such as ["CH-0042"].')
+
+
+class WishedFor(Declared):
+    def check(self, value: object, name: str) -> object:
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            pass
+        raise refuse(name, f"{name} must be a date such as 2026-03-31.")
+
+
+class NewImages(Declared):
+    """``[{filename, content_base64, alt_text}]`` as new images for the upload checks (the first is
+    slot 1); each mistake is refused naming the image's field (``images.0.filename``)."""
+
+    def check(self, value: object, name: str) -> object:
+        try:
+            given = object_list(
+                {name: value},
+                name,
+                most=services.MAX_IMAGES,
+                keys="filename, content_base64 and alt_text",
+                too_many=f"A post can have at most {services.MAX_IMAGES} images.",
             )
-        elif data is None:
-            errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 is not valid base64."
-        if data is not None and not any(key.startswith(f"{where}.") for key in errors):
-            added.append(services.NewImage(file=as_file(name, data), alt_text=alt, slot=n + 1))
-    if errors:
-        raise Invalid(errors)
-    return added
+        except Invalid as exc:
+            raise refuse(name, exc.errors[name]) from None
+        errors: dict[str, str] = {}
+        added = []
+        for n, item in enumerate(given):
+            where = f"{name}.{n}"
+            filename, content, alt = item.get("filename"), item.get("content_base64"), item.get("alt_text")
+            if (
+                not isinstance(filename, str)
+                or not filename.strip()
+                or len(filename) > blocks.FILENAME_MAX
+                or not is_unicode(filename)
+            ):
+                errors[f"{where}.filename"] = (
+                    f"Image {n + 1} needs a filename of at most {blocks.FILENAME_MAX} characters, such as clinic.png."
+                )
+            if not isinstance(alt, str) or not is_unicode(alt):
+                errors[f"{where}.alt_text"] = (
+                    f"Describe image {n + 1} for people who cannot see it: alt_text must be text."
+                )
+            data = decode_base64(content) if isinstance(content, str) else None
+            if not isinstance(content, str):
+                errors[f"{where}.content_base64"] = (
+                    f"Image {n + 1}: content_base64 must be the file's content, base64-encoded."
+                )
+            elif data is None:
+                errors[f"{where}.content_base64"] = f"Image {n + 1}: content_base64 is not valid base64."
+            if data is not None and not any(key.startswith(f"{where}.") for key in errors):
+                added.append(services.NewImage(file=as_file(str(filename), data), alt_text=str(alt), slot=n + 1))
+        if errors:
+            raise refuse_each(errors)
+        return added
 
 
-def _ids(body: dict[str, Any], name: str) -> list[int]:
-    value = body.get(name)
-    if value is None:
-        return []
-    if isinstance(value, list):
-        value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]  # 3.0 is an integer
-    if (
-        not isinstance(value, list)
-        or len(value) > services.MAX_IMAGES
-        or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= VERSION_MAX for v in value)
-    ):
-        raise Invalid(
+class ImageIds(Declared):
+    def check(self, value: object, name: str) -> object:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]  # 3.0 is an integer
+        if (
+            not isinstance(value, list)
+            or len(value) > services.MAX_IMAGES
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= VERSION_MAX for v in value)
+        ):
+            raise refuse(
+                name,
+                f"{name} must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), as in the "
+                "post's images.",
+            )
+        return value
+
+
+class AltTexts(Declared):
+    def check(self, value: object, name: str) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k.isdigit() and len(k) <= 9 and isinstance(v, str) and is_unicode(v)
+            for k, v in value.items()
+        ):
+            raise refuse(
+                name,
+                f"{name} must be an object giving an image's id and its new description, such as "
+                '{"12": "The clinic\'s entrance"}.',
+            )
+        return {int(k): v for k, v in value.items()}
+
+
+class Addresses(Declared):
+    def check(self, value: object, name: str) -> object:
+        if value is None or (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+            return value
+        raise refuse(name, f"{name} must be an object giving each channel's reference and the post's address on it.")
+
+
+class ScheduledFor(Declared):
+    def check(self, value: object, name: str) -> object:
+        if value is not None and not isinstance(value, str):
+            raise refuse(name, f"{name} must be text.")
+        try:
+            return services.parse_moment(value, name) if value else None
+        except Invalid as exc:
+            raise refuse(name, exc.errors[name]) from None
+
+
+VERSION = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": VERSION_MAX,
+    "description": "The post's version as you read it (its version field); 409 if it has changed since.",
+}
+OPTIONAL_VERSION = {
+    **VERSION,
+    "type": ["integer", "null"],
+    "description": "Optional: the post's version as you read it.",
+}
+_TEXT = blocks.required_text(
+    limits.TEXT_MAX,
+    description="At most the limit of the strictest chosen channel's platform (a line break counts as one character).",
+    examples=["Our flu clinic for staff opens on Tuesday in the main outpatients hall."],
+)
+_CHANNELS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": services.MAX_CHANNELS,
+    "items": {"type": "string", "pattern": "^CH-[0-9]{1,9}$"},
+    "description": "References of active channels.",
+}
+_REASON = blocks.required_text(services.REASON_MAX, examples=["To let staff know in good time."])
+_IMAGES = {
+    "type": ["array", "null"],
+    "maxItems": services.MAX_IMAGES,
+    "items": component(
+        "PostImageUpload",
+        blocks.base64_file(
+            "The image itself: PNG, JPEG, GIF or WebP, checked by its content.",
+            filename_max=blocks.FILENAME_MAX,
+            alt_text=blocks.required_text(
+                limits.ALT_TEXT_MAX,
+                description="What the image shows, for people who cannot see it (screened like the text).",
+            ),
+        ),
+    ),
+}
+_CONSENT_CONFIRMED = {
+    "type": "boolean",
+    "const": True,
+    "description": "Everyone identifiable in the post has consented (or no one can be identified).",
+}
+_CONSENT_LOCATION = blocks.optional_text(
+    CONSENT_LOCATION_MAX,
+    description="Where the signed consent forms are kept; required when the post has images or its text names someone.",
+)
+
+
+class Proposal(Body):
+    """What a requester states: the fields a new post and a revision share."""
+
+    def proposal(self, base: services.PostProposal | None = None) -> services.PostProposal:
+        """The post as stated (with ``base``: fields not given keep ``base``'s values)."""
+        names = {f.name for f in dataclasses.fields(services.PostProposal)}
+        given = {name: value for name, value in self.model_dump(include=names).items() if value is not None}
+        return dataclasses.replace(base, **given) if base is not None else services.PostProposal(**given)
+
+
+class PostRequest(Proposal):
+    required: ClassVar[tuple[str, ...]] = ("text", "channels", "wished_for", "reason", "consent_confirmed")
+    extra: ClassVar[dict[str, Any]] = {
+        "description": "A proposed post, with its images (each file checked by its content, as on the pages). "
+        "The text and each image's description are screened for patient identifiers; the post is saved even when "
+        "some are found, and the findings (masked) are in the answer.",
+        # A new post with images must say where their consent forms are.
+        "anyOf": [
+            {"properties": {"images": {"type": ["array", "null"], "maxItems": 0}}},
+            {"required": ["consent_location"], "properties": {"consent_location": blocks.given({})}},
+        ],
+    }
+
+    text: Annotated[str | None, Text(_TEXT)] = None
+    channels: Annotated[tuple[str, ...] | None, ChannelReferences(_CHANNELS)] = None
+    wished_for: Annotated[dt.date | None, WishedFor({**blocks.DATE, "description": "Today or later."})] = None
+    reason: Annotated[str | None, Text(_REASON)] = None
+    consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
+    consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
+    images: Annotated[
+        Any,
+        NewImages(
             {
-                name: f"{name} must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), "
-                "as in the post's images."
+                **_IMAGES,
+                "description": f"Images to add, each with its description (at most {services.MAX_IMAGES} in all).",
             }
-        )
-    return value
+        ),
+    ] = None
 
 
-def _alt_texts(body: dict[str, Any]) -> dict[int, str]:
-    value = body.get("alt_texts")
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and k.isdigit() and len(k) <= 9 and isinstance(v, str) and _is_unicode(v)
-        for k, v in value.items()
-    ):
-        raise Invalid(
+class PostRevision(Proposal):
+    required: ClassVar[tuple[str, ...]] = ("consent_confirmed",)
+    extra: ClassVar[dict[str, Any]] = {
+        "description": "The requester's change to their post: only the fields given (not null) change, and "
+        "consent is confirmed again. A post waiting for changes goes back to the communications team "
+        "(resubmitted); one waiting for a decision stays so. Either way it is screened again, any acceptance of "
+        "earlier findings is cleared and its version goes up."
+    }
+
+    text: Annotated[str | None, Text(blocks.nullable(_TEXT))] = None
+    channels: Annotated[tuple[str, ...] | None, ChannelReferences(blocks.nullable(_CHANNELS))] = None
+    wished_for: Annotated[dt.date | None, WishedFor(blocks.or_null(blocks.DATE, description="Today or later."))] = None
+    reason: Annotated[str | None, Text(blocks.nullable(_REASON))] = None
+    consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
+    consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
+    images: Annotated[
+        Any,
+        NewImages(
+            {**_IMAGES, "description": f"Images to add after those kept (at most {services.MAX_IMAGES} in all)."}
+        ),
+    ] = None
+    remove_images: Annotated[
+        list[int] | None,
+        ImageIds(
             {
-                "alt_texts": "alt_texts must be an object giving an image's id and its new description, "
-                'such as {"12": "The clinic\'s entrance"}.'
+                "type": ["array", "null"],
+                "maxItems": services.MAX_IMAGES,
+                "items": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
+                "description": "Ids of the post's images to remove.",
             }
-        )
-    return {int(k): v for k, v in value.items()}
+        ),
+    ] = None
+    alt_texts: Annotated[
+        dict[int, str] | None,
+        AltTexts(
+            {
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": "^[0-9]{1,9}$"},
+                "additionalProperties": blocks.required_text(limits.ALT_TEXT_MAX),
+                "description": "A kept image's id → its new description.",
+            }
+        ),
+    ] = None
+    note: Annotated[
+        str | None,
+        Text(blocks.optional_text(services.REASON_MAX, description="What has changed (kept with a resubmission).")),
+    ] = None
 
 
-FIELD_PATTERNS = (
+_REASONS = [a.value for a in DECISIONS if TRANSITIONS[a].reason_required]
+
+
+class PostDecision(Body):
+    needed: ClassVar[dict[str, str]] = {
+        "version": "Give the version of the post you read (its version field), so that a post changed since is "
+        "not decided unseen."
+    }
+    required: ClassVar[tuple[str, ...]] = ("decision",)
+    extra: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            blocks.branch("decision", _REASONS, needs=["reason"], reason=blocks.given({})),
+            blocks.branch("decision", [d.value for d in DECISIONS if d.value not in _REASONS]),
+        ]
+    }
+
+    decision: Annotated[str | None, Text({"type": "string", "enum": [d.value for d in DECISIONS]})] = None
+    reason: Annotated[
+        str | None,
+        Text(blocks.optional_text(services.REASON_MAX, description="Required to " + " and to ".join(_REASONS) + ".")),
+    ] = None
+    version: Annotated[int | None, Version(VERSION)] = None
+
+
+class PostFindingsAcceptance(Body):
+    needed: ClassVar[dict[str, str]] = PostDecision.needed
+    required: ClassVar[tuple[str, ...]] = ("reason",)
+
+    reason: Annotated[str | None, Text(blocks.required_text(services.REASON_MAX))] = None
+    version: Annotated[int | None, Version(VERSION)] = None
+
+
+class PostSchedule(Body):
+    required: ClassVar[tuple[str, ...]] = ("scheduled_for",)
+
+    scheduled_for: Annotated[
+        dt.datetime | None,
+        ScheduledFor(
+            {
+                **blocks.DATE_TIME,
+                "description": "In the future. The server reads a time without an offset as UK time.",
+                "examples": ["2099-06-01T09:00:00+01:00"],
+            }
+        ),
+    ] = None
+    notes: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
+    version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
+
+
+class PostPublication(Body):
+    needed: ClassVar[dict[str, str]] = {
+        "urls": "urls must be an object giving each channel's reference and the post's address on it."
+    }
+
+    urls: Annotated[
+        dict[str, str] | None,
+        Addresses(
+            {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": f"^[{blocks.BLANK}]*[Cc][Hh]-[0-9]{{4,}}[{blocks.BLANK}]*$"},
+                "additionalProperties": blocks.required_text(services.URL_MAX),
+                "description": "Every target channel's reference → the post's address on it, which must be on that "
+                "channel's platform (and account, where the address shows it).",
+            }
+        ),
+    ] = None
+    notes: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
+    version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
+
+
+class PostWithdrawal(Body):
+    reason: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
+
+
+class PostQuery(Query):
+    status: Annotated[
+        str, Described(blocks.blank_or(s.value for s in PostStatus)), Field(description="Empty means any status.")
+    ] = ""
+    q: Annotated[str, FreeText(200), Field(description="Text in the post, or its reference.")] = ""
+    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
+    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
+
+
+# --- the services' field names as the API names them --------------------------------------------------
+
+FIELD_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[str], str]], ...] = (
     (re.compile(r"^image_(\d+)$"), lambda n: f"images.{int(n) - 1}.content_base64"),
     (re.compile(r"^alt_(\d+)$"), lambda n: f"images.{int(n) - 1}.alt_text"),
     (re.compile(r"^keep_(\d+)_alt$"), lambda n: f"alt_texts.{n}"),
@@ -274,40 +592,86 @@ def _api_fields(exc: Invalid) -> Invalid:
     return Invalid(renamed)
 
 
-def _with_url_fields(exc: Invalid) -> Invalid:
-    """The service names a channel's address ``url_CH-0001``; the API calls it ``urls.CH-0001``."""
-    if not any(name.startswith("url_") for name in exc.errors):
-        return exc
-    return Invalid(
-        {
-            (f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name): message
-            for name, message in exc.errors.items()
-        }
+def _as_sent(exc: Invalid) -> Invalid:
+    """The service's ``reason`` is the API's ``notes``, and a channel's address ``url_CH-0001`` is
+    ``urls.CH-0001``."""
+
+    def sent(name: str) -> str:
+        if name == "reason":
+            return "notes"
+        return f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name
+
+    return Invalid({sent(name): message for name, message in exc.errors.items()})
+
+
+# --- routes -----------------------------------------------------------------------------------------
+
+ONE = Answer(PromotionalPost, "The post, with its history.")
+
+
+def _action(
+    rule: str, id: str, summary: str, permission: Permission, body: type[Body], refusals: dict[int, str] | None = None
+) -> Callable[[Callable[..., Response]], Callable[..., Any]]:
+    """A ``POST`` that moves a post on, answering with the post (409 when the post does not allow it)."""
+    return operation(
+        "POST",
+        rule,
+        id=id,
+        summary=summary,
+        permission=permission,
+        limit=API_PER_CLIENT,
+        parameters=(REFERENCE,),
+        body=body,
+        answers={200: ONE},
+        refusals={409: CONFLICT, **(refusals or {})},
     )
 
 
-@bp.route("/posts")
-@requires(Permission.POST_REQUEST)
-@limiter.limit(API_PER_CLIENT)
-def list_posts():
-    filters, (page, per_page) = _query(
-        QUERY_LIMITS,
-        lambda: services.PostFilters.parse(request.args, strict=True),
-        lambda: page_args(25, strict=True),
+@operation(
+    "GET",
+    "/posts",
+    id="listPosts",
+    summary="Promotional posts the caller may see (their own; all of them for comms and auditors).",
+    permission=Permission.POST_REQUEST,
+    limit=API_PER_CLIENT,
+    query=PostQuery,
+    answers={200: Answer(PromotionalPostPage, "A page of posts, newest first.")},
+)
+def list_posts() -> Response:
+    _, (filters, (page, per_page)) = PostQuery.read(
+        lambda: services.PostFilters.parse(request.args, strict=True), lambda: page_args(25, strict=True)
     )
-    result = paginate(db.session(), services.search(filters, _user()), page, per_page)
-    return jsonify(page_json(result, [post_body(p) for p in result.items]))
+    result = paginate(db.session(), services.search(filters, acting_user()), page, per_page)
+    return reply(PromotionalPostPage.of(result, [PromotionalPost.shown(p) for p in result.items]))
 
 
-@bp.route("/posts", methods=["POST"])
-@requires(Permission.POST_REQUEST)
-@limiter.limit(API_PER_CLIENT)
-def create_post():
-    body = _json_object()
-    data = services.PostProposal.from_mapping(body)
-    images = _images(body)
+@operation(
+    "POST",
+    "/posts",
+    id="proposePost",
+    summary="Propose a promotional post, with its images (any signed-in user).",
+    permission=Permission.POST_REQUEST,
+    limit=API_PER_CLIENT,
+    body=PostRequest,
+    answers={
+        201: Answer(
+            PromotionalPost,
+            "The post, waiting for a decision, with any screening findings (masked).",
+            headers={
+                "Location": {
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "The new post's API address.",
+                }
+            },
+        )
+    },
+    refusals={413: TOO_BIG},
+)
+def create_post() -> Response:
+    given = PostRequest.read()
     try:
-        post = services.propose(data, _user(), images)
+        post = services.propose(given.proposal(), acting_user(), given.images or [])
     except Invalid as exc:
         raise _api_fields(exc) from None
     response = _one(post, 201)
@@ -315,26 +679,36 @@ def create_post():
     return response
 
 
-@bp.route("/posts/<reference>")
-@requires(Permission.POST_REQUEST)
-@limiter.limit(API_PER_CLIENT)
-def get_post(reference: str):
-    return _one(services.get_visible(reference, _user()))
+@operation(
+    "GET",
+    "/posts/<reference>",
+    id="getPost",
+    summary="One post with its history (its requester, comms and auditors; 404 for anyone else).",
+    permission=Permission.POST_REQUEST,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE,),
+    answers={200: ONE},
+)
+def get_post(reference: str) -> Response:
+    return _one(services.get_visible(reference, acting_user()))
 
 
-@bp.route("/posts/<reference>/revision", methods=["POST"])
-@requires(Permission.POST_REQUEST)
-@limiter.limit(API_PER_CLIENT)
-def revise_post(reference: str):
+@_action(
+    "/posts/<reference>/revision",
+    "revisePost",
+    "Change one's own post while it waits for a decision, or make the changes asked for and resubmit it "
+    "(its requester).",
+    Permission.POST_REQUEST,
+    PostRevision,
+    {413: TOO_BIG},
+)
+def revise_post(reference: str) -> Response:
     """The requester changes their post (fields not given stay as they are): while it waits for a
     decision, or, when changes were asked for, making them and resubmitting it."""
-    post = services.get_visible(reference, _user())
-    body = _json_object()
-    data = services.PostProposal.from_mapping(body, base=services.PostProposal.of(post))
-    note = _text_fields(body, ("note",))["note"]
-    added = _images(body)
-    removed = set(_ids(body, "remove_images"))
-    alt_texts = _alt_texts(body)
+    post = services.get_visible(reference, acting_user())
+    given = PostRevision.read()
+    removed = set(given.remove_images or [])
+    alt_texts = given.alt_texts or {}
     known = {image.id for image in post.images}
     kept = [
         services.KeptImage(
@@ -346,524 +720,106 @@ def revise_post(reference: str):
         services.KeptImage(image_id=i, alt_text="", remove=True) for i in sorted((removed | set(alt_texts)) - known)
     ]
     try:
-        revised = services.revise(post, data, _user(), kept=kept, added=added, note=note)
+        revised = services.revise(
+            post,
+            given.proposal(base=services.PostProposal.of(post)),
+            acting_user(),
+            kept=kept,
+            added=given.images or [],
+            note=given.note,
+        )
     except Invalid as exc:
         raise _api_fields(exc) from None
     return _one(revised)
 
 
-@bp.route("/posts/<reference>/decision", methods=["POST"])
-@requires(Permission.POST_DECIDE)
-@limiter.limit(API_PER_CLIENT)
-def decide_post(reference: str):
-    post = services.get_visible(reference, _user())
-    body = _json_object()
-    fields = _text_fields(body, ("decision", "reason"))
-    if fields["decision"] not in {d.value for d in DECISIONS}:
+@_action(
+    "/posts/<reference>/decision",
+    "decidePost",
+    "Approve, ask for changes to, or reject a post waiting for a decision (comms; not the requester).",
+    Permission.POST_DECIDE,
+    PostDecision,
+)
+def decide_post(reference: str) -> Response:
+    post = services.get_visible(reference, acting_user())
+    given = PostDecision.read()
+    if given.decision not in {d.value for d in DECISIONS}:
         raise Invalid({"decision": "Give a decision: approve, request_changes or reject."})
-    version = _version(body, required=True)
-    return _one(services.transition(post, fields["decision"] or "", _user(), reason=fields["reason"], version=version))
+    return _one(
+        services.transition(post, given.decision or "", acting_user(), reason=given.reason, version=given.version)
+    )
 
 
-@bp.route("/posts/<reference>/findings-acceptance", methods=["POST"])
-@requires(Permission.POST_DECIDE)
-@limiter.limit(API_PER_CLIENT)
-def accept_post_findings(reference: str):
-    post = services.get_visible(reference, _user())
-    body = _json_object()
-    fields = _text_fields(body, ("reason",))
-    version = _version(body, required=True)
+@_action(
+    "/posts/<reference>/findings-acceptance",
+    "acceptPostFindings",
+    "Record why the possible patient identifiers found are acceptable, so the post can be approved (comms; not "
+    "the requester).",
+    Permission.POST_DECIDE,
+    PostFindingsAcceptance,
+)
+def accept_post_findings(reference: str) -> Response:
+    post = services.get_visible(reference, acting_user())
+    given = PostFindingsAcceptance.read()
     try:
-        services.accept_findings(post, _user(), fields["reason"], version=version)
+        services.accept_findings(post, acting_user(), given.reason, version=given.version)
     except Invalid as exc:
         raise Invalid({"reason": "; ".join(exc.errors.values())}) from None
     return _one(services.get_post(reference))
 
 
-@bp.route("/posts/<reference>/schedule", methods=["POST"])
-@requires(Permission.POST_DECIDE)
-@limiter.limit(API_PER_CLIENT)
-def schedule_post(reference: str):
-    post = services.get_visible(reference, _user())
-    body = _json_object()
-    fields = _text_fields(body, ("scheduled_for", "notes"))
-    moment = services.parse_moment(fields["scheduled_for"], "scheduled_for") if fields["scheduled_for"] else None
-    version = _version(body, required=False)
+@_action(
+    "/posts/<reference>/schedule",
+    "schedulePost",
+    "Schedule an approved post, or move a scheduled one (comms).",
+    Permission.POST_DECIDE,
+    PostSchedule,
+)
+def schedule_post(reference: str) -> Response:
+    post = services.get_visible(reference, acting_user())
+    given = PostSchedule.read()
     try:
         scheduled = services.transition(
             post,
             PostAction.SCHEDULE.value,
-            _user(),
-            reason=fields["notes"],
-            scheduled_for=moment,
-            version=version,
+            acting_user(),
+            reason=given.notes,
+            scheduled_for=given.scheduled_for,
+            version=given.version,
         )
     except Invalid as exc:
-        raise Invalid(
-            {("notes" if name == "reason" else name): message for name, message in exc.errors.items()}
-        ) from None
+        raise _as_sent(exc) from None
     return _one(scheduled)
 
 
-@bp.route("/posts/<reference>/publish", methods=["POST"])
-@requires(Permission.POST_DECIDE)
-@limiter.limit(API_PER_CLIENT)
-def publish_post(reference: str):
-    post = services.get_visible(reference, _user())
-    body = _json_object()
-    fields = _text_fields(body, ("notes",))
-    urls = body.get("urls")
-    if not isinstance(urls, dict) or not all(isinstance(value, str) for value in urls.values()):
-        raise Invalid({"urls": "urls must be an object giving each channel's reference and the post's address on it."})
-    version = _version(body, required=False)
+@_action(
+    "/posts/<reference>/publish",
+    "publishPost",
+    "Record that a post is live, with its address on each channel (comms).",
+    Permission.POST_DECIDE,
+    PostPublication,
+)
+def publish_post(reference: str) -> Response:
+    post = services.get_visible(reference, acting_user())
+    given = PostPublication.read()
     try:
         published = services.transition(
-            post,
-            PostAction.PUBLISH.value,
-            _user(),
-            reason=fields["notes"],
-            urls=urls,
-            version=version,
+            post, PostAction.PUBLISH.value, acting_user(), reason=given.notes, urls=given.urls, version=given.version
         )
     except Invalid as exc:
-        exc = _with_url_fields(exc)
-        raise Invalid(
-            {("notes" if name == "reason" else name): message for name, message in exc.errors.items()}
-        ) from None
+        raise _as_sent(exc) from None
     return _one(published)
 
 
-@bp.route("/posts/<reference>/withdraw", methods=["POST"])
-@requires(Permission.POST_REQUEST)
-@limiter.limit(API_PER_CLIENT)
-def withdraw_post(reference: str):
-    post = services.get_visible(reference, _user())
-    fields = _text_fields(_json_object(), ("reason",))
-    return _one(services.transition(post, PostAction.WITHDRAW.value, _user(), reason=fields["reason"]))
-
-
-# --- the OpenAPI document -------------------------------------------------------------------------
-
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The post's reference, such as PP-2026-0007.",
-    "schema": {"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]{1,9}$", "examples": ["PP-2026-0001"]},
-}
-ERRORS_409 = _problem(
-    "The post's state, the four-eyes rule, unaccepted screening findings or an inactive channel do not allow this; "
-    "or the post has changed since the version given."
+@_action(
+    "/posts/<reference>/withdraw",
+    "withdrawPost",
+    "Withdraw a post that is not yet published (its requester).",
+    Permission.POST_REQUEST,
+    PostWithdrawal,
 )
-ERRORS_413 = _problem("The body is larger than the upload size limit.")
-VERSION = {
-    "type": "integer",
-    "minimum": 1,
-    "maximum": VERSION_MAX,
-    "description": "The post's version as you read it (its version field); 409 if it has changed since.",
-}
-
-
-def openapi_schemas() -> dict[str, Any]:
-    statuses = [s.value for s in PostStatus]
-    post = _closed(
-        {
-            "reference": {"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]+$"},
-            "status": {"type": "string", "enum": statuses},
-            "status_label": {"type": "string"},
-            "text": {"type": "string"},
-            "characters": {"type": "integer", "minimum": 0},
-            "reason": {"type": "string"},
-            "wished_for": {"type": "string", "format": "date"},
-            "consent_confirmed_at": TIMESTAMP,
-            "consent_location": {"type": "string"},
-            "channels": {
-                "type": "array",
-                "items": _closed(
-                    {
-                        "reference": {"type": "string"},
-                        "platform": {"type": "string", "enum": [p.value for p in Platform]},
-                        "platform_label": {"type": "string"},
-                        "display_name": {"type": "string"},
-                        "handle": {"type": "string"},
-                        "status": {"type": "string"},
-                        "text_limit": {
-                            "type": ["integer", "null"],
-                            "description": "The platform's length limit; null when it has none.",
-                        },
-                        "published_url": NULLABLE_TEXT,
-                    }
-                ),
-            },
-            "images": {
-                "type": "array",
-                "items": _closed(
-                    {
-                        "id": {"type": "integer"},
-                        "position": {"type": "integer", "minimum": 1},
-                        "alt_text": {"type": "string"},
-                        "content_type": {"type": "string"},
-                        "size": {"type": "integer"},
-                        "url": {"type": "string", "description": "Download it (signed-in users who may see the post)."},
-                    }
-                ),
-            },
-            "findings": {
-                "type": "array",
-                "description": "Possible patient identifiers found by the screening, masked: never the match itself.",
-                "items": _closed(
-                    {
-                        "field": {"type": "string", "enum": ["text", "alt_text"]},
-                        "image": {"type": ["integer", "null"], "description": "The image's position, for alt_text."},
-                        "kind": {"type": "string"},
-                        "label": {"type": "string"},
-                        "start": {"type": "integer", "minimum": 0},
-                        "end": {"type": "integer", "minimum": 1},
-                        "masked": {"type": "string"},
-                    }
-                ),
-            },
-            "findings_accepted": {
-                **_closed({"by": {"type": "string"}, "at": TIMESTAMP, "reason": {"type": "string"}}),
-                "type": ["object", "null"],
-                "description": "Why the communications team found the findings acceptable; null until recorded.",
-            },
-            "requested_by": _closed({"name": {"type": "string"}, "email": {"type": "string"}}),
-            "created_at": TIMESTAMP,
-            "updated_at": TIMESTAMP,
-            "status_changed_at": TIMESTAMP,
-            "scheduled_for": _nullable(TIMESTAMP),
-            "published_at": _nullable(TIMESTAMP),
-            "version": {
-                "type": "integer",
-                "minimum": 1,
-                "description": "Goes up with every change the requester makes; give it with a decision.",
-            },
-            "links": _closed({"self": {"type": "string"}, "html": {"type": "string"}}),
-            "history": {
-                "type": "array",
-                "description": "Every step, oldest first (only on a single post).",
-                "items": _closed(
-                    {
-                        "action": {"type": "string"},
-                        "from_status": {"type": ["string", "null"]},
-                        "to_status": {"type": "string"},
-                        "actor": {"type": "string"},
-                        "occurred_at": TIMESTAMP,
-                        "reason": NULLABLE_TEXT,
-                    }
-                ),
-            },
-        },
-        optional=("history",),
-        description="A promotional post request, as its requester, the communications team and auditors see it.",
+def withdraw_post(reference: str) -> Response:
+    post = services.get_visible(reference, acting_user())
+    return _one(
+        services.transition(post, PostAction.WITHDRAW.value, acting_user(), reason=PostWithdrawal.read().reason)
     )
-    image = _base64_file(
-        "The image itself: PNG, JPEG, GIF or WebP, checked by its content.",
-        filename_max=FILENAME_MAX,
-        alt_text=required_text(
-            limits.ALT_TEXT_MAX,
-            description="What the image shows, for people who cannot see it (screened like the text).",
-        ),
-    )
-    fields: dict[str, Any] = {
-        "text": required_text(
-            limits.TEXT_MAX,
-            description="At most the limit of the strictest chosen channel's platform "
-            "(a line break counts as one character).",
-            examples=["Our flu clinic for staff opens on Tuesday in the main outpatients hall."],
-        ),
-        "channels": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": services.MAX_CHANNELS,
-            "items": {"type": "string", "pattern": "^CH-[0-9]{1,9}$"},
-            "description": "References of active channels.",
-        },
-        "wished_for": {**DATE, "description": "Today or later."},
-        "reason": required_text(services.REASON_MAX, examples=["To let staff know in good time."]),
-        "consent_confirmed": {
-            "type": "boolean",
-            "const": True,
-            "description": "Everyone identifiable in the post has consented (or no one can be identified).",
-        },
-        "consent_location": optional_text(
-            CONSENT_LOCATION_MAX,
-            description="Where the signed consent forms are kept; required when the post "
-            "has images or its text names someone.",
-        ),
-        "images": {
-            "type": ["array", "null"],
-            "maxItems": services.MAX_IMAGES,
-            "items": {"$ref": "#/components/schemas/PostImageUpload"},
-            "description": f"Images to add, each with its description (at most {services.MAX_IMAGES} in all).",
-        },
-    }
-    changed = {
-        name: {**schema, "type": [schema["type"], "null"]}
-        for name, schema in fields.items()
-        if name in ("text", "channels", "reason")
-    }
-    # A new post with images must say where their consent forms are.
-    images_need_consent_location = [
-        {"properties": {"images": {"type": ["array", "null"], "maxItems": 0}}},
-        {"required": ["consent_location"], "properties": {"consent_location": given({})}},
-    ]
-    reasons = [a.value for a in DECISIONS if TRANSITIONS[a].reason_required]
-    return {
-        "PromotionalPost": post,
-        "PostImageUpload": image,
-        "PostRequest": {
-            "type": "object",
-            "required": ["text", "channels", "wished_for", "reason", "consent_confirmed"],
-            "description": (
-                "A proposed post, with its images (each file checked by its content, as on the pages). "
-                "The text and each image's description are screened for patient identifiers; the post is saved "
-                "even when some are found, and the findings (masked) are in the answer."
-            ),
-            "properties": fields,
-            "anyOf": images_need_consent_location,
-        },
-        "PostRevision": {
-            "type": "object",
-            "required": ["consent_confirmed"],
-            "description": (
-                "The requester's change to their post: only the fields given (not null) change, and consent is "
-                "confirmed again. A post waiting for changes goes back to the communications team (resubmitted); one "
-                "waiting for a decision stays so. Either way it is screened again, any acceptance of earlier "
-                "findings is cleared and its version goes up."
-            ),
-            "properties": {
-                **fields,
-                **changed,
-                "wished_for": or_null(DATE, description="Today or later."),
-                "images": {
-                    **fields["images"],
-                    "description": f"Images to add after those kept (at most {services.MAX_IMAGES} in all).",
-                },
-                "remove_images": {
-                    "type": ["array", "null"],
-                    "maxItems": services.MAX_IMAGES,
-                    "items": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
-                    "description": "Ids of the post's images to remove.",
-                },
-                "alt_texts": {
-                    "type": ["object", "null"],
-                    "propertyNames": {"pattern": "^[0-9]{1,9}$"},
-                    "additionalProperties": required_text(limits.ALT_TEXT_MAX),
-                    "description": "A kept image's id → its new description.",
-                },
-                "note": optional_text(services.REASON_MAX, description="What has changed (kept with a resubmission)."),
-            },
-        },
-        "PostDecision": {
-            "type": "object",
-            "required": ["decision", "version"],
-            "properties": {
-                "decision": {"type": "string", "enum": [d.value for d in DECISIONS]},
-                "reason": optional_text(
-                    services.REASON_MAX, description="Required to " + " and to ".join(reasons) + "."
-                ),
-                "version": VERSION,
-            },
-            "anyOf": [
-                branch("decision", reasons, needs=["reason"], reason=given({})),
-                branch("decision", [d.value for d in DECISIONS if d.value not in reasons]),
-            ],
-        },
-        "PostFindingsAcceptance": {
-            "type": "object",
-            "required": ["reason", "version"],
-            "properties": {
-                "reason": required_text(services.REASON_MAX),
-                "version": VERSION,
-            },
-        },
-        "PostSchedule": {
-            "type": "object",
-            "required": ["scheduled_for"],
-            "properties": {
-                "scheduled_for": {
-                    **DATE_TIME,
-                    "description": "In the future. The server reads a time without an offset as UK time.",
-                    "examples": ["2099-06-01T09:00:00+01:00"],
-                },
-                "notes": optional_text(services.REASON_MAX),
-                "version": {
-                    **VERSION,
-                    "type": ["integer", "null"],
-                    "description": "Optional: the post's version as you read it.",
-                },
-            },
-        },
-        "PostPublication": {
-            "type": "object",
-            "required": ["urls"],
-            "properties": {
-                "urls": {
-                    "type": "object",
-                    "minProperties": 1,
-                    "propertyNames": {"pattern": f"^[{BLANK}]*[Cc][Hh]-[0-9]{{4,}}[{BLANK}]*$"},
-                    "additionalProperties": required_text(services.URL_MAX),
-                    "description": (
-                        "Every target channel's reference → the post's address on it, which must be on that "
-                        "channel's platform (and account, where the address shows it)."
-                    ),
-                },
-                "notes": optional_text(services.REASON_MAX),
-                "version": {
-                    **VERSION,
-                    "type": ["integer", "null"],
-                    "description": "Optional: the post's version as you read it.",
-                },
-            },
-        },
-        "PostWithdrawal": {
-            "type": "object",
-            "properties": {"reason": optional_text(services.REASON_MAX)},
-        },
-    }
-
-
-def openapi_paths() -> dict[str, Any]:
-    bearer = [{"bearerAuth": []}]
-    one = _json({"$ref": "#/components/schemas/PromotionalPost"}, "The post, with its history.")
-
-    def action(operation: str, summary: str, schema: str, who: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "post": {
-                "operationId": operation,
-                "summary": f"{summary} ({who}).",
-                "security": bearer,
-                "parameters": [REFERENCE],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-                },
-                "responses": {
-                    "200": one,
-                    "400": ERRORS_400,
-                    "401": ERRORS_401,
-                    "403": ERRORS_403,
-                    "404": ERRORS_404,
-                    "409": ERRORS_409,
-                    "422": ERRORS_422,
-                    "429": ERRORS_429,
-                    **extra,
-                },
-            }
-        }
-
-    return {
-        "/api/v1/posts": {
-            "get": {
-                "operationId": "listPosts",
-                "summary": "Promotional posts the caller may see (their own; all of them for comms and auditors).",
-                "security": bearer,
-                "parameters": [
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "schema": blank_or(s.value for s in PostStatus),
-                        "description": "Empty means any status.",
-                    },
-                    {
-                        "name": "q",
-                        "in": "query",
-                        "schema": query_text(QUERY_LIMITS["q"]),
-                        "description": "Text in the post, or its reference.",
-                    },
-                    *_page_params(25),
-                ],
-                "responses": {
-                    "200": _json(_paged("#/components/schemas/PromotionalPost"), "A page of posts, newest first."),
-                    "401": ERRORS_401,
-                    "403": ERRORS_403,
-                    "422": ERRORS_422,
-                    "429": ERRORS_429,
-                },
-            },
-            "post": {
-                "operationId": "proposePost",
-                "summary": "Propose a promotional post, with its images (any signed-in user).",
-                "security": bearer,
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PostRequest"}}},
-                },
-                "responses": {
-                    "201": {
-                        **_json(
-                            {"$ref": "#/components/schemas/PromotionalPost"},
-                            "The post, waiting for a decision, with any screening findings (masked).",
-                        ),
-                        "headers": {
-                            "Location": {
-                                "required": True,
-                                "schema": {"type": "string"},
-                                "description": "The new post's API address.",
-                            }
-                        },
-                    },
-                    "400": ERRORS_400,
-                    "401": ERRORS_401,
-                    "403": ERRORS_403,
-                    "413": ERRORS_413,
-                    "422": ERRORS_422,
-                    "429": ERRORS_429,
-                },
-            },
-        },
-        "/api/v1/posts/{reference}": {
-            "get": {
-                "operationId": "getPost",
-                "summary": "One post with its history (its requester, comms and auditors; 404 for anyone else).",
-                "security": bearer,
-                "parameters": [REFERENCE],
-                "responses": {
-                    "200": one,
-                    "401": ERRORS_401,
-                    "403": ERRORS_403,
-                    "404": ERRORS_404,
-                    "429": ERRORS_429,
-                },
-            }
-        },
-        "/api/v1/posts/{reference}/revision": action(
-            "revisePost",
-            "Change one's own post while it waits for a decision, or make the changes asked for and resubmit it",
-            "PostRevision",
-            "its requester",
-            **{"413": ERRORS_413},
-        ),
-        "/api/v1/posts/{reference}/decision": action(
-            "decidePost",
-            "Approve, ask for changes to, or reject a post waiting for a decision",
-            "PostDecision",
-            "comms; not the requester",
-        ),
-        "/api/v1/posts/{reference}/findings-acceptance": action(
-            "acceptPostFindings",
-            "Record why the possible patient identifiers found are acceptable, so the post can be approved",
-            "PostFindingsAcceptance",
-            "comms; not the requester",
-        ),
-        "/api/v1/posts/{reference}/schedule": action(
-            "schedulePost",
-            "Schedule an approved post, or move a scheduled one",
-            "PostSchedule",
-            "comms",
-        ),
-        "/api/v1/posts/{reference}/publish": action(
-            "publishPost",
-            "Record that a post is live, with its address on each channel",
-            "PostPublication",
-            "comms",
-        ),
-        "/api/v1/posts/{reference}/withdraw": action(
-            "withdrawPost",
-            "Withdraw a post that is not yet published",
-            "PostWithdrawal",
-            "its requester",
-        ),
-    }

@@ -1,0 +1,411 @@
+"""The channels API under ``/api/v1/channels``: list (or export), request, read, transitions.
+
+A channel shows its internal details (purpose, plans, administrators, history) only to its
+requester, the communications team and auditors; other staff see what the public sees.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, cast
+
+from flask import request, url_for
+from flask.wrappers import Response
+from pydantic import Field, WithJsonSchema
+
+from registry import db
+from registry.api import openapi as blocks
+from registry.api.operations import (
+    Answer,
+    Body,
+    Choice,
+    Described,
+    Flag,
+    FreeText,
+    MaybeDate,
+    Out,
+    Paged,
+    Query,
+    ShownTimestamp,
+    Text,
+    Timestamp,
+    one_of,
+    operation,
+    reply,
+)
+from registry.api.support import acting_user
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.channels import services
+from registry.channels.models import Channel as ChannelRecord
+from registry.channels.models import ChannelTransition
+from registry.channels.platforms import MAX_INPUT_LENGTH, Platform
+from registry.channels.services import LIMITS, REASON_MAX, SORTS
+from registry.channels.views import EXPORT_COLUMNS
+from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
+from registry.errors import NotPermitted
+from registry.web.exports import csv_response
+from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
+from registry.web.throttle import API_PER_CLIENT
+
+PLATFORMS = [p.value for p in Platform]
+STATUSES = [s.value for s in ChannelStatus]
+
+REFERENCE = {
+    "name": "reference",
+    "in": "path",
+    "required": True,
+    "description": "The channel's reference, such as CH-0042.",
+    "schema": {"type": "string", "pattern": "^CH-[0-9]{1,9}$", "examples": ["CH-0001"]},
+}
+
+# --- how a channel looks ----------------------------------------------------------------------------
+
+
+class PublicChannel(Out):
+    """What anyone may know of a Trust channel."""
+
+    named: ClassVar[bool] = True
+    reference: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^CH-[0-9]+$"})]
+    platform: Annotated[str, one_of(PLATFORMS)]
+    platform_label: str
+    handle: str
+    url: str
+    display_name: str
+    department: str
+    status: Annotated[str, one_of(STATUSES)]
+    status_changed_at: Timestamp
+
+
+class Person(Out):
+    name: str
+    email: str
+
+
+class Links(Out):
+    self: str
+    html: str
+
+
+class Step(Out):
+    action: str
+    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
+    to_status: Annotated[str, one_of(STATUSES)]
+    actor: str
+    occurred_at: Timestamp
+    reason: str | None
+
+
+class Channel(PublicChannel):
+    """A channel. The internal fields (purpose, plans, administrators, history…) are present only for
+    its requester, the communications team and auditors; other staff see what the public sees."""
+
+    status_label: str
+    purpose: str = ""
+    audience: str = ""
+    posting_plan: str = ""
+    moderation_plan: str = ""
+    out_of_hours: str = ""
+    sponsor: str = ""
+    proposed_administrators: str = ""
+    policy_acknowledged_at: ShownTimestamp = None
+    created_at: ShownTimestamp = None
+    updated_at: ShownTimestamp = None
+    next_review_on: MaybeDate = None
+    requested_by: Person | None = Field(
+        default=None, description="Shown to the requester, the communications team and auditors; null for others."
+    )
+    links: Links
+    history: list[Step] = Field(default=[], description="Every step, oldest first (only on a single channel).")
+
+    @classmethod
+    def shown(cls, channel: ChannelRecord, viewer: User, history: list[ChannelTransition] | None = None) -> Channel:
+        """``channel`` as ``viewer`` may see it, with its ``history`` if given."""
+        links = Links(
+            self=url_for("api.get_channel", reference=channel.reference),
+            html=url_for("channels.detail", reference=channel.reference),
+        )
+        if not services.sees_everything(viewer, channel):
+            return cls.taking(channel, links=links)
+        internal: dict[str, Any] = {name: getattr(channel, name) for name in INTERNAL}
+        if history is not None:
+            internal["history"] = [Step.taking(s, actor=s.actor.name) for s in history]
+        requester = Person(name=channel.requester.name, email=channel.requester.email)
+        return cls.taking(channel, links=links, requested_by=requester, **internal)
+
+
+INTERNAL = (
+    "purpose",
+    "audience",
+    "posting_plan",
+    "moderation_plan",
+    "out_of_hours",
+    "sponsor",
+    "proposed_administrators",
+    "policy_acknowledged_at",
+    "created_at",
+    "updated_at",
+    "next_review_on",
+)
+
+
+class ChannelPage(Paged[Channel]):
+    pass
+
+
+# --- what a request may hold ------------------------------------------------------------------------
+
+
+def _plan(limit: int) -> Text:
+    return Text(blocks.optional_text(limit, description="Optional; null is the same as leaving it out."))
+
+
+class ChannelRequest(Body):
+    required = ("platform", "handle", "display_name", "department", "purpose", "audience", "policy_acknowledged")
+
+    platform: Annotated[str | None, Text({"type": "string", "enum": PLATFORMS})] = None
+    handle: Annotated[
+        str | None,
+        Text(
+            blocks.required_text(
+                MAX_INPUT_LENGTH,
+                description="A handle or profile URL; it must fit the platform's rules and not be held by "
+                "another live channel.",
+                examples=["ExampleNHSTrust"],
+            )
+        ),
+    ] = None
+    display_name: Annotated[
+        str | None, Text(blocks.required_text(LIMITS["display_name"], examples=["Example NHS Foundation Trust"]))
+    ] = None
+    department: Annotated[str | None, Text(blocks.required_text(LIMITS["department"], examples=["Communications"]))] = (
+        None
+    )
+    purpose: Annotated[
+        str | None,
+        Text(blocks.required_text(LIMITS["purpose"], examples=["News and service updates for patients and visitors."])),
+    ] = None
+    audience: Annotated[
+        str | None,
+        Text(blocks.required_text(LIMITS["audience"], examples=["Patients, carers and the local community."])),
+    ] = None
+    posting_plan: Annotated[str | None, _plan(LIMITS["posting_plan"])] = None
+    moderation_plan: Annotated[str | None, _plan(LIMITS["moderation_plan"])] = None
+    out_of_hours: Annotated[str | None, _plan(LIMITS["out_of_hours"])] = None
+    sponsor: Annotated[str | None, _plan(LIMITS["sponsor"])] = None
+    proposed_administrators: Annotated[str | None, _plan(LIMITS["proposed_administrators"])] = None
+    policy_acknowledged: Annotated[bool | None, Flag({"type": "boolean", "const": True})] = None
+
+    def request(self) -> services.ChannelRequest:
+        return services.ChannelRequest(**self.model_dump(exclude_none=True))
+
+
+_NOT_TAKEN = {"handle": {"enum": [None, ""]}, "url": {"enum": [None, ""]}}
+
+
+class TransitionRequest(Body):
+    needed: ClassVar[dict[str, str]] = {
+        "action": "Give an action: approve, reject, request_info, resubmit, activate, suspend, reinstate, "
+        "retire or withdraw."
+    }
+    extra: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            blocks.branch(
+                "action",
+                [t.action.value for t in TRANSITIONS.values() if t.reason_required],
+                needs=["reason"],
+                reason=blocks.given({}),
+                **_NOT_TAKEN,
+            ),
+            blocks.branch(
+                "action",
+                [
+                    t.action.value
+                    for t in TRANSITIONS.values()
+                    if not t.reason_required and t.action is not ChannelAction.ACTIVATE
+                ],
+                **_NOT_TAKEN,
+            ),
+            blocks.branch("action", [ChannelAction.ACTIVATE.value]),
+        ]
+    }
+
+    action: Annotated[str | None, Text({"type": "string", "enum": [a.value for a in ChannelAction]})] = None
+    reason: Annotated[
+        str | None,
+        Text(
+            blocks.optional_text(
+                REASON_MAX,
+                description="Required to reject, request_info, suspend and retire; surrounding space is not kept.",
+            )
+        ),
+    ] = None
+    handle: Annotated[
+        str | None,
+        Text(
+            blocks.optional_text(
+                MAX_INPUT_LENGTH,
+                description="Only with activate, when the live account's handle differs from the one approved; "
+                "it must fit the platform's rules and not be held by another live channel.",
+            )
+        ),
+    ] = None
+    url: Annotated[
+        str | None,
+        Text(
+            blocks.optional_text(
+                MAX_INPUT_LENGTH, description="Only with activate: the live account's URL, instead of its handle."
+            )
+        ),
+    ] = None
+
+
+class ChannelQuery(Query):
+    status: Annotated[str, Described(blocks.blank_or(STATUSES)), Field(description="Empty means any status.")] = ""
+    platform: Annotated[str, Described(blocks.blank_or(PLATFORMS)), Field(description="Empty means any platform.")] = ""
+    department: Annotated[str, FreeText(200)] = ""
+    q: Annotated[str, FreeText(200), Field(description="Text in the name, handle or department, or a reference.")] = ""
+    sort: Annotated[
+        str, Described({"type": "string", "enum": ["", *SORTS]}), Field(description="Empty means by reference.")
+    ] = ""
+    dir: Annotated[
+        str, Described({"type": "string", "enum": ["", "asc", "desc"]}), Field(description="Empty means ascending.")
+    ] = ""
+    format: Annotated[
+        str,
+        Choice(("json", "csv"), "json"),
+        Field(description="`csv` downloads every matching channel (comms and auditors)."),
+    ] = "json"
+    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
+    per_page: Annotated[
+        str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")
+    ] = ""
+
+
+# --- routes -----------------------------------------------------------------------------------------
+
+CHANNEL = Answer(Channel, "The channel.")
+
+
+@operation(
+    "GET",
+    "/channels",
+    id="listChannels",
+    summary="Channels the caller may see (all of them for comms and auditors).",
+    permission=Permission.CHANNEL_LIST,
+    limit=API_PER_CLIENT,
+    query=ChannelQuery,
+    answers={
+        200: Answer(
+            ChannelPage,
+            "A page of channels, or CSV with `format=csv`.",
+            also={"text/csv": {"schema": {"type": "string"}}},
+        )
+    },
+)
+def list_channels() -> Response:
+    query, (filters, (page, per_page)) = ChannelQuery.read(
+        lambda: services.ChannelFilters.parse(request.args, strict=True), lambda: page_args(25, strict=True)
+    )
+    viewer = acting_user()
+    statement = services.search(filters, viewer)
+    if query.format == "csv":
+        if not viewer.can(Permission.CHANNEL_EXPORT):
+            raise NotPermitted("Only the communications team and auditors can export the inventory.")
+        rows = [
+            (
+                c.reference,
+                c.platform,
+                c.handle,
+                c.url,
+                c.display_name,
+                c.department,
+                c.status,
+                c.sponsor,
+                c.requester.email,
+                c.created_at,
+                c.status_changed_at,
+                c.next_review_on,
+            )
+            for c in cast(list[ChannelRecord], db.session().scalars(statement).all())
+        ]
+        services.record_export(viewer, filters, len(rows))
+        return csv_response("channels.csv", EXPORT_COLUMNS, rows)
+    result = paginate(db.session(), statement, page, per_page)
+    return reply(ChannelPage.of(result, [Channel.shown(c, viewer) for c in result.items]))
+
+
+@operation(
+    "POST",
+    "/channels",
+    id="requestChannel",
+    summary="Request a new channel (any signed-in user).",
+    permission=Permission.CHANNEL_REQUEST,
+    limit=API_PER_CLIENT,
+    body=ChannelRequest,
+    answers={
+        201: Answer(
+            Channel,
+            "The request, in status `requested`.",
+            headers={
+                "Location": {
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "The new channel's API address.",
+                }
+            },
+            links={
+                name: {"operationId": name, "parameters": {"reference": "$response.body#/reference"}}
+                for name in ("getChannel", "transitionChannel")
+            },
+        )
+    },
+)
+def create_channel() -> Response:
+    channel = services.request_channel(ChannelRequest.read().request(), acting_user())
+    response = reply(Channel.shown(channel, acting_user(), services.history(channel)), 201)
+    response.headers["Location"] = url_for("api.get_channel", reference=channel.reference)
+    return response
+
+
+def visible(reference: str) -> ChannelRecord:
+    """The channel, if the caller may see it (403 otherwise, 404 if there is none)."""
+    channel = services.get_channel(reference)
+    if not services.can_view(acting_user(), channel):
+        raise NotPermitted("You can see your own requests and the Trust's official channels only.")
+    return channel
+
+
+@operation(
+    "GET",
+    "/channels/<reference>",
+    id="getChannel",
+    summary="One channel with its history.",
+    permission=Permission.CHANNEL_LIST,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE,),
+    answers={200: CHANNEL},
+)
+def get_channel(reference: str) -> Response:
+    channel = visible(reference)
+    return reply(Channel.shown(channel, acting_user(), services.history(channel)))
+
+
+@operation(
+    "POST",
+    "/channels/<reference>/transitions",
+    id="transitionChannel",
+    summary="Move a channel along its lifecycle.",
+    permission=Permission.CHANNEL_LIST,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE,),
+    body=TransitionRequest,
+    answers={200: Answer(Channel, "The channel after the transition.")},
+    refusals={409: "The channel's state, or the four-eyes rule, does not allow this action."},
+)
+def transition(reference: str) -> Response:
+    channel = visible(reference)
+    fields = TransitionRequest.read()
+    channel = services.transition(
+        channel, fields.action or "", acting_user(), reason=fields.reason, handle=fields.handle, url=fields.url
+    )
+    return reply(Channel.shown(channel, acting_user(), services.history(channel)))
