@@ -30,8 +30,8 @@ from registry.channels.lookalike import comparable_part, lookalike_keys
 from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition
 from registry.channels.platforms import Platform
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
-from registry.lifecycle.table import Need
 from registry.errors import Conflict, Invalid, NotPermitted
+from registry.lifecycle.table import Need
 from tests.conftest import Browser
 
 REQUESTER_ONLY = {ChannelAction.WITHDRAW, ChannelAction.RESUBMIT}
