@@ -276,9 +276,7 @@ class ChannelQuery(Query):
         Field(description="`csv` downloads every matching channel (comms and auditors)."),
     ] = "json"
     page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
-    per_page: Annotated[
-        str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")
-    ] = ""
+    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
 
 
 # --- routes -----------------------------------------------------------------------------------------

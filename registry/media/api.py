@@ -42,6 +42,7 @@ from registry.media import services
 from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContactStep
 from registry.media.models import MediaContact as ContactRecord
 from registry.media.workflow import ACTIONS, FILTER_VALUES, NOTE, TRANSITIONS, MediaContactStatus, Need
+from registry.text import parse_moment
 from registry.uploads import services as uploads
 from registry.uploads.models import UploadType
 from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
@@ -178,7 +179,7 @@ class Moment(Declared):
 
     def check(self, value: object, name: str) -> object:
         try:
-            return None if value is None else services.parse_moment(value, name)
+            return None if value is None else parse_moment(value, name)
         except Invalid as exc:
             raise refuse(name, exc.errors[name]) from None
 
