@@ -28,9 +28,8 @@ from registry.audit.services import Actor, record
 from registry.auth import notices
 from registry.auth.models import RecoveryCode, User, UserTotp, totp_aad
 from registry.auth.permissions import TWO_FACTOR_ROLES
+from registry.crypto import Sealed, vault
 from registry.errors import Conflict, Invalid
-from registry.vault import vault
-from registry.vault.crypto import Sealed
 
 ISSUER = "Social Channel Registry"
 DIGITS = 6

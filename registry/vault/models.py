@@ -23,8 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.channels.models import Channel
+from registry.crypto import Sealed
 from registry.db import Base, UTCDateTime, created, intpk
-from registry.vault.crypto import Sealed
 
 
 class CredentialKind(StrEnum):

@@ -35,9 +35,8 @@ from registry.auth.models import User, UserTotp, totp_aad
 from registry.auth.permissions import Permission
 from registry.channels.models import Channel, reference_for
 from registry.channels.workflow import ChannelStatus
+from registry.crypto import Sealed, VaultError, vault
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted, RegistryError
-from registry.vault import vault
-from registry.vault.crypto import Sealed, VaultError
 from registry.vault.models import (
     Credential,
     CredentialKind,
