@@ -209,9 +209,8 @@ def verify(user: User, code: str) -> str | None:
         return "totp"
     if _RECOVERY.match(cleaned):
         # Spend the code only if it is still unspent: a conditional update, safe against a race.
-        spent = (
-            db.session()
-            .execute(
+        spent = db.changed_rows(
+            db.session().execute(
                 update(RecoveryCode)
                 .where(
                     RecoveryCode.user_id == user.id,
@@ -220,7 +219,6 @@ def verify(user: User, code: str) -> str | None:
                 )
                 .values(used_at=db.utcnow())
             )
-            .rowcount
         )
         if spent == 1:
             record(
