@@ -30,10 +30,7 @@ from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
-from registry.roster.models import (
-    PlatformRole,
-    RosterGrant,
-)
+from registry.roster.models import PlatformRole, RosterGrant
 from registry.vault import rotation
 
 NAME_MAX = 200
@@ -65,7 +62,7 @@ def _reason(text: str | None, *, field: str, missing: str) -> str:
     return reason
 
 
-def _check_may(actor: User | Actor, permission: Permission, message: str) -> None:
+def check_may(actor: User | Actor, permission: Permission, message: str) -> None:
     """People need ``permission``; named system processes (expiry, a leaver's clean-up) act as the rules say."""
     if isinstance(actor, User) and not actor.can(permission):
         raise NotPermitted(message)
@@ -238,7 +235,7 @@ def grant(
     A Registry user is recognised by their e-mail address (the grant takes their
     name); anyone else is a named external person with their organisation.
     """
-    _check_may(actor, Permission.ROSTER_MANAGE, "Only the communications team keeps the administrator roster.")
+    check_may(actor, Permission.ROSTER_MANAGE, "Only the communications team keeps the administrator roster.")
     errors: dict[str, str] = {}
     address, holder = _holder(email, errors)
     person_name = _clean(name)
@@ -324,7 +321,7 @@ def _already_ended(grant: RosterGrant) -> Conflict:
     )
 
 
-def _end(grant: RosterGrant, *, reason: str, actor: User | Actor, action: AuditAction) -> int:
+def end_grant(grant: RosterGrant, *, reason: str, actor: User | Actor, action: AuditAction) -> int:
     """Close the grant and flag every credential of its channel; returns how many were newly flagged."""
     current = (
         db.session()
@@ -372,11 +369,11 @@ def clock_date(moment: dt.datetime) -> dt.date:
 
 def revoke(grant: RosterGrant, *, reason: str, actor: User | Actor) -> RosterGrant:
     """Remove a person from the channel's roster, saying why; every credential of the channel needs rotating."""
-    _check_may(actor, Permission.ROSTER_MANAGE, "Only the communications team keeps the administrator roster.")
+    check_may(actor, Permission.ROSTER_MANAGE, "Only the communications team keeps the administrator roster.")
     if not grant.is_active:
         raise _already_ended(grant)
     given = _reason(reason, field="reason", missing="Enter why this person is being removed from the roster.")
-    _end(grant, reason=given, actor=actor, action=AuditAction.ROSTER_REVOKE)
+    end_grant(grant, reason=given, actor=actor, action=AuditAction.ROSTER_REVOKE)
     return grant
 
 
@@ -399,7 +396,7 @@ def expire_due(today: dt.date | None = None) -> int:
     for each in due:
         assert each.expires_on is not None
         try:
-            _end(
+            end_grant(
                 each,
                 reason=f"grant expired on {uk_date(each.expires_on)}",
                 actor=actor,

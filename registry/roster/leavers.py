@@ -16,14 +16,10 @@ from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor
 from registry.auth.models import User
-from registry.roster.grants import LEAVER_REASON, _end
-from registry.roster.models import (
-    RosterGrant,
-)
+from registry.roster.grants import LEAVER_REASON, end_grant
+from registry.roster.models import RosterGrant
 from registry.vault import rotation
 from registry.vault.models import Credential, CredentialReveal
-
-# --- leavers ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -81,7 +77,7 @@ def leaver(user: User, actor: User | Actor) -> LeaverReport:
         .all()
     )
     for each in held:
-        _end(each, reason=LEAVER_REASON, actor=actor, action=AuditAction.ROSTER_REVOKE)
+        end_grant(each, reason=LEAVER_REASON, actor=actor, action=AuditAction.ROSTER_REVOKE)
         report.grants.append(each)
     report.roster_credentials = rotation.credentials_of_channel_ids(g.channel_id for g in report.grants)
     report.seen_credentials = rotation.seen_since_rotation(user)

@@ -23,25 +23,18 @@ from registry.channels.workflow import OFFICIAL_STATUSES
 from registry.errors import Conflict, Invalid, NotFound
 from registry.roster.grants import (
     REASON_MAX,
-    _check_may,
     _clean,
-    _end,
+    check_may,
     clock_date,
     describe,
+    end_grant,
     uk_date,
 )
-from registry.roster.models import (
-    AccessReview,
-    AccessReviewItem,
-    ReviewDecision,
-    RosterGrant,
-)
+from registry.roster.models import AccessReview, AccessReviewItem, ReviewDecision, RosterGrant
 
 TITLE_MAX = 200
 REVIEW_REFERENCE = re.compile(r"^\s*AR-?(\d{1,9})\s*$", re.IGNORECASE)
 REVIEW_OBJECT = "access_review"
-
-# --- access reviews ---------------------------------------------------------------------------
 
 
 def review_id_from_reference(reference: str) -> int | None:
@@ -116,7 +109,7 @@ def start_review(
     actor: User,
 ) -> AccessReview:
     """Begin a review of every active grant on the Trust's live channels (``channel_ids`` None), or on some."""
-    _check_may(actor, Permission.REVIEW_MANAGE, "Only the communications team runs access reviews.")
+    check_may(actor, Permission.REVIEW_MANAGE, "Only the communications team runs access reviews.")
     errors: dict[str, str] = {}
     title = _clean(title)
     if not title:
@@ -189,7 +182,7 @@ def four_eyes_blocks(item: AccessReviewItem, user: User) -> bool:
 
 def decide(item: AccessReviewItem, decision: str, note: str | None, actor: User) -> AccessReviewItem:
     """Certify a grant (still needed) or revoke it (ending it, with the note as the reason)."""
-    _check_may(actor, Permission.REVIEW_MANAGE, "Only the communications team decides access reviews.")
+    check_may(actor, Permission.REVIEW_MANAGE, "Only the communications team decides access reviews.")
     item = (
         db.session()
         .execute(
@@ -236,7 +229,7 @@ def decide(item: AccessReviewItem, decision: str, note: str | None, actor: User)
     item.decided_at = db.utcnow()
     item.note = note or None
     if chosen is ReviewDecision.REVOKED and grant.is_active:
-        _end(
+        end_grant(
             grant,
             reason=f"revoked in access review {review.reference}: {note}",
             actor=actor,
@@ -344,7 +337,7 @@ def overdue_items(today: dt.date | None = None) -> Select[AccessReviewItem]:
 
 def finish(review: AccessReview, actor: User) -> AccessReview:
     """Close a review whose every grant has been decided; it is then kept, read-only."""
-    _check_may(actor, Permission.REVIEW_MANAGE, "Only the communications team runs access reviews.")
+    check_may(actor, Permission.REVIEW_MANAGE, "Only the communications team runs access reviews.")
     review = get_review(review.reference, for_update=True)
     if review.finished_at is not None:
         raise Conflict(f"{review.reference} was already finished.")
