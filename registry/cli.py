@@ -27,6 +27,7 @@ from registry.auth import setup_links
 from registry.auth.models import SetupReason
 from registry.auth.permissions import Role
 from registry.breaches import services as breaches
+from registry.crypto import VaultError, vault
 from registry.errors import RegistryError
 from registry.notifications import reminders
 from registry.notifications import services as notifications
@@ -34,8 +35,6 @@ from registry.reports import services as reports
 from registry.roster import services as roster
 from registry.uploads import services as uploads
 from registry.vault import services as custody
-from registry.vault import vault
-from registry.vault.crypto import VaultError
 
 
 def cli_actor() -> Actor:

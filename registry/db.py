@@ -19,15 +19,17 @@ import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 from flask import Flask, Response, current_app, g
 from sqlalchemy import (
     BigInteger,
+    CursorResult,
     DateTime,
     Engine,
     Integer,
     MetaData,
+    Result,
     String,
     create_engine,
     event,
@@ -265,6 +267,15 @@ def transaction() -> Iterator[Session]:
         current.rollback()
         raise
     _run_after_commit(current)
+
+
+def changed_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run by ``session().execute`` changed (0 if the driver cannot say).
+
+    SQLAlchemy types every ``Session.execute`` result as a plain ``Result``; a DML statement's is a
+    ``CursorResult``, which has the row count.
+    """
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 AFTER_COMMIT = "registry.after_commit"

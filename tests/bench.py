@@ -68,10 +68,9 @@ from registry.channels.models import (
 from registry.channels.platforms import PLATFORMS, Platform, normalise_handle
 from registry.channels.services import REVIEW_INTERVAL
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
+from registry.crypto import Sealed, Vault, vault
 from registry.monitoring import services as monitoring
 from registry.vault import services as custody
-from registry.vault import vault
-from registry.vault.crypto import Sealed, Vault
 from registry.vault.models import (
     Credential,
     CredentialKind,

@@ -42,9 +42,9 @@ from registry.auth.models import (
     totp_aad,
 )
 from registry.channels.models import Channel
+from registry.crypto import DecryptionFailed, Sealed
 from registry.notifications.models import Notification
 from registry.vault import services as custody
-from registry.vault.crypto import DecryptionFailed, Sealed
 from tests.conftest import (
     TEST_PASSWORD,
     TOTP_SECRETS,

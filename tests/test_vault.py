@@ -38,14 +38,14 @@ from registry.auth import services as accounts
 from registry.auth.models import User, UserTotp, totp_aad
 from registry.channels import services as channels
 from registry.channels.models import Channel
-from registry.vault import services as custody
-from registry.vault.crypto import (
+from registry.crypto import (
     DecryptionFailed,
     NoMasterKey,
     Sealed,
     UnknownKeyId,
     Vault,
 )
+from registry.vault import services as custody
 from registry.vault.models import CredentialReveal, CredentialVersion, version_aad
 from tests.conftest import (
     TEST_AUDIT_KEYS,

@@ -10,7 +10,7 @@ the ``auth`` blueprint.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -26,6 +26,7 @@ from registry.auth.forms import (
 )
 from registry.auth.models import AccountRequest, ApiToken, SetupReason, User
 from registry.auth.permissions import PRIVILEGED_ROLES, Permission, requires
+from registry.auth.sessions import signed_in_user
 from registry.auth.setup_links import issue as issue_setup_link
 from registry.auth.setup_links import open_link_for
 from registry.auth.views import bp
@@ -36,7 +37,7 @@ from registry.web.pagination import page_args, paginate
 
 
 def _actor() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return signed_in_user()
 
 
 def _user_or_404(user_id: int) -> User:
@@ -66,7 +67,7 @@ def _asked(request_: AccountRequest | None) -> str:
 
 @bp.route("/admin/users")
 @requires(Permission.USER_MANAGE)
-def users():
+def users() -> ResponseReturnValue:
     page, per_page = page_args(50)
     q = request.args.get("q", "").strip()[:200]
     statement = select(User).options(selectinload(User.role_grants)).order_by(User.active.desc(), func.lower(User.name))
@@ -81,7 +82,7 @@ def users():
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @requires(Permission.USER_MANAGE)
-def create_user():
+def create_user() -> ResponseReturnValue:
     """Add a person. They choose their own password through the set-up link e-mailed to them; a
     privileged role they are given waits for a second administrator."""
     form = UserCreateForm()
@@ -126,7 +127,7 @@ def _user_page(
     reset_form: TwoFactorResetForm | None = None,
     manager_form: LineManagerForm | None = None,
     status: int = 200,
-):
+) -> ResponseReturnValue:
     roles_form = roles_form or RolesForm(roles=sorted(r.value for r in user.roles), formdata=None)
     return render_template(
         "auth/user.html",
@@ -147,13 +148,13 @@ def _user_page(
 
 @bp.route("/admin/users/<int:user_id>")
 @requires(Permission.USER_MANAGE)
-def user(user_id: int):
+def user(user_id: int) -> ResponseReturnValue:
     return _user_page(_user_or_404(user_id))
 
 
 @bp.route("/admin/users/<int:user_id>/roles", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def set_roles(user_id: int):
+def set_roles(user_id: int) -> ResponseReturnValue:
     """Change someone's roles: removals and everyday roles now, privileged roles by request (four eyes)."""
     user = _user_or_404(user_id)
     form = RolesForm()
@@ -173,7 +174,7 @@ def set_roles(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/line-manager", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def set_line_manager(user_id: int):
+def set_line_manager(user_id: int) -> ResponseReturnValue:
     """Record (or clear) the person's line manager, who handles breach reports about them first."""
     user = _user_or_404(user_id)
     form = _line_manager_form(user, request.form)
@@ -203,7 +204,7 @@ def set_line_manager(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def deactivate(user_id: int):
+def deactivate(user_id: int) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     report = services.deactivate(user, actor=_actor())
     flash(f"{user.name} has been deactivated and signed out everywhere. {report.summary()}", "success")
@@ -212,7 +213,7 @@ def deactivate(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def reactivate(user_id: int):
+def reactivate(user_id: int) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     removed = services.reactivate(user, actor=_actor())
     taken = (
@@ -227,7 +228,7 @@ def reactivate(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def reset_password(user_id: int):
+def reset_password(user_id: int) -> ResponseReturnValue:
     """Reset a forgotten password: the old one stops working and the person chooses a new one through
     a set-up link sent to their own e-mail. The administrator never learns a password."""
     user = _user_or_404(user_id)
@@ -238,7 +239,7 @@ def reset_password(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/set-up-link", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def send_setup_link(user_id: int):
+def send_setup_link(user_id: int) -> ResponseReturnValue:
     """Send a new set-up link (the last one expired or was lost); earlier links stop working."""
     user = _user_or_404(user_id)
     if user.id == _actor().id:
@@ -261,7 +262,7 @@ def send_setup_link(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/two-factor/reset", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def reset_two_factor(user_id: int):
+def reset_two_factor(user_id: int) -> ResponseReturnValue:
     """A lost phone. For a privileged user, a request that a second administrator approves (the user is
     e-mailed at once); for anyone else, done now."""
     user = _user_or_404(user_id)
@@ -285,7 +286,7 @@ def reset_two_factor(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def revoke_token(user_id: int, token_id: int):
+def revoke_token(user_id: int, token_id: int) -> ResponseReturnValue:
     token = db.session().get(ApiToken, token_id)
     if token is None or token.user_id != user_id:
         abort(404)
@@ -296,7 +297,7 @@ def revoke_token(user_id: int, token_id: int):
 
 @bp.route("/admin/approvals")
 @requires(Permission.USER_MANAGE)
-def approvals_index():
+def approvals_index() -> ResponseReturnValue:
     """What administrators have asked for and wait on a second administrator, and what was decided."""
     page, per_page = page_args(25)
     return render_template(
@@ -310,7 +311,7 @@ def approvals_index():
 
 @bp.route("/admin/approvals/<int:request_id>", methods=["GET"])
 @requires(Permission.USER_MANAGE)
-def approval(request_id: int):
+def approval(request_id: int) -> ResponseReturnValue:
     account_request = approvals.get(request_id)
     return render_template(
         "auth/approval.html",
@@ -324,7 +325,7 @@ def approval(request_id: int):
 
 @bp.route("/admin/approvals/<int:request_id>/approve", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def approve(request_id: int):
+def approve(request_id: int) -> ResponseReturnValue:
     account_request = approvals.get(request_id)
     approvals.approve(account_request, actor=_actor())
     flash(
@@ -337,7 +338,7 @@ def approve(request_id: int):
 
 @bp.route("/admin/approvals/<int:request_id>/reject", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def reject(request_id: int):
+def reject(request_id: int) -> ResponseReturnValue:
     account_request = approvals.get(request_id)
     form = RejectForm()
     if form.validate_on_submit():
@@ -360,7 +361,7 @@ def reject(request_id: int):
 
 @bp.route("/admin/approvals/<int:request_id>/cancel", methods=["POST"])
 @requires(Permission.USER_MANAGE)
-def cancel(request_id: int):
+def cancel(request_id: int) -> ResponseReturnValue:
     account_request = approvals.get(request_id)
     approvals.cancel(account_request, actor=_actor())
     flash(f"Cancelled: {account_request.kind_enum.label.lower()} for {account_request.user.name}.", "success")

@@ -456,7 +456,7 @@ def _close(
     )
 
 
-def waiting() -> Select[tuple[AccountRequest]]:
+def waiting() -> Select[AccountRequest]:
     """Requests waiting for a decision, oldest first."""
     return (
         select(AccountRequest)
@@ -465,7 +465,7 @@ def waiting() -> Select[tuple[AccountRequest]]:
     )
 
 
-def decided() -> Select[tuple[AccountRequest]]:
+def decided() -> Select[AccountRequest]:
     """Requests already decided (or lapsed), newest first."""
     return (
         select(AccountRequest)

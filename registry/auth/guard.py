@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -45,7 +46,7 @@ def _refuse_nul() -> None:
         abort(400, "Part of what was sent contains a character that is not allowed. Check it and try again.")
 
 
-def _enforce() -> object | None:
+def _enforce() -> ResponseReturnValue | None:
     _refuse_nul()
     endpoint = request.endpoint
     if endpoint is None:

@@ -28,9 +28,8 @@ from registry.audit.services import Actor, record
 from registry.auth import notices
 from registry.auth.models import RecoveryCode, User, UserTotp, totp_aad
 from registry.auth.permissions import TWO_FACTOR_ROLES
+from registry.crypto import Sealed, vault
 from registry.errors import Conflict, Invalid
-from registry.vault import vault
-from registry.vault.crypto import Sealed
 
 ISSUER = "Social Channel Registry"
 DIGITS = 6
@@ -210,9 +209,8 @@ def verify(user: User, code: str) -> str | None:
         return "totp"
     if _RECOVERY.match(cleaned):
         # Spend the code only if it is still unspent: a conditional update, safe against a race.
-        spent = (
-            db.session()
-            .execute(
+        spent = db.changed_rows(
+            db.session().execute(
                 update(RecoveryCode)
                 .where(
                     RecoveryCode.user_id == user.id,
@@ -221,7 +219,6 @@ def verify(user: User, code: str) -> str | None:
                 )
                 .values(used_at=db.utcnow())
             )
-            .rowcount
         )
         if spent == 1:
             record(

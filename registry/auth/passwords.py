@@ -36,7 +36,8 @@ PRODUCTION_PROFILE = Argon2Profile()
 
 def _profile() -> Argon2Profile:
     if has_app_context():
-        return current_app.config.get("ARGON2_PROFILE", PRODUCTION_PROFILE)
+        profile: Argon2Profile = current_app.config.get("ARGON2_PROFILE", PRODUCTION_PROFILE)
+        return profile
     return PRODUCTION_PROFILE
 
 

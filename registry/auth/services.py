@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select, update
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
-from registry.auth import notices, sessions, setup_links
+from registry.auth import notices, sessions, setup_links, signals
 from registry.auth.models import (
     AccountRequest,
     AccountRequestStatus,
@@ -31,9 +31,7 @@ from registry.auth.passwords import (
     verify_password,
 )
 from registry.auth.permissions import PRIVILEGED_ROLES, Role
-from registry.breaches import services as breaches
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
-from registry.roster import services as roster
 
 
 def normalise_email(email: str) -> str:
@@ -232,8 +230,8 @@ def set_roles(
         },
         actor=actor,
     )
-    if Role.MANAGER in before and Role.MANAGER not in chosen:
-        breaches.manager_cannot_act(user, actor)  # their cases go back to comms to route
+    # In this transaction: a receiver's error undoes the change (a line manager's open cases go back to comms).
+    signals.roles_changed.send(user, actor=actor, before=frozenset(before), after=frozenset(chosen))
     if removed := (before - chosen) & PRIVILEGED_ROLES:
         notices.roles_removed(user, removed, by=actor.label if isinstance(actor, User) else "The system operator")
     return True
@@ -318,9 +316,15 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
     return True
 
 
-def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
+def deactivate(user: User, *, actor: Actor | User) -> signals.Departure:
     """A leaver: cannot sign in, their sessions end and their tokens stop working; their
-    roles on the Trust's accounts end and every secret they could know is marked for rotation."""
+    roles on the Trust's accounts end and every secret they could know is marked for rotation.
+
+    The one entry point of the leaver path (the users page, ``flask users deactivate``, and
+    whatever deprovisions accounts from the Trust's directory). What other packages do about a
+    leaver they do as receivers of :data:`registry.auth.signals.user_left`, in this transaction:
+    the roster ends their grants and flags credentials, breach reports waiting for them go back
+    to comms. An error in any of them undoes the whole deactivation."""
     if not user.active:
         raise Conflict(f"{user.name} is already deactivated.")
     if isinstance(actor, User) and actor.id == user.id:
@@ -330,20 +334,16 @@ def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
     user.active = False
     user.deactivated_at = db.utcnow()
     ended = sessions.end_all(user, "deactivated")
-    revoked = (
-        db.session()
-        .execute(
+    revoked = db.changed_rows(
+        db.session().execute(
             update(ApiToken)
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=db.utcnow(), revoked_by_id=actor.id)
         )
-        .rowcount
-        or 0
     )
     links = setup_links.revoke_all(user)
-    lapsed = (
-        db.session()
-        .execute(
+    lapsed = db.changed_rows(
+        db.session().execute(
             update(AccountRequest)
             .where(
                 or_(AccountRequest.user_id == user.id, AccountRequest.requested_by_id == user.id),
@@ -356,8 +356,6 @@ def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
             )
             .execution_options(synchronize_session=False)
         )
-        .rowcount
-        or 0
     )
     record(
         AuditAction.USER_DEACTIVATE,
@@ -366,8 +364,7 @@ def deactivate(user: User, *, actor: Actor | User) -> roster.LeaverReport:
         {"sessions_ended": ended, "tokens_revoked": revoked, "setup_links_revoked": links, "requests_lapsed": lapsed},
         actor=actor,
     )
-    breaches.manager_cannot_act(user, actor)  # their cases go back to comms to route
-    return roster.leaver(user, actor)
+    return signals.Departure(user, signals.outcomes_of(signals.user_left.send(user, actor=actor)))
 
 
 def reactivate(user: User, *, actor: User) -> set[Role]:

@@ -14,8 +14,9 @@ import secrets
 
 from flask import Flask, current_app, g, request
 from flask import session as cookie
-from flask_login import LoginManager, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from registry import db
 from registry.auth.models import ApiToken, User, UserSession
@@ -68,7 +69,16 @@ def start(user: User, *, second_factor: bool = False, via_setup_link: bool = Fal
 
 
 def current_record() -> UserSession | None:
-    return g.get("user_session")
+    found: UserSession | None = g.get("user_session")
+    return found
+
+
+def signed_in_user() -> User:
+    """The person this request is signed in as, for a view that requires a permission (so there is one)."""
+    user = current_user._get_current_object()
+    if not isinstance(user, User):
+        raise RuntimeError("No one is signed in: only a view that requires a permission asks who is.")
+    return user
 
 
 def mark_second_factor() -> None:
@@ -127,10 +137,9 @@ def end_all(user: User, reason: str) -> int:
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
         .values(ended_at=db.utcnow(), end_reason=reason)
     )
-    return result.rowcount or 0
+    return db.changed_rows(result)
 
 
-@login_manager.user_loader
 def _load_user_from_session(user_id: str) -> User | None:
     token = cookie.get(SESSION_TOKEN_KEY)
     if not token:
@@ -170,7 +179,6 @@ def bearer_token() -> str | None:
     return value.strip()
 
 
-@login_manager.request_loader
 def _load_user_from_token(req: object) -> User | None:
     if not request.path.startswith("/api/"):
         return None
@@ -183,9 +191,11 @@ def _load_user_from_token(req: object) -> User | None:
     now = db.utcnow()
     if record.last_used_at is None or now - record.last_used_at > LAST_SEEN_RESOLUTION:
         token_id = record.id
-        db.even_if_refused(
-            lambda session: session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-        )
+
+        def note_use(session: Session) -> None:
+            session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+
+        db.even_if_refused(note_use)
     g.auth_method = "token"
     g.api_token = record
     return record.user
@@ -193,6 +203,10 @@ def _load_user_from_token(req: object) -> User | None:
 
 def new_token_value() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+login_manager.user_loader(_load_user_from_session)
+login_manager.request_loader(_load_user_from_token)
 
 
 def init_app(app: Flask) -> None:

@@ -126,15 +126,12 @@ def address(link: SetupLink) -> str:
 
 
 def _revoke_open_links(user: User, now: dt.datetime) -> int:
-    return (
-        db.session()
-        .execute(
+    return db.changed_rows(
+        db.session().execute(
             update(SetupLink)
             .where(SetupLink.user_id == user.id, SetupLink.used_at.is_(None), SetupLink.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        .rowcount
-        or 0
     )
 
 

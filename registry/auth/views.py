@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as cookie
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from registry import db
@@ -23,6 +24,7 @@ from registry.auth.forms import (
 )
 from registry.auth.models import User
 from registry.auth.permissions import TWO_FACTOR_ROLES, Permission, public, requires
+from registry.auth.sessions import signed_in_user
 from registry.errors import Invalid
 from registry.web import security
 from registry.web.forms import ConfirmForm, apply_errors
@@ -30,13 +32,13 @@ from registry.web.throttle import (
     SIGN_IN_PER_ACCOUNT,
     SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES,
     SIGN_IN_PER_ADDRESS,
-    account,
     account_and_client,
     failed_sign_in,
     from_trusted_device,
     known_client,
     limiter,
 )
+from registry.web.throttle import account as account_key
 
 bp = Blueprint("auth", __name__)
 
@@ -64,11 +66,11 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit(
     SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES,
     methods=["POST"],
-    key_func=account,
+    key_func=account_key,
     deduct_when=failed_sign_in,
     exempt_when=known_client,
 )
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("web.home"))
     form = LoginForm()
@@ -87,7 +89,7 @@ def login():
     return render_template("auth/login.html", form=form, failed=failed, message=SIGN_IN_FAILED), status
 
 
-def _after_sign_in(user: User, next_path: str | None):
+def _after_sign_in(user: User, next_path: str | None) -> ResponseReturnValue:
     if mfa.requires_two_factor(user) and not mfa.is_enrolled(user):
         flash("Set up two-factor sign-in first: your role gives you access to sensitive information.")
         return redirect(url_for("auth.two_factor"))
@@ -103,7 +105,7 @@ def pending_user_key() -> str:
 @public
 @limiter.limit(SIGN_IN_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in)
 @limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=pending_user_key, deduct_when=failed_sign_in)
-def login_second_factor():
+def login_second_factor() -> ResponseReturnValue:
     pending = sessions.pending_second_factor()
     if pending is None:
         flash("Sign in with your email address and password first.")
@@ -130,8 +132,8 @@ def login_second_factor():
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @requires(Permission.ACCOUNT_MANAGE_OWN)
-def two_factor():
-    user = current_user._get_current_object()
+def two_factor() -> ResponseReturnValue:
+    user = signed_in_user()
     form = EnrolForm()
     if mfa.is_enrolled(user):
         if request.method == "POST":
@@ -166,8 +168,8 @@ def two_factor():
 
 @bp.route("/account/two-factor/recovery-codes", methods=["POST"])
 @requires(Permission.ACCOUNT_MANAGE_OWN)
-def new_recovery_codes():
-    codes = mfa.regenerate_recovery_codes(current_user._get_current_object())
+def new_recovery_codes() -> ResponseReturnValue:
+    codes = mfa.regenerate_recovery_codes(signed_in_user())
     security.no_store()
     return render_template("auth/recovery_codes.html", codes=codes, first_time=False)
 
@@ -179,9 +181,9 @@ def signed_in_user_key() -> str:
 @bp.route("/account/step-up", methods=["GET", "POST"])
 @requires(Permission.ACCOUNT_MANAGE_OWN)
 @limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=signed_in_user_key, deduct_when=failed_sign_in)
-def step_up():
+def step_up() -> ResponseReturnValue:
     """Confirm the second factor again before something sensitive (revealing a secret)."""
-    user = current_user._get_current_object()
+    user = signed_in_user()
     next_path = _safe_next(request.args.get("next"))
     if not mfa.is_enrolled(user):
         flash("Set up two-factor sign-in first.")
@@ -201,27 +203,27 @@ def step_up():
 
 @bp.route("/logout", methods=["POST"])
 @public
-def logout():
+def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        services.sign_out(current_user._get_current_object())
+        services.sign_out(signed_in_user())
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/account")
 @requires(Permission.ACCOUNT_MANAGE_OWN)
-def account():
+def account() -> ResponseReturnValue:
     return render_template("auth/account.html", user=current_user)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @requires(Permission.ACCOUNT_MANAGE_OWN)
-def change_password():
+def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
             services.change_password(
-                current_user._get_current_object(),
+                signed_in_user(),
                 current=form.current_password.data or "",
                 new=form.new_password.data or "",
             )
@@ -246,7 +248,7 @@ def setup_link_key() -> str:
 @bp.route("/account/set-up/<token>")
 @public
 @limiter.limit(SIGN_IN_PER_ADDRESS)
-def setup_link(token: str):
+def setup_link(token: str) -> ResponseReturnValue:
     """Open a set-up link. The token is swapped for the link's id in the signed cookie and the page moves
     to an address without it, so the token does not stay in the browser's history or reach another site."""
     link = setup_links.find(token)
@@ -263,7 +265,7 @@ def setup_link(token: str):
 @public
 @limiter.limit(SIGN_IN_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in)
 @limiter.limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], key_func=setup_link_key, deduct_when=failed_sign_in)
-def setup():
+def setup() -> ResponseReturnValue:
     """Finish what a set-up link is for: choose a password (or enter the one they have), then sign in and,
     for a privileged role, go on to set up two-factor sign-in in this session."""
     security.no_store()
@@ -281,7 +283,7 @@ def setup():
             done = setup_links.complete(
                 link,
                 password=form.password.data or "",
-                confirm=form.confirm.data if choosing else None,  # type: ignore[union-attr]
+                confirm=form.confirm.data if isinstance(form, ChoosePasswordForm) else None,
             )
         except Invalid as exc:
             apply_errors(form, exc.errors)

@@ -65,7 +65,8 @@ class RosterGrant(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
-    channel: Mapped[Channel] = relationship(lazy="joined", innerjoin="unnested")
+    # SQLAlchemy documents innerjoin="unnested" but annotates the parameter as bool.
+    channel: Mapped[Channel] = relationship(lazy="joined", innerjoin="unnested")  # type: ignore[arg-type]
     user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")
     granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id], lazy="joined")
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id], lazy="joined")

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 from registry import clock, db
+from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
+from registry.auth.sessions import signed_in_user
 from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.errors import Conflict, Invalid
@@ -63,8 +65,8 @@ REVIEW_COLUMNS = (
 )
 
 
-def _user():
-    return current_user._get_current_object()
+def _user() -> User:
+    return signed_in_user()
 
 
 def _who(user: Any, *, system: str = "the system") -> str:
@@ -102,7 +104,7 @@ def grant_row(grant: RosterGrant) -> tuple[Any, ...]:
 # --- a channel's roster -----------------------------------------------------------------------
 
 
-def _roster_page(channel: Channel, form: GrantForm | None = None, status: int = 200):
+def _roster_page(channel: Channel, form: GrantForm | None = None, status: int = 200) -> ResponseReturnValue:
     grants = services.grants_of(channel)
     can_manage = _user().can(Permission.ROSTER_MANAGE)
     return render_template(
@@ -119,13 +121,13 @@ def _roster_page(channel: Channel, form: GrantForm | None = None, status: int = 
 
 @bp.route("/channels/<reference>/roster")
 @requires(Permission.ROSTER_READ)
-def channel_roster(reference: str):
+def channel_roster(reference: str) -> ResponseReturnValue:
     return _roster_page(channels.get_channel(reference))
 
 
 @bp.route("/channels/<reference>/roster", methods=["POST"])
 @requires(Permission.ROSTER_MANAGE)
-def add_grant(reference: str):
+def add_grant(reference: str) -> ResponseReturnValue:
     channel = channels.get_channel(reference)
     form = GrantForm()
     if not form.validate_on_submit():
@@ -154,7 +156,7 @@ def add_grant(reference: str):
 
 @bp.route("/channels/<reference>/roster/<int(max=2147483647):grant_id>/revoke", methods=["GET", "POST"])
 @requires(Permission.ROSTER_MANAGE)
-def revoke(reference: str, grant_id: int):
+def revoke(reference: str, grant_id: int) -> ResponseReturnValue:
     channel = channels.get_channel(reference)
     grant = services.get_grant(channel, grant_id)
     form = RevokeForm()
@@ -189,7 +191,7 @@ def revoke(reference: str, grant_id: int):
 
 @bp.route("/roster")
 @requires(Permission.ROSTER_READ)
-def index():
+def index() -> ResponseReturnValue:
     status = request.args.get("status", "active")
     if status not in services.GRANT_FILTERS:
         status = "active"
@@ -207,7 +209,7 @@ def index():
 
 @bp.route("/roster/export.csv")
 @requires(Permission.ROSTER_READ)
-def export():
+def export() -> ResponseReturnValue:
     """Every grant, active and ended, of every channel (or of ``?channel=CH-0001``)."""
     reference = request.args.get("channel", "").strip()
     channel = channels.get_channel(reference) if reference else None
@@ -218,7 +220,7 @@ def export():
 
 @bp.route("/roster/leavers")
 @requires(Permission.ROSTER_READ)
-def leavers():
+def leavers() -> ResponseReturnValue:
     return render_template("roster/leavers.html", exposure=services.exposure_of_leavers())
 
 
@@ -227,7 +229,7 @@ def leavers():
 
 @bp.route("/access-reviews")
 @requires(Permission.ROSTER_READ)
-def reviews():
+def reviews() -> ResponseReturnValue:
     page, per_page = page_args(25)
     result = paginate(db.session(), services.reviews(), page, per_page)
     return render_template(
@@ -253,7 +255,7 @@ def _channel_choices(form: ReviewForm) -> list[tuple[Channel, int]]:
 
 @bp.route("/access-reviews/new", methods=["GET", "POST"])
 @requires(Permission.REVIEW_MANAGE)
-def new_review():
+def new_review() -> ResponseReturnValue:
     form = ReviewForm()
     available = _channel_choices(form)
     if form.validate_on_submit():
@@ -278,7 +280,9 @@ def new_review():
     ) else 200
 
 
-def _review_page(review: AccessReview, forms: dict[int, DecisionForm] | None = None, status: int = 200):
+def _review_page(
+    review: AccessReview, forms: dict[int, DecisionForm] | None = None, status: int = 200
+) -> ResponseReturnValue:
     items = services.items_of(review)
     user = _user()
     forms = forms or {}
@@ -307,13 +311,13 @@ def _review_page(review: AccessReview, forms: dict[int, DecisionForm] | None = N
 
 @bp.route("/access-reviews/<reference>")
 @requires(Permission.ROSTER_READ)
-def review(reference: str):
+def review(reference: str) -> ResponseReturnValue:
     return _review_page(services.get_review(reference))
 
 
 @bp.route("/access-reviews/<reference>/items/<int(max=2147483647):item_id>", methods=["POST"])
 @requires(Permission.REVIEW_MANAGE)
-def decide(reference: str, item_id: int):
+def decide(reference: str, item_id: int) -> ResponseReturnValue:
     found = services.get_review(reference)
     item = services.get_item(found, item_id)
     form = DecisionForm(prefix=f"item-{item_id}")
@@ -336,7 +340,7 @@ def decide(reference: str, item_id: int):
 
 @bp.route("/access-reviews/<reference>/finish", methods=["POST"])
 @requires(Permission.REVIEW_MANAGE)
-def finish_review(reference: str):
+def finish_review(reference: str) -> ResponseReturnValue:
     found = services.get_review(reference)
     try:
         services.finish(found, _user())
@@ -372,7 +376,7 @@ def review_row(review: AccessReview, item: AccessReviewItem) -> tuple[Any, ...]:
 
 @bp.route("/access-reviews/<reference>/export.csv")
 @requires(Permission.ROSTER_READ)
-def export_review(reference: str):
+def export_review(reference: str) -> ResponseReturnValue:
     found = services.get_review(reference)
     return csv_response(
         f"{found.reference}.csv", REVIEW_COLUMNS, [review_row(found, i) for i in services.items_of(found)]

@@ -1,16 +1,12 @@
-"""Credential custody (policy 7.2): the vault and the channels' credentials."""
+"""Credential custody (policy 7.2): the channels' credentials, sealed by :mod:`registry.crypto`."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
-from registry.vault.crypto import Vault
+from registry import crypto
 
 
 def init_app(app: Flask) -> None:
-    """The one construction point of the vault, from the configured master keys."""
-    app.extensions["registry.vault"] = Vault(app.extensions["registry.settings"].master_keys)
-
-
-def vault() -> Vault:
-    return current_app.extensions["registry.vault"]
+    """Make the application's vault (the factory calls it here; the vault itself is :mod:`registry.crypto`)."""
+    crypto.init_app(app)

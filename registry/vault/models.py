@@ -23,8 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.channels.models import Channel
+from registry.crypto import Sealed
 from registry.db import Base, UTCDateTime, created, intpk
-from registry.vault.crypto import Sealed
 
 
 class CredentialKind(StrEnum):
@@ -83,7 +83,8 @@ class Credential(Base):
     rotation_required: Mapped[bool] = mapped_column(Boolean, default=False)
     rotation_reasons_json: Mapped[str] = mapped_column("rotation_reasons", Text, default="[]")
 
-    channel: Mapped[Channel] = relationship(lazy="joined", innerjoin="unnested")
+    # SQLAlchemy documents innerjoin="unnested" but annotates the parameter as bool.
+    channel: Mapped[Channel] = relationship(lazy="joined", innerjoin="unnested")  # type: ignore[arg-type]
 
     @property
     def kind_enum(self) -> CredentialKind:
@@ -91,7 +92,8 @@ class Credential(Base):
 
     @property
     def rotation_reasons(self) -> list[dict[str, str]]:
-        return json.loads(self.rotation_reasons_json or "[]")
+        reasons: list[dict[str, str]] = json.loads(self.rotation_reasons_json or "[]")
+        return reasons
 
     @property
     def label(self) -> str:

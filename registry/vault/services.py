@@ -6,6 +6,9 @@ recorded (and audited) before the value is decrypted, in the same transaction,
 so a reveal whose record cannot be written shows nothing. Refusals are recorded
 too, and kept even though the request fails. Auditors read metadata only: no
 function here decrypts for them.
+
+Which credentials need rotating is :mod:`registry.vault.rotation`; master-key rotation and checks
+are :mod:`registry.vault.keys`. Both are re-exported here, where the rest of the Registry calls them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 import re
 import secrets
 import string
@@ -24,20 +26,25 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from flask import current_app, g
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from config import Settings
 from registry import clock, db
 from registry.audit.models import AuditAction
-from registry.audit.services import Actor, record
+from registry.audit.services import record
 from registry.auth import sessions
-from registry.auth.models import User, UserTotp, totp_aad
+from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.channels.models import Channel, reference_for
-from registry.channels.workflow import ChannelStatus
+from registry.channels.models import Channel
+from registry.crypto import VaultError, vault
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted, RegistryError
-from registry.vault import vault
-from registry.vault.crypto import Sealed, VaultError
+from registry.vault.keys import KeyRotation as KeyRotation
+from registry.vault.keys import KeyRotationReport as KeyRotationReport
+from registry.vault.keys import remaining_by_key as remaining_by_key
+from registry.vault.keys import rewrap_batch as rewrap_batch
+from registry.vault.keys import seal_of as seal_of
+from registry.vault.keys import verify_all as verify_all
 from registry.vault.models import (
     Credential,
     CredentialKind,
@@ -46,11 +53,17 @@ from registry.vault.models import (
     RevealAction,
     version_aad,
 )
+from registry.vault.rotation import CLOSED_STATUSES as CLOSED_STATUSES
+from registry.vault.rotation import count_needing_rotation as count_needing_rotation
+from registry.vault.rotation import credentials_of_channel_ids as credentials_of_channel_ids
+from registry.vault.rotation import exposes_current_value as exposes_current_value
+from registry.vault.rotation import mark_rotation_required as mark_rotation_required
+from registry.vault.rotation import needing_rotation as needing_rotation
+from registry.vault.rotation import seen_since_rotation as seen_since_rotation
 
 STEP_UP_WINDOW = dt.timedelta(minutes=5)
 MAX_VALUE = 10_000
 REASON_MAX = 2000
-CLOSED_STATUSES = frozenset({ChannelStatus.REJECTED, ChannelStatus.WITHDRAWN})
 
 REVEAL_AUDIT = {
     RevealAction.REVEAL: AuditAction.CREDENTIAL_REVEAL,
@@ -69,7 +82,8 @@ class VaultProblem(RegistryError):
 
 
 def rotation_days() -> int:
-    return current_app.extensions["registry.settings"].rotation_days
+    settings: Settings = current_app.extensions["registry.settings"]
+    return settings.rotation_days
 
 
 def reveal_action_for(kind: CredentialKind) -> RevealAction:
@@ -410,56 +424,6 @@ def record_copy(credential: Credential, actor: User, version: int) -> None:
     _log_use(credential, version, actor, RevealAction.COPY, "copied to the clipboard after a reveal")
 
 
-def mark_rotation_required(credentials: Iterable[Credential], reason: str, *, actor: Actor | User | None = None) -> int:
-    """Flag each credential "rotation required", adding ``reason``; returns how many were flagged."""
-    count = 0
-    now = db.utcnow().isoformat(timespec="seconds")
-    for credential in credentials:
-        reasons = credential.rotation_reasons
-        if any(entry.get("reason") == reason for entry in reasons):
-            continue
-        reasons.append({"reason": reason, "at": now})
-        credential.rotation_reasons_json = json.dumps(reasons)
-        credential.rotation_required = True
-        record(
-            AuditAction.CREDENTIAL_ROTATION_REQUIRED,
-            "credential",
-            f"{credential.channel.reference}/{credential.kind}",
-            {"reason": reason},
-            actor=actor,
-        )
-        count += 1
-    db.session().flush()
-    return count
-
-
-def credentials_of_channel_ids(channel_ids: Iterable[int]) -> list[Credential]:
-    ids = sorted(set(channel_ids))
-    if not ids:
-        return []
-    return list(db.session().execute(select(Credential).where(Credential.channel_id.in_(ids))).unique().scalars())
-
-
-def exposes_current_value() -> ColumnElement[bool]:
-    """A recorded use (joined to its credential) that showed the value the credential still has:
-    not refused, of the current version, since its last rotation."""
-    return and_(
-        CredentialReveal.action != RevealAction.REFUSED.value,
-        CredentialReveal.version == Credential.current_version,
-        CredentialReveal.occurred_at >= Credential.rotated_at,
-    )
-
-
-def seen_since_rotation(user: User) -> list[Credential]:
-    """Every credential whose current value ``user`` revealed, copied or used a code from."""
-    seen = (
-        select(CredentialReveal.credential_id)
-        .join(Credential, Credential.id == CredentialReveal.credential_id)
-        .where(CredentialReveal.user_id == user.id, exposes_current_value())
-    )
-    return list(db.session().execute(select(Credential).where(Credential.id.in_(seen))).unique().scalars())
-
-
 def reveal_history(credential: Credential, limit: int = 100) -> list[CredentialReveal]:
     return list(
         db.session()
@@ -471,27 +435,6 @@ def reveal_history(credential: Credential, limit: int = 100) -> list[CredentialR
         )
         .unique()
         .scalars()
-    )
-
-
-def needing_rotation() -> Select[tuple[Credential]]:
-    """Overdue (past the due date) or required credentials of channels that still exist, most urgent first."""
-    return (
-        select(Credential)
-        .join(Channel, Channel.id == Credential.channel_id)
-        .where(
-            (Credential.rotation_required.is_(True)) | (Credential.rotation_due_on < clock.today()),
-            Channel.status.not_in([s.value for s in CLOSED_STATUSES | {ChannelStatus.RETIRED}]),
-        )
-        .order_by(Credential.rotation_required.desc(), Credential.rotation_due_on, Credential.id)
-    )
-
-
-def count_needing_rotation() -> int:
-    return (
-        db.session()
-        .execute(select(func.count()).select_from(needing_rotation().order_by(None).subquery()))
-        .scalar_one()
     )
 
 
@@ -515,130 +458,3 @@ def generate_password(length: int = 24, classes: Iterable[str] = ("lower", "uppe
         candidate = "".join(secrets.choice(alphabet) for _ in range(length))
         if all(any(ch in PASSWORD_CLASSES[name] for ch in candidate) for name in chosen):
             return candidate
-
-
-@dataclass(frozen=True)
-class KeyRotationReport:
-    rewrapped: int
-    remaining: dict[str, int]
-
-
-def remaining_by_key() -> dict[str, int]:
-    """How many sealed secrets (credential versions and users' own two-factor seeds) each key id protects."""
-    counts: dict[str, int] = {}
-    for model in (CredentialVersion, UserTotp):
-        for key_id, count in db.session().execute(select(model.key_id, func.count()).group_by(model.key_id)).all():
-            counts[key_id] = counts.get(key_id, 0) + count
-    return counts
-
-
-class KeyRotation:
-    """Moves sealed secrets onto the primary master key, a batch at a time.
-
-    Each batch reads only the columns it needs and writes back in one bulk update;
-    a cursor keeps later batches from re-reading rows already moved. Each batch is
-    the caller's transaction, so an interrupted rotation loses nothing and a rerun
-    (a new KeyRotation) picks up whatever is left.
-    """
-
-    def __init__(self) -> None:
-        self.after_id = 0
-
-    def batch(self, size: int) -> int:
-        """Rewrap up to ``size`` secrets not under the primary key (flush only); returns how many."""
-        primary = vault().primary_key_id
-        session = db.session()
-        rows = session.execute(
-            select(
-                CredentialVersion.id,
-                CredentialVersion.version,
-                CredentialVersion.key_id,
-                CredentialVersion.wrapped_key,
-                CredentialVersion.nonce,
-                CredentialVersion.ciphertext,
-                Credential.channel_id,
-                Credential.kind,
-            )
-            .join(Credential, Credential.id == CredentialVersion.credential_id)
-            .where(CredentialVersion.key_id != primary, CredentialVersion.id > self.after_id)
-            .order_by(CredentialVersion.id)
-            .limit(size)
-            .with_for_update(of=CredentialVersion, skip_locked=True)
-        ).all()
-        updates = []
-        for row in rows:
-            sealed = vault().rewrap(
-                Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext),
-                version_aad(row.channel_id, row.kind, row.version),
-            )
-            updates.append({"id": row.id, "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key})
-        if updates:
-            session.execute(update(CredentialVersion), updates)
-            self.after_id = rows[-1].id
-        done = len(updates)
-        if done < size:
-            seeds = (
-                session.execute(
-                    select(UserTotp)
-                    .where(UserTotp.key_id != primary)
-                    .order_by(UserTotp.user_id)
-                    .limit(size - done)
-                    .with_for_update(skip_locked=True)
-                )
-                .scalars()
-                .all()
-            )
-            for seed in seeds:
-                sealed = vault().rewrap(seal_of(seed), totp_aad(seed.user_id))
-                seed.key_id, seed.wrapped_key = sealed.key_id, sealed.wrapped_key
-                done += 1
-        session.flush()
-        return done
-
-
-def rewrap_batch(batch_size: int) -> int:
-    """One batch of a fresh rotation (see :class:`KeyRotation`)."""
-    return KeyRotation().batch(batch_size)
-
-
-def seal_of(row: UserTotp | CredentialVersion) -> Sealed:
-    return Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext)
-
-
-def verify_all(batch_size: int = 1000) -> tuple[int, list[str]]:
-    """Open every sealed secret in memory; the count, and a line naming each that fails."""
-    checked = 0
-    failures: list[str] = []
-    # Plain rows, streamed: this may read every version of every secret.
-    rows = db.session().execute(
-        select(
-            CredentialVersion.version,
-            CredentialVersion.key_id,
-            CredentialVersion.wrapped_key,
-            CredentialVersion.nonce,
-            CredentialVersion.ciphertext,
-            Credential.channel_id,
-            Credential.kind,
-        )
-        .join(Credential, Credential.id == CredentialVersion.credential_id)
-        .order_by(CredentialVersion.id)
-        .execution_options(yield_per=batch_size)
-    )
-    for row in rows:
-        checked += 1
-        try:
-            vault().open(
-                Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext),
-                version_aad(row.channel_id, row.kind, row.version),
-            )
-        except VaultError as exc:
-            failures.append(
-                f"{reference_for(row.channel_id)} {row.kind} version {row.version} (key {row.key_id}): {exc}"
-            )
-    for seed in db.session().execute(select(UserTotp).order_by(UserTotp.user_id)).scalars():
-        checked += 1
-        try:
-            vault().open(seal_of(seed), totp_aad(seed.user_id))
-        except VaultError as exc:
-            failures.append(f"two-factor secret of user {seed.user_id} (key {seed.key_id}): {exc}")
-    return checked, failures

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 
 from registry import db
+from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
+from registry.auth.sessions import signed_in_user
 from registry.channels import services as channels
 from registry.errors import Invalid
 from registry.vault import services
@@ -19,8 +21,8 @@ from registry.web.pagination import page_args, paginate
 bp = Blueprint("vault", __name__)
 
 
-def _user():
-    return current_user._get_current_object()
+def _user() -> User:
+    return signed_in_user()
 
 
 def _page(
@@ -30,7 +32,7 @@ def _page(
     generate_form: GenerateForm | None = None,
     reveal_forms: dict[str, RevealForm] | None = None,
     status: int = 200,
-):
+) -> ResponseReturnValue:
     channel = channels.get_channel(reference)
     credentials = services.credentials_of(channel)
     reveal_forms = reveal_forms or {}
@@ -57,13 +59,13 @@ def _page(
 
 @bp.route("/channels/<reference>/credentials")
 @requires(Permission.CREDENTIAL_READ)
-def channel_credentials(reference: str):
+def channel_credentials(reference: str) -> ResponseReturnValue:
     return _page(reference)
 
 
 @bp.route("/channels/<reference>/credentials", methods=["POST"])
 @requires(Permission.CREDENTIAL_MANAGE)
-def store(reference: str):
+def store(reference: str) -> ResponseReturnValue:
     channel = channels.get_channel(reference)
     form = StoreForm()
     if form.validate_on_submit():
@@ -84,7 +86,7 @@ def store(reference: str):
 
 @bp.route("/channels/<reference>/credentials/generate", methods=["POST"])
 @requires(Permission.CREDENTIAL_MANAGE)
-def generate(reference: str):
+def generate(reference: str) -> ResponseReturnValue:
     """Put a new random password into the store form (nothing is stored until it is saved)."""
     form = GenerateForm()
     store_form = StoreForm(formdata=None, kind=CredentialKind.PASSWORD.value)
@@ -100,7 +102,7 @@ def generate(reference: str):
 
 @bp.route("/channels/<reference>/credentials/<kind>/reveal", methods=["POST"])
 @requires(Permission.CREDENTIAL_READ)
-def reveal(reference: str, kind: str):
+def reveal(reference: str, kind: str) -> ResponseReturnValue:
     channel = channels.get_channel(reference)
     credential = services.get_credential(channel, kind)
     form = RevealForm(prefix=credential.kind)
@@ -118,7 +120,7 @@ def reveal(reference: str, kind: str):
 
 @bp.route("/channels/<reference>/credentials/<kind>/code", methods=["POST"])
 @requires(Permission.CREDENTIAL_READ)
-def code(reference: str, kind: str):
+def code(reference: str, kind: str) -> ResponseReturnValue:
     channel = channels.get_channel(reference)
     credential = services.get_credential(channel, kind)
     form = CodeForm()
@@ -136,7 +138,7 @@ def code(reference: str, kind: str):
 
 @bp.route("/channels/<reference>/credentials/<kind>/copied", methods=["POST"])
 @requires(Permission.CREDENTIAL_REVEAL)
-def copied(reference: str, kind: str):
+def copied(reference: str, kind: str) -> ResponseReturnValue:
     """The reveal page's Copy button reports here, so copying is in the audit trail too."""
     channel = channels.get_channel(reference)
     credential = services.get_credential(channel, kind)
@@ -150,7 +152,7 @@ def copied(reference: str, kind: str):
 
 @bp.route("/credentials")
 @requires(Permission.CREDENTIAL_READ)
-def overview():
+def overview() -> ResponseReturnValue:
     """What needs rotating across every channel, and what each leaver saw."""
     page, per_page = page_args(50)
     result = paginate(db.session(), services.needing_rotation(), page, per_page)

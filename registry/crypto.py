@@ -1,4 +1,7 @@
-"""Envelope encryption for the vault: the one place secrets are sealed and opened.
+"""Envelope encryption: the one place secrets are sealed and opened.
+
+Infrastructure that any package may use: the custody package seals the channels'
+credentials with it, and the accounts package seals each person's two-factor seed.
 
 Each secret (each version of it) gets a fresh 256-bit data key; the value is
 sealed with AES-256-GCM under that key, and the data key is itself sealed
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import Flask, current_app
 
 from config import MasterKey
 
@@ -24,6 +28,7 @@ NONCE_BYTES = 12
 DATA_KEY_BYTES = 32
 _WRAP_CONTEXT = b"registry/data-key/v1|"
 _SEAL_CONTEXT = b"registry/secret/v1|"
+_EXTENSION = "registry.vault"
 
 
 class VaultError(Exception):
@@ -119,3 +124,14 @@ class Vault:
         """
         data_key = self._unwrap(sealed.key_id, sealed.wrapped_key, aad)
         return Sealed(self.primary_key_id, self._wrap(data_key, aad), sealed.nonce, sealed.ciphertext)
+
+
+def init_app(app: Flask) -> None:
+    """The one construction point of the vault, from the configured master keys."""
+    app.extensions[_EXTENSION] = Vault(app.extensions["registry.settings"].master_keys)
+
+
+def vault() -> Vault:
+    """The application's vault (made by :func:`init_app`)."""
+    found: Vault = current_app.extensions[_EXTENSION]
+    return found
