@@ -35,7 +35,7 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from registry.api import openapi as blocks
+from registry.api import blocks
 from registry.api.support import base64_files, bp, json_object, json_response
 from registry.auth.permissions import PUBLIC, Permission, policy_of, public, requires
 from registry.errors import Invalid

@@ -17,8 +17,9 @@ from flask.wrappers import Response
 from pydantic import Field, WithJsonSchema
 
 from registry import db
-from registry.api import openapi as blocks
-from registry.api.openapi import AUDIT_MOMENT, document
+from registry.api import blocks
+from registry.api.blocks import AUDIT_MOMENT
+from registry.api.openapi import document
 from registry.api.operations import (
     Answer,
     Body,

@@ -19,7 +19,7 @@ from flask.wrappers import Response
 from pydantic import Field, WithJsonSchema
 
 from registry import db
-from registry.api import openapi as blocks
+from registry.api import blocks
 from registry.api.operations import (
     Answer,
     Body,

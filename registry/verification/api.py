@@ -8,7 +8,7 @@ from flask import request
 from flask.wrappers import Response
 from pydantic import Field
 
-from registry.api import openapi as blocks
+from registry.api import blocks
 from registry.api.operations import Answer, Described, Out, Query, one_of, operation, reply
 from registry.channels.api import PLATFORMS, PublicChannel
 from registry.verification import services
