@@ -412,7 +412,8 @@ def _encoder_options(kind: UploadType, image: Image.Image, data: bytes, loop: ob
     """How to encode: the original's JPEG quality, WebP losslessness, animation loop count."""
     if kind is UploadType.JPEG:
         sampling = JpegImagePlugin.get_sampling(image)
-        quality: dict[str, object] = {"qtables": image.quantization} if getattr(image, "quantization", None) else {}
+        qtables = getattr(image, "quantization", None)
+        quality: dict[str, object] = {"qtables": qtables} if qtables else {}
         return quality | ({"subsampling": sampling} if quality and sampling != -1 else {})
     options: dict[str, object] = {} if loop is None else {"loop": loop}
     if kind is UploadType.GIF:
