@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -144,7 +144,7 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _read_or_create(path: Path, make: callable) -> str:  # type: ignore[valid-type]
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,29 +156,42 @@ def _read_or_create(path: Path, make: callable) -> str:  # type: ignore[valid-ty
     return value
 
 
-def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
-    """Build settings from prefixed values (``DATABASE_URL``, ``SECRET_KEY`` …).
-
-    In production every secret must be given; elsewhere missing ones are
-    generated once into ``instance_path`` (files readable by their owner only).
-    """
+def _environment(values: Mapping[str, Any]) -> Environment:
     raw_env = _text(values.get("ENV")) or Environment.DEVELOPMENT.value
     try:
-        env = Environment(raw_env.lower())
+        return Environment(raw_env.lower())
     except ValueError:
         allowed = ", ".join(e.value for e in Environment)
         raise ConfigError(f"REGISTRY_ENV is {raw_env!r}; use one of {allowed}.") from None
 
-    database_url = _text(values.get("DATABASE_URL"))
-    secret_key = _text(values.get("SECRET_KEY"))
+
+def _master_keys_given(values: Mapping[str, Any]) -> str | None:
+    """REGISTRY_MASTER_KEYS, or else the contents of REGISTRY_MASTER_KEYS_FILE."""
     master_keys_value = _text(values.get("MASTER_KEYS"))
-    audit_keys_value = _text(values.get("AUDIT_KEYS"))
     master_keys_file = _text(values.get("MASTER_KEYS_FILE"))
     if master_keys_value is None and master_keys_file:
         try:
-            master_keys_value = Path(master_keys_file).read_text(encoding="utf-8").strip()
+            return Path(master_keys_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"REGISTRY_MASTER_KEYS_FILE cannot be read: {exc.strerror}.") from None
+    return master_keys_value
+
+
+@dataclass(frozen=True)
+class _Secrets:
+    database_url: str
+    secret_key: str
+    master_keys: str
+    audit_keys: str
+
+
+def _secrets(values: Mapping[str, Any], env: Environment, instance_path: Path) -> _Secrets:
+    """The database URL and the keys: in production every one must be given; elsewhere missing ones are
+    generated once into ``instance_path`` (files readable by their owner only)."""
+    database_url = _text(values.get("DATABASE_URL"))
+    secret_key = _text(values.get("SECRET_KEY"))
+    master_keys_value = _master_keys_given(values)
+    audit_keys_value = _text(values.get("AUDIT_KEYS"))
 
     if env is Environment.PRODUCTION:
         missing = [
@@ -215,15 +228,10 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
     assert master_keys_value is not None and audit_keys_value is not None
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    master_keys = parse_master_keys(master_keys_value)
-    audit_keys = parse_master_keys(audit_keys_value, "REGISTRY_AUDIT_KEYS")
-    if {key.key for key in audit_keys} & {key.key for key in master_keys}:
-        # One key for two purposes: whoever holds the vault's key could forge the trail, and the other way round.
-        raise ConfigError(
-            "REGISTRY_AUDIT_KEYS reuses a key of REGISTRY_MASTER_KEYS: give the audit chain keys of its own."
-        )
-    checkpoint_file = _text(values.get("AUDIT_CHECKPOINT_FILE"))
+    return _Secrets(database_url, secret_key, master_keys_value, audit_keys_value)
 
+
+def _ratelimit_storage(values: Mapping[str, Any], env: Environment) -> str:
     ratelimit = _text(values.get("RATELIMIT_STORAGE_URI"))
     if ratelimit is None:
         ratelimit = "memory://"
@@ -232,33 +240,57 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
                 "REGISTRY_RATELIMIT_STORAGE_URI is not set: sign-in throttling is per process. "
                 "Set it to redis://… so every process shares one count."
             )
+    return ratelimit
 
-    def _int(name: str, default: int) -> int:
-        value = values.get(name)
-        if value is None or value == "":
-            return default
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"REGISTRY_{name} must be a whole number.") from None
-        if number <= 0:
-            raise ConfigError(f"REGISTRY_{name} must be greater than zero.")
-        return number
+
+def _whole_number(values: Mapping[str, Any], name: str, default: int) -> int:
+    value = values.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"REGISTRY_{name} must be a whole number.") from None
+    if number <= 0:
+        raise ConfigError(f"REGISTRY_{name} must be greater than zero.")
+    return number
+
+
+def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
+    """Build settings from prefixed values (``DATABASE_URL``, ``SECRET_KEY`` …).
+
+    In production every secret must be given; elsewhere missing ones are
+    generated once into ``instance_path`` (files readable by their owner only).
+    """
+    env = _environment(values)
+    given = _secrets(values, env, instance_path)
+    master_keys = parse_master_keys(given.master_keys)
+    audit_keys = parse_master_keys(given.audit_keys, "REGISTRY_AUDIT_KEYS")
+    if {key.key for key in audit_keys} & {key.key for key in master_keys}:
+        # One key for two purposes: whoever holds the vault's key could forge the trail, and the other way round.
+        raise ConfigError(
+            "REGISTRY_AUDIT_KEYS reuses a key of REGISTRY_MASTER_KEYS: give the audit chain keys of its own."
+        )
+    checkpoint_file = _text(values.get("AUDIT_CHECKPOINT_FILE"))
+    ratelimit = _ratelimit_storage(values, env)
+
+    def number(name: str, default: int) -> int:
+        return _whole_number(values, name, default)
 
     return Settings(
         env=env,
-        database_url=database_url,
-        secret_key=secret_key,
+        database_url=given.database_url,
+        secret_key=given.secret_key,
         master_keys=master_keys,
         audit_keys=audit_keys,
         audit_checkpoint_file=Path(checkpoint_file) if checkpoint_file else instance_path / "audit-checkpoints.jsonl",
         ratelimit_storage_uri=ratelimit,
         trust_name=_text(values.get("TRUST_NAME")) or "Example NHS Foundation Trust",
-        session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),
-        session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12),
-        per_page=_int("PER_PAGE", 25),
+        session_idle_minutes=number("SESSION_IDLE_MINUTES", 30),
+        session_absolute_hours=number("SESSION_ABSOLUTE_HOURS", 12),
+        per_page=number("PER_PAGE", 25),
         public_base_url=_text(values.get("PUBLIC_BASE_URL")),
-        rotation_days=_int("ROTATION_DAYS", 90),
-        max_upload_mb=_int("MAX_UPLOAD_MB", 10),
-        breach_retention_years=_int("BREACH_RETENTION_YEARS", 6),
+        rotation_days=number("ROTATION_DAYS", 90),
+        max_upload_mb=number("MAX_UPLOAD_MB", 10),
+        breach_retention_years=number("BREACH_RETENTION_YEARS", 6),
     )

@@ -10,6 +10,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from alembic import command
@@ -45,7 +46,7 @@ def cli_actor() -> Actor:
     return Actor.system(f"command line ({who})")
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(1)
 

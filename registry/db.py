@@ -226,12 +226,13 @@ class Database:
 
 
 def database(app: Flask | None = None) -> Database:
-    return (app or current_app).extensions["registry.db"]
+    found: Database = (app or current_app).extensions["registry.db"]
+    return found
 
 
 def session() -> Session:
     """The session of the current request or command (created on first use)."""
-    current = g.get("_db_session")
+    current: Session | None = g.get("_db_session")
     if current is None:
         current = database().new_session()
         g._db_session = current
@@ -281,7 +282,7 @@ def changed_rows(result: Result[Any]) -> int:
 AFTER_COMMIT = "registry.after_commit"
 
 
-def after_commit(work: Callable[[Session], None]) -> None:
+def after_commit(work: Callable[[Session], object]) -> None:
     """Run ``work`` once the current unit of work has committed (never if it rolls back).
 
     For what must not happen unless the change stands, such as sending an e-mail about it.

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import RowMapping, exists, func, select
 from sqlalchemy.orm import Session
 
 from config import KEY_ID_PATTERN
@@ -157,7 +157,7 @@ class LinkRules:
         self.first_checkpoint = first_checkpoint
         self.unkeyed = 0
 
-    def problem(self, row: Mapping[str, Any], prev_hash: str) -> str | None:
+    def problem(self, row: Mapping[Any, Any], prev_hash: str) -> str | None:
         """What is wrong with ``row`` linked to ``prev_hash``, or None; then it becomes the previous event."""
         if not isinstance(row["occurred_at"], dt.datetime):
             return "its time is not a time (the event was changed)."
@@ -250,7 +250,8 @@ class ChainReport:
 
 
 def _settings_file() -> Path:
-    return current_app.extensions["registry.settings"].audit_checkpoint_file
+    path: Path = current_app.extensions["registry.settings"].audit_checkpoint_file
+    return path
 
 
 def _anchor(session: Session) -> AuditAnchor | None:
@@ -297,39 +298,85 @@ def verify_chain(
         return ChainReport(False, 0, GENESIS_HASH, problem="the anchor row is missing.")
     if (wrong := anchor_problem(anchor)) is not None:
         return ChainReport(False, 0, GENESIS_HASH, problem=f"the anchor row was changed: {wrong}")
+    signed = _signed_checkpoints(anchor.chain_id, keyring, checkpoint_file)
+    if isinstance(signed, ChainReport):
+        return signed
+    walk = _Walk(session, keyring, anchor.chain_id, signed, batch_size)
+    failure = walk.check(None)
+    # On PostgreSQL each statement reads what was committed when it began, so events may have been
+    # committed after the anchor was read. An event and the anchor's move commit together: the
+    # anchor read again covers every event read so far, and then the events it adds are checked.
+    for _attempt in range(_CATCH_UP):
+        if failure is not None or walk.checked <= anchor.seq:
+            break
+        now = _anchor_now(session)
+        if now is None or now.seq == anchor.seq or anchor_problem(now) is not None or now.chain_id != anchor.chain_id:
+            break
+        anchor = now
+        if anchor.seq > walk.checked:
+            failure = walk.check(walk.checked)
+    return failure or walk.end(anchor)
+
+
+def _signed_checkpoints(chain_id: str, keyring: AuditKeyring, path: Path | None) -> CheckpointFile | ChainReport:
+    """The checkpoints of the chain in the checkpoint file, or the report of why the file cannot be trusted."""
     try:
-        signed = checkpoints.read(checkpoint_file or _settings_file(), keyring, anchor.chain_id)
+        signed = checkpoints.read(path or _settings_file(), keyring, chain_id)
     except CheckpointFileError as exc:
         return ChainReport(False, 0, GENESIS_HASH, problem=str(exc), checkpoint_line=exc.line)
-    counts = {"checkpoints": len(signed.own), "foreign_checkpoints": signed.foreign}
-    at_seq: dict[int, list[Checkpoint]] = {}
     for checkpoint in signed.own:
-        at_seq.setdefault(checkpoint.seq, []).append(checkpoint)
-    for checkpoint in at_seq.get(0, ()):
-        if checkpoint.hash != GENESIS_HASH:
+        if checkpoint.seq == 0 and checkpoint.hash != GENESIS_HASH:
             problem = f"{checkpoint.describe()} records an empty trail with a hash other than the genesis hash."
             return ChainReport(False, 0, GENESIS_HASH, problem=problem, checkpoint_line=checkpoint.line)
-    rules = LinkRules(
-        keyring, anchor.chain_id, first_checkpoint=min(signed.own, key=lambda c: c.seq) if signed.own else None
-    )
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    checked = 0
-    last_key_id: str | None = None
+    return signed
 
-    def broken(row: Mapping[str, Any], problem: str) -> ChainReport:
-        return ChainReport(False, checked, expected_prev, row["seq"], row["id"], problem, rules.unkeyed, **counts)
 
-    table = AuditEvent.__table__
+class _Walk:
+    """One full check of the trail in sequence order: how far it has got, and what each event is checked against."""
 
-    def check(after: int | None) -> ChainReport | None:
+    def __init__(
+        self, session: Session, keyring: AuditKeyring, chain_id: str, signed: CheckpointFile, batch_size: int
+    ) -> None:
+        self.session = session
+        self.batch_size = batch_size
+        self.signed = signed
+        self.rules = LinkRules(
+            keyring, chain_id, first_checkpoint=min(signed.own, key=lambda c: c.seq) if signed.own else None
+        )
+        self.at_seq: dict[int, list[Checkpoint]] = {}
+        for checkpoint in signed.own:
+            self.at_seq.setdefault(checkpoint.seq, []).append(checkpoint)
+        self.expected_prev = GENESIS_HASH
+        self.expected_seq = 1
+        self.checked = 0
+        self.last_key_id: str | None = None
+
+    def report(
+        self, ok: bool, broken_seq: int | None = None, broken_id: int | None = None, problem: str | None = None
+    ) -> ChainReport:
+        return ChainReport(
+            ok,
+            self.checked,
+            self.expected_prev,
+            broken_seq,
+            broken_id,
+            problem,
+            self.rules.unkeyed,
+            checkpoints=len(self.signed.own),
+            foreign_checkpoints=self.signed.foreign,
+        )
+
+    def broken(self, row: RowMapping, problem: str) -> ChainReport:
+        return self.report(False, row["seq"], row["id"], problem)
+
+    def check(self, after: int | None) -> ChainReport | None:
         """Check the events after event ``after`` (all of them for None) in order; a report if one is wrong."""
-        nonlocal expected_prev, expected_seq, checked, last_key_id
-        statement = select(table).order_by(table.c.seq).execution_options(yield_per=batch_size)
+        table = AuditEvent.__table__
+        statement = select(table).order_by(table.c.seq).execution_options(yield_per=self.batch_size)
         if after is not None:
             statement = statement.where(table.c.seq > after)
         # Plain rows rather than ORM objects: the check is hashing 100,000s of events.
-        rows = iter(session.execute(statement).mappings())
+        rows = iter(self.session.execute(statement).mappings())
         while True:
             try:
                 row = next(rows)
@@ -338,85 +385,71 @@ def verify_chain(
             except (TypeError, ValueError):
                 # SQLite keeps whatever it is given, and a time that is not one fails as its row is read.
                 problem = "it cannot be read: its time is not a time (the event was changed)."
-                return ChainReport(False, checked, expected_prev, expected_seq, None, problem, rules.unkeyed, **counts)
-            seq = row["seq"]
-            if type(seq) is not int:
-                problem = "its number is not a whole number (the event was changed)."
-                return ChainReport(False, checked, expected_prev, None, row["id"], problem, rules.unkeyed, **counts)
-            if seq != expected_seq:
-                return broken(
+                return self.report(False, self.expected_seq, None, problem)
+            failure = self.check_event(row)
+            if failure is not None:
+                return failure
+            self.expected_prev = row["hash"]
+            self.last_key_id = row["key_id"]
+            self.expected_seq += 1
+            self.checked += 1
+
+    def check_event(self, row: RowMapping) -> ChainReport | None:
+        """What is wrong with the next event: its number, its link, its contents, or a checkpoint of it."""
+        seq = row["seq"]
+        if type(seq) is not int:
+            return self.report(False, None, row["id"], "its number is not a whole number (the event was changed).")
+        if seq != self.expected_seq:
+            return self.broken(
+                row,
+                (
+                    f"expected event {self.expected_seq} next but found {seq}: {seq - self.expected_seq} event(s) "
+                    "missing before it."
+                    if seq > self.expected_seq
+                    else f"sequence number {seq} repeats or goes backwards."
+                ),
+            )
+        if row["prev_hash"] != self.expected_prev:
+            return self.broken(
+                row, "its link to the previous event does not match (an earlier event was changed or removed)."
+            )
+        problem = self.rules.problem(row, self.expected_prev)
+        if problem is not None:
+            return self.broken(row, problem)
+        for checkpoint in self.at_seq.get(seq, ()):
+            if not hmac.compare_digest(checkpoint.hash, row["hash"]):
+                return self.broken(
                     row,
                     (
-                        f"expected event {expected_seq} next but found {seq}: {seq - expected_seq} event(s) "
-                        "missing before it."
-                        if seq > expected_seq
-                        else f"sequence number {seq} repeats or goes backwards."
+                        f"{checkpoint.describe()} records hash {checkpoint.hash[:12]}… for it, but the trail "
+                        f"holds {row['hash'][:12]}… (this event, or the trail before it, was rewritten)."
                     ),
                 )
-            if row["prev_hash"] != expected_prev:
-                return broken(
-                    row, "its link to the previous event does not match (an earlier event was changed or removed)."
-                )
-            problem = rules.problem(row, expected_prev)
-            if problem is not None:
-                return broken(row, problem)
-            for checkpoint in at_seq.get(seq, ()):
-                if not hmac.compare_digest(checkpoint.hash, row["hash"]):
-                    return broken(
-                        row,
-                        (
-                            f"{checkpoint.describe()} records hash {checkpoint.hash[:12]}… for it, but the trail "
-                            f"holds {row['hash'][:12]}… (this event, or the trail before it, was rewritten)."
-                        ),
-                    )
-            expected_prev = row["hash"]
-            last_key_id = row["key_id"]
-            expected_seq += 1
-            checked += 1
+        return None
 
-    failure = check(None)
-    # On PostgreSQL each statement reads what was committed when it began, so events may have been
-    # committed after the anchor was read. An event and the anchor's move commit together: the
-    # anchor read again covers every event read so far, and then the events it adds are checked.
-    for _attempt in range(_CATCH_UP):
-        if failure is not None or checked <= anchor.seq:
-            break
-        now = _anchor_now(session)
-        if now is None or now.seq == anchor.seq or anchor_problem(now) is not None or now.chain_id != anchor.chain_id:
-            break
-        anchor = now
-        if anchor.seq > checked:
-            failure = check(checked)
-    if failure is not None:
-        return failure
-    if anchor.seq != checked or anchor.head_hash != expected_prev or anchor.head_key_id != last_key_id:
-        return ChainReport(
-            False,
-            checked,
-            expected_prev,
-            checked + 1 if anchor.seq > checked else None,
-            None,
-            f"the anchor records {anchor.seq} events ending in {anchor.head_hash[:12]}… "
-            f"(key {anchor.head_key_id or 'none'}), but the table holds {checked} ending in {expected_prev[:12]}… "
-            f"(key {last_key_id or 'none'}): events were removed from the end, or the anchor was changed.",
-            rules.unkeyed,
-            **counts,
-        )
-    if signed.own:
-        latest = max(signed.own, key=lambda c: c.seq)
-        if latest.seq > checked:
-            return ChainReport(
+    def end(self, anchor: Any) -> ChainReport:
+        """Every event checked: the trail must end where the anchor, and the latest checkpoint, say it does."""
+        checked, expected_prev, last_key_id = self.checked, self.expected_prev, self.last_key_id
+        if anchor.seq != checked or anchor.head_hash != expected_prev or anchor.head_key_id != last_key_id:
+            return self.report(
                 False,
-                checked,
-                expected_prev,
-                checked + 1,
+                checked + 1 if anchor.seq > checked else None,
                 None,
-                f"{latest.describe()} records event {latest.seq} but the trail ends at {checked} "
-                "(events were removed from the end).",
-                rules.unkeyed,
-                **counts,
+                f"the anchor records {anchor.seq} events ending in {anchor.head_hash[:12]}… "
+                f"(key {anchor.head_key_id or 'none'}), but the table holds {checked} ending in {expected_prev[:12]}… "
+                f"(key {last_key_id or 'none'}): events were removed from the end, or the anchor was changed.",
             )
-    return ChainReport(True, checked, expected_prev, unkeyed=rules.unkeyed, **counts)
+        if self.signed.own:
+            latest = max(self.signed.own, key=lambda c: c.seq)
+            if latest.seq > checked:
+                return self.report(
+                    False,
+                    checked + 1,
+                    None,
+                    f"{latest.describe()} records event {latest.seq} but the trail ends at {checked} "
+                    "(events were removed from the end).",
+                )
+        return self.report(True)
 
 
 def check_newest(

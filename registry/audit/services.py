@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     String,
     and_,
     case,
@@ -32,18 +33,15 @@ from sqlalchemy.orm import Session, aliased
 
 from registry import db
 
-# Checking the chain is registry.audit.chain's; ChainReport, check_newest, event_hash, head and
-# verify_chain are imported for the rest of the application, which asks the audit services for them.
-from registry.audit.chain import (  # noqa: F401
-    ChainReport,
-    canonical_event,
-    canonical_json,
-    check_newest,
-    event_hash,
-    head,
-    switch_details,
-    verify_chain,
-)
+# Checking the chain is registry.audit.chain's; the names imported "as" themselves are re-exported for the rest
+# of the application, which asks the audit services for them.
+from registry.audit.chain import ChainReport as ChainReport
+from registry.audit.chain import canonical_event, switch_details
+from registry.audit.chain import canonical_json as canonical_json
+from registry.audit.chain import check_newest as check_newest
+from registry.audit.chain import event_hash as event_hash
+from registry.audit.chain import head as head
+from registry.audit.chain import verify_chain as verify_chain
 from registry.audit.keyring import AuditKeyring, current_keyring
 from registry.audit.models import AuditAction, AuditAnchor, AuditEvent
 from registry.auth.permissions import Permission
@@ -272,7 +270,7 @@ def _object_filter(value: str) -> str:
     return f"{kind.lower()}:{ident}" if sep else ident
 
 
-def case_reference(report_id: ColumnElement[int]) -> ColumnElement[str]:
+def case_reference(report_id: SQLColumnExpression[int]) -> ColumnElement[str]:
     """SQL for :func:`registry.breaches.models.reference_for`: "BR-" and the id, at least four digits."""
     digits = cast(report_id, String)
     # The last four characters of "000" + digits, in SQL both databases speak (SQLite has no lpad).
@@ -280,11 +278,11 @@ def case_reference(report_id: ColumnElement[int]) -> ColumnElement[str]:
     return literal("BR-", String) + padded
 
 
-def _case_references(*where: ColumnElement[bool]) -> Select[tuple[str]]:
+def _case_references(*where: ColumnElement[bool]) -> Select[str]:
     return select(case_reference(BreachReport.id)).where(*where)
 
 
-def _evidence_uploads(*where: ColumnElement[bool]) -> Select[tuple[str]]:
+def _evidence_uploads(*where: ColumnElement[bool]) -> Select[str]:
     """The object ids (as the trail holds them) of the evidence files of the cases matching ``where``."""
     statement = select(cast(BreachEvidence.upload_id, String))
     if where:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
 from registry import db
@@ -32,7 +32,7 @@ COLUMNS = (
 
 @bp.route("")
 @requires(Permission.AUDIT_READ)
-def index():
+def index() -> str:
     filters = services.AuditFilters.parse(request.args, strict=False)
     page, per_page = page_args(50)
     result = paginate(db.session(), services.search_events(filters, viewer=current_user), page, per_page)
@@ -49,7 +49,7 @@ def index():
 
 @bp.route("/verify", methods=["POST"])
 @requires(Permission.AUDIT_READ)
-def verify():
+def verify() -> str:
     report = services.verify_chain()
     seq, head_hash = services.head()
     return render_template("audit/verify.html", report=report, head_seq=seq, head_hash=head_hash)
@@ -57,7 +57,7 @@ def verify():
 
 @bp.route("/export.csv")
 @requires(Permission.AUDIT_READ)
-def export():
+def export() -> Response:
     filters = services.AuditFilters.parse(request.args, strict=False)
     statement = services.search_events(filters, viewer=current_user).limit(EXPORT_LIMIT)
     events = db.session().execute(statement).scalars().all()

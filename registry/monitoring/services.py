@@ -284,7 +284,7 @@ def adopt(
     return channel
 
 
-def listing(status: str = "", platform: str = "") -> Select[tuple[UnauthorisedAccount]]:
+def listing(status: str = "", platform: str = "") -> Select[UnauthorisedAccount]:
     statement = select(UnauthorisedAccount).order_by(UnauthorisedAccount.found_on.desc(), UnauthorisedAccount.id.desc())
     if status == "open":
         statement = statement.where(UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]))

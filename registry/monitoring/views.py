@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from registry import db
@@ -11,7 +12,7 @@ from registry.channels.platforms import PLATFORMS
 from registry.errors import Conflict, Invalid
 from registry.monitoring import services
 from registry.monitoring.forms import AdoptForm, FindingForm, MoveForm
-from registry.monitoring.models import FindingStatus
+from registry.monitoring.models import FindingStatus, UnauthorisedAccount
 from registry.web.forms import apply_errors
 from registry.web.pagination import page_args, paginate
 
@@ -20,7 +21,7 @@ bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 
 @bp.route("")
 @requires(Permission.MONITORING_READ)
-def index():
+def index() -> str:
     status = request.args.get("status", "open")
     platform = request.args.get("platform", "")
     page, per_page = page_args(25)
@@ -37,7 +38,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.MONITORING_MANAGE)
-def new():
+def new() -> ResponseReturnValue:
     form = FindingForm()
     if form.validate_on_submit():
         try:
@@ -56,7 +57,7 @@ def new():
     return render_template("monitoring/new.html", form=form), 422 if form.errors else 200
 
 
-def _page(finding, forms=None, adopt_form=None, status=200):
+def _page(finding: UnauthorisedAccount, forms: dict[str, MoveForm] | None = None, status: int = 200) -> tuple[str, int]:
     forms = forms or {}
     for action in services.MOVES:
         forms.setdefault(action, MoveForm(prefix=action, formdata=None))
@@ -72,13 +73,13 @@ def _page(finding, forms=None, adopt_form=None, status=200):
 
 @bp.route("/<reference>")
 @requires(Permission.MONITORING_READ)
-def detail(reference: str):
+def detail(reference: str) -> tuple[str, int]:
     return _page(services.get_finding(reference))
 
 
 @bp.route("/<reference>/actions/<action>", methods=["POST"])
 @requires(Permission.MONITORING_MANAGE)
-def act(reference: str, action: str):
+def act(reference: str, action: str) -> ResponseReturnValue:
     finding = services.get_finding(reference)
     if action not in services.MOVES:
         abort(404)
@@ -101,7 +102,7 @@ def act(reference: str, action: str):
 
 @bp.route("/<reference>/adopt", methods=["GET", "POST"])
 @requires(Permission.MONITORING_MANAGE)
-def adopt(reference: str):
+def adopt(reference: str) -> ResponseReturnValue:
     finding = services.get_finding(reference)
     form = AdoptForm()
     if form.validate_on_submit():

@@ -122,7 +122,8 @@ def _send_consent_reminders(today: dt.date, report: ReminderReport) -> None:
                 "If you still need it, ask the communications team for a new consent."
             ),
             link=f"/consents/{consent.reference}",
-            dedupe_key=f"consent-expiring:{consent.reference}:{consent.expires_on.isoformat()}",
+            # str() of a date is its ISO form, as the key has always been written.
+            dedupe_key=f"consent-expiring:{consent.reference}:{consent.expires_on!s}",
         )
         report.consent_reminders += len(sent)
         report.ids += [n.id for n in sent]

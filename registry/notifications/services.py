@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -310,7 +310,7 @@ def _failed(note: Notification, why: str) -> None:
     note.delivery = (Delivery.FAILED if note.attempts >= MAX_ATTEMPTS else Delivery.PENDING).value
 
 
-def messages_of(user: User) -> Select[tuple[Notification]]:
+def messages_of(user: User) -> Select[Notification]:
     return (
         select(Notification)
         .where(Notification.recipient_id == user.id)
@@ -318,7 +318,7 @@ def messages_of(user: User) -> Select[tuple[Notification]]:
     )
 
 
-def outbox(delivery: str | None = None) -> Select[tuple[Notification]]:
+def outbox(delivery: str | None = None) -> Select[Notification]:
     statement = select(Notification).order_by(Notification.created_at.desc(), Notification.id.desc())
     if delivery:
         statement = statement.where(Notification.delivery == delivery)
@@ -333,5 +333,5 @@ def get_message(user: User, message_id: int) -> Notification | None:
     )
 
 
-def record_reminders(counts: dict[str, int]) -> None:
+def record_reminders(counts: Mapping[str, object]) -> None:
     record(AuditAction.REMINDERS_SEND, "reminders", db.utcnow().date().isoformat(), counts)

@@ -16,7 +16,7 @@ bp = Blueprint("notifications", __name__)
 
 @bp.route("/messages")
 @requires(Permission.DASHBOARD_VIEW)
-def messages():
+def messages() -> str:
     page, per_page = page_args(25)
     result = paginate(db.session(), services.messages_of(current_user._get_current_object()), page, per_page)
     return render_template("notifications/messages.html", page=result, smtp=services.smtp_configured())
@@ -24,7 +24,7 @@ def messages():
 
 @bp.route("/messages/<int(max=2147483647):message_id>")
 @requires(Permission.DASHBOARD_VIEW)
-def message(message_id: int):
+def message(message_id: int) -> str:
     found = services.get_message(current_user._get_current_object(), message_id)
     if found is None:
         abort(404, "There is no such message for you.")
@@ -33,7 +33,7 @@ def message(message_id: int):
 
 @bp.route("/outbox")
 @requires(Permission.OUTBOX_READ)
-def outbox():
+def outbox() -> str:
     delivery = request.args.get("delivery", "")
     if delivery not in {d.value for d in Delivery}:
         delivery = ""

@@ -11,20 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.typing import RcKeyType
 
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
-from registry.web.charts import NHS_BLUE, NHS_GREY, NHS_TEXT
+from registry.web.charts import NHS_BLUE, NHS_GREY, NHS_TEXT, whole_numbers
 
 NHS_DARK_BLUE: Final = "#003087"
 WHITE: Final = "#ffffff"
 
-_STYLE: Final = {
+_STYLE: Final[dict[RcKeyType, Any]] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "registry-reports",
     "font.family": "sans-serif",
@@ -38,10 +39,19 @@ _STYLE: Final = {
     "legend.frameon": False,
 }
 
+
 #: How each series is drawn: a fill and a pattern, so no two differ by colour alone.
-SOLID: Final = {"color": NHS_BLUE, "edgecolor": NHS_BLUE}
-DIAGONAL: Final = {"color": WHITE, "edgecolor": NHS_DARK_BLUE, "hatch": "///"}
-DOTTED: Final = {"color": WHITE, "edgecolor": NHS_GREY, "hatch": ".."}
+class BarStyle(TypedDict, total=False):
+    """How a group of bars is filled and outlined (keyword arguments of matplotlib's bar and barh)."""
+
+    color: str
+    edgecolor: str
+    hatch: str
+
+
+SOLID: Final[BarStyle] = {"color": NHS_BLUE, "edgecolor": NHS_BLUE}
+DIAGONAL: Final[BarStyle] = {"color": WHITE, "edgecolor": NHS_DARK_BLUE, "hatch": "///"}
+DOTTED: Final[BarStyle] = {"color": WHITE, "edgecolor": NHS_GREY, "hatch": ".."}
 
 #: Live statuses grouped as the platform chart shows them.
 PLATFORM_GROUPS: Final = (
@@ -118,7 +128,7 @@ def platforms(figures: dict[str, Any], image_format: str = "svg") -> str | bytes
             axes.text(total, y, f"  {total} in all", va="center", color=NHS_TEXT)
         axes.invert_yaxis()
         axes.set_xlim(0, max(left) * 1.35 + 1)
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        whole_numbers(axes.xaxis)
         axes.set_xlabel("Number of channels")
         figure.legend(loc="outside lower center", ncols=3)
         return _finish(figure, image_format)
@@ -158,7 +168,7 @@ def requests(figures: dict[str, Any], image_format: str = "svg") -> str | bytes:
         _bar_values(axes, decided)
         axes.set_xticks(positions, ticks, fontsize=9)
         axes.set_ylim(0, max([*trends["requests_received"], *trends["requests_decided"], 1]) * 1.2)
-        axes.yaxis.get_major_locator().set_params(integer=True)
+        whole_numbers(axes.yaxis)
         axes.set_ylabel("Number of requests")
         axes.legend(loc="upper left", ncols=2)
         return _finish(figure, image_format)
@@ -176,7 +186,7 @@ def channels(figures: dict[str, Any], image_format: str = "svg") -> str | bytes:
         _bar_values(axes, bars)
         axes.set_xticks(range(len(ticks)), ticks, fontsize=9)
         axes.set_ylim(0, max([*trends["channels_official"], 1]) * 1.2)
-        axes.yaxis.get_major_locator().set_params(integer=True)
+        whole_numbers(axes.yaxis)
         axes.set_ylabel("Number of channels")
         return _finish(figure, image_format)
 

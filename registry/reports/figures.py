@@ -308,8 +308,8 @@ def _turnaround(waits: list[dt.timedelta]) -> dict[str, float | None]:
     """Median and longest wait in days (None when nothing was decided: there is no time to give)."""
     if not waits:
         return {"median_days": None, "longest_days": None}
-    ordered = sorted(waits)
-    return {"median_days": _days(statistics.median(ordered)), "longest_days": _days(ordered[-1])}
+    median = dt.timedelta(seconds=statistics.median(wait.total_seconds() for wait in waits))
+    return {"median_days": _days(median), "longest_days": _days(max(waits))}
 
 
 def request_figures(period: Period) -> dict[str, Any]:

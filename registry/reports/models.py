@@ -78,4 +78,5 @@ class MonthlyReport(Base):
 
     @property
     def figures(self) -> dict[str, Any]:
-        return json.loads(self.figures_json)
+        figures: dict[str, Any] = json.loads(self.figures_json)
+        return figures

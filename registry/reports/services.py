@@ -169,7 +169,7 @@ def issue(report: MonthlyReport, sha256: str | None, actor: User) -> MonthlyRepo
     return report
 
 
-def issued() -> Select[tuple[MonthlyReport]]:
+def issued() -> Select[MonthlyReport]:
     """Issued reports, the most recent month first."""
     return (
         select(MonthlyReport)

@@ -17,9 +17,11 @@ from flask import (
     render_template,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from registry import db
+from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
@@ -38,11 +40,12 @@ CSV_COLUMNS = ("section", "figure", "label", "value")
 NO_PDF = "PDF reports are not available on this server. Open the report and print it instead."
 
 
-def _user():
-    return current_user._get_current_object()
+def _user() -> User:
+    user: User = current_user._get_current_object()
+    return user
 
 
-def _index_page(form: GenerateForm | None = None, status: int = 200):
+def _index_page(form: GenerateForm | None = None, status: int = 200) -> tuple[str, int]:
     page, per_page = page_args(24)
     return render_template(
         "reports/index.html",
@@ -57,13 +60,13 @@ def _index_page(form: GenerateForm | None = None, status: int = 200):
 
 @bp.route("")
 @requires(Permission.REPORT_READ)
-def index():
+def index() -> tuple[str, int]:
     return _index_page()
 
 
 @bp.route("", methods=["POST"])
 @requires(Permission.REPORT_MANAGE)
-def generate():
+def generate() -> ResponseReturnValue:
     """Generate a month's draft, or generate it again."""
     form = GenerateForm()
     if not form.validate_on_submit():
@@ -99,7 +102,7 @@ def _platform_rows(figures: dict[str, Any]) -> list[tuple[str, list[int], int]]:
     ]
 
 
-def _detail_page(report: MonthlyReport, status: int = 200, issue_form: IssueForm | None = None):
+def _detail_page(report: MonthlyReport, status: int = 200, issue_form: IssueForm | None = None) -> tuple[str, int]:
     figures = report.figures
     user = _user()
     can_manage = user.can(Permission.REPORT_MANAGE)
@@ -130,13 +133,13 @@ def _detail_page(report: MonthlyReport, status: int = 200, issue_form: IssueForm
 
 @bp.route("/<month>")
 @requires(Permission.REPORT_READ)
-def detail(month: str):
+def detail(month: str) -> tuple[str, int]:
     return _detail_page(services.get(month))
 
 
 @bp.route("/<month>/issue", methods=["POST"])
 @requires(Permission.REPORT_MANAGE)
-def issue(month: str):
+def issue(month: str) -> ResponseReturnValue:
     report = services.get(month)
     form = IssueForm()
     if not form.validate_on_submit():
@@ -171,7 +174,7 @@ def _issued(month: str) -> MonthlyReport:
 
 @bp.route("/<month>/export.csv")
 @requires(Permission.REPORT_READ)
-def export_csv(month: str):
+def export_csv(month: str) -> Response:
     report = _issued(month)
     lines = list(services.rows(report))
     services.record_export(report, "csv", _user())
@@ -180,7 +183,7 @@ def export_csv(month: str):
 
 @bp.route("/<month>/export.pdf")
 @requires(Permission.REPORT_READ)
-def export_pdf(month: str):
+def export_pdf(month: str) -> Response:
     report = _issued(month)
     if not pdf.pdf_available():
         raise NotFound(NO_PDF)
@@ -193,7 +196,7 @@ def export_pdf(month: str):
 
 @bp.route("/<month>/charts/<chart>.svg")
 @requires(Permission.REPORT_READ)
-def chart(month: str, chart: str):
+def chart(month: str, chart: str) -> Response:
     """One of the report's charts, drawn from its stored figures."""
     draw = charts.DRAW.get(chart)
     if draw is None:

@@ -65,36 +65,21 @@ import bisect
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+# BULLET, KINDS and Finding are re-exported: callers ask the screening services for them.
+from registry.screening.findings import BULLET as BULLET
+from registry.screening.findings import INLINE_SPACE, found, hide
+from registry.screening.findings import KINDS as KINDS
+from registry.screening.findings import Finding as Finding
+from registry.screening.names import patient_names
+from registry.screening.postcodes import postcodes
 
 #: The longest text the API and the page accept (a post, with room for its alt texts).
 MAX_TEXT = 20_000
-BULLET = "•"
 
-#: Each kind and its plain-English label.
-KINDS: dict[str, str] = {
-    "nhs_number": "NHS number",
-    "date_of_birth": "Date of birth",
-    "hospital_number": "Hospital number",
-    "phone": "Phone number",
-    "email": "Email address",
-    "postcode": "Postcode",
-    "patient_name": "Name",
-}
 #: Where findings overlap, the kind earlier in this list wins (then the longer finding).
 SPECIFICITY = ("nhs_number", "email", "hospital_number", "date_of_birth", "phone", "postcode", "patient_name")
 _RANK = {kind: rank for rank, kind in enumerate(SPECIFICITY)}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something in the text that could identify a patient."""
-
-    kind: str
-    start: int
-    end: int
-    masked: str
-    label: str
 
 
 def screen(text: str) -> list[Finding]:
@@ -108,8 +93,8 @@ def screen(text: str) -> list[Finding]:
         *_hospital_numbers(text),
         *_dates_of_birth(text),
         *_phones(text),
-        *_postcodes(text),
-        *_names(text),
+        *postcodes(text),
+        *patient_names(text),
     ]
     candidates.sort(key=lambda f: (_RANK[f.kind], f.start - f.end, f.start))
     starts: list[int] = []
@@ -123,23 +108,6 @@ def screen(text: str) -> list[Finding]:
         starts.insert(at, finding.start)
         chosen.insert(at, finding)
     return chosen
-
-
-# --- masking ----------------------------------------------------------------------------------
-
-
-def hide(match: str, keep_last: int = 0) -> str:
-    """``match`` with every letter and digit replaced by a bullet except the last ``keep_last``;
-    spaces and punctuation stay, so the shape can still be recognised."""
-    positions = [i for i, ch in enumerate(match) if ch.isalnum()]
-    kept = set(positions[-keep_last:]) if keep_last else set()
-    return "".join(BULLET if ch.isalnum() and i not in kept else ch for i, ch in enumerate(match))
-
-
-def _finding(kind: str, text: str, start: int, end: int, masked: str, label: str | None = None) -> Finding:
-    if text[start:end] in masked:  # each masking hides something; this makes sure of it
-        masked = hide(text[start:end])
-    return Finding(kind=kind, start=start, end=end, masked=masked, label=label or KINDS[kind])
 
 
 # --- NHS numbers ------------------------------------------------------------------------------
@@ -174,7 +142,7 @@ def _nhs_numbers(text: str) -> Iterator[Finding]:
         digits = re.sub(r"[^0-9]", "", match.group())
         if is_valid_nhs_number(digits) and not _after_country_code(text, match.start()):
             seen.add(match.start())
-            yield _finding("nhs_number", text, match.start(), match.end(), hide(match.group(), 2))
+            yield found("nhs_number", text, match.start(), match.end(), hide(match.group(), 2))
     labels = [m.start() for m in _NHS_NUMBER_LABEL.finditer(text)]
     ends = [(m.start(), m.end()) for m in _NHS_SENTENCE_END.finditer(text)] if labels else []
     for match in _TEN_DIGITS.finditer(text):
@@ -187,12 +155,12 @@ def _nhs_numbers(text: str) -> Iterator[Finding]:
         valid = is_valid_nhs_number(digits)
         if not _NHS_LABEL.search(text[max(0, match.start() - 40) : match.start()]):
             if valid and _labelled_in_sentence(labels, ends, match.start(), match.end()):
-                yield _finding("nhs_number", text, match.start(), match.end(), masked)
+                yield found("nhs_number", text, match.start(), match.end(), masked)
             continue
         if valid:
-            yield _finding("nhs_number", text, match.start(), match.end(), masked)
+            yield found("nhs_number", text, match.start(), match.end(), masked)
         else:
-            yield _finding(
+            yield found(
                 "hospital_number",
                 text,
                 match.start(),
@@ -228,12 +196,12 @@ def _emails(text: str) -> Iterator[Finding]:
     for match in _EMAIL.finditer(text):
         first, _, rest = match.group("domain").partition(".")
         masked = f"{match.group()[0]}{BULLET * 3}@{first[0]}{BULLET * 3}.{rest}"
-        yield _finding("email", text, match.start(), match.end(), masked)
+        yield found("email", text, match.start(), match.end(), masked)
 
 
 # --- hospital numbers -------------------------------------------------------------------------
 
-_H = r"[^\S\n]"  # a space that does not end the line
+_H = INLINE_SPACE
 _HOSPITAL_LABEL = (
     rf"\b(?:MRN|M\.R\.N\.?|hospital{_H}+(?:no|number|num|id|ref(?:erence)?)|hosp\.?{_H}*(?:no|num(?:ber)?)"
     rf"|unit{_H}+(?:no|number)|patient{_H}+(?:id|no|number|ref(?:erence)?)"
@@ -251,9 +219,9 @@ def _hospital_numbers(text: str) -> Iterator[Finding]:
     for match in _LABELLED_NUMBER.finditer(text):
         start, end = match.span("id")
         if sum(ch.isdigit() for ch in match.group("id")) >= 5:
-            yield _finding("hospital_number", text, start, end, hide(match.group("id"), 2))
+            yield found("hospital_number", text, start, end, hide(match.group("id"), 2))
     for match in _TRUST_PREFIXED.finditer(text):
-        yield _finding("hospital_number", text, match.start(), match.end(), hide(match.group(), 2))
+        yield found("hospital_number", text, match.start(), match.end(), hide(match.group(), 2))
 
 
 # --- dates of birth ---------------------------------------------------------------------------
@@ -329,7 +297,7 @@ def _dates_of_birth(text: str) -> Iterator[Finding]:
         start, _, match = dates[at]
         if start - cue.end() > _DOB_REACH or _SENTENCE_END.search(text, cue.end(), start):
             continue
-        yield _finding("date_of_birth", text, match.start(), match.end(), _mask_date(match))
+        yield found("date_of_birth", text, match.start(), match.end(), _mask_date(match))
 
 
 # --- phone numbers ----------------------------------------------------------------------------
@@ -349,521 +317,4 @@ def _phones(text: str) -> Iterator[Finding]:
         if sum(ch in " \u00a0-" for ch in rest) > 3:
             continue
         masked = (match.group("intl") or "") + hide(rest, 2)  # the country code identifies nobody
-        yield _finding("phone", text, match.start(), match.end(), masked)
-
-
-# --- postcodes --------------------------------------------------------------------------------
-
-_OUTWARD = r"(?P<out>GIR|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]))"
-_INWARD = r"(?P<in>[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
-_POSTCODE = re.compile(rf"(?<![A-Za-z0-9]){_OUTWARD}(?P<sep>[ \u00a0]?){_INWARD}")
-#: Written in small letters, a postcode needs its space ("hp11 2tt").
-_SMALL_POSTCODE = re.compile(rf"(?<![A-Za-z0-9]){_OUTWARD}(?P<sep>[ \u00a0]){_INWARD}", re.IGNORECASE)
-#: The UK's postcode areas (the letters that start an outward code).
-_AREAS = frozenset(
-    (
-        "AB",
-        "AL",
-        "B",
-        "BA",
-        "BB",
-        "BD",
-        "BH",
-        "BL",
-        "BN",
-        "BR",
-        "BS",
-        "BT",
-        "CA",
-        "CB",
-        "CF",
-        "CH",
-        "CM",
-        "CO",
-        "CR",
-        "CT",
-        "CV",
-        "CW",
-        "DA",
-        "DD",
-        "DE",
-        "DG",
-        "DH",
-        "DL",
-        "DN",
-        "DT",
-        "DY",
-        "E",
-        "EC",
-        "EH",
-        "EN",
-        "EX",
-        "FK",
-        "FY",
-        "G",
-        "GL",
-        "GU",
-        "GY",
-        "HA",
-        "HD",
-        "HG",
-        "HP",
-        "HR",
-        "HS",
-        "HU",
-        "HX",
-        "IG",
-        "IM",
-        "IP",
-        "IV",
-        "JE",
-        "KA",
-        "KT",
-        "KW",
-        "KY",
-        "L",
-        "LA",
-        "LD",
-        "LE",
-        "LL",
-        "LN",
-        "LS",
-        "LU",
-        "M",
-        "ME",
-        "MK",
-        "ML",
-        "N",
-        "NE",
-        "NG",
-        "NN",
-        "NP",
-        "NR",
-        "NW",
-        "OL",
-        "OX",
-        "PA",
-        "PE",
-        "PH",
-        "PL",
-        "PO",
-        "PR",
-        "RG",
-        "RH",
-        "RM",
-        "S",
-        "SA",
-        "SE",
-        "SG",
-        "SK",
-        "SL",
-        "SM",
-        "SN",
-        "SO",
-        "SP",
-        "SR",
-        "SS",
-        "ST",
-        "SW",
-        "SY",
-        "TA",
-        "TD",
-        "TF",
-        "TN",
-        "TQ",
-        "TR",
-        "TS",
-        "TW",
-        "UB",
-        "W",
-        "WA",
-        "WC",
-        "WD",
-        "WF",
-        "WN",
-        "WR",
-        "WS",
-        "WV",
-        "YO",
-        "ZE",
-    )
-)
-#: Small-letter inward codes that are ordinals and units ("the a40 2nd exit", "m1 3rd", "6ft").
-_NOT_INWARD = re.compile(r"1st|2nd|3rd|[04-9]th|[0-9](?:ft|lb|hr|yd)", re.IGNORECASE)
-
-
-def _postcodes(text: str) -> Iterator[Finding]:
-    for match in _POSTCODE.finditer(text):
-        masked = f"{match.group('out')}{match.group('sep')}{BULLET * 3}"
-        yield _finding("postcode", text, match.start(), match.end(), masked)
-    for match in _SMALL_POSTCODE.finditer(text):
-        outward = match.group("out")
-        area = re.match(r"[A-Za-z]+", outward)  # the letters before the first digit
-        if match.group().isupper() or area is None or area.group().upper() not in _AREAS:
-            continue  # in capitals it is found above; "a40 2nd" is no postcode area
-        if _NOT_INWARD.fullmatch(match.group("in")):
-            continue
-        masked = f"{outward}{match.group('sep')}{BULLET * 3}"
-        yield _finding("postcode", text, match.start(), match.end(), masked)
-
-
-# --- names ------------------------------------------------------------------------------------
-
-_UPPER = "A-ZÀ-ÖØ-Þ"
-_LOWER = "a-zß-öø-ÿ"
-_WORD = re.compile(
-    rf"[{_UPPER}](?:[{_LOWER}]+|['’](?=[{_UPPER}]))(?:['’-][{_UPPER}]?[{_LOWER}]+|[{_UPPER}][{_LOWER}]+)*"
-    rf"(?![{_UPPER}{_LOWER}0-9])"
-)
-#: A name in capitals ("SMITH", "O'BRIEN", "MCDONALD-JONES"), as forms and notes write surnames.
-_CAPS_WORD = re.compile(rf"[{_UPPER}](?:['’](?=[{_UPPER}]))?[{_UPPER}]+(?:-[{_UPPER}]{{2,}})*(?![{_UPPER}{_LOWER}0-9])")
-_VOWEL = re.compile(r"[AEIOUYÀ-ÆÈ-ÏÒ-ÖØ-Ý]")
-_INITIAL = re.compile(rf"[{_UPPER}]\.?(?={_H}+[{_UPPER}])")
-_GAP = re.compile(rf"{_H}+")
-_TITLE = re.compile(rf"(?<![\w])(?:Mrs|Mr|Ms|Miss|Mx)\b\.?(?={_H}+[{_UPPER}])")
-_PATIENT = re.compile(rf"\b(?i:patient)\b(?:,|{_H}?(?P<stop>[:–—-]))?(?:{_H}+(?:called|named))?(?={_H}+[{_UPPER}])")
-_LITTLE = re.compile(rf"\bLittle{_H}+\Z")
-_ROLE = (
-    r"(?:consultants?|surgeons?|doctors?|nurses?|matrons?|midwi(?:fe|ves)|physio(?:therapist)?s?|therapists?"
-    r"|pharmacists?|radiographers?|paramedics?|directors?|managers?|chief|lead|registrars?|anaesthetists?"
-    r"|practitioners?|sister|specialists?|executive|chair(?:man|woman|person)?|governors?|volunteers?|porters?"
-    r"|officers?|head|clinicians?|dietitians?|psychologists?|professor|mayor|MP|councillor|minister"
-    r"|secretary|president|CEO|chaplain|ambassador|speaker|clerks?|receptionists?|administrators?|assistants?"
-    r"|technicians?|cleaners?|housekeepers?|coordinators?|supervisors?|workers?|staff|colleagues?)"
-)
-_ROLE_BEFORE = re.compile(rf"\b{_ROLE}{_H}*[,:]?{_H}*\Z", re.IGNORECASE)
-_ROLE_AFTER = re.compile(
-    rf"(?:{_H}*[,(–—-]{_H}*(?:(?:our|the|a|an){_H}+)?"
-    rf"(?:(?!(?:who|whose|whom|which|that|was|is|has|had|and|with|by|to|for|from)\b)[A-Za-z-]+{_H}+){{0,3}}?{_ROLE}\b"
-    rf"|{_H}+(?-i:MP|MBE|OBE|CBE|DBE|KBE|FRCS|MSP)\b)",
-    re.IGNORECASE,
-)
-#: Capitalised words that follow a title but are not names.
-_NOT_NAMES = frozenset(
-    (
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "but",
-        "nor",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "with",
-        "by",
-        "as",
-        "if",
-        "so",
-        "than",
-        "then",
-        "our",
-        "your",
-        "their",
-        "his",
-        "her",
-        "my",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "we",
-        "you",
-        "they",
-        "he",
-        "she",
-        "i",
-        "us",
-        "them",
-        "all",
-        "any",
-        "every",
-        "each",
-        "some",
-        "no",
-        "not",
-        "out",
-        "up",
-        "about",
-        "over",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "who",
-        "which",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "must",
-        "shall",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "today",
-        "tomorrow",
-        "tonight",
-        "yesterday",
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "mx",
-        "dr",
-        "sir",
-        "madam",
-        "men",
-        "man",
-        "world",
-        "universe",
-        "england",
-        "scotland",
-        "wales",
-        "britain",
-        "uk",
-        "right",
-        "speaker",
-        "blobby",
-        "tumble",
-        "motivator",
-        "tickle",
-        "happy",
-        "greedy",
-        "bump",
-        "messy",
-        "grumpy",
-        "silly",
-        "nosey",
-        "sneeze",
-        "bounce",
-        "muddle",
-        "lazy",
-        "noisy",
-        "chatterbox",
-        "sunshine",
-        "bossy",
-        "naughty",
-        "christmas",
-        "mp",
-        "mbe",
-        "obe",
-        "cbe",
-        "dbe",
-        "kbe",
-        "frcs",
-        "msp",
-    )
-)
-#: Capitalised words that follow "patient" in the names of services, events and groups.
-_NOT_PATIENT_NAMES = _NOT_NAMES | frozenset(
-    (
-        "experience",
-        "experiences",
-        "advice",
-        "advocacy",
-        "safety",
-        "participation",
-        "transport",
-        "partner",
-        "partners",
-        "panel",
-        "panels",
-        "leader",
-        "leaders",
-        "voice",
-        "voices",
-        "feedback",
-        "care",
-        "records",
-        "record",
-        "information",
-        "info",
-        "service",
-        "services",
-        "liaison",
-        "access",
-        "flow",
-        "survey",
-        "surveys",
-        "story",
-        "stories",
-        "forum",
-        "forums",
-        "group",
-        "groups",
-        "champion",
-        "champions",
-        "day",
-        "week",
-        "month",
-        "year",
-        "engagement",
-        "first",
-        "charter",
-        "portal",
-        "knows",
-        "led",
-        "centred",
-        "centered",
-        "involvement",
-        "representative",
-        "representatives",
-        "reps",
-        "council",
-        "network",
-        "education",
-        "hotel",
-        "line",
-        "helpline",
-        "support",
-        "pathway",
-        "pathways",
-        "journey",
-        "journeys",
-        "satisfaction",
-        "outcome",
-        "outcomes",
-        "choice",
-        "choices",
-        "association",
-        "environment",
-        "area",
-        "areas",
-        "lounge",
-        "hub",
-        "library",
-        "notes",
-        "letters",
-        "letter",
-        "app",
-        "initiated",
-        "facing",
-        "initiative",
-        "ambassador",
-        "ambassadors",
-        "tracking",
-        "tracker",
-        "list",
-        "lists",
-        "data",
-        "privacy",
-        "confidentiality",
-        "consent",
-        "identifiable",
-        "numbers",
-        "number",
-        "wellbeing",
-        "welfare",
-        "dignity",
-        "dining",
-        "meals",
-        "food",
-        "menu",
-        "menus",
-        "parking",
-        "property",
-        "reported",
-        "administration",
-        "admin",
-        "appointments",
-        "appointment",
-        "booking",
-        "bookings",
-        "rights",
-        "guide",
-        "guides",
-        "leaflet",
-        "leaflets",
-        "insight",
-        "insights",
-        "reference",
-        "carer",
-        "carers",
-        "family",
-        "families",
-        "recorded",
-        "id",
-        "ref",
-    )
-)
-
-
-def _name_words(text: str, at: int, not_names: frozenset[str]) -> tuple[list[tuple[int, int]], bool]:
-    """The spans of the name starting after ``at`` (initials, then one to three words, each
-    capitalised or, all of them, in capitals) and whether it is written in capitals."""
-    spans: list[tuple[int, int]] = []
-    words = 0
-    capitals: bool | None = None
-    while words < 3:
-        gap = _GAP.match(text, at)
-        if gap is None:
-            break
-        word = None if capitals else _WORD.match(text, gap.end())
-        if word is None and capitals is not False:
-            word = _CAPS_WORD.match(text, gap.end())
-            if word is not None and not _VOWEL.search(word.group()):
-                word = None  # an abbreviation ("NHS"), not a name
-        if word is not None:
-            if word.group().lower() in not_names:
-                break
-            if capitals is None:
-                capitals = word.group().isupper()
-            spans.append(word.span())
-            words += 1
-            at = word.end()
-            continue
-        initial = _INITIAL.match(text, gap.end())
-        if initial is None or words or len(spans) >= 2:
-            break
-        spans.append(initial.span())
-        at = initial.end()
-    return (spans, bool(capitals)) if words else ([], False)
-
-
-def _mask_words(text: str, spans: list[tuple[int, int]]) -> str:
-    return " ".join(
-        BULLET if end - start <= 2 and not text[start + 1 : end].isalpha() else text[start] + BULLET * 3
-        for start, end in spans
-    )
-
-
-def _names(text: str) -> Iterator[Finding]:
-    for cue in _TITLE.finditer(text):
-        if cue.group().startswith("Miss") and _LITTLE.search(text, max(0, cue.start() - 12), cue.start()):
-            continue  # Little Miss Sunshine and friends
-        spans, _ = _name_words(text, cue.end(), _NOT_NAMES)
-        if not spans:
-            continue
-        end = spans[-1][1]
-        if _ROLE_BEFORE.search(text, max(0, cue.start() - 40), cue.start()) or _ROLE_AFTER.match(text, end):
-            continue  # a member of staff or a public figure, named with their job
-        masked = f"{cue.group()} {_mask_words(text, spans)}"
-        yield _finding("patient_name", text, cue.start(), end, masked)
-    for cue in _PATIENT.finditer(text):
-        spans, capitals = _name_words(text, cue.end(), _NOT_PATIENT_NAMES)
-        if capitals and cue.group().isupper():
-            continue  # "OUR PATIENT HANDOVER TIMES": a heading in capitals, not a name
-        if len(spans) >= (2 if capitals or cue.group("stop") else 1):  # a heading or a quotation may follow
-            yield _finding("patient_name", text, spans[0][0], spans[-1][1], _mask_words(text, spans))
+        yield found("phone", text, match.start(), match.end(), masked)

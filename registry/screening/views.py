@@ -53,7 +53,7 @@ def line_of(text: str, finding: Finding) -> int:
 
 @bp.route("/screen", methods=["GET", "POST"])
 @requires(Permission.SCREEN_TEXT)
-def screen():
+def screen() -> tuple[str, int]:
     no_store()
     form = ScreenForm()
     findings: list[Finding] | None = None

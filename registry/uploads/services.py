@@ -1,13 +1,9 @@
 """Storing and serving uploaded files safely.
 
 A file is accepted for what its content is, never for its name or the type the
-browser claimed: PNG, JPEG, GIF and WebP images, which Pillow must decode in
-full and which are then re-encoded from their pixels alone (no EXIF, GPS, XMP,
-ICC profile, comments or PNG text chunks survive), and PDFs without active
-content (read by qpdf in a process of its own, and stored as qpdf writes them again
-from the objects it checked: see :mod:`registry.uploads.pdf_scan`).
-Animated GIF, WebP and PNG keep their animation: every frame is re-encoded whole,
-with its duration and the loop count.
+browser claimed: :mod:`registry.uploads.content` judges each file and gives the
+copy to store (images encoded again from their pixels alone, PDFs as qpdf writes
+them from the objects it checked). This module stores, tracks and serves them.
 
 Files live under ``<instance>/uploads/`` (outside the web root; the folder 0700,
 each file 0600) under random names, with their SHA-256 in the ``uploads`` table.
@@ -32,12 +28,10 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
-import io
 import logging
 import os
 import re
 import secrets
-import struct
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,7 +39,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Response, current_app, g, send_file
-from PIL import Image, ImageOps, JpegImagePlugin
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.datastructures import FileStorage
@@ -55,30 +48,23 @@ from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
 from registry.auth.models import User
 from registry.errors import Invalid, NotFound, Unavailable
-from registry.uploads import pdf_scan
+from registry.uploads import content, pdf_scan
+from registry.uploads.content import ACCEPTED as ACCEPTED
+from registry.uploads.content import MAX_FRAMES as MAX_FRAMES
 from registry.uploads.models import Upload, UploadType
 
 log = logging.getLogger(__name__)
 
 #: For an ``<input type="file" accept="…">``: a hint to the browser only; the content decides.
 ACCEPT = ",".join(t.value for t in UploadType)
-ACCEPTED = "a PNG, JPEG, GIF or WebP image, or a PDF"
 NAME_MAX = 255
 FOLDER = "uploads"
-MAX_FRAMES = 1000
 FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 #: The files of one call are checked within this many seconds in all (a PDF's check alone may take
 #: as long), so a request carrying many files that are slow to check cannot hold a web worker past
 #: its timeout (gunicorn's default is 30 s); files left when it is spent are refused unchecked.
 CHECK_SECONDS = pdf_scan.WALL_SECONDS
 
-_PILLOW_FORMATS = {
-    UploadType.PNG: "PNG",
-    UploadType.JPEG: "JPEG",
-    UploadType.GIF: "GIF",
-    UploadType.WEBP: "WEBP",
-}
-_ANIMATED = frozenset({UploadType.PNG, UploadType.GIF, UploadType.WEBP})
 _TRACKED = "registry.uploads.written"
 _COMMITTING = "registry.uploads.committing"
 _STORED_NAME = re.compile(r"[0-9a-f]{32}")
@@ -88,36 +74,6 @@ STORAGE_UNAVAILABLE = (
     "The file could not be saved because the Registry's file storage is full or unavailable. "
     "Nothing was saved. Try again later. The problem has been logged for the administrators."
 )
-#: What Pillow's decoders raise on malformed input (besides the decompression-bomb error).
-_DECODE_ERRORS = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    struct.error,
-    IndexError,
-    KeyError,
-    TypeError,
-    ArithmeticError,
-    MemoryError,
-)
-
-
-class _Refused(Exception):
-    """One file is not accepted: ``reasons`` are short codes for the audit trail (a PDF
-    may have several kinds of active content), ``message`` names the file for the sender."""
-
-    def __init__(self, reasons: str | Sequence[str], message: str) -> None:
-        super().__init__(message)
-        self.reasons = (reasons,) if isinstance(reasons, str) else tuple(reasons)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class _Accepted:
-    name: str
-    type: UploadType
-    data: bytes
 
 
 # --- public entry points ---------------------------------------------------------------
@@ -156,17 +112,17 @@ def store_all(
     """
     chosen = chosen_files(files)
     limit = current_app.extensions["registry.settings"].max_upload_bytes
-    accepted: list[_Accepted] = []
-    refused: list[_Refused] = []
+    accepted: list[content.Accepted] = []
+    refused: list[content.Refused] = []
     deadline = time.monotonic() + CHECK_SECONDS
     for file in chosen:
         name = clean_name(file.filename)
         try:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise _out_of_time(name)
-            accepted.append(_check(name, file.stream.read(limit + 1), limit, left))
-        except _Refused as refusal:
+                raise content.out_of_time(name)
+            accepted.append(content.check(name, file.stream.read(limit + 1), limit, left))
+        except content.Refused as refusal:
             refused.append(refusal)
     problems = dict(errors or {})
     if refused:
@@ -275,226 +231,10 @@ def _extensions(kind: UploadType) -> frozenset[str]:
     return frozenset({kind.extension, ".jpeg", ".jpe"} if kind is UploadType.JPEG else {kind.extension})
 
 
-# --- checking ------------------------------------------------------------------------------
-
-
-def _check(name: str, data: bytes, limit: int, seconds: float) -> _Accepted:
-    if not data:
-        raise _Refused("empty", f"{name}: the file is empty. Choose the file again.")
-    if len(data) > limit:
-        mb = limit // (1024 * 1024)
-        raise _Refused("too_big", f"{name}: the file is too big. Each file must be {mb} MB or smaller.")
-    kind = _sniff(data)
-    if kind is None:
-        raise _unknown(name, data)
-    if kind is UploadType.PDF:
-        return _Accepted(name, kind, _check_pdf(name, data, seconds))
-    return _Accepted(name, kind, _reencode(name, kind, data))
-
-
-def _sniff(data: bytes) -> UploadType | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return UploadType.PNG
-    if data.startswith(b"\xff\xd8\xff"):
-        return UploadType.JPEG
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return UploadType.GIF
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return UploadType.WEBP
-    if data.startswith(b"%PDF-"):
-        return UploadType.PDF
-    return None
-
-
-_SVG = re.compile(rb"<svg[\s>]", re.IGNORECASE)
-
-
-def _unknown(name: str, data: bytes) -> _Refused:
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if _SVG.search(head) or (head.lower().startswith(b"<?xml") and b"svg" in head.lower()):
-        return _Refused(
-            "svg",
-            f"{name}: SVG images are not accepted, because they can contain scripts. Upload {ACCEPTED} instead.",
-        )
-    if b"%PDF-" in data[:1024]:
-        return _Refused(
-            "pdf_header",
-            f"{name}: this is not a valid PDF (it does not start with %PDF-). "
-            "Save it as a PDF again and upload the new copy.",
-        )
-    return _Refused("type", f"{name}: this type of file is not accepted. Upload {ACCEPTED}.")
-
-
-def _check_pdf(name: str, data: bytes, seconds: float) -> bytes:
-    """Refuse a PDF that is incomplete, encrypted, unreadable, too complex to check, or
-    holds active content (see :mod:`registry.uploads.pdf_scan` for what, and the limits);
-    otherwise the file to store: qpdf's copy of what it checked, so no viewer finds more."""
-    if b"%%EOF" not in data[-2048:]:
-        raise _Refused(
-            "pdf_incomplete",
-            f"{name}: the PDF is incomplete (it has no end-of-file marker). "
-            "Save it as a PDF again and upload the new copy.",
-        )
-    verdict = pdf_scan.check(data, seconds=seconds)
-    if verdict.outcome == "clean":
-        return verdict.data
-    if verdict.outcome == "out_of_time":
-        raise _out_of_time(name)
-    if verdict.outcome == "encrypted":
-        raise _Refused(
-            "pdf_encrypted",
-            f"{name}: the PDF is password-protected or encrypted, so it cannot be checked. "
-            "Save a copy without protection and upload that.",
-        )
-    if verdict.outcome == "too_complex":
-        raise _Refused(
-            "pdf_too_complex",
-            f"{name}: the PDF is too large or complex to check safely. "
-            "Print it to a new PDF, or split it into smaller files, and upload that.",
-        )
-    if verdict.outcome == "active" and verdict.found:
-        found = [pdf_scan.FOUND[code] for code in verdict.found]
-        listing = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
-        raise _Refused(
-            [f"pdf_{code}" for code in verdict.found],
-            f"{name}: the PDF cannot be accepted because {listing}. "
-            "Print it to a new PDF, which leaves such content out, and upload that.",
-        )
-    raise _Refused(
-        "pdf_unreadable",
-        f"{name}: the PDF is damaged or stored in a way that cannot be checked. Print it to a new PDF and upload that.",
-    )
-
-
-def _out_of_time(name: str) -> _Refused:
-    return _Refused(
-        "out_of_time",
-        f"{name}: there was no time left to check this file after the others sent with it. "
-        "Send it again on its own, or with fewer files.",
-    )
-
-
-def _reencode(name: str, kind: UploadType, data: bytes) -> bytes:
-    """Decode the whole image with Pillow and encode its pixels again, and nothing else."""
-    fmt = _PILLOW_FORMATS[kind]
-    damaged = _Refused(
-        "image_damaged",
-        f"{name}: the image is damaged or incomplete and cannot be read. Save it again and upload the new copy.",
-    )
-    try:
-        with Image.open(io.BytesIO(data), formats=[fmt]) as probe:
-            probe.verify()
-        with Image.open(io.BytesIO(data), formats=[fmt]) as image:
-            width, height = image.size
-            loop = image.info.get("loop")
-            count = getattr(image, "n_frames", 1) if kind in _ANIMATED else 1
-            _check_frames(name, width, height, count)
-            options = _encoder_options(kind, image, data, loop)
-            frames, durations = [], []
-            for index in range(count):
-                image.seek(index)
-                image.load()
-                frame = _upright(image) if count == 1 else image
-                frames.append(_pixels_only(frame, keep_alpha=kind is not UploadType.JPEG))
-                durations.append(int(image.info.get("duration") or 100))
-        if count > 1:
-            options |= {"save_all": True, "append_images": frames[1:], "duration": durations}
-        return _encode(frames[0], fmt, options)
-    except _Refused:
-        raise
-    except Image.DecompressionBombError:
-        raise _too_many_pixels(name) from None
-    except _DECODE_ERRORS:
-        raise damaged from None
-
-
-def _encoder_options(kind: UploadType, image: Image.Image, data: bytes, loop: object) -> dict[str, object]:
-    """How to encode: the original's JPEG quality, WebP losslessness, animation loop count."""
-    if kind is UploadType.JPEG:
-        sampling = JpegImagePlugin.get_sampling(image)
-        quality: dict[str, object] = {"qtables": image.quantization} if getattr(image, "quantization", None) else {}
-        return quality | ({"subsampling": sampling} if quality and sampling != -1 else {})
-    options: dict[str, object] = {} if loop is None else {"loop": loop}
-    if kind is UploadType.GIF:
-        options["disposal"] = 2  # every frame is whole: clear before drawing the next
-    elif kind is UploadType.PNG:
-        options |= {"disposal": 0, "blend": 0}
-    elif kind is UploadType.WEBP:
-        options |= {"lossless": True} if _webp_lossless(data) else {"quality": 90}
-    return options
-
-
-def _encode(first: Image.Image, fmt: str, options: dict[str, object]) -> bytes:
-    out = io.BytesIO()
-    try:
-        first.save(out, fmt, **options)
-    except (ValueError, OSError):
-        if "qtables" not in options:
-            raise
-        # The original's quantisation tables do not fit the RGB image (a CMYK original, say).
-        out = io.BytesIO()
-        first.save(out, fmt, quality=90)
-    return out.getvalue()
-
-
-def _check_frames(name: str, width: int, height: int, frames: int) -> None:
-    if frames > MAX_FRAMES:
-        raise _Refused(
-            "image_too_many_frames",
-            f"{name}: the animation has {frames:,} frames; it can have up to {MAX_FRAMES:,}. "
-            "Shorten it and upload it again.",
-        )
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and width * height * frames > limit:
-        raise _too_many_pixels(name, width, height, frames)
-
-
-def _too_many_pixels(name: str, width: int = 0, height: int = 0, frames: int = 1) -> _Refused:
-    size = f" ({width:,} × {height:,} pixels{f', {frames} frames' if frames > 1 else ''})" if width else ""
-    return _Refused(
-        "image_too_many_pixels",
-        f"{name}: the image is too large to process{size}. Images can have up to "
-        f"{Image.MAX_IMAGE_PIXELS:,} pixels in all. Make it smaller and upload it again.",
-    )
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    """Turn the picture as its EXIF orientation says, since that tag is about to go."""
-    try:
-        return ImageOps.exif_transpose(image)
-    except _DECODE_ERRORS:  # unreadable EXIF: the pixels as they are
-        return image
-
-
-def _pixels_only(frame: Image.Image, *, keep_alpha: bool) -> Image.Image:
-    """A new image holding only ``frame``'s pixels: no EXIF, XMP, ICC profile, comment or text."""
-    alpha = keep_alpha and (frame.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in frame.info)
-    if frame.mode.startswith("I"):  # 16-bit grey: scale to 8 bits, or it would all turn white
-        frame = frame.convert("I").point(lambda value: value * (1 / 256)).convert("L")
-    clean = frame.convert("RGBA" if alpha else "RGB")
-    clean.info = {}
-    return clean
-
-
-def _webp_lossless(data: bytes) -> bool:
-    """Whether the WebP's (first) image is lossless (a ``VP8L`` chunk), so it stays lossless."""
-    position = 12
-    while position + 8 <= len(data):
-        fourcc, size = data[position : position + 4], int.from_bytes(data[position + 4 : position + 8], "little")
-        if fourcc == b"VP8L":
-            return True
-        if fourcc == b"VP8 ":
-            return False
-        if fourcc == b"ANMF":
-            return data[position + 24 : position + 28] == b"VP8L"  # the first frame's image
-        position += 8 + size + (size & 1)
-    return False
-
-
 # --- storing -------------------------------------------------------------------------------
 
 
-def _write_all(accepted: Sequence[_Accepted]) -> list[str]:
+def _write_all(accepted: Sequence[content.Accepted]) -> list[str]:
     """Write every file under a new random name, tied to the current transaction; the names.
 
     All or nothing: if the folder refuses a write, the files of this call written so
@@ -542,7 +282,7 @@ def _forget(session: Session, paths: list[Path]) -> None:
             log.exception("Could not remove %s after a failed write", path.name)
 
 
-def _register(item: _Accepted, stored_name: str, actor: User, field: str) -> Upload:
+def _register(item: content.Accepted, stored_name: str, actor: User, field: str) -> Upload:
     """The row and audit event of a file already written as ``stored_name``."""
     upload = Upload(
         sha256=hashlib.sha256(item.data).hexdigest(),
@@ -567,7 +307,7 @@ def _register(item: _Accepted, stored_name: str, actor: User, field: str) -> Upl
     return upload
 
 
-def _record_refusal(refused: list[_Refused], actor: Actor, field: str) -> None:
+def _record_refusal(refused: list[content.Refused], actor: Actor, field: str) -> None:
     reasons = [reason for refusal in refused for reason in refusal.reasons]
 
     def write(session: Session) -> None:

@@ -16,7 +16,7 @@ bp = Blueprint("verification", __name__)
 @bp.route("/verify")
 @public
 @limiter.limit(VERIFY_PER_ADDRESS)
-def verify_page():
+def verify_page() -> tuple[str, int]:
     asked = any(request.args.get(name) for name in ("url", "platform", "handle"))
     verdict = None
     errors: dict[str, str] = {}

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from matplotlib import rc_context
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import AutoLocator
+from matplotlib.typing import RcKeyType
 
 NHS_BLUE = "#005eb8"
 NHS_TEXT = "#212b32"
 NHS_GREY = "#4c6272"
 
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "registry",
     "font.family": "sans-serif",
@@ -33,6 +37,13 @@ _STYLE = {
 SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
+def whole_numbers(axis: Axis) -> None:
+    """Ticks on whole numbers only, for counts: matplotlib's default locator for the axis, told so."""
+    locator = AutoLocator()
+    locator.set_params(integer=True)
+    axis.set_major_locator(locator)
+
+
 def horizontal_bars(labels: Sequence[str], values: Sequence[int], *, title: str, axis_label: str) -> str:
     """A horizontal bar chart as SVG text, largest category first as given."""
     with rc_context(_STYLE):
@@ -44,7 +55,7 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[int], *, title: str,
         axes.set_title(title, loc="left", fontsize=13, fontweight="bold")
         axes.set_xlabel(axis_label)
         axes.set_xlim(0, max([*values, 1]) * 1.15)
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        whole_numbers(axes.xaxis)
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
         figure.tight_layout()

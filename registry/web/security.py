@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 
 def csp_nonce() -> str:
     """The nonce of this response's one inline script (the NHS template's)."""
-    nonce = g.get("csp_nonce")
+    nonce: str | None = g.get("csp_nonce")
     if nonce is None:
         nonce = g.csp_nonce = secrets.token_urlsafe(18)
     return nonce

@@ -43,7 +43,7 @@ def url_with(**changes: Any) -> str:
     """The current page's address with some query parameters changed (None removes one)."""
     view_args = request.view_args or {}
     # Only ordinary query parameters: never url_for's own (_external, _anchor…) or the view's.
-    args = {
+    args: dict[str, Any] = {
         key: value
         for key, value in request.args.items()
         if not key.startswith("_") and key != "endpoint" and key not in view_args

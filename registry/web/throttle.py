@@ -75,7 +75,8 @@ def trusted_device() -> str | None:
                 .scalar_one_or_none()
             )
         g.sign_in_device = devices.recognise(user) if user is not None else None
-    return g.sign_in_device
+    device: str | None = g.sign_in_device
+    return device
 
 
 def from_trusted_device() -> bool:

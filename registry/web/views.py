@@ -20,7 +20,7 @@ bp = Blueprint("web", __name__)
 
 @bp.route("/")
 @requires(Permission.DASHBOARD_VIEW)
-def home():
+def home() -> str:
     """What needs me now: each person's figures, as far as their permissions reach."""
     board = dashboard.for_user(current_user._get_current_object())
     return render_template(
@@ -41,7 +41,7 @@ def _page_of(items: list[WorkItem], per_page: int) -> Page[WorkItem]:
 
 @bp.route("/queue")
 @requires(Permission.WORK_QUEUE)
-def work_queue():
+def work_queue() -> str:
     """Every request of every kind waiting on the communications team, oldest first."""
     items = workqueue.for_comms()
     kinds = sorted({i.kind for i in items})
@@ -53,7 +53,7 @@ def work_queue():
 
 @bp.route("/requests")
 @requires(Permission.DASHBOARD_VIEW)
-def my_requests():
+def my_requests() -> str:
     """A person's open requests of every kind; those waiting on them first."""
     return render_template(
         "work/mine.html", page=_page_of(workqueue.of(current_user._get_current_object()), 50), now=db.utcnow()
@@ -65,7 +65,7 @@ CHART_DIMENSIONS = {"status", "platform"}
 
 @bp.route("/charts/channels-by-<dimension>.svg")
 @requires(Permission.CHANNEL_READ_ALL)
-def channel_chart(dimension: str):
+def channel_chart(dimension: str) -> Response:
     """Channels by status or by platform, as an SVG bar chart."""
     if dimension not in CHART_DIMENSIONS:
         abort(404)
@@ -86,11 +86,11 @@ def channel_chart(dimension: str):
 
 @bp.route("/policy")
 @public
-def policy():
+def policy() -> str:
     return render_template("policy.html", sections=sections())
 
 
 @bp.route("/accessibility")
 @public
-def accessibility():
+def accessibility() -> str:
     return render_template("accessibility.html")

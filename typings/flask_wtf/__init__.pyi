@@ -1,0 +1,16 @@
+# Stubs for Flask-WTF 1.3.0 (see typings/README.md): the parts the Registry uses.
+from typing import Any
+
+from markupsafe import Markup
+from wtforms import Form
+from wtforms.meta import DefaultMeta
+
+from .csrf import CSRFProtect as CSRFProtect
+
+class FlaskForm(Form):
+    class Meta(DefaultMeta): ...
+
+    def __init__(self, formdata: Any = ..., **kwargs: Any) -> None: ...
+    def is_submitted(self) -> bool: ...
+    def validate_on_submit(self, extra_validators: Any = None) -> bool: ...
+    def hidden_tag(self, *fields: Any) -> Markup: ...
