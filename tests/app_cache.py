@@ -32,7 +32,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.utils import cached_property as werkzeug_cached_property
 
-from registry.web.throttle import limiter
+from registry.extensions import limiter
 
 #: How deep :func:`_shape` looks into dicts, lists and objects' attributes.
 _DEPTH = 3

@@ -21,12 +21,13 @@ from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
 from registry.channels.views import EXPORT_COLUMNS
 from registry.errors import Invalid, NotPermitted, RegistryError
+from registry.extensions import limiter
 from registry.roster import services as roster
 from registry.vault import services as custody
 from registry.verification import services as verification
 from registry.web.exports import csv_response
 from registry.web.pagination import page_args, paginate
-from registry.web.throttle import API_PER_CLIENT, VERIFY_PER_ADDRESS, limiter
+from registry.web.throttle import API_PER_CLIENT, VERIFY_PER_ADDRESS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -71,10 +71,11 @@ from registry.consent.workflow import (
     Medium,
 )
 from registry.errors import Invalid
+from registry.extensions import limiter
 from registry.uploads import services as uploads
 from registry.uploads.models import UploadType
 from registry.web.pagination import page_args, paginate
-from registry.web.throttle import API_PER_CLIENT, limiter
+from registry.web.throttle import API_PER_CLIENT
 
 #: The longest value of each free-text query parameter; longer is refused with 422.
 CONSENT_QUERY_LIMITS = {"q": 200}

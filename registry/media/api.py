@@ -51,6 +51,7 @@ from registry.api.support import (
 from registry.api.views import _json_object, _query, _text_fields, _user, bp
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import Platform
+from registry.extensions import limiter
 from registry.media import services
 from registry.media.models import (
     JOURNALIST_MAX,
@@ -70,7 +71,7 @@ from registry.media.workflow import (
 from registry.uploads import services as uploads
 from registry.uploads.models import UploadType
 from registry.web.pagination import page_args, paginate
-from registry.web.throttle import API_PER_CLIENT, limiter
+from registry.web.throttle import API_PER_CLIENT
 
 QUERY_LIMITS = {"q": 200}
 

@@ -61,11 +61,12 @@ from registry.api.views import (
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import Platform
 from registry.errors import Invalid
+from registry.extensions import limiter
 from registry.posts import limits, services
 from registry.posts.models import CONSENT_LOCATION_MAX, PromotionalPost
 from registry.posts.workflow import DECISIONS, TRANSITIONS, PostAction, PostStatus
 from registry.web.pagination import page_args, paginate
-from registry.web.throttle import API_PER_CLIENT, limiter
+from registry.web.throttle import API_PER_CLIENT
 
 QUERY_LIMITS = {"q": 200}
 VERSION_MAX = 2_147_483_647

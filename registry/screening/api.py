@@ -22,10 +22,11 @@ from registry.api.openapi import (
 from registry.api.views import _json_object, bp
 from registry.auth.permissions import Permission, requires
 from registry.errors import Invalid
+from registry.extensions import limiter
 from registry.screening import services
 from registry.screening.services import KINDS, MAX_TEXT, Finding
 from registry.web.security import no_store
-from registry.web.throttle import API_PER_CLIENT, limiter
+from registry.web.throttle import API_PER_CLIENT
 
 
 def finding(found: Finding) -> dict[str, Any]:
