@@ -1,5 +1,6 @@
-"""Test fixtures: a database migrated once per run, an app per test, each test in a
-transaction that is rolled back, factories for users and channels, and sign-in helpers.
+"""Test fixtures: a database migrated once per run, an app per configuration (handed from test to
+test, tests/app_cache.py), each test in a transaction that is rolled back, factories for users
+and channels, and sign-in helpers.
 
 The database is SQLite unless ``REGISTRY_TEST_DATABASE_URL`` names a PostgreSQL
 server; then a fresh database is created on it for this run and dropped after.
@@ -38,6 +39,7 @@ from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.cli import alembic_config
 from registry.notifications.models import Notification
+from tests.app_cache import AppCache, cache_key, changes, fingerprint, forget_additions
 
 # The browser tests' shared checks (a plugin their modules load) report failures as test modules do.
 pytest.register_assert_rewrite("tests.browser_support")
@@ -159,24 +161,60 @@ def template_cache(tmp_path_factory: pytest.TempPathFactory) -> FileSystemByteco
     return FileSystemBytecodeCache(str(tmp_path_factory.mktemp("jinja-bytecode")))
 
 
+@pytest.fixture(scope="session")
+def app_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppCache]:
+    """The apps made in this run, one per distinct configuration (see tests/app_cache.py)."""
+    global APP_CACHE
+    APP_CACHE = AppCache(tmp_path_factory.mktemp("apps"))
+    yield APP_CACHE
+    APP_CACHE.close()
+
+
+APP_CACHE: AppCache | None = None
+
+
 @pytest.fixture
 def app(
     database_url: str,
     connection: Connection,
     app_settings: dict[str, Any],
-    tmp_path: Path,
+    app_cache: AppCache,
     template_cache: FileSystemBytecodeCache,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Flask]:
-    """The application, its sessions bound to this test's rolled-back transaction."""
-    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(settings_for(database_url, **app_settings))
-    app.jinja_env.bytecode_cache = template_cache
-    app.extensions["registry.db"].bind_override = connection
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        yield app
-        db.session().close()
+    """The application, its sessions bound to this test's rolled-back transaction.
+
+    Made once for each distinct configuration (``app_settings`` and any ``REGISTRY_*`` variable a
+    test set) and handed to each test that asks for it, with an empty instance folder and new
+    rate-limit counts; dropped when a test changes it (tests/app_cache.py).
+    """
+    environment = {name: value for name, value in os.environ.items() if name.startswith("REGISTRY_")}
+    environment.pop("REGISTRY_INSTANCE_PATH", None)
+    key = cache_key({**app_settings, "environment": environment})
+
+    def make() -> Flask:
+        made = create_app(settings_for(database_url, **app_settings))
+        made.jinja_env.bytecode_cache = template_cache
+        made.test_client_class = IsolatedClient
+        return made
+
+    def instance_path(folder: Path) -> None:
+        monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(folder))
+
+    app = app_cache.app_for(key, make, instance_path).app
+    database = app.extensions["registry.db"]
+    database.bind_override = connection
+    before = fingerprint(app)
+    try:
+        with app.app_context():
+            yield app
+            db.session().close()
+    finally:
+        forget_additions(app, before)
+        changed = changes(before, fingerprint(app), app)
+        database.bind_override = None
+        if changed:
+            app_cache.drop(key, changed)
 
 
 @pytest.fixture
@@ -403,6 +441,11 @@ def count_queries(connection: Connection) -> Callable[[], Any]:
                 self.statements.append(statement)
 
     return Counter
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if APP_CACHE is not None:
+        terminalreporter.write_line(APP_CACHE.summary())
 
 
 def pytest_report_header(config: pytest.Config) -> str:

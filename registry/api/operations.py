@@ -39,9 +39,9 @@ from registry.api import blocks
 from registry.api.support import base64_files, bp, json_object, json_response
 from registry.auth.permissions import PUBLIC, Permission, policy_of, public, requires
 from registry.errors import Invalid
+from registry.extensions import limiter
 from registry.web.pagination import MAX_PER_PAGE
 from registry.web.pagination import Page as ResultPage
-from registry.web.throttle import limiter
 
 M = TypeVar("M", bound=BaseModel)
 B = TypeVar("B", bound="Body")

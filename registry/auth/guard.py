@@ -14,13 +14,12 @@ import logging
 from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
 
 from registry.auth import mfa, sessions
 from registry.auth.permissions import EVERYDAY, PUBLIC, Permission, policy_of
+from registry.extensions import csrf
 
 log = logging.getLogger(__name__)
-csrf = CSRFProtect()
 
 # Pages a user who must change their password may still reach.
 EXPIRY_MESSAGES = {

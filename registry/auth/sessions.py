@@ -14,18 +14,17 @@ import secrets
 
 from flask import Flask, current_app, g, request
 from flask import session as cookie
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry import db
 from registry.auth.models import ApiToken, User, UserSession
+from registry.extensions import login_manager
 
 SESSION_TOKEN_KEY = "sid"
 TOKEN_PREFIX = "scr_"
 LAST_SEEN_RESOLUTION = dt.timedelta(seconds=60)
-
-login_manager = LoginManager()
 
 
 def digest(token: str) -> str:

@@ -7,8 +7,9 @@ from flask import Blueprint, render_template, request
 from registry.auth.permissions import public
 from registry.channels.platforms import PLATFORMS
 from registry.errors import Invalid
+from registry.extensions import limiter
 from registry.verification import services
-from registry.web.throttle import VERIFY_PER_ADDRESS, limiter
+from registry.web.throttle import VERIFY_PER_ADDRESS
 
 bp = Blueprint("verification", __name__)
 

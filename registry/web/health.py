@@ -21,7 +21,7 @@ from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 from registry import db
 from registry.auth.permissions import public
 from registry.errors import Unavailable
-from registry.web.throttle import limiter
+from registry.extensions import limiter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)

@@ -17,45 +17,20 @@ each starts at the first failure it counts.
 
 from __future__ import annotations
 
-import ipaddress
-
 from flask import Flask, Response, g, request
-from flask_limiter import Limiter
 from sqlalchemy import exists, select
 from sqlalchemy.orm import undefer
 
 from registry import db
 from registry.auth import devices
 from registry.auth.models import User, UserSession
+from registry.extensions import client_address, limiter
 
 SIGN_IN_PER_ADDRESS = "30 per minute;300 per hour"
 SIGN_IN_PER_ACCOUNT = "5 per minute;20 per hour"
 SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES = "50 per day"
 API_PER_CLIENT = "600 per minute"
 VERIFY_PER_ADDRESS = "120 per minute"
-
-
-def client_address() -> str:
-    """Who is asking, for counting: the address, or its /64 network for IPv6
-    (one IPv6 customer holds billions of addresses)."""
-    raw = request.remote_addr or "unknown"
-    try:
-        address = ipaddress.ip_address(raw)
-    except ValueError:
-        return raw
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
-
-
-limiter = Limiter(
-    key_func=client_address,
-    default_limits=[],
-    in_memory_fallback_enabled=True,
-    key_prefix="registry",
-)
 
 
 def _email() -> str:
