@@ -26,6 +26,7 @@ from registry.auth.models import User
 from registry.auth.permissions import TWO_FACTOR_ROLES, Permission, public, requires
 from registry.auth.sessions import signed_in_user
 from registry.errors import Invalid
+from registry.extensions import limiter
 from registry.web import security
 from registry.web.forms import ConfirmForm, apply_errors
 from registry.web.throttle import (
@@ -36,7 +37,6 @@ from registry.web.throttle import (
     failed_sign_in,
     from_trusted_device,
     known_client,
-    limiter,
 )
 from registry.web.throttle import account as account_key
 

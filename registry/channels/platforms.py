@@ -206,7 +206,7 @@ def _scheme_of(text: str) -> str | None:
     return None
 
 
-def looks_like_url(raw: str) -> bool:
+def looks_like_url(raw: object) -> bool:
     """True when ``raw`` has a scheme (``https://``, ``javascript:``) or a ``host.tld/`` shape."""
     if not isinstance(raw, str):
         return False

@@ -126,6 +126,24 @@ def check_link(raw: str | None) -> str | None:
     return text
 
 
+def _timing_errors(contacted: dt.datetime | None, deadline: dt.datetime | None, now: dt.datetime) -> dict[str, str]:
+    """What is wrong with when they made contact and their deadline."""
+    if contacted is None:
+        return {"contacted_at": REQUIRED_MESSAGES["contacted_at"]}
+    if contacted > now + CLOCK_SKEW:
+        return {"contacted_at": "The time they contacted you must be now or in the past"}
+    if contacted < now - LOGGED_WITHIN:
+        return {
+            "contacted_at": "The approach must have been within the last year. Check the year, or tell the "
+            "communications team about an older approach directly"
+        }
+    if deadline is not None and deadline < contacted:
+        return {"deadline_at": "Their deadline must be after the time they contacted you"}
+    if deadline is not None and deadline > contacted + DEADLINE_WITHIN:
+        return {"deadline_at": "Their deadline must be within a year of the approach. Check the year"}
+    return {}
+
+
 def _check(data: Approach, now: dt.datetime) -> tuple[_Checked | None, dict[str, str]]:
     """Every problem with ``data`` (field → message), or the cleaned answers."""
     errors: dict[str, str] = {}
@@ -146,22 +164,8 @@ def _check(data: Approach, now: dt.datetime) -> tuple[_Checked | None, dict[str,
         errors["enquiry"] = REQUIRED_MESSAGES["enquiry"]
     elif len(enquiry) > ENQUIRY_MAX:
         errors["enquiry"] = f"What they asked must be {ENQUIRY_MAX} characters or fewer: summarise it"
-    contacted = data.contacted_at
-    if contacted is None:
-        errors["contacted_at"] = REQUIRED_MESSAGES["contacted_at"]
-    elif contacted > now + CLOCK_SKEW:
-        errors["contacted_at"] = "The time they contacted you must be now or in the past"
-    elif contacted < now - LOGGED_WITHIN:
-        errors["contacted_at"] = (
-            "The approach must have been within the last year. Check the year, or tell the communications "
-            "team about an older approach directly"
-        )
-    deadline = data.deadline_at
-    if deadline is not None and contacted is not None and "contacted_at" not in errors:
-        if deadline < contacted:
-            errors["deadline_at"] = "Their deadline must be after the time they contacted you"
-        elif deadline > contacted + DEADLINE_WITHIN:
-            errors["deadline_at"] = "Their deadline must be within a year of the approach. Check the year"
+    contacted, deadline = data.contacted_at, data.deadline_at
+    errors.update(_timing_errors(contacted, deadline, now))
     link: str | None = None
     try:
         link = check_link(data.link)
