@@ -2,6 +2,7 @@
 
 - ``note_audited``: whether a transition's audit event holds its note (masked). Breach reports
   say no: their free text never reaches the audit trail, which is kept for years.
+- A model without an ``updated_at`` column (a breach report) is not given one by the engine.
 - ``registry.text.add_years`` moves a date or a moment, forwards or back.
 """
 
@@ -18,7 +19,11 @@ from sqlalchemy import select
 
 from registry import db
 from registry.audit.models import AuditEvent
+from registry.audit.services import Actor
+from registry.auth import services as accounts
 from registry.auth.models import User
+from registry.breaches import services as breaches
+from registry.breaches.kind import KIND as BREACHES
 from registry.lifecycle import engine
 from registry.media import services as media
 from registry.media.kind import KIND
@@ -76,6 +81,33 @@ def test_a_kind_says_whether_the_note_goes_into_the_audit_event(
     assert KIND.get(contact.reference).status == "closed"
     [*_, step] = db.session().execute(KIND.steps(contact)).unique().scalars()
     assert step.note == f"Patient {NHS_NUMBER} was named: no story."
+
+
+def test_breach_notes_stay_out_of_the_trail_and_no_updated_at_is_invented(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    manager, subject, reporter = make_user("manager"), make_user("staff"), make_user("staff")
+    accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
+    made = breaches.report_breach(
+        breaches.BreachAnswers(
+            account="@someone on X",
+            link="https://x.com/someone/status/1",
+            description="Posted a photo of the ward whiteboard.",
+            clauses=("6.11",),
+            reputational_risk=False,
+            subject_kind=breaches.SubjectKind.USER,
+            subject_user=subject.email,
+        ),
+        [],
+        reporter,
+    )
+    note = f"Spoke to them about patient {NHS_NUMBER}; the post is down."
+
+    engine.apply(BREACHES, made, "resolve", manager, note=note)
+
+    assert _last_details(made.reference) == {"action": "resolve", "from": "with_manager", "to": "closed"}
+    assert breaches.history(made)[-1].note == note
+    assert "updated_at" not in vars(made)
 
 
 def test_add_years_takes_dates_and_moments_forwards_and_back() -> None:
