@@ -9,11 +9,14 @@ e-mail) or goes into the audit trail, which is kept for years.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from registry.clock import LONDON
 from registry.errors import Invalid
 from registry.screening import services as screening
+
+#: A date, or a date and time (a ``datetime`` is a ``date``).
+D = TypeVar("D", bound=dt.date)
 
 
 def clean(text: str | None) -> str:
@@ -63,8 +66,9 @@ def uk_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=LONDON).astimezone(dt.UTC)
 
 
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same day ``years`` later (28 February for 29 February in a common year)."""
+def add_years(day: D, years: int) -> D:
+    """The same day (or moment) ``years`` later, or earlier with a negative ``years`` (28 February
+    for 29 February in a common year)."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:

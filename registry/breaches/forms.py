@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 
 from registry.breaches import clauses
-from registry.breaches.services import SubjectKind
+from registry.breaches.intake import SubjectKind
 from registry.breaches.workflow import (
     MANAGER_DECISIONS,
     ROUTING_DECISIONS,
@@ -113,7 +113,7 @@ class DecisionForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     note = TextAreaField(
-        TRANSITIONS[BreachAction.OUTCOME].note_label, description=TRANSITIONS[BreachAction.OUTCOME].note_hint
+        TRANSITIONS[BreachAction.OUTCOME].question, description=TRANSITIONS[BreachAction.OUTCOME].note_hint
     )
 
 

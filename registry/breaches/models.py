@@ -1,6 +1,6 @@
 """Breach reports, the policy clauses they cite, their evidence files and their history.
 
-A report is sensitive personal data: ``registry.breaches.services`` decides who sees it.
+A report is sensitive personal data: ``registry.breaches.kind`` decides who sees it.
 Once closed for longer than the retention period it is anonymised: the people, the free
 text and the evidence go; what remains (status, dates, clauses, the shape of its history)
 still counts in the monthly figures.
@@ -24,12 +24,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.breaches.workflow import (
+    LIFECYCLE,
     OPEN_STATUSES,
     REPORTER_LABELS,
     BreachStatus,
     RouteReason,
 )
 from registry.db import Base, UTCDateTime, created, intpk
+from registry.lifecycle.steps import StepMixin
 from registry.uploads.models import Upload
 
 REFERENCE_PATTERN = re.compile(r"^\s*BR-?(\d{1,9})\s*$", re.IGNORECASE)
@@ -199,7 +201,7 @@ class BreachEvidence(Base):
     upload: Mapped[Upload] = relationship(lazy="joined", innerjoin=True)
 
 
-class BreachStep(Base):
+class BreachStep(StepMixin, Base):
     """One step of a report's history: who, when, from what to what, and what they wrote."""
 
     __tablename__ = "breach_steps"
@@ -207,18 +209,15 @@ class BreachStep(Base):
         Index("ix_breach_steps_report_id", "report_id"),
         Index("ix_breach_steps_occurred_at", "occurred_at"),
     )
+    parent_key = "report_id"
+    lifecycle = LIFECYCLE
+    action_length = 16
+    status_length = 16
 
-    id: Mapped[intpk]
     report_id: Mapped[int] = mapped_column(ForeignKey("breach_reports.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(16))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
     #: None once the report is anonymised.
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # type: ignore[assignment]
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")  # type: ignore[assignment]
     #: The line manager a routing step sent the report to.
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    note: Mapped[str | None] = mapped_column(Text)
-
-    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
     assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id], lazy="joined")

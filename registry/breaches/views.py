@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 from registry import db
+from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.breaches import clauses, services
 from registry.breaches.forms import (
@@ -22,18 +23,19 @@ from registry.breaches.forms import (
 )
 from registry.breaches.models import BreachReport
 from registry.breaches.workflow import (
+    LIFECYCLE,
     MANAGER_DECISIONS,
     ROUTING_DECISIONS,
-    STEP_LABELS,
     TRANSITIONS,
     BreachAction,
     BreachStatus,
 )
-from registry.errors import Conflict, Invalid
 from registry.uploads import services as uploads
 from registry.web import security
+from registry.web.current import signed_in
 from registry.web.forms import apply_errors
 from registry.web.pagination import page_args, paginate
+from registry.web.refusals import Attempt, attempt
 
 bp = Blueprint("breaches", __name__, url_prefix="/breaches")
 
@@ -43,30 +45,14 @@ def _never_cached() -> None:
     security.no_store()
 
 
-def _user():
-    return current_user._get_current_object()
-
-
-def _service_errors(form: Any, exc: Invalid) -> None:
-    db.session().rollback()
-    apply_errors(
-        form,
-        {
-            name: message
-            for name, message in exc.errors.items()
-            if not (name in form._fields and form._fields[name].errors)
-        },
-    )
-
-
 # --- the list -----------------------------------------------------------------------------------
 
 
 @bp.route("")
 @requires(Permission.BREACH_REPORT)
-def index():
+def index() -> ResponseReturnValue:
     """The cases the person may see: their own reports and, by their roles, those they handle."""
-    user = _user()
+    user = signed_in()
     state = request.args.get("state", "")
     state = state if state in services.FILTERS else ""
     page, per_page = page_args(25)
@@ -105,26 +91,23 @@ def choose_again(count: int) -> str:
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.BREACH_REPORT)
-def new():
+def new() -> ResponseReturnValue:
     form = ReportForm()
     if form.is_submitted():
         form.validate()
-        try:
-            report = services.report_breach(_answers(form), form.evidence.data or [], _user())
-        except Invalid as exc:
-            _service_errors(form, exc)
-            chosen = uploads.chosen_files(form.evidence.data or [])
-            if chosen:
-                again = choose_again(len(chosen))
-                refused = list(form.evidence.errors)
-                form.evidence.errors = [f"{refused[0]} {again}" if refused else again]
-        else:
+        done = attempt(lambda: services.report_breach(_answers(form), form.evidence.data or [], signed_in()), form)
+        if done.result is not None:
             flash(
-                f"Your report {report.reference} has been sent. Thank you for raising it. "
+                f"Your report {done.result.reference} has been sent. Thank you for raising it. "
                 "You can see here whether it is still being looked into.",
                 "success",
             )
-            return redirect(url_for("breaches.detail", reference=report.reference))
+            return redirect(url_for("breaches.detail", reference=done.result.reference))
+        chosen = uploads.chosen_files(form.evidence.data or [])
+        if done.invalid and chosen:
+            again = choose_again(len(chosen))
+            refused = list(form.evidence.errors)
+            form.evidence.errors = [f"{refused[0]} {again}" if refused else again]
     return render_template(
         "breaches/new.html",
         form=form,
@@ -155,8 +138,8 @@ def _detail_page(
     outcome: OutcomeForm | None = None,
     flagging: FlagForm | None = None,
     status: int = 200,
-):
-    user = _user()
+) -> ResponseReturnValue:
+    user = signed_in()
     full = services.sees_in_full(user, report)
     services.record_view(report, user)
     if status >= 400:
@@ -177,7 +160,6 @@ def _detail_page(
         full=full,
         history=services.history(report) if full else [],
         evidence=services.evidence_of(report),
-        step_labels=STEP_LABELS,
         transitions=TRANSITIONS,
         routing_decisions=ROUTING_DECISIONS,
         manager_decisions=MANAGER_DECISIONS,
@@ -188,7 +170,7 @@ def _detail_page(
     ), status
 
 
-def _four_eyes_note(user: Any, report: BreachReport) -> str | None:
+def _four_eyes_note(user: User, report: BreachReport) -> str | None:
     """Why someone who would otherwise act on the case may not."""
     if (
         report.status_enum is BreachStatus.WITH_HR
@@ -211,55 +193,53 @@ def _four_eyes_note(user: Any, report: BreachReport) -> str | None:
 
 @bp.route("/<reference>")
 @requires(Permission.BREACH_REPORT)
-def detail(reference: str):
-    return _detail_page(services.visible_report(reference, _user()))
+def detail(reference: str) -> ResponseReturnValue:
+    return _detail_page(services.visible_report(reference, signed_in()))
 
 
-def _after(report: BreachReport, message: str):
+def _after(report: BreachReport, message: str) -> ResponseReturnValue:
     flash(message, "success")
-    if services.can_view(_user(), report):
+    if services.can_view(signed_in(), report):
         return redirect(url_for("breaches.detail", reference=report.reference))
     return redirect(url_for("breaches.index"))
 
 
-def _refused(reference: str, exc: Conflict):
-    db.session().rollback()
-    flash(exc.message)
-    return _detail_page(services.visible_report(reference, _user()), status=409)
+def _again(reference: str, done: Attempt[Any], **form: Any) -> ResponseReturnValue:
+    """The case's page after a refused action: with the form and its errors (422), or with the
+    refusal at the top and the forms as they were (409)."""
+    if done.invalid:
+        return _detail_page(services.get_report(reference), status=422, **form)
+    return _detail_page(services.visible_report(reference, signed_in()), status=done.status)
 
 
 @bp.route("/<reference>/routing", methods=["POST"])
 @requires(Permission.BREACH_ROUTE)
-def route(reference: str):
+def route(reference: str) -> ResponseReturnValue:
     """The communications team send a case to a line manager, or close it as no matter for one."""
-    report = services.visible_report(reference, _user())
+    report = services.visible_report(reference, signed_in())
     form = _routing_form(report, request.form)
     chosen = form.decision.data or ""
-    try:
-        report = services.take(
-            report,
-            chosen,
-            _user(),
-            note=form.note.data,
-            manager_id=form.manager_id() if chosen == BreachAction.ROUTE.value else None,
-        )
-    except Invalid as exc:
-        if "action" in exc.errors:
-            exc = Invalid({"decision": "Choose whether to send it to a line manager or close it"})
-        _service_errors(form, exc)
-        return _detail_page(services.get_report(reference), routing=form, status=422)
-    except Conflict as exc:
-        return _refused(reference, exc)
-    t = TRANSITIONS[BreachAction(chosen)]
-    done = f"to {report.manager.name}" if report.manager and chosen == BreachAction.ROUTE.value else ""
-    return _after(report, f"{report.reference} has been {t.done} {done}".rstrip() + ".")
+    if chosen not in LIFECYCLE.by_action:
+        apply_errors(form, {"decision": "Choose whether to send it to a line manager or close it"})
+        return _detail_page(report, routing=form, status=422)
+    routing = chosen == BreachAction.ROUTE.value
+    done = attempt(
+        lambda: services.take(
+            report, chosen, signed_in(), note=form.note.data, manager_id=form.manager_id() if routing else None
+        ),
+        form,
+    )
+    if done.result is None:
+        return _again(reference, done, routing=form)
+    to = f" to {done.result.manager.name}" if done.result.manager and routing else ""
+    return _after(done.result, f"{done.result.reference} has been {TRANSITIONS[BreachAction(chosen)].done}{to}.")
 
 
 @bp.route("/<reference>/decision", methods=["POST"])
 @requires(Permission.BREACH_MANAGE)
-def decide(reference: str):
+def decide(reference: str) -> ResponseReturnValue:
     """The line manager resolves the case informally, escalates it to HR, or hands it back."""
-    report = services.visible_report(reference, _user())
+    report = services.visible_report(reference, signed_in())
     form = DecisionForm(prefix="decision")
     chosen = form.decision.data or ""
     if chosen not in {a.value for a in MANAGER_DECISIONS}:
@@ -269,55 +249,44 @@ def decide(reference: str):
         if not (form.note.data or "").strip():
             apply_errors(form, {"note": "Give the details"})
         return _detail_page(report, decision=form, status=422)
-    try:
-        report = services.take(report, chosen, _user(), note=form.note.data)
-    except Invalid as exc:
-        _service_errors(form, exc)
-        return _detail_page(services.get_report(reference), decision=form, status=422)
-    except Conflict as exc:
-        return _refused(reference, exc)
-    return _after(report, f"{report.reference} has been {TRANSITIONS[BreachAction(chosen)].done}.")
+    done = attempt(lambda: services.take(report, chosen, signed_in(), note=form.note.data), form)
+    if done.result is None:
+        return _again(reference, done, decision=form)
+    return _after(done.result, f"{done.result.reference} has been {TRANSITIONS[BreachAction(chosen)].done}.")
 
 
 @bp.route("/<reference>/flag", methods=["POST"])
 @requires(Permission.BREACH_MANAGE)
-def flag(reference: str):
+def flag(reference: str) -> ResponseReturnValue:
     """The line manager flags the case as a risk to the Trust's reputation (policy 9.3)."""
-    report = services.visible_report(reference, _user())
+    report = services.visible_report(reference, signed_in())
     form = FlagForm(prefix="flag")
-    try:
-        report = services.flag(report, _user(), note=form.note.data)
-    except Invalid as exc:
-        _service_errors(form, exc)
-        return _detail_page(services.get_report(reference), flagging=form, status=422)
-    except Conflict as exc:
-        return _refused(reference, exc)
+    done = attempt(lambda: services.flag(report, signed_in(), note=form.note.data), form)
+    if done.result is None:
+        return _again(reference, done, flagging=form)
     return _after(
-        report, f"{report.reference} has been flagged as a reputational risk: the communications team have been told."
+        done.result,
+        f"{done.result.reference} has been flagged as a reputational risk: the communications team have been told.",
     )
 
 
 @bp.route("/<reference>/outcome", methods=["POST"])
 @requires(Permission.BREACH_HR)
-def outcome(reference: str):
+def outcome(reference: str) -> ResponseReturnValue:
     """HR record the outcome of an escalated case, which closes it."""
-    report = services.visible_report(reference, _user())
+    report = services.visible_report(reference, signed_in())
     form = OutcomeForm(prefix="outcome")
-    try:
-        report = services.take(report, BreachAction.OUTCOME.value, _user(), note=form.note.data)
-    except Invalid as exc:
-        _service_errors(form, exc)
-        return _detail_page(services.get_report(reference), outcome=form, status=422)
-    except Conflict as exc:
-        return _refused(reference, exc)
-    return _after(report, f"{report.reference} has been {TRANSITIONS[BreachAction.OUTCOME].done}.")
+    done = attempt(lambda: services.take(report, BreachAction.OUTCOME.value, signed_in(), note=form.note.data), form)
+    if done.result is None:
+        return _again(reference, done, outcome=form)
+    return _after(done.result, f"{done.result.reference} has been {TRANSITIONS[BreachAction.OUTCOME].done}.")
 
 
 @bp.route("/<reference>/evidence/<int(max=2147483647):upload_id>")
 @requires(Permission.BREACH_REPORT)
-def evidence(reference: str, upload_id: int):
+def evidence(reference: str, upload_id: int) -> ResponseReturnValue:
     """An evidence file, as a download, to those who may see the case (audited as a view)."""
-    user = _user()
+    user = signed_in()
     report = services.visible_report(reference, user)
     upload = services.evidence_file(report, upload_id)
     services.record_view(report, user, evidence=upload_id)

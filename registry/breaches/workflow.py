@@ -7,7 +7,8 @@ not a member of staff's). The manager resolves it informally (``closed``), escal
 HR with a reason (``with_hr``), or hands it back to comms when it is not theirs to handle.
 HR record the outcome (``closed``). A reputational risk, flagged by the reporter or the
 manager, is not a state: it lets the communications team see the case whatever its state
-(9.3). :func:`registry.breaches.services.take` moves a report along this table, and only it does.
+(9.3). The request engine (:func:`registry.lifecycle.engine.apply`) moves a report along this
+table, and only it does.
 """
 
 from __future__ import annotations
@@ -18,46 +19,159 @@ from typing import Final
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
+from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
 
 
-class BreachStatus(StrEnum):
+class BreachStatus(Status):
     TO_ROUTE = "to_route"
     WITH_MANAGER = "with_manager"
     WITH_HR = "with_hr"
     CLOSED = "closed"
 
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
+
+class BreachAction(StrEnum):
+    ROUTE = "route"
+    CLOSE = "close"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+    RETURN = "return"
+    OUTCOME = "outcome"
+
+
+class Handler(StrEnum):
+    """Who takes an action: the communications team, the line manager the case is assigned to, or HR."""
+
+    COMMS = "comms"
+    MANAGER = "manager"
+    HR = "hr"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Handling(Transition[BreachStatus, BreachAction]):
+    """One row of the table. Nobody takes an action on a report about themselves or one they
+    made (four-eyes); the manager's actions are for the manager the report is assigned to only.
+    ``question``: how the form asks for the note (its hint is ``note_hint``)."""
+
+    handler: Handler
+    question: str
+    four_eyes: bool = True
 
     @property
-    def phrase(self) -> str:
-        """How the status reads in a sentence: "BR-0001 is {phrase}"."""
-        return STATUS_PHRASES[self]
-
-    @property
-    def colour(self) -> str:
-        return STATUS_COLOURS[self]
+    def closes(self) -> bool:
+        return self.target is BreachStatus.CLOSED
 
 
-STATUS_LABELS: Final = {
-    BreachStatus.TO_ROUTE: "To be routed",
-    BreachStatus.WITH_MANAGER: "With the line manager",
-    BreachStatus.WITH_HR: "Escalated to HR",
-    BreachStatus.CLOSED: "Closed",
-}
-STATUS_PHRASES: Final = {
-    BreachStatus.TO_ROUTE: "waiting for the communications team to route it",
-    BreachStatus.WITH_MANAGER: "with the line manager",
-    BreachStatus.WITH_HR: "escalated to HR",
-    BreachStatus.CLOSED: "closed",
-}
-STATUS_COLOURS: Final = {
-    BreachStatus.TO_ROUTE: "yellow",
-    BreachStatus.WITH_MANAGER: "blue",
-    BreachStatus.WITH_HR: "orange",
-    BreachStatus.CLOSED: "grey",
-}
+#: Steps of a case's history that are not transitions.
+REPORT: Final = "report"
+UNASSIGN: Final = "unassign"
+FLAG: Final = "flag"
+
+LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle(
+    statuses={
+        #: label, phrase ("BR-0001 is …"), NHS tag colour.
+        BreachStatus.TO_ROUTE: State("To be routed", "waiting for the communications team to route it", "yellow"),
+        BreachStatus.WITH_MANAGER: State("With the line manager", "with the line manager", "blue"),
+        BreachStatus.WITH_HR: State("Escalated to HR", "escalated to HR", "orange"),
+        BreachStatus.CLOSED: State("Closed", "closed", "grey"),
+    },
+    transitions=(
+        Handling(
+            action=BreachAction.ROUTE,
+            sources=frozenset({BreachStatus.TO_ROUTE}),
+            target=BreachStatus.WITH_MANAGER,
+            handler=Handler.COMMS,
+            permission=Permission.BREACH_ROUTE,
+            audit=AuditAction.BREACH_ROUTE,
+            label="Send it to a line manager",
+            done="sent to a line manager",
+            step="Sent to a line manager",
+            question="Note for the line manager (optional)",
+            note_hint="For example who the member of staff is, if the reporter did not say.",
+        ),
+        Handling(
+            action=BreachAction.CLOSE,
+            sources=frozenset({BreachStatus.TO_ROUTE}),
+            target=BreachStatus.CLOSED,
+            handler=Handler.COMMS,
+            permission=Permission.BREACH_ROUTE,
+            audit=AuditAction.BREACH_CLOSE,
+            label="Close it: not a matter for a line manager",
+            done="closed",
+            step="Closed by the communications team",
+            question="Why is it closed?",
+            note_hint="For example: the account is not a member of staff's, and is recorded in monitoring.",
+            note=Need.REQUIRED,
+            note_missing="Say why it is closed without going to a line manager",
+        ),
+        Handling(
+            action=BreachAction.RESOLVE,
+            sources=frozenset({BreachStatus.WITH_MANAGER}),
+            target=BreachStatus.CLOSED,
+            handler=Handler.MANAGER,
+            permission=Permission.BREACH_MANAGE,
+            audit=AuditAction.BREACH_RESOLVE,
+            label="I resolved it informally: close it",
+            done="resolved and closed",
+            step="Resolved informally",
+            question="How was it resolved?",
+            note_hint="What you agreed with the member of staff, for example that the post was removed.",
+            note=Need.REQUIRED,
+            note_missing="Say how it was resolved",
+        ),
+        Handling(
+            action=BreachAction.ESCALATE,
+            sources=frozenset({BreachStatus.WITH_MANAGER}),
+            target=BreachStatus.WITH_HR,
+            handler=Handler.MANAGER,
+            permission=Permission.BREACH_MANAGE,
+            audit=AuditAction.BREACH_ESCALATE,
+            label="Escalate it to HR",
+            done="escalated to HR",
+            step="Escalated to HR",
+            question="Why does it need HR?",
+            note_hint="What you tried, and why it cannot be resolved informally (policy 9.2).",
+            note=Need.REQUIRED,
+            note_missing="Give the reason for escalating it to HR",
+        ),
+        Handling(
+            action=BreachAction.RETURN,
+            sources=frozenset({BreachStatus.WITH_MANAGER}),
+            target=BreachStatus.TO_ROUTE,
+            handler=Handler.MANAGER,
+            permission=Permission.BREACH_MANAGE,
+            audit=AuditAction.BREACH_ROUTE,
+            label="It is not mine to handle: hand it back to communications",
+            done="handed back to the communications team",
+            step="Handed back to the communications team",
+            question="Why is it not yours to handle?",
+            note_hint="For example: they are not in my team. Say who their line manager is, if you know.",
+            note=Need.REQUIRED,
+            note_missing="Say why it is not yours to handle",
+        ),
+        Handling(
+            action=BreachAction.OUTCOME,
+            sources=frozenset({BreachStatus.WITH_HR}),
+            target=BreachStatus.CLOSED,
+            handler=Handler.HR,
+            permission=Permission.BREACH_HR,
+            audit=AuditAction.BREACH_HR_OUTCOME,
+            label="Record the outcome",
+            done="closed with HR's outcome",
+            step="HR outcome recorded",
+            question="Outcome",
+            note_hint="What was decided, for example informal advice, or a formal process under the Discipline Policy.",
+            note=Need.REQUIRED,
+            note_missing="Enter the outcome",
+        ),
+    ),
+    other_steps={
+        REPORT: "Reported",
+        UNASSIGN: "Sent back to the communications team: the line manager can no longer act on it",
+        FLAG: "Flagged as a reputational risk",
+    },
+    choose_action="Choose what to do with the report.",
+)
+
 OPEN_STATUSES: Final = frozenset({BreachStatus.TO_ROUTE, BreachStatus.WITH_MANAGER, BreachStatus.WITH_HR})
 
 #: What the person who made a report is told: whether it is still being looked into, nothing more.
@@ -90,143 +204,8 @@ ROUTE_REASONS: Final = {
     RouteReason.RETURNED: "The line manager handed it back: it is not theirs to handle.",
 }
 
-
-class BreachAction(StrEnum):
-    ROUTE = "route"
-    CLOSE = "close"
-    RESOLVE = "resolve"
-    ESCALATE = "escalate"
-    RETURN = "return"
-    OUTCOME = "outcome"
-
-
-class Handler(StrEnum):
-    """Who takes an action: the communications team, the line manager the case is assigned to, or HR."""
-
-    COMMS = "comms"
-    MANAGER = "manager"
-    HR = "hr"
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One row of the table. Nobody takes an action on a report about themselves or one they
-    made (four-eyes); the manager's actions are for the manager the report is assigned to only."""
-
-    action: BreachAction
-    sources: frozenset[BreachStatus]
-    target: BreachStatus
-    handler: Handler
-    permission: Permission
-    audit: AuditAction
-    label: str
-    done: str
-    note_label: str
-    note_hint: str
-    note_required: str | None  # the message when the note is missing; None: optional
-
-    @property
-    def closes(self) -> bool:
-        return self.target is BreachStatus.CLOSED
-
-
-TRANSITIONS: Final[dict[BreachAction, Transition]] = {
-    t.action: t
-    for t in (
-        Transition(
-            BreachAction.ROUTE,
-            frozenset({BreachStatus.TO_ROUTE}),
-            BreachStatus.WITH_MANAGER,
-            Handler.COMMS,
-            Permission.BREACH_ROUTE,
-            AuditAction.BREACH_ROUTE,
-            "Send it to a line manager",
-            "sent to a line manager",
-            "Note for the line manager (optional)",
-            "For example who the member of staff is, if the reporter did not say.",
-            None,
-        ),
-        Transition(
-            BreachAction.CLOSE,
-            frozenset({BreachStatus.TO_ROUTE}),
-            BreachStatus.CLOSED,
-            Handler.COMMS,
-            Permission.BREACH_ROUTE,
-            AuditAction.BREACH_CLOSE,
-            "Close it: not a matter for a line manager",
-            "closed",
-            "Why is it closed?",
-            "For example: the account is not a member of staff's, and is recorded in monitoring.",
-            "Say why it is closed without going to a line manager",
-        ),
-        Transition(
-            BreachAction.RESOLVE,
-            frozenset({BreachStatus.WITH_MANAGER}),
-            BreachStatus.CLOSED,
-            Handler.MANAGER,
-            Permission.BREACH_MANAGE,
-            AuditAction.BREACH_RESOLVE,
-            "I resolved it informally: close it",
-            "resolved and closed",
-            "How was it resolved?",
-            "What you agreed with the member of staff, for example that the post was removed.",
-            "Say how it was resolved",
-        ),
-        Transition(
-            BreachAction.ESCALATE,
-            frozenset({BreachStatus.WITH_MANAGER}),
-            BreachStatus.WITH_HR,
-            Handler.MANAGER,
-            Permission.BREACH_MANAGE,
-            AuditAction.BREACH_ESCALATE,
-            "Escalate it to HR",
-            "escalated to HR",
-            "Why does it need HR?",
-            "What you tried, and why it cannot be resolved informally (policy 9.2).",
-            "Give the reason for escalating it to HR",
-        ),
-        Transition(
-            BreachAction.RETURN,
-            frozenset({BreachStatus.WITH_MANAGER}),
-            BreachStatus.TO_ROUTE,
-            Handler.MANAGER,
-            Permission.BREACH_MANAGE,
-            AuditAction.BREACH_ROUTE,
-            "It is not mine to handle: hand it back to communications",
-            "handed back to the communications team",
-            "Why is it not yours to handle?",
-            "For example: they are not in my team. Say who their line manager is, if you know.",
-            "Say why it is not yours to handle",
-        ),
-        Transition(
-            BreachAction.OUTCOME,
-            frozenset({BreachStatus.WITH_HR}),
-            BreachStatus.CLOSED,
-            Handler.HR,
-            Permission.BREACH_HR,
-            AuditAction.BREACH_HR_OUTCOME,
-            "Record the outcome",
-            "closed with HR's outcome",
-            "Outcome",
-            "What was decided, for example informal advice, or a formal process under the Discipline Policy.",
-            "Enter the outcome",
-        ),
-    )
-}
+TRANSITIONS: Final[dict[BreachAction, Handling]] = {t.action: t for t in LIFECYCLE.transitions}
 #: The line manager's choices, in the order the form offers them.
 MANAGER_DECISIONS: Final = (BreachAction.RESOLVE, BreachAction.ESCALATE, BreachAction.RETURN)
 #: The communications team's choices for a report waiting to be routed.
 ROUTING_DECISIONS: Final = (BreachAction.ROUTE, BreachAction.CLOSE)
-
-#: How each step reads in a case's history.
-STEP_LABELS: Final = {
-    "report": "Reported",
-    "route": "Sent to a line manager",
-    "close": "Closed by the communications team",
-    "resolve": "Resolved informally",
-    "escalate": "Escalated to HR",
-    "return": "Handed back to the communications team",
-    "unassign": "Sent back to the communications team: the line manager can no longer act on it",
-    "flag": "Flagged as a reputational risk",
-    "outcome": "HR outcome recorded",
-}

@@ -68,12 +68,13 @@ def apply(
     if kind.audit_names_action:
         change.details["action"] = t.action.value
     change.details.update({"from": change.previous, "to": t.target.value})
-    if text:
+    if text and kind.note_audited:
         change.details[kind.note_field] = masked(text)
     kind.apply(change)
     locked.status = t.target.value
     locked.status_changed_at = change.now
-    locked.updated_at = change.now
+    if hasattr(kind.model, "updated_at"):
+        locked.updated_at = change.now
     add_step(kind, locked, t.action.value, change.previous, actor, change, note=change.step_note)
     record(t.audit, kind.name, locked.reference, change.details, actor=actor)
     kind.notify(change)

@@ -105,6 +105,9 @@ class RequestKind(Generic[M]):
     note_max: ClassVar[int] = 2000
     #: Whether the audit event of a transition names its action (beside from and to).
     audit_names_action: ClassVar[bool] = False
+    #: Whether a transition's audit event holds its note (masked). A kind whose free text must
+    #: never reach the trail, which is kept for years (breach reports), says no.
+    note_audited: ClassVar[bool] = True
     #: A decision made on an older version of a versioned request than the one stored.
     stale: ClassVar[str] = (
         "The request has changed since you opened it. Read it again, then decide: your decision was not recorded."

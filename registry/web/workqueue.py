@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from registry.auth.models import User
-from registry.breaches import services as breaches
 from registry.consent import services as consents
 from registry.lifecycle.kind import WorkItem, kinds
 from registry.posts import services as posts
@@ -31,5 +30,5 @@ def of(user: User) -> list[WorkItem]:
     """A person's open requests and the breach reports they made: those needing them first,
     then oldest first. (Breach cases are not in comms' queue: who may see one depends on who
     asks, so handlers find theirs on their home page.)"""
-    items = [item for _, of_user in _sources() for item in of_user(user)] + breaches.work_items_of(user)
+    items = [item for _, of_user in _sources() for item in of_user(user)]
     return sorted(items, key=lambda i: (not i.needs_you, i.waiting_since, i.reference))
