@@ -56,7 +56,7 @@ def _store_images(post: PromotionalPost, added: Sequence[NewImage], actor: User,
 def _slot_field(added: Sequence[NewImage], message: str) -> str:
     """The form field of the file an upload refusal names (its message starts with the file's name)."""
     for new in added:
-        name = (new.file.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+        name = ((new.file.filename if new.file else None) or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
         if name and message.startswith(name):
             return f"image_{new.slot}"
     return f"image_{added[0].slot}"

@@ -43,7 +43,7 @@ class PostFilters:
         return cls(status=status, q=(args.get("q") or "").replace("\x00", "").strip()[:200])
 
 
-def search(filters: PostFilters, user: User) -> Select[tuple[PromotionalPost]]:
+def search(filters: PostFilters, user: User) -> Select[PromotionalPost]:
     """Posts ``user`` may see (their own; all for comms and auditors), newest first."""
     conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
     if filters.status:
