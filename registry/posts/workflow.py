@@ -11,7 +11,6 @@ resubmission is the requester's change of the post (:func:`registry.posts.intake
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
@@ -53,20 +52,8 @@ EDITABLE_STATUSES: Final = frozenset({PostStatus.SUBMITTED, PostStatus.CHANGES_R
 DECISIONS: Final = (PostAction.APPROVE, PostAction.REQUEST_CHANGES, PostAction.REJECT)
 
 
-@dataclass(frozen=True, kw_only=True)
-class PostMove(Transition[PostStatus, PostAction]):
-    """A row of the post lifecycle table; ``warning``: its button is a warning button."""
-
-    warning: bool = False
-
-    # The API and the pages name the note "reason"; these read the table for them.
-    @property
-    def reason_required(self) -> bool:
-        return self.note is Need.REQUIRED
-
-    @property
-    def reason_label(self) -> str:
-        return self.note_label
+#: A row of the post lifecycle table (posts take nothing beyond the note: no columns of their own).
+PostMove = Transition[PostStatus, PostAction]
 
 
 LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
