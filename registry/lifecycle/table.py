@@ -71,6 +71,7 @@ class Transition(Generic[S, A]):
     (what the actor says; stored with the step and, masked, in the audit event) is
     required, optional or not taken; ``note_missing`` is what a missing one is told.
     ``done`` completes "{reference} has been …"; ``step`` labels the history entry.
+    ``warning``: the page offers it with a warning button (it ends or stops something).
     """
 
     action: A
@@ -87,6 +88,16 @@ class Transition(Generic[S, A]):
     note_missing: str = ""
     note_label: str = "Reason"
     note_hint: str = ""
+    warning: bool = False
+
+    # Kinds whose API and pages call the note "reason" (SPEC) read the table through these.
+    @property
+    def reason_required(self) -> bool:
+        return self.note is Need.REQUIRED
+
+    @property
+    def reason_label(self) -> str:
+        return self.note_label
 
 
 T = TypeVar("T", bound=Transition[Any, Any])

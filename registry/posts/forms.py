@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 
-from registry.posts.services import MAX_IMAGES
+from registry.posts.proposals import MAX_IMAGES
 from registry.web.forms import MultiCheckboxField, NhsDateField
 
 TIME = re.compile(r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)

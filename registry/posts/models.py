@@ -15,12 +15,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.db import Base, UTCDateTime, created, intpk
-from registry.posts.workflow import PostAction, PostStatus
+from registry.lifecycle.steps import StepMixin
+from registry.posts.workflow import LIFECYCLE, PostStatus
 from registry.uploads.models import Upload
 
 REFERENCE_PATTERN = re.compile(r"^\s*PP-(\d{4})-(\d{1,9})\s*$", re.IGNORECASE)
@@ -28,6 +29,8 @@ STATUS_VALUES = ", ".join(f"'{s.value}'" for s in PostStatus)
 CONSENT_LOCATION_MAX = 500
 FIELD_TEXT = "text"
 FIELD_ALT_TEXT = "alt_text"
+#: The audit trail's object type, and the kind's name in the registry of kinds.
+OBJECT_TYPE = "promotional_post"
 
 
 def reference_for(year: int, post_id: int) -> str:
@@ -206,7 +209,7 @@ class PostFinding(Base):
         return "the text" if self.field == FIELD_TEXT else f"image {self.image_position}'s alternative text"
 
 
-class PostTransition(Base):
+class PostTransition(StepMixin, Base):
     """One step of a post's history: who did what, when, from what to what, and why."""
 
     __tablename__ = "promotional_post_transitions"
@@ -214,31 +217,12 @@ class PostTransition(Base):
         Index("ix_promotional_post_transitions_post_id", "post_id"),
         Index("ix_promotional_post_transitions_occurred_at", "occurred_at"),
     )
+    parent_key = "post_id"
+    lifecycle = LIFECYCLE
+    action_length = 20
+    status_length = 20
+    note_column = "reason"
 
-    id: Mapped[intpk]
     post_id: Mapped[int] = mapped_column(ForeignKey("promotional_posts.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(20))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    reason: Mapped[str | None] = mapped_column(Text)
-
-    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
-
-    @property
-    def action_label(self) -> str:
-        labels = {
-            "request": "Proposed",
-            "update": "Changed by the requester",
-            "screen": "Screened again: the findings changed",
-            "accept_findings": "Possible identifiers accepted",
-            PostAction.APPROVE: "Approved",
-            PostAction.REQUEST_CHANGES: "Changes requested",
-            PostAction.REJECT: "Rejected",
-            PostAction.RESUBMIT: "Resubmitted",
-            PostAction.WITHDRAW: "Withdrawn",
-            PostAction.SCHEDULE: "Scheduled",
-            PostAction.PUBLISH: "Published",
-        }
-        return labels.get(self.action, self.action.replace("_", " ").capitalize())
+    #: What the step's note is called in the API and on the pages.
+    reason = synonym("note")

@@ -13,11 +13,13 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from registry import clock, db
+from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
-from registry.errors import Conflict, Invalid, NotPermitted
+from registry.errors import Invalid
 from registry.posts import limits, services
 from registry.posts.forms import AcceptFindingsForm, ActionForm, PostForm, parse_time
 from registry.posts.models import PromotionalPost
@@ -30,12 +32,14 @@ from registry.posts.workflow import (
 from registry.uploads import services as uploads
 from registry.web.forms import apply_errors
 from registry.web.pagination import page_args, paginate
+from registry.web.refusals import attempt
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
 
-def _user():
-    return current_user._get_current_object()
+def _user() -> User:
+    user: User = current_user._get_current_object()
+    return user
 
 
 def _channel_choices(form: PostForm, post: PromotionalPost | None = None) -> list[Any]:
@@ -61,11 +65,11 @@ def _proposal(form: PostForm) -> services.PostProposal:
 
 def _new_images(form: PostForm, slots: int) -> list[services.NewImage]:
     """What was put in the first ``slots`` image slots (a description alone is kept, to be refused)."""
-    added = []
+    added: list[services.NewImage] = []
     for slot in range(1, slots + 1):
         file = getattr(form, f"image_{slot}").data
         alt = getattr(form, f"alt_{slot}").data or ""
-        chosen = file if file is not None and getattr(file, "filename", "") else None
+        chosen = file if file is not None and file.filename else None
         if chosen is not None or alt.strip():
             added.append(services.NewImage(file=chosen, alt_text=alt, slot=slot))
     return added
@@ -94,10 +98,11 @@ def _form_page(
     post: PromotionalPost | None = None,
     errors: dict[str, str] | None = None,
     asked: Any = None,
-):
+    refused: int = 200,
+) -> ResponseReturnValue:
     errors = errors or {}
     slots = services.MAX_IMAGES - (len(post.images) if post is not None else 0)
-    status = 422 if (form.errors or errors or form.form_errors) else 200
+    status = refused if refused >= 400 else 422 if (form.errors or errors or form.form_errors) else 200
     return render_template(
         template,
         form=form,
@@ -112,16 +117,14 @@ def _form_page(
     ), status
 
 
-def _split_errors(form: PostForm, exc: Invalid) -> dict[str, str]:
-    """Attach errors to the form's fields; return those for fields drawn by hand (kept images)."""
-    by_hand = {name: message for name, message in exc.errors.items() if name.startswith("keep_") or name == "images"}
-    apply_errors(form, {name: message for name, message in exc.errors.items() if name not in by_hand})
-    return by_hand
+def _by_hand(name: str) -> bool:
+    """The fields the form page draws by hand (the kept images), not from the form."""
+    return name.startswith("keep_") or name == "images"
 
 
 @bp.route("")
 @requires(Permission.POST_REQUEST)
-def index():
+def index() -> ResponseReturnValue:
     user = _user()
     filters = services.PostFilters.parse(request.args, strict=False)
     page, per_page = page_args(25)
@@ -137,22 +140,26 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.POST_REQUEST)
-def new():
+def new() -> ResponseReturnValue:
     form = PostForm()
     offered = _channel_choices(form)
     if request.method == "GET" and request.args.get("channel"):
         form.channels.data = [request.args["channel"]]
     errors: dict[str, str] = {}
+    refused = 200
     if form.is_submitted():
         form.validate()
-        try:
-            post = services.propose(_proposal(form), _user(), _new_images(form, services.MAX_IMAGES))
+
+        def change() -> PromotionalPost:
+            proposed = services.propose(_proposal(form), _user(), _new_images(form, services.MAX_IMAGES))
             if form.errors:  # an impossible date the service never saw as one
                 raise Invalid({})
-        except Invalid as exc:
-            db.session().rollback()
-            errors = _split_errors(form, exc)
-        else:
+            return proposed
+
+        done = attempt(change, form, aside=_by_hand)
+        errors, refused = dict(done.aside), done.status
+        post = done.result
+        if post is not None:
             if post.findings:
                 flash(
                     f"Your post {post.reference} has been sent to the communications team, but it may contain "
@@ -165,7 +172,7 @@ def new():
                     "success",
                 )
             return redirect(url_for("posts.detail", reference=post.reference))
-    return _form_page("posts/new.html", form, offered, errors=errors)
+    return _form_page("posts/new.html", form, offered, errors=errors, refused=refused)
 
 
 def _detail_page(
@@ -174,7 +181,7 @@ def _detail_page(
     *,
     status: int = 200,
     url_errors: dict[str, str] | None = None,
-):
+) -> ResponseReturnValue:
     user = _user()
     actions = services.available_actions(user, post)
     forms = forms or {}
@@ -205,13 +212,13 @@ def _viewable(reference: str) -> PromotionalPost:
 
 @bp.route("/<reference>")
 @requires(Permission.POST_REQUEST)
-def detail(reference: str):
+def detail(reference: str) -> ResponseReturnValue:
     return _detail_page(_viewable(reference))
 
 
 @bp.route("/<reference>/images/<int(max=2147483647):image_id>")
 @requires(Permission.POST_REQUEST)
-def image(reference: str, image_id: int):
+def image(reference: str, image_id: int) -> ResponseReturnValue:
     """One of the post's images, for those who may see the post (a download, never run)."""
     post = _viewable(reference)
     return uploads.send(services.image_of(post, image_id).upload)
@@ -255,19 +262,19 @@ COMMS_ACTIONS = ", ".join(
 
 @bp.route(f"/<reference>/actions/<any({COMMS_ACTIONS}):action>", methods=["POST"])
 @requires(Permission.POST_DECIDE)
-def decide(reference: str, action: str):
+def decide(reference: str, action: str) -> ResponseReturnValue:
     """Approve, ask for changes, reject, schedule, or record as published (comms; four-eyes for decisions)."""
     return _act(reference, action)
 
 
 @bp.route("/<reference>/actions/withdraw", methods=["POST"])
 @requires(Permission.POST_REQUEST)
-def withdraw(reference: str):
+def withdraw(reference: str) -> ResponseReturnValue:
     """The requester withdraws their post (the service refuses anyone else)."""
     return _act(reference, PostAction.WITHDRAW.value)
 
 
-def _act(reference: str, action: str):
+def _act(reference: str, action: str) -> ResponseReturnValue:
     post = _viewable(reference)
     form = ActionForm(prefix=action)
     form.validate()
@@ -278,10 +285,11 @@ def _act(reference: str, action: str):
         if action == PostAction.PUBLISH.value
         else None
     )
-    try:
-        # With a date or time that cannot be read, the service refuses for want of one (after
-        # checking who may act and when); the form's own messages then say what is wrong.
-        services.transition(
+    # With a date or time that cannot be read, the service refuses for want of one (after
+    # checking who may act and when); the form's own messages then say what is wrong.
+    apply_errors(form, errors)
+    done = attempt(
+        lambda: services.transition(
             post,
             action,
             _user(),
@@ -289,57 +297,38 @@ def _act(reference: str, action: str):
             scheduled_for=scheduled_for,
             urls=urls,
             version=None if action == PostAction.WITHDRAW.value else _version(form),
-        )
-    except Invalid as exc:
-        db.session().rollback()
-        merged = {**exc.errors, **errors}
-        if errors:
-            merged.pop("scheduled_for", None)
-        url_errors = {name: message for name, message in merged.items() if name.startswith("url_") or name == "urls"}
-        if "scheduled_for" in merged:
-            merged.setdefault("scheduled_on", merged.pop("scheduled_for"))
-        apply_errors(form, {name: message for name, message in merged.items() if name not in url_errors})
-        return _detail_page(services.get_post(reference), {action: form}, status=422, url_errors=url_errors)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _detail_page(services.get_post(reference), status=409)
+        ),
+        form,
+        fields={"scheduled_for": next(iter(errors), "scheduled_on")},
+        aside=lambda name: name.startswith("url_") or name == "urls",
+    )
+    if not done:
+        forms = {action: form} if done.invalid else {}
+        return _detail_page(services.get_post(reference), forms, status=done.status, url_errors=dict(done.aside))
     flash(f"{post.reference} has been {TRANSITIONS[PostAction(action)].done}.", "success")
     return redirect(url_for("posts.detail", reference=post.reference))
 
 
 @bp.route("/<reference>/findings", methods=["POST"])
 @requires(Permission.POST_DECIDE)
-def accept_findings(reference: str):
+def accept_findings(reference: str) -> ResponseReturnValue:
     post = _viewable(reference)
     form = AcceptFindingsForm(prefix="findings")
     form.validate()
-    try:
-        services.accept_findings(post, _user(), form.acceptance.data, version=_version(form))
-    except Invalid as exc:
-        db.session().rollback()
-        apply_errors(form, exc.errors)
-        return _detail_page(services.get_post(reference), {"findings": form}, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _detail_page(services.get_post(reference), status=409)
+    done = attempt(lambda: services.accept_findings(post, _user(), form.acceptance.data, version=_version(form)), form)
+    if not done:
+        forms = {"findings": form} if done.invalid else {}
+        return _detail_page(services.get_post(reference), forms, status=done.status)
     flash(f"Why the findings in {post.reference} are acceptable has been recorded. It can now be approved.", "success")
     return redirect(url_for("posts.detail", reference=post.reference))
 
 
 @bp.route("/<reference>/edit", methods=["GET", "POST"])
 @requires(Permission.POST_REQUEST)
-def edit(reference: str):
+def edit(reference: str) -> ResponseReturnValue:
     post = _viewable(reference)
     user = _user()
-    if post.requester_id != user.id:
-        raise NotPermitted("Only the person who proposed the post can change it.")
-    if post.status_enum not in EDITABLE_STATUSES:
-        raise Conflict(
-            f"{post.reference} is {post.status_enum.phrase}, so it can no longer be changed. "
-            "Withdraw it and propose a new post if it needs to change."
-        )
+    services.check_editable(post, user)
     resubmitting = post.status_enum is PostStatus.CHANGES_REQUESTED
     form = PostForm(obj=None if request.method == "POST" else post)
     offered = _channel_choices(form, post)
@@ -347,10 +336,12 @@ def edit(reference: str):
         form.channels.data = [c.reference for c in post.channels]
         form.consent_confirmed.data = False
     errors: dict[str, str] = {}
+    refused = 200
     if form.is_submitted():
         form.validate()
-        try:
-            services.revise(
+
+        def change() -> PromotionalPost:
+            revised = services.revise(
                 post,
                 _proposal(form),
                 user,
@@ -360,11 +351,11 @@ def edit(reference: str):
             )
             if form.errors:
                 raise Invalid({})
-        except Invalid as exc:
-            db.session().rollback()
-            post = services.get_post(reference)
-            errors = _split_errors(form, exc)
-        else:
+            return revised
+
+        done = attempt(change, form, aside=_by_hand)
+        errors, refused = dict(done.aside), done.status
+        if done:
             flash(
                 f"{post.reference} has been resubmitted to the communications team."
                 if resubmitting
@@ -372,5 +363,6 @@ def edit(reference: str):
                 "success",
             )
             return redirect(url_for("posts.detail", reference=post.reference))
+        post = services.get_post(reference)
     asked = next((step for step in reversed(services.history(post)) if step.action == PostAction.REQUEST_CHANGES), None)
-    return _form_page("posts/edit.html", form, offered, post=post, errors=errors, asked=asked)
+    return _form_page("posts/edit.html", form, offered, post=post, errors=errors, asked=asked, refused=refused)

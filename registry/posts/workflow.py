@@ -4,21 +4,22 @@
 ``changes_requested`` (the requester edits and resubmits) or ``rejected``; the
 requester may withdraw a post until it is published. Comms may schedule an
 approved post straight away or move a scheduled one to another time, and record
-the published address once it is live. :func:`registry.posts.services.transition`
-is the one function that moves a post along this table.
+the published address once it is live. The request engine
+(:func:`registry.lifecycle.engine.apply`) moves a post along this table; a
+resubmission is the requester's change of the post (:func:`registry.posts.intake.revise`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
+from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
 
 
-class PostStatus(StrEnum):
+class PostStatus(Status):
     SUBMITTED = "submitted"
     CHANGES_REQUESTED = "changes_requested"
     APPROVED = "approved"
@@ -26,60 +27,6 @@ class PostStatus(StrEnum):
     PUBLISHED = "published"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
-
-    @property
-    def phrase(self) -> str:
-        """How the status reads in a sentence: "PP-2026-0001 is {phrase}"."""
-        return STATUS_PHRASES[self]
-
-    @property
-    def colour(self) -> str:
-        """The NHS tag colour of the status."""
-        return STATUS_COLOURS[self]
-
-
-STATUS_LABELS: Final = {
-    PostStatus.SUBMITTED: "Waiting for a decision",
-    PostStatus.CHANGES_REQUESTED: "Changes requested",
-    PostStatus.APPROVED: "Approved",
-    PostStatus.SCHEDULED: "Scheduled",
-    PostStatus.PUBLISHED: "Published",
-    PostStatus.REJECTED: "Rejected",
-    PostStatus.WITHDRAWN: "Withdrawn",
-}
-
-STATUS_PHRASES: Final = {
-    PostStatus.SUBMITTED: "waiting for a decision",
-    PostStatus.CHANGES_REQUESTED: "waiting for changes from the requester",
-    PostStatus.APPROVED: "approved but not yet scheduled",
-    PostStatus.SCHEDULED: "scheduled",
-    PostStatus.PUBLISHED: "published",
-    PostStatus.REJECTED: "rejected",
-    PostStatus.WITHDRAWN: "withdrawn",
-}
-
-STATUS_COLOURS: Final = {
-    PostStatus.SUBMITTED: "blue",
-    PostStatus.CHANGES_REQUESTED: "yellow",
-    PostStatus.APPROVED: "aqua-green",
-    PostStatus.SCHEDULED: "purple",
-    PostStatus.PUBLISHED: "green",
-    PostStatus.REJECTED: "red",
-    PostStatus.WITHDRAWN: "grey",
-}
-
-#: Posts the communications team must act on: decide, schedule, or record as published.
-AWAITING_COMMS: Final = frozenset({PostStatus.SUBMITTED, PostStatus.APPROVED, PostStatus.SCHEDULED})
-#: Posts still open for their requester (including those waiting on their changes).
-OPEN_STATUSES: Final = frozenset(
-    {PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVED, PostStatus.SCHEDULED}
-)
-#: States in which the requester may change the post (and, when changes were asked, resubmit it).
-EDITABLE_STATUSES: Final = frozenset({PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED})
 
 
 class PostAction(StrEnum):
@@ -92,110 +39,130 @@ class PostAction(StrEnum):
     PUBLISH = "publish"
 
 
+#: Posts the communications team must act on: decide, schedule, or record as published.
+AWAITING_COMMS: Final = frozenset({PostStatus.SUBMITTED, PostStatus.APPROVED, PostStatus.SCHEDULED})
+#: Posts still open for their requester (including those waiting on their changes).
+OPEN_STATUSES: Final = frozenset(
+    {PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVED, PostStatus.SCHEDULED}
+)
+#: States in which the requester may change the post (and, when changes were asked, resubmit it).
+EDITABLE_STATUSES: Final = frozenset({PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED})
+
 #: The decisions (comms, four-eyes) as the API names them.
 DECISIONS: Final = (PostAction.APPROVE, PostAction.REQUEST_CHANGES, PostAction.REJECT)
 
 
-@dataclass(frozen=True)
-class Transition:
-    """One row of the lifecycle table.
-
-    ``permission`` None means only the requester may take the action.
-    ``four_eyes``: the requester may not take it, whatever their roles.
-    """
-
-    action: PostAction
-    sources: frozenset[PostStatus]
-    target: PostStatus
-    permission: Permission | None
-    audit: AuditAction
-    label: str
-    done: str
-    reason_required: bool = False
-    reason_label: str = "Reason"
-    four_eyes: bool = False
-    warning: bool = False
+#: A row of the post lifecycle table (posts take nothing beyond the note: no columns of their own).
+PostMove = Transition[PostStatus, PostAction]
 
 
-TRANSITIONS: Final[dict[PostAction, Transition]] = {
-    t.action: t
-    for t in (
-        Transition(
-            PostAction.APPROVE,
-            frozenset({PostStatus.SUBMITTED}),
-            PostStatus.APPROVED,
-            Permission.POST_DECIDE,
-            AuditAction.POST_APPROVE,
-            "Approve the post",
-            "approved",
-            reason_label="Notes for the requester (optional)",
+LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
+    statuses={
+        #: label, phrase ("PP-2026-0001 is …"), NHS tag colour.
+        PostStatus.SUBMITTED: State("Waiting for a decision", "waiting for a decision", "blue"),
+        PostStatus.CHANGES_REQUESTED: State("Changes requested", "waiting for changes from the requester", "yellow"),
+        PostStatus.APPROVED: State("Approved", "approved but not yet scheduled", "aqua-green"),
+        PostStatus.SCHEDULED: State("Scheduled", "scheduled", "purple"),
+        PostStatus.PUBLISHED: State("Published", "published", "green"),
+        PostStatus.REJECTED: State("Rejected", "rejected", "red"),
+        PostStatus.WITHDRAWN: State("Withdrawn", "withdrawn", "grey"),
+    },
+    transitions=(
+        PostMove(
+            action=PostAction.APPROVE,
+            sources=frozenset({PostStatus.SUBMITTED}),
+            target=PostStatus.APPROVED,
+            permission=Permission.POST_DECIDE,
+            audit=AuditAction.POST_APPROVE,
+            label="Approve the post",
+            done="approved",
+            step="Approved",
+            note_label="Notes for the requester (optional)",
             four_eyes=True,
         ),
-        Transition(
-            PostAction.REQUEST_CHANGES,
-            frozenset({PostStatus.SUBMITTED}),
-            PostStatus.CHANGES_REQUESTED,
-            Permission.POST_DECIDE,
-            AuditAction.POST_REQUEST_CHANGES,
-            "Ask for changes",
-            "sent back for changes",
-            reason_required=True,
-            reason_label="What should the requester change?",
+        PostMove(
+            action=PostAction.REQUEST_CHANGES,
+            sources=frozenset({PostStatus.SUBMITTED}),
+            target=PostStatus.CHANGES_REQUESTED,
+            permission=Permission.POST_DECIDE,
+            audit=AuditAction.POST_REQUEST_CHANGES,
+            label="Ask for changes",
+            done="sent back for changes",
+            step="Changes requested",
+            note=Need.REQUIRED,
+            note_label="What should the requester change?",
             four_eyes=True,
         ),
-        Transition(
-            PostAction.REJECT,
-            frozenset({PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED}),
-            PostStatus.REJECTED,
-            Permission.POST_DECIDE,
-            AuditAction.POST_REJECT,
-            "Reject the post",
-            "rejected",
-            reason_required=True,
-            reason_label="Why is it rejected?",
+        PostMove(
+            action=PostAction.REJECT,
+            sources=frozenset({PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED}),
+            target=PostStatus.REJECTED,
+            permission=Permission.POST_DECIDE,
+            audit=AuditAction.POST_REJECT,
+            label="Reject the post",
+            done="rejected",
+            step="Rejected",
+            note=Need.REQUIRED,
+            note_label="Why is it rejected?",
             four_eyes=True,
             warning=True,
         ),
-        Transition(
-            PostAction.RESUBMIT,
-            frozenset({PostStatus.CHANGES_REQUESTED}),
-            PostStatus.SUBMITTED,
-            None,
-            AuditAction.POST_RESUBMIT,
-            "Resubmit the post",
-            "resubmitted",
-            reason_label="What has changed? (optional)",
+        PostMove(
+            action=PostAction.RESUBMIT,
+            sources=frozenset({PostStatus.CHANGES_REQUESTED}),
+            target=PostStatus.SUBMITTED,
+            permission=None,
+            audit=AuditAction.POST_RESUBMIT,
+            label="Resubmit the post",
+            done="resubmitted",
+            step="Resubmitted",
+            note_label="What has changed? (optional)",
         ),
-        Transition(
-            PostAction.WITHDRAW,
-            frozenset(OPEN_STATUSES),
-            PostStatus.WITHDRAWN,
-            None,
-            AuditAction.POST_WITHDRAW,
-            "Withdraw your request",
-            "withdrawn",
-            reason_label="Why are you withdrawing it? (optional)",
+        PostMove(
+            action=PostAction.WITHDRAW,
+            sources=OPEN_STATUSES,
+            target=PostStatus.WITHDRAWN,
+            permission=None,
+            audit=AuditAction.POST_WITHDRAW,
+            label="Withdraw your request",
+            done="withdrawn",
+            step="Withdrawn",
+            note_label="Why are you withdrawing it? (optional)",
             warning=True,
         ),
-        Transition(
-            PostAction.SCHEDULE,
-            frozenset({PostStatus.APPROVED, PostStatus.SCHEDULED}),
-            PostStatus.SCHEDULED,
-            Permission.POST_DECIDE,
-            AuditAction.POST_SCHEDULE,
-            "Schedule the post",
-            "scheduled",
-            reason_label="Notes (optional)",
+        PostMove(
+            action=PostAction.SCHEDULE,
+            sources=frozenset({PostStatus.APPROVED, PostStatus.SCHEDULED}),
+            target=PostStatus.SCHEDULED,
+            permission=Permission.POST_DECIDE,
+            audit=AuditAction.POST_SCHEDULE,
+            label="Schedule the post",
+            done="scheduled",
+            step="Scheduled",
+            note_label="Notes (optional)",
         ),
-        Transition(
-            PostAction.PUBLISH,
-            frozenset({PostStatus.APPROVED, PostStatus.SCHEDULED}),
-            PostStatus.PUBLISHED,
-            Permission.POST_DECIDE,
-            AuditAction.POST_PUBLISH,
-            "Record that the post is published",
-            "recorded as published",
-            reason_label="Notes (optional)",
+        PostMove(
+            action=PostAction.PUBLISH,
+            sources=frozenset({PostStatus.APPROVED, PostStatus.SCHEDULED}),
+            target=PostStatus.PUBLISHED,
+            permission=Permission.POST_DECIDE,
+            audit=AuditAction.POST_PUBLISH,
+            label="Record that the post is published",
+            done="recorded as published",
+            step="Published",
+            note_label="Notes (optional)",
         ),
-    )
-}
+    ),
+    other_steps={
+        "request": "Proposed",
+        "update": "Changed by the requester",
+        "screen": "Screened again: the findings changed",
+        "accept_findings": "Possible identifiers accepted",
+    },
+    # A post is resubmitted by changing it, so the engine is not offered "resubmit" by name.
+    choose_action="Choose an action: one of "
+    + ", ".join(a.value for a in PostAction if a is not PostAction.RESUBMIT)
+    + ".",
+)
+
+TRANSITIONS: Final[dict[PostAction, PostMove]] = {t.action: t for t in LIFECYCLE.transitions}

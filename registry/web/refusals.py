@@ -11,7 +11,7 @@ left in the session (and the unit of work then commits nothing, since the answer
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from flask import flash
@@ -29,6 +29,8 @@ class Attempt(Generic[T]):
 
     result: T | None
     status: int = 200
+    #: An ``Invalid``'s messages for the fields the page draws by hand (see ``aside``), by field.
+    aside: Mapping[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.status < 400
@@ -38,24 +40,34 @@ class Attempt(Generic[T]):
         return self.status == 422
 
 
-def attempt(change: Callable[[], T], form: Any = None, *, fields: Mapping[str, str] | None = None) -> Attempt[T]:
+def attempt(
+    change: Callable[[], T],
+    form: Any = None,
+    *,
+    fields: Mapping[str, str] | None = None,
+    aside: Callable[[str], bool] | None = None,
+) -> Attempt[T]:
     """Run ``change``; on a refusal, roll back and say why (see the module's docstring).
 
     ``fields`` maps the service's field names to the form's where they differ. A field the
     form has already found wrong keeps the form's own message, which says more (such as why a
     date could not be read). Without a form, an ``Invalid``'s messages are flashed instead.
+    ``aside``: which fields the page draws by hand rather than from the form; their messages
+    are handed back in ``Attempt.aside`` instead.
     """
     try:
         return Attempt(change())
     except Invalid as exc:
         db.session().rollback()
         errors = {(fields or {}).get(name, name): message for name, message in exc.errors.items()}
+        kept = {name: message for name, message in errors.items() if aside is not None and aside(name)}
+        errors = {name: message for name, message in errors.items() if name not in kept}
         if form is None:
             for message in errors.values():
                 flash(message)
         else:
             apply_errors(form, {name: message for name, message in errors.items() if not _has_errors(form, name)})
-        return Attempt(None, 422)
+        return Attempt(None, 422, kept)
     except Conflict as exc:
         db.session().rollback()
         flash(exc.message)

@@ -1,0 +1,76 @@
+"""Finding posts: the list and its filters, a post's images, and the channels a post may go on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+
+from registry import db
+from registry.auth.models import User
+from registry.channels.models import Channel
+from registry.channels.workflow import ChannelStatus
+from registry.errors import Invalid, NotFound
+from registry.posts.kind import KIND
+from registry.posts.models import PostImage, PromotionalPost, parse_reference
+from registry.posts.workflow import PostStatus
+
+
+def image_of(post: PromotionalPost, image_id: int) -> PostImage:
+    image = next((i for i in post.images if i.id == image_id), None)
+    if image is None:
+        raise NotFound(f"{post.reference} has no image {image_id}.")
+    return image
+
+
+@dataclass(frozen=True)
+class PostFilters:
+    status: str = ""
+    q: str = ""
+
+    def query(self) -> dict[str, str]:
+        return {key: value for key, value in (("status", self.status), ("q", self.q)) if value}
+
+    @classmethod
+    def parse(cls, args: Any, *, strict: bool) -> PostFilters:
+        """From query parameters. ``strict`` (the API) refuses unknown values with 422."""
+        status = (args.get("status") or "").strip()
+        if status and status not in {s.value for s in PostStatus}:
+            if strict:
+                raise Invalid({"status": "status must be one of " + ", ".join(s.value for s in PostStatus) + "."})
+            status = ""
+        return cls(status=status, q=(args.get("q") or "").replace("\x00", "").strip()[:200])
+
+
+def search(filters: PostFilters, user: User) -> Select[PromotionalPost]:
+    """Posts ``user`` may see (their own; all for comms and auditors), newest first."""
+    conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
+    if filters.status:
+        conditions.append(PromotionalPost.status == filters.status)
+    if filters.q:
+        matches: list[ColumnElement[bool]] = [
+            func.lower(PromotionalPost.text).like(db.contains_pattern(filters.q.lower()), escape=db.LIKE_ESCAPE)
+        ]
+        parsed = parse_reference(filters.q)
+        if parsed is not None:
+            matches.append(and_(PromotionalPost.year == parsed[0], PromotionalPost.id == parsed[1]))
+        conditions.append(or_(*matches))
+    return (
+        select(PromotionalPost)
+        .where(and_(*conditions))
+        .order_by(PromotionalPost.created_at.desc(), PromotionalPost.id.desc())
+    )
+
+
+def active_channels() -> list[Channel]:
+    """The channels a post may be proposed for, by platform and name."""
+    return list(
+        db.session()
+        .execute(
+            select(Channel)
+            .where(Channel.status == ChannelStatus.ACTIVE.value)
+            .order_by(Channel.platform, func.lower(Channel.display_name), Channel.id)
+        )
+        .scalars()
+    )
