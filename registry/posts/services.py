@@ -56,6 +56,7 @@ __all__ = [
     "NewImage",
     "PostFilters",
     "PostProposal",
+    "REASON_MAX",
     "active_channels",
     "check_editable",
     "check_post_url",
