@@ -110,6 +110,9 @@ class RequestKind(Generic[M]):
     #: Refusals in the kind's own words.
     four_eyes_refusal: ClassVar[str] = "You asked for this, so someone else must decide it (four-eyes rule)."
     requester_only: ClassVar[str] = "Only the person who asked can do that."
+    #: Whether a transition's audit details name the action (kinds whose audit actions are one
+    #: per transition already say it, and their events never carried it).
+    details_name_action: ClassVar[bool] = True
 
     def __init__(self) -> None:
         if self.name in KINDS:
@@ -121,22 +124,34 @@ class RequestKind(Generic[M]):
     def id_from_reference(self, reference: str) -> int | None:
         raise NotImplementedError
 
+    def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
+        """The SQL condition that finds the request called ``reference`` (None: it cannot be one).
+        A kind whose requests have more than one reference overrides it."""
+        found_id = self.id_from_reference(reference)
+        if found_id is None or found_id > 2_147_483_647:
+            return None
+        return getattr(self.model, "id") == found_id  # type: ignore[no-any-return]  # noqa: B009
+
     def not_found(self, reference: str) -> NotFound:
         return NotFound(f"There is no {self.label.lower()} {reference!r}.")
 
     def get(self, reference: str, *, for_update: bool = False) -> M:
         """The request called ``reference`` (locked for the transaction with ``for_update``)."""
-        found_id = self.id_from_reference(reference)
+        clause = self.reference_clause(reference)
         found = None
-        if found_id is not None and found_id <= 2_147_483_647:
+        if clause is not None:
             model: Any = self.model
-            statement = select(model).where(model.id == found_id)
+            statement = select(model).where(clause)
             if for_update:
                 statement = statement.with_for_update(of=model).execution_options(populate_existing=True)
             found = db.session().execute(statement).unique().scalar_one_or_none()
         if found is None:
             raise self.not_found(reference)
         return found  # type: ignore[no-any-return]
+
+    def reference_of(self, request: M) -> str:
+        """The reference the request is found by, and its audit events are filed under."""
+        return str(getattr(request, "reference"))  # noqa: B009
 
     def requester_id(self, request: M) -> int:
         return int(getattr(request, self.requester_column))
@@ -171,7 +186,7 @@ class RequestKind(Generic[M]):
         is_requester = self.requester_id(request) == actor.id
         if t.permission is None:
             if not is_requester:
-                raise NotPermitted(self.requester_only)
+                raise NotPermitted(self.not_requester(t))
         elif not actor.can(t.permission):
             raise NotPermitted(self.not_permitted(t))
         status = type(t.target)(getattr(request, "status"))  # noqa: B009
@@ -181,11 +196,15 @@ class RequestKind(Generic[M]):
             raise Conflict(self.four_eyes_refusal)
         self.check_more(actor, request, t)
 
+    def not_requester(self, t: Transition[Any, Any]) -> str:
+        """Why someone other than the requester may not take ``t`` (one only the requester takes)."""
+        return self.requester_only
+
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return f"Only the communications team can {t.label[0].lower()}{t.label[1:]}."
 
     def wrong_state(self, request: M, status: Status, t: Transition[Any, Any]) -> str:
-        reference = getattr(request, "reference")  # noqa: B009
+        reference = self.reference_of(request)
         allowed = " or ".join(sorted(s.label.lower() for s in t.sources))
         return (
             f"{reference} is {status.phrase}, so it cannot be {t.done} now. "
