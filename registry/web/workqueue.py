@@ -13,7 +13,6 @@ from registry.breaches import services as breaches
 from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.channels.workflow import ChannelStatus
-from registry.consent import services as consents
 from registry.lifecycle.kind import WorkItem, kinds
 from registry.posts import services as posts
 
@@ -54,7 +53,6 @@ def _sources() -> list[tuple[Callable[[], list[WorkItem]], Callable[[User], list
     """Each kind of request: (what awaits comms, a person's own open requests)."""
     return [
         (channel_items_for_comms, channel_items_of),
-        (consents.work_items_for_comms, consents.work_items_of),
         (posts.work_items_for_comms, posts.work_items_of),
         *((kind.work_items_for_comms, kind.work_items_of) for kind in kinds()),
     ]
