@@ -5,7 +5,6 @@ and its CSV, and the NHS identity checklist. The JSON API is in ``registry.conse
 from __future__ import annotations
 
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -24,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from registry import clock, db
 from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
+from registry.clock import LONDON
 from registry.consent import letter as letters
 from registry.consent import services
 from registry.consent.forms import (
@@ -52,7 +52,6 @@ from registry.web.pagination import page_args, paginate
 from registry.web.refusals import attempt
 
 bp = Blueprint("consent", __name__, url_prefix="/consents")
-LONDON = ZoneInfo("Europe/London")
 NO_PDF = "PDF consent letters are not available on this server. Open the letter and print it instead."
 
 
