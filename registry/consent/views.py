@@ -280,6 +280,7 @@ def edit(reference: str) -> ResponseReturnValue:
             },
         )
     form.remove_artwork.choices = [SelectChoice(a.upload_id, a.upload.original_name) for a in artwork]
+    refused = 200
     if form.is_submitted():
         form.validate()
         done = attempt(
@@ -298,6 +299,7 @@ def edit(reference: str) -> ResponseReturnValue:
                 f"{consent.request_reference} has been changed and resubmitted to the communications team.", "success"
             )
             return redirect(url_for("consent.detail", reference=consent.request_reference))
+        refused = done.status
         _ask_for_artwork_again(form)
     steps = services.history(consent)
     return render_template(
@@ -305,7 +307,7 @@ def edit(reference: str) -> ResponseReturnValue:
         form=form,
         consent=consent,
         changes_asked=services.last_step(steps, ConsentAction.REQUEST_CHANGES),
-    ), 422 if form.errors else 200
+    ), 409 if refused == 409 else 422 if form.errors else 200
 
 
 @bp.route("/<reference>/files/<int(max=2147483647):upload_id>")
