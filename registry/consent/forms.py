@@ -72,7 +72,7 @@ class ConsentEditForm(ConsentDetailsForm):
         description="PNG, JPEG, GIF or WebP images, or PDF files. Leave empty to keep the artwork as it is.",
         render_kw={"accept": ACCEPT},
     )
-    note = TextAreaField(TRANSITIONS[ConsentAction.RESUBMIT].note_label)
+    note = TextAreaField(TRANSITIONS[ConsentAction.RESUBMIT].note_prompt)
 
 
 class DecisionForm(FlaskForm):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.consent.models import LogoConsent
+from registry.text import uk_date
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,6 @@ class Letter:
     signed_by: str
 
 
-def _day(value: dt.date | dt.datetime) -> str:
-    return f"{value.day} {value:%B %Y}"
-
-
 def letter_for(consent: LogoConsent, *, trust_name: str, today: dt.date, decided_on: dt.date) -> Letter:
     assert consent.reference is not None and consent.expires_on is not None and consent.decided_by is not None
     heading = f"Consent to use {consent.asset_enum.phrase}"
@@ -46,7 +43,7 @@ def letter_for(consent: LogoConsent, *, trust_name: str, today: dt.date, decided
     if consent.conditions:
         opening += " The consent is given on the conditions set out in this letter."
     closing = (
-        f"This consent expires on {_day(consent.expires_on)}. The artwork must not be used after that date, "
+        f"This consent expires on {uk_date(consent.expires_on)}. The artwork must not be used after that date, "
         "nor changed from the version approved, without asking the communications department again."
     )
     particulars = [
@@ -57,20 +54,20 @@ def letter_for(consent: LogoConsent, *, trust_name: str, today: dt.date, decided
         ("Where it will appear", consent.media_label),
         ("Audience", consent.audience),
         ("Partner organisation", consent.partner_name or "None"),
-        ("Period of use", f"{_day(consent.starts_on)} to {_day(consent.ends_on)}"),
-        ("Consent expires", _day(consent.expires_on)),
+        ("Period of use", f"{uk_date(consent.starts_on)} to {uk_date(consent.ends_on)}"),
+        ("Consent expires", uk_date(consent.expires_on)),
     ]
     return Letter(
         trust_name=trust_name,
         reference=consent.reference,
         heading=heading,
-        dated=_day(decided_on),
+        dated=uk_date(decided_on),
         addressee=consent.requester.name,
         department=consent.department,
         paragraphs=(opening, closing),
         particulars=tuple(particulars),
         conditions=consent.conditions,
-        expired_on=_day(consent.expires_on) if consent.expires_on < today else None,
+        expired_on=uk_date(consent.expires_on) if consent.expires_on < today else None,
         signed_by=consent.decided_by.name,
     )
 

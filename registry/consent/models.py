@@ -23,13 +23,14 @@ from registry.auth.models import User
 from registry.consent.workflow import (
     APPROVED_STATUSES,
     EXPIRED,
-    STATUS_COLOURS,
-    STATUS_LABELS,
+    LIFECYCLE,
     Asset,
     ConsentStatus,
     Medium,
+    shown_state,
 )
 from registry.db import Base, UTCDateTime, created, intpk, str200
+from registry.lifecycle.steps import StepMixin
 from registry.uploads.models import Upload
 
 REQUEST_PATTERN = re.compile(r"^\s*LCR-?(\d{1,9})\s*$", re.IGNORECASE)
@@ -148,10 +149,10 @@ class LogoConsent(Base):
         return EXPIRED if self.is_expired(today) else self.status
 
     def status_label_on(self, today: dt.date) -> str:
-        return STATUS_LABELS[self.shown_status(today)]
+        return shown_state(self.shown_status(today)).label
 
     def tag_colour_on(self, today: dt.date) -> str:
-        return STATUS_COLOURS[self.shown_status(today)]
+        return shown_state(self.shown_status(today)).colour
 
 
 class LogoConsentMedium(Base):
@@ -192,41 +193,23 @@ class LogoConsentArtwork(Base):
         return self.removed_at is None
 
 
-class LogoConsentStep(Base):
-    """One step of a request's history: who, when, from what to what, and what they said."""
+class LogoConsentStep(StepMixin, Base):
+    """One step of a request's history: who, when, from what to what, and what they said
+    (with a decision, what the decider recorded against the checklist)."""
 
     __tablename__ = "logo_consent_steps"
     __table_args__ = (
         Index("ix_logo_consent_steps_consent_id", "consent_id"),
         Index("ix_logo_consent_steps_occurred_at", "occurred_at"),
     )
+    parent_key = "consent_id"
+    lifecycle = LIFECYCLE
 
-    id: Mapped[intpk]
     consent_id: Mapped[int] = mapped_column(ForeignKey("logo_consents.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(24))
-    to_status: Mapped[str] = mapped_column(String(24))
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    note: Mapped[str | None] = mapped_column(Text)
 
-    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     checks: Mapped[list[LogoConsentCheck]] = relationship(
         back_populates="step", order_by="LogoConsentCheck.position", lazy="raise_on_sql"
     )
-
-    @property
-    def action_label(self) -> str:
-        labels = {
-            "submit": "Requested",
-            "approve": "Approved",
-            "approve_with_conditions": "Approved with conditions",
-            "request_changes": "Changes requested",
-            "reject": "Rejected",
-            "resubmit": "Changed and resubmitted",
-            "withdraw": "Withdrawn",
-        }
-        return labels.get(self.action, self.action.replace("_", " ").capitalize())
 
 
 class ConsentChecklistItem(Base):

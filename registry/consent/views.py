@@ -4,8 +4,7 @@ and its CSV, and the NHS identity checklist. The JSON API is in ``registry.conse
 
 from __future__ import annotations
 
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, cast
 
 from flask import (
     Blueprint,
@@ -17,11 +16,14 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from registry import clock, db
+from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
+from registry.clock import LONDON
 from registry.consent import letter as letters
 from registry.consent import services
 from registry.consent.forms import (
@@ -43,19 +45,18 @@ from registry.consent.workflow import (
     ConsentStatus,
     Medium,
 )
-from registry.errors import Conflict, Invalid, NotFound
+from registry.errors import NotFound
 from registry.uploads import services as uploads
 from registry.web.exports import csv_response
-from registry.web.forms import apply_errors
 from registry.web.pagination import page_args, paginate
+from registry.web.refusals import attempt
 
 bp = Blueprint("consent", __name__, url_prefix="/consents")
-LONDON = ZoneInfo("Europe/London")
 NO_PDF = "PDF consent letters are not available on this server. Open the letter and print it instead."
 
 
-def _user():
-    return current_user._get_current_object()
+def _user() -> User:
+    return cast(User, current_user._get_current_object())
 
 
 def _answers(form: ConsentDetailsForm) -> services.ConsentRequest:
@@ -70,19 +71,6 @@ def _answers(form: ConsentDetailsForm) -> services.ConsentRequest:
         partner_name=form.partner_name.data or "",
         starts_on=form.starts_on.data,
         ends_on=form.ends_on.data,
-    )
-
-
-def _service_errors(form: Any, exc: Invalid) -> None:
-    """Show the service's errors, except on fields the form already explained (an impossible date)."""
-    db.session().rollback()
-    apply_errors(
-        form,
-        {
-            name: message
-            for name, message in exc.errors.items()
-            if not (name in form._fields and form._fields[name].errors)
-        },
     )
 
 
@@ -111,7 +99,7 @@ def _filters() -> services.ConsentFilters:
 
 @bp.route("")
 @requires(Permission.CONSENT_REQUEST)
-def register():
+def register() -> ResponseReturnValue:
     """Every consent request for comms and auditors; one's own for everyone else."""
     filters = _filters()
     page, per_page = page_args(25)
@@ -131,7 +119,7 @@ def register():
 
 @bp.route("/export.csv")
 @requires(Permission.CONSENT_READ_ALL)
-def export():
+def export() -> ResponseReturnValue:
     filters = _filters()
     today = clock.today()
     consents = db.session().execute(services.search(filters, _user(), today=today)).scalars().all()
@@ -145,22 +133,20 @@ def export():
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.CONSENT_REQUEST)
-def new():
+def new() -> ResponseReturnValue:
     form = ConsentRequestForm()
     if form.is_submitted():
         form.validate()
-        try:
-            consent = services.request_consent(_answers(form), form.artwork.data or [], _user())
-        except Invalid as exc:
-            _service_errors(form, exc)
-            _ask_for_artwork_again(form)
-        else:
+        done = attempt(lambda: services.request_consent(_answers(form), form.artwork.data or [], _user()), form)
+        if done.result is not None:
+            reference = done.result.request_reference
             flash(
-                f"Your request {consent.request_reference} has been sent to the communications team. "
+                f"Your request {reference} has been sent to the communications team. "
                 "You will be told when they decide.",
                 "success",
             )
-            return redirect(url_for("consent.detail", reference=consent.request_reference))
+            return redirect(url_for("consent.detail", reference=reference))
+        _ask_for_artwork_again(form)
     return render_template(
         "consent/new.html", form=form, checklist=services.active_checklist()
     ), 422 if form.errors else 200
@@ -181,7 +167,7 @@ def _detail_page(
     decision: DecisionForm | None = None,
     withdrawal: WithdrawForm | None = None,
     status: int = 200,
-):
+) -> ResponseReturnValue:
     user = _user()
     steps = services.history(consent)
     offered = [TRANSITIONS[a] for a in DECISIONS if services.can_take(user, consent, a)]
@@ -215,13 +201,13 @@ def _detail_page(
 
 @bp.route("/<reference>")
 @requires(Permission.CONSENT_REQUEST)
-def detail(reference: str):
+def detail(reference: str) -> ResponseReturnValue:
     return _detail_page(services.visible_consent(reference, _user()))
 
 
 @bp.route("/<reference>/decision", methods=["POST"])
 @requires(Permission.CONSENT_DECIDE)
-def decide(reference: str):
+def decide(reference: str) -> ResponseReturnValue:
     consent = services.visible_consent(reference, _user())
     form = _decision_form(request.form)
     form.validate()
@@ -229,9 +215,9 @@ def decide(reference: str):
     approving = chosen in (ConsentAction.APPROVE.value, ConsentAction.APPROVE_WITH_CONDITIONS.value)
     if approving and form.expires_on.errors:  # an impossible date: never fall back to the default
         return _detail_page(consent, decision=form, status=422)
-    try:
-        # The conditional fields of the other decisions are hidden, not cleared: only this one's count.
-        services.decide(
+    # The conditional fields of the other decisions are hidden, not cleared: only this one's count.
+    done = attempt(
+        lambda: services.decide(
             consent,
             chosen,
             _user(),
@@ -239,39 +225,34 @@ def decide(reference: str):
             conditions=form.conditions.data if chosen == ConsentAction.APPROVE_WITH_CONDITIONS.value else None,
             expires_on=form.expires_on.data if approving else None,
             checked=form.checked.data or [],
+        ),
+        form,
+    )
+    if not done:
+        return _detail_page(
+            services.get_consent(reference), decision=form if done.invalid else None, status=done.status
         )
-    except Invalid as exc:
-        _service_errors(form, exc)
-        return _detail_page(services.get_consent(reference), decision=form, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _detail_page(services.get_consent(reference), status=409)
     flash(f"{consent.request_reference} has been {TRANSITIONS[ConsentAction(chosen)].done}.", "success")
     return redirect(url_for("consent.detail", reference=consent.request_reference))
 
 
 @bp.route("/<reference>/withdraw", methods=["POST"])
 @requires(Permission.CONSENT_REQUEST)
-def withdraw(reference: str):
+def withdraw(reference: str) -> ResponseReturnValue:
     consent = services.visible_consent(reference, _user())
     form = WithdrawForm(prefix="withdraw")
-    try:
-        services.withdraw(consent, _user(), note=form.note.data)
-    except Invalid as exc:
-        _service_errors(form, exc)
-        return _detail_page(services.get_consent(reference), withdrawal=form, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _detail_page(services.get_consent(reference), status=409)
+    done = attempt(lambda: services.withdraw(consent, _user(), note=form.note.data), form)
+    if not done:
+        return _detail_page(
+            services.get_consent(reference), withdrawal=form if done.invalid else None, status=done.status
+        )
     flash(f"{consent.request_reference} has been withdrawn.", "success")
     return redirect(url_for("consent.detail", reference=consent.request_reference))
 
 
 @bp.route("/<reference>/edit", methods=["GET", "POST"])
 @requires(Permission.CONSENT_REQUEST)
-def edit(reference: str):
+def edit(reference: str) -> ResponseReturnValue:
     """The requester changes the request as comms asked, then resubmits it."""
     user = _user()
     consent = services.visible_consent(reference, user)
@@ -299,37 +280,39 @@ def edit(reference: str):
             },
         )
     form.remove_artwork.choices = [SelectChoice(a.upload_id, a.upload.original_name) for a in artwork]
+    refused = 200
     if form.is_submitted():
         form.validate()
-        try:
-            services.resubmit(
+        done = attempt(
+            lambda: services.resubmit(
                 consent,
                 _answers(form),
                 user,
                 add_artwork=form.artwork.data or [],
                 remove_artwork=form.remove_artwork.data or [],
                 note=form.note.data,
-            )
-        except Invalid as exc:
-            _service_errors(form, exc)
-            _ask_for_artwork_again(form)
-        else:
+            ),
+            form,
+        )
+        if done:
             flash(
                 f"{consent.request_reference} has been changed and resubmitted to the communications team.", "success"
             )
             return redirect(url_for("consent.detail", reference=consent.request_reference))
+        refused = done.status
+        _ask_for_artwork_again(form)
     steps = services.history(consent)
     return render_template(
         "consent/edit.html",
         form=form,
         consent=consent,
         changes_asked=services.last_step(steps, ConsentAction.REQUEST_CHANGES),
-    ), 422 if form.errors else 200
+    ), 409 if refused == 409 else 422 if form.errors else 200
 
 
 @bp.route("/<reference>/files/<int(max=2147483647):upload_id>")
 @requires(Permission.CONSENT_REQUEST)
-def artwork(reference: str, upload_id: int):
+def artwork(reference: str, upload_id: int) -> ResponseReturnValue:
     """An artwork file, only to those who may see the request, as a download."""
     consent = services.visible_consent(reference, _user())
     return uploads.send(services.artwork_file(consent, upload_id))
@@ -357,14 +340,14 @@ def _letter(reference: str) -> tuple[LogoConsent, letters.Letter]:
 
 @bp.route("/<reference>/letter")
 @requires(Permission.CONSENT_REQUEST)
-def letter(reference: str):
+def letter(reference: str) -> ResponseReturnValue:
     consent, content = _letter(reference)
     return render_template("consent/letter.html", consent=consent, letter=content, pdf=letters.pdf_available())
 
 
 @bp.route("/<reference>/letter.pdf")
 @requires(Permission.CONSENT_REQUEST)
-def letter_pdf(reference: str):
+def letter_pdf(reference: str) -> ResponseReturnValue:
     _consent, content = _letter(reference)
     if not letters.pdf_available():
         raise NotFound(NO_PDF)
@@ -380,7 +363,7 @@ def letter_pdf(reference: str):
 
 def _checklist_page(
     add: ChecklistItemForm | None = None, reword: dict[int, ChecklistItemForm] | None = None, status: int = 200
-):
+) -> ResponseReturnValue:
     items = services.checklist()
     forms = reword or {}
     for item in items:
@@ -396,50 +379,39 @@ def _checklist_page(
 
 @bp.route("/checklist")
 @requires(Permission.CONSENT_CHECKLIST_MANAGE)
-def checklist():
+def checklist() -> ResponseReturnValue:
     return _checklist_page()
 
 
 @bp.route("/checklist", methods=["POST"])
 @requires(Permission.CONSENT_CHECKLIST_MANAGE)
-def add_checklist_item():
+def add_checklist_item() -> ResponseReturnValue:
     form = ChecklistItemForm()
-    try:
-        item = services.add_checklist_item(form.text.data, _user())
-    except Invalid as exc:
-        _service_errors(form, exc)
-        return _checklist_page(add=form, status=422)
-    flash(f'"{item.text}" has been added to the checklist.', "success")
+    done = attempt(lambda: services.add_checklist_item(form.text.data, _user()), form)
+    if done.result is None:
+        return _checklist_page(add=form, status=done.status)
+    flash(f'"{done.result.text}" has been added to the checklist.', "success")
     return redirect(url_for("consent.checklist"))
 
 
 @bp.route("/checklist/<int(max=2147483647):item_id>", methods=["POST"])
 @requires(Permission.CONSENT_CHECKLIST_MANAGE)
-def reword_checklist_item(item_id: int):
+def reword_checklist_item(item_id: int) -> ResponseReturnValue:
     item = services.get_checklist_item(item_id)
     form = ChecklistItemForm(prefix=f"item-{item_id}")
-    try:
-        changed = services.reword_checklist_item(item, form.text.data, _user())
-    except Invalid as exc:
-        _service_errors(form, exc)
-        return _checklist_page(reword={item_id: form}, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _checklist_page(status=409)
-    flash("The checklist item has been reworded." if changed else "The wording was already the same.", "success")
+    done = attempt(lambda: services.reword_checklist_item(item, form.text.data, _user()), form)
+    if not done:
+        return _checklist_page(reword={item_id: form} if done.invalid else None, status=done.status)
+    flash("The checklist item has been reworded." if done.result else "The wording was already the same.", "success")
     return redirect(url_for("consent.checklist"))
 
 
 @bp.route("/checklist/<int(max=2147483647):item_id>/retire", methods=["POST"])
 @requires(Permission.CONSENT_CHECKLIST_MANAGE)
-def retire_checklist_item(item_id: int):
+def retire_checklist_item(item_id: int) -> ResponseReturnValue:
     item = services.get_checklist_item(item_id)
-    try:
-        services.retire_checklist_item(item, _user())
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _checklist_page(status=409)
+    done = attempt(lambda: services.retire_checklist_item(item, _user()))
+    if not done:
+        return _checklist_page(status=done.status)
     flash(f'"{item.text}" has been retired from the checklist.', "success")
     return redirect(url_for("consent.checklist"))

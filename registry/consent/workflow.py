@@ -5,8 +5,9 @@
 resubmits) or ``rejected``; ``submitted``/``changes_requested`` → ``withdrawn`` (by
 the requester). An approval is shown as *expired* once its expiry date has passed:
 that is computed from today, never stored, so no job has to run at midnight.
-:func:`registry.consent.services.decide`, ``withdraw`` and ``resubmit`` move a
-request along this table, and only they do.
+The request engine (:func:`registry.lifecycle.engine.apply`) moves a request along this
+table, and only it does (through :func:`registry.consent.services.decide`, ``withdraw``
+and ``resubmit``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Final
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
+from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
 
 
-class ConsentStatus(StrEnum):
+class ConsentStatus(Status):
     """What is stored. ``expired`` is not a stored status: see :data:`EXPIRED`."""
 
     SUBMITTED = "submitted"
@@ -29,18 +31,144 @@ class ConsentStatus(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self.value]
+
+class ConsentAction(StrEnum):
+    APPROVE = "approve"
+    APPROVE_WITH_CONDITIONS = "approve_with_conditions"
+    REQUEST_CHANGES = "request_changes"
+    REJECT = "reject"
+    RESUBMIT = "resubmit"
+    WITHDRAW = "withdraw"
+
+
+#: Consents in force (or expired: the expiry date says which). Each has a reference and an expiry date.
+APPROVED_STATUSES: Final = frozenset({ConsentStatus.APPROVED, ConsentStatus.APPROVED_WITH_CONDITIONS})
+#: Requests still open: waiting on comms or on the requester.
+OPEN_STATUSES: Final = frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED})
+#: Requests the communications team has still to decide (their work queue).
+AWAITING_COMMS: Final = frozenset({ConsentStatus.SUBMITTED})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentTransition(Transition[ConsentStatus, ConsentAction]):
+    """A row of the consent table. Decisions need the decide permission and are refused to
+    the requester (four-eyes); resubmitting and withdrawing are the requester's alone.
+
+    ``note_prompt``: what the form asks for the note (``note_label`` names it in messages);
+    ``conditions_required``: the conditions the requester must meet are required (and taken
+    only then).
+    """
+
+    note_prompt: str
+    permission: Permission | None = Permission.CONSENT_DECIDE
+    four_eyes: bool = True
+    note_label: str = "The message"
+    conditions_required: bool = False
 
     @property
-    def phrase(self) -> str:
-        """How the status reads in a sentence: "LCR-0001 is {phrase}"."""
-        return STATUS_PHRASES[self]
+    def is_decision(self) -> bool:
+        return self.permission is Permission.CONSENT_DECIDE
 
+    @property
+    def approves(self) -> bool:
+        return self.target in APPROVED_STATUSES
+
+    @property
+    def note_required(self) -> bool:
+        return self.note is Need.REQUIRED
+
+
+LIFECYCLE: Final[Lifecycle[ConsentStatus, ConsentAction, ConsentTransition]] = Lifecycle(
+    statuses={
+        #: label, phrase ("LCR-0001 is …"), NHS tag colour.
+        ConsentStatus.SUBMITTED: State("Awaiting decision", "waiting for a decision", "blue"),
+        ConsentStatus.CHANGES_REQUESTED: State("Changes requested", "waiting for the requester's changes", "yellow"),
+        ConsentStatus.APPROVED: State("Approved", "approved", "green"),
+        ConsentStatus.APPROVED_WITH_CONDITIONS: State(
+            "Approved with conditions", "approved with conditions", "aqua-green"
+        ),
+        ConsentStatus.REJECTED: State("Rejected", "rejected", "red"),
+        ConsentStatus.WITHDRAWN: State("Withdrawn", "withdrawn", "grey"),
+    },
+    transitions=(
+        ConsentTransition(
+            action=ConsentAction.APPROVE,
+            sources=frozenset({ConsentStatus.SUBMITTED}),
+            target=ConsentStatus.APPROVED,
+            audit=AuditAction.CONSENT_APPROVE,
+            label="Approve",
+            done="approved",
+            step="Approved",
+            note_prompt="Message to the requester (optional)",
+        ),
+        ConsentTransition(
+            action=ConsentAction.APPROVE_WITH_CONDITIONS,
+            sources=frozenset({ConsentStatus.SUBMITTED}),
+            target=ConsentStatus.APPROVED_WITH_CONDITIONS,
+            audit=AuditAction.CONSENT_APPROVE_WITH_CONDITIONS,
+            label="Approve with conditions",
+            done="approved with conditions",
+            step="Approved with conditions",
+            note_prompt="Message to the requester (optional)",
+            conditions_required=True,
+        ),
+        ConsentTransition(
+            action=ConsentAction.REQUEST_CHANGES,
+            sources=frozenset({ConsentStatus.SUBMITTED}),
+            target=ConsentStatus.CHANGES_REQUESTED,
+            audit=AuditAction.CONSENT_REQUEST_CHANGES,
+            label="Ask for changes",
+            done="sent back for changes",
+            step="Changes requested",
+            note_prompt="What needs to change?",
+            note=Need.REQUIRED,
+            note_missing="Say what needs to change, so the requester can put it right",
+        ),
+        ConsentTransition(
+            action=ConsentAction.REJECT,
+            sources=frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED}),
+            target=ConsentStatus.REJECTED,
+            audit=AuditAction.CONSENT_REJECT,
+            label="Reject",
+            done="rejected",
+            step="Rejected",
+            note_prompt="Why is it rejected?",
+            note=Need.REQUIRED,
+            note_missing="Give the reason for rejecting the request",
+        ),
+        ConsentTransition(
+            action=ConsentAction.RESUBMIT,
+            sources=frozenset({ConsentStatus.CHANGES_REQUESTED}),
+            target=ConsentStatus.SUBMITTED,
+            permission=None,
+            four_eyes=False,
+            audit=AuditAction.CONSENT_RESUBMIT,
+            label="Resubmit",
+            done="resubmitted",
+            step="Changed and resubmitted",
+            note_prompt="What have you changed? (optional)",
+        ),
+        ConsentTransition(
+            action=ConsentAction.WITHDRAW,
+            sources=frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED}),
+            target=ConsentStatus.WITHDRAWN,
+            permission=None,
+            four_eyes=False,
+            audit=AuditAction.CONSENT_WITHDRAW,
+            label="Withdraw your request",
+            done="withdrawn",
+            step="Withdrawn",
+            note_prompt="Why are you withdrawing it? (optional)",
+        ),
+    ),
+    other_steps={"submit": "Requested"},
+    choose_action="Choose a decision: approve, approve with conditions, ask for changes or reject.",
+)
 
 #: The status shown (and filtered on) for an approval whose expiry date has passed.
 EXPIRED: Final = "expired"
+#: How an expired approval reads: computed from today, never stored, so not one of the lifecycle's states.
+EXPIRED_STATE: Final = State("Expired", "expired", "grey")
 #: Every status a person can see or filter on, in the order the register lists them.
 SHOWN_STATUSES: Final = (
     ConsentStatus.SUBMITTED.value,
@@ -52,38 +180,18 @@ SHOWN_STATUSES: Final = (
     ConsentStatus.WITHDRAWN.value,
 )
 
-STATUS_LABELS: Final = {
-    ConsentStatus.SUBMITTED.value: "Awaiting decision",
-    ConsentStatus.CHANGES_REQUESTED.value: "Changes requested",
-    ConsentStatus.APPROVED.value: "Approved",
-    ConsentStatus.APPROVED_WITH_CONDITIONS.value: "Approved with conditions",
-    EXPIRED: "Expired",
-    ConsentStatus.REJECTED.value: "Rejected",
-    ConsentStatus.WITHDRAWN.value: "Withdrawn",
-}
-#: NHS tag colours for each shown status.
-STATUS_COLOURS: Final = {
-    ConsentStatus.SUBMITTED.value: "blue",
-    ConsentStatus.CHANGES_REQUESTED.value: "yellow",
-    ConsentStatus.APPROVED.value: "green",
-    ConsentStatus.APPROVED_WITH_CONDITIONS.value: "aqua-green",
-    EXPIRED: "grey",
-    ConsentStatus.REJECTED.value: "red",
-    ConsentStatus.WITHDRAWN.value: "grey",
-}
-STATUS_PHRASES: Final = {
-    ConsentStatus.SUBMITTED: "waiting for a decision",
-    ConsentStatus.CHANGES_REQUESTED: "waiting for the requester's changes",
-    ConsentStatus.APPROVED: "approved",
-    ConsentStatus.APPROVED_WITH_CONDITIONS: "approved with conditions",
-    ConsentStatus.REJECTED: "rejected",
-    ConsentStatus.WITHDRAWN: "withdrawn",
-}
 
-#: Consents in force (or expired: the expiry date says which). Each has a reference and an expiry date.
-APPROVED_STATUSES: Final = frozenset({ConsentStatus.APPROVED, ConsentStatus.APPROVED_WITH_CONDITIONS})
-#: Requests still open: waiting on comms or on the requester.
-OPEN_STATUSES: Final = frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED})
+def shown_state(value: str) -> State:
+    """The words and colour of a shown status (a stored one, or ``expired``)."""
+    return EXPIRED_STATE if value == EXPIRED else ConsentStatus(value).state
+
+
+#: Each shown status's label, for the register's filter and the API (read from the lifecycle).
+STATUS_LABELS: Final = {value: shown_state(value).label for value in SHOWN_STATUSES}
+
+TRANSITIONS: Final[dict[ConsentAction, ConsentTransition]] = {t.action: t for t in LIFECYCLE.transitions}
+#: The communications team's decisions, in the order the decision form offers them.
+DECISIONS: Final = tuple(t.action for t in LIFECYCLE.transitions if t.is_decision)
 
 
 class Asset(StrEnum):
@@ -136,123 +244,3 @@ MEDIUM_LABELS: Final = {
     Medium.VIDEO: "Video",
     Medium.PARTNER_MATERIAL: "Partner material",
 }
-
-
-class ConsentAction(StrEnum):
-    APPROVE = "approve"
-    APPROVE_WITH_CONDITIONS = "approve_with_conditions"
-    REQUEST_CHANGES = "request_changes"
-    REJECT = "reject"
-    RESUBMIT = "resubmit"
-    WITHDRAW = "withdraw"
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One row of the lifecycle table.
-
-    ``permission`` None means only the requester may take the action; ``four_eyes``:
-    the requester may not take it, whatever their roles. ``note_required``: the
-    requester must be told why (changes asked, rejection).
-    """
-
-    action: ConsentAction
-    sources: frozenset[ConsentStatus]
-    target: ConsentStatus
-    permission: Permission | None
-    audit: AuditAction
-    label: str
-    done: str
-    note_label: str
-    note_required: bool = False
-    four_eyes: bool = False
-    conditions_required: bool = False
-
-    @property
-    def is_decision(self) -> bool:
-        return self.permission is Permission.CONSENT_DECIDE
-
-    @property
-    def approves(self) -> bool:
-        return self.target in APPROVED_STATUSES
-
-
-TRANSITIONS: Final[dict[ConsentAction, Transition]] = {
-    t.action: t
-    for t in (
-        Transition(
-            ConsentAction.APPROVE,
-            frozenset({ConsentStatus.SUBMITTED}),
-            ConsentStatus.APPROVED,
-            Permission.CONSENT_DECIDE,
-            AuditAction.CONSENT_APPROVE,
-            "Approve",
-            "approved",
-            "Message to the requester (optional)",
-            four_eyes=True,
-        ),
-        Transition(
-            ConsentAction.APPROVE_WITH_CONDITIONS,
-            frozenset({ConsentStatus.SUBMITTED}),
-            ConsentStatus.APPROVED_WITH_CONDITIONS,
-            Permission.CONSENT_DECIDE,
-            AuditAction.CONSENT_APPROVE_WITH_CONDITIONS,
-            "Approve with conditions",
-            "approved with conditions",
-            "Message to the requester (optional)",
-            four_eyes=True,
-            conditions_required=True,
-        ),
-        Transition(
-            ConsentAction.REQUEST_CHANGES,
-            frozenset({ConsentStatus.SUBMITTED}),
-            ConsentStatus.CHANGES_REQUESTED,
-            Permission.CONSENT_DECIDE,
-            AuditAction.CONSENT_REQUEST_CHANGES,
-            "Ask for changes",
-            "sent back for changes",
-            "What needs to change?",
-            note_required=True,
-            four_eyes=True,
-        ),
-        Transition(
-            ConsentAction.REJECT,
-            frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED}),
-            ConsentStatus.REJECTED,
-            Permission.CONSENT_DECIDE,
-            AuditAction.CONSENT_REJECT,
-            "Reject",
-            "rejected",
-            "Why is it rejected?",
-            note_required=True,
-            four_eyes=True,
-        ),
-        Transition(
-            ConsentAction.RESUBMIT,
-            frozenset({ConsentStatus.CHANGES_REQUESTED}),
-            ConsentStatus.SUBMITTED,
-            None,
-            AuditAction.CONSENT_RESUBMIT,
-            "Resubmit",
-            "resubmitted",
-            "What have you changed? (optional)",
-        ),
-        Transition(
-            ConsentAction.WITHDRAW,
-            frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED}),
-            ConsentStatus.WITHDRAWN,
-            None,
-            AuditAction.CONSENT_WITHDRAW,
-            "Withdraw your request",
-            "withdrawn",
-            "Why are you withdrawing it? (optional)",
-        ),
-    )
-}
-#: The communications team's decisions, in the order the decision form offers them.
-DECISIONS: Final = (
-    ConsentAction.APPROVE,
-    ConsentAction.APPROVE_WITH_CONDITIONS,
-    ConsentAction.REQUEST_CHANGES,
-    ConsentAction.REJECT,
-)

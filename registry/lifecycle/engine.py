@@ -44,7 +44,7 @@ def apply(
     the transition takes beyond the note, for the kind's hooks.
     """
     t = kind.lifecycle.parse(action)
-    locked: Any = kind.get(getattr(request, "reference"), for_update=True)  # noqa: B009
+    locked: Any = kind.get(kind.reference_of(request), for_update=True)
     kind.check(actor, locked, t)
     if version is not None and version != locked.version:
         raise Conflict(kind.stale)
@@ -76,7 +76,7 @@ def apply(
     if hasattr(kind.model, "updated_at"):
         locked.updated_at = change.now
     add_step(kind, locked, t.action.value, change.previous, actor, change, note=change.step_note)
-    record(t.audit, kind.name, locked.reference, change.details, actor=actor)
+    record(t.audit, kind.name, kind.reference_of(locked), change.details, actor=actor)
     kind.notify(change)
     db.session().flush()
     return locked  # type: ignore[no-any-return]

@@ -125,22 +125,34 @@ class RequestKind(Generic[M]):
     def id_from_reference(self, reference: str) -> int | None:
         raise NotImplementedError
 
+    def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
+        """The SQL condition that finds the request called ``reference`` (None: it cannot be one).
+        A kind whose requests have more than one reference overrides it."""
+        found_id = self.id_from_reference(reference)
+        if found_id is None or found_id > 2_147_483_647:
+            return None
+        return getattr(self.model, "id") == found_id  # type: ignore[no-any-return]  # noqa: B009
+
     def not_found(self, reference: str) -> NotFound:
         return NotFound(f"There is no {self.label.lower()} {reference!r}.")
 
     def get(self, reference: str, *, for_update: bool = False) -> M:
         """The request called ``reference`` (locked for the transaction with ``for_update``)."""
-        found_id = self.id_from_reference(reference)
+        clause = self.reference_clause(reference)
         found = None
-        if found_id is not None and found_id <= 2_147_483_647:
+        if clause is not None:
             model: Any = self.model
-            statement = select(model).where(model.id == found_id)
+            statement = select(model).where(clause)
             if for_update:
                 statement = statement.with_for_update(of=model).execution_options(populate_existing=True)
             found = db.session().execute(statement).unique().scalar_one_or_none()
         if found is None:
             raise self.not_found(reference)
         return found  # type: ignore[no-any-return]
+
+    def reference_of(self, request: M) -> str:
+        """The reference the request is found by, and its audit events are filed under."""
+        return str(getattr(request, "reference"))  # noqa: B009
 
     def requester_id(self, request: M) -> int:
         return int(getattr(request, self.requester_column))
@@ -193,7 +205,7 @@ class RequestKind(Generic[M]):
         return f"Only the communications team can {t.label[0].lower()}{t.label[1:]}."
 
     def wrong_state(self, request: M, status: Status, t: Transition[Any, Any]) -> str:
-        reference = getattr(request, "reference")  # noqa: B009
+        reference = self.reference_of(request)
         allowed = " or ".join(sorted(s.label.lower() for s in t.sources))
         return (
             f"{reference} is {status.phrase}, so it cannot be {t.done} now. "

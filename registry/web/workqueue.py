@@ -6,16 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from registry.auth.models import User
-from registry.consent import services as consents
 from registry.lifecycle.kind import WorkItem, kinds
 
 
 def _sources() -> list[tuple[Callable[[], list[WorkItem]], Callable[[User], list[WorkItem]]]]:
     """Each kind of request: (what awaits comms, a person's own open requests)."""
-    return [
-        (consents.work_items_for_comms, consents.work_items_of),
-        *((kind.work_items_for_comms, kind.work_items_of) for kind in kinds()),
-    ]
+    return [(kind.work_items_for_comms, kind.work_items_of) for kind in kinds()]
 
 
 def for_comms() -> list[WorkItem]:
