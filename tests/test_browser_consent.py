@@ -138,6 +138,8 @@ def test_staff_ask_comms_approve_with_conditions_staff_print_the_letter(
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     artwork = page.get_by_role("img", name="Draft artwork: antenatal-poster.png")
     expect(artwork).to_be_visible()
+    # Visible is not loaded: wait for the file itself, then check it is the artwork as sent.
+    page.wait_for_function("(img) => img.complete", arg=artwork.element_handle())
     assert page.evaluate("(img) => img.naturalWidth", artwork.element_handle()) == 320
     checklist = page.get_by_role("group", name="NHS identity checklist")
     expect(checklist.get_by_role("checkbox")).to_have_count(5)

@@ -137,6 +137,7 @@ def test_staff_propose_a_post_naming_an_nhs_number_see_the_warning_and_comms_acc
     expect(page.get_by_text("it may contain patient identifiers")).to_be_visible()
     image = page.get_by_role("img", name="The Ward 7 nursing team smiling at the nurses' station.")
     expect(image).to_be_visible()
+    image.page.wait_for_function("(img) => img.complete", arg=image.element_handle())
     assert image.evaluate("img => img.naturalWidth") == 120
     staff.check("proposed-with-warning")
 

@@ -6,8 +6,8 @@ channel as first recorded. Deciding and running a channel is the request engine'
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
-from typing import Any, Final
+from dataclasses import dataclass, field
+from typing import Final
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -65,27 +65,6 @@ class ChannelRequest:
     proposed_administrators: str = ""
     policy_acknowledged: bool = False
     required_extra: tuple[str, ...] = field(default=(), repr=False)
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> ChannelRequest:
-        """From JSON: every text field must be text; ``policy_acknowledged`` a boolean."""
-        errors: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name == "required_extra" or f.name not in data or data[f.name] is None:
-                continue
-            value = data[f.name]
-            if f.name == "policy_acknowledged":
-                if not isinstance(value, bool):
-                    errors[f.name] = "policy_acknowledged must be true or false."
-                values[f.name] = value is True
-            elif not isinstance(value, str):
-                errors[f.name] = f"{f.name} must be text."
-            else:
-                values[f.name] = value
-        if errors:
-            raise Invalid(errors)
-        return cls(**values)
 
 
 def _platform(value: str) -> Platform:

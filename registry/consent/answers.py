@@ -4,13 +4,11 @@ the same for the browser and the API, for a new request and for one changed as a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Final
 
 from registry.consent.models import LogoConsent
 from registry.consent.workflow import Asset, Medium
-from registry.errors import Invalid
 from registry.text import add_years, clean
 
 LIMITS: Final = {"title": 200, "department": 200, "purpose": 5000, "audience": 2000, "partner_name": 200}
@@ -53,44 +51,6 @@ class ConsentRequest:
     partner_name: str = ""
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, base: ConsentRequest | None = None) -> ConsentRequest:
-        """From JSON: text as text, ``media`` a list of text, ``partner_involved`` a boolean,
-        dates as ISO dates. With ``base``, fields not given keep ``base``'s values."""
-        errors: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in data or data[f.name] is None:
-                continue
-            value = data[f.name]
-            if f.name == "media":
-                if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                    errors[f.name] = 'media must be a list of text, such as ["print", "web"].'
-                else:
-                    values[f.name] = tuple(value)
-            elif f.name == "partner_involved":
-                if not isinstance(value, bool):
-                    errors[f.name] = "partner_involved must be true or false."
-                else:
-                    values[f.name] = value
-            elif f.name in ("starts_on", "ends_on"):
-                if not isinstance(value, str):
-                    errors[f.name] = f"{f.name} must be a date like 2027-03-31."
-                else:
-                    try:
-                        values[f.name] = dt.date.fromisoformat(value.strip())
-                    except ValueError:
-                        errors[f.name] = f"{f.name} must be a date like 2027-03-31."
-            elif not isinstance(value, str):
-                errors[f.name] = f"{f.name} must be text."
-            else:
-                values[f.name] = value
-        if errors:
-            raise Invalid(errors)
-        if base is None:
-            return cls(**values)
-        return cls(**{**{f.name: getattr(base, f.name) for f in fields(cls)}, **values})
 
     @classmethod
     def of(cls, consent: LogoConsent) -> ConsentRequest:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from werkzeug.datastructures import FileStorage
 
@@ -16,13 +15,12 @@ from registry.audit.models import AuditAction
 from registry.audit.services import record
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, HandleError, Platform, require_domain, split_url
-from registry.errors import Invalid
 from registry.lifecycle import engine
 from registry.media.kind import KIND, link_to
 from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContact, MediaContactEvidence
 from registry.media.workflow import MediaContactStatus
 from registry.notifications import services as notifications
-from registry.text import clean, masked, parse_moment, uk_datetime
+from registry.text import clean, masked, uk_datetime
 from registry.uploads import services as uploads
 
 ENQUIRY_MAX = 5000
@@ -63,33 +61,6 @@ class Approach:
     enquiry: str = ""
     link: str = ""
     not_responded: bool = False
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Approach:
-        """From JSON: text as text, times as ISO 8601 date-times, ``not_responded`` a boolean."""
-        errors: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            value = data.get(f.name)
-            if value is None:
-                continue
-            if f.name in ("contacted_at", "deadline_at"):
-                try:
-                    values[f.name] = parse_moment(value, f.name)
-                except Invalid as exc:
-                    errors.update(exc.errors)
-            elif f.name == "not_responded":
-                if isinstance(value, bool):
-                    values[f.name] = value
-                else:
-                    errors[f.name] = "not_responded must be true or false."
-            elif isinstance(value, str):
-                values[f.name] = value
-            else:
-                errors[f.name] = f"{f.name} must be text."
-        if errors:
-            raise Invalid(errors)
-        return cls(**values)
 
 
 @dataclass(frozen=True)

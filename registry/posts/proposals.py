@@ -9,11 +9,10 @@ or names someone). The screening's findings come back with the checked proposal.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -65,47 +64,6 @@ class PostProposal:
             consent_confirmed=False,
             consent_location=post.consent_location,
         )
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, base: PostProposal | None = None) -> PostProposal:
-        """From JSON: text fields are text, ``channels`` a list of references, ``wished_for``
-        an ISO date and ``consent_confirmed`` a boolean; anything else is refused by field.
-        Fields not given keep their value in ``base`` (when changing a post)."""
-        errors: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for name in ("text", "reason", "consent_location"):
-            value = data.get(name)
-            if value is None:
-                continue
-            if isinstance(value, str):
-                values[name] = value
-            else:
-                errors[name] = f"{name} must be text."
-        chosen = data.get("channels")
-        if chosen is not None:
-            if isinstance(chosen, list) and all(isinstance(item, str) for item in chosen):
-                values["channels"] = tuple(chosen)
-            else:
-                errors["channels"] = 'channels must be a list of channel references, such as ["CH-0042"].'
-        wished = data.get("wished_for")
-        if wished is not None:
-            try:
-                values["wished_for"] = dt.date.fromisoformat(wished) if isinstance(wished, str) else None
-            except ValueError:
-                values["wished_for"] = None
-            if values["wished_for"] is None:
-                errors["wished_for"] = "wished_for must be a date such as 2026-03-31."
-        confirmed = data.get("consent_confirmed")
-        if confirmed is not None:
-            if isinstance(confirmed, bool):
-                values["consent_confirmed"] = confirmed
-            else:
-                errors["consent_confirmed"] = "consent_confirmed must be true or false."
-        if errors:
-            raise Invalid(errors)
-        if base is None:
-            return cls(**values)
-        return dataclasses.replace(base, **values)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ any of them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,28 +161,6 @@ class GrantRequest:
     organisation: str | None = None
     platform_role: str = ""
     expires_on: dt.date | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> GrantRequest:
-        errors: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for name in ("email", "name", "organisation", "platform_role", "expires_on"):
-            value = data.get(name)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                errors[name] = f"{name} must be text."
-            elif name == "expires_on":
-                if value.strip():
-                    try:
-                        values[name] = dt.date.fromisoformat(value.strip())
-                    except ValueError:
-                        errors[name] = "expires_on must be a date like 2027-03-31."
-            else:
-                values[name] = value
-        if errors:
-            raise Invalid(errors)
-        return cls(**values)
 
 
 def _same_person(email: str, user: User | None) -> Any:
