@@ -63,10 +63,6 @@ OBJECT_TYPE: Final = KIND.name
 # --- finding an approach and who may see it -------------------------------------------------------
 
 
-def not_found(reference: str) -> NotFound:
-    return KIND.not_found(reference)
-
-
 def get_contact(reference: str, *, for_update: bool = False) -> MediaContact:
     return KIND.get(reference, for_update=for_update)
 
@@ -74,10 +70,6 @@ def get_contact(reference: str, *, for_update: bool = False) -> MediaContact:
 def sees_everything(user: User) -> bool:
     """Comms and auditors: every approach, with the team's notes."""
     return KIND.sees_everything(user)
-
-
-def can_view(user: User, contact: MediaContact) -> bool:
-    return KIND.can_view(user, contact)
 
 
 def visible_contact(reference: str, user: User) -> MediaContact:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
@@ -14,25 +13,7 @@ from markupsafe import Markup
 from registry import clock
 from registry.auth.mfa import requires_two_factor
 from registry.auth.permissions import Permission, Role
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def uk_datetime(value: dt.datetime | None) -> str:
-    """``23 November 2026 at 2:05pm`` in UK time."""
-    if value is None:
-        return ""
-    local = value.astimezone(LONDON)
-    hour = local.strftime("%I").lstrip("0") or "12"
-    return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{local.strftime('%p').lower()}"
-
-
-def uk_date(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        value = value.astimezone(LONDON).date()
-    return f"{value.day} {value:%B %Y}"
+from registry.text import uk_date, uk_datetime
 
 
 def iso(value: dt.datetime | None) -> str:

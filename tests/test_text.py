@@ -1,0 +1,28 @@
+"""Dates and times as people in England read them, whatever the server's clock says."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from registry.text import add_years, plural, uk_date, uk_datetime, uk_midnight
+
+
+def test_a_late_evening_in_summer_is_already_the_next_day_in_the_uk() -> None:
+    late = dt.datetime(2026, 7, 14, 23, 30, tzinfo=dt.UTC)
+    assert uk_date(late) == "15 July 2026"
+    assert uk_datetime(late) == "15 July 2026 at 12:30am"
+    assert uk_date(dt.date(2026, 3, 3)) == "3 March 2026"
+
+
+def test_nothing_is_written_for_no_date() -> None:
+    assert uk_date(None) == "" and uk_datetime(None) == ""
+
+
+def test_a_uk_day_begins_an_hour_before_utc_midnight_in_summer() -> None:
+    assert uk_midnight(dt.date(2026, 7, 15)) == dt.datetime(2026, 7, 14, 23, 0, tzinfo=dt.UTC)
+    assert uk_midnight(dt.date(2026, 1, 15)) == dt.datetime(2026, 1, 15, 0, 0, tzinfo=dt.UTC)
+
+
+def test_a_leap_day_a_year_on_is_the_28th_and_words_count() -> None:
+    assert add_years(dt.date(2028, 2, 29), 1) == dt.date(2029, 2, 28)
+    assert plural(1, "finding") == "1 finding" and plural(2, "finding") == "2 findings"
