@@ -56,3 +56,10 @@ def test_a_conflict_is_flashed_and_a_success_hands_back_its_result(app: Flask) -
         assert not done and done.status == 409 and dict(done.aside) == {}
         assert get_flashed_messages() == ["It has changed since you opened it."]
         assert attempt(lambda: 42, _Form()).result == 42
+
+
+def test_without_a_form_each_message_is_said_at_the_top_of_the_page(app: Flask) -> None:
+    with app.test_request_context(method="POST"):
+        done = attempt(lambda: _refuse({"reason": "Enter a reason", "when": "Enter a date"}))
+        assert done.invalid and not done
+        assert get_flashed_messages() == ["Enter a reason", "Enter a date"]
