@@ -10,7 +10,6 @@ along this table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
@@ -42,24 +41,7 @@ class ChannelAction(StrEnum):
     WITHDRAW = "withdraw"
 
 
-@dataclass(frozen=True, kw_only=True)
-class ChannelMove(Transition[ChannelStatus, ChannelAction]):
-    """A row of the channel lifecycle table; ``warning``: its button is a warning button."""
-
-    warning: bool = False
-    note_label: str = "Reason"
-
-    # The API's transition endpoint names the note "reason" (SPEC); these read the table for it.
-    @property
-    def reason_required(self) -> bool:
-        return self.note is Need.REQUIRED
-
-    @property
-    def reason_label(self) -> str:
-        return self.note_label
-
-
-LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecycle(
+LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, Transition[ChannelStatus, ChannelAction]]] = Lifecycle(
     statuses={
         #: label, phrase ("CH-0001 is …"), NHS tag colour.
         ChannelStatus.REQUESTED: State("Requested", "waiting for a decision", "blue"),
@@ -74,7 +56,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
         ChannelStatus.WITHDRAWN: State("Withdrawn", "withdrawn", "grey"),
     },
     transitions=(
-        ChannelMove(
+        Transition(
             action=ChannelAction.APPROVE,
             sources=frozenset({ChannelStatus.REQUESTED}),
             target=ChannelStatus.APPROVED,
@@ -86,7 +68,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             note_label="Notes for the requester (optional)",
             four_eyes=True,
         ),
-        ChannelMove(
+        Transition(
             action=ChannelAction.REJECT,
             sources=frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED}),
             target=ChannelStatus.REJECTED,
@@ -100,7 +82,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             four_eyes=True,
             warning=True,
         ),
-        ChannelMove(
+        Transition(
             action=ChannelAction.REQUEST_INFO,
             sources=frozenset({ChannelStatus.REQUESTED}),
             target=ChannelStatus.INFO_REQUESTED,
@@ -113,7 +95,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             note_label="What do you need to know?",
             four_eyes=True,
         ),
-        ChannelMove(
+        Transition(
             action=ChannelAction.RESUBMIT,
             sources=frozenset({ChannelStatus.INFO_REQUESTED}),
             target=ChannelStatus.REQUESTED,
@@ -124,7 +106,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             step="Resubmitted",
             note_label="What has changed? (optional)",
         ),
-        ChannelMove(
+        Transition(
             action=ChannelAction.ACTIVATE,
             sources=frozenset({ChannelStatus.APPROVED}),
             target=ChannelStatus.ACTIVE,
@@ -135,7 +117,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             step="Activated",
             note_label="Notes (optional)",
         ),
-        ChannelMove(
+        Transition(
             action=ChannelAction.SUSPEND,
             sources=frozenset({ChannelStatus.ACTIVE}),
             target=ChannelStatus.SUSPENDED,
@@ -148,7 +130,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             note_label="Why is it suspended?",
             warning=True,
         ),
-        ChannelMove(
+        Transition(
             action=ChannelAction.REINSTATE,
             sources=frozenset({ChannelStatus.SUSPENDED}),
             target=ChannelStatus.ACTIVE,
@@ -159,7 +141,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             step="Reinstated",
             note_label="Notes (optional)",
         ),
-        ChannelMove(
+        Transition(
             action=ChannelAction.RETIRE,
             sources=frozenset({ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED}),
             target=ChannelStatus.RETIRED,
@@ -172,7 +154,7 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             note_label="Why is it retired?",
             warning=True,
         ),
-        ChannelMove(
+        Transition(
             action=ChannelAction.WITHDRAW,
             sources=frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}),
             target=ChannelStatus.WITHDRAWN,
@@ -208,4 +190,6 @@ OPEN_REQUEST_STATUSES: Final = frozenset(
     {ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}
 )
 
-TRANSITIONS: Final[dict[ChannelAction, ChannelMove]] = {t.action: t for t in LIFECYCLE.transitions}
+TRANSITIONS: Final[dict[ChannelAction, Transition[ChannelStatus, ChannelAction]]] = {
+    t.action: t for t in LIFECYCLE.transitions
+}
