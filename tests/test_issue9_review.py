@@ -382,16 +382,18 @@ class AnswerLosingRelay(Relay):
     def __init__(self, upstream: tuple[str, int]) -> None:
         super().__init__(upstream)
         self.armed = threading.Event()
-        self.dropping = threading.Event()
+        # The server ends of connections whose answers are dropped: only the one that carried the
+        # commit, so that a connection opened meanwhile (the pool's next) is answered as usual.
+        self.doomed: set[socket.socket] = set()
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                if self.dropping.is_set():
+                if source in self.doomed:
                     continue  # the server's answer to the commit
                 if self.armed.is_set() and data.startswith(b"Q") and b"COMMIT\x00" in data:
                     self.armed.clear()
-                    self.dropping.set()
+                    self.doomed.add(sink)
                     sink.sendall(data)
                     threading.Event().wait(0.5)  # the server commits meanwhile
                     return
@@ -400,7 +402,6 @@ class AnswerLosingRelay(Relay):
             pass
         finally:
             self._break(source, sink)
-            self.dropping.clear()
 
 
 def test_a_commit_whose_answer_is_lost_keeps_the_files_of_what_it_saved(
