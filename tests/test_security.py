@@ -31,7 +31,7 @@ from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
 from registry.auth import services as accounts
 from registry.auth.models import User
-from registry.auth.passwords import Argon2Profile
+from registry.auth.passwords import Argon2Profile, password_problem
 from registry.auth.permissions import public
 from registry.channels.models import Channel
 from registry.models import Base
@@ -551,6 +551,11 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(
         return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+"', r"\1", page)
 
     assert normalised(wrong, user.email) == normalised(unknown, unknown_email)
+
+
+def test_the_password_tests_give_everyone_passes_the_strength_check() -> None:
+    """tests/conftest.py gives the people it makes this password without checking it each time."""
+    assert password_problem(TEST_PASSWORD, email="staff1@example.nhs.uk", name="Staff Person 1") is None
 
 
 @pytest.mark.parametrize(
