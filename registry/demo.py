@@ -1,4 +1,5 @@
-"""A realistic demo data set: one user per role, channels in every state, monitoring findings.
+"""A realistic demo data set: one user per role, every kind of request's examples (each kind's own
+``demo`` module), secrets and rosters for the live channels, monitoring findings.
 
 Everything goes through the services, so the history and the audit trail are
 real. Passwords are random, written once to ``instance/demo-sign-ins.txt``.
@@ -19,14 +20,9 @@ from registry.audit.services import Actor
 from registry.auth import mfa, setup_links
 from registry.auth import services as accounts
 from registry.auth.models import SetupReason, User
-from registry.breaches.demo import seed_demo as seed_breaches
-from registry.channels import services as channels
 from registry.channels.models import Channel
-from registry.channels.services import ChannelRequest
-from registry.consent.demo import seed_demo as seed_consents
-from registry.media.demo import seed_demo as seed_media
+from registry.lifecycle.kind import kinds
 from registry.monitoring import services as monitoring
-from registry.posts.demo import seed_demo as seed_posts
 from registry.roster import services as roster
 from registry.vault import services as custody
 
@@ -43,55 +39,6 @@ PEOPLE = [
     # A second administrator: giving a privileged role needs two (the four-eyes rule).
     ("sam.okafor@example.nhs.uk", "Sam Okafor", ["admin"], "Deputy system administrator"),
 ]
-
-# (platform, handle, name, department, requester, path through the lifecycle)
-CHANNELS = [
-    ("x", "@ExampleNHS", "Example NHS Foundation Trust", "Communications", 2, ["approve", "activate"]),
-    (
-        "facebook",
-        "https://www.facebook.com/ExampleNHSTrust",
-        "Example NHS Foundation Trust",
-        "Communications",
-        2,
-        ["approve", "activate"],
-    ),
-    ("instagram", "examplenhs", "Example NHS", "Communications", 3, ["approve", "activate"]),
-    (
-        "linkedin",
-        "https://www.linkedin.com/company/example-nhs-ft/",
-        "Example NHS Foundation Trust",
-        "Workforce",
-        1,
-        ["approve", "activate"],
-    ),
-    ("youtube", "@ExampleNHSTrust", "Example NHS Foundation Trust", "Communications", 2, ["approve", "activate"]),
-    ("x", "@ExMaternityNHS", "Maternity Services, Example NHS", "Maternity", 0, ["approve", "activate"]),
-    (
-        "facebook",
-        "ExampleMaternityVoices",
-        "Example Maternity Voices",
-        "Maternity",
-        0,
-        ["approve", "activate", "suspend"],
-    ),
-    ("tiktok", "@examplenhscareers", "Careers at Example NHS", "Workforce", 1, ["approve", "activate"]),
-    ("bluesky", "examplenhs.bsky.social", "Example NHS", "Communications", 3, ["approve", "activate"]),
-    ("x", "@ExampleJabs", "COVID-19 vaccination, Example NHS", "Pharmacy", 1, ["approve", "activate", "retire"]),
-    ("instagram", "example_physio", "Physiotherapy, Example NHS", "Therapies", 0, []),
-    ("threads", "@examplenhs", "Example NHS", "Communications", 3, ["approve"]),
-    ("whatsapp", "https://whatsapp.com/channel/0029VaExampleNHS01", "Example NHS updates", "Communications", 2, []),
-    ("facebook", "ExampleRenalPatients", "Renal patients group", "Renal", 0, ["request_info"]),
-    ("x", "@Ward7Social", "Ward 7 social", "Surgery", 1, ["reject"]),
-    ("pinterest", "examplenhsrecipes", "Healthy recipes, Example NHS", "Dietetics", 0, ["withdraw"]),
-]
-
-REASONS = {
-    "suspend": "Moderators on long-term leave; paused until cover is arranged.",
-    "retire": "The vaccination campaign ended; followers pointed to the main account.",
-    "request_info": "Who will answer messages at weekends? Patients may ask clinical questions.",
-    "reject": "A social group for one ward is not a corporate channel; please use a private staff group instead.",
-    "withdraw": "We will post through the main Trust account instead.",
-}
 
 
 def _has_data() -> bool:
@@ -110,36 +57,9 @@ def seed(instance_path: Path) -> bool:
         users.append(accounts.create_user(email=email, name=name, roles=roles, password=password, actor=system))
         lines.append(f"  {', '.join(roles):<8} {email:<32} {password}   ({job})")
     comms = [users[2], users[3]]
-    for index, (platform, handle, name, department, requester_index, path) in enumerate(CHANNELS):
-        requester = users[requester_index]
-        channel = channels.request_channel(
-            ChannelRequest(
-                platform=platform,
-                handle=handle,
-                display_name=name,
-                department=department,
-                purpose=f"News, service updates and campaigns from {department.lower()} for the people we serve.",
-                audience="Patients, carers, visitors and the local community.",
-                posting_plan=f"Two named members of the {department.lower()} team, trained by communications.",
-                moderation_plan="The same team checks comments twice a day on weekdays.",
-                out_of_hours="The communications on-call manager watches notifications at weekends.",
-                sponsor=f"Head of {department}",
-                proposed_administrators=f"{requester.name} ({requester.email}); the communications team",
-                policy_acknowledged=True,
-            ),
-            requester,
-        )
-        for action in path:
-            if action == "withdraw" or action == "resubmit":
-                actor = requester
-            else:
-                actor = comms[index % 2] if comms[index % 2].id != requester.id else comms[(index + 1) % 2]
-            channels.transition(channel, action, actor, reason=REASONS.get(action))
+    for kind in sorted(kinds(), key=lambda kind: kind.demo_order):
+        kind.seed_demo(users, comms)
     _custody_and_rosters(users, comms)
-    seed_consents([users[0], users[1]], comms)
-    seed_posts(users, comms)
-    seed_media([users[0], users[1]], comms)
-    seed_breaches(users[0], users[1], comms, comms)
     monitoring.record_finding(
         platform="x",
         url="https://x.com/ExampleNHS_Help",

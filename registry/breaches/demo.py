@@ -137,3 +137,9 @@ def seed_demo(staff: User, manager: User, reporters: list[User], comms: list[Use
     made.append(closed)
     db.session().flush()
     return made
+
+
+def seed(users: list[User], comms: list[User]) -> None:
+    """The demo's cases: about the first of ``users`` (a member of staff), whose line manager is the second;
+    ``comms`` report and route them."""
+    seed_demo(users[0], users[1], comms, comms)

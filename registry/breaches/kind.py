@@ -29,7 +29,7 @@ from registry.breaches.workflow import (
 )
 from registry.errors import Conflict, NotFound, NotPermitted
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, ReportSection, RequestKind, WorkItem
 from registry.lifecycle.table import Status, Transition
 
 NOTE_MAX: Final = 5000
@@ -85,6 +85,21 @@ class BreachReports(RequestKind[BreachReport]):
     model = BreachReport
     step_model = BreachStep
     lifecycle = LIFECYCLE
+    demo = "registry.breaches.demo:seed"
+    card = "registry.breaches.overview:card"
+    figures = "registry.breaches.overview:figures"
+    report = ReportSection(
+        "breaches",
+        "Breaches of the policy",
+        "9",
+        (
+            ("breaches.opened", "Breach reports opened"),
+            ("breaches.closed", "Breach cases closed"),
+            ("breaches.escalated", "Breach cases escalated to HR"),
+            ("breaches.flagged", "Breach reports flagged as a risk to the Trust's reputation"),
+        ),
+        note="Counts only: breach cases are sensitive personal data.",
+    )
     read_all = Permission.BREACH_READ_ALL
     requester_column = "reporter_id"
     open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES

@@ -27,7 +27,7 @@ from registry.channels.workflow import (
     ChannelStatus,
 )
 from registry.errors import Conflict, NotFound
-from registry.lifecycle.kind import Change, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, Decisions, RequestKind, WorkItem
 from registry.lifecycle.table import Status, Transition
 from registry.text import clean
 
@@ -43,6 +43,9 @@ class Channels(RequestKind[Channel]):
     model = Channel
     step_model = ChannelTransition
     lifecycle = LIFECYCLE
+    demo = "registry.channels.demo:seed_demo"
+    demo_order = 10
+    decisions = Decisions("Channel requests", "request", ("approve",), ("reject",))
     read_all = Permission.CHANNEL_READ_ALL
     open_statuses: ClassVar[frozenset[Any]] = OPEN_REQUEST_STATUSES
     awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS

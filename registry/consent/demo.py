@@ -191,3 +191,8 @@ def seed_demo(requesters: Sequence[User], deciders: Sequence[User]) -> list[Logo
     made.append(summer)
     db.session().flush()
     return made
+
+
+def seed(users: list[User], comms: list[User]) -> None:
+    """The demo's examples: the first two of ``users`` (a member of staff and a manager) ask, ``comms`` act."""
+    seed_demo(users[:2], comms)

@@ -46,7 +46,7 @@ from registry.consent.workflow import (
 )
 from registry.errors import Invalid, NotFound
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, Decisions, ReportSection, RequestKind, WorkItem
 from registry.lifecycle.table import Status, Transition
 from registry.notifications import services as notifications
 from registry.text import add_years, clean, masked, uk_date
@@ -147,6 +147,21 @@ class LogoConsents(RequestKind[LogoConsent]):
     model = LogoConsent
     step_model = LogoConsentStep
     lifecycle = LIFECYCLE
+    demo = "registry.consent.demo:seed"
+    decisions = Decisions("Logo and lozenge consents", "submit", ("approve", "approve_with_conditions"), ("reject",))
+    card = "registry.consent.overview:card"
+    figures = "registry.consent.overview:figures"
+    report = ReportSection(
+        "logo_consents",
+        "Logo and NHS lozenge consents",
+        "6.8",
+        (
+            ("logo_consents.issued", "Consents issued during the month"),
+            ("logo_consents.expiring", "Consents that expired during the month"),
+            ("logo_consents.expiring_next_month", "Consents expiring next month"),
+            ("logo_consents.in_force", "Consents in force at the end of the month"),
+        ),
+    )
     read_all = Permission.CONSENT_READ_ALL
     open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
     awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS

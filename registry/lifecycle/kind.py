@@ -14,10 +14,12 @@ import datetime as dt
 import importlib
 import importlib.util
 import pkgutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, select, true
+from werkzeug.utils import import_string
 
 from registry import db
 from registry.auth.permissions import Permission
@@ -27,6 +29,7 @@ from registry.lifecycle.table import Lifecycle, Need, Status, Transition
 
 if TYPE_CHECKING:
     from registry.auth.models import User
+    from registry.clock import Period
 
 
 #: A request model (its attributes are read through ``Any``: each kind names its own columns).
@@ -50,6 +53,65 @@ class WorkItem:
 
     def age_days(self, now: dt.datetime | None = None) -> int:
         return max(0, ((now or db.utcnow()) - self.waiting_since).days)
+
+
+T = TypeVar("T")
+
+#: How many items a home page card lists (the rest are a link away).
+SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """The first few of a list, and how many there are in all (a card shows the oldest few)."""
+
+    items: list[T]
+    total: int
+
+    @classmethod
+    def of(cls, items: Sequence[T], shown: int = SHOWN) -> Listing[T]:
+        return cls(list(items[:shown]), len(items))
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A kind's card under "What needs you now" on someone's home page: its name (the
+    dashboard's key for it), the template that draws it, and what that template shows."""
+
+    name: str
+    template: str
+    data: Any
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """How the monthly report counts a kind's requests and decisions, by its steps' actions."""
+
+    label: str  # "Channel requests"
+    received: str
+    approvals: tuple[str, ...]
+    rejections: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """A section of the monthly report: its figures (path in the figures → label), the policy
+    clause it reports on, and how the figures are counted."""
+
+    key: str
+    title: str
+    clause: str
+    lines: tuple[tuple[str, str], ...]
+    note: str = ""
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The policy's order: sections follow the clauses they report on."""
+        return tuple(int(part) for part in self.clause.split(",")[0].split("."))
 
 
 @dataclass
@@ -114,6 +176,19 @@ class RequestKind(Generic[M]):
     )
     #: Refusals in the kind's own words.
     four_eyes_refusal: ClassVar[str] = "You asked for this, so someone else must decide it (four-eyes rule)."
+
+    #: What the monthly report counts of it: its requests and decisions, and its own section.
+    decisions: ClassVar[Decisions | None] = None
+    report: ClassVar[ReportSection | None] = None
+    #: Where the kind meets the rest of the Registry, as import strings ("registry.x.module:function"),
+    #: so that the declaration names them without importing what is built on it:
+    #: ``card(user) -> Card | None``, its card on a home page; ``figures(month) -> dict[str, int]``,
+    #: the figures of its :attr:`report` section; ``demo(users, comms)``, its examples in the demo,
+    #: which come in ``demo_order`` (posts need the channels' examples).
+    card: ClassVar[str | None] = None
+    figures: ClassVar[str | None] = None
+    demo: ClassVar[str | None] = None
+    demo_order: ClassVar[int] = 50
 
     def __init__(self) -> None:
         if self.name in KINDS:
@@ -289,6 +364,22 @@ class RequestKind(Generic[M]):
             .order_by(model.status_changed_at, model.id)
         )
         return [self.work_item(r, for_comms=False) for r in db.session().execute(statement).unique().scalars()]
+
+    # --- the kind elsewhere: the home page and the monthly report --------------------------------
+
+    def home_card(self, user: User) -> Card | None:
+        """The kind's card on ``user``'s home page, if it has one for them (beside the work queue)."""
+        return None if self.card is None else cast("Card | None", import_string(self.card)(user))
+
+    def month_figures(self, month: Period) -> dict[str, int]:
+        """The figures of :attr:`report` for ``month``: whole numbers only, never a name."""
+        assert self.figures is not None, f"{self.name} has a report section but no figures"
+        figures = import_string(self.figures)(month)
+        return {str(key): int(value) for key, value in figures.items()}
+
+    def seed_demo(self, users: list[User], comms: list[User]) -> None:
+        if self.demo is not None:
+            import_string(self.demo)(users, comms)
 
 
 def discover() -> None:

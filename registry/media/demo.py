@@ -151,3 +151,8 @@ def seed_demo(reporters: Sequence[User], triagers: Sequence[User]) -> list[Media
     services.triage(closed, "close", second, note="Declined politely: no filming in clinical areas this year.")
     made.append(closed)
     return made
+
+
+def seed(users: list[User], comms: list[User]) -> None:
+    """The demo's examples: the first two of ``users`` (a member of staff and a manager) ask, ``comms`` act."""
+    seed_demo(users[:2], comms)

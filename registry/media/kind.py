@@ -16,7 +16,7 @@ from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Invalid, NotFound, NotPermitted
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, ReportSection, RequestKind, WorkItem
 from registry.lifecycle.table import Need, Transition
 from registry.media.models import MediaContact, MediaContactStep, id_from_reference
 from registry.media.workflow import (
@@ -54,6 +54,24 @@ class MediaContacts(RequestKind[MediaContact]):
     model = MediaContact
     step_model = MediaContactStep
     lifecycle = LIFECYCLE
+    demo = "registry.media.demo:seed"
+    card = "registry.media.overview:card"
+    figures = "registry.media.overview:figures"
+    report = ReportSection(
+        "media_contacts",
+        "Media contacts",
+        "8.1",
+        (
+            ("media_contacts.logged", "Approaches logged"),
+            ("media_contacts.closed", "Approaches closed"),
+            (
+                "media_contacts.comms_responding",
+                "Approaches the communications team took on, to answer the media themselves",
+            ),
+            ("media_contacts.open_at_end", "Approaches still open at the end of the month"),
+        ),
+        note="Approaches made to staff through their personal accounts.",
+    )
     read_all = Permission.MEDIA_CONTACT_READ_ALL
     requester_column = "reporter_id"
     open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES

@@ -21,7 +21,7 @@ from registry.auth.permissions import Permission
 from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, NotFound
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, Decisions, ReportSection, RequestKind, WorkItem
 from registry.lifecycle.table import Status, Transition
 from registry.notifications import services as notifications
 from registry.posts import findings
@@ -69,6 +69,16 @@ class Posts(RequestKind[PromotionalPost]):
     model = PromotionalPost
     step_model = PostTransition
     lifecycle = LIFECYCLE
+    demo = "registry.posts.demo:seed_demo"
+    demo_order = 60  # after the channels: posts go on the active ones
+    decisions = Decisions("Promotional posts", "request", ("approve",), ("reject",))
+    figures = "registry.posts.overview:figures"
+    report = ReportSection(
+        "promotional_posts",
+        "Promotional posts",
+        "7.1",
+        (("promotional_posts.published", "Posts published on Trust channels"),),
+    )
     read_all = Permission.POST_READ_ALL
     open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
     awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS

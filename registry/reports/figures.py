@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from registry import clock, db
@@ -28,7 +28,6 @@ from registry.audit.chain import latest_checkpoint
 from registry.audit.keyring import current_keyring
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditEvent
 from registry.audit.services import verify_chain
-from registry.breaches import services as breaches
 from registry.channels.models import Channel, ChannelTransition, reference_for
 from registry.channels.platforms import Platform
 from registry.channels.workflow import (
@@ -37,13 +36,10 @@ from registry.channels.workflow import (
     ChannelAction,
     ChannelStatus,
 )
-from registry.consent.models import LogoConsent, LogoConsentStep
-from registry.consent.workflow import APPROVED_STATUSES
+from registry.clock import Period
 from registry.errors import Invalid
-from registry.media import services as media
+from registry.lifecycle.kind import RequestKind, kinds
 from registry.monitoring.models import FindingStatus, UnauthorisedAccount
-from registry.posts.models import PostTransition
-from registry.posts.workflow import PostAction
 from registry.roster.models import (
     AccessReview,
     AccessReviewItem,
@@ -59,53 +55,6 @@ MONTH_PATTERN: Final = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 TREND_MONTHS: Final = 12
 #: Channels that no longer hold credentials worth counting.
 NO_CUSTODY: Final = frozenset({ChannelStatus.REJECTED, ChannelStatus.WITHDRAWN, ChannelStatus.RETIRED})
-#: The kinds of request the communications team decides, and how each one's history names its steps.
-REQUEST_KINDS: Final = ("channel", "logo_consent", "promotional_post")
-
-
-@dataclass(frozen=True)
-class Period:
-    """One UK calendar month, and the moment its figures run to."""
-
-    year: int
-    month: int
-    #: The first instant of the month (UTC).
-    start: dt.datetime
-    #: The first instant after it (UTC), or the moment of generation if the month has not ended.
-    end: dt.datetime
-    #: Whether the month had ended when the figures were worked out.
-    complete: bool
-
-    @property
-    def key(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def label(self) -> str:
-        return f"{self.first_day:%B %Y}"
-
-    @property
-    def first_day(self) -> dt.date:
-        return dt.date(self.year, self.month, 1)
-
-    @property
-    def next_first(self) -> dt.date:
-        return dt.date(self.year + self.month // 12, self.month % 12 + 1, 1)
-
-    @property
-    def last_day(self) -> dt.date:
-        return self.next_first - dt.timedelta(days=1)
-
-    @property
-    def as_of(self) -> dt.date:
-        """The UK date at the end of the period: dates before it have passed (overdue, expired)."""
-        return self.next_first if self.complete else clock.today()
-
-    def contains_date(self, column: Any) -> ColumnElement[bool]:
-        return and_(column >= self.first_day, column < self.next_first)
-
-    def contains(self, column: Any) -> ColumnElement[bool]:
-        return and_(column >= self.start, column < self.end)
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -239,34 +188,21 @@ class RequestHistory:
     approvals: tuple[str, ...]
     rejections: tuple[str, ...]
 
+    @classmethod
+    def of(cls, kind: RequestKind[Any]) -> RequestHistory:
+        assert kind.decisions is not None
+        step: Any = kind.step_model
+        decisions = kind.decisions
+        return cls(step, getattr(step, step.parent_key), decisions.received, decisions.approvals, decisions.rejections)
+
     @property
     def decisions(self) -> tuple[str, ...]:
         return self.approvals + self.rejections
 
 
-HISTORIES: Final = {
-    "channel": RequestHistory(
-        ChannelTransition,
-        ChannelTransition.channel_id,
-        "request",
-        (ChannelAction.APPROVE.value,),
-        (ChannelAction.REJECT.value,),
-    ),
-    "logo_consent": RequestHistory(
-        LogoConsentStep,
-        LogoConsentStep.consent_id,
-        "submit",
-        ("approve", "approve_with_conditions"),
-        ("reject",),
-    ),
-    "promotional_post": RequestHistory(
-        PostTransition,
-        PostTransition.post_id,
-        "request",
-        (PostAction.APPROVE.value,),
-        (PostAction.REJECT.value,),
-    ),
-}
+def histories() -> dict[str, RequestHistory]:
+    """The kinds of request the communications team decides, by name, in the registry's order."""
+    return {kind.name: RequestHistory.of(kind) for kind in kinds() if kind.decisions is not None}
 
 
 def _request_figures(history: RequestHistory, period: Period) -> tuple[dict[str, Any], list[dt.timedelta]]:
@@ -313,16 +249,16 @@ def _turnaround(waits: list[dt.timedelta]) -> dict[str, float | None]:
 
 
 def request_figures(period: Period) -> dict[str, Any]:
-    kinds: dict[str, Any] = {}
+    by_kind: dict[str, Any] = {}
     waits: list[dt.timedelta] = []
-    for kind in REQUEST_KINDS:
-        kinds[kind], kind_waits = _request_figures(HISTORIES[kind], period)
+    for name, history in histories().items():
+        by_kind[name], kind_waits = _request_figures(history, period)
         waits.extend(kind_waits)
     total: dict[str, Any] = {
-        name: sum(figures[name] for figures in kinds.values())
+        name: sum(figures[name] for figures in by_kind.values())
         for name in ("received", "decided", "approved", "rejected")
     }
-    return {**kinds, "all": {**total, **_turnaround(waits)}}
+    return {**by_kind, "all": {**total, **_turnaround(waits)}}
 
 
 # --- credentials, rosters and access reviews -------------------------------------------------
@@ -420,45 +356,6 @@ def access_review_figures(period: Period) -> dict[str, int]:
 # --- consents, posts, monitoring, the audit trail ---------------------------------------------
 
 
-def consent_figures(period: Period) -> dict[str, int]:
-    session = db.session()
-    approved = LogoConsent.status.in_([s.value for s in APPROVED_STATUSES])
-    following = period.next_first
-    after_following = dt.date(following.year + following.month // 12, following.month % 12 + 1, 1)
-
-    def count(*conditions: ColumnElement[bool], model: Any = LogoConsent) -> int:
-        return session.execute(select(func.count()).select_from(model).where(*conditions)).scalar_one()
-
-    return {
-        "issued": count(
-            LogoConsentStep.action.in_(HISTORIES["logo_consent"].approvals),
-            period.contains(LogoConsentStep.occurred_at),
-            model=LogoConsentStep,
-        ),
-        "expiring": count(approved, LogoConsent.decided_at < period.end, period.contains_date(LogoConsent.expires_on)),
-        "expiring_next_month": count(
-            approved,
-            LogoConsent.decided_at < period.end,
-            LogoConsent.expires_on >= following,
-            LogoConsent.expires_on < after_following,
-        ),
-        "in_force": count(approved, LogoConsent.decided_at < period.end, LogoConsent.expires_on >= period.as_of),
-    }
-
-
-def post_figures(period: Period) -> dict[str, int]:
-    published = (
-        db.session()
-        .execute(
-            select(func.count(distinct(PostTransition.post_id))).where(
-                PostTransition.action == PostAction.PUBLISH.value, period.contains(PostTransition.occurred_at)
-            )
-        )
-        .scalar_one()
-    )
-    return {"published": published}
-
-
 def monitoring_figures(period: Period) -> dict[str, int]:
     session = db.session()
 
@@ -548,8 +445,7 @@ def trend_figures(period: Period) -> dict[str, list[Any]]:
     received: Counter[str] = Counter()
     decided: Counter[str] = Counter()
     session = db.session()
-    for kind in REQUEST_KINDS:
-        history = HISTORIES[kind]
+    for history in histories().values():
         model = history.model
         for action, moment in session.execute(
             select(model.action, model.occurred_at).where(
@@ -575,11 +471,6 @@ def trend_figures(period: Period) -> dict[str, list[Any]]:
 # --- the whole report -------------------------------------------------------------------------
 
 
-def _counts(values: dict[str, Any]) -> dict[str, int]:
-    """Another area's figures as whole numbers only (nothing else may reach the report)."""
-    return {str(key): int(value) for key, value in values.items()}
-
-
 def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Every figure of the month's report, as JSON-ready data (dates and times as ISO text)."""
     now = now or db.utcnow()
@@ -600,10 +491,7 @@ def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[st
         "requests": request_figures(period),
         "credentials": credential_figures(period, states),
         "access_reviews": access_review_figures(period),
-        "logo_consents": consent_figures(period),
-        "promotional_posts": post_figures(period),
-        "media_contacts": _counts(media.month_figures(period.first_day, period.last_day)),
-        "breaches": _counts(breaches.month_figures(period.first_day, period.last_day)),
+        **{kind.report.key: kind.month_figures(period) for kind in kinds() if kind.report is not None},
         "unauthorised_accounts": monitoring_figures(period),
         "audit": audit_figures(period),
         "trends": trend_figures(period),

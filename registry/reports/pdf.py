@@ -97,7 +97,7 @@ def render_pdf(report: MonthlyReport, *, trust_name: str) -> bytes:
         ("Kind", *(heading for _key, heading in services.REQUEST_COLUMNS)),
         [
             (name, *(figures["requests"][kind][key] for key, _h in services.REQUEST_COLUMNS))
-            for kind, name in services.REQUEST_LABELS.items()
+            for kind, name in services.request_labels().items()
         ],
         (4, 2, 2, 2, 2, 2, 2),
     )

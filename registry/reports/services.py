@@ -26,6 +26,7 @@ from registry.auth.permissions import Permission
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
+from registry.lifecycle.kind import ReportSection, kinds
 from registry.reports import figures as compute
 from registry.reports.models import MonthlyReport, ReportStatus
 
@@ -231,19 +232,13 @@ def get_figure(figures: dict[str, Any], path: str) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Layout:
-    """A section of the report: its figures (path in the figures → label) and a note on how they are counted."""
-
-    key: str
-    title: str
-    clause: str
-    lines: tuple[tuple[str, str], ...]
-    note: str = ""
+#: A section of the report made of plain figures (the request kinds declare their own).
+Layout = ReportSection
 
 
-#: The sections made of plain figures. Tables with their own layout (channels by status and
-#: platform, requests by kind, trends, the audit trail) come with these.
+#: The sections made of plain figures, beside those the request kinds declare (:func:`layouts` puts
+#: them in the policy's order). Tables with their own layout (channels by status and platform,
+#: requests by kind, trends, the audit trail) come with these.
 SECTIONS: Final = (
     Layout(
         "channels",
@@ -287,50 +282,6 @@ SECTIONS: Final = (
         ),
     ),
     Layout(
-        "logo_consents",
-        "Logo and NHS lozenge consents",
-        "6.8",
-        (
-            ("logo_consents.issued", "Consents issued during the month"),
-            ("logo_consents.expiring", "Consents that expired during the month"),
-            ("logo_consents.expiring_next_month", "Consents expiring next month"),
-            ("logo_consents.in_force", "Consents in force at the end of the month"),
-        ),
-    ),
-    Layout(
-        "promotional_posts",
-        "Promotional posts",
-        "7.1",
-        (("promotional_posts.published", "Posts published on Trust channels"),),
-    ),
-    Layout(
-        "media_contacts",
-        "Media contacts",
-        "8.1",
-        (
-            ("media_contacts.logged", "Approaches logged"),
-            ("media_contacts.closed", "Approaches closed"),
-            (
-                "media_contacts.comms_responding",
-                "Approaches the communications team took on, to answer the media themselves",
-            ),
-            ("media_contacts.open_at_end", "Approaches still open at the end of the month"),
-        ),
-        note="Approaches made to staff through their personal accounts.",
-    ),
-    Layout(
-        "breaches",
-        "Breaches of the policy",
-        "9",
-        (
-            ("breaches.opened", "Breach reports opened"),
-            ("breaches.closed", "Breach cases closed"),
-            ("breaches.escalated", "Breach cases escalated to HR"),
-            ("breaches.flagged", "Breach reports flagged as a risk to the Trust's reputation"),
-        ),
-        note="Counts only: breach cases are sensitive personal data.",
-    ),
-    Layout(
         "unauthorised_accounts",
         "Unauthorised accounts",
         "6.7, 11.1",
@@ -344,12 +295,20 @@ SECTIONS: Final = (
     ),
 )
 
-REQUEST_LABELS: Final = {
-    "channel": "Channel requests",
-    "logo_consent": "Logo and lozenge consents",
-    "promotional_post": "Promotional posts",
-    "all": "All requests",
-}
+
+def layouts() -> list[ReportSection]:
+    """Every section of plain figures: the report's own, with each kind's after the access reviews, in
+    the order of the policy clauses they report on (consents 6.8, posts 7.1, media 8.1, breaches 9)."""
+    own = list(SECTIONS)
+    declared = sorted((kind.report for kind in kinds() if kind.report is not None), key=lambda r: r.order)
+    return [*own[:-1], *declared, own[-1]]
+
+
+def request_labels() -> dict[str, str]:
+    """The kinds of request the team decides (the report's requests table), and all of them."""
+    return {kind.name: kind.decisions.label for kind in kinds() if kind.decisions is not None} | {"all": "All requests"}
+
+
 REQUEST_COLUMNS: Final = (
     ("received", "Received"),
     ("decided", "Decided"),
@@ -384,7 +343,7 @@ def sections(figures: dict[str, Any]) -> list[Section]:
             tuple(Line(path, label, get_figure(figures, path)) for path, label in layout.lines),
             layout.note,
         )
-        for layout in SECTIONS
+        for layout in layouts()
     ]
 
 
@@ -430,7 +389,7 @@ def rows(report: MonthlyReport) -> Iterator[tuple[str, str, str, Any]]:
     for section in sections(figures):
         for line in section.lines:
             yield (section.key, line.key, line.label, line.value)
-    for kind, label in REQUEST_LABELS.items():
+    for kind, label in request_labels().items():
         for column, heading in REQUEST_COLUMNS:
             yield (
                 "requests",

@@ -9,9 +9,8 @@ channels, requests, cases, users or audit events there are (tests/test_dashboard
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, Exists, Select, and_, case, exists, func, select
 from sqlalchemy.orm import selectinload
@@ -26,23 +25,16 @@ from registry.auth.models import (
     UserTotp,
 )
 from registry.auth.permissions import TWO_FACTOR_ROLES, Permission
-from registry.breaches import services as breaches
 from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.channels.workflow import OFFICIAL_STATUSES
 from registry.consent import services as consents
-from registry.consent.models import LogoConsent
-from registry.lifecycle.kind import WorkItem
-from registry.media import services as media
+from registry.lifecycle.kind import SHOWN, Card, Listing, WorkItem, kinds
 from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
 from registry.roster import services as roster
 from registry.vault import services as custody
 from registry.web import workqueue
 
-T = TypeVar("T")
-
-#: How many of each list the home page shows (the rest are a link away).
-SHOWN = 3
 #: How many of a person's own open requests and cases the home page lists.
 OWN_SHOWN = 10
 #: A channel review or a logo consent's expiry "due soon" falls within this many days (the
@@ -54,22 +46,6 @@ DORMANT_AFTER_DAYS = 90
 #: The home page re-hashes this many of the newest audit events on every view; the whole chain
 #: (about a second per 100,000 events) is checked on request and by ``flask audit verify``.
 AUDIT_EVENTS_CHECKED = 1000
-
-
-@dataclass(frozen=True)
-class Listing(Generic[T]):
-    """The first few of something, and how many there are in all."""
-
-    items: list[T]
-    total: int
-
-    @classmethod
-    def of(cls, items: Sequence[T], shown: int = SHOWN) -> Listing[T]:
-        return cls(list(items[:shown]), len(items))
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.items)
 
 
 # --- everyone: their own requests and cases ------------------------------------------------------
@@ -88,37 +64,12 @@ def own_work(user: User) -> OwnWork:
     return OwnWork(Listing.of(items, OWN_SHOWN), sum(1 for item in items if item.needs_you))
 
 
-# --- line managers, HR and the communications team: breach cases --------------------------------
-
-#: Those who act on breach cases: a line manager on those assigned to them, comms on those to route
-#: (and, for their information, those flagged as a reputational risk), HR on escalated ones. Auditors
-#: read every case but act on none, so they get no card.
-BREACH_HANDLING = (Permission.BREACH_MANAGE, Permission.BREACH_ROUTE, Permission.BREACH_HR)
-
-
-def breach_cases_waiting(user: User) -> tuple[Listing[WorkItem], Listing[WorkItem]]:
-    """The cases awaiting ``user``'s action (never one about them), and those shown to them for
-    information only (comms: flagged as a reputational risk): how many, and the oldest few."""
-    items = breaches.waiting_for(user)
-    return (Listing.of([i for i in items if i.needs_you]), Listing.of([i for i in items if not i.needs_you]))
-
-
 # --- communications team and auditors ------------------------------------------------------------
 
 
 def work_queue() -> Listing[WorkItem]:
     """What awaits the communications team: how much, and the oldest few."""
     return Listing.of(workqueue.for_comms())
-
-
-def media_contacts_waiting() -> Listing[WorkItem]:
-    """Media approaches the communications team has still to act on, oldest first (policy 8.1)."""
-    return Listing.of(media.work_items_for_comms())
-
-
-def consents_expiring(within_days: int = DUE_WITHIN_DAYS) -> Listing[LogoConsent]:
-    today = clock.today()
-    return Listing.of(consents.expiring_between(today, today + dt.timedelta(days=within_days)))
 
 
 def _first_with_total(statement: Select[Any], shown: int = SHOWN) -> tuple[list[Any], int]:
@@ -291,12 +242,9 @@ class Dashboard:
     """What one person's home page shows; ``None`` where their permissions do not reach."""
 
     own: OwnWork
-    breach_cases: Listing[WorkItem] | None = None
-    #: Cases shown for information only (flagged as a reputational risk): not counted as waiting.
-    breach_information: Listing[WorkItem] | None = None
     queue: Listing[WorkItem] | None = None
-    media_contacts: Listing[WorkItem] | None = None
-    consents_expiring: Listing[LogoConsent] | None = None
+    #: The kinds' own cards (breach cases to act on, media contacts to triage, consents expiring…).
+    cards: list[Card] = field(default_factory=list)
     channel_reviews: ChannelReviews | None = None
     rotations: Rotations | None = None
     open_findings: int | None = None
@@ -312,14 +260,9 @@ class Dashboard:
 def for_user(user: User) -> Dashboard:
     """Everything ``user``'s home page shows, each figure only where their permissions allow."""
     board = Dashboard(own=own_work(user))
-    if any(user.can(permission) for permission in BREACH_HANDLING):
-        board.breach_cases, board.breach_information = breach_cases_waiting(user)
     if user.can(Permission.WORK_QUEUE):
         board.queue = work_queue()
-    if user.can(Permission.MEDIA_CONTACT_TRIAGE):
-        board.media_contacts = media_contacts_waiting()
-    if user.can(Permission.CONSENT_DECIDE):
-        board.consents_expiring = consents_expiring()
+    board.cards = [card for kind in kinds() if (card := kind.home_card(user)) is not None]
     if user.can(Permission.CHANNEL_READ_ALL):
         board.channel_reviews = channel_reviews()
         board.by_status = channels.counts_by_status()
@@ -337,15 +280,12 @@ def for_user(user: User) -> Dashboard:
     board.acts_on = frozenset(
         name
         for name, permissions in (
-            ("breach_cases", BREACH_HANDLING),
             ("queue", (Permission.WORK_QUEUE,)),
-            ("media_contacts", (Permission.MEDIA_CONTACT_TRIAGE,)),
             ("rotations", (Permission.CREDENTIAL_MANAGE,)),
             ("channel_reviews", (Permission.CHANNEL_EDIT,)),
-            ("consents_expiring", (Permission.CONSENT_DECIDE,)),
             ("open_findings", (Permission.MONITORING_MANAGE,)),
             ("users", (Permission.USER_MANAGE,)),
         )
         if any(user.can(p) for p in permissions) and getattr(board, name) is not None
-    )
+    ) | {card.name for card in board.cards}
     return board
