@@ -27,6 +27,7 @@ from sqlalchemy import (
     CursorResult,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     Result,
@@ -104,6 +105,11 @@ str200 = Annotated[str, mapped_column(String(200))]
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
+
+
+def indexes(*columns: str) -> tuple[Index, ...]:
+    """An index on each of ``columns``, for ``__table_args__``: the naming convention names it ix_<table>_<column>."""
+    return tuple(Index(None, column) for column in columns)
 
 
 PRIVATE_FILE_MODE = 0o600

@@ -11,8 +11,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
-from registry.channels.models import Channel
-from registry.channels.platforms import PLATFORMS, Platform
+from registry.channels.models import Channel, OnPlatform
 from registry.db import Base, created, intpk
 
 REFERENCE_PATTERN = re.compile(r"^\s*UA-?(\d{1,9})\s*$", re.IGNORECASE)
@@ -50,7 +49,7 @@ def finding_id_from_reference(reference: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-class UnauthorisedAccount(Base):
+class UnauthorisedAccount(OnPlatform, Base):
     __tablename__ = "unauthorised_accounts"
     __table_args__ = (
         CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
@@ -83,10 +82,6 @@ class UnauthorisedAccount(Base):
     @property
     def status_enum(self) -> FindingStatus:
         return FindingStatus(self.status)
-
-    @property
-    def platform_label(self) -> str:
-        return PLATFORMS[Platform(self.platform)].label
 
     @property
     def is_open(self) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.channels.models import Channel
-from registry.db import Base, UTCDateTime, created, intpk
+from registry.db import Base, UTCDateTime, created, indexes, intpk
 
 
 class PlatformRole(StrEnum):
@@ -44,10 +44,7 @@ class RosterGrant(Base):
     __table_args__ = (
         CheckConstraint(f"platform_role IN ({ROLE_VALUES})", name="platform_role_known"),
         CheckConstraint("user_id IS NOT NULL OR organisation IS NOT NULL", name="person_identified"),
-        Index("ix_roster_grants_channel_id", "channel_id"),
-        Index("ix_roster_grants_user_id", "user_id"),
-        Index("ix_roster_grants_expires_on", "expires_on"),
-        Index("ix_roster_grants_revoked_at", "revoked_at"),
+        *indexes("channel_id", "user_id", "expires_on", "revoked_at"),
     )
 
     id: Mapped[intpk]

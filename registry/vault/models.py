@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.crypto import Sealed
-from registry.db import Base, UTCDateTime, created, intpk
+from registry.db import Base, UTCDateTime, created, indexes, intpk
 
 
 class CredentialKind(StrEnum):
@@ -69,8 +69,7 @@ class Credential(Base):
     __table_args__ = (
         CheckConstraint(f"kind IN ({KIND_VALUES})", name="kind_known"),
         UniqueConstraint("channel_id", "kind"),
-        Index("ix_credentials_rotation_due_on", "rotation_due_on"),
-        Index("ix_credentials_rotation_required", "rotation_required"),
+        *indexes("rotation_due_on", "rotation_required"),
     )
 
     id: Mapped[intpk]
