@@ -15,8 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.breaches.workflow import LIFECYCLE, OPEN_STATUSES, REPORTER_LABELS, BreachStatus, RouteReason
-from registry.db import Base, UTCDateTime, created, indexes, intpk
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, status_known, values_sql
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
 
 REFERENCE = Reference("BR")
@@ -44,9 +44,9 @@ class BreachReport(RequestMixin[BreachStatus], Base):
 
     __tablename__ = "breach_reports"
     __table_args__ = (
-        status_known(BreachStatus),
+        known("status", BreachStatus),
         CheckConstraint(
-            f"route_reason IS NULL OR route_reason IN ({values_sql(RouteReason)})", name="route_reason_known"
+            f"route_reason IS NULL OR route_reason IN ({sql_values(RouteReason)})", name="route_reason_known"
         ),
         # A member of staff is named as a Registry user, or by name, or not at all.
         CheckConstraint("subject_id IS NULL OR subject_name IS NULL", name="subject_once"),

@@ -5,21 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, ChannelStatus
-from registry.db import Base, created, indexes, intpk, str200
-from registry.lifecycle.models import Reference, RequestMixin, status_known, values_sql
+from registry.db import Base, created, indexes, intpk, known, sql_values, str200
+from registry.lifecycle.models import Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
 
 REFERENCE = Reference("CH")
 reference_for = REFERENCE.of
 id_from_reference = REFERENCE.id_of
-LIVE_VALUES = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATUSES))
-LIVE_CLAUSE = text(f"status IN ({LIVE_VALUES})")
+LIVE_CLAUSE = text(f"status IN ({sql_values(sorted(LIVE_STATUSES))})")
 
 
 class OnPlatform:
@@ -40,8 +39,8 @@ class OnPlatform:
 class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
     __tablename__ = "channels"
     __table_args__ = (
-        CheckConstraint(f"platform IN ({values_sql(Platform)})", name="platform_known"),
-        status_known(ChannelStatus),
+        known("platform", Platform),
+        known("status", ChannelStatus),
         # No two live channels share one account.
         Index(
             "uq_channels_live_handle",

@@ -11,15 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.consent.workflow import APPROVED_STATUSES, EXPIRED, LIFECYCLE, Asset, ConsentStatus, Medium, shown_state
-from registry.db import Base, UTCDateTime, created, indexes, intpk, str200
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, status_known, values_sql
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values, str200
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
 
 REQUEST_REFERENCE = Reference("LCR")
 REQUEST_PATTERN = REQUEST_REFERENCE.pattern
 request_reference_for = REQUEST_REFERENCE.of
 CONSENT_PATTERN = re.compile(r"^\s*LC-?(\d{4})-?(\d{1,9})\s*$", re.IGNORECASE)
-APPROVED_VALUES = ", ".join(f"'{s.value}'" for s in sorted(APPROVED_STATUSES))
 
 
 def consent_reference(year: int, number: int) -> str:
@@ -35,8 +34,8 @@ class LogoConsent(RequestMixin[ConsentStatus], Base):
 
     __tablename__ = "logo_consents"
     __table_args__ = (
-        status_known(ConsentStatus),
-        CheckConstraint(f"asset IN ({values_sql(Asset)})", name="asset_known"),
+        known("status", ConsentStatus),
+        known("asset", Asset),
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
         CheckConstraint(
             "(partner_involved AND partner_name IS NOT NULL) OR (NOT partner_involved AND partner_name IS NULL)",
@@ -44,7 +43,7 @@ class LogoConsent(RequestMixin[ConsentStatus], Base):
         ),
         # An approval always has its reference, its decider and its expiry date.
         CheckConstraint(
-            f"status NOT IN ({APPROVED_VALUES}) OR "
+            f"status NOT IN ({sql_values(sorted(APPROVED_STATUSES))}) OR "
             "(reference IS NOT NULL AND expires_on IS NOT NULL AND decided_by_id IS NOT NULL)",
             name="approval_complete",
         ),
@@ -130,7 +129,7 @@ class LogoConsentMedium(Base):
 
     __tablename__ = "logo_consent_media"
     __table_args__ = (
-        CheckConstraint(f"medium IN ({values_sql(Medium)})", name="medium_known"),
+        known("medium", Medium),
         Index("ix_logo_consent_media_medium", "medium"),
     )
 

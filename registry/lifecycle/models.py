@@ -1,19 +1,18 @@
-"""What every kind's request model shares: its references, its status check and its status's words.
+"""What the kinds' request models share: their references, their status as its enum, their attachments.
 
 A request model mixes in :class:`RequestMixin` (``status_type`` names its status enum) and keeps its
-own columns, in the order its table was created (a mixin's columns would come after them);
-:func:`status_known` is the check constraint on its status column, and a :class:`Reference` gives
-its references ("CH-0042") and reads them back.
+own columns, in the order its table was created (a mixin's columns would come after them); a
+:class:`Reference` gives its references ("CH-0042") and reads them back; a file attached to a
+request (evidence, artwork) is an :class:`AttachmentMixin`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Generic, cast
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from registry.db import created, indexes
@@ -21,16 +20,6 @@ from registry.lifecycle.table import S, Status
 
 if TYPE_CHECKING:
     from registry.uploads.models import Upload
-
-
-def values_sql(values: type[StrEnum]) -> str:
-    """An enum's values as SQL literals, for ``IN (…)`` check constraints: "'requested', 'approved'"."""
-    return ", ".join(f"'{member.value}'" for member in values)
-
-
-def status_known(statuses: type[Status]) -> CheckConstraint:
-    """The check constraint that keeps a request's status one of its enum's."""
-    return CheckConstraint(f"status IN ({values_sql(statuses)})", name="status_known")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.channels.models import OnPlatform
 from registry.channels.platforms import Platform
-from registry.db import Base, UTCDateTime, created, indexes, intpk
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, status_known, values_sql
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
 from registry.media.workflow import LIFECYCLE, NOTE, MediaContactStatus
 
@@ -31,8 +31,8 @@ class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
 
     __tablename__ = "media_contacts"
     __table_args__ = (
-        status_known(MediaContactStatus),
-        CheckConstraint(f"platform IN ({values_sql(Platform)})", name="platform_known"),
+        known("status", MediaContactStatus),
+        known("platform", Platform),
         CheckConstraint("deadline_at IS NULL OR deadline_at >= contacted_at", name="deadline_after_contact"),
         CheckConstraint("status <> 'advice_given' OR advice IS NOT NULL", name="advice_given_has_advice"),
         CheckConstraint(

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from registry.auth.models import User
 from registry.channels.models import Channel
-from registry.db import Base, UTCDateTime, created, indexes, intpk
-from registry.lifecycle.models import RequestMixin, status_known
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known
+from registry.lifecycle.models import RequestMixin
 from registry.lifecycle.steps import StepMixin
 from registry.posts.workflow import LIFECYCLE, PostStatus
 from registry.uploads.models import Upload
@@ -39,7 +39,7 @@ class PromotionalPost(RequestMixin[PostStatus], Base):
 
     __tablename__ = "promotional_posts"
     __table_args__ = (
-        status_known(PostStatus),
+        known("status", PostStatus),
         CheckConstraint(
             "(findings_accepted_at IS NULL AND findings_accepted_by_id IS NULL AND findings_acceptance IS NULL)"
             " OR (findings_accepted_at IS NOT NULL AND findings_accepted_by_id IS NOT NULL"
