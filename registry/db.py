@@ -16,17 +16,20 @@ import datetime as dt
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, cast
 
 from flask import Flask, Response, current_app, g
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     CursorResult,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     Result,
@@ -104,6 +107,21 @@ str200 = Annotated[str, mapped_column(String(200))]
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
+
+
+def sql_values(values: Iterable[StrEnum]) -> str:
+    """An enum's values (or some of its members) as SQL literals, for ``IN (…)``: "'requested', 'approved'"."""
+    return ", ".join(f"'{member.value}'" for member in values)
+
+
+def known(column: str, values: Iterable[StrEnum]) -> CheckConstraint:
+    """The check constraint ``<column>_known``: the column holds one of the enum's values."""
+    return CheckConstraint(f"{column} IN ({sql_values(values)})", name=f"{column}_known")
+
+
+def indexes(*columns: str) -> tuple[Index, ...]:
+    """An index on each of ``columns``, for ``__table_args__``: the naming convention names it ix_<table>_<column>."""
+    return tuple(Index(None, column) for column in columns)
 
 
 PRIVATE_FILE_MODE = 0o600

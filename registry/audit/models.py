@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.db import Base, BigIntId, UTCDateTime, bigpk
+from registry.db import Base, BigIntId, UTCDateTime, bigpk, indexes
 
 GENESIS_HASH = "0" * 64
 
@@ -139,9 +139,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_object", "object_type", "object_id"),
-        Index("ix_audit_events_occurred_at", "occurred_at"),
-        Index("ix_audit_events_action", "action"),
-        Index("ix_audit_events_actor_id", "actor_id"),
+        *indexes("occurred_at", "action", "actor_id"),
     )
 
     id: Mapped[bigpk]

@@ -23,9 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.permissions import EVERYDAY, Permission, Role, permissions_for
-from registry.db import Base, UTCDateTime, created, intpk, str200
-
-ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
+from registry.db import Base, UTCDateTime, created, intpk, known, str200
 
 
 class User(Base):
@@ -93,7 +91,7 @@ class User(Base):
 
 class UserRole(Base):
     __tablename__ = "user_roles"
-    __table_args__ = (CheckConstraint(f"role IN ({ROLE_VALUES})", name="role_known"),)
+    __table_args__ = (known("role", Role),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -199,7 +197,6 @@ class SetupReason(StrEnum):
 
 
 SETUP_TOKEN_CONTEXT = b"registry/setup-link/v1|"
-SETUP_REASON_VALUES = ", ".join(f"'{r.value}'" for r in SetupReason)
 
 
 class SetupLink(Base):
@@ -212,7 +209,7 @@ class SetupLink(Base):
 
     __tablename__ = "setup_links"
     __table_args__ = (
-        CheckConstraint(f"reason IN ({SETUP_REASON_VALUES})", name="reason_known"),
+        known("reason", SetupReason),
         Index("ix_setup_links_user_id", "user_id"),
     )
 
@@ -283,10 +280,6 @@ class AccountRequestStatus(StrEnum):
         }[self]
 
 
-REQUEST_KIND_VALUES = ", ".join(f"'{k.value}'" for k in AccountRequestKind)
-REQUEST_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in AccountRequestStatus)
-
-
 class AccountRequest(Base):
     """A privileged change to someone's account that one administrator asks for and a second approves
     (the four-eyes rule): giving a privileged role, or resetting a privileged user's two-factor sign-in.
@@ -297,8 +290,8 @@ class AccountRequest(Base):
 
     __tablename__ = "account_requests"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({REQUEST_KIND_VALUES})", name="kind_known"),
-        CheckConstraint(f"status IN ({REQUEST_STATUS_VALUES})", name="status_known"),
+        known("kind", AccountRequestKind),
+        known("status", AccountRequestStatus),
         CheckConstraint("kind <> 'grant_roles' OR roles IS NOT NULL", name="roles_given"),
         CheckConstraint("requested_by_id <> user_id", name="not_for_oneself"),
         CheckConstraint(

@@ -9,41 +9,22 @@ still counts in the monthly figures.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
-from registry.breaches.workflow import (
-    LIFECYCLE,
-    OPEN_STATUSES,
-    REPORTER_LABELS,
-    BreachStatus,
-    RouteReason,
-)
-from registry.db import Base, UTCDateTime, created, intpk
+from registry.breaches.workflow import LIFECYCLE, OPEN_STATUSES, REPORTER_LABELS, BreachStatus, RouteReason
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
-from registry.uploads.models import Upload
 
-REFERENCE_PATTERN = re.compile(r"^\s*BR-?(\d{1,9})\s*$", re.IGNORECASE)
-STATUS_VALUES = ", ".join(f"'{s.value}'" for s in BreachStatus)
-REASON_VALUES = ", ".join(f"'{r.value}'" for r in RouteReason)
+REFERENCE = Reference("BR")
+REFERENCE_PATTERN = REFERENCE.pattern
+reference_for = REFERENCE.of
 ACCOUNT_MAX = 200
 LINK_MAX = 2000
 NAME_MAX = 200
-
-
-def reference_for(report_id: int) -> str:
-    return f"BR-{report_id:04d}"
 
 
 class PolicyClause(Base):
@@ -58,13 +39,15 @@ class PolicyClause(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
-class BreachReport(Base):
+class BreachReport(RequestMixin[BreachStatus], Base):
     """A suspected breach of the social media policy and where it stands (policy 9)."""
 
     __tablename__ = "breach_reports"
     __table_args__ = (
-        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
-        CheckConstraint(f"route_reason IS NULL OR route_reason IN ({REASON_VALUES})", name="route_reason_known"),
+        known("status", BreachStatus),
+        CheckConstraint(
+            f"route_reason IS NULL OR route_reason IN ({sql_values(RouteReason)})", name="route_reason_known"
+        ),
         # A member of staff is named as a Registry user, or by name, or not at all.
         CheckConstraint("subject_id IS NULL OR subject_name IS NULL", name="subject_once"),
         # Nobody handles a report about themselves.
@@ -87,15 +70,11 @@ class BreachReport(Base):
             "(reporter_id IS NOT NULL AND account IS NOT NULL AND description IS NOT NULL)",
             name="details_until_anonymised",
         ),
-        Index("ix_breach_reports_status", "status"),
-        Index("ix_breach_reports_reporter_id", "reporter_id"),
-        Index("ix_breach_reports_subject_id", "subject_id"),
-        Index("ix_breach_reports_manager_id", "manager_id"),
-        Index("ix_breach_reports_created_at", "created_at"),
-        Index("ix_breach_reports_closed_at", "closed_at"),
-        Index("ix_breach_reports_escalated_at", "escalated_at"),
-        Index("ix_breach_reports_flagged_at", "flagged_at"),
+        *indexes(
+            "status", "reporter_id", "subject_id", "manager_id", "created_at", "closed_at", "escalated_at", "flagged_at"
+        ),
     )
+    status_type = BreachStatus
 
     id: Mapped[intpk]
     status: Mapped[str] = mapped_column(String(16))
@@ -130,10 +109,6 @@ class BreachReport(Base):
     @property
     def reference(self) -> str:
         return reference_for(self.id)
-
-    @property
-    def status_enum(self) -> BreachStatus:
-        return BreachStatus(self.status)
 
     @property
     def is_open(self) -> bool:
@@ -184,31 +159,19 @@ class BreachReportClause(Base):
     clause_id: Mapped[int] = mapped_column(ForeignKey("policy_clauses.id"), primary_key=True)
 
 
-class BreachEvidence(Base):
+class BreachEvidence(AttachmentMixin, Base):
     """A file sent with a report (a screenshot, a saved page). Removed when the report is anonymised."""
 
     __tablename__ = "breach_evidence"
-    __table_args__ = (
-        UniqueConstraint("report_id", "upload_id"),
-        Index("ix_breach_evidence_upload_id", "upload_id"),
-    )
+    parent_key = "report_id"
 
-    id: Mapped[intpk]
     report_id: Mapped[int] = mapped_column(ForeignKey("breach_reports.id", ondelete="CASCADE"))
-    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
-    added_at: Mapped[created]
-
-    upload: Mapped[Upload] = relationship(lazy="joined", innerjoin=True)
 
 
 class BreachStep(StepMixin, Base):
     """One step of a report's history: who, when, from what to what, and what they wrote."""
 
     __tablename__ = "breach_steps"
-    __table_args__ = (
-        Index("ix_breach_steps_report_id", "report_id"),
-        Index("ix_breach_steps_occurred_at", "occurred_at"),
-    )
     parent_key = "report_id"
     lifecycle = LIFECYCLE
     action_length = 16

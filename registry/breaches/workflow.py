@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
@@ -52,6 +52,7 @@ class Handling(Transition[BreachStatus, BreachAction]):
     made (four-eyes); the manager's actions are for the manager the report is assigned to only.
     ``question``: how the form asks for the note (its hint is ``note_hint``)."""
 
+    audit_prefix: ClassVar[str] = "BREACH"
     handler: Handler
     question: str
     four_eyes: bool = True
@@ -81,10 +82,8 @@ LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle(
             target=BreachStatus.WITH_MANAGER,
             handler=Handler.COMMS,
             permission=Permission.BREACH_ROUTE,
-            audit=AuditAction.BREACH_ROUTE,
             label="Send it to a line manager",
             done="sent to a line manager",
-            step="Sent to a line manager",
             question="Note for the line manager (optional)",
             note_hint="For example who the member of staff is, if the reporter did not say.",
         ),
@@ -94,7 +93,6 @@ LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle(
             target=BreachStatus.CLOSED,
             handler=Handler.COMMS,
             permission=Permission.BREACH_ROUTE,
-            audit=AuditAction.BREACH_CLOSE,
             label="Close it: not a matter for a line manager",
             done="closed",
             step="Closed by the communications team",
@@ -109,7 +107,6 @@ LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle(
             target=BreachStatus.CLOSED,
             handler=Handler.MANAGER,
             permission=Permission.BREACH_MANAGE,
-            audit=AuditAction.BREACH_RESOLVE,
             label="I resolved it informally: close it",
             done="resolved and closed",
             step="Resolved informally",
@@ -124,10 +121,8 @@ LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle(
             target=BreachStatus.WITH_HR,
             handler=Handler.MANAGER,
             permission=Permission.BREACH_MANAGE,
-            audit=AuditAction.BREACH_ESCALATE,
             label="Escalate it to HR",
             done="escalated to HR",
-            step="Escalated to HR",
             question="Why does it need HR?",
             note_hint="What you tried, and why it cannot be resolved informally (policy 9.2).",
             note=Need.REQUIRED,
@@ -139,10 +134,9 @@ LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle(
             target=BreachStatus.TO_ROUTE,
             handler=Handler.MANAGER,
             permission=Permission.BREACH_MANAGE,
-            audit=AuditAction.BREACH_ROUTE,
+            audit_as=AuditAction.BREACH_ROUTE,
             label="It is not mine to handle: hand it back to communications",
             done="handed back to the communications team",
-            step="Handed back to the communications team",
             question="Why is it not yours to handle?",
             note_hint="For example: they are not in my team. Say who their line manager is, if you know.",
             note=Need.REQUIRED,
@@ -154,7 +148,7 @@ LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle(
             target=BreachStatus.CLOSED,
             handler=Handler.HR,
             permission=Permission.BREACH_HR,
-            audit=AuditAction.BREACH_HR_OUTCOME,
+            audit_as=AuditAction.BREACH_HR_OUTCOME,
             label="Record the outcome",
             done="closed with HR's outcome",
             step="HR outcome recorded",

@@ -3,47 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
+from typing import TYPE_CHECKING
 
-from sqlalchemy import (
-    CheckConstraint,
-    Date,
-    ForeignKey,
-    Index,
-    String,
-    Text,
-    func,
-    text,
-)
+from sqlalchemy import Date, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, ChannelStatus
-from registry.db import Base, created, intpk, str200
+from registry.db import Base, created, indexes, intpk, known, sql_values, str200
+from registry.lifecycle.models import Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
 
-REFERENCE_PATTERN = re.compile(r"^\s*CH-?(\d{1,9})\s*$", re.IGNORECASE)
-PLATFORM_VALUES = ", ".join(f"'{p.value}'" for p in Platform)
-STATUS_VALUES = ", ".join(f"'{s.value}'" for s in ChannelStatus)
-LIVE_VALUES = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATUSES))
-LIVE_CLAUSE = text(f"status IN ({LIVE_VALUES})")
+REFERENCE = Reference("CH")
+reference_for = REFERENCE.of
+id_from_reference = REFERENCE.id_of
+LIVE_CLAUSE = text(f"status IN ({sql_values(sorted(LIVE_STATUSES))})")
 
 
-def reference_for(channel_id: int) -> str:
-    return f"CH-{channel_id:04d}"
+class OnPlatform:
+    """A row about an account on one of the platforms (a channel, a media approach, a finding)."""
+
+    if TYPE_CHECKING:
+        platform: Mapped[str]
+
+    @property
+    def platform_enum(self) -> Platform:
+        return Platform(self.platform)
+
+    @property
+    def platform_label(self) -> str:
+        return PLATFORMS[self.platform_enum].label
 
 
-def id_from_reference(reference: str) -> int | None:
-    match = REFERENCE_PATTERN.match(reference or "")
-    return int(match.group(1)) if match else None
-
-
-class Channel(Base):
+class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
     __tablename__ = "channels"
     __table_args__ = (
-        CheckConstraint(f"platform IN ({PLATFORM_VALUES})", name="platform_known"),
-        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
+        known("platform", Platform),
+        known("status", ChannelStatus),
         # No two live channels share one account.
         Index(
             "uq_channels_live_handle",
@@ -53,17 +50,13 @@ class Channel(Base):
             postgresql_where=LIVE_CLAUSE,
             sqlite_where=LIVE_CLAUSE,
         ),
-        Index("ix_channels_status", "status"),
-        Index("ix_channels_platform", "platform"),
-        Index("ix_channels_department", "department"),
-        Index("ix_channels_requester_id", "requester_id"),
-        Index("ix_channels_created_at", "created_at"),
-        Index("ix_channels_next_review_on", "next_review_on"),
+        *indexes("status", "platform", "department", "requester_id", "created_at", "next_review_on"),
         Index("ix_channels_platform_handle", "platform", "handle"),
         # The inventory sorts by name and department case-insensitively.
         Index("ix_channels_lower_display_name", func.lower(text("display_name")), "id"),
         Index("ix_channels_lower_department", func.lower(text("department")), "id"),
     )
+    status_type = ChannelStatus
 
     id: Mapped[intpk]
     platform: Mapped[str] = mapped_column(String(16))
@@ -97,18 +90,6 @@ class Channel(Base):
         return reference_for(self.id)
 
     @property
-    def status_enum(self) -> ChannelStatus:
-        return ChannelStatus(self.status)
-
-    @property
-    def platform_enum(self) -> Platform:
-        return Platform(self.platform)
-
-    @property
-    def platform_label(self) -> str:
-        return PLATFORMS[self.platform_enum].label
-
-    @property
     def status_label(self) -> str:
         return self.status_enum.label
 
@@ -117,16 +98,12 @@ class ChannelTransition(StepMixin, Base):
     """One step of a channel's history: who moved it, when, from what to what, and why."""
 
     __tablename__ = "channel_transitions"
-    __table_args__ = (
-        Index("ix_channel_transitions_channel_id", "channel_id"),
-        Index("ix_channel_transitions_occurred_at", "occurred_at"),
-        Index("ix_channel_transitions_action", "action"),
-    )
     parent_key = "channel_id"
     lifecycle = LIFECYCLE
     action_length = 20
     status_length = 20
     note_column = "reason"
+    indexed = ("action",)
 
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     #: What the step's note is called in the API and on the pages.

@@ -10,10 +10,10 @@ along this table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final
 
-from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
 from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
 
@@ -41,7 +41,15 @@ class ChannelAction(StrEnum):
     WITHDRAW = "withdraw"
 
 
-LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, Transition[ChannelStatus, ChannelAction]]] = Lifecycle(
+@dataclass(frozen=True, kw_only=True)
+class ChannelMove(Transition[ChannelStatus, ChannelAction]):
+    """A row of the channel table: the communications team operate a channel unless the row says otherwise."""
+
+    audit_prefix: ClassVar[str] = "CHANNEL"
+    permission: Permission | None = Permission.CHANNEL_OPERATE
+
+
+LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecycle(
     statuses={
         #: label, phrase ("CH-0001 is …"), NHS tag colour.
         ChannelStatus.REQUESTED: State("Requested", "waiting for a decision", "blue"),
@@ -56,113 +64,91 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, Transition[ChannelStatu
         ChannelStatus.WITHDRAWN: State("Withdrawn", "withdrawn", "grey"),
     },
     transitions=(
-        Transition(
+        ChannelMove(
             action=ChannelAction.APPROVE,
             sources=frozenset({ChannelStatus.REQUESTED}),
             target=ChannelStatus.APPROVED,
             permission=Permission.CHANNEL_DECIDE,
-            audit=AuditAction.CHANNEL_APPROVE,
             label="Approve the request",
             done="approved",
-            step="Approved",
             note_label="Notes for the requester (optional)",
             four_eyes=True,
         ),
-        Transition(
+        ChannelMove(
             action=ChannelAction.REJECT,
             sources=frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED}),
             target=ChannelStatus.REJECTED,
             permission=Permission.CHANNEL_DECIDE,
-            audit=AuditAction.CHANNEL_REJECT,
             label="Reject the request",
             done="rejected",
-            step="Rejected",
             note=Need.REQUIRED,
             note_label="Why is it rejected?",
             four_eyes=True,
             warning=True,
         ),
-        Transition(
+        ChannelMove(
             action=ChannelAction.REQUEST_INFO,
             sources=frozenset({ChannelStatus.REQUESTED}),
             target=ChannelStatus.INFO_REQUESTED,
             permission=Permission.CHANNEL_DECIDE,
-            audit=AuditAction.CHANNEL_REQUEST_INFO,
             label="Ask for more information",
             done="sent back for more information",
-            step="Sent back for more information",
             note=Need.REQUIRED,
             note_label="What do you need to know?",
             four_eyes=True,
         ),
-        Transition(
+        ChannelMove(
             action=ChannelAction.RESUBMIT,
             sources=frozenset({ChannelStatus.INFO_REQUESTED}),
             target=ChannelStatus.REQUESTED,
             permission=None,
-            audit=AuditAction.CHANNEL_RESUBMIT,
             label="Resubmit the request",
             done="resubmitted",
-            step="Resubmitted",
             note_label="What has changed? (optional)",
         ),
-        Transition(
+        ChannelMove(
             action=ChannelAction.ACTIVATE,
             sources=frozenset({ChannelStatus.APPROVED}),
             target=ChannelStatus.ACTIVE,
-            permission=Permission.CHANNEL_OPERATE,
-            audit=AuditAction.CHANNEL_ACTIVATE,
             label="Mark as active (the account is live)",
             done="activated",
-            step="Activated",
             note_label="Notes (optional)",
         ),
-        Transition(
+        ChannelMove(
             action=ChannelAction.SUSPEND,
             sources=frozenset({ChannelStatus.ACTIVE}),
             target=ChannelStatus.SUSPENDED,
-            permission=Permission.CHANNEL_OPERATE,
-            audit=AuditAction.CHANNEL_SUSPEND,
             label="Suspend the channel",
             done="suspended",
-            step="Suspended",
             note=Need.REQUIRED,
             note_label="Why is it suspended?",
             warning=True,
         ),
-        Transition(
+        ChannelMove(
             action=ChannelAction.REINSTATE,
             sources=frozenset({ChannelStatus.SUSPENDED}),
             target=ChannelStatus.ACTIVE,
-            permission=Permission.CHANNEL_OPERATE,
-            audit=AuditAction.CHANNEL_REINSTATE,
             label="Reinstate the channel",
             done="reinstated",
-            step="Reinstated",
             note_label="Notes (optional)",
         ),
-        Transition(
+        ChannelMove(
             action=ChannelAction.RETIRE,
             sources=frozenset({ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED}),
             target=ChannelStatus.RETIRED,
-            permission=Permission.CHANNEL_OPERATE,
-            audit=AuditAction.CHANNEL_RETIRE,
             label="Retire the channel",
             done="retired",
-            step="Retired",
             note=Need.REQUIRED,
             note_label="Why is it retired?",
             warning=True,
         ),
-        Transition(
+        ChannelMove(
             action=ChannelAction.WITHDRAW,
             sources=frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}),
             target=ChannelStatus.WITHDRAWN,
             permission=None,
-            audit=AuditAction.CHANNEL_WITHDRAW,
             label="Withdraw your request",
             done="withdrawn",
-            step="Withdrawn",
             note_label="Why are you withdrawing it? (optional)",
             warning=True,
         ),
@@ -190,6 +176,4 @@ OPEN_REQUEST_STATUSES: Final = frozenset(
     {ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}
 )
 
-TRANSITIONS: Final[dict[ChannelAction, Transition[ChannelStatus, ChannelAction]]] = {
-    t.action: t for t in LIFECYCLE.transitions
-}
+TRANSITIONS: Final[dict[ChannelAction, ChannelMove]] = {t.action: t for t in LIFECYCLE.transitions}

@@ -6,50 +6,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
-from registry.consent.workflow import (
-    APPROVED_STATUSES,
-    EXPIRED,
-    LIFECYCLE,
-    Asset,
-    ConsentStatus,
-    Medium,
-    shown_state,
-)
-from registry.db import Base, UTCDateTime, created, intpk, str200
+from registry.consent.workflow import APPROVED_STATUSES, EXPIRED, LIFECYCLE, Asset, ConsentStatus, Medium, shown_state
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values, str200
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
-from registry.uploads.models import Upload
 
-REQUEST_PATTERN = re.compile(r"^\s*LCR-?(\d{1,9})\s*$", re.IGNORECASE)
+REQUEST_REFERENCE = Reference("LCR")
+REQUEST_PATTERN = REQUEST_REFERENCE.pattern
+request_reference_for = REQUEST_REFERENCE.of
 CONSENT_PATTERN = re.compile(r"^\s*LC-?(\d{4})-?(\d{1,9})\s*$", re.IGNORECASE)
-STATUS_VALUES = ", ".join(f"'{s.value}'" for s in ConsentStatus)
-APPROVED_VALUES = ", ".join(f"'{s.value}'" for s in sorted(APPROVED_STATUSES))
-ASSET_VALUES = ", ".join(f"'{a.value}'" for a in Asset)
-MEDIUM_VALUES = ", ".join(f"'{m.value}'" for m in Medium)
-
-
-def request_reference_for(consent_id: int) -> str:
-    return f"LCR-{consent_id:04d}"
 
 
 def consent_reference(year: int, number: int) -> str:
     return f"LC-{year}-{number:04d}"
 
 
-class LogoConsent(Base):
+class LogoConsent(RequestMixin[ConsentStatus], Base):
     """A request to use the Trust logo and/or the NHS lozenge, and (once approved) the consent.
 
     Every request has a request reference (``LCR-0042``) from the start; an approval
@@ -58,8 +34,8 @@ class LogoConsent(Base):
 
     __tablename__ = "logo_consents"
     __table_args__ = (
-        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
-        CheckConstraint(f"asset IN ({ASSET_VALUES})", name="asset_known"),
+        known("status", ConsentStatus),
+        known("asset", Asset),
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
         CheckConstraint(
             "(partner_involved AND partner_name IS NOT NULL) OR (NOT partner_involved AND partner_name IS NULL)",
@@ -67,18 +43,15 @@ class LogoConsent(Base):
         ),
         # An approval always has its reference, its decider and its expiry date.
         CheckConstraint(
-            f"status NOT IN ({APPROVED_VALUES}) OR "
+            f"status NOT IN ({sql_values(sorted(APPROVED_STATUSES))}) OR "
             "(reference IS NOT NULL AND expires_on IS NOT NULL AND decided_by_id IS NOT NULL)",
             name="approval_complete",
         ),
         CheckConstraint("status <> 'approved_with_conditions' OR conditions IS NOT NULL", name="conditions_given"),
         UniqueConstraint("reference"),
-        Index("ix_logo_consents_status", "status"),
-        Index("ix_logo_consents_requester_id", "requester_id"),
-        Index("ix_logo_consents_expires_on", "expires_on"),
-        Index("ix_logo_consents_status_changed_at", "status_changed_at"),
-        Index("ix_logo_consents_created_at", "created_at"),
+        *indexes("status", "requester_id", "expires_on", "status_changed_at", "created_at"),
     )
+    status_type = ConsentStatus
 
     id: Mapped[intpk]
     title: Mapped[str200]
@@ -115,10 +88,6 @@ class LogoConsent(Base):
     @property
     def request_reference(self) -> str:
         return request_reference_for(self.id)
-
-    @property
-    def status_enum(self) -> ConsentStatus:
-        return ConsentStatus(self.status)
 
     @property
     def asset_enum(self) -> Asset:
@@ -160,7 +129,7 @@ class LogoConsentMedium(Base):
 
     __tablename__ = "logo_consent_media"
     __table_args__ = (
-        CheckConstraint(f"medium IN ({MEDIUM_VALUES})", name="medium_known"),
+        known("medium", Medium),
         Index("ix_logo_consent_media_medium", "medium"),
     )
 
@@ -168,25 +137,19 @@ class LogoConsentMedium(Base):
     medium: Mapped[str] = mapped_column(String(20), primary_key=True)
 
 
-class LogoConsentArtwork(Base):
+class LogoConsentArtwork(AttachmentMixin, Base):
     """A draft artwork file of a request. Removed artwork is kept (``removed_at``) so the
     history shows what comms saw when they decided."""
 
     __tablename__ = "logo_consent_artwork"
-    __table_args__ = (
-        UniqueConstraint("consent_id", "upload_id"),
-        Index("ix_logo_consent_artwork_upload_id", "upload_id"),
-    )
+    parent_key = "consent_id"
 
-    id: Mapped[intpk]
     consent_id: Mapped[int] = mapped_column(ForeignKey("logo_consents.id", ondelete="CASCADE"))
-    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
-    added_at: Mapped[created]
-    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # After the attachment's own columns, as the table was created.
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), sort_order=1)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), sort_order=1)
 
     consent: Mapped[LogoConsent] = relationship(back_populates="artwork")
-    upload: Mapped[Upload] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def is_current(self) -> bool:
@@ -198,10 +161,6 @@ class LogoConsentStep(StepMixin, Base):
     (with a decision, what the decider recorded against the checklist)."""
 
     __tablename__ = "logo_consent_steps"
-    __table_args__ = (
-        Index("ix_logo_consent_steps_consent_id", "consent_id"),
-        Index("ix_logo_consent_steps_occurred_at", "occurred_at"),
-    )
     parent_key = "consent_id"
     lifecycle = LIFECYCLE
 

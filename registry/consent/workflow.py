@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final
 
-from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
 from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
 
@@ -59,6 +58,7 @@ class ConsentTransition(Transition[ConsentStatus, ConsentAction]):
     only then).
     """
 
+    audit_prefix: ClassVar[str] = "CONSENT"
     note_prompt: str
     permission: Permission | None = Permission.CONSENT_DECIDE
     four_eyes: bool = True
@@ -95,20 +95,16 @@ LIFECYCLE: Final[Lifecycle[ConsentStatus, ConsentAction, ConsentTransition]] = L
             action=ConsentAction.APPROVE,
             sources=frozenset({ConsentStatus.SUBMITTED}),
             target=ConsentStatus.APPROVED,
-            audit=AuditAction.CONSENT_APPROVE,
             label="Approve",
             done="approved",
-            step="Approved",
             note_prompt="Message to the requester (optional)",
         ),
         ConsentTransition(
             action=ConsentAction.APPROVE_WITH_CONDITIONS,
             sources=frozenset({ConsentStatus.SUBMITTED}),
             target=ConsentStatus.APPROVED_WITH_CONDITIONS,
-            audit=AuditAction.CONSENT_APPROVE_WITH_CONDITIONS,
             label="Approve with conditions",
             done="approved with conditions",
-            step="Approved with conditions",
             note_prompt="Message to the requester (optional)",
             conditions_required=True,
         ),
@@ -116,7 +112,6 @@ LIFECYCLE: Final[Lifecycle[ConsentStatus, ConsentAction, ConsentTransition]] = L
             action=ConsentAction.REQUEST_CHANGES,
             sources=frozenset({ConsentStatus.SUBMITTED}),
             target=ConsentStatus.CHANGES_REQUESTED,
-            audit=AuditAction.CONSENT_REQUEST_CHANGES,
             label="Ask for changes",
             done="sent back for changes",
             step="Changes requested",
@@ -128,10 +123,8 @@ LIFECYCLE: Final[Lifecycle[ConsentStatus, ConsentAction, ConsentTransition]] = L
             action=ConsentAction.REJECT,
             sources=frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED}),
             target=ConsentStatus.REJECTED,
-            audit=AuditAction.CONSENT_REJECT,
             label="Reject",
             done="rejected",
-            step="Rejected",
             note_prompt="Why is it rejected?",
             note=Need.REQUIRED,
             note_missing="Give the reason for rejecting the request",
@@ -142,7 +135,6 @@ LIFECYCLE: Final[Lifecycle[ConsentStatus, ConsentAction, ConsentTransition]] = L
             target=ConsentStatus.SUBMITTED,
             permission=None,
             four_eyes=False,
-            audit=AuditAction.CONSENT_RESUBMIT,
             label="Resubmit",
             done="resubmitted",
             step="Changed and resubmitted",
@@ -154,10 +146,8 @@ LIFECYCLE: Final[Lifecycle[ConsentStatus, ConsentAction, ConsentTransition]] = L
             target=ConsentStatus.WITHDRAWN,
             permission=None,
             four_eyes=False,
-            audit=AuditAction.CONSENT_WITHDRAW,
             label="Withdraw your request",
             done="withdrawn",
-            step="Withdrawn",
             note_prompt="Why are you withdrawing it? (optional)",
         ),
     ),

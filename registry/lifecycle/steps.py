@@ -2,8 +2,8 @@
 
 In the spirit of warehouse's ``HasEvents``: a kind's step model mixes this in, names the
 column that points at its request (``parent_key``) and its lifecycle, and gets the common
-columns (action, from and to status, who and when, what they said) and the labels of its
-steps, read from the lifecycle table rather than from a second copy.
+columns (action, from and to status, who and when, what they said), their indexes, and the
+labels of its steps, read from the lifecycle table rather than from a second copy.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from registry.db import UTCDateTime, intpk
+from registry.db import UTCDateTime, indexes, intpk
 
 if TYPE_CHECKING:
     from registry.auth.models import User
@@ -32,6 +32,13 @@ class StepMixin:
     action_length: ClassVar[int] = 32
     status_length: ClassVar[int] = 24
     note_column: ClassVar[str] = "note"
+    #: Columns indexed besides the request's and ``occurred_at``.
+    indexed: ClassVar[tuple[str, ...]] = ()
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index, ...]:
+        """An index on the request's column, on ``occurred_at`` and on each of ``indexed``."""
+        return indexes(cls.parent_key, "occurred_at", *cls.indexed)
 
     id: Mapped[intpk]
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
@@ -70,17 +70,24 @@ class Transition(Generic[S, A]):
     requester may not take it, whatever their roles. ``note``: whether the step's note
     (what the actor says; stored with the step and, masked, in the audit event) is
     required, optional or not taken; ``note_missing`` is what a missing one is told.
-    ``done`` completes "{reference} has been …"; ``step`` labels the history entry.
+    ``done`` completes "{reference} has been …"; ``step`` labels the history entry
+    (by default ``done`` with a capital: "approved", "Approved").
     ``warning``: the page offers it with a warning button (it ends or stops something).
+
+    The audit event is the kind's ``audit_prefix`` and the action's name
+    (``CHANNEL`` and ``APPROVE``: ``AuditAction.CHANNEL_APPROVE``) unless ``audit_as`` names another.
     """
+
+    #: The first part of the names of the kind's audit actions ("CHANNEL"); each kind's row class sets it.
+    audit_prefix: ClassVar[str] = ""
 
     action: A
     sources: frozenset[S]
     target: S
     label: str
     done: str
-    step: str
-    audit: AuditAction
+    step: str = ""
+    audit_as: AuditAction | None = None
     permission: Permission | None
     four_eyes: bool = False
     note: Need = Need.OPTIONAL
@@ -89,6 +96,21 @@ class Transition(Generic[S, A]):
     note_label: str = "Reason"
     note_hint: str = ""
     warning: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.step:
+            object.__setattr__(self, "step", self.done[:1].upper() + self.done[1:])
+        if self.audit_as is None and self._audit_name not in AuditAction.__members__:
+            raise TypeError(f"No audit action {self._audit_name}: name one with audit_as")
+
+    @property
+    def _audit_name(self) -> str:
+        return f"{self.audit_prefix}_{self.action.name}"
+
+    @property
+    def audit(self) -> AuditAction:
+        """The action of the audit event the step writes."""
+        return self.audit_as or AuditAction[self._audit_name]
 
     # Kinds whose API and pages call the note "reason" (SPEC) read the table through these.
     @property

@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-from sqlalchemy import (
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
-from registry.channels.platforms import PLATFORMS, Platform
-from registry.db import Base, UTCDateTime, created, intpk
+from registry.channels.models import OnPlatform
+from registry.channels.platforms import Platform
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
 from registry.media.workflow import LIFECYCLE, NOTE, MediaContactStatus
-from registry.uploads.models import Upload
 
-REFERENCE_PATTERN = re.compile(r"^\s*MC-?(\d{1,9})\s*$", re.IGNORECASE)
-STATUS_VALUES = ", ".join(f"'{s.value}'" for s in MediaContactStatus)
-PLATFORM_VALUES = ", ".join(f"'{p.value}'" for p in Platform)
+REFERENCE = Reference("MC")
+id_from_reference = REFERENCE.id_of
 OUTLET_MAX = 200
 JOURNALIST_MAX = 200
 LINK_MAX = 2048
 
 
-def reference_for(contact_id: int) -> str:
-    return f"MC-{contact_id:04d}"
-
-
-def id_from_reference(reference: str) -> int | None:
-    match = REFERENCE_PATTERN.match(reference or "")
-    return int(match.group(1)) if match else None
-
-
-class MediaContact(Base):
+class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
     """An approach by the media to a member of staff's personal account (policy 8.1).
 
     ``advice`` is the communications team's latest advice to the reporter (each piece
@@ -48,20 +31,17 @@ class MediaContact(Base):
 
     __tablename__ = "media_contacts"
     __table_args__ = (
-        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
-        CheckConstraint(f"platform IN ({PLATFORM_VALUES})", name="platform_known"),
+        known("status", MediaContactStatus),
+        known("platform", Platform),
         CheckConstraint("deadline_at IS NULL OR deadline_at >= contacted_at", name="deadline_after_contact"),
         CheckConstraint("status <> 'advice_given' OR advice IS NOT NULL", name="advice_given_has_advice"),
         CheckConstraint(
             "(status = 'closed' AND closed_at IS NOT NULL) OR (status <> 'closed' AND closed_at IS NULL)",
             name="closed_when_closed",
         ),
-        Index("ix_media_contacts_status", "status"),
-        Index("ix_media_contacts_reporter_id", "reporter_id"),
-        Index("ix_media_contacts_created_at", "created_at"),
-        Index("ix_media_contacts_closed_at", "closed_at"),
-        Index("ix_media_contacts_status_changed_at", "status_changed_at"),
+        *indexes("status", "reporter_id", "created_at", "closed_at", "status_changed_at"),
     )
+    status_type = MediaContactStatus
 
     id: Mapped[intpk]
     platform: Mapped[str] = mapped_column(String(16))
@@ -88,11 +68,7 @@ class MediaContact(Base):
 
     @property
     def reference(self) -> str:
-        return reference_for(self.id)
-
-    @property
-    def status_enum(self) -> MediaContactStatus:
-        return MediaContactStatus(self.status)
+        return REFERENCE.of(self.id)
 
     @property
     def status_label(self) -> str:
@@ -101,14 +77,6 @@ class MediaContact(Base):
     @property
     def tag_colour(self) -> str:
         return self.status_enum.colour
-
-    @property
-    def platform_enum(self) -> Platform:
-        return Platform(self.platform)
-
-    @property
-    def platform_label(self) -> str:
-        return PLATFORMS[self.platform_enum].label
 
     @property
     def is_open(self) -> bool:
@@ -122,21 +90,13 @@ class MediaContact(Base):
         return self.outlet or self.journalist or "Unknown outlet"
 
 
-class MediaContactEvidence(Base):
+class MediaContactEvidence(AttachmentMixin, Base):
     """A screenshot (an image or a PDF) of the approach."""
 
     __tablename__ = "media_contact_evidence"
-    __table_args__ = (
-        UniqueConstraint("media_contact_id", "upload_id"),
-        Index("ix_media_contact_evidence_upload_id", "upload_id"),
-    )
+    parent_key = "media_contact_id"
 
-    id: Mapped[intpk]
     media_contact_id: Mapped[int] = mapped_column(ForeignKey("media_contacts.id", ondelete="CASCADE"))
-    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
-    added_at: Mapped[created]
-
-    upload: Mapped[Upload] = relationship(lazy="joined", innerjoin=True)
 
 
 class MediaContactStep(StepMixin, Base):
@@ -146,10 +106,6 @@ class MediaContactStep(StepMixin, Base):
     """
 
     __tablename__ = "media_contact_steps"
-    __table_args__ = (
-        Index("ix_media_contact_steps_media_contact_id", "media_contact_id"),
-        Index("ix_media_contact_steps_occurred_at", "occurred_at"),
-    )
     parent_key = "media_contact_id"
     lifecycle = LIFECYCLE
 

@@ -56,7 +56,7 @@ class Triage(Transition[MediaContactStatus, TriageAction]):
     #: What the reporter is told (the subject of their message), ``{ref}`` filled in.
     tells_reporter: str
     permission: Permission | None = Permission.MEDIA_CONTACT_TRIAGE
-    audit: AuditAction = AuditAction.MEDIA_CONTACT_TRIAGE
+    audit_as: AuditAction | None = AuditAction.MEDIA_CONTACT_TRIAGE
     four_eyes: bool = True
 
 
@@ -78,7 +78,6 @@ LIFECYCLE: Final[Lifecycle[MediaContactStatus, TriageAction, Triage]] = Lifecycl
             target=MediaContactStatus.ACKNOWLEDGED,
             label="Acknowledge: we have it and are looking at it",
             done="acknowledged",
-            step="Acknowledged",
             advice=Need.NONE,
             tells_reporter="The communications team has your media approach {ref}",
         ),
@@ -112,7 +111,6 @@ LIFECYCLE: Final[Lifecycle[MediaContactStatus, TriageAction, Triage]] = Lifecycl
             target=MediaContactStatus.CLOSED,
             label="Close, with the outcome",
             done="closed",
-            step="Closed",
             advice=Need.NONE,
             note=Need.REQUIRED,
             note_missing="Record the outcome in the note, for example what was said to the journalist",

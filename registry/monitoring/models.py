@@ -7,13 +7,12 @@ import re
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
-from registry.channels.models import Channel
-from registry.channels.platforms import PLATFORMS, Platform
-from registry.db import Base, created, intpk
+from registry.channels.models import Channel, OnPlatform
+from registry.db import Base, created, intpk, known
 
 REFERENCE_PATTERN = re.compile(r"^\s*UA-?(\d{1,9})\s*$", re.IGNORECASE)
 
@@ -38,7 +37,6 @@ FINDING_LABELS: Final = {
     FindingStatus.DISMISSED: "Dismissed",
 }
 OPEN_FINDINGS: Final = frozenset({FindingStatus.UNAUTHORISED, FindingStatus.TAKEDOWN_REQUESTED})
-STATUS_VALUES = ", ".join(f"'{s.value}'" for s in FindingStatus)
 
 
 def finding_reference(finding_id: int) -> str:
@@ -50,10 +48,10 @@ def finding_id_from_reference(reference: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-class UnauthorisedAccount(Base):
+class UnauthorisedAccount(OnPlatform, Base):
     __tablename__ = "unauthorised_accounts"
     __table_args__ = (
-        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
+        known("status", FindingStatus),
         Index("ix_unauthorised_accounts_status", "status"),
         Index("ix_unauthorised_accounts_platform_handle", "platform", "handle"),
         Index("ix_unauthorised_accounts_found_on", "found_on"),
@@ -83,10 +81,6 @@ class UnauthorisedAccount(Base):
     @property
     def status_enum(self) -> FindingStatus:
         return FindingStatus(self.status)
-
-    @property
-    def platform_label(self) -> str:
-        return PLATFORMS[Platform(self.platform)].label
 
     @property
     def is_open(self) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
-from registry.db import Base, UTCDateTime, created, intpk
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known
 
 
 class Delivery(StrEnum):
@@ -30,16 +30,12 @@ class Delivery(StrEnum):
         }[self]
 
 
-DELIVERY_VALUES = ", ".join(f"'{d.value}'" for d in Delivery)
-
-
 class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
-        CheckConstraint(f"delivery IN ({DELIVERY_VALUES})", name="delivery_known"),
+        known("delivery", Delivery),
         Index("ix_notifications_recipient_id_created_at", "recipient_id", "created_at"),
-        Index("ix_notifications_delivery", "delivery"),
-        Index("ix_notifications_created_at", "created_at"),
+        *indexes("delivery", "created_at"),
         # A reminder is sent once: the same key (what, about what, for whom, which day) twice is refused.
         Index("uq_notifications_dedupe_key", "dedupe_key", unique=True),
     )

@@ -5,27 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import (
-    CheckConstraint,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from registry.auth.models import User
 from registry.channels.models import Channel
-from registry.db import Base, UTCDateTime, created, intpk
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known
+from registry.lifecycle.models import RequestMixin
 from registry.lifecycle.steps import StepMixin
 from registry.posts.workflow import LIFECYCLE, PostStatus
 from registry.uploads.models import Upload
 
 REFERENCE_PATTERN = re.compile(r"^\s*PP-(\d{4})-(\d{1,9})\s*$", re.IGNORECASE)
-STATUS_VALUES = ", ".join(f"'{s.value}'" for s in PostStatus)
 CONSENT_LOCATION_MAX = 500
 FIELD_TEXT = "text"
 FIELD_ALT_TEXT = "alt_text"
@@ -43,12 +34,12 @@ def parse_reference(reference: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-class PromotionalPost(Base):
+class PromotionalPost(RequestMixin[PostStatus], Base):
     """A request to publish a post on one or more of the Trust's channels (policy 7.1)."""
 
     __tablename__ = "promotional_posts"
     __table_args__ = (
-        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
+        known("status", PostStatus),
         CheckConstraint(
             "(findings_accepted_at IS NULL AND findings_accepted_by_id IS NULL AND findings_acceptance IS NULL)"
             " OR (findings_accepted_at IS NOT NULL AND findings_accepted_by_id IS NOT NULL"
@@ -58,11 +49,9 @@ class PromotionalPost(Base):
         CheckConstraint("status <> 'scheduled' OR scheduled_for IS NOT NULL", name="scheduled_has_time"),
         CheckConstraint("status <> 'published' OR published_at IS NOT NULL", name="published_has_time"),
         CheckConstraint("version >= 1", name="version_positive"),
-        Index("ix_promotional_posts_status", "status"),
-        Index("ix_promotional_posts_requester_id", "requester_id"),
-        Index("ix_promotional_posts_status_changed_at", "status_changed_at"),
-        Index("ix_promotional_posts_created_at", "created_at"),
+        *indexes("status", "requester_id", "status_changed_at", "created_at"),
     )
+    status_type = PostStatus
 
     id: Mapped[intpk]
     year: Mapped[int] = mapped_column(Integer)
@@ -109,10 +98,6 @@ class PromotionalPost(Base):
     @property
     def reference(self) -> str:
         return reference_for(self.year, self.id)
-
-    @property
-    def status_enum(self) -> PostStatus:
-        return PostStatus(self.status)
 
     @property
     def status_label(self) -> str:
@@ -213,10 +198,6 @@ class PostTransition(StepMixin, Base):
     """One step of a post's history: who did what, when, from what to what, and why."""
 
     __tablename__ = "promotional_post_transitions"
-    __table_args__ = (
-        Index("ix_promotional_post_transitions_post_id", "post_id"),
-        Index("ix_promotional_post_transitions_occurred_at", "occurred_at"),
-    )
     parent_key = "post_id"
     lifecycle = LIFECYCLE
     action_length = 20

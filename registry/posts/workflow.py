@@ -11,10 +11,10 @@ resubmission is the requester's change of the post (:func:`registry.posts.intake
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final
 
-from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
 from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
 
@@ -52,8 +52,13 @@ EDITABLE_STATUSES: Final = frozenset({PostStatus.SUBMITTED, PostStatus.CHANGES_R
 DECISIONS: Final = (PostAction.APPROVE, PostAction.REQUEST_CHANGES, PostAction.REJECT)
 
 
-#: A row of the post lifecycle table (posts take nothing beyond the note: no columns of their own).
-PostMove = Transition[PostStatus, PostAction]
+@dataclass(frozen=True, kw_only=True)
+class PostMove(Transition[PostStatus, PostAction]):
+    """A row of the post table (posts take nothing beyond the note: no columns of their own). The
+    communications team take each action unless the row says otherwise."""
+
+    audit_prefix: ClassVar[str] = "POST"
+    permission: Permission | None = Permission.POST_DECIDE
 
 
 LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
@@ -72,11 +77,8 @@ LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
             action=PostAction.APPROVE,
             sources=frozenset({PostStatus.SUBMITTED}),
             target=PostStatus.APPROVED,
-            permission=Permission.POST_DECIDE,
-            audit=AuditAction.POST_APPROVE,
             label="Approve the post",
             done="approved",
-            step="Approved",
             note_label="Notes for the requester (optional)",
             four_eyes=True,
         ),
@@ -84,8 +86,6 @@ LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
             action=PostAction.REQUEST_CHANGES,
             sources=frozenset({PostStatus.SUBMITTED}),
             target=PostStatus.CHANGES_REQUESTED,
-            permission=Permission.POST_DECIDE,
-            audit=AuditAction.POST_REQUEST_CHANGES,
             label="Ask for changes",
             done="sent back for changes",
             step="Changes requested",
@@ -97,11 +97,8 @@ LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
             action=PostAction.REJECT,
             sources=frozenset({PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED}),
             target=PostStatus.REJECTED,
-            permission=Permission.POST_DECIDE,
-            audit=AuditAction.POST_REJECT,
             label="Reject the post",
             done="rejected",
-            step="Rejected",
             note=Need.REQUIRED,
             note_label="Why is it rejected?",
             four_eyes=True,
@@ -112,10 +109,8 @@ LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
             sources=frozenset({PostStatus.CHANGES_REQUESTED}),
             target=PostStatus.SUBMITTED,
             permission=None,
-            audit=AuditAction.POST_RESUBMIT,
             label="Resubmit the post",
             done="resubmitted",
-            step="Resubmitted",
             note_label="What has changed? (optional)",
         ),
         PostMove(
@@ -123,10 +118,8 @@ LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
             sources=OPEN_STATUSES,
             target=PostStatus.WITHDRAWN,
             permission=None,
-            audit=AuditAction.POST_WITHDRAW,
             label="Withdraw your request",
             done="withdrawn",
-            step="Withdrawn",
             note_label="Why are you withdrawing it? (optional)",
             warning=True,
         ),
@@ -134,19 +127,14 @@ LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle(
             action=PostAction.SCHEDULE,
             sources=frozenset({PostStatus.APPROVED, PostStatus.SCHEDULED}),
             target=PostStatus.SCHEDULED,
-            permission=Permission.POST_DECIDE,
-            audit=AuditAction.POST_SCHEDULE,
             label="Schedule the post",
             done="scheduled",
-            step="Scheduled",
             note_label="Notes (optional)",
         ),
         PostMove(
             action=PostAction.PUBLISH,
             sources=frozenset({PostStatus.APPROVED, PostStatus.SCHEDULED}),
             target=PostStatus.PUBLISHED,
-            permission=Permission.POST_DECIDE,
-            audit=AuditAction.POST_PUBLISH,
             label="Record that the post is published",
             done="recorded as published",
             step="Published",

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
-from registry.db import Base, UTCDateTime, intpk
+from registry.db import Base, UTCDateTime, intpk, known
 
 
 class ReportStatus(StrEnum):
@@ -36,7 +36,6 @@ class ReportStatus(StrEnum):
 
 
 STATUS_LABELS: Final = {ReportStatus.DRAFT: "Draft", ReportStatus.ISSUED: "Issued"}
-STATUS_VALUES = ", ".join(f"'{s.value}'" for s in ReportStatus)
 
 
 class MonthlyReport(Base):
@@ -44,7 +43,7 @@ class MonthlyReport(Base):
 
     __tablename__ = "monthly_reports"
     __table_args__ = (
-        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_known"),
+        known("status", ReportStatus),
         CheckConstraint(
             "status <> 'issued' OR (issued_at IS NOT NULL AND issued_by_id IS NOT NULL)", name="issue_recorded"
         ),

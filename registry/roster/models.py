@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.channels.models import Channel
-from registry.db import Base, UTCDateTime, created, intpk
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values
 
 
 class PlatformRole(StrEnum):
@@ -34,20 +34,14 @@ class PlatformRole(StrEnum):
         return self.value.capitalize()
 
 
-ROLE_VALUES = ", ".join(f"'{r.value}'" for r in PlatformRole)
-
-
 class RosterGrant(Base):
     """A person's role on one channel's account: a Registry user, or a named outsider (an agency)."""
 
     __tablename__ = "roster_grants"
     __table_args__ = (
-        CheckConstraint(f"platform_role IN ({ROLE_VALUES})", name="platform_role_known"),
+        known("platform_role", PlatformRole),
         CheckConstraint("user_id IS NOT NULL OR organisation IS NOT NULL", name="person_identified"),
-        Index("ix_roster_grants_channel_id", "channel_id"),
-        Index("ix_roster_grants_user_id", "user_id"),
-        Index("ix_roster_grants_expires_on", "expires_on"),
-        Index("ix_roster_grants_revoked_at", "revoked_at"),
+        *indexes("channel_id", "user_id", "expires_on", "revoked_at"),
     )
 
     id: Mapped[intpk]
@@ -85,7 +79,6 @@ class ReviewDecision(StrEnum):
     REVOKED = "revoked"
 
 
-DECISION_VALUES = ", ".join(f"'{d.value}'" for d in ReviewDecision)
 REVIEW_SCOPES: Final = ("all", "some")
 
 
@@ -116,7 +109,7 @@ class AccessReviewItem(Base):
     __tablename__ = "access_review_items"
     __table_args__ = (
         UniqueConstraint("review_id", "grant_id"),
-        CheckConstraint(f"decision IS NULL OR decision IN ({DECISION_VALUES})", name="decision_known"),
+        CheckConstraint(f"decision IS NULL OR decision IN ({sql_values(ReviewDecision)})", name="decision_known"),
         Index("ix_access_review_items_grant_id", "grant_id"),
     )
 

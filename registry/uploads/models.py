@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
-from registry.db import Base, created, intpk
+from registry.db import Base, created, intpk, known
 
 
 class UploadType(StrEnum):
@@ -29,9 +29,6 @@ class UploadType(StrEnum):
         return self.value.startswith("image/")
 
 
-TYPE_VALUES = ", ".join(f"'{t.value}'" for t in UploadType)
-
-
 class Upload(Base):
     """A file someone sent, as stored under ``<instance>/uploads/<stored_name>``.
 
@@ -42,7 +39,7 @@ class Upload(Base):
     __tablename__ = "uploads"
     __table_args__ = (
         UniqueConstraint("stored_name"),
-        CheckConstraint(f"content_type IN ({TYPE_VALUES})", name="content_type_known"),
+        known("content_type", UploadType),
         CheckConstraint("size > 0", name="size_positive"),
         CheckConstraint("length(sha256) = 64", name="sha256_length"),
         Index("ix_uploads_uploaded_by_id", "uploaded_by_id"),

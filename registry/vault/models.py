@@ -9,7 +9,6 @@ from typing import Final
 
 from sqlalchemy import (
     Boolean,
-    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.crypto import Sealed
-from registry.db import Base, UTCDateTime, created, intpk
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known
 
 
 class CredentialKind(StrEnum):
@@ -48,7 +47,6 @@ KIND_LABELS: Final = {
     CredentialKind.TOTP_SEED: "Two-factor (TOTP) seed",
     CredentialKind.NOTES: "Custody notes",
 }
-KIND_VALUES = ", ".join(f"'{k.value}'" for k in CredentialKind)
 
 
 class RevealAction(StrEnum):
@@ -67,10 +65,9 @@ class Credential(Base):
 
     __tablename__ = "credentials"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({KIND_VALUES})", name="kind_known"),
+        known("kind", CredentialKind),
         UniqueConstraint("channel_id", "kind"),
-        Index("ix_credentials_rotation_due_on", "rotation_due_on"),
-        Index("ix_credentials_rotation_required", "rotation_required"),
+        *indexes("rotation_due_on", "rotation_required"),
     )
 
     id: Mapped[intpk]
