@@ -33,7 +33,7 @@ from registry.auth.views import bp
 from registry.errors import Invalid
 from registry.notifications.services import smtp_configured
 from registry.web.forms import ConfirmForm, apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
 
 
 def _actor() -> User:
@@ -68,7 +68,6 @@ def _asked(request_: AccountRequest | None) -> str:
 @bp.route("/admin/users")
 @requires(Permission.USER_MANAGE)
 def users() -> ResponseReturnValue:
-    page, per_page = page_args(50)
     q = request.args.get("q", "").strip()[:200]
     statement = select(User).options(selectinload(User.role_grants)).order_by(User.active.desc(), func.lower(User.name))
     if q:
@@ -76,7 +75,7 @@ def users() -> ResponseReturnValue:
         statement = statement.where(
             or_(func.lower(User.name).like(like, escape=db.LIKE_ESCAPE), User.email.like(like, escape=db.LIKE_ESCAPE))
         )
-    result = paginate(db.session(), statement, page, per_page)
+    result = paged(statement, 50)
     return render_template("auth/users.html", page=result, q=q, waiting=approvals.waiting_count())
 
 
@@ -299,11 +298,10 @@ def revoke_token(user_id: int, token_id: int) -> ResponseReturnValue:
 @requires(Permission.USER_MANAGE)
 def approvals_index() -> ResponseReturnValue:
     """What administrators have asked for and wait on a second administrator, and what was decided."""
-    page, per_page = page_args(25)
     return render_template(
         "auth/approvals.html",
         waiting=list(db.session().execute(approvals.waiting().limit(100)).scalars()),
-        decided=paginate(db.session(), approvals.decided(), page, per_page),
+        decided=paged(approvals.decided(), 25),
         can_approve=approvals.can_approve,
         confirm=ConfirmForm(),
     )

@@ -17,7 +17,7 @@ from registry import db
 from registry.auth.models import User, UserRole
 from registry.auth.permissions import Permission, Role
 from registry.breaches import messages
-from registry.breaches.models import REFERENCE_PATTERN, BreachReport, BreachStep
+from registry.breaches.models import REFERENCE_PATTERN, BreachEvidence, BreachReport, BreachStep
 from registry.breaches.workflow import (
     LIFECYCLE,
     OPEN_STATUSES,
@@ -27,7 +27,7 @@ from registry.breaches.workflow import (
     Handling,
     RouteReason,
 )
-from registry.errors import Conflict, NotFound, NotPermitted
+from registry.errors import Conflict, NotPermitted
 from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, RequestKind, WorkItem
 from registry.lifecycle.table import Status, Transition
@@ -93,12 +93,11 @@ class BreachReports(RequestKind[BreachReport]):
     note_audited = False
     four_eyes_refusal = "You made this report, so someone else must handle it (four-eyes rule)."
 
-    def id_from_reference(self, reference: str) -> int | None:
-        match = REFERENCE_PATTERN.match(reference or "")
-        return int(match.group(1)) if match else None
-
-    def not_found(self, reference: str) -> NotFound:
-        return NotFound(f"There is no breach report {reference!r}. Check the reference, for example BR-0042.")
+    reference_pattern = REFERENCE_PATTERN
+    reference_example = "BR-0042"
+    files_model = BreachEvidence
+    files_column = "report_id"
+    file_noun = "evidence file"
 
     # --- who sees what: never the member of staff a case is about -------------------------------
 

@@ -33,8 +33,8 @@ from registry.breaches.workflow import (
 from registry.uploads import services as uploads
 from registry.web import security
 from registry.web.current import signed_in
-from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.forms import apply_errors, ask_to_choose_again
+from registry.web.pagination import paged
 from registry.web.refusals import Attempt, attempt
 
 bp = Blueprint("breaches", __name__, url_prefix="/breaches")
@@ -55,8 +55,7 @@ def index() -> ResponseReturnValue:
     user = signed_in()
     state = request.args.get("state", "")
     state = state if state in services.FILTERS else ""
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.search(user, state), page, per_page)
+    result = paged(services.search(user, state), 25)
     return render_template(
         "breaches/index.html",
         page=result,
@@ -84,11 +83,6 @@ def _answers(form: ReportForm) -> services.BreachAnswers:
     )
 
 
-def choose_again(count: int) -> str:
-    files = "file" if count == 1 else f"{count} files"
-    return f"Choose your evidence {files} again: browsers do not keep chosen files when a form needs correcting."
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.BREACH_REPORT)
 def new() -> ResponseReturnValue:
@@ -103,11 +97,7 @@ def new() -> ResponseReturnValue:
                 "success",
             )
             return redirect(url_for("breaches.detail", reference=done.result.reference))
-        chosen = uploads.chosen_files(form.evidence.data or [])
-        if done.invalid and chosen:
-            again = choose_again(len(chosen))
-            refused = list(form.evidence.errors)
-            form.evidence.errors = [f"{refused[0]} {again}" if refused else again]
+        ask_to_choose_again(form, form.evidence, "evidence file", "evidence {n} files")
     return render_template(
         "breaches/new.html",
         form=form,

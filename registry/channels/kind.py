@@ -16,7 +16,7 @@ from registry import clock
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels import registration
-from registry.channels.models import Channel, ChannelTransition, id_from_reference
+from registry.channels.models import REFERENCE_PATTERN, Channel, ChannelTransition
 from registry.channels.platforms import PLATFORMS, HandleError, normalise_handle
 from registry.channels.workflow import (
     AWAITING_COMMS,
@@ -26,9 +26,9 @@ from registry.channels.workflow import (
     ChannelAction,
     ChannelStatus,
 )
-from registry.errors import Conflict, NotFound
+from registry.errors import Conflict
 from registry.lifecycle.kind import Change, RequestKind, WorkItem
-from registry.lifecycle.table import Status, Transition
+from registry.lifecycle.table import Transition
 from registry.text import clean
 
 
@@ -52,21 +52,12 @@ class Channels(RequestKind[Channel]):
         "You made this request, so another member of the communications team must decide it (four-eyes rule)."
     )
 
-    def id_from_reference(self, reference: str) -> int | None:
-        return id_from_reference(reference)
-
-    def not_found(self, reference: str) -> NotFound:
-        return NotFound(f"There is no channel {reference!r}. Check the reference, for example CH-0042.")
+    reference_pattern = REFERENCE_PATTERN
+    reference_example = "CH-0042"
+    called = "channel"
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can do this."
-
-    def wrong_state(self, request: Channel, status: Status, t: Transition[Any, Any]) -> str:
-        allowed = " or ".join(sorted(s.phrase for s in t.sources))
-        return (
-            f"{request.reference} is {status.phrase}, so it cannot be {t.done}. "
-            f"Only a channel that is {allowed} can be {t.done}."
-        )
 
     # The Trust's official accounts are public: anyone signed in may see them.
     def can_view(self, user: User, request: Channel) -> bool:

@@ -19,7 +19,7 @@ from registry.audit.services import Actor, record
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.kind import KIND
-from registry.channels.models import Channel, ChannelTransition, id_from_reference
+from registry.channels.models import Channel, id_from_reference
 from registry.channels.platforms import Platform
 from registry.channels.registration import (
     LIMITS,
@@ -59,25 +59,16 @@ __all__ = [
 ]
 
 
-def get_channel(reference: str, *, for_update: bool = False) -> Channel:
-    return KIND.get(reference, for_update=for_update)
-
-
-def can_view(user: User, channel: Channel) -> bool:
-    """Comms and auditors see every channel; others their own requests and the official accounts."""
-    return KIND.can_view(user, channel)
+get_channel = KIND.get
+#: Comms and auditors see every channel; others their own requests and the official accounts.
+can_view = KIND.can_view
+history = KIND.history
 
 
 def sees_everything(user: User, channel: Channel) -> bool:
     """Comms, auditors and the requester see a channel's internal details and history;
     other staff see only what the public verification page shows."""
     return user.can(Permission.CHANNEL_READ_ALL) or channel.requester_id == user.id
-
-
-def visible_clause(user: User) -> ColumnElement[bool]:
-    """Which channels ``user`` may see: all for comms and auditors; otherwise the
-    Trust's official accounts (public anyway) and their own requests."""
-    return KIND.visible_clause(user)
 
 
 def can_take(user: User, channel: Channel, action: ChannelAction) -> bool:
@@ -161,10 +152,6 @@ def update_details(
     return True
 
 
-def history(channel: Channel) -> list[ChannelTransition]:
-    return list(db.session().execute(KIND.steps(channel)).unique().scalars())
-
-
 SORTS = {
     "reference": Channel.id,
     "name": func.lower(Channel.display_name),
@@ -233,7 +220,7 @@ class ChannelFilters:
 
 def search(filters: ChannelFilters, user: User) -> Select[Channel]:
     """Channels matching ``filters`` that ``user`` may see, in the chosen order."""
-    conditions: list[ColumnElement[bool]] = [visible_clause(user)]
+    conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
     if filters.status:
         conditions.append(Channel.status == filters.status)
     if filters.platform:
@@ -277,7 +264,7 @@ def departments() -> list[str]:
 def counts_by_status(user: User | None = None) -> dict[str, int]:
     statement = select(Channel.status, func.count()).group_by(Channel.status)
     if user is not None:
-        statement = statement.where(visible_clause(user))
+        statement = statement.where(KIND.visible_clause(user))
     return {status: count for status, count in db.session().execute(statement).all()}
 
 

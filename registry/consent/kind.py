@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Final
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -44,10 +44,10 @@ from registry.consent.workflow import (
     ConsentStatus,
     ConsentTransition,
 )
-from registry.errors import Invalid, NotFound
+from registry.errors import Invalid
 from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, RequestKind, WorkItem
-from registry.lifecycle.table import Status, Transition
+from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.text import add_years, clean, masked, uk_date
 from registry.uploads import services as uploads
@@ -67,22 +67,6 @@ def link_to(consent: LogoConsent) -> str:
 def artwork_details(stored: Sequence[Upload]) -> list[dict[str, Any]]:
     # No file names: the trail is append-only and a name can identify a person.
     return [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored]
-
-
-def artwork_of(consent: LogoConsent) -> list[LogoConsentArtwork]:
-    """Every artwork file of the request, current first, then removed ones (newest removal first)."""
-    return list(
-        db.session()
-        .execute(
-            select(LogoConsentArtwork)
-            .where(LogoConsentArtwork.consent_id == consent.id)
-            .order_by(
-                LogoConsentArtwork.removed_at.is_not(None), LogoConsentArtwork.removed_at.desc(), LogoConsentArtwork.id
-            )
-        )
-        .unique()
-        .scalars()
-    )
 
 
 def allocate_reference(year: int, *, session: Session | None = None) -> str:
@@ -154,15 +138,16 @@ class LogoConsents(RequestKind[LogoConsent]):
     four_eyes_refusal = (
         "You made this request, so another member of the communications team must decide it (four-eyes rule)."
     )
+    reference_pattern = REQUEST_PATTERN
+    reference_example = "LCR-0042 or LC-2026-0042"
+    files_model = LogoConsentArtwork
+    files_column = "consent_id"
+    file_noun = "artwork file"
 
     # --- finding one: by either reference ---------------------------------------------------------
 
     def reference_of(self, request: LogoConsent) -> str:
         return request.request_reference
-
-    def id_from_reference(self, reference: str) -> int | None:
-        match = REQUEST_PATTERN.match(reference or "")
-        return int(match.group(1)) if match else None
 
     def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         """By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``)."""
@@ -171,10 +156,9 @@ class LogoConsents(RequestKind[LogoConsent]):
             return super().reference_clause(reference)
         return LogoConsent.reference == consent_reference(int(match.group(1)), int(match.group(2)))
 
-    def not_found(self, reference: str) -> NotFound:
-        return NotFound(
-            f"There is no logo consent {reference!r}. Check the reference, for example LCR-0042 or LC-2026-0042."
-        )
+    def files_order(self) -> tuple[Any, ...]:
+        """Current artwork first, then removed files (newest removal first)."""
+        return (LogoConsentArtwork.removed_at.is_not(None), LogoConsentArtwork.removed_at.desc(), LogoConsentArtwork.id)
 
     # --- refusals in consent's words --------------------------------------------------------------
 
@@ -184,13 +168,6 @@ class LogoConsents(RequestKind[LogoConsent]):
     def requester_only(self, t: Transition[Any, Any]) -> str:
         verb = "withdraw" if t.action is ConsentAction.WITHDRAW else "change and resubmit"
         return f"Only the person who made the request can {verb} it."
-
-    def wrong_state(self, request: LogoConsent, status: Status, t: Transition[Any, Any]) -> str:
-        allowed = " or ".join(sorted(s.phrase for s in t.sources))
-        return (
-            f"{request.request_reference} is {status.phrase}, so it cannot be {t.done}. "
-            f"Only a request that is {allowed} can be {t.done}."
-        )
 
     # --- the hooks ----------------------------------------------------------------------------------
 
@@ -237,7 +214,7 @@ class LogoConsents(RequestKind[LogoConsent]):
         errors.update(problems)
         if note_problem:
             errors[self.note_field] = note_problem
-        current = [a for a in artwork_of(consent) if a.is_current]
+        current = [a for a in self.files(consent) if a.is_current]
         removing = set(inputs["remove_artwork"])
         if removing - {a.upload_id for a in current}:
             errors["remove_artwork"] = "Choose only artwork that is part of this request."

@@ -49,7 +49,6 @@ from registry.consent.kind import (
     KIND,
     NOTE_MAX,
     allocate_reference,
-    artwork_of,
     decide,
     default_expiry,
     link_to,
@@ -60,7 +59,6 @@ from registry.consent.models import (
     CONSENT_PATTERN,
     REQUEST_PATTERN,
     LogoConsent,
-    LogoConsentArtwork,
     LogoConsentCheck,
     LogoConsentMedium,
     LogoConsentStep,
@@ -75,13 +73,11 @@ from registry.consent.workflow import (
     Asset,
     ConsentAction,
     ConsentStatus,
-    ConsentTransition,
     Medium,
 )
-from registry.errors import Invalid, NotFound
+from registry.errors import Invalid
 from registry.lifecycle.kind import WorkItem
 from registry.text import add_years, masked, uk_date
-from registry.uploads.models import Upload
 
 __all__ = [
     "CHECKLIST_OBJECT",
@@ -122,47 +118,13 @@ EXPIRING_SOON_DAYS = 30
 # --- finding a request and who may see it -------------------------------------------------------
 
 
-def not_found(reference: str) -> NotFound:
-    return KIND.not_found(reference)
-
-
-def get_consent(reference: str, *, for_update: bool = False) -> LogoConsent:
-    """By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``)."""
-    return KIND.get(reference, for_update=for_update)
-
-
-def can_view(user: User, consent: LogoConsent) -> bool:
-    return KIND.can_view(user, consent)
-
-
-def visible_consent(reference: str, user: User) -> LogoConsent:
-    """The request, if ``user`` may see it; otherwise "not found" (as if it did not exist)."""
-    return KIND.visible(reference, user)
-
-
-def visible_clause(user: User) -> ColumnElement[bool]:
-    return KIND.visible_clause(user)
-
-
-def artwork_file(consent: LogoConsent, upload_id: int) -> Upload:
-    """One of the request's artwork files (current or removed); "not found" for any other upload."""
-    found = (
-        db.session()
-        .execute(
-            select(LogoConsentArtwork).where(
-                LogoConsentArtwork.consent_id == consent.id, LogoConsentArtwork.upload_id == upload_id
-            )
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
-    if found is None:
-        raise NotFound(f"{consent.request_reference} has no artwork file {upload_id}.")
-    return found.upload
-
-
-def history(consent: LogoConsent) -> list[LogoConsentStep]:
-    return list(db.session().execute(KIND.steps(consent)).unique().scalars())
+#: By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``).
+get_consent = KIND.get
+can_view = KIND.can_view
+visible_consent = KIND.visible
+artwork_of = KIND.files
+artwork_file = KIND.file
+history = KIND.history
 
 
 def last_step(steps: Sequence[LogoConsentStep], action: ConsentAction | str) -> LogoConsentStep | None:
@@ -186,11 +148,6 @@ def checks_of(step: LogoConsentStep | None) -> list[LogoConsentCheck]:
         )
         .scalars()
     )
-
-
-def check_transition(actor: User, consent: LogoConsent, t: ConsentTransition) -> None:
-    """Refuse ``t`` unless ``actor`` may take it on ``consent`` now (says why)."""
-    KIND.check(actor, consent, t)
 
 
 def can_take(user: User, consent: LogoConsent, action: ConsentAction) -> bool:
@@ -262,7 +219,7 @@ def search(filters: ConsentFilters, user: User, *, today: dt.date | None = None)
     "expired" finds approvals past their expiry date, and "approved" only those still in force.
     """
     today = today or clock.today()
-    conditions: list[ColumnElement[bool]] = [visible_clause(user)]
+    conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
     if filters.status == EXPIRED:
         conditions += [_approved(), LogoConsent.expires_on < today]
     elif filters.status in {s.value for s in APPROVED_STATUSES}:

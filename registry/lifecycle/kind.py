@@ -14,6 +14,7 @@ import datetime as dt
 import importlib
 import importlib.util
 import pkgutil
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -27,6 +28,7 @@ from registry.lifecycle.table import Lifecycle, Need, Status, Transition
 
 if TYPE_CHECKING:
     from registry.auth.models import User
+    from registry.uploads.models import Upload
 
 
 #: A request model (its attributes are read through ``Any``: each kind names its own columns).
@@ -114,6 +116,16 @@ class RequestKind(Generic[M]):
     )
     #: Refusals in the kind's own words.
     four_eyes_refusal: ClassVar[str] = "You asked for this, so someone else must decide it (four-eyes rule)."
+    #: A reference: its pattern (the first group is the id), an example, and what a missing one is called
+    #: (the label, in lower case, unless said).
+    reference_pattern: ClassVar[re.Pattern[str] | None] = None
+    reference_example: ClassVar[str] = ""
+    called: ClassVar[str] = ""
+    #: The model linking a request to its files (evidence, artwork), its column naming the request, and
+    #: what one file is called when it is not the request's ("MC-0042 has no screenshot 7").
+    files_model: ClassVar[type[db.Base] | None] = None
+    files_column: ClassVar[str] = ""
+    file_noun: ClassVar[str] = "file"
 
     def __init__(self) -> None:
         if self.name in KINDS:
@@ -123,7 +135,8 @@ class RequestKind(Generic[M]):
     # --- finding one ---------------------------------------------------------------------------
 
     def id_from_reference(self, reference: str) -> int | None:
-        raise NotImplementedError
+        match = self.reference_pattern.match(reference or "") if self.reference_pattern else None
+        return int(match.group(1)) if match else None
 
     def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         """The SQL condition that finds the request called ``reference`` (None: it cannot be one).
@@ -134,7 +147,8 @@ class RequestKind(Generic[M]):
         return getattr(self.model, "id") == found_id  # type: ignore[no-any-return]  # noqa: B009
 
     def not_found(self, reference: str) -> NotFound:
-        return NotFound(f"There is no {self.label.lower()} {reference!r}.")
+        example = f" Check the reference, for example {self.reference_example}." if self.reference_example else ""
+        return NotFound(f"There is no {self.called or self.label.lower()} {reference!r}.{example}")
 
     def get(self, reference: str, *, for_update: bool = False) -> M:
         """The request called ``reference`` (locked for the transaction with ``for_update``)."""
@@ -205,10 +219,9 @@ class RequestKind(Generic[M]):
         return f"Only the communications team can {t.label[0].lower()}{t.label[1:]}."
 
     def wrong_state(self, request: M, status: Status, t: Transition[Any, Any]) -> str:
-        reference = self.reference_of(request)
-        allowed = " or ".join(sorted(s.label.lower() for s in t.sources))
+        allowed = " or ".join(sorted(s.phrase for s in t.sources))
         return (
-            f"{reference} is {status.phrase}, so it cannot be {t.done} now. "
+            f"{self.reference_of(request)} is {status.phrase}, so it cannot be {t.done}. "
             f"Only {self.article()} {self.noun} that is {allowed} can be {t.done}."
         )
 
@@ -261,6 +274,34 @@ class RequestKind(Generic[M]):
             .where(getattr(step, step.parent_key) == getattr(request, "id"))  # noqa: B009
             .order_by(step.occurred_at, step.id)
         )
+
+    def history(self, request: M) -> list[Any]:
+        """Every step of the request, oldest first."""
+        return list(db.session().execute(self.steps(request)).unique().scalars())
+
+    # --- its files ------------------------------------------------------------------------------
+
+    def files_order(self) -> tuple[Any, ...]:
+        """The order of :meth:`files`: as they were added, unless the kind says otherwise."""
+        return (getattr(self.files_model, "id"),)  # noqa: B009
+
+    def files(self, request: M) -> list[Any]:
+        """The links of every file of the request (each with its ``upload``)."""
+        link: Any = self.files_model
+        statement = select(link).where(getattr(link, self.files_column) == getattr(request, "id"))  # noqa: B009
+        return list(db.session().execute(statement.order_by(*self.files_order())).unique().scalars())
+
+    def file(self, request: M, upload_id: int) -> Upload:
+        """One of the request's files; "not found" for any other upload."""
+        link: Any = self.files_model
+        statement = select(link).where(
+            getattr(link, self.files_column) == getattr(request, "id"),  # noqa: B009
+            link.upload_id == upload_id,
+        )
+        found = db.session().execute(statement).unique().scalar_one_or_none()
+        if found is None:
+            raise NotFound(f"{self.reference_of(request)} has no {self.file_noun} {upload_id}.")
+        return found.upload  # type: ignore[no-any-return]
 
     # --- what awaits whom ---------------------------------------------------------------------
 

@@ -14,11 +14,11 @@ from registry.audit.models import AuditAction
 from registry.audit.services import record
 from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.errors import Invalid, NotFound, NotPermitted
+from registry.errors import Invalid, NotPermitted
 from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, RequestKind, WorkItem
-from registry.lifecycle.table import Need, Transition
-from registry.media.models import MediaContact, MediaContactStep, id_from_reference
+from registry.lifecycle.table import Need, Status, Transition
+from registry.media.models import REFERENCE_PATTERN, MediaContact, MediaContactEvidence, MediaContactStep
 from registry.media.workflow import (
     AWAITING_COMMS,
     LIFECYCLE,
@@ -64,14 +64,21 @@ class MediaContacts(RequestKind[MediaContact]):
         "You logged this approach, so another member of the communications team must triage it (four-eyes rule)."
     )
 
-    def id_from_reference(self, reference: str) -> int | None:
-        return id_from_reference(reference)
-
-    def not_found(self, reference: str) -> NotFound:
-        return NotFound(f"There is no media contact {reference!r}. Check the reference, for example MC-0042.")
+    reference_pattern = REFERENCE_PATTERN
+    reference_example = "MC-0042"
+    files_model = MediaContactEvidence
+    files_column = "media_contact_id"
+    file_noun = "screenshot"
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can triage a media contact."
+
+    def wrong_state(self, request: MediaContact, status: Status, t: Transition[Any, Any]) -> str:
+        allowed = " or ".join(sorted(s.label.lower() for s in t.sources))
+        return (
+            f"{request.reference} is {status.phrase}, so it cannot be {t.done} now. "
+            f"Only an approach that is {allowed} can be {t.done}."
+        )
 
     def validate(self, change: Change[MediaContact]) -> None:
         t = change.transition

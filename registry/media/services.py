@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select
 from registry import db
 from registry.auth.models import User
 from registry.channels.platforms import Platform
-from registry.errors import Invalid, NotFound
+from registry.errors import Invalid
 from registry.lifecycle.kind import WorkItem
 from registry.media.intake import (
     DEADLINE_WITHIN,
@@ -36,10 +36,9 @@ from registry.media.intake import (
     log_approach,
 )
 from registry.media.kind import ADVICE_MAX, KIND, NOTE_MAX, add_note, link_to, triage
-from registry.media.models import MediaContact, MediaContactEvidence, MediaContactStep, id_from_reference
+from registry.media.models import MediaContact, MediaContactStep, id_from_reference
 from registry.media.workflow import FILTER_VALUES, NOTE, OPEN_FILTER, OPEN_STATUSES, TriageAction
 from registry.text import uk_midnight
-from registry.uploads.models import Upload
 
 __all__ = [
     "ADVICE_MAX",
@@ -63,57 +62,12 @@ OBJECT_TYPE: Final = KIND.name
 # --- finding an approach and who may see it -------------------------------------------------------
 
 
-def get_contact(reference: str, *, for_update: bool = False) -> MediaContact:
-    return KIND.get(reference, for_update=for_update)
-
-
-def sees_everything(user: User) -> bool:
-    """Comms and auditors: every approach, with the team's notes."""
-    return KIND.sees_everything(user)
-
-
-def visible_contact(reference: str, user: User) -> MediaContact:
-    """The approach, if ``user`` may see it; otherwise "not found" (as if it did not exist)."""
-    return KIND.visible(reference, user)
-
-
-def visible_clause(user: User) -> ColumnElement[bool]:
-    return KIND.visible_clause(user)
-
-
-def offered(user: User, contact: MediaContact) -> list[str]:
-    """What the triage form offers ``user`` now: the allowed actions, then a note (always)."""
-    return KIND.offered(user, contact)
-
-
-def evidence_of(contact: MediaContact) -> list[MediaContactEvidence]:
-    return list(
-        db.session()
-        .execute(
-            select(MediaContactEvidence)
-            .where(MediaContactEvidence.media_contact_id == contact.id)
-            .order_by(MediaContactEvidence.id)
-        )
-        .unique()
-        .scalars()
-    )
-
-
-def evidence_file(contact: MediaContact, upload_id: int) -> Upload:
-    """One of the approach's screenshots; "not found" for any other upload."""
-    found = (
-        db.session()
-        .execute(
-            select(MediaContactEvidence).where(
-                MediaContactEvidence.media_contact_id == contact.id, MediaContactEvidence.upload_id == upload_id
-            )
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
-    if found is None:
-        raise NotFound(f"{contact.reference} has no screenshot {upload_id}.")
-    return found.upload
+#: Comms and auditors: every approach, with the team's notes.
+sees_everything = KIND.sees_everything
+get_contact = KIND.get
+visible_contact = KIND.visible
+evidence_of = KIND.files
+evidence_file = KIND.file
 
 
 def history(contact: MediaContact, user: User) -> list[MediaContactStep]:
@@ -158,7 +112,7 @@ class MediaFilters:
 
 def search(filters: MediaFilters, user: User) -> Select[MediaContact]:
     """Approaches matching ``filters`` that ``user`` may see, newest first."""
-    conditions: list[ColumnElement[bool]] = [visible_clause(user)]
+    conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
     if filters.status == OPEN_FILTER:
         conditions.append(MediaContact.status.in_([s.value for s in OPEN_STATUSES]))
     elif filters.status:

@@ -14,7 +14,7 @@ from registry.monitoring import services
 from registry.monitoring.forms import AdoptForm, FindingForm, MoveForm
 from registry.monitoring.models import FindingStatus, UnauthorisedAccount
 from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 
@@ -24,8 +24,7 @@ bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 def index() -> str:
     status = request.args.get("status", "open")
     platform = request.args.get("platform", "")
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.listing(status, platform), page, per_page)
+    result = paged(services.listing(status, platform), 25)
     return render_template(
         "monitoring/index.html",
         page=result,

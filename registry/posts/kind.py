@@ -22,7 +22,7 @@ from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, NotFound
 from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, RequestKind, WorkItem
-from registry.lifecycle.table import Status, Transition
+from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.posts import findings
 from registry.posts.addresses import check_urls
@@ -106,13 +106,6 @@ class Posts(RequestKind[PromotionalPost]):
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can do this."
-
-    def wrong_state(self, request: PromotionalPost, status: Status, t: Transition[Any, Any]) -> str:
-        allowed = " or ".join(sorted(s.phrase for s in t.sources))
-        return (
-            f"{request.reference} is {status.phrase}, so it cannot be {t.done}. "
-            f"Only a post that is {allowed} can be {t.done}."
-        )
 
     # --- the hooks of a transition ------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from registry.posts.addresses import URL_MAX, check_post_url
 from registry.posts.findings import CurrentFinding, screening_now
 from registry.posts.intake import check_editable, propose, revise
 from registry.posts.kind import KIND, STALE, link
-from registry.posts.models import OBJECT_TYPE, PostTransition, PromotionalPost
+from registry.posts.models import OBJECT_TYPE, PromotionalPost
 from registry.posts.proposals import MAX_CHANNELS, MAX_IMAGES, REASON_MAX, KeptImage, NewImage, PostProposal
 from registry.posts.queries import PostFilters, active_channels, image_of, search
 from registry.posts.workflow import TRANSITIONS, PostAction, PostStatus
@@ -72,21 +72,10 @@ __all__ = [
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_post(reference: str, *, for_update: bool = False) -> PromotionalPost:
-    return KIND.get(reference, for_update=for_update)
-
-
-def can_view(user: User, post: PromotionalPost) -> bool:
-    return KIND.can_view(user, post)
-
-
-def get_visible(reference: str, user: User) -> PromotionalPost:
-    """The post, if ``user`` may see it; otherwise the same "no such post" as for one that does not exist."""
-    return KIND.visible(reference, user)
-
-
-def history(post: PromotionalPost) -> list[PostTransition]:
-    return list(db.session().execute(KIND.steps(post)).scalars())
+get_post = KIND.get
+#: The post, if ``user`` may see it; otherwise the same "no such post" as for one that does not exist.
+get_visible = KIND.visible
+history = KIND.history
 
 
 def work_items_for_comms() -> list[WorkItem]:

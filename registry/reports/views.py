@@ -32,7 +32,7 @@ from registry.reports.models import MonthlyReport
 from registry.web.charts import SVG_CONTENT_SECURITY_POLICY
 from registry.web.exports import csv_response
 from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -46,10 +46,9 @@ def _user() -> User:
 
 
 def _index_page(form: GenerateForm | None = None, status: int = 200) -> tuple[str, int]:
-    page, per_page = page_args(24)
     return render_template(
         "reports/index.html",
-        page=paginate(db.session(), services.issued(), page, per_page),
+        page=paged(services.issued(), 24),
         drafts=services.drafts(),
         form=form or GenerateForm(formdata=None),
         can_manage=_user().can(Permission.REPORT_MANAGE),

@@ -21,7 +21,7 @@ from registry.roster.forms import DecisionForm, GrantForm, ReviewForm, RevokeFor
 from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
 from registry.web.exports import csv_response
 from registry.web.forms import ConfirmForm, apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
 
 bp = Blueprint("roster", __name__)
 
@@ -195,8 +195,7 @@ def index() -> ResponseReturnValue:
     status = request.args.get("status", "active")
     if status not in services.GRANT_FILTERS:
         status = "active"
-    page, per_page = page_args(50)
-    result = paginate(db.session(), services.search_grants(status), page, per_page)
+    result = paged(services.search_grants(status), 50)
     expiring = db.session().execute(services.expiring().limit(50)).unique().scalars().all()
     return render_template(
         "roster/index.html",
@@ -230,8 +229,7 @@ def leavers() -> ResponseReturnValue:
 @bp.route("/access-reviews")
 @requires(Permission.ROSTER_READ)
 def reviews() -> ResponseReturnValue:
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.reviews(), page, per_page)
+    result = paged(services.reviews(), 25)
     return render_template(
         "roster/reviews.html",
         page=result,

@@ -16,7 +16,7 @@ from registry.vault.forms import CodeForm, GenerateForm, RevealForm, StoreForm
 from registry.vault.models import CredentialKind
 from registry.web import security
 from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
 
 bp = Blueprint("vault", __name__)
 
@@ -154,6 +154,5 @@ def copied(reference: str, kind: str) -> ResponseReturnValue:
 @requires(Permission.CREDENTIAL_READ)
 def overview() -> ResponseReturnValue:
     """What needs rotating across every channel, and what each leaver saw."""
-    page, per_page = page_args(50)
-    result = paginate(db.session(), services.needing_rotation(), page, per_page)
+    result = paged(services.needing_rotation(), 50)
     return render_template("vault/overview.html", page=result)
