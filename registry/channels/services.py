@@ -43,6 +43,7 @@ from registry.channels.workflow import (
 )
 from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
+from registry.lifecycle.filters import Filters
 from registry.text import clean
 
 __all__ = [
@@ -166,56 +167,22 @@ SORTS = {
 
 
 @dataclass(frozen=True)
-class ChannelFilters:
+class ChannelFilters(Filters):
+    choices = {
+        "status": [s.value for s in ChannelStatus],
+        "platform": [p.value for p in Platform],
+        "sort": list(SORTS),
+        "direction": ("asc", "desc"),
+    }
+    params = {"direction": "dir"}
+    folded = frozenset({"direction"})
+
     status: str = ""
     platform: str = ""
     department: str = ""
     q: str = ""
     sort: str = "reference"
     direction: str = "asc"
-
-    def query(self) -> dict[str, str]:
-        """These filters as query parameters (for links such as the CSV export)."""
-        values = {
-            "status": self.status,
-            "platform": self.platform,
-            "department": self.department,
-            "q": self.q,
-            "sort": self.sort if self.sort != "reference" else "",
-            "dir": self.direction if self.direction != "asc" else "",
-        }
-        return {key: value for key, value in values.items() if value}
-
-    @classmethod
-    def parse(cls, args: Any, *, strict: bool) -> ChannelFilters:
-        """From query parameters. ``strict`` (the API) refuses unknown values with 422."""
-        errors: dict[str, str] = {}
-        status = (args.get("status") or "").strip()
-        platform = (args.get("platform") or "").strip()
-        sort = (args.get("sort") or "reference").strip()
-        direction = (args.get("dir") or "asc").strip().lower()
-        if status and status not in {s.value for s in ChannelStatus}:
-            errors["status"] = "status must be one of " + ", ".join(s.value for s in ChannelStatus) + "."
-            status = ""
-        if platform and platform not in {p.value for p in Platform}:
-            errors["platform"] = "platform must be one of " + ", ".join(p.value for p in Platform) + "."
-            platform = ""
-        if sort not in SORTS:
-            errors["sort"] = "sort must be one of " + ", ".join(SORTS) + "."
-            sort = "reference"
-        if direction not in {"asc", "desc"}:
-            errors["dir"] = "dir must be asc or desc."
-            direction = "asc"
-        if strict and errors:
-            raise Invalid(errors)
-        return cls(
-            status=status,
-            platform=platform,
-            department=(args.get("department") or "").replace("\x00", "").strip()[:200],
-            q=(args.get("q") or "").replace("\x00", "").strip()[:200],
-            sort=sort,
-            direction=direction,
-        )
 
 
 def search(filters: ChannelFilters, user: User) -> Select[Channel]:

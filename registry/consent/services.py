@@ -13,7 +13,7 @@ that its existence is not given away.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -75,7 +75,7 @@ from registry.consent.workflow import (
     ConsentStatus,
     Medium,
 )
-from registry.errors import Invalid
+from registry.lifecycle.filters import Filters
 from registry.lifecycle.kind import WorkItem
 from registry.text import add_years, masked, uk_date
 
@@ -159,53 +159,14 @@ def can_take(user: User, consent: LogoConsent, action: ConsentAction) -> bool:
 
 
 @dataclass(frozen=True)
-class ConsentFilters:
+class ConsentFilters(Filters):
+    choices = {"status": SHOWN_STATUSES, "asset": [a.value for a in Asset], "medium": [m.value for m in Medium]}
+
     q: str = ""
     status: str = ""
     asset: str = ""
     medium: str = ""
     expiring_soon: bool = False
-
-    def query(self) -> dict[str, str]:
-        """These filters as query parameters (for links such as the CSV download)."""
-        values = {
-            "q": self.q,
-            "status": self.status,
-            "asset": self.asset,
-            "medium": self.medium,
-            "expiring_soon": "true" if self.expiring_soon else "",
-        }
-        return {key: value for key, value in values.items() if value}
-
-    @classmethod
-    def parse(cls, args: Mapping[str, str], *, strict: bool) -> ConsentFilters:
-        """From query parameters; ``strict`` (the API) refuses unknown values with 422."""
-        errors: dict[str, str] = {}
-        status = (args.get("status") or "").strip()
-        asset = (args.get("asset") or "").strip()
-        medium = (args.get("medium") or "").strip()
-        soon = (args.get("expiring_soon") or "").strip().lower()
-        if status and status not in SHOWN_STATUSES:
-            errors["status"] = "status must be one of " + ", ".join(SHOWN_STATUSES) + "."
-            status = ""
-        if asset and asset not in {a.value for a in Asset}:
-            errors["asset"] = "asset must be one of " + ", ".join(a.value for a in Asset) + "."
-            asset = ""
-        if medium and medium not in {m.value for m in Medium}:
-            errors["medium"] = "medium must be one of " + ", ".join(m.value for m in Medium) + "."
-            medium = ""
-        if soon not in ("", "true", "false"):
-            errors["expiring_soon"] = "expiring_soon must be true or false."
-            soon = ""
-        if strict and errors:
-            raise Invalid(errors)
-        return cls(
-            q=(args.get("q") or "").replace("\x00", "").strip()[:200],
-            status=status,
-            asset=asset,
-            medium=medium,
-            expiring_soon=soon == "true",
-        )
 
 
 def _approved() -> ColumnElement[bool]:

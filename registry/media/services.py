@@ -14,7 +14,6 @@ is "not found", so that its existence is not given away.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select
 from registry import db
 from registry.auth.models import User
 from registry.channels.platforms import Platform
-from registry.errors import Invalid
+from registry.lifecycle.filters import Filters
 from registry.lifecycle.kind import WorkItem
 from registry.media.intake import (
     DEADLINE_WITHIN,
@@ -84,30 +83,12 @@ def history(contact: MediaContact, user: User) -> list[MediaContactStep]:
 
 
 @dataclass(frozen=True)
-class MediaFilters:
+class MediaFilters(Filters):
+    choices = {"status": FILTER_VALUES, "platform": [p.value for p in Platform]}
+
     status: str = ""
     platform: str = ""
     q: str = ""
-
-    def query(self) -> dict[str, str]:
-        values = {"status": self.status, "platform": self.platform, "q": self.q}
-        return {key: value for key, value in values.items() if value}
-
-    @classmethod
-    def parse(cls, args: Mapping[str, str], *, strict: bool) -> MediaFilters:
-        """From query parameters; ``strict`` (the API) refuses unknown values with 422."""
-        errors: dict[str, str] = {}
-        status = (args.get("status") or "").strip()
-        platform = (args.get("platform") or "").strip()
-        if status and status not in FILTER_VALUES:
-            errors["status"] = "status must be one of " + ", ".join(FILTER_VALUES) + "."
-            status = ""
-        if platform and platform not in {p.value for p in Platform}:
-            errors["platform"] = "platform must be one of " + ", ".join(p.value for p in Platform) + "."
-            platform = ""
-        if strict and errors:
-            raise Invalid(errors)
-        return cls(status=status, platform=platform, q=(args.get("q") or "").replace("\x00", "").strip()[:200])
 
 
 def search(filters: MediaFilters, user: User) -> Select[MediaContact]:

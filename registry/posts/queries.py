@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
@@ -11,7 +10,8 @@ from registry import db
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.channels.workflow import ChannelStatus
-from registry.errors import Invalid, NotFound
+from registry.errors import NotFound
+from registry.lifecycle.filters import Filters
 from registry.posts.kind import KIND
 from registry.posts.models import PostImage, PromotionalPost, parse_reference
 from registry.posts.workflow import PostStatus
@@ -25,22 +25,11 @@ def image_of(post: PromotionalPost, image_id: int) -> PostImage:
 
 
 @dataclass(frozen=True)
-class PostFilters:
+class PostFilters(Filters):
+    choices = {"status": [s.value for s in PostStatus]}
+
     status: str = ""
     q: str = ""
-
-    def query(self) -> dict[str, str]:
-        return {key: value for key, value in (("status", self.status), ("q", self.q)) if value}
-
-    @classmethod
-    def parse(cls, args: Any, *, strict: bool) -> PostFilters:
-        """From query parameters. ``strict`` (the API) refuses unknown values with 422."""
-        status = (args.get("status") or "").strip()
-        if status and status not in {s.value for s in PostStatus}:
-            if strict:
-                raise Invalid({"status": "status must be one of " + ", ".join(s.value for s in PostStatus) + "."})
-            status = ""
-        return cls(status=status, q=(args.get("q") or "").replace("\x00", "").strip()[:200])
 
 
 def search(filters: PostFilters, user: User) -> Select[PromotionalPost]:
