@@ -9,7 +9,7 @@ trail; and what anyone is told of it says only that it needs them.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
@@ -84,10 +84,9 @@ class BreachReports(RequestKind[BreachReport]):
     noun = "report"
     model = BreachReport
     step_model = BreachStep
-    lifecycle = LIFECYCLE
     read_all = Permission.BREACH_READ_ALL
     requester_column = "reporter_id"
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
+    open_statuses = OPEN_STATUSES
     note_max = NOTE_MAX
     audit_names_action = True
     note_audited = False

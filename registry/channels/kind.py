@@ -8,7 +8,7 @@ retired one loses it; the requester is told of each decision in the team's words
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, or_, true
 
@@ -20,7 +20,6 @@ from registry.channels.models import REFERENCE_PATTERN, Channel, ChannelTransiti
 from registry.channels.platforms import PLATFORMS, HandleError, normalise_handle
 from registry.channels.workflow import (
     AWAITING_COMMS,
-    LIFECYCLE,
     OFFICIAL_STATUSES,
     OPEN_REQUEST_STATUSES,
     ChannelAction,
@@ -42,10 +41,9 @@ class Channels(RequestKind[Channel]):
     noun = "channel"
     model = Channel
     step_model = ChannelTransition
-    lifecycle = LIFECYCLE
     read_all = Permission.CHANNEL_READ_ALL
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_REQUEST_STATUSES
-    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    open_statuses = OPEN_REQUEST_STATUSES
+    awaiting_comms = AWAITING_COMMS
     note_field = "reason"
     note_max = registration.REASON_MAX
     four_eyes_refusal = (

@@ -19,7 +19,7 @@ from registry.audit.services import Actor, record
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.kind import KIND
-from registry.channels.models import Channel, id_from_reference
+from registry.channels.models import Channel
 from registry.channels.platforms import Platform
 from registry.channels.registration import (
     LIMITS,
@@ -195,16 +195,9 @@ def search(filters: ChannelFilters, user: User) -> Select[Channel]:
     if filters.department:
         conditions.append(func.lower(Channel.department) == filters.department.lower())
     if filters.q:
-        like = db.contains_pattern(filters.q.lower())
-        matches: list[ColumnElement[bool]] = [
-            func.lower(Channel.display_name).like(like, escape=db.LIKE_ESCAPE),
-            Channel.handle.like(like, escape=db.LIKE_ESCAPE),
-            func.lower(Channel.department).like(like, escape=db.LIKE_ESCAPE),
-        ]
-        ref_id = id_from_reference(filters.q)
-        if ref_id is not None:
-            matches.append(Channel.id == ref_id)
-        conditions.append(or_(*matches))
+        # A handle is matched as stored (some platforms' handles keep their case).
+        handle = Channel.handle.like(db.contains_pattern(filters.q.lower()), escape=db.LIKE_ESCAPE)
+        conditions.append(or_(KIND.matching(filters.q, Channel.display_name, Channel.department), handle))
     order = SORTS[filters.sort]
     if filters.direction == "desc":
         return select(Channel).where(and_(*conditions)).order_by(order.desc(), Channel.id.desc())

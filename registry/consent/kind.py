@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -130,10 +130,9 @@ class LogoConsents(RequestKind[LogoConsent]):
     label = "Logo consent"
     model = LogoConsent
     step_model = LogoConsentStep
-    lifecycle = LIFECYCLE
     read_all = Permission.CONSENT_READ_ALL
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
-    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    open_statuses = OPEN_STATUSES
+    awaiting_comms = AWAITING_COMMS
     note_max = NOTE_MAX
     four_eyes_refusal = (
         "You made this request, so another member of the communications team must decide it (four-eyes rule)."

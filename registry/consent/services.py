@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 
 from registry import clock, db
 from registry.audit.models import AuditAction
@@ -56,13 +56,10 @@ from registry.consent.kind import (
     withdraw,
 )
 from registry.consent.models import (
-    CONSENT_PATTERN,
-    REQUEST_PATTERN,
     LogoConsent,
     LogoConsentCheck,
     LogoConsentMedium,
     LogoConsentStep,
-    consent_reference,
 )
 from registry.consent.workflow import (
     APPROVED_STATUSES,
@@ -202,30 +199,8 @@ def search(filters: ConsentFilters, user: User, *, today: dt.date | None = None)
             LogoConsent.expires_on <= today + dt.timedelta(days=EXPIRING_SOON_DAYS),
         ]
     if filters.q:
-        like = db.contains_pattern(filters.q.lower())
-        people = select(User.id).where(
-            or_(
-                func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
-                func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
-            )
-        )
-        matches: list[ColumnElement[bool]] = [
-            func.lower(LogoConsent.title).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(LogoConsent.purpose).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(LogoConsent.department).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(LogoConsent.partner_name).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(LogoConsent.reference).like(like, escape=db.LIKE_ESCAPE),
-            LogoConsent.requester_id.in_(people),
-        ]
-        request_match = REQUEST_PATTERN.match(filters.q)
-        if request_match:
-            matches.append(LogoConsent.id == int(request_match.group(1)))
-        consent_match = CONSENT_PATTERN.match(filters.q)
-        if consent_match:
-            matches.append(
-                LogoConsent.reference == consent_reference(int(consent_match.group(1)), int(consent_match.group(2)))
-            )
-        conditions.append(or_(*matches))
+        text = (LogoConsent.title, LogoConsent.purpose, LogoConsent.department, LogoConsent.partner_name)
+        conditions.append(KIND.matching(filters.q, *text, LogoConsent.reference, requester=True))
     return select(LogoConsent).where(and_(*conditions)).order_by(LogoConsent.created_at.desc(), LogoConsent.id.desc())
 
 

@@ -1,7 +1,7 @@
 """A kind of request: what the engine and the shared pages need to know about it.
 
-A kind subclasses :class:`RequestKind`, names its model, its step model and its lifecycle,
-and overrides the hooks that are truly its own (extra checks, validation of what a
+A kind subclasses :class:`RequestKind`, names its model and its step model (whose lifecycle
+it takes), and overrides the hooks that are truly its own (extra checks, validation of what a
 transition takes, what a transition changes, who is told). Everything the kinds share
 (finding a request, who may take an action, the history, the work items) is written here
 once. Kinds register themselves in :data:`KINDS` when their module is imported, and the
@@ -18,16 +18,16 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 
 from registry import db
+from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Conflict, NotFound, NotPermitted
 from registry.lifecycle.steps import StepMixin
 from registry.lifecycle.table import Lifecycle, Need, Status, Transition
 
 if TYPE_CHECKING:
-    from registry.auth.models import User
     from registry.uploads.models import Upload
 
 
@@ -92,6 +92,7 @@ class RequestKind(Generic[M]):
     label: ClassVar[str]
     model: ClassVar[type[db.Base]]
     step_model: ClassVar[type[StepMixin]]
+    #: The kind's lifecycle table: its step model's (declared there once).
     lifecycle: ClassVar[Lifecycle[Any, Any, Any]]
     #: The permission to see every request of the kind.
     read_all: ClassVar[Permission]
@@ -126,6 +127,11 @@ class RequestKind(Generic[M]):
     files_model: ClassVar[type[db.Base] | None] = None
     files_column: ClassVar[str] = ""
     file_noun: ClassVar[str] = "file"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step_model" in vars(cls):
+            cls.lifecycle = cls.step_model.lifecycle
 
     def __init__(self) -> None:
         if self.name in KINDS:
@@ -192,6 +198,24 @@ class RequestKind(Generic[M]):
         if self.sees_everything(user):
             return true()
         return getattr(self.model, self.requester_column) == user.id  # type: ignore[no-any-return]
+
+    def matching(self, q: str, *columns: Any, requester: bool = False) -> ColumnElement[bool]:
+        """A list's search box: the requests whose ``columns`` hold ``q`` in any case, whose
+        requester's name or e-mail address does (with ``requester``), or that ``q`` names."""
+        like = db.contains_pattern(q.lower())
+        matches: list[ColumnElement[bool]] = [func.lower(c).like(like, escape=db.LIKE_ESCAPE) for c in columns]
+        if requester:
+            people = select(User.id).where(
+                or_(
+                    func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
+                    func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
+                )
+            )
+            matches.append(getattr(self.model, self.requester_column).in_(people))
+        named = self.reference_clause(q)
+        if named is not None:
+            matches.append(named)
+        return or_(*matches)
 
     # --- who may do what ----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ notes (never shown to the reporter), and what the reporter is told at each step.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from registry import db
 from registry.audit.models import AuditAction
@@ -21,7 +21,6 @@ from registry.lifecycle.table import Need, Status, Transition
 from registry.media.models import REFERENCE_PATTERN, MediaContact, MediaContactEvidence, MediaContactStep
 from registry.media.workflow import (
     AWAITING_COMMS,
-    LIFECYCLE,
     NOTE,
     OPEN_STATUSES,
     MediaContactStatus,
@@ -53,11 +52,10 @@ class MediaContacts(RequestKind[MediaContact]):
     noun = "approach"
     model = MediaContact
     step_model = MediaContactStep
-    lifecycle = LIFECYCLE
     read_all = Permission.MEDIA_CONTACT_READ_ALL
     requester_column = "reporter_id"
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
-    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    open_statuses = OPEN_STATUSES
+    awaiting_comms = AWAITING_COMMS
     note_max = NOTE_MAX
     audit_names_action = True
     four_eyes_refusal = (

@@ -35,7 +35,7 @@ from registry.media.intake import (
     log_approach,
 )
 from registry.media.kind import ADVICE_MAX, KIND, NOTE_MAX, add_note, link_to, triage
-from registry.media.models import MediaContact, MediaContactStep, id_from_reference
+from registry.media.models import MediaContact, MediaContactStep
 from registry.media.workflow import FILTER_VALUES, NOTE, OPEN_FILTER, OPEN_STATUSES, TriageAction
 from registry.text import uk_midnight
 
@@ -101,23 +101,9 @@ def search(filters: MediaFilters, user: User) -> Select[MediaContact]:
     if filters.platform:
         conditions.append(MediaContact.platform == filters.platform)
     if filters.q:
-        like = db.contains_pattern(filters.q.lower())
-        people = select(User.id).where(
-            or_(
-                func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
-                func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
-            )
+        conditions.append(
+            KIND.matching(filters.q, MediaContact.outlet, MediaContact.journalist, MediaContact.enquiry, requester=True)
         )
-        matches: list[ColumnElement[bool]] = [
-            func.lower(MediaContact.outlet).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(MediaContact.journalist).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(MediaContact.enquiry).like(like, escape=db.LIKE_ESCAPE),
-            MediaContact.reporter_id.in_(people),
-        ]
-        contact_id = id_from_reference(filters.q)
-        if contact_id is not None:
-            matches.append(MediaContact.id == contact_id)
-        conditions.append(or_(*matches))
     return (
         select(MediaContact).where(and_(*conditions)).order_by(MediaContact.created_at.desc(), MediaContact.id.desc())
     )

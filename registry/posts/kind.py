@@ -11,9 +11,9 @@ told of each step in the team's words, and the team of a withdrawal.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_
 
 from registry import db
 from registry.auth.models import User
@@ -31,7 +31,6 @@ from registry.posts.proposals import REASON_MAX, channel_name
 from registry.posts.workflow import (
     AWAITING_COMMS,
     DECISIONS,
-    LIFECYCLE,
     OPEN_STATUSES,
     PostAction,
     PostStatus,
@@ -68,10 +67,9 @@ class Posts(RequestKind[PromotionalPost]):
     noun = "post"
     model = PromotionalPost
     step_model = PostTransition
-    lifecycle = LIFECYCLE
     read_all = Permission.POST_READ_ALL
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
-    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    open_statuses = OPEN_STATUSES
+    awaiting_comms = AWAITING_COMMS
     note_field = "reason"
     note_max = REASON_MAX
     stale = STALE
@@ -81,18 +79,11 @@ class Posts(RequestKind[PromotionalPost]):
 
     # --- finding one: a reference names the year as well as the number ---------------------------
 
-    def get(self, reference: str, *, for_update: bool = False) -> PromotionalPost:
+    def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         parsed = parse_reference(reference)
-        post = None
-        if parsed is not None and parsed[1] <= 2_147_483_647:
-            year, post_id = parsed
-            statement = select(PromotionalPost).where(PromotionalPost.id == post_id, PromotionalPost.year == year)
-            if for_update:
-                statement = statement.with_for_update(of=PromotionalPost).execution_options(populate_existing=True)
-            post = db.session().execute(statement).unique().scalar_one_or_none()
-        if post is None:
-            raise self.not_found(reference)
-        return post
+        if parsed is None or parsed[1] > 2_147_483_647:
+            return None
+        return and_(PromotionalPost.id == parsed[1], PromotionalPost.year == parsed[0])
 
     def not_found(self, reference: str) -> NotFound:
         return NotFound(

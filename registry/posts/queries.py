@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from registry import db
 from registry.auth.models import User
@@ -13,7 +13,7 @@ from registry.channels.workflow import ChannelStatus
 from registry.errors import NotFound
 from registry.lifecycle.filters import Filters
 from registry.posts.kind import KIND
-from registry.posts.models import PostImage, PromotionalPost, parse_reference
+from registry.posts.models import PostImage, PromotionalPost
 from registry.posts.workflow import PostStatus
 
 
@@ -38,13 +38,7 @@ def search(filters: PostFilters, user: User) -> Select[PromotionalPost]:
     if filters.status:
         conditions.append(PromotionalPost.status == filters.status)
     if filters.q:
-        matches: list[ColumnElement[bool]] = [
-            func.lower(PromotionalPost.text).like(db.contains_pattern(filters.q.lower()), escape=db.LIKE_ESCAPE)
-        ]
-        parsed = parse_reference(filters.q)
-        if parsed is not None:
-            matches.append(and_(PromotionalPost.year == parsed[0], PromotionalPost.id == parsed[1]))
-        conditions.append(or_(*matches))
+        conditions.append(KIND.matching(filters.q, PromotionalPost.text))
     return (
         select(PromotionalPost)
         .where(and_(*conditions))
