@@ -25,7 +25,6 @@ from registry.breaches.models import (
     ACCOUNT_MAX,
     LINK_MAX,
     NAME_MAX,
-    BreachEvidence,
     BreachReport,
     BreachReportClause,
     PolicyClause,
@@ -35,7 +34,6 @@ from registry.errors import Invalid
 from registry.lifecycle import engine
 from registry.text import clean
 from registry.uploads import services as uploads
-from registry.uploads.models import Upload
 
 DESCRIPTION_MAX: Final = 5000
 _SCHEME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -241,11 +239,6 @@ def _first_route(
     return manager, None
 
 
-def _evidence_details(stored: Sequence[Upload]) -> list[dict[str, Any]]:
-    # No file names: the trail is append-only and a name can identify a person.
-    return [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored]
-
-
 def _subject_kind(subject: User | None, subject_name: str | None) -> str:
     if subject is not None:
         return SubjectKind.USER
@@ -287,7 +280,7 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
     session.flush()
     rows = clause_rows(checked.clauses)
     session.add_all(BreachReportClause(report_id=report.id, clause_id=row.id) for row in rows)
-    session.add_all(BreachEvidence(report_id=report.id, upload_id=u.id, added_at=now) for u in stored)
+    attached = KIND.attach(report, stored, now)
     engine.add_step(KIND, report, REPORT, None, reporter, now=now, assigned_to_id=manager.id if manager else None)
     record(
         AuditAction.BREACH_REPORT,
@@ -301,7 +294,7 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
             "subject": _subject_kind(checked.subject, checked.subject_name),
             "manager_id": report.manager_id,
             "route_reason": report.route_reason,
-            "evidence": _evidence_details(stored),
+            "evidence": attached,
         },
         actor=reporter,
     )

@@ -12,8 +12,8 @@ from registry.audit.models import AuditAction
 from registry.audit.services import record
 from registry.auth.models import User
 from registry.consent.answers import REQUIRED_MESSAGES, ConsentRequest, check_request
-from registry.consent.kind import KIND, artwork_details, link_to
-from registry.consent.models import LogoConsent, LogoConsentArtwork, LogoConsentMedium
+from registry.consent.kind import KIND, link_to
+from registry.consent.models import LogoConsent, LogoConsentMedium
 from registry.consent.workflow import ConsentStatus
 from registry.lifecycle import engine
 from registry.notifications import services as notifications
@@ -43,7 +43,7 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
     )
     session.add(consent)
     session.flush()
-    session.add_all(LogoConsentArtwork(consent_id=consent.id, upload_id=u.id, added_at=now) for u in stored)
+    attached = KIND.attach(consent, stored, now)
     engine.add_step(KIND, consent, "submit", None, requester, now=now)
     record(
         AuditAction.CONSENT_REQUEST,
@@ -57,7 +57,7 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
             "partner_involved": consent.partner_involved,
             "starts_on": consent.starts_on,
             "ends_on": consent.ends_on,
-            "artwork": artwork_details(stored),
+            "artwork": attached,
         },
         actor=requester,
     )

@@ -9,7 +9,7 @@ as asked (answers and artwork) when resubmitting it; and who is told at each ste
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, update
@@ -51,7 +51,6 @@ from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.text import add_years, clean, masked, uk_date
 from registry.uploads import services as uploads
-from registry.uploads.models import Upload
 
 NOTE_MAX: Final = 2000
 CONDITIONS_MAX: Final = 2000
@@ -62,11 +61,6 @@ EXPIRY_AFTER_END_MAX_YEARS: Final = 2
 def link_to(consent: LogoConsent) -> str:
     """The request's page, as an absolute path (for messages and work items)."""
     return f"/consents/{consent.request_reference}"
-
-
-def artwork_details(stored: Sequence[Upload]) -> list[dict[str, Any]]:
-    # No file names: the trail is append-only and a name can identify a person.
-    return [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored]
 
 
 def allocate_reference(year: int, *, session: Session | None = None) -> str:
@@ -279,11 +273,11 @@ class LogoConsents(RequestKind[LogoConsent]):
             artwork.removed_at = now
             artwork.removed_by_id = change.actor.id
         stored = inputs["stored"]
-        db.session().add_all(LogoConsentArtwork(consent_id=consent.id, upload_id=u.id, added_at=now) for u in stored)
+        added = self.attach(consent, stored, now)
         if changed or removed or stored:
             details: dict[str, Any] = {"changed": changed}
             if stored:
-                details["artwork_added"] = artwork_details(stored)
+                details["artwork_added"] = added
             if removed:
                 details["artwork_removed"] = [a.upload_id for a in removed]
             record(AuditAction.CONSENT_UPDATE, self.name, consent.request_reference, details, actor=change.actor)

@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import pkgutil
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -314,6 +315,14 @@ class RequestKind(Generic[M]):
         link: Any = self.files_model
         statement = select(link).where(getattr(link, self.files_column) == getattr(request, "id"))  # noqa: B009
         return list(db.session().execute(statement.order_by(*self.files_order())).unique().scalars())
+
+    def attach(self, request: M, stored: Sequence[Upload], now: dt.datetime) -> list[dict[str, Any]]:
+        """Make ``stored`` files of the request; what its audit event says of them (no file names:
+        the trail is append-only and a name can identify a person)."""
+        link: Any = self.files_model
+        parent = {self.files_column: getattr(request, "id")}  # noqa: B009
+        db.session().add_all(link(**parent, upload_id=u.id, added_at=now) for u in stored)
+        return [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored]
 
     def file(self, request: M, upload_id: int) -> Upload:
         """One of the request's files; "not found" for any other upload."""

@@ -17,7 +17,7 @@ from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, HandleError, Platform, require_domain, split_url
 from registry.lifecycle import engine
 from registry.media.kind import KIND, link_to
-from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContact, MediaContactEvidence
+from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContact
 from registry.media.workflow import MediaContactStatus
 from registry.notifications import services as notifications
 from registry.text import clean, masked, uk_datetime
@@ -201,7 +201,7 @@ def log_approach(
     )
     session.add(contact)
     session.flush()
-    session.add_all(MediaContactEvidence(media_contact_id=contact.id, upload_id=u.id, added_at=now) for u in stored)
+    attached = KIND.attach(contact, stored, now)
     engine.add_step(KIND, contact, "report", None, reporter, now=now)
     record(
         AuditAction.MEDIA_CONTACT_REPORT,
@@ -216,8 +216,7 @@ def log_approach(
             "enquiry": masked(contact.enquiry),
             "link": masked(contact.link or ""),
             "no_response_confirmed": True,
-            # No file names: the trail is append-only and a name can identify a person.
-            "screenshots": [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored],
+            "screenshots": attached,
         },
         actor=reporter,
     )
