@@ -75,8 +75,7 @@ def users() -> ResponseReturnValue:
         statement = statement.where(
             or_(func.lower(User.name).like(like, escape=db.LIKE_ESCAPE), User.email.like(like, escape=db.LIKE_ESCAPE))
         )
-    result = paged(statement, 50)
-    return render_template("auth/users.html", page=result, q=q, waiting=approvals.waiting_count())
+    return render_template("auth/users.html", page=paged(statement, 50), q=q, waiting=approvals.waiting_count())
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

@@ -16,7 +16,6 @@ from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
 from registry.auth.models import User
 from registry.breaches import clauses as policy_clauses
 from registry.breaches import messages
@@ -259,8 +258,10 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
     now = db.utcnow()
     manager, reason = _first_route(checked.subject, checked.subject_name, reporter)
     status = BreachStatus.WITH_MANAGER if manager is not None else BreachStatus.TO_ROUTE
-    report = BreachReport(
-        status=status.value,
+    report = KIND.new(
+        reporter,
+        status,
+        now,
         account=checked.account,
         link=checked.link,
         description=checked.description,
@@ -270,23 +271,23 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
         flagged_by_id=reporter.id if checked.reputational_risk else None,
         subject_id=checked.subject.id if checked.subject else None,
         subject_name=checked.subject_name,
-        reporter_id=reporter.id,
         manager_id=manager.id if manager else None,
         route_reason=reason.value if reason else None,
-        created_at=now,
-        status_changed_at=now,
     )
     session.add(report)
     session.flush()
     rows = clause_rows(checked.clauses)
     session.add_all(BreachReportClause(report_id=report.id, clause_id=row.id) for row in rows)
     attached = KIND.attach(report, stored, now)
-    engine.add_step(KIND, report, REPORT, None, reporter, now=now, assigned_to_id=manager.id if manager else None)
-    record(
-        AuditAction.BREACH_REPORT,
-        KIND.name,
-        report.reference,
-        {
+    engine.opened(
+        KIND,
+        report,
+        REPORT,
+        reporter,
+        now=now,
+        assigned_to_id=manager.id if manager else None,
+        audit=AuditAction.BREACH_REPORT,
+        details={
             "status": report.status,
             "policy_version": report.policy_version,
             "clauses": [row.number for row in rows],
@@ -296,7 +297,6 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
             "route_reason": report.route_reason,
             "evidence": attached,
         },
-        actor=reporter,
     )
     session.flush()
     session.refresh(report)

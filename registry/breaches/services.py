@@ -87,14 +87,7 @@ OBJECT_TYPE: Final = KIND.name
 #: A case is found, and shown, by the kind's own rules (:mod:`registry.breaches.kind`): "not found"
 #: for anyone who may not see it, and never seen by the member of staff it is about.
 get_report = KIND.get
-#: Whether someone handles or oversees the case (everything in it), never when it is about them.
-sees_in_full = KIND.sees_in_full
-#: Whether someone may open the case: in full, or as the person who reported it.
-can_view = KIND.can_view
-visible_report = KIND.visible
 evidence_of = KIND.files
-evidence_file = KIND.file
-#: Every step of the case, oldest first (for those who see it in full).
 history = KIND.history
 
 
@@ -108,7 +101,7 @@ def handles_any(user: User) -> bool:
 
 def record_view(report: BreachReport, user: User, *, evidence: int | None = None) -> None:
     """Every look at a case is in the audit trail: who, when, and whether in full."""
-    details: dict[str, Any] = {"view": "full" if sees_in_full(user, report) else "reporter"}
+    details: dict[str, Any] = {"view": "full" if KIND.sees_in_full(user, report) else "reporter"}
     if evidence is not None:
         details["evidence"] = evidence
     record(AuditAction.BREACH_VIEW, OBJECT_TYPE, report.reference, details, actor=user)

@@ -88,15 +88,13 @@ def new() -> ResponseReturnValue:
 @bp.route("/mine")
 @requires(Permission.CHANNEL_REQUEST)
 def mine() -> ResponseReturnValue:
-    result = paged(services.requests_of(signed_in()), 25)
-    return render_template("channels/mine.html", page=result)
+    return render_template("channels/mine.html", page=paged(services.requests_of(signed_in()), 25))
 
 
 @bp.route("/queue")
 @requires(Permission.CHANNEL_DECIDE)
 def queue() -> ResponseReturnValue:
-    result = paged(services.queue(), 50)
-    return render_template("channels/queue.html", page=result, now=db.utcnow())
+    return render_template("channels/queue.html", page=paged(services.queue(), 50), now=db.utcnow())
 
 
 def _filters() -> services.ChannelFilters:
@@ -109,10 +107,9 @@ def inventory() -> ResponseReturnValue:
     if request.args.get("format") == "csv":
         return export()
     filters = _filters()
-    result = paged(services.search(filters, signed_in()), 25)
     return render_template(
         "channels/inventory.html",
-        page=result,
+        page=paged(services.search(filters, signed_in()), 25),
         filters=filters,
         platforms=PLATFORMS,
         statuses=list(ChannelStatus),

@@ -9,7 +9,6 @@ from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
 from registry.auth.models import User
 from registry.consent.answers import REQUIRED_MESSAGES, ConsentRequest, check_request
 from registry.consent.kind import KIND, link_to
@@ -31,25 +30,25 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
     assert checked is not None
     session = db.session()
     now = db.utcnow()
-    consent = LogoConsent(
+    consent = KIND.new(
+        requester,
+        ConsentStatus.SUBMITTED,
+        now,
         **checked.columns(),
-        status=ConsentStatus.SUBMITTED.value,
-        requester_id=requester.id,
-        created_at=now,
-        updated_at=now,
         submitted_at=now,
-        status_changed_at=now,
         media_rows=[LogoConsentMedium(medium=m.value) for m in checked.media],
     )
     session.add(consent)
     session.flush()
     attached = KIND.attach(consent, stored, now)
-    engine.add_step(KIND, consent, "submit", None, requester, now=now)
-    record(
-        AuditAction.CONSENT_REQUEST,
-        KIND.name,
-        consent.request_reference,
-        {
+    engine.opened(
+        KIND,
+        consent,
+        "submit",
+        requester,
+        now=now,
+        audit=AuditAction.CONSENT_REQUEST,
+        details={
             "title": masked(consent.title),
             "department": masked(consent.department),
             "asset": consent.asset,
@@ -59,7 +58,6 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
             "ends_on": consent.ends_on,
             "artwork": attached,
         },
-        actor=requester,
     )
     notifications.notify_comms(
         event="consent:submitted",

@@ -88,10 +88,9 @@ def _filters() -> services.ConsentFilters:
 def register() -> ResponseReturnValue:
     """Every consent request for comms and auditors; one's own for everyone else."""
     filters = _filters()
-    result = paged(services.search(filters, _user()), 25)
     return render_template(
         "consent/register.html",
-        page=result,
+        page=paged(services.search(filters, _user()), 25),
         filters=filters,
         statuses=SHOWN_STATUSES,
         labels=STATUS_LABELS,

@@ -171,6 +171,12 @@ class RequestKind(Generic[M]):
             raise self.not_found(reference)
         return found  # type: ignore[no-any-return]
 
+    def new(self, requester: User, status: Status, now: dt.datetime, **columns: Any) -> M:
+        """A request as it is made: in ``status``, asked by ``requester``, its times all ``now``."""
+        model: Any = self.model
+        times = {name: now for name in ("created_at", "updated_at", "status_changed_at") if hasattr(model, name)}
+        return model(status=status.value, **{self.requester_column: requester.id}, **times, **columns)  # type: ignore[no-any-return]
+
     def reference_of(self, request: M) -> str:
         """The reference the request is found by, and its audit events are filed under."""
         return str(getattr(request, "reference"))  # noqa: B009

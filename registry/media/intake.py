@@ -12,7 +12,6 @@ from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, HandleError, Platform, require_domain, split_url
 from registry.lifecycle import engine
@@ -184,7 +183,10 @@ def log_approach(
     stored = uploads.store_all(files, actor=reporter, field="screenshots", errors=errors)
     assert checked is not None
     session = db.session()
-    contact = MediaContact(
+    contact = KIND.new(
+        reporter,
+        MediaContactStatus.REPORTED,
+        now,
         platform=checked.platform.value,
         outlet=checked.outlet,
         journalist=checked.journalist,
@@ -193,21 +195,18 @@ def log_approach(
         enquiry=checked.enquiry,
         link=checked.link,
         no_response_confirmed_at=now,
-        status=MediaContactStatus.REPORTED.value,
-        reporter_id=reporter.id,
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
     )
     session.add(contact)
     session.flush()
     attached = KIND.attach(contact, stored, now)
-    engine.add_step(KIND, contact, "report", None, reporter, now=now)
-    record(
-        AuditAction.MEDIA_CONTACT_REPORT,
-        KIND.name,
-        contact.reference,
-        {
+    engine.opened(
+        KIND,
+        contact,
+        "report",
+        reporter,
+        now=now,
+        audit=AuditAction.MEDIA_CONTACT_REPORT,
+        details={
             "platform": contact.platform,
             "outlet": masked(contact.outlet or ""),
             "journalist": masked(contact.journalist or ""),
@@ -218,7 +217,6 @@ def log_approach(
             "no_response_confirmed": True,
             "screenshots": attached,
         },
-        actor=reporter,
     )
     platform = PLATFORMS[checked.platform].label
     deadline = f", deadline {uk_datetime(contact.deadline_at)}" if contact.deadline_at else ""

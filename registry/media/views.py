@@ -41,10 +41,9 @@ def index() -> ResponseReturnValue:
     """Every approach for comms and auditors; one's own for everyone else."""
     user = signed_in()
     filters = services.MediaFilters.parse(request.args, strict=False)
-    result = paged(services.search(filters, user), 25)
     return render_template(
         "media/index.html",
-        page=result,
+        page=paged(services.search(filters, user), 25),
         filters=filters,
         statuses=FILTER_VALUES,
         labels=FILTER_LABELS,

@@ -22,10 +22,9 @@ bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 def index() -> str:
     status = request.args.get("status", "open")
     platform = request.args.get("platform", "")
-    result = paged(services.listing(status, platform), 25)
     return render_template(
         "monitoring/index.html",
-        page=result,
+        page=paged(services.listing(status, platform), 25),
         status=status,
         platform=platform,
         statuses=list(FindingStatus),

@@ -82,18 +82,16 @@ def propose(data: PostProposal, requester: User, images: Sequence[NewImage] = ()
     """
     checked = check(data, kept=[], added=images)
     now = db.utcnow()
-    post = PromotionalPost(
+    post = KIND.new(
+        requester,
+        PostStatus.SUBMITTED,
+        now,
         year=clock.today().year,
         text=checked.text,
         reason=checked.reason,
         wished_for=checked.wished_for,
         consent_confirmed_at=now,
         consent_location=checked.consent_location,
-        status=PostStatus.SUBMITTED.value,
-        requester_id=requester.id,
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
         screened_at=now,
     )
     post.requester = requester
@@ -102,8 +100,7 @@ def propose(data: PostProposal, requester: User, images: Sequence[NewImage] = ()
     _store_images(post, checked.added, requester, 1)
     db.session().flush()
     findings.store_findings(post, checked.findings)
-    engine.add_step(KIND, post, "request", None, requester)
-    record(AuditAction.POST_REQUEST, OBJECT_TYPE, post.reference, _describe(post), actor=requester)
+    engine.opened(KIND, post, "request", requester, audit=AuditAction.POST_REQUEST, details=_describe(post))
     findings.record_screen(post, requester, "submit")
     notifications.notify_comms(
         event="post:request",

@@ -127,10 +127,9 @@ def _by_hand(name: str) -> bool:
 def index() -> ResponseReturnValue:
     user = _user()
     filters = services.PostFilters.parse(request.args, strict=False)
-    result = paged(services.search(filters, user), 25)
     return render_template(
         "posts/index.html",
-        page=result,
+        page=paged(services.search(filters, user), 25),
         filters=filters,
         statuses=list(PostStatus),
         everyone=user.can(Permission.POST_READ_ALL),

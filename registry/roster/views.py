@@ -184,11 +184,10 @@ def index() -> ResponseReturnValue:
     status = request.args.get("status", "active")
     if status not in services.GRANT_FILTERS:
         status = "active"
-    result = paged(services.search_grants(status), 50)
     expiring = db.session().execute(services.expiring().limit(50)).unique().scalars().all()
     return render_template(
         "roster/index.html",
-        page=result,
+        page=paged(services.search_grants(status), 50),
         status=status,
         expiring=expiring,
         within=services.EXPIRING_WITHIN_DAYS,

@@ -151,5 +151,4 @@ def copied(reference: str, kind: str) -> ResponseReturnValue:
 @requires(Permission.CREDENTIAL_READ)
 def overview() -> ResponseReturnValue:
     """What needs rotating across every channel, and what each leaver saw."""
-    result = paged(services.needing_rotation(), 50)
-    return render_template("vault/overview.html", page=result)
+    return render_template("vault/overview.html", page=paged(services.needing_rotation(), 50))
