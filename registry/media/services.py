@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final
 
 from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select
 
@@ -54,9 +53,6 @@ __all__ = [
     "log_approach",
     "triage",
 ]
-
-OBJECT_TYPE: Final = KIND.name
-
 
 # --- finding an approach and who may see it -------------------------------------------------------
 
