@@ -85,6 +85,7 @@ class BreachReports(RequestKind[BreachReport]):
     model = BreachReport
     step_model = BreachStep
     read_all = Permission.BREACH_READ_ALL
+    pages = "/breaches"
     requester_column = "reporter_id"
     open_statuses = OPEN_STATUSES
     note_max = NOTE_MAX
@@ -250,7 +251,7 @@ class BreachReports(RequestKind[BreachReport]):
             title="Your breach report",
             status_label=request.reporter_label,
             waiting_since=request.created_at,
-            url=messages.link_to(request),
+            url=self.link(request),
             requester=None,
             needs_you=False,
         )

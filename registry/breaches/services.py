@@ -246,7 +246,7 @@ def _item(report: BreachReport, status_label: str, *, needs_you: bool, since: dt
         title=f"Suspected breach of policy {report.clause_numbers}" if report.clauses else "Suspected breach of policy",
         status_label=status_label,
         waiting_since=since or report.status_changed_at,
-        url=messages.link_to(report),
+        url=KIND.link(report),
         requester=None,
         needs_you=needs_you,
     )

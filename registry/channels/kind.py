@@ -31,10 +31,6 @@ from registry.lifecycle.table import Transition
 from registry.text import clean
 
 
-def link_to(channel: Channel) -> str:
-    return f"/channels/{channel.reference}"
-
-
 class Channels(RequestKind[Channel]):
     name = "channel"
     label = "Channel request"
@@ -42,6 +38,7 @@ class Channels(RequestKind[Channel]):
     model = Channel
     step_model = ChannelTransition
     read_all = Permission.CHANNEL_READ_ALL
+    pages = "/channels"
     open_statuses = OPEN_REQUEST_STATUSES
     awaiting_comms = AWAITING_COMMS
     note_field = "reason"
@@ -123,7 +120,7 @@ class Channels(RequestKind[Channel]):
             title=f"{request.display_name} on {request.platform_label}",
             status_label=request.status_label,
             waiting_since=request.status_changed_at,
-            url=link_to(request),
+            url=self.link(request),
             requester=request.requester.name,
             # The requester acts next when comms asked them for more information.
             needs_you=not for_comms and request.status_enum is ChannelStatus.INFO_REQUESTED,

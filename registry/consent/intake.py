@@ -11,7 +11,7 @@ from registry import clock, db
 from registry.audit.models import AuditAction
 from registry.auth.models import User
 from registry.consent.answers import REQUIRED_MESSAGES, ConsentRequest, check_request
-from registry.consent.kind import KIND, link_to
+from registry.consent.kind import KIND
 from registry.consent.models import LogoConsent, LogoConsentMedium
 from registry.consent.workflow import ConsentStatus
 from registry.lifecycle import engine
@@ -68,7 +68,7 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
             f"from {uk_date(consent.starts_on)} to {uk_date(consent.ends_on)}. "
             "Check the artwork against the NHS identity checklist and decide."
         ),
-        link=link_to(consent),
+        link=KIND.link(consent),
         exclude=requester,
     )
     session.flush()

@@ -58,11 +58,6 @@ CONDITIONS_MAX: Final = 2000
 EXPIRY_AFTER_END_MAX_YEARS: Final = 2
 
 
-def link_to(consent: LogoConsent) -> str:
-    """The request's page, as an absolute path (for messages and work items)."""
-    return f"/consents/{consent.request_reference}"
-
-
 def allocate_reference(year: int, *, session: Session | None = None) -> str:
     """The next consent reference of ``year``, such as ``LC-2026-0042``.
 
@@ -125,6 +120,7 @@ class LogoConsents(RequestKind[LogoConsent]):
     model = LogoConsent
     step_model = LogoConsentStep
     read_all = Permission.CONSENT_READ_ALL
+    pages = "/consents"
     open_statuses = OPEN_STATUSES
     awaiting_comms = AWAITING_COMMS
     note_max = NOTE_MAX
@@ -291,7 +287,7 @@ class LogoConsents(RequestKind[LogoConsent]):
                 subject=f"Logo consent request {consent.request_reference} was withdrawn",
                 body=f'{actor.name} withdrew the request "{title}". Nothing more is needed.'
                 + (f"\n\nWhy: {masked(message)}" if message else ""),
-                link=link_to(consent),
+                link=self.link(consent),
                 exclude=actor,
             )
         elif t.action is ConsentAction.RESUBMIT:
@@ -300,7 +296,7 @@ class LogoConsents(RequestKind[LogoConsent]):
                 subject=f"Logo consent request {consent.request_reference} was changed and resubmitted",
                 body=f'{actor.name} changed the request "{title}" as asked and sent it back for a decision.'
                 + (f"\n\nWhat changed: {masked(message)}" if message else ""),
-                link=link_to(consent),
+                link=self.link(consent),
                 exclude=actor,
             )
         else:
@@ -322,7 +318,7 @@ class LogoConsents(RequestKind[LogoConsent]):
             title=f"{request.title} ({request.asset_enum.phrase.removeprefix('the ')})",
             status_label=status_label,
             waiting_since=request.status_changed_at,
-            url=link_to(request),
+            url=self.link(request),
             requester=request.requester.name,
             needs_you=waiting_on_you,
         )
@@ -355,7 +351,7 @@ def _tell_requester(consent: LogoConsent, action: ConsentAction, message: str) -
         if message:
             body += f"\n\nMessage: {message}"
         body += "\n\nOpen your request to view and print the consent letter."
-    notifications.notify(consent.requester, event=event, subject=subject, body=body, link=link_to(consent))
+    notifications.notify(consent.requester, event=event, subject=subject, body=body, link=KIND.link(consent))
 
 
 # --- moving a request along the lifecycle: thin calls to the engine ---------------------------------

@@ -51,7 +51,6 @@ from registry.consent.kind import (
     allocate_reference,
     decide,
     default_expiry,
-    link_to,
     resubmit,
     withdraw,
 )
@@ -98,7 +97,6 @@ __all__ = [
     "decide",
     "default_expiry",
     "get_checklist_item",
-    "link_to",
     "masked",
     "request_consent",
     "resubmit",

@@ -118,6 +118,8 @@ class RequestKind(Generic[M]):
     )
     #: Refusals in the kind's own words.
     four_eyes_refusal: ClassVar[str] = "You asked for this, so someone else must decide it (four-eyes rule)."
+    #: Where the kind's pages are ("/media-contacts"): a request's page is there, under its reference.
+    pages: ClassVar[str] = ""
     #: A reference: its pattern (the first group is the id), an example, and what a missing one is called
     #: (the label, in lower case, unless said).
     reference_pattern: ClassVar[re.Pattern[str] | None] = None
@@ -180,6 +182,10 @@ class RequestKind(Generic[M]):
     def reference_of(self, request: M) -> str:
         """The reference the request is found by, and its audit events are filed under."""
         return str(getattr(request, "reference"))  # noqa: B009
+
+    def link(self, request: M) -> str:
+        """The request's page, as an absolute path (for messages and work items: reminders run outside requests)."""
+        return f"{self.pages}/{self.reference_of(request)}"
 
     def requester_id(self, request: M) -> int:
         return int(getattr(request, self.requester_column))

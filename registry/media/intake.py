@@ -15,7 +15,7 @@ from registry.audit.models import AuditAction
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, HandleError, Platform, require_domain, split_url
 from registry.lifecycle import engine
-from registry.media.kind import KIND, link_to
+from registry.media.kind import KIND
 from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContact
 from registry.media.workflow import MediaContactStatus
 from registry.notifications import services as notifications
@@ -230,7 +230,7 @@ def log_approach(
             + (f"Their deadline: {uk_datetime(contact.deadline_at)}.\n\n" if contact.deadline_at else "")
             + "Triage it and advise them before they respond (policy 8.1)."
         ),
-        link=link_to(contact),
+        link=KIND.link(contact),
         exclude=reporter,
     )
     session.flush()

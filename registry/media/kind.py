@@ -41,11 +41,6 @@ _FOR_REPORTER: Final = {
 }
 
 
-def link_to(contact: MediaContact) -> str:
-    """The approach's page, as an absolute path (for messages and work items)."""
-    return f"/media-contacts/{contact.reference}"
-
-
 class MediaContacts(RequestKind[MediaContact]):
     name = "media_contact"
     label = "Media contact"
@@ -53,6 +48,7 @@ class MediaContacts(RequestKind[MediaContact]):
     model = MediaContact
     step_model = MediaContactStep
     read_all = Permission.MEDIA_CONTACT_READ_ALL
+    pages = "/media-contacts"
     requester_column = "reporter_id"
     open_statuses = OPEN_STATUSES
     awaiting_comms = AWAITING_COMMS
@@ -129,7 +125,7 @@ class MediaContacts(RequestKind[MediaContact]):
             event=f"media_contact:{t.action.value}",
             subject=t.tells_reporter.format(ref=ref),
             body=body,
-            link=link_to(contact),
+            link=self.link(contact),
         )
 
     def offered(self, actor: User, request: MediaContact) -> list[str]:
@@ -149,7 +145,7 @@ class MediaContacts(RequestKind[MediaContact]):
             title=title,
             status_label=status.label if for_comms else _FOR_REPORTER[status],
             waiting_since=request.status_changed_at,
-            url=link_to(request),
+            url=self.link(request),
             requester=request.reporter.name,
             # Once advice is given it "needs" the reporter (to read and follow it).
             needs_you=not for_comms and status is MediaContactStatus.ADVICE_GIVEN,

@@ -33,7 +33,7 @@ from registry.media.intake import (
     check_link,
     log_approach,
 )
-from registry.media.kind import ADVICE_MAX, KIND, NOTE_MAX, add_note, link_to, triage
+from registry.media.kind import ADVICE_MAX, KIND, NOTE_MAX, add_note, triage
 from registry.media.models import MediaContact, MediaContactStep
 from registry.media.workflow import FILTER_VALUES, NOTE, OPEN_FILTER, OPEN_STATUSES, TriageAction
 from registry.text import uk_midnight
@@ -49,7 +49,6 @@ __all__ = [
     "Approach",
     "add_note",
     "check_link",
-    "link_to",
     "log_approach",
     "triage",
 ]

@@ -20,7 +20,7 @@ from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
 from registry.notifications import services as notifications
 from registry.posts import findings, limits
-from registry.posts.kind import KIND, link
+from registry.posts.kind import KIND
 from registry.posts.models import OBJECT_TYPE, PostImage, PostTarget, PromotionalPost
 from registry.posts.proposals import REASON_MAX, Checked, KeptImage, NewImage, PostProposal, check
 from registry.posts.workflow import EDITABLE_STATUSES, TRANSITIONS, PostAction, PostStatus
@@ -109,7 +109,7 @@ def propose(data: PostProposal, requester: User, images: Sequence[NewImage] = ()
             f"{requester.name} has asked the communications team to publish a post on "
             f"{_channels_text(post)}, ideally on {uk_date(post.wished_for)}." + _findings_note(post)
         ),
-        link=link(post),
+        link=KIND.link(post),
         exclude=requester,
     )
     db.session().flush()
@@ -244,6 +244,6 @@ def _resubmit(post: PromotionalPost, actor: User, changed: list[str], note: str)
         event="post:resubmit",
         subject=f"Promotional post {post.reference} resubmitted",
         body=f"{actor.name} has made changes to {post.reference} and resubmitted it." + _findings_note(post),
-        link=link(post),
+        link=KIND.link(post),
         exclude=actor,
     )

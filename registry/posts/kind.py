@@ -52,11 +52,6 @@ _TOLD: Final = {
 }
 
 
-def link(post: PromotionalPost) -> str:
-    """The post's page, as an absolute path (for notifications and work items)."""
-    return f"/posts/{post.reference}"
-
-
 def addresses(post: PromotionalPost) -> str:
     return "\n".join(t.published_url or "" for t in post.targets)
 
@@ -68,6 +63,7 @@ class Posts(RequestKind[PromotionalPost]):
     model = PromotionalPost
     step_model = PostTransition
     read_all = Permission.POST_READ_ALL
+    pages = "/posts"
     open_statuses = OPEN_STATUSES
     awaiting_comms = AWAITING_COMMS
     note_field = "reason"
@@ -164,7 +160,7 @@ class Posts(RequestKind[PromotionalPost]):
                 event="post:withdraw",
                 subject=f"Promotional post {post.reference} withdrawn",
                 body=f"{actor.name} has withdrawn {post.reference}. Take it out of any schedule." + said,
-                link=link(post),
+                link=self.link(post),
                 exclude=actor,
             )
             return
@@ -175,7 +171,7 @@ class Posts(RequestKind[PromotionalPost]):
             event=f"post:{action.value}",
             subject=f"Your promotional post {post.reference}: {word}",
             body=body.format(ref=post.reference, when=when, addresses=addresses(post)) + said,
-            link=link(post),
+            link=self.link(post),
         )
 
     # --- screening again ----------------------------------------------------------------------
@@ -212,7 +208,7 @@ class Posts(RequestKind[PromotionalPost]):
             title=request.title,
             status_label=status_label,
             waiting_since=request.status_changed_at,
-            url=link(request),
+            url=self.link(request),
             requester=request.requester.name,
             needs_you=not for_comms and changes_asked,
         )

@@ -39,7 +39,7 @@ from registry.posts import findings
 from registry.posts.addresses import URL_MAX, check_post_url
 from registry.posts.findings import CurrentFinding, screening_now
 from registry.posts.intake import check_editable, propose, revise
-from registry.posts.kind import KIND, STALE, link
+from registry.posts.kind import KIND, STALE
 from registry.posts.models import OBJECT_TYPE, PromotionalPost
 from registry.posts.proposals import MAX_CHANNELS, MAX_IMAGES, REASON_MAX, KeptImage, NewImage, PostProposal
 from registry.posts.queries import PostFilters, active_channels, image_of, search
@@ -61,7 +61,6 @@ __all__ = [
     "check_editable",
     "check_post_url",
     "image_of",
-    "link",
     "parse_moment",
     "propose",
     "revise",
