@@ -62,7 +62,8 @@ def attempt(
     try:
         return Attempt(change())
     except Invalid as exc:
-        _settle(keep)
+        if not keep:
+            db.session().rollback()
         errors = {(fields or {}).get(name, name): message for name, message in exc.errors.items()}
         kept = {name: message for name, message in errors.items() if aside is not None and aside(name)}
         errors = {name: message for name, message in errors.items() if name not in kept}
@@ -73,14 +74,10 @@ def attempt(
             apply_errors(form, {name: message for name, message in errors.items() if not _has_errors(form, name)})
         return Attempt(None, 422, kept)
     except Conflict as exc:
-        _settle(keep)
+        if not keep:
+            db.session().rollback()
         flash(exc.message)
         return Attempt(None, 409)
-
-
-def _settle(keep: bool) -> None:
-    if not keep:
-        db.session().rollback()
 
 
 def _has_errors(form: Any, name: str) -> bool:
