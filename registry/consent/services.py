@@ -72,7 +72,6 @@ from registry.consent.workflow import (
     Medium,
 )
 from registry.lifecycle.filters import Filters
-from registry.lifecycle.kind import WorkItem
 from registry.text import add_years, masked, uk_date
 
 __all__ = [
@@ -260,14 +259,10 @@ def record_export(user: User, filters: ConsentFilters, rows: int) -> None:
 # --- what awaits whom ---------------------------------------------------------------------------
 
 
-def work_items_for_comms() -> list[WorkItem]:
-    """Requests waiting for a decision, oldest first (two statements, however many)."""
-    return KIND.work_items_for_comms()
-
-
-def work_items_of(user: User) -> list[WorkItem]:
-    """The person's open requests: waiting for comms, or for their own changes."""
-    return KIND.work_items_of(user)
+#: Requests waiting for a decision, oldest first (two statements, however many).
+work_items_for_comms = KIND.work_items_for_comms
+#: The person's open requests: waiting for comms, or for their own changes.
+work_items_of = KIND.work_items_of
 
 
 def expiring_between(start: dt.date, end: dt.date) -> list[LogoConsent]:

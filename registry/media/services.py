@@ -22,7 +22,6 @@ from registry import db
 from registry.auth.models import User
 from registry.channels.platforms import Platform
 from registry.lifecycle.filters import Filters
-from registry.lifecycle.kind import WorkItem
 from registry.media.intake import (
     DEADLINE_WITHIN,
     ENQUIRY_MAX,
@@ -107,15 +106,11 @@ def search(filters: MediaFilters, user: User) -> Select[MediaContact]:
 # --- what awaits whom -------------------------------------------------------------------------------
 
 
-def work_items_for_comms() -> list[WorkItem]:
-    """Approaches the communications team has still to act on (awaiting triage, acknowledged
-    without advice yet, or being answered by the team), oldest first; one statement."""
-    return KIND.work_items_for_comms()
-
-
-def work_items_of(user: User) -> list[WorkItem]:
-    """The person's open approaches; once advice is given it "needs them" (to read and follow it)."""
-    return KIND.work_items_of(user)
+#: Approaches the communications team has still to act on (awaiting triage, acknowledged
+#: without advice yet, or being answered by the team), oldest first; one statement.
+work_items_for_comms = KIND.work_items_for_comms
+#: The person's open approaches; once advice is given it "needs them" (to read and follow it).
+work_items_of = KIND.work_items_of
 
 
 def open_count() -> int:

@@ -34,7 +34,6 @@ from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
-from registry.lifecycle.kind import WorkItem
 from registry.posts import findings
 from registry.posts.addresses import URL_MAX, check_post_url
 from registry.posts.findings import CurrentFinding, screening_now
@@ -77,14 +76,10 @@ get_visible = KIND.visible
 history = KIND.history
 
 
-def work_items_for_comms() -> list[WorkItem]:
-    """Every post waiting on the communications team (to decide, schedule or record as published), oldest first."""
-    return KIND.work_items_for_comms()
-
-
-def work_items_of(user: User) -> list[WorkItem]:
-    """The user's own open posts, those waiting on their changes first, then oldest first."""
-    return KIND.work_items_of(user)
+#: Every post waiting on the communications team (to decide, schedule or record as published), oldest first.
+work_items_for_comms = KIND.work_items_for_comms
+#: The user's own open posts, those waiting on their changes first, then oldest first.
+work_items_of = KIND.work_items_of
 
 
 # --- deciding, scheduling and publishing ----------------------------------------------------------
