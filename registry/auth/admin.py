@@ -30,10 +30,10 @@ from registry.auth.sessions import signed_in_user
 from registry.auth.setup_links import issue as issue_setup_link
 from registry.auth.setup_links import open_link_for
 from registry.auth.views import bp
-from registry.errors import Invalid
 from registry.notifications.services import smtp_configured
 from registry.web.forms import ConfirmForm, apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
+from registry.web.refusals import attempt
 
 
 def _actor() -> User:
@@ -68,7 +68,6 @@ def _asked(request_: AccountRequest | None) -> str:
 @bp.route("/admin/users")
 @requires(Permission.USER_MANAGE)
 def users() -> ResponseReturnValue:
-    page, per_page = page_args(50)
     q = request.args.get("q", "").strip()[:200]
     statement = select(User).options(selectinload(User.role_grants)).order_by(User.active.desc(), func.lower(User.name))
     if q:
@@ -76,8 +75,7 @@ def users() -> ResponseReturnValue:
         statement = statement.where(
             or_(func.lower(User.name).like(like, escape=db.LIKE_ESCAPE), User.email.like(like, escape=db.LIKE_ESCAPE))
         )
-    result = paginate(db.session(), statement, page, per_page)
-    return render_template("auth/users.html", page=result, q=q, waiting=approvals.waiting_count())
+    return render_template("auth/users.html", page=paged(statement, 50), q=q, waiting=approvals.waiting_count())
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -87,21 +85,23 @@ def create_user() -> ResponseReturnValue:
     privileged role they are given waits for a second administrator."""
     form = UserCreateForm()
     if request.method == "POST":
-        form.validate()  # its mistakes are reported with the service's, all at once
-        try:
-            added = approvals.add_user(
+        form.validate()  # its mistakes are reported with the service's, all at once, in the service's words
+        mistakes = {field: messages[0] for field, messages in form.errors.items() if messages}
+        for field in form:
+            field.errors = []
+        done = attempt(
+            lambda: approvals.add_user(
                 email=form.email.data or "",
                 name=form.name.data or "",
                 roles=form.roles.data or [],
                 reason=form.reason.data,
                 actor=_actor(),
-                errors={field: messages[0] for field, messages in form.errors.items() if messages},
-            )
-        except Invalid as exc:
-            for field in form:
-                field.errors = [] if field.name in exc.errors else field.errors
-            apply_errors(form, exc.errors)
-        else:
+                errors=mistakes,
+            ),
+            form,
+        )
+        if done.result is not None:
+            added = done.result
             flash(f"{added.user.name} has been added. {_link_sent(added.user)}{_asked(added.request)}", "success")
             return redirect(url_for("auth.user", user_id=added.user.id))
     return render_template("auth/user_new.html", form=form), 422 if form.errors else 200
@@ -158,18 +158,20 @@ def set_roles(user_id: int) -> ResponseReturnValue:
     """Change someone's roles: removals and everyday roles now, privileged roles by request (four eyes)."""
     user = _user_or_404(user_id)
     form = RolesForm()
+    status = 422
     if form.validate_on_submit():
-        try:
-            change = approvals.change_roles(user, form.roles.data or [], actor=_actor(), reason=form.reason.data)
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
-        else:
+        done = attempt(
+            lambda: approvals.change_roles(user, form.roles.data or [], actor=_actor(), reason=form.reason.data), form
+        )
+        if done.result is not None:
+            change = done.result
             said = f"{user.name}'s roles have been updated and their sessions ended." if change.changed else ""
             if not change.changed and change.request is None:
                 said = "The roles were already as chosen."
             flash((said + _asked(change.request)).strip(), "success")
             return redirect(url_for("auth.user", user_id=user.id))
-    return _user_page(user, roles_form=form, status=422)
+        status = done.status
+    return _user_page(user, roles_form=form, status=status)
 
 
 @bp.route("/admin/users/<int:user_id>/line-manager", methods=["POST"])
@@ -185,12 +187,10 @@ def set_line_manager(user_id: int) -> ResponseReturnValue:
         if manager is None:
             apply_errors(form, {"line_manager": "Choose a line manager from the list"})
             return _user_page(user, manager_form=form, status=422)
-    try:
-        changed = services.set_line_manager(user, manager, actor=_actor())
-    except Invalid as exc:
-        apply_errors(form, exc.errors)
-        return _user_page(user, manager_form=form, status=422)
-    if not changed:
+    done = attempt(lambda: services.set_line_manager(user, manager, actor=_actor()), form)
+    if not done:
+        return _user_page(user, manager_form=form, status=done.status)
+    if not done.result:
         message = "The line manager was already as chosen."
     elif manager is None:
         message = (
@@ -267,12 +267,11 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
     e-mailed at once); for anyone else, done now."""
     user = _user_or_404(user_id)
     form = TwoFactorResetForm()
+    status = 422
     if form.validate_on_submit():
-        try:
-            asked = approvals.reset_two_factor(user, actor=_actor(), reason=form.reason.data)
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
-        else:
+        done = attempt(lambda: approvals.reset_two_factor(user, actor=_actor(), reason=form.reason.data), form)
+        if done:
+            asked = done.result
             if asked is None:
                 flash(
                     f"{user.name}'s two-factor sign-in has been reset. They set it up again when they next sign in.",
@@ -281,7 +280,8 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
             else:
                 flash(f"{user.name} has been told.{_asked(asked)}", "success")
             return redirect(url_for("auth.user", user_id=user.id))
-    return _user_page(user, reset_form=form, status=422)
+        status = done.status
+    return _user_page(user, reset_form=form, status=status)
 
 
 @bp.route("/admin/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -299,11 +299,10 @@ def revoke_token(user_id: int, token_id: int) -> ResponseReturnValue:
 @requires(Permission.USER_MANAGE)
 def approvals_index() -> ResponseReturnValue:
     """What administrators have asked for and wait on a second administrator, and what was decided."""
-    page, per_page = page_args(25)
     return render_template(
         "auth/approvals.html",
         waiting=list(db.session().execute(approvals.waiting().limit(100)).scalars()),
-        decided=paginate(db.session(), approvals.decided(), page, per_page),
+        decided=paged(approvals.decided(), 25),
         can_approve=approvals.can_approve,
         confirm=ConfirmForm(),
     )
@@ -341,14 +340,13 @@ def approve(request_id: int) -> ResponseReturnValue:
 def reject(request_id: int) -> ResponseReturnValue:
     account_request = approvals.get(request_id)
     form = RejectForm()
+    status = 422
     if form.validate_on_submit():
-        try:
-            approvals.reject(account_request, actor=_actor(), note=form.note.data)
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
-        else:
+        done = attempt(lambda: approvals.reject(account_request, actor=_actor(), note=form.note.data), form)
+        if done:
             flash(f"Rejected: {account_request.kind_enum.label.lower()} for {account_request.user.name}.", "success")
             return redirect(url_for("auth.approvals_index"))
+        status = done.status
     return render_template(
         "auth/approval.html",
         item=account_request,
@@ -356,7 +354,7 @@ def reject(request_id: int) -> ResponseReturnValue:
         expired=approvals.expired(account_request),
         confirm=ConfirmForm(),
         form=form,
-    ), 422
+    ), status
 
 
 @bp.route("/admin/approvals/<int:request_id>/cancel", methods=["POST"])

@@ -29,6 +29,7 @@ from registry.errors import Invalid
 from registry.extensions import limiter
 from registry.web import security
 from registry.web.forms import ConfirmForm, apply_errors
+from registry.web.refusals import attempt
 from registry.web.throttle import (
     SIGN_IN_PER_ACCOUNT,
     SIGN_IN_PER_ACCOUNT_FROM_NEW_ADDRESSES,
@@ -221,15 +222,13 @@ def account() -> ResponseReturnValue:
 def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(
-                signed_in_user(),
-                current=form.current_password.data or "",
-                new=form.new_password.data or "",
-            )
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
-        else:
+        done = attempt(
+            lambda: services.change_password(
+                signed_in_user(), current=form.current_password.data or "", new=form.new_password.data or ""
+            ),
+            form,
+        )
+        if done:
             flash("Your password has been changed. Your other sessions have been signed out.", "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form), 422 if form.errors else 200
@@ -279,16 +278,19 @@ def setup() -> ResponseReturnValue:
     choosing = setup_links.needs_new_password(link)
     form = ChoosePasswordForm() if choosing else ConfirmPasswordForm()
     if form.validate_on_submit():
-        try:
-            done = setup_links.complete(
+        attempted = attempt(
+            lambda: setup_links.complete(
                 link,
                 password=form.password.data or "",
                 confirm=form.confirm.data if isinstance(form, ChoosePasswordForm) else None,
-            )
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
+            ),
+            form,
+            keep=True,
+        )
+        if attempted.result is None:
             db.keep_on_error()  # a wrong password on a link stays in the audit trail
         else:
+            done = attempted.result
             if done.needs_code:
                 flash(
                     ("Your password is saved." if choosing else "Your password is right.")

@@ -7,9 +7,7 @@ the messages are real. It records ``manager`` as ``staff``'s line manager.
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 from werkzeug.datastructures import FileStorage
 
 from registry import db
@@ -19,20 +17,19 @@ from registry.auth.models import User
 from registry.breaches import services
 from registry.breaches.models import BreachReport
 from registry.breaches.services import BreachAnswers, SubjectKind
+from registry.lifecycle.demo import drawn_png
 
 
 def _screenshot(name: str, caption: str) -> FileStorage:
     """A made-up screenshot of a post: a grey card with a line of text."""
-    image = Image.new("RGB", (600, 240), (240, 244, 245))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((16, 16, 584, 224), fill=(255, 255, 255), outline=(174, 183, 189))
-    draw.ellipse((32, 32, 80, 80), fill=(0, 94, 184))
-    draw.text((96, 44), "Personal account", fill=(33, 43, 50))
-    draw.text((32, 112), caption, fill=(33, 43, 50))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    buffer.seek(0)
-    return FileStorage(stream=buffer, filename=name, content_type="image/png")
+
+    def card(draw: ImageDraw.ImageDraw) -> None:
+        draw.rectangle((16, 16, 584, 224), fill=(255, 255, 255), outline=(174, 183, 189))
+        draw.ellipse((32, 32, 80, 80), fill=(0, 94, 184))
+        draw.text((96, 44), "Personal account", fill=(33, 43, 50))
+        draw.text((32, 112), caption, fill=(33, 43, 50))
+
+    return drawn_png(name, (600, 240), (240, 244, 245), card)
 
 
 def seed_demo(staff: User, manager: User, reporters: list[User], comms: list[User]) -> list[BreachReport]:

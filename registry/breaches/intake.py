@@ -16,7 +16,6 @@ from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
 from registry.auth.models import User
 from registry.breaches import clauses as policy_clauses
 from registry.breaches import messages
@@ -25,7 +24,6 @@ from registry.breaches.models import (
     ACCOUNT_MAX,
     LINK_MAX,
     NAME_MAX,
-    BreachEvidence,
     BreachReport,
     BreachReportClause,
     PolicyClause,
@@ -35,7 +33,6 @@ from registry.errors import Invalid
 from registry.lifecycle import engine
 from registry.text import clean
 from registry.uploads import services as uploads
-from registry.uploads.models import Upload
 
 DESCRIPTION_MAX: Final = 5000
 _SCHEME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -241,11 +238,6 @@ def _first_route(
     return manager, None
 
 
-def _evidence_details(stored: Sequence[Upload]) -> list[dict[str, Any]]:
-    # No file names: the trail is append-only and a name can identify a person.
-    return [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored]
-
-
 def _subject_kind(subject: User | None, subject_name: str | None) -> str:
     if subject is not None:
         return SubjectKind.USER
@@ -266,8 +258,10 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
     now = db.utcnow()
     manager, reason = _first_route(checked.subject, checked.subject_name, reporter)
     status = BreachStatus.WITH_MANAGER if manager is not None else BreachStatus.TO_ROUTE
-    report = BreachReport(
-        status=status.value,
+    report = KIND.new(
+        reporter,
+        status,
+        now,
         account=checked.account,
         link=checked.link,
         description=checked.description,
@@ -277,23 +271,23 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
         flagged_by_id=reporter.id if checked.reputational_risk else None,
         subject_id=checked.subject.id if checked.subject else None,
         subject_name=checked.subject_name,
-        reporter_id=reporter.id,
         manager_id=manager.id if manager else None,
         route_reason=reason.value if reason else None,
-        created_at=now,
-        status_changed_at=now,
     )
     session.add(report)
     session.flush()
     rows = clause_rows(checked.clauses)
     session.add_all(BreachReportClause(report_id=report.id, clause_id=row.id) for row in rows)
-    session.add_all(BreachEvidence(report_id=report.id, upload_id=u.id, added_at=now) for u in stored)
-    engine.add_step(KIND, report, REPORT, None, reporter, now=now, assigned_to_id=manager.id if manager else None)
-    record(
-        AuditAction.BREACH_REPORT,
-        KIND.name,
-        report.reference,
-        {
+    attached = KIND.attach(report, stored, now)
+    engine.opened(
+        KIND,
+        report,
+        REPORT,
+        reporter,
+        now=now,
+        assigned_to_id=manager.id if manager else None,
+        audit=AuditAction.BREACH_REPORT,
+        details={
             "status": report.status,
             "policy_version": report.policy_version,
             "clauses": [row.number for row in rows],
@@ -301,9 +295,8 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
             "subject": _subject_kind(checked.subject, checked.subject_name),
             "manager_id": report.manager_id,
             "route_reason": report.route_reason,
-            "evidence": _evidence_details(stored),
+            "evidence": attached,
         },
-        actor=reporter,
     )
     session.flush()
     session.refresh(report)

@@ -9,7 +9,7 @@ trail; and what anyone is told of it says only that it needs them.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
@@ -17,7 +17,7 @@ from registry import db
 from registry.auth.models import User, UserRole
 from registry.auth.permissions import Permission, Role
 from registry.breaches import messages
-from registry.breaches.models import REFERENCE_PATTERN, BreachReport, BreachStep
+from registry.breaches.models import REFERENCE_PATTERN, BreachEvidence, BreachReport, BreachStep
 from registry.breaches.workflow import (
     LIFECYCLE,
     OPEN_STATUSES,
@@ -27,7 +27,7 @@ from registry.breaches.workflow import (
     Handling,
     RouteReason,
 )
-from registry.errors import Conflict, NotFound, NotPermitted
+from registry.errors import Conflict, NotPermitted
 from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, ReportSection, RequestKind, WorkItem
 from registry.lifecycle.table import Status, Transition
@@ -84,7 +84,6 @@ class BreachReports(RequestKind[BreachReport]):
     noun = "report"
     model = BreachReport
     step_model = BreachStep
-    lifecycle = LIFECYCLE
     demo = "registry.breaches.demo:seed"
     card = "registry.breaches.overview:card"
     figures = "registry.breaches.overview:figures"
@@ -101,19 +100,19 @@ class BreachReports(RequestKind[BreachReport]):
         note="Counts only: breach cases are sensitive personal data.",
     )
     read_all = Permission.BREACH_READ_ALL
+    pages = "/breaches"
     requester_column = "reporter_id"
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
+    open_statuses = OPEN_STATUSES
     note_max = NOTE_MAX
     audit_names_action = True
     note_audited = False
     four_eyes_refusal = "You made this report, so someone else must handle it (four-eyes rule)."
 
-    def id_from_reference(self, reference: str) -> int | None:
-        match = REFERENCE_PATTERN.match(reference or "")
-        return int(match.group(1)) if match else None
-
-    def not_found(self, reference: str) -> NotFound:
-        return NotFound(f"There is no breach report {reference!r}. Check the reference, for example BR-0042.")
+    reference_pattern = REFERENCE_PATTERN
+    reference_example = "BR-0042"
+    files_model = BreachEvidence
+    files_column = "report_id"
+    file_noun = "evidence file"
 
     # --- who sees what: never the member of staff a case is about -------------------------------
 
@@ -267,7 +266,7 @@ class BreachReports(RequestKind[BreachReport]):
             title="Your breach report",
             status_label=request.reporter_label,
             waiting_since=request.created_at,
-            url=messages.link_to(request),
+            url=self.link(request),
             requester=None,
             needs_you=False,
         )

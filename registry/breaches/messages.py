@@ -23,7 +23,8 @@ PRIVACY: Final = "For privacy, this message does not say what the report is abou
 
 
 def link_to(report: BreachReport) -> str:
-    """The case's page, as an absolute path (for messages and work items)."""
+    """The case's page, as an absolute path: the kind's ``link`` (which this module cannot ask, since
+    the kind tells people through it)."""
     return f"/breaches/{report.reference}"
 
 

@@ -17,7 +17,6 @@ from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
 from registry.breaches.kind import KIND
-from registry.breaches.messages import link_to
 from registry.breaches.models import BreachEvidence, BreachReport
 from registry.breaches.workflow import BreachStatus
 from registry.errors import Conflict
@@ -68,7 +67,7 @@ def anonymise(report: BreachReport, actor: Actor, *, years: int) -> int:
         session.execute(delete(Upload).where(Upload.id.in_(upload_ids)))
     # The messages about it name the case (and its link): they go with the people and the free text.
     removed: CursorResult[tuple[()]] = session.execute(  # type: ignore[assignment]
-        delete(Notification).where(Notification.link == link_to(report))
+        delete(Notification).where(Notification.link == KIND.link(report))
     )
     messages = removed.rowcount or 0
     for step in session.execute(KIND.steps(report)).unique().scalars():

@@ -42,7 +42,7 @@ from registry.breaches.intake import (
 )
 from registry.breaches.kind import KIND, NOTE_MAX, not_about, stranded, stranded_clause, take, usable_manager
 from registry.breaches.messages import ATTENTION, PRIVACY
-from registry.breaches.models import BreachEvidence, BreachReport, BreachStep
+from registry.breaches.models import BreachReport, BreachStep
 from registry.breaches.retention import RetentionResult, anonymise, apply_retention, retention_years
 from registry.breaches.workflow import (
     FLAG,
@@ -54,11 +54,10 @@ from registry.breaches.workflow import (
     Handler,
     RouteReason,
 )
-from registry.errors import Conflict, Invalid, NotFound, NotPermitted
+from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
 from registry.lifecycle.kind import WorkItem
 from registry.text import clean, uk_midnight
-from registry.uploads.models import Upload
 
 __all__ = [
     "ATTENTION",
@@ -87,14 +86,9 @@ OBJECT_TYPE: Final = KIND.name
 
 #: A case is found, and shown, by the kind's own rules (:mod:`registry.breaches.kind`): "not found"
 #: for anyone who may not see it, and never seen by the member of staff it is about.
-not_found = KIND.not_found
 get_report = KIND.get
-#: Whether someone handles or oversees the case (everything in it), never when it is about them.
-sees_in_full = KIND.sees_in_full
-#: Whether someone may open the case: in full, or as the person who reported it.
-can_view = KIND.can_view
-visible_report = KIND.visible
-visible_clause = KIND.visible_clause
+evidence_of = KIND.files
+history = KIND.history
 
 
 def handles_any(user: User) -> bool:
@@ -107,39 +101,10 @@ def handles_any(user: User) -> bool:
 
 def record_view(report: BreachReport, user: User, *, evidence: int | None = None) -> None:
     """Every look at a case is in the audit trail: who, when, and whether in full."""
-    details: dict[str, Any] = {"view": "full" if sees_in_full(user, report) else "reporter"}
+    details: dict[str, Any] = {"view": "full" if KIND.sees_in_full(user, report) else "reporter"}
     if evidence is not None:
         details["evidence"] = evidence
     record(AuditAction.BREACH_VIEW, OBJECT_TYPE, report.reference, details, actor=user)
-
-
-def evidence_of(report: BreachReport) -> list[BreachEvidence]:
-    return list(
-        db.session()
-        .execute(select(BreachEvidence).where(BreachEvidence.report_id == report.id).order_by(BreachEvidence.id))
-        .unique()
-        .scalars()
-    )
-
-
-def evidence_file(report: BreachReport, upload_id: int) -> Upload:
-    """One of the case's evidence files; "not found" for any other upload."""
-    found = (
-        db.session()
-        .execute(
-            select(BreachEvidence).where(BreachEvidence.report_id == report.id, BreachEvidence.upload_id == upload_id)
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
-    if found is None:
-        raise NotFound(f"{report.reference} has no evidence file {upload_id}.")
-    return found.upload
-
-
-def history(report: BreachReport) -> list[BreachStep]:
-    """Every step of the case, oldest first (for those who see it in full)."""
-    return list(db.session().execute(KIND.steps(report)).unique().scalars())
 
 
 # --- handling a case ----------------------------------------------------------------------------
@@ -265,7 +230,7 @@ FILTERS = {"open": "Open", "closed": "Closed"}
 
 def search(user: User, state: str = "") -> Select[BreachReport]:
     """The cases ``user`` may see, newest first; ``state`` "open" or "closed" narrows them."""
-    conditions: list[ColumnElement[bool]] = [visible_clause(user)]
+    conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
     if state == "open":
         conditions.append(BreachReport.status.in_([s.value for s in OPEN_STATUSES]))
     elif state == "closed":
@@ -281,7 +246,7 @@ def _item(report: BreachReport, status_label: str, *, needs_you: bool, since: dt
         title=f"Suspected breach of policy {report.clause_numbers}" if report.clauses else "Suspected breach of policy",
         status_label=status_label,
         waiting_since=since or report.status_changed_at,
-        url=messages.link_to(report),
+        url=KIND.link(report),
         requester=None,
         needs_you=needs_you,
     )

@@ -21,6 +21,7 @@ from registry.breaches.forms import (
     ReportForm,
     RoutingForm,
 )
+from registry.breaches.kind import KIND
 from registry.breaches.models import BreachReport
 from registry.breaches.workflow import (
     LIFECYCLE,
@@ -33,8 +34,8 @@ from registry.breaches.workflow import (
 from registry.uploads import services as uploads
 from registry.web import security
 from registry.web.current import signed_in
-from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.forms import apply_errors, ask_to_choose_again
+from registry.web.pagination import paged
 from registry.web.refusals import Attempt, attempt
 
 bp = Blueprint("breaches", __name__, url_prefix="/breaches")
@@ -55,16 +56,14 @@ def index() -> ResponseReturnValue:
     user = signed_in()
     state = request.args.get("state", "")
     state = state if state in services.FILTERS else ""
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.search(user, state), page, per_page)
     return render_template(
         "breaches/index.html",
-        page=result,
+        page=paged(services.search(user, state), 25),
         state=state,
         filters=services.FILTERS,
         waiting=services.waiting_for(user),
         handles=services.handles_any(user),
-        in_full=lambda report: services.sees_in_full(user, report),
+        in_full=lambda report: KIND.sees_in_full(user, report),
     )
 
 
@@ -84,11 +83,6 @@ def _answers(form: ReportForm) -> services.BreachAnswers:
     )
 
 
-def choose_again(count: int) -> str:
-    files = "file" if count == 1 else f"{count} files"
-    return f"Choose your evidence {files} again: browsers do not keep chosen files when a form needs correcting."
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.BREACH_REPORT)
 def new() -> ResponseReturnValue:
@@ -103,11 +97,7 @@ def new() -> ResponseReturnValue:
                 "success",
             )
             return redirect(url_for("breaches.detail", reference=done.result.reference))
-        chosen = uploads.chosen_files(form.evidence.data or [])
-        if done.invalid and chosen:
-            again = choose_again(len(chosen))
-            refused = list(form.evidence.errors)
-            form.evidence.errors = [f"{refused[0]} {again}" if refused else again]
+        ask_to_choose_again(form, form.evidence, "evidence file", "evidence {n} files")
     return render_template(
         "breaches/new.html",
         form=form,
@@ -140,7 +130,7 @@ def _detail_page(
     status: int = 200,
 ) -> ResponseReturnValue:
     user = signed_in()
-    full = services.sees_in_full(user, report)
+    full = KIND.sees_in_full(user, report)
     services.record_view(report, user)
     if status >= 400:
         db.keep_on_error()  # the refused action changed nothing, but the case was seen
@@ -158,8 +148,8 @@ def _detail_page(
         "breaches/detail.html",
         report=report,
         full=full,
-        history=services.history(report) if full else [],
-        evidence=services.evidence_of(report),
+        history=KIND.history(report) if full else [],
+        evidence=KIND.files(report),
         transitions=TRANSITIONS,
         routing_decisions=ROUTING_DECISIONS,
         manager_decisions=MANAGER_DECISIONS,
@@ -194,12 +184,12 @@ def _four_eyes_note(user: User, report: BreachReport) -> str | None:
 @bp.route("/<reference>")
 @requires(Permission.BREACH_REPORT)
 def detail(reference: str) -> ResponseReturnValue:
-    return _detail_page(services.visible_report(reference, signed_in()))
+    return _detail_page(KIND.visible(reference, signed_in()))
 
 
 def _after(report: BreachReport, message: str) -> ResponseReturnValue:
     flash(message, "success")
-    if services.can_view(signed_in(), report):
+    if KIND.can_view(signed_in(), report):
         return redirect(url_for("breaches.detail", reference=report.reference))
     return redirect(url_for("breaches.index"))
 
@@ -208,15 +198,15 @@ def _again(reference: str, done: Attempt[Any], **form: Any) -> ResponseReturnVal
     """The case's page after a refused action: with the form and its errors (422), or with the
     refusal at the top and the forms as they were (409)."""
     if done.invalid:
-        return _detail_page(services.get_report(reference), status=422, **form)
-    return _detail_page(services.visible_report(reference, signed_in()), status=done.status)
+        return _detail_page(KIND.get(reference), status=422, **form)
+    return _detail_page(KIND.visible(reference, signed_in()), status=done.status)
 
 
 @bp.route("/<reference>/routing", methods=["POST"])
 @requires(Permission.BREACH_ROUTE)
 def route(reference: str) -> ResponseReturnValue:
     """The communications team send a case to a line manager, or close it as no matter for one."""
-    report = services.visible_report(reference, signed_in())
+    report = KIND.visible(reference, signed_in())
     form = _routing_form(report, request.form)
     chosen = form.decision.data or ""
     if chosen not in LIFECYCLE.by_action:
@@ -239,7 +229,7 @@ def route(reference: str) -> ResponseReturnValue:
 @requires(Permission.BREACH_MANAGE)
 def decide(reference: str) -> ResponseReturnValue:
     """The line manager resolves the case informally, escalates it to HR, or hands it back."""
-    report = services.visible_report(reference, signed_in())
+    report = KIND.visible(reference, signed_in())
     form = DecisionForm(prefix="decision")
     chosen = form.decision.data or ""
     if chosen not in {a.value for a in MANAGER_DECISIONS}:
@@ -259,7 +249,7 @@ def decide(reference: str) -> ResponseReturnValue:
 @requires(Permission.BREACH_MANAGE)
 def flag(reference: str) -> ResponseReturnValue:
     """The line manager flags the case as a risk to the Trust's reputation (policy 9.3)."""
-    report = services.visible_report(reference, signed_in())
+    report = KIND.visible(reference, signed_in())
     form = FlagForm(prefix="flag")
     done = attempt(lambda: services.flag(report, signed_in(), note=form.note.data), form)
     if done.result is None:
@@ -274,7 +264,7 @@ def flag(reference: str) -> ResponseReturnValue:
 @requires(Permission.BREACH_HR)
 def outcome(reference: str) -> ResponseReturnValue:
     """HR record the outcome of an escalated case, which closes it."""
-    report = services.visible_report(reference, signed_in())
+    report = KIND.visible(reference, signed_in())
     form = OutcomeForm(prefix="outcome")
     done = attempt(lambda: services.take(report, BreachAction.OUTCOME.value, signed_in(), note=form.note.data), form)
     if done.result is None:
@@ -287,7 +277,7 @@ def outcome(reference: str) -> ResponseReturnValue:
 def evidence(reference: str, upload_id: int) -> ResponseReturnValue:
     """An evidence file, as a download, to those who may see the case (audited as a view)."""
     user = signed_in()
-    report = services.visible_report(reference, user)
-    upload = services.evidence_file(report, upload_id)
+    report = KIND.visible(reference, user)
+    upload = KIND.file(report, upload_id)
     services.record_view(report, user, evidence=upload_id)
     return uploads.send(upload)

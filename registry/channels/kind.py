@@ -8,7 +8,7 @@ retired one loses it; the requester is told of each decision in the team's words
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, or_, true
 
@@ -16,24 +16,19 @@ from registry import clock
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels import registration
-from registry.channels.models import Channel, ChannelTransition, id_from_reference
+from registry.channels.models import REFERENCE, Channel, ChannelTransition
 from registry.channels.platforms import PLATFORMS, HandleError, normalise_handle
 from registry.channels.workflow import (
     AWAITING_COMMS,
-    LIFECYCLE,
     OFFICIAL_STATUSES,
     OPEN_REQUEST_STATUSES,
     ChannelAction,
     ChannelStatus,
 )
-from registry.errors import Conflict, NotFound
+from registry.errors import Conflict
 from registry.lifecycle.kind import Change, Decisions, RequestKind, WorkItem
-from registry.lifecycle.table import Status, Transition
+from registry.lifecycle.table import Transition
 from registry.text import clean
-
-
-def link_to(channel: Channel) -> str:
-    return f"/channels/{channel.reference}"
 
 
 class Channels(RequestKind[Channel]):
@@ -42,34 +37,25 @@ class Channels(RequestKind[Channel]):
     noun = "channel"
     model = Channel
     step_model = ChannelTransition
-    lifecycle = LIFECYCLE
     demo = "registry.channels.demo:seed_demo"
     demo_order = 10
     decisions = Decisions("Channel requests", "request", ("approve",), ("reject",))
     read_all = Permission.CHANNEL_READ_ALL
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_REQUEST_STATUSES
-    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    pages = "/channels"
+    open_statuses = OPEN_REQUEST_STATUSES
+    awaiting_comms = AWAITING_COMMS
     note_field = "reason"
     note_max = registration.REASON_MAX
     four_eyes_refusal = (
         "You made this request, so another member of the communications team must decide it (four-eyes rule)."
     )
 
-    def id_from_reference(self, reference: str) -> int | None:
-        return id_from_reference(reference)
-
-    def not_found(self, reference: str) -> NotFound:
-        return NotFound(f"There is no channel {reference!r}. Check the reference, for example CH-0042.")
+    reference_pattern = REFERENCE.pattern
+    reference_example = "CH-0042"
+    called = "channel"
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can do this."
-
-    def wrong_state(self, request: Channel, status: Status, t: Transition[Any, Any]) -> str:
-        allowed = " or ".join(sorted(s.phrase for s in t.sources))
-        return (
-            f"{request.reference} is {status.phrase}, so it cannot be {t.done}. "
-            f"Only a channel that is {allowed} can be {t.done}."
-        )
 
     # The Trust's official accounts are public: anyone signed in may see them.
     def can_view(self, user: User, request: Channel) -> bool:
@@ -137,7 +123,7 @@ class Channels(RequestKind[Channel]):
             title=f"{request.display_name} on {request.platform_label}",
             status_label=request.status_label,
             waiting_since=request.status_changed_at,
-            url=link_to(request),
+            url=self.link(request),
             requester=request.requester.name,
             # The requester acts next when comms asked them for more information.
             needs_you=not for_comms and request.status_enum is ChannelStatus.INFO_REQUESTED,

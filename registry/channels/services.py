@@ -19,7 +19,7 @@ from registry.audit.services import Actor, record
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.kind import KIND
-from registry.channels.models import Channel, ChannelTransition, id_from_reference
+from registry.channels.models import Channel
 from registry.channels.platforms import Platform
 from registry.channels.registration import (
     LIMITS,
@@ -43,6 +43,7 @@ from registry.channels.workflow import (
 )
 from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
+from registry.lifecycle.filters import Filters
 from registry.text import clean
 
 __all__ = [
@@ -59,25 +60,16 @@ __all__ = [
 ]
 
 
-def get_channel(reference: str, *, for_update: bool = False) -> Channel:
-    return KIND.get(reference, for_update=for_update)
-
-
-def can_view(user: User, channel: Channel) -> bool:
-    """Comms and auditors see every channel; others their own requests and the official accounts."""
-    return KIND.can_view(user, channel)
+get_channel = KIND.get
+#: Comms and auditors see every channel; others their own requests and the official accounts.
+can_view = KIND.can_view
+history = KIND.history
 
 
 def sees_everything(user: User, channel: Channel) -> bool:
     """Comms, auditors and the requester see a channel's internal details and history;
     other staff see only what the public verification page shows."""
     return user.can(Permission.CHANNEL_READ_ALL) or channel.requester_id == user.id
-
-
-def visible_clause(user: User) -> ColumnElement[bool]:
-    """Which channels ``user`` may see: all for comms and auditors; otherwise the
-    Trust's official accounts (public anyway) and their own requests."""
-    return KIND.visible_clause(user)
 
 
 def can_take(user: User, channel: Channel, action: ChannelAction) -> bool:
@@ -161,10 +153,6 @@ def update_details(
     return True
 
 
-def history(channel: Channel) -> list[ChannelTransition]:
-    return list(db.session().execute(KIND.steps(channel)).unique().scalars())
-
-
 SORTS = {
     "reference": Channel.id,
     "name": func.lower(Channel.display_name),
@@ -179,7 +167,16 @@ SORTS = {
 
 
 @dataclass(frozen=True)
-class ChannelFilters:
+class ChannelFilters(Filters):
+    choices = {
+        "status": [s.value for s in ChannelStatus],
+        "platform": [p.value for p in Platform],
+        "sort": list(SORTS),
+        "direction": ("asc", "desc"),
+    }
+    params = {"direction": "dir"}
+    folded = frozenset({"direction"})
+
     status: str = ""
     platform: str = ""
     department: str = ""
@@ -187,53 +184,10 @@ class ChannelFilters:
     sort: str = "reference"
     direction: str = "asc"
 
-    def query(self) -> dict[str, str]:
-        """These filters as query parameters (for links such as the CSV export)."""
-        values = {
-            "status": self.status,
-            "platform": self.platform,
-            "department": self.department,
-            "q": self.q,
-            "sort": self.sort if self.sort != "reference" else "",
-            "dir": self.direction if self.direction != "asc" else "",
-        }
-        return {key: value for key, value in values.items() if value}
-
-    @classmethod
-    def parse(cls, args: Any, *, strict: bool) -> ChannelFilters:
-        """From query parameters. ``strict`` (the API) refuses unknown values with 422."""
-        errors: dict[str, str] = {}
-        status = (args.get("status") or "").strip()
-        platform = (args.get("platform") or "").strip()
-        sort = (args.get("sort") or "reference").strip()
-        direction = (args.get("dir") or "asc").strip().lower()
-        if status and status not in {s.value for s in ChannelStatus}:
-            errors["status"] = "status must be one of " + ", ".join(s.value for s in ChannelStatus) + "."
-            status = ""
-        if platform and platform not in {p.value for p in Platform}:
-            errors["platform"] = "platform must be one of " + ", ".join(p.value for p in Platform) + "."
-            platform = ""
-        if sort not in SORTS:
-            errors["sort"] = "sort must be one of " + ", ".join(SORTS) + "."
-            sort = "reference"
-        if direction not in {"asc", "desc"}:
-            errors["dir"] = "dir must be asc or desc."
-            direction = "asc"
-        if strict and errors:
-            raise Invalid(errors)
-        return cls(
-            status=status,
-            platform=platform,
-            department=(args.get("department") or "").replace("\x00", "").strip()[:200],
-            q=(args.get("q") or "").replace("\x00", "").strip()[:200],
-            sort=sort,
-            direction=direction,
-        )
-
 
 def search(filters: ChannelFilters, user: User) -> Select[Channel]:
     """Channels matching ``filters`` that ``user`` may see, in the chosen order."""
-    conditions: list[ColumnElement[bool]] = [visible_clause(user)]
+    conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
     if filters.status:
         conditions.append(Channel.status == filters.status)
     if filters.platform:
@@ -241,16 +195,9 @@ def search(filters: ChannelFilters, user: User) -> Select[Channel]:
     if filters.department:
         conditions.append(func.lower(Channel.department) == filters.department.lower())
     if filters.q:
-        like = db.contains_pattern(filters.q.lower())
-        matches: list[ColumnElement[bool]] = [
-            func.lower(Channel.display_name).like(like, escape=db.LIKE_ESCAPE),
-            Channel.handle.like(like, escape=db.LIKE_ESCAPE),
-            func.lower(Channel.department).like(like, escape=db.LIKE_ESCAPE),
-        ]
-        ref_id = id_from_reference(filters.q)
-        if ref_id is not None:
-            matches.append(Channel.id == ref_id)
-        conditions.append(or_(*matches))
+        # A handle is matched as stored (some platforms' handles keep their case).
+        handle = Channel.handle.like(db.contains_pattern(filters.q.lower()), escape=db.LIKE_ESCAPE)
+        conditions.append(or_(KIND.matching(filters.q, Channel.display_name, Channel.department), handle))
     order = SORTS[filters.sort]
     if filters.direction == "desc":
         return select(Channel).where(and_(*conditions)).order_by(order.desc(), Channel.id.desc())
@@ -277,7 +224,7 @@ def departments() -> list[str]:
 def counts_by_status(user: User | None = None) -> dict[str, int]:
     statement = select(Channel.status, func.count()).group_by(Channel.status)
     if user is not None:
-        statement = statement.where(visible_clause(user))
+        statement = statement.where(KIND.visible_clause(user))
     return {status: count for status, count in db.session().execute(statement).all()}
 
 

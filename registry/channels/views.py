@@ -15,7 +15,7 @@ from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
 from registry.errors import NotPermitted
 from registry.web.current import signed_in
 from registry.web.exports import csv_response
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
 from registry.web.refusals import attempt
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
@@ -88,17 +88,13 @@ def new() -> ResponseReturnValue:
 @bp.route("/mine")
 @requires(Permission.CHANNEL_REQUEST)
 def mine() -> ResponseReturnValue:
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.requests_of(signed_in()), page, per_page)
-    return render_template("channels/mine.html", page=result)
+    return render_template("channels/mine.html", page=paged(services.requests_of(signed_in()), 25))
 
 
 @bp.route("/queue")
 @requires(Permission.CHANNEL_DECIDE)
 def queue() -> ResponseReturnValue:
-    page, per_page = page_args(50)
-    result = paginate(db.session(), services.queue(), page, per_page)
-    return render_template("channels/queue.html", page=result, now=db.utcnow())
+    return render_template("channels/queue.html", page=paged(services.queue(), 50), now=db.utcnow())
 
 
 def _filters() -> services.ChannelFilters:
@@ -111,11 +107,9 @@ def inventory() -> ResponseReturnValue:
     if request.args.get("format") == "csv":
         return export()
     filters = _filters()
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.search(filters, signed_in()), page, per_page)
     return render_template(
         "channels/inventory.html",
-        page=result,
+        page=paged(services.search(filters, signed_in()), 25),
         filters=filters,
         platforms=PLATFORMS,
         statuses=list(ChannelStatus),

@@ -9,10 +9,9 @@ request may start in the past.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Sequence
 
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
@@ -20,22 +19,21 @@ from registry.auth.models import User
 from registry.consent import services
 from registry.consent.models import LogoConsent
 from registry.consent.services import ConsentRequest
+from registry.lifecycle.demo import drawn_png
 
 NHS_BLUE = (0, 94, 184)
 
 
 def _artwork(name: str, caption: str, *, background: tuple[int, int, int] = (255, 255, 255)) -> FileStorage:
     """A draft poster: a title band in NHS Blue with a white block where the lozenge sits."""
-    image = Image.new("RGB", (640, 400), background)
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, 640, 96), fill=NHS_BLUE)
-    draw.rectangle((520, 24, 616, 72), fill=(255, 255, 255))
-    draw.text((24, 40), caption, fill=(255, 255, 255))
-    draw.text((24, 160), "Draft for the communications team", fill=(33, 43, 50))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    buffer.seek(0)
-    return FileStorage(stream=buffer, filename=name, content_type="image/png")
+
+    def poster(draw: ImageDraw.ImageDraw) -> None:
+        draw.rectangle((0, 0, 640, 96), fill=NHS_BLUE)
+        draw.rectangle((520, 24, 616, 72), fill=(255, 255, 255))
+        draw.text((24, 40), caption, fill=(255, 255, 255))
+        draw.text((24, 160), "Draft for the communications team", fill=(33, 43, 50))
+
+    return drawn_png(name, (640, 400), background, poster)
 
 
 def _ask(

@@ -9,11 +9,10 @@ from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
 from registry.auth.models import User
 from registry.consent.answers import REQUIRED_MESSAGES, ConsentRequest, check_request
-from registry.consent.kind import KIND, artwork_details, link_to
-from registry.consent.models import LogoConsent, LogoConsentArtwork, LogoConsentMedium
+from registry.consent.kind import KIND
+from registry.consent.models import LogoConsent, LogoConsentMedium
 from registry.consent.workflow import ConsentStatus
 from registry.lifecycle import engine
 from registry.notifications import services as notifications
@@ -31,25 +30,25 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
     assert checked is not None
     session = db.session()
     now = db.utcnow()
-    consent = LogoConsent(
+    consent = KIND.new(
+        requester,
+        ConsentStatus.SUBMITTED,
+        now,
         **checked.columns(),
-        status=ConsentStatus.SUBMITTED.value,
-        requester_id=requester.id,
-        created_at=now,
-        updated_at=now,
         submitted_at=now,
-        status_changed_at=now,
         media_rows=[LogoConsentMedium(medium=m.value) for m in checked.media],
     )
     session.add(consent)
     session.flush()
-    session.add_all(LogoConsentArtwork(consent_id=consent.id, upload_id=u.id, added_at=now) for u in stored)
-    engine.add_step(KIND, consent, "submit", None, requester, now=now)
-    record(
-        AuditAction.CONSENT_REQUEST,
-        KIND.name,
-        consent.request_reference,
-        {
+    attached = KIND.attach(consent, stored, now)
+    engine.opened(
+        KIND,
+        consent,
+        "submit",
+        requester,
+        now=now,
+        audit=AuditAction.CONSENT_REQUEST,
+        details={
             "title": masked(consent.title),
             "department": masked(consent.department),
             "asset": consent.asset,
@@ -57,9 +56,8 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
             "partner_involved": consent.partner_involved,
             "starts_on": consent.starts_on,
             "ends_on": consent.ends_on,
-            "artwork": artwork_details(stored),
+            "artwork": attached,
         },
-        actor=requester,
     )
     notifications.notify_comms(
         event="consent:submitted",
@@ -70,7 +68,7 @@ def request_consent(data: ConsentRequest, artwork: Iterable[FileStorage], reques
             f"from {uk_date(consent.starts_on)} to {uk_date(consent.ends_on)}. "
             "Check the artwork against the NHS identity checklist and decide."
         ),
-        link=link_to(consent),
+        link=KIND.link(consent),
         exclude=requester,
     )
     session.flush()

@@ -9,10 +9,10 @@ as asked (answers and artwork) when resubmitting it; and who is told at each ste
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Final
+from collections.abc import Iterable
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -44,45 +44,18 @@ from registry.consent.workflow import (
     ConsentStatus,
     ConsentTransition,
 )
-from registry.errors import Invalid, NotFound
+from registry.errors import Invalid
 from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, Decisions, ReportSection, RequestKind, WorkItem
-from registry.lifecycle.table import Status, Transition
+from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.text import add_years, clean, masked, uk_date
 from registry.uploads import services as uploads
-from registry.uploads.models import Upload
 
 NOTE_MAX: Final = 2000
 CONDITIONS_MAX: Final = 2000
 #: An approval may run on after the use ends (printed material stays in circulation), this far at most.
 EXPIRY_AFTER_END_MAX_YEARS: Final = 2
-
-
-def link_to(consent: LogoConsent) -> str:
-    """The request's page, as an absolute path (for messages and work items)."""
-    return f"/consents/{consent.request_reference}"
-
-
-def artwork_details(stored: Sequence[Upload]) -> list[dict[str, Any]]:
-    # No file names: the trail is append-only and a name can identify a person.
-    return [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored]
-
-
-def artwork_of(consent: LogoConsent) -> list[LogoConsentArtwork]:
-    """Every artwork file of the request, current first, then removed ones (newest removal first)."""
-    return list(
-        db.session()
-        .execute(
-            select(LogoConsentArtwork)
-            .where(LogoConsentArtwork.consent_id == consent.id)
-            .order_by(
-                LogoConsentArtwork.removed_at.is_not(None), LogoConsentArtwork.removed_at.desc(), LogoConsentArtwork.id
-            )
-        )
-        .unique()
-        .scalars()
-    )
 
 
 def allocate_reference(year: int, *, session: Session | None = None) -> str:
@@ -146,7 +119,6 @@ class LogoConsents(RequestKind[LogoConsent]):
     label = "Logo consent"
     model = LogoConsent
     step_model = LogoConsentStep
-    lifecycle = LIFECYCLE
     demo = "registry.consent.demo:seed"
     decisions = Decisions("Logo and lozenge consents", "submit", ("approve", "approve_with_conditions"), ("reject",))
     card = "registry.consent.overview:card"
@@ -163,21 +135,23 @@ class LogoConsents(RequestKind[LogoConsent]):
         ),
     )
     read_all = Permission.CONSENT_READ_ALL
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
-    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    pages = "/consents"
+    open_statuses = OPEN_STATUSES
+    awaiting_comms = AWAITING_COMMS
     note_max = NOTE_MAX
     four_eyes_refusal = (
         "You made this request, so another member of the communications team must decide it (four-eyes rule)."
     )
+    reference_pattern = REQUEST_PATTERN
+    reference_example = "LCR-0042 or LC-2026-0042"
+    files_model = LogoConsentArtwork
+    files_column = "consent_id"
+    file_noun = "artwork file"
 
     # --- finding one: by either reference ---------------------------------------------------------
 
     def reference_of(self, request: LogoConsent) -> str:
         return request.request_reference
-
-    def id_from_reference(self, reference: str) -> int | None:
-        match = REQUEST_PATTERN.match(reference or "")
-        return int(match.group(1)) if match else None
 
     def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         """By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``)."""
@@ -186,10 +160,9 @@ class LogoConsents(RequestKind[LogoConsent]):
             return super().reference_clause(reference)
         return LogoConsent.reference == consent_reference(int(match.group(1)), int(match.group(2)))
 
-    def not_found(self, reference: str) -> NotFound:
-        return NotFound(
-            f"There is no logo consent {reference!r}. Check the reference, for example LCR-0042 or LC-2026-0042."
-        )
+    def files_order(self) -> tuple[Any, ...]:
+        """Current artwork first, then removed files (newest removal first)."""
+        return (LogoConsentArtwork.removed_at.is_not(None), LogoConsentArtwork.removed_at.desc(), LogoConsentArtwork.id)
 
     # --- refusals in consent's words --------------------------------------------------------------
 
@@ -199,13 +172,6 @@ class LogoConsents(RequestKind[LogoConsent]):
     def requester_only(self, t: Transition[Any, Any]) -> str:
         verb = "withdraw" if t.action is ConsentAction.WITHDRAW else "change and resubmit"
         return f"Only the person who made the request can {verb} it."
-
-    def wrong_state(self, request: LogoConsent, status: Status, t: Transition[Any, Any]) -> str:
-        allowed = " or ".join(sorted(s.phrase for s in t.sources))
-        return (
-            f"{request.request_reference} is {status.phrase}, so it cannot be {t.done}. "
-            f"Only a request that is {allowed} can be {t.done}."
-        )
 
     # --- the hooks ----------------------------------------------------------------------------------
 
@@ -252,7 +218,7 @@ class LogoConsents(RequestKind[LogoConsent]):
         errors.update(problems)
         if note_problem:
             errors[self.note_field] = note_problem
-        current = [a for a in artwork_of(consent) if a.is_current]
+        current = [a for a in self.files(consent) if a.is_current]
         removing = set(inputs["remove_artwork"])
         if removing - {a.upload_id for a in current}:
             errors["remove_artwork"] = "Choose only artwork that is part of this request."
@@ -318,11 +284,11 @@ class LogoConsents(RequestKind[LogoConsent]):
             artwork.removed_at = now
             artwork.removed_by_id = change.actor.id
         stored = inputs["stored"]
-        db.session().add_all(LogoConsentArtwork(consent_id=consent.id, upload_id=u.id, added_at=now) for u in stored)
+        added = self.attach(consent, stored, now)
         if changed or removed or stored:
             details: dict[str, Any] = {"changed": changed}
             if stored:
-                details["artwork_added"] = artwork_details(stored)
+                details["artwork_added"] = added
             if removed:
                 details["artwork_removed"] = [a.upload_id for a in removed]
             record(AuditAction.CONSENT_UPDATE, self.name, consent.request_reference, details, actor=change.actor)
@@ -336,7 +302,7 @@ class LogoConsents(RequestKind[LogoConsent]):
                 subject=f"Logo consent request {consent.request_reference} was withdrawn",
                 body=f'{actor.name} withdrew the request "{title}". Nothing more is needed.'
                 + (f"\n\nWhy: {masked(message)}" if message else ""),
-                link=link_to(consent),
+                link=self.link(consent),
                 exclude=actor,
             )
         elif t.action is ConsentAction.RESUBMIT:
@@ -345,7 +311,7 @@ class LogoConsents(RequestKind[LogoConsent]):
                 subject=f"Logo consent request {consent.request_reference} was changed and resubmitted",
                 body=f'{actor.name} changed the request "{title}" as asked and sent it back for a decision.'
                 + (f"\n\nWhat changed: {masked(message)}" if message else ""),
-                link=link_to(consent),
+                link=self.link(consent),
                 exclude=actor,
             )
         else:
@@ -367,7 +333,7 @@ class LogoConsents(RequestKind[LogoConsent]):
             title=f"{request.title} ({request.asset_enum.phrase.removeprefix('the ')})",
             status_label=status_label,
             waiting_since=request.status_changed_at,
-            url=link_to(request),
+            url=self.link(request),
             requester=request.requester.name,
             needs_you=waiting_on_you,
         )
@@ -400,7 +366,7 @@ def _tell_requester(consent: LogoConsent, action: ConsentAction, message: str) -
         if message:
             body += f"\n\nMessage: {message}"
         body += "\n\nOpen your request to view and print the consent letter."
-    notifications.notify(consent.requester, event=event, subject=subject, body=body, link=link_to(consent))
+    notifications.notify(consent.requester, event=event, subject=subject, body=body, link=KIND.link(consent))
 
 
 # --- moving a request along the lifecycle: thin calls to the engine ---------------------------------

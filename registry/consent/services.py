@@ -13,11 +13,11 @@ that its existence is not given away.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 
 from registry import clock, db
 from registry.audit.models import AuditAction
@@ -49,22 +49,16 @@ from registry.consent.kind import (
     KIND,
     NOTE_MAX,
     allocate_reference,
-    artwork_of,
     decide,
     default_expiry,
-    link_to,
     resubmit,
     withdraw,
 )
 from registry.consent.models import (
-    CONSENT_PATTERN,
-    REQUEST_PATTERN,
     LogoConsent,
-    LogoConsentArtwork,
     LogoConsentCheck,
     LogoConsentMedium,
     LogoConsentStep,
-    consent_reference,
 )
 from registry.consent.workflow import (
     APPROVED_STATUSES,
@@ -75,13 +69,10 @@ from registry.consent.workflow import (
     Asset,
     ConsentAction,
     ConsentStatus,
-    ConsentTransition,
     Medium,
 )
-from registry.errors import Invalid, NotFound
-from registry.lifecycle.kind import WorkItem
+from registry.lifecycle.filters import Filters
 from registry.text import add_years, masked, uk_date
-from registry.uploads.models import Upload
 
 __all__ = [
     "CHECKLIST_OBJECT",
@@ -105,7 +96,6 @@ __all__ = [
     "decide",
     "default_expiry",
     "get_checklist_item",
-    "link_to",
     "masked",
     "request_consent",
     "resubmit",
@@ -122,47 +112,13 @@ EXPIRING_SOON_DAYS = 30
 # --- finding a request and who may see it -------------------------------------------------------
 
 
-def not_found(reference: str) -> NotFound:
-    return KIND.not_found(reference)
-
-
-def get_consent(reference: str, *, for_update: bool = False) -> LogoConsent:
-    """By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``)."""
-    return KIND.get(reference, for_update=for_update)
-
-
-def can_view(user: User, consent: LogoConsent) -> bool:
-    return KIND.can_view(user, consent)
-
-
-def visible_consent(reference: str, user: User) -> LogoConsent:
-    """The request, if ``user`` may see it; otherwise "not found" (as if it did not exist)."""
-    return KIND.visible(reference, user)
-
-
-def visible_clause(user: User) -> ColumnElement[bool]:
-    return KIND.visible_clause(user)
-
-
-def artwork_file(consent: LogoConsent, upload_id: int) -> Upload:
-    """One of the request's artwork files (current or removed); "not found" for any other upload."""
-    found = (
-        db.session()
-        .execute(
-            select(LogoConsentArtwork).where(
-                LogoConsentArtwork.consent_id == consent.id, LogoConsentArtwork.upload_id == upload_id
-            )
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
-    if found is None:
-        raise NotFound(f"{consent.request_reference} has no artwork file {upload_id}.")
-    return found.upload
-
-
-def history(consent: LogoConsent) -> list[LogoConsentStep]:
-    return list(db.session().execute(KIND.steps(consent)).unique().scalars())
+#: By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``).
+get_consent = KIND.get
+can_view = KIND.can_view
+visible_consent = KIND.visible
+artwork_of = KIND.files
+artwork_file = KIND.file
+history = KIND.history
 
 
 def last_step(steps: Sequence[LogoConsentStep], action: ConsentAction | str) -> LogoConsentStep | None:
@@ -188,11 +144,6 @@ def checks_of(step: LogoConsentStep | None) -> list[LogoConsentCheck]:
     )
 
 
-def check_transition(actor: User, consent: LogoConsent, t: ConsentTransition) -> None:
-    """Refuse ``t`` unless ``actor`` may take it on ``consent`` now (says why)."""
-    KIND.check(actor, consent, t)
-
-
 def can_take(user: User, consent: LogoConsent, action: ConsentAction) -> bool:
     """Whether ``action`` would be allowed now (for showing forms and buttons)."""
     return KIND.can_take(user, consent, TRANSITIONS[action])
@@ -202,53 +153,14 @@ def can_take(user: User, consent: LogoConsent, action: ConsentAction) -> bool:
 
 
 @dataclass(frozen=True)
-class ConsentFilters:
+class ConsentFilters(Filters):
+    choices = {"status": SHOWN_STATUSES, "asset": [a.value for a in Asset], "medium": [m.value for m in Medium]}
+
     q: str = ""
     status: str = ""
     asset: str = ""
     medium: str = ""
     expiring_soon: bool = False
-
-    def query(self) -> dict[str, str]:
-        """These filters as query parameters (for links such as the CSV download)."""
-        values = {
-            "q": self.q,
-            "status": self.status,
-            "asset": self.asset,
-            "medium": self.medium,
-            "expiring_soon": "true" if self.expiring_soon else "",
-        }
-        return {key: value for key, value in values.items() if value}
-
-    @classmethod
-    def parse(cls, args: Mapping[str, str], *, strict: bool) -> ConsentFilters:
-        """From query parameters; ``strict`` (the API) refuses unknown values with 422."""
-        errors: dict[str, str] = {}
-        status = (args.get("status") or "").strip()
-        asset = (args.get("asset") or "").strip()
-        medium = (args.get("medium") or "").strip()
-        soon = (args.get("expiring_soon") or "").strip().lower()
-        if status and status not in SHOWN_STATUSES:
-            errors["status"] = "status must be one of " + ", ".join(SHOWN_STATUSES) + "."
-            status = ""
-        if asset and asset not in {a.value for a in Asset}:
-            errors["asset"] = "asset must be one of " + ", ".join(a.value for a in Asset) + "."
-            asset = ""
-        if medium and medium not in {m.value for m in Medium}:
-            errors["medium"] = "medium must be one of " + ", ".join(m.value for m in Medium) + "."
-            medium = ""
-        if soon not in ("", "true", "false"):
-            errors["expiring_soon"] = "expiring_soon must be true or false."
-            soon = ""
-        if strict and errors:
-            raise Invalid(errors)
-        return cls(
-            q=(args.get("q") or "").replace("\x00", "").strip()[:200],
-            status=status,
-            asset=asset,
-            medium=medium,
-            expiring_soon=soon == "true",
-        )
 
 
 def _approved() -> ColumnElement[bool]:
@@ -262,7 +174,7 @@ def search(filters: ConsentFilters, user: User, *, today: dt.date | None = None)
     "expired" finds approvals past their expiry date, and "approved" only those still in force.
     """
     today = today or clock.today()
-    conditions: list[ColumnElement[bool]] = [visible_clause(user)]
+    conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
     if filters.status == EXPIRED:
         conditions += [_approved(), LogoConsent.expires_on < today]
     elif filters.status in {s.value for s in APPROVED_STATUSES}:
@@ -284,30 +196,8 @@ def search(filters: ConsentFilters, user: User, *, today: dt.date | None = None)
             LogoConsent.expires_on <= today + dt.timedelta(days=EXPIRING_SOON_DAYS),
         ]
     if filters.q:
-        like = db.contains_pattern(filters.q.lower())
-        people = select(User.id).where(
-            or_(
-                func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
-                func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
-            )
-        )
-        matches: list[ColumnElement[bool]] = [
-            func.lower(LogoConsent.title).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(LogoConsent.purpose).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(LogoConsent.department).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(LogoConsent.partner_name).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(LogoConsent.reference).like(like, escape=db.LIKE_ESCAPE),
-            LogoConsent.requester_id.in_(people),
-        ]
-        request_match = REQUEST_PATTERN.match(filters.q)
-        if request_match:
-            matches.append(LogoConsent.id == int(request_match.group(1)))
-        consent_match = CONSENT_PATTERN.match(filters.q)
-        if consent_match:
-            matches.append(
-                LogoConsent.reference == consent_reference(int(consent_match.group(1)), int(consent_match.group(2)))
-            )
-        conditions.append(or_(*matches))
+        text = (LogoConsent.title, LogoConsent.purpose, LogoConsent.department, LogoConsent.partner_name)
+        conditions.append(KIND.matching(filters.q, *text, LogoConsent.reference, requester=True))
     return select(LogoConsent).where(and_(*conditions)).order_by(LogoConsent.created_at.desc(), LogoConsent.id.desc())
 
 
@@ -369,14 +259,10 @@ def record_export(user: User, filters: ConsentFilters, rows: int) -> None:
 # --- what awaits whom ---------------------------------------------------------------------------
 
 
-def work_items_for_comms() -> list[WorkItem]:
-    """Requests waiting for a decision, oldest first (two statements, however many)."""
-    return KIND.work_items_for_comms()
-
-
-def work_items_of(user: User) -> list[WorkItem]:
-    """The person's open requests: waiting for comms, or for their own changes."""
-    return KIND.work_items_of(user)
+#: Requests waiting for a decision, oldest first (two statements, however many).
+work_items_for_comms = KIND.work_items_for_comms
+#: The person's open requests: waiting for comms, or for their own changes.
+work_items_of = KIND.work_items_of
 
 
 def expiring_between(start: dt.date, end: dt.date) -> list[LogoConsent]:

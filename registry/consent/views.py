@@ -34,6 +34,7 @@ from registry.consent.forms import (
     DecisionForm,
     WithdrawForm,
 )
+from registry.consent.kind import KIND
 from registry.consent.models import LogoConsent
 from registry.consent.workflow import (
     DECISIONS,
@@ -48,7 +49,8 @@ from registry.consent.workflow import (
 from registry.errors import NotFound
 from registry.uploads import services as uploads
 from registry.web.exports import csv_response
-from registry.web.pagination import page_args, paginate
+from registry.web.forms import ask_to_choose_again
+from registry.web.pagination import paged
 from registry.web.refusals import attempt
 
 bp = Blueprint("consent", __name__, url_prefix="/consents")
@@ -74,22 +76,6 @@ def _answers(form: ConsentDetailsForm) -> services.ConsentRequest:
     )
 
 
-def choose_again(count: int) -> str:
-    files = "file" if count == 1 else f"{count} files"
-    return f"Choose your artwork {files} again: browsers do not keep chosen files when a form needs correcting."
-
-
-def _ask_for_artwork_again(form: ConsentRequestForm | ConsentEditForm) -> None:
-    """A browser sends chosen files once: when the form comes back with errors, say at the
-    file input (and in the error summary) that they must be chosen again."""
-    chosen = uploads.chosen_files(form.artwork.data or [])
-    if not chosen or not form.errors:
-        return
-    again = choose_again(len(chosen))
-    refused = list(form.artwork.errors)
-    form.artwork.errors = [f"{refused[0]} {again}" if refused else again]
-
-
 # --- the register -------------------------------------------------------------------------------
 
 
@@ -102,11 +88,9 @@ def _filters() -> services.ConsentFilters:
 def register() -> ResponseReturnValue:
     """Every consent request for comms and auditors; one's own for everyone else."""
     filters = _filters()
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.search(filters, _user()), page, per_page)
     return render_template(
         "consent/register.html",
-        page=result,
+        page=paged(services.search(filters, _user()), 25),
         filters=filters,
         statuses=SHOWN_STATUSES,
         labels=STATUS_LABELS,
@@ -146,7 +130,7 @@ def new() -> ResponseReturnValue:
                 "success",
             )
             return redirect(url_for("consent.detail", reference=reference))
-        _ask_for_artwork_again(form)
+        ask_to_choose_again(form, form.artwork, "artwork file", "artwork {n} files")
     return render_template(
         "consent/new.html", form=form, checklist=services.active_checklist()
     ), 422 if form.errors else 200
@@ -258,7 +242,7 @@ def edit(reference: str) -> ResponseReturnValue:
     consent = services.visible_consent(reference, user)
     if not services.can_take(user, consent, ConsentAction.RESUBMIT):
         # Says why: not theirs, or not waiting on their changes.
-        services.check_transition(user, consent, TRANSITIONS[ConsentAction.RESUBMIT])
+        KIND.check(user, consent, TRANSITIONS[ConsentAction.RESUBMIT])
     artwork = [a for a in services.artwork_of(consent) if a.is_current]
     if request.method == "POST":
         form = ConsentEditForm()
@@ -300,7 +284,7 @@ def edit(reference: str) -> ResponseReturnValue:
             )
             return redirect(url_for("consent.detail", reference=consent.request_reference))
         refused = done.status
-        _ask_for_artwork_again(form)
+        ask_to_choose_again(form, form.artwork, "artwork file", "artwork {n} files")
     steps = services.history(consent)
     return render_template(
         "consent/edit.html",

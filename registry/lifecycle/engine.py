@@ -24,6 +24,7 @@ from registry.lifecycle.kind import Change, M, RequestKind
 from registry.text import clean, masked
 
 if TYPE_CHECKING:
+    from registry.audit.models import AuditAction
     from registry.auth.models import User
 
 
@@ -109,3 +110,19 @@ def add_step(
     )
     db.session().add(step)
     return step
+
+
+def opened(
+    kind: RequestKind[Any],
+    request: Any,
+    action: str,
+    actor: User,
+    *,
+    audit: AuditAction,
+    details: dict[str, Any],
+    now: dt.datetime | None = None,
+    **columns: Any,
+) -> None:
+    """Record that ``request`` was made (it is stored and flushed): its first step and its audit event."""
+    add_step(kind, request, action, None, actor, now=now, **columns)
+    record(audit, kind.name, kind.reference_of(request), details, actor=actor)

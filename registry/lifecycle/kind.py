@@ -1,7 +1,7 @@
 """A kind of request: what the engine and the shared pages need to know about it.
 
-A kind subclasses :class:`RequestKind`, names its model, its step model and its lifecycle,
-and overrides the hooks that are truly its own (extra checks, validation of what a
+A kind subclasses :class:`RequestKind`, names its model and its step model (whose lifecycle
+it takes), and overrides the hooks that are truly its own (extra checks, validation of what a
 transition takes, what a transition changes, who is told). Everything the kinds share
 (finding a request, who may take an action, the history, the work items) is written here
 once. Kinds register themselves in :data:`KINDS` when their module is imported, and the
@@ -14,22 +14,24 @@ import datetime as dt
 import importlib
 import importlib.util
 import pkgutil
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from werkzeug.utils import import_string
 
 from registry import db
+from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Conflict, NotFound, NotPermitted
 from registry.lifecycle.steps import StepMixin
 from registry.lifecycle.table import Lifecycle, Need, Status, Transition
 
 if TYPE_CHECKING:
-    from registry.auth.models import User
     from registry.clock import Period
+    from registry.uploads.models import Upload
 
 
 #: A request model (its attributes are read through ``Any``: each kind names its own columns).
@@ -152,6 +154,7 @@ class RequestKind(Generic[M]):
     label: ClassVar[str]
     model: ClassVar[type[db.Base]]
     step_model: ClassVar[type[StepMixin]]
+    #: The kind's lifecycle table: its step model's (declared there once).
     lifecycle: ClassVar[Lifecycle[Any, Any, Any]]
     #: The permission to see every request of the kind.
     read_all: ClassVar[Permission]
@@ -176,6 +179,23 @@ class RequestKind(Generic[M]):
     )
     #: Refusals in the kind's own words.
     four_eyes_refusal: ClassVar[str] = "You asked for this, so someone else must decide it (four-eyes rule)."
+    #: Where the kind's pages are ("/media-contacts"): a request's page is there, under its reference.
+    pages: ClassVar[str] = ""
+    #: A reference: its pattern (the first group is the id), an example, and what a missing one is called
+    #: (the label, in lower case, unless said).
+    reference_pattern: ClassVar[re.Pattern[str] | None] = None
+    reference_example: ClassVar[str] = ""
+    called: ClassVar[str] = ""
+    #: The model linking a request to its files (evidence, artwork), its column naming the request, and
+    #: what one file is called when it is not the request's ("MC-0042 has no screenshot 7").
+    files_model: ClassVar[type[db.Base] | None] = None
+    files_column: ClassVar[str] = ""
+    file_noun: ClassVar[str] = "file"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step_model" in vars(cls):
+            cls.lifecycle = cls.step_model.lifecycle
 
     #: What the monthly report counts of it: its requests and decisions, and its own section.
     decisions: ClassVar[Decisions | None] = None
@@ -198,7 +218,8 @@ class RequestKind(Generic[M]):
     # --- finding one ---------------------------------------------------------------------------
 
     def id_from_reference(self, reference: str) -> int | None:
-        raise NotImplementedError
+        match = self.reference_pattern.match(reference or "") if self.reference_pattern else None
+        return int(match.group(1)) if match else None
 
     def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         """The SQL condition that finds the request called ``reference`` (None: it cannot be one).
@@ -209,7 +230,8 @@ class RequestKind(Generic[M]):
         return getattr(self.model, "id") == found_id  # type: ignore[no-any-return]  # noqa: B009
 
     def not_found(self, reference: str) -> NotFound:
-        return NotFound(f"There is no {self.label.lower()} {reference!r}.")
+        example = f" Check the reference, for example {self.reference_example}." if self.reference_example else ""
+        return NotFound(f"There is no {self.called or self.label.lower()} {reference!r}.{example}")
 
     def get(self, reference: str, *, for_update: bool = False) -> M:
         """The request called ``reference`` (locked for the transaction with ``for_update``)."""
@@ -225,9 +247,19 @@ class RequestKind(Generic[M]):
             raise self.not_found(reference)
         return found  # type: ignore[no-any-return]
 
+    def new(self, requester: User, status: Status, now: dt.datetime, **columns: Any) -> M:
+        """A request as it is made: in ``status``, asked by ``requester``, its times all ``now``."""
+        model: Any = self.model
+        times = {name: now for name in ("created_at", "updated_at", "status_changed_at") if hasattr(model, name)}
+        return model(status=status.value, **{self.requester_column: requester.id}, **times, **columns)  # type: ignore[no-any-return]
+
     def reference_of(self, request: M) -> str:
         """The reference the request is found by, and its audit events are filed under."""
         return str(getattr(request, "reference"))  # noqa: B009
+
+    def link(self, request: M) -> str:
+        """The request's page, as an absolute path (for messages and work items: reminders run outside requests)."""
+        return f"{self.pages}/{self.reference_of(request)}"
 
     def requester_id(self, request: M) -> int:
         return int(getattr(request, self.requester_column))
@@ -253,6 +285,24 @@ class RequestKind(Generic[M]):
         if self.sees_everything(user):
             return true()
         return getattr(self.model, self.requester_column) == user.id  # type: ignore[no-any-return]
+
+    def matching(self, q: str, *columns: Any, requester: bool = False) -> ColumnElement[bool]:
+        """A list's search box: the requests whose ``columns`` hold ``q`` in any case, whose
+        requester's name or e-mail address does (with ``requester``), or that ``q`` names."""
+        like = db.contains_pattern(q.lower())
+        matches: list[ColumnElement[bool]] = [func.lower(c).like(like, escape=db.LIKE_ESCAPE) for c in columns]
+        if requester:
+            people = select(User.id).where(
+                or_(
+                    func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
+                    func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
+                )
+            )
+            matches.append(getattr(self.model, self.requester_column).in_(people))
+        named = self.reference_clause(q)
+        if named is not None:
+            matches.append(named)
+        return or_(*matches)
 
     # --- who may do what ----------------------------------------------------------------------
 
@@ -280,10 +330,9 @@ class RequestKind(Generic[M]):
         return f"Only the communications team can {t.label[0].lower()}{t.label[1:]}."
 
     def wrong_state(self, request: M, status: Status, t: Transition[Any, Any]) -> str:
-        reference = self.reference_of(request)
-        allowed = " or ".join(sorted(s.label.lower() for s in t.sources))
+        allowed = " or ".join(sorted(s.phrase for s in t.sources))
         return (
-            f"{reference} is {status.phrase}, so it cannot be {t.done} now. "
+            f"{self.reference_of(request)} is {status.phrase}, so it cannot be {t.done}. "
             f"Only {self.article()} {self.noun} that is {allowed} can be {t.done}."
         )
 
@@ -336,6 +385,42 @@ class RequestKind(Generic[M]):
             .where(getattr(step, step.parent_key) == getattr(request, "id"))  # noqa: B009
             .order_by(step.occurred_at, step.id)
         )
+
+    def history(self, request: M) -> list[Any]:
+        """Every step of the request, oldest first."""
+        return list(db.session().execute(self.steps(request)).unique().scalars())
+
+    # --- its files ------------------------------------------------------------------------------
+
+    def files_order(self) -> tuple[Any, ...]:
+        """The order of :meth:`files`: as they were added, unless the kind says otherwise."""
+        return (getattr(self.files_model, "id"),)  # noqa: B009
+
+    def files(self, request: M) -> list[Any]:
+        """The links of every file of the request (each with its ``upload``)."""
+        link: Any = self.files_model
+        statement = select(link).where(getattr(link, self.files_column) == getattr(request, "id"))  # noqa: B009
+        return list(db.session().execute(statement.order_by(*self.files_order())).unique().scalars())
+
+    def attach(self, request: M, stored: Sequence[Upload], now: dt.datetime) -> list[dict[str, Any]]:
+        """Make ``stored`` files of the request; what its audit event says of them (no file names:
+        the trail is append-only and a name can identify a person)."""
+        link: Any = self.files_model
+        parent = {self.files_column: getattr(request, "id")}  # noqa: B009
+        db.session().add_all(link(**parent, upload_id=u.id, added_at=now) for u in stored)
+        return [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored]
+
+    def file(self, request: M, upload_id: int) -> Upload:
+        """One of the request's files; "not found" for any other upload."""
+        link: Any = self.files_model
+        statement = select(link).where(
+            getattr(link, self.files_column) == getattr(request, "id"),  # noqa: B009
+            link.upload_id == upload_id,
+        )
+        found = db.session().execute(statement).unique().scalar_one_or_none()
+        if found is None:
+            raise NotFound(f"{self.reference_of(request)} has no {self.file_noun} {upload_id}.")
+        return found.upload  # type: ignore[no-any-return]
 
     # --- what awaits whom ---------------------------------------------------------------------
 

@@ -8,31 +8,29 @@ history, the audit trail and the messages are real.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Sequence
 
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.auth.models import User
+from registry.lifecycle.demo import drawn_png
 from registry.media import services
 from registry.media.models import MediaContact
 
 
 def _screenshot(name: str, lines: Sequence[str]) -> FileStorage:
     """A direct message as a phone would show it: a header band and a speech bubble."""
-    image = Image.new("RGB", (360, 240), (240, 244, 245))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, 360, 40), fill=(33, 43, 50))
-    draw.text((12, 14), "Direct message", fill=(255, 255, 255))
-    draw.rounded_rectangle((12, 56, 348, 64 + 18 * len(lines)), radius=8, fill=(255, 255, 255))
-    for n, line in enumerate(lines):
-        draw.text((20, 62 + 18 * n), line, fill=(33, 43, 50))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    buffer.seek(0)
-    return FileStorage(stream=buffer, filename=name, content_type="image/png")
+
+    def message(draw: ImageDraw.ImageDraw) -> None:
+        draw.rectangle((0, 0, 360, 40), fill=(33, 43, 50))
+        draw.text((12, 14), "Direct message", fill=(255, 255, 255))
+        draw.rounded_rectangle((12, 56, 348, 64 + 18 * len(lines)), radius=8, fill=(255, 255, 255))
+        for n, line in enumerate(lines):
+            draw.text((20, 62 + 18 * n), line, fill=(33, 43, 50))
+
+    return drawn_png(name, (360, 240), (240, 244, 245), message)
 
 
 def _log(

@@ -12,12 +12,11 @@ from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, HandleError, Platform, require_domain, split_url
 from registry.lifecycle import engine
-from registry.media.kind import KIND, link_to
-from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContact, MediaContactEvidence
+from registry.media.kind import KIND
+from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContact
 from registry.media.workflow import MediaContactStatus
 from registry.notifications import services as notifications
 from registry.text import clean, masked, uk_datetime
@@ -184,7 +183,10 @@ def log_approach(
     stored = uploads.store_all(files, actor=reporter, field="screenshots", errors=errors)
     assert checked is not None
     session = db.session()
-    contact = MediaContact(
+    contact = KIND.new(
+        reporter,
+        MediaContactStatus.REPORTED,
+        now,
         platform=checked.platform.value,
         outlet=checked.outlet,
         journalist=checked.journalist,
@@ -193,21 +195,18 @@ def log_approach(
         enquiry=checked.enquiry,
         link=checked.link,
         no_response_confirmed_at=now,
-        status=MediaContactStatus.REPORTED.value,
-        reporter_id=reporter.id,
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
     )
     session.add(contact)
     session.flush()
-    session.add_all(MediaContactEvidence(media_contact_id=contact.id, upload_id=u.id, added_at=now) for u in stored)
-    engine.add_step(KIND, contact, "report", None, reporter, now=now)
-    record(
-        AuditAction.MEDIA_CONTACT_REPORT,
-        KIND.name,
-        contact.reference,
-        {
+    attached = KIND.attach(contact, stored, now)
+    engine.opened(
+        KIND,
+        contact,
+        "report",
+        reporter,
+        now=now,
+        audit=AuditAction.MEDIA_CONTACT_REPORT,
+        details={
             "platform": contact.platform,
             "outlet": masked(contact.outlet or ""),
             "journalist": masked(contact.journalist or ""),
@@ -216,10 +215,8 @@ def log_approach(
             "enquiry": masked(contact.enquiry),
             "link": masked(contact.link or ""),
             "no_response_confirmed": True,
-            # No file names: the trail is append-only and a name can identify a person.
-            "screenshots": [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored],
+            "screenshots": attached,
         },
-        actor=reporter,
     )
     platform = PLATFORMS[checked.platform].label
     deadline = f", deadline {uk_datetime(contact.deadline_at)}" if contact.deadline_at else ""
@@ -233,7 +230,7 @@ def log_approach(
             + (f"Their deadline: {uk_datetime(contact.deadline_at)}.\n\n" if contact.deadline_at else "")
             + "Triage it and advise them before they respond (policy 8.1)."
         ),
-        link=link_to(contact),
+        link=KIND.link(contact),
         exclude=reporter,
     )
     session.flush()

@@ -7,21 +7,25 @@ notes (never shown to the reporter), and what the reporter is told at each step.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import record
 from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.errors import Invalid, NotFound, NotPermitted
+from registry.errors import Invalid, NotPermitted
 from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, ReportSection, RequestKind, WorkItem
-from registry.lifecycle.table import Need, Transition
-from registry.media.models import MediaContact, MediaContactStep, id_from_reference
+from registry.lifecycle.table import Need, Status, Transition
+from registry.media.models import (
+    REFERENCE,
+    MediaContact,
+    MediaContactEvidence,
+    MediaContactStep,
+)
 from registry.media.workflow import (
     AWAITING_COMMS,
-    LIFECYCLE,
     NOTE,
     OPEN_STATUSES,
     MediaContactStatus,
@@ -42,18 +46,12 @@ _FOR_REPORTER: Final = {
 }
 
 
-def link_to(contact: MediaContact) -> str:
-    """The approach's page, as an absolute path (for messages and work items)."""
-    return f"/media-contacts/{contact.reference}"
-
-
 class MediaContacts(RequestKind[MediaContact]):
     name = "media_contact"
     label = "Media contact"
     noun = "approach"
     model = MediaContact
     step_model = MediaContactStep
-    lifecycle = LIFECYCLE
     demo = "registry.media.demo:seed"
     card = "registry.media.overview:card"
     figures = "registry.media.overview:figures"
@@ -73,23 +71,31 @@ class MediaContacts(RequestKind[MediaContact]):
         note="Approaches made to staff through their personal accounts.",
     )
     read_all = Permission.MEDIA_CONTACT_READ_ALL
+    pages = "/media-contacts"
     requester_column = "reporter_id"
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
-    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    open_statuses = OPEN_STATUSES
+    awaiting_comms = AWAITING_COMMS
     note_max = NOTE_MAX
     audit_names_action = True
     four_eyes_refusal = (
         "You logged this approach, so another member of the communications team must triage it (four-eyes rule)."
     )
 
-    def id_from_reference(self, reference: str) -> int | None:
-        return id_from_reference(reference)
-
-    def not_found(self, reference: str) -> NotFound:
-        return NotFound(f"There is no media contact {reference!r}. Check the reference, for example MC-0042.")
+    reference_pattern = REFERENCE.pattern
+    reference_example = "MC-0042"
+    files_model = MediaContactEvidence
+    files_column = "media_contact_id"
+    file_noun = "screenshot"
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can triage a media contact."
+
+    def wrong_state(self, request: MediaContact, status: Status, t: Transition[Any, Any]) -> str:
+        allowed = " or ".join(sorted(s.label.lower() for s in t.sources))
+        return (
+            f"{request.reference} is {status.phrase}, so it cannot be {t.done} now. "
+            f"Only an approach that is {allowed} can be {t.done}."
+        )
 
     def validate(self, change: Change[MediaContact]) -> None:
         t = change.transition
@@ -142,7 +148,7 @@ class MediaContacts(RequestKind[MediaContact]):
             event=f"media_contact:{t.action.value}",
             subject=t.tells_reporter.format(ref=ref),
             body=body,
-            link=link_to(contact),
+            link=self.link(contact),
         )
 
     def offered(self, actor: User, request: MediaContact) -> list[str]:
@@ -162,7 +168,7 @@ class MediaContacts(RequestKind[MediaContact]):
             title=title,
             status_label=status.label if for_comms else _FOR_REPORTER[status],
             waiting_since=request.status_changed_at,
-            url=link_to(request),
+            url=self.link(request),
             requester=request.reporter.name,
             # Once advice is given it "needs" the reporter (to read and follow it).
             needs_you=not for_comms and status is MediaContactStatus.ADVICE_GIVEN,

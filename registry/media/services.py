@@ -14,17 +14,14 @@ is "not found", so that its existence is not given away.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
 
 from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select
 
 from registry import db
 from registry.auth.models import User
 from registry.channels.platforms import Platform
-from registry.errors import Invalid, NotFound
-from registry.lifecycle.kind import WorkItem
+from registry.lifecycle.filters import Filters
 from registry.media.intake import (
     DEADLINE_WITHIN,
     ENQUIRY_MAX,
@@ -35,11 +32,10 @@ from registry.media.intake import (
     check_link,
     log_approach,
 )
-from registry.media.kind import ADVICE_MAX, KIND, NOTE_MAX, add_note, link_to, triage
-from registry.media.models import MediaContact, MediaContactEvidence, MediaContactStep, id_from_reference
+from registry.media.kind import ADVICE_MAX, KIND, NOTE_MAX, add_note, triage
+from registry.media.models import MediaContact, MediaContactStep
 from registry.media.workflow import FILTER_VALUES, NOTE, OPEN_FILTER, OPEN_STATUSES, TriageAction
 from registry.text import uk_midnight
-from registry.uploads.models import Upload
 
 __all__ = [
     "ADVICE_MAX",
@@ -52,68 +48,19 @@ __all__ = [
     "Approach",
     "add_note",
     "check_link",
-    "link_to",
     "log_approach",
     "triage",
 ]
 
-OBJECT_TYPE: Final = KIND.name
-
-
 # --- finding an approach and who may see it -------------------------------------------------------
 
 
-def get_contact(reference: str, *, for_update: bool = False) -> MediaContact:
-    return KIND.get(reference, for_update=for_update)
-
-
-def sees_everything(user: User) -> bool:
-    """Comms and auditors: every approach, with the team's notes."""
-    return KIND.sees_everything(user)
-
-
-def visible_contact(reference: str, user: User) -> MediaContact:
-    """The approach, if ``user`` may see it; otherwise "not found" (as if it did not exist)."""
-    return KIND.visible(reference, user)
-
-
-def visible_clause(user: User) -> ColumnElement[bool]:
-    return KIND.visible_clause(user)
-
-
-def offered(user: User, contact: MediaContact) -> list[str]:
-    """What the triage form offers ``user`` now: the allowed actions, then a note (always)."""
-    return KIND.offered(user, contact)
-
-
-def evidence_of(contact: MediaContact) -> list[MediaContactEvidence]:
-    return list(
-        db.session()
-        .execute(
-            select(MediaContactEvidence)
-            .where(MediaContactEvidence.media_contact_id == contact.id)
-            .order_by(MediaContactEvidence.id)
-        )
-        .unique()
-        .scalars()
-    )
-
-
-def evidence_file(contact: MediaContact, upload_id: int) -> Upload:
-    """One of the approach's screenshots; "not found" for any other upload."""
-    found = (
-        db.session()
-        .execute(
-            select(MediaContactEvidence).where(
-                MediaContactEvidence.media_contact_id == contact.id, MediaContactEvidence.upload_id == upload_id
-            )
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
-    if found is None:
-        raise NotFound(f"{contact.reference} has no screenshot {upload_id}.")
-    return found.upload
+#: Comms and auditors: every approach, with the team's notes.
+sees_everything = KIND.sees_everything
+get_contact = KIND.get
+visible_contact = KIND.visible
+evidence_of = KIND.files
+evidence_file = KIND.file
 
 
 def history(contact: MediaContact, user: User) -> list[MediaContactStep]:
@@ -130,35 +77,17 @@ def history(contact: MediaContact, user: User) -> list[MediaContactStep]:
 
 
 @dataclass(frozen=True)
-class MediaFilters:
+class MediaFilters(Filters):
+    choices = {"status": FILTER_VALUES, "platform": [p.value for p in Platform]}
+
     status: str = ""
     platform: str = ""
     q: str = ""
 
-    def query(self) -> dict[str, str]:
-        values = {"status": self.status, "platform": self.platform, "q": self.q}
-        return {key: value for key, value in values.items() if value}
-
-    @classmethod
-    def parse(cls, args: Mapping[str, str], *, strict: bool) -> MediaFilters:
-        """From query parameters; ``strict`` (the API) refuses unknown values with 422."""
-        errors: dict[str, str] = {}
-        status = (args.get("status") or "").strip()
-        platform = (args.get("platform") or "").strip()
-        if status and status not in FILTER_VALUES:
-            errors["status"] = "status must be one of " + ", ".join(FILTER_VALUES) + "."
-            status = ""
-        if platform and platform not in {p.value for p in Platform}:
-            errors["platform"] = "platform must be one of " + ", ".join(p.value for p in Platform) + "."
-            platform = ""
-        if strict and errors:
-            raise Invalid(errors)
-        return cls(status=status, platform=platform, q=(args.get("q") or "").replace("\x00", "").strip()[:200])
-
 
 def search(filters: MediaFilters, user: User) -> Select[MediaContact]:
     """Approaches matching ``filters`` that ``user`` may see, newest first."""
-    conditions: list[ColumnElement[bool]] = [visible_clause(user)]
+    conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
     if filters.status == OPEN_FILTER:
         conditions.append(MediaContact.status.in_([s.value for s in OPEN_STATUSES]))
     elif filters.status:
@@ -166,23 +95,9 @@ def search(filters: MediaFilters, user: User) -> Select[MediaContact]:
     if filters.platform:
         conditions.append(MediaContact.platform == filters.platform)
     if filters.q:
-        like = db.contains_pattern(filters.q.lower())
-        people = select(User.id).where(
-            or_(
-                func.lower(User.name).like(like, escape=db.LIKE_ESCAPE),
-                func.lower(User.email).like(like, escape=db.LIKE_ESCAPE),
-            )
+        conditions.append(
+            KIND.matching(filters.q, MediaContact.outlet, MediaContact.journalist, MediaContact.enquiry, requester=True)
         )
-        matches: list[ColumnElement[bool]] = [
-            func.lower(MediaContact.outlet).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(MediaContact.journalist).like(like, escape=db.LIKE_ESCAPE),
-            func.lower(MediaContact.enquiry).like(like, escape=db.LIKE_ESCAPE),
-            MediaContact.reporter_id.in_(people),
-        ]
-        contact_id = id_from_reference(filters.q)
-        if contact_id is not None:
-            matches.append(MediaContact.id == contact_id)
-        conditions.append(or_(*matches))
     return (
         select(MediaContact).where(and_(*conditions)).order_by(MediaContact.created_at.desc(), MediaContact.id.desc())
     )
@@ -191,15 +106,11 @@ def search(filters: MediaFilters, user: User) -> Select[MediaContact]:
 # --- what awaits whom -------------------------------------------------------------------------------
 
 
-def work_items_for_comms() -> list[WorkItem]:
-    """Approaches the communications team has still to act on (awaiting triage, acknowledged
-    without advice yet, or being answered by the team), oldest first; one statement."""
-    return KIND.work_items_for_comms()
-
-
-def work_items_of(user: User) -> list[WorkItem]:
-    """The person's open approaches; once advice is given it "needs them" (to read and follow it)."""
-    return KIND.work_items_of(user)
+#: Approaches the communications team has still to act on (awaiting triage, acknowledged
+#: without advice yet, or being answered by the team), oldest first; one statement.
+work_items_for_comms = KIND.work_items_for_comms
+#: The person's open approaches; once advice is given it "needs them" (to read and follow it).
+work_items_of = KIND.work_items_of
 
 
 def open_count() -> int:

@@ -8,11 +8,12 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from registry import clock, db
+from registry import clock
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import PLATFORMS
 from registry.media import services
 from registry.media.forms import MediaContactForm, TriageForm
+from registry.media.kind import KIND
 from registry.media.models import MediaContact
 from registry.media.workflow import (
     FILTER_LABELS,
@@ -24,8 +25,8 @@ from registry.media.workflow import (
 from registry.posts.forms import parse_time
 from registry.uploads import services as uploads
 from registry.web.current import signed_in
-from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.forms import apply_errors, ask_to_choose_again
+from registry.web.pagination import paged
 from registry.web.refusals import attempt
 
 bp = Blueprint("media", __name__, url_prefix="/media-contacts")
@@ -40,11 +41,9 @@ def index() -> ResponseReturnValue:
     """Every approach for comms and auditors; one's own for everyone else."""
     user = signed_in()
     filters = services.MediaFilters.parse(request.args, strict=False)
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.search(filters, user), page, per_page)
     return render_template(
         "media/index.html",
-        page=result,
+        page=paged(services.search(filters, user), 25),
         filters=filters,
         statuses=FILTER_VALUES,
         labels=FILTER_LABELS,
@@ -80,17 +79,6 @@ def _moment(
 _ON_FORM = {"contacted_at": "contacted_on", "deadline_at": "deadline_on"}
 
 
-def _ask_for_screenshots_again(form: MediaContactForm) -> None:
-    """A browser sends chosen files once: when the form comes back with errors, say so at the input."""
-    chosen = uploads.chosen_files(form.screenshots.data or [])
-    if not chosen or not form.errors:
-        return
-    files = "screenshot" if len(chosen) == 1 else f"{len(chosen)} screenshots"
-    again = f"Choose your {files} again: browsers do not keep chosen files when a form needs correcting."
-    refused = list(form.screenshots.errors)
-    form.screenshots.errors = [f"{refused[0]} {again}" if refused else again]
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.MEDIA_CONTACT_REPORT)
 def new() -> ResponseReturnValue:
@@ -124,7 +112,7 @@ def new() -> ResponseReturnValue:
                 "success",
             )
             return redirect(url_for("media.detail", reference=done.result.reference))
-        _ask_for_screenshots_again(form)
+        ask_to_choose_again(form, form.screenshots, "screenshot", "{n} screenshots")
     return render_template("media/new.html", form=form), 422 if form.errors or form.form_errors else 200
 
 
@@ -133,7 +121,7 @@ def new() -> ResponseReturnValue:
 
 def _detail_page(contact: MediaContact, *, triage: TriageForm | None = None, status: int = 200) -> ResponseReturnValue:
     user = signed_in()
-    choices = services.offered(user, contact)
+    choices = KIND.offered(user, contact)
     form = triage
     if form is None and choices:
         form = TriageForm(formdata=None)

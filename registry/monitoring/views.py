@@ -6,15 +6,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from registry import db
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import PLATFORMS
-from registry.errors import Conflict, Invalid
 from registry.monitoring import services
 from registry.monitoring.forms import AdoptForm, FindingForm, MoveForm
 from registry.monitoring.models import FindingStatus, UnauthorisedAccount
-from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
+from registry.web.refusals import attempt
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 
@@ -24,11 +22,9 @@ bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 def index() -> str:
     status = request.args.get("status", "open")
     platform = request.args.get("platform", "")
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.listing(status, platform), page, per_page)
     return render_template(
         "monitoring/index.html",
-        page=result,
+        page=paged(services.listing(status, platform), 25),
         status=status,
         platform=platform,
         statuses=list(FindingStatus),
@@ -40,21 +36,23 @@ def index() -> str:
 @requires(Permission.MONITORING_MANAGE)
 def new() -> ResponseReturnValue:
     form = FindingForm()
+    refused = 200
     if form.validate_on_submit():
-        try:
-            finding = services.record_finding(
+        done = attempt(
+            lambda: services.record_finding(
                 platform=form.platform.data or "",
                 url=form.url.data or "",
                 evidence=form.evidence.data or "",
                 found_on=form.found_on.data,
                 actor=current_user._get_current_object(),
-            )
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
-        else:
-            flash(f"{finding.reference} has been recorded. Follow it up below.", "success")
-            return redirect(url_for("monitoring.detail", reference=finding.reference))
-    return render_template("monitoring/new.html", form=form), 422 if form.errors else 200
+            ),
+            form,
+        )
+        if done.result is not None:
+            flash(f"{done.result.reference} has been recorded. Follow it up below.", "success")
+            return redirect(url_for("monitoring.detail", reference=done.result.reference))
+        refused = done.status
+    return render_template("monitoring/new.html", form=form), 422 if form.errors else refused
 
 
 def _page(finding: UnauthorisedAccount, forms: dict[str, MoveForm] | None = None, status: int = 200) -> tuple[str, int]:
@@ -86,16 +84,11 @@ def act(reference: str, action: str) -> ResponseReturnValue:
     form = MoveForm(prefix=action)
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.move(finding, action, form.note.data or "", current_user._get_current_object())
-    except Invalid as exc:
-        db.session().rollback()
-        apply_errors(form, exc.errors)
-        return _page(services.get_finding(reference), {action: form}, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _page(services.get_finding(reference), status=409)
+    done = attempt(
+        lambda: services.move(finding, action, form.note.data or "", current_user._get_current_object()), form
+    )
+    if not done:
+        return _page(services.get_finding(reference), {action: form} if done.invalid else None, status=done.status)
     flash(f"{finding.reference} has been {services.MOVES[action].done}.", "success")
     return redirect(url_for("monitoring.detail", reference=finding.reference))
 
@@ -105,9 +98,10 @@ def act(reference: str, action: str) -> ResponseReturnValue:
 def adopt(reference: str) -> ResponseReturnValue:
     finding = services.get_finding(reference)
     form = AdoptForm()
+    refused = 200
     if form.validate_on_submit():
-        try:
-            channel = services.adopt(
+        done = attempt(
+            lambda: services.adopt(
                 finding,
                 display_name=form.display_name.data or "",
                 department=form.department.data or "",
@@ -116,11 +110,12 @@ def adopt(reference: str) -> ResponseReturnValue:
                 sponsor=form.sponsor.data or "",
                 reason=form.reason.data or "",
                 actor=current_user._get_current_object(),
-            )
-        except Invalid as exc:
-            db.session().rollback()
-            apply_errors(form, exc.errors)
-        else:
+            ),
+            form,
+        )
+        if done.result is not None:
+            channel = done.result
             flash(f"{finding.reference} has been adopted into the registry as {channel.reference}.", "success")
             return redirect(url_for("channels.detail", reference=channel.reference))
-    return render_template("monitoring/adopt.html", form=form, finding=finding), 422 if form.errors else 200
+        refused = done.status
+    return render_template("monitoring/adopt.html", form=form, finding=finding), 422 if form.errors else refused

@@ -6,14 +6,13 @@ Everything goes through the services, so history, audit trail and notifications 
 from __future__ import annotations
 
 import datetime as dt
-import io
 
-from PIL import Image, ImageDraw
 from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
 from registry.auth.models import User
 from registry.channels.models import Channel
+from registry.lifecycle.demo import drawn_png
 from registry.posts import services
 
 POSTS = [
@@ -87,13 +86,13 @@ POSTS = [
 
 
 def _picture() -> FileStorage:
-    """A small poster-like PNG, drawn here so the demo needs no files."""
-    image = Image.new("RGB", (600, 400), (0, 94, 184))
-    ImageDraw.Draw(image).rectangle((40, 40, 560, 360), outline=(255, 255, 255), width=8)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    buffer.seek(0)
-    return FileStorage(buffer, filename="flu-clinic-poster.png", content_type="image/png")
+    """A small poster-like PNG."""
+    return drawn_png(
+        "flu-clinic-poster.png",
+        (600, 400),
+        (0, 94, 184),
+        lambda draw: draw.rectangle((40, 40, 560, 360), outline=(255, 255, 255), width=8),
+    )
 
 
 def _first(active: list[Channel], platform: str) -> Channel | None:

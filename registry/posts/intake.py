@@ -20,7 +20,7 @@ from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
 from registry.notifications import services as notifications
 from registry.posts import findings, limits
-from registry.posts.kind import KIND, link
+from registry.posts.kind import KIND
 from registry.posts.models import OBJECT_TYPE, PostImage, PostTarget, PromotionalPost
 from registry.posts.proposals import REASON_MAX, Checked, KeptImage, NewImage, PostProposal, check
 from registry.posts.workflow import EDITABLE_STATUSES, TRANSITIONS, PostAction, PostStatus
@@ -82,18 +82,16 @@ def propose(data: PostProposal, requester: User, images: Sequence[NewImage] = ()
     """
     checked = check(data, kept=[], added=images)
     now = db.utcnow()
-    post = PromotionalPost(
+    post = KIND.new(
+        requester,
+        PostStatus.SUBMITTED,
+        now,
         year=clock.today().year,
         text=checked.text,
         reason=checked.reason,
         wished_for=checked.wished_for,
         consent_confirmed_at=now,
         consent_location=checked.consent_location,
-        status=PostStatus.SUBMITTED.value,
-        requester_id=requester.id,
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
         screened_at=now,
     )
     post.requester = requester
@@ -102,8 +100,7 @@ def propose(data: PostProposal, requester: User, images: Sequence[NewImage] = ()
     _store_images(post, checked.added, requester, 1)
     db.session().flush()
     findings.store_findings(post, checked.findings)
-    engine.add_step(KIND, post, "request", None, requester)
-    record(AuditAction.POST_REQUEST, OBJECT_TYPE, post.reference, _describe(post), actor=requester)
+    engine.opened(KIND, post, "request", requester, audit=AuditAction.POST_REQUEST, details=_describe(post))
     findings.record_screen(post, requester, "submit")
     notifications.notify_comms(
         event="post:request",
@@ -112,7 +109,7 @@ def propose(data: PostProposal, requester: User, images: Sequence[NewImage] = ()
             f"{requester.name} has asked the communications team to publish a post on "
             f"{_channels_text(post)}, ideally on {uk_date(post.wished_for)}." + _findings_note(post)
         ),
-        link=link(post),
+        link=KIND.link(post),
         exclude=requester,
     )
     db.session().flush()
@@ -247,6 +244,6 @@ def _resubmit(post: PromotionalPost, actor: User, changed: list[str], note: str)
         event="post:resubmit",
         subject=f"Promotional post {post.reference} resubmitted",
         body=f"{actor.name} has made changes to {post.reference} and resubmitted it." + _findings_note(post),
-        link=link(post),
+        link=KIND.link(post),
         exclude=actor,
     )

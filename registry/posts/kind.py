@@ -11,9 +11,9 @@ told of each step in the team's words, and the team of a withdrawal.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_
 
 from registry import db
 from registry.auth.models import User
@@ -22,7 +22,7 @@ from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, NotFound
 from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, Decisions, ReportSection, RequestKind, WorkItem
-from registry.lifecycle.table import Status, Transition
+from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.posts import findings
 from registry.posts.addresses import check_urls
@@ -31,7 +31,6 @@ from registry.posts.proposals import REASON_MAX, channel_name
 from registry.posts.workflow import (
     AWAITING_COMMS,
     DECISIONS,
-    LIFECYCLE,
     OPEN_STATUSES,
     PostAction,
     PostStatus,
@@ -53,11 +52,6 @@ _TOLD: Final = {
 }
 
 
-def link(post: PromotionalPost) -> str:
-    """The post's page, as an absolute path (for notifications and work items)."""
-    return f"/posts/{post.reference}"
-
-
 def addresses(post: PromotionalPost) -> str:
     return "\n".join(t.published_url or "" for t in post.targets)
 
@@ -68,7 +62,6 @@ class Posts(RequestKind[PromotionalPost]):
     noun = "post"
     model = PromotionalPost
     step_model = PostTransition
-    lifecycle = LIFECYCLE
     demo = "registry.posts.demo:seed_demo"
     demo_order = 60  # after the channels: posts go on the active ones
     decisions = Decisions("Promotional posts", "request", ("approve",), ("reject",))
@@ -80,8 +73,9 @@ class Posts(RequestKind[PromotionalPost]):
         (("promotional_posts.published", "Posts published on Trust channels"),),
     )
     read_all = Permission.POST_READ_ALL
-    open_statuses: ClassVar[frozenset[Any]] = OPEN_STATUSES
-    awaiting_comms: ClassVar[frozenset[Any]] = AWAITING_COMMS
+    pages = "/posts"
+    open_statuses = OPEN_STATUSES
+    awaiting_comms = AWAITING_COMMS
     note_field = "reason"
     note_max = REASON_MAX
     stale = STALE
@@ -91,18 +85,11 @@ class Posts(RequestKind[PromotionalPost]):
 
     # --- finding one: a reference names the year as well as the number ---------------------------
 
-    def get(self, reference: str, *, for_update: bool = False) -> PromotionalPost:
+    def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         parsed = parse_reference(reference)
-        post = None
-        if parsed is not None and parsed[1] <= 2_147_483_647:
-            year, post_id = parsed
-            statement = select(PromotionalPost).where(PromotionalPost.id == post_id, PromotionalPost.year == year)
-            if for_update:
-                statement = statement.with_for_update(of=PromotionalPost).execution_options(populate_existing=True)
-            post = db.session().execute(statement).unique().scalar_one_or_none()
-        if post is None:
-            raise self.not_found(reference)
-        return post
+        if parsed is None or parsed[1] > 2_147_483_647:
+            return None
+        return and_(PromotionalPost.id == parsed[1], PromotionalPost.year == parsed[0])
 
     def not_found(self, reference: str) -> NotFound:
         return NotFound(
@@ -116,13 +103,6 @@ class Posts(RequestKind[PromotionalPost]):
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can do this."
-
-    def wrong_state(self, request: PromotionalPost, status: Status, t: Transition[Any, Any]) -> str:
-        allowed = " or ".join(sorted(s.phrase for s in t.sources))
-        return (
-            f"{request.reference} is {status.phrase}, so it cannot be {t.done}. "
-            f"Only a post that is {allowed} can be {t.done}."
-        )
 
     # --- the hooks of a transition ------------------------------------------------------------
 
@@ -190,7 +170,7 @@ class Posts(RequestKind[PromotionalPost]):
                 event="post:withdraw",
                 subject=f"Promotional post {post.reference} withdrawn",
                 body=f"{actor.name} has withdrawn {post.reference}. Take it out of any schedule." + said,
-                link=link(post),
+                link=self.link(post),
                 exclude=actor,
             )
             return
@@ -201,7 +181,7 @@ class Posts(RequestKind[PromotionalPost]):
             event=f"post:{action.value}",
             subject=f"Your promotional post {post.reference}: {word}",
             body=body.format(ref=post.reference, when=when, addresses=addresses(post)) + said,
-            link=link(post),
+            link=self.link(post),
         )
 
     # --- screening again ----------------------------------------------------------------------
@@ -238,7 +218,7 @@ class Posts(RequestKind[PromotionalPost]):
             title=request.title,
             status_label=status_label,
             waiting_since=request.status_changed_at,
-            url=link(request),
+            url=self.link(request),
             requester=request.requester.name,
             needs_you=not for_comms and changes_asked,
         )

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from registry import db
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.channels.workflow import ChannelStatus
-from registry.errors import Invalid, NotFound
+from registry.errors import NotFound
+from registry.lifecycle.filters import Filters
 from registry.posts.kind import KIND
-from registry.posts.models import PostImage, PromotionalPost, parse_reference
+from registry.posts.models import PostImage, PromotionalPost
 from registry.posts.workflow import PostStatus
 
 
@@ -25,22 +25,11 @@ def image_of(post: PromotionalPost, image_id: int) -> PostImage:
 
 
 @dataclass(frozen=True)
-class PostFilters:
+class PostFilters(Filters):
+    choices = {"status": [s.value for s in PostStatus]}
+
     status: str = ""
     q: str = ""
-
-    def query(self) -> dict[str, str]:
-        return {key: value for key, value in (("status", self.status), ("q", self.q)) if value}
-
-    @classmethod
-    def parse(cls, args: Any, *, strict: bool) -> PostFilters:
-        """From query parameters. ``strict`` (the API) refuses unknown values with 422."""
-        status = (args.get("status") or "").strip()
-        if status and status not in {s.value for s in PostStatus}:
-            if strict:
-                raise Invalid({"status": "status must be one of " + ", ".join(s.value for s in PostStatus) + "."})
-            status = ""
-        return cls(status=status, q=(args.get("q") or "").replace("\x00", "").strip()[:200])
 
 
 def search(filters: PostFilters, user: User) -> Select[PromotionalPost]:
@@ -49,13 +38,7 @@ def search(filters: PostFilters, user: User) -> Select[PromotionalPost]:
     if filters.status:
         conditions.append(PromotionalPost.status == filters.status)
     if filters.q:
-        matches: list[ColumnElement[bool]] = [
-            func.lower(PromotionalPost.text).like(db.contains_pattern(filters.q.lower()), escape=db.LIKE_ESCAPE)
-        ]
-        parsed = parse_reference(filters.q)
-        if parsed is not None:
-            matches.append(and_(PromotionalPost.year == parsed[0], PromotionalPost.id == parsed[1]))
-        conditions.append(or_(*matches))
+        conditions.append(KIND.matching(filters.q, PromotionalPost.text))
     return (
         select(PromotionalPost)
         .where(and_(*conditions))

@@ -34,13 +34,12 @@ from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
-from registry.lifecycle.kind import WorkItem
 from registry.posts import findings
 from registry.posts.addresses import URL_MAX, check_post_url
 from registry.posts.findings import CurrentFinding, screening_now
 from registry.posts.intake import check_editable, propose, revise
-from registry.posts.kind import KIND, STALE, link
-from registry.posts.models import OBJECT_TYPE, PostTransition, PromotionalPost
+from registry.posts.kind import KIND, STALE
+from registry.posts.models import OBJECT_TYPE, PromotionalPost
 from registry.posts.proposals import MAX_CHANNELS, MAX_IMAGES, REASON_MAX, KeptImage, NewImage, PostProposal
 from registry.posts.queries import PostFilters, active_channels, image_of, search
 from registry.posts.workflow import TRANSITIONS, PostAction, PostStatus
@@ -61,7 +60,6 @@ __all__ = [
     "check_editable",
     "check_post_url",
     "image_of",
-    "link",
     "parse_moment",
     "propose",
     "revise",
@@ -72,31 +70,16 @@ __all__ = [
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_post(reference: str, *, for_update: bool = False) -> PromotionalPost:
-    return KIND.get(reference, for_update=for_update)
+get_post = KIND.get
+#: The post, if ``user`` may see it; otherwise the same "no such post" as for one that does not exist.
+get_visible = KIND.visible
+history = KIND.history
 
 
-def can_view(user: User, post: PromotionalPost) -> bool:
-    return KIND.can_view(user, post)
-
-
-def get_visible(reference: str, user: User) -> PromotionalPost:
-    """The post, if ``user`` may see it; otherwise the same "no such post" as for one that does not exist."""
-    return KIND.visible(reference, user)
-
-
-def history(post: PromotionalPost) -> list[PostTransition]:
-    return list(db.session().execute(KIND.steps(post)).scalars())
-
-
-def work_items_for_comms() -> list[WorkItem]:
-    """Every post waiting on the communications team (to decide, schedule or record as published), oldest first."""
-    return KIND.work_items_for_comms()
-
-
-def work_items_of(user: User) -> list[WorkItem]:
-    """The user's own open posts, those waiting on their changes first, then oldest first."""
-    return KIND.work_items_of(user)
+#: Every post waiting on the communications team (to decide, schedule or record as published), oldest first.
+work_items_for_comms = KIND.work_items_for_comms
+#: The user's own open posts, those waiting on their changes first, then oldest first.
+work_items_of = KIND.work_items_of
 
 
 # --- deciding, scheduling and publishing ----------------------------------------------------------

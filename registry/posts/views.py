@@ -16,7 +16,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from registry import clock, db
+from registry import clock
 from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.errors import Invalid
@@ -31,7 +31,7 @@ from registry.posts.workflow import (
 )
 from registry.uploads import services as uploads
 from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
 from registry.web.refusals import attempt
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
@@ -127,11 +127,9 @@ def _by_hand(name: str) -> bool:
 def index() -> ResponseReturnValue:
     user = _user()
     filters = services.PostFilters.parse(request.args, strict=False)
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.search(filters, user), page, per_page)
     return render_template(
         "posts/index.html",
-        page=result,
+        page=paged(services.search(filters, user), 25),
         filters=filters,
         statuses=list(PostStatus),
         everyone=user.can(Permission.POST_READ_ALL),

@@ -20,19 +20,18 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from registry import db
 from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
-from registry.errors import Conflict, Invalid, NotFound
+from registry.errors import Conflict, NotFound
 from registry.reports import charts, pdf, services
 from registry.reports.forms import GenerateForm, IssueForm
 from registry.reports.models import MonthlyReport
 from registry.web.charts import SVG_CONTENT_SECURITY_POLICY
 from registry.web.exports import csv_response
-from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
+from registry.web.refusals import attempt
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -46,10 +45,9 @@ def _user() -> User:
 
 
 def _index_page(form: GenerateForm | None = None, status: int = 200) -> tuple[str, int]:
-    page, per_page = page_args(24)
     return render_template(
         "reports/index.html",
-        page=paginate(db.session(), services.issued(), page, per_page),
+        page=paged(services.issued(), 24),
         drafts=services.drafts(),
         form=form or GenerateForm(formdata=None),
         can_manage=_user().can(Permission.REPORT_MANAGE),
@@ -71,16 +69,10 @@ def generate() -> ResponseReturnValue:
     form = GenerateForm()
     if not form.validate_on_submit():
         return _index_page(form, 422)
-    try:
-        report = services.generate(form.month.data or "", _user())
-    except Invalid as exc:
-        db.session().rollback()
-        apply_errors(form, exc.errors)
-        return _index_page(form, 422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _index_page(form, 409)
+    done = attempt(lambda: services.generate(form.month.data or "", _user()), form)
+    if done.result is None:
+        return _index_page(form, done.status)
+    report = done.result
     flash(f"The draft report for {services.month_label(report.month)} has been generated.", "success")
     return redirect(url_for("reports.detail", month=report.month))
 
@@ -144,16 +136,9 @@ def issue(month: str) -> ResponseReturnValue:
     form = IssueForm()
     if not form.validate_on_submit():
         return _detail_page(report, 422, form)
-    try:
-        services.issue(report, form.sha256.data, _user())
-    except Invalid as exc:
-        db.session().rollback()
-        flash(" ".join(exc.errors.values()))
-        return _detail_page(services.get(month), 422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _detail_page(services.get(month), 409)
+    done = attempt(lambda: services.issue(report, form.sha256.data, _user()))
+    if not done:
+        return _detail_page(services.get(month), done.status)
     flash(
         f"The report for {services.month_label(report.month)} has been issued. Its figures are frozen; "
         "their SHA-256 is recorded in the audit trail.",

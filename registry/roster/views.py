@@ -15,13 +15,13 @@ from registry.auth.permissions import Permission, requires
 from registry.auth.sessions import signed_in_user
 from registry.channels import services as channels
 from registry.channels.models import Channel
-from registry.errors import Conflict, Invalid
 from registry.roster import services
 from registry.roster.forms import DecisionForm, GrantForm, ReviewForm, RevokeForm
 from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
 from registry.web.exports import csv_response
-from registry.web.forms import ConfirmForm, apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.forms import ConfirmForm
+from registry.web.pagination import paged
+from registry.web.refusals import attempt
 
 bp = Blueprint("roster", __name__)
 
@@ -132,8 +132,8 @@ def add_grant(reference: str) -> ResponseReturnValue:
     form = GrantForm()
     if not form.validate_on_submit():
         return _roster_page(channel, form, status=422)
-    try:
-        added = services.grant(
+    done = attempt(
+        lambda: services.grant(
             channel,
             email=form.email.data or "",
             name=form.name.data,
@@ -141,16 +141,12 @@ def add_grant(reference: str) -> ResponseReturnValue:
             platform_role=form.platform_role.data or "",
             expires_on=form.expires_on.data,
             actor=_user(),
-        )
-    except Invalid as exc:
-        db.session().rollback()
-        apply_errors(form, exc.errors)
-        return _roster_page(channels.get_channel(reference), form, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _roster_page(channels.get_channel(reference), status=409)
-    flash(f"{services.describe(added)} has been added to the roster of {channel.reference}.", "success")
+        ),
+        form,
+    )
+    if done.result is None:
+        return _roster_page(channels.get_channel(reference), form if done.invalid else None, status=done.status)
+    flash(f"{services.describe(done.result)} has been added to the roster of {channel.reference}.", "success")
     return redirect(url_for("roster.channel_roster", reference=channel.reference))
 
 
@@ -162,24 +158,17 @@ def revoke(reference: str, grant_id: int) -> ResponseReturnValue:
     form = RevokeForm()
     status = 200
     if request.method == "POST":
-        try:
-            services.revoke(grant, reason=form.reason.data or "", actor=_user())
-        except Invalid as exc:
-            db.session().rollback()
-            apply_errors(form, exc.errors)
-            status = 422
-            grant = services.get_grant(channels.get_channel(reference), grant_id)
-        except Conflict as exc:
-            db.session().rollback()
-            flash(exc.message)
-            return redirect(url_for("roster.channel_roster", reference=channel.reference))
-        else:
+        done = attempt(lambda: services.revoke(grant, reason=form.reason.data or "", actor=_user()), form)
+        if done:
             flash(
                 f"{services.describe(grant)} has been removed from the roster of {channel.reference}. "
                 "Every credential of the channel is marked as needing rotation.",
                 "success",
             )
+        if not done.invalid:  # done, or refused with a message above the roster
             return redirect(url_for("roster.channel_roster", reference=channel.reference))
+        status = 422
+        grant = services.get_grant(channels.get_channel(reference), grant_id)
     elif not grant.is_active:
         flash(f"{services.describe(grant)} was already removed from the roster.")
         return redirect(url_for("roster.channel_roster", reference=channel.reference))
@@ -195,12 +184,10 @@ def index() -> ResponseReturnValue:
     status = request.args.get("status", "active")
     if status not in services.GRANT_FILTERS:
         status = "active"
-    page, per_page = page_args(50)
-    result = paginate(db.session(), services.search_grants(status), page, per_page)
     expiring = db.session().execute(services.expiring().limit(50)).unique().scalars().all()
     return render_template(
         "roster/index.html",
-        page=result,
+        page=paged(services.search_grants(status), 50),
         status=status,
         expiring=expiring,
         within=services.EXPIRING_WITHIN_DAYS,
@@ -230,8 +217,7 @@ def leavers() -> ResponseReturnValue:
 @bp.route("/access-reviews")
 @requires(Permission.ROSTER_READ)
 def reviews() -> ResponseReturnValue:
-    page, per_page = page_args(25)
-    result = paginate(db.session(), services.reviews(), page, per_page)
+    result = paged(services.reviews(), 25)
     return render_template(
         "roster/reviews.html",
         page=result,
@@ -258,25 +244,23 @@ def _channel_choices(form: ReviewForm) -> list[tuple[Channel, int]]:
 def new_review() -> ResponseReturnValue:
     form = ReviewForm()
     available = _channel_choices(form)
+    refused = False
     if form.validate_on_submit():
         chosen = None
         if form.scope.data == "some":
             chosen = [int(v) for v in form.channels.data or [] if str(v).isdigit() and len(str(v)) <= 9]
-        try:
-            review = services.start_review(
+        done = attempt(
+            lambda: services.start_review(
                 title=form.title.data or "", channel_ids=chosen, due_on=form.due_on.data, actor=_user()
-            )
-        except Invalid as exc:
-            db.session().rollback()
-            apply_errors(form, exc.errors)
-        except Conflict as exc:
-            db.session().rollback()
-            form.form_errors.append(exc.message)
-        else:
-            flash(f"{review.reference} has started. Certify or revoke each grant below.", "success")
-            return redirect(url_for("roster.review", reference=review.reference))
+            ),
+            form,
+        )
+        if done.result is not None:
+            flash(f"{done.result.reference} has started. Certify or revoke each grant below.", "success")
+            return redirect(url_for("roster.review", reference=done.result.reference))
+        refused = True  # nothing to review is said above the form, and the form is shown again with 422 too
     return render_template("roster/review_new.html", form=form, available=available), 422 if (
-        form.errors or form.form_errors
+        form.errors or refused
     ) else 200
 
 
@@ -323,18 +307,13 @@ def decide(reference: str, item_id: int) -> ResponseReturnValue:
     form = DecisionForm(prefix=f"item-{item_id}")
     if not form.validate_on_submit():
         return _review_page(found, {item_id: form}, status=422)
-    try:
-        services.decide(item, form.decision.data or "", form.note.data, _user())
-    except Invalid as exc:
-        db.session().rollback()
-        apply_errors(form, exc.errors)
-        return _review_page(services.get_review(reference), {item_id: form}, status=422)
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _review_page(services.get_review(reference), status=409)
-    done = "certified" if item.decision == "certified" else "revoked"
-    flash(f"{services.describe(item.grant)} on {item.grant.channel.reference} has been {done}.", "success")
+    done = attempt(lambda: services.decide(item, form.decision.data or "", form.note.data, _user()), form)
+    if not done:
+        return _review_page(
+            services.get_review(reference), {item_id: form} if done.invalid else None, status=done.status
+        )
+    decided = "certified" if item.decision == "certified" else "revoked"
+    flash(f"{services.describe(item.grant)} on {item.grant.channel.reference} has been {decided}.", "success")
     return redirect(url_for("roster.review", reference=found.reference))
 
 
@@ -342,12 +321,9 @@ def decide(reference: str, item_id: int) -> ResponseReturnValue:
 @requires(Permission.REVIEW_MANAGE)
 def finish_review(reference: str) -> ResponseReturnValue:
     found = services.get_review(reference)
-    try:
-        services.finish(found, _user())
-    except Conflict as exc:
-        db.session().rollback()
-        flash(exc.message)
-        return _review_page(services.get_review(reference), status=409)
+    done = attempt(lambda: services.finish(found, _user()))
+    if not done:
+        return _review_page(services.get_review(reference), status=done.status)
     flash(f"{found.reference} is finished. It is kept with its decisions.", "success")
     return redirect(url_for("roster.review", reference=found.reference))
 

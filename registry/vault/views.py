@@ -5,18 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from registry import db
 from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.auth.sessions import signed_in_user
 from registry.channels import services as channels
-from registry.errors import Invalid
 from registry.vault import services
 from registry.vault.forms import CodeForm, GenerateForm, RevealForm, StoreForm
 from registry.vault.models import CredentialKind
 from registry.web import security
-from registry.web.forms import apply_errors
-from registry.web.pagination import page_args, paginate
+from registry.web.pagination import paged
+from registry.web.refusals import attempt
 
 bp = Blueprint("vault", __name__)
 
@@ -68,20 +66,22 @@ def channel_credentials(reference: str) -> ResponseReturnValue:
 def store(reference: str) -> ResponseReturnValue:
     channel = channels.get_channel(reference)
     form = StoreForm()
+    status = 422
     if form.validate_on_submit():
-        try:
-            credential = services.store(
+        done = attempt(
+            lambda: services.store(
                 channel, form.kind.data or "", form.value.data or "", form.reason.data or "", _user()
-            )
-        except Invalid as exc:
-            db.session().rollback()
-            apply_errors(form, exc.errors)
-        else:
+            ),
+            form,
+        )
+        if done.result is not None:
+            credential = done.result
             flash(f"{credential.kind_enum.label} stored as version {credential.current_version}.", "success")
             return redirect(url_for("vault.channel_credentials", reference=channel.reference))
+        status = done.status
     form.value.data = ""  # a refusal never sends a secret back; it is typed again
     security.no_store()
-    return _page(reference, store_form=form, status=422)
+    return _page(reference, store_form=form, status=status)
 
 
 @bp.route("/channels/<reference>/credentials/generate", methods=["POST"])
@@ -92,10 +92,8 @@ def generate(reference: str) -> ResponseReturnValue:
     store_form = StoreForm(formdata=None, kind=CredentialKind.PASSWORD.value)
     if form.validate_on_submit():
         classes = [name for name in ("lower", "upper", "digits", "symbols") if getattr(form, name).data]
-        try:
-            store_form.value.data = services.generate_password(form.length.data or 24, classes)
-        except Invalid as exc:
-            apply_errors(form, exc.errors)
+        done = attempt(lambda: services.generate_password(form.length.data or 24, classes), form)
+        store_form.value.data = done.result
     security.no_store()
     return _page(reference, store_form=store_form, generate_form=form, status=422 if form.errors else 200)
 
@@ -109,13 +107,14 @@ def reveal(reference: str, kind: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     version = form.version.data or credential.current_version
-    try:
-        value = services.reveal(credential, _user(), form.reason.data, version=version)
-    except Invalid as exc:
-        apply_errors(form, exc.errors)
-        return _page(reference, reveal_forms={credential.kind: form}, status=422)
+    # A refused reveal is itself on the record (the service keeps it): nothing is rolled back.
+    done = attempt(lambda: services.reveal(credential, _user(), form.reason.data, version=version), form, keep=True)
+    if done.result is None:
+        return _page(reference, reveal_forms={credential.kind: form}, status=done.status)
     security.no_store()
-    return render_template("vault/reveal.html", channel=channel, credential=credential, version=version, value=value)
+    return render_template(
+        "vault/reveal.html", channel=channel, credential=credential, version=version, value=done.result
+    )
 
 
 @bp.route("/channels/<reference>/credentials/<kind>/code", methods=["POST"])
@@ -126,14 +125,12 @@ def code(reference: str, kind: str) -> ResponseReturnValue:
     form = CodeForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        result = services.totp_code(credential, _user(), form.reason.data)
-    except Invalid as exc:
-        apply_errors(form, exc.errors)
-        flash(exc.errors.get("reason", exc.message))
-        return _page(reference, status=422)
+    # The page shows no code form again: the reason asked for is said above it.
+    done = attempt(lambda: services.totp_code(credential, _user(), form.reason.data), keep=True)
+    if done.result is None:
+        return _page(reference, status=done.status)
     security.no_store()
-    return render_template("vault/code.html", channel=channel, credential=credential, result=result)
+    return render_template("vault/code.html", channel=channel, credential=credential, result=done.result)
 
 
 @bp.route("/channels/<reference>/credentials/<kind>/copied", methods=["POST"])
@@ -154,6 +151,4 @@ def copied(reference: str, kind: str) -> ResponseReturnValue:
 @requires(Permission.CREDENTIAL_READ)
 def overview() -> ResponseReturnValue:
     """What needs rotating across every channel, and what each leaver saw."""
-    page, per_page = page_args(50)
-    result = paginate(db.session(), services.needing_rotation(), page, per_page)
-    return render_template("vault/overview.html", page=result)
+    return render_template("vault/overview.html", page=paged(services.needing_rotation(), 50))

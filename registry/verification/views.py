@@ -6,9 +6,9 @@ from flask import Blueprint, render_template, request
 
 from registry.auth.permissions import public
 from registry.channels.platforms import PLATFORMS
-from registry.errors import Invalid
 from registry.extensions import limiter
 from registry.verification import services
+from registry.web.refusals import attempt
 from registry.web.throttle import VERIFY_PER_ADDRESS
 
 bp = Blueprint("verification", __name__)
@@ -22,12 +22,14 @@ def verify_page() -> tuple[str, int]:
     verdict = None
     errors: dict[str, str] = {}
     if asked:
-        try:
-            verdict = services.verify(
+        # The page draws each field's message itself (it has no form object).
+        done = attempt(
+            lambda: services.verify(
                 url=request.args.get("url"), platform=request.args.get("platform"), handle=request.args.get("handle")
-            )
-        except Invalid as exc:
-            errors = exc.errors
+            ),
+            aside=lambda _field: True,
+        )
+        verdict, errors = done.result, dict(done.aside)
     return render_template(
         "verification/verify.html",
         verdict=verdict,

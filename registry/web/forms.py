@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from registry.uploads.services import chosen_files
+
 
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change state."""
@@ -77,3 +79,16 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
             form.form_errors.append(message)
         else:
             field.errors = [*field.errors, message]
+
+
+def ask_to_choose_again(form: FlaskForm, field: Field, one: str, many: str) -> None:
+    """A browser sends chosen files once: when the form comes back with errors, say at the file
+    input (and in the error summary) that they must be chosen again. ``one`` names a single file
+    ("evidence file"), ``many`` several, with ``{n}`` for how many ("evidence {n} files")."""
+    chosen = chosen_files(field.data or [])
+    if not chosen or not form.errors:
+        return
+    files = one if len(chosen) == 1 else many.format(n=len(chosen))
+    again = f"Choose your {files} again: browsers do not keep chosen files when a form needs correcting."
+    refused = list(field.errors)
+    field.errors = [f"{refused[0]} {again}" if refused else again]

@@ -10,6 +10,7 @@ from flask import request
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from registry import db
 from registry.errors import Invalid
 
 T = TypeVar("T")
@@ -71,3 +72,9 @@ def paginate(session: Session, statement: Select[Any], page: int, per_page: int,
     result = session.execute(statement.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars()) if scalars else list(result)
     return Page(items, total, page, per_page)
+
+
+def paged(statement: Select[Any], default_per_page: int, *, scalars: bool = True) -> Page[Any]:
+    """The page of ``statement`` a list page's query string asks for (see :func:`page_args`)."""
+    page, per_page = page_args(default_per_page)
+    return paginate(db.session(), statement, page, per_page, scalars=scalars)

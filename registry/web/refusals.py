@@ -4,7 +4,8 @@ A view hands the change it wants to :func:`attempt`. An ``Invalid`` puts each fi
 on the form (and the status is 422: the view shows the form again); a ``Conflict`` becomes a
 message at the top of the page (409). Either way the request's unsaved work is rolled back
 here, once, so that the page shown again reads what is stored, not what the refused change
-left in the session (and the unit of work then commits nothing, since the answer is an error).
+left in the session (and the unit of work then commits nothing, since the answer is an error),
+unless the refusal is itself on the record (``keep``).
 ``NotPermitted`` and ``NotFound`` are not caught: the error pages answer them.
 """
 
@@ -46,6 +47,7 @@ def attempt(
     *,
     fields: Mapping[str, str] | None = None,
     aside: Callable[[str], bool] | None = None,
+    keep: bool = False,
 ) -> Attempt[T]:
     """Run ``change``; on a refusal, roll back and say why (see the module's docstring).
 
@@ -53,12 +55,15 @@ def attempt(
     form has already found wrong keeps the form's own message, which says more (such as why a
     date could not be read). Without a form, an ``Invalid``'s messages are flashed instead.
     ``aside``: which fields the page draws by hand rather than from the form; their messages
-    are handed back in ``Attempt.aside`` instead.
+    are handed back in ``Attempt.aside`` instead. ``keep``: the refusal is itself on the record (a
+    refused reveal of a secret, a wrong password on a set-up link): nothing is rolled back here, and
+    whoever recorded it asks the unit of work to keep it (``db.keep_on_error``).
     """
     try:
         return Attempt(change())
     except Invalid as exc:
-        db.session().rollback()
+        if not keep:
+            db.session().rollback()
         errors = {(fields or {}).get(name, name): message for name, message in exc.errors.items()}
         kept = {name: message for name, message in errors.items() if aside is not None and aside(name)}
         errors = {name: message for name, message in errors.items() if name not in kept}
@@ -69,7 +74,8 @@ def attempt(
             apply_errors(form, {name: message for name, message in errors.items() if not _has_errors(form, name)})
         return Attempt(None, 422, kept)
     except Conflict as exc:
-        db.session().rollback()
+        if not keep:
+            db.session().rollback()
         flash(exc.message)
         return Attempt(None, 409)
 
