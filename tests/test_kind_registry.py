@@ -16,7 +16,6 @@ from registry.auth.permissions import Permission
 from registry.clock import Period
 from registry.lifecycle.kind import KINDS, Card, Decisions, Listing, ReportSection, RequestKind, kinds
 from registry.media.models import MediaContact, MediaContactStep
-from registry.media.workflow import LIFECYCLE
 from registry.reports import figures, services
 from registry.web import dashboard
 from tests.conftest import Browser
@@ -44,7 +43,6 @@ class Drills(RequestKind[MediaContact]):
     label = "Fire drill"
     model = MediaContact
     step_model = MediaContactStep
-    lifecycle = LIFECYCLE
     read_all = Permission.MEDIA_CONTACT_READ_ALL
     requester_column = "reporter_id"
     decisions = Decisions("Fire drills", "report", ("acknowledge",), ("close",))
