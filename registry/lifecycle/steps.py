@@ -18,7 +18,7 @@ from registry.db import UTCDateTime, indexes, intpk
 
 if TYPE_CHECKING:
     from registry.auth.models import User
-    from registry.lifecycle.table import Lifecycle
+    from registry.lifecycle.table import Lifecycle, Status
 
 
 class StepMixin:
@@ -71,6 +71,19 @@ class StepMixin:
     @property
     def action_label(self) -> str:
         return self.lifecycle.step_label(self.action)
+
+    @property
+    def from_state(self) -> Status | None:
+        """The status the step moved the request from (None for its first), with its words and colour."""
+        return None if self.from_status is None else self._state(self.from_status)
+
+    @property
+    def to_state(self) -> Status:
+        return self._state(self.to_status)
+
+    def _state(self, value: str) -> Status:
+        status_type: type[Status] = type(next(iter(self.lifecycle.statuses)))
+        return status_type(value)
 
     @classmethod
     def of(cls, request_id: int, **values: Any) -> Any:

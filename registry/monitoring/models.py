@@ -28,6 +28,11 @@ class FindingStatus(StrEnum):
     def label(self) -> str:
         return FINDING_LABELS[self]
 
+    @property
+    def colour(self) -> str:
+        """The NHS tag colour that shows it."""
+        return FINDING_COLOURS[self]
+
 
 FINDING_LABELS: Final = {
     FindingStatus.UNAUTHORISED: "Unauthorised",
@@ -35,6 +40,13 @@ FINDING_LABELS: Final = {
     FindingStatus.TAKEN_DOWN: "Taken down",
     FindingStatus.ADOPTED: "Adopted into the registry",
     FindingStatus.DISMISSED: "Dismissed",
+}
+FINDING_COLOURS: Final = {
+    FindingStatus.UNAUTHORISED: "red",
+    FindingStatus.TAKEDOWN_REQUESTED: "orange",
+    FindingStatus.TAKEN_DOWN: "green",
+    FindingStatus.ADOPTED: "blue",
+    FindingStatus.DISMISSED: "grey",
 }
 OPEN_FINDINGS: Final = frozenset({FindingStatus.UNAUTHORISED, FindingStatus.TAKEDOWN_REQUESTED})
 

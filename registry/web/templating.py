@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
@@ -66,28 +66,19 @@ def navigation() -> list[dict[str, Any]]:
     ]
 
 
-def status_tag(status: str) -> Markup:
-    """An NHS tag for a channel or record status."""
-    colours = {
-        "requested": "blue",
-        "info_requested": "yellow",
-        "approved": "aqua-green",
-        "active": "green",
-        "suspended": "orange",
-        "retired": "grey",
-        "rejected": "red",
-        "withdrawn": "grey",
-        "unauthorised": "red",
-        "takedown_requested": "orange",
-        "taken_down": "green",
-        "adopted": "blue",
-        "dismissed": "grey",
-    }
-    label = status.replace("_", " ").capitalize()
-    if status == "info_requested":
-        label = "More information needed"
-    colour = colours.get(status, "white")
-    return Markup('<strong class="nhsuk-tag nhsuk-tag--{}">{}</strong>').format(colour, label)
+class Tagged(Protocol):
+    """A status that knows its words and its NHS tag colour (a request's, a monitoring finding's)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def colour(self) -> str: ...
+
+
+def status_tag(status: Tagged) -> Markup:
+    """An NHS tag for a status, in the words and colour its own table gives it."""
+    return Markup('<strong class="nhsuk-tag nhsuk-tag--{}">{}</strong>').format(status.colour, status.label)
 
 
 def init_app(app: Flask) -> None:
