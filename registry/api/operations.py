@@ -244,6 +244,14 @@ class Body(BaseModel):
             raise Invalid(missing)
         return model
 
+    @classmethod
+    def document(cls, schema: dict[str, Any]) -> None:
+        """Complete the schema pydantic wrote: the fields that must be given, then ``extra``."""
+        schema["required"] = [*cls.required, *(n for n in cls.needed if n not in cls.required)]
+        if not schema["required"]:
+            del schema["required"]
+        schema.update(cls.extra)
+
 
 class Query(BaseModel):
     """The query string (the first value of each parameter). Unknown parameters are ignored."""
@@ -462,10 +470,7 @@ def components() -> dict[str, Any]:
     for model in models:
         schema = _inline(found[model.__name__], found, {m.__name__ for m in models} | set(SCHEMAS))
         if issubclass(model, Body):
-            schema["required"] = [*model.required, *(n for n in model.needed if n not in model.required)]
-            if not schema["required"]:
-                del schema["required"]
-            schema.update(model.extra)
+            model.document(schema)
         schemas[model.__name__] = schema
     return {**{name: dict(schema) for name, schema in SCHEMAS.items()}, **schemas}
 

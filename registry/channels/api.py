@@ -33,16 +33,19 @@ from registry.api.operations import (
     reply,
 )
 from registry.api.support import acting_user
+from registry.api.transitions import Action, ActionBody, row, transitions
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels import services
+from registry.channels.kind import KIND
 from registry.channels.models import Channel as ChannelRecord
 from registry.channels.models import ChannelTransition
 from registry.channels.platforms import MAX_INPUT_LENGTH, Platform
 from registry.channels.services import LIMITS, REASON_MAX, SORTS
 from registry.channels.views import EXPORT_COLUMNS
-from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
+from registry.channels.workflow import LIFECYCLE, ChannelAction, ChannelStatus
 from registry.errors import NotPermitted
+from registry.lifecycle.table import Need
 from registry.web.exports import csv_response
 from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
@@ -199,37 +202,25 @@ class ChannelRequest(Body):
         return services.ChannelRequest(**self.model_dump(exclude_none=True))
 
 
-_NOT_TAKEN = {"handle": {"enum": [None, ""]}, "url": {"enum": [None, ""]}}
+def _move(channel: ChannelRecord, given: TransitionRequest, actor: User) -> ChannelRecord:
+    return services.transition(
+        channel, given.action or "", actor, reason=given.reason, handle=given.handle, url=given.url
+    )
 
 
-class TransitionRequest(Body):
-    needed: ClassVar[dict[str, str]] = {
-        "action": "Give an action: approve, reject, request_info, resubmit, activate, suspend, reinstate, "
-        "retire or withdraw."
+class TransitionRequest(ActionBody):
+    actions: ClassVar[dict[str, Action[ChannelRecord]]] = {
+        t.action.value: row(
+            KIND,
+            t,
+            _move,
+            **dict.fromkeys(("handle", "url"), Need.OPTIONAL if t.action is ChannelAction.ACTIVATE else Need.NONE),
+        )
+        for t in LIFECYCLE.transitions
     }
-    extra: ClassVar[dict[str, Any]] = {
-        "anyOf": [
-            blocks.branch(
-                "action",
-                [t.action.value for t in TRANSITIONS.values() if t.reason_required],
-                needs=["reason"],
-                reason=blocks.given({}),
-                **_NOT_TAKEN,
-            ),
-            blocks.branch(
-                "action",
-                [
-                    t.action.value
-                    for t in TRANSITIONS.values()
-                    if not t.reason_required and t.action is not ChannelAction.ACTIVATE
-                ],
-                **_NOT_TAKEN,
-            ),
-            blocks.branch("action", [ChannelAction.ACTIVATE.value]),
-        ]
-    }
+    #: Any handle or address but none at all is refused, even blank, when the action is not activate.
+    absent: ClassVar[dict[str, dict[str, Any]]] = {"handle": {"enum": [None, ""]}, "url": {"enum": [None, ""]}}
 
-    action: Annotated[str | None, Text({"type": "string", "enum": [a.value for a in ChannelAction]})] = None
     reason: Annotated[
         str | None,
         Text(
@@ -388,22 +379,16 @@ def get_channel(reference: str) -> Response:
     return reply(Channel.shown(channel, acting_user(), services.history(channel)))
 
 
-@operation(
-    "POST",
+transitions(
     "/channels/<reference>/transitions",
+    name="transition_channel",
     id="transitionChannel",
     summary="Move a channel along its lifecycle.",
     permission=Permission.CHANNEL_LIST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
+    parameter=REFERENCE,
     body=TransitionRequest,
-    answers={200: Answer(Channel, "The channel after the transition.")},
-    refusals={409: "The channel's state, or the four-eyes rule, does not allow this action."},
+    find=visible,
+    show=lambda channel: reply(Channel.shown(channel, acting_user(), services.history(channel))),
+    answer=Answer(Channel, "The channel after the transition."),
+    conflict="The channel's state, or the four-eyes rule, does not allow this action.",
 )
-def transition(reference: str) -> Response:
-    channel = visible(reference)
-    fields = TransitionRequest.read()
-    channel = services.transition(
-        channel, fields.action or "", acting_user(), reason=fields.reason, handle=fields.handle, url=fields.url
-    )
-    return reply(Channel.shown(channel, acting_user(), services.history(channel)))

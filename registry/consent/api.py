@@ -45,9 +45,12 @@ from registry.api.operations import (
     reply,
 )
 from registry.api.support import acting_user, room_for_base64
+from registry.api.transitions import Action, ActionBody, row, transitions
+from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.consent import letter as letters
 from registry.consent import services
+from registry.consent.kind import KIND
 from registry.consent.models import LogoConsent as ConsentRecord
 from registry.consent.models import LogoConsentArtwork, LogoConsentCheck
 from registry.consent.workflow import (
@@ -56,9 +59,12 @@ from registry.consent.workflow import (
     STATUS_LABELS,
     TRANSITIONS,
     Asset,
+    ConsentAction,
     ConsentStatus,
+    ConsentTransition,
     Medium,
 )
+from registry.lifecycle.table import Need
 from registry.uploads import services as uploads
 from registry.uploads.models import UploadType
 from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
@@ -396,28 +402,49 @@ class LogoConsentResubmission(Answers):
     note: Annotated[str | None, Text(blocks.optional_text(services.NOTE_MAX))] = None
 
 
-class LogoConsentDecision(Body):
-    required: ClassVar[tuple[str, ...]] = ("decision",)
-    extra: ClassVar[dict[str, Any]] = {
-        "anyOf": [
-            blocks.branch(
-                "decision",
-                [t.action.value],
-                needs=[*(["note"] if t.note_required else []), *(["conditions"] if t.conditions_required else [])],
-                **({"note": blocks.given({})} if t.note_required else {}),
-                conditions=blocks.given({}) if t.conditions_required else blocks.NOT_TAKEN,
-                **({} if t.approves else {"expires_on": {"type": "null"}}),
-            )
-            for t in (TRANSITIONS[action] for action in DECISIONS)
-        ]
+def _decide(consent: ConsentRecord, given: LogoConsentTransitionRequest, actor: User) -> ConsentRecord:
+    return services.decide(
+        consent,
+        given.action or "",
+        actor,
+        note=given.note,
+        conditions=given.conditions,
+        expires_on=given.expires_on,
+        checked=given.checked or [],
+    )
+
+
+def _withdraw(consent: ConsentRecord, given: LogoConsentTransitionRequest, actor: User) -> ConsentRecord:
+    return services.withdraw(consent, actor, note=given.note)
+
+
+def _decision(t: ConsentTransition) -> Action[ConsentRecord]:
+    """Conditions are taken only to approve with conditions (and then required), an expiry date only to approve."""
+    return row(
+        KIND,
+        t,
+        _decide,
+        conditions=Need.REQUIRED if t.conditions_required else Need.NONE,
+        expires_on=Need.OPTIONAL if t.approves else Need.NONE,
+        checked=Need.OPTIONAL,
+    )
+
+
+class LogoConsentTransitionRequest(ActionBody):
+    """A decision (comms; not on one's own request) or the requester's withdrawal. Changing a request and
+    resubmitting it is POST /api/v1/consents/{reference}/resubmission, so resubmit is not one of these actions."""
+
+    actions: ClassVar[dict[str, Action[ConsentRecord]]] = {
+        **{action.value: _decision(TRANSITIONS[action]) for action in DECISIONS},
+        ConsentAction.WITHDRAW.value: row(KIND, TRANSITIONS[ConsentAction.WITHDRAW], _withdraw),
     }
 
-    decision: Annotated[str | None, Text({"type": "string", "enum": [a.value for a in DECISIONS]})] = None
     note: Annotated[
         str | None,
         Text(
             blocks.optional_text(
-                services.NOTE_MAX, description="Required for request_changes (what to change) and reject (why)."
+                services.NOTE_MAX,
+                description="Required for request_changes (what to change) and reject (why); optional otherwise.",
             )
         ),
     ] = None
@@ -445,14 +472,11 @@ class LogoConsentDecision(Body):
             {
                 "type": ["array", "null"],
                 "items": {"type": "integer"},
-                "description": "Ids of the current checklist items the artwork meets; approve needs them all.",
+                "description": "Decisions only: ids of the current checklist items the artwork meets; approve "
+                "needs them all.",
             }
         ),
     ] = None
-
-
-class LogoConsentWithdrawal(Body):
-    note: Annotated[str | None, Text(blocks.optional_text(services.NOTE_MAX))] = None
 
 
 class ConsentQuery(Query):
@@ -559,48 +583,20 @@ def get_consent(reference: str) -> Response:
     return _full(services.visible_consent(reference, acting_user()))
 
 
-@operation(
-    "POST",
-    "/consents/<reference>/decision",
-    id="decideConsent",
-    summary="Approve (with or without conditions), ask for changes or reject (comms).",
-    permission=Permission.CONSENT_DECIDE,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=LogoConsentDecision,
-    answers={200: SHOWN},
-    refusals={409: "The request is not waiting for a decision, or the caller made it (four-eyes rule)."},
-)
-def decide_consent(reference: str) -> Response:
-    consent = services.visible_consent(reference, acting_user())
-    given = LogoConsentDecision.read()
-    consent = services.decide(
-        consent,
-        given.decision or "",
-        acting_user(),
-        note=given.note,
-        conditions=given.conditions,
-        expires_on=given.expires_on,
-        checked=given.checked or [],
-    )
-    return _full(consent)
-
-
-@operation(
-    "POST",
-    "/consents/<reference>/withdrawal",
-    id="withdrawConsent",
-    summary="Withdraw one's own request while it is undecided or waiting for changes.",
+transitions(
+    "/consents/<reference>/transitions",
+    name="transition_consent",
+    id="transitionConsent",
+    summary="Approve (with or without conditions), ask for changes or reject (comms), or withdraw one's own "
+    "request while it is undecided or waiting for changes.",
     permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=LogoConsentWithdrawal,
-    answers={200: SHOWN},
-    refusals={409: "The request has been decided or withdrawn already."},
+    parameter=REFERENCE,
+    body=LogoConsentTransitionRequest,
+    find=lambda reference: services.visible_consent(reference, acting_user()),
+    show=_full,
+    answer=SHOWN,
+    conflict="The request's state does not allow this, or the caller made it (four-eyes rule).",
 )
-def withdraw_consent(reference: str) -> Response:
-    consent = services.visible_consent(reference, acting_user())
-    return _full(services.withdraw(consent, acting_user(), note=LogoConsentWithdrawal.read().note))
 
 
 @operation(

@@ -35,13 +35,16 @@ from registry.api.operations import (
     reply,
 )
 from registry.api.support import acting_user, room_for_base64
+from registry.api.transitions import Action, ActionBody, row, transitions
+from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.platforms import Platform
 from registry.errors import Invalid
 from registry.media import services
+from registry.media.kind import KIND
 from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContactStep
 from registry.media.models import MediaContact as ContactRecord
-from registry.media.workflow import ACTIONS, FILTER_VALUES, NOTE, TRANSITIONS, MediaContactStatus, Need
+from registry.media.workflow import ACTIONS, FILTER_VALUES, LIFECYCLE, NOTE, MediaContactStatus, Need
 from registry.text import parse_moment
 from registry.uploads import services as uploads
 from registry.uploads.models import UploadType
@@ -268,30 +271,18 @@ class MediaContactReport(Body):
         return services.Approach(**given)
 
 
-def _triage_branch(action: str, **fields: Need) -> dict[str, Any]:
-    """What ``action`` needs of ``advice`` and ``note``: a required one given, one not taken blank."""
-    return blocks.branch(
-        "action",
-        [action],
-        needs=[name for name, need in fields.items() if need is Need.REQUIRED],
-        **{
-            name: blocks.given({}) if need is Need.REQUIRED else blocks.NOT_TAKEN
-            for name, need in fields.items()
-            if need is not Need.OPTIONAL
-        },
-    )
+def _triage(contact: ContactRecord, given: MediaContactTransitionRequest, actor: User) -> ContactRecord:
+    return services.triage(contact, given.action or "", actor, advice=given.advice, note=given.note)
 
 
-class MediaContactTriage(Body):
-    required: ClassVar[tuple[str, ...]] = ("action",)
-    extra: ClassVar[dict[str, Any]] = {
-        "anyOf": [
-            *(_triage_branch(t.action.value, advice=t.advice, note=t.note) for t in TRANSITIONS.values()),
-            _triage_branch(NOTE, advice=Need.NONE, note=Need.REQUIRED),
-        ]
+class MediaContactTransitionRequest(ActionBody):
+    """The communications team's triage: a step of the table, or a note of the team's (the status stays)."""
+
+    actions: ClassVar[dict[str, Action[ContactRecord]]] = {
+        **{t.action.value: row(KIND, t, _triage, advice=t.advice) for t in LIFECYCLE.transitions},
+        NOTE: Action(take=_triage, needs={"note": Need.REQUIRED, "advice": Need.NONE}),
     }
 
-    action: Annotated[str | None, Text({"type": "string", "enum": [*(a.value for a in ACTIONS), NOTE]})] = None
     advice: Annotated[
         str | None,
         Text(
@@ -389,23 +380,19 @@ def get_media_contact(reference: str) -> Response:
     return _full(services.visible_contact(reference, acting_user()))
 
 
-@operation(
-    "POST",
-    "/media-contacts/<reference>/triage",
-    id="triageMediaContact",
+transitions(
+    "/media-contacts/<reference>/transitions",
+    name="transition_media_contact",
+    id="transitionMediaContact",
     summary="Acknowledge, advise, take over the response, close, or add a note (comms).",
     permission=Permission.MEDIA_CONTACT_TRIAGE,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=MediaContactTriage,
-    answers={200: SHOWN},
-    refusals={409: "The approach's status does not allow this, or the caller logged it (four-eyes rule)."},
+    parameter=REFERENCE,
+    body=MediaContactTransitionRequest,
+    find=lambda reference: services.visible_contact(reference, acting_user()),
+    show=_full,
+    answer=SHOWN,
+    conflict="The approach's status does not allow this, or the caller logged it (four-eyes rule).",
 )
-def triage_media_contact(reference: str) -> Response:
-    contact = services.visible_contact(reference, acting_user())
-    given = MediaContactTriage.read()
-    contact = services.triage(contact, given.action or "", acting_user(), advice=given.advice, note=given.note)
-    return _full(contact)
 
 
 @operation(

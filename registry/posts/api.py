@@ -43,13 +43,17 @@ from registry.api.operations import (
     reply,
 )
 from registry.api.support import acting_user, as_file, decode_base64, is_unicode, object_list
+from registry.api.transitions import Action, ActionBody, row, transitions
+from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.platforms import Platform
 from registry.errors import Invalid
+from registry.lifecycle.table import Need
 from registry.posts import limits, services
+from registry.posts.kind import KIND
 from registry.posts.models import CONSENT_LOCATION_MAX
 from registry.posts.models import PromotionalPost as PostRecord
-from registry.posts.workflow import DECISIONS, TRANSITIONS, PostAction, PostStatus
+from registry.posts.workflow import DECISIONS, LIFECYCLE, PostAction, PostMove, PostStatus
 from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
 
@@ -485,79 +489,111 @@ class PostRevision(Proposal):
     ] = None
 
 
-_REASONS = [a.value for a in DECISIONS if TRANSITIONS[a].reason_required]
+def _move(post: PostRecord, given: PostTransitionRequest, actor: User) -> PostRecord:
+    try:
+        return services.transition(
+            post,
+            given.action or "",
+            actor,
+            reason=given.reason,
+            scheduled_for=given.scheduled_for,
+            urls=given.urls,
+            version=given.version,
+        )
+    except Invalid as exc:  # a channel's address, url_CH-0001, is sent as urls.CH-0001
+        raise Invalid({_sent(name): message for name, message in exc.errors.items()}) from None
 
 
-class PostDecision(Body):
-    needed: ClassVar[dict[str, str]] = {
-        "version": "Give the version of the post you read (its version field), so that a post changed since is "
-        "not decided unseen."
+def _sent(name: str) -> str:
+    return f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name
+
+
+def _accept_findings(post: PostRecord, given: PostTransitionRequest, actor: User) -> PostRecord:
+    try:
+        services.accept_findings(post, actor, given.reason, version=given.version)
+    except Invalid as exc:
+        raise Invalid({"reason": "; ".join(exc.errors.values())}) from None
+    return services.get_post(post.reference)
+
+
+_VERSION_NEEDED = {
+    "version": "Give the version of the post you read (its version field), so that a post changed since is "
+    "not decided unseen."
+}
+
+_URLS_NEEDED = {"urls": "urls must be an object giving each channel's reference and the post's address on it."}
+
+
+def _table_action(t: PostMove) -> Action[PostRecord]:
+    """A row of the table: only scheduling takes a time and only publishing addresses; a decision
+    needs the version read."""
+    needs = {
+        "scheduled_for": Need.REQUIRED if t.action is PostAction.SCHEDULE else Need.NONE,
+        "urls": Need.OPTIONAL if t.action is PostAction.PUBLISH else Need.NONE,
+        "version": Need.OPTIONAL,
     }
-    required: ClassVar[tuple[str, ...]] = ("decision",)
-    extra: ClassVar[dict[str, Any]] = {
-        "anyOf": [
-            blocks.branch("decision", _REASONS, needs=["reason"], reason=blocks.given({})),
-            blocks.branch("decision", [d.value for d in DECISIONS if d.value not in _REASONS]),
-        ]
+    action = row(KIND, t, _move, **needs)
+    if t.action in DECISIONS:
+        return dataclasses.replace(action, needed=_VERSION_NEEDED)
+    if t.action is PostAction.PUBLISH:
+        return dataclasses.replace(
+            action,
+            needed={"urls": "urls must be an object giving each channel's reference and the post's address on it."},
+        )
+    return action
+
+
+class PostTransitionRequest(ActionBody):
+    """What is done to a post. It is resubmitted by changing it (POST /api/v1/posts/{reference}/revision),
+    so resubmit is not one of these actions."""
+
+    actions: ClassVar[dict[str, Action[PostRecord]]] = {
+        **{t.action.value: _table_action(t) for t in LIFECYCLE.transitions if t.action is not PostAction.RESUBMIT},
+        "accept_findings": Action(
+            take=_accept_findings,
+            needs={"reason": Need.REQUIRED},
+            needed=_VERSION_NEEDED,
+            permission=Permission.POST_DECIDE,
+            refusal="Only the communications team can do this.",
+        ),
     }
 
-    decision: Annotated[str | None, Text({"type": "string", "enum": [d.value for d in DECISIONS]})] = None
     reason: Annotated[
         str | None,
-        Text(blocks.optional_text(services.REASON_MAX, description="Required to " + " and to ".join(_REASONS) + ".")),
+        Text(
+            blocks.optional_text(
+                services.REASON_MAX,
+                description="Why (required to request_changes and to reject); for accept_findings, why the possible "
+                "patient identifiers found are acceptable (required); a note otherwise.",
+            )
+        ),
     ] = None
-    version: Annotated[int | None, Version(VERSION)] = None
-
-
-class PostFindingsAcceptance(Body):
-    needed: ClassVar[dict[str, str]] = PostDecision.needed
-    required: ClassVar[tuple[str, ...]] = ("reason",)
-
-    reason: Annotated[str | None, Text(blocks.required_text(services.REASON_MAX))] = None
-    version: Annotated[int | None, Version(VERSION)] = None
-
-
-class PostSchedule(Body):
-    required: ClassVar[tuple[str, ...]] = ("scheduled_for",)
-
+    version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
     scheduled_for: Annotated[
         dt.datetime | None,
         ScheduledFor(
             {
                 **blocks.DATE_TIME,
-                "description": "In the future. The server reads a time without an offset as UK time.",
+                "type": ["string", "null"],
+                "description": "Only with schedule, and then required: in the future. The server reads a time "
+                "without an offset as UK time.",
                 "examples": ["2099-06-01T09:00:00+01:00"],
             }
         ),
     ] = None
-    notes: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
-    version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
-
-
-class PostPublication(Body):
-    needed: ClassVar[dict[str, str]] = {
-        "urls": "urls must be an object giving each channel's reference and the post's address on it."
-    }
-
     urls: Annotated[
         dict[str, str] | None,
         Addresses(
             {
-                "type": "object",
-                "minProperties": 1,
+                "type": ["object", "null"],
                 "propertyNames": {"pattern": f"^[{blocks.BLANK}]*[Cc][Hh]-[0-9]{{4,}}[{blocks.BLANK}]*$"},
                 "additionalProperties": blocks.required_text(services.URL_MAX),
-                "description": "Every target channel's reference → the post's address on it, which must be on that "
-                "channel's platform (and account, where the address shows it).",
+                "description": "Only with publish, and then required: every target channel's reference → the "
+                "post's address on it, which must be on that channel's platform (and account, where the address "
+                "shows it).",
             }
         ),
     ] = None
-    notes: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
-    version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
-
-
-class PostWithdrawal(Body):
-    reason: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
 
 
 class PostQuery(Query):
@@ -592,39 +628,9 @@ def _api_fields(exc: Invalid) -> Invalid:
     return Invalid(renamed)
 
 
-def _as_sent(exc: Invalid) -> Invalid:
-    """The service's ``reason`` is the API's ``notes``, and a channel's address ``url_CH-0001`` is
-    ``urls.CH-0001``."""
-
-    def sent(name: str) -> str:
-        if name == "reason":
-            return "notes"
-        return f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name
-
-    return Invalid({sent(name): message for name, message in exc.errors.items()})
-
-
 # --- routes -----------------------------------------------------------------------------------------
 
 ONE = Answer(PromotionalPost, "The post, with its history.")
-
-
-def _action(
-    rule: str, id: str, summary: str, permission: Permission, body: type[Body], refusals: dict[int, str] | None = None
-) -> Callable[[Callable[..., Response]], Callable[..., Any]]:
-    """A ``POST`` that moves a post on, answering with the post (409 when the post does not allow it)."""
-    return operation(
-        "POST",
-        rule,
-        id=id,
-        summary=summary,
-        permission=permission,
-        limit=API_PER_CLIENT,
-        parameters=(REFERENCE,),
-        body=body,
-        answers={200: ONE},
-        refusals={409: CONFLICT, **(refusals or {})},
-    )
 
 
 @operation(
@@ -693,14 +699,18 @@ def get_post(reference: str) -> Response:
     return _one(services.get_visible(reference, acting_user()))
 
 
-@_action(
+@operation(
+    "POST",
     "/posts/<reference>/revision",
-    "revisePost",
-    "Change one's own post while it waits for a decision, or make the changes asked for and resubmit it "
+    id="revisePost",
+    summary="Change one's own post while it waits for a decision, or make the changes asked for and resubmit it "
     "(its requester).",
-    Permission.POST_REQUEST,
-    PostRevision,
-    {413: TOO_BIG},
+    permission=Permission.POST_REQUEST,
+    limit=API_PER_CLIENT,
+    parameters=(REFERENCE,),
+    body=PostRevision,
+    answers={200: ONE},
+    refusals={409: CONFLICT, 413: TOO_BIG},
 )
 def revise_post(reference: str) -> Response:
     """The requester changes their post (fields not given stay as they are): while it waits for a
@@ -733,93 +743,17 @@ def revise_post(reference: str) -> Response:
     return _one(revised)
 
 
-@_action(
-    "/posts/<reference>/decision",
-    "decidePost",
-    "Approve, ask for changes to, or reject a post waiting for a decision (comms; not the requester).",
-    Permission.POST_DECIDE,
-    PostDecision,
+transitions(
+    "/posts/<reference>/transitions",
+    name="transition_post",
+    id="transitionPost",
+    summary="Decide a post (approve, request_changes, reject), accept its screening findings, schedule it or "
+    "record it as published (comms; not the requester's own), or withdraw it (its requester).",
+    permission=Permission.POST_REQUEST,
+    parameter=REFERENCE,
+    body=PostTransitionRequest,
+    find=lambda reference: services.get_visible(reference, acting_user()),
+    show=_one,
+    answer=ONE,
+    conflict=CONFLICT,
 )
-def decide_post(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    given = PostDecision.read()
-    if given.decision not in {d.value for d in DECISIONS}:
-        raise Invalid({"decision": "Give a decision: approve, request_changes or reject."})
-    return _one(
-        services.transition(post, given.decision or "", acting_user(), reason=given.reason, version=given.version)
-    )
-
-
-@_action(
-    "/posts/<reference>/findings-acceptance",
-    "acceptPostFindings",
-    "Record why the possible patient identifiers found are acceptable, so the post can be approved (comms; not "
-    "the requester).",
-    Permission.POST_DECIDE,
-    PostFindingsAcceptance,
-)
-def accept_post_findings(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    given = PostFindingsAcceptance.read()
-    try:
-        services.accept_findings(post, acting_user(), given.reason, version=given.version)
-    except Invalid as exc:
-        raise Invalid({"reason": "; ".join(exc.errors.values())}) from None
-    return _one(services.get_post(reference))
-
-
-@_action(
-    "/posts/<reference>/schedule",
-    "schedulePost",
-    "Schedule an approved post, or move a scheduled one (comms).",
-    Permission.POST_DECIDE,
-    PostSchedule,
-)
-def schedule_post(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    given = PostSchedule.read()
-    try:
-        scheduled = services.transition(
-            post,
-            PostAction.SCHEDULE.value,
-            acting_user(),
-            reason=given.notes,
-            scheduled_for=given.scheduled_for,
-            version=given.version,
-        )
-    except Invalid as exc:
-        raise _as_sent(exc) from None
-    return _one(scheduled)
-
-
-@_action(
-    "/posts/<reference>/publish",
-    "publishPost",
-    "Record that a post is live, with its address on each channel (comms).",
-    Permission.POST_DECIDE,
-    PostPublication,
-)
-def publish_post(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    given = PostPublication.read()
-    try:
-        published = services.transition(
-            post, PostAction.PUBLISH.value, acting_user(), reason=given.notes, urls=given.urls, version=given.version
-        )
-    except Invalid as exc:
-        raise _as_sent(exc) from None
-    return _one(published)
-
-
-@_action(
-    "/posts/<reference>/withdraw",
-    "withdrawPost",
-    "Withdraw a post that is not yet published (its requester).",
-    Permission.POST_REQUEST,
-    PostWithdrawal,
-)
-def withdraw_post(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    return _one(
-        services.transition(post, PostAction.WITHDRAW.value, acting_user(), reason=PostWithdrawal.read().reason)
-    )
