@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, cast
 
-from flask import request, url_for
+from flask import request
 from flask.wrappers import Response
 from pydantic import Field, WithJsonSchema
 
 from registry import db
 from registry.api import blocks
+from registry.api.kinds import Links, Person, Routes, Step, stated
 from registry.api.operations import (
     Answer,
     Body,
@@ -33,7 +34,7 @@ from registry.api.operations import (
     reply,
 )
 from registry.api.support import acting_user
-from registry.api.transitions import Action, ActionBody, row, transitions
+from registry.api.transitions import Action, ActionBody, row
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels import services
@@ -79,22 +80,9 @@ class PublicChannel(Out):
     status_changed_at: Timestamp
 
 
-class Person(Out):
-    name: str
-    email: str
-
-
-class Links(Out):
-    self: str
-    html: str
-
-
-class Step(Out):
-    action: str
+class ChannelStep(Step):
     from_status: Annotated[str | None, one_of(STATUSES, null=True)]
     to_status: Annotated[str, one_of(STATUSES)]
-    actor: str
-    occurred_at: Timestamp
     reason: str | None
 
 
@@ -118,22 +106,18 @@ class Channel(PublicChannel):
         default=None, description="Shown to the requester, the communications team and auditors; null for others."
     )
     links: Links
-    history: list[Step] = Field(default=[], description="Every step, oldest first (only on a single channel).")
+    history: list[ChannelStep] = Field(default=[], description="Every step, oldest first (only on a single channel).")
 
     @classmethod
     def shown(cls, channel: ChannelRecord, viewer: User, history: list[ChannelTransition] | None = None) -> Channel:
         """``channel`` as ``viewer`` may see it, with its ``history`` if given."""
-        links = Links(
-            self=url_for("api.get_channel", reference=channel.reference),
-            html=url_for("channels.detail", reference=channel.reference),
-        )
+        links = Links.of("channel", "channels", channel.reference)
         if not services.sees_everything(viewer, channel):
             return cls.taking(channel, links=links)
         internal: dict[str, Any] = {name: getattr(channel, name) for name in INTERNAL}
         if history is not None:
-            internal["history"] = [Step.taking(s, actor=s.actor.name) for s in history]
-        requester = Person(name=channel.requester.name, email=channel.requester.email)
-        return cls.taking(channel, links=links, requested_by=requester, **internal)
+            internal["history"] = [ChannelStep.of(s) for s in history]
+        return cls.taking(channel, links=links, requested_by=Person.of(channel.requester), **internal)
 
 
 INTERNAL = (
@@ -199,7 +183,7 @@ class ChannelRequest(Body):
     policy_acknowledged: Annotated[bool | None, Flag({"type": "boolean", "const": True})] = None
 
     def request(self) -> services.ChannelRequest:
-        return services.ChannelRequest(**self.model_dump(exclude_none=True))
+        return stated(self, services.ChannelRequest)
 
 
 def _move(channel: ChannelRecord, given: TransitionRequest, actor: User) -> ChannelRecord:
@@ -272,8 +256,6 @@ class ChannelQuery(Query):
 
 # --- routes -----------------------------------------------------------------------------------------
 
-CHANNEL = Answer(Channel, "The channel.")
-
 
 @operation(
     "GET",
@@ -323,72 +305,40 @@ def list_channels() -> Response:
     return reply(ChannelPage.of(result, [Channel.shown(c, viewer) for c in result.items]))
 
 
-@operation(
-    "POST",
-    "/channels",
-    id="requestChannel",
-    summary="Request a new channel (any signed-in user).",
-    permission=Permission.CHANNEL_REQUEST,
-    limit=API_PER_CLIENT,
-    body=ChannelRequest,
-    answers={
-        201: Answer(
-            Channel,
-            "The request, in status `requested`.",
-            headers={
-                "Location": {
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "The new channel's API address.",
-                }
-            },
-            links={
-                name: {"operationId": name, "parameters": {"reference": "$response.body#/reference"}}
-                for name in ("getChannel", "transitionChannel")
-            },
-        )
-    },
-)
-def create_channel() -> Response:
-    channel = services.request_channel(ChannelRequest.read().request(), acting_user())
-    response = reply(Channel.shown(channel, acting_user(), services.history(channel)), 201)
-    response.headers["Location"] = url_for("api.get_channel", reference=channel.reference)
-    return response
-
-
-def visible(reference: str) -> ChannelRecord:
+def visible(reference: str, viewer: User) -> ChannelRecord:
     """The channel, if the caller may see it (403 otherwise, 404 if there is none)."""
     channel = services.get_channel(reference)
-    if not services.can_view(acting_user(), channel):
+    if not services.can_view(viewer, channel):
         raise NotPermitted("You can see your own requests and the Trust's official channels only.")
     return channel
 
 
-@operation(
-    "GET",
-    "/channels/<reference>",
-    id="getChannel",
-    summary="One channel with its history.",
+CHANNELS: Routes[ChannelRecord] = Routes(
+    path="/channels",
+    name="channel",
+    label="Channel",
     permission=Permission.CHANNEL_LIST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    answers={200: CHANNEL},
-)
-def get_channel(reference: str) -> Response:
-    channel = visible(reference)
-    return reply(Channel.shown(channel, acting_user(), services.history(channel)))
-
-
-transitions(
-    "/channels/<reference>/transitions",
-    name="transition_channel",
-    id="transitionChannel",
-    summary="Move a channel along its lifecycle.",
-    permission=Permission.CHANNEL_LIST,
-    parameter=REFERENCE,
-    body=TransitionRequest,
+    reference=REFERENCE,
     find=visible,
-    show=lambda channel: reply(Channel.shown(channel, acting_user(), services.history(channel))),
-    answer=Answer(Channel, "The channel after the transition."),
-    conflict="The channel's state, or the four-eyes rule, does not allow this action.",
+    show=lambda channel: Channel.shown(channel, acting_user(), services.history(channel)),
+    model=Channel,
+    shown="The channel, with its history.",
+)
+CHANNELS.asking(
+    "requestChannel",
+    "Request a new channel (any signed-in user).",
+    ChannelRequest,
+    lambda given: services.request_channel(given.request(), acting_user()),
+    "The request, in status `requested`.",
+    links={
+        name: {"operationId": name, "parameters": {"reference": "$response.body#/reference"}}
+        for name in ("getChannel", "transitionChannel")
+    },
+    permission=Permission.CHANNEL_REQUEST,
+)
+CHANNELS.reading("One channel with its history.")
+CHANNELS.moving(
+    "Move a channel along its lifecycle.",
+    TransitionRequest,
+    "The channel's state, or the four-eyes rule, does not allow this action.",
 )

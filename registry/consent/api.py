@@ -10,16 +10,16 @@ to the limit, each and together, fit, as they do in the browser's form.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Annotated, Any, ClassVar
 
-from flask import request, url_for
+from flask import url_for
 from flask.wrappers import Response
 from pydantic import Field, WithJsonSchema
 
-from registry import clock, db
+from registry import clock
 from registry.api import blocks
+from registry.api.kinds import SIZE_NOTE, Links, PageQuery, Person, Routes, Step, StoredFile, stated
 from registry.api.operations import (
     Answer,
     Base64Files,
@@ -36,7 +36,6 @@ from registry.api.operations import (
     MaybeTimestamp,
     Out,
     Paged,
-    Query,
     Text,
     Timestamp,
     one_of,
@@ -44,15 +43,15 @@ from registry.api.operations import (
     refuse,
     reply,
 )
-from registry.api.support import acting_user, room_for_base64
-from registry.api.transitions import Action, ActionBody, row, transitions
+from registry.api.support import acting_user
+from registry.api.transitions import Action, ActionBody, row
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.consent import letter as letters
 from registry.consent import services
 from registry.consent.kind import KIND
 from registry.consent.models import LogoConsent as ConsentRecord
-from registry.consent.models import LogoConsentArtwork, LogoConsentCheck
+from registry.consent.models import LogoConsentCheck
 from registry.consent.workflow import (
     DECISIONS,
     SHOWN_STATUSES,
@@ -65,14 +64,12 @@ from registry.consent.workflow import (
     Medium,
 )
 from registry.lifecycle.table import Need
-from registry.uploads import services as uploads
-from registry.uploads.models import UploadType
-from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
 
 ARTWORK_MAX_FILES = 20
 ASSETS = [a.value for a in Asset]
 MEDIA = [m.value for m in Medium]
+STATUSES = [s.value for s in ConsentStatus]
 LIMITS = services.LIMITS
 REFERENCE = {
     "name": "reference",
@@ -87,62 +84,23 @@ ARTWORK_EXAMPLE = {
     "filename": "poster.png",
     "content_base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mNgiNsBAAF4ARd5aW+TAAAAAElFTkSuQmCC",
 }
-SIZE_NOTE = (
-    "Each file, and all the files together, may be up to the upload size limit (REGISTRY_MAX_UPLOAD_MB, "
-    "10 MB unless configured otherwise) before base64 encoding: the request body may be 4/3 of the "
-    "limit plus 512 KB, room for the files base64-encoded and the other fields."
-)
-TOO_BIG = (
-    "The body is larger than 4/3 of the upload size limit plus 512 KB: the files, before base64 "
-    "encoding, add up to more than the upload size limit (10 MB unless configured otherwise)."
-)
-
 # --- how a consent looks ----------------------------------------------------------------------------
 
 
-class Person(Out):
-    name: str
-    email: str
-
-
-class ConsentLinks(Out):
-    self: str
-    html: str
+class ConsentLinks(Links):
     letter: str | None = Field(description="The printable consent letter, once approved.")
     letter_pdf: str | None = Field(description="The letter as a PDF, where the server has the PDF dependency.")
 
 
-class ConsentStep(Out):
-    action: str
-    from_status: str | None
-    to_status: Annotated[str, one_of(s.value for s in ConsentStatus)]
-    actor: str
-    occurred_at: Timestamp
+class ConsentStep(Step):
+    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
+    to_status: Annotated[str, one_of(STATUSES)]
     note: str | None
 
 
-class ConsentArtwork(Out):
-    id: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
-    name: str
-    content_type: Annotated[str, one_of(t.value for t in UploadType)]
-    size: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
-    sha256: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[0-9a-f]{64}$"})]
+class ConsentArtwork(StoredFile):
     current: bool
-    added_at: Timestamp
     removed_at: MaybeTimestamp
-    url: str
-
-    @classmethod
-    def of(cls, reference: str, a: LogoConsentArtwork) -> ConsentArtwork:
-        return cls.taking(
-            a.upload,
-            id=a.upload_id,
-            name=a.upload.original_name,
-            current=a.is_current,
-            added_at=a.added_at,
-            removed_at=a.removed_at,
-            url=url_for("api.consent_artwork", reference=reference, upload_id=a.upload_id),
-        )
 
 
 class ConsentCheck(Out):
@@ -206,8 +164,16 @@ class LogoConsent(Out):
         if full:
             steps = services.history(consent)
             extra = {
-                "history": [ConsentStep.taking(s, actor=s.actor.name) for s in steps],
-                "artwork": [ConsentArtwork.of(ref, a) for a in services.artwork_of(consent)],
+                "history": [ConsentStep.of(s) for s in steps],
+                "artwork": [
+                    ConsentArtwork.of(
+                        a,
+                        url_for("api.consent_artwork", reference=ref, upload_id=a.upload_id),
+                        current=a.is_current,
+                        removed_at=a.removed_at,
+                    )
+                    for a in services.artwork_of(consent)
+                ],
                 "checklist": [ConsentCheck.of(c) for c in services.checks_of(services.last_decision(steps))],
             }
         return cls.taking(
@@ -216,10 +182,11 @@ class LogoConsent(Out):
             status_label=consent.status_label_on(today),
             media=[m.value for m in consent.media],
             decided_by=consent.decided_by.name if consent.decided_by else None,
-            requested_by=Person(name=consent.requester.name, email=consent.requester.email),
-            links=ConsentLinks(
-                self=url_for("api.get_consent", reference=ref),
-                html=url_for("consent.detail", reference=ref),
+            requested_by=Person.of(consent.requester),
+            links=ConsentLinks.of(
+                "consent",
+                "consent",
+                ref,
                 letter=url_for("consent.letter", reference=ref) if approved else None,
                 letter_pdf=url_for("consent.letter_pdf", reference=ref)
                 if approved and letters.pdf_available()
@@ -231,10 +198,6 @@ class LogoConsent(Out):
 
 class LogoConsentPage(Paged[LogoConsent]):
     pass
-
-
-def _full(consent: ConsentRecord, status: int = 200) -> Response:
-    return reply(LogoConsent.shown(consent, today=clock.today(), full=True), status)
 
 
 # --- what a request may hold ------------------------------------------------------------------------
@@ -288,9 +251,7 @@ class Answers(Body):
 
     def request(self, base: services.ConsentRequest | None = None) -> services.ConsentRequest:
         """The request as stated (with ``base``: fields not given keep ``base``'s values)."""
-        names = {f.name for f in dataclasses.fields(services.ConsentRequest)}
-        given = {name: value for name, value in self.model_dump(include=names).items() if value is not None}
-        return dataclasses.replace(base, **given) if base is not None else services.ConsentRequest(**given)
+        return stated(self, services.ConsentRequest, base)
 
 
 class LogoConsentRequest(Answers):
@@ -479,7 +440,7 @@ class LogoConsentTransitionRequest(ActionBody):
     ] = None
 
 
-class ConsentQuery(Query):
+class ConsentQuery(PageQuery):
     q: Annotated[
         str,
         FreeText(200),
@@ -501,8 +462,6 @@ class ConsentQuery(Query):
         Described(blocks.blank_or(["true", "false"])),
         Field(description=f"`true`: approvals expiring within {services.EXPIRING_SOON_DAYS} days."),
     ] = ""
-    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
-    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
 
 
 class ConsentChecklistItem(Out):
@@ -520,127 +479,75 @@ class ConsentChecklist(Listing[ConsentChecklistItem]):
 
 # --- routes -----------------------------------------------------------------------------------------
 
-SHOWN = Answer(LogoConsent, "The request with its history, artwork and last checklist.")
+
+def _ask(given: LogoConsentRequest) -> ConsentRecord:
+    return services.request_consent(given.request(), given.artwork or [], acting_user())
 
 
-@operation(
-    "GET",
-    "/consents",
-    id="listConsents",
-    summary="Logo and lozenge consent requests: all for comms and auditors, one's own for others.",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    query=ConsentQuery,
-    answers={200: Answer(LogoConsentPage, "A page of requests, newest first.")},
-)
-def list_consents() -> Response:
-    """Consent requests the caller may see: all for comms and auditors, one's own otherwise."""
-    _, (filters, (page, per_page)) = ConsentQuery.read(
-        lambda: services.ConsentFilters.parse(request.args, strict=True), lambda: page_args(25, strict=True)
-    )
-    today = clock.today()
-    result = paginate(db.session(), services.search(filters, acting_user(), today=today), page, per_page)
-    return reply(LogoConsentPage.of(result, [LogoConsent.shown(c, today=today) for c in result.items]))
-
-
-@operation(
-    "POST",
-    "/consents",
-    id="requestConsent",
-    summary="Ask for consent to use the Trust logo or the NHS lozenge, with the draft artwork.",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    body=LogoConsentRequest,
-    answers={
-        201: Answer(
-            LogoConsent,
-            "The request, waiting for a decision.",
-            headers={"Location": {"required": True, "schema": {"type": "string"}}},
-        )
-    },
-    refusals={413: TOO_BIG},
-)
-def create_consent() -> Response:
-    room_for_base64()
-    given = LogoConsentRequest.read()
-    consent = services.request_consent(given.request(), given.artwork or [], acting_user())
-    response = _full(consent, 201)
-    response.headers["Location"] = url_for("api.get_consent", reference=consent.request_reference)
-    return response
-
-
-@operation(
-    "GET",
-    "/consents/<reference>",
-    id="getConsent",
-    summary="One request, with its history, artwork and last checklist (404 if not the caller's).",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    answers={200: SHOWN},
-)
-def get_consent(reference: str) -> Response:
-    return _full(services.visible_consent(reference, acting_user()))
-
-
-transitions(
-    "/consents/<reference>/transitions",
-    name="transition_consent",
-    id="transitionConsent",
-    summary="Approve (with or without conditions), ask for changes or reject (comms), or withdraw one's own "
-    "request while it is undecided or waiting for changes.",
-    permission=Permission.CONSENT_REQUEST,
-    parameter=REFERENCE,
-    body=LogoConsentTransitionRequest,
-    find=lambda reference: services.visible_consent(reference, acting_user()),
-    show=_full,
-    answer=SHOWN,
-    conflict="The request's state does not allow this, or the caller made it (four-eyes rule).",
-)
-
-
-@operation(
-    "POST",
-    "/consents/<reference>/resubmission",
-    id="resubmitConsent",
-    summary="Change one's own request as comms asked and send it back for a decision.",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=LogoConsentResubmission,
-    answers={200: SHOWN},
-    refusals={409: "The request is not waiting for the requester's changes.", 413: TOO_BIG},
-)
-def resubmit_consent(reference: str) -> Response:
+def _resubmit(consent: ConsentRecord, given: LogoConsentResubmission, actor: User) -> ConsentRecord:
     """The requester changes what comms asked about (fields not given stay as they are) and resubmits."""
-    room_for_base64()
-    consent = services.visible_consent(reference, acting_user())
-    given = LogoConsentResubmission.read()
-    consent = services.resubmit(
+    return services.resubmit(
         consent,
         given.request(base=services.ConsentRequest.of(consent)),
-        acting_user(),
+        actor,
         add_artwork=given.artwork or [],
         remove_artwork=given.remove_artwork or [],
         note=given.note,
     )
-    return _full(consent)
 
 
-@operation(
-    "GET",
-    "/consents/<reference>/artwork/<int(max=2147483647):upload_id>",
-    id="getConsentArtwork",
-    summary="One artwork file of a request the caller may see, as a download.",
+CONSENTS: Routes[ConsentRecord] = Routes(
+    path="/consents",
+    name="consent",
+    label="Consent",
     permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE, blocks.UPLOAD_ID_PARAM),
-    answers={200: Answer(None, blocks.FILE_DOWNLOAD["description"], content=blocks.FILE_DOWNLOAD["content"])},
+    reference=REFERENCE,
+    find=services.visible_consent,
+    show=lambda consent: LogoConsent.shown(consent, today=clock.today(), full=True),
+    model=LogoConsent,
+    shown="The request with its history, artwork and last checklist.",
+    reference_of=lambda consent: consent.request_reference,
 )
-def consent_artwork(reference: str, upload_id: int) -> Response:
-    """One artwork file of the request, as a download."""
-    consent = services.visible_consent(reference, acting_user())
-    return uploads.send(services.artwork_file(consent, upload_id))
+CONSENTS.listing(
+    "Logo and lozenge consent requests: all for comms and auditors, one's own for others.",
+    ConsentQuery,
+    LogoConsentPage,
+    lambda args: services.ConsentFilters.parse(args, strict=True),
+    lambda filters, user: services.search(filters, user, today=clock.today()),
+    lambda consent: LogoConsent.shown(consent, today=clock.today()),
+)
+CONSENTS.asking(
+    "requestConsent",
+    "Ask for consent to use the Trust logo or the NHS lozenge, with the draft artwork.",
+    LogoConsentRequest,
+    _ask,
+    "The request, waiting for a decision.",
+    files=True,
+)
+CONSENTS.reading("One request, with its history, artwork and last checklist (404 if not the caller's).")
+CONSENTS.moving(
+    "Approve (with or without conditions), ask for changes or reject (comms), or withdraw one's own request while "
+    "it is undecided or waiting for changes.",
+    LogoConsentTransitionRequest,
+    "The request's state does not allow this, or the caller made it (four-eyes rule).",
+)
+CONSENTS.changing(
+    "resubmission",
+    "resubmit_consent",
+    "resubmitConsent",
+    "Change one's own request as comms asked and send it back for a decision.",
+    LogoConsentResubmission,
+    _resubmit,
+    {409: "The request is not waiting for the requester's changes."},
+    files=True,
+)
+CONSENTS.file(
+    "artwork",
+    "consent_artwork",
+    "getConsentArtwork",
+    "One artwork file of a request the caller may see, as a download.",
+    services.artwork_file,
+)
 
 
 @operation(

@@ -14,14 +14,12 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar
 
-from flask import request, url_for
-from flask.wrappers import Response
+from flask import url_for
 from pydantic import Field, WithJsonSchema
 
-from registry import db
 from registry.api import blocks
+from registry.api.kinds import Links, PageQuery, Person, Routes, Step, stated
 from registry.api.operations import (
-    Answer,
     Body,
     Date,
     Declared,
@@ -31,19 +29,16 @@ from registry.api.operations import (
     MaybeTimestamp,
     Out,
     Paged,
-    Query,
     ShownTimestamp,
     Text,
     Timestamp,
     component,
     one_of,
-    operation,
     refuse,
     refuse_each,
-    reply,
 )
 from registry.api.support import acting_user, as_file, decode_base64, is_unicode, object_list
-from registry.api.transitions import Action, ActionBody, row, transitions
+from registry.api.transitions import Action, ActionBody, row
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.platforms import Platform
@@ -54,10 +49,9 @@ from registry.posts.kind import KIND
 from registry.posts.models import CONSENT_LOCATION_MAX
 from registry.posts.models import PromotionalPost as PostRecord
 from registry.posts.workflow import DECISIONS, LIFECYCLE, PostAction, PostMove, PostStatus
-from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
-from registry.web.throttle import API_PER_CLIENT
 
 VERSION_MAX = 2_147_483_647
+STATUSES = [s.value for s in PostStatus]
 REFERENCE = {
     "name": "reference",
     "in": "path",
@@ -72,16 +66,6 @@ CONFLICT = (
 TOO_BIG = "The body is larger than the upload size limit."
 
 # --- how a post looks -------------------------------------------------------------------------------
-
-
-class Person(Out):
-    name: str
-    email: str
-
-
-class Links(Out):
-    self: str
-    html: str
 
 
 class PostChannel(Out):
@@ -120,12 +104,9 @@ class FindingsAcceptance(Out):
     reason: str
 
 
-class PostHistoryStep(Out):
-    action: str
-    from_status: str | None
-    to_status: str
-    actor: str
-    occurred_at: Timestamp
+class PostHistoryStep(Step):
+    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
+    to_status: Annotated[str, one_of(STATUSES)]
     reason: str | None
 
 
@@ -168,7 +149,7 @@ class PromotionalPost(Out):
         """A post as its requester, the communications team and auditors see it (findings masked)."""
         extra: dict[str, Any] = {}
         if with_history:
-            extra["history"] = [PostHistoryStep.taking(s, actor=s.actor.name) for s in services.history(post)]
+            extra["history"] = [PostHistoryStep.of(s) for s in services.history(post)]
         return cls.taking(
             post,
             characters=limits.count(post.text),
@@ -198,21 +179,14 @@ class PromotionalPost(Out):
             )
             if post.findings_accepted
             else None,
-            requested_by=Person(name=post.requester.name, email=post.requester.email),
-            links=Links(
-                self=url_for("api.get_post", reference=post.reference),
-                html=url_for("posts.detail", reference=post.reference),
-            ),
+            requested_by=Person.of(post.requester),
+            links=Links.of("post", "posts", post.reference),
             **extra,
         )
 
 
 class PromotionalPostPage(Paged[PromotionalPost]):
     pass
-
-
-def _one(post: PostRecord, status: int = 200) -> Response:
-    return reply(PromotionalPost.shown(post, with_history=True), status)
 
 
 # --- what a request may hold ------------------------------------------------------------------------
@@ -405,9 +379,7 @@ class Proposal(Body):
 
     def proposal(self, base: services.PostProposal | None = None) -> services.PostProposal:
         """The post as stated (with ``base``: fields not given keep ``base``'s values)."""
-        names = {f.name for f in dataclasses.fields(services.PostProposal)}
-        given = {name: value for name, value in self.model_dump(include=names).items() if value is not None}
-        return dataclasses.replace(base, **given) if base is not None else services.PostProposal(**given)
+        return stated(self, services.PostProposal, base)
 
 
 class PostRequest(Proposal):
@@ -596,13 +568,11 @@ class PostTransitionRequest(ActionBody):
     ] = None
 
 
-class PostQuery(Query):
+class PostQuery(PageQuery):
     status: Annotated[
         str, Described(blocks.blank_or(s.value for s in PostStatus)), Field(description="Empty means any status.")
     ] = ""
     q: Annotated[str, FreeText(200), Field(description="Text in the post, or its reference.")] = ""
-    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
-    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
 
 
 # --- the services' field names as the API names them --------------------------------------------------
@@ -630,93 +600,17 @@ def _api_fields(exc: Invalid) -> Invalid:
 
 # --- routes -----------------------------------------------------------------------------------------
 
-ONE = Answer(PromotionalPost, "The post, with its history.")
 
-
-@operation(
-    "GET",
-    "/posts",
-    id="listPosts",
-    summary="Promotional posts the caller may see (their own; all of them for comms and auditors).",
-    permission=Permission.POST_REQUEST,
-    limit=API_PER_CLIENT,
-    query=PostQuery,
-    answers={200: Answer(PromotionalPostPage, "A page of posts, newest first.")},
-)
-def list_posts() -> Response:
-    _, (filters, (page, per_page)) = PostQuery.read(
-        lambda: services.PostFilters.parse(request.args, strict=True), lambda: page_args(25, strict=True)
-    )
-    result = paginate(db.session(), services.search(filters, acting_user()), page, per_page)
-    return reply(PromotionalPostPage.of(result, [PromotionalPost.shown(p) for p in result.items]))
-
-
-@operation(
-    "POST",
-    "/posts",
-    id="proposePost",
-    summary="Propose a promotional post, with its images (any signed-in user).",
-    permission=Permission.POST_REQUEST,
-    limit=API_PER_CLIENT,
-    body=PostRequest,
-    answers={
-        201: Answer(
-            PromotionalPost,
-            "The post, waiting for a decision, with any screening findings (masked).",
-            headers={
-                "Location": {
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "The new post's API address.",
-                }
-            },
-        )
-    },
-    refusals={413: TOO_BIG},
-)
-def create_post() -> Response:
-    given = PostRequest.read()
+def _propose(given: PostRequest) -> PostRecord:
     try:
-        post = services.propose(given.proposal(), acting_user(), given.images or [])
+        return services.propose(given.proposal(), acting_user(), given.images or [])
     except Invalid as exc:
         raise _api_fields(exc) from None
-    response = _one(post, 201)
-    response.headers["Location"] = url_for("api.get_post", reference=post.reference)
-    return response
 
 
-@operation(
-    "GET",
-    "/posts/<reference>",
-    id="getPost",
-    summary="One post with its history (its requester, comms and auditors; 404 for anyone else).",
-    permission=Permission.POST_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    answers={200: ONE},
-)
-def get_post(reference: str) -> Response:
-    return _one(services.get_visible(reference, acting_user()))
-
-
-@operation(
-    "POST",
-    "/posts/<reference>/revision",
-    id="revisePost",
-    summary="Change one's own post while it waits for a decision, or make the changes asked for and resubmit it "
-    "(its requester).",
-    permission=Permission.POST_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=PostRevision,
-    answers={200: ONE},
-    refusals={409: CONFLICT, 413: TOO_BIG},
-)
-def revise_post(reference: str) -> Response:
+def _revise(post: PostRecord, given: PostRevision, actor: User) -> PostRecord:
     """The requester changes their post (fields not given stay as they are): while it waits for a
     decision, or, when changes were asked for, making them and resubmitting it."""
-    post = services.get_visible(reference, acting_user())
-    given = PostRevision.read()
     removed = set(given.remove_images or [])
     alt_texts = given.alt_texts or {}
     known = {image.id for image in post.images}
@@ -729,31 +623,54 @@ def revise_post(reference: str) -> Response:
     kept += [
         services.KeptImage(image_id=i, alt_text="", remove=True) for i in sorted((removed | set(alt_texts)) - known)
     ]
+    proposal = given.proposal(base=services.PostProposal.of(post))
     try:
-        revised = services.revise(
-            post,
-            given.proposal(base=services.PostProposal.of(post)),
-            acting_user(),
-            kept=kept,
-            added=given.images or [],
-            note=given.note,
-        )
+        return services.revise(post, proposal, actor, kept=kept, added=given.images or [], note=given.note)
     except Invalid as exc:
         raise _api_fields(exc) from None
-    return _one(revised)
 
 
-transitions(
-    "/posts/<reference>/transitions",
-    name="transition_post",
-    id="transitionPost",
-    summary="Decide a post (approve, request_changes, reject), accept its screening findings, schedule it or "
-    "record it as published (comms; not the requester's own), or withdraw it (its requester).",
+POSTS: Routes[PostRecord] = Routes(
+    path="/posts",
+    name="post",
+    label="Post",
     permission=Permission.POST_REQUEST,
-    parameter=REFERENCE,
-    body=PostTransitionRequest,
-    find=lambda reference: services.get_visible(reference, acting_user()),
-    show=_one,
-    answer=ONE,
-    conflict=CONFLICT,
+    reference=REFERENCE,
+    find=services.get_visible,
+    show=lambda post: PromotionalPost.shown(post, with_history=True),
+    model=PromotionalPost,
+    shown="The post, with its history.",
+)
+POSTS.listing(
+    "Promotional posts the caller may see (their own; all of them for comms and auditors).",
+    PostQuery,
+    PromotionalPostPage,
+    lambda args: services.PostFilters.parse(args, strict=True),
+    services.search,
+    PromotionalPost.shown,
+)
+POSTS.asking(
+    "proposePost",
+    "Propose a promotional post, with its images (any signed-in user).",
+    PostRequest,
+    _propose,
+    "The post, waiting for a decision, with any screening findings (masked).",
+    refusals={413: TOO_BIG},
+)
+POSTS.reading("One post with its history (its requester, comms and auditors; 404 for anyone else).")
+POSTS.changing(
+    "revision",
+    "revise_post",
+    "revisePost",
+    "Change one's own post while it waits for a decision, or make the changes asked for and resubmit it "
+    "(its requester).",
+    PostRevision,
+    _revise,
+    {409: CONFLICT, 413: TOO_BIG},
+)
+POSTS.moving(
+    "Decide a post (approve, request_changes, reject), accept its screening findings, schedule it or record it as "
+    "published (comms; not the requester's own), or withdraw it (its requester).",
+    PostTransitionRequest,
+    CONFLICT,
 )

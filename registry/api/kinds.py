@@ -1,0 +1,322 @@
+"""What the API of every kind of request shares, written once: how a person, a request's links, a
+step of its history and a stored file look; the page parameters; and the routes each kind has
+(list, ask, read, move along its lifecycle, download a file), declared by :class:`Routes`.
+
+A kind's ``api.py`` keeps only what is its own: how one of its requests looks, what asking for one
+holds, its filters, and the rows of its transitions endpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, Self, TypeVar
+
+from flask import request, url_for
+from flask.wrappers import Response
+from pydantic import Field, WithJsonSchema
+from sqlalchemy import Select
+
+from registry import db
+from registry.api import blocks
+from registry.api.operations import Answer, Body, Described, Out, Paged, Query, Timestamp, one_of, operation, reply
+from registry.api.support import acting_user, room_for_base64
+from registry.api.transitions import ActionBody, transitions
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.uploads import services as uploads
+from registry.uploads.models import Upload, UploadType
+from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
+from registry.web.throttle import API_PER_CLIENT
+
+R = TypeVar("R")
+D = TypeVar("D")
+
+# --- how the kinds' requests look --------------------------------------------------------------
+
+
+class Person(Out):
+    name: str
+    email: str
+
+    @classmethod
+    def of(cls, user: User) -> Person:
+        return cls(name=user.name, email=user.email)
+
+
+class Links(Out):
+    self: str
+    html: str
+
+    @classmethod
+    def of(cls, name: str, pages: str, reference: str, **more: Any) -> Self:
+        """Request ``reference``'s addresses: in the API (``api.get_{name}``), and its page (``{pages}.detail``)."""
+        return cls(
+            self=url_for(f"api.get_{name}", reference=reference),
+            html=url_for(f"{pages}.detail", reference=reference),
+            **more,
+        )
+
+
+class Step(Out):
+    """A step of a request's history; each kind adds its statuses and its note."""
+
+    action: str
+    actor: str
+    occurred_at: Timestamp
+
+    @classmethod
+    def of(cls, step: Any, **given: Any) -> Self:
+        return cls.taking(step, actor=step.actor.name, **given)
+
+
+class StoredFile(Out):
+    """A file kept with a request (artwork, a screenshot), downloaded from ``url``."""
+
+    id: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
+    name: str
+    content_type: Annotated[str, one_of(t.value for t in UploadType)]
+    size: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
+    sha256: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[0-9a-f]{64}$"})]
+    added_at: Timestamp
+    url: str
+
+    @classmethod
+    def of(cls, kept: Any, url: str, **given: Any) -> Self:
+        """``kept`` (a row holding ``upload``, ``upload_id`` and ``added_at``) as the API shows it."""
+        return cls.taking(
+            kept.upload, id=kept.upload_id, name=kept.upload.original_name, added_at=kept.added_at, url=url, **given
+        )
+
+
+# --- what a request holds --------------------------------------------------------------------------
+
+
+def stated(body: Body, kind: Callable[..., D], base: D | None = None) -> D:
+    """The dataclass ``kind`` as ``body`` states it: the fields given (not null); with ``base``,
+    the fields not given keep its values."""
+    names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    given = {name: value for name, value in body.model_dump(include=names).items() if value is not None}
+    return dataclasses.replace(base, **given) if base is not None else kind(**given)  # type: ignore[type-var]
+
+
+class PageQuery(Query):
+    """The page of a list: ``page`` and ``per_page`` (empty means the first page of 25)."""
+
+    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
+    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
+
+
+#: Where files travel base64-encoded inside the JSON body (artwork, screenshots).
+SIZE_NOTE = (
+    "Each file, and all the files together, may be up to the upload size limit (REGISTRY_MAX_UPLOAD_MB, "
+    "10 MB unless configured otherwise) before base64 encoding: the request body may be 4/3 of the "
+    "limit plus 512 KB, room for the files base64-encoded and the other fields."
+)
+TOO_BIG = (
+    "The body is larger than 4/3 of the upload size limit plus 512 KB: the files, before base64 "
+    "encoding, add up to more than the upload size limit (10 MB unless configured otherwise)."
+)
+
+
+# --- the routes ------------------------------------------------------------------------------------
+
+#: A file sent as a download: its answer in the document.
+DOWNLOAD = Answer(None, blocks.FILE_DOWNLOAD["description"], content=blocks.FILE_DOWNLOAD["content"])
+
+
+@dataclass(frozen=True)
+class Routes(Generic[R]):
+    """The routes of one kind of request under ``/api/v1{path}``.
+
+    ``name`` and ``label`` make the endpoints' names (``get_post``) and operation ids
+    (``getPost``). ``find`` is the request called ``reference`` if the caller may see it (404, or
+    403, otherwise); ``show`` answers with one request, with its history, as ``model`` (described
+    as ``shown``); ``reference_of`` is the reference its address takes.
+    """
+
+    path: str
+    name: str
+    label: str
+    permission: Permission
+    reference: Mapping[str, Any]
+    find: Callable[[str, User], R]
+    show: Callable[[R], Out]
+    model: type[Out]
+    shown: str
+    reference_of: Callable[[R], str] = field(default=lambda found: str(getattr(found, "reference")))  # noqa: B009
+
+    def one(self, found: R, status: int = 200) -> Response:
+        return reply(self.show(found), status)
+
+    def visible(self, reference: str) -> R:
+        return self.find(reference, acting_user())
+
+    def _declare(
+        self,
+        method: str,
+        rule: str,
+        view: Callable[..., Response],
+        name: str,
+        permission: Permission | None = None,
+        **declared: Any,
+    ) -> None:
+        view.__name__ = name
+        operation(method, rule, permission=permission or self.permission, limit=API_PER_CLIENT, **declared)(view)
+
+    def listing(
+        self,
+        summary: str,
+        query: type[PageQuery],
+        page: type[Paged[Any]],
+        filters: Callable[[Mapping[str, str]], Any],
+        search: Callable[[Any, User], Select[Any]],
+        item: Callable[[R], Out],
+    ) -> None:
+        """``GET {path}``: a page of the requests the caller may see. ``filters`` reads the query
+        string (refusing a bad filter with 422, with the query's other mistakes), ``search`` finds
+        the requests and ``item`` shows each."""
+
+        def view() -> Response:
+            _, (chosen, (number, per_page)) = query.read(
+                lambda: filters(request.args), lambda: page_args(25, strict=True)
+            )
+            result = paginate(db.session(), search(chosen, acting_user()), number, per_page)
+            return reply(page.of(result, [item(one) for one in result.items]))
+
+        answers = {200: Answer(page, "A page of them, newest first.")}
+        self._declare(
+            "GET",
+            self.path,
+            view,
+            f"list_{self.name}s",
+            id=f"list{self.label}s",
+            summary=summary,
+            query=query,
+            answers=answers,
+        )
+
+    def asking(
+        self,
+        id: str,
+        summary: str,
+        body: type[Body],
+        make: Callable[[Any], R],
+        described: str,
+        *,
+        files: bool = False,
+        refusals: Mapping[int, str] | None = None,
+        links: Mapping[str, Any] | None = None,
+        permission: Permission | None = None,
+    ) -> None:
+        """``POST {path}``: ask for a new request, answered with 201 and its ``Location``. ``files``:
+        the body may carry files base64-encoded, so it may be larger (413 beyond that). ``permission``:
+        where asking needs another than the kind's."""
+
+        def view() -> Response:
+            if files:
+                room_for_base64()
+            made = make(body.read())
+            response = self.one(made, 201)
+            response.headers["Location"] = url_for(f"api.get_{self.name}", reference=self.reference_of(made))
+            return response
+
+        location = {"required": True, "schema": {"type": "string"}, "description": "The new request's API address."}
+        answer = Answer(self.model, described, headers={"Location": location}, links=links or {})
+        self._declare(
+            "POST",
+            self.path,
+            view,
+            f"create_{self.name}",
+            id=id,
+            summary=summary,
+            body=body,
+            answers={201: answer},
+            refusals={**({413: TOO_BIG} if files else {}), **(refusals or {})},
+            permission=permission,
+        )
+
+    def changing(
+        self,
+        segment: str,
+        name: str,
+        id: str,
+        summary: str,
+        body: type[Body],
+        change: Callable[[R, Any, User], R],
+        refusals: Mapping[int, str],
+        *,
+        files: bool = False,
+    ) -> None:
+        """``POST {path}/{reference}/{segment}``: the requester sends a new version of their request."""
+
+        def view(reference: str) -> Response:
+            if files:
+                room_for_base64()
+            found = self.visible(reference)
+            return self.one(change(found, body.read(), acting_user()))
+
+        self._declare(
+            "POST",
+            f"{self.path}/<reference>/{segment}",
+            view,
+            name,
+            id=id,
+            summary=summary,
+            parameters=(self.reference,),
+            body=body,
+            answers={200: Answer(self.model, self.shown)},
+            refusals={**({413: TOO_BIG} if files else {}), **refusals},
+        )
+
+    def reading(self, summary: str) -> None:
+        """``GET {path}/{reference}``: one request, with its history."""
+
+        def view(reference: str) -> Response:
+            return self.one(self.visible(reference))
+
+        self._declare(
+            "GET",
+            f"{self.path}/<reference>",
+            view,
+            f"get_{self.name}",
+            id=f"get{self.label}",
+            summary=summary,
+            parameters=(self.reference,),
+            answers={200: Answer(self.model, self.shown)},
+        )
+
+    def moving(self, summary: str, body: type[ActionBody], conflict: str, permission: Permission | None = None) -> None:
+        """``POST {path}/{reference}/transitions`` (see :mod:`registry.api.transitions`), needing
+        ``permission`` when every action does (by default, the kind's)."""
+        transitions(
+            f"{self.path}/<reference>/transitions",
+            name=f"transition_{self.name}",
+            id=f"transition{self.label}",
+            summary=summary,
+            permission=permission or self.permission,
+            parameter=self.reference,
+            body=body,
+            find=self.visible,
+            show=self.one,
+            answer=Answer(self.model, self.shown),
+            conflict=conflict,
+        )
+
+    def file(self, segment: str, name: str, id: str, summary: str, kept: Callable[[R, int], Upload]) -> None:
+        """``GET {path}/{reference}/{segment}/{upload_id}``: one of the request's files, as a download."""
+
+        def view(reference: str, upload_id: int) -> Response:
+            return uploads.send(kept(self.visible(reference), upload_id))
+
+        self._declare(
+            "GET",
+            f"{self.path}/<reference>/{segment}/<int(max=2147483647):upload_id>",
+            view,
+            name,
+            id=id,
+            summary=summary,
+            parameters=(self.reference, blocks.UPLOAD_ID_PARAM),
+            answers={200: DOWNLOAD},
+        )
