@@ -40,6 +40,7 @@ from registry.api.support import base64_files, bp, json_object, json_response
 from registry.auth.permissions import PUBLIC, Permission, policy_of, public, requires
 from registry.errors import Invalid
 from registry.extensions import limiter
+from registry.text import parse_moment
 from registry.web.pagination import MAX_PER_PAGE
 from registry.web.pagination import Page as ResultPage
 
@@ -131,11 +132,14 @@ class Choice(Declared):
 
 
 class IsoDate(Declared):
-    """A date (ISO 8601), or null or left out; with ``blank_is_none``, blank text is none too."""
+    """A date (ISO 8601), or null or left out; with ``blank_is_none``, blank text is none too.
+    ``like`` ends the refusal of anything else ("must be a date like 2027-03-31.")."""
 
-    def __init__(self, schema: Mapping[str, Any], *, blank_is_none: bool = False) -> None:
+    def __init__(
+        self, schema: Mapping[str, Any], *, blank_is_none: bool = False, like: str = "like 2027-03-31"
+    ) -> None:
         super().__init__(schema)
-        self.blank_is_none = blank_is_none
+        self.blank_is_none, self.like = blank_is_none, like
 
     def check(self, value: object, name: str) -> object:
         if value is None or (self.blank_is_none and isinstance(value, str) and not value.strip()):
@@ -147,20 +151,56 @@ class IsoDate(Declared):
                 pass
         elif self.blank_is_none:
             raise refuse(name, f"{name} must be text.")
-        raise refuse(name, f"{name} must be a date like 2027-03-31.")
+        raise refuse(name, f"{name} must be a date {self.like}.")
 
 
 class Ids(Declared):
-    """A list of whole numbers (ids), or null or left out; 3.0 counts as 3, as JSON Schema counts it."""
+    """A list of whole numbers (ids), or null or left out; 3.0 counts as 3, as JSON Schema counts it.
+    With ``most``, at most that many ids from 1 to ``upper``, else ``refusal`` (after the field's name)."""
+
+    def __init__(
+        self, schema: Mapping[str, Any], *, most: int | None = None, upper: int = 2**63, refusal: str = ""
+    ) -> None:
+        super().__init__(schema)
+        self.most, self.upper, self.refusal = most, upper, refusal or "must be a list of whole numbers (ids)."
 
     def check(self, value: object, name: str) -> object:
         if value is None:
             return None
         if isinstance(value, list):
             value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise refuse(name, f"{name} must be a list of whole numbers (ids).")
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            or (self.most is not None and (len(value) > self.most or not all(1 <= v <= self.upper for v in value)))
+        ):
+            raise refuse(name, f"{name} {self.refusal}")
         return value
+
+
+class Texts(Declared):
+    """A list of text (read as a tuple), or null or left out; ``such_as`` describes one for the refusal."""
+
+    def __init__(self, schema: Mapping[str, Any], *, such_as: str) -> None:
+        super().__init__(schema)
+        self.such_as = such_as
+
+    def check(self, value: object, name: str) -> object:
+        if value is None:
+            return None
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise refuse(name, f"{name} must be a list of {self.such_as}.")
+
+
+class Moment(Declared):
+    """A date and time (ISO 8601; without an offset, UK time), or null or left out."""
+
+    def check(self, value: object, name: str) -> object:
+        try:
+            return None if value is None else parse_moment(value, name)
+        except Invalid as exc:
+            raise refuse(name, exc.errors[name]) from None
 
 
 class Base64Files(Declared):

@@ -25,7 +25,6 @@ from registry.api.operations import (
     Base64Files,
     Body,
     Date,
-    Declared,
     Described,
     Flag,
     FreeText,
@@ -37,10 +36,10 @@ from registry.api.operations import (
     Out,
     Paged,
     Text,
+    Texts,
     Timestamp,
     one_of,
     operation,
-    refuse,
     reply,
 )
 from registry.api.support import acting_user
@@ -203,17 +202,6 @@ class LogoConsentPage(Paged[LogoConsent]):
 # --- what a request may hold ------------------------------------------------------------------------
 
 
-class MediaList(Declared):
-    """Where the artwork will appear: a list of text."""
-
-    def check(self, value: object, name: str) -> object:
-        if value is None:
-            return None
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise refuse(name, f'{name} must be a list of text, such as ["print", "web"].')
-        return tuple(value)
-
-
 def _artwork(**schema: Any) -> Base64Files:
     artwork_file = blocks.base64_file("The file itself: a PNG, JPEG, GIF or WebP image, or a PDF.")
     artwork_file["examples"] = [ARTWORK_EXAMPLE]
@@ -232,6 +220,7 @@ _MEDIA = {
     "items": {"type": "string", "enum": MEDIA},
     "description": "Where it will appear; a medium named twice counts once.",
 }
+_TEXTS = 'text, such as ["print", "web"]'
 _STARTS = f"Today or later, and within {services.START_WITHIN_YEARS} years."
 _EXAMPLES = {
     "title": "Flu campaign poster",
@@ -283,7 +272,7 @@ class LogoConsentRequest(Answers):
     department: Annotated[str | None, _text("department")] = None
     asset: Annotated[str | None, Text({"type": "string", "enum": ASSETS})] = None
     purpose: Annotated[str | None, _text("purpose")] = None
-    media: Annotated[tuple[str, ...] | None, MediaList(_MEDIA)] = None
+    media: Annotated[tuple[str, ...] | None, Texts(_MEDIA, such_as=_TEXTS)] = None
     audience: Annotated[str | None, _text("audience")] = None
     partner_involved: Annotated[bool | None, Flag({"type": "boolean"})] = None
     partner_name: Annotated[
@@ -322,7 +311,7 @@ class LogoConsentResubmission(Answers):
     department: Annotated[str | None, _text("department", null=True)] = None
     asset: Annotated[str | None, Text({"type": ["string", "null"], "enum": [*ASSETS, None]})] = None
     purpose: Annotated[str | None, _text("purpose", null=True)] = None
-    media: Annotated[tuple[str, ...] | None, MediaList({**_MEDIA, "type": ["array", "null"]})] = None
+    media: Annotated[tuple[str, ...] | None, Texts({**_MEDIA, "type": ["array", "null"]}, such_as=_TEXTS)] = None
     audience: Annotated[str | None, _text("audience", null=True)] = None
     partner_involved: Annotated[bool | None, Flag({"type": ["boolean", "null"]})] = None
     partner_name: Annotated[

@@ -17,30 +17,27 @@ from registry.api.kinds import SIZE_NOTE, Links, PageQuery, Person, Routes, Step
 from registry.api.operations import (
     Base64Files,
     Body,
-    Declared,
     Described,
     Flag,
     FreeText,
     MaybeTimestamp,
+    Moment,
     Out,
     Paged,
     Text,
     Timestamp,
     one_of,
-    refuse,
 )
 from registry.api.support import acting_user
 from registry.api.transitions import Action, ActionBody, row
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.platforms import Platform
-from registry.errors import Invalid
 from registry.media import services
 from registry.media.kind import KIND
 from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContactStep
 from registry.media.models import MediaContact as ContactRecord
 from registry.media.workflow import ACTIONS, FILTER_VALUES, LIFECYCLE, NOTE, MediaContactStatus, Need
-from registry.text import parse_moment
 
 PLATFORMS = [p.value for p in Platform]
 STATUSES = [s.value for s in MediaContactStatus]
@@ -125,16 +122,6 @@ class MediaContactPage(Paged[MediaContact]):
 
 
 # --- what a request may hold ------------------------------------------------------------------------
-
-
-class Moment(Declared):
-    """A date and time (ISO 8601; without an offset, UK time), or null or left out."""
-
-    def check(self, value: object, name: str) -> object:
-        try:
-            return None if value is None else parse_moment(value, name)
-        except Invalid as exc:
-            raise refuse(name, exc.errors[name]) from None
 
 
 class MediaContactReport(Body):

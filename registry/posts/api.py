@@ -26,11 +26,15 @@ from registry.api.operations import (
     Described,
     Flag,
     FreeText,
+    Ids,
+    IsoDate,
     MaybeTimestamp,
+    Moment,
     Out,
     Paged,
     ShownTimestamp,
     Text,
+    Texts,
     Timestamp,
     component,
     one_of,
@@ -205,26 +209,6 @@ class Version(Declared):
         return value
 
 
-class ChannelReferences(Declared):
-    def check(self, value: object, name: str) -> object:
-        if value is None:
-            return None
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return tuple(value)
-        raise refuse(name, f'{name} must be a list of channel references, such as ["CH-0042"].')
-
-
-class WishedFor(Declared):
-    def check(self, value: object, name: str) -> object:
-        if value is None:
-            return None
-        try:
-            return dt.date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            pass
-        raise refuse(name, f"{name} must be a date such as 2026-03-31.")
-
-
 class NewImages(Declared):
     """``[{filename, content_base64, alt_text}]`` as new images for the upload checks (the first is
     slot 1); each mistake is refused naming the image's field (``images.0.filename``)."""
@@ -272,25 +256,6 @@ class NewImages(Declared):
         return added
 
 
-class ImageIds(Declared):
-    def check(self, value: object, name: str) -> object:
-        if value is None:
-            return None
-        if isinstance(value, list):
-            value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]  # 3.0 is an integer
-        if (
-            not isinstance(value, list)
-            or len(value) > services.MAX_IMAGES
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= VERSION_MAX for v in value)
-        ):
-            raise refuse(
-                name,
-                f"{name} must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), as in the "
-                "post's images.",
-            )
-        return value
-
-
 class AltTexts(Declared):
     def check(self, value: object, name: str) -> object:
         if value is None:
@@ -314,16 +279,8 @@ class Addresses(Declared):
         raise refuse(name, f"{name} must be an object giving each channel's reference and the post's address on it.")
 
 
-class ScheduledFor(Declared):
-    def check(self, value: object, name: str) -> object:
-        if value is not None and not isinstance(value, str):
-            raise refuse(name, f"{name} must be text.")
-        try:
-            return services.parse_moment(value, name) if value else None
-        except Invalid as exc:
-            raise refuse(name, exc.errors[name]) from None
-
-
+_REFERENCES = 'channel references, such as ["CH-0042"]'
+_LIKE = "such as 2026-03-31"
 VERSION = {
     "type": "integer",
     "minimum": 1,
@@ -396,8 +353,8 @@ class PostRequest(Proposal):
     }
 
     text: Annotated[str | None, Text(_TEXT)] = None
-    channels: Annotated[tuple[str, ...] | None, ChannelReferences(_CHANNELS)] = None
-    wished_for: Annotated[dt.date | None, WishedFor({**blocks.DATE, "description": "Today or later."})] = None
+    channels: Annotated[tuple[str, ...] | None, Texts(_CHANNELS, such_as=_REFERENCES)] = None
+    wished_for: Annotated[dt.date | None, IsoDate({**blocks.DATE, "description": "Today or later."}, like=_LIKE)] = None
     reason: Annotated[str | None, Text(_REASON)] = None
     consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
     consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
@@ -422,8 +379,10 @@ class PostRevision(Proposal):
     }
 
     text: Annotated[str | None, Text(blocks.nullable(_TEXT))] = None
-    channels: Annotated[tuple[str, ...] | None, ChannelReferences(blocks.nullable(_CHANNELS))] = None
-    wished_for: Annotated[dt.date | None, WishedFor(blocks.or_null(blocks.DATE, description="Today or later."))] = None
+    channels: Annotated[tuple[str, ...] | None, Texts(blocks.nullable(_CHANNELS), such_as=_REFERENCES)] = None
+    wished_for: Annotated[
+        dt.date | None, IsoDate(blocks.or_null(blocks.DATE, description="Today or later."), like=_LIKE)
+    ] = None
     reason: Annotated[str | None, Text(blocks.nullable(_REASON))] = None
     consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
     consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
@@ -435,13 +394,17 @@ class PostRevision(Proposal):
     ] = None
     remove_images: Annotated[
         list[int] | None,
-        ImageIds(
+        Ids(
             {
                 "type": ["array", "null"],
                 "maxItems": services.MAX_IMAGES,
                 "items": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
                 "description": "Ids of the post's images to remove.",
-            }
+            },
+            most=services.MAX_IMAGES,
+            upper=VERSION_MAX,
+            refusal=f"must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), as in the post's "
+            "images.",
         ),
     ] = None
     alt_texts: Annotated[
@@ -543,7 +506,7 @@ class PostTransitionRequest(ActionBody):
     version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
     scheduled_for: Annotated[
         dt.datetime | None,
-        ScheduledFor(
+        Moment(
             {
                 **blocks.DATE_TIME,
                 "type": ["string", "null"],
