@@ -87,6 +87,21 @@ def or_null(schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}], **extra}
 
 
+def not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` without null: what a field must be where it is required."""
+    if "anyOf" in schema and {"type": "null"} in schema["anyOf"]:
+        rest = [option for option in schema["anyOf"] if option != {"type": "null"}]
+        others = {key: value for key, value in schema.items() if key != "anyOf"}
+        return {**rest[0], **others} if len(rest) == 1 else {**others, "anyOf": rest}
+    narrowed = dict(schema)
+    if isinstance(narrowed.get("type"), list):
+        types = [t for t in narrowed["type"] if t != "null"]
+        narrowed["type"] = types[0] if len(types) == 1 else types
+    if "enum" in narrowed:
+        narrowed["enum"] = [value for value in narrowed["enum"] if value is not None]
+    return narrowed
+
+
 def branch(field: str, values: Iterable[str | bool], *, needs: Iterable[str] = (), **properties: Any) -> dict[str, Any]:
     """One branch of an ``anyOf`` that says what each ``field`` value needs of the other fields:
     those named in ``needs`` must be given, and ``properties`` narrow the rest."""

@@ -273,6 +273,8 @@ class Body(BaseModel):
     needed: ClassVar[dict[str, str]] = {}
     required: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[dict[str, Any]] = {}
+    #: What some fields must be in this body beyond their declaration (``{"artwork": {"minItems": 1}}``).
+    narrowed: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def read(cls: type[B]) -> B:
@@ -286,10 +288,16 @@ class Body(BaseModel):
 
     @classmethod
     def document(cls, schema: dict[str, Any]) -> None:
-        """Complete the schema pydantic wrote: the fields that must be given, then ``extra``."""
+        """Complete the schema pydantic wrote: the fields that must be given (not null either, so that
+        a body and a change to it can share their fields' declarations), ``narrowed``, then ``extra``."""
         schema["required"] = [*cls.required, *(n for n in cls.needed if n not in cls.required)]
         if not schema["required"]:
             del schema["required"]
+        fields = schema.get("properties", {})
+        for name in cls.required:
+            fields[name] = blocks.not_null(fields[name])
+        for name, narrowing in cls.narrowed.items():
+            fields[name] = {**fields[name], **narrowing}
         schema.update(cls.extra)
 
 

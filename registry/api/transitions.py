@@ -56,12 +56,21 @@ class Action(Generic[R]):
     refusal: str = ""
 
 
-def row(kind: RequestKind[Any], t: Transition[Any, Any], take: Callable[[R, Any, User], R], **needs: Need) -> Action[R]:
+def row(
+    kind: RequestKind[Any],
+    t: Transition[Any, Any],
+    take: Callable[[R, Any, User], R],
+    *,
+    needed: Mapping[str, str] | None = None,
+    **needs: Need,
+) -> Action[R]:
     """The action of the table's row ``t``: its note (in the kind's note field) as the row says,
-    ``needs`` for the other fields, and the row's permission with the kind's refusal."""
+    ``needs`` for the other fields, ``needed`` as for :class:`Action`, and the row's permission with
+    the kind's refusal."""
     return Action(
         take=take,
         needs={kind.note_field: t.note, **needs},
+        needed=needed or {},
         permission=t.permission,
         refusal=kind.not_permitted(t) if t.permission is not None else "",
     )

@@ -46,7 +46,7 @@ from registry.channels.services import LIMITS, REASON_MAX, SORTS
 from registry.channels.views import EXPORT_COLUMNS
 from registry.channels.workflow import LIFECYCLE, ChannelAction, ChannelStatus
 from registry.errors import NotPermitted
-from registry.lifecycle.table import Need
+from registry.lifecycle.table import Need, Transition
 from registry.web.exports import csv_response
 from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
@@ -192,15 +192,14 @@ def _move(channel: ChannelRecord, given: TransitionRequest, actor: User) -> Chan
     )
 
 
+def _activating(t: Transition[ChannelStatus, ChannelAction]) -> Need:
+    """Only activation takes the live account's handle or address."""
+    return Need.OPTIONAL if t.action is ChannelAction.ACTIVATE else Need.NONE
+
+
 class TransitionRequest(ActionBody):
     actions: ClassVar[dict[str, Action[ChannelRecord]]] = {
-        t.action.value: row(
-            KIND,
-            t,
-            _move,
-            **dict.fromkeys(("handle", "url"), Need.OPTIONAL if t.action is ChannelAction.ACTIVATE else Need.NONE),
-        )
-        for t in LIFECYCLE.transitions
+        t.action.value: row(KIND, t, _move, handle=_activating(t), url=_activating(t)) for t in LIFECYCLE.transitions
     }
     #: Any handle or address but none at all is refused, even blank, when the action is not activate.
     absent: ClassVar[dict[str, dict[str, Any]]] = {"handle": {"enum": [None, ""]}, "url": {"enum": [None, ""]}}

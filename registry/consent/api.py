@@ -230,13 +230,48 @@ _EXAMPLES = {
 }
 
 
-def _text(name: str, *, null: bool = False) -> Text:
-    schema = blocks.required_text(LIMITS[name], examples=[_EXAMPLES[name]])
-    return Text({**schema, "type": ["string", "null"]} if null else schema)
+def _text(name: str) -> Text:
+    return Text({**blocks.required_text(LIMITS[name], examples=[_EXAMPLES[name]]), "type": ["string", "null"]})
 
 
 class Answers(Body):
-    """What a requester states: the fields a new request and a resubmission share."""
+    """What a requester states: the fields a new request and a resubmission share (each may be null in a
+    resubmission, where null leaves it as it is)."""
+
+    title: Annotated[str | None, _text("title")] = None
+    department: Annotated[str | None, _text("department")] = None
+    asset: Annotated[str | None, Text({"type": ["string", "null"], "enum": [*ASSETS, None]})] = None
+    purpose: Annotated[str | None, _text("purpose")] = None
+    media: Annotated[tuple[str, ...] | None, Texts({**_MEDIA, "type": ["array", "null"]}, such_as=_TEXTS)] = None
+    audience: Annotated[str | None, _text("audience")] = None
+    partner_involved: Annotated[bool | None, Flag({"type": ["boolean", "null"]})] = None
+    partner_name: Annotated[
+        str | None,
+        Text(
+            blocks.optional_text(
+                description=f"Required when the request names a partner (partner_involved is true, or, in a "
+                f"resubmission, stays true), at most {LIMITS['partner_name']} characters; not read otherwise."
+            )
+        ),
+    ] = None
+    starts_on: Annotated[dt.date | None, IsoDate(blocks.or_null(DATE, description=_STARTS))] = None
+    ends_on: Annotated[
+        dt.date | None,
+        IsoDate(
+            blocks.or_null(
+                DATE,
+                description=f"On or after the start date, and at most {services.PERIOD_MAX_YEARS} years after it.",
+            )
+        ),
+    ] = None
+    artwork: Annotated[
+        Any,
+        _artwork(
+            type=["array", "null"],
+            description="The draft artwork, each file checked by its content (in a resubmission, artwork to add: "
+            "at least one piece must remain or be added). " + SIZE_NOTE,
+        ),
+    ] = None
 
     def request(self, base: services.ConsentRequest | None = None) -> services.ConsentRequest:
         """The request as stated (with ``base``: fields not given keep ``base``'s values)."""
@@ -256,6 +291,7 @@ class LogoConsentRequest(Answers):
         "ends_on",
         "artwork",
     )
+    narrowed: ClassVar[dict[str, dict[str, Any]]] = {"artwork": {"minItems": 1}}
     extra: ClassVar[dict[str, Any]] = {
         "anyOf": [
             blocks.branch(
@@ -268,38 +304,6 @@ class LogoConsentRequest(Answers):
         ]
     }
 
-    title: Annotated[str | None, _text("title")] = None
-    department: Annotated[str | None, _text("department")] = None
-    asset: Annotated[str | None, Text({"type": "string", "enum": ASSETS})] = None
-    purpose: Annotated[str | None, _text("purpose")] = None
-    media: Annotated[tuple[str, ...] | None, Texts(_MEDIA, such_as=_TEXTS)] = None
-    audience: Annotated[str | None, _text("audience")] = None
-    partner_involved: Annotated[bool | None, Flag({"type": "boolean"})] = None
-    partner_name: Annotated[
-        str | None,
-        Text(
-            blocks.optional_text(
-                description=f"Required when partner_involved is true (at most {LIMITS['partner_name']} "
-                "characters); not read otherwise."
-            )
-        ),
-    ] = None
-    starts_on: Annotated[dt.date | None, IsoDate({**DATE, "description": _STARTS})] = None
-    ends_on: Annotated[
-        dt.date | None,
-        IsoDate(
-            {**DATE, "description": f"On or after starts_on, and at most {services.PERIOD_MAX_YEARS} years after it."}
-        ),
-    ] = None
-    artwork: Annotated[
-        Any,
-        _artwork(
-            type="array",
-            minItems=1,
-            description="The draft artwork, each file checked by its content. " + SIZE_NOTE,
-        ),
-    ] = None
-
 
 class LogoConsentResubmission(Answers):
     extra: ClassVar[dict[str, Any]] = {
@@ -307,38 +311,6 @@ class LogoConsentResubmission(Answers):
         "rule of a new one, and goes back to the communications team."
     }
 
-    title: Annotated[str | None, _text("title", null=True)] = None
-    department: Annotated[str | None, _text("department", null=True)] = None
-    asset: Annotated[str | None, Text({"type": ["string", "null"], "enum": [*ASSETS, None]})] = None
-    purpose: Annotated[str | None, _text("purpose", null=True)] = None
-    media: Annotated[tuple[str, ...] | None, Texts({**_MEDIA, "type": ["array", "null"]}, such_as=_TEXTS)] = None
-    audience: Annotated[str | None, _text("audience", null=True)] = None
-    partner_involved: Annotated[bool | None, Flag({"type": ["boolean", "null"]})] = None
-    partner_name: Annotated[
-        str | None,
-        Text(
-            blocks.optional_text(
-                description=f"Required when the request names a partner (at most {LIMITS['partner_name']} characters)."
-            )
-        ),
-    ] = None
-    starts_on: Annotated[dt.date | None, IsoDate(blocks.or_null(DATE, description=_STARTS))] = None
-    ends_on: Annotated[
-        dt.date | None,
-        IsoDate(
-            blocks.or_null(
-                DATE,
-                description=f"On or after the start date, and at most {services.PERIOD_MAX_YEARS} years after it.",
-            )
-        ),
-    ] = None
-    artwork: Annotated[
-        Any,
-        _artwork(
-            type=["array", "null"],
-            description="Artwork to add. At least one piece must remain or be added. " + SIZE_NOTE,
-        ),
-    ] = None
     remove_artwork: Annotated[
         list[int] | None,
         Ids(

@@ -8,7 +8,6 @@ refused with 409. Reading a post changes nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -332,7 +331,27 @@ _CONSENT_LOCATION = blocks.optional_text(
 
 
 class Proposal(Body):
-    """What a requester states: the fields a new post and a revision share."""
+    """What a requester states: the fields a new post and a revision share (each may be null in a
+    revision, where null leaves it as it is)."""
+
+    text: Annotated[str | None, Text(blocks.nullable(_TEXT))] = None
+    channels: Annotated[tuple[str, ...] | None, Texts(blocks.nullable(_CHANNELS), such_as=_REFERENCES)] = None
+    wished_for: Annotated[
+        dt.date | None, IsoDate(blocks.or_null(blocks.DATE, description="Today or later."), like=_LIKE)
+    ] = None
+    reason: Annotated[str | None, Text(blocks.nullable(_REASON))] = None
+    consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
+    consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
+    images: Annotated[
+        Any,
+        NewImages(
+            {
+                **_IMAGES,
+                "description": f"Images to add (in a revision, after those kept), each with its description; at "
+                f"most {services.MAX_IMAGES} in all.",
+            }
+        ),
+    ] = None
 
     def proposal(self, base: services.PostProposal | None = None) -> services.PostProposal:
         """The post as stated (with ``base``: fields not given keep ``base``'s values)."""
@@ -352,22 +371,6 @@ class PostRequest(Proposal):
         ],
     }
 
-    text: Annotated[str | None, Text(_TEXT)] = None
-    channels: Annotated[tuple[str, ...] | None, Texts(_CHANNELS, such_as=_REFERENCES)] = None
-    wished_for: Annotated[dt.date | None, IsoDate({**blocks.DATE, "description": "Today or later."}, like=_LIKE)] = None
-    reason: Annotated[str | None, Text(_REASON)] = None
-    consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
-    consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
-    images: Annotated[
-        Any,
-        NewImages(
-            {
-                **_IMAGES,
-                "description": f"Images to add, each with its description (at most {services.MAX_IMAGES} in all).",
-            }
-        ),
-    ] = None
-
 
 class PostRevision(Proposal):
     required: ClassVar[tuple[str, ...]] = ("consent_confirmed",)
@@ -378,20 +381,6 @@ class PostRevision(Proposal):
         "earlier findings is cleared and its version goes up."
     }
 
-    text: Annotated[str | None, Text(blocks.nullable(_TEXT))] = None
-    channels: Annotated[tuple[str, ...] | None, Texts(blocks.nullable(_CHANNELS), such_as=_REFERENCES)] = None
-    wished_for: Annotated[
-        dt.date | None, IsoDate(blocks.or_null(blocks.DATE, description="Today or later."), like=_LIKE)
-    ] = None
-    reason: Annotated[str | None, Text(blocks.nullable(_REASON))] = None
-    consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
-    consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
-    images: Annotated[
-        Any,
-        NewImages(
-            {**_IMAGES, "description": f"Images to add after those kept (at most {services.MAX_IMAGES} in all)."}
-        ),
-    ] = None
     remove_images: Annotated[
         list[int] | None,
         Ids(
@@ -435,12 +424,8 @@ def _move(post: PostRecord, given: PostTransitionRequest, actor: User) -> PostRe
             urls=given.urls,
             version=given.version,
         )
-    except Invalid as exc:  # a channel's address, url_CH-0001, is sent as urls.CH-0001
-        raise Invalid({_sent(name): message for name, message in exc.errors.items()}) from None
-
-
-def _sent(name: str) -> str:
-    return f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name
+    except Invalid as exc:
+        raise _api_fields(exc) from None
 
 
 def _accept_findings(post: PostRecord, given: PostTransitionRequest, actor: User) -> PostRecord:
@@ -462,20 +447,10 @@ _URLS_NEEDED = {"urls": "urls must be an object giving each channel's reference 
 def _table_action(t: PostMove) -> Action[PostRecord]:
     """A row of the table: only scheduling takes a time and only publishing addresses; a decision
     needs the version read."""
-    needs = {
-        "scheduled_for": Need.REQUIRED if t.action is PostAction.SCHEDULE else Need.NONE,
-        "urls": Need.OPTIONAL if t.action is PostAction.PUBLISH else Need.NONE,
-        "version": Need.OPTIONAL,
-    }
-    action = row(KIND, t, _move, **needs)
-    if t.action in DECISIONS:
-        return dataclasses.replace(action, needed=_VERSION_NEEDED)
-    if t.action is PostAction.PUBLISH:
-        return dataclasses.replace(
-            action,
-            needed={"urls": "urls must be an object giving each channel's reference and the post's address on it."},
-        )
-    return action
+    needed = {**(_VERSION_NEEDED if t.action in DECISIONS else {}), **(_URLS_NEEDED if t.action == "publish" else {})}
+    scheduled_for = Need.REQUIRED if t.action is PostAction.SCHEDULE else Need.NONE
+    urls = Need.OPTIONAL if t.action is PostAction.PUBLISH else Need.NONE
+    return row(KIND, t, _move, needed=needed, scheduled_for=scheduled_for, urls=urls, version=Need.OPTIONAL)
 
 
 class PostTransitionRequest(ActionBody):
@@ -544,12 +519,14 @@ FIELD_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[str], str]], ...] = (
     (re.compile(r"^image_(\d+)$"), lambda n: f"images.{int(n) - 1}.content_base64"),
     (re.compile(r"^alt_(\d+)$"), lambda n: f"images.{int(n) - 1}.alt_text"),
     (re.compile(r"^keep_(\d+)_alt$"), lambda n: f"alt_texts.{n}"),
+    (re.compile(r"^url_(.+)$"), lambda reference: f"urls.{reference}"),
 )
 
 
 def _api_fields(exc: Invalid) -> Invalid:
-    """The service names the form's fields (``image_1``, ``alt_1``, ``keep_12_alt``); the API
-    names what was sent (``images.0.content_base64``, ``images.0.alt_text``, ``alt_texts.12``)."""
+    """The service names the form's fields (``image_1``, ``alt_1``, ``keep_12_alt``, ``url_CH-0001``); the
+    API names what was sent (``images.0.content_base64``, ``images.0.alt_text``, ``alt_texts.12``,
+    ``urls.CH-0001``)."""
     renamed: dict[str, str] = {}
     for name, message in exc.errors.items():
         for pattern, rename in FIELD_PATTERNS:
