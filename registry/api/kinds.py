@@ -9,13 +9,13 @@ holds, its filters, and the rows of its transitions endpoint.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from flask import request, url_for
 from flask.wrappers import Response
-from pydantic import Field, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 from sqlalchemy import Select
 
 from registry import db
@@ -59,10 +59,21 @@ class Links(Out):
         )
 
 
+def _status_enums(schema: dict[str, Any], model: type[Any]) -> None:
+    if model.statuses:
+        schema["properties"]["from_status"] = {"type": ["string", "null"], "enum": [*model.statuses, None]}
+        schema["properties"]["to_status"] = {"type": "string", "enum": list(model.statuses)}
+
+
 class Step(Out):
-    """A step of a request's history; each kind adds its statuses and its note."""
+    """A step of a request's history: each kind names its ``statuses`` and adds its note."""
+
+    model_config = ConfigDict(json_schema_extra=_status_enums)
+    statuses: ClassVar[Sequence[str]] = ()
 
     action: str
+    from_status: str | None
+    to_status: str
     actor: str
     occurred_at: Timestamp
 

@@ -27,7 +27,6 @@ from flask.wrappers import Response
 from registry.api import blocks
 from registry.api.operations import Answer, Body, Text, operation
 from registry.api.support import acting_user
-from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Invalid, NotPermitted
 from registry.lifecycle.kind import RequestKind
@@ -41,15 +40,17 @@ R = TypeVar("R")
 class Action(Generic[R]):
     """One action of a kind's transitions endpoint.
 
-    ``take`` does it (the kind's service) and returns the request as it is after. ``needs``: each
-    field the service reads, and whether the action requires it, takes it or refuses it (the
-    service checks these); a field not named is not taken, and the endpoint refuses it when
-    given. ``needed``: fields the endpoint itself requires, with what to say when one is missing.
+    ``take`` does it (the kind's service), called as ``take(request, action, actor, **fields)``
+    with the fields named in ``needs`` and ``needed``, and returns the request as it is after.
+    ``needs``: each field the service reads, and whether the action requires it, takes it or
+    refuses it (the service checks these); a field not named is not taken, and the endpoint
+    refuses it when given. ``needed``: fields the endpoint itself requires (and passes to
+    ``take``), with what to say when one is missing.
     ``permission``: the role the action needs whoever asks (None: the service decides, as for
     the requester's own actions); ``refusal`` is what someone without it is told.
     """
 
-    take: Callable[[R, Any, User], R]
+    take: Callable[..., R]
     needs: Mapping[str, Need] = field(default_factory=dict)
     needed: Mapping[str, str] = field(default_factory=dict)
     permission: Permission | None = None
@@ -59,7 +60,7 @@ class Action(Generic[R]):
 def row(
     kind: RequestKind[Any],
     t: Transition[Any, Any],
-    take: Callable[[R, Any, User], R],
+    take: Callable[..., R],
     *,
     needed: Mapping[str, str] | None = None,
     **needs: Need,
@@ -206,7 +207,8 @@ def transitions(
             raise NotPermitted(chosen.refusal)
         found = find(reference)
         fields, action = body.taken()
-        return show(action.take(found, fields, acting_user()))
+        taken = {name: getattr(fields, name) for name in {**action.needs, **action.needed}}
+        return show(action.take(found, fields.action, acting_user(), **taken))
 
     view.__name__ = name
     operation(

@@ -81,8 +81,7 @@ class PublicChannel(Out):
 
 
 class ChannelStep(Step):
-    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
-    to_status: Annotated[str, one_of(STATUSES)]
+    statuses: ClassVar[list[str]] = STATUSES
     reason: str | None
 
 
@@ -186,12 +185,6 @@ class ChannelRequest(Body):
         return stated(self, services.ChannelRequest)
 
 
-def _move(channel: ChannelRecord, given: TransitionRequest, actor: User) -> ChannelRecord:
-    return services.transition(
-        channel, given.action or "", actor, reason=given.reason, handle=given.handle, url=given.url
-    )
-
-
 def _activating(t: Transition[ChannelStatus, ChannelAction]) -> Need:
     """Only activation takes the live account's handle or address."""
     return Need.OPTIONAL if t.action is ChannelAction.ACTIVATE else Need.NONE
@@ -199,7 +192,8 @@ def _activating(t: Transition[ChannelStatus, ChannelAction]) -> Need:
 
 class TransitionRequest(ActionBody):
     actions: ClassVar[dict[str, Action[ChannelRecord]]] = {
-        t.action.value: row(KIND, t, _move, handle=_activating(t), url=_activating(t)) for t in LIFECYCLE.transitions
+        t.action.value: row(KIND, t, services.transition, handle=_activating(t), url=_activating(t))
+        for t in LIFECYCLE.transitions
     }
     #: Any handle or address but none at all is refused, even blank, when the action is not activate.
     absent: ClassVar[dict[str, dict[str, Any]]] = {"handle": {"enum": [None, ""]}, "url": {"enum": [None, ""]}}

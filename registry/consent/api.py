@@ -92,8 +92,7 @@ class ConsentLinks(Links):
 
 
 class ConsentStep(Step):
-    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
-    to_status: Annotated[str, one_of(STATUSES)]
+    statuses: ClassVar[list[str]] = STATUSES
     note: str | None
 
 
@@ -324,20 +323,14 @@ class LogoConsentResubmission(Answers):
     note: Annotated[str | None, Text(blocks.optional_text(services.NOTE_MAX))] = None
 
 
-def _decide(consent: ConsentRecord, given: LogoConsentTransitionRequest, actor: User) -> ConsentRecord:
-    return services.decide(
-        consent,
-        given.action or "",
-        actor,
-        note=given.note,
-        conditions=given.conditions,
-        expires_on=given.expires_on,
-        checked=given.checked or [],
-    )
+def _decide(
+    consent: ConsentRecord, action: str, actor: User, checked: list[int] | None, **fields: Any
+) -> ConsentRecord:
+    return services.decide(consent, action, actor, checked=checked or [], **fields)
 
 
-def _withdraw(consent: ConsentRecord, given: LogoConsentTransitionRequest, actor: User) -> ConsentRecord:
-    return services.withdraw(consent, actor, note=given.note)
+def _withdraw(consent: ConsentRecord, action: str, actor: User, note: str | None) -> ConsentRecord:
+    return services.withdraw(consent, actor, note=note)
 
 
 def _decision(t: ConsentTransition) -> Action[ConsentRecord]:

@@ -30,7 +30,6 @@ from registry.api.operations import (
 )
 from registry.api.support import acting_user
 from registry.api.transitions import Action, ActionBody, row
-from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.platforms import Platform
 from registry.media import services
@@ -52,9 +51,8 @@ REFERENCE = {
 
 
 class MediaContactHistoryStep(Step):
+    statuses: ClassVar[list[str]] = STATUSES
     action: Annotated[str, one_of(["report", *(a.value for a in ACTIONS), NOTE])]
-    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
-    to_status: Annotated[str, one_of(STATUSES)]
     advice: str | None
     note: str | None
 
@@ -207,16 +205,12 @@ class MediaContactReport(Body):
         return stated(self, services.Approach)
 
 
-def _triage(contact: ContactRecord, given: MediaContactTransitionRequest, actor: User) -> ContactRecord:
-    return services.triage(contact, given.action or "", actor, advice=given.advice, note=given.note)
-
-
 class MediaContactTransitionRequest(ActionBody):
     """The communications team's triage: a step of the table, or a note of the team's (the status stays)."""
 
     actions: ClassVar[dict[str, Action[ContactRecord]]] = {
-        **{t.action.value: row(KIND, t, _triage, advice=t.advice) for t in LIFECYCLE.transitions},
-        NOTE: Action(take=_triage, needs={"note": Need.REQUIRED, "advice": Need.NONE}),
+        **{t.action.value: row(KIND, t, services.triage, advice=t.advice) for t in LIFECYCLE.transitions},
+        NOTE: Action(take=services.triage, needs={"note": Need.REQUIRED, "advice": Need.NONE}),
     }
 
     advice: Annotated[

@@ -108,8 +108,7 @@ class FindingsAcceptance(Out):
 
 
 class PostHistoryStep(Step):
-    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
-    to_status: Annotated[str, one_of(STATUSES)]
+    statuses: ClassVar[list[str]] = STATUSES
     reason: str | None
 
 
@@ -413,24 +412,16 @@ class PostRevision(Proposal):
     ] = None
 
 
-def _move(post: PostRecord, given: PostTransitionRequest, actor: User) -> PostRecord:
+def _move(post: PostRecord, action: str, actor: User, **fields: Any) -> PostRecord:
     try:
-        return services.transition(
-            post,
-            given.action or "",
-            actor,
-            reason=given.reason,
-            scheduled_for=given.scheduled_for,
-            urls=given.urls,
-            version=given.version,
-        )
+        return services.transition(post, action, actor, **fields)
     except Invalid as exc:
         raise _api_fields(exc) from None
 
 
-def _accept_findings(post: PostRecord, given: PostTransitionRequest, actor: User) -> PostRecord:
+def _accept_findings(post: PostRecord, action: str, actor: User, reason: str | None, version: int | None) -> PostRecord:
     try:
-        services.accept_findings(post, actor, given.reason, version=given.version)
+        services.accept_findings(post, actor, reason, version=version)
     except Invalid as exc:
         raise Invalid({"reason": "; ".join(exc.errors.values())}) from None
     return services.get_post(post.reference)
