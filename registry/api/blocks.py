@@ -187,6 +187,17 @@ def base64_file(description: str, *, filename_max: int | None = None, **properti
     }
 
 
+def reference_parameter(description: str, *examples: str, **schema: Any) -> dict[str, Any]:
+    """The path parameter ``reference`` of a kind of request's routes."""
+    return {
+        "name": "reference",
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", **schema, "examples": list(examples)},
+    }
+
+
 #: The longest filename of a file sent base64-encoded.
 FILENAME_MAX = 255
 UPLOAD_ID_PARAM = {

@@ -141,15 +141,13 @@ DOWNLOAD = Answer(None, blocks.FILE_DOWNLOAD["description"], content=blocks.FILE
 class Routes(Generic[R]):
     """The routes of one kind of request under ``/api/v1{path}``.
 
-    ``name`` and ``label`` make the endpoints' names (``get_post``) and operation ids
-    (``getPost``). ``find`` is the request called ``reference`` if the caller may see it (404, or
+    The path names the endpoints (``/media-contacts``: ``get_media_contact``) and operation ids
+    (``getMediaContact``). ``find`` is the request called ``reference`` if the caller may see it (404, or
     403, otherwise); ``show`` answers with one request, with its history, as ``model`` (described
     as ``shown``); ``reference_of`` is the reference its address takes.
     """
 
     path: str
-    name: str
-    label: str
     permission: Permission
     reference: Mapping[str, Any]
     find: Callable[[str, User], R]
@@ -157,6 +155,14 @@ class Routes(Generic[R]):
     model: type[Out]
     shown: str
     reference_of: Callable[[R], str] = field(default=lambda found: str(getattr(found, "reference")))  # noqa: B009
+
+    @property
+    def name(self) -> str:
+        return self.path.strip("/").removesuffix("s").replace("-", "_")
+
+    @property
+    def label(self) -> str:
+        return self.name.title().replace("_", "")
 
     def one(self, found: R, status: int = 200) -> Response:
         return reply(self.show(found), status)

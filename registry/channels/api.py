@@ -54,13 +54,9 @@ from registry.web.throttle import API_PER_CLIENT
 PLATFORMS = [p.value for p in Platform]
 STATUSES = [s.value for s in ChannelStatus]
 
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The channel's reference, such as CH-0042.",
-    "schema": {"type": "string", "pattern": "^CH-[0-9]{1,9}$", "examples": ["CH-0001"]},
-}
+REFERENCE = blocks.reference_parameter(
+    "The channel's reference, such as CH-0042.", "CH-0001", pattern="^CH-[0-9]{1,9}$"
+)
 
 # --- how a channel looks ----------------------------------------------------------------------------
 
@@ -308,8 +304,6 @@ def visible(reference: str, viewer: User) -> ChannelRecord:
 
 CHANNELS: Routes[ChannelRecord] = Routes(
     path="/channels",
-    name="channel",
-    label="Channel",
     permission=Permission.CHANNEL_LIST,
     reference=REFERENCE,
     find=visible,

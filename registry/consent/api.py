@@ -70,13 +70,12 @@ ASSETS = [a.value for a in Asset]
 MEDIA = [m.value for m in Medium]
 STATUSES = [s.value for s in ConsentStatus]
 LIMITS = services.LIMITS
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The request reference (LCR-0042) or, once approved, the consent reference (LC-2026-0042).",
-    "schema": {"type": "string", "maxLength": 40, "examples": ["LCR-0001", "LC-2026-0001"]},
-}
+REFERENCE = blocks.reference_parameter(
+    "The request reference (LCR-0042) or, once approved, the consent reference (LC-2026-0042).",
+    "LCR-0001",
+    "LC-2026-0001",
+    maxLength=40,
+)
 DATE = {"type": "string", "format": "date"}
 #: A PNG of one pixel in NHS blue: artwork the upload checks accept.
 ARTWORK_EXAMPLE = {
@@ -452,8 +451,6 @@ def _resubmit(consent: ConsentRecord, given: LogoConsentResubmission, actor: Use
 
 CONSENTS: Routes[ConsentRecord] = Routes(
     path="/consents",
-    name="consent",
-    label="Consent",
     permission=Permission.CONSENT_REQUEST,
     reference=REFERENCE,
     find=services.visible_consent,

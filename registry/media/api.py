@@ -40,13 +40,7 @@ from registry.media.workflow import ACTIONS, FILTER_VALUES, LIFECYCLE, NOTE, Med
 
 PLATFORMS = [p.value for p in Platform]
 STATUSES = [s.value for s in MediaContactStatus]
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The approach's reference, such as MC-0042.",
-    "schema": {"type": "string", "maxLength": 40, "examples": ["MC-0001"]},
-}
+REFERENCE = blocks.reference_parameter("The approach's reference, such as MC-0042.", "MC-0001", maxLength=40)
 # --- how an approach looks --------------------------------------------------------------------------
 
 
@@ -251,8 +245,6 @@ def _log(report: MediaContactReport) -> ContactRecord:
 
 MEDIA_CONTACTS: Routes[ContactRecord] = Routes(
     path="/media-contacts",
-    name="media_contact",
-    label="MediaContact",
     permission=Permission.MEDIA_CONTACT_REPORT,
     reference=REFERENCE,
     find=services.visible_contact,

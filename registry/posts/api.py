@@ -55,13 +55,9 @@ from registry.posts.workflow import DECISIONS, LIFECYCLE, PostAction, PostMove, 
 
 VERSION_MAX = 2_147_483_647
 STATUSES = [s.value for s in PostStatus]
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The post's reference, such as PP-2026-0007.",
-    "schema": {"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]{1,9}$", "examples": ["PP-2026-0001"]},
-}
+REFERENCE = blocks.reference_parameter(
+    "The post's reference, such as PP-2026-0007.", "PP-2026-0001", pattern="^PP-[0-9]{4}-[0-9]{1,9}$"
+)
 CONFLICT = (
     "The post's state, the four-eyes rule, unaccepted screening findings or an inactive channel do not allow this; "
     "or the post has changed since the version given."
@@ -563,8 +559,6 @@ def _revise(post: PostRecord, given: PostRevision, actor: User) -> PostRecord:
 
 POSTS: Routes[PostRecord] = Routes(
     path="/posts",
-    name="post",
-    label="Post",
     permission=Permission.POST_REQUEST,
     reference=REFERENCE,
     find=services.get_visible,
