@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from registry.channels.platforms import Platform
 from registry.uploads.models import UploadType
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
+#: The platforms the Registry knows, by their values.
+PLATFORMS = [p.value for p in Platform]
 
 
 # --- what the services accept, as JSON Schema ----------------------------------------------------

@@ -187,17 +187,17 @@ class Routes(Generic[R]):
         summary: str,
         query: type[PageQuery],
         page: type[Paged[Any]],
-        filters: Callable[[Mapping[str, str]], Any],
+        filters: Callable[..., Any],
         search: Callable[[Any, User], Select[Any]],
         item: Callable[[R], Out],
     ) -> None:
         """``GET {path}``: a page of the requests the caller may see. ``filters`` reads the query
-        string (refusing a bad filter with 422, with the query's other mistakes), ``search`` finds
+        string (``XFilters.parse``: a bad filter is refused with 422, with the query's other mistakes), ``search`` finds
         the requests and ``item`` shows each."""
 
         def view() -> Response:
             _, (chosen, (number, per_page)) = query.read(
-                lambda: filters(request.args), lambda: page_args(25, strict=True)
+                lambda: filters(request.args, strict=True), lambda: page_args(25, strict=True)
             )
             result = paginate(db.session(), search(chosen, acting_user()), number, per_page)
             return reply(page.of(result, [item(one) for one in result.items]))

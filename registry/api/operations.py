@@ -224,6 +224,13 @@ class Described(Declared):
     """A query parameter whose rules the given parser checks (a service's filters, paging)."""
 
 
+class Among(Described):
+    """A query filter that is one of ``values`` or nothing (blank: the server trims it)."""
+
+    def __init__(self, values: Iterable[str], description: str | None = None) -> None:
+        super().__init__({**blocks.blank_or(values), **({"description": description} if description else {})})
+
+
 def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 

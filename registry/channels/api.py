@@ -14,8 +14,9 @@ from pydantic import Field, WithJsonSchema
 
 from registry import db
 from registry.api import blocks
-from registry.api.kinds import Links, Person, Routes, Step, stated
+from registry.api.kinds import Links, PageQuery, Person, Routes, Step, stated
 from registry.api.operations import (
+    Among,
     Answer,
     Body,
     Choice,
@@ -25,7 +26,6 @@ from registry.api.operations import (
     MaybeDate,
     Out,
     Paged,
-    Query,
     ShownTimestamp,
     Text,
     Timestamp,
@@ -41,17 +41,17 @@ from registry.channels import services
 from registry.channels.kind import KIND
 from registry.channels.models import Channel as ChannelRecord
 from registry.channels.models import ChannelTransition
-from registry.channels.platforms import MAX_INPUT_LENGTH, Platform
+from registry.channels.platforms import MAX_INPUT_LENGTH
 from registry.channels.services import LIMITS, REASON_MAX, SORTS
 from registry.channels.views import EXPORT_COLUMNS
 from registry.channels.workflow import LIFECYCLE, ChannelAction, ChannelStatus
 from registry.errors import NotPermitted
 from registry.lifecycle.table import Need, Transition
 from registry.web.exports import csv_response
-from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
+from registry.web.pagination import page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
 
-PLATFORMS = [p.value for p in Platform]
+PLATFORMS = blocks.PLATFORMS
 STATUSES = [s.value for s in ChannelStatus]
 
 REFERENCE = blocks.reference_parameter(
@@ -223,11 +223,11 @@ class TransitionRequest(ActionBody):
     ] = None
 
 
-class ChannelQuery(Query):
-    status: Annotated[str, Described(blocks.blank_or(STATUSES)), Field(description="Empty means any status.")] = ""
-    platform: Annotated[str, Described(blocks.blank_or(PLATFORMS)), Field(description="Empty means any platform.")] = ""
+class ChannelQuery(PageQuery):
+    status: Annotated[str, Among(STATUSES, "Empty means any status.")] = ""
+    platform: Annotated[str, Among(PLATFORMS, "Empty means any platform.")] = ""
     department: Annotated[str, FreeText(200)] = ""
-    q: Annotated[str, FreeText(200), Field(description="Text in the name, handle or department, or a reference.")] = ""
+    q: Annotated[str, FreeText(200, description="Text in the name, handle or department, or a reference.")] = ""
     sort: Annotated[
         str, Described({"type": "string", "enum": ["", *SORTS]}), Field(description="Empty means by reference.")
     ] = ""
@@ -239,8 +239,6 @@ class ChannelQuery(Query):
         Choice(("json", "csv"), "json"),
         Field(description="`csv` downloads every matching channel (comms and auditors)."),
     ] = "json"
-    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
-    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
 
 
 # --- routes -----------------------------------------------------------------------------------------

@@ -21,11 +21,11 @@ from registry import clock
 from registry.api import blocks
 from registry.api.kinds import SIZE_NOTE, Links, PageQuery, Person, Routes, Step, StoredFile, stated
 from registry.api.operations import (
+    Among,
     Answer,
     Base64Files,
     Body,
     Date,
-    Described,
     Flag,
     FreeText,
     Ids,
@@ -395,25 +395,13 @@ class LogoConsentTransitionRequest(ActionBody):
 
 class ConsentQuery(PageQuery):
     q: Annotated[
-        str,
-        FreeText(200),
-        Field(description="Text in the title, purpose, department, partner or requester, or a reference."),
+        str, FreeText(200, description="Text in the title, purpose, department, partner or requester, or a reference.")
     ] = ""
-    status: Annotated[
-        str,
-        Described(blocks.blank_or(SHOWN_STATUSES)),
-        Field(description="Empty means any. `approved` excludes expired approvals."),
-    ] = ""
-    asset: Annotated[
-        str,
-        Described(blocks.blank_or(ASSETS)),
-        Field(description="`trust_logo` and `nhs_lozenge` include requests for both."),
-    ] = ""
-    medium: Annotated[str, Described(blocks.blank_or(MEDIA))] = ""
+    status: Annotated[str, Among(SHOWN_STATUSES, "Empty means any. `approved` excludes expired approvals.")] = ""
+    asset: Annotated[str, Among(ASSETS, "`trust_logo` and `nhs_lozenge` include requests for both.")] = ""
+    medium: Annotated[str, Among(MEDIA)] = ""
     expiring_soon: Annotated[
-        str,
-        Described(blocks.blank_or(["true", "false"])),
-        Field(description=f"`true`: approvals expiring within {services.EXPIRING_SOON_DAYS} days."),
+        str, Among(["true", "false"], f"`true`: approvals expiring within {services.EXPIRING_SOON_DAYS} days.")
     ] = ""
 
 
@@ -463,7 +451,7 @@ CONSENTS.listing(
     "Logo and lozenge consent requests: all for comms and auditors, one's own for others.",
     ConsentQuery,
     LogoConsentPage,
-    lambda args: services.ConsentFilters.parse(args, strict=True),
+    services.ConsentFilters.parse,
     lambda filters, user: services.search(filters, user, today=clock.today()),
     lambda consent: LogoConsent.shown(consent, today=clock.today()),
 )

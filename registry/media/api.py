@@ -15,9 +15,9 @@ from pydantic import Field, WithJsonSchema
 from registry.api import blocks
 from registry.api.kinds import SIZE_NOTE, Links, PageQuery, Person, Routes, Step, StoredFile, stated
 from registry.api.operations import (
+    Among,
     Base64Files,
     Body,
-    Described,
     Flag,
     FreeText,
     MaybeTimestamp,
@@ -31,14 +31,13 @@ from registry.api.operations import (
 from registry.api.support import acting_user
 from registry.api.transitions import Action, ActionBody, row
 from registry.auth.permissions import Permission
-from registry.channels.platforms import Platform
 from registry.media import services
 from registry.media.kind import KIND
 from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContactStep
 from registry.media.models import MediaContact as ContactRecord
 from registry.media.workflow import ACTIONS, FILTER_VALUES, LIFECYCLE, NOTE, MediaContactStatus, Need
 
-PLATFORMS = [p.value for p in Platform]
+PLATFORMS = blocks.PLATFORMS
 STATUSES = [s.value for s in MediaContactStatus]
 REFERENCE = blocks.reference_parameter("The approach's reference, such as MC-0042.", "MC-0001", maxLength=40)
 # --- how an approach looks --------------------------------------------------------------------------
@@ -223,16 +222,10 @@ class MediaContactTransitionRequest(ActionBody):
 
 
 class MediaContactQuery(PageQuery):
-    status: Annotated[
-        str,
-        Described(blocks.blank_or(FILTER_VALUES)),
-        Field(description="Empty means any; `open` means any but closed."),
-    ] = ""
-    platform: Annotated[str, Described(blocks.blank_or(PLATFORMS))] = ""
+    status: Annotated[str, Among(FILTER_VALUES, "Empty means any; `open` means any but closed.")] = ""
+    platform: Annotated[str, Among(PLATFORMS)] = ""
     q: Annotated[
-        str,
-        FreeText(200),
-        Field(description="Text in the outlet, journalist, question or reporter, or a reference."),
+        str, FreeText(200, description="Text in the outlet, journalist, question or reporter, or a reference.")
     ] = ""
 
 
@@ -256,7 +249,7 @@ MEDIA_CONTACTS.listing(
     "Media approaches: all for comms and auditors, one's own for others.",
     MediaContactQuery,
     MediaContactPage,
-    lambda args: services.MediaFilters.parse(args, strict=True),
+    services.MediaFilters.parse,
     services.search,
     lambda contact: MediaContact.shown(contact, everyone=services.sees_everything(acting_user())),
 )

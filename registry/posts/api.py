@@ -19,10 +19,10 @@ from pydantic import Field, WithJsonSchema
 from registry.api import blocks
 from registry.api.kinds import Links, PageQuery, Person, Routes, Step, stated
 from registry.api.operations import (
+    Among,
     Body,
     Date,
     Declared,
-    Described,
     Flag,
     FreeText,
     Ids,
@@ -494,10 +494,8 @@ class PostTransitionRequest(ActionBody):
 
 
 class PostQuery(PageQuery):
-    status: Annotated[
-        str, Described(blocks.blank_or(s.value for s in PostStatus)), Field(description="Empty means any status.")
-    ] = ""
-    q: Annotated[str, FreeText(200), Field(description="Text in the post, or its reference.")] = ""
+    status: Annotated[str, Among(STATUSES, "Empty means any status.")] = ""
+    q: Annotated[str, FreeText(200, description="Text in the post, or its reference.")] = ""
 
 
 # --- the services' field names as the API names them --------------------------------------------------
@@ -570,7 +568,7 @@ POSTS.listing(
     "Promotional posts the caller may see (their own; all of them for comms and auditors).",
     PostQuery,
     PromotionalPostPage,
-    lambda args: services.PostFilters.parse(args, strict=True),
+    services.PostFilters.parse,
     services.search,
     PromotionalPost.shown,
 )

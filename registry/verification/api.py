@@ -8,8 +8,7 @@ from flask import request
 from flask.wrappers import Response
 from pydantic import Field
 
-from registry.api import blocks
-from registry.api.operations import Answer, Described, Out, Query, one_of, operation, reply
+from registry.api.operations import Among, Answer, Described, Out, Query, one_of, operation, reply
 from registry.channels.api import PLATFORMS, PublicChannel
 from registry.verification import services
 from registry.verification.services import MAX_HANDLE, MAX_URL
@@ -48,9 +47,7 @@ class VerifyQuery(Query):
         ),
     ] = ""
     platform: Annotated[
-        str,
-        Described(blocks.blank_or(PLATFORMS)),
-        Field(description="Required with `handle`; with `url`, the platform to read it as. Empty means not given."),
+        str, Among(PLATFORMS, "Required with `handle`; with `url`, the platform to read it as. Empty means not given.")
     ] = ""
     handle: Annotated[
         str,
