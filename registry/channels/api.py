@@ -51,7 +51,6 @@ from registry.web.exports import csv_response
 from registry.web.pagination import page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
 
-PLATFORMS = blocks.PLATFORMS
 STATUSES = [s.value for s in ChannelStatus]
 
 REFERENCE = blocks.reference_parameter(
@@ -66,7 +65,7 @@ class PublicChannel(Out):
 
     named: ClassVar[bool] = True
     reference: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^CH-[0-9]+$"})]
-    platform: Annotated[str, one_of(PLATFORMS)]
+    platform: Annotated[str, one_of(blocks.PLATFORMS)]
     platform_label: str
     handle: str
     url: str
@@ -144,7 +143,7 @@ def _plan(limit: int) -> Text:
 class ChannelRequest(Body):
     required = ("platform", "handle", "display_name", "department", "purpose", "audience", "policy_acknowledged")
 
-    platform: Annotated[str | None, Text({"type": "string", "enum": PLATFORMS})] = None
+    platform: Annotated[str | None, Text({"type": "string", "enum": blocks.PLATFORMS})] = None
     handle: Annotated[
         str | None,
         Text(
@@ -225,7 +224,7 @@ class TransitionRequest(ActionBody):
 
 class ChannelQuery(PageQuery):
     status: Annotated[str, Among(STATUSES, "Empty means any status.")] = ""
-    platform: Annotated[str, Among(PLATFORMS, "Empty means any platform.")] = ""
+    platform: Annotated[str, Among(blocks.PLATFORMS, "Empty means any platform.")] = ""
     department: Annotated[str, FreeText(200)] = ""
     q: Annotated[str, FreeText(200, description="Text in the name, handle or department, or a reference.")] = ""
     sort: Annotated[

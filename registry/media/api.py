@@ -37,7 +37,6 @@ from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaCon
 from registry.media.models import MediaContact as ContactRecord
 from registry.media.workflow import ACTIONS, FILTER_VALUES, LIFECYCLE, NOTE, MediaContactStatus, Need
 
-PLATFORMS = blocks.PLATFORMS
 STATUSES = [s.value for s in MediaContactStatus]
 REFERENCE = blocks.reference_parameter("The approach's reference, such as MC-0042.", "MC-0001", maxLength=40)
 # --- how an approach looks --------------------------------------------------------------------------
@@ -58,7 +57,7 @@ class MediaContact(Out):
     reference: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^MC-[0-9]{4,}$"})]
     status: Annotated[str, one_of(STATUSES)]
     status_label: Annotated[str, one_of(s.label for s in MediaContactStatus)]
-    platform: Annotated[str, one_of(PLATFORMS)]
+    platform: Annotated[str, one_of(blocks.PLATFORMS)]
     platform_label: str
     outlet: str | None
     journalist: str | None
@@ -125,7 +124,7 @@ class MediaContactReport(Body):
         ],
     }
 
-    platform: Annotated[str | None, Text({"type": "string", "enum": PLATFORMS})] = None
+    platform: Annotated[str | None, Text({"type": "string", "enum": blocks.PLATFORMS})] = None
     outlet: Annotated[str | None, Text(blocks.optional_text(OUTLET_MAX, examples=["The Evening Post"]))] = None
     journalist: Annotated[str | None, Text(blocks.optional_text(JOURNALIST_MAX, examples=["Alex Reporter"]))] = None
     contacted_at: Annotated[
@@ -223,7 +222,7 @@ class MediaContactTransitionRequest(ActionBody):
 
 class MediaContactQuery(PageQuery):
     status: Annotated[str, Among(FILTER_VALUES, "Empty means any; `open` means any but closed.")] = ""
-    platform: Annotated[str, Among(PLATFORMS)] = ""
+    platform: Annotated[str, Among(blocks.PLATFORMS)] = ""
     q: Annotated[
         str, FreeText(200, description="Text in the outlet, journalist, question or reporter, or a reference.")
     ] = ""
