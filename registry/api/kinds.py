@@ -22,9 +22,10 @@ from registry import db
 from registry.api import blocks
 from registry.api.operations import Answer, Body, Described, Out, Paged, Query, Timestamp, one_of, operation, reply
 from registry.api.support import acting_user, room_for_base64
-from registry.api.transitions import ActionBody, transitions
+from registry.api.transitions import ActionBody
 from registry.auth.models import User
 from registry.auth.permissions import Permission
+from registry.errors import NotPermitted
 from registry.uploads import services as uploads
 from registry.uploads.models import Upload, UploadType
 from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
@@ -170,17 +171,21 @@ class Routes(Generic[R]):
     def visible(self, reference: str) -> R:
         return self.find(reference, acting_user())
 
+    @property
+    def answer(self) -> Answer:
+        return Answer(self.model, self.shown)
+
     def _declare(
-        self,
-        method: str,
-        rule: str,
-        view: Callable[..., Response],
-        name: str,
-        permission: Permission | None = None,
-        **declared: Any,
+        self, method: str, suffix: str, view: Callable[..., Response], name: str, id: str, summary: str, **more: Any
     ) -> None:
+        """Declare ``method {path}{suffix}``, with the reference (and a file's id) as its path parameters."""
         view.__name__ = name
-        operation(method, rule, permission=permission or self.permission, limit=API_PER_CLIENT, **declared)(view)
+        parameters = (self.reference, *([blocks.UPLOAD_ID_PARAM] if "upload_id" in suffix else [])) if suffix else ()
+        more.setdefault("answers", {200: self.answer})
+        more["permission"] = more.get("permission") or self.permission
+        operation(
+            method, self.path + suffix, id=id, summary=summary, limit=API_PER_CLIENT, parameters=parameters, **more
+        )(view)
 
     def listing(
         self,
@@ -191,9 +196,9 @@ class Routes(Generic[R]):
         search: Callable[[Any, User], Select[Any]],
         item: Callable[[R], Out],
     ) -> None:
-        """``GET {path}``: a page of the requests the caller may see. ``filters`` reads the query
-        string (``XFilters.parse``: a bad filter is refused with 422, with the query's other mistakes), ``search`` finds
-        the requests and ``item`` shows each."""
+        """``GET {path}``: a page of the requests the caller may see. ``filters`` reads the query string
+        (``XFilters.parse``: a bad filter is refused with 422, with the query's other mistakes), ``search``
+        finds the requests and ``item`` shows each."""
 
         def view() -> Response:
             _, (chosen, (number, per_page)) = query.read(
@@ -204,14 +209,7 @@ class Routes(Generic[R]):
 
         answers = {200: Answer(page, "A page of them, newest first.")}
         self._declare(
-            "GET",
-            self.path,
-            view,
-            f"list_{self.name}s",
-            id=f"list{self.label}s",
-            summary=summary,
-            query=query,
-            answers=answers,
+            "GET", "", view, f"list_{self.name}s", f"list{self.label}s", summary, query=query, answers=answers
         )
 
     def asking(
@@ -240,17 +238,18 @@ class Routes(Generic[R]):
             return response
 
         location = {"required": True, "schema": {"type": "string"}, "description": "The new request's API address."}
-        answer = Answer(self.model, described, headers={"Location": location}, links=links or {})
+        answers = {201: Answer(self.model, described, headers={"Location": location}, links=links or {})}
+        refused = {**({413: TOO_BIG} if files else {}), **(refusals or {})}
         self._declare(
             "POST",
-            self.path,
+            "",
             view,
             f"create_{self.name}",
-            id=id,
-            summary=summary,
+            id,
+            summary,
             body=body,
-            answers={201: answer},
-            refusals={**({413: TOO_BIG} if files else {}), **(refusals or {})},
+            answers=answers,
+            refusals=refused,
             permission=permission,
         )
 
@@ -274,18 +273,8 @@ class Routes(Generic[R]):
             found = self.visible(reference)
             return self.one(change(found, body.read(), acting_user()))
 
-        self._declare(
-            "POST",
-            f"{self.path}/<reference>/{segment}",
-            view,
-            name,
-            id=id,
-            summary=summary,
-            parameters=(self.reference,),
-            body=body,
-            answers={200: Answer(self.model, self.shown)},
-            refusals={**({413: TOO_BIG} if files else {}), **refusals},
-        )
+        refused = {**({413: TOO_BIG} if files else {}), **refusals}
+        self._declare("POST", f"/<reference>/{segment}", view, name, id, summary, body=body, refusals=refused)
 
     def reading(self, summary: str) -> None:
         """``GET {path}/{reference}``: one request, with its history."""
@@ -293,32 +282,33 @@ class Routes(Generic[R]):
         def view(reference: str) -> Response:
             return self.one(self.visible(reference))
 
-        self._declare(
-            "GET",
-            f"{self.path}/<reference>",
-            view,
-            f"get_{self.name}",
-            id=f"get{self.label}",
-            summary=summary,
-            parameters=(self.reference,),
-            answers={200: Answer(self.model, self.shown)},
-        )
+        self._declare("GET", "/<reference>", view, f"get_{self.name}", f"get{self.label}", summary)
 
     def moving(self, summary: str, body: type[ActionBody], conflict: str, permission: Permission | None = None) -> None:
-        """``POST {path}/{reference}/transitions`` (see :mod:`registry.api.transitions`), needing
-        ``permission`` when every action does (by default, the kind's)."""
-        transitions(
-            f"{self.path}/<reference>/transitions",
-            name=f"transition_{self.name}",
-            id=f"transition{self.label}",
-            summary=summary,
-            permission=permission or self.permission,
-            parameter=self.reference,
+        """``POST {path}/{reference}/transitions``: the action ``body`` names, taken on the request (see
+        :mod:`registry.api.transitions` for the order of refusals), needing ``permission`` when every
+        action does (by default, the kind's)."""
+
+        def view(reference: str) -> Response:
+            chosen = body.chosen()
+            if chosen is not None and chosen.permission is not None and not acting_user().can(chosen.permission):
+                raise NotPermitted(chosen.refusal)
+            found = self.visible(reference)
+            fields, action = body.taken()
+            taken = {name: getattr(fields, name) for name in {**action.needs, **action.needed}}
+            return self.one(action.take(found, fields.action, acting_user(), **taken))
+
+        name, id = f"transition_{self.name}", f"transition{self.label}"
+        self._declare(
+            "POST",
+            "/<reference>/transitions",
+            view,
+            name,
+            id,
+            summary,
             body=body,
-            find=self.visible,
-            show=self.one,
-            answer=Answer(self.model, self.shown),
-            conflict=conflict,
+            refusals={409: conflict},
+            permission=permission,
         )
 
     def file(self, segment: str, name: str, id: str, summary: str, kept: Callable[[R, int], Upload]) -> None:
@@ -327,13 +317,5 @@ class Routes(Generic[R]):
         def view(reference: str, upload_id: int) -> Response:
             return uploads.send(kept(self.visible(reference), upload_id))
 
-        self._declare(
-            "GET",
-            f"{self.path}/<reference>/{segment}/<int(max=2147483647):upload_id>",
-            view,
-            name,
-            id=id,
-            summary=summary,
-            parameters=(self.reference, blocks.UPLOAD_ID_PARAM),
-            answers={200: DOWNLOAD},
-        )
+        suffix = f"/<reference>/{segment}/<int(max=2147483647):upload_id>"
+        self._declare("GET", suffix, view, name, id, summary, answers={200: DOWNLOAD})

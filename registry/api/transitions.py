@@ -1,4 +1,5 @@
-"""Moving a request along its lifecycle: one ``POST .../{reference}/transitions`` per kind of request.
+"""Moving a request along its lifecycle: one ``POST .../{reference}/transitions`` per kind of request
+(declared by :meth:`registry.api.kinds.Routes.moving`).
 
 The body is ``{action, ...}``. Which actions there are, who may take each and what each needs of
 the other fields come from the kind's transition table (``registry/<kind>/workflow.py``): a kind
@@ -22,16 +23,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from flask import request
-from flask.wrappers import Response
 
 from registry.api import blocks
-from registry.api.operations import Answer, Body, Text, operation
-from registry.api.support import acting_user
+from registry.api.operations import Body, Text
 from registry.auth.permissions import Permission
-from registry.errors import Invalid, NotPermitted
+from registry.errors import Invalid
 from registry.lifecycle.kind import RequestKind
 from registry.lifecycle.table import Need, Transition
-from registry.web.throttle import API_PER_CLIENT
 
 R = TypeVar("R")
 
@@ -181,46 +179,3 @@ def _absent(schema: Mapping[str, Any]) -> dict[str, Any]:
     if "object" in types:
         options.append({"type": "object", "maxProperties": 0})
     return options[0] if len(options) == 1 else {"anyOf": options}
-
-
-def transitions(
-    rule: str,
-    *,
-    name: str,
-    id: str,
-    summary: str,
-    permission: Permission,
-    parameter: Mapping[str, Any],
-    body: type[ActionBody],
-    find: Callable[[str], R],
-    show: Callable[[R], Response],
-    answer: Answer,
-    conflict: str,
-    description: str | None = None,
-) -> None:
-    """Declare ``POST rule`` (``/posts/<reference>/transitions``): the kind's request found by
-    ``find`` (404 or 403), moved by the action ``body`` names, answered by ``show``."""
-
-    def view(reference: str) -> Response:
-        chosen = body.chosen()
-        if chosen is not None and chosen.permission is not None and not acting_user().can(chosen.permission):
-            raise NotPermitted(chosen.refusal)
-        found = find(reference)
-        fields, action = body.taken()
-        taken = {name: getattr(fields, name) for name in {**action.needs, **action.needed}}
-        return show(action.take(found, fields.action, acting_user(), **taken))
-
-    view.__name__ = name
-    operation(
-        "POST",
-        rule,
-        id=id,
-        summary=summary,
-        description=description,
-        permission=permission,
-        limit=API_PER_CLIENT,
-        parameters=(parameter,),
-        body=body,
-        answers={200: answer},
-        refusals={409: conflict},
-    )(view)
