@@ -1235,9 +1235,10 @@ def test_openapi_describes_the_posts_api_honestly(app: Flask) -> None:
 
 
 def test_what_comms_do_is_on_routes_declaring_post_decide_and_withdrawing_has_its_own(app: Flask) -> None:
-    """The route, not only the service, says who may act: every comms action on a post (decide,
+    """The route, not only the service, says who may act: every comms action on a post's page (decide,
     schedule, publish, accept findings) is on a route declaring POST_DECIDE; the requester's
-    withdrawal alone declares POST_REQUEST; there is no catch-all action route."""
+    withdrawal alone declares POST_REQUEST; there is no catch-all action route. The API's one
+    transitions route declares each comms action's POST_DECIDE on the action instead."""
     from werkzeug.exceptions import NotFound as NoRoute
 
     from registry.auth.permissions import Permission, policy_of
