@@ -76,7 +76,6 @@ REFERENCE = blocks.reference_parameter(
     "LC-2026-0001",
     maxLength=40,
 )
-DATE = {"type": "string", "format": "date"}
 #: A PNG of one pixel in NHS blue: artwork the upload checks accept.
 ARTWORK_EXAMPLE = {
     "filename": "poster.png",
@@ -252,12 +251,12 @@ class Answers(Body):
             )
         ),
     ] = None
-    starts_on: Annotated[dt.date | None, IsoDate(blocks.or_null(DATE, description=_STARTS))] = None
+    starts_on: Annotated[dt.date | None, IsoDate(blocks.or_null(blocks.DATE, description=_STARTS))] = None
     ends_on: Annotated[
         dt.date | None,
         IsoDate(
             blocks.or_null(
-                DATE,
+                blocks.DATE,
                 description=f"On or after the start date, and at most {services.PERIOD_MAX_YEARS} years after it.",
             )
         ),
@@ -374,7 +373,7 @@ class LogoConsentTransitionRequest(ActionBody):
         dt.date | None,
         IsoDate(
             blocks.or_null(
-                DATE,
+                blocks.DATE,
                 description="Approvals only. Default: the end of the use; not before it, nor before today, and at "
                 f"most {services.EXPIRY_AFTER_END_MAX_YEARS} years after it.",
             )
