@@ -868,8 +868,8 @@ def test_four_eyes_comms_cannot_decide_their_own_request(
         assert refused.status_code == 409, decision
         assert "four-eyes rule" in words(refused)
     api = app.test_client().post(
-        f"/api/v1/consents/{consent.request_reference}/decision",
-        json={"decision": "approve", "checked": all_items()},
+        f"/api/v1/consents/{consent.request_reference}/transitions",
+        json={"action": "approve", "checked": all_items()},
         headers=api_token(user),
     )
     assert api.status_code == 409 and api.mimetype == "application/problem+json"
@@ -1454,10 +1454,10 @@ def test_the_api_asks_decides_and_reads(
     checklist = client.get("/api/v1/consent-checklist", headers=theirs).get_json()["items"]
     ids = [item["id"] for item in checklist if item["active"]]
     decided = client.post(
-        f"/api/v1/consents/{ref}/decision",
+        f"/api/v1/consents/{ref}/transitions",
         headers=theirs,
         json={
-            "decision": "approve_with_conditions",
+            "action": "approve_with_conditions",
             "conditions": CONDITIONS,
             "checked": ids[:2],
         },
@@ -1578,13 +1578,16 @@ def test_api_withdraw_and_resubmit(
     mine, theirs = api_token(staff), api_token(comms)
     ref = client.post("/api/v1/consents", json=_api_body(), headers=mine).get_json()["request_reference"]
     asked = client.post(
-        f"/api/v1/consents/{ref}/decision",
+        f"/api/v1/consents/{ref}/transitions",
         headers=theirs,
-        json={"decision": "request_changes", "note": "Add the date to the artwork."},
+        json={"action": "request_changes", "note": "Add the date to the artwork."},
     )
     assert asked.get_json()["status"] == "changes_requested"
     [old] = asked.get_json()["artwork"]
-    assert client.post(f"/api/v1/consents/{ref}/withdrawal", json={}, headers=theirs).status_code == 403
+    assert (
+        client.post(f"/api/v1/consents/{ref}/transitions", json={"action": "withdraw"}, headers=theirs).status_code
+        == 403
+    )
     resubmitted = client.post(
         f"/api/v1/consents/{ref}/resubmission",
         headers=mine,
@@ -1602,11 +1605,15 @@ def test_api_withdraw_and_resubmit(
     assert [(a["name"], a["current"]) for a in body["artwork"]] == [("screen-v2.png", True), ("screen.png", False)]
     again = client.post(f"/api/v1/consents/{ref}/resubmission", json={}, headers=mine)
     assert again.status_code == 409
-    withdrawn = client.post(f"/api/v1/consents/{ref}/withdrawal", json={"note": "Plans changed."}, headers=mine)
+    withdrawn = client.post(
+        f"/api/v1/consents/{ref}/transitions", json={"action": "withdraw", "note": "Plans changed."}, headers=mine
+    )
     assert withdrawn.status_code == 200 and withdrawn.get_json()["status"] == "withdrawn"
-    assert client.post(f"/api/v1/consents/{ref}/withdrawal", json={}, headers=mine).status_code == 409
     assert (
-        client.post(f"/api/v1/consents/{ref}/decision", json={"decision": "approve"}, headers=mine).status_code == 403
+        client.post(f"/api/v1/consents/{ref}/transitions", json={"action": "withdraw"}, headers=mine).status_code == 409
+    )
+    assert (
+        client.post(f"/api/v1/consents/{ref}/transitions", json={"action": "approve"}, headers=mine).status_code == 403
     )
 
 

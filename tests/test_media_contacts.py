@@ -579,7 +579,7 @@ def test_four_eyes_comms_cannot_triage_an_approach_they_logged(
     page = reporter.post(f"/media-contacts/{contact.reference}/triage", {"action": "acknowledge"})
     assert page.status_code == 409 and "four-eyes rule" in words(page)
     api = app.test_client().post(
-        f"/api/v1/media-contacts/{contact.reference}/triage",
+        f"/api/v1/media-contacts/{contact.reference}/transitions",
         json={"action": "acknowledge"},
         headers=api_token(reporter.user),
     )  # type: ignore[attr-defined]
@@ -700,7 +700,7 @@ def test_auditors_read_every_approach_but_triage_nothing(
         == 403
     )
     api = app.test_client().post(
-        f"/api/v1/media-contacts/{contact.reference}/triage",
+        f"/api/v1/media-contacts/{contact.reference}/transitions",
         json={"action": "close", "note": "Done."},
         headers=api_token(auditor.user),
     )  # type: ignore[attr-defined]
@@ -955,7 +955,7 @@ def test_the_api_logs_reads_and_triages(
     assert file.status_code == 200 and Image.open(io.BytesIO(file.data)).size == (30, 20)
 
     triaged = client.post(
-        f"/api/v1/media-contacts/{ref}/triage",
+        f"/api/v1/media-contacts/{ref}/transitions",
         json={"action": "advise", "advice": ADVICE, "note": "Known journalist."},
         headers=api_token(comms),
     )
@@ -995,10 +995,10 @@ def test_api_refusals_are_problems_naming_each_field(
     assert count(MediaContact) == 0
     contact = make_contact()
     comms = api_token(make_user("comms"))
-    wrong = client.post(f"/api/v1/media-contacts/{contact.reference}/triage", json={"action": 3}, headers=comms)
+    wrong = client.post(f"/api/v1/media-contacts/{contact.reference}/transitions", json={"action": 3}, headers=comms)
     assert wrong.status_code == 422 and set(wrong.get_json()["errors"]) == {"action"}
     missing = client.post(
-        f"/api/v1/media-contacts/{contact.reference}/triage", json={"action": "advise"}, headers=comms
+        f"/api/v1/media-contacts/{contact.reference}/transitions", json={"action": "advise"}, headers=comms
     )
     assert missing.status_code == 422 and set(missing.get_json()["errors"]) == {"advice"}
     unknown = client.get("/api/v1/media-contacts/MC-999999", headers=comms)

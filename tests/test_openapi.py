@@ -90,7 +90,7 @@ RULES_IN_WORDS: dict[str, dict[str, str]] = {
         "artwork": "each file's content; at least one piece must remain or be added",
         "remove_artwork": "ids of the request's current artwork",
     },
-    "decideConsent": {
+    "transitionConsent": {
         "checked": "ids of the current checklist; approve needs every one",
         "expires_on": "not before the end of the use or today, at most two years after the use",
     },
@@ -117,10 +117,10 @@ RULES_IN_WORDS: dict[str, dict[str, str]] = {
         "remove_images": "ids of the post's images",
         "alt_texts.*": "ids of the post's images",
     },
-    "schedulePost": {"scheduled_for": "in the future"},
-    "publishPost": {
-        "urls": "the references of the post's channels, every one of them",
-        "urls.*": "an address on that channel's platform (and account)",
+    "transitionPost": {
+        "scheduled_for": "with schedule: in the future",
+        "urls": "with publish: the references of the post's channels, every one of them",
+        "urls.*": "with publish: an address on that channel's platform (and account)",
     },
 }
 

@@ -180,8 +180,8 @@ def test_a_note_needs_text_and_takes_no_advice_as_the_document_says(
 ) -> None:
     """Adding a note: the note must not be blank, and advice must be (a note is not sent to the reporter)."""
     body = {"action": "note", "note": "Spoke to the desk.", field: value}
-    response = client.post(f"/api/v1/media-contacts/{approach}/triage", json=body, headers=comms)
-    assert_agree(request_schema("MediaContactTriage"), body, field, response)
+    response = client.post(f"/api/v1/media-contacts/{approach}/transitions", json=body, headers=comms)
+    assert_agree(request_schema("MediaContactTransitionRequest"), body, field, response)
 
 
 def rfc3339() -> st.SearchStrategy[str]:
@@ -355,12 +355,12 @@ def test_a_consent_decision_takes_checklist_ids_written_with_a_decimal_point(
     comms = api_token(make_user("comms"))
     items = client.get("/api/v1/consent-checklist", headers=comms).get_json()["items"]
     body = {
-        "decision": "approve",
+        "action": "approve",
         "checked": [float(item["id"]) for item in items if item["active"]],
     }
-    assert request_schema("LogoConsentDecision").is_valid(body)
+    assert request_schema("LogoConsentTransitionRequest").is_valid(body)
     decided = client.post(
-        f"/api/v1/consents/{asked.get_json()['request_reference']}/decision",
+        f"/api/v1/consents/{asked.get_json()['request_reference']}/transitions",
         headers=comms,
         json=body,
     )

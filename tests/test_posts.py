@@ -623,8 +623,8 @@ def test_four_eyes_comms_cannot_decide_their_own_post(
         in text_of(page)
     )
     api = app.test_client().post(
-        f"/api/v1/posts/{post.reference}/decision",
-        json={"decision": action, "reason": "Looks fine.", "version": 1},
+        f"/api/v1/posts/{post.reference}/transitions",
+        json={"action": action, "reason": "Looks fine.", "version": 1},
         headers=api_token(user_of(comms)),
     )
     assert api.status_code == 409 and "four-eyes rule" in api.get_json()["detail"]
@@ -1120,54 +1120,71 @@ def test_the_api_proposes_decides_schedules_and_publishes(
 
     assert post["version"] == 1
     v1 = {"version": 1}
-    blocked = api.post(f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_comms)
+    blocked = api.post(f"/api/v1/posts/{reference}/transitions", json={"action": "approve", **v1}, headers=as_comms)
     assert blocked.status_code == 409 and "Record why they are acceptable" in blocked.get_json()["detail"]
     assert api.post(
-        f"/api/v1/posts/{reference}/decision", json={"decision": "publish", **v1}, headers=as_comms
-    ).get_json()["errors"] == {"decision": "Give a decision: approve, request_changes or reject."}
-    empty = api.post(f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": "", **v1}, headers=as_comms)
+        f"/api/v1/posts/{reference}/transitions", json={"action": "delete", **v1}, headers=as_comms
+    ).get_json()["errors"] == {
+        "action": "Choose an action: one of approve, request_changes, reject, withdraw, schedule, publish, "
+        "accept_findings."
+    }
+    empty = api.post(
+        f"/api/v1/posts/{reference}/transitions",
+        json={"action": "accept_findings", "reason": "", **v1},
+        headers=as_comms,
+    )
     assert empty.status_code == 422 and "reason" in empty.get_json()["errors"]
     accepted = api.post(
-        f"/api/v1/posts/{reference}/findings-acceptance", json={"reason": "A test number.", **v1}, headers=as_comms
+        f"/api/v1/posts/{reference}/transitions",
+        json={"action": "accept_findings", "reason": "A test number.", **v1},
+        headers=as_comms,
     )
     assert accepted.get_json()["findings_accepted"]["reason"] == "A test number."
     assert (
         api.post(
-            f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_comms
+            f"/api/v1/posts/{reference}/transitions", json={"action": "approve", **v1}, headers=as_comms
         ).get_json()["status"]
         == "approved"
     )
     assert (
         api.post(
-            f"/api/v1/posts/{reference}/decision", json={"decision": "approve", **v1}, headers=as_staff
+            f"/api/v1/posts/{reference}/transitions", json={"action": "approve", **v1}, headers=as_staff
         ).status_code
         == 403
     )
 
     past = api.post(
-        f"/api/v1/posts/{reference}/schedule", json={"scheduled_for": "2020-01-01T09:00:00Z"}, headers=as_comms
+        f"/api/v1/posts/{reference}/transitions",
+        json={"action": "schedule", "scheduled_for": "2020-01-01T09:00:00Z"},
+        headers=as_comms,
     )
     assert past.status_code == 422 and "scheduled_for" in past.get_json()["errors"]
     when = (db.utcnow() + dt.timedelta(days=2)).replace(microsecond=0)
     scheduled = api.post(
-        f"/api/v1/posts/{reference}/schedule", json={"scheduled_for": when.isoformat()}, headers=as_comms
+        f"/api/v1/posts/{reference}/transitions",
+        json={"action": "schedule", "scheduled_for": when.isoformat()},
+        headers=as_comms,
     )
     assert scheduled.get_json()["scheduled_for"] == when.isoformat()
 
     bad = api.post(
-        f"/api/v1/posts/{reference}/publish", json={"urls": {x.reference: "https://x.com/trust_news"}}, headers=as_comms
+        f"/api/v1/posts/{reference}/transitions",
+        json={"action": "publish", "urls": {x.reference: "https://x.com/trust_news"}},
+        headers=as_comms,
     )
     assert bad.status_code == 422
     assert bad.get_json()["errors"] == {
         f"urls.{x.reference}": "That is the account's own page, not the post. Open the post and copy its address."
     }
     stranger = api.post(
-        f"/api/v1/posts/{reference}/publish", json={"urls": {"CH-424242": "https://x.com/a/status/1"}}, headers=as_comms
+        f"/api/v1/posts/{reference}/transitions",
+        json={"action": "publish", "urls": {"CH-424242": "https://x.com/a/status/1"}},
+        headers=as_comms,
     )
     assert set(stranger.get_json()["errors"]) == {"urls", f"urls.{x.reference}"}
     live = api.post(
-        f"/api/v1/posts/{reference}/publish",
-        json={"urls": {x.reference: "https://x.com/trust_news/status/1"}},
+        f"/api/v1/posts/{reference}/transitions",
+        json={"action": "publish", "urls": {x.reference: "https://x.com/trust_news/status/1"}},
         headers=as_comms,
     )
     assert live.status_code == 200
@@ -1182,7 +1199,10 @@ def test_the_api_proposes_decides_schedules_and_publishes(
         "schedule",
         "publish",
     ]
-    assert api.post(f"/api/v1/posts/{reference}/withdraw", json={}, headers=as_staff).status_code == 409
+    assert (
+        api.post(f"/api/v1/posts/{reference}/transitions", json={"action": "withdraw"}, headers=as_staff).status_code
+        == 409
+    )
 
 
 def test_openapi_describes_the_posts_api_honestly(app: Flask) -> None:
@@ -1192,19 +1212,20 @@ def test_openapi_describes_the_posts_api_honestly(app: Flask) -> None:
     assert {
         "/api/v1/posts",
         "/api/v1/posts/{reference}",
-        "/api/v1/posts/{reference}/decision",
-        "/api/v1/posts/{reference}/findings-acceptance",
-        "/api/v1/posts/{reference}/schedule",
-        "/api/v1/posts/{reference}/publish",
-        "/api/v1/posts/{reference}/withdraw",
+        "/api/v1/posts/{reference}/transitions",
         "/api/v1/posts/{reference}/revision",
     } <= set(doc["paths"])
     schemas = doc["components"]["schemas"]
     assert schemas["PostRequest"]["properties"]["images"]["items"] == {"$ref": "#/components/schemas/PostImageUpload"}
     assert schemas["PostImageUpload"]["required"] == ["filename", "content_base64", "alt_text"]
     assert {"images", "remove_images", "alt_texts", "note", "text"} <= set(schemas["PostRevision"]["properties"])
-    assert schemas["PostDecision"]["required"] == ["decision", "version"]
-    assert schemas["PostFindingsAcceptance"]["required"] == ["reason", "version"]
+    actions = schemas["PostTransitionRequest"]["anyOf"]
+    branches = {branch["properties"]["action"]["enum"][0]: branch for branch in actions}
+    assert branches["approve"]["required"] == ["action", "version"]
+    assert branches["accept_findings"]["required"] == ["action", "reason", "version"]
+    assert branches["schedule"]["required"] == ["action", "scheduled_for"]
+    assert branches["publish"]["required"] == ["action", "urls"]
+    assert branches["withdraw"]["required"] == ["action"]
     assert "version" in schemas["PromotionalPost"]["required"]
     revision = doc["paths"]["/api/v1/posts/{reference}/revision"]["post"]
     assert {"200", "403", "404", "409", "413", "422"} <= set(revision["responses"])
@@ -1214,9 +1235,10 @@ def test_openapi_describes_the_posts_api_honestly(app: Flask) -> None:
 
 
 def test_what_comms_do_is_on_routes_declaring_post_decide_and_withdrawing_has_its_own(app: Flask) -> None:
-    """The route, not only the service, says who may act: every comms action on a post (decide,
+    """The route, not only the service, says who may act: every comms action on a post's page (decide,
     schedule, publish, accept findings) is on a route declaring POST_DECIDE; the requester's
-    withdrawal alone declares POST_REQUEST; there is no catch-all action route."""
+    withdrawal alone declares POST_REQUEST; there is no catch-all action route. The API's one
+    transitions route declares each comms action's POST_DECIDE on the action instead."""
     from werkzeug.exceptions import NotFound as NoRoute
 
     from registry.auth.permissions import Permission, policy_of
@@ -1233,10 +1255,21 @@ def test_what_comms_do_is_on_routes_declaring_post_decide_and_withdrawing_has_it
     for unknown in ("resubmit", "launch", "Approve"):
         with pytest.raises(NoRoute):
             adapter.match(f"/posts/PP-2026-0001/actions/{unknown}", method="POST")
-    for name in ("decide_post", "accept_post_findings", "schedule_post", "publish_post"):
-        assert policy_of(app.view_functions[f"api.{name}"]) is Permission.POST_DECIDE, name
-    for name in ("withdraw_post", "revise_post"):
+    # The API has one route per kind for every action; each comms action declares POST_DECIDE,
+    # checked before the post is looked up, as a route's permission is.
+    from registry.posts.api import PostTransitionRequest
+
+    for name in ("transition_post", "revise_post"):
         assert policy_of(app.view_functions[f"api.{name}"]) is Permission.POST_REQUEST, name
+    assert {name: action.permission for name, action in PostTransitionRequest.actions.items()} == {
+        "approve": Permission.POST_DECIDE,
+        "request_changes": Permission.POST_DECIDE,
+        "reject": Permission.POST_DECIDE,
+        "withdraw": None,
+        "schedule": Permission.POST_DECIDE,
+        "publish": Permission.POST_DECIDE,
+        "accept_findings": Permission.POST_DECIDE,
+    }
 
 
 def test_comms_without_a_second_factor_cannot_decide_from_a_browser(
@@ -1363,21 +1396,18 @@ def test_the_api_decides_only_the_version_it_names(
     api = app.test_client()
     as_staff, as_comms = api_token(staff), api_token(comms)
     post = propose(staff, [x], text=NHS_TEXT)
-    decision, acceptance = (
-        f"/api/v1/posts/{post.reference}/decision",
-        f"/api/v1/posts/{post.reference}/findings-acceptance",
-    )
+    decision = acceptance = f"/api/v1/posts/{post.reference}/transitions"
     assert api.get(f"/api/v1/posts/{post.reference}", headers=as_comms).get_json()["version"] == 1
     before = counts(connection)
     for body, message in (
-        ({"decision": "reject", "reason": "No."}, "Give the version of the post you read"),
-        ({"decision": "reject", "reason": "No.", "version": "1"}, "version must be the post's version"),
-        ({"decision": "reject", "reason": "No.", "version": True}, "version must be the post's version"),
-        ({"decision": "reject", "reason": "No.", "version": 0}, "version must be the post's version"),
+        ({"action": "reject", "reason": "No."}, "Give the version of the post you read"),
+        ({"action": "reject", "reason": "No.", "version": "1"}, "version must be the post's version"),
+        ({"action": "reject", "reason": "No.", "version": True}, "version must be the post's version"),
+        ({"action": "reject", "reason": "No.", "version": 0}, "version must be the post's version"),
     ):
         refused = api.post(decision, json=body, headers=as_comms)
         assert refused.status_code == 422 and message in refused.get_json()["errors"]["version"], body
-    refused = api.post(acceptance, json={"reason": "A test number."}, headers=as_comms)
+    refused = api.post(acceptance, json={"action": "accept_findings", "reason": "A test number."}, headers=as_comms)
     assert refused.status_code == 422 and "version" in refused.get_json()["errors"]
     assert counts(connection)[:3] == before[:3]
 
@@ -1389,21 +1419,26 @@ def test_the_api_decides_only_the_version_it_names(
     assert revised.status_code == 200 and revised.get_json()["version"] == 2
     before = counts(connection)
     for path, body in (
-        (acceptance, {"reason": "A test number.", "version": 1}),
-        (decision, {"decision": "reject", "reason": "No.", "version": 1}),
+        (acceptance, {"action": "accept_findings", "reason": "A test number.", "version": 1}),
+        (decision, {"action": "reject", "reason": "No.", "version": 1}),
     ):
         stale = api.post(path, json=body, headers=as_comms)
         assert stale.status_code == 409 and stale.mimetype == "application/problem+json"
         assert stale.get_json()["detail"] == "The post has changed since you opened it: read it again before deciding."
     assert counts(connection)[:3] == before[:3]
     assert reload(post).status == "submitted" and not reload(post).findings_accepted
-    assert api.post(acceptance, json={"reason": "A test number.", "version": 2}, headers=as_comms).status_code == 200
-    approved = api.post(decision, json={"decision": "approve", "version": 2}, headers=as_comms)
+    assert (
+        api.post(
+            acceptance, json={"action": "accept_findings", "reason": "A test number.", "version": 2}, headers=as_comms
+        ).status_code
+        == 200
+    )
+    approved = api.post(decision, json={"action": "approve", "version": 2}, headers=as_comms)
     assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
     stale = api.post(
-        f"/api/v1/posts/{post.reference}/schedule",
+        f"/api/v1/posts/{post.reference}/transitions",
         headers=as_comms,
-        json={"scheduled_for": (db.utcnow() + dt.timedelta(days=2)).isoformat(), "version": 1},
+        json={"action": "schedule", "scheduled_for": (db.utcnow() + dt.timedelta(days=2)).isoformat(), "version": 1},
     )
     assert stale.status_code == 409 and "has changed since you opened it" in stale.get_json()["detail"]
 
@@ -1475,9 +1510,9 @@ def test_the_api_takes_images_and_the_requester_revises_and_resubmits(
     revision = f"/api/v1/posts/{reference}/revision"
 
     asked = api.post(
-        f"/api/v1/posts/{reference}/decision",
+        f"/api/v1/posts/{reference}/transitions",
         headers=as_comms,
-        json={"decision": "request_changes", "reason": "Add the opening hours.", "version": 1},
+        json={"action": "request_changes", "reason": "Add the opening hours.", "version": 1},
     )
     assert asked.get_json()["status"] == "changes_requested"
     assert api.post(revision, json={"consent_confirmed": True}, headers=as_comms).status_code == 403
@@ -1544,8 +1579,8 @@ def test_the_api_takes_images_and_the_requester_revises_and_resubmits(
     assert (waiting.get_json()["status"], waiting.get_json()["version"]) == ("submitted", 3)
     assert waiting.get_json()["history"][-1]["action"] == "update"
     api.post(
-        f"/api/v1/posts/{reference}/decision",
-        json={"decision": "reject", "reason": "No.", "version": 3},
+        f"/api/v1/posts/{reference}/transitions",
+        json={"action": "reject", "reason": "No.", "version": 3},
         headers=as_comms,
     )
     late = api.post(revision, json={"consent_confirmed": True}, headers=as_staff)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from registry.channels.platforms import Platform
 from registry.uploads.models import UploadType
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
+#: The platforms the Registry knows, by their values.
+PLATFORMS = [p.value for p in Platform]
 
 
 # --- what the services accept, as JSON Schema ----------------------------------------------------
@@ -85,6 +88,21 @@ def or_null(schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
     Written as ``anyOf`` rather than a list of types: schemathesis 4.32's boundary-value
     generation ignores ``format`` beside ``"type": [..., "null"]`` and sends "" as a date."""
     return {"anyOf": [schema, {"type": "null"}], **extra}
+
+
+def not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` without null: what a field must be where it is required."""
+    if "anyOf" in schema and {"type": "null"} in schema["anyOf"]:
+        rest = [option for option in schema["anyOf"] if option != {"type": "null"}]
+        others = {key: value for key, value in schema.items() if key != "anyOf"}
+        return {**rest[0], **others} if len(rest) == 1 else {**others, "anyOf": rest}
+    narrowed = dict(schema)
+    if isinstance(narrowed.get("type"), list):
+        types = [t for t in narrowed["type"] if t != "null"]
+        narrowed["type"] = types[0] if len(types) == 1 else types
+    if "enum" in narrowed:
+        narrowed["enum"] = [value for value in narrowed["enum"] if value is not None]
+    return narrowed
 
 
 def branch(field: str, values: Iterable[str | bool], *, needs: Iterable[str] = (), **properties: Any) -> dict[str, Any]:
@@ -169,6 +187,17 @@ def base64_file(description: str, *, filename_max: int | None = None, **properti
             },
             **properties,
         },
+    }
+
+
+def reference_parameter(description: str, *examples: str, **schema: Any) -> dict[str, Any]:
+    """The path parameter ``reference`` of a kind of request's routes."""
+    return {
+        "name": "reference",
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", **schema, "examples": list(examples)},
     }
 
 

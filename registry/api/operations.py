@@ -40,6 +40,7 @@ from registry.api.support import base64_files, bp, json_object, json_response
 from registry.auth.permissions import PUBLIC, Permission, policy_of, public, requires
 from registry.errors import Invalid
 from registry.extensions import limiter
+from registry.text import parse_moment
 from registry.web.pagination import MAX_PER_PAGE
 from registry.web.pagination import Page as ResultPage
 
@@ -131,11 +132,14 @@ class Choice(Declared):
 
 
 class IsoDate(Declared):
-    """A date (ISO 8601), or null or left out; with ``blank_is_none``, blank text is none too."""
+    """A date (ISO 8601), or null or left out; with ``blank_is_none``, blank text is none too.
+    ``like`` ends the refusal of anything else ("must be a date like 2027-03-31.")."""
 
-    def __init__(self, schema: Mapping[str, Any], *, blank_is_none: bool = False) -> None:
+    def __init__(
+        self, schema: Mapping[str, Any], *, blank_is_none: bool = False, like: str = "like 2027-03-31"
+    ) -> None:
         super().__init__(schema)
-        self.blank_is_none = blank_is_none
+        self.blank_is_none, self.like = blank_is_none, like
 
     def check(self, value: object, name: str) -> object:
         if value is None or (self.blank_is_none and isinstance(value, str) and not value.strip()):
@@ -147,20 +151,56 @@ class IsoDate(Declared):
                 pass
         elif self.blank_is_none:
             raise refuse(name, f"{name} must be text.")
-        raise refuse(name, f"{name} must be a date like 2027-03-31.")
+        raise refuse(name, f"{name} must be a date {self.like}.")
 
 
 class Ids(Declared):
-    """A list of whole numbers (ids), or null or left out; 3.0 counts as 3, as JSON Schema counts it."""
+    """A list of whole numbers (ids), or null or left out; 3.0 counts as 3, as JSON Schema counts it.
+    With ``most``, at most that many ids from 1 to ``upper``, else ``refusal`` (after the field's name)."""
+
+    def __init__(
+        self, schema: Mapping[str, Any], *, most: int | None = None, upper: int = 2**63, refusal: str = ""
+    ) -> None:
+        super().__init__(schema)
+        self.most, self.upper, self.refusal = most, upper, refusal or "must be a list of whole numbers (ids)."
 
     def check(self, value: object, name: str) -> object:
         if value is None:
             return None
         if isinstance(value, list):
             value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise refuse(name, f"{name} must be a list of whole numbers (ids).")
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            or (self.most is not None and (len(value) > self.most or not all(1 <= v <= self.upper for v in value)))
+        ):
+            raise refuse(name, f"{name} {self.refusal}")
         return value
+
+
+class Texts(Declared):
+    """A list of text (read as a tuple), or null or left out; ``such_as`` describes one for the refusal."""
+
+    def __init__(self, schema: Mapping[str, Any], *, such_as: str) -> None:
+        super().__init__(schema)
+        self.such_as = such_as
+
+    def check(self, value: object, name: str) -> object:
+        if value is None:
+            return None
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise refuse(name, f"{name} must be a list of {self.such_as}.")
+
+
+class Moment(Declared):
+    """A date and time (ISO 8601; without an offset, UK time), or null or left out."""
+
+    def check(self, value: object, name: str) -> object:
+        try:
+            return None if value is None else parse_moment(value, name)
+        except Invalid as exc:
+            raise refuse(name, exc.errors[name]) from None
 
 
 class Base64Files(Declared):
@@ -182,6 +222,13 @@ class Base64Files(Declared):
 
 class Described(Declared):
     """A query parameter whose rules the given parser checks (a service's filters, paging)."""
+
+
+class Among(Described):
+    """A query filter that is one of ``values`` or nothing (blank: the server trims it)."""
+
+    def __init__(self, values: Iterable[str], description: str | None = None) -> None:
+        super().__init__({**blocks.blank_or(values), **({"description": description} if description else {})})
 
 
 def _iso(value: dt.date | None) -> str | None:
@@ -233,6 +280,8 @@ class Body(BaseModel):
     needed: ClassVar[dict[str, str]] = {}
     required: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[dict[str, Any]] = {}
+    #: What some fields must be in this body beyond their declaration (``{"artwork": {"minItems": 1}}``).
+    narrowed: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def read(cls: type[B]) -> B:
@@ -243,6 +292,20 @@ class Body(BaseModel):
         if missing:
             raise Invalid(missing)
         return model
+
+    @classmethod
+    def document(cls, schema: dict[str, Any]) -> None:
+        """Complete the schema pydantic wrote: the fields that must be given (not null either, so that
+        a body and a change to it can share their fields' declarations), ``narrowed``, then ``extra``."""
+        schema["required"] = [*cls.required, *(n for n in cls.needed if n not in cls.required)]
+        if not schema["required"]:
+            del schema["required"]
+        fields = schema.get("properties", {})
+        for name in cls.required:
+            fields[name] = blocks.not_null(fields[name])
+        for name, narrowing in cls.narrowed.items():
+            fields[name] = {**fields[name], **narrowing}
+        schema.update(cls.extra)
 
 
 class Query(BaseModel):
@@ -462,10 +525,7 @@ def components() -> dict[str, Any]:
     for model in models:
         schema = _inline(found[model.__name__], found, {m.__name__ for m in models} | set(SCHEMAS))
         if issubclass(model, Body):
-            schema["required"] = [*model.required, *(n for n in model.needed if n not in model.required)]
-            if not schema["required"]:
-                del schema["required"]
-            schema.update(model.extra)
+            model.document(schema)
         schemas[model.__name__] = schema
     return {**{name: dict(schema) for name, schema in SCHEMAS.items()}, **schemas}
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, cast
 
-from flask import request, url_for
+from flask import request
 from flask.wrappers import Response
 from pydantic import Field, WithJsonSchema
 
 from registry import db
 from registry.api import blocks
+from registry.api.kinds import Links, PageQuery, Person, Routes, Step, stated
 from registry.api.operations import (
+    Among,
     Answer,
     Body,
     Choice,
@@ -24,7 +26,6 @@ from registry.api.operations import (
     MaybeDate,
     Out,
     Paged,
-    Query,
     ShownTimestamp,
     Text,
     Timestamp,
@@ -33,30 +34,28 @@ from registry.api.operations import (
     reply,
 )
 from registry.api.support import acting_user
+from registry.api.transitions import Action, ActionBody, row
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels import services
+from registry.channels.kind import KIND
 from registry.channels.models import Channel as ChannelRecord
 from registry.channels.models import ChannelTransition
-from registry.channels.platforms import MAX_INPUT_LENGTH, Platform
+from registry.channels.platforms import MAX_INPUT_LENGTH
 from registry.channels.services import LIMITS, REASON_MAX, SORTS
 from registry.channels.views import EXPORT_COLUMNS
-from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
+from registry.channels.workflow import LIFECYCLE, ChannelAction, ChannelStatus
 from registry.errors import NotPermitted
+from registry.lifecycle.table import Need, Transition
 from registry.web.exports import csv_response
-from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
+from registry.web.pagination import page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
 
-PLATFORMS = [p.value for p in Platform]
 STATUSES = [s.value for s in ChannelStatus]
 
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The channel's reference, such as CH-0042.",
-    "schema": {"type": "string", "pattern": "^CH-[0-9]{1,9}$", "examples": ["CH-0001"]},
-}
+REFERENCE = blocks.reference_parameter(
+    "The channel's reference, such as CH-0042.", "CH-0001", pattern="^CH-[0-9]{1,9}$"
+)
 
 # --- how a channel looks ----------------------------------------------------------------------------
 
@@ -66,7 +65,7 @@ class PublicChannel(Out):
 
     named: ClassVar[bool] = True
     reference: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^CH-[0-9]+$"})]
-    platform: Annotated[str, one_of(PLATFORMS)]
+    platform: Annotated[str, one_of(blocks.PLATFORMS)]
     platform_label: str
     handle: str
     url: str
@@ -76,22 +75,8 @@ class PublicChannel(Out):
     status_changed_at: Timestamp
 
 
-class Person(Out):
-    name: str
-    email: str
-
-
-class Links(Out):
-    self: str
-    html: str
-
-
-class Step(Out):
-    action: str
-    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
-    to_status: Annotated[str, one_of(STATUSES)]
-    actor: str
-    occurred_at: Timestamp
+class ChannelStep(Step):
+    statuses: ClassVar[list[str]] = STATUSES
     reason: str | None
 
 
@@ -115,22 +100,18 @@ class Channel(PublicChannel):
         default=None, description="Shown to the requester, the communications team and auditors; null for others."
     )
     links: Links
-    history: list[Step] = Field(default=[], description="Every step, oldest first (only on a single channel).")
+    history: list[ChannelStep] = Field(default=[], description="Every step, oldest first (only on a single channel).")
 
     @classmethod
     def shown(cls, channel: ChannelRecord, viewer: User, history: list[ChannelTransition] | None = None) -> Channel:
         """``channel`` as ``viewer`` may see it, with its ``history`` if given."""
-        links = Links(
-            self=url_for("api.get_channel", reference=channel.reference),
-            html=url_for("channels.detail", reference=channel.reference),
-        )
+        links = Links.of("channel", "channels", channel.reference)
         if not services.sees_everything(viewer, channel):
             return cls.taking(channel, links=links)
         internal: dict[str, Any] = {name: getattr(channel, name) for name in INTERNAL}
         if history is not None:
-            internal["history"] = [Step.taking(s, actor=s.actor.name) for s in history]
-        requester = Person(name=channel.requester.name, email=channel.requester.email)
-        return cls.taking(channel, links=links, requested_by=requester, **internal)
+            internal["history"] = [ChannelStep.of(s) for s in history]
+        return cls.taking(channel, links=links, requested_by=Person.of(channel.requester), **internal)
 
 
 INTERNAL = (
@@ -162,7 +143,7 @@ def _plan(limit: int) -> Text:
 class ChannelRequest(Body):
     required = ("platform", "handle", "display_name", "department", "purpose", "audience", "policy_acknowledged")
 
-    platform: Annotated[str | None, Text({"type": "string", "enum": PLATFORMS})] = None
+    platform: Annotated[str | None, Text({"type": "string", "enum": blocks.PLATFORMS})] = None
     handle: Annotated[
         str | None,
         Text(
@@ -196,40 +177,22 @@ class ChannelRequest(Body):
     policy_acknowledged: Annotated[bool | None, Flag({"type": "boolean", "const": True})] = None
 
     def request(self) -> services.ChannelRequest:
-        return services.ChannelRequest(**self.model_dump(exclude_none=True))
+        return stated(self, services.ChannelRequest)
 
 
-_NOT_TAKEN = {"handle": {"enum": [None, ""]}, "url": {"enum": [None, ""]}}
+def _activating(t: Transition[ChannelStatus, ChannelAction]) -> Need:
+    """Only activation takes the live account's handle or address."""
+    return Need.OPTIONAL if t.action is ChannelAction.ACTIVATE else Need.NONE
 
 
-class TransitionRequest(Body):
-    needed: ClassVar[dict[str, str]] = {
-        "action": "Give an action: approve, reject, request_info, resubmit, activate, suspend, reinstate, "
-        "retire or withdraw."
+class TransitionRequest(ActionBody):
+    actions: ClassVar[dict[str, Action[ChannelRecord]]] = {
+        t.action.value: row(KIND, t, services.transition, handle=_activating(t), url=_activating(t))
+        for t in LIFECYCLE.transitions
     }
-    extra: ClassVar[dict[str, Any]] = {
-        "anyOf": [
-            blocks.branch(
-                "action",
-                [t.action.value for t in TRANSITIONS.values() if t.reason_required],
-                needs=["reason"],
-                reason=blocks.given({}),
-                **_NOT_TAKEN,
-            ),
-            blocks.branch(
-                "action",
-                [
-                    t.action.value
-                    for t in TRANSITIONS.values()
-                    if not t.reason_required and t.action is not ChannelAction.ACTIVATE
-                ],
-                **_NOT_TAKEN,
-            ),
-            blocks.branch("action", [ChannelAction.ACTIVATE.value]),
-        ]
-    }
+    #: Any handle or address but none at all is refused, even blank, when the action is not activate.
+    absent: ClassVar[dict[str, dict[str, Any]]] = {"handle": {"enum": [None, ""]}, "url": {"enum": [None, ""]}}
 
-    action: Annotated[str | None, Text({"type": "string", "enum": [a.value for a in ChannelAction]})] = None
     reason: Annotated[
         str | None,
         Text(
@@ -259,11 +222,11 @@ class TransitionRequest(Body):
     ] = None
 
 
-class ChannelQuery(Query):
-    status: Annotated[str, Described(blocks.blank_or(STATUSES)), Field(description="Empty means any status.")] = ""
-    platform: Annotated[str, Described(blocks.blank_or(PLATFORMS)), Field(description="Empty means any platform.")] = ""
+class ChannelQuery(PageQuery):
+    status: Annotated[str, Among(STATUSES, "Empty means any status.")] = ""
+    platform: Annotated[str, Among(blocks.PLATFORMS, "Empty means any platform.")] = ""
     department: Annotated[str, FreeText(200)] = ""
-    q: Annotated[str, FreeText(200), Field(description="Text in the name, handle or department, or a reference.")] = ""
+    q: Annotated[str, FreeText(200, description="Text in the name, handle or department, or a reference.")] = ""
     sort: Annotated[
         str, Described({"type": "string", "enum": ["", *SORTS]}), Field(description="Empty means by reference.")
     ] = ""
@@ -275,13 +238,9 @@ class ChannelQuery(Query):
         Choice(("json", "csv"), "json"),
         Field(description="`csv` downloads every matching channel (comms and auditors)."),
     ] = "json"
-    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
-    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
 
 
 # --- routes -----------------------------------------------------------------------------------------
-
-CHANNEL = Answer(Channel, "The channel.")
 
 
 @operation(
@@ -332,78 +291,38 @@ def list_channels() -> Response:
     return reply(ChannelPage.of(result, [Channel.shown(c, viewer) for c in result.items]))
 
 
-@operation(
-    "POST",
-    "/channels",
-    id="requestChannel",
-    summary="Request a new channel (any signed-in user).",
-    permission=Permission.CHANNEL_REQUEST,
-    limit=API_PER_CLIENT,
-    body=ChannelRequest,
-    answers={
-        201: Answer(
-            Channel,
-            "The request, in status `requested`.",
-            headers={
-                "Location": {
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "The new channel's API address.",
-                }
-            },
-            links={
-                name: {"operationId": name, "parameters": {"reference": "$response.body#/reference"}}
-                for name in ("getChannel", "transitionChannel")
-            },
-        )
-    },
-)
-def create_channel() -> Response:
-    channel = services.request_channel(ChannelRequest.read().request(), acting_user())
-    response = reply(Channel.shown(channel, acting_user(), services.history(channel)), 201)
-    response.headers["Location"] = url_for("api.get_channel", reference=channel.reference)
-    return response
-
-
-def visible(reference: str) -> ChannelRecord:
+def visible(reference: str, viewer: User) -> ChannelRecord:
     """The channel, if the caller may see it (403 otherwise, 404 if there is none)."""
     channel = services.get_channel(reference)
-    if not services.can_view(acting_user(), channel):
+    if not services.can_view(viewer, channel):
         raise NotPermitted("You can see your own requests and the Trust's official channels only.")
     return channel
 
 
-@operation(
-    "GET",
-    "/channels/<reference>",
-    id="getChannel",
-    summary="One channel with its history.",
+CHANNELS: Routes[ChannelRecord] = Routes(
+    path="/channels",
     permission=Permission.CHANNEL_LIST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    answers={200: CHANNEL},
+    reference=REFERENCE,
+    find=visible,
+    show=lambda channel: Channel.shown(channel, acting_user(), services.history(channel)),
+    model=Channel,
+    shown="The channel, with its history.",
 )
-def get_channel(reference: str) -> Response:
-    channel = visible(reference)
-    return reply(Channel.shown(channel, acting_user(), services.history(channel)))
-
-
-@operation(
-    "POST",
-    "/channels/<reference>/transitions",
-    id="transitionChannel",
-    summary="Move a channel along its lifecycle.",
-    permission=Permission.CHANNEL_LIST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=TransitionRequest,
-    answers={200: Answer(Channel, "The channel after the transition.")},
-    refusals={409: "The channel's state, or the four-eyes rule, does not allow this action."},
+CHANNELS.asking(
+    "requestChannel",
+    "Request a new channel (any signed-in user).",
+    ChannelRequest,
+    lambda given: services.request_channel(given.request(), acting_user()),
+    "The request, in status `requested`.",
+    links={
+        name: {"operationId": name, "parameters": {"reference": "$response.body#/reference"}}
+        for name in ("getChannel", "transitionChannel")
+    },
+    permission=Permission.CHANNEL_REQUEST,
 )
-def transition(reference: str) -> Response:
-    channel = visible(reference)
-    fields = TransitionRequest.read()
-    channel = services.transition(
-        channel, fields.action or "", acting_user(), reason=fields.reason, handle=fields.handle, url=fields.url
-    )
-    return reply(Channel.shown(channel, acting_user(), services.history(channel)))
+CHANNELS.reading("One channel with its history.")
+CHANNELS.moving(
+    "Move a channel along its lifecycle.",
+    TransitionRequest,
+    "The channel's state, or the four-eyes rule, does not allow this action.",
+)

@@ -10,23 +10,22 @@ to the limit, each and together, fit, as they do in the browser's form.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Annotated, Any, ClassVar
 
-from flask import request, url_for
+from flask import url_for
 from flask.wrappers import Response
 from pydantic import Field, WithJsonSchema
 
-from registry import clock, db
+from registry import clock
 from registry.api import blocks
+from registry.api.kinds import SIZE_NOTE, Links, PageQuery, Person, Routes, Step, StoredFile, stated
 from registry.api.operations import (
+    Among,
     Answer,
     Base64Files,
     Body,
     Date,
-    Declared,
-    Described,
     Flag,
     FreeText,
     Ids,
@@ -36,107 +35,68 @@ from registry.api.operations import (
     MaybeTimestamp,
     Out,
     Paged,
-    Query,
     Text,
+    Texts,
     Timestamp,
     one_of,
     operation,
-    refuse,
     reply,
 )
-from registry.api.support import acting_user, room_for_base64
+from registry.api.support import acting_user
+from registry.api.transitions import Action, ActionBody, row
+from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.consent import letter as letters
 from registry.consent import services
+from registry.consent.kind import KIND
 from registry.consent.models import LogoConsent as ConsentRecord
-from registry.consent.models import LogoConsentArtwork, LogoConsentCheck
+from registry.consent.models import LogoConsentCheck
 from registry.consent.workflow import (
     DECISIONS,
     SHOWN_STATUSES,
     STATUS_LABELS,
     TRANSITIONS,
     Asset,
+    ConsentAction,
     ConsentStatus,
+    ConsentTransition,
     Medium,
 )
-from registry.uploads import services as uploads
-from registry.uploads.models import UploadType
-from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
+from registry.lifecycle.table import Need
 from registry.web.throttle import API_PER_CLIENT
 
 ARTWORK_MAX_FILES = 20
 ASSETS = [a.value for a in Asset]
 MEDIA = [m.value for m in Medium]
+STATUSES = [s.value for s in ConsentStatus]
 LIMITS = services.LIMITS
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The request reference (LCR-0042) or, once approved, the consent reference (LC-2026-0042).",
-    "schema": {"type": "string", "maxLength": 40, "examples": ["LCR-0001", "LC-2026-0001"]},
-}
-DATE = {"type": "string", "format": "date"}
+REFERENCE = blocks.reference_parameter(
+    "The request reference (LCR-0042) or, once approved, the consent reference (LC-2026-0042).",
+    "LCR-0001",
+    "LC-2026-0001",
+    maxLength=40,
+)
 #: A PNG of one pixel in NHS blue: artwork the upload checks accept.
 ARTWORK_EXAMPLE = {
     "filename": "poster.png",
     "content_base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mNgiNsBAAF4ARd5aW+TAAAAAElFTkSuQmCC",
 }
-SIZE_NOTE = (
-    "Each file, and all the files together, may be up to the upload size limit (REGISTRY_MAX_UPLOAD_MB, "
-    "10 MB unless configured otherwise) before base64 encoding: the request body may be 4/3 of the "
-    "limit plus 512 KB, room for the files base64-encoded and the other fields."
-)
-TOO_BIG = (
-    "The body is larger than 4/3 of the upload size limit plus 512 KB: the files, before base64 "
-    "encoding, add up to more than the upload size limit (10 MB unless configured otherwise)."
-)
-
 # --- how a consent looks ----------------------------------------------------------------------------
 
 
-class Person(Out):
-    name: str
-    email: str
-
-
-class ConsentLinks(Out):
-    self: str
-    html: str
+class ConsentLinks(Links):
     letter: str | None = Field(description="The printable consent letter, once approved.")
     letter_pdf: str | None = Field(description="The letter as a PDF, where the server has the PDF dependency.")
 
 
-class ConsentStep(Out):
-    action: str
-    from_status: str | None
-    to_status: Annotated[str, one_of(s.value for s in ConsentStatus)]
-    actor: str
-    occurred_at: Timestamp
+class ConsentStep(Step):
+    statuses: ClassVar[list[str]] = STATUSES
     note: str | None
 
 
-class ConsentArtwork(Out):
-    id: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
-    name: str
-    content_type: Annotated[str, one_of(t.value for t in UploadType)]
-    size: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
-    sha256: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[0-9a-f]{64}$"})]
+class ConsentArtwork(StoredFile):
     current: bool
-    added_at: Timestamp
     removed_at: MaybeTimestamp
-    url: str
-
-    @classmethod
-    def of(cls, reference: str, a: LogoConsentArtwork) -> ConsentArtwork:
-        return cls.taking(
-            a.upload,
-            id=a.upload_id,
-            name=a.upload.original_name,
-            current=a.is_current,
-            added_at=a.added_at,
-            removed_at=a.removed_at,
-            url=url_for("api.consent_artwork", reference=reference, upload_id=a.upload_id),
-        )
 
 
 class ConsentCheck(Out):
@@ -200,8 +160,16 @@ class LogoConsent(Out):
         if full:
             steps = services.history(consent)
             extra = {
-                "history": [ConsentStep.taking(s, actor=s.actor.name) for s in steps],
-                "artwork": [ConsentArtwork.of(ref, a) for a in services.artwork_of(consent)],
+                "history": [ConsentStep.of(s) for s in steps],
+                "artwork": [
+                    ConsentArtwork.of(
+                        a,
+                        url_for("api.consent_artwork", reference=ref, upload_id=a.upload_id),
+                        current=a.is_current,
+                        removed_at=a.removed_at,
+                    )
+                    for a in services.artwork_of(consent)
+                ],
                 "checklist": [ConsentCheck.of(c) for c in services.checks_of(services.last_decision(steps))],
             }
         return cls.taking(
@@ -210,10 +178,11 @@ class LogoConsent(Out):
             status_label=consent.status_label_on(today),
             media=[m.value for m in consent.media],
             decided_by=consent.decided_by.name if consent.decided_by else None,
-            requested_by=Person(name=consent.requester.name, email=consent.requester.email),
-            links=ConsentLinks(
-                self=url_for("api.get_consent", reference=ref),
-                html=url_for("consent.detail", reference=ref),
+            requested_by=Person.of(consent.requester),
+            links=ConsentLinks.of(
+                "consent",
+                "consent",
+                ref,
                 letter=url_for("consent.letter", reference=ref) if approved else None,
                 letter_pdf=url_for("consent.letter_pdf", reference=ref)
                 if approved and letters.pdf_available()
@@ -227,22 +196,7 @@ class LogoConsentPage(Paged[LogoConsent]):
     pass
 
 
-def _full(consent: ConsentRecord, status: int = 200) -> Response:
-    return reply(LogoConsent.shown(consent, today=clock.today(), full=True), status)
-
-
 # --- what a request may hold ------------------------------------------------------------------------
-
-
-class MediaList(Declared):
-    """Where the artwork will appear: a list of text."""
-
-    def check(self, value: object, name: str) -> object:
-        if value is None:
-            return None
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise refuse(name, f'{name} must be a list of text, such as ["print", "web"].')
-        return tuple(value)
 
 
 def _artwork(**schema: Any) -> Base64Files:
@@ -263,6 +217,7 @@ _MEDIA = {
     "items": {"type": "string", "enum": MEDIA},
     "description": "Where it will appear; a medium named twice counts once.",
 }
+_TEXTS = 'text, such as ["print", "web"]'
 _STARTS = f"Today or later, and within {services.START_WITHIN_YEARS} years."
 _EXAMPLES = {
     "title": "Flu campaign poster",
@@ -272,19 +227,52 @@ _EXAMPLES = {
 }
 
 
-def _text(name: str, *, null: bool = False) -> Text:
-    schema = blocks.required_text(LIMITS[name], examples=[_EXAMPLES[name]])
-    return Text({**schema, "type": ["string", "null"]} if null else schema)
+def _text(name: str) -> Text:
+    return Text({**blocks.required_text(LIMITS[name], examples=[_EXAMPLES[name]]), "type": ["string", "null"]})
 
 
 class Answers(Body):
-    """What a requester states: the fields a new request and a resubmission share."""
+    """What a requester states: the fields a new request and a resubmission share (each may be null in a
+    resubmission, where null leaves it as it is)."""
+
+    title: Annotated[str | None, _text("title")] = None
+    department: Annotated[str | None, _text("department")] = None
+    asset: Annotated[str | None, Text({"type": ["string", "null"], "enum": [*ASSETS, None]})] = None
+    purpose: Annotated[str | None, _text("purpose")] = None
+    media: Annotated[tuple[str, ...] | None, Texts({**_MEDIA, "type": ["array", "null"]}, such_as=_TEXTS)] = None
+    audience: Annotated[str | None, _text("audience")] = None
+    partner_involved: Annotated[bool | None, Flag({"type": ["boolean", "null"]})] = None
+    partner_name: Annotated[
+        str | None,
+        Text(
+            blocks.optional_text(
+                description=f"Required when the request names a partner (partner_involved is true, or, in a "
+                f"resubmission, stays true), at most {LIMITS['partner_name']} characters; not read otherwise."
+            )
+        ),
+    ] = None
+    starts_on: Annotated[dt.date | None, IsoDate(blocks.or_null(blocks.DATE, description=_STARTS))] = None
+    ends_on: Annotated[
+        dt.date | None,
+        IsoDate(
+            blocks.or_null(
+                blocks.DATE,
+                description=f"On or after the start date, and at most {services.PERIOD_MAX_YEARS} years after it.",
+            )
+        ),
+    ] = None
+    artwork: Annotated[
+        Any,
+        _artwork(
+            type=["array", "null"],
+            description="The draft artwork, each file checked by its content (in a resubmission, artwork to add: "
+            "at least one piece must remain or be added). " + SIZE_NOTE,
+        ),
+    ] = None
 
     def request(self, base: services.ConsentRequest | None = None) -> services.ConsentRequest:
         """The request as stated (with ``base``: fields not given keep ``base``'s values)."""
-        names = {f.name for f in dataclasses.fields(services.ConsentRequest)}
-        given = {name: value for name, value in self.model_dump(include=names).items() if value is not None}
-        return dataclasses.replace(base, **given) if base is not None else services.ConsentRequest(**given)
+        return stated(self, services.ConsentRequest, base)
 
 
 class LogoConsentRequest(Answers):
@@ -300,6 +288,7 @@ class LogoConsentRequest(Answers):
         "ends_on",
         "artwork",
     )
+    narrowed: ClassVar[dict[str, dict[str, Any]]] = {"artwork": {"minItems": 1}}
     extra: ClassVar[dict[str, Any]] = {
         "anyOf": [
             blocks.branch(
@@ -312,38 +301,6 @@ class LogoConsentRequest(Answers):
         ]
     }
 
-    title: Annotated[str | None, _text("title")] = None
-    department: Annotated[str | None, _text("department")] = None
-    asset: Annotated[str | None, Text({"type": "string", "enum": ASSETS})] = None
-    purpose: Annotated[str | None, _text("purpose")] = None
-    media: Annotated[tuple[str, ...] | None, MediaList(_MEDIA)] = None
-    audience: Annotated[str | None, _text("audience")] = None
-    partner_involved: Annotated[bool | None, Flag({"type": "boolean"})] = None
-    partner_name: Annotated[
-        str | None,
-        Text(
-            blocks.optional_text(
-                description=f"Required when partner_involved is true (at most {LIMITS['partner_name']} "
-                "characters); not read otherwise."
-            )
-        ),
-    ] = None
-    starts_on: Annotated[dt.date | None, IsoDate({**DATE, "description": _STARTS})] = None
-    ends_on: Annotated[
-        dt.date | None,
-        IsoDate(
-            {**DATE, "description": f"On or after starts_on, and at most {services.PERIOD_MAX_YEARS} years after it."}
-        ),
-    ] = None
-    artwork: Annotated[
-        Any,
-        _artwork(
-            type="array",
-            minItems=1,
-            description="The draft artwork, each file checked by its content. " + SIZE_NOTE,
-        ),
-    ] = None
-
 
 class LogoConsentResubmission(Answers):
     extra: ClassVar[dict[str, Any]] = {
@@ -351,38 +308,6 @@ class LogoConsentResubmission(Answers):
         "rule of a new one, and goes back to the communications team."
     }
 
-    title: Annotated[str | None, _text("title", null=True)] = None
-    department: Annotated[str | None, _text("department", null=True)] = None
-    asset: Annotated[str | None, Text({"type": ["string", "null"], "enum": [*ASSETS, None]})] = None
-    purpose: Annotated[str | None, _text("purpose", null=True)] = None
-    media: Annotated[tuple[str, ...] | None, MediaList({**_MEDIA, "type": ["array", "null"]})] = None
-    audience: Annotated[str | None, _text("audience", null=True)] = None
-    partner_involved: Annotated[bool | None, Flag({"type": ["boolean", "null"]})] = None
-    partner_name: Annotated[
-        str | None,
-        Text(
-            blocks.optional_text(
-                description=f"Required when the request names a partner (at most {LIMITS['partner_name']} characters)."
-            )
-        ),
-    ] = None
-    starts_on: Annotated[dt.date | None, IsoDate(blocks.or_null(DATE, description=_STARTS))] = None
-    ends_on: Annotated[
-        dt.date | None,
-        IsoDate(
-            blocks.or_null(
-                DATE,
-                description=f"On or after the start date, and at most {services.PERIOD_MAX_YEARS} years after it.",
-            )
-        ),
-    ] = None
-    artwork: Annotated[
-        Any,
-        _artwork(
-            type=["array", "null"],
-            description="Artwork to add. At least one piece must remain or be added. " + SIZE_NOTE,
-        ),
-    ] = None
     remove_artwork: Annotated[
         list[int] | None,
         Ids(
@@ -396,28 +321,43 @@ class LogoConsentResubmission(Answers):
     note: Annotated[str | None, Text(blocks.optional_text(services.NOTE_MAX))] = None
 
 
-class LogoConsentDecision(Body):
-    required: ClassVar[tuple[str, ...]] = ("decision",)
-    extra: ClassVar[dict[str, Any]] = {
-        "anyOf": [
-            blocks.branch(
-                "decision",
-                [t.action.value],
-                needs=[*(["note"] if t.note_required else []), *(["conditions"] if t.conditions_required else [])],
-                **({"note": blocks.given({})} if t.note_required else {}),
-                conditions=blocks.given({}) if t.conditions_required else blocks.NOT_TAKEN,
-                **({} if t.approves else {"expires_on": {"type": "null"}}),
-            )
-            for t in (TRANSITIONS[action] for action in DECISIONS)
-        ]
+def _decide(
+    consent: ConsentRecord, action: str, actor: User, checked: list[int] | None, **fields: Any
+) -> ConsentRecord:
+    return services.decide(consent, action, actor, checked=checked or [], **fields)
+
+
+def _withdraw(consent: ConsentRecord, action: str, actor: User, note: str | None) -> ConsentRecord:
+    return services.withdraw(consent, actor, note=note)
+
+
+def _decision(t: ConsentTransition) -> Action[ConsentRecord]:
+    """Conditions are taken only to approve with conditions (and then required), an expiry date only to approve."""
+    return row(
+        KIND,
+        t,
+        _decide,
+        conditions=Need.REQUIRED if t.conditions_required else Need.NONE,
+        expires_on=Need.OPTIONAL if t.approves else Need.NONE,
+        checked=Need.OPTIONAL,
+    )
+
+
+class LogoConsentTransitionRequest(ActionBody):
+    """A decision (comms; not on one's own request) or the requester's withdrawal. Changing a request and
+    resubmitting it is POST /api/v1/consents/{reference}/resubmission, so resubmit is not one of these actions."""
+
+    actions: ClassVar[dict[str, Action[ConsentRecord]]] = {
+        **{action.value: _decision(TRANSITIONS[action]) for action in DECISIONS},
+        ConsentAction.WITHDRAW.value: row(KIND, TRANSITIONS[ConsentAction.WITHDRAW], _withdraw),
     }
 
-    decision: Annotated[str | None, Text({"type": "string", "enum": [a.value for a in DECISIONS]})] = None
     note: Annotated[
         str | None,
         Text(
             blocks.optional_text(
-                services.NOTE_MAX, description="Required for request_changes (what to change) and reject (why)."
+                services.NOTE_MAX,
+                description="Required for request_changes (what to change) and reject (why); optional otherwise.",
             )
         ),
     ] = None
@@ -433,7 +373,7 @@ class LogoConsentDecision(Body):
         dt.date | None,
         IsoDate(
             blocks.or_null(
-                DATE,
+                blocks.DATE,
                 description="Approvals only. Default: the end of the use; not before it, nor before today, and at "
                 f"most {services.EXPIRY_AFTER_END_MAX_YEARS} years after it.",
             )
@@ -445,40 +385,23 @@ class LogoConsentDecision(Body):
             {
                 "type": ["array", "null"],
                 "items": {"type": "integer"},
-                "description": "Ids of the current checklist items the artwork meets; approve needs them all.",
+                "description": "Decisions only: ids of the current checklist items the artwork meets; approve "
+                "needs them all.",
             }
         ),
     ] = None
 
 
-class LogoConsentWithdrawal(Body):
-    note: Annotated[str | None, Text(blocks.optional_text(services.NOTE_MAX))] = None
-
-
-class ConsentQuery(Query):
+class ConsentQuery(PageQuery):
     q: Annotated[
-        str,
-        FreeText(200),
-        Field(description="Text in the title, purpose, department, partner or requester, or a reference."),
+        str, FreeText(200, description="Text in the title, purpose, department, partner or requester, or a reference.")
     ] = ""
-    status: Annotated[
-        str,
-        Described(blocks.blank_or(SHOWN_STATUSES)),
-        Field(description="Empty means any. `approved` excludes expired approvals."),
-    ] = ""
-    asset: Annotated[
-        str,
-        Described(blocks.blank_or(ASSETS)),
-        Field(description="`trust_logo` and `nhs_lozenge` include requests for both."),
-    ] = ""
-    medium: Annotated[str, Described(blocks.blank_or(MEDIA))] = ""
+    status: Annotated[str, Among(SHOWN_STATUSES, "Empty means any. `approved` excludes expired approvals.")] = ""
+    asset: Annotated[str, Among(ASSETS, "`trust_logo` and `nhs_lozenge` include requests for both.")] = ""
+    medium: Annotated[str, Among(MEDIA)] = ""
     expiring_soon: Annotated[
-        str,
-        Described(blocks.blank_or(["true", "false"])),
-        Field(description=f"`true`: approvals expiring within {services.EXPIRING_SOON_DAYS} days."),
+        str, Among(["true", "false"], f"`true`: approvals expiring within {services.EXPIRING_SOON_DAYS} days.")
     ] = ""
-    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
-    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
 
 
 class ConsentChecklistItem(Out):
@@ -496,155 +419,73 @@ class ConsentChecklist(Listing[ConsentChecklistItem]):
 
 # --- routes -----------------------------------------------------------------------------------------
 
-SHOWN = Answer(LogoConsent, "The request with its history, artwork and last checklist.")
+
+def _ask(given: LogoConsentRequest) -> ConsentRecord:
+    return services.request_consent(given.request(), given.artwork or [], acting_user())
 
 
-@operation(
-    "GET",
-    "/consents",
-    id="listConsents",
-    summary="Logo and lozenge consent requests: all for comms and auditors, one's own for others.",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    query=ConsentQuery,
-    answers={200: Answer(LogoConsentPage, "A page of requests, newest first.")},
-)
-def list_consents() -> Response:
-    """Consent requests the caller may see: all for comms and auditors, one's own otherwise."""
-    _, (filters, (page, per_page)) = ConsentQuery.read(
-        lambda: services.ConsentFilters.parse(request.args, strict=True), lambda: page_args(25, strict=True)
-    )
-    today = clock.today()
-    result = paginate(db.session(), services.search(filters, acting_user(), today=today), page, per_page)
-    return reply(LogoConsentPage.of(result, [LogoConsent.shown(c, today=today) for c in result.items]))
-
-
-@operation(
-    "POST",
-    "/consents",
-    id="requestConsent",
-    summary="Ask for consent to use the Trust logo or the NHS lozenge, with the draft artwork.",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    body=LogoConsentRequest,
-    answers={
-        201: Answer(
-            LogoConsent,
-            "The request, waiting for a decision.",
-            headers={"Location": {"required": True, "schema": {"type": "string"}}},
-        )
-    },
-    refusals={413: TOO_BIG},
-)
-def create_consent() -> Response:
-    room_for_base64()
-    given = LogoConsentRequest.read()
-    consent = services.request_consent(given.request(), given.artwork or [], acting_user())
-    response = _full(consent, 201)
-    response.headers["Location"] = url_for("api.get_consent", reference=consent.request_reference)
-    return response
-
-
-@operation(
-    "GET",
-    "/consents/<reference>",
-    id="getConsent",
-    summary="One request, with its history, artwork and last checklist (404 if not the caller's).",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    answers={200: SHOWN},
-)
-def get_consent(reference: str) -> Response:
-    return _full(services.visible_consent(reference, acting_user()))
-
-
-@operation(
-    "POST",
-    "/consents/<reference>/decision",
-    id="decideConsent",
-    summary="Approve (with or without conditions), ask for changes or reject (comms).",
-    permission=Permission.CONSENT_DECIDE,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=LogoConsentDecision,
-    answers={200: SHOWN},
-    refusals={409: "The request is not waiting for a decision, or the caller made it (four-eyes rule)."},
-)
-def decide_consent(reference: str) -> Response:
-    consent = services.visible_consent(reference, acting_user())
-    given = LogoConsentDecision.read()
-    consent = services.decide(
-        consent,
-        given.decision or "",
-        acting_user(),
-        note=given.note,
-        conditions=given.conditions,
-        expires_on=given.expires_on,
-        checked=given.checked or [],
-    )
-    return _full(consent)
-
-
-@operation(
-    "POST",
-    "/consents/<reference>/withdrawal",
-    id="withdrawConsent",
-    summary="Withdraw one's own request while it is undecided or waiting for changes.",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=LogoConsentWithdrawal,
-    answers={200: SHOWN},
-    refusals={409: "The request has been decided or withdrawn already."},
-)
-def withdraw_consent(reference: str) -> Response:
-    consent = services.visible_consent(reference, acting_user())
-    return _full(services.withdraw(consent, acting_user(), note=LogoConsentWithdrawal.read().note))
-
-
-@operation(
-    "POST",
-    "/consents/<reference>/resubmission",
-    id="resubmitConsent",
-    summary="Change one's own request as comms asked and send it back for a decision.",
-    permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=LogoConsentResubmission,
-    answers={200: SHOWN},
-    refusals={409: "The request is not waiting for the requester's changes.", 413: TOO_BIG},
-)
-def resubmit_consent(reference: str) -> Response:
+def _resubmit(consent: ConsentRecord, given: LogoConsentResubmission, actor: User) -> ConsentRecord:
     """The requester changes what comms asked about (fields not given stay as they are) and resubmits."""
-    room_for_base64()
-    consent = services.visible_consent(reference, acting_user())
-    given = LogoConsentResubmission.read()
-    consent = services.resubmit(
+    return services.resubmit(
         consent,
         given.request(base=services.ConsentRequest.of(consent)),
-        acting_user(),
+        actor,
         add_artwork=given.artwork or [],
         remove_artwork=given.remove_artwork or [],
         note=given.note,
     )
-    return _full(consent)
 
 
-@operation(
-    "GET",
-    "/consents/<reference>/artwork/<int(max=2147483647):upload_id>",
-    id="getConsentArtwork",
-    summary="One artwork file of a request the caller may see, as a download.",
+CONSENTS: Routes[ConsentRecord] = Routes(
+    path="/consents",
     permission=Permission.CONSENT_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE, blocks.UPLOAD_ID_PARAM),
-    answers={200: Answer(None, blocks.FILE_DOWNLOAD["description"], content=blocks.FILE_DOWNLOAD["content"])},
+    reference=REFERENCE,
+    find=services.visible_consent,
+    show=lambda consent: LogoConsent.shown(consent, today=clock.today(), full=True),
+    model=LogoConsent,
+    shown="The request with its history, artwork and last checklist.",
+    reference_of=lambda consent: consent.request_reference,
 )
-def consent_artwork(reference: str, upload_id: int) -> Response:
-    """One artwork file of the request, as a download."""
-    consent = services.visible_consent(reference, acting_user())
-    return uploads.send(services.artwork_file(consent, upload_id))
+CONSENTS.listing(
+    "Logo and lozenge consent requests: all for comms and auditors, one's own for others.",
+    ConsentQuery,
+    LogoConsentPage,
+    services.ConsentFilters.parse,
+    lambda filters, user: services.search(filters, user, today=clock.today()),
+    lambda consent: LogoConsent.shown(consent, today=clock.today()),
+)
+CONSENTS.asking(
+    "requestConsent",
+    "Ask for consent to use the Trust logo or the NHS lozenge, with the draft artwork.",
+    LogoConsentRequest,
+    _ask,
+    "The request, waiting for a decision.",
+    files=True,
+)
+CONSENTS.reading("One request, with its history, artwork and last checklist (404 if not the caller's).")
+CONSENTS.moving(
+    "Approve (with or without conditions), ask for changes or reject (comms), or withdraw one's own request while "
+    "it is undecided or waiting for changes.",
+    LogoConsentTransitionRequest,
+    "The request's state does not allow this, or the caller made it (four-eyes rule).",
+)
+CONSENTS.changing(
+    "resubmission",
+    "resubmit_consent",
+    "resubmitConsent",
+    "Change one's own request as comms asked and send it back for a decision.",
+    LogoConsentResubmission,
+    _resubmit,
+    {409: "The request is not waiting for the requester's changes."},
+    files=True,
+)
+CONSENTS.file(
+    "artwork",
+    "consent_artwork",
+    "getConsentArtwork",
+    "One artwork file of a request the caller may see, as a download.",
+    services.artwork_file,
+)
 
 
 @operation(

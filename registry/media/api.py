@@ -9,91 +9,44 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from flask import request, url_for
-from flask.wrappers import Response
+from flask import url_for
 from pydantic import Field, WithJsonSchema
 
-from registry import db
 from registry.api import blocks
+from registry.api.kinds import SIZE_NOTE, Links, PageQuery, Person, Routes, Step, StoredFile, stated
 from registry.api.operations import (
-    Answer,
+    Among,
     Base64Files,
     Body,
-    Declared,
-    Described,
     Flag,
     FreeText,
     MaybeTimestamp,
+    Moment,
     Out,
     Paged,
-    Query,
     Text,
     Timestamp,
     one_of,
-    operation,
-    refuse,
-    reply,
 )
-from registry.api.support import acting_user, room_for_base64
+from registry.api.support import acting_user
+from registry.api.transitions import Action, ActionBody, row
 from registry.auth.permissions import Permission
-from registry.channels.platforms import Platform
-from registry.errors import Invalid
 from registry.media import services
+from registry.media.kind import KIND
 from registry.media.models import JOURNALIST_MAX, LINK_MAX, OUTLET_MAX, MediaContactStep
 from registry.media.models import MediaContact as ContactRecord
-from registry.media.workflow import ACTIONS, FILTER_VALUES, NOTE, TRANSITIONS, MediaContactStatus, Need
-from registry.text import parse_moment
-from registry.uploads import services as uploads
-from registry.uploads.models import UploadType
-from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
-from registry.web.throttle import API_PER_CLIENT
+from registry.media.workflow import ACTIONS, FILTER_VALUES, LIFECYCLE, NOTE, MediaContactStatus, Need
 
-PLATFORMS = [p.value for p in Platform]
 STATUSES = [s.value for s in MediaContactStatus]
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The approach's reference, such as MC-0042.",
-    "schema": {"type": "string", "maxLength": 40, "examples": ["MC-0001"]},
-}
-SIZE_NOTE = (
-    "Each file, and all the files together, may be up to the upload size limit (REGISTRY_MAX_UPLOAD_MB, "
-    "10 MB unless configured otherwise) before base64 encoding."
-)
-TOO_BIG = "The body is larger than 4/3 of the upload size limit plus 512 KB."
-
+REFERENCE = blocks.reference_parameter("The approach's reference, such as MC-0042.", "MC-0001", maxLength=40)
 # --- how an approach looks --------------------------------------------------------------------------
 
 
-class Person(Out):
-    name: str
-    email: str
-
-
-class Links(Out):
-    self: str
-    html: str
-
-
-class MediaContactHistoryStep(Out):
+class MediaContactHistoryStep(Step):
+    statuses: ClassVar[list[str]] = STATUSES
     action: Annotated[str, one_of(["report", *(a.value for a in ACTIONS), NOTE])]
-    from_status: Annotated[str | None, one_of(STATUSES, null=True)]
-    to_status: Annotated[str, one_of(STATUSES)]
-    actor: str
-    occurred_at: Timestamp
     advice: str | None
     note: str | None
-
-
-class Screenshot(Out):
-    id: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
-    name: str
-    content_type: Annotated[str, one_of(t.value for t in UploadType)]
-    size: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1})]
-    sha256: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[0-9a-f]{64}$"})]
-    added_at: Timestamp
-    url: str
 
 
 class MediaContact(Out):
@@ -104,7 +57,7 @@ class MediaContact(Out):
     reference: Annotated[str, WithJsonSchema({"type": "string", "pattern": "^MC-[0-9]{4,}$"})]
     status: Annotated[str, one_of(STATUSES)]
     status_label: Annotated[str, one_of(s.label for s in MediaContactStatus)]
-    platform: Annotated[str, one_of(PLATFORMS)]
+    platform: Annotated[str, one_of(blocks.PLATFORMS)]
     platform_label: str
     outlet: str | None
     journalist: str | None
@@ -127,7 +80,7 @@ class MediaContact(Out):
         description="Every step, oldest first (only on a single approach). The reporter sees no notes of the "
         "team's: no `note` steps, and `note` is null.",
     )
-    screenshots: list[Screenshot] = Field(default=[], description="The screenshots (only on a single approach).")
+    screenshots: list[StoredFile] = Field(default=[], description="The screenshots (only on a single approach).")
 
     @classmethod
     def shown(cls, contact: ContactRecord, *, everyone: bool, full: bool = False) -> MediaContact:
@@ -138,50 +91,27 @@ class MediaContact(Out):
         if full:
             extra["history"] = [_step(s, everyone) for s in services.history(contact, acting_user())]
             extra["screenshots"] = [
-                Screenshot.taking(
-                    e.upload,
-                    id=e.upload_id,
-                    name=e.upload.original_name,
-                    added_at=e.added_at,
-                    url=url_for("api.media_contact_screenshot", reference=ref, upload_id=e.upload_id),
-                )
+                StoredFile.of(e, url_for("api.media_contact_screenshot", reference=ref, upload_id=e.upload_id))
                 for e in services.evidence_of(contact)
             ]
         return cls.taking(
             contact,
             advised_by=contact.advised_by.name if contact.advised_by else None,
-            reported_by=Person(name=contact.reporter.name, email=contact.reporter.email),
-            links=Links(
-                self=url_for("api.get_media_contact", reference=ref), html=url_for("media.detail", reference=ref)
-            ),
+            reported_by=Person.of(contact.reporter),
+            links=Links.of("media_contact", "media", ref),
             **extra,
         )
 
 
 def _step(step: MediaContactStep, everyone: bool) -> MediaContactHistoryStep:
-    return MediaContactHistoryStep.taking(step, actor=step.actor.name, note=step.note if everyone else None)
+    return MediaContactHistoryStep.of(step, note=step.note if everyone else None)
 
 
 class MediaContactPage(Paged[MediaContact]):
     pass
 
 
-def _full(contact: ContactRecord, status: int = 200) -> Response:
-    everyone = services.sees_everything(acting_user())
-    return reply(MediaContact.shown(contact, everyone=everyone, full=True), status)
-
-
 # --- what a request may hold ------------------------------------------------------------------------
-
-
-class Moment(Declared):
-    """A date and time (ISO 8601; without an offset, UK time), or null or left out."""
-
-    def check(self, value: object, name: str) -> object:
-        try:
-            return None if value is None else parse_moment(value, name)
-        except Invalid as exc:
-            raise refuse(name, exc.errors[name]) from None
 
 
 class MediaContactReport(Body):
@@ -194,7 +124,7 @@ class MediaContactReport(Body):
         ],
     }
 
-    platform: Annotated[str | None, Text({"type": "string", "enum": PLATFORMS})] = None
+    platform: Annotated[str | None, Text({"type": "string", "enum": blocks.PLATFORMS})] = None
     outlet: Annotated[str | None, Text(blocks.optional_text(OUTLET_MAX, examples=["The Evening Post"]))] = None
     journalist: Annotated[str | None, Text(blocks.optional_text(JOURNALIST_MAX, examples=["Alex Reporter"]))] = None
     contacted_at: Annotated[
@@ -264,34 +194,17 @@ class MediaContactReport(Body):
     ] = None
 
     def approach(self) -> services.Approach:
-        given = self.model_dump(exclude_none=True, exclude={"screenshots"})
-        return services.Approach(**given)
+        return stated(self, services.Approach)
 
 
-def _triage_branch(action: str, **fields: Need) -> dict[str, Any]:
-    """What ``action`` needs of ``advice`` and ``note``: a required one given, one not taken blank."""
-    return blocks.branch(
-        "action",
-        [action],
-        needs=[name for name, need in fields.items() if need is Need.REQUIRED],
-        **{
-            name: blocks.given({}) if need is Need.REQUIRED else blocks.NOT_TAKEN
-            for name, need in fields.items()
-            if need is not Need.OPTIONAL
-        },
-    )
+class MediaContactTransitionRequest(ActionBody):
+    """The communications team's triage: a step of the table, or a note of the team's (the status stays)."""
 
-
-class MediaContactTriage(Body):
-    required: ClassVar[tuple[str, ...]] = ("action",)
-    extra: ClassVar[dict[str, Any]] = {
-        "anyOf": [
-            *(_triage_branch(t.action.value, advice=t.advice, note=t.note) for t in TRANSITIONS.values()),
-            _triage_branch(NOTE, advice=Need.NONE, note=Need.REQUIRED),
-        ]
+    actions: ClassVar[dict[str, Action[ContactRecord]]] = {
+        **{t.action.value: row(KIND, t, services.triage, advice=t.advice) for t in LIFECYCLE.transitions},
+        NOTE: Action(take=services.triage, needs={"note": Need.REQUIRED, "advice": Need.NONE}),
     }
 
-    action: Annotated[str | None, Text({"type": "string", "enum": [*(a.value for a in ACTIONS), NOTE]})] = None
     advice: Annotated[
         str | None,
         Text(
@@ -307,118 +220,57 @@ class MediaContactTriage(Body):
     ] = None
 
 
-class MediaContactQuery(Query):
-    status: Annotated[
-        str,
-        Described(blocks.blank_or(FILTER_VALUES)),
-        Field(description="Empty means any; `open` means any but closed."),
-    ] = ""
-    platform: Annotated[str, Described(blocks.blank_or(PLATFORMS))] = ""
+class MediaContactQuery(PageQuery):
+    status: Annotated[str, Among(FILTER_VALUES, "Empty means any; `open` means any but closed.")] = ""
+    platform: Annotated[str, Among(blocks.PLATFORMS)] = ""
     q: Annotated[
-        str,
-        FreeText(200),
-        Field(description="Text in the outlet, journalist, question or reporter, or a reference."),
+        str, FreeText(200, description="Text in the outlet, journalist, question or reporter, or a reference.")
     ] = ""
-    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
-    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
 
 
 # --- routes -----------------------------------------------------------------------------------------
 
-SHOWN = Answer(MediaContact, "The approach with its history and screenshots.")
+
+def _log(report: MediaContactReport) -> ContactRecord:
+    return services.log_approach(report.approach(), report.screenshots or [], acting_user())
 
 
-@operation(
-    "GET",
-    "/media-contacts",
-    id="listMediaContacts",
-    summary="Media approaches: all for comms and auditors, one's own for others.",
+MEDIA_CONTACTS: Routes[ContactRecord] = Routes(
+    path="/media-contacts",
     permission=Permission.MEDIA_CONTACT_REPORT,
-    limit=API_PER_CLIENT,
-    query=MediaContactQuery,
-    answers={200: Answer(MediaContactPage, "A page of approaches, newest first.")},
+    reference=REFERENCE,
+    find=services.visible_contact,
+    show=lambda contact: MediaContact.shown(contact, everyone=services.sees_everything(acting_user()), full=True),
+    model=MediaContact,
+    shown="The approach with its history and screenshots.",
 )
-def list_media_contacts() -> Response:
-    """Approaches the caller may see: all for comms and auditors, one's own otherwise."""
-    _, (filters, (page, per_page)) = MediaContactQuery.read(
-        lambda: services.MediaFilters.parse(request.args, strict=True), lambda: page_args(25, strict=True)
-    )
-    user = acting_user()
-    everyone = services.sees_everything(user)
-    result = paginate(db.session(), services.search(filters, user), page, per_page)
-    return reply(MediaContactPage.of(result, [MediaContact.shown(c, everyone=everyone) for c in result.items]))
-
-
-@operation(
-    "POST",
-    "/media-contacts",
-    id="logMediaContact",
-    summary="Log an approach by the media to one's personal account, before responding (policy 8.1).",
-    permission=Permission.MEDIA_CONTACT_REPORT,
-    limit=API_PER_CLIENT,
-    body=MediaContactReport,
-    answers={
-        201: Answer(
-            MediaContact,
-            "The approach, awaiting triage.",
-            headers={"Location": {"required": True, "schema": {"type": "string"}}},
-        )
-    },
-    refusals={413: TOO_BIG},
+MEDIA_CONTACTS.listing(
+    "Media approaches: all for comms and auditors, one's own for others.",
+    MediaContactQuery,
+    MediaContactPage,
+    services.MediaFilters.parse,
+    services.search,
+    lambda contact: MediaContact.shown(contact, everyone=services.sees_everything(acting_user())),
 )
-def create_media_contact() -> Response:
-    room_for_base64()
-    report = MediaContactReport.read()
-    contact = services.log_approach(report.approach(), report.screenshots or [], acting_user())
-    response = _full(contact, 201)
-    response.headers["Location"] = url_for("api.get_media_contact", reference=contact.reference)
-    return response
-
-
-@operation(
-    "GET",
-    "/media-contacts/<reference>",
-    id="getMediaContact",
-    summary="One approach with its history and screenshots (404 if not the caller's to see).",
-    permission=Permission.MEDIA_CONTACT_REPORT,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    answers={200: SHOWN},
+MEDIA_CONTACTS.asking(
+    "logMediaContact",
+    "Log an approach by the media to one's personal account, before responding (policy 8.1).",
+    MediaContactReport,
+    _log,
+    "The approach, awaiting triage.",
+    files=True,
 )
-def get_media_contact(reference: str) -> Response:
-    return _full(services.visible_contact(reference, acting_user()))
-
-
-@operation(
-    "POST",
-    "/media-contacts/<reference>/triage",
-    id="triageMediaContact",
-    summary="Acknowledge, advise, take over the response, close, or add a note (comms).",
-    permission=Permission.MEDIA_CONTACT_TRIAGE,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    body=MediaContactTriage,
-    answers={200: SHOWN},
-    refusals={409: "The approach's status does not allow this, or the caller logged it (four-eyes rule)."},
+MEDIA_CONTACTS.reading("One approach with its history and screenshots (404 if not the caller's to see).")
+MEDIA_CONTACTS.moving(
+    "Acknowledge, advise, take over the response, close, or add a note (comms).",
+    MediaContactTransitionRequest,
+    "The approach's status does not allow this, or the caller logged it (four-eyes rule).",
+    Permission.MEDIA_CONTACT_TRIAGE,
 )
-def triage_media_contact(reference: str) -> Response:
-    contact = services.visible_contact(reference, acting_user())
-    given = MediaContactTriage.read()
-    contact = services.triage(contact, given.action or "", acting_user(), advice=given.advice, note=given.note)
-    return _full(contact)
-
-
-@operation(
-    "GET",
-    "/media-contacts/<reference>/screenshots/<int(max=2147483647):upload_id>",
-    id="getMediaContactScreenshot",
-    summary="One screenshot of an approach the caller may see, as a download.",
-    permission=Permission.MEDIA_CONTACT_REPORT,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE, blocks.UPLOAD_ID_PARAM),
-    answers={200: Answer(None, blocks.FILE_DOWNLOAD["description"], content=blocks.FILE_DOWNLOAD["content"])},
+MEDIA_CONTACTS.file(
+    "screenshots",
+    "media_contact_screenshot",
+    "getMediaContactScreenshot",
+    "One screenshot of an approach the caller may see, as a download.",
+    services.evidence_file,
 )
-def media_contact_screenshot(reference: str, upload_id: int) -> Response:
-    """One screenshot of an approach the caller may see, as a download."""
-    contact = services.visible_contact(reference, acting_user())
-    return uploads.send(services.evidence_file(contact, upload_id))

@@ -8,59 +8,56 @@ refused with 409. Reading a post changes nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar
 
-from flask import request, url_for
-from flask.wrappers import Response
+from flask import url_for
 from pydantic import Field, WithJsonSchema
 
-from registry import db
 from registry.api import blocks
+from registry.api.kinds import Links, PageQuery, Person, Routes, Step, stated
 from registry.api.operations import (
-    Answer,
+    Among,
     Body,
     Date,
     Declared,
-    Described,
     Flag,
     FreeText,
+    Ids,
+    IsoDate,
     MaybeTimestamp,
+    Moment,
     Out,
     Paged,
-    Query,
     ShownTimestamp,
     Text,
+    Texts,
     Timestamp,
     component,
     one_of,
-    operation,
     refuse,
     refuse_each,
-    reply,
 )
 from registry.api.support import acting_user, as_file, decode_base64, is_unicode, object_list
+from registry.api.transitions import Action, ActionBody, row
+from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.channels.platforms import Platform
 from registry.errors import Invalid
+from registry.lifecycle.table import Need
 from registry.posts import limits, services
+from registry.posts.kind import KIND
 from registry.posts.models import CONSENT_LOCATION_MAX
 from registry.posts.models import PromotionalPost as PostRecord
-from registry.posts.workflow import DECISIONS, TRANSITIONS, PostAction, PostStatus
-from registry.web.pagination import MAX_PER_PAGE, page_args, paginate
-from registry.web.throttle import API_PER_CLIENT
+from registry.posts.workflow import DECISIONS, LIFECYCLE, PostAction, PostMove, PostStatus
 
 VERSION_MAX = 2_147_483_647
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "description": "The post's reference, such as PP-2026-0007.",
-    "schema": {"type": "string", "pattern": "^PP-[0-9]{4}-[0-9]{1,9}$", "examples": ["PP-2026-0001"]},
-}
+STATUSES = [s.value for s in PostStatus]
+REFERENCE = blocks.reference_parameter(
+    "The post's reference, such as PP-2026-0007.", "PP-2026-0001", pattern="^PP-[0-9]{4}-[0-9]{1,9}$"
+)
 CONFLICT = (
     "The post's state, the four-eyes rule, unaccepted screening findings or an inactive channel do not allow this; "
     "or the post has changed since the version given."
@@ -68,16 +65,6 @@ CONFLICT = (
 TOO_BIG = "The body is larger than the upload size limit."
 
 # --- how a post looks -------------------------------------------------------------------------------
-
-
-class Person(Out):
-    name: str
-    email: str
-
-
-class Links(Out):
-    self: str
-    html: str
 
 
 class PostChannel(Out):
@@ -116,12 +103,8 @@ class FindingsAcceptance(Out):
     reason: str
 
 
-class PostHistoryStep(Out):
-    action: str
-    from_status: str | None
-    to_status: str
-    actor: str
-    occurred_at: Timestamp
+class PostHistoryStep(Step):
+    statuses: ClassVar[list[str]] = STATUSES
     reason: str | None
 
 
@@ -164,7 +147,7 @@ class PromotionalPost(Out):
         """A post as its requester, the communications team and auditors see it (findings masked)."""
         extra: dict[str, Any] = {}
         if with_history:
-            extra["history"] = [PostHistoryStep.taking(s, actor=s.actor.name) for s in services.history(post)]
+            extra["history"] = [PostHistoryStep.of(s) for s in services.history(post)]
         return cls.taking(
             post,
             characters=limits.count(post.text),
@@ -194,21 +177,14 @@ class PromotionalPost(Out):
             )
             if post.findings_accepted
             else None,
-            requested_by=Person(name=post.requester.name, email=post.requester.email),
-            links=Links(
-                self=url_for("api.get_post", reference=post.reference),
-                html=url_for("posts.detail", reference=post.reference),
-            ),
+            requested_by=Person.of(post.requester),
+            links=Links.of("post", "posts", post.reference),
             **extra,
         )
 
 
 class PromotionalPostPage(Paged[PromotionalPost]):
     pass
-
-
-def _one(post: PostRecord, status: int = 200) -> Response:
-    return reply(PromotionalPost.shown(post, with_history=True), status)
 
 
 # --- what a request may hold ------------------------------------------------------------------------
@@ -225,26 +201,6 @@ class Version(Declared):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= VERSION_MAX:
             raise refuse(name, f"{name} must be the post's version as you read it: a whole number from 1.")
         return value
-
-
-class ChannelReferences(Declared):
-    def check(self, value: object, name: str) -> object:
-        if value is None:
-            return None
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return tuple(value)
-        raise refuse(name, f'{name} must be a list of channel references, such as ["CH-0042"].')
-
-
-class WishedFor(Declared):
-    def check(self, value: object, name: str) -> object:
-        if value is None:
-            return None
-        try:
-            return dt.date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            pass
-        raise refuse(name, f"{name} must be a date such as 2026-03-31.")
 
 
 class NewImages(Declared):
@@ -294,25 +250,6 @@ class NewImages(Declared):
         return added
 
 
-class ImageIds(Declared):
-    def check(self, value: object, name: str) -> object:
-        if value is None:
-            return None
-        if isinstance(value, list):
-            value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]  # 3.0 is an integer
-        if (
-            not isinstance(value, list)
-            or len(value) > services.MAX_IMAGES
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= VERSION_MAX for v in value)
-        ):
-            raise refuse(
-                name,
-                f"{name} must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), as in the "
-                "post's images.",
-            )
-        return value
-
-
 class AltTexts(Declared):
     def check(self, value: object, name: str) -> object:
         if value is None:
@@ -336,16 +273,8 @@ class Addresses(Declared):
         raise refuse(name, f"{name} must be an object giving each channel's reference and the post's address on it.")
 
 
-class ScheduledFor(Declared):
-    def check(self, value: object, name: str) -> object:
-        if value is not None and not isinstance(value, str):
-            raise refuse(name, f"{name} must be text.")
-        try:
-            return services.parse_moment(value, name) if value else None
-        except Invalid as exc:
-            raise refuse(name, exc.errors[name]) from None
-
-
+_REFERENCES = 'channel references, such as ["CH-0042"]'
+_LIKE = "such as 2026-03-31"
 VERSION = {
     "type": "integer",
     "minimum": 1,
@@ -397,13 +326,31 @@ _CONSENT_LOCATION = blocks.optional_text(
 
 
 class Proposal(Body):
-    """What a requester states: the fields a new post and a revision share."""
+    """What a requester states: the fields a new post and a revision share (each may be null in a
+    revision, where null leaves it as it is)."""
+
+    text: Annotated[str | None, Text(blocks.nullable(_TEXT))] = None
+    channels: Annotated[tuple[str, ...] | None, Texts(blocks.nullable(_CHANNELS), such_as=_REFERENCES)] = None
+    wished_for: Annotated[
+        dt.date | None, IsoDate(blocks.or_null(blocks.DATE, description="Today or later."), like=_LIKE)
+    ] = None
+    reason: Annotated[str | None, Text(blocks.nullable(_REASON))] = None
+    consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
+    consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
+    images: Annotated[
+        Any,
+        NewImages(
+            {
+                **_IMAGES,
+                "description": f"Images to add (in a revision, after those kept), each with its description; at "
+                f"most {services.MAX_IMAGES} in all.",
+            }
+        ),
+    ] = None
 
     def proposal(self, base: services.PostProposal | None = None) -> services.PostProposal:
         """The post as stated (with ``base``: fields not given keep ``base``'s values)."""
-        names = {f.name for f in dataclasses.fields(services.PostProposal)}
-        given = {name: value for name, value in self.model_dump(include=names).items() if value is not None}
-        return dataclasses.replace(base, **given) if base is not None else services.PostProposal(**given)
+        return stated(self, services.PostProposal, base)
 
 
 class PostRequest(Proposal):
@@ -419,22 +366,6 @@ class PostRequest(Proposal):
         ],
     }
 
-    text: Annotated[str | None, Text(_TEXT)] = None
-    channels: Annotated[tuple[str, ...] | None, ChannelReferences(_CHANNELS)] = None
-    wished_for: Annotated[dt.date | None, WishedFor({**blocks.DATE, "description": "Today or later."})] = None
-    reason: Annotated[str | None, Text(_REASON)] = None
-    consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
-    consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
-    images: Annotated[
-        Any,
-        NewImages(
-            {
-                **_IMAGES,
-                "description": f"Images to add, each with its description (at most {services.MAX_IMAGES} in all).",
-            }
-        ),
-    ] = None
-
 
 class PostRevision(Proposal):
     required: ClassVar[tuple[str, ...]] = ("consent_confirmed",)
@@ -445,27 +376,19 @@ class PostRevision(Proposal):
         "earlier findings is cleared and its version goes up."
     }
 
-    text: Annotated[str | None, Text(blocks.nullable(_TEXT))] = None
-    channels: Annotated[tuple[str, ...] | None, ChannelReferences(blocks.nullable(_CHANNELS))] = None
-    wished_for: Annotated[dt.date | None, WishedFor(blocks.or_null(blocks.DATE, description="Today or later."))] = None
-    reason: Annotated[str | None, Text(blocks.nullable(_REASON))] = None
-    consent_confirmed: Annotated[bool | None, Flag(_CONSENT_CONFIRMED)] = None
-    consent_location: Annotated[str | None, Text(_CONSENT_LOCATION)] = None
-    images: Annotated[
-        Any,
-        NewImages(
-            {**_IMAGES, "description": f"Images to add after those kept (at most {services.MAX_IMAGES} in all)."}
-        ),
-    ] = None
     remove_images: Annotated[
         list[int] | None,
-        ImageIds(
+        Ids(
             {
                 "type": ["array", "null"],
                 "maxItems": services.MAX_IMAGES,
                 "items": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
                 "description": "Ids of the post's images to remove.",
-            }
+            },
+            most=services.MAX_IMAGES,
+            upper=VERSION_MAX,
+            refusal=f"must be a list of at most {services.MAX_IMAGES} image ids (whole numbers), as in the post's "
+            "images.",
         ),
     ] = None
     alt_texts: Annotated[
@@ -485,88 +408,94 @@ class PostRevision(Proposal):
     ] = None
 
 
-_REASONS = [a.value for a in DECISIONS if TRANSITIONS[a].reason_required]
+def _move(post: PostRecord, action: str, actor: User, **fields: Any) -> PostRecord:
+    try:
+        return services.transition(post, action, actor, **fields)
+    except Invalid as exc:
+        raise _api_fields(exc) from None
 
 
-class PostDecision(Body):
-    needed: ClassVar[dict[str, str]] = {
-        "version": "Give the version of the post you read (its version field), so that a post changed since is "
-        "not decided unseen."
+def _accept_findings(post: PostRecord, action: str, actor: User, reason: str | None, version: int | None) -> PostRecord:
+    try:
+        services.accept_findings(post, actor, reason, version=version)
+    except Invalid as exc:
+        raise Invalid({"reason": "; ".join(exc.errors.values())}) from None
+    return services.get_post(post.reference)
+
+
+_VERSION_NEEDED = {
+    "version": "Give the version of the post you read (its version field), so that a post changed since is "
+    "not decided unseen."
+}
+
+_URLS_NEEDED = {"urls": "urls must be an object giving each channel's reference and the post's address on it."}
+
+
+def _table_action(t: PostMove) -> Action[PostRecord]:
+    """A row of the table: only scheduling takes a time and only publishing addresses; a decision
+    needs the version read."""
+    needed = {**(_VERSION_NEEDED if t.action in DECISIONS else {}), **(_URLS_NEEDED if t.action == "publish" else {})}
+    scheduled_for = Need.REQUIRED if t.action is PostAction.SCHEDULE else Need.NONE
+    urls = Need.OPTIONAL if t.action is PostAction.PUBLISH else Need.NONE
+    return row(KIND, t, _move, needed=needed, scheduled_for=scheduled_for, urls=urls, version=Need.OPTIONAL)
+
+
+class PostTransitionRequest(ActionBody):
+    """What is done to a post. It is resubmitted by changing it (POST /api/v1/posts/{reference}/revision),
+    so resubmit is not one of these actions."""
+
+    actions: ClassVar[dict[str, Action[PostRecord]]] = {
+        **{t.action.value: _table_action(t) for t in LIFECYCLE.transitions if t.action is not PostAction.RESUBMIT},
+        "accept_findings": Action(
+            take=_accept_findings,
+            needs={"reason": Need.REQUIRED},
+            needed=_VERSION_NEEDED,
+            permission=Permission.POST_DECIDE,
+            refusal="Only the communications team can do this.",
+        ),
     }
-    required: ClassVar[tuple[str, ...]] = ("decision",)
-    extra: ClassVar[dict[str, Any]] = {
-        "anyOf": [
-            blocks.branch("decision", _REASONS, needs=["reason"], reason=blocks.given({})),
-            blocks.branch("decision", [d.value for d in DECISIONS if d.value not in _REASONS]),
-        ]
-    }
 
-    decision: Annotated[str | None, Text({"type": "string", "enum": [d.value for d in DECISIONS]})] = None
     reason: Annotated[
         str | None,
-        Text(blocks.optional_text(services.REASON_MAX, description="Required to " + " and to ".join(_REASONS) + ".")),
+        Text(
+            blocks.optional_text(
+                services.REASON_MAX,
+                description="Why (required to request_changes and to reject); for accept_findings, why the possible "
+                "patient identifiers found are acceptable (required); a note otherwise.",
+            )
+        ),
     ] = None
-    version: Annotated[int | None, Version(VERSION)] = None
-
-
-class PostFindingsAcceptance(Body):
-    needed: ClassVar[dict[str, str]] = PostDecision.needed
-    required: ClassVar[tuple[str, ...]] = ("reason",)
-
-    reason: Annotated[str | None, Text(blocks.required_text(services.REASON_MAX))] = None
-    version: Annotated[int | None, Version(VERSION)] = None
-
-
-class PostSchedule(Body):
-    required: ClassVar[tuple[str, ...]] = ("scheduled_for",)
-
+    version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
     scheduled_for: Annotated[
         dt.datetime | None,
-        ScheduledFor(
+        Moment(
             {
                 **blocks.DATE_TIME,
-                "description": "In the future. The server reads a time without an offset as UK time.",
+                "type": ["string", "null"],
+                "description": "Only with schedule, and then required: in the future. The server reads a time "
+                "without an offset as UK time.",
                 "examples": ["2099-06-01T09:00:00+01:00"],
             }
         ),
     ] = None
-    notes: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
-    version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
-
-
-class PostPublication(Body):
-    needed: ClassVar[dict[str, str]] = {
-        "urls": "urls must be an object giving each channel's reference and the post's address on it."
-    }
-
     urls: Annotated[
         dict[str, str] | None,
         Addresses(
             {
-                "type": "object",
-                "minProperties": 1,
+                "type": ["object", "null"],
                 "propertyNames": {"pattern": f"^[{blocks.BLANK}]*[Cc][Hh]-[0-9]{{4,}}[{blocks.BLANK}]*$"},
                 "additionalProperties": blocks.required_text(services.URL_MAX),
-                "description": "Every target channel's reference → the post's address on it, which must be on that "
-                "channel's platform (and account, where the address shows it).",
+                "description": "Only with publish, and then required: every target channel's reference → the "
+                "post's address on it, which must be on that channel's platform (and account, where the address "
+                "shows it).",
             }
         ),
     ] = None
-    notes: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
-    version: Annotated[int | None, Version(OPTIONAL_VERSION)] = None
 
 
-class PostWithdrawal(Body):
-    reason: Annotated[str | None, Text(blocks.optional_text(services.REASON_MAX))] = None
-
-
-class PostQuery(Query):
-    status: Annotated[
-        str, Described(blocks.blank_or(s.value for s in PostStatus)), Field(description="Empty means any status.")
-    ] = ""
-    q: Annotated[str, FreeText(200), Field(description="Text in the post, or its reference.")] = ""
-    page: Annotated[str, Described(blocks.page_number(1_000_000, 1)), Field(description="Empty means 1.")] = ""
-    per_page: Annotated[str, Described(blocks.page_number(MAX_PER_PAGE, 25)), Field(description="Empty means 25.")] = ""
+class PostQuery(PageQuery):
+    status: Annotated[str, Among(STATUSES, "Empty means any status.")] = ""
+    q: Annotated[str, FreeText(200, description="Text in the post, or its reference.")] = ""
 
 
 # --- the services' field names as the API names them --------------------------------------------------
@@ -575,12 +504,14 @@ FIELD_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[str], str]], ...] = (
     (re.compile(r"^image_(\d+)$"), lambda n: f"images.{int(n) - 1}.content_base64"),
     (re.compile(r"^alt_(\d+)$"), lambda n: f"images.{int(n) - 1}.alt_text"),
     (re.compile(r"^keep_(\d+)_alt$"), lambda n: f"alt_texts.{n}"),
+    (re.compile(r"^url_(.+)$"), lambda reference: f"urls.{reference}"),
 )
 
 
 def _api_fields(exc: Invalid) -> Invalid:
-    """The service names the form's fields (``image_1``, ``alt_1``, ``keep_12_alt``); the API
-    names what was sent (``images.0.content_base64``, ``images.0.alt_text``, ``alt_texts.12``)."""
+    """The service names the form's fields (``image_1``, ``alt_1``, ``keep_12_alt``, ``url_CH-0001``); the
+    API names what was sent (``images.0.content_base64``, ``images.0.alt_text``, ``alt_texts.12``,
+    ``urls.CH-0001``)."""
     renamed: dict[str, str] = {}
     for name, message in exc.errors.items():
         for pattern, rename in FIELD_PATTERNS:
@@ -592,121 +523,19 @@ def _api_fields(exc: Invalid) -> Invalid:
     return Invalid(renamed)
 
 
-def _as_sent(exc: Invalid) -> Invalid:
-    """The service's ``reason`` is the API's ``notes``, and a channel's address ``url_CH-0001`` is
-    ``urls.CH-0001``."""
-
-    def sent(name: str) -> str:
-        if name == "reason":
-            return "notes"
-        return f"urls.{name.removeprefix('url_')}" if name.startswith("url_") else name
-
-    return Invalid({sent(name): message for name, message in exc.errors.items()})
-
-
 # --- routes -----------------------------------------------------------------------------------------
 
-ONE = Answer(PromotionalPost, "The post, with its history.")
 
-
-def _action(
-    rule: str, id: str, summary: str, permission: Permission, body: type[Body], refusals: dict[int, str] | None = None
-) -> Callable[[Callable[..., Response]], Callable[..., Any]]:
-    """A ``POST`` that moves a post on, answering with the post (409 when the post does not allow it)."""
-    return operation(
-        "POST",
-        rule,
-        id=id,
-        summary=summary,
-        permission=permission,
-        limit=API_PER_CLIENT,
-        parameters=(REFERENCE,),
-        body=body,
-        answers={200: ONE},
-        refusals={409: CONFLICT, **(refusals or {})},
-    )
-
-
-@operation(
-    "GET",
-    "/posts",
-    id="listPosts",
-    summary="Promotional posts the caller may see (their own; all of them for comms and auditors).",
-    permission=Permission.POST_REQUEST,
-    limit=API_PER_CLIENT,
-    query=PostQuery,
-    answers={200: Answer(PromotionalPostPage, "A page of posts, newest first.")},
-)
-def list_posts() -> Response:
-    _, (filters, (page, per_page)) = PostQuery.read(
-        lambda: services.PostFilters.parse(request.args, strict=True), lambda: page_args(25, strict=True)
-    )
-    result = paginate(db.session(), services.search(filters, acting_user()), page, per_page)
-    return reply(PromotionalPostPage.of(result, [PromotionalPost.shown(p) for p in result.items]))
-
-
-@operation(
-    "POST",
-    "/posts",
-    id="proposePost",
-    summary="Propose a promotional post, with its images (any signed-in user).",
-    permission=Permission.POST_REQUEST,
-    limit=API_PER_CLIENT,
-    body=PostRequest,
-    answers={
-        201: Answer(
-            PromotionalPost,
-            "The post, waiting for a decision, with any screening findings (masked).",
-            headers={
-                "Location": {
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "The new post's API address.",
-                }
-            },
-        )
-    },
-    refusals={413: TOO_BIG},
-)
-def create_post() -> Response:
-    given = PostRequest.read()
+def _propose(given: PostRequest) -> PostRecord:
     try:
-        post = services.propose(given.proposal(), acting_user(), given.images or [])
+        return services.propose(given.proposal(), acting_user(), given.images or [])
     except Invalid as exc:
         raise _api_fields(exc) from None
-    response = _one(post, 201)
-    response.headers["Location"] = url_for("api.get_post", reference=post.reference)
-    return response
 
 
-@operation(
-    "GET",
-    "/posts/<reference>",
-    id="getPost",
-    summary="One post with its history (its requester, comms and auditors; 404 for anyone else).",
-    permission=Permission.POST_REQUEST,
-    limit=API_PER_CLIENT,
-    parameters=(REFERENCE,),
-    answers={200: ONE},
-)
-def get_post(reference: str) -> Response:
-    return _one(services.get_visible(reference, acting_user()))
-
-
-@_action(
-    "/posts/<reference>/revision",
-    "revisePost",
-    "Change one's own post while it waits for a decision, or make the changes asked for and resubmit it "
-    "(its requester).",
-    Permission.POST_REQUEST,
-    PostRevision,
-    {413: TOO_BIG},
-)
-def revise_post(reference: str) -> Response:
+def _revise(post: PostRecord, given: PostRevision, actor: User) -> PostRecord:
     """The requester changes their post (fields not given stay as they are): while it waits for a
     decision, or, when changes were asked for, making them and resubmitting it."""
-    post = services.get_visible(reference, acting_user())
-    given = PostRevision.read()
     removed = set(given.remove_images or [])
     alt_texts = given.alt_texts or {}
     known = {image.id for image in post.images}
@@ -719,107 +548,52 @@ def revise_post(reference: str) -> Response:
     kept += [
         services.KeptImage(image_id=i, alt_text="", remove=True) for i in sorted((removed | set(alt_texts)) - known)
     ]
+    proposal = given.proposal(base=services.PostProposal.of(post))
     try:
-        revised = services.revise(
-            post,
-            given.proposal(base=services.PostProposal.of(post)),
-            acting_user(),
-            kept=kept,
-            added=given.images or [],
-            note=given.note,
-        )
+        return services.revise(post, proposal, actor, kept=kept, added=given.images or [], note=given.note)
     except Invalid as exc:
         raise _api_fields(exc) from None
-    return _one(revised)
 
 
-@_action(
-    "/posts/<reference>/decision",
-    "decidePost",
-    "Approve, ask for changes to, or reject a post waiting for a decision (comms; not the requester).",
-    Permission.POST_DECIDE,
-    PostDecision,
+POSTS: Routes[PostRecord] = Routes(
+    path="/posts",
+    permission=Permission.POST_REQUEST,
+    reference=REFERENCE,
+    find=services.get_visible,
+    show=lambda post: PromotionalPost.shown(post, with_history=True),
+    model=PromotionalPost,
+    shown="The post, with its history.",
 )
-def decide_post(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    given = PostDecision.read()
-    if given.decision not in {d.value for d in DECISIONS}:
-        raise Invalid({"decision": "Give a decision: approve, request_changes or reject."})
-    return _one(
-        services.transition(post, given.decision or "", acting_user(), reason=given.reason, version=given.version)
-    )
-
-
-@_action(
-    "/posts/<reference>/findings-acceptance",
-    "acceptPostFindings",
-    "Record why the possible patient identifiers found are acceptable, so the post can be approved (comms; not "
-    "the requester).",
-    Permission.POST_DECIDE,
-    PostFindingsAcceptance,
+POSTS.listing(
+    "Promotional posts the caller may see (their own; all of them for comms and auditors).",
+    PostQuery,
+    PromotionalPostPage,
+    services.PostFilters.parse,
+    services.search,
+    PromotionalPost.shown,
 )
-def accept_post_findings(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    given = PostFindingsAcceptance.read()
-    try:
-        services.accept_findings(post, acting_user(), given.reason, version=given.version)
-    except Invalid as exc:
-        raise Invalid({"reason": "; ".join(exc.errors.values())}) from None
-    return _one(services.get_post(reference))
-
-
-@_action(
-    "/posts/<reference>/schedule",
-    "schedulePost",
-    "Schedule an approved post, or move a scheduled one (comms).",
-    Permission.POST_DECIDE,
-    PostSchedule,
+POSTS.asking(
+    "proposePost",
+    "Propose a promotional post, with its images (any signed-in user).",
+    PostRequest,
+    _propose,
+    "The post, waiting for a decision, with any screening findings (masked).",
+    refusals={413: TOO_BIG},
 )
-def schedule_post(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    given = PostSchedule.read()
-    try:
-        scheduled = services.transition(
-            post,
-            PostAction.SCHEDULE.value,
-            acting_user(),
-            reason=given.notes,
-            scheduled_for=given.scheduled_for,
-            version=given.version,
-        )
-    except Invalid as exc:
-        raise _as_sent(exc) from None
-    return _one(scheduled)
-
-
-@_action(
-    "/posts/<reference>/publish",
-    "publishPost",
-    "Record that a post is live, with its address on each channel (comms).",
-    Permission.POST_DECIDE,
-    PostPublication,
+POSTS.reading("One post with its history (its requester, comms and auditors; 404 for anyone else).")
+POSTS.changing(
+    "revision",
+    "revise_post",
+    "revisePost",
+    "Change one's own post while it waits for a decision, or make the changes asked for and resubmit it "
+    "(its requester).",
+    PostRevision,
+    _revise,
+    {409: CONFLICT, 413: TOO_BIG},
 )
-def publish_post(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    given = PostPublication.read()
-    try:
-        published = services.transition(
-            post, PostAction.PUBLISH.value, acting_user(), reason=given.notes, urls=given.urls, version=given.version
-        )
-    except Invalid as exc:
-        raise _as_sent(exc) from None
-    return _one(published)
-
-
-@_action(
-    "/posts/<reference>/withdraw",
-    "withdrawPost",
-    "Withdraw a post that is not yet published (its requester).",
-    Permission.POST_REQUEST,
-    PostWithdrawal,
+POSTS.moving(
+    "Decide a post (approve, request_changes, reject), accept its screening findings, schedule it or record it as "
+    "published (comms; not the requester's own), or withdraw it (its requester).",
+    PostTransitionRequest,
+    CONFLICT,
 )
-def withdraw_post(reference: str) -> Response:
-    post = services.get_visible(reference, acting_user())
-    return _one(
-        services.transition(post, PostAction.WITHDRAW.value, acting_user(), reason=PostWithdrawal.read().reason)
-    )

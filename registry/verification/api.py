@@ -9,8 +9,8 @@ from flask.wrappers import Response
 from pydantic import Field
 
 from registry.api import blocks
-from registry.api.operations import Answer, Described, Out, Query, one_of, operation, reply
-from registry.channels.api import PLATFORMS, PublicChannel
+from registry.api.operations import Among, Answer, Described, Out, Query, one_of, operation, reply
+from registry.channels.api import PublicChannel
 from registry.verification import services
 from registry.verification.services import MAX_HANDLE, MAX_URL
 from registry.web.throttle import VERIFY_PER_ADDRESS
@@ -19,7 +19,7 @@ from registry.web.throttle import VERIFY_PER_ADDRESS
 class Verdict(Out):
     official: bool
     formerly_official: bool
-    platform: Annotated[str, one_of(PLATFORMS)]
+    platform: Annotated[str, one_of(blocks.PLATFORMS)]
     handle: str = Field(description="The handle as the registry writes it.")
     channel: PublicChannel | None
     lookalike_of: PublicChannel | None
@@ -49,8 +49,9 @@ class VerifyQuery(Query):
     ] = ""
     platform: Annotated[
         str,
-        Described(blocks.blank_or(PLATFORMS)),
-        Field(description="Required with `handle`; with `url`, the platform to read it as. Empty means not given."),
+        Among(
+            blocks.PLATFORMS, "Required with `handle`; with `url`, the platform to read it as. Empty means not given."
+        ),
     ] = ""
     handle: Annotated[
         str,
