@@ -10,10 +10,12 @@ order the API always has:
 
 1. 403 when the caller's roles do not allow the action at all (as a route's permission would);
 2. 404 when there is no such request the caller may see;
-3. 400 or 422 for the body: its fields' types, the action, the fields the action needs that the
-   kind's service does not check itself, and any field the action does not take;
-4. the kind's service, which checks everything else (403, 409 for the state, the four-eyes rule
-   or a stale version, 422 naming each field).
+3. 400 or 422 for the body: its fields' types, the action, and the fields the action needs or
+   does not take that the kind's service does not check itself;
+4. the kind's service, which checks everything else in its own order: who may take the action
+   (403), the state, the four-eyes rule or a stale version (409), then each field (422), a field
+   the action does not take among them. So a field sent with an action the caller may not take
+   is answered 403, not 422.
 """
 
 from __future__ import annotations
