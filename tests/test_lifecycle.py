@@ -1142,3 +1142,9 @@ def test_channel_page_shows_the_whole_history(
     for label in ("Requested", "Approved", "Activated", "Retired"):
         assert f">{label}<" in page
     assert page.count("Because the test says so.") == 3
+    # Each step's from and to states are tags in the lifecycle's own words and colours.
+    assert (
+        '<strong class="nhsuk-tag nhsuk-tag--green">Active</strong> to '
+        '<strong class="nhsuk-tag nhsuk-tag--grey">Retired</strong>'
+    ) in page
+    assert '<strong class="nhsuk-tag nhsuk-tag--grey">Retired</strong>' in page.split("<h2", 1)[0]

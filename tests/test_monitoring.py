@@ -296,6 +296,9 @@ def test_adopt_into_the_registry(
     verdict = app.test_client().get("/api/v1/verify?url=https://x.com/ExampleNHS_Help").get_json()
     assert verdict["official"] is True
     assert verdict["channel"]["reference"] == reference
+    # The finding's tag says what became of it, in its own words and colour.
+    page = comms.get(f"/monitoring/{finding.reference}").get_data(as_text=True)
+    assert '<strong class="nhsuk-tag nhsuk-tag--blue">Adopted into the registry</strong>' in page
 
 
 def test_adoption_needs_the_channel_details_and_a_reason(
