@@ -26,7 +26,7 @@ from registry.audit.services import Actor, count_events
 from registry.auth import services as accounts
 from registry.auth.models import ApiToken, User
 from registry.channels.models import Channel, id_from_reference
-from registry.channels.views import EXPORT_COLUMNS
+from registry.channels.services import EXPORT_COLUMNS
 from registry.monitoring import services as monitoring
 from tests.conftest import ROLES, csrf_token
 

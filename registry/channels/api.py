@@ -6,7 +6,7 @@ requester, the communications team and auditors; other staff see what the public
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, cast
+from typing import Annotated, Any, ClassVar
 
 from flask import request
 from flask.wrappers import Response
@@ -43,7 +43,6 @@ from registry.channels.models import Channel as ChannelRecord
 from registry.channels.models import ChannelTransition
 from registry.channels.platforms import MAX_INPUT_LENGTH
 from registry.channels.services import LIMITS, REASON_MAX, SORTS
-from registry.channels.views import EXPORT_COLUMNS
 from registry.channels.workflow import LIFECYCLE, ChannelAction, ChannelStatus
 from registry.errors import NotPermitted
 from registry.lifecycle.table import Need, Transition
@@ -268,25 +267,7 @@ def list_channels() -> Response:
     if query.format == "csv":
         if not viewer.can(Permission.CHANNEL_EXPORT):
             raise NotPermitted("Only the communications team and auditors can export the inventory.")
-        rows = [
-            (
-                c.reference,
-                c.platform,
-                c.handle,
-                c.url,
-                c.display_name,
-                c.department,
-                c.status,
-                c.sponsor,
-                c.requester.email,
-                c.created_at,
-                c.status_changed_at,
-                c.next_review_on,
-            )
-            for c in cast(list[ChannelRecord], db.session().scalars(statement).all())
-        ]
-        services.record_export(viewer, filters, len(rows))
-        return csv_response("channels.csv", EXPORT_COLUMNS, rows)
+        return csv_response("channels.csv", services.EXPORT_COLUMNS, services.export(viewer, filters))
     result = paginate(db.session(), statement, page, per_page)
     return reply(ChannelPage.of(result, [Channel.shown(c, viewer) for c in result.items]))
 

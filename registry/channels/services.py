@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
@@ -255,11 +255,48 @@ def reviews_due(within_days: int = 30) -> Select[Channel]:
     )
 
 
-def record_export(user: User, filters: ChannelFilters, rows: int) -> None:
+#: The inventory's CSV columns, in order.
+EXPORT_COLUMNS: Final = (
+    "reference",
+    "platform",
+    "handle",
+    "url",
+    "display_name",
+    "department",
+    "status",
+    "sponsor",
+    "requested_by",
+    "created_at",
+    "status_changed_at",
+    "next_review_on",
+)
+
+
+def export(user: User, filters: ChannelFilters) -> list[tuple[Any, ...]]:
+    """The rows of the inventory's CSV (:data:`EXPORT_COLUMNS`) that ``user`` may see and ``filters``
+    keep, with the export recorded in the audit trail (page and API alike)."""
+    rows = [
+        (
+            c.reference,
+            c.platform,
+            c.handle,
+            c.url,
+            c.display_name,
+            c.department,
+            c.status,
+            c.sponsor,
+            c.requester.email,
+            c.created_at,
+            c.status_changed_at,
+            c.next_review_on,
+        )
+        for c in db.session().execute(search(filters, user)).unique().scalars()
+    ]
     record(
         AuditAction.CHANNEL_EXPORT,
         "channel",
         "inventory",
-        {"filters": filters.query(), "rows": rows},
+        {"filters": filters.query(), "rows": len(rows)},
         actor=Actor.of(user),
     )
+    return rows

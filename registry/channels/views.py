@@ -20,20 +20,6 @@ from registry.web.refusals import attempt
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 
-EXPORT_COLUMNS = (
-    "reference",
-    "platform",
-    "handle",
-    "url",
-    "display_name",
-    "department",
-    "status",
-    "sponsor",
-    "requested_by",
-    "created_at",
-    "status_changed_at",
-    "next_review_on",
-)
 EXTRA_REQUIRED = ("posting_plan", "moderation_plan", "out_of_hours", "sponsor", "proposed_administrators")
 
 
@@ -120,27 +106,8 @@ def inventory() -> ResponseReturnValue:
 @bp.route("/export.csv")
 @requires(Permission.CHANNEL_EXPORT)
 def export() -> ResponseReturnValue:
-    filters = _filters()
-    channels = db.session().execute(services.search(filters, signed_in())).scalars().all()
-    rows = [
-        (
-            c.reference,
-            c.platform,
-            c.handle,
-            c.url,
-            c.display_name,
-            c.department,
-            c.status,
-            c.sponsor,
-            c.requester.email,
-            c.created_at,
-            c.status_changed_at,
-            c.next_review_on,
-        )
-        for c in channels
-    ]
-    services.record_export(signed_in(), filters, len(rows))
-    return csv_response("channels.csv", EXPORT_COLUMNS, rows)
+    rows = services.export(signed_in(), _filters())
+    return csv_response("channels.csv", services.EXPORT_COLUMNS, rows)
 
 
 def _detail_page(
