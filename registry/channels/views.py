@@ -38,22 +38,7 @@ def new() -> ResponseReturnValue:
         form.platform.data = request.args["platform"]
     if form.validate_on_submit():
         data = services.ChannelRequest(
-            **{
-                name: (getattr(form, name).data or "")
-                for name in (
-                    "platform",
-                    "handle",
-                    "display_name",
-                    "department",
-                    "purpose",
-                    "audience",
-                    "posting_plan",
-                    "moderation_plan",
-                    "out_of_hours",
-                    "sponsor",
-                    "proposed_administrators",
-                )
-            },
+            **{name: (getattr(form, name).data or "") for name in ("platform", "handle", *services.EDITABLE)},
             policy_acknowledged=bool(form.policy_acknowledged.data),
             required_extra=EXTRA_REQUIRED,
         )
