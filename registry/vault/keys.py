@@ -7,8 +7,9 @@ Sealed secrets are the channels' credential versions and each person's two-facto
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from registry import db
 from registry.auth.models import UserTotp, totp_aad
@@ -53,17 +54,7 @@ class KeyRotation:
         primary = vault().primary_key_id
         session = db.session()
         rows = session.execute(
-            select(
-                CredentialVersion.id,
-                CredentialVersion.version,
-                CredentialVersion.key_id,
-                CredentialVersion.wrapped_key,
-                CredentialVersion.nonce,
-                CredentialVersion.ciphertext,
-                Credential.channel_id,
-                Credential.kind,
-            )
-            .join(Credential, Credential.id == CredentialVersion.credential_id)
+            _sealed(CredentialVersion.id)
             .where(CredentialVersion.key_id != primary, CredentialVersion.id > self.after_id)
             .order_by(CredentialVersion.id)
             .limit(size)
@@ -109,25 +100,27 @@ def seal_of(row: UserTotp | CredentialVersion) -> Sealed:
     return Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext)
 
 
+def _sealed(*first: Any) -> Select[Any]:
+    """``first``, then what opening a sealed secret takes: its version's key id, wrapped key, nonce and
+    ciphertext, and the channel and kind its associated data names."""
+    return select(
+        *first,
+        CredentialVersion.version,
+        CredentialVersion.key_id,
+        CredentialVersion.wrapped_key,
+        CredentialVersion.nonce,
+        CredentialVersion.ciphertext,
+        Credential.channel_id,
+        Credential.kind,
+    ).join(Credential, Credential.id == CredentialVersion.credential_id)
+
+
 def verify_all(batch_size: int = 1000) -> tuple[int, list[str]]:
     """Open every sealed secret in memory; the count, and a line naming each that fails."""
     checked = 0
     failures: list[str] = []
     # Plain rows, streamed: this may read every version of every secret.
-    rows = db.session().execute(
-        select(
-            CredentialVersion.version,
-            CredentialVersion.key_id,
-            CredentialVersion.wrapped_key,
-            CredentialVersion.nonce,
-            CredentialVersion.ciphertext,
-            Credential.channel_id,
-            Credential.kind,
-        )
-        .join(Credential, Credential.id == CredentialVersion.credential_id)
-        .order_by(CredentialVersion.id)
-        .execution_options(yield_per=batch_size)
-    )
+    rows = db.session().execute(_sealed().order_by(CredentialVersion.id).execution_options(yield_per=batch_size))
     for row in rows:
         checked += 1
         try:
