@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from collections.abc import Callable
 from typing import Any, cast
 
 from flask import Blueprint, current_app, jsonify, request
@@ -24,7 +23,6 @@ from werkzeug.datastructures import FileStorage
 from config import FORM_ALLOWANCE_BYTES
 from registry.auth.models import User
 from registry.errors import Invalid, RegistryError
-from registry.web.pagination import Page
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -71,56 +69,10 @@ def is_unicode(text: str) -> bool:
     return True
 
 
-def text_fields(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, str | None]:
-    errors = {
-        name: f"{name} must be text."
-        for name in names
-        if body.get(name) is not None and not isinstance(body[name], str)
-    }
-    if errors:
-        raise Invalid(errors)
-    return {name: body.get(name) for name in names}
-
-
-def query(limits: dict[str, int], *parsers: Callable[[], Any]) -> list[Any]:
-    """Parse the query string strictly, refusing every bad parameter in one 422.
-
-    A free-text filter that is too long or holds a NUL character is refused
-    rather than silently searched for in part; each of ``parsers`` (which raise
-    :class:`Invalid`) adds its own field errors. Returns what each parser gave.
-    """
-    errors: dict[str, str] = {}
-    for name, limit in limits.items():
-        value = request.args.get(name, "")
-        if len(value) > limit:
-            errors[name] = f"{name} must be {limit} characters or fewer."
-        elif "\x00" in value:
-            errors[name] = f"{name} must not contain NUL characters."
-    results = []
-    for parse in parsers:
-        try:
-            results.append(parse())
-        except Invalid as exc:
-            errors.update(exc.errors)
-    if errors:
-        raise Invalid(errors)
-    return results
-
-
-def iso(value: Any) -> str | None:
-    """A date or time as ISO 8601, or None."""
-    return value.isoformat() if value is not None else None
-
-
 def json_response(body: Any, status: int = 200) -> Response:
     response = jsonify(body)
     response.status_code = status
     return response
-
-
-def page_json(result: Page[Any], items: list[Any]) -> dict[str, Any]:
-    """A page of results as the API lists them: ``items``, ``total``, ``page``, ``per_page``."""
-    return {"items": items, "total": result.total, "page": result.page, "per_page": result.per_page}
 
 
 # --- files sent base64-encoded ------------------------------------------------------------------
