@@ -82,6 +82,42 @@ def parse_master_keys(value: str, variable: str = "REGISTRY_MASTER_KEYS") -> tup
     return tuple(keys)
 
 
+class LocalSignIn(StrEnum):
+    """Who may sign in with a password (``REGISTRY_LOCAL_SIGN_IN``)."""
+
+    ON = "on"
+    #: Only accounts an administrator flagged as break-glass: for when the identity provider is down.
+    BREAK_GLASS = "break-glass"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Sign-in with an OpenID provider (NHSmail is Microsoft Entra ID): ``REGISTRY_OIDC_*``."""
+
+    issuer: str
+    client_id: str
+    #: ``client_secret_post``/``client_secret_basic`` with this, or ``private_key_jwt`` with ``private_key``.
+    client_secret: str | None = field(default=None, repr=False)
+    #: A PEM private key (RSA or EC) for ``private_key_jwt``.
+    private_key: str | None = field(default=None, repr=False)
+    #: Entra tenant ids (``tid``) whose people may sign in; empty: any the issuer vouches for.
+    allowed_tenants: tuple[str, ...] = ()
+    #: E-mail domains whose people may sign in; empty: any.
+    allowed_domains: tuple[str, ...] = ()
+    label: str = "Sign in with NHSmail"
+    #: Provider role or group → Registry role. Empty: roles beyond staff are managed in the Registry.
+    role_map: tuple[tuple[str, str], ...] = ()
+    roles_claim: str = "roles"
+    #: ``acr`` values that mean the person used more than one factor (``amr`` with ``mfa`` always does).
+    mfa_acr: tuple[str, ...] = ()
+    scopes: str = "openid email profile"
+
+    @property
+    def maps_roles(self) -> bool:
+        return bool(self.role_map)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the application needs to know about where it runs."""
@@ -104,6 +140,9 @@ class Settings:
     max_upload_mb: int = 10
     #: Closed breach reports are anonymised this many years after closure (``retention apply``).
     breach_retention_years: int = 6
+    #: Sign-in with the organisation's identity provider; None: passwords only.
+    oidc: OidcSettings | None = None
+    local_sign_in: LocalSignIn = LocalSignIn.ON
 
     @property
     def max_upload_bytes(self) -> int:
@@ -256,6 +295,83 @@ def _whole_number(values: Mapping[str, Any], name: str, default: int) -> int:
     return number
 
 
+def _list(values: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (_text(values.get(name)) or "").split(",") if part.strip())
+
+
+def _role_map(values: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    from registry.auth.permissions import Role  # noqa: PLC0415  (config is read before the app exists)
+
+    known = ", ".join(role.value for role in Role)
+    pairs = []
+    for entry in _list(values, "OIDC_ROLE_MAP"):
+        claim, sep, role = entry.rpartition("=")
+        if not sep or not claim.strip() or role.strip() not in {r.value for r in Role}:
+            raise ConfigError(
+                f"REGISTRY_OIDC_ROLE_MAP entry {entry!r} is not PROVIDER_ROLE=ROLE (ROLE one of {known}), "
+                "for example Registry.Comms=comms."
+            )
+        pairs.append((claim.strip(), role.strip()))
+    return tuple(pairs)
+
+
+def _private_key(values: Mapping[str, Any]) -> str | None:
+    given = _text(values.get("OIDC_PRIVATE_KEY"))
+    path = _text(values.get("OIDC_PRIVATE_KEY_FILE"))
+    if given is None and path is not None:
+        try:
+            given = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"REGISTRY_OIDC_PRIVATE_KEY_FILE cannot be read: {exc.strerror}.") from None
+    return given
+
+
+def _oidc(values: Mapping[str, Any], env: Environment) -> OidcSettings | None:
+    issuer = _text(values.get("OIDC_ISSUER"))
+    if issuer is None:
+        return None
+    client_id = _text(values.get("OIDC_CLIENT_ID"))
+    secret = _text(values.get("OIDC_CLIENT_SECRET"))
+    private_key = _private_key(values)
+    if client_id is None:
+        raise ConfigError("REGISTRY_OIDC_ISSUER is set but REGISTRY_OIDC_CLIENT_ID is not.")
+    if (secret is None) == (private_key is None):
+        raise ConfigError(
+            "Give the identity provider one way to know the Registry: REGISTRY_OIDC_CLIENT_SECRET, or "
+            "REGISTRY_OIDC_PRIVATE_KEY (or _FILE) for private_key_jwt."
+        )
+    if env is Environment.PRODUCTION and not issuer.startswith("https://"):
+        raise ConfigError("REGISTRY_OIDC_ISSUER must be an https:// address in production.")
+    return OidcSettings(
+        issuer=issuer.rstrip("/"),
+        client_id=client_id,
+        client_secret=secret,
+        private_key=private_key,
+        allowed_tenants=_list(values, "OIDC_ALLOWED_TENANTS"),
+        allowed_domains=tuple(domain.lower().lstrip("@") for domain in _list(values, "OIDC_ALLOWED_DOMAINS")),
+        label=_text(values.get("OIDC_LABEL")) or "Sign in with NHSmail",
+        role_map=_role_map(values),
+        roles_claim=_text(values.get("OIDC_ROLES_CLAIM")) or "roles",
+        mfa_acr=_list(values, "OIDC_MFA_ACR"),
+        scopes=_text(values.get("OIDC_SCOPES")) or "openid email profile",
+    )
+
+
+def _local_sign_in(values: Mapping[str, Any], oidc: OidcSettings | None) -> LocalSignIn:
+    raw = (_text(values.get("LOCAL_SIGN_IN")) or LocalSignIn.ON.value).lower()
+    try:
+        chosen = LocalSignIn(raw)
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in LocalSignIn)
+        raise ConfigError(f"REGISTRY_LOCAL_SIGN_IN is {raw!r}; use one of {allowed}.") from None
+    if chosen is not LocalSignIn.ON and oidc is None:
+        raise ConfigError(
+            f"REGISTRY_LOCAL_SIGN_IN is {chosen.value} but no identity provider is set (REGISTRY_OIDC_ISSUER): "
+            "nobody could sign in."
+        )
+    return chosen
+
+
 def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
     """Build settings from prefixed values (``DATABASE_URL``, ``SECRET_KEY`` …).
 
@@ -273,6 +389,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         )
     checkpoint_file = _text(values.get("AUDIT_CHECKPOINT_FILE"))
     ratelimit = _ratelimit_storage(values, env)
+    oidc = _oidc(values, env)
 
     def number(name: str, default: int) -> int:
         return _whole_number(values, name, default)
@@ -293,4 +410,6 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         rotation_days=number("ROTATION_DAYS", 90),
         max_upload_mb=number("MAX_UPLOAD_MB", 10),
         breach_retention_years=number("BREACH_RETENTION_YEARS", 6),
+        oidc=oidc,
+        local_sign_in=_local_sign_in(values, oidc),
     )

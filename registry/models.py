@@ -3,7 +3,17 @@ Registry's own here, and each kind of request's through its declaration (:func:`
 every ``registry/<package>/kind.py``, and each imports its models)."""
 
 from registry.audit.models import AuditAnchor, AuditEvent
-from registry.auth.models import ApiToken, RecoveryCode, User, UserRole, UserSession, UserTotp
+from registry.auth.models import (
+    ApiToken,
+    ProviderLogout,
+    RecoveryCode,
+    ScimToken,
+    User,
+    UserIdentity,
+    UserRole,
+    UserSession,
+    UserTotp,
+)
 from registry.db import Base
 from registry.lifecycle.kind import kinds
 from registry.monitoring.models import UnauthorisedAccount
@@ -28,11 +38,14 @@ __all__ = [
     "CredentialVersion",
     "MonthlyReport",
     "Notification",
+    "ProviderLogout",
     "RecoveryCode",
     "RosterGrant",
+    "ScimToken",
     "UnauthorisedAccount",
     "Upload",
     "User",
+    "UserIdentity",
     "UserRole",
     "UserSession",
     "UserTotp",

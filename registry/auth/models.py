@@ -44,6 +44,11 @@ class User(Base):
     #: system operator made on the command line. Otherwise a privileged account's first set-up needs
     #: its set-up link (proof that the person reads their own e-mail), not only a password.
     enrol_with_password_until: Mapped[dt.datetime | None]
+    #: The identity provider's identifier for this person (SCIM ``externalId``: Entra's object id, or the
+    #: subject). A first sign-in with a matching subject is linked to this account, never one by e-mail.
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: A break-glass account: may sign in with a password when ``REGISTRY_LOCAL_SIGN_IN`` is ``break-glass``.
+    break_glass: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     role_grants: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
     line_manager: Mapped[User | None] = relationship(remote_side="User.id", lazy="select")
@@ -121,8 +126,60 @@ class UserSession(Base):
     setup_link_at: Mapped[dt.datetime | None]
     address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+    #: How the person signed in: ``password`` or ``oidc`` (the identity provider).
+    method: Mapped[str | None] = mapped_column(String(16))
+    #: The identity the provider signed this session in as, and its session id (``sid``): a back-channel
+    #: logout names either, and ends the sessions that match.
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("user_identities.id", ondelete="SET NULL"), index=True)
+    provider_sid: Mapped[str | None] = mapped_column(String(255), index=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class UserIdentity(Base):
+    """Who a person is at an OpenID provider: its issuer and their subject (``sub``, or Entra's ``oid``),
+    never their e-mail address, which the organisation may give to someone else later."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[created]
+    last_sign_in_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ProviderLogout(Base):
+    """A back-channel logout token already acted on (its issuer and ``jti``): a replay is refused."""
+
+    __tablename__ = "provider_logouts"
+    __table_args__ = (UniqueConstraint("issuer", "jti"),)
+
+    id: Mapped[intpk]
+    issuer: Mapped[str] = mapped_column(String(255))
+    jti: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[created]
+    #: After this the token's own expiry refuses it, so the row may go.
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class ScimToken(Base):
+    """The bearer token of a provisioning (SCIM) client; stored as a SHA-256 of a 256-bit random value."""
+
+    __tablename__ = "scim_tokens"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[intpk]
+    label: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
 
 
 class ApiToken(Base):
