@@ -64,6 +64,7 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("external_id", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("break_glass", sa.Boolean(), server_default=sa.text("false"), nullable=False))
+        batch_op.add_column(sa.Column("deprovisioned_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_users_external_id"), ["external_id"])
     with op.batch_alter_table("user_sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("method", sa.String(length=16), nullable=True))
@@ -90,6 +91,7 @@ def downgrade() -> None:
         batch_op.drop_column("method")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_users_external_id"), type_="unique")
+        batch_op.drop_column("deprovisioned_at")
         batch_op.drop_column("break_glass")
         batch_op.drop_column("external_id")
     op.drop_table("scim_tokens")

@@ -49,6 +49,9 @@ class User(Base):
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     #: A break-glass account: may sign in with a password when ``REGISTRY_LOCAL_SIGN_IN`` is ``break-glass``.
     break_glass: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    #: When the provisioning (SCIM) client deleted this person: deactivated, and gone from SCIM's view,
+    #: but kept with their history (the audit trail and every request they made still name them).
+    deprovisioned_at: Mapped[dt.datetime | None]
 
     role_grants: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
     line_manager: Mapped[User | None] = relationship(remote_side="User.id", lazy="select")
