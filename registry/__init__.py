@@ -37,7 +37,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_proxy(app)
 
     from registry import db, vault
-    from registry.auth import guard, sessions
+    from registry.auth import guard, oidc, sessions
     from registry.notifications import services as notifications
     from registry.web import errors, security, templating, throttle
 
@@ -46,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     security.init_app(app)
     sessions.init_app(app)
+    oidc.init_app(app)
     guard.init_app(app)
     throttle.init_app(app)
     errors.init_app(app)
@@ -98,7 +99,8 @@ def register_blueprints(app: Flask) -> None:
     from registry.api import bp as api
     from registry.audit.views import bp as audit
     from registry.auth import admin  # noqa: F401  (user administration: its routes are on the auth blueprint)
-    from registry.auth.views import bp as auth
+    from registry.auth import views as auth_views  # noqa: F401  (sign-in: its routes are on the auth blueprint)
+    from registry.auth.blueprint import bp as auth
     from registry.breaches.views import bp as breaches
     from registry.channels.views import bp as channels
     from registry.consent.views import bp as consent

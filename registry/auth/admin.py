@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from registry import db
 from registry.auth import approvals, mfa, services
+from registry.auth.blueprint import bp
 from registry.auth.forms import (
     LineManagerForm,
     RejectForm,
@@ -29,7 +30,6 @@ from registry.auth.permissions import PRIVILEGED_ROLES, Permission, requires
 from registry.auth.sessions import signed_in_user
 from registry.auth.setup_links import issue as issue_setup_link
 from registry.auth.setup_links import open_link_for
-from registry.auth.views import bp
 from registry.notifications.services import smtp_configured
 from registry.web.forms import ConfirmForm, apply_errors
 from registry.web.pagination import paged

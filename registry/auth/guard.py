@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from registry.auth import mfa, sessions
-from registry.auth.permissions import EVERYDAY, PUBLIC, Permission, policy_of
+from registry.auth.permissions import EVERYDAY, PUBLIC, Permission, is_called_by_servers, policy_of
 from registry.extensions import csrf
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _enforce() -> ResponseReturnValue | None:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     if request.method not in _SAFE_METHODS:
         _ = current_user.is_authenticated  # loads the user, which tells a token call from a session
-        if g.get("auth_method") != "token":
+        if g.get("auth_method") != "token" and not is_called_by_servers(view):
             csrf.protect()
     if policy is PUBLIC:
         return None

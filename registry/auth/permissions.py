@@ -189,5 +189,20 @@ def public(view: F) -> F:
     return view
 
 
+SERVER_CALLED_ATTRIBUTE: Final = "_registry_server_called"
+
+
+def called_by_servers(view: F) -> F:
+    """Declare a public endpoint that another server calls (the identity provider's back-channel logout):
+    no browser and no cookies, so no form token to check; the view authenticates what it is sent."""
+    setattr(view, POLICY_ATTRIBUTE, PUBLIC)
+    setattr(view, SERVER_CALLED_ATTRIBUTE, True)
+    return view
+
+
+def is_called_by_servers(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, SERVER_CALLED_ATTRIBUTE, False))
+
+
 def policy_of(view: Callable[..., Any] | None) -> Policy | None:
     return getattr(view, POLICY_ATTRIBUTE, None) if view is not None else None

@@ -86,10 +86,14 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def sign_in(user: User, *, second_factor: str | None = None) -> None:
-    """Start a session; ``second_factor`` names how it was proved ("totp", "recovery_code"), if it was."""
-    sessions.start(user, second_factor=second_factor is not None)
-    record(AuditAction.USER_SIGN_IN, "user", user.id, {"second_factor": second_factor}, actor=user)
+def sign_in(user: User, *, second_factor: str | None = None, provider: sessions.ProviderSession | None = None) -> None:
+    """Start a session; ``second_factor`` names how it was proved ("totp", "recovery_code", "identity
+    provider"), if it was; ``provider``: the identity provider signed them in (not a password)."""
+    sessions.start(user, second_factor=second_factor is not None, provider=provider)
+    details: dict[str, object] = {"second_factor": second_factor}
+    if provider is not None:
+        details["method"] = "identity provider"
+    record(AuditAction.USER_SIGN_IN, "user", user.id, details, actor=user)
 
 
 def sign_out(user: User) -> None:

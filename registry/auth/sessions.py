@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from flask import Flask, current_app, g, request
 from flask import session as cookie
@@ -39,11 +40,36 @@ def _limits() -> tuple[dt.timedelta, dt.timedelta]:
     )
 
 
-def start(user: User, *, second_factor: bool = False, via_setup_link: bool = False) -> UserSession:
+@dataclass(frozen=True)
+class ProviderSession:
+    """The identity provider's side of a sign-in: which identity, and the provider's session id."""
+
+    identity_id: int
+    sid: str | None
+
+    def as_cookie(self) -> dict[str, object]:
+        return {"identity_id": self.identity_id, "sid": self.sid}
+
+    @classmethod
+    def from_cookie(cls, value: object) -> ProviderSession | None:
+        if not isinstance(value, dict) or not isinstance(value.get("identity_id"), int):
+            return None
+        sid = value.get("sid")
+        return cls(value["identity_id"], sid if isinstance(sid, str) else None)
+
+
+def start(
+    user: User,
+    *,
+    second_factor: bool = False,
+    via_setup_link: bool = False,
+    provider: ProviderSession | None = None,
+) -> UserSession:
     """Sign ``user`` in with a fresh session (a new token: no session fixation).
 
     ``second_factor``: they proved it at sign-in, which counts as a step-up now. ``via_setup_link``: they
     came through a set-up link sent to their own e-mail, so this session may set up two-factor sign-in.
+    ``provider``: they signed in with the identity provider (a back-channel logout can end this session).
     """
     previous = cookie.get(SESSION_TOKEN_KEY)
     if previous:
@@ -56,6 +82,9 @@ def start(user: User, *, second_factor: bool = False, via_setup_link: bool = Fal
         user_agent=(request.user_agent.string or "")[:255] or None,
         second_factor_at=db.utcnow() if second_factor else None,
         setup_link_at=db.utcnow() if via_setup_link else None,
+        method="oidc" if provider is not None else "password",
+        identity_id=provider.identity_id if provider is not None else None,
+        provider_sid=provider.sid if provider is not None else None,
     )
     db.session().add(record)
     db.session().flush()
@@ -91,10 +120,32 @@ PENDING_KEY = "two_factor_pending"
 PENDING_SECONDS = 300
 
 
-def hold_for_second_factor(user: User, next_path: str | None) -> None:
-    """The password was right; remember who is half signed in (in the signed cookie) until the code comes."""
+def hold_for_second_factor(
+    user: User,
+    next_path: str | None,
+    *,
+    provider: ProviderSession | None = None,
+    link: dict[str, object] | None = None,
+) -> None:
+    """The first factor was right (the password, or the identity provider without a second factor);
+    remember who is half signed in (in the signed cookie) until the code comes, and how."""
     cookie.clear()
-    cookie[PENDING_KEY] = {"user_id": user.id, "at": int(db.utcnow().timestamp()), "next": next_path}
+    cookie[PENDING_KEY] = {
+        "user_id": user.id,
+        "at": int(db.utcnow().timestamp()),
+        "next": next_path,
+        "provider": provider.as_cookie() if provider is not None else None,
+        "link": link,
+    }
+
+
+def pending_extras() -> tuple[ProviderSession | None, dict[str, object] | None]:
+    """How the half-signed-in person signed in, and any identity they are linking on the way."""
+    pending = cookie.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None, None
+    link = pending.get("link")
+    return ProviderSession.from_cookie(pending.get("provider")), link if isinstance(link, dict) else None
 
 
 def pending_second_factor() -> tuple[User, str | None] | None:

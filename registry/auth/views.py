@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -13,7 +11,8 @@ from flask_login import current_user
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import record
-from registry.auth import devices, mfa, services, sessions, setup_links
+from registry.auth import devices, mfa, oidc, provider_views, services, sessions, setup_links
+from registry.auth.blueprint import after_sign_in, bp, safe_next
 from registry.auth.forms import (
     ChangePasswordForm,
     ChoosePasswordForm,
@@ -22,7 +21,6 @@ from registry.auth.forms import (
     LoginForm,
     SecondFactorForm,
 )
-from registry.auth.models import User
 from registry.auth.permissions import TWO_FACTOR_ROLES, Permission, public, requires
 from registry.auth.sessions import signed_in_user
 from registry.errors import Invalid
@@ -41,23 +39,15 @@ from registry.web.throttle import (
 )
 from registry.web.throttle import account as account_key
 
-bp = Blueprint("auth", __name__)
-
 SIGN_IN_FAILED = (
     "Enter a correct email address and password. If you have forgotten your password, ask a "
     "system administrator to reset it."
 )
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if not target:
-        return url_for("web.home")
-    target = target.rstrip("?")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("web.home")
-    return target
+PASSWORDS_OFF = "Password sign-in is switched off for this service: use the sign-in button above."
+BREAK_GLASS_ONLY = (
+    "Password sign-in is kept for emergency (break-glass) accounts. Use the sign-in button above with your "
+    "organisation's account."
+)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -76,25 +66,40 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("web.home"))
     form = LoginForm()
     failed = False
-    if form.validate_on_submit():
+    message = SIGN_IN_FAILED
+    if not provider_views.local_sign_in_allowed() and request.method == "POST":
+        failed, message = True, PASSWORDS_OFF
+    elif form.validate_on_submit():
         user = services.authenticate(form.email.data or "", form.password.data or "")
+        if user is not None and not provider_views.local_sign_in_allowed(user):
+            record(
+                AuditAction.USER_SIGN_IN_FAILED,
+                "user",
+                user.id,
+                {"reason": "password sign-in is only for break-glass accounts"},
+                actor=user,
+            )
+            db.keep_on_error()
+            user, message = None, BREAK_GLASS_ONLY
         if user is not None:
+            link = provider_views.pending_link()
             if mfa.is_enrolled(user):
-                sessions.hold_for_second_factor(user, request.args.get("next"))
+                sessions.hold_for_second_factor(user, request.args.get("next"), link=link)
                 return redirect(url_for("auth.login_second_factor"))
             services.sign_in(user)
+            provider_views.complete_link(user, link)
             devices.remember(user)
-            return _after_sign_in(user, request.args.get("next"))
+            return after_sign_in(user, request.args.get("next"))
         failed = True
-    status = 200 if request.method == "GET" or failed else 422
-    return render_template("auth/login.html", form=form, failed=failed, message=SIGN_IN_FAILED), status
-
-
-def _after_sign_in(user: User, next_path: str | None) -> ResponseReturnValue:
-    if mfa.requires_two_factor(user) and not mfa.is_enrolled(user):
-        flash("Set up two-factor sign-in first: your role gives you access to sensitive information.")
-        return redirect(url_for("auth.two_factor"))
-    return redirect(_safe_next(next_path))
+    status = 403 if message in (PASSWORDS_OFF, BREAK_GLASS_ONLY) else 200 if request.method == "GET" or failed else 422
+    return render_template(
+        "auth/login.html",
+        form=form,
+        failed=failed,
+        message=message,
+        provider=oidc.settings(),
+        passwords=provider_views.local_sign_in_mode(),
+    ), status
 
 
 def pending_user_key() -> str:
@@ -117,14 +122,16 @@ def login_second_factor() -> ResponseReturnValue:
     if form.validate_on_submit():
         method = mfa.verify(user, form.code.data or "")
         if method is not None:
-            services.sign_in(user, second_factor=method)
+            provider, link = sessions.pending_extras()
+            services.sign_in(user, second_factor=method, provider=provider)
+            provider_views.complete_link(user, link)
             devices.remember(user)
             if method == "recovery_code":
                 flash(
                     f"You signed in with a recovery code. You have {mfa.unused_recovery_codes(user)} left: "
                     "create new ones from your account page if you are running out."
                 )
-            return _after_sign_in(user, next_path)
+            return after_sign_in(user, next_path)
         failed = True
         db.keep_on_error()  # the failed attempt stays in the audit trail
     status = 422 if form.errors or failed else 200
@@ -185,8 +192,9 @@ def signed_in_user_key() -> str:
 def step_up() -> ResponseReturnValue:
     """Confirm the second factor again before something sensitive (revealing a secret)."""
     user = signed_in_user()
-    next_path = _safe_next(request.args.get("next"))
-    if not mfa.is_enrolled(user):
+    next_path = safe_next(request.args.get("next"))
+    provider = provider_views.signed_in_with_provider()
+    if not mfa.is_enrolled(user) and not provider:
         flash("Set up two-factor sign-in first.")
         return redirect(url_for("auth.two_factor"))
     form = SecondFactorForm()
@@ -199,16 +207,28 @@ def step_up() -> ResponseReturnValue:
             return redirect(next_path)
         failed = True
         db.keep_on_error()
-    return render_template("auth/step_up.html", form=form, failed=failed), 422 if form.errors or failed else 200
+    return render_template(
+        "auth/step_up.html",
+        form=form,
+        failed=failed,
+        provider=oidc.settings() if provider else None,
+        totp=mfa.is_enrolled(user),
+        next_path=next_path,
+    ), 422 if form.errors or failed else 200
 
 
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> ResponseReturnValue:
+    """Sign out here, and at the identity provider too when that is how the person signed in
+    (RP-initiated logout: the provider sends them back to the sign-in page)."""
+    provider_end = None
     if current_user.is_authenticated:
+        if provider_views.signed_in_with_provider():
+            provider_end = oidc.end_session_url(provider_views.external_url("auth.login"))
         services.sign_out(signed_in_user())
     flash("You have signed out.", "success")
-    return redirect(url_for("auth.login"))
+    return redirect(provider_end or url_for("auth.login"))
 
 
 @bp.route("/account")
