@@ -287,7 +287,8 @@ class OidcProvider:
             self._directory = None
 
     def control(self, name: str, **body: Any) -> dict[str, Any]:
-        """POST to /__test/<name> (rotate-keys, bad-key, clock, backchannel-logout, client, reset);
+        """POST to /__test/<name> (rotate-keys, bad-key, clock, next-id-token, backchannel-logout, client,
+        reset; see provider.mjs);
         the answer as a dict. Raises :class:`ProviderError` with the provider's reason on a refusal."""
         response = requests.post(f"{self.issuer}/__test/{name}", json=body, timeout=30)
         answer: dict[str, Any] = response.json()

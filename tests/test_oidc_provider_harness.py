@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -28,6 +29,7 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, RSAKey
 from joserfc.jws import extract_compact
 
+from tests import oidc_support
 from tests.oidc_support import (
     OidcProvider,
     ProviderError,
@@ -378,6 +380,18 @@ def test_a_provider_with_a_slow_clock_issues_expired_tokens(op: OidcProvider, rp
     assert claims["iat"] < time.time() - 7000
 
 
+def test_the_next_id_token_can_carry_other_claims_once(op: OidcProvider, rp: Receiver) -> None:
+    first = verified_claims(op, id_token(op, rp))
+    op.control(
+        "next-id-token", client_id="registry", claims={"nonce": "used-before", "tid": "other-tenant", "amr": None}
+    )
+    changed = verified_claims(op, id_token(op, rp))
+    assert (changed["nonce"], changed["tid"], "amr" in changed) == ("used-before", "other-tenant", False)
+    assert changed["sub"] == "sub-alex" and changed["acr"] == "urn:test:mfa", "the rest as it was"
+    again = verified_claims(op, id_token(op, rp))
+    assert (again["tid"], again["amr"]) == (first["tid"], first["amr"]), "only the next one"
+
+
 def test_back_channel_logout_token_reaches_the_client(op: OidcProvider, rp: Receiver) -> None:
     sid = verified_claims(op, id_token(op, rp))["sid"]
     sent = op.control("backchannel-logout", client_id="registry", sub="sub-alex")
@@ -439,19 +453,31 @@ def test_controls_refuse_bad_input(op: OidcProvider) -> None:
         op.control("backchannel-logout", client_id="nobody", sub="sub-alex")
     with pytest.raises(ProviderError, match="redirect_uris"):
         op.control("client", client_id="broken", client_secret=SECRET, redirect_uris="not a list")
+    with pytest.raises(ProviderError, match="aud cannot be changed"):
+        op.control("next-id-token", claims={"aud": "someone-else"})
     with pytest.raises(ProviderError, match=r"\(404\)"):
         op.control("unknown")
-    assert op.state() == {
-        "kid": op.state()["kid"],
-        "published": [op.state()["kid"]],
+    state = op.state()
+    assert state == {
+        "kid": state["kid"],
+        "published": [state["kid"]],
         "clock_seconds": 0,
         "bad_key": False,
-    }
+        "next_id_token": None,
+    }, "refused controls change nothing"
 
 
 def test_without_node_the_tests_skip_with_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(pytest.skip.Exception, match="node is not installed.*OpenID Connect provider tests skipped"):
+    with pytest.raises(pytest.skip.Exception, match="^node is not installed.*OpenID Connect provider tests skipped$"):
+        OidcProvider().start({})
+
+
+def test_without_oidc_provider_installed_the_tests_skip_with_a_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(oidc_support, "OIDC_PROVIDER_PACKAGE", tmp_path / "package.json")
+    with pytest.raises(pytest.skip.Exception, match="^node_modules/oidc-provider is missing.*tests skipped$"):
         OidcProvider().start({})
 
 

@@ -53,10 +53,13 @@
 //                         sub (with sid: the one given, else the sid of sub's latest sign-in at
 //                         that client) and POSTs it to the client's backchannel_logout_uri (or uri).
 //                         → {"status": HTTP status the receiver answered, "logout_token", "sid"}
+//   /__test/next-id-token {"claims": {...}, "client_id"?}  The next ID token issued (to that client,
+//                         or any) carries these claims instead (null removes one): a used nonce, a
+//                         wrong tid, an old auth_time, no amr… Not aud, iss or exp. → the same back
 //   /__test/client        {client metadata}  Registers (or replaces) a client while running, e.g.
 //                         once the relying party's port is known. → {"client_id"}
 //   /__test/reset         {}  Back to the first signing key, a true clock and an honest JWKS.
-//   GET /__test/state     → {"kid", "published", "clock_seconds", "bad_key"}
+//   GET /__test/state     → {"kid", "published", "clock_seconds", "bad_key", "next_id_token"}
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -167,11 +170,11 @@ function loginPage(uid, clientId, username = '', error = '') {
     'Sign in to the test identity provider',
     `<p>Signing in to ${escape(clientId)}.</p>
 ${problem}
-<form method="post" action="/interaction/${escape(uid)}/login" autocomplete="off">
+<form method="post" action="/interaction/${escape(uid)}/login">
 <p><label for="username">Username</label>
-<input id="username" name="username" type="text" value="${escape(username)}" required autofocus></p>
+<input id="username" name="username" type="text" value="${escape(username)}" autocomplete="username" required autofocus></p>
 <p><label for="password">Password</label>
-<input id="password" name="password" type="password" required></p>
+<input id="password" name="password" type="password" autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
 </form>`,
   );
@@ -242,6 +245,26 @@ const provider = new Provider(issuer, {
 provider.Client.prototype.includeSid = () => true;
 
 const internal = instance(provider);
+
+// /__test/next-id-token: claims to change in the next ID token issued (null removes a claim).
+let nextIdToken = null;
+const { issue, payload } = provider.IdToken.prototype;
+provider.IdToken.prototype.issue = async function issueWithOverrides(options = {}) {
+  const wanted = nextIdToken;
+  if (options.use === 'idtoken' && wanted && (!wanted.client_id || wanted.client_id === this.client.clientId)) {
+    nextIdToken = null;
+    this.overrides = wanted.claims;
+  }
+  return issue.call(this, options);
+};
+provider.IdToken.prototype.payload = async function payloadWithOverrides() {
+  const claims = await payload.call(this);
+  for (const [name, value] of Object.entries(this.overrides ?? {})) {
+    if (value === null) delete claims[name];
+    else claims[name] = value;
+  }
+  return claims;
+};
 
 function installKeys() {
   internal.keystore.clear();
@@ -362,6 +385,7 @@ function state() {
     published: publishedKeys.map((key) => key.kid),
     clock_seconds: clockShiftSeconds,
     bad_key: badKey,
+    next_id_token: nextIdToken,
   };
 }
 
@@ -388,6 +412,13 @@ const controls = {
     return { seconds };
   },
   'backchannel-logout': sendLogoutToken,
+  'next-id-token': ({ claims, client_id: clientId }) => {
+    if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new BadInput('claims must be a JSON object');
+    const fixed = ['aud', 'iss', 'exp'].filter((name) => Object.hasOwn(claims, name));
+    if (fixed.length) throw new BadInput(`${fixed.join(', ')} cannot be changed (use another client, issuer or the clock)`);
+    nextIdToken = { claims, client_id: clientId };
+    return { claims, client_id: clientId ?? null };
+  },
   client: async (metadata) => {
     if (typeof metadata.client_id !== 'string') throw new BadInput('client_id is required');
     try {
@@ -404,6 +435,7 @@ const controls = {
     publishedKeys = [publicPart(firstKey)];
     badKey = false;
     clockShiftSeconds = 0;
+    nextIdToken = null;
     installKeys();
     return state();
   },
