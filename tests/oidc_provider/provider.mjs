@@ -36,6 +36,7 @@
 // Every claim of an account goes into the ID token (conformIdTokenClaims is off): sub, tid, oid,
 // roles and groups with the `openid` scope, email/email_verified with `email`, name and
 // preferred_username with `profile`. The ID token also carries sid (always), auth_time, amr and acr.
+// An account's amr/acr are asserted by every sign-in with it (there is no second step to pass).
 // PKCE (S256) is required of every client; `max_age` and `prompt=login` make the login page
 // appear again. RP-initiated logout (/session/end) shows a "Sign out" form; confirming it sends
 // back-channel logout tokens to the clients of that session that have a backchannel_logout_uri.
@@ -48,7 +49,8 @@
 //                         kid, so signatures no longer verify ("bad signature"). → {"kid"}
 //   /__test/clock         {"seconds": N}  The provider's clock runs N seconds off real time
 //                         (Date.now is shifted): with N = -7200 its tokens are already expired,
-//                         with N > 0 they are issued in the future. → {"seconds": N}
+//                         with N > 0 they are issued in the future (and a private_key_jwt
+//                         client's assertions look expired to it, as with a real fast clock). → {"seconds": N}
 //   /__test/backchannel-logout  {"client_id", "sub", "sid"?, "uri"?}  Signs a logout token for
 //                         sub (with sid: the one given, else the sid of sub's latest sign-in at
 //                         that client) and POSTs it to the client's backchannel_logout_uri (or uri).
@@ -58,7 +60,8 @@
 //                         wrong tid, an old auth_time, no amr… Not aud, iss or exp. → the same back
 //   /__test/client        {client metadata}  Registers (or replaces) a client while running, e.g.
 //                         once the relying party's port is known. → {"client_id"}
-//   /__test/reset         {}  Back to the first signing key, a true clock and an honest JWKS.
+//   /__test/reset         {}  Back to the first signing key, a true clock, an honest JWKS and no
+//                         pending ID token change (clients added stay).
 //   GET /__test/state     → {"kid", "published", "clock_seconds", "bad_key", "next_id_token"}
 
 import * as crypto from 'node:crypto';
