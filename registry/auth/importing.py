@@ -227,35 +227,42 @@ class _Row:
     problems: list[str]
 
 
+def _columns(header: list[str], plan: Plan) -> dict[int, str]:
+    """Which column each header cell names; unknown ones are noted, duplicates and missing ones are problems."""
+    columns: dict[int, str] = {}
+    seen: dict[str, str] = {}
+    for index, cell in enumerate(header):
+        if not cell.strip():
+            continue
+        column = _ALIASES.get(_column_key(cell))
+        if column is None:
+            plan.ignored_columns.append(echo(cell.strip()))
+        elif column in seen:
+            plan.problems.append(
+                f"Row 1: the columns '{echo(seen[column])}' and '{echo(cell.strip())}' are the same column: keep one."
+            )
+        else:
+            seen[column] = cell.strip()
+            columns[index] = column
+    for column in REQUIRED:
+        if column not in seen:
+            plan.problems.append(
+                f"Row 1: there is no {column} column. The first row must name the columns: "
+                "email, name, roles, line manager email."
+            )
+    plan.has_manager_column = "line_manager_email" in seen
+    return columns
+
+
 def _read(text: str, plan: Plan) -> list[_Row]:
     """The rows of the file, keyed by column; the file's own problems go on ``plan``."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[_Row] = []
     try:
         header = next(reader, [])
-        columns: dict[int, str] = {}
-        seen: dict[str, str] = {}
-        for index, cell in enumerate(header):
-            if not cell.strip():
-                continue
-            column = _ALIASES.get(_column_key(cell))
-            if column is None:
-                plan.ignored_columns.append(echo(cell.strip()))
-            elif column in seen:
-                plan.problems.append(
-                    f"Row 1: the columns '{echo(seen[column])}' and '{echo(cell.strip())}' are the same column: "
-                    "keep one."
-                )
-            else:
-                seen[column] = cell.strip()
-                columns[index] = column
-        for column in REQUIRED:
-            if column not in seen:
-                plan.problems.append(
-                    f"Row 1: there is no {column.replace('_', ' ')} column. The first row must name the columns: "
-                    "email, name, roles, line manager email."
-                )
-        plan.has_manager_column = "line_manager_email" in seen
-        rows: list[_Row] = []
+        columns = _columns(header, plan)
+        if plan.problems:
+            return []
         for number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
                 continue
@@ -275,7 +282,7 @@ def _read(text: str, plan: Plan) -> list[_Row]:
     except csv.Error as exc:
         plan.problems.append(f"Line {reader.line_num}: the file is not valid CSV ({exc}).")
         return []
-    if not rows and not plan.problems:
+    if not rows:
         plan.problems.append("The file names its columns but has nobody in it.")
     return rows
 
