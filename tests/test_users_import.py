@@ -21,10 +21,11 @@ from registry import db
 from registry.audit.models import AuditAnchor, AuditEvent
 from registry.auth import importing
 from registry.auth import services as accounts
-from registry.auth.models import AccountRequest, User
+from registry.auth.models import AccountRequest, SetupLink, User
 from registry.auth.permissions import Role
 from registry.notifications.models import Notification
 from tests.conftest import Browser
+from tests.test_notifications import Inbox, smtp, smtp_app  # noqa: F401  (fixtures)
 
 HEADER = "Email,Full name,Roles,Line manager email\n"
 
@@ -499,8 +500,8 @@ def test_a_tampered_confirmation_is_refused(
     for response in (changed, forged, garbled, someone_elses):
         assert response.status_code == 400
         assert (
-            "This confirmation is not the one the preview gave, or it is over an hour old. Nothing was changed."
-            in text_of(response)
+            "This confirmation is not the one the preview gave, or it is over an hour old. Nothing was changed: "
+            "upload the file again." in text_of(response)
         )
     assert seq(connection) == before and user("ann.lee@example.nhs.uk") is None
 
@@ -581,3 +582,76 @@ def test_the_upload_is_held_in_memory_never_in_a_temporary_file(app: Flask) -> N
         assert request.max_content_length is None or request.max_content_length > importing.MAX_BYTES
     with app.test_request_context("/breaches/new", method="POST"):
         assert not isinstance(request._get_file_stream(10 * 1024 * 1024, "image/png", "x.png"), io.BytesIO)
+
+
+def test_more_problems_a_row_can_have(app: Flask, tmp_path: Path, make_user: Callable[..., User]) -> None:
+    """An empty email cell; a header cell left empty (ignored); a file too big, however it arrives."""
+    result = invoke(app, "users", "import", write(tmp_path, "email,,name\n,,Nobody\n"))
+
+    assert result.stdout.splitlines()[:2] == ["Row 2 (no email): problem:", "  - Email: enter an email address."]
+    with pytest.raises(importing.Invalid, match="the most one import takes is 2.0 MB"):
+        importing.decode(b"x" * (importing.MAX_BYTES + 1))
+
+
+def test_page_refusals_about_oneself_and_waiting_requests(
+    browser_as: Callable[..., Browser], make_user: Callable[..., User]
+) -> None:
+    admin = browser_as("admin")
+    me = admin.user  # type: ignore[attr-defined]
+    boss = make_user("manager", email="boss@example.nhs.uk")
+    waiting = make_user("staff", email="waiting@example.nhs.uk", name="Wendy Waiting")
+    first = browser_as("admin")
+    assert (
+        first.post(
+            f"/admin/users/{waiting.id}/roles", data={"roles": ["staff", "hr"], "reason": "Joins the HR team."}
+        ).status_code
+        == 302
+    )
+    text = HEADER + f"{me.email},{me.name},,{boss.email}\nwaiting@example.nhs.uk,Wendy Waiting,auditor,\n"
+
+    page = text_of(upload(admin, text))
+
+    assert "This is you: nobody records their own line manager. Ask another system administrator." in page
+    assert (
+        f"{first.user.name} already asked for the Human resources role for this person"  # type: ignore[attr-defined]
+        in page
+    )
+
+
+def test_a_reason_too_long_is_refused_on_the_preview(browser_as: Callable[..., Browser]) -> None:
+    admin = browser_as("admin")
+    page = text_of(upload(admin, HEADER + "new.hr@example.nhs.uk,New HR,hr,\n"))
+
+    response = confirm(admin, page, reason="x" * 1001)
+
+    assert response.status_code == 422
+    assert user("new.hr@example.nhs.uk") is None
+
+
+def test_set_up_links_are_sent_only_when_asked(
+    smtp_app: tuple[Flask, Inbox],  # noqa: F811  (the fixture imported above)
+    browser_as: Callable[..., Browser],
+    tmp_path: Path,
+) -> None:
+    app, _inbox = smtp_app
+    admin = browser_as("admin")
+    page = text_of(upload(admin, HEADER + "joiner@example.nhs.uk,Jo Iner,,\n"))
+    assert "E-mail each new person a set-up link to choose a password" in page
+
+    done = confirm(admin, page, send_setup_links="y")
+
+    assert done.status_code == 302
+    assert "1 set-up link e-mailed." in text_of(admin.get("/admin/users"))
+    joiner = user("joiner@example.nhs.uk")
+    assert joiner is not None
+    links = db.session().execute(select(func.count()).select_from(SetupLink).where(SetupLink.user_id == joiner.id))
+    assert links.scalar_one() == 1
+
+    result = invoke(
+        app, "users", "import", write(tmp_path, "email,name\nsecond@example.nhs.uk,Sec Ond\n"), "--send-setup-links"
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout.splitlines()[-1]
+        == "Imported: 1 person: 1 created, 0 updated, 0 unchanged. 1 set-up links e-mailed."
+    )

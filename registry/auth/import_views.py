@@ -92,20 +92,21 @@ def confirm_import() -> ResponseReturnValue:
     """Import the previewed file: checked again in full; all of it, or nothing."""
     actor = signed_in_user()
     form = ImportConfirmForm()
-    if not form.validate_on_submit():
-        return _refused("The confirmation was incomplete: upload the file again.")
     try:
         data = base64.b64decode(form.csv.data or "", validate=True)
         signed = _signer().loads(form.token.data or "", max_age=TOKEN_MAX_AGE)
     except (binascii.Error, ValueError, BadSignature):
-        return _refused("This confirmation is not the one the preview gave, or it is over an hour old.")
+        return _refused()
     checked = importing.plan(data, actor=actor)
     if not isinstance(signed, dict) or signed.get("by") != actor.id or signed.get("sha256") != checked.digest:
-        return _refused("This confirmation is not the one the preview gave, or it is over an hour old.")
+        return _refused()
     if signed.get("plan") != checked.fingerprint():
         flash("Something changed since your preview (someone may have changed a user): check the new preview.")
         return _preview(checked, data, actor, filename="the file", confirm=form, status=409)
+    if not form.validate():
+        return _preview(checked, data, actor, filename="the file", confirm=form, status=422)
     try:
+        # Checked again from scratch, in this transaction: all of it, or nothing (a Refused answers 409).
         applied = importing.apply(
             data,
             actor=actor,
@@ -117,8 +118,6 @@ def confirm_import() -> ResponseReturnValue:
         db.session().rollback()
         apply_errors(form, exc.errors)
         return _preview(checked, data, actor, filename="the file", confirm=form, status=422)
-    if not applied.plan.ok:  # the plan was checked a moment ago; this is a second line of defence
-        return _preview(applied.plan, data, actor, filename="the file", status=409)
     said = f"Imported: {applied.plan.summary()}"
     if applied.requests:
         said += (
@@ -131,7 +130,10 @@ def confirm_import() -> ResponseReturnValue:
     return redirect(url_for("auth.users"))
 
 
-def _refused(message: str) -> ResponseReturnValue:
+def _refused() -> ResponseReturnValue:
     form = ImportUploadForm(formdata=None)
-    form.form_errors.append(message + " Nothing was changed.")
+    form.form_errors.append(
+        "This confirmation is not the one the preview gave, or it is over an hour old. Nothing was changed: "
+        "upload the file again."
+    )
     return render_template("auth/users_import.html", upload=form, checked=None, smtp=smtp_configured()), 400

@@ -534,13 +534,13 @@ def apply(
     source: str,
 ) -> Applied:
     """Check ``data`` again from scratch and, when there is no problem, make every change (flushes; the
-    caller's unit of work commits them together). With a problem, nothing is changed and the plan says
-    why. ``reason``: why people need the privileged roles asked for (an administrator's import; required
-    then). ``send_setup_links``: e-mail each new user a set-up link to choose a password (off by default:
-    with NHSmail sign-in they need none, and a first import may be thousands of people)."""
+    caller's unit of work commits them together). With a problem, :class:`Refused` (its plan says why)
+    and nothing is changed. ``reason``: why people need the privileged roles asked for (an administrator's
+    import; required then). ``send_setup_links``: e-mail each new user a set-up link to choose a password
+    (off by default: with NHSmail sign-in they need none, and a first import may be thousands of people)."""
     checked = plan(data, actor=actor)
     if not checked.ok:
-        return Applied(checked)
+        raise Refused(checked)
     me = actor if isinstance(actor, User) else None
     if me is not None and checked.asks and not (reason or "").strip():
         raise Invalid(
