@@ -53,6 +53,7 @@ PAGES = {
     "auth.change_password": "/account/password",
     "auth.two_factor": "/account/two-factor",
     "auth.users": "/admin/users",
+    "auth.import_users": "/admin/users/import",
     "auth.create_user": "/admin/users/new",
     "auth.user": "/admin/users/{user}",
     "auth.approvals_index": "/admin/approvals",

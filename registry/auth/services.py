@@ -306,6 +306,12 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
         {"from": _person(before), "to": _person(manager)},
         actor=actor,
     )
+    tell_line_manager(user, manager)
+    return True
+
+
+def tell_line_manager(user: User, manager: User | None) -> None:
+    """Tell ``user`` who their line manager now is (or that nobody is)."""
     notices.tell(
         user,
         "Your line manager in the Registry changed",
@@ -317,7 +323,6 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
         + " in the Social Channel Registry: they are told first if someone reports a concern about your use of"
         " social media (policy 9.1).",
     )
-    return True
 
 
 def deactivate(user: User, *, actor: Actor | User) -> signals.Departure:
