@@ -151,6 +151,26 @@ def users_deactivate(email: str) -> None:
     click.echo(report.summary(), err=True)
 
 
+@users_cli.command("break-glass")
+@click.argument("email")
+@click.option("--on/--off", "on", required=True, help="Make it a break-glass account, or no longer one.")
+def users_break_glass(email: str, on: bool) -> None:
+    """An emergency account that may sign in with its password when REGISTRY_LOCAL_SIGN_IN is break-glass
+    (for when the identity provider is down). Keep few, with strong passwords and two-factor sign-in."""
+    try:
+        with db.transaction():
+            user = accounts.find_user(email)
+            if user is None:
+                fail(f"There is no user {email}.")
+            changed = accounts.set_break_glass(user, on, actor=cli_actor())
+    except RegistryError as exc:
+        fail(exc.message)
+    if not changed:
+        click.echo(f"{email} was already {'a' if on else 'not a'} break-glass account; nothing changed.")
+    else:
+        click.echo(f"{email} is {'now' if on else 'no longer'} a break-glass account.")
+
+
 @users_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and report what each row would do; change nothing.")

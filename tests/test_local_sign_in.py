@@ -20,7 +20,7 @@ from registry import db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
 from registry.auth import setup_links
-from registry.auth.models import SetupReason, User, UserSession
+from registry.auth.models import SetupReason, User, UserIdentity, UserSession
 from tests.conftest import TEST_PASSWORD, csrf_token, next_code
 
 PROVIDER = {
@@ -221,3 +221,20 @@ def test_the_provider_settings_are_read_as_a_deployment_writes_them(tmp_path: Pa
     assert read.roles_claim == "groups" and read.mfa_acr == ("urn:trust:mfa",)
     assert "MII" not in repr(read), "the private key stays out of logs and tracebacks"
     assert settings(tmp_path).local_sign_in is registry_config.LocalSignIn.ON
+
+
+def test_the_users_page_says_how_a_person_signs_in(
+    browser_as: Callable[..., Any], make_user: Callable[..., User]
+) -> None:
+    admin = browser_as("admin")
+    linked, emergency, provisioned = make_user("staff"), make_user("admin"), make_user("staff")
+    db.session().add(UserIdentity(user_id=linked.id, issuer="https://idp.example", subject="oid-1"))
+    emergency.break_glass = True
+    provisioned.external_id = "oid-2"
+    db.session().commit()
+    assert "Organisation account Linked: they sign in with it" in words(admin.get(f"/admin/users/{linked.id}"))
+    shown = words(admin.get(f"/admin/users/{emergency.id}"))
+    assert "Organisation account Not linked" in shown and "Break-glass account Yes" in shown
+    assert "Provisioned by the organisation's directory (oid-2), not yet used" in words(
+        admin.get(f"/admin/users/{provisioned.id}")
+    )

@@ -55,6 +55,7 @@ class AuditAction(StrEnum):
     USER_RECOVERY_CODE_USED = "user:recovery_code_used"
     USER_STEP_UP = "user:step_up"
     USER_IDENTITY_LINK = "user:identity_link"
+    USER_BREAK_GLASS = "user:break_glass"
     USER_DETAILS_FROM_PROVIDER = "user:details_from_provider"
     USER_PROVIDER_LOGOUT = "user:provider_logout"
     USER_PROVIDER_LOGOUT_REFUSED = "user:provider_logout_refused"

@@ -21,6 +21,7 @@ from registry.auth.models import (
     ApiToken,
     SetupReason,
     User,
+    UserIdentity,
     UserRole,
 )
 from registry.auth.passwords import (
@@ -374,6 +375,23 @@ def deactivate(user: User, *, actor: Actor | User) -> signals.Departure:
         actor=actor,
     )
     return signals.Departure(user, signals.outcomes_of(signals.user_left.send(user, actor=actor)))
+
+
+def identities_of(user: User) -> list[UserIdentity]:
+    """The organisation's accounts (identity provider subjects) linked to ``user``."""
+    return list(db.session().execute(select(UserIdentity).where(UserIdentity.user_id == user.id)).scalars())
+
+
+def set_break_glass(user: User, on: bool, *, actor: Actor | User) -> bool:
+    """Mark ``user`` as a break-glass account (or no longer): with ``REGISTRY_LOCAL_SIGN_IN=break-glass`` only such
+    accounts may sign in with a password, for when the identity provider is down. False when nothing changed."""
+    if user.break_glass == on:
+        return False
+    if on and not user.active:
+        raise Conflict(f"{user.name} is deactivated: a leaver cannot be a break-glass account.")
+    user.break_glass = on
+    record(AuditAction.USER_BREAK_GLASS, "user", user.id, {"break_glass": on}, actor=actor)
+    return True
 
 
 def reactivate(user: User, *, actor: User) -> set[Role]:
