@@ -367,7 +367,7 @@ def deactivate(user: User, *, actor: Actor | User) -> signals.Departure:
     return signals.Departure(user, signals.outcomes_of(signals.user_left.send(user, actor=actor)))
 
 
-def reactivate(user: User, *, actor: User) -> set[Role]:
+def reactivate(user: User, *, actor: Actor | User) -> set[Role]:
     """A leaver returns with their everyday roles only: a privileged role they held comes back only when
     one administrator asks for it and a second approves, as for anyone. Returns the privileged roles
     taken away (audited with the reactivation)."""
