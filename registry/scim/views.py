@@ -30,6 +30,7 @@ from scim2_models import (
     ResponseParameters,
     Schema,
     SCIMException,
+    ScimPolicy,
 )
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -43,6 +44,10 @@ from registry.scim.schema import ENTERPRISE, EnterpriseUser, Manager, ScimUser
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
 SCIM_JSON = "application/scim+json"
+#: A directory sends more than the Registry keeps (Entra's default mappings add title, phone numbers,
+#: addresses, department…): what no published schema declares is dropped, not refused, or every joiner
+#: from an unedited mapping would fail.
+TOLERANT = ScimPolicy(unknown=ScimPolicy.Unknown.ignore)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -311,7 +316,7 @@ def _given_name(name: Any) -> str | None:
 def _with_display_name(body: dict[str, Any]) -> dict[str, Any]:
     """A body without ``displayName`` takes the person's name from ``name``."""
     if not body.get("displayName") and isinstance(body.get("name"), dict):
-        name = schema.Name.model_validate(body["name"])
+        name = schema.Name.model_validate(body["name"], scim_policy=TOLERANT)
         if given := _given_name(name):
             return {**body, "displayName": given}
     return body
@@ -340,7 +345,9 @@ def _wanted(resource: Any, *, email: str | None = None) -> services.Wanted:
 
 
 def _create_user() -> Response:
-    resource = ScimUser.model_validate(_with_display_name(_body()), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    resource = ScimUser.model_validate(
+        _with_display_name(_body()), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=TOLERANT
+    )
     user = _provisioned(lambda: services.create(_wanted(resource), client=_client()))
     return _dump(as_resource(user), Context.RESOURCE_CREATION_RESPONSE, 201)
 
@@ -362,7 +369,9 @@ def _get_user(user_id: str) -> Response:
 def _replace_user(user_id: str) -> Response:
     user = services.get(user_id)
     original = as_resource(user)
-    replacement = ScimUser.model_validate(_with_display_name(_body()), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    replacement = ScimUser.model_validate(
+        _with_display_name(_body()), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=TOLERANT
+    )
     replacement.replace(original)
     _provisioned(lambda: services.apply(user, _wanted(replacement), client=_client()))
     return _dump(as_resource(user), Context.RESOURCE_REPLACEMENT_RESPONSE)
@@ -394,7 +403,7 @@ def _patch_user(user_id: str) -> Response:
     patch = PatchOp[ScimUser].model_validate(_entra_operations(_body()), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     resource = as_resource(user)
     before = resource.model_copy(deep=True)
-    patch.patch(resource)
+    patch.patch(resource, TOLERANT)
     if resource.display_name == before.display_name and (given := _given_name(resource.name)):
         resource.display_name = given
     email = resource.user_name
