@@ -547,3 +547,35 @@ def test_the_last_administrator_cannot_be_deprovisioned(
     refused = call("PATCH", f"/Users/{admin.id}", patch({"op": "replace", "path": "active", "value": False}))
     assert "only active administrator" in error(refused, 409)
     assert fresh(admin).active
+
+
+def test_more_bad_input_changes_nothing(app: Flask, call: Callable[..., Any], make_user: Callable[..., User]) -> None:
+    made = call("POST", "/Users", person("keep@example.nhs.uk", "Kim Keep")).get_json()
+    path = f"/Users/{made['id']}"
+    blank = call("PUT", path, person("keep@example.nhs.uk", "   "))
+    assert error(blank, 400, "invalidValue") == "displayName must hold the person's name."
+    long_name = call("PUT", path, person("keep@example.nhs.uk", "N" * 201))
+    assert error(long_name, 400, "invalidValue") == "displayName must be 200 characters or fewer."
+    long_id = call("PUT", path, person("keep@example.nhs.uk", externalId="x" * 256))
+    assert error(long_id, 400, "invalidValue") == "externalId must be 255 characters or fewer."
+    left = make_user("manager", name="Lou Left")
+    accounts.deactivate(left, actor=Actor.system("tests"))
+    db.session().commit()
+    to_leaver = call("PATCH", path, patch({"op": "add", "path": f"{ENTERPRISE}:manager", "value": str(left.id)}))
+    assert error(to_leaver, 400, "invalidValue") == f"The manager {left.id} (Lou Left) is deactivated."
+    assert error(call("PATCH", path, {"schemas": [PATCH]}), 400, "invalidValue") == "operations attribute is required"
+    assert "not a valid quoted string" in error(
+        call("GET", "/Users", filter='userName eq "a\\q"'), 400, "invalidFilter"
+    )
+    kept = call("PATCH", path, patch({"op": "remove", "path": "emails"}))
+    assert kept.status_code == 200 and kept.get_json()["userName"] == "keep@example.nhs.uk"
+    assert call("GET", path).get_json()["displayName"] == "Kim Keep"
+    assert app.test_cli_runner().invoke(args=["scim", "token", "create", "--label", "L" * 101]).exit_code == 1
+
+
+def test_a_joiner_sent_inactive_is_made_and_left_at_once(call: Callable[..., Any]) -> None:
+    made = call("POST", "/Users", person("late@example.nhs.uk", active=False))
+    assert made.status_code == 201 and made.get_json()["active"] is False
+    user = accounts.find_user("late@example.nhs.uk")
+    assert user is not None and not user.active
+    assert [e.actor for e in events("user:deactivate", user.id)] == [CLIENT]

@@ -325,13 +325,7 @@ def _with_display_name(body: dict[str, Any]) -> dict[str, Any]:
 def _manager_of(resource: Any) -> str | None:
     extension = resource[EnterpriseUser]
     manager = extension.manager if extension is not None else None
-    if manager is None:
-        return None
-    if manager.value:
-        return str(manager.value)
-    if manager.ref:
-        return str(manager.ref).rstrip("/").rsplit("/", 1)[-1]
-    return None
+    return str(manager.value) if manager is not None and manager.value else None
 
 
 def _wanted(resource: Any, *, email: str | None = None) -> services.Wanted:
