@@ -111,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.posts.views import bp as posts
     from registry.reports.views import bp as reports
     from registry.roster.views import bp as roster
+    from registry.scim import bp as scim
     from registry.screening.views import bp as screening
     from registry.vault.views import bp as vault
     from registry.verification.views import bp as verification
@@ -135,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
         verification,
         audit,
         api,
+        scim,
     ):
         app.register_blueprint(blueprint)
 
@@ -154,5 +156,7 @@ def declare_static_public(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from registry import cli
+    from registry.scim.cli import scim_cli
 
     cli.init_app(app)
+    app.cli.add_command(scim_cli)

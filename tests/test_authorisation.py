@@ -35,7 +35,7 @@ from registry.audit.services import Actor
 from registry.auth import services as accounts
 from registry.auth import setup_links
 from registry.auth.models import AccountRequest, SetupReason, User
-from registry.auth.permissions import Permission, Role, policy_of
+from registry.auth.permissions import BearerClient, Permission, Role, policy_of
 from registry.breaches import services as breaches
 from registry.breaches.models import BreachReport
 from registry.channels.models import Channel
@@ -1117,9 +1117,12 @@ MORE_ACTIONS: list[tuple[tuple[str, str], Expect]] = [
 
 
 def _routes(app: Flask) -> set[tuple[str, str]]:
+    """Every route a person's roles decide. A machine client's routes (``BearerClient``: SCIM) belong to no
+    role: tests/test_scim.py checks that every one refuses anything but that client's own token."""
     return {
         (rule.endpoint, method)
         for rule in app.url_map.iter_rules()
+        if not isinstance(policy_of(app.view_functions.get(rule.endpoint)), BearerClient)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
 

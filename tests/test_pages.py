@@ -138,6 +138,16 @@ NOT_PAGES = {
     # The monthly report's chart images and downloads: tests/test_reports.py checks them.
     "reports.chart",
     "reports.export_csv",
+    # SCIM answers the provisioning client in application/scim+json: tests/test_scim.py checks every route.
+    "scim.service_provider_config",
+    "scim.resource_types",
+    "scim.resource_type",
+    "scim.schemas",
+    "scim.schema",
+    "scim.users",
+    "scim.user",
+    "scim.search",
+    "scim.unknown",
     "reports.export_pdf",
 }
 H1 = re.compile(r"<h1[\s>]")

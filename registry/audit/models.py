@@ -131,6 +131,11 @@ class AuditAction(StrEnum):
     ACCOUNT_REQUEST_CANCEL = "account_request:cancel"
     USER_SETUP_LINK = "user:setup_link"
     USER_SETUP_COMPLETE = "user:setup_complete"
+    # Provisioning by the identity provider (SCIM 2.0, issue 11).
+    USER_PROFILE_CHANGE = "user:profile_change"
+    USER_DEPROVISION = "user:deprovision"
+    SCIM_TOKEN_CREATE = "scim_token:create"
+    SCIM_TOKEN_REVOKE = "scim_token:revoke"
     # The audit trail's own integrity: the switch to keyed (HMAC) links. (A signed checkpoint is not an
     # event: it only reads the trail, and its record is the checkpoint file and the log.)
     AUDIT_KEYED = "audit:keyed"

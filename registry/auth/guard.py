@@ -2,7 +2,8 @@
 
 Runs before every view: a route that declares no policy is refused (fail
 closed), a public route passes, anything else needs a signed-in user whose
-roles grant the declared permission. Browser forms and session-authenticated
+roles grant the declared permission. A route for a machine client (``BearerClient``: the
+provisioning client) is passed to that client's own bearer-token check instead. Browser forms and session-authenticated
 API calls must carry a CSRF token; bearer-token API calls are exempt because a
 browser never attaches the token by itself.
 """
@@ -16,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from registry.auth import mfa, sessions
-from registry.auth.permissions import EVERYDAY, PUBLIC, Permission, is_called_by_servers, policy_of
+from registry.auth.permissions import EVERYDAY, PUBLIC, BearerClient, Permission, is_called_by_servers, policy_of
 from registry.extensions import csrf
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,11 @@ def _enforce() -> ResponseReturnValue | None:
     if policy is None:
         log.error("Route %s declares no access policy; refusing it.", endpoint)
         abort(403)
+    if isinstance(policy, BearerClient):
+        # A machine client proves itself with its own bearer token on every request and never holds a
+        # cookie or a session: it is no signed-in user, and CSRF (which protects cookies) does not apply.
+        answer: ResponseReturnValue | None = policy.authenticate()
+        return answer
     if policy is not PUBLIC and not current_user.is_authenticated:
         if wants_json():
             abort(401)

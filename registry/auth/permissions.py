@@ -169,7 +169,26 @@ class _Public:
 
 
 PUBLIC: Final = _Public()
-Policy = Permission | _Public
+
+
+class BearerClient:
+    """The declaration of a route for a machine client that is not a person (the identity provider's
+    provisioning client): it proves itself on every request with a bearer token of its own, never a
+    cookie or a session, so it has no user, no roles and nothing for CSRF to protect.
+
+    ``authenticate`` checks the request's credential before the view runs: it answers the refusal
+    (a response) or None to let the request through, having noted who the client is for the view.
+    """
+
+    def __init__(self, name: str, authenticate: Callable[[], Any]) -> None:
+        self.name = name
+        self.authenticate = authenticate
+
+    def __repr__(self) -> str:
+        return f"BearerClient({self.name})"
+
+
+Policy = Permission | _Public | BearerClient
 POLICY_ATTRIBUTE: Final = "_registry_policy"
 
 
@@ -202,6 +221,16 @@ def called_by_servers(view: F) -> F:
 
 def is_called_by_servers(view: Callable[..., Any] | None) -> bool:
     return bool(getattr(view, SERVER_CALLED_ATTRIBUTE, False))
+
+
+def client(policy: BearerClient) -> Callable[[F], F]:
+    """Declare that a view is for the machine client ``policy`` names (see :class:`BearerClient`)."""
+
+    def decorate(view: F) -> F:
+        setattr(view, POLICY_ATTRIBUTE, policy)
+        return view
+
+    return decorate
 
 
 def policy_of(view: Callable[..., Any] | None) -> Policy | None:

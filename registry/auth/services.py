@@ -394,7 +394,7 @@ def set_break_glass(user: User, on: bool, *, actor: Actor | User) -> bool:
     return True
 
 
-def reactivate(user: User, *, actor: User) -> set[Role]:
+def reactivate(user: User, *, actor: Actor | User) -> set[Role]:
     """A leaver returns with their everyday roles only: a privileged role they held comes back only when
     one administrator asks for it and a second approves, as for anyone. Returns the privileged roles
     taken away (audited with the reactivation)."""
