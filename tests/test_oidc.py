@@ -107,6 +107,8 @@ ACCOUNTS = [
     oidc_account("dee", sub="sub-dee", oid="oid-dee", email="dee.gone@nhs.net", name="Dee Gone", tid=TENANT),
     oidc_account("kim", sub="sub-kim", oid="oid-kim", email="kim.key@nhs.net", name="Kim Key", tid=TENANT),
     oidc_account("una", sub="sub-una", oid="oid-una", email="una.imported@nhs.net", name="Una I", tid=TENANT),
+    oidc_account("zed", sub="sub-zed", oid="oid-zed", email="zed@nhs.net", name="Zed", tid=TENANT),
+    oidc_account("pri", sub="sub-pri", oid="oid-pri", email="pri.prepared@nhs.net", name="Pri", tid=TENANT),
     oidc_account("ida", sub="sub-ida", oid="oid-ida", email="ida@nhs.net", name="Ida", tid=TENANT),
     oidc_account("bea", sub="sub-bea", oid="oid-bea", email="bea.glass@nhs.net", name="Bea Glass", tid=TENANT),
 ]
@@ -145,6 +147,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 email="bea.glass@nhs.net", name="Bea Glass", roles=["admin"], password=TEST_PASSWORD, actor=operator
             )
             bea.break_glass = True
+            # Prepared with a privileged role: never claimed by an address.
+            create_user(email="pri.prepared@nhs.net", name="Pri", roles=["comms"], password=None, actor=operator)
             # Prepared by an administrator (as `users import` does): never used by anyone.
             create_user(
                 email="una.imported@nhs.net", name="Una Imported", roles=["staff"], password=None, actor=operator
@@ -270,6 +274,28 @@ def test_an_account_prepared_for_an_address_and_never_used_is_claimed_at_its_fir
     assert [e["details"]["how"] for e in site.events("user:identity_link") if e["object_id"] == str(una.id)] == [
         "prepared account, first sign-in"
     ]
+
+
+def test_a_privileged_account_is_never_claimed_by_its_address(site: Site) -> None:
+    refused = site.sign_in("pri")
+    assert refused.response.status_code == 403
+    assert site.refusals()[-1] == "e-mail already in use by an account not linked to this identity"
+    assert site.roles("pri.prepared@nhs.net") == {"comms"}
+
+
+def test_a_directory_id_never_opens_an_account_someone_else_signs_in_to(site: Site) -> None:
+    site.sign_in("nia")
+    with site.app.app_context(), db.transaction():
+        nia = db.session().execute(select(User).where(User.email == "nia.new@nhs.net")).scalar_one()
+        nia.external_id = "oid-zed"  # as a mistaken (or hostile) provisioning client could set it
+    try:
+        refused = site.sign_in("zed")
+        assert refused.response.status_code == 403
+        assert site.refusals()[-1] == "provisioned account already linked to another identity, deleted or break-glass"
+        assert site.user("zed@nhs.net") is None
+    finally:
+        with site.app.app_context(), db.transaction():
+            db.session().execute(select(User).where(User.email == "nia.new@nhs.net")).scalar_one().external_id = None
 
 
 def test_a_break_glass_account_is_never_linked_to_an_identity(site: Site) -> None:

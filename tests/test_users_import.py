@@ -19,10 +19,12 @@ from sqlalchemy.engine import Connection
 
 from registry import db
 from registry.audit.models import AuditAnchor, AuditEvent
+from registry.audit.services import Actor
 from registry.auth import importing
 from registry.auth import services as accounts
 from registry.auth.models import AccountRequest, SetupLink, User
 from registry.auth.permissions import Role
+from registry.errors import Invalid
 from registry.notifications.models import Notification
 from tests.conftest import Browser
 from tests.test_notifications import Inbox, smtp, smtp_app  # noqa: F401  (fixtures)
@@ -655,3 +657,31 @@ def test_set_up_links_are_sent_only_when_asked(
         result.stdout.splitlines()[-1]
         == "Imported: 1 person: 1 created, 0 updated, 0 unchanged. 1 set-up links e-mailed."
     )
+
+
+def test_a_long_chain_of_line_managers_with_a_loop_at_its_end_is_found(app: Flask, tmp_path: Path) -> None:
+    """Every row of a loop is named; the rows leading into it are not (each chain is walked once)."""
+    rows = [f"p{n}@example.nhs.uk,Person {n},manager,p{n + 1}@example.nhs.uk\n" for n in range(400)]
+    rows.append("p400@example.nhs.uk,Person 400,manager,p398@example.nhs.uk\n")  # 398 → 399 → 400 → 398
+    result = invoke(app, "users", "import", "--dry-run", write(tmp_path, HEADER + "".join(rows)))
+    assert result.exit_code == 1
+    named = [line for line in result.stdout.splitlines() if "line manager" in line and "cannot be theirs" in line]
+    assert len(named) == 3
+    assert "Person 400 would be p398@example.nhs.uk's line manager further up" in result.stdout
+    assert "Person 399 would be p400@example.nhs.uk's line manager further up" in result.stdout
+
+
+def test_a_name_that_could_rewrite_what_a_screen_shows_is_refused(app: Flask, tmp_path: Path) -> None:
+    text = HEADER + "eve@example.nhs.uk,Eve \u202eniamdA,staff,\n" + "tab@example.nhs.uk,Tab\x1b[2JBy,staff,\n"
+    result = invoke(app, "users", "import", write(tmp_path, text))
+    assert result.exit_code == 1
+    assert result.stdout.count("Name: the name contains a control or text-direction character") == 2
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert user("eve@example.nhs.uk") is None
+    with pytest.raises(Invalid) as refused:
+        accounts.create_user(
+            email="eve@example.nhs.uk", name="Eve\u202e", roles=["staff"], password=None, actor=Actor.system("tests")
+        )
+    assert refused.value.errors == {
+        "name": "The name contains a control or text-direction character: type it again without one."
+    }

@@ -19,7 +19,7 @@ from registry.audit.services import Actor, record
 from registry.auth import services
 from registry.auth.models import User, UserIdentity
 from registry.auth.oidc import Claims, Refused
-from registry.auth.permissions import Role
+from registry.auth.permissions import PRIVILEGED_ROLES, Role
 from registry.errors import Conflict, Invalid
 
 #: The audited actor of changes the identity provider makes.
@@ -76,6 +76,8 @@ def prepared(user: User) -> bool:
     holder never used; deactivate prepared accounts of people who leave before they sign in.)"""
     if user.last_login_at is not None or user.break_glass or user.external_id is not None or user.password_hash:
         return False
+    if user.roles & PRIVILEGED_ROLES:
+        return False  # a privileged account is never claimed by an address: its owner links it with its password
     linked = db.session().execute(select(UserIdentity.id).where(UserIdentity.user_id == user.id)).first()
     return linked is None
 
@@ -84,6 +86,22 @@ def _linked_or_made(claims: Claims) -> tuple[User, UserIdentity]:
     """A first sign-in: the account provisioned for this subject, a prepared one for the address, or a new one."""
     provisioned = db.session().execute(select(User).where(User.external_id == claims.subject)).scalar_one_or_none()
     if provisioned is not None:
+        already = (
+            db.session()
+            .execute(
+                select(UserIdentity.subject).where(
+                    UserIdentity.user_id == provisioned.id, UserIdentity.issuer == claims.issuer
+                )
+            )
+            .first()
+        )
+        if already is not None or provisioned.deprovisioned_at is not None or provisioned.break_glass:
+            # Someone else already signs in to it, or it is gone: a directory id never opens another's account.
+            raise Refused(
+                "provisioned account already linked to another identity, deleted or break-glass",
+                "Your account in this service is linked to a different organisation account. Ask a system "
+                "administrator.",
+            )
         return provisioned, link(provisioned, claims, "provisioned")
     if claims.email is None:
         raise Refused(
@@ -124,7 +142,7 @@ def find_or_create(claims: Claims, configured: OidcSettings) -> tuple[User, User
 def _keep_details(user: User, claims: Claims) -> None:
     """The provider is the source of a person's name and address: bring them into line, audited."""
     changes: dict[str, dict[str, str]] = {}
-    if claims.name and claims.name != user.name:
+    if claims.name and claims.name != user.name and services.name_problem(claims.name) is None:
         changes["name"] = {"from": user.name, "to": claims.name}
         user.name = claims.name
     if claims.email and claims.email != user.email and services.find_user(claims.email) is None:

@@ -64,7 +64,6 @@ from registry.errors import Conflict, Invalid
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 20_000
-NAME_MAX = 200
 CELL_ECHO_MAX = 80
 
 #: The columns, by their normalised header (see :func:`_column_key`), with the other names accepted.
@@ -332,6 +331,7 @@ class _Snapshot:
     by_id: dict[int, User]
     in_file: dict[str, RowPlan]
     has_manager_column: bool
+    _loops: frozenset[str] | None = None
 
     def manager_now(self, user: User | None) -> str | None:
         boss = self.by_id.get(user.line_manager_id) if user is not None and user.line_manager_id else None
@@ -347,6 +347,26 @@ class _Snapshot:
         if row is not None and (self.has_manager_column or email not in self.people):
             return row.line_manager
         return self.manager_now(self.people.get(email))
+
+    def on_a_loop(self) -> frozenset[str]:
+        """Everyone whose chain of line managers, as it will be, comes back to them: found in one pass over
+        the file's people (each chain is walked once, whatever its length), kept for the other rows."""
+        if self._loops is None:
+            state: dict[str, int] = {}  # 1: on the walk in progress, 2: done
+            loops: set[str] = set()
+            for start in self.in_file:
+                walk: list[str] = []
+                at: str | None = start
+                while at is not None and at not in state:
+                    state[at] = 1
+                    walk.append(at)
+                    at = self.final_manager(at)
+                if at is not None and state[at] == 1:
+                    loops.update(walk[walk.index(at) :])
+                for seen in walk:
+                    state[seen] = 2
+            self._loops = frozenset(loops)
+        return self._loops
 
 
 def plan(data: bytes, *, actor: Actor | User) -> Plan:
@@ -373,10 +393,8 @@ def plan(data: bytes, *, actor: Actor | User) -> Plan:
             else:
                 first_row[email] = row.number
         name = row.cells.get("name", "")
-        if not name:
-            item.problems.append("Name: enter the person's full name.")
-        elif len(name) > NAME_MAX:
-            item.problems.append(f"Name: the name must be {NAME_MAX} characters or fewer.")
+        if problem := accounts.name_problem(name):
+            item.problems.append(f"Name: {problem[0].lower()}{problem[1:]}")
         else:
             item.name = name
         item.roles = _roles(row.cells.get("roles", ""), item.problems)
@@ -495,17 +513,11 @@ def _check_manager(item: RowPlan, target: str, me: User | None, snapshot: _Snaps
             f"Line manager email: {target}{where} does not have the line manager role: give them the manager "
             "role in the file, or choose someone who has it."
         )
-    above: str | None = target
-    seen: set[str] = set()
-    while above is not None and above not in seen:
-        if snapshot.final_manager(above) == item.email:
-            further = "" if above == target else " further up"
-            item.problems.append(
-                f"Line manager email: {label} would be {target}'s line manager{further}, so {target} cannot be theirs."
-            )
-            return
-        seen.add(above)
-        above = snapshot.final_manager(above)
+    if item.email in snapshot.on_a_loop():
+        further = "" if snapshot.final_manager(target) == item.email else " further up"
+        item.problems.append(
+            f"Line manager email: {label} would be {target}'s line manager{further}, so {target} cannot be theirs."
+        )
 
 
 class Refused(Conflict):

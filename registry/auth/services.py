@@ -6,6 +6,7 @@ audited in the same transaction (the caller's unit of work commits).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 from email_validator import EmailNotValidError, validate_email
@@ -116,6 +117,23 @@ def checked_roles(values: Iterable[str | Role]) -> set[Role]:
     return roles
 
 
+#: Characters a person's name never needs and that can hide or reorder what a page or a terminal shows: control
+#: characters (Cc) and the bidirectional overrides and isolates.
+_HIDDEN = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with ``name`` (already stripped) as a person's name, if anything: the one check for the
+    pages, the command line, the users import, SCIM and the identity provider."""
+    if not name:
+        return "Enter the person's full name."
+    if len(name) > 200:
+        return "The name must be 200 characters or fewer."
+    if any(unicodedata.category(c) == "Cc" or c in _HIDDEN for c in name):
+        return "The name contains a control or text-direction character: type it again without one."
+    return None
+
+
 def create_user(
     *,
     email: str,
@@ -137,10 +155,8 @@ def create_user(
     except Invalid as exc:
         errors.update(exc.errors)
     name = name.strip()
-    if not name:
-        errors["name"] = "Enter the person's full name."
-    elif len(name) > 200:
-        errors["name"] = "The name must be 200 characters or fewer."
+    if problem := name_problem(name):
+        errors["name"] = problem
     try:
         chosen = checked_roles(roles)
     except Invalid as exc:
