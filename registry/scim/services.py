@@ -15,15 +15,25 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from registry import db
-from registry.audit.models import AuditAction
+from registry.audit.models import AuditAction, AuditEvent
 from registry.audit.services import Actor, record
 from registry.auth import services as accounts
 from registry.auth import sessions
-from registry.auth.models import ScimToken, User
-from registry.auth.permissions import Role
+from registry.auth.models import ScimToken, User, UserIdentity
+from registry.auth.permissions import PRIVILEGED_ROLES, Role
 from registry.errors import Conflict, Invalid, NotFound
 
 TOKEN_PREFIX = "scim_"
+#: What every actor label of a provisioning client starts with (:func:`client_actor`).
+CLIENT_ACTOR = "SCIM client"
+
+
+class Taken(Conflict):
+    """A value that must be unique (userName, externalId) already belongs to someone else."""
+
+
+class Immutable(Conflict):
+    """The client tried to change what it may not change (SCIM's ``mutability``)."""
 
 
 # --- the provisioning client's tokens ---------------------------------------------------------
@@ -88,23 +98,24 @@ def token_for(value: str | None) -> ScimToken | None:
 
 
 def client_actor(token: ScimToken) -> Actor:
-    """Who the audit trail names for what a provisioning client does."""
-    return Actor.system(f"SCIM client {token.label}")
+    """Who the audit trail names for what a provisioning client does: the client and which of its tokens."""
+    return Actor.system(f"{CLIENT_ACTOR} {token.label} (token {token.id})")
 
 
 # --- people ------------------------------------------------------------------------------------
 
 
 def provisioned() -> Select[User]:
-    """Every user the provisioning client may see: all but those it deleted."""
-    return select(User).where(User.deprovisioned_at.is_(None))
+    """Every user the provisioning client may see: all but those it deleted and the break-glass accounts
+    (which must work when the directory does not, so the directory never touches them)."""
+    return select(User).where(User.deprovisioned_at.is_(None), User.break_glass.is_(False))
 
 
 def get(user_id: str) -> User:
     """The user with this SCIM id, or :class:`NotFound` (also for one the client deleted)."""
     found = (
         db.session().execute(provisioned().where(User.id == int(user_id))).scalar_one_or_none()
-        if user_id.isdigit() and len(user_id) < 19
+        if user_id.isascii() and user_id.isdigit() and len(user_id) < 19
         else None
     )
     if found is None:
@@ -138,7 +149,8 @@ def page(*, user_name: str | None, external_id: str | None, start: int, count: i
 @dataclass(frozen=True)
 class Wanted:
     """What the provisioning client says a person is. ``manager`` is a SCIM id; ``None`` for
-    ``manager``: no line manager; ``None`` for ``active``: not said."""
+    ``manager``: no line manager; ``None`` for ``active`` or ``external_id``: not said (an externalId
+    once set is never cleared)."""
 
     email: str
     name: str
@@ -169,11 +181,18 @@ def _checked(wanted: Wanted, user: User | None) -> tuple[str, str, User | None]:
         raise Invalid({"externalId": "externalId must be 255 characters or fewer."})
     holder = accounts.find_user(email)
     if holder is not None and holder is not user:
-        raise Conflict(f"userName {email} is already the userName of another user.")
+        raise Taken(f"userName {email} is already the userName of another user.")
+    if user is not None and email != user.email and user.roles & PRIVILEGED_ROLES:
+        raise Immutable(
+            f"{user.email} holds a privileged role, so the directory cannot change their address "
+            f"(userName or emails): change a privileged account's address in the Registry."
+        )
     if wanted.external_id is not None:
         same = db.session().execute(select(User).where(User.external_id == wanted.external_id)).scalar_one_or_none()
         if same is not None and same is not user:
-            raise Conflict(f"externalId {wanted.external_id} is already the externalId of another user.")
+            raise Taken(f"externalId {wanted.external_id} is already the externalId of another user.")
+        if user is not None:
+            _check_external_id(user, wanted.external_id)
     manager = None
     if wanted.manager is not None:
         try:
@@ -185,6 +204,57 @@ def _checked(wanted: Wanted, user: User | None) -> tuple[str, str, User | None]:
         if not manager.active:
             raise Invalid({"manager": f"The manager {wanted.manager} ({manager.name}) is deactivated."})
     return email, name, manager
+
+
+def _check_external_id(user: User, external_id: str) -> None:
+    """An account's externalId is the directory id of the person who signs in to it (their first NHSmail
+    sign-in links to the account that has their id), so it never changes, and an account the Registry
+    had before is adopted only when nothing says it is someone else's or it is worth taking over."""
+    if user.external_id is not None:
+        if external_id != user.external_id:
+            raise Immutable(
+                f"externalId is this person's directory id and cannot change: a different id is a different "
+                f"person. {user.email} has externalId {user.external_id}; got {external_id}."
+            )
+        return
+    if user.break_glass:  # never seen by the client (provisioned()); refused here too, whoever asks
+        raise Conflict(f"{user.email} is a break-glass account: the directory cannot provision it.")
+    subjects = set(db.session().execute(select(UserIdentity.subject).where(UserIdentity.user_id == user.id)).scalars())
+    if subjects and external_id not in subjects:
+        raise Conflict(
+            f"{user.email} already signs in with a different directory id than externalId {external_id}, so "
+            f"the directory is describing a different person. Check the person in the directory; if the "
+            f"Registry account is wrong, an administrator must deal with it in the Registry."
+        )
+    if not subjects and user.roles & PRIVILEGED_ROLES:
+        raise Conflict(
+            f"{user.email} holds a privileged role and has never signed in with NHSmail, so provisioning "
+            f"cannot match them by address alone. Ask them to sign in to the Registry once with NHSmail and "
+            f"their password (which links their NHSmail identity); provisioning can then match them."
+        )
+
+
+def _check_reactivation(user: User) -> None:
+    """The directory may bring back only someone a provisioning client took away: a person an
+    administrator deactivated stays away until an administrator says otherwise."""
+    last = (
+        db.session()
+        .execute(
+            select(AuditEvent.actor_id, AuditEvent.actor)
+            .where(
+                AuditEvent.object_type == "user",
+                AuditEvent.object_id == str(user.id),
+                AuditEvent.action == AuditAction.USER_DEACTIVATE,
+            )
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        )
+        .one_or_none()
+    )
+    if last is None or last.actor_id is not None or not last.actor.startswith(f"{CLIENT_ACTOR} "):
+        raise Conflict(
+            f"{user.email}: an administrator deactivated this person: an administrator must reactivate them."
+        )
 
 
 def create(wanted: Wanted, *, client: ScimToken) -> User:
@@ -204,9 +274,12 @@ def create(wanted: Wanted, *, client: ScimToken) -> User:
 def apply(user: User, wanted: Wanted, *, client: ScimToken) -> None:
     """A mover (or a leaver, or a returner): make ``user`` what the client says, auditing each change."""
     email, name, manager = _checked(wanted, user)
+    if wanted.active is True and not user.active:
+        _check_reactivation(user)
     actor = client_actor(client)
+    external_id = user.external_id if wanted.external_id is None else wanted.external_id
     changes: dict[str, dict[str, str | None]] = {}
-    for field, value in (("email", email), ("name", name), ("external_id", wanted.external_id)):
+    for field, value in (("email", email), ("name", name), ("external_id", external_id)):
         before = getattr(user, field)
         if before != value:
             changes[field] = {"from": before, "to": value}

@@ -9,12 +9,14 @@ whose detail names the attribute in plain English. Bodies are read and written b
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, g, request, url_for
 from flask.typing import ResponseReturnValue
+from limits import parse
 from pydantic import ValidationError
 from scim2_models import (
     Context,
@@ -32,14 +34,19 @@ from scim2_models import (
     SCIMException,
     ScimPolicy,
 )
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from registry import db
 from registry.auth import sessions
 from registry.auth.models import ScimToken, User
 from registry.auth.permissions import BearerClient, client
-from registry.errors import Conflict, Invalid, NotFound, RegistryError
+from registry.errors import Invalid, NotFound, RegistryError
+from registry.extensions import client_address, limiter
 from registry.scim import schema, services
 from registry.scim.schema import ENTERPRISE, EnterpriseUser, Manager, ScimUser
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
@@ -49,11 +56,32 @@ SCIM_JSON = "application/scim+json"
 #: from an unedited mapping would fail.
 TOLERANT = ScimPolicy(unknown=ScimPolicy.Unknown.ignore)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: The largest request body a SCIM request may send, and the most operations one PATCH may hold.
+MAX_BODY = 1024 * 1024
+MAX_OPERATIONS = 100
+#: Failed SCIM authentications counted per address (Flask-Limiter's storage, as sign-in's are).
+FAILURES_PER_ADDRESS = parse("30 per minute")
+
+
+def _failures_key() -> tuple[str, str, str]:
+    return ("registry", "scim-authentication", client_address())
 
 
 def _authenticate() -> Response | None:
+    """The guard's check of every SCIM request: a live token, and not too many failures from this address."""
+    counting = limiter.enabled and limiter.initialized
+    if counting and not limiter.limiter.test(FAILURES_PER_ADDRESS, *_failures_key()):
+        log.warning("SCIM request refused: too many failed authentications from %s.", client_address())
+        response = _error(429, "Too many requests with a wrong bearer token from this address: wait a minute.")
+        response.headers["Retry-After"] = "60"
+        return response
     token = services.token_for(sessions.bearer_token())
     if token is None:
+        if counting:
+            limiter.limiter.hit(FAILURES_PER_ADDRESS, *_failures_key())
+        log.warning(
+            "SCIM authentication failed from %s: the bearer token is missing, unknown or revoked.", client_address()
+        )
         response = _error(
             401,
             "Send the provisioning client's bearer token (from flask --app wsgi scim token create) in the "
@@ -103,17 +131,37 @@ def _invalid_body(exc: ValidationError) -> Response:
     return _error(int(error.status or 400), detail, error.scim_type or "invalidValue")
 
 
-class Taken(Conflict):
-    """A value that must be unique (userName, externalId) already belongs to someone else."""
-
-
 @bp.errorhandler(RegistryError)
 def _refused(exc: RegistryError) -> Response:
     if isinstance(exc, Invalid):
         return _error(400, exc.message, "invalidValue")
-    if isinstance(exc, Taken):
+    if isinstance(exc, services.Taken):
         return _error(409, exc.message, "uniqueness")
+    if isinstance(exc, services.Immutable):
+        return _error(409, exc.message, "mutability")
     return _error(exc.status, exc.message)
+
+
+@bp.errorhandler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response:
+    return _error(400, "The request body is nested too deeply to be a SCIM resource.", "invalidSyntax")
+
+
+@bp.errorhandler(Exception)
+def _failed(exc: Exception) -> Response:
+    """Anything unexpected is still answered in SCIM's words (the client reads no HTML page); the
+    request's work is rolled back."""
+    if db.unavailable(exc):
+        db.abandon()
+        log.error("Database unavailable on SCIM %s %s: %s", request.method, request.path, db.describe(exc))
+        response = _error(503, "The Registry's database is unavailable. Try again in a minute.")
+        response.headers["Retry-After"] = "60"
+        return response
+    log.exception("SCIM request %s %s failed", request.method, request.path)
+    failed = g.get("_db_session")
+    if failed is not None:
+        failed.rollback()
+    return _error(500, "The Registry could not do this because of a fault on its side. Try again later.")
 
 
 @bp.errorhandler(HTTPException)
@@ -266,6 +314,8 @@ def _filter() -> tuple[str | None, str | None]:
         value = json.loads(f'"{match.group(2)}"')
     except ValueError:
         raise InvalidFilterException(detail="The filter's value is not a valid quoted string.") from None
+    if "\x00" in value:
+        raise InvalidFilterException(detail=f"The filter's {match.group(1)} value contains a NUL character (\\u0000).")
     attribute = match.group(1).lower()
     return (value, None) if attribute == "username" else (None, value)
 
@@ -282,7 +332,7 @@ def _number(name: str, default: int) -> int:
 
 def _list_users() -> Response:
     user_name, external_id = _filter()
-    start = max(_number("startIndex", 1), 1)
+    start = min(max(_number("startIndex", 1), 1), 2**31 - 1)
     count = min(max(_number("count", schema.DEFAULT_PAGE), 0), schema.MAX_PAGE)
     found = services.page(user_name=user_name, external_id=external_id, start=start, count=count)
     listing = ListResponse[ScimUser](
@@ -295,12 +345,35 @@ def _list_users() -> Response:
 
 
 def _body() -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise RequestEntityTooLarge(f"The request body must be at most {MAX_BODY} bytes (1 MB).")
+    request.max_content_length = MAX_BODY  # a body sent without a length is cut off there too
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidValueException(
             detail="Send a JSON object in the request body, with Content-Type: application/scim+json."
         )
+    if (where := _nul_in(body, "")) is not None:
+        raise InvalidValueException(detail=f"{where or 'The request body'} contains a NUL character (\\u0000).")
     return body
+
+
+def _nul_in(value: Any, where: str) -> str | None:
+    """Where in a JSON document a NUL character is (an attribute's path), or None."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if "\x00" in key:
+                return path
+            if (found := _nul_in(item, path)) is not None:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            if (found := _nul_in(item, where)) is not None:
+                return found
+    return None
 
 
 def _given_name(name: Any) -> str | None:
@@ -347,13 +420,15 @@ def _create_user() -> Response:
 
 
 def _provisioned(change: Callable[[], Any]) -> Any:
-    """Run ``change``, telling a clash over a unique value (a Conflict from the checks) as SCIM's uniqueness."""
+    """Run ``change``; a clash over a unique value that the checks could not see (another request made the
+    same person at the same moment) is SCIM's uniqueness too."""
     try:
         return change()
-    except Conflict as exc:
-        if "already the" in exc.message:
-            raise Taken(exc.message) from None
-        raise
+    except IntegrityError:
+        db.session().rollback()
+        raise services.Taken(
+            "userName or externalId is already another user's (made at the same moment): look the person up."
+        ) from None
 
 
 def _get_user(user_id: str) -> Response:
@@ -394,12 +469,24 @@ def _entra_operations(body: dict[str, Any]) -> dict[str, Any]:
 
 def _patch_user(user_id: str) -> Response:
     user = services.get(user_id)
-    patch = PatchOp[ScimUser].model_validate(_entra_operations(_body()), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    body = _body()
+    operations = body.get("Operations")
+    if isinstance(operations, list) and len(operations) > MAX_OPERATIONS:
+        raise InvalidValueException(
+            detail=f"A PATCH may hold at most {MAX_OPERATIONS} Operations; this one has {len(operations)}. "
+            "Send them in smaller PATCH requests."
+        )
+    patch = PatchOp[ScimUser].model_validate(_entra_operations(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     resource = as_resource(user)
     before = resource.model_copy(deep=True)
     patch.patch(resource, TOLERANT)
     if resource.display_name == before.display_name and (given := _given_name(resource.name)):
         resource.display_name = given
+    if before.external_id is not None and resource.external_id is None:
+        raise services.Immutable(
+            "externalId is this person's directory id and cannot change: a different id is a different person "
+            "(it cannot be removed either)."
+        )
     email = resource.user_name
     if resource.user_name == before.user_name and resource.emails != before.emails:
         email = _chosen_email(resource.emails) or email
