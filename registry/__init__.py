@@ -39,8 +39,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from registry import db, vault
     from registry.auth import guard, oidc, sessions
     from registry.notifications import services as notifications
-    from registry.web import errors, security, templating, throttle
+    from registry.web import errors, requests, security, templating, throttle
 
+    app.request_class = requests.Request  # a view may keep its uploads off the disk (registry/web/requests.py)
     db.init_app(app, settings.database_url)
     vault.init_app(app)
     templating.init_app(app)
@@ -98,7 +99,7 @@ def init_proxy(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from registry.api import bp as api
     from registry.audit.views import bp as audit
-    from registry.auth import admin  # noqa: F401  (user administration: its routes are on the auth blueprint)
+    from registry.auth import admin, import_views  # noqa: F401  (user administration: routes on the auth blueprint)
     from registry.auth import views as auth_views  # noqa: F401  (sign-in: its routes are on the auth blueprint)
     from registry.auth.blueprint import bp as auth
     from registry.breaches.views import bp as breaches

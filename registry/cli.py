@@ -23,8 +23,8 @@ from registry import db, demo
 from registry.audit.chain import CheckpointRefused, take_checkpoint
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record, verify_chain
+from registry.auth import importing, setup_links
 from registry.auth import services as accounts
-from registry.auth import setup_links
 from registry.auth.models import SetupReason
 from registry.auth.permissions import Role
 from registry.breaches import services as breaches
@@ -149,6 +149,91 @@ def users_deactivate(email: str) -> None:
         fail(exc.message)
     click.echo(f"Deactivated {email}; their sessions and tokens no longer work.")
     click.echo(report.summary(), err=True)
+
+
+@users_cli.command("break-glass")
+@click.argument("email")
+@click.option("--on/--off", "on", required=True, help="Make it a break-glass account, or no longer one.")
+def users_break_glass(email: str, on: bool) -> None:
+    """An emergency account that may sign in with its password when REGISTRY_LOCAL_SIGN_IN is break-glass
+    (for when the identity provider is down). Keep few, with strong passwords and two-factor sign-in."""
+    try:
+        with db.transaction():
+            user = accounts.find_user(email)
+            if user is None:
+                fail(f"There is no user {email}.")
+            changed = accounts.set_break_glass(user, on, actor=cli_actor())
+    except RegistryError as exc:
+        fail(exc.message)
+    if not changed:
+        click.echo(f"{email} was already {'a' if on else 'not a'} break-glass account; nothing changed.")
+    else:
+        click.echo(f"{email} is {'now' if on else 'no longer'} a break-glass account.")
+
+
+@users_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and report what each row would do; change nothing.")
+@click.option(
+    "--send-setup-links",
+    is_flag=True,
+    help="E-mail each new user a single-use set-up link (24 hours) to choose a password. Off by default: "
+    "with NHSmail sign-in they need none, and a first import may be thousands of people.",
+)
+def users_import(file: Path, dry_run: bool, send_setup_links: bool) -> None:
+    """Create or update users from FILE, a CSV file with a header row (an ESR export, say).
+
+    \b
+    Columns (case, spaces and underscores do not matter; other columns are ignored and named):
+      email               required; who the row is about
+      name                required; their full name
+      roles               optional; staff, manager, comms, auditor, admin, hr (separated by ; , | or spaces)
+      line manager email  optional; an existing user or someone in the file, with the manager role
+
+    \b
+    A new address makes a user with no password and the roles named (staff when none). They sign in
+    with NHSmail where it is set up; otherwise send them set-up links (--send-setup-links, or one at a
+    time with `users setup-link EMAIL`).
+    An existing user gets the file's name and line manager (an empty cell: none; without the column,
+    line managers are left alone) and the roles named that they lack. Roles are never removed.
+    Privileged roles (comms, admin, auditor, hr) are granted at once: this is the system operator's tool.
+
+    \b
+    All or nothing: every problem of every row is reported with its row number (the header is row 1)
+    and nothing changes unless there are none. Running the same file again changes nothing.
+    Text must be UTF-8 (with or without a byte-order mark); at most 2 MB and 20,000 people.
+    """
+    size = file.stat().st_size
+    if size > importing.MAX_BYTES:
+        fail(f"Not imported: {file} is {importing.size_text(size)}; the most one import takes is 2 MB. Split it.")
+    if send_setup_links and not notifications.smtp_configured():
+        fail(
+            "Not imported: this Registry has no e-mail server, so set-up links cannot be e-mailed. Print one for "
+            "a person with `flask --app wsgi users setup-link EMAIL`."
+        )
+    data = file.read_bytes()
+    if dry_run:
+        checked = importing.plan(data, actor=cli_actor())
+        db.session().rollback()
+        for line in importing.report_lines(checked):
+            click.echo(line)
+        if not checked.ok:
+            fail(f"Dry run: {checked.summary()}")
+        click.echo(f"Dry run, nothing changed: {checked.summary()}")
+        return
+    try:
+        with db.transaction():
+            applied = importing.apply(data, actor=cli_actor(), send_setup_links=send_setup_links, source="command line")
+    except importing.Refused as exc:
+        for line in importing.report_lines(exc.plan):
+            click.echo(line)
+        fail(f"Not imported: {exc.plan.summary()}")
+    except RegistryError as exc:
+        fail(f"Not imported: {exc.message}")
+    for line in importing.report_lines(applied.plan, done=True):
+        click.echo(line)
+    links = f" {applied.setup_links} set-up links e-mailed." if send_setup_links else ""
+    click.echo(f"Imported: {applied.plan.summary()}{links}")
 
 
 @users_cli.command("setup-link")

@@ -461,6 +461,11 @@ def _review_form(world: World) -> dict[str, Any]:
     }
 
 
+def _import_file(world: World) -> tuple[io.BytesIO, str]:
+    """A staff list of one new person: previewing it changes nothing."""
+    return io.BytesIO(f"email,name\nnew{world.n()}@example.nhs.uk,New Person\n".encode()), "staff.csv"
+
+
 def _revoke_token(world: World) -> Request:
     user = world.other_user()
     return Request({"user_id": user.id, "token_id": world.token_of(user)})
@@ -679,6 +684,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("auth.send_setup_link", "POST"): Expect(
         ADMIN, status=302, build=lambda w: Request({"user_id": w.user_without_password().id})
     ),
+    ("auth.import_users", "GET"): Expect(ADMIN),
+    ("auth.import_users", "POST"): Expect(ADMIN, build=lambda w: Request(data={"file": _import_file(w)})),
+    ("auth.confirm_import", "POST"): Expect(ADMIN, status=400, build=lambda w: Request(data={"csv": "", "token": ""})),
     ("auth.approvals_index", "GET"): Expect(ADMIN),
     ("auth.approval", "GET"): Expect(ADMIN, build=lambda w: Request({"request_id": w.account_request().id})),
     ("auth.approve", "POST"): Expect(

@@ -211,6 +211,47 @@ def test_users_deactivate_refuses_unknown_and_already_deactivated_users(
     assert events(connection) == before
 
 
+# --- users break-glass ------------------------------------------------------------------------
+
+
+def test_users_break_glass_marks_an_emergency_account_audited(
+    app: Flask, connection: Connection, make_user: Callable[..., User]
+) -> None:
+    admin = make_user("admin")
+    done = invoke(app, "users", "break-glass", admin.email, "--on")
+    assert (done.exit_code, done.stdout) == (0, f"{admin.email} is now a break-glass account.\n")
+    assert find(admin.email).break_glass is True  # type: ignore[union-attr]
+    [event] = db.session().execute(select(AuditEvent).where(AuditEvent.action == "user:break_glass")).scalars()
+    assert (event.object_id, event.details, event.actor_id) == (str(admin.id), '{"break_glass":true}', None)
+
+    before = events(connection)
+    again = invoke(app, "users", "break-glass", admin.email, "--on")
+    assert (again.exit_code, again.stdout) == (
+        0,
+        f"{admin.email} was already a break-glass account; nothing changed.\n",
+    )
+    assert events(connection) == before
+    off = invoke(app, "users", "break-glass", admin.email, "--off")
+    assert (off.exit_code, off.stdout) == (0, f"{admin.email} is no longer a break-glass account.\n")
+    assert find(admin.email).break_glass is False  # type: ignore[union-attr]
+
+
+def test_users_break_glass_refuses_unknown_and_deactivated_users(
+    app: Flask, connection: Connection, make_user: Callable[..., User]
+) -> None:
+    leaver = make_user("staff")
+    assert invoke(app, "users", "deactivate", leaver.email).exit_code == 0
+    before = events(connection)
+    unknown = invoke(app, "users", "break-glass", "nobody@example.nhs.uk", "--on")
+    gone = invoke(app, "users", "break-glass", leaver.email, "--on")
+    assert (unknown.exit_code, unknown.stderr) == (1, "There is no user nobody@example.nhs.uk.\n")
+    assert (gone.exit_code, gone.stderr) == (
+        1,
+        f"{leaver.name} is deactivated: a leaver cannot be a break-glass account.\n",
+    )
+    assert events(connection) == before
+
+
 # --- tokens create ----------------------------------------------------------------------------
 
 

@@ -10,17 +10,22 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask import session as flask_session
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 import config as registry_config
 from registry import db
 from registry.audit.models import AuditEvent
-from registry.auth.models import User, UserSession
-from tests.conftest import TEST_PASSWORD, csrf_token, next_code, open_setup_link
+from registry.audit.services import Actor
+from registry.auth import setup_links
+from registry.auth.models import SetupReason, User, UserIdentity, UserSession
+from tests.conftest import TEST_PASSWORD, csrf_token, next_code
 
 PROVIDER = {
-    "OIDC_ISSUER": "https://login.example.test/tenant/v2.0",
+    # Nothing listens here: the provider is unreachable.
+    "OIDC_ISSUER": "http://127.0.0.1:9",
     "OIDC_CLIENT_ID": "registry",
     "OIDC_CLIENT_SECRET": "not used: nothing here reaches the provider",
 }
@@ -33,6 +38,16 @@ def words(response: Any) -> str:
 def password_sign_in(client: FlaskClient, user: User, token: str | None = None) -> Any:
     data = {"email": user.email, "password": TEST_PASSWORD, "csrf_token": token or csrf_token(client)}
     return client.post("/login", data=data)
+
+
+def form_token(app: Flask, client: FlaskClient) -> str:
+    """A valid form token for ``client``, as a sign-in page opened before passwords were switched off gave."""
+    with app.test_request_context():
+        token = generate_csrf()
+        raw = flask_session["csrf_token"]
+    with client.session_transaction() as stored:
+        stored["csrf_token"] = raw
+    return str(token)
 
 
 def sessions_of(user: User) -> int:
@@ -51,17 +66,36 @@ class TestOff:
         assert 'name="password"' not in page.get_data(as_text=True)
 
     def test_a_right_password_is_refused_and_nothing_is_signed_in(
-        self, client: FlaskClient, make_user: Callable[..., User]
+        self, app: Flask, client: FlaskClient, make_user: Callable[..., User]
     ) -> None:
         user = make_user("staff")
-        # A form token, as from a sign-in page opened before passwords were switched off.
-        open_setup_link(client, make_user("staff"))
-        token = csrf_token(client, "/account/set-up")
-        refused = password_sign_in(client, user, token)
+        refused = password_sign_in(client, user, form_token(app, client))
         assert refused.status_code == 403
         assert "Password sign-in is switched off for this service" in words(refused)
         assert sessions_of(user) == 0
         assert sessions_of(user) == 0
+
+    def test_a_set_up_link_no_longer_opens(self, client: FlaskClient, make_user: Callable[..., User]) -> None:
+        person = make_user("staff")
+        link = setup_links.issue(person, SetupReason.OPERATOR, actor=Actor.system("tests"), send=False)
+        db.session().commit()
+        opened = client.get(link.path)
+        assert opened.status_code == 403
+        assert "Set-up links are not used here any more" in words(opened)
+        assert sessions_of(person) == 0
+
+    def test_an_unreachable_provider_is_explained_not_a_crash(self, client: FlaskClient) -> None:
+        page = client.get("/login/provider")
+        assert page.status_code == 503
+        assert "Your organisation's sign-in service did not answer" in words(page)
+        refused = client.post("/login/provider/backchannel-logout", data={"logout_token": "a.b.c"})
+        assert refused.status_code == 400
+        [event] = (
+            db.session()
+            .execute(select(AuditEvent.details).where(AuditEvent.action == "user:provider_logout_refused"))
+            .scalars()
+        )
+        assert "could not be fetched" in event
 
 
 class TestBreakGlass:
@@ -74,17 +108,18 @@ class TestBreakGlass:
     ) -> None:
         everyday = make_user("comms")
         refused = password_sign_in(client, everyday)
-        assert refused.status_code == 403
-        assert "kept for emergency (break-glass) accounts" in words(refused)
-        assert sessions_of(everyday) == 0
-        [event] = (
-            db.session()
-            .execute(
-                select(AuditEvent).where(AuditEvent.action == "user:sign_in_failed", AuditEvent.actor_id == everyday.id)
-            )
-            .scalars()
+        # Answered as a wrong password is: whether the password was right is not told.
+        wrong = client.post(
+            "/login", data={"email": everyday.email, "password": "not it at all", "csrf_token": csrf_token(client)}
         )
-        assert "only for break-glass accounts" in event.details
+        assert (refused.status_code, words(refused)) == (wrong.status_code, words(wrong))
+        assert "Enter a correct email address and password" in words(refused)
+        assert sessions_of(everyday) == 0
+        failed = select(AuditEvent.details).where(
+            AuditEvent.action == "user:sign_in_failed", AuditEvent.actor_id == everyday.id
+        )
+        details = db.session().execute(failed).scalars().all()
+        assert ["only for break-glass accounts" in text for text in details] == [True, True]
 
         emergency = make_user("admin")
         emergency.break_glass = True
@@ -186,3 +221,20 @@ def test_the_provider_settings_are_read_as_a_deployment_writes_them(tmp_path: Pa
     assert read.roles_claim == "groups" and read.mfa_acr == ("urn:trust:mfa",)
     assert "MII" not in repr(read), "the private key stays out of logs and tracebacks"
     assert settings(tmp_path).local_sign_in is registry_config.LocalSignIn.ON
+
+
+def test_the_users_page_says_how_a_person_signs_in(
+    browser_as: Callable[..., Any], make_user: Callable[..., User]
+) -> None:
+    admin = browser_as("admin")
+    linked, emergency, provisioned = make_user("staff"), make_user("admin"), make_user("staff")
+    db.session().add(UserIdentity(user_id=linked.id, issuer="https://idp.example", subject="oid-1"))
+    emergency.break_glass = True
+    provisioned.external_id = "oid-2"
+    db.session().commit()
+    assert "Organisation account Linked: they sign in with it" in words(admin.get(f"/admin/users/{linked.id}"))
+    shown = words(admin.get(f"/admin/users/{emergency.id}"))
+    assert "Organisation account Not linked" in shown and "Break-glass account Yes" in shown
+    assert "Provisioned by the organisation's directory (oid-2), not yet used" in words(
+        admin.get(f"/admin/users/{provisioned.id}")
+    )

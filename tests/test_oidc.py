@@ -106,6 +106,9 @@ ACCOUNTS = [
     oidc_account("sam", sub="sub-sam", oid="oid-sam", email="sam.scim@nhs.net", name="Sam Scim", tid=TENANT),
     oidc_account("dee", sub="sub-dee", oid="oid-dee", email="dee.gone@nhs.net", name="Dee Gone", tid=TENANT),
     oidc_account("kim", sub="sub-kim", oid="oid-kim", email="kim.key@nhs.net", name="Kim Key", tid=TENANT),
+    oidc_account("una", sub="sub-una", oid="oid-una", email="una.imported@nhs.net", name="Una I", tid=TENANT),
+    oidc_account("ida", sub="sub-ida", oid="oid-ida", email="ida@nhs.net", name="Ida", tid=TENANT),
+    oidc_account("bea", sub="sub-bea", oid="oid-bea", email="bea.glass@nhs.net", name="Bea Glass", tid=TENANT),
 ]
 
 
@@ -138,6 +141,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             dee = create_user(email="dee.gone@nhs.net", name="Dee Gone", roles=["staff"], password=None, actor=operator)
             dee.external_id = "oid-dee"
             dee.active = False
+            bea = create_user(
+                email="bea.glass@nhs.net", name="Bea Glass", roles=["admin"], password=TEST_PASSWORD, actor=operator
+            )
+            bea.break_glass = True
+            # Prepared by an administrator (as `users import` does): never used by anyone.
+            create_user(
+                email="una.imported@nhs.net", name="Una Imported", roles=["staff"], password=None, actor=operator
+            )
         with serving(app) as base:
             provider.start(
                 {
@@ -238,9 +249,69 @@ def test_an_existing_account_is_linked_once_its_owner_signs_in_with_its_password
     assert [e["details"]["how"] for e in site.events("user:identity_link") if e["object_id"] == str(lee.id)] == [
         "password"
     ]
-    # From now on the provider alone signs them in.
+    # From now on the provider alone signs them in: roles are mapped, so a linked account's password no longer
+    # opens it (the provider decides what it may do), answered as a wrong password is.
     again = site.sign_in("lee")
     assert path_of(again.response, site) == "/"
+    browser = requests.Session()
+    page = browser.get(site.url + "/login", timeout=30)
+    (form,) = [f for f in forms(page) if "password" in f.fields]
+    refused = submit(browser, page, form, email="lee.local@nhs.net", password=TEST_PASSWORD)
+    assert path_of(refused, site) == "/login"
+    assert "Enter a correct email address and password" in text_of(refused)
+    assert site.events("user:sign_in_failed")[-1]["details"]["reason"].startswith("roles come from the identity")
+
+
+def test_an_account_prepared_for_an_address_and_never_used_is_claimed_at_its_first_sign_in(site: Site) -> None:
+    done = site.sign_in("una")
+    assert path_of(done.response, site) == "/"
+    una = site.user("una.imported@nhs.net")
+    assert una is not None and una.name == "Una I"
+    assert [e["details"]["how"] for e in site.events("user:identity_link") if e["object_id"] == str(una.id)] == [
+        "prepared account, first sign-in"
+    ]
+
+
+def test_a_break_glass_account_is_never_linked_to_an_identity(site: Site) -> None:
+    refused = site.sign_in("bea")
+    assert refused.response.status_code == 403
+    assert site.refusals()[-1] == "e-mail already in use by an account not linked to this identity"
+    assert site.events("user:sign_in_failed")[-1]["details"]["subject"] == "oid-bea"
+
+
+def test_an_address_the_provider_has_not_verified_is_not_used(site: Site) -> None:
+    site.provider.control(
+        "next-id-token",
+        claims={"email": "someone.else@nhs.net", "email_verified": False, "preferred_username": "ida@nhs.net"},
+    )
+    done = site.sign_in("ida")
+    assert path_of(done.response, site) == "/"
+    assert site.user("someone.else@nhs.net") is None
+    assert site.user("ida@nhs.net") is not None
+
+
+def test_an_answer_to_a_sign_in_this_browser_never_started_is_not_read(site: Site) -> None:
+    forged = requests.get(
+        site.url + "/login/provider/callback",
+        params={"error": "access_denied: <b>anything</b>", "state": "x"},
+        timeout=30,
+    )
+    assert forged.status_code == 403
+    assert site.refusals()[-1] == "state does not match (an old or replayed sign-in)"
+
+
+def test_a_sign_in_the_providers_own_session_answered_is_not_a_fresh_authentication(site: Site) -> None:
+    hour_ago = int(time.time()) - 3600
+    site.provider.control("next-id-token", claims={"auth_time": hour_ago})
+    done = site.sign_in("cal")
+    assert path_of(done.response, site) == "/"
+    with site.app.app_context():
+        cal_id = db.session().execute(select(User.id).where(User.email == "cal.comms@nhs.net")).scalar_one()
+        proved = latest_second_factor(cal_id)
+    # The provider's multi-factor sign-in counts as the second factor (comms pages open), as of when it happened:
+    # revealing a secret still needs the person to sign in again.
+    assert proved is not None and abs(proved.timestamp() - hour_ago) < 2
+    assert path_of(done.session.get(site.url + "/channels/queue", timeout=30), site) == "/channels/queue"
 
 
 def test_a_provisioned_account_is_linked_by_its_external_id_and_a_closed_one_is_refused(site: Site) -> None:
@@ -309,6 +380,15 @@ def test_step_up_sends_the_person_back_to_sign_in_again_and_checks_auth_time(sit
         after = latest_second_factor(cal_id)
     assert before is not None and after is not None and after > before
     assert site.events("user:step_up")[-1]["details"] == {"second_factor": "identity provider"}
+
+    # The provider took the role away since: stepping up ends the session instead.
+    site.provider.control("next-id-token", claims={"roles": []})
+    ended = site.sign_in("cal", session=done.session, start="/account/step-up/provider?next=/account")
+    assert path_of(ended.response, site) == "/login"
+    assert "Your roles in this service have changed" in text_of(ended.response)
+    assert site.roles("cal.comms@nhs.net") == {"staff"}
+    done = site.sign_in("cal")
+    assert site.roles("cal.comms@nhs.net") == {"staff", "comms"}
 
     # A provider that says the person signed in an hour ago has not made them sign in again.
     site.provider.control("next-id-token", claims={"auth_time": int(time.time()) - 3600})
@@ -451,7 +531,8 @@ def test_a_back_channel_logout_ends_that_sign_in_and_a_replay_is_refused(site: S
 
     replay = requests.post(site.url + LOGOUT_PATH, data={"logout_token": sent["logout_token"]}, timeout=30)
     assert replay.status_code == 400
-    assert replay.json() == {"error": "invalid_request", "error_description": "replayed logout token"}
+    assert replay.json() == {"error": "invalid_request", "error_description": "The logout token was refused."}
+    assert site.events("user:provider_logout_refused")[-1]["details"] == {"reason": "replayed logout token"}
     assert replay.headers["Cache-Control"] == "no-store"
 
 
@@ -486,7 +567,7 @@ def test_a_forged_or_malformed_logout_token_is_refused(site: Site) -> None:
             site.url + "/login/provider/backchannel-logout", data={"logout_token": token}, timeout=30
         )
         assert answer.status_code == 400
-        assert answer.json()["error_description"] == reason
+        assert site.events("user:provider_logout_refused")[-1]["details"]["reason"] == reason
     assert path_of(done.session.get(site.url + "/account", timeout=30), site) == "/account"
     assert [e["details"]["reason"] for e in site.events("user:provider_logout_refused")][-3:] == [
         "bad signature",

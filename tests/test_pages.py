@@ -53,6 +53,7 @@ PAGES = {
     "auth.change_password": "/account/password",
     "auth.two_factor": "/account/two-factor",
     "auth.users": "/admin/users",
+    "auth.import_users": "/admin/users/import",
     "auth.create_user": "/admin/users/new",
     "auth.user": "/admin/users/{user}",
     "auth.approvals_index": "/admin/approvals",
@@ -116,6 +117,10 @@ NOT_PAGES = {
     # tests/test_two_factor.py opens them in those states.
     "auth.login_second_factor",
     "auth.step_up",
+    # Redirects to the identity provider (none is configured here): tests/test_oidc.py follows them.
+    "auth.provider_start",
+    "auth.provider_callback",
+    "auth.provider_step_up",
     # A set-up link opens only with its token, for its own person: tests/test_separation_of_duties.py.
     "auth.setup_link",
     "auth.setup",

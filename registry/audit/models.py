@@ -55,6 +55,7 @@ class AuditAction(StrEnum):
     USER_RECOVERY_CODE_USED = "user:recovery_code_used"
     USER_STEP_UP = "user:step_up"
     USER_IDENTITY_LINK = "user:identity_link"
+    USER_BREAK_GLASS = "user:break_glass"
     USER_DETAILS_FROM_PROVIDER = "user:details_from_provider"
     USER_PROVIDER_LOGOUT = "user:provider_logout"
     USER_PROVIDER_LOGOUT_REFUSED = "user:provider_logout_refused"
@@ -102,6 +103,10 @@ class AuditAction(StrEnum):
     NOTIFICATION_SEND = "notification:send"
     REMINDERS_SEND = "reminders:send"
     USER_LINE_MANAGER_CHANGE = "user:line_manager_change"
+    # Joiners and movers from a CSV file (issue 11): the import itself, with its counts, and a name brought
+    # into line with the file (each user's other changes have their usual events).
+    USER_IMPORT = "user:import"
+    USER_RENAME = "user:rename"
     MEDIA_CONTACT_REPORT = "media_contact:report"
     MEDIA_CONTACT_TRIAGE = "media_contact:triage"
     MEDIA_CONTACT_NOTE = "media_contact:note"

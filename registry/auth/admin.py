@@ -143,6 +143,7 @@ def _user_page(
         requests=approvals.about(user),
         open_link=open_link_for(user),
         can_approve=approvals.can_approve,
+        identities=services.identities_of(user),
     ), status
 
 

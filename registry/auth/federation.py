@@ -30,14 +30,9 @@ def refuse(claims: Claims | None, reason: str, *, user: User | None = None) -> N
     """Record a refused sign-in (kept although the request fails)."""
     details: dict[str, object] = {"reason": reason, "method": "identity provider"}
     if claims is not None:
-        details["tenant"] = claims.tenant
-    record(
-        AuditAction.USER_SIGN_IN_FAILED,
-        "user",
-        user.id if user is not None else "-",
-        details,
-        actor=Actor.of(user) if user is not None else PROVIDER,
-    )
+        details.update(issuer=claims.issuer, subject=claims.subject, tenant=claims.tenant)
+    # The provider is the actor: whoever tried is named by the details, not by the account they reached.
+    record(AuditAction.USER_SIGN_IN_FAILED, "user", user.id if user is not None else "-", details, actor=PROVIDER)
     db.keep_on_error()
 
 
@@ -74,37 +69,46 @@ class NeedsPassword(Exception):
         self.user = user
 
 
+def prepared(user: User) -> bool:
+    """An account an administrator made for this address (``users import``, or without a password) that nobody
+    has ever used: no sign-in, no password, no identity, not a break-glass account. Its first sign-in with the
+    provider may claim it by address. (An address reused after a leaver reaches only an account its first
+    holder never used; deactivate prepared accounts of people who leave before they sign in.)"""
+    if user.last_login_at is not None or user.break_glass or user.external_id is not None or user.password_hash:
+        return False
+    linked = db.session().execute(select(UserIdentity.id).where(UserIdentity.user_id == user.id)).first()
+    return linked is None
+
+
+def _linked_or_made(claims: Claims) -> tuple[User, UserIdentity]:
+    """A first sign-in: the account provisioned for this subject, a prepared one for the address, or a new one."""
+    provisioned = db.session().execute(select(User).where(User.external_id == claims.subject)).scalar_one_or_none()
+    if provisioned is not None:
+        return provisioned, link(provisioned, claims, "provisioned")
+    if claims.email is None:
+        raise Refused(
+            "no e-mail address in the token",
+            "Your organisation's account has no e-mail address this service can use. Ask the IT service desk.",
+        )
+    existing = services.find_user(claims.email)
+    if existing is not None:
+        if not prepared(existing):
+            raise NeedsPassword(existing)
+        return existing, link(existing, claims, "prepared account, first sign-in")
+    try:
+        user = services.create_user(
+            email=claims.email, name=claims.name or claims.email, roles=[Role.STAFF], password=None, actor=PROVIDER
+        )
+    except Invalid as exc:
+        raise Refused("account could not be made: " + ", ".join(sorted(exc.errors))) from None
+    return user, link(user, claims, "first sign-in")
+
+
 def find_or_create(claims: Claims, configured: OidcSettings) -> tuple[User, UserIdentity]:
     """The person signing in, linked or made on their first sign-in. Raises :class:`Refused` or
     :class:`NeedsPassword`."""
     identity = identity_of(claims)
-    if identity is not None:
-        user = identity.user
-    else:
-        provisioned = db.session().execute(select(User).where(User.external_id == claims.subject)).scalar_one_or_none()
-        if provisioned is not None:
-            user = provisioned
-            identity = link(user, claims, "provisioned")
-        else:
-            if claims.email is None:
-                raise Refused(
-                    "no e-mail address in the token",
-                    "Your organisation's account has no e-mail address this service can use. Ask the IT service desk.",
-                )
-            existing = services.find_user(claims.email)
-            if existing is not None:
-                raise NeedsPassword(existing)
-            try:
-                user = services.create_user(
-                    email=claims.email,
-                    name=claims.name or claims.email,
-                    roles=[Role.STAFF],
-                    password=None,
-                    actor=PROVIDER,
-                )
-            except Invalid as exc:
-                raise Refused("account could not be made: " + ", ".join(sorted(exc.errors))) from None
-            identity = link(user, claims, "first sign-in")
+    user, identity = (identity.user, identity) if identity is not None else _linked_or_made(claims)
     if not user.active:
         raise Refused(
             "inactive",

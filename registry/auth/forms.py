@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -120,3 +129,18 @@ class EnrolForm(FlaskForm):
         description="After adding the key, your app shows a 6-digit code that changes every 30 seconds.",
         validators=[DataRequired("Enter the 6-digit code from your authenticator app"), Length(max=64)],
     )
+
+
+class ImportUploadForm(FlaskForm):
+    file = FileField("CSV file")
+
+
+class ImportConfirmForm(FlaskForm):
+    csv = HiddenField()
+    token = HiddenField()
+    reason = TextAreaField(
+        "Why do these people need privileged roles?",
+        description="A second administrator reads this before approving the roles the file gives.",
+        validators=[Length(max=1000)],
+    )
+    send_setup_links = BooleanField("E-mail each new person a set-up link to choose a password")

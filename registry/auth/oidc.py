@@ -36,9 +36,36 @@ CLOCK_SKEW_SECONDS = 60
 FRESH_AUTHENTICATION = dt.timedelta(minutes=5)
 #: The provider must answer within this; a hung provider must not hang a worker.
 TIMEOUT_SECONDS = 10
+UNREACHABLE = "Your organisation's sign-in service did not answer. Try again in a few minutes."
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 #: A logout token issued longer ago than this is refused (it should be delivered at once).
 LOGOUT_TOKEN_MAX_AGE = dt.timedelta(minutes=5)
+#: The error codes an authorisation response may carry (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6); any other
+#: text in ``error`` is not recorded (it comes from whoever made the request).
+PROVIDER_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    }
+)
+#: The key set is fetched again at most this often when a token names a key id not in it (an attacker can
+#: send such tokens at will), and at least this often in any case (a key the provider withdrew stops counting).
+REFETCH_AT_MOST_EVERY = dt.timedelta(minutes=1)
+KEYS_AT_MOST = dt.timedelta(hours=24)
 SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 
 
@@ -86,6 +113,8 @@ def init_app(app: Flask) -> None:
     configured: OidcSettings | None = app.extensions["registry.settings"].oidc
     if configured is None:
         return
+    # Authlib logs the PKCE verifier at DEBUG: never let a debug log level reach it.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger("authlib").getEffectiveLevel()))
     oauth = OAuth()
     oauth.init_app(app)
     client_kwargs: dict[str, Any] = {
@@ -137,11 +166,12 @@ def complete_sign_in() -> tuple[Claims, Mapping[str, Any]]:
     configured = settings()
     assert configured is not None
     try:
+        metadata()
         token = client().authorize_access_token(
             claims_options={
                 "iss": {"essential": True, "values": [configured.issuer]},
                 "sub": {"essential": True},
-                "aud": {"essential": True},
+                "aud": {"essential": True, "values": [configured.client_id]},
                 "exp": {"essential": True},
                 "iat": {"essential": True},
             },
@@ -150,15 +180,13 @@ def complete_sign_in() -> tuple[Claims, Mapping[str, Any]]:
     except OAuthError as exc:
         if exc.error == "mismatching_state":
             raise Refused("state does not match (an old or replayed sign-in)") from None
-        raise Refused(f"provider error: {exc.error}"[:80], _provider_message(exc.error)) from None
+        code = exc.error if exc.error in PROVIDER_ERRORS else "other"
+        raise Refused(f"provider error: {code}", _provider_message(exc.error)) from None
     except jose_errors.JoseError as exc:
         raise Refused(_reason_of(exc)) from None
     except (OSError, ValueError) as exc:  # the provider did not answer, or not with JSON
         log.warning("The identity provider could not be reached: %s", type(exc).__name__)
-        raise Refused(
-            "provider unreachable",
-            "Your organisation's sign-in service did not answer. Try again in a few minutes.",
-        ) from None
+        raise Refused("provider unreachable", UNREACHABLE) from None
     userinfo = token.get("userinfo")
     if userinfo is None:
         raise Refused("no ID token")
@@ -192,7 +220,11 @@ def claims_of(values: Mapping[str, Any], configured: OidcSettings) -> Claims:
             "Your account belongs to an organisation that may not use this service. Sign in with your NHSmail account.",
         )
     email = None
-    for claim in ("email", "preferred_username", "upn"):
+    # An address the provider says it has not verified is not one to know anyone by.
+    candidates = ["preferred_username", "upn"]
+    if values.get("email_verified") is not False:
+        candidates.insert(0, "email")
+    for claim in candidates:
         candidate = _text(values.get(claim))
         if candidate and "@" in candidate and len(candidate) <= 254:
             email = candidate.lower()
@@ -234,8 +266,35 @@ def authorise_url_kwargs(*, fresh: bool) -> dict[str, Any]:
     return {"max_age": 0, "prompt": "login"} if fresh else {}
 
 
+def metadata() -> dict[str, Any]:
+    """The provider's discovery document, with only the signing algorithms we accept (never ``none`` or a
+    shared-secret HMAC, whatever the provider lists), and its key set no older than :data:`KEYS_AT_MOST`."""
+    oauth = current_app.extensions[EXTENSION]
+    provider = client()
+    found: dict[str, Any] = provider.load_server_metadata()
+    listed = found.get("id_token_signing_alg_values_supported") or ["RS256"]
+    found["id_token_signing_alg_values_supported"] = [alg for alg in listed if alg in SIGNING_ALGORITHMS] or ["RS256"]
+    fetched = getattr(oauth, "registry_keys_fetched", None)
+    now = time.monotonic()
+    if "jwks" in found and (fetched is None or now - fetched > KEYS_AT_MOST.total_seconds()):
+        found.pop("jwks")
+    if "jwks" not in found:
+        provider.fetch_jwk_set(force=True)
+        oauth.registry_keys_fetched = now
+    return found
+
+
 def _key_set(*, force: bool) -> KeySet:
-    return KeySet.import_key_set(client().fetch_jwk_set(force=force))
+    """The provider's keys; ``force``: fetched again (a new key id), unless that happened moments ago."""
+    oauth = current_app.extensions[EXTENSION]
+    now = time.monotonic()
+    fetched = getattr(oauth, "registry_keys_fetched", None)
+    if force and fetched is not None and now - fetched < REFETCH_AT_MOST_EVERY.total_seconds():
+        force = False
+    keys = client().fetch_jwk_set(force=force)
+    if force:
+        oauth.registry_keys_fetched = now
+    return KeySet.import_key_set(keys)
 
 
 @dataclass(frozen=True)
@@ -254,15 +313,16 @@ def check_logout_token(raw: str) -> LogoutToken:
     assert configured is not None
     if not raw or len(raw) > 16_384:
         raise Refused("no logout token")
-    metadata = client().load_server_metadata()
-    registry = JWSRegistry(algorithms=metadata.get("id_token_signing_alg_values_supported") or SIGNING_ALGORITHMS)
     try:
+        registry = JWSRegistry(algorithms=metadata()["id_token_signing_alg_values_supported"])
         try:
             token = jwt.decode(raw, _key_set(force=False), algorithms=None, registry=registry)
         except jose_errors.InvalidKeyIdError:
             token = jwt.decode(raw, _key_set(force=True), algorithms=None, registry=registry)
-    except (jose_errors.JoseError, ValueError) as exc:
-        raise Refused(_reason_of(exc) if isinstance(exc, jose_errors.JoseError) else "unreadable token") from None
+    except jose_errors.JoseError as exc:
+        raise Refused(_reason_of(exc)) from None
+    except (OSError, ValueError):  # the provider's keys could not be fetched, or the token is not JSON
+        raise Refused("unreadable token, or the provider's keys could not be fetched") from None
     if token.header.get("alg") in (None, "none"):
         raise Refused("unsigned token")
     claims = token.claims
@@ -281,7 +341,8 @@ def check_logout_token(raw: str) -> LogoutToken:
             isinstance(iat, int | float) and now - iat <= LOGOUT_TOKEN_MAX_AGE.total_seconds() + CLOCK_SKEW_SECONDS,
             "expired token",
         ),
-        (exp is None or (isinstance(exp, int | float) and exp + CLOCK_SKEW_SECONDS > now), "expired token"),
+        (isinstance(exp, int | float), "no exp"),
+        (isinstance(exp, int | float) and exp + CLOCK_SKEW_SECONDS > now, "expired token"),
         (isinstance(events, dict) and isinstance(events.get(BACKCHANNEL_EVENT), dict), "not a logout event"),
         ("nonce" not in claims, "nonce in a logout token"),
         (bool(_text(claims.get("sub")) or _text(claims.get("sid"))), "neither sub nor sid"),
@@ -290,13 +351,12 @@ def check_logout_token(raw: str) -> LogoutToken:
     for passed, reason in checks:
         if not passed:
             raise Refused(reason)
-    issued = float(iat) if isinstance(iat, int | float) else now
-    lifetime = max(float(exp) if isinstance(exp, int | float) else 0.0, issued + 3600)
+    assert isinstance(exp, int | float)
     return LogoutToken(
         jti=str(claims["jti"]),
         subject=_text(claims.get("oid")) or _text(claims.get("sub")),
         sid=_text(claims.get("sid")),
-        expires_at=dt.datetime.fromtimestamp(lifetime + CLOCK_SKEW_SECONDS, dt.UTC),
+        expires_at=dt.datetime.fromtimestamp(float(exp) + CLOCK_SKEW_SECONDS, dt.UTC),
     )
 
 

@@ -9,19 +9,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask.typing import ResponseReturnValue
-from sqlalchemy import and_, select, true, update
+from flask_login import current_user
+from sqlalchemy import and_, delete, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from config import LocalSignIn, OidcSettings
 from registry import db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
+from registry.audit.services import Actor, record
 from registry.auth import devices, federation, mfa, oidc, services, sessions
 from registry.auth.blueprint import after_sign_in, bp, safe_next
 from registry.auth.models import ProviderLogout, User, UserIdentity, UserSession
@@ -69,15 +71,55 @@ def local_sign_in_allowed(user: User | None = None) -> bool:
     return False
 
 
+STATE_PREFIX = "_state_provider_"
+LINKS_OFF = "Set-up links are not used here any more: sign in with your organisation's account from the sign-in page."
+
+
+@dataclass(frozen=True)
+class PasswordRefusal:
+    id: int
+    reason: str
+    actor: Actor
+
+
+def password_refusal(user: User | None) -> PasswordRefusal | None:
+    """Why ``user`` may not use a password here, if they may not (decided before the password is checked)."""
+    if user is None:
+        return None
+    if not local_sign_in_allowed(user):
+        return PasswordRefusal(user.id, "password sign-in is only for break-glass accounts", Actor.of(user))
+    configured = oidc.settings()
+    if configured is not None and configured.maps_roles and not user.break_glass:
+        linked = db.session().execute(select(UserIdentity.id).where(UserIdentity.user_id == user.id)).first()
+        if linked is not None:
+            return PasswordRefusal(
+                user.id, "roles come from the identity provider: this account signs in there", Actor.of(user)
+            )
+    return None
+
+
+def _to_provider(*, fresh: bool) -> ResponseReturnValue:
+    """Off to the provider. Earlier unfinished sign-ins' state is dropped (only the newest can finish),
+    so the cookie does not grow with every abandoned attempt."""
+    for key in [key for key in cookie if key.startswith(STATE_PREFIX)]:
+        cookie.pop(key)
+    try:
+        oidc.metadata()
+        answer: ResponseReturnValue = oidc.client().authorize_redirect(
+            external_url("auth.provider_callback"), **oidc.authorise_url_kwargs(fresh=fresh)
+        )
+    except (OSError, ValueError):
+        return _refused(oidc.UNREACHABLE, 503)
+    return answer
+
+
 @bp.route("/login/provider")
 @public
 def provider_start() -> ResponseReturnValue:
     configured_or_404()
-    next_path = request.args.get("next")
-    cookie[NEXT_KEY] = safe_next(next_path)
+    cookie[NEXT_KEY] = safe_next(request.args.get("next"))
     cookie.pop(STEP_UP_KEY, None)
-    answer: ResponseReturnValue = oidc.client().authorize_redirect(external_url("auth.provider_callback"))
-    return answer
+    return _to_provider(fresh=False)
 
 
 @bp.route("/account/step-up/provider")
@@ -87,10 +129,7 @@ def provider_step_up() -> ResponseReturnValue:
     configured_or_404()
     cookie[NEXT_KEY] = safe_next(request.args.get("next"))
     cookie[STEP_UP_KEY] = signed_in_user().id
-    answer: ResponseReturnValue = oidc.client().authorize_redirect(
-        external_url("auth.provider_callback"), **oidc.authorise_url_kwargs(fresh=True)
-    )
-    return answer
+    return _to_provider(fresh=True)
 
 
 def _refused(message: str, status: int = 403) -> ResponseReturnValue:
@@ -105,6 +144,11 @@ def provider_callback() -> ResponseReturnValue:
     configured = configured_or_404()
     next_path = cookie.pop(NEXT_KEY, None)
     step_up_for = cookie.pop(STEP_UP_KEY, None)
+    if STATE_PREFIX + request.args.get("state", "") not in cookie:
+        # Not the answer to a sign-in this browser started (or an old one, sent again): nothing it says,
+        # an ``error`` included, is taken.
+        federation.refuse(None, "state does not match (an old or replayed sign-in)")
+        return _refused(oidc.Refused("").message)
     try:
         claims, _ = oidc.complete_sign_in()
     except oidc.Refused as exc:
@@ -123,7 +167,9 @@ def provider_callback() -> ResponseReturnValue:
         federation.refuse(claims, exc.reason)
         return _refused(exc.message)
     savepoint.commit()
-    provider = ProviderSession(identity.id, claims.sid)
+    now = db.utcnow()
+    proved_at = min(claims.auth_time, now) if claims.auth_time else now - dt.timedelta(days=1)
+    provider = ProviderSession(identity.id, claims.sid, proved_at=proved_at)
     if claims.multi_factor:
         services.sign_in(user, second_factor="identity provider", provider=provider)
     elif mfa.requires_two_factor(user) and mfa.is_enrolled(user):
@@ -138,7 +184,7 @@ def provider_callback() -> ResponseReturnValue:
 def _offer_link(claims: oidc.Claims, user: User) -> ResponseReturnValue:
     """An account with this e-mail exists and was never linked: its owner proves it with its password
     (an e-mail address alone may have belonged to someone else)."""
-    if not local_sign_in_allowed(user) or not user.active or not user.password_hash:
+    if user.break_glass or not local_sign_in_allowed(user) or not user.active or not user.password_hash:
         federation.refuse(claims, "e-mail already in use by an account not linked to this identity", user=user)
         return _refused(
             f"There is already an account in this service for {user.email} that is not linked to your "
@@ -209,14 +255,21 @@ def _step_up(claims: oidc.Claims, user_id: object, next_path: str | None) -> Res
             + "."
         )
         return redirect(url_for("auth.step_up", next=next_path))
-    sessions.mark_second_factor()
+    configured = oidc.settings()
+    assert configured is not None and claims.auth_time is not None
+    if federation.sync_roles(user, claims, configured):
+        # The provider changed what they may do: that ended their sessions, this one included.
+        sessions.end("roles_changed")
+        flash("Your roles in this service have changed. Sign in again.")
+        return redirect(url_for("auth.login"))
+    current = sessions.current_record()
+    if current is not None:
+        current.second_factor_at = min(claims.auth_time, db.utcnow())
     record(AuditAction.USER_STEP_UP, "user", user.id, {"second_factor": "identity provider"}, actor=user)
     return redirect(safe_next(next_path))
 
 
 def _signed_in_as(user_id: object) -> bool:
-    from flask_login import current_user
-
     return bool(current_user.is_authenticated) and isinstance(user_id, int) and current_user.id == user_id
 
 
@@ -225,8 +278,13 @@ def signed_in_with_provider() -> bool:
     return record_ is not None and record_.method == "oidc" and oidc.settings() is not None
 
 
+#: The provider sends one token per sign-out; more than this from one address is not a provider.
+BACKCHANNEL_PER_ADDRESS = "120 per minute"
+
+
 @bp.route("/login/provider/backchannel-logout", methods=["POST"])
 @called_by_servers
+@limiter.limit(BACKCHANNEL_PER_ADDRESS)
 def provider_backchannel_logout() -> ResponseReturnValue:
     """OpenID Connect Back-Channel Logout 1.0: the provider says a person signed out there (or left)."""
     configured = configured_or_404()
@@ -236,7 +294,8 @@ def provider_backchannel_logout() -> ResponseReturnValue:
     except oidc.Refused as exc:
         record(AuditAction.USER_PROVIDER_LOGOUT_REFUSED, "user", "-", {"reason": exc.reason}, actor=federation.PROVIDER)
         db.keep_on_error()
-        return _logout_answer({"error": "invalid_request", "error_description": exc.reason}, 400)
+        # Why is in the audit trail; the caller is told only that it was refused.
+        return _logout_answer({"error": "invalid_request", "error_description": "The logout token was refused."}, 400)
     # A session id names one sign-in; a subject alone, all of that person's (Entra's ``sub`` is not the ``oid``
     # a person is known by here, so a token with a sid is matched on it).
     identities = select(UserIdentity.id).where(UserIdentity.issuer == configured.issuer)
@@ -271,6 +330,8 @@ def provider_backchannel_logout() -> ResponseReturnValue:
 
 
 def _refuse_replay(issuer: str, token: oidc.LogoutToken) -> None:
+    # Tokens past their expiry are refused by it, so their record of use may go.
+    db.session().execute(delete(ProviderLogout).where(ProviderLogout.expires_at < db.utcnow()))
     savepoint = db.session().begin_nested()
     try:
         db.session().add(ProviderLogout(issuer=issuer, jti=token.jti, expires_at=token.expires_at))

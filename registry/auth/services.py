@@ -21,6 +21,7 @@ from registry.auth.models import (
     ApiToken,
     SetupReason,
     User,
+    UserIdentity,
     UserRole,
 )
 from registry.auth.passwords import (
@@ -306,6 +307,12 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
         {"from": _person(before), "to": _person(manager)},
         actor=actor,
     )
+    tell_line_manager(user, manager)
+    return True
+
+
+def tell_line_manager(user: User, manager: User | None) -> None:
+    """Tell ``user`` who their line manager now is (or that nobody is)."""
     notices.tell(
         user,
         "Your line manager in the Registry changed",
@@ -317,7 +324,6 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
         + " in the Social Channel Registry: they are told first if someone reports a concern about your use of"
         " social media (policy 9.1).",
     )
-    return True
 
 
 def deactivate(user: User, *, actor: Actor | User) -> signals.Departure:
@@ -369,6 +375,23 @@ def deactivate(user: User, *, actor: Actor | User) -> signals.Departure:
         actor=actor,
     )
     return signals.Departure(user, signals.outcomes_of(signals.user_left.send(user, actor=actor)))
+
+
+def identities_of(user: User) -> list[UserIdentity]:
+    """The organisation's accounts (identity provider subjects) linked to ``user``."""
+    return list(db.session().execute(select(UserIdentity).where(UserIdentity.user_id == user.id)).scalars())
+
+
+def set_break_glass(user: User, on: bool, *, actor: Actor | User) -> bool:
+    """Mark ``user`` as a break-glass account (or no longer): with ``REGISTRY_LOCAL_SIGN_IN=break-glass`` only such
+    accounts may sign in with a password, for when the identity provider is down. False when nothing changed."""
+    if user.break_glass == on:
+        return False
+    if on and not user.active:
+        raise Conflict(f"{user.name} is deactivated: a leaver cannot be a break-glass account.")
+    user.break_glass = on
+    record(AuditAction.USER_BREAK_GLASS, "user", user.id, {"break_glass": on}, actor=actor)
+    return True
 
 
 def reactivate(user: User, *, actor: User) -> set[Role]:

@@ -46,6 +46,9 @@ class ProviderSession:
 
     identity_id: int
     sid: str | None
+    #: When the provider last made the person prove more than one factor (its ``auth_time``): a sign-in
+    #: the provider's own session answered without asking counts as a second factor, but not a fresh one.
+    proved_at: dt.datetime | None = None
 
     def as_cookie(self) -> dict[str, object]:
         return {"identity_id": self.identity_id, "sid": self.sid}
@@ -80,7 +83,7 @@ def start(
         user_id=user.id,
         address=request.remote_addr,
         user_agent=(request.user_agent.string or "")[:255] or None,
-        second_factor_at=db.utcnow() if second_factor else None,
+        second_factor_at=((provider.proved_at if provider else None) or db.utcnow()) if second_factor else None,
         setup_link_at=db.utcnow() if via_setup_link else None,
         method="oidc" if provider is not None else "password",
         identity_id=provider.identity_id if provider is not None else None,

@@ -21,6 +21,7 @@ from registry.auth.forms import (
     LoginForm,
     SecondFactorForm,
 )
+from registry.auth.passwords import burn_equivalent_time
 from registry.auth.permissions import TWO_FACTOR_ROLES, Permission, public, requires
 from registry.auth.sessions import signed_in_user
 from registry.errors import Invalid
@@ -44,10 +45,6 @@ SIGN_IN_FAILED = (
     "system administrator to reset it."
 )
 PASSWORDS_OFF = "Password sign-in is switched off for this service: use the sign-in button above."
-BREAK_GLASS_ONLY = (
-    "Password sign-in is kept for emergency (break-glass) accounts. Use the sign-in button above with your "
-    "organisation's account."
-)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -70,17 +67,17 @@ def login() -> ResponseReturnValue:
     if not provider_views.local_sign_in_allowed() and request.method == "POST":
         failed, message = True, PASSWORDS_OFF
     elif form.validate_on_submit():
-        user = services.authenticate(form.email.data or "", form.password.data or "")
-        if user is not None and not provider_views.local_sign_in_allowed(user):
-            record(
-                AuditAction.USER_SIGN_IN_FAILED,
-                "user",
-                user.id,
-                {"reason": "password sign-in is only for break-glass accounts"},
-                actor=user,
-            )
+        email, password = form.email.data or "", form.password.data or ""
+        # Checked before the password, and answered as a wrong password is: whether a password is right
+        # is never told for an account that may not use it.
+        refusal = provider_views.password_refusal(services.find_user(email) if email else None)
+        if refusal is not None:
+            burn_equivalent_time(password)
+            record(AuditAction.USER_SIGN_IN_FAILED, "user", refusal.id, {"reason": refusal.reason}, actor=refusal.actor)
             db.keep_on_error()
-            user, message = None, BREAK_GLASS_ONLY
+            user = None
+        else:
+            user = services.authenticate(email, password)
         if user is not None:
             link = provider_views.pending_link()
             if mfa.is_enrolled(user):
@@ -91,7 +88,7 @@ def login() -> ResponseReturnValue:
             devices.remember(user)
             return after_sign_in(user, request.args.get("next"))
         failed = True
-    status = 403 if message in (PASSWORDS_OFF, BREAK_GLASS_ONLY) else 200 if request.method == "GET" or failed else 422
+    status = 403 if message == PASSWORDS_OFF else 200 if request.method == "GET" or failed else 422
     return render_template(
         "auth/login.html",
         form=form,
@@ -152,7 +149,7 @@ def two_factor() -> ResponseReturnValue:
             unused=mfa.unused_recovery_codes(user),
             confirm=ConfirmForm(),
         )
-    if not setup_links.may_enrol(user):
+    if not setup_links.may_enrol(user) and not provider_views.signed_in_with_provider():
         security.no_store()
         return render_template("auth/two_factor_needs_link.html"), 403
     if form.validate_on_submit():
@@ -274,6 +271,8 @@ def setup_link(token: str) -> ResponseReturnValue:
     security.no_store()
     if link is None:
         return render_template("auth/setup_invalid.html", message=setup_links.NOT_VALID), 404
+    if not provider_views.local_sign_in_allowed(link.user):
+        return render_template("auth/setup_invalid.html", message=provider_views.LINKS_OFF), 403
     if current_user.is_authenticated:
         sessions.end("replaced")  # whoever was signed in here, the link is for its own person
     cookie[SETUP_KEY] = {"link_id": link.id, "at": int(db.utcnow().timestamp())}
@@ -295,6 +294,9 @@ def setup() -> ResponseReturnValue:
     if link is None:
         cookie.pop(SETUP_KEY, None)
         return render_template("auth/setup_invalid.html", message=setup_links.NOT_VALID), 404
+    if not provider_views.local_sign_in_allowed(link.user):
+        cookie.pop(SETUP_KEY, None)
+        return render_template("auth/setup_invalid.html", message=provider_views.LINKS_OFF), 403
     choosing = setup_links.needs_new_password(link)
     form = ChoosePasswordForm() if choosing else ConfirmPasswordForm()
     if form.validate_on_submit():
