@@ -235,6 +235,28 @@ def test_each_response_gets_its_own_nonce(client: FlaskClient) -> None:
     assert f'nonce="{_nonce(page)}"' in page.get_data(as_text=True)
 
 
+def test_forms_may_send_the_browser_on_only_to_this_site_and_the_identity_provider(
+    client: FlaskClient, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing out posts to this site, which redirects to the provider's end-session endpoint; a browser
+    follows a form's redirect only to what form-action names (tests/test_browser_oidc.py signs out in one)."""
+    assert _directives(client.get("/login").headers["Content-Security-Policy"])["form-action"] == ["'self'"]
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    with_provider = create_app(
+        settings_for(
+            database_url,
+            OIDC_ISSUER="https://login.example.net:8443/3c1f0a51/v2.0",
+            OIDC_CLIENT_ID="registry",
+            OIDC_CLIENT_SECRET="registry-client-secret-for-tests-only",
+        )
+    )
+    try:
+        policy = with_provider.test_client().get("/login").headers["Content-Security-Policy"]
+    finally:
+        db.database(with_provider).engine.dispose()
+    assert _directives(policy)["form-action"] == ["'self'", "https://login.example.net:8443"]
+
+
 # CSRF -----------------------------------------------------------------------------------
 
 

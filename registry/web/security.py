@@ -4,8 +4,12 @@ and the other browser protections every page gets."""
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
+
+#: Where a form of this site may send the browser, redirects included (Chromium checks those too).
+FORM_ACTION = "registry.form_action"
 
 
 def csp_nonce() -> str:
@@ -16,7 +20,7 @@ def csp_nonce() -> str:
     return nonce
 
 
-def _policy(nonce: str) -> str:
+def _policy(nonce: str, form_action: str) -> str:
     return "; ".join(
         [
             "default-src 'none'",
@@ -26,7 +30,7 @@ def _policy(nonce: str) -> str:
             "font-src 'self'",
             "connect-src 'self'",
             "manifest-src 'self'",
-            "form-action 'self'",
+            f"form-action {form_action}",
             "frame-ancestors 'none'",
             "base-uri 'none'",
             "object-src 'none'",
@@ -36,7 +40,9 @@ def _policy(nonce: str) -> str:
 
 def _set_headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = g.get("csp_override") or _policy(csp_nonce())
+    headers["Content-Security-Policy"] = g.get("csp_override") or _policy(
+        csp_nonce(), current_app.extensions[FORM_ACTION]
+    )
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["X-Frame-Options"] = "DENY"
@@ -59,6 +65,19 @@ def no_store() -> None:
     g.no_store = True
 
 
+def form_action_sources(app: Flask) -> str:
+    """``'self'``, and the identity provider's origin where there is one: signing out posts to this site,
+    which redirects to the provider's end-session endpoint (RP-initiated logout), and the browser blocks
+    a form's redirect to anywhere its page's form-action does not name."""
+    sources = ["'self'"]
+    provider = app.extensions["registry.settings"].oidc
+    if provider is not None:
+        issuer = urlsplit(provider.issuer)
+        sources.append(f"{issuer.scheme}://{issuer.netloc}")
+    return " ".join(sources)
+
+
 def init_app(app: Flask) -> None:
+    app.extensions[FORM_ACTION] = form_action_sources(app)
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
