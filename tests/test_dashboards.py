@@ -473,7 +473,8 @@ def test_admins_see_who_must_set_up_two_factor_and_dormant_accounts(
     assert "Harper" not in enrol and "Sam Staff" not in enrol
     assert "2 dormant accounts" in page
     dormant_part = page.split("dormant accounts", 1)[1].split("Your requests and cases", 1)[0]
-    assert f"Dana Dormant (Staff): last signed in {old.day} {old:%B %Y}" in dormant_part
+    shown = old.astimezone(clock.LONDON)  # the page speaks UK time: late in a UTC evening that is the next day
+    assert f"Dana Dormant (Staff): last signed in {shown.day} {shown:%B %Y}" in dormant_part
     assert "Nev Neverused (Staff): never signed in" in dormant_part
     assert "Rita" not in dormant_part and "Lee Leaver" not in dormant_part
     assert f'href="/admin/users/{not_enrolled.id}"' in browser.get("/").get_data(as_text=True)
