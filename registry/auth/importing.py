@@ -590,7 +590,7 @@ def apply(
     for row in checked.rows:
         if row.set_manager:
             manager = people[row.line_manager] if row.line_manager else None
-            _record_line_manager(people[row.email], manager, actor=actor, tell=row.email not in created)
+            accounts.record_line_manager(people[row.email], manager, actor=actor, tell=row.email not in created)
     links = 0
     if send_setup_links:
         for user in created.values():
@@ -615,29 +615,6 @@ def apply(
     )
     session.flush()
     return Applied(checked, tuple(requests), links)
-
-
-def _record_line_manager(user: User, manager: User | None, *, actor: Actor | User, tell: bool) -> None:
-    """Record a line manager the plan checked. Not :func:`accounts.set_line_manager`, which checks each
-    change against the people as they are now: a file may swap two people's places, legal once both rows
-    are in but a loop half way. The plan checked the same rules against the result. ``tell``: a mover is
-    told, as on their page; a new person hears nothing (they have not signed in yet)."""
-    before = user.line_manager
-    user.line_manager = manager
-    db.session().flush()
-    record(
-        AuditAction.USER_LINE_MANAGER_CHANGE,
-        "user",
-        user.id,
-        {"from": _person(before), "to": _person(manager)},
-        actor=actor,
-    )
-    if tell:
-        accounts.tell_line_manager(user, manager)
-
-
-def _person(user: User | None) -> dict[str, object] | None:
-    return {"id": user.id, "email": user.email} if user is not None else None
 
 
 def _managers(checked: Plan) -> list[str]:

@@ -314,6 +314,14 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
     before = user.line_manager
     if (before.id if before else None) == (manager.id if manager else None):
         return False
+    record_line_manager(user, manager, actor=actor, tell=True)
+    return True
+
+
+def record_line_manager(user: User, manager: User | None, *, actor: Actor | User, tell: bool) -> None:
+    """Record ``manager`` as ``user``'s line manager, already checked (by :func:`set_line_manager`, or by the users
+    import against the whole file's result), audited; ``tell``: the person is told, as on their page."""
+    before = user.line_manager
     user.line_manager = manager
     db.session().flush()
     record(
@@ -323,8 +331,8 @@ def set_line_manager(user: User, manager: User | None, *, actor: Actor | User) -
         {"from": _person(before), "to": _person(manager)},
         actor=actor,
     )
-    tell_line_manager(user, manager)
-    return True
+    if tell:
+        tell_line_manager(user, manager)
 
 
 def tell_line_manager(user: User, manager: User | None) -> None:
