@@ -228,12 +228,15 @@ def require_axe() -> None:
         pytest.skip("node_modules/axe-core is missing (pin axe-core in package.json, make install): axe check skipped")
 
 
-def axe_violations(page: Page) -> list[str]:
-    """Run axe-core on the page for WCAG 2.2 AA; one line per violation, with the elements it found."""
+def axe_violations(page: Page, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Run axe-core on the page for WCAG 2.2 AA; one line per violation, with the elements it found.
+    ``exclude``: CSS selectors of parts another test checks on their own."""
     page.add_script_tag(path=AXE)
     result: dict[str, Any] = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        WCAG_22_AA,
+        """async ([tags, exclude]) => await axe.run(
+            exclude.length ? {include: [document], exclude: exclude.map((s) => [s])} : document,
+            {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})""",
+        [WCAG_22_AA, list(exclude)],
     )
     return [
         f"{page.url}: {violation['id']} ({violation['impact']}): {violation['help']}: "

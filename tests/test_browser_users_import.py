@@ -1,0 +1,131 @@
+"""The users import pages in a real browser (Debian's Chromium driven by Playwright): an administrator
+uploads a CSV file, reads the preview and imports it. Each page is a well-formed NHS page with nothing
+on the console and nothing blocked by the CSP, passes axe-core at WCAG 2.2 AA, and fits a 320 px wide
+screen without scrolling sideways (the preview's table turns into one card per row there)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from registry.audit.services import Actor
+from registry.auth.services import create_user, find_user
+from tests.browser_support import LiveSite, NewVisitor, app_code, serve_live_site, sign_in
+from tests.conftest import TEST_PASSWORD, enrol_two_factor
+from tests.test_browser_oidc import axe_violations, require_axe
+
+pytestmark = pytest.mark.browser
+pytest_plugins = ["tests.browser_support"]
+
+ADMIN = "ina.admin@example.nhs.uk"
+CSV = (
+    b"email,name,roles,line manager email\n"
+    b"new.starter@example.nhs.uk,New Starter,staff,\n"
+    b"ward.manager@example.nhs.uk,Ward Manager,manager,\n"
+)
+
+
+def an_administrator(_staff: object, _comms: object) -> None:
+    enrol_two_factor(
+        create_user(email=ADMIN, name="Ina Admin", roles=["admin"], password=TEST_PASSWORD, actor=Actor.system("tests"))
+    )
+
+
+@pytest.fixture(scope="module")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    with serve_live_site(
+        tmp_path_factory.mktemp("live-import"),
+        staff=("sam.staff@example.nhs.uk", "Sam Staff"),
+        comms=("cal.comms@example.nhs.uk", "Cal Comms"),
+        seed=an_administrator,
+    ) as site:
+        yield site
+
+
+def fits_a_phone(page: Page) -> None:
+    page.set_viewport_size({"width": 320, "height": 800})
+    page.reload()  # laid out afresh at 320 px, as a phone would (a reload of the preview re-sends nothing: it is a GET)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 320, f"{page.url} scrolls sideways at 320 px"
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def upload(page: Page) -> None:
+    page.locator("input[type=file]").first.set_input_files(
+        files=[{"name": "staff.csv", "mimeType": "text/csv", "buffer": CSV}]
+    )
+    page.get_by_role("button", name=re.compile("^Check")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check the import")
+
+
+def test_an_administrator_previews_and_imports_a_file(new_visitor: NewVisitor, live_site: LiveSite) -> None:
+    admin = new_visitor("import")
+    sign_in(admin, ADMIN)
+    page = admin.page
+    page.goto("/admin/users")
+    page.get_by_role("link", name="Import users from a CSV file").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import users from a CSV file")
+    admin.check("import-upload")
+    fits_a_phone(page)
+    upload(page)
+    admin.check("import-preview")
+    expect(page.get_by_text("new.starter@example.nhs.uk")).to_be_visible()
+    page.get_by_role("button", name="Import 2 people").click()
+    expect(page.get_by_text(re.compile("2 (people )?(created|imported)", re.I)).first).to_be_visible()
+    admin.check("import-done")
+    with live_site.app.app_context():
+        assert find_user("new.starter@example.nhs.uk") is not None
+        assert find_user("ward.manager@example.nhs.uk") is not None
+    assert admin.problems == []
+
+
+#: NHS.UK frontend's file upload, as its script enhances it (a drop zone with a button).
+FILE_UPLOAD = ".nhsuk-file-upload"
+
+
+def signed_in_without_csp(browser: Browser, live_site: LiveSite) -> tuple[BrowserContext, Page]:
+    """The administrator, in a browser with the page's CSP bypassed so axe-core can be injected."""
+    require_axe()
+    context = browser.new_context(
+        base_url=live_site.url, locale="en-GB", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Email address").fill(ADMIN)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/login/mfa$"))
+    page.get_by_label("Security code").fill(app_code(live_site, ADMIN))
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    return context, page
+
+
+def test_the_import_pages_pass_axe_and_the_preview_fits_a_phone(browser: Browser, live_site: LiveSite) -> None:
+    context, page = signed_in_without_csp(browser, live_site)
+    try:
+        page.goto("/admin/users/import")
+        assert axe_violations(page, exclude=(FILE_UPLOAD,)) == []
+        upload(page)
+        assert axe_violations(page, exclude=(FILE_UPLOAD,)) == []
+        page.set_viewport_size({"width": 320, "height": 800})
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 320, "the preview scrolls sideways"
+    finally:
+        context.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="NHS.UK frontend 10.6.1's enhanced file upload names its button by aria-labelledby with the label first, "
+    "which axe reports as label-content-name-mismatch (WCAG 2.5.3); the same component is on the breach evidence, "
+    "media screenshot and consent artwork forms. Strict: this fails the run once the component passes.",
+)
+def test_the_file_upload_component_passes_axe(browser: Browser, live_site: LiveSite) -> None:
+    context, page = signed_in_without_csp(browser, live_site)
+    try:
+        page.goto("/admin/users/import")
+        assert axe_violations(page) == []
+    finally:
+        context.close()
