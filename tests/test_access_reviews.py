@@ -33,6 +33,14 @@ TODAY = clock.today()
 DUE = TODAY + dt.timedelta(days=14)
 
 
+@pytest.fixture(autouse=True)
+def _dates_as_this_test_starts() -> None:
+    """A run can cross midnight: each test takes the date when it starts, not when the module loaded."""
+    global TODAY, DUE
+    TODAY = clock.today()
+    DUE = TODAY + dt.timedelta(days=14)
+
+
 def text_of(response: Any) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 

@@ -42,6 +42,14 @@ LAST_MONTH = reports.default_month(clock.today())
 LABEL = reports.month_label(LAST_MONTH)
 
 
+@pytest.fixture(autouse=True)
+def _dates_as_this_test_starts() -> None:
+    """A run can cross midnight: each test takes the date when it starts, not when the module loaded."""
+    global LAST_MONTH, LABEL
+    LAST_MONTH = reports.default_month(clock.today())
+    LABEL = reports.month_label(LAST_MONTH)
+
+
 def _in_last_month(day: int) -> dt.datetime:
     year, month = (int(part) for part in LAST_MONTH.split("-"))
     return dt.datetime(year, month, day, 12, tzinfo=clock.LONDON).astimezone(dt.UTC)

@@ -39,6 +39,13 @@ from tests.conftest import Browser, sign_in
 TODAY = clock.today()
 
 
+@pytest.fixture(autouse=True)
+def _dates_as_this_test_starts() -> None:
+    """A run can cross midnight: each test takes the date when it starts, not when the module loaded."""
+    global TODAY
+    TODAY = clock.today()
+
+
 def words(response: Any) -> str:
     """The text of the page's main content (not the navigation), as one line."""
     assert response.status_code == 200
