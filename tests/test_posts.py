@@ -45,6 +45,8 @@ def _dates_as_this_test_starts() -> None:
     global TODAY, TOMORROW
     TODAY = clock.today()
     TOMORROW = TODAY + dt.timedelta(days=1)
+
+
 NHS_NUMBER = "943 476 5919"
 NHS_TEXT = f"Thank you to the ward team! Patient feedback form for NHS number {NHS_NUMBER} attached."
 CLEAN_TEXT = "Our flu vaccination clinic opens on Tuesday in the main outpatients hall. Drop in from 9am."
