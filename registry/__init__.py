@@ -61,7 +61,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 def init_instance_folder(app: Flask) -> None:
     """Create the instance folder, when it is missing, readable by its owner only (0700): it holds
-    generated keys, the SQLite database and uploads. An existing folder is left as it is."""
+    generated keys and the SQLite database. An existing folder is left as it is."""
     try:
         os.makedirs(app.instance_path, mode=0o700)
     except FileExistsError:

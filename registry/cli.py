@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
 import config as registry_config
@@ -34,7 +34,6 @@ from registry.notifications import reminders
 from registry.notifications import services as notifications
 from registry.reports import services as reports
 from registry.roster import services as roster
-from registry.uploads import services as uploads
 from registry.vault import services as custody
 
 
@@ -51,10 +50,15 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def alembic_config(url: str | None = None) -> AlembicConfig:
+def alembic_config(url: str | None = None, instance_path: str | None = None) -> AlembicConfig:
+    """Alembic's settings for the app's database; migrations that move files find the instance folder
+    in ``attributes["instance_path"]`` (the app's own, when there is an app)."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(db.MIGRATIONS_PATH))
     cfg.set_main_option("sqlalchemy.url", (url or db.database().url).replace("%", "%%"))
+    folder = instance_path or (current_app.instance_path if has_app_context() else None)
+    if folder:
+        cfg.attributes["instance_path"] = folder
     return cfg
 
 
@@ -393,16 +397,6 @@ def reminders_send() -> None:
     click.echo(report.summary(reminders.delivery_of(report.ids)))
 
 
-uploads_cli = AppGroup("uploads", help="Uploaded files (artwork, post images).")
-
-
-@uploads_cli.command("prune")
-def uploads_prune() -> None:
-    """Delete stored files that no record refers to (left by a crash; run daily)."""
-    removed = uploads.remove_orphans()
-    click.echo(f"{removed} file{'' if removed == 1 else 's'} without a record removed.")
-
-
 report_cli = AppGroup("report", help="The monthly report to senior management and the Board (policy 11.2).")
 
 
@@ -501,7 +495,6 @@ def init_app(app: Flask) -> None:
         keys_cli,
         roster_cli,
         reminders_cli,
-        uploads_cli,
         report_cli,
         retention_cli,
         demo_cli,

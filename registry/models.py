@@ -20,7 +20,7 @@ from registry.monitoring.models import UnauthorisedAccount
 from registry.notifications.models import Notification
 from registry.reports.models import MonthlyReport
 from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
-from registry.uploads.models import Upload
+from registry.uploads.models import Upload, UploadContent
 from registry.vault.models import Credential, CredentialReveal, CredentialVersion
 
 KINDS = kinds()
@@ -44,6 +44,7 @@ __all__ = [
     "ScimToken",
     "UnauthorisedAccount",
     "Upload",
+    "UploadContent",
     "User",
     "UserIdentity",
     "UserRole",

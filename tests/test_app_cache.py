@@ -73,10 +73,10 @@ class TestNothingPassesToTheNextTest:
         stranger = app.test_client()
         statuses = [failed_sign_in(stranger) for _ in range(6)]
         assert statuses[-1] == 429, statuses
-        # A file in the instance folder (uploads live there), and a moved clock.
-        uploads = Path(app.instance_path) / "uploads"
-        uploads.mkdir(exist_ok=True)
-        (uploads / "left-behind.png").write_bytes(b"not really a picture")
+        # A file in the instance folder, and a moved clock.
+        folder = Path(app.instance_path) / "left-behind"
+        folder.mkdir(exist_ok=True)
+        (folder / "left-behind.png").write_bytes(b"not really a picture")
         monkeypatch.setattr(clock, "today", lambda: dt.date(2001, 2, 3))
         assert clock.today() == dt.date(2001, 2, 3)
         # The app context's globals.

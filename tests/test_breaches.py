@@ -47,8 +47,7 @@ from registry.breaches.models import (
 from registry.breaches.services import BreachAnswers, SubjectKind
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.notifications.models import Notification
-from registry.uploads import services as uploads
-from registry.uploads.models import Upload
+from registry.uploads.models import Upload, UploadContent
 from tests.conftest import Browser
 
 DESCRIPTION = "Posted a photo of the ward whiteboard with a patient's surname legible, and mocked a colleague."
@@ -96,9 +95,9 @@ def count(model: Any) -> int:
     return db.session().execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def stored_files() -> list[str]:
-    folder = uploads.storage_folder()
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+def stored_files() -> list[int]:
+    """The uploads whose bytes are stored (in the database), by id."""
+    return list(db.session().scalars(select(UploadContent.upload_id).order_by(UploadContent.upload_id)))
 
 
 def fresh(report: BreachReport) -> BreachReport:
@@ -863,7 +862,7 @@ def test_retention_apply_anonymises_closed_cases_past_the_period_once(
     people: People,
     browser_as: Callable[..., Browser],
 ) -> None:
-    """Names, free text and evidence go (files too, once committed); status, dates, clauses and the
+    """Names, free text and evidence go (the files with them); status, dates, clauses and the
     shape of the history stay and still count; each case and the run are audited; a second run
     changes nothing; open and recently closed cases are left alone."""
     old = report(people, evidence=2, reputational_risk=True)

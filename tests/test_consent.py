@@ -47,7 +47,7 @@ from registry.consent.services import ConsentRequest
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.notifications.models import Notification
 from registry.uploads import services as uploads
-from registry.uploads.models import Upload
+from registry.uploads.models import Upload, UploadContent
 from tests.conftest import Browser
 
 REFERENCE = re.compile(r"^LC-(\d{4})-(\d{4,})$")
@@ -146,9 +146,9 @@ def count(model: Any) -> int:
     return db.session().execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def stored_files() -> list[str]:
-    folder = uploads.storage_folder()
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+def stored_files() -> list[int]:
+    """The uploads whose bytes are stored (in the database), by id."""
+    return list(db.session().scalars(select(UploadContent.upload_id).order_by(UploadContent.upload_id)))
 
 
 def pdf_of_size(size: int) -> bytes:

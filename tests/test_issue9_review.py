@@ -409,9 +409,9 @@ def test_a_commit_whose_answer_is_lost_keeps_the_files_of_what_it_saved(
 ) -> None:
     """The connection breaks after PostgreSQL has committed a consent request with its artwork but
     before it says so: the person gets the 503 ("check whether it was saved"), and the request is
-    saved. Its artwork's file was deleted with the transaction the application thought had failed,
-    leaving a committed upload without its file. Now it is kept (``uploads prune`` removes files
-    nothing refers to, should the commit really have failed)."""
+    saved. Its artwork's file was once deleted with the transaction the application thought had failed,
+    leaving a committed upload without its file. Now the bytes are in the database (issue 12) and
+    commit with their row, so whatever the database kept, it kept whole."""
     if pg_available.main(POSTGRES_URL) != 0:
         pytest.skip(
             f"PostgreSQL does not answer at {make_url(POSTGRES_URL).render_as_string()}: the lost-answer case skipped"

@@ -4,6 +4,8 @@ revision goes down and up again cleanly. Each test has a database of its own.
 
 from __future__ import annotations
 
+import hashlib
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -256,3 +258,136 @@ def test_0014_retires_the_temporary_passwords_administrators_chose(empty_databas
         "own@example.nhs.uk": ("$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$hash-of-own@example.nhs.uk", "comms"),
         "temp@example.nhs.uk": (None, "comms"),
     }
+
+
+# --- 0016u: uploaded files move from the instance folder into the database -------------------------------
+
+FILES = {"poster.png": b"\x89PNG\r\n\x1a\n pretend poster", "letter.pdf": b"%PDF-1.7 pretend letter\n%%EOF\n"}
+
+
+def load_uploads_before_0016(url: str, instance: Path, files: dict[str, bytes]) -> dict[int, tuple[str, bytes]]:
+    """Uploads as 0015 kept them: a row each, the bytes in ``<instance>/uploads/<stored_name>``.
+    Returns each upload's id with its stored name and bytes."""
+    folder = instance / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def load(connection: Connection) -> dict[int, tuple[str, bytes]]:
+        connection.execute(
+            text(
+                "INSERT INTO users (email, name, active, created_at) "
+                "VALUES ('sender@example.nhs.uk', 'Sender', :yes, CURRENT_TIMESTAMP)"
+            ),
+            {"yes": True},
+        )
+        loaded = {}
+        for n, (name, data) in enumerate(files.items()):
+            stored_name = f"{n:032x}"
+            (folder / stored_name).write_bytes(data)
+            upload_id = connection.execute(
+                text(
+                    "INSERT INTO uploads (sha256, stored_name, original_name, content_type, size, uploaded_by_id, "
+                    "created_at) SELECT :sha256, :stored_name, :name, :type, :size, id, CURRENT_TIMESTAMP "
+                    "FROM users RETURNING id"
+                ),
+                {
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "stored_name": stored_name,
+                    "name": name,
+                    "type": "application/pdf" if name.endswith(".pdf") else "image/png",
+                    "size": len(data),
+                },
+            ).scalar_one()
+            loaded[upload_id] = (stored_name, data)
+        connection.commit()
+        return loaded
+
+    loaded: dict[int, tuple[str, bytes]] = read(url, load)
+    return loaded
+
+
+def with_instance(instance: Path, revision: str, *, down: bool = False) -> Callable[[Config], Any]:
+    def step(cfg: Config) -> Any:
+        cfg.attributes["instance_path"] = str(instance)
+        return (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    return step
+
+
+def test_0016u_moves_uploaded_files_into_the_database_and_back(empty_database: str, tmp_path: Path) -> None:
+    """Upgrading copies every file's bytes into ``upload_contents`` (checked against its SHA-256) and drops
+    the stored name; the old folder is left alone. Downgrading writes every file back out, private, under
+    new names that the rows record, and drops the table."""
+    instance = tmp_path / "instance"
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "0015"))
+    loaded = load_uploads_before_0016(empty_database, instance, FILES)
+
+    alembic(empty_database, with_instance(instance, "0016u"))
+
+    def contents(connection: Connection) -> dict[int, bytes]:
+        rows = connection.execute(text("SELECT upload_id, data FROM upload_contents ORDER BY upload_id"))
+        return {upload_id: bytes(data) for upload_id, data in rows}
+
+    assert read(empty_database, contents) == {upload_id: data for upload_id, (_, data) in loaded.items()}
+    columns = read(empty_database, lambda c: {col["name"] for col in inspect(c).get_columns("uploads")})
+    assert "stored_name" not in columns
+    assert sorted(p.name for p in (instance / "uploads").iterdir()) == sorted(n for n, _ in loaded.values())
+
+    for path in (instance / "uploads").iterdir():
+        path.unlink()
+    alembic(empty_database, with_instance(instance, "0015", down=True))
+
+    def stored(connection: Connection) -> dict[int, str]:
+        return dict(connection.execute(text("SELECT id, stored_name FROM uploads ORDER BY id")).all())
+
+    names = read(empty_database, stored)
+    assert set(names) == set(loaded)
+    folder = instance / "uploads"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for upload_id, name in names.items():
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+        assert (folder / name).read_bytes() == loaded[upload_id][1]
+    assert "upload_contents" not in read(empty_database, lambda c: inspect(c).get_table_names())
+
+    alembic(empty_database, with_instance(instance, "head"))
+    assert read(empty_database, contents) == {upload_id: data for upload_id, (_, data) in loaded.items()}
+
+
+def test_0016u_stops_and_changes_nothing_when_a_file_is_missing_or_changed(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``flask db upgrade`` names every upload it cannot move (missing here, perhaps on another host; or
+    changed since it was stored), says what to do, and exits 1 with the database still at 0015. Once the
+    files are put back, the same command succeeds."""
+    instance = tmp_path / "instance"
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "0015"))
+    loaded = load_uploads_before_0016(empty_database, instance, {**FILES, "third.png": b"\x89PNG third"})
+    (missing_id, (missing_name, missing_data)), (changed_id, (changed_name, changed_data)), _ = loaded.items()
+    folder = instance / "uploads"
+    (folder / missing_name).unlink()
+    (folder / changed_name).write_bytes(b"changed on disk")
+
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(instance))
+    app = create_app(settings_for(empty_database))
+    try:
+        refused = app.test_cli_runner().invoke(args=["db", "upgrade"])
+        assert refused.exit_code == 1
+        assert refused.output == (
+            "Error: Nothing was changed: 2 of 3 uploaded files cannot be moved into the database.\n"
+            f"  - upload {missing_id}: {folder / missing_name} is missing\n"
+            f"  - upload {changed_id}: {folder / changed_name} does not match its SHA-256 "
+            "(it changed after it was stored)\n"
+            "With several app servers, a missing file is usually in another host's instance/uploads folder: "
+            f"copy it into {folder} (or restore it from a backup) and run `flask --app wsgi db upgrade` again.\n"
+        )
+        assert read(empty_database, current_revision) == "0015"
+        assert "upload_contents" not in read(empty_database, lambda c: inspect(c).get_table_names())
+
+        (folder / missing_name).write_bytes(missing_data)
+        (folder / changed_name).write_bytes(changed_data)
+        upgraded = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    finally:
+        db.database(app).engine.dispose()
+    assert upgraded.exit_code == 0, upgraded.output
+    assert read(empty_database, current_revision) == head()
+    moved = read(empty_database, lambda c: c.execute(text("SELECT count(*) FROM upload_contents")).scalar_one())
+    assert moved == 3

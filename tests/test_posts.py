@@ -1614,7 +1614,6 @@ def seed_posts(start: int, count: int, channels_: list[Channel]) -> None:
     for n, person in enumerate(people, start=start):
         upload = Upload(
             sha256="0" * 64,
-            stored_name=f"seeded{n:058d}",
             original_name=f"{n}.png",
             content_type="image/png",
             size=100,

@@ -1,45 +1,32 @@
-"""Upload storage full or read-only (issue 9, part 5): the sender is told plainly that nothing
-was saved (503, a page or problem+json), and nothing is left half-written: no partial file,
-no upload row, no ``upload:store`` event, nor the request's own record.
+"""Where uploaded files are kept (issue 12): in the database, beside their row, never on the disk of the
+host that received them. So any app server on any host serves any file, a file commits or rolls back
+with the request that brought it, and a host whose disk cannot be written still takes uploads.
 
-The file system is real: a 64 KB tmpfs mounted over the test app's uploads folder, filled
-by the upload itself, or remounted read-only. Mounting needs root (the tests skip, saying
-why, where it is not allowed), and the mount is always undone.
+The disk is taken away for real: the app's instance folder is bind-mounted read-only over itself.
+Mounting needs root (the test skips, saying why, where it is not allowed), and the mount is always
+undone. (Two app servers sharing one database are in test_two_hosts.py.)
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import logging
 import os
-import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
-from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from registry import db
-from registry.audit.models import AuditAction, AuditEvent
 from registry.auth.models import User
-from registry.consent.models import LogoConsent
-from registry.errors import Unavailable
 from registry.uploads import services as uploads
-from registry.uploads.models import Upload
+from registry.uploads.models import Upload, UploadContent
 from tests.conftest import Browser
 from tests.test_consent import _api_body, form
-from tests.test_uploads import file, image_bytes
-
-SIZE = 64 * 1024
-MESSAGE = (
-    "The file could not be saved because the Registry's file storage is full or unavailable. "
-    "Nothing was saved. Try again later. The problem has been logged for the administrators."
-)
+from tests.test_uploads import image_bytes
 
 
 @pytest.fixture
@@ -48,144 +35,52 @@ def staff(make_user: Callable[..., User]) -> User:
 
 
 @pytest.fixture
-def storage(app: Flask, request: pytest.FixtureRequest) -> Path:
-    """The uploads folder, on a 64 KB tmpfs of its own."""
-    folder = uploads.storage_folder()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+def read_only_instance(app: Flask, request: pytest.FixtureRequest) -> Path:
+    """The app's instance folder, read-only from here on."""
+    folder = Path(app.instance_path)
     if os.geteuid() != 0:
-        pytest.skip("mounting a small file system over the uploads folder needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0700", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"this machine does not allow mounting a tmpfs over the uploads folder: {mounted.stderr.strip()}")
+        pytest.skip("making the instance folder read-only with a bind mount needs root")
+    bound = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True, text=True, check=False)
+    if bound.returncode != 0:
+        pytest.skip(f"this machine does not allow bind mounts: {bound.stderr.strip()}")
     request.addfinalizer(lambda: subprocess.run(["umount", str(folder)], check=True))
+    subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
+    with pytest.raises(OSError):
+        (folder / "probe").write_bytes(b"")
     return folder
 
 
-def read_only(folder: Path) -> None:
-    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
-
-
-def writable(folder: Path) -> None:
-    subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
-
-
-def too_big_for_storage() -> bytes:
-    """A real photo-like PNG that is still bigger than the storage after re-encoding."""
-    buffer = io.BytesIO()
-    Image.effect_noise((200, 150), 90).convert("RGB").save(buffer, "PNG")
-    assert len(buffer.getvalue()) > SIZE
-    return buffer.getvalue()
-
-
-def nothing_left(folder: Path) -> None:
-    """No file in the folder, no upload row, no ``upload:store`` event."""
-    assert list(folder.iterdir()) == []
-    session = db.session()
-    assert session.execute(select(func.count()).select_from(Upload)).scalar_one() == 0
-    stores = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == AuditAction.UPLOAD_STORE.value)
-    assert session.execute(stores).scalar_one() == 0
-
-
-def logged_for_administrators(caplog: pytest.LogCaptureFixture, errno_name: str) -> None:
-    """One ERROR naming the errno and the stored (random) name, never the sender's file name."""
-    [entry] = [r for r in caplog.records if r.name == "registry.uploads.services" and r.levelno == logging.ERROR]
-    text = entry.getMessage()
-    assert errno_name in text
-    assert re.search(r"\b[0-9a-f]{32}\b", text)
-    assert "Jane" not in text and ".png" not in text
-
-
-# --- through the service -------------------------------------------------------------------
-
-
-def test_a_full_storage_refuses_with_a_clear_message_and_keeps_nothing(
-    app: Flask,
-    staff: User,
-    storage: Path,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """The first file fits, the second fills the disk half-way through: both go."""
-    caplog.set_level(logging.ERROR)
-    files = [
-        file(image_bytes("PNG"), "Jane small.png"),
-        file(too_big_for_storage(), "Jane Bloggs.png"),
-    ]
-    with pytest.raises(Unavailable) as refused:
-        uploads.store_all(files, actor=staff, field="artwork")
-    assert refused.value.status == 503
-    assert refused.value.message == MESSAGE
-    nothing_left(storage)
-    logged_for_administrators(caplog, "ENOSPC")
-
-    # Nothing of the failed attempt lingers: the space is free again for a file that fits.
-    kept = uploads.store(file(image_bytes("PNG"), "small.png"), actor=staff, field="artwork")
-    assert [path.name for path in storage.iterdir()] == [kept.stored_name]
-
-
-def test_a_read_only_storage_refuses_with_a_clear_message_and_recovers(
-    app: Flask,
-    staff: User,
-    storage: Path,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.ERROR)
-    read_only(storage)
-    with pytest.raises(Unavailable) as refused:
-        uploads.store(file(image_bytes("PNG"), "Jane Bloggs.png"), actor=staff, field="artwork")
-    assert refused.value.message == MESSAGE
-    nothing_left(storage)
-    logged_for_administrators(caplog, "EROFS")
-
-    writable(storage)
-    kept = uploads.store(file(image_bytes("PNG"), "poster.png"), actor=staff, field="artwork")
-    assert [path.name for path in storage.iterdir()] == [kept.stored_name]
-
-
-# --- through a request -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("trouble", ["full", "read-only"])
-def test_a_consent_request_gets_a_503_page_and_problem_json_and_nothing_is_saved(
+def test_uploads_need_nothing_of_the_hosts_disk(
     app: Flask,
     browser_as: Callable[..., Browser],
     staff: User,
     api_token: Callable[[User], dict[str, str]],
-    storage: Path,
-    trouble: str,
+    read_only_instance: Path,
 ) -> None:
-    artwork = too_big_for_storage() if trouble == "full" else image_bytes("PNG")
-    if trouble == "read-only":
-        read_only(storage)
-
-    page = browser_as(user=staff).post(
-        "/consents/new",
-        form(artwork=[(io.BytesIO(artwork), "Jane Bloggs.png")]),
-        content_type="multipart/form-data",
+    """With the instance folder read-only, a consent request with artwork is accepted through the page
+    and through the API, and each file downloads as it was stored, from the database."""
+    before = sorted(read_only_instance.iterdir())
+    poster = image_bytes("PNG", size=(60, 40))
+    browser = browser_as(user=staff)
+    page = browser.post(
+        "/consents/new", form(artwork=[(io.BytesIO(poster), "poster.png")]), content_type="multipart/form-data"
     )
-    assert page.status_code == 503
-    assert page.headers["Retry-After"] == "30"
-    body = page.get_data(as_text=True)
-    assert "Sorry, the service is unavailable" in body
-    assert MESSAGE.replace("'", "&#39;") in body
-    assert "Traceback" not in body and "Jane Bloggs" not in body
+    assert page.status_code == 302, page.get_data(as_text=True)
 
-    encoded = base64.b64encode(artwork).decode()
     api = app.test_client().post(
         "/api/v1/consents",
-        json=_api_body(artwork=[{"filename": "Jane Bloggs.png", "content_base64": encoded}]),
+        json=_api_body(artwork=[{"filename": "screen.png", "content_base64": base64.b64encode(poster).decode()}]),
         headers=api_token(staff),
     )
-    assert api.status_code == 503
-    assert api.headers["Retry-After"] == "30"
-    assert api.mimetype == "application/problem+json"
-    problem: dict[str, Any] = api.get_json()
-    assert problem["status"] == 503 and problem["title"] == "Sorry, the service is unavailable"
-    assert problem["detail"] == MESSAGE
+    assert api.status_code == 201, api.get_json()
 
-    nothing_left(storage)
-    assert db.session().execute(select(func.count()).select_from(LogoConsent)).scalar_one() == 0
+    stored = db.session().scalars(select(Upload).order_by(Upload.id)).all()
+    assert len(stored) == 2
+    for upload in stored:
+        data = db.session().get_one(UploadContent, upload.id).data
+        assert uploads.read_bytes(upload) == data
+    reference = api.get_json()["request_reference"]
+    download = app.test_client().get(f"/api/v1/consents/{reference}/artwork/{stored[1].id}", headers=api_token(staff))
+    assert download.status_code == 200
+    assert download.get_data() == db.session().get_one(UploadContent, stored[1].id).data
+    assert sorted(read_only_instance.iterdir()) == before

@@ -8,14 +8,11 @@ or by hand. (The attacks on PDF checking of issue 9 are in test_upload_pdf.py.)
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import html
 import io
 import json
-import os
 import re
-import stat
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +23,7 @@ import pytest
 from flask import Flask, request
 from flask_login import current_user
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.datastructures import FileStorage
 
 from registry import db
@@ -34,9 +31,9 @@ from registry.audit.models import AuditAction, AuditEvent
 from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.channels.models import Channel
-from registry.errors import Conflict, Invalid
+from registry.errors import Conflict, Invalid, NotFound
 from registry.uploads import services as uploads
-from registry.uploads.models import Upload
+from registry.uploads.models import Upload, UploadContent
 
 MB = 1024 * 1024
 ALLOWED = "Upload a PNG, JPEG, GIF or WebP image, or a PDF."
@@ -159,9 +156,10 @@ def text_of(response: Any) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
-def stored_files(app: Flask) -> list[Path]:
-    folder = Path(app.instance_path) / "uploads"
-    return sorted(folder.iterdir()) if folder.exists() else []
+def stored_files(app: Flask) -> list[int]:
+    """The uploads whose bytes are stored, by id; and never a file on this host's disk."""
+    assert not (Path(app.instance_path) / "uploads").exists()
+    return list(db.session().scalars(select(UploadContent.upload_id).order_by(UploadContent.upload_id)))
 
 
 def upload_rows() -> int:
@@ -546,21 +544,28 @@ def test_a_pdf_that_does_not_start_with_its_header_or_is_cut_short_is_refused(ap
 # --- storage -------------------------------------------------------------------------------
 
 
-def test_stored_files_are_private_randomly_named_and_match_their_sha256(app: Flask, staff: User) -> None:
+def test_stored_files_are_in_the_database_and_match_their_sha256(
+    app: Flask, staff: User, count_queries: Callable[[], Any]
+) -> None:
+    """The bytes are in the database beside their row, not on this host's disk; listing uploads never
+    loads them."""
     first = uploads.store(file(image_bytes("PNG"), "a.png"), actor=staff, field="artwork")
     second = uploads.store(file(image_bytes("PNG"), "a.png"), actor=staff, field="artwork")
-    folder = Path(app.instance_path) / "uploads"
-    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert not folder.resolve().is_relative_to(Path(app.static_folder or "").resolve())
+    db.session().commit()
+    assert not (Path(app.instance_path) / "uploads").exists()
     for upload in (first, second):
-        path = folder / upload.stored_name
-        assert re.fullmatch(r"[0-9a-f]{32}", upload.stored_name)  # random, no extension
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        data = path.read_bytes()
+        data = db.session().get_one(UploadContent, upload.id).data
         assert hashlib.sha256(data).hexdigest() == upload.sha256
         assert len(data) == upload.size
-    assert first.stored_name != second.stored_name and first.sha256 == second.sha256
+        assert uploads.read_bytes(upload) == data
+    assert first.id != second.id and first.sha256 == second.sha256
     assert first.uploaded_by is staff
+
+    db.session().expunge_all()
+    with count_queries() as queries:
+        listed = db.session().scalars(select(Upload).order_by(Upload.id)).all()
+    assert [upload.id for upload in listed] == [first.id, second.id]
+    assert queries.n >= 1 and not any("upload_contents" in statement for statement in queries.statements)
 
 
 def test_every_stored_file_is_audited_without_its_name(app: Flask, staff: User) -> None:
@@ -629,12 +634,12 @@ def test_a_rollback_leaves_no_files(app: Flask, staff: User) -> None:
     session.commit()
     kept = uploads.store(file(image_bytes("PNG"), "kept.png"), actor=staff, field="artwork")
     session.commit()
-    assert stored_files(app) == [Path(app.instance_path) / "uploads" / kept.stored_name]
+    assert stored_files(app) == [kept.id]
 
     uploads.store_all([file(image_bytes("GIF"), "a.gif"), file(pdf_by_pillow(), "b.pdf")], actor=staff, field="x")
     assert len(stored_files(app)) == 3
     session.rollback()
-    assert [path.name for path in stored_files(app)] == [kept.stored_name]
+    assert stored_files(app) == [kept.id]
     assert upload_rows() == 1
 
 
@@ -646,8 +651,8 @@ def test_a_rolled_back_savepoint_takes_its_files_and_a_released_one_keeps_them(a
     savepoint = session.begin_nested()
     dropped = uploads.store(file(image_bytes("PNG"), "dropped.png"), actor=staff, field="x")
     savepoint.rollback()
-    assert {path.name for path in stored_files(app)} == {released.stored_name}
-    assert dropped.stored_name not in {path.name for path in stored_files(app)}
+    assert stored_files(app) == [released.id]
+    assert dropped.id not in stored_files(app)
 
     session.rollback()  # the outer transaction takes the released savepoint's file with it
     assert stored_files(app) == []
@@ -690,20 +695,6 @@ def test_a_refused_request_reports_the_file_and_stores_nothing(
     assert len(refused.scalars().all()) == 1  # recorded although the request was rolled back
 
 
-def test_files_no_row_refers_to_are_swept(app: Flask, staff: User) -> None:
-    kept = uploads.store(file(image_bytes("PNG"), "kept.png"), actor=staff, field="x")
-    db.session().commit()
-    folder = Path(app.instance_path) / "uploads"
-    stray, fresh = folder / ("0" * 32), folder / ("1" * 32)
-    stray.write_bytes(b"left by a crash")
-    fresh.write_bytes(b"a transaction still running")
-    old = (dt.datetime.now() - dt.timedelta(hours=2)).timestamp()
-    os.utime(stray, (old, old))
-    os.utime(folder / kept.stored_name, (old, old))
-    assert uploads.remove_orphans() == 1
-    assert {path.name for path in stored_files(app)} == {kept.stored_name, fresh.name}
-
-
 # --- names and downloads -------------------------------------------------------------------
 
 
@@ -742,6 +733,8 @@ def test_send_makes_a_download_that_is_never_rendered(
     assert 'filename="Affiche ete \\"2026\\".png"' in disposition  # the ASCII fallback, quoted
     assert "\r" not in disposition and "\n" not in disposition
     assert hashlib.sha256(response.get_data()).hexdigest() == upload.sha256
+    assert response.headers["Content-Length"] == str(upload.size)
+    assert response.last_modified == upload.created_at.replace(microsecond=0)
 
 
 def test_a_pdf_downloads_as_a_pdf_with_the_detected_type(
@@ -754,8 +747,32 @@ def test_a_pdf_downloads_as_a_pdf_with_the_detected_type(
     assert response.headers["Content-Disposition"] == 'attachment; filename="consent form.pdf"'
 
 
-def test_read_bytes_refuses_a_file_changed_on_disk(app: Flask, staff: User) -> None:
+def test_a_file_changed_in_storage_is_refused_and_logged_never_served(
+    app: Flask, routes: None, browser_as: Callable[..., Any], staff: User, caplog: pytest.LogCaptureFixture
+) -> None:
     upload = uploads.store(file(image_bytes("PNG"), "a.png"), actor=staff, field="x")
-    (Path(app.instance_path) / "uploads" / upload.stored_name).write_bytes(b"tampered")
-    with pytest.raises(Exception, match="changed since it was uploaded"):
+    db.session().get_one(UploadContent, upload.id).data = b"tampered"
+    db.session().commit()
+    with pytest.raises(NotFound, match="changed since it was uploaded"):
         uploads.read_bytes(upload)
+
+    caplog.clear()
+    response = browser_as(user=staff).get(f"/test-uploads/{upload.id}")
+    assert response.status_code == 404
+    assert b"tampered" not in response.data
+    assert "changed since it was uploaded" in text_of(response)
+    assert [r.getMessage() for r in caplog.records if r.name == "registry.uploads.services"] == [
+        f"Upload {upload.id} does not match its SHA-256: it is not served"
+    ]
+
+
+def test_a_file_whose_bytes_are_missing_is_refused_and_logged(
+    app: Flask, routes: None, browser_as: Callable[..., Any], staff: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    upload = uploads.store(file(image_bytes("PNG"), "a.png"), actor=staff, field="x")
+    db.session().execute(delete(UploadContent).where(UploadContent.upload_id == upload.id))
+    db.session().commit()
+    response = browser_as(user=staff).get(f"/test-uploads/{upload.id}")
+    assert response.status_code == 404
+    assert "missing from storage" in text_of(response)
+    assert f"Upload {upload.id} has no stored content" in caplog.text

@@ -6,9 +6,7 @@ counts in the monthly figures."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import CursorResult, delete, select
@@ -22,10 +20,7 @@ from registry.breaches.workflow import BreachStatus
 from registry.errors import Conflict
 from registry.notifications.models import Notification
 from registry.text import add_years
-from registry.uploads import services as uploads
-from registry.uploads.models import Upload
-
-log = logging.getLogger(__name__)
+from registry.uploads.models import Upload, UploadContent
 
 
 @dataclass(frozen=True)
@@ -39,17 +34,9 @@ def retention_years() -> int:
     return int(current_app.extensions["registry.settings"].breach_retention_years)
 
 
-def _remove_files(paths: list[Path]) -> None:
-    for path in paths:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            log.exception("Could not remove evidence file %s of an anonymised breach report", path.name)
-
-
 def anonymise(report: BreachReport, actor: Actor, *, years: int) -> int:
     """Strip a closed case of the people, the free text and the evidence; keep its status, dates,
-    clauses and the shape of its history. The files go once the transaction commits. Returns
+    clauses and the shape of its history. The files go with their rows, in the same transaction. Returns
     how many evidence files were removed."""
     if report.status_enum is not BreachStatus.CLOSED:
         raise Conflict(f"{report.reference} is not closed: only closed reports are anonymised.")
@@ -59,11 +46,10 @@ def anonymise(report: BreachReport, actor: Actor, *, years: int) -> int:
         .unique()
         .scalars()
     )
-    folder = uploads.storage_folder()
-    paths = [folder / e.upload.stored_name for e in evidence]
     upload_ids = [e.upload_id for e in evidence]
     if upload_ids:
         session.execute(delete(BreachEvidence).where(BreachEvidence.report_id == report.id))
+        session.execute(delete(UploadContent).where(UploadContent.upload_id.in_(upload_ids)))
         session.execute(delete(Upload).where(Upload.id.in_(upload_ids)))
     # The messages about it name the case (and its link): they go with the people and the free text.
     removed: CursorResult[tuple[()]] = session.execute(  # type: ignore[assignment]
@@ -95,8 +81,6 @@ def anonymise(report: BreachReport, actor: Actor, *, years: int) -> int:
         actor=actor,
     )
     session.flush()
-    if paths:
-        db.after_commit(lambda _session: _remove_files(paths))
     return len(upload_ids)
 
 

@@ -1,10 +1,10 @@
-"""A stored file: what it is (found from its content), who sent it, and its SHA-256."""
+"""A stored file: what it is (found from its content), who sent it, its SHA-256, and its bytes."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
@@ -30,7 +30,7 @@ class UploadType(StrEnum):
 
 
 class Upload(Base):
-    """A file someone sent, as stored under ``<instance>/uploads/<stored_name>``.
+    """A file someone sent. Its bytes are in :class:`UploadContent`, so that listing files never loads them.
 
     The areas that accept files link to it through their own association tables;
     each serves it through its own route, after checking who may see it.
@@ -38,7 +38,6 @@ class Upload(Base):
 
     __tablename__ = "uploads"
     __table_args__ = (
-        UniqueConstraint("stored_name"),
         known("content_type", UploadType),
         CheckConstraint("size > 0", name="size_positive"),
         CheckConstraint("length(sha256) = 64", name="sha256_length"),
@@ -47,7 +46,6 @@ class Upload(Base):
 
     id: Mapped[intpk]
     sha256: Mapped[str] = mapped_column(String(64))
-    stored_name: Mapped[str] = mapped_column(String(64))
     original_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(32))
     size: Mapped[int]
@@ -63,3 +61,14 @@ class Upload(Base):
     @property
     def is_image(self) -> bool:
         return self.type.is_image
+
+
+class UploadContent(Base):
+    """The bytes of an upload, in the database with its row: every app server on every host reads the
+    same file, and a file commits (or rolls back) with the change that brought it."""
+
+    __tablename__ = "upload_contents"
+    __table_args__ = (CheckConstraint("length(data) > 0", name="data_not_empty"),)
+
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
