@@ -260,7 +260,7 @@ def test_0014_retires_the_temporary_passwords_administrators_chose(empty_databas
     }
 
 
-# --- 0016u: uploaded files move from the instance folder into the database -------------------------------
+# --- 0016: uploaded files move from the instance folder into the database -------------------------------
 
 FILES = {"poster.png": b"\x89PNG\r\n\x1a\n pretend poster", "letter.pdf": b"%PDF-1.7 pretend letter\n%%EOF\n"}
 
@@ -313,7 +313,7 @@ def with_instance(instance: Path, revision: str, *, down: bool = False) -> Calla
     return step
 
 
-def test_0016u_moves_uploaded_files_into_the_database_and_back(empty_database: str, tmp_path: Path) -> None:
+def test_0016_moves_uploaded_files_into_the_database_and_back(empty_database: str, tmp_path: Path) -> None:
     """Upgrading copies every file's bytes into ``upload_contents`` (checked against its SHA-256) and drops
     the stored name; the old folder is left alone. Downgrading writes every file back out, private, under
     new names that the rows record, and drops the table."""
@@ -321,7 +321,7 @@ def test_0016u_moves_uploaded_files_into_the_database_and_back(empty_database: s
     alembic(empty_database, lambda cfg: command.upgrade(cfg, "0015"))
     loaded = load_uploads_before_0016(empty_database, instance, FILES)
 
-    alembic(empty_database, with_instance(instance, "0016u"))
+    alembic(empty_database, with_instance(instance, "0016"))
 
     def contents(connection: Connection) -> dict[int, bytes]:
         rows = connection.execute(text("SELECT upload_id, data FROM upload_contents ORDER BY upload_id"))
@@ -352,7 +352,7 @@ def test_0016u_moves_uploaded_files_into_the_database_and_back(empty_database: s
     assert read(empty_database, contents) == {upload_id: data for upload_id, (_, data) in loaded.items()}
 
 
-def test_0016u_stops_and_changes_nothing_when_a_file_is_missing_or_changed(
+def test_0016_stops_and_changes_nothing_when_a_file_is_missing_or_changed(
     empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``flask db upgrade`` names every upload it cannot move (missing here, perhaps on another host; or

@@ -1,6 +1,6 @@
 """uploads in the database: every host serves the same files, and a file commits with its change
 
-Revision ID: 0016u
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-07
 
@@ -32,7 +32,7 @@ import click
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0016u"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
