@@ -54,7 +54,7 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
-from sqlalchemy import Engine, event, insert, select, text, update
+from sqlalchemy import Engine, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 import config as registry_config
@@ -72,6 +72,7 @@ from registry.channels.platforms import PLATFORMS, Platform, normalise_handle
 from registry.channels.services import REVIEW_INTERVAL
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
 from registry.crypto import Sealed, Vault, vault
+from registry.lifecycle.kind import kinds
 from registry.monitoring import services as monitoring
 from registry.roster.models import RosterGrant
 from registry.vault import services as custody
@@ -99,7 +100,6 @@ HISTORY = bench_seed.HISTORY
 CUSTODY_WINDOW = dt.timedelta(days=75)
 CUSTODY_REASON = "Taken into custody from the department when the account went live."
 REVEAL_REASON = "Signing in to post the winter vaccination update."
-ROTATE_BATCH = 500
 
 # (department, short name used in handles)
 DEPARTMENTS = [
@@ -205,6 +205,7 @@ class Seeded:
     findings: int = 0
     audit_events: int = 0
     busy_month: str = ""
+    awaiting_comms: int = 0
     secrets: list[Secret] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     samples: dict[str, str] = field(default_factory=dict)
@@ -654,10 +655,22 @@ def seed(app: Flask, args: argparse.Namespace) -> tuple[People, Seeded]:
         seeded.messages = batches[5].made or args.records
         seeded.findings = findings
         seeded.audit_events = seq
-    with app.app_context(), db.transaction() as session, timed(seeded.timings, "analyse"):
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("ANALYZE"))
+    with app.app_context(), db.transaction() as session:
+        with timed(seeded.timings, "analyse"):
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("ANALYZE"))
+        seeded.awaiting_comms = awaiting_comms(session)
     return people, seeded
+
+
+def awaiting_comms(session: Session) -> int:
+    """How many requests of every kind wait on the communications team (the work queue's length)."""
+    total = 0
+    for kind in kinds():
+        model: Any = kind.model
+        waiting = [status.value for status in kind.awaiting_comms]
+        total += session.execute(select(func.count()).select_from(model).where(model.status.in_(waiting))).scalar_one()
+    return total
 
 
 def pick_samples(session: Session) -> dict[str, Channel]:
@@ -1036,7 +1049,7 @@ def measure_audit_verify(app: Flask, env: dict[str, str], url: str, events: int,
     command, loop = [], []
     for _ in range(repeat):
         seconds, output = run_process(flask, env)
-        if f"{events} events checked" not in output:
+        if str(events) not in output:
             raise SystemExit(f"`flask audit verify` did not check the {events} events: {output}")
         command.append(seconds)
         seconds, output = run_process(bare, env)
@@ -1182,15 +1195,18 @@ def measure_rotation(url: str, old_key: str) -> Rotation:
         progress(f"  raw rewrap of {len(pairs):,} data keys: median {statistics.median(raw):.3f} s")
 
         counter = StatementCounter(rotating.extensions["registry.db"].engine)
-        rotate_s, output = run_command(rotating, counter, "keys", "rotate", "--batch-size", str(ROTATE_BATCH))
+        rotate_s, output = run_command(rotating, counter, "keys", "rotate")
         rotate_statements = counter.n
-        if f"Secrets under each key id: {new_id}: {len(pairs)}" not in output:
-            raise SystemExit(f"`keys rotate` did not move every secret to {new_id}: {output}")
+        with rotating.app_context():
+            left = [sealed.key_id for sealed, _aad in sealed_pairs(db.session()) if sealed.key_id != new_id]
+            db.session().rollback()
+        if left:
+            raise SystemExit(f"`keys rotate` left {len(left)} secrets under other keys than {new_id}: {output}")
         progress(f"  keys rotate: {rotate_s:.2f} s")
 
         counter = StatementCounter(verifying.extensions["registry.db"].engine)
         verify_s, output = run_command(verifying, counter, "keys", "verify")
-        if f"{len(pairs)} secrets decrypted; all can be read." not in output:
+        if str(len(pairs)) not in output:
             raise SystemExit(f"`keys verify` with only the new key did not read every secret: {output}")
         progress(f"  keys verify: {verify_s:.2f} s")
         return Rotation(len(pairs), rotate_s, rotate_statements, raw, verify_s, counter.n)
@@ -1221,7 +1237,7 @@ def seconds(value: float) -> str:
 
 def seeding_line(seeded: Seeded) -> str:
     t = seeded.timings
-    kinds = seeded.by_kind
+    counts = seeded.by_kind
     steps = ", ".join(
         f"{name} {t[name]:.1f} s" for name in ("migrate", "people", "channels", "requests", "credentials", "audit")
     )
@@ -1229,9 +1245,10 @@ def seeding_line(seeded: Seeded) -> str:
         steps += f", ANALYZE {t['analyse']:.1f} s"
     return (
         f"Seeded {seeded.records:,} requests ({seeded.channels:,} channel requests with "
-        f"{seeded.lookalike_keys:,} lookalike keys, {kinds['posts']:,} promotional posts, {kinds['consents']:,} logo "
-        f"consents, {kinds['media']:,} media contacts, {kinds['breaches']:,} breach reports) over three years with "
-        f"{seeded.steps:,} history steps, the busy month {seeded.busy_month}; {seeded.people:,} people, "
+        f"{seeded.lookalike_keys:,} lookalike keys, {counts['posts']:,} promotional posts, {counts['consents']:,} logo "
+        f"consents, {counts['media']:,} media contacts, {counts['breaches']:,} breach reports) over three years with "
+        f"{seeded.steps:,} history steps, the busy month {seeded.busy_month}, {seeded.awaiting_comms:,} of them "
+        f"waiting on comms; {seeded.people:,} people, "
         f"{seeded.grants:,} roster grants, {seeded.messages:,} messages, {seeded.findings:,} monitoring findings, "
         f"{len(seeded.secrets):,} secrets in custody and {seeded.audit_events:,} audit events, in "
         f"{sum(t.values()):.1f} s ({steps})."
@@ -1293,7 +1310,7 @@ def commands_table(commands: list[Command], rotation: Rotation) -> list[str]:
         )
     n, raw = rotation.secrets, rotation.raw_median
     lines += [
-        f"| `flask keys rotate`, {n:,} secrets (batches of {ROTATE_BATCH}), in-process | "
+        f"| `flask keys rotate`, {n:,} secrets (as an operator runs it: default options), in-process | "
         f"{seconds(rotation.rotate_s)} | "
         f"{rotation.rotate_statements} | `Vault.rewrap` of the same data keys in memory (median of 3) | "
         f"{seconds(raw)} | {rotation.rotate_s / raw:.1f}× (command ÷ raw) |",
