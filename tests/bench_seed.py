@@ -1,11 +1,12 @@
 """The requests of every kind that ``make bench`` seeds beside its channels, and the people who make them.
 
-Rows are built in memory and inserted in bulk through SQLAlchemy core (as the channels are), each
+Rows are built in memory and inserted in bulk, a few thousand per statement (as the channels are), each
 request with the history steps the request engine would have written, each step with its audit
 event, spread over three years with one busy month (the month before this one) for the monthly
 report. What is open depends on age: most recent requests still wait, and a few old ones were
 forgotten, so the work queue, the home pages and the report have something real to count.
-Nothing here goes through the ORM one object at a time.
+Nothing here goes through the ORM one object at a time, nor through the services (the service-made
+people who sign in are ``tests.bench``'s).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from registry.auth.models import User
 
 HISTORY = dt.timedelta(days=3 * 365)
-#: The share of requests made in the busy month (about three times an ordinary month's).
+#: The share of requests made in the busy month on top of its ordinary share (so about four times an ordinary month).
 BUSY_SHARE = 0.08
 #: How the requests that are not channel requests divide between the kinds.
 KIND_SHARES = {"posts": 0.45, "consents": 0.20, "media": 0.20, "breaches": 0.15}
@@ -77,7 +78,7 @@ def person(user: User) -> Person:
 @dataclass
 class Crowd:
     """The people requests come from and go to. ``heavy`` is the signed-in member of staff, who makes
-    one request in a hundred; ``line_managed`` are the staff whose line manager is the signed-in manager."""
+    one request in a hundred; ``line_manager_of`` maps each member of staff to their line manager."""
 
     staff: list[Person]
     managers: list[Person]
@@ -105,7 +106,7 @@ class Drafted:
 
 @dataclass
 class Batch:
-    """Rows for one kind, by model, in the order they must be inserted, and their audit drafts."""
+    """Rows for one kind, by model (:func:`insert_order` puts parents first), and their audit drafts."""
 
     rows: dict[type[Any], list[dict[str, Any]]] = field(default_factory=dict)
     drafts: list[Drafted] = field(default_factory=list)
