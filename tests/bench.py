@@ -1,23 +1,34 @@
 """`make bench`: how fast the registry is with a realistic amount of data.
 
-Seeds a fresh database (a temporary SQLite file, or a new PostgreSQL database
-beside ``--postgres URL`` / ``REGISTRY_BENCH_POSTGRES_URL``) with 10,000 channels
-in every platform, department and state, each with its whole history and
-lookalike keys, 200 monitoring findings, 10,000 secrets in custody (every kind,
-each sealed by the application's vault under its master key), and 100,000 audit
-events forming a valid chain (hashed by the application's own function). Then it
-times, through the real application and real commits, the inventory page, the
-API list, public verification, revealing a secret (signed in with two-factor,
-the step-up done beforehand) and ``audit verify``, and counts the SQL statements
-each request runs. Last, with a second master key made primary, it times
-``keys rotate`` over every secret, ``keys verify`` with only the new key, and,
-beside them, the raw AES-GCM rewrap of the same data in memory. Progress goes to
-stderr; Markdown tables for the README go to stdout.
+Seeds a fresh database (a temporary SQLite file, or a new PostgreSQL database beside
+``--postgres URL`` / ``REGISTRY_BENCH_POSTGRES_URL``): 100,000 requests of every kind
+(``--records``; 10,000 of them channel requests, ``--channels``, in every platform, department
+and state, with lookalike keys; the rest promotional posts, logo consents, media contacts and
+breach reports), each with its history over three years and one busy month, and each step of
+it with its audit event (hashed by the application's own function); staff, line managers, HR
+and comms; rosters and access reviews; messages; monitoring findings; and up to 10,000 secrets
+in custody, sealed by the application's vault. Rows go in through SQLAlchemy core in bulk.
 
-Not a test: nothing here passes or fails on speed. It stops with an error only
-when the data or the application is wrong (a refused sign-in, a non-200 answer,
-a broken chain, a secret that does not come back), because then the numbers
-would mean nothing.
+Then it measures, through the real application:
+
+- every list page and each role's home page, signed in as that role (with two-factor where the
+  role needs it), and the API's lists: median and 95th percentile, SQL statements, and the
+  ratio to a bare Flask JSON route through the same test client;
+- public verification under gunicorn (2 sync workers) beside a bare Flask JSON route with the
+  same settings: requests per second for an exact match, a lookalike and a miss (rate limiting
+  is turned off for that run only, and the output says so);
+- ``flask audit verify`` as a command beside a bare sqlite3 (or psycopg) + hashlib loop over the
+  same rows, also as a command;
+- ``flask report generate`` for the busy month;
+- ``keys rotate`` over every secret beside the raw AES-GCM rewrap of the same data keys, then
+  ``keys verify`` with only the new key.
+
+Progress goes to stderr; Markdown tables for the README go to stdout, with the date and the
+machine's load. ``--records 1000 --channels 100`` is a smoke check of a minute or two.
+
+Not a test: nothing here passes or fails on speed. It stops with an error only when the data
+or the application is wrong (a refused sign-in, a non-200 answer, a broken chain, a secret that
+does not come back), because then the numbers would mean nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import os
 import platform as host
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,41 +54,31 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
-from sqlalchemy import Engine, event, insert, select, text, update
+from sqlalchemy import Engine, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 import config as registry_config
 from registry import create_app, db
 from registry.audit.chain import HASHED_FIELDS, canonical_event
-from registry.audit.keyring import current_keyring
+from registry.audit.keyring import LINK_LABEL, current_keyring
 from registry.audit.models import AuditAction, AuditAnchor, AuditEvent
-from registry.audit.services import (
-    Actor,
-    canonical_json,
-    redact,
-    verify_chain,
-)
+from registry.audit.services import Actor, canonical_json, redact, verify_chain
 from registry.auth import services as accounts
-from registry.auth.models import User, UserTotp, totp_aad
+from registry.auth.models import User, UserRole, UserTotp, totp_aad
+from registry.auth.permissions import TWO_FACTOR_ROLES, Role
 from registry.channels.lookalike import comparable_part, lookalike_keys
-from registry.channels.models import (
-    Channel,
-    ChannelLookalikeKey,
-    ChannelTransition,
-    reference_for,
-)
+from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition, reference_for
 from registry.channels.platforms import PLATFORMS, Platform, normalise_handle
 from registry.channels.services import REVIEW_INTERVAL
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
 from registry.crypto import Sealed, Vault, vault
+from registry.lifecycle.kind import kinds
 from registry.monitoring import services as monitoring
+from registry.roster.models import RosterGrant
 from registry.vault import services as custody
-from registry.vault.models import (
-    Credential,
-    CredentialKind,
-    CredentialVersion,
-    version_aad,
-)
+from registry.vault.models import Credential, CredentialKind, CredentialVersion, version_aad
+from tests import bench_load, bench_seed
+from tests.bench_seed import Batch, Clock, Crowd, Drafted, person
 from tests.conftest import (
     TEST_PASSWORD,
     IsolatedClient,
@@ -89,16 +91,15 @@ from tests.conftest import (
     sign_in,
 )
 
+RECORDS = 100_000
 CHANNELS = 10_000
 SECRETS = 10_000
 AUDIT_EVENTS = 100_000
-FINDINGS = 200
 BATCH = 2_000
-HISTORY = dt.timedelta(days=3 * 365)
+HISTORY = bench_seed.HISTORY
 CUSTODY_WINDOW = dt.timedelta(days=75)
 CUSTODY_REASON = "Taken into custody from the department when the account went live."
 REVEAL_REASON = "Signing in to post the winter vaccination update."
-ROTATE_BATCH = 500
 
 # (department, short name used in handles)
 DEPARTMENTS = [
@@ -140,9 +141,10 @@ PLATFORM_WEIGHTS = {
     Platform.WHATSAPP: 4,
     Platform.OTHER: 5,
 }
+ACTIVE_PATH = [ChannelAction.APPROVE, ChannelAction.ACTIVATE]
 # Each final state, how common it is, and the decisions that lead there.
 PATHS: list[tuple[ChannelStatus, int, list[ChannelAction]]] = [
-    (ChannelStatus.ACTIVE, 48, [ChannelAction.APPROVE, ChannelAction.ACTIVATE]),
+    (ChannelStatus.ACTIVE, 48, ACTIVE_PATH),
     (ChannelStatus.RETIRED, 14, [ChannelAction.APPROVE, ChannelAction.ACTIVATE, ChannelAction.RETIRE]),
     (ChannelStatus.SUSPENDED, 5, [ChannelAction.APPROVE, ChannelAction.ACTIVATE, ChannelAction.SUSPEND]),
     (ChannelStatus.REQUESTED, 6, []),
@@ -152,6 +154,8 @@ PATHS: list[tuple[ChannelStatus, int, list[ChannelAction]]] = [
     (ChannelStatus.REJECTED, 9, [ChannelAction.REJECT]),
     (ChannelStatus.WITHDRAWN, 7, [ChannelAction.WITHDRAW]),
 ]
+#: The first channels are always active ones on these platforms: verification samples them, at any size.
+SAMPLE_PLATFORMS = (Platform.X, Platform.LINKEDIN)
 REASONS = {
     ChannelAction.REJECT: "A page for one ward is not a corporate channel; use the department's account.",
     ChannelAction.REQUEST_INFO: "Who answers messages at weekends? Patients may ask clinical questions.",
@@ -159,6 +163,95 @@ REASONS = {
     ChannelAction.RETIRE: "The campaign ended; followers were pointed to the main account.",
     ChannelAction.WITHDRAW: "We will post through the main Trust account instead.",
 }
+
+
+# --------------------------------------------------------------------------
+# Seeding
+
+
+@dataclass
+class People:
+    """Who signs in (one person per role, through the real service), and API tokens."""
+
+    by_role: dict[Role, User]
+    deciders: list[User]
+    token: str
+    staff_token: str
+
+    @property
+    def reader(self) -> User:
+        return self.by_role[Role.COMMS]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret in custody and the value a reveal must show."""
+
+    reference: str
+    kind: str
+    value: str
+
+
+@dataclass
+class Seeded:
+    records: int = 0
+    channels: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    steps: int = 0
+    lookalike_keys: int = 0
+    people: int = 0
+    grants: int = 0
+    messages: int = 0
+    findings: int = 0
+    audit_events: int = 0
+    busy_month: str = ""
+    awaiting_comms: int = 0
+    secrets: list[Secret] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    samples: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def timed(into: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    into[name] = into.get(name, 0.0) + time.perf_counter() - start
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def create_people(findings: int) -> People:
+    """One person per role who signs in (Argon2 hashing, validation, audit through the real service;
+    two-factor for the roles that need it), four comms deciders, monitoring findings, API tokens."""
+    system = Actor.system("bench")
+
+    def new(email: str, name: str, *roles: str) -> User:
+        return accounts.create_user(email=email, name=name, roles=roles, password=TEST_PASSWORD, actor=system)
+
+    by_role: dict[Role, User] = {}
+    for role in Role:
+        by_role[role] = new(f"bench.{role.value}@example.nhs.uk", f"Bench {role.label}", role.value)
+        if role in TWO_FACTOR_ROLES:
+            enrol_two_factor(by_role[role])
+    deciders = [new(f"comms{n}@example.nhs.uk", f"Comms Officer {n}", "comms") for n in range(1, 5)]
+    for number in range(1, findings + 1):
+        platform = (Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM, Platform.TIKTOK)[number % 4]
+        monitoring.record_finding(
+            platform=platform.value,
+            url=PLATFORMS[platform].profile_url(f"trustoffers{number}"),
+            evidence="Uses the Trust's name and logo and offers paid appointments.",
+            found_on=None,
+            actor=deciders[number % len(deciders)],
+        )
+    _token, value = accounts.create_token(by_role[Role.COMMS], actor=system)
+    _token, staff_value = accounts.create_token(by_role[Role.STAFF], actor=system)
+    return People(by_role, deciders, value, staff_value)
+
+
+def address(rng: random.Random) -> str:
+    return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
 
 def raw_handle(platform: Platform, number: int, slug: str, topic: str) -> str:
@@ -182,101 +275,14 @@ def raw_handle(platform: Platform, number: int, slug: str, topic: str) -> str:
     }[platform]
 
 
-# --------------------------------------------------------------------------
-# Seeding
-
-
-@dataclass
-class People:
-    requesters: list[User]
-    deciders: list[User]
-    reader: User
-    token: str
-    staff_token: str
-
-
-@dataclass
-class Draft:
-    """An audit event before it has a place in the chain."""
-
-    occurred_at: dt.datetime
-    actor: User
-    action: str
-    object_type: str
-    object_id: str
-    details: dict[str, Any]
-    address: str | None = None
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A secret in custody and the value a reveal must show."""
-
-    reference: str
-    kind: str
-    value: str
-
-
-@dataclass
-class Seeded:
-    channels: int = 0
-    transitions: int = 0
-    lookalike_keys: int = 0
-    audit_events: int = 0
-    secrets: list[Secret] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    samples: dict[str, Channel] = field(default_factory=dict)
-
-
-@contextmanager
-def timed(into: dict[str, float], name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    yield
-    into[name] = time.perf_counter() - start
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def create_people() -> People:
-    """Users through the real service (Argon2 hashing, validation, audit), and API tokens."""
-    system = Actor.system("bench")
-
-    def person(email: str, name: str, *roles: str) -> User:
-        return accounts.create_user(email=email, name=name, roles=roles, password=TEST_PASSWORD, actor=system)
-
-    requesters = [person(f"staff{n}@example.nhs.uk", f"Staff Member {n}", "staff") for n in range(1, 21)]
-    deciders = [person(f"comms{n}@example.nhs.uk", f"Comms Officer {n}", "comms") for n in range(1, 5)]
-    person("auditor@example.nhs.uk", "Internal Auditor", "auditor")
-    reader = person("bench.comms@example.nhs.uk", "Bench Reader", "comms")
-    enrol_two_factor(reader)
-    for number in range(1, FINDINGS + 1):
-        platform = (Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM, Platform.TIKTOK)[number % 4]
-        monitoring.record_finding(
-            platform=platform.value,
-            url=PLATFORMS[platform].profile_url(f"trustoffers{number}"),
-            evidence="Uses the Trust's name and logo and offers paid appointments.",
-            found_on=None,
-            actor=deciders[number % len(deciders)],
-        )
-    _token, value = accounts.create_token(reader, actor=system)
-    _token, staff_value = accounts.create_token(requesters[0], actor=system)
-    return People(requesters, deciders, reader, value, staff_value)
-
-
-def address(rng: random.Random) -> str:
-    return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-
-
 def build_channels(
-    people: People, count: int, now: dt.datetime, rng: random.Random
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[Draft]]:
+    crowd: Crowd, count: int, now: dt.datetime, rng: random.Random
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[Drafted]]:
     """Rows for channels, their histories and lookalike keys, and drafts of their audit events.
 
-    Each channel follows a legal path through the workflow table, decided by a
-    member of comms who is not the requester; handles are canonical, made by
-    normalising what a requester would type.
+    Each channel follows a legal path through the workflow table, decided by a member of comms
+    who is not the requester; handles are canonical, made by normalising what a requester would
+    type. The first channels are active on X and LinkedIn, so there is always one to verify.
     """
     platforms = list(PLATFORM_WEIGHTS)
     weights = list(PLATFORM_WEIGHTS.values())
@@ -285,17 +291,20 @@ def build_channels(
     channels: list[dict[str, Any]] = []
     transitions: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
-    drafts: list[Draft] = []
+    drafts: list[Drafted] = []
     start = now - HISTORY
     step = (HISTORY - dt.timedelta(days=120)) / count
     for number in range(1, count + 1):
-        platform = rng.choices(platforms, weights)[0]
+        if number <= len(SAMPLE_PLATFORMS):
+            platform, (status, path) = SAMPLE_PLATFORMS[number - 1], (ChannelStatus.ACTIVE, ACTIVE_PATH)
+        else:
+            platform = rng.choices(platforms, weights)[0]
+            status, path = rng.choices(paths, path_weights)[0]
         department, slug = rng.choice(DEPARTMENTS)
         topic = rng.choice(TOPICS)
         handle = normalise_handle(platform, raw_handle(platform, number, slug, topic))
-        status, path = rng.choices(paths, path_weights)[0]
-        requester = rng.choice(people.requesters)
-        decider = rng.choice(people.deciders)
+        requester = crowd.requester(rng)
+        decider = rng.choice(crowd.comms)
         created_at = start + step * number + dt.timedelta(seconds=rng.randrange(3600))
         reference = reference_for(number)
         row: dict[str, Any] = {
@@ -328,11 +337,11 @@ def build_channels(
                 "to_status": ChannelStatus.REQUESTED.value,
                 "actor_id": requester.id,
                 "occurred_at": created_at,
-                "reason": None,
+                "note": None,
             }
         )
         drafts.append(
-            Draft(
+            Drafted(
                 created_at,
                 requester,
                 AuditAction.CHANNEL_REQUEST.value,
@@ -362,10 +371,10 @@ def build_channels(
                     "to_status": t.target.value,
                     "actor_id": actor.id,
                     "occurred_at": moment,
-                    "reason": reason,
+                    "note": reason,
                 }
             )
-            drafts.append(Draft(moment, actor, t.audit.value, "channel", reference, details, address(rng)))
+            drafts.append(Drafted(moment, actor, t.audit.value, "channel", reference, details, address(rng)))
             row["status"] = t.target.value
             row["status_changed_at"] = row["updated_at"] = moment
         assert row["status"] == status.value
@@ -397,8 +406,8 @@ def secret_value(kind: CredentialKind, number: int, rng: random.Random) -> str:
 
 
 def build_credentials(
-    people: People, channels: Sequence[dict[str, Any]], count: int, now: dt.datetime, rng: random.Random
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Draft], list[Secret]]:
+    deciders: Sequence[User], channels: Sequence[dict[str, Any]], count: int, now: dt.datetime, rng: random.Random
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Drafted], list[Secret]]:
     """Rows for ``count`` secrets (every kind of the oldest active channels), sealed by the app's vault.
 
     Each is what ``services.store`` makes for a first version: the credential, its
@@ -413,14 +422,14 @@ def build_credentials(
     days = custody.rotation_days()
     credentials: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
-    drafts: list[Draft] = []
+    drafts: list[Drafted] = []
     secrets: list[Secret] = []
     for number in range(1, count + 1):
         channel = active[(number - 1) // len(kinds)]
         kind = kinds[(number - 1) % len(kinds)]
         value = secret_value(kind, channel["id"], rng)
         when = now - CUSTODY_WINDOW + dt.timedelta(seconds=rng.randrange(int(CUSTODY_WINDOW.total_seconds())))
-        actor = rng.choice(people.deciders)
+        actor = rng.choice(deciders)
         sealed = sealer.seal(value.encode("utf-8"), version_aad(channel["id"], kind.value, 1))
         credentials.append(
             {
@@ -451,7 +460,7 @@ def build_credentials(
         )
         reference = reference_for(channel["id"])
         drafts.append(
-            Draft(
+            Drafted(
                 when,
                 actor,
                 AuditAction.CREDENTIAL_STORE.value,
@@ -465,22 +474,22 @@ def build_credentials(
     return credentials, versions, drafts, secrets
 
 
-def background_drafts(people: People, count: int, now: dt.datetime, rng: random.Random) -> list[Draft]:
+def background_drafts(people: Sequence[Any], count: int, now: dt.datetime, rng: random.Random) -> list[Drafted]:
     """Everyday events around the decisions: sign-ins, sign-outs and exports."""
-    everyone = people.requesters + people.deciders + [people.reader]
     drafts = []
     for _ in range(count):
-        user = rng.choice(everyone)
+        user = rng.choice(people)
         moment = now - HISTORY + dt.timedelta(seconds=rng.randrange(int(HISTORY.total_seconds())))
         roll = rng.random()
         if roll < 0.55:
-            drafts.append(Draft(moment, user, AuditAction.USER_SIGN_IN.value, "user", str(user.id), {}, address(rng)))
+            drafts.append(Drafted(moment, user, AuditAction.USER_SIGN_IN.value, "user", str(user.id), {}, address(rng)))
         elif roll < 0.97:
-            drafts.append(Draft(moment, user, AuditAction.USER_SIGN_OUT.value, "user", str(user.id), {}, address(rng)))
-        else:
-            user = rng.choice(people.deciders)
             drafts.append(
-                Draft(
+                Drafted(moment, user, AuditAction.USER_SIGN_OUT.value, "user", str(user.id), {}, address(rng))
+            )
+        else:
+            drafts.append(
+                Drafted(
                     moment,
                     user,
                     AuditAction.CHANNEL_EXPORT.value,
@@ -493,7 +502,7 @@ def background_drafts(people: People, count: int, now: dt.datetime, rng: random.
     return drafts
 
 
-def chain(drafts: list[Draft], seq: int, head: str, chain_id: str) -> tuple[list[dict[str, Any]], int, str]:
+def chain(drafts: list[Drafted], seq: int, head: str, chain_id: str) -> tuple[list[dict[str, Any]], int, str]:
     """Audit rows continuing the chain after ``seq``/``head``, linked by the application's own keyed function."""
     keyring = current_keyring()
     rows = []
@@ -524,43 +533,110 @@ def bulk_insert(session: Session, model: type[Any], rows: Sequence[dict[str, Any
         session.execute(statement, rows[offset : offset + BATCH])
 
 
+def insert_batch(session: Session, batch: Batch) -> None:
+    """A kind's rows, parents first (the order its builder met the models in is not that)."""
+    for model in sorted(batch.rows, key=bench_seed.insert_order):
+        bulk_insert(session, model, batch.rows[model])
+
+
 def reset_sequences(session: Session, *tables: str) -> None:
     """After rows inserted with their own ids, PostgreSQL's sequences continue past them."""
     if session.get_bind().dialect.name == "postgresql":
         for table in tables:
             session.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
             )
 
 
-def seed(app: Flask, channel_count: int, secret_count: int, event_count: int) -> tuple[People, Seeded]:
+def next_id(session: Session, model: Any) -> int:
+    return int(session.execute(select(model.id).order_by(model.id.desc()).limit(1)).scalar() or 0) + 1
+
+
+def make_crowd(session: Session, people: People, records: int, now: dt.datetime, rng: random.Random) -> Crowd:
+    """Staff (one for every fifty records), their line managers and HR, inserted in bulk; the signed-in
+    manager manages one in twenty staff, and the signed-in member of staff makes one request in a hundred."""
+    users, roles, staff, managers, hr = bench_seed.crowd_rows(next_id(session, User), max(20, records // 50), now, rng)
+    manager = person(people.by_role[Role.MANAGER])
+    for row in users:
+        if row["line_manager_id"] is not None and rng.random() < 0.05:
+            row["line_manager_id"] = manager.id
+    bulk_insert(session, User, users)
+    bulk_insert(session, UserRole, roles)
+    reset_sequences(session, "users")
+    line_manager_of = {row["id"]: row["line_manager_id"] for row in users if row["line_manager_id"] is not None}
+    return Crowd(
+        staff=staff,
+        managers=[*managers, manager],
+        comms=[person(user) for user in people.deciders],
+        hr=[*hr, person(people.by_role[Role.HR])],
+        heavy=person(people.by_role[Role.STAFF]),
+        line_manager_of=line_manager_of,
+    )
+
+
+def split(records: int, channels: int) -> dict[str, int]:
+    """How many requests of each kind besides the channel requests."""
+    rest = records - channels
+    shares = bench_seed.KIND_SHARES
+    counts = {kind: int(rest * share) for kind, share in shares.items()}
+    counts["posts"] += rest - sum(counts.values())
+    return counts
+
+
+def seed(app: Flask, args: argparse.Namespace) -> tuple[People, Seeded]:
     """Fill the database and commit; returns who signs in and what was made."""
     seeded = Seeded()
     rng = random.Random(20_240_601)
     now = db.utcnow()
+    clock = Clock(now, rng)
+    seeded.busy_month = clock.busy_month
+    findings = max(10, args.records // 500)
     with app.app_context(), db.transaction() as session:
-        with timed(seeded.timings, "users"):
-            people = create_people()
+        with timed(seeded.timings, "people"):
+            people = create_people(findings)
             session.flush()
+            crowd = make_crowd(session, people, args.records, now, rng)
         with timed(seeded.timings, "channels"):
-            channels, transitions, keys, drafts = build_channels(people, channel_count, now, rng)
+            channels, transitions, keys, drafts = build_channels(crowd, args.channels, now, rng)
             bulk_insert(session, Channel, channels)
             bulk_insert(session, ChannelTransition, transitions)
             bulk_insert(session, ChannelLookalikeKey, keys)
             reset_sequences(session, "channels")
+        active = [row["id"] for row in channels if row["status"] == ChannelStatus.ACTIVE.value]
+        counts = split(args.records, args.channels)
+        batches: list[Batch] = []
+        with timed(seeded.timings, "requests"):
+            batches.append(bench_seed.posts(counts["posts"], 1, crowd, active, clock))
+            batches.append(bench_seed.consents(counts["consents"], 1, crowd, clock))
+            batches.append(bench_seed.media_contacts(counts["media"], 1, crowd, clock))
+            batches.append(
+                bench_seed.breach_reports(counts["breaches"], 1, crowd, clock, bench_seed.breach_clause_ids())
+            )
+            batches.append(bench_seed.rosters(active, crowd, clock))
+            batches.append(bench_seed.messages(args.records, [crowd.heavy, *crowd.staff[:200], *crowd.comms], clock))
+            for batch in batches:
+                insert_batch(session, batch)
+                drafts += batch.drafts
+            reset_sequences(session, *bench_seed.TABLES_WITH_IDS)
         with timed(seeded.timings, "credentials"):
-            credentials, versions, stored, seeded.secrets = build_credentials(people, channels, secret_count, now, rng)
+            capacity = len(active) * len(CredentialKind)
+            count = min(args.secrets if args.secrets is not None else SECRETS, capacity)
+            credentials, versions, stored, seeded.secrets = build_credentials(
+                people.deciders, channels, count, now, rng
+            )
             bulk_insert(session, Credential, credentials)
             bulk_insert(session, CredentialVersion, versions)
             reset_sequences(session, "credentials", "credential_versions")
             drafts += stored
         with timed(seeded.timings, "audit"):
             anchor = session.execute(select(AuditAnchor).where(AuditAnchor.id == 1).with_for_update()).scalar_one()
-            filler = event_count - anchor.seq - len(drafts)
-            if filler < 0:
-                raise SystemExit(f"{event_count} audit events are too few for {channel_count} channels' histories.")
+            filler = max(0, args.events - anchor.seq - len(drafts))
+            everyone = [crowd.heavy, *crowd.staff, *crowd.comms, *crowd.managers]
             rows, seq, head = chain(
-                drafts + background_drafts(people, filler, now, rng), anchor.seq, anchor.head_hash, anchor.chain_id
+                drafts + background_drafts(everyone, filler, now, rng), anchor.seq, anchor.head_hash, anchor.chain_id
             )
             bulk_insert(session, AuditEvent, rows)
             session.execute(
@@ -568,20 +644,40 @@ def seed(app: Flask, channel_count: int, secret_count: int, event_count: int) ->
                 .where(AuditAnchor.id == 1)
                 .values(seq=seq, head_hash=head, head_key_id=current_keyring().primary_id, updated_at=now)
             )
-        seeded.channels, seeded.transitions, seeded.lookalike_keys = len(channels), len(transitions), len(keys)
+        requests = batches[:4]
+        seeded.records = args.channels + sum(b.made for b in requests)
+        seeded.channels, seeded.lookalike_keys = len(channels), len(keys)
+        kinds = ("posts", "consents", "media", "breaches")
+        seeded.by_kind = {name: b.made for name, b in zip(kinds, requests, strict=True)}
+        seeded.steps = len(transitions) + sum(b.steps for b in requests)
+        seeded.people = len(crowd.staff) + len(crowd.managers) + len(crowd.hr) + len(people.by_role) + 4
+        seeded.grants = len(batches[4].rows.get(RosterGrant, []))
+        seeded.messages = batches[5].made or args.records
+        seeded.findings = findings
         seeded.audit_events = seq
     with app.app_context(), db.transaction() as session:
         with timed(seeded.timings, "analyse"):
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("ANALYZE"))
-        seeded.samples = pick_samples(session)
+        seeded.awaiting_comms = awaiting_comms(session)
     return people, seeded
 
 
-def pick_samples(session: Session) -> dict[str, Channel]:
-    """Official channels to verify: one on X (for a lookalike) and one on LinkedIn."""
+def awaiting_comms(session: Session) -> int:
+    """How many requests of every kind wait on the communications team (the work queue's length)."""
+    total = 0
+    for kind in kinds():
+        model: Any = kind.model
+        waiting = [status.value for status in kind.awaiting_comms]
+        total += session.execute(select(func.count()).select_from(model).where(model.status.in_(waiting))).scalar_one()
+    return total
 
-    def first_active(platform: Platform) -> Channel:
+
+def pick_samples(session: Session) -> dict[str, Channel]:
+    """Official channels to verify: the newest active one on X (for a lookalike) and on LinkedIn
+    (the first channels seeded are active ones on each, so there is one at any size)."""
+
+    def newest_active(platform: Platform) -> Channel:
         return session.execute(
             select(Channel)
             .where(Channel.platform == platform.value, Channel.status == ChannelStatus.ACTIVE.value)
@@ -589,7 +685,7 @@ def pick_samples(session: Session) -> dict[str, Channel]:
             .limit(1)
         ).scalar_one()
 
-    return {"x": first_active(Platform.X), "linkedin": first_active(Platform.LINKEDIN)}
+    return {"x": newest_active(Platform.X), "linkedin": newest_active(Platform.LINKEDIN)}
 
 
 # --------------------------------------------------------------------------
@@ -614,6 +710,7 @@ class Result:
     times_ms: list[float]
     statements: set[int]
     note: str = ""
+    role: str = ""
 
     @property
     def median(self) -> float:
@@ -626,23 +723,38 @@ class Result:
         return statistics.quantiles(self.times_ms, n=20, method="inclusive")[18]
 
 
-def measure(
-    label: str, call: Callable[[], int], counter: StatementCounter, runs: int, warmup: int, note: str = ""
-) -> Result:
-    """Time ``call`` ``runs`` times after ``warmup`` untimed calls; it returns an HTTP status."""
-    for _ in range(warmup):
+@dataclass(frozen=True)
+class Pace:
+    """How many times to call each measurement: ``runs`` timed after ``warmup``, but no more than
+    ``budget`` seconds' worth once three have been timed (a page of 15 s is not timed 30 times)."""
+
+    runs: int
+    warmup: int
+    budget: float
+
+
+def measure(label: str, call: Callable[[], int], counter: StatementCounter, pace: Pace, role: str = "") -> Result:
+    """Time ``call`` (it returns an HTTP status) as ``pace`` says; the statements of each timed call."""
+    spent = 0.0
+    for _ in range(pace.warmup):
+        start = time.perf_counter()
         check(label, call())
+        spent += time.perf_counter() - start
+        if spent > pace.budget / 3:
+            break
     times: list[float] = []
     statements: set[int] = set()
-    for _ in range(runs):
+    for number in range(pace.runs):
         counter.n = 0
         start = time.perf_counter()
         status = call()
         times.append((time.perf_counter() - start) * 1000)
         statements.add(counter.n)
         check(label, status)
-    progress(f"  {label}: median {statistics.median(times):.1f} ms")
-    return Result(label, times, statements, note)
+        if number >= 2 and sum(times) / 1000 > pace.budget:
+            break
+    progress(f"  {label}{f' as {role}' if role else ''}: median {statistics.median(times):.1f} ms, {len(times)} runs")
+    return Result(label, times, statements, role=role)
 
 
 def check(label: str, status: int) -> None:
@@ -688,100 +800,319 @@ def revealer(client: FlaskClient, secrets: Iterator[Secret]) -> Callable[[], int
 
 
 def spread(items: Sequence[Secret], count: int) -> Iterator[Secret]:
-    """``count`` different secrets from across ``items``: many channels, and every kind in turn
-    (a step one more than a multiple of the kinds, as ``items`` go through the kinds in order)."""
+    """``count`` different secrets from across ``items`` (over again if there are fewer): many channels,
+    and every kind in turn (a step one more than a multiple of the kinds, as ``items`` go through the
+    kinds in order)."""
     kinds = len(CredentialKind)
-    step = max(1, len(items) // count // kinds * kinds + 1)
+    step = max(1, len(items) // max(1, count) // kinds * kinds + 1)
     return iter([items[(n * step) % len(items)] for n in range(count)])
 
 
-def run_measurements(app: Flask, people: People, seeded: Seeded, runs: int, warmup: int) -> list[Result]:
+#: Every list page and home page, by who looks at it: (role, label, path). Comms see everything;
+#: staff see their own; managers and HR their breach cases; auditors the trail; admins the users.
+LIST_PAGES: list[tuple[Role, str, str]] = [
+    (Role.COMMS, "Work queue", "/queue"),
+    (Role.COMMS, "Work queue, page 2", "/queue?page=2"),
+    (Role.COMMS, "Channel requests queue", "/channels/queue"),
+    (Role.COMMS, "Promotional posts", "/posts"),
+    (Role.COMMS, "Logo consents register", "/consents"),
+    (Role.COMMS, "Media contacts", "/media-contacts"),
+    (Role.COMMS, "Breach reports (reputational risks)", "/breaches"),
+    (Role.COMMS, "Roster", "/roster"),
+    (Role.COMMS, "Roster leavers", "/roster/leavers"),
+    (Role.COMMS, "Access reviews", "/access-reviews"),
+    (Role.COMMS, "Credentials overview", "/credentials"),
+    (Role.COMMS, "Monitoring findings", "/monitoring"),
+    (Role.COMMS, "Monthly reports", "/reports"),
+    (Role.COMMS, "Audit log", "/audit"),
+    (Role.COMMS, "Messages", "/messages"),
+    (Role.COMMS, "Channels by platform chart", "/charts/channels-by-platform.svg"),
+    (Role.STAFF, "My requests", "/requests"),
+    (Role.STAFF, "My channels", "/channels/mine"),
+    (Role.STAFF, "Promotional posts (own)", "/posts"),
+    (Role.STAFF, "Logo consents (own)", "/consents"),
+    (Role.STAFF, "Media contacts (own)", "/media-contacts"),
+    (Role.STAFF, "Breach reports (made)", "/breaches"),
+    (Role.STAFF, "Messages", "/messages"),
+    (Role.MANAGER, "Breach reports (line manager)", "/breaches"),
+    (Role.HR, "Breach reports (escalated)", "/breaches"),
+    (Role.AUDITOR, "Audit log", "/audit"),
+    (Role.AUDITOR, "Logo consents register", "/consents"),
+    (Role.ADMIN, "Users", "/admin/users"),
+    (Role.ADMIN, "Role approvals", "/admin/approvals"),
+    (Role.ADMIN, "Outbox", "/outbox"),
+]
+API_LISTS = [
+    ("API posts", "/api/v1/posts"),
+    ("API consents", "/api/v1/consents"),
+    ("API media contacts", "/api/v1/media-contacts"),
+    ("API audit events", "/api/v1/audit-events"),
+]
+
+
+def bare_client() -> FlaskClient:
+    """The bare Flask JSON route of the gunicorn run, through a test client like the pages'."""
+    app = bench_load.make_bare()
+    app.test_client_class = IsolatedClient
+    return app.test_client()
+
+
+def run_measurements(app: Flask, people: People, seeded: Seeded, pace: Pace) -> list[Result]:
     counter = StatementCounter(app.extensions["registry.db"].engine)
     app.test_client_class = IsolatedClient
-    browser = app.test_client()
-    with app.app_context():
-        sign_in(browser, people.reader)
+    browsers: dict[Role, FlaskClient] = {}
+    for role, user in people.by_role.items():
+        browsers[role] = app.test_client()
+        with app.app_context():
+            sign_in(browsers[role], user)
+    browser = browsers[Role.COMMS]
     bearer = {"Authorization": f"Bearer {people.token}"}
     staff_bearer = {"Authorization": f"Bearer {people.staff_token}"}
     last_page = -(-seeded.channels // 25)
-    results = []
+    results = [measure("Bare Flask JSON route (baseline)", getter(bare_client(), "/api/v1/verify"), counter, pace)]
 
-    def page(label: str, path: str, headers: dict[str, str] | None = None, client: FlaskClient | None = None) -> None:
-        results.append(measure(label, getter(client or browser, path, headers), counter, runs, warmup))
-
-    for base, headers, name in (("/channels", None, "Inventory page"), ("/api/v1/channels", bearer, "API list")):
-        page(f"{name} `{base}` (page 1)", base, headers)
-        page(f"{name}, `status=active`", query(base, status="active"), headers)
-        page(f"{name}, `q=maternity`", query(base, q="maternity"), headers)
-        page(f"{name}, `sort=name&dir=desc`", query(base, sort="name", dir="desc"), headers)
-        page(f"{name}, page 200", query(base, page=200), headers)
-        page(f"{name}, last page ({last_page})", query(base, page=last_page), headers)
-        for per_page in (10, 100):
-            page(f"{name}, `per_page={per_page}`", query(base, per_page=per_page), headers)
-    page("API list as staff (own + official)", "/api/v1/channels", staff_bearer)
+    def page(
+        label: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        role: Role | None = Role.COMMS,
+        shown_path: str | None = None,
+    ) -> None:
+        client = browsers[role] if role is not None else public
+        shown = f"{label} `{shown_path or path}`"
+        results.append(measure(shown, getter(client, path, headers), counter, pace, role.value if role else "public"))
 
     public = app.test_client()
-    x, linkedin = seeded.samples["x"], seeded.samples["linkedin"]
-    lookalike = f"https://x.com/{x.handle[:3]}_{x.handle[3:]}"
-    for label, url in (
-        ("Verify: exact match", linkedin.url),
-        ("Verify: lookalike", lookalike),
-        ("Verify: miss", "https://www.instagram.com/quiet.unrelated.account/"),
-        ("Verify: reported unauthorised account", "https://x.com/TrustOffers4"),
-    ):
-        page(f"{label} `/api/v1/verify`", query("/api/v1/verify", url=url), client=public)
-    verdicts = {
-        label: public.get(query("/api/v1/verify", url=url)).get_json()
-        for label, url in (
-            ("exact", linkedin.url),
-            ("lookalike", lookalike),
-            ("unauthorised", "https://x.com/TrustOffers4"),
-        )
-    }
-    if not (
-        verdicts["exact"].get("official")
-        and verdicts["lookalike"].get("lookalike_of")
-        and verdicts["unauthorised"].get("known_unauthorised")
-    ):
-        raise SystemExit(f"verification did not answer as expected: {verdicts}")
+    for role in Role:
+        page("Home page", "/", role=role)
+    for role, label, path in LIST_PAGES:
+        page(label, path, role=role)
+    for label, path in API_LISTS:
+        page(label, path, bearer)
+    page("API posts (own)", "/api/v1/posts", staff_bearer, role=Role.STAFF)
+    for base, headers, name in (("/channels", None, "Inventory"), ("/api/v1/channels", bearer, "API channels")):
+        page(name, base, headers)
+        page(f"{name}, status=active", query(base, status="active"), headers)
+        page(f"{name}, q=maternity", query(base, q="maternity"), headers)
+        page(f"{name}, sort=name&dir=desc", query(base, sort="name", dir="desc"), headers)
+        page(f"{name}, last page", query(base, page=last_page), headers)
+        page(f"{name}, per_page=100", query(base, per_page=100), headers)
+    page("API channels (own + official)", "/api/v1/channels", staff_bearer, role=Role.STAFF)
+
+    with app.app_context():
+        samples = pick_samples(db.session())
+        x, linkedin = samples["x"], samples["linkedin"]
+        seeded.samples = {"x_url": x.url, "x_handle": x.handle, "linkedin_url": linkedin.url}
+        db.session().rollback()
+    for label, url in verify_cases(seeded).items():
+        page(f"Verify: {label}", query("/api/v1/verify", url=url), role=None, shown_path="/api/v1/verify")
+    page(
+        "Verify page: exact match",
+        query("/verify", url=seeded.samples["linkedin_url"]),
+        role=None,
+        shown_path="/verify",
+    )
+    check_verdicts(lambda url: public.get(query("/api/v1/verify", url=url)).get_json(), seeded)
 
     custody_page = seeded.secrets[0].reference
     page(
-        f"Credentials page of a channel (6 secrets) `/channels/{custody_page}/credentials`",
+        "Credentials of a channel (6 secrets)",
         f"/channels/{custody_page}/credentials",
+        shown_path="/channels/<reference>/credentials",
     )
     step_up(app, browser, people.reader)
     results.append(
         measure(
             "Reveal a secret (POST with a reason; step-up done beforehand)",
-            revealer(browser, spread(seeded.secrets, runs + warmup)),
+            revealer(browser, spread(seeded.secrets, pace.runs + pace.warmup)),
             counter,
-            runs,
-            warmup,
+            pace,
+            Role.COMMS.value,
         )
     )
-
-    results.append(measure_audit_verify(app, counter, seeded.audit_events))
     return results
 
 
-def measure_audit_verify(app: Flask, counter: StatementCounter, at_least: int) -> Result:
-    """``verify_chain`` as ``flask audit verify`` runs it; the chain holds the seeded events and the bench's sign-in."""
-    times: list[float] = []
-    statements: set[int] = set()
-    checked = 0
-    for _ in range(3):
+def verify_cases(seeded: Seeded) -> dict[str, str]:
+    """An official account, a lookalike of one (an underscore inserted), an unknown account, and a
+    reported unauthorised one."""
+    handle = str(seeded.samples["x_handle"])
+    return {
+        "exact match": str(seeded.samples["linkedin_url"]),
+        "lookalike": f"https://x.com/{handle[:3]}_{handle[3:]}",
+        "miss": "https://www.instagram.com/quiet.unrelated.account/",
+        "reported unauthorised account": "https://x.com/TrustOffers4",
+    }
+
+
+def check_verdicts(verify: Callable[[str], Any], seeded: Seeded) -> None:
+    cases = verify_cases(seeded)
+    verdicts = {label: verify(url) for label, url in cases.items()}
+    if not (
+        verdicts["exact match"].get("official")
+        and verdicts["lookalike"].get("lookalike_of")
+        and not verdicts["miss"].get("official")
+        and verdicts["reported unauthorised account"].get("known_unauthorised")
+    ):
+        raise SystemExit(f"verification did not answer as expected: {verdicts}")
+
+
+# --------------------------------------------------------------------------
+# Verification under gunicorn
+
+
+@dataclass
+class Served:
+    """Requests per second under gunicorn: the bare route, then each verification case."""
+
+    bare: float
+    cases: dict[str, float]
+    seconds: float
+    environment: str
+
+
+def server_environment(url: str, instance: Path, settings: dict[str, Any]) -> dict[str, str]:
+    """What the Registry's processes are given: the bench's database and keys, in production mode."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "REGISTRY_ENV": "production",
+            "REGISTRY_DATABASE_URL": url,
+            "REGISTRY_SECRET_KEY": str(settings["SECRET_KEY"]),
+            "REGISTRY_MASTER_KEYS": str(settings["MASTER_KEYS"]),
+            "REGISTRY_AUDIT_KEYS": str(settings["AUDIT_KEYS"]),
+            "REGISTRY_INSTANCE_PATH": str(instance),
+            "PYTHONPATH": str(bench_load.PROJECT_ROOT),
+        }
+    )
+    return env
+
+
+def measure_served(env: dict[str, str], seeded: Seeded, seconds: float) -> Served:
+    """The bare Flask route and ``/api/v1/verify`` under gunicorn with the same settings, one after
+    the other; the Registry with rate limiting turned off (for this run only)."""
+    with bench_load.gunicorn("tests.bench_load:bare", env, "/api/v1/verify") as base:
+        bare = bench_load.hammer(base, "/api/v1/verify", seconds)
+        progress(f"  bare Flask route under gunicorn: {bare:,.0f} requests/s")
+    unlimited = {**env, "REGISTRY_RATELIMIT_ENABLED": "false"}
+    cases: dict[str, float] = {}
+    with bench_load.gunicorn("wsgi:app", unlimited, "/healthz") as base:
+        check_verdicts(lambda url: bench_load.fetch_json(base + query("/api/v1/verify", url=url)), seeded)
+        for label, url in verify_cases(seeded).items():
+            if label == "reported unauthorised account":
+                continue
+            cases[label] = bench_load.hammer(base, query("/api/v1/verify", url=url), seconds)
+            progress(f"  /api/v1/verify, {label}, under gunicorn: {cases[label]:,.0f} requests/s")
+    return Served(bare, cases, seconds, env["REGISTRY_ENV"])
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+@dataclass
+class Command:
+    """A command timed (wall clock, median of its runs) beside the bare work it stands for."""
+
+    label: str
+    seconds: list[float]
+    statements: str = ""
+    baseline: str = ""
+    baseline_seconds: list[float] = field(default_factory=list)
+    #: "speed": the baseline's time ÷ the command's (1 is as fast); "times": the command's ÷ the baseline's.
+    ratio_as: str = "speed"
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def baseline_median(self) -> float:
+        return statistics.median(self.baseline_seconds)
+
+
+def run_process(argv: Sequence[str], env: dict[str, str]) -> tuple[float, str]:
+    """Seconds a command takes as from a shell (interpreter start-up included); stops the bench if it fails."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=bench_load.PROJECT_ROOT, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"`{' '.join(argv)}` failed ({done.returncode}): {done.stdout}{done.stderr}")
+    return elapsed, done.stdout
+
+
+def measure_audit_verify(app: Flask, env: dict[str, str], url: str, events: int, repeat: int) -> list[Command]:
+    """``flask audit verify`` as a command, and the bare loop over the same rows as a command; then
+    ``verify_chain`` in this process, as the command runs it, with its statements."""
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi", "audit", "verify"]
+    bare = [sys.executable, "-m", "tests.bench_load", "audit-loop", url, LINK_LABEL.decode()]
+    command, loop = [], []
+    for _ in range(repeat):
+        seconds, output = run_process(flask, env)
+        if str(events) not in output:
+            raise SystemExit(f"`flask audit verify` did not check the {events} events: {output}")
+        command.append(seconds)
+        seconds, output = run_process(bare, env)
+        if output.strip() != str(events):
+            raise SystemExit(f"the bare audit loop linked {output.strip()} events, not {events}.")
+        loop.append(seconds)
+    progress(f"  flask audit verify: {statistics.median(command):.2f} s; bare loop {statistics.median(loop):.2f} s")
+    counter = StatementCounter(app.extensions["registry.db"].engine)
+    inside: list[float] = []
+    for _ in range(repeat):
         with app.app_context():
             counter.n = 0
             start = time.perf_counter()
             report = verify_chain()
-            times.append((time.perf_counter() - start) * 1000)
-            statements.add(counter.n)
-        if not report.ok or report.checked < at_least:
+            inside.append(time.perf_counter() - start)
+        if not report.ok or report.checked != events:
             raise SystemExit(f"the seeded chain does not verify: {report.describe()}")
-        checked = report.checked
-    progress(f"  audit verify: median {statistics.median(times):.0f} ms")
-    return Result(f"`flask audit verify`, {checked:,} events", times, statements, note="3 runs; p95 = slowest")
+    loop_label = "bare sqlite3 + hashlib loop" if url.startswith("sqlite") else "bare psycopg + hashlib loop"
+    return [
+        Command(
+            f"`flask audit verify`, {events:,} events, as a command",
+            command,
+            "",
+            f"{loop_label} over the same rows, as a command",
+            loop,
+        ),
+        Command(
+            f"`verify_chain()` in-process (what the command runs), {events:,} events",
+            inside,
+            str(counter.n),
+            f"{loop_label}, as above",
+            loop,
+        ),
+    ]
+
+
+def measure_report(app: Flask, month: str, repeat: int) -> Command:
+    """``flask report generate`` for the busy month, through Click in this process (a draft each time)."""
+    counter = StatementCounter(app.extensions["registry.db"].engine)
+    runner = app.test_cli_runner()
+    times: list[float] = []
+    statements: set[int] = set()
+    for _ in range(repeat):
+        counter.n = 0
+        start = time.perf_counter()
+        result = runner.invoke(args=["report", "generate", month])
+        times.append(time.perf_counter() - start)
+        statements.add(counter.n)
+        if result.exit_code != 0:
+            raise SystemExit(f"`flask report generate {month}` failed ({result.exit_code}): {result.output}")
+    progress(f"  report generate {month}: median {statistics.median(times):.2f} s")
+    return Command(
+        f"`flask report generate {month}` (the busy month), in-process", times, "/".join(map(str, sorted(statements)))
+    )
+
+
+def measure_report_page(app: Flask, people: People, month: str, pace: Pace) -> Result:
+    counter = StatementCounter(app.extensions["registry.db"].engine)
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    with app.app_context():
+        sign_in(client, people.reader)
+    return measure(f"Monthly report `/reports/{month}`", getter(client, f"/reports/{month}"), counter, pace, "comms")
 
 
 @dataclass
@@ -837,7 +1168,7 @@ def raw_rewrap(sealer: Vault, pairs: Sequence[tuple[Sealed, bytes]]) -> float:
 
 
 def run_command(app: Flask, counter: StatementCounter, *args: str) -> tuple[float, str]:
-    """Seconds a ``flask`` command takes through Click, as from a shell; stops the bench if it fails."""
+    """Seconds a ``flask`` command takes through Click; stops the bench if it fails."""
     runner = app.test_cli_runner()
     counter.n = 0
     start = time.perf_counter()
@@ -861,20 +1192,21 @@ def measure_rotation(url: str, old_key: str) -> Rotation:
             db.session().rollback()
         sealer = rotating.extensions["registry.vault"]
         raw = [raw_rewrap(sealer, pairs) for _ in range(3)]
-        progress(f"  raw rewrap of {len(pairs):,} data keys: median {statistics.median(raw):.2f} s")
+        progress(f"  raw rewrap of {len(pairs):,} data keys: median {statistics.median(raw):.3f} s")
 
         counter = StatementCounter(rotating.extensions["registry.db"].engine)
-        rotate_s, output = run_command(rotating, counter, "keys", "rotate", "--batch-size", str(ROTATE_BATCH))
+        rotate_s, output = run_command(rotating, counter, "keys", "rotate")
         rotate_statements = counter.n
-        if f"Rewrapped {len(pairs)} data keys under {new_id}." not in output or (
-            f"Secrets under each key id: {new_id}: {len(pairs)}" not in output
-        ):
-            raise SystemExit(f"`keys rotate` did not move every secret to {new_id}: {output}")
+        with rotating.app_context():
+            left = [sealed.key_id for sealed, _aad in sealed_pairs(db.session()) if sealed.key_id != new_id]
+            db.session().rollback()
+        if left:
+            raise SystemExit(f"`keys rotate` left {len(left)} secrets under other keys than {new_id}: {output}")
         progress(f"  keys rotate: {rotate_s:.2f} s")
 
         counter = StatementCounter(verifying.extensions["registry.db"].engine)
         verify_s, output = run_command(verifying, counter, "keys", "verify")
-        if f"{len(pairs)} secrets decrypted; all can be read." not in output:
+        if str(len(pairs)) not in output:
             raise SystemExit(f"`keys verify` with only the new key did not read every secret: {output}")
         progress(f"  keys verify: {verify_s:.2f} s")
         return Rotation(len(pairs), rotate_s, rotate_statements, raw, verify_s, counter.n)
@@ -891,102 +1223,161 @@ def database_version(app: Flask) -> str:
     with app.app_context():
         session = db.session()
         if session.get_bind().dialect.name == "postgresql":
-            return "PostgreSQL " + session.execute(text("SHOW server_version")).scalar_one().split()[0]
-        return "SQLite " + session.execute(text("SELECT sqlite_version()")).scalar_one()
+            return "PostgreSQL " + str(session.execute(text("SHOW server_version")).scalar_one()).split()[0]
+        return "SQLite " + str(session.execute(text("SELECT sqlite_version()")).scalar_one())
 
 
 def load_average() -> str:
-    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
+    return " / ".join(f"{n:.1f}" for n in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
 
 
-def report(
-    version: str, seeded: Seeded, results: list[Result], rotation: Rotation, runs: int, load: tuple[str, str]
-) -> str:
+def seconds(value: float) -> str:
+    return f"{value:.{3 if value < 1 else 2}f}"
+
+
+def seeding_line(seeded: Seeded) -> str:
     t = seeded.timings
-    machine = (
-        f"**{version}**, Python {host.python_version()}, {os.cpu_count()} CPUs ({host.system()} {host.machine()}); "
-        f"load average {load[0]} before measuring, {load[1]} after."
+    counts = seeded.by_kind
+    steps = ", ".join(
+        f"{name} {t[name]:.1f} s" for name in ("migrate", "people", "channels", "requests", "credentials", "audit")
     )
-    steps = [
-        f"migrate {t['migrate']:.1f} s",
-        f"users and {FINDINGS} monitoring findings {t['users']:.1f} s",
-        f"channels {t['channels']:.1f} s",
-        f"secrets {t['credentials']:.1f} s",
-        f"audit chain {t['audit']:.1f} s",
-    ]
     if t.get("analyse", 0) > 0.05:
-        steps.append(f"ANALYZE {t['analyse']:.1f} s")
-    seeding = (
-        f"Seeded {seeded.channels:,} channels ({seeded.transitions:,} history steps, "
-        f"{seeded.lookalike_keys:,} lookalike keys), {len(seeded.secrets):,} secrets in custody "
-        f"(every kind of {-(-len(seeded.secrets) // len(CredentialKind)):,} active channels) and "
-        f"{seeded.audit_events:,} audit events in {sum(t.values()):.1f} s ({', '.join(steps)}). "
-        f"Each page: {runs} timed requests after a warm-up, through the Flask test client, signed in as "
-        "comms with two-factor (API: bearer token); each reveal is of a different secret."
+        steps += f", ANALYZE {t['analyse']:.1f} s"
+    return (
+        f"Seeded {seeded.records:,} requests ({seeded.channels:,} channel requests with "
+        f"{seeded.lookalike_keys:,} lookalike keys, {counts['posts']:,} promotional posts, {counts['consents']:,} logo "
+        f"consents, {counts['media']:,} media contacts, {counts['breaches']:,} breach reports) over three years with "
+        f"{seeded.steps:,} history steps, the busy month {seeded.busy_month}, {seeded.awaiting_comms:,} of them "
+        f"waiting on comms; {seeded.people:,} people, "
+        f"{seeded.grants:,} roster grants, {seeded.messages:,} messages, {seeded.findings:,} monitoring findings, "
+        f"{len(seeded.secrets):,} secrets in custody and {seeded.audit_events:,} audit events, in "
+        f"{sum(t.values()):.1f} s ({steps})."
     )
+
+
+def pages_table(results: list[Result], pace: Pace) -> list[str]:
+    bare = results[0].median
     lines = [
-        machine,
+        f"Each page: up to {pace.runs} timed requests after a warm-up (fewer once {pace.budget:.0f} s are spent, "
+        f"but at least {min(3, pace.runs)}), through the Flask test client, signed in as the role shown "
+        "(two-factor where the role needs it; API: bearer token). × bare: the median over the bare Flask JSON "
+        "route's, same client.",
         "",
-        seeding,
-        "",
-        "| Measurement | Median (ms) | p95 (ms) | SQL statements |",
-        "| --- | ---: | ---: | ---: |",
+        "| Page | Role | Median (ms) | p95 (ms) | × bare | SQL statements |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for result in results:
         statements = "/".join(str(n) for n in sorted(result.statements))
         label = f"{result.label} ({result.note})" if result.note else result.label
-        lines.append(f"| {label} | {result.median:.1f} | {result.p95:.1f} | {statements} |")
-    return "\n".join(lines + ["", rotation_table(rotation)])
+        lines.append(
+            f"| {label} | {result.role or '–'} | {result.median:.1f} | {result.p95:.1f} | "
+            f"{result.median / bare:,.0f} | {statements} |"
+        )
+    return lines
 
 
-def rotation_table(rotation: Rotation) -> str:
-    n = rotation.secrets
-    batches = -(-n // ROTATE_BATCH)
-    raw = rotation.raw_median
-    rows = [
-        (
-            f"`flask keys rotate` ({batches} batches of {ROTATE_BATCH}, a transaction each)",
-            rotation.rotate_s,
-            str(rotation.rotate_statements),
-        ),
-        ("`Vault.rewrap` alone on the same data in memory (AES-GCM unwrap and wrap; median of 3)", raw, "0"),
-        (
-            "`flask keys verify` afterwards, only the new key configured",
-            rotation.verify_s,
-            str(rotation.verify_statements),
-        ),
-    ]
+def served_table(served: Served) -> list[str]:
     lines = [
-        f"| Moving {n:,} secrets to a new master key | Seconds | Secrets per second | SQL statements |",
-        "| --- | ---: | ---: | ---: |",
+        f"Public verification under gunicorn ({bench_load.WORKERS} sync workers, REGISTRY_ENV={served.environment}), "
+        f"{bench_load.CONCURRENCY} connections from a client on the same machine, {served.seconds:g} s per case after "
+        "a warm-up. **Rate limiting was turned off for this run only** (`REGISTRY_RATELIMIT_ENABLED=false`); the "
+        "bare route is a Flask app with one JSON route under the same gunicorn settings.",
+        "",
+        "| Verification under gunicorn | Requests/s | ÷ bare Flask route |",
+        "| --- | ---: | ---: |",
+        f"| Bare Flask JSON route | {served.bare:,.0f} | 1.00 |",
     ]
-    for label, seconds, statements in rows:
-        lines.append(f"| {label} | {seconds:.{3 if seconds < 1 else 2}f} | {n / seconds:,.0f} | {statements} |")
-    ratio = (
-        f"`keys rotate` took {rotation.rotate_s / raw:.0f}× the raw rewrap of the same data keys "
-        f"({rotation.rotate_s:.2f} s against {raw:.3f} s): the rest is loading each version through the ORM "
-        "(with its credential, channel and users), writing it back, and a transaction and an audit event per batch."
+    for label, rate in served.cases.items():
+        lines.append(f"| `/api/v1/verify`, {label} | {rate:,.0f} | {rate / served.bare:.2f} |")
+    return lines
+
+
+def commands_table(commands: list[Command], rotation: Rotation) -> list[str]:
+    lines = [
+        "| Command | Seconds (median) | SQL statements | Beside | Its seconds | Ratio |",
+        "| --- | ---: | ---: | --- | ---: | ---: |",
+    ]
+    for command in commands:
+        if command.baseline_seconds:
+            ratio = command.baseline_median / command.median
+            beside = (command.baseline, seconds(command.baseline_median), f"{ratio:.2f} (bare ÷ command)")
+        else:
+            beside = ("–", "–", "–")
+        lines.append(
+            f"| {command.label} ({len(command.seconds)} run{'s' if len(command.seconds) > 1 else ''}) | "
+            f"{seconds(command.median)} | "
+            f"{command.statements or '–'} | {' | '.join(beside)} |"
+        )
+    n, raw = rotation.secrets, rotation.raw_median
+    lines += [
+        f"| `flask keys rotate`, {n:,} secrets (as an operator runs it: default options), in-process | "
+        f"{seconds(rotation.rotate_s)} | "
+        f"{rotation.rotate_statements} | `Vault.rewrap` of the same data keys in memory (median of 3) | "
+        f"{seconds(raw)} | {rotation.rotate_s / raw:.1f}× (command ÷ raw) |",
+        f"| `flask keys verify` afterwards, only the new key configured, in-process | {seconds(rotation.verify_s)} | "
+        f"{rotation.verify_statements} | – | – | – |",
+    ]
+    return lines
+
+
+def report(
+    version: str,
+    seeded: Seeded,
+    results: list[Result],
+    served: Served | None,
+    commands: list[Command],
+    rotation: Rotation,
+    pace: Pace,
+    load: tuple[str, str],
+) -> str:
+    machine = (
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. **{version}**, Python {host.python_version()}, "
+        f"{os.cpu_count()} CPUs ({host.system()} {host.machine()}); load average (1/5/15 min) {load[0]} before "
+        f"measuring, {load[1]} after."
     )
-    return "\n".join([*lines, "", ratio])
+    lines = [machine, "", seeding_line(seeded), "", *pages_table(results, pace), ""]
+    if served is not None:
+        lines += [*served_table(served), ""]
+    return "\n".join([*lines, *commands_table(commands, rotation)])
 
 
-def bench(url: str, instance: Path, args: argparse.Namespace) -> None:
+def bench(url: str, instance: Path, args: argparse.Namespace) -> str:
     timings: dict[str, float] = {}
     with timed(timings, "migrate"):
         migrate(url)
     os.environ["REGISTRY_INSTANCE_PATH"] = str(instance)
     master_key = registry_config.generate_master_key_entry()
-    app = create_app(settings_for(url, MASTER_KEYS=master_key))
+    settings = settings_for(url, MASTER_KEYS=master_key)
+    seeding = create_app(settings)
     try:
-        progress(f"Seeding {args.channels:,} channels, {args.secrets:,} secrets and {args.events:,} audit events…")
-        people, seeded = seed(app, args.channels, args.secrets, args.events)
-        seeded.timings = {**timings, **seeded.timings}
-        progress(f"Seeded in {sum(seeded.timings.values()):.1f} s. Measuring…")
+        progress(f"Seeding {args.records:,} requests ({args.channels:,} channels) and {args.events:,}+ audit events…")
+        people, seeded = seed(seeding, args)
+    finally:
+        seeding.extensions["registry.db"].engine.dispose()
+    seeded.timings = {**timings, **seeded.timings}
+    progress(f"Seeded in {sum(seeded.timings.values()):.1f} s. Measuring…")
+    # A new application, as a new process would start on this database: nothing kept from the seeding.
+    app = create_app(settings)
+    pace = Pace(args.runs, args.warmup, args.budget)
+    try:
         before = load_average()
-        results = run_measurements(app, people, seeded, args.runs, args.warmup)
+        results = run_measurements(app, people, seeded, pace)
+        served = None
+        env = server_environment(url, instance, settings)
+        if args.duration > 0:
+            progress("Verification under gunicorn (rate limiting off for this run only)…")
+            served = measure_served(env, seeded, args.duration)
+        progress("Commands…")
+        with app.app_context():
+            events = verify_chain().checked
+        commands = measure_audit_verify(app, env, url, events, args.repeat)
+        commands.append(measure_report(app, seeded.busy_month, args.repeat))
+        results.append(measure_report_page(app, people, seeded.busy_month, pace))
         progress("Moving every secret to a new master key…")
         rotation = measure_rotation(url, master_key)
-        print(report(database_version(app), seeded, results, rotation, args.runs, (before, load_average())))
+        return report(
+            database_version(app), seeded, results, served, commands, rotation, pace, (before, load_average())
+        )
     finally:
         app.extensions["registry.db"].engine.dispose()
 
@@ -1000,12 +1391,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="a PostgreSQL server URL; a fresh database is created beside it and dropped afterwards "
         "(default: $REGISTRY_BENCH_POSTGRES_URL, else a temporary SQLite file)",
     )
-    parser.add_argument("--channels", type=int, default=CHANNELS)
-    parser.add_argument("--secrets", type=int, default=SECRETS, help="secrets in custody (6 per active channel)")
-    parser.add_argument("--events", type=int, default=AUDIT_EVENTS, help="audit events in all")
-    parser.add_argument("--runs", type=int, default=30, help="timed requests per measurement")
+    parser.add_argument("--records", type=int, default=RECORDS, help="requests of every kind, channels included")
+    parser.add_argument("--channels", type=int, default=CHANNELS, help="of the records, channel requests")
+    parser.add_argument("--secrets", type=int, help="secrets in custody (default 10,000; at most 6 per active channel)")
+    parser.add_argument("--events", type=int, default=AUDIT_EVENTS, help="audit events at least (one per step anyway)")
+    parser.add_argument("--runs", type=int, default=30, help="timed requests per page, at most")
     parser.add_argument("--warmup", type=int, default=3)
-    return parser.parse_args(argv)
+    parser.add_argument("--budget", type=float, default=10.0, help="seconds per page after which timing stops")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per gunicorn case; 0 skips gunicorn")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command")
+    args = parser.parse_args(argv)
+    if args.channels < len(SAMPLE_PLATFORMS):
+        parser.error(f"--channels must be at least {len(SAMPLE_PLATFORMS)}: verification needs active channels.")
+    if args.records < args.channels:
+        parser.error("--records counts requests of every kind, channels included: give at least --channels.")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -1014,9 +1414,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         instance = Path(tmp) / "instance"
         if args.postgres:
             with fresh_postgres_database(args.postgres) as url:
-                bench(url, instance, args)
+                print(bench(url, instance, args))
         else:
-            bench(f"sqlite:///{Path(tmp) / 'registry.db'}", instance, args)
+            print(bench(f"sqlite:///{Path(tmp) / 'registry.db'}", instance, args))
 
 
 if __name__ == "__main__":
