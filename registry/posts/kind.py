@@ -14,6 +14,8 @@ import datetime as dt
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from registry import db
 from registry.auth.models import User
@@ -76,6 +78,10 @@ class Posts(RequestKind[PromotionalPost]):
     pages = "/posts"
     open_statuses = OPEN_STATUSES
     awaiting_comms = AWAITING_COMMS
+    waiting_on_requester = frozenset({PostStatus.CHANGES_REQUESTED})
+    # PP-2026-0007: the year, then the number.
+    reference_prefix = "PP"
+    reference_year_column = "year"
     note_field = "reason"
     note_max = REASON_MAX
     stale = STALE
@@ -204,8 +210,17 @@ class Posts(RequestKind[PromotionalPost]):
 
     # --- what awaits whom ---------------------------------------------------------------------
 
+    def work_item_options(self) -> tuple[ORMOption, ...]:
+        """The channels (the title names their platforms) and the findings (whether any await
+        acceptance), in the posts' own statement; not the images."""
+        return (
+            joinedload(PromotionalPost.targets),
+            joinedload(PromotionalPost.findings),
+            lazyload(PromotionalPost.images),
+        )
+
     def work_item(self, request: PromotionalPost, *, for_comms: bool) -> WorkItem:
-        changes_asked = request.status_enum is PostStatus.CHANGES_REQUESTED
+        changes_asked = request.status_enum in self.waiting_on_requester
         if for_comms:
             status_label = _comms_label(request)
         elif changes_asked:
@@ -222,10 +237,6 @@ class Posts(RequestKind[PromotionalPost]):
             requester=request.requester.name,
             needs_you=not for_comms and changes_asked,
         )
-
-    def work_items_of(self, user: User) -> list[WorkItem]:
-        """The user's own open posts, those waiting on their changes first, then oldest first."""
-        return sorted(super().work_items_of(user), key=lambda item: not item.needs_you)
 
 
 def _comms_label(post: PromotionalPost) -> str:
