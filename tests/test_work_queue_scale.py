@@ -8,12 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from registry import clock, db
 from registry.auth.models import User
@@ -28,6 +31,7 @@ from tests.conftest import Browser
 
 #: A reference of any kind, as pages show them.
 REFERENCE = re.compile(r"\b(?:CH|LCR|MC|BR)-\d{4,}\b|\bPP-\d{4}-\d{4,}\b")
+REQUEST_MODELS = (Channel, LogoConsent, PromotionalPost, MediaContact, BreachReport)
 #: What waits on the communications team, kind by kind in turn: (kind, status).
 FOR_COMMS = (
     ("channel", "requested"),
@@ -218,6 +222,27 @@ def test_the_pages_run_the_same_statements_for_10_and_200_waiting_requests(
 
     assert large == small
     assert len(seeded.for_comms) == 200
+    # And they load only the requests they show (and the channel the posts are for), not every one waiting.
+    for role, path in (("comms", "/queue"), ("staff", "/requests")):
+        with loaded_requests() as loaded:
+            shown = references(people[role].get(path))
+        assert len(shown) == 50 and len(loaded) <= len(shown) + 1, path
+
+
+@contextmanager
+def loaded_requests() -> Iterator[list[object]]:
+    """The requests (of any kind) loaded from the database inside the block."""
+    loaded: list[object] = []
+
+    def seen(_session: Session, instance: object) -> None:
+        if isinstance(instance, REQUEST_MODELS):
+            loaded.append(instance)
+
+    event.listen(Session, "loaded_as_persistent", seen)
+    try:
+        yield loaded
+    finally:
+        event.remove(Session, "loaded_as_persistent", seen)
 
 
 def test_the_work_queue_pages_every_kind_oldest_first(app: Flask, people: dict[str, Any], seeded: Seeded) -> None:

@@ -28,7 +28,7 @@ from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.posts import findings
 from registry.posts.addresses import check_urls
-from registry.posts.models import OBJECT_TYPE, PostTransition, PromotionalPost, parse_reference
+from registry.posts.models import OBJECT_TYPE, PostTarget, PostTransition, PromotionalPost, parse_reference
 from registry.posts.proposals import REASON_MAX, channel_name
 from registry.posts.workflow import (
     AWAITING_COMMS,
@@ -214,7 +214,9 @@ class Posts(RequestKind[PromotionalPost]):
         """The channels (the title names their platforms) and the findings (whether any await
         acceptance), in the posts' own statement; not the images."""
         return (
-            joinedload(PromotionalPost.targets),
+            # "unnested": the channel is an outer join after the target's, not a nested join that the
+            # database would make of every post's channels before picking this page's.
+            joinedload(PromotionalPost.targets).joinedload(PostTarget.channel, innerjoin="unnested"),  # type: ignore[arg-type]  # documented; the stub says bool
             joinedload(PromotionalPost.findings),
             lazyload(PromotionalPost.images),
         )
