@@ -300,7 +300,7 @@ def test_a_persons_requests_put_what_waits_for_them_first_page_by_page(
     app: Flask, people: dict[str, Any], seeded: Seeded
 ) -> None:
     staff: Browser = people["staff"]
-    seed(seeded, staff.user, people["target"], 0, 90)
+    seed(seeded, staff.user, people["target"], 0, 90)  # type: ignore[attr-defined]
     expected = seeded.own()
     assert len(expected) == 90 + 30 + 18
 

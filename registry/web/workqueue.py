@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import CompoundSelect, Select, case, func, literal, select, union_all
 
@@ -24,7 +24,7 @@ from registry.web.pagination import Page
 #: The lists of one page: each kind with what of it waits.
 Lists = list[tuple[RequestKind[Any], Waiting]]
 #: A statement of rows of several columns.
-Rows = Select[Unpack[tuple[Any, ...]]]
+Rows = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -128,5 +128,5 @@ def _page(lists: Lists, offset: int, limit: int, *, for_comms: bool) -> list[Wor
     return [loaded[name][request_id] for name, request_id in picked]
 
 
-def _union(parts: Sequence[Rows]) -> Rows | CompoundSelect[Unpack[tuple[Any, ...]]]:
+def _union(parts: Sequence[Rows]) -> Rows | CompoundSelect[*tuple[Any, ...]]:
     return parts[0] if len(parts) == 1 else union_all(*parts)
