@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from registry import clock, db
@@ -23,6 +23,7 @@ from registry.auth.models import User
 from registry.breaches.models import BreachReport
 from registry.channels.models import Channel
 from registry.consent.models import LogoConsent
+from registry.lifecycle.kind import kinds
 from registry.media.models import MediaContact
 from registry.notifications import reminders
 from registry.posts.models import PostFinding, PostTarget, PromotionalPost
@@ -327,3 +328,22 @@ def test_the_morning_digest_counts_the_queue_and_names_the_oldest_wait(
 
     assert line == "30 request(s) wait for the communications team; the oldest has waited 13 days."
     assert workqueue.for_comms(per_page=1).page.total == 30
+
+
+def test_requests_waiting_since_the_same_moment_are_listed_as_their_references_sort(
+    app: Flask, people: dict[str, Any], seeded: Seeded
+) -> None:
+    seed(seeded, people["staff"].user, people["target"], 0, 12)
+    moment = db.utcnow() - dt.timedelta(days=2)
+    for model in REQUEST_MODELS:
+        db.session().execute(update(model).values(status_changed_at=moment))
+    year = clock.today().year
+    post = min(ref for ref in seeded.queue() if ref.startswith("PP"))
+    number = int(post.rsplit("-", 1)[1])
+    db.session().execute(update(PromotionalPost).where(PromotionalPost.id == number).values(year=year + 1))
+    db.session().commit()
+    moved = f"PP-{year + 1}-{number:04d}"
+
+    # By the kinds' prefixes (CH, LCR, MC, PP), then a post's year, then the number.
+    assert references(people["comms"].get("/queue")) == sorted([*(set(seeded.queue()) - {post}), moved])
+    assert all(kind.reference_prefix for kind in kinds() if kind.waiting_of(people["staff"].user) is not None)
