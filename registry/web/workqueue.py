@@ -125,7 +125,8 @@ def _page(lists: Lists, offset: int, limit: int, *, for_comms: bool) -> list[Wor
         kind.name: kind.work_items([i for name, i in picked if name == kind.name], for_comms=for_comms)
         for kind, _ in lists
     }
-    return [loaded[name][request_id] for name, request_id in picked]
+    # (One changed since it was picked, on PostgreSQL, shows as it is now; one gone is left out.)
+    return [loaded[name][request_id] for name, request_id in picked if request_id in loaded[name]]
 
 
 def _union(parts: Sequence[Rows]) -> Rows | CompoundSelect[*tuple[Any, ...]]:
