@@ -88,27 +88,11 @@ def _page(lists: Lists, offset: int, limit: int, *, for_comms: bool) -> list[Wor
     person first, then by when they started waiting, then as their references would sort."""
     branches: list[Rows] = []
     for kind, waiting in lists:
-        status: Any = getattr(kind.model, "status")  # noqa: B009
-        year, request_id = kind.reference_order()
-        for value in values(waiting.statuses):
-            on_you = any(s.value == value for s in waiting.needs_you)
-            # Each status on its own, oldest first and no further than this page reaches: one range
-            # of its index, however long the history.
-            branch = (
-                select(
-                    literal(kind.name).label("kind"),
-                    request_id.label("id"),
-                    waiting.since.label("since"),
-                    literal(0 if on_you else 1).label("on_you_first"),
-                    literal(kind.reference_prefix).label("prefix"),
-                    year.label("year"),
-                )
-                .where(status == value, *waiting.where)
-                .order_by(waiting.since, year, request_id)
-                .limit(offset + limit)
-                .subquery()
-            )
-            branches.append(select(*branch.c))
+        # The work queue reads each status on its own, oldest first and no further than this page
+        # reaches: one range of its index, however many wait. A person's requests are few: one
+        # range of their own for the kind's statuses.
+        groups = [[value] for value in values(waiting.statuses)] if for_comms else [values(waiting.statuses)]
+        branches += [_branch(kind, waiting, statuses, offset + limit) for statuses in groups]
     rows = _union(branches).subquery()
     shown = db.session().execute(
         select(rows.c.kind, rows.c.id)
@@ -127,6 +111,29 @@ def _page(lists: Lists, offset: int, limit: int, *, for_comms: bool) -> list[Wor
     }
     # (One changed since it was picked, on PostgreSQL, shows as it is now; one gone is left out.)
     return [loaded[name][request_id] for name, request_id in picked if request_id in loaded[name]]
+
+
+def _branch(kind: RequestKind[Any], waiting: Waiting, statuses: list[str], limit: int) -> Rows:
+    """The first ``limit`` of the kind's requests in ``statuses``, in the list's order."""
+    status: Any = getattr(kind.model, "status")  # noqa: B009
+    year, request_id = kind.reference_order()
+    on_you = values(waiting.needs_you)
+    first = case((status.in_(on_you), 0), else_=1) if on_you else literal(1)
+    branch = (
+        select(
+            literal(kind.name).label("kind"),
+            request_id.label("id"),
+            waiting.since.label("since"),
+            first.label("on_you_first"),
+            literal(kind.reference_prefix).label("prefix"),
+            year.label("year"),
+        )
+        .where(status.in_(statuses) if len(statuses) > 1 else status == statuses[0], *waiting.where)
+        .order_by(*([first] if on_you and len(statuses) > 1 else []), waiting.since, year, request_id)
+        .limit(limit)
+        .subquery()
+    )
+    return select(*branch.c)
 
 
 def _union(parts: Sequence[Rows]) -> Rows | CompoundSelect[*tuple[Any, ...]]:
