@@ -12,14 +12,15 @@ from __future__ import annotations
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from registry import db
 from registry.auth.models import User, UserRole
 from registry.auth.permissions import Permission, Role
 from registry.breaches import messages
-from registry.breaches.models import REFERENCE_PATTERN, BreachEvidence, BreachReport, BreachStep
+from registry.breaches.models import REFERENCE, REFERENCE_PATTERN, BreachEvidence, BreachReport, BreachStep
 from registry.breaches.workflow import (
-    LIFECYCLE,
     OPEN_STATUSES,
     BreachAction,
     BreachStatus,
@@ -29,7 +30,7 @@ from registry.breaches.workflow import (
 )
 from registry.errors import Conflict, NotPermitted
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, ReportSection, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, ReportSection, RequestKind, Waiting, WorkItem
 from registry.lifecycle.table import Status, Transition
 
 NOTE_MAX: Final = 5000
@@ -109,6 +110,7 @@ class BreachReports(RequestKind[BreachReport]):
     four_eyes_refusal = "You made this report, so someone else must handle it (four-eyes rule)."
 
     reference_pattern = REFERENCE_PATTERN
+    reference_prefix = REFERENCE.prefix
     reference_example = "BR-0042"
     files_model = BreachEvidence
     files_column = "report_id"
@@ -271,22 +273,16 @@ class BreachReports(RequestKind[BreachReport]):
             needs_you=False,
         )
 
-    def work_items_for_comms(self) -> list[WorkItem]:
+    def waiting_for_comms(self) -> Waiting | None:
         """None: who may see a case depends on who asks, so handlers find theirs on their home page."""
-        return []
+        return None
 
-    def work_items_of(self, user: User) -> list[WorkItem]:
-        """The person's own open reports (never one about them), oldest first."""
-        statement = (
-            select(BreachReport)
-            .where(
-                BreachReport.reporter_id == user.id,
-                BreachReport.status.in_(LIFECYCLE.statuses_where(OPEN_STATUSES)),
-                not_about(user),
-            )
-            .order_by(BreachReport.created_at, BreachReport.id)
-        )
-        return [self.work_item(r, for_comms=False) for r in db.session().execute(statement).unique().scalars()]
+    def waiting_of(self, user: User) -> Waiting | None:
+        """The person's own open reports (never one about them), oldest first by when they made them."""
+        return Waiting(OPEN_STATUSES, BreachReport.created_at, (BreachReport.reporter_id == user.id, not_about(user)))
+
+    def work_item_options(self) -> tuple[ORMOption, ...]:
+        return (lazyload(BreachReport.clauses),)  # the reporter's item names no clause
 
 
 KIND: Final = BreachReports()

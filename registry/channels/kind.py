@@ -44,6 +44,8 @@ class Channels(RequestKind[Channel]):
     pages = "/channels"
     open_statuses = OPEN_REQUEST_STATUSES
     awaiting_comms = AWAITING_COMMS
+    # The requester acts next when comms asked them for more information.
+    waiting_on_requester = frozenset({ChannelStatus.INFO_REQUESTED})
     note_field = "reason"
     note_max = registration.REASON_MAX
     four_eyes_refusal = (
@@ -51,6 +53,7 @@ class Channels(RequestKind[Channel]):
     )
 
     reference_pattern = REFERENCE.pattern
+    reference_prefix = REFERENCE.prefix
     reference_example = "CH-0042"
     called = "channel"
 
@@ -125,8 +128,7 @@ class Channels(RequestKind[Channel]):
             waiting_since=request.status_changed_at,
             url=self.link(request),
             requester=request.requester.name,
-            # The requester acts next when comms asked them for more information.
-            needs_you=not for_comms and request.status_enum is ChannelStatus.INFO_REQUESTED,
+            needs_you=not for_comms and request.status_enum in self.waiting_on_requester,
         )
 
 

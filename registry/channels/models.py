@@ -12,7 +12,7 @@ from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, ChannelStatus
 from registry.db import Base, created, indexes, intpk, known, sql_values, str200
-from registry.lifecycle.models import Reference, RequestMixin
+from registry.lifecycle.models import Reference, RequestMixin, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 
 REFERENCE = Reference("CH")
@@ -52,6 +52,7 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
         ),
         *indexes("status", "platform", "department", "requester_id", "created_at", "next_review_on"),
         Index("ix_channels_platform_handle", "platform", "handle"),
+        *waiting_indexes("channels", "requester_id"),
         # The inventory sorts by name and department case-insensitively.
         Index("ix_channels_lower_display_name", func.lower(text("display_name")), "id"),
         Index("ix_channels_lower_department", func.lower(text("department")), "id"),

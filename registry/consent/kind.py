@@ -14,7 +14,8 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
@@ -27,6 +28,7 @@ from registry.consent.checklist import active_checklist
 from registry.consent.models import (
     CONSENT_PATTERN,
     REQUEST_PATTERN,
+    REQUEST_REFERENCE,
     ConsentReferenceCounter,
     LogoConsent,
     LogoConsentArtwork,
@@ -138,11 +140,13 @@ class LogoConsents(RequestKind[LogoConsent]):
     pages = "/consents"
     open_statuses = OPEN_STATUSES
     awaiting_comms = AWAITING_COMMS
+    waiting_on_requester = frozenset({ConsentStatus.CHANGES_REQUESTED})
     note_max = NOTE_MAX
     four_eyes_refusal = (
         "You made this request, so another member of the communications team must decide it (four-eyes rule)."
     )
     reference_pattern = REQUEST_PATTERN
+    reference_prefix = REQUEST_REFERENCE.prefix
     reference_example = "LCR-0042 or LC-2026-0042"
     files_model = LogoConsentArtwork
     files_column = "consent_id"
@@ -319,8 +323,11 @@ class LogoConsents(RequestKind[LogoConsent]):
 
     # --- what awaits whom ---------------------------------------------------------------------------
 
+    def work_item_options(self) -> tuple[ORMOption, ...]:
+        return (lazyload(LogoConsent.media_rows),)  # a work item names no medium
+
     def work_item(self, request: LogoConsent, *, for_comms: bool) -> WorkItem:
-        waiting_on_you = not for_comms and request.status_enum is ConsentStatus.CHANGES_REQUESTED
+        waiting_on_you = not for_comms and request.status_enum in self.waiting_on_requester
         if for_comms:
             status_label = request.status_enum.label
         elif waiting_on_you:

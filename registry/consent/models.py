@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.consent.workflow import APPROVED_STATUSES, EXPIRED, LIFECYCLE, Asset, ConsentStatus, Medium, shown_state
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values, str200
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 
 REQUEST_REFERENCE = Reference("LCR")
@@ -50,6 +50,7 @@ class LogoConsent(RequestMixin[ConsentStatus], Base):
         CheckConstraint("status <> 'approved_with_conditions' OR conditions IS NOT NULL", name="conditions_given"),
         UniqueConstraint("reference"),
         *indexes("status", "requester_id", "expires_on", "status_changed_at", "created_at"),
+        *waiting_indexes("logo_consents", "requester_id"),
     )
     status_type = ConsentStatus
 

@@ -16,11 +16,12 @@ import importlib
 import importlib.util
 import pkgutil
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select, true
+from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.utils import import_string
 
 from registry import db
@@ -56,6 +57,27 @@ class WorkItem:
 
     def age_days(self, now: dt.datetime | None = None) -> int:
         return max(0, ((now or db.utcnow()) - self.waiting_since).days)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Which requests of one kind are on a list of work, as the database selects them: those in one
+    of ``statuses`` that meet ``where``, each waiting since its ``since`` column. Those in ``needs_you``
+    wait on the person whose list it is (their changes or answer are asked for).
+
+    The work queue and each person's requests (registry/web/workqueue.py) read each status as one
+    range of an index on (…, status, since), oldest first, and page in SQL: a page costs the same
+    however many requests there are or ever were."""
+
+    statuses: frozenset[Status]
+    since: Any  # the model's column (a ``Mapped[datetime]``)
+    where: tuple[ColumnElement[bool], ...] = ()
+    needs_you: frozenset[Status] = frozenset()
+
+
+def values(statuses: Iterable[Status]) -> list[str]:
+    """The statuses as stored, in a stable order (one SQL text for the same statuses)."""
+    return sorted(s.value for s in statuses)
 
 
 T = TypeVar("T")
@@ -164,6 +186,12 @@ class RequestKind(Generic[M]):
     #: Whose requests appear as "open" on their own list, and what awaits comms.
     open_statuses: ClassVar[frozenset[Status]] = frozenset()
     awaiting_comms: ClassVar[frozenset[Status]] = frozenset()
+    #: Of the open statuses, those in which the requester acts next (changes or an answer asked for).
+    waiting_on_requester: ClassVar[frozenset[Status]] = frozenset()
+    #: How its references begin ("CH"), and the column of a number they give before the id (a year),
+    #: if any: lists of work order requests waiting since the same moment as their references.
+    reference_prefix: ClassVar[str] = ""
+    reference_year_column: ClassVar[str | None] = None
     #: What one is called in a sentence ("Only an approach that is … can be …").
     noun: ClassVar[str] = "request"
     #: The field the note of a transition is given in, and the longest note a step takes.
@@ -425,31 +453,68 @@ class RequestKind(Generic[M]):
 
     # --- what awaits whom ---------------------------------------------------------------------
 
+    def waiting_for_comms(self) -> Waiting | None:
+        """What the communications team has still to act on (None: the kind is not in their queue)."""
+        if not self.awaiting_comms:
+            return None
+        return Waiting(self.awaiting_comms, getattr(self.model, "status_changed_at"))  # noqa: B009
+
+    def waiting_of(self, user: User) -> Waiting | None:
+        """The person's own open requests, those where they act next marked (None: the kind has none)."""
+        if not self.open_statuses:
+            return None
+        model: Any = self.model
+        return Waiting(
+            self.open_statuses,
+            model.status_changed_at,
+            (getattr(model, self.requester_column) == user.id,),
+            self.waiting_on_requester,
+        )
+
+    def reference_order(self) -> tuple[ColumnElement[int], ColumnElement[int]]:
+        """How its requests waiting since the same moment are ordered, as their references would be:
+        the number a reference gives before the id (its year; 0 when there is none), then the id."""
+        model: Any = self.model
+        year = getattr(model, self.reference_year_column) if self.reference_year_column else literal(0)
+        return year, model.id
+
+    def work_item_options(self) -> tuple[ORMOption, ...]:
+        """How :meth:`work_item` gets what it shows: loaded with the requests themselves (joined, never
+        "selectin"), so that loading any number of work items of the kind is exactly one statement."""
+        return ()
+
+    def work_items(self, ids: Collection[int], *, for_comms: bool) -> dict[int, WorkItem]:
+        """The work items of the requests ``ids``, by id; one statement (also for none)."""
+        model: Any = self.model
+        statement = select(model).options(*self.work_item_options()).where(model.id.in_(ids))
+        found = db.session().execute(statement).unique().scalars()
+        return {request.id: self.work_item(request, for_comms=for_comms) for request in found}
+
     def work_item(self, request: M, *, for_comms: bool) -> WorkItem:
         raise NotImplementedError
 
     def work_items_for_comms(self) -> list[WorkItem]:
-        """What the communications team has still to act on, oldest first; one statement."""
-        model: Any = self.model
-        statement = (
-            select(model)
-            .where(model.status.in_([s.value for s in self.awaiting_comms]))
-            .order_by(model.status_changed_at, model.id)
-        )
-        return [self.work_item(r, for_comms=True) for r in db.session().execute(statement).unique().scalars()]
+        """Every request of the kind the communications team has still to act on, oldest first; one
+        statement. (The work queue pages through every kind: registry/web/workqueue.py.)"""
+        waiting = self.waiting_for_comms()
+        return [] if waiting is None else self._every(waiting, for_comms=True)
 
     def work_items_of(self, user: User) -> list[WorkItem]:
-        """The person's own open requests, oldest first; one statement."""
+        """The person's own open requests of the kind, those waiting for them first, then the oldest;
+        one statement."""
+        waiting = self.waiting_of(user)
+        return [] if waiting is None else self._every(waiting, for_comms=False)
+
+    def _every(self, waiting: Waiting, *, for_comms: bool) -> list[WorkItem]:
         model: Any = self.model
+        first = [case((model.status.in_(values(waiting.needs_you)), 0), else_=1)] if waiting.needs_you else []
         statement = (
             select(model)
-            .where(
-                getattr(model, self.requester_column) == user.id,
-                model.status.in_([s.value for s in self.open_statuses]),
-            )
-            .order_by(model.status_changed_at, model.id)
+            .options(*self.work_item_options())
+            .where(model.status.in_(values(waiting.statuses)), *waiting.where)
+            .order_by(*first, waiting.since, *self.reference_order())
         )
-        return [self.work_item(r, for_comms=False) for r in db.session().execute(statement).unique().scalars()]
+        return [self.work_item(r, for_comms=for_comms) for r in db.session().execute(statement).unique().scalars()]
 
     # --- the kind elsewhere: the home page and the monthly report --------------------------------
 

@@ -44,6 +44,15 @@ class Reference:
         return int(match.group(1)) if match else None
 
 
+def waiting_indexes(table: str, requester: str, since: str = "status_changed_at") -> tuple[Index, ...]:
+    """The indexes lists of work read (registry/web/workqueue.py): the requests in one status in the
+    order they have waited, of everyone's (the work queue) and of one requester's (their open requests)."""
+    return (
+        Index(f"ix_{table}_status_{since}", "status", since),
+        Index(f"ix_{table}_{requester}_status_{since}", requester, "status", since),
+    )
+
+
 class RequestMixin(Generic[S]):
     """A request's status as its enum, which gives its words and colour (``status_enum.label``)."""
 

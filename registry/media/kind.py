@@ -75,6 +75,8 @@ class MediaContacts(RequestKind[MediaContact]):
     requester_column = "reporter_id"
     open_statuses = OPEN_STATUSES
     awaiting_comms = AWAITING_COMMS
+    # Once advice is given it waits on the reporter (to read and follow it).
+    waiting_on_requester = frozenset({MediaContactStatus.ADVICE_GIVEN})
     note_max = NOTE_MAX
     audit_names_action = True
     four_eyes_refusal = (
@@ -82,6 +84,7 @@ class MediaContacts(RequestKind[MediaContact]):
     )
 
     reference_pattern = REFERENCE.pattern
+    reference_prefix = REFERENCE.prefix
     reference_example = "MC-0042"
     files_model = MediaContactEvidence
     files_column = "media_contact_id"
@@ -170,8 +173,7 @@ class MediaContacts(RequestKind[MediaContact]):
             waiting_since=request.status_changed_at,
             url=self.link(request),
             requester=request.reporter.name,
-            # Once advice is given it "needs" the reporter (to read and follow it).
-            needs_you=not for_comms and status is MediaContactStatus.ADVICE_GIVEN,
+            needs_you=not for_comms and status in self.waiting_on_requester,
         )
 
 

@@ -11,7 +11,7 @@ from registry.auth.models import User
 from registry.channels.models import OnPlatform
 from registry.channels.platforms import Platform
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 from registry.media.workflow import LIFECYCLE, NOTE, MediaContactStatus
 
@@ -40,6 +40,7 @@ class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
             name="closed_when_closed",
         ),
         *indexes("status", "reporter_id", "created_at", "closed_at", "status_changed_at"),
+        *waiting_indexes("media_contacts", "reporter_id"),
     )
     status_type = MediaContactStatus
 

@@ -70,11 +70,11 @@ def _days(n: int) -> str:
 def digest_lines(today: dt.date) -> dict[str, str]:
     """What is due, one plain sentence per kind of work (only kinds with something due)."""
     lines: dict[str, str] = {}
-    waiting = workqueue.for_comms()
-    if waiting:
-        oldest = waiting[0].age_days()
+    waiting = workqueue.for_comms(per_page=1).page
+    if waiting.total:
+        oldest = waiting.items[0].age_days()
         lines["requests"] = (
-            f"{len(waiting)} request(s) wait for the communications team; the oldest has waited {_days(oldest)}."
+            f"{waiting.total} request(s) wait for the communications team; the oldest has waited {_days(oldest)}."
         )
     rotate = custody.count_needing_rotation()
     if rotate:

@@ -14,6 +14,8 @@ import datetime as dt
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from registry import db
 from registry.auth.models import User
@@ -26,7 +28,7 @@ from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.posts import findings
 from registry.posts.addresses import check_urls
-from registry.posts.models import OBJECT_TYPE, PostTransition, PromotionalPost, parse_reference
+from registry.posts.models import OBJECT_TYPE, PostTarget, PostTransition, PromotionalPost, parse_reference
 from registry.posts.proposals import REASON_MAX, channel_name
 from registry.posts.workflow import (
     AWAITING_COMMS,
@@ -76,6 +78,10 @@ class Posts(RequestKind[PromotionalPost]):
     pages = "/posts"
     open_statuses = OPEN_STATUSES
     awaiting_comms = AWAITING_COMMS
+    waiting_on_requester = frozenset({PostStatus.CHANGES_REQUESTED})
+    # PP-2026-0007: the year, then the number.
+    reference_prefix = "PP"
+    reference_year_column = "year"
     note_field = "reason"
     note_max = REASON_MAX
     stale = STALE
@@ -204,8 +210,19 @@ class Posts(RequestKind[PromotionalPost]):
 
     # --- what awaits whom ---------------------------------------------------------------------
 
+    def work_item_options(self) -> tuple[ORMOption, ...]:
+        """The channels (the title names their platforms) and the findings (whether any await
+        acceptance), in the posts' own statement; not the images."""
+        return (
+            # "unnested": the channel is an outer join after the target's, not a nested join that the
+            # database would make of every post's channels before picking this page's.
+            joinedload(PromotionalPost.targets).joinedload(PostTarget.channel, innerjoin="unnested"),  # type: ignore[arg-type]  # documented; the stub says bool
+            joinedload(PromotionalPost.findings),
+            lazyload(PromotionalPost.images),
+        )
+
     def work_item(self, request: PromotionalPost, *, for_comms: bool) -> WorkItem:
-        changes_asked = request.status_enum is PostStatus.CHANGES_REQUESTED
+        changes_asked = request.status_enum in self.waiting_on_requester
         if for_comms:
             status_label = _comms_label(request)
         elif changes_asked:
@@ -222,10 +239,6 @@ class Posts(RequestKind[PromotionalPost]):
             requester=request.requester.name,
             needs_you=not for_comms and changes_asked,
         )
-
-    def work_items_of(self, user: User) -> list[WorkItem]:
-        """The user's own open posts, those waiting on their changes first, then oldest first."""
-        return sorted(super().work_items_of(user), key=lambda item: not item.needs_you)
 
 
 def _comms_label(post: PromotionalPost) -> str:

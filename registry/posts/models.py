@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known
-from registry.lifecycle.models import RequestMixin
+from registry.lifecycle.models import RequestMixin, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 from registry.posts.workflow import LIFECYCLE, PostStatus
 from registry.uploads.models import Upload
@@ -50,6 +50,7 @@ class PromotionalPost(RequestMixin[PostStatus], Base):
         CheckConstraint("status <> 'published' OR published_at IS NOT NULL", name="published_has_time"),
         CheckConstraint("version >= 1", name="version_positive"),
         *indexes("status", "requester_id", "status_changed_at", "created_at"),
+        *waiting_indexes("promotional_posts", "requester_id"),
     )
     status_type = PostStatus
 

@@ -60,8 +60,8 @@ class OwnWork:
 def own_work(user: User) -> OwnWork:
     """The person's open requests of every kind and the cases they reported, those waiting for
     them first, then the oldest."""
-    items = workqueue.of(user)
-    return OwnWork(Listing.of(items, OWN_SHOWN), sum(1 for item in items if item.needs_you))
+    work = workqueue.of(user, per_page=OWN_SHOWN)
+    return OwnWork(Listing(work.page.items, work.page.total), work.waiting_for_you)
 
 
 # --- communications team and auditors ------------------------------------------------------------
@@ -69,7 +69,8 @@ def own_work(user: User) -> OwnWork:
 
 def work_queue() -> Listing[WorkItem]:
     """What awaits the communications team: how much, and the oldest few."""
-    return Listing.of(workqueue.for_comms())
+    work = workqueue.for_comms(per_page=SHOWN)
+    return Listing(work.page.items, work.page.total)
 
 
 def _first_with_total(statement: Select[Any], shown: int = SHOWN) -> tuple[list[Any], int]:

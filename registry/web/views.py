@@ -10,10 +10,9 @@ from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
-from registry.lifecycle.kind import WorkItem
 from registry.policy import sections
 from registry.web import charts, dashboard, workqueue
-from registry.web.pagination import Page, page_args
+from registry.web.pagination import page_args
 
 bp = Blueprint("web", __name__)
 
@@ -33,31 +32,21 @@ def home() -> str:
     )
 
 
-def _page_of(items: list[WorkItem], per_page: int) -> Page[WorkItem]:
-    page, per_page = page_args(per_page)
-    start = (page - 1) * per_page
-    return Page(items[start : start + per_page], len(items), page, per_page)
-
-
 @bp.route("/queue")
 @requires(Permission.WORK_QUEUE)
 def work_queue() -> str:
-    """Every request of every kind waiting on the communications team, oldest first."""
-    items = workqueue.for_comms()
-    kinds = sorted({i.kind for i in items})
+    """Every request of every kind waiting on the communications team, oldest first (or of one kind)."""
     kind = request.args.get("kind", "")
-    if kind in kinds:
-        items = [i for i in items if i.kind == kind]
-    return render_template("work/queue.html", page=_page_of(items, 50), kinds=kinds, kind=kind, now=db.utcnow())
+    work = workqueue.for_comms(*page_args(50), only=kind)
+    return render_template("work/queue.html", page=work.page, kinds=sorted(work.by_kind), kind=kind, now=db.utcnow())
 
 
 @bp.route("/requests")
 @requires(Permission.DASHBOARD_VIEW)
 def my_requests() -> str:
     """A person's open requests of every kind; those waiting on them first."""
-    return render_template(
-        "work/mine.html", page=_page_of(workqueue.of(current_user._get_current_object()), 50), now=db.utcnow()
-    )
+    work = workqueue.of(current_user._get_current_object(), *page_args(50))
+    return render_template("work/mine.html", page=work.page, now=db.utcnow())
 
 
 CHART_DIMENSIONS = {"status", "platform"}

@@ -1,28 +1,140 @@
-"""The communications team's work queue and each person's open requests: every kind of
-request, gathered from its own domain as ``WorkItem`` objects."""
+"""The communications team's work queue and each person's open requests: every kind of request,
+each declaring which of its requests wait and on whom (``RequestKind.waiting_for_comms`` and
+``waiting_of``, a :class:`~registry.lifecycle.kind.Waiting`).
+
+The database orders, counts and pages them: one statement counts each kind's, one picks the page
+(the ``UNION ALL`` of each kind's statuses, each read oldest first from its index and cut at the
+page's end), then each kind loads the requests shown in one statement. A list costs the same
+statements however many requests wait or ever waited.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import CompoundSelect, Select, case, func, literal, select, union_all
+
+from registry import db
 from registry.auth.models import User
-from registry.lifecycle.kind import WorkItem, kinds
+from registry.lifecycle.kind import RequestKind, Waiting, WorkItem, kinds, values
+from registry.web.pagination import Page
+
+#: The lists of one page: each kind with what of it waits.
+Lists = list[tuple[RequestKind[Any], Waiting]]
+#: A statement of rows of several columns.
+Rows = Select[*tuple[Any, ...]]
 
 
-def _sources() -> list[tuple[Callable[[], list[WorkItem]], Callable[[User], list[WorkItem]]]]:
-    """Each kind of request: (what awaits comms, a person's own open requests)."""
-    return [(kind.work_items_for_comms, kind.work_items_of) for kind in kinds()]
+@dataclass(frozen=True)
+class Work:
+    """A page of work items, how many wait of each kind (its label → how many, only kinds with
+    some), and how many of them wait on the person whose list it is."""
+
+    page: Page[WorkItem]
+    by_kind: dict[str, int]
+    waiting_for_you: int
 
 
-def for_comms() -> list[WorkItem]:
-    """Everything awaiting the communications team, oldest first."""
-    items = [item for for_comms_, _ in _sources() for item in for_comms_()]
-    return sorted(items, key=lambda i: (i.waiting_since, i.reference))
+def for_comms(page: int = 1, per_page: int = 50, *, only: str = "", kind: RequestKind[Any] | None = None) -> Work:
+    """What awaits the communications team, oldest first. ``only``: the kind of that label, if any
+    of it waits (the work queue's filter; otherwise every kind); ``kind``: that kind alone."""
+    lists = _lists(lambda k: k.waiting_for_comms() if kind is None or k is kind else None)
+    return _work(lists, page, per_page, only=only, for_comms=True)
 
 
-def of(user: User) -> list[WorkItem]:
-    """A person's open requests and the breach reports they made: those needing them first,
-    then oldest first. (Breach cases are not in comms' queue: who may see one depends on who
-    asks, so handlers find theirs on their home page.)"""
-    items = [item for _, of_user in _sources() for item in of_user(user)]
-    return sorted(items, key=lambda i: (not i.needs_you, i.waiting_since, i.reference))
+def of(user: User, page: int = 1, per_page: int = 50) -> Work:
+    """A person's open requests and the breach reports they made: those waiting for them first,
+    then the oldest. (Breach cases are not in comms' queue: who may see one depends on who asks,
+    so handlers find theirs on their home page.)"""
+    return _work(_lists(lambda kind: kind.waiting_of(user)), page, per_page, only="", for_comms=False)
+
+
+def _lists(waiting: Callable[[RequestKind[Any]], Waiting | None]) -> Lists:
+    return [(kind, found) for kind in kinds() if (found := waiting(kind)) is not None]
+
+
+def _work(lists: Lists, page: int, per_page: int, *, only: str, for_comms: bool) -> Work:
+    counts = _counts(lists)
+    by_kind = {kind.label: counts[kind.name][0] for kind, _ in lists if counts[kind.name][0]}
+    if only in by_kind:
+        lists = [(kind, waiting) for kind, waiting in lists if kind.label == only]
+    total = sum(counts[kind.name][0] for kind, _ in lists)
+    waiting_for_you = sum(counts[kind.name][1] for kind, _ in lists)
+    items = _page(lists, (page - 1) * per_page, per_page, for_comms=for_comms) if total else []
+    return Work(Page(items, total, page, per_page), by_kind, waiting_for_you)
+
+
+def _counts(lists: Lists) -> dict[str, tuple[int, int]]:
+    """Kind → (how many wait, how many of them wait on the person); one statement."""
+    if not lists:
+        return {}
+    parts: list[Rows] = []
+    for kind, waiting in lists:
+        status: Any = getattr(kind.model, "status")  # noqa: B009
+        on_you = func.count(case((status.in_(values(waiting.needs_you)), 1))) if waiting.needs_you else literal(0)
+        parts.append(
+            select(literal(kind.name).label("kind"), func.count().label("total"), on_you.label("on_you"))
+            .select_from(kind.model)
+            .where(status.in_(values(waiting.statuses)), *waiting.where)
+        )
+    found = {row.kind: (row.total, row.on_you) for row in db.session().execute(_union(parts))}
+    return {kind.name: found.get(kind.name, (0, 0)) for kind, _ in lists}
+
+
+def _page(lists: Lists, offset: int, limit: int, *, for_comms: bool) -> list[WorkItem]:
+    """The items from ``offset`` to ``offset + limit`` in the list's order: those waiting on the
+    person first, then by when they started waiting, then as their references would sort."""
+    branches: list[Rows] = []
+    for kind, waiting in lists:
+        # The work queue reads each status on its own, oldest first and no further than this page
+        # reaches: one range of its index, however many wait. A person's requests are few: one
+        # range of their own for the kind's statuses.
+        groups = [[value] for value in values(waiting.statuses)] if for_comms else [values(waiting.statuses)]
+        branches += [_branch(kind, waiting, statuses, offset + limit) for statuses in groups]
+    rows = _union(branches).subquery()
+    shown = db.session().execute(
+        select(rows.c.kind, rows.c.id)
+        .order_by(rows.c.on_you_first, rows.c.since, rows.c.prefix, rows.c.year, rows.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    picked = [(name, request_id) for name, request_id in shown]
+    if not picked:
+        return []
+    # Every kind of the list loads, with one statement, even when none of its requests is shown:
+    # a page costs the same statements whatever it shows.
+    loaded = {
+        kind.name: kind.work_items([i for name, i in picked if name == kind.name], for_comms=for_comms)
+        for kind, _ in lists
+    }
+    # (One changed since it was picked, on PostgreSQL, shows as it is now; one gone is left out.)
+    return [loaded[name][request_id] for name, request_id in picked if request_id in loaded[name]]
+
+
+def _branch(kind: RequestKind[Any], waiting: Waiting, statuses: list[str], limit: int) -> Rows:
+    """The first ``limit`` of the kind's requests in ``statuses``, in the list's order."""
+    status: Any = getattr(kind.model, "status")  # noqa: B009
+    year, request_id = kind.reference_order()
+    on_you = values(waiting.needs_you)
+    first = case((status.in_(on_you), 0), else_=1) if on_you else literal(1)
+    branch = (
+        select(
+            literal(kind.name).label("kind"),
+            request_id.label("id"),
+            waiting.since.label("since"),
+            first.label("on_you_first"),
+            literal(kind.reference_prefix).label("prefix"),
+            year.label("year"),
+        )
+        .where(status.in_(statuses) if len(statuses) > 1 else status == statuses[0], *waiting.where)
+        .order_by(*([first] if on_you and len(statuses) > 1 else []), waiting.since, year, request_id)
+        .limit(limit)
+        .subquery()
+    )
+    return select(*branch.c)
+
+
+def _union(parts: Sequence[Rows]) -> Rows | CompoundSelect[*tuple[Any, ...]]:
+    return parts[0] if len(parts) == 1 else union_all(*parts)
