@@ -1,7 +1,7 @@
 """indexes for the work queue and each person's open requests
 
-Revision ID: 0016q
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07
 
 The work queue and a person's open requests read each status of each kind oldest first, and stop
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0016q"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
