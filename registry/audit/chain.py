@@ -369,12 +369,15 @@ class _Walk:
     def broken(self, row: RowMapping, problem: str) -> ChainReport:
         return self.report(False, row["seq"], row["id"], problem)
 
-    def check(self, after: int | None) -> ChainReport | None:
-        """Check the events after event ``after`` (all of them for None) in order; a report if one is wrong."""
+    def check(self, after: int | None, through: int | None = None) -> ChainReport | None:
+        """Check the events after event ``after`` (all of them for None), up to event ``through`` (to the
+        end for None), in order; a report if one is wrong."""
         table = AuditEvent.__table__
         statement = select(table).order_by(table.c.seq).execution_options(yield_per=self.batch_size)
         if after is not None:
             statement = statement.where(table.c.seq > after)
+        if through is not None:
+            statement = statement.where(table.c.seq <= through)
         # Plain rows rather than ORM objects: the check is hashing 100,000s of events.
         rows = iter(self.session.execute(statement).mappings())
         while True:
@@ -450,6 +453,65 @@ class _Walk:
                     "(events were removed from the end).",
                 )
         return self.report(True)
+
+
+def verify_span(
+    after_seq: int,
+    through_seq: int,
+    session: Session | None = None,
+    batch_size: int = 2000,
+    *,
+    keyring: AuditKeyring | None = None,
+    checkpoint_file: Path | None = None,
+) -> tuple[ChainReport, Checkpoint | None]:
+    """Check the trail from the latest signed checkpoint of event ``after_seq`` or earlier through
+    event ``through_seq``, relying on that checkpoint's signed hash for everything before it; returns
+    the report and the checkpoint it started from (None: it started at the genesis).
+
+    A report on one month calls it with the last event before the month and the month's last event:
+    its cost is the month's events and those between the checkpoint and the month's start, whatever
+    the trail's length, once a timer runs ``audit checkpoint``. Without a checkpoint of the chain at
+    or before ``after_seq`` it checks from the genesis, as :func:`verify_chain` does.
+
+    When it succeeds it asserts that event ``through_seq`` descends, by valid links and under the
+    chain's rules, from the head the checkpoint signed (or from the genesis): nobody without the audit
+    key changed, inserted or removed an event in that span since, and every checkpoint in the span
+    agrees. It says nothing of events before the checkpoint beyond what its signature covers (that
+    their head was this hash when it was signed), nor of events after ``through_seq`` or the anchor:
+    those are the full check's (:func:`verify_chain`).
+    """
+    session = session or db.session()
+    keyring = keyring or current_keyring()
+    anchor = _anchor_now(session)
+    if anchor is None:
+        return ChainReport(False, 0, GENESIS_HASH, problem="the anchor row is missing."), None
+    if (wrong := anchor_problem(anchor)) is not None:
+        return ChainReport(False, 0, GENESIS_HASH, problem=f"the anchor row was changed: {wrong}"), None
+    signed = _signed_checkpoints(anchor.chain_id, keyring, checkpoint_file)
+    if isinstance(signed, ChainReport):
+        return signed, None
+    walk = _Walk(session, keyring, anchor.chain_id, signed, batch_size)
+    start = max((c for c in signed.own if 0 < c.seq <= min(after_seq, through_seq)), key=lambda c: c.seq, default=None)
+    if start is not None:
+        table = AuditEvent.__table__
+        row = session.execute(select(table).where(table.c.seq == start.seq)).mappings().one_or_none()
+        if row is None or not hmac.compare_digest(start.hash, str(row["hash"])):
+            held = "nothing" if row is None else f"{shown(row['hash'])[:12]}…"
+            problem = (
+                f"{start.describe()} records hash {start.hash[:12]}… for it, but the trail holds {held} "
+                "(this event, or the trail before it, was rewritten)."
+            )
+            return walk.report(False, start.seq, row["id"] if row else None, problem), start
+        walk.expected_prev, walk.expected_seq = start.hash, start.seq + 1
+        walk.last_key_id = row["key_id"]
+        walk.rules.previous = "unkeyed" if row["key_id"] is None else "keyed"
+    failure = walk.check(start.seq if start else None, through_seq)
+    if failure is not None:
+        return failure, start
+    if walk.expected_seq <= through_seq:
+        problem = f"expected event {walk.expected_seq} next but the trail ends before it (events were removed)."
+        return walk.report(False, walk.expected_seq, None, problem), start
+    return walk.report(True), start
 
 
 def check_newest(
