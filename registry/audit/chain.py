@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from flask import current_app
-from sqlalchemy import RowMapping, exists, func, select
+from sqlalchemy import ColumnElement, DateTime, RowMapping, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from config import KEY_ID_PATTERN
@@ -109,15 +109,51 @@ def canonical_json(value: Any) -> str:
 
 
 def _timestamp(moment: dt.datetime) -> str:
-    """``2026-01-05T09:01:00.000000Z``: what every event's link has covered since the first release."""
+    """``2026-01-05T09:01:00.000000Z``: what every event's link has covered since the first release.
+
+    A time without a zone is UTC: the check reads times as SQLite stores them (see :func:`_trail`).
+    """
+    if moment.tzinfo is None:
+        return moment.isoformat(timespec="microseconds") + "Z"
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").removesuffix("+00:00") + "Z"
 
 
+#: JSON text of a string as the canonical encoder writes it (ensure_ascii off): json's own C function.
+_encode_text: Final = json.encoder.encode_basestring
+
+
+def _json_value(value: Any) -> str:
+    """``value`` as :func:`canonical_json` writes it: text, whole numbers and null directly (what events
+    hold), anything else through the encoder itself."""
+    kind = type(value)
+    if kind is str:
+        return _encode_text(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    return canonical_json(value)
+
+
 def canonical_event(fields: Mapping[str, Any]) -> str:
-    """The event's hashed fields as canonical JSON: what its link covers besides the previous hash."""
-    envelope = {name: fields[name] for name in HASHED_FIELDS}
-    envelope["occurred_at"] = _timestamp(envelope["occurred_at"])
-    return canonical_json(envelope)
+    """The event's hashed fields as canonical JSON: what its link covers besides the previous hash.
+
+    Byte for byte what :func:`canonical_json` makes of a dict of :data:`HASHED_FIELDS` (sorted keys,
+    no spaces, Unicode as itself), written out directly: checking a trail of 100,000s of events spent
+    a third of its time building, sorting and encoding those dicts.
+    """
+    value, text = _json_value, _encode_text
+    action, actor, actor_id, address = fields["action"], fields["actor"], fields["actor_id"], fields["address"]
+    details, object_id, object_type = fields["details"], fields["object_id"], fields["object_type"]
+    return (
+        f'{{"action":{text(action) if type(action) is str else value(action)},'
+        f'"actor":{text(actor) if type(actor) is str else value(actor)},'
+        f'"actor_id":{value(actor_id)},"address":{value(address)},'
+        f'"details":{text(details) if type(details) is str else value(details)},'
+        f'"object_id":{text(object_id) if type(object_id) is str else value(object_id)},'
+        f'"object_type":{text(object_type) if type(object_type) is str else value(object_type)},'
+        f'"occurred_at":"{_timestamp(fields["occurred_at"])}","seq":{value(fields["seq"])}}}'
+    )
 
 
 def plain_hash(prev_hash: str, canonical: str) -> str:
@@ -331,6 +367,17 @@ def _signed_checkpoints(chain_id: str, keyring: AuditKeyring, path: Path | None)
     return signed
 
 
+def _trail() -> list[ColumnElement[Any]]:
+    """The audit table's columns as a full check reads them: the time as the database keeps it (on
+    SQLite, UTC without a zone; :func:`_timestamp` knows), without converting each of 100,000s of
+    rows to an aware time first."""
+    table = AuditEvent.__table__
+    return [
+        type_coerce(column, DateTime(timezone=True)).label(column.name) if column.name == "occurred_at" else column
+        for column in table.c
+    ]
+
+
 class _Walk:
     """One full check of the trail in sequence order: how far it has got, and what each event is checked against."""
 
@@ -373,7 +420,7 @@ class _Walk:
         """Check the events after event ``after`` (all of them for None), up to event ``through`` (to the
         end for None), in order; a report if one is wrong."""
         table = AuditEvent.__table__
-        statement = select(table).order_by(table.c.seq).execution_options(yield_per=self.batch_size)
+        statement = select(*_trail()).order_by(table.c.seq).execution_options(yield_per=self.batch_size)
         if after is not None:
             statement = statement.where(table.c.seq > after)
         if through is not None:
