@@ -337,7 +337,7 @@ def keys_generate() -> None:
 @keys_cli.command("rotate")
 @click.option(
     "--batch-size",
-    default=500,
+    default=2000,
     show_default=True,
     type=click.IntRange(1, 100_000),
     help="Secrets rewrapped per transaction.",
