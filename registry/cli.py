@@ -10,11 +10,9 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
@@ -36,6 +34,9 @@ from registry.reports import services as reports
 from registry.roster import services as roster
 from registry.vault import services as custody
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 
 def cli_actor() -> Actor:
     try:
@@ -51,8 +52,14 @@ def fail(message: str) -> NoReturn:
 
 
 def alembic_config(url: str | None = None, instance_path: str | None = None) -> AlembicConfig:
-    """Alembic's settings for the app's database; migrations that move files find the instance folder
-    in ``attributes["instance_path"]`` (the app's own, when there is an app)."""
+    """Alembic's settings for the Registry's migrations on ``url`` (default: the app's database);
+    migrations that move files find the instance folder in ``attributes["instance_path"]`` (the
+    app's own, when there is an app).
+
+    Alembic is imported here and in the ``db`` commands, not when the app starts: only they use it.
+    """
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(db.MIGRATIONS_PATH))
     cfg.set_main_option("sqlalchemy.url", (url or db.database().url).replace("%", "%%"))
@@ -69,6 +76,8 @@ db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head). Safe to run again."""
+    from alembic import command
+
     with db.database().engine.connect() as connection:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
@@ -81,6 +90,8 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (for example 'base')."""
+    from alembic import command
+
     with db.database().engine.connect() as connection:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
@@ -330,7 +341,7 @@ def keys_generate() -> None:
 @keys_cli.command("rotate")
 @click.option(
     "--batch-size",
-    default=500,
+    default=2000,
     show_default=True,
     type=click.IntRange(1, 100_000),
     help="Secrets rewrapped per transaction.",

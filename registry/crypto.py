@@ -122,8 +122,17 @@ class Vault:
 
         The ciphertext is untouched; only the data key is unwrapped and wrapped again.
         """
-        data_key = self._unwrap(sealed.key_id, sealed.wrapped_key, aad)
-        return Sealed(self.primary_key_id, self._wrap(data_key, aad), sealed.nonce, sealed.ciphertext)
+        return Sealed(
+            self.primary_key_id,
+            self.rewrapped_key(sealed.key_id, sealed.wrapped_key, aad),
+            sealed.nonce,
+            sealed.ciphertext,
+        )
+
+    def rewrapped_key(self, key_id: str, wrapped_key: bytes, aad: bytes) -> bytes:
+        """A data key wrapped under master key ``key_id``, wrapped instead under the primary master key
+        (what :meth:`rewrap` changes: rotation need not read the ciphertext)."""
+        return self._wrap(self._unwrap(key_id, wrapped_key, aad), aad)
 
 
 def init_app(app: Flask) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from registry import create_app, db
+from registry.audit.chain import HASHED_FIELDS, canonical_event, canonical_json
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditAnchor, AuditEvent
 from registry.audit.services import (
     REDACTED,
@@ -478,3 +479,36 @@ def test_breach_report_events_are_read_only_by_those_who_may_read_every_case(
         seen[role] = "Robin Whistle" in page
         assert seen[role] == bool(listed) == (made.reference in exported), role
     assert seen == {"auditor": True, "comms": False, "admin": False}
+
+
+# --- the canonical form every link covers ---------------------------------------------------------
+
+AWKWARD = [
+    "",
+    'quote " and \\ backslash',
+    "é\u2028\x00\x1f\ud800 🙂",
+    0,
+    -5,
+    10**30,
+    None,
+    True,
+    1.5,
+    ["x", 1],
+    {"b": 1, "a": None},
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD, ids=repr)
+def test_an_events_canonical_form_is_the_canonical_json_of_its_fields(value: object) -> None:
+    """Events are serialised field by field for speed; the text must stay byte for byte what the
+    canonical JSON of the fields gives (sorted keys, no spaces, Unicode as itself), or every existing
+    link would stop matching."""
+    moment = dt.datetime(2026, 1, 5, 9, 1, 2, 345, tzinfo=dt.UTC)
+    fields = {name: value for name in HASHED_FIELDS} | {"occurred_at": moment}
+    envelope = {**fields, "occurred_at": "2026-01-05T09:01:02.000345Z"}
+    assert canonical_event(fields) == canonical_json(envelope)
+    assert canonical_event(fields | {"seq": 7}) == canonical_json(envelope | {"seq": 7})
+    # A time read without its zone (as SQLite keeps it) is UTC; one in another zone is converted.
+    assert canonical_event(fields | {"occurred_at": moment.replace(tzinfo=None)}) == canonical_json(envelope)
+    summer = moment.astimezone(dt.timezone(dt.timedelta(hours=1)))
+    assert canonical_event(fields | {"occurred_at": summer}) == canonical_json(envelope)

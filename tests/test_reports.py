@@ -25,6 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
+from registry.audit import services as audit
+from registry.audit.chain import take_checkpoint
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditEvent
 from registry.audit.services import head
 from registry.auth.models import User
@@ -43,6 +45,7 @@ from registry.media.models import MediaContact, MediaContactStep
 from registry.monitoring import services as monitoring
 from registry.posts import services as posts
 from registry.posts.models import PostTransition
+from registry.reports import figures as report_figures
 from registry.reports import services as reports
 from registry.reports.models import MonthlyReport
 from registry.roster import services as roster
@@ -996,3 +999,48 @@ def test_the_list_runs_the_same_statements_for_3_and_12_issued_reports(
     with count_queries() as many:
         assert comms.get("/reports").status_code == 200
     assert many.n == few.n
+
+
+# --- cost that follows the month, not the trail -------------------------------------------------
+
+
+def test_a_months_trail_check_and_statements_do_not_grow_with_earlier_history(
+    app: Flask, people: dict[str, User], count_queries: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report checks its month's events from the last signed checkpoint before the month, not the
+    whole trail: with 20 and then 230 events before the month it hashes the month's 5 events, and
+    works out every figure with the same statements."""
+    comms = people["comms"]
+    moment = [utc(2024, 1, 1)]
+    monkeypatch.setattr(db, "utcnow", lambda: moment[0])
+
+    def sign_ins(count: int, start: dt.datetime) -> None:
+        for n in range(count):
+            moment[0] = start + dt.timedelta(minutes=n)
+            audit.record(AuditAction.USER_SIGN_IN, "user", comms.id, actor=comms)
+        db.session().commit()
+
+    def month_checked(year: int, month: int) -> tuple[int, int]:
+        period = report_figures.period_of(year, month, now=utc(2025, 12, 1))
+        head_seq = report_figures.audit_figures(period)["head_seq"]
+        check = report_figures.chain_check(period, head_seq)
+        assert check.ok, check.describe()
+        with count_queries() as counted:
+            computed = report_figures.compute(year, month, now=utc(2025, 12, 1))
+        assert computed["audit"]["chain_intact"] is True
+        return check.checked, counted.n
+
+    earlier, _hash = head()
+    sign_ins(20, uk(2025, 1, 10))
+    take_checkpoint(now=utc(2025, 2, 1))
+    sign_ins(5, uk(2025, 3, 10))
+    short = month_checked(2025, 3)
+    sign_ins(200, uk(2025, 5, 10))
+    take_checkpoint(now=utc(2025, 6, 1))
+    sign_ins(5, uk(2025, 7, 10))
+    long = month_checked(2025, 7)
+    assert short == (5, long[1])
+    assert long[0] == 5
+    # With no checkpoint before the month, the check runs from the genesis (the people's own events
+    # were recorded first, today).
+    assert month_checked(2025, 1)[0] == earlier + 20

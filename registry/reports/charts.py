@@ -11,16 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
-from typing import Any, Final, TypedDict
-
-from matplotlib import rc_context
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.typing import RcKeyType
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import ChannelStatus
-from registry.web.charts import NHS_BLUE, NHS_GREY, NHS_TEXT, whole_numbers
+from registry.web.charts import NHS_BLUE, NHS_GREY, NHS_TEXT, drawing, new_figure, whole_numbers
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 NHS_DARK_BLUE: Final = "#003087"
 WHITE: Final = "#ffffff"
@@ -77,7 +77,7 @@ def _month_tick(key: str) -> str:
 
 
 def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), dpi=96, layout="constrained")
+    return new_figure(figsize=(width, height), dpi=96, layout="constrained")
 
 
 def _finish(figure: Figure, image_format: str) -> str | bytes:
@@ -107,7 +107,7 @@ def platforms(figures: dict[str, Any], image_format: str = "svg") -> str | bytes
     """Live channels on each platform that has any, split into active, suspended and not yet live."""
     matrix = figures["channels"]["live_by_platform_status"]
     shown = [p for p in Platform if figures["channels"]["by_platform"][p.value]]
-    with rc_context(_STYLE):
+    with drawing(_STYLE):
         figure = _figure(7.2, 0.5 * max(len(shown), 2) + 1.9)
         axes = figure.add_subplot()
         _tidy(axes, CHARTS["platforms"])
@@ -144,7 +144,7 @@ def requests(figures: dict[str, Any], image_format: str = "svg") -> str | bytes:
     ticks = [_month_tick(k) for k in trends["months"]]
     positions = list(range(len(ticks)))
     width = 0.4
-    with rc_context(_STYLE):
+    with drawing(_STYLE):
         figure = _figure(9.6, 4.2)
         axes = figure.add_subplot()
         _tidy(axes, CHARTS["requests"])
@@ -178,7 +178,7 @@ def channels(figures: dict[str, Any], image_format: str = "svg") -> str | bytes:
     """Official channels (active or suspended) at the end of each of the last twelve months."""
     trends = figures["trends"]
     ticks = [_month_tick(k) for k in trends["months"]]
-    with rc_context(_STYLE):
+    with drawing(_STYLE):
         figure = _figure(9.6, 3.8)
         axes = figure.add_subplot()
         _tidy(axes, CHARTS["channels"])

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -24,10 +24,9 @@ from sqlalchemy import ColumnElement, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from registry import clock, db
-from registry.audit.chain import latest_checkpoint
+from registry.audit.chain import ChainReport, latest_checkpoint, verify_span
 from registry.audit.keyring import current_keyring
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditEvent
-from registry.audit.services import verify_chain
 from registry.channels.models import Channel, ChannelTransition, reference_for
 from registry.channels.platforms import Platform
 from registry.channels.workflow import (
@@ -133,6 +132,29 @@ def channel_states(end: dt.datetime) -> dict[int, tuple[str, str]]:
         .all()
     )
     return {channel_id: (platform, status) for channel_id, platform, status in rows}
+
+
+def channel_states_at(ends: Sequence[dt.datetime]) -> list[dict[int, tuple[str, str]]]:
+    """:func:`channel_states` at each of ``ends`` (in order), in two statements: the states at the first
+    end, then one pass over the transitions between the first and the last, taken in the same order."""
+    states = channel_states(ends[0])
+    found = [dict(states)]
+    later = db.session().execute(
+        select(
+            ChannelTransition.occurred_at, ChannelTransition.channel_id, Channel.platform, ChannelTransition.to_status
+        )
+        .join(Channel, Channel.id == ChannelTransition.channel_id)
+        .where(ChannelTransition.occurred_at >= ends[0], ChannelTransition.occurred_at < ends[-1])
+        .order_by(ChannelTransition.occurred_at, ChannelTransition.id)
+    )
+    rows = iter(later)
+    row = next(rows, None)
+    for end in ends[1:]:
+        while row is not None and row[0] < end:
+            states[row[1]] = (row[2], row[3])
+            row = next(rows, None)
+        found.append(dict(states))
+    return found
 
 
 def _channels_moved(period: Period, actions: Iterable[str]) -> dict[str, int]:
@@ -379,30 +401,57 @@ def monitoring_figures(period: Period) -> dict[str, int]:
 
 
 def audit_figures(period: Period) -> dict[str, Any]:
-    """The chain's head as it stood when the period ended, whether the whole chain checks out now, and
-    the last signed checkpoint taken before the period ended.
+    """The chain's head as it stood when the period ended, whether the trail up to it checks out now
+    (see :func:`chain_check`), and the last signed checkpoint taken before the period ended.
 
     Anyone can later confirm that event ``head_seq`` still has ``head_hash``: the trail up to
     the end of the month has not been rewritten since the report. The checkpoint's signature
     checks with the public key printed beside it, whoever holds the database.
     """
     session = db.session()
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.occurred_at < period.end)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
+    last = _last_event(period.end)
     events = session.execute(
         select(func.count()).select_from(AuditEvent).where(period.contains(AuditEvent.occurred_at))
     ).scalar_one()
+    head_seq = last[0] if last else 0
     return {
-        "head_seq": last[0] if last else 0,
+        "head_seq": head_seq,
         "head_hash": last[1] if last else GENESIS_HASH,
         "events": events,
-        "chain_intact": _chain_intact(session),
+        "chain_intact": chain_check(period, head_seq).ok,
         "checkpoint": _checkpoint(period),
     }
+
+
+def _last_event(before: dt.datetime) -> tuple[int, str] | None:
+    """The (number, hash) of the trail's last event before ``before``, or None."""
+    row = (
+        db.session()
+        .execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.occurred_at < before)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    return (row[0], row[1]) if row else None
+
+
+def chain_check(period: Period, head_seq: int) -> ChainReport:
+    """Check the trail through the month's last event, ``head_seq``, starting from the latest signed
+    checkpoint of an event from before the month began (from the genesis when there is none).
+
+    What ``chain_intact`` then asserts: when the report was generated, the month's events and those
+    since that checkpoint linked, by the chain's rules, to the head the checkpoint signed; so nobody
+    without the audit key had changed, added or removed an event of the month, and the head hash
+    printed in the report descends from a signed checkpoint. Earlier events are vouched for only by
+    that signature, later ones not at all: ``audit verify`` checks the whole trail. The cost follows
+    the month's activity (and the time since the checkpoint), not the trail's length.
+    """
+    before = _last_event(period.start)
+    report, _start = verify_span(before[0] if before else 0, head_seq)
+    return report
 
 
 def _checkpoint(period: Period) -> dict[str, Any]:
@@ -421,25 +470,23 @@ def _checkpoint(period: Period) -> dict[str, Any]:
     }
 
 
-def _chain_intact(session: Any) -> bool:
-    """Whether the whole trail verifies now. An event appended by another process between the
-    check's reading of the anchor and of the events looks like a broken end of the chain, so
-    that case is looked at again before the report says the trail is broken."""
-    for _attempt in range(3):
-        check = verify_chain(session)
-        if check.ok:
-            return True
-        if check.broken_id is not None:
-            return False
-    return False
-
-
 # --- trends -----------------------------------------------------------------------------------
 
 
-def trend_figures(period: Period) -> dict[str, list[Any]]:
-    """The last twelve months to this one: requests received and decided, official channels at each month's end."""
-    months = [_previous(period.year, period.month, back) for back in range(TREND_MONTHS - 1, -1, -1)]
+def trend_months(period: Period) -> list[tuple[int, int]]:
+    """The last twelve months to this one, oldest first."""
+    return [_previous(period.year, period.month, back) for back in range(TREND_MONTHS - 1, -1, -1)]
+
+
+def trend_ends(period: Period) -> list[dt.datetime]:
+    """When each trend month ends (this one at the period's end: now, for the current month)."""
+    return [period_of(*m).end for m in trend_months(period)[:-1]] + [period.end]
+
+
+def trend_figures(period: Period, states_at_ends: list[dict[int, tuple[str, str]]]) -> dict[str, list[Any]]:
+    """The last twelve months to this one: requests received and decided, official channels at each
+    month's end (``states_at_ends``: :func:`channel_states_at` the :func:`trend_ends`)."""
+    months = trend_months(period)
     keys = [month_key(*m) for m in months]
     first = period_of(*months[0])
     received: Counter[str] = Counter()
@@ -455,11 +502,10 @@ def trend_figures(period: Period) -> dict[str, list[Any]]:
             )
         ).all():
             (received if action == history.received else decided)[_uk_month(moment)] += 1
-    official: list[int] = []
-    for year, month in months:
-        end = period.end if (year, month) == (period.year, period.month) else period_of(year, month).end
-        states = channel_states(end)
-        official.append(sum(1 for _p, status in states.values() if ChannelStatus(status) in OFFICIAL_STATUSES))
+    official = [
+        sum(1 for _p, status in states.values() if ChannelStatus(status) in OFFICIAL_STATUSES)
+        for states in states_at_ends
+    ]
     return {
         "months": keys,
         "requests_received": [received[k] for k in keys],
@@ -475,7 +521,8 @@ def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[st
     """Every figure of the month's report, as JSON-ready data (dates and times as ISO text)."""
     now = now or db.utcnow()
     period = period_of(year, month, now=now)
-    states = channel_states(period.end)
+    states_at_ends = channel_states_at(trend_ends(period))
+    states = states_at_ends[-1]
     return {
         "schema": SCHEMA,
         "month": period.key,
@@ -494,5 +541,5 @@ def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[st
         **{kind.report.key: kind.month_figures(period) for kind in kinds() if kind.report is not None},
         "unauthorised_accounts": monitoring_figures(period),
         "audit": audit_figures(period),
-        "trends": trend_figures(period),
+        "trends": trend_figures(period, states_at_ends),
     }

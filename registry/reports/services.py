@@ -326,7 +326,7 @@ AUDIT_LABELS: Final = (
     ("audit.head_seq", "Events in the trail at the end of the month"),
     ("audit.head_hash", "Hash of the trail's last event at the end of the month"),
     ("audit.events", "Events recorded during the month"),
-    ("audit.chain_intact", "Whole chain verified when the report was generated"),
+    ("audit.chain_intact", "Trail to the end of the month verified from the last checkpoint before it"),
     ("audit.checkpoint.at", "Last signed checkpoint of the trail before the end of the month"),
     ("audit.checkpoint.seq", "Event number in that checkpoint"),
     ("audit.checkpoint.hash", "Hash in that checkpoint"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 
 from registry import db
 from registry.auth.models import UserTotp, totp_aad
@@ -40,10 +40,13 @@ def remaining_by_key() -> dict[str, int]:
 class KeyRotation:
     """Moves sealed secrets onto the primary master key, a batch at a time.
 
-    Each batch reads only the columns it needs and writes back in one bulk update;
-    a cursor keeps later batches from re-reading rows already moved. Each batch is
-    the caller's transaction, so an interrupted rotation loses nothing and a rerun
-    (a new KeyRotation) picks up whatever is left.
+    Each batch reads only what rewrapping a data key takes (not the ciphertext, which does not
+    change) and writes the new wrapped keys back in one executemany UPDATE by primary key, in
+    core statements: no ORM objects or session bookkeeping per secret. A cursor keeps later
+    batches from re-reading rows already moved. Each batch is the caller's transaction, so an
+    interrupted rotation loses nothing: every secret stays under the old key or the new one, and
+    a rerun (a new KeyRotation) picks up whatever is left. Credential versions already loaded in
+    the session are not refreshed.
     """
 
     def __init__(self) -> None:
@@ -51,26 +54,43 @@ class KeyRotation:
 
     def batch(self, size: int) -> int:
         """Rewrap up to ``size`` secrets not under the primary key (flush only); returns how many."""
-        primary = vault().primary_key_id
+        sealer = vault()
+        primary = sealer.primary_key_id
         session = db.session()
         rows = session.execute(
-            _sealed(CredentialVersion.id)
+            select(
+                CredentialVersion.id,
+                CredentialVersion.version,
+                CredentialVersion.key_id,
+                CredentialVersion.wrapped_key,
+                Credential.channel_id,
+                Credential.kind,
+            )
+            .join(Credential, Credential.id == CredentialVersion.credential_id)
             .where(CredentialVersion.key_id != primary, CredentialVersion.id > self.after_id)
             .order_by(CredentialVersion.id)
             .limit(size)
             .with_for_update(of=CredentialVersion, skip_locked=True)
         ).all()
-        updates = []
-        for row in rows:
-            sealed = vault().rewrap(
-                Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext),
-                version_aad(row.channel_id, row.kind, row.version),
+        if rows:
+            versions: Any = CredentialVersion.__table__
+            session.execute(
+                update(versions)
+                .where(versions.c.id == bindparam("version_id"))
+                .values(key_id=bindparam("primary"), wrapped_key=bindparam("rewrapped")),
+                [
+                    {
+                        "version_id": row.id,
+                        "primary": primary,
+                        "rewrapped": sealer.rewrapped_key(
+                            row.key_id, row.wrapped_key, version_aad(row.channel_id, row.kind, row.version)
+                        ),
+                    }
+                    for row in rows
+                ],
             )
-            updates.append({"id": row.id, "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key})
-        if updates:
-            session.execute(update(CredentialVersion), updates)
             self.after_id = rows[-1].id
-        done = len(updates)
+        done = len(rows)
         if done < size:
             seeds = (
                 session.execute(
@@ -84,7 +104,7 @@ class KeyRotation:
                 .all()
             )
             for seed in seeds:
-                sealed = vault().rewrap(seal_of(seed), totp_aad(seed.user_id))
+                sealed = sealer.rewrap(seal_of(seed), totp_aad(seed.user_id))
                 seed.key_id, seed.wrapped_key = sealed.key_id, sealed.wrapped_key
                 done += 1
         session.flush()

@@ -8,14 +8,14 @@ chart sits beside a table of the same figures for screen readers.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from matplotlib import rc_context
-from matplotlib.axis import Axis
-from matplotlib.figure import Figure
-from matplotlib.ticker import AutoLocator
-from matplotlib.typing import RcKeyType
+if TYPE_CHECKING:
+    from matplotlib.axis import Axis
+    from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 NHS_BLUE = "#005eb8"
 NHS_TEXT = "#212b32"
@@ -37,8 +37,30 @@ _STYLE: dict[RcKeyType, Any] = {
 SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
+@contextmanager
+def drawing(style: dict[RcKeyType, Any]) -> Iterator[None]:
+    """Draw the charts made inside in ``style``.
+
+    matplotlib is imported when a chart is first drawn, not when the app starts: it was over a
+    quarter of every process's start-up (each command, each worker), and most never draw one.
+    """
+    from matplotlib import rc_context
+
+    with rc_context(style):
+        yield
+
+
+def new_figure(**options: Any) -> Figure:
+    """A matplotlib ``Figure`` made with ``options`` (imported when first drawn, as in :func:`drawing`)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
+
+
 def whole_numbers(axis: Axis) -> None:
     """Ticks on whole numbers only, for counts: matplotlib's default locator for the axis, told so."""
+    from matplotlib.ticker import AutoLocator
+
     locator = AutoLocator()
     locator.set_params(integer=True)
     axis.set_major_locator(locator)
@@ -46,8 +68,8 @@ def whole_numbers(axis: Axis) -> None:
 
 def horizontal_bars(labels: Sequence[str], values: Sequence[int], *, title: str, axis_label: str) -> str:
     """A horizontal bar chart as SVG text, largest category first as given."""
-    with rc_context(_STYLE):
-        figure = Figure(figsize=(6.4, 0.42 * max(len(labels), 1) + 1.3), dpi=96)
+    with drawing(_STYLE):
+        figure = new_figure(figsize=(6.4, 0.42 * max(len(labels), 1) + 1.3), dpi=96)
         axes = figure.add_subplot()
         bars = axes.barh(list(labels), list(values), color=NHS_BLUE)
         axes.invert_yaxis()
