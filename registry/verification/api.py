@@ -34,7 +34,7 @@ class Verdict(Out):
             handle=result.handle,
             channel=PublicChannel.taking(result.channel) if result.channel is not None else None,
             lookalike_of=PublicChannel.taking(result.lookalike_of) if result.lookalike_of is not None else None,
-            known_unauthorised=result.unauthorised is not None,
+            known_unauthorised=result.known_unauthorised,
         )
 
 
