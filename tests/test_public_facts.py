@@ -36,6 +36,7 @@ from registry.auth import services as accounts
 from registry.auth.models import User, UserSession
 from registry.channels import services as channels
 from registry.channels.models import Channel
+from registry.verification import services as verification
 from registry.verification.index import FRESH_FOR
 from tests.conftest import TEST_AUDIT_KEYS, TEST_PASSWORD, _postgres_url, sign_in
 from tests.live_server import live_app, migrated_database
@@ -362,3 +363,28 @@ def test_a_channel_retired_through_one_host_stops_being_official_on_the_other(
     renamed, answer = poll(lambda: b.verify("ExampleWards"), lambda v: v["channel"]["display_name"] == "Example Wards")
     assert renamed, answer
     assert a.verify("ExampleWards")["channel"]["display_name"] == "Example Wards"
+
+
+# --- one process: its own changes ---------------------------------------------------------------------
+
+
+def test_a_change_shows_at_once_to_its_own_session_and_to_the_process_once_committed(
+    app: Flask, make_channel: Any, make_user: Any
+) -> None:
+    """Retiring a channel shows at once in the session that did it, before it commits; rolled back, the
+    channel is official again; committed, every request of the process sees it at once (no waiting for
+    the bound)."""
+    channel = make_channel("active", handle="ExampleClinic")
+    comms = make_user("comms")
+    client = app.test_client()
+    assert client.get("/api/v1/verify?platform=x&handle=ExampleClinic").get_json()["official"] is True
+
+    channels.transition(channel, "retire", comms, reason="Closed.")
+    assert verification.verify(platform="x", handle="ExampleClinic").formerly_official
+    db.session().rollback()
+    assert verification.verify(platform="x", handle="ExampleClinic").official
+
+    channels.transition(db.session().get(Channel, channel.id), "retire", comms, reason="Closed.")  # type: ignore[arg-type]
+    db.session().commit()
+    answer = client.get("/api/v1/verify?platform=x&handle=ExampleClinic").get_json()
+    assert (answer["official"], answer["formerly_official"]) == (False, True)

@@ -39,7 +39,7 @@ from registry.channels.models import Channel, ChannelLookalikeKey, reference_for
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import OFFICIAL_STATUSES, ChannelStatus
 from registry.monitoring.services import open_findings
-from registry.verification.models import WATCHED_TABLES, PublicFactsVersion
+from registry.verification.models import WATCHED, WATCHED_TABLES, PublicFactsVersion
 
 #: The longest a process answers from an index without checking that it is still the database's.
 FRESH_FOR: Final = 1.0
@@ -51,15 +51,6 @@ _EXTENSION = "registry.public_facts"
 _CHANGING = "registry.public_facts_changing"
 _OFFICIAL = sorted(status.value for status in OFFICIAL_STATUSES)
 _SHOWN = sorted(status.value for status in OFFICIAL_STATUSES | {ChannelStatus.RETIRED})
-
-#: For each watched table, the columns whose change verification shows (None: any change), as the
-#: triggers of migration 0016 watch them.
-_SHOWN_COLUMNS: Final[dict[str, frozenset[str] | None]] = {
-    "channels": frozenset({"platform", "handle", "url", "display_name", "department", "status", "status_changed_at"}),
-    "channel_lookalike_keys": None,
-    "unauthorised_accounts": frozenset({"platform", "handle", "status"}),
-}
-assert set(_SHOWN_COLUMNS) == WATCHED_TABLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,20 +96,20 @@ class PublicFacts:
         """The official channels other than ``handle`` that share one of ``keys``, lowest id first, as far
         as the first :data:`LOOKALIKE_ROWS` (channel, key) pairs reach."""
         on_platform = self.lookalike_keys.get(platform.value, {})
-        shared: dict[int, list[Any]] = {}
+        pairs: dict[int, int] = {}
+        sharing: dict[int, PublicChannel] = {}
         for key in {key[:255] for key in keys}:  # as stored
             for candidate in on_platform.get(key, ()):
                 if candidate.handle != handle:
-                    entry = shared.setdefault(candidate.id, [candidate, 0])
-                    entry[1] += 1
+                    pairs[candidate.id] = pairs.get(candidate.id, 0) + 1
+                    sharing[candidate.id] = candidate
         found: list[PublicChannel] = []
         rows = 0
-        for channel_id in sorted(shared):
+        for channel_id in sorted(pairs):
             if rows >= LOOKALIKE_ROWS:
                 break
-            candidate, pairs = shared[channel_id]
-            found.append(candidate)
-            rows += pairs
+            found.append(sharing[channel_id])
+            rows += pairs[channel_id]
         return found
 
     def known_unauthorised(self, platform: Platform, handle: str) -> bool:
@@ -262,7 +253,7 @@ def _shows(instance: object, *, changed_only: bool) -> bool:
     table = getattr(getattr(instance, "__table__", None), "name", None)
     if table not in WATCHED_TABLES:
         return False
-    columns = _SHOWN_COLUMNS[table]
+    columns = WATCHED[table]
     if not changed_only or columns is None:
         return True
     attributes = inspect(instance).attrs

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from sqlalchemy import CheckConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, BigIntId
 
-#: The tables verification reads. Database triggers (migration 0016) move the version whenever a row
-#: of theirs is added, removed, or changed in a column verification shows, however the change is made.
-WATCHED_TABLES = frozenset({"channels", "channel_lookalike_keys", "unauthorised_accounts"})
+#: The tables verification reads, each with the columns whose change it shows (None: any change).
+#: Database triggers (migration 0016) move the version whenever a row of theirs is added or removed,
+#: or one of those columns changes, however the change is made.
+WATCHED: Final[dict[str, frozenset[str] | None]] = {
+    "channels": frozenset({"platform", "handle", "url", "display_name", "department", "status", "status_changed_at"}),
+    "channel_lookalike_keys": None,
+    "unauthorised_accounts": frozenset({"platform", "handle", "status"}),
+}
+WATCHED_TABLES: Final = frozenset(WATCHED)
 
 
 class PublicFactsVersion(Base):
