@@ -265,12 +265,19 @@ def test_0014_retires_the_temporary_passwords_administrators_chose(empty_databas
     }
 
 
+#: The revision that adds the public facts' version row and its triggers.
+PUBLIC_FACTS = "0016v"
+
+
 def test_0016v_moves_the_public_facts_version_on_every_change_verification_shows(empty_database: str) -> None:
     """Data before 0016v: a channel. After it the version starts at 0 and the channel is as it was; then
     every change verification shows (a channel's status, its lookalike keys, an unauthorised-account
     finding, a channel removed), made in plain SQL, moves the version once its transaction commits, and a
     change it does not show (the review date) leaves it alone. Downgrading removes the row and the triggers."""
-    alembic(empty_database, lambda cfg: command.upgrade(cfg, "0015"))
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(PUBLIC_FACTS)
+    assert revision is not None and isinstance(revision.down_revision, str)
+    previous = revision.down_revision
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, previous))
 
     def load(connection: Connection) -> None:
         connection.execute(
@@ -293,7 +300,7 @@ def test_0016v_moves_the_public_facts_version_on_every_change_verification_shows
         connection.commit()
 
     read(empty_database, load)
-    alembic(empty_database, lambda cfg: command.upgrade(cfg, "0016v"))
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, PUBLIC_FACTS))
 
     def version(connection: Connection) -> int:
         return int(connection.execute(text("SELECT version FROM public_facts_version WHERE id = 1")).scalar_one())
@@ -336,6 +343,6 @@ def test_0016v_moves_the_public_facts_version_on_every_change_verification_shows
     assert moves("UPDATE unauthorised_accounts SET status = 'taken_down'") >= 1
     assert moves("DELETE FROM channel_lookalike_keys", "DELETE FROM unauthorised_accounts", "DELETE FROM channels") >= 1
 
-    alembic(empty_database, lambda cfg: command.downgrade(cfg, "0015"))
+    alembic(empty_database, lambda cfg: command.downgrade(cfg, previous))
     assert "public_facts_version" not in read(empty_database, lambda c: set(inspect(c).get_table_names()))
     assert not {name for name in read(empty_database, triggers) if "public_facts" in name}
