@@ -22,7 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, cast
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -176,13 +176,44 @@ def keep_private(path: Path) -> None:
             log.warning("%s could be read by other users (mode %04o); it is now %04o", candidate, mode, private)
 
 
+#: An execution option: this engine's transactions only read, unless they come to write (see :func:`make_engine`).
+READING = "registry_reading"
+#: Connection info: the current transaction has run a statement that writes (or locks rows to write them).
+_WROTE = "registry.wrote"
+#: Connection info (SQLite): the transaction reads without a lock; its first write takes the write lock.
+_WRITE_LOCK_PENDING = "registry.write_lock_pending"
+_READ_STATEMENTS = ("SELECT", "WITH", "BEGIN")
+#: What a GET, HEAD or OPTIONS request does: read, mostly (see :func:`session`).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def writes(statement: str, context: Any) -> bool:
+    """Whether ``statement`` writes, or reads rows to change them (``SELECT … FOR UPDATE``, which SQLite
+    does not spell out). Savepoints and anything unrecognised count as writes."""
+    if not statement.lstrip()[:6].upper().startswith(_READ_STATEMENTS):
+        return True
+    if context is None:
+        return False
+    if context.isinsert or context.isupdate or context.isdelete:
+        return True  # PostgreSQL's WITH … INSERT, say
+    compiled = getattr(context, "compiled", None)
+    # SQLAlchemy keeps a statement's FOR UPDATE in this attribute; no public accessor exists.
+    return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (embedded default) or PostgreSQL (production).
 
     SQLite gets foreign keys, WAL and ``BEGIN IMMEDIATE`` transactions, so two
     writers queue for the lock instead of failing half-way with "database is locked",
-    and its files are kept private (:func:`keep_private`). PostgreSQL connections are
-    checked before use, so the pool replaces those a restart or a network failure broke.
+    and its files are kept private (:func:`keep_private`). A transaction on a connection
+    with the :data:`READING` option (a GET request's) takes no lock: its reads run as they
+    come, each seeing what is committed (as PostgreSQL's do), and ``BEGIN IMMEDIATE`` comes
+    just before its first write, so a GET that writes still writes under the lock, with
+    everything after in one transaction. PostgreSQL connections are checked before use, so
+    the pool replaces those a restart or a network failure broke.
+
+    On both, each connection notes whether its transaction has written (:func:`wrote`).
     """
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -208,19 +239,43 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            reading = bool(connection.get_execution_options().get(READING))
+            connection.info[_WRITE_LOCK_PENDING] = reading
+            if not reading:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_lock_before_writing(
+            connection: Connection, cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool
+        ) -> None:
+            if connection.info.get(_WRITE_LOCK_PENDING) and writes(statement, context):
+                connection.info[_WRITE_LOCK_PENDING] = False
+                cursor.execute("BEGIN IMMEDIATE")
 
         @event.listens_for(engine, "checkin")
         def _sqlite_checkin(dbapi_connection: Any, _record: Any) -> None:
             # Migrations turn foreign keys off (migrations/env.py); no pooled connection keeps that.
             dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
-        return engine
-    connect_args: dict[str, Any] = {}
-    if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
-        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
-    # hide_parameters: values never reach an exception message or a log line.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs)
+    else:
+        connect_args: dict[str, Any] = {}
+        if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+        # hide_parameters: values never reach an exception message or a log line.
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "begin")
+    def _nothing_written_yet(connection: Connection) -> None:
+        connection.info[_WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_writes(
+        connection: Connection, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool
+    ) -> None:
+        if not connection.info.get(_WROTE) and writes(statement, context):
+            connection.info[_WROTE] = True
+
+    return engine
 
 
 class Database:
@@ -230,17 +285,21 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.reading_sessionmaker = sessionmaker(
+            bind=self.engine.execution_options(**{READING: True}), expire_on_commit=False
+        )
         #: Tests bind sessions to one connection inside an outer transaction.
         self.bind_override: Connection | None = None
 
-    def new_session(self) -> Session:
+    def new_session(self, *, reading: bool = False) -> Session:
+        """A new session; ``reading``: one that mostly reads (SQLite takes no lock until it writes)."""
         if self.bind_override is not None:
             return Session(
                 bind=self.bind_override,
                 expire_on_commit=False,
                 join_transaction_mode="create_savepoint",
             )
-        return self.sessionmaker()
+        return self.reading_sessionmaker() if reading else self.sessionmaker()
 
 
 def database(app: Flask | None = None) -> Database:
@@ -249,12 +308,38 @@ def database(app: Flask | None = None) -> Database:
 
 
 def session() -> Session:
-    """The session of the current request or command (created on first use)."""
+    """The session of the current request or command (created on first use).
+
+    A GET, HEAD or OPTIONS request's session reads without taking SQLite's write lock, and commits
+    only when it has written something (:func:`_commit_after_request`).
+    """
     current: Session | None = g.get("_db_session")
     if current is None:
-        current = database().new_session()
+        reading = has_request_context() and request.method in SAFE_METHODS
+        current = database().new_session(reading=reading)
         g._db_session = current
     return current
+
+
+def open_session() -> Session | None:
+    """The current request's or command's session if it has one, without making one."""
+    return g.get("_db_session") if has_app_context() else None
+
+
+def wrote(current: Session) -> bool:
+    """Whether ``current``'s transaction has written anything, or has changes waiting to be."""
+    if current.new or current.dirty or current.deleted:
+        return True
+    info = current.info.get(_CONNECTION_INFO)
+    return bool(info is not None and current.in_transaction() and info.get(_WROTE))
+
+
+_CONNECTION_INFO = "registry.connection_info"
+
+
+@event.listens_for(Session, "after_begin")
+def _remember_connection(current: Session, _transaction: Any, connection: Connection) -> None:
+    current.info[_CONNECTION_INFO] = connection.info
 
 
 def keep_on_error() -> None:
@@ -379,6 +464,13 @@ def _commit_after_request(response: Response) -> Response:
     if current is None or g.get("_db_abandoned"):
         return response
     if response.status_code < 400 or g.get("_db_keep_on_error"):
+        if not wrote(current) and not current.info.get(AFTER_COMMIT):
+            # It only read: end the read instead of committing. A database gone by now is answered as a
+            # failed commit is: the page may rest on a read the database did not see through.
+            failed = _rollback_quietly(current)
+            if failed is not None and unavailable(failed):
+                return _answer_instead(response, failed)
+            return response
         try:
             current.commit()
         except SQLAlchemyError as exc:

@@ -22,6 +22,7 @@ from registry.reports.models import MonthlyReport
 from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
 from registry.uploads.models import Upload, UploadContent
 from registry.vault.models import Credential, CredentialReveal, CredentialVersion
+from registry.verification.models import PublicFactsVersion
 
 KINDS = kinds()
 
@@ -39,6 +40,7 @@ __all__ = [
     "MonthlyReport",
     "Notification",
     "ProviderLogout",
+    "PublicFactsVersion",
     "RecoveryCode",
     "RosterGrant",
     "ScimToken",

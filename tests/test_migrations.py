@@ -134,7 +134,7 @@ def test_there_is_one_line_of_revisions() -> None:
 
 def test_upgrade_head_on_an_empty_database(empty_database: str) -> None:
     """Every table of the models exists, the anchor starts at the genesis hash, the trail is append-only,
-    and so is an issued monthly report."""
+    and so is an issued monthly report; the tables public verification reads move its version."""
     alembic(empty_database, lambda cfg: command.upgrade(cfg, "head"))
 
     def look(connection: Connection) -> dict[str, Any]:
@@ -149,15 +149,22 @@ def test_upgrade_head_on_an_empty_database(empty_database: str) -> None:
     assert found["tables"] == EXPECTED_TABLES
     assert found["revision"] == head()
     assert found["anchor"] == ((1, 0, GENESIS_HASH),)
+    public_facts = ("channels", "channel_lookalike_keys", "unauthorised_accounts")
     expected_triggers = (
         {
             "audit_events_no_update",
             "audit_events_no_delete",
             "monthly_reports_issued_no_update",
             "monthly_reports_issued_no_delete",
+            *(f"{table}_public_facts_{change}" for table in public_facts for change in ("insert", "update", "delete")),
         }
         if empty_database.startswith("sqlite")
-        else {"audit_events_no_change", "audit_events_no_truncate", "monthly_reports_issued_no_change"}
+        else {
+            "audit_events_no_change",
+            "audit_events_no_truncate",
+            "monthly_reports_issued_no_change",
+            *(f"{table}_public_facts{kind}" for table in public_facts for kind in ("", "_truncate")),
+        }
     )
     assert found["triggers"] == expected_triggers
 
@@ -391,3 +398,86 @@ def test_0016_stops_and_changes_nothing_when_a_file_is_missing_or_changed(
     assert read(empty_database, current_revision) == head()
     moved = read(empty_database, lambda c: c.execute(text("SELECT count(*) FROM upload_contents")).scalar_one())
     assert moved == 3
+
+
+#: The revision that adds the public facts' version row and its triggers.
+PUBLIC_FACTS = "0018"
+
+
+def test_0018_moves_the_public_facts_version_on_every_change_verification_shows(empty_database: str) -> None:
+    """Data before 0018: a channel. After it the version starts at 0 and the channel is as it was; then
+    every change verification shows (a channel's status, its lookalike keys, an unauthorised-account
+    finding, a channel removed), made in plain SQL, moves the version once its transaction commits, and a
+    change it does not show (the review date) leaves it alone. Downgrading removes the row and the triggers."""
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(PUBLIC_FACTS)
+    assert revision is not None and isinstance(revision.down_revision, str)
+    previous = revision.down_revision
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, previous))
+
+    def load(connection: Connection) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO users (email, name, active, created_at) "
+                "VALUES ('comms@example.nhs.uk', 'Comms', :yes, CURRENT_TIMESTAMP)"
+            ),
+            {"yes": True},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO channels (platform, handle, display_name, url, department, purpose, audience, "
+                "posting_plan, moderation_plan, out_of_hours, sponsor, proposed_administrators, "
+                "policy_acknowledged_at, status, requester_id, created_at, updated_at, status_changed_at) "
+                "SELECT 'x', 'examplenhs', 'Example NHS', 'https://x.com/examplenhs', 'Comms', 'News', 'Public', "
+                "'', '', '', 'Chief executive', '', CURRENT_TIMESTAMP, 'active', id, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
+            )
+        )
+        connection.commit()
+
+    read(empty_database, load)
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, PUBLIC_FACTS))
+
+    def version(connection: Connection) -> int:
+        return int(connection.execute(text("SELECT version FROM public_facts_version WHERE id = 1")).scalar_one())
+
+    def moves(*statements: str) -> int:
+        """How far the version moves when ``statements`` commit in one transaction."""
+
+        def run(connection: Connection) -> int:
+            before = version(connection)
+            connection.commit()
+            for statement in statements:
+                connection.execute(text(statement))
+            connection.commit()
+            return version(connection) - before
+
+        return int(read(empty_database, run))
+
+    assert read(empty_database, version) == 0
+    assert read(empty_database, lambda c: c.execute(text("SELECT handle, status FROM channels")).all()) == [
+        ("examplenhs", "active")
+    ]
+    assert moves("UPDATE channels SET next_review_on = CURRENT_DATE") == 0
+    assert moves("UPDATE channels SET status = 'suspended'") >= 1
+    assert moves("UPDATE channels SET display_name = 'Example NHS Trust'") >= 1
+    assert (
+        moves(
+            "INSERT INTO channel_lookalike_keys (channel_id, key, platform) SELECT id, 'examplenhs', 'x' FROM channels",
+            "INSERT INTO channel_lookalike_keys (channel_id, key, platform) SELECT id, 'xamplenhs', 'x' FROM channels",
+        )
+        >= 1
+    )
+    assert (
+        moves(
+            "INSERT INTO unauthorised_accounts (platform, handle, url, evidence, found_on, found_by_id, status, "
+            "created_at, updated_at) SELECT 'x', 'examplenhs_', 'https://x.com/examplenhs_', 'Imitation.', "
+            "CURRENT_DATE, id, 'unauthorised', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
+        )
+        >= 1
+    )
+    assert moves("UPDATE unauthorised_accounts SET status = 'taken_down'") >= 1
+    assert moves("DELETE FROM channel_lookalike_keys", "DELETE FROM unauthorised_accounts", "DELETE FROM channels") >= 1
+
+    alembic(empty_database, lambda cfg: command.downgrade(cfg, previous))
+    assert "public_facts_version" not in read(empty_database, lambda c: set(inspect(c).get_table_names()))
+    assert not {name for name in read(empty_database, triggers) if "public_facts" in name}

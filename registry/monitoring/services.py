@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from registry import clock, db
 from registry.audit.models import AuditAction, AuditEvent
@@ -307,18 +308,11 @@ def history(finding: UnauthorisedAccount) -> list[AuditEvent]:
     )
 
 
-def open_for(platform: Platform, handle: str) -> UnauthorisedAccount | None:
-    return (
-        db.session()
-        .execute(
-            select(UnauthorisedAccount)
-            .where(
-                UnauthorisedAccount.platform == platform.value,
-                UnauthorisedAccount.handle == handle,
-                UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]),
-            )
-            .limit(1)
-        )
-        .unique()
-        .scalar_one_or_none()
+def open_findings(session: Session) -> set[tuple[str, str]]:
+    """(platform, handle) of every account with an open finding, read through ``session``."""
+    rows = session.execute(
+        select(UnauthorisedAccount.platform, UnauthorisedAccount.handle)
+        .where(UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]))
+        .distinct()
     )
+    return {(platform, handle) for platform, handle in rows}

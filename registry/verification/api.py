@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+from typing import Annotated, Any
 
 from flask import request
 from flask.wrappers import Response
 from pydantic import Field
 
 from registry.api import blocks
-from registry.api.operations import Among, Answer, Described, Out, Query, one_of, operation, reply
+from registry.api.operations import Among, Answer, Described, Out, Query, one_of, operation
+from registry.api.support import json_response
 from registry.channels.api import PublicChannel
-from registry.verification import services
+from registry.verification import index, services
 from registry.verification.services import MAX_HANDLE, MAX_URL
 from registry.web.throttle import VERIFY_PER_ADDRESS
 
@@ -26,16 +28,23 @@ class Verdict(Out):
     known_unauthorised: bool
 
     @classmethod
-    def of(cls, result: services.Verdict) -> Verdict:
-        return cls(
-            official=result.official,
-            formerly_official=result.formerly_official,
-            platform=result.platform.value,
-            handle=result.handle,
-            channel=PublicChannel.taking(result.channel) if result.channel is not None else None,
-            lookalike_of=PublicChannel.taking(result.lookalike_of) if result.lookalike_of is not None else None,
-            known_unauthorised=result.unauthorised is not None,
-        )
+    def body(cls, result: services.Verdict) -> dict[str, Any]:
+        """The answer as JSON, each channel's part made once (the index's channels never change)."""
+        return {
+            "official": result.official,
+            "formerly_official": result.formerly_official,
+            "platform": result.platform.value,
+            "handle": result.handle,
+            "channel": _public(result.channel) if result.channel is not None else None,
+            "lookalike_of": _public(result.lookalike_of) if result.lookalike_of is not None else None,
+            "known_unauthorised": result.known_unauthorised,
+        }
+
+
+@functools.lru_cache(maxsize=4096)
+def _public(channel: index.PublicChannel) -> dict[str, Any]:
+    shown: dict[str, Any] = PublicChannel.taking(channel).model_dump(mode="json")
+    return shown
 
 
 class VerifyQuery(Query):
@@ -76,6 +85,6 @@ def verify() -> Response:
     result = services.verify(
         url=request.args.get("url"), platform=request.args.get("platform"), handle=request.args.get("handle")
     )
-    response = reply(Verdict.of(result))
+    response = json_response(Verdict.body(result))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

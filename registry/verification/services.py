@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, select
-
-from registry import db
 from registry.channels.lookalike import comparable_part, is_lookalike, lookalike_keys
-from registry.channels.models import Channel, ChannelLookalikeKey
 from registry.channels.platforms import (
     HandleError,
     Platform,
@@ -22,8 +18,8 @@ from registry.channels.platforms import (
 )
 from registry.channels.workflow import OFFICIAL_STATUSES, ChannelStatus
 from registry.errors import Invalid
-from registry.monitoring.models import UnauthorisedAccount
-from registry.monitoring.services import open_for
+from registry.verification import index
+from registry.verification.index import PublicChannel, PublicFacts
 
 MAX_URL = 2048
 MAX_HANDLE = 255
@@ -33,9 +29,9 @@ MAX_HANDLE = 255
 class Verdict:
     platform: Platform
     handle: str
-    channel: Channel | None = None
-    lookalike_of: Channel | None = None
-    unauthorised: UnauthorisedAccount | None = None
+    channel: PublicChannel | None = None
+    lookalike_of: PublicChannel | None = None
+    known_unauthorised: bool = False
 
     @property
     def official(self) -> bool:
@@ -84,51 +80,16 @@ def _question(platform: str | None, handle: str | None, url: str | None) -> tupl
         raise Invalid({"handle": str(exc)}) from None
 
 
-def _lookalike(platform: Platform, handle: str) -> Channel | None:
-    keys = lookalike_keys(comparable_part(platform, handle))
+def _lookalike(facts: PublicFacts, platform: Platform, handle: str) -> PublicChannel | None:
+    """The first official channel (lowest id) whose handle ``handle`` imitates."""
+    mine = comparable_part(platform, handle)
+    keys = lookalike_keys(mine)
     if not keys:
         return None
-    candidates = (
-        db.session()
-        .execute(
-            select(Channel)
-            .join(ChannelLookalikeKey, ChannelLookalikeKey.channel_id == Channel.id)
-            .where(
-                ChannelLookalikeKey.platform == platform.value,
-                ChannelLookalikeKey.key.in_(sorted(k[:255] for k in keys)),
-                Channel.status.in_([s.value for s in OFFICIAL_STATUSES]),
-                Channel.handle != handle,
-            )
-            .order_by(Channel.id)
-            .limit(50)
-        )
-        .unique()
-        .scalars()
-    )
-    for candidate in candidates:
-        if is_lookalike(comparable_part(platform, handle), comparable_part(platform, candidate.handle)):
+    for candidate in facts.lookalike_candidates(platform, keys, handle):
+        if is_lookalike(mine, comparable_part(platform, candidate.handle)):
             return candidate
     return None
-
-
-def _exact(platform: Platform, handle: str) -> Channel | None:
-    """The official channel with this handle, else the most recently retired one."""
-    preference = case((Channel.status.in_([s.value for s in OFFICIAL_STATUSES]), 0), else_=1)
-    return (
-        db.session()
-        .execute(
-            select(Channel)
-            .where(
-                Channel.platform == platform.value,
-                Channel.handle == handle,
-                Channel.status.in_([s.value for s in OFFICIAL_STATUSES | {ChannelStatus.RETIRED}]),
-            )
-            .order_by(preference, Channel.status_changed_at.desc())
-            .limit(1)
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
 
 
 def _as_other_site(url: str | None) -> tuple[Platform, str] | None:
@@ -141,12 +102,17 @@ def _as_other_site(url: str | None) -> tuple[Platform, str] | None:
 
 
 def verify(*, platform: str | None = None, handle: str | None = None, url: str | None = None) -> Verdict:
-    """Answer for a URL, or for a platform and handle; bad input is :class:`Invalid`."""
+    """Answer for a URL, or for a platform and handle; bad input is :class:`Invalid`.
+
+    The answer comes from the process's index of the public facts (:mod:`registry.verification.index`),
+    at most a second behind the database.
+    """
     chosen, canonical = _question(platform, handle, url)
-    match = _exact(chosen, canonical)
+    facts = index.current()
+    match = facts.channel(chosen, canonical)
     if match is None and chosen is Platform.MASTODON and url and not platform:
         other = _as_other_site(url)
-        found = _exact(*other) if other else None
+        found = facts.channel(*other) if other else None
         if other and found is not None:
             chosen, canonical, match = other[0], other[1], found
     if match is not None and match.status_enum in OFFICIAL_STATUSES:
@@ -155,6 +121,6 @@ def verify(*, platform: str | None = None, handle: str | None = None, url: str |
         chosen,
         canonical,
         channel=match,
-        lookalike_of=_lookalike(chosen, canonical),
-        unauthorised=open_for(chosen, canonical),
+        lookalike_of=_lookalike(facts, chosen, canonical),
+        known_unauthorised=facts.known_unauthorised(chosen, canonical),
     )

@@ -1,0 +1,292 @@
+"""What public verification knows, held in memory by each process, never more than a second behind.
+
+Verification is asked far more often than the registry changes, so each process answers from an
+index of the public facts: each official or retired channel by platform and handle, the lookalike
+keys of the official ones, and the accounts with an open unauthorised-account finding. Only what
+the public may see is held (no requester, no purpose, nothing in custody).
+
+The index is fresh, in every process of every host, within :data:`FRESH_FOR`: database triggers
+(migration 0016) move ``public_facts_version`` in the transaction of every change to those tables,
+however it is made, and a process reads that one row at most once per :data:`FRESH_FOR`, reloading
+the index when it moved. A change committed by this process's own sessions makes the next question
+reload at once; after any database error the next question reads the version again (so an
+unreachable database is a 503 here as on every page). A session that has changed those tables and
+not yet committed answers from what it can see itself, and never puts that into the index others use.
+
+Why a version row and not PostgreSQL's LISTEN/NOTIFY: one code path on SQLite and PostgreSQL; no
+listening connection per process to keep alive and reconnect (a lost notification would leave a
+process stale for ever, so a poll would be needed anyway); and the cost is one indexed one-row
+SELECT per process per second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from flask import current_app, has_app_context
+from sqlalchemy import Engine, event, inspect, select
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+
+from registry import db
+from registry.channels.models import Channel, ChannelLookalikeKey, reference_for
+from registry.channels.platforms import PLATFORMS, Platform
+from registry.channels.workflow import OFFICIAL_STATUSES, ChannelStatus
+from registry.monitoring.services import open_findings
+from registry.verification.models import WATCHED, WATCHED_TABLES, PublicFactsVersion
+
+#: The longest a process answers from an index without checking that it is still the database's.
+FRESH_FOR: Final = 1.0
+#: How many (channel, key) pairs a lookalike search looks through, lowest channel id first: the query
+#: it replaces read at most 50 rows, and its answers stay the same.
+LOOKALIKE_ROWS: Final = 50
+
+_EXTENSION = "registry.public_facts"
+_CHANGING = "registry.public_facts_changing"
+_OFFICIAL = sorted(status.value for status in OFFICIAL_STATUSES)
+_SHOWN = sorted(status.value for status in OFFICIAL_STATUSES | {ChannelStatus.RETIRED})
+
+
+@dataclass(frozen=True, slots=True)
+class PublicChannel:
+    """What anyone may know of an official or formerly official channel."""
+
+    id: int
+    reference: str
+    platform: str
+    platform_label: str
+    handle: str
+    url: str
+    display_name: str
+    department: str
+    status: str
+    status_changed_at: dt.datetime
+
+    @property
+    def status_enum(self) -> ChannelStatus:
+        return ChannelStatus(self.status)
+
+    @property
+    def platform_enum(self) -> Platform:
+        return Platform(self.platform)
+
+
+@dataclass(frozen=True)
+class PublicFacts:
+    """One reading of the public facts, as of ``version``."""
+
+    version: int
+    #: (platform, handle) → the official channel with that handle, else the most recently retired one.
+    channels: dict[tuple[str, str], PublicChannel] = field(default_factory=dict)
+    #: platform → lookalike key → the official channels with that key, lowest id first (as the rows come).
+    lookalike_keys: dict[str, dict[str, tuple[PublicChannel, ...]]] = field(default_factory=dict)
+    #: (platform, handle) of every account with an open unauthorised-account finding.
+    unauthorised: frozenset[tuple[str, str]] = frozenset()
+
+    def channel(self, platform: Platform, handle: str) -> PublicChannel | None:
+        return self.channels.get((platform.value, handle))
+
+    def lookalike_candidates(self, platform: Platform, keys: Iterable[str], handle: str) -> list[PublicChannel]:
+        """The official channels other than ``handle`` that share one of ``keys``, lowest id first, as far
+        as the first :data:`LOOKALIKE_ROWS` (channel, key) pairs reach."""
+        on_platform = self.lookalike_keys.get(platform.value, {})
+        pairs: dict[int, int] = {}
+        sharing: dict[int, PublicChannel] = {}
+        for key in {key[:255] for key in keys}:  # as stored
+            for candidate in on_platform.get(key, ()):
+                if candidate.handle != handle:
+                    pairs[candidate.id] = pairs.get(candidate.id, 0) + 1
+                    sharing[candidate.id] = candidate
+        found: list[PublicChannel] = []
+        rows = 0
+        for channel_id in sorted(pairs):
+            if rows >= LOOKALIKE_ROWS:
+                break
+            found.append(sharing[channel_id])
+            rows += pairs[channel_id]
+        return found
+
+    def known_unauthorised(self, platform: Platform, handle: str) -> bool:
+        return (platform.value, handle) in self.unauthorised
+
+
+def current() -> PublicFacts:
+    """The public facts, at most :data:`FRESH_FOR` behind the database (none behind this process's own
+    committed changes, nor the current session's own uncommitted ones)."""
+    open_session = db.open_session()
+    if open_session is not None and open_session.info.get(_CHANGING):
+        return load(open_session)
+    return _cache(create=True).fresh()
+
+
+class _Cache:
+    """The process's index of the public facts for one application, and when it was last checked."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.facts: PublicFacts | None = None
+        self.checked_at = -math.inf
+        #: Set when a session of this process changed the facts: reload without waiting for the version.
+        self.changed = True
+
+    def fresh(self) -> PublicFacts:
+        facts = self.facts
+        if facts is not None and not self.changed and time.monotonic() - self.checked_at < FRESH_FOR:
+            return facts
+        with self.lock:
+            facts = self.facts
+            started = time.monotonic()
+            if facts is not None and not self.changed and started - self.checked_at < FRESH_FOR:
+                return facts  # another thread has just checked
+            changed, self.changed = self.changed, False
+            try:
+                with db.database().new_session(reading=True) as session:
+                    version = read_version(session)
+                    if changed or facts is None or version != facts.version:
+                        facts = self.facts = load(session, version)
+            except BaseException:
+                self.changed = self.changed or changed
+                raise
+            self.checked_at = started
+            return facts
+
+
+def read_version(session: Session) -> int:
+    version: int = session.execute(select(PublicFactsVersion.version).where(PublicFactsVersion.id == 1)).scalar_one()
+    return version
+
+
+def load(session: Session, version: int | None = None) -> PublicFacts:
+    """Read the public facts through ``session`` (the version first, so the facts are at least as new)."""
+    if version is None:
+        version = read_version(session)
+    by_id: dict[int, PublicChannel] = {}
+    channels: dict[tuple[str, str], PublicChannel] = {}
+    table = Channel.__table__.c
+    rows = session.execute(
+        select(
+            table.id,
+            table.platform,
+            table.handle,
+            table.url,
+            table.display_name,
+            table.department,
+            table.status,
+            table.status_changed_at,
+        ).where(table.status.in_(_SHOWN))
+    )
+    official = frozenset(_OFFICIAL)
+    labels = {platform.value: info.label for platform, info in PLATFORMS.items()}
+    for channel_id, platform, handle, url, display_name, department, status, changed_at in rows:
+        channel = PublicChannel(
+            id=channel_id,
+            reference=reference_for(channel_id),
+            platform=platform,
+            platform_label=labels[platform],
+            handle=handle,
+            url=url,
+            display_name=display_name,
+            department=department,
+            status=status,
+            status_changed_at=changed_at,
+        )
+        by_id[channel_id] = channel
+        held = channels.get((platform, handle))
+        if held is None or _preference(channel, official) < _preference(held, official):
+            channels[(platform, handle)] = channel
+    keys: dict[str, dict[str, list[PublicChannel]]] = {}
+    key = ChannelLookalikeKey.__table__.c
+    key_rows = session.execute(
+        select(key.platform, key.key, key.channel_id)
+        .join(Channel.__table__, table.id == key.channel_id)
+        .where(table.status.in_(_OFFICIAL))
+        .order_by(key.channel_id)
+    )
+    for platform, text, channel_id in key_rows:
+        keys.setdefault(platform, {}).setdefault(text, []).append(by_id[channel_id])
+    return PublicFacts(
+        version=version,
+        channels=channels,
+        lookalike_keys={
+            platform: {text: tuple(found) for text, found in by_key.items()} for platform, by_key in keys.items()
+        },
+        unauthorised=frozenset(open_findings(session)),
+    )
+
+
+def _preference(channel: PublicChannel, official: frozenset[str]) -> tuple[int, float, int]:
+    """Official first, then the most recently changed, then the newest."""
+    return (0 if channel.status in official else 1, -channel.status_changed_at.timestamp(), -channel.id)
+
+
+def _cache(*, create: bool) -> _Cache:
+    found: _Cache | None = current_app.extensions.get(_EXTENSION)
+    if found is None and create:
+        found = current_app.extensions.setdefault(_EXTENSION, _Cache())
+    return found  # type: ignore[return-value]
+
+
+# --- noticing this process's own changes --------------------------------------------------------
+
+
+def _changing(session: Session) -> None:
+    """``session`` has changed the public facts: it answers from its own reading until its transaction
+    ends, and the process's index reloads at its next use."""
+    session.info[_CHANGING] = True
+    _mark_changed()
+
+
+def _mark_changed() -> None:
+    if has_app_context():
+        cache: _Cache | None = current_app.extensions.get(_EXTENSION)
+        if cache is not None:
+            cache.changed = True
+
+
+def _shows(instance: object, *, changed_only: bool) -> bool:
+    table = getattr(getattr(instance, "__table__", None), "name", None)
+    if table not in WATCHED_TABLES:
+        return False
+    columns = WATCHED[table]
+    if not changed_only or columns is None:
+        return True
+    attributes = inspect(instance).attrs
+    return any(attributes[name].history.has_changes() for name in columns)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    if any(_shows(o, changed_only=False) for o in (*session.new, *session.deleted)) or any(
+        _shows(o, changed_only=True) for o in session.dirty
+    ):
+        _changing(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(getattr(state.statement, "table", None), "name", None)
+        if table in WATCHED_TABLES:
+            _changing(state.session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and session.info.pop(_CHANGING, False):
+        _mark_changed()
+
+
+@event.listens_for(Engine, "handle_error")
+def _database_failed(_context: ExceptionContext) -> None:
+    """After a database error this process answers from its index only once it has read the version
+    again: while the database is unreachable, verification answers 503 as every page does."""
+    if has_app_context():
+        cache: _Cache | None = current_app.extensions.get(_EXTENSION)
+        if cache is not None:
+            cache.checked_at = -math.inf

@@ -1,0 +1,390 @@
+"""Public verification answers from each process's index of the public facts (issue 12), never more than
+:data:`~registry.verification.index.FRESH_FOR` behind the database, in any process; and a request that
+only reads neither takes SQLite's write lock nor commits.
+
+These tests run the application on a database of its own that commits for real (as production does),
+not in the suite's rolled-back transaction: the two-process test starts two gunicorn servers on it, as
+two hosts would be.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, event, select, text
+
+from registry import PROJECT_ROOT, db
+from registry.audit.models import AuditEvent
+from registry.audit.services import Actor, verify_chain
+from registry.auth import passwords
+from registry.auth import services as accounts
+from registry.auth.models import User, UserSession
+from registry.channels import services as channels
+from registry.channels.models import Channel
+from registry.verification import services as verification
+from registry.verification.index import FRESH_FOR
+from tests.conftest import TEST_AUDIT_KEYS, TEST_PASSWORD, _postgres_url, sign_in
+from tests.live_server import live_app, migrated_database
+
+#: What a poll may take beyond the bound: a reload of the index, and a slow machine.
+MARGIN_SECONDS = 2.0
+
+
+@dataclass
+class Seeded:
+    requester: User
+    token: str
+    official: Channel
+    other: Channel
+
+
+def seed(app: Flask) -> Seeded:
+    """A requester (who can sign in with the test password), a comms officer with an API token, and two
+    active channels, committed."""
+    with app.app_context(), db.transaction():
+        system = Actor.system("tests")
+        requester = accounts.create_user(
+            email="requester@example.nhs.uk", name="Rita Requester", roles=["staff"], password=None, actor=system
+        )
+        requester.password_hash = passwords.hash_password(TEST_PASSWORD)
+        comms = accounts.create_user(
+            email="comms@example.nhs.uk", name="Colm Comms", roles=["comms"], password=None, actor=system
+        )
+        _token, value = accounts.create_token(comms, actor=system)
+        made = []
+        for handle in ("ExampleHospital", "ExampleWards"):
+            channel = channels.request_channel(
+                channels.ChannelRequest(
+                    platform="x",
+                    handle=handle,
+                    display_name=f"{handle} official",
+                    department="Communications",
+                    purpose="News for patients.",
+                    audience="Patients and visitors.",
+                    policy_acknowledged=True,
+                ),
+                requester,
+            )
+            for action in ("approve", "activate"):
+                channels.transition(channel, action, comms, reason="Set up for the test.")
+            made.append(channel)
+    return Seeded(requester, value, *made)
+
+
+@pytest.fixture
+def own_database(tmp_path: Path) -> Iterator[str]:
+    """A database of this test's own, migrated to head, on SQLite or the suite's PostgreSQL server."""
+    with migrated_database(_postgres_url(), tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def live(own_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = live_app(own_database, tmp_path / "instance")
+    try:
+        yield app
+    finally:
+        db.database(app).engine.dispose()
+
+
+# --- what a request sends to the database ---------------------------------------------------------
+
+
+@dataclass
+class Traffic:
+    """Every statement the application's engine runs, and every COMMIT; on SQLite, also what the driver
+    itself sends (``BEGIN IMMEDIATE`` is sent straight to it)."""
+
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+    sqlite: list[str] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.statements.clear()
+        self.sqlite.clear()
+        self.commits = 0
+
+
+@pytest.fixture
+def traffic(live: Flask) -> Traffic:
+    engine: Engine = db.database(live).engine
+    engine.dispose()  # connections made from here on are traced
+    seen = Traffic()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.statements.append(" ".join(statement.split()))
+
+    @event.listens_for(engine, "commit")
+    def _commit(_conn: Any) -> None:
+        seen.commits += 1
+
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _trace(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.set_trace_callback(lambda sql: seen.sqlite.append(" ".join(sql.split())))
+
+    return seen
+
+
+def locks_and_commits(seen: Traffic) -> list[str]:
+    return [sql for sql in seen.sqlite if sql.upper().startswith(("BEGIN", "COMMIT"))]
+
+
+VERIFY_QUESTIONS = {
+    "exact": "/api/v1/verify?url=https://x.com/ExampleHospital",
+    "lookalike": "/api/v1/verify?platform=x&handle=examp1ehospital",
+    "miss": "/api/v1/verify?url=https://www.instagram.com/quiet.unrelated.account/",
+    "page": "/verify?url=https://x.com/ExampleHospital",
+}
+
+
+def test_verification_reads_at_most_the_version_and_never_locks_or_commits(live: Flask, traffic: Traffic) -> None:
+    """Once the index is loaded, each question (exact match, lookalike, miss, the page) runs at most one
+    statement, the one-row version check, and none of them takes SQLite's write lock or commits."""
+    seed(live)
+    traffic.clear()
+    client = live.test_client()
+    first = client.get(VERIFY_QUESTIONS["exact"])
+    assert first.status_code == 200 and first.get_json()["official"] is True
+    assert traffic.commits == 0 and locks_and_commits(traffic) == []
+
+    for name, path in VERIFY_QUESTIONS.items():
+        traffic.clear()
+        response = client.get(path)
+        assert response.status_code == 200, name
+        assert len(traffic.statements) <= 1, (name, traffic.statements)
+        assert all(sql.startswith("SELECT public_facts_version.version FROM") for sql in traffic.statements), name
+        assert traffic.commits == 0, name
+        assert locks_and_commits(traffic) == [], name
+    lookalike = client.get(VERIFY_QUESTIONS["lookalike"]).get_json()["lookalike_of"]
+    assert lookalike is not None and lookalike["handle"] == "examplehospital"
+
+
+def signed_in(app: Flask, user: User) -> Any:
+    browser = app.test_client()
+    with app.app_context():
+        sign_in(browser, user)
+    return browser
+
+
+def test_a_read_only_page_neither_locks_nor_commits(live: Flask, traffic: Traffic) -> None:
+    """A signed-in person's GET that changes nothing (their home page, the API list) reads without SQLite's
+    write lock and ends without a COMMIT."""
+    seeded = seed(live)
+    browser = signed_in(live, seeded.requester)
+    for path in ("/", "/api/v1/channels", "/"):
+        traffic.clear()
+        response = browser.get(path)
+        assert response.status_code == 200, path
+        assert traffic.statements, path
+        assert traffic.commits == 0, path
+        assert locks_and_commits(traffic) == [], path
+
+
+def test_a_get_that_writes_takes_the_lock_before_it_and_commits_with_its_audit_event(
+    live: Flask, traffic: Traffic
+) -> None:
+    """Exporting the inventory (a GET) is audited: the write lock is taken before the audit trail's head
+    is read, so two exports cannot fork the chain, and the event commits with the request."""
+    seeded = seed(live)
+    client = live.test_client()
+    export = "/api/v1/channels?format=csv"
+    bearer = {"Authorization": f"Bearer {seeded.token}"}
+    assert client.get(export, headers=bearer).status_code == 200  # notes the token's use, which writes too
+    traffic.clear()
+    assert client.get(export, headers=bearer).status_code == 200
+    assert traffic.commits == 1
+    if traffic.sqlite:
+        anchor = next(i for i, sql in enumerate(traffic.sqlite) if "FROM audit_anchor" in sql)
+        assert [sql.upper() for sql in traffic.sqlite[anchor - 1 : anchor]] == ["BEGIN IMMEDIATE"]
+        assert locks_and_commits(traffic) == ["BEGIN IMMEDIATE", "COMMIT"]
+    with live.app_context():
+        exports = db.session().execute(select(AuditEvent).where(AuditEvent.action == "channel:export")).scalars()
+        assert [json.loads(event.details)["rows"] for event in exports] == [2, 2]
+        assert verify_chain().ok
+
+
+def test_a_get_that_notes_the_session_is_seen_still_commits_it(live: Flask, traffic: Traffic) -> None:
+    """A page view more than a minute after the last one moves the session's last-seen time (it keeps the
+    idle timeout honest): the GET writes it under the lock, and it is committed."""
+    seeded = seed(live)
+    browser = signed_in(live, seeded.requester)
+    with live.app_context(), db.transaction() as session:
+        record = session.execute(select(UserSession).where(UserSession.user_id == seeded.requester.id)).scalar_one()
+        earlier = record.last_seen_at - dt.timedelta(minutes=5)
+        record.last_seen_at = earlier
+    traffic.clear()
+    assert browser.get("/").status_code == 200
+    assert traffic.commits == 1
+    if traffic.sqlite:
+        assert locks_and_commits(traffic) == ["BEGIN IMMEDIATE", "COMMIT"]
+    with live.app_context():
+        seen = db.session().execute(select(UserSession.last_seen_at)).scalar_one()
+        assert seen > earlier
+
+
+# --- two processes, as two hosts --------------------------------------------------------------------
+
+
+class Server:
+    """The application under gunicorn in a process of its own, with its own instance folder."""
+
+    LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
+
+    def __init__(self, name: str, url: str, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        self.log = folder / "gunicorn.log"
+        environment = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")},
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "REGISTRY_DATABASE_URL": url,
+            "REGISTRY_INSTANCE_PATH": str(folder / "instance"),
+            "REGISTRY_AUDIT_KEYS": TEST_AUDIT_KEYS,
+            "REGISTRY_RATELIMIT_ENABLED": "false",
+        }
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", "127.0.0.1:0", "wsgi:app"],
+                cwd=PROJECT_ROOT,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.name = name
+        self.base = f"http://127.0.0.1:{self._port()}"
+
+    def _port(self) -> int:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            found = self.LISTENING.search(self.log.read_text(errors="replace"))
+            if found:
+                return int(found.group(1))
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"{self.name} did not start:\n{self.log.read_text(errors='replace')}")
+
+    def request(self, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = json.dumps(body).encode() if body is not None else None
+        sent = urllib.request.Request(self.base + path, data=data, headers=headers)
+        with urllib.request.urlopen(sent, timeout=60) as response:  # noqa: S310 (our own loopback server)
+            answer: dict[str, Any] = json.load(response)
+            return answer
+
+    def verify(self, handle: str) -> dict[str, Any]:
+        return self.request("/api/v1/verify?" + urllib.parse.urlencode({"platform": "x", "handle": handle}))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def two_hosts(own_database: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    servers: list[Server] = []
+    try:
+        for name in ("a", "b"):
+            servers.append(Server(name, own_database, tmp_path / name))
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def poll(ask: Any, until: Any) -> tuple[bool, Any]:
+    """Ask until the answer satisfies ``until``, for at most the bound and the margin."""
+    deadline = time.monotonic() + FRESH_FOR + MARGIN_SECONDS
+    answer = ask()
+    while not until(answer) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        answer = ask()
+    return until(answer), answer
+
+
+def test_a_channel_retired_through_one_host_stops_being_official_on_the_other(
+    live: Flask, own_database: str, two_hosts: tuple[Server, Server]
+) -> None:
+    """Host A retires a channel (the API, signed in as comms); host B, which had answered "official" from
+    its own index, answers "formerly official" within the bound. A change typed straight into the
+    database (no application involved) reaches B within the bound too."""
+    seeded = seed(live)
+    a, b = two_hosts
+    assert b.verify("ExampleHospital")["official"] is True
+    assert a.verify("ExampleHospital")["official"] is True
+    assert b.verify("ExampleWards")["channel"]["display_name"] == "ExampleWards official"
+
+    retired = a.request(
+        f"/api/v1/channels/{seeded.official.reference}/transitions",
+        {"action": "retire", "reason": "Merged into the main account."},
+        token=seeded.token,
+    )
+    assert retired["status"] == "retired"
+
+    flipped, answer = poll(
+        lambda: b.verify("ExampleHospital"), lambda v: (v["official"], v["formerly_official"]) == (False, True)
+    )
+    assert flipped, answer
+
+    engine = db.make_engine(own_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE channels SET display_name = 'Example Wards' WHERE id = :id"), {"id": seeded.other.id}
+            )
+    finally:
+        engine.dispose()
+    renamed, answer = poll(lambda: b.verify("ExampleWards"), lambda v: v["channel"]["display_name"] == "Example Wards")
+    assert renamed, answer
+    assert a.verify("ExampleWards")["channel"]["display_name"] == "Example Wards"
+
+
+# --- one process: its own changes ---------------------------------------------------------------------
+
+
+def test_a_change_shows_at_once_to_its_own_session_and_to_the_process_once_committed(
+    app: Flask, make_channel: Any, make_user: Any
+) -> None:
+    """Retiring a channel shows at once in the session that did it, before it commits; rolled back, the
+    channel is official again; committed, every request of the process sees it at once (no waiting for
+    the bound)."""
+    channel = make_channel("active", handle="ExampleClinic")
+    comms = make_user("comms")
+    client = app.test_client()
+    assert client.get("/api/v1/verify?platform=x&handle=ExampleClinic").get_json()["official"] is True
+
+    channels.transition(channel, "retire", comms, reason="Closed.")
+    assert verification.verify(platform="x", handle="ExampleClinic").formerly_official
+    db.session().rollback()
+    assert verification.verify(platform="x", handle="ExampleClinic").official
+
+    channels.transition(db.session().get(Channel, channel.id), "retire", comms, reason="Closed.")  # type: ignore[arg-type]
+    db.session().commit()
+    answer = client.get("/api/v1/verify?platform=x&handle=ExampleClinic").get_json()
+    assert (answer["official"], answer["formerly_official"]) == (False, True)
