@@ -15,6 +15,8 @@ The work queue, ``/requests`` and the comms and staff home pages have tests of t
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from registry import db
 from registry.audit.keyring import current_keyring
@@ -37,7 +40,7 @@ from registry.channels.workflow import ChannelStatus
 from registry.monitoring.models import UnauthorisedAccount
 from registry.reports.models import MonthlyReport
 from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
-from registry.vault.models import Credential, CredentialVersion
+from registry.vault.models import Credential, CredentialReveal, CredentialVersion, RevealAction
 from tests import bench, bench_seed
 from tests.bench_seed import Batch, Clock, Crowd, Drafted, Person, person
 from tests.conftest import Browser
@@ -115,10 +118,23 @@ class Seeding:
         )
         return self._crowd
 
-    def channels(self) -> list[dict[str, Any]]:
-        """``count`` channel requests in every state, with their histories and lookalike keys."""
+    def channels(self, waiting: bool = False) -> list[dict[str, Any]]:
+        """``count`` channel requests in every state, with their histories and lookalike keys; with
+        ``waiting``, one in four (of those the bench would have decided) still waits for a decision."""
         if self._channels is None:
             rows, transitions, keys, drafts = bench.build_channels(self.crowd(), self.count, self.now, self.rng)
+            if waiting:
+                undecided = {row["id"] for row in rows[len(bench.SAMPLE_PLATFORMS) :: 4]}
+                transitions = [t for t in transitions if t["channel_id"] not in undecided or t["from_status"] is None]
+                for row in rows:
+                    if row["id"] in undecided:
+                        row.update(
+                            status=ChannelStatus.REQUESTED.value,
+                            status_changed_at=row["created_at"],
+                            updated_at=row["created_at"],
+                            next_review_on=None,
+                        )
+                drafts = []
             bench.bulk_insert(self.session, Channel, rows)
             bench.bulk_insert(self.session, ChannelTransition, transitions)
             bench.bulk_insert(self.session, ChannelLookalikeKey, keys)
@@ -155,6 +171,10 @@ class Seeding:
 
 def channels(s: Seeding) -> None:
     s.channels()
+
+
+def channel_requests(s: Seeding) -> None:
+    s.channels(waiting=True)
 
 
 def posts(s: Seeding) -> None:
@@ -229,7 +249,75 @@ def access_reviews(s: Seeding) -> None:
     bench.reset_sequences(s.session, "access_reviews", "access_review_items")
 
 
+def review_items(s: Seeding) -> None:
+    """An open review (AR-5000) over ``count`` grants, each on its own channel and held by its own
+    person; one in two decided already, by a member of comms."""
+    s.channels()
+    grants = [
+        grant_row(s, channel_id, s.crowd().staff[number % len(s.crowd().staff)])
+        for number, channel_id in enumerate(row["id"] for row in s.channels())
+    ]
+    rows = s.session.execute(insert(RosterGrant).returning(RosterGrant.id), grants).scalars().all()
+    comms = s.crowd().comms
+    s.session.execute(
+        insert(AccessReview),
+        [
+            {
+                "id": 5000,
+                "title": "Quarterly access review",
+                "scope": "all",
+                "started_by_id": comms[0].id,
+                "started_at": s.now - dt.timedelta(days=3),
+                "due_on": (s.now + dt.timedelta(days=27)).date(),
+                "finished_at": None,
+            }
+        ],
+    )
+    bench.bulk_insert(
+        s.session,
+        AccessReviewItem,
+        [
+            {
+                "review_id": 5000,
+                "grant_id": grant_id,
+                "decision": "certified" if number % 2 else None,
+                "decided_by_id": comms[number % len(comms)].id if number % 2 else None,
+                "decided_at": s.now - dt.timedelta(days=1) if number % 2 else None,
+                "note": None,
+            }
+            for number, grant_id in enumerate(rows)
+        ],
+    )
+
+
+def grant_row(s: Seeding, channel_id: int, holder: Person) -> dict[str, Any]:
+    """A grant to ``holder`` on a channel, given by a member of comms."""
+    return {
+        "channel_id": channel_id,
+        "user_id": holder.id,
+        "person_name": holder.name,
+        "email": holder.email,
+        "organisation": None,
+        "platform_role": "editor",
+        "granted_by_id": s.crowd().comms[holder.id % len(s.crowd().comms)].id,
+        "granted_on": s.now.date(),
+        "expires_on": None,
+        "created_at": s.now,
+        "revoked_at": None,
+        "revoked_by_id": None,
+        "revoke_reason": None,
+    }
+
+
+def channel_roster(s: Seeding) -> None:
+    """``count`` people who hold a role on CH-0001 (always active), each their own."""
+    s.channels()
+    bench.bulk_insert(s.session, RosterGrant, [grant_row(s, 1, holder) for holder in s.crowd().staff[: s.count]])
+
+
 def credentials(s: Seeding) -> None:
+    """Secrets in custody, one in two due for rotation, each seen since by its own person who has
+    since left (the leavers' exposure)."""
     rows, versions, drafts, _secrets = bench.build_credentials(
         s.crowd().comms,  # type: ignore[arg-type]
         s.channels(),
@@ -237,10 +325,30 @@ def credentials(s: Seeding) -> None:
         s.now,
         s.rng,
     )
+    reasons = json.dumps([{"reason": "A person who saw it has left the Trust.", "at": s.now.isoformat()}])
+    for row in rows[::2]:
+        row.update(rotation_required=True, rotation_reasons_json=reasons)
     bench.bulk_insert(s.session, Credential, rows)
     bench.bulk_insert(s.session, CredentialVersion, versions)
     bench.reset_sequences(s.session, "credentials", "credential_versions")
     s.drafts += drafts
+    staff = s.crowd().staff
+    leavers = [staff[number % len(staff)] for number in range(len(rows))]
+    reveals = [
+        {
+            "credential_id": row["id"],
+            "version": 1,
+            "user_id": leaver.id,
+            "action": RevealAction.REVEAL.value,
+            "reason": "Posting the winter vaccination update.",
+            "occurred_at": row["rotated_at"] + dt.timedelta(minutes=5),
+        }
+        for row, leaver in zip(rows, leavers, strict=True)
+    ]
+    bench.bulk_insert(s.session, CredentialReveal, reveals)
+    s.session.execute(
+        update(User).where(User.id.in_({p.id for p in leavers})).values(active=False, deactivated_at=s.now)
+    )
 
 
 def findings(s: Seeding) -> None:
@@ -343,7 +451,7 @@ Seeder = Callable[[Seeding], None]
 PAGES: list[tuple[str, str, Seeder]] = [
     ("comms", "/channels", channels),
     ("comms", "/channels?per_page=100&sort=name&dir=desc", channels),
-    ("comms", "/channels/queue", channels),
+    ("comms", "/channels/queue", channel_requests),
     ("comms", "/channels/export.csv", channels),
     ("comms", "/charts/channels-by-platform.svg", channels),
     ("comms", "/posts", posts),
@@ -353,8 +461,10 @@ PAGES: list[tuple[str, str, Seeder]] = [
     ("comms", "/breaches?per_page=100", breach_reports),
     ("comms", "/roster", roster),
     ("comms", "/roster/export.csv", roster),
-    ("comms", "/roster/leavers", roster),
+    ("comms", "/roster/leavers", credentials),
     ("comms", "/access-reviews", access_reviews),
+    ("comms", "/access-reviews/AR-5000", review_items),
+    ("comms", "/channels/CH-0001/roster", channel_roster),
     ("comms", "/credentials", credentials),
     ("comms", "/monitoring", findings),
     ("comms", "/reports", monthly_reports),
@@ -379,15 +489,34 @@ PAGES: list[tuple[str, str, Seeder]] = [
     ("admin", "/admin/users", users),
     ("admin", "/admin/approvals", approvals),
     ("admin", "/outbox", messages),
+    ("admin", "/audit", audit_events),
+    ("auditor", "/channels", channels),
+    ("auditor", "/posts", posts),
+    ("auditor", "/media-contacts", media_contacts),
+    ("auditor", "/roster", roster),
+    ("auditor", "/access-reviews", access_reviews),
+    ("auditor", "/credentials", credentials),
+    ("auditor", "/monitoring", findings),
+    ("auditor", "/reports", monthly_reports),
+    # The API's lists, with a bearer token.
+    ("comms", "/api/v1/channels?per_page=100", channels),
+    ("comms", "/api/v1/posts?per_page=100", posts),
+    ("comms", "/api/v1/consents?per_page=100", consents),
+    ("comms", "/api/v1/media-contacts?per_page=100", media_contacts),
+    ("comms", "/api/v1/audit-events?per_page=100", audit_events),
+    ("staff", "/api/v1/channels", channels),
+    ("staff", "/api/v1/posts", posts),
+    ("staff", "/api/v1/consents", consents),
+    ("staff", "/api/v1/media-contacts", media_contacts),
 ]
 
 
-def statements(browser: Browser, path: str, count_queries: Callable[[], Any]) -> int:
+def statements(get: Callable[[], TestResponse], count_queries: Callable[[], Any]) -> int:
     """The statements of the page once it is warm (the first request may fill caches)."""
-    assert browser.get(path).status_code == 200, path
+    assert get().status_code == 200
     with count_queries() as counted:
-        response = browser.get(path)
-    assert response.status_code == 200, path
+        response = get()
+    assert response.status_code == 200
     return int(counted.n)
 
 
@@ -398,6 +527,7 @@ def test_the_page_runs_the_same_statements_for_10_and_200_records(
     app: Flask,
     connection: Connection,
     browser_as: Callable[..., Browser],
+    api_token: Callable[[User], dict[str, str]],
     count_queries: Callable[[], Any],
     role: str,
     path: str,
@@ -405,6 +535,11 @@ def test_the_page_runs_the_same_statements_for_10_and_200_records(
 ) -> None:
     browser = browser_as(role)
     me: User = browser.user  # type: ignore[attr-defined]
+    if path.startswith("/api/"):
+        headers, client = api_token(me), app.test_client()
+        get = functools.partial(client.get, path, headers=headers)
+    else:
+        get = functools.partial(browser.get, path)
     counts = {}
     for size in SIZES:
         session = db.session()
@@ -413,7 +548,7 @@ def test_the_page_runs_the_same_statements_for_10_and_200_records(
         try:
             seeder(Seeding(me, size, session))
             session.commit()
-            counts[size] = statements(browser, path, count_queries)
+            counts[size] = statements(get, count_queries)
         finally:
             session.commit()
             savepoint.rollback()
