@@ -25,6 +25,7 @@ import datetime as dt
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from registry import db
 from registry.audit.models import AuditAction
@@ -227,6 +228,10 @@ def flag(report: BreachReport, actor: User, *, note: str | None = None) -> Breac
 #: The filters of the list: only open or closed, which everyone who sees a case may know.
 FILTERS = {"open": "Open", "closed": "Closed"}
 
+#: Whether a case is stranded (comms may route it again) turns on its line manager's roles: load them
+#: with the cases, in one statement, rather than one per line manager.
+WITH_MANAGER_ROLES = joinedload(BreachReport.manager).selectinload(User.role_grants)
+
 
 def search(user: User, state: str = "") -> Select[BreachReport]:
     """The cases ``user`` may see, newest first; ``state`` "open" or "closed" narrows them."""
@@ -235,7 +240,10 @@ def search(user: User, state: str = "") -> Select[BreachReport]:
         conditions.append(BreachReport.status.in_([s.value for s in OPEN_STATUSES]))
     elif state == "closed":
         conditions.append(BreachReport.status == BreachStatus.CLOSED.value)
-    return select(BreachReport).where(*conditions).order_by(BreachReport.created_at.desc(), BreachReport.id.desc())
+    statement = select(BreachReport).where(*conditions)
+    if user.can(Permission.BREACH_ROUTE):
+        statement = statement.options(WITH_MANAGER_ROLES)
+    return statement.order_by(BreachReport.created_at.desc(), BreachReport.id.desc())
 
 
 def _item(report: BreachReport, status_label: str, *, needs_you: bool, since: dt.datetime | None = None) -> WorkItem:
@@ -252,8 +260,10 @@ def _item(report: BreachReport, status_label: str, *, needs_you: bool, since: dt
     )
 
 
-def _open_where(*conditions: ColumnElement[bool]) -> list[BreachReport]:
+def _open_where(*conditions: ColumnElement[bool], managers_roles: bool = False) -> list[BreachReport]:
     statement = select(BreachReport).where(*conditions).order_by(BreachReport.status_changed_at, BreachReport.id)
+    if managers_roles:
+        statement = statement.options(WITH_MANAGER_ROLES)
     return list(db.session().execute(statement).unique().scalars())
 
 
@@ -273,6 +283,7 @@ def _routing_items(user: User) -> list[WorkItem]:
                 BreachReport.status.in_([BreachStatus.WITH_MANAGER.value, BreachStatus.WITH_HR.value]),
             ),
         ),
+        managers_roles=True,
     ):
         if report.status_enum is BreachStatus.TO_ROUTE:
             items.append(_item(report, "Choose a line manager to send it to", needs_you=True))
