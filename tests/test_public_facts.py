@@ -3,22 +3,14 @@
 only reads neither takes SQLite's write lock nor commits.
 
 These tests run the application on a database of its own that commits for real (as production does),
-not in the suite's rolled-back transaction: the two-process test starts two gunicorn servers on it, as
-two hosts would be.
+not in the suite's rolled-back transaction. That another host's index follows within the bound is
+proved in ``tests/test_two_hosts.py``, with two gunicorn servers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +18,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, select
 
-from registry import PROJECT_ROOT, db
+from registry import db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor, verify_chain
 from registry.auth import passwords
@@ -37,12 +29,8 @@ from registry.auth.models import User, UserSession
 from registry.channels import services as channels
 from registry.channels.models import Channel
 from registry.verification import services as verification
-from registry.verification.index import FRESH_FOR
-from tests.conftest import TEST_AUDIT_KEYS, TEST_PASSWORD, _postgres_url, sign_in
+from tests.conftest import TEST_PASSWORD, _postgres_url, sign_in
 from tests.live_server import live_app, migrated_database
-
-#: What a poll may take beyond the bound: a reload of the index, and a slow machine.
-MARGIN_SECONDS = 2.0
 
 
 @dataclass
@@ -239,130 +227,6 @@ def test_a_get_that_notes_the_session_is_seen_still_commits_it(live: Flask, traf
     with live.app_context():
         seen = db.session().execute(select(UserSession.last_seen_at)).scalar_one()
         assert seen > earlier
-
-
-# --- two processes, as two hosts --------------------------------------------------------------------
-
-
-class Server:
-    """The application under gunicorn in a process of its own, with its own instance folder."""
-
-    LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
-
-    def __init__(self, name: str, url: str, folder: Path) -> None:
-        folder.mkdir(parents=True)
-        self.log = folder / "gunicorn.log"
-        environment = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")},
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "REGISTRY_DATABASE_URL": url,
-            "REGISTRY_INSTANCE_PATH": str(folder / "instance"),
-            "REGISTRY_AUDIT_KEYS": TEST_AUDIT_KEYS,
-            "REGISTRY_RATELIMIT_ENABLED": "false",
-        }
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", "127.0.0.1:0", "wsgi:app"],
-                cwd=PROJECT_ROOT,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.name = name
-        self.base = f"http://127.0.0.1:{self._port()}"
-
-    def _port(self) -> int:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            found = self.LISTENING.search(self.log.read_text(errors="replace"))
-            if found:
-                return int(found.group(1))
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise AssertionError(f"{self.name} did not start:\n{self.log.read_text(errors='replace')}")
-
-    def request(self, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = json.dumps(body).encode() if body is not None else None
-        sent = urllib.request.Request(self.base + path, data=data, headers=headers)
-        with urllib.request.urlopen(sent, timeout=60) as response:  # noqa: S310 (our own loopback server)
-            answer: dict[str, Any] = json.load(response)
-            return answer
-
-    def verify(self, handle: str) -> dict[str, Any]:
-        return self.request("/api/v1/verify?" + urllib.parse.urlencode({"platform": "x", "handle": handle}))
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-@pytest.fixture
-def two_hosts(own_database: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    servers: list[Server] = []
-    try:
-        for name in ("a", "b"):
-            servers.append(Server(name, own_database, tmp_path / name))
-        yield servers[0], servers[1]
-    finally:
-        for server in servers:
-            server.stop()
-
-
-def poll(ask: Any, until: Any) -> tuple[bool, Any]:
-    """Ask until the answer satisfies ``until``, for at most the bound and the margin."""
-    deadline = time.monotonic() + FRESH_FOR + MARGIN_SECONDS
-    answer = ask()
-    while not until(answer) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        answer = ask()
-    return until(answer), answer
-
-
-def test_a_channel_retired_through_one_host_stops_being_official_on_the_other(
-    live: Flask, own_database: str, two_hosts: tuple[Server, Server]
-) -> None:
-    """Host A retires a channel (the API, signed in as comms); host B, which had answered "official" from
-    its own index, answers "formerly official" within the bound. A change typed straight into the
-    database (no application involved) reaches B within the bound too."""
-    seeded = seed(live)
-    a, b = two_hosts
-    assert b.verify("ExampleHospital")["official"] is True
-    assert a.verify("ExampleHospital")["official"] is True
-    assert b.verify("ExampleWards")["channel"]["display_name"] == "ExampleWards official"
-
-    retired = a.request(
-        f"/api/v1/channels/{seeded.official.reference}/transitions",
-        {"action": "retire", "reason": "Merged into the main account."},
-        token=seeded.token,
-    )
-    assert retired["status"] == "retired"
-
-    flipped, answer = poll(
-        lambda: b.verify("ExampleHospital"), lambda v: (v["official"], v["formerly_official"]) == (False, True)
-    )
-    assert flipped, answer
-
-    engine = db.make_engine(own_database)
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                text("UPDATE channels SET display_name = 'Example Wards' WHERE id = :id"), {"id": seeded.other.id}
-            )
-    finally:
-        engine.dispose()
-    renamed, answer = poll(lambda: b.verify("ExampleWards"), lambda v: v["channel"]["display_name"] == "Example Wards")
-    assert renamed, answer
-    assert a.verify("ExampleWards")["channel"]["display_name"] == "Example Wards"
 
 
 # --- one process: its own changes ---------------------------------------------------------------------

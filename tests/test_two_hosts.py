@@ -6,7 +6,9 @@ production mode behind a (pretend) TLS-terminating proxy. They must agree:
 
 - a file uploaded through A downloads through B, byte for byte;
 - a session made on A works on B (and signing out on B ends it on A);
-- the rate limit is shared: the sign-in limit is reached at its configured count in total, not per host.
+- the rate limit is shared: the sign-in limit is reached at its configured count in total, not per host;
+- public verification on B follows a change made through A within the index's bound
+  (:data:`~registry.verification.index.FRESH_FOR`), and a change typed straight into the database too.
 
 Each check is a function taking :class:`TwoHosts` (both base addresses, a way to make people and to sign
 them in on either host, API tokens); a new check is one more such function and a one-line test.
@@ -39,7 +41,7 @@ import requests
 from flask import Flask
 from limits import parse_many
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import config as registry_config
 from registry import db
@@ -48,7 +50,9 @@ from registry.auth import mfa
 from registry.auth import services as accounts
 from registry.auth.models import User
 from registry.auth.passwords import hash_password
+from registry.channels import services as channels
 from registry.uploads.models import Upload
+from registry.verification.index import FRESH_FOR
 from registry.web.throttle import SIGN_IN_PER_ACCOUNT
 from tests.conftest import TEST_AUDIT_KEYS, TEST_PASSWORD, _postgres_url, enrol_two_factor, next_code
 from tests.live_server import live_app, migrated_database
@@ -57,6 +61,8 @@ from tests.test_consent import form as consent_form
 REDIS_URL = os.environ.get("REGISTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PROJECT = Path(__file__).resolve().parent.parent
 START_SECONDS = 90
+#: What a poll may take beyond the verification index's bound: a reload of the index, and a slow machine.
+MARGIN_SECONDS = 2.0
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
@@ -323,6 +329,77 @@ def the_rate_limit_is_shared(hosts: TwoHosts) -> None:
     assert statuses == expected
 
 
+def active_channel(hosts: TwoHosts, handle: str) -> tuple[str, int]:
+    """A channel on X with this handle, approved and live (through the services, committed): its
+    reference and id."""
+    requester, comms = hosts.person("staff"), hosts.person("comms")
+    with hosts.app.app_context(), db.transaction() as session:
+        channel = channels.request_channel(
+            channels.ChannelRequest(
+                platform="x",
+                handle=handle,
+                display_name=f"{handle} official",
+                department="Communications",
+                purpose="News for patients.",
+                audience="Patients and visitors.",
+                policy_acknowledged=True,
+            ),
+            session.get_one(User, requester.id),
+        )
+        for action in ("approve", "activate"):
+            channels.transition(channel, action, session.get_one(User, comms.id), reason="Set up for the test.")
+        return channel.reference, channel.id
+
+
+def verify_on(host: Host, handle: str) -> dict[str, Any]:
+    answer = requests.get(host.base + "/api/v1/verify", params={"platform": "x", "handle": handle}, timeout=30)
+    assert answer.status_code == 200, (answer.status_code, answer.text[:500])
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def within_the_bound(host: Host, handle: str, until: Any) -> tuple[bool, dict[str, Any]]:
+    """Ask ``host`` until its answer satisfies ``until``, for at most the bound and the margin."""
+    deadline = time.monotonic() + FRESH_FOR + MARGIN_SECONDS
+    answer = verify_on(host, handle)
+    while not until(answer) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        answer = verify_on(host, handle)
+    return until(answer), answer
+
+
+def verification_on_b_follows_a_change_made_through_a(hosts: TwoHosts) -> None:
+    """B has answered "official" from its own index; A retires the channel (the API, as comms), and
+    within the bound B answers "formerly official". A display name changed in plain SQL (no application
+    involved) reaches B within the bound too."""
+    tag = secrets.token_hex(3)
+    retiring, renamed = f"Hosp{tag}", f"Wards{tag}"
+    reference, _ = active_channel(hosts, retiring)
+    _, other = active_channel(hosts, renamed)
+    assert verify_on(hosts.b, retiring)["official"] is True
+    assert verify_on(hosts.a, retiring)["official"] is True
+    assert verify_on(hosts.b, renamed)["channel"]["display_name"] == f"{renamed} official"
+
+    retired = Visitor().request(
+        hosts.a,
+        "POST",
+        f"/api/v1/channels/{reference}/transitions",
+        json={"action": "retire", "reason": "Merged into the main account."},
+        headers=hosts.api_token(hosts.person("comms")),
+    )
+    assert retired.status_code == 200, (retired.status_code, retired.text[:500])
+    assert retired.json()["status"] == "retired"
+    flipped, answer = within_the_bound(
+        hosts.b, retiring, lambda v: (v["official"], v["formerly_official"]) == (False, True)
+    )
+    assert flipped, answer
+
+    with hosts.app.app_context(), db.database().engine.begin() as connection:
+        connection.execute(text("UPDATE channels SET display_name = 'Example Wards' WHERE id = :id"), {"id": other})
+    changed, answer = within_the_bound(hosts.b, renamed, lambda v: v["channel"]["display_name"] == "Example Wards")
+    assert changed, answer
+
+
 # --- one test per check -----------------------------------------------------------------------------------
 
 
@@ -336,3 +413,7 @@ def test_a_session_made_on_a_works_on_b(two_hosts: TwoHosts) -> None:
 
 def test_the_rate_limit_is_shared(two_hosts: TwoHosts) -> None:
     the_rate_limit_is_shared(two_hosts)
+
+
+def test_verification_on_b_follows_a_change_made_through_a(two_hosts: TwoHosts) -> None:
+    verification_on_b_follows_a_change_made_through_a(two_hosts)
