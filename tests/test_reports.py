@@ -1044,3 +1044,50 @@ def test_a_months_trail_check_and_statements_do_not_grow_with_earlier_history(
     # With no checkpoint before the month, the check runs from the genesis (the people's own events
     # were recorded first, today).
     assert month_checked(2025, 1)[0] == earlier + 20
+
+
+def test_a_month_rewritten_and_hidden_behind_a_later_checkpoint_is_still_found(
+    app: Flask, people: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attacker with the database but not the audit key rewrites a March event, then moves the time of
+    the event a later checkpoint signed (leaving its stored hash) to before March, so that checkpoint
+    would be chosen as the start and the rewritten event skipped. The report still says the trail is
+    broken: a checkpoint signed after the month began is never the start, and the start event's hash is
+    worked out again from its fields."""
+    comms = people["comms"]
+    moment = [utc(2024, 1, 1)]
+    monkeypatch.setattr(db, "utcnow", lambda: moment[0])
+
+    def sign_ins(count: int, start: dt.datetime) -> None:
+        for n in range(count):
+            moment[0] = start + dt.timedelta(minutes=n)
+            audit.record(AuditAction.USER_SIGN_IN, "user", comms.id, actor=comms)
+        db.session().commit()
+
+    def intact() -> bool:
+        computed = report_figures.compute(2025, 3, now=utc(2025, 12, 1))
+        return bool(computed["audit"]["chain_intact"])
+
+    sign_ins(5, uk(2025, 1, 10))
+    take_checkpoint(now=utc(2025, 2, 1))
+    sign_ins(5, uk(2025, 3, 10))
+    take_checkpoint(now=utc(2025, 3, 20))
+    sign_ins(3, uk(2025, 3, 25))
+    session = db.session()
+    march = session.scalars(
+        select(AuditEvent.seq)
+        .where(AuditEvent.occurred_at >= utc(2025, 3, 1), AuditEvent.occurred_at < utc(2025, 4, 1))
+        .order_by(AuditEvent.seq)
+    ).all()
+    rewritten, signed_on_the_20th = march[0], march[4]
+    assert intact()
+
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.execute(text("DROP TRIGGER audit_events_no_update"))
+    else:
+        connection.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+    session.execute(update(AuditEvent).where(AuditEvent.seq == rewritten).values(actor="someone else"))
+    assert not intact()
+    session.execute(update(AuditEvent).where(AuditEvent.seq == signed_on_the_20th).values(occurred_at=utc(2025, 2, 15)))
+    assert not intact()

@@ -510,8 +510,10 @@ def verify_span(
     *,
     keyring: AuditKeyring | None = None,
     checkpoint_file: Path | None = None,
+    signed_before: dt.datetime | None = None,
 ) -> tuple[ChainReport, Checkpoint | None]:
-    """Check the trail from the latest signed checkpoint of event ``after_seq`` or earlier through
+    """Check the trail from the latest signed checkpoint of event ``after_seq`` or earlier (and, given
+    ``signed_before``, signed before that moment) through
     event ``through_seq``, relying on that checkpoint's signed hash for everything before it; returns
     the report and the checkpoint it started from (None: it started at the genesis).
 
@@ -538,10 +540,18 @@ def verify_span(
     if isinstance(signed, ChainReport):
         return signed, None
     walk = _Walk(session, keyring, anchor.chain_id, signed, batch_size)
-    start = max((c for c in signed.own if 0 < c.seq <= min(after_seq, through_seq)), key=lambda c: c.seq, default=None)
+    start = max(
+        (
+            c
+            for c in signed.own
+            if 0 < c.seq <= min(after_seq, through_seq) and (signed_before is None or c.moment < signed_before)
+        ),
+        key=lambda c: c.seq,
+        default=None,
+    )
     if start is not None:
         table = AuditEvent.__table__
-        row = session.execute(select(table).where(table.c.seq == start.seq)).mappings().one_or_none()
+        row = session.execute(select(*_trail()).where(table.c.seq == start.seq)).mappings().one_or_none()
         if row is None or not hmac.compare_digest(start.hash, str(row["hash"])):
             held = "nothing" if row is None else f"{shown(row['hash'])[:12]}…"
             problem = (
@@ -549,9 +559,13 @@ def verify_span(
                 "(this event, or the trail before it, was rewritten)."
             )
             return walk.report(False, start.seq, row["id"] if row else None, problem), start
+        # The stored hash matching the signature is not enough: the start event's own fields (its time
+        # above all, which chose this checkpoint) must still give that hash, or someone moved the start.
+        walk.rules.previous = "unknown"
+        if (problem := walk.rules.problem(row, str(row["prev_hash"]))) is not None:
+            return walk.report(False, start.seq, row["id"], problem), start
         walk.expected_prev, walk.expected_seq = start.hash, start.seq + 1
         walk.last_key_id = row["key_id"]
-        walk.rules.previous = "unkeyed" if row["key_id"] is None else "keyed"
     failure = walk.check(start.seq if start else None, through_seq)
     if failure is not None:
         return failure, start

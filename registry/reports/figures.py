@@ -439,8 +439,10 @@ def _last_event(before: dt.datetime) -> tuple[int, str] | None:
 
 
 def chain_check(period: Period, head_seq: int) -> ChainReport:
-    """Check the trail through the month's last event, ``head_seq``, starting from the latest signed
-    checkpoint of an event from before the month began (from the genesis when there is none).
+    """Check the trail through the month's last event, ``head_seq``, starting from the latest checkpoint
+    signed before the month began, of an event from before it (from the genesis when there is none).
+    The start event's own hash is worked out again from its fields, so moving an event's time to
+    choose a later start is found.
 
     What ``chain_intact`` then asserts: when the report was generated, the month's events and those
     since that checkpoint linked, by the chain's rules, to the head the checkpoint signed; so nobody
@@ -450,7 +452,7 @@ def chain_check(period: Period, head_seq: int) -> ChainReport:
     the month's activity (and the time since the checkpoint), not the trail's length.
     """
     before = _last_event(period.start)
-    report, _start = verify_span(before[0] if before else 0, head_seq)
+    report, _start = verify_span(before[0] if before else 0, head_seq, signed_before=period.start)
     return report
 
 
