@@ -33,6 +33,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Result,
+    Select,
     String,
     create_engine,
     event,
@@ -197,6 +198,8 @@ def writes(statement: str, context: Any) -> bool:
     if context.isinsert or context.isupdate or context.isdelete:
         return True  # PostgreSQL's WITH … INSERT, say
     compiled = getattr(context, "compiled", None)
+    if statement.lstrip()[:4].upper() == "WITH" and not isinstance(getattr(compiled, "statement", None), Select):
+        return True  # text("WITH … UPDATE …"): nothing says it only reads
     # SQLAlchemy keeps a statement's FOR UPDATE in this attribute; no public accessor exists.
     return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
 

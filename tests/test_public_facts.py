@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, literal, select, text
+from sqlalchemy.orm import Session
 
 from registry import db
 from registry.audit.models import AuditEvent
@@ -28,6 +29,7 @@ from registry.auth import services as accounts
 from registry.auth.models import User, UserSession
 from registry.channels import services as channels
 from registry.channels.models import Channel
+from registry.verification import index
 from registry.verification import services as verification
 from tests.conftest import TEST_PASSWORD, _postgres_url, sign_in
 from tests.live_server import live_app, migrated_database
@@ -252,3 +254,57 @@ def test_a_change_shows_at_once_to_its_own_session_and_to_the_process_once_commi
     db.session().commit()
     answer = client.get("/api/v1/verify?platform=x&handle=ExampleClinic").get_json()
     assert (answer["official"], answer["formerly_official"]) == (False, True)
+
+
+def test_a_write_spelled_with_a_common_table_expression_counts_as_a_write(tmp_path: Path) -> None:
+    """In a reading session (a GET's), ``text("WITH … INSERT …")`` writes under the lock inside the
+    request's transaction, so a rollback undoes it (it is not saved at once, outside the unit of work);
+    a ``WITH`` built as a query still only reads."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'cte.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        session = Session(bind=engine.execution_options(**{db.READING: True}))
+        numbers = select(literal(1).label("x")).cte("numbers")
+        session.execute(select(numbers.c.x))
+        assert not session.connection().info.get("registry.wrote")
+        session.execute(text("WITH v AS (SELECT 1 AS x) INSERT INTO t SELECT x FROM v"))
+        assert session.connection().info.get("registry.wrote")
+        session.rollback()
+        session.close()
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_an_index_whose_version_came_back_to_the_same_number_is_reloaded_within_the_backstop(
+    live: Flask, own_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restored from a backup (or failed over) can hold the very version number a process
+    loaded, with other facts. Within :data:`~registry.verification.index.RELOAD_AT_LEAST` the process
+    reloads anyway."""
+    seeded = seed(live)
+    monkeypatch.setattr(index, "FRESH_FOR", 0.0)
+    client = live.test_client()
+    shown = client.get("/api/v1/verify?platform=x&handle=ExampleWards").get_json()["channel"]["display_name"]
+    assert shown == "ExampleWards official"
+
+    engine = db.make_engine(own_database)
+    try:
+        with engine.begin() as connection:
+            version = connection.execute(text("SELECT version FROM public_facts_version")).scalar_one()
+            connection.execute(
+                text("UPDATE channels SET display_name = 'Example Wards' WHERE id = :id"), {"id": seeded.other.id}
+            )
+        with engine.begin() as connection:  # as restored: the same number, other facts
+            connection.execute(text("UPDATE public_facts_version SET version = :v"), {"v": version})
+    finally:
+        engine.dispose()
+
+    def shown_now() -> str:
+        return str(client.get("/api/v1/verify?platform=x&handle=ExampleWards").get_json()["channel"]["display_name"])
+
+    assert shown_now() == "ExampleWards official"  # the version alone cannot tell
+    monkeypatch.setattr(index, "RELOAD_AT_LEAST", 0.0)
+    assert shown_now() == "Example Wards"

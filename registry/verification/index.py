@@ -6,7 +6,7 @@ keys of the official ones, and the accounts with an open unauthorised-account fi
 the public may see is held (no requester, no purpose, nothing in custody).
 
 The index is fresh, in every process of every host, within :data:`FRESH_FOR`: database triggers
-(migration 0016) move ``public_facts_version`` in the transaction of every change to those tables,
+(migration 0018) move ``public_facts_version`` in the transaction of every change to those tables,
 however it is made, and a process reads that one row at most once per :data:`FRESH_FOR`, reloading
 the index when it moved. A change committed by this process's own sessions makes the next question
 reload at once; after any database error the next question reads the version again (so an
@@ -43,6 +43,10 @@ from registry.verification.models import WATCHED, WATCHED_TABLES, PublicFactsVer
 
 #: The longest a process answers from an index without checking that it is still the database's.
 FRESH_FOR: Final = 1.0
+#: The longest a process keeps an index whose version has not moved. A backstop: the version only says
+#: "changed" if it differs, and a database restored from a backup, or failed over to a replica that was
+#: behind, could come back to the very number this process holds, with other facts.
+RELOAD_AT_LEAST: Final = 60.0
 #: How many (channel, key) pairs a lookalike search looks through, lowest channel id first: the query
 #: it replaces read at most 50 rows, and its answers stay the same.
 LOOKALIKE_ROWS: Final = 50
@@ -132,6 +136,7 @@ class _Cache:
         self.lock = threading.Lock()
         self.facts: PublicFacts | None = None
         self.checked_at = -math.inf
+        self.loaded_at = -math.inf
         #: Set when a session of this process changed the facts: reload without waiting for the version.
         self.changed = True
 
@@ -148,8 +153,14 @@ class _Cache:
             try:
                 with db.database().new_session(reading=True) as session:
                     version = read_version(session)
-                    if changed or facts is None or version != facts.version:
+                    if (
+                        changed
+                        or facts is None
+                        or version != facts.version
+                        or started - self.loaded_at >= RELOAD_AT_LEAST
+                    ):
                         facts = self.facts = load(session, version)
+                        self.loaded_at = started
             except BaseException:
                 self.changed = self.changed or changed
                 raise

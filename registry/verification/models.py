@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from registry.db import Base, BigIntId
 
 #: The tables verification reads, each with the columns whose change it shows (None: any change).
-#: Database triggers (migration 0016) move the version whenever a row of theirs is added or removed,
+#: Database triggers (migration 0018) move the version whenever a row of theirs is added or removed,
 #: or one of those columns changes, however the change is made.
 WATCHED: Final[dict[str, frozenset[str] | None]] = {
     "channels": frozenset({"platform", "handle", "url", "display_name", "department", "status", "status_changed_at"}),
