@@ -400,6 +400,46 @@ def test_0016_stops_and_changes_nothing_when_a_file_is_missing_or_changed(
     assert moved == 3
 
 
+def test_0016_reads_only_the_files_the_registry_stored(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone who can write to the database or the folder cannot make the move read another file: a row
+    whose stored name climbs out of the folder, and a stored file replaced by a link to a file elsewhere
+    (with the very bytes and hash), are named and refused, and nothing changes."""
+    instance = tmp_path / "instance"
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "0015"))
+    loaded = load_uploads_before_0016(empty_database, instance, FILES)
+    (climbing_id, _), (linked_id, (linked_name, linked_data)) = loaded.items()
+    folder = instance / "uploads"
+    outside = tmp_path / "elsewhere.pdf"
+    outside.write_bytes(linked_data)
+    (folder / linked_name).unlink()
+    (folder / linked_name).symlink_to(outside)
+    engine = db.make_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE uploads SET stored_name = '../../elsewhere.pdf' WHERE id = :id"), {"id": climbing_id}
+            )
+    finally:
+        engine.dispose()
+
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(instance))
+    app = create_app(settings_for(empty_database))
+    try:
+        refused = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    finally:
+        db.database(app).engine.dispose()
+    assert refused.exit_code == 1
+    assert refused.output.splitlines()[:3] == [
+        "Error: Nothing was changed: 2 of 2 uploaded files cannot be moved into the database.",
+        f"  - upload {climbing_id}: {folder / '../../elsewhere.pdf'} is not read: its stored name is not one the "
+        "Registry gives (the row was changed)",
+        f"  - upload {linked_id}: {folder / linked_name} is a link, not the stored file",
+    ]
+    assert read(empty_database, current_revision) == "0015"
+
+
 #: The revision that adds the public facts' version row and its triggers.
 PUBLIC_FACTS = "0018"
 

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
+import stat
 from pathlib import Path
 
 import click
@@ -38,6 +40,10 @@ branch_labels = None
 depends_on = None
 
 FOLDER = "uploads"
+#: The names the Registry gave stored files (``secrets.token_hex(16)``): nothing else is read.
+STORED_NAME = re.compile(r"[0-9a-f]{32}")
+#: Larger than any upload the Registry accepted (10 MB): a bigger file is not one of them.
+LARGEST = 16 * 1024 * 1024
 
 uploads = sa.table(
     "uploads",
@@ -64,23 +70,48 @@ def _folder(purpose: str) -> Path:
     return Path(instance_path) / FOLDER
 
 
+class _Unreadable(Exception):
+    """Why a stored file is not read (its name, or what is at its path)."""
+
+
+def _read(folder: Path, stored_name: str) -> bytes:
+    """The bytes of ``<folder>/<stored_name>``: only a regular file with a name the Registry gives, not
+    through a link, and no larger than any upload; :class:`FileNotFoundError` when there is none."""
+    if not STORED_NAME.fullmatch(stored_name or ""):
+        raise _Unreadable("its stored name is not one the Registry gives (the row was changed)")
+    fd = os.open(folder / stored_name, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        found = os.fstat(handle.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            raise _Unreadable("it is not a regular file")
+        if found.st_size > LARGEST:
+            raise _Unreadable("it is larger than any upload the Registry accepts")
+        return handle.read(LARGEST + 1)
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     rows = bind.execute(sa.select(uploads.c.id, uploads.c.stored_name, uploads.c.sha256).order_by(uploads.c.id)).all()
-    paths: list[tuple[int, Path]] = []
+    paths: list[tuple[int, str, str]] = []
     problems: list[str] = []
     folder = _folder("move into the database") if rows else Path()
     for upload_id, stored_name, sha256 in rows:
         path = folder / stored_name
         try:
-            data = path.read_bytes()
+            data = _read(folder, stored_name)
         except FileNotFoundError:
             problems.append(f"upload {upload_id}: {path} is missing")
+            continue
+        except OSError:  # O_NOFOLLOW met a link
+            problems.append(f"upload {upload_id}: {path} is a link, not the stored file")
+            continue
+        except _Unreadable as exc:
+            problems.append(f"upload {upload_id}: {path} is not read: {exc}")
             continue
         if hashlib.sha256(data).hexdigest() != sha256:
             problems.append(f"upload {upload_id}: {path} does not match its SHA-256 (it changed after it was stored)")
             continue
-        paths.append((upload_id, path))
+        paths.append((upload_id, stored_name, sha256))
     if problems:
         raise click.ClickException(
             f"Nothing was changed: {len(problems)} of {len(rows)} uploaded files cannot be moved into the database.\n"
@@ -99,8 +130,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("upload_id", name=op.f("pk_upload_contents")),
     )
-    for upload_id, path in paths:  # one file in memory at a time
-        bind.execute(sa.insert(upload_contents).values(upload_id=upload_id, data=path.read_bytes()))
+    for upload_id, stored_name, sha256 in paths:  # one file in memory at a time, checked again as it goes in
+        data = _read(folder, stored_name)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise click.ClickException(
+                f"Nothing was changed: upload {upload_id} ({folder / stored_name}) changed while it was being moved."
+            )
+        bind.execute(sa.insert(upload_contents).values(upload_id=upload_id, data=data))
     with op.batch_alter_table("uploads", schema=None) as batch_op:
         batch_op.drop_constraint("uq_uploads_stored_name", type_="unique")
         batch_op.drop_column("stored_name")
