@@ -562,8 +562,8 @@ def verify_span(
         # The stored hash matching the signature is not enough: the start event's own fields (its time
         # above all, which chose this checkpoint) must still give that hash, or someone moved the start.
         walk.rules.previous = "unknown"
-        if (problem := walk.rules.problem(row, str(row["prev_hash"]))) is not None:
-            return walk.report(False, start.seq, row["id"], problem), start
+        if (moved := walk.rules.problem(row, str(row["prev_hash"]))) is not None:
+            return walk.report(False, start.seq, row["id"], moved), start
         walk.expected_prev, walk.expected_seq = start.hash, start.seq + 1
         walk.last_key_id = row["key_id"]
     failure = walk.check(start.seq if start else None, through_seq)
