@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, LargeBinary, Select, func, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ARRAY, BigInteger, LargeBinary, Select, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from registry import db
