@@ -1,8 +1,11 @@
 """Start-up: what the app imports when a process starts (each command, each gunicorn worker).
 
 Libraries only some requests need are imported when first used: matplotlib when a chart is drawn,
-Alembic by the ``db`` commands, scim2-models on the first SCIM request. Which modules a start loads
-is behaviour; how long it takes belongs in the bench.
+Alembic by the ``db`` commands, scim2-models on the first SCIM request, pikepdf when a PDF is
+examined, zxcvbn when a password is judged, and Authlib and joserfc only where an OpenID provider
+is configured (none is here). The API's pydantic models are declared at import but built on first
+use. Which modules a start loads, and which models it builds, is behaviour; how long it takes
+belongs in the bench.
 """
 
 from __future__ import annotations
@@ -12,21 +15,67 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from registry import PROJECT_ROOT
+from registry.uploads import pdf_scan
+from registry.uploads import services as uploads
 
-LAZY = ("matplotlib", "alembic", "scim2_models")
+LAZY = ("matplotlib", "alembic", "scim2_models", "pikepdf", "zxcvbn", "authlib", "joserfc")
+
+BUILT_MODELS = """
+from registry.api.operations import Body, Out, Query
+
+def every(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from every(sub)
+
+def concrete(model):  # not an open generic such as Paged itself (pydantic builds those at once)
+    return not model.__pydantic_generic_metadata__["parameters"]
+
+models = {m for base in (Body, Out, Query) for m in every(base) if concrete(m)}
+built = sorted(m.__qualname__ for m in models if m.__pydantic_complete__)
+"""
 
 
-def test_starting_the_app_does_not_import_what_only_some_requests_need(tmp_path: Path) -> None:
+def start(tmp_path: Path, script: str) -> Any:
+    """Run ``import wsgi`` (the app made as gunicorn and ``flask`` make it) then ``script`` in a new
+    process without OpenID or other optional settings; what ``script`` leaves in ``answer``."""
     env = {name: value for name, value in os.environ.items() if not name.startswith(("REGISTRY_", "FLASK_"))}
     env |= {
         "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
         "REGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
     }
-    script = f"import sys, json, wsgi; print(json.dumps([m for m in {list(LAZY)!r} if m in sys.modules]))"
+    code = f"import sys, json, wsgi\n{script}\nprint(json.dumps(answer))"
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_starting_the_app_does_not_import_what_only_some_requests_need(tmp_path: Path) -> None:
+    assert start(tmp_path, f"answer = [m for m in {list(LAZY)!r} if m in sys.modules]") == []
+
+
+def test_starting_the_app_builds_no_api_model_and_a_request_builds_those_it_uses(tmp_path: Path) -> None:
+    """The models are built on first use (pydantic's ``defer_build``); then they work: the OpenAPI
+    document, which needs every one, is served."""
+    assert start(tmp_path, BUILT_MODELS + "answer = built") == []
+    used = start(
+        tmp_path,
+        BUILT_MODELS.replace("built = ", "before = ")
+        + "client = wsgi.app.test_client()\n"
+        + "document = client.get('/api/v1/openapi.json')\n"
+        + "answer = [document.status_code, len(document.get_json()['components']['schemas']) > 0]\n"
+        + BUILT_MODELS
+        + "answer += [len(built) > 0]",
+    )
+    assert used == [200, True, True]
+    assert start(tmp_path, BUILT_MODELS + "answer = len(models)") > 20
+
+
+def test_the_upload_budget_is_the_pdf_checks_own_limit() -> None:
+    """Written out in the upload services (so they need not import pikepdf); it must stay the same."""
+    assert uploads.CHECK_SECONDS == pdf_scan.WALL_SECONDS

@@ -276,7 +276,7 @@ class Body(BaseModel):
     the fields that must be given (not null or empty) and what to tell a client who left one out.
     ``extra`` is the rest of the object's schema (``anyOf`` branches, a description)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     needed: ClassVar[dict[str, str]] = {}
     required: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[dict[str, Any]] = {}
@@ -311,7 +311,7 @@ class Body(BaseModel):
 class Query(BaseModel):
     """The query string (the first value of each parameter). Unknown parameters are ignored."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     @classmethod
     def read(cls: type[M], *parsers: Callable[[], Any]) -> tuple[M, list[Any]]:
@@ -337,7 +337,7 @@ class Query(BaseModel):
 class Out(BaseModel):
     """A response body: closed, so that the document lists every field it can hold."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     #: Named in the document's components even where only other models hold it.
     named: ClassVar[bool] = False
 

@@ -14,18 +14,16 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.flask_client import OAuth
-from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from flask import Flask, current_app
-from joserfc import errors as jose_errors
-from joserfc import jwt
-from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 
 from config import OidcSettings
+
+# Authlib and joserfc are imported where a provider is configured or a token is read: most
+# deployments' processes never need them, and they cost start-up time in every one.
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +111,9 @@ def init_app(app: Flask) -> None:
     configured: OidcSettings | None = app.extensions["registry.settings"].oidc
     if configured is None:
         return
+    from authlib.integrations.flask_client import OAuth
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
     # Authlib logs the PKCE verifier at DEBUG: never let a debug log level reach it.
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger("authlib").getEffectiveLevel()))
     oauth = OAuth()
@@ -139,6 +140,8 @@ def init_app(app: Flask) -> None:
 
 def _reason_of(exc: Exception) -> str:
     """A short, fixed description of why a token was refused (never the token's content)."""
+    from joserfc import errors as jose_errors
+
     if isinstance(exc, jose_errors.ExpiredTokenError):
         return "expired token"
     if isinstance(exc, jose_errors.ClaimError):
@@ -163,6 +166,9 @@ def complete_sign_in() -> tuple[Claims, Mapping[str, Any]]:
 
     Returns the claims and the raw validated claim set; raises :class:`Refused`.
     """
+    from authlib.integrations.base_client import OAuthError
+    from joserfc import errors as jose_errors
+
     configured = settings()
     assert configured is not None
     try:
@@ -286,6 +292,8 @@ def metadata() -> dict[str, Any]:
 
 def _key_set(*, force: bool) -> KeySet:
     """The provider's keys; ``force``: fetched again (a new key id), unless that happened moments ago."""
+    from joserfc.jwk import KeySet
+
     oauth = current_app.extensions[EXTENSION]
     now = time.monotonic()
     fetched = getattr(oauth, "registry_keys_fetched", None)
@@ -309,6 +317,10 @@ def check_logout_token(raw: str) -> LogoutToken:
     """OpenID Connect Back-Channel Logout 1.0, section 2.6: a logout token signed by the provider, for
     this client, recent, with the logout event, a ``sub`` or ``sid``, a ``jti`` and no ``nonce``.
     (The caller refuses a ``jti`` seen before.) Raises :class:`Refused`."""
+    from joserfc import errors as jose_errors
+    from joserfc import jwt
+    from joserfc.jws import JWSRegistry
+
     configured = settings()
     assert configured is not None
     if not raw or len(raw) > 16_384:

@@ -9,17 +9,24 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from flask import current_app, has_app_context
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 _PHC = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
-_COMMON = frozenset(FREQUENCY_LISTS["passwords"])
+
+
+@cache
+def _common() -> frozenset[str]:
+    """zxcvbn's list of the most common passwords (zxcvbn is loaded when a password is first judged,
+    not at every process's start)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 @dataclass(frozen=True)
@@ -95,9 +102,12 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
         return f"Your password must be at least {MIN_LENGTH} characters long."
     if len(password) > MAX_LENGTH:
         return f"Your password must be {MAX_LENGTH} characters or fewer."
-    if password.lower() in _COMMON or password.strip().lower() in _COMMON:
+    common = _common()
+    if password.lower() in common or password.strip().lower() in common:
         return "That password is one of the most commonly used passwords. Choose another."
     user_inputs = [part for part in re.split(r"[@.\s_-]+", f"{email} {name}".lower()) if len(part) >= 3]
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:100], user_inputs=user_inputs)
     if result["score"] < 3:
         warning = result["feedback"].get("warning") or "It would be easy to guess."

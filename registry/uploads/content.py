@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, JpegImagePlugin
 
-from registry.uploads import pdf_scan
 from registry.uploads.models import UploadType
 
 ACCEPTED = "a PNG, JPEG, GIF or WebP image, or a PDF"
@@ -120,6 +119,9 @@ def _check_pdf(name: str, data: bytes, seconds: float) -> bytes:
             f"{name}: the PDF is incomplete (it has no end-of-file marker). "
             "Save it as a PDF again and upload the new copy.",
         )
+    # Imported here, where a PDF is examined: pikepdf (qpdf) costs every process's start-up otherwise.
+    from registry.uploads import pdf_scan
+
     verdict = pdf_scan.check(data, seconds=seconds)
     if verdict.outcome == "clean":
         return verdict.data

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import ARRAY, BigInteger, LargeBinary, Select, func, literal, select, update
+from sqlalchemy.orm import Session
 
 from registry import db
 from registry.auth.models import UserTotp, totp_aad
@@ -41,8 +42,8 @@ class KeyRotation:
     """Moves sealed secrets onto the primary master key, a batch at a time.
 
     Each batch reads only what rewrapping a data key takes (not the ciphertext, which does not
-    change) and writes the new wrapped keys back in one executemany UPDATE by primary key, in
-    core statements: no ORM objects or session bookkeeping per secret. A cursor keeps later
+    change) and writes the new wrapped keys back by primary key in one UPDATE per batch (see
+    :func:`_write_rewrapped`): no ORM objects or session bookkeeping per secret. A cursor keeps later
     batches from re-reading rows already moved. Each batch is the caller's transaction, so an
     interrupted rotation loses nothing: every secret stays under the old key or the new one, and
     a rerun (a new KeyRotation) picks up whatever is left. Credential versions already loaded in
@@ -73,22 +74,16 @@ class KeyRotation:
             .with_for_update(of=CredentialVersion, skip_locked=True)
         ).all()
         if rows:
-            versions: Any = CredentialVersion.__table__
-            session.execute(
-                update(versions)
-                .where(versions.c.id == bindparam("version_id"))
-                .values(key_id=bindparam("primary"), wrapped_key=bindparam("rewrapped")),
-                [
-                    {
-                        "version_id": row.id,
-                        "primary": primary,
-                        "rewrapped": sealer.rewrapped_key(
-                            row.key_id, row.wrapped_key, version_aad(row.channel_id, row.kind, row.version)
-                        ),
-                    }
-                    for row in rows
-                ],
-            )
+            rewrapped = [
+                (
+                    row.id,
+                    sealer.rewrapped_key(
+                        row.key_id, row.wrapped_key, version_aad(row.channel_id, row.kind, row.version)
+                    ),
+                )
+                for row in rows
+            ]
+            _write_rewrapped(session, primary, rewrapped)
             self.after_id = rows[-1].id
         done = len(rows)
         if done < size:
@@ -109,6 +104,33 @@ class KeyRotation:
                 done += 1
         session.flush()
         return done
+
+
+def _write_rewrapped(session: Session, primary: str, rewrapped: list[tuple[int, bytes]]) -> None:
+    """Set each credential version ``(id, wrapped key)`` under ``primary``: one statement per batch.
+
+    PostgreSQL takes the batch as two arrays joined back by id (psycopg would otherwise send an
+    executemany as one statement per row). SQLite gets a plain executemany through the driver,
+    which loops in C, past SQLAlchemy's per-row parameter handling (a third of the command's time).
+    """
+    versions: Any = CredentialVersion.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        batch = (
+            func.unnest(
+                literal([version_id for version_id, _ in rewrapped], ARRAY(BigInteger)),
+                literal([key for _, key in rewrapped], ARRAY(LargeBinary)),
+            )
+            .table_valued("id", "wrapped_key")
+            .render_derived(name="rewrapped")
+        )
+        session.execute(
+            update(versions).where(versions.c.id == batch.c.id).values(key_id=primary, wrapped_key=batch.c.wrapped_key)
+        )
+    else:
+        session.connection().exec_driver_sql(
+            "UPDATE credential_versions SET key_id = ?, wrapped_key = ? WHERE id = ?",
+            [(primary, key, version_id) for version_id, key in rewrapped],
+        )
 
 
 def rewrap_batch(batch_size: int) -> int:
