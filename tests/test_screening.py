@@ -364,9 +364,25 @@ def test_dr_is_not_a_cue_for_a_name() -> None:
     assert found("Mr Ahmed, whose consultant is Dr Jones") == [("patient_name", "Mr Ahmed")]
 
 
-def test_long_and_hostile_input_is_screened_quickly() -> None:
+BENIGN_POST = "Our new ward opens on Monday. Visiting is 2pm to 8pm; please wash your hands. "
+
+
+def best_of(runs: int, text: str) -> float:
+    """The quickest of a few screenings: what the work costs, not what the machine was doing."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        screen(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_long_and_hostile_input_is_screened_in_linear_time() -> None:
     """Each pattern is anchored so that screening stays linear: no input of the largest size
-    the API accepts can keep a worker busy."""
+    the API accepts can keep a worker busy. Measured against an ordinary post of the same
+    length in the same run (a wall-clock limit failed CI on a loaded machine under coverage):
+    every hostile text screens within 11x of it here, and backtracking that grows with the
+    square of the length would be hundreds of times slower at 20,000 characters."""
     hostile = [
         "0" * MAX_TEXT,
         "1 " * (MAX_TEXT // 2),
@@ -389,10 +405,11 @@ def test_long_and_hostile_input_is_screened_quickly() -> None:
         "patient SARAH " * (MAX_TEXT // 14),
         "Mr JOHN " * (MAX_TEXT // 8),
     ]
+    benign = (BENIGN_POST * (MAX_TEXT // len(BENIGN_POST) + 1))[:MAX_TEXT]
     for text in hostile:
-        started = time.perf_counter()
-        screen(text[:MAX_TEXT])
-        assert time.perf_counter() - started < 1.0, text[:20]
+        hostile_seconds = best_of(3, text[:MAX_TEXT])
+        benign_seconds = best_of(3, benign)
+        assert hostile_seconds < 60 * benign_seconds, (text[:20], hostile_seconds, benign_seconds)
 
 
 # --- measured on a corpus of realistic posts --------------------------------------------------
