@@ -344,6 +344,19 @@ def test_the_breach_card_counts_every_case_and_lists_the_oldest_few(
     assert "reputational risk: with hr" not in both.lower()  # asked of them as HR, not shown for information
 
 
+def test_the_consents_card_counts_those_expiring_and_lists_the_soonest(
+    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User]
+) -> None:
+    """More consents expiring than the card lists: all of them counted (none beyond the 30 days), the
+    three soonest listed, soonest first, and the rest a link away."""
+    requester, decider = make_user("staff"), make_user("comms")
+    for days in (9, 2, 30, 5, 3, 31, 60):
+        approved_consent(requester, decider, expires_in=days, title=f"Leaflet {days}")
+    card = card_of(browser_as("comms").get("/").get_data(as_text=True), "logo consents expiring in 30 days</a>")
+    assert "5 logo consents expiring in 30 days" in card and "And 2 more" in card
+    assert re.findall(r"Leaflet \d+", card) == ["Leaflet 2", "Leaflet 3", "Leaflet 5"]
+
+
 # --- the communications team --------------------------------------------------------------------------
 
 
