@@ -302,6 +302,61 @@ def test_comms_see_breach_cases_to_route_and_those_flagged(
     assert f"{flagged.reference} Suspected breach" in page and "Reputational risk" in page
 
 
+def card_of(page: str, heading: str) -> str:
+    """The words of the home page's card whose heading says ``heading``."""
+    cards = [card for card in page.split("<li class=") if heading in card]
+    assert len(cards) == 1, heading
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", "<li class=" + cards[0])).split())
+
+
+def test_the_breach_card_counts_every_case_and_lists_the_oldest_few(
+    app: Flask,
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+) -> None:
+    """More cases than the card lists: the counts are of all of them, the three oldest of each list
+    are shown, oldest first, and the rest are a link away. A case whose line manager has left waits
+    for comms too; one escalated and flagged waits for a person in comms and HR as HR's, not for
+    their information."""
+    reporter = make_user("staff")
+    leaver, manager = make_user("manager"), make_user("manager")
+    leavers_report, managed = make_user("staff"), make_user("staff")
+    leavers_report.line_manager_id, managed.line_manager_id = leaver.id, manager.id
+    db.session().commit()
+    left = breach_about(leavers_report, reporter)
+    flagged = [breach_about(managed, reporter, risk=True) for _ in range(4)]
+    to_route = [breach_about(make_user("staff"), reporter) for _ in range(4)]
+    db.session().execute(update(User).where(User.id == leaver.id).values(active=False))
+    db.session().commit()
+
+    comms = card_of(browser_as("comms").get("/").get_data(as_text=True), "waiting for you</a>")
+    assert "5 breach reports waiting for you" in comms  # four to route, and the one whose manager left
+    shown = re.findall(r"BR-\d+", comms)
+    assert shown == [left.reference, *(r.reference for r in to_route[:2]), *(r.reference for r in flagged[:3])]
+    assert "Its line manager can no longer act on it" in comms and "And 2 more" in comms
+    assert "4 open reports are flagged as a reputational risk" in comms and "And 1 more" in comms
+
+    escalated = flagged[0]
+    breaches.take(escalated, "escalate", manager, note="Needs HR.")
+    db.session().commit()
+    both = card_of(browser_as("comms", "hr").get("/").get_data(as_text=True), "waiting for you</a>")
+    assert "6 breach reports waiting for you" in both and "3 open reports are flagged" in both
+    assert "reputational risk: with hr" not in both.lower()  # asked of them as HR, not shown for information
+
+
+def test_the_consents_card_counts_those_expiring_and_lists_the_soonest(
+    app: Flask, browser_as: Callable[..., Browser], make_user: Callable[..., User]
+) -> None:
+    """More consents expiring than the card lists: all of them counted (none beyond the 30 days), the
+    three soonest listed, soonest first, and the rest a link away."""
+    requester, decider = make_user("staff"), make_user("comms")
+    for days in (9, 2, 30, 5, 3, 31, 60):
+        approved_consent(requester, decider, expires_in=days, title=f"Leaflet {days}")
+    card = card_of(browser_as("comms").get("/").get_data(as_text=True), "logo consents expiring in 30 days</a>")
+    assert "5 logo consents expiring in 30 days" in card and "And 2 more" in card
+    assert re.findall(r"Leaflet \d+", card) == ["Leaflet 2", "Leaflet 3", "Leaflet 5"]
+
+
 # --- the communications team --------------------------------------------------------------------------
 
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
-from registry.auth.models import User
+from registry.auth.models import User, UserRole
 from registry.auth.permissions import Permission, Role
 from registry.breaches import messages
 from registry.breaches.intake import (
@@ -41,7 +41,7 @@ from registry.breaches.intake import (
     find_subject,
     report_breach,
 )
-from registry.breaches.kind import KIND, NOTE_MAX, not_about, stranded, stranded_clause, take, usable_manager
+from registry.breaches.kind import KIND, NOTE_MAX, not_about, stranded, take, usable_manager
 from registry.breaches.messages import ATTENTION, PRIVACY
 from registry.breaches.models import BreachReport, BreachStep
 from registry.breaches.retention import RetentionResult, anonymise, apply_retention, retention_years
@@ -57,7 +57,7 @@ from registry.breaches.workflow import (
 )
 from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
-from registry.lifecycle.kind import WorkItem
+from registry.lifecycle.kind import Listing, WorkItem
 from registry.text import clean, uk_midnight
 
 __all__ = [
@@ -260,39 +260,98 @@ def _item(report: BreachReport, status_label: str, *, needs_you: bool, since: dt
     )
 
 
-def _open_where(*conditions: ColumnElement[bool], managers_roles: bool = False) -> list[BreachReport]:
-    statement = select(BreachReport).where(*conditions).order_by(BreachReport.status_changed_at, BreachReport.id)
-    if managers_roles:
-        statement = statement.options(WITH_MANAGER_ROLES)
-    return list(db.session().execute(statement).unique().scalars())
-
-
 def _not_reported_by(user: User) -> ColumnElement[bool]:
     return or_(BreachReport.reporter_id.is_(None), BreachReport.reporter_id != user.id)
 
 
-def _routing_items(user: User) -> list[WorkItem]:
-    """Comms: cases to route (again), and open cases flagged as a reputational risk (for information)."""
-    items: list[WorkItem] = []
-    for report in _open_where(
-        not_about(user),
-        or_(
-            and_(or_(BreachReport.status == BreachStatus.TO_ROUTE.value, stranded_clause()), _not_reported_by(user)),
+#: What a handler is asked to do about a case, by why it waits for them (the first that applies).
+ACTIONS: Final = {
+    "manage": "Resolve it or escalate it to HR",
+    "route": "Choose a line manager to send it to",
+    "reroute": "Its line manager can no longer act on it: choose another",
+    "hr": "Record HR's outcome",
+}
+
+
+def _usable_managers() -> Subquery:
+    """The people a case's line manager must be for them to act on it: active, with the manager role."""
+    return (
+        select(UserRole.user_id)
+        .join(User, User.id == UserRole.user_id)
+        .where(User.active.is_(True), UserRole.role == Role.MANAGER.value)
+        .subquery()
+    )
+
+
+def _waiting_statement(user: User, shown: int | None) -> Select[BreachReport, str | None, int] | None:
+    """The cases awaiting ``user``, by their roles: each with the action asked of them (a key of
+    :data:`ACTIONS`, the first that applies) or NULL when it is shown for information only (comms:
+    flagged as a reputational risk), and how many of its list there are; oldest first, the first
+    ``shown`` of each list (all when None). Never a case about them or, for an action, one they
+    reported. One statement, reading the open cases only (an index range of their statuses).
+
+    Whether a case is stranded (its line manager can no longer act) is an outer join to the managers
+    who can, not a subquery per case: PostgreSQL costs that subquery once per row, and a plan it
+    thinks dear is compiled (JIT) at a cost of a third of a second."""
+    cases = select(BreachReport.id).where(BreachReport.status.in_([s.value for s in OPEN_STATUSES]), not_about(user))
+    whens: list[tuple[ColumnElement[bool], str]] = []
+    if user.can(Permission.BREACH_MANAGE):
+        mine = and_(BreachReport.status == BreachStatus.WITH_MANAGER.value, BreachReport.manager_id == user.id)
+        whens.append((mine, "manage"))
+    if user.can(Permission.BREACH_ROUTE):
+        usable = _usable_managers()
+        cases = cases.outerjoin(usable, usable.c.user_id == BreachReport.manager_id)
+        stranded = and_(BreachReport.status == BreachStatus.WITH_MANAGER.value, usable.c.user_id.is_(None))
+        whens.append((and_(BreachReport.status == BreachStatus.TO_ROUTE.value, _not_reported_by(user)), "route"))
+        whens.append((and_(stranded, _not_reported_by(user)), "reroute"))
+    if user.can(Permission.BREACH_HR):
+        whens.append((and_(BreachReport.status == BreachStatus.WITH_HR.value, _not_reported_by(user)), "hr"))
+    if not whens:
+        return None
+    waiting: list[ColumnElement[bool]] = [condition for condition, _action in whens]
+    if user.can(Permission.BREACH_ROUTE):
+        waiting.append(
             and_(
                 BreachReport.reputational_risk.is_(True),
                 BreachReport.status.in_([BreachStatus.WITH_MANAGER.value, BreachStatus.WITH_HR.value]),
-            ),
-        ),
-        managers_roles=True,
-    ):
-        if report.status_enum is BreachStatus.TO_ROUTE:
-            items.append(_item(report, "Choose a line manager to send it to", needs_you=True))
-        elif stranded(report):
-            items.append(_item(report, "Its line manager can no longer act on it: choose another", needs_you=True))
-        else:
-            label = f"Reputational risk: {report.status_enum.label.lower()}"
-            items.append(_item(report, label, needs_you=False, since=report.flagged_at))
-    return items
+            )
+        )
+    action = case(*whens, else_=None).label("action")
+    since = case((action.is_(None), BreachReport.flagged_at), else_=BreachReport.status_changed_at)
+    listed = cases.add_columns(action, since.label("since")).where(or_(*waiting)).subquery()
+    needs_you = listed.c.action.is_not(None)
+    found = select(
+        listed.c.id,
+        listed.c.action,
+        listed.c.since,
+        func.row_number().over(partition_by=needs_you, order_by=(listed.c.since, listed.c.id)).label("n"),
+        func.count().over(partition_by=needs_you).label("total"),
+    ).subquery()
+    statement = (
+        select(BreachReport, found.c.action, found.c.total)
+        .join(found, found.c.id == BreachReport.id)
+        .order_by(found.c.since, BreachReport.id)
+    )
+    return statement if shown is None else statement.where(found.c.n <= shown)
+
+
+def _item_of(report: BreachReport, action: str | None) -> WorkItem:
+    if action is not None:
+        return _item(report, ACTIONS[action], needs_you=True)
+    label = f"Reputational risk: {report.status_enum.label.lower()}"
+    return _item(report, label, needs_you=False, since=report.flagged_at)
+
+
+def waiting_lists(user: User, shown: int) -> tuple[Listing[WorkItem], Listing[WorkItem]]:
+    """What awaits this person (the home page's card): the cases asked of them and those shown for
+    information only, the oldest ``shown`` of each with how many there are, in one statement."""
+    statement = _waiting_statement(user, shown)
+    rows = [] if statement is None else db.session().execute(statement).unique().all()
+    lists: dict[bool, tuple[list[WorkItem], int]] = {True: ([], 0), False: ([], 0)}
+    for report, action, total in rows:
+        items, _ = lists[action is not None]
+        lists[action is not None] = ([*items, _item_of(report, action)], total)
+    return Listing(*lists[True]), Listing(*lists[False])
 
 
 def waiting_for(user: User) -> list[WorkItem]:
@@ -300,23 +359,9 @@ def waiting_for(user: User) -> list[WorkItem]:
     communications team, cases to route and (for their information) open cases flagged as a
     reputational risk; for HR, escalated cases. Never a case about them or (for an action)
     one they reported. No names or details: the title cites the policy clauses only."""
-    items: list[WorkItem] = []
-    if user.can(Permission.BREACH_MANAGE):
-        for report in _open_where(
-            BreachReport.status == BreachStatus.WITH_MANAGER.value, BreachReport.manager_id == user.id, not_about(user)
-        ):
-            items.append(_item(report, "Resolve it or escalate it to HR", needs_you=True))
-    if user.can(Permission.BREACH_ROUTE):
-        items.extend(_routing_items(user))
-    if user.can(Permission.BREACH_HR):
-        for report in _open_where(
-            BreachReport.status == BreachStatus.WITH_HR.value, not_about(user), _not_reported_by(user)
-        ):
-            items.append(_item(report, "Record HR's outcome", needs_you=True))
-    unique: dict[str, WorkItem] = {}
-    for item in items:
-        unique.setdefault(item.reference, item)
-    return sorted(unique.values(), key=lambda i: (i.waiting_since, i.reference))
+    statement = _waiting_statement(user, None)
+    rows = [] if statement is None else db.session().execute(statement).unique().all()
+    return [_item_of(report, action) for report, action, _total in rows]
 
 
 def for_information(user: User) -> list[WorkItem]:

@@ -53,6 +53,10 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
         *indexes("status", "platform", "department", "requester_id", "created_at", "next_review_on"),
         Index("ix_channels_platform_handle", "platform", "handle"),
         *waiting_indexes("channels", "requester_id"),
+        # The home page: official channels by review date (those due, the soonest first) and by
+        # platform, read from the index alone (registry/web/dashboard.py).
+        Index("ix_channels_status_next_review_on", "status", "next_review_on"),
+        Index("ix_channels_status_platform", "status", "platform"),
         # The inventory sorts by name and department case-insensitively.
         Index("ix_channels_lower_display_name", func.lower(text("display_name")), "id"),
         Index("ix_channels_lower_department", func.lower(text("department")), "id"),

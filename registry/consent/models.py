@@ -51,6 +51,8 @@ class LogoConsent(RequestMixin[ConsentStatus], Base):
         UniqueConstraint("reference"),
         *indexes("status", "requester_id", "expires_on", "status_changed_at", "created_at"),
         *waiting_indexes("logo_consents", "requester_id"),
+        # The home page's consents expiring soon: approved ones by expiry date (registry/consent/overview.py).
+        Index("ix_logo_consents_status_expires_on", "status", "expires_on"),
     )
     status_type = ConsentStatus
 

@@ -12,7 +12,7 @@ from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.clock import Period
 from registry.consent.models import LogoConsent, LogoConsentStep
-from registry.consent.services import EXPIRING_SOON_DAYS, expiring_between
+from registry.consent.services import EXPIRING_SOON_DAYS, expiring_statement
 from registry.consent.workflow import APPROVED_STATUSES, ConsentAction
 from registry.lifecycle.kind import Card, Listing
 
@@ -21,12 +21,13 @@ ISSUED = (ConsentAction.APPROVE.value, ConsentAction.APPROVE_WITH_CONDITIONS.val
 
 
 def card(user: User) -> Card | None:
-    """Approved consents expiring within the register's "expiring soon" days, soonest first."""
+    """Approved consents expiring within the register's "expiring soon" days: how many, and the
+    soonest few."""
     if not user.can(Permission.CONSENT_DECIDE):
         return None
     today = clock.today()
-    expiring = expiring_between(today, today + dt.timedelta(days=EXPIRING_SOON_DAYS))
-    return Card("consents_expiring", "consent/_home_card.html", Listing.of(expiring))
+    expiring = expiring_statement(today, today + dt.timedelta(days=EXPIRING_SOON_DAYS))
+    return Card("consents_expiring", "consent/_home_card.html", Listing.first(expiring))
 
 
 def figures(period: Period) -> dict[str, int]:

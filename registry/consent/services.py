@@ -265,14 +265,18 @@ work_items_for_comms = KIND.work_items_for_comms
 work_items_of = KIND.work_items_of
 
 
-def expiring_between(start: dt.date, end: dt.date) -> list[LogoConsent]:
+def expiring_statement(start: dt.date, end: dt.date) -> Select[LogoConsent]:
     """Approved consents whose expiry date falls from ``start`` to ``end`` (both included), soonest first."""
-    statement = (
+    return (
         select(LogoConsent)
         .where(_approved(), LogoConsent.expires_on >= start, LogoConsent.expires_on <= end)
         .order_by(LogoConsent.expires_on, LogoConsent.id)
     )
-    return list(db.session().execute(statement).unique().scalars())
+
+
+def expiring_between(start: dt.date, end: dt.date) -> list[LogoConsent]:
+    """Approved consents whose expiry date falls from ``start`` to ``end`` (both included), soonest first."""
+    return list(db.session().execute(expiring_statement(start, end)).unique().scalars())
 
 
 def count_awaiting_decision() -> int:

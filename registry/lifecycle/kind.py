@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, Select, case, func, literal, or_, select, true
 from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.utils import import_string
 
@@ -97,9 +97,24 @@ class Listing(Generic[T]):
     def of(cls, items: Sequence[T], shown: int = SHOWN) -> Listing[T]:
         return cls(list(items[:shown]), len(items))
 
+    @classmethod
+    def first(cls, statement: Select[Any], shown: int = SHOWN) -> Listing[Any]:
+        """The first ``shown`` rows of ``statement`` (of one entity) and how many rows it has, in one
+        statement: the count reads only what it counts, and the rows stop at the few shown,
+        however many there are (when there are none, the total is 0)."""
+        rows = db.session().execute(statement.add_columns(count_of(statement)).limit(shown)).unique().all()
+        return cls([row[0] for row in rows], rows[0][-1] if rows else 0)
+
     @property
     def more(self) -> int:
         return self.total - len(self.items)
+
+
+def count_of(statement: Select[Any], *where: ColumnElement[bool]) -> ScalarSelect[int]:
+    """How many rows ``statement`` has (of them, those also meeting ``where``), as a subquery the
+    database runs once (never once per row), to put beside the first few rows in one statement."""
+    counted = statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None).where(*where)
+    return counted.scalar_subquery().correlate(None)
 
 
 @dataclass(frozen=True)

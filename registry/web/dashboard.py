@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, Select, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, Exists, and_, case, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from registry import clock, db
@@ -27,9 +26,8 @@ from registry.auth.models import (
 from registry.auth.permissions import TWO_FACTOR_ROLES, Permission
 from registry.channels import services as channels
 from registry.channels.models import Channel
-from registry.channels.workflow import OFFICIAL_STATUSES
 from registry.consent import services as consents
-from registry.lifecycle.kind import SHOWN, Card, Listing, WorkItem, kinds
+from registry.lifecycle.kind import SHOWN, Card, Listing, WorkItem, count_of, kinds
 from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
 from registry.roster import services as roster
 from registry.vault import services as custody
@@ -73,13 +71,6 @@ def work_queue() -> Listing[WorkItem]:
     return Listing(work.page.items, work.page.total)
 
 
-def _first_with_total(statement: Select[Any], shown: int = SHOWN) -> tuple[list[Any], int]:
-    """The first ``shown`` rows of ``statement`` and how many rows it has, in one statement
-    (a window count; when there are no rows the total is 0)."""
-    rows = db.session().execute(statement.add_columns(func.count().over()).limit(shown)).unique().all()
-    return [row[0] for row in rows], (rows[0][-1] if rows else 0)
-
-
 @dataclass(frozen=True)
 class ChannelReviews:
     due: Listing[Channel]  # official channels whose review date falls within DUE_WITHIN_DAYS (or has passed)
@@ -87,19 +78,13 @@ class ChannelReviews:
 
 
 def channel_reviews(within_days: int = DUE_WITHIN_DAYS) -> ChannelReviews:
-    today = clock.today()
+    """Official channels due for review: how many, how many of them overdue, and the soonest few,
+    in one statement (each count one range of an index; the list stops at the few shown)."""
     due = channels.reviews_due(within_days)
-    items, total = _first_with_total(due)
-    overdue = (
-        db.session()
-        .execute(
-            select(func.count())
-            .select_from(Channel)
-            .where(Channel.status.in_([s.value for s in OFFICIAL_STATUSES]), Channel.next_review_on < today)
-        )
-        .scalar_one()
-    )
-    return ChannelReviews(Listing(items, total), overdue)
+    overdue = count_of(due, Channel.next_review_on < clock.today())
+    rows = db.session().execute(due.add_columns(count_of(due), overdue).limit(SHOWN)).unique().all()
+    total, overdue_total = (rows[0][1], rows[0][2]) if rows else (0, 0)
+    return ChannelReviews(Listing([row[0] for row in rows], total), overdue_total)
 
 
 @dataclass(frozen=True)
@@ -212,13 +197,13 @@ def user_health(*, now: dt.datetime | None = None, dormant_after_days: int = DOR
         UserRole.user_id == User.id, UserRole.role.in_([r.value for r in TWO_FACTOR_ROLES])
     )
     # The role lists shown beside each name are loaded in one more statement (not one per person).
-    must_enrol, must_enrol_total = _first_with_total(
+    must_enrol = Listing.first(
         select(User)
         .options(selectinload(User.role_grants))
         .where(User.active.is_(True), needs_two_factor, ~_enrolled())
         .order_by(func.lower(User.name), User.id)
     )
-    dormant, dormant_total = _first_with_total(
+    dormant = Listing.first(
         select(User)
         .options(selectinload(User.role_grants))
         .where(User.active.is_(True), _last_seen() < now - dt.timedelta(days=dormant_after_days))
@@ -228,8 +213,8 @@ def user_health(*, now: dt.datetime | None = None, dormant_after_days: int = DOR
         active,
         deactivated,
         without,
-        Listing(must_enrol, must_enrol_total),
-        Listing(dormant, dormant_total),
+        must_enrol,
+        dormant,
         dormant_after_days,
         approvals_waiting,
     )
@@ -266,8 +251,8 @@ def for_user(user: User) -> Dashboard:
     board.cards = [card for kind in kinds() if (card := kind.home_card(user)) is not None]
     if user.can(Permission.CHANNEL_READ_ALL):
         board.channel_reviews = channel_reviews()
-        board.by_status = channels.counts_by_status()
-        board.by_platform = channels.counts_by_platform()
+        counts = channels.counts()
+        board.by_status, board.by_platform = counts.by_status, counts.by_platform
     if user.can(Permission.CREDENTIAL_READ):
         board.rotations = rotations()
     if user.can(Permission.MONITORING_READ):

@@ -15,6 +15,9 @@ from registry.errors import Invalid
 
 T = TypeVar("T")
 MAX_PER_PAGE = 100
+#: How many page numbers a list's pagination shows either side of the current page (as the NHS.UK
+#: design system's numbered pagination does: 1 … 8 9 10 11 12 … 40).
+NEIGHBOURS = 2
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,25 @@ class Page(Generic[T]):
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+    def window(self, neighbours: int = NEIGHBOURS) -> list[int | None]:
+        """The page numbers to link to, in order, ``None`` for an ellipsis: the first and last pages
+        and ``neighbours`` either side of the current one. An ellipsis stands for two pages or more
+        (one page alone is shown by its number). At most ``2 * neighbours + 5`` entries, however
+        many pages there are."""
+        current = min(max(self.page, 1), self.pages)
+        around = range(max(1, current - neighbours), min(self.pages, current + neighbours) + 1)
+        numbers = sorted({1, self.pages, *around})
+        shown: list[int | None] = []
+        previous = 0
+        for number in numbers:
+            if number - previous == 2:
+                shown.append(number - 1)
+            elif number - previous > 2:
+                shown.append(None)
+            shown.append(number)
+            previous = number
+        return shown
 
     @property
     def first_index(self) -> int:
