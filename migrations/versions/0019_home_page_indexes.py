@@ -1,6 +1,6 @@
 """indexes for the home page's cards
 
-Revision ID: 0019a
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-07
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019a"
+revision = "0019"
 down_revision = "0018"
 branch_labels = None
 depends_on = None
