@@ -58,7 +58,7 @@ class KeyRotation:
         sealer = vault()
         primary = sealer.primary_key_id
         session = db.session()
-        # Core, not the ORM: plain tuples, no ORM loading step per row.
+        # Core, not the ORM: plain rows, no ORM loading step per row.
         rows = (
             session.connection()
             .execute(
@@ -76,7 +76,6 @@ class KeyRotation:
                 .limit(size)
                 .with_for_update(of=CredentialVersion, skip_locked=True)
             )
-            .tuples()
             .all()
         )
         if rows:
@@ -86,7 +85,7 @@ class KeyRotation:
                 for version_id, version, key_id, wrapped_key, channel_id, kind in rows
             ]
             _write_rewrapped(session, primary, rewrapped)
-            self.after_id = rows[-1][0]
+            self.after_id = rows[-1].id
         done = len(rows)
         if done < size:
             seeds = (
