@@ -1356,8 +1356,9 @@ def served_table(served: Served) -> list[str]:
 ROTATION_EXPLAINED = (
     "`keys rotate` reads each version's id, key id and wrapped key (not its ciphertext) with the channel, kind and "
     "version its associated data names, and writes the rewrapped keys back with one UPDATE per batch by primary key "
-    "(on PostgreSQL one statement over arrays of ids and keys; on SQLite one statement the driver runs for each row), "
-    "a transaction and an audit event per batch of 2,000 (the default)."
+    "(on PostgreSQL one statement over binary arrays of ids and keys, each row rewritten in place on its own page, "
+    "as no index holds the key id and half of each page is kept free; on SQLite one statement the driver runs for "
+    "each row), a transaction and an audit event per batch of 10,000 (the default)."
 )
 
 

@@ -521,3 +521,98 @@ def test_0018_moves_the_public_facts_version_on_every_change_verification_shows(
     alembic(empty_database, lambda cfg: command.downgrade(cfg, previous))
     assert "public_facts_version" not in read(empty_database, lambda c: set(inspect(c).get_table_names()))
     assert not {name for name in read(empty_database, triggers) if "public_facts" in name}
+
+
+#: The revision that drops the index on credential versions' key id and leaves room on each page.
+ROTATED_IN_PLACE = "0019c"
+
+
+def test_0019c_keeps_every_credential_version_and_rotation_rewrites_them_in_place(empty_database: str) -> None:
+    """Data before 0019c: a hundred sealed versions of a credential, packed on full pages. After it each
+    version is byte for byte as it was and no index holds the key id; on PostgreSQL the table is
+    rewritten with half of each page free, so rewriting every key id and wrapped key in one transaction
+    (what ``keys rotate`` does) is a heap-only update for each. Downgrading brings the index back, with
+    the versions still as they were."""
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(ROTATED_IN_PLACE)
+    assert revision is not None and isinstance(revision.down_revision, str)
+    previous = revision.down_revision
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, previous))
+    sealed = [
+        {"version": n, "key_id": "old", "wrapped_key": bytes([n]) * 60, "nonce": bytes(12), "ciphertext": b"\x01" * 40}
+        for n in range(1, 101)
+    ]
+
+    def load(connection: Connection) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO users (email, name, active, created_at) "
+                "VALUES ('comms@example.nhs.uk', 'Comms', :yes, CURRENT_TIMESTAMP)"
+            ),
+            {"yes": True},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO channels (platform, handle, display_name, url, department, purpose, audience, "
+                "posting_plan, moderation_plan, out_of_hours, sponsor, proposed_administrators, "
+                "policy_acknowledged_at, status, requester_id, created_at, updated_at, status_changed_at) "
+                "SELECT 'x', 'examplenhs', 'Example NHS', 'https://x.com/examplenhs', 'Comms', 'News', 'Public', "
+                "'', '', '', 'Chief executive', '', CURRENT_TIMESTAMP, 'active', id, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO credentials (channel_id, kind, current_version, created_at, rotated_at, "
+                "rotation_due_on, rotation_required, rotation_reasons) "
+                "SELECT id, 'password', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_DATE, :no, '[]' FROM channels"
+            ),
+            {"no": False},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO credential_versions (credential_id, version, key_id, wrapped_key, nonce, ciphertext, "
+                "created_at, created_by_id, reason) SELECT c.id, :version, :key_id, :wrapped_key, :nonce, :ciphertext, "
+                "CURRENT_TIMESTAMP, u.id, 'Taking custody.' FROM credentials c, users u"
+            ),
+            sealed,
+        )
+        connection.commit()
+
+    def stored(connection: Connection) -> list[tuple[Any, ...]]:
+        rows = connection.execute(
+            text("SELECT key_id, wrapped_key, nonce, ciphertext FROM credential_versions ORDER BY version")
+        )
+        return [(row.key_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext)) for row in rows]
+
+    def key_id_indexed(connection: Connection) -> bool:
+        return any(
+            index["column_names"] == ["key_id"] for index in inspect(connection).get_indexes("credential_versions")
+        )
+
+    read(empty_database, load)
+    kept = [(row["key_id"], row["wrapped_key"], row["nonce"], row["ciphertext"]) for row in sealed]
+    assert read(empty_database, key_id_indexed)
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, ROTATED_IN_PLACE))
+
+    assert read(empty_database, stored) == kept
+    assert not read(empty_database, key_id_indexed)
+    if empty_database.startswith("postgresql"):
+
+        def rewrite_in_place(connection: Connection) -> tuple[list[str] | None, int]:
+            options = connection.execute(
+                text("SELECT reloptions FROM pg_class WHERE relname = 'credential_versions'")
+            ).scalar_one()
+            connection.execute(
+                text("UPDATE credential_versions SET key_id = 'new', wrapped_key = :w"), {"w": b"\x02" * 60}
+            )
+            heap_only = connection.execute(
+                text("SELECT n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'credential_versions'")
+            ).scalar_one()
+            connection.rollback()
+            return options, int(heap_only)
+
+        assert read(empty_database, rewrite_in_place) == (["fillfactor=50"], len(sealed))
+
+    alembic(empty_database, lambda cfg: command.downgrade(cfg, previous))
+    assert read(empty_database, stored) == kept
+    assert read(empty_database, key_id_indexed)

@@ -578,6 +578,55 @@ class TestKeyRotation:
         assert result.stderr == f"Stopped after rewrapping 0: {not_in_custody('old')}\n"
         assert self.sealed_rows(connection) == before
 
+    def test_a_secret_that_will_not_rewrap_stops_rotation_with_its_whole_batch_under_the_old_key(
+        self,
+        app: Flask,
+        database_url: str,
+        connection: Connection,
+        stored: dict[tuple[int, str, int], str],
+    ) -> None:
+        """The fifth version's wrapped key changed in the database, batches of three: the first batch
+        is rewrapped and audited; the second (which holds it) stops the command and stays wholly
+        under "old", the versions before it in that batch included; every other secret still opens."""
+        ids = [row.id for row in connection.execute(text("SELECT id FROM credential_versions ORDER BY id"))]
+        tampered = ids[4]
+        wrapped = bytes(
+            connection.execute(
+                text("SELECT wrapped_key FROM credential_versions WHERE id = :id"), {"id": tampered}
+            ).scalar_one()
+        )
+        connection.execute(
+            text("UPDATE credential_versions SET wrapped_key = :w WHERE id = :id"),
+            {"w": _flip(wrapped, len(wrapped) - 1), "id": tampered},
+        )
+        before = self.sealed_rows(connection)
+
+        result = invoke(keyed_app(database_url, connection, NEW, OLD), "keys", "rotate", "--batch-size", "3")
+
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[-1] == f"Stopped after rewrapping 3: {DECRYPTION_FAILED}"
+        after = self.sealed_rows(connection)
+        moved = {row for row, sealed in after.items() if sealed[0] == "new"}
+        assert moved == {("credential_versions", version_id) for version_id in ids[:3]}
+        assert {row: after[row] for row in after.keys() - moved} == {row: before[row] for row in after.keys() - moved}
+        both = Vault([NEW, OLD])
+        for row in connection.execute(
+            text(
+                "SELECT v.id, c.channel_id, c.kind, v.version, v.key_id, v.wrapped_key, v.nonce, v.ciphertext "
+                "FROM credential_versions v JOIN credentials c ON c.id = v.credential_id WHERE v.id <> :tampered"
+            ),
+            {"tampered": tampered},
+        ):
+            sealed = Sealed(row.key_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext))
+            opened = both.open(sealed, version_aad(row.channel_id, row.kind, row.version)).decode()
+            assert opened == stored[(row.channel_id, row.kind, row.version)], row.id
+        rotations = [
+            event.details
+            for event in db.session().execute(select(AuditEvent).where(AuditEvent.action == "keys:rotate")).scalars()
+        ]
+        assert rotations == ['{"rewrapped":3}']
+        assert verify_chain(db.session()).ok
+
     def test_verify_names_every_secret_whose_key_was_removed(
         self,
         app: Flask,

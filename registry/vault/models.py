@@ -98,12 +98,17 @@ class Credential(Base):
 
 
 class CredentialVersion(Base):
-    """One sealed value of a credential. Versions are kept; the newest is current."""
+    """One sealed value of a credential. Versions are kept; the newest is current.
+
+    ``flask keys rotate`` rewrites every version's key id and wrapped key. No index holds
+    ``key_id``, and PostgreSQL leaves half of each page free, so that each rewrite is a heap-only
+    update beside the old copy, with no index entry to add (migration 0019c says why).
+    """
 
     __tablename__ = "credential_versions"
     __table_args__ = (
         UniqueConstraint("credential_id", "version"),
-        Index("ix_credential_versions_key_id", "key_id"),
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
     id: Mapped[intpk]
