@@ -524,11 +524,11 @@ def test_0018_moves_the_public_facts_version_on_every_change_verification_shows(
 
 
 #: The revision that drops the index on credential versions' key id and leaves room on each page.
-ROTATED_IN_PLACE = "0019c"
+ROTATED_IN_PLACE = "0020"
 
 
-def test_0019c_keeps_every_credential_version_and_rotation_rewrites_them_in_place(empty_database: str) -> None:
-    """Data before 0019c: a hundred sealed versions of a credential, packed on full pages. After it each
+def test_0020_keeps_every_credential_version_and_rotation_rewrites_them_in_place(empty_database: str) -> None:
+    """Data before 0020: a hundred sealed versions of a credential, packed on full pages. After it each
     version is byte for byte as it was and no index holds the key id; on PostgreSQL the table is
     rewritten with half of each page free, so rewriting every key id and wrapped key in one transaction
     (what ``keys rotate`` does) is a heap-only update for each. Downgrading brings the index back, with

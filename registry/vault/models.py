@@ -102,7 +102,7 @@ class CredentialVersion(Base):
 
     ``flask keys rotate`` rewrites every version's key id and wrapped key. No index holds
     ``key_id``, and PostgreSQL leaves half of each page free, so that each rewrite is a heap-only
-    update beside the old copy, with no index entry to add (migration 0019c says why).
+    update beside the old copy, with no index entry to add (migration 0020 says why).
     """
 
     __tablename__ = "credential_versions"

@@ -1,7 +1,7 @@
 """credential versions rewrapped in place: no index on the key id, room on each page for a second copy
 
-Revision ID: 0019c
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07
 
 ``flask keys rotate`` rewrites every credential version's key id and wrapped key. The index on
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019c"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
