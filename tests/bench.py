@@ -72,9 +72,11 @@ from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransi
 from registry.channels.platforms import PLATFORMS, Platform, normalise_handle
 from registry.channels.services import REVIEW_INTERVAL
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
+from registry.clock import LONDON
 from registry.crypto import Sealed, Vault, vault
 from registry.lifecycle.kind import kinds
 from registry.monitoring import services as monitoring
+from registry.reports import figures
 from registry.roster.models import RosterGrant
 from registry.vault import services as custody
 from registry.vault.models import Credential, CredentialKind, CredentialVersion, version_aad
@@ -99,6 +101,8 @@ AUDIT_EVENTS = 100_000
 BATCH = 2_000
 HISTORY = bench_seed.HISTORY
 CUSTODY_WINDOW = dt.timedelta(days=75)
+#: How long before each month begins the seeded checkpoint timer signs the head.
+TIMER_BEFORE_MONTH = dt.timedelta(minutes=1)
 CUSTODY_REASON = "Taken into custody from the department when the account went live."
 REVEAL_REASON = "Signing in to post the winter vaccination update."
 
@@ -531,20 +535,28 @@ def chain(drafts: list[Drafted], seq: int, head: str, chain_id: str) -> tuple[li
 
 
 def month_start_heads(rows: Sequence[dict[str, Any]]) -> list[tuple[dt.datetime, int, str]]:
-    """The chain's head (event number and hash) at 00:00 UTC on the first of each month the seeded
-    rows span: what a daily ``audit checkpoint`` timer signs at each month's start, the busy month's
-    included, so its checkpoint falls just before the busy month's events. ``rows`` are in order."""
+    """The chain's head (event number and hash) a minute before each month the seeded rows span began
+    (midnight in London, as the report's months do): what a daily ``audit checkpoint`` timer at 23:59
+    signs on each month's last day, the busy month's included, so the busy month's report checks its
+    trail from there. (A checkpoint signed at the month's first instant or later is never the start
+    of the month's check: see ``verify_span``'s ``signed_before``.) ``rows`` are in order."""
     heads: list[tuple[dt.datetime, int, str]] = []
     if not rows:
         return heads
-    first = rows[0]["occurred_at"]
-    moment = (first.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=32)).replace(day=1)
+    first = rows[0]["occurred_at"].astimezone(LONDON)
+    year, month = (first.year, first.month + 1) if first.month < 12 else (first.year + 1, 1)
+
+    def signed(year: int, month: int) -> dt.datetime:
+        return dt.datetime(year, month, 1, tzinfo=LONDON).astimezone(dt.UTC) - TIMER_BEFORE_MONTH
+
+    moment = signed(year, month)
     last: dict[str, Any] | None = None
     for row in rows:
         while row["occurred_at"] >= moment:
             if last is not None:
                 heads.append((moment, last["seq"], last["hash"]))
-            moment = (moment + dt.timedelta(days=32)).replace(day=1)
+            year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+            moment = signed(year, month)
         last = row
     return heads
 
@@ -1135,11 +1147,14 @@ def measure_report(app: Flask, seeded: Seeded, repeat: int) -> Command:
     its start), not from the genesis; the row says which checkpoint, after confirming it is the one
     the check starts from."""
     month = seeded.busy_month
-    checkpoint = next((head for head in seeded.month_starts if f"{head[0]:%Y-%m}" == month), None)
-    if checkpoint is None:
-        raise SystemExit(f"no checkpoint was signed at the start of the busy month {month}.")
     with app.app_context():
-        chain, used = verify_span(checkpoint[1], checkpoint[1])
+        period = figures.period_of(*figures.parse_month(month))
+        checkpoint = max((head for head in seeded.month_starts if head[0] < period.start), default=None)
+        if checkpoint is None:
+            raise SystemExit(f"no checkpoint was signed before the busy month {month} began.")
+        # As the report calls it (figures.chain_check): from the last event before the month, with
+        # checkpoints signed before the month began.
+        chain, used = verify_span(checkpoint[1], checkpoint[1], signed_before=period.start)
         db.session().rollback()
     if not chain.ok or used is None or used.seq != checkpoint[1]:
         raise SystemExit(f"the report's chain check would not start from the checkpoint of event {checkpoint[1]}.")

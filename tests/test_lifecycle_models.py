@@ -49,11 +49,19 @@ def test_indexes_are_named_by_the_convention() -> None:
 
 
 def test_a_step_table_indexes_its_request_and_when_and_what_it_asks_for() -> None:
-    assert {i.name for i in _table(BreachStep).indexes} == {"ix_breach_steps_report_id", "ix_breach_steps_occurred_at"}
+    assert {i.name for i in _table(BreachStep).indexes} == {
+        "ix_breach_steps_report_id",
+        "ix_breach_steps_occurred_at",
+        "ix_breach_steps_action_occurred_at",
+    }
+    # The monthly report counts one action's steps in a month, and the requests that took them, from one index.
+    indexes = {i.name: i for i in _table(ChannelTransition).indexes}
+    by_action = indexes["ix_channel_transitions_action_occurred_at"]
+    assert [c.name for c in by_action.columns] == ["action", "occurred_at", "channel_id"]
     assert {i.name for i in _table(ChannelTransition).indexes} == {
         "ix_channel_transitions_channel_id",
         "ix_channel_transitions_occurred_at",
-        "ix_channel_transitions_action",
+        "ix_channel_transitions_action_occurred_at",
     }
 
 

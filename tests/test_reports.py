@@ -627,6 +627,39 @@ def test_a_month_with_no_activity_still_has_every_figure(
     assert quiet["audit"]["head_hash"] == GENESIS_HASH
 
 
+def test_the_trends_count_each_step_in_its_uk_month_at_summer_month_boundaries(
+    app: Flask, people: dict[str, User], make_channel: Callable[..., Channel]
+) -> None:
+    """In summer a UK month starts at 23:00 UTC the day before. A request at 23:30 UTC on 31 May is
+    June's; a rejection at 22:59 UTC on 30 June is June's; a request at 23:00 UTC on 30 June is July's.
+    A channel that went live in May and was retired on
+    the last evening of June is official at May's end only."""
+    staff = people["staff"]
+    early = make_channel("rejected", platform="x", handle="NHSTrendEarly", requester=staff)
+    late = make_channel("requested", platform="x", handle="NHSTrendLate", requester=staff)
+    gone = make_channel("retired", platform="facebook", handle="NHSTrendGone", requester=staff)
+    channel_history(early, request=utc(2025, 5, 31, 23, 30), reject=utc(2025, 6, 30, 22, 59))
+    channel_history(late, request=utc(2025, 6, 30, 23, 0))
+    channel_history(
+        gone,
+        request=utc(2025, 5, 1, 9),
+        approve=utc(2025, 5, 2, 9),
+        activate=utc(2025, 5, 3, 9),
+        retire=utc(2025, 6, 30, 22, 0),
+    )
+    db.session().flush()
+
+    trends = report_figures.compute(2025, 7, now=utc(2025, 12, 1))["trends"]
+
+    assert trends["months"][-3:] == ["2025-05", "2025-06", "2025-07"]
+    # Received: gone's request in May; early's in June (BST: 00:30 on 1 June); late's in July.
+    assert trends["requests_received"] == [0] * 9 + [1, 1, 1]
+    # Decided: gone's approval in May, early's rejection in June (23:59 on 30 June in England).
+    assert trends["requests_decided"] == [0] * 9 + [1, 1, 0]
+    # Gone was active at May's end and retired before June's.
+    assert trends["channels_official"] == [0] * 9 + [1, 0, 0]
+
+
 def test_an_empty_registry_gives_a_complete_report(
     app: Flask, people: dict[str, User], browser_as: Callable[..., Browser]
 ) -> None:

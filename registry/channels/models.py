@@ -108,7 +108,6 @@ class ChannelTransition(StepMixin, Base):
     action_length = 20
     status_length = 20
     note_column = "reason"
-    indexed = ("action",)
 
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     #: What the step's note is called in the API and on the pages.

@@ -37,8 +37,12 @@ class StepMixin:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Index, ...]:
-        """An index on the request's column, on ``occurred_at`` and on each of ``indexed``."""
-        return indexes(cls.parent_key, "occurred_at", *cls.indexed)
+        """An index on the request's column, on ``occurred_at`` and on each of ``indexed``; and one on
+        (``action``, ``occurred_at``, the request's column) for the monthly report, which counts the
+        steps of one kind in a month (and the requests that took them) from that index alone."""
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        by_action = Index(f"ix_{table}_action_occurred_at", "action", "occurred_at", cls.parent_key)
+        return (*indexes(cls.parent_key, "occurred_at", *cls.indexed), by_action)
 
     id: Mapped[intpk]
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

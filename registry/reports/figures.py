@@ -15,13 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import statistics
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, distinct, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, case, distinct, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from registry import clock, db
 from registry.audit.chain import ChainReport, latest_checkpoint, verify_span
@@ -94,11 +93,6 @@ def _previous(year: int, month: int, back: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def _uk_month(moment: dt.datetime) -> str:
-    local = moment.astimezone(clock.LONDON)
-    return month_key(local.year, local.month)
-
-
 def _days(delta: dt.timedelta) -> float:
     return round(delta.total_seconds() / 86400, 1)
 
@@ -134,11 +128,15 @@ def channel_states(end: dt.datetime) -> dict[int, tuple[str, str]]:
     return {channel_id: (platform, status) for channel_id, platform, status in rows}
 
 
-def channel_states_at(ends: Sequence[dt.datetime]) -> list[dict[int, tuple[str, str]]]:
-    """:func:`channel_states` at each of ``ends`` (in order), in two statements: the states at the first
-    end, then one pass over the transitions between the first and the last, taken in the same order."""
+def channel_states_at(ends: Sequence[dt.datetime]) -> tuple[dict[int, tuple[str, str]], list[int]]:
+    """The channels' states (as :func:`channel_states`) at the last of ``ends``, and how many channels were
+    official at each of ``ends`` (in order), in two statements: the states at the first end, then one
+    pass over the transitions between the first and the last, taken in the same order. The official
+    count follows each transition, so no copy of the states is made or counted again for each end."""
+    official_statuses = frozenset(s.value for s in OFFICIAL_STATUSES)
     states = channel_states(ends[0])
-    found = [dict(states)]
+    official = sum(1 for _platform, status in states.values() if status in official_statuses)
+    counts = [official]
     later = db.session().execute(
         select(
             ChannelTransition.occurred_at, ChannelTransition.channel_id, Channel.platform, ChannelTransition.to_status
@@ -151,10 +149,13 @@ def channel_states_at(ends: Sequence[dt.datetime]) -> list[dict[int, tuple[str, 
     row = next(rows, None)
     for end in ends[1:]:
         while row is not None and row[0] < end:
-            states[row[1]] = (row[2], row[3])
+            _moment, channel_id, platform, status = row
+            was = states.get(channel_id)
+            official += (status in official_statuses) - (was is not None and was[1] in official_statuses)
+            states[channel_id] = (platform, status)
             row = next(rows, None)
-        found.append(dict(states))
-    return found
+        counts.append(official)
+    return states, counts
 
 
 def _channels_moved(period: Period, actions: Iterable[str]) -> dict[str, int]:
@@ -240,18 +241,25 @@ def _request_figures(history: RequestHistory, period: Period) -> tuple[dict[str,
         .select_from(model)
         .where(model.action == history.received, period.contains(model.occurred_at))
     ).scalar_one()
+    # When each request decided in the period was first made: looked up for those requests only, among
+    # their own steps (by the index on the request's column; the action is tested on those few steps,
+    # not sought by the index on actions, which would read every request ever made for each decision).
+    asked = aliased(model)
     made = (
-        select(history.owner.label("owner"), func.min(model.occurred_at).label("at"))
-        .where(model.action == history.received)
-        .group_by(history.owner)
-        .subquery()
+        select(func.min(case((asked.action == history.received, asked.occurred_at))))
+        .where(getattr(asked, history.owner.key) == history.owner)
+        .scalar_subquery()
     )
-    decisions = session.execute(
-        select(model.action, model.occurred_at, made.c.at)
-        .join(made, made.c.owner == history.owner)
-        .where(model.action.in_(history.decisions), period.contains(model.occurred_at))
-    ).all()
-    waits = sorted(decided - asked for _action, decided, asked in decisions)
+    decisions = [
+        (action, decided, first)
+        for action, decided, first in session.execute(
+            select(model.action, model.occurred_at, made).where(
+                model.action.in_(history.decisions), period.contains(model.occurred_at)
+            )
+        )
+        if first is not None
+    ]
+    waits = sorted(decided - first for _action, decided, first in decisions)
     figures = {
         "received": received,
         "decided": len(decisions),
@@ -485,33 +493,38 @@ def trend_ends(period: Period) -> list[dt.datetime]:
     return [period_of(*m).end for m in trend_months(period)[:-1]] + [period.end]
 
 
-def trend_figures(period: Period, states_at_ends: list[dict[int, tuple[str, str]]]) -> dict[str, list[Any]]:
+def trend_figures(period: Period, official: list[int]) -> dict[str, list[Any]]:
     """The last twelve months to this one: requests received and decided, official channels at each
-    month's end (``states_at_ends``: :func:`channel_states_at` the :func:`trend_ends`)."""
+    month's end (``official``: from :func:`channel_states_at` the :func:`trend_ends`)."""
     months = trend_months(period)
     keys = [month_key(*m) for m in months]
-    first = period_of(*months[0])
-    received: Counter[str] = Counter()
-    decided: Counter[str] = Counter()
+    # Each month's UK bounds. The database counts each month's steps of each action from the index on
+    # (action, occurred_at): no row of them comes back, and no step outside the twelve months is read.
+    bounds = list(zip([period_of(*m).start for m in months], trend_ends(period), strict=True))
+    received = [0] * len(months)
+    decided = [0] * len(months)
     session = db.session()
     for history in histories().values():
         model = history.model
-        for action, moment in session.execute(
-            select(model.action, model.occurred_at).where(
-                model.action.in_((history.received, *history.decisions)),
-                model.occurred_at >= first.start,
-                model.occurred_at < period.end,
+        counts = session.execute(
+            select(
+                *(
+                    select(func.count())
+                    .select_from(model)
+                    .where(model.action.in_(actions), model.occurred_at >= start, model.occurred_at < end)
+                    .scalar_subquery()
+                    for actions in ((history.received,), history.decisions)
+                    for start, end in bounds
+                )
             )
-        ).all():
-            (received if action == history.received else decided)[_uk_month(moment)] += 1
-    official = [
-        sum(1 for _p, status in states.values() if ChannelStatus(status) in OFFICIAL_STATUSES)
-        for states in states_at_ends
-    ]
+        ).one()
+        for n in range(len(months)):
+            received[n] += counts[n]
+            decided[n] += counts[len(months) + n]
     return {
         "months": keys,
-        "requests_received": [received[k] for k in keys],
-        "requests_decided": [decided[k] for k in keys],
+        "requests_received": received,
+        "requests_decided": decided,
         "channels_official": official,
     }
 
@@ -523,8 +536,7 @@ def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[st
     """Every figure of the month's report, as JSON-ready data (dates and times as ISO text)."""
     now = now or db.utcnow()
     period = period_of(year, month, now=now)
-    states_at_ends = channel_states_at(trend_ends(period))
-    states = states_at_ends[-1]
+    states, official = channel_states_at(trend_ends(period))
     return {
         "schema": SCHEMA,
         "month": period.key,
@@ -543,5 +555,5 @@ def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[st
         **{kind.report.key: kind.month_figures(period) for kind in kinds() if kind.report is not None},
         "unauthorised_accounts": monitoring_figures(period),
         "audit": audit_figures(period),
-        "trends": trend_figures(period, states_at_ends),
+        "trends": trend_figures(period, official),
     }
