@@ -1,7 +1,7 @@
 """indexes for the monthly report: each kind's steps by action and time
 
-Revision ID: 0019b
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07
 
 The monthly report counts, for each kind of request, the steps of one action in a month (requests
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019b"
-down_revision = "0018"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
