@@ -3,9 +3,9 @@
 This process keeps the app for its whole life, so the garbage collector is off while it starts
 (starting makes some 200,000 objects that live as long as the process, and the collector went over
 them again and again as they were made) and what the start made is then frozen (``gc.freeze``): no
-collection goes over it, now or later, nor, in gunicorn's forked workers, touches its memory. The
-start leaves some hundreds of objects unreachable; they stay, once, rather than a collection of the
-whole heap to find them.
+collection goes over it, now or later (nor, where gunicorn preloads the app and forks its workers,
+writes to the memory they share). The start leaves some hundreds of objects unreachable; they stay,
+once, rather than a collection of the whole heap to find them.
 """
 
 import gc
