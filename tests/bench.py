@@ -20,6 +20,8 @@ Then it measures, through the real application:
 - ``flask audit verify`` as a command beside a bare sqlite3 (or psycopg) + hashlib loop over the
   same rows, also as a command;
 - ``flask report generate`` for the busy month;
+- the start: ``flask --app wsgi --help`` (which makes the app to list its commands) beside the same
+  for a bare Flask app;
 - ``keys rotate`` over every secret beside the raw AES-GCM rewrap of the same data keys, then
   ``keys verify`` with only the new key.
 
@@ -1140,6 +1142,28 @@ def measure_audit_verify(app: Flask, env: dict[str, str], url: str, events: int,
     ]
 
 
+def measure_start(env: dict[str, str], repeat: int) -> Command:
+    """``flask --app wsgi --help``: a process that makes the app (as every command and gunicorn worker
+    does) and lists its commands, beside the same for a bare Flask app, alternately."""
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi", "--help"]
+    bare = [sys.executable, "-m", "flask", "--app", "tests.bench_load:bare", "--help"]
+    ours, baseline = [], []
+    for _ in range(repeat):
+        seconds, output = run_process(flask, env)
+        if "audit" not in output:
+            raise SystemExit(f"`flask --app wsgi --help` did not list the Registry's commands: {output}")
+        ours.append(seconds)
+        baseline.append(run_process(bare, env)[0])
+    progress(f"  flask --help: {statistics.median(ours):.2f} s; bare app {statistics.median(baseline):.2f} s")
+    return Command(
+        "`flask --app wsgi --help` (the start: the app made, its commands listed)",
+        ours,
+        "",
+        "`flask --help` of a bare Flask app",
+        baseline,
+    )
+
+
 def measure_report(app: Flask, seeded: Seeded, repeat: int) -> Command:
     """``flask report generate`` for the busy month, through Click in this process (a draft each time).
 
@@ -1461,6 +1485,7 @@ def bench(url: str, instance: Path, args: argparse.Namespace) -> str:
             events = verify_chain().checked
         commands = measure_audit_verify(app, env, url, events, args.repeat)
         commands.append(measure_report(app, seeded, args.repeat))
+        commands.append(measure_start(env, args.repeat))
         results.append(measure_report_page(app, people, seeded.busy_month, pace))
         progress("Moving every secret to a new master key…")
         rotation = measure_rotation(url, master_key)

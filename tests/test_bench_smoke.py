@@ -46,6 +46,7 @@ def test_the_bench_runs_at_a_tiny_size_and_prints_every_row(
         *(f"| `/api/v1/verify`, {case} | " for case in ("exact match", "lookalike", "miss")),
         "| `flask audit verify`, ",
         "| `verify_chain()` in-process (what the command runs), ",
+        "| `flask --app wsgi --help` (the start: the app made, its commands listed) ",
         "| `flask keys rotate`, ",
         "| `flask keys verify` afterwards, only the new key configured, in-process | ",
     ]

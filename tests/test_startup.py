@@ -2,10 +2,13 @@
 
 Libraries only some requests need are imported when first used: matplotlib when a chart is drawn,
 Alembic by the ``db`` commands, scim2-models on the first SCIM request, pikepdf when a PDF is
-examined, zxcvbn when a password is judged, and Authlib and joserfc only where an OpenID provider
-is configured (none is here). The API's pydantic models are declared at import but built on first
-use. Which modules a start loads, and which models it builds, is behaviour; how long it takes
-belongs in the bench.
+examined, zxcvbn when a password is judged, Pillow when an image is uploaded, email-validator when an
+address is checked, segno when a QR code is drawn, the Unicode confusables data when handles are
+compared, and Authlib and joserfc only where an OpenID provider is configured (none is here). The
+API's pydantic models are declared at import but built on first use; the SQLAlchemy mappers are
+configured by the first query, and URL builders compiled by the first URL built. ``wsgi.py`` freezes
+what the start made, so that no collection goes over it again. Which modules a start loads, and what
+it builds, is behaviour; how long it takes belongs in the bench.
 """
 
 from __future__ import annotations
@@ -17,11 +20,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+from werkzeug import routing
+from werkzeug.routing.converters import AnyConverter, BaseConverter, NumberConverter
+
 from registry import PROJECT_ROOT
 from registry.uploads import pdf_scan
 from registry.uploads import services as uploads
 
-LAZY = ("matplotlib", "alembic", "scim2_models", "pikepdf", "zxcvbn", "authlib", "joserfc")
+LAZY = (
+    "matplotlib",
+    "alembic",
+    "scim2_models",
+    "pikepdf",
+    "zxcvbn",
+    "authlib",
+    "joserfc",
+    "PIL",
+    "email_validator",
+    "segno",
+    "confusable_homoglyphs",
+)
 
 BUILT_MODELS = """
 from registry.api.operations import Body, Out, Query
@@ -74,6 +93,46 @@ def test_starting_the_app_builds_no_api_model_and_a_request_builds_those_it_uses
     )
     assert used == [200, True, True]
     assert start(tmp_path, BUILT_MODELS + "answer = len(models)") > 20
+
+
+def test_starting_the_app_configures_no_mapper_and_using_a_model_configures_them(tmp_path: Path) -> None:
+    """Configuring the mappers (every relationship's join) waits for the first use of a model (a query,
+    a new row), which does it."""
+    mappers = (
+        "from registry.db import Base\nconfigured = lambda: sorted({m.configured for m in Base.registry.mappers})\n"
+    )
+    assert start(tmp_path, mappers + "answer = configured()") == [False]
+    used = "from registry.auth.models import User\nUser(email='someone@example.test')\nanswer = configured()"
+    assert start(tmp_path, mappers + used) == [True]
+
+
+def test_the_start_is_frozen_and_the_collector_left_on(tmp_path: Path) -> None:
+    assert start(tmp_path, "import gc\nanswer = [gc.isenabled(), gc.get_freeze_count() > 0]") == [True, True]
+
+
+def test_every_route_builds_the_url_a_plain_werkzeug_rule_builds(app: Flask) -> None:
+    """URL builders are compiled on first use (registry/web/routing.py); the URLs are Werkzeug's own:
+    each rule against a plain Werkzeug copy, with and without a value the rule does not take."""
+    plain = routing.Map(converters=app.url_map.converters)
+    ours = list(app.url_map.iter_rules())
+    copies = [routing.Rule(rule.rule, **rule.get_empty_kwargs()) for rule in ours]
+    for copy in copies:
+        plain.add(copy)
+    assert any(rule.arguments for rule in ours)
+    for rule, copy in zip(ours, copies, strict=True):
+        values = {name: example(converter) for name, converter in rule._converters.items()}
+        for extra in ({}, {"q": "x y", "page": 2}):
+            assert rule.build(values | extra) == copy.build(values | extra), rule.rule
+            assert rule.build(values | extra, append_unknown=False) == copy.build(values | extra, append_unknown=False)
+
+
+def example(converter: BaseConverter) -> Any:
+    """A value the converter takes: a number, one of a choice, else text that must be quoted."""
+    if isinstance(converter, NumberConverter):
+        return 7
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)[0]
+    return "a b/ü"
 
 
 def test_the_upload_budget_is_the_pdf_checks_own_limit() -> None:

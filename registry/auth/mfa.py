@@ -17,7 +17,6 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import segno
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from sqlalchemy import delete, select, update
@@ -95,7 +94,10 @@ class Enrolment:
         return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
     def qr_svg(self) -> str:
-        """An inline SVG of the QR code (no styles or scripts, so the strict CSP allows it)."""
+        """An inline SVG of the QR code (no styles or scripts, so the strict CSP allows it). segno is
+        imported here, by the one page that shows a code, not when the app starts."""
+        import segno
+
         return segno.make_qr(self.uri, error="m").svg_inline(scale=5, dark="#212b32", light="#ffffff")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select, update
 
 from registry import db
@@ -41,7 +40,12 @@ def normalise_email(email: str) -> str:
 
 
 def checked_email(email: str, field: str = "email") -> str:
-    """The normalised address, or :class:`Invalid` naming ``field``."""
+    """The normalised address, or :class:`Invalid` naming ``field``.
+
+    email-validator is imported here, on the first address checked, not when the app starts (its
+    tables cost more than most commands and requests use)."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         # No DNS lookups (the Trust's own domains may not be public); .test addresses allowed for training set-ups.
         result = validate_email(email.strip(), check_deliverability=False, test_environment=True)

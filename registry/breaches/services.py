@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from registry import db
 from registry.audit.models import AuditAction
@@ -228,9 +229,15 @@ def flag(report: BreachReport, actor: User, *, note: str | None = None) -> Breac
 #: The filters of the list: only open or closed, which everyone who sees a case may know.
 FILTERS = {"open": "Open", "closed": "Closed"}
 
-#: Whether a case is stranded (comms may route it again) turns on its line manager's roles: load them
-#: with the cases, in one statement, rather than one per line manager.
-WITH_MANAGER_ROLES = joinedload(BreachReport.manager).selectinload(User.role_grants)
+
+def with_manager_roles() -> LoaderOption:
+    """Whether a case is stranded (comms may route it again) turns on its line manager's roles: load
+    them with the cases, in one statement, rather than one per line manager.
+
+    Made when a query needs it, not at import: naming a relationship in a loader option configures
+    every mapper, which the first query does anyway (not the start of every process).
+    """
+    return joinedload(BreachReport.manager).selectinload(User.role_grants)
 
 
 def search(user: User, state: str = "") -> Select[BreachReport]:
@@ -242,7 +249,7 @@ def search(user: User, state: str = "") -> Select[BreachReport]:
         conditions.append(BreachReport.status == BreachStatus.CLOSED.value)
     statement = select(BreachReport).where(*conditions)
     if user.can(Permission.BREACH_ROUTE):
-        statement = statement.options(WITH_MANAGER_ROLES)
+        statement = statement.options(with_manager_roles())
     return statement.order_by(BreachReport.created_at.desc(), BreachReport.id.desc())
 
 

@@ -4,14 +4,17 @@
 alike have equal skeletons, or skeletons one edit apart. ``lookalike_keys``
 gives the index keys that make "which stored handles are within one edit of
 this one?" a plain equality lookup. Everything here is pure.
+
+The character map comes from the Unicode confusables data (a large table) and is built on the first
+``skeleton``, not when the app starts: most processes (a command, a worker's first requests) never
+compare handles.
 """
 
 from __future__ import annotations
 
+import functools
 import string
 import unicodedata
-
-from confusable_homoglyphs import confusables
 
 from registry.channels.platforms import Platform
 
@@ -66,7 +69,8 @@ def _ascii_representatives(data: dict[str, list[dict[str, str]]]) -> dict[str, s
     return representatives
 
 
-def _build_map() -> dict[str, str]:
+@functools.cache
+def _char_map() -> dict[str, str]:
     """Map each folded character with an ASCII look-alike to that look-alike.
 
     The value is a representative ASCII letter or digit, a short ASCII string
@@ -75,6 +79,8 @@ def _build_map() -> dict[str, str]:
     match on the character itself beats one found through another case, a
     single character beats a string, then alphabetical order.
     """
+    from confusable_homoglyphs import confusables
+
     data = confusables.confusables_data
     reps = _ascii_representatives(data)
     candidates: dict[str, set[tuple[int, str]]] = {}
@@ -114,7 +120,6 @@ def _build_map() -> dict[str, str]:
     return mapping
 
 
-_CHAR_MAP = _build_map()
 _PAIRS = (("rn", "m"), ("vv", "w"))
 
 
@@ -130,7 +135,8 @@ def skeleton(handle: str) -> str:
     """
     decomposed = unicodedata.normalize("NFD", _fold(handle))
     bases = (ch for ch in decomposed if not unicodedata.category(ch).startswith("M"))
-    mapped = "".join(_CHAR_MAP.get(ch, ch) for ch in bases)
+    char_map = _char_map()
+    mapped = "".join(char_map.get(ch, ch) for ch in bases)
     kept = "".join(ch for ch in mapped if ch not in _SEPARATORS and not ch.isspace())
     kept = kept.lstrip("@")
     for pair, single in _PAIRS:

@@ -15,10 +15,12 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, JpegImagePlugin
+from typing import TYPE_CHECKING
 
 from registry.uploads.models import UploadType
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 ACCEPTED = "a PNG, JPEG, GIF or WebP image, or a PDF"
 MAX_FRAMES = 1000
@@ -162,7 +164,11 @@ def out_of_time(name: str) -> Refused:
 
 
 def _reencode(name: str, kind: UploadType, data: bytes) -> bytes:
-    """Decode the whole image with Pillow and encode its pixels again, and nothing else."""
+    """Decode the whole image with Pillow and encode its pixels again, and nothing else.
+
+    Pillow is imported here, by the first image uploaded, not when the app starts."""
+    from PIL import Image
+
     fmt = _PILLOW_FORMATS[kind]
     damaged = Refused(
         "image_damaged",
@@ -198,6 +204,8 @@ def _reencode(name: str, kind: UploadType, data: bytes) -> bytes:
 def _encoder_options(kind: UploadType, image: Image.Image, data: bytes, loop: object) -> dict[str, object]:
     """How to encode: the original's JPEG quality, WebP losslessness, animation loop count."""
     if kind is UploadType.JPEG:
+        from PIL import JpegImagePlugin
+
         sampling = JpegImagePlugin.get_sampling(image)
         qtables = getattr(image, "quantization", None)
         quality: dict[str, object] = {"qtables": qtables} if qtables else {}
@@ -232,12 +240,16 @@ def _check_frames(name: str, width: int, height: int, frames: int) -> None:
             f"{name}: the animation has {frames:,} frames; it can have up to {MAX_FRAMES:,}. "
             "Shorten it and upload it again.",
         )
+    from PIL import Image
+
     limit = Image.MAX_IMAGE_PIXELS
     if limit is not None and width * height * frames > limit:
         raise _too_many_pixels(name, width, height, frames)
 
 
 def _too_many_pixels(name: str, width: int = 0, height: int = 0, frames: int = 1) -> Refused:
+    from PIL import Image
+
     size = f" ({width:,} × {height:,} pixels{f', {frames} frames' if frames > 1 else ''})" if width else ""
     return Refused(
         "image_too_many_pixels",
@@ -248,6 +260,8 @@ def _too_many_pixels(name: str, width: int = 0, height: int = 0, frames: int = 1
 
 def _upright(image: Image.Image) -> Image.Image:
     """Turn the picture as its EXIF orientation says, since that tag is about to go."""
+    from PIL import ImageOps
+
     try:
         return ImageOps.exif_transpose(image)
     except _DECODE_ERRORS:  # unreadable EXIF: the pixels as they are
