@@ -66,10 +66,9 @@ def build_app(overrides: Mapping[str, Any] | None) -> Flask:
     from registry import db, vault
     from registry.auth import guard, oidc, sessions
     from registry.notifications import services as notifications
-    from registry.web import errors, requests, routing, security, templating, throttle
+    from registry.web import errors, requests, security, templating, throttle
 
     app.request_class = requests.Request  # a view may keep its uploads off the disk (registry/web/requests.py)
-    app.url_rule_class = routing.Rule  # URL builders compiled on first use (registry/web/routing.py)
     db.init_app(app, settings.database_url)
     vault.init_app(app)
     templating.init_app(app)

@@ -20,10 +20,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-from werkzeug import routing
-from werkzeug.routing.converters import AnyConverter, BaseConverter, NumberConverter
-
 from registry import PROJECT_ROOT
 from registry.uploads import pdf_scan
 from registry.uploads import services as uploads
@@ -108,31 +104,6 @@ def test_starting_the_app_configures_no_mapper_and_using_a_model_configures_them
 
 def test_the_start_is_frozen_and_the_collector_left_on(tmp_path: Path) -> None:
     assert start(tmp_path, "import gc\nanswer = [gc.isenabled(), gc.get_freeze_count() > 0]") == [True, True]
-
-
-def test_every_route_builds_the_url_a_plain_werkzeug_rule_builds(app: Flask) -> None:
-    """URL builders are compiled on first use (registry/web/routing.py); the URLs are Werkzeug's own:
-    each rule against a plain Werkzeug copy, with and without a value the rule does not take."""
-    plain = routing.Map(converters=app.url_map.converters)
-    ours = list(app.url_map.iter_rules())
-    copies = [routing.Rule(rule.rule, **rule.get_empty_kwargs()) for rule in ours]
-    for copy in copies:
-        plain.add(copy)
-    assert any(rule.arguments for rule in ours)
-    for rule, copy in zip(ours, copies, strict=True):
-        values = {name: example(converter) for name, converter in rule._converters.items()}
-        for extra in ({}, {"q": "x y", "page": 2}):
-            assert rule.build(values | extra) == copy.build(values | extra), rule.rule
-            assert rule.build(values | extra, append_unknown=False) == copy.build(values | extra, append_unknown=False)
-
-
-def example(converter: BaseConverter) -> Any:
-    """A value the converter takes: a number, one of a choice, else text that must be quoted."""
-    if isinstance(converter, NumberConverter):
-        return 7
-    if isinstance(converter, AnyConverter):
-        return sorted(converter.items)[0]
-    return "a b/ü"
 
 
 def test_the_upload_budget_is_the_pdf_checks_own_limit() -> None:
