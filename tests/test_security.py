@@ -80,6 +80,12 @@ def _directives(policy: str) -> dict[str, list[str]]:
     return parsed
 
 
+def _sent_twice(response: TestResponse) -> list[str]:
+    """A protection a view set itself is replaced by the app's, never sent a second time beside it."""
+    names = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Cache-Control", "Pragma")
+    return [f"{name} is sent more than once" for name in names if len(response.headers.getlist(name)) > 1]
+
+
 def _header_problems(response: TestResponse) -> list[str]:
     """What every response must carry; HTML pages get the strict policy with a nonce, and an
     SVG image (which could hold script) a policy that allows no script at all."""
@@ -117,6 +123,7 @@ def _header_problems(response: TestResponse) -> list[str]:
         problems.append(f"Referrer-Policy is {headers.get('Referrer-Policy')!r}")
     if headers.get("X-Frame-Options") != "DENY":
         problems.append("X-Frame-Options is not DENY")
+    problems += _sent_twice(response)
     if response.mimetype == "text/html":
         cache = headers.get("Cache-Control", "")
         if "no-store" not in cache and "private" not in cache:

@@ -13,8 +13,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask import session as cookie
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -262,7 +263,27 @@ login_manager.user_loader(_load_user_from_session)
 login_manager.request_loader(_load_user_from_token)
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, without its work on requests that carry none (public verification, the API
+    with a token, health checks): no signing serializer is built only to find there is nothing to read,
+    and an empty session that nothing changed is left as Flask leaves it (``Vary: Cookie`` if it was
+    looked at, no cookie). A request with a cookie, or a session that changed, goes to Flask as before."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.environ.get("HTTP_COOKIE"):
+            return self.session_class()  # no cookie at all: not even the header is parsed
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessionInterface()
     login_manager.init_app(app)
     login_manager.session_protection = None
     login_manager.login_view = None

@@ -4,12 +4,15 @@ and the other browser protections every page gets."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.datastructures import Headers
 
-#: Where a form of this site may send the browser, redirects included (Chromium checks those too).
-FORM_ACTION = "registry.form_action"
+#: The app's Content-Security-Policy (:class:`_Policy`), which names where its forms may send the browser.
+POLICY = "registry.content_security_policy"
 
 
 def csp_nonce() -> str:
@@ -38,26 +41,63 @@ def _policy(nonce: str, form_action: str) -> str:
     )
 
 
+#: The headers every response gets, whatever it is (the policy's nonce changes, so it is not here).
+_EVERY_RESPONSE: Final = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    """The app's Content-Security-Policy, written once: what comes before the nonce and after it."""
+
+    before_nonce: str
+    after_nonce: str
+
+    @classmethod
+    def for_form_action(cls, form_action: str) -> _Policy:
+        marker = "\0nonce\0"
+        before, after = _policy(marker, form_action).split(marker)
+        return cls(before, after)
+
+    def with_nonce(self, nonce: str) -> str:
+        return self.before_nonce + nonce + self.after_nonce
+
+
 def _set_headers(response: Response) -> Response:
+    """Every response's protections. Run on every answer, so it is kept cheap: the policy is written
+    once per app, and a header the response does not have yet is added rather than searched for and
+    replaced (a view may have set one of them itself: that one is replaced, as before)."""
     headers = response.headers
-    headers["Content-Security-Policy"] = g.get("csp_override") or _policy(
-        csp_nonce(), current_app.extensions[FORM_ACTION]
-    )
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+    present = {name.lower() for name, _ in headers.items()}
+    policy: _Policy = current_app.extensions[POLICY]
+    _put(headers, present, "Content-Security-Policy", g.get("csp_override") or policy.with_nonce(csp_nonce()))
+    for name, value in _EVERY_RESPONSE:
+        _put(headers, present, name, value)
     if request.is_secure:
-        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if not request.path.startswith("/assets/") and "Cache-Control" not in headers:
+        _put(headers, present, "Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    no_store_set = g.get("no_store")
+    if not request.path.startswith("/assets/") and "cache-control" not in present:
         # Pages show personal and operational data: never keep them in shared caches.
-        headers["Cache-Control"] = "no-store" if g.get("no_store") else "private, no-cache"
-    if g.get("no_store"):
+        headers.add("Cache-Control", "no-store" if no_store_set else "private, no-cache")
+    elif no_store_set:
         headers["Cache-Control"] = "no-store"
+    if no_store_set:
         headers["Pragma"] = "no-cache"
     return response
+
+
+def _put(headers: Headers, present: set[str], name: str, value: str) -> None:
+    """``headers[name] = value``, without looking through the headers when ``name`` is not among them."""
+    if name.lower() in present:
+        headers[name] = value
+    else:
+        headers.add(name, value)
 
 
 def no_store() -> None:
@@ -78,6 +118,6 @@ def form_action_sources(app: Flask) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[FORM_ACTION] = form_action_sources(app)
+    app.extensions[POLICY] = _Policy.for_form_action(form_action_sources(app))
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
