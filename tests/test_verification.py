@@ -261,3 +261,24 @@ def test_verification_is_throttled_per_address(app: Flask, official: dict[str, C
     assert throttled.mimetype == "application/problem+json"
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
     assert other.status_code == 200
+
+
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_ENABLED": True}])
+def test_the_verification_page_is_throttled_per_address(app: Flask, official: dict[str, Channel]) -> None:
+    """The page counts like the API: 120 checks a minute from one address, then 429."""
+    client = app.test_client()
+    noisy = {"REMOTE_ADDR": "203.0.113.78"}
+    statuses = [client.get("/verify?platform=x&handle=examplenhs", environ_base=noisy).status_code for _ in range(120)]
+
+    assert set(statuses) == {200}
+    assert client.get("/verify?platform=x&handle=examplenhs", environ_base=noisy).status_code == 429
+
+
+def test_a_question_without_a_cookie_gets_no_cookie(app: Flask, official: dict[str, Channel]) -> None:
+    """Asking is anonymous: the answer starts no session, and says it varies with the cookie as every
+    answer that looked at the session does."""
+    response = app.test_client().get("/api/v1/verify?platform=x&handle=examplenhs")
+
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" in response.vary
