@@ -1227,6 +1227,9 @@ def test_four_eyes_hr_who_escalated_or_manage_the_case_do_not_record_its_outcome
     made = report(people, about=managed)
     services.take(made, "escalate", both, note="Needs HR.")
     db.session().commit()
+    # Their home card does not ask them for the outcome it would refuse; another HR member's does.
+    assert made.reference not in [item.reference for item in services.waiting_for(both)]
+    assert made.reference in [item.reference for item in services.waiting_for(people.hr)]
     with pytest.raises(Conflict, match="four-eyes"):
         services.take(made, "outcome", both, note="Closing my own escalation.")
     db.session().rollback()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -312,7 +312,20 @@ def _waiting_statement(user: User, shown: int | None) -> Select[BreachReport, st
         whens.append((and_(BreachReport.status == BreachStatus.TO_ROUTE.value, _not_reported_by(user)), "route"))
         whens.append((and_(stranded, _not_reported_by(user)), "reroute"))
     if user.can(Permission.BREACH_HR):
-        whens.append((and_(BreachReport.status == BreachStatus.WITH_HR.value, _not_reported_by(user)), "hr"))
+        # The four-eyes rule of the outcome (kind.check_more): not their own case as its line manager,
+        # nor one they escalated; such a case is shown for information only, if at all.
+        escalated_by_them = exists().where(
+            BreachStep.report_id == BreachReport.id,
+            BreachStep.action == BreachAction.ESCALATE.value,
+            BreachStep.actor_id == user.id,
+        )
+        hr = and_(
+            BreachReport.status == BreachStatus.WITH_HR.value,
+            _not_reported_by(user),
+            or_(BreachReport.manager_id.is_(None), BreachReport.manager_id != user.id),
+            ~escalated_by_them,
+        )
+        whens.append((hr, "hr"))
     if not whens:
         return None
     waiting: list[ColumnElement[bool]] = [condition for condition, _action in whens]
