@@ -627,6 +627,54 @@ class TestKeyRotation:
         assert rotations == ['{"rewrapped":3}']
         assert verify_chain(db.session()).ok
 
+    def test_a_version_the_database_does_not_write_stops_rotation_with_its_whole_batch_under_the_old_key(
+        self,
+        app: Flask,
+        database_url: str,
+        connection: Connection,
+        stored: dict[tuple[int, str, int], str],
+    ) -> None:
+        """A trigger silently skips the update of the fifth version (as a changed statement or a wrong
+        array type would): the batch that holds it is not recorded as rewrapped while one of its
+        secrets is still under "old"; it rolls back whole, with no audit event, and says so."""
+        ids = [row.id for row in connection.execute(text("SELECT id FROM credential_versions ORDER BY id"))]
+        skipped = ids[4]
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("CREATE FUNCTION skip_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER skip_one BEFORE UPDATE ON credential_versions FOR EACH ROW "
+                    f"WHEN (OLD.id = {skipped}) EXECUTE FUNCTION skip_update()"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER skip_one BEFORE UPDATE ON credential_versions "
+                    f"WHEN OLD.id = {skipped} BEGIN SELECT RAISE(IGNORE); END"
+                )
+            )
+        before = self.sealed_rows(connection)
+
+        result = invoke(keyed_app(database_url, connection, NEW, OLD), "keys", "rotate", "--batch-size", "3")
+
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[-1] == (
+            "Stopped after rewrapping 3: 2 of 3 credential versions were written; the batch was not changed"
+        )
+        after = self.sealed_rows(connection)
+        moved = {row for row, sealed in after.items() if sealed[0] == "new"}
+        assert moved == {("credential_versions", version_id) for version_id in ids[:3]}
+        assert {row: after[row] for row in after.keys() - moved} == {row: before[row] for row in after.keys() - moved}
+        rotations = [
+            event.details
+            for event in db.session().execute(select(AuditEvent).where(AuditEvent.action == "keys:rotate")).scalars()
+        ]
+        assert rotations == ['{"rewrapped":3}']
+        assert verify_chain(db.session()).ok
+
     def test_verify_names_every_secret_whose_key_was_removed(
         self,
         app: Flask,

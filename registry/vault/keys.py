@@ -121,16 +121,22 @@ def _write_rewrapped(session: Session, primary: str, rewrapped: list[tuple[int, 
     if connection.dialect.name == "postgresql":
         ids = [version_id for version_id, _ in rewrapped]
         keys = [key for _, key in rewrapped]
-        connection.exec_driver_sql(
+        result = connection.exec_driver_sql(
             "UPDATE credential_versions SET key_id = %(primary)s, wrapped_key = rewrapped.wrapped_key"
             " FROM unnest(%(ids)b::bigint[], %(keys)b::bytea[]) AS rewrapped (id, wrapped_key)"
             " WHERE credential_versions.id = rewrapped.id AND credential_versions.id BETWEEN %(first)s AND %(last)s",
             {"primary": primary, "ids": ids, "keys": keys, "first": min(ids), "last": max(ids)},
         )
     else:
-        connection.exec_driver_sql(
+        result = connection.exec_driver_sql(
             "UPDATE credential_versions SET key_id = ?, wrapped_key = ? WHERE id = ?",
             [(primary, key, version_id) for version_id, key in rewrapped],
+        )
+    if result.rowcount != len(rewrapped):
+        # The rows are locked, so every one must have been written; if not, the batch rolls back with
+        # its audit event rather than record as rewrapped a secret still under the old key.
+        raise VaultError(
+            f"{result.rowcount} of {len(rewrapped)} credential versions were written; the batch was not changed"
         )
 
 
