@@ -578,6 +578,21 @@ class TestKeyRotation:
         assert result.stderr == f"Stopped after rewrapping 0: {not_in_custody('old')}\n"
         assert self.sealed_rows(connection) == before
 
+    def assert_only_the_first_batch_of_three_rotated(
+        self, connection: Connection, ids: list[int], before: dict[tuple[str, int], tuple[str, bytes, bytes, bytes]]
+    ) -> None:
+        """The first three versions are under "new", every other as it was, and one rotation audited."""
+        after = self.sealed_rows(connection)
+        moved = {row for row, sealed in after.items() if sealed[0] == "new"}
+        assert moved == {("credential_versions", version_id) for version_id in ids[:3]}
+        assert {row: after[row] for row in after.keys() - moved} == {row: before[row] for row in after.keys() - moved}
+        rotations = [
+            event.details
+            for event in db.session().execute(select(AuditEvent).where(AuditEvent.action == "keys:rotate")).scalars()
+        ]
+        assert rotations == ['{"rewrapped":3}']
+        assert verify_chain(db.session()).ok
+
     def test_a_secret_that_will_not_rewrap_stops_rotation_with_its_whole_batch_under_the_old_key(
         self,
         app: Flask,
@@ -605,10 +620,7 @@ class TestKeyRotation:
 
         assert result.exit_code == 1
         assert result.stderr.splitlines()[-1] == f"Stopped after rewrapping 3: {DECRYPTION_FAILED}"
-        after = self.sealed_rows(connection)
-        moved = {row for row, sealed in after.items() if sealed[0] == "new"}
-        assert moved == {("credential_versions", version_id) for version_id in ids[:3]}
-        assert {row: after[row] for row in after.keys() - moved} == {row: before[row] for row in after.keys() - moved}
+        self.assert_only_the_first_batch_of_three_rotated(connection, ids, before)
         both = Vault([NEW, OLD])
         for row in connection.execute(
             text(
@@ -620,12 +632,6 @@ class TestKeyRotation:
             sealed = Sealed(row.key_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext))
             opened = both.open(sealed, version_aad(row.channel_id, row.kind, row.version)).decode()
             assert opened == stored[(row.channel_id, row.kind, row.version)], row.id
-        rotations = [
-            event.details
-            for event in db.session().execute(select(AuditEvent).where(AuditEvent.action == "keys:rotate")).scalars()
-        ]
-        assert rotations == ['{"rewrapped":3}']
-        assert verify_chain(db.session()).ok
 
     def test_a_version_the_database_does_not_write_stops_rotation_with_its_whole_batch_under_the_old_key(
         self,
@@ -664,16 +670,7 @@ class TestKeyRotation:
         assert result.stderr.splitlines()[-1] == (
             "Stopped after rewrapping 3: 2 of 3 credential versions were written; the batch was not changed"
         )
-        after = self.sealed_rows(connection)
-        moved = {row for row, sealed in after.items() if sealed[0] == "new"}
-        assert moved == {("credential_versions", version_id) for version_id in ids[:3]}
-        assert {row: after[row] for row in after.keys() - moved} == {row: before[row] for row in after.keys() - moved}
-        rotations = [
-            event.details
-            for event in db.session().execute(select(AuditEvent).where(AuditEvent.action == "keys:rotate")).scalars()
-        ]
-        assert rotations == ['{"rewrapped":3}']
-        assert verify_chain(db.session()).ok
+        self.assert_only_the_first_batch_of_three_rotated(connection, ids, before)
 
     def test_verify_names_every_secret_whose_key_was_removed(
         self,
