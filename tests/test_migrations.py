@@ -440,6 +440,27 @@ def test_0016_reads_only_the_files_the_registry_stored(
     assert read(empty_database, current_revision) == "0015"
 
 
+def insert_one_active_channel(connection: Connection) -> None:
+    """In plain SQL: a comms user and an active channel they asked for (the schema of 0017 onwards)."""
+    connection.execute(
+        text(
+            "INSERT INTO users (email, name, active, created_at) "
+            "VALUES ('comms@example.nhs.uk', 'Comms', :yes, CURRENT_TIMESTAMP)"
+        ),
+        {"yes": True},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO channels (platform, handle, display_name, url, department, purpose, audience, "
+            "posting_plan, moderation_plan, out_of_hours, sponsor, proposed_administrators, "
+            "policy_acknowledged_at, status, requester_id, created_at, updated_at, status_changed_at) "
+            "SELECT 'x', 'examplenhs', 'Example NHS', 'https://x.com/examplenhs', 'Comms', 'News', 'Public', "
+            "'', '', '', 'Chief executive', '', CURRENT_TIMESTAMP, 'active', id, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
+        )
+    )
+
+
 #: The revision that adds the public facts' version row and its triggers.
 PUBLIC_FACTS = "0018"
 
@@ -455,23 +476,7 @@ def test_0018_moves_the_public_facts_version_on_every_change_verification_shows(
     alembic(empty_database, lambda cfg: command.upgrade(cfg, previous))
 
     def load(connection: Connection) -> None:
-        connection.execute(
-            text(
-                "INSERT INTO users (email, name, active, created_at) "
-                "VALUES ('comms@example.nhs.uk', 'Comms', :yes, CURRENT_TIMESTAMP)"
-            ),
-            {"yes": True},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO channels (platform, handle, display_name, url, department, purpose, audience, "
-                "posting_plan, moderation_plan, out_of_hours, sponsor, proposed_administrators, "
-                "policy_acknowledged_at, status, requester_id, created_at, updated_at, status_changed_at) "
-                "SELECT 'x', 'examplenhs', 'Example NHS', 'https://x.com/examplenhs', 'Comms', 'News', 'Public', "
-                "'', '', '', 'Chief executive', '', CURRENT_TIMESTAMP, 'active', id, CURRENT_TIMESTAMP, "
-                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
-            )
-        )
+        insert_one_active_channel(connection)
         connection.commit()
 
     read(empty_database, load)
@@ -543,23 +548,7 @@ def test_0020_keeps_every_credential_version_and_rotation_rewrites_them_in_place
     ]
 
     def load(connection: Connection) -> None:
-        connection.execute(
-            text(
-                "INSERT INTO users (email, name, active, created_at) "
-                "VALUES ('comms@example.nhs.uk', 'Comms', :yes, CURRENT_TIMESTAMP)"
-            ),
-            {"yes": True},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO channels (platform, handle, display_name, url, department, purpose, audience, "
-                "posting_plan, moderation_plan, out_of_hours, sponsor, proposed_administrators, "
-                "policy_acknowledged_at, status, requester_id, created_at, updated_at, status_changed_at) "
-                "SELECT 'x', 'examplenhs', 'Example NHS', 'https://x.com/examplenhs', 'Comms', 'News', 'Public', "
-                "'', '', '', 'Chief executive', '', CURRENT_TIMESTAMP, 'active', id, CURRENT_TIMESTAMP, "
-                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
-            )
-        )
+        insert_one_active_channel(connection)
         connection.execute(
             text(
                 "INSERT INTO credentials (channel_id, kind, current_version, created_at, rotated_at, "

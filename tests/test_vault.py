@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from click.testing import Result
@@ -279,6 +279,17 @@ def _flip(data: bytes, at: int) -> bytes:
     changed = bytearray(data)
     changed[at] ^= 0x01
     return bytes(changed)
+
+
+def _flip_stored(
+    connection: Connection, version_id: int, column: Literal["wrapped_key", "ciphertext"], at: int
+) -> None:
+    """Change one bit of a stored credential version's column, as someone with the database could."""
+    row = {"id": version_id}
+    read = text(f"SELECT {column} FROM credential_versions WHERE id = :id")
+    stored = bytes(connection.execute(read, row).scalar_one())
+    write = text(f"UPDATE credential_versions SET {column} = :value WHERE id = :id")
+    connection.execute(write, row | {"value": _flip(stored, at)})
 
 
 TAMPERING: dict[str, Callable[[Sealed], Sealed]] = {
@@ -605,15 +616,7 @@ class TestKeyRotation:
         under "old", the versions before it in that batch included; every other secret still opens."""
         ids = [row.id for row in connection.execute(text("SELECT id FROM credential_versions ORDER BY id"))]
         tampered = ids[4]
-        wrapped = bytes(
-            connection.execute(
-                text("SELECT wrapped_key FROM credential_versions WHERE id = :id"), {"id": tampered}
-            ).scalar_one()
-        )
-        connection.execute(
-            text("UPDATE credential_versions SET wrapped_key = :w WHERE id = :id"),
-            {"w": _flip(wrapped, len(wrapped) - 1), "id": tampered},
-        )
+        _flip_stored(connection, tampered, "wrapped_key", -1)
         before = self.sealed_rows(connection)
 
         result = invoke(keyed_app(database_url, connection, NEW, OLD), "keys", "rotate", "--batch-size", "3")
@@ -704,15 +707,7 @@ class TestKeyRotation:
         total = len(self.sealed_rows(connection))
         ids = [row.id for row in connection.execute(text("SELECT id FROM credential_versions ORDER BY id"))][1:3]
         for version_id in ids:
-            ciphertext = bytes(
-                connection.execute(
-                    text("SELECT ciphertext FROM credential_versions WHERE id = :id"), {"id": version_id}
-                ).scalar_one()
-            )
-            connection.execute(
-                text("UPDATE credential_versions SET ciphertext = :c WHERE id = :id"),
-                {"c": _flip(ciphertext, 0), "id": version_id},
-            )
+            _flip_stored(connection, version_id, "ciphertext", 0)
         names = [
             f"{row.reference} {row.kind} version {row.version}"
             for row in (_describe(connection, version_id) for version_id in ids)
