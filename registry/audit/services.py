@@ -382,7 +382,7 @@ def _withholding_rules(viewer: Any) -> list[ColumnElement[bool]]:
     ]
 
 
-def count_visible(filters: AuditFilters, *, viewer: Any) -> Select[tuple[int]]:
+def count_visible(filters: AuditFilters, *, viewer: Any) -> Select[int]:
     """SQL for how many events :func:`search_events` finds, in one statement, without reading the
     events it does not find.
 

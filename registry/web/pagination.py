@@ -96,13 +96,12 @@ def paginate(
     per_page: int,
     *,
     scalars: bool = True,
-    total: Select[tuple[int]] | None = None,
+    total: Select[int] | None = None,
 ) -> Page[Any]:
     """The page of ``statement`` and how many rows it has: counted by ``total`` when given (a cheaper
     statement that must count the same rows), else by counting ``statement``'s rows."""
-    if total is None:
-        total = select(func.count()).select_from(statement.order_by(None).subquery())
-    count = session.execute(total).scalar_one()
+    counting = total if total is not None else select(func.count()).select_from(statement.order_by(None).subquery())
+    count = session.execute(counting).scalar_one()
     result = session.execute(statement.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars()) if scalars else list(result)
     return Page(items, count, page, per_page)
