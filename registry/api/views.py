@@ -40,7 +40,7 @@ from registry.api.operations import (
     reply,
 )
 from registry.api.support import acting_user
-from registry.audit.services import AuditFilters, search_events
+from registry.audit.services import AuditFilters, count_visible, search_events
 from registry.auth.permissions import Permission
 from registry.channels.api import REFERENCE
 from registry.channels.services import get_channel
@@ -132,7 +132,14 @@ def audit_events() -> Response:
     _, (filters, (page, per_page)) = AuditQuery.read(
         lambda: AuditFilters.parse(request.args, strict=True), lambda: page_args(50, strict=True)
     )
-    result = paginate(db.session(), search_events(filters, viewer=acting_user()), page, per_page)
+    viewer = acting_user()
+    result = paginate(
+        db.session(),
+        search_events(filters, viewer=viewer),
+        page,
+        per_page,
+        total=count_visible(filters, viewer=viewer),
+    )
     return reply(AuditEventPage.of(result, [AuditEvent.taking(e, details=json.loads(e.details)) for e in result.items]))
 
 

@@ -152,8 +152,11 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        Index("ix_audit_events_object", "object_type", "object_id"),
-        *indexes("occurred_at", "action", "actor_id"),
+        # An object's or an action's events newest first, read from the index a page at a time
+        # (the audit pages, registry.audit.services.search_events), and counted from it alone.
+        Index("ix_audit_events_object_seq", "object_type", "object_id", "seq"),
+        Index("ix_audit_events_action_seq", "action", "seq"),
+        *indexes("occurred_at", "actor_id"),
     )
 
     id: Mapped[bigpk]

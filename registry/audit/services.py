@@ -9,6 +9,8 @@ How events are linked and checked is :mod:`registry.audit.chain`'s.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -293,6 +295,16 @@ def _evidence_uploads(*where: ColumnElement[bool]) -> Select[str]:
 def withheld_from(viewer: Any) -> ColumnElement[bool]:
     """SQL, true of each event ``viewer`` may not read because it reveals a breach case.
 
+    An event is withheld if any of :func:`_withholding_rules` holds of it; see there.
+    """
+    return or_(*_withholding_rules(viewer))
+
+
+def _withholding_rules(viewer: Any) -> list[ColumnElement[bool]]:
+    """SQL for each rule that withholds an event from ``viewer`` because it reveals a breach case.
+    Each rule picks its events by an indexed column (object type and id, or action), so the events
+    withheld can be counted without reading the trail (see :func:`count_visible`).
+
     A case's events are its own (object ``breach_report``: who reported it, the clauses, every
     view, step and decision), the storing of its evidence files (the reporter, each file's
     SHA-256), and an evidence file refused while someone was reporting. Three rules decide, in
@@ -322,7 +334,7 @@ def withheld_from(viewer: Any) -> ColumnElement[bool]:
         AuditEvent.object_id == EVIDENCE_FIELD,
     )
     if not viewer.can(Permission.BREACH_READ_ALL):
-        return or_(is_case, stored_evidence, refused_evidence)
+        return [is_case, stored_evidence, refused_evidence]
     about_viewer = BreachReport.subject_id == viewer.id
     anonymised = BreachReport.anonymised_at.is_not(None)
     export = aliased(AuditEvent)
@@ -354,7 +366,7 @@ def withheld_from(viewer: Any) -> ColumnElement[bool]:
         .join(BreachReport, and_(BreachReport.id == BreachEvidence.report_id, about_viewer))
         .where(export.action == AuditAction.AUDIT_EXPORT.value)
     )
-    return or_(
+    return [
         and_(is_case, AuditEvent.object_id.in_(_case_references(about_viewer))),
         and_(
             is_case,
@@ -367,32 +379,63 @@ def withheld_from(viewer: Any) -> ColumnElement[bool]:
         and_(AuditEvent.action == AuditAction.AUDIT_EXPORT.value, AuditEvent.seq.in_(exports_of_cases_about_viewer)),
         and_(AuditEvent.action == AuditAction.AUDIT_EXPORT.value, AuditEvent.seq.in_(exports_of_evidence_about_viewer)),
         and_(refused_evidence, exists().where(about_viewer)),
-    )
+    ]
+
+
+def count_visible(filters: AuditFilters, *, viewer: Any) -> Select[int]:
+    """SQL for how many events :func:`search_events` finds, in one statement, without reading the
+    events it does not find.
+
+    Unfiltered, the trail is not counted: the chain's ``seq`` runs from 1 with no gap (events are
+    never deleted, triggers refuse it), so there are as many events as the anchor's ``seq``, less
+    those withheld from ``viewer``, counted rule by rule (:func:`_withholding_rules`), each rule
+    finding its events through an index (object type and id, or action): a cost that grows with the
+    cases, their evidence and exports, not with the trail. Filtered by an object, an exact action or
+    a time, the events that match are found on that column's index and counted (as many as match);
+    by an actor's text or an action's subject (``channel``, a pattern), every event is read.
+    """
+    if matching := _matching(filters):
+        # Read from the filter's index, not by each rule: a rule (a case's events) may hold far more
+        # events than the filter (a week's), and the database cannot know which without statistics.
+        return select(func.count()).select_from(AuditEvent).where(~withheld_from(viewer), *matching)
+    events = select(AuditAnchor.seq).where(AuditAnchor.id == 1).scalar_subquery()
+    # The rules overlap (a case about the viewer may be anonymised): each counts the events no earlier rule took.
+    rules = _withholding_rules(viewer)
+    withheld = [
+        select(func.count()).select_from(AuditEvent).where(rule, *(~earlier for earlier in rules[:n])).scalar_subquery()
+        for n, rule in enumerate(rules)
+    ]
+    return select(events - functools.reduce(operator.add, withheld))
+
+
+def _matching(filters: AuditFilters) -> list[ColumnElement[bool]]:
+    """SQL for the events ``filters`` ask for (all of them when empty)."""
+    matching: list[ColumnElement[bool]] = []
+    if filters.object:
+        kind, sep, ident = filters.object.partition(":")
+        if sep and ident:
+            matching += [AuditEvent.object_type == kind, AuditEvent.object_id == ident]
+        else:
+            matching.append(AuditEvent.object_id == filters.object)
+    if filters.action:
+        if ":" in filters.action:
+            matching.append(AuditEvent.action == filters.action)
+        else:
+            prefix = db.contains_pattern(filters.action)[1:-1]
+            matching.append(AuditEvent.action.like(f"{prefix}:%", escape=db.LIKE_ESCAPE))
+    if filters.actor:
+        pattern = db.contains_pattern(filters.actor.lower())
+        matching.append(func.lower(AuditEvent.actor).like(pattern, escape=db.LIKE_ESCAPE))
+    if filters.since is not None:
+        matching.append(AuditEvent.occurred_at >= filters.since)
+    if filters.until is not None:
+        matching.append(AuditEvent.occurred_at < filters.until)
+    return matching
 
 
 def search_events(filters: AuditFilters, *, viewer: Any):  # type: ignore[no-untyped-def]
     """Events matching ``filters`` that ``viewer`` may read (see :func:`withheld_from`), newest first."""
-    statement = select(AuditEvent).where(~withheld_from(viewer)).order_by(AuditEvent.seq.desc())
-    if filters.object:
-        kind, sep, ident = filters.object.partition(":")
-        if sep and ident:
-            statement = statement.where(AuditEvent.object_type == kind, AuditEvent.object_id == ident)
-        else:
-            statement = statement.where(AuditEvent.object_id == filters.object)
-    if filters.action:
-        if ":" in filters.action:
-            statement = statement.where(AuditEvent.action == filters.action)
-        else:
-            prefix = db.contains_pattern(filters.action)[1:-1]
-            statement = statement.where(AuditEvent.action.like(f"{prefix}:%", escape=db.LIKE_ESCAPE))
-    if filters.actor:
-        pattern = db.contains_pattern(filters.actor.lower())
-        statement = statement.where(func.lower(AuditEvent.actor).like(pattern, escape=db.LIKE_ESCAPE))
-    if filters.since is not None:
-        statement = statement.where(AuditEvent.occurred_at >= filters.since)
-    if filters.until is not None:
-        statement = statement.where(AuditEvent.occurred_at < filters.until)
-    return statement
+    return select(AuditEvent).where(~withheld_from(viewer), *_matching(filters)).order_by(AuditEvent.seq.desc())
 
 
 def record_export(filters: AuditFilters, rows: int) -> None:

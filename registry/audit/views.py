@@ -35,7 +35,13 @@ COLUMNS = (
 def index() -> str:
     filters = services.AuditFilters.parse(request.args, strict=False)
     page, per_page = page_args(50)
-    result = paginate(db.session(), services.search_events(filters, viewer=current_user), page, per_page)
+    result = paginate(
+        db.session(),
+        services.search_events(filters, viewer=current_user),
+        page,
+        per_page,
+        total=services.count_visible(filters, viewer=current_user),
+    )
     seq, head_hash = services.head()
     return render_template(
         "audit/index.html",

@@ -89,11 +89,22 @@ def page_args(default_per_page: int, *, strict: bool = False) -> tuple[int, int]
     return values["page"], values["per_page"]
 
 
-def paginate(session: Session, statement: Select[Any], page: int, per_page: int, *, scalars: bool = True) -> Page[Any]:
-    total = session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+def paginate(
+    session: Session,
+    statement: Select[Any],
+    page: int,
+    per_page: int,
+    *,
+    scalars: bool = True,
+    total: Select[int] | None = None,
+) -> Page[Any]:
+    """The page of ``statement`` and how many rows it has: counted by ``total`` when given (a cheaper
+    statement that must count the same rows), else by counting ``statement``'s rows."""
+    counting = total if total is not None else select(func.count()).select_from(statement.order_by(None).subquery())
+    count = session.execute(counting).scalar_one()
     result = session.execute(statement.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars()) if scalars else list(result)
-    return Page(items, total, page, per_page)
+    return Page(items, count, page, per_page)
 
 
 def paged(statement: Select[Any], default_per_page: int, *, scalars: bool = True) -> Page[Any]:
