@@ -1,6 +1,6 @@
 """indexes for the audit trail's pages: an object's or an action's events by seq, anonymised cases
 
-Revision ID: 0022b
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-07
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0022b"
+revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
