@@ -31,6 +31,8 @@ LINK_LABEL = b"social-channel-registry audit link v1"
 SIGNING_LABEL = b"social-channel-registry audit checkpoint signing v1"
 EXTENSION = "registry.audit_keyring"
 _LINK_PREFIX = LINK_LABEL + b"\n"
+#: How many (key, chain) starting states a keyring keeps (a database has one chain, a few keys).
+_LINK_STATES = 16
 
 
 class UnknownAuditKey(LookupError):
@@ -74,6 +76,9 @@ class AuditKeyring:
             key.key_id: _Key(key.key_id, _derive(key.key, LINK_LABEL), _derive(key.key, SIGNING_LABEL)) for key in keys
         }
         self.primary_id = keys[0].key_id
+        #: (key id, chain id) → the HMAC state after the label, chain id and key id every link of that
+        #: key in that chain starts with: a link copies it and adds only the previous hash and the event.
+        self._link_states: dict[tuple[str, str], hmac.HMAC] = {}
 
     def __contains__(self, key_id: object) -> bool:
         return key_id in self._keys
@@ -90,8 +95,17 @@ class AuditKeyring:
         The key id and the chain id are part of what is authenticated: an event moved to another
         chain, or relabelled with another key id, no longer matches.
         """
-        message = f"{chain_id}\n{key_id}\n{prev_hash}\n{canonical_event}".encode()
-        return hmac.digest(self._key(key_id).link_key, _LINK_PREFIX + message, "sha256").hex()
+        # The same bytes as HMAC(link key, prefix + f"{chain_id}\n{key_id}\n{prev_hash}\n{canonical_event}"),
+        # fed in two parts: the start, hashed once per key and chain, and the rest.
+        state = self._link_states.get((key_id, chain_id))
+        if state is None:
+            if len(self._link_states) >= _LINK_STATES:
+                self._link_states.clear()
+            start = _LINK_PREFIX + f"{chain_id}\n{key_id}\n".encode()
+            state = self._link_states[key_id, chain_id] = hmac.new(self._key(key_id).link_key, start, "sha256")
+        mac = state.copy()
+        mac.update(f"{prev_hash}\n{canonical_event}".encode())
+        return mac.hexdigest()
 
     def public_key_hex(self, key_id: str) -> str:
         """The raw Ed25519 public key (hex) that checks checkpoints signed under audit key ``key_id``."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, case, func, literal, select, union_all
+from sqlalchemy import BindParameter, CompoundSelect, Integer, Select, bindparam, case, func, literal, select, union_all
 
 from registry import db
 from registry.auth.models import User
@@ -25,6 +25,19 @@ from registry.web.pagination import Page
 Lists = list[tuple[RequestKind[Any], Waiting]]
 #: A statement of rows of several columns.
 Rows = Select[*tuple[Any, ...]]
+#: What a list's statements are built for: each kind's name, statuses, statuses that wait on the person
+#: and "since" column (see :func:`_shape`).
+Shape = tuple[bool, tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...]]
+
+#: How far each kind's branch reads (the page's end), and the page's size and start: bound when a
+#: page is read, so one statement serves every page.
+_REACH: BindParameter[int] = bindparam("reach", type_=Integer)
+_LIMIT: BindParameter[int] = bindparam("page_limit", type_=Integer)
+_OFFSET: BindParameter[int] = bindparam("page_offset", type_=Integer)
+#: The count and page statements of lists whose statements are the same at every request (the
+#: communications team's: no condition but the statuses), built once rather than on every page;
+#: SQLAlchemy compiles them once either way.
+_BUILT: dict[tuple[str, Shape], Rows | CompoundSelect[*tuple[Any, ...]]] = {}
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,39 @@ def _work(lists: Lists, page: int, per_page: int, *, only: str, for_comms: bool)
     return Work(Page(items, total, page, per_page), by_kind, waiting_for_you)
 
 
+def _shape(lists: Lists, for_comms: bool) -> Shape | None:
+    """What the lists' statements depend on, when nothing else goes into them (no ``where`` of their
+    own, such as a person's id): lists of the same shape have the same statements."""
+    if any(waiting.where for _, waiting in lists):
+        return None
+    return for_comms, tuple(
+        (kind.name, tuple(values(waiting.statuses)), tuple(values(waiting.needs_you)), str(waiting.since))
+        for kind, waiting in lists
+    )
+
+
+def _built(
+    name: str, lists: Lists, for_comms: bool, build: Callable[[], Rows | CompoundSelect[*tuple[Any, ...]]]
+) -> Rows | CompoundSelect[*tuple[Any, ...]]:
+    shape = _shape(lists, for_comms)
+    if shape is None:
+        return build()
+    statement = _BUILT.get((name, shape))
+    if statement is None:
+        statement = _BUILT[name, shape] = build()
+    return statement
+
+
 def _counts(lists: Lists) -> dict[str, tuple[int, int]]:
     """Kind → (how many wait, how many of them wait on the person); one statement."""
     if not lists:
         return {}
+    statement = _built("counts", lists, False, lambda: _count_statement(lists))
+    found = {row.kind: (row.total, row.on_you) for row in db.session().execute(statement)}
+    return {kind.name: found.get(kind.name, (0, 0)) for kind, _ in lists}
+
+
+def _count_statement(lists: Lists) -> Rows | CompoundSelect[*tuple[Any, ...]]:
     parts: list[Rows] = []
     for kind, waiting in lists:
         status: Any = getattr(kind.model, "status")  # noqa: B009
@@ -79,27 +121,14 @@ def _counts(lists: Lists) -> dict[str, tuple[int, int]]:
             .select_from(kind.model)
             .where(status.in_(values(waiting.statuses)), *waiting.where)
         )
-    found = {row.kind: (row.total, row.on_you) for row in db.session().execute(_union(parts))}
-    return {kind.name: found.get(kind.name, (0, 0)) for kind, _ in lists}
+    return _union(parts)
 
 
 def _page(lists: Lists, offset: int, limit: int, *, for_comms: bool) -> list[WorkItem]:
     """The items from ``offset`` to ``offset + limit`` in the list's order: those waiting on the
     person first, then by when they started waiting, then as their references would sort."""
-    branches: list[Rows] = []
-    for kind, waiting in lists:
-        # The work queue reads each status on its own, oldest first and no further than this page
-        # reaches: one range of its index, however many wait. A person's requests are few: one
-        # range of their own for the kind's statuses.
-        groups = [[value] for value in values(waiting.statuses)] if for_comms else [values(waiting.statuses)]
-        branches += [_branch(kind, waiting, statuses, offset + limit) for statuses in groups]
-    rows = _union(branches).subquery()
-    shown = db.session().execute(
-        select(rows.c.kind, rows.c.id)
-        .order_by(rows.c.on_you_first, rows.c.since, rows.c.prefix, rows.c.year, rows.c.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    statement = _built("page", lists, for_comms, lambda: _page_statement(lists, for_comms=for_comms))
+    shown = db.session().execute(statement, {"reach": offset + limit, "page_limit": limit, "page_offset": offset})
     picked = [(name, request_id) for name, request_id in shown]
     if not picked:
         return []
@@ -113,8 +142,26 @@ def _page(lists: Lists, offset: int, limit: int, *, for_comms: bool) -> list[Wor
     return [loaded[name][request_id] for name, request_id in picked if request_id in loaded[name]]
 
 
-def _branch(kind: RequestKind[Any], waiting: Waiting, statuses: list[str], limit: int) -> Rows:
-    """The first ``limit`` of the kind's requests in ``statuses``, in the list's order."""
+def _page_statement(lists: Lists, *, for_comms: bool) -> Rows:
+    """The kind and id of the page's requests, for the bound page (see :data:`_REACH`)."""
+    branches: list[Rows] = []
+    for kind, waiting in lists:
+        # The work queue reads each status on its own, oldest first and no further than this page
+        # reaches: one range of its index, however many wait. A person's requests are few: one
+        # range of their own for the kind's statuses.
+        groups = [[value] for value in values(waiting.statuses)] if for_comms else [values(waiting.statuses)]
+        branches += [_branch(kind, waiting, statuses) for statuses in groups]
+    rows = _union(branches).subquery()
+    return (
+        select(rows.c.kind, rows.c.id)
+        .order_by(rows.c.on_you_first, rows.c.since, rows.c.prefix, rows.c.year, rows.c.id)
+        .limit(_LIMIT)
+        .offset(_OFFSET)
+    )
+
+
+def _branch(kind: RequestKind[Any], waiting: Waiting, statuses: list[str]) -> Rows:
+    """The first :data:`_REACH` of the kind's requests in ``statuses``, in the list's order."""
     status: Any = getattr(kind.model, "status")  # noqa: B009
     year, request_id = kind.reference_order()
     on_you = values(waiting.needs_you)
@@ -130,7 +177,7 @@ def _branch(kind: RequestKind[Any], waiting: Waiting, statuses: list[str], limit
         )
         .where(status.in_(statuses) if len(statuses) > 1 else status == statuses[0], *waiting.where)
         .order_by(*([first] if on_you and len(statuses) > 1 else []), waiting.since, year, request_id)
-        .limit(limit)
+        .limit(_REACH)
         .subquery()
     )
     return select(*branch.c)
