@@ -1020,6 +1020,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     # action from a case the actor may take it on: comms route one waiting to be routed, the
     # line manager it is assigned to resolves or flags it, HR record the outcome of an escalated one.
     ("breaches.index", "GET"): Expect(SIGNED_IN),
+    ("breaches.waiting", "GET"): Expect(SIGNED_IN),
     ("breaches.new", "GET"): Expect(SIGNED_IN),
     ("breaches.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_breach_form(w))),
     ("breaches.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_breach(w))),
