@@ -430,7 +430,7 @@ def test_the_page_previews_then_stores_with_a_channel_chosen_for_an_unmatched_en
 
     body = preview.get_data(as_text=True)
     assert preview.status_code == 200, body[:3000]
-    assert "Trust X" in body and site["x"].reference in body and "Username present" in body
+    assert "Trust X" in body and site["x"].reference in body and "username present (not kept)" in body
     assert 'name="entry-3"' in body  # the unmatched entry: choose its channel
     assert versions(site["x"]) == {} and seq(connection) == before
 
