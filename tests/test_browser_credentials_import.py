@@ -17,10 +17,9 @@ from registry import db
 from registry.auth.models import User
 from registry.channels import services as channels
 from registry.vault.models import Credential
-from tests.browser_support import LiveSite, NewVisitor, app_code, serve_live_site, sign_in
-from tests.conftest import TEST_PASSWORD
-from tests.test_browser_oidc import axe_violations, require_axe
-from tests.test_browser_users_import import FILE_UPLOAD, fits_a_phone
+from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
+from tests.test_browser_oidc import axe_violations
+from tests.test_browser_users_import import FILE_UPLOAD, fits_a_phone, signed_in_without_csp
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["tests.browser_support"]
@@ -102,20 +101,8 @@ def test_comms_preview_choose_a_channel_and_store(new_visitor: NewVisitor, live_
 
 def test_the_import_pages_pass_axe_and_the_preview_fits_a_phone(browser: Browser, live_site: LiveSite) -> None:
     """With the page's CSP bypassed so axe-core can be injected (the other test watches the CSP)."""
-    require_axe()
-    context = browser.new_context(
-        base_url=live_site.url, locale="en-GB", viewport={"width": 1280, "height": 900}, bypass_csp=True
-    )
+    context, page = signed_in_without_csp(browser, live_site, COMMS)
     try:
-        page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("Email address").fill(COMMS)
-        page.get_by_label("Password").fill(TEST_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(re.compile(r"/login/mfa$"))
-        page.get_by_label("Security code").fill(app_code(live_site, COMMS))
-        page.get_by_role("button", name="Continue").click()
-        expect(page).to_have_url(re.compile(r"/$"))
         page.goto("/credentials/import")
         assert axe_violations(page, exclude=(FILE_UPLOAD,)) == []
         preview(page)
