@@ -17,7 +17,9 @@ from typing import Any
 import pykeepass
 import pytest
 from click.testing import Result
+from construct import Container
 from flask import Flask
+from pykeepass.kdbx_parsing import KDBX
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection
 
@@ -71,6 +73,41 @@ def keepass_bytes(tmp_path: Path, entries: list[dict[str, Any]], password: str =
             entry.set_custom_property(key, value)
     database.save()
     return path.read_bytes()
+
+
+def as_kdbx3(data: bytes, password: str = KEEPASS_PASSWORD) -> bytes:
+    """The same database as KDBX 3.1 (KeePass 2.x before 2.35; AES-KDF, AES-256, Salsa20 inner stream),
+    written by pykeepass's own KDBX 3 structure: pykeepass can read and save KDBX 3 but makes only KDBX 4,
+    so the KDBX 4 database's XML is put under a KDBX 3 header built here."""
+    tree = pykeepass.PyKeePass(io.BytesIO(data), password=password).tree
+
+    def item(name: str, value: object) -> Container:
+        return Container(id=name, data=value)
+
+    header = Container(
+        cipher_id=item("cipher_id", "aes256"),
+        compression_flags=item("compression_flags", Container(compression=True)),
+        master_seed=item("master_seed", os.urandom(32)),
+        transform_seed=item("transform_seed", os.urandom(32)),
+        transform_rounds=item("transform_rounds", 6000),
+        encryption_iv=item("encryption_iv", os.urandom(16)),
+        protected_stream_key=item("protected_stream_key", os.urandom(32)),
+        stream_start_bytes=item("stream_start_bytes", os.urandom(32)),
+        protected_stream_id=item("protected_stream_id", "salsa20"),
+        end=item("end", b"\r\n\r\n"),
+    )
+    signature = Container(sig1=b"\x03\xd9\xa2\x9a", sig2=b"\x67\xfb\x4b\xb5", minor_version=1, major_version=3)
+    built: bytes = KDBX.build(
+        Container(
+            header=Container(value=Container(**signature, dynamic_header=header)),
+            body=Container(payload=Container(cred_check=None, xml=tree)),
+        ),
+        password=password,
+        keyfile=None,
+        transformed_key=None,
+        decrypt=True,
+    )
+    return built
 
 
 def write(tmp_path: Path, data: bytes | str, name: str) -> str:
@@ -240,6 +277,20 @@ def test_keepass_import_stores_each_kind_once_and_a_second_run_stores_nothing(
     assert versions(x) == {"password": 1, "totp_seed": 1, "notes": 1, "recovery_codes": 1}
     assert_no_plaintext("the logs", caplog.text + result.output + again.output)
     assert_no_plaintext("the database", every_text(connection))
+
+
+def test_a_kdbx3_database(app: Flask, connection: Connection, site: dict[str, Channel], tmp_path: Path) -> None:
+    data = as_kdbx3(kdbx(tmp_path))
+    assert pykeepass.PyKeePass(io.BytesIO(data), password=KEEPASS_PASSWORD).version == (3, 1)
+
+    result = keepass_import(app, write(tmp_path, data, "kdbx3.kdbx"))
+
+    assert result.exit_code == 0, result.output
+    assert "Imported: 5 entries, 6 secrets stored" in result.output
+    assert opened(site["x"], "password") == PASSWORD_A and opened(site["x"], "totp_seed") == SEED
+    assert opened(site["fb"], "totp_seed") == SEED_OLD
+    wrong = keepass_import(app, write(tmp_path, data, "kdbx3.kdbx"), stdin="not it")
+    assert wrong.exit_code == 1 and "The KeePass password is wrong, or the file is damaged." in wrong.output
 
 
 def test_a_changed_password_is_a_new_version(
