@@ -599,3 +599,25 @@ def test_nothing_is_stored_for_a_closed_channel_chosen(
     assert not checked.ok
     assert checked.entries[0].problems == ["The channel chosen is not a live channel: choose another."]
     assert db.session().execute(select(func.count()).select_from(CredentialVersion)).scalar_one() == 0
+
+
+def test_entries_left_out_cannot_stop_the_import_and_the_recycle_bin_is_left_out(
+    app: Flask, site: dict[str, Channel], tmp_path: Path
+) -> None:
+    path = tmp_path / "binned.kdbx"
+    database = pykeepass.create_database(str(path), password=KEEPASS_PASSWORD)
+    database.add_entry(database.root_group, "Trust X", "", PASSWORD_A, url="https://x.com/NHSTrustImport")
+    database.add_entry(
+        database.root_group, "A game", "", PASSWORD_OFF, url="https://store.example.com", otp="steam://X"
+    )
+    binned = database.add_entry(database.root_group, "Old X", "", PASSWORD_B, url="https://x.com/NHSTrustImport")
+    database.trash_entry(binned)
+    database.save()
+
+    checked = importing.plan(path.read_bytes(), "keepass", password=KEEPASS_PASSWORD)
+
+    assert checked.ok, importing.report_lines(checked)
+    assert [entry.title for entry in checked.entries] == ["Trust X", "A game"]
+    assert checked.entries[1].outcome is importing.Outcome.UNMATCHED
+    assert "Two-factor (TOTP) seed: Its two-factor setting is a Steam code" in "; ".join(checked.entries[1].notes)
+    assert checked.secrets_to_store == 1
