@@ -140,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.roster.views import bp as roster
     from registry.scim import bp as scim
     from registry.screening.views import bp as screening
+    from registry.vault import import_views as vault_import  # noqa: F401  (routes on the vault blueprint)
     from registry.vault.views import bp as vault
     from registry.verification.views import bp as verification
     from registry.web.health import bp as health

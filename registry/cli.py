@@ -32,6 +32,7 @@ from registry.notifications import reminders
 from registry.notifications import services as notifications
 from registry.reports import services as reports
 from registry.roster import services as roster
+from registry.vault import importing as secrets_import
 from registry.vault import services as custody
 
 if TYPE_CHECKING:
@@ -274,6 +275,76 @@ def users_setup_link(email: str) -> None:
     )
 
 
+credentials_cli = AppGroup("credentials", help="Channels' secrets in custody.")
+
+
+@credentials_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "file_format",
+    required=True,
+    type=click.Choice([f.value for f in secrets_import.Format]),
+    help="keepass: a KeePass database (KDBX 3 or 4); bitwarden-json: Bitwarden's unencrypted JSON export; "
+    "csv: columns url, username, password, totp, notes (Bitwarden's CSV names are accepted too).",
+)
+@click.option("--dry-run", is_flag=True, help="Read the file and report what each entry would do; store nothing.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the KeePass database's password from the first line of standard input (otherwise it is asked for).",
+)
+def credentials_import(file: Path, file_format: str, dry_run: bool, password_stdin: bool) -> None:
+    """Take existing secrets into custody from FILE, matching each entry to a channel by its web address.
+
+    \b
+    Kept: passwords, two-factor (TOTP) seeds (otpauth:// addresses, KeePassXC's otp attribute, the older
+    "TOTP Seed" fields), notes, and fields named "recovery codes", "recovery email", "recovery phone".
+    User names are not kept: the report says "username present".
+    An entry whose address matches no live channel (or a retired one), or that has nothing to keep, is
+    reported and skipped; choose its channel on the page (/credentials/import) instead.
+
+    \b
+    All or nothing: every problem is reported with its entry (or CSV row) number and nothing is stored
+    unless there are none. A secret the channel already holds is unchanged: running the same file again
+    stores nothing. No secret is ever printed.
+    """
+    chosen = secrets_import.Format(file_format)
+    size = file.stat().st_size
+    if size > secrets_import.MAX_BYTES:
+        fail(f"Not imported: {file} is {importing.size_text(size)}; the most one import takes is 5 MB.")
+    password: str | None = None
+    if chosen is secrets_import.Format.KEEPASS:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("KeePass password", hide_input=True, err=True)
+    data = file.read_bytes()
+    try:
+        if dry_run:
+            checked = secrets_import.plan(data, chosen, password=password)
+            db.session().rollback()
+        else:
+            with db.transaction():
+                checked = secrets_import.apply(
+                    data, chosen, password=password, actor=cli_actor(), source="command line"
+                )
+    except secrets_import.Refused as exc:
+        for line in secrets_import.report_lines(exc.plan):
+            click.echo(line)
+        fail(f"Not imported: {exc.plan.summary()}")
+    except RegistryError as exc:
+        fail(f"Not imported: {exc.message}")
+    for line in secrets_import.report_lines(checked, done=not dry_run):
+        click.echo(line)
+    if not checked.ok:
+        fail(f"Dry run: {checked.summary()}")
+    if dry_run:
+        click.echo(f"Dry run, nothing stored: {checked.summary()}")
+    else:
+        click.echo(f"Imported: {checked.summary(done=True)}")
+
+
 tokens_cli = AppGroup("tokens", help="API tokens.")
 
 
@@ -503,6 +574,7 @@ def init_app(app: Flask) -> None:
     groups = (
         db_cli,
         users_cli,
+        credentials_cli,
         tokens_cli,
         audit_cli,
         keys_cli,

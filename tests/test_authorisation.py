@@ -466,6 +466,11 @@ def _import_file(world: World) -> tuple[io.BytesIO, str]:
     return io.BytesIO(f"email,name\nnew{world.n()}@example.nhs.uk,New Person\n".encode()), "staff.csv"
 
 
+def _secrets_file(world: World) -> tuple[io.BytesIO, str]:
+    """A password export whose one entry matches no channel: previewing it stores nothing."""
+    return io.BytesIO(f"url,password\nhttps://example.org/n{world.n()},matrix import value\n".encode()), "export.csv"
+
+
 def _revoke_token(world: World) -> Request:
     user = world.other_user()
     return Request({"user_id": user.id, "token_id": world.token_of(user)})
@@ -818,6 +823,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         COMMS,
         status=204,
         build=lambda w: Request({"reference": _just_revealed(w).reference, "kind": "password"}, data={"version": "1"}),
+    ),
+    # Importing secrets needs comms with a fresh second factor (they signed in with it moments ago).
+    ("vault.import_credentials", "GET"): Expect(COMMS),
+    ("vault.import_credentials", "POST"): Expect(
+        COMMS, build=lambda w: Request(data={"file": _secrets_file(w), "format": "csv"})
+    ),
+    ("vault.confirm_import_credentials", "POST"): Expect(
+        COMMS, status=400, build=lambda w: Request(data={"confirm-token": "", "confirm-format": "csv"})
     ),
     ("audit.index", "GET"): Expect(AUDIT_READERS),
     ("audit.export", "GET"): Expect(AUDIT_READERS),
