@@ -141,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.scim import bp as scim
     from registry.screening.views import bp as screening
     from registry.vault.views import bp as vault
+    from registry.verification.directory_views import bp as directory
     from registry.verification.views import bp as verification
     from registry.web.health import bp as health
     from registry.web.views import bp as web
@@ -161,6 +162,7 @@ def register_blueprints(app: Flask) -> None:
         breaches,
         reports,
         verification,
+        directory,
         audit,
         api,
         scim,
