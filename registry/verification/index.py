@@ -2,8 +2,10 @@
 
 Verification is asked far more often than the registry changes, so each process answers from an
 index of the public facts: each official or retired channel by platform and handle, the lookalike
-keys of the official ones, and the accounts with an open unauthorised-account finding. Only what
-the public may see is held (no requester, no purpose, nothing in custody).
+keys of the official ones, and the accounts with an open unauthorised-account finding; and, for the
+public directory (:mod:`registry.verification.directory`), when each shown channel first became
+official and its latest step. Only what the public may see is held (no requester, no purpose, no
+reason given for a step, nothing in custody).
 
 The index is fresh, in every process of every host, within :data:`FRESH_FOR`: database triggers
 (migration 0018) move ``public_facts_version`` in the transaction of every change to those tables,
