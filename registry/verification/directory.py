@@ -93,10 +93,6 @@ class Group:
     def official(self) -> tuple[Entry, ...]:
         return tuple(entry for entry in self.entries if entry.official)
 
-    @property
-    def retired(self) -> tuple[Entry, ...]:
-        return tuple(entry for entry in self.entries if not entry.official)
-
 
 @dataclass(frozen=True)
 class Body:
@@ -114,11 +110,11 @@ class Directory:
         self.entries = _entries(facts)
         self._rendered: dict[str, Body] = {}
 
-    @property
+    @cached_property
     def official(self) -> tuple[Entry, ...]:
         return tuple(entry for entry in self.entries if entry.official)
 
-    @property
+    @cached_property
     def retired(self) -> tuple[Entry, ...]:
         return tuple(entry for entry in self.entries if not entry.official)
 
