@@ -142,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.screening.views import bp as screening
     from registry.vault import import_views as vault_import  # noqa: F401  (routes on the vault blueprint)
     from registry.vault.views import bp as vault
+    from registry.verification.directory_views import bp as directory
     from registry.verification.views import bp as verification
     from registry.web.health import bp as health
     from registry.web.views import bp as web
@@ -162,6 +163,7 @@ def register_blueprints(app: Flask) -> None:
         breaches,
         reports,
         verification,
+        directory,
         audit,
         api,
         scim,

@@ -656,6 +656,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("health.readyz", "GET"): Expect(EVERYONE),
     ("web.channel_chart", "GET"): Expect(READERS, build=lambda w: Request({"dimension": "platform"})),
     ("verification.verify_page", "GET"): Expect(EVERYONE, build=lambda w: Request({"url": "https://x.com/someone"})),
+    ("directory.directory_page", "GET"): Expect(EVERYONE),
     ("auth.login", "GET"): Expect(EVERYONE, signed_in_status=302),
     ("auth.login", "POST"): Expect(
         EVERYONE, build=lambda w: Request(data={"email": "nobody@example.nhs.uk", "password": "not the password"})
@@ -837,6 +838,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("audit.verify", "POST"): Expect(AUDIT_READERS),
     ("api.openapi", "GET"): Expect(EVERYONE),
     ("api.verify", "GET"): Expect(EVERYONE, build=lambda w: Request({"platform": "x", "handle": "someone"})),
+    ("api.list_directory", "GET"): Expect(EVERYONE),
     ("api.list_channels", "GET"): Expect(SIGNED_IN),
     ("api.create_channel", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_channel_json(w))),
     ("api.get_channel", "GET"): Expect(SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})),

@@ -71,6 +71,7 @@ PAGES = {
     "monitoring.detail": "/monitoring/{finding}",
     "monitoring.adopt": "/monitoring/{finding}/adopt",
     "verification.verify_page": "/verify",
+    "directory.directory_page": "/directory",
     "roster.index": "/roster",
     "roster.leavers": "/roster/leavers",
     "roster.channel_roster": "/channels/{channel}/roster",
