@@ -85,19 +85,19 @@ def test_an_administrator_previews_and_imports_a_file(new_visitor: NewVisitor, l
 FILE_UPLOAD = ".nhsuk-file-upload"
 
 
-def signed_in_without_csp(browser: Browser, live_site: LiveSite) -> tuple[BrowserContext, Page]:
-    """The administrator, in a browser with the page's CSP bypassed so axe-core can be injected."""
+def signed_in_without_csp(browser: Browser, live_site: LiveSite, email: str = ADMIN) -> tuple[BrowserContext, Page]:
+    """The administrator (or ``email``), in a browser with the page's CSP bypassed so axe-core can be injected."""
     require_axe()
     context = browser.new_context(
         base_url=live_site.url, locale="en-GB", viewport={"width": 1280, "height": 900}, bypass_csp=True
     )
     page = context.new_page()
     page.goto("/login")
-    page.get_by_label("Email address").fill(ADMIN)
+    page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/login/mfa$"))
-    page.get_by_label("Security code").fill(app_code(live_site, ADMIN))
+    page.get_by_label("Security code").fill(app_code(live_site, email))
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/$"))
     return context, page

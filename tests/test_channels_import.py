@@ -4,15 +4,18 @@ communications team's page, both all or nothing, with each row's verdict by row 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
-from flask import Flask
+from flask import Flask, request
 from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -25,6 +28,7 @@ from registry.channels.models import Channel, ChannelTransition
 from registry.channels.registration import REVIEW_INTERVAL
 from registry.monitoring.models import UnauthorisedAccount
 from registry.roster.models import RosterGrant
+from tests.conftest import Browser
 
 HEADER = "Platform,URL or handle,Display name,Department,Purpose,Audience,Sponsor,Administrators,Next review date\n"
 ROW = "{platform},{url},{name},Maternity,News for parents,Parents,{sponsor},{admins},{review}\n"
@@ -332,3 +336,148 @@ def test_size_and_row_limits(app: Flask, tmp_path: Path, monkeypatch: pytest.Mon
     assert many.stdout.splitlines()[0] == (
         "File: The file has more than 2 accounts: the most one import takes. Split it into smaller files."
     )
+
+
+# --- the communications team's page --------------------------------------------------------------
+
+
+def upload(browser: Browser, content: str | bytes, name: str = "inventory.csv"):  # type: ignore[no-untyped-def]
+    data = content.encode() if isinstance(content, str) else content
+    return browser.post("/channels/import", data={"file": (io.BytesIO(data), name)})
+
+
+def hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page)
+    assert match is not None, f"no hidden {name}"
+    return html.unescape(match.group(1))
+
+
+def confirm(browser: Browser, page: str):  # type: ignore[no-untyped-def]
+    fields = ("file", "token", "filename")
+    return browser.post("/channels/import/confirm", data={name: hidden(page, name) for name in fields})
+
+
+def text_of(response) -> str:  # type: ignore[no-untyped-def]
+    return re.sub(r"\s+", " ", html.unescape(response.get_data(as_text=True)))
+
+
+def test_preview_then_confirm(
+    browser_as: Callable[..., Browser], connection: Connection, people: dict[str, User]
+) -> None:
+    comms = browser_as("comms")
+    intro = text_of(comms.get("/channels/import"))
+    assert "<h1>Import the existing channels</h1>" in intro
+    assert "jo.bloggs@nhs.net (owner); sam.lee@nhs.net" in intro
+    before = (seq(connection), count(Channel))
+
+    preview = upload(comms, inventory(people))
+
+    assert preview.status_code == 200
+    page = text_of(preview)
+    assert "What each row of inventory.csv will do" in page
+    assert "2 accounts in inventory.csv: 2 to create, 0 to record as unofficial, 0 already in the registry." in page
+    assert (seq(connection), count(Channel)) == before
+
+    done = confirm(comms, page)
+
+    assert done.status_code == 302 and done.headers["Location"].endswith("/channels")
+    assert "Imported: 2 accounts: 2 created" in text_of(comms.get("/channels"))
+    channel = db.session().execute(select(Channel).where(Channel.handle == "leedsmaternity")).scalars().first()
+    assert channel is not None and channel.status == "active"
+    step = (
+        db.session().execute(select(ChannelTransition).where(ChannelTransition.channel_id == channel.id)).scalar_one()
+    )
+    user = comms.user  # type: ignore[attr-defined]
+    assert (step.actor_id, step.note) == (user.id, f"Imported from inventory.csv row 2 by {user.label}")
+    events = db.session().execute(select(AuditEvent).where(AuditEvent.action == "channel:import")).scalars().all()
+    assert [(event.object_id, event.actor_id) for event in events][:1] == [(channel.reference, user.id)]
+    assert len(events) == 2
+
+    again = text_of(upload(comms, inventory(people)))
+    assert "0 to create, 0 to record as unofficial, 2 already in the registry" in again
+    assert "Every account in the file is already in the registry: there is nothing to import." in again
+
+
+def test_a_file_with_problems_shows_them_all_and_cannot_be_confirmed(
+    browser_as: Callable[..., Browser], people: dict[str, User]
+) -> None:
+    comms = browser_as("comms")
+
+    preview = upload(comms, HEADER + row("https://x.com/home", sponsor=people["sponsor"].email))
+
+    assert preview.status_code == 422
+    page = text_of(preview)
+    assert "There is 1 problem with the file: nothing has been imported" in page
+    assert '<a href="#row-2" > Row 2: URL or handle' in page
+    assert 'name="token"' not in page
+
+
+def test_a_bad_file_is_named_on_the_page(browser_as: Callable[..., Browser]) -> None:
+    comms = browser_as("comms")
+
+    assert "The workbook contains macros" in text_of(
+        upload(comms, _zip({"xl/workbook.xml": b"<x/>", "xl/vbaProject.bin": b"x"}), "inventory.xlsm")
+    )
+    assert '<a href="#file" > Select a CSV or Excel file </a>' in text_of(comms.post("/channels/import", data={}))
+
+
+def test_a_tampered_or_stale_confirmation_is_refused(
+    browser_as: Callable[..., Browser],
+    connection: Connection,
+    people: dict[str, User],
+    make_channel: Callable[..., Channel],
+) -> None:
+    comms = browser_as("comms")
+    page = text_of(upload(comms, inventory(people)))
+    other = browser_as("comms")
+    before = (seq(connection), count(Channel))
+
+    forged = comms.post("/channels/import/confirm", data={"file": hidden(page, "file"), "token": "forged"})
+    someone_elses = confirm(other, page)
+
+    for response in (forged, someone_elses):
+        assert response.status_code == 400
+        assert "This confirmation is not the one the preview gave" in text_of(response)
+    assert (seq(connection), count(Channel)) == before
+
+    make_channel("active", platform="x", handle="leedsmaternity")  # someone registered it meanwhile
+    changed = confirm(comms, page)
+    assert changed.status_code == 409
+    assert "Something changed since your preview" in text_of(changed)
+    assert "1 to create, 0 to record as unofficial, 1 already in the registry" in text_of(changed)
+
+
+def test_only_the_communications_team_may_import(browser_as: Callable[..., Browser], people: dict[str, User]) -> None:
+    staff = browser_as("staff")
+
+    assert staff.get("/channels/import").status_code == 403
+    assert upload(staff, inventory(people)).status_code == 403
+
+
+def test_the_upload_is_held_in_memory_never_in_a_temporary_file(app: Flask) -> None:
+    with app.test_request_context("/channels/import", method="POST"):
+        assert isinstance(request._get_file_stream(10 * 1024 * 1024, "text/csv", "inventory.csv"), io.BytesIO)
+
+
+def test_the_preview_reads_the_registry_in_a_fixed_number_of_statements(
+    browser_as: Callable[..., Browser],
+    count_queries: Callable[[], Any],
+    people: dict[str, User],
+    make_channel: Callable[..., Channel],
+) -> None:
+    comms = browser_as("comms")
+    make_channel("active", platform="x", handle="leedsexisting")
+    sponsor, admin = people["sponsor"].email, people["admin"].email
+
+    def content(size: int) -> str:
+        rows = [row(f"https://x.com/leedsward{n}", sponsor=sponsor, admins=admin) for n in range(size)]
+        return HEADER + "".join(rows) + row("https://x.com/leedsexisting", sponsor=sponsor)
+
+    upload(comms, content(1))  # the first reading of the public facts
+    counts = {}
+    for size in (2, 30):
+        with count_queries() as counted:
+            response = upload(comms, content(size))
+        assert response.status_code == 200, text_of(response)
+        counts[size] = counted.n
+    assert counts[2] == counts[30], counts

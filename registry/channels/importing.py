@@ -45,7 +45,14 @@ from registry.auth import services as accounts
 from registry.auth.models import User
 from registry.channels import registration
 from registry.channels.models import Channel
-from registry.channels.platforms import PLATFORMS, HandleError, Platform, normalise_handle, parse_url
+from registry.channels.platforms import (
+    PLATFORMS,
+    HandleError,
+    Platform,
+    looks_like_url,
+    normalise_handle,
+    parse_url,
+)
 from registry.channels.workflow import LIVE_STATUSES
 from registry.errors import Conflict, Invalid
 from registry.monitoring import services as monitoring
@@ -290,7 +297,7 @@ def _check_row(item: RowPlan, cells: dict[str, str], known: _Registry) -> None:
             item.platform, item.handle = parse_url(url)
     except HandleError as exc:
         item.platform = None
-        hint = "" if platform_cell else " Or name the platform in the platform column."
+        hint = "" if platform_cell or looks_like_url(url) else " Or name the platform in the platform column."
         item.problems.append(f"URL or handle '{item.account}': {exc}{hint}")
         return
     holder = known.live.get((item.platform.value, item.handle))
