@@ -9,15 +9,16 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
 import config as registry_config
-from registry import db, demo
+from registry import db, demo, spreadsheets
 from registry.audit.chain import CheckpointRefused, take_checkpoint
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record, verify_chain
@@ -33,6 +34,7 @@ from registry.notifications import reminders
 from registry.notifications import services as notifications
 from registry.reports import services as reports
 from registry.roster import services as roster
+from registry.spreadsheets import Refused, Report
 from registry.vault import services as custody
 
 if TYPE_CHECKING:
@@ -99,6 +101,46 @@ def db_downgrade(revision: str) -> None:
         command.downgrade(cfg, revision)
         connection.commit()
     click.echo(f"Database is at {revision}.")
+
+
+class Imported(Protocol):
+    @property
+    def plan(self) -> Report[Any]: ...
+
+
+Done = TypeVar("Done", bound=Imported)
+
+
+def run_import(
+    file: Path, dry_run: bool, plan: Callable[[bytes], Report[Any]], apply: Callable[[bytes], Done]
+) -> Done | None:
+    """An import from a file, as the ``users`` and ``channels`` commands run it: the report by row, and
+    the changes in one transaction (None after a dry run). Refusals print the report and exit 1."""
+    size = file.stat().st_size
+    if size > spreadsheets.MAX_BYTES:
+        fail(f"Not imported: {file} is {spreadsheets.size_text(size)}; the most one import takes is 2 MB. Split it.")
+    data = file.read_bytes()
+    if dry_run:
+        checked = plan(data)
+        db.session().rollback()
+        for line in checked.lines():
+            click.echo(line)
+        if not checked.ok:
+            fail(f"Dry run: {checked.summary()}")
+        click.echo(f"Dry run, nothing changed: {checked.summary()}")
+        return None
+    try:
+        with db.transaction():
+            applied = apply(data)
+    except Refused as exc:
+        for line in exc.plan.lines():
+            click.echo(line)
+        fail(f"Not imported: {exc.plan.summary()}")
+    except RegistryError as exc:
+        fail(f"Not imported: {exc.message}")
+    for line in applied.plan.lines(done=True):
+        click.echo(line)
+    return applied
 
 
 users_cli = AppGroup("users", help="People who sign in.")
@@ -219,37 +261,20 @@ def users_import(file: Path, dry_run: bool, send_setup_links: bool) -> None:
     and nothing changes unless there are none. Running the same file again changes nothing.
     Text must be UTF-8 (with or without a byte-order mark); at most 2 MB and 20,000 people.
     """
-    size = file.stat().st_size
-    if size > importing.MAX_BYTES:
-        fail(f"Not imported: {file} is {importing.size_text(size)}; the most one import takes is 2 MB. Split it.")
     if send_setup_links and not notifications.smtp_configured():
         fail(
             "Not imported: this Registry has no e-mail server, so set-up links cannot be e-mailed. Print one for "
             "a person with `flask --app wsgi users setup-link EMAIL`."
         )
-    data = file.read_bytes()
-    if dry_run:
-        checked = importing.plan(data, actor=cli_actor())
-        db.session().rollback()
-        for line in importing.report_lines(checked):
-            click.echo(line)
-        if not checked.ok:
-            fail(f"Dry run: {checked.summary()}")
-        click.echo(f"Dry run, nothing changed: {checked.summary()}")
-        return
-    try:
-        with db.transaction():
-            applied = importing.apply(data, actor=cli_actor(), send_setup_links=send_setup_links, source="command line")
-    except importing.Refused as exc:
-        for line in importing.report_lines(exc.plan):
-            click.echo(line)
-        fail(f"Not imported: {exc.plan.summary()}")
-    except RegistryError as exc:
-        fail(f"Not imported: {exc.message}")
-    for line in importing.report_lines(applied.plan, done=True):
-        click.echo(line)
-    links = f" {applied.setup_links} set-up links e-mailed." if send_setup_links else ""
-    click.echo(f"Imported: {applied.plan.summary()}{links}")
+    applied = run_import(
+        file,
+        dry_run,
+        lambda data: importing.plan(data, actor=cli_actor()),
+        lambda data: importing.apply(data, actor=cli_actor(), send_setup_links=send_setup_links, source="command line"),
+    )
+    if applied is not None:
+        links = f" {applied.setup_links} set-up links e-mailed." if send_setup_links else ""
+        click.echo(f"Imported: {applied.plan.summary()}{links}")
 
 
 channels_cli = AppGroup("channels", help="Channels: the Trust's social media accounts.")
@@ -281,31 +306,11 @@ def channels_import(file: Path, dry_run: bool) -> None:
     All or nothing: every problem of every row is reported with its row number (the header is row 1)
     and nothing changes unless there are none. At most 2 MB and 20,000 accounts.
     """
-    size = file.stat().st_size
-    if size > inventory.MAX_BYTES:
-        fail(f"Not imported: {file} is {importing.size_text(size)}; the most one import takes is 2 MB. Split it.")
-    data = file.read_bytes()
-    if dry_run:
-        checked = inventory.plan(data)
-        db.session().rollback()
-        for line in inventory.report_lines(checked):
-            click.echo(line)
-        if not checked.ok:
-            fail(f"Dry run: {checked.summary()}")
-        click.echo(f"Dry run, nothing changed: {checked.summary()}")
-        return
-    try:
-        with db.transaction():
-            applied = inventory.apply(data, actor=cli_actor(), filename=file.name)
-    except inventory.Refused as exc:
-        for line in inventory.report_lines(exc.plan):
-            click.echo(line)
-        fail(f"Not imported: {exc.plan.summary()}")
-    except RegistryError as exc:
-        fail(f"Not imported: {exc.message}")
-    for line in inventory.report_lines(applied.plan, done=True):
-        click.echo(line)
-    click.echo(f"Imported: {applied.plan.summary()}")
+    applied = run_import(
+        file, dry_run, inventory.plan, lambda data: inventory.apply(data, actor=cli_actor(), filename=file.name)
+    )
+    if applied is not None:
+        click.echo(f"Imported: {applied.plan.summary()}")
 
 
 @users_cli.command("setup-link")

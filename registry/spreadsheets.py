@@ -16,8 +16,9 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from registry.errors import Invalid
+from registry.errors import Conflict, Invalid
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -172,6 +173,94 @@ def read_csv(text: str, layout: Layout) -> Table:
         return rows_of(reader, layout)
     except csv.Error as exc:
         return Table(problems=[f"Line {reader.line_num}: the file is not valid CSV ({exc})."])
+
+
+# --- what an import would do ---------------------------------------------------------------------
+
+
+class Outcome(Protocol):
+    """What a row will do: an enum member with words for the preview and for the report afterwards."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def done(self) -> str: ...
+
+
+class ReportRow(Protocol):
+    number: int
+    problems: list[str]
+
+    @property
+    def action(self) -> Outcome: ...
+
+
+R = TypeVar("R", bound=ReportRow)
+
+
+@dataclass
+class Report(Generic[R]):
+    """The whole file's outcome: the file's own problems, and each row's. An import's plan extends it
+    with its rows' words (:meth:`row_name`, :meth:`row_details`) and its :meth:`summary`."""
+
+    #: Said of ignored columns: "not email, name, roles or line manager email".
+    ignored_what: ClassVar[str] = "not ones the import reads"
+
+    digest: str
+    problems: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    rows: list[R] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(row.problems for row in self.rows)
+
+    def count(self, action: object) -> int:
+        return sum(1 for row in self.rows if row.action is action)
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + sum(len(row.problems) for row in self.rows)
+
+    def refused_summary(self) -> str:
+        return (
+            f"{self.problem_count} {'problem' if self.problem_count == 1 else 'problems'}: nothing was changed. "
+            "Correct the file and import it again."
+        )
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+    def row_name(self, row: R) -> str:
+        raise NotImplementedError
+
+    def row_details(self, row: R) -> list[str]:
+        raise NotImplementedError
+
+    def lines(self, *, done: bool = False) -> list[str]:
+        """The report as plain lines for the command line: the file's problems, then one line per row."""
+        lines = [f"File: {problem}" for problem in self.problems]
+        if self.ignored_columns:
+            lines.append(f"Columns ignored ({self.ignored_what}): " + ", ".join(self.ignored_columns))
+        for row in self.rows:
+            said = row.action.done if done else row.action.label.lower()
+            name = self.row_name(row)
+            if row.problems:
+                lines.append(f"Row {row.number} {name}: {said}:")
+                lines.extend(f"  - {problem}" for problem in row.problems)
+            else:
+                details = "; ".join(self.row_details(row))
+                lines.append(f"Row {row.number} {name}: {said}" + (f" ({details})" if details else ""))
+        return lines
+
+
+class Refused(Conflict):
+    """The file has problems: nothing was imported (``plan`` says what each is)."""
+
+    def __init__(self, checked: Report[Any]) -> None:
+        super().__init__(checked.summary())
+        self.plan = checked
 
 
 # --- XLSX -------------------------------------------------------------------------------------

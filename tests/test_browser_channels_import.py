@@ -5,7 +5,6 @@ Each page passes axe-core at WCAG 2.2 AA and fits a 320 px wide screen without s
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +14,7 @@ from sqlalchemy import select
 
 from registry import db
 from registry.channels.models import Channel
+from tests import test_browser_users_import as users_import
 from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
 from tests.test_browser_oidc import axe_violations
 from tests.test_browser_users_import import FILE_UPLOAD, fits_a_phone, signed_in_without_csp
@@ -24,6 +24,7 @@ pytest_plugins = ["tests.browser_support"]
 
 COMMS = "cal.comms@example.nhs.uk"
 SPONSOR = "sam.staff@example.nhs.uk"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def workbook() -> bytes:
@@ -59,17 +60,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
 
 
 def upload(page: Page) -> None:
-    page.locator("input[type=file]").first.set_input_files(
-        files=[
-            {
-                "name": "inventory.xlsx",
-                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "buffer": workbook(),
-            }
-        ]
-    )
-    page.get_by_role("button", name=re.compile("^Check")).first.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Check the import")
+    users_import.upload(page, "inventory.xlsx", XLSX, workbook())
 
 
 def test_comms_preview_and_import_the_inventory(new_visitor: NewVisitor, live_site: LiveSite) -> None:

@@ -4,55 +4,37 @@ communications team's page, both all or nothing, with each row's verdict by row 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import io
 import json
-import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from flask import Flask, request
 from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from registry import clock, db, spreadsheets
-from registry.audit.models import AuditAnchor, AuditEvent
+from registry.audit.models import AuditEvent
 from registry.auth.models import User
 from registry.channels import importing
 from registry.channels.models import Channel, ChannelTransition
 from registry.channels.registration import REVIEW_INTERVAL
 from registry.monitoring.models import UnauthorisedAccount
 from registry.roster.models import RosterGrant
+from tests import test_users_import as users_import
 from tests.conftest import Browser
+from tests.test_users_import import actions_since, hidden, invoke, seq, text_of
 
 HEADER = "Platform,URL or handle,Display name,Department,Purpose,Audience,Sponsor,Administrators,Next review date\n"
 ROW = "{platform},{url},{name},Maternity,News for parents,Parents,{sponsor},{admins},{review}\n"
 
 
-def invoke(app: Flask, *args: str) -> Result:
-    with app.app_context():
-        return app.test_cli_runner().invoke(args=list(args))
-
-
 def write(tmp_path: Path, content: str | bytes, name: str = "inventory.csv") -> str:
-    path = tmp_path / name
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    return str(path)
-
-
-def seq(connection: Connection) -> int:
-    return connection.execute(select(AuditAnchor.seq)).scalar_one()
-
-
-def actions_since(start: int) -> list[str]:
-    return list(
-        db.session().execute(select(AuditEvent.action).where(AuditEvent.seq > start).order_by(AuditEvent.seq)).scalars()
-    )
+    return users_import.write(tmp_path, content, name)
 
 
 def count(model: type) -> int:
@@ -346,19 +328,9 @@ def upload(browser: Browser, content: str | bytes, name: str = "inventory.csv"):
     return browser.post("/channels/import", data={"file": (io.BytesIO(data), name)})
 
 
-def hidden(page: str, name: str) -> str:
-    match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page)
-    assert match is not None, f"no hidden {name}"
-    return html.unescape(match.group(1))
-
-
 def confirm(browser: Browser, page: str):  # type: ignore[no-untyped-def]
     fields = ("file", "token", "filename")
     return browser.post("/channels/import/confirm", data={name: hidden(page, name) for name in fields})
-
-
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
-    return re.sub(r"\s+", " ", html.unescape(response.get_data(as_text=True)))
 
 
 def test_preview_then_confirm(

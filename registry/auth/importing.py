@@ -40,6 +40,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -57,7 +58,7 @@ from registry.auth.models import (
     User,
 )
 from registry.auth.permissions import PRIVILEGED_ROLES, Role
-from registry.errors import Conflict, Invalid
+from registry.errors import Invalid
 
 MAX_BYTES = spreadsheets.MAX_BYTES
 MAX_ROWS = spreadsheets.MAX_ROWS
@@ -134,25 +135,12 @@ class RowPlan:
 
 
 @dataclass
-class Plan:
+class Plan(spreadsheets.Report[RowPlan]):
     """The whole file's outcome: the file's own problems, and each row's."""
 
-    digest: str
-    problems: list[str] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    rows: list[RowPlan] = field(default_factory=list)
+    ignored_what: ClassVar[str] = "not email, name, roles or line manager email"
+
     has_manager_column: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not any(row.problems for row in self.rows)
-
-    def count(self, action: Action) -> int:
-        return sum(1 for row in self.rows if row.action is action)
-
-    @property
-    def problem_count(self) -> int:
-        return len(self.problems) + sum(len(row.problems) for row in self.rows)
 
     @property
     def asks(self) -> frozenset[Role]:
@@ -168,16 +156,18 @@ class Plan:
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     def summary(self) -> str:
+        if not self.ok:
+            return self.refused_summary()
         counts = ", ".join(
-            f"{self.count(action)} {action.done if self.ok else action.label.lower()}"
-            for action in (Action.CREATE, Action.UPDATE, Action.UNCHANGED)
+            f"{self.count(action)} {action.done}" for action in (Action.CREATE, Action.UPDATE, Action.UNCHANGED)
         )
-        if self.ok:
-            return f"{len(self.rows)} {_people(len(self.rows))}: {counts}."
-        return (
-            f"{self.problem_count} {'problem' if self.problem_count == 1 else 'problems'}: nothing was changed. "
-            "Correct the file and import it again."
-        )
+        return f"{len(self.rows)} {_people(len(self.rows))}: {counts}."
+
+    def row_name(self, row: RowPlan) -> str:
+        return echo(row.email) or "(no email)"
+
+    def row_details(self, row: RowPlan) -> list[str]:
+        return row.changes + row.notes
 
 
 def _people(count: int) -> str:
@@ -422,12 +412,7 @@ def _check_manager(item: RowPlan, target: str, me: User | None, snapshot: _Snaps
         )
 
 
-class Refused(Conflict):
-    """The file has problems: nothing was imported (``plan`` says what each is)."""
-
-    def __init__(self, checked: Plan) -> None:
-        super().__init__(checked.summary())
-        self.plan = checked
+Refused = spreadsheets.Refused
 
 
 @dataclass(frozen=True)
@@ -521,22 +506,3 @@ def apply(
 
 def _managers(checked: Plan) -> list[str]:
     return [row.line_manager for row in checked.rows if row.set_manager and row.line_manager]
-
-
-def report_lines(checked: Plan, *, done: bool = False) -> list[str]:
-    """The plan as plain lines for the command line: the file's problems, then one line per row."""
-    lines = [f"File: {problem}" for problem in checked.problems]
-    if checked.ignored_columns:
-        lines.append(
-            "Columns ignored (not email, name, roles or line manager email): " + ", ".join(checked.ignored_columns)
-        )
-    for row in checked.rows:
-        said = row.action.done if done else row.action.label.lower()
-        name = echo(row.email) or "(no email)"
-        if row.problems:
-            lines.append(f"Row {row.number} {name}: {said}:")
-            lines.extend(f"  - {problem}" for problem in row.problems)
-        else:
-            details = "; ".join(row.changes + row.notes)
-            lines.append(f"Row {row.number} {name}: {said}" + (f" ({details})" if details else ""))
-    return lines

@@ -54,7 +54,7 @@ from registry.channels.platforms import (
     parse_url,
 )
 from registry.channels.workflow import LIVE_STATUSES
-from registry.errors import Conflict, Invalid
+from registry.errors import Invalid
 from registry.monitoring import services as monitoring
 from registry.monitoring.models import OPEN_FINDINGS, UnauthorisedAccount
 from registry.roster import grants
@@ -119,21 +119,21 @@ class Action(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            Action.CREATE: "Will be created",
-            Action.FINDING: "Will be recorded as unofficial",
-            Action.EXISTS: "Already in the registry",
-            Action.PROBLEM: "Problem",
-        }[self]
+        """What the preview says the row will do."""
+        return _WORDS[self][0]
 
     @property
     def done(self) -> str:
-        return {
-            Action.CREATE: "created",
-            Action.FINDING: "recorded as unofficial",
-            Action.EXISTS: "already in the registry",
-            Action.PROBLEM: "problem",
-        }[self]
+        """What the report afterwards says the row did."""
+        return _WORDS[self][1]
+
+
+_WORDS = {
+    Action.CREATE: ("Will be created", "created"),
+    Action.FINDING: ("Will be recorded as unofficial", "recorded as unofficial"),
+    Action.EXISTS: ("Already in the registry", "already in the registry"),
+    Action.PROBLEM: ("Problem", "problem"),
+}
 
 
 @dataclass
@@ -157,24 +157,8 @@ class RowPlan:
 
 
 @dataclass
-class Plan:
+class Plan(spreadsheets.Report[RowPlan]):
     """The whole file's outcome: the file's own problems, and each row's."""
-
-    digest: str
-    problems: list[str] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    rows: list[RowPlan] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not any(row.problems for row in self.rows)
-
-    def count(self, action: Action) -> int:
-        return sum(1 for row in self.rows if row.action is action)
-
-    @property
-    def problem_count(self) -> int:
-        return len(self.problems) + sum(len(row.problems) for row in self.rows)
 
     @property
     def changes(self) -> int:
@@ -189,14 +173,17 @@ class Plan:
 
     def summary(self) -> str:
         if not self.ok:
-            return (
-                f"{self.problem_count} {'problem' if self.problem_count == 1 else 'problems'}: nothing was changed. "
-                "Correct the file and import it again."
-            )
+            return self.refused_summary()
         counts = ", ".join(
             f"{self.count(action)} {action.done}" for action in (Action.CREATE, Action.FINDING, Action.EXISTS)
         )
         return f"{len(self.rows)} {'account' if len(self.rows) == 1 else 'accounts'}: {counts}."
+
+    def row_name(self, row: RowPlan) -> str:
+        return row.account or "(no URL)"
+
+    def row_details(self, row: RowPlan) -> list[str]:
+        return row.notes
 
 
 @dataclass
@@ -447,12 +434,7 @@ def _review_date(cell: str, item: RowPlan) -> dt.date | None:
     return when
 
 
-class Refused(Conflict):
-    """The file has problems: nothing was imported (``plan`` says what each is)."""
-
-    def __init__(self, checked: Plan) -> None:
-        super().__init__(checked.summary())
-        self.plan = checked
+Refused = spreadsheets.Refused
 
 
 @dataclass(frozen=True)
@@ -500,19 +482,3 @@ def apply(data: bytes, *, actor: User | Actor, filename: str) -> Applied:
             )
     db.session().flush()
     return Applied(checked, tuple(made), tuple(found))
-
-
-def report_lines(checked: Plan, *, done: bool = False) -> list[str]:
-    """The plan as plain lines for the command line: the file's problems, then one line per row."""
-    lines = [f"File: {problem}" for problem in checked.problems]
-    if checked.ignored_columns:
-        lines.append("Columns ignored (not ones the import reads): " + ", ".join(checked.ignored_columns))
-    for row in checked.rows:
-        said = row.action.done if done else row.action.label.lower()
-        name = row.account or "(no URL)"
-        if row.problems:
-            lines.append(f"Row {row.number} {name}: {said}:")
-            lines.extend(f"  - {problem}" for problem in row.problems)
-        else:
-            lines.append(f"Row {row.number} {name}: {said}" + (f" ({'; '.join(row.notes)})" if row.notes else ""))
-    return lines
