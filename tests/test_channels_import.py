@@ -23,6 +23,7 @@ from registry.auth.models import User
 from registry.channels import importing
 from registry.channels.models import Channel, ChannelTransition
 from registry.channels.registration import REVIEW_INTERVAL
+from registry.monitoring import services as monitoring
 from registry.monitoring.models import UnauthorisedAccount
 from registry.roster.models import RosterGrant
 from tests import test_users_import as users_import
@@ -453,3 +454,77 @@ def test_the_preview_reads_the_registry_in_a_fixed_number_of_statements(
         assert response.status_code == 200, text_of(response)
         counts[size] = counted.n
     assert counts[2] == counts[30], counts
+
+
+def test_more_refusals_a_row_can_have(
+    app: Flask,
+    tmp_path: Path,
+    people: dict[str, User],
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
+) -> None:
+    """Official or not, unknown platforms and roles, leavers, and accounts monitoring already follows."""
+    official = make_channel("active", platform="x", handle="leedsofficial")
+    comms = make_user("comms")
+    finding = monitoring.record_finding(
+        platform="x", url="https://x.com/leedsfake", evidence="Uses our logo", found_on=None, actor=comms
+    )
+    leaver = make_user("staff", email="lee.leaver@example.nhs.uk", name="Lee Leaver")
+    leaver.active = False
+    db.session().commit()
+    sponsor = people["sponsor"].email
+    content = (
+        "URL,Platform,Display name,Department,Purpose,Audience,Sponsor,Administrators,Official,Evidence\n"
+        f"https://x.com/leedsofficial,,N,D,P,A,{sponsor},,no,Fake\n"
+        f"https://x.com/leedsfake,,N,D,P,A,{sponsor},,yes,\n"
+        f"leedsmyspace,MySpace,N,D,P,A,{sponsor},,,\n"
+        f"https://x.com/leedsroles,,N,D,P,A,{sponsor},{people['admin'].email} (boss),,\n"
+        f"https://x.com/leedsleaver,,N,D,P,A,{leaver.email},,,\n"
+        f"https://x.com/leedsmaybe,,N,D,P,A,{sponsor},,perhaps,\n"
+    )
+
+    lines = invoke(app, "channels", "import", write(tmp_path, content), "--dry-run").stdout.splitlines()
+
+    assert lines == [
+        "Row 2 https://x.com/leedsofficial: problem:",
+        f"  - This is in the registry as {official.reference} (active), so it cannot be recorded as unofficial.",
+        "Row 3 https://x.com/leedsfake: problem:",
+        f"  - Monitoring follows this account as unauthorised ({finding.reference}): if it is the Trust's, adopt it "
+        "from that record instead.",
+        "Row 4 leedsmyspace: problem:",
+        "  - Platform 'MySpace': choose one of X (Twitter), Facebook, Instagram, LinkedIn, YouTube, TikTok, Threads, "
+        "Bluesky, Mastodon, Pinterest, Flickr, Snapchat, WhatsApp, Other.",
+        "Row 5 https://x.com/leedsroles: problem:",
+        "  - Administrators 'ada.admin@example.nhs.uk (boss)': Choose the person's role on the platform: owner, admin, "
+        "editor, moderator or analyst.",
+        "Row 6 https://x.com/leedsleaver: problem:",
+        "  - Sponsor: Lee Leaver (lee.leaver@example.nhs.uk) has left the Trust (their account is deactivated).",
+        "Row 7 https://x.com/leedsmaybe: problem:",
+        "  - Official 'perhaps': enter yes, or no for an account the Trust does not run.",
+    ]
+
+
+def test_text_that_is_not_utf8_is_refused_with_how_to_save_it(app: Flask, tmp_path: Path) -> None:
+    result = invoke(
+        app, "channels", "import", write(tmp_path, "URL,Display name\nx.com/a,Caf\u00e9\n".encode("cp1252"))
+    )
+
+    assert result.exit_code == 1
+    assert result.stdout.startswith("File: The file is not UTF-8 text. In Excel, choose File, Save as")
+
+
+def test_a_byte_order_mark_and_forgiving_headers(app: Flask, tmp_path: Path, people: dict[str, User]) -> None:
+    content = (
+        "\ufeffWeb address,Account name,SERVICE,purpose,Audience,Sponsor email,Next-Review\n"
+        f"https://www.tiktok.com/@leedsmaternity,Maternity,Maternity,Videos,Parents,{people['sponsor'].email},1/4/2027\n"
+    )
+
+    result = invoke(app, "channels", "import", write(tmp_path, content))
+
+    assert result.exit_code == 0, result.output
+    channel = db.session().execute(select(Channel).where(Channel.platform == "tiktok")).scalar_one()
+    assert (channel.display_name, channel.department, channel.next_review_on) == (
+        "Maternity",
+        "Maternity",
+        dt.date(2027, 4, 1),
+    )
