@@ -528,3 +528,15 @@ def test_a_byte_order_mark_and_forgiving_headers(app: Flask, tmp_path: Path, peo
         "Maternity",
         dt.date(2027, 4, 1),
     )
+
+
+def test_imported_channels_count_as_gone_live_in_the_monthly_report(
+    app: Flask, tmp_path: Path, people: dict[str, User]
+) -> None:
+    assert invoke(app, "channels", "import", write(tmp_path, inventory(people))).exit_code == 0
+    month = clock.today().strftime("%Y-%m")
+
+    result = invoke(app, "report", "generate", month, "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["channels"]["created"] == 2
