@@ -130,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.auth import views as auth_views  # noqa: F401  (sign-in: its routes are on the auth blueprint)
     from registry.auth.blueprint import bp as auth
     from registry.breaches.views import bp as breaches
+    from registry.channels import import_views as channel_import_views  # noqa: F401  (routes on the channels blueprint)
     from registry.channels.views import bp as channels
     from registry.consent.views import bp as consent
     from registry.media.views import bp as media

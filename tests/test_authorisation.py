@@ -471,6 +471,11 @@ def _secrets_file(world: World) -> tuple[io.BytesIO, str]:
     return io.BytesIO(f"url,password\nhttps://example.org/n{world.n()},matrix import value\n".encode()), "export.csv"
 
 
+def _inventory_file(world: World) -> tuple[io.BytesIO, str]:
+    """An inventory of one account: previewing it changes nothing."""
+    return io.BytesIO(f"url\nhttps://x.com/matrix_inventory_{world.n()}\n".encode()), "inventory.csv"
+
+
 def _revoke_token(world: World) -> Request:
     user = world.other_user()
     return Request({"user_id": user.id, "token_id": world.token_of(user)})
@@ -746,6 +751,13 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("channels.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_channel_form(w))),
     ("channels.mine", "GET"): Expect(SIGNED_IN),
     ("channels.queue", "GET"): Expect(COMMS),
+    ("channels.import_inventory", "GET"): Expect(COMMS),
+    ("channels.import_inventory", "POST"): Expect(
+        COMMS, status=422, build=lambda w: Request(data={"file": _inventory_file(w)})
+    ),
+    ("channels.confirm_import", "POST"): Expect(
+        COMMS, status=400, build=lambda w: Request(data={"file": "", "token": ""})
+    ),
     ("channels.inventory", "GET"): Expect(READERS),
     ("channels.export", "GET"): Expect(READERS),
     ("channels.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})),

@@ -52,10 +52,9 @@ def fits_a_phone(page: Page) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def upload(page: Page) -> None:
-    page.locator("input[type=file]").first.set_input_files(
-        files=[{"name": "staff.csv", "mimeType": "text/csv", "buffer": CSV}]
-    )
+def upload(page: Page, name: str = "staff.csv", mime: str = "text/csv", content: bytes = CSV) -> None:
+    """Choose the file on the page's upload form and check it."""
+    page.locator("input[type=file]").first.set_input_files(files=[{"name": name, "mimeType": mime, "buffer": content}])
     page.get_by_role("button", name=re.compile("^Check")).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check the import")
 

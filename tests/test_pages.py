@@ -61,6 +61,7 @@ PAGES = {
     "channels.new": "/channels/new",
     "channels.mine": "/channels/mine",
     "channels.queue": "/channels/queue",
+    "channels.import_inventory": "/channels/import",
     "channels.inventory": "/channels",
     "channels.detail": "/channels/{channel}",
     "channels.edit": "/channels/{own_channel}/edit",

@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     CHANNEL_RETIRE = "channel:retire"
     CHANNEL_WITHDRAW = "channel:withdraw"
     CHANNEL_ADOPT = "channel:adopt"
+    CHANNEL_IMPORT = "channel:import"
     CHANNEL_UPDATE = "channel:update"
     CHANNEL_EXPORT = "channel:export"
     UNAUTHORISED_RECORD = "unauthorised_account:record"

@@ -47,12 +47,12 @@ from sqlalchemy import or_, select
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
-from registry.auth.importing import decode, echo, size_text
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.channels.platforms import HandleError, parse_url
 from registry.channels.workflow import LIVE_STATUSES
 from registry.errors import Conflict, Invalid
+from registry.spreadsheets import decode, echo, size_text
 from registry.vault import services as custody
 from registry.vault.models import CredentialKind, CredentialVersion
 
@@ -322,7 +322,7 @@ def _keepass(data: bytes, password: str | None) -> list[_Entry]:
 
 
 def _bitwarden(data: bytes) -> list[_Entry]:
-    text = decode(data)
+    text = decode(data, noun="entries")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -377,7 +377,7 @@ _CSV_KINDS = {
 
 
 def _csv(data: bytes) -> list[_Entry]:
-    reader = csv.reader(io.StringIO(decode(data), newline=""), strict=True)
+    reader = csv.reader(io.StringIO(decode(data, noun="entries"), newline=""), strict=True)
     entries: list[_Entry] = []
     try:
         header = next(reader, [])
