@@ -165,8 +165,13 @@ EQUIVALENT: list[tuple[Platform, str, list[str]]] = [
             "uk.linkedin.com/in/jane-smith-123",
         ],
     ),
-    (Platform.LINKEDIN, "showcase/nhs-careers", ["showcase/nhs-careers", "linkedin.com/showcase/NHS-Careers"]),
-    (Platform.LINKEDIN, "school/nhs-academy", ["school/nhs-academy", "linkedin.com/school/nhs-academy/"]),
+    # Company, school and showcase pages share one namespace: all are written company/.
+    (
+        Platform.LINKEDIN,
+        "company/nhs-careers",
+        ["showcase/nhs-careers", "linkedin.com/showcase/NHS-Careers", "linkedin.com/company/nhs-careers"],
+    ),
+    (Platform.LINKEDIN, "company/nhs-academy", ["school/nhs-academy", "linkedin.com/school/nhs-academy/"]),
     (
         Platform.LINKEDIN,
         "company/soci%c3%a9t%c3%a9",
@@ -197,7 +202,16 @@ EQUIVALENT: list[tuple[Platform, str, list[str]]] = [
             "youtube.com/channel/UCabcdEFGH_ijklMNOP-qrst/featured",
         ],
     ),
-    (Platform.YOUTUBE, "c/nhstrust", ["c/NHSTrust", "https://www.youtube.com/c/NHSTrust"]),
+    (
+        Platform.YOUTUBE,
+        "c/nhstrust",
+        [
+            "c/NHSTrust",
+            "https://www.youtube.com/c/NHSTrust",
+            "https://www.youtube.com/NHSTrust",
+            "m.youtube.com/NHSTrust/videos",
+        ],
+    ),
     (Platform.YOUTUBE, "user/nhstrust", ["user/nhstrust", "https://www.youtube.com/user/NHSTrust/videos"]),
     (
         Platform.TIKTOK,
@@ -492,7 +506,8 @@ def test_wrong_site_messages_are_plain_english() -> None:
         (Platform.YOUTUBE, "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
         (Platform.YOUTUBE, "https://youtu.be/dQw4w9WgXcQ"),
         (Platform.YOUTUBE, "https://www.youtube.com/shorts/abc"),
-        (Platform.YOUTUBE, "https://www.youtube.com/NHSEngland"),
+        (Platform.YOUTUBE, "https://www.youtube.com/feed/trending"),
+        (Platform.YOUTUBE, "https://www.youtube.com/results?search_query=nhs"),
         (Platform.YOUTUBE, "https://www.youtube.com/channel/notachannel"),
         (Platform.YOUTUBE, "channel/ucabcdefghijklmnopqrstuv"),
         (Platform.YOUTUBE, "@ab"),
