@@ -132,6 +132,9 @@ class Settings:
     audit_checkpoint_file: Path
     ratelimit_storage_uri: str = "memory://"
     trust_name: str = "Example NHS Foundation Trust"
+    #: How the public reaches the communications team (an e-mail address, a phone number…), shown where
+    #: the verification page asks people to report an imitation; None: "the Trust's communications team".
+    comms_contact: str | None = None
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     per_page: int = 25
@@ -403,6 +406,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         audit_checkpoint_file=Path(checkpoint_file) if checkpoint_file else instance_path / "audit-checkpoints.jsonl",
         ratelimit_storage_uri=ratelimit,
         trust_name=_text(values.get("TRUST_NAME")) or "Example NHS Foundation Trust",
+        comms_contact=_text(values.get("COMMS_CONTACT")),
         session_idle_minutes=number("SESSION_IDLE_MINUTES", 30),
         session_absolute_hours=number("SESSION_ABSOLUTE_HOURS", 12),
         per_page=number("PER_PAGE", 25),
