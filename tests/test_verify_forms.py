@@ -156,6 +156,15 @@ def test_youtube_custom_and_linkedin_school_addresses_are_the_registered_account
         assert (status, body["official"], body["channel"]["reference"]) == (200, True, official[channel].reference)
 
 
+def test_a_youtube_name_finds_a_channel_recorded_by_its_legacy_user_name(
+    client: FlaskClient, official: dict[str, Channel], make_channel: Callable[..., Channel]
+) -> None:
+    legacy = make_channel("active", platform="youtube", handle="https://www.youtube.com/user/BucksMaternity")
+    for url in ("https://www.youtube.com/BucksMaternity", "https://www.youtube.com/user/bucksmaternity/videos"):
+        body = api(client, url=url)[1]
+        assert (body["official"], body["channel"]["reference"]) == (True, legacy.reference), url
+
+
 def test_registration_refuses_a_post_link_naming_the_account_to_use(
     app: Flask, official: dict[str, Channel], make_user: Callable[..., Any]
 ) -> None:

@@ -125,6 +125,7 @@ def _char_map() -> dict[str, str]:
 _PAIRS = (("rn", "m"), ("vv", "w"))
 
 
+@functools.lru_cache(maxsize=8192)  # one question asks for the same skeletons several times
 def skeleton(handle: str) -> str:
     """What ``handle`` looks like, as lower-case ASCII where a look-alike exists.
 
@@ -287,26 +288,33 @@ _EDGE_DIGITS = re.compile(r"^[0-9._\- ]+|[0-9._\- ]+$")
 
 
 @functools.cache
-def _affix_skeletons() -> tuple[str, ...]:
-    return tuple(sorted({skeleton(word) for word in AFFIXES}, key=lambda word: (-len(word), word)))
+def _affix_skeletons() -> tuple[frozenset[str], tuple[int, ...]]:
+    """The affixes as skeletons, and their lengths (longest first)."""
+    words = frozenset(skeleton(word) for word in AFFIXES)
+    return words, tuple(sorted({len(word) for word in words}, reverse=True))
 
 
 def _without_affixes(text: str, shortest: int) -> set[str]:
     """``text``'s skeleton and what is left of it when up to three affixes (and digits at either end)
     are taken off, keeping only what has at least ``shortest`` characters."""
+    whole = skeleton(text)
+    start = {whole}
     stripped = _EDGE_DIGITS.sub("", text)
-    start = {skeleton(text)} | ({skeleton(stripped)} if re.search(r"[^\W\d_]", stripped) else set())
+    if stripped != text and re.search(r"[^\W\d_]", stripped):
+        start.add(skeleton(stripped))
     found = {word for word in start if len(word) >= shortest}
     frontier = set(found)
-    affixes = _affix_skeletons()
+    affixes, lengths = _affix_skeletons()
     for _ in range(_MAX_STRIPS):
         following: set[str] = set()
         for word in frontier:
-            for affix in affixes:
-                if word.startswith(affix) and len(word) - len(affix) >= shortest:
-                    following.add(word[len(affix) :])
-                if word.endswith(affix) and len(word) - len(affix) >= shortest:
-                    following.add(word[: -len(affix)])
+            for length in lengths:
+                if len(word) - length < shortest:
+                    continue
+                if word[:length] in affixes:
+                    following.add(word[length:])
+                if word[-length:] in affixes:
+                    following.add(word[:-length])
         frontier = following - found
         found |= frontier
         if not frontier:

@@ -184,6 +184,15 @@ def verify(*, platform: str | None = None, handle: str | None = None, url: str |
     chosen, canonical, link = _question(platform, handle, url)
     facts = index.current()
     match = facts.channel(chosen, canonical)
+    if match is None and chosen is Platform.YOUTUBE:
+        # youtube.com/NAME opens the channel whose custom address is NAME, or else the one whose legacy
+        # user name is NAME: a channel recorded as either is the one asked about.
+        kind, _, name = canonical.partition("/")
+        alias = {"c": "user/", "user": "c/"}.get(kind)
+        if alias is not None and name:
+            found = facts.channel(chosen, alias + name)
+            if found is not None:
+                canonical, match = alias + name, found
     if match is None and chosen is Platform.MASTODON and url and not platform:
         other = _as_other_site(url)
         found = facts.channel(*other) if other else None
