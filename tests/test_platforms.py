@@ -870,3 +870,87 @@ def test_parse_url_returns_a_platform_or_raises_handle_error(prefix: str, text: 
         return
     assert isinstance(platform, Platform)
     assert normalise_handle(platform, handle) == handle
+
+
+# --------------------------------------------------------------------------
+# Links to single posts and follow links (read_link, for verification)
+
+from registry.channels.platforms import Reading, read_link  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://x.com/NHSTrust/status/1790000000000000000?s=20&t=AbC", (Platform.X, "nhstrust", "post")),
+        ("https://mobile.twitter.com/nhstrust/statuses/1/photo/1", (Platform.X, "nhstrust", "post")),
+        ("https://x.com/intent/follow?screen_name=NHSTrust", (Platform.X, "nhstrust", "intent")),
+        ("twitter.com/intent/user?screen_name=nhstrust&lang=en", (Platform.X, "nhstrust", "intent")),
+        ("https://www.tiktok.com/@nhs.trust/video/7300000000000000000?lang=en", (Platform.TIKTOK, "nhs.trust", "post")),
+        ("https://bsky.app/profile/nhs.uk/post/3kabc", (Platform.BLUESKY, "nhs.uk", "post")),
+        ("https://www.threads.net/@nhstrust/post/C1abc", (Platform.THREADS, "nhstrust", "post")),
+        ("https://www.instagram.com/nhstrust/p/Cabc123/", (Platform.INSTAGRAM, "nhstrust", "post")),
+        ("https://www.instagram.com/nhstrust/reel/Cabc123/?igsh=x", (Platform.INSTAGRAM, "nhstrust", "post")),
+        ("https://www.instagram.com/stories/nhstrust/3300/", (Platform.INSTAGRAM, "nhstrust", "post")),
+        ("https://www.facebook.com/nhstrust/posts/pfbid123", (Platform.FACEBOOK, "nhstrust", "post")),
+        ("https://www.facebook.com/permalink.php?story_fbid=1&id=1000123", (Platform.FACEBOOK, "1000123", "post")),
+        ("https://www.facebook.com/groups/nhsfriends/posts/1", (Platform.FACEBOOK, "groups/nhsfriends", "post")),
+        ("https://mastodon.social/@nhstrust/111222333", (Platform.MASTODON, "nhstrust@mastodon.social", "post")),
+        ("https://www.flickr.com/photos/nhstrust/53012345678/", (Platform.FLICKR, "nhstrust", "post")),
+        ("https://www.youtube.com/NHSEngland", (Platform.YOUTUBE, "c/nhsengland", "account")),
+        ("https://x.com/NHSTrust", (Platform.X, "nhstrust", "account")),
+    ],
+)
+def test_read_link_answers_for_the_account_a_post_or_follow_link_names(
+    raw: str, expected: tuple[Platform, str, str]
+) -> None:
+    reading = read_link(None, raw)
+    assert (reading.platform, reading.handle, reading.link) == expected
+    assert read_link(expected[0], raw) == reading
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://x.com/i/web/status/1790000000000000000",
+        "https://x.com/i/status/1",
+        "https://www.instagram.com/p/Cabc123/",
+        "https://www.instagram.com/reel/Cabc123/",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://www.youtube.com/shorts/abc",
+        "https://www.facebook.com/watch/?v=123",
+        "https://www.facebook.com/share/p/AbC/",
+        "https://www.linkedin.com/posts/nhs-trust_activity-123",
+        "https://www.pinterest.com/pin/123/",
+        "https://www.threads.net/t/C1abc",
+    ],
+)
+def test_read_link_says_when_an_address_names_no_account(raw: str) -> None:
+    reading = read_link(None, raw)
+    assert (reading.handle, reading.link) == (None, "post")
+    assert "does not say which account posted it" in reading.message
+    assert isinstance(reading, Reading)
+
+
+def test_registration_accepts_a_follow_link_and_refuses_a_post_naming_the_account() -> None:
+    assert normalise_handle(Platform.X, "https://x.com/intent/follow?screen_name=NHSTrust") == "nhstrust"
+    assert parse_url("https://twitter.com/intent/user?screen_name=NHSTrust") == (Platform.X, "nhstrust")
+    assert _refused(Platform.X, "https://x.com/NHSTrust/status/1") == (
+        "That is a link to a single X post by @nhstrust, not to the account. "
+        "Use the account's own address instead: https://x.com/nhstrust"
+    )
+    assert "does not say which account" in _refused(Platform.X, "https://x.com/i/web/status/1")
+    assert "number, not its name" in _refused(Platform.X, "https://x.com/intent/user?user_id=12")
+    # A post under an unreadable name is refused for the name.
+    assert "1 to 15 letters" in _refused(Platform.X, "https://x.com/not-a-handle/status/1")
+
+
+@PROPERTY
+@given(st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True), st.sampled_from(["status", "statuses"]))
+def test_every_x_post_answers_for_its_account(name: str, kind: str) -> None:
+    assume(name.lower() not in ("home", "i", "intent", "share", "search", "hashtag", "explore", "settings"))
+    try:
+        expected = normalise_handle(Platform.X, name)
+    except HandleError:
+        return
+    reading = read_link(None, f"https://x.com/{name}/{kind}/1790000000000000000?s=20")
+    assert (reading.platform, reading.handle, reading.link) == (Platform.X, expected, "post")
