@@ -238,6 +238,22 @@ def test_look_alike_letters_in_an_address_are_an_impostor_not_an_error(
     assert "Not an official account" in text and "letters or numbers that only look like" in text
 
 
+@pytest.mark.parametrize(
+    ("platform", "handle"),
+    [("x", "@BUСKSHEALTHCARE"), ("bluesky", "buсkshealthcare.bsky.social"), ("instagram", "bucksheаlthcare")],
+)
+def test_look_alike_letters_in_a_handle_are_an_impostor_too(
+    client: FlaskClient, official: dict[str, Channel], platform: str, handle: str
+) -> None:
+    status, body = api(client, platform=platform, handle=handle)
+    assert status == 200, body
+    assert (body["official"], body["lookalike_of"]["reference"], body["lookalike_of"]["rule"]) == (
+        False,
+        official[platform].reference,
+        "homoglyph",
+    )
+
+
 def test_an_empty_question_on_the_page_is_an_error(client: FlaskClient, official: dict[str, Channel]) -> None:
     status, text = page(client, url="", platform="", handle="")
     assert status == 422
