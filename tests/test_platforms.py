@@ -954,3 +954,44 @@ def test_every_x_post_answers_for_its_account(name: str, kind: str) -> None:
         return
     reading = read_link(None, f"https://x.com/{name}/{kind}/1790000000000000000?s=20")
     assert (reading.platform, reading.handle, reading.link) == (Platform.X, expected, "post")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("<https://x.com/NHSTrust>", (Platform.X, "nhstrust")),
+        ("“https://www.instagram.com/nhstrust/”", (Platform.INSTAGRAM, "nhstrust")),
+        ("https://x.com/i/flow/login?redirect_after_login=%2FNHSTrust", (Platform.X, "nhstrust")),
+        ("https://www.instagram.com/accounts/login/?next=%2Fnhstrust%2F&source=omni", (Platform.INSTAGRAM, "nhstrust")),
+        (
+            "https://www.facebook.com/login/?next=https%3A%2F%2Fwww.facebook.com%2FNHSTrust%2F",
+            (Platform.FACEBOOK, "nhstrust"),
+        ),
+        (
+            "https://www.linkedin.com/authwall?trk=bf&sessionRedirect=https%3A%2F%2Fuk.linkedin.com%2Fcompany%2Fnhs-trust",
+            (Platform.LINKEDIN, "company/nhs-trust"),
+        ),
+        (
+            "https://www.tiktok.com/login?redirect_url=https%3A%2F%2Fwww.tiktok.com%2F%40nhstrust",
+            (Platform.TIKTOK, "nhstrust"),
+        ),
+    ],
+)
+def test_sign_in_pages_and_wrapped_addresses_read_as_the_account(raw: str, expected: tuple[Platform, str]) -> None:
+    """Someone not signed in copies the sign-in page's address, which names the page it leads to; an
+    address copied from an e-mail comes in angle brackets or quotes."""
+    assert parse_url(raw) == expected
+    assert normalise_handle(expected[0], raw) == expected[1]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://www.facebook.com/login/?next=https%3A%2F%2Fevil.example%2FNHSTrust",
+        "https://x.com/i/flow/login?redirect_after_login=https%3A%2F%2Fx.com.evil.example%2FNHSTrust",
+        "https://x.com/i/flow/login",
+    ],
+)
+def test_a_sign_in_page_leading_elsewhere_is_not_an_account(raw: str) -> None:
+    with pytest.raises(HandleError):
+        parse_url(raw)

@@ -222,6 +222,7 @@ def _wrong_host(platform: Platform, owner: Platform | None) -> str:
 # --------------------------------------------------------------------------
 # Cleaning and splitting input
 
+_WRAPPERS = (("<", ">"), ('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("\u2018", "\u2019"))
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _INVISIBLE_EDGES = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -237,6 +238,9 @@ def _clean(raw: object) -> str:
     if len(raw) > MAX_INPUT_LENGTH:
         raise HandleError(_MSG_TOO_LONG)
     text = raw.strip().strip(_INVISIBLE_EDGES).strip()
+    for opening, closing in _WRAPPERS:  # <https://x.com/name> as e-mails write addresses, or quoted
+        if len(text) > 2 and text[0] == opening and text[-1] == closing:
+            text = text[1:-1].strip()
     if not text:
         raise HandleError(_MSG_EMPTY)
     if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text):
@@ -1407,7 +1411,40 @@ def _as_platform(platform: Platform | str) -> Platform:
     raise HandleError(_MSG_UNKNOWN_PLATFORM)
 
 
+#: Sign-in pages that send people on to the page they asked for, by platform: (the page's path, the
+#: query parameters naming where to). Someone not signed in copies these from the address bar.
+_SIGN_IN_PAGES: dict[Platform, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {
+    Platform.X: ((("i", "flow", "login"), ("redirect_after_login",)), (("login",), ("redirect_after_login",))),
+    Platform.INSTAGRAM: ((("accounts", "login"), ("next",)),),
+    Platform.FACEBOOK: ((("login",), ("next",)), (("login.php",), ("next",))),
+    Platform.LINKEDIN: ((("authwall",), ("sessionRedirect",)), (("login",), ("session_redirect", "sessionRedirect"))),
+    Platform.TIKTOK: ((("login",), ("redirect_url",)),),
+}
+
+
+def _past_sign_in(platform: Platform, url: _Url) -> _Url:
+    """The page a sign-in page on ``platform`` would send people on to, when it is on the same platform;
+    else ``url`` itself."""
+    path = tuple(unquote(segment).lower() for segment in url.segments)
+    for page, names in _SIGN_IN_PAGES.get(platform, ()):
+        if path != page:
+            continue
+        for name in names:
+            target = next(iter(url.query.get(name, [])), "")
+            if target.startswith("/") and not target.startswith("//"):
+                target = f"https://{url.host}{target}"
+            try:
+                onward = split_url(target) if target else None
+            except HandleError:
+                return url
+            owner = host_owner(onward.host) if onward else None
+            if onward is not None and owner == (platform, "profile") and onward.port is None:
+                return onward
+    return url
+
+
 def _from_url(platform: Platform, url: _Url) -> str:
+    url = _past_sign_in(platform, url)
     owner = host_owner(url.host)
     if platform in (Platform.OTHER, Platform.MASTODON):
         if owner is not None:
