@@ -267,6 +267,7 @@ def test_comparable_part(platform: Platform | str, handle: str, expected: str) -
 from pathlib import Path  # noqa: E402
 
 from registry.channels.lookalike import (  # noqa: E402
+    MIN_AFFIX_EDIT,
     MIN_AFFIX_OFFICIAL,
     affix_keys,
     deconfuse,
@@ -314,6 +315,8 @@ def impostors(official: str) -> dict[str, str]:
     forms[f"the_{official}_uk"] = "affix"
     forms[f"{official}_official_uk"] = "affix"
     middle = len(official) // 2
+    if len(skeleton(official)) >= MIN_AFFIX_EDIT:  # an affix and a slip
+        forms[f"{official[:middle]}{official[middle + 1 :]}_official"] = "affix"
     for sep in (".", "_", "-"):
         forms[official[:middle] + sep + official[middle:]] = "separators"
     forms[official[:-1]] = "one_edit"
@@ -356,6 +359,8 @@ def test_every_impostor_form_is_caught_with_its_rule(official: str) -> None:
         ("buсkshealthcare", "buckshealthcare", "homoglyph"),  # Cyrillic с
         ("buckshea1thcare", "buckshealthcare", "homoglyph"),
         ("buckshealthcar", "buckshealthcare", "one_edit"),
+        ("buckshealthcre_official", "buckshealthcare", "affix"),  # an affix and a slip
+        ("the.buckshelthcare.uk", "buckshealthcare", "affix"),
     ],
 )
 def test_lookalike_rule_names_the_rule(candidate: str, official: str, rule: str) -> None:
@@ -371,6 +376,8 @@ def test_lookalike_rule_names_the_rule(candidate: str, official: str, rule: str)
         ("nhs_uk", "nhs"),
         ("bucksfreepress", "buckshealthcare"),
         ("theatreroyal", "theatre"),
+        ("bucksmaternity_uk", "buckscharity"),  # a slip is allowed on the name, not a different name
+        ("bcks_official", "bucks"),  # too short for a slip as well
     ],
 )
 def test_lookalike_rule_stays_quiet(candidate: str, official: str) -> None:

@@ -199,6 +199,7 @@ IMPOSTORS = [
     ("instagram", "the_buckshealthcare", "affix"),
     ("instagram", "bucks_healthcare", "separators"),
     ("threads", "buckshealthcare.uk.official", "affix"),
+    ("instagram", "buckshealthcre_official", "affix"),  # an affix and a slip
     ("bluesky", "buckshealthcare-nhs.bsky.social", "affix"),
     ("tiktok", "official.buckshealthcare", "affix"),
 ]

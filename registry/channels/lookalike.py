@@ -283,6 +283,9 @@ MIN_AFFIX_OFFICIAL: Final = 6
 #: The shortest name left when affixes are taken off an *official* handle for it to be a key of its own
 #: ("buckshealthcarenhs" is also "buckshealthcare", but "nhsengland" is not "england").
 MIN_AFFIX_CORE: Final = 8
+#: The shortest official name (as a skeleton) found by the affix rule with a slip as well
+#: ("buckshealthcre_official"): one edit is a smaller difference in a longer name.
+MIN_AFFIX_EDIT: Final = 8
 _MAX_STRIPS: Final = 3
 _EDGE_DIGITS = re.compile(r"^[0-9._\- ]+|[0-9._\- ]+$")
 
@@ -345,7 +348,8 @@ def lookalike_rule(candidate: str, official: str) -> str | None:
     ``homoglyph``: the same skeleton, with a letter or digit that only looks the same (``buсks`` with a
     Cyrillic ``с``, ``examp1e``); ``separators``: the same but for ``. _ -`` added or removed;
     ``one_edit``: one letter added, dropped, changed or two swapped; ``affix``: the official name with
-    words such as ``official``, ``uk``, ``the``, ``nhs`` or digits added (or swapped for others).
+    words such as ``official``, ``uk``, ``the``, ``nhs`` or digits added (or swapped for others), and for
+    names of at least :data:`MIN_AFFIX_EDIT` characters, with one slip as well.
     """
     if candidate == official:
         return None
@@ -359,9 +363,19 @@ def lookalike_rule(candidate: str, official: str) -> str | None:
         return "homoglyph"
     if min(len(a), len(b)) >= 4 and within_one_edit(a, b):
         return "one_edit"
-    if affix_keys(candidate) & official_affix_keys(official):
+    cores = affix_keys(candidate)
+    if cores & official_affix_keys(official):
+        return "affix"
+    if len(b) >= MIN_AFFIX_EDIT and any(core != a and within_one_edit(core, b) for core in cores):
         return "affix"
     return None
+
+
+def affix_edit_keys(candidate: str) -> set[str]:
+    """The deletion keys (as :func:`lookalike_keys` stores them for official names) of what is left of
+    ``candidate`` without its affixes: official names one slip from that share one of them."""
+    whole = skeleton(candidate)
+    return {key for core in affix_keys(candidate) if core != whole for key in deletion_keys(core)}
 
 
 def deconfuse(text: str) -> str:

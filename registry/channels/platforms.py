@@ -489,6 +489,9 @@ _X_TABS = frozenset(
         "lists",
         "superfollows",
         "communities",
+        "photo",
+        "header_photo",
+        "creator-subscriptions",
     }
 )
 _X_POSTS = frozenset({"status", "statuses"})

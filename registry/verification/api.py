@@ -30,7 +30,7 @@ class Lookalike(PublicChannel):
         description="Which rule matched: `homoglyph` (a letter or digit that only looks the same, such as a "
         "Cyrillic с for c, or 1 for l), `separators` (. _ - added or removed), `one_edit` (one letter added, "
         "dropped, changed, or two swapped), `affix` (the official name with words such as official, uk, the, "
-        "nhs, or digits, added)."
+        "nhs, or digits, added, perhaps with one slip as well)."
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from registry.channels.lookalike import (
+    affix_edit_keys,
     affix_keys,
     comparable_part,
     deconfuse,
@@ -160,6 +161,11 @@ def _lookalike(facts: PublicFacts, platform: Platform, handle: str) -> tuple[Pub
         if rule is not None and rule != "affix":
             return candidate, rule
     for candidate in facts.affix_candidates(platform, affix_keys(mine), handle):
+        rule = lookalike_rule(mine, comparable_part(platform, candidate.handle))
+        if rule is not None:
+            return candidate, rule
+    # The official name with affixes added and a slip as well: the deletion-key index again.
+    for candidate in facts.lookalike_candidates(platform, affix_edit_keys(mine), handle):
         rule = lookalike_rule(mine, comparable_part(platform, candidate.handle))
         if rule is not None:
             return candidate, rule
