@@ -79,7 +79,8 @@ def test_a_post_on_an_official_account_answers_for_the_account(
         official[platform].reference,
     )
     text = page(client, url=url)[1]
-    assert f"This post is on the Trust's official {official[platform].platform_label}" in text
+    shown = ("@" if platform in ("x", "instagram", "threads", "tiktok", "mastodon") else "") + official[platform].handle
+    assert f"This post is on the Trust's official {official[platform].platform_label} account {shown}." in text
 
 
 def test_a_post_on_another_account_is_not_official(client: FlaskClient, official: dict[str, Channel]) -> None:
@@ -92,7 +93,7 @@ def test_a_post_on_another_account_is_not_official(client: FlaskClient, official
         "affix",
     )
     text = page(client, url=url)[1]
-    assert "This post is not on an official Trust account" in text
+    assert "This post is not on an official Trust account: it is on @buckshealthcare_uk." in text
     assert "Its name is the official name with words or numbers added" in text
 
 

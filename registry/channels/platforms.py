@@ -177,7 +177,7 @@ def _post_link(platform: Platform, account: str | None = None) -> str:
     noun = _POST_NOUNS.get(platform, "post")
     if account is not None:
         return (
-            f"That is a link to a single {_NAMES[platform]} {noun} by {_shown(platform, account)}, not to the "
+            f"That is a link to a single {_NAMES[platform]} {noun} by {shown_handle(platform, account)}, not to the "
             f"account. Use the account's own address instead: {PLATFORMS[platform].profile_url(account)}"
         )
     return (
@@ -188,14 +188,14 @@ def _post_link(platform: Platform, account: str | None = None) -> str:
 
 def _intent_link(platform: Platform, account: str | None) -> str:
     if account is not None:
-        return f"That is a link to follow {_shown(platform, account)} on {_NAMES[platform]}."
+        return f"That is a link to follow {shown_handle(platform, account)} on {_NAMES[platform]}."
     return (
         f"That {_NAMES[platform]} follow link gives the account's number, not its name. "
         "Open the account's profile and copy its address instead."
     )
 
 
-def _shown(platform: Platform, account: str) -> str:
+def shown_handle(platform: Platform, account: str) -> str:
     """The account as people write it: ``@name`` where the platform writes names with @."""
     if platform in (Platform.X, Platform.INSTAGRAM, Platform.THREADS, Platform.TIKTOK) or (
         platform is Platform.MASTODON

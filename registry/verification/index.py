@@ -37,7 +37,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from registry import db
 from registry.channels.lookalike import comparable_part, official_affix_keys
 from registry.channels.models import Channel, ChannelLookalikeKey, reference_for
-from registry.channels.platforms import PLATFORMS, Platform
+from registry.channels.platforms import PLATFORMS, Platform, shown_handle
 from registry.channels.workflow import OFFICIAL_STATUSES, ChannelStatus
 from registry.monitoring.services import open_findings
 from registry.verification.models import WATCHED, WATCHED_TABLES, PublicFactsVersion
@@ -80,6 +80,11 @@ class PublicChannel:
     @property
     def platform_enum(self) -> Platform:
         return Platform(self.platform)
+
+    @property
+    def shown_handle(self) -> str:
+        """The handle as people write it (``@name`` on X, Instagram, Threads, TikTok, Mastodon)."""
+        return shown_handle(self.platform_enum, self.handle)
 
 
 @dataclass(frozen=True)

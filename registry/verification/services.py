@@ -32,6 +32,7 @@ from registry.channels.platforms import (
     looks_like_url,
     normalise_handle,
     read_link,
+    shown_handle,
 )
 from registry.channels.workflow import OFFICIAL_STATUSES, ChannelStatus
 from registry.errors import Invalid
@@ -58,6 +59,11 @@ class Verdict:
     @property
     def official(self) -> bool:
         return self.channel is not None and self.channel.status_enum in OFFICIAL_STATUSES
+
+    @property
+    def shown_handle(self) -> str:
+        """The handle asked about as people write it (``@name`` on X, Instagram, Threads, TikTok, Mastodon)."""
+        return shown_handle(self.platform, self.handle)
 
     @property
     def formerly_official(self) -> bool:
