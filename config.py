@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class Settings:
     #: How the public reaches the communications team (an e-mail address, a phone number…), shown where
     #: the verification page asks people to report an imitation; None: "the Trust's communications team".
     comms_contact: str | None = None
+    #: The Trust's own website, for the public directory's JSON-LD snippet (``url``); None leaves it out.
+    trust_website: str | None = None
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     per_page: int = 25
@@ -184,6 +187,19 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _website(values: Mapping[str, Any]) -> str | None:
+    """``REGISTRY_TRUST_WEBSITE``: the Trust's website, an absolute http(s) address, or None."""
+    website = _text(values.get("TRUST_WEBSITE"))
+    if website is None:
+        return None
+    parts = urlsplit(website)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ConfigError(
+            "REGISTRY_TRUST_WEBSITE must be the full address of the Trust's website, for example https://www.example.nhs.uk"
+        )
+    return website
 
 
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
@@ -407,6 +423,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         ratelimit_storage_uri=ratelimit,
         trust_name=_text(values.get("TRUST_NAME")) or "Example NHS Foundation Trust",
         comms_contact=_text(values.get("COMMS_CONTACT")),
+        trust_website=_website(values),
         session_idle_minutes=number("SESSION_IDLE_MINUTES", 30),
         session_absolute_hours=number("SESSION_ABSOLUTE_HOURS", 12),
         per_page=number("PER_PAGE", 25),

@@ -130,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.auth import views as auth_views  # noqa: F401  (sign-in: its routes are on the auth blueprint)
     from registry.auth.blueprint import bp as auth
     from registry.breaches.views import bp as breaches
+    from registry.channels import import_views as channel_import_views  # noqa: F401  (routes on the channels blueprint)
     from registry.channels.views import bp as channels
     from registry.consent.views import bp as consent
     from registry.media.views import bp as media
@@ -140,7 +141,9 @@ def register_blueprints(app: Flask) -> None:
     from registry.roster.views import bp as roster
     from registry.scim import bp as scim
     from registry.screening.views import bp as screening
+    from registry.vault import import_views as vault_import  # noqa: F401  (routes on the vault blueprint)
     from registry.vault.views import bp as vault
+    from registry.verification.directory_views import bp as directory
     from registry.verification.views import bp as verification
     from registry.web.health import bp as health
     from registry.web.views import bp as web
@@ -161,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
         breaches,
         reports,
         verification,
+        directory,
         audit,
         api,
         scim,

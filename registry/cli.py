@@ -9,15 +9,16 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
 import config as registry_config
-from registry import db, demo
+from registry import db, demo, spreadsheets
 from registry.audit.chain import CheckpointRefused, take_checkpoint
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record, verify_chain
@@ -26,12 +27,15 @@ from registry.auth import services as accounts
 from registry.auth.models import SetupReason
 from registry.auth.permissions import Role
 from registry.breaches import services as breaches
+from registry.channels import importing as inventory
 from registry.crypto import VaultError, vault
 from registry.errors import RegistryError
 from registry.notifications import reminders
 from registry.notifications import services as notifications
 from registry.reports import services as reports
 from registry.roster import services as roster
+from registry.spreadsheets import Refused, Report
+from registry.vault import importing as secrets_import
 from registry.vault import services as custody
 
 if TYPE_CHECKING:
@@ -98,6 +102,46 @@ def db_downgrade(revision: str) -> None:
         command.downgrade(cfg, revision)
         connection.commit()
     click.echo(f"Database is at {revision}.")
+
+
+class Imported(Protocol):
+    @property
+    def plan(self) -> Report[Any]: ...
+
+
+Done = TypeVar("Done", bound=Imported)
+
+
+def run_import(
+    file: Path, dry_run: bool, plan: Callable[[bytes], Report[Any]], apply: Callable[[bytes], Done]
+) -> Done | None:
+    """An import from a file, as the ``users`` and ``channels`` commands run it: the report by row, and
+    the changes in one transaction (None after a dry run). Refusals print the report and exit 1."""
+    size = file.stat().st_size
+    if size > spreadsheets.MAX_BYTES:
+        fail(f"Not imported: {file} is {spreadsheets.size_text(size)}; the most one import takes is 2 MB. Split it.")
+    data = file.read_bytes()
+    if dry_run:
+        checked = plan(data)
+        db.session().rollback()
+        for line in checked.lines():
+            click.echo(line)
+        if not checked.ok:
+            fail(f"Dry run: {checked.summary()}")
+        click.echo(f"Dry run, nothing changed: {checked.summary()}")
+        return None
+    try:
+        with db.transaction():
+            applied = apply(data)
+    except Refused as exc:
+        for line in exc.plan.lines():
+            click.echo(line)
+        fail(f"Not imported: {exc.plan.summary()}")
+    except RegistryError as exc:
+        fail(f"Not imported: {exc.message}")
+    for line in applied.plan.lines(done=True):
+        click.echo(line)
+    return applied
 
 
 users_cli = AppGroup("users", help="People who sign in.")
@@ -218,37 +262,56 @@ def users_import(file: Path, dry_run: bool, send_setup_links: bool) -> None:
     and nothing changes unless there are none. Running the same file again changes nothing.
     Text must be UTF-8 (with or without a byte-order mark); at most 2 MB and 20,000 people.
     """
-    size = file.stat().st_size
-    if size > importing.MAX_BYTES:
-        fail(f"Not imported: {file} is {importing.size_text(size)}; the most one import takes is 2 MB. Split it.")
     if send_setup_links and not notifications.smtp_configured():
         fail(
             "Not imported: this Registry has no e-mail server, so set-up links cannot be e-mailed. Print one for "
             "a person with `flask --app wsgi users setup-link EMAIL`."
         )
-    data = file.read_bytes()
-    if dry_run:
-        checked = importing.plan(data, actor=cli_actor())
-        db.session().rollback()
-        for line in importing.report_lines(checked):
-            click.echo(line)
-        if not checked.ok:
-            fail(f"Dry run: {checked.summary()}")
-        click.echo(f"Dry run, nothing changed: {checked.summary()}")
-        return
-    try:
-        with db.transaction():
-            applied = importing.apply(data, actor=cli_actor(), send_setup_links=send_setup_links, source="command line")
-    except importing.Refused as exc:
-        for line in importing.report_lines(exc.plan):
-            click.echo(line)
-        fail(f"Not imported: {exc.plan.summary()}")
-    except RegistryError as exc:
-        fail(f"Not imported: {exc.message}")
-    for line in importing.report_lines(applied.plan, done=True):
-        click.echo(line)
-    links = f" {applied.setup_links} set-up links e-mailed." if send_setup_links else ""
-    click.echo(f"Imported: {applied.plan.summary()}{links}")
+    applied = run_import(
+        file,
+        dry_run,
+        lambda data: importing.plan(data, actor=cli_actor()),
+        lambda data: importing.apply(data, actor=cli_actor(), send_setup_links=send_setup_links, source="command line"),
+    )
+    if applied is not None:
+        links = f" {applied.setup_links} set-up links e-mailed." if send_setup_links else ""
+        click.echo(f"Imported: {applied.plan.summary()}{links}")
+
+
+channels_cli = AppGroup("channels", help="Channels: the Trust's social media accounts.")
+
+
+@channels_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and report what each row would do; change nothing.")
+def channels_import(file: Path, dry_run: bool) -> None:
+    """Bring the Trust's existing accounts into the registry from FILE, a CSV or XLSX inventory.
+
+    \b
+    Columns (first row; case, spaces and underscores do not matter; other columns are ignored and named):
+      url                 required; the account's web address or handle
+      platform            needed when url is a handle rather than a web address
+      display name, department, purpose, audience
+                          required for official accounts, as on a request
+      sponsor             required; the email address of the member of staff responsible (a user)
+      administrators      optional; users' email addresses separated by ;, each with its platform
+                          role in brackets if not admin: jo.bloggs@nhs.net (editor); sam.lee@nhs.net
+      next review date    optional; 31/03/2027 or 2027-03-31 (default: a year from today)
+      official            optional; "no" records the account for monitoring instead (with evidence)
+      evidence            for unofficial accounts: why it looks like the Trust's
+
+    \b
+    Each official account becomes an active channel with its sponsor as requester, its administrators
+    on the roster, a history step "Imported from FILE row N" and one audit event. An account already in
+    the registry is left as it is, so running the same file again creates nothing.
+    All or nothing: every problem of every row is reported with its row number (the header is row 1)
+    and nothing changes unless there are none. At most 2 MB and 20,000 accounts.
+    """
+    applied = run_import(
+        file, dry_run, inventory.plan, lambda data: inventory.apply(data, actor=cli_actor(), filename=file.name)
+    )
+    if applied is not None:
+        click.echo(f"Imported: {applied.plan.summary()}")
 
 
 @users_cli.command("setup-link")
@@ -272,6 +335,76 @@ def users_setup_link(email: str) -> None:
     click.echo(
         f"Give this link to {user.name} only; it works once, until {link.expires_at:%d %B %Y %H:%M} UTC.", err=True
     )
+
+
+credentials_cli = AppGroup("credentials", help="Channels' secrets in custody.")
+
+
+@credentials_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "file_format",
+    required=True,
+    type=click.Choice([f.value for f in secrets_import.Format]),
+    help="keepass: a KeePass database (KDBX 3 or 4); bitwarden-json: Bitwarden's unencrypted JSON export; "
+    "csv: columns url, username, password, totp, notes (Bitwarden's CSV names are accepted too).",
+)
+@click.option("--dry-run", is_flag=True, help="Read the file and report what each entry would do; store nothing.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the KeePass database's password from the first line of standard input (otherwise it is asked for).",
+)
+def credentials_import(file: Path, file_format: str, dry_run: bool, password_stdin: bool) -> None:
+    """Take existing secrets into custody from FILE, matching each entry to a channel by its web address.
+
+    \b
+    Kept: passwords, two-factor (TOTP) seeds (otpauth:// addresses, KeePassXC's otp attribute, the older
+    "TOTP Seed" fields), notes, and fields named "recovery codes", "recovery email", "recovery phone".
+    User names are not kept: the report says "username present".
+    An entry whose address matches no live channel (or a retired one), or that has nothing to keep, is
+    reported and skipped; choose its channel on the page (/credentials/import) instead.
+
+    \b
+    All or nothing: every problem is reported with its entry (or CSV row) number and nothing is stored
+    unless there are none. A secret the channel already holds is unchanged: running the same file again
+    stores nothing. No secret is ever printed.
+    """
+    chosen = secrets_import.Format(file_format)
+    size = file.stat().st_size
+    if size > secrets_import.MAX_BYTES:
+        fail(f"Not imported: {file} is {importing.size_text(size)}; the most one import takes is 5 MB.")
+    password: str | None = None
+    if chosen is secrets_import.Format.KEEPASS:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("KeePass password", hide_input=True, err=True)
+    data = file.read_bytes()
+    try:
+        if dry_run:
+            checked = secrets_import.plan(data, chosen, password=password)
+            db.session().rollback()
+        else:
+            with db.transaction():
+                checked = secrets_import.apply(
+                    data, chosen, password=password, actor=cli_actor(), source="command line"
+                )
+    except secrets_import.Refused as exc:
+        for line in secrets_import.report_lines(exc.plan):
+            click.echo(line)
+        fail(f"Not imported: {exc.plan.summary()}")
+    except RegistryError as exc:
+        fail(f"Not imported: {exc.message}")
+    for line in secrets_import.report_lines(checked, done=not dry_run):
+        click.echo(line)
+    if not checked.ok:
+        fail(f"Dry run: {checked.summary()}")
+    if dry_run:
+        click.echo(f"Dry run, nothing stored: {checked.summary()}")
+    else:
+        click.echo(f"Imported: {checked.summary(done=True)}")
 
 
 tokens_cli = AppGroup("tokens", help="API tokens.")
@@ -503,6 +636,8 @@ def init_app(app: Flask) -> None:
     groups = (
         db_cli,
         users_cli,
+        credentials_cli,
+        channels_cli,
         tokens_cli,
         audit_cli,
         keys_cli,

@@ -466,6 +466,16 @@ def _import_file(world: World) -> tuple[io.BytesIO, str]:
     return io.BytesIO(f"email,name\nnew{world.n()}@example.nhs.uk,New Person\n".encode()), "staff.csv"
 
 
+def _secrets_file(world: World) -> tuple[io.BytesIO, str]:
+    """A password export whose one entry matches no channel: previewing it stores nothing."""
+    return io.BytesIO(f"url,password\nhttps://example.org/n{world.n()},matrix import value\n".encode()), "export.csv"
+
+
+def _inventory_file(world: World) -> tuple[io.BytesIO, str]:
+    """An inventory of one account: previewing it changes nothing."""
+    return io.BytesIO(f"url\nhttps://x.com/matrix_inventory_{world.n()}\n".encode()), "inventory.csv"
+
+
 def _revoke_token(world: World) -> Request:
     user = world.other_user()
     return Request({"user_id": user.id, "token_id": world.token_of(user)})
@@ -651,6 +661,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("health.readyz", "GET"): Expect(EVERYONE),
     ("web.channel_chart", "GET"): Expect(READERS, build=lambda w: Request({"dimension": "platform"})),
     ("verification.verify_page", "GET"): Expect(EVERYONE, build=lambda w: Request({"url": "https://x.com/someone"})),
+    ("directory.directory_page", "GET"): Expect(EVERYONE),
     ("auth.login", "GET"): Expect(EVERYONE, signed_in_status=302),
     ("auth.login", "POST"): Expect(
         EVERYONE, build=lambda w: Request(data={"email": "nobody@example.nhs.uk", "password": "not the password"})
@@ -740,6 +751,13 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("channels.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_channel_form(w))),
     ("channels.mine", "GET"): Expect(SIGNED_IN),
     ("channels.queue", "GET"): Expect(COMMS),
+    ("channels.import_inventory", "GET"): Expect(COMMS),
+    ("channels.import_inventory", "POST"): Expect(
+        COMMS, status=422, build=lambda w: Request(data={"file": _inventory_file(w)})
+    ),
+    ("channels.confirm_import", "POST"): Expect(
+        COMMS, status=400, build=lambda w: Request(data={"file": "", "token": ""})
+    ),
     ("channels.inventory", "GET"): Expect(READERS),
     ("channels.export", "GET"): Expect(READERS),
     ("channels.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})),
@@ -819,11 +837,20 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         status=204,
         build=lambda w: Request({"reference": _just_revealed(w).reference, "kind": "password"}, data={"version": "1"}),
     ),
+    # Importing secrets needs comms with a fresh second factor (they signed in with it moments ago).
+    ("vault.import_credentials", "GET"): Expect(COMMS),
+    ("vault.import_credentials", "POST"): Expect(
+        COMMS, build=lambda w: Request(data={"file": _secrets_file(w), "format": "csv"})
+    ),
+    ("vault.confirm_import_credentials", "POST"): Expect(
+        COMMS, status=400, build=lambda w: Request(data={"confirm-token": "", "confirm-format": "csv"})
+    ),
     ("audit.index", "GET"): Expect(AUDIT_READERS),
     ("audit.export", "GET"): Expect(AUDIT_READERS),
     ("audit.verify", "POST"): Expect(AUDIT_READERS),
     ("api.openapi", "GET"): Expect(EVERYONE),
     ("api.verify", "GET"): Expect(EVERYONE, build=lambda w: Request({"platform": "x", "handle": "someone"})),
+    ("api.list_directory", "GET"): Expect(EVERYONE),
     ("api.list_channels", "GET"): Expect(SIGNED_IN),
     ("api.create_channel", "POST"): Expect(SIGNED_IN, status=201, build=lambda w: Request(json=_channel_json(w))),
     ("api.get_channel", "GET"): Expect(SIGNED_IN, build=lambda w: Request({"reference": w.shown_channel().reference})),
@@ -1020,6 +1047,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     # action from a case the actor may take it on: comms route one waiting to be routed, the
     # line manager it is assigned to resolves or flags it, HR record the outcome of an escalated one.
     ("breaches.index", "GET"): Expect(SIGNED_IN),
+    ("breaches.waiting", "GET"): Expect(SIGNED_IN),
     ("breaches.new", "GET"): Expect(SIGNED_IN),
     ("breaches.new", "POST"): Expect(SIGNED_IN, status=302, build=lambda w: Request(data=_breach_form(w))),
     ("breaches.detail", "GET"): Expect(SIGNED_IN, build=lambda w: Request(_own_breach(w))),

@@ -36,7 +36,7 @@ from registry.audit.models import AuditEvent
 from registry.audit.services import Actor, verify_chain
 from registry.auth import services as accounts
 from registry.auth.models import User
-from registry.breaches import clauses, services
+from registry.breaches import clauses, services, views
 from registry.breaches.demo import seed_demo
 from registry.breaches.models import (
     BreachEvidence,
@@ -768,6 +768,31 @@ def test_every_view_of_a_case_is_audited_and_no_page_is_cached(
 
 
 # --- what awaits whom, and the monthly figures --------------------------------------------------
+
+
+def test_the_list_shows_the_oldest_cases_waiting_and_the_rest_are_paged(
+    app: Flask, people: People, browser_as: Callable[..., Browser]
+) -> None:
+    """A line manager with more cases waiting than the list page shows sees the oldest few there
+    and every one, a page at a time, a link away; the list never loads them all."""
+    waiting = views.WAITING_SHOWN + 4
+    made = [report(people) for _ in range(waiting)]
+    manager = browser_for(browser_as, people.manager)
+
+    listed = words(manager.get("/breaches"))
+    assert f"The oldest {views.WAITING_SHOWN} of the {waiting} cases waiting for you" in listed
+    assert [r.reference for r in made if f"{r.reference} Report Suspected" in listed] == [
+        r.reference for r in made[: views.WAITING_SHOWN]
+    ]
+
+    first = words(manager.get("/breaches/waiting?per_page=5"))
+    last = words(manager.get("/breaches/waiting?per_page=5&page=3"))
+    assert f"Showing 1 to 5 of {waiting} cases waiting for you" in first
+    assert f"Showing 11 to {waiting} of {waiting} cases waiting for you" in last
+    assert [r.reference for r in made if r.reference in last] == [r.reference for r in made[10:]]
+    nothing = words(browser_for(browser_as, people.bystander).get("/breaches/waiting"))
+    assert "No cases waiting for you" in nothing
+    assert "See all" not in words(browser_for(browser_as, people.hr).get("/breaches"))
 
 
 def test_waiting_for_and_the_reporters_own_items(app: Flask, people: People) -> None:

@@ -52,10 +52,9 @@ def fits_a_phone(page: Page) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def upload(page: Page) -> None:
-    page.locator("input[type=file]").first.set_input_files(
-        files=[{"name": "staff.csv", "mimeType": "text/csv", "buffer": CSV}]
-    )
+def upload(page: Page, name: str = "staff.csv", mime: str = "text/csv", content: bytes = CSV) -> None:
+    """Choose the file on the page's upload form and check it."""
+    page.locator("input[type=file]").first.set_input_files(files=[{"name": name, "mimeType": mime, "buffer": content}])
     page.get_by_role("button", name=re.compile("^Check")).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check the import")
 
@@ -85,19 +84,19 @@ def test_an_administrator_previews_and_imports_a_file(new_visitor: NewVisitor, l
 FILE_UPLOAD = ".nhsuk-file-upload"
 
 
-def signed_in_without_csp(browser: Browser, live_site: LiveSite) -> tuple[BrowserContext, Page]:
-    """The administrator, in a browser with the page's CSP bypassed so axe-core can be injected."""
+def signed_in_without_csp(browser: Browser, live_site: LiveSite, email: str = ADMIN) -> tuple[BrowserContext, Page]:
+    """The administrator (or ``email``), in a browser with the page's CSP bypassed so axe-core can be injected."""
     require_axe()
     context = browser.new_context(
         base_url=live_site.url, locale="en-GB", viewport={"width": 1280, "height": 900}, bypass_csp=True
     )
     page = context.new_page()
     page.goto("/login")
-    page.get_by_label("Email address").fill(ADMIN)
+    page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/login/mfa$"))
-    page.get_by_label("Security code").fill(app_code(live_site, ADMIN))
+    page.get_by_label("Security code").fill(app_code(live_site, email))
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/$"))
     return context, page

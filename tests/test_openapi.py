@@ -255,7 +255,9 @@ def anonymous_schema(app: Flask, seeded: list[str]) -> OpenApiSchema:
 
 
 AS_COMMS = schemathesis.pytest.from_fixture("comms_schema")
-AS_ANYONE = schemathesis.pytest.from_fixture("anonymous_schema").include(operation_id=["verify", "openapi"])
+AS_ANYONE = schemathesis.pytest.from_fixture("anonymous_schema").include(
+    operation_id=["verify", "directory", "openapi"]
+)
 
 
 def refused_only_for_rules_in_words(case: schemathesis.Case, response: Any) -> None:
@@ -293,7 +295,7 @@ def test_the_api_behaves_as_documented_for_comms(case: schemathesis.Case) -> Non
 @AS_ANYONE.parametrize()
 @EXAMPLES
 def test_the_public_api_behaves_as_documented_for_anyone(case: schemathesis.Case) -> None:
-    """Verification and the document itself work, as documented, for someone not signed in."""
+    """Verification, the directory and the document itself work, as documented, for someone not signed in."""
     refused_only_for_rules_in_words(case, case.call_and_validate())
 
 

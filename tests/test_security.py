@@ -143,6 +143,7 @@ class InlineCode(HTMLParser):
         super().__init__()
         self.inline_scripts: list[dict[str, str | None]] = []
         self.external_scripts: list[str] = []
+        self.data_blocks: list[dict[str, str | None]] = []
         self.problems: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -150,6 +151,8 @@ class InlineCode(HTMLParser):
         if tag == "script":
             if attributes.get("src"):
                 self.external_scripts.append(attributes["src"] or "")
+            elif attributes.get("type") == "application/ld+json":
+                self.data_blocks.append(attributes)  # data, never run (the directory's JSON-LD)
             else:
                 self.inline_scripts.append(attributes)
         if tag == "style":
@@ -173,7 +176,9 @@ def _page_problems(response: TestResponse) -> list[str]:
     if len(scan.inline_scripts) != 1:
         problems.append(f"{len(scan.inline_scripts)} inline scripts (expected the NHS template's one)")
     problems += [
-        f"an inline script without this response's nonce: {s}" for s in scan.inline_scripts if s.get("nonce") != nonce
+        f"an inline script without this response's nonce: {s}"
+        for s in (*scan.inline_scripts, *scan.data_blocks)
+        if s.get("nonce") != nonce
     ]
     problems += [f"a script from elsewhere: {src}" for src in scan.external_scripts if not src.startswith("/")]
     return problems

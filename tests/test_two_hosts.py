@@ -8,7 +8,8 @@ production mode behind a (pretend) TLS-terminating proxy. They must agree:
 - a session made on A works on B (and signing out on B ends it on A);
 - the rate limit is shared: the sign-in limit is reached at its configured count in total, not per host;
 - public verification on B follows a change made through A within the index's bound
-  (:data:`~registry.verification.index.FRESH_FOR`), and a change typed straight into the database too.
+  (:data:`~registry.verification.index.FRESH_FOR`), and a change typed straight into the database too;
+  so does the public directory (a new ETag, the channel listed as retired).
 
 Each check is a function taking :class:`TwoHosts` (both base addresses, a way to make people and to sign
 them in on either host, API tokens); a new check is one more such function and a one-line test.
@@ -400,6 +401,52 @@ def verification_on_b_follows_a_change_made_through_a(hosts: TwoHosts) -> None:
     assert changed, answer
 
 
+def directory_entry(host: Host, handle: str, etag: str | None = None) -> tuple[dict[str, Any] | None, str, int]:
+    """The directory's entry for the X account ``handle`` on ``host`` (None if it is not listed), the
+    answer's ETag and status (304 when ``etag`` still holds)."""
+    answer = requests.get(host.base + "/api/v1/directory", headers={"If-None-Match": etag} if etag else {}, timeout=30)
+    assert answer.status_code in (200, 304), (answer.status_code, answer.text[:500])
+    if answer.status_code == 304:
+        return None, answer.headers["ETag"], 304
+    found = [item for item in answer.json()["items"] if (item["platform"], item["handle"]) == ("x", handle.lower())]
+    return (found[0] if found else None), answer.headers["ETag"], 200
+
+
+def directory_within_the_bound(
+    host: Host, handle: str, until: Any, etag: str | None = None
+) -> tuple[dict[str, Any] | None, str, int]:
+    """Ask ``host`` for the directory (conditionally on ``etag``) until its entry for ``handle``
+    satisfies ``until``, for at most the bound and the margin."""
+    deadline = time.monotonic() + FRESH_FOR + MARGIN_SECONDS
+    found = directory_entry(host, handle, etag)
+    while not until(found[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = directory_entry(host, handle, etag)
+    return found
+
+
+def the_directory_on_b_follows_a_retirement_through_a(hosts: TwoHosts) -> None:
+    """B lists a new channel as official within the bound (and answers 304 to its own ETag); A retires
+    it, and within the bound B lists it as retired, under a new ETag."""
+    handle = f"Dir{secrets.token_hex(3)}"
+    reference, _ = active_channel(hosts, handle)
+    listed, etag, _ = directory_within_the_bound(hosts.b, handle, lambda e: e is not None)
+    assert listed is not None and listed["status"] == "active", listed
+    assert directory_entry(hosts.b, handle, etag)[2] == 304
+
+    retired = Visitor().request(
+        hosts.a,
+        "POST",
+        f"/api/v1/channels/{reference}/transitions",
+        json={"action": "retire", "reason": "Merged into the main account."},
+        headers=hosts.api_token(hosts.person("comms")),
+    )
+    assert retired.status_code == 200, (retired.status_code, retired.text[:500])
+    entry, new_etag, status = directory_within_the_bound(hosts.b, handle, lambda e: e is not None, etag)
+    assert status == 200 and new_etag != etag
+    assert entry is not None and entry["status"] == "retired" and entry["official_until"], entry
+
+
 # --- one test per check -----------------------------------------------------------------------------------
 
 
@@ -417,3 +464,7 @@ def test_the_rate_limit_is_shared(two_hosts: TwoHosts) -> None:
 
 def test_verification_on_b_follows_a_change_made_through_a(two_hosts: TwoHosts) -> None:
     verification_on_b_follows_a_change_made_through_a(two_hosts)
+
+
+def test_the_directory_on_b_follows_a_retirement_through_a(two_hosts: TwoHosts) -> None:
+    the_directory_on_b_follows_a_retirement_through_a(two_hosts)

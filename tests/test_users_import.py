@@ -17,7 +17,7 @@ from flask import Flask, request
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from registry import db
+from registry import db, spreadsheets
 from registry.audit.models import AuditAnchor, AuditEvent
 from registry.audit.services import Actor
 from registry.auth import importing
@@ -372,7 +372,7 @@ def test_size_and_row_limits(app: Flask, tmp_path: Path, monkeypatch: pytest.Mon
     assert big.exit_code == 1
     assert "the most one import takes is 2 MB" in big.stderr
 
-    monkeypatch.setattr(importing, "MAX_ROWS", 2)
+    monkeypatch.setattr(spreadsheets, "MAX_ROWS", 2)
     many = invoke(
         app, "users", "import", write(tmp_path, "email,name\n" + "".join(f"p{n}@example.nhs.uk,P\n" for n in range(3)))
     )

@@ -14,5 +14,6 @@ from registry.media import api as media_api  # noqa: F401
 from registry.posts import api as posts_api  # noqa: F401
 from registry.screening import api as screening_api  # noqa: F401
 from registry.verification import api as verification_api  # noqa: F401
+from registry.verification import directory_api  # noqa: F401
 
 __all__ = ["bp"]

@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     CHANNEL_RETIRE = "channel:retire"
     CHANNEL_WITHDRAW = "channel:withdraw"
     CHANNEL_ADOPT = "channel:adopt"
+    CHANNEL_IMPORT = "channel:import"
     CHANNEL_UPDATE = "channel:update"
     CHANNEL_EXPORT = "channel:export"
     UNAUTHORISED_RECORD = "unauthorised_account:record"
@@ -69,6 +70,9 @@ class AuditAction(StrEnum):
     CREDENTIAL_COPY = "credential:copy"
     CREDENTIAL_REVEAL_REFUSED = "credential:reveal_refused"
     CREDENTIAL_ROTATION_REQUIRED = "credential:rotation_required"
+    # Existing secrets taken into custody from a KeePass, Bitwarden or CSV file (issue 13): the import
+    # itself, with its counts; each secret stored has its own credential:store (or rotate/change) event.
+    CREDENTIAL_IMPORT = "credential:import"
     KEYS_ROTATE = "keys:rotate"
     ROSTER_GRANT = "roster:grant"
     ROSTER_REVOKE = "roster:revoke"

@@ -10,12 +10,8 @@ the import would do is no longer what was previewed (someone changed a user mean
 
 from __future__ import annotations
 
-import base64
-import binascii
-
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from registry import db
 from registry.auth import importing
@@ -26,21 +22,12 @@ from registry.auth.permissions import Permission, requires
 from registry.auth.sessions import signed_in_user
 from registry.errors import Invalid
 from registry.notifications.services import smtp_configured
+from registry.web import previews
 from registry.web.forms import apply_errors
 from registry.web.requests import in_memory
 
-#: The request: the file (at most ``MAX_BYTES``, though a little more is read to say how big it is), or
-#: its base64 on the confirmation (a third more).
-REQUEST_LIMIT = 2 * importing.MAX_BYTES + 64 * 1024
-TOKEN_MAX_AGE = 3600
-
-
-def _signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="registry.users-import")
-
-
-def _token(checked: importing.Plan, actor: User) -> str:
-    return _signer().dumps({"sha256": checked.digest, "plan": checked.fingerprint(), "by": actor.id})
+REQUEST_LIMIT = previews.request_limit(importing.MAX_BYTES)
+SIGNER = previews.PreviewSigner("registry.users-import")
 
 
 def _preview(
@@ -53,8 +40,8 @@ def _preview(
     status: int | None = None,
 ) -> ResponseReturnValue:
     confirm = confirm or ImportConfirmForm(formdata=None)
-    confirm.csv.data = base64.b64encode(data).decode("ascii")
-    confirm.token.data = _token(checked, actor)
+    confirm.csv.data = previews.encoded(data)
+    confirm.token.data = SIGNER.token(data, checked.fingerprint(), actor)
     return render_template(
         "auth/users_import.html",
         upload=ImportUploadForm(formdata=None),
@@ -92,15 +79,12 @@ def confirm_import() -> ResponseReturnValue:
     """Import the previewed file: checked again in full; all of it, or nothing."""
     actor = signed_in_user()
     form = ImportConfirmForm()
-    try:
-        data = base64.b64decode(form.csv.data or "", validate=True)
-        signed = _signer().loads(form.token.data or "", max_age=TOKEN_MAX_AGE)
-    except (binascii.Error, ValueError, BadSignature):
+    carried = SIGNER.carried(form.csv.data, form.token.data, actor)
+    if carried is None:
         return _refused()
+    data = carried.data
     checked = importing.plan(data, actor=actor)
-    if not isinstance(signed, dict) or signed.get("by") != actor.id or signed.get("sha256") != checked.digest:
-        return _refused()
-    if signed.get("plan") != checked.fingerprint():
+    if carried.fingerprint != checked.fingerprint():
         flash("Something changed since your preview (someone may have changed a user): check the new preview.")
         return _preview(checked, data, actor, filename="the file", confirm=form, status=409)
     if not form.validate():

@@ -35,19 +35,17 @@ people's names garbled. At most :data:`MAX_BYTES` and :data:`MAX_ROWS` people.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from registry import db
+from registry import db, spreadsheets
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
 from registry.auth import approvals, setup_links
@@ -60,21 +58,32 @@ from registry.auth.models import (
     User,
 )
 from registry.auth.permissions import PRIVILEGED_ROLES, Role
-from registry.errors import Conflict, Invalid
+from registry.errors import Invalid
 
-MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 20_000
-CELL_ECHO_MAX = 80
+MAX_BYTES = spreadsheets.MAX_BYTES
+MAX_ROWS = spreadsheets.MAX_ROWS
+echo = spreadsheets.echo
+size_text = spreadsheets.size_text
+decode = spreadsheets.decode
 
-#: The columns, by their normalised header (see :func:`_column_key`), with the other names accepted.
-COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "email": ("email", "email_address", "e_mail", "e_mail_address"),
-    "name": ("name", "full_name"),
-    "roles": ("roles", "role"),
-    "line_manager_email": ("line_manager_email", "line_manager_email_address", "line_manager", "manager_email"),
-}
-REQUIRED = ("email", "name")
-_ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
+#: The columns, by their normalised header (see :func:`spreadsheets.column_key`), with the other names accepted.
+LAYOUT = spreadsheets.Layout(
+    columns={
+        "email": ("email", "email_address", "e_mail", "e_mail_address"),
+        "name": ("name", "full_name"),
+        "roles": ("roles", "role"),
+        "line_manager_email": (
+            "line_manager_email",
+            "line_manager_email_address",
+            "line_manager",
+            "manager_email",
+        ),
+    },
+    required=("email", "name"),
+    listing="email, name, roles, line manager email",
+    noun="people",
+    empty="has nobody in it",
+)
 _ROLE_SEPARATORS = re.compile(r"[;,|\s]+")
 
 
@@ -126,25 +135,12 @@ class RowPlan:
 
 
 @dataclass
-class Plan:
+class Plan(spreadsheets.Report[RowPlan]):
     """The whole file's outcome: the file's own problems, and each row's."""
 
-    digest: str
-    problems: list[str] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    rows: list[RowPlan] = field(default_factory=list)
+    ignored_what: ClassVar[str] = "not email, name, roles or line manager email"
+
     has_manager_column: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not any(row.problems for row in self.rows)
-
-    def count(self, action: Action) -> int:
-        return sum(1 for row in self.rows if row.action is action)
-
-    @property
-    def problem_count(self) -> int:
-        return len(self.problems) + sum(len(row.problems) for row in self.rows)
 
     @property
     def asks(self) -> frozenset[Role]:
@@ -160,130 +156,22 @@ class Plan:
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     def summary(self) -> str:
+        if not self.ok:
+            return self.refused_summary()
         counts = ", ".join(
-            f"{self.count(action)} {action.done if self.ok else action.label.lower()}"
-            for action in (Action.CREATE, Action.UPDATE, Action.UNCHANGED)
+            f"{self.count(action)} {action.done}" for action in (Action.CREATE, Action.UPDATE, Action.UNCHANGED)
         )
-        if self.ok:
-            return f"{len(self.rows)} {_people(len(self.rows))}: {counts}."
-        return (
-            f"{self.problem_count} {'problem' if self.problem_count == 1 else 'problems'}: nothing was changed. "
-            "Correct the file and import it again."
-        )
+        return f"{len(self.rows)} {_people(len(self.rows))}: {counts}."
+
+    def row_name(self, row: RowPlan) -> str:
+        return echo(row.email) or "(no email)"
+
+    def row_details(self, row: RowPlan) -> list[str]:
+        return row.changes + row.notes
 
 
 def _people(count: int) -> str:
     return "person" if count == 1 else "people"
-
-
-def echo(value: str) -> str:
-    """A cell as it may be shown back: control characters replaced, long text shortened. (Pages escape it
-    too; the command line prints it, where a control character could rewrite the terminal.)"""
-    text = "".join("\N{REPLACEMENT CHARACTER}" if unicodedata.category(ch) == "Cc" else ch for ch in value)
-    return text if len(text) <= CELL_ECHO_MAX else text[: CELL_ECHO_MAX - 1] + "…"
-
-
-def _column_key(header: str) -> str:
-    return re.sub(r"[\s_\-]+", "_", header.strip().lstrip("\ufeff").lower()).strip("_")
-
-
-def decode(data: bytes) -> str:
-    """The file's text, or :class:`Invalid` (``file``) saying why it cannot be read."""
-    if len(data) > MAX_BYTES:
-        raise Invalid(
-            {
-                "file": f"The file is {size_text(len(data))}: the most one import takes is {size_text(MAX_BYTES)} "
-                f"(about {MAX_ROWS:,} people). Split it into smaller files."
-            }
-        )
-    if not data.strip():
-        raise Invalid({"file": "The file is empty."})
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise Invalid({"file": _NOT_UTF8 + " It is UTF-16 (Excel's 'Unicode text')."})
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise Invalid({"file": f"{_NOT_UTF8} Line {line} has a character that is not UTF-8."}) from None
-    if "\x00" in text:
-        raise Invalid({"file": "The file contains a NUL character: it is not a CSV text file."})
-    return text
-
-
-_NOT_UTF8 = (
-    "The file is not UTF-8 text. In Excel, choose File, Save as, 'CSV UTF-8 (Comma delimited)', and import that."
-)
-
-
-def size_text(count: int) -> str:
-    return f"{count / 1024 / 1024:.1f} MB" if count >= 1024 * 1024 else f"{max(1, round(count / 1024))} KB"
-
-
-@dataclass
-class _Row:
-    number: int
-    cells: dict[str, str]
-    problems: list[str]
-
-
-def _columns(header: list[str], plan: Plan) -> dict[int, str]:
-    """Which column each header cell names; unknown ones are noted, duplicates and missing ones are problems."""
-    columns: dict[int, str] = {}
-    seen: dict[str, str] = {}
-    for index, cell in enumerate(header):
-        if not cell.strip():
-            continue
-        column = _ALIASES.get(_column_key(cell))
-        if column is None:
-            plan.ignored_columns.append(echo(cell.strip()))
-        elif column in seen:
-            plan.problems.append(
-                f"Row 1: the columns '{echo(seen[column])}' and '{echo(cell.strip())}' are the same column: keep one."
-            )
-        else:
-            seen[column] = cell.strip()
-            columns[index] = column
-    for column in REQUIRED:
-        if column not in seen:
-            plan.problems.append(
-                f"Row 1: there is no {column} column. The first row must name the columns: "
-                "email, name, roles, line manager email."
-            )
-    plan.has_manager_column = "line_manager_email" in seen
-    return columns
-
-
-def _read(text: str, plan: Plan) -> list[_Row]:
-    """The rows of the file, keyed by column; the file's own problems go on ``plan``."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[_Row] = []
-    try:
-        header = next(reader, [])
-        columns = _columns(header, plan)
-        if plan.problems:
-            return []
-        for number, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(rows) == MAX_ROWS:
-                plan.problems.append(
-                    f"The file has more than {MAX_ROWS:,} people: the most one import takes. Split it into "
-                    "smaller files."
-                )
-                return []
-            row = _Row(number, {column: "" for column in columns.values()}, [])
-            for index, cell in enumerate(cells):
-                if index in columns:
-                    row.cells[columns[index]] = cell.strip()
-                elif index >= len(header) and cell.strip():
-                    row.problems.append(f"has more cells than the first row names ('{echo(cell.strip())}').")
-            rows.append(row)
-    except csv.Error as exc:
-        plan.problems.append(f"Line {reader.line_num}: the file is not valid CSV ({exc}).")
-        return []
-    if not rows:
-        plan.problems.append("The file names its columns but has nobody in it.")
-    return rows
 
 
 def _roles(cell: str, problems: list[str]) -> frozenset[Role]:
@@ -378,8 +266,12 @@ def plan(data: bytes, *, actor: Actor | User) -> Plan:
     except Invalid as exc:
         result.problems.append(exc.errors["file"])
         return result
-    rows = _read(text, result)
-    if not rows:
+    table = spreadsheets.read_csv(text, LAYOUT)
+    result.problems.extend(table.problems)
+    result.ignored_columns = table.ignored
+    result.has_manager_column = "line_manager_email" in table.present
+    rows = table.rows
+    if result.problems:
         return result
     first_row: dict[str, int] = {}
     for row in rows:
@@ -520,12 +412,7 @@ def _check_manager(item: RowPlan, target: str, me: User | None, snapshot: _Snaps
         )
 
 
-class Refused(Conflict):
-    """The file has problems: nothing was imported (``plan`` says what each is)."""
-
-    def __init__(self, checked: Plan) -> None:
-        super().__init__(checked.summary())
-        self.plan = checked
+Refused = spreadsheets.Refused
 
 
 @dataclass(frozen=True)
@@ -619,22 +506,3 @@ def apply(
 
 def _managers(checked: Plan) -> list[str]:
     return [row.line_manager for row in checked.rows if row.set_manager and row.line_manager]
-
-
-def report_lines(checked: Plan, *, done: bool = False) -> list[str]:
-    """The plan as plain lines for the command line: the file's problems, then one line per row."""
-    lines = [f"File: {problem}" for problem in checked.problems]
-    if checked.ignored_columns:
-        lines.append(
-            "Columns ignored (not email, name, roles or line manager email): " + ", ".join(checked.ignored_columns)
-        )
-    for row in checked.rows:
-        said = row.action.done if done else row.action.label.lower()
-        name = echo(row.email) or "(no email)"
-        if row.problems:
-            lines.append(f"Row {row.number} {name}: {said}:")
-            lines.extend(f"  - {problem}" for problem in row.problems)
-        else:
-            details = "; ".join(row.changes + row.notes)
-            lines.append(f"Row {row.number} {name}: {said}" + (f" ({details})" if details else ""))
-    return lines

@@ -290,12 +290,12 @@ def _usable_managers() -> Subquery:
     )
 
 
-def _waiting_statement(user: User, shown: int | None) -> Select[BreachReport, str | None, int] | None:
+def _waiting_statement(user: User, shown: int | None) -> Select[BreachReport, str | None, int, int] | None:
     """The cases awaiting ``user``, by their roles: each with the action asked of them (a key of
     :data:`ACTIONS`, the first that applies) or NULL when it is shown for information only (comms:
-    flagged as a reputational risk), and how many of its list there are; oldest first, the first
-    ``shown`` of each list (all when None). Never a case about them or, for an action, one they
-    reported. One statement, reading the open cases only (an index range of their statuses).
+    flagged as a reputational risk), how many of its list there are and how many in both lists; oldest
+    first, the first ``shown`` of each list (all when None). Never a case about them or, for an
+    action, one they reported. One statement, reading the open cases only (an index range of their statuses).
 
     Whether a case is stranded (its line manager can no longer act) is an outer join to the managers
     who can, not a subquery per case: PostgreSQL costs that subquery once per row, and a plan it
@@ -346,9 +346,10 @@ def _waiting_statement(user: User, shown: int | None) -> Select[BreachReport, st
         listed.c.since,
         func.row_number().over(partition_by=needs_you, order_by=(listed.c.since, listed.c.id)).label("n"),
         func.count().over(partition_by=needs_you).label("total"),
+        func.count().over().label("everything"),
     ).subquery()
     statement = (
-        select(BreachReport, found.c.action, found.c.total)
+        select(BreachReport, found.c.action, found.c.total, found.c.everything)
         .join(found, found.c.id == BreachReport.id)
         .order_by(found.c.since, BreachReport.id)
     )
@@ -368,7 +369,7 @@ def waiting_lists(user: User, shown: int) -> tuple[Listing[WorkItem], Listing[Wo
     statement = _waiting_statement(user, shown)
     rows = [] if statement is None else db.session().execute(statement).unique().all()
     lists: dict[bool, tuple[list[WorkItem], int]] = {True: ([], 0), False: ([], 0)}
-    for report, action, total in rows:
+    for report, action, total, _everything in rows:
         items, _ = lists[action is not None]
         lists[action is not None] = ([*items, _item_of(report, action)], total)
     return Listing(*lists[True]), Listing(*lists[False])
@@ -379,9 +380,25 @@ def waiting_for(user: User) -> list[WorkItem]:
     communications team, cases to route and (for their information) open cases flagged as a
     reputational risk; for HR, escalated cases. Never a case about them or (for an action)
     one they reported. No names or details: the title cites the policy clauses only."""
+    return waiting_slice(user, 0, None)[0]
+
+
+def waiting_slice(user: User, offset: int, limit: int | None) -> tuple[list[WorkItem], int]:
+    """``limit`` of :func:`waiting_for` from ``offset`` (all of them when ``limit`` is None), and how
+    many there are: one statement, the count a window over the same rows (a second one only for an
+    offset past the end)."""
     statement = _waiting_statement(user, None)
-    rows = [] if statement is None else db.session().execute(statement).unique().all()
-    return [_item_of(report, action) for report, action, _total in rows]
+    if statement is None:
+        return [], 0
+    rows = db.session().execute(statement.limit(limit).offset(offset or None)).unique().all()
+    if rows:
+        total = rows[0][3]
+    elif offset:
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = int(db.session().execute(counted).scalar_one())
+    else:
+        total = 0
+    return [_item_of(report, action) for report, action, _total, _everything in rows], total
 
 
 def for_information(user: User) -> list[WorkItem]:

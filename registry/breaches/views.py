@@ -35,10 +35,13 @@ from registry.uploads import services as uploads
 from registry.web import security
 from registry.web.current import signed_in
 from registry.web.forms import apply_errors, ask_to_choose_again
-from registry.web.pagination import paged
+from registry.web.pagination import Page, page_args, paged
 from registry.web.refusals import Attempt, attempt
 
 bp = Blueprint("breaches", __name__, url_prefix="/breaches")
+
+#: Cases waiting for the person shown on the list page, oldest first; the rest are a link away.
+WAITING_SHOWN = 10
 
 
 @bp.before_request
@@ -56,15 +59,27 @@ def index() -> ResponseReturnValue:
     user = signed_in()
     state = request.args.get("state", "")
     state = state if state in services.FILTERS else ""
+    # The oldest few only: a handler with hundreds of cases waiting has a page of them all (waiting).
+    waiting, waiting_total = services.waiting_slice(user, 0, WAITING_SHOWN)
     return render_template(
         "breaches/index.html",
         page=paged(services.search(user, state), 25),
         state=state,
         filters=services.FILTERS,
-        waiting=services.waiting_for(user),
+        waiting=waiting,
+        waiting_total=waiting_total,
         handles=services.handles_any(user),
         in_full=lambda report: KIND.sees_in_full(user, report),
     )
+
+
+@bp.route("/waiting")
+@requires(Permission.BREACH_REPORT)
+def waiting() -> ResponseReturnValue:
+    """Every case waiting for the person, a page at a time (the list page shows the oldest few)."""
+    page, per_page = page_args(25)
+    items, total = services.waiting_slice(signed_in(), (page - 1) * per_page, per_page)
+    return render_template("breaches/waiting.html", page=Page(items, total, page, per_page))
 
 
 # --- reporting ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ these forms carry the CSRF token, the labels and the hints.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
@@ -85,3 +86,18 @@ class TransitionForm(FlaskForm):
         description="Only if it differs from the one requested; leave blank to keep it.",
     )
     action = HiddenField()
+
+
+class InventoryUploadForm(FlaskForm):
+    """The Trust's existing accounts, as a file (registry/channels/importing.py reads it)."""
+
+    file = FileField("CSV or Excel file")
+
+
+class InventoryConfirmForm(FlaskForm):
+    """The previewed file, carried back with the server's token (registry/web/previews.py)."""
+
+    file = HiddenField()
+    token = HiddenField()
+    #: The file's name, for each channel's history ("Imported from inventory.xlsx row 4 by …").
+    filename = HiddenField()

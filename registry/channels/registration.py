@@ -6,6 +6,7 @@ channel as first recorded. Deciding and running a channel is the request engine'
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from registry import clock, db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
+from registry.audit.services import Actor, record
 from registry.auth.models import User
 from registry.channels.lookalike import comparable_part, lookalike_keys
 from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition
@@ -92,8 +93,12 @@ def taken_message(holder: Channel) -> str:
     )
 
 
-def validate_request(data: ChannelRequest) -> tuple[Platform, str, dict[str, str]]:
-    """Check a request in full; returns the platform, canonical handle and cleaned text."""
+def validate_request(
+    data: ChannelRequest, *, holder_of: Callable[[Platform, str], Channel | None] | None = None
+) -> tuple[Platform, str, dict[str, str]]:
+    """Check a request in full; returns the platform, canonical handle and cleaned text. ``holder_of``:
+    where to look for the live channel holding a handle, instead of a query (an import checking many
+    rows has loaded them all)."""
     errors: dict[str, str] = {}
     cleaned = {name: clean(getattr(data, name)) for name in LIMITS}
     platform: Platform | None = None
@@ -124,7 +129,7 @@ def validate_request(data: ChannelRequest) -> tuple[Platform, str, dict[str, str
     if platform is not None and handle and "handle" not in errors and not PLATFORMS[platform].profile_url(handle):
         errors["handle"] = "For a platform not in the list, give the account's full web address, starting https://"
     if platform is not None and handle and "handle" not in errors:
-        holder = live_holder(platform, handle)
+        holder = holder_of(platform, handle) if holder_of is not None else live_holder(platform, handle)
         if holder is not None:
             errors["handle"] = taken_message(holder)
     if errors:
@@ -164,9 +169,16 @@ def _create(
     action: str,
     audit: AuditAction,
     reason: str | None = None,
+    actor: User | Actor | None = None,
+    next_review_on: dt.date | None = None,
 ) -> Channel:
-    """Validate, insert a channel in ``status``, and record its first history step and audit event."""
+    """Validate, insert a channel in ``status``, and record its first history step and audit event.
+    ``owner`` is its requester; ``actor`` who recorded it (the audit event's actor, and the step's when
+    a user), by default the owner."""
     platform, handle, cleaned = validate_request(data)
+    review_given = next_review_on is not None
+    if next_review_on is None and status in OFFICIAL_STATUSES:
+        next_review_on = clock.today() + REVIEW_INTERVAL
     now = db.utcnow()
     channel = Channel(
         platform=platform.value,
@@ -178,7 +190,7 @@ def _create(
         created_at=now,
         updated_at=now,
         status_changed_at=now,
-        next_review_on=clock.today() + REVIEW_INTERVAL if status in OFFICIAL_STATUSES else None,
+        next_review_on=next_review_on,
         **cleaned,
     )
     db.session().add(channel)
@@ -190,7 +202,7 @@ def _create(
             action=action,
             from_status=None,
             to_status=status.value,
-            actor_id=owner.id,
+            actor_id=actor.id if isinstance(actor, User) else owner.id,
             occurred_at=now,
             note=reason or None,
         )
@@ -199,7 +211,9 @@ def _create(
     details = {"platform": channel.platform, "handle": channel.handle, "department": channel.department}
     if reason:
         details["reason"] = reason
-    record(audit, "channel", channel.reference, details, actor=owner)
+    if review_given and next_review_on is not None:
+        details["next_review_on"] = next_review_on.isoformat()
+    record(audit, "channel", channel.reference, details, actor=actor or owner)
     db.session().flush()
     return channel
 
@@ -286,4 +300,21 @@ def adopt(
     )
     return _create(
         data, actor, status=ChannelStatus.ACTIVE, action="adopt", audit=AuditAction.CHANNEL_ADOPT, reason=reason
+    )
+
+
+def import_channel(
+    data: ChannelRequest, owner: User, *, actor: User | Actor, note: str, next_review_on: dt.date
+) -> Channel:
+    """An account the Trust already runs, from its inventory (:mod:`registry.channels.importing`): active at
+    once, ``owner`` (its sponsor) as its requester, with its next review date and ``note`` on its first step."""
+    return _create(
+        data,
+        owner,
+        status=ChannelStatus.ACTIVE,
+        action="import",
+        audit=AuditAction.CHANNEL_IMPORT,
+        reason=note,
+        actor=actor,
+        next_review_on=next_review_on,
     )

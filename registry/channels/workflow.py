@@ -153,7 +153,12 @@ LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecyc
             warning=True,
         ),
     ),
-    other_steps={"request": "Requested", "adopt": "Adopted from monitoring", "update": "Details changed"},
+    other_steps={
+        "request": "Requested",
+        "adopt": "Adopted from monitoring",
+        "import": "Imported from the inventory",
+        "update": "Details changed",
+    },
     choose_action="Choose an action: one of " + ", ".join(a.value for a in ChannelAction) + ".",
 )
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from registry import clock, db
 from registry.audit.models import AuditAction, AuditEvent
-from registry.audit.services import record
+from registry.audit.services import Actor, record
 from registry.auth.models import User
 from registry.channels import services as channels
 from registry.channels.models import Channel
@@ -112,9 +112,20 @@ def _resolve(platform_value: str, url: str) -> tuple[Platform, str]:
 
 
 def record_finding(
-    *, platform: str, url: str, evidence: str, found_on: dt.date | None, actor: User
+    *,
+    platform: str,
+    url: str,
+    evidence: str,
+    found_on: dt.date | None,
+    actor: User | Actor,
+    found_by: User | None = None,
 ) -> UnauthorisedAccount:
-    """Record an account that purports to be the Trust's; refuses official channels and duplicates."""
+    """Record an account that purports to be the Trust's; refuses official channels and duplicates.
+    ``found_by``: who found it, when not ``actor`` (who records it; the inventory import's command line
+    is a system process)."""
+    finder = found_by if found_by is not None else actor
+    if not isinstance(finder, User):
+        raise TypeError("a finding needs the user who found it")
     errors: dict[str, str] = {}
     evidence = (evidence or "").replace("\x00", "").strip()
     resolved: tuple[Platform, str] | None = None
@@ -172,7 +183,7 @@ def record_finding(
         url=PLATFORMS[found_platform].profile_url(handle),
         evidence=evidence,
         found_on=found_on,
-        found_by_id=actor.id,
+        found_by_id=finder.id,
         status=FindingStatus.UNAUTHORISED.value,
         created_at=now,
         updated_at=now,

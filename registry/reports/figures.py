@@ -183,7 +183,7 @@ def channel_figures(period: Period, states: dict[int, tuple[str, str]]) -> dict[
             by_platform[platform] += 1
             live_by_platform_status[platform][status] += 1
     moved = _channels_moved(
-        period, ("activate", "adopt", ChannelAction.SUSPEND, ChannelAction.REINSTATE, ChannelAction.RETIRE)
+        period, ("activate", "adopt", "import", ChannelAction.SUSPEND, ChannelAction.REINSTATE, ChannelAction.RETIRE)
     )
     return {
         "by_status": by_status,
@@ -191,7 +191,7 @@ def channel_figures(period: Period, states: dict[int, tuple[str, str]]) -> dict[
         "live_by_platform_status": live_by_platform_status,
         "live": sum(by_platform.values()),
         "official": sum(by_status[s.value] for s in OFFICIAL_STATUSES),
-        "created": moved.get("activate", 0) + moved.get("adopt", 0),
+        "created": moved.get("activate", 0) + moved.get("adopt", 0) + moved.get("import", 0),
         "suspended": moved.get(ChannelAction.SUSPEND, 0),
         "reinstated": moved.get(ChannelAction.REINSTATE, 0),
         "retired": moved.get(ChannelAction.RETIRE, 0),

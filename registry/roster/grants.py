@@ -205,9 +205,10 @@ def grant(
     organisation: str | None = None,
     platform_role: str,
     expires_on: dt.date | None = None,
-    actor: User,
+    actor: User | Actor,
 ) -> RosterGrant:
-    """Record that a person holds a role on the channel's account.
+    """Record that a person holds a role on the channel's account (``actor``: a comms member, or the
+    command line's inventory import).
 
     A Registry user is recognised by their e-mail address (the grant takes their
     name); anyone else is a named external person with their organisation.
@@ -264,7 +265,7 @@ def grant(
         email=address,
         organisation=org or None,
         platform_role=role.value,
-        granted_by_id=actor.id,
+        granted_by_id=actor.id if isinstance(actor, User) else None,
         granted_on=today,
         expires_on=expires_on,
     )

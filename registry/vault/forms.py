@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import InputRequired, Optional
 
 from registry.vault.models import CredentialKind
 
@@ -41,3 +51,32 @@ class CodeForm(FlaskForm):
     reason = StringField(
         "Why do you need a code?", description="For example: signing in to post the vaccination update."
     )
+
+
+IMPORT_FORMAT_CHOICES = [
+    SelectChoice("keepass", "KeePass database (.kdbx)"),
+    SelectChoice("bitwarden-json", "Bitwarden export (.json, not encrypted)"),
+    SelectChoice("csv", "CSV file"),
+]
+
+
+class ImportForm(FlaskForm):
+    """A password manager's export to take into custody (see registry/vault/importing.py)."""
+
+    file = FileField("Export file")
+    format = RadioField(
+        "What kind of file is it?", choices=IMPORT_FORMAT_CHOICES, validators=[InputRequired("Choose the kind of file")]
+    )
+    password = PasswordField(
+        "KeePass password",
+        description="Only for a KeePass database: it opens the file for this check and is not kept.",
+    )
+
+
+class ImportConfirmForm(FlaskForm):
+    """The preview's confirmation: the file and its password are asked for again, since neither is kept."""
+
+    file = FileField("Choose the same file again")
+    format = HiddenField()
+    password = PasswordField("KeePass password (again)")
+    token = HiddenField()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hmac
 import re
 import secrets
 import string
@@ -32,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from registry import clock, db
 from registry.audit.models import AuditAction
-from registry.audit.services import record
+from registry.audit.services import Actor, record
 from registry.auth import sessions
 from registry.auth.models import User
 from registry.auth.permissions import Permission
@@ -116,6 +117,11 @@ def normalise_totp_seed(value: str) -> str:
     return seed
 
 
+def checked_value(kind: CredentialKind, value: str) -> str:
+    """``value`` as :func:`store` would keep it (a seed normalised, an address trimmed), or :class:`Invalid`."""
+    return _checked_value(kind, value)
+
+
 def _checked_value(kind: CredentialKind, value: str) -> str:
     if not value or not value.strip():
         raise Invalid({"value": f"Enter the {kind.label.lower()}."})
@@ -172,9 +178,12 @@ def versions_of(credential: Credential) -> list[CredentialVersion]:
     )
 
 
-def store(channel: Channel, kind: str, value: str, reason: str, actor: User) -> Credential:
-    """Keep a new value of one of the channel's secrets (a new version; old ones are kept)."""
-    if not actor.can(Permission.CREDENTIAL_MANAGE):
+def store(channel: Channel, kind: str, value: str, reason: str, actor: User | Actor) -> Credential:
+    """Keep a new value of one of the channel's secrets (a new version; old ones are kept).
+
+    ``actor``: a member of the communications team, or the system operator's command line (an
+    :class:`Actor` of the system: ``credentials import``), whose versions have no ``created_by``."""
+    if isinstance(actor, User) and not actor.can(Permission.CREDENTIAL_MANAGE):
         raise NotPermitted("Only the communications team holds the Trust's social media credentials.")
     chosen = _kind(kind)
     errors: dict[str, str] = {}
@@ -227,7 +236,7 @@ def store(channel: Channel, kind: str, value: str, reason: str, actor: User) -> 
         credential_id=credential.id,
         version=version,
         created_at=now,
-        created_by_id=actor.id,
+        created_by_id=actor.id if isinstance(actor, User) else None,
         reason=reason,
     )
     entry.store(sealed)
@@ -253,6 +262,34 @@ def store(channel: Channel, kind: str, value: str, reason: str, actor: User) -> 
     )
     session.flush()
     return credential
+
+
+def current_versions(channel_ids: Iterable[int]) -> dict[tuple[int, str], CredentialVersion]:
+    """The current version of every secret of these channels, by (channel id, kind): one statement."""
+    ids = sorted(set(channel_ids))
+    if not ids:
+        return {}
+    statement = (
+        select(CredentialVersion)
+        .join(Credential, Credential.id == CredentialVersion.credential_id)
+        .where(Credential.channel_id.in_(ids), CredentialVersion.version == Credential.current_version)
+    )
+    return {
+        (entry.credential.channel_id, entry.credential.kind): entry
+        for entry in db.session().execute(statement).unique().scalars()
+    }
+
+
+def is_current_value(entry: CredentialVersion, value: str) -> bool:
+    """Whether ``value`` (as :func:`checked_value` gives it) is the value sealed in ``entry``: opened in
+    memory and compared in constant time, so an import can tell a secret it already holds without a
+    hash of any secret being kept. Nothing is recorded: no person sees the value."""
+    credential = entry.credential
+    try:
+        held = vault().open(entry.sealed, version_aad(credential.channel_id, credential.kind, entry.version))
+    except VaultError as exc:
+        raise VaultProblem(str(exc)) from None
+    return hmac.compare_digest(held, value.encode("utf-8"))
 
 
 def step_up_age() -> dt.timedelta | None:

@@ -2,8 +2,10 @@
 
 Verification is asked far more often than the registry changes, so each process answers from an
 index of the public facts: each official or retired channel by platform and handle, the lookalike
-keys of the official ones, and the accounts with an open unauthorised-account finding. Only what
-the public may see is held (no requester, no purpose, nothing in custody).
+keys of the official ones, and the accounts with an open unauthorised-account finding; and, for the
+public directory (:mod:`registry.verification.directory`), when each shown channel first became
+official and its latest step. Only what the public may see is held (no requester, no purpose, no
+reason given for a step, nothing in custody).
 
 The index is fresh, in every process of every host, within :data:`FRESH_FOR`: database triggers
 (migration 0018) move ``public_facts_version`` in the transaction of every change to those tables,
@@ -30,13 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from flask import current_app, has_app_context
-from sqlalchemy import Engine, event, inspect, select
+from sqlalchemy import Engine, case, event, func, inspect, select
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from registry import db
 from registry.channels.lookalike import comparable_part, official_affix_keys
-from registry.channels.models import Channel, ChannelLookalikeKey, reference_for
+from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition, reference_for
 from registry.channels.platforms import PLATFORMS, Platform, shown_handle
 from registry.channels.workflow import OFFICIAL_STATUSES, ChannelStatus
 from registry.monitoring.services import open_findings
@@ -102,6 +104,12 @@ class PublicFacts:
     #: words such as "official" or "uk" added is found by one look-up per key of the candidate
     #: (:func:`registry.channels.lookalike.affix_keys`). Held in memory only, made from the handles.
     affix_keys: dict[str, dict[str, tuple[PublicChannel, ...]]] = field(default_factory=dict)
+    #: Every official or retired channel, lowest id first (``channels`` holds one per handle).
+    shown: tuple[PublicChannel, ...] = ()
+    #: Channel id → when it first became official (active or suspended), for each shown channel that ever was.
+    official_since: dict[int, dt.datetime] = field(default_factory=dict)
+    #: Channel id → the time of its latest recorded step, for each shown channel.
+    last_step: dict[int, dt.datetime] = field(default_factory=dict)
 
     def channel(self, platform: Platform, handle: str) -> PublicChannel | None:
         return self.channels.get((platform.value, handle))
@@ -248,6 +256,7 @@ def load(session: Session, version: int | None = None) -> PublicFacts:
         if channel.status in official:
             for text in official_affix_keys(comparable_part(channel.platform, channel.handle)):
                 affixes.setdefault(channel.platform, {}).setdefault(text, []).append(channel)
+    official_since, last_step = _history(session)
     return PublicFacts(
         version=version,
         channels=channels,
@@ -258,7 +267,34 @@ def load(session: Session, version: int | None = None) -> PublicFacts:
         affix_keys={
             platform: {text: tuple(found) for text, found in by_key.items()} for platform, by_key in affixes.items()
         },
+        shown=tuple(sorted(by_id.values(), key=lambda channel: channel.id)),
+        official_since=official_since,
+        last_step=last_step,
     )
+
+
+def _history(session: Session) -> tuple[dict[int, dt.datetime], dict[int, dt.datetime]]:
+    """For each shown channel, when it first became official (if it ever did) and its latest step: one
+    grouped query over its history (steps come with a change of a watched column, so the version moves)."""
+    step = ChannelTransition.__table__.c
+    table = Channel.__table__.c
+    rows = session.execute(
+        select(
+            step.channel_id,
+            func.min(case((step.to_status.in_(_OFFICIAL), step.occurred_at))),
+            func.max(step.occurred_at),
+        )
+        .join(Channel.__table__, table.id == step.channel_id)
+        .where(table.status.in_(_SHOWN))
+        .group_by(step.channel_id)
+    )
+    official_since: dict[int, dt.datetime] = {}
+    last_step: dict[int, dt.datetime] = {}
+    for channel_id, first_official, latest in rows:
+        if first_official is not None:
+            official_since[channel_id] = first_official
+        last_step[channel_id] = latest
+    return official_since, last_step
 
 
 def _preference(channel: PublicChannel, official: frozenset[str]) -> tuple[int, float, int]:

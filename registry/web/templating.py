@@ -38,9 +38,11 @@ def url_with(**changes: Any) -> str:
 
 
 def navigation() -> list[dict[str, Any]]:
-    """Header links for what the signed-in user's roles allow."""
+    """Header links for what the signed-in user's roles allow; for visitors not signed in, the public pages."""
+    here = request.endpoint or ""
     if not current_user.is_authenticated:
-        return []
+        public = [("verification.verify_page", "Check an account"), ("directory.directory_page", "Official accounts")]
+        return [{"href": url_for(endpoint), "text": text, "current": here == endpoint} for endpoint, text in public]
     entries = [
         ("web.home", "Home", Permission.DASHBOARD_VIEW),
         ("web.my_requests", "My requests", Permission.DASHBOARD_VIEW),
@@ -58,7 +60,6 @@ def navigation() -> list[dict[str, Any]]:
         ("auth.users", "Users", Permission.USER_MANAGE),
         ("notifications.outbox", "Outbox", Permission.OUTBOX_READ),
     ]
-    here = request.endpoint or ""
     return [
         {"href": url_for(endpoint), "text": text, "current": here == endpoint}
         for endpoint, text, permission in entries
