@@ -133,6 +133,9 @@ class Settings:
     audit_checkpoint_file: Path
     ratelimit_storage_uri: str = "memory://"
     trust_name: str = "Example NHS Foundation Trust"
+    #: How the public reaches the communications team (an e-mail address, a phone number…), shown where
+    #: the verification page asks people to report an imitation; None: "the Trust's communications team".
+    comms_contact: str | None = None
     #: The Trust's own website, for the public directory's JSON-LD snippet (``url``); None leaves it out.
     trust_website: str | None = None
     session_idle_minutes: int = 30
@@ -419,6 +422,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         audit_checkpoint_file=Path(checkpoint_file) if checkpoint_file else instance_path / "audit-checkpoints.jsonl",
         ratelimit_storage_uri=ratelimit,
         trust_name=_text(values.get("TRUST_NAME")) or "Example NHS Foundation Trust",
+        comms_contact=_text(values.get("COMMS_CONTACT")),
         trust_website=_website(values),
         session_idle_minutes=number("SESSION_IDLE_MINUTES", 30),
         session_absolute_hours=number("SESSION_ABSOLUTE_HOURS", 12),

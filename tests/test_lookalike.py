@@ -259,3 +259,159 @@ def test_is_lookalike_is_symmetric_and_indexed(a: str, b: str) -> None:
 )
 def test_comparable_part(platform: Platform | str, handle: str, expected: str) -> None:
     assert comparable_part(platform, handle) == expected
+
+
+# --------------------------------------------------------------------------
+# Names with something added, and which rule matched
+
+from pathlib import Path  # noqa: E402
+
+from registry.channels.lookalike import (  # noqa: E402
+    MIN_AFFIX_EDIT,
+    MIN_AFFIX_OFFICIAL,
+    affix_keys,
+    deconfuse,
+    lookalike_rule,
+    official_affix_keys,
+)
+
+#: Official handles of the kind a Trust has (the demo data's, and a realistic Trust's).
+OFFICIAL = (
+    "buckshealthcare",
+    "bucksmaternity",
+    "buckshealthcarecareers",
+    "bucksnhsjobs",
+    "stokemandeville",
+    "wycombehospital",
+    "buckscharity",
+    "examplenhs",
+    "exmaternitynhs",
+    "examplenhstrust",
+    "examplematernityvoices",
+    "examplenhscareers",
+    "example-nhs-ft",
+    "example_physio",
+)
+ORDINARY = [
+    line
+    for line in (Path(__file__).parent / "data" / "ordinary_handles.txt").read_text(encoding="utf-8").splitlines()
+    if line and not line.startswith("#")
+]
+#: The most of the ordinary handles that may be reported as imitating one of OFFICIAL.
+FALSE_ALARM_LIMIT = 0.005
+#: Look-alike letters from other alphabets: Cyrillic а е о р с х і and Greek ο.
+HOMOGLYPHS = {"a": "а", "e": "е", "o": "ο", "p": "р", "c": "с", "x": "х", "i": "і"}
+
+
+def impostors(official: str) -> dict[str, str]:
+    """The forms impostors give an official name, each with the rule that must catch it."""
+    forms: dict[str, str] = {}
+    for affix in ("official", "uk", "nhs", "team", "news", "hq", "trust", "real", "2024", "1"):
+        for sep in ("", ".", "_", "-"):
+            forms[f"{official}{sep}{affix}"] = "affix"
+    for affix in ("the", "official", "real", "nhs"):
+        for sep in ("", "_", "."):
+            forms[f"{affix}{sep}{official}"] = "affix"
+    forms[f"the_{official}_uk"] = "affix"
+    forms[f"{official}_official_uk"] = "affix"
+    middle = len(official) // 2
+    if len(skeleton(official)) >= MIN_AFFIX_EDIT:  # an affix and a slip
+        forms[f"{official[:middle]}{official[middle + 1 :]}_official"] = "affix"
+    for sep in (".", "_", "-"):
+        forms[official[:middle] + sep + official[middle:]] = "separators"
+    forms[official[:-1]] = "one_edit"
+    forms[official + official[-1]] = "one_edit"
+    swapped = official[:middle] + official[middle + 1] + official[middle] + official[middle + 2 :]
+    pairs = {official[i : i + 2] for i in range(middle - 1, middle + 2)}
+    if not {"rn", "vv"} & pairs and official[middle : middle + 2].isalpha():  # rn looks like m
+        forms[swapped] = "one_edit"
+    for letter, glyph in HOMOGLYPHS.items():
+        if letter in official:
+            forms[official.replace(letter, glyph, 1)] = "homoglyph"
+    forms.pop(official, None)
+    for numeral, letter in (("0", "o"), ("1", "l")):
+        if letter in official:
+            forms[official.replace(letter, numeral, 1)] = "homoglyph"
+    return forms
+
+
+@pytest.mark.parametrize("official", [name for name in OFFICIAL if len(skeleton(name)) >= MIN_AFFIX_OFFICIAL])
+def test_every_impostor_form_is_caught_with_its_rule(official: str) -> None:
+    """Each true-positive form (affixes added, separators added, one edit, homoglyphs) is caught by its rule."""
+    for candidate, rule in impostors(official).items():
+        found = lookalike_rule(candidate, official)
+        # A short affix ("1") or a homoglyph may also be one edit away: the earlier rule names it.
+        allowed = {rule, "one_edit"} if rule in ("affix", "homoglyph") else {rule}
+        assert found in allowed, (candidate, official, found)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "official", "rule"),
+    [
+        ("buckshealthcare.nhs", "buckshealthcare", "affix"),
+        ("buckshealthcare_official", "buckshealthcare", "affix"),
+        ("buckshealthcareuk", "buckshealthcare", "affix"),
+        ("the_buckshealthcare", "buckshealthcare", "affix"),
+        ("buckshealthcare-nhs", "buckshealthcare", "affix"),
+        ("buckshealthcare_uk", "buckshealthcarenhs", "affix"),  # one affix swapped for another
+        ("officialbuckshealthcare2024", "buckshealthcare", "affix"),
+        ("bucks_health_care", "buckshealthcare", "separators"),
+        ("buсkshealthcare", "buckshealthcare", "homoglyph"),  # Cyrillic с
+        ("buckshea1thcare", "buckshealthcare", "homoglyph"),
+        ("buckshealthcar", "buckshealthcare", "one_edit"),
+        ("buckshealthcre_official", "buckshealthcare", "affix"),  # an affix and a slip
+        ("the.buckshelthcare.uk", "buckshealthcare", "affix"),
+    ],
+)
+def test_lookalike_rule_names_the_rule(candidate: str, official: str, rule: str) -> None:
+    assert lookalike_rule(candidate, official) == rule
+
+
+@pytest.mark.parametrize(
+    ("candidate", "official"),
+    [
+        ("buckshealthcare", "buckshealthcare"),  # the account itself
+        ("england", "nhsengland"),  # what is left of a short official name is not protected
+        ("bucks_official", "bucks"),  # too short to protect: "bucks" is in many ordinary handles
+        ("nhs_uk", "nhs"),
+        ("bucksfreepress", "buckshealthcare"),
+        ("theatreroyal", "theatre"),
+        ("bucksmaternity_uk", "buckscharity"),  # a slip is allowed on the name, not a different name
+        ("bcks_official", "bucks"),  # too short for a slip as well
+    ],
+)
+def test_lookalike_rule_stays_quiet(candidate: str, official: str) -> None:
+    assert lookalike_rule(candidate, official) is None
+
+
+def test_short_official_names_have_no_affix_keys() -> None:
+    assert official_affix_keys("bucks") == frozenset()
+    assert "bucksheaithcare" in official_affix_keys("buckshealthcarenhs")  # long enough without "nhs"
+    assert official_affix_keys("nhsengland") == {skeleton("nhsengland")}  # "england" is too short alone
+
+
+def test_affix_keys_are_few() -> None:
+    """A candidate's keys are a handful, so a look-up stays a few dictionary reads."""
+    assert len(affix_keys("the_official_buckshealthcare_nhs_uk_2024")) <= 16
+
+
+def test_ordinary_handles_stay_quiet() -> None:
+    """Of a few thousand handles of people and other organisations, next to none is reported as
+    imitating a realistic set of official handles (the rate is printed: run with -s to see it)."""
+    assert len(ORDINARY) >= 2500
+    alarms = [
+        (candidate, official, rule)
+        for candidate in ORDINARY
+        for official in OFFICIAL
+        if (rule := lookalike_rule(candidate, official)) is not None
+    ]
+    rate = len({candidate for candidate, _o, _r in alarms}) / len(ORDINARY)
+    print(f"\nfalse alarms: {len(alarms)} of {len(ORDINARY)} ordinary handles ({rate:.2%}): {alarms[:10]}")
+    assert rate <= FALSE_ALARM_LIMIT, alarms
+
+
+def test_deconfuse_makes_look_alike_letters_ascii() -> None:
+    assert deconfuse("buсkshealthcare") == "buckshealthcare"
+    assert deconfuse("х.com/ехаmple") == "x.com/example"
+    assert deconfuse("plain-ascii_1") == "plain-ascii_1"
+    assert deconfuse("名前") == "名前"

@@ -175,13 +175,17 @@ def test_models_equal_migrations(empty_database: str) -> None:
     alembic(empty_database, command.check)
 
 
+#: Revisions that change data only (each has a data test below).
+DATA_ONLY = frozenset({"0023c"})
+
+
 def test_each_revision_goes_down_and_up_again(empty_database: str) -> None:
     """Each revision, applied in turn, downgrades to exactly the schema before it and upgrades again."""
     before = read(empty_database, schema)
     for revision, down in revisions_in_order():
         alembic(empty_database, lambda cfg, r=revision: command.upgrade(cfg, r))
         after = read(empty_database, schema)
-        assert after != before, f"{revision} changed nothing"
+        assert after != before or revision in DATA_ONLY, f"{revision} changed nothing"
 
         alembic(empty_database, lambda cfg, d=down: command.downgrade(cfg, d))
         assert read(empty_database, schema) == before, f"downgrading {revision} to {down} left changes"
@@ -605,3 +609,65 @@ def test_0020_keeps_every_credential_version_and_rotation_rewrites_them_in_place
     alembic(empty_database, lambda cfg: command.downgrade(cfg, previous))
     assert read(empty_database, stored) == kept
     assert read(empty_database, key_id_indexed)
+
+
+#: The revision that writes LinkedIn school and showcase pages as company pages.
+LINKEDIN_ONE_NAMESPACE = "0023c"
+
+
+def test_0023c_writes_linkedin_school_and_showcase_pages_as_company_pages(empty_database: str) -> None:
+    """Data before 0023c: LinkedIn channels recorded as school/ and showcase/ pages, one whose company/ name a
+    live channel already holds, a retired one, and a finding. After it each is company/NAME (its address
+    too, when it was the registry's), except the one that would share a live account; others are untouched."""
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, "0022"))
+
+    def load(connection: Connection) -> None:
+        insert_one_active_channel(connection)
+        for handle, url, status in (
+            ("school/nhs-academy", "https://www.linkedin.com/school/nhs-academy/", "active"),
+            ("showcase/nhs-careers", "https://uk.linkedin.com/showcase/nhs-careers", "requested"),
+            ("company/nhs-trust", "https://www.linkedin.com/company/nhs-trust/", "active"),
+            ("school/nhs-trust", "https://www.linkedin.com/school/nhs-trust/", "suspended"),
+            ("school/old-school", "https://www.linkedin.com/school/old-school/", "retired"),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO channels (platform, handle, display_name, url, department, purpose, audience, "
+                    "posting_plan, moderation_plan, out_of_hours, sponsor, proposed_administrators, "
+                    "policy_acknowledged_at, status, requester_id, created_at, updated_at, status_changed_at) "
+                    "SELECT 'linkedin', :handle, 'Page', :url, 'Comms', 'News', 'Public', '', '', '', 'Chief', '', "
+                    "CURRENT_TIMESTAMP, :status, id, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP "
+                    "FROM users"
+                ),
+                {"handle": handle, "url": url, "status": status},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO unauthorised_accounts (platform, handle, url, evidence, found_on, found_by_id, status, "
+                "created_at, updated_at) SELECT 'linkedin', 'showcase/nhs-trust-jobs', "
+                "'https://www.linkedin.com/showcase/nhs-trust-jobs/', 'Imitation.', CURRENT_DATE, id, "
+                "'unauthorised', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
+            )
+        )
+        connection.commit()
+
+    read(empty_database, load)
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, LINKEDIN_ONE_NAMESPACE))
+
+    def after(connection: Connection) -> dict[str, Any]:
+        return {
+            "channels": connection.execute(text("SELECT platform, handle, url FROM channels ORDER BY id")).all(),
+            "findings": connection.execute(text("SELECT handle FROM unauthorised_accounts")).scalars().all(),
+        }
+
+    assert read(empty_database, after) == {
+        "channels": [
+            ("x", "examplenhs", "https://x.com/examplenhs"),
+            ("linkedin", "company/nhs-academy", "https://www.linkedin.com/company/nhs-academy/"),
+            ("linkedin", "company/nhs-careers", "https://uk.linkedin.com/showcase/nhs-careers"),
+            ("linkedin", "company/nhs-trust", "https://www.linkedin.com/company/nhs-trust/"),
+            ("linkedin", "school/nhs-trust", "https://www.linkedin.com/school/nhs-trust/"),
+            ("linkedin", "company/old-school", "https://www.linkedin.com/company/old-school/"),
+        ],
+        "findings": ["company/nhs-trust-jobs"],
+    }

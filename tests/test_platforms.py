@@ -165,8 +165,13 @@ EQUIVALENT: list[tuple[Platform, str, list[str]]] = [
             "uk.linkedin.com/in/jane-smith-123",
         ],
     ),
-    (Platform.LINKEDIN, "showcase/nhs-careers", ["showcase/nhs-careers", "linkedin.com/showcase/NHS-Careers"]),
-    (Platform.LINKEDIN, "school/nhs-academy", ["school/nhs-academy", "linkedin.com/school/nhs-academy/"]),
+    # Company, school and showcase pages share one namespace: all are written company/.
+    (
+        Platform.LINKEDIN,
+        "company/nhs-careers",
+        ["showcase/nhs-careers", "linkedin.com/showcase/NHS-Careers", "linkedin.com/company/nhs-careers"],
+    ),
+    (Platform.LINKEDIN, "company/nhs-academy", ["school/nhs-academy", "linkedin.com/school/nhs-academy/"]),
     (
         Platform.LINKEDIN,
         "company/soci%c3%a9t%c3%a9",
@@ -197,7 +202,16 @@ EQUIVALENT: list[tuple[Platform, str, list[str]]] = [
             "youtube.com/channel/UCabcdEFGH_ijklMNOP-qrst/featured",
         ],
     ),
-    (Platform.YOUTUBE, "c/nhstrust", ["c/NHSTrust", "https://www.youtube.com/c/NHSTrust"]),
+    (
+        Platform.YOUTUBE,
+        "c/nhstrust",
+        [
+            "c/NHSTrust",
+            "https://www.youtube.com/c/NHSTrust",
+            "https://www.youtube.com/NHSTrust",
+            "m.youtube.com/NHSTrust/videos",
+        ],
+    ),
     (Platform.YOUTUBE, "user/nhstrust", ["user/nhstrust", "https://www.youtube.com/user/NHSTrust/videos"]),
     (
         Platform.TIKTOK,
@@ -492,7 +506,8 @@ def test_wrong_site_messages_are_plain_english() -> None:
         (Platform.YOUTUBE, "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
         (Platform.YOUTUBE, "https://youtu.be/dQw4w9WgXcQ"),
         (Platform.YOUTUBE, "https://www.youtube.com/shorts/abc"),
-        (Platform.YOUTUBE, "https://www.youtube.com/NHSEngland"),
+        (Platform.YOUTUBE, "https://www.youtube.com/feed/trending"),
+        (Platform.YOUTUBE, "https://www.youtube.com/results?search_query=nhs"),
         (Platform.YOUTUBE, "https://www.youtube.com/channel/notachannel"),
         (Platform.YOUTUBE, "channel/ucabcdefghijklmnopqrstuv"),
         (Platform.YOUTUBE, "@ab"),
@@ -855,3 +870,128 @@ def test_parse_url_returns_a_platform_or_raises_handle_error(prefix: str, text: 
         return
     assert isinstance(platform, Platform)
     assert normalise_handle(platform, handle) == handle
+
+
+# --------------------------------------------------------------------------
+# Links to single posts and follow links (read_link, for verification)
+
+from registry.channels.platforms import Reading, read_link  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://x.com/NHSTrust/status/1790000000000000000?s=20&t=AbC", (Platform.X, "nhstrust", "post")),
+        ("https://mobile.twitter.com/nhstrust/statuses/1/photo/1", (Platform.X, "nhstrust", "post")),
+        ("https://x.com/intent/follow?screen_name=NHSTrust", (Platform.X, "nhstrust", "intent")),
+        ("twitter.com/intent/user?screen_name=nhstrust&lang=en", (Platform.X, "nhstrust", "intent")),
+        ("https://www.tiktok.com/@nhs.trust/video/7300000000000000000?lang=en", (Platform.TIKTOK, "nhs.trust", "post")),
+        ("https://bsky.app/profile/nhs.uk/post/3kabc", (Platform.BLUESKY, "nhs.uk", "post")),
+        ("https://www.threads.net/@nhstrust/post/C1abc", (Platform.THREADS, "nhstrust", "post")),
+        ("https://www.instagram.com/nhstrust/p/Cabc123/", (Platform.INSTAGRAM, "nhstrust", "post")),
+        ("https://www.instagram.com/nhstrust/reel/Cabc123/?igsh=x", (Platform.INSTAGRAM, "nhstrust", "post")),
+        ("https://www.instagram.com/stories/nhstrust/3300/", (Platform.INSTAGRAM, "nhstrust", "post")),
+        ("https://www.facebook.com/nhstrust/posts/pfbid123", (Platform.FACEBOOK, "nhstrust", "post")),
+        ("https://www.facebook.com/permalink.php?story_fbid=1&id=1000123", (Platform.FACEBOOK, "1000123", "post")),
+        ("https://www.facebook.com/groups/nhsfriends/posts/1", (Platform.FACEBOOK, "groups/nhsfriends", "post")),
+        ("https://mastodon.social/@nhstrust/111222333", (Platform.MASTODON, "nhstrust@mastodon.social", "post")),
+        ("https://www.flickr.com/photos/nhstrust/53012345678/", (Platform.FLICKR, "nhstrust", "post")),
+        ("https://www.youtube.com/NHSEngland", (Platform.YOUTUBE, "c/nhsengland", "account")),
+        ("https://x.com/NHSTrust", (Platform.X, "nhstrust", "account")),
+    ],
+)
+def test_read_link_answers_for_the_account_a_post_or_follow_link_names(
+    raw: str, expected: tuple[Platform, str, str]
+) -> None:
+    reading = read_link(None, raw)
+    assert (reading.platform, reading.handle, reading.link) == expected
+    assert read_link(expected[0], raw) == reading
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://x.com/i/web/status/1790000000000000000",
+        "https://x.com/i/status/1",
+        "https://www.instagram.com/p/Cabc123/",
+        "https://www.instagram.com/reel/Cabc123/",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://www.youtube.com/shorts/abc",
+        "https://www.facebook.com/watch/?v=123",
+        "https://www.facebook.com/share/p/AbC/",
+        "https://www.linkedin.com/posts/nhs-trust_activity-123",
+        "https://www.pinterest.com/pin/123/",
+        "https://www.threads.net/t/C1abc",
+    ],
+)
+def test_read_link_says_when_an_address_names_no_account(raw: str) -> None:
+    reading = read_link(None, raw)
+    assert (reading.handle, reading.link) == (None, "post")
+    assert "does not say which account posted it" in reading.message
+    assert isinstance(reading, Reading)
+
+
+def test_registration_accepts_a_follow_link_and_refuses_a_post_naming_the_account() -> None:
+    assert normalise_handle(Platform.X, "https://x.com/intent/follow?screen_name=NHSTrust") == "nhstrust"
+    assert parse_url("https://twitter.com/intent/user?screen_name=NHSTrust") == (Platform.X, "nhstrust")
+    assert _refused(Platform.X, "https://x.com/NHSTrust/status/1") == (
+        "That is a link to a single X post by @nhstrust, not to the account. "
+        "Use the account's own address instead: https://x.com/nhstrust"
+    )
+    assert "does not say which account" in _refused(Platform.X, "https://x.com/i/web/status/1")
+    assert "number, not its name" in _refused(Platform.X, "https://x.com/intent/user?user_id=12")
+    # A post under an unreadable name is refused for the name.
+    assert "1 to 15 letters" in _refused(Platform.X, "https://x.com/not-a-handle/status/1")
+
+
+@PROPERTY
+@given(st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True), st.sampled_from(["status", "statuses"]))
+def test_every_x_post_answers_for_its_account(name: str, kind: str) -> None:
+    assume(name.lower() not in ("home", "i", "intent", "share", "search", "hashtag", "explore", "settings"))
+    try:
+        expected = normalise_handle(Platform.X, name)
+    except HandleError:
+        return
+    reading = read_link(None, f"https://x.com/{name}/{kind}/1790000000000000000?s=20")
+    assert (reading.platform, reading.handle, reading.link) == (Platform.X, expected, "post")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("<https://x.com/NHSTrust>", (Platform.X, "nhstrust")),
+        ("“https://www.instagram.com/nhstrust/”", (Platform.INSTAGRAM, "nhstrust")),
+        ("https://x.com/i/flow/login?redirect_after_login=%2FNHSTrust", (Platform.X, "nhstrust")),
+        ("https://www.instagram.com/accounts/login/?next=%2Fnhstrust%2F&source=omni", (Platform.INSTAGRAM, "nhstrust")),
+        (
+            "https://www.facebook.com/login/?next=https%3A%2F%2Fwww.facebook.com%2FNHSTrust%2F",
+            (Platform.FACEBOOK, "nhstrust"),
+        ),
+        (
+            "https://www.linkedin.com/authwall?trk=bf&sessionRedirect=https%3A%2F%2Fuk.linkedin.com%2Fcompany%2Fnhs-trust",
+            (Platform.LINKEDIN, "company/nhs-trust"),
+        ),
+        (
+            "https://www.tiktok.com/login?redirect_url=https%3A%2F%2Fwww.tiktok.com%2F%40nhstrust",
+            (Platform.TIKTOK, "nhstrust"),
+        ),
+    ],
+)
+def test_sign_in_pages_and_wrapped_addresses_read_as_the_account(raw: str, expected: tuple[Platform, str]) -> None:
+    """Someone not signed in copies the sign-in page's address, which names the page it leads to; an
+    address copied from an e-mail comes in angle brackets or quotes."""
+    assert parse_url(raw) == expected
+    assert normalise_handle(expected[0], raw) == expected[1]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://www.facebook.com/login/?next=https%3A%2F%2Fevil.example%2FNHSTrust",
+        "https://x.com/i/flow/login?redirect_after_login=https%3A%2F%2Fx.com.evil.example%2FNHSTrust",
+        "https://x.com/i/flow/login",
+    ],
+)
+def test_a_sign_in_page_leading_elsewhere_is_not_an_account(raw: str) -> None:
+    with pytest.raises(HandleError):
+        parse_url(raw)

@@ -142,6 +142,9 @@ VERIFY_QUESTIONS = {
     "exact": "/api/v1/verify?url=https://x.com/ExampleHospital",
     "lookalike": "/api/v1/verify?platform=x&handle=examp1ehospital",
     "miss": "/api/v1/verify?url=https://www.instagram.com/quiet.unrelated.account/",
+    "affix": "/api/v1/verify?platform=x&handle=examplewards_uk",
+    "homoglyph": "/api/v1/verify?url=https://x.com/ex%D0%B0mplehospital",
+    "post": "/api/v1/verify?url=https://x.com/ExampleHospital/status/1790000000000000000",
     "page": "/verify?url=https://x.com/ExampleHospital",
 }
 
@@ -166,6 +169,9 @@ def test_verification_reads_at_most_the_version_and_never_locks_or_commits(live:
         assert locks_and_commits(traffic) == [], name
     lookalike = client.get(VERIFY_QUESTIONS["lookalike"]).get_json()["lookalike_of"]
     assert lookalike is not None and lookalike["handle"] == "examplehospital"
+    assert client.get(VERIFY_QUESTIONS["affix"]).get_json()["lookalike_of"]["rule"] == "affix"
+    assert client.get(VERIFY_QUESTIONS["homoglyph"]).get_json()["lookalike_of"]["rule"] == "homoglyph"
+    assert client.get(VERIFY_QUESTIONS["post"]).get_json()["link"] == "post"
 
 
 def signed_in(app: Flask, user: User) -> Any:

@@ -167,6 +167,7 @@ def test_an_unknown_account_is_not_official(client: FlaskClient, official: dict[
         "channel": None,
         "lookalike_of": None,
         "known_unauthorised": False,
+        "link": "account",
     }
     text = page(client, url="https://x.com/SomeoneElse42")[1]
     assert "someoneelse42 on X (Twitter) is not one of the Trust's official accounts." in text

@@ -13,8 +13,10 @@ compare handles.
 from __future__ import annotations
 
 import functools
+import re
 import string
 import unicodedata
+from typing import Final
 
 from registry.channels.platforms import Platform
 
@@ -123,6 +125,7 @@ def _char_map() -> dict[str, str]:
 _PAIRS = (("rn", "m"), ("vv", "w"))
 
 
+@functools.lru_cache(maxsize=8192)  # one question asks for the same skeletons several times
 def skeleton(handle: str) -> str:
     """What ``handle`` looks like, as lower-case ASCII where a look-alike exists.
 
@@ -221,3 +224,172 @@ def comparable_part(platform: Platform | str, handle: str) -> str:
     if chosen is Platform.FACEBOOK:
         return handle.removeprefix("groups/")
     return handle
+
+
+# --------------------------------------------------------------------------
+# Names with something added: the official name plus an affix
+
+
+#: Words impostors add before or after an official name ("buckshealthcare_official", "the_bucks...",
+#: "...uk", "...-nhs"). Compared in skeleton space, so look-alike spellings of them count too.
+AFFIXES: Final = (
+    "official",
+    "officials",
+    "offical",
+    "officiel",
+    "real",
+    "the",
+    "its",
+    "iam",
+    "team",
+    "uk",
+    "gb",
+    "nhs",
+    "nhsuk",
+    "nhsft",
+    "nhstrust",
+    "ft",
+    "trust",
+    "hq",
+    "news",
+    "info",
+    "help",
+    "helpdesk",
+    "support",
+    "online",
+    "page",
+    "account",
+    "media",
+    "comms",
+    "press",
+    "hospital",
+    "hospitals",
+    "org",
+    "com",
+    "couk",
+    "verified",
+    "admin",
+    "staff",
+    "live",
+    "tv",
+    "global",
+    "app",
+    "bsky",
+    "social",
+)
+#: The shortest official name (as a skeleton) that the affix rule protects: shorter names ("nhs",
+#: "bucks") appear inside too many ordinary handles.
+MIN_AFFIX_OFFICIAL: Final = 6
+#: The shortest name left when affixes are taken off an *official* handle for it to be a key of its own
+#: ("buckshealthcarenhs" is also "buckshealthcare", but "nhsengland" is not "england").
+MIN_AFFIX_CORE: Final = 8
+#: The shortest official name (as a skeleton) found by the affix rule with a slip as well
+#: ("buckshealthcre_official"): one edit is a smaller difference in a longer name.
+MIN_AFFIX_EDIT: Final = 8
+_MAX_STRIPS: Final = 3
+_EDGE_DIGITS = re.compile(r"^[0-9._\- ]+|[0-9._\- ]+$")
+
+
+@functools.cache
+def _affix_skeletons() -> tuple[frozenset[str], tuple[int, ...]]:
+    """The affixes as skeletons, and their lengths (longest first)."""
+    words = frozenset(skeleton(word) for word in AFFIXES)
+    return words, tuple(sorted({len(word) for word in words}, reverse=True))
+
+
+def _without_affixes(text: str, shortest: int) -> set[str]:
+    """``text``'s skeleton and what is left of it when up to three affixes (and digits at either end)
+    are taken off, keeping only what has at least ``shortest`` characters."""
+    whole = skeleton(text)
+    start = {whole}
+    stripped = _EDGE_DIGITS.sub("", text)
+    if stripped != text and re.search(r"[^\W\d_]", stripped):
+        start.add(skeleton(stripped))
+    found = {word for word in start if len(word) >= shortest}
+    frontier = set(found)
+    affixes, lengths = _affix_skeletons()
+    for _ in range(_MAX_STRIPS):
+        following: set[str] = set()
+        for word in frontier:
+            for length in lengths:
+                if len(word) - length < shortest:
+                    continue
+                if word[:length] in affixes:
+                    following.add(word[length:])
+                if word[-length:] in affixes:
+                    following.add(word[:-length])
+        frontier = following - found
+        found |= frontier
+        if not frontier:
+            break
+    return found
+
+
+@functools.lru_cache(maxsize=65536)
+def official_affix_keys(official: str) -> frozenset[str]:
+    """The keys under which an official name (its comparable part) is found by :func:`affix_keys`:
+    its skeleton, when at least :data:`MIN_AFFIX_OFFICIAL` long, and what is left of it without
+    affixes when at least :data:`MIN_AFFIX_CORE` long."""
+    whole = skeleton(official)
+    if len(whole) < MIN_AFFIX_OFFICIAL:
+        return frozenset()
+    return frozenset({whole} | _without_affixes(official, MIN_AFFIX_CORE))
+
+
+def affix_keys(candidate: str) -> frozenset[str]:
+    """The keys to look up for a handle (its comparable part) that may be an official name with
+    affixes added: its skeleton and what is left without them."""
+    return frozenset(_without_affixes(candidate, MIN_AFFIX_OFFICIAL))
+
+
+def lookalike_rule(candidate: str, official: str) -> str | None:
+    """Which rule says ``candidate`` imitates ``official`` (both comparable parts), or None.
+
+    ``homoglyph``: the same skeleton, with a letter or digit that only looks the same (``buсks`` with a
+    Cyrillic ``с``, ``examp1e``); ``separators``: the same but for ``. _ -`` added or removed;
+    ``one_edit``: one letter added, dropped, changed or two swapped; ``affix``: the official name with
+    words such as ``official``, ``uk``, ``the``, ``nhs`` or digits added (or swapped for others), and for
+    names of at least :data:`MIN_AFFIX_EDIT` characters, with one slip as well.
+    """
+    if candidate == official:
+        return None
+    a, b = skeleton(candidate), skeleton(official)
+    if not a or not b:
+        return None
+    if a == b:
+        plain = "".join(ch for ch in candidate.casefold() if ch not in _SEPARATORS)
+        if plain == "".join(ch for ch in official.casefold() if ch not in _SEPARATORS):
+            return "separators"
+        return "homoglyph"
+    if min(len(a), len(b)) >= 4 and within_one_edit(a, b):
+        return "one_edit"
+    cores = affix_keys(candidate)
+    if cores & official_affix_keys(official):
+        return "affix"
+    if len(b) >= MIN_AFFIX_EDIT and any(core != a and within_one_edit(core, b) for core in cores):
+        return "affix"
+    return None
+
+
+def affix_edit_keys(candidate: str) -> set[str]:
+    """The deletion keys (as :func:`lookalike_keys` stores them for official names) of what is left of
+    ``candidate`` without its affixes: official names one slip from that share one of them."""
+    whole = skeleton(candidate)
+    return {key for core in affix_keys(candidate) if core != whole for key in deletion_keys(core)}
+
+
+def deconfuse(text: str) -> str:
+    """``text`` with each character beyond ASCII that looks like an ASCII letter or digit replaced by
+    it (a Cyrillic ``с`` becomes ``c``; an accented ``é`` becomes ``e``); other characters stay."""
+    char_map = _char_map()
+    out: list[str] = []
+    for ch in text:
+        if ch.isascii():
+            out.append(ch)
+            continue
+        base = "".join(
+            c for c in unicodedata.normalize("NFD", _fold(ch)) if not unicodedata.category(c).startswith("M")
+        )
+        mapped = "".join(char_map.get(c, c) for c in base)
+        out.append(mapped if mapped.isascii() and len(mapped) == 1 else ch)
+    return "".join(out)

@@ -45,6 +45,35 @@ class HandleError(ValueError):
     """Plain-English reason a handle or URL cannot be read; str(e) is shown to users."""
 
 
+class AccountLink(HandleError):
+    """An address that is about an account without being its page: a single post (``kind`` "post") or a
+    follow link (``kind`` "intent", such as x.com/intent/follow?screen_name=name).
+
+    ``account`` is the canonical handle the address names, or None when the address does not name the
+    account (x.com/i/web/status/1, youtube.com/watch?v=...). Registration refuses a post link with this
+    message, which names the account's own address; verification answers about ``account``.
+    """
+
+    def __init__(self, platform: Platform, kind: str, account: str | None) -> None:
+        self.platform = platform
+        self.kind = kind
+        self.account = account
+        super().__init__(_post_link(platform, account) if kind == "post" else _intent_link(platform, account))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What an address or handle names: the account's platform and canonical handle (None when the
+    address is a post or follow link that does not name it), and what kind of link it was."""
+
+    platform: Platform
+    handle: str | None
+    #: "account" (the account's own page or handle), "post" (a single post) or "intent" (a follow link).
+    link: str
+    #: For a link that does not name its account, the plain-English reason (else "").
+    message: str = ""
+
+
 @dataclass(frozen=True)
 class PlatformInfo:
     platform: Platform
@@ -144,12 +173,35 @@ def _not_profile(platform: Platform) -> str:
     )
 
 
-def _post_link(platform: Platform) -> str:
+def _post_link(platform: Platform, account: str | None = None) -> str:
     noun = _POST_NOUNS.get(platform, "post")
+    if account is not None:
+        return (
+            f"That is a link to a single {_NAMES[platform]} {noun} by {shown_handle(platform, account)}, not to the "
+            f"account. Use the account's own address instead: {PLATFORMS[platform].profile_url(account)}"
+        )
     return (
-        f"That is a link to a single {_NAMES[platform]} {noun}, not to the account. "
+        f"That is a link to a single {_NAMES[platform]} {noun}, and its address does not say which account "
+        "posted it. Open the account's profile and copy its address instead."
+    )
+
+
+def _intent_link(platform: Platform, account: str | None) -> str:
+    if account is not None:
+        return f"That is a link to follow {shown_handle(platform, account)} on {_NAMES[platform]}."
+    return (
+        f"That {_NAMES[platform]} follow link gives the account's number, not its name. "
         "Open the account's profile and copy its address instead."
     )
+
+
+def shown_handle(platform: Platform, account: str) -> str:
+    """The account as people write it: ``@name`` where the platform writes names with @."""
+    if platform in (Platform.X, Platform.INSTAGRAM, Platform.THREADS, Platform.TIKTOK) or (
+        platform is Platform.MASTODON
+    ):
+        return "@" + account
+    return account
 
 
 def _reserved(platform: Platform, word: str) -> str:
@@ -170,6 +222,7 @@ def _wrong_host(platform: Platform, owner: Platform | None) -> str:
 # --------------------------------------------------------------------------
 # Cleaning and splitting input
 
+_WRAPPERS = (("<", ">"), ('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("\u2018", "\u2019"))
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _INVISIBLE_EDGES = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -185,6 +238,9 @@ def _clean(raw: object) -> str:
     if len(raw) > MAX_INPUT_LENGTH:
         raise HandleError(_MSG_TOO_LONG)
     text = raw.strip().strip(_INVISIBLE_EDGES).strip()
+    for opening, closing in _WRAPPERS:  # <https://x.com/name> as e-mails write addresses, or quoted
+        if len(text) > 2 and text[0] == opening and text[-1] == closing:
+            text = text[1:-1].strip()
     if not text:
         raise HandleError(_MSG_EMPTY)
     if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text):
@@ -288,15 +344,18 @@ def _check_rest(
     rest: Sequence[str],
     tabs: Collection[str] = (),
     posts: Collection[str] = (),
+    account: Callable[[], str] | None = None,
 ) -> None:
-    """Accept the path after the account's name when it is a profile tab; refuse posts and the rest."""
+    """Accept the path after the account's name when it is a profile tab; refuse the rest. A post under
+    the account's name is an :class:`AccountLink` naming the account (``account()``, which may itself
+    refuse an unreadable name)."""
     if not rest:
         return
     first = unquote(rest[0]).lower()
     if first in tabs and (len(rest) == 1 or first not in posts):
         return
     if first in posts:
-        raise HandleError(_post_link(platform))
+        raise AccountLink(platform, "post", account() if account is not None else None)
     raise HandleError(_not_profile(platform))
 
 
@@ -430,6 +489,9 @@ _X_TABS = frozenset(
         "lists",
         "superfollows",
         "communities",
+        "photo",
+        "header_photo",
+        "creator-subscriptions",
     }
 )
 _X_POSTS = frozenset({"status", "statuses"})
@@ -452,9 +514,19 @@ def _x_url(url: _Url) -> str:
     if not segments:
         raise HandleError(_not_profile(Platform.X))
     first = unquote(segments[0])
+    words = [unquote(segment).lower() for segment in segments[:3]]
+    if words[:1] == ["i"] and ({"status", "statuses"} & set(words[1:3])):
+        raise AccountLink(Platform.X, "post", None)  # x.com/i/web/status/1, x.com/i/status/1
+    if words[:2] in (["intent", "follow"], ["intent", "user"]):
+        names = url.query.get("screen_name", [])
+        if names and names[0].strip():
+            raise AccountLink(Platform.X, "intent", _x_bare(names[0].strip()))
+        if url.query.get("user_id"):
+            raise AccountLink(Platform.X, "intent", None)
+        raise HandleError(_not_profile(Platform.X))
     if first.lower() in _X_RESERVED:
         raise HandleError(_not_profile(Platform.X))
-    _check_rest(Platform.X, segments[1:], _X_TABS, _X_POSTS)
+    _check_rest(Platform.X, segments[1:], _X_TABS, _X_POSTS, lambda: _x_bare(first))
     return _x_bare(first)
 
 
@@ -618,6 +690,11 @@ def _fb_url(url: _Url) -> str:
         if ids and _ascii_match(_DIGITS_RE, ids[0]):
             return ids[0]
         raise HandleError(_not_profile(Platform.FACEBOOK))
+    if key in ("permalink.php", "story.php"):
+        ids = url.query.get("id", [])
+        raise AccountLink(Platform.FACEBOOK, "post", ids[0] if ids and _ascii_match(_DIGITS_RE, ids[0]) else None)
+    if key in ("photo.php", "photo", "reel", "watch", "share", "video.php", "posts"):
+        raise AccountLink(Platform.FACEBOOK, "post", None)
     if key in ("people", "pages") and len(segments) >= 3:
         ident = url.part(2)
         if _ascii_match(_DIGITS_RE, ident):
@@ -631,11 +708,18 @@ def _fb_url(url: _Url) -> str:
     if key == "pg" and len(segments) >= 2:
         return _fb_name(url.part(1))
     if key == "groups" and len(segments) >= 2:
-        _check_rest(Platform.FACEBOOK, segments[2:], _FB_GROUP_TABS, _FB_POSTS)
-        return "groups/" + _fb_group(url.part(1))
+        group = url.part(1)
+        _check_rest(
+            Platform.FACEBOOK,
+            segments[2:],
+            _FB_GROUP_TABS,
+            _FB_POSTS | {"permalink"},
+            lambda: "groups/" + _fb_group(group),
+        )
+        return "groups/" + _fb_group(group)
     if key.replace(".", "") in _FB_RESERVED or key in ("p", "pg"):
         raise HandleError(_not_profile(Platform.FACEBOOK))
-    _check_rest(Platform.FACEBOOK, segments[1:], _FB_TABS, _FB_POSTS)
+    _check_rest(Platform.FACEBOOK, segments[1:], _FB_TABS, _FB_POSTS, lambda: _fb_name(first))
     return _fb_name(first)
 
 
@@ -691,18 +775,29 @@ def _ig_url(url: _Url) -> str:
     first = url.part(0)
     key = first.lower()
     if key in _IG_POSTS:
-        raise HandleError(_post_link(Platform.INSTAGRAM))
+        raise AccountLink(Platform.INSTAGRAM, "post", None)
+    if key == "stories" and len(url.segments) >= 2 and url.part(1).lower() != "highlights":
+        named = url.part(1)
+        raise AccountLink(Platform.INSTAGRAM, "post", _ig_bare(named))
+    if key == "_u" and len(url.segments) >= 2:  # the app's link to a profile
+        first, key = url.part(1), url.part(1).lower()
+        rest = url.segments[2:]
+    else:
+        rest = url.segments[1:]
     if key in _IG_RESERVED:
         raise HandleError(_not_profile(Platform.INSTAGRAM))
-    _check_rest(Platform.INSTAGRAM, url.segments[1:], _IG_TABS, _IG_POSTS)
+    named = first
+    _check_rest(Platform.INSTAGRAM, rest, _IG_TABS, _IG_POSTS, lambda: _ig_bare(named))
     return _ig_bare(first)
 
 
 def _threads_url(url: _Url) -> str:
     first = url.part(0)
+    if first.lower() == "t" and len(url.segments) >= 2:
+        raise AccountLink(Platform.THREADS, "post", None)
     if not first.startswith("@"):
         raise HandleError(_not_profile(Platform.THREADS))
-    _check_rest(Platform.THREADS, url.segments[1:], _THREADS_TABS, {"post"})
+    _check_rest(Platform.THREADS, url.segments[1:], _THREADS_TABS, {"post"}, lambda: _ig_bare(first, Platform.THREADS))
     return _ig_bare(first, Platform.THREADS)
 
 
@@ -746,15 +841,21 @@ def _li_bare(text: str) -> str:
             "A LinkedIn page is written as company/name, showcase/name, school/name or in/name, "
             "or give the page's web address."
         )
-    return f"{kind}/{_li_slug(slug)}"
+    return f"{_li_kind(kind)}/{_li_slug(slug)}"
+
+
+def _li_kind(kind: str) -> str:
+    """Company, school and showcase pages share one set of names (LinkedIn sends each address to the
+    others' page of the same name), so all three are written ``company/``; members are ``in/``."""
+    return "in" if kind == "in" else "company"
 
 
 def _li_url(url: _Url) -> str:
     kind = url.part(0).lower()
     if kind in _LI_KINDS and len(url.segments) >= 2:
-        return f"{kind}/{_li_slug(url.segments[1])}"
+        return f"{_li_kind(kind)}/{_li_slug(url.segments[1])}"
     if kind in ("posts", "feed", "pulse", "embed", "video", "events"):
-        raise HandleError(_post_link(Platform.LINKEDIN))
+        raise AccountLink(Platform.LINKEDIN, "post", None)
     raise HandleError(_not_profile(Platform.LINKEDIN))
 
 
@@ -795,6 +896,87 @@ _YT_VIDEO_PATHS = frozenset(
         "clip",
         "post",
         "attribution_link",
+    }
+)
+
+
+#: Top-level youtube.com paths that are YouTube's own pages, not a channel's custom address.
+_YT_RESERVED = frozenset(
+    {
+        "c",
+        "user",
+        "channel",
+        "feed",
+        "results",
+        "account",
+        "premium",
+        "kids",
+        "gaming",
+        "music",
+        "about",
+        "t",
+        "howyoutubeworks",
+        "redirect",
+        "signin",
+        "logout",
+        "upload",
+        "hashtag",
+        "source",
+        "trending",
+        "subscription_manager",
+        "creators",
+        "ads",
+        "yt",
+        "jobs",
+        "new",
+        "paid_memberships",
+        "reporthistory",
+        "sports",
+        "news",
+        "fashion",
+        "learning",
+        "podcasts",
+        "movies",
+        "verify",
+        "s",
+        "supported_browsers",
+        "copyright_complaint_form",
+        "select_site",
+        "error",
+        "studio",
+        "index",
+        "api",
+        "youtubei",
+        "img",
+        "iframe_api",
+        "player_api",
+        "get_video_info",
+        "generate_204",
+        "sw.js",
+        "manifest.webmanifest",
+        "opensearch",
+        "favicon.ico",
+        "robots.txt",
+        "embed",
+        "shorts",
+        "live",
+        "watch",
+        "playlist",
+        "v",
+        "clip",
+        "post",
+        "attribution_link",
+        "store",
+        "channels",
+        "community",
+        "signup",
+        "login",
+        "terms",
+        "privacy",
+        "policies",
+        "copyright",
+        "help",
+        "search",
     }
 )
 
@@ -846,7 +1028,10 @@ def _yt_url(url: _Url) -> str:
     elif key in ("c", "user") and len(url.segments) >= 2:
         result, rest = f"{key}/{_yt_name(url.part(1))}", url.segments[2:]
     elif key in _YT_VIDEO_PATHS:
-        raise HandleError(_post_link(Platform.YOUTUBE))
+        raise AccountLink(Platform.YOUTUBE, "post", None)
+    elif key not in _YT_RESERVED and _ascii_match(_YT_NAME, first):
+        # A custom address without /c/: youtube.com/NAME is the same channel as youtube.com/c/NAME.
+        result, rest = f"c/{_yt_name(first)}", url.segments[1:]
     else:
         raise HandleError(_not_profile(Platform.YOUTUBE) + " A channel's address looks like youtube.com/@name.")
     _check_rest(Platform.YOUTUBE, rest, _YT_TABS)
@@ -873,7 +1058,7 @@ def _tt_url(url: _Url) -> str:
     first = url.part(0)
     if not first.startswith("@"):
         raise HandleError(_not_profile(Platform.TIKTOK))
-    _check_rest(Platform.TIKTOK, url.segments[1:], {"live"}, {"video", "photo"})
+    _check_rest(Platform.TIKTOK, url.segments[1:], {"live"}, {"video", "photo"}, lambda: _tt_bare(first))
     return _tt_bare(first)
 
 
@@ -900,8 +1085,15 @@ def _bsky_bare(text: str) -> str:
 def _bsky_url(url: _Url) -> str:
     if url.part(0).lower() != "profile" or len(url.segments) < 2:
         raise HandleError(_not_profile(Platform.BLUESKY))
-    _check_rest(Platform.BLUESKY, url.segments[2:], {"followers", "follows", "known-followers"}, {"post"})
-    return _bsky_bare(url.part(1))
+    named = url.part(1)
+    _check_rest(
+        Platform.BLUESKY,
+        url.segments[2:],
+        {"followers", "follows", "known-followers"},
+        {"post"},
+        lambda: _bsky_bare(named),
+    )
+    return _bsky_bare(named)
 
 
 # --------------------------------------------------------------------------
@@ -949,10 +1141,12 @@ def _masto_url(url: _Url) -> str:
     if found is None:
         raise HandleError(_not_profile(Platform.MASTODON))
     account, rest = found
-    if rest and _ascii_match(_DIGITS_RE, unquote(rest[0])):
-        raise HandleError(_post_link(Platform.MASTODON))
-    _check_rest(Platform.MASTODON, rest, _MASTO_TABS, {"statuses"})
     user, at, instance = account.partition("@")
+    if rest and _ascii_match(_DIGITS_RE, unquote(rest[0])):
+        raise AccountLink(Platform.MASTODON, "post", _masto_pair(user, instance if at else url.host))
+    _check_rest(
+        Platform.MASTODON, rest, _MASTO_TABS, {"statuses"}, lambda: _masto_pair(user, instance if at else url.host)
+    )
     return _masto_pair(user, instance if at else url.host)
 
 
@@ -1001,7 +1195,7 @@ def _pin_url(url: _Url) -> str:
     first = url.part(0)
     key = first.lower()
     if key == "pin":
-        raise HandleError(_post_link(Platform.PINTEREST))
+        raise AccountLink(Platform.PINTEREST, "post", None)
     if key in _PIN_RESERVED:
         raise HandleError(_not_profile(Platform.PINTEREST))
     if len(url.segments) > 1 and not url.part(1).startswith("_"):
@@ -1041,7 +1235,7 @@ def _flickr_url(url: _Url) -> str:
         raise HandleError(_not_profile(Platform.FLICKR))
     rest = url.segments[2:]
     if rest and _ascii_match(_DIGITS_RE, unquote(rest[0])):
-        raise HandleError(_post_link(Platform.FLICKR))
+        raise AccountLink(Platform.FLICKR, "post", _flickr_bare(url.part(1)))
     return _flickr_bare(url.part(1))
 
 
@@ -1069,7 +1263,8 @@ def _snap_url(url: _Url) -> str:
         handle, rest = first, url.segments[1:]
     else:
         raise HandleError(_not_profile(Platform.SNAPCHAT))
-    _check_rest(Platform.SNAPCHAT, rest, posts={"spotlight", "highlight", "story"})
+    named = handle
+    _check_rest(Platform.SNAPCHAT, rest, posts={"spotlight", "highlight", "story"}, account=lambda: _snap_bare(named))
     return _snap_bare(handle)
 
 
@@ -1219,7 +1414,40 @@ def _as_platform(platform: Platform | str) -> Platform:
     raise HandleError(_MSG_UNKNOWN_PLATFORM)
 
 
+#: Sign-in pages that send people on to the page they asked for, by platform: (the page's path, the
+#: query parameters naming where to). Someone not signed in copies these from the address bar.
+_SIGN_IN_PAGES: dict[Platform, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {
+    Platform.X: ((("i", "flow", "login"), ("redirect_after_login",)), (("login",), ("redirect_after_login",))),
+    Platform.INSTAGRAM: ((("accounts", "login"), ("next",)),),
+    Platform.FACEBOOK: ((("login",), ("next",)), (("login.php",), ("next",))),
+    Platform.LINKEDIN: ((("authwall",), ("sessionRedirect",)), (("login",), ("session_redirect", "sessionRedirect"))),
+    Platform.TIKTOK: ((("login",), ("redirect_url",)),),
+}
+
+
+def _past_sign_in(platform: Platform, url: _Url) -> _Url:
+    """The page a sign-in page on ``platform`` would send people on to, when it is on the same platform;
+    else ``url`` itself."""
+    path = tuple(unquote(segment).lower() for segment in url.segments)
+    for page, names in _SIGN_IN_PAGES.get(platform, ()):
+        if path != page:
+            continue
+        for name in names:
+            target = next(iter(url.query.get(name, [])), "")
+            if target.startswith("/") and not target.startswith("//"):
+                target = f"https://{url.host}{target}"
+            try:
+                onward = split_url(target) if target else None
+            except HandleError:
+                return url
+            owner = host_owner(onward.host) if onward else None
+            if onward is not None and owner == (platform, "profile") and onward.port is None:
+                return onward
+    return url
+
+
 def _from_url(platform: Platform, url: _Url) -> str:
+    url = _past_sign_in(platform, url)
     owner = host_owner(url.host)
     if platform in (Platform.OTHER, Platform.MASTODON):
         if owner is not None:
@@ -1245,7 +1473,39 @@ def normalise_handle(platform: Platform | str, raw: str) -> str:
     ``raw`` is a bare handle (``@NHSTrust``, ``NHSTrust``) or a web address on
     one of the platform's sites, with or without ``https://``. Canonical handles
     are fixed points: ``normalise_handle(p, h) == h`` whenever ``h`` came from here.
+    A follow link that names its account gives that account; a link to a single
+    post is refused with a message naming the account's own address.
     """
+    return _accepting_follow_links(lambda: _normalise(platform, raw))
+
+
+def _accepting_follow_links(read: Callable[[], str]) -> str:
+    try:
+        return read()
+    except AccountLink as link:
+        if link.kind == "intent" and link.account is not None:
+            return _within_limits(link.platform, link.account)
+        raise HandleError(str(link)) from None
+
+
+def read_link(platform: Platform | str | None, raw: str) -> Reading:
+    """What ``raw`` names, for verification: like :func:`normalise_handle` (``platform`` given) or
+    :func:`parse_url` (None), but a post or follow link answers with the account it names, or with no
+    handle when its address does not name one. Raises only ``HandleError``."""
+    try:
+        if platform is None:
+            chosen, handle = _parse_url(raw)
+        else:
+            chosen = _as_platform(platform)
+            handle = _normalise(chosen, raw)
+    except AccountLink as link:
+        if link.account is None:
+            return Reading(link.platform, None, link.kind, str(link))
+        return Reading(link.platform, _within_limits(link.platform, link.account), link.kind)
+    return Reading(chosen, handle, "account")
+
+
+def _normalise(platform: Platform | str, raw: str) -> str:
     chosen = _as_platform(platform)
     text = _clean(raw)
     if chosen is Platform.BLUESKY and text.removeprefix("@")[:4].lower() == "did:":
@@ -1268,6 +1528,18 @@ def parse_url(raw: str) -> tuple[Platform, str]:
     Addresses on no known platform are Mastodon when the path is ``/@user`` or
     ``/users/user``, and ``other`` otherwise. Raises only ``HandleError``.
     """
+    try:
+        return _parse_url(raw)
+    except AccountLink as link:
+        caught = link
+    return caught.platform, _accepting_follow_links(lambda: _raise(caught))
+
+
+def _raise(error: Exception) -> str:
+    raise error
+
+
+def _parse_url(raw: str) -> tuple[Platform, str]:
     text = _clean(raw)
     if not looks_like_url(text) and not _is_domain(text.partition("/")[0].lower()):
         raise HandleError(_MSG_NOT_A_URL)

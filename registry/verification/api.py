@@ -17,15 +17,39 @@ from registry.verification import index, services
 from registry.verification.services import MAX_HANDLE, MAX_URL
 from registry.web.throttle import VERIFY_PER_ADDRESS
 
+#: The rules that find a lookalike (registry.channels.lookalike.lookalike_rule).
+RULES = ["homoglyph", "separators", "one_edit", "affix"]
+#: What a question was about.
+LINKS = ["account", "post", "intent"]
+
+
+class Lookalike(PublicChannel):
+    """The official channel an account imitates, and how it imitates it."""
+
+    rule: Annotated[str, one_of(RULES)] = Field(
+        description="Which rule matched: `homoglyph` (a letter or digit that only looks the same, such as a "
+        "Cyrillic с for c, or 1 for l), `separators` (. _ - added or removed), `one_edit` (one letter added, "
+        "dropped, changed, or two swapped), `affix` (the official name with words such as official, uk, the, "
+        "nhs, or digits, added, perhaps with one slip as well)."
+    )
+
 
 class Verdict(Out):
     official: bool
     formerly_official: bool
     platform: Annotated[str, one_of(blocks.PLATFORMS)]
-    handle: str = Field(description="The handle as the registry writes it.")
+    handle: str = Field(
+        description="The handle as the registry writes it. For an account imitating another with letters "
+        "from other alphabets, the handle as given, those letters kept."
+    )
     channel: PublicChannel | None
-    lookalike_of: PublicChannel | None
+    lookalike_of: Lookalike | None
     known_unauthorised: bool
+    link: Annotated[str, one_of(LINKS)] = Field(
+        description="What `url` pointed at: `account` (the account's page, or a handle), `post` (a single "
+        "post whose address names the account: the answer is about that account) or `intent` (a link to "
+        "follow the account). A post or follow link whose address does not name its account is a 422 saying so."
+    )
 
     @classmethod
     def body(cls, result: services.Verdict) -> dict[str, Any]:
@@ -36,8 +60,13 @@ class Verdict(Out):
             "platform": result.platform.value,
             "handle": result.handle,
             "channel": _public(result.channel) if result.channel is not None else None,
-            "lookalike_of": _public(result.lookalike_of) if result.lookalike_of is not None else None,
+            "lookalike_of": (
+                {**_public(result.lookalike_of), "rule": result.lookalike_rule}
+                if result.lookalike_of is not None
+                else None
+            ),
             "known_unauthorised": result.known_unauthorised,
+            "link": result.link,
         }
 
 
@@ -74,7 +103,8 @@ class VerifyQuery(Query):
     "/verify",
     id="verify",
     summary="Is this an official Trust account?",
-    description="Give `url`, or `platform` and `handle`. Public: no token needed.",
+    description="Give `url`, or `platform` and `handle`. Public: no token needed. A link to a single post, or "
+    "a follow link, is answered for the account its address names (`link` says which it was).",
     permission=None,
     limit=VERIFY_PER_ADDRESS,
     query=VerifyQuery,

@@ -37,8 +37,9 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from registry import db
+from registry.channels.lookalike import comparable_part, official_affix_keys
 from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition, reference_for
-from registry.channels.platforms import PLATFORMS, Platform
+from registry.channels.platforms import PLATFORMS, Platform, shown_handle
 from registry.channels.workflow import OFFICIAL_STATUSES, ChannelStatus
 from registry.monitoring.services import open_findings
 from registry.verification.models import WATCHED, WATCHED_TABLES, PublicFactsVersion
@@ -82,6 +83,11 @@ class PublicChannel:
     def platform_enum(self) -> Platform:
         return Platform(self.platform)
 
+    @property
+    def shown_handle(self) -> str:
+        """The handle as people write it (``@name`` on X, Instagram, Threads, TikTok, Mastodon)."""
+        return shown_handle(self.platform_enum, self.handle)
+
 
 @dataclass(frozen=True)
 class PublicFacts:
@@ -94,6 +100,10 @@ class PublicFacts:
     lookalike_keys: dict[str, dict[str, tuple[PublicChannel, ...]]] = field(default_factory=dict)
     #: (platform, handle) of every account with an open unauthorised-account finding.
     unauthorised: frozenset[tuple[str, str]] = frozenset()
+    #: platform → affix key → the official channels with that key, lowest id first: an official name with
+    #: words such as "official" or "uk" added is found by one look-up per key of the candidate
+    #: (:func:`registry.channels.lookalike.affix_keys`). Held in memory only, made from the handles.
+    affix_keys: dict[str, dict[str, tuple[PublicChannel, ...]]] = field(default_factory=dict)
     #: Every official or retired channel, lowest id first (``channels`` holds one per handle).
     shown: tuple[PublicChannel, ...] = ()
     #: Channel id → when it first became official (active or suspended), for each shown channel that ever was.
@@ -123,6 +133,17 @@ class PublicFacts:
             found.append(sharing[channel_id])
             rows += pairs[channel_id]
         return found
+
+    def affix_candidates(self, platform: Platform, keys: Iterable[str], handle: str) -> list[PublicChannel]:
+        """The official channels other than ``handle`` with one of ``keys`` as an affix key, lowest id first."""
+        on_platform = self.affix_keys.get(platform.value, {})
+        found = {
+            candidate.id: candidate
+            for key in keys
+            for candidate in on_platform.get(key, ())
+            if candidate.handle != handle
+        }
+        return [found[channel_id] for channel_id in sorted(found)][:LOOKALIKE_ROWS]
 
     def known_unauthorised(self, platform: Platform, handle: str) -> bool:
         return (platform.value, handle) in self.unauthorised
@@ -229,6 +250,12 @@ def load(session: Session, version: int | None = None) -> PublicFacts:
     )
     for platform, text, channel_id in key_rows:
         keys.setdefault(platform, {}).setdefault(text, []).append(by_id[channel_id])
+    affixes: dict[str, dict[str, list[PublicChannel]]] = {}
+    for channel_id in sorted(by_id):
+        channel = by_id[channel_id]
+        if channel.status in official:
+            for text in official_affix_keys(comparable_part(channel.platform, channel.handle)):
+                affixes.setdefault(channel.platform, {}).setdefault(text, []).append(channel)
     official_since, last_step = _history(session)
     return PublicFacts(
         version=version,
@@ -237,6 +264,9 @@ def load(session: Session, version: int | None = None) -> PublicFacts:
             platform: {text: tuple(found) for text, found in by_key.items()} for platform, by_key in keys.items()
         },
         unauthorised=frozenset(open_findings(session)),
+        affix_keys={
+            platform: {text: tuple(found) for text, found in by_key.items()} for platform, by_key in affixes.items()
+        },
         shown=tuple(sorted(by_id.values(), key=lambda channel: channel.id)),
         official_since=official_since,
         last_step=last_step,

@@ -18,7 +18,8 @@ bp = Blueprint("verification", __name__)
 @public
 @limiter.limit(VERIFY_PER_ADDRESS)
 def verify_page() -> tuple[str, int]:
-    asked = any(request.args.get(name) for name in ("url", "platform", "handle"))
+    # A submitted form (even an empty one) is a question; arriving on the page is not.
+    asked = any(name in request.args for name in ("url", "platform", "handle"))
     verdict = None
     errors: dict[str, str] = {}
     if asked:
