@@ -176,7 +176,7 @@ def test_models_equal_migrations(empty_database: str) -> None:
 
 
 #: Revisions that change data only (each has a data test below).
-DATA_ONLY = frozenset({"0023c"})
+DATA_ONLY = frozenset({"0023"})
 
 
 def test_each_revision_goes_down_and_up_again(empty_database: str) -> None:
@@ -612,11 +612,11 @@ def test_0020_keeps_every_credential_version_and_rotation_rewrites_them_in_place
 
 
 #: The revision that writes LinkedIn school and showcase pages as company pages.
-LINKEDIN_ONE_NAMESPACE = "0023c"
+LINKEDIN_ONE_NAMESPACE = "0023"
 
 
-def test_0023c_writes_linkedin_school_and_showcase_pages_as_company_pages(empty_database: str) -> None:
-    """Data before 0023c: LinkedIn channels recorded as school/ and showcase/ pages, one whose company/ name a
+def test_0023_writes_linkedin_school_and_showcase_pages_as_company_pages(empty_database: str) -> None:
+    """Data before 0023: LinkedIn channels recorded as school/ and showcase/ pages, one whose company/ name a
     live channel already holds, a retired one, and a finding. After it each is company/NAME (its address
     too, when it was the registry's), except the one that would share a live account; others are untouched."""
     alembic(empty_database, lambda cfg: command.upgrade(cfg, "0022"))

@@ -1,6 +1,6 @@
 """LinkedIn company, school and showcase pages share one namespace: all are written company/NAME
 
-Revision ID: 0023c
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-07
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023c"
+revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
