@@ -621,3 +621,54 @@ def test_entries_left_out_cannot_stop_the_import_and_the_recycle_bin_is_left_out
     assert checked.entries[1].outcome is importing.Outcome.UNMATCHED
     assert "Two-factor (TOTP) seed: Its two-factor setting is a Steam code" in "; ".join(checked.entries[1].notes)
     assert checked.secrets_to_store == 1
+
+
+# --- an attacker's file (review13) ---------------------------------------------------------------
+
+
+def with_header_value(data: bytes, marker: bytes, width: int, value: int) -> bytes:
+    """``data`` with the header value after ``marker`` (a KDF setting) replaced, as a hostile file would
+    have it: the header's own checks need the key, so the KDF would run before any of them."""
+    at = data.index(marker) + len(marker)
+    return data[:at] + value.to_bytes(width, "little") + data[at + width :]
+
+
+ARGON2_MEMORY = b"\x01\x00\x00\x00M\x08\x00\x00\x00"
+ARGON2_ITERATIONS = b"\x01\x00\x00\x00I\x08\x00\x00\x00"
+ARGON2_LANES = b"\x01\x00\x00\x00P\x04\x00\x00\x00"
+
+
+@pytest.mark.parametrize(
+    ("marker", "width", "value"),
+    [
+        (ARGON2_MEMORY, 8, 2**40),  # a terabyte of memory asked for
+        (ARGON2_ITERATIONS, 8, 2**32 - 1),  # hours of work on one core
+        (ARGON2_LANES, 4, 2**24 - 1),  # millions of threads
+    ],
+)
+def test_a_keepass_file_asking_for_unbounded_key_work_is_refused_before_it_is_done(
+    app: Flask, tmp_path: Path, marker: bytes, width: int, value: int
+) -> None:
+    """The key derivation's cost is the file's to set and runs before the password is checked: a tiny
+    file could pin a worker for hours or exhaust its memory. It is refused from the header alone."""
+    hostile = with_header_value(kdbx(tmp_path), marker, width, value)
+
+    checked = importing.plan(hostile, "keepass", password=KEEPASS_PASSWORD)
+
+    assert not checked.ok and not checked.entries
+    assert checked.problems == [importing.KEEPASS_TOO_COSTLY]
+
+
+def test_a_kdbx3_file_with_unbounded_aes_rounds_is_refused_before_they_run(app: Flask, tmp_path: Path) -> None:
+    data = as_kdbx3(kdbx(tmp_path))
+    hostile = with_header_value(data, b"\x06\x08\x00", 8, 2**63)
+
+    checked = importing.plan(hostile, "keepass", password=KEEPASS_PASSWORD)
+
+    assert checked.problems == [importing.KEEPASS_TOO_COSTLY]
+
+
+def test_usual_keepass_key_settings_still_open(app: Flask, site: dict[str, Channel], tmp_path: Path) -> None:
+    """pykeepass's own (KeePassXC's: Argon2d, 64 MiB, 2 lanes) and KDBX 3's AES rounds are within bounds."""
+    assert importing.plan(kdbx(tmp_path), "keepass", password=KEEPASS_PASSWORD).ok
+    assert importing.plan(as_kdbx3(kdbx(tmp_path)), "keepass", password=KEEPASS_PASSWORD).ok

@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pykeepass import PyKeePass
+from pykeepass.kdbx_parsing import KDBX
 from sqlalchemy import or_, select
 
 from registry import db
@@ -60,6 +61,18 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ENTRIES = 5_000
 
 KEEPASS_UNREADABLE = "The KeePass password is wrong, or the file is damaged."
+KEEPASS_TOO_COSTLY = (
+    "The KeePass database's key settings ask for more work to open it than an import allows. In KeePass, "
+    "Database settings, Security: lower the key derivation's memory, iterations or rounds, save a copy, and "
+    "import that."
+)
+#: The most key-derivation work a KeePass file may ask of the server (the file sets it, and it is done
+#: before the password can be checked): well above KeePass's and KeePassXC's defaults (Argon2 at 64 MiB,
+#: a few iterations and 2 lanes; AES-KDF at 60,000 rounds), far below a worker pinned for hours.
+KDF_MAX_AES_ROUNDS = 10_000_000
+KDF_MAX_ARGON2_MEMORY = 1024 * 1024 * 1024  # bytes
+KDF_MAX_ARGON2_WORK = 16 * 1024 * 1024 * 1024  # memory x iterations, in bytes
+KDF_MAX_ARGON2_LANES = 16
 BITWARDEN_ENCRYPTED = (
     "This is an encrypted Bitwarden export, which the Registry cannot open. In Bitwarden, export the vault "
     "again as '.json' (not '.json (Encrypted)'), import that, then delete the export."
@@ -294,9 +307,32 @@ def _keepass_totp(custom: Mapping[str, str], otp: str) -> str:
     return f"otpauth://totp/x?secret={seed.strip()}&period={period.strip()}&digits={digits.strip() or '6'}"
 
 
+def _kdf_within_bounds(data: bytes) -> bool:
+    """Whether the file's key derivation settings, read from its header alone, ask for bounded work."""
+    try:
+        header = KDBX.subcons[0].parse(data).value
+        dynamic = header.dynamic_header
+        if header.major_version == 3:
+            return 0 < int(dynamic.transform_rounds.data) <= KDF_MAX_AES_ROUNDS
+        settings = {key: item.value for key, item in dynamic.kdf_parameters.data.dict.items()}
+    except Exception:  # construct's errors: a damaged header (pykeepass says so when it opens it)
+        return True
+    if "R" in settings:
+        return 0 < int(settings["R"]) <= KDF_MAX_AES_ROUNDS
+    memory, iterations, lanes = int(settings.get("M", 0)), int(settings.get("I", 0)), int(settings.get("P", 0))
+    return (
+        0 < memory <= KDF_MAX_ARGON2_MEMORY
+        and iterations > 0
+        and memory * iterations <= KDF_MAX_ARGON2_WORK
+        and 0 < lanes <= KDF_MAX_ARGON2_LANES
+    )
+
+
 def _keepass(data: bytes, password: str | None) -> list[_Entry]:
     if not password:
         raise Unreadable("Enter the KeePass database's password.")
+    if not _kdf_within_bounds(data):
+        raise Unreadable(KEEPASS_TOO_COSTLY)
     try:
         database = PyKeePass(io.BytesIO(data), password=password)
     except Exception:  # pykeepass raises its own, construct's and zlib's errors: all mean "cannot open it"
