@@ -540,3 +540,45 @@ def test_imported_channels_count_as_gone_live_in_the_monthly_report(
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["channels"]["created"] == 2
+
+
+# --- an attacker's file and form (review13) ------------------------------------------------------
+
+
+def test_a_confirmation_naming_another_file_is_refused(
+    browser_as: Callable[..., Browser], connection: Connection, people: dict[str, User]
+) -> None:
+    """The file's name goes into each channel's history and audit event: it is the one the preview named,
+    not whatever the hidden field is changed to ("Imported from X row 2 by the Chief Executive")."""
+    comms = browser_as("comms")
+    page = text_of(upload(comms, inventory(people)))
+    before = (seq(connection), count(Channel))
+
+    forged = comms.post(
+        "/channels/import/confirm",
+        data={
+            "file": hidden(page, "file"),
+            "token": hidden(page, "token"),
+            "filename": "inventory.csv row 2 by Chief Executive; approved",
+        },
+    )
+
+    assert forged.status_code == 409
+    assert (seq(connection), count(Channel)) == before
+    assert confirm(comms, page).status_code == 302  # the preview's own name still confirms
+
+
+@pytest.mark.parametrize("cell", ["a" + " " * 150_000 + "a", "Jo" + " " * 150_000 + "Bloggs (editor"])
+def test_an_administrators_cell_cannot_make_the_parser_backtrack(cell: str) -> None:
+    """A name, spaces and no e-mail address in angle brackets: the pattern reads it in one pass (it took
+    time quadratic in the cell's length: a 2 MB file of such cells held a worker for many minutes)."""
+    assert importing._person(cell) is None
+
+
+def test_administrators_written_every_way_still_parse() -> None:
+    assert importing._person("Jo Bloggs <jo.bloggs@nhs.net> (editor)") == ("jo.bloggs@nhs.net", "editor")
+    assert importing._person("  Jo  Bloggs   <jo.bloggs@nhs.net>") == ("jo.bloggs@nhs.net", "")
+    assert importing._person("<jo.bloggs@nhs.net>") == ("jo.bloggs@nhs.net", "")
+    assert importing._person("jo.bloggs@nhs.net (owner)") == ("jo.bloggs@nhs.net", "owner")
+    assert importing._person("jo.bloggs@nhs.net") == ("jo.bloggs@nhs.net", "")
+    assert importing._person("Jo (x) <jo.bloggs@nhs.net>") is None
