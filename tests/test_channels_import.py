@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -582,3 +583,44 @@ def test_administrators_written_every_way_still_parse() -> None:
     assert importing._person("jo.bloggs@nhs.net (owner)") == ("jo.bloggs@nhs.net", "owner")
     assert importing._person("jo.bloggs@nhs.net") == ("jo.bloggs@nhs.net", "")
     assert importing._person("Jo (x) <jo.bloggs@nhs.net>") is None
+
+
+def hostile_workbook(dimension: str, last_cell: str) -> bytes:
+    """A small workbook whose sheet claims ``dimension`` and has one more cell, ``last_cell``: openpyxl
+    pads every row up to the claimed last column and every missing row up to the last one, so a few KB
+    claiming A1:XFD1048576 made it build 17 billion empty cells."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["URL", "Sponsor"])
+    sheet.append(["https://x.com/leedsmaternity", "someone@nhs.net"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    parts: dict[str, bytes] = {}
+    with zipfile.ZipFile(buffer) as archive:
+        for name in archive.namelist():
+            parts[name] = archive.read(name)
+    column = "".join(ch for ch in last_cell if ch.isalpha())
+    row_number = last_cell[len(column) :]
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>', xml)
+    cell = f'<row r="{row_number}"><c r="{last_cell}" t="inlineStr"><is><t>x.com/far</t></is></c></row>'
+    parts["xl/worksheets/sheet1.xml"] = xml.replace("</sheetData>", cell + "</sheetData>").encode()
+    return _zip(parts)
+
+
+def test_a_workbook_claiming_the_whole_sheet_is_read_as_far_as_an_import_goes() -> None:
+    table = importing.read(hostile_workbook("A1:XFD1048576", "A1048576"))
+
+    assert table.problems == [
+        f"The sheet goes past row {spreadsheets.XLSX_MAX_ROW:,}, the last an import reads (rows that are only "
+        "formatted count too): delete the rows below the accounts, or split the file."
+    ]
+
+
+def test_a_workbook_with_a_cell_in_its_last_column_is_read() -> None:
+    """Cells beyond the columns an import could name are not read (nor padded to)."""
+    table = importing.read(hostile_workbook("A1:XFD4", "XFD4"))
+
+    assert table.problems == []
+    assert [row.cells["url"] for row in table.rows] == ["https://x.com/leedsmaternity"]
