@@ -672,3 +672,20 @@ def test_usual_keepass_key_settings_still_open(app: Flask, site: dict[str, Chann
     """pykeepass's own (KeePassXC's: Argon2d, 64 MiB, 2 lanes) and KDBX 3's AES rounds are within bounds."""
     assert importing.plan(kdbx(tmp_path), "keepass", password=KEEPASS_PASSWORD).ok
     assert importing.plan(as_kdbx3(kdbx(tmp_path)), "keepass", password=KEEPASS_PASSWORD).ok
+
+
+@pytest.mark.parametrize("tampered", ["9" * 30, "9" * 5000, "\u00b2", "2147483648"])
+def test_a_tampered_channel_choice_is_a_plain_problem(
+    comms: Browser, connection: Connection, site: dict[str, Channel], tmp_path: Path, tampered: str
+) -> None:
+    """A choice that is no channel's number (too long for the database, or a digit that is not 0-9) is
+    "not a live channel", not a server error; nothing is stored."""
+    data = kdbx(tmp_path)
+    before = seq(connection)
+    preview = upload(comms, data, "keepass", KEEPASS_PASSWORD).get_data(as_text=True)
+
+    response = confirm(comms, preview, data, KEEPASS_PASSWORD, **{"entry-3": tampered, f"entry-{tampered}": "1"})
+
+    assert response.status_code == 422, response.get_data(as_text=True)[:2000]
+    assert "The channel chosen is not a live channel: choose another." in response.get_data(as_text=True)
+    assert versions(site["x"]) == {} and seq(connection) == before
