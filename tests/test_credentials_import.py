@@ -689,3 +689,11 @@ def test_a_tampered_channel_choice_is_a_plain_problem(
     assert response.status_code == 422, response.get_data(as_text=True)[:2000]
     assert "The channel chosen is not a live channel: choose another." in response.get_data(as_text=True)
     assert versions(site["x"]) == {} and seq(connection) == before
+
+
+def test_json_nested_too_deeply_is_a_plain_problem(app: Flask) -> None:
+    """Python's JSON reader gives up on deep nesting with a RecursionError, not a JSON error: a server error
+    on the page and a traceback on the command line, until caught."""
+    checked = importing.plan(b'{"items": ' + b"[" * 100_000, "bitwarden-json")
+
+    assert checked.problems == ["The file is not a Bitwarden export: its lists are nested too deeply."]

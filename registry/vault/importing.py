@@ -363,6 +363,8 @@ def _bitwarden(data: bytes) -> list[_Entry]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise Unreadable(f"The file is not JSON (line {exc.lineno}): export the vault again as '.json'.") from None
+    except RecursionError:  # what the reader raises for lists or objects nested thousands deep
+        raise Unreadable("The file is not a Bitwarden export: its lists are nested too deeply.") from None
     if not isinstance(document, dict):
         raise Unreadable("The file is not a Bitwarden export: it has no list of items.")
     if document.get("encrypted") is True:
