@@ -697,3 +697,12 @@ def test_json_nested_too_deeply_is_a_plain_problem(app: Flask) -> None:
     checked = importing.plan(b'{"items": ' + b"[" * 100_000, "bitwarden-json")
 
     assert checked.problems == ["The file is not a Bitwarden export: its lists are nested too deeply."]
+
+
+def test_an_entry_as_read_never_shows_its_values_in_its_repr(app: Flask) -> None:
+    """A repr reaches tracebacks with locals, debuggers and test reports: an entry read from the file keeps
+    its plaintext out of it, as a planned item does."""
+    entries = importing._csv(f"url,password,totp,notes\nhttps://x.com/a,{PASSWORD_A},{SEED},{NOTES}\n".encode())
+    checked = importing.plan(f"url,password\nhttps://x.com/a,{PASSWORD_A}\n".encode(), "csv")
+
+    assert_no_plaintext("an entry's repr", repr(entries) + repr(checked))

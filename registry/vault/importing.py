@@ -232,7 +232,7 @@ class _Entry:
     title: str
     urls: list[str]
     username_present: bool
-    secrets: list[tuple[CredentialKind, str]] = field(default_factory=list)
+    secrets: list[tuple[CredentialKind, str]] = field(default_factory=list, repr=False)
     problems: list[str] = field(default_factory=list)
 
 
