@@ -706,3 +706,19 @@ def test_an_entry_as_read_never_shows_its_values_in_its_repr(app: Flask) -> None
     checked = importing.plan(f"url,password\nhttps://x.com/a,{PASSWORD_A}\n".encode(), "csv")
 
     assert_no_plaintext("an entry's repr", repr(entries) + repr(checked))
+
+
+def test_another_team_members_preview_cannot_be_confirmed(
+    comms: Browser, browser_as: Callable[..., Browser], connection: Connection, site: dict[str, Channel], tmp_path: Path
+) -> None:
+    """The token names who saw the preview: a colleague (or anyone holding the page) cannot confirm it."""
+    data = kdbx(tmp_path)
+    preview = upload(comms, data, "keepass", KEEPASS_PASSWORD).get_data(as_text=True)
+    colleague = browser_as("comms")
+    before = seq(connection)
+
+    other = confirm(colleague, preview, data, KEEPASS_PASSWORD)
+
+    assert other.status_code == 400
+    assert "This confirmation is not the one the preview gave" in other.get_data(as_text=True)
+    assert versions(site["x"]) == {} and seq(connection) == before
