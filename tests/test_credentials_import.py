@@ -722,3 +722,19 @@ def test_another_team_members_preview_cannot_be_confirmed(
     assert other.status_code == 400
     assert "This confirmation is not the one the preview gave" in other.get_data(as_text=True)
     assert versions(site["x"]) == {} and seq(connection) == before
+
+
+def test_a_keepass_database_that_unpacks_to_too_much_is_refused(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeePass database's contents are gzip-compressed XML: 5 MB could unpack to 5 GB. It is unpacked only
+    up to a bound (lowered here, so that the test's database can be small)."""
+    monkeypatch.setattr(importing, "KDBX_MAX_UNPACKED", 256 * 1024)
+    data = keepass_bytes(tmp_path, [{"url": "x.com/NHSTrustImport", "password": PASSWORD_A, "notes": "z" * 400_000}])
+    assert len(data) < 64 * 1024
+
+    checked = importing.plan(data, "keepass", password=KEEPASS_PASSWORD)
+
+    assert checked.problems == [importing.KEEPASS_TOO_LARGE]
+    monkeypatch.undo()
+    assert importing.plan(data, "keepass", password=KEEPASS_PASSWORD).problems == []

@@ -35,6 +35,7 @@ import hmac
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,6 +44,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from pykeepass import PyKeePass
 from pykeepass.kdbx_parsing import KDBX
+from pykeepass.kdbx_parsing.common import Decompressed
 from sqlalchemy import or_, select
 
 from registry import db
@@ -73,6 +75,13 @@ KDF_MAX_AES_ROUNDS = 10_000_000
 KDF_MAX_ARGON2_MEMORY = 1024 * 1024 * 1024  # bytes
 KDF_MAX_ARGON2_WORK = 16 * 1024 * 1024 * 1024  # memory x iterations, in bytes
 KDF_MAX_ARGON2_LANES = 16
+KEEPASS_TOO_LARGE = (
+    "The KeePass database unpacks to more than an import takes. Move the entries to import into a smaller "
+    "database (without attachments), and import that."
+)
+#: The most a KeePass database's compressed contents may unpack to: its XML is gzip-compressed, and 5 MB
+#: could unpack to 5 GB in the server's memory.
+KDBX_MAX_UNPACKED = 64 * 1024 * 1024
 BITWARDEN_ENCRYPTED = (
     "This is an encrypted Bitwarden export, which the Registry cannot open. In Bitwarden, export the vault "
     "again as '.json' (not '.json (Encrypted)'), import that, then delete the export."
@@ -307,6 +316,26 @@ def _keepass_totp(custom: Mapping[str, str], otp: str) -> str:
     return f"otpauth://totp/x?secret={seed.strip()}&period={period.strip()}&digits={digits.strip() or '6'}"
 
 
+class _Unpacked(Exception):
+    """A KeePass database's contents unpack to more than :data:`KDBX_MAX_UNPACKED`."""
+
+
+def _bounded_unpack(self: Decompressed, data: bytes, con: object, path: object) -> bytes:
+    """pykeepass's gunzip of a database's contents (``zlib.decompress``, unbounded), up to a bound."""
+    inflater = zlib.decompressobj(16 + 15)
+    unpacked = inflater.decompress(data, KDBX_MAX_UNPACKED)
+    if inflater.unconsumed_tail or (len(unpacked) == KDBX_MAX_UNPACKED and not inflater.eof):
+        raise _Unpacked()
+    if not inflater.eof:
+        raise zlib.error("the compressed contents end early")  # as zlib.decompress says of them
+    return unpacked
+
+
+# pykeepass has no setting for this: its one reader of compressed contents is replaced, for every database
+# this process opens (it only ever opens the ones imported). Writing (tests) is unchanged.
+Decompressed._decode = _bounded_unpack
+
+
 def _kdf_within_bounds(data: bytes) -> bool:
     """Whether the file's key derivation settings, read from its header alone, ask for bounded work."""
     try:
@@ -335,6 +364,8 @@ def _keepass(data: bytes, password: str | None) -> list[_Entry]:
         raise Unreadable(KEEPASS_TOO_COSTLY)
     try:
         database = PyKeePass(io.BytesIO(data), password=password)
+    except _Unpacked:
+        raise Unreadable(KEEPASS_TOO_LARGE) from None
     except Exception:  # pykeepass raises its own, construct's and zlib's errors: all mean "cannot open it"
         raise Unreadable(KEEPASS_UNREADABLE) from None
     binned: set[object] = set()
