@@ -738,3 +738,32 @@ def test_a_keepass_database_that_unpacks_to_too_much_is_refused(
     assert checked.problems == [importing.KEEPASS_TOO_LARGE]
     monkeypatch.undo()
     assert importing.plan(data, "keepass", password=KEEPASS_PASSWORD).problems == []
+
+
+def test_an_old_export_cannot_put_back_a_value_the_vault_replaced(
+    app: Flask, connection: Connection, site: dict[str, Channel], make_user: Callable[..., User]
+) -> None:
+    """A value the vault held before (an old export, made before a leaver's password was rotated) would be
+    stored as a "new version", undoing the rotation and clearing its rotation-required mark. It is a
+    problem by entry instead, and nothing is stored."""
+    comms = make_user("comms")
+    custody.store(site["x"], "password", PASSWORD_A, "Taking custody.", comms)
+    custody.store(site["x"], "password", PASSWORD_B, "Rotated after a leaver.", comms)
+    db.session().commit()
+    before = seq(connection)
+
+    checked = importing.plan(f"url,password\nhttps://x.com/NHSTrustImport,{PASSWORD_A}\n".encode(), "csv")
+
+    assert not checked.ok
+    assert checked.entries[0].problems == [
+        f"{site['x'].reference}'s password was this value before (version 1, since replaced): this looks like an "
+        "old export. Leave the entry out, or store the value on the channel's page if it really is current."
+    ]
+    assert_no_plaintext("the report", "\n".join(importing.report_lines(checked)))
+    with pytest.raises(importing.Refused):
+        importing.apply(
+            f"url,password\nhttps://x.com/NHSTrustImport,{PASSWORD_A}\n".encode(), "csv", actor=comms, source="page"
+        )
+    db.session().rollback()
+    assert versions(site["x"]) == {"password": 2} and opened(site["x"], "password") == PASSWORD_B
+    assert seq(connection) == before

@@ -613,6 +613,7 @@ def _compare(checked: Plan) -> None:
     current: dict[tuple[int, str], CredentialVersion] = custody.current_versions(
         entry.channel.id for entry in matched if entry.channel is not None
     )
+    replaced = custody.earlier_versions(entry.channel.id for entry in matched if entry.channel is not None)
     earlier: dict[tuple[int, str], tuple[int, str]] = {}
     word = checked.format.entry_word
     for entry in matched:
@@ -635,9 +636,21 @@ def _compare(checked: Plan) -> None:
                 item.state = ItemState.NEW
             elif custody.is_current_value(held, item.value):
                 item.state = ItemState.UNCHANGED
+            elif (old := _replaced_by(replaced.get(slot, []), item.value)) is not None:
+                # An old export would undo a rotation (and clear its rotation-required mark) as a "new version".
+                entry.problems.append(
+                    f"{entry.channel.reference}'s {item.kind.label.lower()} was this value before (version "
+                    f"{old.version}, since replaced): this looks like an old export. Leave the entry out, or store "
+                    "the value on the channel's page if it really is current."
+                )
             else:
                 item.state = ItemState.NEW_VERSION
         entry.outcome = Outcome.STORE if entry.to_store else Outcome.UNCHANGED
+
+
+def _replaced_by(versions: Iterable[CredentialVersion], value: str) -> CredentialVersion | None:
+    """The replaced version that held ``value`` (each opened in memory and compared in constant time)."""
+    return next((version for version in versions if custody.is_current_value(version, value)), None)
 
 
 class Refused(Conflict):
