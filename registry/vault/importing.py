@@ -348,7 +348,9 @@ def _kdf_within_bounds(data: bytes) -> bool:
         return True
     if "R" in settings:
         return 0 < int(settings["R"]) <= KDF_MAX_AES_ROUNDS
-    memory, iterations, lanes = int(settings.get("M", 0)), int(settings.get("I", 0)), int(settings.get("P", 0))
+    if not {"M", "I", "P"} <= settings.keys():
+        return True  # no key derivation pykeepass knows: it cannot open the file (and says so)
+    memory, iterations, lanes = int(settings["M"]), int(settings["I"]), int(settings["P"])
     return (
         0 < memory <= KDF_MAX_ARGON2_MEMORY
         and iterations > 0
