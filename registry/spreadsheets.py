@@ -25,6 +25,11 @@ MAX_ROWS = 20_000
 CELL_ECHO_MAX = 80
 #: What an XLSX file may unpack to: its parts are compressed XML, and a small file can hold a lot.
 XLSX_MAX_UNPACKED = 64 * 1024 * 1024
+#: How far down and across a sheet is read. openpyxl pads each row to the sheet's claimed last column
+#: and fills every missing row up to its claimed (or actual) last row; a few KB claiming A1:XFD1048576
+#: would be 17 billion empty cells. An import names a dozen columns and takes 20,000 rows.
+XLSX_MAX_COLUMNS = 64
+XLSX_MAX_ROW = 5 * MAX_ROWS
 
 _NOT_UTF8 = (
     "The file is not UTF-8 text. In Excel, choose File, Save as, 'CSV UTF-8 (Comma delimited)', and import that."
@@ -287,6 +292,20 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _bounded(rows: Iterable[Sequence[object]]) -> Iterable[list[str]]:
+    """The sheet's rows as text, to :data:`XLSX_MAX_ROW`; :class:`Invalid` when the sheet goes further
+    (``rows`` stops at the row after it, which it gives only when the sheet has a row there or beyond)."""
+    for number, row in enumerate(rows, start=1):
+        if number > XLSX_MAX_ROW:
+            raise Invalid(
+                {
+                    "file": f"The sheet goes past row {XLSX_MAX_ROW:,}, the last an import reads (rows that are "
+                    "only formatted count too): delete the rows below the accounts, or split the file."
+                }
+            )
+        yield [_cell_text(value) for value in row]
+
+
 def read_xlsx(data: bytes, layout: Layout) -> Table:
     """The first sheet of an Excel workbook, or :class:`Invalid` (``file``) when it is not one we read:
     old ``.xls`` files, workbooks with macros, and anything else that is not a plain ``.xlsx``."""
@@ -316,9 +335,11 @@ def read_xlsx(data: bytes, layout: Layout) -> Table:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             sheet = workbook.worksheets[0]
-            lines = ([_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True))
-            return rows_of(lines, layout)
+            found = sheet.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS, max_row=XLSX_MAX_ROW + 1)
+            return rows_of(_bounded(found), layout)
         finally:
             workbook.close()
+    except Invalid:
+        raise
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, OSError):
         raise Invalid({"file": "The workbook could not be read. " + _SAVE_AS}) from None

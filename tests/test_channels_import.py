@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -540,3 +541,86 @@ def test_imported_channels_count_as_gone_live_in_the_monthly_report(
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["channels"]["created"] == 2
+
+
+# --- an attacker's file and form (review13) ------------------------------------------------------
+
+
+def test_a_confirmation_naming_another_file_is_refused(
+    browser_as: Callable[..., Browser], connection: Connection, people: dict[str, User]
+) -> None:
+    """The file's name goes into each channel's history and audit event: it is the one the preview named,
+    not whatever the hidden field is changed to ("Imported from X row 2 by the Chief Executive")."""
+    comms = browser_as("comms")
+    page = text_of(upload(comms, inventory(people)))
+    before = (seq(connection), count(Channel))
+
+    forged = comms.post(
+        "/channels/import/confirm",
+        data={
+            "file": hidden(page, "file"),
+            "token": hidden(page, "token"),
+            "filename": "inventory.csv row 2 by Chief Executive; approved",
+        },
+    )
+
+    assert forged.status_code == 409
+    assert (seq(connection), count(Channel)) == before
+    assert confirm(comms, page).status_code == 302  # the preview's own name still confirms
+
+
+@pytest.mark.parametrize("cell", ["a" + " " * 150_000 + "a", "Jo" + " " * 150_000 + "Bloggs (editor"])
+def test_an_administrators_cell_cannot_make_the_parser_backtrack(cell: str) -> None:
+    """A name, spaces and no e-mail address in angle brackets: the pattern reads it in one pass (it took
+    time quadratic in the cell's length: a 2 MB file of such cells held a worker for many minutes)."""
+    assert importing._person(cell) is None
+
+
+def test_administrators_written_every_way_still_parse() -> None:
+    assert importing._person("Jo Bloggs <jo.bloggs@nhs.net> (editor)") == ("jo.bloggs@nhs.net", "editor")
+    assert importing._person("  Jo  Bloggs   <jo.bloggs@nhs.net>") == ("jo.bloggs@nhs.net", "")
+    assert importing._person("<jo.bloggs@nhs.net>") == ("jo.bloggs@nhs.net", "")
+    assert importing._person("jo.bloggs@nhs.net (owner)") == ("jo.bloggs@nhs.net", "owner")
+    assert importing._person("jo.bloggs@nhs.net") == ("jo.bloggs@nhs.net", "")
+    assert importing._person("Jo (x) <jo.bloggs@nhs.net>") is None
+
+
+def hostile_workbook(dimension: str, last_cell: str) -> bytes:
+    """A small workbook whose sheet claims ``dimension`` and has one more cell, ``last_cell``: openpyxl
+    pads every row up to the claimed last column and every missing row up to the last one, so a few KB
+    claiming A1:XFD1048576 made it build 17 billion empty cells."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["URL", "Sponsor"])
+    sheet.append(["https://x.com/leedsmaternity", "someone@nhs.net"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    parts: dict[str, bytes] = {}
+    with zipfile.ZipFile(buffer) as archive:
+        for name in archive.namelist():
+            parts[name] = archive.read(name)
+    column = "".join(ch for ch in last_cell if ch.isalpha())
+    row_number = last_cell[len(column) :]
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>', xml)
+    cell = f'<row r="{row_number}"><c r="{last_cell}" t="inlineStr"><is><t>x.com/far</t></is></c></row>'
+    parts["xl/worksheets/sheet1.xml"] = xml.replace("</sheetData>", cell + "</sheetData>").encode()
+    return _zip(parts)
+
+
+def test_a_workbook_claiming_the_whole_sheet_is_read_as_far_as_an_import_goes() -> None:
+    table = importing.read(hostile_workbook("A1:XFD1048576", "A1048576"))
+
+    assert table.problems == [
+        f"The sheet goes past row {spreadsheets.XLSX_MAX_ROW:,}, the last an import reads (rows that are only "
+        "formatted count too): delete the rows below the accounts, or split the file."
+    ]
+
+
+def test_a_workbook_with_a_cell_in_its_last_column_is_read() -> None:
+    """Cells beyond the columns an import could name are not read (nor padded to)."""
+    table = importing.read(hostile_workbook("A1:XFD4", "XFD4"))
+
+    assert table.problems == []
+    assert [row.cells["url"] for row in table.rows] == ["https://x.com/leedsmaternity"]

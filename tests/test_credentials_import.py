@@ -621,3 +621,149 @@ def test_entries_left_out_cannot_stop_the_import_and_the_recycle_bin_is_left_out
     assert checked.entries[1].outcome is importing.Outcome.UNMATCHED
     assert "Two-factor (TOTP) seed: Its two-factor setting is a Steam code" in "; ".join(checked.entries[1].notes)
     assert checked.secrets_to_store == 1
+
+
+# --- an attacker's file (review13) ---------------------------------------------------------------
+
+
+def with_header_value(data: bytes, marker: bytes, width: int, value: int) -> bytes:
+    """``data`` with the header value after ``marker`` (a KDF setting) replaced, as a hostile file would
+    have it: the header's own checks need the key, so the KDF would run before any of them."""
+    at = data.index(marker) + len(marker)
+    return data[:at] + value.to_bytes(width, "little") + data[at + width :]
+
+
+ARGON2_MEMORY = b"\x01\x00\x00\x00M\x08\x00\x00\x00"
+ARGON2_ITERATIONS = b"\x01\x00\x00\x00I\x08\x00\x00\x00"
+ARGON2_LANES = b"\x01\x00\x00\x00P\x04\x00\x00\x00"
+
+
+@pytest.mark.parametrize(
+    ("marker", "width", "value"),
+    [
+        (ARGON2_MEMORY, 8, 2**40),  # a terabyte of memory asked for
+        (ARGON2_ITERATIONS, 8, 2**32 - 1),  # hours of work on one core
+        (ARGON2_LANES, 4, 2**24 - 1),  # millions of threads
+    ],
+)
+def test_a_keepass_file_asking_for_unbounded_key_work_is_refused_before_it_is_done(
+    app: Flask, tmp_path: Path, marker: bytes, width: int, value: int
+) -> None:
+    """The key derivation's cost is the file's to set and runs before the password is checked: a tiny
+    file could pin a worker for hours or exhaust its memory. It is refused from the header alone."""
+    hostile = with_header_value(kdbx(tmp_path), marker, width, value)
+
+    checked = importing.plan(hostile, "keepass", password=KEEPASS_PASSWORD)
+
+    assert not checked.ok and not checked.entries
+    assert checked.problems == [importing.KEEPASS_TOO_COSTLY]
+
+
+def test_a_kdbx3_file_with_unbounded_aes_rounds_is_refused_before_they_run(app: Flask, tmp_path: Path) -> None:
+    data = as_kdbx3(kdbx(tmp_path))
+    hostile = with_header_value(data, b"\x06\x08\x00", 8, 2**63)
+
+    checked = importing.plan(hostile, "keepass", password=KEEPASS_PASSWORD)
+
+    assert checked.problems == [importing.KEEPASS_TOO_COSTLY]
+
+
+def test_usual_keepass_key_settings_still_open(app: Flask, site: dict[str, Channel], tmp_path: Path) -> None:
+    """pykeepass's own (KeePassXC's: Argon2d, 64 MiB, 2 lanes) and KDBX 3's AES rounds are within bounds."""
+    assert importing.plan(kdbx(tmp_path), "keepass", password=KEEPASS_PASSWORD).ok
+    assert importing.plan(as_kdbx3(kdbx(tmp_path)), "keepass", password=KEEPASS_PASSWORD).ok
+
+
+@pytest.mark.parametrize("tampered", ["9" * 30, "9" * 5000, "\u00b2", "2147483648"])
+def test_a_tampered_channel_choice_is_a_plain_problem(
+    comms: Browser, connection: Connection, site: dict[str, Channel], tmp_path: Path, tampered: str
+) -> None:
+    """A choice that is no channel's number (too long for the database, or a digit that is not 0-9) is
+    "not a live channel", not a server error; nothing is stored."""
+    data = kdbx(tmp_path)
+    before = seq(connection)
+    preview = upload(comms, data, "keepass", KEEPASS_PASSWORD).get_data(as_text=True)
+
+    response = confirm(comms, preview, data, KEEPASS_PASSWORD, **{"entry-3": tampered, f"entry-{tampered}": "1"})
+
+    assert response.status_code == 422, response.get_data(as_text=True)[:2000]
+    assert "The channel chosen is not a live channel: choose another." in response.get_data(as_text=True)
+    assert versions(site["x"]) == {} and seq(connection) == before
+
+
+def test_json_nested_too_deeply_is_a_plain_problem(app: Flask) -> None:
+    """Python's JSON reader gives up on deep nesting with a RecursionError, not a JSON error: a server error
+    on the page and a traceback on the command line, until caught."""
+    checked = importing.plan(b'{"items": ' + b"[" * 100_000, "bitwarden-json")
+
+    assert checked.problems == ["The file is not a Bitwarden export: its lists are nested too deeply."]
+
+
+def test_an_entry_as_read_never_shows_its_values_in_its_repr(app: Flask) -> None:
+    """A repr reaches tracebacks with locals, debuggers and test reports: an entry read from the file keeps
+    its plaintext out of it, as a planned item does."""
+    entries = importing._csv(f"url,password,totp,notes\nhttps://x.com/a,{PASSWORD_A},{SEED},{NOTES}\n".encode())
+    checked = importing.plan(f"url,password\nhttps://x.com/a,{PASSWORD_A}\n".encode(), "csv")
+
+    assert_no_plaintext("an entry's repr", repr(entries) + repr(checked))
+
+
+def test_another_team_members_preview_cannot_be_confirmed(
+    comms: Browser, browser_as: Callable[..., Browser], connection: Connection, site: dict[str, Channel], tmp_path: Path
+) -> None:
+    """The token names who saw the preview: a colleague (or anyone holding the page) cannot confirm it."""
+    data = kdbx(tmp_path)
+    preview = upload(comms, data, "keepass", KEEPASS_PASSWORD).get_data(as_text=True)
+    colleague = browser_as("comms")
+    before = seq(connection)
+
+    other = confirm(colleague, preview, data, KEEPASS_PASSWORD)
+
+    assert other.status_code == 400
+    assert "This confirmation is not the one the preview gave" in other.get_data(as_text=True)
+    assert versions(site["x"]) == {} and seq(connection) == before
+
+
+def test_a_keepass_database_that_unpacks_to_too_much_is_refused(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeePass database's contents are gzip-compressed XML: 5 MB could unpack to 5 GB. It is unpacked only
+    up to a bound (lowered here, so that the test's database can be small)."""
+    monkeypatch.setattr(importing, "KDBX_MAX_UNPACKED", 256 * 1024)
+    data = keepass_bytes(tmp_path, [{"url": "x.com/NHSTrustImport", "password": PASSWORD_A, "notes": "z" * 400_000}])
+    assert len(data) < 64 * 1024
+
+    checked = importing.plan(data, "keepass", password=KEEPASS_PASSWORD)
+
+    assert checked.problems == [importing.KEEPASS_TOO_LARGE]
+    monkeypatch.undo()
+    assert importing.plan(data, "keepass", password=KEEPASS_PASSWORD).problems == []
+
+
+def test_an_old_export_cannot_put_back_a_value_the_vault_replaced(
+    app: Flask, connection: Connection, site: dict[str, Channel], make_user: Callable[..., User]
+) -> None:
+    """A value the vault held before (an old export, made before a leaver's password was rotated) would be
+    stored as a "new version", undoing the rotation and clearing its rotation-required mark. It is a
+    problem by entry instead, and nothing is stored."""
+    comms = make_user("comms")
+    custody.store(site["x"], "password", PASSWORD_A, "Taking custody.", comms)
+    custody.store(site["x"], "password", PASSWORD_B, "Rotated after a leaver.", comms)
+    db.session().commit()
+    before = seq(connection)
+
+    checked = importing.plan(f"url,password\nhttps://x.com/NHSTrustImport,{PASSWORD_A}\n".encode(), "csv")
+
+    assert not checked.ok
+    assert checked.entries[0].problems == [
+        f"{site['x'].reference}'s password was this value before (version 1, since replaced): this looks like an "
+        "old export. Leave the entry out, or store the value on the channel's page if it really is current."
+    ]
+    assert_no_plaintext("the report", "\n".join(importing.report_lines(checked)))
+    with pytest.raises(importing.Refused):
+        importing.apply(
+            f"url,password\nhttps://x.com/NHSTrustImport,{PASSWORD_A}\n".encode(), "csv", actor=comms, source="page"
+        )
+    db.session().rollback()
+    assert versions(site["x"]) == {"password": 2} and opened(site["x"], "password") == PASSWORD_B
+    assert seq(connection) == before

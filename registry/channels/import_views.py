@@ -27,10 +27,16 @@ REQUEST_LIMIT = previews.request_limit(importing.MAX_BYTES)
 SIGNER = previews.PreviewSigner("registry.channels-import")
 
 
+def _bound(checked: importing.Plan, filename: str) -> str:
+    """What the token binds: what the import would do, and the file's name (it goes into each channel's
+    history and audit event, so the hidden field cannot be changed to say something else)."""
+    return f"{checked.fingerprint()}|{filename}"
+
+
 def _preview(checked: importing.Plan, data: bytes, *, filename: str, status: int | None = None) -> ResponseReturnValue:
     confirm = InventoryConfirmForm(formdata=None)
     confirm.file.data = previews.encoded(data)
-    confirm.token.data = SIGNER.token(data, checked.fingerprint(), signed_in())
+    confirm.token.data = SIGNER.token(data, _bound(checked, filename), signed_in())
     confirm.filename.data = filename
     return render_template(
         TEMPLATE,
@@ -73,9 +79,10 @@ def confirm_import() -> ResponseReturnValue:
             "upload the file again."
         )
         return render_template(TEMPLATE, upload=upload, checked=None), 400
-    filename = importing.echo(clean(form.filename.data)) or "the file"
+    named = form.filename.data or ""
+    filename = importing.echo(clean(named)) or "the file"
     checked = importing.plan(carried.data)
-    if carried.fingerprint != checked.fingerprint() or not checked.ok:
+    if carried.fingerprint != _bound(checked, named) or not checked.ok:
         flash("Something changed since your preview (someone may have added a channel): check the new preview.")
         return _preview(checked, carried.data, filename=filename, status=409)
     try:

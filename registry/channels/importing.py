@@ -98,7 +98,9 @@ FIELD_NAMES = {
 }
 _YES = frozenset({"", "yes", "y", "true", "1", "official"})
 _NO = frozenset({"no", "n", "false", "0", "unofficial", "not official"})
-_ENTRY = re.compile(r"^(?:(?P<name>[^<>()]*?)\s*<(?P<angle>[^<>]+)>|(?P<bare>[^\s<>()]+))\s*(?:\((?P<role>[^()]*)\))?$")
+#: "Name <email> (role)", "email (role)" or "email". The name runs up to the "<" with its spaces (not a lazy
+#: name then spaces, which backtracks in time quadratic in the cell's length when there is no "<").
+_ENTRY = re.compile(r"^(?:(?P<name>[^<>()]*)<(?P<angle>[^<>]+)>|(?P<bare>[^\s<>()]+))\s*(?:\((?P<role>[^()]*)\))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+)?$")
 _UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 DEFAULT_PLATFORM_ROLE = PlatformRole.ADMIN

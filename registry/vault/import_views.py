@@ -67,13 +67,28 @@ def _live_channels() -> list[Channel]:
     return list(db.session().execute(statement).scalars())
 
 
+#: The largest number an entry or a channel can have (the database's integer); longer text is no number.
+_LARGEST = 2**31 - 1
+
+
+def _number(text: str) -> int | None:
+    """``text`` as an entry's or a channel's number: ASCII digits only ("²" is a digit to Python), and
+    none too large for the database (or for ``int``, which refuses over 4,300 digits)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > _LARGEST:
+        return None
+    return int(text)
+
+
 def _choices() -> dict[int, int]:
-    """The channel chosen for each entry on the preview (``entry-N``: a channel id; empty: left out)."""
+    """The channel chosen for each entry on the preview (``entry-N``: a channel id; empty: left out). A
+    choice that is no channel's number is kept as 0, which no channel has: "not a live channel"."""
     chosen: dict[int, int] = {}
     for name, value in request.form.items():
-        number = name.removeprefix("entry-")
-        if name.startswith("entry-") and number.isdigit() and value.isdigit():
-            chosen[int(number)] = int(value)
+        if not name.startswith("entry-") or not value:
+            continue
+        number = _number(name.removeprefix("entry-"))
+        if number is not None:
+            chosen[number] = _number(value) or 0
     return chosen
 
 

@@ -35,6 +35,7 @@ import hmac
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -42,6 +43,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pykeepass import PyKeePass
+from pykeepass.kdbx_parsing import KDBX
+from pykeepass.kdbx_parsing.common import Decompressed
 from sqlalchemy import or_, select
 
 from registry import db
@@ -60,6 +63,25 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ENTRIES = 5_000
 
 KEEPASS_UNREADABLE = "The KeePass password is wrong, or the file is damaged."
+KEEPASS_TOO_COSTLY = (
+    "The KeePass database's key settings ask for more work to open it than an import allows. In KeePass, "
+    "Database settings, Security: lower the key derivation's memory, iterations or rounds, save a copy, and "
+    "import that."
+)
+#: The most key-derivation work a KeePass file may ask of the server (the file sets it, and it is done
+#: before the password can be checked): well above KeePass's and KeePassXC's defaults (Argon2 at 64 MiB,
+#: a few iterations and 2 lanes; AES-KDF at 60,000 rounds), far below a worker pinned for hours.
+KDF_MAX_AES_ROUNDS = 10_000_000
+KDF_MAX_ARGON2_MEMORY = 1024 * 1024 * 1024  # bytes
+KDF_MAX_ARGON2_WORK = 16 * 1024 * 1024 * 1024  # memory x iterations, in bytes
+KDF_MAX_ARGON2_LANES = 16
+KEEPASS_TOO_LARGE = (
+    "The KeePass database unpacks to more than an import takes. Move the entries to import into a smaller "
+    "database (without attachments), and import that."
+)
+#: The most a KeePass database's compressed contents may unpack to: its XML is gzip-compressed, and 5 MB
+#: could unpack to 5 GB in the server's memory.
+KDBX_MAX_UNPACKED = 64 * 1024 * 1024
 BITWARDEN_ENCRYPTED = (
     "This is an encrypted Bitwarden export, which the Registry cannot open. In Bitwarden, export the vault "
     "again as '.json' (not '.json (Encrypted)'), import that, then delete the export."
@@ -219,7 +241,7 @@ class _Entry:
     title: str
     urls: list[str]
     username_present: bool
-    secrets: list[tuple[CredentialKind, str]] = field(default_factory=list)
+    secrets: list[tuple[CredentialKind, str]] = field(default_factory=list, repr=False)
     problems: list[str] = field(default_factory=list)
 
 
@@ -294,11 +316,58 @@ def _keepass_totp(custom: Mapping[str, str], otp: str) -> str:
     return f"otpauth://totp/x?secret={seed.strip()}&period={period.strip()}&digits={digits.strip() or '6'}"
 
 
+class _Unpacked(Exception):
+    """A KeePass database's contents unpack to more than :data:`KDBX_MAX_UNPACKED`."""
+
+
+def _bounded_unpack(self: Decompressed, data: bytes, con: object, path: object) -> bytes:
+    """pykeepass's gunzip of a database's contents (``zlib.decompress``, unbounded), up to a bound."""
+    inflater = zlib.decompressobj(16 + 15)
+    unpacked = inflater.decompress(data, KDBX_MAX_UNPACKED)
+    if inflater.unconsumed_tail or (len(unpacked) == KDBX_MAX_UNPACKED and not inflater.eof):
+        raise _Unpacked()
+    if not inflater.eof:
+        raise zlib.error("the compressed contents end early")  # as zlib.decompress says of them
+    return unpacked
+
+
+# pykeepass has no setting for this: its one reader of compressed contents is replaced, for every database
+# this process opens (it only ever opens the ones imported). Writing (tests) is unchanged.
+Decompressed._decode = _bounded_unpack
+
+
+def _kdf_within_bounds(data: bytes) -> bool:
+    """Whether the file's key derivation settings, read from its header alone, ask for bounded work."""
+    try:
+        header = KDBX.subcons[0].parse(data).value
+        dynamic = header.dynamic_header
+        if header.major_version == 3:
+            return 0 < int(dynamic.transform_rounds.data) <= KDF_MAX_AES_ROUNDS
+        settings = {key: item.value for key, item in dynamic.kdf_parameters.data.dict.items()}
+    except Exception:  # construct's errors: a damaged header (pykeepass says so when it opens it)
+        return True
+    if "R" in settings:
+        return 0 < int(settings["R"]) <= KDF_MAX_AES_ROUNDS
+    if not {"M", "I", "P"} <= settings.keys():
+        return True  # no key derivation pykeepass knows: it cannot open the file (and says so)
+    memory, iterations, lanes = int(settings["M"]), int(settings["I"]), int(settings["P"])
+    return (
+        0 < memory <= KDF_MAX_ARGON2_MEMORY
+        and iterations > 0
+        and memory * iterations <= KDF_MAX_ARGON2_WORK
+        and 0 < lanes <= KDF_MAX_ARGON2_LANES
+    )
+
+
 def _keepass(data: bytes, password: str | None) -> list[_Entry]:
     if not password:
         raise Unreadable("Enter the KeePass database's password.")
+    if not _kdf_within_bounds(data):
+        raise Unreadable(KEEPASS_TOO_COSTLY)
     try:
         database = PyKeePass(io.BytesIO(data), password=password)
+    except _Unpacked:
+        raise Unreadable(KEEPASS_TOO_LARGE) from None
     except Exception:  # pykeepass raises its own, construct's and zlib's errors: all mean "cannot open it"
         raise Unreadable(KEEPASS_UNREADABLE) from None
     binned: set[object] = set()
@@ -327,6 +396,8 @@ def _bitwarden(data: bytes) -> list[_Entry]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise Unreadable(f"The file is not JSON (line {exc.lineno}): export the vault again as '.json'.") from None
+    except RecursionError:  # what the reader raises for lists or objects nested thousands deep
+        raise Unreadable("The file is not a Bitwarden export: its lists are nested too deeply.") from None
     if not isinstance(document, dict):
         raise Unreadable("The file is not a Bitwarden export: it has no list of items.")
     if document.get("encrypted") is True:
@@ -544,6 +615,7 @@ def _compare(checked: Plan) -> None:
     current: dict[tuple[int, str], CredentialVersion] = custody.current_versions(
         entry.channel.id for entry in matched if entry.channel is not None
     )
+    replaced = custody.earlier_versions(entry.channel.id for entry in matched if entry.channel is not None)
     earlier: dict[tuple[int, str], tuple[int, str]] = {}
     word = checked.format.entry_word
     for entry in matched:
@@ -566,9 +638,21 @@ def _compare(checked: Plan) -> None:
                 item.state = ItemState.NEW
             elif custody.is_current_value(held, item.value):
                 item.state = ItemState.UNCHANGED
+            elif (old := _replaced_by(replaced.get(slot, []), item.value)) is not None:
+                # An old export would undo a rotation (and clear its rotation-required mark) as a "new version".
+                entry.problems.append(
+                    f"{entry.channel.reference}'s {item.kind.label.lower()} was this value before (version "
+                    f"{old.version}, since replaced): this looks like an old export. Leave the entry out, or store "
+                    "the value on the channel's page if it really is current."
+                )
             else:
                 item.state = ItemState.NEW_VERSION
         entry.outcome = Outcome.STORE if entry.to_store else Outcome.UNCHANGED
+
+
+def _replaced_by(versions: Iterable[CredentialVersion], value: str) -> CredentialVersion | None:
+    """The replaced version that held ``value`` (each opened in memory and compared in constant time)."""
+    return next((version for version in versions if custody.is_current_value(version, value)), None)
 
 
 class Refused(Conflict):

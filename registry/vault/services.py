@@ -280,6 +280,24 @@ def current_versions(channel_ids: Iterable[int]) -> dict[tuple[int, str], Creden
     }
 
 
+def earlier_versions(channel_ids: Iterable[int]) -> dict[tuple[int, str], list[CredentialVersion]]:
+    """Every replaced (not current) version of these channels' secrets, newest first, by (channel id, kind):
+    one statement. An import checks against them that it is not putting back a value the vault replaced."""
+    ids = sorted(set(channel_ids))
+    if not ids:
+        return {}
+    statement = (
+        select(CredentialVersion)
+        .join(Credential, Credential.id == CredentialVersion.credential_id)
+        .where(Credential.channel_id.in_(ids), CredentialVersion.version < Credential.current_version)
+        .order_by(CredentialVersion.credential_id, CredentialVersion.version.desc())
+    )
+    found: dict[tuple[int, str], list[CredentialVersion]] = {}
+    for entry in db.session().execute(statement).unique().scalars():
+        found.setdefault((entry.credential.channel_id, entry.credential.kind), []).append(entry)
+    return found
+
+
 def is_current_value(entry: CredentialVersion, value: str) -> bool:
     """Whether ``value`` (as :func:`checked_value` gives it) is the value sealed in ``entry``: opened in
     memory and compared in constant time, so an import can tell a secret it already holds without a
