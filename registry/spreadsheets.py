@@ -51,22 +51,22 @@ def size_text(count: int) -> str:
     return f"{count / 1024 / 1024:.1f} MB" if count >= 1024 * 1024 else f"{max(1, round(count / 1024))} KB"
 
 
-def check_size(data: bytes, *, noun: str) -> None:
-    """:class:`Invalid` (``file``) when ``data`` is too big or empty."""
-    if len(data) > MAX_BYTES:
+def check_size(data: bytes, *, noun: str, limit: int = MAX_BYTES, rows: int = MAX_ROWS) -> None:
+    """:class:`Invalid` (``file``) when ``data`` is over ``limit`` bytes (about ``rows`` rows) or empty."""
+    if len(data) > limit:
         raise Invalid(
             {
-                "file": f"The file is {size_text(len(data))}: the most one import takes is {size_text(MAX_BYTES)} "
-                f"(about {MAX_ROWS:,} {noun}). Split it into smaller files."
+                "file": f"The file is {size_text(len(data))}: the most one import takes is {size_text(limit)} "
+                f"(about {rows:,} {noun}). Split it into smaller files."
             }
         )
     if not data.strip():
         raise Invalid({"file": "The file is empty."})
 
 
-def decode(data: bytes, *, noun: str = "people") -> str:
-    """The file's text, or :class:`Invalid` (``file``) saying why it cannot be read."""
-    check_size(data, noun=noun)
+def decode(data: bytes, *, noun: str = "people", limit: int = MAX_BYTES, rows: int = MAX_ROWS) -> str:
+    """The file's text, or :class:`Invalid` (``file``) saying why it cannot be read (see :func:`check_size`)."""
+    check_size(data, noun=noun, limit=limit, rows=rows)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise Invalid({"file": _NOT_UTF8 + " It is UTF-16 (Excel's 'Unicode text')."})
     try:

@@ -767,3 +767,60 @@ def test_an_old_export_cannot_put_back_a_value_the_vault_replaced(
     db.session().rollback()
     assert versions(site["x"]) == {"password": 2} and opened(site["x"], "password") == PASSWORD_B
     assert seq(connection) == before
+
+
+def test_a_preview_that_compares_stored_secrets_is_audited(
+    app: Flask, connection: Connection, site: dict[str, Channel], comms: Browser, make_user: Callable[..., User]
+) -> None:
+    """A preview says whether a file's value is a channel's current secret. A file of guesses would be an
+    untraced oracle, so a preview that compared stored secrets is audited as a reveal is: which secrets,
+    and whether each was the same; never a value."""
+    custody.store(site["x"], "password", PASSWORD_A, "Taking custody.", make_user("comms"))
+    custody.store(site["fb"], "password", PASSWORD_B, "Taking custody.", make_user("comms"))
+    db.session().commit()
+    before = seq(connection)
+    guesses = (
+        f"url,password\nhttps://x.com/NHSTrustImport,{PASSWORD_A}\n"
+        f"https://facebook.com/NHSTrustImportPage,{PASSWORD_A}\nhttps://www.tiktok.com/@nhstrust_spare,{PASSWORD_B}\n"
+    )
+
+    preview = upload(comms, guesses.encode(), "csv")
+
+    assert preview.status_code == 200, preview.text[:2000]
+    [event] = [e for e in events_since(before) if e.action == "credential:import_checked"]
+    assert event.actor_id is not None
+    assert details(event) == {
+        "format": "csv",
+        "compared": 2,
+        "same": 1,
+        "checked": [f"{site['x'].reference} password: same", f"{site['fb'].reference} password: different"],
+    }
+    assert_no_plaintext("the audit trail", "\n".join(e.details for e in events_since(before)))
+
+
+def test_a_preview_that_compares_nothing_stored_leaves_no_event(
+    app: Flask, connection: Connection, site: dict[str, Channel], comms: Browser
+) -> None:
+    before = seq(connection)
+
+    preview = upload(comms, f"url,password\nhttps://x.com/NHSTrustImport,{PASSWORD_A}\n".encode(), "csv")
+
+    assert preview.status_code == 200, preview.text[:2000]
+    assert [e.action for e in events_since(before) if e.action.startswith("credential:")] == []
+
+
+def test_a_csv_export_up_to_the_stated_size_is_read(app: Flask, site: dict[str, Channel]) -> None:
+    """The import takes files of up to 5 MB (the page and the README say so); CSV and Bitwarden files were
+    refused above the users import's 2 MB, as they are decoded by the same reader."""
+    padding = "p" * 700
+    rows = [f"https://example.org/n{number},{padding}" for number in range(4_000)]
+    data = ("url,notes\n" + "\n".join(rows) + "\n").encode()
+    assert 2 * 1024 * 1024 < len(data) < importing.MAX_BYTES
+
+    checked = importing.plan(data, "csv")
+
+    assert checked.problems == [] and len(checked.entries) == 4_000
+    too_big = importing.plan(data * 2, "csv")
+    assert too_big.problems == [
+        f"The file is {len(data * 2) / 1024 / 1024:.1f} MB: the most one import takes is 5.0 MB."
+    ]

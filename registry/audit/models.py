@@ -73,6 +73,9 @@ class AuditAction(StrEnum):
     # Existing secrets taken into custody from a KeePass, Bitwarden or CSV file (issue 13): the import
     # itself, with its counts; each secret stored has its own credential:store (or rotate/change) event.
     CREDENTIAL_IMPORT = "credential:import"
+    # A preview of such an import compared the file's values with stored secrets: which, and whether each was
+    # the same, so that checking a guessed value against custody leaves a trace as a reveal does.
+    CREDENTIAL_IMPORT_CHECKED = "credential:import_checked"
     KEYS_ROTATE = "keys:rotate"
     ROSTER_GRANT = "roster:grant"
     ROSTER_REVOKE = "roster:revoke"

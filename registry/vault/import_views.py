@@ -107,6 +107,8 @@ def _upload_page(form: ImportForm, status: int = 200) -> ResponseReturnValue:
 def _preview(
     checked: importing.Plan, actor: User, *, choices: dict[int, int] | None = None, status: int | None = None
 ) -> ResponseReturnValue:
+    importing.record_checked(checked, actor)
+    db.session().commit()
     confirm = ImportConfirmForm(formdata=None, prefix=CONFIRM_PREFIX)
     confirm.format.data = checked.format.value
     confirm.token.data = _signer().dumps({"plan": checked.fingerprint(_key()), "by": actor.id})

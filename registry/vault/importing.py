@@ -181,6 +181,9 @@ class Plan:
     problems: list[str] = field(default_factory=list)
     entries: list[EntryPlan] = field(default_factory=list)
     digest: str = ""
+    #: Each stored secret a value of the file was compared with: (channel reference, kind, "same", "earlier"
+    #: (a replaced version's value) or "different"). Never a value.
+    compared: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -391,7 +394,7 @@ def _keepass(data: bytes, password: str | None) -> list[_Entry]:
 
 
 def _bitwarden(data: bytes) -> list[_Entry]:
-    text = decode(data, noun="entries")
+    text = decode(data, noun="entries", limit=MAX_BYTES, rows=MAX_ENTRIES)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -448,7 +451,9 @@ _CSV_KINDS = {
 
 
 def _csv(data: bytes) -> list[_Entry]:
-    reader = csv.reader(io.StringIO(decode(data, noun="entries"), newline=""), strict=True)
+    reader = csv.reader(
+        io.StringIO(decode(data, noun="entries", limit=MAX_BYTES, rows=MAX_ENTRIES), newline=""), strict=True
+    )
     entries: list[_Entry] = []
     try:
         header = next(reader, [])
@@ -636,9 +641,12 @@ def _compare(checked: Plan) -> None:
             held = current.get(slot)
             if held is None:
                 item.state = ItemState.NEW
-            elif custody.is_current_value(held, item.value):
-                item.state = ItemState.UNCHANGED
+                continue
+            said = "different"
+            if custody.is_current_value(held, item.value):
+                item.state, said = ItemState.UNCHANGED, "same"
             elif (old := _replaced_by(replaced.get(slot, []), item.value)) is not None:
+                said = "earlier"
                 # An old export would undo a rotation (and clear its rotation-required mark) as a "new version".
                 entry.problems.append(
                     f"{entry.channel.reference}'s {item.kind.label.lower()} was this value before (version "
@@ -647,12 +655,32 @@ def _compare(checked: Plan) -> None:
                 )
             else:
                 item.state = ItemState.NEW_VERSION
+            checked.compared.append((entry.channel.reference, item.kind.value, said))
         entry.outcome = Outcome.STORE if entry.to_store else Outcome.UNCHANGED
 
 
 def _replaced_by(versions: Iterable[CredentialVersion], value: str) -> CredentialVersion | None:
     """The replaced version that held ``value`` (each opened in memory and compared in constant time)."""
     return next((version for version in versions if custody.is_current_value(version, value)), None)
+
+
+#: The comparisons an audit event names one by one; beyond them it gives the counts only.
+COMPARED_LISTED = 50
+
+
+def record_checked(checked: Plan, actor: User) -> None:
+    """Audit a preview that compared the file's values with stored secrets (the caller commits): which
+    secrets, and whether each was the same, as a reveal is audited. Without it, a preview of a file of
+    guesses would say which guess is a channel's password and leave no trace."""
+    if not checked.compared:
+        return
+    details: dict[str, Any] = {
+        "format": checked.format.value,
+        "compared": len(checked.compared),
+        "same": sum(1 for _ref, _kind, said in checked.compared if said == "same"),
+        "checked": [f"{ref} {kind}: {said}" for ref, kind, said in checked.compared[:COMPARED_LISTED]],
+    }
+    record(AuditAction.CREDENTIAL_IMPORT_CHECKED, "credential_import", checked.format.value, details, actor=actor)
 
 
 class Refused(Conflict):
