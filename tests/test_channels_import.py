@@ -131,6 +131,8 @@ def test_import_creates_active_channels_and_a_second_run_creates_nothing(
     event = db.session().execute(select(AuditEvent).where(AuditEvent.action == "channel:import")).scalars().first()
     assert event is not None and event.object_id == x.reference
     assert json.loads(event.details)["next_review_on"] == "2027-03-31"
+    # Active at once, with no approval: the trail says so rather than leaving it to be inferred.
+    assert json.loads(event.details)["approval"].startswith("none: an account the Trust already runs")
     assert event.actor_id is None and event.actor.startswith("command line")
     middle, channels = seq(connection), count(Channel)
 

@@ -213,6 +213,9 @@ def _create(
         details["reason"] = reason
     if review_given and next_review_on is not None:
         details["next_review_on"] = next_review_on.isoformat()
+    if status is not ChannelStatus.REQUESTED:
+        # Said in the trail, not left to be inferred: no approval (and so no second person) came first.
+        details["approval"] = "none: an account the Trust already runs, recorded as it is by one person"
     record(audit, "channel", channel.reference, details, actor=actor or owner)
     db.session().flush()
     return channel
