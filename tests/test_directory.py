@@ -276,6 +276,13 @@ def test_a_markup_like_name_cannot_break_out_of_the_json_ld(client: FlaskClient,
     page = client.get("/directory").get_data(as_text=True)
     assert "</script><script>alert(1)" not in page
     assert "https://x.com/</script><script>alert(1)" in json_ld(client)["sameAs"]
+    # The snippet to paste into the Trust's own website, once copied from the page, cannot close its
+    # script element there either: < and > are JSON escapes in it.
+    block = re.search(r'<pre class="app-snippet"[^>]*><code>(.*?)</code>', page, re.S)
+    assert block is not None
+    copied = html.unescape(block.group(1))
+    assert "</script><script>alert(1)" not in copied
+    assert "https://x.com/\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in copied
 
 
 def test_an_empty_directory_says_so(client: FlaskClient) -> None:

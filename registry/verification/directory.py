@@ -152,8 +152,11 @@ class Directory:
         return snippet
 
     def json_ld(self, *, name: str, website: str | None) -> str:
-        """The ``Organization`` as indented JSON, ready to paste into a ``<script type="application/ld+json">``."""
-        return json.dumps(self.organisation(name=name, website=website), indent=2, ensure_ascii=False)
+        """The ``Organization`` as indented JSON, ready to paste into a ``<script type="application/ld+json">``:
+        ``<``, ``>`` and ``&`` are written as JSON escapes, so no name or address can close that element on
+        the Trust's own website, whatever it holds."""
+        text = json.dumps(self.organisation(name=name, website=website), indent=2, ensure_ascii=False)
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def current() -> Directory:
