@@ -1280,7 +1280,6 @@ HOSTILE_QUESTIONS = [
     ({"url": "https://twіtter.com/trustnhs"}, ["url"]),
     ({"url": "https://xn--twtter-zjf.com/trustnhs", "platform": "x"}, ["url"]),
     ({"url": "https://x.com.evil.example/trustnhs", "platform": "x"}, ["url"]),
-    ({"url": "https://x.com/trustnhѕ"}, ["url"]),
     ({"url": "https://user:pass@x.com/trustnhs", "platform": "facebook"}, ["url"]),
     ({"url": "https://x.com/trustnhs", "platform": "myspace"}, ["platform"]),
 ]
@@ -1295,6 +1294,20 @@ def test_verify_refuses_missing_or_hostile_input_with_422(
         with subtests.test(query=str(query)[:60]):
             errors = field_errors(client.get(f"{API}/verify", query_string=query))
             assert list(errors) == fields
+
+
+def test_verify_answers_a_look_alike_letter_in_a_handle_as_an_impostor(
+    client: FlaskClient, make_channel: Callable[..., Channel]
+) -> None:
+    """A Cyrillic "ѕ" in the handle (issue 13): an impostor to warn about, not an unreadable address."""
+    official = make_channel("active", platform="x", handle="trustnhs")
+
+    answer = client.get(f"{API}/verify", query_string={"url": "https://x.com/trustnhѕ"})
+
+    assert answer.status_code == 200
+    found = answer.get_json()
+    assert found["official"] is False and found["channel"] is None
+    assert found["lookalike_of"]["reference"] == official.reference and found["lookalike_of"]["rule"] == "homoglyph"
 
 
 def test_openapi_document_is_served_as_json(client: FlaskClient) -> None:

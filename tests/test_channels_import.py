@@ -128,7 +128,12 @@ def test_import_creates_active_channels_and_a_second_run_creates_nothing(
         ("ed.editor@example.nhs.uk", "editor", None),
     ]
     assert actions_since(start) == ["channel:import", "roster:grant", "roster:grant", "channel:import"]
-    event = db.session().execute(select(AuditEvent).where(AuditEvent.action == "channel:import")).scalars().first()
+    event = (
+        db.session()
+        .execute(select(AuditEvent).where(AuditEvent.action == "channel:import").order_by(AuditEvent.seq))
+        .scalars()
+        .first()
+    )
     assert event is not None and event.object_id == x.reference
     assert json.loads(event.details)["next_review_on"] == "2027-03-31"
     # Active at once, with no approval: the trail says so rather than leaving it to be inferred.
@@ -358,14 +363,24 @@ def test_preview_then_confirm(
 
     assert done.status_code == 302 and done.headers["Location"].endswith("/channels")
     assert "Imported: 2 accounts: 2 created" in text_of(comms.get("/channels"))
-    channel = db.session().execute(select(Channel).where(Channel.handle == "leedsmaternity")).scalars().first()
-    assert channel is not None and channel.status == "active"
+    # Two channels have this handle (row 2 on X, row 3 on Instagram): the X one, whatever order the database keeps.
+    channel = (
+        db.session()
+        .execute(select(Channel).where(Channel.handle == "leedsmaternity", Channel.platform == "x"))
+        .scalar_one()
+    )
+    assert channel.status == "active"
     step = (
         db.session().execute(select(ChannelTransition).where(ChannelTransition.channel_id == channel.id)).scalar_one()
     )
     user = comms.user  # type: ignore[attr-defined]
     assert (step.actor_id, step.note) == (user.id, f"Imported from inventory.csv row 2 by {user.label}")
-    events = db.session().execute(select(AuditEvent).where(AuditEvent.action == "channel:import")).scalars().all()
+    events = (
+        db.session()
+        .execute(select(AuditEvent).where(AuditEvent.action == "channel:import").order_by(AuditEvent.seq))
+        .scalars()
+        .all()
+    )
     assert [(event.object_id, event.actor_id) for event in events][:1] == [(channel.reference, user.id)]
     assert len(events) == 2
 
