@@ -120,3 +120,19 @@ def test_sentence_punctuation_costs_the_same_as_ordinary_characters(tail: str) -
     ordinary = "https://x.com/NHSTrust/" + "a" * (length - 23)
     assert len(hostile) == len(ordinary) == length
     assert best_of(5, hostile) <= 11 * best_of(5, ordinary)
+
+
+def test_a_claim_on_a_short_trust_name_is_answered_as_an_impostor_naming_only_public_fields(
+    client: FlaskClient, make_channel: Callable[..., Channel]
+) -> None:
+    """official_leedsth claims the name people know Leeds Teaching Hospitals' leedsth_nhs by; leedsth_news
+    makes no claim (it may be the Trust's own news account) and is answered as simply not recorded."""
+    real = make_channel("active", platform="instagram", handle="leedsth_nhs", display_name="Leeds Teaching Hospitals")
+    status, body = api(client, url="https://www.instagram.com/official_leedsth/")
+    assert (status, body["official"], body["channel"]) == (200, False, None)
+    imitated = body["lookalike_of"]
+    assert (imitated["reference"], imitated["rule"]) == (real.reference, "affix")
+    public = {"reference", "platform", "platform_label", "handle", "url", "display_name", "department", "status"}
+    assert set(imitated) <= public | {"status_changed_at", "rule"}
+    status, body = api(client, url="https://www.instagram.com/leedsth_news/")
+    assert (status, body["official"], body["lookalike_of"]) == (200, False, None)
