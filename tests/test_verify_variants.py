@@ -74,6 +74,17 @@ def test_a_mirror_site_is_refused_naming_the_accounts_own_address(raw: str, own:
         assert own in str(caught.value)
 
 
+@pytest.mark.parametrize("raw", ["https://youtu.be/dQw4w9WgXcQ", "youtu.be/dQw4w9WgXcQ?si=abc&t=42"])
+def test_a_youtu_be_address_is_a_video_that_names_no_channel(raw: str) -> None:
+    """youtu.be/ID is a single video, not a short link to some page: the answer says so, and says to
+    copy the channel's own address (opening it would only lead to the video again)."""
+    reading = read_link(None, raw)
+    assert (reading.platform, reading.handle, reading.link) == (Platform.YOUTUBE, None, "post")
+    assert "single YouTube video" in reading.message
+    with pytest.raises(HandleError, match="single YouTube video"):
+        normalise_handle(Platform.YOUTUBE, raw)
+
+
 @pytest.fixture
 def official(app: Flask, make_channel: Callable[..., Channel]) -> Channel:
     return make_channel("active", handle="ExampleNHS", display_name="Example NHS Foundation Trust")

@@ -1517,6 +1517,8 @@ def _from_url(platform: Platform, url: _Url) -> str:
         return _URL_PARSERS[platform](url)
     if owner is None or owner[0] is not platform or url.port is not None:
         raise HandleError(_wrong_host(platform, owner[0] if owner else None))
+    if url.host == "youtu.be" and url.segments:
+        raise AccountLink(Platform.YOUTUBE, "post", None)  # youtu.be/ID is a video, not a link to anywhere
     if owner[1] == "short":
         raise HandleError(_MSG_SHORT_LINK)
     if owner[1] == "service":
