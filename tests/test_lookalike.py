@@ -269,6 +269,7 @@ from pathlib import Path  # noqa: E402
 from registry.channels.lookalike import (  # noqa: E402
     MIN_AFFIX_EDIT,
     MIN_AFFIX_OFFICIAL,
+    affix_edit_keys,
     affix_keys,
     deconfuse,
     lookalike_rule,
@@ -459,3 +460,16 @@ def test_a_claim_to_be_the_real_account_is_caught_on_a_shorter_name(candidate: s
 )
 def test_a_short_or_common_official_name_needs_a_claim_not_just_a_word(candidate: str, official: str) -> None:
     assert lookalike_rule(candidate, official) is None
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["the_uk_nhs_" * 24, "officialrealtheuk" * 15, "nhsuknhstrust" * 20, "ukgbft" * 43, "1" * 255, "rn" * 128],
+)
+def test_a_question_looks_up_a_bounded_number_of_keys(hostile: str) -> None:
+    """However a handle (at most 255 characters) is made of affixes, the look-ups one question makes stay
+    bounded: a few dozen affix keys, and the deletion keys of those (one per character of each)."""
+    handle = hostile[:255]
+    keys = affix_keys(handle)
+    assert len(keys) <= 32
+    assert len(affix_edit_keys(handle)) <= 32 * 256
