@@ -269,6 +269,7 @@ from pathlib import Path  # noqa: E402
 from registry.channels.lookalike import (  # noqa: E402
     MIN_AFFIX_EDIT,
     MIN_AFFIX_OFFICIAL,
+    affix_edit_keys,
     affix_keys,
     deconfuse,
     lookalike_rule,
@@ -387,7 +388,12 @@ def test_lookalike_rule_stays_quiet(candidate: str, official: str) -> None:
 def test_short_official_names_have_no_affix_keys() -> None:
     assert official_affix_keys("bucks") == frozenset()
     assert "bucksheaithcare" in official_affix_keys("buckshealthcarenhs")  # long enough without "nhs"
-    assert official_affix_keys("nhsengland") == {skeleton("nhsengland")}  # "england" is too short alone
+    # "england" is too short alone: found only with a claim ("official_england").
+    assert official_affix_keys("nhsengland") == {
+        skeleton("nhsengland"),
+        "\x00" + skeleton("nhsengland"),
+        "\x00" + skeleton("england"),
+    }
 
 
 def test_affix_keys_are_few() -> None:
@@ -415,3 +421,55 @@ def test_deconfuse_makes_look_alike_letters_ascii() -> None:
     assert deconfuse("х.com/ехаmple") == "x.com/example"
     assert deconfuse("plain-ascii_1") == "plain-ascii_1"
     assert deconfuse("名前") == "名前"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "official"),
+    [
+        # The name people know a Trust by is often its handle without "nhs": an impostor claims it outright.
+        ("official_leedsth", "leedsth_nhs"),
+        ("real_leedsth", "leedsth_nhs"),
+        ("leedsth_official", "leedsth_nhs"),
+        ("leedsthnhs_official", "leedsth_nhs"),
+        ("leedsth.nhs.uk", "leedsth_nhs"),
+        ("the_real_leedsth", "leedsth_nhs"),
+        ("official_england", "nhsengland"),
+        ("real_health", "health"),
+    ],
+)
+def test_a_claim_to_be_the_real_account_is_caught_on_a_shorter_name(candidate: str, official: str) -> None:
+    """Words that claim authenticity (official, real, verified) added to the official name, or to what is
+    left of it without "nhs" or "trust", make an impostor even when that name is short (6 or 7 letters)."""
+    assert lookalike_rule(candidate, official) == "affix"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "official"),
+    [
+        ("leedsth2", "leedsth_nhs"),  # what is left is a different, shorter name with a number
+        ("leedsth_news", "leedsth_nhs"),  # the Trust's news account, or another's: not a claim
+        ("leedsth", "leedsth_nhs"),
+        ("england_uk", "nhsengland"),
+        ("healthnews", "health"),  # an official name that is a common word does not make every
+        ("ukhealth", "health"),  # handle with that word in it a lookalike
+        ("thehealth", "health"),
+        ("health_uk", "health"),
+        ("hospitalnews", "hospital"),
+        ("nhs_official", "official"),  # an official name that is itself one of the added words
+    ],
+)
+def test_a_short_or_common_official_name_needs_a_claim_not_just_a_word(candidate: str, official: str) -> None:
+    assert lookalike_rule(candidate, official) is None
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["the_uk_nhs_" * 24, "officialrealtheuk" * 15, "nhsuknhstrust" * 20, "ukgbft" * 43, "1" * 255, "rn" * 128],
+)
+def test_a_question_looks_up_a_bounded_number_of_keys(hostile: str) -> None:
+    """However a handle (at most 255 characters) is made of affixes, the look-ups one question makes stay
+    bounded: a few dozen affix keys, and the deletion keys of those (one per character of each)."""
+    handle = hostile[:255]
+    keys = affix_keys(handle)
+    assert len(keys) <= 32
+    assert len(affix_edit_keys(handle)) <= 32 * 256

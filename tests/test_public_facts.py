@@ -146,6 +146,16 @@ VERIFY_QUESTIONS = {
     "homoglyph": "/api/v1/verify?url=https://x.com/ex%D0%B0mplehospital",
     "post": "/api/v1/verify?url=https://x.com/ExampleHospital/status/1790000000000000000",
     "page": "/verify?url=https://x.com/ExampleHospital",
+    # The other paths a question can take: a follow link, a sign-in page's onward address, an affix with a
+    # slip (the deletion-key index again), a claim on a name, YouTube's two legacy names, a fediverse address
+    # read as another site, and an address pasted from a sentence.
+    "intent": "/api/v1/verify?url=https%3A%2F%2Fx.com%2Fintent%2Ffollow%3Fscreen_name%3DExampleHospital",
+    "sign_in": "/api/v1/verify?url=https%3A%2F%2Fx.com%2Fi%2Fflow%2Flogin%3Fredirect_after_login%3D%252FExampleWards",
+    "affix_slip": "/api/v1/verify?platform=x&handle=examplwardsreal",
+    "claim": "/api/v1/verify?platform=x&handle=itsexamplewards",
+    "youtube": "/api/v1/verify?url=https://www.youtube.com/ExampleHospital",
+    "fediverse": "/api/v1/verify?url=https://social.example.org/@examplehospital",
+    "sentence": "/api/v1/verify?url=(https://x.com/ExampleHospital).",
 }
 
 
@@ -172,6 +182,11 @@ def test_verification_reads_at_most_the_version_and_never_locks_or_commits(live:
     assert client.get(VERIFY_QUESTIONS["affix"]).get_json()["lookalike_of"]["rule"] == "affix"
     assert client.get(VERIFY_QUESTIONS["homoglyph"]).get_json()["lookalike_of"]["rule"] == "homoglyph"
     assert client.get(VERIFY_QUESTIONS["post"]).get_json()["link"] == "post"
+    assert client.get(VERIFY_QUESTIONS["intent"]).get_json()["official"] is True
+    assert client.get(VERIFY_QUESTIONS["sign_in"]).get_json()["official"] is True
+    assert client.get(VERIFY_QUESTIONS["affix_slip"]).get_json()["lookalike_of"]["rule"] == "affix"
+    assert client.get(VERIFY_QUESTIONS["claim"]).get_json()["lookalike_of"]["rule"] == "affix"
+    assert client.get(VERIFY_QUESTIONS["sentence"]).get_json()["official"] is True
 
 
 def signed_in(app: Flask, user: User) -> Any:

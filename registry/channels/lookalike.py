@@ -277,69 +277,88 @@ AFFIXES: Final = (
     "bsky",
     "social",
 )
-#: The shortest official name (as a skeleton) that the affix rule protects: shorter names ("nhs",
-#: "bucks") appear inside too many ordinary handles.
+#: Affixes that claim the account is the authentic one ("official_leedsth", "real_leedsth"): with one of
+#: these the rule also protects shorter names, down to :data:`MIN_AFFIX_OFFICIAL` characters, and what is
+#: left of an official name without its own affixes ("leedsth" of "leedsth_nhs").
+CLAIMS: Final = ("official", "officials", "offical", "officiel", "real", "verified", "its", "iam")
+#: The shortest official name (as a skeleton) that the affix rule protects at all, and only against a
+#: claim (:data:`CLAIMS`): shorter names ("nhs", "bucks") appear inside too many ordinary handles.
 MIN_AFFIX_OFFICIAL: Final = 6
-#: The shortest name left when affixes are taken off an *official* handle for it to be a key of its own
-#: ("buckshealthcarenhs" is also "buckshealthcare", but "nhsengland" is not "england").
+#: The shortest official name, or name left when affixes are taken off an official handle, that the rule
+#: protects against any affix ("buckshealthcarenhs" is also "buckshealthcare"; "health" and "england" of
+#: "nhsengland" are common words, found only with a claim such as "official_england").
 MIN_AFFIX_CORE: Final = 8
 #: The shortest official name (as a skeleton) found by the affix rule with a slip as well
 #: ("buckshealthcre_official"): one edit is a smaller difference in a longer name.
 MIN_AFFIX_EDIT: Final = 8
 _MAX_STRIPS: Final = 3
 _EDGE_DIGITS = re.compile(r"^[0-9._\- ]+|[0-9._\- ]+$")
+#: Marks a key found only with a claim; no handle's skeleton has it (control characters are refused).
+_CLAIM: Final = "\x00"
 
 
 @functools.cache
-def _affix_skeletons() -> tuple[frozenset[str], tuple[int, ...]]:
-    """The affixes as skeletons, and their lengths (longest first)."""
-    words = frozenset(skeleton(word) for word in AFFIXES)
-    return words, tuple(sorted({len(word) for word in words}, reverse=True))
+def _affix_skeletons() -> tuple[frozenset[str], tuple[int, ...], frozenset[str]]:
+    """The affixes as skeletons, their lengths (longest first), and the claims as skeletons."""
+    words = frozenset(skeleton(word) for word in AFFIXES + CLAIMS)
+    claims = frozenset(skeleton(word) for word in CLAIMS)
+    return words, tuple(sorted({len(word) for word in words}, reverse=True)), claims
 
 
-def _without_affixes(text: str, shortest: int) -> set[str]:
+def _stripped(text: str, shortest: int) -> dict[str, bool]:
     """``text``'s skeleton and what is left of it when up to three affixes (and digits at either end)
-    are taken off, keeping only what has at least ``shortest`` characters."""
+    are taken off, keeping only what has at least ``shortest`` characters; each with whether a claim
+    (:data:`CLAIMS`) was among the affixes taken off."""
     whole = skeleton(text)
     start = {whole}
     stripped = _EDGE_DIGITS.sub("", text)
     if stripped != text and re.search(r"[^\W\d_]", stripped):
         start.add(skeleton(stripped))
-    found = {word for word in start if len(word) >= shortest}
-    frontier = set(found)
-    affixes, lengths = _affix_skeletons()
+    found = {word: False for word in start if len(word) >= shortest}
+    frontier = dict(found)
+    affixes, lengths, claims = _affix_skeletons()
     for _ in range(_MAX_STRIPS):
-        following: set[str] = set()
-        for word in frontier:
+        following: dict[str, bool] = {}
+        for word, claimed in frontier.items():
             for length in lengths:
                 if len(word) - length < shortest:
                     continue
-                if word[:length] in affixes:
-                    following.add(word[length:])
-                if word[-length:] in affixes:
-                    following.add(word[:-length])
-        frontier = following - found
-        found |= frontier
+                for piece, rest in ((word[:length], word[length:]), (word[-length:], word[:-length])):
+                    if piece in affixes:
+                        following[rest] = following.get(rest, False) or claimed or piece in claims
+        frontier = {word: claimed for word, claimed in following.items() if claimed and not found.get(word, False)}
+        frontier.update((word, claimed) for word, claimed in following.items() if word not in found)
+        found.update(frontier)
         if not frontier:
             break
     return found
 
 
+def _without_affixes(text: str, shortest: int) -> set[str]:
+    return set(_stripped(text, shortest))
+
+
 @functools.lru_cache(maxsize=65536)
 def official_affix_keys(official: str) -> frozenset[str]:
-    """The keys under which an official name (its comparable part) is found by :func:`affix_keys`:
-    its skeleton, when at least :data:`MIN_AFFIX_OFFICIAL` long, and what is left of it without
-    affixes when at least :data:`MIN_AFFIX_CORE` long."""
+    """The keys under which an official name (its comparable part) is found by :func:`affix_keys`: its
+    skeleton and what is left of it without affixes, when at least :data:`MIN_AFFIX_CORE` long; and, marked
+    as found only with a claim, each of those of at least :data:`MIN_AFFIX_OFFICIAL`. An official name that
+    is itself one of the affixes ("official", "hospital") is found only with a claim."""
     whole = skeleton(official)
     if len(whole) < MIN_AFFIX_OFFICIAL:
         return frozenset()
-    return frozenset({whole} | _without_affixes(official, MIN_AFFIX_CORE))
+    affixes, _lengths, _claims = _affix_skeletons()
+    cores = _without_affixes(official, MIN_AFFIX_OFFICIAL)
+    plain = {core for core in cores if len(core) >= MIN_AFFIX_CORE and core not in affixes}
+    return frozenset(plain | {_CLAIM + core for core in cores})
 
 
 def affix_keys(candidate: str) -> frozenset[str]:
     """The keys to look up for a handle (its comparable part) that may be an official name with
-    affixes added: its skeleton and what is left without them."""
-    return frozenset(_without_affixes(candidate, MIN_AFFIX_OFFICIAL))
+    affixes added: its skeleton and what is left without them, and (marked) what is left once a claim
+    such as "official" or "real" is taken off."""
+    cores = _stripped(candidate, MIN_AFFIX_OFFICIAL)
+    return frozenset(set(cores) | {_CLAIM + core for core, claimed in cores.items() if claimed})
 
 
 def lookalike_rule(candidate: str, official: str) -> str | None:
@@ -366,7 +385,12 @@ def lookalike_rule(candidate: str, official: str) -> str | None:
     cores = affix_keys(candidate)
     if cores & official_affix_keys(official):
         return "affix"
-    if len(b) >= MIN_AFFIX_EDIT and any(core != a and within_one_edit(core, b) for core in cores):
+    unclaimed = {core for core in cores if not core.startswith(_CLAIM)}
+    if (
+        len(b) >= MIN_AFFIX_EDIT
+        and b not in _affix_skeletons()[0]
+        and any(core != a and within_one_edit(core, b) for core in unclaimed)
+    ):
         return "affix"
     return None
 
@@ -375,7 +399,12 @@ def affix_edit_keys(candidate: str) -> set[str]:
     """The deletion keys (as :func:`lookalike_keys` stores them for official names) of what is left of
     ``candidate`` without its affixes: official names one slip from that share one of them."""
     whole = skeleton(candidate)
-    return {key for core in affix_keys(candidate) if core != whole for key in deletion_keys(core)}
+    return {
+        key
+        for core in affix_keys(candidate)
+        if core != whole and not core.startswith(_CLAIM)
+        for key in deletion_keys(core)
+    }
 
 
 def deconfuse(text: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -222,7 +222,14 @@ def _wrong_host(platform: Platform, owner: Platform | None) -> str:
 # --------------------------------------------------------------------------
 # Cleaning and splitting input
 
-_WRAPPERS = (("<", ">"), ('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("\u2018", "\u2019"))
+_WRAPPERS = (("<", ">"), ("(", ")"), ('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("\u2018", "\u2019"))
+#: Punctuation that ends the sentence an address was copied from ("see https://x.com/NHSTrust."), which
+#: no platform's account address ends with.
+_SENTENCE_END = ".,;:!?"
+_MSG_CUT_SHORT = (
+    "That web address was cut short (it ends with …), so it may name a different account. "
+    "Open the link and copy the whole address from your browser."
+)
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _INVISIBLE_EDGES = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -238,14 +245,29 @@ def _clean(raw: object) -> str:
     if len(raw) > MAX_INPUT_LENGTH:
         raise HandleError(_MSG_TOO_LONG)
     text = raw.strip().strip(_INVISIBLE_EDGES).strip()
+    if looks_like_url(text.lstrip("(")):
+        text = _without_sentence_end(text)
     for opening, closing in _WRAPPERS:  # <https://x.com/name> as e-mails write addresses, or quoted
         if len(text) > 2 and text[0] == opening and text[-1] == closing:
             text = text[1:-1].strip()
+    if text.startswith("(") and text.count("(") > text.count(")") and looks_like_url(text[1:]):
+        text = text[1:]
     if not text:
         raise HandleError(_MSG_EMPTY)
     if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text):
         raise HandleError(_MSG_HIDDEN)
     return text
+
+
+def _without_sentence_end(text: str) -> str:
+    """A web address without the punctuation of the sentence it was copied from: full stops, commas and
+    the like at its end, and a closing bracket it does not open. An address shortened with an ellipsis
+    ("x.com/NHSTru…", as posts show long links) is refused rather than read as the shorter name."""
+    kept = text.rstrip(_SENTENCE_END + ")")
+    if kept.endswith("\u2026") or "..." in text[len(kept) :]:
+        raise HandleError(_MSG_CUT_SHORT)
+    unclosed = kept.count("(") - kept.count(")")  # "wiki/NHS_(trust)" closes its own bracket
+    return kept + ")" * max(0, min(unclosed, text.count(")", len(kept))))
 
 
 def _scheme_of(text: str) -> str | None:
@@ -1446,7 +1468,42 @@ def _past_sign_in(platform: Platform, url: _Url) -> _Url:
     return url
 
 
+#: Sites that show another platform's posts and profiles under the same path (to embed them better in
+#: chats). Their addresses name an account, but the site is not the platform: refused, naming the real one.
+_MIRROR_HOSTS: dict[str, Platform] = {
+    "fxtwitter.com": Platform.X,
+    "vxtwitter.com": Platform.X,
+    "fixupx.com": Platform.X,
+    "fixvx.com": Platform.X,
+    "twittpr.com": Platform.X,
+    "ddinstagram.com": Platform.INSTAGRAM,
+    "fxbsky.app": Platform.BLUESKY,
+}
+
+
+def _refuse_mirror(url: _Url) -> None:
+    """Refuse an address on a mirror site, saying which account's own address to use instead."""
+    host = url.host
+    while host.count(".") > 1 and host not in _MIRROR_HOSTS:
+        host = host.partition(".")[2]
+    platform = _MIRROR_HOSTS.get(host)
+    if platform is None:
+        return
+    account: str | None = None
+    try:
+        account = _URL_PARSERS[platform](replace(url, host=_HOSTS[platform][0], port=None))
+    except AccountLink as link:
+        account = link.account
+    except HandleError:
+        pass
+    where = f"That address is on {host}, a site that shows {_NAMES[platform]} posts, not {_NAMES[platform]} itself."
+    if account is None:
+        raise HandleError(f"{where} Open it on {_HOSTS_TEXT[platform]} and copy the address of the account's page.")
+    raise HandleError(f"{where} Use the account's own address instead: {PLATFORMS[platform].profile_url(account)}")
+
+
 def _from_url(platform: Platform, url: _Url) -> str:
+    _refuse_mirror(url)
     url = _past_sign_in(platform, url)
     owner = host_owner(url.host)
     if platform in (Platform.OTHER, Platform.MASTODON):
@@ -1460,6 +1517,8 @@ def _from_url(platform: Platform, url: _Url) -> str:
         return _URL_PARSERS[platform](url)
     if owner is None or owner[0] is not platform or url.port is not None:
         raise HandleError(_wrong_host(platform, owner[0] if owner else None))
+    if url.host == "youtu.be" and url.segments:
+        raise AccountLink(Platform.YOUTUBE, "post", None)  # youtu.be/ID is a video, not a link to anywhere
     if owner[1] == "short":
         raise HandleError(_MSG_SHORT_LINK)
     if owner[1] == "service":
@@ -1544,6 +1603,7 @@ def _parse_url(raw: str) -> tuple[Platform, str]:
     if not looks_like_url(text) and not _is_domain(text.partition("/")[0].lower()):
         raise HandleError(_MSG_NOT_A_URL)
     url = split_url(text)
+    _refuse_mirror(url)
     owner = host_owner(url.host)
     if owner is not None:
         return owner[0], _within_limits(owner[0], _from_url(owner[0], url))
