@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from registry import db
 from registry.audit.services import Actor
@@ -242,3 +243,16 @@ def sign_in(visitor: Watched, email: str) -> None:
         page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def fits_after_resize(page: Page, what: str, width: int = 320) -> None:
+    """Fail when ``page``, resized to ``width`` in place, still scrolls sideways once it has settled.
+
+    The NHS.UK header moves navigation items under "More" from a resize handler that runs a moment after the
+    resize, so until then a signed-in header is wider than a phone; under load that moment was long enough
+    for a measurement taken at once to see 863 px. Up to 5 s is given; a page that really is too wide fails.
+    """
+    with suppress(PlaywrightTimeout):
+        page.wait_for_function(f"() => document.documentElement.scrollWidth <= {width}", timeout=5_000)
+    scrolled = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scrolled <= width, f"{what} scrolls sideways at {width} px ({scrolled} px wide)"

@@ -17,7 +17,7 @@ from registry import db
 from registry.auth.models import User
 from registry.channels import services as channels
 from registry.vault.models import Credential
-from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
+from tests.browser_support import LiveSite, NewVisitor, fits_after_resize, serve_live_site, sign_in
 from tests.test_browser_oidc import axe_violations
 from tests.test_browser_users_import import FILE_UPLOAD, fits_a_phone, signed_in_without_csp
 
@@ -108,6 +108,6 @@ def test_the_import_pages_pass_axe_and_the_preview_fits_a_phone(browser: Browser
         preview(page)
         assert axe_violations(page, exclude=(FILE_UPLOAD,)) == []
         page.set_viewport_size({"width": 320, "height": 800})
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= 320, "the preview scrolls sideways"
+        fits_after_resize(page, "the preview")
     finally:
         context.close()
