@@ -874,6 +874,7 @@ LIST_PAGES: list[tuple[Role, str, str]] = [
     (Role.COMMS, "Logo consents register", "/consents"),
     (Role.COMMS, "Media contacts", "/media-contacts"),
     (Role.COMMS, "Breach reports (reputational risks)", "/breaches"),
+    (Role.COMMS, "Breach cases waiting, all", "/breaches/waiting"),
     (Role.COMMS, "Roster", "/roster"),
     (Role.COMMS, "Roster leavers", "/roster/leavers"),
     (Role.COMMS, "Access reviews", "/access-reviews"),
@@ -892,6 +893,7 @@ LIST_PAGES: list[tuple[Role, str, str]] = [
     (Role.STAFF, "Messages", "/messages"),
     (Role.MANAGER, "Breach reports (line manager)", "/breaches"),
     (Role.HR, "Breach reports (escalated)", "/breaches"),
+    (Role.HR, "Breach cases waiting, all", "/breaches/waiting"),
     (Role.AUDITOR, "Audit log", "/audit"),
     (Role.AUDITOR, "Logo consents register", "/consents"),
     (Role.ADMIN, "Users", "/admin/users"),
@@ -969,6 +971,10 @@ def run_measurements(app: Flask, people: People, seeded: Seeded, pace: Pace) -> 
         shown_path="/verify",
     )
     check_verdicts(lambda url: public.get(query("/api/v1/verify", url=url)).get_json(), seeded)
+    # Every official and formerly official channel on one page (a Trust has dozens; the bench thousands).
+    page("Public directory", "/directory", role=None)
+    page("Public directory, JSON", "/api/v1/directory", role=None)
+    page("Public directory, CSV", "/api/v1/directory?format=csv", role=None)
 
     custody_page = seeded.secrets[0].reference
     page(
