@@ -213,6 +213,29 @@ def test_a_retirement_shows_at_once_with_a_new_etag_and_time(
     assert "The team closed the account." not in after.get_data(as_text=True)
 
 
+def test_the_page_made_once_follows_a_retirement_and_each_grouping_is_its_own(
+    client: FlaskClient, listed: dict[str, Channel], make_user: Callable[..., User]
+) -> None:
+    """The page's lists are made once per reading of the public facts and grouping: a change makes them
+    anew, and one grouping's lists never stand in for the other's."""
+
+    def sections(path: str = "/directory") -> tuple[str, str]:
+        in_use, _, former = page_text(client, path).partition('id="no-longer-used"')
+        return in_use, former
+
+    caption = '<caption class="nhsuk-table__caption">Communications</caption>'
+    for _ in range(2):
+        by_platform, by_department = sections(), sections("/directory?by=department")
+        assert [">examplenhs<" in part for part in by_platform] == [True, False]
+        assert [">examplenhs<" in part for part in by_department] == [True, False]
+        assert caption in by_department[0] and caption not in by_platform[0]
+    channels.transition(listed["active"], "retire", make_user("comms"), reason="The team closed the account.")
+    db.session().commit()
+
+    assert ">examplenhs<" not in sections()[0] and "examplenhs" in sections()[1]
+    assert ">examplenhs<" not in sections("/directory?by=department")[0]
+
+
 def test_csv_has_a_header_quotes_and_disarms_formulas(client: FlaskClient, listed: dict[str, Channel]) -> None:
     """A spreadsheet opening the CSV reads every cell as text: commas and quotes are quoted, and a cell
     that would start a formula (= + - @) is prefixed."""

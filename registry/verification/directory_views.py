@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from markupsafe import Markup
 
 from registry.auth.permissions import public
 from registry.extensions import limiter
@@ -23,12 +24,20 @@ def directory_page() -> str:
     by = by if by in GROUPINGS else "platform"
     found = directory.current()
     settings = current_app.extensions["registry.settings"]
-    return render_template(
-        "verification/directory.html",
-        directory=found,
-        by=by,
-        groupings=GROUPINGS,
-        groups=found.by_department if by == "department" else found.by_platform,
-        organisation=found.organisation(name=settings.trust_name, website=settings.trust_website),
-        json_ld=found.json_ld(name=settings.trust_name, website=settings.trust_website),
-    )
+    organisation = found.organisation(name=settings.trust_name, website=settings.trust_website)
+
+    def content(listed: directory.Directory) -> bytes:
+        return render_template(
+            "verification/_directory_body.html",
+            directory=listed,
+            by=by,
+            groupings=GROUPINGS,
+            groups=listed.by_department if by == "department" else listed.by_platform,
+            organisation=organisation,
+            json_ld=listed.json_ld(name=settings.trust_name, website=settings.trust_website),
+        ).encode()
+
+    # The lists are the same for every visitor until the public facts change: made once per reading of
+    # them, so the page costs the same for a Trust with ten accounts as for one with thousands.
+    body = Markup(found.rendered(f"page:{by}", content).content.decode())
+    return render_template("verification/directory.html", body=body, organisation=organisation)
