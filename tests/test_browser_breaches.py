@@ -18,13 +18,17 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
+from registry import db
 from registry.audit.services import Actor
 from registry.auth.models import User
-from registry.auth.services import create_user, set_line_manager
+from registry.auth.services import create_user, find_user, set_line_manager
+from registry.breaches import services, views
+from registry.breaches.services import BreachAnswers, SubjectKind
 from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
 from tests.conftest import TEST_PASSWORD, enrol_two_factor
+from tests.test_browser_oidc import axe_violations, require_axe
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["tests.browser_support"]
@@ -170,3 +174,47 @@ def test_staff_report_a_breach_the_manager_escalates_it_comms_see_it_because_it_
 
     problems = staff.problems + manager.problems + comms.problems + hr.problems
     assert problems == [], "\n".join(problems)
+
+
+def test_a_manager_pages_through_every_case_waiting_and_the_page_passes_axe(
+    browser: Browser, live_site: LiveSite
+) -> None:
+    """More cases wait for the line manager than the list page shows: its link opens every one, a page at a
+    time; that page passes axe at WCAG 2.2 AA and fits a phone. (Last in this file: it adds cases.)"""
+    require_axe()
+    waiting = views.WAITING_SHOWN + 1
+    with live_site.app.app_context():
+        reporter = find_user(STAFF_EMAIL)
+        assert reporter is not None
+        for number in range(waiting):
+            answers = BreachAnswers(
+                account=f"@night_owl_nurse_{number} on X",
+                link=f"https://x.com/night_owl_nurse/status/17900000000000001{number:02d}",
+                description=WHAT_HAPPENED,
+                clauses=("6.11",),
+                reputational_risk=False,
+                subject_kind=SubjectKind.USER,
+                subject_user=SUBJECT_EMAIL,
+            )
+            services.report_breach(answers, [], reporter)
+        db.session().commit()
+    context = browser.new_context(
+        base_url=live_site.url, locale="en-GB", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        page.get_by_label("Email address").fill(MANAGER_EMAIL)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/$"))
+        page.goto("/breaches")
+        page.get_by_role("link", name=re.compile(r"^See all \d+ cases waiting for you$")).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Breach reports waiting for you")
+        expect(page.get_by_role("status")).to_contain_text(re.compile(r"Showing 1 to \d+ of \d+ cases waiting for you"))
+        assert axe_violations(page) == []
+        page.set_viewport_size({"width": 320, "height": 800})
+        page.reload()  # laid out afresh at 320 px, as a phone would
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 320, "the page scrolls sideways at 320 px"
+    finally:
+        context.close()
