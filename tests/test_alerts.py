@@ -36,6 +36,7 @@ from tests.conftest import Browser, settings_for
 from tests.test_audit import allow_tampering
 from tests.test_breaches import People, people, report  # noqa: F401  (people: the fixture)
 from tests.test_media_contacts import approach
+from tests.test_vault import NEW, OLD, entry, invoke, keyed_app
 
 NHS_NUMBER = "943 476 5919"  # a valid NHS number (its check digit holds)
 BASE = "https://registry.example.nhs.uk"
@@ -610,3 +611,27 @@ def test_audit_verify_that_fails_raises_an_alert(
     [got] = receiver.received
     assert got.json()["event"] == "audit_verification_failed"
     assert "Audit chain broken at event 2" in got.json()["text"]
+
+
+class TestKeyRotation:
+    """Webhooks sealed under the master key "old"; then "new" is configured first and ``keys rotate`` runs."""
+
+    @pytest.fixture
+    def app_settings(self) -> dict[str, Any]:
+        return {"MASTER_KEYS": entry(OLD)}
+
+    def test_keys_rotate_moves_webhooks_onto_the_new_master_key(
+        self, app: Flask, receiver: Receiver, make_user: Callable[..., User], database_url: str, connection: Connection
+    ) -> None:
+        hook, secret = webhook(make_user("admin"), receiver.url())
+        assert hook.key_id == "old"
+        rotated = invoke(keyed_app(database_url, connection, NEW, OLD), "keys", "rotate")
+        assert rotated.exit_code == 0, rotated.output
+        new_only = keyed_app(database_url, connection, NEW)
+        assert invoke(new_only, "keys", "verify").exit_code == 0
+        with new_only.app_context():
+            assert db.session().get(Webhook, hook.id).key_id == "new"  # type: ignore[union-attr]
+            with db.transaction():
+                alerts.raise_alert(AlertEvent.MEDIA_APPROACH, title="After rotation", text="Body.")
+            db.session().close()
+        check_signature(receiver.received[-1], secret, now=time.time())

@@ -202,21 +202,26 @@ def update(hook: Webhook, settings: Settings, actor: User) -> Webhook:
 
 
 def pause(hook: Webhook, actor: User) -> Webhook:
-    hook = get(hook.id, for_update=True)
-    if not hook.active:
-        raise Conflict(f"'{hook.name}' is already paused.")
-    hook.active, hook.updated_at = False, db.utcnow()
-    record(AuditAction.WEBHOOK_PAUSE, OBJECT_TYPE, hook.id, _details(hook), actor=actor)
-    db.session().flush()
-    return hook
+    """Send nothing to it until it is resumed (alerts raised meanwhile are not kept for it)."""
+    return _switch(hook, False, actor)
 
 
 def resume(hook: Webhook, actor: User) -> Webhook:
+    return _switch(hook, True, actor)
+
+
+def _switch(hook: Webhook, active: bool, actor: User) -> Webhook:
     hook = get(hook.id, for_update=True)
-    if hook.active:
-        raise Conflict(f"'{hook.name}' is not paused.")
-    hook.active, hook.updated_at = True, db.utcnow()
-    record(AuditAction.WEBHOOK_RESUME, OBJECT_TYPE, hook.id, _details(hook), actor=actor)
+    if hook.active is active:
+        raise Conflict(f"'{hook.name}' is {'not paused' if active else 'already paused'}.")
+    hook.active, hook.updated_at = active, db.utcnow()
+    record(
+        AuditAction.WEBHOOK_RESUME if active else AuditAction.WEBHOOK_PAUSE,
+        OBJECT_TYPE,
+        hook.id,
+        _details(hook),
+        actor=actor,
+    )
     db.session().flush()
     return hook
 
@@ -370,7 +375,6 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
     Claimed first (``notifications.claim``), so no delivery is sent by two processes; the address,
     the secret and the bodies never reach the log.
     """
-    report = notifications.DeliveryReport()
     now = db.utcnow()
     pending = notifications.claim(session, WebhookDelivery, ids, limit, due=WebhookDelivery.next_attempt_at <= now)
     for row in pending:
@@ -400,13 +404,7 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
                 row.failed(why, MAX_ATTEMPTS)
                 row.next_attempt_at = db.utcnow() + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
         session.commit()
-        if row.delivery == Delivery.SENT.value:
-            report.sent += 1
-        elif row.delivery == Delivery.FAILED.value:
-            report.failed += 1
-        else:
-            report.waiting += 1
-    return report
+    return notifications.DeliveryReport().count(pending)
 
 
 def waiting() -> int:

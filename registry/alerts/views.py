@@ -12,6 +12,7 @@ from registry.alerts.forms import WebhookForm
 from registry.alerts.models import Webhook
 from registry.auth.permissions import Permission, requires
 from registry.errors import NotFound
+from registry.notifications import services as notifications
 from registry.notifications.models import Delivery
 from registry.web import security
 from registry.web.forms import ConfirmForm
@@ -40,12 +41,10 @@ def index() -> str:
 @bp.route("/deliveries")
 @requires(Permission.WEBHOOK_READ)
 def deliveries() -> str:
-    delivery = request.args.get("delivery", "")
-    if delivery not in {d.value for d in DELIVERIES}:
-        delivery = ""
+    delivery = notifications.chosen_delivery(request.args.get("delivery", ""), DELIVERIES)
     page, per_page = page_args(50)
-    result = paginate(db.session(), services.deliveries(delivery or None), page, per_page)
-    return render_template("alerts/deliveries.html", page=result, deliveries=DELIVERIES, delivery=delivery)
+    result = paginate(db.session(), services.deliveries(delivery), page, per_page)
+    return render_template("alerts/deliveries.html", page=result, deliveries=DELIVERIES, delivery=delivery or "")
 
 
 def _settings(form: WebhookForm) -> services.Settings:

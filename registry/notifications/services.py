@@ -212,6 +212,17 @@ class DeliveryReport:
     failed: int = 0
     waiting: int = 0
 
+    def count(self, rows: Iterable[OutboxRow]) -> DeliveryReport:
+        """Add each row's state once it has been tried: sent, failed for good, or waiting to be retried."""
+        for row in rows:
+            if row.delivery == Delivery.SENT.value:
+                self.sent += 1
+            elif row.delivery == Delivery.FAILED.value:
+                self.failed += 1
+            else:
+                self.waiting += 1
+        return self
+
 
 #: A message claimed for sending this long ago, and neither sent nor failed, was left by a
 #: process that died while sending it: it may be claimed again.
@@ -302,14 +313,7 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             server.quit()
-    for note in pending:
-        if note.delivery == Delivery.SENT.value:
-            report.sent += 1
-        elif note.delivery == Delivery.FAILED.value:
-            report.failed += 1
-        else:
-            report.waiting += 1
-    return report
+    return report.count(pending)
 
 
 def _failed(note: Notification, why: str) -> None:
@@ -322,6 +326,11 @@ def messages_of(user: User) -> Select[Notification]:
         .where(Notification.recipient_id == user.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
+
+
+def chosen_delivery(value: str, allowed: Iterable[Delivery] = tuple(Delivery)) -> str | None:
+    """The delivery state a list is filtered by (``?delivery=``), or None for every row."""
+    return value if value in {d.value for d in allowed} else None
 
 
 def outbox(delivery: str | None = None) -> Select[Notification]:

@@ -1,7 +1,8 @@
 """Master-key operations over every sealed secret: rotating onto the primary key, and checking that each opens.
 
-Sealed secrets are the channels' credential versions and each person's two-factor seed
-(``registry.auth.models.UserTotp``); both are sealed by :mod:`registry.crypto`.
+Sealed secrets are the channels' credential versions, each person's two-factor seed
+(``registry.auth.models.UserTotp``) and each webhook's address and signing secret
+(``registry.alerts.models.Webhook``); all are sealed by :mod:`registry.crypto`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from registry import db
+from registry.alerts.models import Webhook, webhook_aad
 from registry.auth.models import UserTotp, totp_aad
 from registry.channels.models import reference_for
 from registry.crypto import Sealed, VaultError, vault
@@ -30,9 +32,9 @@ class KeyRotationReport:
 
 
 def remaining_by_key() -> dict[str, int]:
-    """How many sealed secrets (credential versions and users' own two-factor seeds) each key id protects."""
+    """How many sealed secrets (credential versions, users' own two-factor seeds, webhooks) each key id protects."""
     counts: dict[str, int] = {}
-    for model in (CredentialVersion, UserTotp):
+    for model in (CredentialVersion, UserTotp, Webhook):
         for key_id, count in db.session().execute(select(model.key_id, func.count()).group_by(model.key_id)).all():
             counts[key_id] = counts.get(key_id, 0) + count
     return counts
@@ -103,6 +105,22 @@ class KeyRotation:
                 sealed = sealer.rewrap(seal_of(seed), totp_aad(seed.user_id))
                 seed.key_id, seed.wrapped_key = sealed.key_id, sealed.wrapped_key
                 done += 1
+        if done < size:
+            hooks = (
+                session.execute(
+                    select(Webhook)
+                    .where(Webhook.key_id != primary)
+                    .order_by(Webhook.id)
+                    .limit(size - done)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
+            for hook in hooks:
+                sealed = sealer.rewrap(seal_of(hook), webhook_aad(hook.id))
+                hook.key_id, hook.wrapped_key = sealed.key_id, sealed.wrapped_key
+                done += 1
         session.flush()
         return done
 
@@ -145,7 +163,7 @@ def rewrap_batch(batch_size: int) -> int:
     return KeyRotation().batch(batch_size)
 
 
-def seal_of(row: UserTotp | CredentialVersion) -> Sealed:
+def seal_of(row: UserTotp | CredentialVersion | Webhook) -> Sealed:
     return Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext)
 
 
@@ -187,4 +205,10 @@ def verify_all(batch_size: int = 1000) -> tuple[int, list[str]]:
             vault().open(seal_of(seed), totp_aad(seed.user_id))
         except VaultError as exc:
             failures.append(f"two-factor secret of user {seed.user_id} (key {seed.key_id}): {exc}")
+    for hook in db.session().execute(select(Webhook).order_by(Webhook.id)).scalars():
+        checked += 1
+        try:
+            vault().open(seal_of(hook), webhook_aad(hook.id))
+        except VaultError as exc:
+            failures.append(f"address and signing secret of webhook {hook.id} (key {hook.key_id}): {exc}")
     return checked, failures
