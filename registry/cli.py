@@ -545,11 +545,13 @@ reminders_cli = AppGroup("reminders", help="Reminders of what is due.")
 
 @reminders_cli.command("send")
 def reminders_send() -> None:
-    """Send the day's reminders (run daily) and retry e-mail that could not be sent before."""
+    """Send the day's reminders (run daily) and retry e-mail (and webhook alerts) that could not be sent before."""
     with db.transaction():
         report = reminders.send()
-    # Today's messages went out as the transaction committed; this retries earlier ones.
+    # Today's messages went out as the transaction committed; this retries earlier ones (and any alert
+    # to a webhook whose wait is over, should the `alerts send` timer be missing).
     notifications.deliver(db.session())
+    alert_services.deliver(db.session())
     click.echo(report.summary(reminders.delivery_of(report.ids)))
 
 

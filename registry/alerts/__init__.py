@@ -14,6 +14,14 @@ someone at 2 a.m. raises an alert, in the transaction of the change it announces
         facts={"Channel": channel.reference, "Incident": incident_reference},
     )
 
+    alerts.raise_alert(
+        AlertEvent.HEALTH_CHECK_FAILED,
+        title=f"{channel.reference} needs attention after its security health check",
+        text="Two-factor sign-in is off on the platform.",            # what is missing, in plain English
+        link=f"/channels/{channel.reference}",
+        facts={"Channel": channel.reference, "Checked by": user.name},
+    )
+
 That writes one delivery per active webhook taking the event (none: nothing happens); they are sent
 once the transaction commits (never if it rolls back), retried with backoff by
 ``flask --app wsgi alerts send`` and given up after 6 tries, and the administrators see every

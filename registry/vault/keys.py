@@ -7,8 +7,9 @@ Sealed secrets are the channels' credential versions, each person's two-factor s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -90,39 +91,35 @@ class KeyRotation:
             self.after_id = rows[-1].id
         done = len(rows)
         if done < size:
-            seeds = (
-                session.execute(
-                    select(UserTotp)
-                    .where(UserTotp.key_id != primary)
-                    .order_by(UserTotp.user_id)
-                    .limit(size - done)
-                    .with_for_update(skip_locked=True)
-                )
-                .scalars()
-                .all()
-            )
-            for seed in seeds:
-                sealed = sealer.rewrap(seal_of(seed), totp_aad(seed.user_id))
-                seed.key_id, seed.wrapped_key = sealed.key_id, sealed.wrapped_key
-                done += 1
+            done += _rewrap_rows(UserTotp, lambda seed: totp_aad(seed.user_id), size - done)
         if done < size:
-            hooks = (
-                session.execute(
-                    select(Webhook)
-                    .where(Webhook.key_id != primary)
-                    .order_by(Webhook.id)
-                    .limit(size - done)
-                    .with_for_update(skip_locked=True)
-                )
-                .scalars()
-                .all()
-            )
-            for hook in hooks:
-                sealed = sealer.rewrap(seal_of(hook), webhook_aad(hook.id))
-                hook.key_id, hook.wrapped_key = sealed.key_id, sealed.wrapped_key
-                done += 1
+            done += _rewrap_rows(Webhook, lambda hook: webhook_aad(hook.id), size - done)
         session.flush()
         return done
+
+
+Sealable = TypeVar("Sealable", UserTotp, Webhook)
+
+
+def _rewrap_rows(model: type[Sealable], aad: Callable[[Sealable], bytes], limit: int) -> int:
+    """Rewrap up to ``limit`` rows of ``model`` (two-factor seeds, webhooks) not under the primary key."""
+    sealer = vault()
+    rows = (
+        db.session()
+        .execute(
+            select(model)
+            .where(model.key_id != sealer.primary_key_id)
+            .order_by(*model.__mapper__.primary_key)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
+    for row in rows:
+        sealed = sealer.rewrap(seal_of(row), aad(row))
+        row.key_id, row.wrapped_key = sealed.key_id, sealed.wrapped_key
+    return len(rows)
 
 
 def _write_rewrapped(session: Session, primary: str, rewrapped: list[tuple[int, bytes]]) -> None:
