@@ -635,3 +635,37 @@ class TestKeyRotation:
                 alerts.raise_alert(AlertEvent.MEDIA_APPROACH, title="After rotation", text="Body.")
             db.session().close()
         check_signature(receiver.received[-1], secret, now=time.time())
+
+
+def test_the_audit_page_that_finds_the_trail_broken_raises_an_alert(
+    site: Flask,
+    receiver: Receiver,
+    make_user: Callable[..., User],
+    browser_as: Callable[..., Browser],
+    connection: Connection,
+) -> None:
+    webhook(make_user("admin"), receiver.url(), events=(AlertEvent.AUDIT_VERIFICATION_FAILED,))
+    auditor = browser_as("auditor")
+    assert auditor.post("/audit/verify").status_code == 200 and receiver.received == []
+    allow_tampering(connection)
+    connection.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="Mallory"))
+    page = auditor.post("/audit/verify")
+    assert page.status_code == 200
+    [got] = receiver.received
+    assert got.json()["event"] == "audit_verification_failed"
+    assert got.json()["facts"] == {"Checked by": auditor.user.name}  # type: ignore[attr-defined]
+
+
+def test_reminders_send_also_retries_an_alert_whose_wait_is_over(
+    site: Flask, receiver: Receiver, make_user: Callable[..., User]
+) -> None:
+    webhook(make_user("admin"), receiver.url())
+    receiver.answers.append((500, {}))
+    with db.transaction():
+        alerts.raise_alert(AlertEvent.MEDIA_APPROACH, title="Daily safety net", text="Body.")
+    db.session().execute(update(WebhookDelivery).values(next_attempt_at=db.utcnow() - dt.timedelta(seconds=1)))
+    db.session().commit()
+    assert site.test_cli_runner().invoke(args=["reminders", "send"]).exit_code == 0
+    assert len(receiver.received) == 2
+    [row] = deliveries()
+    assert (row.delivery, row.attempts) == (Delivery.SENT.value, 2)
