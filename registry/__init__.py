@@ -124,6 +124,7 @@ def init_proxy(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from registry.alerts.views import bp as alerts
     from registry.api import bp as api
     from registry.audit.views import bp as audit
     from registry.auth import admin, import_views  # noqa: F401  (user administration: routes on the auth blueprint)
@@ -157,6 +158,7 @@ def register_blueprints(app: Flask) -> None:
         roster,
         monitoring,
         notifications,
+        alerts,
         screening,
         posts,
         consent,

@@ -18,7 +18,9 @@ from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
 import config as registry_config
-from registry import db, demo, spreadsheets
+from registry import alerts, db, demo, spreadsheets
+from registry.alerts import services as alert_services
+from registry.alerts.models import AlertEvent
 from registry.audit.chain import CheckpointRefused, take_checkpoint
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record, verify_chain
@@ -435,6 +437,14 @@ def audit_verify() -> None:
     report = verify_chain()
     db.session().rollback()
     if not report.ok:
+        with db.transaction():  # the alert is sent as this commits
+            alerts.raise_alert(
+                AlertEvent.AUDIT_VERIFICATION_FAILED,
+                title="The audit trail failed verification",
+                text=f"`audit verify` found: {report.describe()} Investigate before trusting the trail.",
+                link="/audit",
+                facts={"Checked by": "audit verify (command line)"},
+            )
         fail(report.describe())
     click.echo(
         f"{report.checked} events checked; the chain is intact (head {report.head_hash}). {report.checkpoint_summary()}"
@@ -535,12 +545,31 @@ reminders_cli = AppGroup("reminders", help="Reminders of what is due.")
 
 @reminders_cli.command("send")
 def reminders_send() -> None:
-    """Send the day's reminders (run daily) and retry e-mail that could not be sent before."""
+    """Send the day's reminders (run daily) and retry e-mail (and webhook alerts) that could not be sent before."""
     with db.transaction():
         report = reminders.send()
-    # Today's messages went out as the transaction committed; this retries earlier ones.
+    # Today's messages went out as the transaction committed; this retries earlier ones (and any alert
+    # to a webhook whose wait is over, should the `alerts send` timer be missing).
     notifications.deliver(db.session())
+    alert_services.deliver(db.session())
     click.echo(report.summary(reminders.delivery_of(report.ids)))
+
+
+alerts_cli = AppGroup("alerts", help="Alerts sent to webhooks (Teams, Slack, signed JSON).")
+
+
+@alerts_cli.command("send")
+def alerts_send() -> None:
+    """Retry webhook deliveries whose wait after a refusal is over (run every minute or so from a timer).
+
+    Alerts are sent as their change commits; this sends those a receiver refused, after a backoff of
+    1, 5 and 15 minutes, then 1 and 4 hours, and gives up after 6 tries. Prints counts, never a body.
+    """
+    report = alert_services.deliver(db.session())
+    click.echo(
+        f"Webhook deliveries: {report.sent} sent, {report.waiting} waiting to be retried, {report.failed} failed; "
+        f"{alert_services.waiting()} waiting in all."
+    )
 
 
 report_cli = AppGroup("report", help="The monthly report to senior management and the Board (policy 11.2).")
@@ -643,6 +672,7 @@ def init_app(app: Flask) -> None:
         keys_cli,
         roster_cli,
         reminders_cli,
+        alerts_cli,
         report_cli,
         retention_cli,
         demo_cli,

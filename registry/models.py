@@ -2,6 +2,7 @@
 Registry's own here, and each kind of request's through its declaration (:func:`kinds` imports
 every ``registry/<package>/kind.py``, and each imports its models)."""
 
+from registry.alerts.models import Webhook, WebhookDelivery
 from registry.audit.models import AuditAnchor, AuditEvent
 from registry.auth.models import (
     ApiToken,
@@ -52,4 +53,6 @@ __all__ = [
     "UserRole",
     "UserSession",
     "UserTotp",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -30,6 +30,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse
 
 from registry import clock, db
+from registry.alerts import services as alerts
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
 from registry.auth import services as accounts
@@ -65,6 +66,7 @@ COMMS = frozenset({"comms"})
 READERS = frozenset({"comms", "auditor"})
 AUDIT_READERS = frozenset({"comms", "auditor", "admin"})
 ADMIN = frozenset({"admin"})
+WEBHOOK_READERS = frozenset({"auditor", "admin"})
 MANAGERS = frozenset({"manager"})
 HR = frozenset({"hr"})
 #: The matrix's users who have two-factor sign-in (make_user sets it up for comms and admins).
@@ -153,6 +155,20 @@ class World:
             roster.decide(item, "certified", None, comms)
         db.session().commit()
         return item
+
+    def webhook(self, *, paused: bool = False) -> dict[str, Any]:
+        """A webhook an administrator set up (``paused`` or active), as the route's arguments."""
+        admin = self.make_user("admin")
+        hook, _secret = alerts.create(
+            alerts.Settings(
+                name=f"Hook {self.n()}", url="https://example.org/hook", events=["media_approach"], format="json"
+            ),
+            admin,
+        )
+        if paused:
+            alerts.pause(hook, admin)
+        db.session().commit()
+        return {"webhook_id": hook.id}
 
     def message_id(self) -> int:
         """A message to somebody else (nobody may read another's messages)."""
@@ -630,6 +646,15 @@ def _post_args(post: PromotionalPost, **extra: Any) -> dict[str, Any]:
     return {"reference": post.reference, **extra}
 
 
+def _webhook_form(world: World) -> dict[str, Any]:
+    return {
+        "name": f"Teams {world.n()}",
+        "url": "https://example.org/workflows/alerts",
+        "events": ["media_approach", "audit_verification_failed"],
+        "format": "teams",
+    }
+
+
 def _breach_form(world: World) -> dict[str, Any]:
     return {
         "account": f"@matrix_{world.n()} on X",
@@ -912,6 +937,17 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         SIGNED_IN, signed_in_status=404, build=lambda w: Request({"message_id": w.message_id()})
     ),
     ("notifications.outbox", "GET"): Expect(ADMIN),
+    # Outgoing webhooks: administrators set them up; auditors read the list and the deliveries.
+    ("alerts.index", "GET"): Expect(WEBHOOK_READERS),
+    ("alerts.deliveries", "GET"): Expect(WEBHOOK_READERS),
+    ("alerts.new", "GET"): Expect(ADMIN),
+    ("alerts.new", "POST"): Expect(ADMIN, build=lambda w: Request(data=_webhook_form(w))),
+    ("alerts.edit", "GET"): Expect(ADMIN, build=lambda w: Request(w.webhook())),
+    ("alerts.edit", "POST"): Expect(ADMIN, status=302, build=lambda w: Request(w.webhook(), data=_webhook_form(w))),
+    ("alerts.pause", "POST"): Expect(ADMIN, status=302, build=lambda w: Request(w.webhook())),
+    ("alerts.resume", "POST"): Expect(ADMIN, status=302, build=lambda w: Request(w.webhook(paused=True))),
+    ("alerts.delete", "POST"): Expect(ADMIN, status=302, build=lambda w: Request(w.webhook())),
+    ("alerts.roll_secret", "POST"): Expect(ADMIN, build=lambda w: Request(w.webhook())),
     # Logo and lozenge consent. Object rules: a request is seen only by its requester, comms and
     # auditors (anyone else gets 404, tested in tests/test_consent.py), so requests that only
     # the requester may make are built from the actor's own consent.

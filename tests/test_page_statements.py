@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from registry import db
+from registry.alerts.models import Webhook, WebhookDelivery
 from registry.audit.keyring import current_keyring
 from registry.audit.models import AuditAnchor, AuditEvent
 from registry.auth.models import AccountRequest, User, UserRole
@@ -381,6 +382,46 @@ def messages(s: Seeding) -> None:
     s.batch(bench_seed.messages(s.count, [me, me, *crowd.staff[: max(2, s.count // 10)]], s.clock))
 
 
+def webhook_deliveries(s: Seeding) -> None:
+    """``count`` alerts to webhooks (one for every ten), in every delivery state, some failed."""
+    first = bench.next_id(s.session, Webhook)
+    hooks = [
+        {
+            "id": first + n,
+            "name": f"Hook {n}",
+            "host": f"hook{n}.example.org",
+            "events": "media_approach",
+            "format": "teams",
+            "active": True,
+            "created_at": s.now,
+            "key_id": "k",
+            "wrapped_key": b"x",
+            "nonce": b"x",
+            "ciphertext": b"x",
+        }
+        for n in range(max(2, s.count // 10))
+    ]
+    s.session.execute(insert(Webhook), hooks)
+    states = ("sent", "pending", "failed", "sending")
+    s.session.execute(
+        insert(WebhookDelivery),
+        [
+            {
+                "webhook_id": hooks[n % len(hooks)]["id"],
+                "event": "media_approach",
+                "title": f"Alert {n}",
+                "body": "{}",
+                "created_at": s.now - dt.timedelta(minutes=n),
+                "next_attempt_at": s.now,
+                "delivery": states[n % len(states)],
+                "attempts": n % 7,
+                "last_error": "The receiver answered 500" if n % 2 else None,
+            }
+            for n in range(s.count)
+        ],
+    )
+
+
 def monthly_reports(s: Seeding) -> None:
     """``count`` months' reports, older ones issued, each generated and issued by its own person."""
     staff = s.crowd().staff
@@ -501,6 +542,11 @@ PAGES: list[tuple[str, str, Seeder]] = [
     ("admin", "/admin/users", users),
     ("admin", "/admin/approvals", approvals),
     ("admin", "/outbox", messages),
+    ("admin", "/", webhook_deliveries),
+    ("admin", "/admin/webhooks", webhook_deliveries),
+    ("admin", "/admin/webhooks/deliveries", webhook_deliveries),
+    ("admin", "/admin/webhooks/deliveries?delivery=failed", webhook_deliveries),
+    ("auditor", "/admin/webhooks/deliveries", webhook_deliveries),
     ("admin", "/audit", audit_events),
     # The API's lists, with a bearer token.
     ("comms", "/api/v1/channels?per_page=100", channels),

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
+from registry.alerts import services as alerts
 from registry.auth.models import AccountRequest, User
 from registry.auth.permissions import (
     PUBLIC,
@@ -87,6 +88,10 @@ PAGES = {
     "web.my_requests": "/requests",
     "notifications.messages": "/messages",
     "notifications.outbox": "/outbox",
+    "alerts.index": "/admin/webhooks",
+    "alerts.deliveries": "/admin/webhooks/deliveries",
+    "alerts.new": "/admin/webhooks/new",
+    "alerts.edit": "/admin/webhooks/{webhook}",
     "consent.register": "/consents",
     "consent.new": "/consents/new",
     "consent.detail": "/consents/{own_consent}",
@@ -335,8 +340,15 @@ def objects(app: Flask, make_channel: Callable[..., Channel], make_user: Callabl
         expires_at=db.utcnow() + dt.timedelta(days=7),
     )
     db.session().add(account_request)
+    hook, _secret = alerts.create(
+        alerts.Settings(
+            name="Comms on-call", url="https://example.org/hook", events=["media_approach"], format="teams"
+        ),
+        make_user("admin"),
+    )
     db.session().commit()
     return {
+        "webhook": hook.id,
         "channel": channel.reference,
         "finding": finding.reference,
         "user": comms.id,

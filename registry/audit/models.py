@@ -146,6 +146,13 @@ class AuditAction(StrEnum):
     # The audit trail's own integrity: the switch to keyed (HMAC) links. (A signed checkpoint is not an
     # event: it only reads the trail, and its record is the checkpoint file and the log.)
     AUDIT_KEYED = "audit:keyed"
+    # Outgoing webhooks for alerts (issue 14).
+    WEBHOOK_CREATE = "webhook:create"
+    WEBHOOK_UPDATE = "webhook:update"
+    WEBHOOK_PAUSE = "webhook:pause"
+    WEBHOOK_RESUME = "webhook:resume"
+    WEBHOOK_DELETE = "webhook:delete"
+    WEBHOOK_ROLL_SECRET = "webhook:roll_secret"
 
 
 class AuditEvent(Base):

@@ -7,7 +7,8 @@ import json
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
-from registry import db
+from registry import alerts, db
+from registry.alerts.models import AlertEvent
 from registry.audit import services
 from registry.auth.permissions import Permission, requires
 from registry.web.exports import csv_response
@@ -57,6 +58,14 @@ def index() -> str:
 @requires(Permission.AUDIT_READ)
 def verify() -> str:
     report = services.verify_chain()
+    if not report.ok:
+        alerts.raise_alert(
+            AlertEvent.AUDIT_VERIFICATION_FAILED,
+            title="The audit trail failed verification",
+            text=f"A check from the audit page found: {report.describe()} Investigate before trusting the trail.",
+            link="/audit",
+            facts={"Checked by": current_user.name},
+        )
     seq, head_hash = services.head()
     return render_template("audit/verify.html", report=report, head_seq=seq, head_hash=head_hash)
 

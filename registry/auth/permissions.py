@@ -80,6 +80,8 @@ class Permission(StrEnum):
     BREACH_READ_ALL = "breach:read_all"  # auditors
     REPORT_READ = "report:read"
     REPORT_MANAGE = "report:manage"
+    WEBHOOK_READ = "webhook:read"  # administrators and auditors: the webhooks and their deliveries
+    WEBHOOK_MANAGE = "webhook:manage"  # administrators: create, edit, pause, delete, roll the secret
 
 
 _EVERYONE: Final = frozenset(
@@ -140,9 +142,17 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.MEDIA_CONTACT_READ_ALL,
         Permission.BREACH_READ_ALL,
         Permission.REPORT_READ,
+        Permission.WEBHOOK_READ,
     },
     Role.HR: _EVERYONE | {Permission.BREACH_HR},
-    Role.ADMIN: _EVERYONE | {Permission.USER_MANAGE, Permission.AUDIT_READ, Permission.OUTBOX_READ},
+    Role.ADMIN: _EVERYONE
+    | {
+        Permission.USER_MANAGE,
+        Permission.AUDIT_READ,
+        Permission.OUTBOX_READ,
+        Permission.WEBHOOK_READ,
+        Permission.WEBHOOK_MANAGE,
+    },
 }
 
 

@@ -308,4 +308,6 @@ def report_breach(data: BreachAnswers, evidence: Iterable[FileStorage | None], r
             report,
             "breach:to_route" if status is BreachStatus.TO_ROUTE else "breach:flagged",
         )
+    if report.reputational_risk:
+        messages.alert_flagged(report)
     return report

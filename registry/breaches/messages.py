@@ -11,7 +11,8 @@ from typing import Final
 
 from sqlalchemy import select
 
-from registry import db
+from registry import alerts, db
+from registry.alerts.models import AlertEvent
 from registry.auth.models import User, UserRole
 from registry.auth.permissions import Role
 from registry.breaches.models import BreachReport
@@ -58,6 +59,18 @@ def tell(recipients: Sequence[User], report: BreachReport, event: str) -> None:
             body=f"{ATTENTION} in the Social Channel Registry: {report.reference}.\n\n{PRIVACY}",
             link=link_to(report),
         )
+
+
+def alert_flagged(report: BreachReport) -> None:
+    """The Registry's alert channels hear that a case was flagged as a reputational risk (9.3): its
+    reference and where to read it, never what it is about."""
+    alerts.raise_alert(
+        AlertEvent.BREACH_REPUTATIONAL_RISK,
+        title=f"Breach report {report.reference} flagged as a reputational risk",
+        text=f"A breach report has been flagged as a risk to the Trust's reputation (policy 9.3). {PRIVACY}",
+        link=link_to(report),
+        facts={"Reference": report.reference},
+    )
 
 
 def tell_closed(report: BreachReport, people: Iterable[User | None]) -> None:

@@ -221,6 +221,7 @@ def flag(report: BreachReport, actor: User, *, note: str | None = None) -> Breac
     record(AuditAction.BREACH_FLAG, OBJECT_TYPE, report.reference, {"status": report.status}, actor=actor)
     db.session().flush()
     messages.tell(messages.comms_for(report, actor), report, "breach:flagged")
+    messages.alert_flagged(report)
     return report
 
 

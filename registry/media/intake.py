@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import FileStorage
 
-from registry import db
+from registry import alerts, db
+from registry.alerts.models import AlertEvent
 from registry.audit.models import AuditAction
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, HandleError, Platform, require_domain, split_url
@@ -232,6 +233,21 @@ def log_approach(
         ),
         link=KIND.link(contact),
         exclude=reporter,
+    )
+    alerts.raise_alert(
+        AlertEvent.MEDIA_APPROACH,
+        title=f"Urgent: media approach {contact.reference} on {platform}",
+        text=(
+            f"A member of staff was approached on their personal {platform} account by {contact.who}, and has "
+            f"not responded. What they asked: {contact.enquiry[:300]}\n\n"
+            "Triage it and advise them before they respond (policy 8.1)."
+        ),
+        link=KIND.link(contact),
+        facts={
+            "Reference": contact.reference,
+            "Platform": platform,
+            **({"Deadline": uk_datetime(contact.deadline_at)} if contact.deadline_at else {}),
+        },
     )
     session.flush()
     return contact

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -30,7 +31,39 @@ class Delivery(StrEnum):
         }[self]
 
 
-class Notification(Base):
+class OutboxRow:
+    """What every outbox row has (e-mail here, webhook deliveries in ``registry.alerts``): its
+    delivery state, how often sending it was tried, when a process claimed it, when it was sent and
+    the last refusal (a short reason, never a body). ``registry.notifications.services.claim``
+    claims such rows so that no two processes send one; ``failed`` counts a refusal."""
+
+    if TYPE_CHECKING:
+        id: Mapped[int]  # each table declares its own primary key
+
+    delivery: Mapped[str] = mapped_column(String(10), default=Delivery.KEPT.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    @property
+    def delivery_enum(self) -> Delivery:
+        return Delivery(self.delivery)
+
+    def sent(self, now: dt.datetime) -> None:
+        self.delivery = Delivery.SENT.value
+        self.sent_at = now
+        self.attempts += 1
+        self.last_error = None
+
+    def failed(self, why: str, max_attempts: int) -> None:
+        """One more refusal: waiting to be tried again, or failed for good after ``max_attempts``."""
+        self.attempts += 1
+        self.last_error = why[:300]
+        self.delivery = (Delivery.FAILED if self.attempts >= max_attempts else Delivery.PENDING).value
+
+
+class Notification(OutboxRow, Base):
     __tablename__ = "notifications"
     __table_args__ = (
         known("delivery", Delivery),
@@ -49,16 +82,7 @@ class Notification(Base):
     link: Mapped[str | None] = mapped_column(String(500))
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[created]
-    delivery: Mapped[str] = mapped_column(String(10), default=Delivery.KEPT.value)
-    attempts: Mapped[int] = mapped_column(default=0)
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(String(300))
     #: A set-up link goes only into the e-mail (worked out as it is written), never into the Registry.
     setup_link_id: Mapped[int | None] = mapped_column(ForeignKey("setup_links.id", ondelete="SET NULL"))
 
     recipient: Mapped[User] = relationship(lazy="joined", innerjoin=True)
-
-    @property
-    def delivery_enum(self) -> Delivery:
-        return Delivery(self.delivery)

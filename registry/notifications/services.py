@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from typing import TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from config import ConfigError
@@ -29,9 +30,11 @@ from registry.audit.models import AuditAction
 from registry.audit.services import record
 from registry.auth.models import SetupLink, User, UserRole
 from registry.auth.permissions import Role
-from registry.notifications.models import Delivery, Notification
+from registry.notifications.models import Delivery, Notification, OutboxRow
 
 log = logging.getLogger(__name__)
+
+Row = TypeVar("Row", bound=OutboxRow)
 
 #: Give up on a message after this many refusals by the SMTP server.
 MAX_ATTEMPTS = 5
@@ -85,7 +88,7 @@ def smtp_configured() -> bool:
     return bool((current_app.config.get("SMTP_HOST") or "").strip())
 
 
-def _absolute(link: str | None) -> str | None:
+def absolute(link: str | None) -> str | None:
     """The link as a full address on the Registry's own public address (never the request's
     Host header, which whoever sends a request chooses)."""
     if not link:
@@ -173,7 +176,7 @@ def _message(settings: SmtpSettings, note: Notification) -> EmailMessage:
     message["To"] = formataddr((note.recipient.name, note.to_address))
     message["Subject"] = note.subject
     message["Message-ID"] = make_msgid(domain=settings.host)
-    link = _absolute(note.link)
+    link = absolute(note.link)
     if note.setup_link_id is not None:
         link = _setup_link_address(note.setup_link_id)
     text = note.body.rstrip() + ("\n\n" + link if link else "")
@@ -186,7 +189,7 @@ def _setup_link_address(link_id: int) -> str:
     link = db.session().get(SetupLink, link_id)
     if link is None or not link.works(db.utcnow()):
         return "(This link has already been used, has expired or was replaced: ask for a new one.)"
-    return _absolute(link.path) or ""
+    return absolute(link.path) or ""
 
 
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:
@@ -209,35 +212,57 @@ class DeliveryReport:
     failed: int = 0
     waiting: int = 0
 
+    def count(self, rows: Iterable[OutboxRow]) -> DeliveryReport:
+        """Add each row's state once it has been tried: sent, failed for good, or waiting to be retried."""
+        for row in rows:
+            if row.delivery == Delivery.SENT.value:
+                self.sent += 1
+            elif row.delivery == Delivery.FAILED.value:
+                self.failed += 1
+            else:
+                self.waiting += 1
+        return self
+
 
 #: A message claimed for sending this long ago, and neither sent nor failed, was left by a
 #: process that died while sending it: it may be claimed again.
 STALE_CLAIM = dt.timedelta(minutes=15)
 
 
-def _claim(session: Session, ids: Iterable[int] | None, limit: int) -> list[Notification]:
-    """Mark waiting messages as being sent, in one committed UPDATE, and return them.
+def claim(
+    session: Session,
+    model: type[Row],
+    ids: Iterable[int] | None,
+    limit: int,
+    *,
+    due: ColumnElement[bool] | None = None,
+) -> list[Row]:
+    """Mark waiting rows of an outbox table as being sent, in one committed UPDATE, and return them.
 
-    Two processes (a request's after-commit delivery and ``reminders send``) can run at once:
-    the conditional UPDATE lets each message be claimed by one of them only.
+    Two processes (a request's after-commit delivery and ``reminders send`` or ``alerts send``) can
+    run at once: the conditional UPDATE lets each row be claimed by one of them only. A row claimed
+    longer than :data:`STALE_CLAIM` ago was left by a process that died: it may be claimed again.
+    ``due`` narrows the waiting rows further (a webhook delivery waits out its backoff).
     """
     now = db.utcnow()
     waiting = or_(
-        Notification.delivery == Delivery.PENDING.value,
-        and_(Notification.delivery == Delivery.SENDING.value, Notification.claimed_at < now - STALE_CLAIM),
+        model.delivery == Delivery.PENDING.value,
+        and_(model.delivery == Delivery.SENDING.value, model.claimed_at < now - STALE_CLAIM),
     )
-    candidates = select(Notification.id).where(waiting).order_by(Notification.id).limit(limit)
+    if due is not None:
+        waiting = and_(waiting, due)
+    candidates = select(model.id).where(waiting).order_by(model.id).limit(limit)
     if ids is not None:
-        candidates = candidates.where(Notification.id.in_(list(ids)))
+        candidates = candidates.where(model.id.in_(list(ids)))
     chosen = list(session.execute(candidates).scalars())
     if not chosen:
         return []
     claimed = (
         session.execute(
-            update(Notification)
-            .where(Notification.id.in_(chosen), waiting)
+            update(model)
+            .where(model.id.in_(chosen), waiting)
             .values(delivery=Delivery.SENDING.value, claimed_at=now)
-            .returning(Notification.id)
+            .returning(model.id)
             .execution_options(synchronize_session=False)
         )
         .scalars()
@@ -248,10 +273,7 @@ def _claim(session: Session, ids: Iterable[int] | None, limit: int) -> list[Noti
         return []
     return list(
         session.execute(
-            select(Notification)
-            .where(Notification.id.in_(claimed))
-            .order_by(Notification.id)
-            .execution_options(populate_existing=True)
+            select(model).where(model.id.in_(claimed)).order_by(model.id).execution_options(populate_existing=True)
         ).scalars()
     )
 
@@ -266,7 +288,7 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
     settings = SmtpSettings.from_config()
     if settings is None:
         return report
-    pending = _claim(session, ids, limit)
+    pending = claim(session, Notification, ids, limit)
     if not pending:
         return report
     try:
@@ -286,28 +308,16 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
             except smtplib.SMTPException as exc:
                 _failed(note, f"The e-mail server refused it ({type(exc).__name__}).")
             else:
-                note.delivery = Delivery.SENT.value
-                note.sent_at = db.utcnow()
-                note.attempts += 1
-                note.last_error = None
+                note.sent(db.utcnow())
             session.commit()
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             server.quit()
-    for note in pending:
-        if note.delivery == Delivery.SENT.value:
-            report.sent += 1
-        elif note.delivery == Delivery.FAILED.value:
-            report.failed += 1
-        else:
-            report.waiting += 1
-    return report
+    return report.count(pending)
 
 
 def _failed(note: Notification, why: str) -> None:
-    note.attempts += 1
-    note.last_error = why[:300]
-    note.delivery = (Delivery.FAILED if note.attempts >= MAX_ATTEMPTS else Delivery.PENDING).value
+    note.failed(why, MAX_ATTEMPTS)
 
 
 def messages_of(user: User) -> Select[Notification]:
@@ -316,6 +326,11 @@ def messages_of(user: User) -> Select[Notification]:
         .where(Notification.recipient_id == user.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
+
+
+def chosen_delivery(value: str, allowed: Iterable[Delivery] = tuple(Delivery)) -> str | None:
+    """The delivery state a list is filtered by (``?delivery=``), or None for every row."""
+    return value if value in {d.value for d in allowed} else None
 
 
 def outbox(delivery: str | None = None) -> Select[Notification]:

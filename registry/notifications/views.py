@@ -34,15 +34,13 @@ def message(message_id: int) -> str:
 @bp.route("/outbox")
 @requires(Permission.OUTBOX_READ)
 def outbox() -> str:
-    delivery = request.args.get("delivery", "")
-    if delivery not in {d.value for d in Delivery}:
-        delivery = ""
+    delivery = services.chosen_delivery(request.args.get("delivery", ""))
     page, per_page = page_args(50)
-    result = paginate(db.session(), services.outbox(delivery or None), page, per_page)
+    result = paginate(db.session(), services.outbox(delivery), page, per_page)
     return render_template(
         "notifications/outbox.html",
         page=result,
         deliveries=list(Delivery),
-        delivery=delivery,
+        delivery=delivery or "",
         smtp=services.smtp_configured(),
     )

@@ -1,18 +1,21 @@
 """Master-key operations over every sealed secret: rotating onto the primary key, and checking that each opens.
 
-Sealed secrets are the channels' credential versions and each person's two-factor seed
-(``registry.auth.models.UserTotp``); both are sealed by :mod:`registry.crypto`.
+Sealed secrets are the channels' credential versions, each person's two-factor seed
+(``registry.auth.models.UserTotp``) and each webhook's address and signing secret
+(``registry.alerts.models.Webhook``); all are sealed by :mod:`registry.crypto`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from registry import db
+from registry.alerts.models import Webhook, webhook_aad
 from registry.auth.models import UserTotp, totp_aad
 from registry.channels.models import reference_for
 from registry.crypto import Sealed, VaultError, vault
@@ -30,9 +33,9 @@ class KeyRotationReport:
 
 
 def remaining_by_key() -> dict[str, int]:
-    """How many sealed secrets (credential versions and users' own two-factor seeds) each key id protects."""
+    """How many sealed secrets (credential versions, users' own two-factor seeds, webhooks) each key id protects."""
     counts: dict[str, int] = {}
-    for model in (CredentialVersion, UserTotp):
+    for model in (CredentialVersion, UserTotp, Webhook):
         for key_id, count in db.session().execute(select(model.key_id, func.count()).group_by(model.key_id)).all():
             counts[key_id] = counts.get(key_id, 0) + count
     return counts
@@ -88,23 +91,35 @@ class KeyRotation:
             self.after_id = rows[-1].id
         done = len(rows)
         if done < size:
-            seeds = (
-                session.execute(
-                    select(UserTotp)
-                    .where(UserTotp.key_id != primary)
-                    .order_by(UserTotp.user_id)
-                    .limit(size - done)
-                    .with_for_update(skip_locked=True)
-                )
-                .scalars()
-                .all()
-            )
-            for seed in seeds:
-                sealed = sealer.rewrap(seal_of(seed), totp_aad(seed.user_id))
-                seed.key_id, seed.wrapped_key = sealed.key_id, sealed.wrapped_key
-                done += 1
+            done += _rewrap_rows(UserTotp, lambda seed: totp_aad(seed.user_id), size - done)
+        if done < size:
+            done += _rewrap_rows(Webhook, lambda hook: webhook_aad(hook.id), size - done)
         session.flush()
         return done
+
+
+Sealable = TypeVar("Sealable", UserTotp, Webhook)
+
+
+def _rewrap_rows(model: type[Sealable], aad: Callable[[Sealable], bytes], limit: int) -> int:
+    """Rewrap up to ``limit`` rows of ``model`` (two-factor seeds, webhooks) not under the primary key."""
+    sealer = vault()
+    rows = (
+        db.session()
+        .execute(
+            select(model)
+            .where(model.key_id != sealer.primary_key_id)
+            .order_by(*model.__mapper__.primary_key)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
+    for row in rows:
+        sealed = sealer.rewrap(seal_of(row), aad(row))
+        row.key_id, row.wrapped_key = sealed.key_id, sealed.wrapped_key
+    return len(rows)
 
 
 def _write_rewrapped(session: Session, primary: str, rewrapped: list[tuple[int, bytes]]) -> None:
@@ -145,7 +160,7 @@ def rewrap_batch(batch_size: int) -> int:
     return KeyRotation().batch(batch_size)
 
 
-def seal_of(row: UserTotp | CredentialVersion) -> Sealed:
+def seal_of(row: UserTotp | CredentialVersion | Webhook) -> Sealed:
     return Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext)
 
 
@@ -187,4 +202,10 @@ def verify_all(batch_size: int = 1000) -> tuple[int, list[str]]:
             vault().open(seal_of(seed), totp_aad(seed.user_id))
         except VaultError as exc:
             failures.append(f"two-factor secret of user {seed.user_id} (key {seed.key_id}): {exc}")
+    for hook in db.session().execute(select(Webhook).order_by(Webhook.id)).scalars():
+        checked += 1
+        try:
+            vault().open(seal_of(hook), webhook_aad(hook.id))
+        except VaultError as exc:
+            failures.append(f"address and signing secret of webhook {hook.id} (key {hook.key_id}): {exc}")
     return checked, failures

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Exists, and_, case, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from registry import clock, db
+from registry.alerts import services as alert_services
 from registry.audit import services as audit
 from registry.auth.models import (
     AccountRequest,
@@ -239,6 +240,8 @@ class Dashboard:
     roster: roster.RosterDashboard | None = None
     audit: AuditStatus | None = None
     users: UserHealth | None = None
+    #: Webhook deliveries given up on in the last 7 days (administrators).
+    alert_failures: int | None = None
     #: The figures the person acts on (rather than only reads): their cards go under "What needs you now".
     acts_on: frozenset[str] = frozenset()
 
@@ -263,6 +266,8 @@ def for_user(user: User) -> Dashboard:
         board.audit = audit_status()
     if user.can(Permission.USER_MANAGE):
         board.users = user_health()
+    if user.can(Permission.WEBHOOK_MANAGE):
+        board.alert_failures = alert_services.failed_recently()
     board.acts_on = frozenset(
         name
         for name, permissions in (
@@ -271,6 +276,7 @@ def for_user(user: User) -> Dashboard:
             ("channel_reviews", (Permission.CHANNEL_EDIT,)),
             ("open_findings", (Permission.MONITORING_MANAGE,)),
             ("users", (Permission.USER_MANAGE,)),
+            ("alert_failures", (Permission.WEBHOOK_MANAGE,)),
         )
         if any(user.can(p) for p in permissions) and getattr(board, name) is not None
     ) | {card.name for card in board.cards}

@@ -59,6 +59,7 @@ def navigation() -> list[dict[str, Any]]:
         ("audit.index", "Audit trail", Permission.AUDIT_READ),
         ("auth.users", "Users", Permission.USER_MANAGE),
         ("notifications.outbox", "Outbox", Permission.OUTBOX_READ),
+        ("alerts.index", "Webhooks", Permission.WEBHOOK_READ),
     ]
     return [
         {"href": url_for(endpoint), "text": text, "current": here == endpoint}
