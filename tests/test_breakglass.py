@@ -396,7 +396,15 @@ def test_every_use_is_in_the_board_report(
     today = db.utcnow()
     computed = figures.compute(today.year, today.month)
     assert computed["break_glass"] == {"opened": 2, "reveals": 2, "reviewed": 0, "awaiting_review": 1}
-    del comms_user
+    # The drafted report shows the section, in the policy's order (7.2, after promotional posts' 7.1).
+    board = browser_as(user=comms_user)
+    month = f"{today.year:04d}-{today.month:02d}"
+    assert board.post("/reports", {"month": month}).status_code == 302
+    page = words(board.get(f"/reports/{month}"))
+    assert "Break-glass emergency access" in page
+    assert "Emergency accesses opened 2" in page
+    assert "Secrets or sign-in codes shown under them 2" in page
+    assert page.index("Promotional posts") < page.index("Break-glass emergency access")
 
 
 # --- policy 7.2 ------------------------------------------------------------------------------------
