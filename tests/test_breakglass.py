@@ -437,3 +437,38 @@ def test_on_call_reaches_nothing_else_in_custody_or_the_rosters(
     db.session().rollback()
     assert custody.reveal_history(credential(channel, "password")) == []
     assert db.session().execute(select(CredentialReveal)).first() is None
+
+
+def test_the_list_and_the_work_queue_run_the_same_statements_for_3_and_23_accesses(
+    browser_as: Callable[..., Browser],
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
+    count_queries: Callable[[], Any],
+) -> None:
+    """Comms' list of every access, and their work queue with the reviews due, cost a fixed number of
+    statements however many accesses there are."""
+    comms = browser_as("comms")
+    on_call = [make_user("on-call") for _ in range(3)]
+    made = [0]
+
+    def seed(n: int) -> None:
+        for _ in range(n):
+            made[0] += 1
+            access = opened(on_call[made[0] % 3], make_channel("active"))
+            if made[0] % 2:  # half of them have ended and await review
+                breakglass.close(access, on_call[made[0] % 3])
+        db.session().commit()
+
+    def statements() -> dict[str, int]:
+        counts = {}
+        for path in ("/break-glass/all?per_page=100", "/queue"):
+            assert comms.get(path).status_code == 200, path
+            with count_queries() as counted:
+                assert comms.get(path).status_code == 200, path
+            counts[path] = counted.n
+        return counts
+
+    seed(3)
+    small = statements()
+    seed(20)
+    assert statements() == small
