@@ -472,3 +472,13 @@ def test_the_list_and_the_work_queue_run_the_same_statements_for_3_and_23_access
     small = statements()
     seed(20)
     assert statements() == small
+
+
+def test_the_identity_providers_role_map_accepts_on_call() -> None:
+    """REGISTRY_OIDC_ROLE_MAP may map a provider's group to the on-call role (the roles are the SPEC's)."""
+    from config import _role_map  # noqa: PLC0415  (the parser of that one variable)
+
+    assert _role_map({"OIDC_ROLE_MAP": "Registry.OnCall=on-call,Registry.Comms=comms"}) == (
+        ("Registry.OnCall", "on-call"),
+        ("Registry.Comms", "comms"),
+    )
