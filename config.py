@@ -143,6 +143,8 @@ class Settings:
     per_page: int = 25
     public_base_url: str | None = None
     rotation_days: int = 90
+    #: How long a break-glass emergency access stays open (registry/breakglass).
+    break_glass_minutes: int = 240
     max_upload_mb: int = 10
     #: Closed breach reports are anonymised this many years after closure (``retention apply``).
     breach_retention_years: int = 6
@@ -429,6 +431,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         per_page=number("PER_PAGE", 25),
         public_base_url=_text(values.get("PUBLIC_BASE_URL")),
         rotation_days=number("ROTATION_DAYS", 90),
+        break_glass_minutes=number("BREAK_GLASS_MINUTES", 240),
         max_upload_mb=number("MAX_UPLOAD_MB", 10),
         breach_retention_years=number("BREACH_RETENTION_YEARS", 6),
         oidc=oidc,

@@ -131,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.auth import views as auth_views  # noqa: F401  (sign-in: its routes are on the auth blueprint)
     from registry.auth.blueprint import bp as auth
     from registry.breaches.views import bp as breaches
+    from registry.breakglass.views import bp as breakglass
     from registry.channels import import_views as channel_import_views  # noqa: F401  (routes on the channels blueprint)
     from registry.channels.views import bp as channels
     from registry.consent.views import bp as consent
@@ -164,6 +165,7 @@ def register_blueprints(app: Flask) -> None:
         consent,
         media,
         breaches,
+        breakglass,
         reports,
         verification,
         directory,

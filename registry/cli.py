@@ -248,7 +248,7 @@ def users_import(file: Path, dry_run: bool, send_setup_links: bool) -> None:
     Columns (case, spaces and underscores do not matter; other columns are ignored and named):
       email               required; who the row is about
       name                required; their full name
-      roles               optional; staff, manager, comms, auditor, admin, hr (separated by ; , | or spaces)
+      roles               optional; staff, manager, comms, auditor, admin, hr, on-call (separated by ; , | or spaces)
       line manager email  optional; an existing user or someone in the file, with the manager role
 
     \b

@@ -36,6 +36,7 @@ PEOPLE = [
     ("chris.taylor@example.nhs.uk", "Chris Taylor", ["auditor"], "Internal audit"),
     ("morgan.price@example.nhs.uk", "Morgan Price", ["admin"], "System administrator"),
     ("sasha.green@example.nhs.uk", "Sasha Green", ["hr"], "HR business partner"),
+    ("dev.patel@example.nhs.uk", "Dev Patel", ["on-call"], "Duty manager, out of hours (break-glass access)"),
     # A second administrator: giving a privileged role needs two (the four-eyes rule).
     ("sam.okafor@example.nhs.uk", "Sam Okafor", ["admin"], "Deputy system administrator"),
 ]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import flask
 import pytest
 from flask import Flask
 from sqlalchemy import Connection, func, select, update
@@ -30,6 +31,7 @@ from registry.alerts.payloads import check_url
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
 from registry.breaches import services as breaches
+from registry.breakglass import services as breakglass
 from registry.media import services as media
 from registry.notifications.models import Delivery
 from tests.conftest import Browser, settings_for
@@ -611,6 +613,29 @@ def test_audit_verify_that_fails_raises_an_alert(
     [got] = receiver.received
     assert got.json()["event"] == "audit_verification_failed"
     assert "Audit chain broken at event 2" in got.json()["text"]
+
+
+def test_a_break_glass_access_opened_at_night_reaches_the_webhooks_once_it_commits(
+    site: Flask, receiver: Receiver, make_user: Callable[..., User], make_channel: Callable[..., Any]
+) -> None:
+    webhook(make_user("admin"), receiver.url(), form="teams", events=(AlertEvent.BREAK_GLASS_OPENED,))
+    make_user("comms")
+    channel = make_channel(status="active")
+    on_call = make_user("on-call")
+    flask.g.auth_method = "token"  # an API token counts as a fresh second factor
+    try:
+        with db.transaction():
+            access = breakglass.open_access(
+                channel.reference, ["password"], "INC-0042", f"Hijacked; NHS number {NHS_NUMBER} posted.", on_call
+            )
+            assert receiver.received == []  # nothing leaves before the access is committed
+    finally:
+        flask.g.pop("auth_method", None)
+    [got] = receiver.received
+    card = json.dumps(got.json())
+    assert channel.reference in card and on_call.name in card and "INC-0042" in card
+    assert f"{BASE}/break-glass/{access.reference}" in card
+    assert "476" not in card  # the screener masked the NHS number
 
 
 class TestKeyRotation:

@@ -39,6 +39,7 @@ from registry.auth.models import AccountRequest, SetupReason, User
 from registry.auth.permissions import BearerClient, Permission, Role, policy_of
 from registry.breaches import services as breaches
 from registry.breaches.models import BreachReport
+from registry.breakglass.models import EmergencyAccess
 from registry.channels.models import Channel
 from registry.consent import services as consents
 from registry.consent.models import ConsentChecklistItem, LogoConsent
@@ -56,10 +57,11 @@ from registry.roster.models import AccessReviewItem, RosterGrant
 from registry.vault import services as custody
 from registry.vault.models import CredentialReveal
 from tests.conftest import TEST_PASSWORD, Browser, csrf_token, sign_in
+from tests.test_breakglass import opened
 
 ANONYMOUS = "anonymous"
 STAFF_AND_COMMS = "staff+comms"
-ROLES = ("staff", "manager", "comms", "auditor", "admin", "hr")
+ROLES = ("staff", "manager", "comms", "auditor", "admin", "hr", "on-call")
 EVERYONE = frozenset({ANONYMOUS, *ROLES})
 SIGNED_IN = frozenset(ROLES)
 COMMS = frozenset({"comms"})
@@ -69,8 +71,11 @@ ADMIN = frozenset({"admin"})
 WEBHOOK_READERS = frozenset({"auditor", "admin"})
 MANAGERS = frozenset({"manager"})
 HR = frozenset({"hr"})
+#: Who opens and uses a break-glass emergency access (their own), and who sees one's page.
+ON_CALL = frozenset({"on-call", "comms"})
+EMERGENCY_READERS = frozenset({"on-call", "comms", "auditor"})
 #: The matrix's users who have two-factor sign-in (make_user sets it up for comms and admins).
-TWO_FACTOR_USERS = frozenset({"comms", "admin", "hr", "auditor", STAFF_AND_COMMS})
+TWO_FACTOR_USERS = frozenset({"comms", "admin", "hr", "auditor", "on-call", STAFF_AND_COMMS})
 NEW_PASSWORD = "violet kettle harbour 1987 mosaic"
 ON_POSTGRES = (os.environ.get("REGISTRY_TEST_DATABASE_URL") or "").startswith("postgresql")
 #: Routes that fail for the roles allowed to use them because of a reported bug. The matrix
@@ -420,6 +425,29 @@ def _in_custody(world: World, kind: str = "password") -> Channel:
     custody.store(channel, kind, value, "Taking custody of the account.", world.make_user("comms"))
     db.session().commit()
     return channel
+
+
+def _emergency_access(world: World, *kinds: str, ended: bool = False) -> EmergencyAccess:
+    """An emergency access to a channel with each of ``kinds`` in custody: the actor's own when they may
+    open one, otherwise someone on call's; ``ended``: someone on call's, its window over."""
+    channel = world.channel()
+    for kind in kinds:
+        value = "JBSWY3DPEHPK3PXP" if kind == "totp_seed" else f"matrix secret {world.n()}"
+        custody.store(channel, kind, value, "Taking custody of the account.", world.make_user("comms"))
+    actor = world.actor
+    if ended or actor is None or not actor.can(Permission.BREAK_GLASS_OPEN):
+        actor = world.make_user("on-call")
+    access = opened(actor, channel, kinds or ("password",))
+    if ended:
+        back = dt.timedelta(minutes=300)
+        access.opened_at -= back
+        access.ends_at -= back
+        db.session().commit()
+    return access
+
+
+def _emergency_args(world: World, kind: str) -> Request:
+    return Request({"reference": _emergency_access(world, kind).reference, "kind": kind})
 
 
 def _just_revealed(world: World) -> Channel:
@@ -931,6 +959,37 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ),
     ("api.screen", "POST"): Expect(SIGNED_IN, build=lambda w: Request(json={"text": "NHS number 943 476 5919"})),
     ("web.work_queue", "GET"): Expect(COMMS),
+    # Break-glass: on call (and comms) open and use their own access, with the fresh second factor they
+    # signed in with; comms and auditors read every one; comms review one someone else used.
+    ("breakglass.start", "GET"): Expect(ON_CALL),
+    ("breakglass.open_access", "POST"): Expect(
+        ON_CALL,
+        status=302,
+        build=lambda w: Request(
+            data={
+                "channel": w.channel().reference,
+                "incident_reference": f"INC-{w.n()}",
+                "reason": "The account was hijacked.",
+                "kinds": ["password"],
+            }
+        ),
+    ),
+    ("breakglass.index", "GET"): Expect(READERS),
+    ("breakglass.access", "GET"): Expect(
+        EMERGENCY_READERS, build=lambda w: Request({"reference": _emergency_access(w).reference})
+    ),
+    ("breakglass.reveal", "POST"): Expect(ON_CALL, build=lambda w: _emergency_args(w, "password")),
+    ("breakglass.code", "POST"): Expect(ON_CALL, build=lambda w: _emergency_args(w, "totp_seed")),
+    ("breakglass.close", "POST"): Expect(
+        ON_CALL, status=302, build=lambda w: Request({"reference": _emergency_access(w).reference})
+    ),
+    ("breakglass.review", "POST"): Expect(
+        COMMS,
+        status=302,
+        build=lambda w: Request(
+            {"reference": _emergency_access(w, ended=True).reference}, data={"note": "Needed; password rotated."}
+        ),
+    ),
     ("web.my_requests", "GET"): Expect(SIGNED_IN),
     ("notifications.messages", "GET"): Expect(SIGNED_IN),
     ("notifications.message", "GET"): Expect(

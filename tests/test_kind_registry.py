@@ -97,6 +97,7 @@ def test_the_report_sections_follow_the_policy(app: Flask) -> None:
         "access_reviews",
         "logo_consents",
         "promotional_posts",
+        "break_glass",
         "media_contacts",
         "breaches",
         "unauthorised_accounts",

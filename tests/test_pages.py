@@ -20,6 +20,8 @@ from werkzeug.datastructures import FileStorage
 
 from registry import clock, db
 from registry.alerts import services as alerts
+from registry.audit.services import Actor
+from registry.auth import services as accounts
 from registry.auth.models import AccountRequest, User
 from registry.auth.permissions import (
     PUBLIC,
@@ -39,6 +41,8 @@ from registry.roster import services as roster
 from registry.vault import services as custody
 from registry.vault.models import CredentialReveal
 from tests.conftest import Browser, csrf_token
+from tests.test_breakglass import opened
+from tests.test_vault import active_channel
 
 ANONYMOUS = "anonymous"
 ROLES = [role.value for role in Role]
@@ -111,6 +115,9 @@ PAGES = {
     "breaches.detail": "/breaches/{own_breach}",
     "reports.index": "/reports",
     "reports.detail": "/reports/{report}",
+    "breakglass.start": "/break-glass",
+    "breakglass.index": "/break-glass/all",
+    "breakglass.access": "/break-glass/{own_emergency_access}",
 }
 #: GET routes that answer with something other than an HTML page.
 NOT_PAGES = {
@@ -273,6 +280,22 @@ def _breach_of(user: User) -> str:
     return made.reference
 
 
+def _emergency_access_of(user: User, decider: User) -> str:
+    """An emergency access ``user`` opened (on call or comms), or, for anyone else, one someone on call
+    opened (comms and auditors see every one), to a channel with a password in custody."""
+    channel = active_channel(user, decider, f"pages_bg_{user.id}")
+    custody.store(channel, "password", "Pages-Test-Horse-1", "Taking custody.", decider)
+    if not user.can(Permission.BREAK_GLASS_OPEN):
+        user = accounts.create_user(
+            email=f"on-call-pages-{user.id}@example.nhs.uk",
+            name="On Call Pages",
+            roles=["on-call"],
+            password=None,
+            actor=Actor.system("tests"),
+        )
+    return opened(user, channel).reference
+
+
 def own_objects(user: User, decider: User) -> dict[str, str]:
     """What is ``user``'s own and only theirs to open: a post, logo consents in three states, a media
     approach and a breach report."""
@@ -280,6 +303,7 @@ def own_objects(user: User, decider: User) -> dict[str, str]:
         "own_post": _post_of(user),
         "own_media_contact": _media_contact_of(user),
         "own_breach": _breach_of(user),
+        "own_emergency_access": _emergency_access_of(user, decider),
         **own_consents(user, decider),
     }
 
@@ -292,6 +316,7 @@ NOBODYS = {
     "own_consent_approved": "LCR-0003",
     "own_media_contact": "MC-0001",
     "own_breach": "BR-0001",
+    "own_emergency_access": "BG-0001",
 }
 
 

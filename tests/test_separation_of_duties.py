@@ -702,7 +702,7 @@ def test_demo_sign_ins_print_a_working_set_up_link_for_each_privileged_demo_user
     printed = runner.invoke(args=["demo", "sign-ins"]).stdout
     links = re.findall(r"http://127\.0\.0\.1:5000(/account/set-up/\S+)", printed)
     privileged = [u for u in db.session().execute(select(User)).scalars() if mfa.requires_two_factor(u)]
-    assert len(links) == len(privileged) == 6
+    assert len(links) == len(privileged) == 7  # comms x2, auditor, admin x2, hr, on-call
     client = app.test_client()
     assert location(client.get(links[0])) == "/account/set-up"
     assert "Confirm it is you" in words(client.get("/account/set-up"))

@@ -225,8 +225,8 @@ def test_every_problem_of_every_row_is_reported_and_nothing_is_imported(
         "Row 3 not an email: problem:\n"
         "  - Email 'not an email': Enter an email address in the correct format, like name@example.nhs.uk.\n"
         "  - Name: enter the person's full name.\n"
-        "  - Roles: 'wizard' is not a role. Choose from staff, manager, comms, auditor, admin, hr.\n"
-        "  - Roles: 'boss' is not a role. Choose from staff, manager, comms, auditor, admin, hr.\n"
+        "  - Roles: 'wizard' is not a role. Choose from staff, manager, comms, auditor, admin, hr, on-call.\n"
+        "  - Roles: 'boss' is not a role. Choose from staff, manager, comms, auditor, admin, hr, on-call.\n"
     ) in out
     assert (
         "Row 4 self@example.nhs.uk: problem:\n  - Line manager email: a person cannot be their own line manager." in out

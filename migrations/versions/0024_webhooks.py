@@ -1,6 +1,6 @@
 """outgoing webhooks for alerts, and their deliveries (an outbox table)
 
-Revision ID: 0024d
+Revision ID: 0024
 Revises: 0023
 Create Date: 2026-12-07
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024d"
+revision = "0024"
 down_revision = "0023"
 branch_labels = None
 depends_on = None

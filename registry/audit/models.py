@@ -70,6 +70,12 @@ class AuditAction(StrEnum):
     CREDENTIAL_COPY = "credential:copy"
     CREDENTIAL_REVEAL_REFUSED = "credential:reveal_refused"
     CREDENTIAL_ROTATION_REQUIRED = "credential:rotation_required"
+    # A secret seen under a break-glass emergency access (registry/breakglass): details name the access.
+    CREDENTIAL_EMERGENCY_REVEAL = "credential:emergency_reveal"
+    CREDENTIAL_EMERGENCY_TOTP_CODE_SHOWN = "credential:emergency_totp_code_shown"
+    EMERGENCY_ACCESS_OPEN = "emergency_access:open"
+    EMERGENCY_ACCESS_CLOSE = "emergency_access:close"
+    EMERGENCY_ACCESS_REVIEW = "emergency_access:review"
     # Existing secrets taken into custody from a KeePass, Bitwarden or CSV file (issue 13): the import
     # itself, with its counts; each secret stored has its own credential:store (or rotate/change) event.
     CREDENTIAL_IMPORT = "credential:import"

@@ -22,6 +22,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     HR = "hr"
+    ON_CALL = "on-call"
 
     @property
     def label(self) -> str:
@@ -35,6 +36,7 @@ ROLE_LABELS: Final = {
     Role.AUDITOR: "Auditor",
     Role.ADMIN: "System administrator",
     Role.HR: "Human resources",
+    Role.ON_CALL: "On call (break-glass access)",
 }
 
 
@@ -82,6 +84,10 @@ class Permission(StrEnum):
     REPORT_MANAGE = "report:manage"
     WEBHOOK_READ = "webhook:read"  # administrators and auditors: the webhooks and their deliveries
     WEBHOOK_MANAGE = "webhook:manage"  # administrators: create, edit, pause, delete, roll the secret
+    BREAK_GLASS_OPEN = "break_glass:open"  # on-call and comms: open an emergency access, use one's own
+    BREAK_GLASS_VIEW = "break_glass:view"  # on-call (their own), comms and auditors (every one): an access's page
+    BREAK_GLASS_READ_ALL = "break_glass:read_all"  # comms and auditors: every emergency access
+    BREAK_GLASS_REVIEW = "break_glass:review"  # comms: the post-incident review (four-eyes)
 
 
 _EVERYONE: Final = frozenset(
@@ -128,6 +134,10 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.BREACH_ROUTE,
         Permission.REPORT_READ,
         Permission.REPORT_MANAGE,
+        Permission.BREAK_GLASS_OPEN,
+        Permission.BREAK_GLASS_VIEW,
+        Permission.BREAK_GLASS_READ_ALL,
+        Permission.BREAK_GLASS_REVIEW,
     },
     Role.AUDITOR: _EVERYONE
     | {
@@ -143,8 +153,13 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.BREACH_READ_ALL,
         Permission.REPORT_READ,
         Permission.WEBHOOK_READ,
+        Permission.BREAK_GLASS_VIEW,
+        Permission.BREAK_GLASS_READ_ALL,
     },
     Role.HR: _EVERYONE | {Permission.BREACH_HR},
+    # Policy 7.2 holds out of hours too: nothing in custody but an emergency access of their own
+    # (registry/breakglass), never storing, rotating, the rosters or the credentials overview.
+    Role.ON_CALL: _EVERYONE | {Permission.BREAK_GLASS_OPEN, Permission.BREAK_GLASS_VIEW},
     Role.ADMIN: _EVERYONE
     | {
         Permission.USER_MANAGE,
@@ -157,10 +172,10 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
 
 
 #: Roles whose holders must use two-factor sign-in before anything beyond the everyday.
-TWO_FACTOR_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.HR, Role.AUDITOR})
+TWO_FACTOR_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.HR, Role.AUDITOR, Role.ON_CALL})
 #: Roles that reach secrets, special-category data or other people's accounts: an administrator's grant of
 #: one takes effect only when a second administrator approves it (the four-eyes rule for accounts).
-PRIVILEGED_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.AUDITOR, Role.HR})
+PRIVILEGED_ROLES: Final = frozenset({Role.COMMS, Role.ADMIN, Role.AUDITOR, Role.HR, Role.ON_CALL})
 EVERYDAY: Final = _EVERYONE
 
 

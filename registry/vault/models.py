@@ -58,6 +58,9 @@ class RevealAction(StrEnum):
     TOTP_CODE = "totp_code"
     COPY = "copy"
     REFUSED = "refused"
+    #: Seen under a break-glass emergency access (the value, or a sign-in code from a seed).
+    EMERGENCY_REVEAL = "emergency_reveal"
+    EMERGENCY_TOTP_CODE = "emergency_totp_code"
 
 
 class Credential(Base):

@@ -60,7 +60,11 @@ def navigation() -> list[dict[str, Any]]:
         ("auth.users", "Users", Permission.USER_MANAGE),
         ("notifications.outbox", "Outbox", Permission.OUTBOX_READ),
         ("alerts.index", "Webhooks", Permission.WEBHOOK_READ),
+        # Comms and auditors: every emergency access (comms open one from there); on call: opening one.
+        ("breakglass.index", "Emergency access", Permission.BREAK_GLASS_READ_ALL),
     ]
+    if not current_user.can(Permission.BREAK_GLASS_READ_ALL):
+        entries.append(("breakglass.start", "Emergency access", Permission.BREAK_GLASS_OPEN))
     return [
         {"href": url_for(endpoint), "text": text, "current": here == endpoint}
         for endpoint, text, permission in entries
