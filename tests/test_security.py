@@ -49,7 +49,13 @@ from tests.test_authorisation import ANONYMOUS, EXPECTATIONS, KNOWN_BUGS, World
 
 ALL_ROLES = ("staff", "manager", "comms", "auditor", "admin", "hr")
 SIGN_IN_FAILED = "Enter a correct email address and password."
-REQUIRED = ("REGISTRY_SECRET_KEY", "REGISTRY_DATABASE_URL", "REGISTRY_MASTER_KEYS", "REGISTRY_AUDIT_KEYS")
+REQUIRED = (
+    "REGISTRY_SECRET_KEY",
+    "REGISTRY_DATABASE_URL",
+    "REGISTRY_MASTER_KEYS",
+    "REGISTRY_AUDIT_KEYS",
+    "REGISTRY_FINGERPRINT_KEYS",
+)
 PHC = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
 
 
@@ -400,6 +406,7 @@ def _production_overrides(database_url: str) -> dict[str, Any]:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "MASTER_KEYS": registry_config.generate_master_key_entry(),
         "AUDIT_KEYS": registry_config.generate_master_key_entry(),
+        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
         "ARGON2_PROFILE": CHEAP_ARGON2,
         "RATELIMIT_ENABLED": False,
     }
@@ -421,6 +428,7 @@ def test_production_settings_make_secure_cookies() -> None:
             "SECRET_KEY": secrets.token_urlsafe(48),
             "MASTER_KEYS": registry_config.generate_master_key_entry(),
             "AUDIT_KEYS": registry_config.generate_master_key_entry(),
+        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
         },
         Path("/nonexistent"),
     )
