@@ -152,6 +152,9 @@ def test_a_password_is_judged_weak_or_strong_when_it_is_stored(
     assert judged == {TOO_SHORT: True, EASY: True, BREACHED_WEAK: True, STRONG: False, generated: False}
     # The generated one's range file is not in this test's small directory: not checked, not "clean".
     assert entry.breached is None
+    # zxcvbn alone scores this 4; counting the account's own name, an attacker's first guess, it is weak.
+    named = make_channel("active", platform="instagram", handle="oakfieldmaternity", display_name="Oakfield Maternity")
+    assert current(put(named, "Oakfieldmaternity2026!", comms)).weak is True
     email = current(put(make_channel("active"), "comms@example.nhs.uk", comms, kind="recovery_email"))
     assert (email.assessed_at, email.weak, email.breached, email.fingerprint, email.fingerprint_key_id) == (
         None,

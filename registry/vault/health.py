@@ -5,7 +5,8 @@ address on many accounts, so "reused" would be noise; two-factor seeds and recov
 at random by the platform; custody notes are not secrets anyone signs in with. Their rotation dates
 still show on the overview ("Credentials to rotate").
 
-- **Weak**: shorter than :data:`MIN_LENGTH` characters, or a zxcvbn score below :data:`MIN_SCORE`.
+- **Weak**: shorter than :data:`MIN_LENGTH` characters, or a zxcvbn score below :data:`MIN_SCORE` (counting
+  the account's handle and name and the Trust's name as words an attacker tries first).
 - **Reused**: the current password of another live channel has the same keyed fingerprint: an
   HMAC-SHA256 of the value under a key of ``REGISTRY_FINGERPRINT_KEYS`` (outside the database, never
   a master or audit key), stored with its key id beside each version. Fingerprints are compared only
@@ -27,6 +28,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,12 +66,18 @@ def _settings() -> Settings:
 # --- the three checks of a value ----------------------------------------------------------------
 
 
-def is_weak(value: str) -> bool:
+def hints_of(channel: Channel) -> list[str]:
+    """Words an attacker would try first for this account: its handle, its name and the Trust's."""
+    text = f"{channel.handle} {channel.display_name} {_settings().trust_name}".lower()
+    return sorted({part for part in re.split(r"[^a-z0-9]+", text) if len(part) >= 3})
+
+
+def is_weak(value: str, hints: Sequence[str] = ()) -> bool:
     if len(value) < MIN_LENGTH:
         return True
     from zxcvbn import zxcvbn  # noqa: PLC0415  (loaded when a password is first judged)
 
-    score: int = zxcvbn(value[:ZXCVBN_CHARACTERS])["score"]
+    score: int = zxcvbn(value[:ZXCVBN_CHARACTERS], user_inputs=list(hints))["score"]
     return score < MIN_SCORE
 
 
@@ -167,9 +175,9 @@ class Assessment:
     fingerprint: bytes = field(repr=False)
 
 
-def assess_value(value: str) -> Assessment:
+def assess_value(value: str, channel: Channel) -> Assessment:
     key = fingerprint_key()
-    return Assessment(is_weak(value), is_breached(value), key.key_id, fingerprint(value, key))
+    return Assessment(is_weak(value, hints_of(channel)), is_breached(value), key.key_id, fingerprint(value, key))
 
 
 def apply(entry: CredentialVersion, assessment: Assessment, now: dt.datetime) -> None:
@@ -437,6 +445,6 @@ def assess_batch(after_id: int, size: int) -> tuple[int, int]:
     )
     now = db.utcnow()
     for entry in entries:
-        apply(entry, assess_value(open_version(entry)), now)
+        apply(entry, assess_value(open_version(entry), entry.credential.channel), now)
     db.session().flush()
     return (entries[-1].id if entries else after_id), len(entries)

@@ -242,7 +242,7 @@ def store(channel: Channel, kind: str, value: str, reason: str, actor: User | Ac
     )
     entry.store(sealed)
     if chosen in health.ASSESSED_KINDS:
-        health.apply(entry, health.assess_value(value), now)
+        health.apply(entry, health.assess_value(value, channel), now)
     session.add(entry)
     was_required = credential.rotation_required
     credential.current_version = version
