@@ -305,6 +305,9 @@ def test_without_a_list_or_with_a_range_missing_the_check_is_said_not_to_have_ru
         assert "Not checked against breached passwords: no breached-password list is configured." in page
         overview = words(browser.get("/credentials"))
         assert "Known breached Not checked: no breached-password list is configured" in overview
+        result = invoke(made, "credentials", "assess")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.endswith("breach not checked (REGISTRY_BREACHED_PASSWORDS_FILE is not set).\n")
 
 
 def test_a_breached_list_that_is_not_there_stops_the_start(tmp_path: Path) -> None:
