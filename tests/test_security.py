@@ -428,7 +428,7 @@ def test_production_settings_make_secure_cookies() -> None:
             "SECRET_KEY": secrets.token_urlsafe(48),
             "MASTER_KEYS": registry_config.generate_master_key_entry(),
             "AUDIT_KEYS": registry_config.generate_master_key_entry(),
-        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
+            "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
         },
         Path("/nonexistent"),
     )
