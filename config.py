@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "REGISTRY"
@@ -54,6 +57,15 @@ def generate_master_key_entry() -> str:
     key_id = "k" + secrets.token_hex(4)
     key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
     return f"{key_id}:{key}"
+
+
+def derived_fingerprint_key(master: MasterKey) -> MasterKey:
+    """The fingerprint key of a production that sets no ``REGISTRY_FINGERPRINT_KEYS``: HKDF-SHA256 of the
+    first master key, for this purpose alone (it opens nothing; whoever holds the master key could read
+    the passwords anyway). Its id names the master key, so a fingerprint made under the next master key is
+    never compared with one made under this; ``credentials assess`` refingerprints every password."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"registry password fingerprints v1")
+    return MasterKey(key_id=f"fp-{master.key_id[:29]}", key=derived.derive(master.key))
 
 
 def parse_master_keys(value: str, variable: str = "REGISTRY_MASTER_KEYS") -> tuple[MasterKey, ...]:
@@ -131,6 +143,11 @@ class Settings:
     audit_keys: tuple[MasterKey, ...] = field(repr=False)
     #: Where ``audit checkpoint`` appends signed checkpoints of the chain's head.
     audit_checkpoint_file: Path
+    #: Keys of the keyed fingerprints (HMAC-SHA256) that find a password reused across channels; the first
+    #: fingerprints new values (``REGISTRY_FINGERPRINT_KEYS``). Never a master or audit key.
+    fingerprint_keys: tuple[MasterKey, ...] = field(default=(), repr=False)
+    #: Have I Been Pwned's SHA-1 list (one sorted file, or a directory of range files); None: not checked.
+    breached_passwords_file: Path | None = None
     ratelimit_storage_uri: str = "memory://"
     trust_name: str = "Example NHS Foundation Trust"
     #: How the public reaches the communications team (an e-mail address, a phone number…), shown where
@@ -243,6 +260,7 @@ class _Secrets:
     secret_key: str
     master_keys: str
     audit_keys: str
+    fingerprint_keys: str | None  # None in production when not given: derived from the first master key
 
 
 def _secrets(values: Mapping[str, Any], env: Environment, instance_path: Path) -> _Secrets:
@@ -252,6 +270,7 @@ def _secrets(values: Mapping[str, Any], env: Environment, instance_path: Path) -
     secret_key = _text(values.get("SECRET_KEY"))
     master_keys_value = _master_keys_given(values)
     audit_keys_value = _text(values.get("AUDIT_KEYS"))
+    fingerprint_keys_value = _text(values.get("FINGERPRINT_KEYS"))
 
     if env is Environment.PRODUCTION:
         missing = [
@@ -283,12 +302,14 @@ def _secrets(values: Mapping[str, Any], env: Environment, instance_path: Path) -
             master_keys_value = _read_or_create(instance_path / "master_keys", generate_master_key_entry)
         if audit_keys_value is None:
             audit_keys_value = _read_or_create(instance_path / "audit_keys", generate_master_key_entry)
+        if fingerprint_keys_value is None:
+            fingerprint_keys_value = _read_or_create(instance_path / "fingerprint_keys", generate_master_key_entry)
 
     assert database_url is not None and secret_key is not None
     assert master_keys_value is not None and audit_keys_value is not None
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    return _Secrets(database_url, secret_key, master_keys_value, audit_keys_value)
+    return _Secrets(database_url, secret_key, master_keys_value, audit_keys_value, fingerprint_keys_value)
 
 
 def _ratelimit_storage(values: Mapping[str, Any], env: Environment) -> str:
@@ -378,6 +399,26 @@ def _oidc(values: Mapping[str, Any], env: Environment) -> OidcSettings | None:
     )
 
 
+def _breached_passwords_file(values: Mapping[str, Any]) -> Path | None:
+    """``REGISTRY_BREACHED_PASSWORDS_FILE``: Have I Been Pwned's SHA-1 list, a sorted file or a directory of
+    range files. A path given but not there is a mistake to say at start, not a check silently skipped."""
+    given = _text(values.get("BREACHED_PASSWORDS_FILE"))
+    if given is None:
+        return None
+    path = Path(given)
+    if path.is_dir():
+        return path
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"REGISTRY_BREACHED_PASSWORDS_FILE cannot be read: {exc.strerror}. Give the sorted SHA-1 file of "
+            "Have I Been Pwned, or the directory of range files PwnedPasswordsDownloader wrote."
+        ) from None
+    return path
+
+
 def _local_sign_in(values: Mapping[str, Any], oidc: OidcSettings | None) -> LocalSignIn:
     raw = (_text(values.get("LOCAL_SIGN_IN")) or LocalSignIn.ON.value).lower()
     try:
@@ -408,6 +449,17 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         raise ConfigError(
             "REGISTRY_AUDIT_KEYS reuses a key of REGISTRY_MASTER_KEYS: give the audit chain keys of its own."
         )
+    fingerprint_keys = (
+        parse_master_keys(given.fingerprint_keys, "REGISTRY_FINGERPRINT_KEYS")
+        if given.fingerprint_keys is not None
+        else (derived_fingerprint_key(master_keys[0]),)
+    )
+    if {key.key for key in fingerprint_keys} & {key.key for key in (*master_keys, *audit_keys)}:
+        # Whoever holds the vault's (or the trail's) key must not also be able to test guesses against fingerprints.
+        raise ConfigError(
+            "REGISTRY_FINGERPRINT_KEYS reuses a key of REGISTRY_MASTER_KEYS or REGISTRY_AUDIT_KEYS: "
+            "give the fingerprints keys of their own."
+        )
     checkpoint_file = _text(values.get("AUDIT_CHECKPOINT_FILE"))
     ratelimit = _ratelimit_storage(values, env)
     oidc = _oidc(values, env)
@@ -421,6 +473,8 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         secret_key=given.secret_key,
         master_keys=master_keys,
         audit_keys=audit_keys,
+        fingerprint_keys=fingerprint_keys,
+        breached_passwords_file=_breached_passwords_file(values),
         audit_checkpoint_file=Path(checkpoint_file) if checkpoint_file else instance_path / "audit-checkpoints.jsonl",
         ratelimit_storage_uri=ratelimit,
         trust_name=_text(values.get("TRUST_NAME")) or "Example NHS Foundation Trust",

@@ -37,6 +37,7 @@ from registry.notifications import services as notifications
 from registry.reports import services as reports
 from registry.roster import services as roster
 from registry.spreadsheets import Refused, Report
+from registry.vault import health as password_health
 from registry.vault import importing as secrets_import
 from registry.vault import services as custody
 
@@ -407,6 +408,62 @@ def credentials_import(file: Path, file_format: str, dry_run: bool, password_std
         click.echo(f"Dry run, nothing stored: {checked.summary()}")
     else:
         click.echo(f"Imported: {checked.summary(done=True)}")
+
+
+@credentials_cli.command("assess")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Passwords assessed per transaction.",
+)
+def credentials_assess(batch_size: int) -> None:
+    """Work out password health for every stored secret (in memory; prints none).
+
+    \b
+    Every channel's current password is decrypted in memory and judged again: weak (under
+    12 characters or easy to guess), its keyed fingerprint under the first REGISTRY_FINGERPRINT_KEYS key
+    (for reuse across channels), and known breached (REGISTRY_BREACHED_PASSWORDS_FILE, when set). Other
+    kinds of secret are not assessed. Prints counts only; one audit event (credential:assess) is written
+    with the first batch. Each batch commits whole: safe to interrupt, and a rerun assesses everything again.
+    """
+    after = total = 0
+    try:
+        while True:
+            with db.transaction():
+                if total == 0:
+                    record(
+                        AuditAction.CREDENTIAL_ASSESS,
+                        "vault",
+                        "passwords",
+                        {
+                            "fingerprint_key_id": password_health.fingerprint_key().key_id,
+                            "breached_list": password_health.breach_list_configured(),
+                        },
+                        actor=cli_actor(),
+                    )
+                after, done = password_health.assess_batch(after, batch_size)
+            total += done
+            if done < batch_size:
+                break
+            click.echo(f"Assessed {total} so far.", err=True)
+    except RegistryError as exc:
+        fail(f"Stopped after assessing {total}: {exc.message}")
+    found = password_health.summary()
+    db.session().rollback()
+    click.echo(f"Assessed {total} password{'' if total == 1 else 's'}.")
+    click.echo(
+        f"Of {found.passwords} passwords of channels with an account: {found.weak} weak, {found.reused} reused on "
+        f"another channel, {found.old} past their rotation date, "
+        + (
+            f"{found.breached} known breached ({found.breach_unchecked} could not be checked)."
+            if password_health.breach_list_configured()
+            else "breach not checked (REGISTRY_BREACHED_PASSWORDS_FILE is not set)."
+        )
+    )
+    if found.not_assessed:
+        click.echo(f"{found.not_assessed} not assessed.")
 
 
 tokens_cli = AppGroup("tokens", help="API tokens.")

@@ -1043,6 +1043,7 @@ def server_environment(url: str, instance: Path, settings: dict[str, Any]) -> di
             "REGISTRY_SECRET_KEY": str(settings["SECRET_KEY"]),
             "REGISTRY_MASTER_KEYS": str(settings["MASTER_KEYS"]),
             "REGISTRY_AUDIT_KEYS": str(settings["AUDIT_KEYS"]),
+            "REGISTRY_FINGERPRINT_KEYS": str(settings["FINGERPRINT_KEYS"]),
             "REGISTRY_INSTANCE_PATH": str(instance),
             "PYTHONPATH": str(bench_load.PROJECT_ROOT),
         }

@@ -111,6 +111,7 @@ def settings_for(url: str, *_ignored: Any, **extra: Any) -> dict[str, Any]:
         "SECRET_KEY": secrets.token_urlsafe(32),
         "MASTER_KEYS": registry_config.generate_master_key_entry(),
         "AUDIT_KEYS": TEST_AUDIT_KEYS,
+        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
         "ARGON2_PROFILE": CHEAP_ARGON2,
         "RATELIMIT_ENABLED": False,
         "TESTING": True,

@@ -756,6 +756,7 @@ def test_production_refuses_to_start_without_the_audit_key(tmp_path: Path) -> No
         "DATABASE_URL": "postgresql://db/registry",
         "SECRET_KEY": "s" * 48,
         "MASTER_KEYS": registry_config.generate_master_key_entry(),
+        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
     }
     with pytest.raises(registry_config.ConfigError) as refused:
         registry_config.load_settings(values, tmp_path)

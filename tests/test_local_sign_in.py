@@ -191,6 +191,7 @@ def test_production_wants_an_https_issuer(tmp_path: Path) -> None:
         "DATABASE_URL": "sqlite:///x.db",
         "MASTER_KEYS": registry_config.generate_master_key_entry(),
         "AUDIT_KEYS": registry_config.generate_master_key_entry(),
+        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
     }
     with pytest.raises(registry_config.ConfigError, match="must be an https:// address in production"):
         registry_config.load_settings(values, tmp_path)

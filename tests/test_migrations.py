@@ -671,3 +671,76 @@ def test_0023_writes_linkedin_school_and_showcase_pages_as_company_pages(empty_d
         ],
         "findings": ["company/nhs-trust-jobs"],
     }
+
+
+#: The revision that adds password health beside each credential version.
+PASSWORD_HEALTH = "0026"
+
+
+def test_0026_leaves_stored_versions_not_assessed_and_rotation_still_rewrites_in_place(empty_database: str) -> None:
+    """A version stored before 0026 keeps every byte and has no health (every new column empty: "not
+    assessed" until ``credentials assess``). On PostgreSQL the fingerprint index leaves ``keys rotate``'s
+    rewrites heap-only (it never writes the indexed columns). Downgrading drops the columns, keeping the row."""
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(PASSWORD_HEALTH)
+    assert revision is not None and isinstance(revision.down_revision, str)
+    previous = revision.down_revision
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, previous))
+    sealed = {"key_id": "old", "wrapped_key": b"\x01" * 60, "nonce": bytes(12), "ciphertext": b"\x02" * 40}
+
+    def load(connection: Connection) -> None:
+        insert_one_active_channel(connection)
+        connection.execute(
+            text(
+                "INSERT INTO credentials (channel_id, kind, current_version, created_at, rotated_at, "
+                "rotation_due_on, rotation_required, rotation_reasons) "
+                "SELECT id, 'password', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_DATE, :no, '[]' FROM channels"
+            ),
+            {"no": False},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO credential_versions (credential_id, version, key_id, wrapped_key, nonce, ciphertext, "
+                "created_at, created_by_id, reason) SELECT c.id, 1, :key_id, :wrapped_key, :nonce, :ciphertext, "
+                "CURRENT_TIMESTAMP, u.id, 'Taking custody.' FROM credentials c, users u"
+            ),
+            sealed,
+        )
+        connection.commit()
+
+    def stored(connection: Connection) -> tuple[Any, ...]:
+        row = connection.execute(text("SELECT key_id, wrapped_key, nonce, ciphertext FROM credential_versions")).one()
+        return (row.key_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext))
+
+    def health(connection: Connection) -> tuple[Any, ...]:
+        return tuple(
+            connection.execute(
+                text("SELECT assessed_at, weak, breached, fingerprint_key_id, fingerprint FROM credential_versions")
+            ).one()
+        )
+
+    def columns(connection: Connection) -> set[str]:
+        return {column["name"] for column in inspect(connection).get_columns("credential_versions")}
+
+    read(empty_database, load)
+    kept = tuple(sealed.values())
+    alembic(empty_database, lambda cfg: command.upgrade(cfg, PASSWORD_HEALTH))
+
+    assert read(empty_database, stored) == kept
+    assert read(empty_database, health) == (None, None, None, None, None)
+    if empty_database.startswith("postgresql"):
+
+        def rewrite_in_place(connection: Connection) -> int:
+            connection.execute(
+                text("UPDATE credential_versions SET key_id = 'new', wrapped_key = :w"), {"w": b"\x03" * 60}
+            )
+            heap_only = connection.execute(
+                text("SELECT n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'credential_versions'")
+            ).scalar_one()
+            connection.rollback()
+            return int(heap_only)
+
+        assert read(empty_database, rewrite_in_place) == 1
+
+    alembic(empty_database, lambda cfg: command.downgrade(cfg, previous))
+    assert read(empty_database, stored) == kept
+    assert not {"assessed_at", "weak", "breached", "fingerprint_key_id", "fingerprint"} & read(empty_database, columns)

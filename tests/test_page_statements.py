@@ -319,7 +319,8 @@ def channel_roster(s: Seeding) -> None:
 
 def credentials(s: Seeding) -> None:
     """Secrets in custody, one in two due for rotation, each seen since by its own person who has
-    since left (the leavers' exposure)."""
+    since left (the leavers' exposure). The passwords have every kind of health finding (weak, known
+    breached, reused in pairs across channels), and one in five is not assessed."""
     rows, versions, drafts, _secrets = bench.build_credentials(
         s.crowd().comms,  # type: ignore[arg-type]
         s.channels(),
@@ -330,6 +331,19 @@ def credentials(s: Seeding) -> None:
     reasons = json.dumps([{"reason": "A person who saw it has left the Trust.", "at": s.now.isoformat()}])
     for row in rows[::2]:
         row.update(rotation_required=True, rotation_reasons_json=reasons)
+    passwords = 0
+    for row, version in zip(rows, versions, strict=True):
+        version.update(assessed_at=None, weak=None, breached=None, fingerprint_key_id=None, fingerprint=None)
+        if row["kind"] == "password":
+            passwords += 1
+            if passwords % 5:
+                version.update(
+                    assessed_at=s.now,
+                    weak=passwords % 3 == 1,
+                    breached=passwords % 4 == 0,
+                    fingerprint_key_id="kbench",
+                    fingerprint=bytes([(passwords + 1) // 2 % 256]) * 32,
+                )
     bench.bulk_insert(s.session, Credential, rows)
     bench.bulk_insert(s.session, CredentialVersion, versions)
     bench.reset_sequences(s.session, "credentials", "credential_versions")

@@ -5,6 +5,7 @@ password storage and rules, and sign-in throttling.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import os
@@ -19,6 +20,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
@@ -49,7 +52,12 @@ from tests.test_authorisation import ANONYMOUS, EXPECTATIONS, KNOWN_BUGS, World
 
 ALL_ROLES = ("staff", "manager", "comms", "auditor", "admin", "hr")
 SIGN_IN_FAILED = "Enter a correct email address and password."
-REQUIRED = ("REGISTRY_SECRET_KEY", "REGISTRY_DATABASE_URL", "REGISTRY_MASTER_KEYS", "REGISTRY_AUDIT_KEYS")
+REQUIRED = (
+    "REGISTRY_SECRET_KEY",
+    "REGISTRY_DATABASE_URL",
+    "REGISTRY_MASTER_KEYS",
+    "REGISTRY_AUDIT_KEYS",
+)
 PHC = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
 
 
@@ -400,6 +408,7 @@ def _production_overrides(database_url: str) -> dict[str, Any]:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "MASTER_KEYS": registry_config.generate_master_key_entry(),
         "AUDIT_KEYS": registry_config.generate_master_key_entry(),
+        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
         "ARGON2_PROFILE": CHEAP_ARGON2,
         "RATELIMIT_ENABLED": False,
     }
@@ -408,7 +417,7 @@ def _production_overrides(database_url: str) -> dict[str, Any]:
 @pytest.fixture
 def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ``REGISTRY_*`` production value leaks in from the environment running the tests."""
-    for name in (*REQUIRED, "REGISTRY_ENV", "REGISTRY_MASTER_KEYS_FILE"):
+    for name in (*REQUIRED, "REGISTRY_ENV", "REGISTRY_MASTER_KEYS_FILE", "REGISTRY_FINGERPRINT_KEYS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -421,6 +430,7 @@ def test_production_settings_make_secure_cookies() -> None:
             "SECRET_KEY": secrets.token_urlsafe(48),
             "MASTER_KEYS": registry_config.generate_master_key_entry(),
             "AUDIT_KEYS": registry_config.generate_master_key_entry(),
+            "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
         },
         Path("/nonexistent"),
     )
@@ -479,6 +489,27 @@ def test_production_refuses_to_start_without_each_required_value(
         create_app(overrides)
     assert missing in str(refused.value)
     assert all(name not in str(refused.value) for name in REQUIRED if name != missing)
+
+
+def test_production_without_fingerprint_keys_derives_one_from_the_first_master_key() -> None:
+    """SPEC's four values still start production: the fingerprint key is then HKDF of the first master
+    key (a key of its own, never the master key's bytes), named after it, and the same on every host."""
+    master = registry_config.generate_master_key_entry()
+    values = {
+        "ENV": "production",
+        "DATABASE_URL": "postgresql://db/registry",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "MASTER_KEYS": f"{master},{registry_config.generate_master_key_entry()}",
+        "AUDIT_KEYS": registry_config.generate_master_key_entry(),
+    }
+    one = registry_config.load_settings(values, Path("/nonexistent"))
+    two = registry_config.load_settings(values, Path("/elsewhere"))
+    [key] = one.fingerprint_keys
+    master_id, _, encoded = master.partition(":")
+    expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"registry password fingerprints v1")
+    assert key.key == expected.derive(base64.urlsafe_b64decode(encoded))
+    assert key.key_id == f"fp-{master_id}" and two.fingerprint_keys == one.fingerprint_keys
+    assert key.key not in {k.key for k in (*one.master_keys, *one.audit_keys)}
 
 
 def test_flask_refuses_to_start_in_production_without_the_required_values() -> None:

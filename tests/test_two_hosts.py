@@ -242,6 +242,7 @@ def two_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoHosts]:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "MASTER_KEYS": registry_config.generate_master_key_entry(),
         "AUDIT_KEYS": TEST_AUDIT_KEYS,
+        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
     }
     with ExitStack() as stack:
         url = stack.enter_context(migrated_database(_postgres_url(), directory))

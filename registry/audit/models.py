@@ -82,6 +82,8 @@ class AuditAction(StrEnum):
     # A preview of such an import compared the file's values with stored secrets: which, and whether each was
     # the same, so that checking a guessed value against custody leaves a trace as a reveal does.
     CREDENTIAL_IMPORT_CHECKED = "credential:import_checked"
+    # `credentials assess` decrypted every current password in memory to work out its health (counts only).
+    CREDENTIAL_ASSESS = "credential:assess"
     KEYS_ROTATE = "keys:rotate"
     ROSTER_GRANT = "roster:grant"
     ROSTER_REVOKE = "roster:revoke"

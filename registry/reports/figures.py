@@ -48,7 +48,7 @@ from registry.vault import services as custody
 from registry.vault.models import Credential, CredentialKind, CredentialVersion
 
 #: Bump when the shape of the figures changes (an issued report keeps the shape it was issued with).
-SCHEMA: Final = 2
+SCHEMA: Final = 3
 MONTH_PATTERN: Final = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 TREND_MONTHS: Final = 12
 #: Channels that no longer hold credentials worth counting.
@@ -355,6 +355,63 @@ def credential_figures(period: Period, states: dict[int, tuple[str, str]]) -> di
     return {"held": held, "rotated": rotated, "overdue": overdue, "required": required}
 
 
+def password_health_figures(period: Period, states: dict[int, tuple[str, str]]) -> dict[str, int]:
+    """Password health at the end of the month, of the password each channel with an account held then.
+
+    Health is as the Registry last worked it out for that version (when it was stored, or by
+    ``credentials assess``): a version stored before the Registry checked passwords, and not assessed
+    since, counts as not assessed. Reuse compares fingerprints under one key id, between channels;
+    "old" is past the rotation date, as for the custody figures above. Only counts leave here.
+    """
+    rows = (
+        db.session()
+        .execute(
+            select(
+                Credential.id,
+                Credential.channel_id,
+                Credential.current_version,
+                Credential.rotation_due_on,
+                CredentialVersion.version,
+                CredentialVersion.created_at,
+                CredentialVersion.assessed_at,
+                CredentialVersion.weak,
+                CredentialVersion.breached,
+                CredentialVersion.fingerprint_key_id,
+                CredentialVersion.fingerprint,
+            )
+            .join(CredentialVersion, CredentialVersion.credential_id == Credential.id)
+            .where(Credential.kind == CredentialKind.PASSWORD.value, CredentialVersion.created_at < period.end)
+        )
+        .all()
+    )
+    held: dict[int, Any] = {}
+    for row in rows:
+        state = states.get(row.channel_id)
+        if state is None or ChannelStatus(state[1]) in NO_CUSTODY:
+            continue
+        if row.id not in held or row.version > held[row.id].version:
+            held[row.id] = row
+    rotation = dt.timedelta(days=custody.rotation_days())
+    channels_of: dict[tuple[str, bytes], set[int]] = {}
+    for row in held.values():
+        if row.fingerprint is not None and row.fingerprint_key_id is not None:
+            channels_of.setdefault((row.fingerprint_key_id, bytes(row.fingerprint)), set()).add(row.channel_id)
+    figures = {"passwords": len(held), "not_assessed": 0, "weak": 0, "reused": 0, "old": 0, "breached": 0}
+    for row in held.values():
+        assessed = row.assessed_at is not None and row.assessed_at < period.end
+        if not assessed:
+            figures["not_assessed"] += 1
+        else:
+            figures["weak"] += bool(row.weak)
+            figures["breached"] += bool(row.breached)
+            if row.fingerprint is not None and row.fingerprint_key_id is not None:
+                figures["reused"] += len(channels_of[(row.fingerprint_key_id, bytes(row.fingerprint))]) > 1
+        current = row.version == row.current_version
+        due = row.rotation_due_on if current else row.created_at.astimezone(clock.LONDON).date() + rotation
+        figures["old"] += due < period.as_of
+    return figures
+
+
 def access_review_figures(period: Period) -> dict[str, int]:
     session = db.session()
 
@@ -551,6 +608,7 @@ def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[st
         "channels": channel_figures(period, states),
         "requests": request_figures(period),
         "credentials": credential_figures(period, states),
+        "password_health": password_health_figures(period, states),
         "access_reviews": access_review_figures(period),
         **{kind.report.key: kind.month_figures(period) for kind in kinds() if kind.report is not None},
         "unauthorised_accounts": monitoring_figures(period),

@@ -269,6 +269,21 @@ SECTIONS: Final = (
         "are not counted); rotations are those done during the month.",
     ),
     Layout(
+        "password_health",
+        "Password health",
+        "7.2",
+        (
+            ("password_health.passwords", "Passwords held in custody"),
+            ("password_health.breached", "Known breached (in the breached-password list)"),
+            ("password_health.reused", "Reused on another channel"),
+            ("password_health.weak", "Weak (shorter than 12 characters or easy to guess)"),
+            ("password_health.old", "Past their rotation date"),
+            ("password_health.not_assessed", "Not assessed"),
+        ),
+        note="At the end of the month, of the password each channel not retired or closed held, as the Registry "
+        "last worked out its health (when it was stored, or by the assessment command). No password is seen.",
+    ),
+    Layout(
         "access_reviews",
         "Administrator rosters and access reviews",
         "7.2",

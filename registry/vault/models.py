@@ -111,6 +111,9 @@ class CredentialVersion(Base):
     __tablename__ = "credential_versions"
     __table_args__ = (
         UniqueConstraint("credential_id", "version"),
+        # Reuse is found by equal fingerprints under one key; ``keys rotate`` never changes these columns,
+        # so its rewrites stay heap-only updates.
+        Index("ix_credential_versions_fingerprint", "fingerprint_key_id", "fingerprint"),
         {"postgresql_with": {"fillfactor": 50}},
     )
 
@@ -124,6 +127,16 @@ class CredentialVersion(Base):
     created_at: Mapped[created]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Password health (registry.vault.health), worked out when the value is stored or by
+    # ``credentials assess``; None everywhere until then ("not assessed"), and always for kinds other
+    # than passwords. No plaintext and no plain hash: the fingerprint is an HMAC under a key outside
+    # the database, named by its key id, and only fingerprints under one key id are compared.
+    assessed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    weak: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    #: True: in the breached-password list; False: checked, not in it; None: not checked (no list, or unreadable).
+    breached: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    fingerprint_key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
     credential: Mapped[Credential] = relationship(lazy="joined", innerjoin=True)
     created_by: Mapped[User | None] = relationship(lazy="joined")

@@ -40,6 +40,7 @@ from registry.auth.permissions import Permission
 from registry.channels.models import Channel
 from registry.crypto import VaultError, vault
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted, RegistryError
+from registry.vault import health
 from registry.vault.keys import KeyRotation as KeyRotation
 from registry.vault.keys import KeyRotationReport as KeyRotationReport
 from registry.vault.keys import remaining_by_key as remaining_by_key
@@ -260,6 +261,8 @@ def store(channel: Channel, kind: str, value: str, reason: str, actor: User | Ac
         reason=reason,
     )
     entry.store(sealed)
+    if chosen in health.ASSESSED_KINDS:
+        health.apply(entry, health.assess_value(value, channel), now)
     session.add(entry)
     was_required = credential.rotation_required
     credential.current_version = version
@@ -462,8 +465,15 @@ def _open(credential: Credential, version: int) -> str:
     )
     if entry is None:
         raise NotFound(f"There is no version {version} of this secret.")
+    return open_version(entry)
+
+
+def open_version(entry: CredentialVersion) -> str:
+    """The plaintext of one version, in memory, for a check no person sees (nothing is recorded)."""
+    credential = entry.credential
     try:
-        return vault().open(entry.sealed, version_aad(credential.channel_id, credential.kind, version)).decode("utf-8")
+        aad = version_aad(credential.channel_id, credential.kind, entry.version)
+        return vault().open(entry.sealed, aad).decode("utf-8")
     except VaultError as exc:
         raise VaultProblem(str(exc)) from None
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from registry import db
 from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.auth.sessions import signed_in_user
 from registry.channels import services as channels
-from registry.vault import services
+from registry.vault import health, services
 from registry.vault.forms import CodeForm, GenerateForm, RevealForm, StoreForm
 from registry.vault.models import CredentialKind
 from registry.web import security
-from registry.web.pagination import paged
+from registry.web.pagination import paged, paginate
 from registry.web.refusals import attempt
 
 bp = Blueprint("vault", __name__)
+HEALTH_PER_PAGE = 25
 
 
 def _user() -> User:
@@ -43,6 +45,8 @@ def _page(
         credentials=credentials,
         versions={c.id: services.versions_of(c) for c in credentials},
         history={c.id: services.reveal_history(c, limit=20) for c in credentials},
+        health=health.health_of(credentials),
+        breach_list=health.breach_list_configured(),
         store_form=store_form or StoreForm(formdata=None),
         generate_form=generate_form or GenerateForm(formdata=None),
         reveal_forms=reveal_forms,
@@ -150,5 +154,15 @@ def copied(reference: str, kind: str) -> ResponseReturnValue:
 @bp.route("/credentials")
 @requires(Permission.CREDENTIAL_READ)
 def overview() -> ResponseReturnValue:
-    """What needs rotating across every channel, and what each leaver saw."""
-    return render_template("vault/overview.html", page=paged(services.needing_rotation(), 50))
+    """What needs rotating across every channel, and the passwords' health (weak, reused, old, breached)."""
+    raw = request.args.get("health_page", "")
+    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
+    findings = paginate(db.session(), health.with_findings(), max(number, 1), HEALTH_PER_PAGE)
+    return render_template(
+        "vault/overview.html",
+        page=paged(services.needing_rotation(), 50),
+        summary=health.summary(),
+        findings=findings,
+        health=health.health_of(findings.items),
+        breach_list=health.breach_list_configured(),
+    )
