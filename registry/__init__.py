@@ -124,6 +124,7 @@ def init_proxy(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from registry.account_health.views import bp as account_health
     from registry.api import bp as api
     from registry.audit.views import bp as audit
     from registry.auth import admin, import_views  # noqa: F401  (user administration: routes on the auth blueprint)
@@ -153,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
         web,
         auth,
         channels,
+        account_health,
         vault,
         roster,
         monitoring,

@@ -13,6 +13,7 @@ from flask.wrappers import Response
 from pydantic import Field, WithJsonSchema
 
 from registry import db
+from registry.account_health.states import HealthState
 from registry.api import blocks
 from registry.api.kinds import Links, PageQuery, Person, Routes, Step, stated
 from registry.api.operations import (
@@ -51,6 +52,7 @@ from registry.web.pagination import page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
 
 STATUSES = [s.value for s in ChannelStatus]
+HEALTH_STATES = [s.value for s in HealthState]
 
 REFERENCE = blocks.reference_parameter(
     "The channel's reference, such as CH-0042.", "CH-0001", pattern="^CH-[0-9]{1,9}$"
@@ -226,6 +228,14 @@ class ChannelQuery(PageQuery):
     platform: Annotated[str, Among(blocks.PLATFORMS, "Empty means any platform.")] = ""
     department: Annotated[str, FreeText(200)] = ""
     q: Annotated[str, FreeText(200, description="Text in the name, handle or department, or a reference.")] = ""
+    health: Annotated[
+        str,
+        Among(
+            HEALTH_STATES,
+            "Account security health (comms and auditors): `unchecked`, `healthy` or `needs_attention`. "
+            "Empty means any.",
+        ),
+    ] = ""
     sort: Annotated[
         str, Described({"type": "string", "enum": ["", *SORTS]}), Field(description="Empty means by reference.")
     ] = ""
