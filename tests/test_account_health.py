@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 import config as registry_config
 from registry import clock, db
 from registry.account_health import services as health
+from registry.account_health.models import HealthCheck
 from registry.account_health.rules import Answers, SeedAnswer, TwoFactor
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
@@ -220,6 +222,10 @@ def test_a_check_where_everything_is_right_is_healthy_and_due_again_after_the_in
     assert health.is_due(channel, check.checked_at + dt.timedelta(days=90))
     assert health.latest(channel) is check
     assert check.checked_by_id == comms.id
+
+    # A check is never changed: the database refuses (a savepoint keeps the test's transaction).
+    with pytest.raises(DBAPIError, match="account security checks are never changed"), db.session().begin_nested():
+        db.session().execute(update(HealthCheck).where(HealthCheck.id == check.id).values(notes="edited"))
 
     # Checks are kept, newest first; the channel's state is the latest one's.
     later = health.record_check(channel, good(roster_matches=False), comms)

@@ -7,7 +7,7 @@ Create Date: 2026-12-07
 Each account security check is a row of ``channel_health_checks`` (who checked, when, the answers, the
 outcome); the channel keeps the latest outcome (``health``: unchecked, healthy or needs_attention) and
 when its next check falls due (``health_due_at``), with indexes for the inventory's filter, the Board
-report's count and the work queue. Existing channels are unchecked, due from when they were made.
+report's count and the work queue. Existing channels are unchecked, due from when they were made. A trigger refuses to change a check.
 Downgrading drops the checks.
 """
 
@@ -22,6 +22,18 @@ branch_labels = None
 depends_on = None
 
 _STATES = "'unchecked', 'healthy', 'needs_attention'"
+# A check is kept as it was recorded: the database refuses to change one. (Deleting stays possible, so
+# that a channel's rows can go with it.)
+_SQLITE_TRIGGERS = [
+    """CREATE TRIGGER channel_health_checks_no_update BEFORE UPDATE ON channel_health_checks
+       BEGIN SELECT RAISE(ABORT, 'account security checks are never changed'); END""",
+]
+_POSTGRESQL_TRIGGERS = [
+    """CREATE FUNCTION channel_health_checks_unchanged() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'account security checks are never changed'; END $$""",
+    """CREATE TRIGGER channel_health_checks_no_update BEFORE UPDATE ON channel_health_checks
+       FOR EACH ROW EXECUTE FUNCTION channel_health_checks_unchanged()""",
+]
 
 
 def upgrade() -> None:
@@ -81,9 +93,16 @@ def upgrade() -> None:
         "ix_channel_health_checks_channel_id_checked_at", "channel_health_checks", ["channel_id", "checked_at"]
     )
     op.create_index("ix_channel_health_checks_checked_by_id", "channel_health_checks", ["checked_by_id"])
+    for statement in _SQLITE_TRIGGERS if dialect == "sqlite" else _POSTGRESQL_TRIGGERS:
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS channel_health_checks_no_update ON channel_health_checks")
+        op.execute("DROP FUNCTION IF EXISTS channel_health_checks_unchanged()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS channel_health_checks_no_update")
     op.drop_index("ix_channel_health_checks_checked_by_id", table_name="channel_health_checks")
     op.drop_index("ix_channel_health_checks_channel_id_checked_at", table_name="channel_health_checks")
     op.drop_table("channel_health_checks")
