@@ -388,11 +388,15 @@ def test_the_inventory_and_the_api_filter_by_health(
     answer = client.get("/api/v1/channels?health=healthy", headers=api_token(make_user("auditor")))
     assert answer.status_code == 200
     assert [item["reference"] for item in answer.get_json()["items"]] == [healthy.reference]
+    assert answer.get_json()["items"][0]["health"] == "healthy"
     refused = client.get("/api/v1/channels?health=sick", headers=api_token(comms))
     assert refused.status_code == 422 and "health" in refused.get_json()["errors"]
     # Staff see the official channels, but not how secure their accounts are.
-    staff = client.get("/api/v1/channels?health=healthy", headers=api_token(make_user("staff")))
+    staff_headers = api_token(make_user("staff"))
+    staff = client.get("/api/v1/channels?health=healthy", headers=staff_headers)
     assert staff.status_code == 403
+    shown = client.get(f"/api/v1/channels/{attention.reference}", headers=staff_headers).get_json()
+    assert shown["reference"] == attention.reference and shown.get("health") is None
 
 
 # --- the pages ----------------------------------------------------------------------------------

@@ -100,6 +100,11 @@ class Channel(PublicChannel):
     requested_by: Person | None = Field(
         default=None, description="Shown to the requester, the communications team and auditors; null for others."
     )
+    health: Annotated[str, one_of(HEALTH_STATES)] | None = Field(
+        default=None,
+        description="Account security health at the latest check (`unchecked`, `healthy`, `needs_attention`): "
+        "shown to the communications team and auditors; null for others.",
+    )
     links: Links
     history: list[ChannelStep] = Field(default=[], description="Every step, oldest first (only on a single channel).")
 
@@ -112,6 +117,8 @@ class Channel(PublicChannel):
         internal: dict[str, Any] = {name: getattr(channel, name) for name in INTERNAL}
         if history is not None:
             internal["history"] = [ChannelStep.of(s) for s in history]
+        if viewer.can(Permission.CHANNEL_READ_ALL):
+            internal["health"] = channel.health
         return cls.taking(channel, links=links, requested_by=Person.of(channel.requester), **internal)
 
 
