@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from registry import clock, db
 from registry.account_health import services
 from registry.account_health.forms import HealthCheckForm
+from registry.account_health.models import HealthCheck
 from registry.account_health.rules import SeedAnswer, TwoFactor
 from registry.auth.permissions import Permission, requires
 from registry.channels import services as channels
@@ -49,15 +50,13 @@ def check(reference: str) -> ResponseReturnValue:
     form = HealthCheckForm()
     if form.validate_on_submit():
 
-        def record() -> object:
+        def record() -> HealthCheck:
             answers = services.parse(form.answers(), clock.today())
             return services.record_check(found, answers, signed_in())
 
         done = attempt(record, form)
-        if done:
-            made = services.latest(found)
-            assert made is not None
-            if made.problem_codes:
+        if done.result is not None:
+            if done.result.problem_codes:
                 flash(f"The check of {found.reference} is recorded: it needs attention.", "warning")
             else:
                 flash(f"The check of {found.reference} is recorded: the account is healthy.", "success")
