@@ -168,6 +168,13 @@ class Settings:
     #: Sign-in with the organisation's identity provider; None: passwords only.
     oidc: OidcSettings | None = None
     local_sign_in: LocalSignIn = LocalSignIn.ON
+    #: E-mail domains the Trust controls (``REGISTRY_TRUST_EMAIL_DOMAINS``): a channel's recovery e-mail must
+    #: be at one of them or a subdomain. Default: nhs.net and the sign-in domains of the identity provider.
+    trust_email_domains: tuple[str, ...] = ("nhs.net",)
+    #: An account with no post for longer than this is flagged as unused (``REGISTRY_INACTIVE_DAYS``).
+    inactive_days: int = 180
+    #: Days between account security checks of an official channel (``REGISTRY_HEALTH_CHECK_DAYS``).
+    health_check_days: int = 90
 
     @property
     def max_upload_bytes(self) -> int:
@@ -417,6 +424,17 @@ def _breached_passwords_file(values: Mapping[str, Any]) -> Path | None:
             "Have I Been Pwned, or the directory of range files PwnedPasswordsDownloader wrote."
         ) from None
     return path
+def _trust_email_domains(values: Mapping[str, Any], oidc: OidcSettings | None) -> tuple[str, ...]:
+    """``REGISTRY_TRUST_EMAIL_DOMAINS`` (comma-separated), or nhs.net and the identity provider's domains."""
+    given = _list(values, "TRUST_EMAIL_DOMAINS")
+    chosen = given or ("nhs.net", *(oidc.allowed_domains if oidc else ()))
+    domains = tuple(dict.fromkeys(domain.lower().lstrip("@").strip(".") for domain in chosen))
+    for domain in domains:
+        if "." not in domain or "@" in domain or " " in domain:
+            raise ConfigError(
+                f"REGISTRY_TRUST_EMAIL_DOMAINS entry {domain!r} is not a domain, for example nhs.net or example.nhs.uk."
+            )
+    return domains
 
 
 def _local_sign_in(values: Mapping[str, Any], oidc: OidcSettings | None) -> LocalSignIn:
@@ -490,4 +508,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         breach_retention_years=number("BREACH_RETENTION_YEARS", 6),
         oidc=oidc,
         local_sign_in=_local_sign_in(values, oidc),
+        trust_email_domains=_trust_email_domains(values, oidc),
+        inactive_days=number("INACTIVE_DAYS", 180),
+        health_check_days=number("HEALTH_CHECK_DAYS", 90),
     )

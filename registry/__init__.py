@@ -124,6 +124,7 @@ def init_proxy(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from registry.account_health.views import bp as account_health
     from registry.alerts.views import bp as alerts
     from registry.api import bp as api
     from registry.audit.views import bp as audit
@@ -155,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
         web,
         auth,
         channels,
+        account_health,
         vault,
         roster,
         monitoring,

@@ -16,6 +16,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from registry import clock, db
+from registry.account_health import services as account_health
+from registry.account_health.rules import Answers, SeedAnswer, TwoFactor
 from registry.audit.services import Actor
 from registry.auth import mfa, setup_links
 from registry.auth import services as accounts
@@ -61,6 +63,7 @@ def seed(instance_path: Path) -> bool:
     for kind in sorted(kinds(), key=lambda kind: kind.demo_order):
         kind.seed_demo(users, comms)
     _custody_and_rosters(users, comms)
+    _account_security(comms)
     monitoring.record_finding(
         platform="x",
         url="https://x.com/ExampleNHS_Help",
@@ -86,6 +89,39 @@ def seed(instance_path: Path) -> bool:
     monitoring.move(finding, "taken_down", "Profile no longer exists; checked today.", comms[0])
     _write_sign_ins(instance_path, "\n".join(lines) + "\n")
     return True
+
+
+def _account_security(comms: list[User]) -> None:
+    """Account security checks of the first live channels: two healthy, one whose two-factor is by SMS
+    and has not posted for months (in the work queue at once); the others never checked yet."""
+    live = [c for c in channels_in("active")]
+    today = clock.today()
+
+    def answers(**changes: object) -> Answers:
+        given: dict[str, object] = {
+            "two_factor": TwoFactor.APP,
+            "recovery_email_domain": "nhs.net",
+            "recovery_phone_trust": True,
+            "password_matches": True,
+            "seed": SeedAnswer.YES,
+            "seen_live": True,
+            "last_post_on": today - dt.timedelta(days=2),
+            "roster_matches": True,
+        }
+        return Answers(**{**given, **changes})  # type: ignore[arg-type]
+
+    account_health.record_check(live[0], answers(notes="Security key added as a second method."), comms[0])
+    account_health.record_check(live[1], answers(), comms[1])
+    account_health.record_check(
+        live[2],
+        answers(
+            two_factor=TwoFactor.SMS,
+            seed=SeedAnswer.NONE,
+            last_post_on=today - dt.timedelta(days=200),
+            notes="Codes go to the old team mobile; moving to an authenticator app next week.",
+        ),
+        comms[0],
+    )
 
 
 def _custody_and_rosters(users: list[User], comms: list[User]) -> None:

@@ -2,6 +2,7 @@
 Registry's own here, and each kind of request's through its declaration (:func:`kinds` imports
 every ``registry/<package>/kind.py``, and each imports its models)."""
 
+from registry.account_health.models import HealthCheck
 from registry.alerts.models import Webhook, WebhookDelivery
 from registry.audit.models import AuditAnchor, AuditEvent
 from registry.auth.models import (
@@ -38,6 +39,7 @@ __all__ = [
     "Credential",
     "CredentialReveal",
     "CredentialVersion",
+    "HealthCheck",
     "MonthlyReport",
     "Notification",
     "ProviderLogout",

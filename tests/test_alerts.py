@@ -25,6 +25,8 @@ from flask import Flask
 from sqlalchemy import Connection, func, select, update
 
 from registry import alerts, create_app, db
+from registry.account_health import services as health
+from registry.account_health.rules import TwoFactor
 from registry.alerts import services
 from registry.alerts.models import AlertEvent, Webhook, WebhookDelivery
 from registry.alerts.payloads import check_url
@@ -35,6 +37,7 @@ from registry.breakglass import services as breakglass
 from registry.media import services as media
 from registry.notifications.models import Delivery
 from tests.conftest import Browser, settings_for
+from tests.test_account_health import good as good_answers
 from tests.test_audit import allow_tampering
 from tests.test_breaches import People, people, report  # noqa: F401  (people: the fixture)
 from tests.test_media_contacts import approach
@@ -636,6 +639,29 @@ def test_a_break_glass_access_opened_at_night_reaches_the_webhooks_once_it_commi
     assert channel.reference in card and on_call.name in card and "INC-0042" in card
     assert f"{BASE}/break-glass/{access.reference}" in card
     assert "476" not in card  # the screener masked the NHS number
+
+
+def test_an_account_security_check_that_needs_attention_reaches_the_webhooks_and_a_healthy_one_does_not(
+    site: Flask, receiver: Receiver, make_user: Callable[..., User], make_channel: Callable[..., Any]
+) -> None:
+    webhook(make_user("admin"), receiver.url(), form="slack", events=(AlertEvent.HEALTH_CHECK_FAILED,))
+    comms = make_user("comms")
+    channel = make_channel(status="active")
+    with db.transaction():
+        health.record_check(channel, good_answers(recovery_email_domain="nhs.net"), comms)
+    assert receiver.received == []
+    with db.transaction():
+        health.record_check(
+            channel,
+            good_answers(recovery_email_domain="nhs.net", two_factor=TwoFactor.SMS, notes=f"Pt {NHS_NUMBER}"),
+            comms,
+        )
+        assert receiver.received == []
+    [got] = receiver.received
+    slack = json.dumps(got.json())
+    assert channel.reference in slack and "SMS" in slack and comms.name in slack
+    assert f"{BASE}/channels/{channel.reference}/health" in slack
+    assert "476" not in slack  # the check's notes never go out
 
 
 class TestKeyRotation:

@@ -479,6 +479,22 @@ def _item_args(world: World, *, decided: bool = False) -> dict[str, Any]:
     return {"reference": item.review.reference, "item_id": item.id}
 
 
+def _health_check_form() -> dict[str, str]:
+    today = clock.today()
+    return {
+        "two_factor": "app",
+        "recovery_email": "nhs.net",
+        "recovery_phone_trust": "yes",
+        "password_matches": "yes",
+        "seed": "yes",
+        "seen_live": "yes",
+        "last_post_on[day]": str(today.day),
+        "last_post_on[month]": str(today.month),
+        "last_post_on[year]": str(today.year),
+        "roster_matches": "yes",
+    }
+
+
 def _grant_fields(world: World) -> dict[str, Any]:
     return {
         "email": f"agency{world.n()}@agency.example",
@@ -922,6 +938,13 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
             {"reference": w.channel().reference},
             json={"kind": "recovery_email", "value": "social@example.nhs.uk", "reason": "Taking custody."},
         ),
+    ),
+    ("account_health.channel", "GET"): Expect(
+        READERS, build=lambda w: Request({"reference": w.shown_channel().reference})
+    ),
+    ("account_health.check", "GET"): Expect(COMMS, build=lambda w: Request({"reference": w.shown_channel().reference})),
+    ("account_health.check", "POST"): Expect(
+        COMMS, status=302, build=lambda w: Request({"reference": w.channel().reference}, data=_health_check_form())
     ),
     ("roster.index", "GET"): Expect(READERS),
     ("roster.export", "GET"): Expect(READERS),

@@ -124,8 +124,9 @@ def test_comms_issue_last_months_report_and_open_its_charts(new_visitor: NewVisi
 
     # The charts: each one drawn (an SVG image the browser decoded), with its figures in a table.
     charts = page.locator("main img.app-chart")
-    expect(charts).to_have_count(3)
-    for index in range(3):
+    # Platforms, the active channels' account security, requests and official channels.
+    expect(charts).to_have_count(4)
+    for index in range(4):
         chart = charts.nth(index)
         chart.scroll_into_view_if_needed()
         expect(chart).to_have_attribute("alt", re.compile(r"The figures are in the table after it\.$"))

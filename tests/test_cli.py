@@ -342,6 +342,9 @@ def test_demo_seed_loads_every_state_and_one_user_per_role_once(app: Flask, conn
     users = db.session().execute(select(User)).scalars().all()
     assert {role.value for user in users for role in user.roles} == {role.value for role in Role}
     assert connection.execute(select(func.count()).select_from(UnauthorisedAccount)).scalar_one() >= 1
+    # Account security: checked healthy, needing attention, and never checked.
+    healths = set(connection.execute(select(Channel.health).where(Channel.status == "active").distinct()).scalars())
+    assert healths == {"healthy", "needs_attention", "unchecked"}
     assert invoke(app, "audit", "verify").exit_code == 0
     sign_ins = invoke(app, "demo", "sign-ins").stdout
     assert all(user.email in sign_ins for user in users)

@@ -94,6 +94,8 @@ def test_the_report_sections_follow_the_policy(app: Flask) -> None:
     assert [layout.key for layout in services.layouts()] == [
         "channels",
         "credentials",
+        "password_health",
+        "account_health",
         "access_reviews",
         "logo_consents",
         "promotional_posts",

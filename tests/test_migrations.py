@@ -156,6 +156,7 @@ def test_upgrade_head_on_an_empty_database(empty_database: str) -> None:
             "audit_events_no_delete",
             "monthly_reports_issued_no_update",
             "monthly_reports_issued_no_delete",
+            "channel_health_checks_no_update",
             *(f"{table}_public_facts_{change}" for table in public_facts for change in ("insert", "update", "delete")),
         }
         if empty_database.startswith("sqlite")
@@ -163,6 +164,7 @@ def test_upgrade_head_on_an_empty_database(empty_database: str) -> None:
             "audit_events_no_change",
             "audit_events_no_truncate",
             "monthly_reports_issued_no_change",
+            "channel_health_checks_no_update",
             *(f"{table}_public_facts{kind}" for table in public_facts for kind in ("", "_truncate")),
         }
     )

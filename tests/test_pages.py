@@ -79,6 +79,8 @@ PAGES = {
     "monitoring.adopt": "/monitoring/{finding}/adopt",
     "verification.verify_page": "/verify",
     "directory.directory_page": "/directory",
+    "account_health.channel": "/channels/{channel}/health",
+    "account_health.check": "/channels/{channel}/health/check",
     "roster.index": "/roster",
     "roster.leavers": "/roster/leavers",
     "roster.channel_roster": "/channels/{channel}/roster",

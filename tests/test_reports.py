@@ -989,7 +989,8 @@ def test_charts_are_svg_readable_without_colour(
     assert "<pattern" in trend and "Received" in trend and "Decided" in trend and ">11<" in trend
     assert comms.get(f"/reports/{MONTH}/charts/nothing.svg").status_code == 404
     page = comms.get(f"/reports/{MONTH}").get_data(as_text=True)
-    assert page.count('class="app-chart"') == 3
+    # Platforms, requests, official channels, and the active channels' account security.
+    assert page.count('class="app-chart"') == 4
     assert "The figures are in the table after it." in page
 
 

@@ -42,6 +42,7 @@ class AuditAction(StrEnum):
     CHANNEL_IMPORT = "channel:import"
     CHANNEL_UPDATE = "channel:update"
     CHANNEL_EXPORT = "channel:export"
+    CHANNEL_HEALTH_CHECK = "channel:health_check"
     UNAUTHORISED_RECORD = "unauthorised_account:record"
     UNAUTHORISED_UPDATE = "unauthorised_account:update"
     UNAUTHORISED_TAKEDOWN_REQUESTED = "unauthorised_account:takedown_requested"

@@ -13,6 +13,7 @@ from flask.wrappers import Response
 from pydantic import Field, WithJsonSchema
 
 from registry import db
+from registry.account_health.states import HealthState
 from registry.api import blocks
 from registry.api.kinds import Links, PageQuery, Person, Routes, Step, stated
 from registry.api.operations import (
@@ -51,6 +52,7 @@ from registry.web.pagination import page_args, paginate
 from registry.web.throttle import API_PER_CLIENT
 
 STATUSES = [s.value for s in ChannelStatus]
+HEALTH_STATES = [s.value for s in HealthState]
 
 REFERENCE = blocks.reference_parameter(
     "The channel's reference, such as CH-0042.", "CH-0001", pattern="^CH-[0-9]{1,9}$"
@@ -98,6 +100,11 @@ class Channel(PublicChannel):
     requested_by: Person | None = Field(
         default=None, description="Shown to the requester, the communications team and auditors; null for others."
     )
+    health: Annotated[str, one_of(HEALTH_STATES)] | None = Field(
+        default=None,
+        description="Account security health at the latest check (`unchecked`, `healthy`, `needs_attention`): "
+        "shown to the communications team and auditors; null for others.",
+    )
     links: Links
     history: list[ChannelStep] = Field(default=[], description="Every step, oldest first (only on a single channel).")
 
@@ -110,6 +117,8 @@ class Channel(PublicChannel):
         internal: dict[str, Any] = {name: getattr(channel, name) for name in INTERNAL}
         if history is not None:
             internal["history"] = [ChannelStep.of(s) for s in history]
+        if viewer.can(Permission.CHANNEL_READ_ALL):
+            internal["health"] = channel.health
         return cls.taking(channel, links=links, requested_by=Person.of(channel.requester), **internal)
 
 
@@ -226,6 +235,14 @@ class ChannelQuery(PageQuery):
     platform: Annotated[str, Among(blocks.PLATFORMS, "Empty means any platform.")] = ""
     department: Annotated[str, FreeText(200)] = ""
     q: Annotated[str, FreeText(200, description="Text in the name, handle or department, or a reference.")] = ""
+    health: Annotated[
+        str,
+        Among(
+            HEALTH_STATES,
+            "Account security health (comms and auditors): `unchecked`, `healthy` or `needs_attention`. "
+            "Empty means any.",
+        ),
+    ] = ""
     sort: Annotated[
         str, Described({"type": "string", "enum": ["", *SORTS]}), Field(description="Empty means by reference.")
     ] = ""

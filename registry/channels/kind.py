@@ -8,8 +8,10 @@ retired one loses it; the requester is told of each decision in the team's words
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Final
 
+from flask import current_app
 from sqlalchemy import ColumnElement, or_, true
 
 from registry import clock
@@ -113,6 +115,11 @@ class Channels(RequestKind[Channel]):
         if change.transition.action is ChannelAction.ACTIVATE and channel.next_review_on is None:
             channel.next_review_on = clock.today() + registration.REVIEW_INTERVAL
             details["next_review_on"] = channel.next_review_on.isoformat()
+        if change.transition.action is ChannelAction.ACTIVATE and channel.health == "unchecked":
+            # The team set the account up as it went live: its first security check falls due one
+            # interval later. (An account brought in by import was never checked: due from the start.)
+            days = current_app.extensions["registry.settings"].health_check_days
+            channel.health_due_at = change.now + dt.timedelta(days=days)
         if new_handle is not None:
             registration.flush_unique(channel, channel.platform_enum, new_handle)
 

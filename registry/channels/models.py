@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Date, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
+from registry.account_health.states import HealthState
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, ChannelStatus
-from registry.db import Base, created, indexes, intpk, known, sql_values, str200
+from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values, str200, utcnow
 from registry.lifecycle.models import Reference, RequestMixin, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 
@@ -41,6 +42,7 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
     __table_args__ = (
         known("platform", Platform),
         known("status", ChannelStatus),
+        known("health", HealthState),
         # No two live channels share one account.
         Index(
             "uq_channels_live_handle",
@@ -60,6 +62,11 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
         # The inventory sorts by name and department case-insensitively.
         Index("ix_channels_lower_display_name", func.lower(text("display_name")), "id"),
         Index("ix_channels_lower_department", func.lower(text("department")), "id"),
+        # Account security health (registry/account_health): the inventory's filter, the official
+        # channels counted by health, and the checks due, oldest first, for the work queue.
+        Index("ix_channels_health", "health"),
+        Index("ix_channels_status_health", "status", "health"),
+        Index("ix_channels_status_health_due_at", "status", "health_due_at"),
     )
     status_type = ChannelStatus
 
@@ -83,6 +90,12 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
     updated_at: Mapped[created]
     status_changed_at: Mapped[created]
     next_review_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: The outcome of the latest account security check (registry/account_health), kept with the check
+    #: in one transaction, and when the next check falls due: a channel never checked is due from the
+    #: moment it is made (the queue shows official ones only), a healthy one after
+    #: ``REGISTRY_HEALTH_CHECK_DAYS``, one that needs attention at once.
+    health: Mapped[str] = mapped_column(String(20), default=HealthState.UNCHECKED.value)
+    health_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # "unnested": an outer join to a channel (from a finding) stays one flat chain of joins.
     requester: Mapped[User] = relationship(lazy="joined", innerjoin="unnested")  # type: ignore[arg-type]  # documented; the stub says bool
@@ -97,6 +110,10 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
     @property
     def status_label(self) -> str:
         return self.status_enum.label
+
+    @property
+    def health_state(self) -> HealthState:
+        return HealthState(self.health)
 
 
 class ChannelTransition(StepMixin, Base):

@@ -14,6 +14,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from registry import clock, db
+from registry.account_health.states import HealthState
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
 from registry.auth.models import User
@@ -171,6 +172,7 @@ class ChannelFilters(Filters):
     choices = {
         "status": [s.value for s in ChannelStatus],
         "platform": [p.value for p in Platform],
+        "health": [h.value for h in HealthState],
         "sort": list(SORTS),
         "direction": ("asc", "desc"),
     }
@@ -181,6 +183,8 @@ class ChannelFilters(Filters):
     platform: str = ""
     department: str = ""
     q: str = ""
+    #: Account security health (registry/account_health): comms and auditors only.
+    health: str = ""
     sort: str = "reference"
     direction: str = "asc"
 
@@ -188,6 +192,10 @@ class ChannelFilters(Filters):
 def search(filters: ChannelFilters, user: User) -> Select[Channel]:
     """Channels matching ``filters`` that ``user`` may see, in the chosen order."""
     conditions: list[ColumnElement[bool]] = [KIND.visible_clause(user)]
+    if filters.health:
+        if not user.can(Permission.CHANNEL_READ_ALL):
+            raise NotPermitted("Only the communications team and auditors can see channels by account security health.")
+        conditions.append(Channel.health == filters.health)
     if filters.status:
         conditions.append(Channel.status == filters.status)
     if filters.platform:

@@ -6,6 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from registry import db
+from registry.account_health import services as account_health
+from registry.account_health.states import HealthState
 from registry.auth.permissions import Permission, requires
 from registry.channels import services
 from registry.channels.forms import ChannelEditForm, ChannelRequestForm, TransitionForm
@@ -84,6 +86,7 @@ def inventory() -> ResponseReturnValue:
         filters=filters,
         platforms=PLATFORMS,
         statuses=list(ChannelStatus),
+        health_states=list(HealthState),
         departments=services.departments(),
     )
 
@@ -117,6 +120,7 @@ def _detail_page(
         resubmittable=ChannelAction.RESUBMIT in actions,
         is_requester=channel.requester_id == user.id,
         full=services.sees_everything(user, channel),
+        health=account_health.summary(channel, user) if user.can(Permission.CHANNEL_READ_ALL) else None,
     ), status
 
 

@@ -18,7 +18,7 @@ import pkgutil
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, case, func, literal, or_, select, true
 from sqlalchemy.orm.interfaces import ORMOption
@@ -548,19 +548,62 @@ class RequestKind(Generic[M]):
             import_string(self.demo)(users, comms)
 
 
+class WorkSource(Protocol):
+    """A list of work the work queue pages: every kind of request is one, and so is work that is not a
+    request but waits on someone all the same (official channels due an account security check).
+
+    What the queue reads of it: its rows are those of ``model`` in :meth:`waiting_for_comms`'s
+    statuses that meet its ``where``, each waiting since its ``since`` column, ordered and paged in SQL
+    from an index on (status, since); :meth:`work_items` loads the rows shown in one statement."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def model(self) -> type[db.Base]: ...
+    @property
+    def reference_prefix(self) -> str: ...
+
+    def waiting_for_comms(self) -> Waiting | None: ...
+    def waiting_of(self, user: User) -> Waiting | None: ...
+    def reference_order(self) -> tuple[ColumnElement[int], ColumnElement[int]]: ...
+    def work_items(self, ids: Collection[int], *, for_comms: bool) -> dict[int, WorkItem]: ...
+
+
+#: Lists of work that are not kinds of request, by name; each registers itself from its package's
+#: ``work`` module (``registry/<package>/work.py``).
+WORK: dict[str, WorkSource] = {}
+
+
+def register_work(source: WorkSource) -> WorkSource:
+    if source.name in WORK or source.name in KINDS:
+        raise RuntimeError(f"The list of work {source.name!r} is declared twice")
+    WORK[source.name] = source
+    return source
+
+
 @functools.cache
 def discover() -> None:
     """Import every package's ``kind`` module (``registry/<package>/kind.py``), so that each kind of
-    request registers itself: adding a kind needs no edit to a list kept anywhere else. Once per
-    process: the packages do not change while it runs (a page would pay 0.7 ms a call)."""
+    request registers itself, and its ``work`` module, if any, so that each other list of work does:
+    adding one needs no edit to a list kept anywhere else. Once per process: the packages do not
+    change while it runs (a page would pay 0.7 ms a call)."""
     import registry
 
     for package in sorted(info.name for info in pkgutil.iter_modules(registry.__path__) if info.ispkg):
-        if importlib.util.find_spec(f"registry.{package}.kind") is not None:
-            importlib.import_module(f"registry.{package}.kind")
+        for module in ("kind", "work"):
+            if importlib.util.find_spec(f"registry.{package}.{module}") is not None:
+                importlib.import_module(f"registry.{package}.{module}")
 
 
 def kinds() -> list[RequestKind[Any]]:
     """Every kind of request, in the order of their packages' names."""
     discover()
     return list(KINDS.values())
+
+
+def sources() -> list[WorkSource]:
+    """Every list of work: the kinds of request, then the other lists (see :class:`WorkSource`)."""
+    discover()
+    return [*KINDS.values(), *WORK.values()]

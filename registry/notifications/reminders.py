@@ -2,8 +2,9 @@
 
 Each member of the communications team gets one digest of what is due: requests waiting
 on them, credentials to rotate, access reviews overdue, channels due for their yearly
-review. Each requester whose logo consent expires within 30 days is told once. Running the
-command twice on one day sends nothing new (each reminder has a key for the day).
+review, official accounts due a security check. Each requester whose logo consent expires
+within 30 days is told once. Running the command twice on one day sends nothing new (each
+reminder has a key for the day).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from registry import clock, db
+from registry.account_health import services as account_health
 from registry.auth.models import User
 from registry.channels import services as channels
 from registry.consent import services as consents
@@ -70,7 +72,7 @@ def _days(n: int) -> str:
 def digest_lines(today: dt.date) -> dict[str, str]:
     """What is due, one plain sentence per kind of work (only kinds with something due)."""
     lines: dict[str, str] = {}
-    waiting = workqueue.for_comms(per_page=1).page
+    waiting = workqueue.for_comms(per_page=1, requests_only=True).page
     if waiting.total:
         oldest = waiting.items[0].age_days()
         lines["requests"] = (
@@ -86,6 +88,12 @@ def digest_lines(today: dt.date) -> dict[str, str]:
     if reviews:
         lines["channel_reviews"] = (
             f"{reviews} channel(s) are due for their yearly review within {CHANNEL_REVIEW_DAYS} days."
+        )
+    checks = account_health.count_due()
+    if checks:
+        lines["health_checks"] = (
+            f"{checks} official channel(s) are due an account security check (two-factor, recovery details, "
+            "secrets, activity and administrators)."
         )
     return lines
 

@@ -68,6 +68,7 @@ CHARTS: Final = {
     "platforms": "Live channels by platform at the end of the month",
     "requests": "Requests received and decided, last 12 months",
     "channels": "Official channels at the end of each month, last 12 months",
+    "account_health": "Account security of the active channels at the end of the month",
 }
 
 
@@ -191,8 +192,43 @@ def channels(figures: dict[str, Any], image_format: str = "svg") -> str | bytes:
         return _finish(figure, image_format)
 
 
+#: The account security outcomes, as the chart draws them: a pattern each, so none differs by colour alone.
+HEALTH_GROUPS: Final = (
+    ("Healthy", "healthy", SOLID),
+    ("Needs attention", "needs_attention", DIAGONAL),
+    ("Never checked", "unchecked", DOTTED),
+)
+
+
+def account_health(figures: dict[str, Any], image_format: str = "svg") -> str | bytes:
+    """The channels active at the end of the month by account security health, and the share healthy."""
+    found = figures.get("account_health")
+    with drawing(_STYLE):
+        figure = _figure(7.2, 2.9)
+        axes = figure.add_subplot()
+        if not found:
+            _tidy(axes, CHARTS["account_health"])
+            axes.text(
+                0.5, 0.5, "Not counted when this report was made", ha="center", va="center", transform=axes.transAxes
+            )
+            axes.set_axis_off()
+            return _finish(figure, image_format)
+        _tidy(axes, f"{CHARTS['account_health']}: {found['percent_healthy']}% healthy")
+        labels = [label for label, _key, _style in HEALTH_GROUPS]
+        values = [int(found[key]) for _label, key, _style in HEALTH_GROUPS]
+        for label, value, (_name, _key, style) in zip(labels, values, HEALTH_GROUPS, strict=True):
+            bars = axes.barh([label], [value], linewidth=1, **style)
+            axes.bar_label(bars, padding=4, color=NHS_TEXT)
+        axes.invert_yaxis()
+        axes.set_xlim(0, max([*values, 1]) * 1.2)
+        whole_numbers(axes.xaxis)
+        axes.set_xlabel("Number of active channels")
+        return _finish(figure, image_format)
+
+
 DRAW: Final[dict[str, Callable[..., str | bytes]]] = {
     "platforms": platforms,
     "requests": requests,
     "channels": channels,
+    "account_health": account_health,
 }

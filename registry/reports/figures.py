@@ -23,6 +23,8 @@ from sqlalchemy import ColumnElement, case, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from registry import clock, db
+from registry.account_health.models import HealthCheck
+from registry.account_health.states import HealthState
 from registry.audit.chain import ChainReport, latest_checkpoint, verify_span
 from registry.audit.keyring import current_keyring
 from registry.audit.models import GENESIS_HASH, AuditAction, AuditEvent
@@ -586,6 +588,61 @@ def trend_figures(period: Period, official: list[int]) -> dict[str, list[Any]]:
     }
 
 
+# --- account security health ---------------------------------------------------------------------
+
+
+def account_health_figures(period: Period, states: dict[int, tuple[str, str]]) -> dict[str, int]:
+    """The channels active at the end of the month by the outcome of their latest account security
+    check before then (unchecked: none yet), the share of them healthy in whole per cent, and the
+    checks recorded during the month; two statements."""
+    active = {channel_id for channel_id, (_platform, status) in states.items() if status == ChannelStatus.ACTIVE.value}
+    ranked = (
+        select(
+            HealthCheck.channel_id.label("channel_id"),
+            HealthCheck.state.label("state"),
+            func.row_number()
+            .over(
+                partition_by=HealthCheck.channel_id,
+                order_by=(HealthCheck.checked_at.desc(), HealthCheck.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(HealthCheck.checked_at < period.end)
+        .subquery()
+    )
+    latest = {
+        channel_id: state
+        for channel_id, state in db.session().execute(
+            select(ranked.c.channel_id, ranked.c.state).where(ranked.c.n == 1)
+        )
+    }
+    counts = {state.value: 0 for state in HealthState}
+    for channel_id in active:
+        counts[latest.get(channel_id, HealthState.UNCHECKED.value)] += 1
+    checks, failed = (
+        db.session()
+        .execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((HealthCheck.state == HealthState.NEEDS_ATTENTION.value, 1), else_=0)), 0),
+            ).where(period.contains(HealthCheck.checked_at))
+        )
+        .one()
+    )
+    total = len(active)
+    healthy = counts[HealthState.HEALTHY.value]
+    return {
+        "active": total,
+        "healthy": healthy,
+        "needs_attention": counts[HealthState.NEEDS_ATTENTION.value],
+        "unchecked": counts[HealthState.UNCHECKED.value],
+        # Whole per cent, rounded half up (0 with no active channel).
+        "percent_healthy": (healthy * 200 + total) // (2 * total) if total else 0,
+        "checks": int(checks),
+        "checks_needing_attention": int(failed),
+    }
+
+
 # --- the whole report -------------------------------------------------------------------------
 
 
@@ -609,6 +666,7 @@ def compute(year: int, month: int, *, now: dt.datetime | None = None) -> dict[st
         "requests": request_figures(period),
         "credentials": credential_figures(period, states),
         "password_health": password_health_figures(period, states),
+        "account_health": account_health_figures(period, states),
         "access_reviews": access_review_figures(period),
         **{kind.report.key: kind.month_figures(period) for kind in kinds() if kind.report is not None},
         "unauthorised_accounts": monitoring_figures(period),

@@ -106,6 +106,8 @@ def render_pdf(report: MonthlyReport, *, trust_name: str) -> bytes:
         line(f"{section.title} (policy {section.clause})", size=13, style="B", gap=1)
         if section.note:
             line(section.note, size=9)
+        if section.key == "account_health" and figures.get("account_health"):
+            chart("account_health")
         table(("Figure", "Number"), [(ln.label, ln.value) for ln in section.lines], (5, 1))
 
     line("The last 12 months", size=13, style="B", gap=1)

@@ -284,6 +284,23 @@ SECTIONS: Final = (
         "last worked out its health (when it was stored, or by the assessment command). No password is seen.",
     ),
     Layout(
+        "account_health",
+        "Account security of the official channels",
+        "7.2",
+        (
+            ("account_health.percent_healthy", "Active channels whose account is healthy (per cent)"),
+            ("account_health.active", "Active channels at the end of the month"),
+            ("account_health.healthy", "Healthy at their latest check"),
+            ("account_health.needs_attention", "Needing attention at their latest check"),
+            ("account_health.unchecked", "Never checked"),
+            ("account_health.checks", "Account security checks recorded during the month"),
+            ("account_health.checks_needing_attention", "Of those, checks that found something needing attention"),
+        ),
+        note="Each official account is checked on its platform: two-factor on and not by SMS, Trust-owned "
+        "recovery e-mail and phone, the secrets in custody confirmed, the account live and used, and its "
+        "administrators matching the roster. Counts are at the month's end, by each channel's latest check.",
+    ),
+    Layout(
         "access_reviews",
         "Administrator rosters and access reviews",
         "7.2",

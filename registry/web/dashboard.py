@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Exists, and_, case, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from registry import clock, db
+from registry.account_health import services as account_health
 from registry.alerts import services as alert_services
 from registry.audit import services as audit
 from registry.auth.models import (
@@ -67,9 +68,22 @@ def own_work(user: User) -> OwnWork:
 
 
 def work_queue() -> Listing[WorkItem]:
-    """What awaits the communications team: how much, and the oldest few."""
-    work = workqueue.for_comms(per_page=SHOWN)
+    """The requests awaiting the communications team: how many, and the oldest few (channels due an
+    account security check have a card of their own, :func:`account_security`)."""
+    work = workqueue.for_comms(per_page=SHOWN, requests_only=True)
     return Listing(work.page.items, work.page.total)
+
+
+@dataclass(frozen=True)
+class AccountSecurity:
+    """The official (active) channels by account security health, and how many are due a check."""
+
+    share: account_health.Share
+    due: int
+
+
+def account_security() -> AccountSecurity:
+    return AccountSecurity(account_health.share(), account_health.count_due())
 
 
 @dataclass(frozen=True)
@@ -233,6 +247,7 @@ class Dashboard:
     #: The kinds' own cards (breach cases to act on, media contacts to triage, consents expiring…).
     cards: list[Card] = field(default_factory=list)
     channel_reviews: ChannelReviews | None = None
+    account_security: AccountSecurity | None = None
     rotations: Rotations | None = None
     open_findings: int | None = None
     by_status: dict[str, int] | None = None
@@ -254,6 +269,7 @@ def for_user(user: User) -> Dashboard:
     board.cards = [card for kind in kinds() if (card := kind.home_card(user)) is not None]
     if user.can(Permission.CHANNEL_READ_ALL):
         board.channel_reviews = channel_reviews()
+        board.account_security = account_security()
         counts = channels.counts()
         board.by_status, board.by_platform = counts.by_status, counts.by_platform
     if user.can(Permission.CREDENTIAL_READ):
@@ -274,6 +290,7 @@ def for_user(user: User) -> Dashboard:
             ("queue", (Permission.WORK_QUEUE,)),
             ("rotations", (Permission.CREDENTIAL_MANAGE,)),
             ("channel_reviews", (Permission.CHANNEL_EDIT,)),
+            ("account_security", (Permission.CHANNEL_OPERATE,)),
             ("open_findings", (Permission.MONITORING_MANAGE,)),
             ("users", (Permission.USER_MANAGE,)),
             ("alert_failures", (Permission.WEBHOOK_MANAGE,)),

@@ -6,6 +6,8 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from flask_login import current_user
 
 from registry import db
+from registry.account_health import services as account_health
+from registry.account_health.states import HealthState
 from registry.auth.permissions import Permission, public, requires
 from registry.channels import services as channels
 from registry.channels.platforms import PLATFORMS, Platform
@@ -49,13 +51,13 @@ def my_requests() -> str:
     return render_template("work/mine.html", page=work.page, now=db.utcnow())
 
 
-CHART_DIMENSIONS = {"status", "platform"}
+CHART_DIMENSIONS = {"status", "platform", "health"}
 
 
 @bp.route("/charts/channels-by-<dimension>.svg")
 @requires(Permission.CHANNEL_READ_ALL)
 def channel_chart(dimension: str) -> Response:
-    """Channels by status or by platform, as an SVG bar chart."""
+    """Channels by status or by platform, or the active ones by account security health, as an SVG bar chart."""
     if dimension not in CHART_DIMENSIONS:
         abort(404)
     if dimension == "status":
@@ -63,6 +65,11 @@ def channel_chart(dimension: str) -> Response:
         labels = [s.label for s in ChannelStatus]
         values = [counts.get(s.value, 0) for s in ChannelStatus]
         title = "Channels by status"
+    elif dimension == "health":
+        share = account_health.share()
+        labels = [state.label for state in HealthState]
+        values = [share.unchecked, share.healthy, share.needs_attention]
+        title = f"Active channels by account security: {share.percent_healthy}% healthy"
     else:
         counts = channels.counts_by_platform()
         labels = [PLATFORMS[p].label for p in Platform]

@@ -18,11 +18,11 @@ from sqlalchemy import BindParameter, CompoundSelect, Integer, Select, bindparam
 
 from registry import db
 from registry.auth.models import User
-from registry.lifecycle.kind import RequestKind, Waiting, WorkItem, kinds, values
+from registry.lifecycle.kind import RequestKind, Waiting, WorkItem, WorkSource, kinds, sources, values
 from registry.web.pagination import Page
 
-#: The lists of one page: each kind with what of it waits.
-Lists = list[tuple[RequestKind[Any], Waiting]]
+#: The lists of one page: each kind of request (or other list of work) with what of it waits.
+Lists = list[tuple[WorkSource, Waiting]]
 #: A statement of rows of several columns.
 Rows = Select[*tuple[Any, ...]]
 #: What a list's statements are built for: each kind's name, statuses, statuses that wait on the person
@@ -50,10 +50,22 @@ class Work:
     waiting_for_you: int
 
 
-def for_comms(page: int = 1, per_page: int = 50, *, only: str = "", kind: RequestKind[Any] | None = None) -> Work:
-    """What awaits the communications team, oldest first. ``only``: the kind of that label, if any
-    of it waits (the work queue's filter; otherwise every kind); ``kind``: that kind alone."""
-    lists = _lists(lambda k: k.waiting_for_comms() if kind is None or k is kind else None)
+def for_comms(
+    page: int = 1,
+    per_page: int = 50,
+    *,
+    only: str = "",
+    kind: RequestKind[Any] | None = None,
+    requests_only: bool = False,
+) -> Work:
+    """What awaits the communications team, oldest first: the requests of every kind and the other
+    lists of work (channels due an account security check). ``only``: the kind of that label, if any
+    of it waits (the work queue's filter; otherwise every kind); ``kind``: that kind alone;
+    ``requests_only``: the kinds of request alone."""
+    lists = _lists(
+        lambda k: k.waiting_for_comms() if kind is None or k is kind else None,
+        kinds() if requests_only else sources(),
+    )
     return _work(lists, page, per_page, only=only, for_comms=True)
 
 
@@ -64,8 +76,8 @@ def of(user: User, page: int = 1, per_page: int = 50) -> Work:
     return _work(_lists(lambda kind: kind.waiting_of(user)), page, per_page, only="", for_comms=False)
 
 
-def _lists(waiting: Callable[[RequestKind[Any]], Waiting | None]) -> Lists:
-    return [(kind, found) for kind in kinds() if (found := waiting(kind)) is not None]
+def _lists(waiting: Callable[[WorkSource], Waiting | None], among: Sequence[WorkSource] | None = None) -> Lists:
+    return [(kind, found) for kind in (sources() if among is None else among) if (found := waiting(kind)) is not None]
 
 
 def _work(lists: Lists, page: int, per_page: int, *, only: str, for_comms: bool) -> Work:
@@ -160,7 +172,7 @@ def _page_statement(lists: Lists, *, for_comms: bool) -> Rows:
     )
 
 
-def _branch(kind: RequestKind[Any], waiting: Waiting, statuses: list[str]) -> Rows:
+def _branch(kind: WorkSource, waiting: Waiting, statuses: list[str]) -> Rows:
     """The first :data:`_REACH` of the kind's requests in ``statuses``, in the list's order."""
     status: Any = getattr(kind.model, "status")  # noqa: B009
     year, request_id = kind.reference_order()
