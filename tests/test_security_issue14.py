@@ -3,15 +3,25 @@ in review, proved against the real thing (a real HTTP receiver on loopback, the 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from flask import Flask
+from sqlalchemy import select, update
 
-from registry import db
-from registry.alerts.models import AlertEvent
+from registry import alerts, db
+from registry.alerts import services
+from registry.alerts.models import AlertEvent, WebhookDelivery
 from registry.auth.models import User
 from registry.media import services as media
+from registry.notifications.models import Delivery
 from tests.test_alerts import Receiver, receiver, site, webhook  # noqa: F401  (receiver, site: fixtures)
 from tests.test_media_contacts import approach
 
@@ -68,3 +78,83 @@ def test_what_staff_type_is_never_read_as_markup_by_teams_or_slack(
     assert "<!channel>" not in slack["text"] and "<https://evil.example" not in slack["text"]
     assert "&lt;!channel&gt;" in slack["text"]
     assert all(b["text"]["type"] == "plain_text" for b in slack["blocks"] if "text" in b)
+
+
+@dataclass
+class Hooked:
+    """A real HTTP server on loopback that keeps each POST and first runs ``on_post`` (in its thread)."""
+
+    port: int = 0
+    received: list[dict[str, Any]] = field(default_factory=list)
+    on_post: Callable[[dict[str, Any]], None] | None = None
+
+
+@pytest.fixture
+def hooked() -> Iterator[Hooked]:
+    kept = Hooked()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+            got = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            kept.received.append(got)
+            if kept.on_post is not None:
+                kept.on_post(got)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    kept.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield kept
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_batch_that_outlives_its_claim_never_sends_a_delivery_twice(
+    site: Flask,  # noqa: F811
+    hooked: Hooked,
+    make_user: Callable[..., User],
+) -> None:
+    """`alerts send` claims a batch, then sends it one by one (up to 5 seconds each). Should the batch
+    take longer than a claim lasts (15 minutes), the next `alerts send` claims what it has not reached
+    yet, as left by a process that died: the first must then leave those alone, or they go twice."""
+    webhook(make_user("admin"), f"http://127.0.0.1:{hooked.port}/hook")
+    with db.transaction(), paused_delivery():
+        alerts.raise_alert(AlertEvent.MEDIA_APPROACH, title="First", text="One.")
+        alerts.raise_alert(AlertEvent.MEDIA_APPROACH, title="Second", text="Two.")
+
+    def second_process(got: dict[str, Any]) -> None:
+        if got["title"] != "First":
+            return
+        # While the first process sends "First", time passes beyond its claim on "Second", and the
+        # timer's next `alerts send` runs (another process: another app, the same database).
+        with site.app_context():
+            db.session().execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.title == "Second")
+                .values(claimed_at=db.utcnow() - dt.timedelta(minutes=20))
+            )
+            db.session().commit()
+            assert services.deliver(db.session()).sent == 1
+            db.session().close()
+
+    hooked.on_post = second_process
+    services.deliver(db.session())
+    assert sorted(r["title"] for r in hooked.received) == ["First", "Second"]
+    rows = db.session().execute(select(WebhookDelivery).execution_options(populate_existing=True)).scalars()
+    assert {(r.title, r.delivery, r.attempts) for r in rows} == {
+        ("First", Delivery.SENT.value, 1),
+        ("Second", Delivery.SENT.value, 1),
+    }
+
+
+@contextmanager
+def paused_delivery() -> Iterator[None]:
+    """Alerts raised inside are written but not sent as they commit (left for `alerts send`)."""
+    yield
+    db.session().info.pop(db.AFTER_COMMIT, None)
