@@ -22,6 +22,7 @@ from registry.alerts.models import AlertEvent, WebhookDelivery
 from registry.auth.models import User
 from registry.media import services as media
 from registry.notifications.models import Delivery
+from tests.conftest import Browser
 from tests.test_alerts import Receiver, receiver, site, webhook  # noqa: F401  (receiver, site: fixtures)
 from tests.test_media_contacts import approach
 
@@ -158,3 +159,21 @@ def paused_delivery() -> Iterator[None]:
     """Alerts raised inside are written but not sent as they commit (left for `alerts send`)."""
     yield
     db.session().info.pop(db.AFTER_COMMIT, None)
+
+
+def test_a_refused_webhook_form_that_shows_the_address_back_is_never_cached(
+    site: Flask,  # noqa: F811
+    browser_as: Callable[..., Browser],
+) -> None:
+    """A Teams or Slack address is itself a credential (its token lets anyone post to the channel): a form
+    refused for another answer shows it back to correct, so that page must not be kept by any cache."""
+    admin = browser_as("admin")
+    address = "https://prod.example.org/workflows/abc?sig=TOKEN-IN-THE-ADDRESS"
+    data = {"name": "", "url": address, "events": ["media_approach"], "format": "teams"}
+    refused = admin.post("/admin/webhooks/new", data)
+    assert refused.status_code == 422 and "TOKEN-IN-THE-ADDRESS" in refused.text
+    assert refused.headers["Cache-Control"] == "no-store"
+    hook, _secret = webhook(admin.user, "https://prod.example.org/hook")  # type: ignore[attr-defined]
+    changed = admin.post(f"/admin/webhooks/{hook.id}", data)
+    assert changed.status_code == 422 and "TOKEN-IN-THE-ADDRESS" in changed.text
+    assert changed.headers["Cache-Control"] == "no-store"
