@@ -12,18 +12,23 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import flask
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from registry import alerts, db
 from registry.alerts import services
 from registry.alerts.models import AlertEvent, WebhookDelivery
-from registry.auth.models import User
+from registry.auth.models import User, UserRole
+from registry.breakglass import services as breakglass
+from registry.channels.models import Channel
+from registry.errors import NotPermitted
 from registry.media import services as media
 from registry.notifications.models import Delivery
 from tests.conftest import Browser
 from tests.test_alerts import Receiver, receiver, site, webhook  # noqa: F401  (receiver, site: fixtures)
+from tests.test_breakglass import PASSWORD, credential, in_custody, opened
 from tests.test_media_contacts import approach
 
 #: What any member of staff may type into a media approach: a Markdown link whose words hide where it
@@ -177,3 +182,39 @@ def test_a_refused_webhook_form_that_shows_the_address_back_is_never_cached(
     changed = admin.post(f"/admin/webhooks/{hook.id}", data)
     assert changed.status_code == 422 and "TOKEN-IN-THE-ADDRESS" in changed.text
     assert changed.headers["Cache-Control"] == "no-store"
+
+
+# --- break-glass: what was probed and held (kept as regression pins) ------------------------------
+
+
+def test_an_access_is_useless_once_its_holder_loses_on_call_or_at_the_very_moment_it_ends(
+    browser_as: Callable[..., Browser],
+    make_channel: Callable[..., Channel],
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    channel = make_channel("active")
+    in_custody(channel, make_user("comms"))
+    on_call = browser_as("staff", "on-call")
+    user: User = on_call.user  # type: ignore[attr-defined]
+    access = opened(user, channel, ("password",))
+    # At exactly ends_at the window has ended.
+    at_end = access.ends_at
+    with monkeypatch.context() as m:
+        m.setattr(db, "utcnow", lambda: at_end)
+        assert not access.is_live
+    # The role taken away mid-window: the same browser, the same fresh second factor, nothing shown.
+    db.session().execute(delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == "on-call"))
+    db.session().commit()
+    refused = on_call.post(f"/break-glass/{access.reference}/secrets/password/reveal")
+    assert refused.status_code == 403 and PASSWORD not in refused.text
+    # The vault's own check refuses it too, should some other route reach it (as the route guard did here).
+    db.session().expire_all()
+    flask.g.auth_method = "token"  # a fresh second factor: only the role is missing
+    try:
+        with pytest.raises(NotPermitted, match="Only people on call"):
+            breakglass.reveal(access.reference, "password", db.session().get(User, user.id))  # type: ignore[arg-type]
+    finally:
+        flask.g.pop("auth_method", None)
+        db.session().rollback()
+    assert not credential(channel, "password").rotation_required
