@@ -86,6 +86,27 @@ def test_what_staff_type_is_never_read_as_markup_by_teams_or_slack(
     assert all(b["text"]["type"] == "plain_text" for b in slack["blocks"] if "text" in b)
 
 
+def test_a_long_enquiry_is_masked_before_it_is_shortened_for_the_alert(
+    site: Flask,  # noqa: F811
+    receiver: Receiver,  # noqa: F811
+    make_user: Callable[..., User],
+) -> None:
+    """The alert quotes the first 300 characters of a media enquiry. Cut first, an NHS number across
+    the cut arrived as its first eight digits, which the screener no longer recognises (and eight of
+    ten digits leave ten candidates, the last being a check digit)."""
+    webhook(make_user("admin"), receiver.url(), events=(AlertEvent.MEDIA_APPROACH,))
+    make_user("comms")
+    lead = "The journalist named the patient: "
+    enquiry = lead + "x" * (300 - len(lead) - len(" 943 476 59")) + " 943 476 5919, and asked for comment."
+    assert enquiry[:300].endswith("943 476 59")  # the cut falls inside the number
+    with db.transaction():
+        media.log_approach(approach(enquiry=enquiry), [], make_user("staff"))
+    [got] = receiver.received
+    sent = got.json()["text"]
+    assert "476" not in sent and "94347659" not in sent.replace(" ", "")
+    assert "The journalist named the patient" in sent
+
+
 @dataclass
 class Hooked:
     """A real HTTP server on loopback that keeps each POST and first runs ``on_post`` (in its thread)."""
