@@ -194,14 +194,14 @@ def test_teams_gets_an_adaptive_card_and_slack_text_and_blocks(
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
-    texts = [b["text"] for b in card["body"] if b["type"] == "TextBlock"]
+    texts = [run["text"] for b in card["body"] if b["type"] == "RichTextBlock" for run in b["inlines"]]
     assert texts == ["The audit trail failed verification", "Audit chain broken at event 4 <b>"]
     assert [b["facts"] for b in card["body"] if b["type"] == "FactSet"] == [
         [{"title": "Checked by", "value": "audit verify"}]
     ]
     assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open in the Registry", "url": f"{BASE}/audit"}]
     slack = by_path["/slack"]
-    assert slack["text"] == "The audit trail failed verification: Audit chain broken at event 4 <b>"
+    assert slack["text"] == "The audit trail failed verification: Audit chain broken at event 4 &lt;b&gt;"
     kinds = [b["type"] for b in slack["blocks"]]
     assert kinds == ["header", "section", "section", "actions"]
     assert slack["blocks"][0]["text"] == {"type": "plain_text", "text": "The audit trail failed verification"}

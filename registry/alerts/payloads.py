@@ -9,7 +9,7 @@ import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from registry.alerts.models import AlertEvent, WebhookFormat
@@ -17,6 +17,8 @@ from registry.alerts.models import AlertEvent, WebhookFormat
 SIGNATURE_HEADER = "X-Registry-Signature"
 #: Longest web address accepted (Teams workflow addresses run to some 300 characters).
 URL_MAX = 2000
+#: How a Teams card's title run looks (a TextRun takes a TextBlock's weight and size).
+TITLE_RUN: Final = {"weight": "Bolder", "size": "Medium"}
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,11 @@ def teams(alert: Alert) -> dict[str, Any]:
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
+        # RichTextBlock's TextRuns, not TextBlocks: Teams reads a TextBlock as Markdown, so what
+        # someone typed ("[Sign in](https://elsewhere)") would become a link whose words hide its target.
         "body": [
-            {"type": "TextBlock", "text": alert.title, "weight": "Bolder", "size": "Medium", "wrap": True},
-            {"type": "TextBlock", "text": alert.text, "wrap": True},
+            {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": alert.title, **TITLE_RUN}]},
+            {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": alert.text}]},
         ],
     }
     if alert.facts:
@@ -90,7 +94,14 @@ def slack(alert: Alert) -> dict[str, Any]:
                 ],
             }
         )
-    return {"text": f"{alert.title}: {alert.text}", "blocks": blocks}
+    # The top-level text (the notification) is read as mrkdwn: escape what makes a link or a mention.
+    return {"text": slack_escaped(f"{alert.title}: {alert.text}"), "blocks": blocks}
+
+
+def slack_escaped(text: str) -> str:
+    """``text`` with Slack's three control characters escaped, as Slack's formatting guide asks, so
+    ``<!channel>`` or ``<https://elsewhere|words>`` arrive as the characters typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plain(alert: Alert) -> dict[str, Any]:

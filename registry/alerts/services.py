@@ -377,7 +377,14 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
     """
     now = db.utcnow()
     pending = notifications.claim(session, WebhookDelivery, ids, limit, due=WebhookDelivery.next_attempt_at <= now)
+    claims = {row.id: row.claimed_at for row in pending}
+    tried: list[WebhookDelivery] = []
     for row in pending:
+        # A batch of slow receivers (5 seconds each) can outlive its claim: then another process may
+        # have claimed what this one has not reached yet, and sends it.
+        if not notifications.still_mine(session, WebhookDelivery, row.id, claims[row.id]):
+            continue
+        tried.append(row)
         hook = row.webhook
         status: int | None = None
         why: str | None
@@ -404,7 +411,7 @@ def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 
                 row.failed(why, MAX_ATTEMPTS)
                 row.next_attempt_at = db.utcnow() + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
         session.commit()
-    return notifications.DeliveryReport().count(pending)
+    return notifications.DeliveryReport().count(tried)
 
 
 def waiting() -> int:

@@ -74,7 +74,15 @@ def new() -> ResponseReturnValue:
         refused = done.status
     elif request.method == "POST":
         refused = 400
+    _typed_address_shown_back()
     return render_template("alerts/form.html", form=form, hook=None), 422 if form.errors else refused
+
+
+def _typed_address_shown_back() -> None:
+    """A refused form shows the address typed back to correct: a Teams or Slack address is a
+    credential, so no cache may keep that page."""
+    if request.method == "POST":
+        security.no_store()
 
 
 def _found(webhook_id: int) -> Webhook:
@@ -102,6 +110,7 @@ def edit(webhook_id: int) -> ResponseReturnValue:
         refused = done.status
     elif request.method == "POST":
         refused = 400
+    _typed_address_shown_back()
     return render_template("alerts/form.html", form=form, hook=hook, confirm=ConfirmForm()), (
         422 if form.errors else refused
     )

@@ -234,12 +234,14 @@ def log_approach(
         link=KIND.link(contact),
         exclude=reporter,
     )
+    # The enquiry is masked before it is shortened: cut first, an identifier across the cut would
+    # reach the webhooks as a part the screener no longer recognises.
     alerts.raise_alert(
         AlertEvent.MEDIA_APPROACH,
         title=f"Urgent: media approach {contact.reference} on {platform}",
         text=(
             f"A member of staff was approached on their personal {platform} account by {contact.who}, and has "
-            f"not responded. What they asked: {contact.enquiry[:300]}\n\n"
+            f"not responded. What they asked: {masked(contact.enquiry)[:300]}\n\n"
             "Triage it and advise them before they respond (policy 8.1)."
         ),
         link=KIND.link(contact),

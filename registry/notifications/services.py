@@ -278,6 +278,21 @@ def claim(
     )
 
 
+def still_mine(session: Session, model: type[Row], row_id: int, claimed_at: dt.datetime | None) -> bool:
+    """Renew this process's claim on one claimed row just before sending it (committed); False if its
+    claim went stale while earlier rows of the batch were sent and another process has claimed it since
+    (that one sends it: this one must leave it alone, or it goes twice)."""
+    renewed = session.execute(
+        update(model)
+        .where(model.id == row_id, model.delivery == Delivery.SENDING.value, model.claimed_at == claimed_at)
+        .values(claimed_at=db.utcnow())
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    session.commit()
+    return renewed is not None
+
+
 def deliver(session: Session, ids: Iterable[int] | None = None, *, limit: int = 500) -> DeliveryReport:
     """Send waiting messages (those given, or all) through SMTP and commit each one's state.
 
