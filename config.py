@@ -424,6 +424,8 @@ def _breached_passwords_file(values: Mapping[str, Any]) -> Path | None:
             "Have I Been Pwned, or the directory of range files PwnedPasswordsDownloader wrote."
         ) from None
     return path
+
+
 def _trust_email_domains(values: Mapping[str, Any], oidc: OidcSettings | None) -> tuple[str, ...]:
     """``REGISTRY_TRUST_EMAIL_DOMAINS`` (comma-separated), or nhs.net and the identity provider's domains."""
     given = _list(values, "TRUST_EMAIL_DOMAINS")

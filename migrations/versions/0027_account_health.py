@@ -7,7 +7,8 @@ Create Date: 2026-12-07
 Each account security check is a row of ``channel_health_checks`` (who checked, when, the answers, the
 outcome); the channel keeps the latest outcome (``health``: unchecked, healthy or needs_attention) and
 when its next check falls due (``health_due_at``), with indexes for the inventory's filter, the Board
-report's count and the work queue. Existing channels are unchecked, due from when they were made. A trigger refuses to change a check.
+report's count and the work queue. Existing channels are unchecked, due from when they were made. A
+trigger refuses to change a check.
 Downgrading drops the checks.
 """
 
