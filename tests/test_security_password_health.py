@@ -10,15 +10,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from flask import Flask
+from sqlalchemy import select
 
+from registry import db
+from registry.audit.models import AuditEvent
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.vault import health
 from registry.vault import services as custody
-from tests.test_password_health import current, invoke, put
+from tests.test_password_health import STRONG, current, invoke, put, sha1
 
 
 def test_a_long_password_is_stored_and_assessed(
@@ -40,3 +44,28 @@ def test_a_long_password_is_stored_and_assessed(
     assert result.exit_code == 0, result.output
     for value in strong.values():
         assert value not in result.output
+
+
+def _audit_since(seq: int) -> list[AuditEvent]:
+    return list(db.session().execute(select(AuditEvent).where(AuditEvent.seq > seq)).scalars())
+
+
+def test_storing_a_value_another_channel_holds_names_that_channel_in_the_audit_event(
+    app: Flask, make_user: Callable[..., User], make_channel: Callable[..., Channel]
+) -> None:
+    """A comms member can store a guess on a channel nobody uses (a retired one) and watch "Reused" name the
+    channel whose password it is, without revealing it. The store's audit event says which channels the
+    stored value matched, so the test leaves a trace as a reveal does; a value matching none says nothing."""
+    comms = make_user("comms")
+    target = make_channel("active")
+    put(target, STRONG, comms)
+    spare = make_channel("retired")
+    before = db.session().execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+
+    put(spare, "Not-the-password-9!x", comms)
+    put(spare, STRONG, comms)
+
+    miss, hit = _audit_since(before)
+    assert "reused_with" not in json.loads(miss.details)
+    assert json.loads(hit.details)["reused_with"] == [target.reference]
+    assert STRONG not in hit.details and sha1(STRONG) not in hit.details

@@ -402,6 +402,17 @@ def health_of(credentials: Sequence[Credential]) -> dict[int, Health]:
     return found
 
 
+def channels_holding(assessment: Assessment, channel: Channel) -> list[str]:
+    """The other live channels whose current password is the value just assessed (by fingerprint): one
+    statement. For the store's audit event, so that a value stored to test it leaves a trace."""
+    found = _holders({(assessment.fingerprint_key_id, assessment.fingerprint)})
+    return sorted(
+        reference
+        for channel_id, reference in found.get((assessment.fingerprint_key_id, assessment.fingerprint), ())
+        if channel_id != channel.id
+    )
+
+
 def _holders(fingerprints: Iterable[tuple[str | None, bytes | None]]) -> dict[tuple[str, bytes], list[tuple[int, str]]]:
     """The live channels whose current password has each (key id, fingerprint): one statement."""
     wanted = {(key_id, value) for key_id, value in fingerprints if key_id is not None and value is not None}
