@@ -11,8 +11,11 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -69,3 +72,24 @@ def test_storing_a_value_another_channel_holds_names_that_channel_in_the_audit_e
     assert "reused_with" not in json.loads(miss.details)
     assert json.loads(hit.details)["reused_with"] == [target.reference]
     assert STRONG not in hit.details and sha1(STRONG) not in hit.details
+
+
+def test_a_file_without_line_ends_is_not_read_whole_and_is_not_checked(
+    tmp_path: Path, app: Flask, make_user: Callable[..., User]
+) -> None:
+    """Pointed at the wrong thing (a file of no lines), a check must not read the file into memory, nor say
+    "not breached": it is "not checked"."""
+    blob = tmp_path / "not-a-list.txt"
+    blob.write_bytes(b"F" * (16 * 1024 * 1024))
+    ranges = tmp_path / "ranges"
+    ranges.mkdir()
+    (ranges / f"{sha1(STRONG)[:5]}.txt").write_bytes(b"0" * (16 * 1024 * 1024))
+    for check, path in ((health.in_sorted_file, blob), (health.in_range_directory, ranges)):
+        tracemalloc.start()
+        try:
+            with pytest.raises(OSError):
+                check(path, STRONG)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 1024 * 1024, (check.__name__, peak)

@@ -25,6 +25,7 @@ Strength, fingerprint and breach are worked out when a value is stored (:func:`a
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import hmac
 import logging
@@ -108,6 +109,19 @@ def _count_of(line: bytes) -> int:
         return 1
 
 
+#: A line of the list is 40 hex digits, a colon and a count: anything far longer is not the list.
+LINE_LIMIT = 1024
+
+
+def _line(handle: Any) -> bytes:
+    """The next line, never more than :data:`LINE_LIMIT` bytes read: a longer one (a file that is not a
+    breached-password list, or a device that never ends a line) is :class:`OSError`, so "not checked"."""
+    line: bytes = handle.readline(LINE_LIMIT)
+    if len(line) == LINE_LIMIT and not line.endswith(b"\n"):
+        raise OSError(errno.EINVAL, "a line is longer than a breached-password list has")
+    return line
+
+
 def in_sorted_file(path: Path, value: str) -> bool:
     """Whether ``value``'s SHA-1 is in a file of ``SHA1:COUNT`` lines sorted by hash.
 
@@ -123,8 +137,8 @@ def in_sorted_file(path: Path, value: str) -> bool:
                 handle.seek(0)
             else:
                 handle.seek(offset - 1)
-                handle.readline()
-            return handle.readline()
+                _line(handle)
+            return _line(handle)
 
         low, high = 0, size
         while low < high:
@@ -148,7 +162,7 @@ def in_range_directory(path: Path, value: str) -> bool:
     if not name.exists() and (path / f"{prefix.lower()}.txt").exists():
         name = path / f"{prefix.lower()}.txt"
     with name.open("rb") as handle:
-        for line in handle:
+        while line := _line(handle):
             if _key_of(line) == suffix:
                 return _count_of(line) > 0
     return False
