@@ -19,6 +19,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+import config as registry_config
+from config import ConfigError
 from registry import db
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
@@ -93,3 +95,22 @@ def test_a_file_without_line_ends_is_not_read_whole_and_is_not_checked(
         finally:
             tracemalloc.stop()
         assert peak < 1024 * 1024, (check.__name__, peak)
+
+
+def test_a_breached_list_not_in_hash_order_stops_the_start(tmp_path: Path) -> None:
+    """Have I Been Pwned also published its list ordered by how often each password was seen, and the
+    download is an archive: searched by seeking, either would answer "not breached" for passwords that
+    are. Given as the file, either stops the start; the list in hash order (CRLF, any case) starts."""
+    ordered_by_count = [sha1(v) for v in ("123456", "123456789", "qwerty", "password", "12345")]
+    wrong = tmp_path / "pwned-passwords-sha1-ordered-by-count.txt"
+    wrong.write_bytes(b"".join(f"{h}:{9 - n}\r\n".encode() for n, h in enumerate(ordered_by_count)))
+    archive = tmp_path / "pwned-passwords-sha1-ordered-by-hash.7z"
+    archive.write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(range(256)) * 8)
+    for given in (wrong, archive):
+        with pytest.raises(ConfigError) as refused:
+            registry_config.load_settings({"ENV": "testing", "BREACHED_PASSWORDS_FILE": str(given)}, tmp_path / "i")
+        assert str(refused.value).startswith("REGISTRY_BREACHED_PASSWORDS_FILE is not Have I Been Pwned's SHA-1 list")
+    right = tmp_path / "pwned-passwords-sha1-ordered-by-hash.txt"
+    right.write_bytes(b"".join(f"{h.lower()}:{n + 1}\r\n".encode() for n, h in enumerate(sorted(ordered_by_count))))
+    settings = registry_config.load_settings({"ENV": "testing", "BREACHED_PASSWORDS_FILE": str(right)}, tmp_path / "i")
+    assert settings.breached_passwords_file == right
