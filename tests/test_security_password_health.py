@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -114,3 +116,48 @@ def test_a_breached_list_not_in_hash_order_stops_the_start(tmp_path: Path) -> No
     right.write_bytes(b"".join(f"{h.lower()}:{n + 1}\r\n".encode() for n, h in enumerate(sorted(ordered_by_count))))
     settings = registry_config.load_settings({"ENV": "testing", "BREACHED_PASSWORDS_FILE": str(right)}, tmp_path / "i")
     assert settings.breached_passwords_file == right
+
+
+def test_the_api_and_the_pages_carry_no_fingerprint_and_no_health_field(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_channel: Callable[..., Channel],
+    api_token: Callable[[User], dict[str, str]],
+    browser_as: Callable[..., Any],
+) -> None:
+    """SPEC: the API's credentials are metadata only. A fingerprint (in hex, base64 or any case) or a SHA-1
+    reaches no API answer, no page and no audit detail; the API answer has the same fields as before."""
+    comms = make_user("comms")
+    a, b = make_channel("active"), make_channel("active")
+    put(a, STRONG, comms)
+    client = app.test_client()
+    stored = client.post(
+        f"/api/v1/channels/{b.reference}/credentials",
+        json={"kind": "password", "value": STRONG, "reason": "Taking custody."},
+        headers=api_token(comms),
+    )
+    assert stored.status_code == 201, stored.get_data(as_text=True)
+    listed = client.get(f"/api/v1/channels/{b.reference}/credentials", headers=api_token(comms))
+    fingerprint = current(custody.get_credential(b, "password")).fingerprint
+    assert fingerprint is not None
+    forbidden = [
+        STRONG,
+        sha1(STRONG),
+        sha1(STRONG).lower(),
+        fingerprint.hex(),
+        fingerprint.hex().upper(),
+        base64.b64encode(fingerprint).decode(),
+        base64.urlsafe_b64encode(fingerprint).decode().rstrip("="),
+    ]
+    [item] = listed.get_json()["items"]
+    for answer in (stored.get_json(), item):
+        assert not {"fingerprint", "fingerprint_key_id", "weak", "breached", "assessed_at"} & set(answer)
+    bodies = [stored.get_data(as_text=True), listed.get_data(as_text=True)]
+    for role in ("comms", "auditor"):
+        browser = browser_as(role)
+        for page in ("/credentials", f"/channels/{b.reference}/credentials"):
+            response = browser.get(page)
+            assert response.status_code == 200 and "Password health" in response.get_data(as_text=True)
+            bodies.append(response.get_data(as_text=True))
+    bodies += [e.details for e in db.session().execute(select(AuditEvent)).scalars()]
+    assert [s for s in forbidden for body in bodies if s in body] == []
