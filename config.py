@@ -406,6 +406,11 @@ def _oidc(values: Mapping[str, Any], env: Environment) -> OidcSettings | None:
     )
 
 
+#: How much of the start of the breached-password list is read to see that it is the list in hash order.
+_BREACHED_SAMPLE = 64 * 1024
+_SHA1_LINE = re.compile(rb"^[0-9A-Fa-f]{40}(:[0-9]*)?$")
+
+
 def _breached_passwords_file(values: Mapping[str, Any]) -> Path | None:
     """``REGISTRY_BREACHED_PASSWORDS_FILE``: Have I Been Pwned's SHA-1 list, a sorted file or a directory of
     range files. A path given but not there is a mistake to say at start, not a check silently skipped."""
@@ -416,13 +421,22 @@ def _breached_passwords_file(values: Mapping[str, Any]) -> Path | None:
     if path.is_dir():
         return path
     try:
-        with path.open("rb"):
-            pass
+        with path.open("rb") as handle:
+            start = handle.read(_BREACHED_SAMPLE)
     except OSError as exc:
         raise ConfigError(
             f"REGISTRY_BREACHED_PASSWORDS_FILE cannot be read: {exc.strerror}. Give the sorted SHA-1 file of "
             "Have I Been Pwned, or the directory of range files PwnedPasswordsDownloader wrote."
         ) from None
+    # It is searched by seeking: a list in another order (by count) or an archive would answer "not breached".
+    lines = start.splitlines()[:-1] if len(start) == _BREACHED_SAMPLE else start.splitlines()
+    given_lines = [line.strip() for line in lines if line.strip()]
+    hashes = [line.split(b":", 1)[0].upper() for line in given_lines]
+    if not hashes or not all(_SHA1_LINE.match(line) for line in given_lines) or hashes != sorted(hashes):
+        raise ConfigError(
+            "REGISTRY_BREACHED_PASSWORDS_FILE is not Have I Been Pwned's SHA-1 list in hash order (SHA1:COUNT "
+            "lines, sorted by hash): give the file ordered by hash, extracted, or the directory of range files."
+        )
     return path
 
 

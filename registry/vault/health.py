@@ -25,6 +25,7 @@ Strength, fingerprint and breach are worked out when a value is stored (:func:`a
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import hmac
 import logging
@@ -48,8 +49,10 @@ log = logging.getLogger(__name__)
 
 MIN_LENGTH = 12
 MIN_SCORE = 3
-#: zxcvbn's time grows with the length it is given; what follows the first 100 characters adds nothing.
-ZXCVBN_CHARACTERS = 100
+#: zxcvbn's time grows with the length it is given (some 3 s for 64 characters chosen to be slow), and it
+#: refuses more than 72 (a ValueError, which would stop the store): it is given the first 64, enough to
+#: tell a strong password from a weak one; a value weak in its first 64 characters is called weak.
+ZXCVBN_CHARACTERS = 64
 ASSESSED_KINDS = frozenset({CredentialKind.PASSWORD})
 _FINGERPRINT_CONTEXT = b"registry/password-fingerprint/v1|"
 #: Channels that hold no account worth assessing (the overview leaves them out too).
@@ -77,7 +80,8 @@ def is_weak(value: str, hints: Sequence[str] = ()) -> bool:
         return True
     from zxcvbn import zxcvbn  # noqa: PLC0415  (loaded when a password is first judged)
 
-    score: int = zxcvbn(value[:ZXCVBN_CHARACTERS], user_inputs=list(hints))["score"]
+    judged = value[:ZXCVBN_CHARACTERS]
+    score: int = zxcvbn(judged, user_inputs=list(hints), max_length=ZXCVBN_CHARACTERS)["score"]
     return score < MIN_SCORE
 
 
@@ -105,6 +109,19 @@ def _count_of(line: bytes) -> int:
         return 1
 
 
+#: A line of the list is 40 hex digits, a colon and a count: anything far longer is not the list.
+LINE_LIMIT = 1024
+
+
+def _line(handle: Any) -> bytes:
+    """The next line, never more than :data:`LINE_LIMIT` bytes read: a longer one (a file that is not a
+    breached-password list, or a device that never ends a line) is :class:`OSError`, so "not checked"."""
+    line: bytes = handle.readline(LINE_LIMIT)
+    if len(line) == LINE_LIMIT and not line.endswith(b"\n"):
+        raise OSError(errno.EINVAL, "a line is longer than a breached-password list has")
+    return line
+
+
 def in_sorted_file(path: Path, value: str) -> bool:
     """Whether ``value``'s SHA-1 is in a file of ``SHA1:COUNT`` lines sorted by hash.
 
@@ -120,8 +137,8 @@ def in_sorted_file(path: Path, value: str) -> bool:
                 handle.seek(0)
             else:
                 handle.seek(offset - 1)
-                handle.readline()
-            return handle.readline()
+                _line(handle)
+            return _line(handle)
 
         low, high = 0, size
         while low < high:
@@ -145,7 +162,7 @@ def in_range_directory(path: Path, value: str) -> bool:
     if not name.exists() and (path / f"{prefix.lower()}.txt").exists():
         name = path / f"{prefix.lower()}.txt"
     with name.open("rb") as handle:
-        for line in handle:
+        while line := _line(handle):
             if _key_of(line) == suffix:
                 return _count_of(line) > 0
     return False
@@ -397,6 +414,17 @@ def health_of(credentials: Sequence[Credential]) -> dict[int, Health]:
             reused_with=tuple(others),
         )
     return found
+
+
+def channels_holding(assessment: Assessment, channel: Channel) -> list[str]:
+    """The other live channels whose current password is the value just assessed (by fingerprint): one
+    statement. For the store's audit event, so that a value stored to test it leaves a trace."""
+    found = _holders({(assessment.fingerprint_key_id, assessment.fingerprint)})
+    return sorted(
+        reference
+        for channel_id, reference in found.get((assessment.fingerprint_key_id, assessment.fingerprint), ())
+        if channel_id != channel.id
+    )
 
 
 def _holders(fingerprints: Iterable[tuple[str | None, bytes | None]]) -> dict[tuple[str, bytes], list[tuple[int, str]]]:

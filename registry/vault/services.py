@@ -261,8 +261,13 @@ def store(channel: Channel, kind: str, value: str, reason: str, actor: User | Ac
         reason=reason,
     )
     entry.store(sealed)
+    reused_with: list[str] = []
     if chosen in health.ASSESSED_KINDS:
-        health.apply(entry, health.assess_value(value, channel), now)
+        assessment = health.assess_value(value, channel)
+        health.apply(entry, assessment, now)
+        # Storing a value and watching "Reused" name a channel tests it against that channel's password:
+        # the event says which, as a reveal or an import preview leaves a trace.
+        reused_with = health.channels_holding(assessment, channel)
     session.add(entry)
     was_required = credential.rotation_required
     credential.current_version = version
@@ -280,7 +285,8 @@ def store(channel: Channel, kind: str, value: str, reason: str, actor: User | Ac
         action,
         "credential",
         f"{channel.reference}/{chosen.value}",
-        {"version": version, "reason": reason, "key_id": sealed.key_id, "was_required": was_required},
+        {"version": version, "reason": reason, "key_id": sealed.key_id, "was_required": was_required}
+        | ({"reused_with": reused_with} if reused_with else {}),
         actor=actor,
     )
     session.flush()
