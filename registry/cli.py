@@ -443,7 +443,7 @@ def credentials_assess(batch_size: int) -> None:
                         },
                         actor=cli_actor(),
                     )
-                after, done = password_health.assess_batch(after, batch_size)
+                after, done = password_health.assess_batch(after, batch_size, custody.open_version)
             total += done
             if done < batch_size:
                 break

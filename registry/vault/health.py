@@ -30,7 +30,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -452,12 +452,11 @@ def _holders(fingerprints: Iterable[tuple[str | None, bytes | None]]) -> dict[tu
 # --- credentials assess ------------------------------------------------------------------------
 
 
-def assess_batch(after_id: int, size: int) -> tuple[int, int]:
+def assess_batch(after_id: int, size: int, open_version: Callable[[CredentialVersion], str]) -> tuple[int, int]:
     """Work out again the health of up to ``size`` current passwords after version id ``after_id``
-    (flush only; the caller's transaction): decrypted in memory, fingerprinted under the first key.
-    Returns the last version id done and how many."""
-    from registry.vault.services import open_version  # noqa: PLC0415  (services imports this module)
-
+    (flush only; the caller's transaction): each decrypted in memory by ``open_version`` (custody's,
+    which stores through this module), fingerprinted under the first key. Returns the last version id
+    done and how many."""
     entries = list(
         db.session()
         .execute(
