@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from registry import db
 from registry.auth.models import User
@@ -120,11 +120,11 @@ class EmergencyAccesses(RequestKind[EmergencyAccess]):
         )
 
 
-def seen_under(access: EmergencyAccess) -> list[Credential]:
-    """The channel's secrets whose current value was shown under ``access`` (by the person who opened it,
-    in its window); one statement."""
-    shown = (
-        select(CredentialReveal.credential_id)
+def under(access: EmergencyAccess, *columns: Any) -> Select[Any]:
+    """The emergency reveals (and refusals) of ``access``: by the person who opened it, on its channel,
+    in its window; selecting ``columns`` (the reveals themselves when none are given)."""
+    return (
+        select(*(columns or (CredentialReveal,)))
         .join(Credential, Credential.id == CredentialReveal.credential_id)
         .where(
             Credential.channel_id == access.channel_id,
@@ -132,9 +132,13 @@ def seen_under(access: EmergencyAccess) -> list[Credential]:
             CredentialReveal.action.in_(EMERGENCY_ACTIONS),
             CredentialReveal.occurred_at >= access.opened_at,
             CredentialReveal.occurred_at <= access.ends_at,
-            custody.exposes_current_value(),
         )
     )
+
+
+def seen_under(access: EmergencyAccess) -> list[Credential]:
+    """The channel's secrets whose current value was shown under ``access``; one statement."""
+    shown = under(access, CredentialReveal.credential_id).where(custody.exposes_current_value())
     return list(db.session().execute(select(Credential).where(Credential.id.in_(shown))).unique().scalars())
 
 

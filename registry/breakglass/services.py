@@ -21,7 +21,7 @@ from registry.alerts import AlertEvent
 from registry.audit.models import AuditAction
 from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.breakglass.kind import EMERGENCY_ACTIONS, KIND
+from registry.breakglass.kind import KIND, under
 from registry.breakglass.models import INCIDENT_MAX, REFERENCE, EmergencyAccess
 from registry.breakglass.workflow import AccessAction, AccessStatus
 from registry.channels.kind import KIND as CHANNELS
@@ -247,18 +247,7 @@ def secrets_of(access: EmergencyAccess) -> list[Credential]:
 
 def uses_under(access: EmergencyAccess) -> list[CredentialReveal]:
     """Every secret shown (or refused) to the person who opened it, on its channel, in its window."""
-    statement = (
-        select(CredentialReveal)
-        .join(Credential, Credential.id == CredentialReveal.credential_id)
-        .where(
-            Credential.channel_id == access.channel_id,
-            CredentialReveal.user_id == access.requester_id,
-            CredentialReveal.action.in_(EMERGENCY_ACTIONS),
-            CredentialReveal.occurred_at >= access.opened_at,
-            CredentialReveal.occurred_at <= access.ends_at,
-        )
-        .order_by(CredentialReveal.occurred_at, CredentialReveal.id)
-    )
+    statement = under(access).order_by(CredentialReveal.occurred_at, CredentialReveal.id)
     return list(db.session().execute(statement).unique().scalars())
 
 
