@@ -329,6 +329,32 @@ def test_after_the_window_every_use_is_refused(
     assert "Reveal password" not in words(on_call.get(f"/break-glass/{access.reference}"))
 
 
+def test_the_on_call_home_page_says_where_to_open_an_access_and_lists_those_still_open(
+    browser_as: Callable[..., Browser], site: tuple[User, Channel, Channel]
+) -> None:
+    comms, channel, _other = site
+    on_call = browser_as("on-call")
+    user: User = on_call.user  # type: ignore[attr-defined]
+    home = words(on_call.get("/"))
+    assert "0 emergency accesses open" in home and "open an emergency access" in home
+    assert 'href="/break-glass"' in on_call.get("/").get_data(as_text=True)
+    access = opened(user, channel, ("password",))
+    page = on_call.get("/").get_data(as_text=True)
+    assert "1 emergency access open" in words(on_call.get("/"))
+    assert f'href="/break-glass/{access.reference}"' in page and channel.reference in page
+    db.session().execute(
+        update(EmergencyAccess)
+        .where(EmergencyAccess.id == access.id)
+        .values(
+            opened_at=access.opened_at - dt.timedelta(minutes=241), ends_at=access.ends_at - dt.timedelta(minutes=241)
+        )
+    )
+    db.session().commit()
+    assert "0 emergency accesses open" in words(on_call.get("/"))  # its window has ended
+    comms_home = words(browser_as("comms", user=comms).get("/"))
+    assert "emergency accesses open" not in comms_home and "emergency access open" not in comms_home
+
+
 # --- closing and the review ------------------------------------------------------------------------
 
 

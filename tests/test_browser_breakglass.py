@@ -99,6 +99,7 @@ def test_on_call_opens_uses_and_closes_an_access_and_comms_review_it(browser: Br
     expect(page.locator("main .nhsuk-tag").first).to_have_text("Open")
     duty.check("access")
     accessible(browser, duty, f"/break-glass/{reference}")
+    accessible(browser, duty, "/")  # the home page's card, with this access still open
 
     page.get_by_role("button", name="Reveal password").click()
     expect(page.locator("#secret-value")).to_have_text(PASSWORD)

@@ -45,6 +45,7 @@ class EmergencyAccesses(RequestKind[EmergencyAccess]):
     four_eyes_refusal = (
         "You used this emergency access, so another member of the communications team must review it (four-eyes rule)."
     )
+    card = "registry.breakglass.overview:card"
     figures = "registry.breakglass.overview:figures"
     report = ReportSection(
         "break_glass",

@@ -256,6 +256,21 @@ def every() -> Select[EmergencyAccess]:
     return select(EmergencyAccess).order_by(EmergencyAccess.opened_at.desc(), EmergencyAccess.id.desc())
 
 
+def live_of(user: User, limit: int = 5) -> list[EmergencyAccess]:
+    """The person's accesses still open and in their window, the soonest to end first; one statement."""
+    statement = (
+        select(EmergencyAccess)
+        .where(
+            EmergencyAccess.requester_id == user.id,
+            EmergencyAccess.status == AccessStatus.OPEN.value,
+            EmergencyAccess.ends_at > db.utcnow(),
+        )
+        .order_by(EmergencyAccess.ends_at, EmergencyAccess.id)
+        .limit(limit)
+    )
+    return list(db.session().execute(statement).unique().scalars())
+
+
 def of(user: User, limit: int = 20) -> list[EmergencyAccess]:
     """The person's own accesses, newest first."""
     statement = (
