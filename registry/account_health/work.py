@@ -35,11 +35,7 @@ class DueChecks:
     reference_prefix = REFERENCE.prefix
 
     def waiting_for_comms(self) -> Waiting:
-        return Waiting(
-            frozenset({ChannelStatus.ACTIVE}),
-            Channel.health_due_at,
-            (Channel.health_due_at <= db.utcnow(),),
-        )
+        return Waiting(frozenset({ChannelStatus.ACTIVE}), Channel.health_due_at, due=Channel.health_due_at)
 
     def waiting_of(self, user: User) -> Waiting | None:
         return None

@@ -107,7 +107,7 @@ class EmergencyAccesses(RequestKind[EmergencyAccess]):
 
     def waiting_for_comms(self) -> Waiting:
         """Every access not yet reviewed whose window has ended (closed early, or run out), since it ended."""
-        return Waiting(UNREVIEWED, EmergencyAccess.ends_at, (EmergencyAccess.ends_at <= db.utcnow(),))
+        return Waiting(UNREVIEWED, EmergencyAccess.ends_at, due=EmergencyAccess.ends_at)
 
     def work_item(self, request: EmergencyAccess, *, for_comms: bool) -> WorkItem:
         return WorkItem(

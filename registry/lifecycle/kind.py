@@ -73,6 +73,13 @@ class Waiting:
     since: Any  # the model's column (a ``Mapped[datetime]``)
     where: tuple[ColumnElement[bool], ...] = ()
     needs_you: frozenset[Status] = frozenset()
+    #: A column of a time: a row waits only once that time has passed (a check due, a window ended).
+    #: Compared with ``now`` when the list is read, so the statement is the same at every reading.
+    due: Any = None
+
+    def conditions(self, now: Any) -> tuple[ColumnElement[bool], ...]:
+        """``where``, and ``due`` not after ``now`` (a time, or a bound parameter for one)."""
+        return self.where if self.due is None else (*self.where, self.due <= now)
 
 
 def values(statuses: Iterable[Status]) -> list[str]:
@@ -526,7 +533,7 @@ class RequestKind(Generic[M]):
         statement = (
             select(model)
             .options(*self.work_item_options())
-            .where(model.status.in_(values(waiting.statuses)), *waiting.where)
+            .where(model.status.in_(values(waiting.statuses)), *waiting.conditions(db.utcnow()))
             .order_by(*first, waiting.since, *self.reference_order())
         )
         return [self.work_item(r, for_comms=for_comms) for r in db.session().execute(statement).unique().scalars()]

@@ -10,6 +10,7 @@ statements however many requests wait or ever waited.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,14 +27,16 @@ Lists = list[tuple[WorkSource, Waiting]]
 #: A statement of rows of several columns.
 Rows = Select[*tuple[Any, ...]]
 #: What a list's statements are built for: each kind's name, statuses, statuses that wait on the person
-#: and "since" column (see :func:`_shape`).
-Shape = tuple[bool, tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...]]
+#: "since" column and "due" column (see :func:`_shape`).
+Shape = tuple[bool, tuple[tuple[str, tuple[str, ...], tuple[str, ...], str, str], ...]]
 
 #: How far each kind's branch reads (the page's end), and the page's size and start: bound when a
 #: page is read, so one statement serves every page.
 _REACH: BindParameter[int] = bindparam("reach", type_=Integer)
 _LIMIT: BindParameter[int] = bindparam("page_limit", type_=Integer)
 _OFFSET: BindParameter[int] = bindparam("page_offset", type_=Integer)
+#: The time of the reading, for lists whose rows wait once a time has passed (``Waiting.due``).
+_NOW: BindParameter[dt.datetime] = bindparam("now", type_=db.UTCDateTime())
 #: The count and page statements of lists whose statements are the same at every request (the
 #: communications team's: no condition but the statuses), built once rather than on every page;
 #: SQLAlchemy compiles them once either way.
@@ -97,7 +100,13 @@ def _shape(lists: Lists, for_comms: bool) -> Shape | None:
     if any(waiting.where for _, waiting in lists):
         return None
     return for_comms, tuple(
-        (kind.name, tuple(values(waiting.statuses)), tuple(values(waiting.needs_you)), str(waiting.since))
+        (
+            kind.name,
+            tuple(values(waiting.statuses)),
+            tuple(values(waiting.needs_you)),
+            str(waiting.since),
+            str(waiting.due),
+        )
         for kind, waiting in lists
     )
 
@@ -119,7 +128,7 @@ def _counts(lists: Lists) -> dict[str, tuple[int, int]]:
     if not lists:
         return {}
     statement = _built("counts", lists, False, lambda: _count_statement(lists))
-    found = {row.kind: (row.total, row.on_you) for row in db.session().execute(statement)}
+    found = {row.kind: (row.total, row.on_you) for row in db.session().execute(statement, _now(lists))}
     return {kind.name: found.get(kind.name, (0, 0)) for kind, _ in lists}
 
 
@@ -131,7 +140,7 @@ def _count_statement(lists: Lists) -> Rows | CompoundSelect[*tuple[Any, ...]]:
         parts.append(
             select(literal(kind.name).label("kind"), func.count().label("total"), on_you.label("on_you"))
             .select_from(kind.model)
-            .where(status.in_(values(waiting.statuses)), *waiting.where)
+            .where(status.in_(values(waiting.statuses)), *waiting.conditions(_NOW))
         )
     return _union(parts)
 
@@ -140,7 +149,8 @@ def _page(lists: Lists, offset: int, limit: int, *, for_comms: bool) -> list[Wor
     """The items from ``offset`` to ``offset + limit`` in the list's order: those waiting on the
     person first, then by when they started waiting, then as their references would sort."""
     statement = _built("page", lists, for_comms, lambda: _page_statement(lists, for_comms=for_comms))
-    shown = db.session().execute(statement, {"reach": offset + limit, "page_limit": limit, "page_offset": offset})
+    bound = {"reach": offset + limit, "page_limit": limit, "page_offset": offset, **_now(lists)}
+    shown = db.session().execute(statement, bound)
     picked = [(name, request_id) for name, request_id in shown]
     if not picked:
         return []
@@ -187,12 +197,17 @@ def _branch(kind: WorkSource, waiting: Waiting, statuses: list[str]) -> Rows:
             literal(kind.reference_prefix).label("prefix"),
             year.label("year"),
         )
-        .where(status.in_(statuses) if len(statuses) > 1 else status == statuses[0], *waiting.where)
+        .where(status.in_(statuses) if len(statuses) > 1 else status == statuses[0], *waiting.conditions(_NOW))
         .order_by(*([first] if on_you and len(statuses) > 1 else []), waiting.since, year, request_id)
         .limit(_REACH)
         .subquery()
     )
     return select(*branch.c)
+
+
+def _now(lists: Lists) -> dict[str, dt.datetime]:
+    """The time of the reading, where a list has rows that wait once a time has passed."""
+    return {"now": db.utcnow()} if any(waiting.due is not None for _, waiting in lists) else {}
 
 
 def _union(parts: Sequence[Rows]) -> Rows | CompoundSelect[*tuple[Any, ...]]:
