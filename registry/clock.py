@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,10 +14,33 @@ from sqlalchemy import ColumnElement, and_
 
 LONDON = ZoneInfo("Europe/London")
 
+#: The moment the Registry acts at, when set by :func:`as_of`; otherwise the real time.
+_AS_OF: ContextVar[dt.datetime | None] = ContextVar("registry_as_of", default=None)
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware in UTC: the real one, or the moment set by :func:`as_of`."""
+    moment = _AS_OF.get()
+    return moment if moment is not None else dt.datetime.now(dt.UTC)
+
+
+@contextmanager
+def as_of(moment: dt.datetime) -> Iterator[None]:
+    """Act as at ``moment`` (timezone-aware): every "now" and "today" of the Registry (``db.utcnow``,
+    column defaults, :func:`today`) reads it until the block ends. The demo's history is made this way,
+    through the services, so its steps and audit events carry the times they describe."""
+    if moment.tzinfo is None:
+        raise ValueError("as_of needs a timezone-aware moment")
+    token = _AS_OF.set(moment.astimezone(dt.UTC))
+    try:
+        yield
+    finally:
+        _AS_OF.reset(token)
+
 
 def today() -> dt.date:
     """Today's date in the UK (not UTC: just after midnight in summer they differ)."""
-    return dt.datetime.now(LONDON).date()
+    return now().astimezone(LONDON).date()
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from registry import clock
+
 log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
@@ -58,8 +60,8 @@ MIGRATIONS_PATH = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def utcnow() -> dt.datetime:
-    """The current time, timezone-aware in UTC (the only kind stored)."""
-    return dt.datetime.now(dt.UTC)
+    """The current time, timezone-aware in UTC (the only kind stored); :func:`registry.clock.as_of` sets it back."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -1,4 +1,6 @@
-"""A realistic demo data set: one user per role, every kind of request's examples (each kind's own
+"""A realistic demo data set: one user per role, a year of history (``registry.demo_history``: channels,
+custody, consents, posts, media contacts, breach cases, monitoring, access reviews and account checks,
+each step taken as of its day), then every kind of request's present-day examples (each kind's own
 ``demo`` module), secrets and rosters for the live channels, monitoring findings.
 
 Everything goes through the services, so the history and the audit trail are
@@ -11,11 +13,13 @@ import base64
 import datetime as dt
 import os
 import secrets
+import time
 from pathlib import Path
 
+import click
 from sqlalchemy import func, select
 
-from registry import clock, db
+from registry import clock, db, demo_history
 from registry.account_health import services as account_health
 from registry.account_health.rules import Answers, SeedAnswer, TwoFactor
 from registry.audit.services import Actor
@@ -52,14 +56,23 @@ def seed(instance_path: Path) -> bool:
     """Load the demo set into an empty database; False (and no change) when it has users."""
     if _has_data():
         return False
+    began = time.monotonic()
     system = Actor.system("demo seed")
+    now = clock.now()
     lines = ["Demo sign-ins (development only):"]
     users: list[User] = []
-    for email, name, roles, job in PEOPLE:
-        password = secrets.token_urlsafe(12)
-        users.append(accounts.create_user(email=email, name=name, roles=roles, password=password, actor=system))
-        lines.append(f"  {', '.join(roles):<8} {email:<32} {password}   ({job})")
+    click.echo("Demo: the people, a year ago", err=True)
+    with clock.as_of(now - dt.timedelta(days=demo_history.DAYS + 1)):
+        for email, name, roles, job in PEOPLE:
+            password = secrets.token_urlsafe(12)
+            users.append(accounts.create_user(email=email, name=name, roles=roles, password=password, actor=system))
+            lines.append(f"  {', '.join(roles):<8} {email:<32} {password}   ({job})")
+        accounts.set_line_manager(users[0], users[1], actor=system)
     comms = [users[2], users[3]]
+    click.echo("Demo: a year of history, month by month", err=True)
+    people = demo_history.People(staff=users[0], manager=users[1], comms=comms, auditor=users[4], hr=users[6])
+    demo_history.plan(people, now).play()
+    click.echo("Demo: today's examples of every kind", err=True)
     for kind in sorted(kinds(), key=lambda kind: kind.demo_order):
         kind.seed_demo(users, comms)
     _custody_and_rosters(users, comms)
@@ -88,6 +101,7 @@ def seed(instance_path: Path) -> bool:
     )
     monitoring.move(finding, "taken_down", "Profile no longer exists; checked today.", comms[0])
     _write_sign_ins(instance_path, "\n".join(lines) + "\n")
+    click.echo(f"Demo: done in {time.monotonic() - began:.1f} s", err=True)
     return True
 
 
