@@ -26,6 +26,7 @@ from registry.audit.services import Actor
 from registry.auth import mfa, setup_links
 from registry.auth import services as accounts
 from registry.auth.models import SetupReason, User
+from registry.auth.permissions import TWO_FACTOR_ROLES, Role
 from registry.channels.models import Channel
 from registry.lifecycle.kind import kinds
 from registry.monitoring import services as monitoring
@@ -198,25 +199,48 @@ def _write_sign_ins(instance_path: Path, text: str) -> None:
 
 
 def sign_ins_text(instance_path: Path, actor: Actor) -> str:
-    """The demo sign-ins, and a fresh set-up link for each privileged demo user who has not yet set up
-    two-factor sign-in: for them the password alone is not enough (the link stands in for their e-mail).
+    """The demo sign-ins: each person's role, e-mail address and password, which roles need an authenticator
+    app and how to set one up, and a fresh set-up link for each privileged demo user who has not yet set up
+    two-factor sign-in (for them the password alone is not enough: the link stands in for their e-mail).
     Each link is issued (and audited) anew; earlier ones stop working."""
     path = instance_path / SIGN_INS_FILE
     if not path.exists():
         return "No demo sign-ins: run `flask --app wsgi demo seed` on an empty database first."
-    lines = [path.read_text(encoding="utf-8").rstrip("\n")]
+    two_factor = sorted(role.value for role in TWO_FACTOR_ROLES)
+    password_only = sorted(role.value for role in Role if role not in TWO_FACTOR_ROLES)
+    lines = []
+    for line in path.read_text(encoding="utf-8").rstrip("\n").splitlines():
+        person = next((accounts.find_user(p[0]) for p in PEOPLE if p[0] in line.split()), None)
+        if person is not None and mfa.requires_two_factor(person):
+            line += "   [authenticator app]"
+        lines.append(line)
+    lines += [
+        "",
+        f"Roles that need an authenticator app (two-factor sign-in): {', '.join(two_factor)}.",
+        f"Roles that sign in with the password alone: {', '.join(password_only)}.",
+    ]
     links = []
-    for email, name, _roles, _job in PEOPLE:
+    for email, name, roles, _job in PEOPLE:
         user = accounts.find_user(email)
         if user is None or not user.active or not mfa.requires_two_factor(user) or mfa.is_enrolled(user):
             continue
         link = setup_links.issue(user, SetupReason.OPERATOR, actor=actor, send=False)
-        links.append(f"  {name:<14} {setup_links.address(link)}")
+        links.append(f"  {name:<14} {', '.join(roles):<8} {setup_links.address(link)}")
     if links:
-        lines.append(
-            "Privileged users set up two-factor sign-in through their set-up link (it works once, for 24 hours;"
-            " enter the password above, then scan the QR code with an authenticator app):"
-        )
-        lines.extend(links)
-    lines.append("Open http://127.0.0.1:5000 and sign in with one of these.")
+        lines += [
+            "",
+            "To sign in as one of them the first time (once per person):",
+            "  1. Install an authenticator app on your phone: Microsoft Authenticator, Google Authenticator or any",
+            "     app for six-digit time-based codes (TOTP), such as 2FAS, Aegis or FreeOTP; or on a computer,",
+            "     KeePassXC or 1Password.",
+            "  2. Open the person's set-up link below (it works once, for 24 hours) and enter their password above.",
+            "  3. Scan the QR code on that page with the app (or type in the key shown under it), then enter the",
+            "     six-digit code the app shows.",
+            "  4. Later sign-ins: e-mail and password, then the app's current code.",
+            "  A second browser or a private window lets you be two people at once (a request and its decision).",
+            "  Run `flask --app wsgi demo sign-ins` again for fresh links; earlier ones stop working.",
+            "Set-up links:",
+            *links,
+        ]
+    lines += ["", "Open http://127.0.0.1:5000 and sign in with one of these."]
     return "\n".join(lines)

@@ -181,6 +181,9 @@ CHANNELS = [
     ("youtube", "@ExampleNHSHealthTalks", "Health talks, Example NHS", "Communications"),
 ]
 
+#: Channels requested in the last weeks and not yet decided: they wait in comms' queue.
+WAITING = (27, 28)
+
 REASONS = {
     "reject": [
         "A second account for the same audience: please post through the Trust's main channel.",
@@ -237,6 +240,8 @@ def _channel_story(year: Year, people: People, requesters: list[User], index: in
         return lambda: channels.transition(item["channel"], action, actor, reason=reason)
 
     story.steps.append((when, request))
+    if index in WAITING:
+        return
     roll = rng.random()
     when = year.after(when, 1, 12)
     if roll < 0.12:
@@ -411,6 +416,10 @@ def _consent_story(year: Year, people: People, index: int) -> None:
         return step
 
     story.steps.append((when, ask))
+    if index % 9 == 5:
+        note = "The event was cancelled."
+        story.steps.append((year.after(when, 0.5, 2), lambda: consents.withdraw(item["consent"], requester, note=note)))
+        return
     roll = rng.random()
     action = "approve" if roll < 0.6 else "approve_with_conditions" if roll < 0.8 else "reject"
     if roll > 0.93:
@@ -488,6 +497,9 @@ def _post_story(year: Year, people: People, index: int, count: int) -> None:
         return
     if roll < 0.2:
         story.steps.append((when, move("request_changes", reason="Please add a link for more information.")))
+        return
+    if roll < 0.25:
+        story.steps.append((when, lambda: item.get("post") and posts.transition(item["post"], "withdraw", requester)))
         return
     story.steps.append((when, move("approve", reason=None)))
     when = year.after(when, 0.1, 2)
@@ -669,12 +681,29 @@ def _finding_story(year: Year, people: People, index: int) -> None:
         return lambda: monitoring.move(item["finding"], action, note, who)
 
     story.steps.append((when, record))
+    if index == 2:
+        story.steps.append((year.after(when, 1, 5), lambda: _adopt(item, who)))
+        return
     if index % 5 == 4:
         story.steps.append((year.after(when, 1, 5), move("dismiss", "A fan page that does not claim to be us.")))
         return
     when = year.after(when, 1, 5)
     story.steps.append((when, move("request_takedown", "Reported to the platform as impersonation.")))
     story.steps.append((year.after(when, 5, 30), move("taken_down", "Profile no longer exists; checked today.")))
+
+
+def _adopt(item: dict[str, Any], actor: User) -> None:
+    """The 'official' account turns out to be one the Trust set up years ago: it joins the registry."""
+    monitoring.adopt(
+        item["finding"],
+        display_name="Example NHS (older account)",
+        department="Communications",
+        purpose="The Trust's first Instagram account, kept so its followers are not left to impostors.",
+        audience="Patients, carers, visitors and the local community.",
+        sponsor="Head of Communications",
+        reason="Set up by the communications team in 2017; the login was found in the old team mailbox.",
+        actor=actor,
+    )
 
 
 def _review_story(year: Year, people: People, offset: float) -> None:
