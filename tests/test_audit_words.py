@@ -153,7 +153,8 @@ def test_an_event_reads_as_a_sentence_with_names_a_link_and_its_technical_detail
     assert "Approved a channel request" in row.shown
     assert "Chris Decider" in row.shown and "Communications team" in row.shown
     assert (f"Channel {channel.reference}", f"/channels/{channel.reference}") in row.links
-    assert "Fits the policy" in row.shown  # the reason, as a sentence
+    assert "From requested to approved; Reason: Fits the policy." in row.shown  # the details, as a sentence
+    assert "policy.." not in row.shown
     assert row.summary.split() == ["Technical", "details", "of", "event", str(approved.seq)]
     # The codes, the hashes and the raw details: only in the technical details.
     assert "channel:approve" not in row.shown and "channel:approve" in row.technical

@@ -14,14 +14,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
 
 from registry import db
 from registry.audit import words
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
-from registry.auth.permissions import ROLE_LABELS, Permission, Role
+from registry.auth.permissions import POLICY_ATTRIBUTE, ROLE_LABELS, Permission, Role
 from registry.lifecycle.kind import RequestKind, kinds
 
 #: Who did it when no user did, by the label the trail holds (other labels are system processes).
@@ -169,7 +171,18 @@ def thing(event: AuditEvent, viewer: Any, known: Mapping[int, User]) -> Thing:
         text = f"{noun} {event.object_id}"
     link = _LINKS.get(event.object_type)
     url = link(event, viewer) if link is not None else _kind_link(event.object_type, event.object_id, viewer)
-    return Thing(text, url)
+    return Thing(text, url if url is not None and may_open(url, viewer) else None)
+
+
+def may_open(path: str, viewer: Any) -> bool:
+    """Whether the page at ``path`` exists as a route and its declared permission is ``viewer``'s (a
+    second check on the rules above: a link is never offered to a page that would refuse the reader)."""
+    try:
+        endpoint, _args = current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return False
+    policy = getattr(current_app.view_functions[endpoint], POLICY_ATTRIBUTE, None)
+    return isinstance(policy, Permission) and bool(viewer.can(policy))
 
 
 def is_technical(key: str, value: Any) -> bool:
@@ -204,12 +217,18 @@ def _said(value: Any) -> str | None:
     return None
 
 
+def _status(value: Any) -> str | None:
+    """A status code as words (``info_requested``: "info requested")."""
+    said = _said(value)
+    return said.replace("_", " ") if said and isinstance(value, str) else said
+
+
 def summary(details: Mapping[str, Any]) -> str:
     """The details as a short sentence: each readable value by its name; hashes and nested records left
     for the technical details."""
     parts = []
     if "from" in details and "to" in details:
-        before, after = _said(details["from"]), _said(details["to"])
+        before, after = _status(details["from"]), _status(details["to"])
         if before and after:
             parts.append(f"From {before} to {after}")
     for key, value in details.items():
@@ -218,4 +237,5 @@ def summary(details: Mapping[str, Any]) -> str:
         said = _said(value)
         if said is not None:
             parts.append(f"{key.replace('_', ' ').capitalize()}: {said}")
-    return "; ".join(parts) + "." if parts else ""
+    sentence = "; ".join(parts)
+    return sentence if not sentence or sentence.endswith((".", "…", "!", "?")) else sentence + "."
