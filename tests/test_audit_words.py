@@ -172,16 +172,20 @@ def test_who_did_it_is_a_name_or_the_system_or_a_member_of_the_public(
     )
     by_system = record(AuditAction.ROSTER_EXPIRE, "roster_grant", "CH-0001/1", {}, actor=Actor.system("roster expiry"))
     by_person = record(AuditAction.USER_PASSWORD_CHANGE, "user", person.id, {}, actor=person)
+    other = make_user("staff", name="Quinn Other")
+    both = record(AuditAction.USER_PROVIDER_LOGOUT, "user", f"{person.id},{other.id}", {}, actor=Actor.system("idp"))
     db.session().commit()
     auditor = browser_as("auditor")
 
-    assert "A member of the public" in event_row(auditor, by_public).shown
+    public = event_row(auditor, by_public).shown
+    assert "A member of the public" in public and "Failed to sign in" in public and "Account -" not in public
     system = event_row(auditor, by_system).shown
     assert "The system" in system and "roster expiry" in system
     mine = event_row(auditor, by_person)
     assert "Pat Person" in mine.shown and "Staff" in mine.shown
     # The object is the account, by name; an auditor may not open account pages, so no link.
     assert "Account of Pat Person" in mine.shown and mine.links == []
+    assert "Accounts of Pat Person and Quinn Other" in event_row(auditor, both).shown
 
 
 def test_objects_link_only_to_pages_the_reader_may_open(

@@ -61,8 +61,7 @@ class EventView:
 def people(events: Iterable[AuditEvent]) -> dict[int, User]:
     """The people ``events`` name (as actor or as the account acted on), with their roles, in two statements."""
     ids = {e.actor_id for e in events if e.actor_id is not None}
-    ids |= {int(e.object_id) for e in events if e.object_type == "user" and e.object_id.isdigit()}
-    ids = {i for i in ids if i <= 2_147_483_647}
+    ids |= {i for e in events if e.object_type == "user" for i in _user_ids(e.object_id)}
     if not ids:
         return {}
     found = db.session().execute(select(User).options(selectinload(User.role_grants)).where(User.id.in_(ids)))
@@ -165,13 +164,28 @@ _LINKS: Final[dict[str, Linker]] = {
 def thing(event: AuditEvent, viewer: Any, known: Mapping[int, User]) -> Thing:
     """The object the event is about, named, with its page where ``viewer`` may open it."""
     noun = words.noun(event.object_type)
-    if event.object_type == "user" and event.object_id.isdigit() and (user := known.get(int(event.object_id))):
-        text = f"{noun} of {user.name}"
+    if event.object_type == "user" and (names := _names(event.object_id, known)):
+        text = f"{noun} of {names[0]}" if len(names) == 1 else f"{noun}s of {', '.join(names[:-1])} and {names[-1]}"
+    elif event.object_id in ("", "-"):
+        return Thing("")
     else:
         text = f"{noun} {event.object_id}"
     link = _LINKS.get(event.object_type)
     url = link(event, viewer) if link is not None else _kind_link(event.object_type, event.object_id, viewer)
     return Thing(text, url if url is not None and may_open(url, viewer) else None)
+
+
+def _user_ids(object_id: str) -> list[int]:
+    """The accounts a user event is about: one id, or several joined by commas (a provider's sign-out)."""
+    parts = object_id.split(",")
+    if not all(part.isdigit() and len(part) <= 9 for part in parts):
+        return []
+    return [int(part) for part in parts]
+
+
+def _names(object_id: str, known: Mapping[int, User]) -> list[str]:
+    found = [known.get(i) for i in _user_ids(object_id)]
+    return [user.name for user in found if user is not None] if all(found) else []
 
 
 def may_open(path: str, viewer: Any) -> bool:
