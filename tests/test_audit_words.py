@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from registry import db
 from registry.audit.models import AuditAction, AuditEvent
 from registry.audit.services import Actor, record
-from registry.audit.words import PHRASES
+from registry.audit.words import PHRASES, SUBJECTS
 from registry.auth.models import User
 from registry.breaches import services as breaches
 from registry.breaches.services import BreachAnswers, SubjectKind
@@ -130,6 +130,29 @@ def test_every_action_has_words_and_no_two_say_the_same() -> None:
         assert phrase and phrase == phrase.strip() and phrase[0].islower(), action
         assert ":" not in phrase and "_" not in phrase, action
     assert len(set(PHRASES.values())) == len(PHRASES)
+    # And the filter's list names every subject of the vocabulary in words.
+    assert {action.value.partition(":")[0] for action in AuditAction} <= set(SUBJECTS)
+
+
+def test_the_action_filter_lists_every_action_in_words_and_keeps_the_codes_as_values(
+    app: Flask, make_channel: Callable[..., Channel], browser_as: Callable[..., Browser]
+) -> None:
+    make_channel("active")
+    auditor = browser_as("auditor")
+    page = auditor.get("/audit").get_data(as_text=True)
+    options = dict(re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', page))
+    for action in AuditAction:
+        assert options[action.value][0].isupper() and ":" not in options[action.value], action
+    assert options["channel:approve"] == "Approved a channel request"
+    assert options["channel"] == "Anything about channels"
+
+    chosen = auditor.get("/audit?action=channel:approve").get_data(as_text=True)
+    assert '<option value="channel:approve" selected>' in chosen
+    listed = rows_of(chosen)
+    assert len(listed) == 1 and "Approved a channel request" in listed[0].shown
+    # A subject, or any text the address carries (as the CSV and the API take it), stays chosen.
+    assert '<option value="channel" selected>' in auditor.get("/audit?action=channel").get_data(as_text=True)
+    assert '<option value="chan" selected>chan</option>' in auditor.get("/audit?action=chan").get_data(as_text=True)
 
 
 # --- the page -------------------------------------------------------------------------------------

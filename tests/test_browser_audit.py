@@ -85,6 +85,13 @@ def test_comms_read_an_event_in_words_and_open_its_technical_details(new_visitor
     expect(code).to_be_visible()
     comms.check("audit-trail")
 
+    page.get_by_label("What happened").select_option(label="Made a channel live")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"action=channel%3Aactivate"))
+    expect(page.locator("main tbody tr")).to_have_count(1)
+    expect(page.locator("main tbody tr")).to_contain_text("Made a channel live")
+
+    page.get_by_label("What happened").select_option(label="Any action")
     page.get_by_label("Day").first.fill("31")
     page.get_by_label("Month").first.fill("2")
     page.get_by_label("Year").first.fill("2026")

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from registry import alerts, db
 from registry.alerts.models import AlertEvent
-from registry.audit import presenting, services
+from registry.audit import presenting, services, words
 from registry.auth.permissions import Permission, requires
 from registry.errors import Invalid
 from registry.web.exports import csv_response
@@ -88,6 +88,8 @@ def index() -> str:
         events=presenting.present(result.items, current_user),
         filters=filters,
         filtered=bool(filters.query()),
+        action_groups=words.action_groups(),
+        action_listed=words.is_listed(filters.action),
         dates=dates,
         head_seq=seq,
         head_hash=head_hash,

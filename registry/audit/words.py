@@ -7,6 +7,7 @@ added without words for it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from registry.audit.models import AuditAction
@@ -176,6 +177,64 @@ OBJECT_NOUNS: Final[dict[str, str]] = {
     "retention": "Retention",
     "user_import": "People import",
 }
+
+
+#: What the actions of each subject (the code before the colon) are about, for the page's action filter.
+SUBJECTS: Final[dict[str, str]] = {
+    "user": "accounts and signing in",
+    "token": "API tokens",
+    "channel": "channels",
+    "unauthorised_account": "unauthorised accounts",
+    "audit": "the audit trail",
+    "credential": "credentials in custody",
+    "emergency_access": "emergency access",
+    "keys": "encryption keys",
+    "roster": "access to channels",
+    "access_review": "access reviews",
+    "upload": "uploaded files",
+    "consent": "logo consents",
+    "post": "promotional posts",
+    "notification": "notifications",
+    "reminders": "reminders",
+    "media_contact": "media contacts",
+    "breach": "breach reports",
+    "retention": "retention",
+    "report": "monthly reports",
+    "demo": "demonstration data",
+    "account_request": "account change requests",
+    "scim_token": "provisioning tokens",
+    "webhook": "webhooks",
+}
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """One subject's actions for the filter: ``subject`` finds them all, each action by its code."""
+
+    subject: str
+    label: str
+    actions: tuple[tuple[str, str], ...]  # (code, phrase with a capital)
+
+    @property
+    def heading(self) -> str:
+        return self.label[:1].upper() + self.label[1:]
+
+
+def action_groups() -> list[ActionGroup]:
+    """Every action, grouped by subject in the order the vocabulary declares them."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for action in AuditAction:
+        phrased = PHRASES[action]
+        grouped.setdefault(action.value.partition(":")[0], []).append((action.value, phrased[:1].upper() + phrased[1:]))
+    return [
+        ActionGroup(subject, SUBJECTS.get(subject, subject.replace("_", " ")), tuple(actions))
+        for subject, actions in grouped.items()
+    ]
+
+
+def is_listed(action: str) -> bool:
+    """Whether the action filter's list offers ``action`` (a code, or a subject for all of its actions)."""
+    return action in SUBJECTS or action in {a.value for a in AuditAction}
 
 
 def phrase(action: str) -> str:
