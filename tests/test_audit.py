@@ -46,7 +46,7 @@ from tests.conftest import (
     settings_for,
 )
 
-SEQ_CELL = re.compile(r"<tr>\s*<td>(\d+)</td>")
+SEQ_CELL = re.compile(r"<tr [^>]*data-seq=\"(\d+)\"")
 
 
 def fresh_session(connection: Connection) -> Session:

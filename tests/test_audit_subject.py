@@ -46,7 +46,7 @@ from registry.breaches.services import BreachAnswers, SubjectKind
 from registry.errors import Invalid
 from tests.conftest import Browser
 
-SEQ_CELL = re.compile(r"<tr>\s*<td>(\d+)</td>")
+SEQ_CELL = re.compile(r"<tr [^>]*data-seq=\"(\d+)\"")
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -562,6 +562,11 @@ PAGES: list[tuple[str, str, Seeder]] = [
     ("admin", "/admin/webhooks/deliveries?delivery=failed", webhook_deliveries),
     ("auditor", "/admin/webhooks/deliveries", webhook_deliveries),
     ("admin", "/audit", audit_events),
+    # The trail in words (issue 15): every kind's events, their people by name and their objects linked,
+    # read for the page at once (people() and the links), never per event.
+    ("auditor", "/audit?per_page=100", everything),
+    ("comms", "/audit?per_page=100", everything),
+    ("admin", "/audit?per_page=100", everything),
     # The API's lists, with a bearer token.
     ("comms", "/api/v1/channels?per_page=100", channels),
     ("comms", "/api/v1/posts?per_page=100", posts),

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 
 from registry import alerts, db
 from registry.alerts.models import AlertEvent
-from registry.audit import services
+from registry.audit import presenting, services, words
 from registry.auth.permissions import Permission, requires
+from registry.errors import Invalid
 from registry.web.exports import csv_response
+from registry.web.forms import NhsDateField
 from registry.web.pagination import page_args, paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -31,10 +35,44 @@ COLUMNS = (
 )
 
 
+class DatesForm(FlaskForm):
+    """The page's date filters, as day, month and year (``since[day]``…); the CSV and the API take
+    ``since`` and ``until`` as ISO dates, and so does this page's address once the filters apply."""
+
+    class Meta:
+        csrf = False
+
+    since = NhsDateField("From")
+    until = NhsDateField("Before")
+
+
+def _dates(args: MultiDict[str, str]) -> tuple[MultiDict[str, str], DatesForm]:
+    """The query with the typed dates as ``since`` and ``until`` (a bad one dropped, its error on the
+    form), and the form, its fields filled from ``since`` and ``until`` when no day, month or year came."""
+    form = DatesForm(formdata=args)
+    query = MultiDict(args)
+    for field in (form.since, form.until):
+        if any(field.raw_parts):
+            field.errors = list(field.process_errors)
+            query.pop(field.name, None)
+            if not field.errors and isinstance(field.data, dt.date):
+                query[field.name] = field.data.isoformat()
+            continue
+        raw = args.get(field.name, "").strip()
+        if not raw:
+            continue
+        try:
+            field.data = services.parse_moment(raw, field.name).date()
+        except Invalid:
+            field.errors = [f"{field.label.text} must be a real date"]
+    return query, form
+
+
 @bp.route("")
 @requires(Permission.AUDIT_READ)
 def index() -> str:
-    filters = services.AuditFilters.parse(request.args, strict=False)
+    query, dates = _dates(request.args)
+    filters = services.AuditFilters.parse(query, strict=False)
     page, per_page = page_args(50)
     result = paginate(
         db.session(),
@@ -47,10 +85,14 @@ def index() -> str:
     return render_template(
         "audit/index.html",
         page=result,
+        events=presenting.present(result.items, current_user),
         filters=filters,
+        filtered=bool(filters.query()),
+        action_groups=words.action_groups(),
+        action_listed=words.is_listed(filters.action),
+        dates=dates,
         head_seq=seq,
         head_hash=head_hash,
-        details=lambda e: json.loads(e.details),
     )
 
 
