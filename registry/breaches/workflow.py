@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import ClassVar, Final
 
-from registry.lifecycle.table import Lifecycle, Status, Transition
+from registry.lifecycle.table import Lifecycle, Status, Transition, lifecycle_file
 
 
 class BreachStatus(Status):
@@ -66,12 +65,7 @@ REPORT: Final = "report"
 UNASSIGN: Final = "unassign"
 FLAG: Final = "flag"
 
-LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle.load(
-    Path(__file__).with_name("lifecycle.toml"),
-    statuses=BreachStatus,
-    actions=BreachAction,
-    row=Handling,
-)
+LIFECYCLE: Final = Lifecycle.load(lifecycle_file(__file__), statuses=BreachStatus, actions=BreachAction, row=Handling)
 
 OPEN_STATUSES: Final = frozenset({BreachStatus.TO_ROUTE, BreachStatus.WITH_MANAGER, BreachStatus.WITH_HR})
 

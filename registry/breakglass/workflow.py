@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import ClassVar, Final
 
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Status, Transition
+from registry.lifecycle.table import Lifecycle, Status, Transition, lifecycle_file
 
 
 class AccessStatus(Status):
@@ -38,12 +37,7 @@ class AccessMove(Transition[AccessStatus, AccessAction]):
     permission: Permission | None = Permission.BREAK_GLASS_REVIEW
 
 
-LIFECYCLE: Final[Lifecycle[AccessStatus, AccessAction, AccessMove]] = Lifecycle.load(
-    Path(__file__).with_name("lifecycle.toml"),
-    statuses=AccessStatus,
-    actions=AccessAction,
-    row=AccessMove,
-)
+LIFECYCLE: Final = Lifecycle.load(lifecycle_file(__file__), statuses=AccessStatus, actions=AccessAction, row=AccessMove)
 
 #: The two actions, by name (the pages offer each on its own).
 CLOSE: Final = LIFECYCLE.parse(AccessAction.CLOSE)

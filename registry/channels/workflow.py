@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import ClassVar, Final
 
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Status, Transition
+from registry.lifecycle.table import Lifecycle, Status, Transition, lifecycle_file
 
 
 class ChannelStatus(Status):
@@ -50,12 +49,14 @@ class ChannelMove(Transition[ChannelStatus, ChannelAction]):
     permission: Permission | None = Permission.CHANNEL_OPERATE
 
 
-LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecycle.load(
-    Path(__file__).with_name("lifecycle.toml"),
+#: What an action the table does not know is told: the actions the API takes, by name.
+CHOOSE_ACTION: Final = "Choose an action: one of " + ", ".join(a.value for a in ChannelAction) + "."
+LIFECYCLE: Final = Lifecycle.load(
+    lifecycle_file(__file__),
     statuses=ChannelStatus,
     actions=ChannelAction,
     row=ChannelMove,
-    choose_action="Choose an action: one of " + ", ".join(a.value for a in ChannelAction) + ".",
+    choose_action=CHOOSE_ACTION,
 )
 
 #: States in which a channel holds its handle: no two of these may share one.

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import ClassVar, Final
 
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
+from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition, lifecycle_file
 
 
 class ConsentStatus(Status):
@@ -79,11 +78,8 @@ class ConsentTransition(Transition[ConsentStatus, ConsentAction]):
         return self.note is Need.REQUIRED
 
 
-LIFECYCLE: Final[Lifecycle[ConsentStatus, ConsentAction, ConsentTransition]] = Lifecycle.load(
-    Path(__file__).with_name("lifecycle.toml"),
-    statuses=ConsentStatus,
-    actions=ConsentAction,
-    row=ConsentTransition,
+LIFECYCLE: Final = Lifecycle.load(
+    lifecycle_file(__file__), statuses=ConsentStatus, actions=ConsentAction, row=ConsentTransition
 )
 
 #: The status shown (and filtered on) for an approval whose expiry date has passed.

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum, StrEnum
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from registry.audit.models import AuditAction
@@ -194,6 +195,11 @@ class Lifecycle(Generic[S, A, T]):
         """
         loaded: Lifecycle[S, A, T] = _TableReader(str(source), statuses, actions, row).lifecycle(source, choose_action)
         return loaded
+
+
+def lifecycle_file(module_file: str) -> Path:
+    """A kind's ``lifecycle.toml``, beside its workflow module (``lifecycle_file(__file__)``)."""
+    return Path(module_file).with_name("lifecycle.toml")
 
 
 class TableError(ValueError):

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Final
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Need, Status, Transition
+from registry.lifecycle.table import Lifecycle, Need, Status, Transition, lifecycle_file
 
 __all__ = ["Need"]
 
@@ -61,11 +60,8 @@ class Triage(Transition[MediaContactStatus, TriageAction]):
     four_eyes: bool = True
 
 
-LIFECYCLE: Final[Lifecycle[MediaContactStatus, TriageAction, Triage]] = Lifecycle.load(
-    Path(__file__).with_name("lifecycle.toml"),
-    statuses=MediaContactStatus,
-    actions=TriageAction,
-    row=Triage,
+LIFECYCLE: Final = Lifecycle.load(
+    lifecycle_file(__file__), statuses=MediaContactStatus, actions=TriageAction, row=Triage
 )
 
 OPEN_STATUSES: Final = frozenset(set(MediaContactStatus) - {MediaContactStatus.CLOSED})

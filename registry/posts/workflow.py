@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import ClassVar, Final
 
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Status, Transition
+from registry.lifecycle.table import Lifecycle, Status, Transition, lifecycle_file
 
 
 class PostStatus(Status):
@@ -62,14 +61,13 @@ class PostMove(Transition[PostStatus, PostAction]):
     permission: Permission | None = Permission.POST_DECIDE
 
 
-LIFECYCLE: Final[Lifecycle[PostStatus, PostAction, PostMove]] = Lifecycle.load(
-    Path(__file__).with_name("lifecycle.toml"),
-    statuses=PostStatus,
-    actions=PostAction,
-    row=PostMove,
-    choose_action="Choose an action: one of "
-    + ", ".join(a.value for a in PostAction if a is not PostAction.RESUBMIT)
-    + ".",
+#: What an action the table does not know is told: the actions the API takes, by name. A post is resubmitted
+#: by changing it, so the engine is not offered "resubmit" by name.
+CHOOSE_ACTION: Final = (
+    "Choose an action: one of " + ", ".join(a.value for a in PostAction if a is not PostAction.RESUBMIT) + "."
+)
+LIFECYCLE: Final = Lifecycle.load(
+    lifecycle_file(__file__), statuses=PostStatus, actions=PostAction, row=PostMove, choose_action=CHOOSE_ACTION
 )
 
 TRANSITIONS: Final[dict[PostAction, PostMove]] = {t.action: t for t in LIFECYCLE.transitions}
