@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar, Final
 
-from registry.audit.models import AuditAction
-from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
+from registry.lifecycle.table import Lifecycle, Status, Transition, lifecycle_file
 
 
 class BreachStatus(Status):
@@ -67,104 +65,7 @@ REPORT: Final = "report"
 UNASSIGN: Final = "unassign"
 FLAG: Final = "flag"
 
-LIFECYCLE: Final[Lifecycle[BreachStatus, BreachAction, Handling]] = Lifecycle(
-    statuses={
-        #: label, phrase ("BR-0001 is …"), NHS tag colour.
-        BreachStatus.TO_ROUTE: State("To be routed", "waiting for the communications team to route it", "yellow"),
-        BreachStatus.WITH_MANAGER: State("With the line manager", "with the line manager", "blue"),
-        BreachStatus.WITH_HR: State("Escalated to HR", "escalated to HR", "orange"),
-        BreachStatus.CLOSED: State("Closed", "closed", "grey"),
-    },
-    transitions=(
-        Handling(
-            action=BreachAction.ROUTE,
-            sources=frozenset({BreachStatus.TO_ROUTE}),
-            target=BreachStatus.WITH_MANAGER,
-            handler=Handler.COMMS,
-            permission=Permission.BREACH_ROUTE,
-            label="Send it to a line manager",
-            done="sent to a line manager",
-            question="Note for the line manager (optional)",
-            note_hint="For example who the member of staff is, if the reporter did not say.",
-        ),
-        Handling(
-            action=BreachAction.CLOSE,
-            sources=frozenset({BreachStatus.TO_ROUTE}),
-            target=BreachStatus.CLOSED,
-            handler=Handler.COMMS,
-            permission=Permission.BREACH_ROUTE,
-            label="Close it: not a matter for a line manager",
-            done="closed",
-            step="Closed by the communications team",
-            question="Why is it closed?",
-            note_hint="For example: the account is not a member of staff's, and is recorded in monitoring.",
-            note=Need.REQUIRED,
-            note_missing="Say why it is closed without going to a line manager",
-        ),
-        Handling(
-            action=BreachAction.RESOLVE,
-            sources=frozenset({BreachStatus.WITH_MANAGER}),
-            target=BreachStatus.CLOSED,
-            handler=Handler.MANAGER,
-            permission=Permission.BREACH_MANAGE,
-            label="I resolved it informally: close it",
-            done="resolved and closed",
-            step="Resolved informally",
-            question="How was it resolved?",
-            note_hint="What you agreed with the member of staff, for example that the post was removed.",
-            note=Need.REQUIRED,
-            note_missing="Say how it was resolved",
-        ),
-        Handling(
-            action=BreachAction.ESCALATE,
-            sources=frozenset({BreachStatus.WITH_MANAGER}),
-            target=BreachStatus.WITH_HR,
-            handler=Handler.MANAGER,
-            permission=Permission.BREACH_MANAGE,
-            label="Escalate it to HR",
-            done="escalated to HR",
-            question="Why does it need HR?",
-            note_hint="What you tried, and why it cannot be resolved informally (policy 9.2).",
-            note=Need.REQUIRED,
-            note_missing="Give the reason for escalating it to HR",
-        ),
-        Handling(
-            action=BreachAction.RETURN,
-            sources=frozenset({BreachStatus.WITH_MANAGER}),
-            target=BreachStatus.TO_ROUTE,
-            handler=Handler.MANAGER,
-            permission=Permission.BREACH_MANAGE,
-            audit_as=AuditAction.BREACH_ROUTE,
-            label="It is not mine to handle: hand it back to communications",
-            done="handed back to the communications team",
-            question="Why is it not yours to handle?",
-            note_hint="For example: they are not in my team. Say who their line manager is, if you know.",
-            note=Need.REQUIRED,
-            note_missing="Say why it is not yours to handle",
-        ),
-        Handling(
-            action=BreachAction.OUTCOME,
-            sources=frozenset({BreachStatus.WITH_HR}),
-            target=BreachStatus.CLOSED,
-            handler=Handler.HR,
-            permission=Permission.BREACH_HR,
-            audit_as=AuditAction.BREACH_HR_OUTCOME,
-            label="Record the outcome",
-            done="closed with HR's outcome",
-            step="HR outcome recorded",
-            question="Outcome",
-            note_hint="What was decided, for example informal advice, or a formal process under the Discipline Policy.",
-            note=Need.REQUIRED,
-            note_missing="Enter the outcome",
-        ),
-    ),
-    other_steps={
-        REPORT: "Reported",
-        UNASSIGN: "Sent back to the communications team: the line manager can no longer act on it",
-        FLAG: "Flagged as a reputational risk",
-    },
-    choose_action="Choose what to do with the report.",
-)
+LIFECYCLE: Final = Lifecycle.load(lifecycle_file(__file__), statuses=BreachStatus, actions=BreachAction, row=Handling)
 
 OPEN_STATUSES: Final = frozenset({BreachStatus.TO_ROUTE, BreachStatus.WITH_MANAGER, BreachStatus.WITH_HR})
 

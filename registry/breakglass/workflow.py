@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import ClassVar, Final
 
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
+from registry.lifecycle.table import Lifecycle, Status, Transition, lifecycle_file
 
 
 class AccessStatus(Status):
@@ -37,41 +37,11 @@ class AccessMove(Transition[AccessStatus, AccessAction]):
     permission: Permission | None = Permission.BREAK_GLASS_REVIEW
 
 
-CLOSE: Final = AccessMove(
-    action=AccessAction.CLOSE,
-    sources=frozenset({AccessStatus.OPEN}),
-    target=AccessStatus.CLOSED,
-    label="Close the emergency access now",
-    done="closed",
-    permission=None,  # only the person who opened it
-    note=Need.OPTIONAL,
-    note_label="Anything the communications team should know (optional)",
-)
-REVIEW: Final = AccessMove(
-    action=AccessAction.REVIEW,
-    sources=frozenset({AccessStatus.OPEN, AccessStatus.CLOSED}),
-    target=AccessStatus.REVIEWED,
-    label="Record the post-incident review",
-    done="reviewed",
-    step="Post-incident review recorded",
-    four_eyes=True,
-    note=Need.REQUIRED,
-    note_label="Review notes",
-    note_missing=(
-        "Write the review notes: what happened, whether the access was needed, and what was changed afterwards"
-    ),
-)
+LIFECYCLE: Final = Lifecycle.load(lifecycle_file(__file__), statuses=AccessStatus, actions=AccessAction, row=AccessMove)
 
-LIFECYCLE: Final[Lifecycle[AccessStatus, AccessAction, AccessMove]] = Lifecycle(
-    statuses={
-        AccessStatus.OPEN: State("Open", "open", "red"),
-        AccessStatus.CLOSED: State("Awaiting review", "closed and awaiting review", "orange"),
-        AccessStatus.REVIEWED: State("Reviewed", "reviewed", "grey"),
-    },
-    transitions=(CLOSE, REVIEW),
-    other_steps={"open": "Opened"},
-    choose_action="Choose what happens next: close the access or record its review.",
-)
+#: The two actions, by name (the pages offer each on its own).
+CLOSE: Final = LIFECYCLE.parse(AccessAction.CLOSE)
+REVIEW: Final = LIFECYCLE.parse(AccessAction.REVIEW)
 
 #: What the work queue and the review read: an access whose window has ended and is not yet reviewed.
 UNREVIEWED: Final = frozenset({AccessStatus.OPEN, AccessStatus.CLOSED})

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import ClassVar, Final
 
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
+from registry.lifecycle.table import Lifecycle, Status, Transition, lifecycle_file
 
 
 class ChannelStatus(Status):
@@ -49,117 +49,14 @@ class ChannelMove(Transition[ChannelStatus, ChannelAction]):
     permission: Permission | None = Permission.CHANNEL_OPERATE
 
 
-LIFECYCLE: Final[Lifecycle[ChannelStatus, ChannelAction, ChannelMove]] = Lifecycle(
-    statuses={
-        #: label, phrase ("CH-0001 is …"), NHS tag colour.
-        ChannelStatus.REQUESTED: State("Requested", "waiting for a decision", "blue"),
-        ChannelStatus.INFO_REQUESTED: State(
-            "More information needed", "waiting for more information from the requester", "yellow"
-        ),
-        ChannelStatus.APPROVED: State("Approved", "approved but not yet live", "aqua-green"),
-        ChannelStatus.ACTIVE: State("Active", "active", "green"),
-        ChannelStatus.SUSPENDED: State("Suspended", "suspended", "orange"),
-        ChannelStatus.RETIRED: State("Retired", "retired", "grey"),
-        ChannelStatus.REJECTED: State("Rejected", "rejected", "red"),
-        ChannelStatus.WITHDRAWN: State("Withdrawn", "withdrawn", "grey"),
-    },
-    transitions=(
-        ChannelMove(
-            action=ChannelAction.APPROVE,
-            sources=frozenset({ChannelStatus.REQUESTED}),
-            target=ChannelStatus.APPROVED,
-            permission=Permission.CHANNEL_DECIDE,
-            label="Approve the request",
-            done="approved",
-            note_label="Notes for the requester (optional)",
-            four_eyes=True,
-        ),
-        ChannelMove(
-            action=ChannelAction.REJECT,
-            sources=frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED}),
-            target=ChannelStatus.REJECTED,
-            permission=Permission.CHANNEL_DECIDE,
-            label="Reject the request",
-            done="rejected",
-            note=Need.REQUIRED,
-            note_label="Why is it rejected?",
-            four_eyes=True,
-            warning=True,
-        ),
-        ChannelMove(
-            action=ChannelAction.REQUEST_INFO,
-            sources=frozenset({ChannelStatus.REQUESTED}),
-            target=ChannelStatus.INFO_REQUESTED,
-            permission=Permission.CHANNEL_DECIDE,
-            label="Ask for more information",
-            done="sent back for more information",
-            note=Need.REQUIRED,
-            note_label="What do you need to know?",
-            four_eyes=True,
-        ),
-        ChannelMove(
-            action=ChannelAction.RESUBMIT,
-            sources=frozenset({ChannelStatus.INFO_REQUESTED}),
-            target=ChannelStatus.REQUESTED,
-            permission=None,
-            label="Resubmit the request",
-            done="resubmitted",
-            note_label="What has changed? (optional)",
-        ),
-        ChannelMove(
-            action=ChannelAction.ACTIVATE,
-            sources=frozenset({ChannelStatus.APPROVED}),
-            target=ChannelStatus.ACTIVE,
-            label="Mark as active (the account is live)",
-            done="activated",
-            note_label="Notes (optional)",
-        ),
-        ChannelMove(
-            action=ChannelAction.SUSPEND,
-            sources=frozenset({ChannelStatus.ACTIVE}),
-            target=ChannelStatus.SUSPENDED,
-            label="Suspend the channel",
-            done="suspended",
-            note=Need.REQUIRED,
-            note_label="Why is it suspended?",
-            warning=True,
-        ),
-        ChannelMove(
-            action=ChannelAction.REINSTATE,
-            sources=frozenset({ChannelStatus.SUSPENDED}),
-            target=ChannelStatus.ACTIVE,
-            label="Reinstate the channel",
-            done="reinstated",
-            note_label="Notes (optional)",
-        ),
-        ChannelMove(
-            action=ChannelAction.RETIRE,
-            sources=frozenset({ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED}),
-            target=ChannelStatus.RETIRED,
-            label="Retire the channel",
-            done="retired",
-            note=Need.REQUIRED,
-            note_label="Why is it retired?",
-            warning=True,
-        ),
-        ChannelMove(
-            action=ChannelAction.WITHDRAW,
-            sources=frozenset({ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}),
-            target=ChannelStatus.WITHDRAWN,
-            permission=None,
-            label="Withdraw your request",
-            done="withdrawn",
-            note_label="Why are you withdrawing it? (optional)",
-            warning=True,
-        ),
-    ),
-    other_steps={
-        "request": "Requested",
-        "adopt": "Adopted from monitoring",
-        "import": "Imported from the inventory",
-        "update": "Details changed",
-    },
-    choose_action="Choose an action: one of " + ", ".join(a.value for a in ChannelAction) + ".",
+#: What an action the table does not know is told: the actions the API takes, by name.
+CHOOSE_ACTION: Final = "Choose an action: one of " + ", ".join(a.value for a in ChannelAction) + "."
+LIFECYCLE: Final = Lifecycle.load(
+    lifecycle_file(__file__),
+    statuses=ChannelStatus,
+    actions=ChannelAction,
+    row=ChannelMove,
+    choose_action=CHOOSE_ACTION,
 )
 
 #: States in which a channel holds its handle: no two of these may share one.

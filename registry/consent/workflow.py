@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import ClassVar, Final
 
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
+from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition, lifecycle_file
 
 
 class ConsentStatus(Status):
@@ -78,81 +78,8 @@ class ConsentTransition(Transition[ConsentStatus, ConsentAction]):
         return self.note is Need.REQUIRED
 
 
-LIFECYCLE: Final[Lifecycle[ConsentStatus, ConsentAction, ConsentTransition]] = Lifecycle(
-    statuses={
-        #: label, phrase ("LCR-0001 is …"), NHS tag colour.
-        ConsentStatus.SUBMITTED: State("Awaiting decision", "waiting for a decision", "blue"),
-        ConsentStatus.CHANGES_REQUESTED: State("Changes requested", "waiting for the requester's changes", "yellow"),
-        ConsentStatus.APPROVED: State("Approved", "approved", "green"),
-        ConsentStatus.APPROVED_WITH_CONDITIONS: State(
-            "Approved with conditions", "approved with conditions", "aqua-green"
-        ),
-        ConsentStatus.REJECTED: State("Rejected", "rejected", "red"),
-        ConsentStatus.WITHDRAWN: State("Withdrawn", "withdrawn", "grey"),
-    },
-    transitions=(
-        ConsentTransition(
-            action=ConsentAction.APPROVE,
-            sources=frozenset({ConsentStatus.SUBMITTED}),
-            target=ConsentStatus.APPROVED,
-            label="Approve",
-            done="approved",
-            note_prompt="Message to the requester (optional)",
-        ),
-        ConsentTransition(
-            action=ConsentAction.APPROVE_WITH_CONDITIONS,
-            sources=frozenset({ConsentStatus.SUBMITTED}),
-            target=ConsentStatus.APPROVED_WITH_CONDITIONS,
-            label="Approve with conditions",
-            done="approved with conditions",
-            note_prompt="Message to the requester (optional)",
-            conditions_required=True,
-        ),
-        ConsentTransition(
-            action=ConsentAction.REQUEST_CHANGES,
-            sources=frozenset({ConsentStatus.SUBMITTED}),
-            target=ConsentStatus.CHANGES_REQUESTED,
-            label="Ask for changes",
-            done="sent back for changes",
-            step="Changes requested",
-            note_prompt="What needs to change?",
-            note=Need.REQUIRED,
-            note_missing="Say what needs to change, so the requester can put it right",
-        ),
-        ConsentTransition(
-            action=ConsentAction.REJECT,
-            sources=frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED}),
-            target=ConsentStatus.REJECTED,
-            label="Reject",
-            done="rejected",
-            note_prompt="Why is it rejected?",
-            note=Need.REQUIRED,
-            note_missing="Give the reason for rejecting the request",
-        ),
-        ConsentTransition(
-            action=ConsentAction.RESUBMIT,
-            sources=frozenset({ConsentStatus.CHANGES_REQUESTED}),
-            target=ConsentStatus.SUBMITTED,
-            permission=None,
-            four_eyes=False,
-            label="Resubmit",
-            done="resubmitted",
-            step="Changed and resubmitted",
-            note_prompt="What have you changed? (optional)",
-        ),
-        ConsentTransition(
-            action=ConsentAction.WITHDRAW,
-            sources=frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED}),
-            target=ConsentStatus.WITHDRAWN,
-            permission=None,
-            four_eyes=False,
-            label="Withdraw your request",
-            done="withdrawn",
-            note_prompt="Why are you withdrawing it? (optional)",
-        ),
-    ),
-    other_steps={"submit": "Requested"},
-    choose_action="Choose a decision: approve, approve with conditions, ask for changes or reject.",
+LIFECYCLE: Final = Lifecycle.load(
+    lifecycle_file(__file__), statuses=ConsentStatus, actions=ConsentAction, row=ConsentTransition
 )
 
 #: The status shown (and filtered on) for an approval whose expiry date has passed.

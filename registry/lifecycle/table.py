@@ -3,14 +3,23 @@
 Each kind of request declares one :class:`Lifecycle`. Everything that shows a status, offers
 an action or labels a step of the history reads it from there, so the words exist once; the
 engine (:mod:`registry.lifecycle.engine`) is the only code that moves a request along it.
+
+A kind's words and rows are data: ``registry/<kind>/lifecycle.toml``, read by :meth:`Lifecycle.load`
+against the kind's enums and row class (which stay code), so a reviewer reads the lifecycle in plain
+English and a table that does not fit the code fails at import, naming the file, the row and the key.
 """
 
 from __future__ import annotations
 
+import difflib
+import tomllib
+import types
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from dataclasses import MISSING, dataclass, field, fields
+from enum import Enum, StrEnum
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
@@ -167,3 +176,188 @@ class Lifecycle(Generic[S, A, T]):
     def statuses_where(self, keep: Iterable[S]) -> list[str]:
         """Status values, for ``IN`` clauses."""
         return [status.value for status in keep]
+
+    @classmethod
+    def load(
+        cls,
+        source: Traversable,
+        *,
+        statuses: type[S],
+        actions: type[A],
+        row: type[T],
+        choose_action: str | None = None,
+    ) -> Lifecycle[S, A, T]:
+        """The lifecycle a kind's ``lifecycle.toml`` declares, its rows made by ``row`` (the kind's
+        :class:`Transition` class, whose defaults fill what a row leaves out).
+
+        ``choose_action``: for a kind that computes it (from its actions) rather than saying it in the file.
+        Raises :class:`TableError`, naming the file, the row and the key, for anything the code cannot take.
+        """
+        loaded: Lifecycle[S, A, T] = _TableReader(str(source), statuses, actions, row).lifecycle(source, choose_action)
+        return loaded
+
+
+def lifecycle_file(module_file: str) -> Path:
+    """A kind's ``lifecycle.toml``, beside its workflow module (``lifecycle_file(__file__)``)."""
+    return Path(module_file).with_name("lifecycle.toml")
+
+
+class TableError(ValueError):
+    """A lifecycle file that does not fit its kind's code: the message names the file, the row and the key."""
+
+
+#: How a file says that only the requester may take an action (``permission = "requester"``).
+REQUESTER: str = "requester"
+#: A row's keys in a file that are not its field's name: a row reads "from … to …".
+_KEYS = {"sources": "from", "target": "to"}
+_FILE_KEYS = ("states", "transitions", "other_steps", "choose_action")
+_STATE_KEYS = ("label", "phrase", "colour")
+#: What a message calls a value of these enums (others are called by their class's name).
+_WHAT: dict[type[Enum], str] = {Permission: "permission", AuditAction: "audit action", Need: "need"}
+
+
+class _TableReader:
+    """Reads one lifecycle file against a kind's status and action enums and row class."""
+
+    def __init__(self, where: str, statuses: type[Status], actions: type[StrEnum], row: type[Any]) -> None:
+        self.where = where
+        self.statuses = statuses
+        self.actions = actions
+        self.row = row
+        hints = get_type_hints(row)
+        self.fields = {_KEYS.get(f.name, f.name): f for f in fields(row) if f.init}
+        self.hints = {key: hints[f.name] for key, f in self.fields.items()}
+        self.hints.update({"action": actions, "from": list[statuses], "to": statuses})  # type: ignore[valid-type]
+
+    def fail(self, place: str, message: str) -> TableError:
+        return TableError(f"{self.where}: {place}: {message}")
+
+    def lifecycle(self, source: Traversable, choose_action: str | None) -> Any:
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise TableError(f"{self.where}: {error}") from None
+        self.known("the file", data, _FILE_KEYS)
+        other_steps = self.table("[other_steps]", data.get("other_steps", {}))
+        for step, label in other_steps.items():
+            self.string(f"[other_steps] {step}", label)
+        words: dict[str, Any] = {}
+        if "choose_action" in data:
+            if choose_action is not None:
+                raise self.fail("choose_action", "the code computes it: say it in one place only")
+            words["choose_action"] = self.string("choose_action", data["choose_action"])
+        elif choose_action is not None:
+            words["choose_action"] = choose_action
+        return Lifecycle(
+            statuses=self.states(self.table("[states]", data.get("states", {}))),
+            transitions=self.transitions(data.get("transitions", [])),
+            other_steps=dict(other_steps),
+            **words,
+        )
+
+    def known(self, place: str, data: Mapping[str, Any], keys: Iterable[str]) -> None:
+        allowed = list(keys)
+        for key in data:
+            if key not in allowed:
+                raise self.fail(place, f"unknown key {key!r}{_close(key, allowed)} (it takes {', '.join(allowed)})")
+
+    def table(self, place: str, value: object) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(place, f"must be a table, not {_shown(value)}")
+        return value
+
+    def string(self, place: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise self.fail(place, f"must be a string, not {_shown(value)}")
+        return value
+
+    def states(self, data: Mapping[str, Any]) -> dict[Status, State]:
+        enum = self.statuses
+        for value, words in data.items():
+            place = f"[states.{value}]"
+            if value not in enum._value2member_map_:
+                raise self.fail(place, f"{enum.__name__} has no state {value!r}{_one_of(enum)}")
+            self.known(place, self.table(place, words), _STATE_KEYS)
+            for key in _STATE_KEYS:
+                if key not in words:
+                    raise self.fail(place, f"missing key {key!r}")
+                self.string(f"{place} {key}", words[key])
+        missing = [status.value for status in enum if status.value not in data]
+        if missing:
+            raise self.fail("[states]", f"no words for {enum.__name__} {', '.join(missing)}: add [states.{missing[0]}]")
+        return {status: State(**data[status.value]) for status in enum}
+
+    def transitions(self, rows: object) -> tuple[Any, ...]:
+        if not isinstance(rows, list):
+            raise self.fail("transitions", f"must be [[transitions]] rows, not {_shown(rows)}")
+        made: dict[str, int] = {}
+        result = []
+        for number, data in enumerate(rows, start=1):
+            action = data.get("action") if isinstance(data, dict) else None
+            place = f"[[transitions]] row {number}" + (f" (action = {action!r})" if isinstance(action, str) else "")
+            if isinstance(action, str) and action in made:
+                raise self.fail(place, f"action {action!r} is declared twice (first in row {made[action]})")
+            result.append(self.transition(place, self.table(place, data)))
+            made[str(action)] = number
+        return tuple(result)
+
+    def transition(self, place: str, data: Mapping[str, Any]) -> Any:
+        self.known(place, data, self.fields)
+        for key, spec in self.fields.items():
+            if key not in data and spec.default is MISSING and spec.default_factory is MISSING:
+                raise self.fail(place, f"missing key {key!r}")
+        values = {self.fields[key].name: self.value(f"{place} {key}", self.hints[key], data[key]) for key in data}
+        try:
+            return self.row(**values)
+        except (TypeError, ValueError) as error:
+            raise self.fail(place, str(error)) from None
+
+    def value(self, place: str, hint: Any, value: object) -> object:
+        """``value`` as the row's field takes it: a string, true or false, a member of an enum, or a list of states."""
+        optional = get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint)
+        if optional:
+            hint = next(arg for arg in get_args(hint) if arg is not type(None))
+        if get_origin(hint) is list:
+            if not isinstance(value, list) or not value:
+                raise self.fail(place, f"must be a list of states, not {_shown(value)}")
+            return frozenset(self.value(place, get_args(hint)[0], item) for item in value)
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise self.fail(place, f"must be true or false, not {_shown(value)}")
+            return value
+        text = self.string(place, value)
+        if hint is str:
+            return text
+        if optional and hint is Permission and text == REQUESTER:
+            return None
+        if isinstance(hint, type) and issubclass(hint, Enum):
+            return self.member(place, hint, text)
+        raise TypeError(f"{self.row.__name__}: a lifecycle file cannot give a {hint!r}")  # the row class's fault
+
+    def member(self, place: str, enum: type[Enum], value: str) -> Enum:
+        try:
+            return enum(value)
+        except ValueError:
+            extra = f' or "{REQUESTER}"' if enum is Permission else ""
+            what = {self.statuses: "state", self.actions: "action", **_WHAT}.get(enum, enum.__name__)
+            raise self.fail(
+                place, f"unknown {what} {value!r}{_close(value, _values(enum))}{_one_of(enum, extra)}"
+            ) from None
+
+
+def _values(enum: type[Enum]) -> list[str]:
+    return [str(member.value) for member in enum]
+
+
+def _one_of(enum: type[Enum], extra: str = "") -> str:
+    values = _values(enum)
+    return f" (one of {', '.join(values)}{extra})" if len(values) <= 12 else ""
+
+
+def _close(word: str, choices: Iterable[str]) -> str:
+    found = difflib.get_close_matches(word, list(choices), n=1)
+    return f": did you mean {found[0]!r}?" if found else ""
+
+
+def _shown(value: object) -> str:
+    return f"{type(value).__name__} {value!r}"

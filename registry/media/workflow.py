@@ -22,7 +22,7 @@ from typing import Final
 
 from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition
+from registry.lifecycle.table import Lifecycle, Need, Status, Transition, lifecycle_file
 
 __all__ = ["Need"]
 
@@ -60,65 +60,8 @@ class Triage(Transition[MediaContactStatus, TriageAction]):
     four_eyes: bool = True
 
 
-LIFECYCLE: Final[Lifecycle[MediaContactStatus, TriageAction, Triage]] = Lifecycle(
-    statuses={
-        #: label, phrase ("MC-0001 is …"), NHS tag colour.
-        MediaContactStatus.REPORTED: State("Awaiting triage", "waiting for the communications team", "blue"),
-        MediaContactStatus.ACKNOWLEDGED: State("Acknowledged", "acknowledged by the communications team", "yellow"),
-        MediaContactStatus.ADVICE_GIVEN: State("Advice given", "advised on", "green"),
-        MediaContactStatus.COMMS_RESPONDING: State(
-            "Communications team responding", "being answered by the communications team", "purple"
-        ),
-        MediaContactStatus.CLOSED: State("Closed", "closed", "grey"),
-    },
-    transitions=(
-        Triage(
-            action=TriageAction.ACKNOWLEDGE,
-            sources=frozenset({MediaContactStatus.REPORTED}),
-            target=MediaContactStatus.ACKNOWLEDGED,
-            label="Acknowledge: we have it and are looking at it",
-            done="acknowledged",
-            advice=Need.NONE,
-            tells_reporter="The communications team has your media approach {ref}",
-        ),
-        Triage(
-            action=TriageAction.ADVISE,
-            sources=frozenset(
-                {MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.ADVICE_GIVEN}
-            ),
-            target=MediaContactStatus.ADVICE_GIVEN,
-            label="Give advice to the member of staff",
-            done="advised on",
-            step="Advice given",
-            advice=Need.REQUIRED,
-            tells_reporter="Advice on your media approach {ref}",
-        ),
-        Triage(
-            action=TriageAction.RESPOND,
-            sources=frozenset(
-                {MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.ADVICE_GIVEN}
-            ),
-            target=MediaContactStatus.COMMS_RESPONDING,
-            label="The communications team will respond to the media",
-            done="taken on by the communications team",
-            step="Communications team responding",
-            advice=Need.OPTIONAL,
-            tells_reporter="The communications team will respond to the media about {ref}",
-        ),
-        Triage(
-            action=TriageAction.CLOSE,
-            sources=frozenset(set(MediaContactStatus) - {MediaContactStatus.CLOSED}),
-            target=MediaContactStatus.CLOSED,
-            label="Close, with the outcome",
-            done="closed",
-            advice=Need.NONE,
-            note=Need.REQUIRED,
-            note_missing="Record the outcome in the note, for example what was said to the journalist",
-            tells_reporter="Your media approach {ref} is closed",
-        ),
-    ),
-    other_steps={"report": "Logged", NOTE: "Note added"},
-    choose_action="Choose what happens next: acknowledge, give advice, respond, close or add a note.",
+LIFECYCLE: Final = Lifecycle.load(
+    lifecycle_file(__file__), statuses=MediaContactStatus, actions=TriageAction, row=Triage
 )
 
 OPEN_STATUSES: Final = frozenset(set(MediaContactStatus) - {MediaContactStatus.CLOSED})
