@@ -17,9 +17,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -27,6 +29,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Request,
+    Route,
     expect,
     sync_playwright,
 )
@@ -255,4 +258,40 @@ def fits_after_resize(page: Page, what: str, width: int = 320) -> None:
     with suppress(PlaywrightTimeout):
         page.wait_for_function(f"() => document.documentElement.scrollWidth <= {width}", timeout=5_000)
     scrolled = page.evaluate("() => document.documentElement.scrollWidth")
-    assert scrolled <= width, f"{what} scrolls sideways at {width} px ({scrolled} px wide)"
+    if scrolled > width:
+        wide = page.evaluate(WIDEST_ELEMENTS, width)
+        raise AssertionError(f"{what} scrolls sideways at {width} px ({scrolled} px wide): " + "; ".join(wide))
+
+
+#: The innermost elements that reach past the right edge (what makes a page scroll sideways), for the message.
+WIDEST_ELEMENTS = """(width) => [...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > width + 1 && e.getClientRects().length)
+  .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > width + 1))
+  .slice(0, 5)
+  .map((e) => `<${e.tagName.toLowerCase()} class="${e.className}"> ${Math.round(e.getBoundingClientRect().right)} px`
+    + ` "${(e.textContent || "").trim().slice(0, 40)}"`)"""
+
+
+#: The site's address for a browser whose requests the test client answers (:func:`answered_by`); nothing listens there.
+SITE = "http://registry.test"
+
+
+def answered_by(client: FlaskClient) -> Callable[[Route], None]:
+    """A Playwright route handler that answers the browser's requests to :data:`SITE` with ``client`` (and its
+    session): the pages are the app's own in the test's transaction, with no server. Other addresses are refused."""
+
+    def answer(route: Route) -> None:
+        request = route.request
+        address = urlsplit(request.url)
+        if address.netloc != urlsplit(SITE).netloc:
+            route.abort()
+            return
+        response = client.open(
+            address.path + (f"?{address.query}" if address.query else ""),
+            method=request.method,
+            data=request.post_data_buffer,
+            headers={"Content-Type": request.headers.get("content-type", "")},
+        )
+        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
+
+    return answer
