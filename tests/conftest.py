@@ -457,3 +457,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     url = _postgres_url()
     return f"database: {'PostgreSQL at ' + make_url(url).render_as_string() if url else 'SQLite (temporary file)'}"
+
+
+#: Set by `make test` on the SQLite leg when the PostgreSQL leg runs beside it (Makefile).
+BESIDE_POSTGRES = os.environ.get("REGISTRY_TEST_BESIDE_POSTGRES") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Checks marked ``one_leg`` (what a browser sees of a page does not depend on the database) run once:
+    on the PostgreSQL leg when `make test` runs both, and here otherwise."""
+    if _postgres_url() is not None or not BESIDE_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="database-independent check: it runs on the PostgreSQL leg beside this one")
+    for item in items:
+        if item.get_closest_marker("one_leg") is not None:
+            item.add_marker(skip)
