@@ -657,6 +657,12 @@ FORMS = [
         ["name", "reason"],
     ),
     ("staff", "/channels/new", {"platform": "x", "handle": "not a handle!"}, ["handle", "display_name"]),
+    (
+        "staff",
+        "/channels/new",
+        {},
+        ["platform", "handle", "display_name", "department", "purpose", "audience", "posting_plan", "sponsor"],
+    ),
     ("comms", "/monitoring/new", {}, ["url", "evidence"]),
     ("staff", "/screen", {"text": ""}, ["text"]),
     (
@@ -705,6 +711,8 @@ def test_forms_show_an_error_summary_linking_to_each_field(app: Flask, browser_a
         targets = summary_targets(body)
         assert [f for f in fields if not any(t == f or t.startswith(f"{f}-") for t in targets)] == [], case
         assert [t for t in targets if f'id="{t}"' not in body] == [], case
+        # The summary lists problems in the order of the fields on the page (its first link, the first field).
+        assert targets == sorted(targets, key=lambda t: body.index(f'id="{t}"')), case
         assert body.count('class="nhsuk-error-message"') >= len(targets), case
         assert body.count("nhsuk-form-group--error") >= len(targets), case
 
@@ -732,3 +740,28 @@ def test_the_credentials_page_gives_each_element_its_own_id(
         assert duplicate_ids(body) == []
         assert [t for t in re.findall(r'(?:for|href)="#?([^"/]+)"', body) if f'id="{t}"' not in body] == []
     assert summary_targets(refused.get_data(as_text=True)) == ["value", "store-reason"]
+
+
+def test_the_channel_request_form_says_what_to_write(app: Flask, browser_as: Callable[..., Browser]) -> None:
+    """Each message for an empty answer is an instruction in plain English, never a field's name
+    ("Enter out of hours"), and the summary lists them in the order the page asks."""
+    response = browser_as("staff").post("/channels/new", {})
+    assert response.status_code == 422
+    summary = SUMMARY.search(response.get_data(as_text=True))
+    assert summary is not None
+    links = re.findall(r'<a href="#[^"]+"\s*>([^<]+)</a>', summary.group(0))
+    messages = [" ".join(html.unescape(link).split()) for link in links]
+    assert messages == [
+        "Choose the platform",
+        "Enter the account's handle or web address",
+        "Enter the name the account will show",
+        "Enter the service or department that will own the account",
+        "Describe what the account is for",
+        "Describe who the account is for",
+        "Enter who will write the account's posts",
+        "Enter who will read and answer comments and messages",
+        "Enter who will look after the account out of hours",
+        "Enter the senior sponsor's name and job title",
+        "Enter the name and NHS email address of each administrator",
+        "Confirm that you have read the social media policy",
+    ]
