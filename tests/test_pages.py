@@ -733,9 +733,16 @@ def test_the_credentials_page_gives_each_element_its_own_id(
     fresh = comms.get(path)
     refused = comms.post(path, {"kind": "password", "value": "", "reason": ""})
     generated = comms.post(f"{path}/generate", {"length": "30", "lower": "y", "digits": "y"})
-    assert [fresh.status_code, refused.status_code, generated.status_code] == [200, 422, 200]
+    unexplained = comms.post(f"{path}/totp_seed/reveal", {"totp_seed-reason": ""})
+    assert [fresh.status_code, refused.status_code, generated.status_code, unexplained.status_code] == [
+        200,
+        422,
+        200,
+        422,
+    ]
     assert "Show the current sign-in code" in fresh.get_data(as_text=True)
-    for response in (fresh, refused, generated):
+    assert summary_targets(unexplained.get_data(as_text=True)) == ["totp_seed-reason"]
+    for response in (fresh, refused, generated, unexplained):
         body = response.get_data(as_text=True)
         assert duplicate_ids(body) == []
         assert [t for t in re.findall(r'(?:for|href)="#?([^"/]+)"', body) if f'id="{t}"' not in body] == []
