@@ -580,9 +580,9 @@ INVALID_FIELDS = [
     ("policy_acknowledged", "yes", "policy_acknowledged must be true or false."),
     ("policy_acknowledged", 1, "policy_acknowledged must be true or false."),
     ("policy_acknowledged", False, "Confirm that you have read the social media policy"),
-    ("display_name", "x" * 201, "Display name must be 200 characters or fewer"),
-    ("purpose", "x" * 10_000, "Purpose must be 5000 characters or fewer"),
-    ("proposed_administrators", "x" * 2001, "Proposed administrators must be 2000 characters or fewer"),
+    ("display_name", "x" * 201, "The account name must be 200 characters or fewer"),
+    ("purpose", "x" * 10_000, "What the account is for must be 5000 characters or fewer"),
+    ("proposed_administrators", "x" * 2001, "The list of administrators must be 2000 characters or fewer"),
     (
         "display_name",
         "Trust\ud800",

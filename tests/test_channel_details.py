@@ -61,7 +61,7 @@ def test_every_wrong_field_is_named_and_nothing_changes(
         )
     assert refused.value.errors == {
         "display_name": "Enter the name the account will show",
-        "department": "Department must be 200 characters or fewer",
+        "department": "The service or department must be 200 characters or fewer",
         "next_review_on": "Only the communications team sets the review date.",
     }
     db.session().rollback()

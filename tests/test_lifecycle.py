@@ -893,7 +893,7 @@ WRONG_ANSWERS = [
     ({"platform": "myspace"}, "platform", "Choose a platform from the list"),
     ({"handle": "https://facebook.com/TrustCardiology"}, "handle", None),
     ({"handle": "@"}, "handle", None),
-    ({"display_name": "x" * 201}, "display_name", "Display name must be 200 characters or fewer"),
+    ({"display_name": "x" * 201}, "display_name", "The account name must be 200 characters or fewer"),
     ({"purpose": "   "}, "purpose", "Describe what the account is for"),
     ({"policy_acknowledged": ""}, "policy_acknowledged", "Confirm that you have read the social media policy"),
 ]

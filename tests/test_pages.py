@@ -173,6 +173,28 @@ TITLE = re.compile(r"<title>\s*([^<]+?)\s*</title>")
 SUMMARY = re.compile(r'class="nhsuk-error-summary".*?</ul>', re.DOTALL)
 
 
+HEADING = re.compile(r"<h([1-6])[\s>]")
+LOGO_LINK = re.compile(r'<a class="nhsuk-header__service-logo"[^>]*aria-label="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
+
+
+def skipped_heading_levels(body: str) -> list[str]:
+    """Each place where a heading goes more than one level deeper than the one before (h1 then h3)."""
+    levels = [int(level) for level in HEADING.findall(body)]
+    return [f"h{before} → h{after}" for before, after in zip(levels, levels[1:], strict=False) if after > before + 1]
+
+
+def logo_link_named_by_its_text(body: str) -> bool:
+    """WCAG 2.5.3 Label in Name: the accessible name of the header's logo link contains the words it shows
+    (the trust's name and the service's), in the order shown, so a voice-control user can say what they see."""
+    link = LOGO_LINK.search(body)
+    if link is None:
+        return False
+    shown = re.sub(r"<title>.*?</title>|<[^>]+>", " ", link.group(2), flags=re.DOTALL)
+    name = " ".join(html.unescape(link.group(1)).split())
+    visible = " ".join(html.unescape(shown).split())
+    return "Example NHS Foundation Trust" in visible and "Social Channel Registry" in visible and visible in name
+
+
 def may_open(role: str, endpoint: str, app: Flask) -> bool:
     policy = policy_of(app.view_functions[endpoint])
     if policy is PUBLIC:
@@ -437,6 +459,10 @@ def test_every_page_renders_for_each_role_that_may_see_it(
             wrong[path] = f"title {title.group(1) if title else None!r}"
         elif 'class="nhsuk-header' not in body or 'class="nhsuk-footer' not in body or '<html lang="en"' not in body:
             wrong[path] = "not an NHS page"
+        elif skipped := skipped_heading_levels(body):
+            wrong[path] = f"heading levels skipped: {skipped}"
+        elif not logo_link_named_by_its_text(body):
+            wrong[path] = "the header's logo link leaves its visible text out of its accessible name"
     assert wrong == {}
     assert opened >= 4
 
@@ -631,6 +657,12 @@ FORMS = [
         ["name", "reason"],
     ),
     ("staff", "/channels/new", {"platform": "x", "handle": "not a handle!"}, ["handle", "display_name"]),
+    (
+        "staff",
+        "/channels/new",
+        {},
+        ["platform", "handle", "display_name", "department", "purpose", "audience", "posting_plan", "sponsor"],
+    ),
     ("comms", "/monitoring/new", {}, ["url", "evidence"]),
     ("staff", "/screen", {"text": ""}, ["text"]),
     (
@@ -679,5 +711,64 @@ def test_forms_show_an_error_summary_linking_to_each_field(app: Flask, browser_a
         targets = summary_targets(body)
         assert [f for f in fields if not any(t == f or t.startswith(f"{f}-") for t in targets)] == [], case
         assert [t for t in targets if f'id="{t}"' not in body] == [], case
+        # The summary lists problems in the order of the fields on the page (its first link, the first field).
+        assert targets == sorted(targets, key=lambda t: body.index(f'id="{t}"')), case
         assert body.count('class="nhsuk-error-message"') >= len(targets), case
         assert body.count("nhsuk-form-group--error") >= len(targets), case
+
+
+def duplicate_ids(body: str) -> list[str]:
+    ids = re.findall(r'\sid="([^"]+)"', body)
+    return sorted({name for name in ids if ids.count(name) > 1})
+
+
+def test_the_credentials_page_gives_each_element_its_own_id(
+    app: Flask, browser_as: Callable[..., Browser], objects: dict[str, Any]
+) -> None:
+    """The page of a channel holding an authenticator secret has several forms asking for a reason (reveal,
+    sign-in code, store): each field has its own id, so each label, hint and error link finds its field
+    (WCAG 4.1.1, 1.3.1), whether the page is fresh or a form on it came back with a problem."""
+    comms = browser_as("comms")
+    path = f"/channels/{objects['channel']}/credentials"
+    fresh = comms.get(path)
+    refused = comms.post(path, {"kind": "password", "value": "", "reason": ""})
+    generated = comms.post(f"{path}/generate", {"length": "30", "lower": "y", "digits": "y"})
+    unexplained = comms.post(f"{path}/totp_seed/reveal", {"totp_seed-reason": ""})
+    assert [fresh.status_code, refused.status_code, generated.status_code, unexplained.status_code] == [
+        200,
+        422,
+        200,
+        422,
+    ]
+    assert "Show the current sign-in code" in fresh.get_data(as_text=True)
+    assert summary_targets(unexplained.get_data(as_text=True)) == ["totp_seed-reason"]
+    for response in (fresh, refused, generated, unexplained):
+        body = response.get_data(as_text=True)
+        assert duplicate_ids(body) == []
+        assert [t for t in re.findall(r'(?:for|href)="#?([^"/]+)"', body) if f'id="{t}"' not in body] == []
+    assert summary_targets(refused.get_data(as_text=True)) == ["value", "store-reason"]
+
+
+def test_the_channel_request_form_says_what_to_write(app: Flask, browser_as: Callable[..., Browser]) -> None:
+    """Each message for an empty answer is an instruction in plain English, never a field's name
+    ("Enter out of hours"), and the summary lists them in the order the page asks."""
+    response = browser_as("staff").post("/channels/new", {})
+    assert response.status_code == 422
+    summary = SUMMARY.search(response.get_data(as_text=True))
+    assert summary is not None
+    links = re.findall(r'<a href="#[^"]+"\s*>([^<]+)</a>', summary.group(0))
+    messages = [" ".join(html.unescape(link).split()) for link in links]
+    assert messages == [
+        "Choose the platform",
+        "Enter the account's handle or web address",
+        "Enter the name the account will show",
+        "Enter the service or department that will own the account",
+        "Describe what the account is for",
+        "Describe who the account is for",
+        "Enter who will write the account's posts",
+        "Enter who will read and answer comments and messages",
+        "Enter who will look after the account out of hours",
+        "Enter the senior sponsor's name and job title",
+        "Enter the name and NHS email address of each administrator",
+        "Confirm that you have read the social media policy",
+    ]

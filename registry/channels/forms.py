@@ -18,6 +18,14 @@ PLATFORM_CHOICES = [SelectChoice("", "Choose a platform")] + [
     SelectChoice(p.value, info.label) for p, info in PLATFORMS.items()
 ]
 
+# WTForms puts a form's fields in the order they were made, whatever class holds them. The request form
+# asks for the platform and handle first, so they are made before the details it shares with the edit
+# form: its error summary then lists problems in the order of the fields on the page (WCAG 1.3.2, 3.3.1).
+_PLATFORM = SelectField("Platform", choices=PLATFORM_CHOICES, validate_choice=False)
+_HANDLE = StringField(
+    "Proposed handle or web address", description="For example @ExampleNHS, or the full web address of the profile."
+)
+
 
 class ChannelDetailsForm(FlaskForm):
     display_name = StringField(
@@ -49,10 +57,8 @@ class ChannelDetailsForm(FlaskForm):
 
 
 class ChannelRequestForm(ChannelDetailsForm):
-    platform = SelectField("Platform", choices=PLATFORM_CHOICES, validate_choice=False)
-    handle = StringField(
-        "Proposed handle or web address", description="For example @ExampleNHS, or the full web address of the profile."
-    )
+    platform = _PLATFORM
+    handle = _HANDLE
     policy_acknowledged = BooleanField(
         "I have read the Trust's social media policy and understand that the communications team will hold the "
         "passwords and administer the account."

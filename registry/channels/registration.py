@@ -46,7 +46,34 @@ REQUIRED_MESSAGES = {
     "department": "Enter the service or department that will own the account",
     "purpose": "Describe what the account is for",
     "audience": "Describe who the account is for",
+    # Asked for by the request form (not by the API): each says what to write, not the field's name.
+    "posting_plan": "Enter who will write the account's posts",
+    "moderation_plan": "Enter who will read and answer comments and messages",
+    "out_of_hours": "Enter who will look after the account out of hours",
+    "sponsor": "Enter the senior sponsor's name and job title",
+    "proposed_administrators": "Enter the name and NHS email address of each administrator",
 }
+#: How a message names each answer, in the words of its question ("Out of hours must be…" said nothing).
+ANSWER_NAMES = {
+    "display_name": "The account name",
+    "department": "The service or department",
+    "sponsor": "The senior sponsor's name and job title",
+    "purpose": "What the account is for",
+    "audience": "Who the account is for",
+    "posting_plan": "Who will post",
+    "moderation_plan": "Who will moderate",
+    "out_of_hours": "What happens out of hours",
+    "proposed_administrators": "The list of administrators",
+}
+
+
+def too_long(name: str) -> str:
+    """The message for an answer longer than its limit."""
+    return f"{ANSWER_NAMES[name]} must be {LIMITS[name]} characters or fewer"
+
+
+#: Always required; the request form asks for the others too (``ChannelRequest.required_extra``).
+REQUIRED = frozenset(("platform", "handle", "display_name", "department", "purpose", "audience"))
 
 
 @dataclass
@@ -120,10 +147,10 @@ def validate_request(
             errors["handle"] = str(exc)
     for name, limit in LIMITS.items():
         value = cleaned[name]
-        if not value and (name in REQUIRED_MESSAGES or name in data.required_extra):
-            errors[name] = REQUIRED_MESSAGES.get(name, f"Enter {name.replace('_', ' ')}")
+        if not value and (name in REQUIRED or name in data.required_extra):
+            errors[name] = REQUIRED_MESSAGES[name]
         elif len(value) > limit:
-            errors[name] = f"{name.replace('_', ' ').capitalize()} must be {limit} characters or fewer"
+            errors[name] = too_long(name)
     if data.policy_acknowledged is not True:
         errors["policy_acknowledged"] = "Confirm that you have read the social media policy"
     if platform is not None and handle and "handle" not in errors and not PLATFORMS[platform].profile_url(handle):

@@ -25,6 +25,7 @@ from registry.channels.platforms import Platform
 from registry.channels.registration import (
     LIMITS,
     REASON_MAX,
+    REQUIRED,
     REQUIRED_MESSAGES,
     REVIEW_INTERVAL,
     TOLD_TO_REQUESTER,
@@ -32,6 +33,7 @@ from registry.channels.registration import (
     adopt,
     request_channel,
     set_lookalike_keys,
+    too_long,
     validate_request,
 )
 from registry.channels.workflow import (
@@ -50,6 +52,7 @@ from registry.text import clean
 __all__ = [
     "LIMITS",
     "REASON_MAX",
+    "REQUIRED",
     "REQUIRED_MESSAGES",
     "REVIEW_INTERVAL",
     "TOLD_TO_REQUESTER",
@@ -123,10 +126,10 @@ def update_details(
         if name not in changes:
             continue
         value = clean(changes[name])
-        if not value and name in REQUIRED_MESSAGES:
+        if not value and name in REQUIRED:
             errors[name] = REQUIRED_MESSAGES[name]
         elif len(value) > LIMITS[name]:
-            errors[name] = f"{name.replace('_', ' ').capitalize()} must be {LIMITS[name]} characters or fewer"
+            errors[name] = too_long(name)
         cleaned[name] = value
     if next_review_on is not None and not actor.can(Permission.CHANNEL_EDIT):
         errors["next_review_on"] = "Only the communications team sets the review date."

@@ -31,6 +31,7 @@ class StoreForm(FlaskForm):
     reason = TextAreaField(
         "Why are you storing or changing it?",
         description="For example: taking custody of an existing account, or rotating after a leaver.",
+        id="store-reason",  # the credentials page holds other forms with a reason: ids must differ
     )
 
 
@@ -49,7 +50,9 @@ class RevealForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     reason = StringField(
-        "Why do you need a code?", description="For example: signing in to post the vaccination update."
+        "Why do you need a code?",
+        description="For example: signing in to post the vaccination update.",
+        id="code-reason",  # the credentials page holds other forms with a reason: ids must differ
     )
 
 

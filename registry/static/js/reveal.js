@@ -1,5 +1,9 @@
 // A revealed secret: masked until Show is pressed, with Show/Hide and Copy controls, and
 // gone for good after 60 seconds. Copying is reported to the server for the audit trail.
+// Before it goes (data-warn-seconds before, 20 by default) the status region says so and offers
+// "Keep showing for another 60 seconds" (WCAG 2.2.1 Timing Adjustable), as often as wanted up to
+// data-max-seconds (600 by default) after the page opened; all without asking the server again.
+const SECOND = 1000
 for (const box of document.querySelectorAll('[data-reveal]')) {
   const value = box.querySelector('.app-secret__value')
   const masked = box.querySelector('.app-secret__masked')
@@ -7,6 +11,7 @@ for (const box of document.querySelectorAll('[data-reveal]')) {
   const status = box.querySelector('.app-secret__status')
   const toggle = box.querySelector('[data-action="toggle"]')
   const copy = box.querySelector('[data-action="copy"]')
+  const keep = box.querySelector('[data-action="keep"]')
   controls.hidden = false
   // Masked until asked for: someone may be looking over your shoulder.
   value.hidden = true
@@ -39,10 +44,46 @@ for (const box of document.querySelectorAll('[data-reveal]')) {
     })
   })
 
-  window.setTimeout(() => {
+  const seconds = Number(box.dataset.seconds)
+  const warning = Number(box.dataset.warnSeconds || 20)
+  const opened = Date.now()
+  const latest = opened + Number(box.dataset.maxSeconds || 600) * SECOND
+  let deadline = Date.now() + seconds * SECOND
+  let timer
+
+  const hide = () => {
     value.remove()
     masked.hidden = true
     controls.remove()
-    status.textContent = 'Hidden after 60 seconds. Reveal it again if you still need it.'
-  }, Number(box.dataset.seconds) * 1000)
+    const after = Math.round((Date.now() - opened) / SECOND)
+    status.textContent = `Hidden after ${after} seconds. Reveal it again if you still need it.`
+  }
+
+  const warn = () => {
+    const canKeep = deadline < latest
+    keep.hidden = !canKeep
+    const left = Math.round((deadline - Date.now()) / SECOND)
+    status.textContent = canKeep
+      ? `It will be hidden in ${left} seconds. To keep it on screen, press “Keep showing for another ${seconds} seconds”.`
+      : `It will be hidden in ${left} seconds. It has been on screen for as long as it can be: reveal it again if you still need it.`
+    timer = window.setTimeout(hide, deadline - Date.now())
+  }
+
+  const schedule = () => {
+    window.clearTimeout(timer)
+    timer = window.setTimeout(warn, Math.max(0, deadline - Date.now() - warning * SECOND))
+  }
+
+  keep.addEventListener('click', () => {
+    deadline = Math.min(Date.now() + seconds * SECOND, latest)
+    const left = Math.round((deadline - Date.now()) / SECOND)
+    status.textContent = `It will stay on screen for another ${left} seconds.`
+    if (deadline >= latest) {
+      toggle.focus() // the button goes: focus must not fall to the page
+      keep.hidden = true
+    }
+    schedule()
+  })
+
+  schedule()
 }
