@@ -50,8 +50,8 @@ from registry.errors import NotFound
 from registry.uploads import services as uploads
 from registry.web.exports import csv_response
 from registry.web.forms import ask_to_choose_again
-from registry.web.pagination import paged
 from registry.web.refusals import attempt
+from registry.web.request_pages import list_page, send_new, step_taken
 
 bp = Blueprint("consent", __name__, url_prefix="/consents")
 NO_PDF = "PDF consent letters are not available on this server. Open the letter and print it instead."
@@ -87,11 +87,10 @@ def _filters() -> services.ConsentFilters:
 @requires(Permission.CONSENT_REQUEST)
 def register() -> ResponseReturnValue:
     """Every consent request for comms and auditors; one's own for everyone else."""
-    filters = _filters()
-    return render_template(
+    return list_page(
         "consent/register.html",
-        page=paged(services.search(filters, _user()), 25),
-        filters=filters,
+        services.ConsentFilters,
+        services.search,
         statuses=SHOWN_STATUSES,
         labels=STATUS_LABELS,
         assets=list(Asset),
@@ -119,18 +118,16 @@ def export() -> ResponseReturnValue:
 @requires(Permission.CONSENT_REQUEST)
 def new() -> ResponseReturnValue:
     form = ConsentRequestForm()
-    if form.is_submitted():
-        form.validate()
-        done = attempt(lambda: services.request_consent(_answers(form), form.artwork.data or [], _user()), form)
-        if done.result is not None:
-            reference = done.result.request_reference
-            flash(
-                f"Your request {reference} has been sent to the communications team. "
-                "You will be told when they decide.",
-                "success",
-            )
-            return redirect(url_for("consent.detail", reference=reference))
-        ask_to_choose_again(form, form.artwork, "artwork file", "artwork {n} files")
+    sent = send_new(
+        form,
+        lambda: services.request_consent(_answers(form), form.artwork.data or [], _user()),
+        endpoint="consent.detail",
+        sent="Your request {reference} has been sent to the communications team. You will be told when they decide.",
+        files=(form.artwork, "artwork file", "artwork {n} files"),
+        kind=KIND,
+    )
+    if sent is not None:
+        return sent
     return render_template(
         "consent/new.html", form=form, checklist=services.active_checklist()
     ), 422 if form.errors else 200
@@ -216,8 +213,7 @@ def decide(reference: str) -> ResponseReturnValue:
         return _detail_page(
             services.get_consent(reference), decision=form if done.invalid else None, status=done.status
         )
-    flash(f"{consent.request_reference} has been {TRANSITIONS[ConsentAction(chosen)].done}.", "success")
-    return redirect(url_for("consent.detail", reference=consent.request_reference))
+    return step_taken(KIND, consent, chosen, endpoint="consent.detail")
 
 
 @bp.route("/<reference>/withdraw", methods=["POST"])

@@ -22,6 +22,7 @@ from registry.auth.permissions import Permission, requires
 from registry.errors import Invalid
 from registry.posts import limits, services
 from registry.posts.forms import AcceptFindingsForm, ActionForm, PostForm, parse_time
+from registry.posts.kind import KIND
 from registry.posts.models import PromotionalPost
 from registry.posts.workflow import (
     EDITABLE_STATUSES,
@@ -31,8 +32,8 @@ from registry.posts.workflow import (
 )
 from registry.uploads import services as uploads
 from registry.web.forms import apply_errors
-from registry.web.pagination import paged
 from registry.web.refusals import attempt
+from registry.web.request_pages import action_forms, list_page, step_taken
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
@@ -125,14 +126,12 @@ def _by_hand(name: str) -> bool:
 @bp.route("")
 @requires(Permission.POST_REQUEST)
 def index() -> ResponseReturnValue:
-    user = _user()
-    filters = services.PostFilters.parse(request.args, strict=False)
-    return render_template(
+    return list_page(
         "posts/index.html",
-        page=paged(services.search(filters, user), 25),
-        filters=filters,
+        services.PostFilters,
+        services.search,
         statuses=list(PostStatus),
-        everyone=user.can(Permission.POST_READ_ALL),
+        everyone=_user().can(Permission.POST_READ_ALL),
     )
 
 
@@ -182,9 +181,7 @@ def _detail_page(
 ) -> ResponseReturnValue:
     user = _user()
     actions = services.available_actions(user, post)
-    forms = forms or {}
-    for action in actions:
-        forms.setdefault(action.value, ActionForm(prefix=action.value, formdata=None))
+    forms = action_forms([action.value for action in actions], ActionForm, forms)
     screening_now = services.screening_now(post)  # computed: reading a post stores nothing
     can_accept = services.can_accept_findings(user, post, screening_now)
     if can_accept:
@@ -303,8 +300,7 @@ def _act(reference: str, action: str) -> ResponseReturnValue:
     if not done:
         forms = {action: form} if done.invalid else {}
         return _detail_page(services.get_post(reference), forms, status=done.status, url_errors=dict(done.aside))
-    flash(f"{post.reference} has been {TRANSITIONS[PostAction(action)].done}.", "success")
-    return redirect(url_for("posts.detail", reference=post.reference))
+    return step_taken(KIND, post, action, endpoint="posts.detail")
 
 
 @bp.route("/<reference>/findings", methods=["POST"])
