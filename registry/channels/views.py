@@ -20,7 +20,7 @@ from registry.web.current import signed_in
 from registry.web.exports import csv_response
 from registry.web.pagination import paged
 from registry.web.refusals import attempt
-from registry.web.request_pages import action_forms, list_page, step_taken
+from registry.web.request_pages import action_forms, changed, list_page, step_taken
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 
@@ -82,6 +82,7 @@ def inventory() -> ResponseReturnValue:
     if request.args.get("format") == "csv":
         return export()
     return list_page(
+        KIND,
         "channels/inventory.html",
         services.ChannelFilters,
         services.search,
@@ -174,13 +175,8 @@ def edit(reference: str) -> ResponseReturnValue:
                 services.transition(channel, ChannelAction.RESUBMIT.value, user, reason=form.note.data)
 
         if attempt(save, form):
-            flash(
-                f"{channel.reference} has been resubmitted to the communications team."
-                if resubmitting
-                else f"The details of {channel.reference} have been saved.",
-                "success",
-            )
-            return redirect(url_for("channels.detail", reference=channel.reference))
+            saved = "The details of {reference} have been saved."
+            return changed(KIND, channel, resubmitted=resubmitting, saved=saved, endpoint="channels.detail")
     return render_template(
         "channels/edit.html",
         form=form,

@@ -38,13 +38,13 @@ bp = Blueprint("media", __name__, url_prefix="/media-contacts")
 def index() -> ResponseReturnValue:
     """Every approach for comms and auditors; one's own for everyone else."""
     return list_page(
+        KIND,
         "media/index.html",
         services.MediaFilters,
         services.search,
         statuses=FILTER_VALUES,
         labels=FILTER_LABELS,
         platforms=PLATFORMS,
-        everyone=services.sees_everything(signed_in()),
     )
 
 

@@ -35,12 +35,24 @@ PER_PAGE = 25
 
 
 def list_page(
-    template: str, filters_type: type[F], search: Callable[[F, User], Select[Any]], **context: Any
+    kind: RequestKind[Any],
+    template: str,
+    filters_type: type[F],
+    search: Callable[[F, User], Select[Any]],
+    **context: Any,
 ) -> ResponseReturnValue:
-    """A page of the requests the signed-in person may see that match the filters in the query
-    string (a value the filter does not take is ignored: the list is not filtered by it)."""
+    """A page of the ``kind``'s requests the signed-in person may see that match the filters in
+    the query string (a value the filter does not take is ignored: the list is not filtered by
+    it); ``everyone`` tells the page whether they see every request of the kind or their own."""
+    user = signed_in()
     filters = filters_type.parse(request.args, strict=False)
-    return render_template(template, page=paged(search(filters, signed_in()), PER_PAGE), filters=filters, **context)
+    return render_template(
+        template,
+        page=paged(search(filters, user), PER_PAGE),
+        filters=filters,
+        everyone=kind.sees_everything(user),
+        **context,
+    )
 
 
 def send_new(
@@ -87,4 +99,14 @@ def step_taken(kind: RequestKind[R], request: R, action: str, *, endpoint: str) 
     approved."), and show its page (``endpoint``) again."""
     reference = kind.reference_of(request)
     flash(f"{reference} has been {kind.lifecycle.by_action[action].done}.", "success")
+    return redirect(url_for(endpoint, reference=reference))
+
+
+def changed(kind: RequestKind[R], request: R, *, resubmitted: bool, saved: str, endpoint: str) -> ResponseReturnValue:
+    """After a request's details were changed: say that it went back to the communications team
+    (``resubmitted``) or that the changes were saved (``saved``, with ``{reference}``), and show
+    its page (``endpoint``) again."""
+    reference = kind.reference_of(request)
+    message = f"{reference} has been resubmitted to the communications team." if resubmitted else saved
+    flash(message.format(reference=reference), "success")
     return redirect(url_for(endpoint, reference=reference))
