@@ -34,9 +34,10 @@ from registry.breaches.workflow import (
 from registry.uploads import services as uploads
 from registry.web import security
 from registry.web.current import signed_in
-from registry.web.forms import apply_errors, ask_to_choose_again
+from registry.web.forms import apply_errors
 from registry.web.pagination import Page, page_args, paged
 from registry.web.refusals import Attempt, attempt
+from registry.web.request_pages import send_new
 
 bp = Blueprint("breaches", __name__, url_prefix="/breaches")
 
@@ -102,17 +103,17 @@ def _answers(form: ReportForm) -> services.BreachAnswers:
 @requires(Permission.BREACH_REPORT)
 def new() -> ResponseReturnValue:
     form = ReportForm()
-    if form.is_submitted():
-        form.validate()
-        done = attempt(lambda: services.report_breach(_answers(form), form.evidence.data or [], signed_in()), form)
-        if done.result is not None:
-            flash(
-                f"Your report {done.result.reference} has been sent. Thank you for raising it. "
-                "You can see here whether it is still being looked into.",
-                "success",
-            )
-            return redirect(url_for("breaches.detail", reference=done.result.reference))
-        ask_to_choose_again(form, form.evidence, "evidence file", "evidence {n} files")
+    sent = send_new(
+        form,
+        lambda: services.report_breach(_answers(form), form.evidence.data or [], signed_in()),
+        endpoint="breaches.detail",
+        sent="Your report {reference} has been sent. Thank you for raising it. "
+        "You can see here whether it is still being looked into.",
+        files=(form.evidence, "evidence file", "evidence {n} files"),
+        kind=KIND,
+    )
+    if sent is not None:
+        return sent
     return render_template(
         "breaches/new.html",
         form=form,

@@ -108,10 +108,6 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
         return reference_for(self.id)
 
     @property
-    def status_label(self) -> str:
-        return self.status_enum.label
-
-    @property
     def health_state(self) -> HealthState:
         return HealthState(self.health)
 

@@ -11,6 +11,7 @@ from registry.account_health.states import HealthState
 from registry.auth.permissions import Permission, requires
 from registry.channels import services
 from registry.channels.forms import ChannelEditForm, ChannelRequestForm, TransitionForm
+from registry.channels.kind import KIND
 from registry.channels.models import Channel
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import TRANSITIONS, ChannelAction, ChannelStatus
@@ -19,6 +20,7 @@ from registry.web.current import signed_in
 from registry.web.exports import csv_response
 from registry.web.pagination import paged
 from registry.web.refusals import attempt
+from registry.web.request_pages import action_forms, changed, list_page, step_taken
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 
@@ -79,11 +81,11 @@ def _filters() -> services.ChannelFilters:
 def inventory() -> ResponseReturnValue:
     if request.args.get("format") == "csv":
         return export()
-    filters = _filters()
-    return render_template(
+    return list_page(
+        KIND,
         "channels/inventory.html",
-        page=paged(services.search(filters, signed_in()), 25),
-        filters=filters,
+        services.ChannelFilters,
+        services.search,
         platforms=PLATFORMS,
         statuses=list(ChannelStatus),
         health_states=list(HealthState),
@@ -103,9 +105,7 @@ def _detail_page(
 ) -> ResponseReturnValue:
     user = signed_in()
     actions = services.available_actions(user, channel)
-    forms = forms or {}
-    for action in actions:
-        forms.setdefault(action.value, TransitionForm(prefix=action.value, formdata=None))
+    forms = action_forms([action.value for action in actions], TransitionForm, forms)
     editable = user.can(Permission.CHANNEL_EDIT) and channel.status_enum not in {
         ChannelStatus.REJECTED,
         ChannelStatus.WITHDRAWN,
@@ -149,8 +149,7 @@ def act(reference: str, action: str) -> ResponseReturnValue:
     )
     if not done:
         return _detail_page(services.get_channel(reference), {action: form} if done.invalid else {}, status=done.status)
-    flash(f"{channel.reference} has been {TRANSITIONS[ChannelAction(action)].done}.", "success")
-    return redirect(url_for("channels.detail", reference=channel.reference))
+    return step_taken(KIND, channel, action, endpoint="channels.detail")
 
 
 @bp.route("/<reference>/edit", methods=["GET", "POST"])
@@ -176,13 +175,8 @@ def edit(reference: str) -> ResponseReturnValue:
                 services.transition(channel, ChannelAction.RESUBMIT.value, user, reason=form.note.data)
 
         if attempt(save, form):
-            flash(
-                f"{channel.reference} has been resubmitted to the communications team."
-                if resubmitting
-                else f"The details of {channel.reference} have been saved.",
-                "success",
-            )
-            return redirect(url_for("channels.detail", reference=channel.reference))
+            saved = "The details of {reference} have been saved."
+            return changed(KIND, channel, resubmitted=resubmitting, saved=saved, endpoint="channels.detail")
     return render_template(
         "channels/edit.html",
         form=form,

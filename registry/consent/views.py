@@ -4,7 +4,7 @@ and its CSV, and the NHS identity checklist. The JSON API is in ``registry.conse
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -17,11 +17,9 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from registry import clock, db
-from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.clock import LONDON
 from registry.consent import letter as letters
@@ -48,17 +46,14 @@ from registry.consent.workflow import (
 )
 from registry.errors import NotFound
 from registry.uploads import services as uploads
+from registry.web.current import signed_in
 from registry.web.exports import csv_response
 from registry.web.forms import ask_to_choose_again
-from registry.web.pagination import paged
 from registry.web.refusals import attempt
+from registry.web.request_pages import list_page, send_new, step_taken
 
 bp = Blueprint("consent", __name__, url_prefix="/consents")
 NO_PDF = "PDF consent letters are not available on this server. Open the letter and print it instead."
-
-
-def _user() -> User:
-    return cast(User, current_user._get_current_object())
 
 
 def _answers(form: ConsentDetailsForm) -> services.ConsentRequest:
@@ -87,16 +82,15 @@ def _filters() -> services.ConsentFilters:
 @requires(Permission.CONSENT_REQUEST)
 def register() -> ResponseReturnValue:
     """Every consent request for comms and auditors; one's own for everyone else."""
-    filters = _filters()
-    return render_template(
+    return list_page(
+        KIND,
         "consent/register.html",
-        page=paged(services.search(filters, _user()), 25),
-        filters=filters,
+        services.ConsentFilters,
+        services.search,
         statuses=SHOWN_STATUSES,
         labels=STATUS_LABELS,
         assets=list(Asset),
         media=list(Medium),
-        everyone=_user().can(Permission.CONSENT_READ_ALL),
         today=clock.today(),
     )
 
@@ -106,9 +100,9 @@ def register() -> ResponseReturnValue:
 def export() -> ResponseReturnValue:
     filters = _filters()
     today = clock.today()
-    consents = db.session().execute(services.search(filters, _user(), today=today)).scalars().all()
+    consents = db.session().execute(services.search(filters, signed_in(), today=today)).scalars().all()
     rows = [services.export_row(c, today) for c in consents]
-    services.record_export(_user(), filters, len(rows))
+    services.record_export(signed_in(), filters, len(rows))
     return csv_response("logo-consents.csv", services.EXPORT_COLUMNS, rows)
 
 
@@ -119,18 +113,16 @@ def export() -> ResponseReturnValue:
 @requires(Permission.CONSENT_REQUEST)
 def new() -> ResponseReturnValue:
     form = ConsentRequestForm()
-    if form.is_submitted():
-        form.validate()
-        done = attempt(lambda: services.request_consent(_answers(form), form.artwork.data or [], _user()), form)
-        if done.result is not None:
-            reference = done.result.request_reference
-            flash(
-                f"Your request {reference} has been sent to the communications team. "
-                "You will be told when they decide.",
-                "success",
-            )
-            return redirect(url_for("consent.detail", reference=reference))
-        ask_to_choose_again(form, form.artwork, "artwork file", "artwork {n} files")
+    sent = send_new(
+        form,
+        lambda: services.request_consent(_answers(form), form.artwork.data or [], signed_in()),
+        endpoint="consent.detail",
+        sent="Your request {reference} has been sent to the communications team. You will be told when they decide.",
+        files=(form.artwork, "artwork file", "artwork {n} files"),
+        kind=KIND,
+    )
+    if sent is not None:
+        return sent
     return render_template(
         "consent/new.html", form=form, checklist=services.active_checklist()
     ), 422 if form.errors else 200
@@ -152,7 +144,7 @@ def _detail_page(
     withdrawal: WithdrawForm | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    user = _user()
+    user = signed_in()
     steps = services.history(consent)
     offered = [TRANSITIONS[a] for a in DECISIONS if services.can_take(user, consent, a)]
     decision = decision or (_decision_form() if offered else None)
@@ -186,13 +178,13 @@ def _detail_page(
 @bp.route("/<reference>")
 @requires(Permission.CONSENT_REQUEST)
 def detail(reference: str) -> ResponseReturnValue:
-    return _detail_page(services.visible_consent(reference, _user()))
+    return _detail_page(services.visible_consent(reference, signed_in()))
 
 
 @bp.route("/<reference>/decision", methods=["POST"])
 @requires(Permission.CONSENT_DECIDE)
 def decide(reference: str) -> ResponseReturnValue:
-    consent = services.visible_consent(reference, _user())
+    consent = services.visible_consent(reference, signed_in())
     form = _decision_form(request.form)
     form.validate()
     chosen = form.decision.data or ""
@@ -204,7 +196,7 @@ def decide(reference: str) -> ResponseReturnValue:
         lambda: services.decide(
             consent,
             chosen,
-            _user(),
+            signed_in(),
             note=form.note.data,
             conditions=form.conditions.data if chosen == ConsentAction.APPROVE_WITH_CONDITIONS.value else None,
             expires_on=form.expires_on.data if approving else None,
@@ -216,16 +208,15 @@ def decide(reference: str) -> ResponseReturnValue:
         return _detail_page(
             services.get_consent(reference), decision=form if done.invalid else None, status=done.status
         )
-    flash(f"{consent.request_reference} has been {TRANSITIONS[ConsentAction(chosen)].done}.", "success")
-    return redirect(url_for("consent.detail", reference=consent.request_reference))
+    return step_taken(KIND, consent, chosen, endpoint="consent.detail")
 
 
 @bp.route("/<reference>/withdraw", methods=["POST"])
 @requires(Permission.CONSENT_REQUEST)
 def withdraw(reference: str) -> ResponseReturnValue:
-    consent = services.visible_consent(reference, _user())
+    consent = services.visible_consent(reference, signed_in())
     form = WithdrawForm(prefix="withdraw")
-    done = attempt(lambda: services.withdraw(consent, _user(), note=form.note.data), form)
+    done = attempt(lambda: services.withdraw(consent, signed_in(), note=form.note.data), form)
     if not done:
         return _detail_page(
             services.get_consent(reference), withdrawal=form if done.invalid else None, status=done.status
@@ -238,7 +229,7 @@ def withdraw(reference: str) -> ResponseReturnValue:
 @requires(Permission.CONSENT_REQUEST)
 def edit(reference: str) -> ResponseReturnValue:
     """The requester changes the request as comms asked, then resubmits it."""
-    user = _user()
+    user = signed_in()
     consent = services.visible_consent(reference, user)
     if not services.can_take(user, consent, ConsentAction.RESUBMIT):
         # Says why: not theirs, or not waiting on their changes.
@@ -298,7 +289,7 @@ def edit(reference: str) -> ResponseReturnValue:
 @requires(Permission.CONSENT_REQUEST)
 def artwork(reference: str, upload_id: int) -> ResponseReturnValue:
     """An artwork file, only to those who may see the request, as a download."""
-    consent = services.visible_consent(reference, _user())
+    consent = services.visible_consent(reference, signed_in())
     return uploads.send(services.artwork_file(consent, upload_id))
 
 
@@ -306,7 +297,7 @@ def artwork(reference: str, upload_id: int) -> ResponseReturnValue:
 
 
 def _letter(reference: str) -> tuple[LogoConsent, letters.Letter]:
-    consent = services.visible_consent(reference, _user())
+    consent = services.visible_consent(reference, signed_in())
     if not consent.is_approved:
         raise NotFound(
             f"{consent.request_reference} is {consent.status_enum.phrase}: "
@@ -371,7 +362,7 @@ def checklist() -> ResponseReturnValue:
 @requires(Permission.CONSENT_CHECKLIST_MANAGE)
 def add_checklist_item() -> ResponseReturnValue:
     form = ChecklistItemForm()
-    done = attempt(lambda: services.add_checklist_item(form.text.data, _user()), form)
+    done = attempt(lambda: services.add_checklist_item(form.text.data, signed_in()), form)
     if done.result is None:
         return _checklist_page(add=form, status=done.status)
     flash(f'"{done.result.text}" has been added to the checklist.', "success")
@@ -383,7 +374,7 @@ def add_checklist_item() -> ResponseReturnValue:
 def reword_checklist_item(item_id: int) -> ResponseReturnValue:
     item = services.get_checklist_item(item_id)
     form = ChecklistItemForm(prefix=f"item-{item_id}")
-    done = attempt(lambda: services.reword_checklist_item(item, form.text.data, _user()), form)
+    done = attempt(lambda: services.reword_checklist_item(item, form.text.data, signed_in()), form)
     if not done:
         return _checklist_page(reword={item_id: form} if done.invalid else None, status=done.status)
     flash("The checklist item has been reworded." if done.result else "The wording was already the same.", "success")
@@ -394,7 +385,7 @@ def reword_checklist_item(item_id: int) -> ResponseReturnValue:
 @requires(Permission.CONSENT_CHECKLIST_MANAGE)
 def retire_checklist_item(item_id: int) -> ResponseReturnValue:
     item = services.get_checklist_item(item_id)
-    done = attempt(lambda: services.retire_checklist_item(item, _user()))
+    done = attempt(lambda: services.retire_checklist_item(item, signed_in()))
     if not done:
         return _checklist_page(status=done.status)
     flash(f'"{item.text}" has been retired from the checklist.', "success")

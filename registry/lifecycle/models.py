@@ -54,7 +54,7 @@ def waiting_indexes(table: str, requester: str, since: str = "status_changed_at"
 
 
 class RequestMixin(Generic[S]):
-    """A request's status as its enum, which gives its words and colour (``status_enum.label``)."""
+    """A request's status as its enum, which gives its words (``status_label``) and colour."""
 
     #: The request's status enum (the ``S`` it is declared with).
     status_type: ClassVar[type[Status]]
@@ -65,6 +65,11 @@ class RequestMixin(Generic[S]):
     @property
     def status_enum(self) -> S:
         return cast(S, self.status_type(self.status))
+
+    @property
+    def status_label(self) -> str:
+        """The status in words ("Waiting for a decision")."""
+        return self.status_enum.label
 
 
 class AttachmentMixin:

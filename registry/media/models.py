@@ -72,10 +72,6 @@ class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
         return REFERENCE.of(self.id)
 
     @property
-    def status_label(self) -> str:
-        return self.status_enum.label
-
-    @property
     def tag_colour(self) -> str:
         return self.status_enum.colour
 

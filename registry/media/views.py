@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from registry import clock
@@ -19,15 +19,13 @@ from registry.media.workflow import (
     FILTER_LABELS,
     FILTER_VALUES,
     NOTE,
-    TRANSITIONS,
-    TriageAction,
 )
 from registry.posts.forms import parse_time
 from registry.uploads import services as uploads
 from registry.web.current import signed_in
-from registry.web.forms import apply_errors, ask_to_choose_again
-from registry.web.pagination import paged
+from registry.web.forms import apply_errors
 from registry.web.refusals import attempt
+from registry.web.request_pages import list_page, send_new, step_taken
 
 bp = Blueprint("media", __name__, url_prefix="/media-contacts")
 
@@ -39,16 +37,14 @@ bp = Blueprint("media", __name__, url_prefix="/media-contacts")
 @requires(Permission.MEDIA_CONTACT_REPORT)
 def index() -> ResponseReturnValue:
     """Every approach for comms and auditors; one's own for everyone else."""
-    user = signed_in()
-    filters = services.MediaFilters.parse(request.args, strict=False)
-    return render_template(
+    return list_page(
+        KIND,
         "media/index.html",
-        page=paged(services.search(filters, user), 25),
-        filters=filters,
+        services.MediaFilters,
+        services.search,
         statuses=FILTER_VALUES,
         labels=FILTER_LABELS,
         platforms=PLATFORMS,
-        everyone=services.sees_everything(user),
     )
 
 
@@ -83,8 +79,8 @@ _ON_FORM = {"contacted_at": "contacted_on", "deadline_at": "deadline_on"}
 @requires(Permission.MEDIA_CONTACT_REPORT)
 def new() -> ResponseReturnValue:
     form = MediaContactForm()
-    if form.is_submitted():
-        form.validate()
+
+    def log() -> MediaContact:
         errors: dict[str, str] = {}
         contacted = _moment(form, "contacted_on", "contacted_time", errors, required=True, what="they contacted you")
         deadline = _moment(form, "deadline_on", "deadline_time", errors, required=False, what="of their deadline")
@@ -100,19 +96,20 @@ def new() -> ResponseReturnValue:
         )
         # The form's own reading of a date or time says more than "enter the date".
         apply_errors(form, {name: message for name, message in errors.items() if not form._fields[name].errors})
-        done = attempt(
-            lambda: services.log_approach(approach, form.screenshots.data or [], signed_in(), known_errors=errors),
-            form,
-            fields=_ON_FORM,
-        )
-        if done.result is not None:
-            flash(
-                f"{done.result.reference} has been sent to the communications team. Do not respond to the "
-                "journalist until they have advised you.",
-                "success",
-            )
-            return redirect(url_for("media.detail", reference=done.result.reference))
-        ask_to_choose_again(form, form.screenshots, "screenshot", "{n} screenshots")
+        return services.log_approach(approach, form.screenshots.data or [], signed_in(), known_errors=errors)
+
+    sent = send_new(
+        form,
+        log,
+        endpoint="media.detail",
+        sent="{reference} has been sent to the communications team. Do not respond to the "
+        "journalist until they have advised you.",
+        files=(form.screenshots, "screenshot", "{n} screenshots"),
+        kind=KIND,
+        fields=_ON_FORM,
+    )
+    if sent is not None:
+        return sent
     return render_template("media/new.html", form=form), 422 if form.errors or form.form_errors else 200
 
 
@@ -155,10 +152,9 @@ def triage(reference: str) -> ResponseReturnValue:
     )
     if not done:
         return _detail_page(services.get_contact(reference), triage=form if done.invalid else None, status=done.status)
-    if chosen == NOTE:
-        flash("Your note has been added.", "success")
-    else:
-        flash(f"{contact.reference} has been {TRANSITIONS[TriageAction(chosen)].done}.", "success")
+    if chosen != NOTE:
+        return step_taken(KIND, contact, chosen, endpoint="media.detail")
+    flash("Your note has been added.", "success")
     return redirect(url_for("media.detail", reference=contact.reference))
 
 

@@ -101,10 +101,6 @@ class PromotionalPost(RequestMixin[PostStatus], Base):
         return reference_for(self.year, self.id)
 
     @property
-    def status_label(self) -> str:
-        return self.status_enum.label
-
-    @property
     def channels(self) -> list[Channel]:
         return [target.channel for target in self.targets]
 

@@ -14,14 +14,13 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from registry import clock
-from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.errors import Invalid
 from registry.posts import limits, services
 from registry.posts.forms import AcceptFindingsForm, ActionForm, PostForm, parse_time
+from registry.posts.kind import KIND
 from registry.posts.models import PromotionalPost
 from registry.posts.workflow import (
     EDITABLE_STATUSES,
@@ -30,16 +29,12 @@ from registry.posts.workflow import (
     PostStatus,
 )
 from registry.uploads import services as uploads
+from registry.web.current import signed_in
 from registry.web.forms import apply_errors
-from registry.web.pagination import paged
 from registry.web.refusals import attempt
+from registry.web.request_pages import action_forms, changed, list_page, step_taken
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
-
-
-def _user() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 def _channel_choices(form: PostForm, post: PromotionalPost | None = None) -> list[Any]:
@@ -125,15 +120,7 @@ def _by_hand(name: str) -> bool:
 @bp.route("")
 @requires(Permission.POST_REQUEST)
 def index() -> ResponseReturnValue:
-    user = _user()
-    filters = services.PostFilters.parse(request.args, strict=False)
-    return render_template(
-        "posts/index.html",
-        page=paged(services.search(filters, user), 25),
-        filters=filters,
-        statuses=list(PostStatus),
-        everyone=user.can(Permission.POST_READ_ALL),
-    )
+    return list_page(KIND, "posts/index.html", services.PostFilters, services.search, statuses=list(PostStatus))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -149,7 +136,7 @@ def new() -> ResponseReturnValue:
         form.validate()
 
         def change() -> PromotionalPost:
-            proposed = services.propose(_proposal(form), _user(), _new_images(form, services.MAX_IMAGES))
+            proposed = services.propose(_proposal(form), signed_in(), _new_images(form, services.MAX_IMAGES))
             if form.errors:  # an impossible date the service never saw as one
                 raise Invalid({})
             return proposed
@@ -180,11 +167,9 @@ def _detail_page(
     status: int = 200,
     url_errors: dict[str, str] | None = None,
 ) -> ResponseReturnValue:
-    user = _user()
+    user = signed_in()
     actions = services.available_actions(user, post)
-    forms = forms or {}
-    for action in actions:
-        forms.setdefault(action.value, ActionForm(prefix=action.value, formdata=None))
+    forms = action_forms([action.value for action in actions], ActionForm, forms)
     screening_now = services.screening_now(post)  # computed: reading a post stores nothing
     can_accept = services.can_accept_findings(user, post, screening_now)
     if can_accept:
@@ -205,7 +190,7 @@ def _detail_page(
 
 
 def _viewable(reference: str) -> PromotionalPost:
-    return services.get_visible(reference, _user())
+    return services.get_visible(reference, signed_in())
 
 
 @bp.route("/<reference>")
@@ -290,7 +275,7 @@ def _act(reference: str, action: str) -> ResponseReturnValue:
         lambda: services.transition(
             post,
             action,
-            _user(),
+            signed_in(),
             reason=form.reason.data,
             scheduled_for=scheduled_for,
             urls=urls,
@@ -303,8 +288,7 @@ def _act(reference: str, action: str) -> ResponseReturnValue:
     if not done:
         forms = {action: form} if done.invalid else {}
         return _detail_page(services.get_post(reference), forms, status=done.status, url_errors=dict(done.aside))
-    flash(f"{post.reference} has been {TRANSITIONS[PostAction(action)].done}.", "success")
-    return redirect(url_for("posts.detail", reference=post.reference))
+    return step_taken(KIND, post, action, endpoint="posts.detail")
 
 
 @bp.route("/<reference>/findings", methods=["POST"])
@@ -313,7 +297,9 @@ def accept_findings(reference: str) -> ResponseReturnValue:
     post = _viewable(reference)
     form = AcceptFindingsForm(prefix="findings")
     form.validate()
-    done = attempt(lambda: services.accept_findings(post, _user(), form.acceptance.data, version=_version(form)), form)
+    done = attempt(
+        lambda: services.accept_findings(post, signed_in(), form.acceptance.data, version=_version(form)), form
+    )
     if not done:
         forms = {"findings": form} if done.invalid else {}
         return _detail_page(services.get_post(reference), forms, status=done.status)
@@ -325,7 +311,7 @@ def accept_findings(reference: str) -> ResponseReturnValue:
 @requires(Permission.POST_REQUEST)
 def edit(reference: str) -> ResponseReturnValue:
     post = _viewable(reference)
-    user = _user()
+    user = signed_in()
     services.check_editable(post, user)
     resubmitting = post.status_enum is PostStatus.CHANGES_REQUESTED
     form = PostForm(obj=None if request.method == "POST" else post)
@@ -354,13 +340,8 @@ def edit(reference: str) -> ResponseReturnValue:
         done = attempt(change, form, aside=_by_hand)
         errors, refused = dict(done.aside), done.status
         if done:
-            flash(
-                f"{post.reference} has been resubmitted to the communications team."
-                if resubmitting
-                else f"Your changes to {post.reference} have been saved.",
-                "success",
-            )
-            return redirect(url_for("posts.detail", reference=post.reference))
+            saved = "Your changes to {reference} have been saved."
+            return changed(KIND, post, resubmitted=resubmitting, saved=saved, endpoint="posts.detail")
         post = services.get_post(reference)
     asked = next((step for step in reversed(services.history(post)) if step.action == PostAction.REQUEST_CHANGES), None)
     return _form_page("posts/edit.html", form, offered, post=post, errors=errors, asked=asked, refused=refused)
