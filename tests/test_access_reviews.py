@@ -330,7 +330,7 @@ def test_a_review_finishes_only_when_every_grant_is_decided_and_is_then_read_onl
     with pytest.raises(Conflict) as early:
         roster.finish(review, reviewer)
     assert early.value.message == (
-        f"1 of 2 grants in {review.reference} still need a decision: certify or revoke each one before "
+        f"1 of 2 grants in {review.reference} still needs a decision: certify or revoke each one before "
         f"finishing the review."
     )
     roster.decide(item_for(review, two), "revoked", "Not needed.", reviewer)

@@ -350,7 +350,7 @@ def test_reminders_send_on_the_command_line_says_what_it_did(
     make_channel("requested")
     result = app.test_cli_runner().invoke(args=["reminders", "send"])
     assert result.exit_code == 0, result.output
-    assert "digest(s) to the communications team" in result.output
+    assert "1 digest to the communications team" in result.output
     assert "no SMTP server is set up, so they are kept in the outbox" in result.output
 
 

@@ -187,7 +187,7 @@ def seed(seeded: Seeded, requester: User, target: Channel, start: int, count: in
     session.add_all(row for row, _ in made)
     session.flush()
     for row, into in made:
-        reference = row.request_reference if isinstance(row, LogoConsent) else row.reference
+        reference = row.shown_reference if isinstance(row, LogoConsent) else row.reference
         into.append((row.created_at if isinstance(row, BreachReport) else row.status_changed_at, reference))
     session.commit()
 
@@ -326,7 +326,7 @@ def test_the_morning_digest_counts_the_queue_and_names_the_oldest_wait(
 
     line = reminders.digest_lines(clock.today())["requests"]
 
-    assert line == "30 request(s) wait for the communications team; the oldest has waited 13 days."
+    assert line == "30 requests wait for the communications team; the oldest has waited 13 days."
     assert workqueue.for_comms(per_page=1).page.total == 30
 
 

@@ -155,7 +155,12 @@ class LogoConsents(RequestKind[LogoConsent]):
     # --- finding one: by either reference ---------------------------------------------------------
 
     def reference_of(self, request: LogoConsent) -> str:
+        """The request reference: audit events stay filed under it after approval."""
         return request.request_reference
+
+    def link(self, request: LogoConsent) -> str:
+        """Its page under the name people see (the consent reference once approved)."""
+        return f"{self.pages}/{request.shown_reference}"
 
     def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         """By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``)."""
@@ -336,7 +341,7 @@ class LogoConsents(RequestKind[LogoConsent]):
             status_label = "Waiting for the communications team"
         return WorkItem(
             kind=self.label,
-            reference=request.request_reference,
+            reference=request.shown_reference,
             title=f"{request.title} ({request.asset_enum.phrase.removeprefix('the ')})",
             status_label=status_label,
             waiting_since=request.status_changed_at,
