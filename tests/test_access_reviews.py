@@ -515,7 +515,7 @@ def test_the_review_pages_explain_mistakes(
     assert "There is a problem" in text_of(no_note)
     assert text_of(no_note).count("Enter why this grant is being revoked.") == 2
     assert early_finish.status_code == 409
-    assert "1 of 1 grants in" in text_of(early_finish)
+    assert "1 of 1 grant in" in text_of(early_finish)
 
 
 def test_the_holder_sees_the_four_eyes_rule_instead_of_a_form(
