@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from registry import clock, db
+from registry.auth import notices
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.consent import services as consents
@@ -229,6 +230,19 @@ def test_pages_that_say_tell_the_communications_team_say_how(app: Flask, browser
     assert f"contact the communications team ({CONTACT})" in main(staff.get("/media-contacts/new"))
     statement = main(app.test_client().get("/accessibility"))
     assert f"communications team ({CONTACT})" in statement
+    refused = staff.get("/audit")
+    assert refused.status_code == 403
+    assert f"contact the communications team ({CONTACT})" in main(refused)
+
+
+@pytest.mark.parametrize("app_settings", [{"COMMS_CONTACT": CONTACT}])
+def test_a_notice_about_ones_own_account_says_how_to_reach_the_team(app: Flask, make_user: Callable[..., User]) -> None:
+    person = make_user("staff")
+    with app.test_request_context():
+        notices.tell(person, "Your password was changed", "Your password was changed.")
+        db.session().commit()
+    [notice] = db.session().execute(select(Notification).where(Notification.recipient_id == person.id)).scalars()
+    assert f"tell the communications team ({CONTACT}) and your IT service desk at once" in notice.body
 
 
 def test_without_a_contact_the_pages_name_the_team_alone(browser_as: Callable[..., Browser]) -> None:
