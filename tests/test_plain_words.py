@@ -134,6 +134,9 @@ def test_an_approved_consent_goes_by_its_consent_reference_everywhere(
     )
     assert consent_ref in told.subject and told.link == f"/consents/{consent_ref}" and request_ref not in told.subject
 
+    refused = owner.post(f"/consents/{request_ref}/withdraw")  # an old address still answers a form
+    assert refused.status_code == 409 and f"{consent_ref} is approved, so it cannot be withdrawn" in text(refused)
+
     # The API's contract is unchanged: both references, found by either.
     comms = browser_as("comms")
     api = comms.client.get(f"/api/v1/consents/{request_ref}").get_json()

@@ -158,9 +158,9 @@ class LogoConsents(RequestKind[LogoConsent]):
         """The request reference: audit events stay filed under it after approval."""
         return request.request_reference
 
-    def link(self, request: LogoConsent) -> str:
-        """Its page under the name people see (the consent reference once approved)."""
-        return f"{self.pages}/{request.shown_reference}"
+    def name_of(self, request: LogoConsent) -> str:
+        """The consent reference once approved, the request reference before."""
+        return request.shown_reference
 
     def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         """By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``)."""
