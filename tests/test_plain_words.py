@@ -228,7 +228,7 @@ def test_the_public_verify_page_has_no_developer_line(app: Flask) -> None:
 @pytest.mark.parametrize("app_settings", [{"COMMS_CONTACT": CONTACT}])
 def test_pages_that_say_tell_the_communications_team_say_how(app: Flask, browser_as: Callable[..., Browser]) -> None:
     staff = browser_as("staff")
-    assert f"contact the communications team ({CONTACT})" in main(staff.get("/"))
+    assert f"ask the communications team here, or contact them: {CONTACT}." in main(staff.get("/"))
     assert f"contact the communications team ({CONTACT})" in main(staff.get("/media-contacts"))
     assert f"contact the communications team ({CONTACT})" in main(staff.get("/media-contacts/new"))
     statement = main(app.test_client().get("/accessibility"))
@@ -249,7 +249,11 @@ def test_a_notice_about_ones_own_account_says_how_to_reach_the_team(app: Flask, 
 
 
 def test_without_a_contact_the_pages_name_the_team_alone(browser_as: Callable[..., Browser]) -> None:
-    assert "contact the communications team." in main(browser_as("staff").get("/"))
+    staff = browser_as("staff")
+    assert "(policy 6.7): ask the communications team here." in main(staff.get("/"))
+    assert "if it cannot wait, contact the communications team. They will advise you." in main(
+        staff.get("/media-contacts")
+    )
 
 
 def test_the_board_report_keeps_integrity_details_at_the_end_and_names_its_figures_truly(
