@@ -313,7 +313,7 @@ def test_a_persons_requests_put_what_waits_for_them_first_page_by_page(
     assert f"Showing 51 to 100 of {len(expected)} open requests." in main_text(second)
     home = main_text(staff.get("/"))
     assert "30 of your requests are waiting for you" in home
-    assert f"See all {len(expected)} of your open requests" in home
+    assert f"See all {len(expected)} of your requests" in home
     assert REFERENCE.findall(home.split("Your requests and cases", 1)[1])[:10] == expected[:10]
     # Nobody else's requests.
     assert references(people["comms"].get("/requests")) == []
