@@ -150,8 +150,9 @@ class Settings:
     breached_passwords_file: Path | None = None
     ratelimit_storage_uri: str = "memory://"
     trust_name: str = "Example NHS Foundation Trust"
-    #: How the public reaches the communications team (an e-mail address, a phone number…), shown where
-    #: the verification page asks people to report an imitation; None: "the Trust's communications team".
+    #: How anyone reaches the communications team (an e-mail address, a phone number…), shown wherever a
+    #: page tells people to contact them (reporting an imitation, the accessibility statement…); None:
+    #: "the communications team" without an address (in development: ``DEMO_COMMS_CONTACT``).
     comms_contact: str | None = None
     #: The Trust's own website, for the public directory's JSON-LD snippet (``url``); None leaves it out.
     trust_website: str | None = None
@@ -205,6 +206,10 @@ class Settings:
             "MAX_CONTENT_LENGTH": self.max_upload_bytes + FORM_ALLOWANCE_BYTES,
             "JSON_SORT_KEYS": False,
         }
+
+
+#: ``REGISTRY_COMMS_CONTACT`` when unset in development (the demo): an address of the example Trust.
+DEMO_COMMS_CONTACT = "communications@example.nhs.uk"
 
 
 def _text(value: Any) -> str | None:
@@ -512,7 +517,8 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         audit_checkpoint_file=Path(checkpoint_file) if checkpoint_file else instance_path / "audit-checkpoints.jsonl",
         ratelimit_storage_uri=ratelimit,
         trust_name=_text(values.get("TRUST_NAME")) or "Example NHS Foundation Trust",
-        comms_contact=_text(values.get("COMMS_CONTACT")),
+        comms_contact=_text(values.get("COMMS_CONTACT"))
+        or (DEMO_COMMS_CONTACT if env is Environment.DEVELOPMENT else None),
         trust_website=_website(values),
         session_idle_minutes=number("SESSION_IDLE_MINUTES", 30),
         session_absolute_hours=number("SESSION_ABSOLUTE_HOURS", 12),

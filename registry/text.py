@@ -24,9 +24,14 @@ def clean(text: str | None) -> str:
     return (text or "").replace("\x00", "").strip()
 
 
-def plural(n: int, word: str) -> str:
-    """``1 finding``, ``2 findings``."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 finding``, ``2 findings``; ``many`` for a plural not made with an s (``1 person``, ``2 people``)."""
+    return f"{n} {noun(n, word, many)}"
+
+
+def noun(n: int, word: str, many: str | None = None) -> str:
+    """The word alone for ``n`` of it (``role``, ``roles``), where the number is shown apart from it."""
+    return word if n == 1 else many or f"{word}s"
 
 
 def masked(text: str) -> str:

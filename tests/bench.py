@@ -884,7 +884,7 @@ LIST_PAGES: list[tuple[Role, str, str]] = [
     (Role.COMMS, "Audit log", "/audit"),
     (Role.COMMS, "Messages", "/messages"),
     (Role.COMMS, "Channels by platform chart", "/charts/channels-by-platform.svg"),
-    (Role.STAFF, "My requests", "/requests"),
+    (Role.STAFF, "Your requests", "/requests"),
     (Role.STAFF, "My channels", "/channels/mine"),
     (Role.STAFF, "Promotional posts (own)", "/posts"),
     (Role.STAFF, "Logo consents (own)", "/consents"),

@@ -330,7 +330,7 @@ def test_a_review_finishes_only_when_every_grant_is_decided_and_is_then_read_onl
     with pytest.raises(Conflict) as early:
         roster.finish(review, reviewer)
     assert early.value.message == (
-        f"1 of 2 grants in {review.reference} still need a decision: certify or revoke each one before "
+        f"1 of 2 grants in {review.reference} still needs a decision: certify or revoke each one before "
         f"finishing the review."
     )
     roster.decide(item_for(review, two), "revoked", "Not needed.", reviewer)
@@ -515,7 +515,7 @@ def test_the_review_pages_explain_mistakes(
     assert "There is a problem" in text_of(no_note)
     assert text_of(no_note).count("Enter why this grant is being revoked.") == 2
     assert early_finish.status_code == 409
-    assert "1 of 1 grants in" in text_of(early_finish)
+    assert "1 of 1 grant in" in text_of(early_finish)
 
 
 def test_the_holder_sees_the_four_eyes_rule_instead_of_a_form(

@@ -315,9 +315,9 @@ def test_due_checks_join_the_morning_digest_and_the_work_queue(
     db.session().commit()
 
     lines = reminders.digest_lines(clock.today())
-    assert lines["health_checks"].startswith("2 official channel(s) are due an account security check")
+    assert lines["health_checks"].startswith("2 official channels are due an account security check")
     # The requests line counts requests only.
-    assert lines["requests"].startswith("1 request(s) wait for the communications team")
+    assert lines["requests"].startswith("1 request waits for the communications team")
 
     work = workqueue.for_comms()
     assert work.by_kind["Account security check"] == 2

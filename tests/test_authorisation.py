@@ -603,13 +603,13 @@ def _consent_json(_world: World) -> dict[str, Any]:
 
 
 def _own_consent(world: World, status: str = "submitted") -> dict[str, Any]:
-    return {"reference": world.consent(status, own=True).request_reference}
+    return {"reference": world.consent(status, own=True).shown_reference}
 
 
 def _own_artwork(world: World) -> dict[str, Any]:
     made = world.consent(own=True)
     [artwork] = consents.artwork_of(made)
-    return {"reference": made.request_reference, "upload_id": artwork.upload_id}
+    return {"reference": made.shown_reference, "upload_id": artwork.upload_id}
 
 
 def _media_approach() -> media.Approach:

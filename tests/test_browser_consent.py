@@ -152,7 +152,7 @@ def test_staff_ask_comms_approve_with_conditions_staff_print_the_letter(
     conditions.fill(CONDITIONS)
     comms.check("decide")
     page.get_by_role("button", name="Record the decision").click()
-    expect(page.get_by_text(f"{reference} has been approved with conditions.")).to_be_visible()
+    expect(page.get_by_text(f"{reference} has been approved with conditions as consent LC-")).to_be_visible()
     expect(page.locator("main .nhsuk-tag").first).to_have_text("Approved with conditions")
     consent_reference = re.search(r"LC-\d{4}-\d{4,}", page.locator("main .nhsuk-caption-l").inner_text())
     assert consent_reference is not None

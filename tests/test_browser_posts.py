@@ -128,7 +128,8 @@ def test_staff_propose_a_post_naming_an_nhs_number_see_the_warning_and_comms_acc
 
     expect(page).to_have_url(re.compile(r"/posts/PP-\d{4}-\d+$"))
     reference = page.url.rsplit("/", 1)[1]
-    expect(page.get_by_role("heading", level=1)).to_have_text(reference)
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Post for .+, asked for \d{1,2} \w+ \d{4}$"))
+    expect(page.locator("main .nhsuk-caption-l")).to_contain_text(reference)
     warning = page.locator(".nhsuk-card--warning")
     expect(warning.get_by_role("heading")).to_contain_text("This post may identify a patient")
     expect(warning).to_contain_text("NHS number in the text:")

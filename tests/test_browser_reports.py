@@ -131,7 +131,7 @@ def test_comms_issue_last_months_report_and_open_its_charts(new_visitor: NewVisi
         chart.scroll_into_view_if_needed()
         expect(chart).to_have_attribute("alt", re.compile(r"The figures are in the table after it\.$"))
         page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=chart.element_handle())
-    by_platform = page.get_by_role("table", name="Live channels on each platform at the end of the month")
+    by_platform = page.get_by_role("table", name="Current channels on each platform at the end of the month")
     expect(by_platform.get_by_role("row", name=re.compile("^Facebook"))).to_contain_text("1")
     trends = page.get_by_role("table", name="Requests and official channels in each of the last 12 months")
     expect(trends.get_by_role("row", name=re.compile(f"^{LABEL}"))).to_have_text(re.compile(r"2\s*2\s*2"))

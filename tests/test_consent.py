@@ -775,7 +775,7 @@ def test_decisions_through_the_page(
     assert done.status_code == 302
     after = fresh(consent)
     assert after.status == "approved_with_conditions" and after.conditions == CONDITIONS
-    shown = words(comms.get(f"/consents/{consent.request_reference}"))
+    shown = words(comms.get(f"/consents/{after.reference}"))
     assert "Approved with conditions" in shown and after.reference in shown
     assert "Checked against the NHS identity checklist" in shown and "Not ticked" in shown
 
@@ -947,7 +947,7 @@ def test_auditors_read_everything_but_decide_nothing(
     assert consent.request_reference in words(auditor.get("/consents"))
     assert auditor.get(f"/consents/{consent.request_reference}").status_code == 200
     assert "Check the artwork and decide" not in words(auditor.get(f"/consents/{consent.request_reference}"))
-    assert auditor.get(f"/consents/{approved.request_reference}/letter").status_code == 200
+    assert auditor.get(f"/consents/{approved.reference}/letter").status_code == 200
     assert (
         auditor.post(
             f"/consents/{consent.request_reference}/decision", {"decision": "reject", "note": "No"}
@@ -973,7 +973,7 @@ def test_an_approval_shows_as_expired_once_its_date_has_passed(
     consent = make_consent("approved", requester=staff)
     browser = browser_as(user=staff)
     headers = api_token(staff)
-    ref = consent.request_reference
+    ref = consent.reference
     assert "Approved" in words(browser.get(f"/consents/{ref}"))
     last_day = consent.expires_on
     assert last_day is not None
@@ -1091,9 +1091,9 @@ def test_the_requester_opens_and_prints_the_consent_letter(
         "approved_with_conditions", requester=staff, partner_involved=True, partner_name="Example Maternity Voices"
     )
     browser = browser_as(user=staff)
-    detail = browser.get(f"/consents/{consent.request_reference}")
+    detail = browser.get(f"/consents/{consent.reference}")
     assert "Open the consent letter" in words(detail)
-    assert f"/consents/{consent.request_reference}/letter.pdf" in detail.get_data(as_text=True)
+    assert f"/consents/{consent.reference}/letter.pdf" in detail.get_data(as_text=True)
     letter = browser.get(f"/consents/{consent.reference}/letter")
     body = letter.get_data(as_text=True)
     text = words(letter)
@@ -1271,7 +1271,7 @@ def register(
 
 def _listed(browser: Browser, query: str) -> set[str]:
     text = browser.get(f"/consents?{query}").get_data(as_text=True)
-    return set(re.findall(r">(LCR-\d+)</a>", text))
+    return set(re.findall(r">(LCR-\d+|LC-\d{4}-\d+)</a>", text))
 
 
 def test_the_register_searches_and_filters(
@@ -1280,7 +1280,7 @@ def test_the_register_searches_and_filters(
     register: dict[str, LogoConsent],
 ) -> None:
     comms = browser_as("comms")
-    ref = {name: c.request_reference for name, c in register.items()}
+    ref = {name: c.shown_reference for name, c in register.items()}
     assert _listed(comms, "") == set(ref.values())
     assert _listed(comms, "status=approved") == {ref["leaflet"]}
     assert _listed(comms, "status=submitted") == {ref["banner"]}

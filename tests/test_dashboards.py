@@ -677,4 +677,4 @@ def test_every_home_page_runs_the_same_statements_for_a_little_and_a_lot_of_data
     assert "82 requests waiting on you" in page and "3 logo consents expiring in 30 days" in page
     assert "32 dormant accounts" in words(browsers["admin"].get("/"))
     assert "18 media contacts waiting on you" in page
-    assert "See all 73 of your open requests" in words(browsers["staff"].get("/"))
+    assert "See all 73 of your requests" in words(browsers["staff"].get("/"))

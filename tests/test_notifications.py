@@ -317,8 +317,8 @@ def test_reminders_give_each_comms_member_one_digest_of_what_is_due_once_a_day(
         report = reminders.send()
     assert report.digests >= 1
     [digest] = [n for n in messages_to(comms) if n.event == "reminders:digest"]
-    assert "- 1 request(s) wait for the communications team; the oldest has waited 0 days." in digest.body
-    assert "- 1 credential(s) are overdue for rotation or must be rotated." in digest.body
+    assert "- 1 request waits for the communications team; the oldest has waited 0 days." in digest.body
+    assert "- 1 credential is overdue for rotation or must be rotated." in digest.body
     assert digest.link == "/queue"
     assert waiting.reference not in digest.body  # a digest counts; the queue names
 
@@ -350,7 +350,7 @@ def test_reminders_send_on_the_command_line_says_what_it_did(
     make_channel("requested")
     result = app.test_cli_runner().invoke(args=["reminders", "send"])
     assert result.exit_code == 0, result.output
-    assert "digest(s) to the communications team" in result.output
+    assert "2 digests to the communications team; 0 consent expiry reminders;" in result.output
     assert "no SMTP server is set up, so they are kept in the outbox" in result.output
 
 

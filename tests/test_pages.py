@@ -244,7 +244,7 @@ def own_consents(requester: User, decider: User) -> dict[str, str]:
                 note="Use the supplied lozenge file.",
                 checked=[i.id for i in consents.active_checklist()],
             )
-        made[key] = consent.request_reference
+        made[key] = consent.shown_reference
     db.session().commit()
     return made
 

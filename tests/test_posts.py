@@ -1066,7 +1066,7 @@ def test_work_items_for_comms_and_for_the_requester(
         f"/posts/{waiting.reference}",
         staff.name,
     )
-    assert first.title == f"Post for X (Twitter), wished for {TOMORROW.day} {TOMORROW:%B %Y}"
+    assert first.title == f"Post for X (Twitter), asked for {TOMORROW.day} {TOMORROW:%B %Y}"
     assert "5919" not in first.title
     assert items[1].status_label == "To schedule" and items[2].status_label.startswith("To publish: scheduled for ")
     mine = services.work_items_of(staff)

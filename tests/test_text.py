@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from registry.text import add_years, plural, uk_date, uk_datetime, uk_midnight
+from registry.text import add_years, noun, plural, uk_date, uk_datetime, uk_midnight
 
 
 def test_a_late_evening_in_summer_is_already_the_next_day_in_the_uk() -> None:
@@ -26,3 +26,6 @@ def test_a_uk_day_begins_an_hour_before_utc_midnight_in_summer() -> None:
 def test_a_leap_day_a_year_on_is_the_28th_and_words_count() -> None:
     assert add_years(dt.date(2028, 2, 29), 1) == dt.date(2029, 2, 28)
     assert plural(1, "finding") == "1 finding" and plural(2, "finding") == "2 findings"
+    assert plural(0, "role") == "0 roles" and plural(1, "person", "people") == "1 person"
+    assert plural(3, "person", "people") == "3 people"
+    assert (noun(1, "secret"), noun(2, "secret"), noun(2, "person", "people")) == ("secret", "secrets", "people")

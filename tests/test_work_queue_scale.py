@@ -187,7 +187,7 @@ def seed(seeded: Seeded, requester: User, target: Channel, start: int, count: in
     session.add_all(row for row, _ in made)
     session.flush()
     for row, into in made:
-        reference = row.request_reference if isinstance(row, LogoConsent) else row.reference
+        reference = row.shown_reference if isinstance(row, LogoConsent) else row.reference
         into.append((row.created_at if isinstance(row, BreachReport) else row.status_changed_at, reference))
     session.commit()
 
@@ -313,7 +313,7 @@ def test_a_persons_requests_put_what_waits_for_them_first_page_by_page(
     assert f"Showing 51 to 100 of {len(expected)} open requests." in main_text(second)
     home = main_text(staff.get("/"))
     assert "30 of your requests are waiting for you" in home
-    assert f"See all {len(expected)} of your open requests" in home
+    assert f"See all {len(expected)} of your requests" in home
     assert REFERENCE.findall(home.split("Your requests and cases", 1)[1])[:10] == expected[:10]
     # Nobody else's requests.
     assert references(people["comms"].get("/requests")) == []
@@ -326,7 +326,7 @@ def test_the_morning_digest_counts_the_queue_and_names_the_oldest_wait(
 
     line = reminders.digest_lines(clock.today())["requests"]
 
-    assert line == "30 request(s) wait for the communications team; the oldest has waited 13 days."
+    assert line == "30 requests wait for the communications team; the oldest has waited 13 days."
     assert workqueue.for_comms(per_page=1).page.total == 30
 
 

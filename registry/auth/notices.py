@@ -10,9 +10,12 @@ from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.notifications import services as notifications
 
-IF_NOT_YOU = (
-    "If this was not you, or you did not expect it, tell the communications team and your IT service desk at once."
-)
+
+def if_not_you() -> str:
+    return (
+        "If this was not you, or you did not expect it, tell "
+        f"{notifications.comms_contact_phrase()} and your IT service desk at once."
+    )
 
 
 def tell(user: User, subject: str, what: str) -> None:
@@ -22,7 +25,7 @@ def tell(user: User, subject: str, what: str) -> None:
         user,
         event="account:change",
         subject=subject,
-        body=f"{what} ({when})\n\n{IF_NOT_YOU}",
+        body=f"{what} ({when})\n\n{if_not_you()}",
         link="/account",
     )
 

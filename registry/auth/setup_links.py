@@ -96,7 +96,8 @@ def _send(user: User, link: SetupLink) -> None:
     }[reason]
     warning = (
         "The link works once, for 24 hours. Do not forward it: whoever opens it can set up your account. "
-        "If you did not expect this message, tell the communications team and your IT service desk at once."
+        f"If you did not expect this message, tell {notifications.comms_contact_phrase()} and your IT service desk "
+        "at once."
     )
     if notifications.smtp_configured():
         notifications.notify(

@@ -151,11 +151,17 @@ class LogoConsents(RequestKind[LogoConsent]):
     files_model = LogoConsentArtwork
     files_column = "consent_id"
     file_noun = "artwork file"
+    named = "consent"
 
     # --- finding one: by either reference ---------------------------------------------------------
 
     def reference_of(self, request: LogoConsent) -> str:
+        """The request reference: audit events stay filed under it after approval."""
         return request.request_reference
+
+    def name_of(self, request: LogoConsent) -> str:
+        """The consent reference once approved, the request reference before."""
+        return request.shown_reference
 
     def reference_clause(self, reference: str) -> ColumnElement[bool] | None:
         """By its request reference (``LCR-0042``) or, once approved, its consent reference (``LC-2026-0042``)."""
@@ -336,7 +342,7 @@ class LogoConsents(RequestKind[LogoConsent]):
             status_label = "Waiting for the communications team"
         return WorkItem(
             kind=self.label,
-            reference=request.request_reference,
+            reference=request.shown_reference,
             title=f"{request.title} ({request.asset_enum.phrase.removeprefix('the ')})",
             status_label=status_label,
             waiting_since=request.status_changed_at,

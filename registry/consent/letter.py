@@ -38,7 +38,7 @@ def letter_for(consent: LogoConsent, *, trust_name: str, today: dt.date, decided
     opening = (
         f"Under clause 6.8 of the Trust's social media policy, the communications department gives its consent "
         f"for {consent.asset_enum.phrase} to be used as described below, on the artwork "
-        f"submitted with request {consent.request_reference}."
+        "submitted with the request."
     )
     if consent.conditions:
         opening += " The consent is given on the conditions set out in this letter."

@@ -93,6 +93,11 @@ class LogoConsent(RequestMixin[ConsentStatus], Base):
         return request_reference_for(self.id)
 
     @property
+    def shown_reference(self) -> str:
+        """Its one name for people: the consent reference once approved, the request reference before."""
+        return self.reference or self.request_reference
+
+    @property
     def asset_enum(self) -> Asset:
         return Asset(self.asset)
 

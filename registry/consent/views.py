@@ -175,10 +175,21 @@ def _detail_page(
     ), status
 
 
+def _moved(consent: LogoConsent, reference: str) -> ResponseReturnValue | None:
+    """A page asked for by another name than the consent's own (its request reference once approved,
+    or in other letters): moved permanently to the address under its own name."""
+    if reference == consent.shown_reference or request.endpoint is None:
+        return None
+    args: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
+    args["reference"] = consent.shown_reference
+    return redirect(url_for(request.endpoint, **args), 301)
+
+
 @bp.route("/<reference>")
 @requires(Permission.CONSENT_REQUEST)
 def detail(reference: str) -> ResponseReturnValue:
-    return _detail_page(services.visible_consent(reference, signed_in()))
+    consent = services.visible_consent(reference, signed_in())
+    return _moved(consent, reference) or _detail_page(consent)
 
 
 @bp.route("/<reference>/decision", methods=["POST"])
@@ -221,8 +232,8 @@ def withdraw(reference: str) -> ResponseReturnValue:
         return _detail_page(
             services.get_consent(reference), withdrawal=form if done.invalid else None, status=done.status
         )
-    flash(f"{consent.request_reference} has been withdrawn.", "success")
-    return redirect(url_for("consent.detail", reference=consent.request_reference))
+    flash(f"{consent.shown_reference} has been withdrawn.", "success")
+    return redirect(url_for("consent.detail", reference=consent.shown_reference))
 
 
 @bp.route("/<reference>/edit", methods=["GET", "POST"])
@@ -231,6 +242,8 @@ def edit(reference: str) -> ResponseReturnValue:
     """The requester changes the request as comms asked, then resubmits it."""
     user = signed_in()
     consent = services.visible_consent(reference, user)
+    if request.method == "GET" and (moved := _moved(consent, reference)):
+        return moved
     if not services.can_take(user, consent, ConsentAction.RESUBMIT):
         # Says why: not theirs, or not waiting on their changes.
         KIND.check(user, consent, TRANSITIONS[ConsentAction.RESUBMIT])
@@ -270,10 +283,8 @@ def edit(reference: str) -> ResponseReturnValue:
             form,
         )
         if done:
-            flash(
-                f"{consent.request_reference} has been changed and resubmitted to the communications team.", "success"
-            )
-            return redirect(url_for("consent.detail", reference=consent.request_reference))
+            flash(f"{consent.shown_reference} has been changed and resubmitted to the communications team.", "success")
+            return redirect(url_for("consent.detail", reference=consent.shown_reference))
         refused = done.status
         ask_to_choose_again(form, form.artwork, "artwork file", "artwork {n} files")
     steps = services.history(consent)
@@ -317,6 +328,8 @@ def _letter(reference: str) -> tuple[LogoConsent, letters.Letter]:
 @requires(Permission.CONSENT_REQUEST)
 def letter(reference: str) -> ResponseReturnValue:
     consent, content = _letter(reference)
+    if moved := _moved(consent, reference):
+        return moved
     return render_template("consent/letter.html", consent=consent, letter=content, pdf=letters.pdf_available())
 
 

@@ -308,9 +308,17 @@ class RequestKind(Generic[M]):
         """The reference the request is found by, and its audit events are filed under."""
         return str(getattr(request, "reference"))  # noqa: B009
 
+    #: What the name a request is given once decided is called (a logo consent's: "consent"), if it is given one.
+    named: ClassVar[str] = ""
+
+    def name_of(self, request: M) -> str:
+        """The reference people see (in its page's address, its messages and refusals): the one it is found by,
+        unless a kind names it otherwise once decided (a logo consent by its consent reference)."""
+        return self.reference_of(request)
+
     def link(self, request: M) -> str:
         """The request's page, as an absolute path (for messages and work items: reminders run outside requests)."""
-        return f"{self.pages}/{self.reference_of(request)}"
+        return f"{self.pages}/{self.name_of(request)}"
 
     def requester_id(self, request: M) -> int:
         return int(getattr(request, self.requester_column))
@@ -383,7 +391,7 @@ class RequestKind(Generic[M]):
     def wrong_state(self, request: M, status: Status, t: Transition[Any, Any]) -> str:
         allowed = " or ".join(sorted(s.phrase for s in t.sources))
         return (
-            f"{self.reference_of(request)} is {status.phrase}, so it cannot be {t.done}. "
+            f"{self.name_of(request)} is {status.phrase}, so it cannot be {t.done}. "
             f"Only {self.article()} {self.noun} that is {allowed} can be {t.done}."
         )
 
@@ -470,7 +478,7 @@ class RequestKind(Generic[M]):
         )
         found = db.session().execute(statement).unique().scalar_one_or_none()
         if found is None:
-            raise NotFound(f"{self.reference_of(request)} has no {self.file_noun} {upload_id}.")
+            raise NotFound(f"{self.name_of(request)} has no {self.file_noun} {upload_id}.")
         return found.upload  # type: ignore[no-any-return]
 
     # --- what awaits whom ---------------------------------------------------------------------

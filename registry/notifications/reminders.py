@@ -22,6 +22,7 @@ from registry.consent import services as consents
 from registry.notifications import services as notifications
 from registry.notifications.models import Notification
 from registry.roster import services as roster
+from registry.text import plural
 from registry.vault import services as custody
 from registry.web import workqueue
 
@@ -38,8 +39,8 @@ class ReminderReport:
 
     def summary(self, delivery: dict[str, int]) -> str:
         parts = [
-            f"{self.digests} digest(s) to the communications team",
-            f"{self.consent_reminders} consent expiry reminder(s)",
+            f"{plural(self.digests, 'digest')} to the communications team",
+            f"{plural(self.consent_reminders, 'consent expiry reminder')}",
         ]
         if notifications.smtp_configured():
             parts.append(
@@ -66,7 +67,11 @@ def _count(statement) -> int:  # type: ignore[no-untyped-def]
 
 
 def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
+    return plural(n, "day")
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
 
 
 def digest_lines(today: dt.date) -> dict[str, str]:
@@ -76,24 +81,25 @@ def digest_lines(today: dt.date) -> dict[str, str]:
     if waiting.total:
         oldest = waiting.items[0].age_days()
         lines["requests"] = (
-            f"{waiting.total} request(s) wait for the communications team; the oldest has waited {_days(oldest)}."
+            f"{plural(waiting.total, 'request')} {'waits' if waiting.total == 1 else 'wait'} for the communications "
+            f"team; the oldest has waited {_days(oldest)}."
         )
     rotate = custody.count_needing_rotation()
     if rotate:
-        lines["rotations"] = f"{rotate} credential(s) are overdue for rotation or must be rotated."
+        lines["rotations"] = f"{plural(rotate, 'credential')} {_are(rotate)} overdue for rotation or must be rotated."
     overdue = _count(roster.overdue_reviews(today))
     if overdue:
-        lines["access_reviews"] = f"{overdue} access review(s) are past their due date."
+        lines["access_reviews"] = f"{plural(overdue, 'access review')} {_are(overdue)} past the due date."
     reviews = _count(channels.reviews_due(CHANNEL_REVIEW_DAYS))
     if reviews:
         lines["channel_reviews"] = (
-            f"{reviews} channel(s) are due for their yearly review within {CHANNEL_REVIEW_DAYS} days."
+            f"{plural(reviews, 'channel')} {_are(reviews)} due for the yearly review within {CHANNEL_REVIEW_DAYS} days."
         )
     checks = account_health.count_due()
     if checks:
         lines["health_checks"] = (
-            f"{checks} official channel(s) are due an account security check (two-factor, recovery details, "
-            "secrets, activity and administrators)."
+            f"{plural(checks, 'official channel')} {_are(checks)} due an account security check (two-factor, "
+            "recovery details, secrets, activity and administrators)."
         )
     return lines
 

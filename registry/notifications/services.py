@@ -88,6 +88,12 @@ def smtp_configured() -> bool:
     return bool((current_app.config.get("SMTP_HOST") or "").strip())
 
 
+def comms_contact_phrase() -> str:
+    """The words "the communications team", with how to reach them (``REGISTRY_COMMS_CONTACT``) when it is set."""
+    contact = current_app.extensions["registry.settings"].comms_contact
+    return f"the communications team ({contact})" if contact else "the communications team"
+
+
 def absolute(link: str | None) -> str | None:
     """The link as a full address on the Registry's own public address (never the request's
     Host header, which whoever sends a request chooses)."""

@@ -117,7 +117,7 @@ class PromotionalPost(RequestMixin[PostStatus], Base):
     def title(self) -> str:
         """One line a person recognises, without the text (which may hold identifiers)."""
         platforms = ", ".join(dict.fromkeys(c.platform_label for c in self.channels)) or "no channel"
-        return f"Post for {platforms}, wished for {self.wished_for.day} {self.wished_for:%B %Y}"
+        return f"Post for {platforms}, asked for {self.wished_for.day} {self.wished_for:%B %Y}"
 
 
 class PostTarget(Base):

@@ -65,7 +65,7 @@ PLATFORM_GROUPS: Final = (
 )
 
 CHARTS: Final = {
-    "platforms": "Live channels by platform at the end of the month",
+    "platforms": "Current channels by platform at the end of the month",
     "requests": "Requests received and decided, last 12 months",
     "channels": "Official channels at the end of each month, last 12 months",
     "account_health": "Account security of the active channels at the end of the month",
@@ -105,7 +105,7 @@ def _label_segments(axes: Axes, bars: Any, values: Sequence[int]) -> None:
 
 
 def platforms(figures: dict[str, Any], image_format: str = "svg") -> str | bytes:
-    """Live channels on each platform that has any, split into active, suspended and not yet live."""
+    """Current channels on each platform that has any, split into active, suspended and not yet live."""
     matrix = figures["channels"]["live_by_platform_status"]
     shown = [p for p in Platform if figures["channels"]["by_platform"][p.value]]
     with drawing(_STYLE):

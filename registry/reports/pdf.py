@@ -79,16 +79,16 @@ def render_pdf(report: MonthlyReport, *, trust_name: str) -> bytes:
         line(f"Issued on {report.issued_at:%d %B %Y} by {report.issued_by.name}.", gap=0)
     else:
         line("DRAFT: these figures may still change. Only the issued report is the Trust's record.", style="B", gap=0)
-    line(f"SHA-256 of the figures: {report.sha256}", size=8, gap=4)
+    line("", gap=2)
 
     channels = figures["channels"]
     line("Channels at the end of the month", size=13, style="B", gap=1)
     table(("Status", "Channels"), [(s.label, channels["by_status"][s.value]) for s in ChannelStatus], (3, 1))
     chart("platforms")
     table(
-        ("Platform", "Live channels"),
+        ("Platform", "Current channels"),
         [(PLATFORMS[p].label, channels["by_platform"][p.value]) for p in Platform if channels["by_platform"][p.value]]
-        or [("No live channels", 0)],
+        or [("No current channels", 0)],
         (3, 1),
     )
 
@@ -127,4 +127,8 @@ def render_pdf(report: MonthlyReport, *, trust_name: str) -> bytes:
     for path, text in services.AUDIT_LABELS:
         line(text, style="B", gap=0)
         line(services.shown(services.get_figure(figures, path)), size=9 if path.endswith(("hash", "key")) else 10)
+
+    line("Technical details", size=13, style="B", gap=1)
+    line("SHA-256 of the figures, to show they have not been changed since:", style="B", gap=0)
+    line(report.sha256, size=8)
     return bytes(pdf.output())

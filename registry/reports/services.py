@@ -250,10 +250,10 @@ SECTIONS: Final = (
             ("channels.reinstated", "Channels reinstated"),
             ("channels.retired", "Channels retired"),
             ("channels.official", "Official channels at the end of the month (active or suspended)"),
-            ("channels.live", "Live channels at the end of the month (requested to suspended)"),
+            ("channels.live", "Current channels at the end of the month (active, suspended or not yet live)"),
         ),
         note="Channels that went live (activated, or adopted from monitoring), were suspended, reinstated or "
-        "retired during the month; live and official counts are at the month's end.",
+        "retired during the month; current and official counts are at the month's end.",
     ),
     Layout(
         "credentials",
@@ -415,7 +415,7 @@ def rows(report: MonthlyReport) -> Iterator[tuple[str, str, str, Any]]:
         yield (
             "channels",
             f"channels.by_platform.{platform.value}",
-            f"Live channels on {PLATFORMS[platform].label}",
+            f"Current channels on {PLATFORMS[platform].label} (active, suspended or not yet live)",
             figures["channels"]["by_platform"][platform.value],
         )
     for section in sections(figures):

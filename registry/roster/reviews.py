@@ -31,6 +31,7 @@ from registry.roster.grants import (
     uk_date,
 )
 from registry.roster.models import AccessReview, AccessReviewItem, ReviewDecision, RosterGrant
+from registry.text import plural
 
 TITLE_MAX = 200
 REVIEW_REFERENCE = re.compile(r"^\s*AR-?(\d{1,9})\s*$", re.IGNORECASE)
@@ -344,7 +345,8 @@ def finish(review: AccessReview, actor: User) -> AccessReview:
     done = progress(review)
     if done.remaining:
         raise Conflict(
-            f"{done.remaining} of {done.total} grants in {review.reference} still need a decision: "
+            f"{done.remaining} of {plural(done.total, 'grant')} in {review.reference} still "
+            f"{'needs' if done.remaining == 1 else 'need'} a decision: "
             "certify or revoke each one before finishing the review."
         )
     review.finished_at = db.utcnow()

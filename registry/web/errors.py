@@ -97,6 +97,8 @@ def problem(
 
 def _page(status: int, detail: str | None = None, title: str | None = None) -> Any:
     default_title, default_detail = MESSAGES.get(status, ("Error", "Something went wrong."))
+    if status == 404:  # one title and heading for every page not found; the detail says what is missing
+        title = None
     try:
         return render_template(
             "error.html", status=status, title=title or default_title, detail=detail or default_detail

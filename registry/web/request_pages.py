@@ -97,16 +97,18 @@ def action_forms(
 def step_taken(kind: RequestKind[R], request: R, action: str, *, endpoint: str) -> ResponseReturnValue:
     """After a step of the request's lifecycle: say what was done to it ("CH-0042 has been
     approved."), and show its page (``endpoint``) again."""
-    reference = kind.reference_of(request)
-    flash(f"{reference} has been {kind.lifecycle.by_action[action].done}.", "success")
-    return redirect(url_for(endpoint, reference=reference))
+    reference, name = kind.reference_of(request), kind.name_of(request)
+    # A step that gives the request a name of its own says it ("LCR-0007 has been approved as consent LC-2026-0004").
+    given = f" as {kind.named} {name}" if kind.named and name != reference else ""
+    flash(f"{reference} has been {kind.lifecycle.by_action[action].done}{given}.", "success")
+    return redirect(url_for(endpoint, reference=name))
 
 
 def changed(kind: RequestKind[R], request: R, *, resubmitted: bool, saved: str, endpoint: str) -> ResponseReturnValue:
     """After a request's details were changed: say that it went back to the communications team
     (``resubmitted``) or that the changes were saved (``saved``, with ``{reference}``), and show
     its page (``endpoint``) again."""
-    reference = kind.reference_of(request)
+    reference = kind.name_of(request)
     message = f"{reference} has been resubmitted to the communications team." if resubmitted else saved
     flash(message.format(reference=reference), "success")
     return redirect(url_for(endpoint, reference=reference))

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from registry import clock
 from registry.auth.mfa import requires_two_factor
 from registry.auth.permissions import Permission, Role
-from registry.text import uk_date, uk_datetime
+from registry.text import noun, plural, uk_date, uk_datetime
 
 
 def iso(value: dt.datetime | None) -> str:
@@ -45,7 +45,7 @@ def navigation() -> list[dict[str, Any]]:
         return [{"href": url_for(endpoint), "text": text, "current": here == endpoint} for endpoint, text in public]
     entries = [
         ("web.home", "Home", Permission.DASHBOARD_VIEW),
-        ("web.my_requests", "My requests", Permission.DASHBOARD_VIEW),
+        ("web.my_requests", "Your requests", Permission.DASHBOARD_VIEW),
         ("web.work_queue", "Work queue", Permission.WORK_QUEUE),
         ("channels.inventory", "Channels", Permission.CHANNEL_READ_ALL),
         ("consent.register", "Logo consents", Permission.CONSENT_REQUEST),
@@ -101,7 +101,9 @@ def init_app(app: Flask) -> None:
             ]
         ),
     }
-    app.jinja_env.filters.update(uk_datetime=uk_datetime, uk_date=uk_date, iso=iso, status_tag=status_tag)
+    app.jinja_env.filters.update(
+        uk_datetime=uk_datetime, uk_date=uk_date, iso=iso, status_tag=status_tag, plural=plural, noun=noun
+    )
     app.jinja_env.globals.update(
         url_with=url_with,
         navigation=navigation,
