@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from registry import clock, db, demo_history
+from registry import clock, db
 from registry.account_health import services as account_health
 from registry.account_health.rules import Answers, SeedAnswer, TwoFactor
 from registry.audit.services import Actor
@@ -57,6 +57,9 @@ def seed(instance_path: Path) -> bool:
     """Load the demo set into an empty database; False (and no change) when it has users."""
     if _has_data():
         return False
+    # Only here: the history draws its images with Pillow, which a start of the app must not load.
+    from registry import demo_history
+
     began = time.monotonic()
     system = Actor.system("demo seed")
     now = clock.now()
