@@ -121,6 +121,10 @@ def test_an_approved_consent_goes_by_its_consent_reference_everywhere(
     for old, new in ((request_ref, consent_ref), (f"{request_ref}/letter", f"{consent_ref}/letter")):
         moved = owner.get(f"/consents/{old}")
         assert moved.status_code == 301 and moved.headers["Location"] == f"/consents/{new}"
+    # The query string goes on as it came, and never steers the redirect (url_for reads "_external", "_scheme"…).
+    moved = owner.get(f"/consents/{request_ref}?_external=1&_scheme=http&_method=POST&x=1")
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == f"/consents/{consent_ref}?_external=1&_scheme=http&_method=POST&x=1"
 
     [told] = (
         db.session()

@@ -180,9 +180,10 @@ def _moved(consent: LogoConsent, reference: str) -> ResponseReturnValue | None:
     or in other letters): moved permanently to the address under its own name."""
     if reference == consent.shown_reference or request.endpoint is None:
         return None
-    args: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
-    args["reference"] = consent.shown_reference
-    return redirect(url_for(request.endpoint, **args), 301)
+    # The query string goes on as it came: never through url_for, which reads "_external", "_scheme"… as its own.
+    address = url_for(request.endpoint, **{**(request.view_args or {}), "reference": consent.shown_reference})
+    query = request.query_string.decode("ascii", "replace")
+    return redirect(f"{address}?{query}" if query else address, 301)
 
 
 @bp.route("/<reference>")

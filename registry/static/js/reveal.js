@@ -60,13 +60,13 @@ for (const box of document.querySelectorAll('[data-reveal]')) {
   }
 
   const warn = () => {
-    const canKeep = deadline < latest
-    keep.hidden = !canKeep
+    timer = window.setTimeout(hide, deadline - Date.now())
+    const canKeep = deadline < latest && keep !== null
+    if (keep) keep.hidden = !canKeep
     const left = Math.round((deadline - Date.now()) / SECOND)
     status.textContent = canKeep
       ? `It will be hidden in ${left} seconds. To keep it on screen, press “Keep showing for another ${seconds} seconds”.`
       : `It will be hidden in ${left} seconds. It has been on screen for as long as it can be: reveal it again if you still need it.`
-    timer = window.setTimeout(hide, deadline - Date.now())
   }
 
   const schedule = () => {
@@ -74,7 +74,10 @@ for (const box of document.querySelectorAll('[data-reveal]')) {
     timer = window.setTimeout(warn, Math.max(0, deadline - Date.now() - warning * SECOND))
   }
 
-  keep.addEventListener('click', () => {
+  // The hiding is scheduled before anything else can fail: a secret must never stay on screen.
+  schedule()
+
+  keep?.addEventListener('click', () => {
     deadline = Math.min(Date.now() + seconds * SECOND, latest)
     const left = Math.round((deadline - Date.now()) / SECOND)
     status.textContent = `It will stay on screen for another ${left} seconds.`
@@ -84,6 +87,4 @@ for (const box of document.querySelectorAll('[data-reveal]')) {
     }
     schedule()
   })
-
-  schedule()
 }
