@@ -205,7 +205,8 @@ def test_who_did_it_is_a_name_or_the_system_or_a_member_of_the_public(
     system = event_row(auditor, by_system).shown
     assert "The system" in system and "roster expiry" in system
     mine = event_row(auditor, by_person)
-    assert "Pat Person" in mine.shown and "Staff" in mine.shown
+    # Their roles as they are now, and said to be now (not necessarily when they acted).
+    assert "Pat Person" in mine.shown and "Now: Staff" in mine.shown
     # The object is the account, by name; an auditor may not open account pages, so no link.
     assert "Account of Pat Person" in mine.shown and mine.links == []
     assert "Accounts of Pat Person and Quinn Other" in event_row(auditor, both).shown

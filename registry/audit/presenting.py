@@ -98,7 +98,9 @@ def role_names(user: User) -> str:
 
 def who(event: AuditEvent, known: Mapping[int, User]) -> Who:
     if event.actor_id is not None and (user := known.get(event.actor_id)) is not None:
-        return Who(user.name, role_names(user))
+        # Their roles today, said so: what they held when they acted is in the trail's role changes.
+        roles = role_names(user)
+        return Who(user.name, f"Now: {roles}" if roles else "No roles now")
     if event.actor == PUBLIC_LABEL:
         return Who("A member of the public", "")
     if event.actor == SYSTEM_LABEL:
