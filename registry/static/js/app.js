@@ -1,4 +1,7 @@
-// Start the NHS.UK frontend components (menus, error summaries, buttons…).
+// Start the NHS.UK frontend components (menus, error summaries, buttons…), then patch the faults in
+// their scripts that nhsuk-workarounds.js describes.
 import { initAll } from '../nhsuk/nhsuk-frontend.min.js'
+import { applyWorkarounds } from './nhsuk-workarounds.js'
 
 initAll()
+applyWorkarounds()
