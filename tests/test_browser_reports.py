@@ -29,6 +29,7 @@ from tests.browser_support import (
     ARTIFACTS,
     LiveSite,
     NewVisitor,
+    fits_after_resize,
     serve_live_site,
     sign_in,
 )
@@ -166,6 +167,17 @@ def test_comms_issue_last_months_report_and_open_its_charts(new_visitor: NewVisi
     expect(page.locator("main .nhsuk-tag").first).to_have_text("Issued")
     expect(page.get_by_role("button", name="Generate the draft again")).to_have_count(0)
     comms.check("issued")
+    # On a phone the issued report does not scroll sideways: its wide tables and charts scroll in boxes of
+    # their own that a keyboard can focus, and no chart is shrunk to the screen (its text would be ~5 px).
+    page.set_viewport_size({"width": 320, "height": 800})
+    fits_after_resize(page, "the issued report")
+    for index in range(4):
+        chart = charts.nth(index)
+        scale = chart.evaluate("(img) => img.getBoundingClientRect().width / img.naturalWidth")
+        assert scale >= 0.75, f"chart {index + 1} is drawn at {scale:.0%} of its size on a phone"
+        expect(chart.locator("xpath=..")).to_have_attribute("role", "region")
+        expect(chart.locator("xpath=..")).to_have_attribute("tabindex", "0")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as CSV").click()
