@@ -30,7 +30,7 @@ from registry.breaches.workflow import (
 )
 from registry.errors import Conflict, NotPermitted
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, ReportSection, RequestKind, Waiting, WorkItem
+from registry.lifecycle.kind import Change, RequestKind, Waiting, WorkItem
 from registry.lifecycle.table import Status, Transition
 
 NOTE_MAX: Final = 5000
@@ -80,41 +80,15 @@ def is_about(user: User, report: BreachReport) -> bool:
 
 
 class BreachReports(RequestKind[BreachReport]):
-    name = "breach_report"
-    label = "Breach report"
-    noun = "report"
+    """Its words, settings and report section are in breaches/lifecycle.toml ([kind], [report])."""
+
     model = BreachReport
     step_model = BreachStep
-    demo = "registry.breaches.demo:seed"
-    card = "registry.breaches.overview:card"
-    figures = "registry.breaches.overview:figures"
-    report = ReportSection(
-        "breaches",
-        "Breaches of the policy",
-        "9",
-        (
-            ("breaches.opened", "Breach reports opened"),
-            ("breaches.closed", "Breach cases closed"),
-            ("breaches.escalated", "Breach cases escalated to HR"),
-            ("breaches.flagged", "Breach reports flagged as a risk to the Trust's reputation"),
-        ),
-        note="Counts only: breach cases are sensitive personal data.",
-    )
-    read_all = Permission.BREACH_READ_ALL
-    pages = "/breaches"
-    requester_column = "reporter_id"
-    open_statuses = OPEN_STATUSES
     note_max = NOTE_MAX
-    audit_names_action = True
-    note_audited = False
-    four_eyes_refusal = "You made this report, so someone else must handle it (four-eyes rule)."
-
     reference_pattern = REFERENCE_PATTERN
     reference_prefix = REFERENCE.prefix
-    reference_example = "BR-0042"
     files_model = BreachEvidence
     files_column = "report_id"
-    file_noun = "evidence file"
 
     # --- who sees what: never the member of staff a case is about -------------------------------
 

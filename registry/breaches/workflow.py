@@ -67,7 +67,8 @@ FLAG: Final = "flag"
 
 LIFECYCLE: Final = Lifecycle.load(lifecycle_file(__file__), statuses=BreachStatus, actions=BreachAction, row=Handling)
 
-OPEN_STATUSES: Final = frozenset({BreachStatus.TO_ROUTE, BreachStatus.WITH_MANAGER, BreachStatus.WITH_HR})
+#: Cases still being handled (``open = true`` in lifecycle.toml).
+OPEN_STATUSES: Final = LIFECYCLE.open_statuses
 
 #: What the person who made a report is told: whether it is still being looked into, nothing more.
 REPORTER_LABELS: Final = {True: "Being looked into", False: "Closed"}

@@ -13,11 +13,10 @@ from sqlalchemy import Select, select
 
 from registry import db
 from registry.auth.models import User
-from registry.auth.permissions import Permission
 from registry.breakglass.models import REFERENCE, EmergencyAccess, EmergencyAccessStep
 from registry.breakglass.workflow import UNREVIEWED, AccessAction, AccessStatus
 from registry.errors import Conflict
-from registry.lifecycle.kind import Change, ReportSection, RequestKind, Waiting, WorkItem
+from registry.lifecycle.kind import Change, RequestKind, Waiting, WorkItem
 from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.text import uk_datetime
@@ -29,36 +28,12 @@ EMERGENCY_ACTIONS: Final = (RevealAction.EMERGENCY_REVEAL.value, RevealAction.EM
 
 
 class EmergencyAccesses(RequestKind[EmergencyAccess]):
-    name = "emergency_access"
-    label = "Emergency access"
-    noun = "emergency access"
-    called = "emergency access"
+    """Its words, settings and report section are in breakglass/lifecycle.toml ([kind], [report])."""
+
     model = EmergencyAccess
     step_model = EmergencyAccessStep
-    read_all = Permission.BREAK_GLASS_READ_ALL
-    pages = "/break-glass"
     reference_pattern = REFERENCE.pattern
     reference_prefix = REFERENCE.prefix
-    reference_example = "BG-0042"
-    awaiting_comms = UNREVIEWED
-    audit_names_action = True
-    four_eyes_refusal = (
-        "You used this emergency access, so another member of the communications team must review it (four-eyes rule)."
-    )
-    card = "registry.breakglass.overview:card"
-    figures = "registry.breakglass.overview:figures"
-    report = ReportSection(
-        "break_glass",
-        "Break-glass emergency access",
-        "7.2",
-        (
-            ("break_glass.opened", "Emergency accesses opened"),
-            ("break_glass.reveals", "Secrets or sign-in codes shown under them"),
-            ("break_glass.reviewed", "Emergency accesses reviewed"),
-            ("break_glass.awaiting_review", "Emergency accesses awaiting review at the end of the month"),
-        ),
-        note="Out-of-hours access to one channel's secrets during an incident; every secret seen must be rotated.",
-    )
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can review an emergency access."

@@ -44,4 +44,4 @@ CLOSE: Final = LIFECYCLE.parse(AccessAction.CLOSE)
 REVIEW: Final = LIFECYCLE.parse(AccessAction.REVIEW)
 
 #: What the work queue and the review read: an access whose window has ended and is not yet reviewed.
-UNREVIEWED: Final = frozenset({AccessStatus.OPEN, AccessStatus.CLOSED})
+UNREVIEWED: Final = LIFECYCLE.awaiting_comms

@@ -16,48 +16,28 @@ from sqlalchemy import ColumnElement, or_, true
 
 from registry import clock
 from registry.auth.models import User
-from registry.auth.permissions import Permission
 from registry.channels import registration
 from registry.channels.models import REFERENCE, Channel, ChannelTransition
 from registry.channels.platforms import PLATFORMS, HandleError, normalise_handle
 from registry.channels.workflow import (
-    AWAITING_COMMS,
     OFFICIAL_STATUSES,
-    OPEN_REQUEST_STATUSES,
     ChannelAction,
     ChannelStatus,
 )
 from registry.errors import Conflict
-from registry.lifecycle.kind import Change, Decisions, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, RequestKind, WorkItem
 from registry.lifecycle.table import Transition
 from registry.text import clean
 
 
 class Channels(RequestKind[Channel]):
-    name = "channel"
-    label = "Channel request"
-    noun = "channel"
+    """Its words and settings are in channels/lifecycle.toml ([kind])."""
+
     model = Channel
     step_model = ChannelTransition
-    demo = "registry.channels.demo:seed_demo"
-    demo_order = 10
-    decisions = Decisions("Channel requests", "request", ("approve",), ("reject",))
-    read_all = Permission.CHANNEL_READ_ALL
-    pages = "/channels"
-    open_statuses = OPEN_REQUEST_STATUSES
-    awaiting_comms = AWAITING_COMMS
-    # The requester acts next when comms asked them for more information.
-    waiting_on_requester = frozenset({ChannelStatus.INFO_REQUESTED})
-    note_field = "reason"
     note_max = registration.REASON_MAX
-    four_eyes_refusal = (
-        "You made this request, so another member of the communications team must decide it (four-eyes rule)."
-    )
-
     reference_pattern = REFERENCE.pattern
     reference_prefix = REFERENCE.prefix
-    reference_example = "CH-0042"
-    called = "channel"
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can do this."

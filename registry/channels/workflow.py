@@ -71,11 +71,9 @@ LIVE_STATUSES: Final = frozenset(
 )
 #: The Trust's accounts as the public should know them.
 OFFICIAL_STATUSES: Final = frozenset({ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED})
-#: Requests that wait on the communications team.
-AWAITING_COMMS: Final = frozenset({ChannelStatus.REQUESTED, ChannelStatus.APPROVED})
-#: A channel request of one's own is "open" until it is live or closed.
-OPEN_REQUEST_STATUSES: Final = frozenset(
-    {ChannelStatus.REQUESTED, ChannelStatus.INFO_REQUESTED, ChannelStatus.APPROVED}
-)
+#: Requests that wait on the communications team (``waits_on = "comms"`` in lifecycle.toml).
+AWAITING_COMMS: Final = LIFECYCLE.awaiting_comms
+#: A channel request of one's own is "open" until it is live or closed (``open = true``).
+OPEN_REQUEST_STATUSES: Final = LIFECYCLE.open_statuses
 
 TRANSITIONS: Final[dict[ChannelAction, ChannelMove]] = {t.action: t for t in LIFECYCLE.transitions}

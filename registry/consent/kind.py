@@ -22,7 +22,6 @@ from registry import clock, db
 from registry.audit.models import AuditAction
 from registry.audit.services import record
 from registry.auth.models import User
-from registry.auth.permissions import Permission
 from registry.consent.answers import ConsentRequest, check_request
 from registry.consent.checklist import active_checklist
 from registry.consent.models import (
@@ -38,17 +37,14 @@ from registry.consent.models import (
     consent_reference,
 )
 from registry.consent.workflow import (
-    AWAITING_COMMS,
     DECISIONS,
     LIFECYCLE,
-    OPEN_STATUSES,
     ConsentAction,
-    ConsentStatus,
     ConsentTransition,
 )
 from registry.errors import Invalid
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, Decisions, ReportSection, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, RequestKind, WorkItem
 from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.text import add_years, clean, masked, uk_date
@@ -117,41 +113,15 @@ def _for_audit(value: Any) -> Any:
 
 
 class LogoConsents(RequestKind[LogoConsent]):
-    name = "logo_consent"
-    label = "Logo consent"
+    """Its words, settings and report section are in consent/lifecycle.toml ([kind], [report])."""
+
     model = LogoConsent
     step_model = LogoConsentStep
-    demo = "registry.consent.demo:seed"
-    decisions = Decisions("Logo and lozenge consents", "submit", ("approve", "approve_with_conditions"), ("reject",))
-    card = "registry.consent.overview:card"
-    figures = "registry.consent.overview:figures"
-    report = ReportSection(
-        "logo_consents",
-        "Logo and NHS lozenge consents",
-        "6.8",
-        (
-            ("logo_consents.issued", "Consents issued during the month"),
-            ("logo_consents.expiring", "Consents that expired during the month"),
-            ("logo_consents.expiring_next_month", "Consents expiring next month"),
-            ("logo_consents.in_force", "Consents in force at the end of the month"),
-        ),
-    )
-    read_all = Permission.CONSENT_READ_ALL
-    pages = "/consents"
-    open_statuses = OPEN_STATUSES
-    awaiting_comms = AWAITING_COMMS
-    waiting_on_requester = frozenset({ConsentStatus.CHANGES_REQUESTED})
     note_max = NOTE_MAX
-    four_eyes_refusal = (
-        "You made this request, so another member of the communications team must decide it (four-eyes rule)."
-    )
     reference_pattern = REQUEST_PATTERN
     reference_prefix = REQUEST_REFERENCE.prefix
-    reference_example = "LCR-0042 or LC-2026-0042"
     files_model = LogoConsentArtwork
     files_column = "consent_id"
-    file_noun = "artwork file"
-    named = "consent"
 
     # --- finding one: by either reference ---------------------------------------------------------
 

@@ -42,10 +42,6 @@ class ConsentAction(StrEnum):
 
 #: Consents in force (or expired: the expiry date says which). Each has a reference and an expiry date.
 APPROVED_STATUSES: Final = frozenset({ConsentStatus.APPROVED, ConsentStatus.APPROVED_WITH_CONDITIONS})
-#: Requests still open: waiting on comms or on the requester.
-OPEN_STATUSES: Final = frozenset({ConsentStatus.SUBMITTED, ConsentStatus.CHANGES_REQUESTED})
-#: Requests the communications team has still to decide (their work queue).
-AWAITING_COMMS: Final = frozenset({ConsentStatus.SUBMITTED})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +77,10 @@ class ConsentTransition(Transition[ConsentStatus, ConsentAction]):
 LIFECYCLE: Final = Lifecycle.load(
     lifecycle_file(__file__), statuses=ConsentStatus, actions=ConsentAction, row=ConsentTransition
 )
+#: Requests still open: waiting on comms or on the requester (``open = true`` in lifecycle.toml).
+OPEN_STATUSES: Final = LIFECYCLE.open_statuses
+#: Requests the communications team has still to decide (their work queue: ``waits_on = "comms"``).
+AWAITING_COMMS: Final = LIFECYCLE.awaiting_comms
 
 #: The status shown (and filtered on) for an approval whose expiry date has passed.
 EXPIRED: Final = "expired"

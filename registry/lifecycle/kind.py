@@ -16,9 +16,11 @@ import importlib
 import importlib.util
 import pkgutil
 import re
+import sys
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast, get_args, get_type_hints
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, case, func, literal, or_, select, true
 from sqlalchemy.orm.interfaces import ORMOption
@@ -29,7 +31,7 @@ from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Conflict, NotFound, NotPermitted
 from registry.lifecycle.steps import StepMixin
-from registry.lifecycle.table import Lifecycle, Need, Status, Transition
+from registry.lifecycle.table import Lifecycle, Need, Status, TableError, Transition, lifecycle_file
 
 if TYPE_CHECKING:
     from registry.clock import Period
@@ -185,6 +187,42 @@ class Change(Generic[M]):
     step_note: str | None = None
 
 
+#: What a kind declares in its lifecycle file's ``[kind]`` table: its words and plain settings (the rest of
+#: its declaration is code: its models, its references' pattern, its hooks).
+KIND_WORDS: tuple[str, ...] = (
+    "name",
+    "label",
+    "noun",
+    "called",
+    "read_all",
+    "pages",
+    "requester_column",
+    "note_field",
+    "audit_names_action",
+    "note_audited",
+    "stale",
+    "four_eyes_refusal",
+    "reference_example",
+    "file_noun",
+    "named",
+    "card",
+    "figures",
+    "demo",
+    "demo_order",
+)
+
+
+def _beside(kind: type[Any], lifecycle: Lifecycle[Any, Any, Any]) -> bool:
+    """Whether ``lifecycle`` was read from the lifecycle file in the kind's own package (a kind that
+    borrows another's step model, as a test's may, declares its words in its class)."""
+    module = getattr(sys.modules.get(kind.__module__), "__file__", None)
+    return bool(module and lifecycle.source) and lifecycle_file(str(module)) == Path(lifecycle.source)
+
+
+def _fields(cls: type[Any], optional: Iterable[str] = ()) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in optional)
+
+
 #: Every kind of request, by name, in the order they registered (see :func:`kinds`).
 KINDS: dict[str, RequestKind[Any]] = {}
 
@@ -247,6 +285,34 @@ class RequestKind(Generic[M]):
         super().__init_subclass__(**kwargs)
         if "step_model" in vars(cls):
             cls.lifecycle = cls.step_model.lifecycle
+            if _beside(cls, cls.lifecycle):
+                cls._declare(cls.lifecycle)
+
+    @classmethod
+    def _declare(cls, lifecycle: Lifecycle[Any, Any, Any]) -> None:
+        """Take the kind's words and settings from its lifecycle file: its ``[kind]`` table (and
+        ``[kind.decisions]``), its ``[report]`` section, and the sets of states its states' flags make.
+        What the file says, the class may not say again (one place only)."""
+        hints = {key: get_args(hint)[0] for key, hint in get_type_hints(RequestKind).items() if key in KIND_WORDS}
+        required = [key for key in ("name", "label", "read_all") if key not in vars(cls)]
+        declared = lifecycle.declared("kind", hints, required=required, within=("decisions",))
+        if "decisions" in lifecycle.words.get("kind", {}):
+            decisions = lifecycle.declared("kind.decisions", get_type_hints(Decisions), required=_fields(Decisions))
+            declared["decisions"] = Decisions(**decisions)
+        if "report" in lifecycle.words:
+            section = {**get_type_hints(ReportSection), "lines": dict[str, str]}
+            report = lifecycle.declared("report", section, required=_fields(ReportSection, ("note",)))
+            declared["report"] = ReportSection(**{**report, "lines": tuple(report["lines"].items())})
+        for key, value in declared.items():
+            if key in vars(cls):
+                where = "[report]" if key == "report" else "[kind]"
+                raise TableError(
+                    f"{lifecycle.source}: {where} {key}: {cls.__name__} says it too: say it in one place only"
+                )
+            setattr(cls, key, value)
+        cls.open_statuses = lifecycle.open_statuses
+        cls.awaiting_comms = lifecycle.awaiting_comms
+        cls.waiting_on_requester = lifecycle.waiting_on_requester
 
     #: What the monthly report counts of it: its requests and decisions, and its own section.
     decisions: ClassVar[Decisions | None] = None

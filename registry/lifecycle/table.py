@@ -56,11 +56,20 @@ A = TypeVar("A", bound=StrEnum)
 _STATES: dict[type[Status], Mapping[Any, State]] = {}
 
 
+#: Who a request waits on in a state (``waits_on`` in a file): the communications team, or its requester.
+WAITS_ON: tuple[str, ...] = ("comms", "requester")
+
+
 @dataclass(frozen=True)
 class State:
+    """How a state reads, and what it means for lists of work: ``open``, a request of one's own is
+    still under way; ``waits_on``, who acts next ("comms", "requester" or no one)."""
+
     label: str
     phrase: str
     colour: str
+    open: bool = False
+    waits_on: str = ""
 
 
 class Need(StrEnum):
@@ -144,6 +153,10 @@ class Lifecycle(Generic[S, A, T]):
     other_steps: Mapping[str, str] = field(default_factory=dict)
     #: What is said when an action is not one of the table's (or is offered elsewhere).
     choose_action: str = "Choose what happens next."
+    #: The file it was read from, and its tables about the kind as a whole (``[kind]``, ``[report]``),
+    #: which the kind's declaration reads (see :meth:`declared`).
+    source: str = field(default="", compare=False)
+    words: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         kinds = {type(status) for status in self.statuses}
@@ -172,6 +185,45 @@ class Lifecycle(Generic[S, A, T]):
         if found is not None:
             return found.step
         return self.other_steps.get(action, action.replace("_", " ").capitalize())
+
+    def flagged(self, open: bool | None = None, waits_on: str | None = None) -> frozenset[S]:
+        """The states whose ``open`` flag is ``open`` and who wait on ``waits_on`` (either: any)."""
+        return frozenset(
+            status
+            for status, state in self.statuses.items()
+            if (open is None or state.open is open) and (waits_on is None or state.waits_on == waits_on)
+        )
+
+    @property
+    def open_statuses(self) -> frozenset[S]:
+        return self.flagged(open=True)
+
+    @property
+    def awaiting_comms(self) -> frozenset[S]:
+        return self.flagged(waits_on="comms")
+
+    @property
+    def waiting_on_requester(self) -> frozenset[S]:
+        return self.flagged(waits_on="requester")
+
+    def declared(
+        self, table: str, hints: Mapping[str, Any], *, required: Iterable[str] = (), within: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """The file's table ``table`` (``"kind"``, ``"kind.decisions"``, ``"report"``), each key one of
+        ``hints`` and its value of that type (a string, true or false, a whole number, a member of an enum,
+        a list of strings, or a table of strings), and every key in ``required``. ``within``: its own tables,
+        read on their own. Raises :class:`TableError` naming the file, the table and the key."""
+        reader = _Reader(self.source or "the lifecycle file", type(next(iter(self.statuses))), StrEnum)
+        data: Any = self.words
+        place = f"[{table}]"
+        for part in table.split("."):
+            data = reader.table(place, data.get(part, {}))
+        inner = tuple(within)
+        reader.known(place, data, (*hints, *inner))
+        for key in required:
+            if key not in data:
+                raise reader.fail(place, f"missing key {key!r}")
+        return {key: reader.value(f"{place} {key}", hints[key], data[key]) for key in data if key not in inner}
 
     def statuses_where(self, keep: Iterable[S]) -> list[str]:
         """Status values, for ``IN`` clauses."""
@@ -210,27 +262,94 @@ class TableError(ValueError):
 REQUESTER: str = "requester"
 #: A row's keys in a file that are not its field's name: a row reads "from … to …".
 _KEYS = {"sources": "from", "target": "to"}
-_FILE_KEYS = ("states", "transitions", "other_steps", "choose_action")
+_FILE_KEYS = ("states", "transitions", "other_steps", "choose_action", "kind", "report")
 _STATE_KEYS = ("label", "phrase", "colour")
+_STATE_FLAGS = ("open", "waits_on")
 #: What a message calls a value of these enums (others are called by their class's name).
 _WHAT: dict[type[Enum], str] = {Permission: "permission", AuditAction: "audit action", Need: "need"}
 
 
-class _TableReader:
-    """Reads one lifecycle file against a kind's status and action enums and row class."""
+class _Reader:
+    """Reads the values of one lifecycle file against a kind's status and action enums."""
 
-    def __init__(self, where: str, statuses: type[Status], actions: type[StrEnum], row: type[Any]) -> None:
+    def __init__(self, where: str, statuses: type[Status], actions: type[StrEnum]) -> None:
         self.where = where
         self.statuses = statuses
         self.actions = actions
+
+    def fail(self, place: str, message: str) -> TableError:
+        return TableError(f"{self.where}: {place}: {message}")
+
+    def known(self, place: str, data: Mapping[str, Any], keys: Iterable[str]) -> None:
+        allowed = list(keys)
+        for key in data:
+            if key not in allowed:
+                raise self.fail(place, f"unknown key {key!r}{_close(key, allowed)} (it takes {', '.join(allowed)})")
+
+    def table(self, place: str, value: object) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(place, f"must be a table, not {_shown(value)}")
+        return value
+
+    def string(self, place: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise self.fail(place, f"must be a string, not {_shown(value)}")
+        return value
+
+    def value(self, place: str, hint: Any, value: object) -> object:
+        """``value`` as the field takes it: a string, true or false, a whole number, a member of an enum,
+        a list of states or of strings, or a table of strings."""
+        optional = get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint)
+        if optional:
+            hint = next(arg for arg in get_args(hint) if arg is not type(None))
+        if get_origin(hint) is list:
+            if not isinstance(value, list) or not value:
+                raise self.fail(place, f"must be a list of states, not {_shown(value)}")
+            return frozenset(self.value(place, get_args(hint)[0], item) for item in value)
+        if get_origin(hint) is tuple:
+            if not isinstance(value, list):
+                raise self.fail(place, f"must be a list of strings, not {_shown(value)}")
+            return tuple(self.string(place, item) for item in value)
+        if get_origin(hint) is dict:
+            return {key: self.string(f"{place} {key}", item) for key, item in self.table(place, value).items()}
+        if hint in (bool, int):
+            # TOML's true and false are not numbers, whatever Python says.
+            if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+                raise self.fail(
+                    place, f"must be {'true or false' if hint is bool else 'a whole number'}, not {_shown(value)}"
+                )
+            return value
+        text = self.string(place, value)
+        if hint is str:
+            return text
+        if optional and hint is Permission and text == REQUESTER:
+            return None
+        if isinstance(hint, type) and issubclass(hint, Enum):
+            return self.member(place, hint, text)
+        code = getattr(getattr(self, "row", None), "__name__", "RequestKind")
+        raise TypeError(f"{code}: a lifecycle file cannot give a {hint!r}")  # the code's fault, not the file's
+
+    def member(self, place: str, enum: type[Enum], value: str) -> Enum:
+        try:
+            return enum(value)
+        except ValueError:
+            extra = f' or "{REQUESTER}"' if enum is Permission else ""
+            what = {self.statuses: "state", self.actions: "action", **_WHAT}.get(enum, enum.__name__)
+            raise self.fail(
+                place, f"unknown {what} {value!r}{_close(value, _values(enum))}{_one_of(enum, extra)}"
+            ) from None
+
+
+class _TableReader(_Reader):
+    """Reads one lifecycle file against a kind's status and action enums and row class."""
+
+    def __init__(self, where: str, statuses: type[Status], actions: type[StrEnum], row: type[Any]) -> None:
+        super().__init__(where, statuses, actions)
         self.row = row
         hints = get_type_hints(row)
         self.fields = {_KEYS.get(f.name, f.name): f for f in fields(row) if f.init}
         self.hints = {key: hints[f.name] for key, f in self.fields.items()}
         self.hints.update({"action": actions, "from": list[statuses], "to": statuses})  # type: ignore[valid-type]
-
-    def fail(self, place: str, message: str) -> TableError:
-        return TableError(f"{self.where}: {place}: {message}")
 
     def lifecycle(self, source: Traversable, choose_action: str | None) -> Any:
         try:
@@ -252,24 +371,10 @@ class _TableReader:
             statuses=self.states(self.table("[states]", data.get("states", {}))),
             transitions=self.transitions(data.get("transitions", [])),
             other_steps=dict(other_steps),
+            source=self.where,
+            words={key: self.table(f"[{key}]", data[key]) for key in ("kind", "report") if key in data},
             **words,
         )
-
-    def known(self, place: str, data: Mapping[str, Any], keys: Iterable[str]) -> None:
-        allowed = list(keys)
-        for key in data:
-            if key not in allowed:
-                raise self.fail(place, f"unknown key {key!r}{_close(key, allowed)} (it takes {', '.join(allowed)})")
-
-    def table(self, place: str, value: object) -> Mapping[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(place, f"must be a table, not {_shown(value)}")
-        return value
-
-    def string(self, place: str, value: object) -> str:
-        if not isinstance(value, str):
-            raise self.fail(place, f"must be a string, not {_shown(value)}")
-        return value
 
     def states(self, data: Mapping[str, Any]) -> dict[Status, State]:
         enum = self.statuses
@@ -277,11 +382,15 @@ class _TableReader:
             place = f"[states.{value}]"
             if value not in enum._value2member_map_:
                 raise self.fail(place, f"{enum.__name__} has no state {value!r}{_one_of(enum)}")
-            self.known(place, self.table(place, words), _STATE_KEYS)
+            self.known(place, self.table(place, words), _STATE_KEYS + _STATE_FLAGS)
             for key in _STATE_KEYS:
                 if key not in words:
                     raise self.fail(place, f"missing key {key!r}")
                 self.string(f"{place} {key}", words[key])
+            self.value(f"{place} open", bool, words.get("open", False))
+            waits_on = self.string(f"{place} waits_on", words.get("waits_on", ""))
+            if waits_on not in ("", *WAITS_ON):
+                raise self.fail(f"{place} waits_on", f"must be one of {', '.join(WAITS_ON)}, not {waits_on!r}")
         missing = [status.value for status in enum if status.value not in data]
         if missing:
             raise self.fail("[states]", f"no words for {enum.__name__} {', '.join(missing)}: add [states.{missing[0]}]")
@@ -311,38 +420,6 @@ class _TableReader:
             return self.row(**values)
         except (TypeError, ValueError) as error:
             raise self.fail(place, str(error)) from None
-
-    def value(self, place: str, hint: Any, value: object) -> object:
-        """``value`` as the row's field takes it: a string, true or false, a member of an enum, or a list of states."""
-        optional = get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint)
-        if optional:
-            hint = next(arg for arg in get_args(hint) if arg is not type(None))
-        if get_origin(hint) is list:
-            if not isinstance(value, list) or not value:
-                raise self.fail(place, f"must be a list of states, not {_shown(value)}")
-            return frozenset(self.value(place, get_args(hint)[0], item) for item in value)
-        if hint is bool:
-            if not isinstance(value, bool):
-                raise self.fail(place, f"must be true or false, not {_shown(value)}")
-            return value
-        text = self.string(place, value)
-        if hint is str:
-            return text
-        if optional and hint is Permission and text == REQUESTER:
-            return None
-        if isinstance(hint, type) and issubclass(hint, Enum):
-            return self.member(place, hint, text)
-        raise TypeError(f"{self.row.__name__}: a lifecycle file cannot give a {hint!r}")  # the row class's fault
-
-    def member(self, place: str, enum: type[Enum], value: str) -> Enum:
-        try:
-            return enum(value)
-        except ValueError:
-            extra = f' or "{REQUESTER}"' if enum is Permission else ""
-            what = {self.statuses: "state", self.actions: "action", **_WHAT}.get(enum, enum.__name__)
-            raise self.fail(
-                place, f"unknown {what} {value!r}{_close(value, _values(enum))}{_one_of(enum, extra)}"
-            ) from None
 
 
 def _values(enum: type[Enum]) -> list[str]:

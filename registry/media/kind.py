@@ -16,7 +16,7 @@ from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Invalid, NotPermitted
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, ReportSection, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, RequestKind, WorkItem
 from registry.lifecycle.table import Need, Status, Transition
 from registry.media.models import (
     REFERENCE,
@@ -25,9 +25,7 @@ from registry.media.models import (
     MediaContactStep,
 )
 from registry.media.workflow import (
-    AWAITING_COMMS,
     NOTE,
-    OPEN_STATUSES,
     MediaContactStatus,
     Triage,
 )
@@ -47,48 +45,15 @@ _FOR_REPORTER: Final = {
 
 
 class MediaContacts(RequestKind[MediaContact]):
-    name = "media_contact"
-    label = "Media contact"
-    noun = "approach"
+    """Its words, settings and report section are in media/lifecycle.toml ([kind], [report])."""
+
     model = MediaContact
     step_model = MediaContactStep
-    demo = "registry.media.demo:seed"
-    card = "registry.media.overview:card"
-    figures = "registry.media.overview:figures"
-    report = ReportSection(
-        "media_contacts",
-        "Media contacts",
-        "8.1",
-        (
-            ("media_contacts.logged", "Approaches logged"),
-            ("media_contacts.closed", "Approaches closed"),
-            (
-                "media_contacts.comms_responding",
-                "Approaches the communications team took on, to answer the media themselves",
-            ),
-            ("media_contacts.open_at_end", "Approaches still open at the end of the month"),
-        ),
-        note="Approaches made to staff through their personal accounts.",
-    )
-    read_all = Permission.MEDIA_CONTACT_READ_ALL
-    pages = "/media-contacts"
-    requester_column = "reporter_id"
-    open_statuses = OPEN_STATUSES
-    awaiting_comms = AWAITING_COMMS
-    # Once advice is given it waits on the reporter (to read and follow it).
-    waiting_on_requester = frozenset({MediaContactStatus.ADVICE_GIVEN})
     note_max = NOTE_MAX
-    audit_names_action = True
-    four_eyes_refusal = (
-        "You logged this approach, so another member of the communications team must triage it (four-eyes rule)."
-    )
-
     reference_pattern = REFERENCE.pattern
     reference_prefix = REFERENCE.prefix
-    reference_example = "MC-0042"
     files_model = MediaContactEvidence
     files_column = "media_contact_id"
-    file_noun = "screenshot"
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can triage a media contact."

@@ -64,11 +64,10 @@ LIFECYCLE: Final = Lifecycle.load(
     lifecycle_file(__file__), statuses=MediaContactStatus, actions=TriageAction, row=Triage
 )
 
-OPEN_STATUSES: Final = frozenset(set(MediaContactStatus) - {MediaContactStatus.CLOSED})
-#: Approaches the communications team has still to act on (their work queue).
-AWAITING_COMMS: Final = frozenset(
-    {MediaContactStatus.REPORTED, MediaContactStatus.ACKNOWLEDGED, MediaContactStatus.COMMS_RESPONDING}
-)
+#: Every approach but a closed one (``open = true`` in lifecycle.toml).
+OPEN_STATUSES: Final = LIFECYCLE.open_statuses
+#: Approaches the communications team has still to act on (their work queue: ``waits_on = "comms"``).
+AWAITING_COMMS: Final = LIFECYCLE.awaiting_comms
 #: "open" is a filter, not a stored status: every status but closed.
 OPEN_FILTER: Final = "open"
 FILTER_VALUES: Final = (OPEN_FILTER, *(s.value for s in MediaContactStatus))

@@ -19,11 +19,10 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from registry import db
 from registry.auth.models import User
-from registry.auth.permissions import Permission
 from registry.channels.workflow import ChannelStatus
 from registry.errors import Conflict, NotFound
 from registry.lifecycle import engine
-from registry.lifecycle.kind import Change, Decisions, ReportSection, RequestKind, WorkItem
+from registry.lifecycle.kind import Change, RequestKind, WorkItem
 from registry.lifecycle.table import Transition
 from registry.notifications import services as notifications
 from registry.posts import findings
@@ -31,9 +30,7 @@ from registry.posts.addresses import check_urls
 from registry.posts.models import OBJECT_TYPE, PostTarget, PostTransition, PromotionalPost, parse_reference
 from registry.posts.proposals import REASON_MAX, channel_name
 from registry.posts.workflow import (
-    AWAITING_COMMS,
     DECISIONS,
-    OPEN_STATUSES,
     PostAction,
     PostStatus,
 )
@@ -59,35 +56,16 @@ def addresses(post: PromotionalPost) -> str:
 
 
 class Posts(RequestKind[PromotionalPost]):
+    """Its words, settings and report section are in posts/lifecycle.toml ([kind], [report])."""
+
     name = OBJECT_TYPE
-    label = "Promotional post"
-    noun = "post"
     model = PromotionalPost
     step_model = PostTransition
-    demo = "registry.posts.demo:seed_demo"
-    demo_order = 60  # after the channels: posts go on the active ones
-    decisions = Decisions("Promotional posts", "request", ("approve",), ("reject",))
-    figures = "registry.posts.overview:figures"
-    report = ReportSection(
-        "promotional_posts",
-        "Promotional posts",
-        "7.1",
-        (("promotional_posts.published", "Posts published on Trust channels"),),
-    )
-    read_all = Permission.POST_READ_ALL
-    pages = "/posts"
-    open_statuses = OPEN_STATUSES
-    awaiting_comms = AWAITING_COMMS
-    waiting_on_requester = frozenset({PostStatus.CHANGES_REQUESTED})
     # PP-2026-0007: the year, then the number.
     reference_prefix = "PP"
     reference_year_column = "year"
-    note_field = "reason"
     note_max = REASON_MAX
     stale = STALE
-    four_eyes_refusal = (
-        "You proposed this post, so another member of the communications team must decide it (four-eyes rule)."
-    )
 
     # --- finding one: a reference names the year as well as the number ---------------------------
 

@@ -39,12 +39,6 @@ class PostAction(StrEnum):
     PUBLISH = "publish"
 
 
-#: Posts the communications team must act on: decide, schedule, or record as published.
-AWAITING_COMMS: Final = frozenset({PostStatus.SUBMITTED, PostStatus.APPROVED, PostStatus.SCHEDULED})
-#: Posts still open for their requester (including those waiting on their changes).
-OPEN_STATUSES: Final = frozenset(
-    {PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVED, PostStatus.SCHEDULED}
-)
 #: States in which the requester may change the post (and, when changes were asked, resubmit it).
 EDITABLE_STATUSES: Final = frozenset({PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED})
 
@@ -69,5 +63,9 @@ CHOOSE_ACTION: Final = (
 LIFECYCLE: Final = Lifecycle.load(
     lifecycle_file(__file__), statuses=PostStatus, actions=PostAction, row=PostMove, choose_action=CHOOSE_ACTION
 )
+#: Posts the communications team must act on: decide, schedule, or record as published (``waits_on = "comms"``).
+AWAITING_COMMS: Final = LIFECYCLE.awaiting_comms
+#: Posts still open for their requester, including those waiting on their changes (``open = true``).
+OPEN_STATUSES: Final = LIFECYCLE.open_statuses
 
 TRANSITIONS: Final[dict[PostAction, PostMove]] = {t.action: t for t in LIFECYCLE.transitions}
