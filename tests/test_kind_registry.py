@@ -105,3 +105,110 @@ def test_the_report_sections_follow_the_policy(app: Flask) -> None:
         "unauthorised_accounts",
     ]
     assert list(services.request_labels()) == ["channel", "logo_consent", "promotional_post", "all"]
+
+
+# Each kind's declaration as the Registry behaves (SPEC: the pages' addresses, the permissions to see every
+# request, who acts next in which state; the report's requests table and sections). Written here by hand from
+# the SPEC and the pages, not from the lifecycle files that now declare them.
+EXPECTED: dict[str, dict[str, Any]] = {
+    "channel": {
+        "label": "Channel request",
+        "pages": "/channels",
+        "read_all": Permission.CHANNEL_READ_ALL,
+        "open_statuses": {"requested", "info_requested", "approved"},
+        "awaiting_comms": {"requested", "approved"},
+        "waiting_on_requester": {"info_requested"},
+        "note_field": "reason",
+        "decisions": Decisions("Channel requests", "request", ("approve",), ("reject",)),
+        "report": None,
+    },
+    "logo_consent": {
+        "label": "Logo consent",
+        "pages": "/consents",
+        "read_all": Permission.CONSENT_READ_ALL,
+        "open_statuses": {"submitted", "changes_requested"},
+        "awaiting_comms": {"submitted"},
+        "waiting_on_requester": {"changes_requested"},
+        "note_field": "note",
+        "decisions": Decisions(
+            "Logo and lozenge consents", "submit", ("approve", "approve_with_conditions"), ("reject",)
+        ),
+        "report": ("logo_consents", "6.8", 4),
+    },
+    "promotional_post": {
+        "label": "Promotional post",
+        "pages": "/posts",
+        "read_all": Permission.POST_READ_ALL,
+        "open_statuses": {"submitted", "changes_requested", "approved", "scheduled"},
+        "awaiting_comms": {"submitted", "approved", "scheduled"},
+        "waiting_on_requester": {"changes_requested"},
+        "note_field": "reason",
+        "decisions": Decisions("Promotional posts", "request", ("approve",), ("reject",)),
+        "report": ("promotional_posts", "7.1", 1),
+    },
+    "media_contact": {
+        "label": "Media contact",
+        "pages": "/media-contacts",
+        "read_all": Permission.MEDIA_CONTACT_READ_ALL,
+        "open_statuses": {"reported", "acknowledged", "advice_given", "comms_responding"},
+        "awaiting_comms": {"reported", "acknowledged", "comms_responding"},
+        "waiting_on_requester": {"advice_given"},
+        "note_field": "note",
+        "decisions": None,
+        "report": ("media_contacts", "8.1", 4),
+    },
+    "breach_report": {
+        "label": "Breach report",
+        "pages": "/breaches",
+        "read_all": Permission.BREACH_READ_ALL,
+        "open_statuses": {"to_route", "with_manager", "with_hr"},
+        "awaiting_comms": set(),
+        "waiting_on_requester": set(),
+        "note_field": "note",
+        "decisions": None,
+        "report": ("breaches", "9", 4),
+    },
+    "emergency_access": {
+        "label": "Emergency access",
+        "pages": "/break-glass",
+        "read_all": Permission.BREAK_GLASS_READ_ALL,
+        "open_statuses": set(),
+        "awaiting_comms": {"open", "closed"},
+        "waiting_on_requester": set(),
+        "note_field": "note",
+        "decisions": None,
+        "report": ("break_glass", "7.2", 4),
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_kind_declares_the_words_and_states_its_behaviour_needs(app: Flask, name: str) -> None:
+    kind = KINDS[name]
+    expected = EXPECTED[name]
+    declared = {
+        "label": kind.label,
+        "pages": kind.pages,
+        "read_all": kind.read_all,
+        **{key: {s.value for s in getattr(kind, key)} for key in ("open_statuses", "awaiting_comms")},
+        "waiting_on_requester": {s.value for s in kind.waiting_on_requester},
+        "note_field": kind.note_field,
+        "decisions": kind.decisions,
+        "report": kind.report and (kind.report.key, kind.report.clause, len(kind.report.lines)),
+    }
+    assert declared == expected
+    # What waits on the requester is one of their open requests; and a breach's free text never reaches the trail.
+    assert kind.waiting_on_requester <= kind.open_statuses
+    assert kind.note_audited is (name != "breach_report")
+    assert kind.audit_names_action is (name in {"media_contact", "breach_report", "emergency_access"})
+
+
+def test_the_workflow_modules_name_the_sets_their_kinds_declare(app: Flask) -> None:
+    from registry.breakglass.workflow import UNREVIEWED
+    from registry.channels.workflow import AWAITING_COMMS, OPEN_REQUEST_STATUSES
+    from registry.media.workflow import OPEN_STATUSES as MEDIA_OPEN
+
+    assert {s.value for s in OPEN_REQUEST_STATUSES} == {"requested", "info_requested", "approved"}
+    assert {s.value for s in AWAITING_COMMS} == {"requested", "approved"}
+    assert {s.value for s in UNREVIEWED} == {"open", "closed"}
+    assert {s.value for s in MEDIA_OPEN} == {"reported", "acknowledged", "advice_given", "comms_responding"}

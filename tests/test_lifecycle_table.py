@@ -16,6 +16,7 @@ from registry.audit.models import AuditAction
 from registry.auth.permissions import Permission
 from registry.breaches.workflow import TRANSITIONS as BREACH_TRANSITIONS
 from registry.breaches.workflow import BreachAction
+from registry.lifecycle.kind import Decisions, ReportSection, RequestKind
 from registry.lifecycle.table import Lifecycle, Need, State, Status, TableError, Transition
 from registry.posts.workflow import TRANSITIONS, PostAction, PostStatus
 
@@ -428,3 +429,133 @@ def test_breakglass_offers_its_two_actions_by_name() -> None:
         workflow.AccessAction.REVIEW,
     )
     assert workflow.LIFECYCLE.transitions == (workflow.CLOSE, workflow.REVIEW)
+
+
+# --- the kind as a whole: [kind], [kind.decisions], [report] and the states' flags -----------------------
+
+KIND = """
+[kind]
+name = "door"
+label = "Door request"
+noun = "door"
+read_all = "channel:read_all"
+audit_names_action = true
+demo_order = 70
+card = "tests.doors:card"
+
+[kind.decisions]
+label = "Doors"
+received = "open"
+approvals = ["open"]
+rejections = ["remove"]
+
+[report]
+key = "doors"
+title = "Doors"
+clause = "6.9"
+
+[report.lines]
+"doors.opened" = "Doors opened"
+"doors.removed" = "Doors removed"
+"""
+
+
+def _flagged(text: str) -> str:
+    """GOOD with the shut door open on its requester's list and waiting on them, the open one on comms'."""
+    text = text.replace('colour = "grey"', 'colour = "grey"\nopen = true\nwaits_on = "requester"')
+    return text.replace('colour = "green"', 'colour = "green"\nopen = true\nwaits_on = "comms"')
+
+
+class Doors(RequestKind[Any]):
+    """A kind without a step model: declared from a file only when a test says so."""
+
+
+def _declared(tmp_path: Path, text: str) -> type[Doors]:
+    kind = type("Doors", (Doors,), {})
+    kind.declare_from(_load(tmp_path, _flagged(GOOD) + text))
+    return kind
+
+
+def test_a_kind_reads_its_words_report_and_state_sets_from_its_file(tmp_path: Path) -> None:
+    kind = _declared(tmp_path, KIND)
+    assert (kind.name, kind.label, kind.noun, kind.read_all) == (
+        "door",
+        "Door request",
+        "door",
+        Permission.CHANNEL_READ_ALL,
+    )
+    assert (kind.audit_names_action, kind.demo_order, kind.card, kind.demo) == (True, 70, "tests.doors:card", None)
+    assert kind.decisions == Decisions("Doors", "open", ("open",), ("remove",))
+    assert kind.report == ReportSection(
+        "doors", "Doors", "6.9", (("doors.opened", "Doors opened"), ("doors.removed", "Doors removed"))
+    )
+    assert (kind.open_statuses, kind.awaiting_comms, kind.waiting_on_requester) == (
+        {Door.SHUT, Door.OPEN},
+        {Door.OPEN},
+        {Door.SHUT},
+    )
+    # What the file leaves out keeps the class's default.
+    assert (kind.note_field, kind.note_audited, kind.requester_column) == ("note", True, "requester_id")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('noun = "door"', 'nouns = "door"', "[kind]: unknown key 'nouns': did you mean 'noun'?"),
+        ('noun = "door"', 'model = "door"', "[kind]: unknown key 'model'"),
+        ('noun = "door"', "noun = 3", "[kind] noun: must be a string, not int 3"),
+        ("audit_names_action = true", 'audit_names_action = "yes"', "[kind] audit_names_action: must be true or"),
+        ("demo_order = 70", 'demo_order = "70"', "[kind] demo_order: must be a whole number, not str '70'"),
+        ("demo_order = 70", "demo_order = true", "[kind] demo_order: must be a whole number, not bool True"),
+        (
+            'read_all = "channel:read_all"',
+            'read_all = "channel:read_al"',
+            "[kind] read_all: unknown permission 'channel:read_al': did you mean 'channel:read_all'?",
+        ),
+        ('label = "Door request"\n', "", "[kind]: missing key 'label'"),
+        ('received = "open"\n', "", "[kind.decisions]: missing key 'received'"),
+        ('approvals = ["open"]', 'approvals = "open"', "[kind.decisions] approvals: must be a list of strings"),
+        ('rejections = ["remove"]', "rejections = [1]", "[kind.decisions] rejections: must be a string, not int 1"),
+        ('clause = "6.9"', 'clause = "6.9"\norder = 1', "[report]: unknown key 'order'"),
+        ('"doors.opened" = "Doors opened"', '"doors.opened" = 1', "[report] lines doors.opened: must be a string"),
+        ('key = "doors"\n', "", "[report]: missing key 'key'"),
+        ("[kind.decisions]", "[kind.decision]", "[kind]: unknown key 'decision': did you mean 'decisions'?"),
+    ],
+)
+def test_a_kind_table_that_does_not_fit_fails_naming_the_file_and_the_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    assert KIND.count(old) == 1, old
+    with pytest.raises(TableError) as failed:
+        _declared(tmp_path, KIND.replace(old, new))
+    assert str(failed.value).startswith(f"{tmp_path / 'lifecycle.toml'}: "), str(failed.value)
+    assert message in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('waits_on = "comms"', 'waits_on = "team"', "[states.open] waits_on: must be one of comms, requester"),
+        ('waits_on = "comms"', "waits_on = 1", "[states.open] waits_on: must be a string, not int 1"),
+        ('colour = "green"\nopen = true', 'colour = "green"\nopen = "yes"', "[states.open] open: must be true or"),
+        ('colour = "green"\nopen = true', 'colour = "green"\nclosed = true', "[states.open]: unknown key 'closed'"),
+    ],
+)
+def test_a_state_flag_that_does_not_fit_fails_naming_the_state(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    text = _flagged(GOOD)
+    assert text.count(old) == 1, old
+    with pytest.raises(TableError) as failed:
+        _load(tmp_path, text.replace(old, new))
+    assert message in str(failed.value)
+
+
+def test_what_the_file_declares_the_class_may_not_say_again(tmp_path: Path) -> None:
+    kind = type("Doors", (Doors,), {"noun": "portal"})
+    with pytest.raises(TableError, match=r"lifecycle\.toml: \[kind\] noun: Doors says it too: say it in one place"):
+        kind.declare_from(_load(tmp_path, GOOD + KIND))
+    # The class may give what the file leaves out (a name it shares with its models' audit events).
+    named = type("Doors", (Doors,), {"name": "door"})
+    named.declare_from(_load(tmp_path, GOOD + KIND.replace('name = "door"\n', "")))
+    assert (named.name, named.label) == ("door", "Door request")

@@ -286,13 +286,14 @@ class RequestKind(Generic[M]):
         if "step_model" in vars(cls):
             cls.lifecycle = cls.step_model.lifecycle
             if _beside(cls, cls.lifecycle):
-                cls._declare(cls.lifecycle)
+                cls.declare_from(cls.lifecycle)
 
     @classmethod
-    def _declare(cls, lifecycle: Lifecycle[Any, Any, Any]) -> None:
+    def declare_from(cls, lifecycle: Lifecycle[Any, Any, Any]) -> None:
         """Take the kind's words and settings from its lifecycle file: its ``[kind]`` table (and
         ``[kind.decisions]``), its ``[report]`` section, and the sets of states its states' flags make.
-        What the file says, the class may not say again (one place only)."""
+        What the file says, the class may not say again (one place only). A kind whose lifecycle file is
+        beside its module is declared from it when its class is made."""
         hints = {key: get_args(hint)[0] for key, hint in get_type_hints(RequestKind).items() if key in KIND_WORDS}
         required = [key for key in ("name", "label", "read_all") if key not in vars(cls)]
         declared = lifecycle.declared("kind", hints, required=required, within=("decisions",))
