@@ -559,3 +559,37 @@ def test_what_the_file_declares_the_class_may_not_say_again(tmp_path: Path) -> N
     named = type("Doors", (Doors,), {"name": "door"})
     named.declare_from(_load(tmp_path, GOOD + KIND.replace('name = "door"\n', "")))
     assert (named.name, named.label) == ("door", "Door request")
+
+
+class Hinge(StrEnum):
+    TOP = "top"
+    BOTTOM = "bottom"
+
+
+HINGES = '\n[labels.hinge]\ntop = "The top hinge"\nbottom = "The bottom hinge"\n'
+
+
+def test_a_file_labels_the_members_of_an_enum_in_the_enums_order(tmp_path: Path) -> None:
+    loaded = _load(tmp_path, GOOD + HINGES.replace('top = "The top hinge"\n', "") + 'top = "The top hinge"\n')
+    assert list(loaded.labels("hinge", Hinge).items()) == [
+        (Hinge.TOP, "The top hinge"),
+        (Hinge.BOTTOM, "The bottom hinge"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('bottom = "The bottom hinge"', 'botom = "The bottom hinge"', "[labels.hinge]: unknown key 'botom': did you"),
+        ('bottom = "The bottom hinge"\n', "", "[labels.hinge]: no label for Hinge bottom"),
+        ('top = "The top hinge"', "top = 1", "[labels.hinge] top: must be a string, not int 1"),
+        ("[labels.hinge]", "[labels.hinges]", "[labels.hinge]: no label for Hinge top, bottom"),
+    ],
+)
+def test_labels_that_do_not_fit_their_enum_fail_naming_the_file_and_the_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    with pytest.raises(TableError) as failed:
+        _load(tmp_path, GOOD + HINGES.replace(old, new)).labels("hinge", Hinge)
+    assert str(failed.value).startswith(f"{tmp_path / 'lifecycle.toml'}: "), str(failed.value)
+    assert message in str(failed.value)

@@ -89,16 +89,7 @@ class RouteReason(StrEnum):
         return ROUTE_REASONS[self]
 
 
-ROUTE_REASONS: Final = {
-    RouteReason.SUBJECT_UNKNOWN: "The reporter did not know who the member of staff is.",
-    RouteReason.NOT_A_USER: "The member of staff named does not use the Registry, so no line manager is recorded.",
-    RouteReason.NO_LINE_MANAGER: "No line manager is recorded for the member of staff.",
-    RouteReason.MANAGER_UNAVAILABLE: (
-        "The line manager can no longer act on it: they are no longer an active line manager in the Registry."
-    ),
-    RouteReason.MANAGER_REPORTED: "The line manager made the report, so someone else must handle it (four-eyes rule).",
-    RouteReason.RETURNED: "The line manager handed it back: it is not theirs to handle.",
-}
+ROUTE_REASONS: Final = LIFECYCLE.labels("route_reason", RouteReason)
 
 TRANSITIONS: Final[dict[BreachAction, Handling]] = {t.action: t for t in LIFECYCLE.transitions}
 #: The line manager's choices, in the order the form offers them.

@@ -20,7 +20,7 @@ from registry.auth.models import User
 from registry.channels.lookalike import comparable_part, lookalike_keys
 from registry.channels.models import Channel, ChannelLookalikeKey, ChannelTransition
 from registry.channels.platforms import PLATFORMS, HandleError, Platform, normalise_handle
-from registry.channels.workflow import LIVE_STATUSES, OFFICIAL_STATUSES, ChannelAction, ChannelStatus
+from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, OFFICIAL_STATUSES, ChannelAction, ChannelStatus
 from registry.errors import Invalid
 from registry.notifications import services as notifications
 from registry.text import clean
@@ -257,22 +257,8 @@ def request_channel(data: ChannelRequest, requester: User) -> Channel:
     return channel
 
 
-#: What the requester is told when comms move their channel, as (subject, first sentence).
-TOLD_TO_REQUESTER: Final = {
-    ChannelAction.APPROVE: (
-        "approved",
-        "has been approved. The communications team will set it up and tell you when it is active.",
-    ),
-    ChannelAction.REJECT: ("not approved", "has not been approved."),
-    ChannelAction.REQUEST_INFO: (
-        "needs more information",
-        "needs more information from you before it can be decided. Answer on its page and resubmit it.",
-    ),
-    ChannelAction.ACTIVATE: ("is active", "is now active."),
-    ChannelAction.SUSPEND: ("suspended", "has been suspended."),
-    ChannelAction.REINSTATE: ("reinstated", "has been reinstated."),
-    ChannelAction.RETIRE: ("retired", "has been retired."),
-}
+#: What the requester is told when comms move their channel, as (subject, first sentence): the table's ``tells``.
+TOLD_TO_REQUESTER: Final = {t.action: (t.tells_subject, t.tells) for t in LIFECYCLE.transitions if t.tells}
 
 
 def tell(channel: Channel, action: str, actor: User, reason: str | None) -> None:

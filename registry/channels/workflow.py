@@ -43,10 +43,14 @@ class ChannelAction(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class ChannelMove(Transition[ChannelStatus, ChannelAction]):
-    """A row of the channel table: the communications team operate a channel unless the row says otherwise."""
+    """A row of the channel table: the communications team operate a channel unless the row says otherwise.
+    ``tells``: what the requester is told of it ("has been approved."), ``tells_subject`` ending the subject
+    ("approved"); a row without them tells no one."""
 
     audit_prefix: ClassVar[str] = "CHANNEL"
     permission: Permission | None = Permission.CHANNEL_OPERATE
+    tells_subject: str = ""
+    tells: str = ""
 
 
 #: What an action the table does not know is told: the actions the API takes, by name.

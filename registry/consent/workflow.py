@@ -126,16 +126,8 @@ class Asset(StrEnum):
         return ASSET_PHRASES[self]
 
 
-ASSET_PHRASES: Final = {
-    Asset.TRUST_LOGO: "the Trust logo",
-    Asset.NHS_LOZENGE: "the NHS lozenge",
-    Asset.BOTH: "the Trust logo and the NHS lozenge",
-}
-ASSET_LABELS: Final = {
-    Asset.TRUST_LOGO: "The Trust logo",
-    Asset.NHS_LOZENGE: "The NHS lozenge",
-    Asset.BOTH: "Both the Trust logo and the NHS lozenge",
-}
+ASSET_PHRASES: Final = LIFECYCLE.labels("asset_phrase", Asset)
+ASSET_LABELS: Final = LIFECYCLE.labels("asset", Asset)
 
 
 class Medium(StrEnum):
@@ -152,12 +144,4 @@ class Medium(StrEnum):
         return MEDIUM_LABELS[self]
 
 
-MEDIUM_LABELS: Final = {
-    Medium.PRINT: "Print",
-    Medium.WEB: "Web",
-    Medium.SOCIAL_MEDIA: "Social media",
-    Medium.SIGNAGE: "Signage",
-    Medium.MERCHANDISE: "Merchandise",
-    Medium.VIDEO: "Video",
-    Medium.PARTNER_MATERIAL: "Partner material",
-}
+MEDIUM_LABELS: Final = LIFECYCLE.labels("medium", Medium)

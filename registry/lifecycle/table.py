@@ -51,6 +51,7 @@ class Status(StrEnum):
 
 S = TypeVar("S", bound=Status)
 A = TypeVar("A", bound=StrEnum)
+E = TypeVar("E", bound=StrEnum)
 
 #: Each status enum's words, filled in by its :class:`Lifecycle` (declared after its enum).
 _STATES: dict[type[Status], Mapping[Any, State]] = {}
@@ -225,6 +226,18 @@ class Lifecycle(Generic[S, A, T]):
                 raise reader.fail(place, f"missing key {key!r}")
         return {key: reader.value(f"{place} {key}", hints[key], data[key]) for key in data if key not in inner}
 
+    def labels(self, table: str, enum: type[E]) -> dict[E, str]:
+        """The file's ``[labels.<table>]``: how each member of ``enum`` reads, in the enum's order. Raises
+        :class:`TableError` naming the file and the key for a member it does not know or one it leaves out."""
+        reader = _Reader(self.source or "the lifecycle file", type(next(iter(self.statuses))), StrEnum)
+        place = f"[labels.{table}]"
+        data = reader.table(place, reader.table("[labels]", self.words.get("labels", {})).get(table, {}))
+        reader.known(place, data, _values(enum))
+        missing = [value for value in _values(enum) if value not in data]
+        if missing:
+            raise reader.fail(place, f"no label for {enum.__name__} {', '.join(missing)}")
+        return {member: reader.string(f"{place} {member.value}", data[member.value]) for member in enum}
+
     def statuses_where(self, keep: Iterable[S]) -> list[str]:
         """Status values, for ``IN`` clauses."""
         return [status.value for status in keep]
@@ -262,7 +275,7 @@ class TableError(ValueError):
 REQUESTER: str = "requester"
 #: A row's keys in a file that are not its field's name: a row reads "from … to …".
 _KEYS = {"sources": "from", "target": "to"}
-_FILE_KEYS = ("states", "transitions", "other_steps", "choose_action", "kind", "report")
+_FILE_KEYS = ("states", "transitions", "other_steps", "choose_action", "kind", "report", "labels")
 _STATE_KEYS = ("label", "phrase", "colour")
 _STATE_FLAGS = ("open", "waits_on")
 #: What a message calls a value of these enums (others are called by their class's name).
@@ -372,7 +385,7 @@ class _TableReader(_Reader):
             transitions=self.transitions(data.get("transitions", [])),
             other_steps=dict(other_steps),
             source=self.where,
-            words={key: self.table(f"[{key}]", data[key]) for key in ("kind", "report") if key in data},
+            words={key: self.table(f"[{key}]", data[key]) for key in ("kind", "report", "labels") if key in data},
             **words,
         )
 

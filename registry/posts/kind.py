@@ -31,24 +31,13 @@ from registry.posts.models import OBJECT_TYPE, PostTarget, PostTransition, Promo
 from registry.posts.proposals import REASON_MAX, channel_name
 from registry.posts.workflow import (
     DECISIONS,
+    TRANSITIONS,
     PostAction,
     PostStatus,
 )
 from registry.text import masked, plural, uk_datetime
 
 STALE: Final = "The post has changed since you opened it: read it again before deciding."
-
-#: What the requester is told of each step taken by the team: (the subject's word, the message).
-_TOLD: Final = {
-    PostAction.APPROVE: ("approved", "The communications team has approved {ref}. They will schedule it."),
-    PostAction.REQUEST_CHANGES: (
-        "changes requested",
-        "The communications team has asked for changes to {ref}. Open it, make the changes and resubmit it.",
-    ),
-    PostAction.REJECT: ("rejected", "The communications team has rejected {ref}."),
-    PostAction.SCHEDULE: ("scheduled", "{ref} is scheduled for {when}."),
-    PostAction.PUBLISH: ("published", "{ref} is live:\n{addresses}"),
-}
 
 
 def addresses(post: PromotionalPost) -> str:
@@ -158,7 +147,8 @@ class Posts(RequestKind[PromotionalPost]):
                 exclude=actor,
             )
             return
-        word, body = _TOLD[action]
+        move = TRANSITIONS[action]  # what the requester is told of it: its tells_subject and tells
+        word, body = move.tells_subject, move.tells
         when = uk_datetime(post.scheduled_for)
         notifications.notify(
             post.requester,

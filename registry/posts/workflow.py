@@ -49,10 +49,13 @@ DECISIONS: Final = (PostAction.APPROVE, PostAction.REQUEST_CHANGES, PostAction.R
 @dataclass(frozen=True, kw_only=True)
 class PostMove(Transition[PostStatus, PostAction]):
     """A row of the post table (posts take nothing beyond the note: no columns of their own). The
-    communications team take each action unless the row says otherwise."""
+    communications team take each action unless the row says otherwise. ``tells``: what the requester is
+    told of it ({ref}, {when}, {addresses} filled in), ``tells_subject`` ending the subject ("approved")."""
 
     audit_prefix: ClassVar[str] = "POST"
     permission: Permission | None = Permission.POST_DECIDE
+    tells_subject: str = ""
+    tells: str = ""
 
 
 #: What an action the table does not know is told: the actions the API takes, by name. A post is resubmitted
