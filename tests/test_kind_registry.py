@@ -212,3 +212,36 @@ def test_the_workflow_modules_name_the_sets_their_kinds_declare(app: Flask) -> N
     assert {s.value for s in AWAITING_COMMS} == {"requested", "approved"}
     assert {s.value for s in UNREVIEWED} == {"open", "closed"}
     assert {s.value for s in MEDIA_OPEN} == {"reported", "acknowledged", "advice_given", "comms_responding"}
+
+
+def test_what_a_requester_is_told_is_on_the_rows_that_tell_them(app: Flask) -> None:
+    """The words of the notifications as people receive them (subject's ending, message), by action."""
+    from registry.channels.services import TOLD_TO_REQUESTER
+    from registry.posts.workflow import TRANSITIONS
+
+    assert {action.value: told for action, told in TOLD_TO_REQUESTER.items()} == {
+        "approve": (
+            "approved",
+            "has been approved. The communications team will set it up and tell you when it is active.",
+        ),
+        "reject": ("not approved", "has not been approved."),
+        "request_info": (
+            "needs more information",
+            "needs more information from you before it can be decided. Answer on its page and resubmit it.",
+        ),
+        "activate": ("is active", "is now active."),
+        "suspend": ("suspended", "has been suspended."),
+        "reinstate": ("reinstated", "has been reinstated."),
+        "retire": ("retired", "has been retired."),
+    }
+    told = {a.value: (t.tells_subject, t.tells) for a, t in TRANSITIONS.items() if t.tells}
+    assert told == {
+        "approve": ("approved", "The communications team has approved {ref}. They will schedule it."),
+        "request_changes": (
+            "changes requested",
+            "The communications team has asked for changes to {ref}. Open it, make the changes and resubmit it.",
+        ),
+        "reject": ("rejected", "The communications team has rejected {ref}."),
+        "schedule": ("scheduled", "{ref} is scheduled for {when}."),
+        "publish": ("published", "{ref} is live:\n{addresses}"),
+    }
