@@ -593,3 +593,9 @@ def test_labels_that_do_not_fit_their_enum_fail_naming_the_file_and_the_key(
         _load(tmp_path, GOOD + HINGES.replace(old, new)).labels("hinge", Hinge)
     assert str(failed.value).startswith(f"{tmp_path / 'lifecycle.toml'}: "), str(failed.value)
     assert message in str(failed.value)
+
+
+def test_the_states_flags_are_the_only_place_a_kind_says_which_states_are_open(tmp_path: Path) -> None:
+    kind = type("Doors", (Doors,), {"open_statuses": frozenset({Door.GONE})})
+    with pytest.raises(TableError, match=r"\[states\] open_statuses: Doors says it too: say it in one place only"):
+        kind.declare_from(_load(tmp_path, _flagged(GOOD) + KIND))

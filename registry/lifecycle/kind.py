@@ -229,7 +229,9 @@ KINDS: dict[str, RequestKind[Any]] = {}
 
 class RequestKind(Generic[M]):
     """The declaration of a kind of request. Subclass it once per kind and instantiate it once:
-    the instance registers itself."""
+    the instance registers itself. The words and settings below (:data:`KIND_WORDS`, ``decisions``,
+    ``report`` and the sets of states) are declared in the kind's lifecycle file (see :meth:`declare_from`);
+    the class names what is code."""
 
     #: The audit trail's object type, and the kind's name in the registry ("media_contact").
     name: ClassVar[str]
@@ -243,7 +245,8 @@ class RequestKind(Generic[M]):
     read_all: ClassVar[Permission]
     #: The model's column naming who asked (the requester, the reporter).
     requester_column: ClassVar[str] = "requester_id"
-    #: Whose requests appear as "open" on their own list, and what awaits comms.
+    #: Whose requests appear as "open" on their own list, and what awaits comms (in a kind's lifecycle file,
+    #: its states' ``open = true`` and ``waits_on = "comms"``).
     open_statuses: ClassVar[frozenset[Status]] = frozenset()
     awaiting_comms: ClassVar[frozenset[Status]] = frozenset()
     #: Of the open statuses, those in which the requester acts next (changes or an answer asked for).
@@ -304,16 +307,15 @@ class RequestKind(Generic[M]):
             section = {**get_type_hints(ReportSection), "lines": dict[str, str]}
             report = lifecycle.declared("report", section, required=_fields(ReportSection, ("note",)))
             declared["report"] = ReportSection(**{**report, "lines": tuple(report["lines"].items())})
+        flags = ("open_statuses", "awaiting_comms", "waiting_on_requester")
+        declared.update({key: getattr(lifecycle, key) for key in flags})
         for key, value in declared.items():
             if key in vars(cls):
-                where = "[report]" if key == "report" else "[kind]"
+                where = {"report": "[report]", **dict.fromkeys(flags, "[states]")}.get(key, "[kind]")
                 raise TableError(
                     f"{lifecycle.source}: {where} {key}: {cls.__name__} says it too: say it in one place only"
                 )
             setattr(cls, key, value)
-        cls.open_statuses = lifecycle.open_statuses
-        cls.awaiting_comms = lifecycle.awaiting_comms
-        cls.waiting_on_requester = lifecycle.waiting_on_requester
 
     #: What the monthly report counts of it: its requests and decisions, and its own section.
     decisions: ClassVar[Decisions | None] = None
