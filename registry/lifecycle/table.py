@@ -154,8 +154,8 @@ class Lifecycle(Generic[S, A, T]):
     other_steps: Mapping[str, str] = field(default_factory=dict)
     #: What is said when an action is not one of the table's (or is offered elsewhere).
     choose_action: str = "Choose what happens next."
-    #: The file it was read from, and its tables about the kind as a whole (``[kind]``, ``[report]``),
-    #: which the kind's declaration reads (see :meth:`declared`).
+    #: The file it was read from, and its tables about the kind as a whole (``[kind]``, ``[report]``,
+    #: ``[labels]``), which the kind's declaration reads (see :meth:`declared` and :meth:`labels`).
     source: str = field(default="", compare=False)
     words: Mapping[str, Any] = field(default_factory=dict)
 
@@ -214,7 +214,7 @@ class Lifecycle(Generic[S, A, T]):
         ``hints`` and its value of that type (a string, true or false, a whole number, a member of an enum,
         a list of strings, or a table of strings), and every key in ``required``. ``within``: its own tables,
         read on their own. Raises :class:`TableError` naming the file, the table and the key."""
-        reader = _Reader(self.source or "the lifecycle file", type(next(iter(self.statuses))), StrEnum)
+        reader = self._reader()
         data: Any = self.words
         place = f"[{table}]"
         for part in table.split("."):
@@ -226,10 +226,13 @@ class Lifecycle(Generic[S, A, T]):
                 raise reader.fail(place, f"missing key {key!r}")
         return {key: reader.value(f"{place} {key}", hints[key], data[key]) for key in data if key not in inner}
 
+    def _reader(self) -> _Reader:
+        return _Reader(self.source or "the lifecycle file", type(next(iter(self.statuses))), StrEnum)
+
     def labels(self, table: str, enum: type[E]) -> dict[E, str]:
         """The file's ``[labels.<table>]``: how each member of ``enum`` reads, in the enum's order. Raises
         :class:`TableError` naming the file and the key for a member it does not know or one it leaves out."""
-        reader = _Reader(self.source or "the lifecycle file", type(next(iter(self.statuses))), StrEnum)
+        reader = self._reader()
         place = f"[labels.{table}]"
         data = reader.table(place, reader.table("[labels]", self.words.get("labels", {})).get(table, {}))
         reader.known(place, data, _values(enum))
