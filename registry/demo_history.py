@@ -29,9 +29,9 @@ from registry.account_health.rules import Answers, SeedAnswer, TwoFactor
 from registry.auth.models import User
 from registry.breaches import services as breaches
 from registry.breaches.services import BreachAnswers, SubjectKind
+from registry.channels import demo as channel_demo
 from registry.channels import services as channels
 from registry.channels.models import Channel
-from registry.channels.services import ChannelRequest
 from registry.consent import services as consents
 from registry.consent.services import ConsentRequest
 from registry.lifecycle.demo import drawn_png
@@ -217,21 +217,7 @@ def _channel_story(year: Year, people: People, requesters: list[User], index: in
 
     def request() -> None:
         item["channel"] = channels.request_channel(
-            ChannelRequest(
-                platform=platform,
-                handle=handle,
-                display_name=name,
-                department=department,
-                purpose=f"News, service updates and campaigns from {department.lower()} for the people we serve.",
-                audience="Patients, carers, visitors and the local community.",
-                posting_plan=f"Two named members of the {department.lower()} team, trained by communications.",
-                moderation_plan="The same team checks comments twice a day on weekdays.",
-                out_of_hours="The communications on-call manager watches notifications at weekends.",
-                sponsor=f"Head of {department}",
-                proposed_administrators=f"{requester.name} ({requester.email}); the communications team",
-                policy_acknowledged=True,
-            ),
-            requester,
+            channel_demo.demo_request(platform, handle, name, department, requester), requester
         )
 
     def move(action: str, actor: User) -> Step:

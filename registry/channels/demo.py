@@ -56,28 +56,30 @@ REASONS = {
 }
 
 
+def demo_request(platform: str, handle: str, name: str, department: str, requester: User) -> ChannelRequest:
+    """A department's request for a channel, as the demo's requesters word it."""
+    return ChannelRequest(
+        platform=platform,
+        handle=handle,
+        display_name=name,
+        department=department,
+        purpose=f"News, service updates and campaigns from {department.lower()} for the people we serve.",
+        audience="Patients, carers, visitors and the local community.",
+        posting_plan=f"Two named members of the {department.lower()} team, trained by communications.",
+        moderation_plan="The same team checks comments twice a day on weekdays.",
+        out_of_hours="The communications on-call manager watches notifications at weekends.",
+        sponsor=f"Head of {department}",
+        proposed_administrators=f"{requester.name} ({requester.email}); the communications team",
+        policy_acknowledged=True,
+    )
+
+
 def seed_demo(users: list[User], comms: list[User]) -> None:
     """Request each channel as one of ``users`` and move it along its path (comms decide, never
     on their own requests; the requester withdraws or resubmits)."""
     for index, (platform, handle, name, department, requester_index, path) in enumerate(CHANNELS):
         requester = users[requester_index]
-        channel = channels.request_channel(
-            ChannelRequest(
-                platform=platform,
-                handle=handle,
-                display_name=name,
-                department=department,
-                purpose=f"News, service updates and campaigns from {department.lower()} for the people we serve.",
-                audience="Patients, carers, visitors and the local community.",
-                posting_plan=f"Two named members of the {department.lower()} team, trained by communications.",
-                moderation_plan="The same team checks comments twice a day on weekdays.",
-                out_of_hours="The communications on-call manager watches notifications at weekends.",
-                sponsor=f"Head of {department}",
-                proposed_administrators=f"{requester.name} ({requester.email}); the communications team",
-                policy_acknowledged=True,
-            ),
-            requester,
-        )
+        channel = channels.request_channel(demo_request(platform, handle, name, department, requester), requester)
         for action in path:
             if action == "withdraw" or action == "resubmit":
                 actor = requester
