@@ -246,6 +246,22 @@ def sign_in(visitor: Watched, email: str) -> None:
         page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    settle(page)
+
+
+#: Resolves once the page's web fonts have loaded and two frames have been drawn since. The NHS.UK header
+#: measures its navigation when the fonts arrive (a ResizeObserver) and moves items between the bar and its
+#: "More" menu a frame later: a click or an accessibility check in that moment meets links on the move
+#: (a link clicked as it leaves the bar; axe finding menu links visible, white on white).
+SETTLED = """() => document.fonts.ready.then(
+  () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))
+)"""
+
+
+def settle(page: Page) -> None:
+    """Wait until the page's fonts are in and its header has laid itself out (see :data:`SETTLED`)."""
+    page.wait_for_load_state("load")
+    page.evaluate(SETTLED)
 
 
 def fits_after_resize(page: Page, what: str, width: int = 320) -> None:

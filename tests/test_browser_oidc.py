@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from registry import db
 from registry.auth.models import User, UserSession
-from tests.browser_support import CHROMIUM, LiveSite, NewVisitor, Watched
+from tests.browser_support import CHROMIUM, LiveSite, NewVisitor, Watched, settle
 from tests.live_server import live_app, migrated_database, serving
 from tests.oidc_support import ROOT, OidcProvider, oidc_account, oidc_account_password, oidc_client, require_node
 
@@ -231,6 +231,7 @@ def require_axe() -> None:
 def axe_violations(page: Page, exclude: tuple[str, ...] = ()) -> list[str]:
     """Run axe-core on the page for WCAG 2.2 AA; one line per violation, with the elements it found.
     ``exclude``: CSS selectors of parts another test checks on their own."""
+    settle(page)
     page.add_script_tag(path=AXE)
     result: dict[str, Any] = page.evaluate(
         """async ([tags, exclude]) => await axe.run(
