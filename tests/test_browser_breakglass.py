@@ -101,9 +101,17 @@ def test_on_call_opens_uses_and_closes_an_access_and_comms_review_it(browser: Br
     accessible(browser, duty, f"/break-glass/{reference}")
     accessible(browser, duty, "/")  # the home page's card, with this access still open
 
+    page.clock.install()  # the reveal page's 60-second hiding runs on a clock the test moves
     page.get_by_role("button", name="Reveal password").click()
+    expect(page.locator("#secret-value")).to_be_hidden()  # masked until asked for
+    page.get_by_role("button", name="Show").click()
     expect(page.locator("#secret-value")).to_have_text(PASSWORD)
     duty.check("reveal")
+    page.clock.fast_forward("00:45")
+    expect(page.get_by_role("status")).to_contain_text(re.compile(r"It will be hidden in 1\d seconds"))
+    page.clock.fast_forward("00:16")
+    expect(page.locator("#secret-value")).to_have_count(0)  # gone from the page, not just hidden
+    expect(page.get_by_role("status")).to_contain_text(re.compile(r"Hidden after 6\d seconds"))
     page.get_by_role("link", name="Done").click()
     page.get_by_role("button", name="Get a sign-in code").click()
     expect(page.locator(".app-code")).to_have_text(re.compile(r"^\d{3} \d{3}$"))

@@ -1,5 +1,6 @@
 // A revealed secret: masked until Show is pressed, with Show/Hide and Copy controls, and
-// gone for good after 60 seconds. Copying is reported to the server for the audit trail.
+// gone for good after 60 seconds. Copying is reported to the server for the audit trail; a box with
+// no Copy button (an emergency reveal, which has no copy report) just shows, hides and times out.
 // Before it goes (data-warn-seconds before, 20 by default) the status region says so and offers
 // "Keep showing for another 60 seconds" (WCAG 2.2.1 Timing Adjustable), as often as wanted up to
 // data-max-seconds (600 by default) after the page opened; all without asking the server again.
@@ -27,7 +28,7 @@ for (const box of document.querySelectorAll('[data-reveal]')) {
     toggle.setAttribute('aria-expanded', String(!showing))
   })
 
-  copy.addEventListener('click', async () => {
+  copy?.addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText(value.textContent)
       status.textContent = 'Copied. Paste it where it is needed, then clear your clipboard.'
