@@ -174,6 +174,7 @@ SUMMARY = re.compile(r'class="nhsuk-error-summary".*?</ul>', re.DOTALL)
 
 
 HEADING = re.compile(r"<h([1-6])[\s>]")
+ID = re.compile(r"""\sid=["']([^"']+)["']""")
 LOGO_LINK = re.compile(r'<a class="nhsuk-header__service-logo"[^>]*aria-label="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 
 
@@ -181,6 +182,13 @@ def skipped_heading_levels(body: str) -> list[str]:
     """Each place where a heading goes more than one level deeper than the one before (h1 then h3)."""
     levels = [int(level) for level in HEADING.findall(body)]
     return [f"h{before} → h{after}" for before, after in zip(levels, levels[1:], strict=False) if after > before + 1]
+
+
+def repeated_ids(body: str) -> list[str]:
+    """Each id used by more than one element: a label, an error link or aria-describedby pointing at a
+    repeated id reaches the first only (and pages with several forms used to repeat ``csrf_token``)."""
+    ids = ID.findall(body)
+    return sorted({i for i in ids if ids.count(i) > 1})
 
 
 def logo_link_named_by_its_text(body: str) -> bool:
@@ -461,6 +469,8 @@ def test_every_page_renders_for_each_role_that_may_see_it(
             wrong[path] = "not an NHS page"
         elif skipped := skipped_heading_levels(body):
             wrong[path] = f"heading levels skipped: {skipped}"
+        elif repeated := repeated_ids(body):
+            wrong[path] = f"ids used more than once: {repeated}"
         elif not logo_link_named_by_its_text(body):
             wrong[path] = "the header's logo link leaves its visible text out of its accessible name"
     assert wrong == {}

@@ -69,8 +69,10 @@ class RolesForm(FlaskForm):
 
 
 class TwoFactorResetForm(FlaskForm):
+    # Its own id: the user page holds this form beside RolesForm, whose field is also named "reason".
     reason = TextAreaField(
         "Why must it be reset?",
+        id="reset-reason",
         description="For example: they have lost their phone and their recovery codes, and you have checked who "
         "they are. For a privileged user a second administrator must approve it, and reads this.",
         validators=[Length(max=1000)],
