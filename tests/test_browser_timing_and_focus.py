@@ -162,3 +162,34 @@ def test_escape_in_the_more_menu_gives_focus_back_to_its_button(new_visitor: New
     expect(more).to_have_attribute("aria-expanded", "false")
     expect(more).to_be_focused()
     assert comms.problems == []
+
+
+REGIONS = ".app-table-scroll, .app-chart-scroll"
+
+
+def tab_stops_and_overflow(page: Page) -> list[tuple[str, bool, bool]]:
+    """Each scroll region on the page: its name, whether Tab stops on it, whether it scrolls."""
+    return page.eval_on_selector_all(
+        REGIONS,
+        """regions => regions.map(r => [r.getAttribute('aria-label'), r.getAttribute('tabindex') === '0',
+                                       r.scrollWidth > r.clientWidth + 1 || r.scrollHeight > r.clientHeight + 1])""",
+    )
+
+
+def test_a_scroll_region_is_a_tab_stop_only_while_it_scrolls(new_visitor: NewVisitor) -> None:
+    """WCAG 2.1.1: a region that scrolls sideways must be reachable with Tab, so a keyboard user can scroll
+    it; where it fits, the stop leads nowhere and only slows them down (2.4.3)."""
+    comms = new_visitor("scroll-regions")
+    page = comms.page
+    sign_in(comms, COMMS)
+    page.goto("/")
+    wide = tab_stops_and_overflow(page)
+    assert wide, "the comms home page has no scroll region to check"
+    assert all(stop == scrolls for _, stop, scrolls in wide), wide
+    assert any(not stop for _, stop, _ in wide), wide  # at 1,280 px something fits
+    page.set_viewport_size({"width": 320, "height": 800})
+    expect(page.locator(f":is({REGIONS})[tabindex='0']").first).to_be_attached()
+    narrow = tab_stops_and_overflow(page)
+    assert all(stop == scrolls for _, stop, scrolls in narrow), narrow
+    assert any(stop for _, stop, _ in narrow), narrow  # at 320 px something scrolls, and Tab reaches it
+    assert comms.problems == []
