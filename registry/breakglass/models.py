@@ -12,7 +12,7 @@ from registry.auth.models import User
 from registry.breakglass.workflow import LIFECYCLE, AccessStatus
 from registry.channels.models import Channel
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known
-from registry.lifecycle.models import Reference, RequestMixin, waiting_indexes
+from registry.lifecycle.models import Numbered, Reference, RequestMixin, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 from registry.lifecycle.table import State
 from registry.vault.models import CredentialKind
@@ -21,7 +21,7 @@ REFERENCE = Reference("BG")
 INCIDENT_MAX = 100
 
 
-class EmergencyAccess(RequestMixin[AccessStatus], Base):
+class EmergencyAccess(Numbered, RequestMixin[AccessStatus], Base):
     """One break-glass access: who opened it, for which channel and kinds of secret, why, and its window.
 
     ``ends_at`` is when the window ends: set when it opens (``REGISTRY_BREAK_GLASS_MINUTES`` later) and
@@ -29,6 +29,7 @@ class EmergencyAccess(RequestMixin[AccessStatus], Base):
     and the review became due (the work queue reads it as "waiting since")."""
 
     __tablename__ = "emergency_accesses"
+    numbering = REFERENCE
     __table_args__ = (
         known("status", AccessStatus),
         CheckConstraint("ends_at >= opened_at", name="ends_after_opening"),
@@ -63,10 +64,6 @@ class EmergencyAccess(RequestMixin[AccessStatus], Base):
     channel: Mapped[Channel] = relationship(lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined", innerjoin=True)
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id], lazy="joined")
-
-    @property
-    def reference(self) -> str:
-        return REFERENCE.of(self.id)
 
     @property
     def kind_list(self) -> list[CredentialKind]:

@@ -13,7 +13,7 @@ from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, ChannelStatus
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values, str200, utcnow
-from registry.lifecycle.models import Reference, RequestMixin, waiting_indexes
+from registry.lifecycle.models import Numbered, Reference, RequestMixin, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 
 REFERENCE = Reference("CH")
@@ -37,8 +37,9 @@ class OnPlatform:
         return PLATFORMS[self.platform_enum].label
 
 
-class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
+class Channel(OnPlatform, Numbered, RequestMixin[ChannelStatus], Base):
     __tablename__ = "channels"
+    numbering = REFERENCE
     __table_args__ = (
         known("platform", Platform),
         known("status", ChannelStatus),
@@ -102,10 +103,6 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
     transitions: Mapped[list[ChannelTransition]] = relationship(
         back_populates="channel", order_by="ChannelTransition.id", lazy="raise_on_sql"
     )
-
-    @property
-    def reference(self) -> str:
-        return reference_for(self.id)
 
     @property
     def health_state(self) -> HealthState:

@@ -2,8 +2,8 @@
 
 A request model mixes in :class:`RequestMixin` (``status_type`` names its status enum) and keeps its
 own columns, in the order its table was created (a mixin's columns would come after them); a
-:class:`Reference` gives its references ("CH-0042") and reads them back; a file attached to a
-request (evidence, artwork) is an :class:`AttachmentMixin`.
+:class:`Reference` gives its references ("CH-0042") and reads them back (a model numbered by its id
+alone is :class:`Numbered`); a file attached to a request (evidence, artwork) is an :class:`AttachmentMixin`.
 """
 
 from __future__ import annotations
@@ -70,6 +70,20 @@ class RequestMixin(Generic[S]):
     def status_label(self) -> str:
         """The status in words ("Waiting for a decision")."""
         return self.status_enum.label
+
+
+class Numbered:
+    """A request numbered by its id alone: its reference is its kind's prefix and the id ("CH-0042"), as
+    ``numbering`` writes it. The kind's declaration reads references back by the same :class:`Reference`."""
+
+    numbering: ClassVar[Reference]
+
+    if TYPE_CHECKING:
+        id: Mapped[int]
+
+    @property
+    def reference(self) -> str:
+        return self.numbering.of(self.id)
 
 
 class AttachmentMixin:

@@ -11,9 +11,9 @@ from registry.auth.models import User
 from registry.channels.models import OnPlatform
 from registry.channels.platforms import Platform
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, waiting_indexes
+from registry.lifecycle.models import AttachmentMixin, Numbered, Reference, RequestMixin, waiting_indexes
 from registry.lifecycle.steps import StepMixin
-from registry.media.workflow import LIFECYCLE, NOTE, MediaContactStatus
+from registry.media.workflow import LIFECYCLE, MediaContactStatus
 
 REFERENCE = Reference("MC")
 id_from_reference = REFERENCE.id_of
@@ -22,7 +22,7 @@ JOURNALIST_MAX = 200
 LINK_MAX = 2048
 
 
-class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
+class MediaContact(OnPlatform, Numbered, RequestMixin[MediaContactStatus], Base):
     """An approach by the media to a member of staff's personal account (policy 8.1).
 
     ``advice`` is the communications team's latest advice to the reporter (each piece
@@ -30,6 +30,7 @@ class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
     """
 
     __tablename__ = "media_contacts"
+    numbering = REFERENCE
     __table_args__ = (
         known("status", MediaContactStatus),
         known("platform", Platform),
@@ -68,10 +69,6 @@ class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
     advised_by: Mapped[User | None] = relationship(foreign_keys=[advised_by_id], lazy="joined")
 
     @property
-    def reference(self) -> str:
-        return REFERENCE.of(self.id)
-
-    @property
     def tag_colour(self) -> str:
         return self.status_enum.colour
 
@@ -108,7 +105,3 @@ class MediaContactStep(StepMixin, Base):
 
     media_contact_id: Mapped[int] = mapped_column(ForeignKey("media_contacts.id", ondelete="CASCADE"))
     advice: Mapped[str | None] = mapped_column(Text)
-
-    @property
-    def is_note(self) -> bool:
-        return self.action == NOTE
