@@ -1,7 +1,8 @@
 """What the kinds' request models share: their references, their status as its enum, their attachments.
 
-A request model mixes in :class:`RequestMixin` (``status_type`` names its status enum) and keeps its
-own columns, in the order its table was created (a mixin's columns would come after them); a
+A request model mixes in :class:`RequestMixin` (``status_type`` names its status enum) and, unless it
+is never changed in place, :class:`RequestTimes`; it keeps its own columns, in the order its table was
+created (the mixins' columns come after them: only the migrations create tables, so order is moot); a
 :class:`Reference` gives its references ("CH-0042") and reads them back (a model numbered by its id
 alone is :class:`Numbered`); a file attached to a request (evidence, artwork) is an :class:`AttachmentMixin`.
 """
@@ -70,6 +71,15 @@ class RequestMixin(Generic[S]):
     def status_label(self) -> str:
         """The status in words ("Waiting for a decision")."""
         return self.status_enum.label
+
+
+class RequestTimes:
+    """When a request was made, when it last changed, and when it entered its status (what lists of work
+    show as "waiting since"). The request engine keeps the last two as it moves a request along."""
+
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+    status_changed_at: Mapped[created]
 
 
 class Numbered:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.channels.models import OnPlatform
 from registry.channels.platforms import Platform
-from registry.db import Base, UTCDateTime, created, indexes, intpk, known
-from registry.lifecycle.models import AttachmentMixin, Numbered, Reference, RequestMixin, waiting_indexes
+from registry.db import Base, UTCDateTime, indexes, intpk, known
+from registry.lifecycle.models import AttachmentMixin, Numbered, Reference, RequestMixin, RequestTimes, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 from registry.media.workflow import LIFECYCLE, MediaContactStatus
 
@@ -22,7 +22,7 @@ JOURNALIST_MAX = 200
 LINK_MAX = 2048
 
 
-class MediaContact(OnPlatform, Numbered, RequestMixin[MediaContactStatus], Base):
+class MediaContact(OnPlatform, Numbered, RequestMixin[MediaContactStatus], RequestTimes, Base):
     """An approach by the media to a member of staff's personal account (policy 8.1).
 
     ``advice`` is the communications team's latest advice to the reporter (each piece
@@ -61,9 +61,6 @@ class MediaContact(OnPlatform, Numbered, RequestMixin[MediaContactStatus], Base)
     advised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     advised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[created]
-    updated_at: Mapped[created]
-    status_changed_at: Mapped[created]
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="joined", innerjoin=True)
     advised_by: Mapped[User | None] = relationship(foreign_keys=[advised_by_id], lazy="joined")
