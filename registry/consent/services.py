@@ -255,15 +255,6 @@ def record_export(user: User, filters: ConsentFilters, rows: int) -> None:
     )
 
 
-# --- what awaits whom ---------------------------------------------------------------------------
-
-
-#: Requests waiting for a decision, oldest first (two statements, however many).
-work_items_for_comms = KIND.work_items_for_comms
-#: The person's open requests: waiting for comms, or for their own changes.
-work_items_of = KIND.work_items_of
-
-
 def expiring_statement(start: dt.date, end: dt.date) -> Select[LogoConsent]:
     """Approved consents whose expiry date falls from ``start`` to ``end`` (both included), soonest first."""
     return (
