@@ -38,6 +38,7 @@ from registry.auth import services as accounts
 from registry.auth.models import User
 from registry.breaches import clauses, services, views
 from registry.breaches.demo import seed_demo
+from registry.breaches.kind import KIND
 from registry.breaches.models import (
     BreachEvidence,
     BreachReport,
@@ -666,7 +667,7 @@ def test_staff_cannot_see_a_case_about_themselves(
         assert subject.get(path).status_code == 404, path
     listed = words(subject.get("/breaches"))
     assert made.reference not in listed and "No reports." in listed
-    assert services.work_items_of(people.subject) == []
+    assert KIND.work_items_of(people.subject) == []
     # The only message they have is that their line manager was recorded (before the report).
     assert [m.subject for m in messages_to(people.subject)] == ["Your line manager in the Registry changed"]
 
@@ -724,7 +725,7 @@ def test_the_reporter_sees_whether_it_is_open_never_who_handles_it_or_what_was_d
     db.session().commit()
     closed_page = words(reporter.get(f"/breaches/{made.reference}"))
     assert "Closed" in closed_page and "Formal warning" not in closed_page
-    assert services.work_items_of(people.reporter) == []
+    assert KIND.work_items_of(people.reporter) == []
     # Only "open" and "closed" filter the list: a precise state would tell the reporter what happened.
     assert made.reference in words(reporter.get("/breaches?state=closed"))
     assert made.reference not in words(reporter.get("/breaches?state=open"))
@@ -819,7 +820,7 @@ def test_waiting_for_and_the_reporters_own_items(app: Flask, people: People) -> 
         assert item.kind == "Breach report" and item.requester is None
         assert item.title == "Suspected breach of policy 6.11, 6.13"
         assert item.url == f"/breaches/{item.reference}"
-    own = services.work_items_of(people.reporter)
+    own = KIND.work_items_of(people.reporter)
     assert [i.reference for i in own] == [
         assigned.reference,
         to_route.reference,
@@ -1291,7 +1292,7 @@ def test_the_home_card_counts_only_cases_needing_action(
     flagged = report(people, reputational_risk=True)
     page = words(browser_for(browser_as, people.comms).get("/"))
     assert "1 breach report waiting for you" in page and flagged.reference in page
-    assert [i.reference for i in services.for_information(people.comms)] == [flagged.reference]
+    assert [i.reference for i in services.waiting_for(people.comms) if not i.needs_you] == [flagged.reference]
 
 
 def test_what_happened_keeps_its_paragraphs(app: Flask, people: People, browser_as: Callable[..., Browser]) -> None:

@@ -36,6 +36,7 @@ from registry import clock, db
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
 from registry.consent import services
+from registry.consent.kind import KIND
 from registry.consent.models import (
     ConsentChecklistItem,
     ConsentReferenceCounter,
@@ -1375,8 +1376,8 @@ def test_register_pages_run_the_same_statements_for_10_and_60_requests(
                 assert get().status_code == 200, path
             counts[path] = counted.n
         for name, work in (
-            ("comms", services.work_items_for_comms),
-            ("mine", lambda: services.work_items_of(requesters[0])),
+            ("comms", KIND.work_items_for_comms),
+            ("mine", lambda: KIND.work_items_of(requesters[0])),
             ("expiring", lambda: services.expiring_between(clock.today(), clock.today() + dt.timedelta(days=365))),
         ):
             db.session().expire_all()
@@ -1404,11 +1405,11 @@ def test_work_items_for_comms_and_for_the_requester(
     waiting = make_consent(requester=staff)
     changes = make_consent("changes_requested", requester=staff)
     make_consent("approved", requester=staff)
-    [item] = [i for i in services.work_items_for_comms() if i.reference == waiting.request_reference]
+    [item] = [i for i in KIND.work_items_for_comms() if i.reference == waiting.request_reference]
     assert item.kind == "Logo consent" and item.url == f"/consents/{waiting.request_reference}"
     assert item.requester == staff.name and item.status_label == "Awaiting decision"
-    assert changes.request_reference not in {i.reference for i in services.work_items_for_comms()}
-    mine = {i.reference: i for i in services.work_items_of(staff)}
+    assert changes.request_reference not in {i.reference for i in KIND.work_items_for_comms()}
+    mine = {i.reference: i for i in KIND.work_items_of(staff)}
     assert set(mine) == {waiting.request_reference, changes.request_reference}
     assert mine[changes.request_reference].needs_you and not mine[waiting.request_reference].needs_you
 

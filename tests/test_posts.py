@@ -30,6 +30,7 @@ from registry.channels.models import Channel
 from registry.errors import Conflict, Invalid, NotFound, NotPermitted
 from registry.notifications.models import Notification
 from registry.posts import services
+from registry.posts.kind import KIND
 from registry.posts.models import PostFinding, PostImage, PostTarget, PromotionalPost
 from registry.screening import services as screening
 from registry.uploads.models import Upload
@@ -1056,7 +1057,7 @@ def test_work_items_for_comms_and_for_the_requester(
     db.session().expire_all()
 
     with count_queries() as counted:
-        items = services.work_items_for_comms()
+        items = KIND.work_items_for_comms()
     assert counted.n <= 5
     assert [i.reference for i in items][:3] == [waiting.reference, approved.reference, scheduled.reference]
     first = items[0]
@@ -1069,7 +1070,7 @@ def test_work_items_for_comms_and_for_the_requester(
     assert first.title == f"Post for X (Twitter), asked for {TOMORROW.day} {TOMORROW:%B %Y}"
     assert "5919" not in first.title
     assert items[1].status_label == "To schedule" and items[2].status_label.startswith("To publish: scheduled for ")
-    mine = services.work_items_of(staff)
+    mine = KIND.work_items_of(staff)
     assert [i.reference for i in mine] == [
         changes.reference,
         waiting.reference,
@@ -1079,7 +1080,7 @@ def test_work_items_for_comms_and_for_the_requester(
     assert mine[0].status_label == "Changes requested: your action needed"
     assert [i.needs_you for i in mine] == [True, False, False, False]
     assert not any(i.needs_you for i in items)
-    assert services.work_items_of(colleague) == []
+    assert KIND.work_items_of(colleague) == []
 
 
 # --- the API ---------------------------------------------------------------------------------------
@@ -1672,7 +1673,7 @@ def test_post_lists_run_the_same_statements_for_10_and_60_posts(
                 assert get().status_code == 200, path
             result[path] = counted.n
         with count_queries() as counted:
-            services.work_items_for_comms()
+            KIND.work_items_for_comms()
         result["work items"] = counted.n
         return result
 

@@ -47,12 +47,7 @@ from registry.audit.chain import verify_chain as verify_chain
 from registry.audit.keyring import AuditKeyring, current_keyring
 from registry.audit.models import AuditAction, AuditAnchor, AuditEvent
 from registry.auth.permissions import Permission
-from registry.breaches.models import (
-    REFERENCE_PATTERN,
-    BreachEvidence,
-    BreachReport,
-    reference_for,
-)
+from registry.breaches.models import REFERENCE, BreachEvidence, BreachReport, reference_for
 from registry.errors import Invalid
 
 REDACTED = "[redacted]"
@@ -267,8 +262,8 @@ def _object_filter(value: str) -> str:
         kind, ident = "", kind
     elif not ident:
         return value
-    if (match := REFERENCE_PATTERN.match(ident)) and kind.lower() in ("", CASE_OBJECT):
-        ident = reference_for(int(match.group(1)))
+    if (case_id := REFERENCE.id_of(ident)) is not None and kind.lower() in ("", CASE_OBJECT):
+        ident = reference_for(case_id)
     return f"{kind.lower()}:{ident}" if sep else ident
 
 

@@ -19,7 +19,7 @@ from registry import db
 from registry.auth.models import User, UserRole
 from registry.auth.permissions import Permission, Role
 from registry.breaches import messages
-from registry.breaches.models import REFERENCE, REFERENCE_PATTERN, BreachEvidence, BreachReport, BreachStep
+from registry.breaches.models import BreachEvidence, BreachReport, BreachStep
 from registry.breaches.workflow import (
     OPEN_STATUSES,
     BreachAction,
@@ -85,10 +85,7 @@ class BreachReports(RequestKind[BreachReport]):
     model = BreachReport
     step_model = BreachStep
     note_max = NOTE_MAX
-    reference_pattern = REFERENCE_PATTERN
-    reference_prefix = REFERENCE.prefix
     files_model = BreachEvidence
-    files_column = "report_id"
 
     # --- who sees what: never the member of staff a case is about -------------------------------
 

@@ -16,11 +16,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.breaches.workflow import LIFECYCLE, OPEN_STATUSES, REPORTER_LABELS, BreachStatus, RouteReason
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin
+from registry.lifecycle.models import AttachmentMixin, Numbered, Reference, RequestMixin
 from registry.lifecycle.steps import StepMixin
 
 REFERENCE = Reference("BR")
-REFERENCE_PATTERN = REFERENCE.pattern
 reference_for = REFERENCE.of
 ACCOUNT_MAX = 200
 LINK_MAX = 2000
@@ -39,10 +38,11 @@ class PolicyClause(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
-class BreachReport(RequestMixin[BreachStatus], Base):
+class BreachReport(Numbered, RequestMixin[BreachStatus], Base):
     """A suspected breach of the social media policy and where it stands (policy 9)."""
 
     __tablename__ = "breach_reports"
+    numbering = REFERENCE
     __table_args__ = (
         known("status", BreachStatus),
         CheckConstraint(
@@ -112,20 +112,12 @@ class BreachReport(RequestMixin[BreachStatus], Base):
     )
 
     @property
-    def reference(self) -> str:
-        return reference_for(self.id)
-
-    @property
     def is_open(self) -> bool:
         return self.status_enum in OPEN_STATUSES
 
     @property
     def is_anonymised(self) -> bool:
         return self.anonymised_at is not None
-
-    @property
-    def was_escalated(self) -> bool:
-        return self.escalated_at is not None
 
     @property
     def reporter_label(self) -> str:

@@ -402,15 +402,6 @@ def waiting_slice(user: User, offset: int, limit: int | None) -> tuple[list[Work
     return [_item_of(report, action) for report, action, _total, _everything in rows], total
 
 
-def for_information(user: User) -> list[WorkItem]:
-    """Of :func:`waiting_for`, the cases shown for information only (flagged as a reputational risk)."""
-    return [item for item in waiting_for(user) if not item.needs_you]
-
-
-#: The person's own open reports, with what the reporter may know: that each is being looked into.
-work_items_of = KIND.work_items_of
-
-
 def month_figures(start: dt.date, end: dt.date) -> dict[str, int]:
     """Counts for the days from ``start`` to ``end``, both included (UK dates), e.g. a month:
     ``opened`` (reported), ``closed``, ``escalated`` (to HR) and ``flagged`` (as a reputational
@@ -435,10 +426,3 @@ def month_figures(start: dt.date, end: dt.date) -> dict[str, int]:
         .one()
     )
     return {"opened": opened, "closed": closed, "escalated": escalated, "flagged": flagged}
-
-
-def open_count() -> int:
-    statement = (
-        select(func.count()).select_from(BreachReport).where(BreachReport.status.in_([s.value for s in OPEN_STATUSES]))
-    )
-    return int(db.session().execute(statement).scalar_one())

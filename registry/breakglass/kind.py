@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 
 from registry import db
 from registry.auth.models import User
-from registry.breakglass.models import REFERENCE, EmergencyAccess, EmergencyAccessStep
+from registry.breakglass.models import EmergencyAccess, EmergencyAccessStep
 from registry.breakglass.workflow import UNREVIEWED, AccessAction, AccessStatus
 from registry.errors import Conflict
 from registry.lifecycle.kind import Change, RequestKind, Waiting, WorkItem
@@ -32,8 +32,6 @@ class EmergencyAccesses(RequestKind[EmergencyAccess]):
 
     model = EmergencyAccess
     step_model = EmergencyAccessStep
-    reference_pattern = REFERENCE.pattern
-    reference_prefix = REFERENCE.prefix
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can review an emergency access."

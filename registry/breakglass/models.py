@@ -11,8 +11,8 @@ from registry import db
 from registry.auth.models import User
 from registry.breakglass.workflow import LIFECYCLE, AccessStatus
 from registry.channels.models import Channel
-from registry.db import Base, UTCDateTime, created, indexes, intpk, known
-from registry.lifecycle.models import Reference, RequestMixin, waiting_indexes
+from registry.db import Base, UTCDateTime, indexes, intpk, known
+from registry.lifecycle.models import Numbered, Reference, RequestMixin, RequestTimes, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 from registry.lifecycle.table import State
 from registry.vault.models import CredentialKind
@@ -21,7 +21,7 @@ REFERENCE = Reference("BG")
 INCIDENT_MAX = 100
 
 
-class EmergencyAccess(RequestMixin[AccessStatus], Base):
+class EmergencyAccess(Numbered, RequestMixin[AccessStatus], RequestTimes, Base):
     """One break-glass access: who opened it, for which channel and kinds of secret, why, and its window.
 
     ``ends_at`` is when the window ends: set when it opens (``REGISTRY_BREAK_GLASS_MINUTES`` later) and
@@ -29,6 +29,7 @@ class EmergencyAccess(RequestMixin[AccessStatus], Base):
     and the review became due (the work queue reads it as "waiting since")."""
 
     __tablename__ = "emergency_accesses"
+    numbering = REFERENCE
     __table_args__ = (
         known("status", AccessStatus),
         CheckConstraint("ends_at >= opened_at", name="ends_after_opening"),
@@ -56,17 +57,10 @@ class EmergencyAccess(RequestMixin[AccessStatus], Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     review_notes: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[created]
-    updated_at: Mapped[created]
-    status_changed_at: Mapped[created]
 
     channel: Mapped[Channel] = relationship(lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined", innerjoin=True)
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id], lazy="joined")
-
-    @property
-    def reference(self) -> str:
-        return REFERENCE.of(self.id)
 
     @property
     def kind_list(self) -> list[CredentialKind]:

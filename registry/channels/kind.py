@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, or_, true
 from registry import clock
 from registry.auth.models import User
 from registry.channels import registration
-from registry.channels.models import REFERENCE, Channel, ChannelTransition
+from registry.channels.models import Channel, ChannelTransition
 from registry.channels.platforms import PLATFORMS, HandleError, normalise_handle
 from registry.channels.workflow import (
     OFFICIAL_STATUSES,
@@ -36,8 +36,6 @@ class Channels(RequestKind[Channel]):
     model = Channel
     step_model = ChannelTransition
     note_max = registration.REASON_MAX
-    reference_pattern = REFERENCE.pattern
-    reference_prefix = REFERENCE.prefix
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can do this."

@@ -12,8 +12,8 @@ from registry.account_health.states import HealthState
 from registry.auth.models import User
 from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, ChannelStatus
-from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values, str200, utcnow
-from registry.lifecycle.models import Reference, RequestMixin, waiting_indexes
+from registry.db import Base, UTCDateTime, indexes, intpk, known, sql_values, str200, utcnow
+from registry.lifecycle.models import Numbered, Reference, RequestMixin, RequestTimes, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 
 REFERENCE = Reference("CH")
@@ -37,8 +37,9 @@ class OnPlatform:
         return PLATFORMS[self.platform_enum].label
 
 
-class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
+class Channel(OnPlatform, Numbered, RequestMixin[ChannelStatus], RequestTimes, Base):
     __tablename__ = "channels"
+    numbering = REFERENCE
     __table_args__ = (
         known("platform", Platform),
         known("status", ChannelStatus),
@@ -86,9 +87,6 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
     policy_acknowledged_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(20), default=ChannelStatus.REQUESTED.value)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[created]
-    updated_at: Mapped[created]
-    status_changed_at: Mapped[created]
     next_review_on: Mapped[dt.date | None] = mapped_column(Date)
     #: The outcome of the latest account security check (registry/account_health), kept with the check
     #: in one transaction, and when the next check falls due: a channel never checked is due from the
@@ -102,10 +100,6 @@ class Channel(OnPlatform, RequestMixin[ChannelStatus], Base):
     transitions: Mapped[list[ChannelTransition]] = relationship(
         back_populates="channel", order_by="ChannelTransition.id", lazy="raise_on_sql"
     )
-
-    @property
-    def reference(self) -> str:
-        return reference_for(self.id)
 
     @property
     def health_state(self) -> HealthState:

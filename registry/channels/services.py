@@ -271,14 +271,6 @@ def counts() -> Counts:
     return Counts(by_status, by_platform)
 
 
-def count_awaiting_comms() -> int:
-    return (
-        db.session()
-        .execute(select(func.count()).select_from(Channel).where(Channel.status.in_([s.value for s in AWAITING_COMMS])))
-        .scalar_one()
-    )
-
-
 def reviews_due(within_days: int = 30) -> Select[Channel]:
     cutoff = clock.today() + dt.timedelta(days=within_days)
     return (

@@ -10,18 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from registry.consent.workflow import (
-    ASSET_LABELS,
-    DECISIONS,
-    MEDIUM_LABELS,
-    TRANSITIONS,
-    ConsentAction,
-)
+from registry.consent.workflow import DECISIONS, TRANSITIONS, Asset, ConsentAction, Medium
 from registry.uploads.services import ACCEPT
 from registry.web.forms import MultiCheckboxField, NhsDateField
 
-ASSET_CHOICES = [SelectChoice(a.value, label) for a, label in ASSET_LABELS.items()]
-MEDIUM_CHOICES = [SelectChoice(m.value, label) for m, label in MEDIUM_LABELS.items()]
+ASSET_CHOICES = [SelectChoice(a.value, a.label) for a in Asset]
+MEDIUM_CHOICES = [SelectChoice(m.value, m.label) for m in Medium]
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
 

@@ -121,7 +121,6 @@ class LogoConsents(RequestKind[LogoConsent]):
     reference_pattern = REQUEST_PATTERN
     reference_prefix = REQUEST_REFERENCE.prefix
     files_model = LogoConsentArtwork
-    files_column = "consent_id"
 
     # --- finding one: by either reference ---------------------------------------------------------
 

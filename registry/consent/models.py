@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.consent.workflow import APPROVED_STATUSES, EXPIRED, LIFECYCLE, Asset, ConsentStatus, Medium, shown_state
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known, sql_values, str200
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, waiting_indexes
+from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, RequestTimes, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 
 REQUEST_REFERENCE = Reference("LCR")
@@ -25,7 +25,7 @@ def consent_reference(year: int, number: int) -> str:
     return f"LC-{year}-{number:04d}"
 
 
-class LogoConsent(RequestMixin[ConsentStatus], Base):
+class LogoConsent(RequestMixin[ConsentStatus], RequestTimes, Base):
     """A request to use the Trust logo and/or the NHS lozenge, and (once approved) the consent.
 
     Every request has a request reference (``LCR-0042``) from the start; an approval
@@ -68,10 +68,7 @@ class LogoConsent(RequestMixin[ConsentStatus], Base):
     ends_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(24), default=ConsentStatus.SUBMITTED.value)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[created]
-    updated_at: Mapped[created]
     submitted_at: Mapped[created]
-    status_changed_at: Mapped[created]
     reference: Mapped[str | None] = mapped_column(String(20))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, select
 
 from registry import clock, db
 from registry.audit.models import AuditAction
@@ -68,7 +68,6 @@ from registry.consent.workflow import (
     TRANSITIONS,
     Asset,
     ConsentAction,
-    ConsentStatus,
     Medium,
 )
 from registry.lifecycle.filters import Filters
@@ -256,15 +255,6 @@ def record_export(user: User, filters: ConsentFilters, rows: int) -> None:
     )
 
 
-# --- what awaits whom ---------------------------------------------------------------------------
-
-
-#: Requests waiting for a decision, oldest first (two statements, however many).
-work_items_for_comms = KIND.work_items_for_comms
-#: The person's open requests: waiting for comms, or for their own changes.
-work_items_of = KIND.work_items_of
-
-
 def expiring_statement(start: dt.date, end: dt.date) -> Select[LogoConsent]:
     """Approved consents whose expiry date falls from ``start`` to ``end`` (both included), soonest first."""
     return (
@@ -277,13 +267,3 @@ def expiring_statement(start: dt.date, end: dt.date) -> Select[LogoConsent]:
 def expiring_between(start: dt.date, end: dt.date) -> list[LogoConsent]:
     """Approved consents whose expiry date falls from ``start`` to ``end`` (both included), soonest first."""
     return list(db.session().execute(expiring_statement(start, end)).unique().scalars())
-
-
-def count_awaiting_decision() -> int:
-    return (
-        db.session()
-        .execute(
-            select(func.count()).select_from(LogoConsent).where(LogoConsent.status == ConsentStatus.SUBMITTED.value)
-        )
-        .scalar_one()
-    )

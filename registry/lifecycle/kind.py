@@ -30,6 +30,7 @@ from registry import db
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.errors import Conflict, NotFound, NotPermitted
+from registry.lifecycle.models import AttachmentMixin, Reference
 from registry.lifecycle.steps import StepMixin
 from registry.lifecycle.table import Lifecycle, Need, Status, TableError, Transition, lifecycle_file
 
@@ -253,6 +254,7 @@ class RequestKind(Generic[M]):
     waiting_on_requester: ClassVar[frozenset[Status]] = frozenset()
     #: How its references begin ("CH"), and the column of a number they give before the id (a year),
     #: if any: lists of work order requests waiting since the same moment as their references.
+    #: A :class:`~registry.lifecycle.models.Numbered` model gives its prefix and pattern.
     reference_prefix: ClassVar[str] = ""
     reference_year_column: ClassVar[str | None] = None
     #: What one is called in a sentence ("Only an approach that is … can be …").
@@ -278,14 +280,16 @@ class RequestKind(Generic[M]):
     reference_pattern: ClassVar[re.Pattern[str] | None] = None
     reference_example: ClassVar[str] = ""
     called: ClassVar[str] = ""
-    #: The model linking a request to its files (evidence, artwork), its column naming the request, and
+    #: The model linking a request to its files (evidence, artwork; its ``parent_key`` names the request), and
     #: what one file is called when it is not the request's ("MC-0042 has no screenshot 7").
-    files_model: ClassVar[type[db.Base] | None] = None
-    files_column: ClassVar[str] = ""
+    files_model: ClassVar[type[AttachmentMixin] | None] = None
     file_noun: ClassVar[str] = "file"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        numbering = getattr(vars(cls).get("model"), "numbering", None)
+        if isinstance(numbering, Reference):
+            cls.reference_pattern, cls.reference_prefix = numbering.pattern, numbering.prefix
         if "step_model" in vars(cls):
             cls.lifecycle = cls.step_model.lifecycle
             if _beside(cls, cls.lifecycle):
@@ -527,14 +531,14 @@ class RequestKind(Generic[M]):
     def files(self, request: M) -> list[Any]:
         """The links of every file of the request (each with its ``upload``)."""
         link: Any = self.files_model
-        statement = select(link).where(getattr(link, self.files_column) == getattr(request, "id"))  # noqa: B009
+        statement = select(link).where(getattr(link, link.parent_key) == getattr(request, "id"))  # noqa: B009
         return list(db.session().execute(statement.order_by(*self.files_order())).unique().scalars())
 
     def attach(self, request: M, stored: Sequence[Upload], now: dt.datetime) -> list[dict[str, Any]]:
         """Make ``stored`` files of the request; what its audit event says of them (no file names:
         the trail is append-only and a name can identify a person)."""
         link: Any = self.files_model
-        parent = {self.files_column: getattr(request, "id")}  # noqa: B009
+        parent = {link.parent_key: getattr(request, "id")}  # noqa: B009
         db.session().add_all(link(**parent, upload_id=u.id, added_at=now) for u in stored)
         return [{"upload": u.id, "type": u.content_type, "sha256": u.sha256} for u in stored]
 
@@ -542,7 +546,7 @@ class RequestKind(Generic[M]):
         """One of the request's files; "not found" for any other upload."""
         link: Any = self.files_model
         statement = select(link).where(
-            getattr(link, self.files_column) == getattr(request, "id"),  # noqa: B009
+            getattr(link, link.parent_key) == getattr(request, "id"),  # noqa: B009
             link.upload_id == upload_id,
         )
         found = db.session().execute(statement).unique().scalar_one_or_none()

@@ -1,9 +1,10 @@
 """What the kinds' request models share: their references, their status as its enum, their attachments.
 
-A request model mixes in :class:`RequestMixin` (``status_type`` names its status enum) and keeps its
-own columns, in the order its table was created (a mixin's columns would come after them); a
-:class:`Reference` gives its references ("CH-0042") and reads them back; a file attached to a
-request (evidence, artwork) is an :class:`AttachmentMixin`.
+A request model mixes in :class:`RequestMixin` (``status_type`` names its status enum) and, unless it
+is never changed in place, :class:`RequestTimes`; it keeps its own columns, in the order its table was
+created (the mixins' columns come after them: only the migrations create tables, so order is moot); a
+:class:`Reference` gives its references ("CH-0042") and reads them back (a model numbered by its id
+alone is :class:`Numbered`); a file attached to a request (evidence, artwork) is an :class:`AttachmentMixin`.
 """
 
 from __future__ import annotations
@@ -70,6 +71,29 @@ class RequestMixin(Generic[S]):
     def status_label(self) -> str:
         """The status in words ("Waiting for a decision")."""
         return self.status_enum.label
+
+
+class RequestTimes:
+    """When a request was made, when it last changed, and when it entered its status (what lists of work
+    show as "waiting since"). The request engine keeps the last two as it moves a request along."""
+
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+    status_changed_at: Mapped[created]
+
+
+class Numbered:
+    """A request numbered by its id alone: its reference is its kind's prefix and the id ("CH-0042"), as
+    ``numbering`` writes it. The kind's declaration reads references back by the same :class:`Reference`."""
+
+    numbering: ClassVar[Reference]
+
+    if TYPE_CHECKING:
+        id: Mapped[int]
+
+    @property
+    def reference(self) -> str:
+        return self.numbering.of(self.id)
 
 
 class AttachmentMixin:

@@ -241,10 +241,6 @@ class Lifecycle(Generic[S, A, T]):
             raise reader.fail(place, f"no label for {enum.__name__} {', '.join(missing)}")
         return {member: reader.string(f"{place} {member.value}", data[member.value]) for member in enum}
 
-    def statuses_where(self, keep: Iterable[S]) -> list[str]:
-        """Status values, for ``IN`` clauses."""
-        return [status.value for status in keep]
-
     @classmethod
     def load(
         cls,

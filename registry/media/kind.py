@@ -19,7 +19,6 @@ from registry.lifecycle import engine
 from registry.lifecycle.kind import Change, RequestKind, WorkItem
 from registry.lifecycle.table import Need, Status, Transition
 from registry.media.models import (
-    REFERENCE,
     MediaContact,
     MediaContactEvidence,
     MediaContactStep,
@@ -50,10 +49,7 @@ class MediaContacts(RequestKind[MediaContact]):
     model = MediaContact
     step_model = MediaContactStep
     note_max = NOTE_MAX
-    reference_pattern = REFERENCE.pattern
-    reference_prefix = REFERENCE.prefix
     files_model = MediaContactEvidence
-    files_column = "media_contact_id"
 
     def not_permitted(self, t: Transition[Any, Any]) -> str:
         return "Only the communications team can triage a media contact."

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.channels.models import OnPlatform
 from registry.channels.platforms import Platform
-from registry.db import Base, UTCDateTime, created, indexes, intpk, known
-from registry.lifecycle.models import AttachmentMixin, Reference, RequestMixin, waiting_indexes
+from registry.db import Base, UTCDateTime, indexes, intpk, known
+from registry.lifecycle.models import AttachmentMixin, Numbered, Reference, RequestMixin, RequestTimes, waiting_indexes
 from registry.lifecycle.steps import StepMixin
-from registry.media.workflow import LIFECYCLE, NOTE, MediaContactStatus
+from registry.media.workflow import LIFECYCLE, MediaContactStatus
 
 REFERENCE = Reference("MC")
 id_from_reference = REFERENCE.id_of
@@ -22,7 +22,7 @@ JOURNALIST_MAX = 200
 LINK_MAX = 2048
 
 
-class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
+class MediaContact(OnPlatform, Numbered, RequestMixin[MediaContactStatus], RequestTimes, Base):
     """An approach by the media to a member of staff's personal account (policy 8.1).
 
     ``advice`` is the communications team's latest advice to the reporter (each piece
@@ -30,6 +30,7 @@ class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
     """
 
     __tablename__ = "media_contacts"
+    numbering = REFERENCE
     __table_args__ = (
         known("status", MediaContactStatus),
         known("platform", Platform),
@@ -60,16 +61,9 @@ class MediaContact(OnPlatform, RequestMixin[MediaContactStatus], Base):
     advised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     advised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[created]
-    updated_at: Mapped[created]
-    status_changed_at: Mapped[created]
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="joined", innerjoin=True)
     advised_by: Mapped[User | None] = relationship(foreign_keys=[advised_by_id], lazy="joined")
-
-    @property
-    def reference(self) -> str:
-        return REFERENCE.of(self.id)
 
     @property
     def tag_colour(self) -> str:
@@ -108,7 +102,3 @@ class MediaContactStep(StepMixin, Base):
 
     media_contact_id: Mapped[int] = mapped_column(ForeignKey("media_contacts.id", ondelete="CASCADE"))
     advice: Mapped[str | None] = mapped_column(Text)
-
-    @property
-    def is_note(self) -> bool:
-        return self.action == NOTE

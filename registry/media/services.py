@@ -103,29 +103,6 @@ def search(filters: MediaFilters, user: User) -> Select[MediaContact]:
     )
 
 
-# --- what awaits whom -------------------------------------------------------------------------------
-
-
-#: Approaches the communications team has still to act on (awaiting triage, acknowledged
-#: without advice yet, or being answered by the team), oldest first; one statement.
-work_items_for_comms = KIND.work_items_for_comms
-#: The person's open approaches; once advice is given it "needs them" (to read and follow it).
-work_items_of = KIND.work_items_of
-
-
-def open_count() -> int:
-    """Approaches not yet closed."""
-    return (
-        db.session()
-        .execute(
-            select(func.count())
-            .select_from(MediaContact)
-            .where(MediaContact.status.in_([s.value for s in OPEN_STATUSES]))
-        )
-        .scalar_one()
-    )
-
-
 def month_figures(start: dt.date, end: dt.date) -> dict[str, int]:
     """Counts for the days from ``start`` to ``end``, both included (UK dates), e.g. a month:
 

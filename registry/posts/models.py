@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known
-from registry.lifecycle.models import RequestMixin, waiting_indexes
+from registry.lifecycle.models import RequestMixin, RequestTimes, waiting_indexes
 from registry.lifecycle.steps import StepMixin
 from registry.posts.workflow import LIFECYCLE, PostStatus
 from registry.uploads.models import Upload
@@ -34,7 +34,7 @@ def parse_reference(reference: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-class PromotionalPost(RequestMixin[PostStatus], Base):
+class PromotionalPost(RequestMixin[PostStatus], RequestTimes, Base):
     """A request to publish a post on one or more of the Trust's channels (policy 7.1)."""
 
     __tablename__ = "promotional_posts"
@@ -63,9 +63,6 @@ class PromotionalPost(RequestMixin[PostStatus], Base):
     consent_location: Mapped[str] = mapped_column(String(CONSENT_LOCATION_MAX), default="")
     status: Mapped[str] = mapped_column(String(20), default=PostStatus.SUBMITTED.value)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[created]
-    updated_at: Mapped[created]
-    status_changed_at: Mapped[created]
     screened_at: Mapped[created]
     findings_accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     findings_accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

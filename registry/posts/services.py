@@ -76,12 +76,6 @@ get_visible = KIND.visible
 history = KIND.history
 
 
-#: Every post waiting on the communications team (to decide, schedule or record as published), oldest first.
-work_items_for_comms = KIND.work_items_for_comms
-#: The user's own open posts, those waiting on their changes first, then oldest first.
-work_items_of = KIND.work_items_of
-
-
 # --- deciding, scheduling and publishing ----------------------------------------------------------
 
 
