@@ -4,7 +4,7 @@ Libraries only some requests need are imported when first used: matplotlib when 
 Alembic by the ``db`` commands, scim2-models on the first SCIM request, pikepdf when a PDF is
 examined, zxcvbn when a password is judged, Pillow when an image is uploaded, email-validator when an
 address is checked, segno when a QR code is drawn, the Unicode confusables data when handles are
-compared, and Authlib and joserfc only where an OpenID provider is configured (none is here). The
+compared, pykeepass when a KeePass database is read, and Authlib and joserfc only where an OpenID provider is configured (none is here). The
 API's pydantic models are declared at import but built on first use; the SQLAlchemy mappers are
 configured by the first query, and URL builders compiled by the first URL built. ``wsgi.py`` freezes
 what the start made, so that no collection goes over it again. Which modules a start loads, and what
@@ -36,6 +36,7 @@ LAZY = (
     "email_validator",
     "segno",
     "confusable_homoglyphs",
+    "pykeepass",
 )
 
 BUILT_MODELS = """
