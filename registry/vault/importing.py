@@ -54,6 +54,7 @@ from registry.channels.workflow import LIVE_STATUSES
 from registry.errors import Conflict, Invalid
 from registry.spreadsheets import decode, echo, size_text
 from registry.vault import services as custody
+from registry.vault.formats import Format
 from registry.vault.models import CredentialKind, CredentialVersion
 
 if TYPE_CHECKING:
@@ -86,25 +87,6 @@ BITWARDEN_ENCRYPTED = (
     "This is an encrypted Bitwarden export, which the Registry cannot open. In Bitwarden, export the vault "
     "again as '.json' (not '.json (Encrypted)'), import that, then delete the export."
 )
-
-
-class Format(StrEnum):
-    KEEPASS = "keepass"
-    BITWARDEN_JSON = "bitwarden-json"
-    CSV = "csv"
-
-    @property
-    def label(self) -> str:
-        return {
-            Format.KEEPASS: "KeePass database (.kdbx)",
-            Format.BITWARDEN_JSON: "Bitwarden export (.json, not encrypted)",
-            Format.CSV: "CSV file",
-        }[self]
-
-    @property
-    def entry_word(self) -> str:
-        """How the report names an entry: a CSV row by its spreadsheet row number, others by position."""
-        return "Row" if self is Format.CSV else "Entry"
 
 
 class Outcome(StrEnum):
