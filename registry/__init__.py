@@ -1,7 +1,8 @@
 """The Social Channel Registry: the application factory.
 
 It reads as a table of contents: load the configuration, then initialise each
-piece of infrastructure, then register each domain's views and commands.
+piece of infrastructure, then register each domain's commands, and its views when
+the app first needs them (:class:`Registry`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import functools
 import gc
 import logging
 import os
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.sansio.blueprints import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import Map
 
 import config as registry_config
 
@@ -24,10 +28,89 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_ROOT / "templates"
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(overrides: Mapping[str, Any] | None = None) -> Registry:
     """Build the application. ``overrides`` stand in for ``REGISTRY_*`` variables (tests)."""
     with collected_once():
         return build_app(overrides)
+
+
+class Registry(Flask):
+    """The Registry's Flask app: its views are registered when the app first needs them.
+
+    Every process makes the app, and most never serve a page: a command, ``flask --help``. The views
+    (some 190 URL rules and every module behind them, the API's models among them) were most of the
+    start. They are registered, all at once, by the first read of the URL map, the view functions or
+    the blueprints: the first request (Flask matches its URL before it counts the request as served,
+    so no setup comes after one), a test client's or ``test_request_context``'s, ``url_for`` outside a
+    request, ``flask routes``. :meth:`register_views` does it now; a server that would rather make
+    them before its first request calls it. The commands are registered as the app is made, so
+    ``flask --help`` lists them all.
+    """
+
+    _views_pending: Callable[[Flask], None] | None = None
+    _views_thread: int | None = None
+    _views_failed: BaseException | None = None
+    _views_lock = threading.Lock()
+
+    def defer_views(self, register: Callable[[Flask], None]) -> None:
+        """``register(app)`` registers the views, when they are first needed."""
+        self._views_lock = threading.Lock()
+        self._views_pending = register
+
+    def views_registered(self) -> bool:
+        return self._views_pending is None
+
+    def register_views(self) -> None:
+        """Register the views unless they are: once, by the first thread to need them (any other
+        waits for it). Views that failed to register fail every later use of the app as well."""
+        if self.views_registered() or self._views_thread == threading.get_ident():
+            return  # or being registered by this thread (Flask reads its own map as it adds to it)
+        with self._views_lock:
+            if self._views_failed is not None:
+                raise RuntimeError("the Registry's views could not be registered") from self._views_failed
+            register = self._views_pending
+            if register is None:
+                return  # by the thread this one waited for
+            self._views_thread = threading.get_ident()
+            try:
+                with collected_once():
+                    register(self)
+            except BaseException as exc:
+                self._views_failed = exc
+                raise
+            finally:
+                self._views_thread = None
+            self._views_pending = None
+
+    # Flask's own attributes that the views fill: kept where Flask keeps them (the instance's
+    # ``__dict__``), and read after the views are registered.
+
+    @property
+    def url_map(self) -> Map:
+        self.register_views()
+        return vars(self)["url_map"]  # type: ignore[no-any-return]
+
+    @url_map.setter
+    def url_map(self, value: Map) -> None:
+        vars(self)["url_map"] = value
+
+    @property
+    def view_functions(self) -> dict[str, Any]:
+        self.register_views()
+        return vars(self)["view_functions"]  # type: ignore[no-any-return]
+
+    @view_functions.setter
+    def view_functions(self, value: dict[str, Any]) -> None:
+        vars(self)["view_functions"] = value
+
+    @property
+    def blueprints(self) -> dict[str, Blueprint]:
+        self.register_views()
+        return vars(self)["blueprints"]  # type: ignore[no-any-return]
+
+    @blueprints.setter
+    def blueprints(self, value: dict[str, Blueprint]) -> None:
+        vars(self)["blueprints"] = value
 
 
 @contextlib.contextmanager
@@ -50,8 +133,8 @@ def collected_once() -> Iterator[None]:
     gc.collect()
 
 
-def build_app(overrides: Mapping[str, Any] | None) -> Flask:
-    app = Flask(
+def build_app(overrides: Mapping[str, Any] | None) -> Registry:
+    app = Registry(
         __name__,
         instance_path=os.environ.get("REGISTRY_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
         template_folder=str(TEMPLATES),
@@ -63,7 +146,11 @@ def build_app(overrides: Mapping[str, Any] | None) -> Flask:
     init_logging(app)
     init_proxy(app)
 
-    from registry import db, vault
+    from registry import (
+        db,
+        models,  # noqa: F401  (every model: the first query, a command's or a view's, maps them all)
+        vault,
+    )
     from registry.auth import guard, oidc, sessions
     from registry.notifications import services as notifications
     from registry.web import errors, requests, security, templating, throttle
@@ -80,9 +167,9 @@ def build_app(overrides: Mapping[str, Any] | None) -> Flask:
     errors.init_app(app)
     notifications.init_app(app)
 
-    register_blueprints(app)
     register_commands(app)
     declare_static_public(app)
+    app.defer_views(register_blueprints)
     return app
 
 
@@ -142,7 +229,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.posts.views import bp as posts
     from registry.reports.views import bp as reports
     from registry.roster.views import bp as roster
-    from registry.scim import bp as scim
+    from registry.scim.views import bp as scim
     from registry.screening.views import bp as screening
     from registry.vault import import_views as vault_import  # noqa: F401  (routes on the vault blueprint)
     from registry.vault.views import bp as vault

@@ -2,6 +2,9 @@
 
 Each command runs in one transaction; refusals print a plain-English message
 on standard error and exit with status 1, changing nothing.
+
+Each command imports the services it runs when it runs: every process (each command, each server
+worker, ``flask --help``) registers all the commands, and one runs at most one of them.
 """
 
 from __future__ import annotations
@@ -18,34 +21,22 @@ from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
 import config as registry_config
-from registry import alerts, db, demo, spreadsheets
-from registry.alerts import services as alert_services
-from registry.alerts.models import AlertEvent
-from registry.audit.chain import CheckpointRefused, take_checkpoint
-from registry.audit.models import AuditAction
-from registry.audit.services import Actor, record, verify_chain
-from registry.auth import importing, setup_links
-from registry.auth import services as accounts
-from registry.auth.models import SetupReason
+from registry import db, spreadsheets
 from registry.auth.permissions import Role
-from registry.breaches import services as breaches
-from registry.channels import importing as inventory
 from registry.crypto import VaultError, vault
 from registry.errors import RegistryError
-from registry.notifications import reminders
-from registry.notifications import services as notifications
-from registry.reports import services as reports
-from registry.roster import services as roster
 from registry.spreadsheets import Refused, Report
-from registry.vault import health as password_health
-from registry.vault import importing as secrets_import
-from registry.vault import services as custody
+from registry.vault.formats import Format
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
+    from registry.audit.services import Actor
+
 
 def cli_actor() -> Actor:
+    from registry.audit.services import Actor
+
     try:
         who = getpass.getuser()
     except (KeyError, OSError):
@@ -170,6 +161,8 @@ users_cli = AppGroup("users", help="People who sign in.")
 )
 def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: bool, line_manager: str | None) -> None:
     """Create a user who can sign in with EMAIL."""
+    from registry.auth import services as accounts
+
     if not password_stdin:
         fail("Give the password on standard input with --password-stdin (never on the command line).")
     password = sys.stdin.readline().rstrip("\r\n")
@@ -201,6 +194,8 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
 @click.argument("email")
 def users_deactivate(email: str) -> None:
     """A leaver: they are signed out everywhere and can no longer sign in."""
+    from registry.auth import services as accounts
+
     try:
         with db.transaction():
             user = accounts.find_user(email)
@@ -219,6 +214,8 @@ def users_deactivate(email: str) -> None:
 def users_break_glass(email: str, on: bool) -> None:
     """An emergency account that may sign in with its password when REGISTRY_LOCAL_SIGN_IN is break-glass
     (for when the identity provider is down). Keep few, with strong passwords and two-factor sign-in."""
+    from registry.auth import services as accounts
+
     try:
         with db.transaction():
             user = accounts.find_user(email)
@@ -265,6 +262,9 @@ def users_import(file: Path, dry_run: bool, send_setup_links: bool) -> None:
     and nothing changes unless there are none. Running the same file again changes nothing.
     Text must be UTF-8 (with or without a byte-order mark); at most 2 MB and 20,000 people.
     """
+    from registry.auth import importing
+    from registry.notifications import services as notifications
+
     if send_setup_links and not notifications.smtp_configured():
         fail(
             "Not imported: this Registry has no e-mail server, so set-up links cannot be e-mailed. Print one for "
@@ -310,6 +310,8 @@ def channels_import(file: Path, dry_run: bool) -> None:
     All or nothing: every problem of every row is reported with its row number (the header is row 1)
     and nothing changes unless there are none. At most 2 MB and 20,000 accounts.
     """
+    from registry.channels import importing as inventory
+
     applied = run_import(
         file, dry_run, inventory.plan, lambda data: inventory.apply(data, actor=cli_actor(), filename=file.name)
     )
@@ -325,6 +327,10 @@ def users_setup_link(email: str) -> None:
     For a Registry without an e-mail server, or a link that never arrived: hand it to the person
     yourself. With it they choose a password (if they have none) and set up two-factor sign-in.
     """
+    from registry.auth import services as accounts
+    from registry.auth import setup_links
+    from registry.auth.models import SetupReason
+
     try:
         with db.transaction():
             user = accounts.find_user(email)
@@ -349,7 +355,7 @@ credentials_cli = AppGroup("credentials", help="Channels' secrets in custody.")
     "--format",
     "file_format",
     required=True,
-    type=click.Choice([f.value for f in secrets_import.Format]),
+    type=click.Choice([f.value for f in Format]),
     help="keepass: a KeePass database (KDBX 3 or 4); bitwarden-json: Bitwarden's unencrypted JSON export; "
     "csv: columns url, username, password, totp, notes (Bitwarden's CSV names are accepted too).",
 )
@@ -374,12 +380,14 @@ def credentials_import(file: Path, file_format: str, dry_run: bool, password_std
     unless there are none. A secret the channel already holds is unchanged: running the same file again
     stores nothing. No secret is ever printed.
     """
-    chosen = secrets_import.Format(file_format)
+    from registry.vault import importing as secrets_import
+
+    chosen = Format(file_format)
     size = file.stat().st_size
     if size > secrets_import.MAX_BYTES:
-        fail(f"Not imported: {file} is {importing.size_text(size)}; the most one import takes is 5 MB.")
+        fail(f"Not imported: {file} is {spreadsheets.size_text(size)}; the most one import takes is 5 MB.")
     password: str | None = None
-    if chosen is secrets_import.Format.KEEPASS:
+    if chosen is Format.KEEPASS:
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
@@ -428,6 +436,11 @@ def credentials_assess(batch_size: int) -> None:
     kinds of secret are not assessed. Prints counts only; one audit event (credential:assess) is written
     with the first batch. Each batch commits whole: safe to interrupt, and a rerun assesses everything again.
     """
+    from registry.audit.models import AuditAction
+    from registry.audit.services import record
+    from registry.vault import health as password_health
+    from registry.vault import services as custody
+
     after = total = 0
     try:
         while True:
@@ -473,6 +486,8 @@ tokens_cli = AppGroup("tokens", help="API tokens.")
 @click.argument("email")
 def tokens_create(email: str) -> None:
     """Print a new API token for EMAIL (one line; shown only once)."""
+    from registry.auth import services as accounts
+
     try:
         with db.transaction():
             user = accounts.find_user(email)
@@ -491,12 +506,15 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 def audit_verify() -> None:
     """Check every event's link, the anchor, and the trail against every signed checkpoint of this
     database's chain in REGISTRY_AUDIT_CHECKPOINT_FILE; exit 1 naming the first broken event (or line)."""
+    from registry import alerts
+    from registry.audit.services import verify_chain
+
     report = verify_chain()
     db.session().rollback()
     if not report.ok:
         with db.transaction():  # the alert is sent as this commits
             alerts.raise_alert(
-                AlertEvent.AUDIT_VERIFICATION_FAILED,
+                alerts.AlertEvent.AUDIT_VERIFICATION_FAILED,
                 title="The audit trail failed verification",
                 text=f"`audit verify` found: {report.describe()} Investigate before trusting the trail.",
                 link="/audit",
@@ -517,6 +535,8 @@ def audit_checkpoint() -> None:
     what can be lost. Each line is also logged at INFO for a SIEM. It refuses (exit 1, nothing written)
     when the head contradicts itself or an earlier checkpoint; `audit verify` then names the damage.
     """
+    from registry.audit.chain import CheckpointRefused, take_checkpoint
+
     try:
         checkpoint, path = take_checkpoint()
     except CheckpointRefused as exc:
@@ -553,6 +573,10 @@ def keys_rotate(batch_size: int) -> None:
 
     Safe to interrupt (even kill -9) and run again: each batch commits whole or not at all.
     """
+    from registry.audit.models import AuditAction
+    from registry.audit.services import record
+    from registry.vault import services as custody
+
     primary = vault().primary_key_id
     rotation = custody.KeyRotation()
     total = 0
@@ -577,6 +601,8 @@ def keys_rotate(batch_size: int) -> None:
 @keys_cli.command("verify")
 def keys_verify() -> None:
     """Decrypt every stored secret in memory (printing none); exit 1 naming each one that fails."""
+    from registry.vault import services as custody
+
     checked, failures = custody.verify_all()
     db.session().rollback()
     if failures:
@@ -592,6 +618,8 @@ roster_cli = AppGroup("roster", help="The administrator roster.")
 @roster_cli.command("expire")
 def roster_expire() -> None:
     """End every grant past its expiry date, flagging its channel's credentials for rotation (run daily)."""
+    from registry.roster import services as roster
+
     with db.transaction():
         ended = roster.expire_due()
     click.echo(f"{ended} roster grant{'' if ended == 1 else 's'} expired.")
@@ -603,6 +631,10 @@ reminders_cli = AppGroup("reminders", help="Reminders of what is due.")
 @reminders_cli.command("send")
 def reminders_send() -> None:
     """Send the day's reminders (run daily) and retry e-mail (and webhook alerts) that could not be sent before."""
+    from registry.alerts import services as alert_services
+    from registry.notifications import reminders
+    from registry.notifications import services as notifications
+
     with db.transaction():
         report = reminders.send()
     # Today's messages went out as the transaction committed; this retries earlier ones (and any alert
@@ -622,6 +654,8 @@ def alerts_send() -> None:
     Alerts are sent as their change commits; this sends those a receiver refused, after a backoff of
     1, 5 and 15 minutes, then 1 and 4 hours, and gives up after 6 tries. Prints counts, never a body.
     """
+    from registry.alerts import services as alert_services
+
     report = alert_services.deliver(db.session())
     click.echo(
         f"Webhook deliveries: {report.sent} sent, {report.waiting} waiting to be retried, {report.failed} failed; "
@@ -644,6 +678,8 @@ report_cli = AppGroup("report", help="The monthly report to senior management an
 )
 def report_generate(month: str, output: str) -> None:
     """Build the draft of MONTH's report (YYYY-MM), or build it again. An issued report is never rebuilt."""
+    from registry.reports import services as reports
+
     try:
         with db.transaction():
             report = reports.generate(month, cli_actor())
@@ -662,6 +698,8 @@ def report_generate(month: str, output: str) -> None:
 @click.argument("month")
 def report_show(month: str) -> None:
     """Print MONTH's report (draft or issued) as it is stored: its figures as JSON."""
+    from registry.reports import services as reports
+
     try:
         report = reports.get(month)
     except RegistryError as exc:
@@ -681,6 +719,8 @@ retention_cli = AppGroup("retention", help="Retention periods of personal data."
 def retention_apply() -> None:
     """Anonymise what has passed its retention period: breach reports closed more than
     REGISTRY_BREACH_RETENTION_YEARS (default 6) years ago. Run it daily; running it again changes nothing."""
+    from registry.breaches import services as breaches
+
     with db.transaction():
         result = breaches.apply_retention(cli_actor())
     closed_before = result.closed_before.date().isoformat()
@@ -696,6 +736,8 @@ demo_cli = AppGroup("demo", help="Demonstration data.")
 @demo_cli.command("seed")
 def demo_seed() -> None:
     """Load a realistic demo data set into an empty database (never in production)."""
+    from registry import demo
+
     settings = current_app.extensions["registry.settings"]
     if settings.is_production:
         fail("Demo data is never loaded in production.")
@@ -711,6 +753,8 @@ def demo_seed() -> None:
 def demo_sign_ins() -> None:
     """Print the demo users' e-mail addresses and passwords, and a fresh set-up link for each privileged
     demo user who has not yet set up two-factor sign-in (which needs the link, not just the password)."""
+    from registry import demo
+
     if current_app.extensions["registry.settings"].is_production:
         fail("Demo sign-ins are never printed in production.")
     with db.transaction():

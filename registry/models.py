@@ -1,60 +1,22 @@
-"""Every model, imported once so the metadata (and Alembic) sees the whole schema: the
-Registry's own here, and each kind of request's through its declaration (:func:`kinds` imports
-every ``registry/<package>/kind.py``, and each imports its models)."""
+"""Every model, imported once so the metadata (and Alembic) sees the whole schema and the first query,
+a command's or a view's, can configure every mapper: each package's ``models`` module
+(``registry/<package>/models.py``), found as :func:`registry.lifecycle.kind.discover` finds the kinds,
+so that a new one needs no edit here. The models alone: not the kinds' declarations, nor the API's
+schemas that some of those bring (the views import them when they are registered)."""
 
-from registry.account_health.models import HealthCheck
-from registry.alerts.models import Webhook, WebhookDelivery
-from registry.audit.models import AuditAnchor, AuditEvent
-from registry.auth.models import (
-    ApiToken,
-    ProviderLogout,
-    RecoveryCode,
-    ScimToken,
-    User,
-    UserIdentity,
-    UserRole,
-    UserSession,
-    UserTotp,
-)
+import importlib
+from pathlib import Path
+
 from registry.db import Base
-from registry.lifecycle.kind import kinds
-from registry.monitoring.models import UnauthorisedAccount
-from registry.notifications.models import Notification
-from registry.reports.models import MonthlyReport
-from registry.roster.models import AccessReview, AccessReviewItem, RosterGrant
-from registry.uploads.models import Upload, UploadContent
-from registry.vault.models import Credential, CredentialReveal, CredentialVersion
-from registry.verification.models import PublicFactsVersion
 
-KINDS = kinds()
+PACKAGES = Path(__file__).resolve().parent
 
-__all__ = [
-    "KINDS",
-    "AccessReview",
-    "AccessReviewItem",
-    "ApiToken",
-    "AuditAnchor",
-    "AuditEvent",
-    "Base",
-    "Credential",
-    "CredentialReveal",
-    "CredentialVersion",
-    "HealthCheck",
-    "MonthlyReport",
-    "Notification",
-    "ProviderLogout",
-    "PublicFactsVersion",
-    "RecoveryCode",
-    "RosterGrant",
-    "ScimToken",
-    "UnauthorisedAccount",
-    "Upload",
-    "UploadContent",
-    "User",
-    "UserIdentity",
-    "UserRole",
-    "UserSession",
-    "UserTotp",
-    "Webhook",
-    "WebhookDelivery",
-]
+
+def declare_every_model() -> None:
+    for found in sorted(PACKAGES.glob("*/models.py")):
+        importlib.import_module(f"registry.{found.parent.name}.models")
+
+
+declare_every_model()
+
+__all__ = ["Base"]

@@ -195,6 +195,7 @@ def app(
 
     def make() -> Flask:
         made = create_app(settings_for(database_url, **app_settings))
+        made.register_views()  # as the first request would: the app handed out is the whole app
         made.jinja_env.bytecode_cache = template_cache
         made.test_client_class = IsolatedClient
         return made

@@ -1,14 +1,17 @@
 """Start-up: what the app imports when a process starts (each command, each gunicorn worker).
 
-Libraries only some requests need are imported when first used: matplotlib when a chart is drawn,
-Alembic by the ``db`` commands, scim2-models on the first SCIM request, pikepdf when a PDF is
-examined, zxcvbn when a password is judged, Pillow when an image is uploaded, email-validator when an
-address is checked, segno when a QR code is drawn, the Unicode confusables data when handles are
-compared, and Authlib and joserfc only where an OpenID provider is configured (none is here). The
-API's pydantic models are declared at import but built on first use; the SQLAlchemy mappers are
-configured by the first query, and URL builders compiled by the first URL built. ``wsgi.py`` freezes
-what the start made, so that no collection goes over it again. Which modules a start loads, and what
-it builds, is behaviour; how long it takes belongs in the bench.
+The views (every page's and the API's modules, the API's pydantic models among them, and some 190 URL
+rules) are registered when the app first needs them: its first request, test client or URL map
+(``registry.Registry``); the commands are registered at the start, so ``flask --help`` lists them
+all, and each imports the services it runs when it runs. Libraries only some requests need are
+imported when first used: matplotlib when a chart is drawn, Alembic by the ``db`` commands,
+scim2-models on the first SCIM request, pikepdf when a PDF is examined, zxcvbn when a password is
+judged, Pillow when an image is uploaded, email-validator when an address is checked, segno when a QR
+code is drawn, the Unicode confusables data when handles are compared, pykeepass when a KeePass
+database is read, and Authlib and joserfc only where an OpenID provider is configured (none is here).
+The API's pydantic models are built on first use; the SQLAlchemy mappers are configured by the first
+query. ``wsgi.py`` freezes what the start made, so that no collection goes over it again. Which
+modules a start loads, and what it builds, is behaviour; how long it takes belongs in the bench.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from registry import PROJECT_ROOT
+import pytest
+from flask import Flask
+
+from registry import PROJECT_ROOT, Registry
 from registry.uploads import pdf_scan
 from registry.uploads import services as uploads
 
@@ -36,6 +42,8 @@ LAZY = (
     "email_validator",
     "segno",
     "confusable_homoglyphs",
+    "pykeepass",
+    "pydantic",
 )
 
 BUILT_MODELS = """
@@ -100,6 +108,74 @@ def test_starting_the_app_configures_no_mapper_and_using_a_model_configures_them
     assert start(tmp_path, mappers + "answer = configured()") == [False]
     used = "from registry.auth.models import User\nUser(email='someone@example.test')\nanswer = configured()"
     assert start(tmp_path, mappers + used) == [True]
+
+
+VIEWS = """
+def views():
+    return sorted(name for name in sys.modules if name.startswith("registry.") and name.endswith(("views", ".api")))
+
+def rules(app):
+    return sorted(f"{rule.rule} {rule.endpoint}" for rule in app.url_map.iter_rules())
+"""
+
+
+def test_starting_the_app_registers_no_view_and_the_first_request_registers_every_one(tmp_path: Path) -> None:
+    """No view module is imported and only Flask's static route is in the map until the first
+    request; then every route is, the same as an app whose views are registered at once."""
+    script = (
+        VIEWS
+        + "before = [wsgi.app.views_registered(), views(), sorted(vars(wsgi.app)['url_map']._rules_by_endpoint)]\n"
+        + "served = wsgi.app.test_client().get('/healthz').status_code\n"
+        + "from registry import create_app\n"
+        + "whole = create_app()\n"
+        + "whole.register_views()\n"
+        + "answer = [before, served, wsgi.app.views_registered(), rules(wsgi.app) == rules(whole), len(views()) > 20]"
+    )
+    assert start(tmp_path, script) == [[False, [], ["static"]], 200, True, True, True]
+
+
+@pytest.mark.parametrize(
+    "read",
+    ["app.url_map", "app.view_functions", "app.blueprints", "app.test_request_context()", "app.test_client().get('/')"],
+)
+def test_each_way_of_reading_the_views_registers_them_first(tmp_path: Path, read: str) -> None:
+    registered = "[app.views_registered(), 'channels.inventory' in vars(app)['view_functions']]"
+    script = f"app = wsgi.app\n{read}\nanswer = {registered}"
+    assert start(tmp_path, script) == [True, True]
+
+
+def test_flask_help_lists_every_command_of_the_spec(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("REGISTRY_", "FLASK_"))}
+    env |= {"REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"), "REGISTRY_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "--help"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    listed = {line.split()[0] for line in shown.split("Commands:")[1].splitlines() if line.strip()}
+    spec = {"db", "users", "tokens", "audit", "keys", "report", "retention", "reminders", "demo", "scim"}
+    assert spec | {"channels", "credentials", "routes"} <= listed
+
+
+def test_views_that_fail_to_register_fail_every_use_of_the_app() -> None:
+    """Not an app half made: the first use raises the failure, and every later use refuses."""
+
+    def broken(app: Flask) -> None:
+        app.add_url_rule("/half", "half", lambda: "")
+        raise LookupError("a view module is missing")
+
+    app = Registry("broken")
+    app.defer_views(broken)
+    with pytest.raises(LookupError):
+        app.test_client().get("/half")
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="could not be registered"):
+            app.test_client().get("/half")
+    assert not app.views_registered()
 
 
 def test_the_start_is_frozen_and_the_collector_left_on(tmp_path: Path) -> None:

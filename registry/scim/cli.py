@@ -1,4 +1,7 @@
-"""``flask --app wsgi scim token create|list|revoke``: the provisioning client's bearer tokens."""
+"""``flask --app wsgi scim token create|list|revoke``: the provisioning client's bearer tokens.
+
+Each command imports the services when it runs (as in ``registry.cli``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from flask.cli import AppGroup
 from registry import db
 from registry.cli import cli_actor, fail
 from registry.errors import RegistryError
-from registry.scim import services
 
 scim_cli = AppGroup("scim", help="Provisioning by the identity provider (SCIM 2.0).")
 token_cli = AppGroup("token", help="Bearer tokens of the provisioning client.")
@@ -19,6 +21,8 @@ scim_cli.add_command(token_cli)
 @click.option("--label", default="Entra ID", show_default=True, help="Names the provisioning client.")
 def token_create(label: str) -> None:
     """Print a new bearer token for the provisioning client (one line; shown only once)."""
+    from registry.scim import services
+
     try:
         with db.transaction():
             _token, value = services.create_token(label, actor=cli_actor())
@@ -30,6 +34,8 @@ def token_create(label: str) -> None:
 @token_cli.command("list")
 def token_list() -> None:
     """Each token: its number, label, first characters, when made, last used and revoked."""
+    from registry.scim import services
+
     for token in services.tokens():
         used = f"last used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
         state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "live"
@@ -42,6 +48,8 @@ def token_list() -> None:
 @click.argument("token_id", type=int)
 def token_revoke(token_id: int) -> None:
     """Stop token TOKEN_ID (its number in ``scim token list``) working at once."""
+    from registry.scim import services
+
     try:
         with db.transaction():
             token = services.revoke_token(token_id, actor=cli_actor())

@@ -28,6 +28,7 @@ from registry.channels.models import Channel
 from registry.channels.workflow import LIVE_STATUSES
 from registry.vault import importing
 from registry.vault import services as custody
+from registry.vault.formats import Format
 from registry.vault.forms import ImportConfirmForm, ImportForm
 from registry.vault.views import bp
 from registry.web import security
@@ -164,7 +165,7 @@ def confirm_import_credentials() -> ResponseReturnValue:
     form = ImportConfirmForm(prefix=CONFIRM_PREFIX)
     try:
         signed = _signer().loads(form.token.data or "", max_age=TOKEN_MAX_AGE)
-        chosen_format = importing.Format(form.format.data or "")
+        chosen_format = Format(form.format.data or "")
     except (BadSignature, ValueError):
         signed = None
     if not isinstance(signed, dict) or signed.get("by") != actor.id:

@@ -39,12 +39,9 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pykeepass import PyKeePass
-from pykeepass.kdbx_parsing import KDBX
-from pykeepass.kdbx_parsing.common import Decompressed
 from sqlalchemy import or_, select
 
 from registry import db
@@ -57,7 +54,11 @@ from registry.channels.workflow import LIVE_STATUSES
 from registry.errors import Conflict, Invalid
 from registry.spreadsheets import decode, echo, size_text
 from registry.vault import services as custody
+from registry.vault.formats import Format
 from registry.vault.models import CredentialKind, CredentialVersion
+
+if TYPE_CHECKING:
+    from pykeepass.kdbx_parsing.common import Decompressed
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ENTRIES = 5_000
@@ -86,25 +87,6 @@ BITWARDEN_ENCRYPTED = (
     "This is an encrypted Bitwarden export, which the Registry cannot open. In Bitwarden, export the vault "
     "again as '.json' (not '.json (Encrypted)'), import that, then delete the export."
 )
-
-
-class Format(StrEnum):
-    KEEPASS = "keepass"
-    BITWARDEN_JSON = "bitwarden-json"
-    CSV = "csv"
-
-    @property
-    def label(self) -> str:
-        return {
-            Format.KEEPASS: "KeePass database (.kdbx)",
-            Format.BITWARDEN_JSON: "Bitwarden export (.json, not encrypted)",
-            Format.CSV: "CSV file",
-        }[self]
-
-    @property
-    def entry_word(self) -> str:
-        """How the report names an entry: a CSV row by its spreadsheet row number, others by position."""
-        return "Row" if self is Format.CSV else "Entry"
 
 
 class Outcome(StrEnum):
@@ -334,13 +316,23 @@ def _bounded_unpack(self: Decompressed, data: bytes, con: object, path: object) 
     return unpacked
 
 
-# pykeepass has no setting for this: its one reader of compressed contents is replaced, for every database
-# this process opens (it only ever opens the ones imported). Writing (tests) is unchanged.
-Decompressed._decode = _bounded_unpack
+def _bounded_pykeepass() -> Any:
+    """pykeepass's ``PyKeePass`` class, imported by the first KeePass file read rather than at every
+    start (it brings lxml, construct, pycryptodome and argon2), with its reader of compressed contents
+    bounded."""
+    from pykeepass import PyKeePass
+    from pykeepass.kdbx_parsing.common import Decompressed
+
+    # pykeepass has no setting for this: its one reader of compressed contents is replaced, for every database
+    # this process opens (it only ever opens the ones imported). Writing (tests) is unchanged.
+    Decompressed._decode = _bounded_unpack
+    return PyKeePass
 
 
 def _kdf_within_bounds(data: bytes) -> bool:
     """Whether the file's key derivation settings, read from its header alone, ask for bounded work."""
+    from pykeepass.kdbx_parsing import KDBX
+
     try:
         header = KDBX.subcons[0].parse(data).value
         dynamic = header.dynamic_header
@@ -365,10 +357,11 @@ def _kdf_within_bounds(data: bytes) -> bool:
 def _keepass(data: bytes, password: str | None) -> list[_Entry]:
     if not password:
         raise Unreadable("Enter the KeePass database's password.")
+    keepass = _bounded_pykeepass()
     if not _kdf_within_bounds(data):
         raise Unreadable(KEEPASS_TOO_COSTLY)
     try:
-        database = PyKeePass(io.BytesIO(data), password=password)
+        database = keepass(io.BytesIO(data), password=password)
     except _Unpacked:
         raise Unreadable(KEEPASS_TOO_LARGE) from None
     except Exception:  # pykeepass raises its own, construct's and zlib's errors: all mean "cannot open it"
