@@ -362,7 +362,7 @@ def split_url(text: str) -> _Url:
         host=host,
         port=None if port in (None, 80, 443) else port,
         segments=segments,
-        query=parse_qs(parts.query),
+        query=parse_qs(parts.query) if parts.query else {},  # (what parse_qs gives for none, without its work)
         fragment=parts.fragment,
     )
 
