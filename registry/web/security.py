@@ -74,12 +74,11 @@ _HSTS: Final = ("Strict-Transport-Security", "max-age=31536000; includeSubDomain
 
 def _set_headers(response: Response) -> Response:
     """Every response's protections. Run on every answer, so it is kept cheap: the policy is written
-    once per app, the request and its ``g`` are looked up once each (not once per question asked of
-    them), and a header the response does not have yet is added rather than searched for and replaced
-    (a view may have set one of them itself: that one is replaced, as before)."""
+    once per app, the request's ``g`` is looked up once (not once per question asked of it), and a
+    header the response does not have yet is added rather than searched for and replaced (a view may
+    have set one of them itself: that one is replaced, as before)."""
     headers = response.headers
     state = g._get_current_object()
-    asked = request._get_current_object()
     present = {name.lower() for name, _ in headers}
     csp = getattr(state, "csp_override", None)
     if not csp:
@@ -88,10 +87,10 @@ def _set_headers(response: Response) -> Response:
     _put(headers, present, "Content-Security-Policy", csp)
     for name, value in _EVERY_RESPONSE:
         _put(headers, present, name, value)
-    if asked.is_secure:
+    if request.is_secure:
         _put(headers, present, *_HSTS)
     no_store_set = getattr(state, "no_store", None)
-    if not asked.path.startswith("/assets/") and "cache-control" not in present:
+    if not request.path.startswith("/assets/") and "cache-control" not in present:
         # Pages show personal and operational data: never keep them in shared caches.
         headers.add("Cache-Control", "no-store" if no_store_set else "private, no-cache")
     elif no_store_set:
