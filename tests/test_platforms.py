@@ -7,9 +7,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from registry.channels.platforms import (
+    _HOSTS,
     PLATFORMS,
     HandleError,
     Platform,
+    host_owner,
     looks_like_url,
     normalise_handle,
     parse_url,
@@ -995,3 +997,28 @@ def test_sign_in_pages_and_wrapped_addresses_read_as_the_account(raw: str, expec
 def test_a_sign_in_page_leading_elsewhere_is_not_an_account(raw: str) -> None:
     with pytest.raises(HandleError):
         parse_url(raw)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("x.com", (Platform.X, "profile")),
+        ("mobile.twitter.com", (Platform.X, "profile")),
+        ("help.x.com", (Platform.X, "service")),
+        ("uk.linkedin.com", (Platform.LINKEDIN, "profile")),
+        ("music.youtube.com", (Platform.YOUTUBE, "profile")),
+        ("www.pinterest.co.uk", (Platform.PINTEREST, "profile")),
+        ("a.b.pinterest.co.uk", (Platform.PINTEREST, "service")),
+        ("t.co", (Platform.X, "short")),
+        ("evil-x.com", None),
+        ("x.com.evil.example", None),
+        ("co.uk", None),
+        ("example.org", None),
+    ],
+)
+def test_the_platform_that_owns_a_host(host: str, expected: tuple[Platform, str] | None) -> None:
+    """A platform's own site, a profile subdomain of it, another of its sites, or nobody's; the sites'
+    names are such that a host is under one of them at most (so which is found first cannot matter)."""
+    sites = [site for bases in _HOSTS.values() for site in bases]
+    assert not [(a, b) for a in sites for b in sites if a.endswith("." + b)]
+    assert host_owner(host) == expected

@@ -39,7 +39,7 @@ from registry.api import blocks
 from registry.api.support import base64_files, bp, json_object, json_response
 from registry.auth.permissions import PUBLIC, Permission, policy_of, public, requires
 from registry.errors import Invalid
-from registry.extensions import limiter
+from registry.extensions import limited
 from registry.text import parse_moment
 from registry.web.pagination import MAX_PER_PAGE
 from registry.web.pagination import Page as ResultPage
@@ -440,7 +440,7 @@ def operation(
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         handler = view
         if limit is not None:
-            handler = limiter.limit(limit)(handler)
+            handler = limited(limit)(handler)
         handler = public(handler) if permission is None else requires(permission)(handler)
         bp.add_url_rule(rule, view.__name__, handler, methods=[method])
         OPERATIONS.append(

@@ -277,7 +277,12 @@ class CookieSessionInterface(SecureCookieSessionInterface):
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not session and not session.modified:
             if session.accessed:
-                response.vary.add("Cookie")
+                if response.headers.getlist("Vary"):  # (``in`` raises and catches an exception when absent)
+                    response.vary.add("Cookie")
+                else:
+                    # What ``response.vary.add`` writes when there is no Vary yet, without parsing a header
+                    # set out of nothing and writing it back (every public answer comes here).
+                    response.headers.add("Vary", "Cookie")
             return
         super().save_session(app, session, response)
 

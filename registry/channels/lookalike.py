@@ -320,12 +320,20 @@ def _stripped(text: str, shortest: int) -> dict[str, bool]:
     for _ in range(_MAX_STRIPS):
         following: dict[str, bool] = {}
         for word, claimed in frontier.items():
+            size = len(word)
             for length in lengths:
-                if len(word) - length < shortest:
+                cut = size - length
+                if cut < shortest:
                     continue
-                for piece, rest in ((word[:length], word[length:]), (word[-length:], word[:-length])):
-                    if piece in affixes:
-                        following[rest] = following.get(rest, False) or claimed or piece in claims
+                # An affix at the start, then at the end (the rest sliced only for an affix found).
+                head = word[:length]
+                if head in affixes:
+                    rest = word[length:]
+                    following[rest] = following.get(rest, False) or claimed or head in claims
+                tail = word[cut:]
+                if tail in affixes:
+                    rest = word[:cut]
+                    following[rest] = following.get(rest, False) or claimed or tail in claims
         frontier = {word: claimed for word, claimed in following.items() if claimed and not found.get(word, False)}
         frontier.update((word, claimed) for word, claimed in following.items() if word not in found)
         found.update(frontier)
@@ -361,7 +369,7 @@ def affix_keys(candidate: str) -> frozenset[str]:
     return frozenset(set(cores) | {_CLAIM + core for core, claimed in cores.items() if claimed})
 
 
-def lookalike_rule(candidate: str, official: str) -> str | None:
+def lookalike_rule(candidate: str, official: str, cores: frozenset[str] | None = None) -> str | None:
     """Which rule says ``candidate`` imitates ``official`` (both comparable parts), or None.
 
     ``homoglyph``: the same skeleton, with a letter or digit that only looks the same (``buсks`` with a
@@ -369,6 +377,9 @@ def lookalike_rule(candidate: str, official: str) -> str | None:
     ``one_edit``: one letter added, dropped, changed or two swapped; ``affix``: the official name with
     words such as ``official``, ``uk``, ``the``, ``nhs`` or digits added (or swapped for others), and for
     names of at least :data:`MIN_AFFIX_EDIT` characters, with one slip as well.
+
+    ``cores``: ``affix_keys(candidate)`` where the caller has it already (one candidate is compared with
+    several official names).
     """
     if candidate == official:
         return None
@@ -382,7 +393,8 @@ def lookalike_rule(candidate: str, official: str) -> str | None:
         return "homoglyph"
     if min(len(a), len(b)) >= 4 and within_one_edit(a, b):
         return "one_edit"
-    cores = affix_keys(candidate)
+    if cores is None:
+        cores = affix_keys(candidate)
     if cores & official_affix_keys(official):
         return "affix"
     unclaimed = {core for core in cores if not core.startswith(_CLAIM)}
@@ -395,13 +407,14 @@ def lookalike_rule(candidate: str, official: str) -> str | None:
     return None
 
 
-def affix_edit_keys(candidate: str) -> set[str]:
+def affix_edit_keys(candidate: str, cores: frozenset[str] | None = None) -> set[str]:
     """The deletion keys (as :func:`lookalike_keys` stores them for official names) of what is left of
-    ``candidate`` without its affixes: official names one slip from that share one of them."""
+    ``candidate`` without its affixes: official names one slip from that share one of them. ``cores``:
+    ``affix_keys(candidate)`` where the caller has it already."""
     whole = skeleton(candidate)
     return {
         key
-        for core in affix_keys(candidate)
+        for core in (affix_keys(candidate) if cores is None else cores)
         if core != whole and not core.startswith(_CLAIM)
         for key in deletion_keys(core)
     }

@@ -236,6 +236,8 @@ _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _DOMAIN_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _DIGITS_RE = re.compile(r"[0-9]{1,20}")
 _PCHAR_SAFE = "!$&'()*+,;=:@%-._~"
+#: Any whitespace: ``\s`` matches exactly the characters ``str.isspace`` is true of, in one pass in C.
+_SPACE_RE = re.compile(r"\s")
 
 
 def _clean(raw: object) -> str:
@@ -254,7 +256,11 @@ def _clean(raw: object) -> str:
         text = text[1:]
     if not text:
         raise HandleError(_MSG_EMPTY)
-    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text):
+    # Printable ASCII (what nearly everyone sends) has none of the forbidden categories: only other text is
+    # looked at character by character.
+    if not (text.isascii() and text.isprintable()) and any(
+        unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text
+    ):
         raise HandleError(_MSG_HIDDEN)
     return text
 
@@ -292,7 +298,7 @@ def looks_like_url(raw: object) -> bool:
     if text.startswith("//") or _scheme_of(text) is not None:
         return True
     head, slash, _ = text.partition("/")
-    return bool(slash) and "." in head and not any(ch.isspace() for ch in head)
+    return bool(slash) and "." in head and _SPACE_RE.search(head) is None
 
 
 def _is_domain(host: str) -> bool:
@@ -327,7 +333,7 @@ def split_url(text: str) -> _Url:
     """
     if "\\" in text:
         raise HandleError(_MSG_UNREADABLE)
-    if any(ch.isspace() for ch in text):
+    if _SPACE_RE.search(text):
         raise HandleError(_MSG_SPACES)
     scheme = _scheme_of(text)
     if text.startswith("//"):
@@ -356,7 +362,7 @@ def split_url(text: str) -> _Url:
         host=host,
         port=None if port in (None, 80, 443) else port,
         segments=segments,
-        query=parse_qs(parts.query),
+        query=parse_qs(parts.query) if parts.query else {},  # (what parse_qs gives for none, without its work)
         fragment=parts.fragment,
     )
 
@@ -451,24 +457,33 @@ _LOCALE_RE = re.compile(r"[a-z]{2}(?:-[a-z]{2})?")
 _NOT_FEDIVERSE = frozenset({"medium.com", "substack.com"})
 
 
+#: Each platform's sites by name. No site's name ends with ``.`` and another's (tests/test_platforms.py), so a
+#: host is one of them or under one of them at most.
+_HOST_PLATFORMS: dict[str, Platform] = {base: platform for platform, bases in _HOSTS.items() for base in bases}
+
+
 def host_owner(host: str) -> tuple[Platform, str] | None:
     """Which platform owns ``host``, and how: "profile" (its profile pages),
     "short" (a short-link service) or "service" (another of its sites, such as help.x.com)."""
     if host in _SHORT_HOSTS:
         return _SHORT_HOSTS[host], "short"
-    for platform, bases in _HOSTS.items():
-        for base in bases:
-            if host == base:
+    platform = _HOST_PLATFORMS.get(host)
+    if platform is not None:
+        return platform, "profile"
+    # The site the host is under, if any: each name it ends with after a dot, longest first.
+    dot = host.find(".")
+    while dot >= 0:
+        platform = _HOST_PLATFORMS.get(host[dot + 1 :])
+        if platform is not None:
+            sub = host[:dot]
+            if (
+                sub in _PROFILE_SUBDOMAINS
+                or sub in _EXTRA_SUBDOMAINS.get(platform, ())
+                or (platform in _LOCALE_PLATFORMS and _LOCALE_RE.fullmatch(sub))
+            ):
                 return platform, "profile"
-            if host.endswith("." + base):
-                sub = host[: -len(base) - 1]
-                if (
-                    sub in _PROFILE_SUBDOMAINS
-                    or sub in _EXTRA_SUBDOMAINS.get(platform, ())
-                    or (platform in _LOCALE_PLATFORMS and _LOCALE_RE.fullmatch(sub))
-                ):
-                    return platform, "profile"
-                return platform, "service"
+            return platform, "service"
+        dot = host.find(".", dot + 1)
     return None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any
 
-from flask import request
 from flask.wrappers import Response
 from pydantic import Field
 
@@ -111,10 +110,10 @@ class VerifyQuery(Query):
     answers={200: Answer(Verdict, "The answer.")},
 )
 def verify() -> Response:
-    VerifyQuery.read()
-    result = services.verify(
-        url=request.args.get("url"), platform=request.args.get("platform"), handle=request.args.get("handle")
-    )
+    # The parameters as read once (a parameter not given is ""): werkzeug's ``args.get`` of one not given
+    # makes and catches an exception each time.
+    asked, _ = VerifyQuery.read()
+    result = services.verify(url=asked.url, platform=asked.platform, handle=asked.handle)
     response = json_response(Verdict.body(result))
-    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers.add("Access-Control-Allow-Origin", "*")
     return response

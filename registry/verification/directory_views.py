@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup
 
 from registry.auth.permissions import public
-from registry.extensions import limiter
+from registry.extensions import limited
 from registry.verification import directory
 from registry.web.throttle import VERIFY_PER_ADDRESS
 
@@ -18,7 +18,7 @@ GROUPINGS = {"platform": "By platform", "department": "By department"}
 
 @bp.route("/directory")
 @public
-@limiter.limit(VERIFY_PER_ADDRESS)
+@limited(VERIFY_PER_ADDRESS)
 def directory_page() -> str:
     by = request.args.get("by", "")
     by = by if by in GROUPINGS else "platform"

@@ -166,13 +166,15 @@ def _lookalike(facts: PublicFacts, platform: Platform, handle: str) -> tuple[Pub
         rule = lookalike_rule(mine, comparable_part(platform, candidate.handle))
         if rule is not None and rule != "affix":
             return candidate, rule
-    for candidate in facts.affix_candidates(platform, affix_keys(mine), handle):
-        rule = lookalike_rule(mine, comparable_part(platform, candidate.handle))
+    # What is left of the handle without affixes (the costly part), worked out once for the rules below.
+    cores = affix_keys(mine)
+    for candidate in facts.affix_candidates(platform, cores, handle):
+        rule = lookalike_rule(mine, comparable_part(platform, candidate.handle), cores)
         if rule is not None:
             return candidate, rule
     # The official name with affixes added and a slip as well: the deletion-key index again.
-    for candidate in facts.lookalike_candidates(platform, affix_edit_keys(mine), handle):
-        rule = lookalike_rule(mine, comparable_part(platform, candidate.handle))
+    for candidate in facts.lookalike_candidates(platform, affix_edit_keys(mine, cores), handle):
+        rule = lookalike_rule(mine, comparable_part(platform, candidate.handle), cores)
         if rule is not None:
             return candidate, rule
     return None

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 
 from registry.auth.permissions import public
 from registry.channels.platforms import PLATFORMS
-from registry.extensions import limiter
+from registry.extensions import limited
 from registry.verification import services
 from registry.web.refusals import attempt
 from registry.web.throttle import VERIFY_PER_ADDRESS
@@ -16,7 +16,7 @@ bp = Blueprint("verification", __name__)
 
 @bp.route("/verify")
 @public
-@limiter.limit(VERIFY_PER_ADDRESS)
+@limited(VERIFY_PER_ADDRESS)
 def verify_page() -> tuple[str, int]:
     # A submitted form (even an empty one) is a question; arriving on the page is not.
     asked = any(name in request.args for name in ("url", "platform", "handle"))

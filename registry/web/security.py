@@ -69,26 +69,34 @@ class _Policy:
         return self.before_nonce + nonce + self.after_nonce
 
 
+_HSTS: Final = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def _set_headers(response: Response) -> Response:
     """Every response's protections. Run on every answer, so it is kept cheap: the policy is written
-    once per app, and a header the response does not have yet is added rather than searched for and
-    replaced (a view may have set one of them itself: that one is replaced, as before)."""
+    once per app, the request's ``g`` is looked up once (not once per question asked of it), and a
+    header the response does not have yet is added rather than searched for and replaced (a view may
+    have set one of them itself: that one is replaced, as before)."""
     headers = response.headers
-    present = {name.lower() for name, _ in headers.items()}
-    policy: _Policy = current_app.extensions[POLICY]
-    _put(headers, present, "Content-Security-Policy", g.get("csp_override") or policy.with_nonce(csp_nonce()))
+    state = g._get_current_object()
+    present = {name.lower() for name, _ in headers}
+    csp = getattr(state, "csp_override", None)
+    if not csp:
+        policy: _Policy = current_app.extensions[POLICY]
+        csp = policy.with_nonce(csp_nonce())
+    _put(headers, present, "Content-Security-Policy", csp)
     for name, value in _EVERY_RESPONSE:
         _put(headers, present, name, value)
     if request.is_secure:
-        _put(headers, present, "Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    no_store_set = g.get("no_store")
+        _put(headers, present, *_HSTS)
+    no_store_set = getattr(state, "no_store", None)
     if not request.path.startswith("/assets/") and "cache-control" not in present:
         # Pages show personal and operational data: never keep them in shared caches.
         headers.add("Cache-Control", "no-store" if no_store_set else "private, no-cache")
     elif no_store_set:
         headers["Cache-Control"] = "no-store"
     if no_store_set:
-        headers["Pragma"] = "no-cache"
+        _put(headers, present, "Pragma", "no-cache")
     return response
 
 
