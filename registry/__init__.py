@@ -15,14 +15,18 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+from flask.ctx import RequestContext
 from flask.sansio.blueprints import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Map
 
 import config as registry_config
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -40,10 +44,11 @@ class Registry(Flask):
     Every process makes the app, and most never serve a page: a command, ``flask --help``. The views
     (some 190 URL rules and every module behind them, the API's models among them) were most of the
     start. They are registered, all at once, by the first read of the URL map, the view functions or
-    the blueprints: the first request (Flask matches its URL before it counts the request as served,
-    so no setup comes after one), a test client's or ``test_request_context``'s, ``url_for`` outside a
-    request, ``flask routes``. :meth:`register_views` does it now; a server that would rather make
-    them before its first request calls it. The commands are registered as the app is made, so
+    the blueprints, and by every request before its context is made (Flask counts even a request it
+    refuses before matching its URL as served, and allows no setup after one): the first request, a
+    test client's or ``test_request_context``'s, ``url_for`` outside a request, ``flask routes``.
+    :meth:`register_views` does it now; a server that would rather make them before its first request
+    calls it. The commands are registered as the app is made, so
     ``flask --help`` lists them all.
     """
 
@@ -81,6 +86,13 @@ class Registry(Flask):
             finally:
                 self._views_thread = None
             self._views_pending = None
+
+    def request_context(self, environ: WSGIEnvironment) -> RequestContext:
+        """Every request (the server's, a test client's, ``test_request_context``) registers the views
+        first, whatever it does next: one refused before Flask reads its URL map (a Host not among
+        ``TRUSTED_HOSTS``) still counts as served, after which Flask forbids adding a view."""
+        self.register_views()
+        return super().request_context(environ)
 
     # Flask's own attributes that the views fill: kept where Flask keeps them (the instance's
     # ``__dict__``), and read after the views are registered.

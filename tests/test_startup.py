@@ -178,6 +178,23 @@ def test_views_that_fail_to_register_fail_every_use_of_the_app() -> None:
     assert not app.views_registered()
 
 
+def test_a_first_request_refused_before_routing_still_leaves_the_views_to_register() -> None:
+    """A request whose Host is not trusted (``REGISTRY_TRUSTED_HOSTS``) is refused before Flask reads its
+    URL map, and is still counted as served: the views must be registered before it, or every later
+    request of the worker fails (Flask forbids setup after a first request)."""
+
+    def views(app: Flask) -> None:
+        app.add_url_rule("/page", "page", lambda: "the page")
+
+    app = Registry("trusting")
+    app.config["TRUSTED_HOSTS"] = ["registry.example"]
+    app.defer_views(views)
+    client = app.test_client()
+    assert client.get("/page", headers={"Host": "elsewhere.example"}).status_code == 400
+    answer = client.get("/page", headers={"Host": "registry.example"})
+    assert (answer.status_code, answer.text) == (200, "the page")
+
+
 def test_the_start_is_frozen_and_the_collector_left_on(tmp_path: Path) -> None:
     assert start(tmp_path, "import gc\nanswer = [gc.isenabled(), gc.get_freeze_count() > 0]") == [True, True]
 
