@@ -325,6 +325,12 @@ def _secrets(values: Mapping[str, Any], env: Environment, instance_path: Path) -
 
 
 def _ratelimit_storage(values: Mapping[str, Any], env: Environment) -> str:
+    if env is Environment.PRODUCTION and not values.get("RATELIMIT_ENABLED", True):
+        # Flask-Limiter's own test (a false value turns it off): every limit then goes, sign-in's included.
+        log.warning(
+            "REGISTRY_RATELIMIT_ENABLED is false: nothing is throttled, not sign-in guesses nor public "
+            "verification. Leave it unset in production."
+        )
     ratelimit = _text(values.get("RATELIMIT_STORAGE_URI"))
     if ratelimit is None:
         ratelimit = "memory://"

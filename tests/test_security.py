@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import logging
 import os
 import re
 import secrets
@@ -440,6 +441,27 @@ def test_production_settings_make_secure_cookies() -> None:
     assert flask_config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert flask_config["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert settings.database_url.startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize("enabled", [False, 0, None])
+def test_production_settings_with_rate_limiting_off_say_so(caplog: pytest.LogCaptureFixture, enabled: Any) -> None:
+    """``REGISTRY_RATELIMIT_ENABLED=false`` (or 0) turns every limit off, sign-in's among them: a production
+    start says so in its log; left unset (``None`` here), it says nothing of it."""
+    values = {
+        "ENV": "production",
+        "DATABASE_URL": "postgresql://db/registry",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "MASTER_KEYS": registry_config.generate_master_key_entry(),
+        "AUDIT_KEYS": registry_config.generate_master_key_entry(),
+        "FINGERPRINT_KEYS": registry_config.generate_master_key_entry(),
+        "RATELIMIT_STORAGE_URI": "redis://cache:6379/0",
+    }
+    if enabled is not None:
+        values["RATELIMIT_ENABLED"] = enabled
+    with caplog.at_level(logging.WARNING, logger="config"):
+        registry_config.load_settings(values, Path("/nonexistent"))
+    warned = [r.getMessage() for r in caplog.records if "REGISTRY_RATELIMIT_ENABLED" in r.getMessage()]
+    assert len(warned) == (0 if enabled is None else 1)
 
 
 def test_a_production_app_sets_a_secure_host_cookie(
