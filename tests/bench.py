@@ -22,8 +22,9 @@ Then it measures, through the real application:
 - ``flask report generate`` for the busy month;
 - the start: ``flask --app wsgi --help`` (which makes the app to list its commands) beside the same
   for a bare Flask app;
-- ``keys rotate`` over every secret beside the raw AES-GCM rewrap of the same data keys, then
-  ``keys verify`` with only the new key.
+- ``keys rotate`` over every secret beside a bare rewrap of the same rows through the same database
+  (the driver and AES-GCM alone: read, rewrap, write back, commit), with AES-GCM alone in memory for
+  scale, then ``keys verify`` with only the new key.
 
 Progress goes to stderr; Markdown tables for the README go to stdout, with the date and the
 machine's load. ``--records 1000 --channels 100`` is a smoke check of a minute or two.
