@@ -15,7 +15,7 @@ first one wraps new data keys and all of them unwrap.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -132,7 +132,36 @@ class Vault:
     def rewrapped_key(self, key_id: str, wrapped_key: bytes, aad: bytes) -> bytes:
         """A data key wrapped under master key ``key_id``, wrapped instead under the primary master key
         (what :meth:`rewrap` changes: rotation need not read the ciphertext)."""
-        return self._wrap(self._unwrap(key_id, wrapped_key, aad), aad)
+        return self.rewrapped_keys([(key_id, wrapped_key, aad)])[0]
+
+    def rewrapped_keys(self, entries: Sequence[tuple[str, bytes, bytes]]) -> list[bytes]:
+        """:meth:`rewrapped_key` of each ``(key id, wrapped key, associated data)``, in order.
+
+        The same AES-GCM unwrap (authenticated, so a wrong key or moved row raises
+        :class:`DecryptionFailed`) and wrap under a fresh random nonce as one by one; the master keys
+        and the key-id part of the associated data are looked up once per batch, not per key, and the
+        nonces come from one read of the system's random source (each 12 bytes independent).
+        """
+        primary_id = self.primary_key_id
+        primary = self._master(primary_id)
+        wrap_context = self._wrap_aad(primary_id, b"")
+        unwrappers: dict[str, tuple[AESGCM, bytes]] = {}
+        nonces = os.urandom(NONCE_BYTES * len(entries))
+        rewrapped: list[bytes] = []
+        append = rewrapped.append
+        end = 0
+        for key_id, wrapped, aad in entries:
+            unwrapper = unwrappers.get(key_id)
+            if unwrapper is None:
+                unwrapper = unwrappers[key_id] = (self._master(key_id), self._wrap_aad(key_id, b""))
+            try:
+                data_key = unwrapper[0].decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], unwrapper[1] + aad)
+            except (InvalidTag, ValueError):
+                raise DecryptionFailed() from None
+            start, end = end, end + NONCE_BYTES
+            nonce = nonces[start:end]
+            append(nonce + primary.encrypt(nonce, data_key, wrap_context + aad))
+        return rewrapped
 
 
 def init_app(app: Flask) -> None:

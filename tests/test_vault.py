@@ -351,6 +351,28 @@ def test_rewrapping_under_a_new_primary_key_keeps_the_value_and_the_ciphertext()
         Vault([NEW, OLD]).rewrap(sealed, version_aad(7, "password", 2))
 
 
+def test_a_batch_rewrap_opens_each_key_under_its_own_master_key_and_row() -> None:
+    """Rotation rewraps a batch in one call: secrets under different old keys each come back under the
+    new key with their own fresh nonce, each opening only with its own row's associated data; one key
+    whose row does not match fails the whole call."""
+    older = MasterKey("older", os.urandom(32))
+    rows = [version_aad(7, "password", 1), version_aad(7, "password", 2), version_aad(8, "notes", 1)]
+    sealed = [Vault([OLD]).seal(PLAINTEXT, rows[0]), Vault([older]).seal(b"two", rows[1])]
+    sealed.append(Vault([OLD]).seal(b"three", rows[2]))
+    rotating = Vault([NEW, OLD, older])
+
+    keys = rotating.rewrapped_keys([(s.key_id, s.wrapped_key, aad) for s, aad in zip(sealed, rows, strict=True)])
+
+    moved = [Sealed("new", key, s.nonce, s.ciphertext) for s, key in zip(sealed, keys, strict=True)]
+    assert [Vault([NEW]).open(m, aad) for m, aad in zip(moved, rows, strict=True)] == [PLAINTEXT, b"two", b"three"]
+    assert len({key[:12] for key in keys}) == 3
+    with pytest.raises(DecryptionFailed):
+        Vault([NEW]).open(moved[0], rows[1])
+    swapped = [(s.key_id, s.wrapped_key, aad) for s, aad in zip(sealed, [rows[0], rows[2], rows[1]], strict=True)]
+    with pytest.raises(DecryptionFailed):
+        rotating.rewrapped_keys(swapped)
+
+
 def test_a_vault_without_a_master_key_refuses_to_exist() -> None:
     with pytest.raises(NoMasterKey) as failure:
         Vault([])

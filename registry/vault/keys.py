@@ -82,12 +82,13 @@ class KeyRotation:
             .all()
         )
         if rows:
-            rewrapped_key = sealer.rewrapped_key
-            rewrapped = [
-                (version_id, rewrapped_key(key_id, wrapped_key, version_aad(channel_id, kind, version)))
-                for version_id, version, key_id, wrapped_key, channel_id, kind in rows
-            ]
-            _write_rewrapped(session, primary, rewrapped)
+            keys = sealer.rewrapped_keys(
+                [
+                    (key_id, wrapped_key, version_aad(channel_id, kind, version))
+                    for _id, version, key_id, wrapped_key, channel_id, kind in rows
+                ]
+            )
+            _write_rewrapped(session, primary, [row[0] for row in rows], keys)
             self.after_id = rows[-1].id
         done = len(rows)
         if done < size:
@@ -122,8 +123,8 @@ def _rewrap_rows(model: type[Sealable], aad: Callable[[Sealable], bytes], limit:
     return len(rows)
 
 
-def _write_rewrapped(session: Session, primary: str, rewrapped: list[tuple[int, bytes]]) -> None:
-    """Set each credential version ``(id, wrapped key)`` under ``primary``: one statement per batch.
+def _write_rewrapped(session: Session, primary: str, ids: list[int], keys: list[bytes]) -> None:
+    """Set each credential version ``ids[i]`` to wrapped key ``keys[i]`` under ``primary``: one statement per batch.
 
     PostgreSQL takes the batch as two arrays joined back by id (psycopg would otherwise send an
     executemany as one statement per row), sent in binary (``%b``): a text bytea array is written
@@ -134,8 +135,6 @@ def _write_rewrapped(session: Session, primary: str, rewrapped: list[tuple[int, 
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        ids = [version_id for version_id, _ in rewrapped]
-        keys = [key for _, key in rewrapped]
         result = connection.exec_driver_sql(
             "UPDATE credential_versions SET key_id = %(primary)s, wrapped_key = rewrapped.wrapped_key"
             " FROM unnest(%(ids)b::bigint[], %(keys)b::bytea[]) AS rewrapped (id, wrapped_key)"
@@ -145,14 +144,12 @@ def _write_rewrapped(session: Session, primary: str, rewrapped: list[tuple[int, 
     else:
         result = connection.exec_driver_sql(
             "UPDATE credential_versions SET key_id = ?, wrapped_key = ? WHERE id = ?",
-            [(primary, key, version_id) for version_id, key in rewrapped],
+            [(primary, key, version_id) for version_id, key in zip(ids, keys, strict=True)],
         )
-    if result.rowcount != len(rewrapped):
+    if result.rowcount != len(ids):
         # The rows are locked, so every one must have been written; if not, the batch rolls back with
         # its audit event rather than record as rewrapped a secret still under the old key.
-        raise VaultError(
-            f"{result.rowcount} of {len(rewrapped)} credential versions were written; the batch was not changed"
-        )
+        raise VaultError(f"{result.rowcount} of {len(ids)} credential versions were written; the batch was not changed")
 
 
 def rewrap_batch(batch_size: int) -> int:
