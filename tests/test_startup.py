@@ -8,7 +8,11 @@ imported when first used: matplotlib when a chart is drawn, Alembic by the ``db`
 scim2-models on the first SCIM request, pikepdf when a PDF is examined, zxcvbn when a password is
 judged, Pillow when an image is uploaded, email-validator when an address is checked, segno when a QR
 code is drawn, the Unicode confusables data when handles are compared, pykeepass when a KeePass
-database is read, and Authlib and joserfc only where an OpenID provider is configured (none is here).
+database is read, Authlib and joserfc only where an OpenID provider is configured (none is here), and
+cryptography when a secret is sealed or opened (the vault makes its ciphers when first used; the
+fingerprint key's HKDF is written out with hmac). The start's own modules (the sign-in guard and
+sessions, the throttle, the templates) import two-factor sign-in, the notification services and the
+patient-identifier screener where they use them.
 The API's pydantic models are built on first use; the SQLAlchemy models are declared by the app's
 first use (a command, a request) or the first query, which configures the mappers. ``wsgi.py``
 freezes what the start made, so that no collection goes over it again. Which modules a start loads,
@@ -45,6 +49,10 @@ LAZY = (
     "confusable_homoglyphs",
     "pykeepass",
     "pydantic",
+    "cryptography",
+    "registry.auth.mfa",
+    "registry.notifications.services",
+    "registry.screening.services",
 )
 
 BUILT_MODELS = """
