@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import logging
 import os
 import re
@@ -20,9 +22,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +63,11 @@ def derived_fingerprint_key(master: MasterKey) -> MasterKey:
     first master key, for this purpose alone (it opens nothing; whoever holds the master key could read
     the passwords anyway). Its id names the master key, so a fingerprint made under the next master key is
     never compared with one made under this; ``credentials assess`` refingerprints every password."""
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"registry password fingerprints v1")
-    return MasterKey(key_id=f"fp-{master.key_id[:29]}", key=derived.derive(master.key))
+    # HKDF (RFC 5869) written out with the standard library, so that every start need not load the
+    # cryptography package: no salt (32 zero bytes), and the 32 bytes wanted are the first block.
+    pseudorandom = hmac.digest(bytes(32), master.key, hashlib.sha256)
+    derived = hmac.digest(pseudorandom, b"registry password fingerprints v1" + b"\x01", hashlib.sha256)
+    return MasterKey(key_id=f"fp-{master.key_id[:29]}", key=derived)
 
 
 def parse_master_keys(value: str, variable: str = "REGISTRY_MASTER_KEYS") -> tuple[MasterKey, ...]:

@@ -2,7 +2,8 @@
 
 It reads as a table of contents: load the configuration, then initialise each
 piece of infrastructure, then register each domain's commands, and its views when
-the app first needs them (:class:`Registry`).
+the app first needs them (:class:`Registry`). The models are declared when first
+needed as well (:func:`declare_models`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 from flask import Flask
 from flask.ctx import RequestContext
 from flask.sansio.blueprints import Blueprint
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Map
 
@@ -30,6 +34,24 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_ROOT / "templates"
+
+
+def declare_models() -> None:
+    """Declare every model (``registry.models``: each package's ``models`` module), once.
+
+    Declaring them (some 50 mapped classes, their tables and the modules they import) was a third of
+    the start, and a command's ``--help`` or a process that serves no page needs none. They are
+    declared before any of them is used: before each of the app's commands runs, by the registration
+    of the views (the first request: :class:`Registry`), and in any case by the first configuration
+    of the mappers (a query, a new row: every relationship must find its class), so a model imported
+    on its own still joins the others. Declared in one order, ``registry.models``'s, whatever is used
+    first: the account signals' receivers, connected as the packages are imported, run in that order.
+    """
+    import registry.models  # noqa: F401
+
+
+# Any first use of a mapped class (a query, a new row) configures the mappers: every model first.
+event.listen(Mapper, "before_configured", declare_models)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Registry:
@@ -70,6 +92,7 @@ class Registry(Flask):
         waits for it). Views that failed to register fail every later use of the app as well."""
         if self.views_registered() or self._views_thread == threading.get_ident():
             return  # or being registered by this thread (Flask reads its own map as it adds to it)
+        declare_models()  # before any view module imports some of them
         with self._views_lock:
             if self._views_failed is not None:
                 raise RuntimeError("the Registry's views could not be registered") from self._views_failed
@@ -158,13 +181,9 @@ def build_app(overrides: Mapping[str, Any] | None) -> Registry:
     init_logging(app)
     init_proxy(app)
 
-    from registry import (
-        db,
-        models,  # noqa: F401  (every model: the first query, a command's or a view's, maps them all)
-        vault,
-    )
+    from registry import db, vault
     from registry.auth import guard, oidc, sessions
-    from registry.notifications import services as notifications
+    from registry.notifications import smtp
     from registry.web import errors, requests, security, templating, throttle
 
     app.request_class = requests.Request  # a view may keep its uploads off the disk (registry/web/requests.py)
@@ -177,7 +196,7 @@ def build_app(overrides: Mapping[str, Any] | None) -> Registry:
     guard.init_app(app)
     throttle.init_app(app)
     errors.init_app(app)
-    notifications.init_app(app)
+    smtp.init_app(app)
 
     register_commands(app)
     declare_static_public(app)
@@ -296,3 +315,23 @@ def register_commands(app: Flask) -> None:
 
     cli.init_app(app)
     app.cli.add_command(scim_cli)
+    declare_models_first(app.cli)
+
+
+def declare_models_first(group: click.Group) -> None:
+    """Each command of ``group`` declares every model before it runs (before its services, which it
+    imports as it runs, import some of them): listing the commands (``--help``) declares none."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            declare_models_first(command)
+        elif command.callback is not None:
+            command.callback = with_models_declared(command.callback)
+
+
+def with_models_declared(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        declare_models()
+        return callback(*args, **kwargs)
+
+    return run

@@ -17,12 +17,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, current_app
 
 from config import MasterKey
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
 DATA_KEY_BYTES = 32
@@ -73,7 +75,8 @@ class Vault:
         keys = list(master_keys)
         if not keys:
             raise NoMasterKey()
-        self._keys = {key.key_id: AESGCM(key.key) for key in keys}
+        self._keys = {key.key_id: key.key for key in keys}
+        self._ciphers: dict[str, AESGCM] = {}  # made when first used: the start need not load cryptography
         self.primary_key_id = keys[0].key_id
 
     @property
@@ -81,10 +84,16 @@ class Vault:
         return tuple(self._keys)
 
     def _master(self, key_id: str) -> AESGCM:
-        try:
-            return self._keys[key_id]
-        except KeyError:
-            raise UnknownKeyId(key_id) from None
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            try:
+                key = self._keys[key_id]
+            except KeyError:
+                raise UnknownKeyId(key_id) from None
+            cipher = self._ciphers.setdefault(key_id, AESGCM(key))
+        return cipher
 
     @staticmethod
     def _wrap_aad(key_id: str, aad: bytes) -> bytes:
@@ -96,6 +105,8 @@ class Vault:
         return nonce + sealed
 
     def _unwrap(self, key_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
         master = self._master(key_id)
         try:
             return master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], self._wrap_aad(key_id, aad))
@@ -104,6 +115,8 @@ class Vault:
 
     def seal(self, plaintext: bytes, aad: bytes) -> Sealed:
         """Encrypt ``plaintext`` under a fresh data key, bound to ``aad`` (the row it belongs to)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         data_key = AESGCM.generate_key(bit_length=DATA_KEY_BYTES * 8)
         nonce = os.urandom(NONCE_BYTES)
         ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, _SEAL_CONTEXT + aad)
@@ -111,6 +124,9 @@ class Vault:
 
     def open(self, sealed: Sealed, aad: bytes) -> bytes:
         """The plaintext, or :class:`UnknownKeyId` / :class:`DecryptionFailed`."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         data_key = self._unwrap(sealed.key_id, sealed.wrapped_key, aad)
         try:
             return AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, _SEAL_CONTEXT + aad)

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 from registry.clock import LONDON
 from registry.errors import Invalid
-from registry.screening import services as screening
 
 #: A date, or a date and time (a ``datetime`` is a ``date``).
 D = TypeVar("D", bound=dt.date)
@@ -42,6 +41,8 @@ def masked(text: str) -> str:
     through the patient-identifier screener first. Findings are replaced from the end backwards,
     so that each one's offsets still hold.
     """
+    from registry.screening import services as screening  # (its patterns: not at every start)
+
     result = text
     for finding in sorted(screening.screen(text), key=lambda f: f.start, reverse=True):
         result = result[: finding.start] + finding.masked + result[finding.end :]

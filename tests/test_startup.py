@@ -8,10 +8,15 @@ imported when first used: matplotlib when a chart is drawn, Alembic by the ``db`
 scim2-models on the first SCIM request, pikepdf when a PDF is examined, zxcvbn when a password is
 judged, Pillow when an image is uploaded, email-validator when an address is checked, segno when a QR
 code is drawn, the Unicode confusables data when handles are compared, pykeepass when a KeePass
-database is read, and Authlib and joserfc only where an OpenID provider is configured (none is here).
-The API's pydantic models are built on first use; the SQLAlchemy mappers are configured by the first
-query. ``wsgi.py`` freezes what the start made, so that no collection goes over it again. Which
-modules a start loads, and what it builds, is behaviour; how long it takes belongs in the bench.
+database is read, Authlib and joserfc only where an OpenID provider is configured (none is here), and
+cryptography when a secret is sealed or opened (the vault makes its ciphers when first used; the
+fingerprint key's HKDF is written out with hmac). The start's own modules (the sign-in guard and
+sessions, the throttle, the templates) import two-factor sign-in, the notification services and the
+patient-identifier screener where they use them.
+The API's pydantic models are built on first use; the SQLAlchemy models are declared by the app's
+first use (a command, a request) or the first query, which configures the mappers. ``wsgi.py``
+freezes what the start made, so that no collection goes over it again. Which modules a start loads,
+and what it builds, is behaviour; how long it takes belongs in the bench.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ LAZY = (
     "confusable_homoglyphs",
     "pykeepass",
     "pydantic",
+    "cryptography",
+    "registry.auth.mfa",
+    "registry.notifications.services",
+    "registry.screening.services",
 )
 
 BUILT_MODELS = """
@@ -99,15 +108,41 @@ def test_starting_the_app_builds_no_api_model_and_a_request_builds_those_it_uses
     assert start(tmp_path, BUILT_MODELS + "answer = len(models)") > 20
 
 
-def test_starting_the_app_configures_no_mapper_and_using_a_model_configures_them(tmp_path: Path) -> None:
-    """Configuring the mappers (every relationship's join) waits for the first use of a model (a query,
-    a new row), which does it."""
-    mappers = (
-        "from registry.db import Base\nconfigured = lambda: sorted({m.configured for m in Base.registry.mappers})\n"
-    )
-    assert start(tmp_path, mappers + "answer = configured()") == [False]
-    used = "from registry.auth.models import User\nUser(email='someone@example.test')\nanswer = configured()"
-    assert start(tmp_path, mappers + used) == [True]
+MODELS = sorted(f"registry.{found.parent.name}.models" for found in (PROJECT_ROOT / "registry").glob("*/models.py"))
+
+DECLARED = """
+from registry.db import Base
+declared = lambda: sorted(m for m in sys.modules if m.startswith('registry.') and m.endswith('.models'))
+configured = lambda: sorted({m.configured for m in Base.registry.mappers})
+"""
+
+
+def test_starting_the_app_declares_no_model_and_using_one_declares_and_configures_them_all(tmp_path: Path) -> None:
+    """The models are declared when first needed: none at the start; the first use of a model (a query,
+    a new row), even of one imported on its own, declares every one and configures every mapper."""
+    assert len(MODELS) > 15
+    assert start(tmp_path, DECLARED + "answer = [declared(), configured()]") == [[], []]
+    used = "from registry.auth.models import User\nUser(email='someone@example.test')\n"
+    assert start(tmp_path, DECLARED + used + "answer = [declared(), configured()]") == [
+        sorted(["registry.models", *MODELS]),
+        [True],
+    ]
+
+
+IN_ORDER = "answer = [m for m in sys.modules if m.startswith('registry.') and m.endswith('.models')]"
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "wsgi.app.test_cli_runner().invoke(args=['audit', 'verify'])",
+        "wsgi.app.test_client().get('/healthz')",
+    ],
+)
+def test_commands_and_requests_declare_every_model_in_one_order(tmp_path: Path, use: str) -> None:
+    """A command or a request declares every model before it imports any, in the models list's order
+    (so the account signals' receivers, connected as packages are imported, run in one order)."""
+    assert start(tmp_path, f"{use}\n{IN_ORDER}") == start(tmp_path, f"import registry.models\n{IN_ORDER}")
 
 
 VIEWS = """

@@ -16,7 +16,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, url_fo
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from registry.auth import mfa, sessions
+from registry.auth import sessions
 from registry.auth.permissions import EVERYDAY, PUBLIC, BearerClient, Permission, is_called_by_servers, policy_of
 from registry.extensions import csrf
 
@@ -85,6 +85,8 @@ def _enforce() -> ResponseReturnValue | None:
         if policy not in EVERYDAY:
             if wants_json():
                 abort(403, "Sign in with two-factor authentication (or use an API token) for this.")
+            from registry.auth import mfa  # (with the models it reads: the start imports neither)
+
             if not mfa.is_enrolled(current_user):
                 flash("Set up two-factor sign-in first: your role gives you access to sensitive information.")
                 return redirect(url_for("auth.two_factor"))
@@ -100,6 +102,8 @@ def _second_factor_missing() -> bool:
 
     An API token counts as its user's second factor.
     """
+    from registry.auth import mfa
+
     if g.get("auth_method") != "session" or not mfa.requires_two_factor(current_user):
         return False
     record = sessions.current_record()

@@ -4,6 +4,9 @@ The browser's cookie holds a random session token; the database holds its hash
 and the session's state. Signing out, deactivation, a role change, the idle
 timeout (30 minutes) and the absolute timeout (12 hours) end the record, so a
 replayed copy of an old cookie signs nobody in.
+
+The app's start imports this module (its ``init_app``) and no model: each function imports the models
+it uses, which are declared when first needed (``registry.declare_models``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, Request, Response, current_app, g, request
 from flask import session as cookie
@@ -21,8 +25,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry import db
-from registry.auth.models import ApiToken, User, UserSession
 from registry.extensions import login_manager
+
+if TYPE_CHECKING:
+    from registry.auth.models import User, UserSession
 
 SESSION_TOKEN_KEY = "sid"
 TOKEN_PREFIX = "scr_"
@@ -75,6 +81,8 @@ def start(
     came through a set-up link sent to their own e-mail, so this session may set up two-factor sign-in.
     ``provider``: they signed in with the identity provider (a back-channel logout can end this session).
     """
+    from registry.auth.models import UserSession
+
     previous = cookie.get(SESSION_TOKEN_KEY)
     if previous:
         _end_token(previous, "replaced")
@@ -107,6 +115,8 @@ def current_record() -> UserSession | None:
 
 def signed_in_user() -> User:
     """The person this request is signed in as, for a view that requires a permission (so there is one)."""
+    from registry.auth.models import User
+
     user = current_user._get_current_object()
     if not isinstance(user, User):
         raise RuntimeError("No one is signed in: only a view that requires a permission asks who is.")
@@ -154,6 +164,8 @@ def pending_extras() -> tuple[ProviderSession | None, dict[str, object] | None]:
 
 def pending_second_factor() -> tuple[User, str | None] | None:
     """The half-signed-in user and where they were going, if their password step is recent."""
+    from registry.auth.models import User
+
     pending = cookie.get(PENDING_KEY)
     if not isinstance(pending, dict):
         return None
@@ -177,6 +189,8 @@ def end(reason: str = "signed_out") -> None:
 
 
 def _end_token(token: str, reason: str) -> None:
+    from registry.auth.models import UserSession
+
     db.session().execute(
         update(UserSession)
         .where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
@@ -186,6 +200,8 @@ def _end_token(token: str, reason: str) -> None:
 
 def end_all(user: User, reason: str) -> int:
     """End every open session of ``user`` (deactivation, role change, password change)."""
+    from registry.auth.models import UserSession
+
     result = db.session().execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
@@ -195,6 +211,8 @@ def end_all(user: User, reason: str) -> int:
 
 
 def _load_user_from_session(user_id: str) -> User | None:
+    from registry.auth.models import UserSession
+
     token = cookie.get(SESSION_TOKEN_KEY)
     if not token:
         return None
@@ -234,6 +252,8 @@ def bearer_token() -> str | None:
 
 
 def _load_user_from_token(req: object) -> User | None:
+    from registry.auth.models import ApiToken
+
     if not request.path.startswith("/api/"):
         return None
     token = bearer_token()

@@ -20,17 +20,17 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import TypeVar
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from config import ConfigError
 from registry import db
 from registry.audit.models import AuditAction
 from registry.audit.services import record
 from registry.auth.models import SetupLink, User, UserRole
 from registry.auth.permissions import Role
 from registry.notifications.models import Delivery, Notification, OutboxRow
+from registry.notifications.smtp import SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,49 +39,6 @@ Row = TypeVar("Row", bound=OutboxRow)
 #: Give up on a message after this many refusals by the SMTP server.
 MAX_ATTEMPTS = 5
 SUBJECT_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    security: str  # "starttls", "ssl" or "none"
-    sender: str
-    timeout: float = 10.0
-
-    @classmethod
-    def from_config(cls) -> SmtpSettings | None:
-        config = current_app.config
-        host = (config.get("SMTP_HOST") or "").strip()
-        if not host:
-            return None
-        security = str(config.get("SMTP_SECURITY") or "starttls").strip().lower()
-        if security not in {"starttls", "ssl", "none"}:
-            raise ConfigError("REGISTRY_SMTP_SECURITY must be starttls, ssl or none.")
-        default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
-        port = str(config.get("SMTP_PORT") or default_port)
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError("REGISTRY_SMTP_PORT must be a port number from 1 to 65535.")
-        return cls(
-            host=host,
-            port=int(port),
-            username=(config.get("SMTP_USERNAME") or None),
-            password=(config.get("SMTP_PASSWORD") or None),
-            security=security,
-            sender=str(config.get("SMTP_FROM") or f"Social Channel Registry <no-reply@{host}>"),
-        )
-
-
-def init_app(app: Flask) -> None:
-    """Refuse to start with e-mail settings that could never work (rather than fail at the first message)."""
-    with app.app_context():
-        if SmtpSettings.from_config() is not None and not app.extensions["registry.settings"].public_base_url:
-            raise ConfigError(
-                "REGISTRY_SMTP_HOST is set, so set REGISTRY_PUBLIC_BASE_URL too (the Registry's address, "
-                "e.g. https://registry.example.nhs.uk): e-mails link to it."
-            )
 
 
 def smtp_configured() -> bool:

@@ -11,7 +11,6 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from markupsafe import Markup
 
 from registry import clock
-from registry.auth.mfa import requires_two_factor
 from registry.auth.permissions import Permission, Role
 from registry.text import noun, plural, uk_date, uk_datetime
 
@@ -70,6 +69,14 @@ def navigation() -> list[dict[str, Any]]:
         for endpoint, text, permission in entries
         if current_user.can(permission)
     ]
+
+
+def requires_two_factor(user: Any) -> bool:
+    """:func:`registry.auth.mfa.requires_two_factor`, for the templates (the start imports no model,
+    and mfa imports the accounts' models)."""
+    from registry.auth import mfa
+
+    return mfa.requires_two_factor(user)
 
 
 class Tagged(Protocol):

@@ -22,8 +22,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import undefer
 
 from registry import db
-from registry.auth import devices
-from registry.auth.models import User, UserSession
 from registry.extensions import client_address, limiter
 
 SIGN_IN_PER_ADDRESS = "30 per minute;300 per hour"
@@ -41,6 +39,9 @@ def trusted_device() -> str | None:
     """The id of this browser as a device of the account being signed in to, if it is one
     (worked out once per request)."""
     if "sign_in_device" not in g:
+        from registry.auth import devices
+        from registry.auth.models import User
+
         email = _email()
         user = None
         if email:
@@ -73,6 +74,8 @@ def account() -> str:
 
 def address_known_for_account() -> bool:
     """Has this account signed in from this address before?"""
+    from registry.auth.models import User, UserSession
+
     email = _email()
     if not email or not request.remote_addr:
         return False
