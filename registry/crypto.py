@@ -158,6 +158,8 @@ class Vault:
         and the key-id part of the associated data are looked up once per batch, not per key, and the
         nonces come from one read of the system's random source (each 12 bytes independent).
         """
+        from cryptography.exceptions import InvalidTag
+
         primary_id = self.primary_key_id
         primary = self._master(primary_id)
         wrap_context = self._wrap_aad(primary_id, b"")
