@@ -57,6 +57,10 @@ class Registry(Flask):
     _views_failed: BaseException | None = None
     _views_lock = threading.Lock()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._ensured_sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+        super().__init__(*args, **kwargs)
+
     def defer_views(self, register: Callable[[Flask], None]) -> None:
         """``register(app)`` registers the views, when they are first needed."""
         self._views_lock = threading.Lock()
@@ -93,6 +97,15 @@ class Registry(Flask):
         ``TRUSTED_HOSTS``) still counts as served, after which Flask forbids adding a view."""
         self.register_views()
         return super().request_context(environ)
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's answer for ``func``, worked out once: Flask asks it of every hook and view on every
+        request, and each asking inspects the function's code flags (about a twentieth of a public
+        verification). Only the app's hooks, views and handlers are asked about, so the memo stays small."""
+        known = self._ensured_sync.get(func)
+        if known is None:
+            known = self._ensured_sync[func] = super().ensure_sync(func)
+        return known
 
     # Flask's own attributes that the views fill: kept where Flask keeps them (the instance's
     # ``__dict__``), and read after the views are registered.
@@ -168,6 +181,7 @@ def build_app(overrides: Mapping[str, Any] | None) -> Registry:
     from registry.web import errors, requests, security, templating, throttle
 
     app.request_class = requests.Request  # a view may keep its uploads off the disk (registry/web/requests.py)
+    app.response_class = requests.Response  # sent without checking each header twice
     db.init_app(app, settings.database_url)
     vault.init_app(app)
     templating.init_app(app)
