@@ -98,6 +98,8 @@ def _set_headers(response: Response) -> Response:
     them set, nothing asked of this response) gets all of them in one step."""
     headers = response.headers
     state = g._get_current_object()
+    # The request itself: each attribute read through werkzeug's proxy raises and catches an AttributeError.
+    asked = request._get_current_object()  # type: ignore[attr-defined]
     present = set()
     content_type = ""
     for name, value in headers:
@@ -105,12 +107,12 @@ def _set_headers(response: Response) -> Response:
         present.add(lowered)
         if lowered == "content-type":
             content_type = value
-    csp = getattr(state, "csp_override", None)
-    no_store_set = getattr(state, "no_store", None)
+    csp = state.get("csp_override")  # (getattr of one not set raises and catches an AttributeError twice)
+    no_store_set = state.get("no_store")
     if _is_json(content_type) and not csp:
-        if not no_store_set and present.isdisjoint(_JSON_NAMES) and not request.path.startswith("/assets/"):
+        if not no_store_set and present.isdisjoint(_JSON_NAMES) and not asked.path.startswith("/assets/"):
             headers._list.extend(_JSON_HEADERS)  # checked once, above; werkzeug keeps its pairs in _list
-            if request.is_secure:
+            if asked.is_secure:
                 headers.add(*_HSTS)
             return response
         csp = JSON_POLICY
@@ -120,9 +122,9 @@ def _set_headers(response: Response) -> Response:
     _put(headers, present, "Content-Security-Policy", csp)
     for name, value in _EVERY_RESPONSE:
         _put(headers, present, name, value)
-    if request.is_secure:
+    if asked.is_secure:
         _put(headers, present, *_HSTS)
-    if not request.path.startswith("/assets/") and "cache-control" not in present:
+    if not asked.path.startswith("/assets/") and "cache-control" not in present:
         # Pages show personal and operational data: never keep them in shared caches.
         headers.add("Cache-Control", "no-store" if no_store_set else "private, no-cache")
     elif no_store_set:
