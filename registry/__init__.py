@@ -14,7 +14,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from inspect import CO_COROUTINE
 from pathlib import Path
+from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
@@ -57,10 +59,6 @@ class Registry(Flask):
     _views_failed: BaseException | None = None
     _views_lock = threading.Lock()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._ensured_sync: dict[Callable[..., Any], Callable[..., Any]] = {}
-        super().__init__(*args, **kwargs)
-
     def defer_views(self, register: Callable[[Flask], None]) -> None:
         """``register(app)`` registers the views, when they are first needed."""
         self._views_lock = threading.Lock()
@@ -99,13 +97,19 @@ class Registry(Flask):
         return super().request_context(environ)
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Flask's answer for ``func``, worked out once: Flask asks it of every hook and view on every
-        request, and each asking inspects the function's code flags (about a twentieth of a public
-        verification). Only the app's hooks, views and handlers are asked about, so the memo stays small."""
-        known = self._ensured_sync.get(func)
-        if known is None:
-            known = self._ensured_sync[func] = super().ensure_sync(func)
-        return known
+        """Flask's, answered at once for a plain ``def`` function or a method of one: Flask asks it of every
+        hook and view on every request, and ``inspect.iscoroutinefunction`` unwraps and inspects each (about
+        a twentieth of a public verification). Its answer for those is their code's coroutine flag (or a
+        mark from ``inspect.markcoroutinefunction``); anything else goes to Flask. Nothing is kept: hooks
+        made for one request (``after_this_request``) are new functions every time."""
+        plain = func.__func__ if type(func) is MethodType else func
+        if (
+            type(plain) is FunctionType
+            and not plain.__code__.co_flags & CO_COROUTINE
+            and "_is_coroutine_marker" not in plain.__dict__
+        ):
+            return func
+        return super().ensure_sync(func)
 
     # Flask's own attributes that the views fill: kept where Flask keeps them (the instance's
     # ``__dict__``), and read after the views are registered.

@@ -84,8 +84,8 @@ def fingerprint(app: Flask) -> dict[str, Any]:
     """
     shape: dict[str, Any] = {}
     for name, value in vars(app).items():
-        if name in ("_got_first_request", "_ensured_sync"):
-            continue  # Flask's own flag; the memo of Flask's answer for each hook and view (Registry.ensure_sync)
+        if name == "_got_first_request":
+            continue
         if name == "url_map":
             shape[name] = (
                 id(value),
