@@ -15,7 +15,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from inspect import CO_COROUTINE
 from pathlib import Path
+from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -117,6 +119,21 @@ class Registry(Flask):
         self.register_views()
         return super().request_context(environ)
 
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's, answered at once for a plain ``def`` function or a method of one: Flask asks it of every
+        hook and view on every request, and ``inspect.iscoroutinefunction`` unwraps and inspects each (about
+        a twentieth of a public verification). Its answer for those is their code's coroutine flag (or a
+        mark from ``inspect.markcoroutinefunction``); anything else goes to Flask. Nothing is kept: hooks
+        made for one request (``after_this_request``) are new functions every time."""
+        plain = func.__func__ if type(func) is MethodType else func
+        if (
+            type(plain) is FunctionType
+            and not plain.__code__.co_flags & CO_COROUTINE
+            and "_is_coroutine_marker" not in plain.__dict__
+        ):
+            return func
+        return super().ensure_sync(func)
+
     # Flask's own attributes that the views fill: kept where Flask keeps them (the instance's
     # ``__dict__``), and read after the views are registered.
 
@@ -187,6 +204,7 @@ def build_app(overrides: Mapping[str, Any] | None) -> Registry:
     from registry.web import errors, requests, security, templating, throttle
 
     app.request_class = requests.Request  # a view may keep its uploads off the disk (registry/web/requests.py)
+    app.response_class = requests.Response  # sent without checking each header twice
     db.init_app(app, settings.database_url)
     vault.init_app(app)
     templating.init_app(app)

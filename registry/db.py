@@ -328,7 +328,7 @@ def session() -> Session:
 
 def open_session() -> Session | None:
     """The current request's or command's session if it has one, without making one."""
-    return g.get("_db_session") if has_app_context() else None
+    return g._get_current_object().get("_db_session") if has_app_context() else None  # see _commit_after_request
 
 
 def wrote(current: Session) -> bool:
@@ -465,7 +465,9 @@ def abandon() -> None:
 
 
 def _commit_after_request(response: Response) -> Response:
-    current: Session | None = g.get("_db_session")
+    # ``g`` itself, not the proxy: a method looked up through werkzeug's proxy is first looked for on the
+    # proxy, which raises and catches an AttributeError (on every request; most have no session).
+    current: Session | None = g._get_current_object().get("_db_session")
     if current is None or g.get("_db_abandoned"):
         return response
     if response.status_code < 400 or g.get("_db_keep_on_error"):
@@ -549,7 +551,7 @@ def _answer_instead(response: Response, exc: SQLAlchemyError) -> Response:
 
 def _close_session(exc: BaseException | None) -> None:
     """End the request's session without ever raising: by now the answer has been made."""
-    current: Session | None = g.pop("_db_session", None)
+    current: Session | None = g._get_current_object().pop("_db_session", None)  # see _commit_after_request
     if current is None:
         return
     try:

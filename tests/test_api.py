@@ -1346,3 +1346,32 @@ class TestThrottling:
         assert int(refused.headers["Retry-After"]) > 0
         elsewhere = client.get(f"{API}/verify?platform=x&handle=trustnhs", environ_base={"REMOTE_ADDR": "192.0.2.7"})
         assert elsewhere.status_code == 200
+
+
+def test_api_answers_are_written_as_flask_writes_json(app: Flask) -> None:
+    """The API's answers keep Flask's JSON: the same bytes, keys sorted, dates as HTTP dates, other
+    alphabets escaped, and indented in debug mode, as ``jsonify`` writes them."""
+    import decimal
+    import uuid
+
+    from flask import jsonify
+
+    from registry.api.support import json_response
+
+    body = {
+        "zeta": [1, 2.5, None, True],
+        "alpha": {"when": dt.datetime(2026, 3, 1, 12, 30, tzinfo=dt.UTC), "name": "Буcks “NHS”"},
+        "amount": decimal.Decimal("1.10"),
+        "id": uuid.UUID(int=7),
+    }
+    for debug in (False, True):
+        app.debug = debug
+        try:
+            with app.test_request_context("/api/v1/verify"):
+                ours, flask_s = json_response(body, 201), jsonify(body)
+        finally:
+            app.debug = False
+        assert ours.status_code == 201
+        assert ours.get_data() == flask_s.get_data()
+        assert ours.headers["Content-Type"] == flask_s.headers["Content-Type"] == "application/json"
+    assert b'\n  "alpha"' in ours.get_data()  # debug mode: indented

@@ -95,11 +95,9 @@ def _sent_twice(response: TestResponse) -> list[str]:
     return [f"{name} is sent more than once" for name in names if len(response.headers.getlist(name)) > 1]
 
 
-def _header_problems(response: TestResponse) -> list[str]:
-    """What every response must carry; HTML pages get the strict policy with a nonce, and an
-    SVG image (which could hold script) a policy that allows no script at all."""
+def _policy_problems(response: TestResponse) -> list[str]:
     headers = response.headers
-    problems = []
+    problems: list[str] = []
     policy = headers.get("Content-Security-Policy", "")
     directives = _directives(policy) if policy else {}
     if directives.get("default-src") != ["'none'"]:
@@ -114,6 +112,13 @@ def _header_problems(response: TestResponse) -> list[str]:
             problems.append("an uploaded file may run script")
         if directives.get("frame-ancestors") != ["'none'"]:
             problems.append("frame-ancestors is not 'none'")
+    elif response.mimetype == "application/json" or response.mimetype.endswith("+json"):
+        # JSON is never run as a page: it may load, run, frame, send or be framed by nothing (no nonce needed).
+        for directive in ("frame-ancestors", "base-uri", "form-action"):
+            if directives.get(directive) != ["'none'"]:
+                problems.append(f"{directive} is {directives.get(directive)}, not 'none'")
+        if set(directives) != {"default-src", "frame-ancestors", "base-uri", "form-action"}:
+            problems.append(f"the JSON policy allows more than nothing: {policy}")
     else:
         if directives.get("frame-ancestors") != ["'none'"]:
             problems.append("frame-ancestors is not 'none'")
@@ -121,6 +126,14 @@ def _header_problems(response: TestResponse) -> list[str]:
             problems.append("the policy allows unsafe-inline or unsafe-eval")
         if not any(value.startswith("'nonce-") for value in directives.get("script-src", [])):
             problems.append("script-src has no nonce")
+    return problems
+
+
+def _header_problems(response: TestResponse) -> list[str]:
+    """What every response must carry; HTML pages get the strict policy with a nonce, JSON a fixed one
+    that allows nothing at all, and an SVG image (which could hold script) a policy that allows no script."""
+    headers = response.headers
+    problems = _policy_problems(response)
     if headers.get("X-Content-Type-Options") != "nosniff":
         problems.append("X-Content-Type-Options is not nosniff")
     if headers.get("Referrer-Policy") not in (
@@ -236,15 +249,55 @@ def test_every_response_has_the_security_headers_and_no_inline_code(
     private caching; every HTML page's one inline script carries that response's nonce and
     nothing else is inline (no style elements or attributes, no handlers, no ``javascript:``)."""
     problems = []
-    pages = 0
+    pages = answers = 0
     for name, response in _get_routes_and_error_pages(app, make_user, make_channel):
         found = _header_problems(response)
         if response.mimetype == "text/html" and not response.location:
             pages += 1
             found += _page_problems(response)
+        answers += response.is_json
         problems += [f"{name} [{response.status_code}]: {problem}" for problem in found]
     assert problems == []
     assert pages >= 25
+    assert answers >= 5  # the API's JSON is among what was checked
+
+
+def test_json_answers_get_a_policy_allowing_nothing_and_every_other_protection(
+    client: FlaskClient, make_channel: Callable[..., Channel]
+) -> None:
+    """A JSON answer, successful or a problem, is never a page: its policy allows nothing (no script, so no
+    nonce), and it keeps every other protection a page has, and ``Vary: Cookie``."""
+    make_channel(platform="x", handle="ExampleNHS", status="active")
+    page = client.get("/login")
+    answers = {
+        "verdict": client.get("/api/v1/verify?url=https://x.com/ExampleNHS"),
+        "a question refused": client.get("/api/v1/verify"),
+        "no token": client.get("/api/v1/channels"),
+    }
+    assert [answer.status_code for answer in answers.values()] == [200, 422, 401]
+    assert answers["verdict"].json is not None and answers["verdict"].json["official"] is True
+    assert {answer.mimetype for answer in answers.values()} == {"application/json", "application/problem+json"}
+    for name, answer in answers.items():
+        policy = _directives(answer.headers["Content-Security-Policy"])
+        assert policy == {
+            "default-src": ["'none'"],
+            "frame-ancestors": ["'none'"],
+            "base-uri": ["'none'"],
+            "form-action": ["'none'"],
+        }, name
+        for header in (
+            "X-Content-Type-Options",
+            "Referrer-Policy",
+            "X-Frame-Options",
+            "Cross-Origin-Opener-Policy",
+            "Cross-Origin-Resource-Policy",
+            "Permissions-Policy",
+            "Cache-Control",
+        ):
+            assert answer.headers.get(header) == page.headers[header], (name, header)
+        assert "Cookie" in answer.headers.get("Vary", ""), name
+        assert _sent_twice(answer) == [], name
+    assert "'nonce-" in page.headers["Content-Security-Policy"]
 
 
 def test_each_response_gets_its_own_nonce(client: FlaskClient) -> None:

@@ -320,7 +320,8 @@ class Query(BaseModel):
         errors: dict[str, str] = {}
         model = None
         try:
-            model = _validated(cls, request.args.to_dict())
+            # The request itself: an attribute read through werkzeug's proxy raises and catches an AttributeError.
+            model = _validated(cls, request._get_current_object().args.to_dict())  # type: ignore[attr-defined]
         except Invalid as exc:
             errors.update(exc.errors)
         results = []

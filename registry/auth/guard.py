@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask import Flask, Request, abort, current_app, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -34,24 +34,27 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _refuse_nul() -> None:
+def _refuse_nul(asked: Request) -> None:
     """A NUL character has no place in a form or a query; PostgreSQL cannot even store it."""
-    if wants_json():
+    if asked.path.startswith("/api/"):  # wants_json()
         return  # the API names the offending field in its 422
     values = [
-        *request.args.values(),
-        *(request.form.values() if request.mimetype == "application/x-www-form-urlencoded" else ()),
+        *asked.args.values(),
+        *(asked.form.values() if asked.mimetype == "application/x-www-form-urlencoded" else ()),
     ]
     if any("\x00" in value for value in values):
         abort(400, "Part of what was sent contains a character that is not allowed. Check it and try again.")
 
 
 def _enforce() -> ResponseReturnValue | None:
-    _refuse_nul()
-    endpoint = request.endpoint
+    # The request and app themselves, each looked up once: every attribute read through werkzeug's proxy
+    # is first looked for on the proxy, which raises and catches an AttributeError (every request comes here).
+    asked: Request = request._get_current_object()  # type: ignore[attr-defined]
+    _refuse_nul(asked)
+    endpoint = asked.endpoint
     if endpoint is None:
         return None  # no route matched: the 404/405 handlers answer
-    view = current_app.view_functions.get(endpoint)
+    view = current_app._get_current_object().view_functions.get(endpoint)  # type: ignore[attr-defined]
     policy = policy_of(view)
     if policy is None:
         log.error("Route %s declares no access policy; refusing it.", endpoint)
@@ -72,7 +75,7 @@ def _enforce() -> ResponseReturnValue | None:
                 )
             )
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-    if request.method not in _SAFE_METHODS:
+    if asked.method not in _SAFE_METHODS:
         _ = current_user.is_authenticated  # loads the user, which tells a token call from a session
         if g.get("auth_method") != "token" and not is_called_by_servers(view):
             csrf.protect()

@@ -303,9 +303,11 @@ def _preference(channel: PublicChannel, official: frozenset[str]) -> tuple[int, 
 
 
 def _cache(*, create: bool) -> _Cache:
-    found: _Cache | None = current_app.extensions.get(_EXTENSION)
+    # One look-up through the proxy (each raises and catches an AttributeError), not two.
+    extensions = current_app._get_current_object().extensions  # type: ignore[attr-defined]
+    found: _Cache | None = extensions.get(_EXTENSION)
     if found is None and create:
-        found = current_app.extensions.setdefault(_EXTENSION, _Cache())
+        found = extensions.setdefault(_EXTENSION, _Cache())
     return found  # type: ignore[return-value]
 
 

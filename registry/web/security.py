@@ -1,5 +1,5 @@
-"""Response headers: a strict Content-Security-Policy with a per-response nonce,
-and the other browser protections every page gets."""
+"""Response headers: a strict Content-Security-Policy with a per-response nonce on pages, a fixed
+stricter one on JSON, and the other browser protections every response gets."""
 
 from __future__ import annotations
 
@@ -71,26 +71,60 @@ class _Policy:
 
 _HSTS: Final = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
+#: The policy of a JSON answer (the API's, problem+json included): a browser never runs it as a page, so it
+#: needs no script, hence no nonce, and may load, frame or send nothing (OWASP's REST Security guidance).
+JSON_POLICY: Final = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+#: Everything an ordinary JSON answer gets, written once: added in one step to an answer that has none of them.
+_JSON_HEADERS: Final = (
+    ("Content-Security-Policy", JSON_POLICY),
+    *_EVERY_RESPONSE,
+    ("Cache-Control", "private, no-cache"),
+)
+_JSON_NAMES: Final = frozenset(name.lower() for name, _ in _JSON_HEADERS)
+Headers(_JSON_HEADERS)  # werkzeug's check of every value, once: the fast path below adds them unchecked
+
+
+def _is_json(content_type: str) -> bool:
+    mimetype = content_type.partition(";")[0].strip().lower()
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
 
 def _set_headers(response: Response) -> Response:
-    """Every response's protections. Run on every answer, so it is kept cheap: the policy is written
+    """Every response's protections. Run on every answer, so it is kept cheap: the policies are written
     once per app, the request's ``g`` is looked up once (not once per question asked of it), and a
     header the response does not have yet is added rather than searched for and replaced (a view may
-    have set one of them itself: that one is replaced, as before)."""
+    have set one of them itself: that one is replaced, as before). An ordinary JSON answer (none of
+    them set, nothing asked of this response) gets all of them in one step."""
     headers = response.headers
     state = g._get_current_object()
-    present = {name.lower() for name, _ in headers}
-    csp = getattr(state, "csp_override", None)
+    # The request itself: each attribute read through werkzeug's proxy raises and catches an AttributeError.
+    asked = request._get_current_object()  # type: ignore[attr-defined]
+    present = set()
+    content_type = ""
+    for name, value in headers:
+        lowered = name.lower()
+        present.add(lowered)
+        if lowered == "content-type":
+            content_type = value
+    csp = state.get("csp_override")  # (getattr of one not set raises and catches an AttributeError twice)
+    no_store_set = state.get("no_store")
+    if _is_json(content_type) and not csp:
+        if not no_store_set and present.isdisjoint(_JSON_NAMES) and not asked.path.startswith("/assets/"):
+            headers._list.extend(_JSON_HEADERS)  # checked once, above; werkzeug keeps its pairs in _list
+            if asked.is_secure:
+                headers.add(*_HSTS)
+            return response
+        csp = JSON_POLICY
     if not csp:
         policy: _Policy = current_app.extensions[POLICY]
         csp = policy.with_nonce(csp_nonce())
     _put(headers, present, "Content-Security-Policy", csp)
     for name, value in _EVERY_RESPONSE:
         _put(headers, present, name, value)
-    if request.is_secure:
+    if asked.is_secure:
         _put(headers, present, *_HSTS)
-    no_store_set = getattr(state, "no_store", None)
-    if not request.path.startswith("/assets/") and "cache-control" not in present:
+    if not asked.path.startswith("/assets/") and "cache-control" not in present:
         # Pages show personal and operational data: never keep them in shared caches.
         headers.add("Cache-Control", "no-store" if no_store_set else "private, no-cache")
     elif no_store_set:
