@@ -46,18 +46,19 @@ run: install
 # The two legs run side by side (each is one process, and their databases, ports and folders are
 # their own); each leg's output is printed whole when it ends.
 test: install lint
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	$(MAKE) --no-print-directory -j2 --output-sync=target BOTH_LEGS=1 test-sqlite test-postgres
 
 # The SQLite leg measures coverage (lines and branches, settings in pyproject.toml) and fails when
 # line coverage is under COVERAGE_LINE_FLOOR; the PostgreSQL leg runs the same tests without it.
 # With PYTEST_ARGS (a part of the suite) the figures are printed but the floor is not applied.
 # Each leg ends with its 20 slowest tests, so the suite's time can be followed from CI's output.
-# Checks marked one_leg (what a browser sees of every page) run on the PostgreSQL leg only when it runs too.
+# Checks marked one_leg (what a browser sees: layout, axe, focus, keyboard, timers) run once: split between
+# the legs by a hash of each test's id when `make test` runs both (BOTH_LEGS), all of them on a leg run alone.
 COVERAGE_LINE_FLOOR := 97
 test-sqlite:
 	@echo "== Test suite on SQLite, with coverage =="
 	rm -f .coverage .coverage.*
-	REGISTRY_TEST_DATABASE_URL= REGISTRY_TEST_BESIDE_POSTGRES=$$($(BIN)/python -m tests.pg_available "$(REGISTRY_TEST_POSTGRES_URL)" && echo 1) \
+	REGISTRY_TEST_DATABASE_URL= REGISTRY_TEST_BESIDE_POSTGRES=$$([ -n "$(BOTH_LEGS)" ] && $(BIN)/python -m tests.pg_available "$(REGISTRY_TEST_POSTGRES_URL)" && echo 1) \
 	  $(BIN)/coverage run -m pytest --durations=20 $(PYTEST_ARGS)
 	$(BIN)/coverage report
 	$(BIN)/python -m tests.coverage_floor $(if $(PYTEST_ARGS),0,$(COVERAGE_LINE_FLOOR))
@@ -65,7 +66,7 @@ test-sqlite:
 test-postgres:
 	@if $(BIN)/python -m tests.pg_available "$(REGISTRY_TEST_POSTGRES_URL)"; then \
 	  echo "== Test suite on PostgreSQL =="; \
-	  REGISTRY_TEST_DATABASE_URL="$(REGISTRY_TEST_POSTGRES_URL)" $(BIN)/pytest --durations=20 $(PYTEST_ARGS); \
+	  REGISTRY_TEST_DATABASE_URL="$(REGISTRY_TEST_POSTGRES_URL)" REGISTRY_TEST_BESIDE_SQLITE=$(BOTH_LEGS) $(BIN)/pytest --durations=20 $(PYTEST_ARGS); \
 	else \
 	  echo "NOTICE: PostgreSQL leg skipped: nothing answers at $(REGISTRY_TEST_POSTGRES_URL)"; \
 	fi

@@ -2,8 +2,8 @@
 127.0.0.1 from its own migrated database, and one watched browser context per person.
 
 A browser test module loads this as a plugin (``pytest_plugins = ["tests.browser_support"]``),
-which gives it the ``playwright``, ``browser`` and ``new_visitor`` fixtures, and defines its
-own module-scoped ``live_site`` fixture with :func:`serve_live_site`. Every watched page has
+which gives it the ``browser`` (one Chromium for consecutive browser tests) and ``new_visitor``
+fixtures, and defines its own module-scoped ``live_site`` fixture with :func:`serve_live_site`. Every watched page has
 its console errors and warnings, script errors, CSP violations, failed requests and error
 responses collected, and :meth:`Watched.check` asserts it is a well-formed NHS page.
 """
@@ -124,19 +124,51 @@ def serve_live_site(
             db.database(app).engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
+class _Shared:
+    """One Playwright driver and one Chromium for a run of consecutive browser tests (a whole module or
+    more): starting them took seconds per module. They are stopped before the first test that does not
+    use the browser (:func:`pytest_runtest_teardown`), because between its calls the sync API leaves its
+    event loop marked as running in this thread, which another test's ``asyncio.run`` would meet."""
+
+    def __init__(self) -> None:
+        self.driver: Any = None
+        self.playwright: Playwright | None = None
+        self.chromium: Browser | None = None
+
+    def browser(self) -> Browser:
+        if self.chromium is None or not self.chromium.is_connected():
+            if self.playwright is None:
+                self.driver = sync_playwright()
+                self.playwright = self.driver.start()
+            self.chromium = self.playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        return self.chromium
+
+    def stop(self) -> None:
+        if self.chromium is not None:
+            with suppress(Exception):  # already gone with a crashed driver: nothing left to close
+                self.chromium.close()
+            self.chromium = None
+        if self.playwright is not None:
+            self.playwright.stop()
+            self.playwright = self.driver = None
+
+
+_SHARED = _Shared()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After the test's own fixtures are torn down: stop the shared browser unless the next test uses it."""
+    yield
+    if nextitem is None or "browser" not in getattr(nextitem, "fixturenames", ()):
+        _SHARED.stop()
+
+
+@pytest.fixture
+def browser() -> Browser:
     if not CHROMIUM.exists():
         pytest.skip("Chromium not installed (apt-get install chromium): browser test skipped")
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
+    return _SHARED.browser()
 
 
 @dataclass
@@ -294,7 +326,12 @@ SITE = "http://registry.test"
 
 def answered_by(client: FlaskClient) -> Callable[[Route], None]:
     """A Playwright route handler that answers the browser's requests to :data:`SITE` with ``client`` (and its
-    session): the pages are the app's own in the test's transaction, with no server. Other addresses are refused."""
+    session): the pages are the app's own in the test's transaction, with no server. Other addresses are refused.
+
+    Routing turns the browser's cache off, so every page would ask the app again for the same stylesheet,
+    scripts and fonts; each static file is answered as the app served it the first time it was asked for."""
+    static = f"{client.application.static_url_path}/"
+    served: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
     def answer(route: Route) -> None:
         request = route.request
@@ -302,12 +339,19 @@ def answered_by(client: FlaskClient) -> Callable[[Route], None]:
         if address.netloc != urlsplit(SITE).netloc:
             route.abort()
             return
+        if request.method == "GET" and address.path.startswith(static) and address.path in served:
+            status, headers, body = served[address.path]
+            route.fulfill(status=status, headers=headers, body=body)
+            return
         response = client.open(
             address.path + (f"?{address.query}" if address.query else ""),
             method=request.method,
             data=request.post_data_buffer,
             headers={"Content-Type": request.headers.get("content-type", "")},
         )
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
+        answered = (response.status_code, dict(response.headers), response.get_data())
+        if request.method == "GET" and address.path.startswith(static) and response.status_code == 200:
+            served[address.path] = answered
+        route.fulfill(status=answered[0], headers=answered[1], body=answered[2])
 
     return answer

@@ -9,6 +9,7 @@ server; then a fresh database is created on it for this run and dropped after.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import os
 import re
 import secrets
@@ -460,16 +461,34 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {'PostgreSQL at ' + make_url(url).render_as_string() if url else 'SQLite (temporary file)'}"
 
 
-#: Set by `make test` on the SQLite leg when the PostgreSQL leg runs beside it (Makefile).
+#: Set by `make test` when it runs both legs side by side (Makefile): on the SQLite leg when the
+#: PostgreSQL leg runs beside it, and on the PostgreSQL leg (which runs only then) beside the SQLite one.
 BESIDE_POSTGRES = os.environ.get("REGISTRY_TEST_BESIDE_POSTGRES") == "1"
+BESIDE_SQLITE = os.environ.get("REGISTRY_TEST_BESIDE_SQLITE") == "1"
+LEGS = ("sqlite", "postgresql")
+
+
+def one_leg_of(item: pytest.Item) -> str:
+    """The leg that runs the ``one_leg`` test ``item`` when both run: the marker's ``leg`` when it names one,
+    otherwise one chosen by a hash of the test's module, the same in every process and on every machine, so
+    each test runs on exactly one leg, and a module's live site and browser are started on that leg only.
+    The modules fall about half and half (tests/test_browser_every_page.py splits its pages itself)."""
+    marker = item.get_closest_marker("one_leg")
+    chosen = marker.kwargs.get("leg") if marker is not None else None
+    if chosen is not None:
+        assert chosen in LEGS, f"{item.nodeid}: one_leg(leg={chosen!r}) is not one of {LEGS}"
+        return str(chosen)
+    return LEGS[hashlib.sha256(item.nodeid.split("::")[0].encode()).digest()[0] % 2]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Checks marked ``one_leg`` (what a browser sees of a page does not depend on the database) run once:
-    on the PostgreSQL leg when `make test` runs both, and here otherwise."""
-    if _postgres_url() is not None or not BESIDE_POSTGRES:
+    """Checks marked ``one_leg`` (what a browser sees does not depend on the database) run once per
+    `make test`: split between its two legs by :func:`one_leg_of` when both run, all of them otherwise."""
+    here = "sqlite" if _postgres_url() is None else "postgresql"
+    if not (BESIDE_POSTGRES if here == "sqlite" else BESIDE_SQLITE):
         return
-    skip = pytest.mark.skip(reason="database-independent check: it runs on the PostgreSQL leg beside this one")
+    other = LEGS[1 - LEGS.index(here)]
+    skip = pytest.mark.skip(reason=f"database-independent check: it runs on the {other} leg beside this one")
     for item in items:
-        if item.get_closest_marker("one_leg") is not None:
+        if item.get_closest_marker("one_leg") is not None and one_leg_of(item) != here:
             item.add_marker(skip)

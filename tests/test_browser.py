@@ -26,7 +26,7 @@ from registry.channels import services as channels
 from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
 from tests.conftest import TEST_PASSWORD, enrol_two_factor
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "sam.staff@example.nhs.uk"

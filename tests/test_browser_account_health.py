@@ -20,7 +20,7 @@ from tests.browser_support import LiveSite, NewVisitor, app_code, fits_after_res
 from tests.conftest import TEST_PASSWORD
 from tests.test_browser_oidc import axe_violations, require_axe
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "ash.staff@example.nhs.uk"

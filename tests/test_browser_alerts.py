@@ -25,7 +25,7 @@ from tests.conftest import TEST_PASSWORD, enrol_two_factor
 from tests.test_alerts import Receiver, check_signature, receiver  # noqa: F401  (receiver: the fixture)
 from tests.test_browser_oidc import axe_violations, require_axe
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 ADMIN_EMAIL = "ada.admin@example.nhs.uk"

@@ -21,7 +21,7 @@ from registry.auth.services import create_user, find_user
 from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
 from tests.conftest import TEST_PASSWORD, enrol_two_factor
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "pat.person@example.nhs.uk"

@@ -30,7 +30,7 @@ from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
 from tests.conftest import TEST_PASSWORD, enrol_two_factor
 from tests.test_browser_oidc import axe_violations, require_axe
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "robin.staff@example.nhs.uk"

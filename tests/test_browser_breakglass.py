@@ -24,7 +24,7 @@ from tests.conftest import TEST_PASSWORD, enrol_two_factor
 from tests.test_browser_oidc import axe_violations, require_axe
 from tests.test_vault import active_channel
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "robin.staff@example.nhs.uk"

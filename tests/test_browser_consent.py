@@ -30,7 +30,7 @@ from tests.browser_support import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "robin.staff@example.nhs.uk"

@@ -18,7 +18,7 @@ from registry.channels import services as channels
 from tests.browser_support import LiveSite, NewVisitor, serve_live_site
 from tests.test_browser_oidc import axe_violations, require_axe
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 #: A long handle and name, which must wrap on a narrow screen.

@@ -27,7 +27,7 @@ from tests.browser_support import CHROMIUM, LiveSite, NewVisitor, Watched, settl
 from tests.live_server import live_app, migrated_database, serving
 from tests.oidc_support import ROOT, OidcProvider, oidc_account, oidc_account_password, oidc_client, require_node
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 TENANT = "3c1f0a51-trust-tenant"

@@ -17,7 +17,7 @@ from tests.browser_support import LiveSite, NewVisitor, fits_after_resize, serve
 from tests.test_browser_oidc import axe_violations
 from tests.test_browser_users_import import fits_a_phone, signed_in_without_csp
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 COMMS = "cal.comms@example.nhs.uk"

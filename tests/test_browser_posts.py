@@ -23,7 +23,7 @@ from registry.auth.models import User
 from registry.channels import services as channels
 from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "pat.poster@example.nhs.uk"

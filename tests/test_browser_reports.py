@@ -34,7 +34,7 @@ from tests.browser_support import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 STAFF_EMAIL = "sam.staff@example.nhs.uk"

@@ -17,7 +17,7 @@ from registry.channels import services as channels
 from registry.vault import services as custody
 from tests.browser_support import LiveSite, NewVisitor, Watched, serve_live_site, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 COMMS = "casey.comms@example.nhs.uk"

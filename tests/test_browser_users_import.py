@@ -17,7 +17,7 @@ from tests.browser_support import LiveSite, NewVisitor, app_code, fits_after_res
 from tests.conftest import TEST_PASSWORD, enrol_two_factor
 from tests.test_browser_oidc import axe_violations, require_axe
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
 pytest_plugins = ["tests.browser_support"]
 
 ADMIN = "ina.admin@example.nhs.uk"

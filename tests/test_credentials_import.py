@@ -4,6 +4,7 @@ or nothing, with a report by entry; no plaintext anywhere but the vault's sealed
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -53,11 +54,37 @@ def keepass_import(app: Flask, path: str, *extra: str, stdin: str = KEEPASS_PASS
     return invoke(app, "credentials", "import", path, "--format", "keepass", "--password-stdin", *extra, stdin=stdin)
 
 
-def keepass_bytes(tmp_path: Path, entries: list[dict[str, Any]], password: str = KEEPASS_PASSWORD) -> bytes:
+@functools.cache
+def _least_key_work(password: str) -> bytes:
+    """An empty KDBX 4 database (pykeepass's: Argon2d, AES-256) whose key derivation is set to Argon2's
+    least work (1 MiB, one pass), made once per run: with pykeepass's own settings (64 MiB, 14 passes)
+    every file a test made and every opening of one took seconds, most of this module's time.
+    ``test_usual_keepass_key_settings_still_open`` keeps the usual settings."""
+    made = pykeepass.create_database(io.BytesIO(), password=password)
+    settings = made.kdbx.header.value.dynamic_header.kdf_parameters.data.dict
+    settings["M"].value, settings["I"].value = 1 << 20, 1
+    saved = io.BytesIO()
+    made.save(saved)
+    return saved.getvalue()
+
+
+def new_keepass(path: Path, password: str = KEEPASS_PASSWORD, usual_key_work: bool = False) -> pykeepass.PyKeePass:
+    """An empty KDBX 4 database that ``save()`` writes to ``path``; with Argon2's least key work unless
+    ``usual_key_work`` (pykeepass's own settings, as KeePassXC's). Each save has new seeds and salt."""
+    if usual_key_work:
+        return pykeepass.create_database(str(path), password=password)
+    database = pykeepass.PyKeePass(io.BytesIO(_least_key_work(password)), password=password)
+    database.filename = str(path)
+    return database
+
+
+def keepass_bytes(
+    tmp_path: Path, entries: list[dict[str, Any]], password: str = KEEPASS_PASSWORD, usual_key_work: bool = False
+) -> bytes:
     """A KDBX 4 database made with pykeepass, holding ``entries`` (title, url, username, password, notes,
-    otp and any other string fields)."""
+    otp and any other string fields); key derivation as :func:`new_keepass` sets it."""
     path = tmp_path / f"db{len(list(tmp_path.iterdir()))}.kdbx"
-    database = pykeepass.create_database(str(path), password=password)
+    database = new_keepass(path, password, usual_key_work)
     for number, spec in enumerate(entries):
         spec = dict(spec)
         entry = database.add_entry(
@@ -174,7 +201,7 @@ def site(make_channel: Callable[..., Channel]) -> dict[str, Channel]:
     }
 
 
-def kdbx(tmp_path: Path) -> bytes:
+def kdbx(tmp_path: Path, usual_key_work: bool = False) -> bytes:
     return keepass_bytes(
         tmp_path,
         [
@@ -198,6 +225,7 @@ def kdbx(tmp_path: Path) -> bytes:
             {"title": "Old Instagram", "url": "https://www.instagram.com/nhstrust_old/", "password": PASSWORD_OFF},
             {"title": "Empty", "url": "https://x.com/NHSTrustImport"},
         ],
+        usual_key_work=usual_key_work,
     )
 
 
@@ -605,7 +633,7 @@ def test_entries_left_out_cannot_stop_the_import_and_the_recycle_bin_is_left_out
     app: Flask, site: dict[str, Channel], tmp_path: Path
 ) -> None:
     path = tmp_path / "binned.kdbx"
-    database = pykeepass.create_database(str(path), password=KEEPASS_PASSWORD)
+    database = new_keepass(path)
     database.add_entry(database.root_group, "Trust X", "", PASSWORD_A, url="https://x.com/NHSTrustImport")
     database.add_entry(
         database.root_group, "A game", "", PASSWORD_OFF, url="https://store.example.com", otp="steam://X"
@@ -670,8 +698,9 @@ def test_a_kdbx3_file_with_unbounded_aes_rounds_is_refused_before_they_run(app: 
 
 def test_usual_keepass_key_settings_still_open(app: Flask, site: dict[str, Channel], tmp_path: Path) -> None:
     """pykeepass's own (KeePassXC's: Argon2d, 64 MiB, 2 lanes) and KDBX 3's AES rounds are within bounds."""
-    assert importing.plan(kdbx(tmp_path), "keepass", password=KEEPASS_PASSWORD).ok
-    assert importing.plan(as_kdbx3(kdbx(tmp_path)), "keepass", password=KEEPASS_PASSWORD).ok
+    usual = kdbx(tmp_path, usual_key_work=True)
+    assert importing.plan(usual, "keepass", password=KEEPASS_PASSWORD).ok
+    assert importing.plan(as_kdbx3(usual), "keepass", password=KEEPASS_PASSWORD).ok
 
 
 @pytest.mark.parametrize("tampered", ["9" * 30, "9" * 5000, "\u00b2", "2147483648"])

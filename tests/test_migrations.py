@@ -68,18 +68,21 @@ def schema(connection: Connection) -> dict[str, Any]:
     """
     inspector = inspect(connection)
     shape: dict[str, Any] = {"(index definitions)": index_definitions(connection), "(triggers)": triggers(connection)}
-    for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
+    tables = sorted(set(inspector.get_table_names()) - {"alembic_version"})
+    # Every table's at once: one query each on PostgreSQL rather than one per table (SQLite asks per table).
+    columns = inspector.get_multi_columns(filter_names=tables)
+    indexes = inspector.get_multi_indexes(filter_names=tables)
+    unique = inspector.get_multi_unique_constraints(filter_names=tables)
+    foreign_keys = inspector.get_multi_foreign_keys(filter_names=tables)
+    for table in tables:
+        key = (None, table)
         shape[table] = {
             # Sorted: a downgrade that puts back a dropped column cannot put it back in its old place on
             # PostgreSQL, and a column's place means nothing to the application.
-            "columns": sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)),
-            "indexes": sorted(
-                (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)
-            ),
-            "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
-            "foreign_keys": sorted(
-                (tuple(f["constrained_columns"]), f["referred_table"]) for f in inspector.get_foreign_keys(table)
-            ),
+            "columns": sorted((c["name"], str(c["type"]), c["nullable"]) for c in columns[key]),
+            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in indexes[key]),
+            "unique": sorted((u["name"], tuple(u["column_names"])) for u in unique[key]),
+            "foreign_keys": sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in foreign_keys[key]),
         }
     return shape
 
