@@ -52,8 +52,9 @@ test: install lint
 # line coverage is under COVERAGE_LINE_FLOOR; the PostgreSQL leg runs the same tests without it.
 # With PYTEST_ARGS (a part of the suite) the figures are printed but the floor is not applied.
 # Each leg ends with its 20 slowest tests, so the suite's time can be followed from CI's output.
-# Checks marked one_leg (what a browser sees: layout, axe, focus, keyboard, timers) run once: split between
-# the legs by a hash of each test's id when `make test` runs both (BOTH_LEGS), all of them on a leg run alone.
+# Checks marked one_leg (what a browser sees: layout, axe, focus, keyboard, timers) run once when `make test`
+# runs both legs (BOTH_LEGS): on the leg the marker names, else the SQLite one (it measures coverage); a leg run
+# alone runs them all.
 COVERAGE_LINE_FLOOR := 97
 test-sqlite:
 	@echo "== Test suite on SQLite, with coverage =="

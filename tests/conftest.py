@@ -9,7 +9,6 @@ server; then a fresh database is created on it for this run and dropped after.
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import os
 import re
 import secrets
@@ -470,15 +469,13 @@ LEGS = ("sqlite", "postgresql")
 
 def one_leg_of(item: pytest.Item) -> str:
     """The leg that runs the ``one_leg`` test ``item`` when both run: the marker's ``leg`` when it names one,
-    otherwise one chosen by a hash of the test's module, the same in every process and on every machine, so
-    each test runs on exactly one leg, and a module's live site and browser are started on that leg only.
-    The modules fall about half and half (tests/test_browser_every_page.py splits its pages itself)."""
+    otherwise the SQLite leg, because it measures coverage: the browser journeys reach lines that other tests
+    may not, and the floor must count them. The checks of every page and the showcase, which only look,
+    name the PostgreSQL leg, so the two legs share the browser's time about evenly."""
     marker = item.get_closest_marker("one_leg")
-    chosen = marker.kwargs.get("leg") if marker is not None else None
-    if chosen is not None:
-        assert chosen in LEGS, f"{item.nodeid}: one_leg(leg={chosen!r}) is not one of {LEGS}"
-        return str(chosen)
-    return LEGS[hashlib.sha256(item.nodeid.split("::")[0].encode()).digest()[0] % 2]
+    chosen = marker.kwargs.get("leg", "sqlite") if marker is not None else "sqlite"
+    assert chosen in LEGS, f"{item.nodeid}: one_leg(leg={chosen!r}) is not one of {LEGS}"
+    return str(chosen)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

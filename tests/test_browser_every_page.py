@@ -6,14 +6,10 @@ way), rendered by the app in this test's transaction: Chromium asks for each pag
 and scripts, and the test client answers (Playwright's request routing), so what the browser shows is
 exactly what the app served to that signed-in person. A new page is in the matrix (the matrix fails
 for a route without an entry), so it is checked here too and cannot regress.
-
-Each role's pages are checked in two halves (by a hash of the endpoint), one on each leg of `make test`
-when both run (``one_leg``), so the two legs share this module's time; a leg run alone checks both.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,12 +20,12 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from registry.auth.models import User
 from registry.channels.models import Channel
 from tests.browser_support import SITE, answered_by, fits_after_resize
-from tests.conftest import LEGS, sign_in
+from tests.conftest import sign_in
 from tests.test_authorisation import ANONYMOUS, EXPECTATIONS, ROLES, World, _allowed
 from tests.test_browser_oidc import axe_violations, require_axe
 
 pytest_plugins = ["tests.browser_support"]
-pytestmark = [pytest.mark.browser, pytest.mark.one_leg]
+pytestmark = [pytest.mark.browser, pytest.mark.one_leg(leg="postgresql")]
 
 
 @pytest.fixture
@@ -43,19 +39,14 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
         made.close()
 
 
-def half_of(endpoint: str) -> int:
-    """Which half (0 or 1) ``endpoint``'s page is checked in: the same in every process."""
-    return hashlib.sha256(endpoint.encode()).digest()[0] % 2
-
-
-def pages_for(role: str, app: Flask, world: World, client: FlaskClient, half: int) -> list[tuple[str, str]]:
-    """(endpoint, path) of every HTML page in ``half`` that the matrix lets ``role`` open, as it opens them."""
+def pages_for(role: str, app: Flask, world: World, client: FlaskClient) -> list[tuple[str, str]]:
+    """(endpoint, path) of every HTML page the matrix lets ``role`` open, as it opens them."""
     adapter = app.url_map.bind("localhost")
     found = []
     for (endpoint, method), expect in EXPECTATIONS.items():
         if method != "GET" or endpoint.startswith("api.") or not _allowed(expect, role):
             continue
-        if expect.fresh_client or expect.status_for(role) != 200 or half_of(endpoint) != half:
+        if expect.fresh_client or expect.status_for(role) != 200:
             continue
         path = adapter.build(endpoint, expect.build(world).args, method=method)
         if path.startswith("/api/"):
@@ -78,13 +69,9 @@ def problems_of(page: Page, endpoint: str, path: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize(
-    "half", [pytest.param(half, id=f"half{half}", marks=pytest.mark.one_leg(leg=leg)) for half, leg in enumerate(LEGS)]
-)
 @pytest.mark.parametrize("role", [ANONYMOUS, *ROLES])
 def test_every_page_passes_axe_and_fits_a_phone_for_every_role(
     role: str,
-    half: int,
     app: Flask,
     make_user: Callable[..., User],
     make_channel: Callable[..., Channel],
@@ -95,10 +82,8 @@ def test_every_page_passes_axe_and_fits_a_phone_for_every_role(
     client = app.test_client()
     if actor is not None:
         sign_in(client, actor)
-    pages = pages_for(role, app, world, client, half)
-    if not pages:  # nothing of this role's in this half: the other half must hold its pages
-        assert pages_for(role, app, world, client, 1 - half), f"{role} can open no page"
-        return
+    pages = pages_for(role, app, world, client)
+    assert pages, f"{role} can open no page"
     context.route("**/*", answered_by(client))
     page = context.new_page()
     problems = [problem for endpoint, path in pages for problem in problems_of(page, endpoint, path)]
