@@ -346,10 +346,19 @@ def declare_models_first(group: click.Group) -> None:
             command.callback = with_models_declared(command.callback)
 
 
+#: Callbacks that declare the models first. The commands are module-level objects, shared by every
+#: app a process makes (the tests make hundreds): each is wrapped once, not once more per app.
+_MODELS_FIRST: set[Callable[..., Any]] = set()
+
+
 def with_models_declared(callback: Callable[..., Any]) -> Callable[..., Any]:
+    if callback in _MODELS_FIRST:
+        return callback
+
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
         declare_models()
         return callback(*args, **kwargs)
 
+    _MODELS_FIRST.add(run)
     return run

@@ -587,6 +587,20 @@ def test_production_without_fingerprint_keys_derives_one_from_the_first_master_k
     assert key.key not in {k.key for k in (*one.master_keys, *one.audit_keys)}
 
 
+@pytest.mark.parametrize(
+    "master",
+    [bytes(32), b"\xff" * 32, bytes(range(32)), *(os.urandom(32) for _ in range(3))],
+    ids=["zeros", "ones", "counting", "random-1", "random-2", "random-3"],
+)
+def test_the_fingerprint_key_is_rfc_5869_hkdf_sha256_of_the_master_key(master: bytes) -> None:
+    """The start derives the fingerprint key without loading cryptography (HKDF written out with hmac);
+    for every master key it must be the very key cryptography's HKDF-SHA256 (no salt, 32 bytes) gives,
+    or the fingerprints stored under the earlier derivation would stop matching."""
+    derived = registry_config.derived_fingerprint_key(registry_config.MasterKey("k1", master))
+    expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"registry password fingerprints v1")
+    assert derived.key == expected.derive(master)
+
+
 def test_flask_refuses_to_start_in_production_without_the_required_values() -> None:
     """The real start-up path (``flask --app wsgi``) exits non-zero, printing nothing on stdout,
     with a message naming every missing variable (``create_app`` is shown above to start once

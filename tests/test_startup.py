@@ -145,6 +145,15 @@ def test_commands_and_requests_declare_every_model_in_one_order(tmp_path: Path, 
     assert start(tmp_path, f"{use}\n{IN_ORDER}") == start(tmp_path, f"import registry.models\n{IN_ORDER}")
 
 
+def test_a_command_still_runs_after_many_apps_are_made_in_one_process(tmp_path: Path) -> None:
+    """The commands are module-level objects that every app made in a process shares (the tests make
+    hundreds): registering them for each new app must not stack another wrapper on each command, or
+    after some thousand apps every command fails on Python's recursion limit."""
+    made = "import registry\nfor _ in range(sys.getrecursionlimit() + 100):\n    registry.register_commands(wsgi.app)\n"
+    ran = "result = wsgi.app.test_cli_runner().invoke(args=['keys', 'generate'])\n"
+    assert start(tmp_path, made + ran + "answer = [result.exit_code, repr(result.exception)]") == [0, "None"]
+
+
 VIEWS = """
 def views():
     return sorted(name for name in sys.modules if name.startswith("registry.") and name.endswith(("views", ".api")))
