@@ -1,7 +1,7 @@
 """Entry point for ``flask --app wsgi`` and for gunicorn (``gunicorn wsgi:app``).
 
 This process keeps the app for its whole life, so the garbage collector is off while it starts
-(starting makes some 200,000 objects that live as long as the process, and the collector went over
+(starting makes over 100,000 objects that live as long as the process, and the collector went over
 them again and again as they were made) and what the start made is then frozen (``gc.freeze``): no
 collection goes over it, now or later (nor, where gunicorn preloads the app and forks its workers,
 writes to the memory they share). The start leaves some hundreds of objects unreachable; they stay,

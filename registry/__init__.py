@@ -169,7 +169,7 @@ class Registry(Flask):
 def collected_once() -> Iterator[None]:
     """The garbage collector off while the app is made, then one collection.
 
-    Making the app creates some 200,000 objects that live as long as it does (modules, classes,
+    Making the app creates over 100,000 objects that live as long as it does (modules, classes,
     mappers, routes); left on, the collector went over them again and again as they were made, a
     fifth to a third of the start. Once is enough: what it keeps moves to the oldest generation. A
     caller that has turned the collector off itself decides what follows (``wsgi.py`` freezes).
