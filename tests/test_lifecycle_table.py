@@ -17,7 +17,7 @@ from registry.auth.permissions import Permission
 from registry.breaches.workflow import TRANSITIONS as BREACH_TRANSITIONS
 from registry.breaches.workflow import BreachAction
 from registry.lifecycle.kind import Decisions, ReportSection, RequestKind
-from registry.lifecycle.table import Lifecycle, Need, State, Status, TableError, Transition
+from registry.lifecycle.table import Lifecycle, Need, State, Status, TableError, Transition, Worded
 from registry.posts.workflow import TRANSITIONS, PostAction, PostStatus
 
 
@@ -575,6 +575,39 @@ def test_a_file_labels_the_members_of_an_enum_in_the_enums_order(tmp_path: Path)
         (Hinge.TOP, "The top hinge"),
         (Hinge.BOTTOM, "The bottom hinge"),
     ]
+
+
+def test_a_worded_enum_reads_its_labels_and_phrases_from_the_file(tmp_path: Path) -> None:
+    loaded = _load(tmp_path, GOOD + HINGES + '\n[labels.hinge_phrase]\ntop = "the top one"\nbottom = "the lower one"\n')
+
+    @loaded.worded("hinge", phrase="hinge_phrase")
+    class Pivot(Worded):
+        TOP = "top"
+        BOTTOM = "bottom"
+
+    @loaded.worded("hinge")
+    class Plain(Worded):
+        TOP = "top"
+        BOTTOM = "bottom"
+
+    assert [(p.label, p.phrase) for p in Pivot] == [
+        ("The top hinge", "the top one"),
+        ("The bottom hinge", "the lower one"),
+    ]
+    assert Plain.BOTTOM.label == "The bottom hinge"
+    with pytest.raises(KeyError):
+        Plain.TOP.phrase  # noqa: B018 (the file gives it no phrases)
+
+
+def test_a_worded_enum_the_file_does_not_word_fails_when_its_class_is_made(tmp_path: Path) -> None:
+    loaded = _load(tmp_path, GOOD + HINGES)
+    with pytest.raises(TableError, match=r"\[labels\.hinge\]: no label for Pivot middle"):
+
+        @loaded.worded("hinge")
+        class Pivot(Worded):
+            TOP = "top"
+            MIDDLE = "middle"
+            BOTTOM = "bottom"
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,7 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from registry.account_health.rules import SeedAnswer, TwoFactor
-from registry.web.forms import NhsDateField
-
-YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+from registry.web.forms import NhsDateField, YesNoField
 
 
 class HealthCheckForm(FlaskForm):
@@ -26,13 +24,9 @@ class HealthCheckForm(FlaskForm):
         description="The part after the @ of the account's recovery e-mail address, for example nhs.net. You can "
         "type the whole address: only its domain is kept.",
     )
-    recovery_phone_trust = RadioField(
-        "Is the recovery phone number a Trust-owned phone?", choices=YES_NO, validate_choice=False
-    )
-    password_matches = RadioField(
+    recovery_phone_trust = YesNoField("Is the recovery phone number a Trust-owned phone?")
+    password_matches = YesNoField(
         "Is the password in custody the one the platform uses?",
-        choices=YES_NO,
-        validate_choice=False,
         description="Confirm it by signing in with the stored password.",
     )
     seed = RadioField(
@@ -41,20 +35,16 @@ class HealthCheckForm(FlaskForm):
         validate_choice=False,
         description="Confirm it with a code from the Registry's credentials page when you sign in.",
     )
-    seen_live = RadioField(
+    seen_live = YesNoField(
         "Did you see the account live on the platform?",
-        choices=YES_NO,
-        validate_choice=False,
         description="Its public page, under the Trust's name, as the public see it.",
     )
     last_post_on = NhsDateField(
         "Date of the last post",
         description="For example 27 3 2026. If it has never posted, give the date it went live.",
     )
-    roster_matches = RadioField(
+    roster_matches = YesNoField(
         "Do the administrators on the platform match the Registry's roster?",
-        choices=YES_NO,
-        validate_choice=False,
         description="Everyone with a role on the platform is on the roster, and nobody else.",
     )
     notes = TextAreaField(

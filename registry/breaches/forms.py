@@ -24,9 +24,8 @@ from registry.breaches.workflow import (
     BreachAction,
 )
 from registry.uploads.services import ACCEPT
-from registry.web.forms import MultiCheckboxField
+from registry.web.forms import MultiCheckboxField, YesNoField
 
-YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 SUBJECT_CHOICES = [
     SelectChoice(SubjectKind.USER, "Yes, and they are in the Registry"),
     SelectChoice(SubjectKind.OTHER, "Yes, but they are not in the Registry"),
@@ -56,10 +55,8 @@ class ReportForm(FlaskForm):
         validate_choice=False,
         description="Choose all that apply. If you are not sure, choose the closest.",
     )
-    reputational_risk = RadioField(
+    reputational_risk = YesNoField(
         "Could it affect the Trust's reputation?",
-        choices=YES_NO,
-        validate_choice=False,
         description="For example if patients, the public or the media can see it, or it names the Trust. "
         "If so, the communications team are told too (policy 9.3).",
     )
@@ -80,9 +77,6 @@ class ReportForm(FlaskForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.clauses.choices = clause_choices()
-
-    def risk_answer(self) -> bool | None:
-        return {"yes": True, "no": False}.get(self.reputational_risk.data or "")
 
 
 class RoutingForm(FlaskForm):

@@ -92,7 +92,7 @@ def _answers(form: ReportForm) -> services.BreachAnswers:
         link=form.link.data or "",
         description=form.description.data or "",
         clauses=tuple(form.clauses.data or ()),
-        reputational_risk=form.risk_answer(),
+        reputational_risk=form.reputational_risk.answer,
         subject_kind=form.subject_kind.data or "",
         subject_user=form.subject_user.data or "",
         subject_name=form.subject_name.data or "",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar, Final
 
-from registry.lifecycle.table import Lifecycle, Status, Transition, lifecycle_file
+from registry.lifecycle.table import Lifecycle, Status, Transition, Worded, lifecycle_file
 
 
 class BreachStatus(Status):
@@ -74,7 +74,8 @@ OPEN_STATUSES: Final = LIFECYCLE.open_statuses
 REPORTER_LABELS: Final = {True: "Being looked into", False: "Closed"}
 
 
-class RouteReason(StrEnum):
+@LIFECYCLE.worded("route_reason")
+class RouteReason(Worded):
     """Why a report waits for the communications team rather than going to a line manager."""
 
     SUBJECT_UNKNOWN = "subject_unknown"
@@ -84,12 +85,6 @@ class RouteReason(StrEnum):
     MANAGER_REPORTED = "manager_reported"
     RETURNED = "returned"
 
-    @property
-    def label(self) -> str:
-        return ROUTE_REASONS[self]
-
-
-ROUTE_REASONS: Final = LIFECYCLE.labels("route_reason", RouteReason)
 
 TRANSITIONS: Final[dict[BreachAction, Handling]] = {t.action: t for t in LIFECYCLE.transitions}
 #: The line manager's choices, in the order the form offers them.

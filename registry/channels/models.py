@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text, func, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.account_health.states import HealthState
 from registry.auth.models import User
@@ -14,7 +14,7 @@ from registry.channels.platforms import PLATFORMS, Platform
 from registry.channels.workflow import LIFECYCLE, LIVE_STATUSES, ChannelStatus
 from registry.db import Base, UTCDateTime, indexes, intpk, known, sql_values, str200, utcnow
 from registry.lifecycle.models import Numbered, Reference, RequestMixin, RequestTimes, waiting_indexes
-from registry.lifecycle.steps import StepMixin
+from registry.lifecycle.steps import ReasonStep
 
 REFERENCE = Reference("CH")
 reference_for = REFERENCE.of
@@ -106,19 +106,14 @@ class Channel(OnPlatform, Numbered, RequestMixin[ChannelStatus], RequestTimes, B
         return HealthState(self.health)
 
 
-class ChannelTransition(StepMixin, Base):
+class ChannelTransition(ReasonStep, Base):
     """One step of a channel's history: who moved it, when, from what to what, and why."""
 
     __tablename__ = "channel_transitions"
     parent_key = "channel_id"
     lifecycle = LIFECYCLE
-    action_length = 20
-    status_length = 20
-    note_column = "reason"
 
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
-    #: What the step's note is called in the API and on the pages.
-    reason = synonym("note")
 
     channel: Mapped[Channel] = relationship(back_populates="transitions")
 

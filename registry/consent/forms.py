@@ -12,11 +12,10 @@ from wtforms.fields.choices import SelectChoice
 
 from registry.consent.workflow import DECISIONS, TRANSITIONS, Asset, ConsentAction, Medium
 from registry.uploads.services import ACCEPT
-from registry.web.forms import MultiCheckboxField, NhsDateField
+from registry.web.forms import MultiCheckboxField, NhsDateField, YesNoField
 
 ASSET_CHOICES = [SelectChoice(a.value, a.label) for a in Asset]
 MEDIUM_CHOICES = [SelectChoice(m.value, m.label) for m in Medium]
-YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
 
 class ConsentDetailsForm(FlaskForm):
@@ -37,18 +36,13 @@ class ConsentDetailsForm(FlaskForm):
         description="Select all that apply.",
     )
     audience = TextAreaField("Who will see it?", description="For example patients, visitors, staff, or the public.")
-    partner_involved = RadioField(
+    partner_involved = YesNoField(
         "Is a partner organisation involved?",
-        choices=YES_NO,
-        validate_choice=False,
         description="For example a charity, a council or another NHS organisation whose name appears too.",
     )
     partner_name = StringField("Name of the partner organisation")
     starts_on = NhsDateField("When does the use start?", description="For example 1 4 2027")
     ends_on = NhsDateField("When does the use end?", description="For example 30 9 2027")
-
-    def partner_answer(self) -> bool | None:
-        return {"yes": True, "no": False}.get(self.partner_involved.data or "")
 
 
 class ConsentRequestForm(ConsentDetailsForm):

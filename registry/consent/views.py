@@ -64,7 +64,7 @@ def _answers(form: ConsentDetailsForm) -> services.ConsentRequest:
         purpose=form.purpose.data or "",
         media=tuple(form.media.data or ()),
         audience=form.audience.data or "",
-        partner_involved=form.partner_answer(),
+        partner_involved=form.partner_involved.answer,
         partner_name=form.partner_name.data or "",
         starts_on=form.starts_on.data,
         ends_on=form.ends_on.data,

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import ClassVar, Final
 
 from registry.auth.permissions import Permission
-from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition, lifecycle_file
+from registry.lifecycle.table import Lifecycle, Need, State, Status, Transition, Worded, lifecycle_file
 
 
 class ConsentStatus(Status):
@@ -111,26 +111,15 @@ TRANSITIONS: Final[dict[ConsentAction, ConsentTransition]] = {t.action: t for t 
 DECISIONS: Final = tuple(t.action for t in LIFECYCLE.transitions if t.is_decision)
 
 
-class Asset(StrEnum):
+@LIFECYCLE.worded("asset", phrase="asset_phrase")
+class Asset(Worded):
     TRUST_LOGO = "trust_logo"
     NHS_LOZENGE = "nhs_lozenge"
     BOTH = "both"
 
-    @property
-    def label(self) -> str:
-        return ASSET_LABELS[self]
 
-    @property
-    def phrase(self) -> str:
-        """How the asset reads mid-sentence: "consent to use {phrase}"."""
-        return ASSET_PHRASES[self]
-
-
-ASSET_PHRASES: Final = LIFECYCLE.labels("asset_phrase", Asset)
-ASSET_LABELS: Final = LIFECYCLE.labels("asset", Asset)
-
-
-class Medium(StrEnum):
+@LIFECYCLE.worded("medium")
+class Medium(Worded):
     PRINT = "print"
     WEB = "web"
     SOCIAL_MEDIA = "social_media"
@@ -138,10 +127,3 @@ class Medium(StrEnum):
     MERCHANDISE = "merchandise"
     VIDEO = "video"
     PARTNER_MATERIAL = "partner_material"
-
-    @property
-    def label(self) -> str:
-        return MEDIUM_LABELS[self]
-
-
-MEDIUM_LABELS: Final = LIFECYCLE.labels("medium", Medium)

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, synonym
 
 from registry.db import UTCDateTime, indexes, intpk
 
@@ -93,3 +93,16 @@ class StepMixin:
     def of(cls, request_id: int, **values: Any) -> Any:
         """A new step of the request ``request_id``."""
         return cls(**{cls.parent_key: request_id}, **values)
+
+
+class ReasonStep(StepMixin):
+    """The step tables of channels and posts, made before the others: 20-character action and status
+    columns, and the note stored (and named in the API and on the pages) as ``reason``."""
+
+    action_length: ClassVar[int] = 20
+    status_length: ClassVar[int] = 20
+    note_column: ClassVar[str] = "reason"
+
+    @declared_attr
+    def reason(cls) -> Mapped[str | None]:
+        return synonym("note")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum, StrEnum
 from importlib.resources.abc import Traversable
@@ -49,12 +49,30 @@ class Status(StrEnum):
         return self.state.colour
 
 
+class Worded(StrEnum):
+    """A value of a kind's own (a reason, an asset) whose words its lifecycle file gives, in a
+    ``[labels.<table>]`` table: declare it under :meth:`Lifecycle.worded`."""
+
+    @property
+    def label(self) -> str:
+        """How the value reads on its own: "Partner material"."""
+        return _WORDS[type(self)]["label"][self]
+
+    @property
+    def phrase(self) -> str:
+        """How the value reads mid-sentence, where the file gives it: "consent to use {phrase}"."""
+        return _WORDS[type(self)]["phrase"][self]
+
+
 S = TypeVar("S", bound=Status)
 A = TypeVar("A", bound=StrEnum)
 E = TypeVar("E", bound=StrEnum)
+W = TypeVar("W", bound=Worded)
 
 #: Each status enum's words, filled in by its :class:`Lifecycle` (declared after its enum).
 _STATES: dict[type[Status], Mapping[Any, State]] = {}
+#: Each worded enum's labels (and phrases), filled in by :meth:`Lifecycle.worded`.
+_WORDS: dict[type[Worded], dict[str, Mapping[Any, str]]] = {}
 
 
 #: Who a request waits on in a state (``waits_on`` in a file): the communications team, or its requester.
@@ -240,6 +258,19 @@ class Lifecycle(Generic[S, A, T]):
         if missing:
             raise reader.fail(place, f"no label for {enum.__name__} {', '.join(missing)}")
         return {member: reader.string(f"{place} {member.value}", data[member.value]) for member in enum}
+
+    def worded(self, label: str, phrase: str | None = None) -> Callable[[type[W]], type[W]]:
+        """A class decorator: the enum's labels are the file's ``[labels.<label>]`` and its phrases
+        ``[labels.<phrase>]``, read (and checked, as :meth:`labels` does) when the class is made."""
+
+        def declare(enum: type[W]) -> type[W]:
+            words: dict[str, Mapping[Any, str]] = {"label": self.labels(label, enum)}
+            if phrase is not None:
+                words["phrase"] = self.labels(phrase, enum)
+            _WORDS[enum] = words
+            return enum
+
+        return declare
 
     @classmethod
     def load(

@@ -6,13 +6,13 @@ import datetime as dt
 import re
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known
 from registry.lifecycle.models import RequestMixin, RequestTimes, waiting_indexes
-from registry.lifecycle.steps import StepMixin
+from registry.lifecycle.steps import ReasonStep
 from registry.posts.workflow import LIFECYCLE, PostStatus
 from registry.uploads.models import Upload
 
@@ -188,16 +188,11 @@ class PostFinding(Base):
         return "the text" if self.field == FIELD_TEXT else f"image {self.image_position}'s alternative text"
 
 
-class PostTransition(StepMixin, Base):
+class PostTransition(ReasonStep, Base):
     """One step of a post's history: who did what, when, from what to what, and why."""
 
     __tablename__ = "promotional_post_transitions"
     parent_key = "post_id"
     lifecycle = LIFECYCLE
-    action_length = 20
-    status_length = 20
-    note_column = "reason"
 
     post_id: Mapped[int] = mapped_column(ForeignKey("promotional_posts.id", ondelete="CASCADE"))
-    #: What the step's note is called in the API and on the pages.
-    reason = synonym("note")

@@ -1,4 +1,4 @@
-"""Form pieces shared by every domain: NHS-style date input, multiple checkboxes."""
+"""Form pieces shared by every domain: NHS-style date input, multiple checkboxes, yes-or-no questions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectMultipleField
+from wtforms import Field, RadioField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from registry.uploads.services import chosen_files
@@ -19,6 +20,21 @@ class ConfirmForm(FlaskForm):
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class YesNoField(RadioField):
+    """A question answered "Yes" or "No". The service says what an unanswered one means, so the
+    field itself takes any value; :attr:`answer` reads it."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(
+            label, choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")], validate_choice=False, **kwargs
+        )
+
+    @property
+    def answer(self) -> bool | None:
+        """True for "yes", False for "no", None when neither was chosen."""
+        return {"yes": True, "no": False}.get(self.data or "")
 
 
 class NhsDateField(Field):
