@@ -1,5 +1,8 @@
 """Text and time as people read and type them: the one home for these helpers.
 
+Values with words of their own (a role, a delivery state) are :class:`Labelled` enums: each
+member's label stands beside its value.
+
 Every kind of request cleans what people type the same way, writes dates the way the
 Trust does ("3 March 2026 at 2:05pm", UK time), reads ISO 8601 times from the API the
 same way, and masks possible patient identifiers before text leaves the registry (in an
@@ -9,13 +12,32 @@ e-mail) or goes into the audit trail, which is kept for years.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import Any, Self, TypeVar
 
 from registry.clock import LONDON
 from registry.errors import Invalid
 
 #: A date, or a date and time (a ``datetime`` is a ``date``).
 D = TypeVar("D", bound=dt.date)
+
+
+class Labelled(StrEnum):
+    """An enum of stored values that people read by their labels: declare each member as
+    ``NAME = "value", "How it reads"``. The value is what is stored and sent; ``label`` is shown."""
+
+    _value_: str
+    label: str
+
+    def __new__(cls, value: str, label: str = "") -> Self:
+        # ``label`` has a default only so that type checkers take ``Role("comms")`` (a lookup by value,
+        # which never comes here) as a call: a member declared without one fails as its class is made.
+        if not label:
+            raise TypeError(f"{cls.__name__} member {value!r} has no label")
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
 
 
 def clean(text: str | None) -> str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from registry.text import add_years, noun, plural, uk_date, uk_datetime, uk_midnight
+import pytest
+
+from registry.text import Labelled, add_years, noun, plural, uk_date, uk_datetime, uk_midnight
 
 
 def test_a_late_evening_in_summer_is_already_the_next_day_in_the_uk() -> None:
@@ -29,3 +32,23 @@ def test_a_leap_day_a_year_on_is_the_28th_and_words_count() -> None:
     assert plural(0, "role") == "0 roles" and plural(1, "person", "people") == "1 person"
     assert plural(3, "person", "people") == "3 people"
     assert (noun(1, "secret"), noun(2, "secret"), noun(2, "person", "people")) == ("secret", "secrets", "people")
+
+
+class Shift(Labelled):
+    EARLY = "early", "Early shift (7am to 3pm)"
+    ON_CALL = "on-call", "On call"
+
+
+def test_a_labelled_value_is_stored_and_sent_as_its_value_and_shown_by_its_label() -> None:
+    assert Shift("on-call") is Shift.ON_CALL and Shift.ON_CALL.label == "On call"
+    assert (str(Shift.EARLY), f"{Shift.EARLY}", json.dumps([Shift.EARLY])) == ("early", "early", '["early"]')
+    assert [s.label for s in Shift] == ["Early shift (7am to 3pm)", "On call"]
+    with pytest.raises(ValueError, match="'late' is not a valid Shift"):
+        Shift("late")
+
+
+def test_a_labelled_value_declared_without_its_label_fails_when_its_class_is_made() -> None:
+    with pytest.raises(TypeError, match="Shift member 'late' has no label"):
+
+        class Shift(Labelled):  # noqa: F811 (a second, faulty declaration)
+            LATE = "late"

@@ -17,45 +17,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
-
-class TwoFactor(StrEnum):
-    APP = "app"
-    SECURITY_KEY = "security_key"
-    SMS = "sms"
-    OFF = "off"
-
-    @property
-    def label(self) -> str:
-        return TWO_FACTOR_LABELS[self]
+from registry.text import Labelled
 
 
-TWO_FACTOR_LABELS: Final = {
-    TwoFactor.APP: "On, with an authenticator app",
-    TwoFactor.SECURITY_KEY: "On, with a security key or passkey",
-    TwoFactor.SMS: "On, with codes sent by SMS text message",
-    TwoFactor.OFF: "Off",
-}
+class TwoFactor(Labelled):
+    APP = "app", "On, with an authenticator app"
+    SECURITY_KEY = "security_key", "On, with a security key or passkey"
+    SMS = "sms", "On, with codes sent by SMS text message"
+    OFF = "off", "Off"
 
 
-class SeedAnswer(StrEnum):
-    YES = "yes"
-    NO = "no"
+class SeedAnswer(Labelled):
+    YES = "yes", "Yes, the seed in custody gives the codes the platform accepts"
+    NO = "no", "No, or I could not confirm it"
     #: No authenticator seed is held, because two-factor is not by app.
-    NONE = "none"
-
-    @property
-    def label(self) -> str:
-        return SEED_LABELS[self]
-
-
-SEED_LABELS: Final = {
-    SeedAnswer.YES: "Yes, the seed in custody gives the codes the platform accepts",
-    SeedAnswer.NO: "No, or I could not confirm it",
-    SeedAnswer.NONE: "There is no authenticator seed: two-factor is not by app",
-}
+    NONE = "none", "There is no authenticator seed: two-factor is not by app"
 
 
 #: Each problem's code → its plain-English message (``{domain}``, ``{days}`` are filled from the check).

@@ -3,47 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, UTCDateTime, created, intpk, known
 from registry.notifications.models import Delivery, OutboxRow
+from registry.text import Labelled
 
 
-class AlertEvent(StrEnum):
+class AlertEvent(Labelled):
     """What a webhook can be told of."""
 
-    BREAK_GLASS_OPENED = "break_glass_opened"
-    MEDIA_APPROACH = "media_approach"
-    BREACH_REPUTATIONAL_RISK = "breach_reputational_risk"
-    HEALTH_CHECK_FAILED = "health_check_failed"
-    AUDIT_VERIFICATION_FAILED = "audit_verification_failed"
-
-    @property
-    def label(self) -> str:
-        return {
-            AlertEvent.BREAK_GLASS_OPENED: "Break-glass emergency access opened",
-            AlertEvent.MEDIA_APPROACH: "Urgent media approach logged",
-            AlertEvent.BREACH_REPUTATIONAL_RISK: "Breach report flagged as a reputational risk",
-            AlertEvent.HEALTH_CHECK_FAILED: "Account security health check failed",
-            AlertEvent.AUDIT_VERIFICATION_FAILED: "Audit trail verification failed",
-        }[self]
+    BREAK_GLASS_OPENED = "break_glass_opened", "Break-glass emergency access opened"
+    MEDIA_APPROACH = "media_approach", "Urgent media approach logged"
+    BREACH_REPUTATIONAL_RISK = "breach_reputational_risk", "Breach report flagged as a reputational risk"
+    HEALTH_CHECK_FAILED = "health_check_failed", "Account security health check failed"
+    AUDIT_VERIFICATION_FAILED = "audit_verification_failed", "Audit trail verification failed"
 
 
-class WebhookFormat(StrEnum):
-    TEAMS = "teams"
-    SLACK = "slack"
-    JSON = "json"
-
-    @property
-    def label(self) -> str:
-        return {
-            WebhookFormat.TEAMS: "Microsoft Teams workflow (Adaptive Card)",
-            WebhookFormat.SLACK: "Slack-compatible JSON",
-            WebhookFormat.JSON: "Plain JSON, signed (X-Registry-Signature)",
-        }[self]
+class WebhookFormat(Labelled):
+    TEAMS = "teams", "Microsoft Teams workflow (Adaptive Card)"
+    SLACK = "slack", "Slack-compatible JSON"
+    JSON = "json", "Plain JSON, signed (X-Registry-Signature)"
 
 
 def webhook_aad(webhook_id: int) -> bytes:

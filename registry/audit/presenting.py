@@ -23,7 +23,7 @@ from registry import db
 from registry.audit import words
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
-from registry.auth.permissions import POLICY_ATTRIBUTE, ROLE_LABELS, Permission, Role
+from registry.auth.permissions import POLICY_ATTRIBUTE, Permission, Role
 from registry.lifecycle.kind import RequestKind, kinds
 
 #: Who did it when no user did, by the label the trail holds (other labels are system processes).
@@ -93,7 +93,7 @@ def _first_upper(text: str) -> str:
 
 
 def role_names(user: User) -> str:
-    return ", ".join(ROLE_LABELS[role] for role in sorted(user.roles, key=list(Role).index))
+    return ", ".join(role.label for role in sorted(user.roles, key=list(Role).index))
 
 
 def who(event: AuditEvent, known: Mapping[int, User]) -> Who:

@@ -39,7 +39,6 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import ClassVar
 
 from sqlalchemy import select
@@ -59,6 +58,7 @@ from registry.auth.models import (
 )
 from registry.auth.permissions import PRIVILEGED_ROLES, Role
 from registry.errors import Invalid
+from registry.text import Labelled
 
 MAX_BYTES = spreadsheets.MAX_BYTES
 MAX_ROWS = spreadsheets.MAX_ROWS
@@ -87,20 +87,11 @@ LAYOUT = spreadsheets.Layout(
 _ROLE_SEPARATORS = re.compile(r"[;,|\s]+")
 
 
-class Action(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    UNCHANGED = "unchanged"
-    PROBLEM = "problem"
-
-    @property
-    def label(self) -> str:
-        return {
-            Action.CREATE: "Will be created",
-            Action.UPDATE: "Will be updated",
-            Action.UNCHANGED: "Unchanged",
-            Action.PROBLEM: "Problem",
-        }[self]
+class Action(Labelled):
+    CREATE = "create", "Will be created"
+    UPDATE = "update", "Will be updated"
+    UNCHANGED = "unchanged", "Unchanged"
+    PROBLEM = "problem", "Problem"
 
     @property
     def done(self) -> str:

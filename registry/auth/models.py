@@ -6,7 +6,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-from enum import StrEnum
 
 from flask import current_app, g, has_request_context
 from sqlalchemy import (
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.permissions import EVERYDAY, Permission, Role, permissions_for
 from registry.db import Base, UTCDateTime, created, intpk, known, str200
+from registry.text import Labelled
 
 
 class User(Base):
@@ -236,24 +236,14 @@ class RecoveryCode(Base):
     used_at: Mapped[dt.datetime | None]
 
 
-class SetupReason(StrEnum):
+class SetupReason(Labelled):
     """Why a set-up link was sent: it decides what the person is asked for when they open it."""
 
-    NEW_ACCOUNT = "new_account"
-    PASSWORD_RESET = "password_reset"
-    ROLE_GRANTED = "role_granted"
-    TWO_FACTOR_RESET = "two_factor_reset"
-    OPERATOR = "operator"
-
-    @property
-    def label(self) -> str:
-        return {
-            SetupReason.NEW_ACCOUNT: "a new account",
-            SetupReason.PASSWORD_RESET: "a password reset",
-            SetupReason.ROLE_GRANTED: "setting up two-factor sign-in for a new role",
-            SetupReason.TWO_FACTOR_RESET: "setting up two-factor sign-in again after a reset",
-            SetupReason.OPERATOR: "a link from the system operator",
-        }[self]
+    NEW_ACCOUNT = "new_account", "a new account"
+    PASSWORD_RESET = "password_reset", "a password reset"
+    ROLE_GRANTED = "role_granted", "setting up two-factor sign-in for a new role"
+    TWO_FACTOR_RESET = "two_factor_reset", "setting up two-factor sign-in again after a reset"
+    OPERATOR = "operator", "a link from the system operator"
 
 
 SETUP_TOKEN_CONTEXT = b"registry/setup-link/v1|"
@@ -310,34 +300,17 @@ class SetupLink(Base):
         return f"/account/set-up/{self.token}"
 
 
-class AccountRequestKind(StrEnum):
-    GRANT_ROLES = "grant_roles"
-    RESET_TWO_FACTOR = "reset_two_factor"
-
-    @property
-    def label(self) -> str:
-        return {
-            AccountRequestKind.GRANT_ROLES: "Give privileged roles",
-            AccountRequestKind.RESET_TWO_FACTOR: "Reset two-factor sign-in",
-        }[self]
+class AccountRequestKind(Labelled):
+    GRANT_ROLES = "grant_roles", "Give privileged roles"
+    RESET_TWO_FACTOR = "reset_two_factor", "Reset two-factor sign-in"
 
 
-class AccountRequestStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-    @property
-    def label(self) -> str:
-        return {
-            AccountRequestStatus.PENDING: "Waiting for a second administrator",
-            AccountRequestStatus.APPROVED: "Approved",
-            AccountRequestStatus.REJECTED: "Rejected",
-            AccountRequestStatus.CANCELLED: "Cancelled",
-            AccountRequestStatus.EXPIRED: "Expired",
-        }[self]
+class AccountRequestStatus(Labelled):
+    PENDING = "pending", "Waiting for a second administrator"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
 
 
 class AccountRequest(Base):

@@ -12,32 +12,19 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
+from registry.text import Labelled
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Role(StrEnum):
-    STAFF = "staff"
-    MANAGER = "manager"
-    COMMS = "comms"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-    HR = "hr"
-    ON_CALL = "on-call"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS: Final = {
-    Role.STAFF: "Staff",
-    Role.MANAGER: "Line manager",
-    Role.COMMS: "Communications team",
-    Role.AUDITOR: "Auditor",
-    Role.ADMIN: "System administrator",
-    Role.HR: "Human resources",
-    Role.ON_CALL: "On call (break-glass access)",
-}
+class Role(Labelled):
+    STAFF = "staff", "Staff"
+    MANAGER = "manager", "Line manager"
+    COMMS = "comms", "Communications team"
+    AUDITOR = "auditor", "Auditor"
+    ADMIN = "admin", "System administrator"
+    HR = "hr", "Human resources"
+    ON_CALL = "on-call", "On call (break-glass access)"
 
 
 class Permission(StrEnum):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import StrEnum
 from typing import Final
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text
@@ -13,20 +12,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.auth.models import User
 from registry.channels.models import Channel, OnPlatform
 from registry.db import Base, created, intpk, known
+from registry.text import Labelled
 
 REFERENCE_PATTERN = re.compile(r"^\s*UA-?(\d{1,9})\s*$", re.IGNORECASE)
 
 
-class FindingStatus(StrEnum):
-    UNAUTHORISED = "unauthorised"
-    TAKEDOWN_REQUESTED = "takedown_requested"
-    TAKEN_DOWN = "taken_down"
-    ADOPTED = "adopted"
-    DISMISSED = "dismissed"
-
-    @property
-    def label(self) -> str:
-        return FINDING_LABELS[self]
+class FindingStatus(Labelled):
+    UNAUTHORISED = "unauthorised", "Unauthorised"
+    TAKEDOWN_REQUESTED = "takedown_requested", "Takedown requested"
+    TAKEN_DOWN = "taken_down", "Taken down"
+    ADOPTED = "adopted", "Adopted into the registry"
+    DISMISSED = "dismissed", "Dismissed"
 
     @property
     def colour(self) -> str:
@@ -34,13 +30,6 @@ class FindingStatus(StrEnum):
         return FINDING_COLOURS[self]
 
 
-FINDING_LABELS: Final = {
-    FindingStatus.UNAUTHORISED: "Unauthorised",
-    FindingStatus.TAKEDOWN_REQUESTED: "Takedown requested",
-    FindingStatus.TAKEN_DOWN: "Taken down",
-    FindingStatus.ADOPTED: "Adopted into the registry",
-    FindingStatus.DISMISSED: "Dismissed",
-}
 FINDING_COLOURS: Final = {
     FindingStatus.UNAUTHORISED: "red",
     FindingStatus.TAKEDOWN_REQUESTED: "orange",

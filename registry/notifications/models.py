@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -11,24 +10,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.models import User
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known
+from registry.text import Labelled
 
 
-class Delivery(StrEnum):
-    PENDING = "pending"  # waiting for the SMTP server
-    SENDING = "sending"  # claimed by a process that is sending it now
-    SENT = "sent"  # accepted by the SMTP server
-    KEPT = "kept"  # no SMTP configured: kept in the outbox, shown in the Registry only
-    FAILED = "failed"  # the SMTP server refused it too many times
-
-    @property
-    def label(self) -> str:
-        return {
-            Delivery.PENDING: "Waiting to be sent",
-            Delivery.SENDING: "Being sent",
-            Delivery.SENT: "Sent",
-            Delivery.KEPT: "In the outbox (no e-mail server set up)",
-            Delivery.FAILED: "Could not be sent",
-        }[self]
+class Delivery(Labelled):
+    #: Waiting for the SMTP server.
+    PENDING = "pending", "Waiting to be sent"
+    #: Claimed by a process that is sending it now.
+    SENDING = "sending", "Being sent"
+    #: Accepted by the SMTP server.
+    SENT = "sent", "Sent"
+    #: No SMTP server is set up: kept in the outbox, shown in the Registry only.
+    KEPT = "kept", "In the outbox (no e-mail server set up)"
+    #: The SMTP server refused it too many times.
+    FAILED = "failed", "Could not be sent"
 
 
 class OutboxRow:

@@ -3,21 +3,13 @@ command line can offer them without importing the import itself."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from registry.text import Labelled
 
 
-class Format(StrEnum):
-    KEEPASS = "keepass"
-    BITWARDEN_JSON = "bitwarden-json"
-    CSV = "csv"
-
-    @property
-    def label(self) -> str:
-        return {
-            Format.KEEPASS: "KeePass database (.kdbx)",
-            Format.BITWARDEN_JSON: "Bitwarden export (.json, not encrypted)",
-            Format.CSV: "CSV file",
-        }[self]
+class Format(Labelled):
+    KEEPASS = "keepass", "KeePass database (.kdbx)"
+    BITWARDEN_JSON = "bitwarden-json", "Bitwarden export (.json, not encrypted)"
+    CSV = "csv", "CSV file"
 
     @property
     def entry_word(self) -> str:

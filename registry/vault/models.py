@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from enum import StrEnum
-from typing import Final
 
 from sqlalchemy import (
     Boolean,
@@ -24,29 +23,16 @@ from registry.auth.models import User
 from registry.channels.models import Channel
 from registry.crypto import Sealed
 from registry.db import Base, UTCDateTime, created, indexes, intpk, known
+from registry.text import Labelled
 
 
-class CredentialKind(StrEnum):
-    PASSWORD = "password"
-    RECOVERY_CODES = "recovery_codes"
-    RECOVERY_EMAIL = "recovery_email"
-    RECOVERY_PHONE = "recovery_phone"
-    TOTP_SEED = "totp_seed"
-    NOTES = "notes"
-
-    @property
-    def label(self) -> str:
-        return KIND_LABELS[self]
-
-
-KIND_LABELS: Final = {
-    CredentialKind.PASSWORD: "Password",
-    CredentialKind.RECOVERY_CODES: "Recovery codes",
-    CredentialKind.RECOVERY_EMAIL: "Recovery email address",
-    CredentialKind.RECOVERY_PHONE: "Recovery phone number",
-    CredentialKind.TOTP_SEED: "Two-factor (TOTP) seed",
-    CredentialKind.NOTES: "Custody notes",
-}
+class CredentialKind(Labelled):
+    PASSWORD = "password", "Password"
+    RECOVERY_CODES = "recovery_codes", "Recovery codes"
+    RECOVERY_EMAIL = "recovery_email", "Recovery email address"
+    RECOVERY_PHONE = "recovery_phone", "Recovery phone number"
+    TOTP_SEED = "totp_seed", "Two-factor (TOTP) seed"
+    NOTES = "notes", "Custody notes"
 
 
 class RevealAction(StrEnum):
