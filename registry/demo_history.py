@@ -40,6 +40,7 @@ from registry.monitoring import services as monitoring
 from registry.posts import services as posts
 from registry.roster import services as roster
 from registry.roster.reviews import four_eyes_blocks, items_of
+from registry.vault import reveals
 from registry.vault import services as custody
 
 #: One step of a story: a call to a service (what it returns is not needed).
@@ -310,7 +311,7 @@ def _custody_steps(year: Year, story: Story, people: People, activated: dt.datet
 def _reveal(item: dict[str, Any], actor: User, why: str) -> Step:
     def step() -> None:
         with confirmed_second_factor():
-            custody.reveal(custody.get_credential(item["channel"], "password"), actor, why)
+            reveals.reveal(custody.get_credential(item["channel"], "password"), actor, why)
 
     return step
 

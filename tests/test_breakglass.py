@@ -30,6 +30,7 @@ from registry.breakglass.models import EmergencyAccess
 from registry.channels.models import Channel
 from registry.notifications.models import Notification
 from registry.reports import figures
+from registry.vault import reveals
 from registry.vault import services as custody
 from registry.vault.models import Credential, CredentialReveal
 from registry.web import workqueue
@@ -461,7 +462,7 @@ def test_on_call_reaches_nothing_else_in_custody_or_the_rosters(
     with pytest.raises(Exception, match="communications team"):
         custody.store(channel, "password", "changed", "Rotating.", on_call.user)  # type: ignore[attr-defined]
     db.session().rollback()
-    assert custody.reveal_history(credential(channel, "password")) == []
+    assert reveals.reveal_history(credential(channel, "password")) == []
     assert db.session().execute(select(CredentialReveal)).first() is None
 
 

@@ -38,6 +38,7 @@ from registry.monitoring import services as monitoring
 from registry.posts import services as posts
 from registry.reports import services as reports
 from registry.roster import services as roster
+from registry.vault import reveals
 from registry.vault import services as custody
 from registry.vault.models import CredentialReveal
 from tests.conftest import Browser, csrf_token
@@ -375,7 +376,7 @@ def objects(app: Flask, make_channel: Callable[..., Channel], make_user: Callabl
             occurred_at=db.utcnow(),
         )
     )
-    custody.record_copy(credentials[0], comms, 1)
+    reveals.record_copy(credentials[0], comms, 1)
     custody.mark_rotation_required(credentials, "Ann Smith left the agency.", actor=comms)
     grant = roster.grant(
         channel,

@@ -31,6 +31,7 @@ from registry.errors import Conflict, Invalid, NotPermitted
 from registry.lifecycle import engine
 from registry.notifications import services as notifications
 from registry.text import clean, masked, uk_datetime
+from registry.vault import reveals
 from registry.vault import services as custody
 from registry.vault.models import Credential, CredentialKind, CredentialReveal
 
@@ -100,7 +101,7 @@ def open_access(
     if errors:
         raise Invalid(errors)
     assert channel is not None
-    if not custody.step_up_fresh():
+    if not reveals.step_up_fresh():
         raise NotPermitted(STEP_UP_FIRST)
     now = db.utcnow()
     live = (
@@ -184,8 +185,8 @@ def open_access(
     return access
 
 
-def grant_of(access: EmergencyAccess) -> custody.EmergencyGrant:
-    return custody.EmergencyGrant(
+def grant_of(access: EmergencyAccess) -> reveals.EmergencyGrant:
+    return reveals.EmergencyGrant(
         reference=access.reference,
         user_id=access.requester_id,
         channel_id=access.channel_id,
@@ -208,17 +209,17 @@ def reveal(reference: str, kind: str, actor: User) -> tuple[EmergencyAccess, Cre
     Recorded and audited as an emergency reveal, and the secret marked for rotation, before it is opened."""
     access = _locked(reference)
     credential = _secret(access, kind)
-    value = custody.reveal(credential, actor, None, emergency=grant_of(access))
+    value = reveals.reveal(credential, actor, None, emergency=grant_of(access))
     access.reveals += 1
     db.session().flush()
     return access, credential, value
 
 
-def code(reference: str, kind: str, actor: User) -> tuple[EmergencyAccess, Credential, custody.TotpCode]:
+def code(reference: str, kind: str, actor: User) -> tuple[EmergencyAccess, Credential, reveals.TotpCode]:
     """A sign-in code from the access's two-factor seed (the seed itself stays hidden)."""
     access = _locked(reference)
     credential = _secret(access, kind)
-    made = custody.totp_code(credential, actor, None, emergency=grant_of(access))
+    made = reveals.totp_code(credential, actor, None, emergency=grant_of(access))
     access.reveals += 1
     db.session().flush()
     return access, credential, made

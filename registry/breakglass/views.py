@@ -13,7 +13,7 @@ from registry.breakglass.forms import CloseForm, OpenForm, ReviewForm, UseForm
 from registry.breakglass.kind import KIND
 from registry.breakglass.models import EmergencyAccess
 from registry.breakglass.workflow import CLOSE, REVIEW
-from registry.vault import services as custody
+from registry.vault import reveals
 from registry.web import security
 from registry.web.current import signed_in
 from registry.web.pagination import paged
@@ -31,7 +31,7 @@ def _start_page(form: OpenForm, status: int = 200) -> ResponseReturnValue:
         "breakglass/start.html",
         form=form,
         mine=services.of(signed_in()),
-        step_up_fresh=custody.step_up_fresh(),
+        step_up_fresh=reveals.step_up_fresh(),
         minutes=int(services.window().total_seconds() // 60),
     ), status
 
@@ -93,7 +93,7 @@ def _access_page(
         can_close=KIND.can_take(user, access, CLOSE),
         can_review=KIND.can_take(user, access, REVIEW),
         four_eyes=own and user.can(Permission.BREAK_GLASS_REVIEW) and access.awaits_review,
-        step_up_fresh=custody.step_up_fresh(),
+        step_up_fresh=reveals.step_up_fresh(),
     ), status
 
 

@@ -26,8 +26,7 @@ from registry.auth.permissions import Permission, requires
 from registry.auth.sessions import signed_in_user
 from registry.channels.models import Channel
 from registry.channels.workflow import LIVE_STATUSES
-from registry.vault import importing
-from registry.vault import services as custody
+from registry.vault import importing, reveals
 from registry.vault.formats import Format
 from registry.vault.forms import ImportConfirmForm, ImportForm
 from registry.vault.views import bp
@@ -53,7 +52,7 @@ def _key() -> bytes:
 
 def _stale() -> ResponseReturnValue | None:
     """Ask for the second factor again unless it was given in the last five minutes (nothing is read)."""
-    if custody.step_up_fresh():
+    if reveals.step_up_fresh():
         return None
     flash("Confirm it is you with your authenticator app: importing secrets needs it within 5 minutes.")
     return redirect(url_for("auth.step_up", next=url_for("vault.import_credentials")))

@@ -248,7 +248,7 @@ FIELD_KINDS: Mapping[str, CredentialKind] = {
 def totp_seed(value: str) -> str:
     """The base32 seed in what a password manager keeps (an ``otpauth://totp/`` address or a bare seed), or
     :class:`Invalid` saying why not (never quoting the value). Only 6-digit SHA-1 codes every 30 seconds,
-    the codes :func:`custody.totp_code` makes, are accepted."""
+    the codes :func:`registry.vault.reveals.totp_code` makes, are accepted."""
     text = value.strip()
     if text.lower().startswith("steam://"):
         raise Invalid({"totp": "Its two-factor setting is a Steam code, which the Registry cannot make."})

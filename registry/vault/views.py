@@ -10,7 +10,7 @@ from registry.auth.models import User
 from registry.auth.permissions import Permission, requires
 from registry.auth.sessions import signed_in_user
 from registry.channels import services as channels
-from registry.vault import health, services
+from registry.vault import health, reveals, services
 from registry.vault.forms import CodeForm, GenerateForm, RevealForm, StoreForm
 from registry.vault.models import CredentialKind
 from registry.web import security
@@ -38,13 +38,13 @@ def _page(
     reveal_forms = reveal_forms or {}
     for credential in credentials:
         reveal_forms.setdefault(credential.kind, RevealForm(prefix=credential.kind, formdata=None))
-    age = services.step_up_age()
+    age = reveals.step_up_age()
     return render_template(
         "vault/channel.html",
         channel=channel,
         credentials=credentials,
         versions={c.id: services.versions_of(c) for c in credentials},
-        history={c.id: services.reveal_history(c, limit=20) for c in credentials},
+        history={c.id: reveals.reveal_history(c, limit=20) for c in credentials},
         health=health.health_of(credentials),
         breach_list=health.breach_list_configured(),
         store_form=store_form or StoreForm(formdata=None),
@@ -53,8 +53,8 @@ def _page(
         code_form=CodeForm(formdata=None),
         can_reveal=_user().can(Permission.CREDENTIAL_REVEAL),
         can_manage=_user().can(Permission.CREDENTIAL_MANAGE),
-        step_up_fresh=services.step_up_fresh(),
-        step_up_minutes_left=max(0, int((services.STEP_UP_WINDOW - age).total_seconds() // 60)) if age else 0,
+        step_up_fresh=reveals.step_up_fresh(),
+        step_up_minutes_left=max(0, int((reveals.STEP_UP_WINDOW - age).total_seconds() // 60)) if age else 0,
         kinds=list(CredentialKind),
     ), status
 
@@ -112,7 +112,7 @@ def reveal(reference: str, kind: str) -> ResponseReturnValue:
         abort(400)
     version = form.version.data or credential.current_version
     # A refused reveal is itself on the record (the service keeps it): nothing is rolled back.
-    done = attempt(lambda: services.reveal(credential, _user(), form.reason.data, version=version), form, keep=True)
+    done = attempt(lambda: reveals.reveal(credential, _user(), form.reason.data, version=version), form, keep=True)
     if done.result is None:
         return _page(reference, reveal_forms={credential.kind: form}, status=done.status)
     security.no_store()
@@ -130,7 +130,7 @@ def code(reference: str, kind: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     # The page shows no code form again: the reason asked for is said above it.
-    done = attempt(lambda: services.totp_code(credential, _user(), form.reason.data), keep=True)
+    done = attempt(lambda: reveals.totp_code(credential, _user(), form.reason.data), keep=True)
     if done.result is None:
         return _page(reference, status=done.status)
     security.no_store()
@@ -147,7 +147,7 @@ def copied(reference: str, kind: str) -> ResponseReturnValue:
         version = int(request.form.get("version", ""))
     except ValueError:
         abort(400)
-    services.record_copy(credential, _user(), version)
+    reveals.record_copy(credential, _user(), version)
     return "", 204
 
 
