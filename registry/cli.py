@@ -161,6 +161,7 @@ users_cli = AppGroup("users", help="People who sign in.")
 )
 def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: bool, line_manager: str | None) -> None:
     """Create a user who can sign in with EMAIL."""
+    from registry.auth import managers
     from registry.auth import services as accounts
 
     if not password_stdin:
@@ -180,7 +181,7 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
                 enrol_permit=True,
             )
             if manager is not None:
-                accounts.set_line_manager(user, manager, actor=cli_actor())
+                managers.set_line_manager(user, manager, actor=cli_actor())
     except RegistryError as exc:
         details = getattr(exc, "errors", None) or {"": exc.message}
         fail("Not created: " + " ".join(details.values()))

@@ -23,7 +23,7 @@ from registry import clock, db
 from registry.account_health import services as account_health
 from registry.account_health.rules import Answers, SeedAnswer, TwoFactor
 from registry.audit.services import Actor
-from registry.auth import mfa, setup_links
+from registry.auth import managers, mfa, setup_links
 from registry.auth import services as accounts
 from registry.auth.models import SetupReason, User
 from registry.auth.permissions import TWO_FACTOR_ROLES, Role
@@ -71,7 +71,7 @@ def seed(instance_path: Path) -> bool:
             password = secrets.token_urlsafe(12)
             users.append(accounts.create_user(email=email, name=name, roles=roles, password=password, actor=system))
             lines.append(f"  {', '.join(roles):<8} {email:<32} {password}   ({job})")
-        accounts.set_line_manager(users[0], users[1], actor=system)
+        managers.set_line_manager(users[0], users[1], actor=system)
     comms = [users[2], users[3]]
     click.echo("Demo: a year of history, month by month", err=True)
     people = demo_history.People(staff=users[0], manager=users[1], comms=comms, auditor=users[4], hr=users[6])

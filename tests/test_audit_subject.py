@@ -38,7 +38,7 @@ from werkzeug.datastructures import FileStorage
 from registry import db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor, case_reference, verify_chain
-from registry.auth import services as accounts
+from registry.auth import managers
 from registry.auth.models import User
 from registry.breaches import services as breaches
 from registry.breaches.models import BreachReport, reference_for
@@ -163,7 +163,7 @@ def scene(app: Flask, make_user: Callable[..., User]) -> Scene:
     subject = make_user("auditor", name="Sam Subject")
     colleague = make_user("staff", name="Cal Colleague")
     for person in (subject, colleague):
-        accounts.set_line_manager(person, manager, actor=Actor.system("tests"))
+        managers.set_line_manager(person, manager, actor=Actor.system("tests"))
     db.session().commit()
     reporter = make_user("staff", name="Robin Reporter")
     case = report(reporter, subject)

@@ -33,8 +33,8 @@ from registry import clock, db
 from registry.alerts import services as alerts
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
+from registry.auth import managers, setup_links
 from registry.auth import services as accounts
-from registry.auth import setup_links
 from registry.auth.models import AccountRequest, SetupReason, User
 from registry.auth.permissions import BearerClient, Permission, Role, policy_of
 from registry.breaches import services as breaches
@@ -258,7 +258,7 @@ class World:
         manages = actor is not None and not own and actor.has_role(Role.MANAGER) and status != "with_hr"
         manager = actor if manages and actor is not None else self.make_user("manager")
         subject = self.other_user()
-        accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
+        managers.set_line_manager(subject, manager, actor=Actor.system("tests"))
         made = breaches.report_breach(
             breaches.BreachAnswers(
                 account=f"@matrix_{self.n()} on X",

@@ -34,6 +34,7 @@ import config as registry_config
 from registry import db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor, verify_chain
+from registry.auth import managers
 from registry.auth import services as accounts
 from registry.auth.models import User
 from registry.breaches import clauses, services, views
@@ -126,7 +127,7 @@ def people(app: Flask, make_user: Callable[..., User]) -> People:
     manager; two comms members; HR; an auditor; an unrelated member of staff; an administrator."""
     manager = make_user("manager", name="Morgan Manager")
     subject = make_user("staff", name="Sam Subject")
-    accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
+    managers.set_line_manager(subject, manager, actor=Actor.system("tests"))
     db.session().commit()
     return People(
         reporter=make_user("staff", name="Robin Reporter"),
@@ -365,7 +366,7 @@ def test_without_a_usable_line_manager_the_report_goes_to_comms_to_route(
 
     leaver_manager = make_user("manager")
     managed = make_user("staff")
-    accounts.set_line_manager(managed, leaver_manager, actor=Actor.system("tests"))
+    managers.set_line_manager(managed, leaver_manager, actor=Actor.system("tests"))
     accounts.deactivate(leaver_manager, actor=Actor.system("tests"))
     db.session().commit()
     assert report(people, about=managed).route_reason == "manager_unavailable"
@@ -613,7 +614,7 @@ def test_nobody_handles_or_sees_a_report_about_themselves_whatever_their_roles(
     manager = people.manager
     for roles in (("hr",), ("comms",), ("auditor",), ("comms", "hr", "auditor")):
         subject = make_user(*roles)
-        accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
+        managers.set_line_manager(subject, manager, actor=Actor.system("tests"))
         made = report(people, about=subject, reputational_risk=True)
         services.take(made, "escalate", manager, note="Needs HR.")
         db.session().commit()
@@ -1047,15 +1048,15 @@ def test_nobody_manages_themselves_and_line_management_has_no_loops(
     top, middle, bottom = make_user("manager"), make_user("manager"), make_user("manager")
     system = Actor.system("tests")
     with pytest.raises(Invalid, match="cannot be their own line manager"):
-        accounts.set_line_manager(top, top, actor=system)
-    assert accounts.set_line_manager(middle, top, actor=system)
-    assert accounts.set_line_manager(bottom, middle, actor=system)
-    assert not accounts.set_line_manager(bottom, middle, actor=system)
+        managers.set_line_manager(top, top, actor=system)
+    assert managers.set_line_manager(middle, top, actor=system)
+    assert managers.set_line_manager(bottom, middle, actor=system)
+    assert not managers.set_line_manager(bottom, middle, actor=system)
     with pytest.raises(Invalid, match="line manager"):
-        accounts.set_line_manager(middle, bottom, actor=system)
+        managers.set_line_manager(middle, bottom, actor=system)
     with pytest.raises(Invalid, match="further up"):
-        accounts.set_line_manager(top, bottom, actor=system)
-    assert top not in accounts.line_manager_candidates(top)
+        managers.set_line_manager(top, bottom, actor=system)
+    assert top not in managers.line_manager_candidates(top)
 
 
 def test_users_create_can_record_a_line_manager(app: Flask, people: People) -> None:
@@ -1182,7 +1183,7 @@ def test_a_leaving_manager_s_cases_go_back_to_comms_to_route(
     with_hr = report(people)
     services.take(with_hr, "escalate", people.manager, note="Needs HR.")
     managed = make_user("staff")
-    accounts.set_line_manager(managed, people.other_manager, actor=Actor.system("tests"))
+    managers.set_line_manager(managed, people.other_manager, actor=Actor.system("tests"))
     other = report(people, about=managed)
     db.session().commit()
 
@@ -1248,7 +1249,7 @@ def test_four_eyes_hr_who_escalated_or_manage_the_case_do_not_record_its_outcome
 ) -> None:
     both = make_user("manager", "hr")
     managed = make_user("staff")
-    accounts.set_line_manager(managed, both, actor=Actor.system("tests"))
+    managers.set_line_manager(managed, both, actor=Actor.system("tests"))
     db.session().commit()
     made = report(people, about=managed)
     services.take(made, "escalate", both, note="Needs HR.")

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from registry import db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
-from registry.auth import services as accounts
+from registry.auth import managers
 from registry.auth.models import User
 from registry.breaches import services as breaches
 from registry.breaches.kind import KIND as BREACHES
@@ -87,7 +87,7 @@ def test_breach_notes_stay_out_of_the_trail_and_no_updated_at_is_invented(
     app: Flask, make_user: Callable[..., User]
 ) -> None:
     manager, subject, reporter = make_user("manager"), make_user("staff"), make_user("staff")
-    accounts.set_line_manager(subject, manager, actor=Actor.system("tests"))
+    managers.set_line_manager(subject, manager, actor=Actor.system("tests"))
     made = breaches.report_breach(
         breaches.BreachAnswers(
             account="@someone on X",

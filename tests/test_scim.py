@@ -25,8 +25,8 @@ from sqlalchemy.orm import undefer
 from registry import db
 from registry.audit.models import AuditEvent
 from registry.audit.services import Actor
+from registry.auth import managers, sessions
 from registry.auth import services as accounts
-from registry.auth import sessions
 from registry.auth.models import ScimToken, User, UserIdentity
 from registry.auth.permissions import BearerClient, policy_of
 from registry.breaches import services as breaches
@@ -377,7 +377,7 @@ def test_a_page_of_users_takes_the_same_statements_whatever_its_size(
 ) -> None:
     manager = make_user("manager")
     for _n in range(20):
-        accounts.set_line_manager(make_user("staff"), manager, actor=Actor.system("tests"))
+        managers.set_line_manager(make_user("staff"), manager, actor=Actor.system("tests"))
     db.session().commit()
     call("GET", "/Users", count=1)  # the token's first use of the minute is noted; not a page's cost
     sizes = {}
@@ -460,7 +460,7 @@ def _leaver_with_everything(
     comms = make_user("comms")
     leaver = make_user("manager", name="Lee Leaver")
     subject = make_user("staff")
-    accounts.set_line_manager(subject, leaver, actor=Actor.system("tests"))
+    managers.set_line_manager(subject, leaver, actor=Actor.system("tests"))
     channel = make_channel("active")
     custody.store(channel, "password", "pw-1", "First set-up.", comms)
     grant = roster.grant(channel, email=leaver.email, platform_role="editor", actor=comms)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from registry import db, spreadsheets
 from registry.audit.models import AuditAnchor, AuditEvent
 from registry.audit.services import Actor
-from registry.auth import importing
+from registry.auth import importing, managers
 from registry.auth import services as accounts
 from registry.auth.models import AccountRequest, SetupLink, User
 from registry.auth.permissions import Role
@@ -144,7 +144,7 @@ def test_an_existing_user_is_brought_into_line_but_keeps_their_roles(
     old_boss = make_user("manager", email="old.boss@example.nhs.uk")
     new_boss = make_user("manager", email="new.boss@example.nhs.uk")
     mover = make_user("staff", "auditor", email="mover@example.nhs.uk", name="Sam Old")
-    accounts.set_line_manager(mover, old_boss, actor=new_boss)
+    managers.set_line_manager(mover, old_boss, actor=new_boss)
     db.session().commit()
     start = seq(connection)
 
@@ -179,7 +179,7 @@ def test_an_empty_line_manager_cell_clears_it_and_no_column_leaves_it(
 ) -> None:
     boss = make_user("manager", email="boss@example.nhs.uk")
     person = make_user("staff", email="person@example.nhs.uk", name="Pat Person")
-    accounts.set_line_manager(person, boss, actor=make_user("admin"))
+    managers.set_line_manager(person, boss, actor=make_user("admin"))
     db.session().commit()
 
     kept = invoke(app, "users", "import", write(tmp_path, "email,name\nperson@example.nhs.uk,Pat Person\n"))
@@ -265,7 +265,7 @@ def test_every_problem_of_every_row_is_reported_and_nothing_is_imported(
 def test_nobody_may_manage_their_own_manager(app: Flask, tmp_path: Path, make_user: Callable[..., User]) -> None:
     top = make_user("manager", email="top@example.nhs.uk", name="Top")
     middle = make_user("manager", email="middle@example.nhs.uk", name="Middle")
-    accounts.set_line_manager(middle, top, actor=make_user("admin"))
+    managers.set_line_manager(middle, top, actor=make_user("admin"))
     db.session().commit()
     text = (
         HEADER
@@ -295,7 +295,7 @@ def test_two_people_may_swap_places(app: Flask, tmp_path: Path, make_user: Calla
     """Legal once both rows are in, though a loop half way: the file is checked as a whole."""
     senior = make_user("manager", email="senior@example.nhs.uk", name="Senior")
     junior = make_user("manager", email="junior@example.nhs.uk", name="Junior")
-    accounts.set_line_manager(junior, senior, actor=make_user("admin"))
+    managers.set_line_manager(junior, senior, actor=make_user("admin"))
     db.session().commit()
     text = (
         HEADER + "senior@example.nhs.uk,Senior,manager,junior@example.nhs.uk\njunior@example.nhs.uk,Junior,manager,\n"

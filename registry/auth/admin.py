@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from registry import db
-from registry.auth import approvals, mfa, services
+from registry.auth import approvals, managers, mfa, services
 from registry.auth.blueprint import bp
 from registry.auth.forms import (
     LineManagerForm,
@@ -115,7 +115,7 @@ def _line_manager_form(user: User, formdata: object = None) -> LineManagerForm:
     )
     form.line_manager.choices = [SelectChoice("", "No line manager")] + [
         SelectChoice(str(person.id), f"{person.name} ({person.email})")
-        for person in services.line_manager_candidates(user)
+        for person in managers.line_manager_candidates(user)
     ]
     return form
 
@@ -188,7 +188,7 @@ def set_line_manager(user_id: int) -> ResponseReturnValue:
         if manager is None:
             apply_errors(form, {"line_manager": "Choose a line manager from the list"})
             return _user_page(user, manager_form=form, status=422)
-    done = attempt(lambda: services.set_line_manager(user, manager, actor=_actor()), form)
+    done = attempt(lambda: managers.set_line_manager(user, manager, actor=_actor()), form)
     if not done:
         return _user_page(user, manager_form=form, status=done.status)
     if not done.result:

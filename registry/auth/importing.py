@@ -16,7 +16,7 @@ What a row does:
 - a row that would change nothing is "unchanged", so a second run of the same file changes nothing.
 
 All or nothing: every row is checked first (e-mail as :func:`accounts.checked_email`, roles as
-:func:`accounts.checked_roles`, line managers as :func:`accounts.set_line_manager`: an active user with
+:func:`accounts.checked_roles`, line managers as :func:`registry.auth.managers.set_line_manager`: an active user with
 the line manager role, existing or in the same file, not themselves, and no one managing their own
 manager), every problem of every row is reported with its row number (the header is row 1, as in a
 spreadsheet), and nothing changes unless there are none.
@@ -47,7 +47,7 @@ from sqlalchemy.orm import selectinload
 from registry import db, spreadsheets
 from registry.audit.models import AuditAction
 from registry.audit.services import Actor, record
-from registry.auth import approvals, setup_links
+from registry.auth import approvals, managers, setup_links
 from registry.auth import services as accounts
 from registry.auth.models import (
     AccountRequest,
@@ -372,7 +372,8 @@ def _check_roles(
 
 
 def _check_manager(item: RowPlan, target: str, me: User | None, snapshot: _Snapshot) -> None:
-    """The rules of :func:`accounts.set_line_manager`, against what everyone will be once the file is in."""
+    """The rules of :func:`registry.auth.managers.set_line_manager`, against everyone as they will be
+    once the file is in."""
     label = item.name or item.email
     if target == item.email:
         item.problems.append("Line manager email: a person cannot be their own line manager.")
@@ -468,7 +469,7 @@ def apply(
     for row in checked.rows:
         if row.set_manager:
             manager = people[row.line_manager] if row.line_manager else None
-            accounts.record_line_manager(people[row.email], manager, actor=actor, tell=row.email not in created)
+            managers.record_line_manager(people[row.email], manager, actor=actor, tell=row.email not in created)
     links = 0
     if send_setup_links:
         for user in created.values():

@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from registry import db
 from registry.audit.services import Actor
-from registry.auth import services as accounts
+from registry.auth import managers
 from registry.auth.models import User
 from registry.breaches import services
 from registry.breaches.models import BreachReport
@@ -35,7 +35,7 @@ def _screenshot(name: str, caption: str) -> FileStorage:
 def seed_demo(staff: User, manager: User, reporters: list[User], comms: list[User]) -> list[BreachReport]:
     """Five reports by ``reporters`` (not ``staff`` or ``manager``): with ``manager`` (flagged), to
     route, escalated to HR, resolved informally, and closed by comms as no matter for a manager."""
-    accounts.set_line_manager(staff, manager, actor=Actor.system("demo seed"))
+    managers.set_line_manager(staff, manager, actor=Actor.system("demo seed"))
     first, second = reporters[0], reporters[-1]
     about_staff = {"subject_kind": SubjectKind.USER, "subject_user": staff.email}
     made: list[BreachReport] = []

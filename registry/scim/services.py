@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from registry import db
 from registry.audit.models import AuditAction, AuditEvent
 from registry.audit.services import Actor, record
+from registry.auth import managers, sessions
 from registry.auth import services as accounts
-from registry.auth import sessions
 from registry.auth.models import ScimToken, User, UserIdentity
 from registry.auth.permissions import PRIVILEGED_ROLES, Role
 from registry.errors import Conflict, Invalid, NotFound
@@ -300,7 +300,7 @@ def _set_manager(user: User, manager: User | None, actor: Actor) -> None:
     if manager is not None and not manager.has_role(Role.MANAGER):
         accounts.set_roles(manager, manager.roles | {Role.MANAGER}, actor=actor)
     try:
-        accounts.set_line_manager(user, manager, actor=actor)
+        managers.set_line_manager(user, manager, actor=actor)
     except Invalid as exc:
         raise Invalid({"manager": exc.message}) from None
 
