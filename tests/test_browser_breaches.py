@@ -22,8 +22,9 @@ from playwright.sync_api import Browser, expect
 
 from registry import db
 from registry.audit.services import Actor
+from registry.auth.managers import set_line_manager
 from registry.auth.models import User
-from registry.auth.services import create_user, find_user, set_line_manager
+from registry.auth.services import create_user, find_user
 from registry.breaches import services, views
 from registry.breaches.services import BreachAnswers, SubjectKind
 from tests.browser_support import LiveSite, NewVisitor, serve_live_site, sign_in
