@@ -7,8 +7,10 @@ registry as an official channel; or ``dismissed`` when it is not an imitation.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from enum import StrEnum
+from typing import Final, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -36,6 +38,8 @@ from registry.monitoring.models import (
 )
 
 OBJECT_TYPE = "unauthorised_account"
+#: A table of accounts on the platforms that the intake checks against (channels, findings).
+M = TypeVar("M", Channel, UnauthorisedAccount)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,15 @@ def _resolve(platform_value: str, url: str) -> tuple[Platform, str]:
         raise Invalid({"url" if isinstance(exc, HandleError) else "platform": message}) from None
 
 
+def _account_in(model: type[M], platform: Platform, handle: str, statuses: Iterable[StrEnum]) -> M | None:
+    """The row of ``model`` (a channel or a finding) for the account ``handle`` on ``platform`` in one of
+    ``statuses``: the rules let there be one at most."""
+    statement = select(model).where(
+        model.platform == platform.value, model.handle == handle, model.status.in_([s.value for s in statuses])
+    )
+    return db.session().execute(statement).unique().scalar_one_or_none()
+
+
 def record_finding(
     *,
     platform: str,
@@ -144,32 +157,10 @@ def record_finding(
         errors["found_on"] = "The date it was found must be today or in the past"
     if resolved is not None and not errors:
         found_platform, handle = resolved
-        official = (
-            db.session()
-            .execute(
-                select(Channel).where(
-                    Channel.platform == found_platform.value,
-                    Channel.handle == handle,
-                    Channel.status.in_([s.value for s in OFFICIAL_STATUSES]),
-                )
-            )
-            .unique()
-            .scalar_one_or_none()
-        )
+        official = _account_in(Channel, found_platform, handle, OFFICIAL_STATUSES)
         if official is not None:
             errors["url"] = f"This is an official Trust channel ({official.reference}), not an unauthorised one."
-        duplicate = (
-            db.session()
-            .execute(
-                select(UnauthorisedAccount).where(
-                    UnauthorisedAccount.platform == found_platform.value,
-                    UnauthorisedAccount.handle == handle,
-                    UnauthorisedAccount.status.in_([s.value for s in OPEN_FINDINGS]),
-                )
-            )
-            .unique()
-            .scalar_one_or_none()
-        )
+        duplicate = _account_in(UnauthorisedAccount, found_platform, handle, OPEN_FINDINGS)
         if duplicate is not None:
             errors["url"] = f"This account is already being followed up as {duplicate.reference}."
     if errors:
