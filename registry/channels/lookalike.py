@@ -22,6 +22,8 @@ from registry.channels.platforms import Platform
 
 _ASCII_ALNUM = frozenset(string.ascii_lowercase + string.digits)
 _SEPARATORS = frozenset("._- ")
+#: ``str.translate`` table that drops the separators.
+_NO_SEPARATORS = str.maketrans(dict.fromkeys(_SEPARATORS))
 _PROTECTED = frozenset("@/")
 _DIRECTION_MARKS = "\u200e\u200f"
 
@@ -153,7 +155,9 @@ def deletion_keys(text: str) -> set[str]:
     Two strings within one edit (insertion, deletion, substitution or swap of
     two adjacent characters) always share at least one key.
     """
-    return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}
+    keys = {text[:i] + text[i + 1 :] for i in range(len(text))}
+    keys.add(text)
+    return keys
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -206,10 +210,13 @@ def comparable_part(platform: Platform | str, handle: str) -> str:
     handle without ``.bsky.social``; Facebook groups: the name after ``groups/``;
     everything else (including Mastodon's ``user@server``): the handle itself.
     """
-    try:
-        chosen = Platform(platform)
-    except ValueError:
-        return handle
+    if isinstance(platform, Platform):
+        chosen = platform  # (as verification asks: no look-up by value)
+    else:
+        try:
+            chosen = Platform(platform)
+        except ValueError:
+            return handle
     if chosen is Platform.LINKEDIN:
         return handle.partition("/")[2] or handle
     if chosen is Platform.YOUTUBE:
@@ -293,6 +300,7 @@ MIN_AFFIX_CORE: Final = 8
 MIN_AFFIX_EDIT: Final = 8
 _MAX_STRIPS: Final = 3
 _EDGE_DIGITS = re.compile(r"^[0-9._\- ]+|[0-9._\- ]+$")
+_LETTER = re.compile(r"[^\W\d_]")
 #: Marks a key found only with a claim; no handle's skeleton has it (control characters are refused).
 _CLAIM: Final = "\x00"
 
@@ -312,7 +320,7 @@ def _stripped(text: str, shortest: int) -> dict[str, bool]:
     whole = skeleton(text)
     start = {whole}
     stripped = _EDGE_DIGITS.sub("", text)
-    if stripped != text and re.search(r"[^\W\d_]", stripped):
+    if stripped != text and _LETTER.search(stripped):
         start.add(skeleton(stripped))
     found = {word: False for word in start if len(word) >= shortest}
     frontier = dict(found)
@@ -387,8 +395,7 @@ def lookalike_rule(candidate: str, official: str, cores: frozenset[str] | None =
     if not a or not b:
         return None
     if a == b:
-        plain = "".join(ch for ch in candidate.casefold() if ch not in _SEPARATORS)
-        if plain == "".join(ch for ch in official.casefold() if ch not in _SEPARATORS):
+        if candidate.casefold().translate(_NO_SEPARATORS) == official.casefold().translate(_NO_SEPARATORS):
             return "separators"
         return "homoglyph"
     if min(len(a), len(b)) >= 4 and within_one_edit(a, b):
