@@ -313,6 +313,24 @@ def _affix_skeletons() -> tuple[frozenset[str], tuple[int, ...], frozenset[str]]
     return words, tuple(sorted({len(word) for word in words}, reverse=True)), claims
 
 
+@functools.cache
+def _affix_ends() -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+    """The lengths of the affixes (as skeletons) that start with each pair of letters, and of those that
+    end with each pair, longest first: a word is cut only where an affix could be (most words start and
+    end with a pair no affix has)."""
+    affixes, _lengths, _claims = _affix_skeletons()
+    assert all(len(word) >= 2 for word in affixes), "an affix of one letter has no pair to be found by"
+    heads: dict[str, set[int]] = {}
+    tails: dict[str, set[int]] = {}
+    for word in affixes:
+        heads.setdefault(word[:2], set()).add(len(word))
+        tails.setdefault(word[-2:], set()).add(len(word))
+    return (
+        {pair: tuple(sorted(sizes, reverse=True)) for pair, sizes in heads.items()},
+        {pair: tuple(sorted(sizes, reverse=True)) for pair, sizes in tails.items()},
+    )
+
+
 def _stripped(text: str, shortest: int) -> dict[str, bool]:
     """``text``'s skeleton and what is left of it when up to three affixes (and digits at either end)
     are taken off, keeping only what has at least ``shortest`` characters; each with whether a claim
@@ -324,23 +342,23 @@ def _stripped(text: str, shortest: int) -> dict[str, bool]:
         start.add(skeleton(stripped))
     found = {word: False for word in start if len(word) >= shortest}
     frontier = dict(found)
-    affixes, lengths, claims = _affix_skeletons()
+    affixes, _lengths, claims = _affix_skeletons()
+    heads, tails = _affix_ends()
     for _ in range(_MAX_STRIPS):
         following: dict[str, bool] = {}
         for word, claimed in frontier.items():
-            size = len(word)
-            for length in lengths:
-                cut = size - length
-                if cut < shortest:
-                    continue
-                # An affix at the start, then at the end (the rest sliced only for an affix found).
+            room = len(word) - shortest  # the longest affix that leaves enough of the word
+            # An affix at the start, then at the end, of the lengths an affix with the word's first (last)
+            # two letters has (the rest sliced only for an affix found).
+            for length in heads.get(word[:2], ()):
                 head = word[:length]
-                if head in affixes:
+                if length <= room and head in affixes:
                     rest = word[length:]
                     following[rest] = following.get(rest, False) or claimed or head in claims
-                tail = word[cut:]
-                if tail in affixes:
-                    rest = word[:cut]
+            for length in tails.get(word[-2:], ()):
+                tail = word[-length:]
+                if length <= room and tail in affixes:
+                    rest = word[:-length]
                     following[rest] = following.get(rest, False) or claimed or tail in claims
         frontier = {word: claimed for word, claimed in following.items() if claimed and not found.get(word, False)}
         frontier.update((word, claimed) for word, claimed in following.items() if word not in found)
