@@ -27,8 +27,10 @@ import datetime as dt
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Final
 
 from flask import current_app, has_app_context
@@ -56,6 +58,7 @@ LOOKALIKE_ROWS: Final = 50
 #: The longest lookalike key stored (``channel_lookalike_keys.key``); a longer key is looked up as stored.
 KEY_LENGTH: Final = 255
 
+_ID = attrgetter("id")
 _EXTENSION = "registry.public_facts"
 _CHANGING = "registry.public_facts_changing"
 _OFFICIAL = sorted(status.value for status in OFFICIAL_STATUSES)
@@ -124,19 +127,23 @@ class PublicFacts:
         on_platform = self.lookalike_keys.get(platform.value, {})
         if max(map(len, keys), default=0) > KEY_LENGTH:
             keys = {key[:KEY_LENGTH] for key in keys}  # as stored
-        pairs: dict[int, int] = {}
-        sharing: dict[int, PublicChannel] = {}
-        for key in on_platform.keys() & keys:
-            for candidate in on_platform[key]:
-                if candidate.handle != handle:
-                    pairs[candidate.id] = pairs.get(candidate.id, 0) + 1
-                    sharing[candidate.id] = candidate
+        # One (channel, key) pair for each key a channel shares; counted and told apart by id in C.
+        sharing = [
+            candidate
+            for key in on_platform.keys() & keys
+            for candidate in on_platform[key]
+            if candidate.handle != handle
+        ]
+        if not sharing:
+            return []
+        pairs = Counter(map(_ID, sharing))
+        by_id = {candidate.id: candidate for candidate in sharing}
         found: list[PublicChannel] = []
         rows = 0
         for channel_id in sorted(pairs):
             if rows >= LOOKALIKE_ROWS:
                 break
-            found.append(sharing[channel_id])
+            found.append(by_id[channel_id])
             rows += pairs[channel_id]
         return found
 
