@@ -22,6 +22,8 @@ from registry.channels.platforms import Platform
 
 _ASCII_ALNUM = frozenset(string.ascii_lowercase + string.digits)
 _SEPARATORS = frozenset("._- ")
+#: ``str.translate`` table that drops the separators.
+_NO_SEPARATORS = str.maketrans(dict.fromkeys(_SEPARATORS))
 _PROTECTED = frozenset("@/")
 _DIRECTION_MARKS = "\u200e\u200f"
 
@@ -153,7 +155,9 @@ def deletion_keys(text: str) -> set[str]:
     Two strings within one edit (insertion, deletion, substitution or swap of
     two adjacent characters) always share at least one key.
     """
-    return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}
+    keys = {text[:i] + text[i + 1 :] for i in range(len(text))}
+    keys.add(text)
+    return keys
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -206,10 +210,13 @@ def comparable_part(platform: Platform | str, handle: str) -> str:
     handle without ``.bsky.social``; Facebook groups: the name after ``groups/``;
     everything else (including Mastodon's ``user@server``): the handle itself.
     """
-    try:
-        chosen = Platform(platform)
-    except ValueError:
-        return handle
+    if isinstance(platform, Platform):
+        chosen = platform  # (as verification asks: no look-up by value)
+    else:
+        try:
+            chosen = Platform(platform)
+        except ValueError:
+            return handle
     if chosen is Platform.LINKEDIN:
         return handle.partition("/")[2] or handle
     if chosen is Platform.YOUTUBE:
@@ -293,6 +300,7 @@ MIN_AFFIX_CORE: Final = 8
 MIN_AFFIX_EDIT: Final = 8
 _MAX_STRIPS: Final = 3
 _EDGE_DIGITS = re.compile(r"^[0-9._\- ]+|[0-9._\- ]+$")
+_LETTER = re.compile(r"[^\W\d_]")
 #: Marks a key found only with a claim; no handle's skeleton has it (control characters are refused).
 _CLAIM: Final = "\x00"
 
@@ -305,6 +313,24 @@ def _affix_skeletons() -> tuple[frozenset[str], tuple[int, ...], frozenset[str]]
     return words, tuple(sorted({len(word) for word in words}, reverse=True)), claims
 
 
+@functools.cache
+def _affix_ends() -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+    """The lengths of the affixes (as skeletons) that start with each pair of letters, and of those that
+    end with each pair, longest first: a word is cut only where an affix could be (most words start and
+    end with a pair no affix has)."""
+    affixes, _lengths, _claims = _affix_skeletons()
+    assert all(len(word) >= 2 for word in affixes), "an affix of one letter has no pair to be found by"
+    heads: dict[str, set[int]] = {}
+    tails: dict[str, set[int]] = {}
+    for word in affixes:
+        heads.setdefault(word[:2], set()).add(len(word))
+        tails.setdefault(word[-2:], set()).add(len(word))
+    return (
+        {pair: tuple(sorted(sizes, reverse=True)) for pair, sizes in heads.items()},
+        {pair: tuple(sorted(sizes, reverse=True)) for pair, sizes in tails.items()},
+    )
+
+
 def _stripped(text: str, shortest: int) -> dict[str, bool]:
     """``text``'s skeleton and what is left of it when up to three affixes (and digits at either end)
     are taken off, keeping only what has at least ``shortest`` characters; each with whether a claim
@@ -312,27 +338,27 @@ def _stripped(text: str, shortest: int) -> dict[str, bool]:
     whole = skeleton(text)
     start = {whole}
     stripped = _EDGE_DIGITS.sub("", text)
-    if stripped != text and re.search(r"[^\W\d_]", stripped):
+    if stripped != text and _LETTER.search(stripped):
         start.add(skeleton(stripped))
     found = {word: False for word in start if len(word) >= shortest}
     frontier = dict(found)
-    affixes, lengths, claims = _affix_skeletons()
+    affixes, _lengths, claims = _affix_skeletons()
+    heads, tails = _affix_ends()
     for _ in range(_MAX_STRIPS):
         following: dict[str, bool] = {}
         for word, claimed in frontier.items():
-            size = len(word)
-            for length in lengths:
-                cut = size - length
-                if cut < shortest:
-                    continue
-                # An affix at the start, then at the end (the rest sliced only for an affix found).
+            room = len(word) - shortest  # the longest affix that leaves enough of the word
+            # An affix at the start, then at the end, of the lengths an affix with the word's first (last)
+            # two letters has (the rest sliced only for an affix found).
+            for length in heads.get(word[:2], ()):
                 head = word[:length]
-                if head in affixes:
+                if length <= room and head in affixes:
                     rest = word[length:]
                     following[rest] = following.get(rest, False) or claimed or head in claims
-                tail = word[cut:]
-                if tail in affixes:
-                    rest = word[:cut]
+            for length in tails.get(word[-2:], ()):
+                tail = word[-length:]
+                if length <= room and tail in affixes:
+                    rest = word[:-length]
                     following[rest] = following.get(rest, False) or claimed or tail in claims
         frontier = {word: claimed for word, claimed in following.items() if claimed and not found.get(word, False)}
         frontier.update((word, claimed) for word, claimed in following.items() if word not in found)
@@ -387,8 +413,7 @@ def lookalike_rule(candidate: str, official: str, cores: frozenset[str] | None =
     if not a or not b:
         return None
     if a == b:
-        plain = "".join(ch for ch in candidate.casefold() if ch not in _SEPARATORS)
-        if plain == "".join(ch for ch in official.casefold() if ch not in _SEPARATORS):
+        if candidate.casefold().translate(_NO_SEPARATORS) == official.casefold().translate(_NO_SEPARATORS):
             return "separators"
         return "homoglyph"
     if min(len(a), len(b)) >= 4 and within_one_edit(a, b):

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MAX_INPUT_LENGTH = 2048
@@ -61,10 +62,12 @@ class AccountLink(HandleError):
         super().__init__(_post_link(platform, account) if kind == "post" else _intent_link(platform, account))
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     """What an address or handle names: the account's platform and canonical handle (None when the
-    address is a post or follow link that does not name it), and what kind of link it was."""
+    address is a post or follow link that does not name it), and what kind of link it was.
+
+    A named tuple, not a frozen dataclass: one is made for every verification, and a frozen dataclass
+    sets each field through ``object.__setattr__`` (a tenth of reading an address)."""
 
     platform: Platform
     handle: str | None
@@ -226,6 +229,10 @@ _WRAPPERS = (("<", ">"), ("(", ")"), ('"', '"'), ("'", "'"), ("\u201c", "\u201d"
 #: Punctuation that ends the sentence an address was copied from ("see https://x.com/NHSTrust."), which
 #: no platform's account address ends with.
 _SENTENCE_END = ".,;:!?"
+#: What :func:`_without_sentence_end` may take off an address's end.
+_TRAILING = _SENTENCE_END + ")"
+#: What an address in :data:`_WRAPPERS` starts with (no other is looked at for them).
+_OPENINGS = frozenset(opening for opening, _closing in _WRAPPERS)
 _MSG_CUT_SHORT = (
     "That web address was cut short (it ends with …), so it may name a different account. "
     "Open the link and copy the whole address from your browser."
@@ -249,9 +256,10 @@ def _clean(raw: object) -> str:
     text = raw.strip().strip(_INVISIBLE_EDGES).strip()
     if looks_like_url(text.lstrip("(")):
         text = _without_sentence_end(text)
-    for opening, closing in _WRAPPERS:  # <https://x.com/name> as e-mails write addresses, or quoted
-        if len(text) > 2 and text[0] == opening and text[-1] == closing:
-            text = text[1:-1].strip()
+    if text[:1] in _OPENINGS:
+        for opening, closing in _WRAPPERS:  # <https://x.com/name> as e-mails write addresses, or quoted
+            if len(text) > 2 and text[0] == opening and text[-1] == closing:
+                text = text[1:-1].strip()
     if text.startswith("(") and text.count("(") > text.count(")") and looks_like_url(text[1:]):
         text = text[1:]
     if not text:
@@ -269,9 +277,11 @@ def _without_sentence_end(text: str) -> str:
     """A web address without the punctuation of the sentence it was copied from: full stops, commas and
     the like at its end, and a closing bracket it does not open. An address shortened with an ellipsis
     ("x.com/NHSTru…", as posts show long links) is refused rather than read as the shorter name."""
-    kept = text.rstrip(_SENTENCE_END + ")")
+    kept = text.rstrip(_TRAILING)
     if kept.endswith("\u2026") or "..." in text[len(kept) :]:
         raise HandleError(_MSG_CUT_SHORT)
+    if len(kept) == len(text):
+        return text  # nothing at its end to take off (most addresses)
     unclosed = kept.count("(") - kept.count(")")  # "wiki/NHS_(trust)" closes its own bracket
     return kept + ")" * max(0, min(unclosed, text.count(")", len(kept))))
 
@@ -295,7 +305,12 @@ def looks_like_url(raw: object) -> bool:
     if not isinstance(raw, str):
         return False
     text = raw.strip()
-    if text.startswith("//") or _scheme_of(text) is not None:
+    return _url_shaped(text, _scheme_of(text))
+
+
+def _url_shaped(text: str, scheme: str | None) -> bool:
+    """:func:`looks_like_url` of stripped ``text`` whose scheme (:func:`_scheme_of`) is known already."""
+    if scheme is not None or text.startswith("//"):
         return True
     head, slash, _ = text.partition("/")
     return bool(slash) and "." in head and _SPACE_RE.search(head) is None
@@ -312,8 +327,10 @@ def require_domain(host: str) -> None:
         raise HandleError(_MSG_NO_HOST)
 
 
-@dataclass(frozen=True)
-class _Url:
+class _Url(NamedTuple):
+    """A web address split (:func:`split_url`). A named tuple, made cheaply for every address read, as
+    :class:`Reading` is."""
+
     host: str
     port: int | None
     segments: tuple[str, ...]
@@ -331,11 +348,15 @@ def split_url(text: str) -> _Url:
     ``host`` is lower-case without a trailing dot; ``port`` is None for the
     default ports; ``segments`` are the non-empty path segments, still encoded.
     """
+    return _split_url(text, _scheme_of(text))
+
+
+def _split_url(text: str, scheme: str | None) -> _Url:
+    """:func:`split_url` of ``text`` whose scheme (:func:`_scheme_of`) is known already."""
     if "\\" in text:
         raise HandleError(_MSG_UNREADABLE)
     if _SPACE_RE.search(text):
         raise HandleError(_MSG_SPACES)
-    scheme = _scheme_of(text)
     if text.startswith("//"):
         text = "https:" + text
     elif scheme is None:
@@ -355,8 +376,13 @@ def split_url(text: str) -> _Url:
     host = hostname.removesuffix(".")
     if not host:
         raise HandleError(_MSG_NO_HOST)
-    segments = tuple(segment for segment in parts.path.split("/") if segment)
-    if any(unquote(segment) in (".", "..") for segment in segments):
+    segments = tuple(filter(None, parts.path.split("/")))  # the non-empty ones
+    # A dot segment, as given or percent-encoded ("%2e"): only a path with "%" can hold the second kind.
+    if (
+        "." in segments
+        or ".." in segments
+        or ("%" in parts.path and any(unquote(segment) in (".", "..") for segment in segments))
+    ):
         raise HandleError(_MSG_UNREADABLE)
     return _Url(
         host=host,
@@ -858,6 +884,10 @@ def _li_slug(raw: str) -> str:
     decoded = unquote(raw)
     if not decoded or len(decoded) > 150:
         raise HandleError(_MSG_LI)
+    if decoded.isascii():  # (nearly every slug: checked in one call, and nothing to encode)
+        if not _LI_SLUG_ASCII.issuperset(decoded):
+            raise HandleError(_MSG_LI)
+        return decoded.lower()
     for ch in decoded:
         if ch.isascii():
             if ch not in _LI_SLUG_ASCII:
@@ -1461,12 +1491,19 @@ _SIGN_IN_PAGES: dict[Platform, tuple[tuple[tuple[str, ...], tuple[str, ...]], ..
     Platform.TIKTOK: ((("login",), ("redirect_url",)),),
 }
 
+#: How many path segments each platform's sign-in pages have.
+_SIGN_IN_SIZES: dict[Platform, frozenset[int]] = {
+    platform: frozenset(len(page) for page, _names in pages) for platform, pages in _SIGN_IN_PAGES.items()
+}
+
 
 def _past_sign_in(platform: Platform, url: _Url) -> _Url:
     """The page a sign-in page on ``platform`` would send people on to, when it is on the same platform;
     else ``url`` itself."""
+    if len(url.segments) not in _SIGN_IN_SIZES.get(platform, ()):
+        return url  # no sign-in page has a path of that length (decoding keeps the number of segments)
     path = tuple(unquote(segment).lower() for segment in url.segments)
-    for page, names in _SIGN_IN_PAGES.get(platform, ()):
+    for page, names in _SIGN_IN_PAGES[platform]:
         if path != page:
             continue
         for name in names:
@@ -1506,7 +1543,7 @@ def _refuse_mirror(url: _Url) -> None:
         return
     account: str | None = None
     try:
-        account = _URL_PARSERS[platform](replace(url, host=_HOSTS[platform][0], port=None))
+        account = _URL_PARSERS[platform](url._replace(host=_HOSTS[platform][0], port=None))
     except AccountLink as link:
         account = link.account
     except HandleError:
@@ -1518,9 +1555,17 @@ def _refuse_mirror(url: _Url) -> None:
 
 
 def _from_url(platform: Platform, url: _Url) -> str:
+    """The canonical handle ``url`` names on ``platform``; refuses any other site's address."""
     _refuse_mirror(url)
-    url = _past_sign_in(platform, url)
-    owner = host_owner(url.host)
+    return _on_site(platform, url, host_owner(url.host))
+
+
+def _on_site(platform: Platform, url: _Url, owner: tuple[Platform, str] | None) -> str:
+    """:func:`_from_url` of an address already checked not to be on a mirror site, whose host's
+    owner (:func:`host_owner`) is ``owner``."""
+    onward = _past_sign_in(platform, url)
+    if onward is not url:
+        url, owner = onward, host_owner(onward.host)
     if platform in (Platform.OTHER, Platform.MASTODON):
         if owner is not None:
             if owner[1] == "short":
@@ -1584,8 +1629,9 @@ def _normalise(platform: Platform | str, raw: str) -> str:
     text = _clean(raw)
     if chosen is Platform.BLUESKY and text.removeprefix("@")[:4].lower() == "did:":
         return _within_limits(chosen, _bsky_bare(text))
-    if looks_like_url(text):
-        return _within_limits(chosen, _from_url(chosen, split_url(text)))
+    scheme = _scheme_of(text)  # read once, for both questions below
+    if _url_shaped(text, scheme):
+        return _within_limits(chosen, _from_url(chosen, _split_url(text, scheme)))
     return _within_limits(chosen, _BARE_PARSERS[chosen](text))
 
 
@@ -1614,14 +1660,17 @@ def _raise(error: Exception) -> str:
 
 
 def _parse_url(raw: str) -> tuple[Platform, str]:
+    """:func:`parse_url`, the address's scheme and site each read once (and a post or follow link raised
+    as :class:`AccountLink`)."""
     text = _clean(raw)
-    if not looks_like_url(text) and not _is_domain(text.partition("/")[0].lower()):
+    scheme = _scheme_of(text)
+    if not _url_shaped(text, scheme) and not _is_domain(text.partition("/")[0].lower()):
         raise HandleError(_MSG_NOT_A_URL)
-    url = split_url(text)
+    url = _split_url(text, scheme)
     _refuse_mirror(url)
     owner = host_owner(url.host)
     if owner is not None:
-        return owner[0], _within_limits(owner[0], _from_url(owner[0], url))
+        return owner[0], _within_limits(owner[0], _on_site(owner[0], url, owner))
     require_domain(url.host)
     if url.port is None and url.host not in _NOT_FEDIVERSE and _masto_account(url) is not None:
         return Platform.MASTODON, _within_limits(Platform.MASTODON, _masto_url(url))

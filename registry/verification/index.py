@@ -27,8 +27,10 @@ import datetime as dt
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Final
 
 from flask import current_app, has_app_context
@@ -53,7 +55,10 @@ RELOAD_AT_LEAST: Final = 60.0
 #: How many (channel, key) pairs a lookalike search looks through, lowest channel id first: the query
 #: it replaces read at most 50 rows, and its answers stay the same.
 LOOKALIKE_ROWS: Final = 50
+#: The longest lookalike key stored (``channel_lookalike_keys.key``); a longer key is looked up as stored.
+KEY_LENGTH: Final = 255
 
+_ID = attrgetter("id")
 _EXTENSION = "registry.public_facts"
 _CHANGING = "registry.public_facts_changing"
 _OFFICIAL = sorted(status.value for status in OFFICIAL_STATUSES)
@@ -114,33 +119,41 @@ class PublicFacts:
     def channel(self, platform: Platform, handle: str) -> PublicChannel | None:
         return self.channels.get((platform.value, handle))
 
-    def lookalike_candidates(self, platform: Platform, keys: Iterable[str], handle: str) -> list[PublicChannel]:
+    def lookalike_candidates(self, platform: Platform, keys: AbstractSet[str], handle: str) -> list[PublicChannel]:
         """The official channels other than ``handle`` that share one of ``keys``, lowest id first, as far
-        as the first :data:`LOOKALIKE_ROWS` (channel, key) pairs reach."""
+        as the first :data:`LOOKALIKE_ROWS` (channel, key) pairs reach.
+
+        The keys some official channel has are found by one set intersection (most questions share none)."""
         on_platform = self.lookalike_keys.get(platform.value, {})
-        pairs: dict[int, int] = {}
-        sharing: dict[int, PublicChannel] = {}
-        for key in {key[:255] for key in keys}:  # as stored
-            for candidate in on_platform.get(key, ()):
-                if candidate.handle != handle:
-                    pairs[candidate.id] = pairs.get(candidate.id, 0) + 1
-                    sharing[candidate.id] = candidate
+        if max(map(len, keys), default=0) > KEY_LENGTH:
+            keys = {key[:KEY_LENGTH] for key in keys}  # as stored
+        # One (channel, key) pair for each key a channel shares; counted and told apart by id in C.
+        sharing = [
+            candidate
+            for key in on_platform.keys() & keys
+            for candidate in on_platform[key]
+            if candidate.handle != handle
+        ]
+        if not sharing:
+            return []
+        pairs = Counter(map(_ID, sharing))
+        by_id = {candidate.id: candidate for candidate in sharing}
         found: list[PublicChannel] = []
         rows = 0
         for channel_id in sorted(pairs):
             if rows >= LOOKALIKE_ROWS:
                 break
-            found.append(sharing[channel_id])
+            found.append(by_id[channel_id])
             rows += pairs[channel_id]
         return found
 
-    def affix_candidates(self, platform: Platform, keys: Iterable[str], handle: str) -> list[PublicChannel]:
+    def affix_candidates(self, platform: Platform, keys: AbstractSet[str], handle: str) -> list[PublicChannel]:
         """The official channels other than ``handle`` with one of ``keys`` as an affix key, lowest id first."""
         on_platform = self.affix_keys.get(platform.value, {})
         found = {
             candidate.id: candidate
-            for key in keys
-            for candidate in on_platform.get(key, ())
+            for key in on_platform.keys() & keys  # (one set intersection: most questions share none)
+            for candidate in on_platform[key]
             if candidate.handle != handle
         }
         return [found[channel_id] for channel_id in sorted(found)][:LOOKALIKE_ROWS]

@@ -14,7 +14,7 @@ refused as unreadable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from registry.channels.lookalike import (
@@ -43,8 +43,10 @@ MAX_URL = 2048
 MAX_HANDLE = 255
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """The answer to one question. A named tuple, not a frozen dataclass: one is made for every question,
+    and a frozen dataclass sets each of its fields through ``object.__setattr__``."""
+
     platform: Platform
     handle: str
     channel: PublicChannel | None = None
