@@ -306,11 +306,11 @@ _CLAIM: Final = "\x00"
 
 
 @functools.cache
-def _affix_skeletons() -> tuple[frozenset[str], tuple[int, ...], frozenset[str]]:
-    """The affixes as skeletons, their lengths (longest first), and the claims as skeletons."""
+def _affix_skeletons() -> tuple[frozenset[str], frozenset[str]]:
+    """The affixes and the claims as skeletons, and the claims alone."""
     words = frozenset(skeleton(word) for word in AFFIXES + CLAIMS)
     claims = frozenset(skeleton(word) for word in CLAIMS)
-    return words, tuple(sorted({len(word) for word in words}, reverse=True)), claims
+    return words, claims
 
 
 @functools.cache
@@ -318,7 +318,7 @@ def _affix_ends() -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]
     """The lengths of the affixes (as skeletons) that start with each pair of letters, and of those that
     end with each pair, longest first: a word is cut only where an affix could be (most words start and
     end with a pair no affix has)."""
-    affixes, _lengths, _claims = _affix_skeletons()
+    affixes, _claims = _affix_skeletons()
     assert all(len(word) >= 2 for word in affixes), "an affix of one letter has no pair to be found by"
     heads: dict[str, set[int]] = {}
     tails: dict[str, set[int]] = {}
@@ -342,7 +342,7 @@ def _stripped(text: str, shortest: int) -> dict[str, bool]:
         start.add(skeleton(stripped))
     found = {word: False for word in start if len(word) >= shortest}
     frontier = dict(found)
-    affixes, _lengths, claims = _affix_skeletons()
+    affixes, claims = _affix_skeletons()
     heads, tails = _affix_ends()
     for _ in range(_MAX_STRIPS):
         following: dict[str, bool] = {}
@@ -381,7 +381,7 @@ def official_affix_keys(official: str) -> frozenset[str]:
     whole = skeleton(official)
     if len(whole) < MIN_AFFIX_OFFICIAL:
         return frozenset()
-    affixes, _lengths, _claims = _affix_skeletons()
+    affixes, _claims = _affix_skeletons()
     cores = _without_affixes(official, MIN_AFFIX_OFFICIAL)
     plain = {core for core in cores if len(core) >= MIN_AFFIX_CORE and core not in affixes}
     return frozenset(plain | {_CLAIM + core for core in cores})
