@@ -326,8 +326,15 @@ def make_channel(app: Flask, make_user: Callable[..., User]) -> Callable[..., Ch
         display_name: str | None = None,
     ) -> Channel:
         number = next(counter)
-        requester = requester or state.setdefault("requester", make_user("staff"))
-        decider = state.setdefault("decider", make_user("comms"))
+        # Made once, on first need: ``setdefault(key, make_user(…))`` would make (and enrol) another
+        # person for every channel, one who then receives every message sent to comms.
+        if requester is None:
+            if "requester" not in state:
+                state["requester"] = make_user("staff")
+            requester = state["requester"]
+        if "decider" not in state:
+            state["decider"] = make_user("comms")
+        decider = state["decider"]
         channel = channels.request_channel(
             channels.ChannelRequest(
                 platform=platform,
