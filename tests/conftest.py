@@ -15,6 +15,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -40,6 +41,7 @@ from registry.channels.models import Channel
 from registry.cli import alembic_config
 from registry.notifications.models import Notification
 from tests.app_cache import AppCache, cache_key, changes, fingerprint, forget_additions
+from tests.migrated_databases import MigratedTemplates
 
 # The browser tests' shared checks (a plugin their modules load) report failures as test modules do.
 pytest.register_assert_rewrite("tests.browser_support")
@@ -56,28 +58,24 @@ def _postgres_url() -> str | None:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database for this run, migrated to head."""
-    base = _postgres_url()
-    if base is None:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.db'}"
-        migrate(url)
-        yield url
-        return
-    with fresh_postgres_database(base) as url:
-        migrate(url)
+    with migrated_database(_postgres_url(), tmp_path_factory.mktemp("db"), "registry.db") as url:
         yield url
 
 
 class fresh_postgres_database:
-    """Create a uniquely named PostgreSQL database beside ``base`` and drop it afterwards."""
+    """Create a uniquely named PostgreSQL database beside ``base`` and drop it afterwards: empty, or a
+    copy of the database named ``template``."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, template: str | None = None) -> None:
         self.base = make_url(base)
         self.name = f"registry_test_{uuid.uuid4().hex[:12]}"
+        self.template = template
 
     def __enter__(self) -> str:
         self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
+        copy_of = f' TEMPLATE "{self.template}"' if self.template else ""
         with self.admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+            connection.execute(text(f'CREATE DATABASE "{self.name}"{copy_of}'))
         return self.base.set(database=self.name).render_as_string(hide_password=False)
 
     def __exit__(self, *exc: object) -> None:
@@ -96,6 +94,44 @@ def migrate(url: str, revision: str = "head") -> None:
             connection.commit()
     finally:
         engine.dispose()
+
+
+#: The run's migrated templates, which :func:`migrated_database` copies (tests/migrated_databases.py).
+TEMPLATES = MigratedTemplates(migrate)
+
+
+@contextmanager
+def migrated_database(postgres_base: str | None, directory: Path, file_name: str = "live.db") -> Iterator[str]:
+    """A new database migrated to head that nothing else uses: committed work stays in it.
+
+    SQLite (``file_name`` in ``directory``) unless ``postgres_base`` names a PostgreSQL server, on which a
+    uniquely named database is created and dropped afterwards. Either is a copy of the run's
+    template (:data:`TEMPLATES`), with an audit chain id of its own as a new migration gives it.
+    """
+    if postgres_base is None:
+        yield TEMPLATES.sqlite_copy(directory / file_name)
+        return
+    with fresh_postgres_database(postgres_base, TEMPLATES.postgres_template(postgres_base)) as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE audit_anchor SET chain_id = :id"), {"id": str(uuid.uuid4())})
+        finally:
+            engine.dispose()
+        yield url
+
+
+def _drop_postgres_database(base: str, name: str) -> None:
+    admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    TEMPLATES.close(_drop_postgres_database)
 
 
 #: One audit key for the whole run, as a deployment has: every test app can check the trail
@@ -290,8 +326,15 @@ def make_channel(app: Flask, make_user: Callable[..., User]) -> Callable[..., Ch
         display_name: str | None = None,
     ) -> Channel:
         number = next(counter)
-        requester = requester or state.setdefault("requester", make_user("staff"))
-        decider = state.setdefault("decider", make_user("comms"))
+        # Made once, on first need: ``setdefault(key, make_user(…))`` would make (and enrol) another
+        # person for every channel, one who then receives every message sent to comms.
+        if requester is None:
+            if "requester" not in state:
+                state["requester"] = make_user("staff")
+            requester = state["requester"]
+        if "decider" not in state:
+            state["decider"] = make_user("comms")
+        decider = state["decider"]
         channel = channels.request_channel(
             channels.ChannelRequest(
                 platform=platform,

@@ -12,24 +12,9 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from registry import create_app
-from tests.conftest import fresh_postgres_database, migrate, settings_for
+from tests.conftest import migrated_database, settings_for
 
-
-@contextmanager
-def migrated_database(postgres_base: str | None, directory: Path) -> Iterator[str]:
-    """A new database migrated to head that nothing else uses: committed work stays in it.
-
-    SQLite in ``directory`` unless ``postgres_base`` names a PostgreSQL server, on which a
-    uniquely named database is created and dropped afterwards.
-    """
-    if postgres_base is None:
-        url = f"sqlite:///{directory / 'live.db'}"
-        migrate(url)
-        yield url
-        return
-    with fresh_postgres_database(postgres_base) as url:
-        migrate(url)
-        yield url
+__all__ = ["live_app", "migrated_database", "serving"]
 
 
 def live_app(url: str, instance: Path, **extra: Any) -> Flask:

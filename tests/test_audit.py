@@ -41,8 +41,7 @@ from tests.conftest import (
     Browser,
     _postgres_url,
     csrf_token,
-    fresh_postgres_database,
-    migrate,
+    migrated_database,
     settings_for,
 )
 
@@ -384,14 +383,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(app: Flask) -> None:
 @pytest.fixture
 def separate_database(tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated to head, where threads really commit."""
-    base = _postgres_url()
-    if base is None:
-        url = f"sqlite:///{tmp_path / 'concurrent.db'}"
-        migrate(url)
-        yield url
-        return
-    with fresh_postgres_database(base) as url:
-        migrate(url)
+    with migrated_database(_postgres_url(), tmp_path, "concurrent.db") as url:
         yield url
 
 

@@ -41,6 +41,7 @@ from tests.conftest import (
     csrf_token,
     fresh_postgres_database,
     migrate,
+    migrated_database,
     sign_in,
 )
 from tests.test_consent import _api_body
@@ -420,8 +421,7 @@ def test_a_commit_whose_answer_is_lost_keeps_the_files_of_what_it_saved(
     relay = AnswerLosingRelay((base.host or "127.0.0.1", base.port or 5432))
     relay.start()
     try:
-        with fresh_postgres_database(POSTGRES_URL) as url:
-            migrate(url)
+        with migrated_database(POSTGRES_URL, tmp_path) as url:
             through_relay = make_url(url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
             app = _build_app(through_relay, tmp_path, monkeypatch)
             try:

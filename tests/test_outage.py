@@ -41,8 +41,8 @@ from tests import pg_available
 from tests.conftest import (
     TEST_PASSWORD,
     IsolatedClient,
-    fresh_postgres_database,
     migrate,
+    migrated_database,
     settings_for,
     sign_in,
 )
@@ -219,8 +219,7 @@ def relay() -> Iterator[Relay]:
 @pytest.fixture
 def postgres(relay: Relay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Outage]:
     """An app whose every database connection passes through ``relay``."""
-    with fresh_postgres_database(POSTGRES_URL) as url:
-        migrate(url)
+    with migrated_database(POSTGRES_URL, tmp_path) as url:
         through_relay = make_url(url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
         app = _build_app(through_relay, tmp_path, monkeypatch)
         cut_at: list[str] = []

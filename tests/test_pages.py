@@ -713,7 +713,9 @@ def test_forms_show_an_error_summary_linking_to_each_field(app: Flask, browser_a
             client = app.test_client()
             response = client.post(path, data={**data, "csrf_token": csrf_token(client)})
         else:
-            response = browsers.setdefault(role, browser_as(role)).post(path, data)
+            if role not in browsers:
+                browsers[role] = browser_as(role)
+            response = browsers[role].post(path, data)
         body = response.get_data(as_text=True)
         case = (path, data)
 
