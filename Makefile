@@ -56,6 +56,10 @@ test: install lint
 # runs both legs (BOTH_LEGS): on the leg the marker names, else the SQLite one (it measures coverage); a leg run
 # alone runs them all.
 COVERAGE_LINE_FLOOR := 97
+# Both legs cache bytecode (in __pycache__, ignored by git) even where the environment asks Python not
+# to: otherwise pytest rewrites every test module, and each command the tests start compiles the
+# Registry again, on every run.
+test-sqlite test-postgres: export PYTHONDONTWRITEBYTECODE :=
 test-sqlite:
 	@echo "== Test suite on SQLite, with coverage =="
 	rm -f .coverage .coverage.*
