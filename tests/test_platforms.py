@@ -695,6 +695,15 @@ def test_parse_url_refuses_hostile_and_unreadable_input(raw: str) -> None:
         parse_url(raw)
 
 
+@pytest.mark.parametrize("raw", ["( x.com/NHSTrust", "( https://x.com/NHSTrust", "(\u00a0https://x.com/NHSTrust"])
+def test_an_address_after_a_bracket_and_a_space_is_refused_for_its_space(raw: str) -> None:
+    """Pasted as "( x.com/NHSTrust" (a bracket, a space, then the address): the space is in the address,
+    and the message says so, not that it is no address or a malformed handle."""
+    for read in (lambda: parse_url(raw), lambda: normalise_handle(Platform.X, raw)):
+        with pytest.raises(HandleError, match="A web address cannot contain spaces"):
+            read()
+
+
 # --------------------------------------------------------------------------
 # Properties
 

@@ -246,6 +246,17 @@ def test_hostile_input_is_a_422_never_a_500(client: FlaskClient, official: dict[
         assert "<script>alert(1)" not in client.get(f"/verify?{urlencode(query)}").get_data(as_text=True)
 
 
+def test_an_address_after_a_bracket_and_a_space_is_refused_for_its_space(
+    client: FlaskClient, official: dict[str, Channel]
+) -> None:
+    """The public check says what is wrong with "( https://x.com/examplenhs": the space, on the address's field."""
+    for query in ({"url": "( https://x.com/examplenhs"}, {"platform": "x", "handle": "( x.com/examplenhs"}):
+        response = client.get(f"/api/v1/verify?{urlencode(query)}")
+        assert response.status_code == 422, query
+        field = "url" if "url" in query else "handle"
+        assert response.get_json()["errors"][field] == "A web address cannot contain spaces.", query
+
+
 @pytest.mark.parametrize("app_settings", [{"RATELIMIT_ENABLED": True}])
 def test_verification_is_throttled_per_address(app: Flask, official: dict[str, Channel]) -> None:
     """After 120 checks a minute from one address the API answers 429 with Retry-After; other addresses go on."""

@@ -308,6 +308,17 @@ def looks_like_url(raw: object) -> bool:
     return _url_shaped(text, _scheme_of(text))
 
 
+def _address_shape(text: str) -> tuple[str | None, bool]:
+    """The scheme of cleaned ``text`` and whether it :func:`looks_like_url`, each read once.
+
+    Both are read past any space at its start, as :func:`looks_like_url` reads them: "( x.com/NHSTrust"
+    keeps its space once the bracket is taken off, and is an address refused for the space, not a handle.
+    """
+    plain = text.lstrip()
+    scheme = _scheme_of(plain)
+    return scheme, _url_shaped(plain, scheme)
+
+
 def _url_shaped(text: str, scheme: str | None) -> bool:
     """:func:`looks_like_url` of stripped ``text`` whose scheme (:func:`_scheme_of`) is known already."""
     if scheme is not None or text.startswith("//"):
@@ -1629,8 +1640,8 @@ def _normalise(platform: Platform | str, raw: str) -> str:
     text = _clean(raw)
     if chosen is Platform.BLUESKY and text.removeprefix("@")[:4].lower() == "did:":
         return _within_limits(chosen, _bsky_bare(text))
-    scheme = _scheme_of(text)  # read once, for both questions below
-    if _url_shaped(text, scheme):
+    scheme, shaped = _address_shape(text)
+    if shaped:
         return _within_limits(chosen, _from_url(chosen, _split_url(text, scheme)))
     return _within_limits(chosen, _BARE_PARSERS[chosen](text))
 
@@ -1663,8 +1674,8 @@ def _parse_url(raw: str) -> tuple[Platform, str]:
     """:func:`parse_url`, the address's scheme and site each read once (and a post or follow link raised
     as :class:`AccountLink`)."""
     text = _clean(raw)
-    scheme = _scheme_of(text)
-    if not _url_shaped(text, scheme) and not _is_domain(text.partition("/")[0].lower()):
+    scheme, shaped = _address_shape(text)
+    if not shaped and not _is_domain(text.partition("/")[0].lower()):
         raise HandleError(_MSG_NOT_A_URL)
     url = _split_url(text, scheme)
     _refuse_mirror(url)
