@@ -547,6 +547,11 @@ def test_wrong_site_messages_are_plain_english() -> None:
         (Platform.OTHER, "https://localhost/nhs"),
         (Platform.OTHER, "https://127.0.0.1/nhs"),
         (Platform.OTHER, "nhs trust"),
+        # An address's closing full stop is read as the end of a sentence: a group named so could not be told apart.
+        (Platform.FACEBOOK, "groups/nhstrust."),
+        (Platform.FACEBOOK, "groups/nhstrust.."),
+        (Platform.YOUTUBE, "@nhstrust."),
+        (Platform.YOUTUBE, "000."),
     ],
 )
 def test_addresses_that_are_not_profiles_and_invalid_handles_are_refused(platform: Platform, raw: str) -> None:

@@ -608,7 +608,9 @@ def _x_url(url: _Url) -> str:
 # Facebook
 
 _FB_USERNAME = re.compile(r"[A-Za-z0-9.]{5,50}")
-_FB_GROUP = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+#: A group's name: never ending in a full stop, which an address loses as the end of a sentence (so
+#: facebook.com/groups/nhstrust. could never be told from the group nhstrust).
+_FB_GROUP = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9_-])?")
 _FB_NEW_PAGE = re.compile(r"(?:.*-)?([0-9]{5,20})")
 _FB_RESERVED = frozenset(
     word.replace(".", "")
@@ -1060,9 +1062,12 @@ _YT_RESERVED = frozenset(
 
 
 def _yt_handle(value: str) -> str:
-    if not _ascii_match(_YT_HANDLE, value):
+    # Not ending in a full stop: an address loses one as the end of a sentence, so youtube.com/@nhstrust.
+    # could never be told from @nhstrust.
+    if not _ascii_match(_YT_HANDLE, value) or value.endswith("."):
         raise HandleError(
-            "A YouTube handle has 3 to 30 letters, numbers, underscores, hyphens or full stops, such as @NHSTrust."
+            "A YouTube handle has 3 to 30 letters, numbers, underscores, hyphens or full stops, "
+            "and does not end with a full stop, such as @NHSTrust."
         )
     return value.lower()
 
